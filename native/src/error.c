@@ -1,0 +1,30 @@
+#define _GNU_SOURCE
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int fk_fail(struct fk_err *e, int errnum, const char *kind, const char *step,
+	    const char *fmt, ...)
+{
+	if (!e || e->kind)
+		return -1;
+	e->errnum = errnum;
+	e->kind = kind;
+	snprintf(e->step, sizeof e->step, "%s", step ? step : "");
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if (errnum && (size_t)n < sizeof e->msg)
+		snprintf(e->msg + n, sizeof e->msg - (size_t)n, ": %s", strerror(errnum));
+	return -1;
+}
+
+void fk_err_clear(struct fk_err *e)
+{
+	memset(e, 0, sizeof *e);
+}
