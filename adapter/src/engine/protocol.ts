@@ -1,0 +1,413 @@
+/*
+ * Types for the JSON messages of native/PROTOCOL.md, and a small validator.
+ *
+ * Every parse* function checks the shape and returns its input typed (extra
+ * keys are kept, so `--json` output can pass bodies through unchanged).
+ * A malformed message throws ProtocolError naming the offending path.
+ */
+
+export type Hex = `0x${string}`;
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** The native side sent something that does not match PROTOCOL.md. */
+export class ProtocolError extends Error {
+	constructor(message: string, readonly raw?: string) {
+		super(message);
+		this.name = 'ProtocolError';
+	}
+}
+
+// ---- messages --------------------------------------------------------------
+
+export type ErrorKind =
+	| 'no-such-process'
+	| 'not-permitted'
+	| 'already-traced'
+	| 'exited'
+	| 'bad-request'
+	| 'failed';
+
+export interface NativeError {
+	kind: ErrorKind;
+	code: string;
+	errno: number;
+	step: string;
+	message: string;
+	tracerPid?: number;
+}
+
+export interface ResultOk {
+	type: 'result';
+	id: number;
+	ok: true;
+	body: JsonObject;
+}
+
+export interface ResultErr {
+	type: 'result';
+	id: number;
+	ok: false;
+	error: NativeError;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface LogMessage {
+	type: 'log';
+	level: LogLevel;
+	message: string;
+}
+
+export interface ThreadCreatedEvent { type: 'event'; event: 'threadCreated'; pid: number; tid: number }
+export interface ThreadExitedEvent { type: 'event'; event: 'threadExited'; pid: number; tid: number }
+export type StopReason = 'signal' | 'breakpoint' | 'step' | 'interrupt' | 'entry';
+export interface StoppedEvent {
+	type: 'event'; event: 'stopped'; pid: number; tid: number; reason: StopReason; signal?: number;
+}
+export interface ExitedEvent {
+	type: 'event'; event: 'exited'; pid: number; exitCode?: number; signal?: number;
+}
+/** An event name this version does not know (newer library): passed on as is. */
+export interface UnknownEvent { type: 'event'; event: string; [key: string]: JsonValue }
+
+export type KnownEvent = ThreadCreatedEvent | ThreadExitedEvent | StoppedEvent | ExitedEvent;
+export type Message = ResultOk | ResultErr | LogMessage | KnownEvent | UnknownEvent;
+
+// ---- bodies ----------------------------------------------------------------
+
+export type ThreadState = 'R' | 'S' | 'D' | 'T' | 't' | 'Z' | 'X' | 'I';
+export type PthreadSource = 'thread_db' | 'fs_base';
+
+export interface StackInfo {
+	low: Hex;
+	high: Hex;
+	guard: number;
+	source?: string;
+}
+
+export interface ThreadInfo {
+	tid: number;
+	pthread: Hex | null;
+	pthreadSource?: PthreadSource | null;
+	name: string;
+	state: ThreadState;
+	syscall?: number | null;
+	pc: Hex;
+	sp: Hex;
+	fsBase?: Hex;
+	stack: StackInfo | null;
+	spInStack?: boolean;
+}
+
+export interface ThreadsBody {
+	pid: number;
+	pauseUs: number;
+	attachedBefore?: boolean;
+	threads: ThreadInfo[];
+}
+
+export interface XstateComponent {
+	id: number;
+	name: string;
+	offset: number;
+	size: number;
+	inUse: boolean;
+}
+
+export interface RegsBody {
+	pid: number;
+	tid: number;
+	gpr: Record<string, Hex>;
+	fpu: {
+		fcw: Hex; fsw: Hex; ftw: Hex; fop: Hex; fip: Hex; fdp: Hex;
+		mxcsr: Hex; mxcsr_mask: Hex;
+		st: Hex[];
+	};
+	xstate?: {
+		size: number;
+		xcr0: Hex;
+		xstate_bv: Hex;
+		components: XstateComponent[];
+	};
+	vector: {
+		xmm: Hex[];
+		ymm: Hex[] | null;
+		k: Hex[] | null;
+		zmm: Hex[] | null;
+	};
+	sigmask: Hex;
+}
+
+/** Body type of each operation's successful result. */
+export interface BodyByOp {
+	threads: ThreadsBody;
+	regs: RegsBody;
+	attach: JsonObject;
+	detach: JsonObject;
+	stop: JsonObject;
+	resume: JsonObject;
+	launch: JsonObject;
+	fork: JsonObject;
+	kill: JsonObject;
+	step: JsonObject;
+	bpInsert: JsonObject;
+	bpRemove: JsonObject;
+	setRegs: JsonObject;
+	ping: JsonObject;
+}
+
+// ---- validator -------------------------------------------------------------
+
+type Path = string;
+
+function fail(path: Path, want: string, got: unknown): never {
+	const shown = got === undefined ? 'nothing' : JSON.stringify(got);
+	throw new ProtocolError(`malformed message: ${path} should be ${want}, got ${shown?.slice(0, 80)}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+	return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function obj(v: unknown, path: Path): Record<string, unknown> {
+	return isObject(v) ? v : fail(path, 'an object', v);
+}
+
+function int(v: unknown, path: Path): number {
+	return typeof v === 'number' && Number.isInteger(v) ? v : fail(path, 'an integer', v);
+}
+
+function str(v: unknown, path: Path): string {
+	return typeof v === 'string' ? v : fail(path, 'a string', v);
+}
+
+function bool(v: unknown, path: Path): boolean {
+	return typeof v === 'boolean' ? v : fail(path, 'a boolean', v);
+}
+
+const HEX_RE = /^0x[0-9a-fA-F]+$/;
+
+function hex(v: unknown, path: Path): Hex {
+	return typeof v === 'string' && HEX_RE.test(v) ? (v as Hex) : fail(path, 'a "0x…" hex string', v);
+}
+
+function oneOf<T extends string>(v: unknown, path: Path, values: readonly T[]): T {
+	return typeof v === 'string' && (values as readonly string[]).includes(v)
+		? (v as T) : fail(path, `one of ${values.join('|')}`, v);
+}
+
+function arr<T>(v: unknown, path: Path, item: (x: unknown, p: Path) => T, len?: number): T[] {
+	if (!Array.isArray(v)) {
+		fail(path, 'an array', v);
+	}
+	if (len !== undefined && v.length !== len) {
+		fail(path, `an array of ${len}`, `length ${v.length}`);
+	}
+	v.forEach((x, i) => item(x, `${path}[${i}]`));
+	return v as T[];
+}
+
+function opt<T>(o: Record<string, unknown>, key: string, path: Path, check: (x: unknown, p: Path) => T): void {
+	if (o[key] !== undefined && o[key] !== null) {
+		check(o[key], `${path}.${key}`);
+	}
+}
+
+function nullable<T>(v: unknown, path: Path, check: (x: unknown, p: Path) => T): T | null {
+	return v === null ? null : check(v, path);
+}
+
+const ERROR_KINDS: readonly ErrorKind[] =
+	['no-such-process', 'not-permitted', 'already-traced', 'exited', 'bad-request', 'failed'];
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const STOP_REASONS: readonly StopReason[] = ['signal', 'breakpoint', 'step', 'interrupt', 'entry'];
+const THREAD_STATES: readonly ThreadState[] = ['R', 'S', 'D', 'T', 't', 'Z', 'X', 'I'];
+
+function parseNativeError(v: unknown, path: Path): NativeError {
+	const o = obj(v, path);
+	// An unknown kind from a newer library still carries a message: keep it as 'failed'.
+	if (typeof o.kind !== 'string' || !(ERROR_KINDS as readonly string[]).includes(o.kind)) {
+		str(o.kind, `${path}.kind`);
+		o.kind = 'failed';
+	}
+	str(o.code, `${path}.code`);
+	int(o.errno, `${path}.errno`);
+	str(o.step, `${path}.step`);
+	str(o.message, `${path}.message`);
+	opt(o, 'tracerPid', path, int);
+	return o as unknown as NativeError;
+}
+
+/** Parse one fk_next_message() payload. */
+export function parseMessage(raw: string): Message {
+	let v: unknown;
+	try {
+		v = JSON.parse(raw);
+	} catch (e) {
+		throw new ProtocolError(`malformed message: not JSON (${(e as Error).message}): ${raw.slice(0, 120)}`, raw);
+	}
+	try {
+		return checkMessage(v);
+	} catch (e) {
+		if (e instanceof ProtocolError) {
+			throw new ProtocolError(`${e.message} in ${raw.slice(0, 200)}`, raw);
+		}
+		throw e;
+	}
+}
+
+function checkMessage(v: unknown): Message {
+	const o = obj(v, 'message');
+	const type = oneOf(o.type, 'message.type', ['result', 'event', 'log'] as const);
+	switch (type) {
+	case 'result':
+		int(o.id, 'result.id');
+		if (bool(o.ok, 'result.ok')) {
+			obj(o.body, 'result.body');
+			return o as unknown as ResultOk;
+		}
+		parseNativeError(o.error, 'result.error');
+		return o as unknown as ResultErr;
+	case 'log':
+		oneOf(o.level, 'log.level', LOG_LEVELS);
+		str(o.message, 'log.message');
+		return o as unknown as LogMessage;
+	case 'event':
+		return checkEvent(o);
+	}
+}
+
+function checkEvent(o: Record<string, unknown>): KnownEvent | UnknownEvent {
+	const name = str(o.event, 'event.event');
+	switch (name) {
+	case 'threadCreated':
+	case 'threadExited':
+		int(o.pid, `${name}.pid`);
+		int(o.tid, `${name}.tid`);
+		break;
+	case 'stopped':
+		int(o.pid, 'stopped.pid');
+		int(o.tid, 'stopped.tid');
+		oneOf(o.reason, 'stopped.reason', STOP_REASONS);
+		opt(o, 'signal', 'stopped', int);
+		break;
+	case 'exited':
+		int(o.pid, 'exited.pid');
+		opt(o, 'exitCode', 'exited', int);
+		opt(o, 'signal', 'exited', int);
+		if (o.exitCode == null && o.signal == null) {
+			fail('exited', 'exitCode or signal', o);
+		}
+		break;
+	default:
+		break;
+	}
+	return o as unknown as KnownEvent | UnknownEvent;
+}
+
+export function isKnownEvent(m: KnownEvent | UnknownEvent): m is KnownEvent {
+	return ['threadCreated', 'threadExited', 'stopped', 'exited'].includes(m.event);
+}
+
+// ---- bodies ----------------------------------------------------------------
+
+function parseStack(v: unknown, path: Path): StackInfo {
+	const o = obj(v, path);
+	hex(o.low, `${path}.low`);
+	hex(o.high, `${path}.high`);
+	int(o.guard, `${path}.guard`);
+	opt(o, 'source', path, str);
+	return o as unknown as StackInfo;
+}
+
+function parseThread(v: unknown, path: Path): ThreadInfo {
+	const o = obj(v, path);
+	int(o.tid, `${path}.tid`);
+	nullable(o.pthread, `${path}.pthread`, hex);
+	opt(o, 'pthreadSource', path, str);
+	str(o.name, `${path}.name`);
+	oneOf(o.state, `${path}.state`, THREAD_STATES);
+	opt(o, 'syscall', path, int);
+	hex(o.pc, `${path}.pc`);
+	hex(o.sp, `${path}.sp`);
+	opt(o, 'fsBase', path, hex);
+	if (o.stack === undefined) {
+		o.stack = null;
+	}
+	nullable(o.stack, `${path}.stack`, parseStack);
+	opt(o, 'spInStack', path, bool);
+	return o as unknown as ThreadInfo;
+}
+
+export function parseThreadsBody(v: unknown): ThreadsBody {
+	const o = obj(v, 'threads');
+	int(o.pid, 'threads.pid');
+	int(o.pauseUs, 'threads.pauseUs');
+	opt(o, 'attachedBefore', 'threads', bool);
+	arr(o.threads, 'threads.threads', parseThread);
+	return o as unknown as ThreadsBody;
+}
+
+const hexArr = (len: number) => (v: unknown, p: Path): Hex[] => arr(v, p, hex, len);
+
+export function parseRegsBody(v: unknown): RegsBody {
+	const o = obj(v, 'regs');
+	int(o.pid, 'regs.pid');
+	int(o.tid, 'regs.tid');
+	const gpr = obj(o.gpr, 'regs.gpr');
+	for (const [k, x] of Object.entries(gpr)) {
+		hex(x, `regs.gpr.${k}`);
+	}
+	for (const k of ['rip', 'rsp', 'eflags']) {
+		hex(gpr[k], `regs.gpr.${k}`);
+	}
+	const fpu = obj(o.fpu, 'regs.fpu');
+	for (const k of ['fcw', 'fsw', 'ftw', 'fop', 'fip', 'fdp', 'mxcsr', 'mxcsr_mask']) {
+		hex(fpu[k], `regs.fpu.${k}`);
+	}
+	arr(fpu.st, 'regs.fpu.st', hex, 8);
+	if (o.xstate !== undefined && o.xstate !== null) {
+		const xs = obj(o.xstate, 'regs.xstate');
+		int(xs.size, 'regs.xstate.size');
+		hex(xs.xcr0, 'regs.xstate.xcr0');
+		hex(xs.xstate_bv, 'regs.xstate.xstate_bv');
+		arr(xs.components, 'regs.xstate.components', (c, p) => {
+			const co = obj(c, p);
+			int(co.id, `${p}.id`);
+			str(co.name, `${p}.name`);
+			int(co.offset, `${p}.offset`);
+			int(co.size, `${p}.size`);
+			bool(co.inUse, `${p}.inUse`);
+			return co;
+		});
+	}
+	const vec = obj(o.vector, 'regs.vector');
+	arr(vec.xmm, 'regs.vector.xmm', hex, 16);
+	nullable(vec.ymm ?? null, 'regs.vector.ymm', hexArr(16));
+	nullable(vec.k ?? null, 'regs.vector.k', hexArr(8));
+	nullable(vec.zmm ?? null, 'regs.vector.zmm', hexArr(32));
+	hex(o.sigmask, 'regs.sigmask');
+	return o as unknown as RegsBody;
+}
+
+type BodyParsers = { [K in keyof BodyByOp]: (v: unknown) => BodyByOp[K] };
+const asObject = (v: unknown): JsonObject => obj(v, 'body') as JsonObject;
+
+export const bodyParsers: BodyParsers = {
+	threads: parseThreadsBody,
+	regs: parseRegsBody,
+	attach: asObject,
+	detach: asObject,
+	stop: asObject,
+	resume: asObject,
+	launch: asObject,
+	fork: asObject,
+	kill: asObject,
+	step: asObject,
+	bpInsert: asObject,
+	bpRemove: asObject,
+	setRegs: asObject,
+	ping: asObject,
+};
