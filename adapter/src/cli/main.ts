@@ -1,0 +1,210 @@
+/*
+ * forkall command line: threads and regs of a running process.
+ *
+ * Exit status: 0 ok; 1 failure, with ONE line "forkall: <message>" on
+ * stderr; 2 usage error, with the help text on stderr.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { NativeLoadError } from '../engine/native';
+import { ProtocolError } from '../engine/protocol';
+import { TracerError } from '../engine/errors';
+import { Tracer } from '../engine/tracer';
+import { Process } from '../model';
+import { regsJson, renderRegsText, renderThreadsText, threadsJson } from './render';
+
+export const USAGE = `Usage:
+  forkall threads <pid> [--json]      list the threads (LWPs) of a running process
+  forkall regs <pid> <tid> [--json]   show all registers of one thread
+  forkall --help                      show this help
+  forkall --version                   show the versions of forkall and libforkall
+
+The process is paused only for the time needed to read it, then resumed.
+Tracing needs the same user (or CAP_SYS_PTRACE) and a Yama ptrace_scope
+that allows attaching (see /proc/sys/kernel/yama/ptrace_scope).
+
+Exit status: 0 success, 1 failure (one line on stderr), 2 usage error.
+`;
+
+export interface Io {
+	out(s: string): void;
+	err(s: string): void;
+}
+
+const stdio: Io = {
+	out: (s) => process.stdout.write(s),
+	err: (s) => process.stderr.write(s),
+};
+
+class UsageError extends Error {}
+
+interface Parsed {
+	command: string | null;
+	positionals: string[];
+	json: boolean;
+	help: boolean;
+	version: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Parsed {
+	const p: Parsed = { command: null, positionals: [], json: false, help: false, version: false };
+	for (const a of argv) {
+		if (a === '--json') {
+			p.json = true;
+		} else if (a === '--help' || a === '-h') {
+			p.help = true;
+		} else if (a === '--version' || a === '-V') {
+			p.version = true;
+		} else if (a.startsWith('-') && !/^-\d+$/.test(a)) {
+			throw new UsageError(`unknown option ${a}`);
+		} else if (p.command === null) {
+			p.command = a;
+		} else {
+			p.positionals.push(a);
+		}
+	}
+	return p;
+}
+
+/** A pid or tid: a positive decimal integer that fits pid_t. */
+export function parseId(s: string | undefined, what: string): number {
+	if (s === undefined) {
+		throw new UsageError(`missing <${what}>`);
+	}
+	if (!/^[1-9][0-9]*$/.test(s) || Number(s) > 0x7fffffff) {
+		throw new UsageError(`<${what}> must be a positive integer, got ${JSON.stringify(s)}`);
+	}
+	return Number(s);
+}
+
+function expectCount(p: Parsed, n: number): void {
+	if (p.positionals.length > n) {
+		throw new UsageError(`unexpected argument ${JSON.stringify(p.positionals[n])}`);
+	}
+}
+
+export function packageVersion(): string {
+	for (const rel of ['../../../../package.json', '../../../package.json']) {
+		try {
+			const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, rel), 'utf8')) as { name?: string; version?: string };
+			if (pkg.name === 'forkall' && pkg.version) {
+				return pkg.version;
+			}
+		} catch {
+			// try the next layout
+		}
+	}
+	return 'unknown';
+}
+
+function versionLine(): string {
+	let native: string;
+	try {
+		native = Tracer.nativeVersion();
+	} catch (e) {
+		native = e instanceof NativeLoadError ? 'not built' : 'unavailable';
+	}
+	return `forkall ${packageVersion()} (libforkall ${native})\n`;
+}
+
+async function withTracer<T>(fn: (t: Tracer) => Promise<T>): Promise<T> {
+	const tracer = Tracer.open();
+	try {
+		return await fn(tracer);
+	} finally {
+		await tracer.close().catch(() => undefined);
+	}
+}
+
+/** One line: the native message already names the cause. */
+export function errorLine(e: unknown): string {
+	let msg: string;
+	if (e instanceof TracerError || e instanceof NativeLoadError) {
+		msg = e.message;
+	} else if (e instanceof ProtocolError) {
+		msg = `internal error: ${e.message}`;
+	} else if (e instanceof Error) {
+		msg = e.message;
+	} else {
+		msg = String(e);
+	}
+	return `forkall: ${msg.replace(/\s*\n\s*/g, '; ').trim()}\n`;
+}
+
+/** Run the CLI; returns the exit status. */
+export async function main(argv: readonly string[], io: Io = stdio): Promise<number> {
+	let p: Parsed;
+	try {
+		p = parseArgs(argv);
+		if (p.help) {
+			io.out(USAGE);
+			return 0;
+		}
+		if (p.version) {
+			io.out(versionLine());
+			return 0;
+		}
+		if (p.command === null) {
+			throw new UsageError('missing command');
+		}
+		switch (p.command) {
+		case 'threads': {
+			const pid = parseId(p.positionals[0], 'pid');
+			expectCount(p, 1);
+			return await run(io, async () => {
+				const snap = await withTracer((t) => new Process(t, pid).threads());
+				io.out(p.json ? `${JSON.stringify(threadsJson(snap))}\n` : renderThreadsText(snap));
+			});
+		}
+		case 'regs': {
+			const pid = parseId(p.positionals[0], 'pid');
+			const tid = parseId(p.positionals[1], 'tid');
+			expectCount(p, 2);
+			return await run(io, async () => {
+				const regs = await withTracer((t) => new Process(t, pid).registers(tid));
+				io.out(p.json ? `${JSON.stringify(regsJson(regs))}\n` : renderRegsText(regs));
+			});
+		}
+		default:
+			throw new UsageError(`unknown command ${JSON.stringify(p.command)}`);
+		}
+	} catch (e) {
+		if (e instanceof UsageError) {
+			io.err(`forkall: ${e.message}\n\n${USAGE}`);
+			return 2;
+		}
+		io.err(errorLine(e));
+		return 1;
+	}
+}
+
+async function run(io: Io, fn: () => Promise<void>): Promise<number> {
+	try {
+		await fn();
+		return 0;
+	} catch (e) {
+		io.err(errorLine(e));
+		return 1;
+	}
+}
+
+/** Entry point of bin/forkall. */
+export function cli(): void {
+	// `forkall threads P | head` closes the pipe early: not an error.
+	process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+		if (e.code === 'EPIPE') {
+			process.exit(process.exitCode ?? 0);
+		}
+		throw e;
+	});
+	main(process.argv.slice(2)).then((code) => {
+		process.exitCode = code;
+	}, (e: unknown) => {
+		process.stderr.write(errorLine(e));
+		process.exitCode = 1;
+	});
+}
+
+if (require.main === module) {
+	cli();
+}
