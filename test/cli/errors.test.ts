@@ -86,7 +86,7 @@ test('already traced: names the tracer', async (t) => {
 			assert.ok(s.state !== 't' && s.state !== 'T', `thread ${s.tid} left stopped (${s.state})`);
 		}
 	}
-	await fx.waitAdvance('min', 2);
+	await fx.waitAllRunning();
 	await holder.kill();
 	assertNotStoppedOrTraced(fx.pid, 'after the holder is gone');
 	// And now it works.
@@ -135,5 +135,5 @@ test('the pid of a thread that is not a process leader is not confused', { skip:
 		assertFailure(res, /./, `threads ${tid}`);
 	}
 	assertNotStoppedOrTraced(fx.pid, 'after threads <non-leader tid>');
-	await fx.waitAdvance('min', 2);
+	await fx.waitAllRunning();
 });

@@ -119,6 +119,18 @@ export class Fixture<T = any> {
 		return this.waitProgress((p) => get(p) >= start + by, timeoutMs, `${field ?? 'total'} to advance by ${by} from ${start}`);
 	}
 
+	/* Every thread of the fixture runs: a PROGRESS line whose whole window
+	 * lies after this call reports `field` (default "stalled") == 0. */
+	async waitAllRunning(field = 'stalled', timeoutMs = 15000): Promise<Progress> {
+		const t0 = Date.now();
+		const first = await this.waitProgress((p) => p.at > t0, timeoutMs, 'a progress line');
+		return this.waitProgress(
+			(p) => p.at > first.at && p.fields[field] === 0,
+			timeoutMs,
+			`a progress line with ${field}=0 (every thread advancing)`,
+		);
+	}
+
 	/** @internal */
 	onExit(code: number | null, signal: string | null): void {
 		this.exited = { code, signal };
