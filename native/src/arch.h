@@ -1,0 +1,49 @@
+/* arch.h — what the generic code needs from an architecture. The types and
+ * the implementation live in arch/<arch>/ (x86_64 now; aarch64 later with
+ * the same file names). Generic code has no #ifdef __x86_64__. */
+#ifndef FK_ARCH_H
+#define FK_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch_types.h" /* fk_gregs */
+
+struct jw;
+
+/* General registers of a stopped LWP (fs_base/gs_base included). */
+int arch_get_gregs(pid_t tid, fk_gregs *out);
+int arch_set_gregs(pid_t tid, const fk_gregs *in);
+
+uint64_t arch_pc(const fk_gregs *r);
+uint64_t arch_sp(const fk_gregs *r);
+void arch_set_pc(fk_gregs *r, uint64_t pc);
+/* The thread pointer (x86-64: fs_base, which is glibc's pthread_t). */
+uint64_t arch_tp(const fk_gregs *r);
+/* System call number the LWP is inside, or -1. */
+long arch_syscall_nr(const fk_gregs *r);
+
+/* JSON object members "rax":"0x…", … for every general register. */
+void arch_gregs_json(struct jw *w, const fk_gregs *r);
+/* Set one register by name from a value; -EINVAL for unknown names. */
+int arch_greg_set_by_name(fk_gregs *r, const char *name, uint64_t value);
+
+/* Extended state (x87/SSE/AVX/AVX-512/AMX …): size and layout come from the
+ * kernel and CPUID, never from a fixed struct. */
+size_t arch_xstate_bufsize(void);
+/* Fills buf (cap >= arch_xstate_bufsize()); *len is what the kernel wrote. */
+int arch_get_xstate(pid_t tid, void *buf, size_t cap, size_t *len);
+int arch_set_xstate(pid_t tid, const void *buf, size_t len);
+/* JSON members "fpu", "xstate", "vector" decoded from a buffer. */
+void arch_xstate_json(struct jw *w, const void *buf, size_t len);
+
+/* libthread_db's ps_get_thread_area index answered with arch_tp(). */
+bool arch_thread_area_is_tp(int idx);
+
+/* Software breakpoint instruction and the pc adjustment after a hit. */
+extern const uint8_t arch_bp_insn[];
+extern const size_t arch_bp_len;
+
+#endif

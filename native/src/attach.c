@@ -1,0 +1,359 @@
+#include "attach.h"
+
+#include "log.h"
+#include "procfs.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <unistd.h>
+
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+
+int attach_check_pid(pid_t pid, struct fk_err *err)
+{
+	if (pid <= 0)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "arguments", "invalid pid %d", (int)pid);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if (access(path, F_OK) < 0)
+		return fk_fail(err, ESRCH, FK_KIND_NOPROC, "lookup", "no such process: pid %d", (int)pid);
+	long tgid = 0;
+	if (proc_status_long(pid, "Tgid", &tgid) == 0 && tgid != pid)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "lookup",
+			       "%d is a thread of process %ld, not a process id", (int)pid, tgid);
+	return 0;
+}
+
+static bool have_cap_sys_ptrace(void)
+{
+	/* CapEff of ourselves: bit 19 is CAP_SYS_PTRACE. */
+	char buf[4096];
+	if (proc_read_file("/proc/self/status", buf, sizeof buf) < 0)
+		return false;
+	char *p = strstr(buf, "CapEff:");
+	if (!p)
+		return false;
+	unsigned long long caps = strtoull(p + 7, NULL, 16);
+	return (caps >> 19) & 1;
+}
+
+static void comm_of(pid_t pid, char *out, size_t cap)
+{
+	if (proc_task_comm(pid, pid, out, cap) < 0)
+		snprintf(out, cap, "?");
+}
+
+int attach_explain(pid_t pid, pid_t tid, int errnum, struct fk_err *err)
+{
+	if (errnum == ESRCH || !proc_task_exists(pid, tid)) {
+		if (access("/proc", F_OK) == 0 && !proc_task_exists(pid, pid))
+			return fk_fail(err, ESRCH, FK_KIND_EXITED, "seize",
+				       "process %d exited during the operation", (int)pid);
+		return fk_fail(err, ESRCH, FK_KIND_NOPROC, "seize", "no such process: pid %d", (int)pid);
+	}
+	if (errnum != EPERM)
+		return fk_fail(err, errnum, FK_KIND_FAILED, "seize", "PTRACE_SEIZE of %d (process %d) failed",
+			       (int)tid, (int)pid);
+
+	long tracer = 0;
+	char path[96], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	if (proc_read_file(path, buf, sizeof buf) > 0) {
+		char *t = strstr(buf, "TracerPid:");
+		if (t)
+			tracer = strtol(t + 10, NULL, 10);
+	}
+	if (tracer > 0) {
+		/* TracerPid is the tracing *thread*; name its process. */
+		long tgid = tracer;
+		proc_status_long((pid_t)tracer, "Tgid", &tgid);
+		char comm[32];
+		comm_of((pid_t)tgid, comm, sizeof comm);
+		err->tracer_pid = (int)tgid;
+		return fk_fail(err, EPERM, FK_KIND_TRACED, "seize",
+			       "process %d is already traced by PID %ld (%s); only one tracer may attach — "
+			       "detach that debugger first",
+			       (int)pid, tgid, comm);
+	}
+
+	long uid = -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if (proc_read_file(path, buf, sizeof buf) > 0) {
+		char *u = strstr(buf, "Uid:");
+		if (u)
+			uid = strtol(u + 4, NULL, 10);
+	}
+	bool cap = have_cap_sys_ptrace();
+	if (uid >= 0 && (uid_t)uid != getuid() && !cap)
+		return fk_fail(err, EPERM, FK_KIND_PERM, "seize",
+			       "not permitted to trace process %d: it belongs to uid %ld and you are uid %u; "
+			       "ptrace needs the same user or CAP_SYS_PTRACE (e.g. run as root)",
+			       (int)pid, uid, (unsigned)getuid());
+
+	char yama[16] = "";
+	if (proc_read_file("/proc/sys/kernel/yama/ptrace_scope", yama, sizeof yama) > 0) {
+		int scope = atoi(yama);
+		if (scope == 1 && !cap)
+			return fk_fail(err, EPERM, FK_KIND_PERM, "seize",
+				       "not permitted to trace process %d: kernel.yama.ptrace_scope = 1 allows "
+				       "tracing only your own descendants (or processes that called "
+				       "prctl(PR_SET_PTRACER)); launch it from forkall, run with CAP_SYS_PTRACE, "
+				       "or set the sysctl to 0",
+				       (int)pid);
+		if (scope == 2 && !cap)
+			return fk_fail(err, EPERM, FK_KIND_PERM, "seize",
+				       "not permitted to trace process %d: kernel.yama.ptrace_scope = 2 allows "
+				       "only CAP_SYS_PTRACE to attach",
+				       (int)pid);
+		if (scope == 3)
+			return fk_fail(err, EPERM, FK_KIND_PERM, "seize",
+				       "not permitted to trace process %d: kernel.yama.ptrace_scope = 3 "
+				       "forbids all attaching until reboot",
+				       (int)pid);
+	}
+	return fk_fail(err, EPERM, FK_KIND_PERM, "seize",
+		       "not permitted to trace process %d (uid %ld): it may be setuid or non-dumpable, or a "
+		       "security module denies ptrace (needs the same user or CAP_SYS_PTRACE; "
+		       "check kernel.yama.ptrace_scope)",
+		       (int)pid, uid);
+}
+
+int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, bool read_state,
+		     struct fk_err *err)
+{
+	for (int round = 0; round < 1000; round++) {
+		pid_t *tids = NULL;
+		size_t n = 0;
+		int rc = proc_list_tasks(p->pid, &tids, &n);
+		if (rc < 0) {
+			if (rc == -ENOENT || rc == -ESRCH)
+				return p->n ? fk_fail(err, ESRCH, FK_KIND_EXITED, "seize",
+						      "process %d exited during the operation", (int)p->pid)
+					    : fk_fail(err, ESRCH, FK_KIND_NOPROC, "seize",
+						      "no such process: pid %d", (int)p->pid);
+			return fk_fail(err, -rc, FK_KIND_FAILED, "seize", "listing /proc/%d/task", (int)p->pid);
+		}
+		char *states = NULL;
+		if (read_state && (states = calloc(n, 1)) != NULL) {
+			for (size_t i = 0; i < n; i++) {
+				struct proc_task_stat st;
+				if (!proc_lwp(p, tids[i]) && proc_task_stat(p->pid, tids[i], &st) == 0)
+					states[i] = st.state;
+			}
+		}
+		size_t added = 0;
+		for (size_t i = 0; i < n; i++) {
+			pid_t tid = tids[i];
+			if (proc_lwp(p, tid))
+				continue;
+			if (ptrace(PTRACE_SEIZE, tid, 0, ATTACH_OPTIONS) == 0) {
+				struct lwp *l = proc_add_lwp(p, tid);
+				if (!l) {
+					free(tids);
+					free(states);
+					return fk_fail(err, ENOMEM, FK_KIND_FAILED, "seize", "LWP table");
+				}
+				l->pre_state = states ? states[i] : 0;
+				if (interrupt) {
+					if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
+						l->interrupt_pending = true;
+				}
+				added++;
+				continue;
+			}
+			int e = errno;
+			if (e == ESRCH)
+				continue; /* exited between the scan and the seize */
+			if (e == EPERM) {
+				/* Ours already? A clone of a seized thread is
+				 * auto-attached before we see its event. */
+				char path[96], buf[2048];
+				long tracer = 0;
+				snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)p->pid, (int)tid);
+				if (proc_read_file(path, buf, sizeof buf) > 0) {
+					char *t = strstr(buf, "TracerPid:");
+					if (t)
+						tracer = strtol(t + 10, NULL, 10);
+					char *s = strstr(buf, "State:");
+					if (s && (strchr(s + 6, 'Z') == s + 6 + strspn(s + 6, " \t"))) {
+						if (tid == p->pid)
+							p->zombie_leader = true;
+						continue; /* a zombie cannot be traced */
+					}
+				}
+				if (tracer == tr_tid(tr)) {
+					struct lwp *l = proc_add_lwp(p, tid);
+					if (l) {
+						l->pre_state = states ? states[i] : 0;
+						added++;
+					}
+					continue;
+				}
+				if (!proc_task_exists(p->pid, tid))
+					continue;
+			}
+			free(tids);
+			free(states);
+			return attach_explain(p->pid, tid, e, err);
+		}
+		free(tids);
+		free(states);
+		if (p->n == 0 && !p->zombie_leader)
+			return fk_fail(err, ESRCH, FK_KIND_NOPROC, "seize", "no such process: pid %d", (int)p->pid);
+		if (added == 0)
+			return 0;
+	}
+	return fk_fail(err, EAGAIN, FK_KIND_FAILED, "seize",
+		       "process %d keeps creating threads faster than they can be seized", (int)p->pid);
+}
+
+void attach_interrupt_all(struct fk_tracer *tr, struct proc *p)
+{
+	(void)tr;
+	p->stop_all_pending = false;
+	for (size_t i = 0; i < p->n; i++) {
+		struct lwp *l = &p->lwps[i];
+		if (l->state == LWP_RUNNING && !l->interrupt_pending && !l->exiting) {
+			if (ptrace(PTRACE_INTERRUPT, l->tid, 0, 0) == 0)
+				l->interrupt_pending = true;
+		}
+	}
+}
+
+int attach_stop_all(struct fk_tracer *tr, struct proc *p, int timeout_ms, struct fk_err *err)
+{
+	pid_t pid = p->pid;
+	p->want_running = false;
+	uint64_t deadline = tr_now_us() + (uint64_t)timeout_ms * 1000u;
+	for (;;) {
+		attach_interrupt_all(tr, p); /* also the LWPs that appeared meanwhile */
+		if (proc_count_running(p) == 0)
+			return 0;
+		uint64_t now = tr_now_us();
+		if (now >= deadline)
+			break;
+		int r = tr_pump(tr, (int)((deadline - now + 999) / 1000));
+		if (tr_find_proc(tr, pid) != p || p->exited || (p->n == 0 && r != 1))
+			return fk_fail(err, ESRCH, FK_KIND_EXITED, "stop",
+				       "process %d exited during the operation", (int)pid);
+		if (r == -ECHILD)
+			return fk_fail(err, ESRCH, FK_KIND_EXITED, "stop",
+				       "process %d exited during the operation", (int)pid);
+	}
+	/* name the LWPs that did not stop */
+	char list[256] = "";
+	size_t len = 0, shown = 0;
+	for (size_t i = 0; i < p->n && len < sizeof list - 32; i++) {
+		struct lwp *l = &p->lwps[i];
+		if (l->state == LWP_STOPPED || l->exiting)
+			continue;
+		struct proc_task_stat st = {0};
+		proc_task_stat(pid, l->tid, &st);
+		len += (size_t)snprintf(list + len, sizeof list - len, "%s%d (state %c)", shown ? ", " : "",
+					(int)l->tid, st.state ? st.state : '?');
+		shown++;
+	}
+	return fk_fail(err, ETIMEDOUT, FK_KIND_FAILED, "stop",
+		       "process %d: %zu thread(s) did not stop within %d ms: %s (uninterruptible sleep "
+		       "or a vfork in progress?)",
+		       (int)pid, proc_count_running(p), timeout_ms, list);
+}
+
+int attach_resume_lwp(struct proc *p, struct lwp *l)
+{
+	(void)p;
+	if (l->state != LWP_STOPPED)
+		return 0;
+	long rc;
+	if (l->stop == STOP_GROUP)
+		rc = ptrace(PTRACE_LISTEN, l->tid, 0, 0); /* stay in the job-control stop */
+	else
+		rc = ptrace(PTRACE_CONT, l->tid, 0, (void *)(long)l->pending_sig);
+	if (rc < 0 && errno != ESRCH)
+		return -errno;
+	if (l->stop == STOP_EVENT && l->event == PTRACE_EVENT_EXIT)
+		l->exiting = true;
+	l->pending_sig = 0;
+	l->state = LWP_RUNNING;
+	l->stop = STOP_NONE;
+	l->regs_valid = false;
+	return 0;
+}
+
+void attach_resume_all(struct fk_tracer *tr, struct proc *p)
+{
+	(void)tr;
+	p->want_running = true;
+	p->stop_all_pending = false;
+	for (size_t i = 0; i < p->n; i++) {
+		int rc = attach_resume_lwp(p, &p->lwps[i]);
+		if (rc < 0)
+			fk_warn("resuming thread %d of %d: %s", (int)p->lwps[i].tid, (int)p->pid, strerror(-rc));
+	}
+}
+
+void attach_release(struct fk_tracer *tr, struct proc *p)
+{
+	pid_t pid = p->pid;
+	struct fk_err err;
+	fk_err_clear(&err);
+	if (!p->exited && proc_count_running(p) > 0 && attach_stop_all(tr, p, 2000, &err) < 0)
+		fk_warn("detaching from %d: %s", (int)pid, err.msg);
+	p = tr_find_proc(tr, pid);
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		struct lwp *l = &p->lwps[i];
+		if (l->state != LWP_STOPPED)
+			continue;
+		if (ptrace(PTRACE_DETACH, l->tid, 0, (void *)(long)l->pending_sig) < 0 && errno != ESRCH)
+			fk_warn("PTRACE_DETACH of thread %d of %d: %s", (int)l->tid, (int)pid, strerror(errno));
+	}
+	tr_remove_proc(tr, p);
+}
+
+void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
+{
+	(void)tr;
+	/* A thread about to exit (SIGKILL, exit_group, pthread_exit) is let go
+	 * at once, whatever else is going on: holding it would keep a killed
+	 * process alive. It does not stop again; its exit status follows. */
+	if (l->stop == STOP_EVENT && l->event == PTRACE_EVENT_EXIT) {
+		attach_resume_lwp(p, l);
+		return;
+	}
+	if (!p->want_running)
+		return; /* an operation is in charge: it looks at the stop */
+	switch (l->stop) {
+	case STOP_INTERRUPT: /* a late interrupt or a new thread's first stop */
+	case STOP_EVENT:     /* clone, exit */
+	case STOP_GROUP:
+		attach_resume_lwp(p, l);
+		break;
+	case STOP_SIGNAL:
+	case STOP_SYSCALL:
+	case STOP_NONE: {
+		/* All-stop: report it, stop the others from the main loop. */
+		struct jw w;
+		jw_init(&w);
+		jw_obj_begin(&w);
+		jw_kstr(&w, "type", "event");
+		jw_kstr(&w, "event", "stopped");
+		jw_kint(&w, "pid", p->pid);
+		jw_kint(&w, "tid", l->tid);
+		jw_kstr(&w, "reason", "signal");
+		jw_kint(&w, "signal", l->stop_sig);
+		jw_obj_end(&w);
+		tr_emit_event(tr, &w);
+		p->want_running = false;
+		p->stop_all_pending = true;
+		break;
+	}
+	}
+}

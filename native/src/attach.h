@@ -1,0 +1,51 @@
+/* attach.h — getting hold of every LWP of a process and letting go.
+ *
+ * PTRACE_SEIZE + PTRACE_INTERRUPT only, never SIGSTOP: an interrupt stop is
+ * not a group-stop, so nothing stays stopped if we go away. */
+#ifndef FK_ATTACH_H
+#define FK_ATTACH_H
+
+#include <stdbool.h>
+
+#include "error.h"
+#include "proc.h"
+#include "tracer.h"
+
+#define ATTACH_OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXIT)
+
+/* Seize every tid in /proc/PID/task, rescanning until a scan finds nothing
+ * new (threads created meanwhile by seized threads arrive through
+ * PTRACE_EVENT_CLONE). With `interrupt`, each is interrupted right after
+ * its seize. With `read_state`, each LWP's pre_state is read from /proc
+ * before the first seize. On EPERM the error explains why. */
+int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, bool read_state,
+		     struct fk_err *err);
+
+/* Interrupt every running LWP and wait until all are stopped. Fails if the
+ * process exits or an LWP does not stop within timeout_ms (D state). */
+int attach_stop_all(struct fk_tracer *tr, struct proc *p, int timeout_ms, struct fk_err *err);
+
+/* Send PTRACE_INTERRUPT to every running LWP without waiting. */
+void attach_interrupt_all(struct fk_tracer *tr, struct proc *p);
+
+/* Resume one stopped LWP (delivering its pending signal). */
+int attach_resume_lwp(struct proc *p, struct lwp *l);
+/* Resume every stopped LWP; the process then runs (want_running). */
+void attach_resume_all(struct fk_tracer *tr, struct proc *p);
+
+/* Detach every LWP (stopping the running ones first, delivering pending
+ * signals) and forget the process. Never fails: what cannot be detached
+ * is logged; the kernel detaches the rest when the tracer thread exits. */
+void attach_release(struct fk_tracer *tr, struct proc *p);
+
+/* Policy for a stop the state machine just recorded. */
+void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l);
+
+/* Fill err for a failed PTRACE_SEIZE of pid (ESRCH, EPERM explained:
+ * already traced by PID N, another user, Yama ptrace_scope, ...). */
+int attach_explain(pid_t pid, pid_t tid, int errnum, struct fk_err *err);
+
+/* err for "pid does not exist / is not a process we may see". */
+int attach_check_pid(pid_t pid, struct fk_err *err);
+
+#endif

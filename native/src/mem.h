@@ -1,0 +1,21 @@
+/* mem.h — tracee memory. process_vm_readv/writev first (one syscall for
+ * the whole range); /proc/PID/mem for what they refuse (read-only pages on
+ * write, or kernels without them). Never PEEKDATA loops (~600x slower). */
+#ifndef FK_MEM_H
+#define FK_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Bytes read (short count: the rest is unreadable), or -errno when nothing
+ * could be read. */
+ssize_t mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+/* Exactly len bytes or -errno (EFAULT if any part is unreadable). */
+int mem_read_exact(pid_t pid, uint64_t addr, void *buf, size_t len);
+/* Bytes written or -errno. Writes to non-writable pages (breakpoints in
+ * text) go through /proc/PID/mem, which the kernel allows for a tracer. */
+ssize_t mem_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
+int mem_write_exact(pid_t pid, uint64_t addr, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,278 @@
+/* ops_threads.c — FK_OP_THREADS and FK_OP_REGS: look at a process without
+ * changing it. The pause covers only what needs the LWPs stopped (seize,
+ * interrupt, GETREGS, detach); names, maps, pthread_t and stacks are read
+ * after the process runs again. */
+#include "attach.h"
+#include "log.h"
+#include "ops.h"
+#include "procfs.h"
+#include "stack.h"
+#include "threaddb.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+
+#define STOP_TIMEOUT_MS 10000
+
+struct snap {
+	pid_t tid;
+	char pre_state;
+	bool regs_ok;
+	fk_gregs regs;
+};
+
+static int cmp_snap(const void *a, const void *b)
+{
+	const struct snap *x = a, *y = b;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+/* Capture tid + registers of every LWP of a stopped process. */
+static struct snap *capture(struct proc *p, size_t *n)
+{
+	struct snap *s = calloc(p->n + 1, sizeof *s);
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < p->n; i++) {
+		struct lwp *l = &p->lwps[i];
+		s[i].tid = l->tid;
+		s[i].pre_state = l->pre_state;
+		if (l->state == LWP_STOPPED && arch_get_gregs(l->tid, &l->regs) == 0) {
+			l->regs_valid = true;
+			s[i].regs = l->regs;
+			s[i].regs_ok = true;
+		}
+	}
+	*n = p->n;
+	return s;
+}
+
+int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+{
+	pid_t pid = rq->pid;
+	if (attach_check_pid(pid, err) < 0)
+		return -1;
+
+	struct snap *snaps = NULL;
+	size_t n = 0;
+	bool zombie_leader = false;
+	uint64_t t0, t1;
+	struct proc *p = tr_find_proc(tr, pid);
+	bool attached_before = p != NULL;
+	if (p) {
+		/* A session holds it: capture in place, leave it as it was. */
+		bool was_running = p->want_running;
+		t0 = tr_now_us();
+		if (was_running && attach_stop_all(tr, p, STOP_TIMEOUT_MS, err) < 0)
+			return -1;
+		snaps = capture(p, &n);
+		zombie_leader = p->zombie_leader;
+		if (was_running)
+			attach_resume_all(tr, p);
+		t1 = tr_now_us();
+	} else {
+		p = tr_add_proc(tr, pid);
+		if (!p)
+			return fk_fail(err, ENOMEM, FK_KIND_FAILED, "attach", "out of memory");
+		t0 = tr_now_us();
+		if (attach_seize_all(tr, p, true, true, err) < 0 ||
+		    attach_stop_all(tr, p, STOP_TIMEOUT_MS, err) < 0) {
+			if ((p = tr_find_proc(tr, pid)) != NULL)
+				attach_release(tr, p);
+			return -1;
+		}
+		snaps = capture(p, &n);
+		zombie_leader = p->zombie_leader;
+		attach_release(tr, p);
+		t1 = tr_now_us();
+	}
+	if (!snaps)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "capture", "out of memory");
+
+	/* --- the process runs again; describe what we captured --- */
+	if (zombie_leader) {
+		snaps[n].tid = pid;
+		snaps[n].pre_state = 'Z';
+		n++;
+	}
+	qsort(snaps, n, sizeof *snaps, cmp_snap);
+
+	struct vma_list maps = {0};
+	int mrc = proc_maps_read(pid, &maps);
+	if (mrc < 0) {
+		free(snaps);
+		return fk_fail(err, -mrc, FK_KIND_EXITED, "maps", "process %d exited during the operation",
+			       (int)pid);
+	}
+	struct proc_task_stat lst = {0};
+	proc_task_stat(pid, pid, &lst);
+	struct elfsyms *syms = elfsyms_new(pid, &maps);
+	struct tdb *tdb = syms ? tdb_open(pid, syms) : NULL;
+	if (tdb && tdb_unavailable(tdb))
+		fk_debug("pthread_t via fs_base: %s", tdb_unavailable(tdb));
+
+	jw_kint(body, "pid", pid);
+	jw_kint(body, "pauseUs", (int64_t)(t1 - t0));
+	jw_kbool(body, "attachedBefore", attached_before);
+	jw_key(body, "threads");
+	jw_arr_begin(body);
+	/* main thread first, then by tid */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			struct snap *s = &snaps[i];
+			bool is_main = s->tid == pid;
+			if ((pass == 0) != is_main)
+				continue;
+			char name[64] = "";
+			proc_task_comm(pid, s->tid, name, sizeof name);
+			uint64_t pthread = 0;
+			const char *psrc = NULL;
+			if (s->regs_ok && tdb)
+				tdb_map(tdb, s->tid, arch_tp(&s->regs), &pthread, &psrc);
+			jw_obj_begin(body);
+			jw_kint(body, "tid", s->tid);
+			jw_key(body, "pthread");
+			if (psrc)
+				jw_hex(body, pthread);
+			else
+				jw_null(body);
+			jw_kstr(body, "pthreadSource", psrc);
+			jw_kstr(body, "name", name);
+			char st[2] = {s->pre_state ? s->pre_state : '?', 0};
+			jw_kstr(body, "state", st);
+			if (s->regs_ok) {
+				long sc = arch_syscall_nr(&s->regs);
+				jw_key(body, "syscall");
+				if (sc >= 0)
+					jw_int(body, sc);
+				else
+					jw_null(body);
+				jw_khex(body, "pc", arch_pc(&s->regs));
+				jw_khex(body, "sp", arch_sp(&s->regs));
+				jw_khex(body, "fsBase", arch_tp(&s->regs));
+			} else {
+				jw_key(body, "syscall");
+				jw_null(body);
+				jw_key(body, "pc");
+				jw_null(body);
+				jw_key(body, "sp");
+				jw_null(body);
+				jw_key(body, "fsBase");
+				jw_null(body);
+			}
+			struct stack_range sr;
+			jw_key(body, "stack");
+			if ((s->regs_ok || is_main) &&
+			    stack_find(&maps, is_main, lst.startstack, pthread, s->regs_ok ? arch_sp(&s->regs) : 0, &sr)) {
+				jw_obj_begin(body);
+				jw_khex(body, "low", sr.low);
+				jw_khex(body, "high", sr.high);
+				jw_kint(body, "guard", (int64_t)sr.guard);
+				jw_kstr(body, "source", sr.source);
+				jw_obj_end(body);
+				if (s->regs_ok && !sr.sp_in_stack)
+					jw_kbool(body, "spInStack", false);
+			} else {
+				jw_null(body);
+			}
+			jw_obj_end(body);
+		}
+	}
+	jw_arr_end(body);
+	tdb_close(tdb);
+	elfsyms_free(syms);
+	proc_maps_free(&maps);
+	free(snaps);
+	return 0;
+}
+
+/* Stop just one LWP (transient), or use the session's stopped one. */
+int op_regs(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+{
+	pid_t pid = rq->pid, tid = rq->tid;
+	if (attach_check_pid(pid, err) < 0)
+		return -1;
+	if (tid <= 0)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "arguments", "invalid thread id %d", (int)tid);
+	if (!proc_task_exists(pid, tid))
+		return fk_fail(err, ESRCH, FK_KIND_NOPROC, "lookup", "thread %d is not a thread of process %d",
+			       (int)tid, (int)pid);
+
+	struct proc *p = tr_find_proc(tr, pid);
+	bool transient = p == NULL;
+	struct lwp *l = NULL;
+	if (!transient) {
+		l = proc_lwp(p, tid);
+		if (!l || l->state != LWP_STOPPED)
+			return fk_fail(err, EBUSY, FK_KIND_BADREQ, "regs",
+				       "thread %d of process %d is running; pause the process first", (int)tid,
+				       (int)pid);
+	} else {
+		p = tr_add_proc(tr, pid);
+		if (!p)
+			return fk_fail(err, ENOMEM, FK_KIND_FAILED, "regs", "out of memory");
+		if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACEEXIT) < 0) {
+			int e = errno;
+			tr_remove_proc(tr, p);
+			return attach_explain(pid, tid, e, err);
+		}
+		l = proc_add_lwp(p, tid);
+		if (!l || ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+			int e = l ? errno : ENOMEM;
+			attach_release(tr, p);
+			return fk_fail(err, e, FK_KIND_FAILED, "interrupt", "PTRACE_INTERRUPT of thread %d", (int)tid);
+		}
+		l->interrupt_pending = true;
+		if (attach_stop_all(tr, p, STOP_TIMEOUT_MS, err) < 0) {
+			if ((p = tr_find_proc(tr, pid)) != NULL)
+				attach_release(tr, p);
+			return -1;
+		}
+		l = proc_lwp(p, tid);
+		if (!l) {
+			attach_release(tr, p);
+			return fk_fail(err, ESRCH, FK_KIND_EXITED, "regs", "thread %d exited during the operation",
+				       (int)tid);
+		}
+	}
+
+	int rc = 0;
+	fk_gregs regs;
+	size_t xcap = arch_xstate_bufsize(), xlen = 0;
+	uint8_t *xbuf = calloc(1, xcap);
+	uint64_t sigmask = 0;
+	bool have_mask = false;
+	if (!xbuf) {
+		rc = fk_fail(err, ENOMEM, FK_KIND_FAILED, "regs", "out of memory");
+	} else if ((rc = arch_get_gregs(tid, &regs)) < 0) {
+		rc = fk_fail(err, -rc, FK_KIND_FAILED, "getregs", "PTRACE_GETREGS of thread %d", (int)tid);
+	} else if ((rc = arch_get_xstate(tid, xbuf, xcap, &xlen)) < 0) {
+		rc = fk_fail(err, -rc, FK_KIND_FAILED, "getregset", "PTRACE_GETREGSET NT_X86_XSTATE of thread %d",
+			     (int)tid);
+	} else {
+		have_mask = ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof sigmask, &sigmask) == 0;
+	}
+	if (transient)
+		attach_release(tr, p);
+	if (rc < 0) {
+		free(xbuf);
+		return -1;
+	}
+	jw_kint(body, "pid", pid);
+	jw_kint(body, "tid", tid);
+	jw_key(body, "gpr");
+	jw_obj_begin(body);
+	arch_gregs_json(body, &regs);
+	jw_obj_end(body);
+	arch_xstate_json(body, xbuf, xlen);
+	jw_key(body, "sigmask");
+	if (have_mask)
+		jw_hex(body, sigmask);
+	else
+		jw_null(body);
+	free(xbuf);
+	return 0;
+}

@@ -1,0 +1,56 @@
+/* procfs.h — what /proc tells about a process and its LWPs.
+ * All functions return 0 or -errno (ENOENT/ESRCH: the task is gone). */
+#ifndef FK_PROCFS_H
+#define FK_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Every tid in /proc/PID/task (unsorted). *tids is malloc'd. */
+int proc_list_tasks(pid_t pid, pid_t **tids, size_t *n);
+
+/* /proc/PID/task/TID/stat: state letter and, for the leader, start of
+ * stack (field 28). */
+struct proc_task_stat {
+	char state;
+	uint64_t startstack;
+	uint64_t utime, stime;
+};
+int proc_task_stat(pid_t pid, pid_t tid, struct proc_task_stat *out);
+
+/* /proc/PID/task/TID/comm without the newline (at most 15 chars). */
+int proc_task_comm(pid_t pid, pid_t tid, char *out, size_t cap);
+
+/* A numeric field of /proc/PID/status ("TracerPid", "Tgid", "Uid" (real)). */
+int proc_status_long(pid_t pid, const char *key, long *out);
+
+/* Is this tid a thread of pid? */
+bool proc_task_exists(pid_t pid, pid_t tid);
+
+struct vma {
+	uint64_t start, end, offset;
+	char perms[5];
+	uint64_t inode;
+	char *path; /* "" for anonymous */
+};
+
+struct vma_list {
+	struct vma *v;
+	size_t n;
+};
+
+/* Parse /proc/PID/maps (sorted by address, as the kernel prints it). */
+int proc_maps_read(pid_t pid, struct vma_list *out);
+void proc_maps_free(struct vma_list *l);
+/* The mapping containing addr, or NULL. */
+const struct vma *vma_find(const struct vma_list *l, uint64_t addr);
+/* The mapping just below m if it touches m, or NULL. */
+const struct vma *vma_below(const struct vma_list *l, const struct vma *m);
+
+/* Read a whole small /proc file into buf (NUL-terminated). Returns length
+ * or -errno. */
+ssize_t proc_read_file(const char *path, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,58 @@
+/* tracer.h — the tracer thread, seen from the modules that run on it.
+ *
+ * One pthread owns every ptrace request and every waitpid() of this
+ * library. Requests come from other threads through a queue; results,
+ * events and logs leave through a message queue (JSON text). The wait
+ * status of every tracee goes through tr_handle_status(), the single state
+ * machine that keeps the LWP tables true. Operations that need tracees to
+ * reach a state (all stopped, a syscall done) loop on tr_pump(). */
+#ifndef FK_TRACER_H
+#define FK_TRACER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "json.h"
+#include "proc.h"
+
+struct fk_tracer;
+
+/* A request as queued by fk_submit(). */
+struct tr_request {
+	int64_t id;
+	int32_t op, pid, tid;
+	uint32_t flags;
+	uint64_t a, b;
+	uint8_t *data;
+	uint64_t datalen;
+	struct tr_request *next;
+};
+
+/* Wait up to timeout_ms (0: poll, <0: forever) for one tracee status and
+ * handle it. Returns 1 when a status was handled, 0 on timeout or when a
+ * request arrived, -ECHILD when this thread has no tracees at all. */
+int tr_pump(struct fk_tracer *tr, int timeout_ms);
+
+/* Statuses of tracees that belong to no known process (the child of an
+ * injected fork reports its first stop before anybody asked for it). */
+bool tr_take_unclaimed(struct fk_tracer *tr, pid_t pid, int *status);
+/* The pid reported by the last PTRACE_EVENT_FORK/VFORK/CLONE in p, or 0. */
+
+/* Processes known to the tracer (sessions and the ones an operation is
+ * working on). */
+struct proc *tr_find_proc(struct fk_tracer *tr, pid_t pid);
+struct proc *tr_add_proc(struct fk_tracer *tr, pid_t pid);
+void tr_remove_proc(struct fk_tracer *tr, struct proc *p);
+
+/* The tracer thread's own tid (TracerPid of our tracees). */
+pid_t tr_tid(const struct fk_tracer *tr);
+
+/* Events for session processes. */
+void tr_emit_event(struct fk_tracer *tr, struct jw *body);
+
+/* Monotonic clock in microseconds. */
+uint64_t tr_now_us(void);
+
+#endif

@@ -1,0 +1,158 @@
+#include "support.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "procfs.h"
+
+static pid_t children[16];
+static int nchildren;
+
+void t_kill_children(void)
+{
+	for (int i = 0; i < nchildren; i++) {
+		if (children[i] > 0) {
+			kill(children[i], SIGKILL);
+			/* __WNOTHREAD: never take the ptrace stops that belong to
+			 * the tracer thread (a sibling of ours). */
+			waitpid(children[i], NULL, __WNOTHREAD);
+			children[i] = 0;
+		}
+	}
+	nchildren = 0;
+}
+
+void t_fail(void)
+{
+	t_kill_children();
+	exit(1);
+}
+
+static void *sleeper(void *arg)
+{
+	long kind = (long)arg;
+	if (kind % 3 == 0) {
+		for (;;) {
+			struct timespec ts = {0, 50 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	} else if (kind % 3 == 1) {
+		static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+		static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+		pthread_mutex_lock(&m);
+		for (;;)
+			pthread_cond_wait(&c, &m);
+	} else {
+		int fds[2];
+		if (pipe(fds) < 0)
+			_exit(99);
+		char b;
+		for (;;)
+			if (read(fds[0], &b, 1) < 0 && errno != EINTR)
+				_exit(99);
+	}
+	return NULL;
+}
+
+pid_t t_spawn_threads(int n)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		exit(99);
+	pid_t pid = fork();
+	if (pid < 0)
+		exit(99);
+	if (pid == 0) {
+		close(p[0]);
+		for (long i = 0; i < n; i++) {
+			pthread_t t;
+			pthread_attr_t a;
+			pthread_attr_init(&a);
+			pthread_attr_setstacksize(&a, 64 * 1024);
+			if (pthread_create(&t, &a, sleeper, (void *)i) != 0)
+				_exit(99);
+		}
+		if (write(p[1], "R", 1) != 1)
+			_exit(99);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	char b;
+	if (read(p[0], &b, 1) != 1)
+		exit(99);
+	close(p[0]);
+	if (nchildren < 16)
+		children[nchildren++] = pid;
+	/* let the threads reach their blocking calls */
+	struct timespec ts = {0, 50 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	return pid;
+}
+
+char *t_call(fk_tracer *fk, int op, pid_t pid, pid_t tid, uint32_t flags)
+{
+	int64_t id = fk_submit(fk, op, pid, tid, flags, 0, 0, NULL, 0);
+	CHECK(id > 0, "fk_submit: %lld", (long long)id);
+	char idkey[64];
+	snprintf(idkey, sizeof idkey, "\"type\":\"result\",\"id\":%lld,", (long long)id);
+	for (;;) {
+		int32_t w = fk_wait(fk, 30000);
+		CHECK(w == 1, "no message within 30 s (fk_wait=%d)", w);
+		int64_t len = fk_next_message(fk, NULL, 0);
+		CHECK(len < 0, "expected a pending message");
+		char *buf = malloc((size_t)-len + 1);
+		CHECK(buf != NULL, "malloc");
+		int64_t got = fk_next_message(fk, (uint8_t *)buf, (uint64_t)-len);
+		CHECK(got == -len, "message length changed");
+		buf[got] = '\0';
+		if (strstr(buf, idkey))
+			return buf;
+		free(buf);
+	}
+}
+
+bool t_has(const char *json, const char *needle)
+{
+	return strstr(json, needle) != NULL;
+}
+
+int t_count(const char *json, const char *needle)
+{
+	int c = 0;
+	size_t nl = strlen(needle);
+	for (const char *p = json; (p = strstr(p, needle)) != NULL; p += nl)
+		c++;
+	return c;
+}
+
+bool t_all_running_untraced(pid_t pid)
+{
+	pid_t *tids = NULL;
+	size_t n = 0;
+	if (proc_list_tasks(pid, &tids, &n) < 0)
+		return false;
+	bool ok = true;
+	for (size_t i = 0; i < n; i++) {
+		char path[96], buf[4096];
+		snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tids[i]);
+		if (proc_read_file(path, buf, sizeof buf) < 0)
+			continue;
+		char *tp = strstr(buf, "TracerPid:");
+		char *st = strstr(buf, "State:");
+		if ((tp && strtol(tp + 10, NULL, 10) != 0) || (st && (strstr(st, "t (tracing stop)") == st + 7 ||
+								      strstr(st, "T (stopped)") == st + 7))) {
+			fprintf(stderr, "task %d of %d: still traced or stopped\n", (int)tids[i], (int)pid);
+			ok = false;
+		}
+	}
+	free(tids);
+	return ok;
+}

@@ -1,0 +1,44 @@
+/* support.h — helpers for the native tests (plain C, run under ASan too).
+ * Exit codes follow Automake: 0 pass, 1 fail, 77 skip, 99 harness error. */
+#ifndef FK_TEST_SUPPORT_H
+#define FK_TEST_SUPPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "forkall.h"
+
+#define CHECK(cond, ...)                                                                \
+	do {                                                                            \
+		if (!(cond)) {                                                          \
+			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
+			fprintf(stderr, __VA_ARGS__);                                   \
+			fprintf(stderr, "\n");                                          \
+			t_fail();                                                       \
+		}                                                                       \
+	} while (0)
+
+/* Kill every child started with t_spawn_threads and exit 1. */
+void t_fail(void) __attribute__((noreturn));
+
+/* Fork a child that starts n threads blocked in nanosleep/futex/read and
+ * a leader in pause(); returns its pid once all threads exist. The child is
+ * killed at exit. */
+pid_t t_spawn_threads(int n);
+
+/* Submit and wait for the result message of that request (events and
+ * logs in between are skipped). Returns malloc'd JSON. */
+char *t_call(fk_tracer *fk, int op, pid_t pid, pid_t tid, uint32_t flags);
+
+/* Is `needle` in the JSON text? */
+bool t_has(const char *json, const char *needle);
+/* Count occurrences. */
+int t_count(const char *json, const char *needle);
+
+/* No task of pid is stopped or traced. */
+bool t_all_running_untraced(pid_t pid);
+
+void t_kill_children(void);
+
+#endif
