@@ -39,6 +39,31 @@ int arch_set_xstate(pid_t tid, const void *buf, size_t len);
 /* JSON members "fpu", "xstate", "vector" decoded from a buffer. */
 void arch_xstate_json(struct jw *w, const void *buf, size_t len);
 
+/* ---- remote system calls (rsys.c) ---- */
+
+/* Registers that make a stopped LWP execute system call nr at `insn` (a
+ * syscall instruction) with args, as if it had jumped there. */
+void arch_setup_syscall(fk_gregs *r, uint64_t insn, long nr, const uint64_t args[6]);
+/* The return value at syscall-exit (negative errno on failure). */
+long arch_syscall_result(const fk_gregs *r);
+/* Length of the syscall instruction ("0f 05": 2). */
+extern const uint8_t arch_syscall_insn[];
+extern const size_t arch_syscall_insn_len;
+
+/* An LWP stopped inside an interrupted system call carries a kernel
+ * restart code in its return register. The kernel applies the restart
+ * only if it still knows about it; after we ran other code in the thread
+ * (or made a new thread with these registers) it does not, so we do.
+ *   FIX_SAME_TASK: the task's own restart_block is intact (the thread we
+ *     injected into, or the fork child of it): -ERESTART_RESTARTBLOCK
+ *     becomes restart_syscall, continuing with the remaining time.
+ *   FIX_NEW_THREAD: a new thread has no restart_block of its own: the
+ *     original call is issued again (a timed sleep waits its full time
+ *     again: late, never early, never EINTR).
+ * Returns true when the registers were changed. */
+enum arch_fix_mode { FIX_SAME_TASK, FIX_NEW_THREAD };
+bool arch_fix_restart(fk_gregs *r, enum arch_fix_mode mode);
+
 /* libthread_db's ps_get_thread_area index answered with arch_tp(). */
 bool arch_thread_area_is_tp(int idx);
 

@@ -124,8 +124,43 @@ int attach_explain(pid_t pid, pid_t tid, int errnum, struct fk_err *err)
 		       (int)pid, uid);
 }
 
-int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, bool read_state,
-		     struct fk_err *err)
+int attach_read_pre_states(pid_t pid, struct pre_state **out, size_t *n)
+{
+	pid_t *tids = NULL;
+	size_t cnt = 0;
+	int rc = proc_list_tasks(pid, &tids, &cnt);
+	if (rc < 0)
+		return rc;
+	struct pre_state *v = calloc(cnt ? cnt : 1, sizeof *v);
+	if (!v) {
+		free(tids);
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < cnt; i++) {
+		char path[64], buf[1024];
+		snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tids[i]);
+		if (proc_read_file(path, buf, sizeof buf) <= 0)
+			continue;
+		char *open_p = strchr(buf, '('), *close_p = strrchr(buf, ')');
+		if (!open_p || !close_p || close_p < open_p || close_p[1] != ' ')
+			continue;
+		v[k].tid = tids[i];
+		v[k].state = close_p[2];
+		size_t nl = (size_t)(close_p - open_p - 1);
+		if (nl > 16)
+			nl = 16;
+		memcpy(v[k].name, open_p + 1, nl);
+		v[k].name[nl] = '\0';
+		k++;
+	}
+	free(tids);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, struct fk_err *err)
 {
 	for (int round = 0; round < 1000; round++) {
 		pid_t *tids = NULL;
@@ -139,14 +174,6 @@ int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, bool 
 						      "no such process: pid %d", (int)p->pid);
 			return fk_fail(err, -rc, FK_KIND_FAILED, "seize", "listing /proc/%d/task", (int)p->pid);
 		}
-		char *states = NULL;
-		if (read_state && (states = calloc(n, 1)) != NULL) {
-			for (size_t i = 0; i < n; i++) {
-				struct proc_task_stat st;
-				if (!proc_lwp(p, tids[i]) && proc_task_stat(p->pid, tids[i], &st) == 0)
-					states[i] = st.state;
-			}
-		}
 		size_t added = 0;
 		for (size_t i = 0; i < n; i++) {
 			pid_t tid = tids[i];
@@ -156,10 +183,8 @@ int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, bool 
 				struct lwp *l = proc_add_lwp(p, tid);
 				if (!l) {
 					free(tids);
-					free(states);
 					return fk_fail(err, ENOMEM, FK_KIND_FAILED, "seize", "LWP table");
 				}
-				l->pre_state = states ? states[i] : 0;
 				if (interrupt) {
 					if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
 						l->interrupt_pending = true;
@@ -188,22 +213,17 @@ int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, bool 
 					}
 				}
 				if (tracer == tr_tid(tr)) {
-					struct lwp *l = proc_add_lwp(p, tid);
-					if (l) {
-						l->pre_state = states ? states[i] : 0;
+					if (proc_add_lwp(p, tid))
 						added++;
-					}
 					continue;
 				}
 				if (!proc_task_exists(p->pid, tid))
 					continue;
 			}
 			free(tids);
-			free(states);
 			return attach_explain(p->pid, tid, e, err);
 		}
 		free(tids);
-		free(states);
 		if (p->n == 0 && !p->zombie_leader)
 			return fk_fail(err, ESRCH, FK_KIND_NOPROC, "seize", "no such process: pid %d", (int)p->pid);
 		if (added == 0)

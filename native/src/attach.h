@@ -11,15 +11,23 @@
 #include "proc.h"
 #include "tracer.h"
 
-#define ATTACH_OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXIT)
+#define ATTACH_OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXIT | PTRACE_O_TRACESYSGOOD)
 
 /* Seize every tid in /proc/PID/task, rescanning until a scan finds nothing
  * new (threads created meanwhile by seized threads arrive through
  * PTRACE_EVENT_CLONE). With `interrupt`, each is interrupted right after
- * its seize. With `read_state`, each LWP's pre_state is read from /proc
- * before the first seize. On EPERM the error explains why. */
-int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, bool read_state,
-		     struct fk_err *err);
+ * its seize. On EPERM the error explains why. */
+int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, struct fk_err *err);
+
+/* Before a pause: state letter and name of every LWP, from
+ * /proc/PID/task/TID/stat (what each thread was doing, and its name even
+ * if it exits before we look again). */
+struct pre_state {
+	pid_t tid;
+	char state;
+	char name[17];
+};
+int attach_read_pre_states(pid_t pid, struct pre_state **out, size_t *n);
 
 /* Interrupt every running LWP and wait until all are stopped. Fails if the
  * process exits or an LWP does not stop within timeout_ms (D state). */

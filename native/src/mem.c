@@ -81,3 +81,30 @@ int mem_write_exact(pid_t pid, uint64_t addr, const void *buf, size_t len)
 		return (int)r;
 	return (size_t)r == len ? 0 : -EFAULT;
 }
+
+void mem_read_u32_many(pid_t pid, const uint64_t *addrs, uint32_t *out, bool *ok, size_t n)
+{
+	enum { BATCH = 1024 };
+	struct iovec local[BATCH], remote[BATCH];
+	size_t i = 0;
+	while (i < n) {
+		size_t k = n - i < BATCH ? n - i : BATCH;
+		for (size_t j = 0; j < k; j++) {
+			local[j].iov_base = &out[i + j];
+			local[j].iov_len = sizeof(uint32_t);
+			remote[j].iov_base = (void *)(uintptr_t)addrs[i + j];
+			remote[j].iov_len = sizeof(uint32_t);
+		}
+		ssize_t r = process_vm_readv(pid, local, k, remote, k, 0);
+		size_t good = r > 0 ? (size_t)r / sizeof(uint32_t) : 0;
+		for (size_t j = 0; j < good; j++)
+			ok[i + j] = true;
+		i += good;
+		if (good < k) {
+			/* the read stops at the first bad address: do that one
+			 * alone and go on after it */
+			ok[i] = mem_read_exact(pid, addrs[i], &out[i], sizeof(uint32_t)) == 0;
+			i++;
+		}
+	}
+}

@@ -4,6 +4,7 @@
 #ifndef FK_MEM_H
 #define FK_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -17,5 +18,9 @@ int mem_read_exact(pid_t pid, uint64_t addr, void *buf, size_t len);
  * text) go through /proc/PID/mem, which the kernel allows for a tracer. */
 ssize_t mem_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
 int mem_write_exact(pid_t pid, uint64_t addr, const void *buf, size_t len);
+
+/* Read n 32-bit values at addrs[i] with as few syscalls as possible (one
+ * process_vm_readv for up to IOV_MAX of them). ok[i] says which worked. */
+void mem_read_u32_many(pid_t pid, const uint64_t *addrs, uint32_t *out, bool *ok, size_t n);
 
 #endif

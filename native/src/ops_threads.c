@@ -8,9 +8,11 @@
 #include "procfs.h"
 #include "stack.h"
 #include "threaddb.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -19,9 +21,10 @@
 
 struct snap {
 	pid_t tid;
-	char pre_state;
 	bool regs_ok;
+	bool tcb_ok; /* struct pthread at the thread pointer holds this tid */
 	fk_gregs regs;
+	char name[17]; /* read in the pause for LWPs born after the pre-read */
 };
 
 static int cmp_snap(const void *a, const void *b)
@@ -30,22 +33,51 @@ static int cmp_snap(const void *a, const void *b)
 	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
-/* Capture tid + registers of every LWP of a stopped process. */
-static struct snap *capture(struct proc *p, size_t *n)
+static const struct pre_state *pre_of(const struct pre_state *pre, size_t npre, pid_t tid)
+{
+	for (size_t i = 0; i < npre; i++)
+		if (pre[i].tid == tid)
+			return &pre[i];
+	return NULL;
+}
+
+/* Capture tid + registers of every LWP of a stopped process and check,
+ * while they are stopped, which thread pointers are glibc's struct pthread
+ * of that very LWP (one batched read): a thread that exits right after the
+ * pause still gets its pthread_t. */
+static struct snap *capture(struct proc *p, long tid_off, const struct pre_state *pre, size_t npre, size_t *n)
 {
 	struct snap *s = calloc(p->n + 1, sizeof *s);
-	if (!s)
+	uint64_t *addrs = calloc(p->n + 1, sizeof *addrs);
+	uint32_t *vals = calloc(p->n + 1, sizeof *vals);
+	bool *ok = calloc(p->n + 1, sizeof *ok);
+	if (!s || !addrs || !vals || !ok) {
+		free(s), free(addrs), free(vals), free(ok);
 		return NULL;
+	}
+	size_t k = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		struct lwp *l = &p->lwps[i];
 		s[i].tid = l->tid;
-		s[i].pre_state = l->pre_state;
+		if (!pre_of(pre, npre, l->tid))
+			proc_task_comm(p->pid, l->tid, s[i].name, sizeof s[i].name);
 		if (l->state == LWP_STOPPED && arch_get_gregs(l->tid, &l->regs) == 0) {
 			l->regs_valid = true;
 			s[i].regs = l->regs;
 			s[i].regs_ok = true;
+			if (tid_off >= 0 && arch_tp(&l->regs))
+				addrs[k++] = arch_tp(&l->regs) + (uint64_t)tid_off;
 		}
 	}
+	if (k)
+		mem_read_u32_many(p->pid, addrs, vals, ok, k);
+	for (size_t i = 0, j = 0; i < p->n; i++) {
+		if (!s[i].regs_ok || tid_off < 0 || !arch_tp(&s[i].regs))
+			continue;
+		s[i].tcb_ok = ok[j] && (pid_t)vals[j] == s[i].tid;
+		j++;
+	}
+	free(addrs), free(vals), free(ok);
 	*n = p->n;
 	return s;
 }
@@ -56,6 +88,25 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 	if (attach_check_pid(pid, err) < 0)
 		return -1;
 
+	/* --- before the pause: what each thread is doing, names, layout --- */
+	struct pre_state *pre = NULL;
+	size_t npre = 0;
+	int rc = attach_read_pre_states(pid, &pre, &npre);
+	if (rc < 0)
+		return fk_fail(err, -rc, rc == -ENOENT ? FK_KIND_NOPROC : FK_KIND_FAILED, "lookup",
+			       "reading /proc/%d/task", (int)pid);
+	struct vma_list maps = {0};
+	rc = proc_maps_read(pid, &maps);
+	if (rc < 0) {
+		free(pre);
+		return fk_fail(err, -rc, rc == -EACCES ? FK_KIND_PERM : FK_KIND_NOPROC, "maps",
+			       "reading /proc/%d/maps", (int)pid);
+	}
+	struct elfsyms *syms = elfsyms_new(pid, &maps);
+	struct tdb *tdb = syms ? tdb_open(pid, syms) : NULL;
+	long tid_off = tdb ? tdb_pthread_tid_offset(tdb) : -1;
+
+	/* --- the pause: stop, read registers, let go --- */
 	struct snap *snaps = NULL;
 	size_t n = 0;
 	bool zombie_leader = false;
@@ -67,52 +118,44 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 		bool was_running = p->want_running;
 		t0 = tr_now_us();
 		if (was_running && attach_stop_all(tr, p, STOP_TIMEOUT_MS, err) < 0)
-			return -1;
-		snaps = capture(p, &n);
+			goto fail;
+		snaps = capture(p, tid_off, pre, npre, &n);
 		zombie_leader = p->zombie_leader;
 		if (was_running)
 			attach_resume_all(tr, p);
 		t1 = tr_now_us();
 	} else {
 		p = tr_add_proc(tr, pid);
-		if (!p)
-			return fk_fail(err, ENOMEM, FK_KIND_FAILED, "attach", "out of memory");
+		if (!p) {
+			fk_fail(err, ENOMEM, FK_KIND_FAILED, "attach", "out of memory");
+			goto fail;
+		}
 		t0 = tr_now_us();
-		if (attach_seize_all(tr, p, true, true, err) < 0 ||
-		    attach_stop_all(tr, p, STOP_TIMEOUT_MS, err) < 0) {
+		if (attach_seize_all(tr, p, true, err) < 0 || attach_stop_all(tr, p, STOP_TIMEOUT_MS, err) < 0) {
 			if ((p = tr_find_proc(tr, pid)) != NULL)
 				attach_release(tr, p);
-			return -1;
+			goto fail;
 		}
-		snaps = capture(p, &n);
+		snaps = capture(p, tid_off, pre, npre, &n);
 		zombie_leader = p->zombie_leader;
 		attach_release(tr, p);
 		t1 = tr_now_us();
 	}
-	if (!snaps)
-		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "capture", "out of memory");
+	if (!snaps) {
+		fk_fail(err, ENOMEM, FK_KIND_FAILED, "capture", "out of memory");
+		goto fail;
+	}
 
 	/* --- the process runs again; describe what we captured --- */
 	if (zombie_leader) {
 		snaps[n].tid = pid;
-		snaps[n].pre_state = 'Z';
 		n++;
 	}
 	qsort(snaps, n, sizeof *snaps, cmp_snap);
-
-	struct vma_list maps = {0};
-	int mrc = proc_maps_read(pid, &maps);
-	if (mrc < 0) {
-		free(snaps);
-		return fk_fail(err, -mrc, FK_KIND_EXITED, "maps", "process %d exited during the operation",
-			       (int)pid);
-	}
-	struct proc_task_stat lst = {0};
-	proc_task_stat(pid, pid, &lst);
-	struct elfsyms *syms = elfsyms_new(pid, &maps);
-	struct tdb *tdb = syms ? tdb_open(pid, syms) : NULL;
 	if (tdb && tdb_unavailable(tdb))
 		fk_debug("pthread_t via fs_base: %s", tdb_unavailable(tdb));
+	struct proc_task_stat lst = {0};
+	proc_task_stat(pid, pid, &lst);
 
 	jw_kint(body, "pid", pid);
 	jw_kint(body, "pauseUs", (int64_t)(t1 - t0));
@@ -126,12 +169,20 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 			bool is_main = s->tid == pid;
 			if ((pass == 0) != is_main)
 				continue;
+			const struct pre_state *ps = pre_of(pre, npre, s->tid);
 			char name[64] = "";
-			proc_task_comm(pid, s->tid, name, sizeof name);
+			if (ps)
+				snprintf(name, sizeof name, "%s", ps->name);
+			else
+				snprintf(name, sizeof name, "%s", s->name); /* born during the pause */
 			uint64_t pthread = 0;
 			const char *psrc = NULL;
-			if (s->regs_ok && tdb)
-				tdb_map(tdb, s->tid, arch_tp(&s->regs), &pthread, &psrc);
+			if (s->regs_ok && tdb && tdb_map(tdb, s->tid, arch_tp(&s->regs), &pthread, &psrc) < 0 &&
+			    s->tcb_ok) {
+				/* exited since: the pause-time check stands */
+				pthread = arch_tp(&s->regs);
+				psrc = "fs_base";
+			}
 			jw_obj_begin(body);
 			jw_kint(body, "tid", s->tid);
 			jw_key(body, "pthread");
@@ -141,27 +192,28 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 				jw_null(body);
 			jw_kstr(body, "pthreadSource", psrc);
 			jw_kstr(body, "name", name);
-			char st[2] = {s->pre_state ? s->pre_state : '?', 0};
+			char st[2] = {zombie_leader && is_main ? 'Z' : ps && ps->state ? ps->state : 0, 0};
+			if (!st[0]) {
+				/* born during the pause: its state now, or X if it
+				 * has exited since */
+				struct proc_task_stat now;
+				st[0] = proc_task_stat(pid, s->tid, &now) == 0 ? now.state : 'X';
+			}
 			jw_kstr(body, "state", st);
-			if (s->regs_ok) {
-				long sc = arch_syscall_nr(&s->regs);
-				jw_key(body, "syscall");
-				if (sc >= 0)
-					jw_int(body, sc);
+			jw_key(body, "syscall");
+			long sc = s->regs_ok ? arch_syscall_nr(&s->regs) : -1;
+			if (sc >= 0)
+				jw_int(body, sc);
+			else
+				jw_null(body);
+			const char *rk[] = {"pc", "sp", "fsBase"};
+			uint64_t rv[] = {arch_pc(&s->regs), arch_sp(&s->regs), arch_tp(&s->regs)};
+			for (int r = 0; r < 3; r++) {
+				jw_key(body, rk[r]);
+				if (s->regs_ok)
+					jw_hex(body, rv[r]);
 				else
 					jw_null(body);
-				jw_khex(body, "pc", arch_pc(&s->regs));
-				jw_khex(body, "sp", arch_sp(&s->regs));
-				jw_khex(body, "fsBase", arch_tp(&s->regs));
-			} else {
-				jw_key(body, "syscall");
-				jw_null(body);
-				jw_key(body, "pc");
-				jw_null(body);
-				jw_key(body, "sp");
-				jw_null(body);
-				jw_key(body, "fsBase");
-				jw_null(body);
 			}
 			struct stack_range sr;
 			jw_key(body, "stack");
@@ -182,11 +234,17 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 		}
 	}
 	jw_arr_end(body);
+	rc = 0;
+	goto out;
+fail:
+	rc = -1;
+out:
 	tdb_close(tdb);
 	elfsyms_free(syms);
 	proc_maps_free(&maps);
 	free(snaps);
-	return 0;
+	free(pre);
+	return rc;
 }
 
 /* Stop just one LWP (transient), or use the session's stopped one. */

@@ -38,7 +38,6 @@ struct lwp {
 	bool regs_valid;
 	fk_gregs regs;
 	bool exiting;           /* resumed from PTRACE_EVENT_EXIT: will not stop again */
-	char pre_state;         /* /proc state letter before we stopped it */
 };
 
 struct proc {

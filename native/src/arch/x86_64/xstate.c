@@ -19,7 +19,9 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 
+#define FX_SW_MAGIC1 464
 #define FX_SW_XFEATURES 472
+#define FP_XSTATE_MAGIC1 0x46505853u
 #define XSAVE_HDR_BV 512
 #define XSAVE_HDR_COMP 520
 #define LEGACY_XMM 160
@@ -36,6 +38,17 @@ static const char *const comp_names[] = {
 struct comp_layout {
 	uint32_t offset, size;
 };
+
+/* XCR0: the feature mask the OS enabled (needs OSXSAVE, CPUID.1:ECX[27]). */
+static uint64_t read_xcr0(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
+		return 3;
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t)hi << 32) | lo;
+}
 
 static struct comp_layout layout_of(unsigned i)
 {
@@ -142,7 +155,9 @@ void arch_xstate_json(struct jw *w, const void *vbuf, size_t len)
 	uint64_t xcr0 = 3, bv = 3;
 	bool have_xsave = len > 576;
 	if (have_xsave) {
-		xcr0 = rd64(b, FX_SW_XFEATURES);
+		/* The kernel may describe the image in the software-reserved
+		 * bytes; otherwise the CPU's XCR0 says what is enabled. */
+		xcr0 = rd32(b, FX_SW_MAGIC1) == FP_XSTATE_MAGIC1 ? rd64(b, FX_SW_XFEATURES) : read_xcr0();
 		bv = rd64(b, XSAVE_HDR_BV);
 	}
 	jw_key(w, "xstate");
