@@ -160,12 +160,22 @@ int attach_read_pre_states(pid_t pid, struct pre_state **out, size_t *n)
 	return 0;
 }
 
-int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, struct fk_err *err)
+int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const pid_t *known, size_t nknown,
+		     struct fk_err *err)
 {
 	for (int round = 0; round < 1000; round++) {
 		pid_t *tids = NULL;
 		size_t n = 0;
-		int rc = proc_list_tasks(p->pid, &tids, &n);
+		int rc = 0;
+		if (round == 0 && known && nknown) {
+			tids = malloc(nknown * sizeof *tids);
+			if (!tids)
+				return fk_fail(err, ENOMEM, FK_KIND_FAILED, "seize", "out of memory");
+			memcpy(tids, known, nknown * sizeof *tids);
+			n = nknown;
+		} else {
+			rc = proc_list_tasks(p->pid, &tids, &n);
+		}
 		if (rc < 0) {
 			if (rc == -ENOENT || rc == -ESRCH)
 				return p->n ? fk_fail(err, ESRCH, FK_KIND_EXITED, "seize",
@@ -228,6 +238,13 @@ int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, struc
 			return fk_fail(err, ESRCH, FK_KIND_NOPROC, "seize", "no such process: pid %d", (int)p->pid);
 		if (added == 0)
 			return 0;
+		/* Every thread that can create threads is now seized (clones
+		 * are auto-attached). A thread created before its creator was
+		 * seized shows in the count; only then scan again. */
+		long nthreads = 0;
+		if (proc_status_long(p->pid, "Threads", &nthreads) == 0 &&
+		    (size_t)nthreads == p->n + (p->zombie_leader ? 1 : 0))
+			return 0;
 	}
 	return fk_fail(err, EAGAIN, FK_KIND_FAILED, "seize",
 		       "process %d keeps creating threads faster than they can be seized", (int)p->pid);
@@ -251,21 +268,67 @@ int attach_stop_all(struct fk_tracer *tr, struct proc *p, int timeout_ms, struct
 	pid_t pid = p->pid;
 	p->want_running = false;
 	uint64_t deadline = tr_now_us() + (uint64_t)timeout_ms * 1000u;
+	size_t interrupted_n = (size_t)-1;
+	pid_t *wait_for = NULL;
 	for (;;) {
-		attach_interrupt_all(tr, p); /* also the LWPs that appeared meanwhile */
-		if (proc_count_running(p) == 0)
-			return 0;
-		uint64_t now = tr_now_us();
-		if (now >= deadline)
-			break;
-		int r = tr_pump(tr, (int)((deadline - now + 999) / 1000));
-		if (tr_find_proc(tr, pid) != p || p->exited || (p->n == 0 && r != 1))
-			return fk_fail(err, ESRCH, FK_KIND_EXITED, "stop",
-				       "process %d exited during the operation", (int)pid);
-		if (r == -ECHILD)
-			return fk_fail(err, ESRCH, FK_KIND_EXITED, "stop",
-				       "process %d exited during the operation", (int)pid);
+		if (p->n != interrupted_n) {
+			/* also the LWPs that appeared meanwhile (their own first
+			 * stop comes anyway; an interrupt is harmless) */
+			attach_interrupt_all(tr, p);
+			interrupted_n = p->n;
+		}
+		if (proc_count_running(p) == 0) {
+			/* Statuses of LWPs we do not know yet (clones whose
+			 * creator's event is still queued). Waiting for "any"
+			 * walks all tracees, so only once everyone is stopped. */
+			int r;
+			size_t before = p->n;
+			while ((r = tr_pump(tr, 0)) == 1 && tr_find_proc(tr, pid) == p)
+				;
+			if (tr_find_proc(tr, pid) != p || p->exited)
+				break;
+			if (proc_count_running(p) == 0 && p->n == before) {
+				free(wait_for);
+				return 0;
+			}
+			continue;
+		}
+		/* wait for each one that has not stopped, by tid */
+		free(wait_for);
+		size_t k = 0;
+		wait_for = malloc(p->n * sizeof *wait_for);
+		if (!wait_for)
+			return fk_fail(err, ENOMEM, FK_KIND_FAILED, "stop", "out of memory");
+		for (size_t i = 0; i < p->n; i++)
+			if (p->lwps[i].state != LWP_STOPPED && !p->lwps[i].exiting)
+				wait_for[k++] = p->lwps[i].tid;
+		for (size_t i = 0; i < k; i++) {
+			for (;;) {
+				struct lwp *l = proc_lwp(p, wait_for[i]);
+				if (!l || l->state == LWP_STOPPED || l->exiting)
+					break;
+				uint64_t now = tr_now_us();
+				if (now >= deadline)
+					goto timeout;
+				int r = tr_pump_pid(tr, wait_for[i], (int)((deadline - now + 999) / 1000));
+				if (tr_find_proc(tr, pid) != p)
+					goto gone;
+				if (r == -ECHILD) {
+					/* reaped elsewhere or not ours any more */
+					proc_remove_lwp(p, wait_for[i]);
+					break;
+				}
+			}
+		}
 	}
+gone:
+	free(wait_for);
+	return fk_fail(err, ESRCH, FK_KIND_EXITED, "stop", "process %d exited during the operation", (int)pid);
+timeout:
+	free(wait_for);
+	if (tr_find_proc(tr, pid) != p)
+		return fk_fail(err, ESRCH, FK_KIND_EXITED, "stop", "process %d exited during the operation",
+			       (int)pid);
 	/* name the LWPs that did not stop */
 	char list[256] = "";
 	size_t len = 0, shown = 0;
@@ -287,7 +350,6 @@ int attach_stop_all(struct fk_tracer *tr, struct proc *p, int timeout_ms, struct
 
 int attach_resume_lwp(struct proc *p, struct lwp *l)
 {
-	(void)p;
 	if (l->state != LWP_STOPPED)
 		return 0;
 	long rc;
@@ -298,9 +360,10 @@ int attach_resume_lwp(struct proc *p, struct lwp *l)
 	if (rc < 0 && errno != ESRCH)
 		return -errno;
 	if (l->stop == STOP_EVENT && l->event == PTRACE_EVENT_EXIT)
-		l->exiting = true;
+		proc_set_exiting(p, l);
+	else
+		proc_set_running(p, l);
 	l->pending_sig = 0;
-	l->state = LWP_RUNNING;
 	l->stop = STOP_NONE;
 	l->regs_valid = false;
 	return 0;

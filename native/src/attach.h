@@ -16,8 +16,11 @@
 /* Seize every tid in /proc/PID/task, rescanning until a scan finds nothing
  * new (threads created meanwhile by seized threads arrive through
  * PTRACE_EVENT_CLONE). With `interrupt`, each is interrupted right after
- * its seize. On EPERM the error explains why. */
-int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, struct fk_err *err);
+ * its seize. `known` (may be NULL) is a task list read just before, used
+ * for the first round instead of reading /proc again. On EPERM the error
+ * explains why. */
+int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const pid_t *known, size_t nknown,
+		     struct fk_err *err);
 
 /* Before a pause: state letter and name of every LWP, from
  * /proc/PID/task/TID/stat (what each thread was doing, and its name even

@@ -40,7 +40,7 @@ int op_attach(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body
 	if (!p)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "attach", "out of memory");
 	/* Stop while seizing so no thread escapes the scan, then decide. */
-	if (attach_seize_all(tr, p, true, err) < 0 || attach_stop_all(tr, p, STOP_TIMEOUT_MS, err) < 0) {
+	if (attach_seize_all(tr, p, true, NULL, 0, err) < 0 || attach_stop_all(tr, p, STOP_TIMEOUT_MS, err) < 0) {
 		if ((p = tr_find_proc(tr, pid)) != NULL)
 			attach_release(tr, p);
 		return -1;

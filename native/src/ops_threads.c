@@ -33,12 +33,17 @@ static int cmp_snap(const void *a, const void *b)
 	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
+static int cmp_pre(const void *a, const void *b)
+{
+	const struct pre_state *x = a, *y = b;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+/* pre is sorted by tid */
 static const struct pre_state *pre_of(const struct pre_state *pre, size_t npre, pid_t tid)
 {
-	for (size_t i = 0; i < npre; i++)
-		if (pre[i].tid == tid)
-			return &pre[i];
-	return NULL;
+	struct pre_state key = {.tid = tid};
+	return npre ? bsearch(&key, pre, npre, sizeof *pre, cmp_pre) : NULL;
 }
 
 /* Capture tid + registers of every LWP of a stopped process and check,
@@ -95,6 +100,7 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 	if (rc < 0)
 		return fk_fail(err, -rc, rc == -ENOENT ? FK_KIND_NOPROC : FK_KIND_FAILED, "lookup",
 			       "reading /proc/%d/task", (int)pid);
+	qsort(pre, npre, sizeof *pre, cmp_pre);
 	struct vma_list maps = {0};
 	rc = proc_maps_read(pid, &maps);
 	if (rc < 0) {
@@ -130,16 +136,32 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 			fk_fail(err, ENOMEM, FK_KIND_FAILED, "attach", "out of memory");
 			goto fail;
 		}
+		pid_t *known = malloc((npre ? npre : 1) * sizeof *known);
+		for (size_t i = 0; known && i < npre; i++)
+			known[i] = pre[i].tid;
 		t0 = tr_now_us();
-		if (attach_seize_all(tr, p, true, err) < 0 || attach_stop_all(tr, p, STOP_TIMEOUT_MS, err) < 0) {
+		int src = attach_seize_all(tr, p, true, known, known ? npre : 0, err);
+		free(known);
+		if (src < 0) {
 			if ((p = tr_find_proc(tr, pid)) != NULL)
 				attach_release(tr, p);
 			goto fail;
 		}
+		uint64_t ts = tr_now_us();
+		if (attach_stop_all(tr, p, STOP_TIMEOUT_MS, err) < 0) {
+			if ((p = tr_find_proc(tr, pid)) != NULL)
+				attach_release(tr, p);
+			goto fail;
+		}
+		uint64_t tw = tr_now_us();
 		snaps = capture(p, tid_off, pre, npre, &n);
+		uint64_t tc = tr_now_us();
 		zombie_leader = p->zombie_leader;
 		attach_release(tr, p);
 		t1 = tr_now_us();
+		fk_debug("threads %d: seize %llu us, stop %llu us, capture %llu us, release %llu us", (int)pid,
+			 (unsigned long long)(ts - t0), (unsigned long long)(tw - ts), (unsigned long long)(tc - tw),
+			 (unsigned long long)(t1 - tc));
 	}
 	if (!snaps) {
 		fk_fail(err, ENOMEM, FK_KIND_FAILED, "capture", "out of memory");

@@ -103,14 +103,44 @@ void proc_remove_lwp(struct proc *p, pid_t tid)
 	if (!l)
 		return;
 	size_t i = (size_t)(l - p->lwps);
+	if (l->state == LWP_STOPPED)
+		p->n_stopped--;
+	if (l->exiting)
+		p->n_exiting--;
 	p->lwps[i] = p->lwps[--p->n];
 	rebuild_index(p, p->n); /* same capacity: cannot fail */
 }
 
 size_t proc_count_running(const struct proc *p)
 {
-	size_t c = 0;
-	for (size_t i = 0; i < p->n; i++)
-		c += p->lwps[i].state != LWP_STOPPED && !p->lwps[i].exiting;
-	return c;
+	return p->n - p->n_stopped - p->n_exiting;
+}
+
+void proc_set_stopped(struct proc *p, struct lwp *l)
+{
+	if (l->state != LWP_STOPPED) {
+		l->state = LWP_STOPPED;
+		p->n_stopped++;
+		if (l->exiting) { /* cannot happen: exiting LWPs do not stop */
+			l->exiting = false;
+			p->n_exiting--;
+		}
+	}
+}
+
+void proc_set_running(struct proc *p, struct lwp *l)
+{
+	if (l->state == LWP_STOPPED) {
+		l->state = LWP_RUNNING;
+		p->n_stopped--;
+	}
+}
+
+void proc_set_exiting(struct proc *p, struct lwp *l)
+{
+	proc_set_running(p, l);
+	if (!l->exiting) {
+		l->exiting = true;
+		p->n_exiting++;
+	}
 }

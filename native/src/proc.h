@@ -52,6 +52,7 @@ struct proc {
 	bool stop_all_pending; /* a session LWP stopped: stop the others */
 	struct lwp *lwps;
 	size_t n, cap;
+	size_t n_stopped, n_exiting; /* kept by proc_set_* so "all stopped?" is O(1) */
 	int32_t *index; /* slot + 1, 0 = empty */
 	size_t index_cap;
 };
@@ -66,7 +67,12 @@ void proc_remove_lwp(struct proc *p, pid_t tid);
 
 /* Pointers to LWPs are invalidated by proc_add_lwp and proc_remove_lwp. */
 
-/* Number of LWPs not yet stopped (exiting ones do not count). */
+/* Number of LWPs not yet stopped (exiting ones do not count). O(1). */
 size_t proc_count_running(const struct proc *p);
+
+/* State changes go through these so the counters stay true. */
+void proc_set_stopped(struct proc *p, struct lwp *l);
+void proc_set_running(struct proc *p, struct lwp *l);
+void proc_set_exiting(struct proc *p, struct lwp *l);
 
 #endif

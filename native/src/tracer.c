@@ -305,7 +305,7 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 	if (!WIFSTOPPED(status))
 		return;
 	int sig = WSTOPSIG(status), ev = status >> 16;
-	l->state = LWP_STOPPED;
+	proc_set_stopped(p, l);
 	l->regs_valid = false;
 	l->stop_sig = sig;
 	l->event = 0;
@@ -338,11 +338,11 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 	attach_on_stop(tr, p, l);
 }
 
-int tr_pump(struct fk_tracer *tr, int timeout_ms)
+static int pump(struct fk_tracer *tr, pid_t which, int timeout_ms)
 {
 	for (;;) {
 		int status;
-		pid_t pid = waitpid(-1, &status, WNOHANG | __WALL | __WNOTHREAD);
+		pid_t pid = waitpid(which, &status, WNOHANG | __WALL | __WNOTHREAD);
 		if (pid > 0) {
 			handle_status(tr, pid, status);
 			return 1;
@@ -373,7 +373,7 @@ int tr_pump(struct fk_tracer *tr, int timeout_ms)
 			memset(&si, 0, sizeof si);
 			/* raw syscall: not a cancellation-point wrapper, safe to
 			 * leave with siglongjmp */
-			long rc = syscall(SYS_waitid, P_ALL, 0, &si,
+			long rc = syscall(SYS_waitid, which > 0 ? P_PID : P_ALL, which > 0 ? which : 0, &si,
 					  WEXITED | WSTOPPED | WNOWAIT | __WALL | __WNOTHREAD, NULL);
 			int e = errno;
 			pthread_sigmask(SIG_BLOCK, &wake, NULL);
@@ -393,6 +393,16 @@ int tr_pump(struct fk_tracer *tr, int timeout_ms)
 			return 0;
 		/* a status is ready: loop to consume it */
 	}
+}
+
+int tr_pump(struct fk_tracer *tr, int timeout_ms)
+{
+	return pump(tr, -1, timeout_ms);
+}
+
+int tr_pump_pid(struct fk_tracer *tr, pid_t tid, int timeout_ms)
+{
+	return pump(tr, tid, timeout_ms);
 }
 
 /* Sleep until a request arrives (no tracees to wait for). */

@@ -35,6 +35,12 @@ struct tr_request {
  * request arrived, -ECHILD when this thread has no tracees at all. */
 int tr_pump(struct fk_tracer *tr, int timeout_ms);
 
+/* The same for one tracee: O(1) in the kernel, where waiting for "any"
+ * walks every tracee (O(n) per status, O(n^2) to stop n threads).
+ * Returns 1 when a status of `tid` was handled, 0 on timeout/request,
+ * -ECHILD when tid is not (or no longer) our tracee. */
+int tr_pump_pid(struct fk_tracer *tr, pid_t tid, int timeout_ms);
+
 /* Statuses of tracees that belong to no known process (the child of an
  * injected fork reports its first stop before anybody asked for it). */
 bool tr_take_unclaimed(struct fk_tracer *tr, pid_t pid, int *status);
