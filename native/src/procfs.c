@@ -242,3 +242,64 @@ const struct vma *vma_below(const struct vma_list *l, const struct vma *m)
 	const struct vma *b = m - 1;
 	return b->end == m->start ? b : NULL;
 }
+
+int proc_vmflag_ranges(pid_t pid, struct vmflag_range **out, size_t *n)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/smaps", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	struct vmflag_range *v = NULL, cur = {0};
+	size_t cnt = 0, cap = 0;
+	char *line = NULL;
+	size_t lcap = 0;
+	int rc = 0;
+	while (getline(&line, &lcap, f) > 0) {
+		unsigned long long s, e;
+		int pos = 0;
+		if (sscanf(line, "%llx-%llx %*4s %*x %*x:%*x %*u %n", &s, &e, &pos) == 2 && pos > 0) {
+			cur.start = s;
+			cur.end = e;
+			char *p = line + pos;
+			size_t pl = strcspn(p, "\n");
+			if (pl >= sizeof cur.path)
+				pl = sizeof cur.path - 1;
+			memcpy(cur.path, p, pl);
+			cur.path[pl] = '\0';
+			continue;
+		}
+		if (strncmp(line, "VmFlags:", 8) != 0)
+			continue;
+		unsigned fl = 0;
+		for (char *tok = strtok(line + 8, " \n"); tok; tok = strtok(NULL, " \n")) {
+			if (strcmp(tok, "dc") == 0)
+				fl |= VMF_DONTFORK;
+			else if (strcmp(tok, "wf") == 0)
+				fl |= VMF_WIPEONFORK;
+		}
+		if (!fl)
+			continue;
+		if (cnt == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct vmflag_range *nv = realloc(v, nc * sizeof *nv);
+			if (!nv) {
+				rc = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		cur.flags = fl;
+		v[cnt++] = cur;
+	}
+	free(line);
+	fclose(f);
+	if (rc < 0) {
+		free(v);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}

@@ -49,6 +49,16 @@ const struct vma *vma_find(const struct vma_list *l, uint64_t addr);
 /* The mapping just below m if it touches m, or NULL. */
 const struct vma *vma_below(const struct vma_list *l, const struct vma *m);
 
+/* Mappings whose VmFlags (/proc/PID/smaps) carry "dc" (MADV_DONTFORK)
+ * or "wf" (MADV_WIPEONFORK). */
+enum { VMF_DONTFORK = 1, VMF_WIPEONFORK = 2 };
+struct vmflag_range {
+	uint64_t start, end;
+	unsigned flags;
+	char path[64];
+};
+int proc_vmflag_ranges(pid_t pid, struct vmflag_range **out, size_t *n);
+
 /* Read a whole small /proc file into buf (NUL-terminated). Returns length
  * or -errno. */
 ssize_t proc_read_file(const char *path, char *buf, size_t cap);
