@@ -81,6 +81,10 @@ enum fk_flags {
 	FK_FORK_COPY_DONTFORK = 1u << 2, /* copy MADV_DONTFORK regions */
 	FK_FORK_KEEP_TRACED = 1u << 3, /* keep the child attached (debug mode) */
 	FK_LAUNCH_STOP_AT_ENTRY = 1u << 4,
+	/* the child gets the parent's pid and every thread its parent
+	 * thread's tid, in a new PID namespace (needs CAP_SYS_ADMIN in the
+	 * target): mutex owners, cached tids and getpid() stay right */
+	FK_FORK_SAME_TIDS = 1u << 5,
 };
 
 /* Start the tracer thread. On failure returns NULL and writes a message. */

@@ -64,6 +64,11 @@ extern const size_t arch_syscall_insn_len;
 enum arch_fix_mode { FIX_SAME_TASK, FIX_NEW_THREAD };
 bool arch_fix_restart(fk_gregs *r, enum arch_fix_mode mode);
 
+/* Code for a namespace init that reaps until it has no children, then
+ * exit_group(0): loop { wait4(-1, 0, __WALL, 0) } until -ECHILD. Returns its
+ * length (<= cap). */
+size_t arch_reaper_code(uint8_t *buf, size_t cap);
+
 /* libthread_db's ps_get_thread_area index answered with arch_tp(). */
 bool arch_thread_area_is_tp(int idx);
 

@@ -24,7 +24,7 @@
  *   release   the child: detached running, group-stopped, or kept traced
  *
  * Atomic: any failure kills and reaps the child and restores the parent;
- * FORKALL_FAULT=<step> fails a step on purpose (see fault_at()).
+ * FORKALL_FAULT=<step> fails a step on purpose (see fa_fault_at()).
  */
 #include "arch.h"
 #include "attach.h"
@@ -35,6 +35,7 @@
 #include "procfs.h"
 #include "rsys.h"
 #include "threaddb.h"
+#include "forkall_int.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -53,94 +54,6 @@
 
 #include "../include/forkall.h"
 
-#ifndef PTRACE_GET_RSEQ_CONFIGURATION
-#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
-#endif
-
-#define STOP_TIMEOUT_MS 10000
-#define INJECT_TIMEOUT_MS 10000
-/* scratch space for injected calls' arguments: below the red zone */
-#define SCRATCH_BELOW_SP 512
-
-struct ptrace_rseq_cfg {
-	uint64_t rseq_abi_pointer;
-	uint32_t rseq_abi_size;
-	uint32_t signature;
-	uint32_t flags;
-	uint32_t pad;
-};
-
-/* sched_setattr(2)'s struct: kernel UAPI, stable. */
-struct sched_attr_k {
-	uint32_t size;
-	uint32_t sched_policy;
-	uint64_t sched_flags;
-	int32_t sched_nice;
-	uint32_t sched_priority;
-	uint64_t sched_runtime, sched_deadline, sched_period;
-};
-
-/* Everything about one parent thread that its copy needs. */
-struct tstate {
-	pid_t tid;
-	bool glibc; /* struct pthread at the thread pointer holds this tid */
-	fk_gregs regs;
-	uint8_t *xstate;
-	size_t xlen;
-	uint64_t sigmask;
-	bool sigmask_ok;
-	struct ptrace_rseq_cfg rseq;
-	bool rseq_ok;
-	stack_t altstack;
-	bool altstack_ok;
-	uint64_t robust_head;
-	size_t robust_len;
-	bool robust_ok;
-	cpu_set_t affinity;
-	bool affinity_ok;
-	struct sched_attr_k sched;
-	bool sched_ok;
-	char name[17];
-	pid_t child_tid;
-};
-
-struct forkall {
-	struct fk_tracer *tr;
-	pid_t pid;
-	uint32_t flags;
-	const char *fault;
-	const char *skip; /* FORKALL_SKIP: restore steps left out (negative controls) */
-	struct fk_err *err;
-	struct jw warnings; /* JSON array members */
-
-	struct vma_list maps;
-	struct elfsyms *syms;
-	struct tdb *tdb;
-	uint64_t insn;
-	long tid_off;
-	struct vmflag_range *vmf;
-	size_t nvmf;
-	struct pre_state *pre;
-	size_t npre;
-
-	struct proc *parent;
-	bool session;        /* the parent belongs to a debug session */
-	bool was_running;    /* ... and was running */
-	bool parent_released;
-	struct tstate *ts;
-	size_t nts;
-	size_t forker;       /* index in ts */
-	bool zombie_leader;
-	bool injected_parent; /* parent registers must be restored */
-	bool dofork_applied;  /* MADV_DOFORK in effect in the parent */
-	size_t robust_fixed;  /* robust mutex owners rewritten in the child */
-
-	pid_t child;
-	struct proc *cproc;
-
-	uint64_t t_start, t_stop, t_fork0, t_fork1, t_release, t_child0, t_child1;
-};
-
 static void warn(struct forkall *fa, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(struct forkall *fa, const char *fmt, ...)
 {
@@ -154,7 +67,7 @@ static void warn(struct forkall *fa, const char *fmt, ...)
 }
 
 /* FORKALL_FAULT=<step>: fail that step as if its system call had failed. */
-static int fault_at(struct forkall *fa, const char *step)
+int fa_fault_at(struct forkall *fa, const char *step)
 {
 	if (fa->fault && strcmp(fa->fault, step) == 0)
 		return fk_fail(fa->err, EIO, FK_KIND_FAILED, step, "forkall of %d: injected fault at step \"%s\"",
@@ -228,7 +141,7 @@ static int stop_parent(struct forkall *fa)
 		if (attach_stop_all(fa->tr, fa->parent, STOP_TIMEOUT_MS, err) < 0)
 			return -1;
 	}
-	if (fault_at(fa, "stop") < 0)
+	if (fa_fault_at(fa, "stop") < 0)
 		return -1;
 	struct proc *p = fa->parent;
 	fa->zombie_leader = p->zombie_leader;
@@ -294,7 +207,7 @@ static int capture(struct forkall *fa)
 	for (size_t i = 0; i < n; i++)
 		if (fa->ts[i].tid == fa->pid)
 			fa->forker = i;
-	return fault_at(fa, "capture");
+	return fa_fault_at(fa, "capture");
 }
 
 /* sigaltstack() can only be read from inside each thread: one injected
@@ -329,7 +242,7 @@ static int capture_altstacks(struct forkall *fa)
 	free(calls);
 	if (rc < 0)
 		return -1;
-	return fault_at(fa, "altstack");
+	return fa_fault_at(fa, "altstack");
 }
 
 /* MADV_DONTFORK memory (V8's heap: a plain fork child of node has no JS
@@ -374,9 +287,11 @@ static int inject_fork(struct forkall *fa)
 			return fk_fail(err, -rc, FK_KIND_FAILED, "dontfork", "reading /proc/%d/smaps", (int)fa->pid);
 		fa->injected_parent = true;
 		fa->dofork_applied = true;
-		if (madvise_dontfork(fa, fa->parent, f->tid, MADV_DOFORK, "dontfork") < 0 || fault_at(fa, "dontfork") < 0)
+		if (madvise_dontfork(fa, fa->parent, f->tid, MADV_DOFORK, "dontfork") < 0 || fa_fault_at(fa, "dontfork") < 0)
 			return -1;
 	}
+	if (fa->flags & FK_FORK_SAME_TIDS)
+		return samepid_fork(fa);
 	if (ptrace(PTRACE_SETOPTIONS, f->tid, 0, ATTACH_OPTIONS | PTRACE_O_TRACEFORK) < 0)
 		return fk_fail(err, errno, FK_KIND_FAILED, "fork", "PTRACE_SETOPTIONS of thread %d", (int)f->tid);
 	/* glibc's own fork: the kernel writes the child's tid into the
@@ -393,7 +308,7 @@ static int inject_fork(struct forkall *fa)
 		ctid = arch_tp(&f->regs) + (uint64_t)fa->tid_off;
 	}
 	fa->injected_parent = true;
-	if (fault_at(fa, "fork") < 0)
+	if (fa_fault_at(fa, "fork") < 0)
 		return -1;
 	fa->t_fork0 = tr_now_us();
 	struct rsys_call c;
@@ -506,27 +421,37 @@ static void read_thread_extras(struct forkall *fa)
 	}
 }
 
-static int attach_child(struct fk_tracer *tr, struct forkall *fa)
+/* Take over a process our tracee just forked (auto-attached, stopped). */
+int fa_attach_new(struct forkall *fa, pid_t pid, struct proc **out, const char *step)
 {
 	struct fk_err *err = fa->err;
-	fa->cproc = tr_add_proc(tr, fa->child);
-	if (!fa->cproc)
-		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "child", "out of memory");
-	struct lwp *l = proc_add_lwp(fa->cproc, fa->child);
+	struct proc *p = tr_add_proc(fa->tr, pid);
+	if (!p)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, step, "out of memory");
+	*out = p;
+	struct lwp *l = proc_add_lwp(p, pid);
 	if (!l)
-		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "child", "out of memory");
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, step, "out of memory");
 	/* its first stop may already have been reported (unclaimed) */
 	int status;
-	if (tr_take_unclaimed(tr, fa->child, &status)) {
-		proc_set_stopped(fa->cproc, l);
+	if (tr_take_unclaimed(fa->tr, pid, &status)) {
+		proc_set_stopped(p, l);
 		l->stop = STOP_INTERRUPT;
 	}
-	if (attach_stop_all(tr, fa->cproc, STOP_TIMEOUT_MS, err) < 0)
-		return -1;
-	return fault_at(fa, "child-attach");
+	return attach_stop_all(fa->tr, p, STOP_TIMEOUT_MS, err);
 }
 
-static uint64_t scratch_of(const struct tstate *t, uint64_t below)
+static int attach_child(struct fk_tracer *tr, struct forkall *fa)
+{
+	(void)tr;
+	if (fa->cproc)
+		return 0; /* same-tids mode attached it already */
+	if (fa_attach_new(fa, fa->child, &fa->cproc, "child-attach") < 0)
+		return -1;
+	return fa_fault_at(fa, "child-attach");
+}
+
+uint64_t fa_scratch(const struct tstate *t, uint64_t below)
 {
 	return (arch_sp(&t->regs) - SCRATCH_BELOW_SP - below) & ~(uint64_t)15;
 }
@@ -643,8 +568,17 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 		uint64_t a[6] = {flags, arch_sp(&t->regs), tidp, tidp, tls, 0};
 		struct rsys_call rc;
 		long ret;
-		if (fault_at(fa, "clone") < 0 ||
-		    rsys_one(tr, c, fa->insn, leader, SYS_clone, a, &ret, &rc, err) < 0)
+		if (fa_fault_at(fa, "clone") < 0)
+			return -1;
+		if (fa->flags & FK_FORK_SAME_TIDS) {
+			pid_t outer;
+			if (samepid_clone_thread(fa, t, flags, tidp, tls, &outer) < 0)
+				return -1;
+			t->child_tid = outer;
+			proc_add_lwp(c, outer);
+			continue;
+		}
+		if (rsys_one(tr, c, fa->insn, leader, SYS_clone, a, &ret, &rc, err) < 0)
 			return -1;
 		if (ret <= 0)
 			return fk_fail(err, (int)-ret, FK_KIND_FAILED, "clone",
@@ -656,7 +590,7 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 	/* every new thread reports its first stop */
 	if (attach_stop_all(tr, c, STOP_TIMEOUT_MS, err) < 0)
 		return -1;
-	if (!skip(fa, "robust"))
+	if (!skip(fa, "robust") && !(fa->flags & FK_FORK_SAME_TIDS))
 		fa->robust_fixed = fix_robust_owners(fa);
 
 	/* 2. per-thread kernel state, injected in every new thread at once */
@@ -690,7 +624,7 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 			} else if (wave == 2) {
 				if (is_leader || !t->name[0] || skip(fa, "name"))
 					continue;
-				uint64_t at = scratch_of(t, 32);
+				uint64_t at = fa_scratch(t, 32);
 				if (mem_write_exact(fa->child, at, t->name, sizeof t->name) < 0)
 					continue;
 				k->nr = SYS_prctl;
@@ -703,7 +637,7 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 					continue;
 				stack_t ss = t->altstack;
 				ss.ss_flags &= ~SS_ONSTACK; /* recomputed by the kernel from sp */
-				uint64_t at = scratch_of(t, 64);
+				uint64_t at = fa_scratch(t, 64);
 				if (mem_write_exact(fa->child, at, &ss, sizeof ss) < 0)
 					continue;
 				k->nr = SYS_sigaltstack;
@@ -730,7 +664,7 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 		}
 	}
 	free(calls);
-	if (fault_at(fa, "thread-setup") < 0)
+	if (fa_fault_at(fa, "thread-setup") < 0)
 		return -1;
 
 	/* 3. the final state of every thread */
@@ -781,13 +715,15 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 			arch_set_gregs(leader, &r);
 		}
 	}
-	return fault_at(fa, "child-regs");
+	return fa_fault_at(fa, "child-regs");
 }
 
 static int release_child(struct forkall *fa)
 {
 	struct proc *c = fa->cproc;
-	if (fault_at(fa, "child-release") < 0)
+	if (fa_fault_at(fa, "child-release") < 0)
+		return -1;
+	if (fa->init && samepid_finish_init(fa) < 0)
 		return -1;
 	if (fa->flags & FK_FORK_KEEP_TRACED) {
 		c->session = true; /* a debug session takes it over, stopped */
@@ -809,6 +745,7 @@ static int release_child(struct forkall *fa)
 /* Undo: the child is killed and reaped, the parent restored and released. */
 static void rollback(struct forkall *fa)
 {
+	samepid_kill_init(fa);
 	if (fa->child > 0) {
 		kill(fa->child, SIGKILL);
 		struct proc *c = tr_find_proc(fa->tr, fa->child);
@@ -847,6 +784,9 @@ static void result(struct forkall *fa, struct jw *body)
 {
 	jw_kint(body, "parent", fa->pid);
 	jw_kint(body, "child", fa->child);
+	jw_kbool(body, "sameTids", (fa->flags & FK_FORK_SAME_TIDS) != 0);
+	if (fa->init)
+		jw_kint(body, "namespaceInit", fa->init);
 	jw_key(body, "threads");
 	jw_arr_begin(body);
 	for (size_t i = 0; i < fa->nts; i++) {
@@ -926,7 +866,7 @@ int op_fork(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, 
 		rc = inject_fork(&fa);
 	if (rc == 0)
 		rc = restore_parent(&fa);
-	if (rc == 0 && fault_at(&fa, "parent-release") == 0) {
+	if (rc == 0 && fa_fault_at(&fa, "parent-release") == 0) {
 		release_parent(&fa);
 		fa.t_release = tr_now_us();
 	} else {

@@ -1,0 +1,130 @@
+/* forkall_int.h — the forkall engine's shared state, for its own files
+ * (forkall.c orchestrates; forkall_samepid.c is the tid-preserving fork). */
+#ifndef FK_FORKALL_INT_H
+#define FK_FORKALL_INT_H
+
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/ptrace.h>
+#include <sys/types.h>
+
+#include "arch.h"
+#include "attach.h"
+#include "elfsym.h"
+#include "json.h"
+#include "procfs.h"
+#include "threaddb.h"
+#include "tracer.h"
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+
+#define STOP_TIMEOUT_MS 10000
+#define INJECT_TIMEOUT_MS 10000
+/* scratch space for injected calls' arguments: below the red zone */
+#define SCRATCH_BELOW_SP 512
+
+struct ptrace_rseq_cfg {
+	uint64_t rseq_abi_pointer;
+	uint32_t rseq_abi_size;
+	uint32_t signature;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+/* sched_setattr(2)'s struct: kernel UAPI, stable. */
+struct sched_attr_k {
+	uint32_t size;
+	uint32_t sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
+/* Everything about one parent thread that its copy needs. */
+struct tstate {
+	pid_t tid;
+	bool glibc; /* struct pthread at the thread pointer holds this tid */
+	fk_gregs regs;
+	uint8_t *xstate;
+	size_t xlen;
+	uint64_t sigmask;
+	bool sigmask_ok;
+	struct ptrace_rseq_cfg rseq;
+	bool rseq_ok;
+	stack_t altstack;
+	bool altstack_ok;
+	uint64_t robust_head;
+	size_t robust_len;
+	bool robust_ok;
+	cpu_set_t affinity;
+	bool affinity_ok;
+	struct sched_attr_k sched;
+	bool sched_ok;
+	char name[17];
+	pid_t child_tid;
+};
+
+struct forkall {
+	struct fk_tracer *tr;
+	pid_t pid;
+	uint32_t flags;
+	const char *fault;
+	const char *skip; /* FORKALL_SKIP: restore steps left out (negative controls) */
+	struct fk_err *err;
+	struct jw warnings; /* JSON array members */
+
+	struct vma_list maps;
+	struct elfsyms *syms;
+	struct tdb *tdb;
+	uint64_t insn;
+	long tid_off;
+	struct vmflag_range *vmf;
+	size_t nvmf;
+	struct pre_state *pre;
+	size_t npre;
+
+	struct proc *parent;
+	bool session;        /* the parent belongs to a debug session */
+	bool was_running;    /* ... and was running */
+	bool parent_released;
+	struct tstate *ts;
+	size_t nts;
+	size_t forker;       /* index in ts */
+	bool zombie_leader;
+	bool injected_parent; /* parent registers must be restored */
+	bool dofork_applied;  /* MADV_DOFORK in effect in the parent */
+	size_t robust_fixed;  /* robust mutex owners rewritten in the child */
+
+	pid_t child;
+	struct proc *cproc;
+	pid_t init;          /* same-tids mode: pid 1 of the child's namespace */
+	struct proc *iproc;
+
+	uint64_t t_start, t_stop, t_fork0, t_fork1, t_release, t_child0, t_child1;
+};
+
+
+/* Tid-preserving fork (FK_FORK_SAME_TIDS): the child lives in a new PID
+ * namespace where it has the parent's pid and every thread its parent
+ * thread's tid. Called instead of the plain injected fork; leaves
+ * fa->child set (pid in our namespace) and fa->init (the namespace's init). */
+int samepid_fork(struct forkall *fa);
+
+/* Helpers shared by the engine's files (forkall.c). */
+int fa_fault_at(struct forkall *fa, const char *step);
+uint64_t fa_scratch(const struct tstate *t, uint64_t below);
+int fa_attach_new(struct forkall *fa, pid_t pid, struct proc **out, const char *step);
+/* Clone one thread copy in the child with its original tid (in the
+ * child's namespace). Returns the new thread's tid in OUR namespace. */
+int samepid_clone_thread(struct forkall *fa, struct tstate *t, uint64_t flags, uint64_t tidp, uint64_t tls,
+			 pid_t *outer_tid);
+/* Turn the namespace's init into a reaper that exits with the child. */
+int samepid_finish_init(struct forkall *fa);
+void samepid_kill_init(struct forkall *fa);
+
+#endif
