@@ -1,0 +1,192 @@
+/*
+ * forkall fork: the child is a faithful multithreaded copy.
+ *
+ * Targets run under test/fixtures/reaper (the child's parent is the target's
+ * parent: CLONE_PARENT). test/fixtures/forkcheck threads check their own
+ * state in the child and print one CHILD line each (see its header).
+ */
+import { after, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { killAll, sleep } from '../helpers/procs';
+import { listTasks, assertNotStoppedOrTraced, taskStat } from '../helpers/procfs';
+import { fixturePath } from '../helpers/paths';
+import { Tracer } from '../../adapter/src/engine/tracer';
+import { forkOk, runFork, forkTool, type ForkBody } from '../helpers/forkRun';
+import {
+	cleanupFork, childrenOf, procStat, registerChild, spawnForkcheck, spawnReaped, statusField, taskSnapshot, killAndReap,
+} from '../helpers/forkTarget';
+import { assertParentHealthy, finishChild, reportTimeoutMs, verifyFaithfulChild } from '../helpers/forkChecks';
+
+after(async () => {
+	await cleanupFork();
+	await killAll();
+});
+
+describe(`forkall fork fidelity (tool: ${forkTool()})`, () => {
+	for (const n of [1, 8, 64, 256]) {
+		test(`N=${n}: every child thread has its own state and keeps running; parent unharmed`, { timeout: 240000 }, async () => {
+			const args = [String(n), '--hold-errorcheck'];
+			const t = await spawnForkcheck(args, { readyTimeoutMs: 120000 });
+			try {
+				await t.fx.waitAllRunning('stalled', 60000);
+				const r = await forkOk(t.pid, { timeoutMs: 180000 });
+				const body = r.body;
+				await verifyFaithfulChild(t, body, { reportTimeoutMs: reportTimeoutMs(n) });
+				await assertParentHealthy(t, 60000);
+				await finishChild(t, body.child);
+				await assertParentHealthy(t, 60000);
+				assert.deepEqual(t.strays(), [], 'no forkall child left');
+				console.log(`N=${n}: ${JSON.stringify(body.timings)} robustOwnersFixed=${body.robustOwnersFixed} warnings=${JSON.stringify(body.warnings)}`);
+			} finally {
+				await t.stop();
+			}
+		});
+	}
+
+	test('main thread has exited (zombie leader): the child has a zombie leader too and every other thread works', { timeout: 120000 }, async () => {
+		const t = await spawnForkcheck(['8', '--exit-main']);
+		try {
+			await t.fx.waitAllRunning('stalled', 30000);
+			assert.equal(taskStat(t.pid, t.pid)?.state, 'Z', 'the target leader is a zombie');
+			const { body } = await forkOk(t.pid);
+			assert.equal(body.zombieLeader, true);
+			await verifyFaithfulChild(t, body);
+			assert.equal(taskStat(body.child, body.child)?.state, 'Z', 'the child leader is a zombie as well');
+			await assertParentHealthy(t);
+			await finishChild(t, body.child);
+		} finally {
+			await t.stop();
+		}
+	});
+
+	test('--stopped: the child is group-stopped, detached; after SIGCONT every thread reports', { timeout: 120000 }, async () => {
+		const t = await spawnForkcheck(['8']);
+		try {
+			await t.fx.waitAllRunning('stalled', 30000);
+			const { body } = await forkOk(t.pid, { stopped: true });
+			registerChild(body.child);
+			const tasks = listTasks(body.child);
+			assert.equal(tasks.length, 9);
+			for (const tid of tasks) {
+				assert.equal(taskStat(body.child, tid)?.state, 'T', `child task ${tid} is stopped (T)`);
+				assert.equal(statusField(body.child, 'TracerPid', tid), '0', `child task ${tid} is not traced`);
+			}
+			assertNotStoppedOrTraced(t.pid, 'parent');
+			await sleep(700);
+			assert.deepEqual(t.childLines(body.child), [], 'no child thread runs while stopped');
+			for (const tid of listTasks(body.child)) assert.equal(taskStat(body.child, tid)?.state, 'T', `still stopped: ${tid}`);
+			process.kill(body.child, 'SIGCONT');
+			await verifyFaithfulChild(t, body);
+			await assertParentHealthy(t);
+			await finishChild(t, body.child);
+		} finally {
+			await t.stop();
+		}
+	});
+
+	test('fork while threads are created and exit (churn)', { timeout: 120000 }, async () => {
+		const t = await spawnReaped<{ pid: number; longLived: Array<{ tid: number; name: string }> }>(fixturePath('churn'), ['--alive', '16', '--rate', '5000'], {}, 'churn');
+		try {
+			await t.fx.waitAllRunning('stalled', 30000);
+			for (let round = 0; round < 5; round++) {
+				const { body } = await forkOk(t.pid);
+				registerChild(body.child);
+				assert.equal(procStat(body.child)?.ppid, t.reaperPid, 'child parent = target parent');
+				// every long-lived thread has its copy, with its name, in the child
+				const map = new Map(body.threads.map((x) => [x.parentTid, x.childTid]));
+				for (const ll of t.truth.longLived) {
+					const ct = map.get(ll.tid);
+					assert.ok(ct, `long-lived ${ll.name} (${ll.tid}) copied`);
+					assert.equal(taskStat(body.child, ct!)?.comm, ll.name, `copy of ${ll.name} has its name`);
+				}
+				assertNotStoppedOrTraced(body.child, 'child');
+				// the child's spawners keep creating threads: tids never listed before appear
+				const known = new Set(body.threads.map((x) => x.childTid));
+				let fresh = 0;
+				const t0 = Date.now();
+				while (fresh === 0 && Date.now() - t0 < 5000) {
+					fresh = listTasks(body.child).filter((tid) => !known.has(tid)).length;
+					await sleep(10);
+				}
+				assert.ok(fresh > 0, 'the child creates new threads');
+				await sleep(200);
+				assert.ok(procStat(body.child) !== null && procStat(body.child)!.state !== 'Z', 'child still alive after 200 ms');
+				assertNotStoppedOrTraced(t.pid, 'parent');
+				await t.killChild(body.child);
+			}
+			await t.fx.waitAllRunning('stalled', 30000);
+			assert.deepEqual(t.strays(), []);
+		} finally {
+			await t.stop();
+		}
+	});
+
+	test('1,000 forks of a 4-thread target: no stray process, no zombie, parent fine', { timeout: 600000 }, async () => {
+		const t = await spawnForkcheck(['3', '--spinners', '1', '--no-wait-release']);
+		const tr = Tracer.open();
+		try {
+			await t.fx.waitAllRunning('stalled', 30000);
+			const before = listTasks(t.pid);
+			assert.equal(before.length, 4);
+			const t0 = Date.now();
+			for (let i = 0; i < 1000; i++) {
+				const body = (await tr.request('fork', { pid: t.pid })) as unknown as ForkBody;
+				registerChild(body.child);
+				assert.equal(body.threads.length, 4, `fork ${i}: 4 threads`);
+				const gone = await killAndReap(body.child, 10000);
+				assert.ok(gone, `fork ${i}: child ${body.child} reaped (state ${procStat(body.child)?.state})`);
+			}
+			const ms = Date.now() - t0;
+			console.log(`1000 forks + kill/reap: ${ms} ms`);
+			for (let i = 0; i < 200 && t.reaped.size < 1000; i++) await sleep(10);
+			assert.equal(t.reaped.size, 1000, 'the reaper reaped 1000 children');
+			assert.deepEqual(t.strays(), [], 'no stray process or zombie under the reaper or the target');
+			assert.deepEqual(listTasks(t.pid), before, 'the parent still has exactly its threads');
+			await assertParentHealthy(t);
+		} finally {
+			await tr.close();
+			await t.stop();
+		}
+	});
+
+	describe('FORKALL_FAULT: a failed step leaves no child and an unchanged, running parent', () => {
+		const steps = ['stop', 'capture', 'altstack', 'dontfork', 'fork', 'parent-release', 'child-attach', 'clone', 'thread-setup', 'child-regs', 'child-release'];
+		let t: Awaited<ReturnType<typeof spawnForkcheck>> | null = null;
+		let snap: Record<number, string> = {};
+		test('start the target', { timeout: 60000 }, async () => {
+			t = await spawnForkcheck(['8', '--hold-errorcheck']);
+			await t.fx.waitAllRunning('stalled', 30000);
+			snap = taskSnapshot(t.pid);
+		});
+		for (const step of steps) {
+			test(`FORKALL_FAULT=${step}`, { timeout: 60000 }, async () => {
+				assert.ok(t, 'target started');
+				const before = new Set(childrenOf(t.reaperPid).map((p) => p.pid));
+				const r = await runFork(t.pid, { env: { FORKALL_FAULT: step }, copyDontfork: step === 'dontfork' });
+				assert.equal(r.code, 1, `exit 1 (got ${r.code}); stdout ${r.stdout.slice(0, 200)}; stderr ${r.stderr}`);
+				assert.equal(r.stdout, '', 'nothing on stdout');
+				const lines = r.stderr.split('\n').filter(Boolean);
+				assert.equal(lines.length, 1, `one stderr line: ${JSON.stringify(r.stderr)}`);
+				assert.match(lines[0], /^forkall: /);
+				assert.ok(lines[0].includes(step), `the message names the step "${step}": ${lines[0]}`);
+				// no child left: nothing new under the reaper or the target (give the reaper a moment)
+				let strays = t.strays().filter((p) => !before.has(p.pid));
+				for (let i = 0; i < 100 && strays.length; i++) {
+					await sleep(20);
+					strays = t.strays().filter((p) => !before.has(p.pid));
+				}
+				assert.deepEqual(strays, [], 'no child process left');
+				assert.deepEqual(taskSnapshot(t.pid), snap, 'parent threads: same tids, names, masks, affinity, untraced');
+				await assertParentHealthy(t);
+			});
+		}
+		test('after every fault, a normal fork still gives a faithful child', { timeout: 120000 }, async () => {
+			assert.ok(t, 'target started');
+			const { body } = await forkOk(t.pid);
+			await verifyFaithfulChild(t, body);
+			await finishChild(t, body.child);
+			await assertParentHealthy(t);
+			await t.stop();
+		});
+	});
+});

@@ -1,0 +1,155 @@
+/* Shared assertions for the forkall fork tests on test/fixtures/forkcheck. */
+import * as assert from 'node:assert/strict';
+import { listTasks, assertNotStoppedOrTraced } from './procfs';
+import { ForkTarget, procStat, registerChild, type ChildLine, type ChildDone, type ChildReported } from './forkTarget';
+import type { ForkBody } from './forkRun';
+
+export const EPERM = 1;
+
+export interface TruthThread {
+	idx: number;
+	tid: number;
+	kind: string;
+	name: string;
+	mxcsr: number;
+	x87cw: number;
+	sigmask: string;
+	cpus: number;
+	vec: string;
+}
+export interface ForkcheckTruth {
+	pid: number;
+	n: number;
+	tidOffset: number;
+	cpus: number;
+	avx2: boolean;
+	avx512: boolean;
+	holdErrorcheck: boolean;
+	exitMain: boolean;
+	spinners: number;
+	threads: TruthThread[];
+}
+
+/* Threads that report in the child: coordinator/main (idx -1) + workers. */
+export function reportingThreads(truth: ForkcheckTruth): TruthThread[] {
+	return truth.threads.filter((t) => t.idx >= -1);
+}
+
+/* Time budget for every child thread to report, by thread count. */
+export function reportTimeoutMs(n: number): number {
+	return 30000 + n * 300;
+}
+
+export interface ChildReport {
+	reported: ChildReported;
+	lines: ChildLine[];
+}
+
+/* Wait for the child's CHILD-REPORTED line and return its CHILD lines. */
+export async function collectReport(t: ForkTarget<ForkcheckTruth>, child: number, timeoutMs: number): Promise<ChildReport> {
+	const reported = await t.waitReported(child, timeoutMs);
+	return { reported, lines: t.childLines(child) };
+}
+
+/* Ask the child's coordinator to let the workers exit and join them. */
+export async function releaseChild(t: ForkTarget<ForkcheckTruth>, child: number, timeoutMs = 30000): Promise<ChildDone> {
+	process.kill(child, 'SIGUSR2');
+	return t.waitDone(child, timeoutMs);
+}
+
+export function failing(lines: ChildLine[]): Array<{ idx: number; kind: string; failed: string[]; detail: string }> {
+	return lines
+		.filter((l) => !l.ok || Object.values(l.checks).some((v) => !v))
+		.map((l) => ({ idx: l.idx, kind: l.kind, failed: Object.keys(l.checks).filter((k) => !l.checks[k]), detail: l.detail }));
+}
+
+/* The tid map of the --json result against /proc, right after the fork
+ * (the child's workers do not exit before releaseChild()). */
+export function assertTidMap(t: ForkTarget<ForkcheckTruth>, body: ForkBody): void {
+	assert.equal(body.parent, t.pid, 'parent pid in the result');
+	assert.ok(body.child > 0 && body.child !== t.pid, `child pid ${body.child}`);
+	const parentTids = body.threads.map((x) => x.parentTid).sort((a, b) => a - b);
+	const childTids = body.threads.map((x) => x.childTid).sort((a, b) => a - b);
+	assert.equal(new Set(parentTids).size, parentTids.length, 'parentTids are distinct');
+	assert.equal(new Set(childTids).size, childTids.length, 'childTids are distinct');
+	const liveParent = listTasks(t.pid).filter((tid) => !(t.truth.exitMain && tid === t.pid));
+	assert.deepEqual(parentTids, liveParent, 'parentTid set == the parent\'s live tasks (/proc/P/task, zombie leader excluded)');
+	const expectTruth = t.truth.threads.filter((x) => !(t.truth.exitMain && x.kind === 'main')).map((x) => x.tid).sort((a, b) => a - b);
+	assert.deepEqual(parentTids, expectTruth, 'parentTid set == the threads the target reported');
+	const childTasks = listTasks(body.child).filter((tid) => !(body.zombieLeader && tid === body.child));
+	assert.deepEqual(childTids, childTasks, 'childTid set == /proc/C/task (zombie leader excluded)');
+	for (const x of body.threads) assert.ok(!parentTids.includes(x.childTid), `child tid ${x.childTid} is not a parent tid`);
+}
+
+export interface VerifyOptions {
+	/* expected errorcheck unlock result in the child (default EPERM: the known gap) */
+	errorcheckUnlock?: number;
+	reportTimeoutMs?: number;
+}
+
+/* Everything a faithful fork must show for a forkcheck target. */
+export async function verifyFaithfulChild(t: ForkTarget<ForkcheckTruth>, body: ForkBody, opts: VerifyOptions = {}): Promise<ChildReport> {
+	registerChild(body.child);
+	const truth = t.truth;
+	assertTidMap(t, body);
+	const st = procStat(body.child);
+	assert.equal(st?.ppid, t.reaperPid, `the child's parent is the target's parent (CLONE_PARENT): PPid ${st?.ppid}, target ${t.pid}, reaper ${t.reaperPid}`);
+	assert.equal(body.zombieLeader, truth.exitMain, 'zombieLeader');
+
+	const rep = await collectReport(t, body.child, opts.reportTimeoutMs ?? reportTimeoutMs(truth.n));
+	const expected = reportingThreads(truth);
+	assert.deepEqual(rep.reported.missing, [], `every worker of the child reported; missing: ${rep.reported.missing.join(',')}`);
+	assert.equal(rep.reported.reported, truth.n);
+	const byIdx = new Map<number, ChildLine>();
+	for (const l of rep.lines) {
+		assert.ok(!byIdx.has(l.idx), `thread idx ${l.idx} reported once`);
+		byIdx.set(l.idx, l);
+	}
+	assert.deepEqual([...byIdx.keys()].sort((a, b) => a - b), expected.map((x) => x.idx).sort((a, b) => a - b), 'one CHILD line per thread');
+
+	const map = new Map(body.threads.map((x) => [x.parentTid, x.childTid]));
+	for (const l of rep.lines) {
+		const tt = expected.find((x) => x.idx === l.idx)!;
+		assert.equal(l.parentTid, tt.tid, `idx ${l.idx}: the recorded parent tid`);
+		assert.equal(map.get(tt.tid), l.tid, `idx ${l.idx}: the child tid it runs on (${l.tid}) is the one --json maps parent tid ${tt.tid} to`);
+	}
+	assert.deepEqual(failing(rep.lines), [], 'every check of every child thread passes');
+	for (const l of rep.lines) {
+		assert.equal(l.ok, true, `idx ${l.idx} ok`);
+		for (const name of ['mxcsr', 'x87cw', 'tls', 'stack', 'self', 'task', 'kill_self', 'kill_other', 'getattr', 'sigmask', 'altstack', 'name', 'affinity', 'robust', 'continued', 'syscalls']) {
+			assert.equal(l.checks[name], true, `idx ${l.idx}: check ${name} present and true`);
+		}
+		if (truth.tidOffset >= 0) assert.equal(l.checks.tid_glibc, true, `idx ${l.idx}: tid_glibc`);
+		if (l.kind === 'spin') {
+			assert.equal(l.checks.vector, true, `idx ${l.idx}: vector`);
+			assert.equal(l.checks.vector_child, true, `idx ${l.idx}: vector_child`);
+		}
+	}
+	if (truth.n >= 3) assert.equal(byIdx.get(2)!.robustUnlock, 0, 'robust mutex held across the fork unlocks with 0 in the child');
+	if (truth.holdErrorcheck && truth.n >= 2) {
+		assert.equal(byIdx.get(1)!.errorcheckUnlock, opts.errorcheckUnlock ?? EPERM,
+			'errorcheck mutex held across the fork: unlock in the child gives EPERM in default mode (known gap: owner holds the parent tid)');
+	}
+	assertNotStoppedOrTraced(body.child, 'child');
+	assertNotStoppedOrTraced(t.pid, 'parent');
+	return rep;
+}
+
+/* The parent keeps running every thread with no vector/syscall error. */
+export async function assertParentHealthy(t: ForkTarget<ForkcheckTruth>, timeoutMs = 30000): Promise<void> {
+	assertNotStoppedOrTraced(t.pid, 'parent');
+	const p = await t.fx.waitAllRunning('stalled', timeoutMs);
+	assert.equal(p.fields.vecfail, 0, 'parent: no vector invariant broke');
+	assert.equal(p.fields.errs, 0, 'parent: no unexpected syscall error');
+	assert.ok(!t.fx.exited, 'parent alive');
+}
+
+/* Release the child, check every worker was joined, kill and reap it. */
+export async function finishChild(t: ForkTarget<ForkcheckTruth>, child: number): Promise<ChildDone> {
+	const done = await releaseChild(t, child);
+	assert.deepEqual(done.joinFailed, [], 'pthread_join of every worker that exits in the child returns (clear_child_tid)');
+	assert.equal(done.joined, t.truth.n, 'every worker joined in the child');
+	assert.equal(done.condPair, true, 'condvar signalling between two new threads in the child');
+	await t.killChild(child);
+	return done;
+}

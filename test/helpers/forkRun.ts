@@ -1,0 +1,105 @@
+/* Run `forkall fork <pid> ...` and parse its result.
+ *
+ * Uses bin/forkall when its --help lists the `fork` command; until then the
+ * stand-in out/test/helpers/forkDriver.js (same contract, in-process engine).
+ * FORKALL_FORK_TOOL=cli|driver forces one. */
+import { spawn, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { forkallCommand, type RunResult } from './forkall';
+
+export interface ForkThread {
+	parentTid: number;
+	childTid: number;
+}
+export interface ForkBody {
+	parent: number;
+	child: number;
+	threads: ForkThread[];
+	timings: { pauseUs: number; forkUs: number; threadsUs: number; totalUs: number };
+	dontfork: { regions: number; bytes: number; copied: boolean };
+	wipeonfork: Array<{ start: string; end: string; path: string }>;
+	zombieLeader: boolean;
+	robustOwnersFixed: number;
+	warnings: string[];
+}
+
+export interface ForkOptions {
+	stopped?: boolean;
+	copyDontfork?: boolean;
+	/* extra environment (FORKALL_SKIP, FORKALL_FAULT) */
+	env?: Record<string, string>;
+	timeoutMs?: number;
+}
+
+export interface ForkResult extends RunResult {
+	body: ForkBody | null;
+	tool: 'cli' | 'driver';
+}
+
+let toolCache: 'cli' | 'driver' | null = null;
+
+export function forkTool(): 'cli' | 'driver' {
+	if (toolCache) return toolCache;
+	const forced = process.env.FORKALL_FORK_TOOL;
+	if (forced === 'cli' || forced === 'driver') return (toolCache = forced);
+	const cmd = forkallCommand();
+	const r = spawnSync(cmd[0], [...cmd.slice(1), '--help'], { encoding: 'utf8', timeout: 30000 });
+	toolCache = /forkall fork\b/.test(`${r.stdout}${r.stderr}`) ? 'cli' : 'driver';
+	return toolCache;
+}
+
+export function forkArgv(pid: number, opts: ForkOptions = {}): string[] {
+	const flags = [...(opts.stopped ? ['--stopped'] : []), ...(opts.copyDontfork ? ['--copy-dontfork'] : []), '--json'];
+	if (forkTool() === 'cli') return [...forkallCommand(), 'fork', String(pid), ...flags];
+	return [process.execPath, path.join(__dirname, 'forkDriver.js'), String(pid), ...flags];
+}
+
+/* Run one fork; never throws for a non-zero exit (the caller asserts). */
+export function runFork(pid: number, opts: ForkOptions = {}): Promise<ForkResult> {
+	const argv = forkArgv(pid, opts);
+	const env = { ...process.env, ...(opts.env ?? {}) };
+	if (!opts.env?.FORKALL_SKIP) delete env.FORKALL_SKIP;
+	if (!opts.env?.FORKALL_FAULT) delete env.FORKALL_FAULT;
+	const t0 = process.hrtime.bigint();
+	const cp = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
+	let stdout = '';
+	let stderr = '';
+	cp.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+	cp.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+	const timeoutMs = opts.timeoutMs ?? 120000;
+	return new Promise((resolve, reject) => {
+		const timer = setTimeout(() => {
+			try {
+				process.kill(cp.pid!, 'SIGKILL');
+			} catch {
+				/* gone */
+			}
+			reject(new Error(`${argv.join(' ')}: timed out after ${timeoutMs} ms; stderr: ${stderr}`));
+		}, timeoutMs);
+		cp.once('error', (e) => {
+			clearTimeout(timer);
+			reject(e);
+		});
+		cp.once('close', (code, signal) => {
+			clearTimeout(timer);
+			let body: ForkBody | null = null;
+			if (code === 0) {
+				try {
+					body = JSON.parse(stdout) as ForkBody;
+				} catch {
+					body = null;
+				}
+			}
+			resolve({ code, signal, stdout, stderr, ms: Number(process.hrtime.bigint() - t0) / 1e6, body, tool: forkTool() });
+		});
+	});
+}
+
+/* A successful fork: exit 0 and a JSON body, else throw with the details. */
+export async function forkOk(pid: number, opts: ForkOptions = {}): Promise<ForkResult & { body: ForkBody }> {
+	const r = await runFork(pid, opts);
+	if (r.code !== 0 || !r.body) {
+		throw new Error(`forkall fork ${pid} (${r.tool}): exit ${r.code} signal ${r.signal}; stderr: ${r.stderr.trim()}; stdout: ${r.stdout.slice(0, 300)}`);
+	}
+	return r as ForkResult & { body: ForkBody };
+}
