@@ -1,5 +1,7 @@
 #include "error.h"
 
+#include <stdbool.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +20,9 @@ int fk_fail(struct fk_err *e, int errnum, const char *kind, const char *step,
 	va_end(ap);
 	if (n < 0)
 		n = 0;
-	if (errnum && (size_t)n < sizeof e->msg)
+	/* Only an unexpected failure carries the errno text: the other kinds'
+	 * messages already say what errno would. */
+	if (errnum && kind == FK_KIND_FAILED && (size_t)n < sizeof e->msg)
 		snprintf(e->msg + n, sizeof e->msg - (size_t)n, ": %s", strerror(errnum));
 	return -1;
 }

@@ -27,8 +27,8 @@ struct fk_err {
 };
 
 /* Set the error (first one wins: a later failure during cleanup does not
- * overwrite the cause). msg is formatted; when errnum != 0 ": strerror" is
- * appended. Returns -1 for "return fk_fail(...)". */
+ * overwrite the cause). msg is formatted; for FK_KIND_FAILED with errnum != 0
+ * ": strerror" is appended (the other kinds name their cause themselves). Returns -1 for "return fk_fail(...)". */
 int fk_fail(struct fk_err *e, int errnum, const char *kind, const char *step,
 	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

@@ -1,5 +1,6 @@
 /*
- * forkall command line: threads and regs of a running process.
+ * forkall command line: threads, registers and the multithreaded fork of a
+ * running process.
  *
  * Exit status: 0 ok; 1 failure, with ONE line "forkall: <message>" on
  * stderr; 2 usage error, with the help text on stderr.
@@ -11,11 +12,19 @@ import { ProtocolError } from '../engine/protocol';
 import { TracerError } from '../engine/errors';
 import { Tracer } from '../engine/tracer';
 import { Process } from '../model';
-import { regsJson, renderRegsText, renderThreadsText, threadsJson } from './render';
+import { regsJson, renderForkText, renderRegsText, renderThreadsText, threadsJson } from './render';
 
 export const USAGE = `Usage:
   forkall threads <pid> [--json]      list the threads (LWPs) of a running process
   forkall regs <pid> <tid> [--json]   show all registers of one thread
+  forkall fork <pid> [options]        fork the process with ALL its threads
+      --stopped          leave the child group-stopped and detached (for another tool)
+      --same-tids        the child keeps the parent's pid and tids, in a new PID
+                         namespace (needs CAP_SYS_ADMIN; mutexes held across the
+                         fork stay unlockable)
+      --no-copy-dontfork do not copy MADV_DONTFORK memory into the child (copied by
+                         default: Node.js/V8 keep their heap there)
+      --json             machine-readable result
   forkall --help                      show this help
   forkall --version                   show the versions of forkall and libforkall
 
@@ -42,15 +51,31 @@ interface Parsed {
 	command: string | null;
 	positionals: string[];
 	json: boolean;
+	stopped: boolean;
+	sameTids: boolean;
+	copyDontfork: boolean;
 	help: boolean;
 	version: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Parsed {
-	const p: Parsed = { command: null, positionals: [], json: false, help: false, version: false };
+	const p: Parsed = {
+		command: null, positionals: [], json: false, help: false, version: false,
+		stopped: false, sameTids: false, copyDontfork: true,
+	};
+	const forkOnly: string[] = [];
 	for (const a of argv) {
 		if (a === '--json') {
 			p.json = true;
+		} else if (a === '--stopped') {
+			p.stopped = true;
+			forkOnly.push(a);
+		} else if (a === '--same-tids') {
+			p.sameTids = true;
+			forkOnly.push(a);
+		} else if (a === '--no-copy-dontfork' || a === '--copy-dontfork') {
+			p.copyDontfork = a === '--copy-dontfork';
+			forkOnly.push(a);
 		} else if (a === '--help' || a === '-h') {
 			p.help = true;
 		} else if (a === '--version' || a === '-V') {
@@ -62,6 +87,9 @@ function parseArgs(argv: readonly string[]): Parsed {
 		} else {
 			p.positionals.push(a);
 		}
+	}
+	if (forkOnly.length && p.command !== 'fork' && !p.help) {
+		throw new UsageError(`option ${forkOnly[0]} is only for "forkall fork"`);
 	}
 	return p;
 }
@@ -163,6 +191,18 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
 			return await run(io, async () => {
 				const regs = await withTracer((t) => new Process(t, pid).registers(tid));
 				io.out(p.json ? `${JSON.stringify(regsJson(regs))}\n` : renderRegsText(regs));
+			});
+		}
+		case 'fork': {
+			const pid = parseId(p.positionals[0], 'pid');
+			expectCount(p, 1);
+			return await run(io, async () => {
+				const res = await withTracer((t) => new Process(t, pid).fork({
+					mode: p.stopped ? 'stopped' : 'run',
+					copyDontfork: p.copyDontfork,
+					sameTids: p.sameTids,
+				}));
+				io.out(p.json ? `${JSON.stringify(res)}\n` : renderForkText(res));
 			});
 		}
 		default:

@@ -4,6 +4,7 @@
  */
 import * as os from 'node:os';
 import { formatSize, formatTable, hex, hexGroups, hexPad, printable, toSigned } from '../common/format';
+import type { ForkBody } from '../engine/protocol';
 import type { Lwp, Registers, ThreadsSnapshot } from '../model';
 import { GPR_NAMES, decodeFcw, decodeFsw, decodeMxcsr, decodeRflags, decodeSigmask, x87ToNumber } from '../model';
 
@@ -152,4 +153,23 @@ function formatFloat(x: number): string {
 /** The native body as is, plus "rflags": {value, flags}. */
 export function regsJson(r: Registers): object {
 	return { ...r.raw, rflags: { value: hex(r.rflags), flags: decodeRflags(r.rflags) } };
+}
+
+/** `forkall fork` without --json: the child, the tid map, the phases. */
+export function renderForkText(r: ForkBody): string {
+	const t = r.timings;
+	const lines: string[] = [];
+	lines.push(`forked ${r.parent} -> child ${r.child}${r.sameTids ? ` (same pid and tids inside its PID namespace; init ${r.namespaceInit ?? '?'})` : ''}: ${r.threads.length} threads`);
+	lines.push(`parent paused ${t.pauseUs} µs (fork ${t.forkUs} µs); child threads built in ${t.threadsUs} µs; total ${t.totalUs} µs`);
+	if (r.zombieLeader) lines.push('the main thread had exited: the child\'s leader exited too (zombie leader, as in the parent)');
+	if (r.dontfork.regions) {
+		lines.push(`MADV_DONTFORK: ${r.dontfork.regions} regions, ${r.dontfork.bytes} bytes ${r.dontfork.copied ? 'copied into the child' : 'NOT copied (absent in the child)'}`);
+	}
+	for (const w of r.wipeonfork) lines.push(`MADV_WIPEONFORK: ${w.start}-${w.end} ${w.path} is zero in the child`);
+	if (r.robustOwnersFixed) lines.push(`robust mutex owners rewritten: ${r.robustOwnersFixed}`);
+	for (const w of r.warnings) lines.push(`warning: ${w}`);
+	const pw = Math.max(10, ...r.threads.map((x) => String(x.parentTid).length));
+	lines.push(`${'PARENT-TID'.padEnd(pw)}  CHILD-TID`);
+	for (const x of r.threads) lines.push(`${String(x.parentTid).padEnd(pw)}  ${x.childTid}`);
+	return lines.join('\n') + '\n';
 }

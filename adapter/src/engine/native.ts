@@ -37,6 +37,7 @@ export const Flags = {
 	forkCopyDontfork: 1 << 2,
 	forkKeepTraced: 1 << 3,
 	launchStopAtEntry: 1 << 4,
+	forkSameTids: 1 << 5,
 } as const;
 
 /** Opaque fk_tracer * (koffi 3 represents pointers as BigInt). */

@@ -140,6 +140,21 @@ export interface RegsBody {
 	sigmask: Hex;
 }
 
+export interface ForkBody {
+	parent: number;
+	child: number;
+	sameTids: boolean;
+	/** same-tids mode: pid 1 of the child's PID namespace (a reaper) */
+	namespaceInit?: number;
+	threads: { parentTid: number; childTid: number }[];
+	timings: { pauseUs: number; forkUs: number; threadsUs: number; totalUs: number };
+	dontfork: { regions: number; bytes: number; copied: boolean };
+	wipeonfork: { start: Hex; end: Hex; path: string }[];
+	zombieLeader: boolean;
+	robustOwnersFixed: number;
+	warnings: string[];
+}
+
 /** Body type of each operation's successful result. */
 export interface BodyByOp {
 	threads: ThreadsBody;
@@ -149,7 +164,7 @@ export interface BodyByOp {
 	stop: JsonObject;
 	resume: JsonObject;
 	launch: JsonObject;
-	fork: JsonObject;
+	fork: ForkBody;
 	kill: JsonObject;
 	step: JsonObject;
 	bpInsert: JsonObject;
@@ -392,6 +407,32 @@ export function parseRegsBody(v: unknown): RegsBody {
 	return o as unknown as RegsBody;
 }
 
+export function parseForkBody(v: unknown): ForkBody {
+	const o = obj(v, 'fork');
+	int(o.parent, 'fork.parent');
+	int(o.child, 'fork.child');
+	bool(o.sameTids, 'fork.sameTids');
+	arr(o.threads, 'fork.threads', (t, p) => {
+		const to = obj(t, p);
+		int(to.parentTid, `${p}.parentTid`);
+		int(to.childTid, `${p}.childTid`);
+		return to;
+	});
+	const tm = obj(o.timings, 'fork.timings');
+	for (const k of ['pauseUs', 'forkUs', 'threadsUs', 'totalUs']) {
+		int(tm[k], `fork.timings.${k}`);
+	}
+	const dc = obj(o.dontfork, 'fork.dontfork');
+	int(dc.regions, 'fork.dontfork.regions');
+	int(dc.bytes, 'fork.dontfork.bytes');
+	bool(dc.copied, 'fork.dontfork.copied');
+	arr(o.wipeonfork, 'fork.wipeonfork', (w, p) => obj(w, p));
+	bool(o.zombieLeader, 'fork.zombieLeader');
+	int(o.robustOwnersFixed, 'fork.robustOwnersFixed');
+	arr(o.warnings, 'fork.warnings', (w, p) => (typeof w === 'string' ? w : fail(p, 'a string', w)));
+	return o as unknown as ForkBody;
+}
+
 type BodyParsers = { [K in keyof BodyByOp]: (v: unknown) => BodyByOp[K] };
 const asObject = (v: unknown): JsonObject => obj(v, 'body') as JsonObject;
 
@@ -403,7 +444,7 @@ export const bodyParsers: BodyParsers = {
 	stop: asObject,
 	resume: asObject,
 	launch: asObject,
-	fork: asObject,
+	fork: parseForkBody,
 	kill: asObject,
 	step: asObject,
 	bpInsert: asObject,

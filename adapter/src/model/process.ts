@@ -3,7 +3,8 @@
  * reads are requests to the native tracer thread. No DAP types.
  */
 import type { Tracer } from '../engine/tracer';
-import type { ThreadsBody } from '../engine/protocol';
+import type { ForkBody, ThreadsBody } from '../engine/protocol';
+import { Flags } from '../engine/tracer';
 import { Lwp } from './lwp';
 import { Registers } from './registers';
 
@@ -16,6 +17,26 @@ export interface ThreadsSnapshot {
 	lwps: Lwp[];
 	/** The native body as received (for --json and diagnostics). */
 	raw: ThreadsBody;
+}
+
+/** What the forked child does once it is built. */
+export type ForkMode = 'run' | 'stopped' | 'debug';
+
+export interface ForkOptions {
+	mode?: ForkMode;
+	/** Copy MADV_DONTFORK memory (V8's heap) into the child. Default true. */
+	copyDontfork?: boolean;
+	/** Same pid and tids in a new PID namespace (needs CAP_SYS_ADMIN). */
+	sameTids?: boolean;
+}
+
+export function forkFlags(o: ForkOptions): number {
+	let f = 0;
+	if (o.mode === 'stopped') f |= Flags.forkStopped;
+	if (o.mode === 'debug') f |= Flags.forkKeepTraced;
+	if (o.copyDontfork ?? true) f |= Flags.forkCopyDontfork;
+	if (o.sameTids) f |= Flags.forkSameTids;
+	return f;
 }
 
 export class Process {
@@ -33,6 +54,11 @@ export class Process {
 			lwps,
 			raw: body,
 		};
+	}
+
+	/** The multithreaded fork: a child with every thread of this process. */
+	async fork(opts: ForkOptions = {}): Promise<ForkBody> {
+		return this.tracer.request('fork', { pid: this.pid, flags: forkFlags(opts) });
 	}
 
 	/** All registers of one LWP (only that LWP is stopped, unless attached). */
