@@ -22,7 +22,7 @@ int fk_fail(struct fk_err *e, int errnum, const char *kind, const char *step,
 		n = 0;
 	/* Only an unexpected failure carries the errno text: the other kinds'
 	 * messages already say what errno would. */
-	if (errnum && kind == FK_KIND_FAILED && (size_t)n < sizeof e->msg)
+	if (errnum && kind && strcmp(kind, FK_KIND_FAILED) == 0 && (size_t)n < sizeof e->msg)
 		snprintf(e->msg + n, sizeof e->msg - (size_t)n, ": %s", strerror(errnum));
 	return -1;
 }
