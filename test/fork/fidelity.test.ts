@@ -97,7 +97,9 @@ describe(`forkall fork fidelity (tool: ${forkTool()})`, () => {
 				for (const ll of t.truth.longLived) {
 					const ct = map.get(ll.tid);
 					assert.ok(ct, `long-lived ${ll.name} (${ll.tid}) copied`);
-					assert.equal(taskStat(body.child, ct!)?.comm, ll.name, `copy of ${ll.name} has its name`);
+					const comm = taskStat(t.pid, ll.tid)?.comm;
+					assert.ok(comm, `parent thread ${ll.name} alive`);
+					assert.equal(taskStat(body.child, ct!)?.comm, comm, `copy of ${ll.name} has its name`);
 				}
 				assertNotStoppedOrTraced(body.child, 'child');
 				// the child's spawners keep creating threads: tids never listed before appear
@@ -149,12 +151,35 @@ describe(`forkall fork fidelity (tool: ${forkTool()})`, () => {
 		}
 	});
 
+	test('MADV_DONTFORK region: absent in the child, copied with --copy-dontfork; MADV_WIPEONFORK zero in the child', { timeout: 120000 }, async () => {
+		const t = await spawnForkcheck(['4', '--dontfork']);
+		try {
+			await t.fx.waitAllRunning('stalled', 30000);
+			for (const copy of [false, true]) {
+				const { body } = await forkOk(t.pid, { copyDontfork: copy });
+				const rep = await verifyFaithfulChild(t, body);
+				assert.ok(body.dontfork.regions >= 1, `dontfork regions reported: ${JSON.stringify(body.dontfork)}`);
+				assert.equal(body.dontfork.copied, copy, 'dontfork.copied');
+				assert.ok(body.wipeonfork.some((w) => BigInt(w.start) <= BigInt(t.truth.wipeonfork) && BigInt(t.truth.wipeonfork) < BigInt(w.end)),
+					`the WIPEONFORK region is listed: ${JSON.stringify(body.wipeonfork)}`);
+				const main = rep.lines.find((l) => l.idx === -1)!;
+				assert.equal(main.checks.wipeonfork, true, 'WIPEONFORK memory reads zero in the child');
+				assert.equal(main.dontforkMapped, copy, `DONTFORK region mapped in the child iff --copy-dontfork (${copy})`);
+				assert.equal(main.dontforkIntact, copy, 'copied DONTFORK region has the parent\'s content');
+				await assertParentHealthy(t);
+				await finishChild(t, body.child);
+			}
+		} finally {
+			await t.stop();
+		}
+	});
+
 	describe('FORKALL_FAULT: a failed step leaves no child and an unchanged, running parent', () => {
 		const steps = ['stop', 'capture', 'altstack', 'dontfork', 'fork', 'parent-release', 'child-attach', 'clone', 'thread-setup', 'child-regs', 'child-release'];
 		let t: Awaited<ReturnType<typeof spawnForkcheck>> | null = null;
 		let snap: Record<number, string> = {};
 		test('start the target', { timeout: 60000 }, async () => {
-			t = await spawnForkcheck(['8', '--hold-errorcheck']);
+			t = await spawnForkcheck(['8', '--hold-errorcheck', '--dontfork']);
 			await t.fx.waitAllRunning('stalled', 30000);
 			snap = taskSnapshot(t.pid);
 		});
@@ -162,7 +187,7 @@ describe(`forkall fork fidelity (tool: ${forkTool()})`, () => {
 			test(`FORKALL_FAULT=${step}`, { timeout: 60000 }, async () => {
 				assert.ok(t, 'target started');
 				const before = new Set(childrenOf(t.reaperPid).map((p) => p.pid));
-				const r = await runFork(t.pid, { env: { FORKALL_FAULT: step }, copyDontfork: step === 'dontfork' });
+				const r = await runFork(t.pid, { env: { FORKALL_FAULT: step } });
 				assert.equal(r.code, 1, `exit 1 (got ${r.code}); stdout ${r.stdout.slice(0, 200)}; stderr ${r.stderr}`);
 				assert.equal(r.stdout, '', 'nothing on stdout');
 				const lines = r.stderr.split('\n').filter(Boolean);

@@ -13,11 +13,12 @@ import { Tracer, Flags } from '../../adapter/src/engine/tracer';
 async function main(): Promise<number> {
 	const args = process.argv.slice(2);
 	let pid = 0;
-	let flags = 0;
+	let flags = Flags.forkCopyDontfork; /* the CLI's default */
 	let json = false;
 	for (const a of args) {
 		if (a === '--stopped') flags |= Flags.forkStopped;
 		else if (a === '--copy-dontfork') flags |= Flags.forkCopyDontfork;
+		else if (a === '--no-copy-dontfork') flags &= ~Flags.forkCopyDontfork;
 		else if (a === '--json') json = true;
 		else if (/^\d+$/.test(a) && pid === 0) pid = Number(a);
 		else {
@@ -31,7 +32,7 @@ async function main(): Promise<number> {
 	}
 	const tr = Tracer.open();
 	try {
-		const body = (await tr.request('fork', { pid, flags })) as Record<string, unknown>;
+		const body = (await tr.request('fork', { pid, flags })) as unknown as Record<string, unknown>;
 		process.stdout.write(json ? JSON.stringify(body) + '\n' : `forked ${pid} -> ${String(body.child)}\n`);
 		return 0;
 	} catch (e) {

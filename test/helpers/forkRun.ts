@@ -25,7 +25,9 @@ export interface ForkBody {
 
 export interface ForkOptions {
 	stopped?: boolean;
+	/* true: --copy-dontfork, false: --no-copy-dontfork, unset: the CLI default (copy) */
 	copyDontfork?: boolean;
+	sameTids?: boolean;
 	/* extra environment (FORKALL_SKIP, FORKALL_FAULT) */
 	env?: Record<string, string>;
 	timeoutMs?: number;
@@ -49,7 +51,12 @@ export function forkTool(): 'cli' | 'driver' {
 }
 
 export function forkArgv(pid: number, opts: ForkOptions = {}): string[] {
-	const flags = [...(opts.stopped ? ['--stopped'] : []), ...(opts.copyDontfork ? ['--copy-dontfork'] : []), '--json'];
+	const flags = [
+		...(opts.stopped ? ['--stopped'] : []),
+		...(opts.copyDontfork === true ? ['--copy-dontfork'] : opts.copyDontfork === false ? ['--no-copy-dontfork'] : []),
+		...(opts.sameTids ? ['--same-tids'] : []),
+		'--json',
+	];
 	if (forkTool() === 'cli') return [...forkallCommand(), 'fork', String(pid), ...flags];
 	return [process.execPath, path.join(__dirname, 'forkDriver.js'), String(pid), ...flags];
 }

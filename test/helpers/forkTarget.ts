@@ -25,6 +25,8 @@ export interface ChildLine {
 	robustUnlock?: number;
 	vec?: string;
 	vecFail?: number;
+	dontforkMapped?: boolean;
+	dontforkIntact?: boolean;
 }
 
 export interface ChildReported {
