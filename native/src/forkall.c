@@ -96,9 +96,10 @@ static int prepare(struct forkall *fa)
 	if (attach_check_pid(fa->pid, err) < 0)
 		return -1;
 	int rc = proc_maps_read(fa->pid, &fa->maps);
+	if (rc == -EACCES || rc == -EPERM)
+		return attach_explain(fa->pid, fa->pid, EPERM, err); /* same check as ptrace */
 	if (rc < 0)
-		return fk_fail(err, -rc, rc == -EACCES ? FK_KIND_PERM : FK_KIND_NOPROC, "prepare",
-			       "reading /proc/%d/maps", (int)fa->pid);
+		return fk_fail(err, -rc, FK_KIND_NOPROC, "prepare", "reading /proc/%d/maps", (int)fa->pid);
 	if (rsys_find_insn(fa->pid, &fa->maps, &fa->insn, err) < 0)
 		return -1;
 	fa->syms = elfsyms_new(fa->pid, &fa->maps);

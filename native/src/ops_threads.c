@@ -105,8 +105,10 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 	rc = proc_maps_read(pid, &maps);
 	if (rc < 0) {
 		free(pre);
-		return fk_fail(err, -rc, rc == -EACCES ? FK_KIND_PERM : FK_KIND_NOPROC, "maps",
-			       "reading /proc/%d/maps", (int)pid);
+		/* the kernel guards maps with the same check as ptrace */
+		if (rc == -EACCES || rc == -EPERM)
+			return attach_explain(pid, pid, EPERM, err);
+		return fk_fail(err, -rc, FK_KIND_NOPROC, "maps", "reading /proc/%d/maps", (int)pid);
 	}
 	struct elfsyms *syms = elfsyms_new(pid, &maps);
 	struct tdb *tdb = syms ? tdb_open(pid, syms) : NULL;

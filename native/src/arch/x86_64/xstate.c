@@ -5,7 +5,7 @@
  * header (xstate_bv at 512, xcomp_bv at 520), then each component at the
  * offset CPUID leaf 0xD sub-leaf i reports in EBX (size in EAX). The kernel
  * writes the enabled user feature mask (XCR0) into the software-reserved
- * bytes at 464 (struct _fpx_sw_bytes.xfeatures at 472). Nothing here assumes
+ * bytes at 464. Nothing here assumes
  * a total size: on an AMX machine the image is ~11 KB, without AVX-512 ~1 KB.
  */
 #include "arch.h"
@@ -19,9 +19,9 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 
-#define FX_SW_MAGIC1 464
-#define FX_SW_XFEATURES 472
-#define FP_XSTATE_MAGIC1 0x46505853u
+/* ptrace's NT_X86_XSTATE image keeps the enabled feature mask (XCR0) in
+ * the first 8 software-reserved bytes (gdb: I386_LINUX_XSAVE_XCR0_OFFSET) */
+#define PTRACE_XCR0_OFFSET 464
 #define XSAVE_HDR_BV 512
 #define XSAVE_HDR_COMP 520
 #define LEGACY_XMM 160
@@ -155,9 +155,9 @@ void arch_xstate_json(struct jw *w, const void *vbuf, size_t len)
 	uint64_t xcr0 = 3, bv = 3;
 	bool have_xsave = len > 576;
 	if (have_xsave) {
-		/* The kernel may describe the image in the software-reserved
-		 * bytes; otherwise the CPU's XCR0 says what is enabled. */
-		xcr0 = rd32(b, FX_SW_MAGIC1) == FP_XSTATE_MAGIC1 ? rd64(b, FX_SW_XFEATURES) : read_xcr0();
+		xcr0 = rd64(b, PTRACE_XCR0_OFFSET);
+		if (!xcr0)
+			xcr0 = read_xcr0(); /* an image that does not say: the CPU's */
 		bv = rd64(b, XSAVE_HDR_BV);
 	}
 	jw_key(w, "xstate");
