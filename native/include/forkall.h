@@ -73,6 +73,14 @@ enum fk_op {
 	FK_OP_SET_REGS = 13,
 	/* Echo: completes at once on the tracer thread (liveness/latency). */
 	FK_OP_PING = 14,
+	/* Call stack of one LWP of a stopped session. [pid, tid, b = max
+	 * frames (0: 256)] */
+	FK_OP_STACK = 15,
+	/* Symbol/line lookups in a process. [pid, data = "function:NAME" |
+	 * "line:FILE:LINE" | "addr:0xHEX"] */
+	FK_OP_SYMBOLS = 16,
+	/* Detach and let the forked child of a session go on its own, or kill.
+	 * (reserved) */
 };
 
 enum fk_flags {
