@@ -67,6 +67,9 @@ export function runFork(pid: number, opts: ForkOptions = {}): Promise<ForkResult
 	const env = { ...process.env, ...(opts.env ?? {}) };
 	if (!opts.env?.FORKALL_SKIP) delete env.FORKALL_SKIP;
 	if (!opts.env?.FORKALL_FAULT) delete env.FORKALL_FAULT;
+	/* FORKALL_TEST_FORCE_SKIP=<steps>: break every fork of a test run on
+	 * purpose, to see that the test notices */
+	if (!opts.env?.FORKALL_SKIP && process.env.FORKALL_TEST_FORCE_SKIP) env.FORKALL_SKIP = process.env.FORKALL_TEST_FORCE_SKIP;
 	const t0 = process.hrtime.bigint();
 	const cp = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
 	let stdout = '';
