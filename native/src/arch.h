@@ -76,4 +76,17 @@ bool arch_thread_area_is_tp(int idx);
 extern const uint8_t arch_bp_insn[];
 extern const size_t arch_bp_len;
 
+/* ---- DWARF (dwarf_regs.c) ---- */
+
+/* The general registers in DWARF numbering (x86-64: rax, rdx, rcx, rbx,
+ * rsi, rdi, rbp, rsp, r8..r15, rip = 0..16: not the struct order), the
+ * initial state of a CFI unwinder. Fills out[0..n) and returns n (at most
+ * cap). */
+size_t arch_dwarf_gregs(const fk_gregs *r, uint64_t *out, size_t cap);
+/* DWARF number of the stack pointer (x86-64: 7). */
+extern const unsigned arch_dwarf_sp_regno;
+/* The frame pointer (x86-64: rbp). With frame pointers, [fp] holds the
+ * caller's fp and [fp + 8] the return address (also true on aarch64). */
+uint64_t arch_fp(const fk_gregs *r);
+
 #endif

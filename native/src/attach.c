@@ -1,5 +1,6 @@
 #include "attach.h"
 
+#include "breakpoints.h"
 #include "log.h"
 #include "procfs.h"
 
@@ -371,7 +372,20 @@ int attach_resume_lwp(struct proc *p, struct lwp *l)
 
 void attach_resume_all(struct fk_tracer *tr, struct proc *p)
 {
-	(void)tr;
+	pid_t pid = p->pid;
+	/* a thread sitting on one of our breakpoints first executes the
+	 * original instruction, alone */
+	if (p->nbps) {
+		for (size_t i = 0; i < p->n; i++) {
+			struct lwp *l = &p->lwps[i];
+			if (l->state == LWP_STOPPED && !l->exiting) {
+				pid_t tid = l->tid;
+				bp_step_over(tr, p, tid);
+				if (tr_find_proc(tr, pid) != p)
+					return;
+			}
+		}
+	}
 	p->want_running = true;
 	p->stop_all_pending = false;
 	for (size_t i = 0; i < p->n; i++) {
@@ -391,6 +405,7 @@ void attach_release(struct fk_tracer *tr, struct proc *p)
 	p = tr_find_proc(tr, pid);
 	if (!p)
 		return;
+	bp_remove_all(p); /* never leave an int3 behind */
 	for (size_t i = 0; i < p->n; i++) {
 		struct lwp *l = &p->lwps[i];
 		if (l->state != LWP_STOPPED)
@@ -430,8 +445,13 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 		jw_kstr(&w, "event", "stopped");
 		jw_kint(&w, "pid", p->pid);
 		jw_kint(&w, "tid", l->tid);
-		jw_kstr(&w, "reason", "signal");
-		jw_kint(&w, "signal", l->stop_sig);
+		jw_kstr(&w, "reason", l->bp_hit ? "breakpoint" : "signal");
+		jw_kint(&w, "signal", l->bp_hit ? 0 : l->stop_sig);
+		fk_gregs r;
+		if (arch_get_gregs(l->tid, &r) == 0)
+			jw_khex(&w, "pc", arch_pc(&r));
+		if (l->bp_hit)
+			jw_khex(&w, "addr", l->bp_addr);
 		jw_obj_end(&w);
 		tr_emit_event(tr, &w);
 		p->want_running = false;
@@ -439,4 +459,17 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 		break;
 	}
 	}
+}
+
+void attach_reap(struct fk_tracer *tr, struct proc *p, int timeout_ms)
+{
+	pid_t pid = p->pid;
+	uint64_t deadline = tr_now_us() + (uint64_t)timeout_ms * 1000u;
+	while (tr_find_proc(tr, pid) == p && p->n > 0 && tr_now_us() < deadline) {
+		/* any tracee: the leader reports last */
+		if (tr_pump(tr, 100) == -ECHILD)
+			break;
+	}
+	if (tr_find_proc(tr, pid) == p)
+		tr_remove_proc(tr, p);
 }

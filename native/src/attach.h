@@ -49,6 +49,11 @@ void attach_resume_all(struct fk_tracer *tr, struct proc *p);
  * is logged; the kernel detaches the rest when the tracer thread exits. */
 void attach_release(struct fk_tracer *tr, struct proc *p);
 
+/* After SIGKILL: collect the end of every LWP of p (the exits of
+ * non-leaders come first; the leader's only after them), at most timeout_ms.
+ * p is gone afterwards (do not use it). */
+void attach_reap(struct fk_tracer *tr, struct proc *p, int timeout_ms);
+
 /* Policy for a stop the state machine just recorded. */
 void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l);
 

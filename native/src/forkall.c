@@ -28,6 +28,7 @@
  */
 #include "arch.h"
 #include "attach.h"
+#include "breakpoints.h"
 #include "elfsym.h"
 #include "log.h"
 #include "mem.h"
@@ -95,19 +96,20 @@ static int prepare(struct forkall *fa)
 	struct fk_err *err = fa->err;
 	if (attach_check_pid(fa->pid, err) < 0)
 		return -1;
-	int rc = proc_maps_read(fa->pid, &fa->maps);
+	fa->mpid = proc_live_tid(fa->pid);
+	int rc = proc_maps_read(fa->mpid, &fa->maps);
 	if (rc == -EACCES || rc == -EPERM)
 		return attach_explain(fa->pid, fa->pid, EPERM, err); /* same check as ptrace */
 	if (rc < 0)
 		return fk_fail(err, -rc, FK_KIND_NOPROC, "prepare", "reading /proc/%d/maps", (int)fa->pid);
-	if (rsys_find_insn(fa->pid, &fa->maps, &fa->insn, err) < 0)
+	if (rsys_find_insn(fa->mpid, &fa->maps, &fa->insn, err) < 0)
 		return -1;
-	fa->syms = elfsyms_new(fa->pid, &fa->maps);
-	fa->tdb = fa->syms ? tdb_open(fa->pid, fa->syms) : NULL;
+	fa->syms = elfsyms_new(fa->mpid, &fa->maps);
+	fa->tdb = fa->syms ? tdb_open(fa->mpid, fa->syms) : NULL;
 	fa->tid_off = fa->tdb ? tdb_pthread_tid_offset(fa->tdb) : -1;
 	if (fa->tid_off < 0)
 		warn(fa, "no glibc thread layout found (_thread_db_pthread_tid): thread descriptors are not fixed up");
-	rc = proc_vmflag_ranges(fa->pid, &fa->vmf, &fa->nvmf);
+	rc = proc_vmflag_ranges(fa->mpid, &fa->vmf, &fa->nvmf);
 	if (rc < 0)
 		return fk_fail(err, -rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/smaps", (int)fa->pid);
 	rc = attach_read_pre_states(fa->pid, &fa->pre, &fa->npre);
@@ -195,7 +197,7 @@ static int capture(struct forkall *fa)
 	fa->nts = n;
 	/* which threads are glibc threads (pd->tid == tid), in one read */
 	if (fa->tid_off >= 0) {
-		mem_read_u32_many(fa->pid, addrs, vals, ok, n);
+		mem_read_u32_many(fa->mpid, addrs, vals, ok, n);
 		for (size_t i = 0; i < n; i++)
 			fa->ts[i].glibc = addrs[i] && ok[i] && (pid_t)vals[i] == fa->ts[i].tid;
 	}
@@ -235,7 +237,7 @@ static int capture_altstacks(struct forkall *fa)
 			break;
 		}
 		if (calls[i].ret == 0 &&
-		    mem_read_exact(fa->pid, calls[i].args[1], &t->altstack, sizeof t->altstack) == 0)
+		    mem_read_exact(fa->mpid, calls[i].args[1], &t->altstack, sizeof t->altstack) == 0)
 			t->altstack_ok = true;
 		else
 			warn(fa, "thread %d: alternate signal stack unknown (sigaltstack: %ld)", (int)t->tid, calls[i].ret);
@@ -283,7 +285,7 @@ static int inject_fork(struct forkall *fa)
 		/* the regions may have changed since prepare: read them now */
 		free(fa->vmf);
 		fa->vmf = NULL;
-		int rc = proc_vmflag_ranges(fa->pid, &fa->vmf, &fa->nvmf);
+		int rc = proc_vmflag_ranges(fa->mpid, &fa->vmf, &fa->nvmf);
 		if (rc < 0)
 			return fk_fail(err, -rc, FK_KIND_FAILED, "dontfork", "reading /proc/%d/smaps", (int)fa->pid);
 		fa->injected_parent = true;
@@ -722,6 +724,11 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 static int release_child(struct forkall *fa)
 {
 	struct proc *c = fa->cproc;
+	/* the parent's breakpoints were copied with its memory: the child
+	 * must not trap on them (a debug session sets its own) */
+	struct proc *parent = tr_find_proc(fa->tr, fa->pid);
+	if (parent && parent->nbps)
+		bp_scrub_copy(parent, fa->child);
 	if (fa_fault_at(fa, "child-release") < 0)
 		return -1;
 	if (fa->init && samepid_finish_init(fa) < 0)
@@ -756,14 +763,8 @@ static void rollback(struct forkall *fa)
 				proc_add_lwp(c, fa->child);
 		}
 		/* reap the ptrace side of every thread of the child */
-		uint64_t deadline = tr_now_us() + 5000000u;
-		while (c && tr_find_proc(fa->tr, fa->child) == c && c->n > 0 && tr_now_us() < deadline) {
-			pid_t tid = c->lwps[0].tid;
-			if (tr_pump_pid(fa->tr, tid, 100) == -ECHILD)
-				proc_remove_lwp(c, tid);
-		}
-		if ((c = tr_find_proc(fa->tr, fa->child)) != NULL)
-			tr_remove_proc(fa->tr, c);
+		if (c)
+			attach_reap(fa->tr, c, 5000);
 		int st;
 		tr_take_unclaimed(fa->tr, fa->child, &st);
 		fa->cproc = NULL;

@@ -72,6 +72,7 @@ struct tstate {
 struct forkall {
 	struct fk_tracer *tr;
 	pid_t pid;
+	pid_t mpid; /* whose memory/maps we read: pid, or a live thread if main exited */
 	uint32_t flags;
 	const char *fault;
 	const char *skip; /* FORKALL_SKIP: restore steps left out (negative controls) */

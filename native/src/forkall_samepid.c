@@ -59,7 +59,7 @@ int samepid_fork(struct forkall *fa)
 
 	static const char path[] = "/proc/thread-self/ns/pid_for_children";
 	uint64_t spath = fa_scratch(f, 256);
-	if (mem_write_exact(fa->pid, spath, path, sizeof path) < 0)
+	if (mem_write_exact(fa->mpid, spath, path, sizeof path) < 0)
 		return fk_fail(err, EFAULT, FK_KIND_FAILED, "same-tids", "writing to the stack of thread %d", (int)F);
 	fa->injected_parent = true;
 	if (call(fa, P, F, SYS_openat, (uint64_t)AT_FDCWD, spath, O_RDONLY | O_CLOEXEC, 0, &fd, NULL) < 0)
@@ -211,12 +211,8 @@ void samepid_kill_init(struct forkall *fa)
 		return;
 	kill(fa->init, SIGKILL); /* takes every process of the namespace with it */
 	struct proc *p = tr_find_proc(fa->tr, fa->init);
-	uint64_t deadline = tr_now_us() + 5000000u;
-	while (p && tr_find_proc(fa->tr, fa->init) == p && p->n > 0 && tr_now_us() < deadline)
-		if (tr_pump_pid(fa->tr, p->lwps[0].tid, 100) == -ECHILD)
-			proc_remove_lwp(p, p->lwps[0].tid);
-	if ((p = tr_find_proc(fa->tr, fa->init)) != NULL)
-		tr_remove_proc(fa->tr, p);
+	if (p)
+		attach_reap(fa->tr, p, 5000);
 	fa->iproc = NULL;
 	fa->init = 0;
 }

@@ -16,6 +16,12 @@ int op_attach(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body
 int op_detach(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 int op_stop(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 int op_resume(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
+int op_launch(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
+int op_kill(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
+int op_step(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
+int op_bp_insert(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
+int op_bp_remove(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
+int op_set_regs(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 int op_fork(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 
 #endif

@@ -50,7 +50,7 @@ static const struct pre_state *pre_of(const struct pre_state *pre, size_t npre, 
  * while they are stopped, which thread pointers are glibc's struct pthread
  * of that very LWP (one batched read): a thread that exits right after the
  * pause still gets its pthread_t. */
-static struct snap *capture(struct proc *p, long tid_off, const struct pre_state *pre, size_t npre, size_t *n)
+static struct snap *capture(struct proc *p, pid_t mpid, long tid_off, const struct pre_state *pre, size_t npre, size_t *n)
 {
 	struct snap *s = calloc(p->n + 1, sizeof *s);
 	uint64_t *addrs = calloc(p->n + 1, sizeof *addrs);
@@ -75,7 +75,7 @@ static struct snap *capture(struct proc *p, long tid_off, const struct pre_state
 		}
 	}
 	if (k)
-		mem_read_u32_many(p->pid, addrs, vals, ok, k);
+		mem_read_u32_many(mpid, addrs, vals, ok, k);
 	for (size_t i = 0, j = 0; i < p->n; i++) {
 		if (!s[i].regs_ok || tid_off < 0 || !arch_tp(&s[i].regs))
 			continue;
@@ -101,8 +101,10 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 		return fk_fail(err, -rc, rc == -ENOENT ? FK_KIND_NOPROC : FK_KIND_FAILED, "lookup",
 			       "reading /proc/%d/task", (int)pid);
 	qsort(pre, npre, sizeof *pre, cmp_pre);
+	/* a zombie main thread has no memory: read through a live thread */
+	pid_t mpid = proc_live_tid(pid);
 	struct vma_list maps = {0};
-	rc = proc_maps_read(pid, &maps);
+	rc = proc_maps_read(mpid, &maps);
 	if (rc < 0) {
 		free(pre);
 		/* the kernel guards maps with the same check as ptrace */
@@ -110,8 +112,8 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 			return attach_explain(pid, pid, EPERM, err);
 		return fk_fail(err, -rc, FK_KIND_NOPROC, "maps", "reading /proc/%d/maps", (int)pid);
 	}
-	struct elfsyms *syms = elfsyms_new(pid, &maps);
-	struct tdb *tdb = syms ? tdb_open(pid, syms) : NULL;
+	struct elfsyms *syms = elfsyms_new(mpid, &maps);
+	struct tdb *tdb = syms ? tdb_open(mpid, syms) : NULL;
 	long tid_off = tdb ? tdb_pthread_tid_offset(tdb) : -1;
 
 	/* --- the pause: stop, read registers, let go --- */
@@ -127,7 +129,7 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 		t0 = tr_now_us();
 		if (was_running && attach_stop_all(tr, p, STOP_TIMEOUT_MS, err) < 0)
 			goto fail;
-		snaps = capture(p, tid_off, pre, npre, &n);
+		snaps = capture(p, mpid, tid_off, pre, npre, &n);
 		zombie_leader = p->zombie_leader;
 		if (was_running)
 			attach_resume_all(tr, p);
@@ -156,7 +158,7 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 			goto fail;
 		}
 		uint64_t tw = tr_now_us();
-		snaps = capture(p, tid_off, pre, npre, &n);
+		snaps = capture(p, mpid, tid_off, pre, npre, &n);
 		uint64_t tc = tr_now_us();
 		zombie_leader = p->zombie_leader;
 		attach_release(tr, p);

@@ -51,6 +51,7 @@ void proc_free(struct proc *p)
 		return;
 	free(p->lwps);
 	free(p->index);
+	free(p->bps);
 	free(p);
 }
 

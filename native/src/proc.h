@@ -38,6 +38,9 @@ struct lwp {
 	bool regs_valid;
 	fk_gregs regs;
 	bool exiting;           /* resumed from PTRACE_EVENT_EXIT: will not stop again */
+	bool stepping;          /* PTRACE_SINGLESTEP in flight */
+	bool bp_hit;            /* the last stop was one of our breakpoints */
+	uint64_t bp_addr;
 };
 
 struct proc {
@@ -55,7 +58,12 @@ struct proc {
 	size_t n_stopped, n_exiting; /* kept by proc_set_* so "all stopped?" is O(1) */
 	int32_t *index; /* slot + 1, 0 = empty */
 	size_t index_cap;
+	struct bp *bps;  /* breakpoints.h */
+	size_t nbps, capbps;
+	int stdout_fd, stderr_fd; /* launched: the caller owns them */
 };
+
+struct bp;
 
 struct proc *proc_new(pid_t pid);
 void proc_free(struct proc *p);

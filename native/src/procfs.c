@@ -303,3 +303,20 @@ int proc_vmflag_ranges(pid_t pid, struct vmflag_range **out, size_t *n)
 	*n = cnt;
 	return 0;
 }
+
+pid_t proc_live_tid(pid_t pid)
+{
+	struct proc_task_stat st;
+	if (proc_task_stat(pid, pid, &st) == 0 && st.state != 'Z' && st.state != 'X')
+		return pid;
+	pid_t *tids = NULL;
+	size_t n = 0;
+	pid_t live = pid;
+	if (proc_list_tasks(pid, &tids, &n) == 0) {
+		for (size_t i = 0; i < n && live == pid; i++)
+			if (tids[i] != pid && proc_task_stat(pid, tids[i], &st) == 0 && st.state != 'Z' && st.state != 'X')
+				live = tids[i];
+		free(tids);
+	}
+	return live;
+}

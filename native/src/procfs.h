@@ -26,6 +26,11 @@ int proc_task_comm(pid_t pid, pid_t tid, char *out, size_t cap);
 /* A numeric field of /proc/PID/status ("TracerPid", "Tgid", "Uid" (real)). */
 int proc_status_long(pid_t pid, const char *key, long *out);
 
+/* A task of pid whose memory and maps can be read: pid itself, or, when
+ * the main thread has exited (a zombie leader has no mm), a live thread.
+ * Returns pid if none is found. */
+pid_t proc_live_tid(pid_t pid);
+
 /* Is this tid a thread of pid? */
 bool proc_task_exists(pid_t pid, pid_t tid);
 

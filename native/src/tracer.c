@@ -20,6 +20,7 @@
 #include <sys/ptrace.h>
 
 #include "attach.h"
+#include "breakpoints.h"
 #include "log.h"
 #include "ops.h"
 
@@ -178,9 +179,32 @@ static void send_result(struct fk_tracer *tr, int64_t id, struct jw *body, const
 struct proc *tr_find_proc(struct fk_tracer *tr, pid_t pid)
 {
 	for (struct proc *p = tr->procs; p; p = p->next)
-		if (p->pid == pid)
+		if (p->pid == pid && !p->exited)
 			return p;
 	return NULL;
+}
+
+bool tr_requests_pending(struct fk_tracer *tr)
+{
+	pthread_mutex_lock(&tr->lock);
+	bool r = tr->rq_head != NULL;
+	pthread_mutex_unlock(&tr->lock);
+	return r;
+}
+
+/* Processes that exited are forgotten between requests (ops that held
+ * them saw p->exited / tr_find_proc() != p). */
+static void forget_exited(struct fk_tracer *tr)
+{
+	for (struct proc **pp = &tr->procs; *pp;) {
+		struct proc *p = *pp;
+		if (p->exited && p->n == 0) {
+			*pp = p->next;
+			proc_free(p); /* a launched program's pipes belong to the caller */
+		} else {
+			pp = &p->next;
+		}
+	}
 }
 
 struct proc *tr_add_proc(struct fk_tracer *tr, pid_t pid)
@@ -207,6 +231,8 @@ void tr_remove_proc(struct fk_tracer *tr, struct proc *p)
 static struct proc *owner_of(struct fk_tracer *tr, pid_t tid, struct lwp **out)
 {
 	for (struct proc *p = tr->procs; p; p = p->next) {
+		if (p->exited)
+			continue;
 		struct lwp *l = proc_lwp(p, tid);
 		if (l) {
 			*out = l;
@@ -319,6 +345,16 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 	} else if (ev) {
 		l->stop = STOP_EVENT;
 		l->event = ev;
+		if (ev == PTRACE_EVENT_EXEC) {
+			/* a new program: breakpoints went with the old memory;
+			 * a non-leader that exec'd took the leader's tid */
+			unsigned long former = 0;
+			ptrace(PTRACE_GETEVENTMSG, tid, 0, &former);
+			p->nbps = 0;
+			if (former && (pid_t)former != tid)
+				proc_remove_lwp(p, (pid_t)former);
+			l = proc_lwp(p, tid);
+		}
 		if (ev == PTRACE_EVENT_CLONE) {
 			unsigned long msg = 0;
 			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg) {
@@ -334,6 +370,9 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 	} else {
 		l->stop = STOP_SIGNAL;
 		l->pending_sig = sig;
+		l->bp_hit = false;
+		if (sig == SIGTRAP)
+			bp_check_hit(p, l);
 	}
 	attach_on_stop(tr, p, l);
 }
@@ -428,6 +467,12 @@ static op_fn op_table(int op)
 	case FK_OP_STOP: return op_stop;
 	case FK_OP_RESUME: return op_resume;
 	case FK_OP_FORK: return op_fork;
+	case FK_OP_LAUNCH: return op_launch;
+	case FK_OP_KILL: return op_kill;
+	case FK_OP_STEP: return op_step;
+	case FK_OP_BP_INSERT: return op_bp_insert;
+	case FK_OP_BP_REMOVE: return op_bp_remove;
+	case FK_OP_SET_REGS: return op_set_regs;
 	default: return NULL;
 	}
 }
@@ -503,12 +548,14 @@ static void *tracer_main(void *arg)
 		int r = tr_pump(tr, -1);
 		if (r == -ECHILD)
 			idle_wait(tr);
+		forget_exited(tr);
 		for (struct proc *p = tr->procs; p; p = p->next)
 			if (p->stop_all_pending)
 				attach_interrupt_all(tr, p);
 	}
 
 	/* Leave nothing behind: every process is detached and resumed. */
+	forget_exited(tr);
 	while (tr->procs)
 		attach_release(tr, tr->procs);
 	if (tr->timer_ok)

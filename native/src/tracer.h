@@ -52,6 +52,9 @@ struct proc *tr_find_proc(struct fk_tracer *tr, pid_t pid);
 struct proc *tr_add_proc(struct fk_tracer *tr, pid_t pid);
 void tr_remove_proc(struct fk_tracer *tr, struct proc *p);
 
+/* A request is queued (long waits give way to it). */
+bool tr_requests_pending(struct fk_tracer *tr);
+
 /* The tracer thread's own tid (TracerPid of our tracees). */
 pid_t tr_tid(const struct fk_tracer *tr);
 

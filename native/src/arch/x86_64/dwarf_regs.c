@@ -1,0 +1,20 @@
+/* x86-64 registers in DWARF numbering (System V psABI, figure 3.36): the
+ * order a CFI unwinder (libdw's set_initial_registers) expects. */
+#include "arch.h"
+
+const unsigned arch_dwarf_sp_regno = 7;
+
+size_t arch_dwarf_gregs(const fk_gregs *r, uint64_t *out, size_t cap)
+{
+	const uint64_t v[17] = {
+		r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi, r->rbp, r->rsp,
+		r->r8,  r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14, r->r15,
+		r->rip, /* 16: the return address column */
+	};
+	size_t n = cap < 17 ? cap : 17;
+	for (size_t i = 0; i < n; i++)
+		out[i] = v[i];
+	return n;
+}
+
+uint64_t arch_fp(const fk_gregs *r) { return r->rbp; }

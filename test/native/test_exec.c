@@ -1,0 +1,181 @@
+/* Running a program under the tracer: launch (stdout reaches us, exec
+ * stop), breakpoints (hit reported, pc rewound, stepped over on resume,
+ * bytes gone after removal), single steps, register writes, kill; and the
+ * launch errors. */
+#include "support.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "elfsym.h"
+#include "mem.h"
+#include "procfs.h"
+
+static char *launch(fk_tracer *fk, const char *path, const char *arg)
+{
+	char data[1024];
+	size_t n = 0;
+	n += (size_t)snprintf(data + n, sizeof data - n, "%s", path) + 1;
+	n += (size_t)snprintf(data + n, sizeof data - n, "%s", "/") + 1;
+	n += (size_t)snprintf(data + n, sizeof data - n, "2") + 1;
+	n += (size_t)snprintf(data + n, sizeof data - n, "%s", path) + 1;
+	n += (size_t)snprintf(data + n, sizeof data - n, "%s", arg) + 1;
+	n += (size_t)snprintf(data + n, sizeof data - n, "1") + 1;
+	n += (size_t)snprintf(data + n, sizeof data - n, "FORKALL_TEST=1") + 1;
+	int64_t id = fk_submit(fk, FK_OP_LAUNCH, 0, 0, 0, 0, 0, (const uint8_t *)data, n);
+	CHECK(id > 0, "submit");
+	char key[64];
+	snprintf(key, sizeof key, "\"type\":\"result\",\"id\":%lld,", (long long)id);
+	for (;;) {
+		CHECK(fk_wait(fk, 20000) == 1, "no launch result");
+		char *buf = malloc(1 << 16);
+		int64_t len = fk_next_message(fk, (uint8_t *)buf, (1 << 16) - 1);
+		CHECK(len > 0, "message");
+		buf[len] = 0;
+		if (strstr(buf, key))
+			return buf;
+		free(buf);
+	}
+}
+
+static long num(const char *json, const char *key)
+{
+	const char *p = strstr(json, key);
+	return p ? strtol(p + strlen(key), NULL, 0) : -1;
+}
+
+static char *wait_event(fk_tracer *fk, const char *what)
+{
+	for (int i = 0; i < 100; i++) {
+		if (fk_wait(fk, 100) != 1)
+			continue;
+		char *buf = malloc(1 << 16);
+		int64_t len = fk_next_message(fk, (uint8_t *)buf, (1 << 16) - 1);
+		if (len > 0) {
+			buf[len] = 0;
+			if (strstr(buf, what))
+				return buf;
+		}
+		free(buf);
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	const char *fx = getenv("FK_FIXTURES");
+	if (!fx) {
+		printf("test_exec: skipped (FK_FIXTURES not set; run through make check)\n");
+		return 77;
+	}
+	char prog[512];
+	snprintf(prog, sizeof prog, "%s/threads", fx);
+	char err[256];
+	fk_tracer *fk = fk_open(err, sizeof err);
+	CHECK(fk != NULL, "fk_open: %s", err);
+
+	/* bad launches */
+	char *r = launch(fk, "/nonexistent/prog", "x");
+	CHECK(t_has(r, "program not found: /nonexistent/prog"), "%s", r);
+	free(r);
+	r = launch(fk, "/etc/hostname", "x");
+	CHECK(t_has(r, "not executable") || t_has(r, "cannot start"), "%s", r);
+	free(r);
+
+	/* launch: stopped at exec, output reaches the pipe */
+	r = launch(fk, prog, "2");
+	CHECK(t_has(r, "\"ok\":true"), "%s", r);
+	pid_t pid = (pid_t)num(r, "\"pid\":");
+	int outfd = (int)num(r, "\"stdoutFd\":");
+	CHECK(pid > 0 && outfd > 0, "%s", r);
+	free(r);
+	struct proc_task_stat st;
+	CHECK(proc_task_stat(pid, pid, &st) == 0 && st.state == 't', "launched program is stopped at its exec");
+	r = t_call(fk, FK_OP_RESUME, pid, 0, 0);
+	CHECK(t_has(r, "\"ok\":true"), "%s", r);
+	free(r);
+	char out[4096] = "";
+	ssize_t got = 0;
+	for (int i = 0; i < 50 && !strstr(out, "READY"); i++) {
+		ssize_t k = read(outfd, out + got, sizeof out - 1 - (size_t)got);
+		if (k > 0)
+			out[got += k] = 0;
+	}
+	CHECK(strstr(out, "READY") != NULL, "program output through the pipe: %s", out);
+
+	/* a breakpoint on a function the ticker calls */
+	r = t_call(fk, FK_OP_STOP, pid, 0, 0);
+	CHECK(t_has(r, "\"ok\":true"), "%s", r);
+	free(r);
+	struct vma_list maps;
+	CHECK(proc_maps_read(pid, &maps) == 0, "maps");
+	struct elfsyms *syms = elfsyms_new(pid, &maps);
+	uint64_t addr = 0;
+	CHECK(elfsyms_lookup(syms, "libc.so", "clock_nanosleep", &addr) == 0, "clock_nanosleep in libc");
+	uint8_t before;
+	CHECK(mem_read_exact(pid, addr, &before, 1) == 0, "read code");
+	int64_t id = fk_submit(fk, FK_OP_BP_INSERT, pid, 0, 0, addr, 0, NULL, 0);
+	CHECK(id > 0, "submit");
+	char *ev;
+	r = t_call(fk, FK_OP_RESUME, pid, 0, 0); /* also collects the insert's result */
+	free(r);
+	ev = wait_event(fk, "\"reason\":\"breakpoint\"");
+	CHECK(ev != NULL, "no breakpoint hit reported");
+	pid_t tid = (pid_t)num(ev, "\"tid\":");
+	char want[64];
+	snprintf(want, sizeof want, "\"addr\":\"0x%llx\"", (unsigned long long)addr);
+	CHECK(t_has(ev, want), "hit at the breakpoint: %s", ev);
+	free(ev);
+	/* all-stop: wait until the others are stopped too */
+	r = t_call(fk, FK_OP_STOP, pid, 0, 0);
+	free(r);
+	/* a single step from the breakpoint moves pc past it */
+	r = t_call(fk, FK_OP_STEP, pid, tid, 0);
+	CHECK(t_has(r, "\"ok\":true"), "%s", r);
+	CHECK(num(r, "\"pc\":\"") != -1, "%s", r);
+	free(r);
+	r = t_call(fk, FK_OP_REGS, pid, tid, 0);
+	const char *rip = strstr(r, "\"rip\":\"");
+	uint64_t pc = rip ? strtoull(rip + 7, NULL, 16) : 0;
+	CHECK(pc > addr && pc < addr + 16, "stepped one instruction: pc 0x%llx, bp 0x%llx", (unsigned long long)pc,
+	      (unsigned long long)addr);
+	free(r);
+	/* register write */
+	char data[] = "r12=0x1234";
+	id = fk_submit(fk, FK_OP_SET_REGS, pid, tid, 0, 0, 0, (const uint8_t *)data, sizeof data);
+	CHECK(id > 0, "submit");
+	r = t_call(fk, FK_OP_REGS, pid, tid, 0);
+	CHECK(t_has(r, "\"r12\":\"0x1234\""), "%s", r);
+	free(r);
+	/* resume, then remove: the original byte is back */
+	r = t_call(fk, FK_OP_RESUME, pid, 0, 0);
+	free(r);
+	ev = wait_event(fk, "\"reason\":\"breakpoint\"");
+	CHECK(ev != NULL, "breakpoint hit again after resume (stepped over, still armed)");
+	free(ev);
+	r = t_call(fk, FK_OP_STOP, pid, 0, 0);
+	free(r);
+	id = fk_submit(fk, FK_OP_BP_REMOVE, pid, 0, 0, addr, 0, NULL, 0);
+	CHECK(id > 0, "submit");
+	r = t_call(fk, FK_OP_PING, 0, 0, 0);
+	free(r);
+	uint8_t after;
+	CHECK(mem_read_exact(pid, addr, &after, 1) == 0 && after == before, "original byte restored");
+	elfsyms_free(syms);
+	proc_maps_free(&maps);
+
+	/* kill: the exited event comes */
+	r = t_call(fk, FK_OP_KILL, pid, 0, 0);
+	CHECK(t_has(r, "\"ok\":true"), "%s", r);
+	free(r);
+	close(outfd);
+	CHECK(access("/proc/self", F_OK) == 0 && !proc_task_exists(pid, pid), "killed program is gone");
+	fk_close(fk);
+	printf("test_exec: ok\n");
+	return 0;
+}
