@@ -1,13 +1,22 @@
-/* npm run bench: forkall vs gdb on the threads fixture.
+/* npm run bench: two sections, both by default.
  *
- * For 64, 256 and 1024 threads (mostly idle: no spinners, 200 ms tick), on
+ *   threads   forkall threads vs gdb on the threads fixture (below)
+ *   fork      forkall fork vs plain fork() of the same process (bench/fork.ts)
+ *
+ * Only some: `npm run bench -- fork` (or `-- threads`, `-- threads fork`), or
+ * FORKALL_BENCH=fork. Sizes of the threads section: FORKALL_BENCH_THREADS;
+ * of the fork section: see bench/fork.ts.
+ *
+ * threads section: for 64, 256 and 1024 threads (mostly idle: no spinners, 200 ms tick), on
  * the same process in the same run:
  *   - `forkall threads PID --json`: pauseUs from its JSON and the wall time
  *     of the whole command (median of 7)
  *   - `gdb -nx -batch -p PID -ex "info threads"`: wall time (median of 5)
  */
 import { Table, median, repeat } from './table';
+import { forkBench } from './fork';
 import { spawnFixture, killAll } from '../test/helpers/procs';
+import { cleanupFork } from '../test/helpers/forkTarget';
 import { forkallJson, forkallAvailable, run } from '../test/helpers/forkall';
 import { which } from '../test/helpers/paths';
 import { assertNotStoppedOrTraced } from '../test/helpers/procfs';
@@ -16,8 +25,41 @@ const SIZES = (process.env.FORKALL_BENCH_THREADS ?? '64,256,1024').split(',').ma
 const FORKALL_RUNS = 7;
 const GDB_RUNS = 5;
 
+const SECTIONS = ['threads', 'fork'] as const;
+type Section = (typeof SECTIONS)[number];
+
+function selectedSections(): Section[] {
+	const args = process.argv.slice(2);
+	const words = (args.length ? args : (process.env.FORKALL_BENCH ?? '').split(/[,\s]+/)).filter(Boolean);
+	if (!words.length) return [...SECTIONS];
+	for (const w of words) {
+		if (!(SECTIONS as readonly string[]).includes(w)) throw new Error(`unknown bench section "${w}" (have: ${SECTIONS.join(', ')})`);
+	}
+	return SECTIONS.filter((s) => words.includes(s));
+}
+
 async function main(): Promise<void> {
 	if (!forkallAvailable()) throw new Error('bin/forkall not found: run `npm run build` first');
+	const sections = selectedSections();
+	if (sections.includes('threads')) await threadsBench();
+	if (sections.includes('threads') && sections.includes('fork')) process.stdout.write('\n');
+	if (sections.includes('fork')) process.stdout.write(await forkBench());
+}
+
+async function cleanup(): Promise<void> {
+	await cleanupFork();
+	await killAll();
+}
+
+/* Ctrl-C / kill: end every process we started before leaving. */
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+	process.once(sig, () => {
+		process.stderr.write(`bench: ${sig}, cleaning up\n`);
+		void cleanup().finally(() => process.exit(130));
+	});
+}
+
+async function threadsBench(): Promise<void> {
 	const gdb = which('gdb');
 	const table = new Table('forkall threads vs gdb attach + info threads', [
 		'threads',
@@ -66,4 +108,4 @@ main()
 		process.stderr.write(`bench: ${(e as Error).stack ?? e}\n`);
 		process.exitCode = 1;
 	})
-	.finally(() => killAll());
+	.finally(() => cleanup());
