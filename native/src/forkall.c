@@ -155,6 +155,43 @@ static int stop_parent(struct forkall *fa)
 	return 0;
 }
 
+/* The bytes of every thread's scratch window, before we use it. */
+static int save_scratch(struct forkall *fa)
+{
+	uint64_t *at = calloc(fa->nts, sizeof *at);
+	bool *ok = calloc(fa->nts, sizeof *ok);
+	fa->scratch = malloc(fa->nts * SCRATCH_LEN);
+	if (!at || !ok || !fa->scratch) {
+		free(at), free(ok);
+		return -1;
+	}
+	for (size_t i = 0; i < fa->nts; i++)
+		at[i] = fa->ts[i].scratch_at = (arch_sp(&fa->ts[i].regs) - SCRATCH_BELOW_SP - SCRATCH_LEN) & ~(uint64_t)15;
+	mem_read_blocks(fa->mpid, at, SCRATCH_LEN, fa->scratch, ok, fa->nts);
+	for (size_t i = 0; i < fa->nts; i++)
+		fa->ts[i].scratch_saved = ok[i];
+	free(at), free(ok);
+	return 0;
+}
+
+/* Put the saved scratch bytes back into pid (the parent, or the child
+ * that inherited what we wrote there before the fork). */
+static void restore_scratch(struct forkall *fa, pid_t pid)
+{
+	if (!fa->scratch)
+		return;
+	uint64_t *at = calloc(fa->nts, sizeof *at);
+	bool *which = calloc(fa->nts, sizeof *which);
+	if (at && which) {
+		for (size_t i = 0; i < fa->nts; i++) {
+			at[i] = fa->ts[i].scratch_at;
+			which[i] = fa->ts[i].scratch_saved;
+		}
+		mem_write_blocks(pid, at, SCRATCH_LEN, fa->scratch, which, fa->nts);
+	}
+	free(at), free(which);
+}
+
 static int capture(struct forkall *fa)
 {
 	struct fk_err *err = fa->err;
@@ -204,6 +241,8 @@ static int capture(struct forkall *fa)
 	free(addrs), free(vals), free(ok);
 	if (n == 0)
 		return fk_fail(err, ESRCH, FK_KIND_EXITED, "capture", "process %d has no live thread", (int)fa->pid);
+	if (save_scratch(fa) < 0)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "capture", "out of memory");
 	/* the forker: the main thread when it lives (the child's leader then
 	 * impersonates main, as in the parent), else the first live one */
 	fa->forker = 0;
@@ -225,7 +264,7 @@ static int capture_altstacks(struct forkall *fa)
 		calls[i].tid = fa->ts[i].tid;
 		calls[i].nr = SYS_sigaltstack;
 		calls[i].args[0] = 0;
-		calls[i].args[1] = (arch_sp(&fa->ts[i].regs) - SCRATCH_BELOW_SP) & ~(uint64_t)15;
+		calls[i].args[1] = fa_scratch(&fa->ts[i], 64);
 	}
 	fa->injected_parent = true;
 	int rc = rsys_run(fa->tr, fa->parent, fa->insn, calls, fa->nts, INJECT_TIMEOUT_MS, err);
@@ -359,6 +398,7 @@ static int restore_parent(struct forkall *fa)
 		fa->dofork_applied = false;
 	}
 	if (fa->injected_parent) {
+		restore_scratch(fa, fa->mpid);
 		for (size_t i = 0; i < fa->nts; i++) {
 			struct tstate *t = &fa->ts[i];
 			struct lwp *l = proc_lwp(fa->parent, t->tid);
@@ -456,6 +496,7 @@ static int attach_child(struct fk_tracer *tr, struct forkall *fa)
 
 uint64_t fa_scratch(const struct tstate *t, uint64_t below)
 {
+	/* inside [scratch_at, scratch_at + SCRATCH_LEN) for below <= 448 */
 	return (arch_sp(&t->regs) - SCRATCH_BELOW_SP - below) & ~(uint64_t)15;
 }
 
@@ -729,6 +770,7 @@ static int release_child(struct forkall *fa)
 	struct proc *parent = tr_find_proc(fa->tr, fa->pid);
 	if (parent && parent->nbps)
 		bp_scrub_copy(parent, fa->child);
+	restore_scratch(fa, fa->child);
 	if (fa_fault_at(fa, "child-release") < 0)
 		return -1;
 	if (fa->init && samepid_finish_init(fa) < 0)
@@ -898,6 +940,7 @@ int op_fork(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, 
 	for (size_t i = 0; i < fa.nts; i++)
 		free(fa.ts[i].xstate);
 	free(fa.ts);
+	free(fa.scratch);
 	free(fa.vmf);
 	free(fa.pre);
 	tdb_close(fa.tdb);

@@ -24,8 +24,11 @@
 
 #define STOP_TIMEOUT_MS 10000
 #define INJECT_TIMEOUT_MS 10000
-/* scratch space for injected calls' arguments: below the red zone */
+/* Scratch space for injected calls' arguments: [sp-1024, sp-512), well
+ * below the red zone. Its bytes are saved first and put back in parent and
+ * child, so neither sees a byte we wrote. */
 #define SCRATCH_BELOW_SP 512
+#define SCRATCH_LEN 512
 
 struct ptrace_rseq_cfg {
 	uint64_t rseq_abi_pointer;
@@ -67,6 +70,8 @@ struct tstate {
 	bool sched_ok;
 	char name[17];
 	pid_t child_tid;
+	uint64_t scratch_at;  /* start of its scratch window */
+	bool scratch_saved;
 };
 
 struct forkall {
@@ -95,6 +100,7 @@ struct forkall {
 	bool parent_released;
 	struct tstate *ts;
 	size_t nts;
+	uint8_t *scratch;      /* nts * SCRATCH_LEN original bytes */
 	size_t forker;       /* index in ts */
 	bool zombie_leader;
 	bool injected_parent; /* parent registers must be restored */

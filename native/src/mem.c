@@ -108,3 +108,55 @@ void mem_read_u32_many(pid_t pid, const uint64_t *addrs, uint32_t *out, bool *ok
 		}
 	}
 }
+
+void mem_read_blocks(pid_t pid, const uint64_t *addrs, size_t len, uint8_t *bufs, bool *ok, size_t n)
+{
+	enum { BATCH = 1024 };
+	struct iovec local[BATCH], remote[BATCH];
+	size_t i = 0;
+	while (i < n) {
+		size_t k = n - i < BATCH ? n - i : BATCH;
+		for (size_t j = 0; j < k; j++) {
+			local[j].iov_base = bufs + (i + j) * len;
+			local[j].iov_len = len;
+			remote[j].iov_base = (void *)(uintptr_t)addrs[i + j];
+			remote[j].iov_len = len;
+		}
+		ssize_t r = process_vm_readv(pid, local, k, remote, k, 0);
+		size_t good = r > 0 ? (size_t)r / len : 0;
+		for (size_t j = 0; j < good; j++)
+			ok[i + j] = true;
+		i += good;
+		if (good < k) {
+			ok[i] = mem_read_exact(pid, addrs[i], bufs + i * len, len) == 0;
+			i++;
+		}
+	}
+}
+
+void mem_write_blocks(pid_t pid, const uint64_t *addrs, size_t len, const uint8_t *bufs, const bool *which, size_t n)
+{
+	enum { BATCH = 1024 };
+	struct iovec local[BATCH], remote[BATCH];
+	size_t i = 0;
+	while (i < n) {
+		size_t k = 0, start = i;
+		size_t idx[BATCH];
+		for (; i < n && k < BATCH; i++) {
+			if (!which[i])
+				continue;
+			local[k].iov_base = (void *)(bufs + i * len);
+			local[k].iov_len = len;
+			remote[k].iov_base = (void *)(uintptr_t)addrs[i];
+			remote[k].iov_len = len;
+			idx[k++] = i;
+		}
+		(void)start;
+		if (!k)
+			continue;
+		ssize_t r = process_vm_writev(pid, local, k, remote, k, 0);
+		size_t good = r > 0 ? (size_t)r / len : 0;
+		for (size_t j = good; j < k; j++)
+			mem_write_exact(pid, addrs[idx[j]], bufs + idx[j] * len, len);
+	}
+}

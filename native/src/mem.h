@@ -23,4 +23,9 @@ int mem_write_exact(pid_t pid, uint64_t addr, const void *buf, size_t len);
  * process_vm_readv for up to IOV_MAX of them). ok[i] says which worked. */
 void mem_read_u32_many(pid_t pid, const uint64_t *addrs, uint32_t *out, bool *ok, size_t n);
 
+/* n blocks of len bytes at addrs[i] <-> bufs + i*len, batched like
+ * mem_read_u32_many (one process_vm_readv/writev per IOV_MAX blocks). */
+void mem_read_blocks(pid_t pid, const uint64_t *addrs, size_t len, uint8_t *bufs, bool *ok, size_t n);
+void mem_write_blocks(pid_t pid, const uint64_t *addrs, size_t len, const uint8_t *bufs, const bool *which, size_t n);
+
 #endif
