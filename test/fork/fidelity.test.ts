@@ -7,6 +7,7 @@
  */
 import { after, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { killAll, sleep } from '../helpers/procs';
 import { listTasks, assertNotStoppedOrTraced, taskStat } from '../helpers/procfs';
 import { fixturePath } from '../helpers/paths';
@@ -42,6 +43,53 @@ describe(`forkall fork fidelity (tool: ${forkTool()})`, () => {
 			}
 		});
 	}
+
+	const notRoot = typeof process.getuid === 'function' && process.getuid() !== 0;
+	test('--same-tids N=8: same pid/tids inside a new PID namespace, errorcheck unlock 0, the namespace init exits with the child',
+		{ timeout: 120000, skip: notRoot ? `--same-tids needs CAP_SYS_ADMIN (unshare(CLONE_NEWPID), clone3 set_tid): run as root (uid ${process.getuid?.()})` : false },
+		async () => {
+			const n = 8;
+			const t = await spawnForkcheck([String(n), '--hold-errorcheck']);
+			try {
+				await t.fx.waitAllRunning('stalled', 30000);
+				const { body } = await forkOk(t.pid, { sameTids: true });
+				registerChild(body.child);
+				assert.equal(body.sameTids, true, 'the result says sameTids');
+				const init = body.namespaceInit ?? 0;
+				assert.ok(init > 0, `namespaceInit in the result: ${JSON.stringify(body.namespaceInit)}`);
+				registerChild(init);
+				assert.notEqual(body.child, t.pid, 'the child has its own pid outside its namespace');
+				const pidns = (pid: number) => fs.readlinkSync(`/proc/${pid}/ns/pid`);
+				assert.notEqual(pidns(body.child), pidns(t.pid), 'the child is in another PID namespace than the parent');
+				assert.equal(pidns(init), pidns(body.child), 'the namespace init is in the child\'s PID namespace');
+
+				const rep = await verifyFaithfulChild(t, body); /* every check ok, same-tids expectations */
+				// the same expectations, spelled out
+				const childTidOf = new Map(body.threads.map((x) => [x.parentTid, x.childTid]));
+				assert.equal(rep.lines.length, n + 1, 'main + every worker reported');
+				for (const l of rep.lines) {
+					assert.equal(l.ok, true, `idx ${l.idx}: every check ok (${l.detail})`);
+					assert.equal(l.getpid, t.pid, `idx ${l.idx}: getpid() in the child == the parent pid ${t.pid}`);
+					assert.equal(l.gettid, l.parentTid, `idx ${l.idx}: gettid() ${l.gettid} == its parentTid ${l.parentTid}`);
+					assert.equal(l.pid, body.child, `idx ${l.idx}: outer pid == child ${body.child}`);
+					assert.equal(l.tid, childTidOf.get(l.parentTid), `idx ${l.idx}: outer tid ${l.tid} == the JSON childTid of ${l.parentTid}`);
+				}
+				assert.equal(rep.lines.find((l) => l.idx === -1)!.gettid, t.pid, 'the child\'s main thread has gettid() == the parent pid');
+				assert.equal(rep.lines.find((l) => l.idx === 1)!.errorcheckUnlock, 0, 'errorcheck mutex held across the fork unlocks with 0');
+
+				await assertParentHealthy(t);
+				await finishChild(t, body.child, init); /* kills only the child: the init must exit and be reaped */
+				assert.ok(!fs.existsSync(`/proc/${init}`), `namespace init ${init} is gone`);
+				const st = t.reaped.get(init);
+				assert.ok(st !== undefined && (st & 0x7f) === 0, `the namespace init exited by itself (wait status ${st})`);
+				assert.equal(t.reaped.has(body.child), false, 'the child was reaped by the namespace init, not by the target\'s parent');
+				await assertParentHealthy(t);
+				assert.deepEqual(t.strays(), [], 'no forkall child or namespace init left');
+				console.log(`same-tids N=${n}: ${JSON.stringify(body.timings)} init=${init} warnings=${JSON.stringify(body.warnings)}`);
+			} finally {
+				await t.stop();
+			}
+		});
 
 	test('main thread has exited (zombie leader): the child has a zombie leader too and every other thread works', { timeout: 120000 }, async () => {
 		const t = await spawnForkcheck(['8', '--exit-main']);

@@ -82,18 +82,33 @@ export function assertTidMap(t: ForkTarget<ForkcheckTruth>, body: ForkBody): voi
 }
 
 export interface VerifyOptions {
-	/* expected errorcheck unlock result in the child (default EPERM: the known gap) */
+	/* expected errorcheck unlock result in the child (default: EPERM, the
+	 * known gap, in the default mode; 0 with --same-tids) */
 	errorcheckUnlock?: number;
 	reportTimeoutMs?: number;
 }
 
-/* Everything a faithful fork must show for a forkcheck target. */
+/* Everything a faithful fork must show for a forkcheck target. A
+ * --same-tids result (body.sameTids) is checked as such: the child's parent
+ * is the namespace init (whose parent is the target's parent), every thread
+ * sees the parent's pid and its parent thread's tid, errorcheck unlock is 0. */
 export async function verifyFaithfulChild(t: ForkTarget<ForkcheckTruth>, body: ForkBody, opts: VerifyOptions = {}): Promise<ChildReport> {
 	registerChild(body.child);
+	const sameTids = body.sameTids === true;
+	const init = body.namespaceInit ?? 0;
+	if (sameTids) registerChild(init);
 	const truth = t.truth;
 	assertTidMap(t, body);
 	const st = procStat(body.child);
-	assert.equal(st?.ppid, t.reaperPid, `the child's parent is the target's parent (CLONE_PARENT): PPid ${st?.ppid}, target ${t.pid}, reaper ${t.reaperPid}`);
+	if (sameTids) {
+		assert.ok(init > 0 && init !== body.child && init !== t.pid, `namespaceInit ${init}`);
+		assert.equal(st?.ppid, init, `the child's parent is the namespace init ${init}: PPid ${st?.ppid}`);
+		const ist = procStat(init);
+		assert.equal(ist?.ppid, t.reaperPid, `the namespace init's parent is the target's parent (CLONE_PARENT): PPid ${ist?.ppid}, reaper ${t.reaperPid}`);
+		assert.notEqual(ist?.state, 'Z', 'the namespace init is alive');
+	} else {
+		assert.equal(st?.ppid, t.reaperPid, `the child's parent is the target's parent (CLONE_PARENT): PPid ${st?.ppid}, target ${t.pid}, reaper ${t.reaperPid}`);
+	}
 	assert.equal(body.zombieLeader, truth.exitMain, 'zombieLeader');
 
 	const rep = await collectReport(t, body.child, opts.reportTimeoutMs ?? reportTimeoutMs(truth.n));
@@ -111,12 +126,22 @@ export async function verifyFaithfulChild(t: ForkTarget<ForkcheckTruth>, body: F
 	for (const l of rep.lines) {
 		const tt = expected.find((x) => x.idx === l.idx)!;
 		assert.equal(l.parentTid, tt.tid, `idx ${l.idx}: the recorded parent tid`);
-		assert.equal(map.get(tt.tid), l.tid, `idx ${l.idx}: the child tid it runs on (${l.tid}) is the one --json maps parent tid ${tt.tid} to`);
+		assert.equal(l.pid, body.child, `idx ${l.idx}: outer pid (/proc/thread-self) is the child`);
+		assert.equal(map.get(tt.tid), l.tid, `idx ${l.idx}: the outer child tid it runs on (${l.tid}, /proc/thread-self) is the one --json maps parent tid ${tt.tid} to`);
+		if (sameTids) {
+			assert.equal(l.getpid, t.pid, `idx ${l.idx}: getpid() in the child == the parent's pid`);
+			assert.equal(l.gettid, tt.tid, `idx ${l.idx}: gettid() in the child == its parent thread's tid`);
+			assert.equal(l.pidnsChanged, true, `idx ${l.idx}: the child runs in a new PID namespace`);
+		} else {
+			assert.equal(l.getpid, l.pid, `idx ${l.idx}: getpid() == the outer pid (same namespace)`);
+			assert.equal(l.gettid, l.tid, `idx ${l.idx}: gettid() == the outer tid (same namespace)`);
+			assert.equal(l.pidnsChanged, false, `idx ${l.idx}: same PID namespace as the parent`);
+		}
 	}
 	assert.deepEqual(failing(rep.lines), [], 'every check of every child thread passes');
 	for (const l of rep.lines) {
 		assert.equal(l.ok, true, `idx ${l.idx} ok`);
-		for (const name of ['mxcsr', 'x87cw', 'tls', 'stack', 'self', 'task', 'kill_self', 'kill_other', 'getattr', 'sigmask', 'altstack', 'name', 'affinity', 'robust', 'continued', 'syscalls']) {
+		for (const name of ['mxcsr', 'x87cw', 'tls', 'stack', 'self', 'task', 'ns_ids', 'kill_self', 'kill_other', 'getattr', 'sigmask', 'altstack', 'name', 'affinity', 'robust', 'continued', 'syscalls']) {
 			assert.equal(l.checks[name], true, `idx ${l.idx}: check ${name} present and true`);
 		}
 		if (truth.tidOffset >= 0) assert.equal(l.checks.tid_glibc, true, `idx ${l.idx}: tid_glibc`);
@@ -127,8 +152,13 @@ export async function verifyFaithfulChild(t: ForkTarget<ForkcheckTruth>, body: F
 	}
 	if (truth.n >= 3) assert.equal(byIdx.get(2)!.robustUnlock, 0, 'robust mutex held across the fork unlocks with 0 in the child');
 	if (truth.holdErrorcheck && truth.n >= 2) {
-		assert.equal(byIdx.get(1)!.errorcheckUnlock, opts.errorcheckUnlock ?? EPERM,
-			'errorcheck mutex held across the fork: unlock in the child gives EPERM in default mode (known gap: owner holds the parent tid)');
+		if (sameTids) {
+			assert.equal(byIdx.get(1)!.errorcheckUnlock, opts.errorcheckUnlock ?? 0,
+				'errorcheck mutex held across the fork: unlock in the --same-tids child gives 0 (the owner tid is the thread\'s own)');
+		} else {
+			assert.equal(byIdx.get(1)!.errorcheckUnlock, opts.errorcheckUnlock ?? EPERM,
+				'errorcheck mutex held across the fork: unlock in the child gives EPERM in default mode (known gap: owner holds the parent tid)');
+		}
 	}
 	assertNotStoppedOrTraced(body.child, 'child');
 	assertNotStoppedOrTraced(t.pid, 'parent');
@@ -144,12 +174,14 @@ export async function assertParentHealthy(t: ForkTarget<ForkcheckTruth>, timeout
 	assert.ok(!t.fx.exited, 'parent alive');
 }
 
-/* Release the child, check every worker was joined, kill and reap it. */
-export async function finishChild(t: ForkTarget<ForkcheckTruth>, child: number): Promise<ChildDone> {
+/* Release the child, check every worker was joined, kill and reap it
+ * (namespaceInit: a --same-tids child, reaped by that init, which must then
+ * exit and be reaped itself). */
+export async function finishChild(t: ForkTarget<ForkcheckTruth>, child: number, namespaceInit?: number): Promise<ChildDone> {
 	const done = await releaseChild(t, child);
 	assert.deepEqual(done.joinFailed, [], 'pthread_join of every worker that exits in the child returns (clear_child_tid)');
 	assert.equal(done.joined, t.truth.n, 'every worker joined in the child');
 	assert.equal(done.condPair, true, 'condvar signalling between two new threads in the child');
-	await t.killChild(child);
+	await t.killChild(child, namespaceInit);
 	return done;
 }

@@ -13,7 +13,14 @@ export interface ForkThread {
 }
 export interface ForkBody {
 	parent: number;
+	/* the child's pid in OUR namespace (with sameTids: not its getpid()) */
 	child: number;
+	/* --same-tids: the child lives in a new PID namespace where getpid() ==
+	 * parent and each gettid() == its parentTid (childTid: the outer tid) */
+	sameTids?: boolean;
+	/* --same-tids: pid 1 of that namespace (the child's parent, a reaper that
+	 * exits when the child does; its own parent is the target's parent) */
+	namespaceInit?: number;
 	threads: ForkThread[];
 	timings: { pauseUs: number; forkUs: number; threadsUs: number; totalUs: number };
 	dontfork: { regions: number; bytes: number; copied: boolean };

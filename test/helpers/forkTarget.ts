@@ -11,8 +11,14 @@ import { Fixture, parseProgress, sleep, track } from './procs';
 import { fixturePath } from './paths';
 
 export interface ChildLine {
+	/* OUTER ids (/proc/thread-self: what /proc, the tracer and --json see) */
 	pid: number;
 	tid: number;
+	/* the thread's own view: == pid/tid by default, the parent's with --same-tids */
+	getpid: number;
+	gettid: number;
+	/* the thread's PID namespace differs from the parent's */
+	pidnsChanged: boolean;
 	idx: number;
 	kind: string;
 	parentTid: number;
@@ -219,12 +225,21 @@ export class ForkTarget<T = any> {
 		return JSON.parse(l.slice(11)) as ChildDone;
 	}
 
-	/* Kill a forkall child of this target and check that the reaper reaped it. */
-	async killChild(childPid: number): Promise<void> {
+	/* Kill a forkall child of this target and check that the reaper reaped it.
+	 * With namespaceInit (--same-tids: the child's parent is that init, pid 1
+	 * of the child's PID namespace): only the child is killed; the init must
+	 * reap it, exit by itself and be reaped by the reaper. */
+	async killChild(childPid: number, namespaceInit?: number): Promise<void> {
 		const gone = await killAndReap(childPid);
 		if (!gone) throw new Error(`child ${childPid} still in /proc after SIGKILL: ${JSON.stringify(procStat(childPid))}`);
-		for (let i = 0; i < 200 && !this.reaped.has(childPid); i++) await sleep(10);
-		if (!this.reaped.has(childPid)) throw new Error(`child ${childPid} is gone but the reaper (${this.reaperPid}) did not reap it`);
+		const reapedBy = namespaceInit ?? childPid;
+		if (namespaceInit !== undefined) {
+			const initGone = await waitGone(namespaceInit, 10000);
+			if (!initGone) throw new Error(`namespace init ${namespaceInit} still in /proc after its child ${childPid} died: ${JSON.stringify(procStat(namespaceInit))}`);
+			children.delete(namespaceInit);
+		}
+		for (let i = 0; i < 200 && !this.reaped.has(reapedBy); i++) await sleep(10);
+		if (!this.reaped.has(reapedBy)) throw new Error(`${reapedBy === childPid ? 'child' : 'namespace init'} ${reapedBy} is gone but the reaper (${this.reaperPid}) did not reap it`);
 	}
 
 	/* Forkall children still around: processes whose parent is the reaper
