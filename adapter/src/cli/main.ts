@@ -12,6 +12,7 @@ import { ProtocolError } from '../engine/protocol';
 import { TracerError } from '../engine/errors';
 import { Tracer } from '../engine/tracer';
 import { Process } from '../model';
+import { parseDapArgs, runServer, runStdio } from '../dap/server';
 import { regsJson, renderForkText, renderRegsText, renderThreadsText, threadsJson } from './render';
 
 export const USAGE = `Usage:
@@ -25,6 +26,8 @@ export const USAGE = `Usage:
       --no-copy-dontfork do not copy MADV_DONTFORK memory into the child (copied by
                          default: Node.js/V8 keep their heap there)
       --json             machine-readable result
+  forkall dap [--server=PORT]         Debug Adapter Protocol server on stdin/stdout, or
+                                      on 127.0.0.1:PORT for several sessions (0: any port)
   forkall --help                      show this help
   forkall --version                   show the versions of forkall and libforkall
 
@@ -162,6 +165,9 @@ export function errorLine(e: unknown): string {
 /** Run the CLI; returns the exit status. */
 export async function main(argv: readonly string[], io: Io = stdio): Promise<number> {
 	let p: Parsed;
+	if (argv[0] === 'dap') {
+		return runDap(argv.slice(1), io);
+	}
 	try {
 		p = parseArgs(argv);
 		if (p.help) {
@@ -216,6 +222,23 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
 		io.err(errorLine(e));
 		return 1;
 	}
+}
+
+/** `forkall dap`: stdio serves until the client disconnects (then exits); --server until killed. */
+async function runDap(args: readonly string[], io: Io): Promise<number> {
+	let o;
+	try {
+		o = parseDapArgs(args);
+	} catch (e) {
+		io.err(`forkall: ${(e as Error).message}\n\n${USAGE}`);
+		return 2;
+	}
+	if (o.port === undefined) {
+		runStdio();
+	} else {
+		await runServer(o);
+	}
+	return new Promise<number>(() => undefined); // runs until the session/server ends the process
 }
 
 async function run(io: Io, fn: () => Promise<void>): Promise<number> {

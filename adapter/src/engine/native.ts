@@ -27,6 +27,8 @@ export const Op = {
 	bpRemove: 12,
 	setRegs: 13,
 	ping: 14,
+	stack: 15,
+	symbols: 16,
 } as const;
 export type OpName = keyof typeof Op;
 

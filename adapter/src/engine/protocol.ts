@@ -65,6 +65,10 @@ export interface ThreadExitedEvent { type: 'event'; event: 'threadExited'; pid: 
 export type StopReason = 'signal' | 'breakpoint' | 'step' | 'interrupt' | 'entry';
 export interface StoppedEvent {
 	type: 'event'; event: 'stopped'; pid: number; tid: number; reason: StopReason; signal?: number;
+	/** pc of the LWP (when the library sends it) */
+	pc?: Hex;
+	/** reason "breakpoint": the address of the int3 we inserted */
+	addr?: Hex;
 }
 export interface ExitedEvent {
 	type: 'event'; event: 'exited'; pid: number; exitCode?: number; signal?: number;
@@ -155,22 +159,68 @@ export interface ForkBody {
 	warnings: string[];
 }
 
+export interface SessionBody {
+	pid: number;
+	stopped?: boolean;
+	pauseUs?: number;
+	tids?: number[];
+}
+
+export interface LaunchBody {
+	pid: number;
+	/** read ends of pipes connected to the program's stdout/stderr (owned by the caller) */
+	stdoutFd: number;
+	stderrFd: number;
+	tids?: number[];
+}
+
+export interface StackFrameInfo {
+	pc: Hex;
+	sp?: Hex;
+	function: string | null;
+	offset?: number | null;
+	module: string | null;
+	file: string | null;
+	line: number | null;
+	column?: number | null;
+}
+
+export interface StackBody {
+	pid: number;
+	tid: number;
+	unwinder?: string;
+	note?: string;
+	frames: StackFrameInfo[];
+}
+
+/** FK_OP_SYMBOLS: function:/line: give addresses; addr: gives a location. */
+export interface SymbolsBody {
+	addresses?: Hex[];
+	line?: number | null;
+	function?: string | null;
+	offset?: number | null;
+	module?: string | null;
+	file?: string | null;
+}
+
 /** Body type of each operation's successful result. */
 export interface BodyByOp {
 	threads: ThreadsBody;
 	regs: RegsBody;
-	attach: JsonObject;
-	detach: JsonObject;
-	stop: JsonObject;
-	resume: JsonObject;
-	launch: JsonObject;
+	attach: SessionBody;
+	detach: SessionBody;
+	stop: SessionBody;
+	resume: SessionBody;
+	launch: LaunchBody;
 	fork: ForkBody;
-	kill: JsonObject;
+	kill: SessionBody;
 	step: JsonObject;
 	bpInsert: JsonObject;
 	bpRemove: JsonObject;
 	setRegs: JsonObject;
 	ping: JsonObject;
+	stack: StackBody;
+	symbols: SymbolsBody;
 }
 
 // ---- validator -------------------------------------------------------------
@@ -307,6 +357,8 @@ function checkEvent(o: Record<string, unknown>): KnownEvent | UnknownEvent {
 		int(o.tid, 'stopped.tid');
 		oneOf(o.reason, 'stopped.reason', STOP_REASONS);
 		opt(o, 'signal', 'stopped', int);
+		opt(o, 'pc', 'stopped', hex);
+		opt(o, 'addr', 'stopped', hex);
 		break;
 	case 'exited':
 		int(o.pid, 'exited.pid');
@@ -433,22 +485,79 @@ export function parseForkBody(v: unknown): ForkBody {
 	return o as unknown as ForkBody;
 }
 
+function parseSessionBody(v: unknown): SessionBody {
+	const o = obj(v, 'session');
+	int(o.pid, 'session.pid');
+	opt(o, 'stopped', 'session', bool);
+	opt(o, 'pauseUs', 'session', int);
+	opt(o, 'tids', 'session', (x, p) => arr(x, p, int));
+	return o as unknown as SessionBody;
+}
+
+export function parseLaunchBody(v: unknown): LaunchBody {
+	const o = obj(v, 'launch');
+	int(o.pid, 'launch.pid');
+	int(o.stdoutFd, 'launch.stdoutFd');
+	int(o.stderrFd, 'launch.stderrFd');
+	opt(o, 'tids', 'launch', (x, p) => arr(x, p, int));
+	return o as unknown as LaunchBody;
+}
+
+export function parseStackBody(v: unknown): StackBody {
+	const o = obj(v, 'stack');
+	int(o.pid, 'stack.pid');
+	int(o.tid, 'stack.tid');
+	opt(o, 'unwinder', 'stack', str);
+	opt(o, 'note', 'stack', str);
+	arr(o.frames, 'stack.frames', (f, p) => {
+		const fo = obj(f, p);
+		hex(fo.pc, `${p}.pc`);
+		opt(fo, 'sp', p, hex);
+		opt(fo, 'function', p, str);
+		opt(fo, 'offset', p, int);
+		opt(fo, 'module', p, str);
+		opt(fo, 'file', p, str);
+		opt(fo, 'line', p, int);
+		opt(fo, 'column', p, int);
+		for (const k of ['function', 'module', 'file', 'line']) {
+			if (fo[k] === undefined) {
+				fo[k] = null;
+			}
+		}
+		return fo;
+	});
+	return o as unknown as StackBody;
+}
+
+export function parseSymbolsBody(v: unknown): SymbolsBody {
+	const o = obj(v, 'symbols');
+	opt(o, 'addresses', 'symbols', (x, p) => arr(x, p, hex));
+	opt(o, 'line', 'symbols', int);
+	opt(o, 'function', 'symbols', str);
+	opt(o, 'offset', 'symbols', int);
+	opt(o, 'module', 'symbols', str);
+	opt(o, 'file', 'symbols', str);
+	return o as unknown as SymbolsBody;
+}
+
 type BodyParsers = { [K in keyof BodyByOp]: (v: unknown) => BodyByOp[K] };
 const asObject = (v: unknown): JsonObject => obj(v, 'body') as JsonObject;
 
 export const bodyParsers: BodyParsers = {
 	threads: parseThreadsBody,
 	regs: parseRegsBody,
-	attach: asObject,
-	detach: asObject,
-	stop: asObject,
-	resume: asObject,
-	launch: asObject,
+	attach: parseSessionBody,
+	detach: parseSessionBody,
+	stop: parseSessionBody,
+	resume: parseSessionBody,
+	launch: parseLaunchBody,
 	fork: parseForkBody,
-	kill: asObject,
+	kill: parseSessionBody,
 	step: asObject,
 	bpInsert: asObject,
 	bpRemove: asObject,
 	setRegs: asObject,
 	ping: asObject,
+	stack: parseStackBody,
+	symbols: parseSymbolsBody,
 };

@@ -1,0 +1,68 @@
+/*
+ * Custom DAP requests and events (extension <-> adapter), typed like the
+ * standard ones, and the extra launch/attach arguments.
+ */
+import type { DebugProtocol } from '@vscode/debugprotocol';
+
+export type ForkModeArg = 'debug' | 'run' | 'stopped';
+
+/** customRequest('forkAllThreads', …) */
+export interface ForkAllThreadsArguments {
+	mode?: ForkModeArg;
+	/** The thread the user picked (informational: every thread is forked). */
+	threadId?: number;
+}
+
+export interface ForkAllThreadsResponseBody {
+	mode: ForkModeArg;
+	parent: number;
+	child: number;
+	threads: { parentTid: number; childTid: number }[];
+	timings: { pauseUs: number; forkUs: number; threadsUs: number; totalUs: number };
+	warnings: string[];
+	/** mode "debug": the startDebugging request was sent for the child. */
+	childSession?: boolean;
+}
+
+/** One row of the LWP table (customRequest('lwps') and event 'lwpsChanged'). */
+export interface LwpRow {
+	tid: number;
+	name: string;
+	state: string;
+	stateName: string;
+	pthread: string | null;
+	syscall: number | null;
+	pc: string;
+	sp: string;
+	fsBase: string | null;
+	stack: { low: string; high: string; guard: number; source: string | null } | null;
+	spInStack: boolean;
+	isMain: boolean;
+}
+
+export interface LwpsResponseBody {
+	pid: number;
+	pauseUs: number;
+	lwps: LwpRow[];
+}
+
+/** Event 'lwpsChanged': after every stop (and fork). */
+export type LwpsChangedEventBody = LwpsResponseBody & { reason: string };
+
+export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
+	program?: string;
+	args?: string[];
+	cwd?: string;
+	env?: Record<string, string | null>;
+	/** Stop at main (default false). */
+	stopAtEntry?: boolean;
+}
+
+export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
+	pid?: number | string;
+	/** Report a stop right after attaching (default false: the process keeps running). */
+	stopOnAttach?: boolean;
+	/** Internal: bind this session to a forked child the adapter already traces. */
+	__forkallChild?: number;
+	name?: string;
+}

@@ -1,0 +1,796 @@
+/*
+ * ForkallSession: one Debug Adapter Protocol session. It only translates
+ * between DAP and the runtime model (../model): every handler takes the
+ * request's arguments and returns the response body (or throws a DapError
+ * from ./errors). Process state lives in the model's Debuggee; what all
+ * sessions of one adapter process share (the tracer, forked children
+ * waiting for a session) lives in the DebugHost.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+	Breakpoint as DapBreakpoint, DebugSession, ExitedEvent, Event, Handles, InitializedEvent, InvalidatedEvent,
+	MemoryEvent, OutputEvent, ProgressEndEvent, ProgressStartEvent, Response, Source, StoppedEvent,
+	TerminatedEvent, Thread, ThreadEvent,
+} from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { hex, hexPad } from '../common/format';
+import {
+	Debuggee, type Breakpoint, type DebugHost, type Frame, type Lwp, type StopInfo, type ThreadsSnapshot,
+} from '../model';
+import type {
+	AttachArguments, ForkAllThreadsArguments, ForkAllThreadsResponseBody, ForkModeArg, LaunchArguments,
+	LwpRow, LwpsResponseBody,
+} from './custom';
+import { DapError, errors, toDapError } from './errors';
+import { lwpNodes, registerGroups, threadLabel, type VarNode } from './variables';
+
+export interface SessionOptions {
+	/** Several sessions share this process (server mode): child sessions are possible. */
+	multiSession: boolean;
+	/** Called when the session has ended (after disconnect or a closed stream). */
+	onEnd?: () => Promise<void> | void;
+}
+
+interface RequestContext {
+	/** Run fn after the response has been sent (events it causes come after the response). */
+	after(fn: () => Promise<void> | void): void;
+}
+
+type Handler = (args: unknown, ctx: RequestContext) => Promise<object | undefined>;
+
+interface FrameRef {
+	tid: number;
+	index: number;
+}
+
+/** What configurationDone does for this session. */
+type Start =
+	| { kind: 'launch'; stopAtEntry: boolean; entryBreakpoint: boolean }
+	| { kind: 'attach'; stopOnAttach: boolean }
+	| { kind: 'fork-child' };
+
+export class ForkallSession extends DebugSession {
+	private readonly handlers = new Map<string, Handler>();
+	private client: DebugProtocol.InitializeRequestArguments = { adapterID: 'forkall' };
+	private debuggee: Debuggee | null = null;
+	private startPlan: Start | null = null;
+	private configured = false;
+	private terminatedSent = false;
+	private ended = false;
+	private readonly frames = new Handles<FrameRef>();
+	private readonly vars = new Handles<VarNode[] | (() => Promise<VarNode[]>)>();
+	private progressSeq = 0;
+	/** Client line/column numbering (the model's lines start at 1). */
+	private lineBase = 1;
+	private columnBase = 1;
+
+	constructor(private readonly host: DebugHost, private readonly opts: SessionOptions) {
+		super();
+		this.setDebuggerLinesStartAt1(true);
+		this.setDebuggerColumnsStartAt1(true);
+		this.register();
+	}
+
+	// ---- dispatch ------------------------------------------------------------
+
+	private handle<A>(command: string, h: (args: A, ctx: RequestContext) => Promise<object | undefined>): void {
+		this.handlers.set(command, h as Handler);
+	}
+
+	protected override dispatchRequest(request: DebugProtocol.Request): void {
+		const response = new Response(request) as DebugProtocol.Response;
+		const h = this.handlers.get(request.command);
+		if (!h) {
+			this.sendError(response, errors.unsupported(`unrecognized request "${request.command}"`));
+			return;
+		}
+		const afterSend: (() => Promise<void> | void)[] = [];
+		const ctx: RequestContext = { after: (fn) => afterSend.push(fn) };
+		let p: Promise<object | undefined>;
+		try {
+			p = h(request.arguments ?? {}, ctx);
+		} catch (e) {
+			p = Promise.reject(e);
+		}
+		p.then((body) => {
+			if (body !== undefined) response.body = body;
+			this.sendResponse(response);
+			for (const fn of afterSend) {
+				Promise.resolve().then(fn).catch((e: unknown) => this.consoleError(toDapError(e, request.command).message));
+			}
+		}, (e: unknown) => this.sendError(response, toDapError(e, request.command)));
+	}
+
+	private sendError(response: DebugProtocol.Response, e: DapError): void {
+		response.success = false;
+		response.message = e.message;
+		response.body = { error: { id: e.code, format: e.message.replace(/[{}]/g, (c) => (c === '{' ? '(' : ')')), showUser: e.showUser } };
+		this.sendResponse(response);
+	}
+
+	private consoleError(msg: string): void {
+		this.sendEvent(new OutputEvent(`forkall: ${msg}\n`, 'console'));
+	}
+
+	private register(): void {
+		this.handle<DebugProtocol.InitializeRequestArguments>('initialize', (a) => this.initialize(a));
+		this.handle<LaunchArguments>('launch', (a) => this.launch(a));
+		this.handle<AttachArguments>('attach', (a) => this.attach(a));
+		this.handle<DebugProtocol.ConfigurationDoneArguments>('configurationDone', (_a, ctx) => this.configurationDone(ctx));
+		this.handle<DebugProtocol.DisconnectArguments>('disconnect', (a, ctx) => this.disconnect(a, ctx));
+		this.handle<DebugProtocol.TerminateArguments>('terminate', () => this.terminate());
+		this.handle('threads', () => this.threads());
+		this.handle<DebugProtocol.StackTraceArguments>('stackTrace', (a) => this.stackTrace(a));
+		this.handle<DebugProtocol.ScopesArguments>('scopes', (a) => this.scopes(a));
+		this.handle<DebugProtocol.VariablesArguments>('variables', (a) => this.variables(a));
+		this.handle<DebugProtocol.ReadMemoryArguments>('readMemory', (a) => this.readMemory(a));
+		this.handle<DebugProtocol.WriteMemoryArguments>('writeMemory', (a) => this.writeMemory(a));
+		this.handle<DebugProtocol.DisassembleArguments>('disassemble', (a) => this.disassemble(a));
+		this.handle<DebugProtocol.PauseArguments>('pause', (a, ctx) => this.pause(a, ctx));
+		this.handle<DebugProtocol.ContinueArguments>('continue', () => this.continue());
+		this.handle<DebugProtocol.NextArguments>('next', (a, ctx) => this.step('next', a, ctx));
+		this.handle<DebugProtocol.StepInArguments>('stepIn', (a, ctx) => this.step('stepIn', a, ctx));
+		this.handle<DebugProtocol.StepOutArguments>('stepOut', (a, ctx) => this.step('stepOut', a, ctx));
+		this.handle<DebugProtocol.SetBreakpointsArguments>('setBreakpoints', (a) => this.setBreakpoints(a));
+		this.handle<DebugProtocol.SetFunctionBreakpointsArguments>('setFunctionBreakpoints', (a) => this.setFunctionBreakpoints(a));
+		this.handle<DebugProtocol.SetInstructionBreakpointsArguments>('setInstructionBreakpoints', (a) => this.setInstructionBreakpoints(a));
+		this.handle<DebugProtocol.SetExceptionBreakpointsArguments>('setExceptionBreakpoints', async () => ({ breakpoints: [] }));
+		this.handle<ForkAllThreadsArguments>('forkAllThreads', (a, ctx) => this.forkAllThreads(a, ctx));
+		this.handle('lwps', () => this.lwps());
+	}
+
+	private toClientLine(l: number): number {
+		return l - 1 + this.lineBase;
+	}
+
+	private toClientColumn(c: number): number {
+		return c - 1 + this.columnBase;
+	}
+
+	private fromClientLine(l: number): number {
+		return l + 1 - this.lineBase;
+	}
+
+	// ---- lifecycle -------------------------------------------------------------
+
+	private async initialize(a: DebugProtocol.InitializeRequestArguments): Promise<DebugProtocol.Capabilities> {
+		this.client = a;
+		this.lineBase = a.linesStartAt1 === false ? 0 : 1;
+		this.columnBase = a.columnsStartAt1 === false ? 0 : 1;
+		if (a.pathFormat && a.pathFormat !== 'path') {
+			throw errors.unsupported(`pathFormat ${a.pathFormat}: only native paths are supported`);
+		}
+		let f = { launch: false, step: false, breakpoints: false, stack: false, symbols: false };
+		try {
+			f = await this.host.nativeFeatures();
+		} catch {
+			// No library: every request will say so; claim nothing.
+		}
+		return {
+			supportsConfigurationDoneRequest: true,
+			supportsFunctionBreakpoints: f.breakpoints && f.symbols,
+			supportsConditionalBreakpoints: false,
+			supportsHitConditionalBreakpoints: false,
+			supportsInstructionBreakpoints: f.breakpoints,
+			supportsSteppingGranularity: f.step,
+			supportsDisassembleRequest: true,
+			supportsReadMemoryRequest: true,
+			supportsWriteMemoryRequest: true,
+			supportsTerminateRequest: true,
+			supportTerminateDebuggee: true,
+			supportsDelayedStackTraceLoading: true,
+			supportsSetVariable: false,
+			supportsEvaluateForHovers: false,
+			supportsCancelRequest: false,
+			supportsSingleThreadExecutionRequests: false,
+			exceptionBreakpointFilters: [],
+		};
+	}
+
+	private requireNoDebuggee(): void {
+		if (this.debuggee) throw errors.alreadyStarted();
+	}
+
+	private async launch(a: LaunchArguments): Promise<undefined> {
+		this.requireNoDebuggee();
+		if (typeof a.program !== 'string' || a.program === '') {
+			throw errors.invalidArgument('launch: "program" (the path of the program to debug) is required');
+		}
+		const cwd = a.cwd ?? path.dirname(path.resolve(a.program));
+		const program = path.resolve(cwd, a.program);
+		let st: fs.Stats;
+		try {
+			st = fs.statSync(program);
+		} catch {
+			throw errors.programMissing(program);
+		}
+		if (!st.isFile()) throw errors.programNotExecutable(program, 'not a regular file');
+		try {
+			fs.accessSync(program, fs.constants.X_OK);
+		} catch {
+			throw errors.programNotExecutable(program, 'no execute permission');
+		}
+		if (a.args !== undefined && (!Array.isArray(a.args) || a.args.some((x) => typeof x !== 'string'))) {
+			throw errors.invalidArgument('launch: "args" must be an array of strings');
+		}
+		try {
+			if (!fs.statSync(cwd).isDirectory()) throw new Error('not a directory');
+		} catch {
+			throw errors.invalidArgument(`launch: cwd does not exist or is not a directory: ${cwd}`);
+		}
+		let d: Debuggee;
+		try {
+			d = await Debuggee.launch(this.host.tracer, { program, args: a.args, cwd, env: a.env });
+		} catch (e) {
+			throw toDapError(e, 'launch');
+		}
+		this.bind(d);
+		let entryBreakpoint = false;
+		if (a.stopAtEntry) {
+			entryBreakpoint = await d.setEntryBreakpoint().catch(() => false);
+		}
+		this.startPlan = { kind: 'launch', stopAtEntry: !!a.stopAtEntry, entryBreakpoint };
+		this.sendEvent(new InitializedEvent());
+		return undefined;
+	}
+
+	private async attach(a: AttachArguments): Promise<undefined> {
+		this.requireNoDebuggee();
+		if (a.__forkallChild !== undefined) {
+			const d = this.host.claimChild(Number(a.__forkallChild));
+			if (!d) throw errors.noPendingChild(Number(a.__forkallChild));
+			this.bind(d);
+			this.startPlan = { kind: 'fork-child' };
+			this.sendEvent(new InitializedEvent());
+			return undefined;
+		}
+		const pid = typeof a.pid === 'string' ? Number(a.pid) : a.pid;
+		if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) {
+			throw errors.invalidArgument(`attach: "pid" must be a positive integer, got ${JSON.stringify(a.pid)}`);
+		}
+		if (this.host.get(pid)) {
+			throw errors.alreadyTraced(pid, 'another session of this adapter already debugs it');
+		}
+		let d: Debuggee;
+		try {
+			d = await Debuggee.attach(this.host.tracer, pid);
+		} catch (e) {
+			throw toDapError(e, 'attach', pid);
+		}
+		this.bind(d);
+		this.startPlan = { kind: 'attach', stopOnAttach: !!a.stopOnAttach };
+		this.sendEvent(new InitializedEvent());
+		return undefined;
+	}
+
+	/** Wire a debuggee's events to DAP events. */
+	private bind(d: Debuggee): void {
+		this.debuggee = d;
+		this.host.register(d);
+		d.on('stopped', (s) => this.onStopped(s));
+		d.on('threadStarted', (tid) => this.sendEvent(new ThreadEvent('started', tid)));
+		d.on('threadExited', (tid) => this.sendEvent(new ThreadEvent('exited', tid)));
+		d.on('output', (category, text) => this.sendEvent(new OutputEvent(text, category)));
+		d.on('exited', (x) => void this.onExited(d, x.exitCode, x.signal));
+	}
+
+	private async configurationDone(ctx: RequestContext): Promise<undefined> {
+		const d = this.debuggee;
+		const start = this.startPlan;
+		if (!d || !start || this.configured) return undefined;
+		this.configured = true;
+		ctx.after(async () => {
+			switch (start.kind) {
+			case 'launch':
+				if (start.stopAtEntry && !start.entryBreakpoint) {
+					await d.reportInitialStop('entry', d.pid, 'Stopped after exec (main was not found)');
+				} else {
+					await d.resume();
+				}
+				break;
+			case 'attach':
+				if (start.stopOnAttach) await d.reportInitialStop('pause', d.pid, 'Attached');
+				else await d.resume();
+				break;
+			case 'fork-child':
+				await d.reportInitialStop('entry', d.pid, 'Forked child: every thread stopped where the fork happened');
+				break;
+			}
+		});
+		return undefined;
+	}
+
+	private async disconnect(a: DebugProtocol.DisconnectArguments, ctx: RequestContext): Promise<undefined> {
+		const d = this.debuggee;
+		if (d && d.state !== 'exited') {
+			const kill = a.terminateDebuggee ?? d.origin === 'launch';
+			if (kill) {
+				await d.kill();
+				await d.waitExit(2000);
+			} else {
+				await d.detach().catch((e: unknown) => {
+					throw toDapError(e, 'detach');
+				});
+			}
+		}
+		this.cleanup();
+		ctx.after(() => this.end());
+		return undefined;
+	}
+
+	private async terminate(): Promise<undefined> {
+		const d = this.requireDebuggee();
+		await d.kill();
+		return undefined;
+	}
+
+	private cleanup(): void {
+		const d = this.debuggee;
+		if (d) {
+			d.removeAllListeners();
+			d.dispose();
+			this.host.unregister(d);
+		}
+	}
+
+	private async end(): Promise<void> {
+		if (this.ended) return;
+		this.ended = true;
+		await this.opts.onEnd?.();
+	}
+
+	/** The stream closed (client gone) or disconnect: detach what is left. */
+	override shutdown(): void {
+		const d = this.debuggee;
+		void (async () => {
+			if (d && d.state !== 'exited' && !this.ended) {
+				if (d.origin === 'launch') await d.kill().catch(() => undefined);
+				else await d.detach().catch(() => undefined);
+			}
+			this.cleanup();
+			await this.end();
+		})();
+	}
+
+	private async onExited(d: Debuggee, exitCode: number | null, signal: number | null): Promise<void> {
+		if (this.debuggee !== d) return;
+		// Let the program's last output through before "exited".
+		if (d.hasOpenOutput) {
+			await new Promise<void>((resolve) => {
+				const t = setTimeout(resolve, 1000);
+				d.once('outputClosed', () => {
+					clearTimeout(t);
+					resolve();
+				});
+			});
+		}
+		this.sendEvent(new ExitedEvent(exitCode ?? (signal !== null ? 128 + signal : 0)));
+		if (!this.terminatedSent) {
+			this.terminatedSent = true;
+			this.sendEvent(new TerminatedEvent());
+		}
+	}
+
+	private requireDebuggee(): Debuggee {
+		if (!this.debuggee) throw errors.noDebuggee();
+		return this.debuggee;
+	}
+
+	// ---- stops -------------------------------------------------------------------
+
+	private onStopped(s: StopInfo): void {
+		this.frames.reset();
+		this.vars.reset();
+		const reason = stopReason(s);
+		const ev = new StoppedEvent(reason, s.tid) as DebugProtocol.StoppedEvent;
+		ev.body.allThreadsStopped = true;
+		if (s.description) ev.body.description = s.description;
+		if (s.reason === 'signal') ev.body.text = s.signalName;
+		if (s.breakpoints.length) ev.body.hitBreakpointIds = s.breakpoints.map((b) => b.id);
+		this.sendEvent(ev);
+		void this.sendLwpsChanged(reason);
+	}
+
+	private async sendLwpsChanged(reason: string): Promise<void> {
+		const d = this.debuggee;
+		if (!d || d.state !== 'stopped') return;
+		try {
+			const body = lwpTable(await d.threads());
+			this.sendEvent(new Event('lwpsChanged', { ...body, reason }));
+		} catch {
+			// gone meanwhile
+		}
+	}
+
+	// ---- threads, stacks, variables -----------------------------------------------
+
+	private async threads(): Promise<DebugProtocol.ThreadsResponse['body']> {
+		const d = this.debuggee;
+		if (!d || d.state === 'exited') return { threads: [] };
+		try {
+			const snap = await d.threads();
+			return { threads: snap.lwps.map((l) => new Thread(l.tid, threadLabel(l))) };
+		} catch (e) {
+			if (d.exit !== null) return { threads: [] };
+			throw toDapError(e, 'threads');
+		}
+	}
+
+	private async stackTrace(a: DebugProtocol.StackTraceArguments): Promise<DebugProtocol.StackTraceResponse['body']> {
+		const d = this.requireDebuggee();
+		const all = await d.frames(a.threadId).catch((e: unknown) => {
+			throw toDapError(e, 'stackTrace');
+		});
+		const start = a.startFrame ?? 0;
+		const end = a.levels ? Math.min(all.length, start + a.levels) : all.length;
+		const stackFrames = all.slice(start, end).map((f) => this.toStackFrame(a.threadId, f));
+		return { stackFrames, totalFrames: all.length };
+	}
+
+	private toStackFrame(tid: number, f: Frame): DebugProtocol.StackFrame {
+		const id = this.frames.create({ tid, index: f.index });
+		const name = f.function
+			? `${f.function}${f.file ? '' : f.offset ? `+${f.offset}` : ''}`
+			: `${hex(f.pc)}${f.module ? ` in ${path.basename(f.module)}` : ''}`;
+		const frame: DebugProtocol.StackFrame = {
+			id,
+			name,
+			line: f.line !== null ? this.toClientLine(f.line) : 0,
+			column: f.line !== null ? this.toClientColumn(f.column ?? 1) : 0,
+			instructionPointerReference: hex(f.pc),
+		};
+		if (f.file) {
+			frame.source = new Source(path.basename(f.file), (f.file));
+		} else {
+			frame.presentationHint = 'subtle';
+		}
+		if (f.module) frame.moduleId = f.module;
+		return frame;
+	}
+
+	private async scopes(a: DebugProtocol.ScopesArguments): Promise<DebugProtocol.ScopesResponse['body']> {
+		const d = this.requireDebuggee();
+		const ref = this.frames.get(a.frameId);
+		if (!ref) throw errors.invalidArgument(`scopes: unknown frameId ${a.frameId} (the process ran since)`);
+		const tid = ref.tid;
+		const regsRef = this.vars.create(async () => registerGroups(await d.registers(tid)));
+		const lwpRef = this.vars.create(async () => {
+			const snap = await d.threads();
+			const l = snap.lwps.find((x) => x.tid === tid);
+			if (!l) return [{ name: 'tid', value: `${tid} (gone)` }];
+			const regs = d.state === 'stopped' ? await d.registers(tid).catch(() => null) : null;
+			return lwpNodes(l, regs);
+		});
+		return {
+			scopes: [
+				{ name: 'Registers', presentationHint: 'registers', variablesReference: regsRef, expensive: false },
+				{ name: 'LWP', variablesReference: lwpRef, expensive: false },
+			],
+		};
+	}
+
+	private async variables(a: DebugProtocol.VariablesArguments): Promise<DebugProtocol.VariablesResponse['body']> {
+		const src = this.vars.get(a.variablesReference);
+		if (!src) return { variables: [] };
+		let nodes: VarNode[];
+		try {
+			nodes = typeof src === 'function' ? await src() : src;
+		} catch (e) {
+			throw toDapError(e, 'variables');
+		}
+		const start = a.start ?? 0;
+		const slice = a.count ? nodes.slice(start, start + a.count) : nodes.slice(start);
+		const supportsMem = this.client.supportsMemoryReferences !== false;
+		return {
+			variables: slice.map((n) => {
+				const v: DebugProtocol.Variable = {
+					name: n.name,
+					value: n.value,
+					variablesReference: n.children ? this.vars.create(n.children) : 0,
+				};
+				if (n.type) v.type = n.type;
+				if (n.named !== undefined) v.namedVariables = n.named;
+				if (n.memoryReference && supportsMem) v.memoryReference = n.memoryReference;
+				v.presentationHint = { kind: 'data', attributes: ['readOnly'] };
+				return v;
+			}),
+		};
+	}
+
+	private async lwps(): Promise<LwpsResponseBody> {
+		const d = this.requireDebuggee();
+		try {
+			return lwpTable(await d.threads());
+		} catch (e) {
+			throw toDapError(e, 'lwps');
+		}
+	}
+
+	// ---- memory, disassembly ---------------------------------------------------------
+
+	private async readMemory(a: DebugProtocol.ReadMemoryArguments): Promise<DebugProtocol.ReadMemoryResponse['body']> {
+		const d = this.requireDebuggee();
+		const addr = parseReference(a.memoryReference, a.offset);
+		if (!Number.isInteger(a.count) || a.count < 0 || a.count > 16 << 20) {
+			throw errors.invalidArgument(`readMemory: count must be between 0 and 16 MiB, got ${a.count}`);
+		}
+		const r = d.readMemory(addr, a.count);
+		const body: DebugProtocol.ReadMemoryResponse['body'] = { address: hex(addr), data: r.data.toString('base64') };
+		if (r.unreadable) body!.unreadableBytes = r.unreadable;
+		return body;
+	}
+
+	private async writeMemory(a: DebugProtocol.WriteMemoryArguments): Promise<DebugProtocol.WriteMemoryResponse['body']> {
+		const d = this.requireDebuggee();
+		const addr = parseReference(a.memoryReference, a.offset);
+		const data = Buffer.from(a.data, 'base64');
+		let n: number;
+		try {
+			n = d.writeMemory(addr, data);
+		} catch (e) {
+			throw errors.nativeFailure(`writeMemory at ${hex(addr)}`, (e as Error).message);
+		}
+		if (n < data.length && !a.allowPartial) {
+			throw errors.nativeFailure(`writeMemory at ${hex(addr)}`, `only ${n} of ${data.length} bytes could be written`);
+		}
+		if (this.client.supportsMemoryEvent) this.sendEvent(new MemoryEvent(a.memoryReference, a.offset ?? 0, n));
+		if (this.client.supportsInvalidatedEvent) this.sendEvent(new InvalidatedEvent(['variables']));
+		return { bytesWritten: n };
+	}
+
+	private async disassemble(a: DebugProtocol.DisassembleArguments): Promise<DebugProtocol.DisassembleResponse['body']> {
+		const d = this.requireDebuggee();
+		const base = parseReference(a.memoryReference, a.offset);
+		if (!Number.isInteger(a.instructionCount) || a.instructionCount < 0 || a.instructionCount > 100000) {
+			throw errors.invalidArgument(`disassemble: instructionCount must be between 0 and 100000, got ${a.instructionCount}`);
+		}
+		const insns = await d.disassemble(base, a.instructionOffset ?? 0, a.instructionCount);
+		const out: DebugProtocol.DisassembledInstruction[] = [];
+		let lastFile: string | null = null;
+		let lastFunction: string | null = null;
+		for (const i of insns) {
+			const di: DebugProtocol.DisassembledInstruction = {
+				address: hexPad(i.address, 16),
+				instruction: i.text,
+			};
+			if (i.bytes.length) di.instructionBytes = [...i.bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+			if (i.invalid) {
+				di.presentationHint = 'invalid';
+			} else if (d.symbols.supported) {
+				const loc = await d.locate(i.address);
+				if (a.resolveSymbols !== false && loc.function && (loc.function !== lastFunction || loc.offset === 0)) {
+					di.symbol = loc.offset ? `${loc.function}+${loc.offset}` : loc.function;
+				}
+				lastFunction = loc.function;
+				if (loc.file && loc.line !== null) {
+					if (loc.file !== lastFile) {
+						di.location = new Source(path.basename(loc.file), (loc.file));
+						lastFile = loc.file;
+					}
+					di.line = this.toClientLine(loc.line);
+				}
+			}
+			out.push(di);
+		}
+		return { instructions: out };
+	}
+
+	// ---- run control ---------------------------------------------------------------------
+
+	private async pause(a: DebugProtocol.PauseArguments, ctx: RequestContext): Promise<undefined> {
+		const d = this.requireDebuggee();
+		if (d.state === 'exited') throw errors.processExited(`pause: process ${d.pid} has exited`);
+		// The response goes first, then the stopped event (spec).
+		ctx.after(() => d.pause(a.threadId || undefined));
+		return undefined;
+	}
+
+	private async continue(): Promise<DebugProtocol.ContinueResponse['body']> {
+		const d = this.requireDebuggee();
+		this.frames.reset();
+		this.vars.reset();
+		await d.resume().catch((e: unknown) => {
+			throw toDapError(e, 'continue');
+		});
+		return { allThreadsContinued: true };
+	}
+
+	private async step(kind: 'next' | 'stepIn' | 'stepOut', a: DebugProtocol.NextArguments, ctx: RequestContext): Promise<undefined> {
+		const d = this.requireDebuggee();
+		if (d.state !== 'stopped') throw errors.notStopped(`${kind}: the process is not stopped`);
+		const tid = a.threadId;
+		const instruction = a.granularity === 'instruction';
+		this.frames.reset();
+		this.vars.reset();
+		ctx.after(async () => {
+			if (kind === 'stepOut') await d.stepOut(tid);
+			else if (instruction) await d.stepInstruction(tid, kind === 'next');
+			else await d.stepLine(tid, kind === 'stepIn');
+		});
+		return undefined;
+	}
+
+	// ---- breakpoints --------------------------------------------------------------------------
+
+	private async setBreakpoints(a: DebugProtocol.SetBreakpointsArguments): Promise<DebugProtocol.SetBreakpointsResponse['body']> {
+		const d = this.requireDebuggee();
+		const file = a.source.path ? (a.source.path) : null;
+		const lines = a.breakpoints?.map((b) => b.line) ?? a.lines ?? [];
+		if (!file) {
+			return { breakpoints: lines.map(() => ({ verified: false, message: 'only sources with a path are supported' })) };
+		}
+		await d.breakpoints.removeWhere((b) => b.kind === 'source' && b.file === file);
+		const out: DebugProtocol.Breakpoint[] = [];
+		for (const clientLine of lines) {
+			const line = this.fromClientLine(clientLine);
+			let bp: Breakpoint;
+			try {
+				const r = await d.symbols.lineAddresses(file, line);
+				bp = r.addresses.length
+					? await d.breakpoints.add('source', r.addresses, { file, requestedLine: line, line: r.line ?? line })
+					: d.breakpoints.addUnverified('source', d.symbols.supported ? `no code at ${path.basename(file)}:${line}` :
+						'source breakpoints need the native symbols operation', { file, requestedLine: line });
+			} catch (e) {
+				bp = d.breakpoints.addUnverified('source', toDapError(e, 'setBreakpoints').message, { file, requestedLine: line });
+			}
+			out.push(this.toDapBreakpoint(bp, clientLine));
+		}
+		return { breakpoints: out };
+	}
+
+	private async setFunctionBreakpoints(a: DebugProtocol.SetFunctionBreakpointsArguments): Promise<DebugProtocol.SetFunctionBreakpointsResponse['body']> {
+		const d = this.requireDebuggee();
+		await d.breakpoints.removeWhere((b) => b.kind === 'function');
+		const out: DebugProtocol.Breakpoint[] = [];
+		for (const fb of a.breakpoints) {
+			let bp: Breakpoint;
+			try {
+				const addrs = await d.symbols.functionAddresses(fb.name);
+				bp = addrs.length
+					? await d.breakpoints.add('function', addrs, { functionName: fb.name })
+					: d.breakpoints.addUnverified('function', d.symbols.supported ? `no function named ${fb.name}` :
+						'function breakpoints need the native symbols operation', { functionName: fb.name });
+			} catch (e) {
+				bp = d.breakpoints.addUnverified('function', toDapError(e, 'setFunctionBreakpoints').message, { functionName: fb.name });
+			}
+			out.push(this.toDapBreakpoint(bp));
+		}
+		return { breakpoints: out };
+	}
+
+	private async setInstructionBreakpoints(a: DebugProtocol.SetInstructionBreakpointsArguments): Promise<DebugProtocol.SetInstructionBreakpointsResponse['body']> {
+		const d = this.requireDebuggee();
+		await d.breakpoints.removeWhere((b) => b.kind === 'instruction');
+		const out: DebugProtocol.Breakpoint[] = [];
+		for (const ib of a.breakpoints) {
+			let bp: Breakpoint;
+			try {
+				const addr = parseReference(ib.instructionReference, ib.offset);
+				bp = await d.breakpoints.add('instruction', [addr]);
+			} catch (e) {
+				bp = d.breakpoints.addUnverified('instruction', toDapError(e, 'setInstructionBreakpoints').message);
+			}
+			out.push(this.toDapBreakpoint(bp));
+		}
+		return { breakpoints: out };
+	}
+
+	private toDapBreakpoint(bp: Breakpoint, clientLine?: number): DebugProtocol.Breakpoint {
+		const b = new DapBreakpoint(bp.verified) as DebugProtocol.Breakpoint;
+		b.id = bp.id;
+		if (bp.message && !bp.verified) b.message = bp.message;
+		if (bp.addresses.length) b.instructionReference = hex(bp.addresses[0]);
+		if (bp.file) {
+			b.source = new Source(path.basename(bp.file), (bp.file));
+			b.line = bp.line !== undefined ? this.toClientLine(bp.line) : clientLine;
+		}
+		return b;
+	}
+
+	// ---- fork all threads ------------------------------------------------------------------
+
+	private async forkAllThreads(a: ForkAllThreadsArguments, ctx: RequestContext): Promise<ForkAllThreadsResponseBody> {
+		const d = this.requireDebuggee();
+		const mode: ForkModeArg = a.mode ?? 'debug';
+		if (!['debug', 'run', 'stopped'].includes(mode)) {
+			throw errors.invalidArgument(`forkAllThreads: mode must be "debug", "run" or "stopped", got ${JSON.stringify(a.mode)}`);
+		}
+		if (d.state === 'exited') throw errors.processExited(`forkAllThreads: process ${d.pid} has exited`);
+		if (mode === 'debug') {
+			if (!this.opts.multiSession) throw errors.forkDebugNeedsServer();
+			if (!this.client.supportsStartDebuggingRequest) throw errors.forkDebugNeedsClient();
+		}
+		const progressId = `forkall-fork-${++this.progressSeq}`;
+		const progress = this.client.supportsProgressReporting === true;
+		if (progress) {
+			const ev = new ProgressStartEvent(progressId, 'Fork all threads', `process ${d.pid}, mode ${mode}`) as DebugProtocol.ProgressStartEvent;
+			ev.body.cancellable = false;
+			this.sendEvent(ev);
+		}
+		let body;
+		try {
+			body = await d.fork(mode);
+		} catch (e) {
+			if (progress) this.sendEvent(new ProgressEndEvent(progressId, 'failed'));
+			throw toDapError(e, 'forkAllThreads');
+		}
+		if (progress) {
+			this.sendEvent(new ProgressEndEvent(progressId,
+				`child ${body.child}: ${body.threads.length} threads in ${(body.timings.totalUs / 1000).toFixed(1)} ms`));
+		}
+		const result: ForkAllThreadsResponseBody = {
+			mode, parent: body.parent, child: body.child, threads: body.threads, timings: body.timings, warnings: body.warnings,
+		};
+		if (mode === 'debug') {
+			this.host.addPendingChild({ pid: body.child, parentPid: d.pid, at: Date.now() });
+			result.childSession = true;
+			const child = body.child;
+			ctx.after(() => this.startChildSession(child));
+		}
+		return result;
+	}
+
+	/** Ask the client for a session bound to a forked child (reverse request). */
+	private startChildSession(child: number): void {
+		const args: DebugProtocol.StartDebuggingRequestArguments = {
+			request: 'attach',
+			configuration: { __forkallChild: child, name: `forked child ${child}` },
+		};
+		this.sendRequest('startDebugging', args, 10000, (r) => {
+			if (!r.success) {
+				this.consoleError(`the client did not start a session for forked child ${child} (${r.message}); it keeps running detached`);
+				void this.host.releaseChild(child);
+			}
+		});
+	}
+}
+
+// ---- mapping helpers ---------------------------------------------------------------------
+
+function stopReason(s: StopInfo): string {
+	switch (s.reason) {
+	case 'breakpoint': {
+		const kinds = new Set(s.breakpoints.map((b) => b.kind));
+		if (kinds.size === 1 && kinds.has('function')) return 'function breakpoint';
+		if (kinds.size === 1 && kinds.has('instruction')) return 'instruction breakpoint';
+		return 'breakpoint';
+	}
+	case 'signal':
+		return s.fatal ? 'exception' : 'signal';
+	default:
+		return s.reason;
+	}
+}
+
+/** "0x…" or decimal, plus a byte offset. */
+export function parseReference(ref: string, offset?: number): bigint {
+	let base: bigint;
+	if (/^0x[0-9a-fA-F]+$/.test(ref)) base = BigInt(ref);
+	else if (/^[0-9]+$/.test(ref)) base = BigInt(ref);
+	else throw errors.invalidArgument(`not a memory reference: ${JSON.stringify(ref)}`);
+	const addr = base + BigInt(Math.trunc(offset ?? 0));
+	if (addr < 0n || addr >= 1n << 64n) throw errors.invalidArgument(`address out of range: ${ref}${offset ? ` + ${offset}` : ''}`);
+	return addr;
+}
+
+function lwpRow(l: Lwp): LwpRow {
+	return {
+		tid: l.tid,
+		name: l.name,
+		state: l.state,
+		stateName: l.stateName,
+		pthread: l.pthread === null ? null : hex(l.pthread),
+		syscall: l.syscall,
+		pc: hex(l.pc),
+		sp: hex(l.sp),
+		fsBase: l.fsBase === null ? null : hex(l.fsBase),
+		stack: l.stack ? { low: hex(l.stack.low), high: hex(l.stack.high), guard: l.stack.guard, source: l.stack.source } : null,
+		spInStack: l.spInStack,
+		isMain: l.isMain,
+	};
+}
+
+function lwpTable(s: ThreadsSnapshot): LwpsResponseBody {
+	return { pid: s.pid, pauseUs: s.pauseUs, lwps: s.lwps.map(lwpRow) };
+}

@@ -1,0 +1,147 @@
+/*
+ * The Registers and LWP scopes as trees of plain nodes; the session turns
+ * nodes with children into variablesReferences. Values come from the model
+ * (Registers, Lwp); formatting lives here.
+ */
+import * as os from 'node:os';
+import { formatSize, hex, hexGroups, hexPad } from '../common/format';
+import {
+	GPR_NAMES, decodeFcw, decodeFsw, decodeMxcsr, decodeRflags, decodeSigmask, x87ToNumber,
+	type Lwp, type Registers,
+} from '../model';
+
+export interface VarNode {
+	name: string;
+	value: string;
+	type?: string;
+	memoryReference?: string;
+	/** Sub-nodes, possibly computed on first expansion. */
+	children?: VarNode[] | (() => Promise<VarNode[]>);
+	/** Number of children, when known up front. */
+	named?: number;
+}
+
+const SEGMENTS = ['cs', 'ss', 'ds', 'es', 'fs', 'gs'] as const;
+
+function gpr(name: string, v: bigint): VarNode {
+	return { name, value: hexPad(v, 16), type: 'uint64', memoryReference: hex(v) };
+}
+
+function group(name: string, children: VarNode[]): VarNode {
+	return { name, value: `${children.length} registers`, children, named: children.length };
+}
+
+/** Register groups: General, rflags, Segments, x87, SSE, AVX, AVX-512. */
+export function registerGroups(r: Registers): VarNode[] {
+	const groups: VarNode[] = [];
+	groups.push(group('General', GPR_NAMES.filter((n) => r.gpr.has(n)).map((n) => gpr(n, r.get(n)))));
+
+	const fl = r.rflags;
+	const set = decodeRflags(fl);
+	const bits: [string, number][] = [['CF', 0], ['PF', 2], ['AF', 4], ['ZF', 6], ['SF', 7], ['TF', 8], ['IF', 9],
+		['DF', 10], ['OF', 11], ['NT', 14], ['RF', 16], ['AC', 18], ['ID', 21]];
+	const flagNodes: VarNode[] = bits.map(([n, b]) => ({ name: n, value: String(Number((fl >> BigInt(b)) & 1n)), type: 'bit' }));
+	flagNodes.push({ name: 'IOPL', value: String(r.iopl), type: 'uint2' });
+	groups.push({
+		name: 'rflags', value: `${hexPad(fl, 8)} [${set.filter((s) => !s.startsWith('IOPL')).join(' ')}]`,
+		type: 'uint64', children: flagNodes, named: flagNodes.length,
+	});
+
+	const seg: VarNode[] = SEGMENTS.filter((n) => r.gpr.has(n)).map((n) => ({ name: n, value: hexPad(r.get(n), 4), type: 'uint16' }));
+	for (const n of ['fs_base', 'gs_base']) {
+		if (r.gpr.has(n)) seg.push(gpr(n, r.get(n)));
+	}
+	groups.push(group('Segments', seg));
+
+	const f = r.fpu;
+	const fcw = decodeFcw(f.fcw);
+	const fsw = decodeFsw(f.fsw);
+	const x87: VarNode[] = [
+		{ name: 'fcw', value: `${hexPad(f.fcw, 4)} (${fcw.precision}, round ${fcw.rounding})`, type: 'uint16' },
+		{ name: 'fsw', value: `${hexPad(f.fsw, 4)} (TOP=${fsw.top}${fsw.flags.length ? ` ${fsw.flags.join(' ')}` : ''})`, type: 'uint16' },
+		{ name: 'ftw', value: hexPad(f.ftw, 4), type: 'uint16' },
+		{ name: 'fop', value: hexPad(f.fop, 4), type: 'uint16' },
+		{ name: 'fip', value: hexPad(f.fip, 16), type: 'uint64' },
+		{ name: 'fdp', value: hexPad(f.fdp, 16), type: 'uint64' },
+		...f.st.map((v, i) => ({ name: `st${i}`, value: `${x87ToNumber(v)} (${hexPad(v, 20)})`, type: 'float80' })),
+	];
+	groups.push(group('x87', x87));
+
+	const mx = decodeMxcsr(f.mxcsr);
+	const sse: VarNode[] = [
+		{
+			name: 'mxcsr', value: `${hexPad(f.mxcsr, 8)} (round ${mx.rounding}${mx.flags.length ? ` ${mx.flags.join(' ')}` : ''}` +
+				`${mx.daz ? ' DAZ' : ''}${mx.ftz ? ' FTZ' : ''})`, type: 'uint32',
+		},
+		...r.vector.xmm.map((v, i) => ({ name: `xmm${i}`, value: hexGroups(v, 32), type: 'uint128' })),
+	];
+	groups.push(group('SSE', sse));
+	if (r.vector.ymm) {
+		groups.push(group('AVX', r.vector.ymm.map((v, i) => ({ name: `ymm${i}`, value: hexGroups(v, 64), type: 'uint256' }))));
+	}
+	if (r.vector.zmm || r.vector.k) {
+		const z: VarNode[] = [
+			...(r.vector.zmm ?? []).map((v, i) => ({ name: `zmm${i}`, value: hexGroups(v, 128), type: 'uint512' })),
+			...(r.vector.k ?? []).map((v, i) => ({ name: `k${i}`, value: hexPad(v, 16), type: 'uint64' })),
+		];
+		groups.push(group('AVX-512', z));
+	}
+	return groups;
+}
+
+/** x86-64 system call names a blocked thread is typically in. */
+const SYSCALLS: Record<number, string> = {
+	0: 'read', 1: 'write', 7: 'poll', 23: 'select', 24: 'sched_yield', 34: 'pause', 35: 'nanosleep',
+	43: 'accept', 45: 'recvfrom', 47: 'recvmsg', 59: 'execve', 60: 'exit', 61: 'wait4', 128: 'rt_sigtimedwait',
+	130: 'rt_sigsuspend', 202: 'futex', 219: 'restart_syscall', 228: 'clock_gettime', 230: 'clock_nanosleep',
+	231: 'exit_group', 232: 'epoll_wait', 247: 'waitid', 270: 'pselect6', 271: 'ppoll', 281: 'epoll_pwait',
+	288: 'accept4', 441: 'epoll_pwait2',
+};
+
+export function syscallName(n: number): string {
+	return SYSCALLS[n] ?? `syscall ${n}`;
+}
+
+/** What an LWP is doing, for thread names: "in futex", "running". */
+export function lwpActivity(l: Lwp): string {
+	if (l.syscall !== null) return `in ${syscallName(l.syscall)}`;
+	if (l.state === 't' || l.state === 'T') return 'stopped in user code';
+	return l.stateName;
+}
+
+/** DAP thread name: tid, thread name, pthread_t and what it is doing. */
+export function threadLabel(l: Lwp): string {
+	return `${l.tid} "${l.name}" ${l.pthread === null ? 'no-pthread' : hex(l.pthread)} ${lwpActivity(l)}`;
+}
+
+/** The LWP scope: kernel-thread facts. `regs` (when stopped) adds the signal mask. */
+export function lwpNodes(l: Lwp, regs: Registers | null): VarNode[] {
+	const out: VarNode[] = [
+		{ name: 'tid', value: String(l.tid), type: 'pid_t' },
+		{ name: 'name', value: JSON.stringify(l.name), type: 'comm' },
+		{ name: 'pthread_t', value: l.pthread === null ? '(not a glibc thread)' : hex(l.pthread), type: 'pthread_t',
+			...(l.pthread !== null ? { memoryReference: hex(l.pthread) } : {}) },
+		{ name: 'state', value: `${l.state} (${l.stateName})`, type: 'char' },
+		{ name: 'syscall', value: l.syscall === null ? '(none)' : `${syscallName(l.syscall)} (${l.syscall})`, type: 'int' },
+		{ name: 'pc', value: hex(l.pc), type: 'void *', memoryReference: hex(l.pc) },
+		{ name: 'sp', value: hex(l.sp), type: 'void *', memoryReference: hex(l.sp) },
+	];
+	if (l.stack) {
+		const s = l.stack;
+		out.push(
+			{ name: 'stack low', value: hex(s.low), type: 'void *', memoryReference: hex(s.low) },
+			{ name: 'stack high', value: hex(s.high), type: 'void *', memoryReference: hex(s.high) },
+			{ name: 'stack size', value: formatSize(s.high - s.low), type: 'size_t' },
+			{ name: 'stack guard', value: formatSize(s.guard), type: 'size_t' },
+			{ name: 'SP depth', value: l.spInStack ? `${s.high - l.sp} bytes` : 'SP outside the stack (alternate signal stack?)', type: 'size_t' },
+		);
+	}
+	if (l.fsBase !== null) {
+		out.push({ name: 'TLS base (fs_base)', value: hex(l.fsBase), type: 'void *', memoryReference: hex(l.fsBase) });
+	}
+	if (regs) {
+		const names = decodeSigmask(regs.sigmask, os.constants.signals);
+		out.push({ name: 'signal mask', value: `${hexPad(regs.sigmask, 16)}${names.length ? ` [${names.join(' ')}]` : ''}`, type: 'sigset_t' });
+	}
+	return out;
+}

@@ -1,0 +1,146 @@
+/*
+ * Breakpoints of one debuggee: logical breakpoints (what the user asked
+ * for: a source line, a function, an instruction; or an internal one a step
+ * uses) over int3 sites (one per address, shared, reference counted).
+ * Plain values; no DAP types.
+ */
+import type { Tracer } from '../engine/tracer';
+import { hex } from '../common/format';
+
+export type BreakpointKind = 'source' | 'function' | 'instruction' | 'internal';
+
+export interface Breakpoint {
+	readonly id: number;
+	readonly kind: BreakpointKind;
+	/** Where int3s were inserted (empty when unresolved). */
+	addresses: bigint[];
+	verified: boolean;
+	/** Why it is not verified, or a note. */
+	message?: string;
+	/** kind 'source': the file and the line asked for / the line that has code. */
+	file?: string;
+	requestedLine?: number;
+	line?: number;
+	/** kind 'function' */
+	functionName?: string;
+}
+
+interface Site {
+	/** The byte the int3 replaced (read before inserting). */
+	orig: number | null;
+	owners: Set<number>;
+}
+
+export class BreakpointTable {
+	private nextId = 1;
+	private readonly bps = new Map<number, Breakpoint>();
+	private readonly sites = new Map<bigint, Site>();
+
+	constructor(
+		private readonly tracer: Tracer,
+		private readonly pid: number,
+		private readonly readByte: (addr: bigint) => number | null,
+	) {}
+
+	/** Create a breakpoint and insert an int3 at each address. */
+	async add(kind: BreakpointKind, addresses: bigint[], meta: Partial<Breakpoint> = {}): Promise<Breakpoint> {
+		const bp: Breakpoint = { ...meta, id: this.nextId++, kind, addresses: [], verified: false };
+		const failures: string[] = [];
+		for (const a of addresses) {
+			try {
+				await this.insertSite(a, bp.id);
+				bp.addresses.push(a);
+			} catch (e) {
+				failures.push(`${hex(a)}: ${(e as Error).message}`);
+			}
+		}
+		bp.verified = bp.addresses.length > 0;
+		if (failures.length) {
+			bp.message = `cannot insert a breakpoint at ${failures.join('; ')}`;
+		} else if (!bp.verified && !bp.message) {
+			bp.message = 'no code found for this location';
+		}
+		this.bps.set(bp.id, bp);
+		return bp;
+	}
+
+	/** An unresolved breakpoint (kept so the client sees an id). */
+	addUnverified(kind: BreakpointKind, message: string, meta: Partial<Breakpoint> = {}): Breakpoint {
+		const bp: Breakpoint = { ...meta, id: this.nextId++, kind, addresses: [], verified: false, message };
+		this.bps.set(bp.id, bp);
+		return bp;
+	}
+
+	async remove(id: number): Promise<void> {
+		const bp = this.bps.get(id);
+		if (!bp) {
+			return;
+		}
+		this.bps.delete(id);
+		for (const a of bp.addresses) {
+			await this.removeSite(a, id).catch(() => undefined);
+		}
+	}
+
+	/** Remove every breakpoint of a kind (and, for 'source', of one file). */
+	async removeWhere(pred: (bp: Breakpoint) => boolean): Promise<void> {
+		for (const bp of [...this.bps.values()]) {
+			if (pred(bp)) {
+				await this.remove(bp.id);
+			}
+		}
+	}
+
+	/** Logical breakpoints with an int3 at addr. */
+	at(addr: bigint): Breakpoint[] {
+		const site = this.sites.get(addr);
+		if (!site) {
+			return [];
+		}
+		return [...site.owners].map((id) => this.bps.get(id)).filter((b): b is Breakpoint => b !== undefined);
+	}
+
+	all(): Breakpoint[] {
+		return [...this.bps.values()];
+	}
+
+	/** The original bytes of every int3 site in [addr, addr+len). */
+	patches(addr: bigint, len: number): { offset: number; byte: number }[] {
+		const out: { offset: number; byte: number }[] = [];
+		for (const [a, site] of this.sites) {
+			if (a >= addr && a < addr + BigInt(len) && site.orig !== null) {
+				out.push({ offset: Number(a - addr), byte: site.orig });
+			}
+		}
+		return out;
+	}
+
+	/** Forget everything (the process is gone, or the native side removed them on detach). */
+	clear(): void {
+		this.bps.clear();
+		this.sites.clear();
+	}
+
+	private async insertSite(addr: bigint, owner: number): Promise<void> {
+		let site = this.sites.get(addr);
+		if (!site) {
+			const orig = this.readByte(addr);
+			await this.tracer.request('bpInsert', { pid: this.pid, a: addr });
+			site = { orig, owners: new Set() };
+			this.sites.set(addr, site);
+		}
+		site.owners.add(owner);
+	}
+
+	private async removeSite(addr: bigint, owner: number): Promise<void> {
+		const site = this.sites.get(addr);
+		if (!site) {
+			return;
+		}
+		site.owners.delete(owner);
+		if (site.owners.size === 0) {
+			this.sites.delete(addr);
+			await this.tracer.request('bpRemove', { pid: this.pid, a: addr });
+		}
+	}
+}

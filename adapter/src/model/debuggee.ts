@@ -1,0 +1,694 @@
+/*
+ * Debuggee: one process held in a native session (attached, launched, or a
+ * forked child kept traced), with all-stop run control, breakpoints,
+ * stepping, stacks, registers and memory. Events are typed; there are no
+ * DAP types here (the DAP session in ../dap maps them).
+ *
+ * Run control is all-stop: a stop of one LWP (signal, breakpoint) stops the
+ * whole process before it is reported; continue resumes every LWP; a step
+ * moves one LWP while the others stay stopped (gdb's scheduler-locking
+ * "step"), except when a step runs to a return address (over a call), which
+ * resumes every LWP like continue.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { TypedEmitter } from '../common/events';
+import { hex } from '../common/format';
+import { TracerError } from '../engine/errors';
+import type { ExitedEvent, ForkBody, StoppedEvent, ThreadCreatedEvent, ThreadExitedEvent } from '../engine/protocol';
+import { Flags, type Tracer } from '../engine/tracer';
+import { BreakpointTable, type Breakpoint } from './breakpoints';
+import { decodeOne, disassemble, type Instruction } from './disasm';
+import { Memory, type MemoryRead } from './memory';
+import { Process, forkFlags, type ForkMode, type ThreadsSnapshot } from './process';
+import { Registers } from './registers';
+import { Symbols, frameFromInfo, isUnknownOp, type Frame, type Location } from './symbols';
+
+export type StopReason = 'entry' | 'pause' | 'breakpoint' | 'step' | 'signal';
+
+export interface StopInfo {
+	reason: StopReason;
+	tid: number;
+	/** reason 'signal' */
+	signal?: number;
+	signalName?: string;
+	/** A signal that kills by default and points at a bug (SIGSEGV, SIGABRT, …). */
+	fatal?: boolean;
+	/** reason 'breakpoint': the int3 address and the user breakpoints there. */
+	addr?: bigint;
+	breakpoints: Breakpoint[];
+	description?: string;
+}
+
+export interface ExitInfo {
+	exitCode: number | null;
+	signal: number | null;
+}
+
+export type OutputCategory = 'stdout' | 'stderr' | 'console';
+
+export type DebuggeeEvents = {
+	stopped: [StopInfo];
+	continued: [];
+	threadStarted: [number];
+	threadExited: [number];
+	exited: [ExitInfo];
+	output: [OutputCategory, string];
+	/** Program output streams closed (after exit, all output has been emitted). */
+	outputClosed: [];
+};
+
+export type Origin = 'attach' | 'launch' | 'fork-child';
+export type RunState = 'running' | 'stopping' | 'stopped' | 'exited';
+
+export interface LaunchOptions {
+	program: string;
+	args?: string[];
+	cwd?: string;
+	/** Added to (null: removed from) the adapter's environment. */
+	env?: Record<string, string | null>;
+}
+
+const FATAL_SIGNALS = new Set([4, 5, 6, 7, 8, 11, 31]); // ILL TRAP ABRT BUS FPE SEGV SYS
+const MAX_LINE_STEPS = 100000;
+const LINE_STEP_BUDGET_MS = 15000;
+
+export function signalName(sig: number): string {
+	for (const [name, num] of Object.entries(os.constants.signals)) {
+		if (num === sig && name !== 'SIGIOT' && name !== 'SIGPOLL') {
+			return name;
+		}
+	}
+	return sig >= 34 ? `SIGRTMIN+${sig - 34}` : `SIG${sig}`;
+}
+
+type NativeStop = StoppedEvent;
+type Waiter = (ev: NativeStop | 'exited' | 'paused') => void;
+
+/** A step or run that ended on something else than what it waited for. */
+interface Foreign {
+	foreign: NativeStop;
+}
+
+export class Debuggee extends TypedEmitter<DebuggeeEvents> {
+	readonly process: Process;
+	readonly memory: Memory;
+	readonly symbols: Symbols;
+	readonly breakpoints: BreakpointTable;
+	private runState: RunState;
+	private lastStopInfo: StopInfo | null = null;
+	private exitInfo: ExitInfo | null = null;
+	private waiter: Waiter | null = null;
+	private cancelStep = false;
+	private stepping = false;
+	private snapshot: Promise<ThreadsSnapshot> | null = null;
+	private readonly regsCache = new Map<number, Promise<Registers>>();
+	private readonly stackCache = new Map<number, Promise<Frame[]>>();
+	private entryBreakpoint: Breakpoint | null = null;
+	private readonly streams: fs.ReadStream[] = [];
+	private openStreams = 0;
+	private disposed = false;
+	private readonly unsubscribe: () => void;
+
+	private constructor(readonly tracer: Tracer, readonly pid: number, readonly origin: Origin, stopped: boolean) {
+		super();
+		this.process = new Process(tracer, pid);
+		this.breakpoints = new BreakpointTable(tracer, pid, (a) => this.memory.readByte(a));
+		this.memory = new Memory(pid, (a, n) => this.breakpoints.patches(a, n));
+		this.symbols = new Symbols(tracer, pid);
+		this.runState = stopped ? 'stopped' : 'running';
+		const onStopped = (e: StoppedEvent) => {
+			if (e.pid === this.pid) this.onNativeStop(e);
+		};
+		const onExited = (e: ExitedEvent) => {
+			if (e.pid === this.pid) this.onExited(e);
+		};
+		const onCreated = (e: ThreadCreatedEvent) => {
+			if (e.pid === this.pid) this.emit('threadStarted', e.tid);
+		};
+		const onGone = (e: ThreadExitedEvent) => {
+			if (e.pid === this.pid) this.emit('threadExited', e.tid);
+		};
+		tracer.on('stopped', onStopped).on('exited', onExited).on('threadCreated', onCreated).on('threadExited', onGone);
+		this.unsubscribe = () => {
+			tracer.off('stopped', onStopped).off('exited', onExited).off('threadCreated', onCreated).off('threadExited', onGone);
+		};
+	}
+
+	// ---- creation ------------------------------------------------------------
+
+	/** Attach a session to a running process and stop it (breakpoints can then be set). */
+	static async attach(tracer: Tracer, pid: number): Promise<Debuggee> {
+		const d = new Debuggee(tracer, pid, 'attach', true);
+		try {
+			await tracer.request('attach', { pid, flags: Flags.attachStop });
+		} catch (e) {
+			d.dispose();
+			throw e;
+		}
+		return d;
+	}
+
+	/** A forked child the tracer already holds, attached and stopped. */
+	static adopt(tracer: Tracer, pid: number): Debuggee {
+		return new Debuggee(tracer, pid, 'fork-child', true);
+	}
+
+	/** Start a program, stopped right after execve; its stdout/stderr become 'output' events. */
+	static async launch(tracer: Tracer, o: LaunchOptions): Promise<Debuggee> {
+		const env: Record<string, string> = {};
+		for (const [k, v] of Object.entries(process.env)) {
+			if (v !== undefined) env[k] = v;
+		}
+		for (const [k, v] of Object.entries(o.env ?? {})) {
+			if (v === null) delete env[k];
+			else env[k] = String(v);
+		}
+		const args = o.args ?? [];
+		const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+		const fields = [o.program, o.cwd ?? process.cwd(), String(args.length + 1), o.program, ...args,
+			String(envList.length), ...envList];
+		const data = `${fields.join('\0')}\0`;
+		const body = await tracer.request('launch', { data });
+		const d = new Debuggee(tracer, body.pid, 'launch', true);
+		d.forward(body.stdoutFd, 'stdout');
+		d.forward(body.stderrFd, 'stderr');
+		return d;
+	}
+
+	private forward(fd: number, category: OutputCategory): void {
+		if (!(fd >= 0)) return;
+		const s = fs.createReadStream('', { fd, encoding: 'utf8', autoClose: true });
+		this.openStreams++;
+		s.on('data', (chunk: string | Buffer) => this.emit('output', category, String(chunk)));
+		s.on('error', () => undefined);
+		s.on('close', () => {
+			if (--this.openStreams === 0) this.emit('outputClosed');
+		});
+		this.streams.push(s);
+	}
+
+	/** True while program output streams are still open. */
+	get hasOpenOutput(): boolean {
+		return this.openStreams > 0;
+	}
+
+	// ---- state ---------------------------------------------------------------
+
+	/** A method, not a narrowed field read: the state changes across awaits. */
+	private isExited(): boolean {
+		return this.runState === 'exited';
+	}
+
+	get state(): RunState {
+		return this.runState;
+	}
+
+	get lastStop(): StopInfo | null {
+		return this.lastStopInfo;
+	}
+
+	get exit(): ExitInfo | null {
+		return this.exitInfo;
+	}
+
+	private requireStopped(what: string): void {
+		if (this.isExited()) {
+			throw new DebuggeeError('exited', `${what}: process ${this.pid} has exited`);
+		}
+		if (this.runState !== 'stopped' || this.stepping) {
+			throw new DebuggeeError('running', `${what}: process ${this.pid} is running; pause it first`);
+		}
+	}
+
+	private invalidate(): void {
+		this.snapshot = null;
+		this.regsCache.clear();
+		this.stackCache.clear();
+	}
+
+	// ---- native events -------------------------------------------------------
+
+	private onNativeStop(e: NativeStop): void {
+		if (this.waiter) {
+			const w = this.waiter;
+			this.waiter = null;
+			w(e);
+			return;
+		}
+		if (this.runState !== 'running') {
+			return; // already stopping/stopped: the stop we are making
+		}
+		this.runState = 'stopping';
+		void this.settleAndReport(e);
+	}
+
+	private async settleAndReport(e: NativeStop): Promise<void> {
+		try {
+			await this.stopAll();
+		} catch {
+			if (this.isExited()) return;
+		}
+		if (this.isExited()) return;
+		await this.report(await this.classify(e));
+	}
+
+	private onExited(e: ExitedEvent): void {
+		if (this.isExited()) return;
+		this.runState = 'exited';
+		this.exitInfo = { exitCode: e.exitCode ?? null, signal: e.signal ?? null };
+		this.invalidate();
+		this.breakpoints.clear();
+		if (this.waiter) {
+			const w = this.waiter;
+			this.waiter = null;
+			w('exited');
+		}
+		this.emit('exited', this.exitInfo);
+	}
+
+	/** Turn a native stop into what the user sees. */
+	private async classify(e: NativeStop): Promise<StopInfo> {
+		if (e.reason === 'breakpoint' && e.addr) {
+			const addr = BigInt(e.addr);
+			if (this.entryBreakpoint && this.entryBreakpoint.addresses.includes(addr)) {
+				const bp = this.entryBreakpoint;
+				this.entryBreakpoint = null;
+				await this.breakpoints.remove(bp.id).catch(() => undefined);
+				const user = this.breakpoints.at(addr).filter((b) => b.kind !== 'internal');
+				return { reason: user.length ? 'breakpoint' : 'entry', tid: e.tid, addr, breakpoints: user };
+			}
+			const user = this.breakpoints.at(addr).filter((b) => b.kind !== 'internal');
+			return { reason: 'breakpoint', tid: e.tid, addr, breakpoints: user };
+		}
+		if (e.reason === 'breakpoint' || (e.reason === 'signal' && e.signal === 5 && e.addr)) {
+			return { reason: 'breakpoint', tid: e.tid, breakpoints: [] };
+		}
+		const sig = e.signal ?? 0;
+		const name = signalName(sig);
+		return {
+			reason: 'signal', tid: e.tid, signal: sig, signalName: name, fatal: FATAL_SIGNALS.has(sig),
+			breakpoints: [], description: `Received signal ${name} (${sig})`,
+		};
+	}
+
+	private async report(info: StopInfo): Promise<void> {
+		this.invalidate();
+		this.runState = 'stopped';
+		this.lastStopInfo = info;
+		this.emit('stopped', info);
+	}
+
+	// ---- run control ---------------------------------------------------------
+
+	private async stopAll(): Promise<void> {
+		await this.tracer.request('stop', { pid: this.pid });
+	}
+
+	/** Report the initial stop (attach/launch/fork child) as a stop event. */
+	async reportInitialStop(reason: StopReason, tid: number, description?: string): Promise<void> {
+		await this.report({ reason, tid, breakpoints: [], description });
+	}
+
+	/** Launch with stopAtEntry: run to main. False if main is not known. */
+	async setEntryBreakpoint(): Promise<boolean> {
+		const addrs = await this.symbols.functionAddresses('main').catch(() => [] as bigint[]);
+		if (addrs.length === 0) return false;
+		this.entryBreakpoint = await this.breakpoints.add('internal', addrs.slice(0, 1));
+		return this.entryBreakpoint.verified;
+	}
+
+	/** Resume every LWP (steps over our breakpoints). */
+	async resume(): Promise<void> {
+		this.requireStopped('continue');
+		this.invalidate();
+		this.runState = 'running';
+		this.emit('continued');
+		try {
+			await this.tracer.request('resume', { pid: this.pid });
+		} catch (e) {
+			if (this.runState === 'running') this.runState = 'stopped';
+			throw e;
+		}
+	}
+
+	/** Stop every LWP; reports a 'pause' stop on tid (or the main thread). */
+	async pause(tid?: number): Promise<void> {
+		if (this.stepping) {
+			this.cancelStep = true;
+			const w = this.waiter;
+			if (w) {
+				// A step is running everything to a return address: stop it now.
+				this.waiter = null;
+				await this.stopAll();
+				w('paused');
+			}
+			return;
+		}
+		if (this.runState !== 'running') {
+			if (this.isExited()) throw new DebuggeeError('exited', `pause: process ${this.pid} has exited`);
+			return; // already stopped or stopping: that stop is reported anyway
+		}
+		this.runState = 'stopping';
+		try {
+			await this.stopAll();
+		} catch (e) {
+			if (this.runState === 'stopping') this.runState = 'running';
+			throw e;
+		}
+		if (this.runState !== 'stopping') return;
+		await this.report({ reason: 'pause', tid: tid ?? this.pid, breakpoints: [] });
+	}
+
+	async detach(): Promise<void> {
+		this.waiter = null;
+		if (!this.isExited()) {
+			await this.tracer.request('detach', { pid: this.pid });
+		}
+		this.breakpoints.clear();
+		this.dispose();
+	}
+
+	/** Kill the process; resolves once the kill was sent (exit follows as an event). */
+	async kill(): Promise<void> {
+		if (this.isExited()) return;
+		try {
+			await this.tracer.request('kill', { pid: this.pid });
+		} catch (e) {
+			if (!isUnknownOp(e)) throw e;
+			// Older library: SIGKILL ends a stopped, traced process too.
+			try {
+				process.kill(this.pid, 'SIGKILL');
+			} catch {
+				/* gone */
+			}
+		}
+	}
+
+	/** Wait until the process has exited (or the timeout passes). */
+	waitExit(timeoutMs: number): Promise<boolean> {
+		if (this.isExited()) return Promise.resolve(true);
+		return new Promise((resolve) => {
+			const t = setTimeout(() => {
+				this.off('exited', done);
+				resolve(false);
+			}, timeoutMs);
+			const done = () => {
+				clearTimeout(t);
+				resolve(true);
+			};
+			this.once('exited', done);
+		});
+	}
+
+	dispose(): void {
+		if (this.disposed) return;
+		this.disposed = true;
+		this.unsubscribe();
+	}
+
+	// ---- inspection ----------------------------------------------------------
+
+	/** LWPs (cached while stopped). Works while running too (captured in place). */
+	threads(): Promise<ThreadsSnapshot> {
+		if (this.isExited()) {
+			return Promise.reject(new DebuggeeError('exited', `process ${this.pid} has exited`));
+		}
+		if (this.runState !== 'stopped' || this.stepping) {
+			return this.process.threads();
+		}
+		if (!this.snapshot) {
+			this.snapshot = this.process.threads();
+			this.snapshot.catch(() => {
+				this.snapshot = null;
+			});
+		}
+		return this.snapshot;
+	}
+
+	registers(tid: number): Promise<Registers> {
+		this.requireStopped('registers');
+		let p = this.regsCache.get(tid);
+		if (!p) {
+			p = this.process.registers(tid);
+			p.catch(() => this.regsCache.delete(tid));
+			this.regsCache.set(tid, p);
+		}
+		return p;
+	}
+
+	/** Call stack of one LWP (innermost first; cached while stopped). */
+	frames(tid: number): Promise<Frame[]> {
+		this.requireStopped('stack');
+		let p = this.stackCache.get(tid);
+		if (!p) {
+			p = this.unwind(tid);
+			p.catch(() => this.stackCache.delete(tid));
+			this.stackCache.set(tid, p);
+		}
+		return p;
+	}
+
+	private async unwind(tid: number): Promise<Frame[]> {
+		try {
+			const body = await this.tracer.request('stack', { pid: this.pid, tid });
+			if (body.frames.length) {
+				return body.frames.map((f, i) => frameFromInfo(i, f));
+			}
+		} catch (e) {
+			if (!isUnknownOp(e)) throw e;
+		}
+		// No unwinder: the current pc only.
+		const regs = await this.registers(tid);
+		const loc = await this.locate(regs.pc);
+		return [{ index: 0, pc: regs.pc, sp: regs.sp, ...loc, column: null }];
+	}
+
+	/** Function/line of an address ("unknown" without the symbols op). */
+	async locate(addr: bigint): Promise<Location> {
+		try {
+			return await this.symbols.at(addr);
+		} catch {
+			return { function: null, offset: null, module: null, file: null, line: null };
+		}
+	}
+
+	readMemory(addr: bigint, count: number): MemoryRead {
+		return this.memory.read(addr, count);
+	}
+
+	writeMemory(addr: bigint, data: Uint8Array): number {
+		if (this.isExited()) throw new DebuggeeError('exited', `process ${this.pid} has exited`);
+		return this.memory.write(addr, data);
+	}
+
+	/** Exactly `count` instructions around base (see disasm.ts). */
+	async disassemble(base: bigint, instructionOffset: number, count: number): Promise<Instruction[]> {
+		let hint: bigint | undefined;
+		if (instructionOffset < 0) {
+			const loc = await this.locate(base);
+			if (loc.offset !== null && loc.function) hint = base - BigInt(loc.offset);
+		}
+		return disassemble((a, n) => this.memory.readRaw(a, n), base, instructionOffset, count, hint);
+	}
+
+	// ---- the multithreaded fork ------------------------------------------------
+
+	async fork(mode: ForkMode): Promise<ForkBody> {
+		if (this.isExited()) throw new DebuggeeError('exited', `fork: process ${this.pid} has exited`);
+		if (this.stepping) throw new DebuggeeError('running', 'fork: a step is in progress');
+		return this.tracer.request('fork', { pid: this.pid, flags: forkFlags({ mode }) });
+	}
+
+	// ---- stepping --------------------------------------------------------------
+
+	/** One instruction of one LWP (`over`: a call runs to its return). */
+	async stepInstruction(tid: number, over = false): Promise<void> {
+		await this.runStep(tid, async () => {
+			const regs = await this.rawRegs(tid);
+			const insn = decodeOne((a, n) => this.memory.readRaw(a, n), regs.pc);
+			if (over && insn.isCall && !insn.invalid) {
+				return this.runToReturn(tid, regs.pc + BigInt(insn.length), regs.sp);
+			}
+			await this.stepOp(tid);
+			return null;
+		});
+	}
+
+	/** Source-line step: `into` enters calls that have line information. */
+	async stepLine(tid: number, into: boolean): Promise<void> {
+		await this.runStep(tid, () => this.lineStep(tid, into));
+	}
+
+	/** Run until the current function returns to its caller. */
+	async stepOut(tid: number): Promise<void> {
+		await this.runStep(tid, async () => {
+			const frames = await this.unwind(tid);
+			if (frames.length < 2) {
+				throw new DebuggeeError('unsupported', 'step out: the caller of this frame is not known');
+			}
+			const regs = await this.rawRegs(tid);
+			return this.runToReturn(tid, frames[1].pc, regs.sp + 1n);
+		});
+	}
+
+	/** Common frame for steps: state, error handling, the final report. */
+	private async runStep(tid: number, body: () => Promise<Foreign | null>): Promise<void> {
+		this.requireStopped('step');
+		this.stepping = true;
+		this.cancelStep = false;
+		this.invalidate();
+		let foreign: Foreign | null = null;
+		let failure: unknown = null;
+		try {
+			foreign = await body();
+		} catch (e) {
+			failure = e;
+		} finally {
+			this.stepping = false;
+		}
+		if (this.isExited()) return;
+		if (this.runState !== 'stopped') {
+			try {
+				await this.stopAll();
+			} catch {
+				if (this.isExited()) return;
+			}
+			this.runState = 'stopped';
+		}
+		if (foreign) {
+			await this.report(await this.classify(foreign.foreign));
+		} else if (this.cancelStep) {
+			await this.report({ reason: 'pause', tid, breakpoints: [] });
+		} else {
+			await this.report({ reason: 'step', tid, breakpoints: [] });
+		}
+		if (failure) throw failure;
+	}
+
+	private async rawRegs(tid: number): Promise<Registers> {
+		return this.process.registers(tid);
+	}
+
+	private async stepOp(tid: number): Promise<void> {
+		await this.tracer.request('step', { pid: this.pid, tid });
+	}
+
+	private async lineStep(tid: number, into: boolean): Promise<Foreign | null> {
+		const read = (a: bigint, n: number) => this.memory.readRaw(a, n);
+		let regs = await this.rawRegs(tid);
+		const start = await this.locate(regs.pc);
+		if (start.line === null) {
+			// No line information here: one instruction (over calls).
+			const insn = decodeOne(read, regs.pc);
+			if (insn.isCall && !into) return this.runToReturn(tid, regs.pc + BigInt(insn.length), regs.sp);
+			await this.stepOp(tid);
+			return null;
+		}
+		let refLine = start.line;
+		let refFile = start.file;
+		let frameSp = regs.sp;
+		const t0 = Date.now();
+		for (let i = 0; i < MAX_LINE_STEPS && Date.now() - t0 < LINE_STEP_BUDGET_MS; i++) {
+			if (this.cancelStep) return null;
+			const insn = decodeOne(read, regs.pc);
+			if (insn.isCall && !insn.invalid) {
+				const ret = regs.pc + BigInt(insn.length);
+				if (!into) {
+					const f = await this.runToReturn(tid, ret, regs.sp);
+					if (f) return f;
+				} else {
+					await this.stepOp(tid);
+					regs = await this.rawRegs(tid);
+					const callee = await this.locate(regs.pc);
+					if (callee.line !== null) return null; // entered a function with line info
+					// No line info (PLT, libc): come back out.
+					const f = await this.runToReturn(tid, ret, regs.sp + 8n);
+					if (f) return f;
+				}
+			} else {
+				await this.stepOp(tid);
+			}
+			regs = await this.rawRegs(tid);
+			const loc = await this.locate(regs.pc);
+			const leftFrame = regs.sp > frameSp && insn.isReturn;
+			if (loc.line === null) {
+				if (leftFrame) return null; // returned into code without line info
+				continue;
+			}
+			if (leftFrame) {
+				// Back in the caller in the middle of its line: finish that line.
+				refLine = loc.line;
+				refFile = loc.file;
+				frameSp = regs.sp;
+				continue;
+			}
+			if (loc.line !== refLine || loc.file !== refFile) return null;
+		}
+		return null;
+	}
+
+	/**
+	 * Resume every LWP until `tid` reaches `addr` with sp >= minSp (the frame
+	 * we wait for, not a recursive call). Returns the stop that got in the
+	 * way (a user breakpoint, a signal), or null.
+	 */
+	private async runToReturn(tid: number, addr: bigint, minSp: bigint): Promise<Foreign | null> {
+		const bp = await this.breakpoints.add('internal', [addr]);
+		if (!bp.verified) {
+			await this.breakpoints.remove(bp.id);
+			throw new DebuggeeError('failed', `cannot stop at ${hex(addr)}: ${bp.message ?? 'breakpoint refused'}`);
+		}
+		try {
+			for (;;) {
+				const ev = await this.runUntilNativeStop();
+				if (ev === 'exited' || ev === 'paused') return null;
+				if (ev.reason === 'breakpoint' && ev.addr && BigInt(ev.addr) === addr) {
+					const user = this.breakpoints.at(addr).filter((b) => b.kind !== 'internal');
+					if (ev.tid === tid) {
+						const regs = await this.rawRegs(tid);
+						if (regs.sp >= minSp) return null;
+					}
+					if (user.length) return { foreign: ev };
+					continue; // another thread or a deeper frame: keep going
+				}
+				if (this.cancelStep) return null;
+				return { foreign: ev };
+			}
+		} finally {
+			if (!this.isExited()) await this.breakpoints.remove(bp.id).catch(() => undefined);
+		}
+	}
+
+	/** Resume all and wait for the next native stop (the process is all-stopped again after). */
+	private async runUntilNativeStop(): Promise<NativeStop | 'exited' | 'paused'> {
+		const got = new Promise<NativeStop | 'exited' | 'paused'>((resolve) => {
+			this.waiter = resolve;
+		});
+		this.runState = 'running';
+		try {
+			await this.tracer.request('resume', { pid: this.pid });
+		} catch (e) {
+			this.waiter = null;
+			if (!this.isExited()) this.runState = 'stopped';
+			throw e;
+		}
+		const ev = await got;
+		if (ev === 'exited') return ev;
+		await this.stopAll();
+		this.runState = 'stopped';
+		return ev;
+	}
+}
+
+export type DebuggeeErrorKind = 'exited' | 'running' | 'unsupported' | 'failed';
+
+/** A request that does not fit the debuggee's state. */
+export class DebuggeeError extends Error {
+	constructor(readonly kind: DebuggeeErrorKind, message: string) {
+		super(message);
+		this.name = 'DebuggeeError';
+	}
+}
+
+export { TracerError };

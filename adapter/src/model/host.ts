@@ -1,0 +1,116 @@
+/*
+ * DebugHost: what every debug session of one adapter process shares — ONE
+ * native tracer (a forked child kept traced can only be driven by the
+ * tracer that holds it; a second attach from another process could be
+ * refused), the debuggees by pid, and forked children waiting for their own
+ * session. No DAP types.
+ */
+import { Tracer } from '../engine/tracer';
+import { Debuggee } from './debuggee';
+import { isUnknownOp } from './symbols';
+
+export interface PendingChild {
+	pid: number;
+	parentPid: number;
+	/** When the child was made (ms since the epoch). */
+	at: number;
+}
+
+/** Native operations the debug adapter can use, probed once. */
+export interface NativeFeatures {
+	launch: boolean;
+	step: boolean;
+	breakpoints: boolean;
+	stack: boolean;
+	symbols: boolean;
+}
+
+export class DebugHost {
+	private tracerInstance: Tracer | null = null;
+	private readonly debuggees = new Map<number, Debuggee>();
+	private readonly pending = new Map<number, PendingChild>();
+	private features: Promise<NativeFeatures> | null = null;
+
+	/** The tracer, started on first use (throws NativeLoadError without the library). */
+	get tracer(): Tracer {
+		if (!this.tracerInstance) {
+			this.tracerInstance = Tracer.open();
+		}
+		return this.tracerInstance;
+	}
+
+	/** Which "coming" ops this library has: an op it does not know fails with "unknown operation". */
+	nativeFeatures(): Promise<NativeFeatures> {
+		if (!this.features) {
+			this.features = (async () => {
+				// Never probe kill: no request that could signal anything is sent here.
+				const has = async (op: 'launch' | 'step' | 'bpInsert' | 'stack' | 'symbols'): Promise<boolean> => {
+					try {
+						// pid 0 is never a session: a known op fails with another error.
+						await this.tracer.request(op, { pid: 0, data: op === 'launch' ? '' : op === 'symbols' ? 'function:main' : null });
+						return true;
+					} catch (e) {
+						return !isUnknownOp(e);
+					}
+				};
+				const [launch, step, bp, stack, symbols] = await Promise.all(
+					[has('launch'), has('step'), has('bpInsert'), has('stack'), has('symbols')]);
+				return { launch, step, breakpoints: bp, stack, symbols };
+			})();
+		}
+		return this.features;
+	}
+
+	register(d: Debuggee): void {
+		this.debuggees.set(d.pid, d);
+		d.once('exited', () => this.debuggees.delete(d.pid));
+	}
+
+	unregister(d: Debuggee): void {
+		if (this.debuggees.get(d.pid) === d) {
+			this.debuggees.delete(d.pid);
+		}
+	}
+
+	get(pid: number): Debuggee | undefined {
+		return this.debuggees.get(pid);
+	}
+
+	/** A forked child (kept traced) waits for a session to claim it. */
+	addPendingChild(c: PendingChild): void {
+		this.pending.set(c.pid, c);
+	}
+
+	/** Claim a pending child: its Debuggee (attached, stopped), or null. */
+	claimChild(pid: number): Debuggee | null {
+		if (!this.pending.has(pid)) {
+			return null;
+		}
+		this.pending.delete(pid);
+		const d = Debuggee.adopt(this.tracer, pid);
+		this.register(d);
+		return d;
+	}
+
+	/** A pending child nobody claimed: let it go (detach: it runs on). */
+	async releaseChild(pid: number): Promise<void> {
+		if (!this.pending.delete(pid)) {
+			return;
+		}
+		await this.tracer.request('detach', { pid }).catch(() => undefined);
+	}
+
+	/** Detach from everything left and stop the tracer thread. */
+	async close(): Promise<void> {
+		for (const pid of [...this.pending.keys()]) {
+			await this.releaseChild(pid);
+		}
+		for (const d of [...this.debuggees.values()]) {
+			await d.detach().catch(() => undefined);
+		}
+		this.debuggees.clear();
+		if (this.tracerInstance) {
+			await this.tracerInstance.close().catch(() => undefined);
+		}
+	}
+}

@@ -1,0 +1,111 @@
+/*
+ * Symbol and line lookups in a debuggee (native FK_OP_SYMBOLS), and call
+ * stacks (FK_OP_STACK). Both ops may be missing from an older library:
+ * then lookups answer "unknown" and stacks have one frame built from the
+ * registers. No DAP types.
+ */
+import { TracerError } from '../engine/errors';
+import type { StackFrameInfo } from '../engine/protocol';
+import type { Tracer } from '../engine/tracer';
+import { hex } from '../common/format';
+
+export interface Location {
+	function: string | null;
+	offset: number | null;
+	module: string | null;
+	file: string | null;
+	line: number | null;
+}
+
+export interface Frame {
+	/** Index from the innermost frame (0). */
+	index: number;
+	pc: bigint;
+	sp: bigint | null;
+	function: string | null;
+	offset: number | null;
+	module: string | null;
+	file: string | null;
+	line: number | null;
+	column: number | null;
+}
+
+/** The library does not know this operation (an older libforkall). */
+export function isUnknownOp(e: unknown): boolean {
+	return e instanceof TracerError && e.kind === 'bad-request' && /unknown operation/i.test(e.message);
+}
+
+export class Symbols {
+	private available: boolean | null = null;
+	private readonly byAddr = new Map<bigint, Location>();
+
+	constructor(private readonly tracer: Tracer, private readonly pid: number) {}
+
+	/** false once the library said it has no symbols op. */
+	get supported(): boolean {
+		return this.available !== false;
+	}
+
+	/** Entry addresses of a function (empty when unknown). */
+	async functionAddresses(name: string): Promise<bigint[]> {
+		const body = await this.query(`function:${name}`);
+		return (body?.addresses ?? []).map((a) => BigInt(a));
+	}
+
+	/** Addresses of the code of FILE:LINE, and the line that has code (>= line). */
+	async lineAddresses(file: string, line: number): Promise<{ addresses: bigint[]; line: number | null }> {
+		const body = await this.query(`line:${file}:${line}`);
+		return { addresses: (body?.addresses ?? []).map((a) => BigInt(a)), line: body?.line ?? null };
+	}
+
+	/** Function and source line of an address (cached; the code does not move). */
+	async at(addr: bigint): Promise<Location> {
+		const hit = this.byAddr.get(addr);
+		if (hit) {
+			return hit;
+		}
+		const body = await this.query(`addr:${hex(addr)}`);
+		const loc: Location = {
+			function: body?.function ?? null,
+			offset: body?.offset ?? null,
+			module: body?.module ?? null,
+			file: body?.file ?? null,
+			line: body?.line ?? null,
+		};
+		if (body) {
+			this.byAddr.set(addr, loc);
+		}
+		return loc;
+	}
+
+	private async query(q: string) {
+		if (this.available === false) {
+			return null;
+		}
+		try {
+			const body = await this.tracer.request('symbols', { pid: this.pid, data: q });
+			this.available = true;
+			return body;
+		} catch (e) {
+			if (isUnknownOp(e)) {
+				this.available = false;
+				return null;
+			}
+			throw e;
+		}
+	}
+}
+
+export function frameFromInfo(index: number, f: StackFrameInfo): Frame {
+	return {
+		index,
+		pc: BigInt(f.pc),
+		sp: f.sp ? BigInt(f.sp) : null,
+		function: f.function ?? null,
+		offset: f.offset ?? null,
+		module: f.module ?? null,
+		file: f.file ?? null,
+		line: f.line ?? null,
+		column: f.column ?? null,
+	};
+}
