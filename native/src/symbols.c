@@ -47,7 +47,6 @@ typedef struct Dwarf_Line Dwarf_Line;
 typedef struct Elf Elf;
 typedef uint64_t Dwarf_Addr;
 typedef uint64_t Dwarf_Word;
-typedef uint64_t GElf_Off;
 typedef uint32_t GElf_Word;
 typedef Elf64_Sym GElf_Sym;
 typedef Elf64_Shdr GElf_Shdr;
@@ -93,10 +92,10 @@ struct dwapi {
 	Dwfl_Module *(*addrmodule)(Dwfl *, Dwarf_Addr);
 	const char *(*module_info)(Dwfl_Module *, void ***, Dwarf_Addr *, Dwarf_Addr *, Dwarf_Addr *,
 				   Dwarf_Addr *, const char **, const char **);
-	const char *(*module_addrinfo)(Dwfl_Module *, Dwarf_Addr, GElf_Off *, GElf_Sym *, GElf_Word *,
-				       Elf **, Dwarf_Addr *);
 	Dwfl_Line *(*module_getsrc)(Dwfl_Module *, Dwarf_Addr);
 	const char *(*lineinfo)(Dwfl_Line *, Dwarf_Addr *, int *, int *, Dwarf_Word *, Dwarf_Word *);
+	const char *(*line_comp_dir)(Dwfl_Line *);
+	Dwfl_Line *(*dwfl_onesrcline)(Dwarf_Die *, size_t);
 	ptrdiff_t (*getmodules)(Dwfl *, modules_cb, void *, ptrdiff_t);
 	int (*module_getsymtab)(Dwfl_Module *);
 	const char *(*module_getsym_info)(Dwfl_Module *, int, GElf_Sym *, Dwarf_Addr *, GElf_Word *,
@@ -135,9 +134,10 @@ static const struct {
 	S(thread_state_register_pc, "dwfl_thread_state_register_pc"),
 	S(addrmodule, "dwfl_addrmodule"),
 	S(module_info, "dwfl_module_info"),
-	S(module_addrinfo, "dwfl_module_addrinfo"),
 	S(module_getsrc, "dwfl_module_getsrc"),
 	S(lineinfo, "dwfl_lineinfo"),
+	S(line_comp_dir, "dwfl_line_comp_dir"),
+	S(dwfl_onesrcline, "dwfl_onesrcline"),
 	S(getmodules, "dwfl_getmodules"),
 	S(module_getsymtab, "dwfl_module_getsymtab"),
 	S(module_getsym_info, "dwfl_module_getsym_info"),
@@ -165,7 +165,9 @@ static struct {
 
 static void dw_load(void)
 {
-	void *h = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+	/* FORKALL_LIBDW: another build of elfutils (a path), or a missing one in tests */
+	const char *name = getenv("FORKALL_LIBDW");
+	void *h = dlopen(name && *name ? name : "libdw.so.1", RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		const char *e = dlerror();
 		snprintf(dw.why, sizeof dw.why,
@@ -227,6 +229,18 @@ struct elfmod {
 	size_t strsz;
 };
 
+struct dsym {
+	uint64_t addr, size;
+	const char *name; /* libdw's string table: valid while the module is */
+	unsigned char bind;
+};
+
+struct dwmod {
+	Dwfl_Module *mod;
+	struct dsym *syms;
+	size_t n;
+};
+
 struct fk_symbols {
 	pid_t pid;
 	bool use_dw;   /* libdw loaded and a Dwfl exists */
@@ -242,6 +256,10 @@ struct fk_symbols {
 	struct vma_list maps;
 	struct elfmod *mods;
 	size_t nmods;
+	/* function symbols of libdw's modules, sorted (dwfl_module_addrinfo
+	 * searches linearly: ~70 us per call in libc with its .symtab) */
+	struct dwmod *dwmods;
+	size_t ndwmods;
 	struct memcache mc;
 };
 
@@ -488,6 +506,15 @@ static void elfmod_load(struct fk_symbols *s, struct elfmod *m)
 		qsort(m->syms, m->nsyms, sizeof *m->syms, cmp_esym);
 }
 
+static void dwmods_drop(struct fk_symbols *s)
+{
+	for (size_t i = 0; i < s->ndwmods; i++)
+		free(s->dwmods[i].syms);
+	free(s->dwmods);
+	s->dwmods = NULL;
+	s->ndwmods = 0;
+}
+
 static void maps_drop(struct fk_symbols *s)
 {
 	for (size_t i = 0; i < s->nmods; i++) {
@@ -637,6 +664,7 @@ static void dwfl_setup(struct fk_symbols *s)
 	if (rc != 0) {
 		set_note(s, "dwfl_linux_proc_report(%d): %s", (int)s->pid,
 			 rc > 0 ? strerror(rc) : dw.api.errmsg(-1));
+		s->use_dw = false; /* sym_refresh tries again */
 		return;
 	}
 	if (!dw.api.attach_state(s->dwfl, NULL, s->pid, &thread_callbacks, s)) {
@@ -673,6 +701,7 @@ void sym_close(struct fk_symbols *s)
 		return;
 	if (s->dwfl)
 		dw.api.end(s->dwfl);
+	dwmods_drop(s);
 	maps_drop(s);
 	free(s);
 }
@@ -687,18 +716,23 @@ static int cb_removed(Dwfl_Module *mod, void *userdata, const char *name, Dwarf_
 void sym_refresh(struct fk_symbols *s)
 {
 	maps_drop(s);
+	dwmods_drop(s);
 	if (!s->dwfl)
-		return;
-	s->removed = false;
-	dw.api.report_begin(s->dwfl);
-	int rc = dw.api.linux_proc_report(s->dwfl, s->pid);
-	dw.api.report_end(s->dwfl, cb_removed, s);
-	if (rc == 0 && !s->removed)
-		return; /* modules kept or added: the attached state stays valid */
-	/* The attached state may use the backend of a removed module: start over. */
+		return; /* no libdw */
+	if (s->attached) {
+		s->removed = false;
+		dw.api.report_begin(s->dwfl);
+		int rc = dw.api.linux_proc_report(s->dwfl, s->pid);
+		dw.api.report_end(s->dwfl, cb_removed, s);
+		if (rc == 0 && !s->removed)
+			return; /* modules kept or added: the attached state stays valid */
+	}
+	/* Start over: after a failure, or because the attached state may use
+	 * the backend (Ebl) of a module that was just removed. */
 	dw.api.end(s->dwfl);
 	s->dwfl = NULL;
 	s->attached = false;
+	s->use_dw = false;
 	s->note[0] = '\0';
 	dwfl_setup(s);
 }
@@ -740,8 +774,9 @@ static int cb_frame(Dwfl_Frame *state, void *arg)
 		const struct sym_frame *prev = &u->f[u->n - 1];
 		if (pc == 0 || (pc == prev->pc && sp == prev->sp))
 			return DWARF_CB_ABORT; /* garbage or a loop */
-		if (sp && prev->sp && sp < prev->sp)
-			return DWARF_CB_ABORT; /* stacks grow down: callers are above */
+		if (!act && sp && prev->sp && sp < prev->sp)
+			return DWARF_CB_ABORT; /* stacks grow down: callers are above (an
+						* interrupted frame may be on another stack) */
 	}
 	u->f[u->n].pc = pc;
 	u->f[u->n].sp = sp;
@@ -821,6 +856,139 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src ? src : "");
 }
 
+/* A symbol name without its version ("pthread_cond_wait@@GLIBC_2.3.2" is
+ * how libc's debuginfo .symtab spells the default version). */
+static void copy_sym_name(char *dst, size_t cap, const char *name)
+{
+	size_t n = strcspn(name, "@");
+	snprintf(dst, cap, "%.*s", (int)(n < cap ? n : cap - 1), name);
+}
+
+static bool sym_name_is(const char *name, const char *want)
+{
+	size_t n = strlen(want);
+	return strncmp(name, want, n) == 0 && (name[n] == '\0' || name[n] == '@');
+}
+
+/* Lexically drop "." and "dir/.." from an absolute path, as DWARF joins
+ * DW_AT_comp_dir with names like "../src/x.c" ("/b/native/../src/x.c"). */
+static void normalize_path(char *dst, size_t cap, const char *src)
+{
+	copy_str(dst, cap, src);
+	if (dst[0] != '/' || (!strstr(dst, "/./") && !strstr(dst, "/../")))
+		return;
+	char *w = dst; /* write position; dst[0] stays '/' */
+	const char *r = src;
+	size_t n = 0;
+	while (*r) {
+		while (*r == '/')
+			r++;
+		const char *e = strchr(r, '/');
+		size_t len = e ? (size_t)(e - r) : strlen(r);
+		if (len == 0)
+			break;
+		if (len == 1 && r[0] == '.') {
+			/* skip */
+		} else if (len == 2 && r[0] == '.' && r[1] == '.') {
+			while (n > 0 && w[n - 1] != '/')
+				n--;
+			if (n > 0)
+				n--; /* the '/' before the dropped component */
+		} else if (n + 1 + len < cap) {
+			w[n++] = '/';
+			memcpy(w + n, r, len);
+			n += len;
+		}
+		r += len;
+	}
+	if (n == 0)
+		w[n++] = '/';
+	w[n] = '\0';
+}
+
+/* A line table's file name made absolute with the CU's DW_AT_comp_dir
+ * (libdw leaves DWARF 5 names relative when their directory entry is). */
+static void resolve_path(char *dst, size_t cap, const char *comp_dir, const char *file)
+{
+	if (file[0] == '/' || !comp_dir || comp_dir[0] != '/') {
+		normalize_path(dst, cap, file);
+		return;
+	}
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s/%s", comp_dir, file);
+	normalize_path(dst, cap, tmp);
+}
+
+static int cmp_dsym(const void *a, const void *b)
+{
+	const struct dsym *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if ((x->size == 0) != (y->size == 0))
+		return x->size == 0 ? 1 : -1; /* sized first */
+	static const int rank[] = {[STB_GLOBAL] = 0, [STB_WEAK] = 1, [STB_LOCAL] = 2};
+	int rx = x->bind <= STB_WEAK ? rank[x->bind] : 3, ry = y->bind <= STB_WEAK ? rank[y->bind] : 3;
+	return rx - ry; /* global names before weak and local aliases */
+}
+
+/* The module's function symbols (.symtab of the file or its debuginfo, or
+ * .dynsym), sorted by address; built on first use. The pointer is valid
+ * until the next dwmod_get (the array grows). */
+static struct dwmod *dwmod_get(struct fk_symbols *s, Dwfl_Module *mod)
+{
+	for (size_t i = 0; i < s->ndwmods; i++)
+		if (s->dwmods[i].mod == mod)
+			return &s->dwmods[i];
+	struct dwmod *v = realloc(s->dwmods, (s->ndwmods + 1) * sizeof *v);
+	if (!v)
+		return NULL;
+	s->dwmods = v;
+	struct dwmod *m = &s->dwmods[s->ndwmods++];
+	memset(m, 0, sizeof *m);
+	m->mod = mod;
+	int n = dw.api.module_getsymtab(mod);
+	if (n <= 1 || !(m->syms = malloc((size_t)n * sizeof *m->syms)))
+		return m;
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		Dwarf_Addr addr, bias;
+		GElf_Word shndx;
+		Elf *elf;
+		const char *nm = dw.api.module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
+		int type = ELF64_ST_TYPE(sym.st_info);
+		if (!nm || !*nm || (type != STT_FUNC && type != STT_GNU_IFUNC) || shndx == SHN_UNDEF ||
+		    shndx == (GElf_Word)-1 || addr == 0)
+			continue;
+		m->syms[m->n].addr = addr;
+		m->syms[m->n].size = sym.st_size;
+		m->syms[m->n].name = nm;
+		m->syms[m->n].bind = (unsigned char)ELF64_ST_BIND(sym.st_info);
+		m->n++;
+	}
+	qsort(m->syms, m->n, sizeof *m->syms, cmp_dsym);
+	return m;
+}
+
+static const struct dsym *dwmod_sym(const struct dwmod *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct dsym *y = &m->syms[lo - 1];
+	while (y > m->syms && y[-1].addr == y->addr)
+		y--;
+	if (y->size && addr >= y->addr + y->size)
+		return NULL;
+	return y;
+}
+
 int sym_describe(struct fk_symbols *s, uint64_t pc, bool adjust, struct sym_info *out)
 {
 	memset(out, 0, sizeof *out);
@@ -831,22 +999,18 @@ int sym_describe(struct fk_symbols *s, uint64_t pc, bool adjust, struct sym_info
 			return -1;
 		copy_str(out->module, sizeof out->module,
 			 dw.api.module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
-		GElf_Off off = 0;
-		GElf_Sym sym;
-		GElf_Word shndx;
-		Elf *elf;
-		Dwarf_Addr bias;
-		const char *name = dw.api.module_addrinfo(mod, at, &off, &sym, &shndx, &elf, &bias);
-		if (name) {
-			copy_str(out->function, sizeof out->function, name);
-			out->offset = off + (pc - at);
+		const struct dwmod *m = dwmod_get(s, mod);
+		const struct dsym *y = m ? dwmod_sym(m, at) : NULL;
+		if (y) {
+			copy_sym_name(out->function, sizeof out->function, y->name);
+			out->offset = pc - y->addr;
 			out->has_function = true;
 		}
 		Dwfl_Line *line = dw.api.module_getsrc(mod, at);
 		int lineno = 0, col = 0;
 		const char *file = line ? dw.api.lineinfo(line, NULL, &lineno, &col, NULL, NULL) : NULL;
 		if (file && lineno > 0) {
-			copy_str(out->file, sizeof out->file, file);
+			resolve_path(out->file, sizeof out->file, dw.api.line_comp_dir(line), file);
 			out->line = lineno;
 			out->column = col;
 			out->has_line = true;
@@ -860,7 +1024,7 @@ int sym_describe(struct fk_symbols *s, uint64_t pc, bool adjust, struct sym_info
 	elfmod_load(s, m);
 	const struct esym *y = elfmod_sym(m, at);
 	if (y) {
-		copy_str(out->function, sizeof out->function, m->strs + y->name);
+		copy_sym_name(out->function, sizeof out->function, m->strs + y->name);
 		out->offset = pc - y->addr;
 		out->has_function = true;
 	}
@@ -898,7 +1062,8 @@ static int cmp_u64(const void *a, const void *b)
 
 static int addrset_out(struct addrset *v, uint64_t *addrs, int max)
 {
-	qsort(v->a, v->n, sizeof *v->a, cmp_u64);
+	if (v->n)
+		qsort(v->a, v->n, sizeof *v->a, cmp_u64);
 	int n = 0;
 	for (size_t i = 0; i < v->n && n < max; i++)
 		addrs[n++] = v->a[i];
@@ -951,19 +1116,10 @@ static int cb_fn_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_Ad
 {
 	(void)ud, (void)mname, (void)start;
 	struct fn_lookup *q = arg;
-	int n = dw.api.module_getsymtab(mod);
-	for (int i = 1; i < n; i++) {
-		GElf_Sym sym;
-		Dwarf_Addr addr, bias;
-		GElf_Word shndx;
-		Elf *elf;
-		const char *nm = dw.api.module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
-		int type = ELF64_ST_TYPE(sym.st_info);
-		if (!nm || (type != STT_FUNC && type != STT_GNU_IFUNC) || shndx == SHN_UNDEF ||
-		    shndx == (GElf_Word)-1 || addr == 0 || strcmp(nm, q->name) != 0)
-			continue;
-		addrset_add(&q->out, after_prologue(mod, addr, sym.st_size));
-	}
+	const struct dwmod *m = dwmod_get(q->s, mod);
+	for (size_t i = 0; m && i < m->n; i++)
+		if (sym_name_is(m->syms[i].name, q->name))
+			addrset_add(&q->out, after_prologue(mod, m->syms[i].addr, m->syms[i].size));
 	return DWARF_CB_OK;
 }
 
@@ -982,7 +1138,7 @@ int sym_lookup_function(struct fk_symbols *s, const char *name, uint64_t *addrs,
 			struct elfmod *m = &s->mods[i];
 			elfmod_load(s, m);
 			for (size_t k = 0; k < m->nsyms; k++)
-				if (strcmp(m->strs + m->syms[k].name, name) == 0)
+				if (sym_name_is(m->strs + m->syms[k].name, name))
 					addrset_add(&out, m->syms[k].addr);
 		}
 	}
@@ -991,9 +1147,11 @@ int sym_lookup_function(struct fk_symbols *s, const char *name, uint64_t *addrs,
 
 /* ---- line lookup ---- */
 
-/* Exact, or a suffix of path starting after a '/'. */
-static bool file_matches(const char *path, const char *want, size_t wl)
+/* Exact, or a suffix of path starting after a '/' (both normalized). */
+static bool file_matches(const char *comp_dir, const char *raw, const char *want, size_t wl)
 {
+	char path[4096];
+	resolve_path(path, sizeof path, comp_dir, raw);
 	size_t pl = strlen(path);
 	if (pl < wl || strcmp(path + pl - wl, want) != 0)
 		return false;
@@ -1045,8 +1203,10 @@ static int cb_line_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_
 	for (Dwarf_Die *cu = NULL; (cu = dw.api.module_nextcu(mod, cu, &bias)) != NULL;) {
 		Dwarf_Lines *lines;
 		size_t nlines;
-		if (dw.api.getsrclines(cu, &lines, &nlines) != 0)
+		if (dw.api.getsrclines(cu, &lines, &nlines) != 0 || nlines == 0)
 			continue;
+		Dwfl_Line *l0 = dw.api.dwfl_onesrcline(cu, 0);
+		const char *comp_dir = l0 ? dw.api.line_comp_dir(l0) : NULL;
 		const char *last = NULL;
 		bool last_match = false;
 		for (size_t i = 0; i < nlines; i++) {
@@ -1056,7 +1216,7 @@ static int cb_line_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_
 				continue;
 			if (src != last) {
 				last = src;
-				last_match = file_matches(src, q->file, q->flen);
+				last_match = file_matches(comp_dir, src, q->file, q->flen);
 			}
 			int no;
 			Dwarf_Addr a;
@@ -1080,20 +1240,17 @@ int sym_lookup_line(struct fk_symbols *s, const char *file, int line, uint64_t *
 		*actual = 0;
 	if (!s->use_dw || !file || !*file || line < 1 || max < 1)
 		return 0;
-	struct line_lookup q = {.file = file, .flen = strlen(file), .line = line};
+	char want[4096];
+	normalize_path(want, sizeof want, file);
+	struct line_lookup q = {.file = want, .flen = strlen(want), .line = line};
 	dw.api.getmodules(s->dwfl, cb_line_module, &q, 0);
 	/* One address per function: the lowest row of the line in each. */
 	struct addrset out = {0};
 	uint64_t *starts = calloc(q.n ? q.n : 1, sizeof *starts);
 	for (size_t i = 0; starts && i < q.n; i++) {
-		GElf_Off off = 0;
-		GElf_Sym sym;
-		GElf_Word shndx;
-		Elf *elf;
-		Dwarf_Addr bias;
-		const char *fn = dw.api.module_addrinfo(q.hits[i].mod, q.hits[i].addr, &off, &sym, &shndx,
-							&elf, &bias);
-		starts[i] = fn ? q.hits[i].addr - off : q.hits[i].addr;
+		const struct dwmod *m = dwmod_get(s, q.hits[i].mod);
+		const struct dsym *y = m ? dwmod_sym(m, q.hits[i].addr) : NULL;
+		starts[i] = y ? y->addr : q.hits[i].addr;
 	}
 	for (size_t i = 0; starts && i < q.n; i++) {
 		bool lowest = true;

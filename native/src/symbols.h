@@ -7,7 +7,8 @@
  * (.eh_frame/.debug_frame). Without libdw (or with FORKALL_NO_LIBDW=1 in the
  * environment) it walks frame pointers and names functions from the ELF
  * .symtab/.dynsym (also .symtab of /usr/lib/debug/.build-id/ files), with no
- * source lines; sym_note() says why.
+ * source lines; sym_note() says why. FORKALL_LIBDW=/path/libdw.so.1 loads
+ * another elfutils build instead of the system's.
  *
  * No ptrace here: the caller passes the registers of a stopped LWP, and
  * memory is read with process_vm_readv (mem.h). Not thread-safe: one owner
