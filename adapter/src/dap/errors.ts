@@ -75,7 +75,8 @@ export function toDapError(e: unknown, what: string, pid?: number): DapError {
 	if (e instanceof TracerError) {
 		switch (e.kind) {
 		case 'no-such-process':
-			return errors.noSuchProcess(pid ?? 0, pid !== undefined ? `no such process: pid ${pid} (${e.message})` : e.message);
+			return errors.noSuchProcess(pid ?? 0, pid !== undefined && !e.message.includes(String(pid))
+				? `no such process: pid ${pid} (${e.message})` : e.message);
 		case 'not-permitted':
 			return errors.notPermitted(pid ?? 0, e.message);
 		case 'already-traced':
