@@ -69,6 +69,10 @@ bool arch_fix_restart(fk_gregs *r, enum arch_fix_mode mode);
  * length (<= cap). */
 size_t arch_reaper_code(uint8_t *buf, size_t cap);
 
+/* Registers that start the child stub (child_stub.h): pc at code, the
+ * table's address where the stub expects it. */
+void arch_stub_regs(fk_gregs *r, uint64_t code, uint64_t table);
+
 /* libthread_db's ps_get_thread_area index answered with arch_tp(). */
 bool arch_thread_area_is_tp(int idx);
 

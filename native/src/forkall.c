@@ -55,8 +55,7 @@
 
 #include "../include/forkall.h"
 
-static void warn(struct forkall *fa, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(struct forkall *fa, const char *fmt, ...)
+void fa_warn(struct forkall *fa, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -78,7 +77,7 @@ int fa_fault_at(struct forkall *fa, const char *step)
 
 /* FORKALL_SKIP=xstate,sigmask,...: leave restore steps out, so tests can
  * show that their fidelity checks catch the difference. Never for users. */
-static bool skip(const struct forkall *fa, const char *what)
+bool fa_skip(const struct forkall *fa, const char *what)
 {
 	if (!fa->skip)
 		return false;
@@ -108,7 +107,7 @@ static int prepare(struct forkall *fa)
 	fa->tdb = fa->syms ? tdb_open(fa->mpid, fa->syms) : NULL;
 	fa->tid_off = fa->tdb ? tdb_pthread_tid_offset(fa->tdb) : -1;
 	if (fa->tid_off < 0)
-		warn(fa, "no glibc thread layout found (_thread_db_pthread_tid): thread descriptors are not fixed up");
+		fa_warn(fa, "no glibc thread layout found (_thread_db_pthread_tid): thread descriptors are not fixed up");
 	rc = proc_vmflag_ranges(fa->mpid, &fa->vmf, &fa->nvmf);
 	if (rc < 0)
 		return fk_fail(err, -rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/smaps", (int)fa->pid);
@@ -279,7 +278,7 @@ static int capture_altstacks(struct forkall *fa)
 		    mem_read_exact(fa->mpid, calls[i].args[1], &t->altstack, sizeof t->altstack) == 0)
 			t->altstack_ok = true;
 		else
-			warn(fa, "thread %d: alternate signal stack unknown (sigaltstack: %ld)", (int)t->tid, calls[i].ret);
+			fa_warn(fa, "thread %d: alternate signal stack unknown (sigaltstack: %ld)", (int)t->tid, calls[i].ret);
 	}
 	free(calls);
 	if (rc < 0)
@@ -580,20 +579,15 @@ static size_t fix_robust_owners(struct forkall *fa)
 	return fixed;
 }
 
-static int build_threads(struct fk_tracer *tr, struct forkall *fa)
+/* The slow, general way (used for the tid-preserving mode): one injected
+ * clone per thread in the leader, then the per-thread calls injected in all
+ * new threads at once, wave by wave. ~10 ptrace stops per thread. */
+static int slow_build_threads(struct forkall *fa)
 {
+	struct fk_tracer *tr = fa->tr;
 	struct fk_err *err = fa->err;
 	struct proc *c = fa->cproc;
 	pid_t leader = fa->child;
-	sigset_t all;
-	sigfillset(&all);
-	uint64_t allmask = ~0ull;
-	/* new threads inherit the leader's mask: nothing may be delivered to
-	 * a half-built thread */
-	if (ptrace(PTRACE_SETSIGMASK, leader, (void *)sizeof allmask, &allmask) < 0)
-		return fk_fail(err, errno, FK_KIND_FAILED, "clone", "PTRACE_SETSIGMASK of the child leader %d",
-			       (int)leader);
-
 	/* 1. one clone per other thread, in the leader */
 	for (size_t i = 0; i < fa->nts; i++) {
 		struct tstate *t = &fa->ts[i];
@@ -605,7 +599,7 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 		uint64_t tidp = 0, tls = arch_tp(&t->regs);
 		if (tls)
 			flags |= CLONE_SETTLS;
-		if (t->glibc && !skip(fa, "tidfix")) {
+		if (t->glibc && !fa_skip(fa, "tidfix")) {
 			flags |= CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
 			tidp = arch_tp(&t->regs) + (uint64_t)fa->tid_off;
 		}
@@ -634,8 +628,6 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 	/* every new thread reports its first stop */
 	if (attach_stop_all(tr, c, STOP_TIMEOUT_MS, err) < 0)
 		return -1;
-	if (!skip(fa, "robust") && !(fa->flags & FK_FORK_SAME_TIDS))
-		fa->robust_fixed = fix_robust_owners(fa);
 
 	/* 2. per-thread kernel state, injected in every new thread at once */
 	struct rsys_call *calls = calloc(fa->nts + 1, sizeof *calls);
@@ -651,14 +643,14 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 			k->tid = t->child_tid;
 			if (wave == 0) {
 				/* the kernel forgets robust lists on fork and clone */
-				if (!t->robust_ok || skip(fa, "robust"))
+				if (!t->robust_ok || fa_skip(fa, "robust"))
 					continue;
 				k->nr = SYS_set_robust_list;
 				k->args[0] = t->robust_head;
 				k->args[1] = t->robust_len;
 			} else if (wave == 1) {
 				/* fork keeps the forker's rseq; CLONE_VM drops it */
-				if (is_leader || !t->rseq_ok || !t->rseq.rseq_abi_pointer || skip(fa, "rseq"))
+				if (is_leader || !t->rseq_ok || !t->rseq.rseq_abi_pointer || fa_skip(fa, "rseq"))
 					continue;
 				k->nr = SYS_rseq;
 				k->args[0] = t->rseq.rseq_abi_pointer;
@@ -666,7 +658,7 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 				k->args[2] = 0;
 				k->args[3] = t->rseq.signature;
 			} else if (wave == 2) {
-				if (is_leader || !t->name[0] || skip(fa, "name"))
+				if (is_leader || !t->name[0] || fa_skip(fa, "name"))
 					continue;
 				uint64_t at = fa_scratch(t, 32);
 				if (mem_write_exact(fa->child, at, t->name, sizeof t->name) < 0)
@@ -677,7 +669,7 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 			} else {
 				/* CLONE_VM clones start without an alternate stack */
 				if (is_leader || !t->altstack_ok || (t->altstack.ss_flags & SS_DISABLE) ||
-				    skip(fa, "altstack"))
+				    fa_skip(fa, "altstack"))
 					continue;
 				stack_t ss = t->altstack;
 				ss.ss_flags &= ~SS_ONSTACK; /* recomputed by the kernel from sp */
@@ -708,6 +700,30 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 		}
 	}
 	free(calls);
+	return 0;
+}
+
+static int build_threads(struct fk_tracer *tr, struct forkall *fa)
+{
+	(void)tr;
+	struct fk_err *err = fa->err;
+	struct proc *c = fa->cproc;
+	pid_t leader = fa->child;
+	sigset_t all;
+	sigfillset(&all);
+	uint64_t allmask = ~0ull;
+	/* new threads inherit the leader's mask: nothing may be delivered to
+	 * a half-built thread */
+	if (ptrace(PTRACE_SETSIGMASK, leader, (void *)sizeof allmask, &allmask) < 0)
+		return fk_fail(err, errno, FK_KIND_FAILED, "clone", "PTRACE_SETSIGMASK of the child leader %d",
+			       (int)leader);
+
+	int brc = (fa->flags & FK_FORK_SAME_TIDS) || getenv("FORKALL_SLOW_BUILD") ? slow_build_threads(fa)
+									    : stub_build_threads(fa);
+	if (brc < 0)
+		return -1;
+	if (!fa_skip(fa, "robust") && !(fa->flags & FK_FORK_SAME_TIDS))
+		fa->robust_fixed = fix_robust_owners(fa);
 	if (fa_fault_at(fa, "thread-setup") < 0)
 		return -1;
 
@@ -718,7 +734,7 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 		fk_gregs r = t->regs;
 		/* the leader is the forker's own fork copy: its restart_block is
 		 * a copy of the forker's; new threads have none */
-		if (!skip(fa, "restart"))
+		if (!fa_skip(fa, "restart"))
 			arch_fix_restart(&r, is_leader ? FIX_SAME_TASK : FIX_NEW_THREAD);
 		rseq_fixup(fa, t, &r);
 		int e;
@@ -726,21 +742,21 @@ static int build_threads(struct fk_tracer *tr, struct forkall *fa)
 			return fk_fail(err, -e, FK_KIND_FAILED, "child-regs", "PTRACE_SETREGS of child thread %d",
 				       (int)t->child_tid);
 		xstate_sanitise(t->xstate, t->xlen);
-		if (!skip(fa, "xstate") && (e = arch_set_xstate(t->child_tid, t->xstate, t->xlen)) < 0)
+		if (!fa_skip(fa, "xstate") && (e = arch_set_xstate(t->child_tid, t->xstate, t->xlen)) < 0)
 			return fk_fail(err, -e, FK_KIND_FAILED, "child-regs",
 				       "PTRACE_SETREGSET NT_X86_XSTATE of child thread %d", (int)t->child_tid);
-		if (!is_leader && !skip(fa, "sched")) {
+		if (!is_leader && !fa_skip(fa, "sched")) {
 			if (t->affinity_ok && sched_setaffinity(t->child_tid, sizeof t->affinity, &t->affinity) < 0)
-				warn(fa, "thread %d: CPU affinity not copied: %s", (int)t->child_tid, strerror(errno));
+				fa_warn(fa, "thread %d: CPU affinity not copied: %s", (int)t->child_tid, strerror(errno));
 			if (t->sched_ok) {
 				t->sched.size = sizeof t->sched;
 				t->sched.sched_flags = 0;
 				if (syscall(SYS_sched_setattr, t->child_tid, &t->sched, 0) < 0)
-					warn(fa, "thread %d: scheduling policy/priority not copied: %s", (int)t->child_tid,
+					fa_warn(fa, "thread %d: scheduling policy/priority not copied: %s", (int)t->child_tid,
 					     strerror(errno));
 			}
 		}
-		uint64_t mask = t->sigmask_ok && !skip(fa, "sigmask") ? t->sigmask : 0;
+		uint64_t mask = t->sigmask_ok && !fa_skip(fa, "sigmask") ? t->sigmask : 0;
 		if (ptrace(PTRACE_SETSIGMASK, t->child_tid, (void *)sizeof mask, &mask) < 0)
 			return fk_fail(err, errno, FK_KIND_FAILED, "child-regs", "PTRACE_SETSIGMASK of child thread %d",
 				       (int)t->child_tid);

@@ -122,6 +122,14 @@ struct forkall {
  * fa->child set (pid in our namespace) and fa->init (the namespace's init). */
 int samepid_fork(struct forkall *fa);
 
+/* The fast way to build the child's threads (forkall_stub.c): a stub in
+ * the child clones them all and each sets up its own kernel state; then
+ * they are seized. Leaves every new thread stopped in fa->cproc with
+ * t->child_tid set. */
+int stub_build_threads(struct forkall *fa);
+bool fa_skip(const struct forkall *fa, const char *what);
+void fa_warn(struct forkall *fa, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Helpers shared by the engine's files (forkall.c). */
 int fa_fault_at(struct forkall *fa, const char *step);
 uint64_t fa_scratch(const struct tstate *t, uint64_t below);

@@ -73,3 +73,10 @@ size_t arch_reaper_code(uint8_t *buf, size_t cap)
 		buf[i] = code[i];
 	return sizeof code;
 }
+
+void arch_stub_regs(fk_gregs *r, uint64_t code, uint64_t table)
+{
+	r->rip = code;
+	r->rbx = table; /* child_stub.S addresses everything through %rbx */
+	r->orig_rax = (uint64_t)-1;
+}
