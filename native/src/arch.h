@@ -69,6 +69,9 @@ bool arch_fix_restart(fk_gregs *r, enum arch_fix_mode mode);
  * length (<= cap). */
 size_t arch_reaper_code(uint8_t *buf, size_t cap);
 
+/* "syscall; breakpoint": for rsys_run_trap. Returns its length. */
+size_t arch_syscall_trap_code(uint8_t *buf, size_t cap);
+
 /* Registers that start the child stub (child_stub.h): pc at code, the
  * table's address where the stub expects it. */
 void arch_stub_regs(fk_gregs *r, uint64_t code, uint64_t table);

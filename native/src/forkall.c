@@ -252,7 +252,9 @@ static int capture(struct forkall *fa)
 }
 
 /* sigaltstack() can only be read from inside each thread: one injected
- * sigaltstack(NULL, &old) per thread, all threads at once. */
+ * sigaltstack(NULL, &old) per thread, all threads at once. With more than a
+ * few threads, a "syscall; int3" page is mapped in the parent for the time
+ * of this step (one stop per thread instead of two). */
 static int capture_altstacks(struct forkall *fa)
 {
 	struct fk_err *err = fa->err;
@@ -266,7 +268,31 @@ static int capture_altstacks(struct forkall *fa)
 		calls[i].args[1] = fa_scratch(&fa->ts[i], 64);
 	}
 	fa->injected_parent = true;
-	int rc = rsys_run(fa->tr, fa->parent, fa->insn, calls, fa->nts, INJECT_TIMEOUT_MS, err);
+	pid_t F = fa->ts[fa->forker].tid;
+	long page = 0;
+	if (fa->nts >= 4) {
+		uint64_t a[6] = {0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0};
+		uint8_t code[16];
+		size_t len = arch_syscall_trap_code(code, sizeof code);
+		if (rsys_one(fa->tr, fa->parent, fa->insn, F, SYS_mmap, a, &page, NULL, err) < 0) {
+			free(calls);
+			return -1;
+		}
+		if ((page < 0 && page > -4096) || !len || mem_write_exact(fa->mpid, (uint64_t)page, code, len) < 0)
+			page = 0; /* fall back to two stops per thread */
+	}
+	int rc = page > 0 ? rsys_run_trap(fa->tr, fa->parent, (uint64_t)page, calls, fa->nts, INJECT_TIMEOUT_MS, err)
+			  : rsys_run(fa->tr, fa->parent, fa->insn, calls, fa->nts, INJECT_TIMEOUT_MS, err);
+	if (page > 0) {
+		long ret = 0;
+		uint64_t m[6] = {(uint64_t)page, 4096, 0, 0, 0, 0};
+		struct fk_err e2;
+		fk_err_clear(&e2);
+		if ((rsys_one(fa->tr, fa->parent, fa->insn, F, SYS_munmap, m, &ret, NULL, &e2) < 0 || ret < 0) &&
+		    rc == 0)
+			rc = fk_fail(err, ret < 0 ? (int)-ret : e2.errnum, FK_KIND_FAILED, "altstack",
+				     "unmapping the temporary page in process %d", (int)fa->pid);
+	}
 	for (size_t i = 0; rc == 0 && i < fa->nts; i++) {
 		struct tstate *t = &fa->ts[i];
 		if (calls[i].status < 0) {
@@ -278,7 +304,8 @@ static int capture_altstacks(struct forkall *fa)
 		    mem_read_exact(fa->mpid, calls[i].args[1], &t->altstack, sizeof t->altstack) == 0)
 			t->altstack_ok = true;
 		else
-			fa_warn(fa, "thread %d: alternate signal stack unknown (sigaltstack: %ld)", (int)t->tid, calls[i].ret);
+			fa_warn(fa, "thread %d: alternate signal stack unknown (sigaltstack: %ld)", (int)t->tid,
+				calls[i].ret);
 	}
 	free(calls);
 	if (rc < 0)
@@ -862,6 +889,12 @@ static void result(struct forkall *fa, struct jw *body)
 	jw_kint(body, "forkUs", (int64_t)(fa->t_fork1 - fa->t_fork0));
 	jw_kint(body, "threadsUs", (int64_t)(fa->t_child1 - fa->t_child0));
 	jw_kint(body, "totalUs", (int64_t)(fa->t_child1 - fa->t_start));
+	jw_key(body, "pausePhasesUs");
+	jw_obj_begin(body);
+	static const char *const names[] = {"stop", "capture", "altstack", "fork", "restore", "release"};
+	for (int i = 0; i < 6; i++)
+		jw_kint(body, names[i], (int64_t)fa->phases[i]);
+	jw_obj_end(body);
 	jw_obj_end(body);
 	size_t ndc = 0, nwf = 0;
 	uint64_t bdc = 0;
@@ -918,17 +951,29 @@ int op_fork(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, 
 		fa.t_stop = tr_now_us();
 		rc = stop_parent(&fa);
 	}
+	uint64_t ph[8] = {0};
+	ph[0] = tr_now_us();
 	if (rc == 0)
 		rc = capture(&fa);
+	ph[1] = tr_now_us();
 	if (rc == 0)
 		rc = capture_altstacks(&fa);
+	ph[2] = tr_now_us();
 	if (rc == 0)
 		rc = inject_fork(&fa);
+	ph[3] = tr_now_us();
 	if (rc == 0)
 		rc = restore_parent(&fa);
+	ph[4] = tr_now_us();
 	if (rc == 0 && fa_fault_at(&fa, "parent-release") == 0) {
 		release_parent(&fa);
 		fa.t_release = tr_now_us();
+		fa.phases[0] = ph[0] - fa.t_stop;      /* stop */
+		fa.phases[1] = ph[1] - ph[0];          /* capture */
+		fa.phases[2] = ph[2] - ph[1];          /* altstack */
+		fa.phases[3] = ph[3] - ph[2];          /* fork */
+		fa.phases[4] = ph[4] - ph[3];          /* restore */
+		fa.phases[5] = fa.t_release - ph[4];   /* release */
 	} else {
 		rc = -1;
 	}

@@ -112,6 +112,7 @@ struct forkall {
 	pid_t init;          /* same-tids mode: pid 1 of the child's namespace */
 	struct proc *iproc;
 
+	uint64_t phases[6];
 	uint64_t t_start, t_stop, t_fork0, t_fork1, t_release, t_child0, t_child1;
 };
 

@@ -60,7 +60,9 @@ int rsys_find_insn(pid_t pid, const struct vma_list *maps, uint64_t *addr, struc
 		       "process %d has no readable syscall instruction to run injected calls with", (int)pid);
 }
 
-static int start_call(struct proc *p, uint64_t insn, struct rsys_call *c)
+/* trap mode: insn is "syscall; <breakpoint>" in a page of ours, so one
+ * PTRACE_CONT and one SIGTRAP stop per call instead of entry + exit stops */
+static int start_call(struct proc *p, uint64_t insn, struct rsys_call *c, bool trap)
 {
 	struct lwp *l = proc_lwp(p, c->tid);
 	if (!l)
@@ -74,16 +76,18 @@ static int start_call(struct proc *p, uint64_t insn, struct rsys_call *c)
 	arch_setup_syscall(&r, insn, c->nr, c->args);
 	if ((rc = arch_set_gregs(c->tid, &r)) < 0)
 		return rc;
-	if (ptrace(PTRACE_SYSCALL, c->tid, 0, 0) < 0)
+	c->saved_sig = l->pending_sig; /* a signal waiting for delivery stays */
+	l->pending_sig = 0;
+	if (ptrace(trap ? PTRACE_CONT : PTRACE_SYSCALL, c->tid, 0, 0) < 0)
 		return -errno;
 	proc_set_running(p, l);
 	l->regs_valid = false;
-	c->phase = PH_ENTRY;
+	c->phase = trap ? PH_EXIT : PH_ENTRY;
 	return 0;
 }
 
 /* Advance one call after its thread reported a stop. */
-static void advance(struct proc *p, struct rsys_call *c)
+static void advance(struct proc *p, struct rsys_call *c, bool trap)
 {
 	struct lwp *l = proc_lwp(p, c->tid);
 	if (!l) {
@@ -103,6 +107,7 @@ static void advance(struct proc *p, struct rsys_call *c)
 			c->status = rc;
 			c->ret = rc < 0 ? 0 : arch_syscall_result(&r);
 			c->phase = PH_DONE;
+			l->pending_sig = c->saved_sig;
 			return; /* stays stopped at the exit stop */
 		}
 		break;
@@ -111,14 +116,26 @@ static void advance(struct proc *p, struct rsys_call *c)
 		ptrace(PTRACE_GETEVENTMSG, c->tid, 0, &c->event_msg);
 		break;
 	case STOP_SIGNAL:
-		/* keep it for later delivery (handle_status stored it) and go
-		 * on without delivering it now */
+		if (trap && l->stop_sig == SIGTRAP) {
+			fk_gregs r;
+			int rc = arch_get_gregs(c->tid, &r);
+			c->status = rc;
+			c->ret = rc < 0 ? 0 : arch_syscall_result(&r);
+			c->phase = PH_DONE;
+			l->pending_sig = c->saved_sig;
+			return; /* stays stopped at our trap */
+		}
+		/* a real signal: keep it for later delivery and go on without
+		 * delivering it now */
+		if (!c->saved_sig)
+			c->saved_sig = l->pending_sig;
+		l->pending_sig = 0;
 		break;
 	default: /* a late interrupt or job-control stop: just go on */
 		break;
 	}
 	int sig = 0;
-	if (ptrace(PTRACE_SYSCALL, c->tid, 0, (void *)(long)sig) < 0) {
+	if (ptrace(trap ? PTRACE_CONT : PTRACE_SYSCALL, c->tid, 0, (void *)(long)sig) < 0) {
 		c->status = -errno;
 		c->phase = PH_DONE;
 		return;
@@ -126,8 +143,8 @@ static void advance(struct proc *p, struct rsys_call *c)
 	proc_set_running(p, l);
 }
 
-int rsys_run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_call *calls, size_t n,
-	     int timeout_ms, struct fk_err *err)
+static int run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_call *calls, size_t n,
+	       int timeout_ms, struct fk_err *err, bool trap)
 {
 	pid_t pid = p->pid;
 	size_t active = 0;
@@ -136,7 +153,7 @@ int rsys_run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_ca
 		calls[i].ret = 0;
 		calls[i].event = 0;
 		calls[i].event_msg = 0;
-		int rc = start_call(p, insn, &calls[i]);
+		int rc = start_call(p, insn, &calls[i], trap);
 		if (rc < 0) {
 			calls[i].status = rc;
 			calls[i].phase = PH_DONE;
@@ -160,7 +177,7 @@ int rsys_run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_ca
 				c->status = -ESRCH;
 				c->phase = PH_DONE;
 			} else if (r == 1) {
-				advance(p, c);
+				advance(p, c, trap);
 			}
 			if (c->phase == PH_DONE) {
 				active--;
@@ -190,12 +207,24 @@ int rsys_run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_ca
 			calls[first].phase = PH_DONE;
 			active--;
 		} else if (r == 1) {
-			advance(p, &calls[first]);
+			advance(p, &calls[first], trap);
 			if (calls[first].phase == PH_DONE)
 				active--;
 		}
 	}
 	return 0;
+}
+
+int rsys_run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_call *calls, size_t n,
+	     int timeout_ms, struct fk_err *err)
+{
+	return run(tr, p, insn, calls, n, timeout_ms, err, false);
+}
+
+int rsys_run_trap(struct fk_tracer *tr, struct proc *p, uint64_t stub, struct rsys_call *calls, size_t n,
+		  int timeout_ms, struct fk_err *err)
+{
+	return run(tr, p, stub, calls, n, timeout_ms, err, true);
 }
 
 int rsys_one(struct fk_tracer *tr, struct proc *p, uint64_t insn, pid_t tid, long nr, const uint64_t args[6],

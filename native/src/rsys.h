@@ -38,12 +38,18 @@ struct rsys_call {
 	unsigned long event_msg; /* its PTRACE_GETEVENTMSG (new pid/tid) */
 	/* internal */
 	int phase;
+	int saved_sig;
 };
 
 /* Run calls[0..n) concurrently in their threads of p (all stopped). Fails
  * (err set) only on timeout; per-call failures are in status/ret. */
 int rsys_run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_call *calls, size_t n,
 	     int timeout_ms, struct fk_err *err);
+
+/* The same, one stop per call: stub is the address of "syscall;
+ * breakpoint" (arch_syscall_trap_code) in a page of ours. */
+int rsys_run_trap(struct fk_tracer *tr, struct proc *p, uint64_t stub, struct rsys_call *calls, size_t n,
+		  int timeout_ms, struct fk_err *err);
 
 /* One call; returns its ret, or fills err and returns -1 - with the reason
  * (thread gone, ptrace failure, timeout) - when it did not complete. */

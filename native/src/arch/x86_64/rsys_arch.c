@@ -80,3 +80,13 @@ void arch_stub_regs(fk_gregs *r, uint64_t code, uint64_t table)
 	r->rbx = table; /* child_stub.S addresses everything through %rbx */
 	r->orig_rax = (uint64_t)-1;
 }
+
+size_t arch_syscall_trap_code(uint8_t *buf, size_t cap)
+{
+	if (cap < 3)
+		return 0;
+	buf[0] = 0x0f; /* syscall */
+	buf[1] = 0x05;
+	buf[2] = 0xcc; /* int3 */
+	return 3;
+}
