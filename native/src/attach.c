@@ -388,6 +388,7 @@ void attach_resume_all(struct fk_tracer *tr, struct proc *p)
 	}
 	p->want_running = true;
 	p->stop_all_pending = false;
+	p->syms_stale = true;
 	for (size_t i = 0; i < p->n; i++) {
 		int rc = attach_resume_lwp(p, &p->lwps[i]);
 		if (rc < 0)

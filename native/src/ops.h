@@ -22,6 +22,8 @@ int op_step(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, 
 int op_bp_insert(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 int op_bp_remove(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 int op_set_regs(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
+int op_stack(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
+int op_symbols(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 int op_fork(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 
 #endif

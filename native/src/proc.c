@@ -1,5 +1,7 @@
 #include "proc.h"
 
+#include "symbols.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +54,7 @@ void proc_free(struct proc *p)
 	free(p->lwps);
 	free(p->index);
 	free(p->bps);
+	sym_close(p->syms);
 	free(p);
 }
 

@@ -61,9 +61,12 @@ struct proc {
 	struct bp *bps;  /* breakpoints.h */
 	size_t nbps, capbps;
 	int stdout_fd, stderr_fd; /* launched: the caller owns them */
+	struct fk_symbols *syms;  /* opened on the first stack/symbol request */
+	bool syms_stale;          /* it ran since: modules may have changed */
 };
 
 struct bp;
+struct fk_symbols;
 
 struct proc *proc_new(pid_t pid);
 void proc_free(struct proc *p);

@@ -473,6 +473,8 @@ static op_fn op_table(int op)
 	case FK_OP_BP_INSERT: return op_bp_insert;
 	case FK_OP_BP_REMOVE: return op_bp_remove;
 	case FK_OP_SET_REGS: return op_set_regs;
+	case FK_OP_STACK: return op_stack;
+	case FK_OP_SYMBOLS: return op_symbols;
 	default: return NULL;
 	}
 }

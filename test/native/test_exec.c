@@ -134,6 +134,18 @@ int main(void)
 	/* all-stop: wait until the others are stopped too */
 	r = t_call(fk, FK_OP_STOP, pid, 0, 0);
 	free(r);
+	/* the call stack through libc, symbolized */
+	r = t_call(fk, FK_OP_STACK, pid, tid, 0);
+	CHECK(t_has(r, "\"ok\":true") && t_has(r, "\"function\":\"clock_nanosleep") && t_count(r, "\"pc\":") >= 3,
+	      "stack at the breakpoint: %s", r);
+	free(r);
+	{
+		char q[] = "function:main";
+		int64_t sid = fk_submit(fk, FK_OP_SYMBOLS, pid, 0, 0, 0, 0, (const uint8_t *)q, sizeof q - 1);
+		CHECK(sid > 0, "submit");
+		r = t_call(fk, FK_OP_PING, 0, 0, 0); /* results arrive in order */
+		free(r);
+	}
 	/* a single step from the breakpoint moves pc past it */
 	r = t_call(fk, FK_OP_STEP, pid, tid, 0);
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
