@@ -15,7 +15,7 @@
  */
 import { Table, median, repeat } from './table';
 import { forkBench } from './fork';
-import { spawnFixture, killAll } from '../test/helpers/procs';
+import { spawnFixture, killAll, type Fixture } from '../test/helpers/procs';
 import { cleanupFork } from '../test/helpers/forkTarget';
 import { forkallJson, forkallAvailable, run } from '../test/helpers/forkall';
 import { which } from '../test/helpers/paths';
@@ -59,47 +59,77 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 	});
 }
 
+/* How long the target was frozen by `fn`, measured from inside it: the
+ * fixture's stall probe (a thread waking every 200 µs) keeps the longest gap
+ * between wake-ups since SIGUSR2. The same yardstick for every tool. */
+async function frozenMs<T>(fx: Fixture, fn: () => Promise<T>): Promise<{ frozenMs: number; value: T }> {
+	process.kill(fx.pid, 'SIGUSR2');
+	const t0 = Date.now();
+	await fx.waitProgress((p) => p.at > t0 + 20, 5000, 'a progress line after the reset');
+	const value = await fn();
+	const t1 = Date.now();
+	const p = await fx.waitProgress((q) => q.at > t1 + 20, 10000, 'a progress line after the run');
+	const gap = p.fields.maxgapUs;
+	if (gap === undefined) throw new Error('the fixture does not report maxgapUs (--stall-probe)');
+	return { frozenMs: gap / 1000, value };
+}
+
 async function threadsBench(): Promise<void> {
 	const gdb = which('gdb');
 	const table = new Table('forkall threads vs gdb attach + info threads', [
 		'threads',
 		'forkall pause µs',
+		'forkall: target frozen ms',
 		'forkall total ms',
+		'gdb: target frozen ms',
 		'gdb total ms',
-		'ratio gdb/forkall',
+		'frozen: gdb/forkall',
+		'total: gdb/forkall',
 	]);
 	for (const n of SIZES) {
-		const fx = await spawnFixture('threads', [String(n), '--spinners', '0', '--tick-ms', '200'], { readyTimeoutMs: 60000 });
+		const fx = await spawnFixture('threads', [String(n), '--spinners', '0', '--tick-ms', '200', '--stall-probe'], { readyTimeoutMs: 60000 });
 		try {
 			const runs = await repeat(FORKALL_RUNS, async () => {
-				const { res, body } = await forkallJson<{ pauseUs: number; threads: unknown[] }>(['threads', String(fx.pid)], { timeoutMs: 120000 });
-				if (body.threads.length !== n + 1) throw new Error(`forkall listed ${body.threads.length} threads, want ${n + 1}`);
-				return { pauseUs: body.pauseUs, ms: res.ms };
+				const { frozenMs: fz, value } = await frozenMs(fx, () =>
+					forkallJson<{ pauseUs: number; threads: unknown[] }>(['threads', String(fx.pid)], { timeoutMs: 120000 }));
+				const { res, body } = value;
+				if (body.threads.length !== n + 2) throw new Error(`forkall listed ${body.threads.length} threads, want ${n + 2} (with the stall probe)`);
+				return { pauseUs: body.pauseUs, ms: res.ms, frozen: fz };
 			});
 			assertNotStoppedOrTraced(fx.pid, `bench ${n}`);
 			const pause = median(runs.map((r) => r.pauseUs));
 			const total = median(runs.map((r) => r.ms));
+			const frozen = median(runs.map((r) => r.frozen));
 			let gdbMs: number | null = null;
+			let gdbFrozen: number | null = null;
 			if (gdb) {
 				const g = await repeat(GDB_RUNS, async () => {
-					const res = await run([gdb, '-nx', '-batch', '-p', String(fx.pid), '-ex', 'info threads'], { timeoutMs: 300000 });
+					const { frozenMs: fz, value: res } = await frozenMs(fx, () =>
+						run([gdb, '-nx', '-batch', '-p', String(fx.pid), '-ex', 'info threads'], { timeoutMs: 300000 }));
 					if (res.code !== 0) throw new Error(`gdb exited ${res.code}: ${res.stderr.slice(0, 500)}`);
 					const lwps = (res.stdout.match(/\(LWP \d+\)/g) ?? []).length;
-					if (lwps < n + 1) throw new Error(`gdb listed ${lwps} threads, want ${n + 1}`);
-					return res.ms;
+					if (lwps < n + 2) throw new Error(`gdb listed ${lwps} threads, want ${n + 2}`);
+					return { ms: res.ms, frozen: fz };
 				});
 				assertNotStoppedOrTraced(fx.pid, `bench ${n} after gdb`);
-				gdbMs = median(g);
+				gdbMs = median(g.map((x) => x.ms));
+				gdbFrozen = median(g.map((x) => x.frozen));
 			}
-			table.addRow([n, pause, total, gdbMs, gdbMs === null ? null : `${(gdbMs / total).toFixed(1)}×`]);
+			table.addRow([
+				n, pause, Number(frozen.toFixed(1)), total,
+				gdbFrozen === null ? null : Number(gdbFrozen.toFixed(1)), gdbMs,
+				gdbFrozen === null ? null : `${(gdbFrozen / frozen).toFixed(1)}×`,
+				gdbMs === null ? null : `${(gdbMs / total).toFixed(1)}×`,
+			]);
 			process.stderr.write(`bench: ${n} threads done\n`);
 		} finally {
 			await fx.kill();
 		}
 	}
-	table.note(`forkall: median of ${FORKALL_RUNS} runs of \`forkall threads PID --json\`; pause = its pauseUs (first stop to last release); total = wall time of the command.`);
+	table.note(`forkall: median of ${FORKALL_RUNS} runs of \`forkall threads PID --json\`; pause = its own pauseUs (first stop to last release); total = wall time of the command (Node.js start-up included, ~80 ms here).`);
+	table.note('target frozen = the longest gap seen by a probe thread inside the target (wakes every 200 µs), i.e. how long the program stood still: the same yardstick for both tools.');
 	if (gdb) table.note(`gdb: median of ${GDB_RUNS} runs of \`gdb -nx -batch -p PID -ex "info threads"\` on the same process.`);
-	else table.note('gdb: not installed, column skipped.');
+	else table.note('gdb: not installed, columns skipped.');
 	process.stdout.write(table.render());
 }
 

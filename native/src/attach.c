@@ -28,6 +28,13 @@ int attach_check_pid(pid_t pid, struct fk_err *err)
 	if (proc_status_long(pid, "Tgid", &tgid) == 0 && tgid != pid)
 		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "lookup",
 			       "%d is a thread of process %ld, not a process id", (int)pid, tgid);
+	/* a zombie: every thread gone (a dead main thread alone is fine) */
+	long threads = 1;
+	struct proc_task_stat st;
+	if (proc_task_stat(pid, pid, &st) == 0 && st.state == 'Z' && proc_status_long(pid, "Threads", &threads) == 0 &&
+	    threads <= 1)
+		return fk_fail(err, ESRCH, FK_KIND_NOPROC, "lookup",
+			       "no such process: pid %d has exited (a zombie its parent has not reaped)", (int)pid);
 	return 0;
 }
 

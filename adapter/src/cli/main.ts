@@ -11,8 +11,7 @@ import { NativeLoadError } from '../engine/native';
 import { ProtocolError } from '../engine/protocol';
 import { TracerError } from '../engine/errors';
 import { Tracer } from '../engine/tracer';
-import { Process } from '../model';
-import { parseDapArgs, runServer, runStdio } from '../dap/server';
+import { Process } from '../model/process';
 import { regsJson, renderForkText, renderRegsText, renderThreadsText, threadsJson } from './render';
 
 export const USAGE = `Usage:
@@ -226,6 +225,9 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
 
 /** `forkall dap`: stdio serves until the client disconnects (then exits); --server until killed. */
 async function runDap(args: readonly string[], io: Io): Promise<number> {
+	// Loaded only here: the DAP stack (with iced-x86's WASM) would add ~100 ms
+	// to every `forkall threads`.
+	const { parseDapArgs, runServer, runStdio } = await import('../dap/server');
 	let o;
 	try {
 		o = parseDapArgs(args);

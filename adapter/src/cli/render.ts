@@ -5,8 +5,10 @@
 import * as os from 'node:os';
 import { formatSize, formatTable, hex, hexGroups, hexPad, printable, toSigned } from '../common/format';
 import type { ForkBody } from '../engine/protocol';
-import type { Lwp, Registers, ThreadsSnapshot } from '../model';
-import { GPR_NAMES, decodeFcw, decodeFsw, decodeMxcsr, decodeRflags, decodeSigmask, x87ToNumber } from '../model';
+import type { Lwp } from '../model/lwp';
+import type { ThreadsSnapshot } from '../model/process';
+import type { Registers } from '../model/registers';
+import { GPR_NAMES, decodeFcw, decodeFsw, decodeMxcsr, decodeRflags, decodeSigmask, x87ToNumber } from '../model/registers';
 
 // ---- threads ---------------------------------------------------------------
 
