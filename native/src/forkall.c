@@ -104,8 +104,8 @@ static int prepare(struct forkall *fa)
 	if (rsys_find_insn(fa->mpid, &fa->maps, &fa->insn, err) < 0)
 		return -1;
 	fa->syms = elfsyms_new(fa->mpid, &fa->maps);
-	fa->tdb = fa->syms ? tdb_open(fa->mpid, fa->syms) : NULL;
-	fa->tid_off = fa->tdb ? tdb_pthread_tid_offset(fa->tdb) : -1;
+	/* only the tid field's offset is needed: no libthread_db session */
+	fa->tid_off = fa->syms ? glibc_pthread_tid_offset(fa->mpid, fa->syms) : -1;
 	if (fa->tid_off < 0)
 		fa_warn(fa, "no glibc thread layout found (_thread_db_pthread_tid): thread descriptors are not fixed up");
 	rc = proc_vmflag_ranges(fa->mpid, &fa->vmf, &fa->nvmf);
@@ -1004,7 +1004,6 @@ int op_fork(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, 
 	free(fa.scratch);
 	free(fa.vmf);
 	free(fa.pre);
-	tdb_close(fa.tdb);
 	elfsyms_free(fa.syms);
 	proc_maps_free(&fa.maps);
 	jw_free(&fa.warnings);

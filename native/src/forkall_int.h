@@ -86,7 +86,6 @@ struct forkall {
 
 	struct vma_list maps;
 	struct elfsyms *syms;
-	struct tdb *tdb;
 	uint64_t insn;
 	long tid_off;
 	struct vmflag_range *vmf;

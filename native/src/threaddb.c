@@ -140,16 +140,20 @@ const char *tdb_unavailable(const struct tdb *t)
 	return t->why_set ? t->why : NULL;
 }
 
-long tdb_pthread_tid_offset(struct tdb *t)
+long glibc_pthread_tid_offset(pid_t pid, struct elfsyms *syms)
 {
-	if (t->tid_off != -2)
-		return t->tid_off;
-	t->tid_off = -1;
 	uint64_t addr;
 	uint32_t desc[3];
-	if (elfsyms_lookup(t->ph.syms, "libc.so", "_thread_db_pthread_tid", &addr) == 0 &&
-	    mem_read_exact(t->ph.pid, addr, desc, sizeof desc) == 0 && desc[0] == 32 && desc[1] == 1)
-		t->tid_off = desc[2];
+	if (elfsyms_lookup(syms, "libc.so", "_thread_db_pthread_tid", &addr) == 0 &&
+	    mem_read_exact(pid, addr, desc, sizeof desc) == 0 && desc[0] == 32 && desc[1] == 1)
+		return desc[2];
+	return -1;
+}
+
+long tdb_pthread_tid_offset(struct tdb *t)
+{
+	if (t->tid_off == -2)
+		t->tid_off = glibc_pthread_tid_offset(t->ph.pid, t->ph.syms);
 	return t->tid_off;
 }
 

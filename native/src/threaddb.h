@@ -34,5 +34,7 @@ const char *tdb_unavailable(const struct tdb *t);
 /* Offset of struct pthread.tid from libc's _thread_db_pthread_tid
  * descriptor ({bits, count, offset}); -1 if not found. */
 long tdb_pthread_tid_offset(struct tdb *t);
+/* The same without a libthread_db session. */
+long glibc_pthread_tid_offset(pid_t pid, struct elfsyms *syms);
 
 #endif
