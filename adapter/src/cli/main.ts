@@ -137,13 +137,37 @@ function versionLine(): string {
 	return `forkall ${packageVersion()} (libforkall ${native})\n`;
 }
 
+/* The tracer of the command in progress (see onTerminate). */
+let activeTracer: Tracer | null = null;
+let terminating: number | null = null;
+
 async function withTracer<T>(fn: (t: Tracer) => Promise<T>): Promise<T> {
 	const tracer = Tracer.open();
+	activeTracer = tracer;
 	try {
 		return await fn(tracer);
 	} finally {
+		activeTracer = null;
 		await tracer.close().catch(() => undefined);
 	}
+}
+
+/* First Ctrl-C/SIGTERM: the operation in flight completes (or rolls back)
+ * and its result is printed — a forked child is never left unreported —
+ * then we exit with 128+sig. A second one closes the tracer at once (which
+ * still finishes the native step and releases every thread) and exits. */
+function onTerminate(sig: NodeJS.Signals): void {
+	const code = 128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1);
+	const t = activeTracer;
+	if (!t) {
+		process.exit(code);
+	}
+	if (terminating === null) {
+		terminating = code;
+		process.stderr.write(`forkall: ${sig}: finishing the operation in progress (again to abort)\n`);
+		return;
+	}
+	void t.close().catch(() => undefined).finally(() => process.exit(code));
 }
 
 /** One line: the native message already names the cause. */
@@ -255,6 +279,9 @@ async function run(io: Io, fn: () => Promise<void>): Promise<number> {
 
 /** Entry point of bin/forkall. */
 export function cli(): void {
+	for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+		process.on(sig, onTerminate);
+	}
 	// `forkall threads P | head` closes the pipe early: not an error.
 	process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 		if (e.code === 'EPIPE') {
@@ -263,7 +290,7 @@ export function cli(): void {
 		throw e;
 	});
 	main(process.argv.slice(2)).then((code) => {
-		process.exitCode = code;
+		process.exitCode = terminating ?? code;
 	}, (e: unknown) => {
 		process.stderr.write(errorLine(e));
 		process.exitCode = 1;
