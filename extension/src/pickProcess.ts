@@ -1,0 +1,49 @@
+/*
+ * forkall.pickProcess (for "${command:pickProcess}" in attach
+ * configurations) and forkall.attach ("Forkall: Attach to Process…").
+ */
+import * as vscode from 'vscode';
+import { listProcesses, sortForPicking, type ProcInfo } from './procList';
+
+interface ProcItem extends vscode.QuickPickItem {
+	proc: ProcInfo;
+}
+
+function item(p: ProcInfo): ProcItem {
+	const traced = p.tracerPid ? ` · traced by ${p.tracerPid}` : '';
+	return {
+		label: `${p.threads > 1 ? '$(list-tree)' : '$(terminal)'} ${p.name}`,
+		description: `pid ${p.pid} · ${p.user} · ${p.threads} thread${p.threads === 1 ? '' : 's'}${traced}`,
+		detail: p.cmdline,
+		proc: p,
+	};
+}
+
+/** Ask for a process; resolves to its pid as a string (what debug variables need), or undefined. */
+export async function pickProcess(): Promise<string | undefined> {
+	const qp = vscode.window.createQuickPick<ProcItem>();
+	qp.title = 'Forkall: attach to process';
+	qp.placeholder = 'Filter by name, pid, user or command line';
+	qp.matchOnDescription = true;
+	qp.matchOnDetail = true;
+	const myUid = process.getuid?.() ?? -1;
+	const self = process.pid;
+	qp.items = sortForPicking(listProcesses().filter((p) => p.pid !== self), myUid).map(item);
+	qp.show();
+	const picked = await new Promise<ProcItem | undefined>((resolve) => {
+		qp.onDidAccept(() => resolve(qp.selectedItems[0]));
+		qp.onDidHide(() => resolve(undefined));
+	});
+	qp.dispose();
+	return picked ? String(picked.proc.pid) : undefined;
+}
+
+/** "Forkall: Attach to Process…": pick, then start an attach session. */
+export async function attachToProcess(): Promise<boolean> {
+	const pid = await pickProcess();
+	if (!pid) return false;
+	const folder = vscode.workspace.workspaceFolders?.[0];
+	return vscode.debug.startDebugging(folder, {
+		type: 'forkall', request: 'attach', name: `Forkall: attach ${pid}`, pid: Number(pid),
+	});
+}
