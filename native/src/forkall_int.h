@@ -130,6 +130,25 @@ int stub_build_threads(struct forkall *fa);
 bool fa_skip(const struct forkall *fa, const char *what);
 void fa_warn(struct forkall *fa, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The steps, in order (forkall_parent.c, then forkall_child.c). Each
+ * returns 0 or fills fa->err and returns -1. */
+int fa_prepare(struct forkall *fa);
+int fa_stop_parent(struct forkall *fa);
+int fa_capture(struct forkall *fa);
+int fa_capture_altstacks(struct forkall *fa);
+int fa_inject_fork(struct forkall *fa);
+int fa_restore_parent(struct forkall *fa);
+void fa_release_parent(struct forkall *fa);
+void fa_read_thread_extras(struct forkall *fa);
+int fa_attach_child(struct fk_tracer *tr, struct forkall *fa);
+int fa_build_threads(struct fk_tracer *tr, struct forkall *fa);
+int fa_release_child(struct forkall *fa);
+/* MADV_DOFORK/MADV_DONTFORK over the recorded DONTFORK regions, in tid */
+int fa_madvise_dontfork(struct forkall *fa, struct proc *p, pid_t tid, int advice, const char *step);
+bool fa_want_dontfork_copy(const struct forkall *fa);
+/* put the saved scratch bytes back into pid */
+void fa_restore_scratch(struct forkall *fa, pid_t pid);
+
 /* Helpers shared by the engine's files (forkall.c). */
 int fa_fault_at(struct forkall *fa, const char *step);
 uint64_t fa_scratch(const struct tstate *t, uint64_t below);
