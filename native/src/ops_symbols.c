@@ -56,11 +56,68 @@ static void info_json(struct jw *w, const struct sym_info *si, bool ok)
 		jw_null(w);
 }
 
+static void frame_json(struct jw *body, struct fk_symbols *s, const struct sym_frame *f)
+{
+	struct sym_info si;
+	bool ok = sym_describe(s, f->pc, !f->activation, &si) == 0;
+	jw_obj_begin(body);
+	jw_khex(body, "pc", f->pc);
+	jw_khex(body, "sp", f->sp);
+	info_json(body, &si, ok);
+	jw_obj_end(body);
+}
+
+/* tid 0: the top b frames (default 1) of every stopped LWP, in one request
+ * (a debugger's thread list with each thread's function). */
+static int stack_all(struct proc *p, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+{
+	struct fk_symbols *s = syms_of(p);
+	if (!s)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "stack", "out of memory");
+	int max = rq->b > 0 && rq->b < MAX_FRAMES ? (int)rq->b : 1;
+	struct sym_frame frames[MAX_FRAMES];
+	jw_kint(body, "pid", rq->pid);
+	jw_kstr(body, "unwinder", sym_unwinder(s));
+	jw_kstr(body, "note", sym_note(s));
+	jw_key(body, "threads");
+	jw_arr_begin(body);
+	for (size_t i = 0; i < p->n; i++) {
+		struct lwp *l = &p->lwps[i];
+		fk_gregs r;
+		if (l->state != LWP_STOPPED || arch_get_gregs(l->tid, &r) < 0)
+			continue;
+		struct fk_err e2;
+		fk_err_clear(&e2);
+		int n = max == 1 ? 1 : sym_unwind(s, l->tid, &r, frames, max, &e2);
+		if (max == 1) {
+			frames[0].pc = arch_pc(&r);
+			frames[0].sp = arch_sp(&r);
+			frames[0].activation = true;
+		}
+		jw_obj_begin(body);
+		jw_kint(body, "tid", l->tid);
+		jw_key(body, "frames");
+		jw_arr_begin(body);
+		for (int k = 0; k < n; k++)
+			frame_json(body, s, &frames[k]);
+		jw_arr_end(body);
+		jw_obj_end(body);
+	}
+	jw_arr_end(body);
+	return 0;
+}
+
 int op_stack(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = tr_find_proc(tr, rq->pid);
 	if (!p || !p->session)
 		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "stack", "process %d is not attached", (int)rq->pid);
+	if (rq->tid == 0) {
+		if (p->want_running)
+			return fk_fail(err, EBUSY, FK_KIND_BADREQ, "stack", "process %d is running; pause it first",
+				       (int)rq->pid);
+		return stack_all(p, rq, body, err);
+	}
 	struct lwp *l = proc_lwp(p, rq->tid);
 	if (!l || l->state != LWP_STOPPED)
 		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "stack", "thread %d of process %d is not stopped", (int)rq->tid,
@@ -83,15 +140,8 @@ int op_stack(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body,
 	jw_kstr(body, "note", sym_note(s));
 	jw_key(body, "frames");
 	jw_arr_begin(body);
-	for (int i = 0; i < n; i++) {
-		struct sym_info si;
-		bool ok = sym_describe(s, frames[i].pc, !frames[i].activation, &si) == 0;
-		jw_obj_begin(body);
-		jw_khex(body, "pc", frames[i].pc);
-		jw_khex(body, "sp", frames[i].sp);
-		info_json(body, &si, ok);
-		jw_obj_end(body);
-	}
+	for (int i = 0; i < n; i++)
+		frame_json(body, s, &frames[i]);
 	jw_arr_end(body);
 	return 0;
 }

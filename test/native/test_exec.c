@@ -139,6 +139,10 @@ int main(void)
 	CHECK(t_has(r, "\"ok\":true") && t_has(r, "\"function\":\"clock_nanosleep") && t_count(r, "\"pc\":") >= 3,
 	      "stack at the breakpoint: %s", r);
 	free(r);
+	r = t_call(fk, FK_OP_STACK, pid, 0, 0); /* tid 0: top frame of every thread */
+	CHECK(t_has(r, "\"ok\":true") && t_count(r, "\"tid\":") >= 3 && t_has(r, "\"function\":\"clock_nanosleep"),
+	      "top frames of all threads: %s", r);
+	free(r);
 	{
 		char q[] = "function:main";
 		int64_t sid = fk_submit(fk, FK_OP_SYMBOLS, pid, 0, 0, 0, 0, (const uint8_t *)q, sizeof q - 1);
