@@ -27,9 +27,33 @@ static void end_child(pid_t child)
 	waitpid(child, NULL, __WNOTHREAD);
 }
 
+/* Same mappings, address and protection: nothing of ours (a stub page, a
+ * scratch page) is left in either process. */
+static void same_maps(pid_t a, pid_t b, const char *what)
+{
+	struct vma_list ma, mb;
+	CHECK(proc_maps_read(a, &ma) == 0 && proc_maps_read(b, &mb) == 0, "maps of %d and %d", (int)a, (int)b);
+	size_t ia = 0, ib = 0;
+	for (; ia < ma.n && ib < mb.n; ia++, ib++) {
+		/* the [stack] of a process may grow on its own */
+		if (strcmp(ma.v[ia].path, "[stack]") == 0 && strcmp(mb.v[ib].path, "[stack]") == 0)
+			continue;
+		CHECK(ma.v[ia].start == mb.v[ib].start && ma.v[ia].end == mb.v[ib].end &&
+			      strcmp(ma.v[ia].perms, mb.v[ib].perms) == 0,
+		      "%s: mapping %zu differs: %llx-%llx %s %s vs %llx-%llx %s %s", what, ia,
+		      (unsigned long long)ma.v[ia].start, (unsigned long long)ma.v[ia].end, ma.v[ia].perms, ma.v[ia].path,
+		      (unsigned long long)mb.v[ib].start, (unsigned long long)mb.v[ib].end, mb.v[ib].perms, mb.v[ib].path);
+	}
+	CHECK(ia == ma.n && ib == mb.n, "%s: %zu vs %zu mappings", what, ma.n, mb.n);
+	proc_maps_free(&ma);
+	proc_maps_free(&mb);
+}
+
 static void test_fork(fk_tracer *fk, int n)
 {
 	pid_t pid = t_spawn_threads(n);
+	struct vma_list before;
+	CHECK(proc_maps_read(pid, &before) == 0, "maps before");
 	char *r = t_call(fk, FK_OP_FORK, pid, 0, 0);
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
 	CHECK(t_count(r, "\"parentTid\"") == n + 1, "every thread mapped: %s", r);
@@ -40,6 +64,12 @@ static void test_fork(fk_tracer *fk, int n)
 	CHECK(proc_status_long(child, "PPid", &ppid) == 0 && ppid == getpid(), "child's parent is the target's parent");
 	CHECK(t_all_running_untraced(child), "child left stopped or traced");
 	CHECK(t_all_running_untraced(pid), "parent left stopped or traced");
+	struct vma_list after;
+	CHECK(proc_maps_read(pid, &after) == 0 && after.n == before.n, "parent mappings: %zu before, %zu after",
+	      before.n, after.n);
+	proc_maps_free(&after);
+	proc_maps_free(&before);
+	same_maps(pid, child, "parent vs child");
 	end_child(child);
 	free(r);
 }
