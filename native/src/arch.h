@@ -69,6 +69,10 @@ bool arch_fix_restart(fk_gregs *r, enum arch_fix_mode mode);
  * length (<= cap). */
 size_t arch_reaper_code(uint8_t *buf, size_t cap);
 
+/* The raw clone(2) argument order differs between architectures
+ * (x86-64: flags, stack, parent_tid, child_tid, tls). */
+void arch_clone_args(uint64_t a[6], uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid, uint64_t tls);
+
 /* "syscall; breakpoint": for rsys_run_trap. Returns its length. */
 size_t arch_syscall_trap_code(uint8_t *buf, size_t cap);
 

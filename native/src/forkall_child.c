@@ -144,7 +144,8 @@ static int slow_build_threads(struct forkall *fa)
 			flags |= CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
 			tidp = arch_tp(&t->regs) + (uint64_t)fa->tid_off;
 		}
-		uint64_t a[6] = {flags, arch_sp(&t->regs), tidp, tidp, tls, 0};
+		uint64_t a[6];
+		arch_clone_args(a, flags, arch_sp(&t->regs), tidp, tidp, tls);
 		struct rsys_call rc;
 		long ret;
 		if (fa_fault_at(fa, "clone") < 0)

@@ -323,7 +323,8 @@ int fa_inject_fork(struct forkall *fa)
 	fa->t_fork0 = tr_now_us();
 	struct rsys_call c;
 	long ret;
-	uint64_t a[6] = {flags, 0, 0, ctid, 0, 0};
+	uint64_t a[6];
+	arch_clone_args(a, flags, 0, 0, ctid, 0);
 	int rc = rsys_one(fa->tr, fa->parent, fa->insn, f->tid, SYS_clone, a, &ret, &c, err);
 	if (rc == 0 && ret == -EINVAL && (flags & CLONE_PARENT)) {
 		/* the target is an init (of a namespace): no siblings */

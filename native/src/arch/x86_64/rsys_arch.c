@@ -90,3 +90,13 @@ size_t arch_syscall_trap_code(uint8_t *buf, size_t cap)
 	buf[2] = 0xcc; /* int3 */
 	return 3;
 }
+
+void arch_clone_args(uint64_t a[6], uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid, uint64_t tls)
+{
+	a[0] = flags;
+	a[1] = stack;
+	a[2] = ptid;
+	a[3] = ctid;
+	a[4] = tls;
+	a[5] = 0;
+}
