@@ -57,8 +57,8 @@
 			}
 			track.append(body);
 			const addrs = el('div', 'addrs');
-			addrs.append(el('span', 'lo', b.low), el('span', 'usage', b.spInStack ? b.used + ' used of ' + b.size + ' (' + b.percent + '%)' : 'SP off this stack'), el('span', 'hi', b.high));
-			addrs.style.width = body.style.width;
+			addrs.append(el('span', 'lo', b.low + ' – ' + b.high),
+				el('span', 'usage', b.spInStack ? b.used + ' used of ' + b.size + ' (' + b.percent + '%), guard ' + b.guard : 'SP off this stack (size ' + b.size + ')'));
 			track.append(addrs);
 		}
 		row.append(track);

@@ -43,6 +43,8 @@ const USER_SETTINGS = {
 	'debug.internalConsoleOptions': 'neverOpen',
 	'workbench.secondarySideBar.defaultVisibility': 'hidden',
 	'workbench.colorTheme': 'Default Dark Modern',
+	'git.enabled': false,
+	'git.openRepositoryInParentFolders': 'never',
 };
 
 function isRoot() {

@@ -63,8 +63,26 @@ export function formatBytes(n: number): string {
 	return `${+(n / (1024 * 1024 * 1024)).toFixed(1)} GiB`;
 }
 
-/** Kernel state letters as words ('t' is a tracing stop: the debugger holds it). */
+/** x86-64 system calls a blocked thread is typically in. */
+const SYSCALLS: Record<number, string> = {
+	0: 'read', 1: 'write', 7: 'poll', 23: 'select', 24: 'sched_yield', 34: 'pause', 35: 'nanosleep',
+	43: 'accept', 45: 'recvfrom', 47: 'recvmsg', 61: 'wait4', 128: 'rt_sigtimedwait', 130: 'rt_sigsuspend',
+	202: 'futex', 219: 'restart_syscall', 230: 'clock_nanosleep', 232: 'epoll_wait', 247: 'waitid',
+	270: 'pselect6', 271: 'ppoll', 281: 'epoll_pwait', 288: 'accept4', 441: 'epoll_pwait2',
+};
+
+export function syscallName(n: number): string {
+	return SYSCALLS[n] ?? `syscall ${n}`;
+}
+
+/**
+ * What the LWP is doing: "in futex" when it sits in a system call, "user
+ * code" when stopped elsewhere ('t': the debugger holds it), else the
+ * kernel state.
+ */
 export function stateText(row: LwpRow): string {
+	if (row.syscall !== null) return `in ${syscallName(row.syscall)}`;
+	if (row.state === 't' || row.state === 'T') return 'user code';
 	return row.stateName || row.state;
 }
 

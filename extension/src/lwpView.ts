@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { formatBytes, nearOverflow, stackUsage, type LwpRow } from './lwpModel';
+import { formatBytes, nearOverflow, stackUsage, stateText, syscallName, type LwpRow } from './lwpModel';
 import type { LwpStore, SessionLwps } from './lwpStore';
 
 type Node =
@@ -81,7 +81,7 @@ export class LwpTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Di
 		fact('tid', String(r.tid));
 		fact('name', r.name);
 		fact('pthread_t', r.pthread ?? '(not a glibc thread)');
-		fact('state', `${r.state} (${r.stateName})${r.syscall !== null ? ` · syscall ${r.syscall}` : ''}`);
+		fact('state', `${r.state} (${r.stateName})${r.syscall !== null ? ` · in ${syscallName(r.syscall)} (${r.syscall})` : ''}`);
 		const fn = st.functions.get(r.tid);
 		fact('pc', fn ? `${r.pc} · ${fn}` : r.pc);
 		fact('sp', r.sp);
@@ -144,7 +144,7 @@ export class LwpTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Di
 			const it = new vscode.TreeItem(`${r.tid} ${r.name}`, vscode.TreeItemCollapsibleState.Collapsed);
 			const fn = n.st.functions.get(r.tid);
 			const stack = r.stack ? `${r.stack.low}–${r.stack.high}` : 'no stack';
-			it.description = `${r.stateName}${fn ? ` · ${fn}` : ''} · ${stack}${u && u.spInStack ? ` · ${u.percent}% used` : ''}${warn ? ' · NEAR OVERFLOW' : ''}`;
+			it.description = `${stateText(r)}${fn ? ` · ${fn}` : ''} · ${stack}${u && u.spInStack ? ` · ${u.percent}% used` : ''}${warn ? ' · NEAR OVERFLOW' : ''}`;
 			it.iconPath = new vscode.ThemeIcon(warn ? 'warning' : r.isMain ? 'star-full' : 'debug-thread',
 				warn ? new vscode.ThemeColor('list.warningForeground') : undefined);
 			const md = new vscode.MarkdownString(undefined, true);
