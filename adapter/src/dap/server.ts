@@ -53,12 +53,8 @@ export function runServer(o: DapOptions, log: (s: string) => void = (s) => proce
 	const host = new DebugHost();
 	const server = net.createServer((socket) => {
 		socket.on('error', () => undefined);
-		const session = new ForkallSession(host, {
-			multiSession: true,
-			onEnd: () => {
-				socket.end();
-			},
-		});
+		// The client closes the connection after the disconnect response.
+		const session = new ForkallSession(host, { multiSession: true });
 		session.setRunAsServer(true);
 		session.start(socket, socket);
 	});
