@@ -65,10 +65,11 @@ function installHint(missing) {
 /**
  * Debian packages the e2e needs. Root: apt-get installs what is missing.
  * Otherwise: throws with one line saying how to install them.
- * libkrb5-dev is only needed while code-server is not installed yet.
+ * libkrb5-dev is only needed while code-server is not installed yet;
+ * `npm start` needs no browser (packages: ['libkrb5-dev']).
  */
-function ensureAptPackages(log = console.log) {
-	const need = APT_PACKAGES.filter((p) => p !== 'libkrb5-dev' || !fs.existsSync(CODE_SERVER));
+function ensureAptPackages(log = console.log, packages = APT_PACKAGES) {
+	const need = packages.filter((p) => p !== 'libkrb5-dev' || !fs.existsSync(CODE_SERVER));
 	// A browser given by FORKALL_E2E_CHROMIUM need not come from dpkg.
 	const missing = need.filter((p) => !(p === 'chromium' && process.env.FORKALL_E2E_CHROMIUM && fs.existsSync(CHROMIUM)))
 		.filter((p) => !dpkgInstalled(p));

@@ -35,7 +35,7 @@ async function main() {
 		run('npm', ['run', 'build']);
 		run(process.execPath, [path.join(__dirname, 'package.js'), '--out', vsix]);
 	}
-	lib.ensureAptPackages();
+	lib.ensureAptPackages(console.log, ['libkrb5-dev']);
 	lib.ensureCodeServer();
 	const demo = path.join(root, 'demo');
 	lib.buildC(path.join(demo, 'threads-demo.c'), path.join(demo, 'build', 'threads-demo'));
