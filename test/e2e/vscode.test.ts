@@ -278,6 +278,7 @@ test('VS Code e2e: launch, LWPs, registers, stack picture, Fork All Threads Here
 		await runCommand(p, 'Forkall: Fork All Threads Here');
 		const pick = p.locator('.quick-input-widget .monaco-list-row', { hasText: 'Debug the child' }).first();
 		await pick.waitFor({ timeout: 15000 });
+		await p.waitForTimeout(400); // the quick pick fades in
 		await shot('06-fork-mode-question');
 		await pick.click();
 		log('fork requested (mode debug)');
