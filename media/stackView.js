@@ -79,7 +79,7 @@
 		window.__side = p.fork ? p.fork.side : null;
 		$('title').textContent = p.title;
 		const warn = p.bars.filter((b) => b.nearOverflow).length;
-		$('summary').textContent = 'pid ' + p.pid + ' · ' + p.bars.length + ' LWPs' + (p.reason ? ' · stopped: ' + p.reason : '') +
+		$('summary').textContent = 'pid ' + p.pid + ' · ' + p.bars.length + ' LWPs' + (p.reason && !p.running ? ' · stopped: ' + p.reason : '') +
 			(p.running ? ' · running (picture from the last stop)' : '') + (warn ? ' · ' + warn + ' near overflow (≥ ' + p.threshold + '%)' : '');
 		document.body.dataset.state = p.running ? 'running' : 'stopped';
 		for (const b of p.bars) bars.append(bar(b));
