@@ -166,6 +166,17 @@ test('readMemory of a known global, writeMemory round trip, unreadable bytes, di
 		assert.equal(bad.body!.instructions.length, 7);
 		assert.ok(bad.body!.instructions.every((i) => i.presentationHint === 'invalid'), 'unreadable memory gives invalid entries');
 
+		// A worker's stack runs through libc (usleep/clock_nanosleep) into worker() (when the library has the stack op).
+		const ws = await dc.stackTraceRequest({ threadId: fx.truth.tids[0] });
+		if (ws.body.stackFrames.length > 1) {
+			const names = ws.body.stackFrames.map((f) => f.name);
+			// worker() may be inlined into worker_start() at -O1
+			assert.ok(names.some((n) => /^worker/.test(n)), `worker on the stack: ${names.join(' <- ')}`);
+			assert.ok(ws.body.stackFrames.some((f) => f.presentationHint === 'subtle'), 'libc frames (no source) are subtle');
+			assert.ok(ws.body.stackFrames.every((f) => /^0x[0-9a-f]+$/.test(f.instructionPointerReference ?? '')), 'every frame has an instructionPointerReference');
+			const w = ws.body.stackFrames.find((f) => /^worker/.test(f.name))!;
+			assert.equal(w.source?.name, 'dapdemo.c');
+		}
 		const lw = (await dc.customRequest('lwps')).body as LwpsResponseBody;
 		assert.equal(lw.pid, fx.pid);
 		assert.deepEqual(lw.lwps.map((l) => l.tid).sort((a, b) => a - b), [fx.pid, ...fx.truth.tids].sort((a, b) => a - b));

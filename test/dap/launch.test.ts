@@ -64,7 +64,7 @@ test('launch: output events, exit code, terminated', async () => {
 		await terminated;
 		g.log('stdout', out.stdout);
 		g.log('stderr', out.stderr);
-		assert.equal(out.stdout, 'dapdemo start\nresult 46\n');
+		assert.equal(out.stdout, 'dapdemo start\nresult 47\n');
 	} finally {
 		await dc.stop();
 	}
@@ -155,8 +155,9 @@ test('launch: stopAtEntry, source breakpoint, step in/over/out, stack through li
 		const entry = dc.next('stopped');
 		await dc.configurationDoneRequest();
 		const e = (await entry) as DebugProtocol.StoppedEvent;
-		g.log('entry', e.body);
 		const tid = e.body.threadId!;
+		g.alias(tid, 'pid');
+		g.log('entry', e.body);
 		const top = async () => (await dc.stackTraceRequest({ threadId: tid })).body.stackFrames[0];
 		g.log('entry frame', { name: (await top()).name, line: (await top()).line });
 		const hit = dc.next('stopped');
@@ -184,6 +185,17 @@ test('launch: stopAtEntry, source breakpoint, step in/over/out, stack through li
 		const full = await dc.stackTraceRequest({ threadId: tid });
 		assert.ok(full.body.stackFrames.some((f) => f.presentationHint === 'subtle'), 'libc frames below main are subtle');
 		assert.ok(full.body.stackFrames.every((f) => /^0x[0-9a-f]+$/.test(f.instructionPointerReference ?? '')));
+		const fb = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'add' }, { name: 'no_such_function' }] });
+		g.log('setFunctionBreakpoints', fb.body.breakpoints.map((b) => ({ verified: b.verified, message: b.message })));
+		const fhit = dc.next('stopped');
+		await dc.continueRequest({ threadId: tid });
+		g.log('function breakpoint', (await fhit).body);
+		const f4 = await top();
+		assert.equal(f4.name, 'add');
+		const callers = (await dc.stackTraceRequest({ threadId: tid, startFrame: 1, levels: 1 })).body;
+		assert.equal(callers.stackFrames.length, 1, 'paging: one frame from startFrame 1');
+		assert.equal(callers.stackFrames[0].name, 'main', 'add was called from main (MAIN_ADD)');
+		assert.equal(callers.stackFrames[0].line, findMarker('MAIN_ADD'));
 		await dc.disconnectRequest({});
 		g.assertMatches();
 	} finally {

@@ -428,6 +428,17 @@ export class ForkallSession extends DebugSession {
 		return { stackFrames, totalFrames: all.length };
 	}
 
+	private readonly sourceSeen = new Map<string, boolean>();
+
+	private sourceExists(file: string): boolean {
+		let ok = this.sourceSeen.get(file);
+		if (ok === undefined) {
+			ok = path.isAbsolute(file) && fs.existsSync(file);
+			this.sourceSeen.set(file, ok);
+		}
+		return ok;
+	}
+
 	private toStackFrame(tid: number, f: Frame): DebugProtocol.StackFrame {
 		const id = this.frames.create({ tid, index: f.index });
 		const name = f.function
@@ -441,7 +452,13 @@ export class ForkallSession extends DebugSession {
 			instructionPointerReference: hex(f.pc),
 		};
 		if (f.file) {
-			frame.source = new Source(path.basename(f.file), (f.file));
+			const src: DebugProtocol.Source = new Source(path.basename(f.file), f.file);
+			if (!this.sourceExists(f.file)) {
+				// Debug info but no source here (libc from a -dbg package): show it, dimmed.
+				src.presentationHint = 'deemphasize';
+				frame.presentationHint = 'subtle';
+			}
+			frame.source = src;
 		} else {
 			frame.presentationHint = 'subtle';
 		}

@@ -601,7 +601,15 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 					await this.stepOp(tid);
 					regs = await this.rawRegs(tid);
 					const callee = await this.locate(regs.pc);
-					if (callee.line !== null) return null; // entered a function with line info
+					if (callee.line !== null) {
+						if (callee.offset !== 0) return null;
+						// At the entry of a function with line info: step over its
+						// prologue (the rest of the opening line), like gdb.
+						refLine = callee.line;
+						refFile = callee.file;
+						frameSp = regs.sp;
+						continue;
+					}
 					// No line info (PLT, libc): come back out.
 					const f = await this.runToReturn(tid, ret, regs.sp + 8n);
 					if (f) return f;
