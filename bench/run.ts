@@ -14,6 +14,7 @@
  *   - `gdb -nx -batch -p PID -ex "info threads"`: wall time (median of 5)
  */
 import { Table, median, repeat } from './table';
+import { dapBench } from './dap';
 import { forkBench } from './fork';
 import { spawnFixture, killAll, type Fixture } from '../test/helpers/procs';
 import { cleanupFork } from '../test/helpers/forkTarget';
@@ -25,7 +26,7 @@ const SIZES = (process.env.FORKALL_BENCH_THREADS ?? '64,256,1024').split(',').ma
 const FORKALL_RUNS = 7;
 const GDB_RUNS = 5;
 
-const SECTIONS = ['threads', 'fork'] as const;
+const SECTIONS = ['threads', 'fork', 'dap'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function selectedSections(): Section[] {
@@ -44,6 +45,10 @@ async function main(): Promise<void> {
 	if (sections.includes('threads')) await threadsBench();
 	if (sections.includes('threads') && sections.includes('fork')) process.stdout.write('\n');
 	if (sections.includes('fork')) process.stdout.write(await forkBench());
+	if (sections.includes('dap')) {
+		process.stdout.write('\n');
+		await dapBench();
+	}
 }
 
 async function cleanup(): Promise<void> {
