@@ -77,8 +77,12 @@ static int stack_all(struct proc *p, const struct tr_request *rq, struct jw *bod
 	int max = rq->b > 0 && rq->b < MAX_FRAMES ? (int)rq->b : 1;
 	struct sym_frame frames[MAX_FRAMES];
 	jw_kint(body, "pid", rq->pid);
+	jw_kint(body, "tid", 0);
 	jw_kstr(body, "unwinder", sym_unwinder(s));
 	jw_kstr(body, "note", sym_note(s));
+	jw_key(body, "frames");
+	jw_arr_begin(body);
+	jw_arr_end(body);
 	jw_key(body, "threads");
 	jw_arr_begin(body);
 	for (size_t i = 0; i < p->n; i++) {

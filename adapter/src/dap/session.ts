@@ -419,6 +419,14 @@ export class ForkallSession extends DebugSession {
 
 	private async stackTrace(a: DebugProtocol.StackTraceArguments): Promise<DebugProtocol.StackTraceResponse['body']> {
 		const d = this.requireDebuggee();
+		if ((a.startFrame ?? 0) === 0 && a.levels === 1) {
+			// the top frame only (delayed stack loading): from one batched
+			// request for every thread; no totalFrames, so more can follow
+			const top = await d.topFrame(a.threadId).catch((e: unknown) => {
+				throw toDapError(e, 'stackTrace');
+			});
+			if (top) return { stackFrames: [this.toStackFrame(a.threadId, top)] };
+		}
 		const all = await d.frames(a.threadId).catch((e: unknown) => {
 			throw toDapError(e, 'stackTrace');
 		});

@@ -187,10 +187,12 @@ export interface StackFrameInfo {
 
 export interface StackBody {
 	pid: number;
+	/** 0 when asked for every thread: then `threads`, and `frames` is empty */
 	tid: number;
 	unwinder?: string;
 	note?: string;
 	frames: StackFrameInfo[];
+	threads?: { tid: number; frames: StackFrameInfo[] }[];
 }
 
 /** FK_OP_SYMBOLS: function:/line: give addresses; addr: gives a location. */
@@ -503,13 +505,8 @@ export function parseLaunchBody(v: unknown): LaunchBody {
 	return o as unknown as LaunchBody;
 }
 
-export function parseStackBody(v: unknown): StackBody {
-	const o = obj(v, 'stack');
-	int(o.pid, 'stack.pid');
-	int(o.tid, 'stack.tid');
-	opt(o, 'unwinder', 'stack', str);
-	opt(o, 'note', 'stack', str);
-	arr(o.frames, 'stack.frames', (f, p) => {
+function parseFrames(v: unknown, path: string): void {
+	arr(v, path, (f, p) => {
 		const fo = obj(f, p);
 		hex(fo.pc, `${p}.pc`);
 		opt(fo, 'sp', p, hex);
@@ -526,6 +523,21 @@ export function parseStackBody(v: unknown): StackBody {
 		}
 		return fo;
 	});
+}
+
+export function parseStackBody(v: unknown): StackBody {
+	const o = obj(v, 'stack');
+	int(o.pid, 'stack.pid');
+	int(o.tid, 'stack.tid');
+	opt(o, 'unwinder', 'stack', str);
+	opt(o, 'note', 'stack', str);
+	parseFrames(o.frames, 'stack.frames');
+	opt(o, 'threads', 'stack', (x, p) => arr(x, p, (t, q) => {
+		const to = obj(t, q);
+		int(to.tid, `${q}.tid`);
+		parseFrames(to.frames, `${q}.frames`);
+		return to;
+	}));
 	return o as unknown as StackBody;
 }
 

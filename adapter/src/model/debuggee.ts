@@ -104,6 +104,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	private snapshot: Promise<ThreadsSnapshot> | null = null;
 	private readonly regsCache = new Map<number, Promise<Registers>>();
 	private readonly stackCache = new Map<number, Promise<Frame[]>>();
+	private topFrames: Promise<Map<number, Frame>> | null = null;
 	private entryBreakpoint: Breakpoint | null = null;
 	private readonly streams: fs.ReadStream[] = [];
 	private openStreams = 0;
@@ -225,6 +226,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		this.snapshot = null;
 		this.regsCache.clear();
 		this.stackCache.clear();
+		this.topFrames = null;
 	}
 
 	// ---- native events -------------------------------------------------------
@@ -435,6 +437,39 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			this.regsCache.set(tid, p);
 		}
 		return p;
+	}
+
+	/** The innermost frame of one LWP. The first call after a stop fetches
+	 * every thread's top frame in one native request (a client asks for each
+	 * thread's top frame right after a stop: 1024 requests otherwise). */
+	async topFrame(tid: number): Promise<Frame | undefined> {
+		this.requireStopped('stack');
+		const full = this.stackCache.get(tid);
+		if (full) {
+			return (await full)[0];
+		}
+		if (!this.topFrames) {
+			const p = this.fetchTopFrames();
+			p.catch(() => {
+				if (this.topFrames === p) this.topFrames = null;
+			});
+			this.topFrames = p;
+		}
+		const m = await this.topFrames;
+		return m.get(tid) ?? (await this.frames(tid))[0];
+	}
+
+	private async fetchTopFrames(): Promise<Map<number, Frame>> {
+		const m = new Map<number, Frame>();
+		try {
+			const body = await this.tracer.request('stack', { pid: this.pid, tid: 0, b: 1 });
+			for (const t of body.threads ?? []) {
+				if (t.frames.length) m.set(t.tid, frameFromInfo(0, t.frames[0]));
+			}
+		} catch (e) {
+			if (!isUnknownOp(e)) throw e;
+		}
+		return m;
 	}
 
 	/** Call stack of one LWP (innermost first; cached while stopped). */
