@@ -85,10 +85,24 @@ function ensureAptPackages(log = console.log, packages = APT_PACKAGES) {
 	if (r.status !== 0) throw new Error(`e2e: apt-get install ${missing.join(' ')} failed`);
 }
 
+/**
+ * The environment without what an outer npm (`npm test`, `npm start`) sets:
+ * npm reads npm_config_* as its own config, so the outer npm_config_user_agent
+ * ("… node/v20 …") would reach code-server's postinstall, which checks the
+ * node major in it.
+ */
+function cleanNpmEnv(env) {
+	const out = {};
+	for (const [k, v] of Object.entries(env)) {
+		if (!/^npm_/i.test(k) && k !== 'INIT_CWD' && k !== 'NODE') out[k] = v;
+	}
+	return out;
+}
+
 function npmInstall(prefix, spec, env) {
 	fs.mkdirSync(prefix, { recursive: true });
 	const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', spec],
-		{ stdio: ['ignore', 'inherit', 'inherit'], env: env ?? process.env });
+		{ stdio: ['ignore', 'inherit', 'inherit'], env: cleanNpmEnv(env ?? process.env) });
 	if (r.status !== 0) throw new Error(`e2e: npm install ${spec} failed (exit ${r.status})`);
 }
 
