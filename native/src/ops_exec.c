@@ -161,6 +161,30 @@ int op_launch(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body
 			goto out;
 		}
 	}
+	/* The exec event stop is inside execve: finish the call (its exit stop)
+	 * so the program stands at its first instruction and a single step
+	 * executes exactly that. */
+	l = proc_lwp(p, pid);
+	if (l && ptrace(PTRACE_SYSCALL, pid, 0, 0) == 0) {
+		proc_set_running(p, l);
+		for (;;) {
+			int r = tr_pump_pid(tr, pid, 200);
+			if (tr_find_proc(tr, pid) != p || r == -ECHILD) {
+				rc = fk_fail(err, ESRCH, FK_KIND_EXITED, "launch", "%s exited at its start", la.path);
+				goto out;
+			}
+			l = proc_lwp(p, pid);
+			if (l && l->state == LWP_STOPPED) {
+				if (l->stop == STOP_SYSCALL)
+					break;
+				if (ptrace(PTRACE_SYSCALL, pid, 0, 0) < 0)
+					break;
+				proc_set_running(p, l);
+			}
+			if (tr_now_us() > deadline)
+				break;
+		}
+	}
 	p->stdout_fd = outp[0];
 	p->stderr_fd = errp[0];
 	jw_kint(body, "pid", pid);
