@@ -171,7 +171,7 @@ export class ForkallSession extends DebugSession {
 			supportsConfigurationDoneRequest: true,
 			supportsFunctionBreakpoints: f.breakpoints && f.symbols,
 			supportsConditionalBreakpoints: false,
-			supportsHitConditionalBreakpoints: false,
+			supportsHitConditionalBreakpoints: true,
 			supportsInstructionBreakpoints: f.breakpoints,
 			supportsSteppingGranularity: f.step,
 			supportsDisassembleRequest: true,
@@ -642,18 +642,19 @@ export class ForkallSession extends DebugSession {
 		const d = this.requireDebuggee();
 		const file = a.source.path ? (a.source.path) : null;
 		const lines = a.breakpoints?.map((b) => b.line) ?? a.lines ?? [];
+		const hitOf = (i: number): string | undefined => a.breakpoints?.[i]?.hitCondition || undefined;
 		if (!file) {
 			return { breakpoints: lines.map(() => ({ verified: false, message: 'only sources with a path are supported' })) };
 		}
 		await d.breakpoints.removeWhere((b) => b.kind === 'source' && b.file === file);
 		const out: DebugProtocol.Breakpoint[] = [];
-		for (const clientLine of lines) {
+		for (const [i, clientLine] of lines.entries()) {
 			const line = this.fromClientLine(clientLine);
 			let bp: Breakpoint;
 			try {
 				const r = await d.symbols.lineAddresses(file, line);
 				bp = r.addresses.length
-					? await d.breakpoints.add('source', r.addresses, { file, requestedLine: line, line: r.line ?? line })
+					? await d.breakpoints.add('source', r.addresses, { file, requestedLine: line, line: r.line ?? line, hitCondition: hitOf(i) })
 					: d.breakpoints.addUnverified('source', d.symbols.supported ? `no code at ${path.basename(file)}:${line}` :
 						'source breakpoints need the native symbols operation', { file, requestedLine: line });
 			} catch (e) {
@@ -673,7 +674,7 @@ export class ForkallSession extends DebugSession {
 			try {
 				const addrs = await d.symbols.functionAddresses(fb.name);
 				bp = addrs.length
-					? await d.breakpoints.add('function', addrs, { functionName: fb.name })
+					? await d.breakpoints.add('function', addrs, { functionName: fb.name, hitCondition: fb.hitCondition || undefined })
 					: d.breakpoints.addUnverified('function', d.symbols.supported ? `no function named ${fb.name}` :
 						'function breakpoints need the native symbols operation', { functionName: fb.name });
 			} catch (e) {
@@ -692,7 +693,7 @@ export class ForkallSession extends DebugSession {
 			let bp: Breakpoint;
 			try {
 				const addr = parseReference(ib.instructionReference, ib.offset);
-				bp = await d.breakpoints.add('instruction', [addr]);
+				bp = await d.breakpoints.add('instruction', [addr], { hitCondition: ib.hitCondition || undefined });
 			} catch (e) {
 				bp = d.breakpoints.addUnverified('instruction', toDapError(e, 'setInstructionBreakpoints').message);
 			}

@@ -23,6 +23,36 @@ export interface Breakpoint {
 	line?: number;
 	/** kind 'function' */
 	functionName?: string;
+	/** DAP hit condition: "N", "== N", ">= N", "> N", "< N", "<= N", "% N" */
+	hitCondition?: string;
+	/** how many times a thread reached it */
+	hits?: number;
+}
+
+/** Parse a hit condition; null when it is not one we understand. */
+export function parseHitCondition(cond: string): ((hits: number) => boolean) | null {
+	const m = /^\s*(==|>=|<=|>|<|%)?\s*(\d+)\s*$/.exec(cond);
+	if (!m) return null;
+	const n = Number(m[2]);
+	switch (m[1] ?? '==') {
+	case '==': return (h) => h === n;
+	case '>=': return (h) => h >= n;
+	case '<=': return (h) => h <= n;
+	case '>': return (h) => h > n;
+	case '<': return (h) => h < n;
+	default: return n > 0 ? (h) => h % n === 0 : null;
+	}
+}
+
+/** Count a hit on each breakpoint; true when at least one of them wants to stop. */
+export function countHits(bps: readonly Breakpoint[]): boolean {
+	let stop = bps.length === 0;
+	for (const b of bps) {
+		b.hits = (b.hits ?? 0) + 1;
+		const test = b.hitCondition ? parseHitCondition(b.hitCondition) : null;
+		if (!test || test(b.hits)) stop = true;
+	}
+	return stop;
 }
 
 interface Site {
@@ -55,6 +85,9 @@ export class BreakpointTable {
 			}
 		}
 		bp.verified = bp.addresses.length > 0;
+		if (bp.hitCondition && !parseHitCondition(bp.hitCondition)) {
+			failures.push(`hit condition "${bp.hitCondition}" not understood (use N, == N, >= N, > N, <= N, < N or % N); it stops on every hit`);
+		}
 		if (failures.length) {
 			bp.message = `cannot insert a breakpoint at ${failures.join('; ')}`;
 		} else if (!bp.verified && !bp.message) {

@@ -17,7 +17,7 @@ import { hex } from '../common/format';
 import { TracerError } from '../engine/errors';
 import type { ExitedEvent, ForkBody, StoppedEvent, ThreadCreatedEvent, ThreadExitedEvent } from '../engine/protocol';
 import { Flags, type Tracer } from '../engine/tracer';
-import { BreakpointTable, type Breakpoint } from './breakpoints';
+import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
 import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
 import { Process, forkFlags, type ForkMode, type ThreadsSnapshot } from './process';
@@ -252,7 +252,22 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			if (this.isExited()) return;
 		}
 		if (this.isExited()) return;
-		await this.report(await this.classify(e));
+		const info = await this.classify(e);
+		const stale = info.reason === 'breakpoint' && info.addr !== undefined && this.breakpoints.at(info.addr).length === 0;
+		if (stale || (info.reason === 'breakpoint' && info.breakpoints.length && !countHits(info.breakpoints))) {
+			// every breakpoint here has a hit condition not met yet, or the
+			// breakpoint was removed while this hit was on its way: go on
+			this.invalidate();
+			this.runState = 'running';
+			try {
+				await this.tracer.request('resume', { pid: this.pid });
+				return;
+			} catch {
+				if (this.isExited()) return;
+				this.runState = 'stopped';
+			}
+		}
+		await this.report(info);
 	}
 
 	private onExited(e: ExitedEvent): void {

@@ -1,0 +1,46 @@
+/*
+ * Hit-count breakpoints: a function breakpoint on tick() (called every 10 ms
+ * by main and the workers in "wait" mode) with hitCondition "3" stops exactly once, on the
+ * third hit; without a condition it stops again at once after continue.
+ */
+import { after, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { fixturePath } from '../helpers/paths';
+import { killAll } from '../helpers/procs';
+import { DapClient, within } from './support';
+
+after(killAll);
+
+const PROGRAM = fixturePath('dapdemo');
+
+function noStopWithin(dc: DapClient, ms: number): Promise<boolean> {
+	return dc.waitForEvent('stopped', ms).then(() => false, () => true);
+}
+
+test('hit condition: a function breakpoint with hitCondition "3" stops once, on the third hit', async () => {
+	const dc = new DapClient();
+	await dc.start();
+	try {
+		await dc.init();
+		const initialized = dc.next('initialized');
+		await within(dc.launchRequest({ program: PROGRAM, args: ['wait'] } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await initialized;
+		const bps = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'tick', hitCondition: '3' }] });
+		assert.equal(bps.body.breakpoints[0].verified, true, JSON.stringify(bps.body.breakpoints[0]));
+		const stopped = dc.next('stopped');
+		await dc.configurationDoneRequest();
+		const s = (await stopped) as DebugProtocol.StoppedEvent;
+		assert.equal(s.body.reason, 'function breakpoint');
+		await dc.continueRequest({ threadId: s.body.threadId! });
+		assert.ok(await noStopWithin(dc, 1500), 'no second stop: hits 4, 5, ... do not match "3"');
+		// the same breakpoint without a condition stops again at once
+		const againP = dc.waitForEvent('stopped', 5000);
+		await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'tick' }] });
+		const again = await againP as DebugProtocol.StoppedEvent;
+		assert.equal(again.body.reason, 'function breakpoint', 'a hit of the new breakpoint, not of the replaced one');
+		await dc.terminateRequest();
+	} finally {
+		await dc.stop();
+	}
+});
