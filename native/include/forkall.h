@@ -79,6 +79,9 @@ enum fk_op {
 	/* Symbol/line lookups in a process. [pid, data = "function:NAME" |
 	 * "line:FILE:LINE" | "addr:0xHEX"] */
 	FK_OP_SYMBOLS = 16,
+	/* Parameters and local variables of one frame, from DWARF. [pid,
+	 * tid of a stopped session LWP, b = frame index (0: innermost)] */
+	FK_OP_LOCALS = 17,
 	/* Detach and let the forked child of a session go on its own, or kill.
 	 * (reserved) */
 };

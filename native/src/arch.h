@@ -96,6 +96,9 @@ extern const size_t arch_bp_len;
 size_t arch_dwarf_gregs(const fk_gregs *r, uint64_t *out, size_t cap);
 /* DWARF number of the stack pointer (x86-64: 7). */
 extern const unsigned arch_dwarf_sp_regno;
+/* Bit i: DWARF register i is callee-saved (preserved across calls) in the
+ * psABI (x86-64: rbx, rbp, r12..r15). */
+extern const uint32_t arch_dwarf_callee_saved;
 /* The frame pointer (x86-64: rbp). With frame pointers, [fp] holds the
  * caller's fp and [fp + 8] the return address (also true on aarch64). */
 uint64_t arch_fp(const fk_gregs *r);

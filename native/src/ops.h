@@ -24,6 +24,7 @@ int op_bp_remove(struct fk_tracer *tr, const struct tr_request *rq, struct jw *b
 int op_set_regs(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 int op_stack(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 int op_symbols(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
+int op_locals(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 int op_fork(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 
 #endif

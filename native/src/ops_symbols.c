@@ -1,8 +1,10 @@
-/* ops_symbols.c — call stacks and symbol lookups (FK_OP_STACK,
- * FK_OP_SYMBOLS), on top of symbols.c. One symbol session per traced
+/* ops_symbols.c — call stacks, symbol lookups and frame variables
+ * (FK_OP_STACK, FK_OP_SYMBOLS, FK_OP_LOCALS), on top of symbols.c and
+ * locals.c. One symbol session per traced
  * process, refreshed after the process ran (it may have loaded modules). */
 #include "ops.h"
 #include "attach.h"
+#include "locals.h"
 #include "symbols.h"
 
 #include <errno.h>
@@ -208,4 +210,40 @@ int op_symbols(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 	jw_kstr(body, "unwinder", sym_unwinder(s));
 	sym_close(own);
 	return rc;
+}
+
+int op_locals(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = tr_find_proc(tr, rq->pid);
+	if (!p || !p->session)
+		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "locals", "process %d is not attached", (int)rq->pid);
+	struct lwp *l = proc_lwp(p, rq->tid);
+	if (!l || l->state != LWP_STOPPED)
+		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "locals", "thread %d of process %d is not stopped",
+			       (int)rq->tid, (int)rq->pid);
+	if (rq->b >= MAX_FRAMES - 1)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "locals", "frame %llu is out of range",
+			       (unsigned long long)rq->b);
+	fk_gregs r;
+	int rc = arch_get_gregs(rq->tid, &r);
+	if (rc < 0)
+		return fk_fail(err, -rc, FK_KIND_FAILED, "locals", "PTRACE_GETREGS of thread %d", (int)rq->tid);
+	struct fk_symbols *s = syms_of(p);
+	if (!s)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "locals", "out of memory");
+	int want = (int)rq->b;
+	struct sym_frame frames[MAX_FRAMES];
+	struct sym_regs regs;
+	/* one frame past the wanted one: its sp is the wanted frame's CFA */
+	int n = sym_unwind_regs(s, rq->tid, &r, frames, want + 2, want, &regs, err);
+	if (n < 0)
+		return -1;
+	if (want >= n)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "locals", "thread %d has %d frames, no frame %d",
+			       (int)rq->tid, n, want);
+	jw_kint(body, "pid", rq->pid);
+	jw_kint(body, "tid", rq->tid);
+	jw_kint(body, "frame", want);
+	jw_khex(body, "pc", frames[want].pc);
+	return locals_json(s, p->pid, frames, n, want, &regs, body, err);
 }

@@ -159,6 +159,7 @@ static struct {
 	struct dwapi api;
 	bool ok;
 	char why[384];
+	void *handle; /* libdw.so.1, for sym_libdw */
 	Dwfl_Callbacks callbacks; /* must outlive every Dwfl */
 	char *debuginfo_path;     /* NULL: the default ":.debug:/usr/lib/debug" */
 } dw = {.once = PTHREAD_ONCE_INIT};
@@ -188,6 +189,7 @@ static void dw_load(void)
 		}
 		memcpy((char *)&dw.api + dw_syms[i].off, &p, sizeof p);
 	}
+	dw.handle = h;
 	dw.callbacks.find_elf = dw.api.linux_proc_find_elf;
 	dw.callbacks.find_debuginfo = dw.api.standard_find_debuginfo;
 	dw.callbacks.debuginfo_path = &dw.debuginfo_path;
@@ -755,7 +757,38 @@ struct unwind {
 	struct fk_symbols *s;
 	struct sym_frame *f;
 	int n, max;
+	int want;              /* sym_unwind_regs: the frame whose registers to keep */
+	struct sym_regs *regs; /* NULL for sym_unwind */
 };
+
+/* Registers of frames 0..want, kept as the walk goes (u->regs ends as
+ * frame want's). frames[0]: every register of the LWP. Callers: the
+ * callee-saved registers and sp libdw recovered; a callee-saved register
+ * libdw left unknown keeps the callee's value, the ABI's "same value" for
+ * a register no CFI rule mentions (elfutils' x86-64 default rules name
+ * register 0 for rbx, so rbx is lost after the first frame that does not
+ * save it, and rax comes out as "same value"); caller-saved registers are
+ * unknown in callers. */
+static void keep_regs(struct unwind *u, Dwfl_Frame *state)
+{
+	struct sym_regs *r = u->regs;
+	if (u->n == 0) {
+		memset(r, 0, sizeof *r);
+		size_t n = arch_dwarf_gregs(u->s->cur_regs, r->v, SYM_NREGS);
+		r->known = n >= 32 ? UINT32_MAX : (1u << n) - 1;
+		return;
+	}
+	uint32_t keep = arch_dwarf_callee_saved | 1u << arch_dwarf_sp_regno;
+	uint32_t known = r->known & arch_dwarf_callee_saved; /* the callee's, carried */
+	for (unsigned i = 0; dw.api.frame_reg && i < SYM_NREGS; i++) {
+		Dwarf_Word v;
+		if ((keep & (1u << i)) && dw.api.frame_reg(state, i, &v) == 0) {
+			r->v[i] = v;
+			known |= 1u << i;
+		}
+	}
+	r->known = known;
+}
 
 static int cb_frame(Dwfl_Frame *state, void *arg)
 {
@@ -781,6 +814,8 @@ static int cb_frame(Dwfl_Frame *state, void *arg)
 	u->f[u->n].pc = pc;
 	u->f[u->n].sp = sp;
 	u->f[u->n].activation = u->n == 0 || act;
+	if (u->regs && u->n <= u->want)
+		keep_regs(u, state);
 	u->n++;
 	return u->n < u->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
@@ -823,15 +858,15 @@ static int unwind_fp(struct fk_symbols *s, const fk_gregs *regs, struct sym_fram
 	return n;
 }
 
-int sym_unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames,
-	       int max, struct fk_err *err)
+static int unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames,
+		  int max, int want, struct sym_regs *out, struct fk_err *err)
 {
 	if (!s || !regs || !frames || max < 1 || tid <= 0)
 		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "unwind", "bad arguments (tid %d, max %d)",
 			       (int)tid, max);
 	mc_reset(&s->mc); /* the process ran since the last unwind */
 	if (s->attached) {
-		struct unwind u = {.s = s, .f = frames, .n = 0, .max = max};
+		struct unwind u = {.s = s, .f = frames, .n = 0, .max = max, .want = want, .regs = out};
 		s->cur_tid = tid;
 		s->cur_regs = regs;
 		int rc = dw.api.getthread_frames(s->dwfl, tid, cb_frame, &u);
@@ -844,7 +879,43 @@ int sym_unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym
 		fk_debug("unwind %d: libdw gave no frame (%s); walking frame pointers", (int)tid,
 			 dw.api.errmsg(-1));
 	}
-	return unwind_fp(s, regs, frames, max);
+	int n = unwind_fp(s, regs, frames, max);
+	if (out && want < n) {
+		memset(out, 0, sizeof *out);
+		if (want == 0) {
+			size_t k = arch_dwarf_gregs(regs, out->v, SYM_NREGS);
+			out->known = k >= 32 ? UINT32_MAX : (1u << k) - 1;
+		} else if (frames[want].sp && arch_dwarf_sp_regno < SYM_NREGS) {
+			out->v[arch_dwarf_sp_regno] = frames[want].sp;
+			out->known = 1u << arch_dwarf_sp_regno;
+		}
+	}
+	return n;
+}
+
+int sym_unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames,
+	       int max, struct fk_err *err)
+{
+	return unwind(s, tid, regs, frames, max, -1, NULL, err);
+}
+
+int sym_unwind_regs(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames,
+		    int max, int want, struct sym_regs *out, struct fk_err *err)
+{
+	if (!out || want < 0 || want >= max)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "unwind", "bad frame %d (max %d)", want, max);
+	memset(out, 0, sizeof *out);
+	return unwind(s, tid, regs, frames, max, want, out, err);
+}
+
+void *sym_dwfl(struct fk_symbols *s)
+{
+	return s && s->use_dw ? s->dwfl : NULL;
+}
+
+void *sym_libdw(const char *name)
+{
+	return dw.ok && dw.handle ? dlsym(dw.handle, name) : NULL;
 }
 
 /* ------------------------------------------------------------------ */

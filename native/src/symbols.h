@@ -54,6 +54,29 @@ struct sym_frame {
 int sym_unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames,
 	       int max, struct fk_err *err);
 
+/* ---- for locals.c (DWARF variables) ---- */
+
+/* The general registers in DWARF numbering (arch_dwarf_gregs: x86-64 0..16). */
+#define SYM_NREGS 17
+struct sym_regs {
+	uint64_t v[SYM_NREGS];
+	uint32_t known; /* bit i: v[i] is valid */
+};
+
+/* sym_unwind, and the registers of frames[want] (want < max): frame 0 all
+ * of regs; callers the ones libdw recovered from CFI (callee-saved ones and
+ * sp; needs dwfl_frame_reg, elfutils >= 0.188), or only sp with the
+ * frame-pointer walk. Returns the frame count; want >= the count: out
+ * stays empty. */
+int sym_unwind_regs(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames,
+		    int max, int want, struct sym_regs *out, struct fk_err *err);
+
+/* The process's `Dwfl *`, NULL without libdw. */
+void *sym_dwfl(struct fk_symbols *s);
+/* A function of the libdw.so.1 that symbols.c loaded (dlsym), NULL when
+ * libdw is not loaded or lacks it. */
+void *sym_libdw(const char *name);
+
 struct sym_info {
 	char function[256]; /* "" when unknown */
 	uint64_t offset;    /* pc - start of function (pc as given, not pc-1) */

@@ -475,6 +475,7 @@ static op_fn op_table(int op)
 	case FK_OP_SET_REGS: return op_set_regs;
 	case FK_OP_STACK: return op_stack;
 	case FK_OP_SYMBOLS: return op_symbols;
+	case FK_OP_LOCALS: return op_locals;
 	default: return NULL;
 	}
 }

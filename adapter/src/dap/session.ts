@@ -23,7 +23,7 @@ import type {
 	LwpRow, LwpsResponseBody,
 } from './custom';
 import { DapError, errors, toDapError } from './errors';
-import { lwpNodes, registerGroups, threadLabel, type VarNode } from './variables';
+import { localNodes, lwpNodes, registerGroups, threadLabel, type VarNode } from './variables';
 
 export interface SessionOptions {
 	/** Several sessions share this process (server mode): child sessions are possible. */
@@ -42,6 +42,8 @@ type Handler = (args: unknown, ctx: RequestContext) => Promise<object | undefine
 interface FrameRef {
 	tid: number;
 	index: number;
+	/** the frame has source lines: DWARF, so a Locals scope */
+	dwarf: boolean;
 }
 
 /** What configurationDone does for this session. */
@@ -448,7 +450,7 @@ export class ForkallSession extends DebugSession {
 	}
 
 	private toStackFrame(tid: number, f: Frame): DebugProtocol.StackFrame {
-		const id = this.frames.create({ tid, index: f.index });
+		const id = this.frames.create({ tid, index: f.index, dwarf: f.file !== null });
 		const name = f.function
 			? `${f.function}${f.file ? '' : f.offset ? `+${f.offset}` : ''}`
 			: `${hex(f.pc)}${f.module ? ` in ${path.basename(f.module)}` : ''}`;
@@ -487,12 +489,17 @@ export class ForkallSession extends DebugSession {
 			const regs = d.state === 'stopped' ? await d.registers(tid).catch(() => null) : null;
 			return lwpNodes(l, regs);
 		});
-		return {
-			scopes: [
-				{ name: 'Registers', presentationHint: 'registers', variablesReference: regsRef, expensive: false },
-				{ name: 'LWP', variablesReference: lwpRef, expensive: false },
-			],
-		};
+		const scopes: DebugProtocol.Scope[] = [];
+		if (ref.dwarf) {
+			const index = ref.index;
+			const localsRef = this.vars.create(async () => localNodes((await d.locals(tid, index)).variables));
+			scopes.push({ name: 'Locals', presentationHint: 'locals', variablesReference: localsRef, expensive: false });
+		}
+		scopes.push(
+			{ name: 'Registers', presentationHint: 'registers', variablesReference: regsRef, expensive: false },
+			{ name: 'LWP', variablesReference: lwpRef, expensive: false },
+		);
+		return { scopes };
 	}
 
 	private async variables(a: DebugProtocol.VariablesArguments): Promise<DebugProtocol.VariablesResponse['body']> {
@@ -515,6 +522,7 @@ export class ForkallSession extends DebugSession {
 					variablesReference: n.children ? this.vars.create(n.children) : 0,
 				};
 				if (n.type) v.type = n.type;
+				if (n.evaluateName) v.evaluateName = n.evaluateName;
 				if (n.named !== undefined) v.namedVariables = n.named;
 				if (n.memoryReference && supportsMem) v.memoryReference = n.memoryReference;
 				v.presentationHint = { kind: 'data', attributes: ['readOnly'] };

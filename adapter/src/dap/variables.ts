@@ -1,5 +1,5 @@
 /*
- * The Registers and LWP scopes as trees of plain nodes; the session turns
+ * The Locals, Registers and LWP scopes as trees of plain nodes; the session turns
  * nodes with children into variablesReferences. Values come from the model
  * (Registers, Lwp); formatting lives here.
  */
@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import { formatSize, hex, hexGroups, hexPad } from '../common/format';
 import {
 	GPR_NAMES, decodeFcw, decodeFsw, decodeMxcsr, decodeRflags, decodeSigmask, x87ToNumber,
-	type Lwp, type Registers,
+	type Lwp, type Registers, type Variable,
 } from '../model';
 
 export interface VarNode {
@@ -19,9 +19,30 @@ export interface VarNode {
 	children?: VarNode[] | (() => Promise<VarNode[]>);
 	/** Number of children, when known up front. */
 	named?: number;
+	/** An expression for the node (locals: "pt.x", "numbers[2]"). */
+	evaluateName?: string;
 }
 
 const SEGMENTS = ['cs', 'ss', 'ds', 'es', 'fs', 'gs'] as const;
+
+/** A frame variable (DWARF) and its members/elements/pointee. The memory
+ * reference is where a pointer points, else where the variable is. */
+function localNode(v: Variable): VarNode {
+	const n: VarNode = { name: v.name, value: v.value, type: v.type };
+	if (v.expr) n.evaluateName = v.expr;
+	const mem = v.pointer !== null && v.pointer !== 0n ? v.pointer : v.address;
+	if (mem !== null) n.memoryReference = hex(mem);
+	if (v.children) {
+		n.children = localNodes(v.children);
+		n.named = v.children.length;
+	}
+	return n;
+}
+
+/** The Locals scope: parameters and locals of a frame. */
+export function localNodes(vars: Variable[]): VarNode[] {
+	return vars.map(localNode);
+}
 
 function gpr(name: string, v: bigint): VarNode {
 	return { name, value: hexPad(v, 16), type: 'uint64', memoryReference: hex(v) };

@@ -29,6 +29,7 @@ export const Op = {
 	ping: 14,
 	stack: 15,
 	symbols: 16,
+	locals: 17,
 } as const;
 export type OpName = keyof typeof Op;
 

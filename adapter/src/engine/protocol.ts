@@ -205,6 +205,38 @@ export interface SymbolsBody {
 	file?: string | null;
 }
 
+/** FK_OP_LOCALS: one variable of a frame, from DWARF. `children`: members
+ * (of a struct, union, or the struct a pointer points to), elements (of an
+ * array, at most 64) or the pointee ("*p"); null at the depth limit or for
+ * scalars. `value` says "<optimized out>", "<unavailable: …>" or
+ * "<unsupported: …>" instead of guessing. */
+export interface LocalVariable {
+	name: string;
+	type: string;
+	value: string;
+	/** where it is in memory; null in a register or computed */
+	address: Hex | null;
+	kind: 'param' | 'local' | 'member' | 'element' | 'deref' | string;
+	/** a C expression for it ("pt.x", "numbers[2]", "*p", "pp->y") */
+	expr?: string | null;
+	/** pointers: the address they hold */
+	pointer?: Hex;
+	children: LocalVariable[] | null;
+}
+
+export interface LocalsBody {
+	pid: number;
+	tid: number;
+	frame: number;
+	pc?: Hex;
+	/** the function's DWARF name; null without debug information */
+	function: string | null;
+	/** why there are no variables (no DWARF there, no libdw) */
+	note?: string | null;
+	/** innermost scope first; a scope's parameters before its locals */
+	variables: LocalVariable[];
+}
+
 /** Body type of each operation's successful result. */
 export interface BodyByOp {
 	threads: ThreadsBody;
@@ -223,6 +255,7 @@ export interface BodyByOp {
 	ping: JsonObject;
 	stack: StackBody;
 	symbols: SymbolsBody;
+	locals: LocalsBody;
 }
 
 // ---- validator -------------------------------------------------------------
@@ -552,6 +585,36 @@ export function parseSymbolsBody(v: unknown): SymbolsBody {
 	return o as unknown as SymbolsBody;
 }
 
+const MAX_VAR_DEPTH = 16;
+
+function parseVariable(v: unknown, path: Path, depth = 0): LocalVariable {
+	const o = obj(v, path);
+	str(o.name, `${path}.name`);
+	str(o.type, `${path}.type`);
+	str(o.value, `${path}.value`);
+	nullable(o.address ?? null, `${path}.address`, hex);
+	str(o.kind, `${path}.kind`);
+	opt(o, 'expr', path, str);
+	opt(o, 'pointer', path, hex);
+	if (o.address === undefined) o.address = null;
+	if (o.children === undefined || depth >= MAX_VAR_DEPTH) o.children = null;
+	nullable(o.children, `${path}.children`, (x, p) => arr(x, p, (c, q) => parseVariable(c, q, depth + 1)));
+	return o as unknown as LocalVariable;
+}
+
+export function parseLocalsBody(v: unknown): LocalsBody {
+	const o = obj(v, 'locals');
+	int(o.pid, 'locals.pid');
+	int(o.tid, 'locals.tid');
+	int(o.frame, 'locals.frame');
+	opt(o, 'pc', 'locals', hex);
+	if (o.function === undefined) o.function = null;
+	nullable(o.function, 'locals.function', str);
+	opt(o, 'note', 'locals', str);
+	arr(o.variables, 'locals.variables', (x, p) => parseVariable(x, p));
+	return o as unknown as LocalsBody;
+}
+
 type BodyParsers = { [K in keyof BodyByOp]: (v: unknown) => BodyByOp[K] };
 const asObject = (v: unknown): JsonObject => obj(v, 'body') as JsonObject;
 
@@ -572,4 +635,5 @@ export const bodyParsers: BodyParsers = {
 	ping: asObject,
 	stack: parseStackBody,
 	symbols: parseSymbolsBody,
+	locals: parseLocalsBody,
 };

@@ -15,7 +15,9 @@ import * as os from 'node:os';
 import { TypedEmitter } from '../common/events';
 import { hex } from '../common/format';
 import { TracerError } from '../engine/errors';
-import type { ExitedEvent, ForkBody, StoppedEvent, ThreadCreatedEvent, ThreadExitedEvent } from '../engine/protocol';
+import type {
+	ExitedEvent, ForkBody, LocalVariable, StoppedEvent, ThreadCreatedEvent, ThreadExitedEvent,
+} from '../engine/protocol';
 import { Flags, type Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
 import { decodeOne, disassemble, type Instruction } from './disasm';
@@ -46,6 +48,46 @@ export interface ExitInfo {
 }
 
 export type OutputCategory = 'stdout' | 'stderr' | 'console';
+
+/** A variable of a frame (DWARF), or a member/element/pointee of one. */
+export interface Variable {
+	name: string;
+	/** C type name as declared (typedefs kept) */
+	type: string;
+	/** C-style text; "<optimized out>" and the like when there is no value */
+	value: string;
+	kind: 'param' | 'local' | 'member' | 'element' | 'deref' | string;
+	/** where it is in memory (null: in a register or computed) */
+	address: bigint | null;
+	/** pointers: the address they hold */
+	pointer: bigint | null;
+	/** a C expression naming it ("pt.x", "numbers[2]", "*p") */
+	expr: string | null;
+	/** null: no children (a scalar, or the depth limit) */
+	children: Variable[] | null;
+}
+
+export interface FrameLocals {
+	/** the function's DWARF name, null without debug information there */
+	function: string | null;
+	/** why there are no variables */
+	note: string | null;
+	/** innermost scope first, parameters before locals in a scope */
+	variables: Variable[];
+}
+
+function toVariable(v: LocalVariable): Variable {
+	return {
+		name: v.name,
+		type: v.type,
+		value: v.value,
+		kind: v.kind,
+		address: v.address ? BigInt(v.address) : null,
+		pointer: v.pointer ? BigInt(v.pointer) : null,
+		expr: v.expr ?? null,
+		children: v.children ? v.children.map(toVariable) : null,
+	};
+}
 
 export type DebuggeeEvents = {
 	stopped: [StopInfo];
@@ -104,6 +146,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	private snapshot: Promise<ThreadsSnapshot> | null = null;
 	private readonly regsCache = new Map<number, Promise<Registers>>();
 	private readonly stackCache = new Map<number, Promise<Frame[]>>();
+	private readonly localsCache = new Map<string, Promise<FrameLocals>>();
 	private topFrames: Promise<Map<number, Frame>> | null = null;
 	private entryBreakpoint: Breakpoint | null = null;
 	private readonly streams: fs.ReadStream[] = [];
@@ -226,6 +269,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		this.snapshot = null;
 		this.regsCache.clear();
 		this.stackCache.clear();
+		this.localsCache.clear();
 		this.topFrames = null;
 	}
 
@@ -512,6 +556,35 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		const regs = await this.registers(tid);
 		const loc = await this.locate(regs.pc);
 		return [{ index: 0, pc: regs.pc, sp: regs.sp, ...loc, column: null }];
+	}
+
+	/** Parameters and locals of frame `index` of an LWP, from DWARF (cached
+	 * while stopped). No debug information (or an older library without the
+	 * op): no variables and a note. */
+	locals(tid: number, index: number): Promise<FrameLocals> {
+		this.requireStopped('locals');
+		const key = `${tid}:${index}`;
+		let p = this.localsCache.get(key);
+		if (!p) {
+			p = this.fetchLocals(tid, index);
+			p.catch(() => this.localsCache.delete(key));
+			this.localsCache.set(key, p);
+		}
+		return p;
+	}
+
+	private async fetchLocals(tid: number, index: number): Promise<FrameLocals> {
+		try {
+			const body = await this.tracer.request('locals', { pid: this.pid, tid, b: index });
+			return {
+				function: body.function ?? null,
+				note: body.note ?? null,
+				variables: body.variables.map(toVariable),
+			};
+		} catch (e) {
+			if (!isUnknownOp(e)) throw e;
+			return { function: null, note: 'this libforkall has no locals operation', variables: [] };
+		}
 	}
 
 	/** Function/line of an address ("unknown" without the symbols op). */

@@ -4,6 +4,9 @@
 
 const unsigned arch_dwarf_sp_regno = 7;
 
+/* rbx (3), rbp (6), r12..r15 (12..15) */
+const uint32_t arch_dwarf_callee_saved = 1u << 3 | 1u << 6 | 1u << 12 | 1u << 13 | 1u << 14 | 1u << 15;
+
 size_t arch_dwarf_gregs(const fk_gregs *r, uint64_t *out, size_t cap)
 {
 	const uint64_t v[17] = {

@@ -1,0 +1,319 @@
+/* FK_OP_LOCALS against test/fixtures/locals (built -O1 -g): inspect()'s
+ * parameters and locals, formatted, with children,
+ *   - as a caller frame (the fixture blocks in pause() below it): values in
+ *     memory through the CFA, in callee-saved registers through the
+ *     registers libdw recovered;
+ *   - as frame 0, stopped at a breakpoint on the "// #LOCALS" line;
+ * compared with the JSON line of values the fixture prints. Also the
+ * errors: a frame past the stack, a running process, and main()'s frame. */
+#include "support.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "procfs.h"
+
+static char fixture_bin[4096], fixture_src[4096];
+static bool verbose;
+
+static char *next_result(fk_tracer *fk, int64_t id)
+{
+	char key[64];
+	snprintf(key, sizeof key, "\"type\":\"result\",\"id\":%lld,", (long long)id);
+	for (;;) {
+		CHECK(fk_wait(fk, 30000) == 1, "no result for request %lld", (long long)id);
+		int64_t len = fk_next_message(fk, NULL, 0);
+		CHECK(len < 0, "expected a pending message");
+		char *buf = malloc((size_t)-len + 1);
+		CHECK(buf != NULL, "malloc");
+		CHECK(fk_next_message(fk, (uint8_t *)buf, (uint64_t)-len) == -len, "message");
+		buf[-len] = '\0';
+		if (strstr(buf, key))
+			return buf;
+		free(buf);
+	}
+}
+
+static char *call(fk_tracer *fk, int op, pid_t pid, pid_t tid, uint64_t a, uint64_t b, const char *data, size_t len)
+{
+	int64_t id = fk_submit(fk, op, pid, tid, 0, a, b, (const uint8_t *)data, len);
+	CHECK(id > 0, "fk_submit %d: %lld", op, (long long)id);
+	return next_result(fk, id);
+}
+
+static char *wait_event(fk_tracer *fk, const char *what)
+{
+	for (int i = 0; i < 200; i++) {
+		if (fk_wait(fk, 100) != 1)
+			continue;
+		int64_t len = fk_next_message(fk, NULL, 0);
+		if (len >= 0)
+			continue;
+		char *buf = malloc((size_t)-len + 1);
+		CHECK(buf != NULL, "malloc");
+		CHECK(fk_next_message(fk, (uint8_t *)buf, (uint64_t)-len) == -len, "message");
+		buf[-len] = '\0';
+		if (strstr(buf, what))
+			return buf;
+		free(buf);
+	}
+	return NULL;
+}
+
+static long num(const char *json, const char *key)
+{
+	const char *p = strstr(json, key);
+	return p ? strtol(p + strlen(key), NULL, 0) : -1;
+}
+
+static int marker(const char *name)
+{
+	FILE *f = fopen(fixture_src, "r");
+	CHECK(f != NULL, "open %s: %s", fixture_src, strerror(errno));
+	char buf[512];
+	for (int line = 1; fgets(buf, sizeof buf, f); line++) {
+		const char *m = strstr(buf, "// #");
+		if (m && strncmp(m + 4, name, strlen(name)) == 0) {
+			fclose(f);
+			return line;
+		}
+	}
+	fclose(f);
+	CHECK(0, "no marker %s", name);
+	return 0;
+}
+
+/* Launch the fixture stopped at its exec; *outfd: its stdout. */
+static pid_t launch(fk_tracer *fk, const char *mode, int *outfd)
+{
+	char data[1024];
+	size_t n = 0;
+	n += (size_t)snprintf(data + n, sizeof data - n, "%s", fixture_bin) + 1;
+	n += (size_t)snprintf(data + n, sizeof data - n, "/") + 1;
+	n += (size_t)snprintf(data + n, sizeof data - n, "2") + 1;
+	n += (size_t)snprintf(data + n, sizeof data - n, "%s", fixture_bin) + 1;
+	n += (size_t)snprintf(data + n, sizeof data - n, "%s", mode) + 1;
+	n += (size_t)snprintf(data + n, sizeof data - n, "0") + 1;
+	char *r = call(fk, FK_OP_LAUNCH, 0, 0, 0, 0, data, n);
+	CHECK(t_has(r, "\"ok\":true"), "launch: %s", r);
+	pid_t pid = (pid_t)num(r, "\"pid\":");
+	*outfd = (int)num(r, "\"stdoutFd\":");
+	CHECK(pid > 0 && *outfd > 0, "%s", r);
+	free(r);
+	return pid;
+}
+
+/* Read the fixture's output until `until` appears; returns the truth line. */
+static void read_output(int fd, const char *until, char *out, size_t cap)
+{
+	size_t got = 0;
+	out[0] = '\0';
+	for (int i = 0; i < 200 && !strstr(out, until); i++) {
+		ssize_t k = read(fd, out + got, cap - 1 - got);
+		if (k > 0)
+			out[got += (size_t)k] = '\0';
+		else
+			break;
+	}
+	CHECK(strstr(out, until) != NULL, "fixture output: %s", out);
+}
+
+/* The JSON object of variable `name` (at any depth): from its "name" key
+ * to the end of its "value". Copied to buf. */
+static const char *var(const char *json, const char *name, char *buf, size_t cap)
+{
+	char key[128];
+	snprintf(key, sizeof key, "{\"name\":\"%s\",", name);
+	const char *p = strstr(json, key);
+	CHECK(p != NULL, "no variable %s in %s", name, json);
+	const char *e = strstr(p, ",\"children\":");
+	size_t n = e ? (size_t)(e - p) : strlen(p);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void expect(const char *json, const char *name, const char *type, const char *value, const char *kind)
+{
+	char buf[2048], want[512];
+	var(json, name, buf, sizeof buf);
+	if (type) {
+		snprintf(want, sizeof want, "\"type\":\"%s\"", type);
+		CHECK(strstr(buf, want), "%s: want %s in %s", name, want, buf);
+	}
+	if (value) {
+		snprintf(want, sizeof want, "\"value\":\"%s\"", value);
+		CHECK(strstr(buf, want), "%s: want %s in %s", name, want, buf);
+	}
+	if (kind) {
+		snprintf(want, sizeof want, "\"kind\":\"%s\"", kind);
+		CHECK(strstr(buf, want), "%s: want %s in %s", name, want, buf);
+	}
+}
+
+/* The checks shared by both stops. truth: the fixture's JSON line. */
+static void check_inspect(const char *r, const char *truth)
+{
+	char want[256];
+	CHECK(t_has(r, "\"ok\":true") && t_has(r, "\"function\":\"inspect\""), "%s", r);
+	/* parameters, flagged */
+	expect(r, "count", "int", "3", "param");
+	snprintf(want, sizeof want, "0x%lx \\\"hello, locals\\\"", (unsigned long)strtoul(strstr(truth, "\"msg\":\"") + 7, NULL, 16));
+	expect(r, "label", "const char *", want, "param");
+	snprintf(want, sizeof want, "0x%lx", (unsigned long)strtoul(strstr(truth, "\"origin\":\"") + 10, NULL, 16));
+	expect(r, "origin", "struct point *", want, "param");
+	expect(r, "block", "int", NULL, "param");
+	/* base types */
+	expect(r, "total", "int", "21", "local");
+	expect(r, "mask", "unsigned int", "3735928562", "local");
+	expect(r, "letter", "char", "68 'D'", "local");
+	expect(r, "ratio", "double", "0.75", "local");
+	expect(r, "flag", "_Bool", "true", "local");
+	expect(r, "small", "short int", "-300", "local");
+	expect(r, "big", "long int", "-3703703670369", "local");
+	expect(r, "hue", "enum color", "BLUE", "local");
+	/* arrays, with elements as children */
+	expect(r, "numbers", "int [5]", "{3, 6, 9, 12, 15}", "local");
+	expect(r, "[4]", "int", "15", "element");
+	CHECK(t_has(r, "\"expr\":\"numbers[4]\""), "element expression: %s", r);
+	expect(r, "name", "char [8]", "\\\"forkall\\\"", "local");
+	/* structs: members as children, a summary value */
+	expect(r, "pt", "struct point", "{x = 6, y = 1}", "local");
+	CHECK(t_has(r, "\"expr\":\"pt.y\""), "member expression: %s", r);
+	expect(r, "bx", "struct box", "{corner = {x = -3, y = 0.5}, tag = 122 'z', depth = 7}", "local");
+	expect(r, "num", "union number", "{i = 1078530011, f = 3.1415927}", "local");
+	/* pointers: to a struct (members under it), to chars (a preview) */
+	snprintf(want, sizeof want, "0x%lx", (unsigned long)strtoul(strstr(truth, "\"pp\":\"") + 6, NULL, 16));
+	expect(r, "pp", "struct point *", want, "local");
+	CHECK(t_has(r, "\"expr\":\"pp->x\""), "pointer member expression: %s", r);
+	CHECK(t_has(r, "\"expr\":\"origin->y\",\"children\":null") || t_has(r, "\"expr\":\"origin->y\""),
+	      "origin->y: %s", r);
+	expect(r, "msg", "const char *", NULL, "local");
+	expect(r, "*cursor", "int", "9", "deref");
+	CHECK(t_has(r, "\"expr\":\"*cursor\""), "deref expression: %s", r);
+	/* addresses: pt is in memory at what pp points to */
+	char buf[2048];
+	var(r, "pt", buf, sizeof buf);
+	snprintf(want, sizeof want, "\"address\":\"0x%lx\"", (unsigned long)strtoul(strstr(truth, "\"pp\":\"") + 6, NULL, 16));
+	CHECK(strstr(buf, want), "pt's address is pp: %s vs %s", buf, want);
+}
+
+static int frame_of(const char *stack, const char *fn)
+{
+	char key[128];
+	snprintf(key, sizeof key, "\"function\":\"%s\"", fn);
+	const char *p = strstr(stack, key);
+	CHECK(p != NULL, "no %s in %s", fn, stack);
+	int idx = -1;
+	for (const char *q = stack; (q = strstr(q, "{\"pc\":")) != NULL && q < p; q++)
+		idx++;
+	return idx;
+}
+
+int main(void)
+{
+	const char *fx = getenv("FK_FIXTURES");
+	if (!fx) {
+		printf("test_locals: skipped (FK_FIXTURES not set; run through make check)\n");
+		return 77;
+	}
+	verbose = getenv("FK_VERBOSE") && *getenv("FK_VERBOSE") == '1';
+	snprintf(fixture_bin, sizeof fixture_bin, "%s/locals", fx);
+	snprintf(fixture_src, sizeof fixture_src, "%s/../locals.c", fx);
+	char err[256];
+	fk_tracer *fk = fk_open(err, sizeof err);
+	CHECK(fk != NULL, "fk_open: %s", err);
+
+	/* 1. inspect() as a caller frame: the fixture blocks in pause() */
+	int outfd;
+	pid_t pid = launch(fk, "block", &outfd);
+	char *r = call(fk, FK_OP_LOCALS, pid, pid, 0, 0, NULL, 0);
+	CHECK(t_has(r, "\"ok\":true") && t_has(r, "\"variables\":["), "locals at the exec stop (no DWARF): %s", r);
+	free(r);
+	r = t_call(fk, FK_OP_RESUME, pid, 0, 0);
+	free(r);
+	char out[8192];
+	read_output(outfd, "READY", out, sizeof out);
+	char truth[sizeof out];
+	snprintf(truth, sizeof truth, "%s", out);
+	r = call(fk, FK_OP_LOCALS, pid, pid, 0, 0, NULL, 0);
+	CHECK(t_has(r, "\"ok\":false") && t_has(r, "not stopped"), "locals while running: %s", r);
+	free(r);
+	/* let it reach pause() */
+	for (int i = 0; i < 200; i++) {
+		struct proc_task_stat st;
+		if (proc_task_stat(pid, pid, &st) == 0 && st.state == 'S')
+			break;
+		usleep(5000);
+	}
+	r = t_call(fk, FK_OP_STOP, pid, 0, 0);
+	free(r);
+	char *stack = t_call(fk, FK_OP_STACK, pid, pid, 0);
+	int fi = frame_of(stack, "inspect"), mi = frame_of(stack, "main");
+	CHECK(fi >= 1 && mi == fi + 1, "frames: %s", stack);
+	free(stack);
+	r = call(fk, FK_OP_LOCALS, pid, pid, 0, (uint64_t)fi, NULL, 0);
+	if (verbose)
+		fprintf(stderr, "caller frame %d: %s\n", fi, r);
+	check_inspect(r, truth);
+	free(r);
+	r = call(fk, FK_OP_LOCALS, pid, pid, 0, (uint64_t)mi, NULL, 0);
+	if (verbose)
+		fprintf(stderr, "main: %s\n", r);
+	/* -O1: main's argc is dead after the call (a DW_OP_entry_value) */
+	CHECK(t_has(r, "\"function\":\"main\"") && t_has(r, "{\"name\":\"argc\",\"type\":\"int\",") &&
+	      t_has(r, "{\"name\":\"argv\",\"type\":\"char **\","), "main's frame: %s", r);
+	free(r);
+	/* every frame answers: libc's with or without its debuginfo installed
+	 * (without: no variables and a note) */
+	for (int k = 0; k <= mi + 2; k++) {
+		r = call(fk, FK_OP_LOCALS, pid, pid, 0, (uint64_t)k, NULL, 0);
+		CHECK((t_has(r, "\"ok\":true") && (t_has(r, "\"note\":null") || t_has(r, "\"variables\":[]"))) ||
+		      t_has(r, "no frame"), "frame %d: %s", k, r);
+		if (verbose)
+			fprintf(stderr, "frame %d: %.300s\n", k, r);
+		free(r);
+	}
+	r = call(fk, FK_OP_LOCALS, pid, pid, 0, 200, NULL, 0);
+	CHECK(t_has(r, "\"ok\":false") && t_has(r, "no frame 200"), "frame past the stack: %s", r);
+	free(r);
+	r = t_call(fk, FK_OP_KILL, pid, 0, 0);
+	free(r);
+	close(outfd);
+
+	/* 2. frame 0 at a breakpoint on the #LOCALS line */
+	pid = launch(fk, "run", &outfd);
+	char q[4200];
+	int line = marker("LOCALS");
+	int qn = snprintf(q, sizeof q, "line:locals.c:%d", line);
+	r = call(fk, FK_OP_SYMBOLS, pid, 0, 0, 0, q, (size_t)qn);
+	const char *a = strstr(r, "\"addresses\":[\"");
+	CHECK(a != NULL, "address of locals.c:%d: %s", line, r);
+	uint64_t addr = strtoull(a + 14, NULL, 16);
+	free(r);
+	r = call(fk, FK_OP_BP_INSERT, pid, 0, addr, 0, NULL, 0);
+	CHECK(t_has(r, "\"ok\":true"), "%s", r);
+	free(r);
+	r = t_call(fk, FK_OP_RESUME, pid, 0, 0);
+	free(r);
+	char *ev = wait_event(fk, "\"reason\":\"breakpoint\"");
+	CHECK(ev != NULL, "breakpoint at locals.c:%d not hit", line);
+	free(ev);
+	read_output(outfd, "\"origin\"", out, sizeof out);
+	r = call(fk, FK_OP_LOCALS, pid, pid, 0, 0, NULL, 0);
+	if (verbose)
+		fprintf(stderr, "frame 0: %s\n", r);
+	check_inspect(r, out);
+	free(r);
+	r = t_call(fk, FK_OP_KILL, pid, 0, 0);
+	free(r);
+	close(outfd);
+	fk_close(fk);
+	printf("test_locals: ok\n");
+	return 0;
+}
