@@ -44,3 +44,36 @@ test('hit condition: a function breakpoint with hitCondition "3" stops once, on 
 		await dc.stop();
 	}
 });
+
+test('condition: a function breakpoint on add() with "a == 41" stops only on the second call (add(41, 2))', async () => {
+	const dc = new DapClient();
+	await dc.start();
+	try {
+		await dc.init();
+		const initialized = dc.next('initialized');
+		await within(dc.launchRequest({ program: PROGRAM } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await initialized;
+		const bps = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'add', condition: 'a == 41 && b == 2' }] });
+		assert.equal(bps.body.breakpoints[0].verified, true, JSON.stringify(bps.body.breakpoints[0]));
+		const stopped = dc.next('stopped');
+		await dc.configurationDoneRequest();
+		const s = (await stopped) as DebugProtocol.StoppedEvent;
+		assert.equal(s.body.reason, 'function breakpoint', JSON.stringify(s.body));
+		const st = await dc.stackTraceRequest({ threadId: s.body.threadId! });
+		const scopes = await dc.scopesRequest({ frameId: st.body.stackFrames[0].id });
+		const locals = scopes.body.scopes.find((x) => x.name === 'Locals');
+		assert.ok(locals, 'a Locals scope');
+		const vars = await dc.variablesRequest({ variablesReference: locals!.variablesReference });
+		const a = vars.body.variables.find((v) => v.name === 'a');
+		assert.equal(a?.value.split(' ')[0], '41', `stopped on the call where a == 41: ${JSON.stringify(vars.body.variables)}`);
+		// an operand that does not exist: it stops and says why
+		const bad = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'add', condition: 'a ==== 1' }] });
+		assert.match(bad.body.breakpoints[0].message ?? '', /not understood/);
+		await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
+		const exited = dc.next('exited');
+		await dc.continueRequest({ threadId: s.body.threadId! });
+		await exited;
+	} finally {
+		await dc.stop();
+	}
+});

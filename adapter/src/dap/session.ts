@@ -172,7 +172,7 @@ export class ForkallSession extends DebugSession {
 		return {
 			supportsConfigurationDoneRequest: true,
 			supportsFunctionBreakpoints: f.breakpoints && f.symbols,
-			supportsConditionalBreakpoints: false,
+			supportsConditionalBreakpoints: true,
 			supportsHitConditionalBreakpoints: true,
 			supportsInstructionBreakpoints: f.breakpoints,
 			supportsSteppingGranularity: f.step,
@@ -651,6 +651,7 @@ export class ForkallSession extends DebugSession {
 		const file = a.source.path ? (a.source.path) : null;
 		const lines = a.breakpoints?.map((b) => b.line) ?? a.lines ?? [];
 		const hitOf = (i: number): string | undefined => a.breakpoints?.[i]?.hitCondition || undefined;
+		const condOf = (i: number): string | undefined => a.breakpoints?.[i]?.condition || undefined;
 		if (!file) {
 			return { breakpoints: lines.map(() => ({ verified: false, message: 'only sources with a path are supported' })) };
 		}
@@ -662,7 +663,7 @@ export class ForkallSession extends DebugSession {
 			try {
 				const r = await d.symbols.lineAddresses(file, line);
 				bp = r.addresses.length
-					? await d.breakpoints.add('source', r.addresses, { file, requestedLine: line, line: r.line ?? line, hitCondition: hitOf(i) })
+					? await d.breakpoints.add('source', r.addresses, { file, requestedLine: line, line: r.line ?? line, hitCondition: hitOf(i), condition: condOf(i) })
 					: d.breakpoints.addUnverified('source', d.symbols.supported ? `no code at ${path.basename(file)}:${line}` :
 						'source breakpoints need the native symbols operation', { file, requestedLine: line });
 			} catch (e) {
@@ -682,7 +683,7 @@ export class ForkallSession extends DebugSession {
 			try {
 				const addrs = await d.symbols.functionAddresses(fb.name);
 				bp = addrs.length
-					? await d.breakpoints.add('function', addrs, { functionName: fb.name, hitCondition: fb.hitCondition || undefined })
+					? await d.breakpoints.add('function', addrs, { functionName: fb.name, hitCondition: fb.hitCondition || undefined, condition: fb.condition || undefined })
 					: d.breakpoints.addUnverified('function', d.symbols.supported ? `no function named ${fb.name}` :
 						'function breakpoints need the native symbols operation', { functionName: fb.name });
 			} catch (e) {
@@ -701,7 +702,7 @@ export class ForkallSession extends DebugSession {
 			let bp: Breakpoint;
 			try {
 				const addr = parseReference(ib.instructionReference, ib.offset);
-				bp = await d.breakpoints.add('instruction', [addr], { hitCondition: ib.hitCondition || undefined });
+				bp = await d.breakpoints.add('instruction', [addr], { hitCondition: ib.hitCondition || undefined, condition: ib.condition || undefined });
 			} catch (e) {
 				bp = d.breakpoints.addUnverified('instruction', toDapError(e, 'setInstructionBreakpoints').message);
 			}
@@ -713,7 +714,7 @@ export class ForkallSession extends DebugSession {
 	private toDapBreakpoint(bp: Breakpoint, clientLine?: number): DebugProtocol.Breakpoint {
 		const b = new DapBreakpoint(bp.verified) as DebugProtocol.Breakpoint;
 		b.id = bp.id;
-		if (bp.message && !bp.verified) b.message = bp.message;
+		if (bp.message) b.message = bp.message; /* why unverified, or a condition note */
 		if (bp.addresses.length) b.instructionReference = hex(bp.addresses[0]);
 		if (bp.file) {
 			b.source = new Source(path.basename(bp.file), (bp.file));

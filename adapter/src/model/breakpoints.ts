@@ -6,6 +6,7 @@
  */
 import type { Tracer } from '../engine/tracer';
 import { hex } from '../common/format';
+import { parseCondition } from './conditions';
 
 export type BreakpointKind = 'source' | 'function' | 'instruction' | 'internal';
 
@@ -25,6 +26,8 @@ export interface Breakpoint {
 	functionName?: string;
 	/** DAP hit condition: "N", "== N", ">= N", "> N", "< N", "<= N", "% N" */
 	hitCondition?: string;
+	/** condition (model/conditions.ts): stop only when it holds */
+	condition?: string;
 	/** how many times a thread reached it */
 	hits?: number;
 }
@@ -85,14 +88,23 @@ export class BreakpointTable {
 			}
 		}
 		bp.verified = bp.addresses.length > 0;
+		const notes: string[] = [];
+		if (bp.condition) {
+			try {
+				parseCondition(bp.condition);
+			} catch (e) {
+				notes.push(`${(e as Error).message}; it stops on every hit`);
+			}
+		}
 		if (bp.hitCondition && !parseHitCondition(bp.hitCondition)) {
-			failures.push(`hit condition "${bp.hitCondition}" not understood (use N, == N, >= N, > N, <= N, < N or % N); it stops on every hit`);
+			notes.push(`hit condition "${bp.hitCondition}" not understood (use N, == N, >= N, > N, <= N, < N or % N); it stops on every hit`);
 		}
 		if (failures.length) {
-			bp.message = `cannot insert a breakpoint at ${failures.join('; ')}`;
+			notes.unshift(`cannot insert a breakpoint at ${failures.join('; ')}`);
 		} else if (!bp.verified && !bp.message) {
-			bp.message = 'no code found for this location';
+			notes.unshift('no code found for this location');
 		}
+		if (notes.length) bp.message = notes.join('; ');
 		this.bps.set(bp.id, bp);
 		return bp;
 	}

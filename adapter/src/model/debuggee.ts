@@ -20,6 +20,7 @@ import type {
 } from '../engine/protocol';
 import { Flags, type Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
+import { evaluate, parseCondition, parseFormattedValue, type Lookup } from './conditions';
 import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
 import { Process, forkFlags, type ForkMode, type ThreadsSnapshot } from './process';
@@ -298,7 +299,11 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		if (this.isExited()) return;
 		const info = await this.classify(e);
 		const stale = info.reason === 'breakpoint' && info.addr !== undefined && this.breakpoints.at(info.addr).length === 0;
-		if (stale || (info.reason === 'breakpoint' && info.breakpoints.length && !countHits(info.breakpoints))) {
+		if (info.reason === 'breakpoint' && info.breakpoints.some((b) => b.condition)) {
+			info.breakpoints = await this.conditionsHolding(info);
+		}
+		if (stale || (info.reason === 'breakpoint' && info.addr !== undefined && !info.breakpoints.length) ||
+			(info.reason === 'breakpoint' && info.breakpoints.length && !countHits(info.breakpoints))) {
 			// every breakpoint here has a hit condition not met yet, or the
 			// breakpoint was removed while this hit was on its way: go on
 			this.invalidate();
@@ -326,6 +331,41 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			w('exited');
 		}
 		this.emit('exited', this.exitInfo);
+	}
+
+	/** The breakpoints of a hit whose condition holds (or cannot be
+	 * evaluated: then it stops, and says why in the description). */
+	private async conditionsHolding(info: StopInfo): Promise<Breakpoint[]> {
+		let lookup: Lookup | null = null;
+		const out: Breakpoint[] = [];
+		for (const b of info.breakpoints) {
+			if (!b.condition) {
+				out.push(b);
+				continue;
+			}
+			try {
+				lookup ??= await this.conditionLookup(info.tid);
+				if (evaluate(parseCondition(b.condition), lookup)) out.push(b);
+			} catch (err) {
+				info.description = `breakpoint condition "${b.condition}": ${(err as Error).message}`;
+				out.push(b);
+			}
+		}
+		return out;
+	}
+
+	/** Variables of frame 0 by their C expression and name, and $registers. */
+	private async conditionLookup(tid: number): Promise<Lookup> {
+		const vars = new Map<string, number | bigint | boolean | undefined>();
+		const add = (v: Variable): void => {
+			const val = parseFormattedValue(v.value);
+			if (v.expr && !vars.has(v.expr)) vars.set(v.expr, val);
+			if (!vars.has(v.name)) vars.set(v.name, val);
+			for (const c of v.children ?? []) add(c);
+		};
+		const [locals, regs] = await Promise.all([this.fetchLocals(tid, 0), this.process.registers(tid)]);
+		for (const v of locals.variables) add(v);
+		return (name: string) => (name.startsWith('$') ? regs.gpr.get(name.slice(1)) : vars.get(name));
 	}
 
 	/** Turn a native stop into what the user sees. */
