@@ -111,8 +111,9 @@ static int step_wait(struct fk_tracer *tr, struct proc *p, pid_t tid, bool *inte
 		return -errno;
 	proc_set_running(p, l);
 	l->stepping = true;
+	uint64_t t0 = tr_now_us();
 	for (;;) {
-		int r = tr_pump_pid(tr, tid, 100);
+		int r = tr_pump_pid(tr, tid, 50);
 		if (tr_find_proc(tr, pid) != p)
 			return -ESRCH;
 		l = proc_lwp(p, tid);
@@ -127,9 +128,10 @@ static int step_wait(struct fk_tracer *tr, struct proc *p, pid_t tid, bool *inte
 		}
 		if (r == -ECHILD)
 			return -ESRCH;
-		if (interrupted && tr_requests_pending(tr)) {
-			/* a blocking instruction (a syscall): let the caller's
-			 * next request in */
+		if (interrupted && tr_now_us() - t0 > 250000 && tr_requests_pending(tr)) {
+			/* a blocking instruction (a syscall) for a while now: let
+			 * the caller's next request in. Not sooner: a request that
+			 * merely arrived during an ordinary step must not cut it. */
 			ptrace(PTRACE_INTERRUPT, tid, 0, 0);
 			l->interrupt_pending = true;
 			*interrupted = true;
