@@ -167,6 +167,8 @@ export class ForkTarget<T = any> {
 	readonly lines: string[] = [];
 	/* pid -> wait status, from the reaper's REAPED lines */
 	readonly reaped = new Map<number, number>();
+	/* every REAPED line in order (pids repeat once pid_max wraps: 32768 here) */
+	readonly reapedLog: number[] = [];
 	stderr = '';
 	/* parent progress (PROGRESS lines carry no pid: only the parent prints them) */
 	readonly fx: Fixture;
@@ -308,7 +310,10 @@ export function spawnReaped<T = any>(file: string, args: string[], opts: SpawnRe
 				const line = ebuf.slice(0, nl);
 				ebuf = ebuf.slice(nl + 1);
 				const m = /^REAPED (\d+) (-?\d+)$/.exec(line);
-				if (m) t.reaped.set(Number(m[1]), Number(m[2]));
+				if (m) {
+					t.reaped.set(Number(m[1]), Number(m[2]));
+					t.reapedLog.push(Number(m[1]));
+				}
 				else if (t.stderr.length < 65536) t.stderr += line + '\n';
 			}
 		});
