@@ -1,6 +1,6 @@
 /*
  * DebugAdapterDescriptorFactory: every Forkall session of this window talks
- * to the same adapter process over TCP (vscode.DebugAdapterServer), so the
+ * to the same adapter process over its Unix socket (DebugAdapterNamedPipeServer), so the
  * forked child's session reaches the tracer that holds the child.
  */
 import * as vscode from 'vscode';
@@ -34,18 +34,18 @@ export class AdapterFactory implements vscode.DebugAdapterDescriptorFactory, vsc
 	}
 
 	async createDebugAdapterDescriptor(session: vscode.DebugSession): Promise<vscode.DebugAdapterDescriptor> {
-		let port: number;
+		let pipe: string;
 		try {
-			port = await this.adapter.ensure();
+			pipe = await this.adapter.ensure();
 		} catch (e) {
 			const msg = e instanceof Error ? e.message : String(e);
 			this.log.error('adapter', msg);
 			this.log.channel.show(true);
 			throw new Error(msg);
 		}
-		this.log.info('session', `"${session.name}" (${session.configuration.request}) -> 127.0.0.1:${port}` +
+		this.log.info('session', `"${session.name}" (${session.configuration.request}) -> ${pipe}` +
 			`${session.parentSession ? ` (child of "${session.parentSession.name}")` : ''}`);
-		return new vscode.DebugAdapterServer(port, '127.0.0.1');
+		return new vscode.DebugAdapterNamedPipeServer(pipe);
 	}
 
 	dispose(): void {

@@ -1,6 +1,6 @@
 /*
- * The debug adapter as a separate process: `forkall dap --server=0` on
- * 127.0.0.1 (the OS picks a free port, the adapter prints it). One per
+ * The debug adapter as a separate process: `forkall dap --pipe=SOCKET`,
+ * a Unix socket in a private (0700) directory. One per
  * window, shared by every Forkall session of the window, so a forked child's
  * session (startDebugging reverse request) lands on the tracer that already
  * holds the child. Native code runs only there: a crash in it ends the
@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 export interface AdapterLayout {
@@ -51,12 +52,15 @@ export function adapterEnv(layout: AdapterLayout, logLevel: string, base: NodeJS
 	return env;
 }
 
-const LISTENING = /listening on ([0-9.]+):(\d+)/;
+const LISTENING = /listening on pipe (\S+)/;
 
 export class AdapterProcess {
 	private proc: ChildProcess | null = null;
-	private starting: Promise<number> | null = null;
-	private port: number | null = null;
+	private starting: Promise<string> | null = null;
+	/** the Unix socket of the running adapter */
+	private pipe: string | null = null;
+	/** a private (0700) directory for the socket */
+	private dir: string | null = null;
 	private stopping = false;
 	private starts = 0;
 
@@ -68,12 +72,12 @@ export class AdapterProcess {
 	}
 
 	get running(): boolean {
-		return this.proc !== null && this.port !== null;
+		return this.proc !== null && this.pipe !== null;
 	}
 
-	/** The port of a running adapter, starting (or restarting) it if needed. */
-	ensure(): Promise<number> {
-		if (this.proc && this.port !== null) return Promise.resolve(this.port);
+	/** The socket path of a running adapter, starting (or restarting) it if needed. */
+	ensure(): Promise<string> {
+		if (this.proc && this.pipe !== null) return Promise.resolve(this.pipe);
 		if (!this.starting) {
 			this.starting = this.start().finally(() => {
 				this.starting = null;
@@ -82,7 +86,7 @@ export class AdapterProcess {
 		return this.starting;
 	}
 
-	private start(): Promise<number> {
+	private start(): Promise<string> {
 		const { node, entry, nativeLib } = this.layout;
 		if (!fs.existsSync(entry)) {
 			return Promise.reject(new Error(`the Forkall adapter is missing: ${entry} (rebuild or reinstall the extension)`));
@@ -92,7 +96,11 @@ export class AdapterProcess {
 		}
 		this.stopping = false;
 		this.starts++;
-		const args = [entry, 'dap', '--server=0', '--host=127.0.0.1'];
+		// A Unix socket only this user can reach (a 127.0.0.1 port would let
+		// any local user launch programs as us through the adapter).
+		this.dir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'forkall-'));
+		const sock = path.join(this.dir, `dap-${this.starts}.sock`);
+		const args = [entry, 'dap', `--pipe=${sock}`];
 		this.events.info(`starting adapter #${this.starts}: ${node} ${args.join(' ')}`);
 		const proc = spawn(node, args, {
 			// stdin stays open: the adapter exits when it closes (see adapterEntry.ts).
@@ -101,13 +109,13 @@ export class AdapterProcess {
 			cwd: path.dirname(entry),
 		});
 		this.proc = proc;
-		return new Promise<number>((resolve, reject) => {
+		return new Promise<string>((resolve, reject) => {
 			let settled = false;
 			let buf = '';
 			const timer = setTimeout(() => {
 				if (settled) return;
 				settled = true;
-				reject(new Error('the Forkall adapter did not report its port within 15 s'));
+				reject(new Error('the Forkall adapter did not report its socket within 15 s'));
 				this.kill(proc);
 			}, 15000);
 			proc.stdout!.setEncoding('utf8');
@@ -120,9 +128,9 @@ export class AdapterProcess {
 				if (m) {
 					settled = true;
 					clearTimeout(timer);
-					this.port = Number(m[2]);
-					this.events.info(`adapter pid ${proc.pid} listening on ${m[1]}:${m[2]}`);
-					resolve(this.port);
+					this.pipe = m[1];
+					this.events.info(`adapter pid ${proc.pid} listening on ${m[1]}`);
+					resolve(m[1]);
 				}
 			});
 			proc.stderr!.on('data', (s: string) => this.events.output('stderr', s));
@@ -136,8 +144,9 @@ export class AdapterProcess {
 			proc.on('exit', (code, signal) => {
 				if (this.proc === proc) {
 					this.proc = null;
-					this.port = null;
+					this.pipe = null;
 				}
+				fs.rmSync(sock, { force: true });
 				const expected = this.stopping;
 				this.events.info(`adapter pid ${proc.pid} exited (${signal ?? `code ${code}`})${expected ? '' : ' unexpectedly'}`);
 				this.events.exit(code, signal, expected);
@@ -163,10 +172,21 @@ export class AdapterProcess {
 	/** Stop the adapter (SIGTERM: it detaches from or kills its debuggees, then exits). */
 	stop(): Promise<void> {
 		const proc = this.proc;
-		if (!proc) return Promise.resolve();
+		const dir = this.dir;
+		this.dir = null;
+		const cleanup = () => {
+			if (dir) fs.rmSync(dir, { recursive: true, force: true });
+		};
+		if (!proc) {
+			cleanup();
+			return Promise.resolve();
+		}
 		this.stopping = true;
 		return new Promise((resolve) => {
-			proc.once('exit', () => resolve());
+			proc.once('exit', () => {
+				cleanup();
+				resolve();
+			});
 			this.kill(proc);
 		});
 	}

@@ -237,7 +237,10 @@ test('VS Code e2e: launch, LWPs, registers, stack picture, Fork All Threads Here
 		// Variables: the Registers scope (General group: rip, rsp).
 		await expandPane(p, 'Variables');
 		const vars = p.locator('.debug-variables');
-		await vars.locator('.monaco-list-row .scope', { hasText: 'Registers' }).first().waitFor({ timeout: 30000 });
+		// Locals (the first scope) is expanded by VS Code; open Registers.
+		const regScope = vars.locator('.monaco-list-row', { has: p.locator('.scope', { hasText: 'Registers' }) }).first();
+		await regScope.waitFor({ timeout: 30000 });
+		if ((await regScope.getAttribute('aria-expanded')) !== 'true') await regScope.click();
 		const general = vars.locator('.monaco-list-row', { hasText: /^\s*General/ }).first();
 		await general.waitFor({ timeout: 30000 });
 		if ((await general.getAttribute('aria-expanded')) !== 'true') await general.click();

@@ -64,7 +64,7 @@ test('the extension bundle loads no native code; the adapter bundle keeps koffi 
 	const entries = listZip(vsix);
 	const ext = readZipEntry(vsix, entries.find((e) => e.name === 'extension/dist/extension.js')!).toString('utf8');
 	assert.doesNotMatch(ext, /require\(["']koffi["']\)|koffi\.node|iced_x86_bg/);
-	assert.match(ext, /DebugAdapterServer/);
+	assert.match(ext, /DebugAdapterNamedPipeServer/);
 	const adapter = readZipEntry(vsix, entries.find((e) => e.name === 'extension/dist/adapter.js')!).toString('utf8');
 	assert.match(adapter, /require\(["']koffi["']\)/);
 	const pkg = JSON.parse(readZipEntry(vsix, entries.find((e) => e.name === 'extension/package.json')!).toString('utf8')) as

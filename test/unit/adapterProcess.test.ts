@@ -1,20 +1,21 @@
 /*
  * The extension's adapter process (extension/src/adapterProcess.ts, no
- * VS Code needed): started on a random 127.0.0.1 port, restarted after it
+ * VS Code needed): started on a Unix socket only this user can open, restarted after it
  * dies (a crash in native code), stopped cleanly, and gone when the
  * extension host's end of its stdin closes.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { AdapterProcess, adapterLayout } from '../../extension/src/adapterProcess';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
-function connects(port: number): Promise<boolean> {
+function connects(pipe: string): Promise<boolean> {
 	return new Promise((resolve) => {
-		const s = net.connect(port, '127.0.0.1', () => {
+		const s = net.connect(pipe, () => {
 			s.destroy();
 			resolve(true);
 		});
@@ -31,7 +32,7 @@ function alive(pid: number): boolean {
 	}
 }
 
-test('adapter process: random port, restarted after a crash, stopped on request', async () => {
+test('adapter process: private socket, restarted after a crash, stopped on request', async () => {
 	const layout = { ...adapterLayout(ROOT), node: process.execPath };
 	const exits: { code: number | null; signal: string | null; expected: boolean }[] = [];
 	const a = new AdapterProcess(layout, {
@@ -41,9 +42,10 @@ test('adapter process: random port, restarted after a crash, stopped on request'
 	});
 	try {
 		const port1 = await a.ensure();
-		assert.ok(port1 > 0);
+		assert.equal(fs.statSync(port1).mode & 0o777, 0o600, 'the socket is the user\'s only');
+		assert.equal(fs.statSync(path.dirname(port1)).mode & 0o777, 0o700, 'in a private directory');
 		assert.equal(await a.ensure(), port1, 'one adapter, reused');
-		assert.ok(await connects(port1), 'accepts connections on 127.0.0.1');
+		assert.ok(await connects(port1), 'accepts connections');
 		const pid1 = a.pid!;
 		// A crash (what a fault in native code would do).
 		process.kill(pid1, 'SIGSEGV');
@@ -58,6 +60,7 @@ test('adapter process: random port, restarted after a crash, stopped on request'
 		assert.equal(exits.length, 2);
 		assert.equal(exits[1].expected, true);
 		assert.equal(alive(pid2), false);
+		assert.equal(fs.existsSync(path.dirname(port1)), false, 'the socket directory is removed');
 	} finally {
 		await a.stop();
 	}

@@ -25,8 +25,10 @@ export const USAGE = `Usage:
       --no-copy-dontfork do not copy MADV_DONTFORK memory into the child (copied by
                          default: Node.js/V8 keep their heap there)
       --json             machine-readable result
-  forkall dap [--server=PORT]         Debug Adapter Protocol server on stdin/stdout, or
-                                      on 127.0.0.1:PORT for several sessions (0: any port)
+  forkall dap [--server=PORT | --pipe=PATH]
+                                      Debug Adapter Protocol server on stdin/stdout, or for
+                                      several sessions on 127.0.0.1:PORT (0: any port) or on
+                                      a Unix socket only this user can open (what VS Code uses)
   forkall --help                      show this help
   forkall --version                   show the versions of forkall and libforkall
 
@@ -259,7 +261,7 @@ async function runDap(args: readonly string[], io: Io): Promise<number> {
 		io.err(`forkall: ${(e as Error).message}\n\n${USAGE}`);
 		return 2;
 	}
-	if (o.port === undefined) {
+	if (o.port === undefined && o.pipe === undefined) {
 		runStdio();
 	} else {
 		await runServer(o);

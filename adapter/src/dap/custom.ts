@@ -11,6 +11,10 @@ export interface ForkAllThreadsArguments {
 	mode?: ForkModeArg;
 	/** The thread the user picked (informational: every thread is forked). */
 	threadId?: number;
+	/** Copy MADV_DONTFORK memory into the child (default true: V8's heap lives there). */
+	copyDontfork?: boolean;
+	/** The child keeps the parent's pid and tids (needs CAP_SYS_ADMIN in the debuggee). */
+	sameTids?: boolean;
 }
 
 export interface ForkAllThreadsResponseBody {

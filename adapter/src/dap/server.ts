@@ -1,17 +1,25 @@
 /*
  * `forkall dap`: the debug adapter over stdin/stdout (one session), or
- * `forkall dap --server=PORT` (any number of sessions on 127.0.0.1:PORT in
+ * `forkall dap --server=PORT` / `--pipe=PATH` (any number of sessions in
  * this one process, sharing one tracer: a forked child kept traced becomes
  * a child session through the startDebugging reverse request).
+ *
+ * --pipe is what the VS Code extension uses: a Unix socket (mode 0600, in a
+ * 0700 directory of the caller's) that only its user can connect to. A TCP
+ * port on 127.0.0.1 is open to every local user, and whoever connects can
+ * launch programs as us: keep --server for tests and trusted machines.
  */
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { DebugHost } from '../model';
 import { ForkallSession } from './session';
 
 export interface DapOptions {
-	/** undefined: stdio. 0: any free port (printed on stdout). */
+	/** undefined (and no pipe): stdio. 0: any free port (printed on stdout). */
 	port?: number;
 	host?: string;
+	/** a Unix socket path to listen on instead of a port */
+	pipe?: string;
 }
 
 /** Parse `dap` arguments: [--server=PORT] [--host=ADDR]. Throws on others. */
@@ -24,8 +32,10 @@ export function parseDapArgs(args: readonly string[]): DapOptions {
 			if (o.port > 65535) throw new Error(`--server: port out of range: ${m[1]}`);
 		} else if ((m = /^--host=(.+)$/.exec(a))) {
 			o.host = m[1];
+		} else if ((m = /^--pipe=(.+)$/.exec(a))) {
+			o.pipe = m[1];
 		} else {
-			throw new Error(`unknown dap option ${a} (expected --server=PORT or --host=ADDR)`);
+			throw new Error(`unknown dap option ${a} (expected --server=PORT, --host=ADDR or --pipe=PATH)`);
 		}
 	}
 	return o;
@@ -68,6 +78,19 @@ export function runServer(o: DapOptions, log: (s: string) => void = (s) => proce
 	};
 	for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
 		process.on(sig, () => void shutdown());
+	}
+	if (o.pipe) {
+		const pipe = o.pipe;
+		return new Promise((resolve, reject) => {
+			server.once('error', reject);
+			const old = process.umask(0o177); // the socket is born 0600
+			server.listen(pipe, () => {
+				process.umask(old);
+				fs.chmodSync(pipe, 0o600);
+				log(`forkall dap: listening on pipe ${pipe}\n`);
+				resolve(server);
+			});
+		});
 	}
 	return new Promise((resolve, reject) => {
 		server.once('error', reject);

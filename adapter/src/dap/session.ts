@@ -745,7 +745,10 @@ export class ForkallSession extends DebugSession {
 		}
 		let body;
 		try {
-			body = await d.fork(mode);
+			body = await d.fork(mode, {
+				copyDontfork: a.copyDontfork !== false,
+				sameTids: a.sameTids === true,
+			});
 		} catch (e) {
 			if (progress) this.sendEvent(new ProgressEndEvent(progressId, 'failed'));
 			throw toDapError(e, 'forkAllThreads');

@@ -657,10 +657,10 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 
 	// ---- the multithreaded fork ------------------------------------------------
 
-	async fork(mode: ForkMode): Promise<ForkBody> {
+	async fork(mode: ForkMode, opts: { copyDontfork?: boolean; sameTids?: boolean } = {}): Promise<ForkBody> {
 		if (this.isExited()) throw new DebuggeeError('exited', `fork: process ${this.pid} has exited`);
 		if (this.stepping) throw new DebuggeeError('running', 'fork: a step is in progress');
-		return this.tracer.request('fork', { pid: this.pid, flags: forkFlags({ mode }) });
+		return this.tracer.request('fork', { pid: this.pid, flags: forkFlags({ mode, ...opts }) });
 	}
 
 	// ---- stepping --------------------------------------------------------------

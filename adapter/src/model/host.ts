@@ -34,7 +34,17 @@ export class DebugHost {
 	/** The tracer, started on first use (throws NativeLoadError without the library). */
 	get tracer(): Tracer {
 		if (!this.tracerInstance) {
-			this.tracerInstance = Tracer.open();
+			const t = Tracer.open();
+			// FORKALL_LOG_LEVEL=debug|info|warn|error: libforkall's own log lines
+			// go to the adapter's stderr (the extension shows it in its channel).
+			const level = (process.env.FORKALL_LOG_LEVEL ?? '').toLowerCase();
+			const known = { trace: 'debug', debug: 'debug', info: 'info', warn: 'warn', error: 'error' } as const;
+			const l = known[level as keyof typeof known];
+			if (l) {
+				t.setLogLevel(l);
+				t.on('log', (lvl, msg) => process.stderr.write(`libforkall ${lvl}: ${msg}\n`));
+			}
+			this.tracerInstance = t;
 		}
 		return this.tracerInstance;
 	}
