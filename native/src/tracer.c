@@ -71,7 +71,10 @@ struct fk_tracer {
 	size_t n_unclaimed;
 };
 
-static __thread sigjmp_buf *t_wait_jmp;
+/* volatile: only the signal handler reads it, so without it the compiler
+ * may drop the store before the wait as dead (it did: every wake-up that
+ * landed between unblocking and entering waitid was lost). */
+static __thread sigjmp_buf *volatile t_wait_jmp;
 
 static void wake_handler(int sig)
 {

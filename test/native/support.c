@@ -105,7 +105,7 @@ char *t_call(fk_tracer *fk, int op, pid_t pid, pid_t tid, uint32_t flags)
 	snprintf(idkey, sizeof idkey, "\"type\":\"result\",\"id\":%lld,", (long long)id);
 	for (;;) {
 		int32_t w = fk_wait(fk, 30000);
-		CHECK(w == 1, "no message within 30 s (fk_wait=%d)", w);
+		CHECK(w == 1, "no result for op %d (pid %d tid %d) within 30 s (fk_wait=%d)", op, (int)pid, (int)tid, w);
 		int64_t len = fk_next_message(fk, NULL, 0);
 		CHECK(len < 0, "expected a pending message");
 		char *buf = malloc((size_t)-len + 1);
