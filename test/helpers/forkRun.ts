@@ -1,10 +1,5 @@
-/* Run `forkall fork <pid> ...` and parse its result.
- *
- * Uses bin/forkall when its --help lists the `fork` command; until then the
- * stand-in out/test/helpers/forkDriver.js (same contract, in-process engine).
- * FORKALL_FORK_TOOL=cli|driver forces one. */
-import { spawn, spawnSync } from 'node:child_process';
-import * as path from 'node:path';
+/* Run `forkall fork <pid> ...` (bin/forkall) and parse its result. */
+import { spawn } from 'node:child_process';
 import { forkallCommand, type RunResult } from './forkall';
 
 export interface ForkThread {
@@ -42,19 +37,12 @@ export interface ForkOptions {
 
 export interface ForkResult extends RunResult {
 	body: ForkBody | null;
-	tool: 'cli' | 'driver';
+	tool: 'cli';
 }
 
-let toolCache: 'cli' | 'driver' | null = null;
-
-export function forkTool(): 'cli' | 'driver' {
-	if (toolCache) return toolCache;
-	const forced = process.env.FORKALL_FORK_TOOL;
-	if (forced === 'cli' || forced === 'driver') return (toolCache = forced);
-	const cmd = forkallCommand();
-	const r = spawnSync(cmd[0], [...cmd.slice(1), '--help'], { encoding: 'utf8', timeout: 30000 });
-	toolCache = /forkall fork\b/.test(`${r.stdout}${r.stderr}`) ? 'cli' : 'driver';
-	return toolCache;
+/* What runs the fork (named in test titles). */
+export function forkTool(): 'cli' {
+	return 'cli';
 }
 
 export function forkArgv(pid: number, opts: ForkOptions = {}): string[] {
@@ -64,8 +52,7 @@ export function forkArgv(pid: number, opts: ForkOptions = {}): string[] {
 		...(opts.sameTids ? ['--same-tids'] : []),
 		'--json',
 	];
-	if (forkTool() === 'cli') return [...forkallCommand(), 'fork', String(pid), ...flags];
-	return [process.execPath, path.join(__dirname, 'forkDriver.js'), String(pid), ...flags];
+	return [...forkallCommand(), 'fork', String(pid), ...flags];
 }
 
 /* Run one fork; never throws for a non-zero exit (the caller asserts). */
