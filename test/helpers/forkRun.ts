@@ -1,6 +1,5 @@
 /* Run `forkall fork <pid> ...` (bin/forkall) and parse its result. */
-import { spawn } from 'node:child_process';
-import { forkallCommand, type RunResult } from './forkall';
+import { forkallCommand, run, type RunResult } from './forkall';
 
 export interface ForkThread {
 	parentTid: number;
@@ -56,7 +55,7 @@ export function forkArgv(pid: number, opts: ForkOptions = {}): string[] {
 }
 
 /* Run one fork; never throws for a non-zero exit (the caller asserts). */
-export function runFork(pid: number, opts: ForkOptions = {}): Promise<ForkResult> {
+export async function runFork(pid: number, opts: ForkOptions = {}): Promise<ForkResult> {
 	const argv = forkArgv(pid, opts);
 	const env = { ...process.env, ...(opts.env ?? {}) };
 	if (!opts.env?.FORKALL_SKIP) delete env.FORKALL_SKIP;
@@ -64,39 +63,16 @@ export function runFork(pid: number, opts: ForkOptions = {}): Promise<ForkResult
 	/* FORKALL_TEST_FORCE_SKIP=<steps>: break every fork of a test run on
 	 * purpose, to see that the test notices */
 	if (!opts.env?.FORKALL_SKIP && process.env.FORKALL_TEST_FORCE_SKIP) env.FORKALL_SKIP = process.env.FORKALL_TEST_FORCE_SKIP;
-	const t0 = process.hrtime.bigint();
-	const cp = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
-	let stdout = '';
-	let stderr = '';
-	cp.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-	cp.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-	const timeoutMs = opts.timeoutMs ?? 120000;
-	return new Promise((resolve, reject) => {
-		const timer = setTimeout(() => {
-			try {
-				process.kill(cp.pid!, 'SIGKILL');
-			} catch {
-				/* gone */
-			}
-			reject(new Error(`${argv.join(' ')}: timed out after ${timeoutMs} ms; stderr: ${stderr}`));
-		}, timeoutMs);
-		cp.once('error', (e) => {
-			clearTimeout(timer);
-			reject(e);
-		});
-		cp.once('close', (code, signal) => {
-			clearTimeout(timer);
-			let body: ForkBody | null = null;
-			if (code === 0) {
-				try {
-					body = JSON.parse(stdout) as ForkBody;
-				} catch {
-					body = null;
-				}
-			}
-			resolve({ code, signal, stdout, stderr, ms: Number(process.hrtime.bigint() - t0) / 1e6, body, tool: forkTool() });
-		});
-	});
+	const res = await run(argv, { env, timeoutMs: opts.timeoutMs ?? 120000 });
+	let body: ForkBody | null = null;
+	if (res.code === 0) {
+		try {
+			body = JSON.parse(res.stdout) as ForkBody;
+		} catch {
+			body = null;
+		}
+	}
+	return { ...res, body, tool: forkTool() };
 }
 
 /* A successful fork: exit 0 and a JSON body, else throw with the details. */

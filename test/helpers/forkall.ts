@@ -16,6 +16,7 @@ export interface RunOptions {
 	/* run as this uid/gid (root only), through setpriv or runuser */
 	user?: { uid: number; gid: number; name: string };
 	timeoutMs?: number;
+	env?: NodeJS.ProcessEnv;
 }
 
 /* argv to start bin/forkall: directly when executable, else through node. */
@@ -41,7 +42,7 @@ export function runAsPrefix(user: { uid: number; gid: number; name: string }): s
 export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
 	const full = opts.user ? [...runAsPrefix(opts.user), ...argv] : argv;
 	const t0 = process.hrtime.bigint();
-	const cp = spawn(full[0], full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+	const cp = spawn(full[0], full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
 	let stdout = '';
 	let stderr = '';
 	cp.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
