@@ -173,10 +173,6 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 	}
 
 	/* --- the process runs again; describe what we captured --- */
-	if (zombie_leader) {
-		snaps[n].tid = pid;
-		n++;
-	}
 	qsort(snaps, n, sizeof *snaps, cmp_snap);
 	if (tdb && tdb_unavailable(tdb))
 		fk_debug("pthread_t via fs_base: %s", tdb_unavailable(tdb));
@@ -186,6 +182,8 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 	jw_kint(body, "pid", pid);
 	jw_kint(body, "pauseUs", (int64_t)(t1 - t0));
 	jw_kbool(body, "attachedBefore", attached_before);
+	/* a main thread that has exited is a zombie without registers: not a row */
+	jw_kbool(body, "zombieLeader", zombie_leader);
 	jw_key(body, "threads");
 	jw_arr_begin(body);
 	/* main thread first, then by tid */
@@ -194,6 +192,10 @@ int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 			struct snap *s = &snaps[i];
 			bool is_main = s->tid == pid;
 			if ((pass == 0) != is_main)
+				continue;
+			/* exiting during the capture (or gone): no registers, no
+			 * longer a thread one can look at */
+			if (!s->regs_ok)
 				continue;
 			const struct pre_state *ps = pre_of(pre, npre, s->tid);
 			char name[64] = "";
