@@ -72,6 +72,27 @@ static int parse_launch(const struct tr_request *rq, struct launch_args *la, str
 	return 0;
 }
 
+/* The signal state a shell gives a program: nothing blocked (the tracer
+ * thread that forked us blocks everything), and the dispositions Node.js
+ * sets for itself (SIGPIPE and SIGXFSZ ignored) back to their defaults.
+ * Other ignored signals came from whoever started the adapter (nohup's
+ * SIGHUP, say) and are passed on, as a shell passes them on. Handlers are
+ * reset by execve itself. Async-signal-safe. */
+static int clean_signal_state(void)
+{
+	static const int node_ignores[] = {SIGPIPE, SIGXFSZ};
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	for (size_t i = 0; i < sizeof node_ignores / sizeof node_ignores[0]; i++)
+		if (sigaction(node_ignores[i], &dfl, NULL) < 0)
+			return -1;
+	sigset_t none;
+	sigemptyset(&none);
+	return sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* Only async-signal-safe calls between fork and exec: Node has threads. */
 static void __attribute__((noreturn))
 exec_child(const struct launch_args *la, int out, int errfd, int null, int go, int report)
@@ -85,6 +106,8 @@ exec_child(const struct launch_args *la, int out, int errfd, int null, int go, i
 	/* wait until the tracer has seized us: exec must be traced */
 	while (read(go, &b, 1) < 0 && errno == EINTR)
 		;
+	if (clean_signal_state() < 0)
+		goto fail;
 	execve(la->path, la->argv, la->envp);
 fail:;
 	int e = errno;
