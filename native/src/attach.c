@@ -197,7 +197,8 @@ int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const
 			pid_t tid = tids[i];
 			if (proc_lwp(p, tid))
 				continue;
-			if (ptrace(PTRACE_SEIZE, tid, 0, ATTACH_OPTIONS) == 0) {
+			int se = tr_seize(tr, tid, ATTACH_OPTIONS);
+			if (se == 0) {
 				struct lwp *l = proc_add_lwp(p, tid);
 				if (!l) {
 					free(tids);
@@ -210,7 +211,7 @@ int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const
 				added++;
 				continue;
 			}
-			int e = errno;
+			int e = -se;
 			if (e == ESRCH)
 				continue; /* exited between the scan and the seize */
 			if (e == EPERM) {
@@ -318,9 +319,20 @@ int attach_stop_all(struct fk_tracer *tr, struct proc *p, int timeout_ms, struct
 				uint64_t now = tr_now_us();
 				if (now >= deadline)
 					goto timeout;
-				int r = tr_pump_pid(tr, wait_for[i], (int)((deadline - now + 999) / 1000));
+				/* In slices: a thread may be unable to stop until
+				 * others we hold go on (an execve waits in
+				 * uninterruptible sleep for the other threads to
+				 * exit, and they wait for us at their exit stops). */
+				uint64_t left_ms = (deadline - now + 999) / 1000;
+				int r = tr_pump_pid(tr, wait_for[i], left_ms < 20 ? (int)left_ms : 20);
 				if (tr_find_proc(tr, pid) != p)
 					goto gone;
+				if (r == 0) {
+					while (tr_pump(tr, 0) == 1 && tr_find_proc(tr, pid) == p)
+						;
+					if (tr_find_proc(tr, pid) != p)
+						goto gone;
+				}
 				if (r == -ECHILD) {
 					/* reaped elsewhere or not ours any more */
 					proc_remove_lwp(p, wait_for[i]);
@@ -354,6 +366,49 @@ timeout:
 		       "process %d: %zu thread(s) did not stop within %d ms: %s (uninterruptible sleep "
 		       "or a vfork in progress?)",
 		       (int)pid, proc_count_running(p), timeout_ms, list);
+}
+
+static bool mid_syscall_event(const struct lwp *l)
+{
+	return l->state == LWP_STOPPED && l->stop == STOP_EVENT &&
+	       (l->event == PTRACE_EVENT_CLONE || l->event == PTRACE_EVENT_FORK || l->event == PTRACE_EVENT_VFORK ||
+		l->event == PTRACE_EVENT_VFORK_DONE);
+}
+
+int attach_settle(struct fk_tracer *tr, struct proc *p, int timeout_ms, struct fk_err *err)
+{
+	pid_t pid = p->pid;
+	for (int round = 0; round < 64; round++) {
+		size_t moved = 0;
+		for (size_t i = 0; i < p->n; i++) {
+			struct lwp *l = &p->lwps[i];
+			if (!mid_syscall_event(l))
+				continue;
+			/* interrupt first: the trap stays pending through the
+			 * resume, so the thread stops on its way out of the
+			 * call, before any instruction of its own */
+			if (ptrace(PTRACE_INTERRUPT, l->tid, 0, 0) < 0 || ptrace(PTRACE_CONT, l->tid, 0, 0) < 0) {
+				if (errno == ESRCH)
+					continue; /* killed meanwhile: its exit follows */
+				return fk_fail(err, errno, FK_KIND_FAILED, "stop",
+					       "letting thread %d of %d finish its clone", (int)l->tid, (int)pid);
+			}
+			l->interrupt_pending = true;
+			l->stop = STOP_NONE;
+			l->regs_valid = false;
+			proc_set_running(p, l);
+			moved++;
+		}
+		if (moved == 0)
+			return 0;
+		if (attach_stop_all(tr, p, timeout_ms, err) < 0)
+			return -1;
+		if (tr_find_proc(tr, pid) != p)
+			return fk_fail(err, ESRCH, FK_KIND_EXITED, "stop", "process %d exited during the operation",
+				       (int)pid);
+	}
+	return fk_fail(err, EAGAIN, FK_KIND_FAILED, "stop",
+		       "process %d: threads keep stopping inside clone() (64 rounds)", (int)pid);
 }
 
 int attach_resume_lwp(struct proc *p, struct lwp *l)

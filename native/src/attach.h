@@ -11,7 +11,9 @@
 #include "proc.h"
 #include "tracer.h"
 
-#define ATTACH_OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXIT | PTRACE_O_TRACESYSGOOD)
+/* TRACEEXEC always: an exec must never pass unseen (the LWP table, the
+ * breakpoints and any captured state belong to the old program). */
+#define ATTACH_OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_TRACESYSGOOD)
 
 /* Seize every tid in /proc/PID/task, rescanning until a scan finds nothing
  * new (threads created meanwhile by seized threads arrive through
@@ -35,6 +37,17 @@ int attach_read_pre_states(pid_t pid, struct pre_state **out, size_t *n);
 /* Interrupt every running LWP and wait until all are stopped. Fails if the
  * process exits or an LWP does not stop within timeout_ms (D state). */
 int attach_stop_all(struct fk_tracer *tr, struct proc *p, int timeout_ms, struct fk_err *err);
+
+/* After attach_stop_all: no thread stays stopped in the middle of a system
+ * call at a ptrace event. A thread at PTRACE_EVENT_CLONE has created the
+ * new thread but not returned: its registers hold -ENOSYS, not the result,
+ * and anything written into them (an injected call) or restored from them
+ * (a copy) replays or breaks the clone. Each such thread gets an interrupt
+ * queued and is resumed: it finishes the call and stops again before its
+ * next user instruction, the result in its registers. Threads it created
+ * are stopped too. A thread stopped at its exec (PTRACE_EVENT_EXEC) is not
+ * touched: the caller sees p->execs. Returns 0, or -1 with err set. */
+int attach_settle(struct fk_tracer *tr, struct proc *p, int timeout_ms, struct fk_err *err);
 
 /* Send PTRACE_INTERRUPT to every running LWP without waiting. */
 void attach_interrupt_all(struct fk_tracer *tr, struct proc *p);

@@ -51,6 +51,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../include/forkall.h"
@@ -212,7 +213,8 @@ static void result(struct forkall *fa, struct jw *body)
 	jw_arr_end(body);
 }
 
-int op_fork(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+static int fork_attempt(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err,
+			bool *execed)
 {
 	struct forkall fa;
 	memset(&fa, 0, sizeof fa);
@@ -226,6 +228,11 @@ int op_fork(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, 
 	fa.t_start = tr_now_us();
 
 	int rc = fa_prepare(&fa);
+	/* Prepare reads maps and memory while the process runs: one being
+	 * replaced by execve reads inconsistently (maps of the old program,
+	 * memory of the new). Not the caller's error: try again. */
+	if (rc < 0 && (fa_image_changed(&fa) || (err->kind && strcmp(err->kind, FK_KIND_FAILED) == 0)))
+		fa.execed = true;
 	if (rc == 0) {
 		fa.t_stop = tr_now_us();
 		rc = fa_stop_parent(&fa);
@@ -286,5 +293,24 @@ int op_fork(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, 
 	elfsyms_free(fa.syms);
 	proc_maps_free(&fa.maps);
 	jw_free(&fa.warnings);
+	*execed = fa.execed;
 	return rc;
+}
+
+/* A target that runs execve while being stopped is put back untouched and
+ * tried again (the new program is what the caller now wants copied). */
+#define EXEC_RETRIES 5
+
+int op_fork(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+{
+	for (int attempt = 1;; attempt++) {
+		bool execed = false;
+		int rc = fork_attempt(tr, rq, body, err, &execed);
+		if (rc == 0 || !execed || attempt == EXEC_RETRIES)
+			return rc;
+		fk_info("forkall %d: attempt %d overlapped an execve (%s); trying again", (int)rq->pid, attempt, err->msg);
+		fk_err_clear(err);
+		struct timespec ts = {0, 2 * 1000 * 1000}; /* let the exec finish */
+		nanosleep(&ts, NULL);
+	}
 }

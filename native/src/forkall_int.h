@@ -15,6 +15,7 @@
 #include "elfsym.h"
 #include "json.h"
 #include "procfs.h"
+#include "procfs.h"
 #include "threaddb.h"
 #include "tracer.h"
 
@@ -92,6 +93,9 @@ struct forkall {
 	size_t nvmf;
 	struct pre_state *pre;
 	size_t npre;
+	struct proc_task_stat image; /* mm fields at prepare: an exec changes them */
+	unsigned execs0;             /* the session's exec count at the start */
+	bool execed;                 /* failed because the target ran execve */
 
 	struct proc *parent;
 	bool session;        /* the parent belongs to a debug session */
@@ -133,6 +137,8 @@ void fa_warn(struct forkall *fa, const char *fmt, ...) __attribute__((format(pri
 /* The steps, in order (forkall_parent.c, then forkall_child.c). Each
  * returns 0 or fills fa->err and returns -1. */
 int fa_prepare(struct forkall *fa);
+/* Has the target's memory image changed since fa_prepare (an execve)? */
+bool fa_image_changed(const struct forkall *fa);
 int fa_stop_parent(struct forkall *fa);
 int fa_capture(struct forkall *fa);
 int fa_capture_altstacks(struct forkall *fa);

@@ -38,6 +38,8 @@ int fa_prepare(struct forkall *fa)
 	if (attach_check_pid(fa->pid, err) < 0)
 		return -1;
 	fa->mpid = proc_live_tid(fa->pid);
+	/* before the maps: a later exec shows as other mm addresses */
+	proc_task_stat(fa->pid, fa->mpid, &fa->image);
 	int rc = proc_maps_read(fa->mpid, &fa->maps);
 	if (rc == -EACCES || rc == -EPERM)
 		return attach_explain(fa->pid, fa->pid, EPERM, err); /* same check as ptrace */
@@ -61,12 +63,37 @@ int fa_prepare(struct forkall *fa)
 
 /* ---- stop and capture (the pause) -------------------------------------- */
 
+/* Did the target run execve since fa_prepare (which read its maps, found
+ * its syscall instruction and its glibc layout)? Everything stopped now:
+ * an exec shows as an exec event, or, if it happened before we seized,
+ * as other mm addresses (ASLR; without it the new image has the same
+ * layout and what prepare found still holds). */
+bool fa_image_changed(const struct forkall *fa)
+{
+	struct proc_task_stat now;
+	if (proc_task_stat(fa->pid, fa->mpid, &now) < 0)
+		return false;
+	return now.startstack != fa->image.startstack || now.start_code != fa->image.start_code ||
+	       now.arg_start != fa->image.arg_start;
+}
+
+static int check_no_exec(struct forkall *fa)
+{
+	bool changed = fa->parent->execs != fa->execs0 || fa_image_changed(fa);
+	if (!changed)
+		return 0;
+	fa->execed = true;
+	return fk_fail(fa->err, EAGAIN, FK_KIND_FAILED, "stop",
+		       "process %d executed a new program (execve) during the fork; nothing was changed", (int)fa->pid);
+}
+
 int fa_stop_parent(struct forkall *fa)
 {
 	struct fk_err *err = fa->err;
 	fa->parent = tr_find_proc(fa->tr, fa->pid);
 	if (fa->parent) {
 		fa->session = true;
+		fa->execs0 = fa->parent->execs;
 		fa->was_running = fa->parent->want_running;
 		if (fa->was_running && attach_stop_all(fa->tr, fa->parent, STOP_TIMEOUT_MS, err) < 0)
 			return -1;
@@ -85,6 +112,14 @@ int fa_stop_parent(struct forkall *fa)
 		if (attach_stop_all(fa->tr, fa->parent, STOP_TIMEOUT_MS, err) < 0)
 			return -1;
 	}
+	if (attach_settle(fa->tr, fa->parent, STOP_TIMEOUT_MS, err) < 0)
+		return -1;
+	fa->parent = tr_find_proc(fa->tr, fa->pid);
+	if (!fa->parent)
+		return fk_fail(err, ESRCH, FK_KIND_EXITED, "stop", "process %d exited during the operation",
+			       (int)fa->pid);
+	if (check_no_exec(fa) < 0)
+		return -1;
 	if (fa_fault_at(fa, "stop") < 0)
 		return -1;
 	struct proc *p = fa->parent;

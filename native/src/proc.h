@@ -51,6 +51,7 @@ struct proc {
 	bool exited;
 	int exit_code;  /* WIFEXITED code, or -signal */
 	bool zombie_leader; /* the main thread exited (pthread_exit) */
+	unsigned execs;     /* PTRACE_EVENT_EXEC stops seen: a new program each */
 	bool want_running;  /* session is running: unexpected stops are resumed */
 	bool stop_all_pending; /* a session LWP stopped: stop the others */
 	struct lwp *lwps;

@@ -88,7 +88,8 @@ int proc_task_stat(pid_t pid, pid_t tid, struct proc_task_stat *out)
 	p += 2;
 	memset(out, 0, sizeof *out);
 	out->state = *p;
-	/* field 3 is state; walk to 14 (utime), 15 (stime), 28 (startstack) */
+	/* field 3 is state; walk to 14 (utime), 15 (stime), 26 (startcode),
+	 * 28 (startstack), 48 (arg_start) */
 	int field = 3;
 	char *save = NULL;
 	for (char *tok = strtok_r(p, " ", &save); tok; tok = strtok_r(NULL, " ", &save), field++) {
@@ -96,8 +97,12 @@ int proc_task_stat(pid_t pid, pid_t tid, struct proc_task_stat *out)
 			out->utime = strtoull(tok, NULL, 10);
 		else if (field == 15)
 			out->stime = strtoull(tok, NULL, 10);
-		else if (field == 28) {
+		else if (field == 26)
+			out->start_code = strtoull(tok, NULL, 10);
+		else if (field == 28)
 			out->startstack = strtoull(tok, NULL, 10);
+		else if (field == 48) {
+			out->arg_start = strtoull(tok, NULL, 10);
 			break;
 		}
 	}

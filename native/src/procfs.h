@@ -17,6 +17,7 @@ struct proc_task_stat {
 	char state;
 	uint64_t startstack;
 	uint64_t utime, stime;
+	uint64_t start_code, arg_start; /* 0 when hidden (no ptrace access) */
 };
 int proc_task_stat(pid_t pid, pid_t tid, struct proc_task_stat *out);
 

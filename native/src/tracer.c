@@ -314,6 +314,13 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 				return;
 			if (p->session)
 				event_lwp(tr, "threadCreated", p->pid, tid);
+		} else if (WIFSTOPPED(status) && status >> 16 == PTRACE_EVENT_EXIT) {
+			/* a thread of a process we let go while it was dying
+			 * (an exec kills every other thread): it waits for us
+			 * at its exit stop, and the exec waits for it */
+			if (ptrace(PTRACE_CONT, tid, 0, 0) < 0 && errno != ESRCH)
+				fk_warn("resuming the exit of untracked thread %d: %s", (int)tid, strerror(errno));
+			return;
 		} else if (WIFSTOPPED(status)) {
 			if (tr->n_unclaimed < MAX_UNCLAIMED) {
 				tr->unclaimed[tr->n_unclaimed].pid = tid;
@@ -354,6 +361,7 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 			unsigned long former = 0;
 			ptrace(PTRACE_GETEVENTMSG, tid, 0, &former);
 			p->nbps = 0;
+			p->execs++;
 			if (former && (pid_t)former != tid)
 				proc_remove_lwp(p, (pid_t)former);
 			l = proc_lwp(p, tid);
@@ -445,6 +453,43 @@ int tr_pump(struct fk_tracer *tr, int timeout_ms)
 int tr_pump_pid(struct fk_tracer *tr, pid_t tid, int timeout_ms)
 {
 	return pump(tr, tid, timeout_ms);
+}
+
+int tr_seize(struct fk_tracer *tr, pid_t tid, unsigned long options)
+{
+	if (!tr->timer_ok)
+		return ptrace(PTRACE_SEIZE, tid, 0, options) == 0 ? 0 : -errno;
+	uint64_t deadline = tr_now_us() + 10u * 1000u * 1000u;
+	sigset_t wake;
+	sigemptyset(&wake);
+	sigaddset(&wake, WAKE_SIG);
+	for (;;) {
+		struct itimerspec its = {0};
+		its.it_value.tv_nsec = 20L * 1000 * 1000;
+		timer_settime(tr->timer, 0, &its, NULL);
+		sigjmp_buf jb;
+		volatile long rc = -1;
+		volatile int e = 0, interrupted = 1;
+		if (sigsetjmp(jb, 1) == 0) {
+			t_wait_jmp = &jb;
+			pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+			/* raw syscall: safe to leave with siglongjmp */
+			rc = syscall(SYS_ptrace, PTRACE_SEIZE, tid, 0, options);
+			e = errno;
+			pthread_sigmask(SIG_BLOCK, &wake, NULL);
+			t_wait_jmp = NULL;
+			interrupted = 0;
+		}
+		struct itimerspec off = {0};
+		timer_settime(tr->timer, 0, &off, NULL);
+		if (!interrupted)
+			return rc == 0 ? 0 : -e;
+		/* an exec may be waiting for threads we hold: let them go */
+		while (pump(tr, -1, 0) == 1)
+			;
+		if (tr_now_us() > deadline)
+			return -ETIMEDOUT;
+	}
 }
 
 /* Sleep until a request arrives (no tracees to wait for). */

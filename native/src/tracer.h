@@ -41,6 +41,16 @@ int tr_pump(struct fk_tracer *tr, int timeout_ms);
  * -ECHILD when tid is not (or no longer) our tracee. */
 int tr_pump_pid(struct fk_tracer *tr, pid_t tid, int timeout_ms);
 
+/* PTRACE_SEIZE that cannot deadlock with an exec in the target. The
+ * kernel's attach waits for the target's cred_guard_mutex, which an
+ * execve holds while it waits for the other threads to die; a thread we
+ * already seized dies only after we resume its PTRACE_EVENT_EXIT stop. So
+ * a seize that blocks is interrupted every 20 ms, the statuses that came
+ * in are handled (exit stops are resumed), and it is tried again. Returns
+ * 0 or -errno (-ETIMEDOUT after 10 s). A seize that succeeded just as it
+ * was interrupted shows as EPERM with us as the tracer on the next try. */
+int tr_seize(struct fk_tracer *tr, pid_t tid, unsigned long options);
+
 /* Statuses of tracees that belong to no known process (the child of an
  * injected fork reports its first stop before anybody asked for it). */
 bool tr_take_unclaimed(struct fk_tracer *tr, pid_t pid, int *status);

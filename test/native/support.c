@@ -97,6 +97,52 @@ pid_t t_spawn_threads(int n)
 	return pid;
 }
 
+pid_t t_spawn_fixture(const char *name, const char *const *args)
+{
+	const char *dir = getenv("FK_FIXTURES");
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir ? dir : "../test/fixtures/build", name);
+	const char *argv[16] = {path};
+	size_t n = 1;
+	for (; args && args[n - 1] && n < 15; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	int p[2];
+	CHECK(pipe(p) == 0, "pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(p[0]);
+		if (dup2(p[1], 1) < 0)
+			_exit(99);
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	if (nchildren < 16)
+		children[nchildren++] = pid;
+	char line[64];
+	size_t len = 0;
+	while (len < sizeof line - 1) {
+		ssize_t r = read(p[0], line + len, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		CHECK(r == 1, "%s exited before READY", path);
+		if (line[len] == '\n')
+			break;
+		len++;
+	}
+	line[len] = '\0';
+	close(p[0]);
+	CHECK(strcmp(line, "READY") == 0, "%s printed \"%s\", not READY", path, line);
+	return pid;
+}
+
+bool t_exited(pid_t pid, int *status)
+{
+	return waitpid(pid, status, WNOHANG | __WNOTHREAD) == pid;
+}
+
 char *t_call(fk_tracer *fk, int op, pid_t pid, pid_t tid, uint32_t flags)
 {
 	int64_t id = fk_submit(fk, op, pid, tid, flags, 0, 0, NULL, 0);
@@ -115,6 +161,8 @@ char *t_call(fk_tracer *fk, int op, pid_t pid, pid_t tid, uint32_t flags)
 		buf[got] = '\0';
 		if (strstr(buf, idkey))
 			return buf;
+		if (getenv("FK_TEST_VERBOSE"))
+			fprintf(stderr, "%s\n", buf);
 		free(buf);
 	}
 }

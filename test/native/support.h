@@ -27,6 +27,14 @@ void t_fail(void) __attribute__((noreturn));
  * killed at exit. */
 pid_t t_spawn_threads(int n);
 
+/* Start test/fixtures/build/<name> (FK_FIXTURES) with args (NULL-ended),
+ * stdout on a pipe; returns its pid once it printed "READY". Killed at
+ * exit like the others. */
+pid_t t_spawn_fixture(const char *name, const char *const *args);
+
+/* Has pid exited (reaped here)? Fills *status then. */
+bool t_exited(pid_t pid, int *status);
+
 /* Submit and wait for the result message of that request (events and
  * logs in between are skipped). Returns malloc'd JSON. */
 char *t_call(fk_tracer *fk, int op, pid_t pid, pid_t tid, uint32_t flags);
