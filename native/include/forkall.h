@@ -121,6 +121,12 @@ FK_API int32_t fk_wait(fk_tracer *fk, int32_t timeout_ms);
  * message stays queued). */
 FK_API int64_t fk_next_message(fk_tracer *fk, uint8_t *buf, uint64_t cap);
 
+/* Ask the operation in progress to stop and undo what it did (a fork is
+ * rolled back at its next step: the child killed, the parent restored and
+ * released; its result is an error with code ECANCELED). Operations that
+ * have no steps to undo finish normally. Any thread. */
+FK_API void fk_cancel(fk_tracer *fk);
+
 /* Minimum log level forwarded as "log" messages: 0 debug .. 3 error. */
 FK_API void fk_set_log_level(fk_tracer *fk, int32_t level);
 

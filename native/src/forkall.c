@@ -70,6 +70,9 @@ void fa_warn(struct forkall *fa, const char *fmt, ...)
 /* FORKALL_FAULT=<step>: fail that step as if its system call had failed. */
 int fa_fault_at(struct forkall *fa, const char *step)
 {
+	if (tr_cancelled(fa->tr))
+		return fk_fail(fa->err, ECANCELED, FK_KIND_FAILED, step,
+			       "forkall of %d cancelled at step \"%s\": everything was put back", (int)fa->pid, step);
 	if (fa->fault && strcmp(fa->fault, step) == 0)
 		return fk_fail(fa->err, EIO, FK_KIND_FAILED, step, "forkall of %d: injected fault at step \"%s\"",
 			       (int)fa->pid, step);
@@ -297,6 +300,41 @@ static int fork_attempt(struct fk_tracer *tr, const struct tr_request *rq, struc
 	return rc;
 }
 
+/* Did the target die (killed, exited) while we worked on it? Then that is
+ * the error to report, whatever step noticed it first and how (ESRCH,
+ * EBUSY from a thread that is no longer stopped, a short read). A killed
+ * process (SIGKILL pending, or a zombie leader) needs a moment to finish
+ * dying, and its threads may wait for us at their exit stops: statuses are
+ * handled meanwhile, for up to 200 ms. */
+static bool target_died(struct fk_tracer *tr, pid_t pid)
+{
+	for (int i = 0; i < 40; i++) {
+		while (tr_pump(tr, 0) == 1)
+			;
+		char path[64], buf[4096];
+		snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+		if (proc_read_file(path, buf, sizeof buf) < 0)
+			return true;
+		const char *st = strstr(buf, "State:\t");
+		const char *th = strstr(buf, "Threads:\t");
+		const char *pnd = strstr(buf, "SigPnd:\t");
+		char state = st ? st[7] : '?';
+		long threads = th ? strtol(th + 9, NULL, 10) : 0;
+		unsigned long long pending = pnd ? strtoull(pnd + 8, NULL, 16) : 0;
+		if (state == 'X' || (state == 'Z' && threads <= 1))
+			return true;
+		struct proc_task_stat ts_leader;
+		/* PF_EXITING 0x4, PF_POSTCOREDUMP 0x8, PF_SIGNALED 0x400 */
+		bool exiting = proc_task_stat(pid, pid, &ts_leader) == 0 && (ts_leader.flags & 0x40c);
+		bool dying = state == 'Z' || exiting || (pending & (1ull << (SIGKILL - 1)));
+		if (!dying)
+			return false;
+		struct timespec ts = {0, 5 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
 /* A target that runs execve while being stopped is put back untouched and
  * tried again (the new program is what the caller now wants copied). */
 #define EXEC_RETRIES 5
@@ -306,6 +344,13 @@ int op_fork(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, 
 	for (int attempt = 1;; attempt++) {
 		bool execed = false;
 		int rc = fork_attempt(tr, rq, body, err, &execed);
+		if (rc < 0 && err->kind && strcmp(err->kind, FK_KIND_NOPROC) != 0 && target_died(tr, rq->pid)) {
+			char step[sizeof err->step];
+			snprintf(step, sizeof step, "%s", err->step);
+			fk_err_clear(err);
+			return fk_fail(err, ESRCH, FK_KIND_EXITED, step, "process %d exited during the fork (at step %s)",
+				       (int)rq->pid, step);
+		}
 		if (rc == 0 || !execed || attempt == EXEC_RETRIES)
 			return rc;
 		fk_info("forkall %d: attempt %d overlapped an execve (%s); trying again", (int)rq->pid, attempt, err->msg);

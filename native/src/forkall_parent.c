@@ -43,8 +43,11 @@ int fa_prepare(struct forkall *fa)
 	int rc = proc_maps_read(fa->mpid, &fa->maps);
 	if (rc == -EACCES || rc == -EPERM)
 		return attach_explain(fa->pid, fa->pid, EPERM, err); /* same check as ptrace */
+	if (rc == -ENOENT || rc == -ESRCH)
+		return fk_fail(err, ESRCH, FK_KIND_EXITED, "prepare", "process %d exited during the operation",
+			       (int)fa->pid);
 	if (rc < 0)
-		return fk_fail(err, -rc, FK_KIND_NOPROC, "prepare", "reading /proc/%d/maps", (int)fa->pid);
+		return fk_fail(err, -rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/maps", (int)fa->pid);
 	if (rsys_find_insn(fa->mpid, &fa->maps, &fa->insn, err) < 0)
 		return -1;
 	fa->syms = elfsyms_new(fa->mpid, &fa->maps);
@@ -56,8 +59,11 @@ int fa_prepare(struct forkall *fa)
 	if (rc < 0)
 		return fk_fail(err, -rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/smaps", (int)fa->pid);
 	rc = attach_read_pre_states(fa->pid, &fa->pre, &fa->npre);
+	if (rc == -ENOENT || rc == -ESRCH)
+		return fk_fail(err, ESRCH, FK_KIND_EXITED, "prepare", "process %d exited during the operation",
+			       (int)fa->pid);
 	if (rc < 0)
-		return fk_fail(err, -rc, FK_KIND_NOPROC, "prepare", "reading /proc/%d/task", (int)fa->pid);
+		return fk_fail(err, -rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/task", (int)fa->pid);
 	return 0;
 }
 

@@ -88,12 +88,14 @@ int proc_task_stat(pid_t pid, pid_t tid, struct proc_task_stat *out)
 	p += 2;
 	memset(out, 0, sizeof *out);
 	out->state = *p;
-	/* field 3 is state; walk to 14 (utime), 15 (stime), 26 (startcode),
+	/* field 3 is state; walk to 9 (flags), 14 (utime), 15 (stime), 26 (startcode),
 	 * 28 (startstack), 48 (arg_start) */
 	int field = 3;
 	char *save = NULL;
 	for (char *tok = strtok_r(p, " ", &save); tok; tok = strtok_r(NULL, " ", &save), field++) {
-		if (field == 14)
+		if (field == 9)
+			out->flags = strtoul(tok, NULL, 10);
+		else if (field == 14)
 			out->utime = strtoull(tok, NULL, 10);
 		else if (field == 15)
 			out->stime = strtoull(tok, NULL, 10);

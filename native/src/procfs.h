@@ -18,6 +18,7 @@ struct proc_task_stat {
 	uint64_t startstack;
 	uint64_t utime, stime;
 	uint64_t start_code, arg_start; /* 0 when hidden (no ptrace access) */
+	unsigned long flags;            /* PF_*: PF_EXITING 0x4 */
 };
 int proc_task_stat(pid_t pid, pid_t tid, struct proc_task_stat *out);
 

@@ -95,8 +95,14 @@ static void advance(struct proc *p, struct rsys_call *c, bool trap)
 		c->phase = PH_DONE;
 		return;
 	}
+	if (l->exiting) {
+		/* killed (SIGKILL, exit_group, an exec): the call is over */
+		c->status = -ESRCH;
+		c->phase = PH_DONE;
+		return;
+	}
 	if (l->state != LWP_STOPPED)
-		return; /* still running (or exiting) */
+		return; /* still running */
 	switch (l->stop) {
 	case STOP_SYSCALL:
 		if (c->phase == PH_ENTRY) {
@@ -197,11 +203,24 @@ static int run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_
 				       "thread %d of process %d did not finish injected system call %ld within %d ms",
 				       (int)c->tid, (int)pid, c->nr, timeout_ms);
 		}
-		/* nothing ready: sleep until the first unfinished one reports */
-		int r = tr_pump_pid(tr, calls[first].tid, (int)((deadline - now + 999) / 1000));
+		/* nothing ready: sleep until the first unfinished one reports,
+		 * in slices: when the process is killed, the leader reports
+		 * only after every other thread is reaped, so take the others'
+		 * statuses in between */
+		uint64_t left_ms = (deadline - now + 999) / 1000;
+		int r = tr_pump_pid(tr, calls[first].tid, left_ms < 20 ? (int)left_ms : 20);
+		if (r == 0)
+			while (tr_find_proc(tr, pid) == p && tr_pump(tr, 0) == 1)
+				;
 		if (tr_find_proc(tr, pid) != p)
 			return fk_fail(err, ESRCH, FK_KIND_EXITED, "inject",
 				       "process %d exited during an injected system call", (int)pid);
+		if (proc_lwp(p, calls[first].tid) == NULL || proc_lwp(p, calls[first].tid)->exiting) {
+			calls[first].status = -ESRCH;
+			calls[first].phase = PH_DONE;
+			active--;
+			continue;
+		}
 		if (r == -ECHILD) {
 			calls[first].status = -ESRCH;
 			calls[first].phase = PH_DONE;
@@ -239,9 +258,13 @@ int rsys_one(struct fk_tracer *tr, struct proc *p, uint64_t insn, pid_t tid, lon
 		return -1;
 	if (out)
 		*out = c;
+	if (c.status == -ESRCH)
+		return fk_fail(err, ESRCH, FK_KIND_EXITED, "inject",
+			       "thread %d of process %d exited during an injected system call %ld", (int)tid, (int)p->pid,
+			       nr);
 	if (c.status < 0)
-		return fk_fail(err, -c.status, c.status == -ESRCH ? FK_KIND_EXITED : FK_KIND_FAILED, "inject",
-			       "injected system call %ld in thread %d of %d", nr, (int)tid, (int)p->pid);
+		return fk_fail(err, -c.status, FK_KIND_FAILED, "inject", "injected system call %ld in thread %d of %d",
+			       nr, (int)tid, (int)p->pid);
 	*ret = c.ret;
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,7 @@ struct fk_tracer {
 	struct msg *msg_head, *msg_tail;
 	int64_t next_id;
 	bool started, closing;
+	_Atomic bool cancel; /* fk_cancel: the operation in progress rolls back */
 	int waiters; /* threads inside fk_wait (fk_close waits for them) */
 	char start_err[256];
 
@@ -549,6 +551,12 @@ static void run_request(struct fk_tracer *tr, struct tr_request *rq)
 		fk_fail(&err, ENOMEM, FK_KIND_FAILED, "result", "out of memory building the result");
 	send_result(tr, rq->id, &body, &err);
 	jw_free(&body);
+	atomic_store(&tr->cancel, false); /* it was meant for this one */
+}
+
+bool tr_cancelled(struct fk_tracer *tr)
+{
+	return atomic_load(&tr->cancel);
 }
 
 static struct tr_request *pop_request(struct fk_tracer *tr)
@@ -682,6 +690,14 @@ fk_tracer *fk_open(char *errbuf, size_t errlen)
 static void wake(struct fk_tracer *tr)
 {
 	pthread_kill(tr->thread, WAKE_SIG);
+}
+
+void fk_cancel(fk_tracer *tr)
+{
+	if (!tr)
+		return;
+	atomic_store(&tr->cancel, true);
+	wake(tr);
 }
 
 void fk_close(fk_tracer *tr)

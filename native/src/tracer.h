@@ -51,6 +51,9 @@ int tr_pump_pid(struct fk_tracer *tr, pid_t tid, int timeout_ms);
  * was interrupted shows as EPERM with us as the tracer on the next try. */
 int tr_seize(struct fk_tracer *tr, pid_t tid, unsigned long options);
 
+/* fk_cancel() was called during the current request. */
+bool tr_cancelled(struct fk_tracer *tr);
+
 /* Statuses of tracees that belong to no known process (the child of an
  * injected fork reports its first stop before anybody asked for it). */
 bool tr_take_unclaimed(struct fk_tracer *tr, pid_t pid, int *status);

@@ -147,6 +147,11 @@ char *t_call(fk_tracer *fk, int op, pid_t pid, pid_t tid, uint32_t flags)
 {
 	int64_t id = fk_submit(fk, op, pid, tid, flags, 0, 0, NULL, 0);
 	CHECK(id > 0, "fk_submit: %lld", (long long)id);
+	return t_result(fk, id, op, pid, tid);
+}
+
+char *t_result(fk_tracer *fk, int64_t id, int op, pid_t pid, pid_t tid)
+{
 	char idkey[64];
 	snprintf(idkey, sizeof idkey, "\"type\":\"result\",\"id\":%lld,", (long long)id);
 	for (;;) {

@@ -39,6 +39,9 @@ bool t_exited(pid_t pid, int *status);
  * logs in between are skipped). Returns malloc'd JSON. */
 char *t_call(fk_tracer *fk, int op, pid_t pid, pid_t tid, uint32_t flags);
 
+/* The result of request id (submitted with fk_submit); the rest as t_call. */
+char *t_result(fk_tracer *fk, int64_t id, int op, pid_t pid, pid_t tid);
+
 /* Is `needle` in the JSON text? */
 bool t_has(const char *json, const char *needle);
 /* Count occurrences. */

@@ -72,6 +72,49 @@ static int forks(fk_tracer *fk, pid_t pid, int n, const char *allowed, const cha
 	return ok;
 }
 
+/* The target killed at any point of a fork (issue 9 item 10): the answer
+ * comes at once and says the process exited (it used to wait 5-10 s for an
+ * injected call into the dying leader, then blame a timeout). */
+static void killed_during_fork(fk_tracer *fk)
+{
+	pid_t probe = t_spawn_threads(128);
+	double t0 = now_s();
+	char *r = t_call(fk, FK_OP_FORK, probe, 0, 0);
+	double full = now_s() - t0;
+	CHECK(t_has(r, "\"ok\":true"), "%s", r);
+	kill(child_of(r), SIGKILL);
+	waitpid(child_of(r), NULL, __WNOTHREAD);
+	free(r);
+	kill(probe, SIGKILL);
+	waitpid(probe, NULL, __WNOTHREAD);
+	int hit = 0, rounds = 24;
+	for (int i = 0; i < rounds; i++) {
+		pid_t pid = t_spawn_threads(128);
+		int64_t id = fk_submit(fk, FK_OP_FORK, pid, 0, 0, 0, 0, NULL, 0);
+		CHECK(id > 0, "fk_submit");
+		struct timespec ts = {0, (long)(full * 1e9 * i / rounds)};
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		double t1 = now_s();
+		r = t_result(fk, id, FK_OP_FORK, pid, 0);
+		double dt = now_s() - t1;
+		CHECK(dt < 2.0, "killed at %d/%d of a fork: the answer took %.1f s: %s", i, rounds, dt, r);
+		if (t_has(r, "\"ok\":true")) {
+			kill(child_of(r), SIGKILL);
+			waitpid(child_of(r), NULL, __WNOTHREAD);
+		} else {
+			CHECK(t_has(r, "exited during") || t_has(r, "\"kind\":\"no-such-process\""), "killed at %d/%d of a fork: %s", i,
+			      rounds, r);
+			hit++;
+		}
+		free(r);
+		waitpid(pid, NULL, __WNOTHREAD);
+	}
+	printf("test_forkrace: target killed during %d of %d forks (%.1f ms each): each said so at once\n", hit,
+	       rounds, full * 1e3);
+	CHECK(hit > 0, "no kill landed during a fork");
+}
+
 int main(void)
 {
 	char err[256];
@@ -95,6 +138,8 @@ int main(void)
 	ok = forks(fk, ex, n, "execve", "execloop");
 	CHECK(ok > n / 2, "execloop: only %d of %d forks succeeded", ok, n);
 	printf("test_forkrace: execloop: %d/%d forks, target alive\n", ok, n);
+
+	killed_during_fork(fk);
 
 	fk_close(fk);
 	t_kill_children();

@@ -156,8 +156,11 @@ async function withTracer<T>(fn: (t: Tracer) => Promise<T>): Promise<T> {
 
 /* First Ctrl-C/SIGTERM: the operation in flight completes (or rolls back)
  * and its result is printed — a forked child is never left unreported —
- * then we exit with 128+sig. A second one closes the tracer at once (which
- * still finishes the native step and releases every thread) and exits. */
+ * then we exit with 128+sig. A second one cancels it: a fork is rolled
+ * back at its next step (child killed, parent restored) and the answer
+ * says so. A third closes the tracer at once (which still finishes the
+ * native step and releases every thread) and exits. */
+let cancelled = false;
 function onTerminate(sig: NodeJS.Signals): void {
 	const code = 128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1);
 	const t = activeTracer;
@@ -166,7 +169,13 @@ function onTerminate(sig: NodeJS.Signals): void {
 	}
 	if (terminating === null) {
 		terminating = code;
-		process.stderr.write(`forkall: ${sig}: finishing the operation in progress (again to abort)\n`);
+		process.stderr.write(`forkall: ${sig}: finishing the operation in progress (again to cancel it)\n`);
+		return;
+	}
+	if (!cancelled) {
+		cancelled = true;
+		process.stderr.write(`forkall: ${sig}: cancelling: a fork is rolled back (again to quit at once)\n`);
+		t.cancel();
 		return;
 	}
 	void t.close().catch(() => undefined).finally(() => process.exit(code));

@@ -59,6 +59,8 @@ export interface NativeLib {
 	/** Next message as a string, or null when the queue is empty. */
 	nextMessage(fk: TracerHandle): string | null;
 	setLogLevel(fk: TracerHandle, level: number): void;
+	/** fk_cancel: the operation in progress rolls back at its next step. */
+	cancel(fk: TracerHandle): void;
 	memRead(pid: number, addr: bigint, len: number): Buffer;
 	memWrite(pid: number, addr: bigint, data: Uint8Array): number;
 	version(): string;
@@ -130,6 +132,7 @@ function bind(lib: LibraryHandle, libPath: string): NativeLib {
 	const fkWait = lib.func('int32_t fk_wait(fk_tracer *fk, int32_t timeout_ms)');
 	const fkNext = lib.func('int64_t fk_next_message(fk_tracer *fk, uint8_t *buf, uint64_t cap)');
 	const fkSetLogLevel = lib.func('void fk_set_log_level(fk_tracer *fk, int32_t level)');
+	const fkCancel = lib.func('void fk_cancel(fk_tracer *fk)');
 	const fkMemRead = lib.func('int64_t fk_mem_read(int32_t pid, uint64_t addr, uint8_t *buf, uint64_t len)');
 	const fkMemWrite = lib.func('int64_t fk_mem_write(int32_t pid, uint64_t addr, const uint8_t *buf, uint64_t len)');
 	const fkVersion = lib.func('const char *fk_version(void)');
@@ -176,6 +179,9 @@ function bind(lib: LibraryHandle, libPath: string): NativeLib {
 		},
 		setLogLevel(fk, level): void {
 			fkSetLogLevel(fk, level);
+		},
+		cancel(fk): void {
+			fkCancel(fk);
 		},
 		memRead(pid, addr, len): Buffer {
 			const buf = Buffer.alloc(len);

@@ -115,6 +115,18 @@ export class Tracer extends TypedEmitter<TracerEvents> {
 		});
 	}
 
+	/**
+	 * Ask the operation in progress to stop and undo itself (a fork rolls
+	 * back: child killed, parent restored). Its promise still settles: with
+	 * a TracerError whose code is ECANCELED, or with its result if it was
+	 * past its last step.
+	 */
+	cancel(): void {
+		if (!this.closed) {
+			this.lib.cancel(this.fk);
+		}
+	}
+
 	/** Number of requests submitted and not yet answered. */
 	get outstanding(): number {
 		return this.pending.size;
