@@ -458,13 +458,53 @@ void attach_resume_all(struct fk_tracer *tr, struct proc *p)
 	}
 }
 
+/* Consume every status the kernel still holds for an LWP of p, so that
+ * each LWP's table entry is its real state (a SIGTRAP stop reported but
+ * not yet waited for is handled: rewound by bp_check_hit). Returns how
+ * many were handled. */
+static size_t drain_statuses(struct fk_tracer *tr, struct proc *p)
+{
+	pid_t pid = p->pid;
+	size_t handled = 0;
+	for (bool again = true; again;) {
+		again = false;
+		for (size_t i = 0; i < p->n; i++) {
+			pid_t tid = p->lwps[i].tid;
+			while (tr_pump_pid(tr, tid, 0) == 1) {
+				handled++;
+				again = true; /* the table may have changed under i */
+				if (tr_find_proc(tr, pid) != p)
+					return handled;
+			}
+		}
+	}
+	/* and clones whose creator's event we have just seen */
+	while (tr_pump(tr, 0) == 1 && tr_find_proc(tr, pid) == p)
+		handled++;
+	return handled;
+}
+
 void attach_release(struct fk_tracer *tr, struct proc *p)
 {
 	pid_t pid = p->pid;
 	struct fk_err err;
 	fk_err_clear(&err);
-	if (!p->exited && proc_count_running(p) > 0 && attach_stop_all(tr, p, 2000, &err) < 0)
-		fk_warn("detaching from %d: %s", (int)pid, err.msg);
+	/* Every LWP stopped and every queued status consumed, then the threads
+	 * caught just past an int3 are settled, and only then the bytes go. */
+	for (int round = 0; round < 8 && !p->exited; round++) {
+		if (proc_count_running(p) > 0 && attach_stop_all(tr, p, 2000, &err) < 0) {
+			fk_warn("detaching from %d: %s", (int)pid, err.msg);
+			fk_err_clear(&err);
+		}
+		if ((p = tr_find_proc(tr, pid)) == NULL)
+			return;
+		if (drain_statuses(tr, p) == 0 || (p = tr_find_proc(tr, pid)) == NULL)
+			break;
+	}
+	if (!p)
+		return;
+	p->want_running = false;
+	bp_settle_traps(tr, p, 0);
 	p = tr_find_proc(tr, pid);
 	if (!p)
 		return;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 const struct bp *bp_at(const struct proc *p, uint64_t addr)
 {
@@ -97,6 +99,152 @@ bool bp_check_hit(struct proc *p, struct lwp *l)
 	l->bp_hit = true;
 	l->bp_addr = addr;
 	return true;
+}
+
+/* Is an int3's SIGTRAP (si_code SI_KERNEL) queued for tid, not dequeued
+ * yet? 1 yes, 0 no, -errno. Only the thread's private queue: a trap is
+ * forced on the thread that executed the instruction. */
+static int int3_trap_queued(pid_t tid)
+{
+	enum { BATCH = 16 };
+	siginfo_t si[BATCH];
+	for (uint64_t off = 0; off < 4096;) {
+		struct __ptrace_peeksiginfo_args a = {.off = off, .flags = 0, .nr = BATCH};
+		long n = ptrace(PTRACE_PEEKSIGINFO, tid, &a, si);
+		if (n < 0)
+			return -errno;
+		for (long i = 0; i < n; i++)
+			if (si[i].si_signo == SIGTRAP && si[i].si_code == SI_KERNEL)
+				return 1;
+		if (n < BATCH)
+			return 0;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Wait (bounded) until tid stops again; 0 stopped, -ESRCH gone,
+ * -ETIMEDOUT. */
+static int wait_stopped(struct fk_tracer *tr, struct proc *p, pid_t tid, int timeout_ms)
+{
+	pid_t pid = p->pid;
+	uint64_t deadline = tr_now_us() + (uint64_t)timeout_ms * 1000u;
+	for (;;) {
+		struct lwp *l = proc_lwp(p, tid);
+		if (!l || l->exiting)
+			return -ESRCH;
+		if (l->state == LWP_STOPPED)
+			return 0;
+		uint64_t now = tr_now_us();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		int r = tr_pump_pid(tr, tid, (int)((deadline - now + 999) / 1000));
+		if (tr_find_proc(tr, pid) != p)
+			return -ESRCH;
+		if (r == -ECHILD)
+			return -ESRCH;
+	}
+}
+
+/* One thread (stopped) that may sit just past one of our int3s with its
+ * SIGTRAP still queued: let it dequeue that SIGTRAP (bp_check_hit rewinds
+ * it to the breakpoint and swallows the signal) without running a single
+ * instruction of the program. */
+static void settle_one(struct fk_tracer *tr, struct proc *p, pid_t tid, uint64_t only)
+{
+	pid_t pid = p->pid;
+	for (int round = 0; round < 4; round++) {
+		struct lwp *l = proc_lwp(p, tid);
+		if (!l || l->state != LWP_STOPPED || l->exiting)
+			return;
+		fk_gregs r;
+		int rc = arch_get_gregs(tid, &r);
+		if (rc < 0) {
+			if (rc != -ESRCH)
+				fk_warn("thread %d of %d: reading registers before detach: %s", (int)tid, (int)pid,
+					strerror(-rc));
+			return;
+		}
+		uint64_t addr = arch_pc(&r) - arch_bp_len;
+		if (!bp_at(p, addr) || (only && addr != only))
+			return;
+		rc = int3_trap_queued(tid);
+		if (rc < 0 && rc != -ESRCH)
+			fk_warn("thread %d of %d: PTRACE_PEEKSIGINFO: %s", (int)tid, (int)pid, strerror(-rc));
+		if (rc <= 0)
+			return;
+		/* A signal this stop already took out of the queue (a
+		 * signal-delivery-stop) is kept: resuming with it would run the
+		 * program's handler now. It is delivered on resume or detach. */
+		int keep = l->pending_sig;
+		/* The kernel dequeues synchronous (SI_KERNEL) signals first, and a
+		 * stopped thread checks its queue before it returns to user
+		 * space: the SIGTRAP stop comes before any instruction runs. */
+		if (ptrace(PTRACE_CONT, tid, 0, 0) < 0) {
+			if (errno != ESRCH)
+				fk_warn("thread %d of %d: PTRACE_CONT to take its pending SIGTRAP: %s", (int)tid,
+					(int)pid, strerror(errno));
+			return;
+		}
+		l->pending_sig = 0;
+		l->stop = STOP_NONE;
+		l->regs_valid = false;
+		proc_set_running(p, l);
+		rc = wait_stopped(tr, p, tid, 2000);
+		if (rc == -ETIMEDOUT) {
+			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0 && (l = proc_lwp(p, tid)) != NULL)
+				l->interrupt_pending = true;
+			rc = wait_stopped(tr, p, tid, 2000);
+		}
+		if (tr_find_proc(tr, pid) != p)
+			return;
+		l = proc_lwp(p, tid);
+		if (rc < 0 || !l) {
+			if (rc == -ETIMEDOUT)
+				fk_warn("thread %d of %d did not stop after taking its pending SIGTRAP", (int)tid,
+					(int)pid);
+			if (keep && l)
+				syscall(SYS_tgkill, pid, tid, keep);
+			return;
+		}
+		if (keep) {
+			if (!l->pending_sig) {
+				l->pending_sig = keep;
+			} else if (syscall(SYS_tgkill, pid, tid, keep) < 0) {
+				/* two signals to hold, one slot: queue the older again */
+				fk_warn("thread %d of %d: re-queueing signal %d: %s", (int)tid, (int)pid, keep,
+					strerror(errno));
+			}
+		}
+		if (l->stop == STOP_SIGNAL && l->bp_hit && l->bp_addr == addr) {
+			fk_debug("thread %d of %d: took the SIGTRAP of its int3 at 0x%llx (rewound)", (int)tid,
+				 (int)pid, (unsigned long long)addr);
+			return; /* rewound, SIGTRAP swallowed */
+		}
+		/* something else came first (another signal): look again */
+	}
+}
+
+void bp_settle_traps(struct fk_tracer *tr, struct proc *p, uint64_t only)
+{
+	if (!p->nbps)
+		return;
+	pid_t pid = p->pid;
+	size_t n = p->n;
+	pid_t *tids = malloc((n ? n : 1) * sizeof *tids);
+	if (!tids) {
+		fk_warn("process %d: out of memory settling breakpoint traps", (int)pid);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		tids[i] = p->lwps[i].tid;
+	bool want = p->want_running;
+	p->want_running = false; /* the stops below are ours, not reports */
+	for (size_t i = 0; i < n && tr_find_proc(tr, pid) == p; i++)
+		settle_one(tr, p, tids[i], only);
+	if (tr_find_proc(tr, pid) == p)
+		p->want_running = want;
+	free(tids);
 }
 
 /* Single-step tid and wait for that step (bounded by requests arriving). */

@@ -35,6 +35,19 @@ void bp_scrub_copy(const struct proc *p, pid_t copy);
  * SIGTRAP and return true (l->bp_addr says which). */
 bool bp_check_hit(struct proc *p, struct lwp *l);
 
+/* Every LWP of p must be stopped. A thread that executed one of our int3s
+ * but was stopped (an interrupt, a group stop) before it dequeued the
+ * SIGTRAP sits at pc = breakpoint + len with the SIGTRAP still queued:
+ * detached like that, or with the bytes removed, it dies of SIGTRAP (or
+ * runs from the middle of an instruction). Each such thread is resumed
+ * just long enough to dequeue the SIGTRAP, which bp_check_hit swallows
+ * while rewinding its pc; no instruction of the program runs. A signal a
+ * thread's stop had already dequeued stays pending for resume/detach.
+ * Call before the breakpoint bytes are removed. `only`: just the threads
+ * past the breakpoint at that address (0: every breakpoint). p may be gone
+ * afterwards (check with tr_find_proc). */
+void bp_settle_traps(struct fk_tracer *tr, struct proc *p, uint64_t only);
+
 /* Single-step l over the breakpoint at its pc (original instruction
  * restored for that step only). Other LWPs must be stopped. Returns 0, or
  * -errno; the LWP is stopped again afterwards unless it exited. */

@@ -292,6 +292,16 @@ int op_bp_remove(struct fk_tracer *tr, const struct tr_request *rq, struct jw *b
 	struct proc *p = tr_find_proc(tr, rq->pid);
 	if (!p || !p->session)
 		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "breakpoint", "process %d is not attached", (int)rq->pid);
+	/* All stopped: a thread caught just past this int3 (its SIGTRAP still
+	 * queued) is rewound now; once the bytes are gone its SIGTRAP would no
+	 * longer be ours and would kill the program. */
+	if (bp_at(p, rq->a) && !p->want_running && proc_count_running(p) == 0) {
+		pid_t pid = p->pid;
+		bp_settle_traps(tr, p, rq->a);
+		if ((p = tr_find_proc(tr, pid)) == NULL)
+			return fk_fail(err, ESRCH, FK_KIND_EXITED, "breakpoint", "process %d exited during the operation",
+				       (int)pid);
+	}
 	if (bp_remove(p, rq->a, err) < 0)
 		return -1;
 	jw_khex(body, "addr", rq->a);

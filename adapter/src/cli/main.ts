@@ -290,8 +290,13 @@ async function run(io: Io, fn: () => Promise<void>): Promise<number> {
 
 /** Entry point of bin/forkall. */
 export function cli(): void {
-	for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-		process.on(sig, onTerminate);
+	const argv = process.argv.slice(2);
+	// `dap` has its own shutdown (../dap/server.ts): onTerminate would exit at
+	// once (no CLI command in flight), leaving breakpoints in the debuggees.
+	if (argv[0] !== 'dap') {
+		for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+			process.on(sig, onTerminate);
+		}
 	}
 	// `forkall threads P | head` closes the pipe early: not an error.
 	process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -300,7 +305,7 @@ export function cli(): void {
 		}
 		throw e;
 	});
-	main(process.argv.slice(2)).then((code) => {
+	main(argv).then((code) => {
 		process.exitCode = terminating ?? code;
 	}, (e: unknown) => {
 		process.stderr.write(errorLine(e));

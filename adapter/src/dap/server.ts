@@ -41,21 +41,107 @@ export function parseDapArgs(args: readonly string[]): DapOptions {
 	return o;
 }
 
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+/** A shutdown that takes longer than this (a thread that will not stop) gives up. */
+const SHUTDOWN_LIMIT_MS = 20000;
+
+/**
+ * SIGTERM/SIGINT/SIGHUP: `shutdown` removes every breakpoint and detaches
+ * (attached, forked children) or kills (launched) every debuggee of every
+ * session, then the process exits 0. Further signals meanwhile are ignored:
+ * exiting in the middle would leave int3 bytes in a debuggee, which then
+ * dies of SIGTRAP at its next hit. (The CLI's own handlers, which exit at
+ * once when no command is in flight, are not installed for `dap`.)
+ */
+function onShutdownSignals(shutdown: (why: string) => Promise<void>): void {
+	for (const sig of SHUTDOWN_SIGNALS) {
+		process.on(sig, () => void shutdown(sig));
+	}
+}
+
+/** Run `fn` once; exit 0 after it, or 1 if it has not finished within SHUTDOWN_LIMIT_MS. */
+function onceThenExit(fn: (why: string) => Promise<void>): (why: string) => Promise<void> {
+	let started = false;
+	return async (why: string) => {
+		if (started) return;
+		started = true;
+		const t = setTimeout(() => {
+			process.stderr.write(`forkall dap: ${why}: shutdown did not finish within ${SHUTDOWN_LIMIT_MS} ms; exiting\n`);
+			process.exit(1);
+		}, SHUTDOWN_LIMIT_MS);
+		try {
+			await fn(why);
+		} catch (e) {
+			process.stderr.write(`forkall dap: ${why}: ${(e as Error).message}\n`);
+		}
+		clearTimeout(t);
+		process.exit(0);
+	};
+}
+
 /** Serve DAP on stdin/stdout until the client disconnects; then exit. */
 export function runStdio(): void {
 	const host = new DebugHost();
-	let exiting = false;
-	const exit = async (code: number) => {
-		if (exiting) return;
-		exiting = true;
-		await host.close().catch(() => undefined);
-		process.exit(code);
-	};
-	const session = new ForkallSession(host, { multiSession: false, onEnd: () => exit(0) });
-	for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-		process.on(sig, () => void exit(0));
-	}
+	const exit = onceThenExit(() => host.close());
+	const session = new ForkallSession(host, { multiSession: false, onEnd: () => exit('session ended') });
+	onShutdownSignals(exit);
 	session.start(process.stdin, process.stdout);
+}
+
+/** Is `pipe` a Unix socket nobody listens on (left by an adapter that was killed)? */
+function isStaleSocket(pipe: string): Promise<boolean> {
+	let st: fs.Stats;
+	try {
+		st = fs.lstatSync(pipe);
+	} catch {
+		return Promise.resolve(false);
+	}
+	if (!st.isSocket()) return Promise.resolve(false); // never remove anything else
+	return new Promise((resolve) => {
+		const c = net.connect(pipe);
+		c.once('connect', () => {
+			c.destroy();
+			resolve(false);
+		});
+		c.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
+	});
+}
+
+function listenOnce(server: net.Server, pipe: string): Promise<void> {
+	return new Promise((resolve, reject) => {
+		const old = process.umask(0o177); // the socket is born 0600
+		const fail = (e: Error) => {
+			process.umask(old);
+			reject(e);
+		};
+		server.once('error', fail);
+		server.listen(pipe, () => {
+			process.umask(old);
+			server.off('error', fail);
+			resolve();
+		});
+	});
+}
+
+/** Listen on a Unix socket; a stale socket file there is replaced, a live one refused. */
+async function listenPipe(server: net.Server, pipe: string): Promise<void> {
+	try {
+		await listenOnce(server, pipe);
+		return;
+	} catch (e) {
+		if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+	}
+	if (!(await isStaleSocket(pipe))) {
+		let what = 'another process is listening on it';
+		try {
+			if (!fs.lstatSync(pipe).isSocket()) what = 'it exists and is not a socket';
+		} catch {
+			what = 'it is in use';
+		}
+		throw new Error(`--pipe=${pipe}: ${what}`);
+	}
+	fs.unlinkSync(pipe);
+	await listenOnce(server, pipe);
 }
 
 /** Serve sessions on a TCP port until killed. Resolves with the bound port. */
@@ -68,28 +154,33 @@ export function runServer(o: DapOptions, log: (s: string) => void = (s) => proce
 		session.setRunAsServer(true);
 		session.start(socket, socket);
 	});
-	let closing = false;
-	const shutdown = async () => {
-		if (closing) return;
-		closing = true;
-		server.close();
-		await host.close().catch(() => undefined);
-		process.exit(0);
+	/* the socket file we made (its inode): removed when we go, never another's */
+	let socketFile: { path: string; ino: number } | null = null;
+	const removeSocket = () => {
+		if (!socketFile) return;
+		try {
+			if (fs.lstatSync(socketFile.path).ino === socketFile.ino) fs.unlinkSync(socketFile.path);
+		} catch {
+			// already gone
+		}
+		socketFile = null;
 	};
-	for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-		process.on(sig, () => void shutdown());
-	}
+	process.on('exit', removeSocket);
+	onShutdownSignals(onceThenExit(async () => {
+		server.close(); // no new sessions
+		try {
+			await host.close();
+		} finally {
+			removeSocket();
+		}
+	}));
 	if (o.pipe) {
 		const pipe = o.pipe;
-		return new Promise((resolve, reject) => {
-			server.once('error', reject);
-			const old = process.umask(0o177); // the socket is born 0600
-			server.listen(pipe, () => {
-				process.umask(old);
-				fs.chmodSync(pipe, 0o600);
-				log(`forkall dap: listening on pipe ${pipe}\n`);
-				resolve(server);
-			});
+		return listenPipe(server, pipe).then(() => {
+			fs.chmodSync(pipe, 0o600);
+			socketFile = { path: pipe, ino: fs.lstatSync(pipe).ino };
+			log(`forkall dap: listening on pipe ${pipe}\n`);
+			return server;
 		});
 	}
 	return new Promise((resolve, reject) => {

@@ -110,13 +110,26 @@ export class DebugHost {
 		await this.tracer.request('detach', { pid }).catch(() => undefined);
 	}
 
-	/** Detach from everything left and stop the tracer thread. */
+	/**
+	 * End every session's debuggee and stop the tracer thread: a launched
+	 * program is killed (as a disconnect would), an attached process or a
+	 * forked child is detached with every breakpoint removed (the library
+	 * first rewinds threads caught just past an int3). What is not
+	 * registered here (an attach in flight) is released by the tracer's own
+	 * close, the same way.
+	 */
 	async close(): Promise<void> {
 		for (const pid of [...this.pending.keys()]) {
 			await this.releaseChild(pid);
 		}
 		for (const d of [...this.debuggees.values()]) {
-			await d.detach().catch(() => undefined);
+			if (d.origin === 'launch') {
+				await d.kill().catch(() => undefined);
+				await d.waitExit(2000);
+				d.dispose();
+			} else {
+				await d.detach().catch(() => undefined);
+			}
 		}
 		this.debuggees.clear();
 		if (this.tracerInstance) {
