@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
 import {
 	Breakpoint as DapBreakpoint, DebugSession, ExitedEvent, Event, Handles, InitializedEvent, InvalidatedEvent,
 	MemoryEvent, OutputEvent, ProgressEndEvent, ProgressStartEvent, Response, Source, StoppedEvent,
@@ -23,6 +24,7 @@ import type {
 	LwpRow, LwpsResponseBody,
 } from './custom';
 import { DapError, errors, toDapError } from './errors';
+import { FrameReader, type Incoming } from './framing';
 import { localNodes, lwpNodes, registerGroups, threadLabel, type VarNode } from './variables';
 
 export interface SessionOptions {
@@ -60,6 +62,9 @@ export class ForkallSession extends DebugSession {
 	private configured = false;
 	private terminatedSent = false;
 	private ended = false;
+	private closing = false;
+	/** Requests being handled (a stream that closes lets them settle first). */
+	private readonly inflight = new Set<Promise<unknown>>();
 	private readonly frames = new Handles<FrameRef>();
 	private readonly vars = new Handles<VarNode[] | (() => Promise<VarNode[]>)>();
 	private progressSeq = 0;
@@ -72,6 +77,40 @@ export class ForkallSession extends DebugSession {
 		this.setDebuggerLinesStartAt1(true);
 		this.setDebuggerColumnsStartAt1(true);
 		this.register();
+	}
+
+	// ---- transport -----------------------------------------------------------
+
+	/**
+	 * Read the client's stream with our own framing (./framing.ts); the base
+	 * class only writes. Malformed input never ends the session; the end of
+	 * the stream ends it as a disconnect would (see shutdown).
+	 */
+	override start(inStream: NodeJS.ReadableStream, outStream: NodeJS.WritableStream): void {
+		super.start(new PassThrough(), outStream);
+		const reader = new FrameReader((m) => this.onIncoming(m));
+		inStream.on('data', (d: Buffer | string) => reader.feed(typeof d === 'string' ? Buffer.from(d, 'utf8') : d));
+		inStream.on('end', () => this.shutdown());
+		inStream.on('close', () => this.shutdown());
+		inStream.on('error', () => this.shutdown());
+		inStream.resume();
+	}
+
+	private onIncoming(m: Incoming): void {
+		if (m.kind === 'message') {
+			try {
+				this.handleMessage(m.message);
+			} catch (e) {
+				process.stderr.write(`forkall dap: internal error handling ${m.message.type}: ${(e as Error).message}\n`);
+			}
+			return;
+		}
+		if (m.seq !== undefined) {
+			const request: DebugProtocol.Request = { seq: m.seq, type: 'request', command: m.command ?? 'unknown' };
+			this.sendError(new Response(request) as DebugProtocol.Response, errors.badMessage(m.why));
+			return;
+		}
+		process.stderr.write(`forkall dap: ignored input: ${m.why}\n`);
 	}
 
 	// ---- dispatch ------------------------------------------------------------
@@ -95,6 +134,9 @@ export class ForkallSession extends DebugSession {
 		} catch (e) {
 			p = Promise.reject(e);
 		}
+		this.inflight.add(p);
+		const settled = () => this.inflight.delete(p);
+		p.then(settled, settled);
 		p.then((body) => {
 			if (body !== undefined) response.body = body;
 			this.sendResponse(response);
@@ -330,6 +372,7 @@ export class ForkallSession extends DebugSession {
 	private cleanup(): void {
 		const d = this.debuggee;
 		if (d) {
+			this.debuggee = null;
 			d.removeAllListeners();
 			d.dispose();
 			this.host.unregister(d);
@@ -342,13 +385,33 @@ export class ForkallSession extends DebugSession {
 		await this.opts.onEnd?.();
 	}
 
-	/** The stream closed (client gone) or disconnect: detach what is left. */
+	/**
+	 * The client's stream closed (or failed): end the session as `disconnect
+	 * {}` would — a launched debuggee is killed, an attached one detached
+	 * (breakpoints removed, threads resumed) — then end (stdio: exit).
+	 * Requests in flight (a launch, an attach) settle first, so what they
+	 * started is ended too.
+	 */
 	override shutdown(): void {
-		const d = this.debuggee;
+		if (this.closing) return;
+		this.closing = true;
 		void (async () => {
+			if (this.inflight.size) {
+				let t: NodeJS.Timeout | undefined;
+				await Promise.race([
+					Promise.allSettled([...this.inflight]),
+					new Promise((r) => { t = setTimeout(r, 10000); }),
+				]);
+				clearTimeout(t);
+			}
+			const d = this.debuggee;
 			if (d && d.state !== 'exited' && !this.ended) {
-				if (d.origin === 'launch') await d.kill().catch(() => undefined);
-				else await d.detach().catch(() => undefined);
+				if (d.origin === 'launch') {
+					await d.kill().catch(() => undefined);
+					await d.waitExit(2000);
+				} else {
+					await d.detach().catch(() => undefined);
+				}
 			}
 			this.cleanup();
 			await this.end();
