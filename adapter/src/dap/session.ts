@@ -638,8 +638,8 @@ export class ForkallSession extends DebugSession {
 	private async disassemble(a: DebugProtocol.DisassembleArguments): Promise<DebugProtocol.DisassembleResponse['body']> {
 		const d = this.requireDebuggee();
 		const base = parseReference(a.memoryReference, a.offset);
-		if (!Number.isInteger(a.instructionCount) || a.instructionCount < 0 || a.instructionCount > 100000) {
-			throw errors.invalidArgument(`disassemble: instructionCount must be between 0 and 100000, got ${a.instructionCount}`);
+		if (!Number.isInteger(a.instructionCount) || a.instructionCount < 0 || a.instructionCount > 10000) {
+			throw errors.invalidArgument(`disassemble: instructionCount must be between 0 and 10000, got ${a.instructionCount}`);
 		}
 		const insns = await d.disassemble(base, a.instructionOffset ?? 0, a.instructionCount);
 		const out: DebugProtocol.DisassembledInstruction[] = [];
