@@ -53,7 +53,7 @@ export const errors = {
 	processExited: (what: string) => new DapError(ErrorCode.ProcessExited, what),
 	unsupported: (what: string) => new DapError(ErrorCode.Unsupported, what),
 	forkDebugNeedsServer: () => new DapError(ErrorCode.ForkDebugNeedsServer,
-		'forkAllThreads mode "debug" needs the adapter in server mode ("forkall dap --server=PORT"): ' +
+		'forkAllThreads mode "debug" needs the adapter in server mode ("forkall dap --pipe=PATH", as VS Code runs it): ' +
 		'one stdio connection carries only one debug session; use mode "run" or "stopped" here'),
 	forkDebugNeedsClient: () => new DapError(ErrorCode.ForkDebugNeedsServer,
 		'forkAllThreads mode "debug" needs a client that supports the startDebugging request'),
