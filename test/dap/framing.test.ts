@@ -75,6 +75,12 @@ test('a header without a valid Content-Length: one stderr line, skipped to the n
 			await answers(dc, `after ${JSON.stringify(header)}`);
 			assert.match(dc.stderr.slice(before), /bad header .*skipped to the next Content-Length header/, `reported: ${JSON.stringify(header)}`);
 		}
+		// junk glued before a valid header: reported, and the request behind it is still answered
+		const glued = JSON.stringify({ seq: 777, type: 'request', command: 'threads' });
+		const mark = dc.stderr.length;
+		dc.write(`junk without end ${'\n'}Content-Length: ${glued.length}\r\n\r\n${glued}`);
+		assert.equal((await dc.response(777, 10000)).success, true, 'the glued request is answered');
+		assert.match(dc.stderr.slice(mark), /bad header/);
 		// a header that never ends (no CRLFCRLF within 8 KiB)
 		const before = dc.stderr.length;
 		dc.write('X'.repeat(20000));

@@ -10,7 +10,8 @@
  *   it streams in (never buffered) and reported with the seq/command found
  *   in its first bytes, so the client gets an error response;
  * - on a header block without a valid Content-Length, reports it and skips
- *   to the next "Content-Length:" header;
+ *   to the next "Content-Length:" (searched from the block's second byte, so
+ *   a header glued after garbage is found);
  * - turns each body into a request/response, or a problem (not JSON, not an
  *   object, no command) with whatever seq/command could be recovered.
  *
@@ -156,7 +157,9 @@ export class FrameReader {
 			const header = buf.subarray(0, end).toString('latin1');
 			const len = contentLength(header);
 			if (typeof len === 'string') {
-				this.consume(end + HEADER_END.length);
+				// Resynchronise from the next byte: a valid header glued after
+				// garbage ("junkContent-Length: 9") is found again.
+				this.consume(1);
 				this.badHeader(header, len);
 				continue;
 			}
