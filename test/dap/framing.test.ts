@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { fixturePath } from '../helpers/paths';
 import { killAll } from '../helpers/procs';
-import { RawDap, running } from './raw';
+import { killLaunched, RawDap, running } from './raw';
 
 after(killAll);
 
@@ -26,11 +26,12 @@ async function answers(dc: RawDap, what: string): Promise<void> {
 
 test('malformed bodies: error response with the seq, or one stderr line; the session and the launched program survive', async () => {
 	const dc = new RawDap();
+	let kids: number[] = [];
 	try {
 		await initialized(dc);
 		const launch = await dc.request('launch', { program: fixturePath('threads'), args: ['2'] });
 		assert.equal(launch.success, true, launch.message);
-		const kids = dc.children();
+		kids = dc.children();
 		assert.equal(kids.length, 1, `one launched program: ${kids}`);
 		const prog = kids[0];
 		await dc.request('configurationDone');
@@ -62,6 +63,7 @@ test('malformed bodies: error response with the seq, or one stderr line; the ses
 		assert.equal(running(prog), false, 'disconnect ended the launched program');
 	} finally {
 		await dc.kill();
+		killLaunched(kids);
 	}
 });
 

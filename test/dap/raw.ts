@@ -143,6 +143,18 @@ export class RawDap {
 	}
 }
 
+/** SIGKILL what a test had the adapter launch (by pid), if it is still there. */
+export function killLaunched(pids: Iterable<number>): void {
+	for (const pid of pids) {
+		if (!running(pid)) continue;
+		try {
+			process.kill(pid, 'SIGKILL');
+		} catch {
+			/* gone */
+		}
+	}
+}
+
 /** True while /proc/pid exists and is not a zombie. */
 export function running(pid: number): boolean {
 	try {

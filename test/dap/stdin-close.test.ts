@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import { fixturePath } from '../helpers/paths';
 import { killAll, sleep, spawnFixture } from '../helpers/procs';
 import { assertNotStoppedOrTraced } from '../helpers/procfs';
-import { RawDap, running } from './raw';
+import { killLaunched, RawDap, running } from './raw';
 
 after(killAll);
 
@@ -26,11 +26,13 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
 
 test('stdin closed right after the launch response: the program is killed and the adapter exits', async () => {
 	const dc = new RawDap();
+	const kids: number[] = [];
 	try {
 		await dc.request('initialize', INIT);
 		const r = await dc.request('launch', { program: fixturePath('threads'), args: ['2'] });
 		assert.equal(r.success, true, r.message);
-		const [prog] = dc.children();
+		kids.push(...dc.children());
+		const [prog] = kids;
 		assert.ok(prog > 0, 'the launched program is a child of the adapter');
 		dc.closeInput();
 		const x = await dc.waitExit(15000);
@@ -38,16 +40,17 @@ test('stdin closed right after the launch response: the program is killed and th
 		assert.equal(await waitGone(prog, 5000), true, `launched program ${prog} was killed`);
 	} finally {
 		await dc.kill();
+		killLaunched(kids);
 	}
 });
 
 test('stdin closed while the launch is in flight: the program is killed and the adapter exits', async () => {
 	const dc = new RawDap();
+	const kids = new Set<number>();
 	try {
 		await dc.request('initialize', INIT);
 		dc.send('launch', { program: fixturePath('threads'), args: ['2'] });
 		dc.closeInput();
-		const kids = new Set<number>();
 		const t0 = Date.now();
 		while (dc.alive && Date.now() - t0 < 15000) {
 			for (const k of dc.children()) kids.add(k);
@@ -58,6 +61,7 @@ test('stdin closed while the launch is in flight: the program is killed and the 
 		for (const k of kids) assert.equal(await waitGone(k, 5000), true, `launched program ${k} was killed`);
 	} finally {
 		await dc.kill();
+		killLaunched(kids);
 	}
 });
 
