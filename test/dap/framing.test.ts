@@ -43,10 +43,10 @@ test('malformed bodies: error response with the seq, or one stderr line; the ses
 		assert.match(r.message ?? '', /malformed message: the body is not JSON/);
 		assert.equal(r.command, 'threads');
 		for (const body of ['null', 'true', '42', '"str"', '[1,2]', '{"type":"event"}', '']) {
-			const before = dc.stderr.split('\n').length;
+			const before = dc.stderr.length;
 			dc.sendBody(body);
 			await answers(dc, `after body ${JSON.stringify(body)}`);
-			const lines = dc.stderr.split('\n').slice(before - 1).filter((l) => /ignored input/.test(l));
+			const lines = (await dc.stderrAfter(before, /ignored input.*\n/)).split('\n').filter((l) => /ignored input/.test(l));
 			assert.equal(lines.length, 1, `one stderr line for ${JSON.stringify(body)}: ${dc.stderr}`);
 		}
 		// a request object that is not one: wrong types of seq / command / arguments
@@ -75,19 +75,25 @@ test('a header without a valid Content-Length: one stderr line, skipped to the n
 			const before = dc.stderr.length;
 			dc.write(header);
 			await answers(dc, `after ${JSON.stringify(header)}`);
-			assert.match(dc.stderr.slice(before), /bad header .*skipped to the next Content-Length header/, `reported: ${JSON.stringify(header)}`);
+			assert.match(await dc.stderrAfter(before, /skipped to the next/), /bad header .*skipped to the next Content-Length header/, `reported: ${JSON.stringify(header)}`);
 		}
 		// junk glued before a valid header: reported, and the request behind it is still answered
 		const glued = JSON.stringify({ seq: 777, type: 'request', command: 'threads' });
 		const mark = dc.stderr.length;
 		dc.write(`junk without end ${'\n'}Content-Length: ${glued.length}\r\n\r\n${glued}`);
 		assert.equal((await dc.response(777, 10000)).success, true, 'the glued request is answered');
-		assert.match(dc.stderr.slice(mark), /bad header/);
+		assert.match(await dc.stderrAfter(mark, /bad header/), /bad header/);
 		// a header that never ends (no CRLFCRLF within 8 KiB)
 		const before = dc.stderr.length;
 		dc.write('X'.repeat(20000));
 		await answers(dc, 'after 20000 bytes without a header end');
-		assert.match(dc.stderr.slice(before), /no end of header/);
+		assert.match(await dc.stderrAfter(before, /no end of header/), /no end of header/);
+		// the same with the next request in the same chunk: still "no end of header", and it is answered
+		const next = JSON.stringify({ seq: 778, type: 'request', command: 'threads' });
+		const mark2 = dc.stderr.length;
+		dc.write(`${'Y'.repeat(20000)}Content-Length: ${next.length}\r\n\r\n${next}`);
+		assert.equal((await dc.response(778, 10000)).success, true, 'the request after 20000 junk bytes is answered');
+		assert.match(await dc.stderrAfter(mark2, /no end of header/), /no end of header within 8192 bytes/);
 	} finally {
 		await dc.kill();
 	}

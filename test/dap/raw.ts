@@ -78,6 +78,16 @@ export class RawDap {
 		}), ms, what);
 	}
 
+	/** The adapter's stderr from offset `from` on, once it matches re (stderr and stdout are separate pipes: no order between them). */
+	async stderrAfter(from: number, re: RegExp, ms = 10000): Promise<string> {
+		const end = Date.now() + ms;
+		for (;;) {
+			const s = this.stderr.slice(from);
+			if (re.test(s) || Date.now() > end) return s;
+			await new Promise((r) => setTimeout(r, 20));
+		}
+	}
+
 	response(seq: number, ms = 20000): Promise<DebugProtocol.Response> {
 		return this.waitFor((m) => m.type === 'response' && (m as DebugProtocol.Response).request_seq === seq, ms, `response to seq ${seq}`);
 	}

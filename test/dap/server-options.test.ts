@@ -52,6 +52,8 @@ test('--server=0 --insecure-tcp: listens on 127.0.0.1 only, with a warning on st
 			});
 		}), 20000, 'listening line');
 		assert.match(line, /^forkall dap: listening on 127\.0\.0\.1:\d+$/m);
+		// stderr is another pipe: the warning may arrive after the stdout line
+		for (let i = 0; i < 100 && !/WARNING/.test(err); i++) await new Promise((r) => setTimeout(r, 50));
 		assert.match(err, /WARNING: serving on TCP 127\.0\.0\.1:\d+ \(--insecure-tcp\)/);
 	} finally {
 		await killChild(p);

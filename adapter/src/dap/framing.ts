@@ -148,8 +148,8 @@ export class FrameReader {
 				continue;
 			}
 			const end = buf.indexOf(HEADER_END);
-			if (end < 0) {
-				if (buf.length <= MAX_HEADER) return;
+			if (end < 0 || end > MAX_HEADER) {
+				if (end < 0 && buf.length <= MAX_HEADER) return;
 				this.consume(1);
 				this.badHeader(buf.subarray(0, 80).toString('latin1'), `no end of header within ${MAX_HEADER} bytes`);
 				continue;
