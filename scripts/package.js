@@ -64,7 +64,7 @@ async function bundle() {
 		// cli/main.ts runs itself when it is the main module; bundled, every module shares the
 		// bundle's `module`, so that check would start a second CLI next to adapterEntry's.
 		define: { 'require.main': 'undefined' },
-		banner: { js: '// Forkall debug adapter (bundled): forkall dap --server=PORT. Native code: koffi + native/build/libforkall.so.' },
+		banner: { js: '// Forkall debug adapter (bundled): forkall dap --pipe=PATH. Native code: koffi + native/build/libforkall.so.' },
 	});
 	// The extension host must never load native code.
 	const ext = fs.readFileSync(path.join(dist, 'extension.js'), 'utf8');

@@ -24,6 +24,23 @@ int attach_check_pid(pid_t pid, struct fk_err *err)
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	if (access(path, F_OK) < 0)
 		return fk_fail(err, ESRCH, FK_KIND_NOPROC, "lookup", "no such process: pid %d", (int)pid);
+	if (pid == getpid())
+		return fk_fail(err, EPERM, FK_KIND_PERM, "lookup",
+			       "pid %d is this debugger's own process: a process cannot trace itself", (int)pid);
+	/* a kernel thread (PF_KTHREAD in the flags, field 9 of stat): no user space */
+	char stat[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	unsigned int flags = 0;
+	if (proc_read_file(path, stat, sizeof stat) > 0) {
+		char *close = strrchr(stat, ')');
+		if (close && sscanf(close + 1, " %*c %*d %*d %*d %*d %*d %u", &flags) == 1 && (flags & 0x00200000u)) {
+			char comm[32];
+			if (proc_task_comm(pid, pid, comm, sizeof comm) < 0)
+				snprintf(comm, sizeof comm, "?");
+			return fk_fail(err, EPERM, FK_KIND_PERM, "lookup",
+				       "pid %d is a kernel thread (%s): nothing to debug", (int)pid, comm);
+		}
+	}
 	long tgid = 0;
 	if (proc_status_long(pid, "Tgid", &tgid) == 0 && tgid != pid)
 		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "lookup",

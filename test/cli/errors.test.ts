@@ -3,9 +3,9 @@ import { test, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { spawnFixture, spawnProgram, killAll, deadPid } from '../helpers/procs';
-import { runForkall, RunResult } from '../helpers/forkall';
+import { forkallCommand, run, runForkall, RunResult } from '../helpers/forkall';
 import { fixturePath, which } from '../helpers/paths';
-import { assertNotStoppedOrTraced, procState } from '../helpers/procfs';
+import { assertNotStoppedOrTraced, kernelThread, procState } from '../helpers/procfs';
 
 after(killAll);
 
@@ -136,4 +136,24 @@ test('the pid of a thread that is not a process leader is not confused', { skip:
 	}
 	assertNotStoppedOrTraced(fx.pid, 'after threads <non-leader tid>');
 	await fx.waitAllRunning();
+});
+
+test('a kernel thread: "nothing to debug" (not an error about /proc/PID/maps)', async (t) => {
+	const k = kernelThread();
+	if (!k) {
+		t.skip('no kernel thread is visible in this PID namespace');
+		return;
+	}
+	for (const args of [['threads', String(k.pid)], ['regs', String(k.pid), String(k.pid)], ['fork', String(k.pid)]]) {
+		const res = await runForkall(args);
+		assertFailure(res, new RegExp(`^forkall: pid ${k.pid} is a kernel thread \\(${k.comm.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\): nothing to debug$`), args.join(' '));
+	}
+});
+
+test('forkall on its own pid: "cannot trace itself" (not "setuid or non-dumpable")', async () => {
+	// exec keeps the shell's pid: $$ is forkall's own pid
+	for (const cmd of ['threads $$', 'regs $$ $$', 'fork $$']) {
+		const res = await run(['sh', '-c', `exec ${forkallCommand().map((a) => `'${a}'`).join(' ')} ${cmd}`]);
+		assertFailure(res, /^forkall: pid \d+ is this debugger's own process: a process cannot trace itself$/, cmd);
+	}
 });

@@ -123,12 +123,12 @@ export class DapClient extends DebugClient {
 	}
 }
 
-/** `forkall dap --server=0`: a server process and its port. */
+/** `forkall dap --server=0 --insecure-tcp`: a server process and its port (tests only: TCP is open to every local user). */
 export class DapServer {
 	constructor(readonly proc: ChildProcess, readonly port: number) {}
 
 	static async start(env: NodeJS.ProcessEnv = process.env): Promise<DapServer> {
-		const proc = spawn(FORKALL_BIN, ['dap', '--server=0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+		const proc = spawn(FORKALL_BIN, ['dap', '--server=0', '--insecure-tcp'], { stdio: ['ignore', 'pipe', 'pipe'], env });
 		let err = '';
 		proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
 			err += d;

@@ -73,7 +73,7 @@ test('the extension bundle loads no native code; the adapter bundle keeps koffi 
 	assert.deepEqual(pkg.contributes.debuggers.map((d) => d.type), ['forkall']);
 });
 
-test('unpacked, the adapter runs: --help, and dap --server=0 listens on 127.0.0.1', async () => {
+test('unpacked, the adapter runs: --help, and dap --server=0 --insecure-tcp listens on 127.0.0.1', async () => {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forkall-vsix-'));
 	try {
 		const entries = listZip(vsix);
@@ -90,7 +90,7 @@ test('unpacked, the adapter runs: --help, and dap --server=0 listens on 127.0.0.
 		assert.match(help.stdout, /libforkall \d+\.\d+/);
 		assert.equal(help.stdout.trim().split('\n').length, 1, 'the CLI runs once');
 		// The server: prints its port, exits when stdin closes (the extension's parent watch).
-		const p = spawn(process.execPath, [path.join(ext, 'dist', 'adapter.js'), 'dap', '--server=0'],
+		const p = spawn(process.execPath, [path.join(ext, 'dist', 'adapter.js'), 'dap', '--server=0', '--insecure-tcp'],
 			{ env: { ...env, FORKALL_WATCH_STDIN: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
 		const exited = new Promise<number | string | null>((r) => p.on('exit', (c, s) => r(s ?? c)));
 		const line = await new Promise<string>((resolve, reject) => {

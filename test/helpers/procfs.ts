@@ -98,3 +98,19 @@ export function cpuTicks(pid: number, tid: number): number {
 	if (!st) throw new Error(`task ${tid} of ${pid} is gone`);
 	return st.utime + st.stime;
 }
+
+/* A kernel thread visible here (PF_KTHREAD in /proc/PID/stat), or null (e.g. in a PID namespace). */
+export function kernelThread(): { pid: number; comm: string } | null {
+	for (const e of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(e)) continue;
+		try {
+			const s = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+			const close = s.lastIndexOf(')');
+			const flags = Number(s.slice(close + 2).split(' ')[6]);
+			if (flags & 0x00200000) return { pid: Number(e), comm: s.slice(s.indexOf('(') + 1, close) };
+		} catch {
+			/* gone */
+		}
+	}
+	return null;
+}

@@ -25,10 +25,15 @@ export const USAGE = `Usage:
       --no-copy-dontfork do not copy MADV_DONTFORK memory into the child (copied by
                          default: Node.js/V8 keep their heap there)
       --json             machine-readable result
-  forkall dap [--server=PORT | --pipe=PATH]
-                                      Debug Adapter Protocol server on stdin/stdout, or for
-                                      several sessions on 127.0.0.1:PORT (0: any port) or on
-                                      a Unix socket only this user can open (what VS Code uses)
+  forkall dap [--pipe=PATH]           Debug Adapter Protocol server on stdin/stdout, or, with
+                                      --pipe, for several sessions on a Unix socket (mode 0600)
+                                      only this user can open (what VS Code uses)
+  forkall dap --server=PORT --insecure-tcp [--host=ADDR]
+                                      the same on TCP 127.0.0.1:PORT (0: any free port). UNSAFE:
+                                      any local user who can reach the port can launch programs
+                                      as you, so it is refused without --insecure-tcp.
+                                      --host=ADDR binds to ADDR instead of 127.0.0.1 (0.0.0.0:
+                                      every interface: anyone on the network can)
   forkall --help                      show this help
   forkall --version                   show the versions of forkall and libforkall
 
@@ -273,7 +278,12 @@ async function runDap(args: readonly string[], io: Io): Promise<number> {
 	if (o.port === undefined && o.pipe === undefined) {
 		runStdio();
 	} else {
-		await runServer(o);
+		try {
+			await runServer(o);
+		} catch (e) {
+			io.err(errorLine(e));
+			return 1;
+		}
 	}
 	return new Promise<number>(() => undefined); // runs until the session/server ends the process
 }

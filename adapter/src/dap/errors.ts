@@ -26,6 +26,7 @@ export const enum ErrorCode {
 	NativeFailure = 9213,
 	Internal = 9214,
 	AlreadyStarted = 9215,
+	BadMessage = 9216,
 }
 
 /** An error response: `code` goes into body.error.id, `message` is shown. */
@@ -52,12 +53,13 @@ export const errors = {
 	processExited: (what: string) => new DapError(ErrorCode.ProcessExited, what),
 	unsupported: (what: string) => new DapError(ErrorCode.Unsupported, what),
 	forkDebugNeedsServer: () => new DapError(ErrorCode.ForkDebugNeedsServer,
-		'forkAllThreads mode "debug" needs the adapter in server mode ("forkall dap --server=PORT"): ' +
+		'forkAllThreads mode "debug" needs the adapter in server mode ("forkall dap --pipe=PATH", as VS Code runs it): ' +
 		'one stdio connection carries only one debug session; use mode "run" or "stopped" here'),
 	forkDebugNeedsClient: () => new DapError(ErrorCode.ForkDebugNeedsServer,
 		'forkAllThreads mode "debug" needs a client that supports the startDebugging request'),
 	noPendingChild: (pid: number) => new DapError(ErrorCode.NoPendingChild,
 		`no forked child with pid ${pid} is waiting for a debug session`),
+	badMessage: (why: string) => new DapError(ErrorCode.BadMessage, `malformed message: ${why}`),
 	alreadyStarted: () => new DapError(ErrorCode.AlreadyStarted, 'this session already debugs a process'),
 	nativeMissing: (detail: string) => new DapError(ErrorCode.NativeMissing, detail),
 	nativeFailure: (op: string, detail: string) => new DapError(ErrorCode.NativeFailure, `${op} failed: ${detail}`),

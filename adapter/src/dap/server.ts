@@ -6,11 +6,14 @@
  *
  * --pipe is what the VS Code extension uses: a Unix socket (mode 0600, in a
  * 0700 directory of the caller's) that only its user can connect to. A TCP
- * port on 127.0.0.1 is open to every local user, and whoever connects can
- * launch programs as us: keep --server for tests and trusted machines.
+ * port is open to every local user (and, off loopback, to the network), and
+ * whoever connects can launch programs as us: TCP is refused unless
+ * --insecure-tcp says the caller accepts that, and binds to 127.0.0.1
+ * unless --host names another address.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { DebugHost } from '../model';
 import { ForkallSession } from './session';
 
@@ -20,9 +23,17 @@ export interface DapOptions {
 	host?: string;
 	/** a Unix socket path to listen on instead of a port */
 	pipe?: string;
+	/** --insecure-tcp: the caller accepts that any local user can use a TCP port */
+	insecureTcp?: boolean;
 }
 
-/** Parse `dap` arguments: [--server=PORT] [--host=ADDR]. Throws on others. */
+const TCP_RISK = 'any local user who can reach the port can launch programs as you through it';
+
+function isLoopback(host: string): boolean {
+	return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Parse `dap` arguments: [--server=PORT --insecure-tcp [--host=ADDR] | --pipe=PATH]. Throws on others. */
 export function parseDapArgs(args: readonly string[]): DapOptions {
 	const o: DapOptions = {};
 	for (const a of args) {
@@ -34,10 +45,21 @@ export function parseDapArgs(args: readonly string[]): DapOptions {
 			o.host = m[1];
 		} else if ((m = /^--pipe=(.+)$/.exec(a))) {
 			o.pipe = m[1];
+		} else if (a === '--insecure-tcp') {
+			o.insecureTcp = true;
 		} else {
-			throw new Error(`unknown dap option ${a} (expected --server=PORT, --host=ADDR or --pipe=PATH)`);
+			throw new Error(`unknown dap option ${a} (expected --pipe=PATH, or --server=PORT --insecure-tcp [--host=ADDR])`);
 		}
 	}
+	if (o.pipe !== undefined && (o.port !== undefined || o.host !== undefined)) {
+		throw new Error('--pipe and --server/--host exclude each other');
+	}
+	if (o.host !== undefined && o.port === undefined) throw new Error('--host needs --server=PORT');
+	if (o.port !== undefined && !o.insecureTcp) {
+		throw new Error(`--server=PORT refused: ${TCP_RISK}. Use --pipe=PATH (a socket only you can open), ` +
+			'or add --insecure-tcp to accept this (on a machine where you trust every user)');
+	}
+	if (o.insecureTcp && o.port === undefined) throw new Error('--insecure-tcp goes with --server=PORT');
 	return o;
 }
 
@@ -176,17 +198,29 @@ export function runServer(o: DapOptions, log: (s: string) => void = (s) => proce
 	}));
 	if (o.pipe) {
 		const pipe = o.pipe;
+		const dir = path.dirname(path.resolve(pipe));
+		if (!fs.existsSync(dir)) {
+			return Promise.reject(new Error(`--pipe=${pipe}: the directory ${dir} does not exist`));
+		}
+		const old = process.umask(0o177); // the socket is born 0600
 		return listenPipe(server, pipe).then(() => {
+			process.umask(old);
 			fs.chmodSync(pipe, 0o600);
 			socketFile = { path: pipe, ino: fs.lstatSync(pipe).ino };
 			log(`forkall dap: listening on pipe ${pipe}\n`);
 			return server;
+		}, (e: Error) => {
+			process.umask(old);
+			throw new Error(e.message.startsWith('--pipe=') ? e.message : `--pipe=${pipe}: cannot listen: ${e.message}`);
 		});
 	}
+	const bind = o.host ?? '127.0.0.1';
 	return new Promise((resolve, reject) => {
 		server.once('error', reject);
-		server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => {
+		server.listen(o.port ?? 0, bind, () => {
 			const addr = server.address() as net.AddressInfo;
+			process.stderr.write(`forkall dap: WARNING: serving on TCP ${addr.address}:${addr.port} (--insecure-tcp): ${TCP_RISK}` +
+				`${isLoopback(bind) ? '' : ', from other machines too'}\n`);
 			log(`forkall dap: listening on ${addr.address}:${addr.port}\n`);
 			resolve(server);
 		});

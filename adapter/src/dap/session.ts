@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
 import {
 	Breakpoint as DapBreakpoint, DebugSession, ExitedEvent, Event, Handles, InitializedEvent, InvalidatedEvent,
 	MemoryEvent, OutputEvent, ProgressEndEvent, ProgressStartEvent, Response, Source, StoppedEvent,
@@ -23,6 +24,8 @@ import type {
 	LwpRow, LwpsResponseBody,
 } from './custom';
 import { DapError, errors, toDapError } from './errors';
+import { FrameReader, type Incoming } from './framing';
+import { checkArguments, isCommand, type ArgumentsOf, type CheckContext, type Command } from './validate';
 import { localNodes, lwpNodes, registerGroups, threadLabel, type VarNode } from './variables';
 
 export interface SessionOptions {
@@ -60,6 +63,9 @@ export class ForkallSession extends DebugSession {
 	private configured = false;
 	private terminatedSent = false;
 	private ended = false;
+	private closing = false;
+	/** Requests being handled (a stream that closes lets them settle first). */
+	private readonly inflight = new Set<Promise<unknown>>();
 	private readonly frames = new Handles<FrameRef>();
 	private readonly vars = new Handles<VarNode[] | (() => Promise<VarNode[]>)>();
 	private progressSeq = 0;
@@ -74,17 +80,65 @@ export class ForkallSession extends DebugSession {
 		this.register();
 	}
 
+	// ---- transport -----------------------------------------------------------
+
+	/**
+	 * Read the client's stream with our own framing (./framing.ts); the base
+	 * class only writes. Malformed input never ends the session; the end of
+	 * the stream ends it as a disconnect would (see shutdown).
+	 */
+	override start(inStream: NodeJS.ReadableStream, outStream: NodeJS.WritableStream): void {
+		super.start(new PassThrough(), outStream);
+		const reader = new FrameReader((m) => this.onIncoming(m));
+		inStream.on('data', (d: Buffer | string) => reader.feed(typeof d === 'string' ? Buffer.from(d, 'utf8') : d));
+		inStream.on('end', () => this.shutdown());
+		inStream.on('close', () => this.shutdown());
+		inStream.on('error', () => this.shutdown());
+		inStream.resume();
+	}
+
+	private onIncoming(m: Incoming): void {
+		if (m.kind === 'message') {
+			try {
+				this.handleMessage(m.message);
+			} catch (e) {
+				process.stderr.write(`forkall dap: internal error handling ${m.message.type}: ${(e as Error).message}\n`);
+			}
+			return;
+		}
+		if (m.seq !== undefined) {
+			const request: DebugProtocol.Request = { seq: m.seq, type: 'request', command: m.command ?? 'unknown' };
+			this.sendError(new Response(request) as DebugProtocol.Response, errors.badMessage(m.why));
+			return;
+		}
+		process.stderr.write(`forkall dap: ignored input: ${m.why}\n`);
+	}
+
 	// ---- dispatch ------------------------------------------------------------
 
-	private handle<A>(command: string, h: (args: A, ctx: RequestContext) => Promise<object | undefined>): void {
+	/** Every handler has its arguments described in ./validate.ts (checked before it runs). */
+	private handle<C extends Command>(command: C, h: (args: ArgumentsOf<C>, ctx: RequestContext) => Promise<object | undefined>): void {
 		this.handlers.set(command, h as Handler);
 	}
+
+	private readonly checkContext: CheckContext = {
+		isThread: (tid) => {
+			const d = this.debuggee;
+			if (!d || d.state === 'exited') return null;
+			return fs.existsSync(`/proc/${d.pid}/task/${tid}`);
+		},
+	};
 
 	protected override dispatchRequest(request: DebugProtocol.Request): void {
 		const response = new Response(request) as DebugProtocol.Response;
 		const h = this.handlers.get(request.command);
 		if (!h) {
 			this.sendError(response, errors.unsupported(`unrecognized request "${request.command}"`));
+			return;
+		}
+		const bad = isCommand(request.command) ? checkArguments(request.command, request.arguments, this.checkContext) : null;
+		if (bad !== null) {
+			this.sendError(response, errors.invalidArgument(bad));
 			return;
 		}
 		const afterSend: (() => Promise<void> | void)[] = [];
@@ -95,6 +149,9 @@ export class ForkallSession extends DebugSession {
 		} catch (e) {
 			p = Promise.reject(e);
 		}
+		this.inflight.add(p);
+		const settled = () => this.inflight.delete(p);
+		p.then(settled, settled);
 		p.then((body) => {
 			if (body !== undefined) response.body = body;
 			this.sendResponse(response);
@@ -116,29 +173,29 @@ export class ForkallSession extends DebugSession {
 	}
 
 	private register(): void {
-		this.handle<DebugProtocol.InitializeRequestArguments>('initialize', (a) => this.initialize(a));
-		this.handle<LaunchArguments>('launch', (a) => this.launch(a));
-		this.handle<AttachArguments>('attach', (a) => this.attach(a));
-		this.handle<DebugProtocol.ConfigurationDoneArguments>('configurationDone', (_a, ctx) => this.configurationDone(ctx));
-		this.handle<DebugProtocol.DisconnectArguments>('disconnect', (a, ctx) => this.disconnect(a, ctx));
-		this.handle<DebugProtocol.TerminateArguments>('terminate', () => this.terminate());
+		this.handle('initialize', (a) => this.initialize(a));
+		this.handle('launch', (a) => this.launch(a));
+		this.handle('attach', (a) => this.attach(a));
+		this.handle('configurationDone', (_a, ctx) => this.configurationDone(ctx));
+		this.handle('disconnect', (a, ctx) => this.disconnect(a, ctx));
+		this.handle('terminate', () => this.terminate());
 		this.handle('threads', () => this.threads());
-		this.handle<DebugProtocol.StackTraceArguments>('stackTrace', (a) => this.stackTrace(a));
-		this.handle<DebugProtocol.ScopesArguments>('scopes', (a) => this.scopes(a));
-		this.handle<DebugProtocol.VariablesArguments>('variables', (a) => this.variables(a));
-		this.handle<DebugProtocol.ReadMemoryArguments>('readMemory', (a) => this.readMemory(a));
-		this.handle<DebugProtocol.WriteMemoryArguments>('writeMemory', (a) => this.writeMemory(a));
-		this.handle<DebugProtocol.DisassembleArguments>('disassemble', (a) => this.disassemble(a));
-		this.handle<DebugProtocol.PauseArguments>('pause', (a, ctx) => this.pause(a, ctx));
-		this.handle<DebugProtocol.ContinueArguments>('continue', () => this.continue());
-		this.handle<DebugProtocol.NextArguments>('next', (a, ctx) => this.step('next', a, ctx));
-		this.handle<DebugProtocol.StepInArguments>('stepIn', (a, ctx) => this.step('stepIn', a, ctx));
-		this.handle<DebugProtocol.StepOutArguments>('stepOut', (a, ctx) => this.step('stepOut', a, ctx));
-		this.handle<DebugProtocol.SetBreakpointsArguments>('setBreakpoints', (a) => this.setBreakpoints(a));
-		this.handle<DebugProtocol.SetFunctionBreakpointsArguments>('setFunctionBreakpoints', (a) => this.setFunctionBreakpoints(a));
-		this.handle<DebugProtocol.SetInstructionBreakpointsArguments>('setInstructionBreakpoints', (a) => this.setInstructionBreakpoints(a));
-		this.handle<DebugProtocol.SetExceptionBreakpointsArguments>('setExceptionBreakpoints', async () => ({ breakpoints: [] }));
-		this.handle<ForkAllThreadsArguments>('forkAllThreads', (a, ctx) => this.forkAllThreads(a, ctx));
+		this.handle('stackTrace', (a) => this.stackTrace(a));
+		this.handle('scopes', (a) => this.scopes(a));
+		this.handle('variables', (a) => this.variables(a));
+		this.handle('readMemory', (a) => this.readMemory(a));
+		this.handle('writeMemory', (a) => this.writeMemory(a));
+		this.handle('disassemble', (a) => this.disassemble(a));
+		this.handle('pause', (a, ctx) => this.pause(a, ctx));
+		this.handle('continue', () => this.continue());
+		this.handle('next', (a, ctx) => this.step('next', a, ctx));
+		this.handle('stepIn', (a, ctx) => this.step('stepIn', a, ctx));
+		this.handle('stepOut', (a, ctx) => this.step('stepOut', a, ctx));
+		this.handle('setBreakpoints', (a) => this.setBreakpoints(a));
+		this.handle('setFunctionBreakpoints', (a) => this.setFunctionBreakpoints(a));
+		this.handle('setInstructionBreakpoints', (a) => this.setInstructionBreakpoints(a));
+		this.handle('setExceptionBreakpoints', async () => ({ breakpoints: [] }));
+		this.handle('forkAllThreads', (a, ctx) => this.forkAllThreads(a, ctx));
 		this.handle('lwps', () => this.lwps());
 	}
 
@@ -212,9 +269,6 @@ export class ForkallSession extends DebugSession {
 			fs.accessSync(program, fs.constants.X_OK);
 		} catch {
 			throw errors.programNotExecutable(program, 'no execute permission');
-		}
-		if (a.args !== undefined && (!Array.isArray(a.args) || a.args.some((x) => typeof x !== 'string'))) {
-			throw errors.invalidArgument('launch: "args" must be an array of strings');
 		}
 		try {
 			if (!fs.statSync(cwd).isDirectory()) throw new Error('not a directory');
@@ -330,6 +384,7 @@ export class ForkallSession extends DebugSession {
 	private cleanup(): void {
 		const d = this.debuggee;
 		if (d) {
+			this.debuggee = null;
 			d.removeAllListeners();
 			d.dispose();
 			this.host.unregister(d);
@@ -342,13 +397,33 @@ export class ForkallSession extends DebugSession {
 		await this.opts.onEnd?.();
 	}
 
-	/** The stream closed (client gone) or disconnect: detach what is left. */
+	/**
+	 * The client's stream closed (or failed): end the session as `disconnect
+	 * {}` would — a launched debuggee is killed, an attached one detached
+	 * (breakpoints removed, threads resumed) — then end (stdio: exit).
+	 * Requests in flight (a launch, an attach) settle first, so what they
+	 * started is ended too.
+	 */
 	override shutdown(): void {
-		const d = this.debuggee;
+		if (this.closing) return;
+		this.closing = true;
 		void (async () => {
+			if (this.inflight.size) {
+				let t: NodeJS.Timeout | undefined;
+				await Promise.race([
+					Promise.allSettled([...this.inflight]),
+					new Promise((r) => { t = setTimeout(r, 10000); }),
+				]);
+				clearTimeout(t);
+			}
+			const d = this.debuggee;
 			if (d && d.state !== 'exited' && !this.ended) {
-				if (d.origin === 'launch') await d.kill().catch(() => undefined);
-				else await d.detach().catch(() => undefined);
+				if (d.origin === 'launch') {
+					await d.kill().catch(() => undefined);
+					await d.waitExit(2000);
+				} else {
+					await d.detach().catch(() => undefined);
+				}
 			}
 			this.cleanup();
 			await this.end();
@@ -545,9 +620,6 @@ export class ForkallSession extends DebugSession {
 	private async readMemory(a: DebugProtocol.ReadMemoryArguments): Promise<DebugProtocol.ReadMemoryResponse['body']> {
 		const d = this.requireDebuggee();
 		const addr = parseReference(a.memoryReference, a.offset);
-		if (!Number.isInteger(a.count) || a.count < 0 || a.count > 16 << 20) {
-			throw errors.invalidArgument(`readMemory: count must be between 0 and 16 MiB, got ${a.count}`);
-		}
 		const r = d.readMemory(addr, a.count);
 		const body: DebugProtocol.ReadMemoryResponse['body'] = { address: hex(addr), data: r.data.toString('base64') };
 		if (r.unreadable) body!.unreadableBytes = r.unreadable;
@@ -575,9 +647,6 @@ export class ForkallSession extends DebugSession {
 	private async disassemble(a: DebugProtocol.DisassembleArguments): Promise<DebugProtocol.DisassembleResponse['body']> {
 		const d = this.requireDebuggee();
 		const base = parseReference(a.memoryReference, a.offset);
-		if (!Number.isInteger(a.instructionCount) || a.instructionCount < 0 || a.instructionCount > 100000) {
-			throw errors.invalidArgument(`disassemble: instructionCount must be between 0 and 100000, got ${a.instructionCount}`);
-		}
 		const insns = await d.disassemble(base, a.instructionOffset ?? 0, a.instructionCount);
 		const out: DebugProtocol.DisassembledInstruction[] = [];
 		let lastFile: string | null = null;
@@ -728,9 +797,6 @@ export class ForkallSession extends DebugSession {
 	private async forkAllThreads(a: ForkAllThreadsArguments, ctx: RequestContext): Promise<ForkAllThreadsResponseBody> {
 		const d = this.requireDebuggee();
 		const mode: ForkModeArg = a.mode ?? 'debug';
-		if (!['debug', 'run', 'stopped'].includes(mode)) {
-			throw errors.invalidArgument(`forkAllThreads: mode must be "debug", "run" or "stopped", got ${JSON.stringify(a.mode)}`);
-		}
 		if (d.state === 'exited') throw errors.processExited(`forkAllThreads: process ${d.pid} has exited`);
 		if (mode === 'debug') {
 			if (!this.opts.multiSession) throw errors.forkDebugNeedsServer();

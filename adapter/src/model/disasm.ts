@@ -113,6 +113,11 @@ export function disassemble(read: ReadFn, base: bigint, instructionOffset: numbe
 	if (count <= 0) {
 		return [];
 	}
+	if (Math.abs(instructionOffset) > exactSpan(count)) {
+		// Far away: the work must follow the count, not the offset (a client
+		// sent ±1e9). Start at an estimated address, decoding forward from it.
+		return decodeRange(read, estimate(base, instructionOffset, count), count);
+	}
 	const out: Instruction[] = [];
 	if (instructionOffset < 0) {
 		const want = -instructionOffset;
@@ -132,6 +137,26 @@ export function disassemble(read: ReadFn, base: bigint, instructionOffset: numbe
 	}
 	const all = decodeRange(read, base, instructionOffset + count);
 	return all.slice(instructionOffset);
+}
+
+/**
+ * Instruction offsets up to this far from base are exact (decoded one by
+ * one); farther ones start at an estimated address, so the work of one
+ * request is bounded by its count whatever its offset.
+ */
+export function exactSpan(count: number): number {
+	return Math.max(EXACT_SPAN, count);
+}
+
+export const EXACT_SPAN = 1024;
+/** Bytes per instruction assumed for an estimated start (x86-64 code averages about 4). */
+const AVG_INSN = 4n;
+
+/** base + offset instructions, estimated, kept inside the address space with room for count rows. */
+function estimate(base: bigint, instructionOffset: number, count: number): bigint {
+	const a = base + BigInt(Math.trunc(instructionOffset)) * AVG_INSN;
+	const top = ADDR_MAX - BigInt(count) * BigInt(MAX_INSN);
+	return a < 0n ? 0n : a > top ? (top < 0n ? 0n : top) : a;
 }
 
 /** Up to n instructions that end exactly at base. */
