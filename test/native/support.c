@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "procfs.h"
+#include "base/procfs.h"
 
 static pid_t children[16];
 static int nchildren;

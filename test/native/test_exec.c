@@ -12,9 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "elfsym.h"
-#include "mem.h"
-#include "procfs.h"
+#include "debuginfo/elfsym.h"
+#include "base/mem.h"
+#include "base/procfs.h"
 
 static char *launch(fk_tracer *fk, const char *path, const char *arg)
 {

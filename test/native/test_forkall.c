@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "procfs.h"
+#include "base/procfs.h"
 
 static pid_t child_of(const char *r)
 {

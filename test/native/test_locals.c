@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "procfs.h"
+#include "base/procfs.h"
 
 static char fixture_bin[4096], fixture_src[4096];
 static bool verbose;

@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arch.h"
-#include "procfs.h"
-#include "symbols.h"
+#include "arch/arch.h"
+#include "base/procfs.h"
+#include "debuginfo/symbols.h"
 
 #define MAX_FRAMES 256
 #define MAX_THREADS 128

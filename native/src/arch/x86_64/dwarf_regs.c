@@ -1,6 +1,6 @@
 /* x86-64 registers in DWARF numbering (System V psABI, figure 3.36): the
  * order a CFI unwinder (libdw's set_initial_registers) expects. */
-#include "arch.h"
+#include "arch/arch.h"
 
 const unsigned arch_dwarf_sp_regno = 7;
 

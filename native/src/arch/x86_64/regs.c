@@ -1,7 +1,7 @@
 /* x86-64 general registers through PTRACE_GETREGS/SETREGS. fs_base and
  * gs_base are part of user_regs_struct, so the thread pointer comes along. */
-#include "arch.h"
-#include "json.h"
+#include "arch/arch.h"
+#include "base/json.h"
 
 #include <errno.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* x86-64 system call conventions for injected calls and restarts. */
-#include "arch.h"
+#include "arch/arch.h"
 
 #include <sys/syscall.h>
 

@@ -8,8 +8,8 @@
  * bytes at 464. Nothing here assumes
  * a total size: on an AMX machine the image is ~11 KB, without AVX-512 ~1 KB.
  */
-#include "arch.h"
-#include "json.h"
+#include "arch/arch.h"
+#include "base/json.h"
 
 #include <cpuid.h>
 #include <elf.h>

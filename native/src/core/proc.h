@@ -1,0 +1,90 @@
+/* proc.h — the tracer's model of one traced process: its LWP table.
+ *
+ * An LWP is keyed by tid. The table is a dense array (discovery order) plus
+ * an open-addressing index, so the wait loop finds the LWP of a status in
+ * O(1) even with thousands of threads. Only the tracer thread touches it. */
+#ifndef FK_PROC_H
+#define FK_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch/arch.h"
+
+enum lwp_state {
+	LWP_RUNNING,  /* resumed (or seized and never stopped) */
+	LWP_STOPPED,  /* in a ptrace-stop we have seen */
+};
+
+enum lwp_stop {
+	STOP_NONE,
+	STOP_INTERRUPT, /* PTRACE_EVENT_STOP after PTRACE_INTERRUPT or at start */
+	STOP_GROUP,     /* PTRACE_EVENT_STOP for a job-control stop */
+	STOP_SIGNAL,    /* signal-delivery-stop; pending_sig is re-injected */
+	STOP_EVENT,     /* PTRACE_EVENT_CLONE/FORK/EXEC/... */
+	STOP_SYSCALL,   /* syscall-enter/exit-stop (PTRACE_SYSCALL) */
+};
+
+struct lwp {
+	pid_t tid;
+	enum lwp_state state;
+	enum lwp_stop stop;
+	int stop_sig;           /* WSTOPSIG of the stop */
+	int event;              /* PTRACE_EVENT_* for STOP_EVENT */
+	int pending_sig;        /* delivered when resumed or detached */
+	bool interrupt_pending; /* PTRACE_INTERRUPT sent, its stop not seen */
+	bool regs_valid;
+	fk_gregs regs;
+	bool exiting;           /* resumed from PTRACE_EVENT_EXIT: will not stop again */
+	bool stepping;          /* PTRACE_SINGLESTEP in flight */
+	bool bp_hit;            /* the last stop was one of our breakpoints */
+	uint64_t bp_addr;
+};
+
+struct proc {
+	pid_t pid;
+	struct proc *next;
+	bool session;   /* attached by a session: events are reported */
+	bool launched;  /* we started it (kill it on close unless detached) */
+	bool exited;
+	int exit_code;  /* WIFEXITED code, or -signal */
+	bool zombie_leader; /* the main thread exited (pthread_exit) */
+	unsigned execs;     /* PTRACE_EVENT_EXEC stops seen: a new program each */
+	bool want_running;  /* session is running: unexpected stops are resumed */
+	bool stop_all_pending; /* a session LWP stopped: stop the others */
+	struct lwp *lwps;
+	size_t n, cap;
+	size_t n_stopped, n_exiting; /* kept by proc_set_* so "all stopped?" is O(1) */
+	int32_t *index; /* slot + 1, 0 = empty */
+	size_t index_cap;
+	struct bp *bps;  /* breakpoints.h */
+	size_t nbps, capbps;
+	int stdout_fd, stderr_fd; /* launched: the caller owns them */
+	struct fk_symbols *syms;  /* opened on the first stack/symbol request */
+	bool syms_stale;          /* it ran since: modules may have changed */
+};
+
+struct bp;
+struct fk_symbols;
+
+struct proc *proc_new(pid_t pid);
+void proc_free(struct proc *p);
+
+struct lwp *proc_lwp(struct proc *p, pid_t tid);
+/* Add a RUNNING LWP (or return the existing one). NULL on ENOMEM. */
+struct lwp *proc_add_lwp(struct proc *p, pid_t tid);
+void proc_remove_lwp(struct proc *p, pid_t tid);
+
+/* Pointers to LWPs are invalidated by proc_add_lwp and proc_remove_lwp. */
+
+/* Number of LWPs not yet stopped (exiting ones do not count). O(1). */
+size_t proc_count_running(const struct proc *p);
+
+/* State changes go through these so the counters stay true. */
+void proc_set_stopped(struct proc *p, struct lwp *l);
+void proc_set_running(struct proc *p, struct lwp *l);
+void proc_set_exiting(struct proc *p, struct lwp *l);
+
+#endif

@@ -1,0 +1,1340 @@
+/* symbols.c — unwinding and symbolization (see symbols.h).
+ *
+ * libdw.so.1 (elfutils, LGPL/GPL) is loaded with dlopen: the machine has
+ * no elfutils headers, so the few types and prototypes used are declared
+ * here. The structures passed by value or by layout (Dwfl_Callbacks,
+ * Dwfl_Thread_Callbacks, GElf_Sym = Elf64_Sym) are public, stable ABI since
+ * elfutils 0.158; everything else is an opaque pointer.
+ *
+ * The Dwfl never ptraces: modules come from /proc/PID/maps
+ * (dwfl_linux_proc_report), ELF files are opened by path, and the thread
+ * state comes from our own Dwfl_Thread_Callbacks (registers passed in by
+ * the caller, memory through process_vm_readv) rather than
+ * dwfl_linux_proc_attach, whose callbacks PTRACE_ATTACH/PEEKDATA from the
+ * calling thread. The layout follows elfutils' tests/backtrace-data.c:
+ * collect the frames first, symbolize afterwards (pc-1 for callers).
+ */
+#include "debuginfo/symbols.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/procfs.h"
+
+/* ------------------------------------------------------------------ */
+/* libdw ABI (elfutils libdwfl.h / libdw.h / gelf.h)                   */
+/* ------------------------------------------------------------------ */
+
+typedef struct Dwfl Dwfl;
+typedef struct Dwfl_Module Dwfl_Module;
+typedef struct Dwfl_Line Dwfl_Line;
+typedef struct Dwfl_Thread Dwfl_Thread;
+typedef struct Dwfl_Frame Dwfl_Frame;
+typedef struct Dwarf_Die Dwarf_Die; /* a 32-byte struct in libdw.h; only pointed to here */
+typedef struct Dwarf_Lines Dwarf_Lines;
+typedef struct Dwarf_Line Dwarf_Line;
+typedef struct Elf Elf;
+typedef uint64_t Dwarf_Addr;
+typedef uint64_t Dwarf_Word;
+typedef uint32_t GElf_Word;
+typedef Elf64_Sym GElf_Sym;
+typedef Elf64_Shdr GElf_Shdr;
+
+enum { DWARF_CB_OK = 0, DWARF_CB_ABORT = 1 };
+
+typedef struct {
+	int (*find_elf)(Dwfl_Module *, void **, const char *, Dwarf_Addr, char **, Elf **);
+	int (*find_debuginfo)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *,
+			      const char *, GElf_Word, char **);
+	int (*section_address)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *,
+			       GElf_Word, const GElf_Shdr *, Dwarf_Addr *);
+	char **debuginfo_path;
+} Dwfl_Callbacks;
+
+typedef struct {
+	pid_t (*next_thread)(Dwfl *, void *, void **);
+	bool (*get_thread)(Dwfl *, pid_t, void *, void **);
+	bool (*memory_read)(Dwfl *, Dwarf_Addr, Dwarf_Word *, void *);
+	bool (*set_initial_registers)(Dwfl_Thread *, void *);
+	void (*detach)(Dwfl *, void *);
+	void (*thread_detach)(Dwfl_Thread *, void *);
+} Dwfl_Thread_Callbacks;
+
+typedef int (*modules_cb)(Dwfl_Module *, void **, const char *, Dwarf_Addr, void *);
+
+struct dwapi {
+	Dwfl *(*begin)(const Dwfl_Callbacks *);
+	void (*end)(Dwfl *);
+	const char *(*errmsg)(int);
+	void (*report_begin)(Dwfl *);
+	int (*report_end)(Dwfl *, int (*)(Dwfl_Module *, void *, const char *, Dwarf_Addr, void *),
+			  void *);
+	int (*linux_proc_report)(Dwfl *, pid_t);
+	int (*linux_proc_find_elf)(Dwfl_Module *, void **, const char *, Dwarf_Addr, char **, Elf **);
+	int (*standard_find_debuginfo)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *,
+				       const char *, GElf_Word, char **);
+	bool (*attach_state)(Dwfl *, Elf *, pid_t, const Dwfl_Thread_Callbacks *, void *);
+	int (*getthread_frames)(Dwfl *, pid_t, int (*)(Dwfl_Frame *, void *), void *);
+	bool (*frame_pc)(Dwfl_Frame *, Dwarf_Addr *, bool *);
+	bool (*thread_state_registers)(Dwfl_Thread *, int, unsigned, const Dwarf_Word *);
+	void (*thread_state_register_pc)(Dwfl_Thread *, Dwarf_Word);
+	Dwfl_Module *(*addrmodule)(Dwfl *, Dwarf_Addr);
+	const char *(*module_info)(Dwfl_Module *, void ***, Dwarf_Addr *, Dwarf_Addr *, Dwarf_Addr *,
+				   Dwarf_Addr *, const char **, const char **);
+	Dwfl_Line *(*module_getsrc)(Dwfl_Module *, Dwarf_Addr);
+	const char *(*lineinfo)(Dwfl_Line *, Dwarf_Addr *, int *, int *, Dwarf_Word *, Dwarf_Word *);
+	const char *(*line_comp_dir)(Dwfl_Line *);
+	Dwfl_Line *(*dwfl_onesrcline)(Dwarf_Die *, size_t);
+	ptrdiff_t (*getmodules)(Dwfl *, modules_cb, void *, ptrdiff_t);
+	int (*module_getsymtab)(Dwfl_Module *);
+	const char *(*module_getsym_info)(Dwfl_Module *, int, GElf_Sym *, Dwarf_Addr *, GElf_Word *,
+					  Elf **, Dwarf_Addr *);
+	Dwarf_Die *(*module_addrdie)(Dwfl_Module *, Dwarf_Addr, Dwarf_Addr *);
+	Dwarf_Die *(*module_nextcu)(Dwfl_Module *, Dwarf_Die *, Dwarf_Addr *);
+	int (*getsrclines)(Dwarf_Die *, Dwarf_Lines **, size_t *);
+	Dwarf_Line *(*onesrcline)(Dwarf_Lines *, size_t);
+	int (*lineaddr)(Dwarf_Line *, Dwarf_Addr *);
+	int (*lineno)(Dwarf_Line *, int *);
+	const char *(*linesrc)(Dwarf_Line *, Dwarf_Word *, Dwarf_Word *);
+	int (*linebeginstatement)(Dwarf_Line *, bool *);
+	int (*lineendsequence)(Dwarf_Line *, bool *);
+	/* optional (elfutils >= 0.188): the callers' stack pointers */
+	int (*frame_reg)(Dwfl_Frame *, unsigned, Dwarf_Word *);
+};
+
+static const struct {
+	const char *name;
+	size_t off;
+	bool optional;
+} dw_syms[] = {
+#define S(field, sym) {sym, offsetof(struct dwapi, field), false}
+	S(begin, "dwfl_begin"),
+	S(end, "dwfl_end"),
+	S(errmsg, "dwfl_errmsg"),
+	S(report_begin, "dwfl_report_begin"),
+	S(report_end, "dwfl_report_end"),
+	S(linux_proc_report, "dwfl_linux_proc_report"),
+	S(linux_proc_find_elf, "dwfl_linux_proc_find_elf"),
+	S(standard_find_debuginfo, "dwfl_standard_find_debuginfo"),
+	S(attach_state, "dwfl_attach_state"),
+	S(getthread_frames, "dwfl_getthread_frames"),
+	S(frame_pc, "dwfl_frame_pc"),
+	S(thread_state_registers, "dwfl_thread_state_registers"),
+	S(thread_state_register_pc, "dwfl_thread_state_register_pc"),
+	S(addrmodule, "dwfl_addrmodule"),
+	S(module_info, "dwfl_module_info"),
+	S(module_getsrc, "dwfl_module_getsrc"),
+	S(lineinfo, "dwfl_lineinfo"),
+	S(line_comp_dir, "dwfl_line_comp_dir"),
+	S(dwfl_onesrcline, "dwfl_onesrcline"),
+	S(getmodules, "dwfl_getmodules"),
+	S(module_getsymtab, "dwfl_module_getsymtab"),
+	S(module_getsym_info, "dwfl_module_getsym_info"),
+	S(module_addrdie, "dwfl_module_addrdie"),
+	S(module_nextcu, "dwfl_module_nextcu"),
+	S(getsrclines, "dwarf_getsrclines"),
+	S(onesrcline, "dwarf_onesrcline"),
+	S(lineaddr, "dwarf_lineaddr"),
+	S(lineno, "dwarf_lineno"),
+	S(linesrc, "dwarf_linesrc"),
+	S(linebeginstatement, "dwarf_linebeginstatement"),
+	S(lineendsequence, "dwarf_lineendsequence"),
+	{"dwfl_frame_reg", offsetof(struct dwapi, frame_reg), true},
+#undef S
+};
+
+static struct {
+	pthread_once_t once;
+	struct dwapi api;
+	bool ok;
+	char why[384];
+	void *handle; /* libdw.so.1, for sym_libdw */
+	Dwfl_Callbacks callbacks; /* must outlive every Dwfl */
+	char *debuginfo_path;     /* NULL: the default ":.debug:/usr/lib/debug" */
+} dw = {.once = PTHREAD_ONCE_INIT};
+
+static void dw_load(void)
+{
+	/* FORKALL_LIBDW: another build of elfutils (a path), or a missing one in tests */
+	const char *name = getenv("FORKALL_LIBDW");
+	void *h = dlopen(name && *name ? name : "libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		const char *e = dlerror();
+		snprintf(dw.why, sizeof dw.why,
+			 "libdw.so.1 not found: %s; install libdw1 (elfutils) for CFI unwinding, "
+			 "source lines and debuginfo. Using frame pointers and ELF symbols",
+			 e ? e : "dlopen failed");
+		return;
+	}
+	for (size_t i = 0; i < sizeof dw_syms / sizeof dw_syms[0]; i++) {
+		void *p = dlsym(h, dw_syms[i].name);
+		if (!p && !dw_syms[i].optional) {
+			snprintf(dw.why, sizeof dw.why,
+				 "libdw.so.1 has no %s (elfutils >= 0.158 needed); using frame pointers "
+				 "and ELF symbols",
+				 dw_syms[i].name);
+			dlclose(h);
+			return;
+		}
+		memcpy((char *)&dw.api + dw_syms[i].off, &p, sizeof p);
+	}
+	dw.handle = h;
+	dw.callbacks.find_elf = dw.api.linux_proc_find_elf;
+	dw.callbacks.find_debuginfo = dw.api.standard_find_debuginfo;
+	dw.callbacks.debuginfo_path = &dw.debuginfo_path;
+	dw.ok = true; /* the handle stays open for the life of the process */
+}
+
+/* ------------------------------------------------------------------ */
+/* the object                                                          */
+/* ------------------------------------------------------------------ */
+
+#define MC_PAGES 8
+#define MC_PAGE 4096u
+
+/* Tracee memory by pages, for one unwind (the target is stopped meanwhile):
+ * a CFI unwind reads a few words per frame, mostly on the same pages. */
+struct memcache {
+	uint64_t base[MC_PAGES];
+	uint32_t len[MC_PAGES]; /* readable bytes from base */
+	bool valid[MC_PAGES];
+	unsigned next;
+	uint8_t data[MC_PAGES][MC_PAGE];
+};
+
+struct esym {
+	uint64_t addr, size;
+	uint32_t name; /* offset in elfmod.strs */
+};
+
+/* An object mapped in the process, for the frame-pointer walk and for
+ * symbols without libdw. */
+struct elfmod {
+	char *path;
+	uint64_t start, end; /* from its offset-0 mapping to the end of its last */
+	bool loaded;
+	uint64_t bias;
+	struct esym *syms; /* functions, sorted by addr */
+	size_t nsyms;
+	char *strs;
+	size_t strsz;
+};
+
+struct dsym {
+	uint64_t addr, size;
+	const char *name; /* libdw's string table: valid while the module is */
+	unsigned char bind;
+};
+
+struct dwmod {
+	Dwfl_Module *mod;
+	struct dsym *syms;
+	size_t n;
+};
+
+struct fk_symbols {
+	pid_t pid;
+	bool use_dw;   /* libdw loaded and a Dwfl exists */
+	Dwfl *dwfl;
+	bool attached; /* dwfl_attach_state worked: CFI unwinding */
+	bool removed;  /* a module went away during sym_refresh */
+	char note[512];
+	/* the LWP being unwound, for the thread callbacks */
+	pid_t cur_tid;
+	const fk_gregs *cur_regs;
+	/* /proc/PID/maps and ELF symbols, loaded when first needed */
+	bool maps_loaded;
+	struct vma_list maps;
+	struct elfmod *mods;
+	size_t nmods;
+	/* function symbols of libdw's modules, sorted (dwfl_module_addrinfo
+	 * searches linearly: ~70 us per call in libc with its .symtab) */
+	struct dwmod *dwmods;
+	size_t ndwmods;
+	struct memcache mc;
+};
+
+static void set_note(struct fk_symbols *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_note(struct fk_symbols *s, const char *fmt, ...)
+{
+	if (s->note[0])
+		return; /* the first cause is the one to show */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->note, sizeof s->note, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- memory ---- */
+
+static void mc_reset(struct memcache *mc)
+{
+	memset(mc->valid, 0, sizeof mc->valid);
+	mc->next = 0;
+}
+
+static bool mem_u64(struct fk_symbols *s, uint64_t addr, uint64_t *out)
+{
+	struct memcache *mc = &s->mc;
+	uint8_t tmp[8];
+	if (addr > UINT64_MAX - sizeof tmp)
+		return false;
+	for (size_t got = 0; got < sizeof tmp;) {
+		uint64_t a = addr + got, base = a & ~(uint64_t)(MC_PAGE - 1);
+		unsigned i;
+		for (i = 0; i < MC_PAGES; i++)
+			if (mc->valid[i] && mc->base[i] == base)
+				break;
+		if (i == MC_PAGES) {
+			i = mc->next;
+			mc->next = (mc->next + 1) % MC_PAGES;
+			ssize_t r = mem_read(s->pid, base, mc->data[i], MC_PAGE);
+			mc->valid[i] = r > 0;
+			mc->base[i] = base;
+			mc->len[i] = r > 0 ? (uint32_t)r : 0;
+			if (r <= 0)
+				return false;
+		}
+		uint64_t off = a - base;
+		if (off >= mc->len[i])
+			return false;
+		size_t n = sizeof tmp - got;
+		if (n > mc->len[i] - off)
+			n = mc->len[i] - off;
+		memcpy(tmp + got, mc->data[i] + off, n);
+		got += n;
+	}
+	memcpy(out, tmp, sizeof tmp);
+	return true;
+}
+
+/* ---- ELF symbol tables (no libdw) ---- */
+
+static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t r = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+struct elffile {
+	int fd;
+	Elf64_Ehdr eh;
+	Elf64_Phdr *ph;
+	Elf64_Shdr *sh;
+};
+
+static void elf_close(struct elffile *f)
+{
+	free(f->ph);
+	free(f->sh);
+	if (f->fd >= 0)
+		close(f->fd);
+	memset(f, 0, sizeof *f);
+	f->fd = -1;
+}
+
+static int elf_open(struct elffile *f, const char *path)
+{
+	memset(f, 0, sizeof *f);
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		return -1;
+	Elf64_Ehdr *eh = &f->eh;
+	if (pread_all(f->fd, eh, sizeof *eh, 0) < 0 || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_phentsize != sizeof(Elf64_Phdr) ||
+	    (eh->e_shnum && eh->e_shentsize != sizeof(Elf64_Shdr)))
+		goto bad;
+	f->ph = calloc(eh->e_phnum ? eh->e_phnum : 1, sizeof *f->ph);
+	f->sh = calloc(eh->e_shnum ? eh->e_shnum : 1, sizeof *f->sh);
+	if (!f->ph || !f->sh || pread_all(f->fd, f->ph, eh->e_phnum * sizeof *f->ph, eh->e_phoff) < 0 ||
+	    pread_all(f->fd, f->sh, eh->e_shnum * sizeof *f->sh, eh->e_shoff) < 0)
+		goto bad;
+	return 0;
+bad:
+	elf_close(f);
+	return -1;
+}
+
+/* Append the function symbols of section idx (SHT_SYMTAB or SHT_DYNSYM). */
+static int elf_add_syms(struct elfmod *m, const struct elffile *f, int idx)
+{
+	const Elf64_Shdr *sh = &f->sh[idx];
+	if (sh->sh_entsize != sizeof(Elf64_Sym) || sh->sh_link >= f->eh.e_shnum)
+		return -1;
+	const Elf64_Shdr *ss = &f->sh[sh->sh_link];
+	size_t n = sh->sh_size / sizeof(Elf64_Sym);
+	Elf64_Sym *raw = malloc(n ? n * sizeof *raw : 1);
+	char *strs = realloc(m->strs, m->strsz + ss->sh_size + 1);
+	if (!raw || !strs) {
+		free(raw);
+		if (strs)
+			m->strs = strs;
+		return -1;
+	}
+	m->strs = strs;
+	struct esym *syms = realloc(m->syms, (m->nsyms + n + 1) * sizeof *syms);
+	if (!syms) {
+		free(raw);
+		return -1;
+	}
+	m->syms = syms;
+	if (pread_all(f->fd, raw, n * sizeof *raw, sh->sh_offset) < 0 ||
+	    pread_all(f->fd, m->strs + m->strsz, ss->sh_size, ss->sh_offset) < 0) {
+		free(raw);
+		return -1;
+	}
+	size_t base = m->strsz;
+	m->strsz += ss->sh_size + 1;
+	m->strs[m->strsz - 1] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const Elf64_Sym *y = &raw[i];
+		int type = ELF64_ST_TYPE(y->st_info);
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || y->st_shndx == SHN_UNDEF ||
+		    y->st_value == 0 || y->st_name >= ss->sh_size)
+			continue;
+		m->syms[m->nsyms].addr = y->st_value + m->bias;
+		m->syms[m->nsyms].size = y->st_size;
+		m->syms[m->nsyms].name = (uint32_t)(base + y->st_name);
+		m->nsyms++;
+	}
+	free(raw);
+	return 0;
+}
+
+static int find_section(const struct elffile *f, uint32_t type)
+{
+	for (int i = 0; i < f->eh.e_shnum; i++)
+		if (f->sh[i].sh_type == type)
+			return i;
+	return -1;
+}
+
+/* /usr/lib/debug/.build-id/ab/cdef….debug from the NT_GNU_BUILD_ID note. */
+static bool build_id_path(const struct elffile *f, char *out, size_t cap)
+{
+	for (int i = 0; i < f->eh.e_shnum; i++) {
+		const Elf64_Shdr *sh = &f->sh[i];
+		if (sh->sh_type != SHT_NOTE || sh->sh_size < 12 || sh->sh_size > 4096)
+			continue;
+		uint8_t buf[4096];
+		if (pread_all(f->fd, buf, sh->sh_size, sh->sh_offset) < 0)
+			continue;
+		for (size_t p = 0; p + 12 <= sh->sh_size;) {
+			uint32_t namesz, descsz, type;
+			memcpy(&namesz, buf + p, 4);
+			memcpy(&descsz, buf + p + 4, 4);
+			memcpy(&type, buf + p + 8, 4);
+			size_t name_off = p + 12, desc_off = name_off + ((namesz + 3u) & ~3u);
+			if (desc_off + descsz > sh->sh_size)
+				break;
+			if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(buf + name_off, "GNU", 4) == 0 &&
+			    descsz >= 2 && descsz <= 64) {
+				int n = snprintf(out, cap, "/usr/lib/debug/.build-id/%02x/", buf[desc_off]);
+				for (uint32_t k = 1; k < descsz && n > 0 && (size_t)n + 3 < cap; k++)
+					n += snprintf(out + n, cap - (size_t)n, "%02x", buf[desc_off + k]);
+				if (n > 0 && (size_t)n + 7 < cap) {
+					strcpy(out + n, ".debug");
+					return true;
+				}
+				return false;
+			}
+			p = desc_off + ((descsz + 3u) & ~3u);
+		}
+	}
+	return false;
+}
+
+static int cmp_esym(const void *a, const void *b)
+{
+	const struct esym *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	/* sized symbols first: the lookup takes the first at an address */
+	return (x->size == 0) - (y->size == 0);
+}
+
+static void elfmod_load(struct fk_symbols *s, struct elfmod *m)
+{
+	if (m->loaded)
+		return;
+	m->loaded = true;
+	char path[4200];
+	struct elffile f;
+	snprintf(path, sizeof path, "/proc/%d/root%s", (int)s->pid, m->path);
+	if (elf_open(&f, path) < 0 && elf_open(&f, m->path) < 0)
+		return;
+	for (int i = 0; i < f.eh.e_phnum; i++) {
+		if (f.ph[i].p_type == PT_LOAD) { /* the first PT_LOAD is at file offset 0 */
+			uint64_t align = f.ph[i].p_align > 1 ? f.ph[i].p_align : 4096;
+			m->bias = m->start - (f.ph[i].p_vaddr & ~(align - 1));
+			break;
+		}
+	}
+	int idx = find_section(&f, SHT_SYMTAB);
+	if (idx >= 0) {
+		elf_add_syms(m, &f, idx);
+	} else {
+		struct elffile d;
+		if (build_id_path(&f, path, sizeof path) && elf_open(&d, path) == 0) {
+			int di = find_section(&d, SHT_SYMTAB);
+			if (di >= 0)
+				elf_add_syms(m, &d, di); /* same link-time addresses: same bias */
+			elf_close(&d);
+		}
+		if (m->nsyms == 0 && (idx = find_section(&f, SHT_DYNSYM)) >= 0)
+			elf_add_syms(m, &f, idx);
+	}
+	elf_close(&f);
+	if (m->nsyms)
+		qsort(m->syms, m->nsyms, sizeof *m->syms, cmp_esym);
+}
+
+static void dwmods_drop(struct fk_symbols *s)
+{
+	for (size_t i = 0; i < s->ndwmods; i++)
+		free(s->dwmods[i].syms);
+	free(s->dwmods);
+	s->dwmods = NULL;
+	s->ndwmods = 0;
+}
+
+static void maps_drop(struct fk_symbols *s)
+{
+	for (size_t i = 0; i < s->nmods; i++) {
+		free(s->mods[i].path);
+		free(s->mods[i].syms);
+		free(s->mods[i].strs);
+	}
+	free(s->mods);
+	s->mods = NULL;
+	s->nmods = 0;
+	if (s->maps_loaded)
+		proc_maps_free(&s->maps);
+	s->maps_loaded = false;
+	memset(&s->maps, 0, sizeof s->maps);
+}
+
+static bool maps_load(struct fk_symbols *s)
+{
+	if (s->maps_loaded)
+		return true;
+	if (proc_maps_read(s->pid, &s->maps) < 0)
+		return false;
+	s->maps_loaded = true;
+	s->mods = calloc(s->maps.n ? s->maps.n : 1, sizeof *s->mods);
+	if (!s->mods)
+		return true;
+	for (size_t i = 0; i < s->maps.n; i++) {
+		const struct vma *v = &s->maps.v[i];
+		if (v->path[0] != '/')
+			continue;
+		if (v->offset == 0) {
+			struct elfmod *m = &s->mods[s->nmods];
+			if (!(m->path = strdup(v->path)))
+				continue;
+			m->start = v->start;
+			m->end = v->end;
+			s->nmods++;
+			continue;
+		}
+		for (size_t j = s->nmods; j-- > 0;) {
+			if (strcmp(s->mods[j].path, v->path) == 0) {
+				if (v->end > s->mods[j].end)
+					s->mods[j].end = v->end;
+				break;
+			}
+		}
+	}
+	return true;
+}
+
+static struct elfmod *elfmod_at(struct fk_symbols *s, uint64_t addr)
+{
+	if (!maps_load(s))
+		return NULL;
+	for (size_t i = s->nmods; i-- > 0;)
+		if (addr >= s->mods[i].start && addr < s->mods[i].end)
+			return &s->mods[i];
+	return NULL;
+}
+
+/* The function containing addr: the last symbol at or below it, if addr is
+ * inside its size (or it has none). */
+static const struct esym *elfmod_sym(struct elfmod *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->nsyms;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct esym *y = &m->syms[lo - 1];
+	while (y > m->syms && y[-1].addr == y->addr)
+		y--; /* the first of its aliases (sized first) */
+	if (y->size && addr >= y->addr + y->size)
+		return NULL;
+	return y;
+}
+
+/* ---- libdw session ---- */
+
+static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	(void)dwfl;
+	struct fk_symbols *s = arg;
+	if (*thread_argp)
+		return 0;
+	*thread_argp = s;
+	return s->cur_tid;
+}
+
+static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
+{
+	(void)dwfl;
+	struct fk_symbols *s = arg;
+	if (tid != s->cur_tid || !s->cur_regs)
+		return false;
+	*thread_argp = s;
+	return true;
+}
+
+static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	(void)dwfl;
+	uint64_t v;
+	if (!mem_u64(arg, addr, &v))
+		return false;
+	*result = v;
+	return true;
+}
+
+static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
+{
+	struct fk_symbols *s = arg;
+	uint64_t regs[64];
+	size_t n = arch_dwarf_gregs(s->cur_regs, regs, sizeof regs / sizeof regs[0]);
+	if (!dw.api.thread_state_registers(thread, 0, (unsigned)n, regs))
+		return false;
+	dw.api.thread_state_register_pc(thread, arch_pc(s->cur_regs));
+	return true;
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks = {
+	.next_thread = cb_next_thread,
+	.get_thread = cb_get_thread,
+	.memory_read = cb_memory_read,
+	.set_initial_registers = cb_set_initial_registers,
+	.detach = NULL,
+	.thread_detach = NULL,
+};
+
+static void dwfl_setup(struct fk_symbols *s)
+{
+	s->dwfl = dw.api.begin(&dw.callbacks);
+	if (!s->dwfl) {
+		set_note(s, "dwfl_begin: %s; using frame pointers and ELF symbols", dw.api.errmsg(-1));
+		s->use_dw = false;
+		return;
+	}
+	s->use_dw = true;
+	dw.api.report_begin(s->dwfl);
+	int rc = dw.api.linux_proc_report(s->dwfl, s->pid);
+	dw.api.report_end(s->dwfl, NULL, NULL);
+	if (rc != 0) {
+		set_note(s, "dwfl_linux_proc_report(%d): %s", (int)s->pid,
+			 rc > 0 ? strerror(rc) : dw.api.errmsg(-1));
+		s->use_dw = false; /* sym_refresh tries again */
+		return;
+	}
+	if (!dw.api.attach_state(s->dwfl, NULL, s->pid, &thread_callbacks, s)) {
+		set_note(s, "dwfl_attach_state: %s; unwinding with frame pointers", dw.api.errmsg(-1));
+		return;
+	}
+	s->attached = true;
+}
+
+struct fk_symbols *sym_open(pid_t pid)
+{
+	struct fk_symbols *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->pid = pid;
+	const char *off = getenv("FORKALL_NO_LIBDW");
+	if (off && *off && strcmp(off, "0") != 0) {
+		set_note(s, "libdw disabled (FORKALL_NO_LIBDW=%s): frame-pointer unwinding, ELF symbols, "
+			    "no source lines", off);
+		return s;
+	}
+	pthread_once(&dw.once, dw_load);
+	if (!dw.ok) {
+		set_note(s, "%s", dw.why);
+		return s;
+	}
+	dwfl_setup(s);
+	return s;
+}
+
+void sym_close(struct fk_symbols *s)
+{
+	if (!s)
+		return;
+	if (s->dwfl)
+		dw.api.end(s->dwfl);
+	dwmods_drop(s);
+	maps_drop(s);
+	free(s);
+}
+
+static int cb_removed(Dwfl_Module *mod, void *userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)mod, (void)userdata, (void)name, (void)start;
+	((struct fk_symbols *)arg)->removed = true;
+	return 0;
+}
+
+void sym_refresh(struct fk_symbols *s)
+{
+	maps_drop(s);
+	dwmods_drop(s);
+	if (!s->dwfl)
+		return; /* no libdw */
+	if (s->attached) {
+		s->removed = false;
+		dw.api.report_begin(s->dwfl);
+		int rc = dw.api.linux_proc_report(s->dwfl, s->pid);
+		dw.api.report_end(s->dwfl, cb_removed, s);
+		if (rc == 0 && !s->removed)
+			return; /* modules kept or added: the attached state stays valid */
+	}
+	/* Start over: after a failure, or because the attached state may use
+	 * the backend (Ebl) of a module that was just removed. */
+	dw.api.end(s->dwfl);
+	s->dwfl = NULL;
+	s->attached = false;
+	s->use_dw = false;
+	s->note[0] = '\0';
+	dwfl_setup(s);
+}
+
+const char *sym_unwinder(const struct fk_symbols *s)
+{
+	return s->attached ? "libdw" : "frame-pointer";
+}
+
+const char *sym_note(const struct fk_symbols *s)
+{
+	return s->note[0] ? s->note : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* unwinding                                                           */
+/* ------------------------------------------------------------------ */
+
+struct unwind {
+	struct fk_symbols *s;
+	struct sym_frame *f;
+	int n, max;
+	int want;              /* sym_unwind_regs: the frame whose registers to keep */
+	struct sym_regs *regs; /* NULL for sym_unwind */
+};
+
+/* Registers of frames 0..want, kept as the walk goes (u->regs ends as
+ * frame want's). frames[0]: every register of the LWP. Callers: the
+ * callee-saved registers and sp libdw recovered; a callee-saved register
+ * libdw left unknown keeps the callee's value, the ABI's "same value" for
+ * a register no CFI rule mentions (elfutils' x86-64 default rules name
+ * register 0 for rbx, so rbx is lost after the first frame that does not
+ * save it, and rax comes out as "same value"); caller-saved registers are
+ * unknown in callers. */
+static void keep_regs(struct unwind *u, Dwfl_Frame *state)
+{
+	struct sym_regs *r = u->regs;
+	if (u->n == 0) {
+		memset(r, 0, sizeof *r);
+		size_t n = arch_dwarf_gregs(u->s->cur_regs, r->v, SYM_NREGS);
+		r->known = n >= 32 ? UINT32_MAX : (1u << n) - 1;
+		return;
+	}
+	uint32_t keep = arch_dwarf_callee_saved | 1u << arch_dwarf_sp_regno;
+	uint32_t known = r->known & arch_dwarf_callee_saved; /* the callee's, carried */
+	for (unsigned i = 0; dw.api.frame_reg && i < SYM_NREGS; i++) {
+		Dwarf_Word v;
+		if ((keep & (1u << i)) && dw.api.frame_reg(state, i, &v) == 0) {
+			r->v[i] = v;
+			known |= 1u << i;
+		}
+	}
+	r->known = known;
+}
+
+static int cb_frame(Dwfl_Frame *state, void *arg)
+{
+	struct unwind *u = arg;
+	Dwarf_Addr pc;
+	bool act = false;
+	if (!dw.api.frame_pc(state, &pc, &act))
+		return DWARF_CB_ABORT;
+	uint64_t sp = 0;
+	Dwarf_Word v;
+	if (u->n == 0)
+		sp = arch_sp(u->s->cur_regs);
+	else if (dw.api.frame_reg && dw.api.frame_reg(state, arch_dwarf_sp_regno, &v) == 0)
+		sp = v;
+	if (u->n > 0) {
+		const struct sym_frame *prev = &u->f[u->n - 1];
+		if (pc == 0 || (pc == prev->pc && sp == prev->sp))
+			return DWARF_CB_ABORT; /* garbage or a loop */
+		if (!act && sp && prev->sp && sp < prev->sp)
+			return DWARF_CB_ABORT; /* stacks grow down: callers are above (an
+						* interrupted frame may be on another stack) */
+	}
+	u->f[u->n].pc = pc;
+	u->f[u->n].sp = sp;
+	u->f[u->n].activation = u->n == 0 || act;
+	if (u->regs && u->n <= u->want)
+		keep_regs(u, state);
+	u->n++;
+	return u->n < u->max ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+/* With frame pointers: [fp] = caller's fp, [fp+8] = return address. The
+ * chain must go up, stay 8-aligned, inside the mapping holding sp, and
+ * return into executable mappings. A function stopped before it pushed
+ * its frame (or any code built without frame pointers) hides its caller. */
+static int unwind_fp(struct fk_symbols *s, const fk_gregs *regs, struct sym_frame *frames, int max)
+{
+	uint64_t sp = arch_sp(regs);
+	frames[0].pc = arch_pc(regs);
+	frames[0].sp = sp;
+	frames[0].activation = true;
+	int n = 1;
+	if (!maps_load(s))
+		return n;
+	const struct vma *stack = vma_find(&s->maps, sp);
+	if (!stack)
+		return n;
+	uint64_t fp = arch_fp(regs), low = sp;
+	while (n < max) {
+		if (fp < low || (fp & 7) || fp + 16 > stack->end || fp < stack->start)
+			break;
+		uint64_t next, ra;
+		if (!mem_u64(s, fp, &next) || !mem_u64(s, fp + 8, &ra) || ra == 0)
+			break;
+		const struct vma *code = vma_find(&s->maps, ra);
+		if (!code || code->perms[2] != 'x')
+			break;
+		frames[n].pc = ra;
+		frames[n].sp = fp + 16;
+		frames[n].activation = false;
+		n++;
+		if (next <= fp)
+			break;
+		low = fp + 16;
+		fp = next;
+	}
+	return n;
+}
+
+static int unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames,
+		  int max, int want, struct sym_regs *out, struct fk_err *err)
+{
+	if (!s || !regs || !frames || max < 1 || tid <= 0)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "unwind", "bad arguments (tid %d, max %d)",
+			       (int)tid, max);
+	mc_reset(&s->mc); /* the process ran since the last unwind */
+	if (s->attached) {
+		struct unwind u = {.s = s, .f = frames, .n = 0, .max = max, .want = want, .regs = out};
+		s->cur_tid = tid;
+		s->cur_regs = regs;
+		int rc = dw.api.getthread_frames(s->dwfl, tid, cb_frame, &u);
+		if (rc < 0 && u.n > 0)
+			fk_debug("unwind %d: stopped after %d frames: %s", (int)tid, u.n, dw.api.errmsg(-1));
+		s->cur_tid = 0;
+		s->cur_regs = NULL;
+		if (u.n > 0)
+			return u.n;
+		fk_debug("unwind %d: libdw gave no frame (%s); walking frame pointers", (int)tid,
+			 dw.api.errmsg(-1));
+	}
+	int n = unwind_fp(s, regs, frames, max);
+	if (out && want < n) {
+		memset(out, 0, sizeof *out);
+		if (want == 0) {
+			size_t k = arch_dwarf_gregs(regs, out->v, SYM_NREGS);
+			out->known = k >= 32 ? UINT32_MAX : (1u << k) - 1;
+		} else if (frames[want].sp && arch_dwarf_sp_regno < SYM_NREGS) {
+			out->v[arch_dwarf_sp_regno] = frames[want].sp;
+			out->known = 1u << arch_dwarf_sp_regno;
+		}
+	}
+	return n;
+}
+
+int sym_unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames,
+	       int max, struct fk_err *err)
+{
+	return unwind(s, tid, regs, frames, max, -1, NULL, err);
+}
+
+int sym_unwind_regs(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames,
+		    int max, int want, struct sym_regs *out, struct fk_err *err)
+{
+	if (!out || want < 0 || want >= max)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "unwind", "bad frame %d (max %d)", want, max);
+	memset(out, 0, sizeof *out);
+	return unwind(s, tid, regs, frames, max, want, out, err);
+}
+
+void *sym_dwfl(struct fk_symbols *s)
+{
+	return s && s->use_dw ? s->dwfl : NULL;
+}
+
+void *sym_libdw(const char *name)
+{
+	return dw.ok && dw.handle ? dlsym(dw.handle, name) : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* symbolization                                                       */
+/* ------------------------------------------------------------------ */
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* A symbol name without its version ("pthread_cond_wait@@GLIBC_2.3.2" is
+ * how libc's debuginfo .symtab spells the default version). */
+static void copy_sym_name(char *dst, size_t cap, const char *name)
+{
+	size_t n = strcspn(name, "@");
+	snprintf(dst, cap, "%.*s", (int)(n < cap ? n : cap - 1), name);
+}
+
+static bool sym_name_is(const char *name, const char *want)
+{
+	size_t n = strlen(want);
+	return strncmp(name, want, n) == 0 && (name[n] == '\0' || name[n] == '@');
+}
+
+/* Lexically drop "." and "dir/.." from an absolute path, as DWARF joins
+ * DW_AT_comp_dir with names like "../src/x.c" ("/b/native/../src/x.c"). */
+static void normalize_path(char *dst, size_t cap, const char *src)
+{
+	copy_str(dst, cap, src);
+	if (dst[0] != '/' || (!strstr(dst, "/./") && !strstr(dst, "/../")))
+		return;
+	char *w = dst; /* write position; dst[0] stays '/' */
+	const char *r = src;
+	size_t n = 0;
+	while (*r) {
+		while (*r == '/')
+			r++;
+		const char *e = strchr(r, '/');
+		size_t len = e ? (size_t)(e - r) : strlen(r);
+		if (len == 0)
+			break;
+		if (len == 1 && r[0] == '.') {
+			/* skip */
+		} else if (len == 2 && r[0] == '.' && r[1] == '.') {
+			while (n > 0 && w[n - 1] != '/')
+				n--;
+			if (n > 0)
+				n--; /* the '/' before the dropped component */
+		} else if (n + 1 + len < cap) {
+			w[n++] = '/';
+			memcpy(w + n, r, len);
+			n += len;
+		}
+		r += len;
+	}
+	if (n == 0)
+		w[n++] = '/';
+	w[n] = '\0';
+}
+
+/* A line table's file name made absolute with the CU's DW_AT_comp_dir
+ * (libdw leaves DWARF 5 names relative when their directory entry is). */
+static void resolve_path(char *dst, size_t cap, const char *comp_dir, const char *file)
+{
+	if (file[0] == '/' || !comp_dir || comp_dir[0] != '/') {
+		normalize_path(dst, cap, file);
+		return;
+	}
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s/%s", comp_dir, file);
+	normalize_path(dst, cap, tmp);
+}
+
+static int cmp_dsym(const void *a, const void *b)
+{
+	const struct dsym *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if ((x->size == 0) != (y->size == 0))
+		return x->size == 0 ? 1 : -1; /* sized first */
+	static const int rank[] = {[STB_GLOBAL] = 0, [STB_WEAK] = 1, [STB_LOCAL] = 2};
+	int rx = x->bind <= STB_WEAK ? rank[x->bind] : 3, ry = y->bind <= STB_WEAK ? rank[y->bind] : 3;
+	return rx - ry; /* global names before weak and local aliases */
+}
+
+/* The module's function symbols (.symtab of the file or its debuginfo, or
+ * .dynsym), sorted by address; built on first use. The pointer is valid
+ * until the next dwmod_get (the array grows). */
+static struct dwmod *dwmod_get(struct fk_symbols *s, Dwfl_Module *mod)
+{
+	for (size_t i = 0; i < s->ndwmods; i++)
+		if (s->dwmods[i].mod == mod)
+			return &s->dwmods[i];
+	struct dwmod *v = realloc(s->dwmods, (s->ndwmods + 1) * sizeof *v);
+	if (!v)
+		return NULL;
+	s->dwmods = v;
+	struct dwmod *m = &s->dwmods[s->ndwmods++];
+	memset(m, 0, sizeof *m);
+	m->mod = mod;
+	int n = dw.api.module_getsymtab(mod);
+	if (n <= 1 || !(m->syms = malloc((size_t)n * sizeof *m->syms)))
+		return m;
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		Dwarf_Addr addr, bias;
+		GElf_Word shndx;
+		Elf *elf;
+		const char *nm = dw.api.module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
+		int type = ELF64_ST_TYPE(sym.st_info);
+		if (!nm || !*nm || (type != STT_FUNC && type != STT_GNU_IFUNC) || shndx == SHN_UNDEF ||
+		    shndx == (GElf_Word)-1 || addr == 0)
+			continue;
+		m->syms[m->n].addr = addr;
+		m->syms[m->n].size = sym.st_size;
+		m->syms[m->n].name = nm;
+		m->syms[m->n].bind = (unsigned char)ELF64_ST_BIND(sym.st_info);
+		m->n++;
+	}
+	qsort(m->syms, m->n, sizeof *m->syms, cmp_dsym);
+	return m;
+}
+
+static const struct dsym *dwmod_sym(const struct dwmod *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct dsym *y = &m->syms[lo - 1];
+	while (y > m->syms && y[-1].addr == y->addr)
+		y--;
+	if (y->size && addr >= y->addr + y->size)
+		return NULL;
+	return y;
+}
+
+int sym_describe(struct fk_symbols *s, uint64_t pc, bool adjust, struct sym_info *out)
+{
+	memset(out, 0, sizeof *out);
+	uint64_t at = adjust && pc > 0 ? pc - 1 : pc;
+	if (s->use_dw) {
+		Dwfl_Module *mod = dw.api.addrmodule(s->dwfl, at);
+		if (!mod)
+			return -1;
+		copy_str(out->module, sizeof out->module,
+			 dw.api.module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+		const struct dwmod *m = dwmod_get(s, mod);
+		const struct dsym *y = m ? dwmod_sym(m, at) : NULL;
+		if (y) {
+			copy_sym_name(out->function, sizeof out->function, y->name);
+			out->offset = pc - y->addr;
+			out->has_function = true;
+		}
+		Dwfl_Line *line = dw.api.module_getsrc(mod, at);
+		int lineno = 0, col = 0;
+		const char *file = line ? dw.api.lineinfo(line, NULL, &lineno, &col, NULL, NULL) : NULL;
+		if (file && lineno > 0) {
+			resolve_path(out->file, sizeof out->file, dw.api.line_comp_dir(line), file);
+			out->line = lineno;
+			out->column = col;
+			out->has_line = true;
+		}
+		return 0;
+	}
+	struct elfmod *m = elfmod_at(s, at);
+	if (!m)
+		return -1;
+	copy_str(out->module, sizeof out->module, m->path);
+	elfmod_load(s, m);
+	const struct esym *y = elfmod_sym(m, at);
+	if (y) {
+		copy_sym_name(out->function, sizeof out->function, m->strs + y->name);
+		out->offset = pc - y->addr;
+		out->has_function = true;
+	}
+	return 0;
+}
+
+/* ---- function lookup ---- */
+
+struct addrset {
+	uint64_t *a;
+	size_t n, cap;
+};
+
+static void addrset_add(struct addrset *v, uint64_t addr)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->a[i] == addr)
+			return;
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 16;
+		uint64_t *a = realloc(v->a, cap * sizeof *a);
+		if (!a)
+			return;
+		v->a = a;
+		v->cap = cap;
+	}
+	v->a[v->n++] = addr;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int addrset_out(struct addrset *v, uint64_t *addrs, int max)
+{
+	if (v->n)
+		qsort(v->a, v->n, sizeof *v->a, cmp_u64);
+	int n = 0;
+	for (size_t i = 0; i < v->n && n < max; i++)
+		addrs[n++] = v->a[i];
+	free(v->a);
+	return n;
+}
+
+/* Past the prologue: the first is_stmt row inside [entry, entry+size) whose
+ * line differs from the line at the entry (the opening line). */
+static uint64_t after_prologue(Dwfl_Module *mod, uint64_t entry, uint64_t size)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dw.api.module_addrdie(mod, entry, &bias);
+	Dwarf_Lines *lines;
+	size_t nlines;
+	if (!cu || dw.api.getsrclines(cu, &lines, &nlines) != 0)
+		return entry;
+	uint64_t lo = entry - bias, hi = lo + (size ? size : 1);
+	int first = -1;
+	for (size_t i = 0; i < nlines; i++) {
+		Dwarf_Line *l = dw.api.onesrcline(lines, i);
+		Dwarf_Addr a;
+		int no;
+		bool endseq = false, stmt = true;
+		if (!l || dw.api.lineaddr(l, &a) != 0 || a < lo || a >= hi || dw.api.lineno(l, &no) != 0)
+			continue;
+		dw.api.lineendsequence(l, &endseq);
+		dw.api.linebeginstatement(l, &stmt);
+		if (endseq || no == 0)
+			continue;
+		if (first < 0) {
+			if (a != lo)
+				return entry; /* no row at the entry: keep it */
+			first = no;
+			continue;
+		}
+		if (no != first && stmt)
+			return a + bias;
+	}
+	return entry;
+}
+
+struct fn_lookup {
+	struct fk_symbols *s;
+	const char *name;
+	struct addrset out;
+};
+
+static int cb_fn_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_Addr start, void *arg)
+{
+	(void)ud, (void)mname, (void)start;
+	struct fn_lookup *q = arg;
+	const struct dwmod *m = dwmod_get(q->s, mod);
+	for (size_t i = 0; m && i < m->n; i++)
+		if (sym_name_is(m->syms[i].name, q->name))
+			addrset_add(&q->out, after_prologue(mod, m->syms[i].addr, m->syms[i].size));
+	return DWARF_CB_OK;
+}
+
+int sym_lookup_function(struct fk_symbols *s, const char *name, uint64_t *addrs, int max)
+{
+	if (!name || !*name || max < 1)
+		return 0;
+	if (s->use_dw) {
+		struct fn_lookup q = {.s = s, .name = name};
+		dw.api.getmodules(s->dwfl, cb_fn_module, &q, 0);
+		return addrset_out(&q.out, addrs, max);
+	}
+	struct addrset out = {0};
+	if (maps_load(s)) {
+		for (size_t i = 0; i < s->nmods; i++) {
+			struct elfmod *m = &s->mods[i];
+			elfmod_load(s, m);
+			for (size_t k = 0; k < m->nsyms; k++)
+				if (sym_name_is(m->strs + m->syms[k].name, name))
+					addrset_add(&out, m->syms[k].addr);
+		}
+	}
+	return addrset_out(&out, addrs, max);
+}
+
+/* ---- line lookup ---- */
+
+/* Exact, or a suffix of path starting after a '/' (both normalized). */
+static bool file_matches(const char *comp_dir, const char *raw, const char *want, size_t wl)
+{
+	char path[4096];
+	resolve_path(path, sizeof path, comp_dir, raw);
+	size_t pl = strlen(path);
+	if (pl < wl || strcmp(path + pl - wl, want) != 0)
+		return false;
+	return pl == wl || want[0] == '/' || path[pl - wl - 1] == '/';
+}
+
+struct line_hit {
+	uint64_t addr;
+	Dwfl_Module *mod;
+};
+
+struct line_lookup {
+	const char *file;
+	size_t flen;
+	int line, best;
+	struct line_hit *hits;
+	size_t n, cap;
+	bool oom;
+};
+
+static void line_add(struct line_lookup *q, Dwfl_Module *mod, uint64_t addr, int no)
+{
+	if (q->best == 0 || no < q->best) {
+		q->best = no;
+		q->n = 0;
+	} else if (no > q->best) {
+		return;
+	}
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 16;
+		struct line_hit *h = realloc(q->hits, cap * sizeof *h);
+		if (!h) {
+			q->oom = true;
+			return;
+		}
+		q->hits = h;
+		q->cap = cap;
+	}
+	q->hits[q->n].addr = addr;
+	q->hits[q->n].mod = mod;
+	q->n++;
+}
+
+static int cb_line_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_Addr start, void *arg)
+{
+	(void)ud, (void)mname, (void)start;
+	struct line_lookup *q = arg;
+	Dwarf_Addr bias;
+	for (Dwarf_Die *cu = NULL; (cu = dw.api.module_nextcu(mod, cu, &bias)) != NULL;) {
+		Dwarf_Lines *lines;
+		size_t nlines;
+		if (dw.api.getsrclines(cu, &lines, &nlines) != 0 || nlines == 0)
+			continue;
+		Dwfl_Line *l0 = dw.api.dwfl_onesrcline(cu, 0);
+		const char *comp_dir = l0 ? dw.api.line_comp_dir(l0) : NULL;
+		const char *last = NULL;
+		bool last_match = false;
+		for (size_t i = 0; i < nlines; i++) {
+			Dwarf_Line *l = dw.api.onesrcline(lines, i);
+			const char *src = l ? dw.api.linesrc(l, NULL, NULL) : NULL;
+			if (!src)
+				continue;
+			if (src != last) {
+				last = src;
+				last_match = file_matches(comp_dir, src, q->file, q->flen);
+			}
+			int no;
+			Dwarf_Addr a;
+			bool endseq = false, stmt = false;
+			if (!last_match || dw.api.lineno(l, &no) != 0 || no < q->line ||
+			    dw.api.lineaddr(l, &a) != 0)
+				continue;
+			dw.api.lineendsequence(l, &endseq);
+			dw.api.linebeginstatement(l, &stmt);
+			if (!endseq && stmt)
+				line_add(q, mod, a + bias, no);
+		}
+	}
+	return DWARF_CB_OK;
+}
+
+int sym_lookup_line(struct fk_symbols *s, const char *file, int line, uint64_t *addrs, int max,
+		    int *actual)
+{
+	if (actual)
+		*actual = 0;
+	if (!s->use_dw || !file || !*file || line < 1 || max < 1)
+		return 0;
+	char want[4096];
+	normalize_path(want, sizeof want, file);
+	struct line_lookup q = {.file = want, .flen = strlen(want), .line = line};
+	dw.api.getmodules(s->dwfl, cb_line_module, &q, 0);
+	/* One address per function: the lowest row of the line in each. */
+	struct addrset out = {0};
+	uint64_t *starts = calloc(q.n ? q.n : 1, sizeof *starts);
+	for (size_t i = 0; starts && i < q.n; i++) {
+		const struct dwmod *m = dwmod_get(s, q.hits[i].mod);
+		const struct dsym *y = m ? dwmod_sym(m, q.hits[i].addr) : NULL;
+		starts[i] = y ? y->addr : q.hits[i].addr;
+	}
+	for (size_t i = 0; starts && i < q.n; i++) {
+		bool lowest = true;
+		for (size_t j = 0; j < q.n && lowest; j++)
+			if (j != i && starts[j] == starts[i] &&
+			    (q.hits[j].addr < q.hits[i].addr || (q.hits[j].addr == q.hits[i].addr && j < i)))
+				lowest = false;
+		if (lowest)
+			addrset_add(&out, q.hits[i].addr);
+	}
+	free(starts);
+	free(q.hits);
+	if (actual && out.n)
+		*actual = q.best;
+	return addrset_out(&out, addrs, max);
+}

@@ -1,0 +1,476 @@
+/* forkall_parent.c — the parent's side of the multithreaded fork: prepare
+ * (while it runs), stop, capture every thread, the injected fork, and putting
+ * the parent back exactly. */
+#include "arch/arch.h"
+#include "ptrace/attach.h"
+#include "ptrace/breakpoints.h"
+#include "debuginfo/elfsym.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "ops/ops.h"
+#include "base/procfs.h"
+#include "ptrace/rsys.h"
+#include "debuginfo/threaddb.h"
+#include "engine/forkall_int.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "forkall.h"
+
+/* ---- prepare (the process runs) --------------------------------------- */
+
+int fa_prepare(struct forkall *fa)
+{
+	struct fk_err *err = fa->err;
+	if (attach_check_pid(fa->pid, err) < 0)
+		return -1;
+	fa->mpid = proc_live_tid(fa->pid);
+	/* before the maps: a later exec shows as other mm addresses */
+	proc_task_stat(fa->pid, fa->mpid, &fa->image);
+	int rc = proc_maps_read(fa->mpid, &fa->maps);
+	if (rc == -EACCES || rc == -EPERM)
+		return attach_explain(fa->pid, fa->pid, EPERM, err); /* same check as ptrace */
+	if (rc == -ENOENT || rc == -ESRCH)
+		return fk_fail(err, ESRCH, FK_KIND_EXITED, "prepare", "process %d exited during the operation",
+			       (int)fa->pid);
+	if (rc < 0)
+		return fk_fail(err, -rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/maps", (int)fa->pid);
+	if (rsys_find_insn(fa->mpid, &fa->maps, &fa->insn, err) < 0)
+		return -1;
+	fa->syms = elfsyms_new(fa->mpid, &fa->maps);
+	/* only the tid field's offset is needed: no libthread_db session */
+	fa->tid_off = fa->syms ? glibc_pthread_tid_offset(fa->mpid, fa->syms) : -1;
+	if (fa->tid_off < 0)
+		fa_warn(fa, "no glibc thread layout found (_thread_db_pthread_tid): thread descriptors are not fixed up");
+	rc = proc_vmflag_ranges(fa->mpid, &fa->vmf, &fa->nvmf);
+	if (rc < 0)
+		return fk_fail(err, -rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/smaps", (int)fa->pid);
+	rc = attach_read_pre_states(fa->pid, &fa->pre, &fa->npre);
+	if (rc == -ENOENT || rc == -ESRCH)
+		return fk_fail(err, ESRCH, FK_KIND_EXITED, "prepare", "process %d exited during the operation",
+			       (int)fa->pid);
+	if (rc < 0)
+		return fk_fail(err, -rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/task", (int)fa->pid);
+	return 0;
+}
+
+/* ---- stop and capture (the pause) -------------------------------------- */
+
+/* Did the target run execve since fa_prepare (which read its maps, found
+ * its syscall instruction and its glibc layout)? Everything stopped now:
+ * an exec shows as an exec event, or, if it happened before we seized,
+ * as other mm addresses (ASLR; without it the new image has the same
+ * layout and what prepare found still holds). */
+bool fa_image_changed(const struct forkall *fa)
+{
+	struct proc_task_stat now;
+	if (proc_task_stat(fa->pid, fa->mpid, &now) < 0)
+		return false;
+	return now.startstack != fa->image.startstack || now.start_code != fa->image.start_code ||
+	       now.arg_start != fa->image.arg_start;
+}
+
+static int check_no_exec(struct forkall *fa)
+{
+	bool changed = fa->parent->execs != fa->execs0 || fa_image_changed(fa);
+	if (!changed)
+		return 0;
+	fa->execed = true;
+	return fk_fail(fa->err, EAGAIN, FK_KIND_FAILED, "stop",
+		       "process %d executed a new program (execve) during the fork; nothing was changed", (int)fa->pid);
+}
+
+int fa_stop_parent(struct forkall *fa)
+{
+	struct fk_err *err = fa->err;
+	fa->parent = tr_find_proc(fa->tr, fa->pid);
+	if (fa->parent) {
+		fa->session = true;
+		fa->execs0 = fa->parent->execs;
+		fa->was_running = fa->parent->want_running;
+		if (fa->was_running && attach_stop_all(fa->tr, fa->parent, STOP_TIMEOUT_MS, err) < 0)
+			return -1;
+	} else {
+		fa->parent = tr_add_proc(fa->tr, fa->pid);
+		if (!fa->parent)
+			return fk_fail(err, ENOMEM, FK_KIND_FAILED, "stop", "out of memory");
+		pid_t *known = malloc((fa->npre ? fa->npre : 1) * sizeof *known);
+		for (size_t i = 0; known && i < fa->npre; i++)
+			known[i] = fa->pre[i].tid;
+		int rc = attach_seize_all(fa->tr, fa->parent, true, known, known ? fa->npre : 0, err);
+		free(known);
+		fa->parent = tr_find_proc(fa->tr, fa->pid);
+		if (rc < 0 || !fa->parent)
+			return -1;
+		if (attach_stop_all(fa->tr, fa->parent, STOP_TIMEOUT_MS, err) < 0)
+			return -1;
+	}
+	if (attach_settle(fa->tr, fa->parent, STOP_TIMEOUT_MS, err) < 0)
+		return -1;
+	fa->parent = tr_find_proc(fa->tr, fa->pid);
+	if (!fa->parent)
+		return fk_fail(err, ESRCH, FK_KIND_EXITED, "stop", "process %d exited during the operation",
+			       (int)fa->pid);
+	if (check_no_exec(fa) < 0)
+		return -1;
+	if (fa_fault_at(fa, "stop") < 0)
+		return -1;
+	struct proc *p = fa->parent;
+	fa->zombie_leader = p->zombie_leader;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->lwps[i].state == LWP_STOPPED && p->lwps[i].stop == STOP_GROUP)
+			return fk_fail(err, EBUSY, FK_KIND_BADREQ, "stop",
+				       "process %d is stopped by job control (SIGSTOP); continue it first", (int)fa->pid);
+	return 0;
+}
+
+/* The bytes of every thread's scratch window, before we use it. */
+static int save_scratch(struct forkall *fa)
+{
+	uint64_t *at = calloc(fa->nts, sizeof *at);
+	bool *ok = calloc(fa->nts, sizeof *ok);
+	fa->scratch = malloc(fa->nts * SCRATCH_LEN);
+	if (!at || !ok || !fa->scratch) {
+		free(at), free(ok);
+		return -1;
+	}
+	for (size_t i = 0; i < fa->nts; i++)
+		at[i] = fa->ts[i].scratch_at = (arch_sp(&fa->ts[i].regs) - SCRATCH_BELOW_SP - SCRATCH_LEN) & ~(uint64_t)15;
+	mem_read_blocks(fa->mpid, at, SCRATCH_LEN, fa->scratch, ok, fa->nts);
+	for (size_t i = 0; i < fa->nts; i++)
+		fa->ts[i].scratch_saved = ok[i];
+	free(at), free(ok);
+	return 0;
+}
+
+/* Put the saved scratch bytes back into pid (the parent, or the child
+ * that inherited what we wrote there before the fork). */
+void fa_restore_scratch(struct forkall *fa, pid_t pid)
+{
+	if (!fa->scratch)
+		return;
+	uint64_t *at = calloc(fa->nts, sizeof *at);
+	bool *which = calloc(fa->nts, sizeof *which);
+	if (at && which) {
+		for (size_t i = 0; i < fa->nts; i++) {
+			at[i] = fa->ts[i].scratch_at;
+			which[i] = fa->ts[i].scratch_saved;
+		}
+		mem_write_blocks(pid, at, SCRATCH_LEN, fa->scratch, which, fa->nts);
+	}
+	free(at), free(which);
+}
+
+int fa_capture(struct forkall *fa)
+{
+	struct fk_err *err = fa->err;
+	struct proc *p = fa->parent;
+	size_t xcap = arch_xstate_bufsize();
+	fa->ts = calloc(p->n ? p->n : 1, sizeof *fa->ts);
+	if (!fa->ts)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "capture", "out of memory");
+	uint64_t *addrs = calloc(p->n + 1, sizeof *addrs);
+	uint32_t *vals = calloc(p->n + 1, sizeof *vals);
+	bool *ok = calloc(p->n + 1, sizeof *ok);
+	if (!addrs || !vals || !ok) {
+		free(addrs), free(vals), free(ok);
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "capture", "out of memory");
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		struct lwp *l = &p->lwps[i];
+		if (l->state != LWP_STOPPED || l->exiting)
+			continue; /* exiting: it would not survive in the parent either */
+		struct tstate *t = &fa->ts[n];
+		t->tid = l->tid;
+		int rc = arch_get_gregs(l->tid, &t->regs);
+		if (rc < 0) {
+			free(addrs), free(vals), free(ok);
+			return fk_fail(err, -rc, FK_KIND_FAILED, "capture", "PTRACE_GETREGS of thread %d", (int)l->tid);
+		}
+		t->xstate = malloc(xcap);
+		if (!t->xstate || (rc = arch_get_xstate(l->tid, t->xstate, xcap, &t->xlen)) < 0) {
+			free(addrs), free(vals), free(ok);
+			return fk_fail(err, t->xstate ? -rc : ENOMEM, FK_KIND_FAILED, "capture",
+				       "PTRACE_GETREGSET NT_X86_XSTATE of thread %d", (int)l->tid);
+		}
+		t->sigmask_ok = ptrace(PTRACE_GETSIGMASK, l->tid, (void *)sizeof t->sigmask, &t->sigmask) == 0;
+		t->rseq_ok = ptrace(PTRACE_GET_RSEQ_CONFIGURATION, l->tid, (void *)sizeof t->rseq, &t->rseq) > 0;
+		if (fa->tid_off >= 0 && arch_tp(&t->regs))
+			addrs[n] = arch_tp(&t->regs) + (uint64_t)fa->tid_off;
+		n++;
+	}
+	fa->nts = n;
+	/* which threads are glibc threads (pd->tid == tid), in one read */
+	if (fa->tid_off >= 0) {
+		mem_read_u32_many(fa->mpid, addrs, vals, ok, n);
+		for (size_t i = 0; i < n; i++)
+			fa->ts[i].glibc = addrs[i] && ok[i] && (pid_t)vals[i] == fa->ts[i].tid;
+	}
+	free(addrs), free(vals), free(ok);
+	if (n == 0)
+		return fk_fail(err, ESRCH, FK_KIND_EXITED, "capture", "process %d has no live thread", (int)fa->pid);
+	if (save_scratch(fa) < 0)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "capture", "out of memory");
+	/* the forker: the main thread when it lives (the child's leader then
+	 * impersonates main, as in the parent), else the first live one */
+	fa->forker = 0;
+	for (size_t i = 0; i < n; i++)
+		if (fa->ts[i].tid == fa->pid)
+			fa->forker = i;
+	return fa_fault_at(fa, "capture");
+}
+
+/* sigaltstack() can only be read from inside each thread: one injected
+ * sigaltstack(NULL, &old) per thread, all threads at once. With more than a
+ * few threads, a "syscall; int3" page is mapped in the parent for the time
+ * of this step (one stop per thread instead of two). */
+int fa_capture_altstacks(struct forkall *fa)
+{
+	struct fk_err *err = fa->err;
+	struct rsys_call *calls = calloc(fa->nts, sizeof *calls);
+	if (!calls)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "altstack", "out of memory");
+	for (size_t i = 0; i < fa->nts; i++) {
+		calls[i].tid = fa->ts[i].tid;
+		calls[i].nr = SYS_sigaltstack;
+		calls[i].args[0] = 0;
+		calls[i].args[1] = fa_scratch(&fa->ts[i], 64);
+	}
+	fa->injected_parent = true;
+	pid_t F = fa->ts[fa->forker].tid;
+	long page = 0;
+	if (fa->nts >= 4) {
+		uint64_t a[6] = {0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0};
+		uint8_t code[16];
+		size_t len = arch_syscall_trap_code(code, sizeof code);
+		if (rsys_one(fa->tr, fa->parent, fa->insn, F, SYS_mmap, a, &page, NULL, err) < 0) {
+			free(calls);
+			return -1;
+		}
+		if ((page < 0 && page > -4096) || !len || mem_write_exact(fa->mpid, (uint64_t)page, code, len) < 0)
+			page = 0; /* fall back to two stops per thread */
+	}
+	int rc = page > 0 ? rsys_run_trap(fa->tr, fa->parent, (uint64_t)page, calls, fa->nts, INJECT_TIMEOUT_MS, err)
+			  : rsys_run(fa->tr, fa->parent, fa->insn, calls, fa->nts, INJECT_TIMEOUT_MS, err);
+	if (page > 0) {
+		long ret = 0;
+		uint64_t m[6] = {(uint64_t)page, 4096, 0, 0, 0, 0};
+		struct fk_err e2;
+		fk_err_clear(&e2);
+		if ((rsys_one(fa->tr, fa->parent, fa->insn, F, SYS_munmap, m, &ret, NULL, &e2) < 0 || ret < 0) &&
+		    rc == 0)
+			rc = fk_fail(err, ret < 0 ? (int)-ret : e2.errnum, FK_KIND_FAILED, "altstack",
+				     "unmapping the temporary page in process %d", (int)fa->pid);
+	}
+	for (size_t i = 0; rc == 0 && i < fa->nts; i++) {
+		struct tstate *t = &fa->ts[i];
+		if (calls[i].status < 0) {
+			rc = fk_fail(err, -calls[i].status, calls[i].status == -ESRCH ? FK_KIND_EXITED : FK_KIND_FAILED,
+				     "altstack", "reading the alternate signal stack of thread %d", (int)t->tid);
+			break;
+		}
+		if (calls[i].ret == 0 &&
+		    mem_read_exact(fa->mpid, calls[i].args[1], &t->altstack, sizeof t->altstack) == 0)
+			t->altstack_ok = true;
+		else
+			fa_warn(fa, "thread %d: alternate signal stack unknown (sigaltstack: %ld)", (int)t->tid,
+				calls[i].ret);
+	}
+	free(calls);
+	if (rc < 0)
+		return -1;
+	return fa_fault_at(fa, "altstack");
+}
+
+/* MADV_DONTFORK memory (V8's heap: a plain fork child of node has no JS
+ * heap) is lifted for the fork and put back in both processes. */
+int fa_madvise_dontfork(struct forkall *fa, struct proc *p, pid_t tid, int advice, const char *step)
+{
+	for (size_t i = 0; i < fa->nvmf; i++) {
+		if (!(fa->vmf[i].flags & VMF_DONTFORK))
+			continue;
+		uint64_t a[6] = {fa->vmf[i].start, fa->vmf[i].end - fa->vmf[i].start, (uint64_t)advice, 0, 0, 0};
+		long ret;
+		if (rsys_one(fa->tr, p, fa->insn, tid, SYS_madvise, a, &ret, NULL, fa->err) < 0)
+			return -1;
+		if (ret < 0)
+			return fk_fail(fa->err, (int)-ret, FK_KIND_FAILED, step, "madvise(0x%llx, %llu, %s) in %d",
+				       (unsigned long long)a[0], (unsigned long long)a[1],
+				       advice == MADV_DOFORK ? "MADV_DOFORK" : "MADV_DONTFORK", (int)p->pid);
+	}
+	return 0;
+}
+
+bool fa_want_dontfork_copy(const struct forkall *fa)
+{
+	if (!(fa->flags & FK_FORK_COPY_DONTFORK))
+		return false;
+	for (size_t i = 0; i < fa->nvmf; i++)
+		if (fa->vmf[i].flags & VMF_DONTFORK)
+			return true;
+	return false;
+}
+
+int fa_inject_fork(struct forkall *fa)
+{
+	struct fk_err *err = fa->err;
+	struct tstate *f = &fa->ts[fa->forker];
+	if (fa_want_dontfork_copy(fa)) {
+		/* the regions may have changed since prepare: read them now */
+		free(fa->vmf);
+		fa->vmf = NULL;
+		int rc = proc_vmflag_ranges(fa->mpid, &fa->vmf, &fa->nvmf);
+		if (rc < 0)
+			return fk_fail(err, -rc, FK_KIND_FAILED, "dontfork", "reading /proc/%d/smaps", (int)fa->pid);
+		fa->injected_parent = true;
+		fa->dofork_applied = true;
+		if (fa_madvise_dontfork(fa, fa->parent, f->tid, MADV_DOFORK, "dontfork") < 0 || fa_fault_at(fa, "dontfork") < 0)
+			return -1;
+	}
+	if (fa->flags & FK_FORK_SAME_TIDS)
+		return samepid_fork(fa);
+	if (ptrace(PTRACE_SETOPTIONS, f->tid, 0, ATTACH_OPTIONS | PTRACE_O_TRACEFORK) < 0)
+		return fk_fail(err, errno, FK_KIND_FAILED, "fork", "PTRACE_SETOPTIONS of thread %d", (int)f->tid);
+	/* glibc's own fork: the kernel writes the child's tid into the
+	 * forker's pd->tid and clears it at exit. With a dead main thread
+	 * the child's leader exits after building the threads, and must not
+	 * clear the pd->tid the forker's copy then owns. CLONE_PARENT: the
+	 * child is the target's sibling, so the target (which never asked
+	 * for a child) is not sent SIGCHLD and left with a zombie; its
+	 * parent (a shell, the debugger) reaps it. */
+	uint64_t flags = SIGCHLD | CLONE_PARENT;
+	uint64_t ctid = 0;
+	if (f->glibc && !fa->zombie_leader) {
+		flags |= CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+		ctid = arch_tp(&f->regs) + (uint64_t)fa->tid_off;
+	}
+	fa->injected_parent = true;
+	if (fa_fault_at(fa, "fork") < 0)
+		return -1;
+	fa->t_fork0 = tr_now_us();
+	struct rsys_call c;
+	long ret;
+	uint64_t a[6];
+	arch_clone_args(a, flags, 0, 0, ctid, 0);
+	int rc = rsys_one(fa->tr, fa->parent, fa->insn, f->tid, SYS_clone, a, &ret, &c, err);
+	if (rc == 0 && ret == -EINVAL && (flags & CLONE_PARENT)) {
+		/* the target is an init (of a namespace): no siblings */
+		a[0] &= ~(uint64_t)CLONE_PARENT;
+		rc = rsys_one(fa->tr, fa->parent, fa->insn, f->tid, SYS_clone, a, &ret, &c, err);
+	}
+	fa->t_fork1 = tr_now_us();
+	ptrace(PTRACE_SETOPTIONS, f->tid, 0, ATTACH_OPTIONS);
+	if (rc < 0)
+		return -1;
+	if (c.event == PTRACE_EVENT_FORK && c.event_msg)
+		fa->child = (pid_t)c.event_msg;
+	else if (ret > 0)
+		fa->child = (pid_t)ret;
+	if (ret < 0)
+		return fk_fail(err, (int)-ret, FK_KIND_FAILED, "fork", "the injected fork of process %d failed%s",
+			       (int)fa->pid,
+			       ret == -EAGAIN ? " (RLIMIT_NPROC or the pid limit reached?)"
+			       : ret == -ENOMEM ? " (out of memory)" : "");
+	return 0;
+}
+
+/* Put the parent back exactly: DONTFORK flags, and every register of every
+ * thread we ran code in (the kernel will not redo an interrupted syscall
+ * we consumed, so its restart is applied here). */
+int fa_restore_parent(struct forkall *fa)
+{
+	int rc = 0;
+	if (fa->dofork_applied) {
+		struct fk_err e2;
+		fk_err_clear(&e2);
+		struct fk_err *saved = fa->err;
+		fa->err = &e2;
+		if (fa_madvise_dontfork(fa, fa->parent, fa->ts[fa->forker].tid, MADV_DONTFORK, "dontfork") < 0) {
+			fk_fail(saved, e2.errnum, e2.kind, "restore", "restoring MADV_DONTFORK in %d: %s", (int)fa->pid,
+				e2.msg);
+			rc = -1;
+		}
+		fa->err = saved;
+		fa->dofork_applied = false;
+	}
+	if (fa->injected_parent) {
+		fa_restore_scratch(fa, fa->mpid);
+		for (size_t i = 0; i < fa->nts; i++) {
+			struct tstate *t = &fa->ts[i];
+			struct lwp *l = proc_lwp(fa->parent, t->tid);
+			if (!l || l->state != LWP_STOPPED)
+				continue;
+			fk_gregs r = t->regs;
+			arch_fix_restart(&r, FIX_SAME_TASK);
+			int e = arch_set_gregs(t->tid, &r);
+			if (e < 0 && e != -ESRCH) {
+				fk_fail(fa->err, -e, FK_KIND_FAILED, "restore", "restoring the registers of thread %d of %d",
+					(int)t->tid, (int)fa->pid);
+				rc = -1;
+			}
+		}
+		fa->injected_parent = false;
+	}
+	return rc;
+}
+
+void fa_release_parent(struct forkall *fa)
+{
+	if (fa->parent_released)
+		return;
+	fa->parent_released = true;
+	struct proc *p = tr_find_proc(fa->tr, fa->pid);
+	if (!p)
+		return;
+	if (fa->session) {
+		if (fa->was_running)
+			attach_resume_all(fa->tr, p);
+	} else {
+		attach_release(fa->tr, p);
+	}
+	fa->parent = NULL;
+}
+
+/* ---- after the parent runs again ---------------------------------------- */
+
+/* Robust list, affinity and scheduling are read from the tracer without
+ * stopping anyone (they change rarely; set when a thread starts). */
+void fa_read_thread_extras(struct forkall *fa)
+{
+	for (size_t i = 0; i < fa->nts; i++) {
+		struct tstate *t = &fa->ts[i];
+		long head = 0;
+		size_t len = 0;
+		if (syscall(SYS_get_robust_list, t->tid, &head, &len) == 0) {
+			t->robust_head = (uint64_t)head;
+			t->robust_len = len;
+			t->robust_ok = head != 0;
+		}
+		t->affinity_ok = sched_getaffinity(t->tid, sizeof t->affinity, &t->affinity) == 0;
+		memset(&t->sched, 0, sizeof t->sched);
+		t->sched_ok = syscall(SYS_sched_getattr, t->tid, &t->sched, sizeof t->sched, 0) == 0;
+		const struct pre_state *ps = NULL;
+		for (size_t j = 0; j < fa->npre && !ps; j++)
+			if (fa->pre[j].tid == t->tid)
+				ps = &fa->pre[j];
+		if (ps)
+			snprintf(t->name, sizeof t->name, "%s", ps->name);
+		else
+			proc_task_comm(fa->pid, t->tid, t->name, sizeof t->name);
+	}
+}
+

@@ -1,0 +1,218 @@
+/* forkall_samepid.c — the tid-preserving fork.
+ *
+ * Tids live in memory: glibc's errorcheck/recursive/robust/PI mutexes store
+ * their owner's tid, and applications cache gettid()/getpid(). A child
+ * whose threads have new tids cannot unlock what they held. Here the child
+ * gets the same numbers, as CRIU restores them: in a new PID namespace
+ * where they are free, through clone3's set_tid.
+ *
+ *   forker F (parent):  fd = open(/proc/thread-self/ns/pid_for_children)
+ *                       unshare(CLONE_NEWPID)   F's next child is in N
+ *                       clone(SIGCHLD|CLONE_PARENT) -> I, pid 1 of N
+ *                       setns(fd, CLONE_NEWPID); close(fd)   F as before
+ *   init I:             close(fd); clone3(set_tid = {pid}) -> the child C,
+ *                       whose getpid() is the parent's pid
+ *   child leader C:     clone3(CLONE_THREAD.., set_tid = {tid}) per thread
+ *   I, at the end:      a reaper loop (wait4 until ECHILD, then exit), so
+ *                       N ends when C does and I's parent reaps I
+ *
+ * Needs CAP_SYS_ADMIN for unshare and set_tid in the target's user
+ * namespace (root, or a target launched inside a user namespace).
+ * Outside N (ps, /proc, the tracer) the child has other numbers; inside,
+ * /proc still shows the outer namespace, so /proc/<getpid()> is the parent.
+ */
+#include "engine/forkall_int.h"
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "ptrace/rsys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* struct clone_args up to set_tid_size (CLONE_ARGS_SIZE_VER1): UAPI */
+struct clone_args_v1 {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size;
+};
+
+static int call(struct forkall *fa, struct proc *p, pid_t tid, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+		uint64_t a3, long *ret, struct rsys_call *rc)
+{
+	uint64_t a[6] = {a0, a1, a2, a3, 0, 0};
+	return rsys_one(fa->tr, p, fa->insn, tid, nr, a, ret, rc, fa->err);
+}
+
+int samepid_fork(struct forkall *fa)
+{
+	struct fk_err *err = fa->err;
+	struct tstate *f = &fa->ts[fa->forker];
+	struct proc *P = fa->parent;
+	pid_t F = f->tid;
+	long fd = -1, ret;
+	int rc = 0;
+
+	static const char path[] = "/proc/thread-self/ns/pid_for_children";
+	uint64_t spath = fa_scratch(f, 256);
+	if (mem_write_exact(fa->mpid, spath, path, sizeof path) < 0)
+		return fk_fail(err, EFAULT, FK_KIND_FAILED, "same-tids", "writing to the stack of thread %d", (int)F);
+	fa->injected_parent = true;
+	if (call(fa, P, F, SYS_openat, (uint64_t)AT_FDCWD, spath, O_RDONLY | O_CLOEXEC, 0, &fd, NULL) < 0)
+		return -1;
+	if (fd < 0)
+		return fk_fail(err, (int)-fd, FK_KIND_FAILED, "same-tids", "opening %s in thread %d", path, (int)F);
+	if (call(fa, P, F, SYS_unshare, CLONE_NEWPID, 0, 0, 0, &ret, NULL) < 0) {
+		rc = -1;
+		goto close_fd;
+	}
+	if (ret < 0) {
+		rc = fk_fail(err, (int)-ret, ret == -EPERM ? FK_KIND_PERM : FK_KIND_FAILED, "same-tids",
+			     "unshare(CLONE_NEWPID) in process %d%s", (int)fa->pid,
+			     ret == -EPERM ? " (keeping tids needs CAP_SYS_ADMIN in the target: run it as root or "
+					     "launch it in a user namespace)"
+					   : "");
+		goto close_fd;
+	}
+	if (ptrace(PTRACE_SETOPTIONS, F, 0, ATTACH_OPTIONS | PTRACE_O_TRACEFORK) < 0) {
+		rc = fk_fail(err, errno, FK_KIND_FAILED, "fork", "PTRACE_SETOPTIONS of thread %d", (int)F);
+		goto restore_ns;
+	}
+	struct rsys_call c;
+	fa->t_fork0 = tr_now_us();
+	if (fa_fault_at(fa, "fork") < 0 ||
+	    call(fa, P, F, SYS_clone, SIGCHLD | CLONE_PARENT, 0, 0, 0, &ret, &c) < 0) {
+		rc = -1;
+		goto restore_ns;
+	}
+	if (ret == -EINVAL && call(fa, P, F, SYS_clone, SIGCHLD, 0, 0, 0, &ret, &c) < 0) {
+		rc = -1;
+		goto restore_ns;
+	}
+	if (ret < 0) {
+		rc = fk_fail(err, (int)-ret, FK_KIND_FAILED, "fork", "creating the namespace init from process %d",
+			     (int)fa->pid);
+		goto restore_ns;
+	}
+	fa->init = c.event == PTRACE_EVENT_FORK && c.event_msg ? (pid_t)c.event_msg : (pid_t)ret;
+
+restore_ns:
+	ptrace(PTRACE_SETOPTIONS, F, 0, ATTACH_OPTIONS);
+	if (call(fa, P, F, SYS_setns, (uint64_t)fd, CLONE_NEWPID, 0, 0, &ret, NULL) < 0 || ret < 0) {
+		if (ret < 0)
+			fk_fail(err, (int)-ret, FK_KIND_FAILED, "same-tids", "setns back in thread %d", (int)F);
+		rc = -1;
+	}
+close_fd:
+	if (call(fa, P, F, SYS_close, (uint64_t)fd, 0, 0, 0, &ret, NULL) < 0)
+		rc = -1;
+	if (rc < 0 || !fa->init)
+		return -1;
+
+	/* the init: a copy of the parent as it is now */
+	if (fa_attach_new(fa, fa->init, &fa->iproc, "same-tids") < 0)
+		return -1;
+	pid_t I = fa->init;
+	if (call(fa, fa->iproc, I, SYS_close, (uint64_t)fd, 0, 0, 0, &ret, NULL) < 0)
+		return -1;
+
+	/* the child, pid = the parent's pid inside N */
+	struct clone_args_v1 ca;
+	memset(&ca, 0, sizeof ca);
+	ca.exit_signal = SIGCHLD;
+	if (f->glibc) {
+		ca.flags = CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+		ca.child_tid = arch_tp(&f->regs) + (uint64_t)fa->tid_off;
+	}
+	int64_t want = fa->pid;
+	uint64_t sargs = fa_scratch(f, 384), stid = sargs + sizeof ca;
+	ca.set_tid = stid;
+	ca.set_tid_size = 1;
+	if (mem_write_exact(I, sargs, &ca, sizeof ca) < 0 || mem_write_exact(I, stid, &(int32_t){(int32_t)want}, 4) < 0)
+		return fk_fail(err, EFAULT, FK_KIND_FAILED, "same-tids", "writing clone3 arguments into %d", (int)I);
+	if (call(fa, fa->iproc, I, SYS_clone3, sargs, sizeof ca, 0, 0, &ret, &c) < 0)
+		return -1;
+	fa->t_fork1 = tr_now_us();
+	if (ret < 0)
+		return fk_fail(err, (int)-ret, ret == -EPERM ? FK_KIND_PERM : FK_KIND_FAILED, "fork",
+			       "clone3(set_tid = %d) in the new namespace%s", (int)want,
+			       ret == -EPERM ? " (needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN)" : "");
+	fa->child = c.event == PTRACE_EVENT_FORK && c.event_msg ? (pid_t)c.event_msg : 0;
+	if (!fa->child)
+		return fk_fail(err, EIO, FK_KIND_FAILED, "fork", "no fork event for the child of %d", (int)I);
+	return fa_attach_new(fa, fa->child, &fa->cproc, "child-attach");
+}
+
+int samepid_clone_thread(struct forkall *fa, struct tstate *t, uint64_t flags, uint64_t tidp, uint64_t tls,
+			 pid_t *outer_tid)
+{
+	struct fk_err *err = fa->err;
+	struct tstate *f = &fa->ts[fa->forker];
+	pid_t L = fa->child;
+	struct clone_args_v1 ca;
+	memset(&ca, 0, sizeof ca);
+	ca.flags = flags;
+	ca.child_tid = ca.parent_tid = tidp;
+	ca.tls = tls;
+	uint64_t sargs = fa_scratch(f, 384), stid = sargs + sizeof ca;
+	ca.set_tid = stid;
+	ca.set_tid_size = 1;
+	int32_t want = t->tid;
+	if (mem_write_exact(fa->child, sargs, &ca, sizeof ca) < 0 || mem_write_exact(fa->child, stid, &want, 4) < 0)
+		return fk_fail(err, EFAULT, FK_KIND_FAILED, "clone", "writing clone3 arguments into %d", (int)L);
+	struct rsys_call c;
+	long ret;
+	if (call(fa, fa->cproc, L, SYS_clone3, sargs, sizeof ca, 0, 0, &ret, &c) < 0)
+		return -1;
+	if (ret < 0)
+		return fk_fail(err, (int)-ret, FK_KIND_FAILED, "clone", "clone3(set_tid = %d) in child %d", (int)want,
+			       (int)L);
+	if (c.event != PTRACE_EVENT_CLONE || !c.event_msg)
+		return fk_fail(err, EIO, FK_KIND_FAILED, "clone", "no clone event for thread %d in child %d", (int)want,
+			       (int)L);
+	*outer_tid = (pid_t)c.event_msg;
+	return 0;
+}
+
+int samepid_finish_init(struct forkall *fa)
+{
+	struct fk_err *err = fa->err;
+	pid_t I = fa->init;
+	long addr;
+	uint64_t a[6] = {0, 4096, PROT_READ | PROT_EXEC | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0};
+	if (rsys_one(fa->tr, fa->iproc, fa->insn, I, SYS_mmap, a, &addr, NULL, err) < 0)
+		return -1;
+	if (addr < 0 && addr > -4096)
+		return fk_fail(err, (int)-addr, FK_KIND_FAILED, "same-tids", "mmap in the namespace init %d", (int)I);
+	uint8_t code[64];
+	size_t len = arch_reaper_code(code, sizeof code);
+	if (!len || mem_write_exact(I, (uint64_t)addr, code, len) < 0)
+		return fk_fail(err, EFAULT, FK_KIND_FAILED, "same-tids", "writing the reaper into %d", (int)I);
+	uint64_t all = ~0ull;
+	fk_gregs r;
+	int e;
+	if (ptrace(PTRACE_SETSIGMASK, I, (void *)sizeof all, &all) < 0 || (e = arch_get_gregs(I, &r)) < 0)
+		return fk_fail(err, errno, FK_KIND_FAILED, "same-tids", "preparing the namespace init %d", (int)I);
+	arch_set_pc(&r, (uint64_t)addr);
+	if ((e = arch_set_gregs(I, &r)) < 0)
+		return fk_fail(err, -e, FK_KIND_FAILED, "same-tids", "PTRACE_SETREGS of the namespace init %d", (int)I);
+	attach_release(fa->tr, fa->iproc);
+	fa->iproc = NULL;
+	return 0;
+}
+
+void samepid_kill_init(struct forkall *fa)
+{
+	if (fa->init <= 0)
+		return;
+	kill(fa->init, SIGKILL); /* takes every process of the namespace with it */
+	struct proc *p = tr_find_proc(fa->tr, fa->init);
+	if (p)
+		attach_reap(fa->tr, p, 5000);
+	fa->iproc = NULL;
+	fa->init = 0;
+}

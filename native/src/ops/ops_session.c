@@ -1,0 +1,89 @@
+/* ops_session.c — sessions: a process stays attached between requests
+ * (the debug adapter's launch/attach), stopped or running. */
+#include "ptrace/attach.h"
+#include "ops/ops.h"
+
+#include "forkall.h"
+
+#include <errno.h>
+
+#define STOP_TIMEOUT_MS 10000
+
+static void lwp_list(struct jw *body, const struct proc *p)
+{
+	jw_key(body, "tids");
+	jw_arr_begin(body);
+	for (size_t i = 0; i < p->n; i++)
+		jw_int(body, p->lwps[i].tid);
+	jw_arr_end(body);
+}
+
+static struct proc *session_of(struct fk_tracer *tr, pid_t pid, struct fk_err *err)
+{
+	struct proc *p = tr_find_proc(tr, pid);
+	if (!p || !p->session) {
+		fk_fail(err, ESRCH, FK_KIND_BADREQ, "session", "process %d is not attached", (int)pid);
+		return NULL;
+	}
+	return p;
+}
+
+int op_attach(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+{
+	pid_t pid = rq->pid;
+	if (attach_check_pid(pid, err) < 0)
+		return -1;
+	struct proc *p = tr_find_proc(tr, pid);
+	if (p)
+		return fk_fail(err, EALREADY, FK_KIND_BADREQ, "attach", "process %d is already attached", (int)pid);
+	p = tr_add_proc(tr, pid);
+	if (!p)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "attach", "out of memory");
+	/* Stop while seizing so no thread escapes the scan, then decide. */
+	if (attach_seize_all(tr, p, true, NULL, 0, err) < 0 || attach_stop_all(tr, p, STOP_TIMEOUT_MS, err) < 0) {
+		if ((p = tr_find_proc(tr, pid)) != NULL)
+			attach_release(tr, p);
+		return -1;
+	}
+	p->session = true;
+	if (!(rq->flags & FK_ATTACH_STOP))
+		attach_resume_all(tr, p);
+	jw_kint(body, "pid", pid);
+	jw_kbool(body, "stopped", !p->want_running);
+	lwp_list(body, p);
+	return 0;
+}
+
+int op_detach(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = session_of(tr, rq->pid, err);
+	if (!p)
+		return -1;
+	attach_release(tr, p);
+	jw_kint(body, "pid", rq->pid);
+	return 0;
+}
+
+int op_stop(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = session_of(tr, rq->pid, err);
+	if (!p)
+		return -1;
+	uint64_t t0 = tr_now_us();
+	if (attach_stop_all(tr, p, STOP_TIMEOUT_MS, err) < 0)
+		return -1;
+	jw_kint(body, "pid", rq->pid);
+	jw_kint(body, "pauseUs", (int64_t)(tr_now_us() - t0));
+	lwp_list(body, p);
+	return 0;
+}
+
+int op_resume(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = session_of(tr, rq->pid, err);
+	if (!p)
+		return -1;
+	attach_resume_all(tr, p);
+	jw_kint(body, "pid", rq->pid);
+	return 0;
+}

@@ -1,0 +1,249 @@
+/* ops_symbols.c — call stacks, symbol lookups and frame variables
+ * (FK_OP_STACK, FK_OP_SYMBOLS, FK_OP_LOCALS), on top of symbols.c and
+ * locals.c. One symbol session per traced
+ * process, refreshed after the process ran (it may have loaded modules). */
+#include "ops/ops.h"
+#include "ptrace/attach.h"
+#include "debuginfo/locals.h"
+#include "debuginfo/symbols.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "forkall.h"
+
+#define MAX_FRAMES 256
+#define MAX_ADDRS 64
+
+static struct fk_symbols *syms_of(struct proc *p)
+{
+	if (!p->syms) {
+		p->syms = sym_open(p->pid);
+		p->syms_stale = false;
+	} else if (p->syms_stale) {
+		sym_refresh(p->syms);
+		p->syms_stale = false;
+	}
+	return p->syms;
+}
+
+static void info_json(struct jw *w, const struct sym_info *si, bool ok)
+{
+	jw_key(w, "function");
+	if (ok && si->has_function)
+		jw_str(w, si->function);
+	else
+		jw_null(w);
+	jw_kint(w, "offset", ok && si->has_function ? (int64_t)si->offset : 0);
+	jw_key(w, "module");
+	if (ok && si->module[0])
+		jw_str(w, si->module);
+	else
+		jw_null(w);
+	jw_key(w, "file");
+	if (ok && si->has_line)
+		jw_str(w, si->file);
+	else
+		jw_null(w);
+	jw_key(w, "line");
+	if (ok && si->has_line)
+		jw_int(w, si->line);
+	else
+		jw_null(w);
+	jw_key(w, "column");
+	if (ok && si->has_line && si->column > 0)
+		jw_int(w, si->column);
+	else
+		jw_null(w);
+}
+
+static void frame_json(struct jw *body, struct fk_symbols *s, const struct sym_frame *f)
+{
+	struct sym_info si;
+	bool ok = sym_describe(s, f->pc, !f->activation, &si) == 0;
+	jw_obj_begin(body);
+	jw_khex(body, "pc", f->pc);
+	jw_khex(body, "sp", f->sp);
+	info_json(body, &si, ok);
+	jw_obj_end(body);
+}
+
+/* tid 0: the top b frames (default 1) of every stopped LWP, in one request
+ * (a debugger's thread list with each thread's function). */
+static int stack_all(struct proc *p, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+{
+	struct fk_symbols *s = syms_of(p);
+	if (!s)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "stack", "out of memory");
+	int max = rq->b > 0 && rq->b < MAX_FRAMES ? (int)rq->b : 1;
+	struct sym_frame frames[MAX_FRAMES];
+	jw_kint(body, "pid", rq->pid);
+	jw_kint(body, "tid", 0);
+	jw_kstr(body, "unwinder", sym_unwinder(s));
+	jw_kstr(body, "note", sym_note(s));
+	jw_key(body, "frames");
+	jw_arr_begin(body);
+	jw_arr_end(body);
+	jw_key(body, "threads");
+	jw_arr_begin(body);
+	for (size_t i = 0; i < p->n; i++) {
+		struct lwp *l = &p->lwps[i];
+		fk_gregs r;
+		if (l->state != LWP_STOPPED || arch_get_gregs(l->tid, &r) < 0)
+			continue;
+		struct fk_err e2;
+		fk_err_clear(&e2);
+		int n = max == 1 ? 1 : sym_unwind(s, l->tid, &r, frames, max, &e2);
+		if (max == 1) {
+			frames[0].pc = arch_pc(&r);
+			frames[0].sp = arch_sp(&r);
+			frames[0].activation = true;
+		}
+		jw_obj_begin(body);
+		jw_kint(body, "tid", l->tid);
+		jw_key(body, "frames");
+		jw_arr_begin(body);
+		for (int k = 0; k < n; k++)
+			frame_json(body, s, &frames[k]);
+		jw_arr_end(body);
+		jw_obj_end(body);
+	}
+	jw_arr_end(body);
+	return 0;
+}
+
+int op_stack(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = tr_find_proc(tr, rq->pid);
+	if (!p || !p->session)
+		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "stack", "process %d is not attached", (int)rq->pid);
+	if (rq->tid == 0) {
+		if (p->want_running)
+			return fk_fail(err, EBUSY, FK_KIND_BADREQ, "stack", "process %d is running; pause it first",
+				       (int)rq->pid);
+		return stack_all(p, rq, body, err);
+	}
+	struct lwp *l = proc_lwp(p, rq->tid);
+	if (!l || l->state != LWP_STOPPED)
+		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "stack", "thread %d of process %d is not stopped", (int)rq->tid,
+			       (int)rq->pid);
+	fk_gregs r;
+	int rc = arch_get_gregs(rq->tid, &r);
+	if (rc < 0)
+		return fk_fail(err, -rc, FK_KIND_FAILED, "stack", "PTRACE_GETREGS of thread %d", (int)rq->tid);
+	struct fk_symbols *s = syms_of(p);
+	if (!s)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "stack", "out of memory");
+	int max = rq->b > 0 && rq->b < MAX_FRAMES ? (int)rq->b : MAX_FRAMES;
+	struct sym_frame frames[MAX_FRAMES];
+	int n = sym_unwind(s, rq->tid, &r, frames, max, err);
+	if (n < 0)
+		return -1;
+	jw_kint(body, "pid", rq->pid);
+	jw_kint(body, "tid", rq->tid);
+	jw_kstr(body, "unwinder", sym_unwinder(s));
+	jw_kstr(body, "note", sym_note(s));
+	jw_key(body, "frames");
+	jw_arr_begin(body);
+	for (int i = 0; i < n; i++)
+		frame_json(body, s, &frames[i]);
+	jw_arr_end(body);
+	return 0;
+}
+
+int op_symbols(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+{
+	const char *q = (const char *)rq->data;
+	if (!q || !rq->datalen)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "symbols", "missing query (function:NAME, line:FILE:LINE, addr:0xHEX)");
+	struct proc *p = tr_find_proc(tr, rq->pid);
+	struct fk_symbols *own = NULL, *s;
+	if (p && p->session) {
+		s = syms_of(p);
+	} else {
+		if (attach_check_pid(rq->pid, err) < 0)
+			return -1;
+		s = own = sym_open(rq->pid);
+	}
+	if (!s)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "symbols", "out of memory");
+	int rc = 0;
+	if (strncmp(q, "function:", 9) == 0) {
+		uint64_t a[MAX_ADDRS];
+		int n = sym_lookup_function(s, q + 9, a, MAX_ADDRS);
+		jw_key(body, "addresses");
+		jw_arr_begin(body);
+		for (int i = 0; i < n; i++)
+			jw_hex(body, a[i]);
+		jw_arr_end(body);
+	} else if (strncmp(q, "line:", 5) == 0) {
+		const char *colon = strrchr(q + 5, ':');
+		char file[4096];
+		if (!colon || (size_t)(colon - (q + 5)) >= sizeof file) {
+			rc = fk_fail(err, EINVAL, FK_KIND_BADREQ, "symbols", "expected line:FILE:LINE, got \"%s\"", q);
+		} else {
+			memcpy(file, q + 5, (size_t)(colon - (q + 5)));
+			file[colon - (q + 5)] = '\0';
+			int line = atoi(colon + 1), actual = 0;
+			uint64_t a[MAX_ADDRS];
+			int n = line > 0 ? sym_lookup_line(s, file, line, a, MAX_ADDRS, &actual) : 0;
+			jw_key(body, "addresses");
+			jw_arr_begin(body);
+			for (int i = 0; i < n; i++)
+				jw_hex(body, a[i]);
+			jw_arr_end(body);
+			jw_key(body, "line");
+			if (n > 0)
+				jw_int(body, actual);
+			else
+				jw_null(body);
+		}
+	} else if (strncmp(q, "addr:", 5) == 0) {
+		uint64_t addr = strtoull(q + 5, NULL, 0);
+		struct sym_info si;
+		bool ok = sym_describe(s, addr, false, &si) == 0;
+		info_json(body, &si, ok);
+	} else {
+		rc = fk_fail(err, EINVAL, FK_KIND_BADREQ, "symbols", "unknown query \"%s\" (function:, line:, addr:)", q);
+	}
+	jw_kstr(body, "unwinder", sym_unwinder(s));
+	sym_close(own);
+	return rc;
+}
+
+int op_locals(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = tr_find_proc(tr, rq->pid);
+	if (!p || !p->session)
+		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "locals", "process %d is not attached", (int)rq->pid);
+	struct lwp *l = proc_lwp(p, rq->tid);
+	if (!l || l->state != LWP_STOPPED)
+		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "locals", "thread %d of process %d is not stopped",
+			       (int)rq->tid, (int)rq->pid);
+	if (rq->b >= MAX_FRAMES - 1)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "locals", "frame %llu is out of range",
+			       (unsigned long long)rq->b);
+	fk_gregs r;
+	int rc = arch_get_gregs(rq->tid, &r);
+	if (rc < 0)
+		return fk_fail(err, -rc, FK_KIND_FAILED, "locals", "PTRACE_GETREGS of thread %d", (int)rq->tid);
+	struct fk_symbols *s = syms_of(p);
+	if (!s)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "locals", "out of memory");
+	int want = (int)rq->b;
+	struct sym_frame frames[MAX_FRAMES];
+	struct sym_regs regs;
+	/* one frame past the wanted one: its sp is the wanted frame's CFA */
+	int n = sym_unwind_regs(s, rq->tid, &r, frames, want + 2, want, &regs, err);
+	if (n < 0)
+		return -1;
+	if (want >= n)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "locals", "thread %d has %d frames, no frame %d",
+			       (int)rq->tid, n, want);
+	jw_kint(body, "pid", rq->pid);
+	jw_kint(body, "tid", rq->tid);
+	jw_kint(body, "frame", want);
+	jw_khex(body, "pc", frames[want].pc);
+	return locals_json(s, p->pid, frames, n, want, &regs, body, err);
+}

@@ -1,0 +1,339 @@
+#include "ptrace/breakpoints.h"
+
+#include "arch/arch.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+const struct bp *bp_at(const struct proc *p, uint64_t addr)
+{
+	for (size_t i = 0; i < p->nbps; i++)
+		if (p->bps[i].addr == addr)
+			return &p->bps[i];
+	return NULL;
+}
+
+int bp_insert(struct proc *p, uint64_t addr, struct fk_err *err)
+{
+	if (bp_at(p, addr))
+		return 0;
+	if (p->nbps == p->capbps) {
+		size_t cap = p->capbps ? p->capbps * 2 : 16;
+		struct bp *nb = realloc(p->bps, cap * sizeof *nb);
+		if (!nb)
+			return fk_fail(err, ENOMEM, FK_KIND_FAILED, "breakpoint", "out of memory");
+		p->bps = nb;
+		p->capbps = cap;
+	}
+	struct bp *b = &p->bps[p->nbps];
+	b->addr = addr;
+	int rc = mem_read_exact(p->pid, addr, b->orig, arch_bp_len);
+	if (rc < 0)
+		return fk_fail(err, -rc, FK_KIND_BADREQ, "breakpoint", "no code at 0x%llx in process %d",
+			       (unsigned long long)addr, (int)p->pid);
+	rc = mem_write_exact(p->pid, addr, arch_bp_insn, arch_bp_len);
+	if (rc < 0)
+		return fk_fail(err, -rc, FK_KIND_FAILED, "breakpoint", "writing a breakpoint at 0x%llx in %d",
+			       (unsigned long long)addr, (int)p->pid);
+	p->nbps++;
+	return 0;
+}
+
+int bp_remove(struct proc *p, uint64_t addr, struct fk_err *err)
+{
+	for (size_t i = 0; i < p->nbps; i++) {
+		if (p->bps[i].addr != addr)
+			continue;
+		int rc = mem_write_exact(p->pid, addr, p->bps[i].orig, arch_bp_len);
+		p->bps[i] = p->bps[--p->nbps];
+		if (rc < 0 && rc != -ESRCH)
+			return fk_fail(err, -rc, FK_KIND_FAILED, "breakpoint", "restoring the code at 0x%llx in %d",
+				       (unsigned long long)addr, (int)p->pid);
+		return 0;
+	}
+	return fk_fail(err, ENOENT, FK_KIND_BADREQ, "breakpoint", "no breakpoint at 0x%llx in process %d",
+		       (unsigned long long)addr, (int)p->pid);
+}
+
+void bp_remove_all(struct proc *p)
+{
+	for (size_t i = 0; i < p->nbps; i++) {
+		int rc = mem_write_exact(p->pid, p->bps[i].addr, p->bps[i].orig, arch_bp_len);
+		if (rc < 0 && rc != -ESRCH && !p->exited)
+			fk_warn("process %d: could not remove the breakpoint at 0x%llx: %s", (int)p->pid,
+				(unsigned long long)p->bps[i].addr, strerror(-rc));
+	}
+	p->nbps = 0;
+}
+
+void bp_scrub_copy(const struct proc *p, pid_t copy)
+{
+	for (size_t i = 0; i < p->nbps; i++)
+		mem_write_exact(copy, p->bps[i].addr, p->bps[i].orig, arch_bp_len);
+}
+
+bool bp_check_hit(struct proc *p, struct lwp *l)
+{
+	if (!p->nbps || l->stop_sig != SIGTRAP)
+		return false;
+	siginfo_t si;
+	if (ptrace(PTRACE_GETSIGINFO, l->tid, 0, &si) < 0 || si.si_code != SI_KERNEL)
+		return false;
+	fk_gregs r;
+	if (arch_get_gregs(l->tid, &r) < 0)
+		return false;
+	uint64_t addr = arch_pc(&r) - arch_bp_len;
+	if (!bp_at(p, addr))
+		return false;
+	arch_set_pc(&r, addr);
+	if (arch_set_gregs(l->tid, &r) < 0)
+		return false;
+	l->pending_sig = 0;
+	l->bp_hit = true;
+	l->bp_addr = addr;
+	return true;
+}
+
+/* Is an int3's SIGTRAP (si_code SI_KERNEL) queued for tid, not dequeued
+ * yet? 1 yes, 0 no, -errno. Only the thread's private queue: a trap is
+ * forced on the thread that executed the instruction. */
+static int int3_trap_queued(pid_t tid)
+{
+	enum { BATCH = 16 };
+	siginfo_t si[BATCH];
+	for (uint64_t off = 0; off < 4096;) {
+		struct __ptrace_peeksiginfo_args a = {.off = off, .flags = 0, .nr = BATCH};
+		long n = ptrace(PTRACE_PEEKSIGINFO, tid, &a, si);
+		if (n < 0)
+			return -errno;
+		for (long i = 0; i < n; i++)
+			if (si[i].si_signo == SIGTRAP && si[i].si_code == SI_KERNEL)
+				return 1;
+		if (n < BATCH)
+			return 0;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Wait (bounded) until tid stops again; 0 stopped, -ESRCH gone,
+ * -ETIMEDOUT. */
+static int wait_stopped(struct fk_tracer *tr, struct proc *p, pid_t tid, int timeout_ms)
+{
+	pid_t pid = p->pid;
+	uint64_t deadline = tr_now_us() + (uint64_t)timeout_ms * 1000u;
+	for (;;) {
+		struct lwp *l = proc_lwp(p, tid);
+		if (!l || l->exiting)
+			return -ESRCH;
+		if (l->state == LWP_STOPPED)
+			return 0;
+		uint64_t now = tr_now_us();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		int r = tr_pump_pid(tr, tid, (int)((deadline - now + 999) / 1000));
+		if (tr_find_proc(tr, pid) != p)
+			return -ESRCH;
+		if (r == -ECHILD)
+			return -ESRCH;
+	}
+}
+
+/* One thread (stopped) that may sit just past one of our int3s with its
+ * SIGTRAP still queued: let it dequeue that SIGTRAP (bp_check_hit rewinds
+ * it to the breakpoint and swallows the signal) without running a single
+ * instruction of the program. */
+static void settle_one(struct fk_tracer *tr, struct proc *p, pid_t tid, uint64_t only)
+{
+	pid_t pid = p->pid;
+	for (int round = 0; round < 4; round++) {
+		struct lwp *l = proc_lwp(p, tid);
+		if (!l || l->state != LWP_STOPPED || l->exiting)
+			return;
+		fk_gregs r;
+		int rc = arch_get_gregs(tid, &r);
+		if (rc < 0) {
+			if (rc != -ESRCH)
+				fk_warn("thread %d of %d: reading registers before detach: %s", (int)tid, (int)pid,
+					strerror(-rc));
+			return;
+		}
+		uint64_t addr = arch_pc(&r) - arch_bp_len;
+		if (!bp_at(p, addr) || (only && addr != only))
+			return;
+		rc = int3_trap_queued(tid);
+		if (rc < 0 && rc != -ESRCH)
+			fk_warn("thread %d of %d: PTRACE_PEEKSIGINFO: %s", (int)tid, (int)pid, strerror(-rc));
+		if (rc <= 0)
+			return;
+		/* A signal this stop already took out of the queue (a
+		 * signal-delivery-stop) is kept: resuming with it would run the
+		 * program's handler now. It is delivered on resume or detach. */
+		int keep = l->pending_sig;
+		/* The kernel dequeues synchronous (SI_KERNEL) signals first, and a
+		 * stopped thread checks its queue before it returns to user
+		 * space: the SIGTRAP stop comes before any instruction runs. */
+		if (ptrace(PTRACE_CONT, tid, 0, 0) < 0) {
+			if (errno != ESRCH)
+				fk_warn("thread %d of %d: PTRACE_CONT to take its pending SIGTRAP: %s", (int)tid,
+					(int)pid, strerror(errno));
+			return;
+		}
+		l->pending_sig = 0;
+		l->stop = STOP_NONE;
+		l->regs_valid = false;
+		proc_set_running(p, l);
+		rc = wait_stopped(tr, p, tid, 2000);
+		if (rc == -ETIMEDOUT) {
+			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0 && (l = proc_lwp(p, tid)) != NULL)
+				l->interrupt_pending = true;
+			rc = wait_stopped(tr, p, tid, 2000);
+		}
+		if (tr_find_proc(tr, pid) != p)
+			return;
+		l = proc_lwp(p, tid);
+		if (rc < 0 || !l) {
+			if (rc == -ETIMEDOUT)
+				fk_warn("thread %d of %d did not stop after taking its pending SIGTRAP", (int)tid,
+					(int)pid);
+			if (keep && l)
+				syscall(SYS_tgkill, pid, tid, keep);
+			return;
+		}
+		if (keep) {
+			if (!l->pending_sig) {
+				l->pending_sig = keep;
+			} else if (syscall(SYS_tgkill, pid, tid, keep) < 0) {
+				/* two signals to hold, one slot: queue the older again */
+				fk_warn("thread %d of %d: re-queueing signal %d: %s", (int)tid, (int)pid, keep,
+					strerror(errno));
+			}
+		}
+		if (l->stop == STOP_SIGNAL && l->bp_hit && l->bp_addr == addr) {
+			fk_debug("thread %d of %d: took the SIGTRAP of its int3 at 0x%llx (rewound)", (int)tid,
+				 (int)pid, (unsigned long long)addr);
+			return; /* rewound, SIGTRAP swallowed */
+		}
+		/* something else came first (another signal): look again */
+	}
+}
+
+void bp_settle_traps(struct fk_tracer *tr, struct proc *p, uint64_t only)
+{
+	if (!p->nbps)
+		return;
+	pid_t pid = p->pid;
+	size_t n = p->n;
+	pid_t *tids = malloc((n ? n : 1) * sizeof *tids);
+	if (!tids) {
+		fk_warn("process %d: out of memory settling breakpoint traps", (int)pid);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		tids[i] = p->lwps[i].tid;
+	bool want = p->want_running;
+	p->want_running = false; /* the stops below are ours, not reports */
+	for (size_t i = 0; i < n && tr_find_proc(tr, pid) == p; i++)
+		settle_one(tr, p, tids[i], only);
+	if (tr_find_proc(tr, pid) == p)
+		p->want_running = want;
+	free(tids);
+}
+
+/* Single-step tid and wait for that step (bounded by requests arriving). */
+static int step_wait(struct fk_tracer *tr, struct proc *p, pid_t tid, bool *interrupted)
+{
+	pid_t pid = p->pid;
+	struct lwp *l = proc_lwp(p, tid);
+	if (!l)
+		return -ESRCH;
+	int sig = 0;
+	if (ptrace(PTRACE_SINGLESTEP, tid, 0, (void *)(long)sig) < 0)
+		return -errno;
+	proc_set_running(p, l);
+	l->stepping = true;
+	uint64_t t0 = tr_now_us();
+	for (;;) {
+		int r = tr_pump_pid(tr, tid, 50);
+		if (tr_find_proc(tr, pid) != p)
+			return -ESRCH;
+		l = proc_lwp(p, tid);
+		if (!l)
+			return -ESRCH;
+		if (l->state == LWP_STOPPED) {
+			l->stepping = false;
+			/* the trap of our own step is not a signal for the program */
+			if (l->stop == STOP_SIGNAL && l->stop_sig == SIGTRAP)
+				l->pending_sig = 0;
+			return 0;
+		}
+		if (r == -ECHILD)
+			return -ESRCH;
+		if (interrupted && tr_now_us() - t0 > 250000 && tr_requests_pending(tr)) {
+			/* a blocking instruction (a syscall) for a while now: let
+			 * the caller's next request in. Not sooner: a request that
+			 * merely arrived during an ordinary step must not cut it. */
+			ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+			l->interrupt_pending = true;
+			*interrupted = true;
+			interrupted = NULL;
+		}
+	}
+}
+
+int bp_step_over(struct fk_tracer *tr, struct proc *p, pid_t tid)
+{
+	fk_gregs r;
+	int rc = arch_get_gregs(tid, &r);
+	if (rc < 0)
+		return rc;
+	const struct bp *b = bp_at(p, arch_pc(&r));
+	if (!b)
+		return 0;
+	uint64_t addr = b->addr;
+	uint8_t orig[BP_MAX_LEN];
+	memcpy(orig, b->orig, sizeof orig);
+	struct lwp *l = proc_lwp(p, tid);
+	int pending = l ? l->pending_sig : 0; /* a signal waiting for delivery stays */
+	if ((rc = mem_write_exact(p->pid, addr, orig, arch_bp_len)) < 0)
+		return rc;
+	rc = step_wait(tr, p, tid, NULL);
+	if (tr_find_proc(tr, p->pid) == p && bp_at(p, addr))
+		mem_write_exact(p->pid, addr, arch_bp_insn, arch_bp_len);
+	if (rc == 0 && (l = proc_lwp(p, tid)) != NULL && !l->pending_sig)
+		l->pending_sig = pending;
+	return rc;
+}
+
+int bp_single_step(struct fk_tracer *tr, struct proc *p, pid_t tid, bool *interrupted, struct fk_err *err)
+{
+	struct lwp *l = proc_lwp(p, tid);
+	if (!l || l->state != LWP_STOPPED)
+		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "step", "thread %d of %d is not stopped", (int)tid, (int)p->pid);
+	fk_gregs r;
+	int rc = arch_get_gregs(tid, &r);
+	if (rc < 0)
+		return fk_fail(err, -rc, FK_KIND_FAILED, "step", "PTRACE_GETREGS of thread %d", (int)tid);
+	const struct bp *b = bp_at(p, arch_pc(&r));
+	uint64_t addr = b ? b->addr : 0;
+	if (b && (rc = mem_write_exact(p->pid, addr, b->orig, arch_bp_len)) < 0)
+		return fk_fail(err, -rc, FK_KIND_FAILED, "step", "lifting the breakpoint at 0x%llx",
+			       (unsigned long long)addr);
+	*interrupted = false;
+	rc = step_wait(tr, p, tid, interrupted);
+	if (addr && tr_find_proc(tr, p->pid) == p && bp_at(p, addr))
+		mem_write_exact(p->pid, addr, arch_bp_insn, arch_bp_len);
+	if (rc == -ESRCH)
+		return fk_fail(err, ESRCH, FK_KIND_EXITED, "step", "thread %d of %d exited during the step", (int)tid,
+			       (int)p->pid);
+	if (rc < 0)
+		return fk_fail(err, -rc, FK_KIND_FAILED, "step", "PTRACE_SINGLESTEP of thread %d", (int)tid);
+	return 0;
+}
