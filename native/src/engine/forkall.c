@@ -244,6 +244,8 @@ static int fork_attempt(struct fk_tracer *tr, const struct tr_request *rq, struc
 	ph[0] = tr_now_us();
 	if (rc == 0)
 		rc = fa_capture(&fa);
+	if (rc == 0)
+		rc = fa_check_seccomp(&fa);
 	ph[1] = tr_now_us();
 	if (rc == 0)
 		rc = fa_capture_altstacks(&fa);

@@ -15,7 +15,6 @@
 #include "debuginfo/elfsym.h"
 #include "base/json.h"
 #include "base/procfs.h"
-#include "base/procfs.h"
 #include "debuginfo/threaddb.h"
 #include "core/tracer.h"
 
@@ -141,6 +140,9 @@ int fa_prepare(struct forkall *fa);
 bool fa_image_changed(const struct forkall *fa);
 int fa_stop_parent(struct forkall *fa);
 int fa_capture(struct forkall *fa);
+/* Judge every call the fork will run by the seccomp filters of the thread
+ * that runs it (forkall_seccomp.c); before anything is injected. */
+int fa_check_seccomp(struct forkall *fa);
 int fa_capture_altstacks(struct forkall *fa);
 int fa_inject_fork(struct forkall *fa);
 int fa_restore_parent(struct forkall *fa);

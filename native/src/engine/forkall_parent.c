@@ -376,10 +376,15 @@ int fa_inject_fork(struct forkall *fa)
 	ptrace(PTRACE_SETOPTIONS, f->tid, 0, ATTACH_OPTIONS);
 	if (rc < 0)
 		return -1;
+	/* The child's pid comes from the fork event only: a call that did not
+	 * run (a seccomp filter rolled it back) leaves its number in the
+	 * result register, which is not a pid. */
 	if (c.event == PTRACE_EVENT_FORK && c.event_msg)
 		fa->child = (pid_t)c.event_msg;
 	else if (ret > 0)
-		fa->child = (pid_t)ret;
+		return fk_fail(err, EPROTO, FK_KIND_FAILED, "fork",
+			       "the injected fork of process %d returned %ld without a fork event: no child was made",
+			       (int)fa->pid, ret);
 	if (ret < 0)
 		return fk_fail(err, (int)-ret, FK_KIND_FAILED, "fork", "the injected fork of process %d failed%s",
 			       (int)fa->pid,
