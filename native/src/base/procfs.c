@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,4 +328,26 @@ pid_t proc_live_tid(pid_t pid)
 		free(tids);
 	}
 	return live;
+}
+
+enum proc_life proc_life(pid_t pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if (proc_read_file(path, buf, sizeof buf) < 0)
+		return PROC_GONE;
+	const char *st = strstr(buf, "State:\t");
+	const char *th = strstr(buf, "Threads:\t");
+	const char *pnd = strstr(buf, "SigPnd:\t");
+	char state = st ? st[7] : '?';
+	long threads = th ? strtol(th + 9, NULL, 10) : 0;
+	unsigned long long pending = pnd ? strtoull(pnd + 8, NULL, 16) : 0;
+	if (state == 'X' || (state == 'Z' && threads <= 1))
+		return PROC_GONE;
+	struct proc_task_stat leader;
+	/* PF_EXITING 0x4, PF_POSTCOREDUMP 0x8, PF_SIGNALED 0x400 */
+	bool exiting = proc_task_stat(pid, pid, &leader) == 0 && (leader.flags & 0x40c);
+	if (state == 'Z' || exiting || (pending & (1ull << (SIGKILL - 1))))
+		return PROC_DYING;
+	return PROC_ALIVE;
 }

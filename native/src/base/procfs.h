@@ -25,6 +25,13 @@ int proc_task_stat(pid_t pid, pid_t tid, struct proc_task_stat *out);
 /* /proc/PID/task/TID/comm without the newline (at most 15 chars). */
 int proc_task_comm(pid_t pid, pid_t tid, char *out, size_t cap);
 
+/* Is process pid gone or on its way out? PROC_GONE: no /proc entry, a
+ * dead task or a zombie leader without threads; PROC_DYING: SIGKILL
+ * pending, the leader exiting (PF_EXITING/PF_POSTCOREDUMP/PF_SIGNALED) or
+ * a zombie leader with threads left; PROC_ALIVE otherwise. */
+enum proc_life { PROC_ALIVE, PROC_DYING, PROC_GONE };
+enum proc_life proc_life(pid_t pid);
+
 /* A numeric field of /proc/PID/status ("TracerPid", "Tgid", "Uid" (real)). */
 int proc_status_long(pid_t pid, const char *key, long *out);
 

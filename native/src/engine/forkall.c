@@ -313,24 +313,9 @@ static bool target_died(struct fk_tracer *tr, pid_t pid)
 	for (int i = 0; i < 40; i++) {
 		while (tr_pump(tr, 0) == 1)
 			;
-		char path[64], buf[4096];
-		snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-		if (proc_read_file(path, buf, sizeof buf) < 0)
-			return true;
-		const char *st = strstr(buf, "State:\t");
-		const char *th = strstr(buf, "Threads:\t");
-		const char *pnd = strstr(buf, "SigPnd:\t");
-		char state = st ? st[7] : '?';
-		long threads = th ? strtol(th + 9, NULL, 10) : 0;
-		unsigned long long pending = pnd ? strtoull(pnd + 8, NULL, 16) : 0;
-		if (state == 'X' || (state == 'Z' && threads <= 1))
-			return true;
-		struct proc_task_stat ts_leader;
-		/* PF_EXITING 0x4, PF_POSTCOREDUMP 0x8, PF_SIGNALED 0x400 */
-		bool exiting = proc_task_stat(pid, pid, &ts_leader) == 0 && (ts_leader.flags & 0x40c);
-		bool dying = state == 'Z' || exiting || (pending & (1ull << (SIGKILL - 1)));
-		if (!dying)
-			return false;
+		enum proc_life life = proc_life(pid);
+		if (life != PROC_DYING)
+			return life == PROC_GONE;
 		struct timespec ts = {0, 5 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}

@@ -185,7 +185,7 @@ int attach_read_pre_states(pid_t pid, struct pre_state **out, size_t *n)
 	return 0;
 }
 
-int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const pid_t *known, size_t nknown,
+static int seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const pid_t *known, size_t nknown,
 		     struct fk_err *err)
 {
 	for (int round = 0; round < 1000; round++) {
@@ -274,6 +274,15 @@ int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const
 	}
 	return fk_fail(err, EAGAIN, FK_KIND_FAILED, "seize",
 		       "process %d keeps creating threads faster than they can be seized", (int)p->pid);
+}
+
+int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const pid_t *known, size_t nknown,
+		     struct fk_err *err)
+{
+	tr_seize_round(tr, true);
+	int rc = seize_all(tr, p, interrupt, known, nknown, err);
+	tr_seize_round(tr, false);
+	return rc;
 }
 
 void attach_interrupt_all(struct fk_tracer *tr, struct proc *p)
