@@ -128,17 +128,18 @@ int proc_task_comm(pid_t pid, pid_t tid, char *out, size_t cap)
 	return 0;
 }
 
-int proc_status_long(pid_t pid, const char *key, long *out)
+/* The text after "key:" in /proc/PID/status, in buf. */
+static int status_field(pid_t pid, const char *key, char *buf, size_t cap, const char **val)
 {
-	char path[64], buf[4096];
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	ssize_t r = proc_read_file(path, buf, sizeof buf);
+	ssize_t r = proc_read_file(path, buf, cap);
 	if (r < 0)
 		return (int)r;
 	size_t kl = strlen(key);
 	for (char *line = buf; line && *line;) {
 		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-			*out = strtol(line + kl + 1, NULL, 10);
+			*val = line + kl + 1;
 			return 0;
 		}
 		line = strchr(line, '\n');
@@ -146,6 +147,26 @@ int proc_status_long(pid_t pid, const char *key, long *out)
 			line++;
 	}
 	return -ENOENT;
+}
+
+int proc_status_long(pid_t pid, const char *key, long *out)
+{
+	char buf[4096];
+	const char *v;
+	int rc = status_field(pid, key, buf, sizeof buf, &v);
+	if (rc == 0)
+		*out = strtol(v, NULL, 10);
+	return rc;
+}
+
+int proc_status_hex(pid_t pid, const char *key, uint64_t *out)
+{
+	char buf[4096];
+	const char *v;
+	int rc = status_field(pid, key, buf, sizeof buf, &v);
+	if (rc == 0)
+		*out = strtoull(v, NULL, 16);
+	return rc;
 }
 
 bool proc_task_exists(pid_t pid, pid_t tid)

@@ -32,6 +32,9 @@ int proc_task_comm(pid_t pid, pid_t tid, char *out, size_t cap);
 enum proc_life { PROC_ALIVE, PROC_DYING, PROC_GONE };
 enum proc_life proc_life(pid_t pid);
 
+/* A hexadecimal field of /proc/PID/status ("SigIgn", "SigCgt", "ShdPnd"). */
+int proc_status_hex(pid_t pid, const char *key, uint64_t *out);
+
 /* A numeric field of /proc/PID/status ("TracerPid", "Tgid", "Uid" (real)). */
 int proc_status_long(pid_t pid, const char *key, long *out);
 

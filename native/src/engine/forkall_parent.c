@@ -234,6 +234,23 @@ int fa_capture(struct forkall *fa)
 	return fa_fault_at(fa, "capture");
 }
 
+/* May the "syscall; int3" page run in every thread? The kernel forces the
+ * SIGTRAP of an int3: if a thread blocks SIGTRAP, or the process ignores
+ * it, the forced signal resets the program's SIGTRAP disposition to
+ * SIG_DFL (its handler is lost) and unblocks SIGTRAP in that thread — even
+ * though we discard the signal. Then every call takes two stops instead. */
+static bool int3_harmless(struct forkall *fa)
+{
+	uint64_t trap = 1ull << (SIGTRAP - 1);
+	for (size_t i = 0; i < fa->nts; i++)
+		if (!fa->ts[i].sigmask_ok || (fa->ts[i].sigmask & trap))
+			return false;
+	uint64_t ign = 0;
+	if (proc_status_hex(fa->pid, "SigIgn", &ign) < 0)
+		return false;
+	return !(ign & trap);
+}
+
 /* sigaltstack() can only be read from inside each thread: one injected
  * sigaltstack(NULL, &old) per thread, all threads at once. With more than a
  * few threads, a "syscall; int3" page is mapped in the parent for the time
@@ -253,7 +270,7 @@ int fa_capture_altstacks(struct forkall *fa)
 	fa->injected_parent = true;
 	pid_t F = fa->ts[fa->forker].tid;
 	long page = 0;
-	if (fa->nts >= 4) {
+	if (fa->nts >= 4 && int3_harmless(fa)) {
 		uint64_t a[6] = {0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0};
 		uint8_t code[16];
 		size_t len = arch_syscall_trap_code(code, sizeof code);

@@ -3,8 +3,8 @@
  * The fork runs system calls in the target's own threads: sigaltstack in
  * every thread, mmap/munmap/madvise/clone in the forking thread, and in the
  * child (whose threads are all copies of the forking one, so they carry its
- * filters) clone, set_robust_list, rseq, prctl, sigaltstack, futex and exit
- * for every thread it recreates. A filter that kills or traps one of them
+ * filters) clone, set_robust_list, rseq, prctl, sigaltstack, futex, exit,
+ * and getpid/gettid/tgkill for the stub's final stop. A filter that kills or traps one of them
  * used to take the target down with SIGSYS. Here, with every thread
  * stopped and before anything is injected, each call is judged by the
  * filters of the thread that will run it, with its real number and
@@ -134,6 +134,9 @@ static size_t forker_calls(struct forkall *fa, struct call *calls, size_t cap)
 	ADD(SYS_prctl, "prctl(PR_SET_NAME)", C, PR_SET_NAME, 0);
 	ADD(SYS_sigaltstack, "sigaltstack", C, 0, 0);
 	ADD(SYS_futex, "futex(FUTEX_WAIT_PRIVATE)", C, 0, FUTEX_WAIT_PRIVATE, 0, 0);
+	ADD(SYS_getpid, "getpid", C, 0);
+	ADD(SYS_gettid, "gettid", C, 0);
+	ADD(SYS_tgkill, "tgkill(SIGSTOP)", C, 0, 0, SIGSTOP);
 	ADD(SYS_exit, "exit", C, 0);
 	return n;
 }
