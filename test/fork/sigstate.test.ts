@@ -76,7 +76,37 @@ describe('forkall fork: signal dispositions and masks', () => {
 		await check(['handler', '--trap-unblocked']);
 	});
 	const notRoot = typeof process.getuid === 'function' && process.getuid() !== 0;
-	test('--same-tids: everything kept', { skip: notRoot ? '--same-tids needs CAP_SYS_ADMIN' : false }, async () => {
+	const skip = notRoot ? '--same-tids needs CAP_SYS_ADMIN' : false;
+	test('--same-tids: everything kept', { skip }, async () => {
 		await check(['handler'], true);
 	});
+
+	/* issue 16 item 3: the namespace init used to exit 0 whatever the child did */
+	for (const [how, want] of [
+		['SIGUSR2 (the child exits 7)', { code: 7 }],
+		['SIGSEGV', { signal: 11 }],
+		['SIGABRT', { code: 128 + 6 }],
+		['SIGKILL', { code: 128 + 9 }],
+	] as const) {
+		test(`--same-tids: the namespace init ends as the child did: ${how}`, { skip }, async () => {
+			const t = await spawnReaped<SigState>(fixturePath('sigfidelity'), ['handler']);
+			try {
+				const { body } = await forkOk(t.pid, { sameTids: true });
+				registerChild(body.child);
+				const init = body.namespaceInit ?? 0;
+				assert.ok(init > 0, 'namespaceInit in the result');
+				registerChild(init);
+				await t.waitLine((l) => l.startsWith('CHILD-TRAP '), 20000, 'CHILD-TRAP');
+				process.kill(body.child, how.split(' ')[0] as NodeJS.Signals);
+				for (let i = 0; i < 500 && !t.reaped.has(init); i++) await new Promise((r) => setTimeout(r, 10));
+				const st = t.reaped.get(init);
+				assert.ok(st !== undefined, `the namespace init ${init} was reaped by the target's parent`);
+				if ('signal' in want) assert.equal(st & 0x7f, want.signal, `init killed by signal ${want.signal} (wait status 0x${st.toString(16)})`);
+				else assert.deepEqual({ signal: st & 0x7f, code: (st >> 8) & 0xff }, { signal: 0, code: want.code }, `wait status 0x${st.toString(16)}`);
+				assert.equal(t.reaped.has(body.child), false, 'the child was reaped by the init');
+			} finally {
+				await t.stop();
+			}
+		});
+	}
 });

@@ -13,7 +13,8 @@
  *   init I:             close(fd); clone3(set_tid = {pid}) -> the child C,
  *                       whose getpid() is the parent's pid
  *   child leader C:     clone3(CLONE_THREAD.., set_tid = {tid}) per thread
- *   I, at the end:      a reaper loop (wait4 until ECHILD, then exit), so
+ *   I, at the end:      a reaper loop (wait4 until ECHILD, then the child's own
+ *                       end: its exit code or its signal, see reaper.S), so
  *                       N ends when C does and I's parent reaps I
  *
  * Needs CAP_SYS_ADMIN for unshare and set_tid in the target's user
@@ -188,7 +189,7 @@ int samepid_finish_init(struct forkall *fa)
 		return -1;
 	if (addr < 0 && addr > -4096)
 		return fk_fail(err, (int)-addr, FK_KIND_FAILED, "same-tids", "mmap in the namespace init %d", (int)I);
-	uint8_t code[64];
+	uint8_t code[512];
 	size_t len = arch_reaper_code(code, sizeof code);
 	if (!len || mem_write_exact(I, (uint64_t)addr, code, len) < 0)
 		return fk_fail(err, EFAULT, FK_KIND_FAILED, "same-tids", "writing the reaper into %d", (int)I);
@@ -197,7 +198,8 @@ int samepid_finish_init(struct forkall *fa)
 	int e;
 	if (ptrace(PTRACE_SETSIGMASK, I, (void *)sizeof all, &all) < 0 || (e = arch_get_gregs(I, &r)) < 0)
 		return fk_fail(err, errno, FK_KIND_FAILED, "same-tids", "preparing the namespace init %d", (int)I);
-	arch_set_pc(&r, (uint64_t)addr);
+	/* the child has the parent's pid in its namespace */
+	arch_reaper_regs(&r, (uint64_t)addr, fa->pid);
 	if ((e = arch_set_gregs(I, &r)) < 0)
 		return fk_fail(err, -e, FK_KIND_FAILED, "same-tids", "PTRACE_SETREGS of the namespace init %d", (int)I);
 	attach_release(fa->tr, fa->iproc);

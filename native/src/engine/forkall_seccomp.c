@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -102,6 +103,9 @@ static size_t forker_calls(struct forkall *fa, struct call *calls, size_t cap)
 		    (uint64_t)-1, 0);
 		ADD(SYS_wait4, "wait4", "in the namespace init", (uint64_t)-1, 0, __WALL);
 		ADD(SYS_exit_group, "exit_group", "in the namespace init", 0);
+		ADD(SYS_setrlimit, "setrlimit(RLIMIT_CORE)", "in the namespace init", RLIMIT_CORE, 0);
+		ADD(SYS_rt_sigaction, "rt_sigaction", "in the namespace init", SIGSEGV, 0, 0, 8);
+		ADD(SYS_rt_sigprocmask, "rt_sigprocmask", "in the namespace init", SIG_SETMASK, 0, 0, 8);
 	} else {
 		arch_clone_args(a, fl, 0, 0, 0, 0);
 		ADD(SYS_clone, "clone (the fork)", P, a[0], a[1], a[2], a[3], a[4], a[5]);
