@@ -372,3 +372,56 @@ enum proc_life proc_life(pid_t pid)
 		return PROC_DYING;
 	return PROC_ALIVE;
 }
+
+int proc_task_creds(pid_t pid, pid_t tid, struct proc_creds *out)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	ssize_t r = proc_read_file(path, buf, sizeof buf);
+	if (r < 0)
+		return (int)r;
+	memset(out, 0, sizeof *out);
+	int seen = 0;
+	for (char *line = buf; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		char *v = strchr(line, ':');
+		if (v) {
+			*v++ = '\0';
+			if (strcmp(line, "Uid") == 0 || strcmp(line, "Gid") == 0) {
+				uint32_t *dst = line[0] == 'U' ? out->uid : out->gid;
+				for (int i = 0; i < 4; i++)
+					dst[i] = (uint32_t)strtoul(v, &v, 10);
+				seen++;
+			} else if (strcmp(line, "Groups") == 0) {
+				char *end;
+				for (unsigned long g = strtoul(v, &end, 10); end != v; g = strtoul(v, &end, 10)) {
+					v = end;
+					if (out->ngroups < 0)
+						continue;
+					if (out->ngroups == PROC_MAX_GROUPS)
+						out->ngroups = -1;
+					else
+						out->groups[out->ngroups++] = (uint32_t)g;
+				}
+			} else if (strncmp(line, "Cap", 3) == 0) {
+				uint64_t x = strtoull(v, NULL, 16);
+				if (strcmp(line, "CapInh") == 0)
+					out->cap_inh = x;
+				else if (strcmp(line, "CapPrm") == 0)
+					out->cap_prm = x;
+				else if (strcmp(line, "CapEff") == 0)
+					out->cap_eff = x;
+				else if (strcmp(line, "CapBnd") == 0)
+					out->cap_bnd = x;
+				else if (strcmp(line, "CapAmb") == 0)
+					out->cap_amb = x;
+			} else if (strcmp(line, "NoNewPrivs") == 0) {
+				out->no_new_privs = atoi(v);
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return seen == 2 ? 0 : -EPROTO;
+}

@@ -32,6 +32,17 @@ int proc_task_comm(pid_t pid, pid_t tid, char *out, size_t cap);
 enum proc_life { PROC_ALIVE, PROC_DYING, PROC_GONE };
 enum proc_life proc_life(pid_t pid);
 
+/* One thread's credentials, from /proc/PID/task/TID/status. */
+#define PROC_MAX_GROUPS 256
+struct proc_creds {
+	uint32_t uid[4], gid[4]; /* real, effective, saved, filesystem */
+	uint32_t groups[PROC_MAX_GROUPS];
+	int ngroups;             /* -1: more than PROC_MAX_GROUPS */
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	int no_new_privs;
+};
+int proc_task_creds(pid_t pid, pid_t tid, struct proc_creds *out);
+
 /* A hexadecimal field of /proc/PID/status ("SigIgn", "SigCgt", "ShdPnd"). */
 int proc_status_hex(pid_t pid, const char *key, uint64_t *out);
 

@@ -268,6 +268,8 @@ int fa_build_threads(struct fk_tracer *tr, struct forkall *fa)
 		fa->robust_fixed = fix_robust_owners(fa);
 	if (fa_fault_at(fa, "thread-setup") < 0)
 		return -1;
+	if (fa_child_creds(fa) < 0)
+		return -1;
 
 	/* 3. the final state of every thread */
 	for (size_t i = 0; i < fa->nts; i++) {

@@ -69,6 +69,8 @@ struct tstate {
 	struct sched_attr_k sched;
 	bool sched_ok;
 	char name[17];
+	struct proc_creds creds; /* read after the release, with the other extras */
+	bool creds_ok;
 	pid_t child_tid;
 	uint64_t scratch_at;  /* start of its scratch window */
 	bool scratch_saved;
@@ -151,6 +153,10 @@ void fa_read_thread_extras(struct forkall *fa);
 int fa_attach_child(struct fk_tracer *tr, struct forkall *fa);
 int fa_build_threads(struct fk_tracer *tr, struct forkall *fa);
 int fa_release_child(struct forkall *fa);
+/* Each child thread whose parent thread's credentials differ from the
+ * forking thread's gets them back (forkall_creds.c); warns what it cannot. */
+int fa_child_creds(struct forkall *fa);
+bool fa_creds_differ(const struct proc_creds *a, const struct proc_creds *b);
 /* MADV_DOFORK/MADV_DONTFORK over the recorded DONTFORK regions, in tid */
 int fa_madvise_dontfork(struct forkall *fa, struct proc *p, pid_t tid, int advice, const char *step);
 bool fa_want_dontfork_copy(const struct forkall *fa);
