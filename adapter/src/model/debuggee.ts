@@ -16,7 +16,7 @@ import { TypedEmitter } from '../common/events';
 import { hex } from '../common/format';
 import { TracerError } from '../engine/errors';
 import type {
-	ExitedEvent, ForkBody, LocalVariable, StoppedEvent, ThreadCreatedEvent, ThreadExitedEvent,
+	ExitedEvent, ForkBody, LocalVariable, StoppedEvent, ThreadCreatedEvent, ThreadExitedEvent, UnknownEvent,
 } from '../engine/protocol';
 import { Flags, type Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
@@ -174,9 +174,23 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		const onGone = (e: ThreadExitedEvent) => {
 			if (e.pid === this.pid) this.emit('threadExited', e.tid);
 		};
-		tracer.on('stopped', onStopped).on('exited', onExited).on('threadCreated', onCreated).on('threadExited', onGone);
+		/* a process the program created itself (fork): the library took
+		 * our breakpoint bytes out of its copy and let it go */
+		const onOther = (e: UnknownEvent) => {
+			if (e.pid !== this.pid) return;
+			if (e.event === 'childProcess') {
+				this.emit('output', 'console', `[detached child ${String(e.child)} (${String(e.kind)} by thread ${String(e.tid)})]\n`);
+			} else if (e.event === 'signal') {
+				/* a signal set to nostop + print */
+				const sig = Number(e.signal);
+				this.emit('output', 'console', `[thread ${String(e.tid)} received ${signalName(sig)} (${sig})${e.passed ? '' : ', not passed'}]\n`);
+			}
+		};
+		tracer.on('stopped', onStopped).on('exited', onExited).on('threadCreated', onCreated).on('threadExited', onGone)
+			.on('unknownEvent', onOther);
 		this.unsubscribe = () => {
-			tracer.off('stopped', onStopped).off('exited', onExited).off('threadCreated', onCreated).off('threadExited', onGone);
+			tracer.off('stopped', onStopped).off('exited', onExited).off('threadCreated', onCreated).off('threadExited', onGone)
+				.off('unknownEvent', onOther);
 		};
 	}
 

@@ -21,6 +21,7 @@
 
 #include "ptrace/attach.h"
 #include "ptrace/breakpoints.h"
+#include "ptrace/follow.h"
 #include "base/log.h"
 #include "ops/ops.h"
 
@@ -373,11 +374,21 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 			unsigned long msg = 0;
 			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg) {
 				bool known = proc_lwp(p, (pid_t)msg) != NULL;
+				if (!known && !proc_task_exists(p->pid, (pid_t)msg)) {
+					/* clone() without CLONE_THREAD: a new process */
+					follow_new_process(tr, p, l, (pid_t)msg, "clone");
+					known = true;
+				}
 				/* proc_add_lwp may move the array: l is stale after it */
 				if (!known && proc_add_lwp(p, (pid_t)msg) && p->session)
 					event_lwp(tr, "threadCreated", p->pid, (pid_t)msg);
 				l = proc_lwp(p, tid);
 			}
+		}
+		if (ev == PTRACE_EVENT_FORK) {
+			unsigned long msg = 0;
+			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg)
+				follow_new_process(tr, p, l, (pid_t)msg, "fork");
 		}
 	} else if (sig == (SIGTRAP | 0x80)) {
 		l->stop = STOP_SYSCALL;

@@ -106,6 +106,7 @@ int fa_attach_new(struct forkall *fa, pid_t pid, struct proc **out, const char *
 	if (!p)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, step, "out of memory");
 	*out = p;
+	p->own_fork = true; /* its clones (same-tids: the child) are ours */
 	struct lwp *l = proc_add_lwp(p, pid);
 	if (!l)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, step, "out of memory");

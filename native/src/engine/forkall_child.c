@@ -337,6 +337,7 @@ int fa_release_child(struct forkall *fa)
 		return -1;
 	if (fa->flags & FK_FORK_KEEP_TRACED) {
 		c->session = true; /* a debug session takes it over, stopped */
+		c->own_fork = false; /* its own forks are the program's */
 		fa->cproc = NULL;
 		return 0;
 	}

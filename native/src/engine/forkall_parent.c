@@ -342,6 +342,8 @@ bool fa_want_dontfork_copy(const struct forkall *fa)
 	return false;
 }
 
+static int inject_plain_fork(struct forkall *fa, struct tstate *f);
+
 int fa_inject_fork(struct forkall *fa)
 {
 	struct fk_err *err = fa->err;
@@ -358,10 +360,17 @@ int fa_inject_fork(struct forkall *fa)
 		if (fa_madvise_dontfork(fa, fa->parent, f->tid, MADV_DOFORK, "dontfork") < 0 || fa_fault_at(fa, "dontfork") < 0)
 			return -1;
 	}
-	if (fa->flags & FK_FORK_SAME_TIDS)
-		return samepid_fork(fa);
-	if (ptrace(PTRACE_SETOPTIONS, f->tid, 0, ATTACH_OPTIONS | PTRACE_O_TRACEFORK) < 0)
-		return fk_fail(err, errno, FK_KIND_FAILED, "fork", "PTRACE_SETOPTIONS of thread %d", (int)f->tid);
+	/* the child of our own clone is ours, not a fork the program made */
+	fa->parent->own_fork = true;
+	int rc = (fa->flags & FK_FORK_SAME_TIDS) ? samepid_fork(fa) : inject_plain_fork(fa, f);
+	if (tr_find_proc(fa->tr, fa->pid) == fa->parent)
+		fa->parent->own_fork = false;
+	return rc;
+}
+
+static int inject_plain_fork(struct forkall *fa, struct tstate *f)
+{
+	struct fk_err *err = fa->err;
 	/* glibc's own fork: the kernel writes the child's tid into the
 	 * forker's pd->tid and clears it at exit. With a dead main thread
 	 * the child's leader exits after building the threads, and must not
@@ -390,7 +399,6 @@ int fa_inject_fork(struct forkall *fa)
 		rc = rsys_one(fa->tr, fa->parent, fa->insn, f->tid, SYS_clone, a, &ret, &c, err);
 	}
 	fa->t_fork1 = tr_now_us();
-	ptrace(PTRACE_SETOPTIONS, f->tid, 0, ATTACH_OPTIONS);
 	if (rc < 0)
 		return -1;
 	/* The child's pid comes from the fork event only: a call that did not

@@ -545,6 +545,22 @@ void attach_release(struct fk_tracer *tr, struct proc *p)
 	tr_remove_proc(tr, p);
 }
 
+/* "signal" event: a signal that does not stop, but prints */
+static void event_signal(struct fk_tracer *tr, struct proc *p, struct lwp *l)
+{
+	struct jw w;
+	jw_init(&w);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "type", "event");
+	jw_kstr(&w, "event", "signal");
+	jw_kint(&w, "pid", p->pid);
+	jw_kint(&w, "tid", l->tid);
+	jw_kint(&w, "signal", l->stop_sig);
+	jw_kbool(&w, "passed", sig_passes(&p->sigs, l->stop_sig));
+	jw_obj_end(&w);
+	tr_emit_event(tr, &w);
+}
+
 void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 {
 	(void)tr;
@@ -564,6 +580,18 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 		attach_resume_lwp(p, l);
 		break;
 	case STOP_SIGNAL:
+		if (!l->bp_hit && !sig_stops(&p->sigs, l->stop_sig)) {
+			/* nostop: on at once, the signal delivered or not */
+			if (p->session && sig_prints(&p->sigs, l->stop_sig))
+				event_signal(tr, p, l);
+			if (!sig_passes(&p->sigs, l->stop_sig))
+				l->pending_sig = 0;
+			attach_resume_lwp(p, l);
+			break;
+		}
+		if (!l->bp_hit && !sig_passes(&p->sigs, l->stop_sig))
+			l->pending_sig = 0; /* reported, not delivered on resume */
+		/* fall through */
 	case STOP_SYSCALL:
 	case STOP_NONE: {
 		/* All-stop: report it, stop the others from the main loop. */
