@@ -11,7 +11,6 @@
  * resumes every LWP like continue.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { TypedEmitter } from '../common/events';
 import { hex } from '../common/format';
 import { TracerError } from '../engine/errors';
@@ -21,6 +20,7 @@ import type {
 import { Flags, type Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
 import { evaluate, parseCondition, parseFormattedValue, type Lookup } from './conditions';
+import { signalName } from './signals';
 import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
 import { Process, forkFlags, type ForkMode, type ThreadsSnapshot } from './process';
@@ -116,14 +116,6 @@ const FATAL_SIGNALS = new Set([4, 5, 6, 7, 8, 11, 31]); // ILL TRAP ABRT BUS FPE
 const MAX_LINE_STEPS = 100000;
 const LINE_STEP_BUDGET_MS = 15000;
 
-export function signalName(sig: number): string {
-	for (const [name, num] of Object.entries(os.constants.signals)) {
-		if (num === sig && name !== 'SIGIOT' && name !== 'SIGPOLL') {
-			return name;
-		}
-	}
-	return sig >= 34 ? `SIGRTMIN+${sig - 34}` : `SIG${sig}`;
-}
 
 type NativeStop = StoppedEvent;
 type Waiter = (ev: NativeStop | 'exited' | 'paused') => void;
