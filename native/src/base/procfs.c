@@ -291,12 +291,17 @@ int proc_vmflag_ranges(pid_t pid, struct vmflag_range **out, size_t *n)
 		if (sscanf(line, "%llx-%llx %*4s %*x %*x:%*x %*u %n", &s, &e, &pos) == 2 && pos > 0) {
 			cur.start = s;
 			cur.end = e;
+			cur.rss = 0;
 			char *p = line + pos;
 			size_t pl = strcspn(p, "\n");
 			if (pl >= sizeof cur.path)
 				pl = sizeof cur.path - 1;
 			memcpy(cur.path, p, pl);
 			cur.path[pl] = '\0';
+			continue;
+		}
+		if (strncmp(line, "Rss:", 4) == 0) {
+			cur.rss = strtoull(line + 4, NULL, 10) * 1024;
 			continue;
 		}
 		if (strncmp(line, "VmFlags:", 8) != 0)

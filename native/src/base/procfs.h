@@ -82,6 +82,7 @@ const struct vma *vma_below(const struct vma_list *l, const struct vma *m);
 enum { VMF_DONTFORK = 1, VMF_WIPEONFORK = 2 };
 struct vmflag_range {
 	uint64_t start, end;
+	uint64_t rss;   /* resident bytes (smaps Rss) */
 	unsigned flags;
 	char path[64];
 };

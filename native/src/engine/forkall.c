@@ -181,11 +181,12 @@ static void result(struct forkall *fa, struct jw *body)
 	jw_obj_end(body);
 	jw_obj_end(body);
 	size_t ndc = 0, nwf = 0;
-	uint64_t bdc = 0;
+	uint64_t bdc = 0, rdc = 0;
 	for (size_t i = 0; i < fa->nvmf; i++) {
 		if (fa->vmf[i].flags & VMF_DONTFORK) {
 			ndc++;
 			bdc += fa->vmf[i].end - fa->vmf[i].start;
+			rdc += fa->vmf[i].rss;
 		}
 		if (fa->vmf[i].flags & VMF_WIPEONFORK)
 			nwf++;
@@ -193,7 +194,8 @@ static void result(struct forkall *fa, struct jw *body)
 	jw_key(body, "dontfork");
 	jw_obj_begin(body);
 	jw_kint(body, "regions", (int64_t)ndc);
-	jw_kint(body, "bytes", (int64_t)bdc);
+	jw_kint(body, "bytes", (int64_t)bdc);            /* address space */
+	jw_kint(body, "residentBytes", (int64_t)rdc);    /* what a copy costs */
 	jw_kbool(body, "copied", fa_want_dontfork_copy(fa));
 	jw_obj_end(body);
 	jw_key(body, "wipeonfork");
