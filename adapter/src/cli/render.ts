@@ -161,7 +161,7 @@ export function regsJson(r: Registers): object {
 export function renderForkText(r: ForkBody): string {
 	const t = r.timings;
 	const lines: string[] = [];
-	lines.push(`forked ${r.parent} -> child ${r.child}${r.sameTids ? ` (same pid and tids inside its PID namespace; init ${r.namespaceInit ?? '?'})` : ''}: ${r.threads.length} thread${r.threads.length === 1 ? '' : 's'}`);
+	lines.push(`forked ${r.parent} -> child ${r.child}${r.sameTids ? ` (same pid and tids inside its PID namespace${r.userNamespace ? ', in a user namespace of its own' : ''}; init ${r.namespaceInit ?? '?'})` : ''}: ${r.threads.length} thread${r.threads.length === 1 ? '' : 's'}`);
 	lines.push(`parent paused ${t.pauseUs} µs (fork ${t.forkUs} µs); child threads built in ${t.threadsUs} µs; total ${t.totalUs} µs`);
 	if (r.zombieLeader) lines.push('the main thread had exited: the child\'s leader exited too (zombie leader, as in the parent)');
 	if (r.dontfork.regions) {

@@ -150,6 +150,8 @@ export interface ForkBody {
 	sameTids: boolean;
 	/** same-tids mode: pid 1 of the child's PID namespace (a reaper) */
 	namespaceInit?: number;
+	/** same-tids mode without CAP_SYS_ADMIN: the namespace is in a user namespace of its own */
+	userNamespace?: boolean;
 	threads: { parentTid: number; childTid: number }[];
 	timings: { pauseUs: number; forkUs: number; threadsUs: number; totalUs: number };
 	/** bytes: address space of the regions; residentBytes: their resident memory (what a copy costs) */

@@ -158,6 +158,8 @@ static void result(struct forkall *fa, struct jw *body)
 	jw_kbool(body, "sameTids", (fa->flags & FK_FORK_SAME_TIDS) != 0);
 	if (fa->init)
 		jw_kint(body, "namespaceInit", fa->init);
+	if (fa->userns)
+		jw_kbool(body, "userNamespace", true);
 	jw_key(body, "threads");
 	jw_arr_begin(body);
 	for (size_t i = 0; i < fa->nts; i++) {

@@ -114,6 +114,7 @@ struct forkall {
 	pid_t child;
 	struct proc *cproc;
 	pid_t init;          /* same-tids mode: pid 1 of the child's namespace */
+	bool userns;         /* ... in a user namespace of its own (no CAP_SYS_ADMIN) */
 	struct proc *iproc;
 
 	uint64_t phases[6];

@@ -96,6 +96,8 @@ static size_t forker_calls(struct forkall *fa, struct call *calls, size_t cap)
 		ADD(SYS_openat, "openat", P, (uint64_t)AT_FDCWD, 0, O_RDONLY | O_CLOEXEC);
 		ADD(SYS_unshare, "unshare(CLONE_NEWPID)", P, CLONE_NEWPID);
 		ADD(SYS_clone, "clone (the namespace init)", P, SIGCHLD | CLONE_PARENT);
+		ADD(SYS_clone, "clone (the namespace init, in a user namespace)", P,
+		    CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD | CLONE_PARENT);
 		ADD(SYS_setns, "setns", P, 0, CLONE_NEWPID);
 		ADD(SYS_close, "close", P, 0);
 		ADD(SYS_clone3, "clone3", C, 0, 0);
