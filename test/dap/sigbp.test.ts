@@ -33,15 +33,10 @@ test('SIGUSR2 while stopped at a breakpoint: reported next, then the NEXT hit of
 	await dc.start();
 	try {
 		await dc.init();
-		const proc = dc.next('process');
 		const initialized = dc.next('initialized');
 		await within(dc.launchRequest({ program: fixturePath('sigbp') } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
 		await initialized;
-		const pe = (await proc) as DebugProtocol.ProcessEvent;
-		assert.equal(pe.body.startMethod, 'launch');
-		assert.equal(pe.body.name, fixturePath('sigbp'), 'the process event names the program');
-		const pid = pe.body.systemProcessId!;
-		assert.equal((await dc.threadsRequest()).body.threads[0].id, pid, 'the only thread right after exec is the pid');
+		const pid = (await dc.threadsRequest()).body.threads[0].id; // the only thread right after exec: its tid is the pid
 		await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: findMarker('HIT', SRC) }] });
 		let stop = dc.next('stopped');
 		await dc.configurationDoneRequest();

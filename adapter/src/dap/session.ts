@@ -324,16 +324,6 @@ export class ForkallSession extends DebugSession {
 	private bind(d: Debuggee): void {
 		this.debuggee = d;
 		this.host.register(d);
-		/* DAP "process": the debuggee's pid and how the session got it */
-		const name = (() => {
-			try {
-				return fs.readlinkSync(`/proc/${d.pid}/exe`);
-			} catch {
-				return `process ${d.pid}`;
-			}
-		})();
-		const startMethod = d.origin === 'launch' ? 'launch' : 'attach';
-		this.sendEvent(new Event('process', { name, systemProcessId: d.pid, isLocalProcess: true, startMethod, pointerSize: 64 }));
 		d.on('stopped', (s) => this.onStopped(s));
 		d.on('threadStarted', (tid) => this.sendEvent(new ThreadEvent('started', tid)));
 		d.on('threadExited', (tid) => this.sendEvent(new ThreadEvent('exited', tid)));
@@ -360,7 +350,7 @@ export class ForkallSession extends DebugSession {
 				else await d.resume();
 				break;
 			case 'fork-child':
-				await d.reportInitialStop('entry', d.pid, 'Forked child: every thread stopped where the fork happened');
+				await d.reportInitialStop('entry', d.pid, 'Paused: forked');
 				break;
 			}
 		});
