@@ -497,15 +497,18 @@ static bool cond_returned(struct ctx *c, uint64_t addr, const fk_gregs *r)
 	return arch_sp(r) >= c->call_sp;
 }
 
-/* delve's next: another line of this frame, or this frame's return. */
+/* delve's next: another line of this frame, or this frame's return. The
+ * return address of a recursive function is inside it: reached by a
+ * deeper frame returning into ours it is no stop unless a statement
+ * starts there. */
 static bool cond_same_frame(struct ctx *c, uint64_t addr, const fk_gregs *r)
 {
 	if (!c->cfa)
 		return true;
 	if (addr == c->ret && arch_sp(r) >= c->cfa)
 		return true;
-	if (addr < c->lo || addr >= c->hi)
-		return false; /* the return address, reached by a deeper frame */
+	if (addr < c->lo || addr >= c->hi || !stmt_start(c, addr) || in_line(c, addr))
+		return false;
 	uint64_t cfa, ret;
 	frame_of(c, r, &cfa, &ret);
 	return !cfa || cfa >= c->cfa; /* lower: a recursive call's frame */
@@ -608,12 +611,22 @@ static enum outcome line_step(struct ctx *c, fk_gregs *r)
 				size_t nrows = c->nrows;
 				c->rows = NULL;
 				if (set_line(c, pc)) {
-					/* a function with lines: finish its opening line */
+					/* a function with lines: past its opening line (the
+					 * prologue), to the first statement of another line,
+					 * which may be right here */
 					free(rows);
 					c->cfa = sp + 8;
 					c->ret = at;
 					c->saw_call = false;
 					steps = calls = 0;
+					long i = row_at(c, pc);
+					while (i > 0 && c->rows[i - 1].addr == pc)
+						i--;
+					c->line = c->rows[i].line;
+					c->file = c->rows[i].file;
+					for (; i < (long)c->nrows && c->rows[i].addr == pc; i++)
+						if (c->rows[i].stmt && c->rows[i].line != 0 && c->rows[i].line != c->line)
+							return DONE;
 					continue;
 				}
 				free(c->rows);
