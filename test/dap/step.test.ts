@@ -112,6 +112,19 @@ test('next over a recursive call stays in the same frame', async () => {
 	}
 });
 
+test('stepOut of a recursive function returns to its caller, not into a deeper frame', async () => {
+	const s = await stoppedAt(['fact', '6'], 'FACT_CALL');
+	try {
+		const before = await at(s);
+		const r = await step(s, 'stepOut');
+		assert.equal(r.ev.body.reason, 'step');
+		const out = await at(s);
+		assert.deepEqual([out.name, out.depth], ['main', before.depth - 1], 'fact(5)..fact(2) returned to the same address first');
+	} finally {
+		await end(s);
+	}
+});
+
 test('stepIn enters a function with debug info, stepOut returns, stepIn over a libc call', async () => {
 	const s = await stoppedAt(['calls'], 'CALL_CALLEE');
 	try {
@@ -179,6 +192,29 @@ test('pause interrupts a next that does not end', async () => {
 		// still usable: a continue and a pause after it
 		const again = s.dc.next('stopped', 20000);
 		await s.dc.continueRequest({ threadId: s.tid });
+		await s.dc.pauseRequest({ threadId: s.tid });
+		assert.equal(((await again) as DebugProtocol.StoppedEvent).body.reason, 'pause');
+	} finally {
+		await end(s);
+	}
+});
+
+test('a signal arriving during next is reported, and delivered on continue', async () => {
+	const s = await stoppedAt(['forever'], 'BEFORE_FOREVER');
+	try {
+		await step(s, 'next');
+		const stopped = s.dc.next('stopped', 20000);
+		await s.dc.nextRequest({ threadId: s.tid });
+		await new Promise((r) => setTimeout(r, 500));
+		process.kill(s.tid, 'SIGUSR1'); // the main thread's tid is the pid
+		const ev = (await stopped) as DebugProtocol.StoppedEvent;
+		assert.equal(ev.body.reason, 'signal');
+		assert.equal(ev.body.threadId, s.tid, 'the only running thread took it');
+		assert.match(ev.body.text ?? '', /SIGUSR1/);
+		// passed to the program's handler on continue: it keeps running
+		const again = s.dc.next('stopped', 20000);
+		await s.dc.continueRequest({ threadId: s.tid });
+		await new Promise((r) => setTimeout(r, 200));
 		await s.dc.pauseRequest({ threadId: s.tid });
 		assert.equal(((await again) as DebugProtocol.StoppedEvent).body.reason, 'pause');
 	} finally {
