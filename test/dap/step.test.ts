@@ -24,23 +24,29 @@ interface Session {
 	tid: number;
 }
 
-/** Launch stepper with args, stopped at the breakpoint on `marker`. */
-async function stoppedAt(args: string[], marker: string): Promise<Session> {
+/** Launch stepper with args, stopped at the breakpoint on `marker` (its
+ * hitCondition: "== 2" stops at the second hit). */
+async function stoppedAt(args: string[], marker: string, hitCondition?: string): Promise<Session> {
 	const dc = new DapClient();
 	await dc.start();
-	await dc.init();
-	const initialized = dc.next('initialized');
-	await within(dc.launchRequest({ program: PROGRAM, args } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
-	await initialized;
-	const bps = await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: line(marker) }] });
-	assert.equal(bps.body.breakpoints[0].verified, true, `breakpoint at #${marker}`);
-	const hit = dc.next('stopped');
-	await dc.configurationDoneRequest();
-	const e = (await hit) as DebugProtocol.StoppedEvent;
-	assert.equal(e.body.reason, 'breakpoint');
-	const tid = e.body.threadId!;
-	await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [] });
-	return { dc, tid };
+	try {
+		await dc.init();
+		const initialized = dc.next('initialized');
+		await within(dc.launchRequest({ program: PROGRAM, args } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await initialized;
+		const bps = await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: line(marker), hitCondition }] });
+		assert.equal(bps.body.breakpoints[0].verified, true, `breakpoint at #${marker}`);
+		const hit = dc.next('stopped');
+		await dc.configurationDoneRequest();
+		const e = (await hit) as DebugProtocol.StoppedEvent;
+		assert.equal(e.body.reason, 'breakpoint');
+		const tid = e.body.threadId!;
+		await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [] });
+		return { dc, tid };
+	} catch (e) {
+		await dc.stop().catch(() => undefined);
+		throw e;
+	}
 }
 
 async function frames(s: Session, tid = s.tid): Promise<DebugProtocol.StackFrame[]> {
@@ -66,8 +72,15 @@ async function at(s: Session): Promise<{ name: string; line: number; depth: numb
 }
 
 async function end(s: Session): Promise<void> {
-	await s.dc.disconnectRequest({ terminateDebuggee: true }).catch(() => undefined);
-	await s.dc.stop();
+	await within(s.dc.disconnectRequest({ terminateDebuggee: true }), 10000, 'disconnect').catch(() => undefined);
+	await s.dc.stop().catch(() => undefined);
+	// the adapter kills what it launched; if it could not (a failed test
+	// left it stuck), the main thread's tid is the pid
+	try {
+		process.kill(s.tid, 'SIGKILL');
+	} catch {
+		/* gone, as it should be */
+	}
 }
 
 test('next over a one-line loop of 300,000 iterations (8 other threads) lands on the next line', async () => {
@@ -113,13 +126,18 @@ test('next over a recursive call stays in the same frame', async () => {
 });
 
 test('stepOut of a recursive function returns to its caller, not into a deeper frame', async () => {
-	const s = await stoppedAt(['fact', '6'], 'FACT_CALL');
+	// fact(5): its return address in fact(6) is where fact(4)..fact(1) return first
+	const s = await stoppedAt(['fact', '6'], 'FACT_CALL', '== 2');
 	try {
 		const before = await at(s);
+		assert.equal(before.name, 'fact');
 		const r = await step(s, 'stepOut');
 		assert.equal(r.ev.body.reason, 'step');
 		const out = await at(s);
-		assert.deepEqual([out.name, out.depth], ['main', before.depth - 1], 'fact(5)..fact(2) returned to the same address first');
+		assert.deepEqual([out.name, out.depth], ['fact', before.depth - 1], 'in fact(6), the caller of fact(5)');
+		await step(s, 'stepOut');
+		const main = await at(s);
+		assert.deepEqual([main.name, main.depth], ['main', before.depth - 2]);
 	} finally {
 		await end(s);
 	}

@@ -448,10 +448,9 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 				this.waiter = null;
 				await this.stopAll();
 				w('paused');
-			} else if (this.nativeStepping) {
+			} else {
 				// The tracer thread is stepping: it stops at its next look.
-				this.cancelSent = true;
-				this.tracer.cancel();
+				this.cancelNativeStep();
 			}
 			return;
 		}
@@ -470,7 +469,16 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		await this.report({ reason: 'pause', tid: tid ?? this.pid, breakpoints: [] });
 	}
 
+	/** A native step in flight ends now: requests wait behind it. */
+	private cancelNativeStep(): void {
+		if (this.nativeStepping) {
+			this.cancelSent = true;
+			this.tracer.cancel();
+		}
+	}
+
 	async detach(): Promise<void> {
+		this.cancelNativeStep();
 		this.waiter = null;
 		if (!this.isExited()) {
 			await this.tracer.request('detach', { pid: this.pid });
@@ -482,6 +490,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	/** Kill the process; resolves once the kill was sent (exit follows as an event). */
 	async kill(): Promise<void> {
 		if (this.isExited()) return;
+		this.cancelNativeStep();
 		try {
 			await this.tracer.request('kill', { pid: this.pid });
 		} catch (e) {
