@@ -7,6 +7,7 @@
  */
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { fixturePath } from '../helpers/paths';
@@ -72,15 +73,19 @@ async function at(s: Session): Promise<{ name: string; line: number; depth: numb
 }
 
 async function end(s: Session): Promise<void> {
-	await within(s.dc.disconnectRequest({ terminateDebuggee: true }), 10000, 'disconnect').catch(() => undefined);
+	// the adapter kills what it launched; if it cannot (a failed test left
+	// it stuck), kill it here: the main thread's tid is the pid
+	const killDebuggee = (): void => {
+		try {
+			if (fs.readFileSync(`/proc/${s.tid}/cmdline`, 'utf8').startsWith(PROGRAM)) process.kill(s.tid, 'SIGKILL');
+		} catch {
+			/* gone, as it should be */
+		}
+	};
+	const ok = await within(s.dc.disconnectRequest({ terminateDebuggee: true }), 10000, 'disconnect').then(() => true, () => false);
+	if (!ok) killDebuggee();
 	await s.dc.stop().catch(() => undefined);
-	// the adapter kills what it launched; if it could not (a failed test
-	// left it stuck), the main thread's tid is the pid
-	try {
-		process.kill(s.tid, 'SIGKILL');
-	} catch {
-		/* gone, as it should be */
-	}
+	killDebuggee();
 }
 
 test('next over a one-line loop of 300,000 iterations (8 other threads) lands on the next line', async () => {
