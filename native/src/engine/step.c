@@ -547,13 +547,20 @@ static enum outcome step_out_of_call(struct ctx *c, const fk_gregs *r)
  * of the function and on the return address, one continue. */
 static enum outcome run_line_with_breakpoints(struct ctx *c)
 {
+	/* without a breakpoint on the way out the frame could return unseen:
+	 * then the line goes on single-stepping (c->ret = 0, c->hit = 0) */
+	c->hit = 0;
+	add_temp(c, c->ret);
+	if (!is_temp(c, c->ret) && !bp_at(c->p, c->ret)) {
+		c->ret = 0;
+		return GO;
+	}
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct sym_line_row *w = &c->rows[i];
 		if (w->stmt && w->line != 0 && !(w->line == c->line && same_file(w->file, c->file)) &&
 		    !in_line(c, w->addr))
 			add_temp(c, w->addr);
 	}
-	add_temp(c, c->ret);
 	return run_to(c, c->saw_call ? RUN_ALL : RUN_ALONE, cond_same_frame);
 }
 
@@ -588,6 +595,8 @@ static enum outcome line_step(struct ctx *c, fk_gregs *r)
 				o = run_line_with_breakpoints(c);
 				if (o != GO)
 					return o;
+				if (!c->hit)
+					continue; /* not possible here: single steps it is */
 				if ((o = get_regs(c, r)) != GO)
 					return o;
 				if (c->hit == c->ret && arch_sp(r) >= c->cfa) {
@@ -705,11 +714,16 @@ int step_line(struct fk_tracer *tr, struct proc *p, pid_t tid, enum step_kind ki
 	enum outcome o = get_regs(&c, &r);
 	if (o == GO && kind == STEP_OUT) {
 		frame_of(&c, &r, &c.cfa, &c.ret);
+		if (c.ret)
+			add_temp(&c, c.ret);
 		if (!c.ret) {
 			fk_fail(err, ENOENT, FK_KIND_BADREQ, "step", "step out: the caller of this frame is not known");
 			o = FAIL;
+		} else if (!is_temp(&c, c.ret) && !bp_at(p, c.ret)) {
+			fk_fail(err, EFAULT, FK_KIND_FAILED, "step",
+				"step out: no breakpoint possible at the return address 0x%llx", (unsigned long long)c.ret);
+			o = FAIL;
 		} else {
-			add_temp(&c, c.ret);
 			o = run_to(&c, RUN_ALL, cond_out);
 			if (o == GO)
 				o = DONE;
@@ -723,6 +737,7 @@ int step_line(struct fk_tracer *tr, struct proc *p, pid_t tid, enum step_kind ki
 			o = line_step(&c, &r);
 		}
 	}
+	remove_temps(&c); /* none left unless a failure came between insert and run */
 	free(c.temps);
 	free(c.rows);
 	if (c.out->continues)
