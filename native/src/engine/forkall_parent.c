@@ -174,6 +174,16 @@ void fa_restore_scratch(struct forkall *fa, pid_t pid)
 	free(at), free(which);
 }
 
+/* A capture that failed half-way: fa->nts is still 0, so nobody else
+ * frees the buffers of the first n threads. */
+static void drop_xstates(struct forkall *fa, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(fa->ts[i].xstate);
+		fa->ts[i].xstate = NULL;
+	}
+}
+
 int fa_capture(struct forkall *fa)
 {
 	struct fk_err *err = fa->err;
@@ -199,11 +209,13 @@ int fa_capture(struct forkall *fa)
 		int rc = arch_get_gregs(l->tid, &t->regs);
 		if (rc < 0) {
 			free(addrs), free(vals), free(ok);
+			drop_xstates(fa, n);
 			return fk_fail(err, -rc, FK_KIND_FAILED, "capture", "PTRACE_GETREGS of thread %d", (int)l->tid);
 		}
 		t->xstate = malloc(xcap);
 		if (!t->xstate || (rc = arch_get_xstate(l->tid, t->xstate, xcap, &t->xlen)) < 0) {
 			free(addrs), free(vals), free(ok);
+			drop_xstates(fa, n + 1);
 			return fk_fail(err, t->xstate ? -rc : ENOMEM, FK_KIND_FAILED, "capture",
 				       "PTRACE_GETREGSET NT_X86_XSTATE of thread %d", (int)l->tid);
 		}
