@@ -3,7 +3,8 @@
  * test/fixtures/stepper (8 worker threads ticking every 2 ms): next over a
  * long one-line loop, next over a recursive call, stepIn into a function
  * with debug info and over a libc call, stepOut, a breakpoint of another
- * thread during next, pause during a step that does not end.
+ * thread during next, pause during a step that does not end, a signal
+ * during next, threads (and the stepping thread) exiting during next.
  */
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -240,6 +241,39 @@ test('a signal arriving during next is reported, and delivered on continue', asy
 		await new Promise((r) => setTimeout(r, 200));
 		await s.dc.pauseRequest({ threadId: s.tid });
 		assert.equal(((await again) as DebugProtocol.StoppedEvent).body.reason, 'pause');
+	} finally {
+		await end(s);
+	}
+});
+
+test('threads exiting during next (8 joined in the stepped line) do not hang it', async () => {
+	const s = await stoppedAt(['join'], 'JOIN_DONE');
+	try {
+		await step(s, 'next');
+		assert.equal((await at(s)).line, line('JOIN'));
+		const r = await step(s, 'next');
+		assert.equal(r.ev.body.reason, 'step');
+		assert.equal((await at(s)).line, line('AFTER_JOIN'));
+		const th = await s.dc.threadsRequest();
+		assert.equal(th.body.threads.length, 1, 'the workers are gone');
+	} finally {
+		await end(s);
+	}
+});
+
+test('the stepping thread exiting (next over pthread_exit) ends the step, no hang', async () => {
+	const s = await stoppedAt(['texit'], 'PTHREAD_EXIT');
+	try {
+		const exiter = s.tid;
+		assert.equal((await at(s)).name, 'exiter');
+		const gone = s.dc.next('thread', 20000);
+		const r = await step(s, 'next');
+		assert.equal(r.ev.body.reason, 'pause');
+		assert.match(r.ev.body.description ?? '', new RegExp(`thread ${exiter} exited during the step`));
+		assert.notEqual(r.ev.body.threadId, exiter, 'reported on the main thread');
+		const t = (await gone) as DebugProtocol.ThreadEvent;
+		assert.deepEqual([t.body.reason, t.body.threadId], ['exited', exiter]);
+		s.tid = r.ev.body.threadId!; // for end(): the process's pid
 	} finally {
 		await end(s);
 	}
