@@ -148,6 +148,8 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	private stepping = false;
 	private nativeStepping = false;
 	private cancelSent = false;
+	/** detach or kill under way */
+	private leaving = false;
 	private lastNativeStep: StepBody | null = null;
 	private snapshot: Promise<ThreadsSnapshot> | null = null;
 	private readonly regsCache = new Map<number, Promise<Registers>>();
@@ -478,6 +480,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	}
 
 	async detach(): Promise<void> {
+		this.leaving = true;
 		this.cancelNativeStep();
 		this.waiter = null;
 		if (!this.isExited()) {
@@ -490,6 +493,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	/** Kill the process; resolves once the kill was sent (exit follows as an event). */
 	async kill(): Promise<void> {
 		if (this.isExited()) return;
+		this.leaving = true;
 		this.cancelNativeStep();
 		try {
 			await this.tracer.request('kill', { pid: this.pid });
@@ -721,7 +725,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		} finally {
 			this.stepping = false;
 		}
-		if (this.isExited()) return;
+		if (this.isExited() || this.leaving) return; // a step cut short by detach/kill: no stop to show
 		if (this.runState !== 'stopped') {
 			try {
 				await this.stopAll();
