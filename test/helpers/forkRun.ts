@@ -15,6 +15,7 @@ export interface ForkBody {
 	/* --same-tids: pid 1 of that namespace (the child's parent, a reaper that
 	 * exits when the child does; its own parent is the target's parent) */
 	namespaceInit?: number;
+	userNamespace?: boolean;
 	threads: ForkThread[];
 	timings: { pauseUs: number; forkUs: number; threadsUs: number; totalUs: number };
 	dontfork: { regions: number; bytes: number; copied: boolean };
@@ -31,6 +32,8 @@ export interface ForkOptions {
 	sameTids?: boolean;
 	/* extra environment (FORKALL_SKIP, FORKALL_FAULT) */
 	env?: Record<string, string>;
+	/* run the CLI as this user (the test runs as root) */
+	user?: { uid: number; gid: number; name: string };
 	timeoutMs?: number;
 }
 
@@ -63,7 +66,7 @@ export async function runFork(pid: number, opts: ForkOptions = {}): Promise<Fork
 	/* FORKALL_TEST_FORCE_SKIP=<steps>: break every fork of a test run on
 	 * purpose, to see that the test notices */
 	if (!opts.env?.FORKALL_SKIP && process.env.FORKALL_TEST_FORCE_SKIP) env.FORKALL_SKIP = process.env.FORKALL_TEST_FORCE_SKIP;
-	const res = await run(argv, { env, timeoutMs: opts.timeoutMs ?? 120000 });
+	const res = await run(argv, { env, timeoutMs: opts.timeoutMs ?? 120000, user: opts.user });
 	let body: ForkBody | null = null;
 	if (res.code === 0) {
 		try {

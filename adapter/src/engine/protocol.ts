@@ -150,9 +150,12 @@ export interface ForkBody {
 	sameTids: boolean;
 	/** same-tids mode: pid 1 of the child's PID namespace (a reaper) */
 	namespaceInit?: number;
+	/** same-tids mode without CAP_SYS_ADMIN: the namespace is in a user namespace of its own */
+	userNamespace?: boolean;
 	threads: { parentTid: number; childTid: number }[];
 	timings: { pauseUs: number; forkUs: number; threadsUs: number; totalUs: number };
-	dontfork: { regions: number; bytes: number; copied: boolean };
+	/** bytes: address space of the regions; residentBytes: their resident memory (what a copy costs) */
+	dontfork: { regions: number; bytes: number; residentBytes?: number; copied: boolean };
 	wipeonfork: { start: Hex; end: Hex; path: string }[];
 	zombieLeader: boolean;
 	robustOwnersFixed: number;
@@ -533,6 +536,7 @@ export function parseForkBody(v: unknown): ForkBody {
 	const dc = obj(o.dontfork, 'fork.dontfork');
 	int(dc.regions, 'fork.dontfork.regions');
 	int(dc.bytes, 'fork.dontfork.bytes');
+	opt(dc, 'residentBytes', 'fork.dontfork', int);
 	bool(dc.copied, 'fork.dontfork.copied');
 	arr(o.wipeonfork, 'fork.wipeonfork', (w, p) => obj(w, p));
 	bool(o.zombieLeader, 'fork.zombieLeader');

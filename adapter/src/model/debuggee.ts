@@ -13,16 +13,16 @@
  * native/src/engine/step.c); instruction steps are driven from here.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { TypedEmitter } from '../common/events';
 import { hex } from '../common/format';
 import { TracerError } from '../engine/errors';
 import type {
-	ExitedEvent, ForkBody, LocalVariable, StepBody, StoppedEvent, ThreadCreatedEvent, ThreadExitedEvent,
+	ExitedEvent, ForkBody, LocalVariable, StepBody, StoppedEvent, ThreadCreatedEvent, ThreadExitedEvent, UnknownEvent,
 } from '../engine/protocol';
 import { Flags, type Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
 import { evaluate, parseCondition, parseFormattedValue, type Lookup } from './conditions';
+import { signalName } from './signals';
 import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
 import { Process, forkFlags, type ForkMode, type ThreadsSnapshot } from './process';
@@ -116,14 +116,6 @@ export interface LaunchOptions {
 
 const FATAL_SIGNALS = new Set([4, 5, 6, 7, 8, 11, 31]); // ILL TRAP ABRT BUS FPE SEGV SYS
 
-export function signalName(sig: number): string {
-	for (const [name, num] of Object.entries(os.constants.signals)) {
-		if (num === sig && name !== 'SIGIOT' && name !== 'SIGPOLL') {
-			return name;
-		}
-	}
-	return sig >= 34 ? `SIGRTMIN+${sig - 34}` : `SIG${sig}`;
-}
 
 type NativeStop = StoppedEvent;
 type Waiter = (ev: NativeStop | 'exited' | 'paused') => void;
@@ -181,9 +173,23 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		const onGone = (e: ThreadExitedEvent) => {
 			if (e.pid === this.pid) this.emit('threadExited', e.tid);
 		};
-		tracer.on('stopped', onStopped).on('exited', onExited).on('threadCreated', onCreated).on('threadExited', onGone);
+		/* a process the program created itself (fork): the library took
+		 * our breakpoint bytes out of its copy and let it go */
+		const onOther = (e: UnknownEvent) => {
+			if (e.pid !== this.pid) return;
+			if (e.event === 'childProcess') {
+				this.emit('output', 'console', `[detached child ${String(e.child)} (${String(e.kind)} by thread ${String(e.tid)})]\n`);
+			} else if (e.event === 'signal') {
+				/* a signal set to nostop + print */
+				const sig = Number(e.signal);
+				this.emit('output', 'console', `[thread ${String(e.tid)} received ${signalName(sig)} (${sig})${e.passed ? '' : ', not passed'}]\n`);
+			}
+		};
+		tracer.on('stopped', onStopped).on('exited', onExited).on('threadCreated', onCreated).on('threadExited', onGone)
+			.on('unknownEvent', onOther);
 		this.unsubscribe = () => {
-			tracer.off('stopped', onStopped).off('exited', onExited).off('threadCreated', onCreated).off('threadExited', onGone);
+			tracer.off('stopped', onStopped).off('exited', onExited).off('threadCreated', onCreated).off('threadExited', onGone)
+				.off('unknownEvent', onOther);
 		};
 	}
 

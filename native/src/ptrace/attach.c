@@ -185,7 +185,7 @@ int attach_read_pre_states(pid_t pid, struct pre_state **out, size_t *n)
 	return 0;
 }
 
-int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const pid_t *known, size_t nknown,
+static int seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const pid_t *known, size_t nknown,
 		     struct fk_err *err)
 {
 	for (int round = 0; round < 1000; round++) {
@@ -274,6 +274,15 @@ int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const
 	}
 	return fk_fail(err, EAGAIN, FK_KIND_FAILED, "seize",
 		       "process %d keeps creating threads faster than they can be seized", (int)p->pid);
+}
+
+int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const pid_t *known, size_t nknown,
+		     struct fk_err *err)
+{
+	tr_seize_round(tr, true);
+	int rc = seize_all(tr, p, interrupt, known, nknown, err);
+	tr_seize_round(tr, false);
+	return rc;
 }
 
 void attach_interrupt_all(struct fk_tracer *tr, struct proc *p)
@@ -536,6 +545,22 @@ void attach_release(struct fk_tracer *tr, struct proc *p)
 	tr_remove_proc(tr, p);
 }
 
+/* "signal" event: a signal that does not stop, but prints */
+static void event_signal(struct fk_tracer *tr, struct proc *p, struct lwp *l)
+{
+	struct jw w;
+	jw_init(&w);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "type", "event");
+	jw_kstr(&w, "event", "signal");
+	jw_kint(&w, "pid", p->pid);
+	jw_kint(&w, "tid", l->tid);
+	jw_kint(&w, "signal", l->stop_sig);
+	jw_kbool(&w, "passed", sig_passes(&p->sigs, l->stop_sig));
+	jw_obj_end(&w);
+	tr_emit_event(tr, &w);
+}
+
 void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 {
 	(void)tr;
@@ -555,6 +580,18 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 		attach_resume_lwp(p, l);
 		break;
 	case STOP_SIGNAL:
+		if (!l->bp_hit && !sig_stops(&p->sigs, l->stop_sig)) {
+			/* nostop: on at once, the signal delivered or not */
+			if (p->session && sig_prints(&p->sigs, l->stop_sig))
+				event_signal(tr, p, l);
+			if (!sig_passes(&p->sigs, l->stop_sig))
+				l->pending_sig = 0;
+			attach_resume_lwp(p, l);
+			break;
+		}
+		if (!l->bp_hit && !sig_passes(&p->sigs, l->stop_sig))
+			l->pending_sig = 0; /* reported, not delivered on resume */
+		/* fall through */
 	case STOP_SYSCALL:
 	case STOP_NONE: {
 		/* All-stop: report it, stop the others from the main loop. */
