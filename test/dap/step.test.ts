@@ -278,3 +278,31 @@ test('the stepping thread exiting (next over pthread_exit) ends the step, no han
 		await end(s);
 	}
 });
+
+test('a signal that does not stop (SIGALRM) is delivered during next, which goes on', async () => {
+	const s = await stoppedAt(['alarm'], 'SELF_ALARM');
+	try {
+		// the line sends SIGALRM with a syscall instruction: it arrives while single-stepping
+		const a = await step(s, 'next');
+		assert.equal(a.ev.body.reason, 'step');
+		assert.equal((await at(s)).line, line('AFTER_SELF_ALARM'));
+		await step(s, 'next');
+		assert.equal((await at(s)).line, line('WAIT_ALARM'));
+		const frame = (await frames(s))[0];
+		const scopes = await s.dc.scopesRequest({ frameId: frame.id });
+		const locals = scopes.body.scopes.find((x) => x.name === 'Locals');
+		assert.ok(locals, 'a Locals scope');
+		const vars = await s.dc.variablesRequest({ variablesReference: locals.variablesReference });
+		assert.equal(vars.body.variables.find((v) => v.name === 'seen')?.value, '1', 'the handler ran once, during the first next');
+		// and while the line loops (breakpoints, the thread alone): sent from outside
+		const stopped = s.dc.next('stopped', 20000);
+		await s.dc.nextRequest({ threadId: s.tid });
+		await new Promise((r) => setTimeout(r, 500));
+		process.kill(s.tid, 'SIGALRM');
+		const ev = (await stopped) as DebugProtocol.StoppedEvent;
+		assert.equal(ev.body.reason, 'step', 'no stop for SIGALRM: the loop saw it and ended');
+		assert.equal((await at(s)).line, line('AFTER_WAIT_ALARM'));
+	} finally {
+		await end(s);
+	}
+});

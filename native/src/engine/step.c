@@ -10,6 +10,7 @@
 #include "arch/arch.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "core/sigpolicy.h"
 #include "debuginfo/symbols.h"
 #include "ptrace/attach.h"
 #include "ptrace/breakpoints.h"
@@ -65,6 +66,7 @@ struct ctx {
 	size_t ntemps;
 	uint64_t hit;     /* run_to: the temporary breakpoint that ended it */
 	uint64_t call_sp; /* cond_returned: the caller's sp before the call */
+	bool keep_pc;     /* run_to: resume the LWP at its pc, breakpoint or not */
 };
 
 static bool alive(const struct ctx *c)
@@ -230,14 +232,17 @@ static int resume_one(struct ctx *c, pid_t tid)
 	struct lwp *l = proc_lwp(c->p, tid);
 	if (!l || l->state != LWP_STOPPED || l->exiting)
 		return 0;
-	if (c->p->nbps) {
+	bool keep_pc = tid == c->tid && c->keep_pc;
+	if (keep_pc)
+		c->keep_pc = false; /* the first resume only */
+	if (c->p->nbps && !keep_pc) {
 		int rc = bp_step_over(c->tr, c->p, tid);
 		if (rc < 0 && rc != -ESRCH)
 			fk_warn("step: thread %d of %d over a breakpoint: %s", (int)tid, (int)c->pid, strerror(-rc));
 		if (!alive(c) || !(l = proc_lwp(c->p, tid)) || l->state != LWP_STOPPED)
 			return 0;
 	}
-	if (tid == c->tid && c->held_sig) {
+	if (tid == c->tid && c->held_sig && (!l->pending_sig || l->pending_sig == c->held_sig)) {
 		l->pending_sig = c->held_sig; /* delivered now, as a continue would */
 		c->held_sig = 0;
 	}
@@ -284,15 +289,55 @@ static enum outcome stop_all(struct ctx *c)
 }
 
 /* After stop_all: a signal that stopped an LWP meanwhile is reported. */
+static bool signal_goes_on(struct ctx *c, struct lwp *l);
+
 static enum outcome signal_among_stops(struct ctx *c)
 {
 	for (size_t i = 0; i < c->p->n; i++) {
 		struct lwp *l = &c->p->lwps[i];
 		if (l->state == LWP_STOPPED && l->stop == STOP_SIGNAL && !l->bp_hit && l->pending_sig &&
-		    !(l->tid == c->tid && l->stop_sig == SIGTRAP))
-			return end(c, "signal", l->tid, l->pending_sig, 0);
+		    l->pending_sig == l->stop_sig && !(l->tid == c->tid && l->stop_sig == SIGTRAP) &&
+		    !signal_goes_on(c, l))
+			return end(c, "signal", l->tid, l->stop_sig, 0);
 	}
 	return GO;
+}
+
+/* The "signal" event of a signal that does not stop but prints (as
+ * attach.c's while the process runs). */
+static void signal_event(struct ctx *c, const struct lwp *l)
+{
+	struct jw w;
+	jw_init(&w);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "type", "event");
+	jw_kstr(&w, "event", "signal");
+	jw_kint(&w, "pid", c->pid);
+	jw_kint(&w, "tid", l->tid);
+	jw_kint(&w, "signal", l->stop_sig);
+	jw_kbool(&w, "passed", sig_passes(&c->p->sigs, l->stop_sig));
+	jw_obj_end(&w);
+	tr_emit_event(c->tr, &w);
+}
+
+/* A signal-delivery-stop of l during the step, by the session's signal
+ * table (core/sigpolicy.h) as while the process runs: one that does not
+ * stop is printed if it prints and kept for delivery only if it passes
+ * (true: the step goes on); one that stops ends the step, delivered on
+ * resume only if it passes (false). */
+static bool signal_goes_on(struct ctx *c, struct lwp *l)
+{
+	const struct sig_policy *sp = &c->p->sigs;
+	if (!sig_stops(sp, l->stop_sig)) {
+		if (sig_prints(sp, l->stop_sig))
+			signal_event(c, l);
+		if (!sig_passes(sp, l->stop_sig))
+			l->pending_sig = 0;
+		return true;
+	}
+	if (!sig_passes(sp, l->stop_sig))
+		l->pending_sig = 0;
+	return false;
 }
 
 typedef bool (*hit_cond)(struct ctx *c, uint64_t addr, const fk_gregs *r);
@@ -358,8 +403,8 @@ static enum outcome run_to(struct ctx *c, enum run_mode mode, hit_cond cond)
 				}
 				break; /* the table may have changed */
 			}
-			if (l->stop == STOP_SIGNAL) {
-				o = end(c, "signal", t, l->pending_sig ? l->pending_sig : l->stop_sig, 0);
+			if (l->stop == STOP_SIGNAL && !signal_goes_on(c, l)) {
+				o = end(c, "signal", t, l->stop_sig, 0);
 				break;
 			}
 			if (l->stop == STOP_EVENT && l->event == PTRACE_EVENT_EXEC) {
@@ -411,6 +456,29 @@ static enum outcome run_to(struct ctx *c, enum run_mode mode, hit_cond cond)
 	if (!alive(c) || !me(c))
 		return gone(c);
 	return keep == DONE && c->hit ? GO : keep;
+}
+
+static bool cond_returned(struct ctx *c, uint64_t addr, const fk_gregs *r);
+
+/* The stepping LWP stopped for a signal that passes without stopping:
+ * deliver it and come back to its pc, where no instruction has run yet. A
+ * temporary breakpoint there, the LWP alone continued with the signal: a
+ * handler runs and returns to it (reached again deeper, from inside the
+ * handler, it is stepped over), an ignored signal hits it at once. */
+static enum outcome deliver_here(struct ctx *c, const fk_gregs *r)
+{
+	uint64_t pc = arch_pc(r);
+	add_temp(c, pc);
+	if (!is_temp(c, pc)) {
+		/* a user's breakpoint is here (or none can be): reported */
+		struct lwp *l = me(c);
+		return end(c, "signal", c->tid, l ? l->stop_sig : 0, 0);
+	}
+	c->call_sp = arch_sp(r);
+	c->keep_pc = true;
+	enum outcome o = run_to(c, RUN_ALONE, cond_returned);
+	c->keep_pc = false;
+	return o;
 }
 
 /* One instruction of the stepping LWP alone (a breakpoint under its pc
@@ -472,9 +540,21 @@ static enum outcome single_step(struct ctx *c, fk_gregs *r)
 			l->pending_sig = c->held_sig; /* the trap of our step is no signal */
 			return get_regs(c, r);
 		}
-		if (l->stop == STOP_SIGNAL)
-			return end(c, l->bp_hit ? "breakpoint" : "signal", c->tid, l->bp_hit ? 0 : l->pending_sig,
-				   l->bp_hit ? l->bp_addr : 0);
+		if (l->stop == STOP_SIGNAL && l->bp_hit)
+			return end(c, "breakpoint", c->tid, 0, l->bp_addr);
+		if (l->stop == STOP_SIGNAL && !signal_goes_on(c, l))
+			return end(c, "signal", c->tid, l->stop_sig, 0);
+		if (l->stop == STOP_SIGNAL) {
+			/* it goes on: delivered if it passes (a handler runs and
+			 * returns here), then single-stepping from this pc again */
+			bool deliver = l->pending_sig != 0;
+			enum outcome o = get_regs(c, r);
+			if (o == GO && deliver && (o = deliver_here(c, r)) == GO)
+				o = get_regs(c, r);
+			if (o != GO)
+				return o;
+			continue;
+		}
 		if (l->stop == STOP_EVENT && l->event == PTRACE_EVENT_EXEC)
 			return DONE;
 		if (cancelled)
