@@ -324,6 +324,16 @@ export class ForkallSession extends DebugSession {
 	private bind(d: Debuggee): void {
 		this.debuggee = d;
 		this.host.register(d);
+		/* DAP "process": the debuggee's pid and how the session got it */
+		const name = (() => {
+			try {
+				return fs.readlinkSync(`/proc/${d.pid}/exe`);
+			} catch {
+				return `process ${d.pid}`;
+			}
+		})();
+		const startMethod = d.origin === 'launch' ? 'launch' : 'attach';
+		this.sendEvent(new Event('process', { name, systemProcessId: d.pid, isLocalProcess: true, startMethod, pointerSize: 64 }));
 		d.on('stopped', (s) => this.onStopped(s));
 		d.on('threadStarted', (tid) => this.sendEvent(new ThreadEvent('started', tid)));
 		d.on('threadExited', (tid) => this.sendEvent(new ThreadEvent('exited', tid)));
@@ -648,13 +658,23 @@ export class ForkallSession extends DebugSession {
 		const d = this.requireDebuggee();
 		const base = parseReference(a.memoryReference, a.offset);
 		const insns = await d.disassemble(base, a.instructionOffset ?? 0, a.instructionCount);
+		/* call/jump targets and RIP-relative operands by name: "call 0x401136 <hit>" */
+		const names = new Map<bigint, string | null>();
+		if (a.resolveSymbols !== false && d.symbols.supported) {
+			for (const i of insns) {
+				if (i.target === undefined || names.has(i.target)) continue;
+				const loc = await d.locate(i.target);
+				names.set(i.target, loc.function ? (loc.offset ? `${loc.function}+${loc.offset}` : loc.function) : null);
+			}
+		}
 		const out: DebugProtocol.DisassembledInstruction[] = [];
 		let lastFile: string | null = null;
 		let lastFunction: string | null = null;
 		for (const i of insns) {
+			const named = i.target !== undefined ? names.get(i.target) : null;
 			const di: DebugProtocol.DisassembledInstruction = {
 				address: hexPad(i.address, 16),
-				instruction: i.text,
+				instruction: named ? `${i.text} <${named}>` : i.text,
 			};
 			if (i.bytes.length) di.instructionBytes = [...i.bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
 			if (i.invalid) {

@@ -677,8 +677,22 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	async disassemble(base: bigint, instructionOffset: number, count: number): Promise<Instruction[]> {
 		let hint: bigint | undefined;
 		if (instructionOffset < 0) {
-			const loc = await this.locate(base);
-			if (loc.offset !== null && loc.function) hint = base - BigInt(loc.offset);
+			/* A known instruction boundary far enough before base: a
+			 * function start, walking back function by function (at a
+			 * function's first byte, scrolling up past it, the one before
+			 * it) until -instructionOffset instructions fit between. */
+			const want = BigInt(-instructionOffset) * 16n;
+			let at = base;
+			for (let i = 0; i < 64 && at > 0n && base - at < want; i++) {
+				const loc = await this.locate(at);
+				let start: bigint | null = loc.offset !== null && loc.function && loc.offset > 0 ? at - BigInt(loc.offset) : null;
+				if (start === null) {
+					const prev = await this.locate(at - 1n);
+					start = prev.offset !== null && prev.function ? at - 1n - BigInt(prev.offset) : null;
+				}
+				if (start === null || start >= at) break;
+				hint = at = start;
+			}
 		}
 		return disassemble((a, n) => this.memory.readRaw(a, n), base, instructionOffset, count, hint);
 	}
