@@ -33,6 +33,10 @@
 #define STOP_TIMEOUT_MS 10000
 #define WAIT_SLICE_MS 100
 #define MAX_TEMPS 4096
+/* signals an instruction raises itself: never blocked around a step (the
+ * kernel resets the handler of a fault signal that is blocked) */
+#define SIGBIT(sig) (1ull << ((sig) - 1))
+#define SYNC_SIGNALS (SIGBIT(SIGTRAP) | SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGFPE) | SIGBIT(SIGSYS))
 
 enum outcome {
 	GO,   /* carry on */
@@ -490,11 +494,23 @@ static enum outcome single_step(struct ctx *c, fk_gregs *r)
 		if (!l || l->exiting)
 			return gone(c);
 		const struct bp *b = bp_at(c->p, arch_pc(r));
-		uint64_t lifted = 0;
+		uint64_t lifted = 0, mask = 0;
+		bool masked = false;
 		if (b) {
+			/* as bp_step_over: asynchronous signals blocked for this one
+			 * instruction, so one that came while the LWP was stopped at
+			 * the breakpoint is not delivered before it (its handler
+			 * would return to the breakpoint: a second hit); it comes at
+			 * the next step */
+			uint64_t quiet;
+			masked = ptrace(PTRACE_GETSIGMASK, c->tid, (void *)sizeof mask, &mask) == 0;
+			quiet = ~SYNC_SIGNALS | (mask & SYNC_SIGNALS);
+			masked = masked && ptrace(PTRACE_SETSIGMASK, c->tid, (void *)sizeof quiet, &quiet) == 0;
 			lifted = b->addr;
 			int rc = mem_write_exact(c->pid, lifted, b->orig, arch_bp_len);
 			if (rc < 0) {
+				if (masked)
+					ptrace(PTRACE_SETSIGMASK, c->tid, (void *)sizeof mask, &mask);
 				fk_fail(c->err, -rc, FK_KIND_FAILED, "step", "lifting the breakpoint at 0x%llx in %d",
 					(unsigned long long)lifted, (int)c->pid);
 				return FAIL;
@@ -503,6 +519,8 @@ static enum outcome single_step(struct ctx *c, fk_gregs *r)
 		c->out->single_steps++;
 		if (ptrace(PTRACE_SINGLESTEP, c->tid, 0, 0) < 0) {
 			int e = errno;
+			if (masked)
+				ptrace(PTRACE_SETSIGMASK, c->tid, (void *)sizeof mask, &mask);
 			if (lifted)
 				mem_write_exact(c->pid, lifted, arch_bp_insn, arch_bp_len);
 			if (e == ESRCH)
@@ -534,6 +552,9 @@ static enum outcome single_step(struct ctx *c, fk_gregs *r)
 			}
 		}
 		l->stepping = false;
+		if (masked && ptrace(PTRACE_SETSIGMASK, c->tid, (void *)sizeof mask, &mask) < 0 && errno != ESRCH)
+			fk_warn("step: thread %d of %d: putting its signal mask back: %s", (int)c->tid, (int)c->pid,
+				strerror(errno));
 		if (lifted && bp_at(c->p, lifted))
 			mem_write_exact(c->pid, lifted, arch_bp_insn, arch_bp_len);
 		if (l->stop == STOP_SIGNAL && l->stop_sig == SIGTRAP && !l->bp_hit) {
