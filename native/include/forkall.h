@@ -63,7 +63,9 @@ enum fk_op {
 	FK_OP_FORK = 8,
 	/* Kill an attached or launched process. [pid] */
 	FK_OP_KILL = 9,
-	/* Single-step one LWP of a stopped process. [pid, tid] */
+	/* Single-step one LWP of a stopped process. [pid, tid, flags:
+	 * FK_STEP_LINE (next), FK_STEP_LINE|FK_STEP_INTO (stepIn) or
+	 * FK_STEP_OUT for a source-line step run in the tracer thread] */
 	FK_OP_STEP = 10,
 	/* Insert/remove a software breakpoint. [pid, a = address] */
 	FK_OP_BP_INSERT = 11,
@@ -96,6 +98,12 @@ enum fk_flags {
 	 * thread's tid, in a new PID namespace (needs CAP_SYS_ADMIN in the
 	 * target): mutex owners, cached tids and getpid() stay right */
 	FK_FORK_SAME_TIDS = 1u << 5,
+	/* FK_OP_STEP: a source line (next), not one instruction */
+	FK_STEP_LINE = 1u << 6,
+	/* with FK_STEP_LINE: enter calls that have line information (stepIn) */
+	FK_STEP_INTO = 1u << 7,
+	/* FK_OP_STEP: run until the current function returns (stepOut) */
+	FK_STEP_OUT = 1u << 8,
 };
 
 /* Start the tracer thread. On failure returns NULL and writes a message. */

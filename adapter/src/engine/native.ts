@@ -41,6 +41,12 @@ export const Flags = {
 	forkKeepTraced: 1 << 3,
 	launchStopAtEntry: 1 << 4,
 	forkSameTids: 1 << 5,
+	/** step: a source line (next) in the tracer thread */
+	stepLine: 1 << 6,
+	/** with stepLine: enter calls that have line information (stepIn) */
+	stepInto: 1 << 7,
+	/** step: until the current function returns (stepOut) */
+	stepOut: 1 << 8,
 } as const;
 
 /** Opaque fk_tracer * (koffi 3 represents pointers as BigInt). */

@@ -240,6 +240,27 @@ export interface LocalsBody {
 	variables: LocalVariable[];
 }
 
+/** How a native step ended (FK_OP_STEP; PROTOCOL.md). */
+export type StepReason = 'step' | 'breakpoint' | 'signal' | 'paused' | 'threadExited' | 'exited' | 'noLine';
+const STEP_REASONS: readonly StepReason[] = ['step', 'breakpoint', 'signal', 'paused', 'threadExited', 'exited', 'noLine'];
+
+/** FK_OP_STEP: one instruction (pc, interrupted) or, with FK_STEP_LINE /
+ * FK_STEP_OUT, a source-line step (reason and the rest). */
+export interface StepBody {
+	pid: number;
+	tid: number;
+	pc?: Hex;
+	interrupted?: boolean;
+	reason?: StepReason;
+	/** the LWP the reason is about (a breakpoint or signal of another LWP) */
+	stopTid?: number;
+	signal?: number;
+	addr?: Hex;
+	singleSteps?: number;
+	continues?: number;
+	us?: number;
+}
+
 /** Body type of each operation's successful result. */
 export interface BodyByOp {
 	threads: ThreadsBody;
@@ -251,7 +272,7 @@ export interface BodyByOp {
 	launch: LaunchBody;
 	fork: ForkBody;
 	kill: SessionBody;
-	step: JsonObject;
+	step: StepBody;
 	bpInsert: JsonObject;
 	bpRemove: JsonObject;
 	setRegs: JsonObject;
@@ -524,6 +545,25 @@ export function parseForkBody(v: unknown): ForkBody {
 	return o as unknown as ForkBody;
 }
 
+function parseStepBody(v: unknown): StepBody {
+	const o = obj(v, 'step');
+	int(o.pid, 'step.pid');
+	int(o.tid, 'step.tid');
+	opt(o, 'pc', 'step', hex);
+	opt(o, 'interrupted', 'step', bool);
+	opt(o, 'reason', 'step', (x, p) => {
+		if (!STEP_REASONS.includes(x as StepReason)) throw new ProtocolError(`${p}: unknown step reason ${JSON.stringify(x)}`);
+		return x;
+	});
+	opt(o, 'stopTid', 'step', int);
+	opt(o, 'signal', 'step', int);
+	opt(o, 'addr', 'step', hex);
+	opt(o, 'singleSteps', 'step', int);
+	opt(o, 'continues', 'step', int);
+	opt(o, 'us', 'step', int);
+	return o as unknown as StepBody;
+}
+
 function parseSessionBody(v: unknown): SessionBody {
 	const o = obj(v, 'session');
 	int(o.pid, 'session.pid');
@@ -632,7 +672,7 @@ export const bodyParsers: BodyParsers = {
 	launch: parseLaunchBody,
 	fork: parseForkBody,
 	kill: parseSessionBody,
-	step: asObject,
+	step: parseStepBody,
 	bpInsert: asObject,
 	bpRemove: asObject,
 	setRegs: asObject,

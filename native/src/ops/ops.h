@@ -19,6 +19,8 @@ int op_resume(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body
 int op_launch(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 int op_kill(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 int op_step(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
+/* FK_OP_STEP with FK_STEP_LINE or FK_STEP_OUT (ops_step.c) */
+int op_step_line(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 int op_bp_insert(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 int op_bp_remove(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);
 int op_set_regs(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err);

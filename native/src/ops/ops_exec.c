@@ -260,6 +260,8 @@ int op_kill(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, 
 
 int op_step(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
 {
+	if (rq->flags & (FK_STEP_LINE | FK_STEP_OUT))
+		return op_step_line(tr, rq, body, err); /* ops_step.c */
 	struct proc *p = stopped_session(tr, rq->pid, err);
 	if (!p)
 		return -1;
