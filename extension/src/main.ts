@@ -10,6 +10,9 @@ import { ForkCommand, type ForkCommandArgs } from './forkAllHere';
 import { Log } from './logging';
 import { LwpStore } from './lwpStore';
 import { LwpTreeProvider } from './lwpView';
+import { MemoryPanel } from './memoryPanel';
+import { parseAddress } from './memoryModel';
+import type { LwpRow } from './lwpModel';
 import { attachToProcess, pickProcess } from './pickProcess';
 import { StackPanel } from './stackPanel';
 
@@ -26,6 +29,13 @@ export function activate(context: vscode.ExtensionContext): ForkallApi {
 	const store = new LwpStore(log);
 	const tree = new LwpTreeProvider(store);
 	const panel = new StackPanel(context.extensionUri, store);
+	const memory = new MemoryPanel(context.extensionUri);
+	const forkallSession = (): vscode.DebugSession | undefined => {
+		const s = vscode.debug.activeDebugSession;
+		if (s?.type === 'forkall') return s;
+		void vscode.window.showErrorMessage('Forkall: no Forkall debug session is active');
+		return undefined;
+	};
 	const fork = new ForkCommand(store, log);
 	fork.track(context);
 	const view = vscode.window.createTreeView('forkall.lwps', { treeDataProvider: tree, showCollapseAll: true });
@@ -57,7 +67,34 @@ export function activate(context: vscode.ExtensionContext): ForkallApi {
 			if (st) await store.refresh(st);
 		}),
 		vscode.commands.registerCommand('forkall.showAdapterLog', () => log.channel.show()),
+		/* memory: an address, a variable's memory reference, a thread's stack from SP */
+		vscode.commands.registerCommand('forkall.showMemory', async (address?: string, count?: number) => {
+			const s = forkallSession();
+			if (!s) return null;
+			const text = address ?? await vscode.window.showInputBox({ prompt: 'Address to show (hex, e.g. 0x7ffc9e1c2a10)', validateInput: (v) => (parseAddress(v) === null ? 'not an address' : null) });
+			const a = text === undefined ? null : parseAddress(text);
+			return a === null ? null : memory.show(s, a, count);
+		}),
+		vscode.commands.registerCommand('forkall.showVariableMemory', async (arg?: { variable?: { name?: string; memoryReference?: string } }) => {
+			const s = forkallSession();
+			const ref = arg?.variable?.memoryReference;
+			const a = ref ? parseAddress(ref) : null;
+			if (!s || a === null) return null;
+			return memory.show(s, a, 256, `${arg?.variable?.name ?? ''} (0x${a.toString(16)})`);
+		}),
+		vscode.commands.registerCommand('forkall.lwps.showStackMemory', async (node?: { row?: LwpRow }) => {
+			const s = forkallSession();
+			const row = node?.row;
+			if (!s || !row) return null;
+			const sp = BigInt(row.sp);
+			const high = row.stack && row.spInStack ? BigInt(row.stack.high) : sp + 512n;
+			const count = Number(high - sp > 4096n ? 4096n : high - sp);
+			return memory.show(s, sp, count || 256, `stack of ${row.tid} "${row.name}" from SP`);
+		}),
+		memory,
 	);
+	/* the view follows the program: read again after every stop */
+	context.subscriptions.push(store.onDidChange(() => void memory.refresh()));
 	log.info('extension', `activated (${vscode.env.appName} ${vscode.version}, node ${process.version}, ${process.execPath})`);
 	return {
 		adapterPid: () => factory.adapter.pid,

@@ -324,6 +324,21 @@ test('VS Code e2e: launch, LWPs, registers, stack picture, Fork All Threads Here
 		log(`both continued: ${running.filter((s) => !/^\S.*? \(\d+\)/.test(s.trim())).join(' | ')}`);
 		await shot('08-both-running');
 
+		// Forkall: Show Memory… (our hex view; code-server has no Hex Editor): the program's ELF header.
+		const exeMap = fs.readFileSync(`/proc/${parentPid}/maps`, 'utf8').split('\n').find((l) => l.endsWith(exe));
+		assert.ok(exeMap, `the program is mapped in ${parentPid}`);
+		const elfAt = `0x${exeMap.split('-')[0]}`;
+		await runCommand(p, 'Forkall: Show Memory…');
+		const addrBox = p.locator('.quick-input-widget .quick-input-box input');
+		await addrBox.waitFor({ state: 'visible', timeout: 15000 });
+		await addrBox.fill(elfAt);
+		await addrBox.press('Enter');
+		const mem = await webviewFrame(p, '#dump tr', 30000);
+		await mem.locator('#dump tr .ascii', { hasText: 'ELF' }).first().waitFor({ timeout: 30000 });
+		assert.match(await mem.locator('#dump tr .hex').first().innerText(), /^7f\s*45\s*4c\s*46/, 'the first bytes are the ELF magic');
+		log(`memory view at ${elfAt}: ${(await mem.locator('#dump tr').first().innerText()).replace(/\s+/g, ' ')}`);
+		await shot('08b-memory-view');
+
 		// Stop both.
 		for (let i = 0; i < 2 && await callStack.locator('.monaco-list-row').count(); i++) {
 			await runCommand(p, 'Debug: Stop');

@@ -40,6 +40,8 @@ test('the .vsix holds the runtime pieces', () => {
 		'extension/dist/node_modules/iced-x86/iced_x86_bg.wasm',
 		'extension/media/stackView.js',
 		'extension/media/stackView.css',
+		'extension/media/memoryView.js',
+		'extension/media/memoryView.css',
 		'extension/media/icon.png',
 		'extension/media/icons/light/fork.svg',
 		'extension/media/icons/dark/fork.svg',
