@@ -186,6 +186,15 @@ static void advance(struct proc *p, struct rsys_call *c, bool trap)
 	proc_set_running(p, l);
 }
 
+/* Has c's thread stopped (or gone) since its call was resumed? Its status
+ * may have been consumed by a wait for any tracee, which records the stop
+ * in the LWP table but does not advance the call. */
+static bool reported(struct proc *p, const struct rsys_call *c)
+{
+	const struct lwp *l = proc_lwp(p, c->tid);
+	return !l || l->exiting || l->state == LWP_STOPPED;
+}
+
 static int run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_call *calls, size_t n,
 	       int timeout_ms, struct fk_err *err, bool trap)
 {
@@ -216,16 +225,19 @@ static int run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_
 			if (tr_find_proc(tr, pid) != p)
 				return fk_fail(err, ESRCH, FK_KIND_EXITED, "inject",
 					       "process %d exited during an injected system call", (int)pid);
+			int was = c->phase;
 			if (r == -ECHILD) {
 				c->status = -ESRCH;
 				c->phase = PH_DONE;
-			} else if (r == 1) {
+			} else if (r == 1 || reported(p, c)) {
+				/* its stop may have been taken by a wait for
+				 * any tracee (below): go by the LWP's state */
 				advance(p, c, trap);
 			}
 			if (c->phase == PH_DONE) {
 				active--;
 				progress = true;
-			} else if (r == 1) {
+			} else if (r == 1 || c->phase != was) {
 				progress = true;
 			} else if (first == n) {
 				first = i;
@@ -262,7 +274,7 @@ static int run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_
 			calls[first].status = -ESRCH;
 			calls[first].phase = PH_DONE;
 			active--;
-		} else if (r == 1) {
+		} else if (r == 1 || reported(p, &calls[first])) {
 			advance(p, &calls[first], trap);
 			if (calls[first].phase == PH_DONE)
 				active--;
