@@ -503,7 +503,8 @@ void fa_read_thread_extras(struct forkall *fa)
 			t->robust_ok = head != 0;
 		}
 		t->affinity_ok = sched_getaffinity(t->tid, sizeof t->affinity, &t->affinity) == 0;
-		t->creds_ok = proc_task_creds(fa->pid, t->tid, &t->creds) == 0;
+		/* one thread: nothing to compare its credentials with */
+		t->creds_ok = fa->nts > 1 && proc_task_creds(fa->pid, t->tid, &t->creds) == 0;
 		memset(&t->sched, 0, sizeof t->sched);
 		t->sched_ok = syscall(SYS_sched_getattr, t->tid, &t->sched, sizeof t->sched, 0) == 0;
 		const struct pre_state *ps = NULL;
