@@ -183,6 +183,7 @@ export class ForkallSession extends DebugSession {
 		this.handle('stackTrace', (a) => this.stackTrace(a));
 		this.handle('scopes', (a) => this.scopes(a));
 		this.handle('variables', (a) => this.variables(a));
+		this.handle('evaluate', (a) => this.evaluate(a));
 		this.handle('readMemory', (a) => this.readMemory(a));
 		this.handle('writeMemory', (a) => this.writeMemory(a));
 		this.handle('disassemble', (a) => this.disassemble(a));
@@ -240,7 +241,7 @@ export class ForkallSession extends DebugSession {
 			supportTerminateDebuggee: true,
 			supportsDelayedStackTraceLoading: true,
 			supportsSetVariable: false,
-			supportsEvaluateForHovers: false,
+			supportsEvaluateForHovers: true,
 			supportsCancelRequest: false,
 			supportsSingleThreadExecutionRequests: false,
 			exceptionBreakpointFilters: [],
@@ -606,6 +607,47 @@ export class ForkallSession extends DebugSession {
 		};
 	}
 
+	/**
+	 * Hover, Watch and Debug Console, first step: a variable of the selected
+	 * frame, its members (`pt.x`, `pp->x`, `(*pp).x`), elements
+	 * (`numbers[2]`) and registers (`$rip`), looked up in the same tree the
+	 * Variables view shows (the library's DWARF reading). C expressions with
+	 * operators are not evaluated yet: they get a clear error.
+	 */
+	private async evaluate(a: DebugProtocol.EvaluateArguments): Promise<DebugProtocol.EvaluateResponse['body']> {
+		const d = this.requireDebuggee();
+		const text = a.expression.trim();
+		if (!text) throw errors.invalidArgument('evaluate: empty expression');
+		if (a.frameId === undefined) throw errors.invalidArgument(`cannot evaluate "${text}": no frame is selected (stop the program first)`);
+		const ref = this.frames.get(a.frameId);
+		if (!ref) throw errors.invalidArgument(`cannot evaluate "${text}": that frame is gone (the program ran since)`);
+		const want = text.replace(/\s+/g, '').replace(/^\(\*([A-Za-z_]\w*)\)\./, '$1->');
+		let found: VarNode | undefined;
+		try {
+			if (want.startsWith('$')) {
+				const reg = want.slice(1).toLowerCase();
+				found = flatten(registerGroups(await d.registers(ref.tid))).find((n) => n.name.toLowerCase() === reg);
+				if (!found) throw errors.invalidArgument(`no register "${want}" (e.g. $rip, $rsp, $rax, $eflags, $xmm0)`);
+			} else if (ref.dwarf) {
+				found = flatten(localNodes((await d.locals(ref.tid, ref.index)).variables)).find((n) => (n.evaluateName ?? n.name) === want);
+			}
+		} catch (e) {
+			throw toDapError(e, 'evaluate');
+		}
+		if (!found) {
+			if (/^[A-Za-z_]\w*$/.test(want)) throw errors.invalidArgument(`no symbol "${want}" in this frame`);
+			throw errors.invalidArgument(`cannot evaluate "${text}": only variables of the selected frame, their members (. ->), elements ([n]) and $registers so far`);
+		}
+		const body: DebugProtocol.EvaluateResponse['body'] = {
+			result: found.value,
+			variablesReference: found.children ? this.vars.create(found.children) : 0,
+		};
+		if (found.type) body.type = found.type;
+		if (found.named !== undefined) body.namedVariables = found.named;
+		if (found.memoryReference && this.client.supportsMemoryReferences !== false) body.memoryReference = found.memoryReference;
+		return body;
+	}
+
 	private async lwps(): Promise<LwpsResponseBody> {
 		const d = this.requireDebuggee();
 		try {
@@ -907,4 +949,16 @@ function lwpRow(l: Lwp): LwpRow {
 
 function lwpTable(s: ThreadsSnapshot): LwpsResponseBody {
 	return { pid: s.pid, pauseUs: s.pauseUs, lwps: s.lwps.map(lwpRow) };
+}
+
+/** Every node of a tree whose children are already known (breadth first, bounded). */
+function flatten(roots: VarNode[], max = 20000): VarNode[] {
+	const out: VarNode[] = [];
+	const queue = [...roots];
+	while (queue.length && out.length < max) {
+		const n = queue.shift()!;
+		out.push(n);
+		if (Array.isArray(n.children)) queue.push(...n.children);
+	}
+	return out;
 }

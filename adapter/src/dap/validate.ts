@@ -266,6 +266,15 @@ export const REQUESTS = {
 		count: opt(int(0)),
 		format: opt(valueFormat),
 	}),
+	evaluate: obj<DebugProtocol.EvaluateArguments>({
+		expression: str(),
+		frameId: opt(int()),
+		line: opt(int()),
+		column: opt(int()),
+		source: opt(lazy(() => source)),
+		context: opt(str()),
+		format: opt(valueFormat),
+	}),
 	readMemory: obj<DebugProtocol.ReadMemoryArguments>({
 		memoryReference: memoryReference(),
 		offset: byteOffset(),

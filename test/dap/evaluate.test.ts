@@ -1,0 +1,72 @@
+/*
+ * evaluate (hover, watch, repl), first step: variables of the selected
+ * frame, members, elements, pointees' members and registers, from the same
+ * DWARF tree as the Variables view; anything else is a clear error.
+ */
+import { after, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { FIXTURES_SRC, fixturePath } from '../helpers/paths';
+import { killAll } from '../helpers/procs';
+import { DapClient, findMarker, within } from './support';
+
+after(killAll);
+
+const SRC = path.join(FIXTURES_SRC, 'locals.c');
+
+test('evaluate: locals, members, elements, pointee members, registers; errors name the cause', async () => {
+	const dc = new DapClient();
+	await dc.start();
+	try {
+		const init = await dc.init();
+		assert.equal(init.body?.supportsEvaluateForHovers, true);
+		let stdout = '';
+		dc.on('output', (e: DebugProtocol.OutputEvent) => {
+			if (e.body.category === 'stdout') stdout += e.body.output;
+		});
+		const initialized = dc.next('initialized');
+		await within(dc.launchRequest({ program: fixturePath('locals'), args: ['run'] } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await initialized;
+		await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: findMarker('LOCALS', SRC) }] });
+		const hit = dc.next('stopped');
+		await dc.configurationDoneRequest();
+		const tid = ((await hit) as DebugProtocol.StoppedEvent).body.threadId!;
+		await within((async () => {
+			while (!stdout.includes('"origin"')) await new Promise((r) => setTimeout(r, 20));
+		})(), 10000, 'fixture output');
+		const truth = JSON.parse(stdout.split('\n').find((l) => l.startsWith('{"count"'))!) as { count: number; numbers: number[]; pt: { x: number; y: number } };
+		const frameId = (await dc.stackTraceRequest({ threadId: tid })).body.stackFrames[0].id;
+		const ev = async (expression: string, context = 'hover') =>
+			(await dc.evaluateRequest({ expression, frameId, context })).body;
+
+		assert.equal((await ev('count')).result, String(truth.count));
+		assert.equal((await ev('count', 'watch')).type, 'int');
+		assert.equal((await ev(' pt . x ')).result, String(truth.pt.x), 'members, spaces ignored');
+		assert.equal((await ev('numbers[2]')).result, String(truth.numbers[2]));
+		assert.equal((await ev('pp->x')).result, String(truth.pt.x), 'a pointee member');
+		assert.equal((await ev('(*pp).x')).result, String(truth.pt.x), '(*p).m is p->m');
+		const pt = await ev('pt');
+		assert.ok(pt.variablesReference > 0, 'a struct is expandable');
+		const members = (await dc.variablesRequest({ variablesReference: pt.variablesReference })).body.variables;
+		assert.deepEqual(members.map((m) => m.name), ['x', 'y']);
+		assert.match((await ev('$rip', 'repl')).result, /^0x[0-9a-f]{16}$/);
+		assert.ok((await ev('$rsp')).memoryReference, 'a register refers to memory');
+
+		const err = async (expression: string): Promise<string> => {
+			try {
+				await dc.evaluateRequest({ expression, frameId, context: 'watch' });
+			} catch (e) {
+				return (e as Error).message;
+			}
+			assert.fail(`${expression} evaluated`);
+		};
+		assert.match(await err('nosuchvar'), /no symbol "nosuchvar" in this frame/);
+		assert.match(await err('count + 1'), /cannot evaluate "count \+ 1"/);
+		assert.match(await err('$nosuch'), /no register "\$nosuch"/);
+		assert.match(await dc.evaluateRequest({ expression: 'count', frameId: 999999, context: 'hover' }).then(() => 'ok', (e: Error) => e.message), /frame is gone/);
+		await dc.disconnectRequest({ terminateDebuggee: true });
+	} finally {
+		await dc.stop();
+	}
+});
