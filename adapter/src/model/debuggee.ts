@@ -18,12 +18,12 @@ import { TracerError } from '../engine/errors';
 import type {
 	ExitedEvent, ForkBody, LocalVariable, StoppedEvent, ThreadCreatedEvent, ThreadExitedEvent,
 } from '../engine/protocol';
-import { Flags, type Tracer } from '../engine/tracer';
+import type { Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
 import { evaluate, parseCondition, parseFormattedValue, type Lookup } from './conditions';
 import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
-import { Process, forkFlags, type ForkMode, type ThreadsSnapshot } from './process';
+import { Process, forkArgs, type ForkMode, type ThreadsSnapshot } from './process';
 import { Registers } from './registers';
 import { Symbols, frameFromInfo, isUnknownOp, type Frame, type Location } from './symbols';
 
@@ -186,7 +186,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	static async attach(tracer: Tracer, pid: number): Promise<Debuggee> {
 		const d = new Debuggee(tracer, pid, 'attach', true);
 		try {
-			await tracer.request('attach', { pid, flags: Flags.attachStop });
+			await tracer.request('attach', { pid, stop: true });
 		} catch (e) {
 			d.dispose();
 			throw e;
@@ -210,11 +210,12 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			else env[k] = String(v);
 		}
 		const args = o.args ?? [];
-		const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-		const fields = [o.program, o.cwd ?? process.cwd(), String(args.length + 1), o.program, ...args,
-			String(envList.length), ...envList];
-		const data = `${fields.join('\0')}\0`;
-		const body = await tracer.request('launch', { data });
+		const body = await tracer.request('launch', {
+			path: o.program,
+			cwd: o.cwd ?? process.cwd(),
+			argv: [o.program, ...args],
+			env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+		});
 		const d = new Debuggee(tracer, body.pid, 'launch', true);
 		d.forward(body.stdoutFd, 'stdout');
 		d.forward(body.stderrFd, 'stderr');
@@ -561,7 +562,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	private async fetchTopFrames(): Promise<Map<number, Frame>> {
 		const m = new Map<number, Frame>();
 		try {
-			const body = await this.tracer.request('stack', { pid: this.pid, tid: 0, b: 1 });
+			const body = await this.tracer.request('stack', { pid: this.pid, tid: 0, maxFrames: 1 });
 			for (const t of body.threads ?? []) {
 				if (t.frames.length) m.set(t.tid, frameFromInfo(0, t.frames[0]));
 			}
@@ -615,7 +616,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 
 	private async fetchLocals(tid: number, index: number): Promise<FrameLocals> {
 		try {
-			const body = await this.tracer.request('locals', { pid: this.pid, tid, b: index });
+			const body = await this.tracer.request('locals', { pid: this.pid, tid, frame: index });
 			return {
 				function: body.function ?? null,
 				note: body.note ?? null,
@@ -660,7 +661,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	async fork(mode: ForkMode, opts: { copyDontfork?: boolean; sameTids?: boolean } = {}): Promise<ForkBody> {
 		if (this.isExited()) throw new DebuggeeError('exited', `fork: process ${this.pid} has exited`);
 		if (this.stepping) throw new DebuggeeError('running', 'fork: a step is in progress');
-		return this.tracer.request('fork', { pid: this.pid, flags: forkFlags({ mode, ...opts }) });
+		return this.tracer.request('fork', { pid: this.pid, ...forkArgs({ mode, ...opts }) });
 	}
 
 	// ---- stepping --------------------------------------------------------------

@@ -448,6 +448,12 @@ void jr_free(struct jr_doc *doc)
 	doc->root = NULL;
 }
 
+void *jr_alloc(struct jr_doc *doc, size_t n)
+{
+	struct parser ps = {.doc = doc};
+	return arena_alloc(&ps, n ? n : 1);
+}
+
 const struct jr_value *jr_get(const struct jr_value *obj, const char *key)
 {
 	if (!obj || obj->type != JR_OBJECT)

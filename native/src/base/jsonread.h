@@ -51,6 +51,10 @@ struct jr_doc {
 int jr_parse(struct jr_doc *doc, const char *text, size_t len, char *err, size_t errlen);
 void jr_free(struct jr_doc *doc);
 
+/* n bytes from the document's arena (freed with it), or NULL. For data
+ * derived from the document (an argv array of its strings). */
+void *jr_alloc(struct jr_doc *doc, size_t n);
+
 /* The member `key` of an object, or NULL (not an object, or absent). */
 const struct jr_value *jr_get(const struct jr_value *obj, const char *key);
 

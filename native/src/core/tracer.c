@@ -22,7 +22,7 @@
 #include "ptrace/attach.h"
 #include "ptrace/breakpoints.h"
 #include "base/log.h"
-#include "ops/ops.h"
+#include "ops/request.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -507,29 +507,6 @@ static void idle_wait(struct fk_tracer *tr)
 
 /* ---- requests ----------------------------------------------------------- */
 
-static op_fn op_table(int op)
-{
-	switch (op) {
-	case FK_OP_THREADS: return op_threads;
-	case FK_OP_REGS: return op_regs;
-	case FK_OP_ATTACH: return op_attach;
-	case FK_OP_DETACH: return op_detach;
-	case FK_OP_STOP: return op_stop;
-	case FK_OP_RESUME: return op_resume;
-	case FK_OP_FORK: return op_fork;
-	case FK_OP_LAUNCH: return op_launch;
-	case FK_OP_KILL: return op_kill;
-	case FK_OP_STEP: return op_step;
-	case FK_OP_BP_INSERT: return op_bp_insert;
-	case FK_OP_BP_REMOVE: return op_bp_remove;
-	case FK_OP_SET_REGS: return op_set_regs;
-	case FK_OP_STACK: return op_stack;
-	case FK_OP_SYMBOLS: return op_symbols;
-	case FK_OP_LOCALS: return op_locals;
-	default: return NULL;
-	}
-}
-
 static void run_request(struct fk_tracer *tr, struct tr_request *rq)
 {
 	struct jw body;
@@ -537,15 +514,9 @@ static void run_request(struct fk_tracer *tr, struct tr_request *rq)
 	jw_init(&body);
 	fk_err_clear(&err);
 	jw_obj_begin(&body);
-	if (rq->op == FK_OP_PING) {
-		jw_kint(&body, "tracerTid", tr->tid);
-	} else {
-		op_fn fn = op_table(rq->op);
-		if (!fn)
-			fk_fail(&err, EINVAL, FK_KIND_BADREQ, "request", "unknown operation %d", rq->op);
-		else if (fn(tr, rq, &body, &err) < 0 && !fk_err_isset(&err))
-			fk_fail(&err, 0, FK_KIND_FAILED, "request", "operation %d failed", rq->op);
-	}
+	const char *op = "?";
+	if (protocol_dispatch(tr, rq->text, rq->len, &body, &err, &op) < 0 && !fk_err_isset(&err))
+		fk_fail(&err, 0, FK_KIND_FAILED, "request", "operation %s failed", op);
 	jw_obj_end(&body);
 	if (body.oom && !fk_err_isset(&err))
 		fk_fail(&err, ENOMEM, FK_KIND_FAILED, "result", "out of memory building the result");
@@ -595,7 +566,7 @@ static void *tracer_main(void *arg)
 		struct tr_request *rq;
 		while ((rq = pop_request(tr)) != NULL) {
 			run_request(tr, rq);
-			free(rq->data);
+			free(rq->text);
 			free(rq);
 		}
 		pthread_mutex_lock(&tr->lock);
@@ -727,34 +698,28 @@ void fk_close(fk_tracer *tr)
 	free(tr);
 }
 
-int64_t fk_submit(fk_tracer *tr, int32_t op, int32_t pid, int32_t tid, uint32_t flags,
-		  uint64_t a, uint64_t b, const uint8_t *data, uint64_t datalen)
+int64_t fk_request(fk_tracer *tr, const char *json, uint64_t len)
 {
-	if (!tr)
+	if (!tr || (!json && len))
 		return -EINVAL;
 	struct tr_request *rq = calloc(1, sizeof *rq);
 	if (!rq)
 		return -ENOMEM;
-	if (data && datalen) {
-		rq->data = malloc(datalen + 1);
-		if (!rq->data) {
-			free(rq);
-			return -ENOMEM;
-		}
-		memcpy(rq->data, data, datalen);
-		rq->data[datalen] = 0;
-		rq->datalen = datalen;
+	/* decoded on the tracer thread, so that its result (an error for a
+	 * malformed request too) arrives in request order */
+	rq->text = malloc(len + 1);
+	if (!rq->text) {
+		free(rq);
+		return -ENOMEM;
 	}
-	rq->op = op;
-	rq->pid = pid;
-	rq->tid = tid;
-	rq->flags = flags;
-	rq->a = a;
-	rq->b = b;
+	if (len)
+		memcpy(rq->text, json, len);
+	rq->text[len] = 0;
+	rq->len = len;
 	pthread_mutex_lock(&tr->lock);
 	if (tr->closing) {
 		pthread_mutex_unlock(&tr->lock);
-		free(rq->data);
+		free(rq->text);
 		free(rq);
 		return -ESHUTDOWN;
 	}
