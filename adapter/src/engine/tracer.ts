@@ -1,7 +1,7 @@
 /*
  * Tracer: one fk_tracer handle (one native tracer thread).
  *
- * Requests go in with fk_submit (synchronous, microseconds). Results, events
+ * Requests go in with fk_request (JSON, synchronous, microseconds). Results, events
  * and logs come back through ONE pump: fk_wait runs through koffi's .async()
  * on a libuv pool thread, so the event loop never blocks, and no native code
  * ever calls into JS (no koffi callbacks). The pump only runs while a request
