@@ -47,8 +47,11 @@ function depth(d: number, p: string): void {
 
 // ---- types ---------------------------------------------------------------------
 
-/** a 64-bit value, "0x" + hex digits */
+/** a 64-bit value, "0x" + 1 to 16 hex digits */
 export type Hex = `0x${string}`;
+
+/** a register wider than 64 bits (x87 80-bit, xmm/ymm/zmm), "0x" + hex digits, most significant first */
+export type HexWide = `0x${string}`;
 
 /** a pid or tid (the library checks it) */
 export type Pid = number;
@@ -172,7 +175,7 @@ export interface Fpu {
 	mxcsr: Hex;
 	mxcsr_mask: Hex;
 	/** 80-bit values */
-	st: Hex[];
+	st: HexWide[];
 }
 
 export interface XstateComponent {
@@ -191,10 +194,10 @@ export interface Xstate {
 }
 
 export interface VectorRegs {
-	xmm: Hex[];
-	ymm: Hex[] | null;
+	xmm: HexWide[];
+	ymm: HexWide[] | null;
 	k: Hex[] | null;
-	zmm: Hex[] | null;
+	zmm: HexWide[] | null;
 }
 
 export interface RegsBody {
@@ -573,7 +576,13 @@ export interface BodyByOp {
 function checkHex(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(typeof v === 'string')) fail(p, "a string", v);
-	if (typeof v === 'string' && !/^0x[0-9a-fA-F]+$/.test(v)) fail(p, "a 64-bit value, \"0x\" + hex digits", v);
+	if (typeof v === 'string' && !/^0x[0-9a-fA-F]{1,16}$/.test(v)) fail(p, "a 64-bit value, \"0x\" + 1 to 16 hex digits", v);
+}
+
+function checkHexWide(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(typeof v === 'string')) fail(p, "a string", v);
+	if (typeof v === 'string' && !/^0x[0-9a-fA-F]+$/.test(v)) fail(p, "a register wider than 64 bits (x87 80-bit, xmm/ymm/zmm), \"0x\" + hex digits, most significant first", v);
 }
 
 function checkPid(v: unknown, p: string, o: Opts, d: number): void {
@@ -962,7 +971,7 @@ function checkFpu(v: unknown, p: string, o: Opts, d: number): void {
 	if (Array.isArray(v101) && v101.length !== 8) fail(p + ".st", "an array of 8", 'length ' + v101.length);
 	for (let v102 = 0; v102 < v101.length; v102++) {
 		const v103: unknown = v101[v102];
-		checkHex(v103, p + ".st" + '[' + v102 + ']', o, d + 1);
+		checkHexWide(v103, p + ".st" + '[' + v102 + ']', o, d + 1);
 	}
 	if (o.strict) {
 		for (const v104 of Object.keys(v92)) {
@@ -1036,7 +1045,7 @@ function checkVectorRegs(v: unknown, p: string, o: Opts, d: number): void {
 	if (Array.isArray(v121) && v121.length !== 16) fail(p + ".xmm", "an array of 16", 'length ' + v121.length);
 	for (let v122 = 0; v122 < v121.length; v122++) {
 		const v123: unknown = v121[v122];
-		checkHex(v123, p + ".xmm" + '[' + v122 + ']', o, d + 1);
+		checkHexWide(v123, p + ".xmm" + '[' + v122 + ']', o, d + 1);
 	}
 	const v124 = v120["ymm"];
 	if (v124 === undefined) fail(p + ".ymm", 'present', undefined);
@@ -1045,7 +1054,7 @@ function checkVectorRegs(v: unknown, p: string, o: Opts, d: number): void {
 		if (Array.isArray(v124) && v124.length !== 16) fail(p + ".ymm", "an array of 16", 'length ' + v124.length);
 		for (let v125 = 0; v125 < v124.length; v125++) {
 			const v126: unknown = v124[v125];
-			checkHex(v126, p + ".ymm" + '[' + v125 + ']', o, d + 1);
+			checkHexWide(v126, p + ".ymm" + '[' + v125 + ']', o, d + 1);
 		}
 	}
 	const v127 = v120["k"];
@@ -1065,7 +1074,7 @@ function checkVectorRegs(v: unknown, p: string, o: Opts, d: number): void {
 		if (Array.isArray(v130) && v130.length !== 32) fail(p + ".zmm", "an array of 32", 'length ' + v130.length);
 		for (let v131 = 0; v131 < v130.length; v131++) {
 			const v132: unknown = v130[v131];
-			checkHex(v132, p + ".zmm" + '[' + v131 + ']', o, d + 1);
+			checkHexWide(v132, p + ".zmm" + '[' + v131 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
@@ -2221,6 +2230,7 @@ export const eventValidators: { [K in EventName]: (v: unknown, o?: CheckOptions)
 /** Validators of the named types ($defs). */
 export const defValidators = {
 	Hex: (v: unknown, o?: CheckOptions, path = 'Hex'): Hex => run<Hex>(checkHex, v, path, o),
+	HexWide: (v: unknown, o?: CheckOptions, path = 'HexWide'): HexWide => run<HexWide>(checkHexWide, v, path, o),
 	Pid: (v: unknown, o?: CheckOptions, path = 'Pid'): Pid => run<Pid>(checkPid, v, path, o),
 	ErrorKind: (v: unknown, o?: CheckOptions, path = 'ErrorKind'): ErrorKind => run<ErrorKind>(checkErrorKind, v, path, o),
 	NativeError: (v: unknown, o?: CheckOptions, path = 'NativeError'): NativeError => run<NativeError>(checkNativeError, v, path, o),

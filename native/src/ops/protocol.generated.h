@@ -101,14 +101,14 @@ int op_step(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body, str
 /* bpInsert: Insert a software breakpoint (int3 written through /proc/PID/mem; the original byte is kept). */
 struct rq_bp_insert {
 	int32_t pid; /* a pid or tid (the library checks it) */
-	uint64_t addr; /* a 64-bit value, "0x" + hex digits */
+	uint64_t addr; /* a 64-bit value, "0x" + 1 to 16 hex digits */
 };
 int op_bp_insert(struct fk_tracer *tr, const struct rq_bp_insert *rq, struct jw *body, struct fk_err *err);
 
 /* bpRemove: Remove a software breakpoint (threads caught just past it are rewound first). */
 struct rq_bp_remove {
 	int32_t pid; /* a pid or tid (the library checks it) */
-	uint64_t addr; /* a 64-bit value, "0x" + hex digits */
+	uint64_t addr; /* a 64-bit value, "0x" + 1 to 16 hex digits */
 };
 int op_bp_remove(struct fk_tracer *tr, const struct rq_bp_remove *rq, struct jw *body, struct fk_err *err);
 

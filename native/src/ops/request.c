@@ -30,12 +30,21 @@ int rq_int(const struct jr_value *m, const char *op, const char *key, long long 
 	return 0;
 }
 
+/* As the schema's Hex: a string "0x" + 1..16 hex digits (JSON numbers are
+ * exact only to 2^53, so addresses never travel as numbers). */
+static bool is_hex_string(const struct jr_value *v)
+{
+	return v->type == JR_STRING && v->len > 2 && v->str[0] == '0' && (v->str[1] == 'x' || v->str[1] == 'X');
+}
+
 int rq_hex(const struct jr_value *m, const char *op, const char *key, uint64_t *out, struct fk_err *err)
 {
-	if (!jr_u64(m, out))
-		return BAD(err, "%s: \"%s\" must be a 64-bit address as a string \"0x…\" (got %s%s%.40s%s)", op, key,
-			   got(m), m->type == JR_STRING ? " \"" : m->type == JR_NUMBER ? " " : "",
-			   m->type == JR_STRING || m->type == JR_NUMBER ? m->str : "", m->type == JR_STRING ? "\"" : "");
+	if (!is_hex_string(m) || !jr_u64(m, out)) {
+		if (m->type == JR_STRING)
+			return BAD(err, "%s: \"%s\" must be a 64-bit value \"0x…\" (got \"%.40s\")", op, key,
+				   jr_cstr(m) ? m->str : "?");
+		return BAD(err, "%s: \"%s\" must be a 64-bit value as a string \"0x…\" (got %s)", op, key, got(m));
+	}
 	return 0;
 }
 
@@ -93,7 +102,7 @@ int rq_hexmap(const struct jr_value *m, const char *op, const char *key, struct 
 		if (memchr(e->key, '\0', e->keylen))
 			return BAD(err, "%s: \"%s\" has a name with a NUL character", op, key);
 		v[i].name = e->key;
-		if (!jr_u64(e, &v[i].value))
+		if (!is_hex_string(e) || !jr_u64(e, &v[i].value))
 			return BAD(err, "%s: \"%s\".%s must be a 64-bit value as a string \"0x…\" (got %s)", op, key,
 				   e->key, got(e));
 	}
