@@ -6,6 +6,7 @@
  *   adapter/src/engine/protocol.generated.ts  TypeScript types + validators
  *   native/src/ops/protocol.generated.h       C request structs, handler prototypes
  *   native/src/ops/protocol.generated.c       C request decoders, op table, handshake lists
+ *   native/src/core/events.generated.[ch]     C event writers (ev_stopped(), ...)
  *   native/PROTOCOL.md                        the reference, for people
  *
  *   node scripts/gen-protocol.js           write them (npm run build does)
@@ -401,6 +402,63 @@ function genC() {
 	return { h, c };
 }
 
+// ---- C event writers --------------------------------------------------------------
+
+/* One function per event: ev_NAME(tr, members...) builds the message and
+ * queues it (tr_emit_event). Optional members are pointers (NULL: absent);
+ * string enums are C enums. */
+function genCEvents() {
+	let h = `/* ${HEADER}\n *\n * The events of the native protocol: one writer per event, so that what the\n * library sends is what the schema says. Optional members are pointers\n * (NULL: left out). */\n` +
+		`#ifndef FK_EVENTS_GENERATED_H\n#define FK_EVENTS_GENERATED_H\n\n#include <stdint.h>\n\nstruct fk_tracer;\n\n`;
+	let c = `/* ${HEADER} */\n#include "core/events.generated.h"\n\n#include "base/json.h"\n#include "core/tracer.h"\n\n`;
+	for (const [name, ev] of Object.entries(events)) {
+		const sn = snake(name);
+		const req = new Set(ev.required ?? []);
+		const params = [];
+		let body = `\tstruct jw w;\n\tjw_init(&w);\n\tjw_obj_begin(&w);\n`;
+		for (const [k, p0] of Object.entries(ev.properties)) {
+			if ('const' in p0) {
+				body += `\tjw_kstr(&w, "${k}", ${JSON.stringify(p0.const)});\n`;
+				continue;
+			}
+			const p = p0.$ref ? { ...deref(p0), ref: refName(p0.$ref) } : p0;
+			const f = snake(k);
+			const opt = !req.has(k);
+			let ctype; let write;
+			if (p.ref === 'Hex') {
+				ctype = 'uint64_t';
+				write = (v) => `jw_khex(&w, "${k}", ${v});`;
+			} else if (p.type === 'integer') {
+				const small = (p.minimum ?? -2147483648) >= -2147483648 && (p.maximum ?? 2147483647) <= 2147483647;
+				ctype = small ? 'int32_t' : 'int64_t';
+				write = (v) => `jw_kint(&w, "${k}", ${v});`;
+			} else if (p.type === 'string' && p.enum) {
+				const en = `ev_${sn}_${f}`;
+				h += `enum ${en} {\n${p.enum.map((e) => `\t${en.toUpperCase()}_${e.toUpperCase().replace(/[^A-Z0-9]/g, '_')},`).join('\n')}\n};\n\n`;
+				c += `static const char *const ${en}_names[] = {${p.enum.map((e) => JSON.stringify(e)).join(', ')}};\n\n`;
+				ctype = `enum ${en}`;
+				write = (v) => `jw_kstr(&w, "${k}", ${en}_names[${v}]);`;
+			} else {
+				die(`event ${name}.${k}: no C mapping`);
+			}
+			if (opt) {
+				params.push(`const ${ctype} *${f}`);
+				body += `\tif (${f})\n\t\t${write(`*${f}`)}\n`;
+			} else {
+				params.push(`${ctype} ${f}`);
+				body += `\t${write(f)}\n`;
+			}
+		}
+		body += `\tjw_obj_end(&w);\n\ttr_emit_event(tr, &w);\n`;
+		const sig = `void ev_${sn}(struct fk_tracer *tr${params.map((p) => `, ${p}`).join('')})`;
+		const one = ev['x-requireOne'] ? ` At least one of ${ev['x-requireOne'].join(', ')}.` : '';
+		h += `/* ${name}: ${ev.summary.replace(/\*\//g, '* /')}${one} */\n${sig};\n\n`;
+		c += `${sig}\n{\n${body}}\n\n`;
+	}
+	h += `#endif\n`;
+	return { h, c: c.replace(/\n\n$/, '\n') };
+}
+
 // ---- PROTOCOL.md -----------------------------------------------------------------
 
 function mdType(node) {
@@ -511,6 +569,9 @@ const outputs = {
 const cgen = genC();
 outputs['native/src/ops/protocol.generated.h'] = cgen.h;
 outputs['native/src/ops/protocol.generated.c'] = cgen.c;
+const evgen = genCEvents();
+outputs['native/src/core/events.generated.h'] = evgen.h;
+outputs['native/src/core/events.generated.c'] = evgen.c;
 
 const check = process.argv.includes('--check');
 let stale = 0;

@@ -14,6 +14,7 @@
  * threads (Node's child_process) nor let them reap our tracees' stops.
  */
 #include "core/tracer.h"
+#include "core/events.generated.h"
 
 #include "base/procfs.h"
 
@@ -262,19 +263,6 @@ bool tr_take_unclaimed(struct fk_tracer *tr, pid_t pid, int *status)
 
 /* ---- the state machine ------------------------------------------------ */
 
-static void event_lwp(struct fk_tracer *tr, const char *name, pid_t pid, pid_t tid)
-{
-	struct jw w;
-	jw_init(&w);
-	jw_obj_begin(&w);
-	jw_kstr(&w, "type", "event");
-	jw_kstr(&w, "event", name);
-	jw_kint(&w, "pid", pid);
-	jw_kint(&w, "tid", tid);
-	jw_obj_end(&w);
-	tr_emit_event(tr, &w);
-}
-
 static void lwp_gone(struct fk_tracer *tr, struct proc *p, pid_t tid, int status)
 {
 	bool leader = tid == p->pid;
@@ -283,21 +271,11 @@ static void lwp_gone(struct fk_tracer *tr, struct proc *p, pid_t tid, int status
 		p->exited = true;
 		p->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 		if (p->session) {
-			struct jw w;
-			jw_init(&w);
-			jw_obj_begin(&w);
-			jw_kstr(&w, "type", "event");
-			jw_kstr(&w, "event", "exited");
-			jw_kint(&w, "pid", p->pid);
-			if (WIFEXITED(status))
-				jw_kint(&w, "exitCode", WEXITSTATUS(status));
-			else
-				jw_kint(&w, "signal", WTERMSIG(status));
-			jw_obj_end(&w);
-			tr_emit_event(tr, &w);
+			int32_t code = WIFEXITED(status) ? WEXITSTATUS(status) : 0, sig = WTERMSIG(status);
+			ev_exited(tr, p->pid, WIFEXITED(status) ? &code : NULL, WIFEXITED(status) ? NULL : &sig);
 		}
 	} else if (p->session) {
-		event_lwp(tr, "threadExited", p->pid, tid);
+		ev_thread_exited(tr, p->pid, tid);
 	}
 }
 
@@ -315,7 +293,7 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 			if (!l)
 				return;
 			if (p->session)
-				event_lwp(tr, "threadCreated", p->pid, tid);
+				ev_thread_created(tr, p->pid, tid);
 		} else if (WIFSTOPPED(status) && status >> 16 == PTRACE_EVENT_EXIT) {
 			/* a thread of a process we let go while it was dying
 			 * (an exec kills every other thread): it waits for us
@@ -374,7 +352,7 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 				bool known = proc_lwp(p, (pid_t)msg) != NULL;
 				/* proc_add_lwp may move the array: l is stale after it */
 				if (!known && proc_add_lwp(p, (pid_t)msg) && p->session)
-					event_lwp(tr, "threadCreated", p->pid, (pid_t)msg);
+					ev_thread_created(tr, p->pid, (pid_t)msg);
 				l = proc_lwp(p, tid);
 			}
 		}

@@ -1,6 +1,7 @@
 #include "ptrace/attach.h"
 
 #include "ptrace/breakpoints.h"
+#include "core/events.generated.h"
 #include "base/log.h"
 #include "base/procfs.h"
 
@@ -558,22 +559,13 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 	case STOP_SYSCALL:
 	case STOP_NONE: {
 		/* All-stop: report it, stop the others from the main loop. */
-		struct jw w;
-		jw_init(&w);
-		jw_obj_begin(&w);
-		jw_kstr(&w, "type", "event");
-		jw_kstr(&w, "event", "stopped");
-		jw_kint(&w, "pid", p->pid);
-		jw_kint(&w, "tid", l->tid);
-		jw_kstr(&w, "reason", l->bp_hit ? "breakpoint" : "signal");
-		jw_kint(&w, "signal", l->bp_hit ? 0 : l->stop_sig);
 		fk_gregs r;
-		if (arch_get_gregs(l->tid, &r) == 0)
-			jw_khex(&w, "pc", arch_pc(&r));
-		if (l->bp_hit)
-			jw_khex(&w, "addr", l->bp_addr);
-		jw_obj_end(&w);
-		tr_emit_event(tr, &w);
+		uint64_t pc = 0, addr = l->bp_addr;
+		bool have_pc = arch_get_gregs(l->tid, &r) == 0;
+		if (have_pc)
+			pc = arch_pc(&r);
+		ev_stopped(tr, p->pid, l->tid, l->bp_hit ? EV_STOPPED_REASON_BREAKPOINT : EV_STOPPED_REASON_SIGNAL,
+			   l->bp_hit ? 0 : l->stop_sig, have_pc ? &pc : NULL, l->bp_hit ? &addr : NULL);
 		p->want_running = false;
 		p->stop_all_pending = true;
 		break;
