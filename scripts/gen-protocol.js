@@ -546,6 +546,10 @@ function genMd() {
 		`   \`{"$ref":"#/$defs/Hex"}\`, optional members a \`default\`), \`response\` (a \`$ref\` to a\n` +
 		`   body in \`$defs\`), an \`example\` request and response, and \`x-doc\` lines if needed.\n` +
 		`   New flags of an existing operation are booleans with \`"default": false\`.\n` +
+		`   Request members may be integers (C \`int32_t\`, or \`int64_t\` past that range),\n` +
+		`   Hex (\`uint64_t\`), booleans, strings (\`const char *\`, NUL-free), arrays of strings\n` +
+		`   (\`const char *const *NAME\` + \`size_t n_NAME\`) and objects of Hex values\n` +
+		`   (\`struct rq_hexkv\`); an optional member without a default gets \`bool has_NAME\`.\n` +
 		`2. \`npm run build\` (or \`node scripts/gen-protocol.js\`): this regenerates the C struct\n` +
 		`   \`struct rq_NAME\` and prototype \`op_NAME()\` in \`native/src/ops/protocol.generated.h\`,\n` +
 		`   its decoder and the op table entry, the TypeScript types (\`RequestByOp\`,\n` +
@@ -554,9 +558,14 @@ function genMd() {
 		`   in \`native/src/ops/\` (camelCase names become snake_case in C: \`bpInsert\` → \`op_bp_insert\`).\n` +
 		`   The library does not link without it, and \`fk_protocol()\` lists it.\n` +
 		`4. Call it from TypeScript with \`tracer.request('NAME', {...})\`; the arguments and the\n` +
-		`   body are typed. \`test/unit/protocol-conformance.test.ts\` checks the example against\n` +
+		`   body are typed. \`test/protocol/conformance.test.ts\` checks the example against\n` +
 		`   the schema; add a live call of the operation there (it fails until every\n` +
-		`   operation listed by \`fk_protocol()\` has been exercised against the real library).\n`;
+		`   operation listed by \`fk_protocol()\` has been exercised against the real library).\n\n` +
+		`An event is the same: describe it under \`events\` (with an example), regenerate, and\n` +
+		`send it with the generated \`ev_NAME()\` from \`native/src/core/events.generated.h\`;\n` +
+		`the conformance test wants to see it once. Changing the meaning of an existing\n` +
+		`member, or removing one, is a new protocol version (\`x-version\`): clients refuse a\n` +
+		`library whose handshake names another.\n`;
 	return md;
 }
 

@@ -50,7 +50,7 @@ FK_API void fk_close(fk_tracer *fk);
 
 /* Queue a request: len bytes of JSON text, an object {"op":NAME, ...}
  * (native/PROTOCOL.md). Returns its id (> 0), or -errno (EINVAL for a NULL
- * tracer, ENOMEM, ESHUTDOWN after fk_close started). The text is copied
+ * tracer, E2BIG past 64 MiB, ENOMEM, ESHUTDOWN after fk_close started). The text is copied
  * and decoded on the tracer thread: a malformed request, or an operation
  * this library does not have, is answered like any other, by an error
  * result (kind "bad-request" or "unknown-op"), in request order. */

@@ -96,6 +96,7 @@ static void test_errors(fk_tracer *fk)
 		snprintf(v, sizeof v, "{\"version\":\"%s\",", fk_version());
 		CHECK(strncmp(p, v, strlen(v)) == 0, "fk_protocol starts with the version: %s", p);
 		CHECK(fk_request(NULL, "{}", 2) == -EINVAL, "NULL tracer");
+		CHECK(fk_request(fk, "{}", UINT64_MAX) == -E2BIG, "a length that would overflow");
 	}
 	pid_t pid = t_spawn_threads(1);
 	r = t_req(fk, "{'op':'regs','pid':%d,'tid':%d}", pid, 1);

@@ -23,6 +23,7 @@
 #include "ptrace/attach.h"
 #include "ptrace/breakpoints.h"
 #include "base/log.h"
+#include "base/jsonread.h"
 #include "ops/request.h"
 
 #include <errno.h>
@@ -680,6 +681,8 @@ int64_t fk_request(fk_tracer *tr, const char *json, uint64_t len)
 {
 	if (!tr || (!json && len))
 		return -EINVAL;
+	if (len > JR_MAX_TEXT)
+		return -E2BIG;
 	struct tr_request *rq = calloc(1, sizeof *rq);
 	if (!rq)
 		return -ENOMEM;
