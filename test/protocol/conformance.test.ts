@@ -25,6 +25,7 @@ import {
 	bodyValidators, defValidators, EVENT_NAMES, eventValidators, OP_NAMES, PROTOCOL_VERSION, requestValidators,
 	type BodyByOp, type EventName, type NativeError, type OpName, type RequestByOp,
 } from '../../adapter/src/engine/protocol';
+import { parseMessage } from '../../adapter/src/engine/protocol';
 import { Tracer } from '../../adapter/src/engine/tracer';
 import { ROOT, fixturePath, FIXTURES_SRC } from '../helpers/paths';
 import { deadPid, killAll, spawnProgram, type Fixture } from '../helpers/procs';
@@ -62,6 +63,12 @@ test('schema: every operation and event has an example, and it validates', () =>
 	// outside strict mode an unknown error kind (a newer library) reads as "failed"
 	const e = defValidators.NativeError({ code: '', errno: 0, kind: 'brand-new', step: 's', message: 'm' }) as NativeError;
 	assert.equal(e.kind, 'failed');
+	const r = parseMessage('{"type":"result","id":1,"ok":false,"error":{"code":"","errno":0,"kind":"brand-new","step":"s","message":"m","more":1}}');
+	assert.ok(r.type === 'result' && !r.ok && r.error.kind === 'failed');
+	// an event of a newer library is passed on as it is; a known one is checked
+	assert.deepEqual(parseMessage('{"type":"event","event":"brandNew","x":1}'), { type: 'event', event: 'brandNew', x: 1 });
+	assert.throws(() => parseMessage('{"type":"event","event":"stopped","pid":1}'), /stopped\.tid should be present/);
+	assert.throws(() => parseMessage('{"type":"nope"}'), /message\.type should be one of result\|event\|log/);
 });
 
 test('generated files are up to date', () => {
