@@ -291,7 +291,7 @@ function genTs() {
 		out += fnFor('Request', name, req);
 	}
 	for (const [name, ev] of Object.entries(events)) {
-		const { summary: _s, example: _e, ...node } = ev;
+		const { summary: _s, example: _e, 'x-conformance': _c, ...node } = ev;
 		out += fnFor('Event', name, node);
 	}
 	out += `function opts(o?: CheckOptions): Opts {\n\treturn { strict: o?.strict ?? false, fill: o?.fill ?? !(o?.strict ?? false) };\n}\n\n`;
@@ -409,7 +409,7 @@ function genC() {
  * string enums are C enums. */
 function genCEvents() {
 	let h = `/* ${HEADER}\n *\n * The events of the native protocol: one writer per event, so that what the\n * library sends is what the schema says. Optional members are pointers\n * (NULL: left out). */\n` +
-		`#ifndef FK_EVENTS_GENERATED_H\n#define FK_EVENTS_GENERATED_H\n\n#include <stdint.h>\n\nstruct fk_tracer;\n\n`;
+		`#ifndef FK_EVENTS_GENERATED_H\n#define FK_EVENTS_GENERATED_H\n\n#include <stdbool.h>\n#include <stdint.h>\n\nstruct fk_tracer;\n\n`;
 	let c = `/* ${HEADER} */\n#include "core/events.generated.h"\n\n#include "base/json.h"\n#include "core/tracer.h"\n\n`;
 	for (const [name, ev] of Object.entries(events)) {
 		const sn = snake(name);
@@ -432,6 +432,9 @@ function genCEvents() {
 				const small = (p.minimum ?? -2147483648) >= -2147483648 && (p.maximum ?? 2147483647) <= 2147483647;
 				ctype = small ? 'int32_t' : 'int64_t';
 				write = (v) => `jw_kint(&w, "${k}", ${v});`;
+			} else if (p.type === 'boolean') {
+				ctype = 'bool';
+				write = (v) => `jw_kbool(&w, "${k}", ${v});`;
 			} else if (p.type === 'string' && p.enum) {
 				const en = `ev_${sn}_${f}`;
 				h += `enum ${en} {\n${p.enum.map((e) => `\t${en.toUpperCase()}_${e.toUpperCase().replace(/[^A-Z0-9]/g, '_')},`).join('\n')}\n};\n\n`;

@@ -52,16 +52,24 @@ Forkall in ${lib.codeServerVersion().text}:
 Open it in a browser (ssh -L ${server.port}:127.0.0.1:${server.port} <host> to reach it from elsewhere).
 In demo/threads-demo.c set a breakpoint on line ${bp} (#BP), then Run and Debug > "Forkall: threads-demo".
 Then: the "Forkall: LWPs" view, "Forkall: Show LWP View", "Forkall: Fork All Threads Here".
-code-server log: ${path.relative(process.cwd(), dirs.log)}. Ctrl-C to stop.
+code-server log: ${path.relative(process.cwd(), dirs.log)}.
+Stop: Ctrl-C here, or from elsewhere kill -INT ${process.pid} (this script; its pid is also in .cache/start/start.pid).
+A signal to npm's own pid alone is not passed on by npm: signal this pid, or the whole process group.
 `);
+	const pidFile = path.join(root, '.cache', 'start', 'start.pid');
+	fs.mkdirSync(path.dirname(pidFile), { recursive: true });
+	fs.writeFileSync(pidFile, `${process.pid}\n`);
 	let stopping = false;
 	const stop = async () => {
+		if (stopping) return;
 		stopping = true;
 		await server.stop();
+		fs.rmSync(pidFile, { force: true });
 		process.exit(0);
 	};
 	process.on('SIGINT', stop);
 	process.on('SIGTERM', stop);
+	process.on('SIGHUP', stop); /* the terminal went away */
 	server.proc.on('exit', (code, signal) => {
 		if (stopping) return;
 		console.error(`code-server exited (${signal || code})`);

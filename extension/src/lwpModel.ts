@@ -118,7 +118,11 @@ export interface StackBar {
 	guardFrac: number;
 	freeFrac: number;
 	usedFrac: number;
-	/** Bar width relative to the biggest stack (0..1, never below 0.15 so small stacks stay visible). */
+	/**
+	 * Bar width (0.35..1): logarithmic in the stack size between the smallest
+	 * and the biggest stack, so a 64 KiB stack next to 8 MiB ones is still a
+	 * bar whose fill (its own percentage) can be read; the size is in the text.
+	 */
 	widthFrac: number;
 	size: string;
 	used: string;
@@ -143,12 +147,19 @@ export interface StackPicture {
 	threshold: number;
 }
 
+/** The narrowest bar of the stack picture (the smallest stack). */
+const MIN_BAR = 0.35;
+
 export function stackPicture(title: string, table: LwpsResponseBody, opts: {
 	reason?: string | null; running?: boolean; functions?: Map<number, string>; threshold: number;
 	fork?: { map: TidMap; side: 'parent' | 'child' } | null;
 }): StackPicture {
 	const usages = table.lwps.map((r) => stackUsage(r));
-	const maxSize = Math.max(1, ...usages.map((u) => (u ? u.size : 0)));
+	const sizes = usages.filter((u) => u && u.size > 0).map((u) => u!.size);
+	const maxSize = Math.max(1, ...sizes);
+	const minSize = Math.min(maxSize, ...sizes);
+	const span = Math.log2(maxSize / minSize);
+	const width = (size: number) => (span > 0 ? MIN_BAR + (1 - MIN_BAR) * (Math.log2(Math.max(size, minSize) / minSize) / span) : 1);
 	// Addresses high to low, like a memory map: the picture lists stacks from the top of the address space.
 	const order = table.lwps.map((r, i) => ({ r, u: usages[i] }))
 		.sort((a, b) => (a.u && b.u ? (a.u.high > b.u.high ? -1 : a.u.high < b.u.high ? 1 : 0) : a.u ? -1 : b.u ? 1 : a.r.tid - b.r.tid));
@@ -161,7 +172,7 @@ export function stackPicture(title: string, table: LwpsResponseBody, opts: {
 		};
 		if (!u) {
 			return {
-				...base, low: '', high: '', guardFrac: 0, freeFrac: 0, usedFrac: 0, widthFrac: 0.15, size: '', used: '', free: '',
+				...base, low: '', high: '', guardFrac: 0, freeFrac: 0, usedFrac: 0, widthFrac: MIN_BAR, size: '', used: '', free: '',
 				guard: '', percent: 0, spInStack: false, nearOverflow: false, noStack: true,
 			};
 		}
@@ -171,7 +182,7 @@ export function stackPicture(title: string, table: LwpsResponseBody, opts: {
 			guardFrac: u.size ? u.guard / u.size : 0,
 			freeFrac: u.size ? u.free / u.size : 0,
 			usedFrac: u.size ? u.used / u.size : 0,
-			widthFrac: Math.max(0.15, u.size / maxSize),
+			widthFrac: width(u.size),
 			size: formatBytes(u.size), used: formatBytes(u.used), free: formatBytes(u.free), guard: formatBytes(u.guard),
 			percent: u.percent, spInStack: u.spInStack, nearOverflow: nearOverflow(r, opts.threshold), noStack: false,
 		};

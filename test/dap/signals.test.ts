@@ -52,3 +52,32 @@ test('launch: clean signal state — empty mask, SIGPIPE/SIGXFSZ not ignored, ha
 		await dc.stop();
 	}
 });
+
+test('signal table, gdb defaults: SIGUSR1 stops every time and is passed; SIGALRM and SIGCHLD never stop', async () => {
+	const dc = new DapClient();
+	await dc.start();
+	try {
+		await dc.init();
+		let stdout = '';
+		dc.on('output', (e: DebugProtocol.OutputEvent) => {
+			if (e.body.category === 'stdout') stdout += e.body.output;
+		});
+		const stops: DebugProtocol.StoppedEvent[] = [];
+		dc.on('stopped', (e: DebugProtocol.StoppedEvent) => {
+			stops.push(e);
+			void dc.continueRequest({ threadId: e.body.threadId ?? 0 }).catch(() => undefined);
+		});
+		const initialized = dc.next('initialized');
+		await within(dc.launchRequest({ program: fixturePath('sigloop'), args: ['20'] } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await initialized;
+		const exited = dc.next('exited', 60000);
+		await dc.configurationDoneRequest();
+		const ex = (await exited) as DebugProtocol.ExitedEvent;
+		assert.equal(ex.body.exitCode, 0, `exit code; output:\n${stdout}`);
+		assert.match(stdout, /^usr1 20 alrm 5 chld 3$/m, 'every handler ran: the signals were passed');
+		assert.equal(stops.length, 20, `20 stops (SIGUSR1), none for SIGALRM/SIGCHLD: ${stops.map((s) => s.body.description ?? s.body.text ?? s.body.reason).join(', ')}`);
+		for (const s of stops) assert.match(`${s.body.description ?? ''} ${s.body.text ?? ''}`, /SIGUSR1/, 'each stop names SIGUSR1');
+	} finally {
+		await dc.stop();
+	}
+});

@@ -224,10 +224,10 @@ test('VS Code e2e: launch, LWPs, registers, stack picture, Fork All Threads Here
 		// The Call Stack renders only the rows in view: give it the sidebar while counting threads.
 		await collapsePane(p, 'Variables');
 		for (const name of THREAD_NAMES) {
-			await callStack.locator('.monaco-list-row .thread', { hasText: `"${name}"` }).first().waitFor({ timeout: 30000 });
+			await callStack.locator('.monaco-list-row .thread', { hasText: new RegExp(`^\\s*${escapeRe(name)} \\(\\d+\\)`) }).first().waitFor({ timeout: 30000 });
 		}
 		const threadRows = await callStack.locator('.monaco-list-row .thread').allInnerTexts();
-		const parentTids = threadRows.map((s) => Number(/^\s*(\d+)/.exec(s)?.[1])).filter((n) => n > 0);
+		const parentTids = threadRows.map((s) => Number(/^\s*\S.*? \((\d+)\)/.exec(s)?.[1])).filter((n) => n > 0);
 		assert.equal(parentTids.length, THREAD_NAMES.length, `Call Stack lists every LWP: ${threadRows.join(' | ')}`);
 		const parentPid = Math.min(...parentTids);
 		debuggeePids.add(parentPid);
@@ -292,7 +292,7 @@ test('VS Code e2e: launch, LWPs, registers, stack picture, Fork All Threads Here
 		log(`child session appeared: forked child ${childPid}`);
 		// The child's threads: rows whose tid is not the parent's.
 		const childTids = async (): Promise<number[]> => (await callStack.locator('.monaco-list-row .thread').allInnerTexts())
-			.map((s) => Number(/^\s*(\d+)/.exec(s)?.[1])).filter((n) => n > 0 && !parentTids.includes(n));
+			.map((s) => Number(/^\s*\S.*? \((\d+)\)/.exec(s)?.[1])).filter((n) => n > 0 && !parentTids.includes(n));
 		const tw = Date.now();
 		while ((await childTids()).length < THREAD_NAMES.length && Date.now() - tw < 30000) {
 			const row = callStack.locator('.monaco-list-row', { has: p.locator('.session', { hasText: `forked child ${childPid}` }) }).first();
@@ -312,16 +312,16 @@ test('VS Code e2e: launch, LWPs, registers, stack picture, Fork All Threads Here
 		await runCommand(p, 'Debug: Continue');
 		await callStack.locator('.monaco-list-row', { has: p.locator('.session', { hasText: `forked child ${childPid}` }) })
 			.locator('text=/Running/i').first().waitFor({ timeout: 30000 });
-		await callStack.locator('.monaco-list-row .thread', { hasText: `${parentPid} "threads-demo"` }).first().click();
+		await callStack.locator('.monaco-list-row .thread', { hasText: `threads-demo (${parentPid})` }).first().click();
 		await runCommand(p, 'Debug: Continue');
 		const rowsText = async (): Promise<string[]> => (await callStack.locator('.monaco-list-row').allInnerTexts()).map((s) => s.replace(/\s+/g, ' '));
 		const tc = Date.now();
 		while ((await rowsText()).some((s) => /Paused/i.test(s)) && Date.now() - tc < 30000) await p.waitForTimeout(250);
 		const running = await rowsText();
 		assert.ok(!running.some((s) => /Paused/i.test(s)), `both sessions running: ${running.join(' | ')}`);
-		assert.equal(running.filter((s) => /Running/i.test(s) && /^\d+ "/.test(s.trim())).length, 2 * THREAD_NAMES.length,
+		assert.equal(running.filter((s) => /Running/i.test(s) && /^\S.*? \(\d+\)/.test(s.trim())).length, 2 * THREAD_NAMES.length,
 			`every thread of both sessions runs: ${running.join(' | ')}`);
-		log(`both continued: ${running.filter((s) => !/^\d+ "/.test(s.trim())).join(' | ')}`);
+		log(`both continued: ${running.filter((s) => !/^\S.*? \(\d+\)/.test(s.trim())).join(' | ')}`);
 		await shot('08-both-running');
 
 		// Stop both.

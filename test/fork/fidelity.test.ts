@@ -81,7 +81,8 @@ describe(`forkall fork fidelity (tool: ${forkTool()})`, () => {
 				await finishChild(t, body.child, init); /* kills only the child: the init must exit and be reaped */
 				assert.ok(!fs.existsSync(`/proc/${init}`), `namespace init ${init} is gone`);
 				const st = t.reaped.get(init);
-				assert.ok(st !== undefined && (st & 0x7f) === 0, `the namespace init exited by itself (wait status ${st})`);
+				assert.ok(st !== undefined && (st & 0x7f) === 0 && (st >> 8) === 128 + 9,
+					`the namespace init exited by itself with 128 + SIGKILL, as its child ended (wait status ${st})`);
 				assert.equal(t.reaped.has(body.child), false, 'the child was reaped by the namespace init, not by the target\'s parent');
 				await assertParentHealthy(t);
 				assert.deepEqual(t.strays(), [], 'no forkall child or namespace init left');

@@ -7,7 +7,7 @@ import { forkallCommand, run, type RunResult } from './forkall';
  * `childTid` is the tid in OUR namespace; with sameTids the child lives in a
  * new PID namespace where getpid() == parent and each gettid() == its
  * parentTid, and namespaceInit is pid 1 there (a reaper that exits with the
- * child). */
+ * child; userNamespace: in a user namespace of its own, without CAP_SYS_ADMIN). */
 export type { ForkBody, ForkThread } from '../../adapter/src/engine/protocol';
 
 export interface ForkOptions {
@@ -17,6 +17,8 @@ export interface ForkOptions {
 	sameTids?: boolean;
 	/* extra environment (FORKALL_SKIP, FORKALL_FAULT) */
 	env?: Record<string, string>;
+	/* run the CLI as this user (the test runs as root) */
+	user?: { uid: number; gid: number; name: string };
 	timeoutMs?: number;
 }
 
@@ -49,7 +51,7 @@ export async function runFork(pid: number, opts: ForkOptions = {}): Promise<Fork
 	/* FORKALL_TEST_FORCE_SKIP=<steps>: break every fork of a test run on
 	 * purpose, to see that the test notices */
 	if (!opts.env?.FORKALL_SKIP && process.env.FORKALL_TEST_FORCE_SKIP) env.FORKALL_SKIP = process.env.FORKALL_TEST_FORCE_SKIP;
-	const res = await run(argv, { env, timeoutMs: opts.timeoutMs ?? 120000 });
+	const res = await run(argv, { env, timeoutMs: opts.timeoutMs ?? 120000, user: opts.user });
 	let body: ForkBody | null = null;
 	if (res.code === 0) {
 		try {

@@ -279,12 +279,15 @@ export class ForkTarget<T = any> {
 export interface SpawnReapedOptions {
 	readyTimeoutMs?: number;
 	env?: NodeJS.ProcessEnv;
+	/* run the reaper and the target as this user (the test runs as root) */
+	uid?: number;
+	gid?: number;
 }
 
 /* reaper <file> args...: resolves after READY with the JSON line before it
  * as truth; truth.pid (or the JSON's "pid") is the target pid. */
 export function spawnReaped<T = any>(file: string, args: string[], opts: SpawnReapedOptions = {}, label = file): Promise<ForkTarget<T>> {
-	const cp = track(spawn(fixturePath('reaper'), [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env }));
+	const cp = track(spawn(fixturePath('reaper'), [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, uid: opts.uid, gid: opts.gid }));
 	return new Promise((resolve, reject) => {
 		if (cp.pid === undefined) {
 			cp.once('error', (e) => reject(e));

@@ -69,7 +69,24 @@ test('tidMap and stackPicture: bars high to low, fractions add up, peer tids aft
 	assert.ok(Math.abs(b.guardFrac + b.freeFrac + b.usedFrac - 1) < 1e-9);
 	assert.equal(p.bars[2].noStack, true);
 	assert.equal(p.fork?.pairs.length, 3);
-	assert.ok(p.bars.every((x) => x.widthFrac >= 0.15 && x.widthFrac <= 1));
+	assert.ok(p.bars.every((x) => x.widthFrac >= 0.35 && x.widthFrac <= 1));
+});
+
+test('stackPicture: a 64 KiB stack beside 8 MiB stacks is still a readable bar (log scale), its fill its own percentage', () => {
+	const KiB = 1024;
+	const mk = (tid: number, size: number, used: number) => {
+		const high = 0x7f0000000000 + tid * 0x10000000;
+		return row({ tid, stack: { low: `0x${(high - size).toString(16)}`, high: `0x${high.toString(16)}`, guard: 4 * KiB, source: 'maps:pthread' }, sp: `0x${(high - used).toString(16)}` });
+	};
+	const table = { pid: 1, pauseUs: 1, lwps: [mk(1, 8192 * KiB, 64 * KiB), mk(2, 8192 * KiB, 100 * KiB), mk(3, 64 * KiB, 56 * KiB), mk(4, 1024 * KiB, 10 * KiB)] };
+	const p = stackPicture('s', table, { threshold: 80 });
+	const by = new Map(p.bars.map((b) => [b.tid, b]));
+	assert.equal(by.get(1)!.widthFrac, 1, 'the biggest: full width');
+	assert.equal(by.get(3)!.widthFrac, 0.35, 'the smallest: the minimum, not 64/8192 of the width');
+	assert.ok(by.get(4)!.widthFrac > 0.35 && by.get(4)!.widthFrac < 1, 'sizes in between: in between');
+	assert.ok(by.get(3)!.usedFrac > 0.8, `the small stack's fill is its own ${by.get(3)!.percent}%`);
+	assert.equal(by.get(3)!.nearOverflow, true);
+	assert.equal(by.get(3)!.size, '64 KiB');
 });
 
 test('procList: /proc/PID/status parsing, own processes first, this process listed', () => {

@@ -165,11 +165,13 @@ export function regsJson(r: Registers): object {
 export function renderForkText(r: ForkBody): string {
 	const t = r.timings;
 	const lines: string[] = [];
-	lines.push(`forked ${r.parent} -> child ${r.child}${r.sameTids ? ` (same pid and tids inside its PID namespace; init ${r.namespaceInit ?? '?'})` : ''}: ${r.threads.length} threads`);
+	lines.push(`forked ${r.parent} -> child ${r.child}${r.sameTids ? ` (same pid and tids inside its PID namespace${r.userNamespace ? ', in a user namespace of its own' : ''}; init ${r.namespaceInit ?? '?'})` : ''}: ${r.threads.length} thread${r.threads.length === 1 ? '' : 's'}`);
 	lines.push(`parent paused ${t.pauseUs} µs (fork ${t.forkUs} µs); child threads built in ${t.threadsUs} µs; total ${t.totalUs} µs`);
 	if (r.zombieLeader) lines.push('the main thread had exited: the child\'s leader exited too (zombie leader, as in the parent)');
 	if (r.dontfork.regions) {
-		lines.push(`MADV_DONTFORK: ${r.dontfork.regions} regions, ${r.dontfork.bytes} bytes ${r.dontfork.copied ? 'copied into the child' : 'NOT copied (absent in the child)'}`);
+		const d = r.dontfork;
+		const size = `${mib(d.bytes)} mapped${d.residentBytes !== undefined ? `, ${mib(d.residentBytes)} resident` : ''}`;
+		lines.push(`MADV_DONTFORK: ${d.regions} region${d.regions === 1 ? '' : 's'} (${size}) ${d.copied ? 'copied into the child (copy-on-write: the resident part is what it costs)' : 'NOT copied (absent in the child)'}`);
 	}
 	for (const w of r.wipeonfork) lines.push(`MADV_WIPEONFORK: ${w.start}-${w.end} ${w.path} is zero in the child`);
 	if (r.robustOwnersFixed) lines.push(`robust mutex owners rewritten: ${r.robustOwnersFixed}`);
@@ -178,4 +180,9 @@ export function renderForkText(r: ForkBody): string {
 	lines.push(`${'PARENT-TID'.padEnd(pw)}  CHILD-TID`);
 	for (const x of r.threads) lines.push(`${String(x.parentTid).padEnd(pw)}  ${x.childTid}`);
 	return lines.join('\n') + '\n';
+}
+
+/* 2173095936 -> "2072.4 MiB"; small sizes in KiB */
+function mib(bytes: number): string {
+	return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(0)} KiB`;
 }

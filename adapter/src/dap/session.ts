@@ -350,7 +350,7 @@ export class ForkallSession extends DebugSession {
 				else await d.resume();
 				break;
 			case 'fork-child':
-				await d.reportInitialStop('entry', d.pid, 'Forked child: every thread stopped where the fork happened');
+				await d.reportInitialStop('entry', d.pid, 'Paused: forked');
 				break;
 			}
 		});
@@ -648,13 +648,23 @@ export class ForkallSession extends DebugSession {
 		const d = this.requireDebuggee();
 		const base = parseReference(a.memoryReference, a.offset);
 		const insns = await d.disassemble(base, a.instructionOffset ?? 0, a.instructionCount);
+		/* call/jump targets and RIP-relative operands by name: "call 0x401136 <hit>" */
+		const names = new Map<bigint, string | null>();
+		if (a.resolveSymbols !== false && d.symbols.supported) {
+			for (const i of insns) {
+				if (i.target === undefined || names.has(i.target)) continue;
+				const loc = await d.locate(i.target);
+				names.set(i.target, loc.function ? (loc.offset ? `${loc.function}+${loc.offset}` : loc.function) : null);
+			}
+		}
 		const out: DebugProtocol.DisassembledInstruction[] = [];
 		let lastFile: string | null = null;
 		let lastFunction: string | null = null;
 		for (const i of insns) {
+			const named = i.target !== undefined ? names.get(i.target) : null;
 			const di: DebugProtocol.DisassembledInstruction = {
 				address: hexPad(i.address, 16),
-				instruction: i.text,
+				instruction: named ? `${i.text} <${named}>` : i.text,
 			};
 			if (i.bytes.length) di.instructionBytes = [...i.bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
 			if (i.invalid) {

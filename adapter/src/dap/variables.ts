@@ -123,16 +123,15 @@ export function syscallName(n: number): string {
 	return SYSCALLS[n] ?? `syscall ${n}`;
 }
 
-/** What an LWP is doing, for thread names: "in futex", "running". */
-export function lwpActivity(l: Lwp): string {
-	if (l.syscall !== null) return `in ${syscallName(l.syscall)}`;
-	if (l.state === 't' || l.state === 'T') return 'stopped in user code';
-	return l.stateName;
-}
-
-/** DAP thread name: tid, thread name, pthread_t and what it is doing. */
+/**
+ * DAP thread name, short enough for a ~300 px Call Stack: the thread's name
+ * and tid first, then what it is blocked in, if anything: `waiter (29500)
+ * in futex`. The pthread_t, state and stack are in the LWP scope and the LWP
+ * view; a stop state is not repeated (VS Code shows "Paused on …" itself).
+ */
 export function threadLabel(l: Lwp): string {
-	return `${l.tid} "${l.name}" ${l.pthread === null ? 'no-pthread' : hex(l.pthread)} ${lwpActivity(l)}`;
+	const act = l.syscall !== null ? `in ${syscallName(l.syscall)}` : l.state === 'D' ? 'uninterruptible' : l.state === 'Z' ? 'zombie' : '';
+	return `${l.name} (${l.tid})${act ? ` ${act}` : ''}`;
 }
 
 /** The LWP scope: kernel-thread facts. `regs` (when stopped) adds the signal mask. */

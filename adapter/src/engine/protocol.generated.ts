@@ -224,6 +224,8 @@ export interface ForkBody {
 	sameTids: boolean;
 	/** sameTids: pid 1 of the child's PID namespace (a reaper) */
 	namespaceInit?: number;
+	/** sameTids without CAP_SYS_ADMIN: the namespace is in a user namespace of its own (present, true, only then) */
+	userNamespace?: boolean;
 	threads: ForkThread[];
 	timings: {
 		pauseUs: number;
@@ -241,7 +243,10 @@ export interface ForkBody {
 	};
 	dontfork: {
 		regions: number;
+		/** address space of the MADV_DONTFORK regions */
 		bytes: number;
+		/** their resident memory (what a copy costs) */
+		residentBytes: number;
 		copied: boolean;
 	};
 	wipeonfork: ({
@@ -390,6 +395,28 @@ export interface StoppedEvent {
 	addr?: Hex;
 }
 
+/** A signal arrived that the signal table says not to stop for but to print (the process runs on); `passed`: it is delivered to the program. */
+export interface SignalEvent {
+	type: "event";
+	event: "signal";
+	pid: Pid;
+	tid: Pid;
+	signal: number;
+	passed: boolean;
+}
+
+/** A session process made a process of its own (fork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached; it runs on, untraced. */
+export interface ChildProcessEvent {
+	type: "event";
+	event: "childProcess";
+	pid: Pid;
+	/** the thread that made it */
+	tid: Pid;
+	child: Pid;
+	kind: "fork" | "clone";
+	detached: boolean;
+}
+
 /** A session process is gone: `exitCode` when it exited, `signal` when killed. */
 export interface ExitedEvent {
 	type: "event";
@@ -399,8 +426,8 @@ export interface ExitedEvent {
 	signal?: number;
 }
 
-export type KnownEvent = ThreadCreatedEvent | ThreadExitedEvent | StoppedEvent | ExitedEvent;
-export const EVENT_NAMES = ["threadCreated","threadExited","stopped","exited"] as const;
+export type KnownEvent = ThreadCreatedEvent | ThreadExitedEvent | StoppedEvent | SignalEvent | ChildProcessEvent | ExitedEvent;
+export const EVENT_NAMES = ["threadCreated","threadExited","stopped","signal","childProcess","exited"] as const;
 export type EventName = typeof EVENT_NAMES[number];
 
 /** Stop every LWP, capture tid/registers, resume, then describe each LWP. If the process is attached in a session, it is captured in place and left in the state it was in. */
@@ -1153,117 +1180,124 @@ function checkForkBody(v: unknown, p: string, o: Opts, d: number): void {
 	if (v151 !== undefined) {
 		if (!(typeof v151 === 'number' && Number.isInteger(v151))) fail(p + ".namespaceInit", "an integer", v151);
 	}
-	const v152 = v147["threads"];
-	if (v152 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(Array.isArray(v152))) fail(p + ".threads", "an array", v152);
-	for (let v153 = 0; v153 < v152.length; v153++) {
-		const v154: unknown = v152[v153];
-		checkForkThread(v154, p + ".threads" + '[' + v153 + ']', o, d + 1);
+	const v152 = v147["userNamespace"];
+	if (v152 !== undefined) {
+		if (!(typeof v152 === 'boolean')) fail(p + ".userNamespace", "a boolean", v152);
 	}
-	const v155 = v147["timings"];
-	if (v155 === undefined) fail(p + ".timings", 'present', undefined);
-	if (!(isObject(v155))) fail(p + ".timings", "an object", v155);
-	const v156 = v155 as Record<string, unknown>;
-	const v157 = v156["pauseUs"];
-	if (v157 === undefined) fail(p + ".timings" + ".pauseUs", 'present', undefined);
-	if (!(typeof v157 === 'number' && Number.isInteger(v157))) fail(p + ".timings" + ".pauseUs", "an integer", v157);
-	const v158 = v156["forkUs"];
-	if (v158 === undefined) fail(p + ".timings" + ".forkUs", 'present', undefined);
-	if (!(typeof v158 === 'number' && Number.isInteger(v158))) fail(p + ".timings" + ".forkUs", "an integer", v158);
-	const v159 = v156["threadsUs"];
-	if (v159 === undefined) fail(p + ".timings" + ".threadsUs", 'present', undefined);
-	if (!(typeof v159 === 'number' && Number.isInteger(v159))) fail(p + ".timings" + ".threadsUs", "an integer", v159);
-	const v160 = v156["totalUs"];
-	if (v160 === undefined) fail(p + ".timings" + ".totalUs", 'present', undefined);
-	if (!(typeof v160 === 'number' && Number.isInteger(v160))) fail(p + ".timings" + ".totalUs", "an integer", v160);
-	const v161 = v156["pausePhasesUs"];
-	if (v161 === undefined) fail(p + ".timings" + ".pausePhasesUs", 'present', undefined);
-	if (!(isObject(v161))) fail(p + ".timings" + ".pausePhasesUs", "an object", v161);
-	const v162 = v161 as Record<string, unknown>;
-	const v163 = v162["stop"];
-	if (v163 === undefined) fail(p + ".timings" + ".pausePhasesUs" + ".stop", 'present', undefined);
-	if (!(typeof v163 === 'number' && Number.isInteger(v163))) fail(p + ".timings" + ".pausePhasesUs" + ".stop", "an integer", v163);
-	const v164 = v162["capture"];
-	if (v164 === undefined) fail(p + ".timings" + ".pausePhasesUs" + ".capture", 'present', undefined);
-	if (!(typeof v164 === 'number' && Number.isInteger(v164))) fail(p + ".timings" + ".pausePhasesUs" + ".capture", "an integer", v164);
-	const v165 = v162["altstack"];
-	if (v165 === undefined) fail(p + ".timings" + ".pausePhasesUs" + ".altstack", 'present', undefined);
-	if (!(typeof v165 === 'number' && Number.isInteger(v165))) fail(p + ".timings" + ".pausePhasesUs" + ".altstack", "an integer", v165);
-	const v166 = v162["fork"];
-	if (v166 === undefined) fail(p + ".timings" + ".pausePhasesUs" + ".fork", 'present', undefined);
-	if (!(typeof v166 === 'number' && Number.isInteger(v166))) fail(p + ".timings" + ".pausePhasesUs" + ".fork", "an integer", v166);
-	const v167 = v162["restore"];
-	if (v167 === undefined) fail(p + ".timings" + ".pausePhasesUs" + ".restore", 'present', undefined);
-	if (!(typeof v167 === 'number' && Number.isInteger(v167))) fail(p + ".timings" + ".pausePhasesUs" + ".restore", "an integer", v167);
-	const v168 = v162["release"];
-	if (v168 === undefined) fail(p + ".timings" + ".pausePhasesUs" + ".release", 'present', undefined);
-	if (!(typeof v168 === 'number' && Number.isInteger(v168))) fail(p + ".timings" + ".pausePhasesUs" + ".release", "an integer", v168);
+	const v153 = v147["threads"];
+	if (v153 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v153))) fail(p + ".threads", "an array", v153);
+	for (let v154 = 0; v154 < v153.length; v154++) {
+		const v155: unknown = v153[v154];
+		checkForkThread(v155, p + ".threads" + '[' + v154 + ']', o, d + 1);
+	}
+	const v156 = v147["timings"];
+	if (v156 === undefined) fail(p + ".timings", 'present', undefined);
+	if (!(isObject(v156))) fail(p + ".timings", "an object", v156);
+	const v157 = v156 as Record<string, unknown>;
+	const v158 = v157["pauseUs"];
+	if (v158 === undefined) fail(p + ".timings" + ".pauseUs", 'present', undefined);
+	if (!(typeof v158 === 'number' && Number.isInteger(v158))) fail(p + ".timings" + ".pauseUs", "an integer", v158);
+	const v159 = v157["forkUs"];
+	if (v159 === undefined) fail(p + ".timings" + ".forkUs", 'present', undefined);
+	if (!(typeof v159 === 'number' && Number.isInteger(v159))) fail(p + ".timings" + ".forkUs", "an integer", v159);
+	const v160 = v157["threadsUs"];
+	if (v160 === undefined) fail(p + ".timings" + ".threadsUs", 'present', undefined);
+	if (!(typeof v160 === 'number' && Number.isInteger(v160))) fail(p + ".timings" + ".threadsUs", "an integer", v160);
+	const v161 = v157["totalUs"];
+	if (v161 === undefined) fail(p + ".timings" + ".totalUs", 'present', undefined);
+	if (!(typeof v161 === 'number' && Number.isInteger(v161))) fail(p + ".timings" + ".totalUs", "an integer", v161);
+	const v162 = v157["pausePhasesUs"];
+	if (v162 === undefined) fail(p + ".timings" + ".pausePhasesUs", 'present', undefined);
+	if (!(isObject(v162))) fail(p + ".timings" + ".pausePhasesUs", "an object", v162);
+	const v163 = v162 as Record<string, unknown>;
+	const v164 = v163["stop"];
+	if (v164 === undefined) fail(p + ".timings" + ".pausePhasesUs" + ".stop", 'present', undefined);
+	if (!(typeof v164 === 'number' && Number.isInteger(v164))) fail(p + ".timings" + ".pausePhasesUs" + ".stop", "an integer", v164);
+	const v165 = v163["capture"];
+	if (v165 === undefined) fail(p + ".timings" + ".pausePhasesUs" + ".capture", 'present', undefined);
+	if (!(typeof v165 === 'number' && Number.isInteger(v165))) fail(p + ".timings" + ".pausePhasesUs" + ".capture", "an integer", v165);
+	const v166 = v163["altstack"];
+	if (v166 === undefined) fail(p + ".timings" + ".pausePhasesUs" + ".altstack", 'present', undefined);
+	if (!(typeof v166 === 'number' && Number.isInteger(v166))) fail(p + ".timings" + ".pausePhasesUs" + ".altstack", "an integer", v166);
+	const v167 = v163["fork"];
+	if (v167 === undefined) fail(p + ".timings" + ".pausePhasesUs" + ".fork", 'present', undefined);
+	if (!(typeof v167 === 'number' && Number.isInteger(v167))) fail(p + ".timings" + ".pausePhasesUs" + ".fork", "an integer", v167);
+	const v168 = v163["restore"];
+	if (v168 === undefined) fail(p + ".timings" + ".pausePhasesUs" + ".restore", 'present', undefined);
+	if (!(typeof v168 === 'number' && Number.isInteger(v168))) fail(p + ".timings" + ".pausePhasesUs" + ".restore", "an integer", v168);
+	const v169 = v163["release"];
+	if (v169 === undefined) fail(p + ".timings" + ".pausePhasesUs" + ".release", 'present', undefined);
+	if (!(typeof v169 === 'number' && Number.isInteger(v169))) fail(p + ".timings" + ".pausePhasesUs" + ".release", "an integer", v169);
 	if (o.strict) {
-		for (const v169 of Object.keys(v162)) {
-			if (!(["stop","capture","altstack","fork","restore","release"] as readonly string[]).includes(v169)) fail(p + ".timings" + ".pausePhasesUs" + '.' + v169, 'not there (not in the schema)', v162[v169]);
+		for (const v170 of Object.keys(v163)) {
+			if (!(["stop","capture","altstack","fork","restore","release"] as readonly string[]).includes(v170)) fail(p + ".timings" + ".pausePhasesUs" + '.' + v170, 'not there (not in the schema)', v163[v170]);
 		}
 	}
 	if (o.strict) {
-		for (const v170 of Object.keys(v156)) {
-			if (!(["pauseUs","forkUs","threadsUs","totalUs","pausePhasesUs"] as readonly string[]).includes(v170)) fail(p + ".timings" + '.' + v170, 'not there (not in the schema)', v156[v170]);
+		for (const v171 of Object.keys(v157)) {
+			if (!(["pauseUs","forkUs","threadsUs","totalUs","pausePhasesUs"] as readonly string[]).includes(v171)) fail(p + ".timings" + '.' + v171, 'not there (not in the schema)', v157[v171]);
 		}
 	}
-	const v171 = v147["dontfork"];
-	if (v171 === undefined) fail(p + ".dontfork", 'present', undefined);
-	if (!(isObject(v171))) fail(p + ".dontfork", "an object", v171);
-	const v172 = v171 as Record<string, unknown>;
-	const v173 = v172["regions"];
-	if (v173 === undefined) fail(p + ".dontfork" + ".regions", 'present', undefined);
-	if (!(typeof v173 === 'number' && Number.isInteger(v173))) fail(p + ".dontfork" + ".regions", "an integer", v173);
-	const v174 = v172["bytes"];
-	if (v174 === undefined) fail(p + ".dontfork" + ".bytes", 'present', undefined);
-	if (!(typeof v174 === 'number' && Number.isInteger(v174))) fail(p + ".dontfork" + ".bytes", "an integer", v174);
-	const v175 = v172["copied"];
-	if (v175 === undefined) fail(p + ".dontfork" + ".copied", 'present', undefined);
-	if (!(typeof v175 === 'boolean')) fail(p + ".dontfork" + ".copied", "a boolean", v175);
+	const v172 = v147["dontfork"];
+	if (v172 === undefined) fail(p + ".dontfork", 'present', undefined);
+	if (!(isObject(v172))) fail(p + ".dontfork", "an object", v172);
+	const v173 = v172 as Record<string, unknown>;
+	const v174 = v173["regions"];
+	if (v174 === undefined) fail(p + ".dontfork" + ".regions", 'present', undefined);
+	if (!(typeof v174 === 'number' && Number.isInteger(v174))) fail(p + ".dontfork" + ".regions", "an integer", v174);
+	const v175 = v173["bytes"];
+	if (v175 === undefined) fail(p + ".dontfork" + ".bytes", 'present', undefined);
+	if (!(typeof v175 === 'number' && Number.isInteger(v175))) fail(p + ".dontfork" + ".bytes", "an integer", v175);
+	const v176 = v173["residentBytes"];
+	if (v176 === undefined) fail(p + ".dontfork" + ".residentBytes", 'present', undefined);
+	if (!(typeof v176 === 'number' && Number.isInteger(v176))) fail(p + ".dontfork" + ".residentBytes", "an integer", v176);
+	const v177 = v173["copied"];
+	if (v177 === undefined) fail(p + ".dontfork" + ".copied", 'present', undefined);
+	if (!(typeof v177 === 'boolean')) fail(p + ".dontfork" + ".copied", "a boolean", v177);
 	if (o.strict) {
-		for (const v176 of Object.keys(v172)) {
-			if (!(["regions","bytes","copied"] as readonly string[]).includes(v176)) fail(p + ".dontfork" + '.' + v176, 'not there (not in the schema)', v172[v176]);
+		for (const v178 of Object.keys(v173)) {
+			if (!(["regions","bytes","residentBytes","copied"] as readonly string[]).includes(v178)) fail(p + ".dontfork" + '.' + v178, 'not there (not in the schema)', v173[v178]);
 		}
 	}
-	const v177 = v147["wipeonfork"];
-	if (v177 === undefined) fail(p + ".wipeonfork", 'present', undefined);
-	if (!(Array.isArray(v177))) fail(p + ".wipeonfork", "an array", v177);
-	for (let v178 = 0; v178 < v177.length; v178++) {
-		const v179: unknown = v177[v178];
-		if (!(isObject(v179))) fail(p + ".wipeonfork" + '[' + v178 + ']', "an object", v179);
-		const v180 = v179 as Record<string, unknown>;
-		const v181 = v180["start"];
-		if (v181 === undefined) fail(p + ".wipeonfork" + '[' + v178 + ']' + ".start", 'present', undefined);
-		checkHex(v181, p + ".wipeonfork" + '[' + v178 + ']' + ".start", o, d + 1);
-		const v182 = v180["end"];
-		if (v182 === undefined) fail(p + ".wipeonfork" + '[' + v178 + ']' + ".end", 'present', undefined);
-		checkHex(v182, p + ".wipeonfork" + '[' + v178 + ']' + ".end", o, d + 1);
-		const v183 = v180["path"];
-		if (v183 === undefined) fail(p + ".wipeonfork" + '[' + v178 + ']' + ".path", 'present', undefined);
-		if (!(typeof v183 === 'string')) fail(p + ".wipeonfork" + '[' + v178 + ']' + ".path", "a string", v183);
+	const v179 = v147["wipeonfork"];
+	if (v179 === undefined) fail(p + ".wipeonfork", 'present', undefined);
+	if (!(Array.isArray(v179))) fail(p + ".wipeonfork", "an array", v179);
+	for (let v180 = 0; v180 < v179.length; v180++) {
+		const v181: unknown = v179[v180];
+		if (!(isObject(v181))) fail(p + ".wipeonfork" + '[' + v180 + ']', "an object", v181);
+		const v182 = v181 as Record<string, unknown>;
+		const v183 = v182["start"];
+		if (v183 === undefined) fail(p + ".wipeonfork" + '[' + v180 + ']' + ".start", 'present', undefined);
+		checkHex(v183, p + ".wipeonfork" + '[' + v180 + ']' + ".start", o, d + 1);
+		const v184 = v182["end"];
+		if (v184 === undefined) fail(p + ".wipeonfork" + '[' + v180 + ']' + ".end", 'present', undefined);
+		checkHex(v184, p + ".wipeonfork" + '[' + v180 + ']' + ".end", o, d + 1);
+		const v185 = v182["path"];
+		if (v185 === undefined) fail(p + ".wipeonfork" + '[' + v180 + ']' + ".path", 'present', undefined);
+		if (!(typeof v185 === 'string')) fail(p + ".wipeonfork" + '[' + v180 + ']' + ".path", "a string", v185);
 		if (o.strict) {
-			for (const v184 of Object.keys(v180)) {
-				if (!(["start","end","path"] as readonly string[]).includes(v184)) fail(p + ".wipeonfork" + '[' + v178 + ']' + '.' + v184, 'not there (not in the schema)', v180[v184]);
+			for (const v186 of Object.keys(v182)) {
+				if (!(["start","end","path"] as readonly string[]).includes(v186)) fail(p + ".wipeonfork" + '[' + v180 + ']' + '.' + v186, 'not there (not in the schema)', v182[v186]);
 			}
 		}
 	}
-	const v185 = v147["zombieLeader"];
-	if (v185 === undefined) fail(p + ".zombieLeader", 'present', undefined);
-	if (!(typeof v185 === 'boolean')) fail(p + ".zombieLeader", "a boolean", v185);
-	const v186 = v147["robustOwnersFixed"];
-	if (v186 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
-	if (!(typeof v186 === 'number' && Number.isInteger(v186))) fail(p + ".robustOwnersFixed", "an integer", v186);
-	const v187 = v147["warnings"];
-	if (v187 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v187))) fail(p + ".warnings", "an array", v187);
-	for (let v188 = 0; v188 < v187.length; v188++) {
-		const v189: unknown = v187[v188];
-		if (!(typeof v189 === 'string')) fail(p + ".warnings" + '[' + v188 + ']', "a string", v189);
+	const v187 = v147["zombieLeader"];
+	if (v187 === undefined) fail(p + ".zombieLeader", 'present', undefined);
+	if (!(typeof v187 === 'boolean')) fail(p + ".zombieLeader", "a boolean", v187);
+	const v188 = v147["robustOwnersFixed"];
+	if (v188 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v188 === 'number' && Number.isInteger(v188))) fail(p + ".robustOwnersFixed", "an integer", v188);
+	const v189 = v147["warnings"];
+	if (v189 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v189))) fail(p + ".warnings", "an array", v189);
+	for (let v190 = 0; v190 < v189.length; v190++) {
+		const v191: unknown = v189[v190];
+		if (!(typeof v191 === 'string')) fail(p + ".warnings" + '[' + v190 + ']', "a string", v191);
 	}
 	if (o.strict) {
-		for (const v190 of Object.keys(v147)) {
-			if (!(["parent","child","sameTids","namespaceInit","threads","timings","dontfork","wipeonfork","zombieLeader","robustOwnersFixed","warnings"] as readonly string[]).includes(v190)) fail(p + '.' + v190, 'not there (not in the schema)', v147[v190]);
+		for (const v192 of Object.keys(v147)) {
+			if (!(["parent","child","sameTids","namespaceInit","userNamespace","threads","timings","dontfork","wipeonfork","zombieLeader","robustOwnersFixed","warnings"] as readonly string[]).includes(v192)) fail(p + '.' + v192, 'not there (not in the schema)', v147[v192]);
 		}
 	}
 }
@@ -1271,13 +1305,13 @@ function checkForkBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v191 = v as Record<string, unknown>;
-	const v192 = v191["pid"];
-	if (v192 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v192 === 'number' && Number.isInteger(v192))) fail(p + ".pid", "an integer", v192);
+	const v193 = v as Record<string, unknown>;
+	const v194 = v193["pid"];
+	if (v194 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v194 === 'number' && Number.isInteger(v194))) fail(p + ".pid", "an integer", v194);
 	if (o.strict) {
-		for (const v193 of Object.keys(v191)) {
-			if (!(["pid"] as readonly string[]).includes(v193)) fail(p + '.' + v193, 'not there (not in the schema)', v191[v193]);
+		for (const v195 of Object.keys(v193)) {
+			if (!(["pid"] as readonly string[]).includes(v195)) fail(p + '.' + v195, 'not there (not in the schema)', v193[v195]);
 		}
 	}
 }
@@ -1285,23 +1319,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v194 = v as Record<string, unknown>;
-	const v195 = v194["pid"];
-	if (v195 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v195 === 'number' && Number.isInteger(v195))) fail(p + ".pid", "an integer", v195);
-	const v196 = v194["stopped"];
-	if (v196 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v196 === 'boolean')) fail(p + ".stopped", "a boolean", v196);
-	const v197 = v194["tids"];
-	if (v197 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v197))) fail(p + ".tids", "an array", v197);
-	for (let v198 = 0; v198 < v197.length; v198++) {
-		const v199: unknown = v197[v198];
-		if (!(typeof v199 === 'number' && Number.isInteger(v199))) fail(p + ".tids" + '[' + v198 + ']', "an integer", v199);
+	const v196 = v as Record<string, unknown>;
+	const v197 = v196["pid"];
+	if (v197 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v197 === 'number' && Number.isInteger(v197))) fail(p + ".pid", "an integer", v197);
+	const v198 = v196["stopped"];
+	if (v198 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v198 === 'boolean')) fail(p + ".stopped", "a boolean", v198);
+	const v199 = v196["tids"];
+	if (v199 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v199))) fail(p + ".tids", "an array", v199);
+	for (let v200 = 0; v200 < v199.length; v200++) {
+		const v201: unknown = v199[v200];
+		if (!(typeof v201 === 'number' && Number.isInteger(v201))) fail(p + ".tids" + '[' + v200 + ']', "an integer", v201);
 	}
 	if (o.strict) {
-		for (const v200 of Object.keys(v194)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v200)) fail(p + '.' + v200, 'not there (not in the schema)', v194[v200]);
+		for (const v202 of Object.keys(v196)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v202)) fail(p + '.' + v202, 'not there (not in the schema)', v196[v202]);
 		}
 	}
 }
@@ -1309,23 +1343,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v201 = v as Record<string, unknown>;
-	const v202 = v201["pid"];
-	if (v202 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v202 === 'number' && Number.isInteger(v202))) fail(p + ".pid", "an integer", v202);
-	const v203 = v201["pauseUs"];
-	if (v203 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v203 === 'number' && Number.isInteger(v203))) fail(p + ".pauseUs", "an integer", v203);
-	const v204 = v201["tids"];
-	if (v204 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v204))) fail(p + ".tids", "an array", v204);
-	for (let v205 = 0; v205 < v204.length; v205++) {
-		const v206: unknown = v204[v205];
-		if (!(typeof v206 === 'number' && Number.isInteger(v206))) fail(p + ".tids" + '[' + v205 + ']', "an integer", v206);
+	const v203 = v as Record<string, unknown>;
+	const v204 = v203["pid"];
+	if (v204 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v204 === 'number' && Number.isInteger(v204))) fail(p + ".pid", "an integer", v204);
+	const v205 = v203["pauseUs"];
+	if (v205 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v205 === 'number' && Number.isInteger(v205))) fail(p + ".pauseUs", "an integer", v205);
+	const v206 = v203["tids"];
+	if (v206 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v206))) fail(p + ".tids", "an array", v206);
+	for (let v207 = 0; v207 < v206.length; v207++) {
+		const v208: unknown = v206[v207];
+		if (!(typeof v208 === 'number' && Number.isInteger(v208))) fail(p + ".tids" + '[' + v207 + ']', "an integer", v208);
 	}
 	if (o.strict) {
-		for (const v207 of Object.keys(v201)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v207)) fail(p + '.' + v207, 'not there (not in the schema)', v201[v207]);
+		for (const v209 of Object.keys(v203)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v209)) fail(p + '.' + v209, 'not there (not in the schema)', v203[v209]);
 		}
 	}
 }
@@ -1333,26 +1367,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v208 = v as Record<string, unknown>;
-	const v209 = v208["pid"];
-	if (v209 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v209 === 'number' && Number.isInteger(v209))) fail(p + ".pid", "an integer", v209);
-	const v210 = v208["stdoutFd"];
-	if (v210 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v210 === 'number' && Number.isInteger(v210))) fail(p + ".stdoutFd", "an integer", v210);
-	const v211 = v208["stderrFd"];
-	if (v211 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v211 === 'number' && Number.isInteger(v211))) fail(p + ".stderrFd", "an integer", v211);
-	const v212 = v208["tids"];
-	if (v212 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v212))) fail(p + ".tids", "an array", v212);
-	for (let v213 = 0; v213 < v212.length; v213++) {
-		const v214: unknown = v212[v213];
-		if (!(typeof v214 === 'number' && Number.isInteger(v214))) fail(p + ".tids" + '[' + v213 + ']', "an integer", v214);
+	const v210 = v as Record<string, unknown>;
+	const v211 = v210["pid"];
+	if (v211 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v211 === 'number' && Number.isInteger(v211))) fail(p + ".pid", "an integer", v211);
+	const v212 = v210["stdoutFd"];
+	if (v212 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v212 === 'number' && Number.isInteger(v212))) fail(p + ".stdoutFd", "an integer", v212);
+	const v213 = v210["stderrFd"];
+	if (v213 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v213 === 'number' && Number.isInteger(v213))) fail(p + ".stderrFd", "an integer", v213);
+	const v214 = v210["tids"];
+	if (v214 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v214))) fail(p + ".tids", "an array", v214);
+	for (let v215 = 0; v215 < v214.length; v215++) {
+		const v216: unknown = v214[v215];
+		if (!(typeof v216 === 'number' && Number.isInteger(v216))) fail(p + ".tids" + '[' + v215 + ']', "an integer", v216);
 	}
 	if (o.strict) {
-		for (const v215 of Object.keys(v208)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v215)) fail(p + '.' + v215, 'not there (not in the schema)', v208[v215]);
+		for (const v217 of Object.keys(v210)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v217)) fail(p + '.' + v217, 'not there (not in the schema)', v210[v217]);
 		}
 	}
 }
@@ -1360,24 +1394,24 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v216 = v as Record<string, unknown>;
-	const v217 = v216["pid"];
-	if (v217 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v217 === 'number' && Number.isInteger(v217))) fail(p + ".pid", "an integer", v217);
-	const v218 = v216["tid"];
-	if (v218 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v218 === 'number' && Number.isInteger(v218))) fail(p + ".tid", "an integer", v218);
-	const v219 = v216["pc"];
-	if (v219 !== undefined) {
-		checkHex(v219, p + ".pc", o, d + 1);
+	const v218 = v as Record<string, unknown>;
+	const v219 = v218["pid"];
+	if (v219 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v219 === 'number' && Number.isInteger(v219))) fail(p + ".pid", "an integer", v219);
+	const v220 = v218["tid"];
+	if (v220 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v220 === 'number' && Number.isInteger(v220))) fail(p + ".tid", "an integer", v220);
+	const v221 = v218["pc"];
+	if (v221 !== undefined) {
+		checkHex(v221, p + ".pc", o, d + 1);
 	}
-	const v220 = v216["interrupted"];
-	if (v220 !== undefined) {
-		if (!(typeof v220 === 'boolean')) fail(p + ".interrupted", "a boolean", v220);
+	const v222 = v218["interrupted"];
+	if (v222 !== undefined) {
+		if (!(typeof v222 === 'boolean')) fail(p + ".interrupted", "a boolean", v222);
 	}
 	if (o.strict) {
-		for (const v221 of Object.keys(v216)) {
-			if (!(["pid","tid","pc","interrupted"] as readonly string[]).includes(v221)) fail(p + '.' + v221, 'not there (not in the schema)', v216[v221]);
+		for (const v223 of Object.keys(v218)) {
+			if (!(["pid","tid","pc","interrupted"] as readonly string[]).includes(v223)) fail(p + '.' + v223, 'not there (not in the schema)', v218[v223]);
 		}
 	}
 }
@@ -1385,13 +1419,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v222 = v as Record<string, unknown>;
-	const v223 = v222["addr"];
-	if (v223 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v223, p + ".addr", o, d + 1);
+	const v224 = v as Record<string, unknown>;
+	const v225 = v224["addr"];
+	if (v225 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v225, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v224 of Object.keys(v222)) {
-			if (!(["addr"] as readonly string[]).includes(v224)) fail(p + '.' + v224, 'not there (not in the schema)', v222[v224]);
+		for (const v226 of Object.keys(v224)) {
+			if (!(["addr"] as readonly string[]).includes(v226)) fail(p + '.' + v226, 'not there (not in the schema)', v224[v226]);
 		}
 	}
 }
@@ -1399,16 +1433,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v225 = v as Record<string, unknown>;
-	const v226 = v225["tid"];
-	if (v226 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v226 === 'number' && Number.isInteger(v226))) fail(p + ".tid", "an integer", v226);
-	const v227 = v225["gpr"];
-	if (v227 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v227, p + ".gpr", o, d + 1);
+	const v227 = v as Record<string, unknown>;
+	const v228 = v227["tid"];
+	if (v228 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".tid", "an integer", v228);
+	const v229 = v227["gpr"];
+	if (v229 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v229, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v228 of Object.keys(v225)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v228)) fail(p + '.' + v228, 'not there (not in the schema)', v225[v228]);
+		for (const v230 of Object.keys(v227)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v230)) fail(p + '.' + v230, 'not there (not in the schema)', v227[v230]);
 		}
 	}
 }
@@ -1416,13 +1450,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v229 = v as Record<string, unknown>;
-	const v230 = v229["tracerTid"];
-	if (v230 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v230 === 'number' && Number.isInteger(v230))) fail(p + ".tracerTid", "an integer", v230);
+	const v231 = v as Record<string, unknown>;
+	const v232 = v231["tracerTid"];
+	if (v232 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v232 === 'number' && Number.isInteger(v232))) fail(p + ".tracerTid", "an integer", v232);
 	if (o.strict) {
-		for (const v231 of Object.keys(v229)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v231)) fail(p + '.' + v231, 'not there (not in the schema)', v229[v231]);
+		for (const v233 of Object.keys(v231)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v233)) fail(p + '.' + v233, 'not there (not in the schema)', v231[v233]);
 		}
 	}
 }
@@ -1430,34 +1464,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v232 = v as Record<string, unknown>;
-	const v233 = v232["pc"];
-	if (v233 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v233, p + ".pc", o, d + 1);
-	const v234 = v232["sp"];
-	if (v234 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v234, p + ".sp", o, d + 1);
-	const v235 = v232["function"];
-	if (v235 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v235 === 'string' || v235 === null)) fail(p + ".function", "a string or null", v235);
-	const v236 = v232["offset"];
-	if (v236 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v236 === 'number' && Number.isInteger(v236))) fail(p + ".offset", "an integer", v236);
-	const v237 = v232["module"];
-	if (v237 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v237 === 'string' || v237 === null)) fail(p + ".module", "a string or null", v237);
-	const v238 = v232["file"];
-	if (v238 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v238 === 'string' || v238 === null)) fail(p + ".file", "a string or null", v238);
-	const v239 = v232["line"];
-	if (v239 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v239 === 'number' && Number.isInteger(v239) || v239 === null)) fail(p + ".line", "an integer or null", v239);
-	const v240 = v232["column"];
-	if (v240 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v240 === 'number' && Number.isInteger(v240) || v240 === null)) fail(p + ".column", "an integer or null", v240);
+	const v234 = v as Record<string, unknown>;
+	const v235 = v234["pc"];
+	if (v235 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v235, p + ".pc", o, d + 1);
+	const v236 = v234["sp"];
+	if (v236 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v236, p + ".sp", o, d + 1);
+	const v237 = v234["function"];
+	if (v237 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v237 === 'string' || v237 === null)) fail(p + ".function", "a string or null", v237);
+	const v238 = v234["offset"];
+	if (v238 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v238 === 'number' && Number.isInteger(v238))) fail(p + ".offset", "an integer", v238);
+	const v239 = v234["module"];
+	if (v239 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v239 === 'string' || v239 === null)) fail(p + ".module", "a string or null", v239);
+	const v240 = v234["file"];
+	if (v240 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v240 === 'string' || v240 === null)) fail(p + ".file", "a string or null", v240);
+	const v241 = v234["line"];
+	if (v241 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v241 === 'number' && Number.isInteger(v241) || v241 === null)) fail(p + ".line", "an integer or null", v241);
+	const v242 = v234["column"];
+	if (v242 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v242 === 'number' && Number.isInteger(v242) || v242 === null)) fail(p + ".column", "an integer or null", v242);
 	if (o.strict) {
-		for (const v241 of Object.keys(v232)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v241)) fail(p + '.' + v241, 'not there (not in the schema)', v232[v241]);
+		for (const v243 of Object.keys(v234)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v243)) fail(p + '.' + v243, 'not there (not in the schema)', v234[v243]);
 		}
 	}
 }
@@ -1465,53 +1499,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v242 = v as Record<string, unknown>;
-	const v243 = v242["pid"];
-	if (v243 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v243 === 'number' && Number.isInteger(v243))) fail(p + ".pid", "an integer", v243);
-	const v244 = v242["tid"];
-	if (v244 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v244 === 'number' && Number.isInteger(v244))) fail(p + ".tid", "an integer", v244);
-	const v245 = v242["unwinder"];
-	if (v245 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v245 !== 'string' || !["libdw","frame-pointer"].includes(v245)) fail(p + ".unwinder", "one of libdw|frame-pointer", v245);
-	const v246 = v242["note"];
-	if (v246 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v246 === 'string' || v246 === null)) fail(p + ".note", "a string or null", v246);
-	const v247 = v242["frames"];
-	if (v247 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v247))) fail(p + ".frames", "an array", v247);
-	for (let v248 = 0; v248 < v247.length; v248++) {
-		const v249: unknown = v247[v248];
-		checkStackFrameInfo(v249, p + ".frames" + '[' + v248 + ']', o, d + 1);
+	const v244 = v as Record<string, unknown>;
+	const v245 = v244["pid"];
+	if (v245 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".pid", "an integer", v245);
+	const v246 = v244["tid"];
+	if (v246 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v246 === 'number' && Number.isInteger(v246))) fail(p + ".tid", "an integer", v246);
+	const v247 = v244["unwinder"];
+	if (v247 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v247 !== 'string' || !["libdw","frame-pointer"].includes(v247)) fail(p + ".unwinder", "one of libdw|frame-pointer", v247);
+	const v248 = v244["note"];
+	if (v248 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v248 === 'string' || v248 === null)) fail(p + ".note", "a string or null", v248);
+	const v249 = v244["frames"];
+	if (v249 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v249))) fail(p + ".frames", "an array", v249);
+	for (let v250 = 0; v250 < v249.length; v250++) {
+		const v251: unknown = v249[v250];
+		checkStackFrameInfo(v251, p + ".frames" + '[' + v250 + ']', o, d + 1);
 	}
-	const v250 = v242["threads"];
-	if (v250 !== undefined) {
-		if (!(Array.isArray(v250))) fail(p + ".threads", "an array", v250);
-		for (let v251 = 0; v251 < v250.length; v251++) {
-			const v252: unknown = v250[v251];
-			if (!(isObject(v252))) fail(p + ".threads" + '[' + v251 + ']', "an object", v252);
-			const v253 = v252 as Record<string, unknown>;
-			const v254 = v253["tid"];
-			if (v254 === undefined) fail(p + ".threads" + '[' + v251 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v254 === 'number' && Number.isInteger(v254))) fail(p + ".threads" + '[' + v251 + ']' + ".tid", "an integer", v254);
-			const v255 = v253["frames"];
-			if (v255 === undefined) fail(p + ".threads" + '[' + v251 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v255))) fail(p + ".threads" + '[' + v251 + ']' + ".frames", "an array", v255);
-			for (let v256 = 0; v256 < v255.length; v256++) {
-				const v257: unknown = v255[v256];
-				checkStackFrameInfo(v257, p + ".threads" + '[' + v251 + ']' + ".frames" + '[' + v256 + ']', o, d + 1);
+	const v252 = v244["threads"];
+	if (v252 !== undefined) {
+		if (!(Array.isArray(v252))) fail(p + ".threads", "an array", v252);
+		for (let v253 = 0; v253 < v252.length; v253++) {
+			const v254: unknown = v252[v253];
+			if (!(isObject(v254))) fail(p + ".threads" + '[' + v253 + ']', "an object", v254);
+			const v255 = v254 as Record<string, unknown>;
+			const v256 = v255["tid"];
+			if (v256 === undefined) fail(p + ".threads" + '[' + v253 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v256 === 'number' && Number.isInteger(v256))) fail(p + ".threads" + '[' + v253 + ']' + ".tid", "an integer", v256);
+			const v257 = v255["frames"];
+			if (v257 === undefined) fail(p + ".threads" + '[' + v253 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v257))) fail(p + ".threads" + '[' + v253 + ']' + ".frames", "an array", v257);
+			for (let v258 = 0; v258 < v257.length; v258++) {
+				const v259: unknown = v257[v258];
+				checkStackFrameInfo(v259, p + ".threads" + '[' + v253 + ']' + ".frames" + '[' + v258 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v258 of Object.keys(v253)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v258)) fail(p + ".threads" + '[' + v251 + ']' + '.' + v258, 'not there (not in the schema)', v253[v258]);
+				for (const v260 of Object.keys(v255)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v260)) fail(p + ".threads" + '[' + v253 + ']' + '.' + v260, 'not there (not in the schema)', v255[v260]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v259 of Object.keys(v242)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v259)) fail(p + '.' + v259, 'not there (not in the schema)', v242[v259]);
+		for (const v261 of Object.keys(v244)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v261)) fail(p + '.' + v261, 'not there (not in the schema)', v244[v261]);
 		}
 	}
 }
@@ -1519,45 +1553,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v260 = v as Record<string, unknown>;
-	const v261 = v260["addresses"];
-	if (v261 !== undefined) {
-		if (!(Array.isArray(v261))) fail(p + ".addresses", "an array", v261);
-		for (let v262 = 0; v262 < v261.length; v262++) {
-			const v263: unknown = v261[v262];
-			checkHex(v263, p + ".addresses" + '[' + v262 + ']', o, d + 1);
+	const v262 = v as Record<string, unknown>;
+	const v263 = v262["addresses"];
+	if (v263 !== undefined) {
+		if (!(Array.isArray(v263))) fail(p + ".addresses", "an array", v263);
+		for (let v264 = 0; v264 < v263.length; v264++) {
+			const v265: unknown = v263[v264];
+			checkHex(v265, p + ".addresses" + '[' + v264 + ']', o, d + 1);
 		}
 	}
-	const v264 = v260["line"];
-	if (v264 !== undefined) {
-		if (!(typeof v264 === 'number' && Number.isInteger(v264) || v264 === null)) fail(p + ".line", "an integer or null", v264);
-	}
-	const v265 = v260["function"];
-	if (v265 !== undefined) {
-		if (!(typeof v265 === 'string' || v265 === null)) fail(p + ".function", "a string or null", v265);
-	}
-	const v266 = v260["offset"];
+	const v266 = v262["line"];
 	if (v266 !== undefined) {
-		if (!(typeof v266 === 'number' && Number.isInteger(v266))) fail(p + ".offset", "an integer", v266);
+		if (!(typeof v266 === 'number' && Number.isInteger(v266) || v266 === null)) fail(p + ".line", "an integer or null", v266);
 	}
-	const v267 = v260["module"];
+	const v267 = v262["function"];
 	if (v267 !== undefined) {
-		if (!(typeof v267 === 'string' || v267 === null)) fail(p + ".module", "a string or null", v267);
+		if (!(typeof v267 === 'string' || v267 === null)) fail(p + ".function", "a string or null", v267);
 	}
-	const v268 = v260["file"];
+	const v268 = v262["offset"];
 	if (v268 !== undefined) {
-		if (!(typeof v268 === 'string' || v268 === null)) fail(p + ".file", "a string or null", v268);
+		if (!(typeof v268 === 'number' && Number.isInteger(v268))) fail(p + ".offset", "an integer", v268);
 	}
-	const v269 = v260["column"];
+	const v269 = v262["module"];
 	if (v269 !== undefined) {
-		if (!(typeof v269 === 'number' && Number.isInteger(v269) || v269 === null)) fail(p + ".column", "an integer or null", v269);
+		if (!(typeof v269 === 'string' || v269 === null)) fail(p + ".module", "a string or null", v269);
 	}
-	const v270 = v260["unwinder"];
-	if (v270 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v270 !== 'string' || !["libdw","frame-pointer"].includes(v270)) fail(p + ".unwinder", "one of libdw|frame-pointer", v270);
+	const v270 = v262["file"];
+	if (v270 !== undefined) {
+		if (!(typeof v270 === 'string' || v270 === null)) fail(p + ".file", "a string or null", v270);
+	}
+	const v271 = v262["column"];
+	if (v271 !== undefined) {
+		if (!(typeof v271 === 'number' && Number.isInteger(v271) || v271 === null)) fail(p + ".column", "an integer or null", v271);
+	}
+	const v272 = v262["unwinder"];
+	if (v272 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v272 !== 'string' || !["libdw","frame-pointer"].includes(v272)) fail(p + ".unwinder", "one of libdw|frame-pointer", v272);
 	if (o.strict) {
-		for (const v271 of Object.keys(v260)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v271)) fail(p + '.' + v271, 'not there (not in the schema)', v260[v271]);
+		for (const v273 of Object.keys(v262)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v273)) fail(p + '.' + v273, 'not there (not in the schema)', v262[v273]);
 		}
 	}
 }
@@ -1565,43 +1599,43 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v272 = v as Record<string, unknown>;
-	const v273 = v272["name"];
-	if (v273 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v273 === 'string')) fail(p + ".name", "a string", v273);
-	const v274 = v272["type"];
-	if (v274 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v274 === 'string')) fail(p + ".type", "a string", v274);
-	const v275 = v272["value"];
-	if (v275 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v275 === 'string')) fail(p + ".value", "a string", v275);
-	const v276 = v272["address"];
-	if (v276 === undefined) fail(p + ".address", 'present', undefined);
-	if (v276 !== null) {
-		checkHex(v276, p + ".address", o, d + 1);
+	const v274 = v as Record<string, unknown>;
+	const v275 = v274["name"];
+	if (v275 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v275 === 'string')) fail(p + ".name", "a string", v275);
+	const v276 = v274["type"];
+	if (v276 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v276 === 'string')) fail(p + ".type", "a string", v276);
+	const v277 = v274["value"];
+	if (v277 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v277 === 'string')) fail(p + ".value", "a string", v277);
+	const v278 = v274["address"];
+	if (v278 === undefined) fail(p + ".address", 'present', undefined);
+	if (v278 !== null) {
+		checkHex(v278, p + ".address", o, d + 1);
 	}
-	const v277 = v272["kind"];
-	if (v277 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v277 !== 'string' || !["param","local","member","element","deref"].includes(v277)) fail(p + ".kind", "one of param|local|member|element|deref", v277);
-	const v278 = v272["expr"];
-	if (v278 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v278 === 'string' || v278 === null)) fail(p + ".expr", "a string or null", v278);
-	const v279 = v272["pointer"];
-	if (v279 !== undefined) {
-		checkHex(v279, p + ".pointer", o, d + 1);
+	const v279 = v274["kind"];
+	if (v279 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v279 !== 'string' || !["param","local","member","element","deref"].includes(v279)) fail(p + ".kind", "one of param|local|member|element|deref", v279);
+	const v280 = v274["expr"];
+	if (v280 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v280 === 'string' || v280 === null)) fail(p + ".expr", "a string or null", v280);
+	const v281 = v274["pointer"];
+	if (v281 !== undefined) {
+		checkHex(v281, p + ".pointer", o, d + 1);
 	}
-	const v280 = v272["children"];
-	if (v280 === undefined) fail(p + ".children", 'present', undefined);
-	if (v280 !== null) {
-		if (!(Array.isArray(v280))) fail(p + ".children", "an array", v280);
-		for (let v281 = 0; v281 < v280.length; v281++) {
-			const v282: unknown = v280[v281];
-			checkLocalVariable(v282, p + ".children" + '[' + v281 + ']', o, d + 1);
+	const v282 = v274["children"];
+	if (v282 === undefined) fail(p + ".children", 'present', undefined);
+	if (v282 !== null) {
+		if (!(Array.isArray(v282))) fail(p + ".children", "an array", v282);
+		for (let v283 = 0; v283 < v282.length; v283++) {
+			const v284: unknown = v282[v283];
+			checkLocalVariable(v284, p + ".children" + '[' + v283 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v283 of Object.keys(v272)) {
-			if (!(["name","type","value","address","kind","expr","pointer","children"] as readonly string[]).includes(v283)) fail(p + '.' + v283, 'not there (not in the schema)', v272[v283]);
+		for (const v285 of Object.keys(v274)) {
+			if (!(["name","type","value","address","kind","expr","pointer","children"] as readonly string[]).includes(v285)) fail(p + '.' + v285, 'not there (not in the schema)', v274[v285]);
 		}
 	}
 }
@@ -1609,35 +1643,35 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v284 = v as Record<string, unknown>;
-	const v285 = v284["pid"];
-	if (v285 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v285 === 'number' && Number.isInteger(v285))) fail(p + ".pid", "an integer", v285);
-	const v286 = v284["tid"];
-	if (v286 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".tid", "an integer", v286);
-	const v287 = v284["frame"];
-	if (v287 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v287 === 'number' && Number.isInteger(v287))) fail(p + ".frame", "an integer", v287);
-	const v288 = v284["pc"];
-	if (v288 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v288, p + ".pc", o, d + 1);
-	const v289 = v284["function"];
-	if (v289 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v289 === 'string' || v289 === null)) fail(p + ".function", "a string or null", v289);
-	const v290 = v284["note"];
-	if (v290 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v290 === 'string' || v290 === null)) fail(p + ".note", "a string or null", v290);
-	const v291 = v284["variables"];
-	if (v291 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v291))) fail(p + ".variables", "an array", v291);
-	for (let v292 = 0; v292 < v291.length; v292++) {
-		const v293: unknown = v291[v292];
-		checkLocalVariable(v293, p + ".variables" + '[' + v292 + ']', o, d + 1);
+	const v286 = v as Record<string, unknown>;
+	const v287 = v286["pid"];
+	if (v287 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v287 === 'number' && Number.isInteger(v287))) fail(p + ".pid", "an integer", v287);
+	const v288 = v286["tid"];
+	if (v288 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v288 === 'number' && Number.isInteger(v288))) fail(p + ".tid", "an integer", v288);
+	const v289 = v286["frame"];
+	if (v289 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v289 === 'number' && Number.isInteger(v289))) fail(p + ".frame", "an integer", v289);
+	const v290 = v286["pc"];
+	if (v290 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v290, p + ".pc", o, d + 1);
+	const v291 = v286["function"];
+	if (v291 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v291 === 'string' || v291 === null)) fail(p + ".function", "a string or null", v291);
+	const v292 = v286["note"];
+	if (v292 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v292 === 'string' || v292 === null)) fail(p + ".note", "a string or null", v292);
+	const v293 = v286["variables"];
+	if (v293 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v293))) fail(p + ".variables", "an array", v293);
+	for (let v294 = 0; v294 < v293.length; v294++) {
+		const v295: unknown = v293[v294];
+		checkLocalVariable(v295, p + ".variables" + '[' + v294 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v294 of Object.keys(v284)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v294)) fail(p + '.' + v294, 'not there (not in the schema)', v284[v294]);
+		for (const v296 of Object.keys(v286)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v296)) fail(p + '.' + v296, 'not there (not in the schema)', v286[v296]);
 		}
 	}
 }
@@ -1645,16 +1679,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v295 = v as Record<string, unknown>;
-	const v296 = v295["op"];
-	if (v296 === undefined) fail(p + ".op", 'present', undefined);
-	if (v296 !== "threads") fail(p + ".op", "\"threads\"", v296);
-	const v297 = v295["pid"];
-	if (v297 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v297, p + ".pid", o, d + 1);
+	const v297 = v as Record<string, unknown>;
+	const v298 = v297["op"];
+	if (v298 === undefined) fail(p + ".op", 'present', undefined);
+	if (v298 !== "threads") fail(p + ".op", "\"threads\"", v298);
+	const v299 = v297["pid"];
+	if (v299 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v299, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v298 of Object.keys(v295)) {
-			if (!(["op","pid"] as readonly string[]).includes(v298)) fail(p + '.' + v298, 'not there (not in the schema)', v295[v298]);
+		for (const v300 of Object.keys(v297)) {
+			if (!(["op","pid"] as readonly string[]).includes(v300)) fail(p + '.' + v300, 'not there (not in the schema)', v297[v300]);
 		}
 	}
 }
@@ -1662,19 +1696,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v299 = v as Record<string, unknown>;
-	const v300 = v299["op"];
-	if (v300 === undefined) fail(p + ".op", 'present', undefined);
-	if (v300 !== "regs") fail(p + ".op", "\"regs\"", v300);
-	const v301 = v299["pid"];
-	if (v301 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v301, p + ".pid", o, d + 1);
-	const v302 = v299["tid"];
-	if (v302 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v302, p + ".tid", o, d + 1);
+	const v301 = v as Record<string, unknown>;
+	const v302 = v301["op"];
+	if (v302 === undefined) fail(p + ".op", 'present', undefined);
+	if (v302 !== "regs") fail(p + ".op", "\"regs\"", v302);
+	const v303 = v301["pid"];
+	if (v303 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v303, p + ".pid", o, d + 1);
+	const v304 = v301["tid"];
+	if (v304 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v304, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v303 of Object.keys(v299)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v303)) fail(p + '.' + v303, 'not there (not in the schema)', v299[v303]);
+		for (const v305 of Object.keys(v301)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v305)) fail(p + '.' + v305, 'not there (not in the schema)', v301[v305]);
 		}
 	}
 }
@@ -1682,22 +1716,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v304 = v as Record<string, unknown>;
-	const v305 = v304["op"];
-	if (v305 === undefined) fail(p + ".op", 'present', undefined);
-	if (v305 !== "attach") fail(p + ".op", "\"attach\"", v305);
-	const v306 = v304["pid"];
-	if (v306 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v306, p + ".pid", o, d + 1);
-	const v307 = v304["stop"];
-	if (v307 === undefined) {
-		if (o.fill) v304["stop"] = false;
+	const v306 = v as Record<string, unknown>;
+	const v307 = v306["op"];
+	if (v307 === undefined) fail(p + ".op", 'present', undefined);
+	if (v307 !== "attach") fail(p + ".op", "\"attach\"", v307);
+	const v308 = v306["pid"];
+	if (v308 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v308, p + ".pid", o, d + 1);
+	const v309 = v306["stop"];
+	if (v309 === undefined) {
+		if (o.fill) v306["stop"] = false;
 	} else {
-		if (!(typeof v307 === 'boolean')) fail(p + ".stop", "a boolean", v307);
+		if (!(typeof v309 === 'boolean')) fail(p + ".stop", "a boolean", v309);
 	}
 	if (o.strict) {
-		for (const v308 of Object.keys(v304)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v308)) fail(p + '.' + v308, 'not there (not in the schema)', v304[v308]);
+		for (const v310 of Object.keys(v306)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v310)) fail(p + '.' + v310, 'not there (not in the schema)', v306[v310]);
 		}
 	}
 }
@@ -1705,16 +1739,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v309 = v as Record<string, unknown>;
-	const v310 = v309["op"];
-	if (v310 === undefined) fail(p + ".op", 'present', undefined);
-	if (v310 !== "detach") fail(p + ".op", "\"detach\"", v310);
-	const v311 = v309["pid"];
-	if (v311 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v311, p + ".pid", o, d + 1);
+	const v311 = v as Record<string, unknown>;
+	const v312 = v311["op"];
+	if (v312 === undefined) fail(p + ".op", 'present', undefined);
+	if (v312 !== "detach") fail(p + ".op", "\"detach\"", v312);
+	const v313 = v311["pid"];
+	if (v313 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v313, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v312 of Object.keys(v309)) {
-			if (!(["op","pid"] as readonly string[]).includes(v312)) fail(p + '.' + v312, 'not there (not in the schema)', v309[v312]);
+		for (const v314 of Object.keys(v311)) {
+			if (!(["op","pid"] as readonly string[]).includes(v314)) fail(p + '.' + v314, 'not there (not in the schema)', v311[v314]);
 		}
 	}
 }
@@ -1722,16 +1756,16 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v313 = v as Record<string, unknown>;
-	const v314 = v313["op"];
-	if (v314 === undefined) fail(p + ".op", 'present', undefined);
-	if (v314 !== "stop") fail(p + ".op", "\"stop\"", v314);
-	const v315 = v313["pid"];
-	if (v315 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v315, p + ".pid", o, d + 1);
+	const v315 = v as Record<string, unknown>;
+	const v316 = v315["op"];
+	if (v316 === undefined) fail(p + ".op", 'present', undefined);
+	if (v316 !== "stop") fail(p + ".op", "\"stop\"", v316);
+	const v317 = v315["pid"];
+	if (v317 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v317, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v316 of Object.keys(v313)) {
-			if (!(["op","pid"] as readonly string[]).includes(v316)) fail(p + '.' + v316, 'not there (not in the schema)', v313[v316]);
+		for (const v318 of Object.keys(v315)) {
+			if (!(["op","pid"] as readonly string[]).includes(v318)) fail(p + '.' + v318, 'not there (not in the schema)', v315[v318]);
 		}
 	}
 }
@@ -1739,16 +1773,16 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v317 = v as Record<string, unknown>;
-	const v318 = v317["op"];
-	if (v318 === undefined) fail(p + ".op", 'present', undefined);
-	if (v318 !== "resume") fail(p + ".op", "\"resume\"", v318);
-	const v319 = v317["pid"];
-	if (v319 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v319, p + ".pid", o, d + 1);
+	const v319 = v as Record<string, unknown>;
+	const v320 = v319["op"];
+	if (v320 === undefined) fail(p + ".op", 'present', undefined);
+	if (v320 !== "resume") fail(p + ".op", "\"resume\"", v320);
+	const v321 = v319["pid"];
+	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v321, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v320 of Object.keys(v317)) {
-			if (!(["op","pid"] as readonly string[]).includes(v320)) fail(p + '.' + v320, 'not there (not in the schema)', v317[v320]);
+		for (const v322 of Object.keys(v319)) {
+			if (!(["op","pid"] as readonly string[]).includes(v322)) fail(p + '.' + v322, 'not there (not in the schema)', v319[v322]);
 		}
 	}
 }
@@ -1756,43 +1790,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v321 = v as Record<string, unknown>;
-	const v322 = v321["op"];
-	if (v322 === undefined) fail(p + ".op", 'present', undefined);
-	if (v322 !== "launch") fail(p + ".op", "\"launch\"", v322);
-	const v323 = v321["path"];
-	if (v323 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v323 === 'string')) fail(p + ".path", "a string", v323);
-	if (typeof v323 === 'string' && v323.length < 1) fail(p + ".path", "a string of 1+ characters", v323);
-	const v324 = v321["cwd"];
-	if (v324 === undefined) {
-		if (o.fill) v321["cwd"] = "";
+	const v323 = v as Record<string, unknown>;
+	const v324 = v323["op"];
+	if (v324 === undefined) fail(p + ".op", 'present', undefined);
+	if (v324 !== "launch") fail(p + ".op", "\"launch\"", v324);
+	const v325 = v323["path"];
+	if (v325 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v325 === 'string')) fail(p + ".path", "a string", v325);
+	if (typeof v325 === 'string' && v325.length < 1) fail(p + ".path", "a string of 1+ characters", v325);
+	const v326 = v323["cwd"];
+	if (v326 === undefined) {
+		if (o.fill) v323["cwd"] = "";
 	} else {
-		if (!(typeof v324 === 'string')) fail(p + ".cwd", "a string", v324);
+		if (!(typeof v326 === 'string')) fail(p + ".cwd", "a string", v326);
 	}
-	const v325 = v321["argv"];
-	if (v325 === undefined) {
-		if (o.fill) v321["argv"] = [];
+	const v327 = v323["argv"];
+	if (v327 === undefined) {
+		if (o.fill) v323["argv"] = [];
 	} else {
-		if (!(Array.isArray(v325))) fail(p + ".argv", "an array", v325);
-		for (let v326 = 0; v326 < v325.length; v326++) {
-			const v327: unknown = v325[v326];
-			if (!(typeof v327 === 'string')) fail(p + ".argv" + '[' + v326 + ']', "a string", v327);
+		if (!(Array.isArray(v327))) fail(p + ".argv", "an array", v327);
+		for (let v328 = 0; v328 < v327.length; v328++) {
+			const v329: unknown = v327[v328];
+			if (!(typeof v329 === 'string')) fail(p + ".argv" + '[' + v328 + ']', "a string", v329);
 		}
 	}
-	const v328 = v321["env"];
-	if (v328 === undefined) {
-		if (o.fill) v321["env"] = [];
+	const v330 = v323["env"];
+	if (v330 === undefined) {
+		if (o.fill) v323["env"] = [];
 	} else {
-		if (!(Array.isArray(v328))) fail(p + ".env", "an array", v328);
-		for (let v329 = 0; v329 < v328.length; v329++) {
-			const v330: unknown = v328[v329];
-			if (!(typeof v330 === 'string')) fail(p + ".env" + '[' + v329 + ']', "a string", v330);
+		if (!(Array.isArray(v330))) fail(p + ".env", "an array", v330);
+		for (let v331 = 0; v331 < v330.length; v331++) {
+			const v332: unknown = v330[v331];
+			if (!(typeof v332 === 'string')) fail(p + ".env" + '[' + v331 + ']', "a string", v332);
 		}
 	}
 	if (o.strict) {
-		for (const v331 of Object.keys(v321)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v331)) fail(p + '.' + v331, 'not there (not in the schema)', v321[v331]);
+		for (const v333 of Object.keys(v323)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v333)) fail(p + '.' + v333, 'not there (not in the schema)', v323[v333]);
 		}
 	}
 }
@@ -1800,40 +1834,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v332 = v as Record<string, unknown>;
-	const v333 = v332["op"];
-	if (v333 === undefined) fail(p + ".op", 'present', undefined);
-	if (v333 !== "fork") fail(p + ".op", "\"fork\"", v333);
-	const v334 = v332["pid"];
-	if (v334 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v334, p + ".pid", o, d + 1);
-	const v335 = v332["stopped"];
-	if (v335 === undefined) {
-		if (o.fill) v332["stopped"] = false;
-	} else {
-		if (!(typeof v335 === 'boolean')) fail(p + ".stopped", "a boolean", v335);
-	}
-	const v336 = v332["keepTraced"];
-	if (v336 === undefined) {
-		if (o.fill) v332["keepTraced"] = false;
-	} else {
-		if (!(typeof v336 === 'boolean')) fail(p + ".keepTraced", "a boolean", v336);
-	}
-	const v337 = v332["copyDontfork"];
+	const v334 = v as Record<string, unknown>;
+	const v335 = v334["op"];
+	if (v335 === undefined) fail(p + ".op", 'present', undefined);
+	if (v335 !== "fork") fail(p + ".op", "\"fork\"", v335);
+	const v336 = v334["pid"];
+	if (v336 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v336, p + ".pid", o, d + 1);
+	const v337 = v334["stopped"];
 	if (v337 === undefined) {
-		if (o.fill) v332["copyDontfork"] = false;
+		if (o.fill) v334["stopped"] = false;
 	} else {
-		if (!(typeof v337 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v337);
+		if (!(typeof v337 === 'boolean')) fail(p + ".stopped", "a boolean", v337);
 	}
-	const v338 = v332["sameTids"];
+	const v338 = v334["keepTraced"];
 	if (v338 === undefined) {
-		if (o.fill) v332["sameTids"] = false;
+		if (o.fill) v334["keepTraced"] = false;
 	} else {
-		if (!(typeof v338 === 'boolean')) fail(p + ".sameTids", "a boolean", v338);
+		if (!(typeof v338 === 'boolean')) fail(p + ".keepTraced", "a boolean", v338);
+	}
+	const v339 = v334["copyDontfork"];
+	if (v339 === undefined) {
+		if (o.fill) v334["copyDontfork"] = false;
+	} else {
+		if (!(typeof v339 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v339);
+	}
+	const v340 = v334["sameTids"];
+	if (v340 === undefined) {
+		if (o.fill) v334["sameTids"] = false;
+	} else {
+		if (!(typeof v340 === 'boolean')) fail(p + ".sameTids", "a boolean", v340);
 	}
 	if (o.strict) {
-		for (const v339 of Object.keys(v332)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v339)) fail(p + '.' + v339, 'not there (not in the schema)', v332[v339]);
+		for (const v341 of Object.keys(v334)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v341)) fail(p + '.' + v341, 'not there (not in the schema)', v334[v341]);
 		}
 	}
 }
@@ -1841,16 +1875,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v340 = v as Record<string, unknown>;
-	const v341 = v340["op"];
-	if (v341 === undefined) fail(p + ".op", 'present', undefined);
-	if (v341 !== "kill") fail(p + ".op", "\"kill\"", v341);
-	const v342 = v340["pid"];
-	if (v342 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v342, p + ".pid", o, d + 1);
+	const v342 = v as Record<string, unknown>;
+	const v343 = v342["op"];
+	if (v343 === undefined) fail(p + ".op", 'present', undefined);
+	if (v343 !== "kill") fail(p + ".op", "\"kill\"", v343);
+	const v344 = v342["pid"];
+	if (v344 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v344, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v343 of Object.keys(v340)) {
-			if (!(["op","pid"] as readonly string[]).includes(v343)) fail(p + '.' + v343, 'not there (not in the schema)', v340[v343]);
+		for (const v345 of Object.keys(v342)) {
+			if (!(["op","pid"] as readonly string[]).includes(v345)) fail(p + '.' + v345, 'not there (not in the schema)', v342[v345]);
 		}
 	}
 }
@@ -1858,19 +1892,19 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v344 = v as Record<string, unknown>;
-	const v345 = v344["op"];
-	if (v345 === undefined) fail(p + ".op", 'present', undefined);
-	if (v345 !== "step") fail(p + ".op", "\"step\"", v345);
-	const v346 = v344["pid"];
-	if (v346 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v346, p + ".pid", o, d + 1);
-	const v347 = v344["tid"];
-	if (v347 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v347, p + ".tid", o, d + 1);
+	const v346 = v as Record<string, unknown>;
+	const v347 = v346["op"];
+	if (v347 === undefined) fail(p + ".op", 'present', undefined);
+	if (v347 !== "step") fail(p + ".op", "\"step\"", v347);
+	const v348 = v346["pid"];
+	if (v348 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v348, p + ".pid", o, d + 1);
+	const v349 = v346["tid"];
+	if (v349 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v349, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v348 of Object.keys(v344)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v348)) fail(p + '.' + v348, 'not there (not in the schema)', v344[v348]);
+		for (const v350 of Object.keys(v346)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v350)) fail(p + '.' + v350, 'not there (not in the schema)', v346[v350]);
 		}
 	}
 }
@@ -1878,19 +1912,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v349 = v as Record<string, unknown>;
-	const v350 = v349["op"];
-	if (v350 === undefined) fail(p + ".op", 'present', undefined);
-	if (v350 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v350);
-	const v351 = v349["pid"];
-	if (v351 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v351, p + ".pid", o, d + 1);
-	const v352 = v349["addr"];
-	if (v352 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v352, p + ".addr", o, d + 1);
+	const v351 = v as Record<string, unknown>;
+	const v352 = v351["op"];
+	if (v352 === undefined) fail(p + ".op", 'present', undefined);
+	if (v352 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v352);
+	const v353 = v351["pid"];
+	if (v353 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v353, p + ".pid", o, d + 1);
+	const v354 = v351["addr"];
+	if (v354 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v354, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v353 of Object.keys(v349)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v353)) fail(p + '.' + v353, 'not there (not in the schema)', v349[v353]);
+		for (const v355 of Object.keys(v351)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v355)) fail(p + '.' + v355, 'not there (not in the schema)', v351[v355]);
 		}
 	}
 }
@@ -1898,19 +1932,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v354 = v as Record<string, unknown>;
-	const v355 = v354["op"];
-	if (v355 === undefined) fail(p + ".op", 'present', undefined);
-	if (v355 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v355);
-	const v356 = v354["pid"];
-	if (v356 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v356, p + ".pid", o, d + 1);
-	const v357 = v354["addr"];
-	if (v357 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v357, p + ".addr", o, d + 1);
+	const v356 = v as Record<string, unknown>;
+	const v357 = v356["op"];
+	if (v357 === undefined) fail(p + ".op", 'present', undefined);
+	if (v357 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v357);
+	const v358 = v356["pid"];
+	if (v358 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v358, p + ".pid", o, d + 1);
+	const v359 = v356["addr"];
+	if (v359 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v359, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v358 of Object.keys(v354)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v358)) fail(p + '.' + v358, 'not there (not in the schema)', v354[v358]);
+		for (const v360 of Object.keys(v356)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v360)) fail(p + '.' + v360, 'not there (not in the schema)', v356[v360]);
 		}
 	}
 }
@@ -1918,27 +1952,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v359 = v as Record<string, unknown>;
-	const v360 = v359["op"];
-	if (v360 === undefined) fail(p + ".op", 'present', undefined);
-	if (v360 !== "setRegs") fail(p + ".op", "\"setRegs\"", v360);
-	const v361 = v359["pid"];
-	if (v361 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v361, p + ".pid", o, d + 1);
-	const v362 = v359["tid"];
-	if (v362 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v362, p + ".tid", o, d + 1);
-	const v363 = v359["regs"];
-	if (v363 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v363))) fail(p + ".regs", "an object", v363);
-	const v364 = v363 as Record<string, unknown>;
-	for (const v365 of Object.keys(v364)) {
-		if (([] as readonly string[]).includes(v365)) continue;
-		checkHex(v364[v365], p + ".regs" + '.' + v365, o, d + 1);
+	const v361 = v as Record<string, unknown>;
+	const v362 = v361["op"];
+	if (v362 === undefined) fail(p + ".op", 'present', undefined);
+	if (v362 !== "setRegs") fail(p + ".op", "\"setRegs\"", v362);
+	const v363 = v361["pid"];
+	if (v363 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v363, p + ".pid", o, d + 1);
+	const v364 = v361["tid"];
+	if (v364 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v364, p + ".tid", o, d + 1);
+	const v365 = v361["regs"];
+	if (v365 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v365))) fail(p + ".regs", "an object", v365);
+	const v366 = v365 as Record<string, unknown>;
+	for (const v367 of Object.keys(v366)) {
+		if (([] as readonly string[]).includes(v367)) continue;
+		checkHex(v366[v367], p + ".regs" + '.' + v367, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v366 of Object.keys(v359)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v366)) fail(p + '.' + v366, 'not there (not in the schema)', v359[v366]);
+		for (const v368 of Object.keys(v361)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v368)) fail(p + '.' + v368, 'not there (not in the schema)', v361[v368]);
 		}
 	}
 }
@@ -1946,13 +1980,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v367 = v as Record<string, unknown>;
-	const v368 = v367["op"];
-	if (v368 === undefined) fail(p + ".op", 'present', undefined);
-	if (v368 !== "ping") fail(p + ".op", "\"ping\"", v368);
+	const v369 = v as Record<string, unknown>;
+	const v370 = v369["op"];
+	if (v370 === undefined) fail(p + ".op", 'present', undefined);
+	if (v370 !== "ping") fail(p + ".op", "\"ping\"", v370);
 	if (o.strict) {
-		for (const v369 of Object.keys(v367)) {
-			if (!(["op"] as readonly string[]).includes(v369)) fail(p + '.' + v369, 'not there (not in the schema)', v367[v369]);
+		for (const v371 of Object.keys(v369)) {
+			if (!(["op"] as readonly string[]).includes(v371)) fail(p + '.' + v371, 'not there (not in the schema)', v369[v371]);
 		}
 	}
 }
@@ -1960,29 +1994,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v370 = v as Record<string, unknown>;
-	const v371 = v370["op"];
-	if (v371 === undefined) fail(p + ".op", 'present', undefined);
-	if (v371 !== "stack") fail(p + ".op", "\"stack\"", v371);
-	const v372 = v370["pid"];
-	if (v372 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v372, p + ".pid", o, d + 1);
-	const v373 = v370["tid"];
-	if (v373 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v373 === 'number' && Number.isInteger(v373))) fail(p + ".tid", "an integer", v373);
-	if (typeof v373 === 'number' && v373 < 0) fail(p + ".tid", ">= 0", v373);
-	if (typeof v373 === 'number' && v373 > 2147483647) fail(p + ".tid", "<= 2147483647", v373);
-	const v374 = v370["maxFrames"];
-	if (v374 === undefined) {
-		if (o.fill) v370["maxFrames"] = 0;
+	const v372 = v as Record<string, unknown>;
+	const v373 = v372["op"];
+	if (v373 === undefined) fail(p + ".op", 'present', undefined);
+	if (v373 !== "stack") fail(p + ".op", "\"stack\"", v373);
+	const v374 = v372["pid"];
+	if (v374 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v374, p + ".pid", o, d + 1);
+	const v375 = v372["tid"];
+	if (v375 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v375 === 'number' && Number.isInteger(v375))) fail(p + ".tid", "an integer", v375);
+	if (typeof v375 === 'number' && v375 < 0) fail(p + ".tid", ">= 0", v375);
+	if (typeof v375 === 'number' && v375 > 2147483647) fail(p + ".tid", "<= 2147483647", v375);
+	const v376 = v372["maxFrames"];
+	if (v376 === undefined) {
+		if (o.fill) v372["maxFrames"] = 0;
 	} else {
-		if (!(typeof v374 === 'number' && Number.isInteger(v374))) fail(p + ".maxFrames", "an integer", v374);
-		if (typeof v374 === 'number' && v374 < 0) fail(p + ".maxFrames", ">= 0", v374);
-		if (typeof v374 === 'number' && v374 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v374);
+		if (!(typeof v376 === 'number' && Number.isInteger(v376))) fail(p + ".maxFrames", "an integer", v376);
+		if (typeof v376 === 'number' && v376 < 0) fail(p + ".maxFrames", ">= 0", v376);
+		if (typeof v376 === 'number' && v376 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v376);
 	}
 	if (o.strict) {
-		for (const v375 of Object.keys(v370)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v375)) fail(p + '.' + v375, 'not there (not in the schema)', v370[v375]);
+		for (const v377 of Object.keys(v372)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v377)) fail(p + '.' + v377, 'not there (not in the schema)', v372[v377]);
 		}
 	}
 }
@@ -1990,34 +2024,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v376 = v as Record<string, unknown>;
-	const v377 = v376["op"];
-	if (v377 === undefined) fail(p + ".op", 'present', undefined);
-	if (v377 !== "symbols") fail(p + ".op", "\"symbols\"", v377);
-	const v378 = v376["pid"];
-	if (v378 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v378, p + ".pid", o, d + 1);
-	const v379 = v376["function"];
-	if (v379 !== undefined) {
-		if (!(typeof v379 === 'string')) fail(p + ".function", "a string", v379);
-	}
-	const v380 = v376["file"];
-	if (v380 !== undefined) {
-		if (!(typeof v380 === 'string')) fail(p + ".file", "a string", v380);
-	}
-	const v381 = v376["line"];
+	const v378 = v as Record<string, unknown>;
+	const v379 = v378["op"];
+	if (v379 === undefined) fail(p + ".op", 'present', undefined);
+	if (v379 !== "symbols") fail(p + ".op", "\"symbols\"", v379);
+	const v380 = v378["pid"];
+	if (v380 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v380, p + ".pid", o, d + 1);
+	const v381 = v378["function"];
 	if (v381 !== undefined) {
-		if (!(typeof v381 === 'number' && Number.isInteger(v381))) fail(p + ".line", "an integer", v381);
-		if (typeof v381 === 'number' && v381 < 1) fail(p + ".line", ">= 1", v381);
-		if (typeof v381 === 'number' && v381 > 2147483647) fail(p + ".line", "<= 2147483647", v381);
+		if (!(typeof v381 === 'string')) fail(p + ".function", "a string", v381);
 	}
-	const v382 = v376["addr"];
+	const v382 = v378["file"];
 	if (v382 !== undefined) {
-		checkHex(v382, p + ".addr", o, d + 1);
+		if (!(typeof v382 === 'string')) fail(p + ".file", "a string", v382);
+	}
+	const v383 = v378["line"];
+	if (v383 !== undefined) {
+		if (!(typeof v383 === 'number' && Number.isInteger(v383))) fail(p + ".line", "an integer", v383);
+		if (typeof v383 === 'number' && v383 < 1) fail(p + ".line", ">= 1", v383);
+		if (typeof v383 === 'number' && v383 > 2147483647) fail(p + ".line", "<= 2147483647", v383);
+	}
+	const v384 = v378["addr"];
+	if (v384 !== undefined) {
+		checkHex(v384, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v383 of Object.keys(v376)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v383)) fail(p + '.' + v383, 'not there (not in the schema)', v376[v383]);
+		for (const v385 of Object.keys(v378)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v385)) fail(p + '.' + v385, 'not there (not in the schema)', v378[v385]);
 		}
 	}
 }
@@ -2025,27 +2059,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v384 = v as Record<string, unknown>;
-	const v385 = v384["op"];
-	if (v385 === undefined) fail(p + ".op", 'present', undefined);
-	if (v385 !== "locals") fail(p + ".op", "\"locals\"", v385);
-	const v386 = v384["pid"];
-	if (v386 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v386, p + ".pid", o, d + 1);
-	const v387 = v384["tid"];
-	if (v387 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v387, p + ".tid", o, d + 1);
-	const v388 = v384["frame"];
-	if (v388 === undefined) {
-		if (o.fill) v384["frame"] = 0;
+	const v386 = v as Record<string, unknown>;
+	const v387 = v386["op"];
+	if (v387 === undefined) fail(p + ".op", 'present', undefined);
+	if (v387 !== "locals") fail(p + ".op", "\"locals\"", v387);
+	const v388 = v386["pid"];
+	if (v388 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v388, p + ".pid", o, d + 1);
+	const v389 = v386["tid"];
+	if (v389 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v389, p + ".tid", o, d + 1);
+	const v390 = v386["frame"];
+	if (v390 === undefined) {
+		if (o.fill) v386["frame"] = 0;
 	} else {
-		if (!(typeof v388 === 'number' && Number.isInteger(v388))) fail(p + ".frame", "an integer", v388);
-		if (typeof v388 === 'number' && v388 < 0) fail(p + ".frame", ">= 0", v388);
-		if (typeof v388 === 'number' && v388 > 254) fail(p + ".frame", "<= 254", v388);
+		if (!(typeof v390 === 'number' && Number.isInteger(v390))) fail(p + ".frame", "an integer", v390);
+		if (typeof v390 === 'number' && v390 < 0) fail(p + ".frame", ">= 0", v390);
+		if (typeof v390 === 'number' && v390 > 254) fail(p + ".frame", "<= 254", v390);
 	}
 	if (o.strict) {
-		for (const v389 of Object.keys(v384)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v389)) fail(p + '.' + v389, 'not there (not in the schema)', v384[v389]);
+		for (const v391 of Object.keys(v386)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v391)) fail(p + '.' + v391, 'not there (not in the schema)', v386[v391]);
 		}
 	}
 }
@@ -2053,22 +2087,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v390 = v as Record<string, unknown>;
-	const v391 = v390["type"];
-	if (v391 === undefined) fail(p + ".type", 'present', undefined);
-	if (v391 !== "event") fail(p + ".type", "\"event\"", v391);
-	const v392 = v390["event"];
-	if (v392 === undefined) fail(p + ".event", 'present', undefined);
-	if (v392 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v392);
-	const v393 = v390["pid"];
-	if (v393 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v393, p + ".pid", o, d + 1);
-	const v394 = v390["tid"];
-	if (v394 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v394, p + ".tid", o, d + 1);
+	const v392 = v as Record<string, unknown>;
+	const v393 = v392["type"];
+	if (v393 === undefined) fail(p + ".type", 'present', undefined);
+	if (v393 !== "event") fail(p + ".type", "\"event\"", v393);
+	const v394 = v392["event"];
+	if (v394 === undefined) fail(p + ".event", 'present', undefined);
+	if (v394 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v394);
+	const v395 = v392["pid"];
+	if (v395 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v395, p + ".pid", o, d + 1);
+	const v396 = v392["tid"];
+	if (v396 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v396, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v395 of Object.keys(v390)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v395)) fail(p + '.' + v395, 'not there (not in the schema)', v390[v395]);
+		for (const v397 of Object.keys(v392)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v397)) fail(p + '.' + v397, 'not there (not in the schema)', v392[v397]);
 		}
 	}
 }
@@ -2076,22 +2110,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v396 = v as Record<string, unknown>;
-	const v397 = v396["type"];
-	if (v397 === undefined) fail(p + ".type", 'present', undefined);
-	if (v397 !== "event") fail(p + ".type", "\"event\"", v397);
-	const v398 = v396["event"];
-	if (v398 === undefined) fail(p + ".event", 'present', undefined);
-	if (v398 !== "threadExited") fail(p + ".event", "\"threadExited\"", v398);
-	const v399 = v396["pid"];
-	if (v399 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v399, p + ".pid", o, d + 1);
-	const v400 = v396["tid"];
-	if (v400 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v400, p + ".tid", o, d + 1);
+	const v398 = v as Record<string, unknown>;
+	const v399 = v398["type"];
+	if (v399 === undefined) fail(p + ".type", 'present', undefined);
+	if (v399 !== "event") fail(p + ".type", "\"event\"", v399);
+	const v400 = v398["event"];
+	if (v400 === undefined) fail(p + ".event", 'present', undefined);
+	if (v400 !== "threadExited") fail(p + ".event", "\"threadExited\"", v400);
+	const v401 = v398["pid"];
+	if (v401 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v401, p + ".pid", o, d + 1);
+	const v402 = v398["tid"];
+	if (v402 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v402, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v401 of Object.keys(v396)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v401)) fail(p + '.' + v401, 'not there (not in the schema)', v396[v401]);
+		for (const v403 of Object.keys(v398)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v403)) fail(p + '.' + v403, 'not there (not in the schema)', v398[v403]);
 		}
 	}
 }
@@ -2099,38 +2133,101 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v402 = v as Record<string, unknown>;
-	const v403 = v402["type"];
-	if (v403 === undefined) fail(p + ".type", 'present', undefined);
-	if (v403 !== "event") fail(p + ".type", "\"event\"", v403);
-	const v404 = v402["event"];
-	if (v404 === undefined) fail(p + ".event", 'present', undefined);
-	if (v404 !== "stopped") fail(p + ".event", "\"stopped\"", v404);
-	const v405 = v402["pid"];
-	if (v405 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v405, p + ".pid", o, d + 1);
-	const v406 = v402["tid"];
-	if (v406 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v406, p + ".tid", o, d + 1);
-	const v407 = v402["reason"];
-	if (v407 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v407 !== 'string' || !["signal","breakpoint"].includes(v407)) fail(p + ".reason", "one of signal|breakpoint", v407);
-	const v408 = v402["signal"];
-	if (v408 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v408 === 'number' && Number.isInteger(v408))) fail(p + ".signal", "an integer", v408);
-	if (typeof v408 === 'number' && v408 < 0) fail(p + ".signal", ">= 0", v408);
-	if (typeof v408 === 'number' && v408 > 64) fail(p + ".signal", "<= 64", v408);
-	const v409 = v402["pc"];
-	if (v409 !== undefined) {
-		checkHex(v409, p + ".pc", o, d + 1);
+	const v404 = v as Record<string, unknown>;
+	const v405 = v404["type"];
+	if (v405 === undefined) fail(p + ".type", 'present', undefined);
+	if (v405 !== "event") fail(p + ".type", "\"event\"", v405);
+	const v406 = v404["event"];
+	if (v406 === undefined) fail(p + ".event", 'present', undefined);
+	if (v406 !== "stopped") fail(p + ".event", "\"stopped\"", v406);
+	const v407 = v404["pid"];
+	if (v407 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v407, p + ".pid", o, d + 1);
+	const v408 = v404["tid"];
+	if (v408 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v408, p + ".tid", o, d + 1);
+	const v409 = v404["reason"];
+	if (v409 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v409 !== 'string' || !["signal","breakpoint"].includes(v409)) fail(p + ".reason", "one of signal|breakpoint", v409);
+	const v410 = v404["signal"];
+	if (v410 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v410 === 'number' && Number.isInteger(v410))) fail(p + ".signal", "an integer", v410);
+	if (typeof v410 === 'number' && v410 < 0) fail(p + ".signal", ">= 0", v410);
+	if (typeof v410 === 'number' && v410 > 64) fail(p + ".signal", "<= 64", v410);
+	const v411 = v404["pc"];
+	if (v411 !== undefined) {
+		checkHex(v411, p + ".pc", o, d + 1);
 	}
-	const v410 = v402["addr"];
-	if (v410 !== undefined) {
-		checkHex(v410, p + ".addr", o, d + 1);
+	const v412 = v404["addr"];
+	if (v412 !== undefined) {
+		checkHex(v412, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v411 of Object.keys(v402)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v411)) fail(p + '.' + v411, 'not there (not in the schema)', v402[v411]);
+		for (const v413 of Object.keys(v404)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v404[v413]);
+		}
+	}
+}
+
+function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v414 = v as Record<string, unknown>;
+	const v415 = v414["type"];
+	if (v415 === undefined) fail(p + ".type", 'present', undefined);
+	if (v415 !== "event") fail(p + ".type", "\"event\"", v415);
+	const v416 = v414["event"];
+	if (v416 === undefined) fail(p + ".event", 'present', undefined);
+	if (v416 !== "signal") fail(p + ".event", "\"signal\"", v416);
+	const v417 = v414["pid"];
+	if (v417 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v417, p + ".pid", o, d + 1);
+	const v418 = v414["tid"];
+	if (v418 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v418, p + ".tid", o, d + 1);
+	const v419 = v414["signal"];
+	if (v419 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v419 === 'number' && Number.isInteger(v419))) fail(p + ".signal", "an integer", v419);
+	if (typeof v419 === 'number' && v419 < 1) fail(p + ".signal", ">= 1", v419);
+	if (typeof v419 === 'number' && v419 > 64) fail(p + ".signal", "<= 64", v419);
+	const v420 = v414["passed"];
+	if (v420 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v420 === 'boolean')) fail(p + ".passed", "a boolean", v420);
+	if (o.strict) {
+		for (const v421 of Object.keys(v414)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v421)) fail(p + '.' + v421, 'not there (not in the schema)', v414[v421]);
+		}
+	}
+}
+
+function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v422 = v as Record<string, unknown>;
+	const v423 = v422["type"];
+	if (v423 === undefined) fail(p + ".type", 'present', undefined);
+	if (v423 !== "event") fail(p + ".type", "\"event\"", v423);
+	const v424 = v422["event"];
+	if (v424 === undefined) fail(p + ".event", 'present', undefined);
+	if (v424 !== "childProcess") fail(p + ".event", "\"childProcess\"", v424);
+	const v425 = v422["pid"];
+	if (v425 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v425, p + ".pid", o, d + 1);
+	const v426 = v422["tid"];
+	if (v426 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v426, p + ".tid", o, d + 1);
+	const v427 = v422["child"];
+	if (v427 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v427, p + ".child", o, d + 1);
+	const v428 = v422["kind"];
+	if (v428 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v428 !== 'string' || !["fork","clone"].includes(v428)) fail(p + ".kind", "one of fork|clone", v428);
+	const v429 = v422["detached"];
+	if (v429 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v429 === 'boolean')) fail(p + ".detached", "a boolean", v429);
+	if (o.strict) {
+		for (const v430 of Object.keys(v422)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v430)) fail(p + '.' + v430, 'not there (not in the schema)', v422[v430]);
 		}
 	}
 }
@@ -2138,32 +2235,32 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v412 = v as Record<string, unknown>;
-	const v413 = v412["type"];
-	if (v413 === undefined) fail(p + ".type", 'present', undefined);
-	if (v413 !== "event") fail(p + ".type", "\"event\"", v413);
-	const v414 = v412["event"];
-	if (v414 === undefined) fail(p + ".event", 'present', undefined);
-	if (v414 !== "exited") fail(p + ".event", "\"exited\"", v414);
-	const v415 = v412["pid"];
-	if (v415 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v415, p + ".pid", o, d + 1);
-	const v416 = v412["exitCode"];
-	if (v416 !== undefined) {
-		if (!(typeof v416 === 'number' && Number.isInteger(v416))) fail(p + ".exitCode", "an integer", v416);
-		if (typeof v416 === 'number' && v416 < 0) fail(p + ".exitCode", ">= 0", v416);
-		if (typeof v416 === 'number' && v416 > 255) fail(p + ".exitCode", "<= 255", v416);
+	const v431 = v as Record<string, unknown>;
+	const v432 = v431["type"];
+	if (v432 === undefined) fail(p + ".type", 'present', undefined);
+	if (v432 !== "event") fail(p + ".type", "\"event\"", v432);
+	const v433 = v431["event"];
+	if (v433 === undefined) fail(p + ".event", 'present', undefined);
+	if (v433 !== "exited") fail(p + ".event", "\"exited\"", v433);
+	const v434 = v431["pid"];
+	if (v434 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v434, p + ".pid", o, d + 1);
+	const v435 = v431["exitCode"];
+	if (v435 !== undefined) {
+		if (!(typeof v435 === 'number' && Number.isInteger(v435))) fail(p + ".exitCode", "an integer", v435);
+		if (typeof v435 === 'number' && v435 < 0) fail(p + ".exitCode", ">= 0", v435);
+		if (typeof v435 === 'number' && v435 > 255) fail(p + ".exitCode", "<= 255", v435);
 	}
-	const v417 = v412["signal"];
-	if (v417 !== undefined) {
-		if (!(typeof v417 === 'number' && Number.isInteger(v417))) fail(p + ".signal", "an integer", v417);
-		if (typeof v417 === 'number' && v417 < 1) fail(p + ".signal", ">= 1", v417);
-		if (typeof v417 === 'number' && v417 > 64) fail(p + ".signal", "<= 64", v417);
+	const v436 = v431["signal"];
+	if (v436 !== undefined) {
+		if (!(typeof v436 === 'number' && Number.isInteger(v436))) fail(p + ".signal", "an integer", v436);
+		if (typeof v436 === 'number' && v436 < 1) fail(p + ".signal", ">= 1", v436);
+		if (typeof v436 === 'number' && v436 > 64) fail(p + ".signal", "<= 64", v436);
 	}
-	if (v412["exitCode"] === undefined && v412["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v431["exitCode"] === undefined && v431["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v418 of Object.keys(v412)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v418)) fail(p + '.' + v418, 'not there (not in the schema)', v412[v418]);
+		for (const v437 of Object.keys(v431)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v437)) fail(p + '.' + v437, 'not there (not in the schema)', v431[v437]);
 		}
 	}
 }
@@ -2224,6 +2321,8 @@ export const eventValidators: { [K in EventName]: (v: unknown, o?: CheckOptions)
 	threadCreated: (v, o) => run<ThreadCreatedEvent>(checkEventThreadCreated, v, 'threadCreated', o),
 	threadExited: (v, o) => run<ThreadExitedEvent>(checkEventThreadExited, v, 'threadExited', o),
 	stopped: (v, o) => run<StoppedEvent>(checkEventStopped, v, 'stopped', o),
+	signal: (v, o) => run<SignalEvent>(checkEventSignal, v, 'signal', o),
+	childProcess: (v, o) => run<ChildProcessEvent>(checkEventChildProcess, v, 'childProcess', o),
 	exited: (v, o) => run<ExitedEvent>(checkEventExited, v, 'exited', o),
 };
 

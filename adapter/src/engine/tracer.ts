@@ -12,9 +12,9 @@ import { TypedEmitter } from '../common/events';
 import { TracerError } from './errors';
 import { ESHUTDOWN, loadNative, type NativeLib, type TracerHandle } from './native';
 import {
-	bodyValidators, defValidators, isKnownEvent, parseMessage, PROTOCOL_VERSION, ProtocolError,
-	type BodyByOp, type ExitedEvent, type Handshake, type LogLevel, type Message, type OpName, type RequestByOp,
-	type StoppedEvent, type ThreadCreatedEvent, type ThreadExitedEvent, type UnknownEvent,
+	bodyValidators, defValidators, EVENT_NAMES, isKnownEvent, parseMessage, PROTOCOL_VERSION, ProtocolError,
+	type BodyByOp, type EventName, type Handshake, type KnownEvent, type LogLevel, type Message, type OpName,
+	type RequestByOp, type UnknownEvent,
 } from './protocol';
 
 export type { OpName, RequestByOp } from './protocol';
@@ -24,11 +24,10 @@ export function hexArg(v: bigint | number): `0x${string}` {
 	return `0x${BigInt(v).toString(16)}`;
 }
 
-export type TracerEvents = {
-	threadCreated: [ThreadCreatedEvent];
-	threadExited: [ThreadExitedEvent];
-	stopped: [StoppedEvent];
-	exited: [ExitedEvent];
+/** One event per known event kind of the protocol (schema.json's "events"). */
+type KnownEventMap = { [K in EventName]: [Extract<KnownEvent, { event: K }>] };
+
+export type TracerEvents = KnownEventMap & {
 	/** An event this version does not know. */
 	unknownEvent: [UnknownEvent];
 	log: [LogLevel, string];
@@ -37,7 +36,7 @@ export type TracerEvents = {
 };
 
 /** Events whose listeners keep the pump (and so the process) running. */
-const PUMP_EVENTS = ['threadCreated', 'threadExited', 'stopped', 'exited', 'unknownEvent'] as const;
+const PUMP_EVENTS: readonly (EventName | 'unknownEvent')[] = [...EVENT_NAMES, 'unknownEvent'];
 
 const LOG_LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
@@ -248,17 +247,16 @@ export class Tracer extends TypedEmitter<TracerEvents> {
 			return;
 		case 'event':
 			if (isKnownEvent(msg)) {
-				switch (msg.event) {
-				case 'threadCreated': this.emit('threadCreated', msg); break;
-				case 'threadExited': this.emit('threadExited', msg); break;
-				case 'stopped': this.emit('stopped', msg); break;
-				case 'exited': this.emit('exited', msg); break;
-				}
+				this.emitKnown(msg);
 			} else {
 				this.emit('unknownEvent', msg as UnknownEvent);
 			}
 			return;
 		}
+	}
+
+	private emitKnown<K extends EventName>(msg: Extract<KnownEvent, { event: K }>): void {
+		(this.emit as (e: K, m: Extract<KnownEvent, { event: K }>) => boolean)(msg.event as K, msg);
 	}
 
 	/** A malformed message: fail its request if we can tell which one. */

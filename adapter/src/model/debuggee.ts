@@ -11,16 +11,17 @@
  * resumes every LWP like continue.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { TypedEmitter } from '../common/events';
 import { hex } from '../common/format';
 import { TracerError } from '../engine/errors';
 import type {
-	ExitedEvent, ForkBody, LocalVariable, StoppedEvent, ThreadCreatedEvent, ThreadExitedEvent,
+	ChildProcessEvent, ExitedEvent, ForkBody, LocalVariable, SignalEvent, StoppedEvent, ThreadCreatedEvent,
+	ThreadExitedEvent,
 } from '../engine/protocol';
 import type { Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
 import { evaluate, parseCondition, parseFormattedValue, type Lookup } from './conditions';
+import { signalName } from './signals';
 import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
 import { Process, forkArgs, type ForkMode, type ThreadsSnapshot } from './process';
@@ -116,14 +117,6 @@ const FATAL_SIGNALS = new Set([4, 5, 6, 7, 8, 11, 31]); // ILL TRAP ABRT BUS FPE
 const MAX_LINE_STEPS = 100000;
 const LINE_STEP_BUDGET_MS = 15000;
 
-export function signalName(sig: number): string {
-	for (const [name, num] of Object.entries(os.constants.signals)) {
-		if (num === sig && name !== 'SIGIOT' && name !== 'SIGPOLL') {
-			return name;
-		}
-	}
-	return sig >= 34 ? `SIGRTMIN+${sig - 34}` : `SIG${sig}`;
-}
 
 type NativeStop = StoppedEvent;
 type Waiter = (ev: NativeStop | 'exited' | 'paused') => void;
@@ -174,9 +167,24 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		const onGone = (e: ThreadExitedEvent) => {
 			if (e.pid === this.pid) this.emit('threadExited', e.tid);
 		};
-		tracer.on('stopped', onStopped).on('exited', onExited).on('threadCreated', onCreated).on('threadExited', onGone);
+		/* a process the program created itself (fork): the library took
+		 * our breakpoint bytes out of its copy and let it go */
+		const onChild = (e: ChildProcessEvent) => {
+			if (e.pid === this.pid) {
+				this.emit('output', 'console', `[detached child ${e.child} (${e.kind} by thread ${e.tid})]\n`);
+			}
+		};
+		/* a signal set to nostop + print */
+		const onSignal = (e: SignalEvent) => {
+			if (e.pid === this.pid) {
+				this.emit('output', 'console', `[thread ${e.tid} received ${signalName(e.signal)} (${e.signal})${e.passed ? '' : ', not passed'}]\n`);
+			}
+		};
+		tracer.on('stopped', onStopped).on('exited', onExited).on('threadCreated', onCreated).on('threadExited', onGone)
+			.on('childProcess', onChild).on('signal', onSignal);
 		this.unsubscribe = () => {
-			tracer.off('stopped', onStopped).off('exited', onExited).off('threadCreated', onCreated).off('threadExited', onGone);
+			tracer.off('stopped', onStopped).off('exited', onExited).off('threadCreated', onCreated).off('threadExited', onGone)
+				.off('childProcess', onChild).off('signal', onSignal);
 		};
 	}
 
@@ -650,8 +658,22 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	async disassemble(base: bigint, instructionOffset: number, count: number): Promise<Instruction[]> {
 		let hint: bigint | undefined;
 		if (instructionOffset < 0) {
-			const loc = await this.locate(base);
-			if (loc.offset !== null && loc.function) hint = base - BigInt(loc.offset);
+			/* A known instruction boundary far enough before base: a
+			 * function start, walking back function by function (at a
+			 * function's first byte, scrolling up past it, the one before
+			 * it) until -instructionOffset instructions fit between. */
+			const want = BigInt(-instructionOffset) * 16n;
+			let at = base;
+			for (let i = 0; i < 64 && at > 0n && base - at < want; i++) {
+				const loc = await this.locate(at);
+				let start: bigint | null = loc.offset !== null && loc.function && loc.offset > 0 ? at - BigInt(loc.offset) : null;
+				if (start === null) {
+					const prev = await this.locate(at - 1n);
+					start = prev.offset !== null && prev.function ? at - 1n - BigInt(prev.offset) : null;
+				}
+				if (start === null || start >= at) break;
+				hint = at = start;
+			}
 		}
 		return disassemble((a, n) => this.memory.readRaw(a, n), base, instructionOffset, count, hint);
 	}

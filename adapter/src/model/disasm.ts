@@ -18,6 +18,8 @@ export interface Instruction {
 	/** Control flow, for stepping. */
 	isCall: boolean;
 	isReturn: boolean;
+	/** A direct call/jump's target, or the address a RIP-relative memory operand names (to be named by a symbol). */
+	target?: bigint;
 }
 
 /** Reads memory as the program sees it (may return fewer bytes). */
@@ -27,6 +29,8 @@ const MAX_INSN = 15;
 const FLOW_CALL = FlowControl.Call;
 const FLOW_INDIRECT_CALL = FlowControl.IndirectCall;
 const FLOW_RETURN = FlowControl.Return;
+/* flows whose target is in the instruction */
+const DIRECT = new Set<FlowControl>([FlowControl.Call, FlowControl.UnconditionalBranch, FlowControl.ConditionalBranch]);
 const ADDR_MAX = (1n << 64n) - 1n;
 
 let formatter: Formatter | null = null;
@@ -72,7 +76,7 @@ export function decodeRange(read: ReadFn, start: bigint, max: number, stop: bigi
 						break;
 					}
 					const flow = insn.flowControl;
-					out.push({
+					const row: Instruction = {
 						address: addr,
 						bytes: Buffer.from(buf.subarray(consumed, consumed + len)),
 						text: insn.isInvalid ? '(bad)' : fmt().format(insn),
@@ -80,7 +84,12 @@ export function decodeRange(read: ReadFn, start: bigint, max: number, stop: bigi
 						invalid: insn.isInvalid,
 						isCall: flow === FLOW_CALL || flow === FLOW_INDIRECT_CALL,
 						isReturn: flow === FLOW_RETURN,
-					});
+					};
+					if (!insn.isInvalid) {
+						if (DIRECT.has(flow)) row.target = BigInt.asUintN(64, insn.nearBranchTarget);
+						else if (insn.isIpRelMemoryOperand) row.target = BigInt.asUintN(64, insn.ipRelMemoryAddress);
+					}
+					out.push(row);
 					consumed += len;
 					addr += BigInt(len);
 				} finally {

@@ -65,9 +65,12 @@ enum arch_fix_mode { FIX_SAME_TASK, FIX_NEW_THREAD };
 bool arch_fix_restart(fk_gregs *r, enum arch_fix_mode mode);
 
 /* Code for a namespace init that reaps until it has no children, then
- * exit_group(0): loop { wait4(-1, 0, __WALL, 0) } until -ECHILD. Returns its
- * length (<= cap). */
+ * ends as the forkall child ended (its exit code, or its fatal signal:
+ * re-raised by a fault for SIGSEGV/SIGILL/SIGFPE/SIGTRAP, else exit code
+ * 128 + N). Returns its length (<= cap); 0 if cap is too small. */
 size_t arch_reaper_code(uint8_t *buf, size_t cap);
+/* Registers that start it at code, watching child (its pid in the namespace). */
+void arch_reaper_regs(fk_gregs *r, uint64_t code, pid_t child);
 
 /* The raw clone(2) argument order differs between architectures
  * (x86-64: flags, stack, parent_tid, child_tid, tls). */

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,17 +128,18 @@ int proc_task_comm(pid_t pid, pid_t tid, char *out, size_t cap)
 	return 0;
 }
 
-int proc_status_long(pid_t pid, const char *key, long *out)
+/* The text after "key:" in /proc/PID/status, in buf. */
+static int status_field(pid_t pid, const char *key, char *buf, size_t cap, const char **val)
 {
-	char path[64], buf[4096];
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	ssize_t r = proc_read_file(path, buf, sizeof buf);
+	ssize_t r = proc_read_file(path, buf, cap);
 	if (r < 0)
 		return (int)r;
 	size_t kl = strlen(key);
 	for (char *line = buf; line && *line;) {
 		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-			*out = strtol(line + kl + 1, NULL, 10);
+			*val = line + kl + 1;
 			return 0;
 		}
 		line = strchr(line, '\n');
@@ -144,6 +147,26 @@ int proc_status_long(pid_t pid, const char *key, long *out)
 			line++;
 	}
 	return -ENOENT;
+}
+
+int proc_status_long(pid_t pid, const char *key, long *out)
+{
+	char buf[4096];
+	const char *v;
+	int rc = status_field(pid, key, buf, sizeof buf, &v);
+	if (rc == 0)
+		*out = strtol(v, NULL, 10);
+	return rc;
+}
+
+int proc_status_hex(pid_t pid, const char *key, uint64_t *out)
+{
+	char buf[4096];
+	const char *v;
+	int rc = status_field(pid, key, buf, sizeof buf, &v);
+	if (rc == 0)
+		*out = strtoull(v, NULL, 16);
+	return rc;
 }
 
 bool proc_task_exists(pid_t pid, pid_t tid)
@@ -268,12 +291,17 @@ int proc_vmflag_ranges(pid_t pid, struct vmflag_range **out, size_t *n)
 		if (sscanf(line, "%llx-%llx %*4s %*x %*x:%*x %*u %n", &s, &e, &pos) == 2 && pos > 0) {
 			cur.start = s;
 			cur.end = e;
+			cur.rss = 0;
 			char *p = line + pos;
 			size_t pl = strcspn(p, "\n");
 			if (pl >= sizeof cur.path)
 				pl = sizeof cur.path - 1;
 			memcpy(cur.path, p, pl);
 			cur.path[pl] = '\0';
+			continue;
+		}
+		if (strncmp(line, "Rss:", 4) == 0) {
+			cur.rss = strtoull(line + 4, NULL, 10) * 1024;
 			continue;
 		}
 		if (strncmp(line, "VmFlags:", 8) != 0)
@@ -326,4 +354,79 @@ pid_t proc_live_tid(pid_t pid)
 		free(tids);
 	}
 	return live;
+}
+
+enum proc_life proc_life(pid_t pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if (proc_read_file(path, buf, sizeof buf) < 0)
+		return PROC_GONE;
+	const char *st = strstr(buf, "State:\t");
+	const char *th = strstr(buf, "Threads:\t");
+	const char *pnd = strstr(buf, "SigPnd:\t");
+	char state = st ? st[7] : '?';
+	long threads = th ? strtol(th + 9, NULL, 10) : 0;
+	unsigned long long pending = pnd ? strtoull(pnd + 8, NULL, 16) : 0;
+	if (state == 'X' || (state == 'Z' && threads <= 1))
+		return PROC_GONE;
+	struct proc_task_stat leader;
+	/* PF_EXITING 0x4, PF_POSTCOREDUMP 0x8, PF_SIGNALED 0x400 */
+	bool exiting = proc_task_stat(pid, pid, &leader) == 0 && (leader.flags & 0x40c);
+	if (state == 'Z' || exiting || (pending & (1ull << (SIGKILL - 1))))
+		return PROC_DYING;
+	return PROC_ALIVE;
+}
+
+int proc_task_creds(pid_t pid, pid_t tid, struct proc_creds *out)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	ssize_t r = proc_read_file(path, buf, sizeof buf);
+	if (r < 0)
+		return (int)r;
+	memset(out, 0, sizeof *out);
+	int seen = 0;
+	for (char *line = buf; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		char *v = strchr(line, ':');
+		if (v) {
+			*v++ = '\0';
+			if (strcmp(line, "Uid") == 0 || strcmp(line, "Gid") == 0) {
+				uint32_t *dst = line[0] == 'U' ? out->uid : out->gid;
+				for (int i = 0; i < 4; i++)
+					dst[i] = (uint32_t)strtoul(v, &v, 10);
+				seen++;
+			} else if (strcmp(line, "Groups") == 0) {
+				char *end;
+				for (unsigned long g = strtoul(v, &end, 10); end != v; g = strtoul(v, &end, 10)) {
+					v = end;
+					if (out->ngroups < 0)
+						continue;
+					if (out->ngroups == PROC_MAX_GROUPS)
+						out->ngroups = -1;
+					else
+						out->groups[out->ngroups++] = (uint32_t)g;
+				}
+			} else if (strncmp(line, "Cap", 3) == 0) {
+				uint64_t x = strtoull(v, NULL, 16);
+				if (strcmp(line, "CapInh") == 0)
+					out->cap_inh = x;
+				else if (strcmp(line, "CapPrm") == 0)
+					out->cap_prm = x;
+				else if (strcmp(line, "CapEff") == 0)
+					out->cap_eff = x;
+				else if (strcmp(line, "CapBnd") == 0)
+					out->cap_bnd = x;
+				else if (strcmp(line, "CapAmb") == 0)
+					out->cap_amb = x;
+			} else if (strcmp(line, "NoNewPrivs") == 0) {
+				out->no_new_privs = atoi(v);
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return seen == 2 ? 0 : -EPROTO;
 }

@@ -25,6 +25,27 @@ int proc_task_stat(pid_t pid, pid_t tid, struct proc_task_stat *out);
 /* /proc/PID/task/TID/comm without the newline (at most 15 chars). */
 int proc_task_comm(pid_t pid, pid_t tid, char *out, size_t cap);
 
+/* Is process pid gone or on its way out? PROC_GONE: no /proc entry, a
+ * dead task or a zombie leader without threads; PROC_DYING: SIGKILL
+ * pending, the leader exiting (PF_EXITING/PF_POSTCOREDUMP/PF_SIGNALED) or
+ * a zombie leader with threads left; PROC_ALIVE otherwise. */
+enum proc_life { PROC_ALIVE, PROC_DYING, PROC_GONE };
+enum proc_life proc_life(pid_t pid);
+
+/* One thread's credentials, from /proc/PID/task/TID/status. */
+#define PROC_MAX_GROUPS 256
+struct proc_creds {
+	uint32_t uid[4], gid[4]; /* real, effective, saved, filesystem */
+	uint32_t groups[PROC_MAX_GROUPS];
+	int ngroups;             /* -1: more than PROC_MAX_GROUPS */
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	int no_new_privs;
+};
+int proc_task_creds(pid_t pid, pid_t tid, struct proc_creds *out);
+
+/* A hexadecimal field of /proc/PID/status ("SigIgn", "SigCgt", "ShdPnd"). */
+int proc_status_hex(pid_t pid, const char *key, uint64_t *out);
+
 /* A numeric field of /proc/PID/status ("TracerPid", "Tgid", "Uid" (real)). */
 int proc_status_long(pid_t pid, const char *key, long *out);
 
@@ -61,6 +82,7 @@ const struct vma *vma_below(const struct vma_list *l, const struct vma *m);
 enum { VMF_DONTFORK = 1, VMF_WIPEONFORK = 2 };
 struct vmflag_range {
 	uint64_t start, end;
+	uint64_t rss;   /* resident bytes (smaps Rss) */
 	unsigned flags;
 	char path[64];
 };

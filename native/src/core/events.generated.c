@@ -51,6 +51,39 @@ void ev_stopped(struct fk_tracer *tr, int32_t pid, int32_t tid, enum ev_stopped_
 	tr_emit_event(tr, &w);
 }
 
+void ev_signal(struct fk_tracer *tr, int32_t pid, int32_t tid, int32_t signal, bool passed)
+{
+	struct jw w;
+	jw_init(&w);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "type", "event");
+	jw_kstr(&w, "event", "signal");
+	jw_kint(&w, "pid", pid);
+	jw_kint(&w, "tid", tid);
+	jw_kint(&w, "signal", signal);
+	jw_kbool(&w, "passed", passed);
+	jw_obj_end(&w);
+	tr_emit_event(tr, &w);
+}
+
+static const char *const ev_child_process_kind_names[] = {"fork", "clone"};
+
+void ev_child_process(struct fk_tracer *tr, int32_t pid, int32_t tid, int32_t child, enum ev_child_process_kind kind, bool detached)
+{
+	struct jw w;
+	jw_init(&w);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "type", "event");
+	jw_kstr(&w, "event", "childProcess");
+	jw_kint(&w, "pid", pid);
+	jw_kint(&w, "tid", tid);
+	jw_kint(&w, "child", child);
+	jw_kstr(&w, "kind", ev_child_process_kind_names[kind]);
+	jw_kbool(&w, "detached", detached);
+	jw_obj_end(&w);
+	tr_emit_event(tr, &w);
+}
+
 void ev_exited(struct fk_tracer *tr, int32_t pid, const int32_t *exit_code, const int32_t *signal)
 {
 	struct jw w;

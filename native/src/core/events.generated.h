@@ -6,6 +6,7 @@
 #ifndef FK_EVENTS_GENERATED_H
 #define FK_EVENTS_GENERATED_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct fk_tracer;
@@ -23,6 +24,17 @@ enum ev_stopped_reason {
 
 /* stopped: An LWP of a running session process stopped: a signal, or an int3 we inserted (then `reason` is `breakpoint`, `addr` its address, `signal` 0 and pc is already back at it). Every other LWP is being stopped too (all-stop). The signal is delivered when the process is resumed unless it was a breakpoint. */
 void ev_stopped(struct fk_tracer *tr, int32_t pid, int32_t tid, enum ev_stopped_reason reason, int32_t signal, const uint64_t *pc, const uint64_t *addr);
+
+/* signal: A signal arrived that the signal table says not to stop for but to print (the process runs on); `passed`: it is delivered to the program. */
+void ev_signal(struct fk_tracer *tr, int32_t pid, int32_t tid, int32_t signal, bool passed);
+
+enum ev_child_process_kind {
+	EV_CHILD_PROCESS_KIND_FORK,
+	EV_CHILD_PROCESS_KIND_CLONE,
+};
+
+/* childProcess: A session process made a process of its own (fork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached; it runs on, untraced. */
+void ev_child_process(struct fk_tracer *tr, int32_t pid, int32_t tid, int32_t child, enum ev_child_process_kind kind, bool detached);
 
 /* exited: A session process is gone: `exitCode` when it exited, `signal` when killed. At least one of exitCode, signal. */
 void ev_exited(struct fk_tracer *tr, int32_t pid, const int32_t *exit_code, const int32_t *signal);

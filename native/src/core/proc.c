@@ -40,6 +40,7 @@ struct proc *proc_new(pid_t pid)
 	if (!p)
 		return NULL;
 	p->pid = pid;
+	sig_policy_default(&p->sigs);
 	if (rebuild_index(p, 16) < 0) {
 		free(p);
 		return NULL;

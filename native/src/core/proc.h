@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "arch/arch.h"
+#include "core/sigpolicy.h"
 
 enum lwp_state {
 	LWP_RUNNING,  /* resumed (or seized and never stopped) */
@@ -53,6 +54,8 @@ struct proc {
 	bool zombie_leader; /* the main thread exited (pthread_exit) */
 	unsigned execs;     /* PTRACE_EVENT_EXEC stops seen: a new program each */
 	bool want_running;  /* session is running: unexpected stops are resumed */
+	bool own_fork;      /* the forkall engine is injecting a fork: its child is not followed */
+	struct sig_policy sigs; /* session processes: which signals stop, print, pass */
 	bool stop_all_pending; /* a session LWP stopped: stop the others */
 	struct lwp *lwps;
 	size_t n, cap;

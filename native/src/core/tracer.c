@@ -22,6 +22,7 @@
 
 #include "ptrace/attach.h"
 #include "ptrace/breakpoints.h"
+#include "ptrace/follow.h"
 #include "base/log.h"
 #include "base/jsonread.h"
 #include "ops/request.h"
@@ -55,6 +56,7 @@ struct fk_tracer {
 	pid_t tid;
 	timer_t timer;
 	bool timer_ok;
+	bool seize_round;     /* tr_seize_round: the watchdog timer is periodic */
 
 	pthread_mutex_t lock; /* guards everything below up to procs */
 	pthread_cond_t cond;  /* messages arrived / tracer started */
@@ -351,11 +353,21 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 			unsigned long msg = 0;
 			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg) {
 				bool known = proc_lwp(p, (pid_t)msg) != NULL;
+				if (!known && !proc_task_exists(p->pid, (pid_t)msg)) {
+					/* clone() without CLONE_THREAD: a new process */
+					follow_new_process(tr, p, l, (pid_t)msg, "clone");
+					known = true;
+				}
 				/* proc_add_lwp may move the array: l is stale after it */
 				if (!known && proc_add_lwp(p, (pid_t)msg) && p->session)
 					ev_thread_created(tr, p->pid, (pid_t)msg);
 				l = proc_lwp(p, tid);
 			}
+		}
+		if (ev == PTRACE_EVENT_FORK) {
+			unsigned long msg = 0;
+			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg)
+				follow_new_process(tr, p, l, (pid_t)msg, "fork");
 		}
 	} else if (sig == (SIGTRAP | 0x80)) {
 		l->stop = STOP_SYSCALL;
@@ -436,6 +448,25 @@ int tr_pump_pid(struct fk_tracer *tr, pid_t tid, int timeout_ms)
 	return pump(tr, tid, timeout_ms);
 }
 
+static void seize_timer(struct fk_tracer *tr, bool on)
+{
+	struct itimerspec its = {0};
+	if (on) {
+		its.it_value.tv_nsec = 20L * 1000 * 1000;
+		its.it_interval.tv_nsec = 20L * 1000 * 1000;
+	}
+	if (timer_settime(tr->timer, 0, &its, NULL) < 0)
+		fk_warn("timer_settime (seize watchdog %s): %s", on ? "on" : "off", strerror(errno));
+}
+
+void tr_seize_round(struct fk_tracer *tr, bool on)
+{
+	if (!tr->timer_ok || tr->seize_round == on)
+		return;
+	tr->seize_round = on;
+	seize_timer(tr, on);
+}
+
 int tr_seize(struct fk_tracer *tr, pid_t tid, unsigned long options)
 {
 	if (!tr->timer_ok)
@@ -444,14 +475,16 @@ int tr_seize(struct fk_tracer *tr, pid_t tid, unsigned long options)
 	sigset_t wake;
 	sigemptyset(&wake);
 	sigaddset(&wake, WAKE_SIG);
+	bool own_timer = !tr->seize_round;
 	for (;;) {
-		struct itimerspec its = {0};
-		its.it_value.tv_nsec = 20L * 1000 * 1000;
-		timer_settime(tr->timer, 0, &its, NULL);
+		if (own_timer)
+			seize_timer(tr, true);
 		sigjmp_buf jb;
 		volatile long rc = -1;
 		volatile int e = 0, interrupted = 1;
-		if (sigsetjmp(jb, 1) == 0) {
+		/* no mask saved: the handler runs with WAKE_SIG blocked, and a
+		 * jump out of it leaves it blocked, as this thread keeps it */
+		if (sigsetjmp(jb, 0) == 0) {
 			t_wait_jmp = &jb;
 			pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 			/* raw syscall: safe to leave with siglongjmp */
@@ -461,8 +494,8 @@ int tr_seize(struct fk_tracer *tr, pid_t tid, unsigned long options)
 			t_wait_jmp = NULL;
 			interrupted = 0;
 		}
-		struct itimerspec off = {0};
-		timer_settime(tr->timer, 0, &off, NULL);
+		if (own_timer)
+			seize_timer(tr, false);
 		if (!interrupted)
 			return rc == 0 ? 0 : -e;
 		/* an exec may be waiting for threads we hold: let them go */

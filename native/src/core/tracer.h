@@ -48,6 +48,9 @@ int tr_pump_pid(struct fk_tracer *tr, pid_t tid, int timeout_ms);
  * 0 or -errno (-ETIMEDOUT after 10 s). A seize that succeeded just as it
  * was interrupted shows as EPERM with us as the tracer on the next try. */
 int tr_seize(struct fk_tracer *tr, pid_t tid, unsigned long options);
+/* Around many tr_seize calls: one periodic 20 ms watchdog for all of them
+ * instead of arming and disarming a timer per thread. */
+void tr_seize_round(struct fk_tracer *tr, bool on);
 
 /* fk_cancel() was called during the current request. */
 bool tr_cancelled(struct fk_tracer *tr);

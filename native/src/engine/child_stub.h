@@ -6,7 +6,8 @@
  * per thread to recreate, no ptrace stop in between; each new thread
  * registers its robust list, rseq area, name and alternate stack itself,
  * marks itself done and parks in futex_wait, where the tracer seizes it and
- * loads its final registers. The leader ends in a breakpoint trap. */
+ * loads its final registers. The leader ends by sending itself SIGSTOP
+ * (never int3: see the stub), which the tracer discards. */
 #ifndef FK_CHILD_STUB_H
 #define FK_CHILD_STUB_H
 

@@ -104,6 +104,7 @@ int fa_attach_new(struct forkall *fa, pid_t pid, struct proc **out, const char *
 	if (!p)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, step, "out of memory");
 	*out = p;
+	p->own_fork = true; /* its clones (same-tids: the child) are ours */
 	struct lwp *l = proc_add_lwp(p, pid);
 	if (!l)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, step, "out of memory");
@@ -155,6 +156,8 @@ static void result(struct forkall *fa, struct jw *body)
 	jw_kbool(body, "sameTids", (fa->flags & FK_FORK_SAME_TIDS) != 0);
 	if (fa->init)
 		jw_kint(body, "namespaceInit", fa->init);
+	if (fa->userns)
+		jw_kbool(body, "userNamespace", true);
 	jw_key(body, "threads");
 	jw_arr_begin(body);
 	for (size_t i = 0; i < fa->nts; i++) {
@@ -178,11 +181,12 @@ static void result(struct forkall *fa, struct jw *body)
 	jw_obj_end(body);
 	jw_obj_end(body);
 	size_t ndc = 0, nwf = 0;
-	uint64_t bdc = 0;
+	uint64_t bdc = 0, rdc = 0;
 	for (size_t i = 0; i < fa->nvmf; i++) {
 		if (fa->vmf[i].flags & VMF_DONTFORK) {
 			ndc++;
 			bdc += fa->vmf[i].end - fa->vmf[i].start;
+			rdc += fa->vmf[i].rss;
 		}
 		if (fa->vmf[i].flags & VMF_WIPEONFORK)
 			nwf++;
@@ -190,7 +194,8 @@ static void result(struct forkall *fa, struct jw *body)
 	jw_key(body, "dontfork");
 	jw_obj_begin(body);
 	jw_kint(body, "regions", (int64_t)ndc);
-	jw_kint(body, "bytes", (int64_t)bdc);
+	jw_kint(body, "bytes", (int64_t)bdc);            /* address space */
+	jw_kint(body, "residentBytes", (int64_t)rdc);    /* what a copy costs */
 	jw_kbool(body, "copied", fa_want_dontfork_copy(fa));
 	jw_obj_end(body);
 	jw_key(body, "wipeonfork");
@@ -242,6 +247,8 @@ static int fork_attempt(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct 
 	ph[0] = tr_now_us();
 	if (rc == 0)
 		rc = fa_capture(&fa);
+	if (rc == 0)
+		rc = fa_check_seccomp(&fa);
 	ph[1] = tr_now_us();
 	if (rc == 0)
 		rc = fa_capture_altstacks(&fa);
@@ -309,24 +316,9 @@ static bool target_died(struct fk_tracer *tr, pid_t pid)
 	for (int i = 0; i < 40; i++) {
 		while (tr_pump(tr, 0) == 1)
 			;
-		char path[64], buf[4096];
-		snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-		if (proc_read_file(path, buf, sizeof buf) < 0)
-			return true;
-		const char *st = strstr(buf, "State:\t");
-		const char *th = strstr(buf, "Threads:\t");
-		const char *pnd = strstr(buf, "SigPnd:\t");
-		char state = st ? st[7] : '?';
-		long threads = th ? strtol(th + 9, NULL, 10) : 0;
-		unsigned long long pending = pnd ? strtoull(pnd + 8, NULL, 16) : 0;
-		if (state == 'X' || (state == 'Z' && threads <= 1))
-			return true;
-		struct proc_task_stat ts_leader;
-		/* PF_EXITING 0x4, PF_POSTCOREDUMP 0x8, PF_SIGNALED 0x400 */
-		bool exiting = proc_task_stat(pid, pid, &ts_leader) == 0 && (ts_leader.flags & 0x40c);
-		bool dying = state == 'Z' || exiting || (pending & (1ull << (SIGKILL - 1)));
-		if (!dying)
-			return false;
+		enum proc_life life = proc_life(pid);
+		if (life != PROC_DYING)
+			return life == PROC_GONE;
 		struct timespec ts = {0, 5 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}

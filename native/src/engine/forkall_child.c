@@ -266,6 +266,8 @@ int fa_build_threads(struct fk_tracer *tr, struct forkall *fa)
 		fa->robust_fixed = fix_robust_owners(fa);
 	if (fa_fault_at(fa, "thread-setup") < 0)
 		return -1;
+	if (fa_child_creds(fa) < 0)
+		return -1;
 
 	/* 3. the final state of every thread */
 	for (size_t i = 0; i < fa->nts; i++) {
@@ -333,6 +335,7 @@ int fa_release_child(struct forkall *fa)
 		return -1;
 	if (fa->flags & FK_FORK_KEEP_TRACED) {
 		c->session = true; /* a debug session takes it over, stopped */
+		c->own_fork = false; /* its own forks are the program's */
 		fa->cproc = NULL;
 		return 0;
 	}

@@ -15,7 +15,6 @@
 #include "debuginfo/elfsym.h"
 #include "base/json.h"
 #include "base/procfs.h"
-#include "base/procfs.h"
 #include "debuginfo/threaddb.h"
 #include "core/tracer.h"
 #include "engine/fork.h"
@@ -71,6 +70,8 @@ struct tstate {
 	struct sched_attr_k sched;
 	bool sched_ok;
 	char name[17];
+	struct proc_creds creds; /* read after the release, with the other extras */
+	bool creds_ok;
 	pid_t child_tid;
 	uint64_t scratch_at;  /* start of its scratch window */
 	bool scratch_saved;
@@ -114,6 +115,7 @@ struct forkall {
 	pid_t child;
 	struct proc *cproc;
 	pid_t init;          /* same-tids mode: pid 1 of the child's namespace */
+	bool userns;         /* ... in a user namespace of its own (no CAP_SYS_ADMIN) */
 	struct proc *iproc;
 
 	uint64_t phases[6];
@@ -142,6 +144,9 @@ int fa_prepare(struct forkall *fa);
 bool fa_image_changed(const struct forkall *fa);
 int fa_stop_parent(struct forkall *fa);
 int fa_capture(struct forkall *fa);
+/* Judge every call the fork will run by the seccomp filters of the thread
+ * that runs it (forkall_seccomp.c); before anything is injected. */
+int fa_check_seccomp(struct forkall *fa);
 int fa_capture_altstacks(struct forkall *fa);
 int fa_inject_fork(struct forkall *fa);
 int fa_restore_parent(struct forkall *fa);
@@ -150,6 +155,10 @@ void fa_read_thread_extras(struct forkall *fa);
 int fa_attach_child(struct fk_tracer *tr, struct forkall *fa);
 int fa_build_threads(struct fk_tracer *tr, struct forkall *fa);
 int fa_release_child(struct forkall *fa);
+/* Each child thread whose parent thread's credentials differ from the
+ * forking thread's gets them back (forkall_creds.c); warns what it cannot. */
+int fa_child_creds(struct forkall *fa);
+bool fa_creds_differ(const struct proc_creds *a, const struct proc_creds *b);
 /* MADV_DOFORK/MADV_DONTFORK over the recorded DONTFORK regions, in tid */
 int fa_madvise_dontfork(struct forkall *fa, struct proc *p, pid_t tid, int advice, const char *step);
 bool fa_want_dontfork_copy(const struct forkall *fa);

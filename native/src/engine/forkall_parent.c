@@ -172,6 +172,16 @@ void fa_restore_scratch(struct forkall *fa, pid_t pid)
 	free(at), free(which);
 }
 
+/* A capture that failed half-way: fa->nts is still 0, so nobody else
+ * frees the buffers of the first n threads. */
+static void drop_xstates(struct forkall *fa, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(fa->ts[i].xstate);
+		fa->ts[i].xstate = NULL;
+	}
+}
+
 int fa_capture(struct forkall *fa)
 {
 	struct fk_err *err = fa->err;
@@ -197,11 +207,13 @@ int fa_capture(struct forkall *fa)
 		int rc = arch_get_gregs(l->tid, &t->regs);
 		if (rc < 0) {
 			free(addrs), free(vals), free(ok);
+			drop_xstates(fa, n);
 			return fk_fail(err, -rc, FK_KIND_FAILED, "capture", "PTRACE_GETREGS of thread %d", (int)l->tid);
 		}
 		t->xstate = malloc(xcap);
 		if (!t->xstate || (rc = arch_get_xstate(l->tid, t->xstate, xcap, &t->xlen)) < 0) {
 			free(addrs), free(vals), free(ok);
+			drop_xstates(fa, n + 1);
 			return fk_fail(err, t->xstate ? -rc : ENOMEM, FK_KIND_FAILED, "capture",
 				       "PTRACE_GETREGSET NT_X86_XSTATE of thread %d", (int)l->tid);
 		}
@@ -232,6 +244,23 @@ int fa_capture(struct forkall *fa)
 	return fa_fault_at(fa, "capture");
 }
 
+/* May the "syscall; int3" page run in every thread? The kernel forces the
+ * SIGTRAP of an int3: if a thread blocks SIGTRAP, or the process ignores
+ * it, the forced signal resets the program's SIGTRAP disposition to
+ * SIG_DFL (its handler is lost) and unblocks SIGTRAP in that thread — even
+ * though we discard the signal. Then every call takes two stops instead. */
+static bool int3_harmless(struct forkall *fa)
+{
+	uint64_t trap = 1ull << (SIGTRAP - 1);
+	for (size_t i = 0; i < fa->nts; i++)
+		if (!fa->ts[i].sigmask_ok || (fa->ts[i].sigmask & trap))
+			return false;
+	uint64_t ign = 0;
+	if (proc_status_hex(fa->pid, "SigIgn", &ign) < 0)
+		return false;
+	return !(ign & trap);
+}
+
 /* sigaltstack() can only be read from inside each thread: one injected
  * sigaltstack(NULL, &old) per thread, all threads at once. With more than a
  * few threads, a "syscall; int3" page is mapped in the parent for the time
@@ -251,7 +280,7 @@ int fa_capture_altstacks(struct forkall *fa)
 	fa->injected_parent = true;
 	pid_t F = fa->ts[fa->forker].tid;
 	long page = 0;
-	if (fa->nts >= 4) {
+	if (fa->nts >= 4 && int3_harmless(fa)) {
 		uint64_t a[6] = {0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0};
 		uint8_t code[16];
 		size_t len = arch_syscall_trap_code(code, sizeof code);
@@ -323,6 +352,8 @@ bool fa_want_dontfork_copy(const struct forkall *fa)
 	return false;
 }
 
+static int inject_plain_fork(struct forkall *fa, struct tstate *f);
+
 int fa_inject_fork(struct forkall *fa)
 {
 	struct fk_err *err = fa->err;
@@ -339,10 +370,17 @@ int fa_inject_fork(struct forkall *fa)
 		if (fa_madvise_dontfork(fa, fa->parent, f->tid, MADV_DOFORK, "dontfork") < 0 || fa_fault_at(fa, "dontfork") < 0)
 			return -1;
 	}
-	if (fa->flags & FK_FORK_SAME_TIDS)
-		return samepid_fork(fa);
-	if (ptrace(PTRACE_SETOPTIONS, f->tid, 0, ATTACH_OPTIONS | PTRACE_O_TRACEFORK) < 0)
-		return fk_fail(err, errno, FK_KIND_FAILED, "fork", "PTRACE_SETOPTIONS of thread %d", (int)f->tid);
+	/* the child of our own clone is ours, not a fork the program made */
+	fa->parent->own_fork = true;
+	int rc = (fa->flags & FK_FORK_SAME_TIDS) ? samepid_fork(fa) : inject_plain_fork(fa, f);
+	if (tr_find_proc(fa->tr, fa->pid) == fa->parent)
+		fa->parent->own_fork = false;
+	return rc;
+}
+
+static int inject_plain_fork(struct forkall *fa, struct tstate *f)
+{
+	struct fk_err *err = fa->err;
 	/* glibc's own fork: the kernel writes the child's tid into the
 	 * forker's pd->tid and clears it at exit. With a dead main thread
 	 * the child's leader exits after building the threads, and must not
@@ -371,13 +409,17 @@ int fa_inject_fork(struct forkall *fa)
 		rc = rsys_one(fa->tr, fa->parent, fa->insn, f->tid, SYS_clone, a, &ret, &c, err);
 	}
 	fa->t_fork1 = tr_now_us();
-	ptrace(PTRACE_SETOPTIONS, f->tid, 0, ATTACH_OPTIONS);
 	if (rc < 0)
 		return -1;
+	/* The child's pid comes from the fork event only: a call that did not
+	 * run (a seccomp filter rolled it back) leaves its number in the
+	 * result register, which is not a pid. */
 	if (c.event == PTRACE_EVENT_FORK && c.event_msg)
 		fa->child = (pid_t)c.event_msg;
 	else if (ret > 0)
-		fa->child = (pid_t)ret;
+		return fk_fail(err, EPROTO, FK_KIND_FAILED, "fork",
+			       "the injected fork of process %d returned %ld without a fork event: no child was made",
+			       (int)fa->pid, ret);
 	if (ret < 0)
 		return fk_fail(err, (int)-ret, FK_KIND_FAILED, "fork", "the injected fork of process %d failed%s",
 			       (int)fa->pid,
@@ -459,6 +501,7 @@ void fa_read_thread_extras(struct forkall *fa)
 			t->robust_ok = head != 0;
 		}
 		t->affinity_ok = sched_getaffinity(t->tid, sizeof t->affinity, &t->affinity) == 0;
+		t->creds_ok = proc_task_creds(fa->pid, t->tid, &t->creds) == 0;
 		memset(&t->sched, 0, sizeof t->sched);
 		t->sched_ok = syscall(SYS_sched_getattr, t->tid, &t->sched, sizeof t->sched, 0) == 0;
 		const struct pre_state *ps = NULL;

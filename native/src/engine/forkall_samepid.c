@@ -13,7 +13,8 @@
  *   init I:             close(fd); clone3(set_tid = {pid}) -> the child C,
  *                       whose getpid() is the parent's pid
  *   child leader C:     clone3(CLONE_THREAD.., set_tid = {tid}) per thread
- *   I, at the end:      a reaper loop (wait4 until ECHILD, then exit), so
+ *   I, at the end:      a reaper loop (wait4 until ECHILD, then the child's own
+ *                       end: its exit code or its signal, see reaper.S), so
  *                       N ends when C does and I's parent reaps I
  *
  * Needs CAP_SYS_ADMIN for unshare and set_tid in the target's user
@@ -25,6 +26,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/procfs.h"
 #include "ptrace/rsys.h"
 
 #include <errno.h>
@@ -46,6 +48,110 @@ static int call(struct forkall *fa, struct proc *p, pid_t tid, long nr, uint64_t
 {
 	uint64_t a[6] = {a0, a1, a2, a3, 0, 0};
 	return rsys_one(fa->tr, p, fa->insn, tid, nr, a, ret, rc, fa->err);
+}
+
+static int clone_child(struct forkall *fa);
+
+/* /proc/I/<file> := text; 0 or -errno */
+static int write_proc(pid_t pid, const char *file, const char *text)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, text, strlen(text));
+	int e = n < 0 ? errno : (size_t)n != strlen(text) ? EIO : 0;
+	close(fd);
+	return -e;
+}
+
+/* "a a 1\n" for each distinct id of r/e/s/fs, or only the effective one */
+static void id_map(const uint32_t ids[4], bool all, char *buf, size_t cap)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	for (int i = 0; i < 4; i++) {
+		if (!all && i != 1)
+			continue;
+		bool dup = false;
+		for (int j = 0; j < i; j++)
+			dup |= (all || j == 1) && ids[j] == ids[i];
+		if (!dup)
+			n += (size_t)snprintf(buf + n, cap - n, "%u %u 1\n", ids[i], ids[i]);
+	}
+}
+
+/* Map the target's own uids and gids into I's new user namespace, so the
+ * child's files keep their owners: every id it uses when the tracer may
+ * (CAP_SETUID/CAP_SETGID), else its effective ids (what an unprivileged
+ * user may map: its own). */
+static int map_ids(struct forkall *fa, pid_t I)
+{
+	struct proc_creds cr;
+	int rc = proc_task_creds(fa->pid, fa->ts[fa->forker].tid, &cr);
+	if (rc < 0)
+		return fk_fail(fa->err, -rc, FK_KIND_FAILED, "same-tids", "reading the credentials of process %d",
+			       (int)fa->pid);
+	char m[128];
+	id_map(cr.uid, true, m, sizeof m);
+	if ((rc = write_proc(I, "uid_map", m)) == -EPERM) {
+		id_map(cr.uid, false, m, sizeof m);
+		rc = write_proc(I, "uid_map", m);
+	}
+	if (rc < 0)
+		return fk_fail(fa->err, -rc, FK_KIND_FAILED, "same-tids", "writing /proc/%d/uid_map (\"%.*s\")", (int)I,
+			       (int)strcspn(m, "\n"), m);
+	id_map(cr.gid, true, m, sizeof m);
+	if ((rc = write_proc(I, "gid_map", m)) == -EPERM) {
+		/* unprivileged: only after setgroups is denied in the namespace */
+		write_proc(I, "setgroups", "deny");
+		id_map(cr.gid, false, m, sizeof m);
+		rc = write_proc(I, "gid_map", m);
+	}
+	if (rc < 0)
+		return fk_fail(fa->err, -rc, FK_KIND_FAILED, "same-tids", "writing /proc/%d/gid_map (\"%.*s\")", (int)I,
+			       (int)strcspn(m, "\n"), m);
+	return 0;
+}
+
+/* Without CAP_SYS_ADMIN: clone(CLONE_NEWUSER | CLONE_NEWPID) makes the
+ * init in a new user namespace, owned by the target's user, where it holds
+ * the capabilities set_tid needs. The child lives there too, with the
+ * target's uids and gids mapped to themselves. (clone may do this in a
+ * threaded process; unshare(CLONE_NEWUSER) may not.) */
+static int userns_fork(struct forkall *fa)
+{
+	struct fk_err *err = fa->err;
+	struct proc *P = fa->parent;
+	pid_t F = fa->ts[fa->forker].tid;
+	long ret;
+	struct rsys_call c;
+	uint64_t flags = CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD;
+	fa->t_fork0 = tr_now_us();
+	if (fa_fault_at(fa, "fork") < 0 || call(fa, P, F, SYS_clone, flags | CLONE_PARENT, 0, 0, 0, &ret, &c) < 0)
+		return -1;
+	if (ret == -EINVAL && call(fa, P, F, SYS_clone, flags, 0, 0, 0, &ret, &c) < 0)
+		return -1;
+	if (ret < 0)
+		return fk_fail(err, (int)-ret, ret == -EPERM || ret == -ENOSPC ? FK_KIND_PERM : FK_KIND_FAILED,
+			       "same-tids",
+			       "keeping tids needs a new PID namespace: process %d has no CAP_SYS_ADMIN for one, and "
+			       "clone(CLONE_NEWUSER|CLONE_NEWPID) for one of its own was refused%s",
+			       (int)fa->pid,
+			       ret == -EPERM ? " (unprivileged user namespaces are off: sysctl "
+					       "kernel.unprivileged_userns_clone or user.max_user_namespaces, or an "
+					       "AppArmor/SELinux/seccomp policy)"
+			       : ret == -ENOSPC ? " (user.max_user_namespaces or the nesting limit reached)"
+					       : "");
+	fa->init = c.event == PTRACE_EVENT_FORK && c.event_msg ? (pid_t)c.event_msg : 0;
+	if (!fa->init)
+		return fk_fail(err, EPROTO, FK_KIND_FAILED, "fork", "no fork event for the namespace init of %d",
+			       (int)fa->pid);
+	fa->userns = true;
+	if (fa_attach_new(fa, fa->init, &fa->iproc, "same-tids") < 0 || map_ids(fa, fa->init) < 0)
+		return -1;
+	return clone_child(fa);
 }
 
 int samepid_fork(struct forkall *fa)
@@ -70,12 +176,15 @@ int samepid_fork(struct forkall *fa)
 		rc = -1;
 		goto close_fd;
 	}
+	if (ret == -EPERM) {
+		/* No CAP_SYS_ADMIN in the target: the init gets a user
+		 * namespace of its own, where it has it (below). */
+		call(fa, P, F, SYS_close, (uint64_t)fd, 0, 0, 0, &ret, NULL);
+		return userns_fork(fa);
+	}
 	if (ret < 0) {
-		rc = fk_fail(err, (int)-ret, ret == -EPERM ? FK_KIND_PERM : FK_KIND_FAILED, "same-tids",
-			     "unshare(CLONE_NEWPID) in process %d%s", (int)fa->pid,
-			     ret == -EPERM ? " (keeping tids needs CAP_SYS_ADMIN in the target: run it as root or "
-					     "launch it in a user namespace)"
-					   : "");
+		rc = fk_fail(err, (int)-ret, FK_KIND_FAILED, "same-tids", "unshare(CLONE_NEWPID) in process %d",
+			     (int)fa->pid);
 		goto close_fd;
 	}
 	if (ptrace(PTRACE_SETOPTIONS, F, 0, ATTACH_OPTIONS | PTRACE_O_TRACEFORK) < 0) {
@@ -98,7 +207,11 @@ int samepid_fork(struct forkall *fa)
 			     (int)fa->pid);
 		goto restore_ns;
 	}
-	fa->init = c.event == PTRACE_EVENT_FORK && c.event_msg ? (pid_t)c.event_msg : (pid_t)ret;
+	/* from the fork event only: a result register is not a pid (seccomp) */
+	fa->init = c.event == PTRACE_EVENT_FORK && c.event_msg ? (pid_t)c.event_msg : 0;
+	if (!fa->init)
+		rc = fk_fail(err, EPROTO, FK_KIND_FAILED, "fork", "no fork event for the namespace init of %d",
+			     (int)fa->pid);
 
 restore_ns:
 	ptrace(PTRACE_SETOPTIONS, F, 0, ATTACH_OPTIONS);
@@ -119,6 +232,17 @@ close_fd:
 	pid_t I = fa->init;
 	if (call(fa, fa->iproc, I, SYS_close, (uint64_t)fd, 0, 0, 0, &ret, NULL) < 0)
 		return -1;
+	return clone_child(fa);
+}
+
+/* The init I clones the child C with the parent's pid inside N. */
+static int clone_child(struct forkall *fa)
+{
+	struct fk_err *err = fa->err;
+	struct tstate *f = &fa->ts[fa->forker];
+	pid_t I = fa->init;
+	long ret;
+	struct rsys_call c;
 
 	/* the child, pid = the parent's pid inside N */
 	struct clone_args_v1 ca;
@@ -188,7 +312,7 @@ int samepid_finish_init(struct forkall *fa)
 		return -1;
 	if (addr < 0 && addr > -4096)
 		return fk_fail(err, (int)-addr, FK_KIND_FAILED, "same-tids", "mmap in the namespace init %d", (int)I);
-	uint8_t code[64];
+	uint8_t code[512];
 	size_t len = arch_reaper_code(code, sizeof code);
 	if (!len || mem_write_exact(I, (uint64_t)addr, code, len) < 0)
 		return fk_fail(err, EFAULT, FK_KIND_FAILED, "same-tids", "writing the reaper into %d", (int)I);
@@ -197,7 +321,8 @@ int samepid_finish_init(struct forkall *fa)
 	int e;
 	if (ptrace(PTRACE_SETSIGMASK, I, (void *)sizeof all, &all) < 0 || (e = arch_get_gregs(I, &r)) < 0)
 		return fk_fail(err, errno, FK_KIND_FAILED, "same-tids", "preparing the namespace init %d", (int)I);
-	arch_set_pc(&r, (uint64_t)addr);
+	/* the child has the parent's pid in its namespace */
+	arch_reaper_regs(&r, (uint64_t)addr, fa->pid);
 	if ((e = arch_set_gregs(I, &r)) < 0)
 		return fk_fail(err, -e, FK_KIND_FAILED, "same-tids", "PTRACE_SETREGS of the namespace init %d", (int)I);
 	attach_release(fa->tr, fa->iproc);

@@ -154,8 +154,8 @@ int stub_build_threads(struct forkall *fa)
 		}
 		ll = proc_lwp(c, L);
 		if (ll && ll->state == LWP_STOPPED) {
-			if (ll->stop == STOP_SIGNAL && ll->stop_sig == SIGTRAP) {
-				ll->pending_sig = 0; /* our int3 */
+			if (ll->stop == STOP_SIGNAL && ll->stop_sig == SIGSTOP) {
+				ll->pending_sig = 0; /* the stub's own SIGSTOP: discarded */
 				break;
 			}
 			if (ll->stop == STOP_SIGNAL) {

@@ -186,7 +186,7 @@ int attach_read_pre_states(pid_t pid, struct pre_state **out, size_t *n)
 	return 0;
 }
 
-int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const pid_t *known, size_t nknown,
+static int seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const pid_t *known, size_t nknown,
 		     struct fk_err *err)
 {
 	for (int round = 0; round < 1000; round++) {
@@ -275,6 +275,15 @@ int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const
 	}
 	return fk_fail(err, EAGAIN, FK_KIND_FAILED, "seize",
 		       "process %d keeps creating threads faster than they can be seized", (int)p->pid);
+}
+
+int attach_seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const pid_t *known, size_t nknown,
+		     struct fk_err *err)
+{
+	tr_seize_round(tr, true);
+	int rc = seize_all(tr, p, interrupt, known, nknown, err);
+	tr_seize_round(tr, false);
+	return rc;
 }
 
 void attach_interrupt_all(struct fk_tracer *tr, struct proc *p)
@@ -556,6 +565,18 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 		attach_resume_lwp(p, l);
 		break;
 	case STOP_SIGNAL:
+		if (!l->bp_hit && !sig_stops(&p->sigs, l->stop_sig)) {
+			/* nostop: on at once, the signal delivered or not */
+			if (p->session && sig_prints(&p->sigs, l->stop_sig))
+				ev_signal(tr, p->pid, l->tid, l->stop_sig, sig_passes(&p->sigs, l->stop_sig));
+			if (!sig_passes(&p->sigs, l->stop_sig))
+				l->pending_sig = 0;
+			attach_resume_lwp(p, l);
+			break;
+		}
+		if (!l->bp_hit && !sig_passes(&p->sigs, l->stop_sig))
+			l->pending_sig = 0; /* reported, not delivered on resume */
+		/* fall through */
 	case STOP_SYSCALL:
 	case STOP_NONE: {
 		/* All-stop: report it, stop the others from the main loop. */

@@ -13,7 +13,9 @@
 
 /* TRACEEXEC always: an exec must never pass unseen (the LWP table, the
  * breakpoints and any captured state belong to the old program). */
-#define ATTACH_OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_TRACESYSGOOD)
+/* TRACEFORK always: a fork child carries our breakpoint bytes (follow.h). */
+#define ATTACH_OPTIONS \
+	(PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_TRACESYSGOOD)
 
 /* Seize every tid in /proc/PID/task, rescanning until a scan finds nothing
  * new (threads created meanwhile by seized threads arrive through

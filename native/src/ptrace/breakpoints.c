@@ -288,6 +288,8 @@ static int step_wait(struct fk_tracer *tr, struct proc *p, pid_t tid, bool *inte
 	}
 }
 
+#define SIGBIT(s) (1ull << ((s) - 1))
+
 int bp_step_over(struct fk_tracer *tr, struct proc *p, pid_t tid)
 {
 	fk_gregs r;
@@ -302,9 +304,29 @@ int bp_step_over(struct fk_tracer *tr, struct proc *p, pid_t tid)
 	memcpy(orig, b->orig, sizeof orig);
 	struct lwp *l = proc_lwp(p, tid);
 	int pending = l ? l->pending_sig : 0; /* a signal waiting for delivery stays */
-	if ((rc = mem_write_exact(p->pid, addr, orig, arch_bp_len)) < 0)
+	/* Asynchronous signals blocked for the one instruction: one that came
+	 * while the process was stopped would otherwise be delivered before
+	 * the instruction runs; its handler returns to the breakpoint, which
+	 * traps again and reports the same hit twice. Blocked, it waits for
+	 * the resume and is reported (or passed) after this stop. The signals
+	 * an instruction raises itself (the step's SIGTRAP, a fault's SIGSEGV,
+	 * SIGBUS, SIGILL, SIGFPE, SIGSYS) keep the thread's own mask: the
+	 * kernel resets the handler of a fault signal that is blocked. */
+	uint64_t sync = SIGBIT(SIGTRAP) | SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGFPE) |
+			SIGBIT(SIGSYS);
+	uint64_t mask = 0, quiet;
+	bool masked = ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof mask, &mask) == 0;
+	quiet = (~0ull & ~sync) | (mask & sync);
+	masked = masked && ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof quiet, &quiet) == 0;
+	if ((rc = mem_write_exact(p->pid, addr, orig, arch_bp_len)) < 0) {
+		if (masked)
+			ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof mask, &mask);
 		return rc;
+	}
 	rc = step_wait(tr, p, tid, NULL);
+	if (masked && rc == 0 && ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof mask, &mask) < 0 && errno != ESRCH)
+		fk_warn("thread %d of %d: putting its signal mask back after a step: %s", (int)tid, (int)p->pid,
+			strerror(errno));
 	if (tr_find_proc(tr, p->pid) == p && bp_at(p, addr))
 		mem_write_exact(p->pid, addr, arch_bp_insn, arch_bp_len);
 	if (rc == 0 && (l = proc_lwp(p, tid)) != NULL && !l->pending_sig)

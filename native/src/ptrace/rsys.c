@@ -10,7 +10,26 @@
 #include <string.h>
 #include <sys/ptrace.h>
 
-enum { PH_IDLE, PH_ENTRY, PH_EXIT, PH_DONE };
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1 /* si_code of a SIGSYS from SECCOMP_RET_TRAP */
+#endif
+
+enum { PH_IDLE, PH_ENTRY, PH_EXIT, PH_SIGSYS, PH_DONE };
+
+/* Is a seccomp SIGSYS for call nr queued for tid? A filter's KILL or TRAP
+ * verdict rolls the call back (its result register holds its number
+ * again), the thread still passes its syscall-exit stop, and the signal
+ * comes after: it must be caught at its delivery stop and dropped. */
+static bool seccomp_sigsys_queued(pid_t tid, long nr)
+{
+	struct __ptrace_peeksiginfo_args a = {.off = 0, .flags = 0, .nr = 16};
+	siginfo_t si[16];
+	long n = ptrace(PTRACE_PEEKSIGINFO, tid, &a, si);
+	for (long i = 0; i < n; i++)
+		if (si[i].si_signo == SIGSYS && si[i].si_code == SYS_SECCOMP && si[i].si_syscall == (int)nr)
+			return true;
+	return false;
+}
 
 static bool scan_vma(pid_t pid, const struct vma *m, uint64_t *addr)
 {
@@ -112,6 +131,10 @@ static void advance(struct proc *p, struct rsys_call *c, bool trap)
 			int rc = arch_get_gregs(c->tid, &r);
 			c->status = rc;
 			c->ret = rc < 0 ? 0 : arch_syscall_result(&r);
+			if (rc == 0 && c->ret == c->nr && seccomp_sigsys_queued(c->tid, c->nr)) {
+				c->phase = PH_SIGSYS; /* on to its delivery stop */
+				break;
+			}
 			c->phase = PH_DONE;
 			l->pending_sig = c->saved_sig;
 			return; /* stays stopped at the exit stop */
@@ -130,6 +153,20 @@ static void advance(struct proc *p, struct rsys_call *c, bool trap)
 			c->phase = PH_DONE;
 			l->pending_sig = c->saved_sig;
 			return; /* stays stopped at our trap */
+		}
+		if (l->stop_sig == SIGSYS) {
+			/* A seccomp filter answered SECCOMP_RET_TRAP to our call:
+			 * the kernel skipped it and rolled the registers back.
+			 * The SIGSYS is ours, never the program's: dropped. */
+			siginfo_t si;
+			if (ptrace(PTRACE_GETSIGINFO, c->tid, 0, &si) == 0 && si.si_code == SYS_SECCOMP &&
+			    si.si_syscall == (int)c->nr) {
+				c->status = -RSYS_SECCOMP;
+				c->ret = -ENOSYS;
+				c->phase = PH_DONE;
+				l->pending_sig = c->saved_sig;
+				return; /* stays stopped at the signal stop */
+			}
 		}
 		/* a real signal: keep it for later delivery and go on without
 		 * delivering it now */
@@ -262,6 +299,11 @@ int rsys_one(struct fk_tracer *tr, struct proc *p, uint64_t insn, pid_t tid, lon
 		return fk_fail(err, ESRCH, FK_KIND_EXITED, "inject",
 			       "thread %d of process %d exited during an injected system call %ld", (int)tid, (int)p->pid,
 			       nr);
+	if (c.status == -RSYS_SECCOMP)
+		return fk_fail(err, EPERM, FK_KIND_FAILED, "inject",
+			       "a seccomp filter of thread %d of process %d refused the injected system call %ld "
+			       "(SECCOMP_RET_TRAP; its SIGSYS was not delivered)",
+			       (int)tid, (int)p->pid, nr);
 	if (c.status < 0)
 		return fk_fail(err, -c.status, FK_KIND_FAILED, "inject", "injected system call %ld in thread %d of %d",
 			       nr, (int)tid, (int)p->pid);

@@ -27,13 +27,17 @@
  * executable mapping (read in 64 KiB chunks, stopping at the first hit). */
 int rsys_find_insn(pid_t pid, const struct vma_list *maps, uint64_t *addr, struct fk_err *err);
 
+/* status of a call a seccomp filter refused with SECCOMP_RET_TRAP (not an errno) */
+#define RSYS_SECCOMP 4096
+
 struct rsys_call {
 	pid_t tid;
 	long nr;
 	uint64_t args[6];
 	/* results */
 	long ret;           /* the syscall's return value (-errno on failure) */
-	int status;         /* 0 completed; -ESRCH the thread vanished; other -errno: ptrace failed */
+	int status;         /* 0 completed; -ESRCH the thread vanished; -RSYS_SECCOMP a seccomp
+			       filter trapped it (SIGSYS, dropped); other -errno: ptrace failed */
 	int event;          /* PTRACE_EVENT_* seen inside the call (fork/clone), 0 if none */
 	unsigned long event_msg; /* its PTRACE_GETEVENTMSG (new pid/tid) */
 	/* internal */

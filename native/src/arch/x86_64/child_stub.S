@@ -39,7 +39,20 @@ fk_child_stub_leader:
 	add $192, %r12
 	dec %r13
 	jmp 1b
-9:	int3				/* the tracer takes over */
+	/* Stop for the tracer with tgkill(getpid(), gettid(), SIGSTOP), which
+	 * it catches at its delivery stop and discards. Not int3: the kernel
+	 * forces the SIGTRAP of an int3, and a forced signal that is blocked
+	 * (the leader blocks every signal here) or ignored resets the
+	 * program's SIGTRAP disposition to SIG_DFL. */
+9:	mov $39, %eax			/* getpid */
+	syscall
+	mov %rax, %rdi
+	mov $186, %eax			/* gettid */
+	syscall
+	mov %rax, %rsi
+	mov $19, %edx			/* SIGSTOP */
+	mov $234, %eax			/* tgkill */
+	syscall
 	jmp 9b
 
 thread_setup:

@@ -1,6 +1,7 @@
 /* x86-64 system call conventions for injected calls and restarts. */
 #include "arch/arch.h"
 
+#include <string.h>
 #include <sys/syscall.h>
 
 const uint8_t arch_syscall_insn[] = {0x0f, 0x05};
@@ -52,26 +53,23 @@ bool arch_fix_restart(fk_gregs *r, enum arch_fix_mode mode)
 	}
 }
 
+extern const uint8_t fk_reaper_start[];
+extern const uint8_t fk_reaper_end[];
+
 size_t arch_reaper_code(uint8_t *buf, size_t cap)
 {
-	static const uint8_t code[] = {
-		0xb8, 0x3d, 0x00, 0x00, 0x00,             /* 0:  mov $61,%eax (wait4) */
-		0x48, 0xc7, 0xc7, 0xff, 0xff, 0xff, 0xff, /* 5:  mov $-1,%rdi */
-		0x31, 0xf6,                               /* 12: xor %esi,%esi */
-		0xba, 0x00, 0x00, 0x00, 0x40,             /* 14: mov $__WALL,%edx */
-		0x4d, 0x31, 0xd2,                         /* 19: xor %r10,%r10 */
-		0x0f, 0x05,                               /* 22: syscall */
-		0x48, 0x83, 0xf8, 0xf6,                   /* 24: cmp $-ECHILD,%rax */
-		0x75, 0xe2,                               /* 28: jne 0 */
-		0xb8, 0xe7, 0x00, 0x00, 0x00,             /* 30: mov $231,%eax (exit_group) */
-		0x31, 0xff,                               /* 35: xor %edi,%edi */
-		0x0f, 0x05,                               /* 37: syscall */
-	};
-	if (cap < sizeof code)
+	size_t len = (size_t)(fk_reaper_end - fk_reaper_start);
+	if (cap < len)
 		return 0;
-	for (size_t i = 0; i < sizeof code; i++)
-		buf[i] = code[i];
-	return sizeof code;
+	memcpy(buf, fk_reaper_start, len);
+	return len;
+}
+
+void arch_reaper_regs(fk_gregs *r, uint64_t code, pid_t child)
+{
+	r->rip = code;
+	r->rbx = (uint64_t)child; /* reaper.S: the child whose end it repeats */
+	r->orig_rax = (uint64_t)-1;
 }
 
 void arch_stub_regs(fk_gregs *r, uint64_t code, uint64_t table)

@@ -1,0 +1,58 @@
+/*
+ * The Disassembly view (issue 15 item 1): scrolling up from the first
+ * instruction of a function shows the code before it as instructions (the
+ * function before it gives the instruction boundary), and direct calls,
+ * jumps and RIP-relative operands are named: `call 0x… <hit>`.
+ */
+import { after, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { fixturePath, FIXTURES_SRC } from '../helpers/paths';
+import { killAll } from '../helpers/procs';
+import { DapClient, findMarker, within } from './support';
+
+after(killAll);
+
+const SRC = path.join(FIXTURES_SRC, 'sigbp.c');
+
+function dis(dc: DapClient, ref: string, instructionOffset: number, instructionCount: number): Promise<DebugProtocol.DisassembledInstruction[]> {
+	return dc.send('disassemble', { memoryReference: ref, instructionOffset, instructionCount, resolveSymbols: true })
+		.then((r) => (r as DebugProtocol.DisassembleResponse).body!.instructions);
+}
+
+test('disassemble: scrolling up past a function start decodes the code before it; calls are named', async () => {
+	const dc = new DapClient();
+	await dc.start();
+	try {
+		await dc.init();
+		const initialized = dc.next('initialized');
+		await within(dc.launchRequest({ program: fixturePath('sigbp') } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await initialized;
+		await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: findMarker('HIT', SRC) }] });
+		const stop = dc.next('stopped');
+		await dc.configurationDoneRequest();
+		const ev = (await stop) as DebugProtocol.StoppedEvent;
+		const st = await dc.stackTraceRequest({ threadId: ev.body.threadId!, startFrame: 0, levels: 2 });
+		const [top, caller] = st.body.stackFrames;
+		assert.match(top.name, /hit/);
+
+		// the caller's return address: the instruction before it calls hit, by name
+		const around = await dis(dc, caller.instructionPointerReference!, -4, 5);
+		const call = around[3];
+		assert.match(call.instruction, /^call\s+0x[0-9a-f]+ <hit>$/, `the call before the return address: ${JSON.stringify(around.map((i) => i.instruction))}`);
+
+		// hit's first instruction, then 24 instructions before it
+		const fromPc = await dis(dc, top.instructionPointerReference!, -16, 17);
+		const start = fromPc.find((i) => i.symbol === 'hit');
+		assert.ok(start, `a row starts hit: ${JSON.stringify(fromPc.map((i) => [i.symbol, i.instruction]))}`);
+		const before = await dis(dc, start.address, -24, 24);
+		assert.equal(before.length, 24);
+		const bad = before.filter((i) => i.presentationHint === 'invalid' || i.instruction === '??');
+		assert.deepEqual(bad, [], 'every row before hit is an instruction');
+		assert.equal(BigInt(before[23].address) + BigInt(before[23].instructionBytes!.split(' ').length), BigInt(start.address), 'the last row ends where hit starts');
+		await dc.disconnectRequest({ terminateDebuggee: true });
+	} finally {
+		await dc.stop();
+	}
+});
