@@ -1,7 +1,9 @@
-/* npm run bench: two sections, both by default.
+/* npm run bench: these sections, all by default.
  *
  *   threads   forkall threads vs gdb on the threads fixture (below)
  *   fork      forkall fork vs plain fork() of the same process (bench/fork.ts)
+ *   dap       pause → threads + top frames through forkall dap (bench/dap.ts)
+ *   step      next over a one-line loop vs gdb's next (bench/step.ts)
  *
  * Only some: `npm run bench -- fork` (or `-- threads`, `-- threads fork`), or
  * FORKALL_BENCH=fork. Sizes of the threads section: FORKALL_BENCH_THREADS;
@@ -16,6 +18,7 @@
 import { Table, median, repeat } from './table';
 import { dapBench } from './dap';
 import { forkBench } from './fork';
+import { stepBench } from './step';
 import { spawnFixture, killAll, type Fixture } from '../test/helpers/procs';
 import { cleanupFork } from '../test/helpers/forkTarget';
 import { forkallJson, forkallAvailable, run } from '../test/helpers/forkall';
@@ -26,7 +29,7 @@ const SIZES = (process.env.FORKALL_BENCH_THREADS ?? '64,256,1024').split(',').ma
 const FORKALL_RUNS = 7;
 const GDB_RUNS = 5;
 
-const SECTIONS = ['threads', 'fork', 'dap'] as const;
+const SECTIONS = ['threads', 'fork', 'dap', 'step'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function selectedSections(): Section[] {
@@ -48,6 +51,10 @@ async function main(): Promise<void> {
 	if (sections.includes('dap')) {
 		process.stdout.write('\n');
 		await dapBench();
+	}
+	if (sections.includes('step')) {
+		process.stdout.write('\n');
+		process.stdout.write(await stepBench());
 	}
 }
 

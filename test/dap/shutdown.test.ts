@@ -180,7 +180,8 @@ test('dap (stdio), SIGTERM with a launched debuggee: it is killed, the adapter e
 		await dc.configurationDoneRequest();
 		await stopped;
 		const th = await dc.threadsRequest();
-		const main = th.body.threads.find((t) => / "bphammer" /.test(t.name));
+		/* the main thread: the lowest tid named bphammer (a thread being created inherits the name) */
+		const main = th.body.threads.filter((t) => /^bphammer \(\d+\)/.test(t.name)).sort((a, b) => a.id - b.id)[0];
 		assert.ok(main, `the main thread: ${th.body.threads.map((t) => t.name).join(', ')}`);
 		pid = main.id;
 		process.kill(proc.pid!, 'SIGTERM');

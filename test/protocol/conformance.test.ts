@@ -206,8 +206,8 @@ test('the library: every operation and event, every message strictly valid', asy
 		// errors: each kind comes with the fields the schema names
 		const unknown = await c.send('ping', '{"op":"noSuchOp"}');
 		assert.ok(!unknown.ok && unknown.error.kind === 'unknown-op' && unknown.error.code === 'EOPNOTSUPP', JSON.stringify(unknown));
-		const bad = await c.send('threads', '{"op":"threads","pid":"1"}');
-		assert.ok(!bad.ok && bad.error.kind === 'bad-request' && /"pid" must be an integer/.test(bad.error.message), JSON.stringify(bad));
+		const badPid = await c.send('threads', '{"op":"threads","pid":"1"}');
+		assert.ok(!badPid.ok && badPid.error.kind === 'bad-request' && /"pid" must be an integer/.test(badPid.error.message), JSON.stringify(badPid));
 		const junk = await c.send('threads', '{"op":"threads",');
 		assert.ok(!junk.ok && junk.error.kind === 'bad-request', JSON.stringify(junk));
 		const gone = await c.call('threads', { pid: await deadPid() });
@@ -276,6 +276,10 @@ test('the library: every operation and event, every message strictly valid', asy
 		assert.equal(set.gpr.r12, r.gpr.r12);
 		const step = await c.ok('step', { pid, tid });
 		assert.ok(step.pc && BigInt(step.pc) !== BigInt(addr));
+		const next = await c.ok('step', { pid, tid, line: true });
+		assert.ok(next.reason !== undefined && next.singleSteps !== undefined, JSON.stringify(next));
+		const bad = await c.call('step', { pid, tid, out: true, line: true });
+		assert.ok(!bad.ok && bad.error.kind === 'bad-request', JSON.stringify(bad));
 		await c.ok('bpRemove', { pid, addr });
 		await c.ok('kill', { pid });
 		await c.waitEvent((e) => e.event === 'exited' && e.pid === pid, 'exited');

@@ -116,7 +116,11 @@ const SYSCALLS: Record<number, string> = {
 	43: 'accept', 45: 'recvfrom', 47: 'recvmsg', 59: 'execve', 60: 'exit', 61: 'wait4', 128: 'rt_sigtimedwait',
 	130: 'rt_sigsuspend', 202: 'futex', 219: 'restart_syscall', 228: 'clock_gettime', 230: 'clock_nanosleep',
 	231: 'exit_group', 232: 'epoll_wait', 247: 'waitid', 270: 'pselect6', 271: 'ppoll', 281: 'epoll_pwait',
-	288: 'accept4', 441: 'epoll_pwait2',
+	288: 'accept4', 441: 'epoll_pwait2', 56: 'clone', 57: 'fork', 58: 'vfork', 435: 'clone3', 17: 'pread64',
+	18: 'pwrite64', 19: 'readv', 20: 'writev', 42: 'connect', 44: 'sendto', 46: 'sendmsg', 62: 'kill', 72: 'fcntl',
+	74: 'fsync', 200: 'tkill', 234: 'tgkill', 257: 'openat', 3: 'close', 9: 'mmap', 11: 'munmap', 10: 'mprotect',
+	13: 'rt_sigaction', 14: 'rt_sigprocmask', 15: 'rt_sigreturn', 16: 'ioctl', 39: 'getpid', 186: 'gettid',
+	101: 'ptrace', 217: 'getdents64', 262: 'newfstatat', 322: 'execveat', 424: 'pidfd_send_signal', 434: 'pidfd_open',
 };
 
 export function syscallName(n: number): string {

@@ -285,8 +285,20 @@ export interface LaunchBody {
 export interface StepBody {
 	pid: number;
 	tid: number;
+	/** the stepping LWP's pc afterwards (absent if it is gone) */
 	pc?: Hex;
+	/** one instruction: a signal came instead of the trap */
 	interrupted?: boolean;
+	/** line steps: how the step ended */
+	reason?: "step" | "breakpoint" | "signal" | "paused" | "threadExited" | "exited" | "noLine";
+	/** line steps: the LWP the reason is about */
+	stopTid?: number;
+	signal?: number;
+	/** reason breakpoint: its address */
+	addr?: Hex;
+	singleSteps?: number;
+	continues?: number;
+	us?: number;
 }
 
 export interface AddrBody {
@@ -493,10 +505,16 @@ export interface KillRequest {
 	pid: Pid;
 }
 
-/** One instruction of one LWP of a stopped session (the others stay stopped); a breakpoint at pc is stepped over. */
+/** One instruction of one LWP of a stopped session (the others stay stopped; a breakpoint at pc is stepped over), or with `line`/`out` a source-line step run by the tracer thread (native/src/engine/step.c). */
 export interface StepRequest {
 	pid: Pid;
 	tid: Pid;
+	/** a source line (next), not one instruction */
+	line?: boolean;
+	/** with line: enter calls that have line information (stepIn) */
+	into?: boolean;
+	/** run until the current function returns (stepOut); not with line/into */
+	out?: boolean;
 }
 
 /** Insert a software breakpoint (int3 written through /proc/PID/mem; the original byte is kept). */
@@ -1409,9 +1427,42 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	if (v222 !== undefined) {
 		if (!(typeof v222 === 'boolean')) fail(p + ".interrupted", "a boolean", v222);
 	}
+	const v223 = v218["reason"];
+	if (v223 !== undefined) {
+		if (typeof v223 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v223)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v223);
+	}
+	const v224 = v218["stopTid"];
+	if (v224 !== undefined) {
+		if (!(typeof v224 === 'number' && Number.isInteger(v224))) fail(p + ".stopTid", "an integer", v224);
+	}
+	const v225 = v218["signal"];
+	if (v225 !== undefined) {
+		if (!(typeof v225 === 'number' && Number.isInteger(v225))) fail(p + ".signal", "an integer", v225);
+		if (typeof v225 === 'number' && v225 < 1) fail(p + ".signal", ">= 1", v225);
+		if (typeof v225 === 'number' && v225 > 64) fail(p + ".signal", "<= 64", v225);
+	}
+	const v226 = v218["addr"];
+	if (v226 !== undefined) {
+		checkHex(v226, p + ".addr", o, d + 1);
+	}
+	const v227 = v218["singleSteps"];
+	if (v227 !== undefined) {
+		if (!(typeof v227 === 'number' && Number.isInteger(v227))) fail(p + ".singleSteps", "an integer", v227);
+		if (typeof v227 === 'number' && v227 < 0) fail(p + ".singleSteps", ">= 0", v227);
+	}
+	const v228 = v218["continues"];
+	if (v228 !== undefined) {
+		if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".continues", "an integer", v228);
+		if (typeof v228 === 'number' && v228 < 0) fail(p + ".continues", ">= 0", v228);
+	}
+	const v229 = v218["us"];
+	if (v229 !== undefined) {
+		if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".us", "an integer", v229);
+		if (typeof v229 === 'number' && v229 < 0) fail(p + ".us", ">= 0", v229);
+	}
 	if (o.strict) {
-		for (const v223 of Object.keys(v218)) {
-			if (!(["pid","tid","pc","interrupted"] as readonly string[]).includes(v223)) fail(p + '.' + v223, 'not there (not in the schema)', v218[v223]);
+		for (const v230 of Object.keys(v218)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v230)) fail(p + '.' + v230, 'not there (not in the schema)', v218[v230]);
 		}
 	}
 }
@@ -1419,13 +1470,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v224 = v as Record<string, unknown>;
-	const v225 = v224["addr"];
-	if (v225 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v225, p + ".addr", o, d + 1);
+	const v231 = v as Record<string, unknown>;
+	const v232 = v231["addr"];
+	if (v232 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v232, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v226 of Object.keys(v224)) {
-			if (!(["addr"] as readonly string[]).includes(v226)) fail(p + '.' + v226, 'not there (not in the schema)', v224[v226]);
+		for (const v233 of Object.keys(v231)) {
+			if (!(["addr"] as readonly string[]).includes(v233)) fail(p + '.' + v233, 'not there (not in the schema)', v231[v233]);
 		}
 	}
 }
@@ -1433,16 +1484,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v227 = v as Record<string, unknown>;
-	const v228 = v227["tid"];
-	if (v228 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".tid", "an integer", v228);
-	const v229 = v227["gpr"];
-	if (v229 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v229, p + ".gpr", o, d + 1);
+	const v234 = v as Record<string, unknown>;
+	const v235 = v234["tid"];
+	if (v235 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".tid", "an integer", v235);
+	const v236 = v234["gpr"];
+	if (v236 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v236, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v230 of Object.keys(v227)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v230)) fail(p + '.' + v230, 'not there (not in the schema)', v227[v230]);
+		for (const v237 of Object.keys(v234)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v237)) fail(p + '.' + v237, 'not there (not in the schema)', v234[v237]);
 		}
 	}
 }
@@ -1450,13 +1501,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v231 = v as Record<string, unknown>;
-	const v232 = v231["tracerTid"];
-	if (v232 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v232 === 'number' && Number.isInteger(v232))) fail(p + ".tracerTid", "an integer", v232);
+	const v238 = v as Record<string, unknown>;
+	const v239 = v238["tracerTid"];
+	if (v239 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v239 === 'number' && Number.isInteger(v239))) fail(p + ".tracerTid", "an integer", v239);
 	if (o.strict) {
-		for (const v233 of Object.keys(v231)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v233)) fail(p + '.' + v233, 'not there (not in the schema)', v231[v233]);
+		for (const v240 of Object.keys(v238)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v240)) fail(p + '.' + v240, 'not there (not in the schema)', v238[v240]);
 		}
 	}
 }
@@ -1464,34 +1515,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v234 = v as Record<string, unknown>;
-	const v235 = v234["pc"];
-	if (v235 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v235, p + ".pc", o, d + 1);
-	const v236 = v234["sp"];
-	if (v236 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v236, p + ".sp", o, d + 1);
-	const v237 = v234["function"];
-	if (v237 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v237 === 'string' || v237 === null)) fail(p + ".function", "a string or null", v237);
-	const v238 = v234["offset"];
-	if (v238 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v238 === 'number' && Number.isInteger(v238))) fail(p + ".offset", "an integer", v238);
-	const v239 = v234["module"];
-	if (v239 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v239 === 'string' || v239 === null)) fail(p + ".module", "a string or null", v239);
-	const v240 = v234["file"];
-	if (v240 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v240 === 'string' || v240 === null)) fail(p + ".file", "a string or null", v240);
-	const v241 = v234["line"];
-	if (v241 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v241 === 'number' && Number.isInteger(v241) || v241 === null)) fail(p + ".line", "an integer or null", v241);
-	const v242 = v234["column"];
-	if (v242 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v242 === 'number' && Number.isInteger(v242) || v242 === null)) fail(p + ".column", "an integer or null", v242);
+	const v241 = v as Record<string, unknown>;
+	const v242 = v241["pc"];
+	if (v242 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v242, p + ".pc", o, d + 1);
+	const v243 = v241["sp"];
+	if (v243 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v243, p + ".sp", o, d + 1);
+	const v244 = v241["function"];
+	if (v244 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v244 === 'string' || v244 === null)) fail(p + ".function", "a string or null", v244);
+	const v245 = v241["offset"];
+	if (v245 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".offset", "an integer", v245);
+	const v246 = v241["module"];
+	if (v246 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v246 === 'string' || v246 === null)) fail(p + ".module", "a string or null", v246);
+	const v247 = v241["file"];
+	if (v247 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v247 === 'string' || v247 === null)) fail(p + ".file", "a string or null", v247);
+	const v248 = v241["line"];
+	if (v248 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v248 === 'number' && Number.isInteger(v248) || v248 === null)) fail(p + ".line", "an integer or null", v248);
+	const v249 = v241["column"];
+	if (v249 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v249 === 'number' && Number.isInteger(v249) || v249 === null)) fail(p + ".column", "an integer or null", v249);
 	if (o.strict) {
-		for (const v243 of Object.keys(v234)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v243)) fail(p + '.' + v243, 'not there (not in the schema)', v234[v243]);
+		for (const v250 of Object.keys(v241)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v250)) fail(p + '.' + v250, 'not there (not in the schema)', v241[v250]);
 		}
 	}
 }
@@ -1499,53 +1550,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v244 = v as Record<string, unknown>;
-	const v245 = v244["pid"];
-	if (v245 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".pid", "an integer", v245);
-	const v246 = v244["tid"];
-	if (v246 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v246 === 'number' && Number.isInteger(v246))) fail(p + ".tid", "an integer", v246);
-	const v247 = v244["unwinder"];
-	if (v247 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v247 !== 'string' || !["libdw","frame-pointer"].includes(v247)) fail(p + ".unwinder", "one of libdw|frame-pointer", v247);
-	const v248 = v244["note"];
-	if (v248 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v248 === 'string' || v248 === null)) fail(p + ".note", "a string or null", v248);
-	const v249 = v244["frames"];
-	if (v249 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v249))) fail(p + ".frames", "an array", v249);
-	for (let v250 = 0; v250 < v249.length; v250++) {
-		const v251: unknown = v249[v250];
-		checkStackFrameInfo(v251, p + ".frames" + '[' + v250 + ']', o, d + 1);
+	const v251 = v as Record<string, unknown>;
+	const v252 = v251["pid"];
+	if (v252 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v252 === 'number' && Number.isInteger(v252))) fail(p + ".pid", "an integer", v252);
+	const v253 = v251["tid"];
+	if (v253 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v253 === 'number' && Number.isInteger(v253))) fail(p + ".tid", "an integer", v253);
+	const v254 = v251["unwinder"];
+	if (v254 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v254 !== 'string' || !["libdw","frame-pointer"].includes(v254)) fail(p + ".unwinder", "one of libdw|frame-pointer", v254);
+	const v255 = v251["note"];
+	if (v255 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v255 === 'string' || v255 === null)) fail(p + ".note", "a string or null", v255);
+	const v256 = v251["frames"];
+	if (v256 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v256))) fail(p + ".frames", "an array", v256);
+	for (let v257 = 0; v257 < v256.length; v257++) {
+		const v258: unknown = v256[v257];
+		checkStackFrameInfo(v258, p + ".frames" + '[' + v257 + ']', o, d + 1);
 	}
-	const v252 = v244["threads"];
-	if (v252 !== undefined) {
-		if (!(Array.isArray(v252))) fail(p + ".threads", "an array", v252);
-		for (let v253 = 0; v253 < v252.length; v253++) {
-			const v254: unknown = v252[v253];
-			if (!(isObject(v254))) fail(p + ".threads" + '[' + v253 + ']', "an object", v254);
-			const v255 = v254 as Record<string, unknown>;
-			const v256 = v255["tid"];
-			if (v256 === undefined) fail(p + ".threads" + '[' + v253 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v256 === 'number' && Number.isInteger(v256))) fail(p + ".threads" + '[' + v253 + ']' + ".tid", "an integer", v256);
-			const v257 = v255["frames"];
-			if (v257 === undefined) fail(p + ".threads" + '[' + v253 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v257))) fail(p + ".threads" + '[' + v253 + ']' + ".frames", "an array", v257);
-			for (let v258 = 0; v258 < v257.length; v258++) {
-				const v259: unknown = v257[v258];
-				checkStackFrameInfo(v259, p + ".threads" + '[' + v253 + ']' + ".frames" + '[' + v258 + ']', o, d + 1);
+	const v259 = v251["threads"];
+	if (v259 !== undefined) {
+		if (!(Array.isArray(v259))) fail(p + ".threads", "an array", v259);
+		for (let v260 = 0; v260 < v259.length; v260++) {
+			const v261: unknown = v259[v260];
+			if (!(isObject(v261))) fail(p + ".threads" + '[' + v260 + ']', "an object", v261);
+			const v262 = v261 as Record<string, unknown>;
+			const v263 = v262["tid"];
+			if (v263 === undefined) fail(p + ".threads" + '[' + v260 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".threads" + '[' + v260 + ']' + ".tid", "an integer", v263);
+			const v264 = v262["frames"];
+			if (v264 === undefined) fail(p + ".threads" + '[' + v260 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v264))) fail(p + ".threads" + '[' + v260 + ']' + ".frames", "an array", v264);
+			for (let v265 = 0; v265 < v264.length; v265++) {
+				const v266: unknown = v264[v265];
+				checkStackFrameInfo(v266, p + ".threads" + '[' + v260 + ']' + ".frames" + '[' + v265 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v260 of Object.keys(v255)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v260)) fail(p + ".threads" + '[' + v253 + ']' + '.' + v260, 'not there (not in the schema)', v255[v260]);
+				for (const v267 of Object.keys(v262)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v267)) fail(p + ".threads" + '[' + v260 + ']' + '.' + v267, 'not there (not in the schema)', v262[v267]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v261 of Object.keys(v244)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v261)) fail(p + '.' + v261, 'not there (not in the schema)', v244[v261]);
+		for (const v268 of Object.keys(v251)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v268)) fail(p + '.' + v268, 'not there (not in the schema)', v251[v268]);
 		}
 	}
 }
@@ -1553,45 +1604,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v262 = v as Record<string, unknown>;
-	const v263 = v262["addresses"];
-	if (v263 !== undefined) {
-		if (!(Array.isArray(v263))) fail(p + ".addresses", "an array", v263);
-		for (let v264 = 0; v264 < v263.length; v264++) {
-			const v265: unknown = v263[v264];
-			checkHex(v265, p + ".addresses" + '[' + v264 + ']', o, d + 1);
+	const v269 = v as Record<string, unknown>;
+	const v270 = v269["addresses"];
+	if (v270 !== undefined) {
+		if (!(Array.isArray(v270))) fail(p + ".addresses", "an array", v270);
+		for (let v271 = 0; v271 < v270.length; v271++) {
+			const v272: unknown = v270[v271];
+			checkHex(v272, p + ".addresses" + '[' + v271 + ']', o, d + 1);
 		}
 	}
-	const v266 = v262["line"];
-	if (v266 !== undefined) {
-		if (!(typeof v266 === 'number' && Number.isInteger(v266) || v266 === null)) fail(p + ".line", "an integer or null", v266);
+	const v273 = v269["line"];
+	if (v273 !== undefined) {
+		if (!(typeof v273 === 'number' && Number.isInteger(v273) || v273 === null)) fail(p + ".line", "an integer or null", v273);
 	}
-	const v267 = v262["function"];
-	if (v267 !== undefined) {
-		if (!(typeof v267 === 'string' || v267 === null)) fail(p + ".function", "a string or null", v267);
+	const v274 = v269["function"];
+	if (v274 !== undefined) {
+		if (!(typeof v274 === 'string' || v274 === null)) fail(p + ".function", "a string or null", v274);
 	}
-	const v268 = v262["offset"];
-	if (v268 !== undefined) {
-		if (!(typeof v268 === 'number' && Number.isInteger(v268))) fail(p + ".offset", "an integer", v268);
+	const v275 = v269["offset"];
+	if (v275 !== undefined) {
+		if (!(typeof v275 === 'number' && Number.isInteger(v275))) fail(p + ".offset", "an integer", v275);
 	}
-	const v269 = v262["module"];
-	if (v269 !== undefined) {
-		if (!(typeof v269 === 'string' || v269 === null)) fail(p + ".module", "a string or null", v269);
+	const v276 = v269["module"];
+	if (v276 !== undefined) {
+		if (!(typeof v276 === 'string' || v276 === null)) fail(p + ".module", "a string or null", v276);
 	}
-	const v270 = v262["file"];
-	if (v270 !== undefined) {
-		if (!(typeof v270 === 'string' || v270 === null)) fail(p + ".file", "a string or null", v270);
+	const v277 = v269["file"];
+	if (v277 !== undefined) {
+		if (!(typeof v277 === 'string' || v277 === null)) fail(p + ".file", "a string or null", v277);
 	}
-	const v271 = v262["column"];
-	if (v271 !== undefined) {
-		if (!(typeof v271 === 'number' && Number.isInteger(v271) || v271 === null)) fail(p + ".column", "an integer or null", v271);
+	const v278 = v269["column"];
+	if (v278 !== undefined) {
+		if (!(typeof v278 === 'number' && Number.isInteger(v278) || v278 === null)) fail(p + ".column", "an integer or null", v278);
 	}
-	const v272 = v262["unwinder"];
-	if (v272 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v272 !== 'string' || !["libdw","frame-pointer"].includes(v272)) fail(p + ".unwinder", "one of libdw|frame-pointer", v272);
+	const v279 = v269["unwinder"];
+	if (v279 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v279 !== 'string' || !["libdw","frame-pointer"].includes(v279)) fail(p + ".unwinder", "one of libdw|frame-pointer", v279);
 	if (o.strict) {
-		for (const v273 of Object.keys(v262)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v273)) fail(p + '.' + v273, 'not there (not in the schema)', v262[v273]);
+		for (const v280 of Object.keys(v269)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v280)) fail(p + '.' + v280, 'not there (not in the schema)', v269[v280]);
 		}
 	}
 }
@@ -1599,43 +1650,43 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v274 = v as Record<string, unknown>;
-	const v275 = v274["name"];
-	if (v275 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v275 === 'string')) fail(p + ".name", "a string", v275);
-	const v276 = v274["type"];
-	if (v276 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v276 === 'string')) fail(p + ".type", "a string", v276);
-	const v277 = v274["value"];
-	if (v277 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v277 === 'string')) fail(p + ".value", "a string", v277);
-	const v278 = v274["address"];
-	if (v278 === undefined) fail(p + ".address", 'present', undefined);
-	if (v278 !== null) {
-		checkHex(v278, p + ".address", o, d + 1);
+	const v281 = v as Record<string, unknown>;
+	const v282 = v281["name"];
+	if (v282 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v282 === 'string')) fail(p + ".name", "a string", v282);
+	const v283 = v281["type"];
+	if (v283 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v283 === 'string')) fail(p + ".type", "a string", v283);
+	const v284 = v281["value"];
+	if (v284 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v284 === 'string')) fail(p + ".value", "a string", v284);
+	const v285 = v281["address"];
+	if (v285 === undefined) fail(p + ".address", 'present', undefined);
+	if (v285 !== null) {
+		checkHex(v285, p + ".address", o, d + 1);
 	}
-	const v279 = v274["kind"];
-	if (v279 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v279 !== 'string' || !["param","local","member","element","deref"].includes(v279)) fail(p + ".kind", "one of param|local|member|element|deref", v279);
-	const v280 = v274["expr"];
-	if (v280 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v280 === 'string' || v280 === null)) fail(p + ".expr", "a string or null", v280);
-	const v281 = v274["pointer"];
-	if (v281 !== undefined) {
-		checkHex(v281, p + ".pointer", o, d + 1);
+	const v286 = v281["kind"];
+	if (v286 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v286 !== 'string' || !["param","local","member","element","deref"].includes(v286)) fail(p + ".kind", "one of param|local|member|element|deref", v286);
+	const v287 = v281["expr"];
+	if (v287 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v287 === 'string' || v287 === null)) fail(p + ".expr", "a string or null", v287);
+	const v288 = v281["pointer"];
+	if (v288 !== undefined) {
+		checkHex(v288, p + ".pointer", o, d + 1);
 	}
-	const v282 = v274["children"];
-	if (v282 === undefined) fail(p + ".children", 'present', undefined);
-	if (v282 !== null) {
-		if (!(Array.isArray(v282))) fail(p + ".children", "an array", v282);
-		for (let v283 = 0; v283 < v282.length; v283++) {
-			const v284: unknown = v282[v283];
-			checkLocalVariable(v284, p + ".children" + '[' + v283 + ']', o, d + 1);
+	const v289 = v281["children"];
+	if (v289 === undefined) fail(p + ".children", 'present', undefined);
+	if (v289 !== null) {
+		if (!(Array.isArray(v289))) fail(p + ".children", "an array", v289);
+		for (let v290 = 0; v290 < v289.length; v290++) {
+			const v291: unknown = v289[v290];
+			checkLocalVariable(v291, p + ".children" + '[' + v290 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v285 of Object.keys(v274)) {
-			if (!(["name","type","value","address","kind","expr","pointer","children"] as readonly string[]).includes(v285)) fail(p + '.' + v285, 'not there (not in the schema)', v274[v285]);
+		for (const v292 of Object.keys(v281)) {
+			if (!(["name","type","value","address","kind","expr","pointer","children"] as readonly string[]).includes(v292)) fail(p + '.' + v292, 'not there (not in the schema)', v281[v292]);
 		}
 	}
 }
@@ -1643,35 +1694,35 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v286 = v as Record<string, unknown>;
-	const v287 = v286["pid"];
-	if (v287 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v287 === 'number' && Number.isInteger(v287))) fail(p + ".pid", "an integer", v287);
-	const v288 = v286["tid"];
-	if (v288 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v288 === 'number' && Number.isInteger(v288))) fail(p + ".tid", "an integer", v288);
-	const v289 = v286["frame"];
-	if (v289 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v289 === 'number' && Number.isInteger(v289))) fail(p + ".frame", "an integer", v289);
-	const v290 = v286["pc"];
-	if (v290 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v290, p + ".pc", o, d + 1);
-	const v291 = v286["function"];
-	if (v291 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v291 === 'string' || v291 === null)) fail(p + ".function", "a string or null", v291);
-	const v292 = v286["note"];
-	if (v292 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v292 === 'string' || v292 === null)) fail(p + ".note", "a string or null", v292);
-	const v293 = v286["variables"];
-	if (v293 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v293))) fail(p + ".variables", "an array", v293);
-	for (let v294 = 0; v294 < v293.length; v294++) {
-		const v295: unknown = v293[v294];
-		checkLocalVariable(v295, p + ".variables" + '[' + v294 + ']', o, d + 1);
+	const v293 = v as Record<string, unknown>;
+	const v294 = v293["pid"];
+	if (v294 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v294 === 'number' && Number.isInteger(v294))) fail(p + ".pid", "an integer", v294);
+	const v295 = v293["tid"];
+	if (v295 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v295 === 'number' && Number.isInteger(v295))) fail(p + ".tid", "an integer", v295);
+	const v296 = v293["frame"];
+	if (v296 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v296 === 'number' && Number.isInteger(v296))) fail(p + ".frame", "an integer", v296);
+	const v297 = v293["pc"];
+	if (v297 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v297, p + ".pc", o, d + 1);
+	const v298 = v293["function"];
+	if (v298 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v298 === 'string' || v298 === null)) fail(p + ".function", "a string or null", v298);
+	const v299 = v293["note"];
+	if (v299 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v299 === 'string' || v299 === null)) fail(p + ".note", "a string or null", v299);
+	const v300 = v293["variables"];
+	if (v300 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v300))) fail(p + ".variables", "an array", v300);
+	for (let v301 = 0; v301 < v300.length; v301++) {
+		const v302: unknown = v300[v301];
+		checkLocalVariable(v302, p + ".variables" + '[' + v301 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v296 of Object.keys(v286)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v296)) fail(p + '.' + v296, 'not there (not in the schema)', v286[v296]);
+		for (const v303 of Object.keys(v293)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v303)) fail(p + '.' + v303, 'not there (not in the schema)', v293[v303]);
 		}
 	}
 }
@@ -1679,16 +1730,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v297 = v as Record<string, unknown>;
-	const v298 = v297["op"];
-	if (v298 === undefined) fail(p + ".op", 'present', undefined);
-	if (v298 !== "threads") fail(p + ".op", "\"threads\"", v298);
-	const v299 = v297["pid"];
-	if (v299 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v299, p + ".pid", o, d + 1);
+	const v304 = v as Record<string, unknown>;
+	const v305 = v304["op"];
+	if (v305 === undefined) fail(p + ".op", 'present', undefined);
+	if (v305 !== "threads") fail(p + ".op", "\"threads\"", v305);
+	const v306 = v304["pid"];
+	if (v306 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v306, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v300 of Object.keys(v297)) {
-			if (!(["op","pid"] as readonly string[]).includes(v300)) fail(p + '.' + v300, 'not there (not in the schema)', v297[v300]);
+		for (const v307 of Object.keys(v304)) {
+			if (!(["op","pid"] as readonly string[]).includes(v307)) fail(p + '.' + v307, 'not there (not in the schema)', v304[v307]);
 		}
 	}
 }
@@ -1696,19 +1747,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v301 = v as Record<string, unknown>;
-	const v302 = v301["op"];
-	if (v302 === undefined) fail(p + ".op", 'present', undefined);
-	if (v302 !== "regs") fail(p + ".op", "\"regs\"", v302);
-	const v303 = v301["pid"];
-	if (v303 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v303, p + ".pid", o, d + 1);
-	const v304 = v301["tid"];
-	if (v304 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v304, p + ".tid", o, d + 1);
+	const v308 = v as Record<string, unknown>;
+	const v309 = v308["op"];
+	if (v309 === undefined) fail(p + ".op", 'present', undefined);
+	if (v309 !== "regs") fail(p + ".op", "\"regs\"", v309);
+	const v310 = v308["pid"];
+	if (v310 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v310, p + ".pid", o, d + 1);
+	const v311 = v308["tid"];
+	if (v311 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v311, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v305 of Object.keys(v301)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v305)) fail(p + '.' + v305, 'not there (not in the schema)', v301[v305]);
+		for (const v312 of Object.keys(v308)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v312)) fail(p + '.' + v312, 'not there (not in the schema)', v308[v312]);
 		}
 	}
 }
@@ -1716,22 +1767,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v306 = v as Record<string, unknown>;
-	const v307 = v306["op"];
-	if (v307 === undefined) fail(p + ".op", 'present', undefined);
-	if (v307 !== "attach") fail(p + ".op", "\"attach\"", v307);
-	const v308 = v306["pid"];
-	if (v308 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v308, p + ".pid", o, d + 1);
-	const v309 = v306["stop"];
-	if (v309 === undefined) {
-		if (o.fill) v306["stop"] = false;
+	const v313 = v as Record<string, unknown>;
+	const v314 = v313["op"];
+	if (v314 === undefined) fail(p + ".op", 'present', undefined);
+	if (v314 !== "attach") fail(p + ".op", "\"attach\"", v314);
+	const v315 = v313["pid"];
+	if (v315 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v315, p + ".pid", o, d + 1);
+	const v316 = v313["stop"];
+	if (v316 === undefined) {
+		if (o.fill) v313["stop"] = false;
 	} else {
-		if (!(typeof v309 === 'boolean')) fail(p + ".stop", "a boolean", v309);
+		if (!(typeof v316 === 'boolean')) fail(p + ".stop", "a boolean", v316);
 	}
 	if (o.strict) {
-		for (const v310 of Object.keys(v306)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v310)) fail(p + '.' + v310, 'not there (not in the schema)', v306[v310]);
+		for (const v317 of Object.keys(v313)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v317)) fail(p + '.' + v317, 'not there (not in the schema)', v313[v317]);
 		}
 	}
 }
@@ -1739,16 +1790,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v311 = v as Record<string, unknown>;
-	const v312 = v311["op"];
-	if (v312 === undefined) fail(p + ".op", 'present', undefined);
-	if (v312 !== "detach") fail(p + ".op", "\"detach\"", v312);
-	const v313 = v311["pid"];
-	if (v313 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v313, p + ".pid", o, d + 1);
+	const v318 = v as Record<string, unknown>;
+	const v319 = v318["op"];
+	if (v319 === undefined) fail(p + ".op", 'present', undefined);
+	if (v319 !== "detach") fail(p + ".op", "\"detach\"", v319);
+	const v320 = v318["pid"];
+	if (v320 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v320, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v314 of Object.keys(v311)) {
-			if (!(["op","pid"] as readonly string[]).includes(v314)) fail(p + '.' + v314, 'not there (not in the schema)', v311[v314]);
+		for (const v321 of Object.keys(v318)) {
+			if (!(["op","pid"] as readonly string[]).includes(v321)) fail(p + '.' + v321, 'not there (not in the schema)', v318[v321]);
 		}
 	}
 }
@@ -1756,16 +1807,16 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v315 = v as Record<string, unknown>;
-	const v316 = v315["op"];
-	if (v316 === undefined) fail(p + ".op", 'present', undefined);
-	if (v316 !== "stop") fail(p + ".op", "\"stop\"", v316);
-	const v317 = v315["pid"];
-	if (v317 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v317, p + ".pid", o, d + 1);
+	const v322 = v as Record<string, unknown>;
+	const v323 = v322["op"];
+	if (v323 === undefined) fail(p + ".op", 'present', undefined);
+	if (v323 !== "stop") fail(p + ".op", "\"stop\"", v323);
+	const v324 = v322["pid"];
+	if (v324 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v324, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v318 of Object.keys(v315)) {
-			if (!(["op","pid"] as readonly string[]).includes(v318)) fail(p + '.' + v318, 'not there (not in the schema)', v315[v318]);
+		for (const v325 of Object.keys(v322)) {
+			if (!(["op","pid"] as readonly string[]).includes(v325)) fail(p + '.' + v325, 'not there (not in the schema)', v322[v325]);
 		}
 	}
 }
@@ -1773,16 +1824,16 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v319 = v as Record<string, unknown>;
-	const v320 = v319["op"];
-	if (v320 === undefined) fail(p + ".op", 'present', undefined);
-	if (v320 !== "resume") fail(p + ".op", "\"resume\"", v320);
-	const v321 = v319["pid"];
-	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v321, p + ".pid", o, d + 1);
+	const v326 = v as Record<string, unknown>;
+	const v327 = v326["op"];
+	if (v327 === undefined) fail(p + ".op", 'present', undefined);
+	if (v327 !== "resume") fail(p + ".op", "\"resume\"", v327);
+	const v328 = v326["pid"];
+	if (v328 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v328, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v322 of Object.keys(v319)) {
-			if (!(["op","pid"] as readonly string[]).includes(v322)) fail(p + '.' + v322, 'not there (not in the schema)', v319[v322]);
+		for (const v329 of Object.keys(v326)) {
+			if (!(["op","pid"] as readonly string[]).includes(v329)) fail(p + '.' + v329, 'not there (not in the schema)', v326[v329]);
 		}
 	}
 }
@@ -1790,43 +1841,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v323 = v as Record<string, unknown>;
-	const v324 = v323["op"];
-	if (v324 === undefined) fail(p + ".op", 'present', undefined);
-	if (v324 !== "launch") fail(p + ".op", "\"launch\"", v324);
-	const v325 = v323["path"];
-	if (v325 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v325 === 'string')) fail(p + ".path", "a string", v325);
-	if (typeof v325 === 'string' && v325.length < 1) fail(p + ".path", "a string of 1+ characters", v325);
-	const v326 = v323["cwd"];
-	if (v326 === undefined) {
-		if (o.fill) v323["cwd"] = "";
+	const v330 = v as Record<string, unknown>;
+	const v331 = v330["op"];
+	if (v331 === undefined) fail(p + ".op", 'present', undefined);
+	if (v331 !== "launch") fail(p + ".op", "\"launch\"", v331);
+	const v332 = v330["path"];
+	if (v332 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v332 === 'string')) fail(p + ".path", "a string", v332);
+	if (typeof v332 === 'string' && v332.length < 1) fail(p + ".path", "a string of 1+ characters", v332);
+	const v333 = v330["cwd"];
+	if (v333 === undefined) {
+		if (o.fill) v330["cwd"] = "";
 	} else {
-		if (!(typeof v326 === 'string')) fail(p + ".cwd", "a string", v326);
+		if (!(typeof v333 === 'string')) fail(p + ".cwd", "a string", v333);
 	}
-	const v327 = v323["argv"];
-	if (v327 === undefined) {
-		if (o.fill) v323["argv"] = [];
+	const v334 = v330["argv"];
+	if (v334 === undefined) {
+		if (o.fill) v330["argv"] = [];
 	} else {
-		if (!(Array.isArray(v327))) fail(p + ".argv", "an array", v327);
-		for (let v328 = 0; v328 < v327.length; v328++) {
-			const v329: unknown = v327[v328];
-			if (!(typeof v329 === 'string')) fail(p + ".argv" + '[' + v328 + ']', "a string", v329);
+		if (!(Array.isArray(v334))) fail(p + ".argv", "an array", v334);
+		for (let v335 = 0; v335 < v334.length; v335++) {
+			const v336: unknown = v334[v335];
+			if (!(typeof v336 === 'string')) fail(p + ".argv" + '[' + v335 + ']', "a string", v336);
 		}
 	}
-	const v330 = v323["env"];
-	if (v330 === undefined) {
-		if (o.fill) v323["env"] = [];
+	const v337 = v330["env"];
+	if (v337 === undefined) {
+		if (o.fill) v330["env"] = [];
 	} else {
-		if (!(Array.isArray(v330))) fail(p + ".env", "an array", v330);
-		for (let v331 = 0; v331 < v330.length; v331++) {
-			const v332: unknown = v330[v331];
-			if (!(typeof v332 === 'string')) fail(p + ".env" + '[' + v331 + ']', "a string", v332);
+		if (!(Array.isArray(v337))) fail(p + ".env", "an array", v337);
+		for (let v338 = 0; v338 < v337.length; v338++) {
+			const v339: unknown = v337[v338];
+			if (!(typeof v339 === 'string')) fail(p + ".env" + '[' + v338 + ']', "a string", v339);
 		}
 	}
 	if (o.strict) {
-		for (const v333 of Object.keys(v323)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v333)) fail(p + '.' + v333, 'not there (not in the schema)', v323[v333]);
+		for (const v340 of Object.keys(v330)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v340)) fail(p + '.' + v340, 'not there (not in the schema)', v330[v340]);
 		}
 	}
 }
@@ -1834,40 +1885,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v334 = v as Record<string, unknown>;
-	const v335 = v334["op"];
-	if (v335 === undefined) fail(p + ".op", 'present', undefined);
-	if (v335 !== "fork") fail(p + ".op", "\"fork\"", v335);
-	const v336 = v334["pid"];
-	if (v336 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v336, p + ".pid", o, d + 1);
-	const v337 = v334["stopped"];
-	if (v337 === undefined) {
-		if (o.fill) v334["stopped"] = false;
+	const v341 = v as Record<string, unknown>;
+	const v342 = v341["op"];
+	if (v342 === undefined) fail(p + ".op", 'present', undefined);
+	if (v342 !== "fork") fail(p + ".op", "\"fork\"", v342);
+	const v343 = v341["pid"];
+	if (v343 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v343, p + ".pid", o, d + 1);
+	const v344 = v341["stopped"];
+	if (v344 === undefined) {
+		if (o.fill) v341["stopped"] = false;
 	} else {
-		if (!(typeof v337 === 'boolean')) fail(p + ".stopped", "a boolean", v337);
+		if (!(typeof v344 === 'boolean')) fail(p + ".stopped", "a boolean", v344);
 	}
-	const v338 = v334["keepTraced"];
-	if (v338 === undefined) {
-		if (o.fill) v334["keepTraced"] = false;
+	const v345 = v341["keepTraced"];
+	if (v345 === undefined) {
+		if (o.fill) v341["keepTraced"] = false;
 	} else {
-		if (!(typeof v338 === 'boolean')) fail(p + ".keepTraced", "a boolean", v338);
+		if (!(typeof v345 === 'boolean')) fail(p + ".keepTraced", "a boolean", v345);
 	}
-	const v339 = v334["copyDontfork"];
-	if (v339 === undefined) {
-		if (o.fill) v334["copyDontfork"] = false;
+	const v346 = v341["copyDontfork"];
+	if (v346 === undefined) {
+		if (o.fill) v341["copyDontfork"] = false;
 	} else {
-		if (!(typeof v339 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v339);
+		if (!(typeof v346 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v346);
 	}
-	const v340 = v334["sameTids"];
-	if (v340 === undefined) {
-		if (o.fill) v334["sameTids"] = false;
+	const v347 = v341["sameTids"];
+	if (v347 === undefined) {
+		if (o.fill) v341["sameTids"] = false;
 	} else {
-		if (!(typeof v340 === 'boolean')) fail(p + ".sameTids", "a boolean", v340);
+		if (!(typeof v347 === 'boolean')) fail(p + ".sameTids", "a boolean", v347);
 	}
 	if (o.strict) {
-		for (const v341 of Object.keys(v334)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v341)) fail(p + '.' + v341, 'not there (not in the schema)', v334[v341]);
+		for (const v348 of Object.keys(v341)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v348)) fail(p + '.' + v348, 'not there (not in the schema)', v341[v348]);
 		}
 	}
 }
@@ -1875,16 +1926,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v342 = v as Record<string, unknown>;
-	const v343 = v342["op"];
-	if (v343 === undefined) fail(p + ".op", 'present', undefined);
-	if (v343 !== "kill") fail(p + ".op", "\"kill\"", v343);
-	const v344 = v342["pid"];
-	if (v344 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v344, p + ".pid", o, d + 1);
+	const v349 = v as Record<string, unknown>;
+	const v350 = v349["op"];
+	if (v350 === undefined) fail(p + ".op", 'present', undefined);
+	if (v350 !== "kill") fail(p + ".op", "\"kill\"", v350);
+	const v351 = v349["pid"];
+	if (v351 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v351, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v345 of Object.keys(v342)) {
-			if (!(["op","pid"] as readonly string[]).includes(v345)) fail(p + '.' + v345, 'not there (not in the schema)', v342[v345]);
+		for (const v352 of Object.keys(v349)) {
+			if (!(["op","pid"] as readonly string[]).includes(v352)) fail(p + '.' + v352, 'not there (not in the schema)', v349[v352]);
 		}
 	}
 }
@@ -1892,19 +1943,37 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v346 = v as Record<string, unknown>;
-	const v347 = v346["op"];
-	if (v347 === undefined) fail(p + ".op", 'present', undefined);
-	if (v347 !== "step") fail(p + ".op", "\"step\"", v347);
-	const v348 = v346["pid"];
-	if (v348 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v348, p + ".pid", o, d + 1);
-	const v349 = v346["tid"];
-	if (v349 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v349, p + ".tid", o, d + 1);
+	const v353 = v as Record<string, unknown>;
+	const v354 = v353["op"];
+	if (v354 === undefined) fail(p + ".op", 'present', undefined);
+	if (v354 !== "step") fail(p + ".op", "\"step\"", v354);
+	const v355 = v353["pid"];
+	if (v355 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v355, p + ".pid", o, d + 1);
+	const v356 = v353["tid"];
+	if (v356 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v356, p + ".tid", o, d + 1);
+	const v357 = v353["line"];
+	if (v357 === undefined) {
+		if (o.fill) v353["line"] = false;
+	} else {
+		if (!(typeof v357 === 'boolean')) fail(p + ".line", "a boolean", v357);
+	}
+	const v358 = v353["into"];
+	if (v358 === undefined) {
+		if (o.fill) v353["into"] = false;
+	} else {
+		if (!(typeof v358 === 'boolean')) fail(p + ".into", "a boolean", v358);
+	}
+	const v359 = v353["out"];
+	if (v359 === undefined) {
+		if (o.fill) v353["out"] = false;
+	} else {
+		if (!(typeof v359 === 'boolean')) fail(p + ".out", "a boolean", v359);
+	}
 	if (o.strict) {
-		for (const v350 of Object.keys(v346)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v350)) fail(p + '.' + v350, 'not there (not in the schema)', v346[v350]);
+		for (const v360 of Object.keys(v353)) {
+			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v360)) fail(p + '.' + v360, 'not there (not in the schema)', v353[v360]);
 		}
 	}
 }
@@ -1912,19 +1981,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v351 = v as Record<string, unknown>;
-	const v352 = v351["op"];
-	if (v352 === undefined) fail(p + ".op", 'present', undefined);
-	if (v352 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v352);
-	const v353 = v351["pid"];
-	if (v353 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v353, p + ".pid", o, d + 1);
-	const v354 = v351["addr"];
-	if (v354 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v354, p + ".addr", o, d + 1);
+	const v361 = v as Record<string, unknown>;
+	const v362 = v361["op"];
+	if (v362 === undefined) fail(p + ".op", 'present', undefined);
+	if (v362 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v362);
+	const v363 = v361["pid"];
+	if (v363 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v363, p + ".pid", o, d + 1);
+	const v364 = v361["addr"];
+	if (v364 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v364, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v355 of Object.keys(v351)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v355)) fail(p + '.' + v355, 'not there (not in the schema)', v351[v355]);
+		for (const v365 of Object.keys(v361)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v365)) fail(p + '.' + v365, 'not there (not in the schema)', v361[v365]);
 		}
 	}
 }
@@ -1932,19 +2001,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v356 = v as Record<string, unknown>;
-	const v357 = v356["op"];
-	if (v357 === undefined) fail(p + ".op", 'present', undefined);
-	if (v357 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v357);
-	const v358 = v356["pid"];
-	if (v358 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v358, p + ".pid", o, d + 1);
-	const v359 = v356["addr"];
-	if (v359 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v359, p + ".addr", o, d + 1);
+	const v366 = v as Record<string, unknown>;
+	const v367 = v366["op"];
+	if (v367 === undefined) fail(p + ".op", 'present', undefined);
+	if (v367 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v367);
+	const v368 = v366["pid"];
+	if (v368 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v368, p + ".pid", o, d + 1);
+	const v369 = v366["addr"];
+	if (v369 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v369, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v360 of Object.keys(v356)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v360)) fail(p + '.' + v360, 'not there (not in the schema)', v356[v360]);
+		for (const v370 of Object.keys(v366)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v370)) fail(p + '.' + v370, 'not there (not in the schema)', v366[v370]);
 		}
 	}
 }
@@ -1952,27 +2021,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v361 = v as Record<string, unknown>;
-	const v362 = v361["op"];
-	if (v362 === undefined) fail(p + ".op", 'present', undefined);
-	if (v362 !== "setRegs") fail(p + ".op", "\"setRegs\"", v362);
-	const v363 = v361["pid"];
-	if (v363 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v363, p + ".pid", o, d + 1);
-	const v364 = v361["tid"];
-	if (v364 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v364, p + ".tid", o, d + 1);
-	const v365 = v361["regs"];
-	if (v365 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v365))) fail(p + ".regs", "an object", v365);
-	const v366 = v365 as Record<string, unknown>;
-	for (const v367 of Object.keys(v366)) {
-		if (([] as readonly string[]).includes(v367)) continue;
-		checkHex(v366[v367], p + ".regs" + '.' + v367, o, d + 1);
+	const v371 = v as Record<string, unknown>;
+	const v372 = v371["op"];
+	if (v372 === undefined) fail(p + ".op", 'present', undefined);
+	if (v372 !== "setRegs") fail(p + ".op", "\"setRegs\"", v372);
+	const v373 = v371["pid"];
+	if (v373 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v373, p + ".pid", o, d + 1);
+	const v374 = v371["tid"];
+	if (v374 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v374, p + ".tid", o, d + 1);
+	const v375 = v371["regs"];
+	if (v375 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v375))) fail(p + ".regs", "an object", v375);
+	const v376 = v375 as Record<string, unknown>;
+	for (const v377 of Object.keys(v376)) {
+		if (([] as readonly string[]).includes(v377)) continue;
+		checkHex(v376[v377], p + ".regs" + '.' + v377, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v368 of Object.keys(v361)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v368)) fail(p + '.' + v368, 'not there (not in the schema)', v361[v368]);
+		for (const v378 of Object.keys(v371)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v378)) fail(p + '.' + v378, 'not there (not in the schema)', v371[v378]);
 		}
 	}
 }
@@ -1980,13 +2049,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v369 = v as Record<string, unknown>;
-	const v370 = v369["op"];
-	if (v370 === undefined) fail(p + ".op", 'present', undefined);
-	if (v370 !== "ping") fail(p + ".op", "\"ping\"", v370);
+	const v379 = v as Record<string, unknown>;
+	const v380 = v379["op"];
+	if (v380 === undefined) fail(p + ".op", 'present', undefined);
+	if (v380 !== "ping") fail(p + ".op", "\"ping\"", v380);
 	if (o.strict) {
-		for (const v371 of Object.keys(v369)) {
-			if (!(["op"] as readonly string[]).includes(v371)) fail(p + '.' + v371, 'not there (not in the schema)', v369[v371]);
+		for (const v381 of Object.keys(v379)) {
+			if (!(["op"] as readonly string[]).includes(v381)) fail(p + '.' + v381, 'not there (not in the schema)', v379[v381]);
 		}
 	}
 }
@@ -1994,29 +2063,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v372 = v as Record<string, unknown>;
-	const v373 = v372["op"];
-	if (v373 === undefined) fail(p + ".op", 'present', undefined);
-	if (v373 !== "stack") fail(p + ".op", "\"stack\"", v373);
-	const v374 = v372["pid"];
-	if (v374 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v374, p + ".pid", o, d + 1);
-	const v375 = v372["tid"];
-	if (v375 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v375 === 'number' && Number.isInteger(v375))) fail(p + ".tid", "an integer", v375);
-	if (typeof v375 === 'number' && v375 < 0) fail(p + ".tid", ">= 0", v375);
-	if (typeof v375 === 'number' && v375 > 2147483647) fail(p + ".tid", "<= 2147483647", v375);
-	const v376 = v372["maxFrames"];
-	if (v376 === undefined) {
-		if (o.fill) v372["maxFrames"] = 0;
+	const v382 = v as Record<string, unknown>;
+	const v383 = v382["op"];
+	if (v383 === undefined) fail(p + ".op", 'present', undefined);
+	if (v383 !== "stack") fail(p + ".op", "\"stack\"", v383);
+	const v384 = v382["pid"];
+	if (v384 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v384, p + ".pid", o, d + 1);
+	const v385 = v382["tid"];
+	if (v385 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v385 === 'number' && Number.isInteger(v385))) fail(p + ".tid", "an integer", v385);
+	if (typeof v385 === 'number' && v385 < 0) fail(p + ".tid", ">= 0", v385);
+	if (typeof v385 === 'number' && v385 > 2147483647) fail(p + ".tid", "<= 2147483647", v385);
+	const v386 = v382["maxFrames"];
+	if (v386 === undefined) {
+		if (o.fill) v382["maxFrames"] = 0;
 	} else {
-		if (!(typeof v376 === 'number' && Number.isInteger(v376))) fail(p + ".maxFrames", "an integer", v376);
-		if (typeof v376 === 'number' && v376 < 0) fail(p + ".maxFrames", ">= 0", v376);
-		if (typeof v376 === 'number' && v376 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v376);
+		if (!(typeof v386 === 'number' && Number.isInteger(v386))) fail(p + ".maxFrames", "an integer", v386);
+		if (typeof v386 === 'number' && v386 < 0) fail(p + ".maxFrames", ">= 0", v386);
+		if (typeof v386 === 'number' && v386 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v386);
 	}
 	if (o.strict) {
-		for (const v377 of Object.keys(v372)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v377)) fail(p + '.' + v377, 'not there (not in the schema)', v372[v377]);
+		for (const v387 of Object.keys(v382)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v387)) fail(p + '.' + v387, 'not there (not in the schema)', v382[v387]);
 		}
 	}
 }
@@ -2024,34 +2093,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v378 = v as Record<string, unknown>;
-	const v379 = v378["op"];
-	if (v379 === undefined) fail(p + ".op", 'present', undefined);
-	if (v379 !== "symbols") fail(p + ".op", "\"symbols\"", v379);
-	const v380 = v378["pid"];
-	if (v380 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v380, p + ".pid", o, d + 1);
-	const v381 = v378["function"];
-	if (v381 !== undefined) {
-		if (!(typeof v381 === 'string')) fail(p + ".function", "a string", v381);
+	const v388 = v as Record<string, unknown>;
+	const v389 = v388["op"];
+	if (v389 === undefined) fail(p + ".op", 'present', undefined);
+	if (v389 !== "symbols") fail(p + ".op", "\"symbols\"", v389);
+	const v390 = v388["pid"];
+	if (v390 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v390, p + ".pid", o, d + 1);
+	const v391 = v388["function"];
+	if (v391 !== undefined) {
+		if (!(typeof v391 === 'string')) fail(p + ".function", "a string", v391);
 	}
-	const v382 = v378["file"];
-	if (v382 !== undefined) {
-		if (!(typeof v382 === 'string')) fail(p + ".file", "a string", v382);
+	const v392 = v388["file"];
+	if (v392 !== undefined) {
+		if (!(typeof v392 === 'string')) fail(p + ".file", "a string", v392);
 	}
-	const v383 = v378["line"];
-	if (v383 !== undefined) {
-		if (!(typeof v383 === 'number' && Number.isInteger(v383))) fail(p + ".line", "an integer", v383);
-		if (typeof v383 === 'number' && v383 < 1) fail(p + ".line", ">= 1", v383);
-		if (typeof v383 === 'number' && v383 > 2147483647) fail(p + ".line", "<= 2147483647", v383);
+	const v393 = v388["line"];
+	if (v393 !== undefined) {
+		if (!(typeof v393 === 'number' && Number.isInteger(v393))) fail(p + ".line", "an integer", v393);
+		if (typeof v393 === 'number' && v393 < 1) fail(p + ".line", ">= 1", v393);
+		if (typeof v393 === 'number' && v393 > 2147483647) fail(p + ".line", "<= 2147483647", v393);
 	}
-	const v384 = v378["addr"];
-	if (v384 !== undefined) {
-		checkHex(v384, p + ".addr", o, d + 1);
+	const v394 = v388["addr"];
+	if (v394 !== undefined) {
+		checkHex(v394, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v385 of Object.keys(v378)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v385)) fail(p + '.' + v385, 'not there (not in the schema)', v378[v385]);
+		for (const v395 of Object.keys(v388)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v395)) fail(p + '.' + v395, 'not there (not in the schema)', v388[v395]);
 		}
 	}
 }
@@ -2059,27 +2128,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v386 = v as Record<string, unknown>;
-	const v387 = v386["op"];
-	if (v387 === undefined) fail(p + ".op", 'present', undefined);
-	if (v387 !== "locals") fail(p + ".op", "\"locals\"", v387);
-	const v388 = v386["pid"];
-	if (v388 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v388, p + ".pid", o, d + 1);
-	const v389 = v386["tid"];
-	if (v389 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v389, p + ".tid", o, d + 1);
-	const v390 = v386["frame"];
-	if (v390 === undefined) {
-		if (o.fill) v386["frame"] = 0;
+	const v396 = v as Record<string, unknown>;
+	const v397 = v396["op"];
+	if (v397 === undefined) fail(p + ".op", 'present', undefined);
+	if (v397 !== "locals") fail(p + ".op", "\"locals\"", v397);
+	const v398 = v396["pid"];
+	if (v398 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v398, p + ".pid", o, d + 1);
+	const v399 = v396["tid"];
+	if (v399 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v399, p + ".tid", o, d + 1);
+	const v400 = v396["frame"];
+	if (v400 === undefined) {
+		if (o.fill) v396["frame"] = 0;
 	} else {
-		if (!(typeof v390 === 'number' && Number.isInteger(v390))) fail(p + ".frame", "an integer", v390);
-		if (typeof v390 === 'number' && v390 < 0) fail(p + ".frame", ">= 0", v390);
-		if (typeof v390 === 'number' && v390 > 254) fail(p + ".frame", "<= 254", v390);
+		if (!(typeof v400 === 'number' && Number.isInteger(v400))) fail(p + ".frame", "an integer", v400);
+		if (typeof v400 === 'number' && v400 < 0) fail(p + ".frame", ">= 0", v400);
+		if (typeof v400 === 'number' && v400 > 254) fail(p + ".frame", "<= 254", v400);
 	}
 	if (o.strict) {
-		for (const v391 of Object.keys(v386)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v391)) fail(p + '.' + v391, 'not there (not in the schema)', v386[v391]);
+		for (const v401 of Object.keys(v396)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v401)) fail(p + '.' + v401, 'not there (not in the schema)', v396[v401]);
 		}
 	}
 }
@@ -2087,22 +2156,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v392 = v as Record<string, unknown>;
-	const v393 = v392["type"];
-	if (v393 === undefined) fail(p + ".type", 'present', undefined);
-	if (v393 !== "event") fail(p + ".type", "\"event\"", v393);
-	const v394 = v392["event"];
-	if (v394 === undefined) fail(p + ".event", 'present', undefined);
-	if (v394 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v394);
-	const v395 = v392["pid"];
-	if (v395 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v395, p + ".pid", o, d + 1);
-	const v396 = v392["tid"];
-	if (v396 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v396, p + ".tid", o, d + 1);
+	const v402 = v as Record<string, unknown>;
+	const v403 = v402["type"];
+	if (v403 === undefined) fail(p + ".type", 'present', undefined);
+	if (v403 !== "event") fail(p + ".type", "\"event\"", v403);
+	const v404 = v402["event"];
+	if (v404 === undefined) fail(p + ".event", 'present', undefined);
+	if (v404 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v404);
+	const v405 = v402["pid"];
+	if (v405 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v405, p + ".pid", o, d + 1);
+	const v406 = v402["tid"];
+	if (v406 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v406, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v397 of Object.keys(v392)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v397)) fail(p + '.' + v397, 'not there (not in the schema)', v392[v397]);
+		for (const v407 of Object.keys(v402)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v407)) fail(p + '.' + v407, 'not there (not in the schema)', v402[v407]);
 		}
 	}
 }
@@ -2110,66 +2179,27 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v398 = v as Record<string, unknown>;
-	const v399 = v398["type"];
-	if (v399 === undefined) fail(p + ".type", 'present', undefined);
-	if (v399 !== "event") fail(p + ".type", "\"event\"", v399);
-	const v400 = v398["event"];
-	if (v400 === undefined) fail(p + ".event", 'present', undefined);
-	if (v400 !== "threadExited") fail(p + ".event", "\"threadExited\"", v400);
-	const v401 = v398["pid"];
-	if (v401 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v401, p + ".pid", o, d + 1);
-	const v402 = v398["tid"];
-	if (v402 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v402, p + ".tid", o, d + 1);
+	const v408 = v as Record<string, unknown>;
+	const v409 = v408["type"];
+	if (v409 === undefined) fail(p + ".type", 'present', undefined);
+	if (v409 !== "event") fail(p + ".type", "\"event\"", v409);
+	const v410 = v408["event"];
+	if (v410 === undefined) fail(p + ".event", 'present', undefined);
+	if (v410 !== "threadExited") fail(p + ".event", "\"threadExited\"", v410);
+	const v411 = v408["pid"];
+	if (v411 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v411, p + ".pid", o, d + 1);
+	const v412 = v408["tid"];
+	if (v412 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v412, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v403 of Object.keys(v398)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v403)) fail(p + '.' + v403, 'not there (not in the schema)', v398[v403]);
+		for (const v413 of Object.keys(v408)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v408[v413]);
 		}
 	}
 }
 
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v404 = v as Record<string, unknown>;
-	const v405 = v404["type"];
-	if (v405 === undefined) fail(p + ".type", 'present', undefined);
-	if (v405 !== "event") fail(p + ".type", "\"event\"", v405);
-	const v406 = v404["event"];
-	if (v406 === undefined) fail(p + ".event", 'present', undefined);
-	if (v406 !== "stopped") fail(p + ".event", "\"stopped\"", v406);
-	const v407 = v404["pid"];
-	if (v407 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v407, p + ".pid", o, d + 1);
-	const v408 = v404["tid"];
-	if (v408 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v408, p + ".tid", o, d + 1);
-	const v409 = v404["reason"];
-	if (v409 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v409 !== 'string' || !["signal","breakpoint"].includes(v409)) fail(p + ".reason", "one of signal|breakpoint", v409);
-	const v410 = v404["signal"];
-	if (v410 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v410 === 'number' && Number.isInteger(v410))) fail(p + ".signal", "an integer", v410);
-	if (typeof v410 === 'number' && v410 < 0) fail(p + ".signal", ">= 0", v410);
-	if (typeof v410 === 'number' && v410 > 64) fail(p + ".signal", "<= 64", v410);
-	const v411 = v404["pc"];
-	if (v411 !== undefined) {
-		checkHex(v411, p + ".pc", o, d + 1);
-	}
-	const v412 = v404["addr"];
-	if (v412 !== undefined) {
-		checkHex(v412, p + ".addr", o, d + 1);
-	}
-	if (o.strict) {
-		for (const v413 of Object.keys(v404)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v404[v413]);
-		}
-	}
-}
-
-function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v414 = v as Record<string, unknown>;
@@ -2178,24 +2208,63 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	if (v415 !== "event") fail(p + ".type", "\"event\"", v415);
 	const v416 = v414["event"];
 	if (v416 === undefined) fail(p + ".event", 'present', undefined);
-	if (v416 !== "signal") fail(p + ".event", "\"signal\"", v416);
+	if (v416 !== "stopped") fail(p + ".event", "\"stopped\"", v416);
 	const v417 = v414["pid"];
 	if (v417 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v417, p + ".pid", o, d + 1);
 	const v418 = v414["tid"];
 	if (v418 === undefined) fail(p + ".tid", 'present', undefined);
 	checkPid(v418, p + ".tid", o, d + 1);
-	const v419 = v414["signal"];
-	if (v419 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v419 === 'number' && Number.isInteger(v419))) fail(p + ".signal", "an integer", v419);
-	if (typeof v419 === 'number' && v419 < 1) fail(p + ".signal", ">= 1", v419);
-	if (typeof v419 === 'number' && v419 > 64) fail(p + ".signal", "<= 64", v419);
-	const v420 = v414["passed"];
-	if (v420 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v420 === 'boolean')) fail(p + ".passed", "a boolean", v420);
+	const v419 = v414["reason"];
+	if (v419 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v419 !== 'string' || !["signal","breakpoint"].includes(v419)) fail(p + ".reason", "one of signal|breakpoint", v419);
+	const v420 = v414["signal"];
+	if (v420 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v420 === 'number' && Number.isInteger(v420))) fail(p + ".signal", "an integer", v420);
+	if (typeof v420 === 'number' && v420 < 0) fail(p + ".signal", ">= 0", v420);
+	if (typeof v420 === 'number' && v420 > 64) fail(p + ".signal", "<= 64", v420);
+	const v421 = v414["pc"];
+	if (v421 !== undefined) {
+		checkHex(v421, p + ".pc", o, d + 1);
+	}
+	const v422 = v414["addr"];
+	if (v422 !== undefined) {
+		checkHex(v422, p + ".addr", o, d + 1);
+	}
 	if (o.strict) {
-		for (const v421 of Object.keys(v414)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v421)) fail(p + '.' + v421, 'not there (not in the schema)', v414[v421]);
+		for (const v423 of Object.keys(v414)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v423)) fail(p + '.' + v423, 'not there (not in the schema)', v414[v423]);
+		}
+	}
+}
+
+function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v424 = v as Record<string, unknown>;
+	const v425 = v424["type"];
+	if (v425 === undefined) fail(p + ".type", 'present', undefined);
+	if (v425 !== "event") fail(p + ".type", "\"event\"", v425);
+	const v426 = v424["event"];
+	if (v426 === undefined) fail(p + ".event", 'present', undefined);
+	if (v426 !== "signal") fail(p + ".event", "\"signal\"", v426);
+	const v427 = v424["pid"];
+	if (v427 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v427, p + ".pid", o, d + 1);
+	const v428 = v424["tid"];
+	if (v428 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v428, p + ".tid", o, d + 1);
+	const v429 = v424["signal"];
+	if (v429 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v429 === 'number' && Number.isInteger(v429))) fail(p + ".signal", "an integer", v429);
+	if (typeof v429 === 'number' && v429 < 1) fail(p + ".signal", ">= 1", v429);
+	if (typeof v429 === 'number' && v429 > 64) fail(p + ".signal", "<= 64", v429);
+	const v430 = v424["passed"];
+	if (v430 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v430 === 'boolean')) fail(p + ".passed", "a boolean", v430);
+	if (o.strict) {
+		for (const v431 of Object.keys(v424)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v431)) fail(p + '.' + v431, 'not there (not in the schema)', v424[v431]);
 		}
 	}
 }
@@ -2203,31 +2272,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v422 = v as Record<string, unknown>;
-	const v423 = v422["type"];
-	if (v423 === undefined) fail(p + ".type", 'present', undefined);
-	if (v423 !== "event") fail(p + ".type", "\"event\"", v423);
-	const v424 = v422["event"];
-	if (v424 === undefined) fail(p + ".event", 'present', undefined);
-	if (v424 !== "childProcess") fail(p + ".event", "\"childProcess\"", v424);
-	const v425 = v422["pid"];
-	if (v425 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v425, p + ".pid", o, d + 1);
-	const v426 = v422["tid"];
-	if (v426 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v426, p + ".tid", o, d + 1);
-	const v427 = v422["child"];
-	if (v427 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v427, p + ".child", o, d + 1);
-	const v428 = v422["kind"];
-	if (v428 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v428 !== 'string' || !["fork","clone"].includes(v428)) fail(p + ".kind", "one of fork|clone", v428);
-	const v429 = v422["detached"];
-	if (v429 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v429 === 'boolean')) fail(p + ".detached", "a boolean", v429);
+	const v432 = v as Record<string, unknown>;
+	const v433 = v432["type"];
+	if (v433 === undefined) fail(p + ".type", 'present', undefined);
+	if (v433 !== "event") fail(p + ".type", "\"event\"", v433);
+	const v434 = v432["event"];
+	if (v434 === undefined) fail(p + ".event", 'present', undefined);
+	if (v434 !== "childProcess") fail(p + ".event", "\"childProcess\"", v434);
+	const v435 = v432["pid"];
+	if (v435 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v435, p + ".pid", o, d + 1);
+	const v436 = v432["tid"];
+	if (v436 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v436, p + ".tid", o, d + 1);
+	const v437 = v432["child"];
+	if (v437 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v437, p + ".child", o, d + 1);
+	const v438 = v432["kind"];
+	if (v438 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v438 !== 'string' || !["fork","clone"].includes(v438)) fail(p + ".kind", "one of fork|clone", v438);
+	const v439 = v432["detached"];
+	if (v439 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v439 === 'boolean')) fail(p + ".detached", "a boolean", v439);
 	if (o.strict) {
-		for (const v430 of Object.keys(v422)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v430)) fail(p + '.' + v430, 'not there (not in the schema)', v422[v430]);
+		for (const v440 of Object.keys(v432)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v440)) fail(p + '.' + v440, 'not there (not in the schema)', v432[v440]);
 		}
 	}
 }
@@ -2235,32 +2304,32 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v431 = v as Record<string, unknown>;
-	const v432 = v431["type"];
-	if (v432 === undefined) fail(p + ".type", 'present', undefined);
-	if (v432 !== "event") fail(p + ".type", "\"event\"", v432);
-	const v433 = v431["event"];
-	if (v433 === undefined) fail(p + ".event", 'present', undefined);
-	if (v433 !== "exited") fail(p + ".event", "\"exited\"", v433);
-	const v434 = v431["pid"];
-	if (v434 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v434, p + ".pid", o, d + 1);
-	const v435 = v431["exitCode"];
-	if (v435 !== undefined) {
-		if (!(typeof v435 === 'number' && Number.isInteger(v435))) fail(p + ".exitCode", "an integer", v435);
-		if (typeof v435 === 'number' && v435 < 0) fail(p + ".exitCode", ">= 0", v435);
-		if (typeof v435 === 'number' && v435 > 255) fail(p + ".exitCode", "<= 255", v435);
+	const v441 = v as Record<string, unknown>;
+	const v442 = v441["type"];
+	if (v442 === undefined) fail(p + ".type", 'present', undefined);
+	if (v442 !== "event") fail(p + ".type", "\"event\"", v442);
+	const v443 = v441["event"];
+	if (v443 === undefined) fail(p + ".event", 'present', undefined);
+	if (v443 !== "exited") fail(p + ".event", "\"exited\"", v443);
+	const v444 = v441["pid"];
+	if (v444 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v444, p + ".pid", o, d + 1);
+	const v445 = v441["exitCode"];
+	if (v445 !== undefined) {
+		if (!(typeof v445 === 'number' && Number.isInteger(v445))) fail(p + ".exitCode", "an integer", v445);
+		if (typeof v445 === 'number' && v445 < 0) fail(p + ".exitCode", ">= 0", v445);
+		if (typeof v445 === 'number' && v445 > 255) fail(p + ".exitCode", "<= 255", v445);
 	}
-	const v436 = v431["signal"];
-	if (v436 !== undefined) {
-		if (!(typeof v436 === 'number' && Number.isInteger(v436))) fail(p + ".signal", "an integer", v436);
-		if (typeof v436 === 'number' && v436 < 1) fail(p + ".signal", ">= 1", v436);
-		if (typeof v436 === 'number' && v436 > 64) fail(p + ".signal", "<= 64", v436);
+	const v446 = v441["signal"];
+	if (v446 !== undefined) {
+		if (!(typeof v446 === 'number' && Number.isInteger(v446))) fail(p + ".signal", "an integer", v446);
+		if (typeof v446 === 'number' && v446 < 1) fail(p + ".signal", ">= 1", v446);
+		if (typeof v446 === 'number' && v446 > 64) fail(p + ".signal", "<= 64", v446);
 	}
-	if (v431["exitCode"] === undefined && v431["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v441["exitCode"] === undefined && v441["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v437 of Object.keys(v431)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v437)) fail(p + '.' + v437, 'not there (not in the schema)', v431[v437]);
+		for (const v447 of Object.keys(v441)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v447)) fail(p + '.' + v447, 'not there (not in the schema)', v441[v447]);
 		}
 	}
 }

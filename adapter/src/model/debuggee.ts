@@ -7,16 +7,18 @@
  * Run control is all-stop: a stop of one LWP (signal, breakpoint) stops the
  * whole process before it is reported; continue resumes every LWP; a step
  * moves one LWP while the others stay stopped (gdb's scheduler-locking
- * "step"), except when a step runs to a return address (over a call), which
- * resumes every LWP like continue.
+ * "step"), except when a step runs a call to its return address (next over
+ * a call, stepOut, a loop that calls), which resumes every LWP like
+ * continue. Line steps and stepOut run in the tracer thread (one request;
+ * native/src/engine/step.c); instruction steps are driven from here.
  */
 import * as fs from 'node:fs';
 import { TypedEmitter } from '../common/events';
 import { hex } from '../common/format';
 import { TracerError } from '../engine/errors';
 import type {
-	ChildProcessEvent, ExitedEvent, ForkBody, LocalVariable, SignalEvent, StoppedEvent, ThreadCreatedEvent,
-	ThreadExitedEvent,
+	ChildProcessEvent, ExitedEvent, ForkBody, LocalVariable, SignalEvent, StepBody, StepRequest, StoppedEvent,
+	ThreadCreatedEvent, ThreadExitedEvent,
 } from '../engine/protocol';
 import type { Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
@@ -114,8 +116,6 @@ export interface LaunchOptions {
 }
 
 const FATAL_SIGNALS = new Set([4, 5, 6, 7, 8, 11, 31]); // ILL TRAP ABRT BUS FPE SEGV SYS
-const MAX_LINE_STEPS = 100000;
-const LINE_STEP_BUDGET_MS = 15000;
 
 
 type NativeStop = StoppedEvent;
@@ -125,6 +125,8 @@ type Waiter = (ev: NativeStop | 'exited' | 'paused') => void;
 interface Foreign {
 	foreign: NativeStop;
 }
+/** How a step ended when not simply done: a native stop, or a stop as shown. */
+type StepEnd = Foreign | { info: StopInfo };
 
 export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	readonly process: Process;
@@ -137,6 +139,11 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	private waiter: Waiter | null = null;
 	private cancelStep = false;
 	private stepping = false;
+	private nativeStepping = false;
+	private cancelSent = false;
+	/** detach or kill under way */
+	private leaving = false;
+	private lastNativeStep: StepBody | null = null;
 	private snapshot: Promise<ThreadsSnapshot> | null = null;
 	private readonly regsCache = new Map<number, Promise<Registers>>();
 	private readonly stackCache = new Map<number, Promise<Frame[]>>();
@@ -452,6 +459,9 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 				this.waiter = null;
 				await this.stopAll();
 				w('paused');
+			} else {
+				// The tracer thread is stepping: it stops at its next look.
+				this.cancelNativeStep();
 			}
 			return;
 		}
@@ -470,7 +480,17 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		await this.report({ reason: 'pause', tid: tid ?? this.pid, breakpoints: [] });
 	}
 
+	/** A native step in flight ends now: requests wait behind it. */
+	private cancelNativeStep(): void {
+		if (this.nativeStepping) {
+			this.cancelSent = true;
+			this.tracer.cancel();
+		}
+	}
+
 	async detach(): Promise<void> {
+		this.leaving = true;
+		this.cancelNativeStep();
 		this.waiter = null;
 		if (!this.isExited()) {
 			await this.tracer.request('detach', { pid: this.pid });
@@ -482,6 +502,8 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	/** Kill the process; resolves once the kill was sent (exit follows as an event). */
 	async kill(): Promise<void> {
 		if (this.isExited()) return;
+		this.leaving = true;
+		this.cancelNativeStep();
 		try {
 			await this.tracer.request('kill', { pid: this.pid });
 		} catch (e) {
@@ -690,41 +712,34 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 
 	/** One instruction of one LWP (`over`: a call runs to its return). */
 	async stepInstruction(tid: number, over = false): Promise<void> {
-		await this.runStep(tid, async () => {
-			const regs = await this.rawRegs(tid);
-			const insn = decodeOne((a, n) => this.memory.readRaw(a, n), regs.pc);
-			if (over && insn.isCall && !insn.invalid) {
-				return this.runToReturn(tid, regs.pc + BigInt(insn.length), regs.sp);
-			}
-			await this.stepOp(tid);
-			return null;
-		});
+		await this.runStep(tid, () => this.instructionStep(tid, over));
 	}
 
-	/** Source-line step: `into` enters calls that have line information. */
+	/** Source-line step (`into` enters calls that have line information),
+	 * run by the tracer thread (native/src/engine/step.c). */
 	async stepLine(tid: number, into: boolean): Promise<void> {
-		await this.runStep(tid, () => this.lineStep(tid, into));
+		await this.runStep(tid, async () => {
+			const end = await this.nativeStep(tid, { line: true, into });
+			// No line information at pc: one instruction (over calls).
+			return end === 'noLine' ? this.instructionStep(tid, !into) : end;
+		});
 	}
 
 	/** Run until the current function returns to its caller. */
 	async stepOut(tid: number): Promise<void> {
 		await this.runStep(tid, async () => {
-			const frames = await this.unwind(tid);
-			if (frames.length < 2) {
-				throw new DebuggeeError('unsupported', 'step out: the caller of this frame is not known');
-			}
-			const regs = await this.rawRegs(tid);
-			return this.runToReturn(tid, frames[1].pc, regs.sp + 1n);
+			const end = await this.nativeStep(tid, { out: true });
+			return end === 'noLine' ? null : end;
 		});
 	}
 
 	/** Common frame for steps: state, error handling, the final report. */
-	private async runStep(tid: number, body: () => Promise<Foreign | null>): Promise<void> {
+	private async runStep(tid: number, body: () => Promise<StepEnd | null>): Promise<void> {
 		this.requireStopped('step');
 		this.stepping = true;
 		this.cancelStep = false;
 		this.invalidate();
-		let foreign: Foreign | null = null;
+		let foreign: StepEnd | null = null;
 		let failure: unknown = null;
 		try {
 			foreign = await body();
@@ -733,7 +748,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		} finally {
 			this.stepping = false;
 		}
-		if (this.isExited()) return;
+		if (this.isExited() || this.leaving) return; // a step cut short by detach/kill: no stop to show
 		if (this.runState !== 'stopped') {
 			try {
 				await this.stopAll();
@@ -742,7 +757,9 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			}
 			this.runState = 'stopped';
 		}
-		if (foreign) {
+		if (foreign && 'info' in foreign) {
+			await this.report(foreign.info);
+		} else if (foreign) {
 			await this.report(await this.classify(foreign.foreign));
 		} else if (this.cancelStep) {
 			await this.report({ reason: 'pause', tid, breakpoints: [] });
@@ -760,66 +777,66 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		await this.tracer.request('step', { pid: this.pid, tid });
 	}
 
-	private async lineStep(tid: number, into: boolean): Promise<Foreign | null> {
-		const read = (a: bigint, n: number) => this.memory.readRaw(a, n);
-		let regs = await this.rawRegs(tid);
-		const start = await this.locate(regs.pc);
-		if (start.line === null) {
-			// No line information here: one instruction (over calls).
-			const insn = decodeOne(read, regs.pc);
-			if (insn.isCall && !into) return this.runToReturn(tid, regs.pc + BigInt(insn.length), regs.sp);
-			await this.stepOp(tid);
-			return null;
+	private async instructionStep(tid: number, over: boolean): Promise<Foreign | null> {
+		const regs = await this.rawRegs(tid);
+		const insn = decodeOne((a, n) => this.memory.readRaw(a, n), regs.pc);
+		if (over && insn.isCall && !insn.invalid) {
+			return this.runToReturn(tid, regs.pc + BigInt(insn.length), regs.sp);
 		}
-		let refLine = start.line;
-		let refFile = start.file;
-		let frameSp = regs.sp;
-		const t0 = Date.now();
-		for (let i = 0; i < MAX_LINE_STEPS && Date.now() - t0 < LINE_STEP_BUDGET_MS; i++) {
-			if (this.cancelStep) return null;
-			const insn = decodeOne(read, regs.pc);
-			if (insn.isCall && !insn.invalid) {
-				const ret = regs.pc + BigInt(insn.length);
-				if (!into) {
-					const f = await this.runToReturn(tid, ret, regs.sp);
-					if (f) return f;
-				} else {
-					await this.stepOp(tid);
-					regs = await this.rawRegs(tid);
-					const callee = await this.locate(regs.pc);
-					if (callee.line !== null) {
-						if (callee.offset !== 0) return null;
-						// At the entry of a function with line info: step over its
-						// prologue (the rest of the opening line), like gdb.
-						refLine = callee.line;
-						refFile = callee.file;
-						frameSp = regs.sp;
-						continue;
-					}
-					// No line info (PLT, libc): come back out.
-					const f = await this.runToReturn(tid, ret, regs.sp + 8n);
-					if (f) return f;
-				}
-			} else {
-				await this.stepOp(tid);
-			}
-			regs = await this.rawRegs(tid);
-			const loc = await this.locate(regs.pc);
-			const leftFrame = regs.sp > frameSp && insn.isReturn;
-			if (loc.line === null) {
-				if (leftFrame) return null; // returned into code without line info
-				continue;
-			}
-			if (leftFrame) {
-				// Back in the caller in the middle of its line: finish that line.
-				refLine = loc.line;
-				refFile = loc.file;
-				frameSp = regs.sp;
-				continue;
-			}
-			if (loc.line !== refLine || loc.file !== refFile) return null;
-		}
+		await this.stepOp(tid);
 		return null;
+	}
+
+	/**
+	 * A line step or step out in the tracer thread: the LWP alone while it
+	 * range-steps, every LWP while a call runs, breakpoints for loops. It
+	 * ends with every LWP stopped; `pause` meanwhile cancels it (fk_cancel).
+	 */
+	private async nativeStep(tid: number, how: Omit<StepRequest, 'pid' | 'tid'>): Promise<StepEnd | 'noLine' | null> {
+		this.nativeStepping = true;
+		let body: StepBody;
+		try {
+			body = await this.tracer.request('step', { pid: this.pid, tid, ...how });
+		} finally {
+			this.nativeStepping = false;
+			if (this.cancelSent) {
+				// fk_cancel lasts until the end of the request it lands in: one
+				// that came as the step ended must not cancel the next one
+				this.cancelSent = false;
+				await this.tracer.request('ping', {}).catch(() => undefined);
+			}
+		}
+		this.lastNativeStep = body;
+		switch (body.reason) {
+			case 'noLine':
+				return 'noLine';
+			case 'paused':
+				this.cancelStep = true;
+				return null;
+			case 'breakpoint':
+			case 'signal':
+				this.cancelStep = false;
+				return {
+					foreign: {
+						type: 'event', event: 'stopped', pid: this.pid, tid: body.stopTid ?? tid, reason: body.reason,
+						signal: body.signal ?? 0, addr: body.addr,
+					},
+				};
+			case 'threadExited':
+				this.cancelStep = false;
+				return { info: { reason: 'pause', tid: this.pid, breakpoints: [], description: `thread ${tid} exited during the step` } };
+			case 'exited':
+				await this.waitExit(5000);
+				return null;
+			default:
+				this.cancelStep = false;
+				return null;
+		}
+	}
+
+	/** How the last native line step went (tests, bench): steps and continues. */
+	get lastStep(): StepBody | null {
+		return this.lastNativeStep;
 	}
 
 	/**

@@ -690,6 +690,7 @@ void fk_close(fk_tracer *tr)
 	pthread_mutex_lock(&tr->lock);
 	tr->closing = true;
 	pthread_mutex_unlock(&tr->lock);
+	atomic_store(&tr->cancel, true); /* a long operation (a step) ends now */
 	wake(tr);
 	pthread_join(tr->thread, NULL);
 	fk_log_set_sink(NULL, NULL, FK_LOG_INFO);

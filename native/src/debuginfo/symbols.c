@@ -1338,3 +1338,68 @@ int sym_lookup_line(struct fk_symbols *s, const char *file, int line, uint64_t *
 		*actual = q.best;
 	return addrset_out(&out, addrs, max);
 }
+
+/* ---- the rows of one function (step.c) ---- */
+
+size_t sym_function_lines(struct fk_symbols *s, uint64_t pc, uint64_t *lo, uint64_t *hi,
+			  struct sym_line_row **rows)
+{
+	*rows = NULL;
+	if (!s->use_dw)
+		return 0;
+	Dwfl_Module *mod = dw.api.addrmodule(s->dwfl, pc);
+	const struct dwmod *m = mod ? dwmod_get(s, mod) : NULL;
+	const struct dsym *y = m ? dwmod_sym(m, pc) : NULL;
+	if (!y || !y->size)
+		return 0;
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dw.api.module_addrdie(mod, pc, &bias);
+	Dwarf_Lines *lines;
+	size_t nlines;
+	if (!cu || dw.api.getsrclines(cu, &lines, &nlines) != 0 || nlines == 0)
+		return 0;
+	*lo = y->addr;
+	*hi = y->addr + y->size;
+	struct sym_line_row *v = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < nlines; i++) {
+		Dwarf_Line *l = dw.api.onesrcline(lines, i);
+		Dwarf_Addr a;
+		int no = 0;
+		bool endseq = false, stmt = false;
+		if (!l || dw.api.lineaddr(l, &a) != 0 || a + bias < *lo || a + bias >= *hi)
+			continue;
+		dw.api.lineno(l, &no);
+		dw.api.lineendsequence(l, &endseq);
+		dw.api.linebeginstatement(l, &stmt);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct sym_line_row *nv = realloc(v, cap * sizeof *nv);
+			if (!nv) {
+				free(v);
+				return 0;
+			}
+			v = nv;
+		}
+		v[n].addr = a + bias;
+		v[n].file = endseq ? NULL : dw.api.linesrc(l, NULL, NULL);
+		v[n].line = endseq ? 0 : no;
+		v[n].stmt = !endseq && stmt;
+		n++;
+	}
+	if (n == 0) {
+		free(v);
+		return 0;
+	}
+	/* by address, stably: of two rows at one address the table's later
+	 * one is the line there (a CU's sequences may come in any order) */
+	for (size_t i = 1; i < n; i++) {
+		struct sym_line_row r = v[i];
+		size_t j = i;
+		for (; j > 0 && v[j - 1].addr > r.addr; j--)
+			v[j] = v[j - 1];
+		v[j] = r;
+	}
+	*rows = v;
+	return n;
+}

@@ -108,4 +108,23 @@ int sym_lookup_function(struct fk_symbols *s, const char *name, uint64_t *addrs,
 int sym_lookup_line(struct fk_symbols *s, const char *file, int line, uint64_t *addrs, int max,
 		    int *actual);
 
+/* ---- for step.c (source-line stepping) ---- */
+
+/* One line-table row inside a function: it covers [addr, next row's addr).
+ * file points into libdw's tables (valid while the module is); equal
+ * files of one CU compare equal as pointers. line 0: compiler-made code
+ * (or an end of sequence) that belongs to no line. */
+struct sym_line_row {
+	uint64_t addr;
+	const char *file;
+	int line;
+	bool stmt; /* is_stmt: a place to stop at */
+};
+
+/* The rows of the function containing pc (by its symbol's [lo, hi)),
+ * sorted by address; *rows is malloc'ed (free it). Returns the count, 0
+ * when pc has no function symbol or no line table (no libdw, no DWARF). */
+size_t sym_function_lines(struct fk_symbols *s, uint64_t pc, uint64_t *lo, uint64_t *hi,
+			  struct sym_line_row **rows);
+
 #endif

@@ -12,4 +12,7 @@
 #include "core/tracer.h"
 #include "ops/protocol.generated.h"
 
+/* "step" with line/out: a source-line step in the tracer thread (ops_step.c) */
+int op_step_line(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body, struct fk_err *err);
+
 #endif

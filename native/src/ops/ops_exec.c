@@ -241,6 +241,10 @@ int op_kill(struct fk_tracer *tr, const struct rq_kill *rq, struct jw *body, str
 
 int op_step(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body, struct fk_err *err)
 {
+	if (rq->line || rq->out)
+		return op_step_line(tr, rq, body, err); /* ops_step.c */
+	if (rq->into)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "step", "step: \"into\" goes with \"line\"");
 	struct proc *p = stopped_session(tr, rq->pid, err);
 	if (!p)
 		return -1;

@@ -335,6 +335,9 @@ static int decode_step(const struct jr_value *o, struct jr_doc *doc, struct rq_s
 {
 	(void)doc;
 	memset(rq, 0, sizeof *rq);
+	rq->line = false;
+	rq->into = false;
+	rq->out = false;
 	int64_t i64;
 	unsigned seen = 0;
 	for (const struct jr_value *m = o->child; m; m = m->next) {
@@ -350,6 +353,21 @@ static int decode_step(const struct jr_value *o, struct jr_doc *doc, struct rq_s
 			if ((rq_int(m, "step", "tid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->tid = (int32_t)i64, 0)) < 0)
 				return -1;
 			seen |= 1u << 1;
+			continue;
+		}
+		if (rq_key_is(m, "line")) {
+			if ((rq_bool(m, "step", "line", &rq->line, err)) < 0)
+				return -1;
+			continue;
+		}
+		if (rq_key_is(m, "into")) {
+			if ((rq_bool(m, "step", "into", &rq->into, err)) < 0)
+				return -1;
+			continue;
+		}
+		if (rq_key_is(m, "out")) {
+			if ((rq_bool(m, "step", "out", &rq->out, err)) < 0)
+				return -1;
 			continue;
 		}
 		return rq_unknown_member(m, "step", err);

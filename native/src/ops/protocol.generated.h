@@ -91,10 +91,13 @@ struct rq_kill {
 };
 int op_kill(struct fk_tracer *tr, const struct rq_kill *rq, struct jw *body, struct fk_err *err);
 
-/* step: One instruction of one LWP of a stopped session (the others stay stopped); a breakpoint at pc is stepped over. */
+/* step: One instruction of one LWP of a stopped session (the others stay stopped; a breakpoint at pc is stepped over), or with `line`/`out` a source-line step run by the tracer thread (native/src/engine/step.c). */
 struct rq_step {
 	int32_t pid; /* a pid or tid (the library checks it) */
 	int32_t tid; /* a pid or tid (the library checks it) */
+	bool line; /* a source line (next), not one instruction */
+	bool into; /* with line: enter calls that have line information (stepIn) */
+	bool out; /* run until the current function returns (stepOut); not with line/into */
 };
 int op_step(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body, struct fk_err *err);
 
