@@ -142,7 +142,7 @@ test('launch: stopAtEntry, source breakpoint, step in/over/out, stack through li
 	try {
 		const init = await dc.init();
 		if (!init.body?.supportsFunctionBreakpoints) {
-			t.skip('this libforkall has no symbols operation yet (FK_OP_SYMBOLS)');
+			t.skip('this libforkall has no symbols operation yet');
 			return;
 		}
 		const g = new Golden('launch-source-stepping');

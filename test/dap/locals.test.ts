@@ -1,5 +1,5 @@
 /*
- * forkall dap, the Locals scope (DWARF variables, native FK_OP_LOCALS) on
+ * forkall dap, the Locals scope (DWARF variables, the native "locals" operation) on
  * test/fixtures/locals: stopped by a source breakpoint on its "// #LOCALS"
  * line in inspect(), the scope lists inspect()'s parameters and locals with
  * the values the fixture printed (its JSON line on stdout is the truth),

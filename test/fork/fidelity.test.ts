@@ -12,7 +12,7 @@ import { killAll, sleep } from '../helpers/procs';
 import { listTasks, assertNotStoppedOrTraced, taskStat } from '../helpers/procfs';
 import { fixturePath } from '../helpers/paths';
 import { Tracer } from '../../adapter/src/engine/tracer';
-import { forkOk, runFork, forkTool, type ForkBody } from '../helpers/forkRun';
+import { forkOk, runFork, forkTool } from '../helpers/forkRun';
 import {
 	cleanupFork, childrenOf, procStat, registerChild, spawnForkcheck, spawnReaped, statusField, taskSnapshot, killAndReap,
 } from '../helpers/forkTarget';
@@ -182,7 +182,7 @@ describe(`forkall fork fidelity (tool: ${forkTool()})`, () => {
 			const t0 = Date.now();
 			const log0 = t.reapedLog.length;
 			for (let i = 0; i < 1000; i++) {
-				const body = (await tr.request('fork', { pid: t.pid })) as unknown as ForkBody;
+				const body = await tr.request('fork', { pid: t.pid });
 				registerChild(body.child);
 				assert.equal(body.threads.length, 4, `fork ${i}: 4 threads`);
 				const gone = await killAndReap(body.child, 10000);

@@ -1,29 +1,14 @@
 /* Run `forkall fork <pid> ...` (bin/forkall) and parse its result. */
+import { bodyValidators, type ForkBody } from '../../adapter/src/engine/protocol';
 import { forkallCommand, run, type RunResult } from './forkall';
 
-export interface ForkThread {
-	parentTid: number;
-	childTid: number;
-}
-export interface ForkBody {
-	parent: number;
-	/* the child's pid in OUR namespace (with sameTids: not its getpid()) */
-	child: number;
-	/* --same-tids: the child lives in a new PID namespace where getpid() ==
-	 * parent and each gettid() == its parentTid (childTid: the outer tid) */
-	sameTids?: boolean;
-	/* --same-tids: pid 1 of that namespace (the child's parent, a reaper that
-	 * exits when the child does; its own parent is the target's parent) */
-	namespaceInit?: number;
-	userNamespace?: boolean;
-	threads: ForkThread[];
-	timings: { pauseUs: number; forkUs: number; threadsUs: number; totalUs: number };
-	dontfork: { regions: number; bytes: number; copied: boolean };
-	wipeonfork: Array<{ start: string; end: string; path: string }>;
-	zombieLeader: boolean;
-	robustOwnersFixed: number;
-	warnings: string[];
-}
+/* The body of `forkall fork --json` is the native "fork" result
+ * (native/PROTOCOL.md), typed and checked by the generated protocol code:
+ * `childTid` is the tid in OUR namespace; with sameTids the child lives in a
+ * new PID namespace where getpid() == parent and each gettid() == its
+ * parentTid, and namespaceInit is pid 1 there (a reaper that exits with the
+ * child; userNamespace: in a user namespace of its own, without CAP_SYS_ADMIN). */
+export type { ForkBody, ForkThread } from '../../adapter/src/engine/protocol';
 
 export interface ForkOptions {
 	stopped?: boolean;
@@ -70,7 +55,7 @@ export async function runFork(pid: number, opts: ForkOptions = {}): Promise<Fork
 	let body: ForkBody | null = null;
 	if (res.code === 0) {
 		try {
-			body = JSON.parse(res.stdout) as ForkBody;
+			body = bodyValidators.fork(JSON.parse(res.stdout));
 		} catch {
 			body = null;
 		}

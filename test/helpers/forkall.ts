@@ -88,36 +88,10 @@ export async function forkallJson<T = any>(args: string[], opts: RunOptions = {}
 	return { res, body };
 }
 
-/* Shape of `forkall threads --json`. */
-export interface ThreadRow {
-	tid: number;
-	pthread: string | null;
-	pthreadSource?: string | null;
-	name: string;
-	state: string;
-	syscall?: number | null;
-	pc: string;
-	sp: string;
-	fsBase?: string;
-	stack: { low: string; high: string; guard: number; source?: string } | null;
-	spInStack?: boolean;
-}
-export interface ThreadsBody {
-	pid: number;
-	pauseUs: number;
-	threads: ThreadRow[];
-}
-
-/* Shape of `forkall regs --json` (PROTOCOL.md FK_OP_REGS). */
-export interface RegsBody {
-	pid: number;
-	tid: number;
-	gpr: Record<string, string>;
-	fpu: Record<string, string | string[]>;
-	vector: { xmm: string[]; ymm: string[] | null; k: string[] | null; zmm: string[] | null };
-	xstate?: unknown;
-	sigmask?: string;
-}
+/* `forkall threads --json` and `forkall regs --json` print the native
+ * result bodies (native/PROTOCOL.md): the types are the generated ones. */
+export type { RegsBody, ThreadsBody } from '../../adapter/src/engine/protocol';
+export type { ThreadInfo as ThreadRow } from '../../adapter/src/engine/protocol';
 
 export function hex(s: string | null | undefined): bigint {
 	if (typeof s !== 'string' || !/^0x[0-9a-fA-F]+$/.test(s)) throw new Error(`not a hex string: ${JSON.stringify(s)}`);

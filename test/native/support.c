@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,20 +144,51 @@ bool t_exited(pid_t pid, int *status)
 	return waitpid(pid, status, WNOHANG | __WNOTHREAD) == pid;
 }
 
-char *t_call(fk_tracer *fk, int op, pid_t pid, pid_t tid, uint32_t flags)
+static int64_t vsubmit(fk_tracer *fk, const char *fmt, va_list ap, char *shown, size_t shownlen)
 {
-	int64_t id = fk_submit(fk, op, pid, tid, flags, 0, 0, NULL, 0);
-	CHECK(id > 0, "fk_submit: %lld", (long long)id);
-	return t_result(fk, id, op, pid, tid);
+	char q[1024];
+	snprintf(q, sizeof q, "%s", fmt);
+	for (char *c = q; *c; c++)
+		if (*c == '\'')
+			*c = '"';
+	char text[8192];
+	int n = vsnprintf(text, sizeof text, q, ap);
+	CHECK(n > 0 && (size_t)n < sizeof text, "request too long: %s", fmt);
+	size_t k = (size_t)n < shownlen - 1 ? (size_t)n : shownlen - 1;
+	memcpy(shown, text, k);
+	shown[k] = '\0';
+	int64_t id = fk_request(fk, text, (uint64_t)n);
+	CHECK(id > 0, "fk_request(%s): %lld", text, (long long)id);
+	return id;
 }
 
-char *t_result(fk_tracer *fk, int64_t id, int op, pid_t pid, pid_t tid)
+int64_t t_submit(fk_tracer *fk, const char *fmt, ...)
+{
+	char shown[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int64_t id = vsubmit(fk, fmt, ap, shown, sizeof shown);
+	va_end(ap);
+	return id;
+}
+
+char *t_req(fk_tracer *fk, const char *fmt, ...)
+{
+	char shown[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int64_t id = vsubmit(fk, fmt, ap, shown, sizeof shown);
+	va_end(ap);
+	return t_result(fk, id);
+}
+
+char *t_result(fk_tracer *fk, int64_t id)
 {
 	char idkey[64];
 	snprintf(idkey, sizeof idkey, "\"type\":\"result\",\"id\":%lld,", (long long)id);
 	for (;;) {
 		int32_t w = fk_wait(fk, 30000);
-		CHECK(w == 1, "no result for op %d (pid %d tid %d) within 30 s (fk_wait=%d)", op, (int)pid, (int)tid, w);
+		CHECK(w == 1, "no result for request %lld within 30 s (fk_wait=%d)", (long long)id, w);
 		int64_t len = fk_next_message(fk, NULL, 0);
 		CHECK(len < 0, "expected a pending message");
 		char *buf = malloc((size_t)-len + 1);

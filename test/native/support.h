@@ -35,12 +35,20 @@ pid_t t_spawn_fixture(const char *name, const char *const *args);
 /* Has pid exited (reaped here)? Fills *status then. */
 bool t_exited(pid_t pid, int *status);
 
+/* Requests are JSON (native/PROTOCOL.md). For readability the format is
+ * written with single quotes, which become double quotes before the
+ * arguments are formatted: t_req(fk, "{'op':'regs','pid':%d,'tid':%d}",
+ * pid, tid). String arguments must not need JSON escapes. */
+
+/* Submit; returns the request id. */
+int64_t t_submit(fk_tracer *fk, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Submit and wait for the result message of that request (events and
  * logs in between are skipped). Returns malloc'd JSON. */
-char *t_call(fk_tracer *fk, int op, pid_t pid, pid_t tid, uint32_t flags);
+char *t_req(fk_tracer *fk, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The result of request id (submitted with fk_submit); the rest as t_call. */
-char *t_result(fk_tracer *fk, int64_t id, int op, pid_t pid, pid_t tid);
+/* The result of request id; the rest as t_req. */
+char *t_result(fk_tracer *fk, int64_t id);
 
 /* Is `needle` in the JSON text? */
 bool t_has(const char *json, const char *needle);

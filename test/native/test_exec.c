@@ -18,29 +18,8 @@
 
 static char *launch(fk_tracer *fk, const char *path, const char *arg)
 {
-	char data[1024];
-	size_t n = 0;
-	n += (size_t)snprintf(data + n, sizeof data - n, "%s", path) + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "%s", "/") + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "2") + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "%s", path) + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "%s", arg) + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "1") + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "FORKALL_TEST=1") + 1;
-	int64_t id = fk_submit(fk, FK_OP_LAUNCH, 0, 0, 0, 0, 0, (const uint8_t *)data, n);
-	CHECK(id > 0, "submit");
-	char key[64];
-	snprintf(key, sizeof key, "\"type\":\"result\",\"id\":%lld,", (long long)id);
-	for (;;) {
-		CHECK(fk_wait(fk, 20000) == 1, "no launch result");
-		char *buf = malloc(1 << 16);
-		int64_t len = fk_next_message(fk, (uint8_t *)buf, (1 << 16) - 1);
-		CHECK(len > 0, "message");
-		buf[len] = 0;
-		if (strstr(buf, key))
-			return buf;
-		free(buf);
-	}
+	return t_req(fk, "{'op':'launch','path':'%s','cwd':'/','argv':['%s','%s'],'env':['FORKALL_TEST=1']}", path, path,
+		     arg);
 }
 
 static long num(const char *json, const char *key)
@@ -96,7 +75,7 @@ int main(void)
 	free(r);
 	struct proc_task_stat st;
 	CHECK(proc_task_stat(pid, pid, &st) == 0 && st.state == 't', "launched program is stopped at its exec");
-	r = t_call(fk, FK_OP_RESUME, pid, 0, 0);
+	r = t_req(fk, "{'op':'resume','pid':%d}", pid);
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
 	free(r);
 	char out[4096] = "";
@@ -109,7 +88,7 @@ int main(void)
 	CHECK(strstr(out, "READY") != NULL, "program output through the pipe: %s", out);
 
 	/* a breakpoint on a function the ticker calls */
-	r = t_call(fk, FK_OP_STOP, pid, 0, 0);
+	r = t_req(fk, "{'op':'stop','pid':%d}", pid);
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
 	free(r);
 	struct vma_list maps;
@@ -119,10 +98,11 @@ int main(void)
 	CHECK(elfsyms_lookup(syms, "libc.so", "clock_nanosleep", &addr) == 0, "clock_nanosleep in libc");
 	uint8_t before;
 	CHECK(mem_read_exact(pid, addr, &before, 1) == 0, "read code");
-	int64_t id = fk_submit(fk, FK_OP_BP_INSERT, pid, 0, 0, addr, 0, NULL, 0);
-	CHECK(id > 0, "submit");
+	r = t_req(fk, "{'op':'bpInsert','pid':%d,'addr':'0x%llx'}", pid, (unsigned long long)addr);
+	CHECK(t_has(r, "\"ok\":true"), "bpInsert: %s", r);
+	free(r);
 	char *ev;
-	r = t_call(fk, FK_OP_RESUME, pid, 0, 0); /* also collects the insert's result */
+	r = t_req(fk, "{'op':'resume','pid':%d}", pid);
 	free(r);
 	ev = wait_event(fk, "\"reason\":\"breakpoint\"");
 	CHECK(ev != NULL, "no breakpoint hit reported");
@@ -132,53 +112,52 @@ int main(void)
 	CHECK(t_has(ev, want), "hit at the breakpoint: %s", ev);
 	free(ev);
 	/* all-stop: wait until the others are stopped too */
-	r = t_call(fk, FK_OP_STOP, pid, 0, 0);
+	r = t_req(fk, "{'op':'stop','pid':%d}", pid);
 	free(r);
 	/* the call stack through libc, symbolized */
-	r = t_call(fk, FK_OP_STACK, pid, tid, 0);
+	r = t_req(fk, "{'op':'stack','pid':%d,'tid':%d}", pid, tid);
 	CHECK(t_has(r, "\"ok\":true") && t_has(r, "\"function\":\"clock_nanosleep") && t_count(r, "\"pc\":") >= 3,
 	      "stack at the breakpoint: %s", r);
 	free(r);
-	r = t_call(fk, FK_OP_STACK, pid, 0, 0); /* tid 0: top frame of every thread */
+	r = t_req(fk, "{'op':'stack','pid':%d,'tid':%d}", pid, 0); /* tid 0: top frame of every thread */
 	CHECK(t_has(r, "\"ok\":true") && t_count(r, "\"tid\":") >= 3 && t_has(r, "\"function\":\"clock_nanosleep"),
 	      "top frames of all threads: %s", r);
 	free(r);
 	{
-		char q[] = "function:main";
-		int64_t sid = fk_submit(fk, FK_OP_SYMBOLS, pid, 0, 0, 0, 0, (const uint8_t *)q, sizeof q - 1);
-		CHECK(sid > 0, "submit");
-		r = t_call(fk, FK_OP_PING, 0, 0, 0); /* results arrive in order */
+		t_submit(fk, "{'op':'symbols','pid':%d,'function':'main'}", pid);
+		r = t_req(fk, "{'op':'ping'}"); /* results arrive in order */
 		free(r);
 	}
 	/* a single step from the breakpoint moves pc past it */
-	r = t_call(fk, FK_OP_STEP, pid, tid, 0);
+	r = t_req(fk, "{'op':'step','pid':%d,'tid':%d}", pid, tid);
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
 	CHECK(num(r, "\"pc\":\"") != -1, "%s", r);
 	free(r);
-	r = t_call(fk, FK_OP_REGS, pid, tid, 0);
+	r = t_req(fk, "{'op':'regs','pid':%d,'tid':%d}", pid, tid);
 	const char *rip = strstr(r, "\"rip\":\"");
 	uint64_t pc = rip ? strtoull(rip + 7, NULL, 16) : 0;
 	CHECK(pc > addr && pc < addr + 16, "stepped one instruction: pc 0x%llx, bp 0x%llx", (unsigned long long)pc,
 	      (unsigned long long)addr);
 	free(r);
 	/* register write */
-	char data[] = "r12=0x1234";
-	id = fk_submit(fk, FK_OP_SET_REGS, pid, tid, 0, 0, 0, (const uint8_t *)data, sizeof data);
-	CHECK(id > 0, "submit");
-	r = t_call(fk, FK_OP_REGS, pid, tid, 0);
+	r = t_req(fk, "{'op':'setRegs','pid':%d,'tid':%d,'regs':{'r12':'0x1234'}}", pid, tid);
+	CHECK(t_has(r, "\"ok\":true") && t_has(r, "\"r12\":\"0x1234\""), "setRegs: %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'regs','pid':%d,'tid':%d}", pid, tid);
 	CHECK(t_has(r, "\"r12\":\"0x1234\""), "%s", r);
 	free(r);
 	/* resume, then remove: the original byte is back */
-	r = t_call(fk, FK_OP_RESUME, pid, 0, 0);
+	r = t_req(fk, "{'op':'resume','pid':%d}", pid);
 	free(r);
 	ev = wait_event(fk, "\"reason\":\"breakpoint\"");
 	CHECK(ev != NULL, "breakpoint hit again after resume (stepped over, still armed)");
 	free(ev);
-	r = t_call(fk, FK_OP_STOP, pid, 0, 0);
+	r = t_req(fk, "{'op':'stop','pid':%d}", pid);
 	free(r);
-	id = fk_submit(fk, FK_OP_BP_REMOVE, pid, 0, 0, addr, 0, NULL, 0);
-	CHECK(id > 0, "submit");
-	r = t_call(fk, FK_OP_PING, 0, 0, 0);
+	r = t_req(fk, "{'op':'bpRemove','pid':%d,'addr':'0x%llx'}", pid, (unsigned long long)addr);
+	CHECK(t_has(r, "\"ok\":true"), "bpRemove: %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'ping'}");
 	free(r);
 	uint8_t after;
 	CHECK(mem_read_exact(pid, addr, &after, 1) == 0 && after == before, "original byte restored");
@@ -186,7 +165,7 @@ int main(void)
 	proc_maps_free(&maps);
 
 	/* kill: the exited event comes */
-	r = t_call(fk, FK_OP_KILL, pid, 0, 0);
+	r = t_req(fk, "{'op':'kill','pid':%d}", pid);
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
 	free(r);
 	close(outfd);

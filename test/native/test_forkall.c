@@ -54,7 +54,7 @@ static void test_fork(fk_tracer *fk, int n)
 	pid_t pid = t_spawn_threads(n);
 	struct vma_list before;
 	CHECK(proc_maps_read(pid, &before) == 0, "maps before");
-	char *r = t_call(fk, FK_OP_FORK, pid, 0, 0);
+	char *r = t_req(fk, "{'op':'fork','pid':%d}", pid);
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
 	CHECK(t_count(r, "\"parentTid\"") == n + 1, "every thread mapped: %s", r);
 	pid_t child = child_of(r);
@@ -81,7 +81,7 @@ static void test_faults(fk_tracer *fk)
 	pid_t pid = t_spawn_threads(4);
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
 		setenv("FORKALL_FAULT", steps[i], 1);
-		char *r = t_call(fk, FK_OP_FORK, pid, 0, 0);
+		char *r = t_req(fk, "{'op':'fork','pid':%d}", pid);
 		CHECK(t_has(r, "\"ok\":false") && t_has(r, "injected fault"), "%s: %s", steps[i], r);
 		char step[64];
 		snprintf(step, sizeof step, "\"step\":\"%s\"", steps[i]);
@@ -98,7 +98,7 @@ static void test_faults(fk_tracer *fk)
 	}
 	unsetenv("FORKALL_FAULT");
 	/* and it still forks fine */
-	char *r = t_call(fk, FK_OP_FORK, pid, 0, 0);
+	char *r = t_req(fk, "{'op':'fork','pid':%d}", pid);
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
 	end_child(child_of(r));
 	free(r);
@@ -111,7 +111,7 @@ static void test_same_tids(fk_tracer *fk)
 		return;
 	}
 	pid_t pid = t_spawn_threads(3);
-	char *r = t_call(fk, FK_OP_FORK, pid, 0, FK_FORK_SAME_TIDS);
+	char *r = t_req(fk, "{'op':'fork','pid':%d,'sameTids':true}", pid);
 	CHECK(t_has(r, "\"ok\":true") && t_has(r, "\"sameTids\":true"), "%s", r);
 	pid_t child = child_of(r);
 	/* NSpid: "outer inner"; inner must be the parent's pid */

@@ -50,7 +50,7 @@ static int forks(fk_tracer *fk, pid_t pid, int n, const char *allowed, const cha
 	int ok = 0;
 	for (int i = 0; i < n; i++) {
 		double t0 = now_s();
-		char *r = t_call(fk, FK_OP_FORK, pid, 0, 0);
+		char *r = t_req(fk, "{'op':'fork','pid':%d}", pid);
 		double dt = now_s() - t0;
 		CHECK(dt < 3.0, "%s: fork %d took %.1f s: %s", what, i, dt, r);
 		if (t_has(r, "\"ok\":true")) {
@@ -79,7 +79,7 @@ static void killed_during_fork(fk_tracer *fk)
 {
 	pid_t probe = t_spawn_threads(128);
 	double t0 = now_s();
-	char *r = t_call(fk, FK_OP_FORK, probe, 0, 0);
+	char *r = t_req(fk, "{'op':'fork','pid':%d}", probe);
 	double full = now_s() - t0;
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
 	kill(child_of(r), SIGKILL);
@@ -90,13 +90,12 @@ static void killed_during_fork(fk_tracer *fk)
 	int hit = 0, rounds = 24;
 	for (int i = 0; i < rounds; i++) {
 		pid_t pid = t_spawn_threads(128);
-		int64_t id = fk_submit(fk, FK_OP_FORK, pid, 0, 0, 0, 0, NULL, 0);
-		CHECK(id > 0, "fk_submit");
+		int64_t id = t_submit(fk, "{'op':'fork','pid':%d}", pid);
 		struct timespec ts = {0, (long)(full * 1e9 * i / rounds)};
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		double t1 = now_s();
-		r = t_result(fk, id, FK_OP_FORK, pid, 0);
+		r = t_result(fk, id);
 		double dt = now_s() - t1;
 		CHECK(dt < 2.0, "killed at %d/%d of a fork: the answer took %.1f s: %s", i, rounds, dt, r);
 		if (t_has(r, "\"ok\":true")) {

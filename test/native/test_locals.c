@@ -1,4 +1,4 @@
-/* FK_OP_LOCALS against test/fixtures/locals (built -O1 -g): inspect()'s
+/* "locals" against test/fixtures/locals (built -O1 -g): inspect()'s
  * parameters and locals, formatted, with children,
  *   - as a caller frame (the fixture blocks in pause() below it): values in
  *     memory through the CFA, in callee-saved registers through the
@@ -18,31 +18,6 @@
 
 static char fixture_bin[4096], fixture_src[4096];
 static bool verbose;
-
-static char *next_result(fk_tracer *fk, int64_t id)
-{
-	char key[64];
-	snprintf(key, sizeof key, "\"type\":\"result\",\"id\":%lld,", (long long)id);
-	for (;;) {
-		CHECK(fk_wait(fk, 30000) == 1, "no result for request %lld", (long long)id);
-		int64_t len = fk_next_message(fk, NULL, 0);
-		CHECK(len < 0, "expected a pending message");
-		char *buf = malloc((size_t)-len + 1);
-		CHECK(buf != NULL, "malloc");
-		CHECK(fk_next_message(fk, (uint8_t *)buf, (uint64_t)-len) == -len, "message");
-		buf[-len] = '\0';
-		if (strstr(buf, key))
-			return buf;
-		free(buf);
-	}
-}
-
-static char *call(fk_tracer *fk, int op, pid_t pid, pid_t tid, uint64_t a, uint64_t b, const char *data, size_t len)
-{
-	int64_t id = fk_submit(fk, op, pid, tid, 0, a, b, (const uint8_t *)data, len);
-	CHECK(id > 0, "fk_submit %d: %lld", op, (long long)id);
-	return next_result(fk, id);
-}
 
 static char *wait_event(fk_tracer *fk, const char *what)
 {
@@ -89,15 +64,7 @@ static int marker(const char *name)
 /* Launch the fixture stopped at its exec; *outfd: its stdout. */
 static pid_t launch(fk_tracer *fk, const char *mode, int *outfd)
 {
-	char data[1024];
-	size_t n = 0;
-	n += (size_t)snprintf(data + n, sizeof data - n, "%s", fixture_bin) + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "/") + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "2") + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "%s", fixture_bin) + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "%s", mode) + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "0") + 1;
-	char *r = call(fk, FK_OP_LAUNCH, 0, 0, 0, 0, data, n);
+	char *r = t_req(fk, "{'op':'launch','path':'%s','cwd':'/','argv':['%s','%s']}", fixture_bin, fixture_bin, mode);
 	CHECK(t_has(r, "\"ok\":true"), "launch: %s", r);
 	pid_t pid = (pid_t)num(r, "\"pid\":");
 	*outfd = (int)num(r, "\"stdoutFd\":");
@@ -232,16 +199,16 @@ int main(void)
 	/* 1. inspect() as a caller frame: the fixture blocks in pause() */
 	int outfd;
 	pid_t pid = launch(fk, "block", &outfd);
-	char *r = call(fk, FK_OP_LOCALS, pid, pid, 0, 0, NULL, 0);
+	char *r = t_req(fk, "{'op':'locals','pid':%d,'tid':%d,'frame':%d}", pid, pid, 0);
 	CHECK(t_has(r, "\"ok\":true") && t_has(r, "\"variables\":["), "locals at the exec stop (no DWARF): %s", r);
 	free(r);
-	r = t_call(fk, FK_OP_RESUME, pid, 0, 0);
+	r = t_req(fk, "{'op':'resume','pid':%d}", pid);
 	free(r);
 	char out[8192];
 	read_output(outfd, "READY", out, sizeof out);
 	char truth[sizeof out];
 	snprintf(truth, sizeof truth, "%s", out);
-	r = call(fk, FK_OP_LOCALS, pid, pid, 0, 0, NULL, 0);
+	r = t_req(fk, "{'op':'locals','pid':%d,'tid':%d,'frame':%d}", pid, pid, 0);
 	CHECK(t_has(r, "\"ok\":false") && t_has(r, "not stopped"), "locals while running: %s", r);
 	free(r);
 	/* let it reach pause() */
@@ -251,18 +218,18 @@ int main(void)
 			break;
 		usleep(5000);
 	}
-	r = t_call(fk, FK_OP_STOP, pid, 0, 0);
+	r = t_req(fk, "{'op':'stop','pid':%d}", pid);
 	free(r);
-	char *stack = t_call(fk, FK_OP_STACK, pid, pid, 0);
+	char *stack = t_req(fk, "{'op':'stack','pid':%d,'tid':%d}", pid, pid);
 	int fi = frame_of(stack, "inspect"), mi = frame_of(stack, "main");
 	CHECK(fi >= 1 && mi == fi + 1, "frames: %s", stack);
 	free(stack);
-	r = call(fk, FK_OP_LOCALS, pid, pid, 0, (uint64_t)fi, NULL, 0);
+	r = t_req(fk, "{'op':'locals','pid':%d,'tid':%d,'frame':%d}", pid, pid, fi);
 	if (verbose)
 		fprintf(stderr, "caller frame %d: %s\n", fi, r);
 	check_inspect(r, truth);
 	free(r);
-	r = call(fk, FK_OP_LOCALS, pid, pid, 0, (uint64_t)mi, NULL, 0);
+	r = t_req(fk, "{'op':'locals','pid':%d,'tid':%d,'frame':%d}", pid, pid, mi);
 	if (verbose)
 		fprintf(stderr, "main: %s\n", r);
 	/* -O1: main's argc is dead after the call (a DW_OP_entry_value) */
@@ -272,45 +239,43 @@ int main(void)
 	/* every frame answers: libc's with or without its debuginfo installed
 	 * (without: no variables and a note) */
 	for (int k = 0; k <= mi + 2; k++) {
-		r = call(fk, FK_OP_LOCALS, pid, pid, 0, (uint64_t)k, NULL, 0);
+		r = t_req(fk, "{'op':'locals','pid':%d,'tid':%d,'frame':%d}", pid, pid, k);
 		CHECK((t_has(r, "\"ok\":true") && (t_has(r, "\"note\":null") || t_has(r, "\"variables\":[]"))) ||
 		      t_has(r, "no frame"), "frame %d: %s", k, r);
 		if (verbose)
 			fprintf(stderr, "frame %d: %.300s\n", k, r);
 		free(r);
 	}
-	r = call(fk, FK_OP_LOCALS, pid, pid, 0, 200, NULL, 0);
+	r = t_req(fk, "{'op':'locals','pid':%d,'tid':%d,'frame':%d}", pid, pid, 200);
 	CHECK(t_has(r, "\"ok\":false") && t_has(r, "no frame 200"), "frame past the stack: %s", r);
 	free(r);
-	r = t_call(fk, FK_OP_KILL, pid, 0, 0);
+	r = t_req(fk, "{'op':'kill','pid':%d}", pid);
 	free(r);
 	close(outfd);
 
 	/* 2. frame 0 at a breakpoint on the #LOCALS line */
 	pid = launch(fk, "run", &outfd);
-	char q[4200];
 	int line = marker("LOCALS");
-	int qn = snprintf(q, sizeof q, "line:locals.c:%d", line);
-	r = call(fk, FK_OP_SYMBOLS, pid, 0, 0, 0, q, (size_t)qn);
+	r = t_req(fk, "{'op':'symbols','pid':%d,'file':'locals.c','line':%d}", pid, line);
 	const char *a = strstr(r, "\"addresses\":[\"");
 	CHECK(a != NULL, "address of locals.c:%d: %s", line, r);
 	uint64_t addr = strtoull(a + 14, NULL, 16);
 	free(r);
-	r = call(fk, FK_OP_BP_INSERT, pid, 0, addr, 0, NULL, 0);
+	r = t_req(fk, "{'op':'bpInsert','pid':%d,'addr':'0x%llx'}", pid, (unsigned long long)addr);
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
 	free(r);
-	r = t_call(fk, FK_OP_RESUME, pid, 0, 0);
+	r = t_req(fk, "{'op':'resume','pid':%d}", pid);
 	free(r);
 	char *ev = wait_event(fk, "\"reason\":\"breakpoint\"");
 	CHECK(ev != NULL, "breakpoint at locals.c:%d not hit", line);
 	free(ev);
 	read_output(outfd, "\"origin\"", out, sizeof out);
-	r = call(fk, FK_OP_LOCALS, pid, pid, 0, 0, NULL, 0);
+	r = t_req(fk, "{'op':'locals','pid':%d,'tid':%d,'frame':%d}", pid, pid, 0);
 	if (verbose)
 		fprintf(stderr, "frame 0: %s\n", r);
 	check_inspect(r, out);
 	free(r);
-	r = t_call(fk, FK_OP_KILL, pid, 0, 0);
+	r = t_req(fk, "{'op':'kill','pid':%d}", pid);
 	free(r);
 	close(outfd);
 	fk_close(fk);

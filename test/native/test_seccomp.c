@@ -179,7 +179,7 @@ static void refused(fk_tracer *fk, const char *mode, const char *verdict, const 
 {
 	const char *const args[] = {mode, NULL};
 	pid_t pid = t_spawn_fixture("seccomp", args);
-	char *r = t_call(fk, FK_OP_FORK, pid, 0, 0);
+	char *r = t_req(fk, "{'op':'fork','pid':%d}", pid);
 	CHECK(t_has(r, "\"ok\":false"), "%s: the fork was not refused: %s", mode, r);
 	CHECK(t_has(r, "\"step\":\"seccomp\""), "%s: not refused before injecting: %s", mode, r);
 	CHECK(t_has(r, verdict) && t_has(r, what), "%s: want %s to %s: %s", mode, verdict, what, r);
@@ -198,7 +198,7 @@ static void allowed(fk_tracer *fk, const char *mode)
 {
 	const char *const args[] = {mode, NULL};
 	pid_t pid = t_spawn_fixture("seccomp", args);
-	char *r = t_call(fk, FK_OP_FORK, pid, 0, 0);
+	char *r = t_req(fk, "{'op':'fork','pid':%d}", pid);
 	CHECK(t_has(r, "\"ok\":true"), "%s: the fork failed: %s", mode, r);
 	const char *c = strstr(r, "\"child\":");
 	pid_t child = c ? (pid_t)atoi(c + 8) : 0;

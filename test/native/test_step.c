@@ -1,5 +1,5 @@
-/* Source-line steps in the tracer thread (FK_OP_STEP with FK_STEP_LINE /
- * FK_STEP_INTO / FK_STEP_OUT) against test/fixtures/stepper, so that
+/* Source-line steps in the tracer thread ("step" with line / line+into /
+ * out) against test/fixtures/stepper, so that
  * engine/step.c runs under ASan/UBSan too: next over a one-line loop of
  * 300,000 iterations (breakpoints, not 1.5 million single-steps), next over
  * a recursive call, stepIn, stepOut, fk_cancel during an endless next. */
@@ -11,36 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#define LINE "\"line\":true"
+#define LINE_INTO "\"line\":true,\"into\":true"
+#define OUT "\"out\":true"
+
 static char fixture_bin[4096], fixture_src[4096];
 static int last_outfd = -1;
-
-static char *next_result(fk_tracer *fk, int64_t id)
-{
-	char key[64];
-	snprintf(key, sizeof key, "\"type\":\"result\",\"id\":%lld,", (long long)id);
-	for (;;) {
-		CHECK(fk_wait(fk, 30000) == 1, "no result for request %lld", (long long)id);
-		int64_t len = fk_next_message(fk, NULL, 0);
-		if (len == 0)
-			continue;
-		CHECK(len < 0, "expected a pending message");
-		char *buf = malloc((size_t)-len + 1);
-		CHECK(buf != NULL, "malloc");
-		CHECK(fk_next_message(fk, (uint8_t *)buf, (uint64_t)-len) == -len, "message");
-		buf[-len] = '\0';
-		if (strstr(buf, key))
-			return buf;
-		free(buf);
-	}
-}
-
-static char *call(fk_tracer *fk, int op, pid_t pid, pid_t tid, uint32_t flags, uint64_t a, const char *data,
-		  size_t len)
-{
-	int64_t id = fk_submit(fk, op, pid, tid, flags, a, 0, (const uint8_t *)data, len);
-	CHECK(id > 0, "fk_submit %d: %lld", op, (long long)id);
-	return next_result(fk, id);
-}
 
 static char *wait_event(fk_tracer *fk, const char *what)
 {
@@ -89,16 +65,8 @@ static int marker(const char *name)
  * (removed again), every LWP stopped. */
 static pid_t launch_to(fk_tracer *fk, const char *mode, const char *arg, const char *mark)
 {
-	char data[1024];
-	size_t n = 0;
-	n += (size_t)snprintf(data + n, sizeof data - n, "%s", fixture_bin) + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "/") + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "3") + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "%s", fixture_bin) + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "%s", mode) + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "%s", arg) + 1;
-	n += (size_t)snprintf(data + n, sizeof data - n, "0") + 1;
-	char *r = call(fk, FK_OP_LAUNCH, 0, 0, 0, 0, data, n);
+	char *r = t_req(fk, "{'op':'launch','path':'%s','cwd':'/','argv':['%s','%s','%s']}", fixture_bin, fixture_bin,
+			mode, arg);
 	CHECK(t_has(r, "\"ok\":true"), "launch: %s", r);
 	pid_t pid = (pid_t)num(r, "\"pid\":");
 	int outfd = (int)num(r, "\"stdoutFd\":");
@@ -107,25 +75,25 @@ static pid_t launch_to(fk_tracer *fk, const char *mode, const char *arg, const c
 	/* its stdout stays open unread (closed, a write would be SIGPIPE): it
 	 * writes two lines */
 	last_outfd = outfd;
-	char q[4200];
-	int qn = snprintf(q, sizeof q, "line:stepper.c:%d", marker(mark));
-	r = call(fk, FK_OP_SYMBOLS, pid, 0, 0, 0, q, (size_t)qn);
+	char q[64];
+	snprintf(q, sizeof q, "stepper.c:%d", marker(mark));
+	r = t_req(fk, "{'op':'symbols','pid':%d,'file':'stepper.c','line':%d}", pid, marker(mark));
 	const char *a = strstr(r, "\"addresses\":[\"");
 	CHECK(a != NULL, "address of %s: %s", q, r);
 	uint64_t addr = strtoull(a + 14, NULL, 16);
 	free(r);
-	r = call(fk, FK_OP_BP_INSERT, pid, 0, 0, addr, NULL, 0);
+	r = t_req(fk, "{'op':'bpInsert','pid':%d,'addr':'0x%llx'}", pid, (unsigned long long)addr);
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
 	free(r);
-	r = call(fk, FK_OP_RESUME, pid, 0, 0, 0, NULL, 0);
+	r = t_req(fk, "{'op':'resume','pid':%d}", pid);
 	free(r);
 	char *ev = wait_event(fk, "\"reason\":\"breakpoint\"");
 	CHECK(ev != NULL, "breakpoint at %s not hit", q);
 	CHECK(num(ev, "\"tid\":") == pid, "the main thread hit it: %s", ev);
 	free(ev);
-	r = call(fk, FK_OP_STOP, pid, 0, 0, 0, NULL, 0);
+	r = t_req(fk, "{'op':'stop','pid':%d}", pid);
 	free(r);
-	r = call(fk, FK_OP_BP_REMOVE, pid, 0, 0, addr, NULL, 0);
+	r = t_req(fk, "{'op':'bpRemove','pid':%d,'addr':'0x%llx'}", pid, (unsigned long long)addr);
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
 	free(r);
 	return pid;
@@ -136,24 +104,23 @@ static int line_of(fk_tracer *fk, pid_t pid, const char *step_result)
 {
 	const char *pc = strstr(step_result, "\"pc\":\"");
 	CHECK(pc != NULL, "no pc: %s", step_result);
-	char q[64];
-	int qn = snprintf(q, sizeof q, "addr:%.*s", (int)strcspn(pc + 6, "\""), pc + 6);
-	char *r = call(fk, FK_OP_SYMBOLS, pid, 0, 0, 0, q, (size_t)qn);
+	char *r = t_req(fk, "{'op':'symbols','pid':%d,'addr':'%.*s'}", pid, (int)strcspn(pc + 6, "\""), pc + 6);
 	int line = (int)num(r, "\"line\":");
 	free(r);
 	return line;
 }
 
-static char *step(fk_tracer *fk, pid_t pid, uint32_t flags)
+/* how: LINE, LINE_INTO or OUT (JSON members) */
+static char *step(fk_tracer *fk, pid_t pid, const char *how)
 {
-	char *r = call(fk, FK_OP_STEP, pid, pid, flags, 0, NULL, 0);
+	char *r = t_req(fk, "{'op':'step','pid':%d,'tid':%d,%s}", pid, pid, how);
 	CHECK(t_has(r, "\"ok\":true"), "step: %s", r);
 	return r;
 }
 
 static void kill_it(fk_tracer *fk, pid_t pid)
 {
-	free(call(fk, FK_OP_KILL, pid, 0, 0, 0, NULL, 0));
+	free(t_req(fk, "{'op':'kill','pid':%d}", pid));
 	if (last_outfd >= 0)
 		close(last_outfd);
 	last_outfd = -1;
@@ -174,7 +141,7 @@ int main(void)
 
 	/* next over the loop: the rest of the line with breakpoints */
 	pid_t pid = launch_to(fk, "loop", "300000", "LOOP");
-	char *r = step(fk, pid, FK_STEP_LINE);
+	char *r = step(fk, pid, LINE);
 	CHECK(t_has(r, "\"reason\":\"step\""), "%s", r);
 	CHECK(line_of(fk, pid, r) == marker("AFTER_LOOP"), "next over the loop: %s", r);
 	CHECK(num(r, "\"singleSteps\":") < 2000 && num(r, "\"continues\":") >= 1, "breakpoints, not single steps: %s", r);
@@ -183,13 +150,13 @@ int main(void)
 
 	/* next over a recursive call, then stepOut of fact(6) to main */
 	pid = launch_to(fk, "fact", "6", "FACT_CALL");
-	r = step(fk, pid, FK_STEP_LINE);
+	r = step(fk, pid, LINE);
 	CHECK(t_has(r, "\"reason\":\"step\"") && line_of(fk, pid, r) == marker("FACT_AFTER"), "next: %s", r);
 	free(r);
-	r = step(fk, pid, FK_STEP_OUT);
+	r = step(fk, pid, OUT);
 	CHECK(t_has(r, "\"reason\":\"step\""), "stepOut: %s", r);
 	free(r);
-	r = call(fk, FK_OP_STACK, pid, pid, 0, 0, NULL, 0);
+	r = t_req(fk, "{'op':'stack','pid':%d,'tid':%d}", pid, pid);
 	CHECK(t_has(r, "\"function\":\"main\""), "back in main: %s", r);
 	const char *f0 = strstr(r, "\"function\":");
 	CHECK(f0 && strncmp(f0, "\"function\":\"main\"", 17) == 0, "frame 0 is main: %s", r);
@@ -198,34 +165,33 @@ int main(void)
 
 	/* stepIn into callee() (debug info), stepIn over getppid() (none) */
 	pid = launch_to(fk, "calls", "-", "CALL_CALLEE");
-	r = step(fk, pid, FK_STEP_LINE | FK_STEP_INTO);
+	r = step(fk, pid, LINE_INTO);
 	CHECK(line_of(fk, pid, r) == marker("CALLEE_FIRST"), "stepIn: %s", r);
 	free(r);
-	r = step(fk, pid, FK_STEP_OUT);
+	r = step(fk, pid, OUT);
 	free(r);
 	for (int i = 0; i < 3; i++) {
-		r = step(fk, pid, FK_STEP_LINE);
+		r = step(fk, pid, LINE);
 		int line = line_of(fk, pid, r);
 		free(r);
 		if (line == marker("CALL_LIBC"))
 			break;
 	}
-	r = step(fk, pid, FK_STEP_LINE | FK_STEP_INTO);
+	r = step(fk, pid, LINE_INTO);
 	CHECK(line_of(fk, pid, r) == marker("AFTER_LIBC"), "stepIn over getppid: %s", r);
 	free(r);
 	kill_it(fk, pid);
 
 	/* fk_cancel during a next that does not end */
 	pid = launch_to(fk, "forever", "-", "BEFORE_FOREVER");
-	free(step(fk, pid, FK_STEP_LINE));
-	int64_t id = fk_submit(fk, FK_OP_STEP, pid, pid, FK_STEP_LINE, 0, 0, NULL, 0);
-	CHECK(id > 0, "submit");
+	free(step(fk, pid, LINE));
+	int64_t id = t_submit(fk, "{'op':'step','pid':%d,'tid':%d,'line':true}", pid, pid);
 	usleep(300000);
 	fk_cancel(fk);
-	r = next_result(fk, id);
+	r = t_result(fk, id);
 	CHECK(t_has(r, "\"reason\":\"paused\""), "cancelled: %s", r);
 	free(r);
-	r = call(fk, FK_OP_THREADS, pid, 0, 0, 0, NULL, 0);
+	r = t_req(fk, "{'op':'threads','pid':%d}", pid);
 	CHECK(t_count(r, "\"tid\":") == 9, "all 9 threads still there: %s", r);
 	free(r);
 	kill_it(fk, pid);

@@ -17,13 +17,12 @@ int main(void)
 	fk_tracer *fk = fk_open(err, sizeof err);
 	CHECK(fk != NULL, "fk_open: %s", err);
 	pid_t pid = t_spawn_threads(2);
-	char *r = t_call(fk, FK_OP_ATTACH, pid, 0, 0); /* attached, running: the tracer waits in waitid */
+	char *r = t_req(fk, "{'op':'attach','pid':%d}", pid); /* attached, running: the tracer waits in waitid */
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
 	free(r);
 	char buf[4096];
 	for (int i = 0; i < 10000; i++) {
-		int64_t id = fk_submit(fk, FK_OP_PING, 0, 0, 0, 0, 0, NULL, 0);
-		CHECK(id > 0, "submit");
+		int64_t id = t_submit(fk, "{'op':'ping'}");
 		int got = 0;
 		while (!got) {
 			int w = fk_wait(fk, 2000);
@@ -42,7 +41,7 @@ int main(void)
 			nanosleep(&ts, NULL);
 		}
 	}
-	r = t_call(fk, FK_OP_DETACH, pid, 0, 0);
+	r = t_req(fk, "{'op':'detach','pid':%d}", pid);
 	free(r);
 	CHECK(t_all_running_untraced(pid), "left traced");
 	fk_close(fk);

@@ -71,7 +71,7 @@ test('decodeSigmask', () => {
 test('protocol: malformed messages throw ProtocolError', () => {
 	assert.throws(() => parseMessage('not json'), ProtocolError);
 	assert.throws(() => parseMessage('{"type":"result","id":"x","ok":true,"body":{}}'), /result\.id/);
-	assert.throws(() => parseThreadsBody({ pid: 1, pauseUs: 2, threads: [{ tid: 1 }] }), /threads\.threads\[0\]/);
+	assert.throws(() => parseThreadsBody({ pid: 1, pauseUs: 2, attachedBefore: false, zombieLeader: false, threads: [{ tid: 1 }] }), /threads\.threads\[0\]/);
 	const m = parseMessage('{"type":"result","id":3,"ok":false,"error":{"code":"ESRCH","errno":3,"kind":"no-such-process","step":"seize","message":"no such process: pid 4242"}}');
 	assert.equal(m.type, 'result');
 });

@@ -134,8 +134,12 @@ export function renderRegsText(r: Registers): string {
 		out.push(section('XSAVE', `size ${r.xstate.size}  xcr0 ${hex(r.xstate.xcr0)}  xstate_bv ${hex(r.xstate.xstateBv)}  ` +
 			`in use ${bracket(inUse)}`));
 	}
-	const blocked = decodeSigmask(r.sigmask, os.constants.signals);
-	out.push(section('Signal mask', `sigmask ${hexPad(r.sigmask, 16)}  blocked ${bracket(blocked)}`));
+	if (r.sigmask === null) {
+		out.push(section('Signal mask', 'sigmask unavailable (PTRACE_GETSIGMASK failed)'));
+	} else {
+		const blocked = decodeSigmask(r.sigmask, os.constants.signals);
+		out.push(section('Signal mask', `sigmask ${hexPad(r.sigmask, 16)}  blocked ${bracket(blocked)}`));
+	}
 	return out.join('\n');
 }
 

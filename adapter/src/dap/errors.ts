@@ -85,10 +85,9 @@ export function toDapError(e: unknown, what: string, pid?: number): DapError {
 			return errors.alreadyTraced(pid ?? 0, e.message);
 		case 'exited':
 			return errors.processExited(`${what}: ${e.message}`);
+		case 'unknown-op':
+			return errors.unsupported(`${what}: this libforkall has no "${e.op}" operation yet`);
 		case 'bad-request':
-			if (/unknown operation/i.test(e.message)) {
-				return errors.unsupported(`${what}: this libforkall has no "${e.op}" operation yet`);
-			}
 			return errors.nativeFailure(what, e.message);
 		default:
 			return errors.nativeFailure(what, e.message);

@@ -163,7 +163,7 @@ export function lwpNodes(l: Lwp, regs: Registers | null): VarNode[] {
 	if (l.fsBase !== null) {
 		out.push({ name: 'TLS base (fs_base)', value: hex(l.fsBase), type: 'void *', memoryReference: hex(l.fsBase) });
 	}
-	if (regs) {
+	if (regs && regs.sigmask !== null) {
 		const names = decodeSigmask(regs.sigmask, os.constants.signals);
 		out.push({ name: 'signal mask', value: `${hexPad(regs.sigmask, 16)}${names.length ? ` [${names.join(' ')}]` : ''}`, type: 'sigset_t' });
 	}

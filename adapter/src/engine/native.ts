@@ -11,44 +11,6 @@ import * as path from 'node:path';
 import * as util from 'node:util';
 import koffi, { type LibraryHandle } from 'koffi';
 
-/** Request operations, mirroring enum fk_op. */
-export const Op = {
-	threads: 1,
-	regs: 2,
-	attach: 3,
-	detach: 4,
-	stop: 5,
-	resume: 6,
-	launch: 7,
-	fork: 8,
-	kill: 9,
-	step: 10,
-	bpInsert: 11,
-	bpRemove: 12,
-	setRegs: 13,
-	ping: 14,
-	stack: 15,
-	symbols: 16,
-	locals: 17,
-} as const;
-export type OpName = keyof typeof Op;
-
-/** Request flags, mirroring enum fk_flags. */
-export const Flags = {
-	attachStop: 1 << 0,
-	forkStopped: 1 << 1,
-	forkCopyDontfork: 1 << 2,
-	forkKeepTraced: 1 << 3,
-	launchStopAtEntry: 1 << 4,
-	forkSameTids: 1 << 5,
-	/** step: a source line (next) in the tracer thread */
-	stepLine: 1 << 6,
-	/** with stepLine: enter calls that have line information (stepIn) */
-	stepInto: 1 << 7,
-	/** step: until the current function returns (stepOut) */
-	stepOut: 1 << 8,
-} as const;
-
 /** Opaque fk_tracer * (koffi 3 represents pointers as BigInt). */
 export type TracerHandle = bigint & { readonly __brand: 'fk_tracer' };
 
@@ -58,8 +20,8 @@ export interface NativeLib {
 	readonly path: string;
 	open(): TracerHandle;
 	close(fk: TracerHandle): Promise<void>;
-	submit(fk: TracerHandle, op: number, pid: number, tid: number, flags: number,
-		a: bigint, b: bigint, data: Uint8Array | null): number;
+	/** fk_request: queue a request (JSON text); its id (> 0) or -errno. */
+	request(fk: TracerHandle, json: string): number;
 	/** fk_wait on a libuv pool thread: never blocks the event loop. */
 	waitAsync(fk: TracerHandle, timeoutMs: number): Promise<number>;
 	/** Next message as a string, or null when the queue is empty. */
@@ -70,6 +32,8 @@ export interface NativeLib {
 	memRead(pid: number, addr: bigint, len: number): Buffer;
 	memWrite(pid: number, addr: bigint, data: Uint8Array): number;
 	version(): string;
+	/** fk_protocol(): the handshake JSON (version, protocol, ops, events). */
+	protocol(): string;
 }
 
 /** The library file could not be found or loaded. */
@@ -133,8 +97,7 @@ function bind(lib: LibraryHandle, libPath: string): NativeLib {
 	}
 	const fkOpen = lib.func('fk_tracer *fk_open(char *err, size_t errlen)');
 	const fkClose = lib.func('void fk_close(fk_tracer *fk)');
-	const fkSubmit = lib.func('int64_t fk_submit(fk_tracer *fk, int32_t op, int32_t pid, int32_t tid, ' +
-		'uint32_t flags, uint64_t a, uint64_t b, const uint8_t *data, uint64_t datalen)');
+	const fkRequest = lib.func('int64_t fk_request(fk_tracer *fk, const uint8_t *json, uint64_t len)');
 	const fkWait = lib.func('int32_t fk_wait(fk_tracer *fk, int32_t timeout_ms)');
 	const fkNext = lib.func('int64_t fk_next_message(fk_tracer *fk, uint8_t *buf, uint64_t cap)');
 	const fkSetLogLevel = lib.func('void fk_set_log_level(fk_tracer *fk, int32_t level)');
@@ -142,6 +105,7 @@ function bind(lib: LibraryHandle, libPath: string): NativeLib {
 	const fkMemRead = lib.func('int64_t fk_mem_read(int32_t pid, uint64_t addr, uint8_t *buf, uint64_t len)');
 	const fkMemWrite = lib.func('int64_t fk_mem_write(int32_t pid, uint64_t addr, const uint8_t *buf, uint64_t len)');
 	const fkVersion = lib.func('const char *fk_version(void)');
+	const fkProtocol = lib.func('const char *fk_protocol(void)');
 
 	const waitP = util.promisify(fkWait.async) as (fk: bigint, timeout: number) => Promise<number>;
 	const closeP = util.promisify(fkClose.async) as (fk: bigint) => Promise<void>;
@@ -161,9 +125,9 @@ function bind(lib: LibraryHandle, libPath: string): NativeLib {
 			return BigInt(fk) as TracerHandle;
 		},
 		close: (fk) => closeP(fk),
-		submit(fk, op, pid, tid, flags, a, b, data): number {
-			const n = fkSubmit(fk, op, pid, tid, flags >>> 0, a, b, data, data ? data.length : 0);
-			return Number(n);
+		request(fk, json): number {
+			const data = Buffer.from(json, 'utf8');
+			return Number(fkRequest(fk, data, data.length));
 		},
 		waitAsync: (fk, timeoutMs) => waitP(fk, timeoutMs),
 		nextMessage(fk): string | null {
@@ -206,6 +170,9 @@ function bind(lib: LibraryHandle, libPath: string): NativeLib {
 		},
 		version(): string {
 			return String(fkVersion());
+		},
+		protocol(): string {
+			return String(fkProtocol());
 		},
 	};
 }

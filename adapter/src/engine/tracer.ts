@@ -1,7 +1,7 @@
 /*
  * Tracer: one fk_tracer handle (one native tracer thread).
  *
- * Requests go in with fk_submit (synchronous, microseconds). Results, events
+ * Requests go in with fk_request (JSON, synchronous, microseconds). Results, events
  * and logs come back through ONE pump: fk_wait runs through koffi's .async()
  * on a libuv pool thread, so the event loop never blocks, and no native code
  * ever calls into JS (no koffi callbacks). The pump only runs while a request
@@ -10,30 +10,24 @@
  */
 import { TypedEmitter } from '../common/events';
 import { TracerError } from './errors';
-import { ESHUTDOWN, Op, OpName, loadNative, type NativeLib, type TracerHandle } from './native';
+import { ESHUTDOWN, loadNative, type NativeLib, type TracerHandle } from './native';
 import {
-	bodyParsers, isKnownEvent, parseMessage, ProtocolError,
-	type BodyByOp, type ExitedEvent, type LogLevel, type Message, type StoppedEvent,
-	type ThreadCreatedEvent, type ThreadExitedEvent, type UnknownEvent,
+	bodyValidators, defValidators, EVENT_NAMES, isKnownEvent, parseMessage, PROTOCOL_VERSION, ProtocolError,
+	type BodyByOp, type EventName, type Handshake, type KnownEvent, type LogLevel, type Message, type OpName,
+	type RequestByOp, type UnknownEvent,
 } from './protocol';
 
-export { Flags, type OpName } from './native';
+export type { OpName, RequestByOp } from './protocol';
 
-/** Arguments of a request (unused ones default to 0 / empty). */
-export interface RequestArgs {
-	pid?: number;
-	tid?: number;
-	flags?: number;
-	a?: bigint | number;
-	b?: bigint | number;
-	data?: Uint8Array | string | null;
+/** 0x-prefixed hex of an address, as requests carry it. */
+export function hexArg(v: bigint | number): `0x${string}` {
+	return `0x${BigInt(v).toString(16)}`;
 }
 
-export type TracerEvents = {
-	threadCreated: [ThreadCreatedEvent];
-	threadExited: [ThreadExitedEvent];
-	stopped: [StoppedEvent];
-	exited: [ExitedEvent];
+/** One event per known event kind of the protocol (schema.json's "events"). */
+type KnownEventMap = { [K in EventName]: [Extract<KnownEvent, { event: K }>] };
+
+export type TracerEvents = KnownEventMap & {
 	/** An event this version does not know. */
 	unknownEvent: [UnknownEvent];
 	log: [LogLevel, string];
@@ -42,7 +36,7 @@ export type TracerEvents = {
 };
 
 /** Events whose listeners keep the pump (and so the process) running. */
-const PUMP_EVENTS = ['threadCreated', 'threadExited', 'stopped', 'exited', 'unknownEvent'] as const;
+const PUMP_EVENTS: readonly (EventName | 'unknownEvent')[] = [...EVENT_NAMES, 'unknownEvent'];
 
 const LOG_LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
@@ -51,11 +45,6 @@ interface Pending {
 	resolve(body: unknown): void;
 	reject(err: Error): void;
 }
-
-// Compile-time check: every operation has a body type.
-type _AllOpsHaveBodies = [OpName] extends [keyof BodyByOp] ? ([keyof BodyByOp] extends [OpName] ? true : never) : never;
-const _allOpsHaveBodies: _AllOpsHaveBodies = true;
-void _allOpsHaveBodies;
 
 export class Tracer extends TypedEmitter<TracerEvents> {
 	/** fk_wait timeout per pump round; bounds how long close() waits. */
@@ -81,6 +70,27 @@ export class Tracer extends TypedEmitter<TracerEvents> {
 		return loadNative().version();
 	}
 
+	/**
+	 * The library's handshake (fk_protocol(): version, protocol, operations,
+	 * events), checked against the protocol this adapter was built for.
+	 * Throws ProtocolError when the protocol versions differ.
+	 */
+	static handshake(): Handshake {
+		const raw = loadNative().protocol();
+		let v: unknown;
+		try {
+			v = JSON.parse(raw);
+		} catch (e) {
+			throw new ProtocolError(`fk_protocol(): not JSON (${(e as Error).message}): ${raw.slice(0, 120)}`, raw);
+		}
+		const h = defValidators.Handshake(v, {}, 'fk_protocol()');
+		if (h.protocol !== PROTOCOL_VERSION) {
+			throw new ProtocolError(`libforkall ${h.version} speaks native protocol ${h.protocol}; this adapter ` +
+				`speaks ${PROTOCOL_VERSION}: rebuild the library (make -C native) or the adapter`, raw);
+		}
+		return h;
+	}
+
 	get isClosed(): boolean {
 		return this.closed;
 	}
@@ -93,13 +103,11 @@ export class Tracer extends TypedEmitter<TracerEvents> {
 	}
 
 	/** Submit a request; resolves with its typed body, rejects with TracerError. */
-	request<K extends OpName>(op: K, args: RequestArgs = {}): Promise<BodyByOp[K]> {
+	request<K extends OpName>(op: K, args: RequestByOp[K]): Promise<BodyByOp[K]> {
 		if (this.closed) {
 			return Promise.reject(TracerError.closed(op));
 		}
-		const data = typeof args.data === 'string' ? Buffer.from(args.data, 'utf8') : (args.data ?? null);
-		const id = this.lib.submit(this.fk, Op[op], args.pid ?? 0, args.tid ?? 0, args.flags ?? 0,
-			BigInt(args.a ?? 0), BigInt(args.b ?? 0), data);
+		const id = this.lib.request(this.fk, JSON.stringify({ op, ...args }));
 		if (id <= 0) {
 			const errno = -id;
 			return Promise.reject(new TracerError(op, {
@@ -226,7 +234,7 @@ export class Tracer extends TypedEmitter<TracerEvents> {
 				return;
 			}
 			try {
-				p.resolve(bodyParsers[p.op](msg.body));
+				p.resolve(bodyValidators[p.op](msg.body));
 			} catch (e) {
 				p.reject(e instanceof ProtocolError
 					? new ProtocolError(`${p.op}: ${e.message}`, JSON.stringify(msg))
@@ -239,17 +247,16 @@ export class Tracer extends TypedEmitter<TracerEvents> {
 			return;
 		case 'event':
 			if (isKnownEvent(msg)) {
-				switch (msg.event) {
-				case 'threadCreated': this.emit('threadCreated', msg); break;
-				case 'threadExited': this.emit('threadExited', msg); break;
-				case 'stopped': this.emit('stopped', msg); break;
-				case 'exited': this.emit('exited', msg); break;
-				}
+				this.emitKnown(msg);
 			} else {
 				this.emit('unknownEvent', msg as UnknownEvent);
 			}
 			return;
 		}
+	}
+
+	private emitKnown<K extends EventName>(msg: Extract<KnownEvent, { event: K }>): void {
+		(this.emit as (e: K, m: Extract<KnownEvent, { event: K }>) => boolean)(msg.event as K, msg);
 	}
 
 	/** A malformed message: fail its request if we can tell which one. */

@@ -4,7 +4,7 @@
  * uses) over int3 sites (one per address, shared, reference counted).
  * Plain values; no DAP types.
  */
-import type { Tracer } from '../engine/tracer';
+import { hexArg, type Tracer } from '../engine/tracer';
 import { hex } from '../common/format';
 import { parseCondition } from './conditions';
 
@@ -170,7 +170,7 @@ export class BreakpointTable {
 		let site = this.sites.get(addr);
 		if (!site) {
 			const orig = this.readByte(addr);
-			await this.tracer.request('bpInsert', { pid: this.pid, a: addr });
+			await this.tracer.request('bpInsert', { pid: this.pid, addr: hexArg(addr) });
 			site = { orig, owners: new Set() };
 			this.sites.set(addr, site);
 		}
@@ -185,7 +185,7 @@ export class BreakpointTable {
 		site.owners.delete(owner);
 		if (site.owners.size === 0) {
 			this.sites.delete(addr);
-			await this.tracer.request('bpRemove', { pid: this.pid, a: addr });
+			await this.tracer.request('bpRemove', { pid: this.pid, addr: hexArg(addr) });
 		}
 	}
 }

@@ -17,15 +17,16 @@ import { TypedEmitter } from '../common/events';
 import { hex } from '../common/format';
 import { TracerError } from '../engine/errors';
 import type {
-	ExitedEvent, ForkBody, LocalVariable, StepBody, StoppedEvent, ThreadCreatedEvent, ThreadExitedEvent, UnknownEvent,
+	ChildProcessEvent, ExitedEvent, ForkBody, LocalVariable, SignalEvent, StepBody, StepRequest, StoppedEvent,
+	ThreadCreatedEvent, ThreadExitedEvent,
 } from '../engine/protocol';
-import { Flags, type Tracer } from '../engine/tracer';
+import type { Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
 import { evaluate, parseCondition, parseFormattedValue, type Lookup } from './conditions';
 import { signalName } from './signals';
 import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
-import { Process, forkFlags, type ForkMode, type ThreadsSnapshot } from './process';
+import { Process, forkArgs, type ForkMode, type ThreadsSnapshot } from './process';
 import { Registers } from './registers';
 import { Symbols, frameFromInfo, isUnknownOp, type Frame, type Location } from './symbols';
 
@@ -175,21 +176,22 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		};
 		/* a process the program created itself (fork): the library took
 		 * our breakpoint bytes out of its copy and let it go */
-		const onOther = (e: UnknownEvent) => {
-			if (e.pid !== this.pid) return;
-			if (e.event === 'childProcess') {
-				this.emit('output', 'console', `[detached child ${String(e.child)} (${String(e.kind)} by thread ${String(e.tid)})]\n`);
-			} else if (e.event === 'signal') {
-				/* a signal set to nostop + print */
-				const sig = Number(e.signal);
-				this.emit('output', 'console', `[thread ${String(e.tid)} received ${signalName(sig)} (${sig})${e.passed ? '' : ', not passed'}]\n`);
+		const onChild = (e: ChildProcessEvent) => {
+			if (e.pid === this.pid) {
+				this.emit('output', 'console', `[detached child ${e.child} (${e.kind} by thread ${e.tid})]\n`);
+			}
+		};
+		/* a signal set to nostop + print */
+		const onSignal = (e: SignalEvent) => {
+			if (e.pid === this.pid) {
+				this.emit('output', 'console', `[thread ${e.tid} received ${signalName(e.signal)} (${e.signal})${e.passed ? '' : ', not passed'}]\n`);
 			}
 		};
 		tracer.on('stopped', onStopped).on('exited', onExited).on('threadCreated', onCreated).on('threadExited', onGone)
-			.on('unknownEvent', onOther);
+			.on('childProcess', onChild).on('signal', onSignal);
 		this.unsubscribe = () => {
 			tracer.off('stopped', onStopped).off('exited', onExited).off('threadCreated', onCreated).off('threadExited', onGone)
-				.off('unknownEvent', onOther);
+				.off('childProcess', onChild).off('signal', onSignal);
 		};
 	}
 
@@ -199,7 +201,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	static async attach(tracer: Tracer, pid: number): Promise<Debuggee> {
 		const d = new Debuggee(tracer, pid, 'attach', true);
 		try {
-			await tracer.request('attach', { pid, flags: Flags.attachStop });
+			await tracer.request('attach', { pid, stop: true });
 		} catch (e) {
 			d.dispose();
 			throw e;
@@ -223,11 +225,12 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			else env[k] = String(v);
 		}
 		const args = o.args ?? [];
-		const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-		const fields = [o.program, o.cwd ?? process.cwd(), String(args.length + 1), o.program, ...args,
-			String(envList.length), ...envList];
-		const data = `${fields.join('\0')}\0`;
-		const body = await tracer.request('launch', { data });
+		const body = await tracer.request('launch', {
+			path: o.program,
+			cwd: o.cwd ?? process.cwd(),
+			argv: [o.program, ...args],
+			env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+		});
 		const d = new Debuggee(tracer, body.pid, 'launch', true);
 		d.forward(body.stdoutFd, 'stdout');
 		d.forward(body.stderrFd, 'stderr');
@@ -589,7 +592,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	private async fetchTopFrames(): Promise<Map<number, Frame>> {
 		const m = new Map<number, Frame>();
 		try {
-			const body = await this.tracer.request('stack', { pid: this.pid, tid: 0, b: 1 });
+			const body = await this.tracer.request('stack', { pid: this.pid, tid: 0, maxFrames: 1 });
 			for (const t of body.threads ?? []) {
 				if (t.frames.length) m.set(t.tid, frameFromInfo(0, t.frames[0]));
 			}
@@ -643,7 +646,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 
 	private async fetchLocals(tid: number, index: number): Promise<FrameLocals> {
 		try {
-			const body = await this.tracer.request('locals', { pid: this.pid, tid, b: index });
+			const body = await this.tracer.request('locals', { pid: this.pid, tid, frame: index });
 			return {
 				function: body.function ?? null,
 				note: body.note ?? null,
@@ -702,7 +705,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	async fork(mode: ForkMode, opts: { copyDontfork?: boolean; sameTids?: boolean } = {}): Promise<ForkBody> {
 		if (this.isExited()) throw new DebuggeeError('exited', `fork: process ${this.pid} has exited`);
 		if (this.stepping) throw new DebuggeeError('running', 'fork: a step is in progress');
-		return this.tracer.request('fork', { pid: this.pid, flags: forkFlags({ mode, ...opts }) });
+		return this.tracer.request('fork', { pid: this.pid, ...forkArgs({ mode, ...opts }) });
 	}
 
 	// ---- stepping --------------------------------------------------------------
@@ -716,7 +719,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	 * run by the tracer thread (native/src/engine/step.c). */
 	async stepLine(tid: number, into: boolean): Promise<void> {
 		await this.runStep(tid, async () => {
-			const end = await this.nativeStep(tid, Flags.stepLine | (into ? Flags.stepInto : 0));
+			const end = await this.nativeStep(tid, { line: true, into });
 			// No line information at pc: one instruction (over calls).
 			return end === 'noLine' ? this.instructionStep(tid, !into) : end;
 		});
@@ -725,7 +728,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	/** Run until the current function returns to its caller. */
 	async stepOut(tid: number): Promise<void> {
 		await this.runStep(tid, async () => {
-			const end = await this.nativeStep(tid, Flags.stepOut);
+			const end = await this.nativeStep(tid, { out: true });
 			return end === 'noLine' ? null : end;
 		});
 	}
@@ -789,18 +792,18 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	 * range-steps, every LWP while a call runs, breakpoints for loops. It
 	 * ends with every LWP stopped; `pause` meanwhile cancels it (fk_cancel).
 	 */
-	private async nativeStep(tid: number, flags: number): Promise<StepEnd | 'noLine' | null> {
+	private async nativeStep(tid: number, how: Omit<StepRequest, 'pid' | 'tid'>): Promise<StepEnd | 'noLine' | null> {
 		this.nativeStepping = true;
 		let body: StepBody;
 		try {
-			body = await this.tracer.request('step', { pid: this.pid, tid, flags });
+			body = await this.tracer.request('step', { pid: this.pid, tid, ...how });
 		} finally {
 			this.nativeStepping = false;
 			if (this.cancelSent) {
 				// fk_cancel lasts until the end of the request it lands in: one
 				// that came as the step ended must not cancel the next one
 				this.cancelSent = false;
-				await this.tracer.request('ping').catch(() => undefined);
+				await this.tracer.request('ping', {}).catch(() => undefined);
 			}
 		}
 		this.lastNativeStep = body;
@@ -816,7 +819,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 				return {
 					foreign: {
 						type: 'event', event: 'stopped', pid: this.pid, tid: body.stopTid ?? tid, reason: body.reason,
-						signal: body.signal, addr: body.addr,
+						signal: body.signal ?? 0, addr: body.addr,
 					},
 				};
 			case 'threadExited':

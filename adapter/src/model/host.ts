@@ -7,7 +7,6 @@
  */
 import { Tracer } from '../engine/tracer';
 import { Debuggee } from './debuggee';
-import { isUnknownOp } from './symbols';
 
 export interface PendingChild {
 	pid: number;
@@ -16,7 +15,7 @@ export interface PendingChild {
 	at: number;
 }
 
-/** Native operations the debug adapter can use, probed once. */
+/** Native operations the debug adapter can use (the library's handshake). */
 export interface NativeFeatures {
 	launch: boolean;
 	step: boolean;
@@ -49,23 +48,22 @@ export class DebugHost {
 		return this.tracerInstance;
 	}
 
-	/** Which "coming" ops this library has: an op it does not know fails with "unknown operation". */
+	/**
+	 * Which operations this library has, from its handshake (fk_protocol()):
+	 * no request is sent. Throws NativeLoadError without the library and
+	 * ProtocolError when it speaks another protocol version.
+	 */
 	nativeFeatures(): Promise<NativeFeatures> {
 		if (!this.features) {
 			this.features = (async () => {
-				// Never probe kill: no request that could signal anything is sent here.
-				const has = async (op: 'launch' | 'step' | 'bpInsert' | 'stack' | 'symbols'): Promise<boolean> => {
-					try {
-						// pid 0 is never a session: a known op fails with another error.
-						await this.tracer.request(op, { pid: 0, data: op === 'launch' ? '' : op === 'symbols' ? 'function:main' : null });
-						return true;
-					} catch (e) {
-						return !isUnknownOp(e);
-					}
+				const ops = new Set<string>(Tracer.handshake().ops);
+				return {
+					launch: ops.has('launch'),
+					step: ops.has('step'),
+					breakpoints: ops.has('bpInsert') && ops.has('bpRemove'),
+					stack: ops.has('stack'),
+					symbols: ops.has('symbols'),
 				};
-				const [launch, step, bp, stack, symbols] = await Promise.all(
-					[has('launch'), has('step'), has('bpInsert'), has('stack'), has('symbols')]);
-				return { launch, step, breakpoints: bp, stack, symbols };
 			})();
 		}
 		return this.features;

@@ -1,4 +1,4 @@
-export { Process, forkFlags, type ForkMode, type ForkOptions, type ThreadsSnapshot } from './process';
+export { Process, forkArgs, type ForkMode, type ForkOptions, type ThreadsSnapshot } from './process';
 export { Lwp, type StackRange } from './lwp';
 export {
 	Registers, GPR_NAMES, SEGMENT_NAMES, decodeRflags, decodeMxcsr, decodeFcw, decodeFsw,

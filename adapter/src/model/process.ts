@@ -3,8 +3,7 @@
  * reads are requests to the native tracer thread. No DAP types.
  */
 import type { Tracer } from '../engine/tracer';
-import type { ForkBody, ThreadsBody } from '../engine/protocol';
-import { Flags } from '../engine/tracer';
+import type { ForkBody, ForkRequest, ThreadsBody } from '../engine/protocol';
 import { Lwp } from './lwp';
 import { Registers } from './registers';
 
@@ -30,13 +29,14 @@ export interface ForkOptions {
 	sameTids?: boolean;
 }
 
-export function forkFlags(o: ForkOptions): number {
-	let f = 0;
-	if (o.mode === 'stopped') f |= Flags.forkStopped;
-	if (o.mode === 'debug') f |= Flags.forkKeepTraced;
-	if (o.copyDontfork ?? true) f |= Flags.forkCopyDontfork;
-	if (o.sameTids) f |= Flags.forkSameTids;
-	return f;
+/** The "fork" request's switches for these options. */
+export function forkArgs(o: ForkOptions): Omit<ForkRequest, 'pid'> {
+	return {
+		stopped: o.mode === 'stopped',
+		keepTraced: o.mode === 'debug',
+		copyDontfork: o.copyDontfork ?? true,
+		sameTids: o.sameTids ?? false,
+	};
 }
 
 export class Process {
@@ -58,7 +58,7 @@ export class Process {
 
 	/** The multithreaded fork: a child with every thread of this process. */
 	async fork(opts: ForkOptions = {}): Promise<ForkBody> {
-		return this.tracer.request('fork', { pid: this.pid, flags: forkFlags(opts) });
+		return this.tracer.request('fork', { pid: this.pid, ...forkArgs(opts) });
 	}
 
 	/** All registers of one LWP (only that LWP is stopped, unless attached). */

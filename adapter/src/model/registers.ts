@@ -135,7 +135,8 @@ export class Registers {
 	readonly fpu: Fpu;
 	readonly vector: VectorRegs;
 	readonly xstate: { size: number; xcr0: bigint; xstateBv: bigint; components: XstateComponent[] } | null;
-	readonly sigmask: bigint;
+	/** null when the kernel would not say (PTRACE_GETSIGMASK failed) */
+	readonly sigmask: bigint | null;
 
 	constructor(readonly raw: RegsBody) {
 		this.pid = raw.pid;
@@ -157,7 +158,7 @@ export class Registers {
 			size: raw.xstate.size, xcr0: big(raw.xstate.xcr0), xstateBv: big(raw.xstate.xstate_bv),
 			components: raw.xstate.components,
 		} : null;
-		this.sigmask = big(raw.sigmask);
+		this.sigmask = raw.sigmask === null ? null : big(raw.sigmask);
 	}
 
 	/** A general/segment register by name; throws on an unknown name. */

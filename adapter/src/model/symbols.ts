@@ -1,13 +1,12 @@
 /*
- * Symbol and line lookups in a debuggee (native FK_OP_SYMBOLS), and call
- * stacks (FK_OP_STACK). Both ops may be missing from an older library:
+ * Symbol and line lookups in a debuggee (native "symbols"), and call
+ * stacks ("stack"). Both ops may be missing from an older library:
  * then lookups answer "unknown" and stacks have one frame built from the
  * registers. No DAP types.
  */
 import { TracerError } from '../engine/errors';
-import type { StackFrameInfo } from '../engine/protocol';
-import type { Tracer } from '../engine/tracer';
-import { hex } from '../common/format';
+import type { StackFrameInfo, SymbolsRequest } from '../engine/protocol';
+import { hexArg, type Tracer } from '../engine/tracer';
 
 export interface Location {
 	function: string | null;
@@ -32,7 +31,7 @@ export interface Frame {
 
 /** The library does not know this operation (an older libforkall). */
 export function isUnknownOp(e: unknown): boolean {
-	return e instanceof TracerError && e.kind === 'bad-request' && /unknown operation/i.test(e.message);
+	return e instanceof TracerError && e.kind === 'unknown-op';
 }
 
 export class Symbols {
@@ -48,13 +47,16 @@ export class Symbols {
 
 	/** Entry addresses of a function (empty when unknown). */
 	async functionAddresses(name: string): Promise<bigint[]> {
-		const body = await this.query(`function:${name}`);
+		const body = await this.query({ function: name });
 		return (body?.addresses ?? []).map((a) => BigInt(a));
 	}
 
 	/** Addresses of the code of FILE:LINE, and the line that has code (>= line). */
 	async lineAddresses(file: string, line: number): Promise<{ addresses: bigint[]; line: number | null }> {
-		const body = await this.query(`line:${file}:${line}`);
+		if (!Number.isInteger(line) || line < 1 || line > 0x7fffffff) {
+			return { addresses: [], line: null };
+		}
+		const body = await this.query({ file, line });
 		return { addresses: (body?.addresses ?? []).map((a) => BigInt(a)), line: body?.line ?? null };
 	}
 
@@ -64,7 +66,7 @@ export class Symbols {
 		if (hit) {
 			return hit;
 		}
-		const body = await this.query(`addr:${hex(addr)}`);
+		const body = await this.query({ addr: hexArg(addr) });
 		const loc: Location = {
 			function: body?.function ?? null,
 			offset: body?.offset ?? null,
@@ -78,12 +80,12 @@ export class Symbols {
 		return loc;
 	}
 
-	private async query(q: string) {
+	private async query(q: Omit<SymbolsRequest, 'pid'>) {
 		if (this.available === false) {
 			return null;
 		}
 		try {
-			const body = await this.tracer.request('symbols', { pid: this.pid, data: q });
+			const body = await this.tracer.request('symbols', { pid: this.pid, ...q });
 			this.available = true;
 			return body;
 		} catch (e) {

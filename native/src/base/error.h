@@ -10,12 +10,13 @@
 
 #include <stddef.h>
 
-/* error kinds (see PROTOCOL.md) */
+/* error kinds (native/protocol/schema.json, ErrorKind) */
 #define FK_KIND_NOPROC "no-such-process"
 #define FK_KIND_PERM "not-permitted"
 #define FK_KIND_TRACED "already-traced"
 #define FK_KIND_EXITED "exited"
 #define FK_KIND_BADREQ "bad-request"
+#define FK_KIND_UNKNOWN_OP "unknown-op"
 #define FK_KIND_FAILED "failed"
 
 struct fk_err {

@@ -14,6 +14,7 @@
  * threads (Node's child_process) nor let them reap our tracees' stops.
  */
 #include "core/tracer.h"
+#include "core/events.generated.h"
 
 #include "base/procfs.h"
 
@@ -23,7 +24,8 @@
 #include "ptrace/breakpoints.h"
 #include "ptrace/follow.h"
 #include "base/log.h"
-#include "ops/ops.h"
+#include "base/jsonread.h"
+#include "ops/request.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -264,19 +266,6 @@ bool tr_take_unclaimed(struct fk_tracer *tr, pid_t pid, int *status)
 
 /* ---- the state machine ------------------------------------------------ */
 
-static void event_lwp(struct fk_tracer *tr, const char *name, pid_t pid, pid_t tid)
-{
-	struct jw w;
-	jw_init(&w);
-	jw_obj_begin(&w);
-	jw_kstr(&w, "type", "event");
-	jw_kstr(&w, "event", name);
-	jw_kint(&w, "pid", pid);
-	jw_kint(&w, "tid", tid);
-	jw_obj_end(&w);
-	tr_emit_event(tr, &w);
-}
-
 static void lwp_gone(struct fk_tracer *tr, struct proc *p, pid_t tid, int status)
 {
 	bool leader = tid == p->pid;
@@ -285,21 +274,11 @@ static void lwp_gone(struct fk_tracer *tr, struct proc *p, pid_t tid, int status
 		p->exited = true;
 		p->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 		if (p->session) {
-			struct jw w;
-			jw_init(&w);
-			jw_obj_begin(&w);
-			jw_kstr(&w, "type", "event");
-			jw_kstr(&w, "event", "exited");
-			jw_kint(&w, "pid", p->pid);
-			if (WIFEXITED(status))
-				jw_kint(&w, "exitCode", WEXITSTATUS(status));
-			else
-				jw_kint(&w, "signal", WTERMSIG(status));
-			jw_obj_end(&w);
-			tr_emit_event(tr, &w);
+			int32_t code = WIFEXITED(status) ? WEXITSTATUS(status) : 0, sig = WTERMSIG(status);
+			ev_exited(tr, p->pid, WIFEXITED(status) ? &code : NULL, WIFEXITED(status) ? NULL : &sig);
 		}
 	} else if (p->session) {
-		event_lwp(tr, "threadExited", p->pid, tid);
+		ev_thread_exited(tr, p->pid, tid);
 	}
 }
 
@@ -317,7 +296,7 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 			if (!l)
 				return;
 			if (p->session)
-				event_lwp(tr, "threadCreated", p->pid, tid);
+				ev_thread_created(tr, p->pid, tid);
 		} else if (WIFSTOPPED(status) && status >> 16 == PTRACE_EVENT_EXIT) {
 			/* a thread of a process we let go while it was dying
 			 * (an exec kills every other thread): it waits for us
@@ -381,7 +360,7 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 				}
 				/* proc_add_lwp may move the array: l is stale after it */
 				if (!known && proc_add_lwp(p, (pid_t)msg) && p->session)
-					event_lwp(tr, "threadCreated", p->pid, (pid_t)msg);
+					ev_thread_created(tr, p->pid, (pid_t)msg);
 				l = proc_lwp(p, tid);
 			}
 		}
@@ -540,29 +519,6 @@ static void idle_wait(struct fk_tracer *tr)
 
 /* ---- requests ----------------------------------------------------------- */
 
-static op_fn op_table(int op)
-{
-	switch (op) {
-	case FK_OP_THREADS: return op_threads;
-	case FK_OP_REGS: return op_regs;
-	case FK_OP_ATTACH: return op_attach;
-	case FK_OP_DETACH: return op_detach;
-	case FK_OP_STOP: return op_stop;
-	case FK_OP_RESUME: return op_resume;
-	case FK_OP_FORK: return op_fork;
-	case FK_OP_LAUNCH: return op_launch;
-	case FK_OP_KILL: return op_kill;
-	case FK_OP_STEP: return op_step;
-	case FK_OP_BP_INSERT: return op_bp_insert;
-	case FK_OP_BP_REMOVE: return op_bp_remove;
-	case FK_OP_SET_REGS: return op_set_regs;
-	case FK_OP_STACK: return op_stack;
-	case FK_OP_SYMBOLS: return op_symbols;
-	case FK_OP_LOCALS: return op_locals;
-	default: return NULL;
-	}
-}
-
 static void run_request(struct fk_tracer *tr, struct tr_request *rq)
 {
 	struct jw body;
@@ -570,15 +526,9 @@ static void run_request(struct fk_tracer *tr, struct tr_request *rq)
 	jw_init(&body);
 	fk_err_clear(&err);
 	jw_obj_begin(&body);
-	if (rq->op == FK_OP_PING) {
-		jw_kint(&body, "tracerTid", tr->tid);
-	} else {
-		op_fn fn = op_table(rq->op);
-		if (!fn)
-			fk_fail(&err, EINVAL, FK_KIND_BADREQ, "request", "unknown operation %d", rq->op);
-		else if (fn(tr, rq, &body, &err) < 0 && !fk_err_isset(&err))
-			fk_fail(&err, 0, FK_KIND_FAILED, "request", "operation %d failed", rq->op);
-	}
+	const char *op = "?";
+	if (protocol_dispatch(tr, rq->text, rq->len, &body, &err, &op) < 0 && !fk_err_isset(&err))
+		fk_fail(&err, 0, FK_KIND_FAILED, "request", "operation %s failed", op);
 	jw_obj_end(&body);
 	if (body.oom && !fk_err_isset(&err))
 		fk_fail(&err, ENOMEM, FK_KIND_FAILED, "result", "out of memory building the result");
@@ -628,7 +578,7 @@ static void *tracer_main(void *arg)
 		struct tr_request *rq;
 		while ((rq = pop_request(tr)) != NULL) {
 			run_request(tr, rq);
-			free(rq->data);
+			free(rq->text);
 			free(rq);
 		}
 		pthread_mutex_lock(&tr->lock);
@@ -761,34 +711,30 @@ void fk_close(fk_tracer *tr)
 	free(tr);
 }
 
-int64_t fk_submit(fk_tracer *tr, int32_t op, int32_t pid, int32_t tid, uint32_t flags,
-		  uint64_t a, uint64_t b, const uint8_t *data, uint64_t datalen)
+int64_t fk_request(fk_tracer *tr, const char *json, uint64_t len)
 {
-	if (!tr)
+	if (!tr || (!json && len))
 		return -EINVAL;
+	if (len > JR_MAX_TEXT)
+		return -E2BIG;
 	struct tr_request *rq = calloc(1, sizeof *rq);
 	if (!rq)
 		return -ENOMEM;
-	if (data && datalen) {
-		rq->data = malloc(datalen + 1);
-		if (!rq->data) {
-			free(rq);
-			return -ENOMEM;
-		}
-		memcpy(rq->data, data, datalen);
-		rq->data[datalen] = 0;
-		rq->datalen = datalen;
+	/* decoded on the tracer thread, so that its result (an error for a
+	 * malformed request too) arrives in request order */
+	rq->text = malloc(len + 1);
+	if (!rq->text) {
+		free(rq);
+		return -ENOMEM;
 	}
-	rq->op = op;
-	rq->pid = pid;
-	rq->tid = tid;
-	rq->flags = flags;
-	rq->a = a;
-	rq->b = b;
+	if (len)
+		memcpy(rq->text, json, len);
+	rq->text[len] = 0;
+	rq->len = len;
 	pthread_mutex_lock(&tr->lock);
 	if (tr->closing) {
 		pthread_mutex_unlock(&tr->lock);
-		free(rq->data);
+		free(rq->text);
 		free(rq);
 		return -ESHUTDOWN;
 	}

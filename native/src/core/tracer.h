@@ -19,14 +19,12 @@
 
 struct fk_tracer;
 
-/* A request as queued by fk_submit(). */
+/* A request as queued by fk_request(): its JSON text, decoded on the
+ * tracer thread (ops/request.c). */
 struct tr_request {
 	int64_t id;
-	int32_t op, pid, tid;
-	uint32_t flags;
-	uint64_t a, b;
-	uint8_t *data;
-	uint64_t datalen;
+	char *text;
+	size_t len;
 	struct tr_request *next;
 };
 

@@ -1,4 +1,4 @@
-/* locals.h — the variables of a stack frame from DWARF (FK_OP_LOCALS).
+/* locals.h — the variables of a stack frame from DWARF ("locals").
  *
  * For one frame of an unwound stack: the function's DIE for the frame's pc
  * (libdw, through the Dwfl of symbols.c), the DW_TAG_formal_parameter and

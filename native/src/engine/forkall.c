@@ -32,7 +32,6 @@
 #include "debuginfo/elfsym.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "ops/ops.h"
 #include "base/procfs.h"
 #include "ptrace/rsys.h"
 #include "debuginfo/threaddb.h"
@@ -54,7 +53,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "forkall.h"
 
 void fa_warn(struct forkall *fa, const char *fmt, ...)
 {
@@ -221,14 +219,14 @@ static void result(struct forkall *fa, struct jw *body)
 	jw_arr_end(body);
 }
 
-static int fork_attempt(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err,
+static int fork_attempt(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct jw *body, struct fk_err *err,
 			bool *execed)
 {
 	struct forkall fa;
 	memset(&fa, 0, sizeof fa);
 	fa.tr = tr;
-	fa.pid = rq->pid;
-	fa.flags = rq->flags;
+	fa.pid = pid;
+	fa.flags = flags;
 	fa.err = err;
 	fa.fault = getenv("FORKALL_FAULT");
 	fa.skip = getenv("FORKALL_SKIP");
@@ -331,21 +329,21 @@ static bool target_died(struct fk_tracer *tr, pid_t pid)
  * tried again (the new program is what the caller now wants copied). */
 #define EXEC_RETRIES 5
 
-int op_fork(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int forkall_run(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct jw *body, struct fk_err *err)
 {
 	for (int attempt = 1;; attempt++) {
 		bool execed = false;
-		int rc = fork_attempt(tr, rq, body, err, &execed);
-		if (rc < 0 && err->kind && strcmp(err->kind, FK_KIND_NOPROC) != 0 && target_died(tr, rq->pid)) {
+		int rc = fork_attempt(tr, pid, flags, body, err, &execed);
+		if (rc < 0 && err->kind && strcmp(err->kind, FK_KIND_NOPROC) != 0 && target_died(tr, pid)) {
 			char step[sizeof err->step];
 			snprintf(step, sizeof step, "%s", err->step);
 			fk_err_clear(err);
 			return fk_fail(err, ESRCH, FK_KIND_EXITED, step, "process %d exited during the fork (at step %s)",
-				       (int)rq->pid, step);
+				       (int)pid, step);
 		}
 		if (rc == 0 || !execed || attempt == EXEC_RETRIES)
 			return rc;
-		fk_info("forkall %d: attempt %d overlapped an execve (%s); trying again", (int)rq->pid, attempt, err->msg);
+		fk_info("forkall %d: attempt %d overlapped an execve (%s); trying again", (int)pid, attempt, err->msg);
 		fk_err_clear(err);
 		struct timespec ts = {0, 2 * 1000 * 1000}; /* let the exec finish */
 		nanosleep(&ts, NULL);

@@ -17,6 +17,7 @@
 #include "base/procfs.h"
 #include "debuginfo/threaddb.h"
 #include "core/tracer.h"
+#include "engine/fork.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION 0x420f

@@ -7,7 +7,6 @@
 #include "debuginfo/elfsym.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "ops/ops.h"
 #include "base/procfs.h"
 #include "ptrace/rsys.h"
 #include "debuginfo/threaddb.h"
@@ -28,7 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "forkall.h"
 
 /* ---- prepare (the process runs) --------------------------------------- */
 

@@ -1,5 +1,5 @@
-/* step.h — source-line steps of one LWP, on the tracer thread (FK_OP_STEP
- * with FK_STEP_LINE / FK_STEP_INTO / FK_STEP_OUT).
+/* step.h — source-line steps of one LWP, on the tracer thread ("step"
+ * with line / line+into / out).
  *
  * next: range-stepping (PTRACE_SINGLESTEP of that LWP alone while its pc
  * stays in the current line's addresses, general registers only); a call

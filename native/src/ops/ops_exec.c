@@ -17,48 +17,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "forkall.h"
 
 #define LAUNCH_TIMEOUT_MS 10000
 
-/* data = path \0 cwd \0 argc \0 argv... \0 envc \0 env... \0 */
 struct launch_args {
 	const char *path, *cwd;
 	char **argv, **envp;
 };
 
-static int parse_launch(const struct tr_request *rq, struct launch_args *la, struct fk_err *err)
+static int parse_launch(const struct rq_launch *rq, struct launch_args *la, struct fk_err *err)
 {
 	memset(la, 0, sizeof *la);
-	const char *p = (const char *)rq->data, *end = p ? p + rq->datalen : NULL;
-	const char *fields[4096 + 8];
-	size_t n = 0;
-	while (p && p < end && n < sizeof fields / sizeof fields[0]) {
-		fields[n++] = p;
-		p += strlen(p) + 1;
-	}
-	if (n < 3)
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "launch", "launch: missing program path, cwd or argc");
-	la->path = fields[0];
-	la->cwd = fields[1];
-	size_t argc = (size_t)strtoul(fields[2], NULL, 10);
-	if (3 + argc + 1 > n)
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "launch", "launch: %zu arguments announced, fewer given", argc);
-	size_t envc = (size_t)strtoul(fields[3 + argc], NULL, 10);
-	if (4 + argc + envc > n)
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "launch", "launch: %zu environment entries announced", envc);
-	la->argv = calloc(argc + 2, sizeof *la->argv);
-	la->envp = calloc(envc + 1, sizeof *la->envp);
+	la->path = rq->path;
+	la->cwd = rq->cwd;
+	la->argv = calloc(rq->n_argv + 2, sizeof *la->argv);
+	la->envp = calloc(rq->n_env + 1, sizeof *la->envp);
 	if (!la->argv || !la->envp)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "launch", "out of memory");
-	for (size_t i = 0; i < argc; i++)
-		la->argv[i] = (char *)fields[3 + i];
-	if (argc == 0)
+	for (size_t i = 0; i < rq->n_argv; i++)
+		la->argv[i] = (char *)rq->argv[i];
+	if (rq->n_argv == 0)
 		la->argv[0] = (char *)la->path;
-	for (size_t i = 0; i < envc; i++)
-		la->envp[i] = (char *)fields[4 + argc + i];
-	if (!la->path[0])
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "launch", "launch: empty program path");
+	for (size_t i = 0; i < rq->n_env; i++)
+		la->envp[i] = (char *)rq->env[i];
 	struct stat st;
 	if (stat(la->path, &st) < 0)
 		return fk_fail(err, errno, FK_KIND_BADREQ, "launch", "program not found: %s (%s)", la->path,
@@ -116,7 +97,7 @@ fail:;
 	_exit(127);
 }
 
-int op_launch(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_launch(struct fk_tracer *tr, const struct rq_launch *rq, struct jw *body, struct fk_err *err)
 {
 	struct launch_args la;
 	int rc = parse_launch(rq, &la, err);
@@ -243,7 +224,7 @@ static struct proc *stopped_session(struct fk_tracer *tr, pid_t pid, struct fk_e
 	return p;
 }
 
-int op_kill(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_kill(struct fk_tracer *tr, const struct rq_kill *rq, struct jw *body, struct fk_err *err)
 {
 	pid_t pid = rq->pid;
 	struct proc *p = tr_find_proc(tr, pid);
@@ -258,10 +239,12 @@ int op_kill(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, 
 	return 0;
 }
 
-int op_step(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_step(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body, struct fk_err *err)
 {
-	if (rq->flags & (FK_STEP_LINE | FK_STEP_OUT))
+	if (rq->line || rq->out)
 		return op_step_line(tr, rq, body, err); /* ops_step.c */
+	if (rq->into)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "step", "step: \"into\" goes with \"line\"");
 	struct proc *p = stopped_session(tr, rq->pid, err);
 	if (!p)
 		return -1;
@@ -278,18 +261,18 @@ int op_step(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, 
 	return 0;
 }
 
-int op_bp_insert(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_bp_insert(struct fk_tracer *tr, const struct rq_bp_insert *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = tr_find_proc(tr, rq->pid);
 	if (!p || !p->session)
 		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "breakpoint", "process %d is not attached", (int)rq->pid);
-	if (bp_insert(p, rq->a, err) < 0)
+	if (bp_insert(p, rq->addr, err) < 0)
 		return -1;
-	jw_khex(body, "addr", rq->a);
+	jw_khex(body, "addr", rq->addr);
 	return 0;
 }
 
-int op_bp_remove(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_bp_remove(struct fk_tracer *tr, const struct rq_bp_remove *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = tr_find_proc(tr, rq->pid);
 	if (!p || !p->session)
@@ -297,21 +280,20 @@ int op_bp_remove(struct fk_tracer *tr, const struct tr_request *rq, struct jw *b
 	/* All stopped: a thread caught just past this int3 (its SIGTRAP still
 	 * queued) is rewound now; once the bytes are gone its SIGTRAP would no
 	 * longer be ours and would kill the program. */
-	if (bp_at(p, rq->a) && !p->want_running && proc_count_running(p) == 0) {
+	if (bp_at(p, rq->addr) && !p->want_running && proc_count_running(p) == 0) {
 		pid_t pid = p->pid;
-		bp_settle_traps(tr, p, rq->a);
+		bp_settle_traps(tr, p, rq->addr);
 		if ((p = tr_find_proc(tr, pid)) == NULL)
 			return fk_fail(err, ESRCH, FK_KIND_EXITED, "breakpoint", "process %d exited during the operation",
 				       (int)pid);
 	}
-	if (bp_remove(p, rq->a, err) < 0)
+	if (bp_remove(p, rq->addr, err) < 0)
 		return -1;
-	jw_khex(body, "addr", rq->a);
+	jw_khex(body, "addr", rq->addr);
 	return 0;
 }
 
-/* data = "name=0xVALUE\0name=0xVALUE\0..." */
-int op_set_regs(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_set_regs(struct fk_tracer *tr, const struct rq_set_regs *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = stopped_session(tr, rq->pid, err);
 	if (!p)
@@ -324,22 +306,9 @@ int op_set_regs(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bo
 	int rc = arch_get_gregs(rq->tid, &r);
 	if (rc < 0)
 		return fk_fail(err, -rc, FK_KIND_FAILED, "regs", "PTRACE_GETREGS of thread %d", (int)rq->tid);
-	const char *s = (const char *)rq->data, *end = s ? s + rq->datalen : NULL;
-	for (; s && s < end; s += strlen(s) + 1) {
-		char name[32];
-		const char *eq = strchr(s, '=');
-		if (!eq || (size_t)(eq - s) >= sizeof name)
-			return fk_fail(err, EINVAL, FK_KIND_BADREQ, "regs", "expected name=value, got \"%s\"", s);
-		memcpy(name, s, (size_t)(eq - s));
-		name[eq - s] = '\0';
-		char *tail;
-		errno = 0;
-		uint64_t v = strtoull(eq + 1, &tail, 0);
-		if (errno || *tail)
-			return fk_fail(err, EINVAL, FK_KIND_BADREQ, "regs", "bad value for %s: \"%s\"", name, eq + 1);
-		if (arch_greg_set_by_name(&r, name, v) < 0)
-			return fk_fail(err, EINVAL, FK_KIND_BADREQ, "regs", "unknown register \"%s\"", name);
-	}
+	for (size_t i = 0; i < rq->n_regs; i++)
+		if (arch_greg_set_by_name(&r, rq->regs[i].name, rq->regs[i].value) < 0)
+			return fk_fail(err, EINVAL, FK_KIND_BADREQ, "regs", "unknown register \"%s\"", rq->regs[i].name);
 	if ((rc = arch_set_gregs(rq->tid, &r)) < 0)
 		return fk_fail(err, -rc, FK_KIND_FAILED, "regs", "PTRACE_SETREGS of thread %d", (int)rq->tid);
 	jw_kint(body, "tid", rq->tid);

@@ -3,8 +3,6 @@
 #include "ptrace/attach.h"
 #include "ops/ops.h"
 
-#include "forkall.h"
-
 #include <errno.h>
 
 #define STOP_TIMEOUT_MS 10000
@@ -28,7 +26,7 @@ static struct proc *session_of(struct fk_tracer *tr, pid_t pid, struct fk_err *e
 	return p;
 }
 
-int op_attach(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_attach(struct fk_tracer *tr, const struct rq_attach *rq, struct jw *body, struct fk_err *err)
 {
 	pid_t pid = rq->pid;
 	if (attach_check_pid(pid, err) < 0)
@@ -46,7 +44,7 @@ int op_attach(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body
 		return -1;
 	}
 	p->session = true;
-	if (!(rq->flags & FK_ATTACH_STOP))
+	if (!rq->stop)
 		attach_resume_all(tr, p);
 	jw_kint(body, "pid", pid);
 	jw_kbool(body, "stopped", !p->want_running);
@@ -54,7 +52,7 @@ int op_attach(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body
 	return 0;
 }
 
-int op_detach(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_detach(struct fk_tracer *tr, const struct rq_detach *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = session_of(tr, rq->pid, err);
 	if (!p)
@@ -64,7 +62,7 @@ int op_detach(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body
 	return 0;
 }
 
-int op_stop(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_stop(struct fk_tracer *tr, const struct rq_stop *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = session_of(tr, rq->pid, err);
 	if (!p)
@@ -78,12 +76,20 @@ int op_stop(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, 
 	return 0;
 }
 
-int op_resume(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_resume(struct fk_tracer *tr, const struct rq_resume *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = session_of(tr, rq->pid, err);
 	if (!p)
 		return -1;
 	attach_resume_all(tr, p);
 	jw_kint(body, "pid", rq->pid);
+	return 0;
+}
+
+/* Completes at once on the tracer thread (liveness, latency, ordering). */
+int op_ping(struct fk_tracer *tr, const struct rq_ping *rq, struct jw *body, struct fk_err *err)
+{
+	(void)rq, (void)err;
+	jw_kint(body, "tracerTid", tr_tid(tr));
 	return 0;
 }

@@ -1,13 +1,12 @@
-/* ops_step.c — FK_OP_STEP with FK_STEP_LINE / FK_STEP_INTO / FK_STEP_OUT:
+/* ops_step.c — "step" with line / line+into / out:
  * a source-line step run in the tracer thread (engine/step.c). */
 #include "engine/step.h"
 #include "ops/ops.h"
 
 #include <errno.h>
 
-#include "forkall.h"
 
-int op_step_line(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_step_line(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = tr_find_proc(tr, rq->pid);
 	if (!p || !p->session)
@@ -15,11 +14,9 @@ int op_step_line(struct fk_tracer *tr, const struct tr_request *rq, struct jw *b
 	if (p->want_running)
 		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "session", "process %d is running; pause it first",
 			       (int)rq->pid);
-	if ((rq->flags & FK_STEP_OUT) && (rq->flags & (FK_STEP_LINE | FK_STEP_INTO)))
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "step", "FK_STEP_OUT does not go with FK_STEP_LINE/INTO");
-	enum step_kind kind = (rq->flags & FK_STEP_OUT)    ? STEP_OUT
-			      : (rq->flags & FK_STEP_INTO) ? STEP_IN
-							   : STEP_NEXT;
+	if (rq->out && (rq->line || rq->into))
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "step", "step: \"out\" does not go with \"line\"/\"into\"");
+	enum step_kind kind = rq->out ? STEP_OUT : rq->into ? STEP_IN : STEP_NEXT;
 	struct step_result res;
 	uint64_t t0 = tr_now_us();
 	if (step_line(tr, p, rq->tid, kind, &res, err) < 0)

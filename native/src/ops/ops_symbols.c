@@ -1,5 +1,5 @@
 /* ops_symbols.c — call stacks, symbol lookups and frame variables
- * (FK_OP_STACK, FK_OP_SYMBOLS, FK_OP_LOCALS), on top of symbols.c and
+ * ("stack", "symbols", "locals"), on top of symbols.c and
  * locals.c. One symbol session per traced
  * process, refreshed after the process ran (it may have loaded modules). */
 #include "ops/ops.h"
@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "forkall.h"
 
 #define MAX_FRAMES 256
 #define MAX_ADDRS 64
@@ -69,14 +68,14 @@ static void frame_json(struct jw *body, struct fk_symbols *s, const struct sym_f
 	jw_obj_end(body);
 }
 
-/* tid 0: the top b frames (default 1) of every stopped LWP, in one request
+/* tid 0: the top maxFrames frames (default 1) of every stopped LWP, in one request
  * (a debugger's thread list with each thread's function). */
-static int stack_all(struct proc *p, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+static int stack_all(struct proc *p, const struct rq_stack *rq, struct jw *body, struct fk_err *err)
 {
 	struct fk_symbols *s = syms_of(p);
 	if (!s)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "stack", "out of memory");
-	int max = rq->b > 0 && rq->b < MAX_FRAMES ? (int)rq->b : 1;
+	int max = rq->max_frames > 0 && rq->max_frames < MAX_FRAMES ? (int)rq->max_frames : 1;
 	struct sym_frame frames[MAX_FRAMES];
 	jw_kint(body, "pid", rq->pid);
 	jw_kint(body, "tid", 0);
@@ -113,7 +112,7 @@ static int stack_all(struct proc *p, const struct tr_request *rq, struct jw *bod
 	return 0;
 }
 
-int op_stack(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_stack(struct fk_tracer *tr, const struct rq_stack *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = tr_find_proc(tr, rq->pid);
 	if (!p || !p->session)
@@ -135,7 +134,7 @@ int op_stack(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body,
 	struct fk_symbols *s = syms_of(p);
 	if (!s)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "stack", "out of memory");
-	int max = rq->b > 0 && rq->b < MAX_FRAMES ? (int)rq->b : MAX_FRAMES;
+	int max = rq->max_frames > 0 && rq->max_frames < MAX_FRAMES ? (int)rq->max_frames : MAX_FRAMES;
 	struct sym_frame frames[MAX_FRAMES];
 	int n = sym_unwind(s, rq->tid, &r, frames, max, err);
 	if (n < 0)
@@ -152,11 +151,14 @@ int op_stack(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body,
 	return 0;
 }
 
-int op_symbols(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_symbols(struct fk_tracer *tr, const struct rq_symbols *rq, struct jw *body, struct fk_err *err)
 {
-	const char *q = (const char *)rq->data;
-	if (!q || !rq->datalen)
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "symbols", "missing query (function:NAME, line:FILE:LINE, addr:0xHEX)");
+	int queries = (rq->has_function ? 1 : 0) + (rq->has_file || rq->has_line ? 1 : 0) + (rq->has_addr ? 1 : 0);
+	if (queries != 1)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "symbols",
+			       "symbols: give exactly one of \"function\", \"file\"+\"line\", \"addr\"");
+	if (rq->has_file != rq->has_line)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "symbols", "symbols: \"file\" and \"line\" go together");
 	struct proc *p = tr_find_proc(tr, rq->pid);
 	struct fk_symbols *own = NULL, *s;
 	if (p && p->session) {
@@ -168,51 +170,39 @@ int op_symbols(struct fk_tracer *tr, const struct tr_request *rq, struct jw *bod
 	}
 	if (!s)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "symbols", "out of memory");
-	int rc = 0;
-	if (strncmp(q, "function:", 9) == 0) {
+	if (rq->has_function) {
 		uint64_t a[MAX_ADDRS];
-		int n = sym_lookup_function(s, q + 9, a, MAX_ADDRS);
+		int n = sym_lookup_function(s, rq->function, a, MAX_ADDRS);
 		jw_key(body, "addresses");
 		jw_arr_begin(body);
 		for (int i = 0; i < n; i++)
 			jw_hex(body, a[i]);
 		jw_arr_end(body);
-	} else if (strncmp(q, "line:", 5) == 0) {
-		const char *colon = strrchr(q + 5, ':');
-		char file[4096];
-		if (!colon || (size_t)(colon - (q + 5)) >= sizeof file) {
-			rc = fk_fail(err, EINVAL, FK_KIND_BADREQ, "symbols", "expected line:FILE:LINE, got \"%s\"", q);
-		} else {
-			memcpy(file, q + 5, (size_t)(colon - (q + 5)));
-			file[colon - (q + 5)] = '\0';
-			int line = atoi(colon + 1), actual = 0;
-			uint64_t a[MAX_ADDRS];
-			int n = line > 0 ? sym_lookup_line(s, file, line, a, MAX_ADDRS, &actual) : 0;
-			jw_key(body, "addresses");
-			jw_arr_begin(body);
-			for (int i = 0; i < n; i++)
-				jw_hex(body, a[i]);
-			jw_arr_end(body);
-			jw_key(body, "line");
-			if (n > 0)
-				jw_int(body, actual);
-			else
-				jw_null(body);
-		}
-	} else if (strncmp(q, "addr:", 5) == 0) {
-		uint64_t addr = strtoull(q + 5, NULL, 0);
-		struct sym_info si;
-		bool ok = sym_describe(s, addr, false, &si) == 0;
-		info_json(body, &si, ok);
+	} else if (rq->has_file) {
+		int actual = 0;
+		uint64_t a[MAX_ADDRS];
+		int n = sym_lookup_line(s, rq->file, rq->line, a, MAX_ADDRS, &actual);
+		jw_key(body, "addresses");
+		jw_arr_begin(body);
+		for (int i = 0; i < n; i++)
+			jw_hex(body, a[i]);
+		jw_arr_end(body);
+		jw_key(body, "line");
+		if (n > 0)
+			jw_int(body, actual);
+		else
+			jw_null(body);
 	} else {
-		rc = fk_fail(err, EINVAL, FK_KIND_BADREQ, "symbols", "unknown query \"%s\" (function:, line:, addr:)", q);
+		struct sym_info si;
+		bool ok = sym_describe(s, rq->addr, false, &si) == 0;
+		info_json(body, &si, ok);
 	}
 	jw_kstr(body, "unwinder", sym_unwinder(s));
 	sym_close(own);
-	return rc;
+	return 0;
 }
 
-int op_locals(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_locals(struct fk_tracer *tr, const struct rq_locals *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = tr_find_proc(tr, rq->pid);
 	if (!p || !p->session)
@@ -221,9 +211,8 @@ int op_locals(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body
 	if (!l || l->state != LWP_STOPPED)
 		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "locals", "thread %d of process %d is not stopped",
 			       (int)rq->tid, (int)rq->pid);
-	if (rq->b >= MAX_FRAMES - 1)
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "locals", "frame %llu is out of range",
-			       (unsigned long long)rq->b);
+	if (rq->frame < 0 || rq->frame >= MAX_FRAMES - 1)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "locals", "frame %d is out of range", (int)rq->frame);
 	fk_gregs r;
 	int rc = arch_get_gregs(rq->tid, &r);
 	if (rc < 0)
@@ -231,7 +220,7 @@ int op_locals(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body
 	struct fk_symbols *s = syms_of(p);
 	if (!s)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "locals", "out of memory");
-	int want = (int)rq->b;
+	int want = (int)rq->frame;
 	struct sym_frame frames[MAX_FRAMES];
 	struct sym_regs regs;
 	/* one frame past the wanted one: its sp is the wanted frame's CFA */

@@ -1,4 +1,4 @@
-/* ops_threads.c — FK_OP_THREADS and FK_OP_REGS: look at a process without
+/* ops_threads.c — "threads" and "regs": look at a process without
  * changing it. The pause covers only what needs the LWPs stopped (seize,
  * interrupt, GETREGS, detach); names, maps, pthread_t and stacks are read
  * after the process runs again. */
@@ -87,7 +87,7 @@ static struct snap *capture(struct proc *p, pid_t mpid, long tid_off, const stru
 	return s;
 }
 
-int op_threads(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_threads(struct fk_tracer *tr, const struct rq_threads *rq, struct jw *body, struct fk_err *err)
 {
 	pid_t pid = rq->pid;
 	if (attach_check_pid(pid, err) < 0)
@@ -276,7 +276,7 @@ out:
 }
 
 /* Stop just one LWP (transient), or use the session's stopped one. */
-int op_regs(struct fk_tracer *tr, const struct tr_request *rq, struct jw *body, struct fk_err *err)
+int op_regs(struct fk_tracer *tr, const struct rq_regs *rq, struct jw *body, struct fk_err *err)
 {
 	pid_t pid = rq->pid, tid = rq->tid;
 	if (attach_check_pid(pid, err) < 0)

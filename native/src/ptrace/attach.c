@@ -1,6 +1,7 @@
 #include "ptrace/attach.h"
 
 #include "ptrace/breakpoints.h"
+#include "core/events.generated.h"
 #include "base/log.h"
 #include "base/procfs.h"
 
@@ -545,22 +546,6 @@ void attach_release(struct fk_tracer *tr, struct proc *p)
 	tr_remove_proc(tr, p);
 }
 
-/* "signal" event: a signal that does not stop, but prints */
-static void event_signal(struct fk_tracer *tr, struct proc *p, struct lwp *l)
-{
-	struct jw w;
-	jw_init(&w);
-	jw_obj_begin(&w);
-	jw_kstr(&w, "type", "event");
-	jw_kstr(&w, "event", "signal");
-	jw_kint(&w, "pid", p->pid);
-	jw_kint(&w, "tid", l->tid);
-	jw_kint(&w, "signal", l->stop_sig);
-	jw_kbool(&w, "passed", sig_passes(&p->sigs, l->stop_sig));
-	jw_obj_end(&w);
-	tr_emit_event(tr, &w);
-}
-
 void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 {
 	(void)tr;
@@ -583,7 +568,7 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 		if (!l->bp_hit && !sig_stops(&p->sigs, l->stop_sig)) {
 			/* nostop: on at once, the signal delivered or not */
 			if (p->session && sig_prints(&p->sigs, l->stop_sig))
-				event_signal(tr, p, l);
+				ev_signal(tr, p->pid, l->tid, l->stop_sig, sig_passes(&p->sigs, l->stop_sig));
 			if (!sig_passes(&p->sigs, l->stop_sig))
 				l->pending_sig = 0;
 			attach_resume_lwp(p, l);
@@ -595,22 +580,13 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 	case STOP_SYSCALL:
 	case STOP_NONE: {
 		/* All-stop: report it, stop the others from the main loop. */
-		struct jw w;
-		jw_init(&w);
-		jw_obj_begin(&w);
-		jw_kstr(&w, "type", "event");
-		jw_kstr(&w, "event", "stopped");
-		jw_kint(&w, "pid", p->pid);
-		jw_kint(&w, "tid", l->tid);
-		jw_kstr(&w, "reason", l->bp_hit ? "breakpoint" : "signal");
-		jw_kint(&w, "signal", l->bp_hit ? 0 : l->stop_sig);
 		fk_gregs r;
-		if (arch_get_gregs(l->tid, &r) == 0)
-			jw_khex(&w, "pc", arch_pc(&r));
-		if (l->bp_hit)
-			jw_khex(&w, "addr", l->bp_addr);
-		jw_obj_end(&w);
-		tr_emit_event(tr, &w);
+		uint64_t pc = 0, addr = l->bp_addr;
+		bool have_pc = arch_get_gregs(l->tid, &r) == 0;
+		if (have_pc)
+			pc = arch_pc(&r);
+		ev_stopped(tr, p->pid, l->tid, l->bp_hit ? EV_STOPPED_REASON_BREAKPOINT : EV_STOPPED_REASON_SIGNAL,
+			   l->bp_hit ? 0 : l->stop_sig, have_pc ? &pc : NULL, l->bp_hit ? &addr : NULL);
 		p->want_running = false;
 		p->stop_all_pending = true;
 		break;

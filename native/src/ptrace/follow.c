@@ -7,8 +7,8 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
-#include "base/json.h"
 #include "base/log.h"
+#include "core/events.generated.h"
 #include "ptrace/breakpoints.h"
 
 /* The child's first stop: already taken by the wait loop (it can come
@@ -45,16 +45,6 @@ void follow_new_process(struct fk_tracer *tr, struct proc *p, struct lwp *l, pid
 		(int)p->pid, (int)l->tid, (int)child, kind);
 	if (!p->session)
 		return;
-	struct jw w;
-	jw_init(&w);
-	jw_obj_begin(&w);
-	jw_kstr(&w, "type", "event");
-	jw_kstr(&w, "event", "childProcess");
-	jw_kint(&w, "pid", p->pid);
-	jw_kint(&w, "tid", l->tid);
-	jw_kint(&w, "child", child);
-	jw_kstr(&w, "kind", kind);
-	jw_kbool(&w, "detached", true);
-	jw_obj_end(&w);
-	tr_emit_event(tr, &w);
+	ev_child_process(tr, p->pid, l->tid, child,
+			 strcmp(kind, "fork") == 0 ? EV_CHILD_PROCESS_KIND_FORK : EV_CHILD_PROCESS_KIND_CLONE, true);
 }
