@@ -81,3 +81,96 @@ test('signal table, gdb defaults: SIGUSR1 stops every time and is passed; SIGALR
 		await dc.stop();
 	}
 });
+
+/* Launch sigloop 20 with the given launch attributes and exception filters;
+ * optional Debug Console commands at the entry stop. */
+async function sigloop(extra: Record<string, unknown>, filters: string[] | null, repl: string[] = []): Promise<{ stops: number; stdout: string; replies: string[] }> {
+	const dc = new DapClient();
+	await dc.start();
+	try {
+		await dc.init();
+		let stdout = '';
+		dc.on('output', (e: DebugProtocol.OutputEvent) => {
+			if (e.body.category === 'stdout') stdout += e.body.output;
+		});
+		let stops = 0;
+		const replies: string[] = [];
+		let entry: DebugProtocol.StoppedEvent | null = null;
+		const entered = new Promise<void>((resolve) => {
+			dc.on('stopped', (e: DebugProtocol.StoppedEvent) => {
+				if (repl.length && !entry) {
+					entry = e;
+					resolve();
+					return;
+				}
+				stops++;
+				void dc.continueRequest({ threadId: e.body.threadId ?? 0 }).catch(() => undefined);
+			});
+		});
+		const initialized = dc.next('initialized');
+		await within(dc.launchRequest({ program: fixturePath('sigloop'), args: ['20'], ...(repl.length ? { stopAtEntry: true } : {}), ...extra } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await initialized;
+		if (filters) await dc.setExceptionBreakpointsRequest({ filters });
+		const exited = dc.next('exited', 60000);
+		await dc.configurationDoneRequest();
+		if (repl.length) {
+			await within(entered, 20000, 'entry stop');
+			const st = await dc.stackTraceRequest({ threadId: entry!.body.threadId!, levels: 1 });
+			for (const cmd of repl) {
+				replies.push((await dc.evaluateRequest({ expression: cmd, context: 'repl', frameId: st.body.stackFrames[0].id })).body.result);
+			}
+			await dc.continueRequest({ threadId: entry!.body.threadId! });
+		}
+		const ex = (await exited) as DebugProtocol.ExitedEvent;
+		assert.equal(ex.body.exitCode, 0, `exit code; output:\n${stdout}`);
+		assert.match(stdout, /^usr1 20 alrm 5 chld 3$/m, 'every handler ran: the signals were passed');
+		return { stops, stdout, replies };
+	} finally {
+		await dc.stop();
+	}
+}
+
+test('"signals": {"SIGUSR1": "nostop noprint pass"} in launch.json: no stop, the handler still runs 20 times', async () => {
+	const r = await sigloop({ signals: { SIGUSR1: 'nostop noprint pass' } }, null);
+	assert.equal(r.stops, 0);
+});
+
+test('exception filters: "Other signals that stop" unchecked -> SIGUSR1 passes silently; the capability lists both filters', async () => {
+	const dc = new DapClient();
+	await dc.start();
+	try {
+		const init = await dc.init();
+		assert.deepEqual(init.body?.exceptionBreakpointFilters?.map((f) => [f.filter, f.default]), [['fatal', true], ['other', true]]);
+	} finally {
+		await dc.stop();
+	}
+	const r = await sigloop({}, ['fatal']);
+	assert.equal(r.stops, 0);
+});
+
+test('Debug Console: handle SIGUSR1 nostop noprint, then info signals — gdb\'s rows; the program then runs through', async () => {
+	const r = await sigloop({}, null, ['handle SIGUSR1 nostop noprint', 'info signals SIGUSR1 SIGCHLD SIGINT']);
+	assert.equal(r.stops, 0, 'handle took effect');
+	assert.match(r.replies[0], /^SIGUSR1\s+No\s+No\s+Yes\s+User defined signal 1$/m);
+	assert.match(r.replies[1], /^SIGCHLD\s+No\s+No\s+Yes\s+/m);
+	assert.match(r.replies[1], /^SIGINT\s+Yes\s+Yes\s+No\s+/m);
+	assert.equal(r.replies[1].split('\n').length, 4, 'a header and the three rows');
+});
+
+test('"signals" mistakes are launch errors that name the key; nothing is started', async () => {
+	for (const [signals, want] of [
+		[{ SIGFOO: 'nostop' }, /"signals"\."SIGFOO": unknown signal name/],
+		[{ SIGUSR1: 'nostp' }, /"signals"\."SIGUSR1": unknown word "nostp"/],
+		[{ SIGKILL: 'nostop' }, /SIGKILL cannot be/],
+	] as const) {
+		const dc = new DapClient();
+		await dc.start();
+		try {
+			await dc.init();
+			const msg = await dc.expectError('launch', { program: fixturePath('sigloop'), signals });
+			assert.match(msg, want);
+		} finally {
+			await dc.stop();
+		}
+	}
+});

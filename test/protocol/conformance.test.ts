@@ -232,6 +232,17 @@ test('the library: every operation and event, every message strictly valid', asy
 		await c.ok('resume', { pid: target });
 		const st = await c.ok('stop', { pid: target });
 		assert.ok(st.tids.length >= 1);
+		// the signal table: SIGWINCH (ignored by default) made nostop + print -> a `signal` event
+		const table = await c.ok('signals', { pid: target });
+		const winch = 1n << 27n;
+		assert.ok((BigInt(table.nostop) & winch) !== 0n && (BigInt(table.noprint) & winch) !== 0n, `gdb's defaults: ${JSON.stringify(table)}`);
+		const setSig = await c.ok('signals', { pid: target, noprint: `0x${(BigInt(table.noprint) & ~winch).toString(16)}` as `0x${string}` });
+		assert.equal(setSig.nostop, table.nostop, 'an omitted mask is unchanged');
+		await c.ok('resume', { pid: target });
+		process.kill(target, 'SIGWINCH');
+		const sig = await c.waitEvent((e) => e.event === 'signal' && e.pid === target, 'signal (SIGWINCH)');
+		assert.equal((sig as { signal?: number }).signal, 28);
+		await c.ok('stop', { pid: target });
 		await c.ok('detach', { pid: target });
 		process.kill(target, 'SIGKILL');
 

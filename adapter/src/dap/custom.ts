@@ -60,6 +60,8 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
 	env?: Record<string, string | null>;
 	/** Stop at main (default false). */
 	stopAtEntry?: boolean;
+	/** The signal table in gdb's words: {"SIGUSR1": "nostop noprint pass"} (model/signals.ts). */
+	signals?: Record<string, string>;
 }
 
 export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
@@ -69,4 +71,6 @@ export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
 	/** Internal: bind this session to a forked child the adapter already traces. */
 	__forkallChild?: number;
 	name?: string;
+	/** As for launch. */
+	signals?: Record<string, string>;
 }

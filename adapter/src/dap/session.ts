@@ -27,6 +27,10 @@ import { DapError, errors, toDapError } from './errors';
 import { FrameReader, type Incoming } from './framing';
 import { checkArguments, isCommand, type ArgumentsOf, type CheckContext, type Command } from './validate';
 import { localNodes, lwpNodes, registerGroups, threadLabel, type VarNode } from './variables';
+import {
+	applyExceptionFilters, applySignalsAttribute, applyWords, EXCEPTION_FILTERS, formatSignals, parseHandle, SignalConfigError,
+	fromMasks, signalNumber, type SignalTable,
+} from '../model/signals';
 
 export interface SessionOptions {
 	/** Several sessions share this process (server mode): child sessions are possible. */
@@ -61,6 +65,9 @@ export class ForkallSession extends DebugSession {
 	private debuggee: Debuggee | null = null;
 	private startPlan: Start | null = null;
 	private configured = false;
+	/** The signal table as configured (launch.json "signals", then `handle`); the exception filters apply on top. */
+	private signalTable: SignalTable | null = null;
+	private exceptionFilters: string[] = EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.filter);
 	private terminatedSent = false;
 	private ended = false;
 	private closing = false;
@@ -195,7 +202,7 @@ export class ForkallSession extends DebugSession {
 		this.handle('setBreakpoints', (a) => this.setBreakpoints(a));
 		this.handle('setFunctionBreakpoints', (a) => this.setFunctionBreakpoints(a));
 		this.handle('setInstructionBreakpoints', (a) => this.setInstructionBreakpoints(a));
-		this.handle('setExceptionBreakpoints', async () => ({ breakpoints: [] }));
+		this.handle('setExceptionBreakpoints', (a) => this.setExceptionBreakpoints(a));
 		this.handle('forkAllThreads', (a, ctx) => this.forkAllThreads(a, ctx));
 		this.handle('lwps', () => this.lwps());
 	}
@@ -244,7 +251,7 @@ export class ForkallSession extends DebugSession {
 			supportsEvaluateForHovers: true,
 			supportsCancelRequest: false,
 			supportsSingleThreadExecutionRequests: false,
-			exceptionBreakpointFilters: [],
+			exceptionBreakpointFilters: EXCEPTION_FILTERS.map((f) => ({ filter: f.filter, label: f.label, default: f.default, description: f.description })),
 		};
 	}
 
@@ -254,6 +261,7 @@ export class ForkallSession extends DebugSession {
 
 	private async launch(a: LaunchArguments): Promise<undefined> {
 		this.requireNoDebuggee();
+		checkSignalsAttribute(a.signals);
 		if (typeof a.program !== 'string' || a.program === '') {
 			throw errors.invalidArgument('launch: "program" (the path of the program to debug) is required');
 		}
@@ -283,6 +291,7 @@ export class ForkallSession extends DebugSession {
 			throw toDapError(e, 'launch');
 		}
 		this.bind(d);
+		await this.initSignals(d, a.signals);
 		let entryBreakpoint = false;
 		if (a.stopAtEntry) {
 			entryBreakpoint = await d.setEntryBreakpoint().catch(() => false);
@@ -309,6 +318,7 @@ export class ForkallSession extends DebugSession {
 		if (this.host.get(pid)) {
 			throw errors.alreadyTraced(pid, 'another session of this adapter already debugs it');
 		}
+		checkSignalsAttribute(a.signals);
 		let d: Debuggee;
 		try {
 			d = await Debuggee.attach(this.host.tracer, pid);
@@ -316,6 +326,7 @@ export class ForkallSession extends DebugSession {
 			throw toDapError(e, 'attach', pid);
 		}
 		this.bind(d);
+		await this.initSignals(d, a.signals);
 		this.startPlan = { kind: 'attach', stopOnAttach: !!a.stopOnAttach };
 		this.sendEvent(new InitializedEvent());
 		return undefined;
@@ -607,6 +618,63 @@ export class ForkallSession extends DebugSession {
 		};
 	}
 
+	// ---- signals: the table, launch.json "signals", exception filters, handle ---------------
+
+	private async initSignals(d: Debuggee, attr: Record<string, string> | undefined): Promise<void> {
+		try {
+			this.signalTable = applySignalsAttribute(await d.signals(), attr);
+			await d.signals(applyExceptionFilters(this.signalTable, this.exceptionFilters));
+		} catch (e) {
+			if (e instanceof SignalConfigError) throw errors.invalidArgument(e.message);
+			throw toDapError(e, 'signals');
+		}
+	}
+
+	private async setExceptionBreakpoints(a: DebugProtocol.SetExceptionBreakpointsArguments): Promise<DebugProtocol.SetExceptionBreakpointsResponse['body']> {
+		const known = new Set<string>(EXCEPTION_FILTERS.map((f) => f.filter));
+		this.exceptionFilters = a.filters.filter((f) => known.has(f));
+		const d = this.debuggee;
+		if (d && d.state !== 'exited') {
+			try {
+				if (!this.signalTable) this.signalTable = await d.signals(); // a forked child's session
+				await d.signals(applyExceptionFilters(this.signalTable, this.exceptionFilters));
+			} catch (e) {
+				throw toDapError(e, 'setExceptionBreakpoints');
+			}
+		}
+		return { breakpoints: a.filters.map((f) => ({ verified: known.has(f), ...(known.has(f) ? {} : { message: `unknown filter ${f}` }) })) };
+	}
+
+	/** Debug Console: gdb's `handle SIG… words` and `info signals [SIG…]`; null if it is neither. */
+	private async signalCommand(text: string): Promise<string | null> {
+		const info = /^info\s+signals?(?:\s+(.*))?$/i.exec(text);
+		if (!info && !/^handle(\s|$)/i.test(text)) return null;
+		const d = this.requireDebuggee();
+		if (!this.signalTable) this.signalTable = await d.signals();
+		try {
+			if (info) {
+				const names = (info[1] ?? '').split(/\s+/).filter(Boolean);
+				const sigs = names.map((n) => {
+					const s = signalNumber(n);
+					if (s === null) throw new SignalConfigError(`info signals: unknown signal "${n}"`);
+					return s;
+				});
+				return formatSignals(this.signalTable, sigs.length ? sigs : undefined);
+			}
+			const h = parseHandle(text);
+			if (h.words.length) {
+				const t = this.signalTable.map((r) => ({ ...r }));
+				for (const sig of h.signals) t[sig] = applyWords(t[sig], h.words, 'handle');
+				this.signalTable = t;
+				await d.signals(applyExceptionFilters(t, this.exceptionFilters));
+			}
+			return formatSignals(this.signalTable, h.signals);
+		} catch (e) {
+			if (e instanceof SignalConfigError) throw errors.invalidArgument(e.message);
+			throw toDapError(e, 'handle');
+		}
+	}
+
 	/**
 	 * Hover, Watch and Debug Console, first step: a variable of the selected
 	 * frame, its members (`pt.x`, `pp->x`, `(*pp).x`), elements
@@ -618,6 +686,10 @@ export class ForkallSession extends DebugSession {
 		const d = this.requireDebuggee();
 		const text = a.expression.trim();
 		if (!text) throw errors.invalidArgument('evaluate: empty expression');
+		if (a.context === 'repl' || a.context === undefined) {
+			const out = await this.signalCommand(text);
+			if (out !== null) return { result: out, variablesReference: 0 };
+		}
 		if (a.frameId === undefined) throw errors.invalidArgument(`cannot evaluate "${text}": no frame is selected (stop the program first)`);
 		const ref = this.frames.get(a.frameId);
 		if (!ref) throw errors.invalidArgument(`cannot evaluate "${text}": that frame is gone (the program ran since)`);
@@ -961,4 +1033,16 @@ function flatten(roots: VarNode[], max = 20000): VarNode[] {
 		if (Array.isArray(n.children)) queue.push(...n.children);
 	}
 	return out;
+}
+
+/** The launch.json "signals" attribute, checked before anything is launched or attached. */
+function checkSignalsAttribute(attr: unknown): void {
+	if (attr === undefined) return;
+	const probe = fromMasks({ nostop: 0n, noprint: 0n, nopass: 0n });
+	try {
+		applySignalsAttribute(probe, attr);
+	} catch (e) {
+		if (e instanceof SignalConfigError) throw errors.invalidArgument(e.message);
+		throw e;
+	}
 }

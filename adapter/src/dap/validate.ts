@@ -236,6 +236,7 @@ export const REQUESTS = {
 		cwd: opt(str()),
 		env: opt(record(oneOf(str(), nul()))),
 		stopAtEntry: opt(bool()),
+		signals: opt(record(str())),
 	}),
 	attach: obj<AttachArguments>({
 		__restart: opt(anything()),
@@ -243,6 +244,7 @@ export const REQUESTS = {
 		stopOnAttach: opt(bool()),
 		__forkallChild: opt(int(1, PID_MAX)),
 		name: opt(str()),
+		signals: opt(record(str())),
 	}),
 	configurationDone: obj<DebugProtocol.ConfigurationDoneArguments>({}),
 	disconnect: obj<DebugProtocol.DisconnectArguments>({

@@ -259,6 +259,13 @@ export interface ForkBody {
 	warnings: string[];
 }
 
+export interface SignalsBody {
+	pid: number;
+	nostop: Hex;
+	noprint: Hex;
+	nopass: Hex;
+}
+
 export interface PidBody {
 	pid: number;
 }
@@ -465,6 +472,17 @@ export interface DetachRequest {
 	pid: Pid;
 }
 
+/** The signal table of a session process (gdb's stop/print/pass per signal, decided in the tracer thread): set any of the three masks, get the table. */
+export interface SignalsRequest {
+	pid: Pid;
+	/** bit sig-1 set: the signal does not stop the process (omitted: unchanged) */
+	nostop?: Hex;
+	/** bit sig-1 set: a signal that does not stop sends no `signal` event (omitted: unchanged) */
+	noprint?: Hex;
+	/** bit sig-1 set: the signal is not delivered to the program (omitted: unchanged) */
+	nopass?: Hex;
+}
+
 /** Stop every LWP of a session process (all-stop). */
 export interface StopRequest {
 	pid: Pid;
@@ -571,7 +589,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -580,6 +598,7 @@ export interface RequestByOp {
 	regs: RegsRequest;
 	attach: AttachRequest;
 	detach: DetachRequest;
+	signals: SignalsRequest;
 	stop: StopRequest;
 	resume: ResumeRequest;
 	launch: LaunchRequest;
@@ -601,6 +620,7 @@ export interface BodyByOp {
 	regs: RegsBody;
 	attach: AttachBody;
 	detach: PidBody;
+	signals: SignalsBody;
 	stop: StopBody;
 	resume: PidBody;
 	launch: LaunchBody;
@@ -1320,16 +1340,39 @@ function checkForkBody(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
+function checkSignalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v193 = v as Record<string, unknown>;
 	const v194 = v193["pid"];
 	if (v194 === undefined) fail(p + ".pid", 'present', undefined);
 	if (!(typeof v194 === 'number' && Number.isInteger(v194))) fail(p + ".pid", "an integer", v194);
+	const v195 = v193["nostop"];
+	if (v195 === undefined) fail(p + ".nostop", 'present', undefined);
+	checkHex(v195, p + ".nostop", o, d + 1);
+	const v196 = v193["noprint"];
+	if (v196 === undefined) fail(p + ".noprint", 'present', undefined);
+	checkHex(v196, p + ".noprint", o, d + 1);
+	const v197 = v193["nopass"];
+	if (v197 === undefined) fail(p + ".nopass", 'present', undefined);
+	checkHex(v197, p + ".nopass", o, d + 1);
 	if (o.strict) {
-		for (const v195 of Object.keys(v193)) {
-			if (!(["pid"] as readonly string[]).includes(v195)) fail(p + '.' + v195, 'not there (not in the schema)', v193[v195]);
+		for (const v198 of Object.keys(v193)) {
+			if (!(["pid","nostop","noprint","nopass"] as readonly string[]).includes(v198)) fail(p + '.' + v198, 'not there (not in the schema)', v193[v198]);
+		}
+	}
+}
+
+function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v199 = v as Record<string, unknown>;
+	const v200 = v199["pid"];
+	if (v200 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v200 === 'number' && Number.isInteger(v200))) fail(p + ".pid", "an integer", v200);
+	if (o.strict) {
+		for (const v201 of Object.keys(v199)) {
+			if (!(["pid"] as readonly string[]).includes(v201)) fail(p + '.' + v201, 'not there (not in the schema)', v199[v201]);
 		}
 	}
 }
@@ -1337,23 +1380,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v196 = v as Record<string, unknown>;
-	const v197 = v196["pid"];
-	if (v197 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v197 === 'number' && Number.isInteger(v197))) fail(p + ".pid", "an integer", v197);
-	const v198 = v196["stopped"];
-	if (v198 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v198 === 'boolean')) fail(p + ".stopped", "a boolean", v198);
-	const v199 = v196["tids"];
-	if (v199 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v199))) fail(p + ".tids", "an array", v199);
-	for (let v200 = 0; v200 < v199.length; v200++) {
-		const v201: unknown = v199[v200];
-		if (!(typeof v201 === 'number' && Number.isInteger(v201))) fail(p + ".tids" + '[' + v200 + ']', "an integer", v201);
+	const v202 = v as Record<string, unknown>;
+	const v203 = v202["pid"];
+	if (v203 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v203 === 'number' && Number.isInteger(v203))) fail(p + ".pid", "an integer", v203);
+	const v204 = v202["stopped"];
+	if (v204 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v204 === 'boolean')) fail(p + ".stopped", "a boolean", v204);
+	const v205 = v202["tids"];
+	if (v205 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v205))) fail(p + ".tids", "an array", v205);
+	for (let v206 = 0; v206 < v205.length; v206++) {
+		const v207: unknown = v205[v206];
+		if (!(typeof v207 === 'number' && Number.isInteger(v207))) fail(p + ".tids" + '[' + v206 + ']', "an integer", v207);
 	}
 	if (o.strict) {
-		for (const v202 of Object.keys(v196)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v202)) fail(p + '.' + v202, 'not there (not in the schema)', v196[v202]);
+		for (const v208 of Object.keys(v202)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v208)) fail(p + '.' + v208, 'not there (not in the schema)', v202[v208]);
 		}
 	}
 }
@@ -1361,23 +1404,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v203 = v as Record<string, unknown>;
-	const v204 = v203["pid"];
-	if (v204 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v204 === 'number' && Number.isInteger(v204))) fail(p + ".pid", "an integer", v204);
-	const v205 = v203["pauseUs"];
-	if (v205 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v205 === 'number' && Number.isInteger(v205))) fail(p + ".pauseUs", "an integer", v205);
-	const v206 = v203["tids"];
-	if (v206 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v206))) fail(p + ".tids", "an array", v206);
-	for (let v207 = 0; v207 < v206.length; v207++) {
-		const v208: unknown = v206[v207];
-		if (!(typeof v208 === 'number' && Number.isInteger(v208))) fail(p + ".tids" + '[' + v207 + ']', "an integer", v208);
+	const v209 = v as Record<string, unknown>;
+	const v210 = v209["pid"];
+	if (v210 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v210 === 'number' && Number.isInteger(v210))) fail(p + ".pid", "an integer", v210);
+	const v211 = v209["pauseUs"];
+	if (v211 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v211 === 'number' && Number.isInteger(v211))) fail(p + ".pauseUs", "an integer", v211);
+	const v212 = v209["tids"];
+	if (v212 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v212))) fail(p + ".tids", "an array", v212);
+	for (let v213 = 0; v213 < v212.length; v213++) {
+		const v214: unknown = v212[v213];
+		if (!(typeof v214 === 'number' && Number.isInteger(v214))) fail(p + ".tids" + '[' + v213 + ']', "an integer", v214);
 	}
 	if (o.strict) {
-		for (const v209 of Object.keys(v203)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v209)) fail(p + '.' + v209, 'not there (not in the schema)', v203[v209]);
+		for (const v215 of Object.keys(v209)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v215)) fail(p + '.' + v215, 'not there (not in the schema)', v209[v215]);
 		}
 	}
 }
@@ -1385,26 +1428,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v210 = v as Record<string, unknown>;
-	const v211 = v210["pid"];
-	if (v211 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v211 === 'number' && Number.isInteger(v211))) fail(p + ".pid", "an integer", v211);
-	const v212 = v210["stdoutFd"];
-	if (v212 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v212 === 'number' && Number.isInteger(v212))) fail(p + ".stdoutFd", "an integer", v212);
-	const v213 = v210["stderrFd"];
-	if (v213 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v213 === 'number' && Number.isInteger(v213))) fail(p + ".stderrFd", "an integer", v213);
-	const v214 = v210["tids"];
-	if (v214 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v214))) fail(p + ".tids", "an array", v214);
-	for (let v215 = 0; v215 < v214.length; v215++) {
-		const v216: unknown = v214[v215];
-		if (!(typeof v216 === 'number' && Number.isInteger(v216))) fail(p + ".tids" + '[' + v215 + ']', "an integer", v216);
+	const v216 = v as Record<string, unknown>;
+	const v217 = v216["pid"];
+	if (v217 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v217 === 'number' && Number.isInteger(v217))) fail(p + ".pid", "an integer", v217);
+	const v218 = v216["stdoutFd"];
+	if (v218 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v218 === 'number' && Number.isInteger(v218))) fail(p + ".stdoutFd", "an integer", v218);
+	const v219 = v216["stderrFd"];
+	if (v219 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v219 === 'number' && Number.isInteger(v219))) fail(p + ".stderrFd", "an integer", v219);
+	const v220 = v216["tids"];
+	if (v220 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v220))) fail(p + ".tids", "an array", v220);
+	for (let v221 = 0; v221 < v220.length; v221++) {
+		const v222: unknown = v220[v221];
+		if (!(typeof v222 === 'number' && Number.isInteger(v222))) fail(p + ".tids" + '[' + v221 + ']', "an integer", v222);
 	}
 	if (o.strict) {
-		for (const v217 of Object.keys(v210)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v217)) fail(p + '.' + v217, 'not there (not in the schema)', v210[v217]);
+		for (const v223 of Object.keys(v216)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v223)) fail(p + '.' + v223, 'not there (not in the schema)', v216[v223]);
 		}
 	}
 }
@@ -1412,57 +1455,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v218 = v as Record<string, unknown>;
-	const v219 = v218["pid"];
-	if (v219 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v219 === 'number' && Number.isInteger(v219))) fail(p + ".pid", "an integer", v219);
-	const v220 = v218["tid"];
-	if (v220 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v220 === 'number' && Number.isInteger(v220))) fail(p + ".tid", "an integer", v220);
-	const v221 = v218["pc"];
-	if (v221 !== undefined) {
-		checkHex(v221, p + ".pc", o, d + 1);
-	}
-	const v222 = v218["interrupted"];
-	if (v222 !== undefined) {
-		if (!(typeof v222 === 'boolean')) fail(p + ".interrupted", "a boolean", v222);
-	}
-	const v223 = v218["reason"];
-	if (v223 !== undefined) {
-		if (typeof v223 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v223)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v223);
-	}
-	const v224 = v218["stopTid"];
-	if (v224 !== undefined) {
-		if (!(typeof v224 === 'number' && Number.isInteger(v224))) fail(p + ".stopTid", "an integer", v224);
-	}
-	const v225 = v218["signal"];
-	if (v225 !== undefined) {
-		if (!(typeof v225 === 'number' && Number.isInteger(v225))) fail(p + ".signal", "an integer", v225);
-		if (typeof v225 === 'number' && v225 < 1) fail(p + ".signal", ">= 1", v225);
-		if (typeof v225 === 'number' && v225 > 64) fail(p + ".signal", "<= 64", v225);
-	}
-	const v226 = v218["addr"];
-	if (v226 !== undefined) {
-		checkHex(v226, p + ".addr", o, d + 1);
-	}
-	const v227 = v218["singleSteps"];
+	const v224 = v as Record<string, unknown>;
+	const v225 = v224["pid"];
+	if (v225 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v225 === 'number' && Number.isInteger(v225))) fail(p + ".pid", "an integer", v225);
+	const v226 = v224["tid"];
+	if (v226 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v226 === 'number' && Number.isInteger(v226))) fail(p + ".tid", "an integer", v226);
+	const v227 = v224["pc"];
 	if (v227 !== undefined) {
-		if (!(typeof v227 === 'number' && Number.isInteger(v227))) fail(p + ".singleSteps", "an integer", v227);
-		if (typeof v227 === 'number' && v227 < 0) fail(p + ".singleSteps", ">= 0", v227);
+		checkHex(v227, p + ".pc", o, d + 1);
 	}
-	const v228 = v218["continues"];
+	const v228 = v224["interrupted"];
 	if (v228 !== undefined) {
-		if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".continues", "an integer", v228);
-		if (typeof v228 === 'number' && v228 < 0) fail(p + ".continues", ">= 0", v228);
+		if (!(typeof v228 === 'boolean')) fail(p + ".interrupted", "a boolean", v228);
 	}
-	const v229 = v218["us"];
+	const v229 = v224["reason"];
 	if (v229 !== undefined) {
-		if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".us", "an integer", v229);
-		if (typeof v229 === 'number' && v229 < 0) fail(p + ".us", ">= 0", v229);
+		if (typeof v229 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v229)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v229);
+	}
+	const v230 = v224["stopTid"];
+	if (v230 !== undefined) {
+		if (!(typeof v230 === 'number' && Number.isInteger(v230))) fail(p + ".stopTid", "an integer", v230);
+	}
+	const v231 = v224["signal"];
+	if (v231 !== undefined) {
+		if (!(typeof v231 === 'number' && Number.isInteger(v231))) fail(p + ".signal", "an integer", v231);
+		if (typeof v231 === 'number' && v231 < 1) fail(p + ".signal", ">= 1", v231);
+		if (typeof v231 === 'number' && v231 > 64) fail(p + ".signal", "<= 64", v231);
+	}
+	const v232 = v224["addr"];
+	if (v232 !== undefined) {
+		checkHex(v232, p + ".addr", o, d + 1);
+	}
+	const v233 = v224["singleSteps"];
+	if (v233 !== undefined) {
+		if (!(typeof v233 === 'number' && Number.isInteger(v233))) fail(p + ".singleSteps", "an integer", v233);
+		if (typeof v233 === 'number' && v233 < 0) fail(p + ".singleSteps", ">= 0", v233);
+	}
+	const v234 = v224["continues"];
+	if (v234 !== undefined) {
+		if (!(typeof v234 === 'number' && Number.isInteger(v234))) fail(p + ".continues", "an integer", v234);
+		if (typeof v234 === 'number' && v234 < 0) fail(p + ".continues", ">= 0", v234);
+	}
+	const v235 = v224["us"];
+	if (v235 !== undefined) {
+		if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".us", "an integer", v235);
+		if (typeof v235 === 'number' && v235 < 0) fail(p + ".us", ">= 0", v235);
 	}
 	if (o.strict) {
-		for (const v230 of Object.keys(v218)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v230)) fail(p + '.' + v230, 'not there (not in the schema)', v218[v230]);
+		for (const v236 of Object.keys(v224)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v236)) fail(p + '.' + v236, 'not there (not in the schema)', v224[v236]);
 		}
 	}
 }
@@ -1470,13 +1513,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v231 = v as Record<string, unknown>;
-	const v232 = v231["addr"];
-	if (v232 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v232, p + ".addr", o, d + 1);
+	const v237 = v as Record<string, unknown>;
+	const v238 = v237["addr"];
+	if (v238 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v238, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v233 of Object.keys(v231)) {
-			if (!(["addr"] as readonly string[]).includes(v233)) fail(p + '.' + v233, 'not there (not in the schema)', v231[v233]);
+		for (const v239 of Object.keys(v237)) {
+			if (!(["addr"] as readonly string[]).includes(v239)) fail(p + '.' + v239, 'not there (not in the schema)', v237[v239]);
 		}
 	}
 }
@@ -1484,16 +1527,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v234 = v as Record<string, unknown>;
-	const v235 = v234["tid"];
-	if (v235 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".tid", "an integer", v235);
-	const v236 = v234["gpr"];
-	if (v236 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v236, p + ".gpr", o, d + 1);
+	const v240 = v as Record<string, unknown>;
+	const v241 = v240["tid"];
+	if (v241 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v241 === 'number' && Number.isInteger(v241))) fail(p + ".tid", "an integer", v241);
+	const v242 = v240["gpr"];
+	if (v242 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v242, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v237 of Object.keys(v234)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v237)) fail(p + '.' + v237, 'not there (not in the schema)', v234[v237]);
+		for (const v243 of Object.keys(v240)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v243)) fail(p + '.' + v243, 'not there (not in the schema)', v240[v243]);
 		}
 	}
 }
@@ -1501,13 +1544,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v238 = v as Record<string, unknown>;
-	const v239 = v238["tracerTid"];
-	if (v239 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v239 === 'number' && Number.isInteger(v239))) fail(p + ".tracerTid", "an integer", v239);
+	const v244 = v as Record<string, unknown>;
+	const v245 = v244["tracerTid"];
+	if (v245 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".tracerTid", "an integer", v245);
 	if (o.strict) {
-		for (const v240 of Object.keys(v238)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v240)) fail(p + '.' + v240, 'not there (not in the schema)', v238[v240]);
+		for (const v246 of Object.keys(v244)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v246)) fail(p + '.' + v246, 'not there (not in the schema)', v244[v246]);
 		}
 	}
 }
@@ -1515,34 +1558,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v241 = v as Record<string, unknown>;
-	const v242 = v241["pc"];
-	if (v242 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v242, p + ".pc", o, d + 1);
-	const v243 = v241["sp"];
-	if (v243 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v243, p + ".sp", o, d + 1);
-	const v244 = v241["function"];
-	if (v244 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v244 === 'string' || v244 === null)) fail(p + ".function", "a string or null", v244);
-	const v245 = v241["offset"];
-	if (v245 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".offset", "an integer", v245);
-	const v246 = v241["module"];
-	if (v246 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v246 === 'string' || v246 === null)) fail(p + ".module", "a string or null", v246);
-	const v247 = v241["file"];
-	if (v247 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v247 === 'string' || v247 === null)) fail(p + ".file", "a string or null", v247);
-	const v248 = v241["line"];
-	if (v248 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v248 === 'number' && Number.isInteger(v248) || v248 === null)) fail(p + ".line", "an integer or null", v248);
-	const v249 = v241["column"];
-	if (v249 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v249 === 'number' && Number.isInteger(v249) || v249 === null)) fail(p + ".column", "an integer or null", v249);
+	const v247 = v as Record<string, unknown>;
+	const v248 = v247["pc"];
+	if (v248 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v248, p + ".pc", o, d + 1);
+	const v249 = v247["sp"];
+	if (v249 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v249, p + ".sp", o, d + 1);
+	const v250 = v247["function"];
+	if (v250 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v250 === 'string' || v250 === null)) fail(p + ".function", "a string or null", v250);
+	const v251 = v247["offset"];
+	if (v251 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".offset", "an integer", v251);
+	const v252 = v247["module"];
+	if (v252 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v252 === 'string' || v252 === null)) fail(p + ".module", "a string or null", v252);
+	const v253 = v247["file"];
+	if (v253 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v253 === 'string' || v253 === null)) fail(p + ".file", "a string or null", v253);
+	const v254 = v247["line"];
+	if (v254 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v254 === 'number' && Number.isInteger(v254) || v254 === null)) fail(p + ".line", "an integer or null", v254);
+	const v255 = v247["column"];
+	if (v255 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v255 === 'number' && Number.isInteger(v255) || v255 === null)) fail(p + ".column", "an integer or null", v255);
 	if (o.strict) {
-		for (const v250 of Object.keys(v241)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v250)) fail(p + '.' + v250, 'not there (not in the schema)', v241[v250]);
+		for (const v256 of Object.keys(v247)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v256)) fail(p + '.' + v256, 'not there (not in the schema)', v247[v256]);
 		}
 	}
 }
@@ -1550,53 +1593,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v251 = v as Record<string, unknown>;
-	const v252 = v251["pid"];
-	if (v252 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v252 === 'number' && Number.isInteger(v252))) fail(p + ".pid", "an integer", v252);
-	const v253 = v251["tid"];
-	if (v253 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v253 === 'number' && Number.isInteger(v253))) fail(p + ".tid", "an integer", v253);
-	const v254 = v251["unwinder"];
-	if (v254 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v254 !== 'string' || !["libdw","frame-pointer"].includes(v254)) fail(p + ".unwinder", "one of libdw|frame-pointer", v254);
-	const v255 = v251["note"];
-	if (v255 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v255 === 'string' || v255 === null)) fail(p + ".note", "a string or null", v255);
-	const v256 = v251["frames"];
-	if (v256 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v256))) fail(p + ".frames", "an array", v256);
-	for (let v257 = 0; v257 < v256.length; v257++) {
-		const v258: unknown = v256[v257];
-		checkStackFrameInfo(v258, p + ".frames" + '[' + v257 + ']', o, d + 1);
+	const v257 = v as Record<string, unknown>;
+	const v258 = v257["pid"];
+	if (v258 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v258 === 'number' && Number.isInteger(v258))) fail(p + ".pid", "an integer", v258);
+	const v259 = v257["tid"];
+	if (v259 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v259 === 'number' && Number.isInteger(v259))) fail(p + ".tid", "an integer", v259);
+	const v260 = v257["unwinder"];
+	if (v260 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v260 !== 'string' || !["libdw","frame-pointer"].includes(v260)) fail(p + ".unwinder", "one of libdw|frame-pointer", v260);
+	const v261 = v257["note"];
+	if (v261 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v261 === 'string' || v261 === null)) fail(p + ".note", "a string or null", v261);
+	const v262 = v257["frames"];
+	if (v262 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v262))) fail(p + ".frames", "an array", v262);
+	for (let v263 = 0; v263 < v262.length; v263++) {
+		const v264: unknown = v262[v263];
+		checkStackFrameInfo(v264, p + ".frames" + '[' + v263 + ']', o, d + 1);
 	}
-	const v259 = v251["threads"];
-	if (v259 !== undefined) {
-		if (!(Array.isArray(v259))) fail(p + ".threads", "an array", v259);
-		for (let v260 = 0; v260 < v259.length; v260++) {
-			const v261: unknown = v259[v260];
-			if (!(isObject(v261))) fail(p + ".threads" + '[' + v260 + ']', "an object", v261);
-			const v262 = v261 as Record<string, unknown>;
-			const v263 = v262["tid"];
-			if (v263 === undefined) fail(p + ".threads" + '[' + v260 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".threads" + '[' + v260 + ']' + ".tid", "an integer", v263);
-			const v264 = v262["frames"];
-			if (v264 === undefined) fail(p + ".threads" + '[' + v260 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v264))) fail(p + ".threads" + '[' + v260 + ']' + ".frames", "an array", v264);
-			for (let v265 = 0; v265 < v264.length; v265++) {
-				const v266: unknown = v264[v265];
-				checkStackFrameInfo(v266, p + ".threads" + '[' + v260 + ']' + ".frames" + '[' + v265 + ']', o, d + 1);
+	const v265 = v257["threads"];
+	if (v265 !== undefined) {
+		if (!(Array.isArray(v265))) fail(p + ".threads", "an array", v265);
+		for (let v266 = 0; v266 < v265.length; v266++) {
+			const v267: unknown = v265[v266];
+			if (!(isObject(v267))) fail(p + ".threads" + '[' + v266 + ']', "an object", v267);
+			const v268 = v267 as Record<string, unknown>;
+			const v269 = v268["tid"];
+			if (v269 === undefined) fail(p + ".threads" + '[' + v266 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v269 === 'number' && Number.isInteger(v269))) fail(p + ".threads" + '[' + v266 + ']' + ".tid", "an integer", v269);
+			const v270 = v268["frames"];
+			if (v270 === undefined) fail(p + ".threads" + '[' + v266 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v270))) fail(p + ".threads" + '[' + v266 + ']' + ".frames", "an array", v270);
+			for (let v271 = 0; v271 < v270.length; v271++) {
+				const v272: unknown = v270[v271];
+				checkStackFrameInfo(v272, p + ".threads" + '[' + v266 + ']' + ".frames" + '[' + v271 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v267 of Object.keys(v262)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v267)) fail(p + ".threads" + '[' + v260 + ']' + '.' + v267, 'not there (not in the schema)', v262[v267]);
+				for (const v273 of Object.keys(v268)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v273)) fail(p + ".threads" + '[' + v266 + ']' + '.' + v273, 'not there (not in the schema)', v268[v273]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v268 of Object.keys(v251)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v268)) fail(p + '.' + v268, 'not there (not in the schema)', v251[v268]);
+		for (const v274 of Object.keys(v257)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v274)) fail(p + '.' + v274, 'not there (not in the schema)', v257[v274]);
 		}
 	}
 }
@@ -1604,45 +1647,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v269 = v as Record<string, unknown>;
-	const v270 = v269["addresses"];
-	if (v270 !== undefined) {
-		if (!(Array.isArray(v270))) fail(p + ".addresses", "an array", v270);
-		for (let v271 = 0; v271 < v270.length; v271++) {
-			const v272: unknown = v270[v271];
-			checkHex(v272, p + ".addresses" + '[' + v271 + ']', o, d + 1);
+	const v275 = v as Record<string, unknown>;
+	const v276 = v275["addresses"];
+	if (v276 !== undefined) {
+		if (!(Array.isArray(v276))) fail(p + ".addresses", "an array", v276);
+		for (let v277 = 0; v277 < v276.length; v277++) {
+			const v278: unknown = v276[v277];
+			checkHex(v278, p + ".addresses" + '[' + v277 + ']', o, d + 1);
 		}
 	}
-	const v273 = v269["line"];
-	if (v273 !== undefined) {
-		if (!(typeof v273 === 'number' && Number.isInteger(v273) || v273 === null)) fail(p + ".line", "an integer or null", v273);
+	const v279 = v275["line"];
+	if (v279 !== undefined) {
+		if (!(typeof v279 === 'number' && Number.isInteger(v279) || v279 === null)) fail(p + ".line", "an integer or null", v279);
 	}
-	const v274 = v269["function"];
-	if (v274 !== undefined) {
-		if (!(typeof v274 === 'string' || v274 === null)) fail(p + ".function", "a string or null", v274);
+	const v280 = v275["function"];
+	if (v280 !== undefined) {
+		if (!(typeof v280 === 'string' || v280 === null)) fail(p + ".function", "a string or null", v280);
 	}
-	const v275 = v269["offset"];
-	if (v275 !== undefined) {
-		if (!(typeof v275 === 'number' && Number.isInteger(v275))) fail(p + ".offset", "an integer", v275);
+	const v281 = v275["offset"];
+	if (v281 !== undefined) {
+		if (!(typeof v281 === 'number' && Number.isInteger(v281))) fail(p + ".offset", "an integer", v281);
 	}
-	const v276 = v269["module"];
-	if (v276 !== undefined) {
-		if (!(typeof v276 === 'string' || v276 === null)) fail(p + ".module", "a string or null", v276);
+	const v282 = v275["module"];
+	if (v282 !== undefined) {
+		if (!(typeof v282 === 'string' || v282 === null)) fail(p + ".module", "a string or null", v282);
 	}
-	const v277 = v269["file"];
-	if (v277 !== undefined) {
-		if (!(typeof v277 === 'string' || v277 === null)) fail(p + ".file", "a string or null", v277);
+	const v283 = v275["file"];
+	if (v283 !== undefined) {
+		if (!(typeof v283 === 'string' || v283 === null)) fail(p + ".file", "a string or null", v283);
 	}
-	const v278 = v269["column"];
-	if (v278 !== undefined) {
-		if (!(typeof v278 === 'number' && Number.isInteger(v278) || v278 === null)) fail(p + ".column", "an integer or null", v278);
+	const v284 = v275["column"];
+	if (v284 !== undefined) {
+		if (!(typeof v284 === 'number' && Number.isInteger(v284) || v284 === null)) fail(p + ".column", "an integer or null", v284);
 	}
-	const v279 = v269["unwinder"];
-	if (v279 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v279 !== 'string' || !["libdw","frame-pointer"].includes(v279)) fail(p + ".unwinder", "one of libdw|frame-pointer", v279);
+	const v285 = v275["unwinder"];
+	if (v285 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v285 !== 'string' || !["libdw","frame-pointer"].includes(v285)) fail(p + ".unwinder", "one of libdw|frame-pointer", v285);
 	if (o.strict) {
-		for (const v280 of Object.keys(v269)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v280)) fail(p + '.' + v280, 'not there (not in the schema)', v269[v280]);
+		for (const v286 of Object.keys(v275)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v286)) fail(p + '.' + v286, 'not there (not in the schema)', v275[v286]);
 		}
 	}
 }
@@ -1650,43 +1693,43 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v281 = v as Record<string, unknown>;
-	const v282 = v281["name"];
-	if (v282 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v282 === 'string')) fail(p + ".name", "a string", v282);
-	const v283 = v281["type"];
-	if (v283 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v283 === 'string')) fail(p + ".type", "a string", v283);
-	const v284 = v281["value"];
-	if (v284 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v284 === 'string')) fail(p + ".value", "a string", v284);
-	const v285 = v281["address"];
-	if (v285 === undefined) fail(p + ".address", 'present', undefined);
-	if (v285 !== null) {
-		checkHex(v285, p + ".address", o, d + 1);
+	const v287 = v as Record<string, unknown>;
+	const v288 = v287["name"];
+	if (v288 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v288 === 'string')) fail(p + ".name", "a string", v288);
+	const v289 = v287["type"];
+	if (v289 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v289 === 'string')) fail(p + ".type", "a string", v289);
+	const v290 = v287["value"];
+	if (v290 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v290 === 'string')) fail(p + ".value", "a string", v290);
+	const v291 = v287["address"];
+	if (v291 === undefined) fail(p + ".address", 'present', undefined);
+	if (v291 !== null) {
+		checkHex(v291, p + ".address", o, d + 1);
 	}
-	const v286 = v281["kind"];
-	if (v286 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v286 !== 'string' || !["param","local","member","element","deref"].includes(v286)) fail(p + ".kind", "one of param|local|member|element|deref", v286);
-	const v287 = v281["expr"];
-	if (v287 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v287 === 'string' || v287 === null)) fail(p + ".expr", "a string or null", v287);
-	const v288 = v281["pointer"];
-	if (v288 !== undefined) {
-		checkHex(v288, p + ".pointer", o, d + 1);
+	const v292 = v287["kind"];
+	if (v292 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v292 !== 'string' || !["param","local","member","element","deref"].includes(v292)) fail(p + ".kind", "one of param|local|member|element|deref", v292);
+	const v293 = v287["expr"];
+	if (v293 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v293 === 'string' || v293 === null)) fail(p + ".expr", "a string or null", v293);
+	const v294 = v287["pointer"];
+	if (v294 !== undefined) {
+		checkHex(v294, p + ".pointer", o, d + 1);
 	}
-	const v289 = v281["children"];
-	if (v289 === undefined) fail(p + ".children", 'present', undefined);
-	if (v289 !== null) {
-		if (!(Array.isArray(v289))) fail(p + ".children", "an array", v289);
-		for (let v290 = 0; v290 < v289.length; v290++) {
-			const v291: unknown = v289[v290];
-			checkLocalVariable(v291, p + ".children" + '[' + v290 + ']', o, d + 1);
+	const v295 = v287["children"];
+	if (v295 === undefined) fail(p + ".children", 'present', undefined);
+	if (v295 !== null) {
+		if (!(Array.isArray(v295))) fail(p + ".children", "an array", v295);
+		for (let v296 = 0; v296 < v295.length; v296++) {
+			const v297: unknown = v295[v296];
+			checkLocalVariable(v297, p + ".children" + '[' + v296 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v292 of Object.keys(v281)) {
-			if (!(["name","type","value","address","kind","expr","pointer","children"] as readonly string[]).includes(v292)) fail(p + '.' + v292, 'not there (not in the schema)', v281[v292]);
+		for (const v298 of Object.keys(v287)) {
+			if (!(["name","type","value","address","kind","expr","pointer","children"] as readonly string[]).includes(v298)) fail(p + '.' + v298, 'not there (not in the schema)', v287[v298]);
 		}
 	}
 }
@@ -1694,35 +1737,35 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v293 = v as Record<string, unknown>;
-	const v294 = v293["pid"];
-	if (v294 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v294 === 'number' && Number.isInteger(v294))) fail(p + ".pid", "an integer", v294);
-	const v295 = v293["tid"];
-	if (v295 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v295 === 'number' && Number.isInteger(v295))) fail(p + ".tid", "an integer", v295);
-	const v296 = v293["frame"];
-	if (v296 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v296 === 'number' && Number.isInteger(v296))) fail(p + ".frame", "an integer", v296);
-	const v297 = v293["pc"];
-	if (v297 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v297, p + ".pc", o, d + 1);
-	const v298 = v293["function"];
-	if (v298 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v298 === 'string' || v298 === null)) fail(p + ".function", "a string or null", v298);
-	const v299 = v293["note"];
-	if (v299 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v299 === 'string' || v299 === null)) fail(p + ".note", "a string or null", v299);
-	const v300 = v293["variables"];
-	if (v300 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v300))) fail(p + ".variables", "an array", v300);
-	for (let v301 = 0; v301 < v300.length; v301++) {
-		const v302: unknown = v300[v301];
-		checkLocalVariable(v302, p + ".variables" + '[' + v301 + ']', o, d + 1);
+	const v299 = v as Record<string, unknown>;
+	const v300 = v299["pid"];
+	if (v300 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v300 === 'number' && Number.isInteger(v300))) fail(p + ".pid", "an integer", v300);
+	const v301 = v299["tid"];
+	if (v301 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v301 === 'number' && Number.isInteger(v301))) fail(p + ".tid", "an integer", v301);
+	const v302 = v299["frame"];
+	if (v302 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v302 === 'number' && Number.isInteger(v302))) fail(p + ".frame", "an integer", v302);
+	const v303 = v299["pc"];
+	if (v303 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v303, p + ".pc", o, d + 1);
+	const v304 = v299["function"];
+	if (v304 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v304 === 'string' || v304 === null)) fail(p + ".function", "a string or null", v304);
+	const v305 = v299["note"];
+	if (v305 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v305 === 'string' || v305 === null)) fail(p + ".note", "a string or null", v305);
+	const v306 = v299["variables"];
+	if (v306 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v306))) fail(p + ".variables", "an array", v306);
+	for (let v307 = 0; v307 < v306.length; v307++) {
+		const v308: unknown = v306[v307];
+		checkLocalVariable(v308, p + ".variables" + '[' + v307 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v303 of Object.keys(v293)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v303)) fail(p + '.' + v303, 'not there (not in the schema)', v293[v303]);
+		for (const v309 of Object.keys(v299)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v309)) fail(p + '.' + v309, 'not there (not in the schema)', v299[v309]);
 		}
 	}
 }
@@ -1730,16 +1773,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v304 = v as Record<string, unknown>;
-	const v305 = v304["op"];
-	if (v305 === undefined) fail(p + ".op", 'present', undefined);
-	if (v305 !== "threads") fail(p + ".op", "\"threads\"", v305);
-	const v306 = v304["pid"];
-	if (v306 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v306, p + ".pid", o, d + 1);
+	const v310 = v as Record<string, unknown>;
+	const v311 = v310["op"];
+	if (v311 === undefined) fail(p + ".op", 'present', undefined);
+	if (v311 !== "threads") fail(p + ".op", "\"threads\"", v311);
+	const v312 = v310["pid"];
+	if (v312 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v312, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v307 of Object.keys(v304)) {
-			if (!(["op","pid"] as readonly string[]).includes(v307)) fail(p + '.' + v307, 'not there (not in the schema)', v304[v307]);
+		for (const v313 of Object.keys(v310)) {
+			if (!(["op","pid"] as readonly string[]).includes(v313)) fail(p + '.' + v313, 'not there (not in the schema)', v310[v313]);
 		}
 	}
 }
@@ -1747,19 +1790,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v308 = v as Record<string, unknown>;
-	const v309 = v308["op"];
-	if (v309 === undefined) fail(p + ".op", 'present', undefined);
-	if (v309 !== "regs") fail(p + ".op", "\"regs\"", v309);
-	const v310 = v308["pid"];
-	if (v310 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v310, p + ".pid", o, d + 1);
-	const v311 = v308["tid"];
-	if (v311 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v311, p + ".tid", o, d + 1);
+	const v314 = v as Record<string, unknown>;
+	const v315 = v314["op"];
+	if (v315 === undefined) fail(p + ".op", 'present', undefined);
+	if (v315 !== "regs") fail(p + ".op", "\"regs\"", v315);
+	const v316 = v314["pid"];
+	if (v316 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v316, p + ".pid", o, d + 1);
+	const v317 = v314["tid"];
+	if (v317 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v317, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v312 of Object.keys(v308)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v312)) fail(p + '.' + v312, 'not there (not in the schema)', v308[v312]);
+		for (const v318 of Object.keys(v314)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v318)) fail(p + '.' + v318, 'not there (not in the schema)', v314[v318]);
 		}
 	}
 }
@@ -1767,22 +1810,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v313 = v as Record<string, unknown>;
-	const v314 = v313["op"];
-	if (v314 === undefined) fail(p + ".op", 'present', undefined);
-	if (v314 !== "attach") fail(p + ".op", "\"attach\"", v314);
-	const v315 = v313["pid"];
-	if (v315 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v315, p + ".pid", o, d + 1);
-	const v316 = v313["stop"];
-	if (v316 === undefined) {
-		if (o.fill) v313["stop"] = false;
+	const v319 = v as Record<string, unknown>;
+	const v320 = v319["op"];
+	if (v320 === undefined) fail(p + ".op", 'present', undefined);
+	if (v320 !== "attach") fail(p + ".op", "\"attach\"", v320);
+	const v321 = v319["pid"];
+	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v321, p + ".pid", o, d + 1);
+	const v322 = v319["stop"];
+	if (v322 === undefined) {
+		if (o.fill) v319["stop"] = false;
 	} else {
-		if (!(typeof v316 === 'boolean')) fail(p + ".stop", "a boolean", v316);
+		if (!(typeof v322 === 'boolean')) fail(p + ".stop", "a boolean", v322);
 	}
 	if (o.strict) {
-		for (const v317 of Object.keys(v313)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v317)) fail(p + '.' + v317, 'not there (not in the schema)', v313[v317]);
+		for (const v323 of Object.keys(v319)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v323)) fail(p + '.' + v323, 'not there (not in the schema)', v319[v323]);
 		}
 	}
 }
@@ -1790,16 +1833,45 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v318 = v as Record<string, unknown>;
-	const v319 = v318["op"];
-	if (v319 === undefined) fail(p + ".op", 'present', undefined);
-	if (v319 !== "detach") fail(p + ".op", "\"detach\"", v319);
-	const v320 = v318["pid"];
-	if (v320 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v320, p + ".pid", o, d + 1);
+	const v324 = v as Record<string, unknown>;
+	const v325 = v324["op"];
+	if (v325 === undefined) fail(p + ".op", 'present', undefined);
+	if (v325 !== "detach") fail(p + ".op", "\"detach\"", v325);
+	const v326 = v324["pid"];
+	if (v326 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v326, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v321 of Object.keys(v318)) {
-			if (!(["op","pid"] as readonly string[]).includes(v321)) fail(p + '.' + v321, 'not there (not in the schema)', v318[v321]);
+		for (const v327 of Object.keys(v324)) {
+			if (!(["op","pid"] as readonly string[]).includes(v327)) fail(p + '.' + v327, 'not there (not in the schema)', v324[v327]);
+		}
+	}
+}
+
+function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v328 = v as Record<string, unknown>;
+	const v329 = v328["op"];
+	if (v329 === undefined) fail(p + ".op", 'present', undefined);
+	if (v329 !== "signals") fail(p + ".op", "\"signals\"", v329);
+	const v330 = v328["pid"];
+	if (v330 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v330, p + ".pid", o, d + 1);
+	const v331 = v328["nostop"];
+	if (v331 !== undefined) {
+		checkHex(v331, p + ".nostop", o, d + 1);
+	}
+	const v332 = v328["noprint"];
+	if (v332 !== undefined) {
+		checkHex(v332, p + ".noprint", o, d + 1);
+	}
+	const v333 = v328["nopass"];
+	if (v333 !== undefined) {
+		checkHex(v333, p + ".nopass", o, d + 1);
+	}
+	if (o.strict) {
+		for (const v334 of Object.keys(v328)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v334)) fail(p + '.' + v334, 'not there (not in the schema)', v328[v334]);
 		}
 	}
 }
@@ -1807,16 +1879,16 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v322 = v as Record<string, unknown>;
-	const v323 = v322["op"];
-	if (v323 === undefined) fail(p + ".op", 'present', undefined);
-	if (v323 !== "stop") fail(p + ".op", "\"stop\"", v323);
-	const v324 = v322["pid"];
-	if (v324 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v324, p + ".pid", o, d + 1);
+	const v335 = v as Record<string, unknown>;
+	const v336 = v335["op"];
+	if (v336 === undefined) fail(p + ".op", 'present', undefined);
+	if (v336 !== "stop") fail(p + ".op", "\"stop\"", v336);
+	const v337 = v335["pid"];
+	if (v337 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v337, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v325 of Object.keys(v322)) {
-			if (!(["op","pid"] as readonly string[]).includes(v325)) fail(p + '.' + v325, 'not there (not in the schema)', v322[v325]);
+		for (const v338 of Object.keys(v335)) {
+			if (!(["op","pid"] as readonly string[]).includes(v338)) fail(p + '.' + v338, 'not there (not in the schema)', v335[v338]);
 		}
 	}
 }
@@ -1824,16 +1896,16 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v326 = v as Record<string, unknown>;
-	const v327 = v326["op"];
-	if (v327 === undefined) fail(p + ".op", 'present', undefined);
-	if (v327 !== "resume") fail(p + ".op", "\"resume\"", v327);
-	const v328 = v326["pid"];
-	if (v328 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v328, p + ".pid", o, d + 1);
+	const v339 = v as Record<string, unknown>;
+	const v340 = v339["op"];
+	if (v340 === undefined) fail(p + ".op", 'present', undefined);
+	if (v340 !== "resume") fail(p + ".op", "\"resume\"", v340);
+	const v341 = v339["pid"];
+	if (v341 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v341, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v329 of Object.keys(v326)) {
-			if (!(["op","pid"] as readonly string[]).includes(v329)) fail(p + '.' + v329, 'not there (not in the schema)', v326[v329]);
+		for (const v342 of Object.keys(v339)) {
+			if (!(["op","pid"] as readonly string[]).includes(v342)) fail(p + '.' + v342, 'not there (not in the schema)', v339[v342]);
 		}
 	}
 }
@@ -1841,43 +1913,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v330 = v as Record<string, unknown>;
-	const v331 = v330["op"];
-	if (v331 === undefined) fail(p + ".op", 'present', undefined);
-	if (v331 !== "launch") fail(p + ".op", "\"launch\"", v331);
-	const v332 = v330["path"];
-	if (v332 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v332 === 'string')) fail(p + ".path", "a string", v332);
-	if (typeof v332 === 'string' && v332.length < 1) fail(p + ".path", "a string of 1+ characters", v332);
-	const v333 = v330["cwd"];
-	if (v333 === undefined) {
-		if (o.fill) v330["cwd"] = "";
+	const v343 = v as Record<string, unknown>;
+	const v344 = v343["op"];
+	if (v344 === undefined) fail(p + ".op", 'present', undefined);
+	if (v344 !== "launch") fail(p + ".op", "\"launch\"", v344);
+	const v345 = v343["path"];
+	if (v345 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v345 === 'string')) fail(p + ".path", "a string", v345);
+	if (typeof v345 === 'string' && v345.length < 1) fail(p + ".path", "a string of 1+ characters", v345);
+	const v346 = v343["cwd"];
+	if (v346 === undefined) {
+		if (o.fill) v343["cwd"] = "";
 	} else {
-		if (!(typeof v333 === 'string')) fail(p + ".cwd", "a string", v333);
+		if (!(typeof v346 === 'string')) fail(p + ".cwd", "a string", v346);
 	}
-	const v334 = v330["argv"];
-	if (v334 === undefined) {
-		if (o.fill) v330["argv"] = [];
+	const v347 = v343["argv"];
+	if (v347 === undefined) {
+		if (o.fill) v343["argv"] = [];
 	} else {
-		if (!(Array.isArray(v334))) fail(p + ".argv", "an array", v334);
-		for (let v335 = 0; v335 < v334.length; v335++) {
-			const v336: unknown = v334[v335];
-			if (!(typeof v336 === 'string')) fail(p + ".argv" + '[' + v335 + ']', "a string", v336);
+		if (!(Array.isArray(v347))) fail(p + ".argv", "an array", v347);
+		for (let v348 = 0; v348 < v347.length; v348++) {
+			const v349: unknown = v347[v348];
+			if (!(typeof v349 === 'string')) fail(p + ".argv" + '[' + v348 + ']', "a string", v349);
 		}
 	}
-	const v337 = v330["env"];
-	if (v337 === undefined) {
-		if (o.fill) v330["env"] = [];
+	const v350 = v343["env"];
+	if (v350 === undefined) {
+		if (o.fill) v343["env"] = [];
 	} else {
-		if (!(Array.isArray(v337))) fail(p + ".env", "an array", v337);
-		for (let v338 = 0; v338 < v337.length; v338++) {
-			const v339: unknown = v337[v338];
-			if (!(typeof v339 === 'string')) fail(p + ".env" + '[' + v338 + ']', "a string", v339);
+		if (!(Array.isArray(v350))) fail(p + ".env", "an array", v350);
+		for (let v351 = 0; v351 < v350.length; v351++) {
+			const v352: unknown = v350[v351];
+			if (!(typeof v352 === 'string')) fail(p + ".env" + '[' + v351 + ']', "a string", v352);
 		}
 	}
 	if (o.strict) {
-		for (const v340 of Object.keys(v330)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v340)) fail(p + '.' + v340, 'not there (not in the schema)', v330[v340]);
+		for (const v353 of Object.keys(v343)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v353)) fail(p + '.' + v353, 'not there (not in the schema)', v343[v353]);
 		}
 	}
 }
@@ -1885,40 +1957,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v341 = v as Record<string, unknown>;
-	const v342 = v341["op"];
-	if (v342 === undefined) fail(p + ".op", 'present', undefined);
-	if (v342 !== "fork") fail(p + ".op", "\"fork\"", v342);
-	const v343 = v341["pid"];
-	if (v343 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v343, p + ".pid", o, d + 1);
-	const v344 = v341["stopped"];
-	if (v344 === undefined) {
-		if (o.fill) v341["stopped"] = false;
+	const v354 = v as Record<string, unknown>;
+	const v355 = v354["op"];
+	if (v355 === undefined) fail(p + ".op", 'present', undefined);
+	if (v355 !== "fork") fail(p + ".op", "\"fork\"", v355);
+	const v356 = v354["pid"];
+	if (v356 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v356, p + ".pid", o, d + 1);
+	const v357 = v354["stopped"];
+	if (v357 === undefined) {
+		if (o.fill) v354["stopped"] = false;
 	} else {
-		if (!(typeof v344 === 'boolean')) fail(p + ".stopped", "a boolean", v344);
+		if (!(typeof v357 === 'boolean')) fail(p + ".stopped", "a boolean", v357);
 	}
-	const v345 = v341["keepTraced"];
-	if (v345 === undefined) {
-		if (o.fill) v341["keepTraced"] = false;
+	const v358 = v354["keepTraced"];
+	if (v358 === undefined) {
+		if (o.fill) v354["keepTraced"] = false;
 	} else {
-		if (!(typeof v345 === 'boolean')) fail(p + ".keepTraced", "a boolean", v345);
+		if (!(typeof v358 === 'boolean')) fail(p + ".keepTraced", "a boolean", v358);
 	}
-	const v346 = v341["copyDontfork"];
-	if (v346 === undefined) {
-		if (o.fill) v341["copyDontfork"] = false;
+	const v359 = v354["copyDontfork"];
+	if (v359 === undefined) {
+		if (o.fill) v354["copyDontfork"] = false;
 	} else {
-		if (!(typeof v346 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v346);
+		if (!(typeof v359 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v359);
 	}
-	const v347 = v341["sameTids"];
-	if (v347 === undefined) {
-		if (o.fill) v341["sameTids"] = false;
+	const v360 = v354["sameTids"];
+	if (v360 === undefined) {
+		if (o.fill) v354["sameTids"] = false;
 	} else {
-		if (!(typeof v347 === 'boolean')) fail(p + ".sameTids", "a boolean", v347);
+		if (!(typeof v360 === 'boolean')) fail(p + ".sameTids", "a boolean", v360);
 	}
 	if (o.strict) {
-		for (const v348 of Object.keys(v341)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v348)) fail(p + '.' + v348, 'not there (not in the schema)', v341[v348]);
+		for (const v361 of Object.keys(v354)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v361)) fail(p + '.' + v361, 'not there (not in the schema)', v354[v361]);
 		}
 	}
 }
@@ -1926,16 +1998,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v349 = v as Record<string, unknown>;
-	const v350 = v349["op"];
-	if (v350 === undefined) fail(p + ".op", 'present', undefined);
-	if (v350 !== "kill") fail(p + ".op", "\"kill\"", v350);
-	const v351 = v349["pid"];
-	if (v351 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v351, p + ".pid", o, d + 1);
+	const v362 = v as Record<string, unknown>;
+	const v363 = v362["op"];
+	if (v363 === undefined) fail(p + ".op", 'present', undefined);
+	if (v363 !== "kill") fail(p + ".op", "\"kill\"", v363);
+	const v364 = v362["pid"];
+	if (v364 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v364, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v352 of Object.keys(v349)) {
-			if (!(["op","pid"] as readonly string[]).includes(v352)) fail(p + '.' + v352, 'not there (not in the schema)', v349[v352]);
+		for (const v365 of Object.keys(v362)) {
+			if (!(["op","pid"] as readonly string[]).includes(v365)) fail(p + '.' + v365, 'not there (not in the schema)', v362[v365]);
 		}
 	}
 }
@@ -1943,37 +2015,37 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v353 = v as Record<string, unknown>;
-	const v354 = v353["op"];
-	if (v354 === undefined) fail(p + ".op", 'present', undefined);
-	if (v354 !== "step") fail(p + ".op", "\"step\"", v354);
-	const v355 = v353["pid"];
-	if (v355 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v355, p + ".pid", o, d + 1);
-	const v356 = v353["tid"];
-	if (v356 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v356, p + ".tid", o, d + 1);
-	const v357 = v353["line"];
-	if (v357 === undefined) {
-		if (o.fill) v353["line"] = false;
+	const v366 = v as Record<string, unknown>;
+	const v367 = v366["op"];
+	if (v367 === undefined) fail(p + ".op", 'present', undefined);
+	if (v367 !== "step") fail(p + ".op", "\"step\"", v367);
+	const v368 = v366["pid"];
+	if (v368 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v368, p + ".pid", o, d + 1);
+	const v369 = v366["tid"];
+	if (v369 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v369, p + ".tid", o, d + 1);
+	const v370 = v366["line"];
+	if (v370 === undefined) {
+		if (o.fill) v366["line"] = false;
 	} else {
-		if (!(typeof v357 === 'boolean')) fail(p + ".line", "a boolean", v357);
+		if (!(typeof v370 === 'boolean')) fail(p + ".line", "a boolean", v370);
 	}
-	const v358 = v353["into"];
-	if (v358 === undefined) {
-		if (o.fill) v353["into"] = false;
+	const v371 = v366["into"];
+	if (v371 === undefined) {
+		if (o.fill) v366["into"] = false;
 	} else {
-		if (!(typeof v358 === 'boolean')) fail(p + ".into", "a boolean", v358);
+		if (!(typeof v371 === 'boolean')) fail(p + ".into", "a boolean", v371);
 	}
-	const v359 = v353["out"];
-	if (v359 === undefined) {
-		if (o.fill) v353["out"] = false;
+	const v372 = v366["out"];
+	if (v372 === undefined) {
+		if (o.fill) v366["out"] = false;
 	} else {
-		if (!(typeof v359 === 'boolean')) fail(p + ".out", "a boolean", v359);
+		if (!(typeof v372 === 'boolean')) fail(p + ".out", "a boolean", v372);
 	}
 	if (o.strict) {
-		for (const v360 of Object.keys(v353)) {
-			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v360)) fail(p + '.' + v360, 'not there (not in the schema)', v353[v360]);
+		for (const v373 of Object.keys(v366)) {
+			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v373)) fail(p + '.' + v373, 'not there (not in the schema)', v366[v373]);
 		}
 	}
 }
@@ -1981,19 +2053,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v361 = v as Record<string, unknown>;
-	const v362 = v361["op"];
-	if (v362 === undefined) fail(p + ".op", 'present', undefined);
-	if (v362 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v362);
-	const v363 = v361["pid"];
-	if (v363 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v363, p + ".pid", o, d + 1);
-	const v364 = v361["addr"];
-	if (v364 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v364, p + ".addr", o, d + 1);
+	const v374 = v as Record<string, unknown>;
+	const v375 = v374["op"];
+	if (v375 === undefined) fail(p + ".op", 'present', undefined);
+	if (v375 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v375);
+	const v376 = v374["pid"];
+	if (v376 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v376, p + ".pid", o, d + 1);
+	const v377 = v374["addr"];
+	if (v377 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v377, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v365 of Object.keys(v361)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v365)) fail(p + '.' + v365, 'not there (not in the schema)', v361[v365]);
+		for (const v378 of Object.keys(v374)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v378)) fail(p + '.' + v378, 'not there (not in the schema)', v374[v378]);
 		}
 	}
 }
@@ -2001,19 +2073,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v366 = v as Record<string, unknown>;
-	const v367 = v366["op"];
-	if (v367 === undefined) fail(p + ".op", 'present', undefined);
-	if (v367 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v367);
-	const v368 = v366["pid"];
-	if (v368 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v368, p + ".pid", o, d + 1);
-	const v369 = v366["addr"];
-	if (v369 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v369, p + ".addr", o, d + 1);
+	const v379 = v as Record<string, unknown>;
+	const v380 = v379["op"];
+	if (v380 === undefined) fail(p + ".op", 'present', undefined);
+	if (v380 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v380);
+	const v381 = v379["pid"];
+	if (v381 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v381, p + ".pid", o, d + 1);
+	const v382 = v379["addr"];
+	if (v382 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v382, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v370 of Object.keys(v366)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v370)) fail(p + '.' + v370, 'not there (not in the schema)', v366[v370]);
+		for (const v383 of Object.keys(v379)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v383)) fail(p + '.' + v383, 'not there (not in the schema)', v379[v383]);
 		}
 	}
 }
@@ -2021,27 +2093,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v371 = v as Record<string, unknown>;
-	const v372 = v371["op"];
-	if (v372 === undefined) fail(p + ".op", 'present', undefined);
-	if (v372 !== "setRegs") fail(p + ".op", "\"setRegs\"", v372);
-	const v373 = v371["pid"];
-	if (v373 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v373, p + ".pid", o, d + 1);
-	const v374 = v371["tid"];
-	if (v374 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v374, p + ".tid", o, d + 1);
-	const v375 = v371["regs"];
-	if (v375 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v375))) fail(p + ".regs", "an object", v375);
-	const v376 = v375 as Record<string, unknown>;
-	for (const v377 of Object.keys(v376)) {
-		if (([] as readonly string[]).includes(v377)) continue;
-		checkHex(v376[v377], p + ".regs" + '.' + v377, o, d + 1);
+	const v384 = v as Record<string, unknown>;
+	const v385 = v384["op"];
+	if (v385 === undefined) fail(p + ".op", 'present', undefined);
+	if (v385 !== "setRegs") fail(p + ".op", "\"setRegs\"", v385);
+	const v386 = v384["pid"];
+	if (v386 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v386, p + ".pid", o, d + 1);
+	const v387 = v384["tid"];
+	if (v387 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v387, p + ".tid", o, d + 1);
+	const v388 = v384["regs"];
+	if (v388 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v388))) fail(p + ".regs", "an object", v388);
+	const v389 = v388 as Record<string, unknown>;
+	for (const v390 of Object.keys(v389)) {
+		if (([] as readonly string[]).includes(v390)) continue;
+		checkHex(v389[v390], p + ".regs" + '.' + v390, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v378 of Object.keys(v371)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v378)) fail(p + '.' + v378, 'not there (not in the schema)', v371[v378]);
+		for (const v391 of Object.keys(v384)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v391)) fail(p + '.' + v391, 'not there (not in the schema)', v384[v391]);
 		}
 	}
 }
@@ -2049,13 +2121,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v379 = v as Record<string, unknown>;
-	const v380 = v379["op"];
-	if (v380 === undefined) fail(p + ".op", 'present', undefined);
-	if (v380 !== "ping") fail(p + ".op", "\"ping\"", v380);
+	const v392 = v as Record<string, unknown>;
+	const v393 = v392["op"];
+	if (v393 === undefined) fail(p + ".op", 'present', undefined);
+	if (v393 !== "ping") fail(p + ".op", "\"ping\"", v393);
 	if (o.strict) {
-		for (const v381 of Object.keys(v379)) {
-			if (!(["op"] as readonly string[]).includes(v381)) fail(p + '.' + v381, 'not there (not in the schema)', v379[v381]);
+		for (const v394 of Object.keys(v392)) {
+			if (!(["op"] as readonly string[]).includes(v394)) fail(p + '.' + v394, 'not there (not in the schema)', v392[v394]);
 		}
 	}
 }
@@ -2063,29 +2135,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v382 = v as Record<string, unknown>;
-	const v383 = v382["op"];
-	if (v383 === undefined) fail(p + ".op", 'present', undefined);
-	if (v383 !== "stack") fail(p + ".op", "\"stack\"", v383);
-	const v384 = v382["pid"];
-	if (v384 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v384, p + ".pid", o, d + 1);
-	const v385 = v382["tid"];
-	if (v385 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v385 === 'number' && Number.isInteger(v385))) fail(p + ".tid", "an integer", v385);
-	if (typeof v385 === 'number' && v385 < 0) fail(p + ".tid", ">= 0", v385);
-	if (typeof v385 === 'number' && v385 > 2147483647) fail(p + ".tid", "<= 2147483647", v385);
-	const v386 = v382["maxFrames"];
-	if (v386 === undefined) {
-		if (o.fill) v382["maxFrames"] = 0;
+	const v395 = v as Record<string, unknown>;
+	const v396 = v395["op"];
+	if (v396 === undefined) fail(p + ".op", 'present', undefined);
+	if (v396 !== "stack") fail(p + ".op", "\"stack\"", v396);
+	const v397 = v395["pid"];
+	if (v397 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v397, p + ".pid", o, d + 1);
+	const v398 = v395["tid"];
+	if (v398 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v398 === 'number' && Number.isInteger(v398))) fail(p + ".tid", "an integer", v398);
+	if (typeof v398 === 'number' && v398 < 0) fail(p + ".tid", ">= 0", v398);
+	if (typeof v398 === 'number' && v398 > 2147483647) fail(p + ".tid", "<= 2147483647", v398);
+	const v399 = v395["maxFrames"];
+	if (v399 === undefined) {
+		if (o.fill) v395["maxFrames"] = 0;
 	} else {
-		if (!(typeof v386 === 'number' && Number.isInteger(v386))) fail(p + ".maxFrames", "an integer", v386);
-		if (typeof v386 === 'number' && v386 < 0) fail(p + ".maxFrames", ">= 0", v386);
-		if (typeof v386 === 'number' && v386 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v386);
+		if (!(typeof v399 === 'number' && Number.isInteger(v399))) fail(p + ".maxFrames", "an integer", v399);
+		if (typeof v399 === 'number' && v399 < 0) fail(p + ".maxFrames", ">= 0", v399);
+		if (typeof v399 === 'number' && v399 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v399);
 	}
 	if (o.strict) {
-		for (const v387 of Object.keys(v382)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v387)) fail(p + '.' + v387, 'not there (not in the schema)', v382[v387]);
+		for (const v400 of Object.keys(v395)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v400)) fail(p + '.' + v400, 'not there (not in the schema)', v395[v400]);
 		}
 	}
 }
@@ -2093,34 +2165,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v388 = v as Record<string, unknown>;
-	const v389 = v388["op"];
-	if (v389 === undefined) fail(p + ".op", 'present', undefined);
-	if (v389 !== "symbols") fail(p + ".op", "\"symbols\"", v389);
-	const v390 = v388["pid"];
-	if (v390 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v390, p + ".pid", o, d + 1);
-	const v391 = v388["function"];
-	if (v391 !== undefined) {
-		if (!(typeof v391 === 'string')) fail(p + ".function", "a string", v391);
+	const v401 = v as Record<string, unknown>;
+	const v402 = v401["op"];
+	if (v402 === undefined) fail(p + ".op", 'present', undefined);
+	if (v402 !== "symbols") fail(p + ".op", "\"symbols\"", v402);
+	const v403 = v401["pid"];
+	if (v403 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v403, p + ".pid", o, d + 1);
+	const v404 = v401["function"];
+	if (v404 !== undefined) {
+		if (!(typeof v404 === 'string')) fail(p + ".function", "a string", v404);
 	}
-	const v392 = v388["file"];
-	if (v392 !== undefined) {
-		if (!(typeof v392 === 'string')) fail(p + ".file", "a string", v392);
+	const v405 = v401["file"];
+	if (v405 !== undefined) {
+		if (!(typeof v405 === 'string')) fail(p + ".file", "a string", v405);
 	}
-	const v393 = v388["line"];
-	if (v393 !== undefined) {
-		if (!(typeof v393 === 'number' && Number.isInteger(v393))) fail(p + ".line", "an integer", v393);
-		if (typeof v393 === 'number' && v393 < 1) fail(p + ".line", ">= 1", v393);
-		if (typeof v393 === 'number' && v393 > 2147483647) fail(p + ".line", "<= 2147483647", v393);
+	const v406 = v401["line"];
+	if (v406 !== undefined) {
+		if (!(typeof v406 === 'number' && Number.isInteger(v406))) fail(p + ".line", "an integer", v406);
+		if (typeof v406 === 'number' && v406 < 1) fail(p + ".line", ">= 1", v406);
+		if (typeof v406 === 'number' && v406 > 2147483647) fail(p + ".line", "<= 2147483647", v406);
 	}
-	const v394 = v388["addr"];
-	if (v394 !== undefined) {
-		checkHex(v394, p + ".addr", o, d + 1);
+	const v407 = v401["addr"];
+	if (v407 !== undefined) {
+		checkHex(v407, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v395 of Object.keys(v388)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v395)) fail(p + '.' + v395, 'not there (not in the schema)', v388[v395]);
+		for (const v408 of Object.keys(v401)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v408)) fail(p + '.' + v408, 'not there (not in the schema)', v401[v408]);
 		}
 	}
 }
@@ -2128,27 +2200,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v396 = v as Record<string, unknown>;
-	const v397 = v396["op"];
-	if (v397 === undefined) fail(p + ".op", 'present', undefined);
-	if (v397 !== "locals") fail(p + ".op", "\"locals\"", v397);
-	const v398 = v396["pid"];
-	if (v398 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v398, p + ".pid", o, d + 1);
-	const v399 = v396["tid"];
-	if (v399 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v399, p + ".tid", o, d + 1);
-	const v400 = v396["frame"];
-	if (v400 === undefined) {
-		if (o.fill) v396["frame"] = 0;
+	const v409 = v as Record<string, unknown>;
+	const v410 = v409["op"];
+	if (v410 === undefined) fail(p + ".op", 'present', undefined);
+	if (v410 !== "locals") fail(p + ".op", "\"locals\"", v410);
+	const v411 = v409["pid"];
+	if (v411 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v411, p + ".pid", o, d + 1);
+	const v412 = v409["tid"];
+	if (v412 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v412, p + ".tid", o, d + 1);
+	const v413 = v409["frame"];
+	if (v413 === undefined) {
+		if (o.fill) v409["frame"] = 0;
 	} else {
-		if (!(typeof v400 === 'number' && Number.isInteger(v400))) fail(p + ".frame", "an integer", v400);
-		if (typeof v400 === 'number' && v400 < 0) fail(p + ".frame", ">= 0", v400);
-		if (typeof v400 === 'number' && v400 > 254) fail(p + ".frame", "<= 254", v400);
+		if (!(typeof v413 === 'number' && Number.isInteger(v413))) fail(p + ".frame", "an integer", v413);
+		if (typeof v413 === 'number' && v413 < 0) fail(p + ".frame", ">= 0", v413);
+		if (typeof v413 === 'number' && v413 > 254) fail(p + ".frame", "<= 254", v413);
 	}
 	if (o.strict) {
-		for (const v401 of Object.keys(v396)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v401)) fail(p + '.' + v401, 'not there (not in the schema)', v396[v401]);
+		for (const v414 of Object.keys(v409)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v414)) fail(p + '.' + v414, 'not there (not in the schema)', v409[v414]);
 		}
 	}
 }
@@ -2156,22 +2228,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v402 = v as Record<string, unknown>;
-	const v403 = v402["type"];
-	if (v403 === undefined) fail(p + ".type", 'present', undefined);
-	if (v403 !== "event") fail(p + ".type", "\"event\"", v403);
-	const v404 = v402["event"];
-	if (v404 === undefined) fail(p + ".event", 'present', undefined);
-	if (v404 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v404);
-	const v405 = v402["pid"];
-	if (v405 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v405, p + ".pid", o, d + 1);
-	const v406 = v402["tid"];
-	if (v406 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v406, p + ".tid", o, d + 1);
+	const v415 = v as Record<string, unknown>;
+	const v416 = v415["type"];
+	if (v416 === undefined) fail(p + ".type", 'present', undefined);
+	if (v416 !== "event") fail(p + ".type", "\"event\"", v416);
+	const v417 = v415["event"];
+	if (v417 === undefined) fail(p + ".event", 'present', undefined);
+	if (v417 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v417);
+	const v418 = v415["pid"];
+	if (v418 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v418, p + ".pid", o, d + 1);
+	const v419 = v415["tid"];
+	if (v419 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v419, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v407 of Object.keys(v402)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v407)) fail(p + '.' + v407, 'not there (not in the schema)', v402[v407]);
+		for (const v420 of Object.keys(v415)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v420)) fail(p + '.' + v420, 'not there (not in the schema)', v415[v420]);
 		}
 	}
 }
@@ -2179,22 +2251,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v408 = v as Record<string, unknown>;
-	const v409 = v408["type"];
-	if (v409 === undefined) fail(p + ".type", 'present', undefined);
-	if (v409 !== "event") fail(p + ".type", "\"event\"", v409);
-	const v410 = v408["event"];
-	if (v410 === undefined) fail(p + ".event", 'present', undefined);
-	if (v410 !== "threadExited") fail(p + ".event", "\"threadExited\"", v410);
-	const v411 = v408["pid"];
-	if (v411 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v411, p + ".pid", o, d + 1);
-	const v412 = v408["tid"];
-	if (v412 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v412, p + ".tid", o, d + 1);
+	const v421 = v as Record<string, unknown>;
+	const v422 = v421["type"];
+	if (v422 === undefined) fail(p + ".type", 'present', undefined);
+	if (v422 !== "event") fail(p + ".type", "\"event\"", v422);
+	const v423 = v421["event"];
+	if (v423 === undefined) fail(p + ".event", 'present', undefined);
+	if (v423 !== "threadExited") fail(p + ".event", "\"threadExited\"", v423);
+	const v424 = v421["pid"];
+	if (v424 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v424, p + ".pid", o, d + 1);
+	const v425 = v421["tid"];
+	if (v425 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v425, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v413 of Object.keys(v408)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v408[v413]);
+		for (const v426 of Object.keys(v421)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v426)) fail(p + '.' + v426, 'not there (not in the schema)', v421[v426]);
 		}
 	}
 }
@@ -2202,38 +2274,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v414 = v as Record<string, unknown>;
-	const v415 = v414["type"];
-	if (v415 === undefined) fail(p + ".type", 'present', undefined);
-	if (v415 !== "event") fail(p + ".type", "\"event\"", v415);
-	const v416 = v414["event"];
-	if (v416 === undefined) fail(p + ".event", 'present', undefined);
-	if (v416 !== "stopped") fail(p + ".event", "\"stopped\"", v416);
-	const v417 = v414["pid"];
-	if (v417 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v417, p + ".pid", o, d + 1);
-	const v418 = v414["tid"];
-	if (v418 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v418, p + ".tid", o, d + 1);
-	const v419 = v414["reason"];
-	if (v419 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v419 !== 'string' || !["signal","breakpoint"].includes(v419)) fail(p + ".reason", "one of signal|breakpoint", v419);
-	const v420 = v414["signal"];
-	if (v420 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v420 === 'number' && Number.isInteger(v420))) fail(p + ".signal", "an integer", v420);
-	if (typeof v420 === 'number' && v420 < 0) fail(p + ".signal", ">= 0", v420);
-	if (typeof v420 === 'number' && v420 > 64) fail(p + ".signal", "<= 64", v420);
-	const v421 = v414["pc"];
-	if (v421 !== undefined) {
-		checkHex(v421, p + ".pc", o, d + 1);
+	const v427 = v as Record<string, unknown>;
+	const v428 = v427["type"];
+	if (v428 === undefined) fail(p + ".type", 'present', undefined);
+	if (v428 !== "event") fail(p + ".type", "\"event\"", v428);
+	const v429 = v427["event"];
+	if (v429 === undefined) fail(p + ".event", 'present', undefined);
+	if (v429 !== "stopped") fail(p + ".event", "\"stopped\"", v429);
+	const v430 = v427["pid"];
+	if (v430 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v430, p + ".pid", o, d + 1);
+	const v431 = v427["tid"];
+	if (v431 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v431, p + ".tid", o, d + 1);
+	const v432 = v427["reason"];
+	if (v432 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v432 !== 'string' || !["signal","breakpoint"].includes(v432)) fail(p + ".reason", "one of signal|breakpoint", v432);
+	const v433 = v427["signal"];
+	if (v433 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v433 === 'number' && Number.isInteger(v433))) fail(p + ".signal", "an integer", v433);
+	if (typeof v433 === 'number' && v433 < 0) fail(p + ".signal", ">= 0", v433);
+	if (typeof v433 === 'number' && v433 > 64) fail(p + ".signal", "<= 64", v433);
+	const v434 = v427["pc"];
+	if (v434 !== undefined) {
+		checkHex(v434, p + ".pc", o, d + 1);
 	}
-	const v422 = v414["addr"];
-	if (v422 !== undefined) {
-		checkHex(v422, p + ".addr", o, d + 1);
+	const v435 = v427["addr"];
+	if (v435 !== undefined) {
+		checkHex(v435, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v423 of Object.keys(v414)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v423)) fail(p + '.' + v423, 'not there (not in the schema)', v414[v423]);
+		for (const v436 of Object.keys(v427)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v436)) fail(p + '.' + v436, 'not there (not in the schema)', v427[v436]);
 		}
 	}
 }
@@ -2241,30 +2313,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v424 = v as Record<string, unknown>;
-	const v425 = v424["type"];
-	if (v425 === undefined) fail(p + ".type", 'present', undefined);
-	if (v425 !== "event") fail(p + ".type", "\"event\"", v425);
-	const v426 = v424["event"];
-	if (v426 === undefined) fail(p + ".event", 'present', undefined);
-	if (v426 !== "signal") fail(p + ".event", "\"signal\"", v426);
-	const v427 = v424["pid"];
-	if (v427 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v427, p + ".pid", o, d + 1);
-	const v428 = v424["tid"];
-	if (v428 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v428, p + ".tid", o, d + 1);
-	const v429 = v424["signal"];
-	if (v429 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v429 === 'number' && Number.isInteger(v429))) fail(p + ".signal", "an integer", v429);
-	if (typeof v429 === 'number' && v429 < 1) fail(p + ".signal", ">= 1", v429);
-	if (typeof v429 === 'number' && v429 > 64) fail(p + ".signal", "<= 64", v429);
-	const v430 = v424["passed"];
-	if (v430 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v430 === 'boolean')) fail(p + ".passed", "a boolean", v430);
+	const v437 = v as Record<string, unknown>;
+	const v438 = v437["type"];
+	if (v438 === undefined) fail(p + ".type", 'present', undefined);
+	if (v438 !== "event") fail(p + ".type", "\"event\"", v438);
+	const v439 = v437["event"];
+	if (v439 === undefined) fail(p + ".event", 'present', undefined);
+	if (v439 !== "signal") fail(p + ".event", "\"signal\"", v439);
+	const v440 = v437["pid"];
+	if (v440 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v440, p + ".pid", o, d + 1);
+	const v441 = v437["tid"];
+	if (v441 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v441, p + ".tid", o, d + 1);
+	const v442 = v437["signal"];
+	if (v442 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v442 === 'number' && Number.isInteger(v442))) fail(p + ".signal", "an integer", v442);
+	if (typeof v442 === 'number' && v442 < 1) fail(p + ".signal", ">= 1", v442);
+	if (typeof v442 === 'number' && v442 > 64) fail(p + ".signal", "<= 64", v442);
+	const v443 = v437["passed"];
+	if (v443 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v443 === 'boolean')) fail(p + ".passed", "a boolean", v443);
 	if (o.strict) {
-		for (const v431 of Object.keys(v424)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v431)) fail(p + '.' + v431, 'not there (not in the schema)', v424[v431]);
+		for (const v444 of Object.keys(v437)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v444)) fail(p + '.' + v444, 'not there (not in the schema)', v437[v444]);
 		}
 	}
 }
@@ -2272,31 +2344,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v432 = v as Record<string, unknown>;
-	const v433 = v432["type"];
-	if (v433 === undefined) fail(p + ".type", 'present', undefined);
-	if (v433 !== "event") fail(p + ".type", "\"event\"", v433);
-	const v434 = v432["event"];
-	if (v434 === undefined) fail(p + ".event", 'present', undefined);
-	if (v434 !== "childProcess") fail(p + ".event", "\"childProcess\"", v434);
-	const v435 = v432["pid"];
-	if (v435 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v435, p + ".pid", o, d + 1);
-	const v436 = v432["tid"];
-	if (v436 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v436, p + ".tid", o, d + 1);
-	const v437 = v432["child"];
-	if (v437 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v437, p + ".child", o, d + 1);
-	const v438 = v432["kind"];
-	if (v438 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v438 !== 'string' || !["fork","clone"].includes(v438)) fail(p + ".kind", "one of fork|clone", v438);
-	const v439 = v432["detached"];
-	if (v439 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v439 === 'boolean')) fail(p + ".detached", "a boolean", v439);
+	const v445 = v as Record<string, unknown>;
+	const v446 = v445["type"];
+	if (v446 === undefined) fail(p + ".type", 'present', undefined);
+	if (v446 !== "event") fail(p + ".type", "\"event\"", v446);
+	const v447 = v445["event"];
+	if (v447 === undefined) fail(p + ".event", 'present', undefined);
+	if (v447 !== "childProcess") fail(p + ".event", "\"childProcess\"", v447);
+	const v448 = v445["pid"];
+	if (v448 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v448, p + ".pid", o, d + 1);
+	const v449 = v445["tid"];
+	if (v449 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v449, p + ".tid", o, d + 1);
+	const v450 = v445["child"];
+	if (v450 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v450, p + ".child", o, d + 1);
+	const v451 = v445["kind"];
+	if (v451 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v451 !== 'string' || !["fork","clone"].includes(v451)) fail(p + ".kind", "one of fork|clone", v451);
+	const v452 = v445["detached"];
+	if (v452 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v452 === 'boolean')) fail(p + ".detached", "a boolean", v452);
 	if (o.strict) {
-		for (const v440 of Object.keys(v432)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v440)) fail(p + '.' + v440, 'not there (not in the schema)', v432[v440]);
+		for (const v453 of Object.keys(v445)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v453)) fail(p + '.' + v453, 'not there (not in the schema)', v445[v453]);
 		}
 	}
 }
@@ -2304,32 +2376,32 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v441 = v as Record<string, unknown>;
-	const v442 = v441["type"];
-	if (v442 === undefined) fail(p + ".type", 'present', undefined);
-	if (v442 !== "event") fail(p + ".type", "\"event\"", v442);
-	const v443 = v441["event"];
-	if (v443 === undefined) fail(p + ".event", 'present', undefined);
-	if (v443 !== "exited") fail(p + ".event", "\"exited\"", v443);
-	const v444 = v441["pid"];
-	if (v444 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v444, p + ".pid", o, d + 1);
-	const v445 = v441["exitCode"];
-	if (v445 !== undefined) {
-		if (!(typeof v445 === 'number' && Number.isInteger(v445))) fail(p + ".exitCode", "an integer", v445);
-		if (typeof v445 === 'number' && v445 < 0) fail(p + ".exitCode", ">= 0", v445);
-		if (typeof v445 === 'number' && v445 > 255) fail(p + ".exitCode", "<= 255", v445);
+	const v454 = v as Record<string, unknown>;
+	const v455 = v454["type"];
+	if (v455 === undefined) fail(p + ".type", 'present', undefined);
+	if (v455 !== "event") fail(p + ".type", "\"event\"", v455);
+	const v456 = v454["event"];
+	if (v456 === undefined) fail(p + ".event", 'present', undefined);
+	if (v456 !== "exited") fail(p + ".event", "\"exited\"", v456);
+	const v457 = v454["pid"];
+	if (v457 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v457, p + ".pid", o, d + 1);
+	const v458 = v454["exitCode"];
+	if (v458 !== undefined) {
+		if (!(typeof v458 === 'number' && Number.isInteger(v458))) fail(p + ".exitCode", "an integer", v458);
+		if (typeof v458 === 'number' && v458 < 0) fail(p + ".exitCode", ">= 0", v458);
+		if (typeof v458 === 'number' && v458 > 255) fail(p + ".exitCode", "<= 255", v458);
 	}
-	const v446 = v441["signal"];
-	if (v446 !== undefined) {
-		if (!(typeof v446 === 'number' && Number.isInteger(v446))) fail(p + ".signal", "an integer", v446);
-		if (typeof v446 === 'number' && v446 < 1) fail(p + ".signal", ">= 1", v446);
-		if (typeof v446 === 'number' && v446 > 64) fail(p + ".signal", "<= 64", v446);
+	const v459 = v454["signal"];
+	if (v459 !== undefined) {
+		if (!(typeof v459 === 'number' && Number.isInteger(v459))) fail(p + ".signal", "an integer", v459);
+		if (typeof v459 === 'number' && v459 < 1) fail(p + ".signal", ">= 1", v459);
+		if (typeof v459 === 'number' && v459 > 64) fail(p + ".signal", "<= 64", v459);
 	}
-	if (v441["exitCode"] === undefined && v441["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v454["exitCode"] === undefined && v454["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v447 of Object.keys(v441)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v447)) fail(p + '.' + v447, 'not there (not in the schema)', v441[v447]);
+		for (const v460 of Object.keys(v454)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v460)) fail(p + '.' + v460, 'not there (not in the schema)', v454[v460]);
 		}
 	}
 }
@@ -2349,6 +2421,7 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	regs: (v, o) => run<BodyByOp['regs']>(checkRegsBody, v, 'regs', o),
 	attach: (v, o) => run<BodyByOp['attach']>(checkAttachBody, v, 'attach', o),
 	detach: (v, o) => run<BodyByOp['detach']>(checkPidBody, v, 'detach', o),
+	signals: (v, o) => run<BodyByOp['signals']>(checkSignalsBody, v, 'signals', o),
 	stop: (v, o) => run<BodyByOp['stop']>(checkStopBody, v, 'stop', o),
 	resume: (v, o) => run<BodyByOp['resume']>(checkPidBody, v, 'resume', o),
 	launch: (v, o) => run<BodyByOp['launch']>(checkLaunchBody, v, 'launch', o),
@@ -2370,6 +2443,7 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	regs: (v, o) => run<RequestByOp['regs'] & { op: 'regs' }>(checkRequestRegs, v, 'request', o),
 	attach: (v, o) => run<RequestByOp['attach'] & { op: 'attach' }>(checkRequestAttach, v, 'request', o),
 	detach: (v, o) => run<RequestByOp['detach'] & { op: 'detach' }>(checkRequestDetach, v, 'request', o),
+	signals: (v, o) => run<RequestByOp['signals'] & { op: 'signals' }>(checkRequestSignals, v, 'request', o),
 	stop: (v, o) => run<RequestByOp['stop'] & { op: 'stop' }>(checkRequestStop, v, 'request', o),
 	resume: (v, o) => run<RequestByOp['resume'] & { op: 'resume' }>(checkRequestResume, v, 'request', o),
 	launch: (v, o) => run<RequestByOp['launch'] & { op: 'launch' }>(checkRequestLaunch, v, 'request', o),
@@ -2420,6 +2494,7 @@ export const defValidators = {
 	RegsBody: (v: unknown, o?: CheckOptions, path = 'RegsBody'): RegsBody => run<RegsBody>(checkRegsBody, v, path, o),
 	ForkThread: (v: unknown, o?: CheckOptions, path = 'ForkThread'): ForkThread => run<ForkThread>(checkForkThread, v, path, o),
 	ForkBody: (v: unknown, o?: CheckOptions, path = 'ForkBody'): ForkBody => run<ForkBody>(checkForkBody, v, path, o),
+	SignalsBody: (v: unknown, o?: CheckOptions, path = 'SignalsBody'): SignalsBody => run<SignalsBody>(checkSignalsBody, v, path, o),
 	PidBody: (v: unknown, o?: CheckOptions, path = 'PidBody'): PidBody => run<PidBody>(checkPidBody, v, path, o),
 	AttachBody: (v: unknown, o?: CheckOptions, path = 'AttachBody'): AttachBody => run<AttachBody>(checkAttachBody, v, path, o),
 	StopBody: (v: unknown, o?: CheckOptions, path = 'StopBody'): StopBody => run<StopBody>(checkStopBody, v, path, o),

@@ -23,7 +23,7 @@ import type {
 import type { Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
 import { evaluate, parseCondition, parseFormattedValue, type Lookup } from './conditions';
-import { signalName } from './signals';
+import { fromMasks, signalName, toMasks, type SignalTable } from './signals';
 import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
 import { Process, forkArgs, type ForkMode, type ThreadsSnapshot } from './process';
@@ -425,6 +425,19 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	/** Report the initial stop (attach/launch/fork child) as a stop event. */
 	async reportInitialStop(reason: StopReason, tid: number, description?: string): Promise<void> {
 		await this.report({ reason, tid, breakpoints: [], description });
+	}
+
+	/**
+	 * The signal table the library decides with (stop/print/pass per
+	 * signal); with `set`, replace it first. Returns the table in effect.
+	 */
+	async signals(set?: SignalTable): Promise<SignalTable> {
+		const hex = (v: bigint): `0x${string}` => `0x${v.toString(16)}`;
+		const m = set ? toMasks(set) : null;
+		const b = await this.tracer.request('signals', m
+			? { pid: this.pid, nostop: hex(m.nostop), noprint: hex(m.noprint), nopass: hex(m.nopass) }
+			: { pid: this.pid });
+		return fromMasks({ nostop: BigInt(b.nostop), noprint: BigInt(b.noprint), nopass: BigInt(b.nopass) });
 	}
 
 	/** Launch with stopAtEntry: run to main. False if main is not known. */

@@ -1,9 +1,11 @@
 /* ops_session.c — sessions: a process stays attached between requests
  * (the debug adapter's launch/attach), stopped or running. */
 #include "ptrace/attach.h"
+
 #include "ops/ops.h"
 
 #include <errno.h>
+#include <signal.h>
 
 #define STOP_TIMEOUT_MS 10000
 
@@ -59,6 +61,26 @@ int op_detach(struct fk_tracer *tr, const struct rq_detach *rq, struct jw *body,
 		return -1;
 	attach_release(tr, p);
 	jw_kint(body, "pid", rq->pid);
+	return 0;
+}
+
+int op_signals(struct fk_tracer *tr, const struct rq_signals *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = session_of(tr, rq->pid, err);
+	if (!p)
+		return -1;
+	/* SIGKILL and SIGSTOP are never the table's to decide */
+	uint64_t fixed = (1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1));
+	if (rq->has_nostop)
+		p->sigs.nostop = rq->nostop & ~fixed;
+	if (rq->has_noprint)
+		p->sigs.noprint = rq->noprint & ~fixed;
+	if (rq->has_nopass)
+		p->sigs.nopass = rq->nopass & ~fixed;
+	jw_kint(body, "pid", rq->pid);
+	jw_khex(body, "nostop", p->sigs.nostop);
+	jw_khex(body, "noprint", p->sigs.noprint);
+	jw_khex(body, "nopass", p->sigs.nopass);
 	return 0;
 }
 

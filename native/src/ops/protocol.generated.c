@@ -142,6 +142,54 @@ static int run_detach(struct fk_tracer *tr, const struct jr_value *o, struct jr_
 	return op_detach(tr, &rq, body, err);
 }
 
+static int decode_signals(const struct jr_value *o, struct jr_doc *doc, struct rq_signals *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "signals", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		if (rq_key_is(m, "nostop")) {
+			if ((rq_hex(m, "signals", "nostop", &rq->nostop, err)) < 0)
+				return -1;
+			rq->has_nostop = true;
+			continue;
+		}
+		if (rq_key_is(m, "noprint")) {
+			if ((rq_hex(m, "signals", "noprint", &rq->noprint, err)) < 0)
+				return -1;
+			rq->has_noprint = true;
+			continue;
+		}
+		if (rq_key_is(m, "nopass")) {
+			if ((rq_hex(m, "signals", "nopass", &rq->nopass, err)) < 0)
+				return -1;
+			rq->has_nopass = true;
+			continue;
+		}
+		return rq_unknown_member(m, "signals", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("signals", "pid", err);
+	return 0;
+}
+
+static int run_signals(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_signals rq;
+	if (decode_signals(o, doc, &rq, err) < 0)
+		return -1;
+	return op_signals(tr, &rq, body, err);
+}
+
 static int decode_stop(const struct jr_value *o, struct jr_doc *doc, struct rq_stop *rq, struct fk_err *err)
 {
 	(void)doc;
@@ -676,6 +724,7 @@ const struct op_entry fk_op_table[] = {
 	{"regs", run_regs},
 	{"attach", run_attach},
 	{"detach", run_detach},
+	{"signals", run_signals},
 	{"stop", run_stop},
 	{"resume", run_resume},
 	{"launch", run_launch},

@@ -18,7 +18,7 @@
 struct fk_tracer;
 
 #define FK_PROTOCOL_VERSION 2
-#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
+#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
 #define FK_PROTOCOL_EVENTS_JSON "[\"threadCreated\",\"threadExited\",\"stopped\",\"signal\",\"childProcess\",\"exited\"]"
 
 struct rq_hexkv {
@@ -51,6 +51,18 @@ struct rq_detach {
 	int32_t pid; /* a pid or tid (the library checks it) */
 };
 int op_detach(struct fk_tracer *tr, const struct rq_detach *rq, struct jw *body, struct fk_err *err);
+
+/* signals: The signal table of a session process (gdb's stop/print/pass per signal, decided in the tracer thread): set any of the three masks, get the table. */
+struct rq_signals {
+	int32_t pid; /* a pid or tid (the library checks it) */
+	uint64_t nostop;
+	bool has_nostop; /* bit sig-1 set: the signal does not stop the process (omitted: unchanged) */
+	uint64_t noprint;
+	bool has_noprint; /* bit sig-1 set: a signal that does not stop sends no `signal` event (omitted: unchanged) */
+	uint64_t nopass;
+	bool has_nopass; /* bit sig-1 set: the signal is not delivered to the program (omitted: unchanged) */
+};
+int op_signals(struct fk_tracer *tr, const struct rq_signals *rq, struct jw *body, struct fk_err *err);
 
 /* stop: Stop every LWP of a session process (all-stop). */
 struct rq_stop {
