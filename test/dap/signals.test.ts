@@ -68,7 +68,7 @@ test('signal table, gdb defaults: SIGUSR1 stops every time and is passed; SIGALR
 			void dc.continueRequest({ threadId: e.body.threadId ?? 0 }).catch(() => undefined);
 		});
 		const initialized = dc.next('initialized');
-		await within(dc.launchRequest({ program: fixturePath('sigloop'), args: ['20'] } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await within(dc.launchRequest({ program: fixturePath('sigloop'), args: ['20'], followForks: 'parent' } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
 		await initialized;
 		const exited = dc.next('exited', 60000);
 		await dc.configurationDoneRequest();
@@ -108,7 +108,7 @@ async function sigloop(extra: Record<string, unknown>, filters: string[] | null,
 			});
 		});
 		const initialized = dc.next('initialized');
-		await within(dc.launchRequest({ program: fixturePath('sigloop'), args: ['20'], ...(repl.length ? { stopAtEntry: true } : {}), ...extra } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await within(dc.launchRequest({ program: fixturePath('sigloop'), args: ['20'], followForks: 'parent', ...(repl.length ? { stopAtEntry: true } : {}), ...extra } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
 		await initialized;
 		if (filters) await dc.setExceptionBreakpointsRequest({ filters });
 		const exited = dc.next('exited', 60000);

@@ -62,6 +62,8 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
 	stopAtEntry?: boolean;
 	/** The signal table in gdb's words: {"SIGUSR1": "nostop noprint pass"} (model/signals.ts). */
 	signals?: Record<string, string>;
+	/** A process the program forks: its own debug session ("both", the default) or detached ("parent"). */
+	followForks?: 'both' | 'parent';
 }
 
 export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
@@ -73,4 +75,7 @@ export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
 	name?: string;
 	/** As for launch. */
 	signals?: Record<string, string>;
+	followForks?: 'both' | 'parent';
+	/** Internal: the forked child was made by the program (followForks), not by Fork All Threads Here. */
+	__forkallFollowed?: boolean;
 }

@@ -57,7 +57,9 @@ interface FrameRef {
 type Start =
 	| { kind: 'launch'; stopAtEntry: boolean; entryBreakpoint: boolean }
 	| { kind: 'attach'; stopOnAttach: boolean }
-	| { kind: 'fork-child' };
+	| { kind: 'fork-child' }
+	/* a child the program forked (followForks): held before its first instruction; runs at configurationDone */
+	| { kind: 'followed-child' };
 
 export class ForkallSession extends DebugSession {
 	private readonly handlers = new Map<string, Handler>();
@@ -292,6 +294,7 @@ export class ForkallSession extends DebugSession {
 		}
 		this.bind(d);
 		await this.initSignals(d, a.signals);
+		await this.initFollow(d, a.followForks);
 		let entryBreakpoint = false;
 		if (a.stopAtEntry) {
 			entryBreakpoint = await d.setEntryBreakpoint().catch(() => false);
@@ -307,7 +310,9 @@ export class ForkallSession extends DebugSession {
 			const d = this.host.claimChild(Number(a.__forkallChild));
 			if (!d) throw errors.noPendingChild(Number(a.__forkallChild));
 			this.bind(d);
-			this.startPlan = { kind: 'fork-child' };
+			this.startPlan = a.__forkallFollowed ? { kind: 'followed-child' } : { kind: 'fork-child' };
+			if (a.__forkallFollowed) await this.initSignals(d, undefined);
+			if (a.__forkallFollowed) await this.initFollow(d, a.followForks);
 			this.sendEvent(new InitializedEvent());
 			return undefined;
 		}
@@ -327,6 +332,7 @@ export class ForkallSession extends DebugSession {
 		}
 		this.bind(d);
 		await this.initSignals(d, a.signals);
+		await this.initFollow(d, a.followForks);
 		this.startPlan = { kind: 'attach', stopOnAttach: !!a.stopOnAttach };
 		this.sendEvent(new InitializedEvent());
 		return undefined;
@@ -363,6 +369,9 @@ export class ForkallSession extends DebugSession {
 				break;
 			case 'fork-child':
 				await d.reportInitialStop('entry', d.pid, 'Paused: forked');
+				break;
+			case 'followed-child':
+				await d.resume();
 				break;
 			}
 		});
@@ -616,6 +625,46 @@ export class ForkallSession extends DebugSession {
 				return v;
 			}),
 		};
+	}
+
+	// ---- processes the program forks --------------------------------------------------------
+
+	/**
+	 * followForks "both" (the default): every process the program forks
+	 * becomes a child session (startDebugging), held before its first
+	 * instruction until that session is configured. "parent", or a client
+	 * that cannot start sessions: detached with our breakpoint bytes removed.
+	 */
+	private async initFollow(d: Debuggee, mode: 'both' | 'parent' | undefined): Promise<void> {
+		const both = (mode ?? 'both') === 'both';
+		if (both && this.client.supportsStartDebuggingRequest !== true) {
+			this.consoleError('this client cannot start child sessions (no startDebugging): processes the program forks are detached, as with "followForks": "parent"');
+		}
+		const hold = both && this.client.supportsStartDebuggingRequest === true;
+		if (!hold) return;
+		try {
+			await d.followForks(true);
+		} catch (e) {
+			throw toDapError(e, 'followForks');
+		}
+		d.on('childHeld', (c) => {
+			this.host.addPendingChild({ pid: c.child, parentPid: d.pid, at: Date.now() });
+			const program = (() => {
+				try {
+					return path.basename(fs.readlinkSync(`/proc/${d.pid}/exe`));
+				} catch {
+					return `process ${d.pid}`;
+				}
+			})();
+			const tname = (() => {
+				try {
+					return fs.readFileSync(`/proc/${d.pid}/task/${c.tid}/comm`, 'utf8').trim();
+				} catch {
+					return '?';
+				}
+			})();
+			this.startChildSession(c.child, `${program} [child ${c.child}] forked by ${c.tid} "${tname}"`, true);
+		});
 	}
 
 	// ---- signals: the table, launch.json "signals", exception filters, handle ---------------
@@ -960,10 +1009,10 @@ export class ForkallSession extends DebugSession {
 	}
 
 	/** Ask the client for a session bound to a forked child (reverse request). */
-	private startChildSession(child: number): void {
+	private startChildSession(child: number, name = `forked child ${child}`, followed = false): void {
 		const args: DebugProtocol.StartDebuggingRequestArguments = {
 			request: 'attach',
-			configuration: { __forkallChild: child, name: `forked child ${child}` },
+			configuration: { __forkallChild: child, name, ...(followed ? { __forkallFollowed: true } : {}) },
 		};
 		this.sendRequest('startDebugging', args, 10000, (r) => {
 			if (!r.success) {

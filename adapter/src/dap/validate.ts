@@ -237,6 +237,7 @@ export const REQUESTS = {
 		env: opt(record(oneOf(str(), nul()))),
 		stopAtEntry: opt(bool()),
 		signals: opt(record(str())),
+		followForks: opt(lit('both', 'parent')),
 	}),
 	attach: obj<AttachArguments>({
 		__restart: opt(anything()),
@@ -245,6 +246,8 @@ export const REQUESTS = {
 		__forkallChild: opt(int(1, PID_MAX)),
 		name: opt(str()),
 		signals: opt(record(str())),
+		followForks: opt(lit('both', 'parent')),
+		__forkallFollowed: opt(bool()),
 	}),
 	configurationDone: obj<DebugProtocol.ConfigurationDoneArguments>({}),
 	disconnect: obj<DebugProtocol.DisconnectArguments>({

@@ -424,7 +424,7 @@ export interface SignalEvent {
 	passed: boolean;
 }
 
-/** A session process made a process of its own (fork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached; it runs on, untraced. */
+/** A session process made a process of its own (fork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached (it runs on, untraced), or, with `followForks` hold, it is held stopped as a session process of its own (`detached: false`). */
 export interface ChildProcessEvent {
 	type: "event";
 	event: "childProcess";
@@ -481,6 +481,13 @@ export interface SignalsRequest {
 	noprint?: Hex;
 	/** bit sig-1 set: the signal is not delivered to the program (omitted: unchanged) */
 	nopass?: Hex;
+}
+
+/** What happens to a process a session process forks: detached with our breakpoint bytes removed (the default), or held — traced and stopped before its first instruction, a session process of its own (a `childProcess` event with `detached: false`) — for a debug session of its own. */
+export interface FollowForksRequest {
+	pid: Pid;
+	/** hold fork children for their own sessions (nested: their children too) */
+	hold?: boolean;
 }
 
 /** Stop every LWP of a session process (all-stop). */
@@ -589,7 +596,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -599,6 +606,7 @@ export interface RequestByOp {
 	attach: AttachRequest;
 	detach: DetachRequest;
 	signals: SignalsRequest;
+	followForks: FollowForksRequest;
 	stop: StopRequest;
 	resume: ResumeRequest;
 	launch: LaunchRequest;
@@ -621,6 +629,7 @@ export interface BodyByOp {
 	attach: AttachBody;
 	detach: PidBody;
 	signals: SignalsBody;
+	followForks: PidBody;
 	stop: StopBody;
 	resume: PidBody;
 	launch: LaunchBody;
@@ -1876,19 +1885,42 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
+function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v335 = v as Record<string, unknown>;
 	const v336 = v335["op"];
 	if (v336 === undefined) fail(p + ".op", 'present', undefined);
-	if (v336 !== "stop") fail(p + ".op", "\"stop\"", v336);
+	if (v336 !== "followForks") fail(p + ".op", "\"followForks\"", v336);
 	const v337 = v335["pid"];
 	if (v337 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v337, p + ".pid", o, d + 1);
+	const v338 = v335["hold"];
+	if (v338 === undefined) {
+		if (o.fill) v335["hold"] = false;
+	} else {
+		if (!(typeof v338 === 'boolean')) fail(p + ".hold", "a boolean", v338);
+	}
 	if (o.strict) {
-		for (const v338 of Object.keys(v335)) {
-			if (!(["op","pid"] as readonly string[]).includes(v338)) fail(p + '.' + v338, 'not there (not in the schema)', v335[v338]);
+		for (const v339 of Object.keys(v335)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v339)) fail(p + '.' + v339, 'not there (not in the schema)', v335[v339]);
+		}
+	}
+}
+
+function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v340 = v as Record<string, unknown>;
+	const v341 = v340["op"];
+	if (v341 === undefined) fail(p + ".op", 'present', undefined);
+	if (v341 !== "stop") fail(p + ".op", "\"stop\"", v341);
+	const v342 = v340["pid"];
+	if (v342 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v342, p + ".pid", o, d + 1);
+	if (o.strict) {
+		for (const v343 of Object.keys(v340)) {
+			if (!(["op","pid"] as readonly string[]).includes(v343)) fail(p + '.' + v343, 'not there (not in the schema)', v340[v343]);
 		}
 	}
 }
@@ -1896,16 +1928,16 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v339 = v as Record<string, unknown>;
-	const v340 = v339["op"];
-	if (v340 === undefined) fail(p + ".op", 'present', undefined);
-	if (v340 !== "resume") fail(p + ".op", "\"resume\"", v340);
-	const v341 = v339["pid"];
-	if (v341 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v341, p + ".pid", o, d + 1);
+	const v344 = v as Record<string, unknown>;
+	const v345 = v344["op"];
+	if (v345 === undefined) fail(p + ".op", 'present', undefined);
+	if (v345 !== "resume") fail(p + ".op", "\"resume\"", v345);
+	const v346 = v344["pid"];
+	if (v346 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v346, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v342 of Object.keys(v339)) {
-			if (!(["op","pid"] as readonly string[]).includes(v342)) fail(p + '.' + v342, 'not there (not in the schema)', v339[v342]);
+		for (const v347 of Object.keys(v344)) {
+			if (!(["op","pid"] as readonly string[]).includes(v347)) fail(p + '.' + v347, 'not there (not in the schema)', v344[v347]);
 		}
 	}
 }
@@ -1913,43 +1945,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v343 = v as Record<string, unknown>;
-	const v344 = v343["op"];
-	if (v344 === undefined) fail(p + ".op", 'present', undefined);
-	if (v344 !== "launch") fail(p + ".op", "\"launch\"", v344);
-	const v345 = v343["path"];
-	if (v345 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v345 === 'string')) fail(p + ".path", "a string", v345);
-	if (typeof v345 === 'string' && v345.length < 1) fail(p + ".path", "a string of 1+ characters", v345);
-	const v346 = v343["cwd"];
-	if (v346 === undefined) {
-		if (o.fill) v343["cwd"] = "";
+	const v348 = v as Record<string, unknown>;
+	const v349 = v348["op"];
+	if (v349 === undefined) fail(p + ".op", 'present', undefined);
+	if (v349 !== "launch") fail(p + ".op", "\"launch\"", v349);
+	const v350 = v348["path"];
+	if (v350 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v350 === 'string')) fail(p + ".path", "a string", v350);
+	if (typeof v350 === 'string' && v350.length < 1) fail(p + ".path", "a string of 1+ characters", v350);
+	const v351 = v348["cwd"];
+	if (v351 === undefined) {
+		if (o.fill) v348["cwd"] = "";
 	} else {
-		if (!(typeof v346 === 'string')) fail(p + ".cwd", "a string", v346);
+		if (!(typeof v351 === 'string')) fail(p + ".cwd", "a string", v351);
 	}
-	const v347 = v343["argv"];
-	if (v347 === undefined) {
-		if (o.fill) v343["argv"] = [];
+	const v352 = v348["argv"];
+	if (v352 === undefined) {
+		if (o.fill) v348["argv"] = [];
 	} else {
-		if (!(Array.isArray(v347))) fail(p + ".argv", "an array", v347);
-		for (let v348 = 0; v348 < v347.length; v348++) {
-			const v349: unknown = v347[v348];
-			if (!(typeof v349 === 'string')) fail(p + ".argv" + '[' + v348 + ']', "a string", v349);
+		if (!(Array.isArray(v352))) fail(p + ".argv", "an array", v352);
+		for (let v353 = 0; v353 < v352.length; v353++) {
+			const v354: unknown = v352[v353];
+			if (!(typeof v354 === 'string')) fail(p + ".argv" + '[' + v353 + ']', "a string", v354);
 		}
 	}
-	const v350 = v343["env"];
-	if (v350 === undefined) {
-		if (o.fill) v343["env"] = [];
+	const v355 = v348["env"];
+	if (v355 === undefined) {
+		if (o.fill) v348["env"] = [];
 	} else {
-		if (!(Array.isArray(v350))) fail(p + ".env", "an array", v350);
-		for (let v351 = 0; v351 < v350.length; v351++) {
-			const v352: unknown = v350[v351];
-			if (!(typeof v352 === 'string')) fail(p + ".env" + '[' + v351 + ']', "a string", v352);
+		if (!(Array.isArray(v355))) fail(p + ".env", "an array", v355);
+		for (let v356 = 0; v356 < v355.length; v356++) {
+			const v357: unknown = v355[v356];
+			if (!(typeof v357 === 'string')) fail(p + ".env" + '[' + v356 + ']', "a string", v357);
 		}
 	}
 	if (o.strict) {
-		for (const v353 of Object.keys(v343)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v353)) fail(p + '.' + v353, 'not there (not in the schema)', v343[v353]);
+		for (const v358 of Object.keys(v348)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v358)) fail(p + '.' + v358, 'not there (not in the schema)', v348[v358]);
 		}
 	}
 }
@@ -1957,40 +1989,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v354 = v as Record<string, unknown>;
-	const v355 = v354["op"];
-	if (v355 === undefined) fail(p + ".op", 'present', undefined);
-	if (v355 !== "fork") fail(p + ".op", "\"fork\"", v355);
-	const v356 = v354["pid"];
-	if (v356 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v356, p + ".pid", o, d + 1);
-	const v357 = v354["stopped"];
-	if (v357 === undefined) {
-		if (o.fill) v354["stopped"] = false;
+	const v359 = v as Record<string, unknown>;
+	const v360 = v359["op"];
+	if (v360 === undefined) fail(p + ".op", 'present', undefined);
+	if (v360 !== "fork") fail(p + ".op", "\"fork\"", v360);
+	const v361 = v359["pid"];
+	if (v361 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v361, p + ".pid", o, d + 1);
+	const v362 = v359["stopped"];
+	if (v362 === undefined) {
+		if (o.fill) v359["stopped"] = false;
 	} else {
-		if (!(typeof v357 === 'boolean')) fail(p + ".stopped", "a boolean", v357);
+		if (!(typeof v362 === 'boolean')) fail(p + ".stopped", "a boolean", v362);
 	}
-	const v358 = v354["keepTraced"];
-	if (v358 === undefined) {
-		if (o.fill) v354["keepTraced"] = false;
+	const v363 = v359["keepTraced"];
+	if (v363 === undefined) {
+		if (o.fill) v359["keepTraced"] = false;
 	} else {
-		if (!(typeof v358 === 'boolean')) fail(p + ".keepTraced", "a boolean", v358);
+		if (!(typeof v363 === 'boolean')) fail(p + ".keepTraced", "a boolean", v363);
 	}
-	const v359 = v354["copyDontfork"];
-	if (v359 === undefined) {
-		if (o.fill) v354["copyDontfork"] = false;
+	const v364 = v359["copyDontfork"];
+	if (v364 === undefined) {
+		if (o.fill) v359["copyDontfork"] = false;
 	} else {
-		if (!(typeof v359 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v359);
+		if (!(typeof v364 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v364);
 	}
-	const v360 = v354["sameTids"];
-	if (v360 === undefined) {
-		if (o.fill) v354["sameTids"] = false;
+	const v365 = v359["sameTids"];
+	if (v365 === undefined) {
+		if (o.fill) v359["sameTids"] = false;
 	} else {
-		if (!(typeof v360 === 'boolean')) fail(p + ".sameTids", "a boolean", v360);
+		if (!(typeof v365 === 'boolean')) fail(p + ".sameTids", "a boolean", v365);
 	}
 	if (o.strict) {
-		for (const v361 of Object.keys(v354)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v361)) fail(p + '.' + v361, 'not there (not in the schema)', v354[v361]);
+		for (const v366 of Object.keys(v359)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v366)) fail(p + '.' + v366, 'not there (not in the schema)', v359[v366]);
 		}
 	}
 }
@@ -1998,16 +2030,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v362 = v as Record<string, unknown>;
-	const v363 = v362["op"];
-	if (v363 === undefined) fail(p + ".op", 'present', undefined);
-	if (v363 !== "kill") fail(p + ".op", "\"kill\"", v363);
-	const v364 = v362["pid"];
-	if (v364 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v364, p + ".pid", o, d + 1);
+	const v367 = v as Record<string, unknown>;
+	const v368 = v367["op"];
+	if (v368 === undefined) fail(p + ".op", 'present', undefined);
+	if (v368 !== "kill") fail(p + ".op", "\"kill\"", v368);
+	const v369 = v367["pid"];
+	if (v369 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v369, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v365 of Object.keys(v362)) {
-			if (!(["op","pid"] as readonly string[]).includes(v365)) fail(p + '.' + v365, 'not there (not in the schema)', v362[v365]);
+		for (const v370 of Object.keys(v367)) {
+			if (!(["op","pid"] as readonly string[]).includes(v370)) fail(p + '.' + v370, 'not there (not in the schema)', v367[v370]);
 		}
 	}
 }
@@ -2015,37 +2047,37 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v366 = v as Record<string, unknown>;
-	const v367 = v366["op"];
-	if (v367 === undefined) fail(p + ".op", 'present', undefined);
-	if (v367 !== "step") fail(p + ".op", "\"step\"", v367);
-	const v368 = v366["pid"];
-	if (v368 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v368, p + ".pid", o, d + 1);
-	const v369 = v366["tid"];
-	if (v369 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v369, p + ".tid", o, d + 1);
-	const v370 = v366["line"];
-	if (v370 === undefined) {
-		if (o.fill) v366["line"] = false;
+	const v371 = v as Record<string, unknown>;
+	const v372 = v371["op"];
+	if (v372 === undefined) fail(p + ".op", 'present', undefined);
+	if (v372 !== "step") fail(p + ".op", "\"step\"", v372);
+	const v373 = v371["pid"];
+	if (v373 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v373, p + ".pid", o, d + 1);
+	const v374 = v371["tid"];
+	if (v374 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v374, p + ".tid", o, d + 1);
+	const v375 = v371["line"];
+	if (v375 === undefined) {
+		if (o.fill) v371["line"] = false;
 	} else {
-		if (!(typeof v370 === 'boolean')) fail(p + ".line", "a boolean", v370);
+		if (!(typeof v375 === 'boolean')) fail(p + ".line", "a boolean", v375);
 	}
-	const v371 = v366["into"];
-	if (v371 === undefined) {
-		if (o.fill) v366["into"] = false;
+	const v376 = v371["into"];
+	if (v376 === undefined) {
+		if (o.fill) v371["into"] = false;
 	} else {
-		if (!(typeof v371 === 'boolean')) fail(p + ".into", "a boolean", v371);
+		if (!(typeof v376 === 'boolean')) fail(p + ".into", "a boolean", v376);
 	}
-	const v372 = v366["out"];
-	if (v372 === undefined) {
-		if (o.fill) v366["out"] = false;
+	const v377 = v371["out"];
+	if (v377 === undefined) {
+		if (o.fill) v371["out"] = false;
 	} else {
-		if (!(typeof v372 === 'boolean')) fail(p + ".out", "a boolean", v372);
+		if (!(typeof v377 === 'boolean')) fail(p + ".out", "a boolean", v377);
 	}
 	if (o.strict) {
-		for (const v373 of Object.keys(v366)) {
-			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v373)) fail(p + '.' + v373, 'not there (not in the schema)', v366[v373]);
+		for (const v378 of Object.keys(v371)) {
+			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v378)) fail(p + '.' + v378, 'not there (not in the schema)', v371[v378]);
 		}
 	}
 }
@@ -2053,30 +2085,10 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v374 = v as Record<string, unknown>;
-	const v375 = v374["op"];
-	if (v375 === undefined) fail(p + ".op", 'present', undefined);
-	if (v375 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v375);
-	const v376 = v374["pid"];
-	if (v376 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v376, p + ".pid", o, d + 1);
-	const v377 = v374["addr"];
-	if (v377 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v377, p + ".addr", o, d + 1);
-	if (o.strict) {
-		for (const v378 of Object.keys(v374)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v378)) fail(p + '.' + v378, 'not there (not in the schema)', v374[v378]);
-		}
-	}
-}
-
-function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
 	const v379 = v as Record<string, unknown>;
 	const v380 = v379["op"];
 	if (v380 === undefined) fail(p + ".op", 'present', undefined);
-	if (v380 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v380);
+	if (v380 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v380);
 	const v381 = v379["pid"];
 	if (v381 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v381, p + ".pid", o, d + 1);
@@ -2090,30 +2102,50 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
+function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v384 = v as Record<string, unknown>;
 	const v385 = v384["op"];
 	if (v385 === undefined) fail(p + ".op", 'present', undefined);
-	if (v385 !== "setRegs") fail(p + ".op", "\"setRegs\"", v385);
+	if (v385 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v385);
 	const v386 = v384["pid"];
 	if (v386 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v386, p + ".pid", o, d + 1);
-	const v387 = v384["tid"];
-	if (v387 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v387, p + ".tid", o, d + 1);
-	const v388 = v384["regs"];
-	if (v388 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v388))) fail(p + ".regs", "an object", v388);
-	const v389 = v388 as Record<string, unknown>;
-	for (const v390 of Object.keys(v389)) {
-		if (([] as readonly string[]).includes(v390)) continue;
-		checkHex(v389[v390], p + ".regs" + '.' + v390, o, d + 1);
+	const v387 = v384["addr"];
+	if (v387 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v387, p + ".addr", o, d + 1);
+	if (o.strict) {
+		for (const v388 of Object.keys(v384)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v388)) fail(p + '.' + v388, 'not there (not in the schema)', v384[v388]);
+		}
+	}
+}
+
+function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v389 = v as Record<string, unknown>;
+	const v390 = v389["op"];
+	if (v390 === undefined) fail(p + ".op", 'present', undefined);
+	if (v390 !== "setRegs") fail(p + ".op", "\"setRegs\"", v390);
+	const v391 = v389["pid"];
+	if (v391 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v391, p + ".pid", o, d + 1);
+	const v392 = v389["tid"];
+	if (v392 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v392, p + ".tid", o, d + 1);
+	const v393 = v389["regs"];
+	if (v393 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v393))) fail(p + ".regs", "an object", v393);
+	const v394 = v393 as Record<string, unknown>;
+	for (const v395 of Object.keys(v394)) {
+		if (([] as readonly string[]).includes(v395)) continue;
+		checkHex(v394[v395], p + ".regs" + '.' + v395, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v391 of Object.keys(v384)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v391)) fail(p + '.' + v391, 'not there (not in the schema)', v384[v391]);
+		for (const v396 of Object.keys(v389)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v396)) fail(p + '.' + v396, 'not there (not in the schema)', v389[v396]);
 		}
 	}
 }
@@ -2121,13 +2153,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v392 = v as Record<string, unknown>;
-	const v393 = v392["op"];
-	if (v393 === undefined) fail(p + ".op", 'present', undefined);
-	if (v393 !== "ping") fail(p + ".op", "\"ping\"", v393);
+	const v397 = v as Record<string, unknown>;
+	const v398 = v397["op"];
+	if (v398 === undefined) fail(p + ".op", 'present', undefined);
+	if (v398 !== "ping") fail(p + ".op", "\"ping\"", v398);
 	if (o.strict) {
-		for (const v394 of Object.keys(v392)) {
-			if (!(["op"] as readonly string[]).includes(v394)) fail(p + '.' + v394, 'not there (not in the schema)', v392[v394]);
+		for (const v399 of Object.keys(v397)) {
+			if (!(["op"] as readonly string[]).includes(v399)) fail(p + '.' + v399, 'not there (not in the schema)', v397[v399]);
 		}
 	}
 }
@@ -2135,29 +2167,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v395 = v as Record<string, unknown>;
-	const v396 = v395["op"];
-	if (v396 === undefined) fail(p + ".op", 'present', undefined);
-	if (v396 !== "stack") fail(p + ".op", "\"stack\"", v396);
-	const v397 = v395["pid"];
-	if (v397 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v397, p + ".pid", o, d + 1);
-	const v398 = v395["tid"];
-	if (v398 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v398 === 'number' && Number.isInteger(v398))) fail(p + ".tid", "an integer", v398);
-	if (typeof v398 === 'number' && v398 < 0) fail(p + ".tid", ">= 0", v398);
-	if (typeof v398 === 'number' && v398 > 2147483647) fail(p + ".tid", "<= 2147483647", v398);
-	const v399 = v395["maxFrames"];
-	if (v399 === undefined) {
-		if (o.fill) v395["maxFrames"] = 0;
+	const v400 = v as Record<string, unknown>;
+	const v401 = v400["op"];
+	if (v401 === undefined) fail(p + ".op", 'present', undefined);
+	if (v401 !== "stack") fail(p + ".op", "\"stack\"", v401);
+	const v402 = v400["pid"];
+	if (v402 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v402, p + ".pid", o, d + 1);
+	const v403 = v400["tid"];
+	if (v403 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v403 === 'number' && Number.isInteger(v403))) fail(p + ".tid", "an integer", v403);
+	if (typeof v403 === 'number' && v403 < 0) fail(p + ".tid", ">= 0", v403);
+	if (typeof v403 === 'number' && v403 > 2147483647) fail(p + ".tid", "<= 2147483647", v403);
+	const v404 = v400["maxFrames"];
+	if (v404 === undefined) {
+		if (o.fill) v400["maxFrames"] = 0;
 	} else {
-		if (!(typeof v399 === 'number' && Number.isInteger(v399))) fail(p + ".maxFrames", "an integer", v399);
-		if (typeof v399 === 'number' && v399 < 0) fail(p + ".maxFrames", ">= 0", v399);
-		if (typeof v399 === 'number' && v399 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v399);
+		if (!(typeof v404 === 'number' && Number.isInteger(v404))) fail(p + ".maxFrames", "an integer", v404);
+		if (typeof v404 === 'number' && v404 < 0) fail(p + ".maxFrames", ">= 0", v404);
+		if (typeof v404 === 'number' && v404 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v404);
 	}
 	if (o.strict) {
-		for (const v400 of Object.keys(v395)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v400)) fail(p + '.' + v400, 'not there (not in the schema)', v395[v400]);
+		for (const v405 of Object.keys(v400)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v405)) fail(p + '.' + v405, 'not there (not in the schema)', v400[v405]);
 		}
 	}
 }
@@ -2165,34 +2197,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v401 = v as Record<string, unknown>;
-	const v402 = v401["op"];
-	if (v402 === undefined) fail(p + ".op", 'present', undefined);
-	if (v402 !== "symbols") fail(p + ".op", "\"symbols\"", v402);
-	const v403 = v401["pid"];
-	if (v403 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v403, p + ".pid", o, d + 1);
-	const v404 = v401["function"];
-	if (v404 !== undefined) {
-		if (!(typeof v404 === 'string')) fail(p + ".function", "a string", v404);
+	const v406 = v as Record<string, unknown>;
+	const v407 = v406["op"];
+	if (v407 === undefined) fail(p + ".op", 'present', undefined);
+	if (v407 !== "symbols") fail(p + ".op", "\"symbols\"", v407);
+	const v408 = v406["pid"];
+	if (v408 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v408, p + ".pid", o, d + 1);
+	const v409 = v406["function"];
+	if (v409 !== undefined) {
+		if (!(typeof v409 === 'string')) fail(p + ".function", "a string", v409);
 	}
-	const v405 = v401["file"];
-	if (v405 !== undefined) {
-		if (!(typeof v405 === 'string')) fail(p + ".file", "a string", v405);
+	const v410 = v406["file"];
+	if (v410 !== undefined) {
+		if (!(typeof v410 === 'string')) fail(p + ".file", "a string", v410);
 	}
-	const v406 = v401["line"];
-	if (v406 !== undefined) {
-		if (!(typeof v406 === 'number' && Number.isInteger(v406))) fail(p + ".line", "an integer", v406);
-		if (typeof v406 === 'number' && v406 < 1) fail(p + ".line", ">= 1", v406);
-		if (typeof v406 === 'number' && v406 > 2147483647) fail(p + ".line", "<= 2147483647", v406);
+	const v411 = v406["line"];
+	if (v411 !== undefined) {
+		if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".line", "an integer", v411);
+		if (typeof v411 === 'number' && v411 < 1) fail(p + ".line", ">= 1", v411);
+		if (typeof v411 === 'number' && v411 > 2147483647) fail(p + ".line", "<= 2147483647", v411);
 	}
-	const v407 = v401["addr"];
-	if (v407 !== undefined) {
-		checkHex(v407, p + ".addr", o, d + 1);
+	const v412 = v406["addr"];
+	if (v412 !== undefined) {
+		checkHex(v412, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v408 of Object.keys(v401)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v408)) fail(p + '.' + v408, 'not there (not in the schema)', v401[v408]);
+		for (const v413 of Object.keys(v406)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v406[v413]);
 		}
 	}
 }
@@ -2200,27 +2232,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v409 = v as Record<string, unknown>;
-	const v410 = v409["op"];
-	if (v410 === undefined) fail(p + ".op", 'present', undefined);
-	if (v410 !== "locals") fail(p + ".op", "\"locals\"", v410);
-	const v411 = v409["pid"];
-	if (v411 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v411, p + ".pid", o, d + 1);
-	const v412 = v409["tid"];
-	if (v412 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v412, p + ".tid", o, d + 1);
-	const v413 = v409["frame"];
-	if (v413 === undefined) {
-		if (o.fill) v409["frame"] = 0;
+	const v414 = v as Record<string, unknown>;
+	const v415 = v414["op"];
+	if (v415 === undefined) fail(p + ".op", 'present', undefined);
+	if (v415 !== "locals") fail(p + ".op", "\"locals\"", v415);
+	const v416 = v414["pid"];
+	if (v416 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v416, p + ".pid", o, d + 1);
+	const v417 = v414["tid"];
+	if (v417 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v417, p + ".tid", o, d + 1);
+	const v418 = v414["frame"];
+	if (v418 === undefined) {
+		if (o.fill) v414["frame"] = 0;
 	} else {
-		if (!(typeof v413 === 'number' && Number.isInteger(v413))) fail(p + ".frame", "an integer", v413);
-		if (typeof v413 === 'number' && v413 < 0) fail(p + ".frame", ">= 0", v413);
-		if (typeof v413 === 'number' && v413 > 254) fail(p + ".frame", "<= 254", v413);
+		if (!(typeof v418 === 'number' && Number.isInteger(v418))) fail(p + ".frame", "an integer", v418);
+		if (typeof v418 === 'number' && v418 < 0) fail(p + ".frame", ">= 0", v418);
+		if (typeof v418 === 'number' && v418 > 254) fail(p + ".frame", "<= 254", v418);
 	}
 	if (o.strict) {
-		for (const v414 of Object.keys(v409)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v414)) fail(p + '.' + v414, 'not there (not in the schema)', v409[v414]);
+		for (const v419 of Object.keys(v414)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v419)) fail(p + '.' + v419, 'not there (not in the schema)', v414[v419]);
 		}
 	}
 }
@@ -2228,22 +2260,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v415 = v as Record<string, unknown>;
-	const v416 = v415["type"];
-	if (v416 === undefined) fail(p + ".type", 'present', undefined);
-	if (v416 !== "event") fail(p + ".type", "\"event\"", v416);
-	const v417 = v415["event"];
-	if (v417 === undefined) fail(p + ".event", 'present', undefined);
-	if (v417 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v417);
-	const v418 = v415["pid"];
-	if (v418 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v418, p + ".pid", o, d + 1);
-	const v419 = v415["tid"];
-	if (v419 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v419, p + ".tid", o, d + 1);
+	const v420 = v as Record<string, unknown>;
+	const v421 = v420["type"];
+	if (v421 === undefined) fail(p + ".type", 'present', undefined);
+	if (v421 !== "event") fail(p + ".type", "\"event\"", v421);
+	const v422 = v420["event"];
+	if (v422 === undefined) fail(p + ".event", 'present', undefined);
+	if (v422 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v422);
+	const v423 = v420["pid"];
+	if (v423 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v423, p + ".pid", o, d + 1);
+	const v424 = v420["tid"];
+	if (v424 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v424, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v420 of Object.keys(v415)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v420)) fail(p + '.' + v420, 'not there (not in the schema)', v415[v420]);
+		for (const v425 of Object.keys(v420)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v420[v425]);
 		}
 	}
 }
@@ -2251,22 +2283,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v421 = v as Record<string, unknown>;
-	const v422 = v421["type"];
-	if (v422 === undefined) fail(p + ".type", 'present', undefined);
-	if (v422 !== "event") fail(p + ".type", "\"event\"", v422);
-	const v423 = v421["event"];
-	if (v423 === undefined) fail(p + ".event", 'present', undefined);
-	if (v423 !== "threadExited") fail(p + ".event", "\"threadExited\"", v423);
-	const v424 = v421["pid"];
-	if (v424 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v424, p + ".pid", o, d + 1);
-	const v425 = v421["tid"];
-	if (v425 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v425, p + ".tid", o, d + 1);
+	const v426 = v as Record<string, unknown>;
+	const v427 = v426["type"];
+	if (v427 === undefined) fail(p + ".type", 'present', undefined);
+	if (v427 !== "event") fail(p + ".type", "\"event\"", v427);
+	const v428 = v426["event"];
+	if (v428 === undefined) fail(p + ".event", 'present', undefined);
+	if (v428 !== "threadExited") fail(p + ".event", "\"threadExited\"", v428);
+	const v429 = v426["pid"];
+	if (v429 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v429, p + ".pid", o, d + 1);
+	const v430 = v426["tid"];
+	if (v430 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v430, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v426 of Object.keys(v421)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v426)) fail(p + '.' + v426, 'not there (not in the schema)', v421[v426]);
+		for (const v431 of Object.keys(v426)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v431)) fail(p + '.' + v431, 'not there (not in the schema)', v426[v431]);
 		}
 	}
 }
@@ -2274,38 +2306,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v427 = v as Record<string, unknown>;
-	const v428 = v427["type"];
-	if (v428 === undefined) fail(p + ".type", 'present', undefined);
-	if (v428 !== "event") fail(p + ".type", "\"event\"", v428);
-	const v429 = v427["event"];
-	if (v429 === undefined) fail(p + ".event", 'present', undefined);
-	if (v429 !== "stopped") fail(p + ".event", "\"stopped\"", v429);
-	const v430 = v427["pid"];
-	if (v430 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v430, p + ".pid", o, d + 1);
-	const v431 = v427["tid"];
-	if (v431 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v431, p + ".tid", o, d + 1);
-	const v432 = v427["reason"];
-	if (v432 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v432 !== 'string' || !["signal","breakpoint"].includes(v432)) fail(p + ".reason", "one of signal|breakpoint", v432);
-	const v433 = v427["signal"];
-	if (v433 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v433 === 'number' && Number.isInteger(v433))) fail(p + ".signal", "an integer", v433);
-	if (typeof v433 === 'number' && v433 < 0) fail(p + ".signal", ">= 0", v433);
-	if (typeof v433 === 'number' && v433 > 64) fail(p + ".signal", "<= 64", v433);
-	const v434 = v427["pc"];
-	if (v434 !== undefined) {
-		checkHex(v434, p + ".pc", o, d + 1);
+	const v432 = v as Record<string, unknown>;
+	const v433 = v432["type"];
+	if (v433 === undefined) fail(p + ".type", 'present', undefined);
+	if (v433 !== "event") fail(p + ".type", "\"event\"", v433);
+	const v434 = v432["event"];
+	if (v434 === undefined) fail(p + ".event", 'present', undefined);
+	if (v434 !== "stopped") fail(p + ".event", "\"stopped\"", v434);
+	const v435 = v432["pid"];
+	if (v435 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v435, p + ".pid", o, d + 1);
+	const v436 = v432["tid"];
+	if (v436 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v436, p + ".tid", o, d + 1);
+	const v437 = v432["reason"];
+	if (v437 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v437 !== 'string' || !["signal","breakpoint"].includes(v437)) fail(p + ".reason", "one of signal|breakpoint", v437);
+	const v438 = v432["signal"];
+	if (v438 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v438 === 'number' && Number.isInteger(v438))) fail(p + ".signal", "an integer", v438);
+	if (typeof v438 === 'number' && v438 < 0) fail(p + ".signal", ">= 0", v438);
+	if (typeof v438 === 'number' && v438 > 64) fail(p + ".signal", "<= 64", v438);
+	const v439 = v432["pc"];
+	if (v439 !== undefined) {
+		checkHex(v439, p + ".pc", o, d + 1);
 	}
-	const v435 = v427["addr"];
-	if (v435 !== undefined) {
-		checkHex(v435, p + ".addr", o, d + 1);
+	const v440 = v432["addr"];
+	if (v440 !== undefined) {
+		checkHex(v440, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v436 of Object.keys(v427)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v436)) fail(p + '.' + v436, 'not there (not in the schema)', v427[v436]);
+		for (const v441 of Object.keys(v432)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v441)) fail(p + '.' + v441, 'not there (not in the schema)', v432[v441]);
 		}
 	}
 }
@@ -2313,30 +2345,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v437 = v as Record<string, unknown>;
-	const v438 = v437["type"];
-	if (v438 === undefined) fail(p + ".type", 'present', undefined);
-	if (v438 !== "event") fail(p + ".type", "\"event\"", v438);
-	const v439 = v437["event"];
-	if (v439 === undefined) fail(p + ".event", 'present', undefined);
-	if (v439 !== "signal") fail(p + ".event", "\"signal\"", v439);
-	const v440 = v437["pid"];
-	if (v440 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v440, p + ".pid", o, d + 1);
-	const v441 = v437["tid"];
-	if (v441 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v441, p + ".tid", o, d + 1);
-	const v442 = v437["signal"];
-	if (v442 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v442 === 'number' && Number.isInteger(v442))) fail(p + ".signal", "an integer", v442);
-	if (typeof v442 === 'number' && v442 < 1) fail(p + ".signal", ">= 1", v442);
-	if (typeof v442 === 'number' && v442 > 64) fail(p + ".signal", "<= 64", v442);
-	const v443 = v437["passed"];
-	if (v443 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v443 === 'boolean')) fail(p + ".passed", "a boolean", v443);
+	const v442 = v as Record<string, unknown>;
+	const v443 = v442["type"];
+	if (v443 === undefined) fail(p + ".type", 'present', undefined);
+	if (v443 !== "event") fail(p + ".type", "\"event\"", v443);
+	const v444 = v442["event"];
+	if (v444 === undefined) fail(p + ".event", 'present', undefined);
+	if (v444 !== "signal") fail(p + ".event", "\"signal\"", v444);
+	const v445 = v442["pid"];
+	if (v445 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v445, p + ".pid", o, d + 1);
+	const v446 = v442["tid"];
+	if (v446 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v446, p + ".tid", o, d + 1);
+	const v447 = v442["signal"];
+	if (v447 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v447 === 'number' && Number.isInteger(v447))) fail(p + ".signal", "an integer", v447);
+	if (typeof v447 === 'number' && v447 < 1) fail(p + ".signal", ">= 1", v447);
+	if (typeof v447 === 'number' && v447 > 64) fail(p + ".signal", "<= 64", v447);
+	const v448 = v442["passed"];
+	if (v448 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v448 === 'boolean')) fail(p + ".passed", "a boolean", v448);
 	if (o.strict) {
-		for (const v444 of Object.keys(v437)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v444)) fail(p + '.' + v444, 'not there (not in the schema)', v437[v444]);
+		for (const v449 of Object.keys(v442)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v449)) fail(p + '.' + v449, 'not there (not in the schema)', v442[v449]);
 		}
 	}
 }
@@ -2344,31 +2376,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v445 = v as Record<string, unknown>;
-	const v446 = v445["type"];
-	if (v446 === undefined) fail(p + ".type", 'present', undefined);
-	if (v446 !== "event") fail(p + ".type", "\"event\"", v446);
-	const v447 = v445["event"];
-	if (v447 === undefined) fail(p + ".event", 'present', undefined);
-	if (v447 !== "childProcess") fail(p + ".event", "\"childProcess\"", v447);
-	const v448 = v445["pid"];
-	if (v448 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v448, p + ".pid", o, d + 1);
-	const v449 = v445["tid"];
-	if (v449 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v449, p + ".tid", o, d + 1);
-	const v450 = v445["child"];
-	if (v450 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v450, p + ".child", o, d + 1);
-	const v451 = v445["kind"];
-	if (v451 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v451 !== 'string' || !["fork","clone"].includes(v451)) fail(p + ".kind", "one of fork|clone", v451);
-	const v452 = v445["detached"];
-	if (v452 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v452 === 'boolean')) fail(p + ".detached", "a boolean", v452);
+	const v450 = v as Record<string, unknown>;
+	const v451 = v450["type"];
+	if (v451 === undefined) fail(p + ".type", 'present', undefined);
+	if (v451 !== "event") fail(p + ".type", "\"event\"", v451);
+	const v452 = v450["event"];
+	if (v452 === undefined) fail(p + ".event", 'present', undefined);
+	if (v452 !== "childProcess") fail(p + ".event", "\"childProcess\"", v452);
+	const v453 = v450["pid"];
+	if (v453 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v453, p + ".pid", o, d + 1);
+	const v454 = v450["tid"];
+	if (v454 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v454, p + ".tid", o, d + 1);
+	const v455 = v450["child"];
+	if (v455 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v455, p + ".child", o, d + 1);
+	const v456 = v450["kind"];
+	if (v456 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v456 !== 'string' || !["fork","clone"].includes(v456)) fail(p + ".kind", "one of fork|clone", v456);
+	const v457 = v450["detached"];
+	if (v457 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v457 === 'boolean')) fail(p + ".detached", "a boolean", v457);
 	if (o.strict) {
-		for (const v453 of Object.keys(v445)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v453)) fail(p + '.' + v453, 'not there (not in the schema)', v445[v453]);
+		for (const v458 of Object.keys(v450)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v458)) fail(p + '.' + v458, 'not there (not in the schema)', v450[v458]);
 		}
 	}
 }
@@ -2376,32 +2408,32 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v454 = v as Record<string, unknown>;
-	const v455 = v454["type"];
-	if (v455 === undefined) fail(p + ".type", 'present', undefined);
-	if (v455 !== "event") fail(p + ".type", "\"event\"", v455);
-	const v456 = v454["event"];
-	if (v456 === undefined) fail(p + ".event", 'present', undefined);
-	if (v456 !== "exited") fail(p + ".event", "\"exited\"", v456);
-	const v457 = v454["pid"];
-	if (v457 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v457, p + ".pid", o, d + 1);
-	const v458 = v454["exitCode"];
-	if (v458 !== undefined) {
-		if (!(typeof v458 === 'number' && Number.isInteger(v458))) fail(p + ".exitCode", "an integer", v458);
-		if (typeof v458 === 'number' && v458 < 0) fail(p + ".exitCode", ">= 0", v458);
-		if (typeof v458 === 'number' && v458 > 255) fail(p + ".exitCode", "<= 255", v458);
+	const v459 = v as Record<string, unknown>;
+	const v460 = v459["type"];
+	if (v460 === undefined) fail(p + ".type", 'present', undefined);
+	if (v460 !== "event") fail(p + ".type", "\"event\"", v460);
+	const v461 = v459["event"];
+	if (v461 === undefined) fail(p + ".event", 'present', undefined);
+	if (v461 !== "exited") fail(p + ".event", "\"exited\"", v461);
+	const v462 = v459["pid"];
+	if (v462 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v462, p + ".pid", o, d + 1);
+	const v463 = v459["exitCode"];
+	if (v463 !== undefined) {
+		if (!(typeof v463 === 'number' && Number.isInteger(v463))) fail(p + ".exitCode", "an integer", v463);
+		if (typeof v463 === 'number' && v463 < 0) fail(p + ".exitCode", ">= 0", v463);
+		if (typeof v463 === 'number' && v463 > 255) fail(p + ".exitCode", "<= 255", v463);
 	}
-	const v459 = v454["signal"];
-	if (v459 !== undefined) {
-		if (!(typeof v459 === 'number' && Number.isInteger(v459))) fail(p + ".signal", "an integer", v459);
-		if (typeof v459 === 'number' && v459 < 1) fail(p + ".signal", ">= 1", v459);
-		if (typeof v459 === 'number' && v459 > 64) fail(p + ".signal", "<= 64", v459);
+	const v464 = v459["signal"];
+	if (v464 !== undefined) {
+		if (!(typeof v464 === 'number' && Number.isInteger(v464))) fail(p + ".signal", "an integer", v464);
+		if (typeof v464 === 'number' && v464 < 1) fail(p + ".signal", ">= 1", v464);
+		if (typeof v464 === 'number' && v464 > 64) fail(p + ".signal", "<= 64", v464);
 	}
-	if (v454["exitCode"] === undefined && v454["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v459["exitCode"] === undefined && v459["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v460 of Object.keys(v454)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v460)) fail(p + '.' + v460, 'not there (not in the schema)', v454[v460]);
+		for (const v465 of Object.keys(v459)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v465)) fail(p + '.' + v465, 'not there (not in the schema)', v459[v465]);
 		}
 	}
 }
@@ -2422,6 +2454,7 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	attach: (v, o) => run<BodyByOp['attach']>(checkAttachBody, v, 'attach', o),
 	detach: (v, o) => run<BodyByOp['detach']>(checkPidBody, v, 'detach', o),
 	signals: (v, o) => run<BodyByOp['signals']>(checkSignalsBody, v, 'signals', o),
+	followForks: (v, o) => run<BodyByOp['followForks']>(checkPidBody, v, 'followForks', o),
 	stop: (v, o) => run<BodyByOp['stop']>(checkStopBody, v, 'stop', o),
 	resume: (v, o) => run<BodyByOp['resume']>(checkPidBody, v, 'resume', o),
 	launch: (v, o) => run<BodyByOp['launch']>(checkLaunchBody, v, 'launch', o),
@@ -2444,6 +2477,7 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	attach: (v, o) => run<RequestByOp['attach'] & { op: 'attach' }>(checkRequestAttach, v, 'request', o),
 	detach: (v, o) => run<RequestByOp['detach'] & { op: 'detach' }>(checkRequestDetach, v, 'request', o),
 	signals: (v, o) => run<RequestByOp['signals'] & { op: 'signals' }>(checkRequestSignals, v, 'request', o),
+	followForks: (v, o) => run<RequestByOp['followForks'] & { op: 'followForks' }>(checkRequestFollowForks, v, 'request', o),
 	stop: (v, o) => run<RequestByOp['stop'] & { op: 'stop' }>(checkRequestStop, v, 'request', o),
 	resume: (v, o) => run<RequestByOp['resume'] & { op: 'resume' }>(checkRequestResume, v, 'request', o),
 	launch: (v, o) => run<RequestByOp['launch'] & { op: 'launch' }>(checkRequestLaunch, v, 'request', o),

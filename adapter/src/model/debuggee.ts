@@ -102,6 +102,8 @@ export type DebuggeeEvents = {
 	output: [OutputCategory, string];
 	/** Program output streams closed (after exit, all output has been emitted). */
 	outputClosed: [];
+	/** The program forked; the library holds the child (stopped, traced) for a session of its own. */
+	childHeld: [{ child: number; tid: number; kind: string }];
 };
 
 export type Origin = 'attach' | 'launch' | 'fork-child';
@@ -177,9 +179,9 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		/* a process the program created itself (fork): the library took
 		 * our breakpoint bytes out of its copy and let it go */
 		const onChild = (e: ChildProcessEvent) => {
-			if (e.pid === this.pid) {
-				this.emit('output', 'console', `[detached child ${e.child} (${e.kind} by thread ${e.tid})]\n`);
-			}
+			if (e.pid !== this.pid) return;
+			if (e.detached) this.emit('output', 'console', `[detached child ${e.child} (${e.kind} by thread ${e.tid})]\n`);
+			else this.emit('childHeld', { child: e.child, tid: e.tid, kind: e.kind });
 		};
 		/* a signal set to nostop + print */
 		const onSignal = (e: SignalEvent) => {
@@ -425,6 +427,11 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	/** Report the initial stop (attach/launch/fork child) as a stop event. */
 	async reportInitialStop(reason: StopReason, tid: number, description?: string): Promise<void> {
 		await this.report({ reason, tid, breakpoints: [], description });
+	}
+
+	/** Hold this process's fork children for sessions of their own (true), or detach them (false). */
+	async followForks(hold: boolean): Promise<void> {
+		await this.tracer.request('followForks', { pid: this.pid, hold });
 	}
 
 	/**

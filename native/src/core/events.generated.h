@@ -33,7 +33,7 @@ enum ev_child_process_kind {
 	EV_CHILD_PROCESS_KIND_CLONE,
 };
 
-/* childProcess: A session process made a process of its own (fork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached; it runs on, untraced. */
+/* childProcess: A session process made a process of its own (fork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached (it runs on, untraced), or, with `followForks` hold, it is held stopped as a session process of its own (`detached: false`). */
 void ev_child_process(struct fk_tracer *tr, int32_t pid, int32_t tid, int32_t child, enum ev_child_process_kind kind, bool detached);
 
 /* exited: A session process is gone: `exitCode` when it exited, `signal` when killed. At least one of exitCode, signal. */

@@ -56,6 +56,7 @@ struct proc {
 	bool want_running;  /* session is running: unexpected stops are resumed */
 	bool own_fork;      /* the forkall engine is injecting a fork: its child is not followed */
 	struct sig_policy sigs; /* session processes: which signals stop, print, pass */
+	bool hold_children;     /* session: fork children stay traced, stopped, for a session of their own */
 	bool stop_all_pending; /* a session LWP stopped: stop the others */
 	struct lwp *lwps;
 	size_t n, cap;

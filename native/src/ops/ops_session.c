@@ -84,6 +84,16 @@ int op_signals(struct fk_tracer *tr, const struct rq_signals *rq, struct jw *bod
 	return 0;
 }
 
+int op_follow_forks(struct fk_tracer *tr, const struct rq_follow_forks *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = session_of(tr, rq->pid, err);
+	if (!p)
+		return -1;
+	p->hold_children = rq->hold;
+	jw_kint(body, "pid", rq->pid);
+	return 0;
+}
+
 int op_stop(struct fk_tracer *tr, const struct rq_stop *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = session_of(tr, rq->pid, err);

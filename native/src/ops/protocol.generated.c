@@ -190,6 +190,42 @@ static int run_signals(struct fk_tracer *tr, const struct jr_value *o, struct jr
 	return op_signals(tr, &rq, body, err);
 }
 
+static int decode_follow_forks(const struct jr_value *o, struct jr_doc *doc, struct rq_follow_forks *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	rq->hold = false;
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "followForks", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		if (rq_key_is(m, "hold")) {
+			if ((rq_bool(m, "followForks", "hold", &rq->hold, err)) < 0)
+				return -1;
+			continue;
+		}
+		return rq_unknown_member(m, "followForks", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("followForks", "pid", err);
+	return 0;
+}
+
+static int run_follow_forks(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_follow_forks rq;
+	if (decode_follow_forks(o, doc, &rq, err) < 0)
+		return -1;
+	return op_follow_forks(tr, &rq, body, err);
+}
+
 static int decode_stop(const struct jr_value *o, struct jr_doc *doc, struct rq_stop *rq, struct fk_err *err)
 {
 	(void)doc;
@@ -725,6 +761,7 @@ const struct op_entry fk_op_table[] = {
 	{"attach", run_attach},
 	{"detach", run_detach},
 	{"signals", run_signals},
+	{"followForks", run_follow_forks},
 	{"stop", run_stop},
 	{"resume", run_resume},
 	{"launch", run_launch},

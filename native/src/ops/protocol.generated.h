@@ -18,7 +18,7 @@
 struct fk_tracer;
 
 #define FK_PROTOCOL_VERSION 2
-#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
+#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
 #define FK_PROTOCOL_EVENTS_JSON "[\"threadCreated\",\"threadExited\",\"stopped\",\"signal\",\"childProcess\",\"exited\"]"
 
 struct rq_hexkv {
@@ -63,6 +63,13 @@ struct rq_signals {
 	bool has_nopass; /* bit sig-1 set: the signal is not delivered to the program (omitted: unchanged) */
 };
 int op_signals(struct fk_tracer *tr, const struct rq_signals *rq, struct jw *body, struct fk_err *err);
+
+/* followForks: What happens to a process a session process forks: detached with our breakpoint bytes removed (the default), or held — traced and stopped before its first instruction, a session process of its own (a `childProcess` event with `detached: false`) — for a debug session of its own. */
+struct rq_follow_forks {
+	int32_t pid; /* a pid or tid (the library checks it) */
+	bool hold; /* hold fork children for their own sessions (nested: their children too) */
+};
+int op_follow_forks(struct fk_tracer *tr, const struct rq_follow_forks *rq, struct jw *body, struct fk_err *err);
 
 /* stop: Stop every LWP of a session process (all-stop). */
 struct rq_stop {
