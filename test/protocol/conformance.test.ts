@@ -232,6 +232,9 @@ test('the library: every operation and event, every message strictly valid', asy
 		await c.ok('resume', { pid: target });
 		const st = await c.ok('stop', { pid: target });
 		assert.ok(st.tids.length >= 1);
+		// fork children of a session: held for sessions of their own, or detached (test/dap/follow.test.ts forks)
+		assert.deepEqual(await c.ok('followForks', { pid: target, hold: true }), { pid: target });
+		await c.ok('followForks', { pid: target, hold: false });
 		// the signal table: SIGWINCH (ignored by default) made nostop + print -> a `signal` event
 		const table = await c.ok('signals', { pid: target });
 		const winch = 1n << 27n;
