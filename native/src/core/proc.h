@@ -41,6 +41,7 @@ struct lwp {
 	bool exiting;           /* resumed from PTRACE_EVENT_EXIT: will not stop again */
 	bool stepping;          /* PTRACE_SINGLESTEP in flight */
 	bool bp_hit;            /* the last stop was one of our breakpoints */
+	bool bp_late;           /* ... one removed a moment ago: pc rewound, SIGTRAP dropped, not a stop */
 	uint64_t bp_addr;
 };
 
@@ -65,6 +66,10 @@ struct proc {
 	size_t index_cap;
 	struct bp *bps;  /* breakpoints.h */
 	size_t nbps, capbps;
+	/* breakpoints removed while threads ran ("moribund", as gdb says): a
+	 * thread that executed the int3 just before reports its SIGTRAP after */
+	uint64_t late_addr[8], late_until_us[8];
+	unsigned late_next;
 	int stdout_fd, stderr_fd; /* launched: the caller owns them */
 	struct fk_symbols *syms;  /* opened on the first stack/symbol request */
 	bool syms_stale;          /* it ran since: modules may have changed */

@@ -565,6 +565,12 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 		attach_resume_lwp(p, l);
 		break;
 	case STOP_SIGNAL:
+		if (l->bp_late) {
+			/* a removed breakpoint's late trap: pc rewound, SIGTRAP dropped */
+			l->bp_late = false;
+			attach_resume_lwp(p, l);
+			break;
+		}
 		if (!l->bp_hit && !sig_stops(&p->sigs, l->stop_sig)) {
 			/* nostop: on at once, the signal delivered or not */
 			if (p->session && sig_prints(&p->sigs, l->stop_sig))

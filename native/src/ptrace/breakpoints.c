@@ -1,5 +1,9 @@
 #include "ptrace/breakpoints.h"
 
+/* how long a removed breakpoint's late SIGTRAP is recognised (gdb keeps
+ * such "moribund" locations for a few resumptions) */
+#define LATE_TRAP_US (2u * 1000u * 1000u)
+
 #include "arch/arch.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -53,6 +57,10 @@ int bp_remove(struct proc *p, uint64_t addr, struct fk_err *err)
 			continue;
 		int rc = mem_write_exact(p->pid, addr, p->bps[i].orig, arch_bp_len);
 		p->bps[i] = p->bps[--p->nbps];
+		/* a running thread may have executed it already: know its late trap */
+		unsigned k = p->late_next++ % (sizeof p->late_addr / sizeof p->late_addr[0]);
+		p->late_addr[k] = addr;
+		p->late_until_us[k] = tr_now_us() + LATE_TRAP_US;
 		if (rc < 0 && rc != -ESRCH)
 			return fk_fail(err, -rc, FK_KIND_FAILED, "breakpoint", "restoring the code at 0x%llx in %d",
 				       (unsigned long long)addr, (int)p->pid);
@@ -79,9 +87,29 @@ void bp_scrub_copy(const struct proc *p, pid_t copy)
 		mem_write_exact(copy, p->bps[i].addr, p->bps[i].orig, arch_bp_len);
 }
 
+/* Was a breakpoint at addr removed a moment ago? */
+static bool late_trap(const struct proc *p, uint64_t addr)
+{
+	uint64_t now = tr_now_us();
+	for (size_t k = 0; k < sizeof p->late_addr / sizeof p->late_addr[0]; k++)
+		if (p->late_addr[k] == addr && p->late_until_us[k] > now)
+			return true;
+	return false;
+}
+
+static bool any_late(const struct proc *p)
+{
+	uint64_t now = tr_now_us();
+	for (size_t k = 0; k < sizeof p->late_addr / sizeof p->late_addr[0]; k++)
+		if (p->late_until_us[k] > now)
+			return true;
+	return false;
+}
+
 bool bp_check_hit(struct proc *p, struct lwp *l)
 {
-	if (!p->nbps || l->stop_sig != SIGTRAP)
+	l->bp_late = false;
+	if (l->stop_sig != SIGTRAP || (!p->nbps && !any_late(p)))
 		return false;
 	siginfo_t si;
 	if (ptrace(PTRACE_GETSIGINFO, l->tid, 0, &si) < 0 || si.si_code != SI_KERNEL)
@@ -90,8 +118,19 @@ bool bp_check_hit(struct proc *p, struct lwp *l)
 	if (arch_get_gregs(l->tid, &r) < 0)
 		return false;
 	uint64_t addr = arch_pc(&r) - arch_bp_len;
-	if (!bp_at(p, addr))
+	if (!bp_at(p, addr)) {
+		/* the trap of a breakpoint removed while this thread ran into
+		 * it: not the program's SIGTRAP. Back to the (now original)
+		 * instruction; it runs on as if nothing happened. */
+		if (!late_trap(p, addr))
+			return false;
+		arch_set_pc(&r, addr);
+		if (arch_set_gregs(l->tid, &r) < 0)
+			return false;
+		l->pending_sig = 0;
+		l->bp_late = true;
 		return false;
+	}
 	arch_set_pc(&r, addr);
 	if (arch_set_gregs(l->tid, &r) < 0)
 		return false;
