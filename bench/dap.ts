@@ -40,7 +40,12 @@ async function once(dc: DapClient, tid: number): Promise<Sample> {
 
 export async function dapBench(): Promise<void> {
 	const table = new Table('forkall dap: pause → threads + top frame of every thread', [
-		'threads', 'pause→stopped ms', 'threads ms', 'top frames ms', 'total ms', 'goal ≤ 100 ms at 1024',
+		'threads',
+		'pause→stopped ms',
+		'threads ms',
+		'top frames ms',
+		'total ms',
+		'goal ≤ 100 ms at 1024',
 	]);
 	for (const n of SIZES) {
 		let fx: Fixture | null = null;
@@ -72,6 +77,8 @@ export async function dapBench(): Promise<void> {
 			if (fx) await fx.kill();
 		}
 	}
-	table.note(`median of ${RUNS} rounds after one warm-up; one \`stackTrace\` (levels 1) per thread, all sent at once as VS Code does; attached with \`forkall dap\` over stdio.`);
+	table.note(
+		`median of ${RUNS} rounds after one warm-up; one \`stackTrace\` (levels 1) per thread, all sent at once as VS Code does; attached with \`forkall dap\` over stdio.`,
+	);
 	process.stdout.write(table.render());
 }

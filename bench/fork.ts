@@ -98,7 +98,9 @@ async function forkallFork(t: ForkTarget, nthreads: number): Promise<ForkallRun>
 		const deadline = Date.now() + 30000;
 		while (!childRunning(child, nthreads)) {
 			if (Date.now() > deadline) {
-				throw new Error(`child ${child}: Threads=${threadsOf(child)}, states ${JSON.stringify(procState(child))}; want ${nthreads} running`);
+				throw new Error(
+					`child ${child}: Threads=${threadsOf(child)}, states ${JSON.stringify(procState(child))}; want ${nthreads} running`,
+				);
 			}
 			await sleep(1);
 		}
@@ -112,7 +114,11 @@ async function forkallFork(t: ForkTarget, nthreads: number): Promise<ForkallRun>
 
 async function measure(n: number, mib: number): Promise<ForkBenchRow> {
 	const t = await spawnReaped<{ pid: number; threads: number; mib: number; rssKiB: number }>(
-		fixturePath('forkbench'), [String(n), String(mib)], { readyTimeoutMs: 120000 }, `forkbench ${n} ${mib}`);
+		fixturePath('forkbench'),
+		[String(n), String(mib)],
+		{ readyTimeoutMs: 120000 },
+		`forkbench ${n} ${mib}`,
+	);
 	try {
 		let seq = 0;
 		await plainFork(t, ++seq); /* warm-up */
@@ -191,13 +197,23 @@ export function renderForkBench(rows: ForkBenchRow[]): string {
 			median(r.forkall.map((x) => x.cliMs)),
 		]);
 	}
-	main.note(`threads = N worker threads of \`forkbench N MIB\` (the process has N + 1 with main); MiB = touched anonymous memory; medians of ${RUNS} runs each, plain and forkall alternating, after one discarded warm-up of each; tool: ${forkTool()}.`);
-	main.note('plain fork pause = the fork() call in the forking thread (the page-table copy; a plain fork stops no other thread); plain child-ready = just before fork() to the child\'s first line after fork() returns.');
-	main.note('forkall pause = timings.pauseUs (first thread stopped to parent released); forkall child-ready = timings.totalUs (whole operation: prepare + pause + building every child thread, child released running).');
+	main.note(
+		`threads = N worker threads of \`forkbench N MIB\` (the process has N + 1 with main); MiB = touched anonymous memory; medians of ${RUNS} runs each, plain and forkall alternating, after one discarded warm-up of each; tool: ${forkTool()}.`,
+	);
+	main.note(
+		"plain fork pause = the fork() call in the forking thread (the page-table copy; a plain fork stops no other thread); plain child-ready = just before fork() to the child's first line after fork() returns.",
+	);
+	main.note(
+		'forkall pause = timings.pauseUs (first thread stopped to parent released); forkall child-ready = timings.totalUs (whole operation: prepare + pause + building every child thread, child released running).',
+	);
 	main.note('Targets (issue): pause ≤ 2× plain at 64 workers, ≤ 3× at 256; child fully running ≤ 4× plain at 64 workers.');
-	phases.note('prepare = totalUs − pauseUs − threadsUs (maps, ELF symbols, thread_db, smaps, /proc/PID/task: the parent still runs); pause − fork = stopping, capturing, sigaltstack injection, restoring registers, releasing.');
+	phases.note(
+		'prepare = totalUs − pauseUs − threadsUs (maps, ELF symbols, thread_db, smaps, /proc/PID/task: the parent still runs); pause − fork = stopping, capturing, sigaltstack injection, restoring registers, releasing.',
+	);
 	phases.note('stop→child running = pauseUs + threadsUs: the operation without the prepare phase.');
-	phases.note('wall to Threads==N+1: from spawning the CLI until /proc/CHILD/status shows every thread and no task is stopped or traced (includes starting node and the CLI); CLI wall: spawn to exit.');
+	phases.note(
+		'wall to Threads==N+1: from spawning the CLI until /proc/CHILD/status shows every thread and no task is stopped or traced (includes starting node and the CLI); CLI wall: spawn to exit.',
+	);
 	return main.render() + '\n' + phases.render();
 }
 

@@ -99,13 +99,17 @@ async function threadsBench(): Promise<void> {
 		'total: gdb/forkall',
 	]);
 	for (const n of SIZES) {
-		const fx = await spawnFixture('threads', [String(n), '--spinners', '0', '--tick-ms', '200', '--stall-probe'], { readyTimeoutMs: 60000 });
+		const fx = await spawnFixture('threads', [String(n), '--spinners', '0', '--tick-ms', '200', '--stall-probe'], {
+			readyTimeoutMs: 60000,
+		});
 		try {
 			const runs = await repeat(FORKALL_RUNS, async () => {
 				const { frozenMs: fz, value } = await frozenMs(fx, () =>
-					forkallJson<{ pauseUs: number; threads: unknown[] }>(['threads', String(fx.pid)], { timeoutMs: 120000 }));
+					forkallJson<{ pauseUs: number; threads: unknown[] }>(['threads', String(fx.pid)], { timeoutMs: 120000 }),
+				);
 				const { res, body } = value;
-				if (body.threads.length !== n + 2) throw new Error(`forkall listed ${body.threads.length} threads, want ${n + 2} (with the stall probe)`);
+				if (body.threads.length !== n + 2)
+					throw new Error(`forkall listed ${body.threads.length} threads, want ${n + 2} (with the stall probe)`);
 				return { pauseUs: body.pauseUs, ms: res.ms, frozen: fz };
 			});
 			assertNotStoppedOrTraced(fx.pid, `bench ${n}`);
@@ -117,7 +121,8 @@ async function threadsBench(): Promise<void> {
 			if (gdb) {
 				const g = await repeat(GDB_RUNS, async () => {
 					const { frozenMs: fz, value: res } = await frozenMs(fx, () =>
-						run([gdb, '-nx', '-batch', '-p', String(fx.pid), '-ex', 'info threads'], { timeoutMs: 300000 }));
+						run([gdb, '-nx', '-batch', '-p', String(fx.pid), '-ex', 'info threads'], { timeoutMs: 300000 }),
+					);
 					if (res.code !== 0) throw new Error(`gdb exited ${res.code}: ${res.stderr.slice(0, 500)}`);
 					const lwps = (res.stdout.match(/\(LWP \d+\)/g) ?? []).length;
 					if (lwps < n + 2) throw new Error(`gdb listed ${lwps} threads, want ${n + 2}`);
@@ -128,8 +133,12 @@ async function threadsBench(): Promise<void> {
 				gdbFrozen = median(g.map((x) => x.frozen));
 			}
 			table.addRow([
-				n, pause, Number(frozen.toFixed(1)), total,
-				gdbFrozen === null ? null : Number(gdbFrozen.toFixed(1)), gdbMs,
+				n,
+				pause,
+				Number(frozen.toFixed(1)),
+				total,
+				gdbFrozen === null ? null : Number(gdbFrozen.toFixed(1)),
+				gdbMs,
 				gdbFrozen === null ? null : `${(gdbFrozen / frozen).toFixed(1)}×`,
 				gdbMs === null ? null : `${(gdbMs / total).toFixed(1)}×`,
 			]);
@@ -138,8 +147,12 @@ async function threadsBench(): Promise<void> {
 			await fx.kill();
 		}
 	}
-	table.note(`forkall: median of ${FORKALL_RUNS} runs of \`forkall threads PID --json\`; pause = its own pauseUs (first stop to last release); total = wall time of the command (Node.js start-up included, ~80 ms here).`);
-	table.note('target frozen = the longest gap seen by a probe thread inside the target (wakes every 200 µs), i.e. how long the program stood still: the same yardstick for both tools.');
+	table.note(
+		`forkall: median of ${FORKALL_RUNS} runs of \`forkall threads PID --json\`; pause = its own pauseUs (first stop to last release); total = wall time of the command (Node.js start-up included, ~80 ms here).`,
+	);
+	table.note(
+		'target frozen = the longest gap seen by a probe thread inside the target (wakes every 200 µs), i.e. how long the program stood still: the same yardstick for both tools.',
+	);
 	if (gdb) table.note(`gdb: median of ${GDB_RUNS} runs of \`gdb -nx -batch -p PID -ex "info threads"\` on the same process.`);
 	else table.note('gdb: not installed, columns skipped.');
 	process.stdout.write(table.render());

@@ -58,20 +58,50 @@ async function forkallNext(iterations: number): Promise<number> {
 async function gdbNext(gdb: string, iterations: number): Promise<number> {
 	const loop = findMarker('LOOP', SRC);
 	const after = findMarker('AFTER_LOOP', SRC);
-	const res = await run([gdb, '-nx', '-batch', '-ex', 'set pagination off', '-ex', `break stepper.c:${loop}`,
-		'-ex', 'run > /dev/null', '-ex', 'python import time; t0 = time.perf_counter()', '-ex', 'next',
-		'-ex', 'python print("NEXT_MS %.3f" % ((time.perf_counter() - t0) * 1000))', '-ex', 'info line *$pc', '-ex', 'kill',
-		'--args', PROGRAM, 'loop', String(iterations)], { timeoutMs: 600000 });
+	const res = await run(
+		[
+			gdb,
+			'-nx',
+			'-batch',
+			'-ex',
+			'set pagination off',
+			'-ex',
+			`break stepper.c:${loop}`,
+			'-ex',
+			'run > /dev/null',
+			'-ex',
+			'python import time; t0 = time.perf_counter()',
+			'-ex',
+			'next',
+			'-ex',
+			'python print("NEXT_MS %.3f" % ((time.perf_counter() - t0) * 1000))',
+			'-ex',
+			'info line *$pc',
+			'-ex',
+			'kill',
+			'--args',
+			PROGRAM,
+			'loop',
+			String(iterations),
+		],
+		{ timeoutMs: 600000 },
+	);
 	const m = /NEXT_MS ([\d.]+)/.exec(res.stdout);
 	if (!m) throw new Error(`gdb printed no timing (exit ${res.code}): ${res.stdout.slice(-500)} ${res.stderr.slice(-500)}`);
-	if (!new RegExp(`Line ${after} of`).test(res.stdout)) throw new Error(`gdb's next did not land on line ${after}: ${res.stdout.slice(-300)}`);
+	if (!new RegExp(`Line ${after} of`).test(res.stdout))
+		throw new Error(`gdb's next did not land on line ${after}: ${res.stdout.slice(-300)}`);
 	return Number(m[1]);
 }
 
 export async function stepBench(): Promise<string> {
 	const gdb = which('gdb');
 	const table = new Table('next over a one-line loop, 8 other threads: forkall vs gdb', [
-		'iterations', 'forkall next ms', 'gdb next ms', 'forkall / gdb', 'goal', 'met',
+		'iterations',
+		'forkall next ms',
+		'gdb next ms',
+		'forkall / gdb',
+		'goal',
+		'met',
 	]);
 	const small = [];
 	for (let i = 0; i < RUNS; i++) small.push(await forkallNext(3000));
@@ -84,16 +114,26 @@ export async function stepBench(): Promise<string> {
 	}
 	process.stderr.write('bench: step 3000 done\n');
 	const ratio = g3 === null ? null : f3 / g3;
-	table.addRow([3000, Number(f3.toFixed(1)), g3 === null ? null : Number(g3.toFixed(0)),
-		ratio === null ? null : `${(ratio * 100).toFixed(1)}%`, '≤ 5% of gdb', ratio === null ? '—' : ratio <= 0.05 ? 'yes' : 'NO']);
+	table.addRow([
+		3000,
+		Number(f3.toFixed(1)),
+		g3 === null ? null : Number(g3.toFixed(0)),
+		ratio === null ? null : `${(ratio * 100).toFixed(1)}%`,
+		'≤ 5% of gdb',
+		ratio === null ? '—' : ratio <= 0.05 ? 'yes' : 'NO',
+	]);
 	const big = [];
 	for (let i = 0; i < RUNS; i++) big.push(await forkallNext(300000));
 	const f300 = median(big);
 	process.stderr.write('bench: step 300000 done\n');
 	table.addRow([300000, Number(f300.toFixed(1)), null, null, '< 100 ms', f300 < 100 ? 'yes' : 'NO']);
-	table.note(`forkall: \`forkall dap\` over stdio, \`next\` request → \`stopped\` event, median of ${RUNS} sessions; it range-steps the line ${400} instructions, then runs it with breakpoints (native/src/engine/step.c).`);
-	table.note(gdb
-		? `gdb: \`gdb -nx -batch\`, the same breakpoint and \`next\` on the same binary in the same run, timed by gdb's Python clock around the command, median of ${GDB_RUNS}; 300,000 iterations not run for gdb (minutes).`
-		: 'gdb: not installed, columns skipped.');
+	table.note(
+		`forkall: \`forkall dap\` over stdio, \`next\` request → \`stopped\` event, median of ${RUNS} sessions; it range-steps the line ${400} instructions, then runs it with breakpoints (native/src/engine/step.c).`,
+	);
+	table.note(
+		gdb
+			? `gdb: \`gdb -nx -batch\`, the same breakpoint and \`next\` on the same binary in the same run, timed by gdb's Python clock around the command, median of ${GDB_RUNS}; 300,000 iterations not run for gdb (minutes).`
+			: 'gdb: not installed, columns skipped.',
+	);
 	return table.render();
 }

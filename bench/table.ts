@@ -7,7 +7,10 @@ export class Table {
 	private rows: string[][] = [];
 	private notes: string[] = [];
 
-	constructor(readonly title: string, readonly columns: string[]) {}
+	constructor(
+		readonly title: string,
+		readonly columns: string[],
+	) {}
 
 	addRow(cells: Cell[]): this {
 		if (cells.length !== this.columns.length) {

@@ -27,8 +27,8 @@
 			$('summary').textContent = '';
 			return;
 		}
-		$('summary').textContent = (m.session ? m.session + ' · ' : '') + d.count + ' bytes' +
-			(d.unreadable ? ' · ' + d.unreadable + ' unreadable (??)' : '');
+		$('summary').textContent =
+			(m.session ? m.session + ' · ' : '') + d.count + ' bytes' + (d.unreadable ? ' · ' + d.unreadable + ' unreadable (??)' : '');
 		for (const r of d.rows) {
 			const tr = el('tr');
 			tr.appendChild(el('td', 'addr', r.address));

@@ -15,7 +15,12 @@
 	function legend() {
 		const l = $('legend');
 		l.replaceChildren();
-		for (const [cls, text] of [['guard', 'guard page'], ['free', 'free'], ['used', 'used (high − sp)'], ['sp', 'SP']]) {
+		for (const [cls, text] of [
+			['guard', 'guard page'],
+			['free', 'free'],
+			['used', 'used (high − sp)'],
+			['sp', 'SP'],
+		]) {
 			const item = el('span', 'legend-item');
 			item.append(el('span', 'swatch ' + cls), el('span', null, text));
 			l.append(item);
@@ -40,7 +45,22 @@
 		} else {
 			const body = el('div', 'bar');
 			body.style.width = (b.widthFrac * 100).toFixed(2) + '%';
-			body.title = b.low + ' – ' + b.high + '\nsize ' + b.size + ', guard ' + b.guard + '\nused ' + b.used + ' (' + b.percent + '%), free ' + b.free + '\nsp ' + b.sp;
+			body.title =
+				b.low +
+				' – ' +
+				b.high +
+				'\nsize ' +
+				b.size +
+				', guard ' +
+				b.guard +
+				'\nused ' +
+				b.used +
+				' (' +
+				b.percent +
+				'%), free ' +
+				b.free +
+				'\nsp ' +
+				b.sp;
 			// Low addresses on the left: guard, then free space, then the used part up to high.
 			const g = el('div', 'seg guard');
 			g.style.width = (b.guardFrac * 100).toFixed(3) + '%';
@@ -57,8 +77,16 @@
 			}
 			track.append(body);
 			const addrs = el('div', 'addrs');
-			addrs.append(el('span', 'lo', b.low + ' – ' + b.high),
-				el('span', 'usage', b.spInStack ? b.used + ' used of ' + b.size + ' (' + b.percent + '%), guard ' + b.guard : 'SP off this stack (size ' + b.size + ')'));
+			addrs.append(
+				el('span', 'lo', b.low + ' – ' + b.high),
+				el(
+					'span',
+					'usage',
+					b.spInStack
+						? b.used + ' used of ' + b.size + ' (' + b.percent + '%), guard ' + b.guard
+						: 'SP off this stack (size ' + b.size + ')',
+				),
+			);
 			track.append(addrs);
 		}
 		row.append(track);
@@ -79,14 +107,27 @@
 		window.__side = p.fork ? p.fork.side : null;
 		$('title').textContent = p.title;
 		const warn = p.bars.filter((b) => b.nearOverflow).length;
-		$('summary').textContent = 'pid ' + p.pid + ' · ' + p.bars.length + ' LWPs' + (p.reason && !p.running ? ' · stopped: ' + p.reason : '') +
-			(p.running ? ' · running (picture from the last stop)' : '') + (warn ? ' · ' + warn + ' near overflow (≥ ' + p.threshold + '%)' : '');
+		$('summary').textContent =
+			'pid ' +
+			p.pid +
+			' · ' +
+			p.bars.length +
+			' LWPs' +
+			(p.reason && !p.running ? ' · stopped: ' + p.reason : '') +
+			(p.running ? ' · running (picture from the last stop)' : '') +
+			(warn ? ' · ' + warn + ' near overflow (≥ ' + p.threshold + '%)' : '');
 		document.body.dataset.state = p.running ? 'running' : 'stopped';
 		for (const b of p.bars) bars.append(bar(b));
 		if (p.fork) {
-			fork.append(el('h2', null, p.fork.side === 'parent'
-				? 'Forked: parent ' + p.fork.parentPid + ' → child ' + p.fork.childPid
-				: 'Forked child ' + p.fork.childPid + ' of parent ' + p.fork.parentPid));
+			fork.append(
+				el(
+					'h2',
+					null,
+					p.fork.side === 'parent'
+						? 'Forked: parent ' + p.fork.parentPid + ' → child ' + p.fork.childPid
+						: 'Forked child ' + p.fork.childPid + ' of parent ' + p.fork.parentPid,
+				),
+			);
 			const t = el('table', 'tidmap');
 			const head = el('tr');
 			head.append(el('th', null, 'parent tid'), el('th', null, ''), el('th', null, 'child tid'));

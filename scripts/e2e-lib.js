@@ -58,8 +58,10 @@ function dpkgInstalled(pkg) {
 
 /** The one line to show when the machine lacks something and we may not install it. */
 function installHint(missing) {
-	return `e2e: missing Debian package(s) ${missing.join(' ')}: run "sudo apt-get install -y ${missing.join(' ')}" ` +
-		'(or "sudo bash .ci/run", which installs everything)';
+	return (
+		`e2e: missing Debian package(s) ${missing.join(' ')}: run "sudo apt-get install -y ${missing.join(' ')}" ` +
+		'(or "sudo bash .ci/run", which installs everything)'
+	);
 }
 
 /**
@@ -71,7 +73,8 @@ function installHint(missing) {
 function ensureAptPackages(log = console.log, packages = APT_PACKAGES) {
 	const need = packages.filter((p) => p !== 'libkrb5-dev' || !fs.existsSync(CODE_SERVER));
 	// A browser given by FORKALL_E2E_CHROMIUM need not come from dpkg.
-	const missing = need.filter((p) => !(p === 'chromium' && process.env.FORKALL_E2E_CHROMIUM && fs.existsSync(CHROMIUM)))
+	const missing = need
+		.filter((p) => !(p === 'chromium' && process.env.FORKALL_E2E_CHROMIUM && fs.existsSync(CHROMIUM)))
 		.filter((p) => !dpkgInstalled(p));
 	if (missing.length === 0) return;
 	if (!isRoot()) throw new Error(installHint(missing));
@@ -101,8 +104,10 @@ function cleanNpmEnv(env) {
 
 function npmInstall(prefix, spec, env) {
 	fs.mkdirSync(prefix, { recursive: true });
-	const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', spec],
-		{ stdio: ['ignore', 'inherit', 'inherit'], env: cleanNpmEnv(env ?? process.env) });
+	const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', spec], {
+		stdio: ['ignore', 'inherit', 'inherit'],
+		env: cleanNpmEnv(env ?? process.env),
+	});
 	if (r.status !== 0) throw new Error(`e2e: npm install ${spec} failed (exit ${r.status})`);
 }
 
@@ -118,7 +123,9 @@ function ensureCodeServer(log = console.log) {
 	}
 	const marker = path.join(CACHE, 'code-server', `.ok-${CODE_SERVER_VERSION}`);
 	if (!fs.existsSync(marker) || !fs.existsSync(CODE_SERVER)) {
-		log(`e2e: installing code-server@${CODE_SERVER_VERSION} into ${path.relative(ROOT, CACHE)}/code-server (npm runs under node 24; builds native modules, ~2 min)`);
+		log(
+			`e2e: installing code-server@${CODE_SERVER_VERSION} into ${path.relative(ROOT, CACHE)}/code-server (npm runs under node 24; builds native modules, ~2 min)`,
+		);
 		// code-server's postinstall reads the node major from npm's user agent: npm itself must run under node 24.
 		npmInstall(path.join(CACHE, 'code-server'), `code-server@${CODE_SERVER_VERSION}`, { ...process.env, PATH: pathWithNode24() });
 		fs.writeFileSync(marker, new Date().toISOString() + '\n');
@@ -155,13 +162,16 @@ function codeServerVersion() {
 	const r = spawnSync(CODE_SERVER, ['--config', '/dev/null', '--version'], { encoding: 'utf8', env: codeServerEnv() });
 	const line = (r.stdout || '').split('\n').find((l) => /^\d+\.\d+\.\d+/.test(l)) || '';
 	const m = /^(\S+)\s+(\S+)\s+with Code (\S+)/.exec(line);
-	return m ? { codeServer: m[1], commit: m[2], code: m[3], text: `code-server ${m[1]} (VS Code ${m[3]}, commit ${m[2].slice(0, 8)})` }
+	return m
+		? { codeServer: m[1], commit: m[2], code: m[3], text: `code-server ${m[1]} (VS Code ${m[3]}, commit ${m[2].slice(0, 8)})` }
 		: { codeServer: 'unknown', commit: '', code: 'unknown', text: `code-server (version not readable: ${line || r.stderr})` };
 }
 
 function installExtension(dirs, vsix) {
-	const r = spawnSync(CODE_SERVER, [...codeServerArgs(dirs), '--install-extension', vsix, '--force'],
-		{ encoding: 'utf8', env: codeServerEnv() });
+	const r = spawnSync(CODE_SERVER, [...codeServerArgs(dirs), '--install-extension', vsix, '--force'], {
+		encoding: 'utf8',
+		env: codeServerEnv(),
+	});
 	if (r.status !== 0 || !/successfully installed/i.test(r.stdout + r.stderr)) {
 		throw new Error(`code-server --install-extension ${vsix} failed: ${r.stdout}${r.stderr}`);
 	}
@@ -225,11 +235,21 @@ async function killGroup(pgid, ms = 5000) {
  * stop() kills the whole group.
  */
 async function startCodeServer(dirs, { port, workspace, extraArgs = [], foreground = false } = {}) {
-	port = port || await freePort();
+	port = port || (await freePort());
 	const url = `http://127.0.0.1:${port}`;
-	const args = [...codeServerArgs(dirs), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
-		'--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
-		'--ignore-last-opened', ...extraArgs];
+	const args = [
+		...codeServerArgs(dirs),
+		'--bind-addr',
+		`127.0.0.1:${port}`,
+		'--auth',
+		'none',
+		'--disable-telemetry',
+		'--disable-update-check',
+		'--disable-workspace-trust',
+		'--disable-getting-started-override',
+		'--ignore-last-opened',
+		...extraArgs,
+	];
 	if (workspace) args.push(workspace);
 	const out = fs.openSync(dirs.log, 'a');
 	const proc = spawn(CODE_SERVER, args, {
@@ -264,7 +284,22 @@ function buildC(src, out) {
 }
 
 module.exports = {
-	ROOT, CACHE, CODE_SERVER, CODE_SERVER_VERSION, CHROMIUM, APT_PACKAGES,
-	isRoot, dpkgInstalled, installHint, ensureAptPackages, ensureCodeServer, codeServerVersion,
-	freshDirs, installExtension, startCodeServer, killGroup, freePort, buildC,
+	ROOT,
+	CACHE,
+	CODE_SERVER,
+	CODE_SERVER_VERSION,
+	CHROMIUM,
+	APT_PACKAGES,
+	isRoot,
+	dpkgInstalled,
+	installHint,
+	ensureAptPackages,
+	ensureCodeServer,
+	codeServerVersion,
+	freshDirs,
+	installExtension,
+	startCodeServer,
+	killGroup,
+	freePort,
+	buildC,
 };

@@ -77,16 +77,23 @@ function tsType(node, forRequest = false, indent = '') {
 	if (node.enum) return node.enum.map((e) => JSON.stringify(e)).join(' | ');
 	if (Array.isArray(node.type)) return node.type.map((t) => tsType({ ...node, type: t }, forRequest)).join(' | ');
 	switch (node.type) {
-	case 'integer': case 'number': return 'number';
-	case 'string': return 'string';
-	case 'boolean': return 'boolean';
-	case 'null': return 'null';
-	case 'array': {
-		const t = tsType(node.items, forRequest);
-		return /[ |]/.test(t) ? `(${t})[]` : `${t}[]`;
-	}
-	case 'object': return tsObject(node, forRequest, indent);
-	default: die(`no TS type for ${JSON.stringify(node)}`);
+		case 'integer':
+		case 'number':
+			return 'number';
+		case 'string':
+			return 'string';
+		case 'boolean':
+			return 'boolean';
+		case 'null':
+			return 'null';
+		case 'array': {
+			const t = tsType(node.items, forRequest);
+			return /[ |]/.test(t) ? `(${t})[]` : `${t}[]`;
+		}
+		case 'object':
+			return tsObject(node, forRequest, indent);
+		default:
+			die(`no TS type for ${JSON.stringify(node)}`);
 	}
 }
 
@@ -141,16 +148,17 @@ class TsValidators {
 		if (Array.isArray(node.type)) {
 			const conds = node.type.map((t) => this.typeTest(t, e));
 			const want = node.type.map((t) => this.typeWord(t)).join(' or ');
-			return `${ind}if (!(${conds.join(' || ')})) fail(${p}, ${JSON.stringify(want)}, ${e});\n` +
-				this.bounds(node, e, p, ind);
+			return `${ind}if (!(${conds.join(' || ')})) fail(${p}, ${JSON.stringify(want)}, ${e});\n` + this.bounds(node, e, p, ind);
 		}
 		let s = `${ind}if (!(${this.typeTest(node.type, e)})) fail(${p}, ${JSON.stringify(this.typeWord(node.type))}, ${e});\n`;
 		s += this.bounds(node, e, p, ind);
 		if (node.type === 'array' && node.items) {
 			const i = this.v();
 			const x = this.v();
-			s += `${ind}for (let ${i} = 0; ${i} < ${e}.length; ${i}++) {\n${ind}\tconst ${x}: unknown = ${e}[${i}];\n` +
-				this.check(node.items, x, `${p} + '[' + ${i} + ']'`, `${ind}\t`) + `${ind}}\n`;
+			s +=
+				`${ind}for (let ${i} = 0; ${i} < ${e}.length; ${i}++) {\n${ind}\tconst ${x}: unknown = ${e}[${i}];\n` +
+				this.check(node.items, x, `${p} + '[' + ${i} + ']'`, `${ind}\t`) +
+				`${ind}}\n`;
 		}
 		if (node.type === 'object') {
 			s += this.objectBody(node, e, p, ind);
@@ -160,33 +168,55 @@ class TsValidators {
 
 	typeTest(t, e) {
 		switch (t) {
-		case 'integer': return `typeof ${e} === 'number' && Number.isInteger(${e})`;
-		case 'number': return `typeof ${e} === 'number'`;
-		case 'string': return `typeof ${e} === 'string'`;
-		case 'boolean': return `typeof ${e} === 'boolean'`;
-		case 'null': return `${e} === null`;
-		case 'array': return `Array.isArray(${e})`;
-		case 'object': return `isObject(${e})`;
-		default: die(`type ${t}`);
+			case 'integer':
+				return `typeof ${e} === 'number' && Number.isInteger(${e})`;
+			case 'number':
+				return `typeof ${e} === 'number'`;
+			case 'string':
+				return `typeof ${e} === 'string'`;
+			case 'boolean':
+				return `typeof ${e} === 'boolean'`;
+			case 'null':
+				return `${e} === null`;
+			case 'array':
+				return `Array.isArray(${e})`;
+			case 'object':
+				return `isObject(${e})`;
+			default:
+				die(`type ${t}`);
 		}
 	}
 
 	typeWord(t) {
-		return { integer: 'an integer', number: 'a number', string: 'a string', boolean: 'a boolean', null: 'null', array: 'an array', object: 'an object' }[t];
+		return {
+			integer: 'an integer',
+			number: 'a number',
+			string: 'a string',
+			boolean: 'a boolean',
+			null: 'null',
+			array: 'an array',
+			object: 'an object',
+		}[t];
 	}
 
 	bounds(node, e, p, ind) {
 		let s = '';
 		const num = `typeof ${e} === 'number'`;
-		if (node.minimum !== undefined) s += `${ind}if (${num} && ${e} < ${node.minimum}) fail(${p}, ${JSON.stringify(`>= ${node.minimum}`)}, ${e});\n`;
-		if (node.maximum !== undefined) s += `${ind}if (${num} && ${e} > ${node.maximum}) fail(${p}, ${JSON.stringify(`<= ${node.maximum}`)}, ${e});\n`;
-		if (node.pattern) s += `${ind}if (typeof ${e} === 'string' && !/${node.pattern}/.test(${e})) fail(${p}, ${JSON.stringify(node.description ?? `matching ${node.pattern}`)}, ${e});\n`;
-		if (node.minLength !== undefined) s += `${ind}if (typeof ${e} === 'string' && ${e}.length < ${node.minLength}) fail(${p}, ${JSON.stringify(`a string of ${node.minLength}+ characters`)}, ${e});\n`;
+		if (node.minimum !== undefined)
+			s += `${ind}if (${num} && ${e} < ${node.minimum}) fail(${p}, ${JSON.stringify(`>= ${node.minimum}`)}, ${e});\n`;
+		if (node.maximum !== undefined)
+			s += `${ind}if (${num} && ${e} > ${node.maximum}) fail(${p}, ${JSON.stringify(`<= ${node.maximum}`)}, ${e});\n`;
+		if (node.pattern)
+			s += `${ind}if (typeof ${e} === 'string' && !/${node.pattern}/.test(${e})) fail(${p}, ${JSON.stringify(node.description ?? `matching ${node.pattern}`)}, ${e});\n`;
+		if (node.minLength !== undefined)
+			s += `${ind}if (typeof ${e} === 'string' && ${e}.length < ${node.minLength}) fail(${p}, ${JSON.stringify(`a string of ${node.minLength}+ characters`)}, ${e});\n`;
 		if (node.minItems !== undefined && node.minItems === node.maxItems) {
 			s += `${ind}if (Array.isArray(${e}) && ${e}.length !== ${node.minItems}) fail(${p}, ${JSON.stringify(`an array of ${node.minItems}`)}, 'length ' + ${e}.length);\n`;
 		} else {
-			if (node.minItems !== undefined) s += `${ind}if (Array.isArray(${e}) && ${e}.length < ${node.minItems}) fail(${p}, ${JSON.stringify(`${node.minItems}+ items`)}, 'length ' + ${e}.length);\n`;
-			if (node.maxItems !== undefined) s += `${ind}if (Array.isArray(${e}) && ${e}.length > ${node.maxItems}) fail(${p}, ${JSON.stringify(`at most ${node.maxItems} items`)}, 'length ' + ${e}.length);\n`;
+			if (node.minItems !== undefined)
+				s += `${ind}if (Array.isArray(${e}) && ${e}.length < ${node.minItems}) fail(${p}, ${JSON.stringify(`${node.minItems}+ items`)}, 'length ' + ${e}.length);\n`;
+			if (node.maxItems !== undefined)
+				s += `${ind}if (Array.isArray(${e}) && ${e}.length > ${node.maxItems}) fail(${p}, ${JSON.stringify(`at most ${node.maxItems} items`)}, 'length ' + ${e}.length);\n`;
 		}
 		return s;
 	}
@@ -205,7 +235,8 @@ class TsValidators {
 			const dn = deref(pn);
 			if (dn['x-fallback']) {
 				// an unknown value from a newer library: still a string, read as the fallback
-				s += `${ind}let ${x} = ${r}[${JSON.stringify(k)}];\n` +
+				s +=
+					`${ind}let ${x} = ${r}[${JSON.stringify(k)}];\n` +
 					`${ind}if (!o.strict && typeof ${x} === 'string' && !${JSON.stringify(dn.enum)}.includes(${x})) ${x} = ${r}[${JSON.stringify(k)}] = ${JSON.stringify(dn['x-fallback'])};\n`;
 			} else {
 				s += `${ind}const ${x} = ${r}[${JSON.stringify(k)}];\n`;
@@ -213,8 +244,10 @@ class TsValidators {
 			if (req.has(k)) {
 				s += `${ind}if (${x} === undefined) fail(${kp}, 'present', undefined);\n${this.check(pn, x, kp, ind)}`;
 			} else if ('default' in pn) {
-				s += `${ind}if (${x} === undefined) {\n${ind}\tif (o.fill) ${r}[${JSON.stringify(k)}] = ${JSON.stringify(pn.default)};\n${ind}} else {\n` +
-					this.check(pn, x, kp, `${ind}\t`) + `${ind}}\n`;
+				s +=
+					`${ind}if (${x} === undefined) {\n${ind}\tif (o.fill) ${r}[${JSON.stringify(k)}] = ${JSON.stringify(pn.default)};\n${ind}} else {\n` +
+					this.check(pn, x, kp, `${ind}\t`) +
+					`${ind}}\n`;
 			} else {
 				s += `${ind}if (${x} !== undefined) {\n${this.check(pn, x, kp, `${ind}\t`)}${ind}}\n`;
 			}
@@ -227,12 +260,15 @@ class TsValidators {
 		if (ap && typeof ap === 'object') {
 			const k = this.v();
 			const known = `(${JSON.stringify(Object.keys(props))} as readonly string[])`;
-			s += `${ind}for (const ${k} of Object.keys(${r})) {\n${ind}\tif (${known}.includes(${k})) continue;\n` +
-				this.check(ap, `${r}[${k}]`, `${p} + '.' + ${k}`, `${ind}\t`) + `${ind}}\n`;
+			s +=
+				`${ind}for (const ${k} of Object.keys(${r})) {\n${ind}\tif (${known}.includes(${k})) continue;\n` +
+				this.check(ap, `${r}[${k}]`, `${p} + '.' + ${k}`, `${ind}\t`) +
+				`${ind}}\n`;
 		} else if (node.properties) {
 			const k = this.v();
 			const known = `(${JSON.stringify(Object.keys(props))} as readonly string[])`;
-			s += `${ind}if (o.strict) {\n${ind}\tfor (const ${k} of Object.keys(${r})) {\n` +
+			s +=
+				`${ind}if (o.strict) {\n${ind}\tfor (const ${k} of Object.keys(${r})) {\n` +
 				`${ind}\t\tif (!${known}.includes(${k})) fail(${p} + '.' + ${k}, 'not there (not in the schema)', ${r}[${k}]);\n${ind}\t}\n${ind}}\n`;
 		}
 		return s;
@@ -241,7 +277,8 @@ class TsValidators {
 
 function genTs() {
 	const V = new TsValidators();
-	let out = `/*\n * ${HEADER}\n *\n * Types and validators of the native protocol (see native/PROTOCOL.md).\n * Validators check a parsed JSON value in place and throw ProtocolError\n * naming the path; outside strict mode, unknown members are kept, defaults\n * filled in and unknown enum values mapped to their fallback.\n */\n` +
+	let out =
+		`/*\n * ${HEADER}\n *\n * Types and validators of the native protocol (see native/PROTOCOL.md).\n * Validators check a parsed JSON value in place and throw ProtocolError\n * naming the path; outside strict mode, unknown members are kept, defaults\n * filled in and unknown enum values mapped to their fallback.\n */\n` +
 		`/* eslint-disable */\n\n` +
 		`export const PROTOCOL_VERSION = ${VERSION};\n\n` +
 		`export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };\n` +
@@ -265,15 +302,21 @@ function genTs() {
 	for (const [name, ev] of Object.entries(events)) {
 		out += `/** ${ev.summary} */\nexport interface ${upperFirst(name)}Event ${tsObject(ev, false, '')}\n\n`;
 	}
-	out += `export type KnownEvent = ${Object.keys(events).map((n) => `${upperFirst(n)}Event`).join(' | ')};\n`;
+	out += `export type KnownEvent = ${Object.keys(events)
+		.map((n) => `${upperFirst(n)}Event`)
+		.join(' | ')};\n`;
 	out += `export const EVENT_NAMES = ${JSON.stringify(Object.keys(events))} as const;\nexport type EventName = typeof EVENT_NAMES[number];\n\n`;
 	for (const [name, op] of Object.entries(ops)) {
 		const t = tsObject(op.request, true, '');
 		out += `/** ${op.summary} */\n${t.startsWith('{') ? `export interface ${upperFirst(name)}Request ${t}` : `export type ${upperFirst(name)}Request = ${t};`}\n\n`;
 	}
 	out += `export const OP_NAMES = ${JSON.stringify(Object.keys(ops))} as const;\nexport type OpName = typeof OP_NAMES[number];\n\n`;
-	out += `/** Arguments of each operation's request (without "op"). */\nexport interface RequestByOp {\n${Object.keys(ops).map((n) => `\t${n}: ${upperFirst(n)}Request;`).join('\n')}\n}\n\n`;
-	out += `/** Body of each operation's successful result. */\nexport interface BodyByOp {\n${Object.entries(ops).map(([n, op]) => `\t${n}: ${tsType(op.response)};`).join('\n')}\n}\n\n`;
+	out += `/** Arguments of each operation's request (without "op"). */\nexport interface RequestByOp {\n${Object.keys(ops)
+		.map((n) => `\t${n}: ${upperFirst(n)}Request;`)
+		.join('\n')}\n}\n\n`;
+	out += `/** Body of each operation's successful result. */\nexport interface BodyByOp {\n${Object.entries(ops)
+		.map(([n, op]) => `\t${n}: ${tsType(op.response)};`)
+		.join('\n')}\n}\n\n`;
 
 	out += `// ---- validators ------------------------------------------------------------------\n\n`;
 	for (const [name, d] of Object.entries(defs)) {
@@ -287,7 +330,11 @@ function genTs() {
 		return `${s}}\n\n`;
 	};
 	for (const [name, op] of Object.entries(ops)) {
-		const req = { ...op.request, properties: { op: { const: name }, ...op.request.properties }, required: ['op', ...(op.request.required ?? [])] };
+		const req = {
+			...op.request,
+			properties: { op: { const: name }, ...op.request.properties },
+			required: ['op', ...(op.request.required ?? [])],
+		};
 		out += fnFor('Request', name, req);
 	}
 	for (const [name, ev] of Object.entries(events)) {
@@ -296,14 +343,30 @@ function genTs() {
 	}
 	out += `function opts(o?: CheckOptions): Opts {\n\treturn { strict: o?.strict ?? false, fill: o?.fill ?? !(o?.strict ?? false) };\n}\n\n`;
 	out += `function run<T>(check: (v: unknown, p: string, o: Opts, d: number) => void, v: unknown, p: string, o?: CheckOptions): T {\n\tcheck(v, p, opts(o), 0);\n\treturn v as T;\n}\n\n`;
-	out += `/** Validate a result body of \`op\` (returns it typed). */\nexport const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => BodyByOp[K] } = {\n` +
-		Object.entries(ops).map(([n, op]) => `\t${n}: (v, o) => run<BodyByOp['${n}']>(check${refName(op.response.$ref)}, v, '${n}', o),`).join('\n') + `\n};\n\n`;
-	out += `/** Validate a request ({op, ...arguments}); the conformance test checks the schema's examples. */\nexport const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => RequestByOp[K] & { op: K } } = {\n` +
-		Object.keys(ops).map((n) => `\t${n}: (v, o) => run<RequestByOp['${n}'] & { op: '${n}' }>(checkRequest${upperFirst(n)}, v, 'request', o),`).join('\n') + `\n};\n\n`;
-	out += `/** Validate an event of a known name. */\nexport const eventValidators: { [K in EventName]: (v: unknown, o?: CheckOptions) => ${'Extract<KnownEvent, { event: K }>'} } = {\n` +
-		Object.keys(events).map((n) => `\t${n}: (v, o) => run<${upperFirst(n)}Event>(checkEvent${upperFirst(n)}, v, '${n}', o),`).join('\n') + `\n};\n\n`;
-	out += `/** Validators of the named types ($defs). */\nexport const defValidators = {\n` +
-		Object.keys(defs).map((n) => `\t${n}: (v: unknown, o?: CheckOptions, path = '${n}'): ${n} => run<${n}>(check${n}, v, path, o),`).join('\n') + `\n};\n`;
+	out +=
+		`/** Validate a result body of \`op\` (returns it typed). */\nexport const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => BodyByOp[K] } = {\n` +
+		Object.entries(ops)
+			.map(([n, op]) => `\t${n}: (v, o) => run<BodyByOp['${n}']>(check${refName(op.response.$ref)}, v, '${n}', o),`)
+			.join('\n') +
+		`\n};\n\n`;
+	out +=
+		`/** Validate a request ({op, ...arguments}); the conformance test checks the schema's examples. */\nexport const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => RequestByOp[K] & { op: K } } = {\n` +
+		Object.keys(ops)
+			.map((n) => `\t${n}: (v, o) => run<RequestByOp['${n}'] & { op: '${n}' }>(checkRequest${upperFirst(n)}, v, 'request', o),`)
+			.join('\n') +
+		`\n};\n\n`;
+	out +=
+		`/** Validate an event of a known name. */\nexport const eventValidators: { [K in EventName]: (v: unknown, o?: CheckOptions) => ${'Extract<KnownEvent, { event: K }>'} } = {\n` +
+		Object.keys(events)
+			.map((n) => `\t${n}: (v, o) => run<${upperFirst(n)}Event>(checkEvent${upperFirst(n)}, v, '${n}', o),`)
+			.join('\n') +
+		`\n};\n\n`;
+	out +=
+		`/** Validators of the named types ($defs). */\nexport const defValidators = {\n` +
+		Object.keys(defs)
+			.map((n) => `\t${n}: (v: unknown, o?: CheckOptions, path = '${n}'): ${n} => run<${n}>(check${n}, v, path, o),`)
+			.join('\n') +
+		`\n};\n`;
 	return out;
 }
 
@@ -311,12 +374,16 @@ function genTs() {
 
 /** C member(s) and decode call for one request property. */
 function cField(opName, key, node0, required) {
-	const node = node0.$ref ? { ...deref(node0), ...Object.fromEntries(Object.entries(node0).filter(([k]) => k !== '$ref')), ref: refName(node0.$ref) } : node0;
+	const node = node0.$ref
+		? { ...deref(node0), ...Object.fromEntries(Object.entries(node0).filter(([k]) => k !== '$ref')), ref: refName(node0.$ref) }
+		: node0;
 	const f = snake(key);
 	const hasDefault = 'default' in node0 || 'default' in node;
 	const def = node0.default ?? node.default;
 	const optFlag = !required && !hasDefault;
-	let decl; let decode; let init = '';
+	let decl;
+	let decode;
+	let init = '';
 	const where = `"${opName}", "${key}"`;
 	if (node.ref === 'Hex') {
 		decl = `uint64_t ${f};`;
@@ -353,14 +420,16 @@ function cField(opName, key, node0, required) {
 
 function genC() {
 	const names = Object.keys(ops);
-	let h = `/* ${HEADER}\n *\n * Requests of the native protocol as C structs, one per operation, and the\n * handlers that take them (in ops/). A handler writes the members of its\n * result body into \`body\` (an open JSON object) and returns 0, or fills\n * \`err\` and returns -1. Strings point into the request's JSON document and\n * live as long as the request runs. */\n` +
+	let h =
+		`/* ${HEADER}\n *\n * Requests of the native protocol as C structs, one per operation, and the\n * handlers that take them (in ops/). A handler writes the members of its\n * result body into \`body\` (an open JSON object) and returns 0, or fills\n * \`err\` and returns -1. Strings point into the request's JSON document and\n * live as long as the request runs. */\n` +
 		`#ifndef FK_PROTOCOL_GENERATED_H\n#define FK_PROTOCOL_GENERATED_H\n\n#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n\n` +
 		`#include "base/error.h"\n#include "base/json.h"\n\nstruct fk_tracer;\n\n` +
 		`#define FK_PROTOCOL_VERSION ${VERSION}\n` +
 		`#define FK_PROTOCOL_OPS_JSON ${JSON.stringify(JSON.stringify(names))}\n` +
 		`#define FK_PROTOCOL_EVENTS_JSON ${JSON.stringify(JSON.stringify(Object.keys(events)))}\n\n` +
 		`struct rq_hexkv {\n\tconst char *name;\n\tuint64_t value;\n};\n\n`;
-	let c = `/* ${HEADER}\n *\n * Request decoders: each checks every member against the schema (type,\n * range, required, no unknown members) and fills the operation's struct. */\n` +
+	let c =
+		`/* ${HEADER}\n *\n * Request decoders: each checks every member against the schema (type,\n * range, required, no unknown members) and fills the operation's struct. */\n` +
 		`#include "ops/protocol.generated.h"\n#include "ops/request.h"\n\n#include <errno.h>\n#include <string.h>\n\n`;
 	const table = [];
 	for (const name of names) {
@@ -391,11 +460,13 @@ function genC() {
 			if (f.required) c += `\tif (!(seen & (1u << ${i})))\n\t\treturn rq_missing("${name}", "${f.key}", err);\n`;
 		});
 		c += `\treturn 0;\n}\n\n`;
-		c += `static int run_${sn}(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)\n{\n` +
+		c +=
+			`static int run_${sn}(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)\n{\n` +
 			`\tstruct rq_${sn} rq;\n\tif (decode_${sn}(o, doc, &rq, err) < 0)\n\t\treturn -1;\n\treturn op_${sn}(tr, &rq, body, err);\n}\n\n`;
 		table.push(`\t{"${name}", run_${sn}},`);
 	}
-	h += `/* The operations, by name (protocol_dispatch). */\nstruct jr_value;\nstruct jr_doc;\n` +
+	h +=
+		`/* The operations, by name (protocol_dispatch). */\nstruct jr_value;\nstruct jr_doc;\n` +
 		`typedef int (*op_run_fn)(struct fk_tracer *tr, const struct jr_value *req, struct jr_doc *doc, struct jw *body,\n\t\t\t struct fk_err *err);\n` +
 		`struct op_entry {\n\tconst char *name;\n\top_run_fn run;\n};\nextern const struct op_entry fk_op_table[];\nextern const size_t fk_op_count;\n\n#endif\n`;
 	c += `const struct op_entry fk_op_table[] = {\n${table.join('\n')}\n};\nconst size_t fk_op_count = sizeof fk_op_table / sizeof fk_op_table[0];\n`;
@@ -408,7 +479,8 @@ function genC() {
  * queues it (tr_emit_event). Optional members are pointers (NULL: absent);
  * string enums are C enums. */
 function genCEvents() {
-	let h = `/* ${HEADER}\n *\n * The events of the native protocol: one writer per event, so that what the\n * library sends is what the schema says. Optional members are pointers\n * (NULL: left out). */\n` +
+	let h =
+		`/* ${HEADER}\n *\n * The events of the native protocol: one writer per event, so that what the\n * library sends is what the schema says. Optional members are pointers\n * (NULL: left out). */\n` +
 		`#ifndef FK_EVENTS_GENERATED_H\n#define FK_EVENTS_GENERATED_H\n\n#include <stdbool.h>\n#include <stdint.h>\n\nstruct fk_tracer;\n\n`;
 	let c = `/* ${HEADER} */\n#include "core/events.generated.h"\n\n#include "base/json.h"\n#include "core/tracer.h"\n\n`;
 	for (const [name, ev] of Object.entries(events)) {
@@ -424,7 +496,8 @@ function genCEvents() {
 			const p = p0.$ref ? { ...deref(p0), ref: refName(p0.$ref) } : p0;
 			const f = snake(k);
 			const opt = !req.has(k);
-			let ctype; let write;
+			let ctype;
+			let write;
 			if (p.ref === 'Hex') {
 				ctype = 'uint64_t';
 				write = (v) => `jw_khex(&w, "${k}", ${v});`;
@@ -476,7 +549,8 @@ function mdType(node) {
 		return `${mdType(node.items)}[]${n}`;
 	}
 	if (node.type === 'object') {
-		if (node.additionalProperties && typeof node.additionalProperties === 'object' && !node.properties) return `{name: ${mdType(node.additionalProperties)}}`;
+		if (node.additionalProperties && typeof node.additionalProperties === 'object' && !node.properties)
+			return `{name: ${mdType(node.additionalProperties)}}`;
 		return 'object';
 	}
 	return node.type;
@@ -484,7 +558,8 @@ function mdType(node) {
 
 function mdRange(node) {
 	const r = [];
-	if (node.minimum !== undefined && node.maximum !== undefined && !(node.minimum === -2147483648 && node.maximum === 2147483647)) r.push(`${node.minimum}..${node.maximum}`);
+	if (node.minimum !== undefined && node.maximum !== undefined && !(node.minimum === -2147483648 && node.maximum === 2147483647))
+		r.push(`${node.minimum}..${node.maximum}`);
 	else if (node.minimum !== undefined && node.minimum !== -2147483648) r.push(`≥ ${node.minimum}`);
 	return r.length ? ` ${r.join(' ')}` : '';
 }
@@ -502,8 +577,10 @@ function mdMembers(node, forRequest) {
 		rows.push(`| *(any other)* | ${mdType(node.additionalProperties)} | | |`);
 	}
 	if (rows.length === 0) return 'No members.\n';
-	return `| member | type | ${forRequest ? 'required' : 'present'} | |\n|---|---|---|---|\n${rows.join('\n')}\n` +
-		(node['x-requireOne'] ? `\nAt least one of ${node['x-requireOne'].map((n) => `\`${n}\``).join(', ')}.\n` : '');
+	return (
+		`| member | type | ${forRequest ? 'required' : 'present'} | |\n|---|---|---|---|\n${rows.join('\n')}\n` +
+		(node['x-requireOne'] ? `\nAt least one of ${node['x-requireOne'].map((n) => `\`${n}\``).join(', ')}.\n` : '')
+	);
 }
 
 function mdJson(v) {
@@ -512,22 +589,38 @@ function mdJson(v) {
 
 function genMd() {
 	let md = `# libforkall native protocol\n\n<!-- ${HEADER} -->\n\nProtocol version **${VERSION}**. ${schema['x-doc'].join('\n')}\n\n`;
-	md += `## Contents\n\n- [Messages](#messages)\n- Operations: ${Object.keys(ops).map((n) => `[\`${n}\`](#op-${n.toLowerCase()})`).join(', ')}\n` +
-		`- Events: ${Object.keys(events).map((n) => `[\`${n}\`](#event-${n.toLowerCase()})`).join(', ')}\n- [Types](#types)\n- [Adding an operation](#adding-an-operation)\n\n`;
+	md +=
+		`## Contents\n\n- [Messages](#messages)\n- Operations: ${Object.keys(ops)
+			.map((n) => `[\`${n}\`](#op-${n.toLowerCase()})`)
+			.join(', ')}\n` +
+		`- Events: ${Object.keys(events)
+			.map((n) => `[\`${n}\`](#event-${n.toLowerCase()})`)
+			.join(', ')}\n- [Types](#types)\n- [Adding an operation](#adding-an-operation)\n\n`;
 	md += `## Messages\n\n`;
-	md += `A request:\n\n${mdJson({ op: 'regs', pid: 1234, tid: 1240 })}\nIts result, one of:\n\n` +
-		mdJson({ type: 'result', id: 7, ok: true, body: { '…': '…' } }) + '\n' +
-		mdJson({ type: 'result', id: 7, ok: false, error: { code: 'ESRCH', errno: 3, kind: 'no-such-process', step: 'seize', message: 'no such process: pid 4242' } }) +
+	md +=
+		`A request:\n\n${mdJson({ op: 'regs', pid: 1234, tid: 1240 })}\nIts result, one of:\n\n` +
+		mdJson({ type: 'result', id: 7, ok: true, body: { '…': '…' } }) +
+		'\n' +
+		mdJson({
+			type: 'result',
+			id: 7,
+			ok: false,
+			error: { code: 'ESRCH', errno: 3, kind: 'no-such-process', step: 'seize', message: 'no such process: pid 4242' },
+		}) +
 		`\n\`id\` is what \`fk_request()\` returned. A log line (see \`fk_set_log_level()\`):\n\n` +
-		mdJson({ type: 'log', level: 'info', message: '…' }) + `\n### Errors\n\n${mdMembers(defs.NativeError, false)}\n\`kind\` is one of:\n\n| kind | meaning |\n|---|---|\n` +
-		Object.entries(defs.ErrorKind['x-enumDoc']).map(([k, v]) => `| \`${k}\` | ${v} |`).join('\n') +
+		mdJson({ type: 'log', level: 'info', message: '…' }) +
+		`\n### Errors\n\n${mdMembers(defs.NativeError, false)}\n\`kind\` is one of:\n\n| kind | meaning |\n|---|---|\n` +
+		Object.entries(defs.ErrorKind['x-enumDoc'])
+			.map(([k, v]) => `| \`${k}\` | ${v} |`)
+			.join('\n') +
 		`\n\nA reader that meets a kind it does not know treats it as \`${defs.ErrorKind['x-fallback']}\`.\n\n` +
 		`### Handshake\n\n\`fk_protocol()\` (synchronous, no tracer needed) returns [Handshake](#handshake):\n\n` +
 		mdJson({ version: '0.1.0', protocol: VERSION, ops: Object.keys(ops), events: Object.keys(events) }) +
 		`\nA client checks \`protocol\` and uses only the operations listed; an operation a\nlibrary does not have fails with kind \`unknown-op\`.\n\n`;
 	md += `## Operations\n\n`;
 	for (const [name, op] of Object.entries(ops)) {
-		md += `<a id="op-${name.toLowerCase()}"></a>\n### \`${name}\`\n\n${op.summary}\n\nRequest \`{"op":"${name}", …}\`:\n\n${mdMembers(op.request, true)}\n` +
+		md +=
+			`<a id="op-${name.toLowerCase()}"></a>\n### \`${name}\`\n\n${op.summary}\n\nRequest \`{"op":"${name}", …}\`:\n\n${mdMembers(op.request, true)}\n` +
 			`Result body: ${mdType(op.response)}.\n\n`;
 		if (op['x-doc']) md += `${op['x-doc'].join('\n')}\n\n`;
 		md += `Example:\n\n${mdJson(op.example.request)}\n${mdJson(op.example.response)}\n`;
@@ -543,7 +636,8 @@ function genMd() {
 		else md += `${mdType(d)}${d.pattern ? ` matching \`${d.pattern}\`` : ''}${mdRange(d)}\n`;
 		md += '\n';
 	}
-	md += `## Adding an operation\n\n` +
+	md +=
+		`## Adding an operation\n\n` +
 		`1. Describe it in \`native/protocol/schema.json\` under \`ops\`: \`summary\`, \`request\`\n` +
 		`   (members other than \`op\`; integers need \`minimum\`/\`maximum\`, addresses are\n` +
 		`   \`{"$ref":"#/$defs/Hex"}\`, optional members a \`default\`), \`response\` (a \`$ref\` to a\n` +

@@ -7,7 +7,11 @@ const { chromium } = require('playwright-core');
 
 (async () => {
 	const svg = path.join(__dirname, '..', 'media', 'icon.svg');
-	const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+	const browser = await chromium.launch({
+		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+		headless: true,
+		args: ['--no-sandbox'],
+	});
 	try {
 		const page = await browser.newPage({ viewport: { width: 128, height: 128 } });
 		await page.goto('file://' + svg);

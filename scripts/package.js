@@ -43,9 +43,19 @@ function copyFiles(from, to, files) {
 
 /** The adapter's runtime modules (what its bundle requires), trimmed to what runs. */
 const RUNTIME_MODULES = {
-	koffi: ['package.json', 'LICENSE.txt', 'index.cjs', 'index.js', 'indirect.cjs', 'indirect.js',
-		'src/koffi/index.cjs', 'src/koffi/index.js', 'src/koffi/indirect.cjs', 'src/koffi/indirect.js',
-		'src/koffi/src/static.cjs'],
+	koffi: [
+		'package.json',
+		'LICENSE.txt',
+		'index.cjs',
+		'index.js',
+		'indirect.cjs',
+		'indirect.js',
+		'src/koffi/index.cjs',
+		'src/koffi/index.js',
+		'src/koffi/indirect.cjs',
+		'src/koffi/indirect.js',
+		'src/koffi/src/static.cjs',
+	],
 	'@koromix/koffi-linux-x64': ['package.json', 'index.js', 'linux_x64/koffi.node', 'musl_x64/koffi.node'],
 	'iced-x86': ['package.json', 'LICENSE.txt', 'iced_x86.js', 'iced_x86_bg.wasm'],
 };
@@ -54,13 +64,27 @@ async function bundle() {
 	const esbuild = require('esbuild');
 	const dist = path.join(root, 'dist');
 	fs.rmSync(dist, { recursive: true, force: true });
-	const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node18', sourcemap: false, logLevel: 'warning', absWorkingDir: root };
+	const common = {
+		bundle: true,
+		platform: 'node',
+		format: 'cjs',
+		target: 'node18',
+		sourcemap: false,
+		logLevel: 'warning',
+		absWorkingDir: root,
+	};
 	await esbuild.build({
-		...common, entryPoints: ['extension/src/main.ts'], outfile: 'dist/extension.js', external: ['vscode'],
+		...common,
+		entryPoints: ['extension/src/main.ts'],
+		outfile: 'dist/extension.js',
+		external: ['vscode'],
 		banner: { js: '// Forkall VS Code extension (bundled). The debug adapter runs as a separate process: dist/adapter.js.' },
 	});
 	await esbuild.build({
-		...common, entryPoints: ['extension/src/adapterEntry.ts'], outfile: 'dist/adapter.js', external: ['koffi', 'iced-x86'],
+		...common,
+		entryPoints: ['extension/src/adapterEntry.ts'],
+		outfile: 'dist/adapter.js',
+		external: ['koffi', 'iced-x86'],
 		// cli/main.ts runs itself when it is the main module; bundled, every module shares the
 		// bundle's `module`, so that check would start a second CLI next to adapterEntry's.
 		define: { 'require.main': 'undefined' },
@@ -86,9 +110,18 @@ async function main() {
 	await bundle();
 	console.log(`package: bundled dist/extension.js, dist/adapter.js (+ runtime modules) in ${Date.now() - t0} ms`);
 	fs.rmSync(out, { force: true });
-	run(process.execPath, [path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package',
-		'--no-dependencies', '--target', 'linux-x64', '--allow-missing-repository', '--skip-license',
-		'--no-rewrite-relative-links', '--out', out]);
+	run(process.execPath, [
+		path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'),
+		'package',
+		'--no-dependencies',
+		'--target',
+		'linux-x64',
+		'--allow-missing-repository',
+		'--skip-license',
+		'--no-rewrite-relative-links',
+		'--out',
+		out,
+	]);
 	console.log(`package: ${path.relative(process.cwd(), out) || out} (${(fs.statSync(out).size / 1024 / 1024).toFixed(2)} MiB)`);
 }
 

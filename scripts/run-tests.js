@@ -30,16 +30,15 @@ if (!fs.existsSync(root)) {
 	process.exit(1);
 }
 const filters = process.argv.slice(2);
-const files = walk(root, []).sort()
+const files = walk(root, [])
+	.sort()
 	.filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 if (files.length === 0) {
 	console.error(`run-tests: no *.test.js under ${root}${filters.length ? ` matching ${filters.join(' ')}` : ''}`);
 	process.exit(1);
 }
 console.log(`run-tests: ${files.length} file(s), serially`);
-const r = spawnSync(process.execPath,
-	['--enable-source-maps', '--test', '--test-concurrency=1', ...files],
-	{ stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
 if (r.error) {
 	console.error(`run-tests: ${r.error.message}`);
 	process.exit(1);

@@ -43,7 +43,11 @@ async function main() {
 	console.log(lib.installExtension(dirs, vsix).split('\n').pop());
 	const server = await lib.startCodeServer(dirs, { port, workspace: demo });
 	const url = `${server.url}/?folder=${encodeURIComponent(demo)}`;
-	const bp = fs.readFileSync(path.join(demo, 'threads-demo.c'), 'utf8').split('\n').findIndex((l) => l.includes('// #BP')) + 1;
+	const bp =
+		fs
+			.readFileSync(path.join(demo, 'threads-demo.c'), 'utf8')
+			.split('\n')
+			.findIndex((l) => l.includes('// #BP')) + 1;
 	console.log(`
 Forkall in ${lib.codeServerVersion().text}:
 

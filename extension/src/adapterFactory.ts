@@ -11,17 +11,26 @@ export class AdapterFactory implements vscode.DebugAdapterDescriptorFactory, vsc
 	readonly adapter: AdapterProcess;
 	private readonly live = new Set<string>();
 
-	constructor(extensionPath: string, private readonly log: Log) {
-		this.adapter = new AdapterProcess(adapterLayout(extensionPath), {
-			output: (stream, text) => log.adapterOutput(stream, text),
-			info: (msg) => log.info('adapter', msg),
-			exit: (code, signal, expected) => {
-				if (!expected && this.live.size > 0) {
-					void log.showError(`The Forkall debug adapter exited unexpectedly (${signal ?? `exit code ${code}`}); ` +
-						'its sessions ended. It restarts with the next session.');
-				}
+	constructor(
+		extensionPath: string,
+		private readonly log: Log,
+	) {
+		this.adapter = new AdapterProcess(
+			adapterLayout(extensionPath),
+			{
+				output: (stream, text) => log.adapterOutput(stream, text),
+				info: (msg) => log.info('adapter', msg),
+				exit: (code, signal, expected) => {
+					if (!expected && this.live.size > 0) {
+						void log.showError(
+							`The Forkall debug adapter exited unexpectedly (${signal ?? `exit code ${code}`}); ` +
+								'its sessions ended. It restarts with the next session.',
+						);
+					}
+				},
 			},
-		}, () => log.currentLevel);
+			() => log.currentLevel,
+		);
 	}
 
 	/** Sessions currently connected (for the crash message). */
@@ -43,8 +52,11 @@ export class AdapterFactory implements vscode.DebugAdapterDescriptorFactory, vsc
 			this.log.channel.show(true);
 			throw new Error(msg);
 		}
-		this.log.info('session', `"${session.name}" (${session.configuration.request}) -> ${pipe}` +
-			`${session.parentSession ? ` (child of "${session.parentSession.name}")` : ''}`);
+		this.log.info(
+			'session',
+			`"${session.name}" (${session.configuration.request}) -> ${pipe}` +
+				`${session.parentSession ? ` (child of "${session.parentSession.name}")` : ''}`,
+		);
 		return new vscode.DebugAdapterNamedPipeServer(pipe);
 	}
 

@@ -64,8 +64,11 @@ export class AdapterProcess {
 	private stopping = false;
 	private starts = 0;
 
-	constructor(private readonly layout: AdapterLayout, private readonly events: AdapterEvents,
-		private readonly logLevel: () => string = () => 'info') {}
+	constructor(
+		private readonly layout: AdapterLayout,
+		private readonly events: AdapterEvents,
+		private readonly logLevel: () => string = () => 'info',
+	) {}
 
 	get pid(): number | undefined {
 		return this.proc?.pid;

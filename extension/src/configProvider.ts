@@ -6,8 +6,10 @@ import * as vscode from 'vscode';
 import { pickProcess } from './pickProcess';
 
 export class ConfigProvider implements vscode.DebugConfigurationProvider {
-	resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration):
-		vscode.ProviderResult<vscode.DebugConfiguration> {
+	resolveDebugConfiguration(
+		_folder: vscode.WorkspaceFolder | undefined,
+		config: vscode.DebugConfiguration,
+	): vscode.ProviderResult<vscode.DebugConfiguration> {
 		// F5 without a launch.json: open one with the initial configurations.
 		if (!config.type && !config.request && !config.name) return null;
 		config.type = 'forkall';
@@ -16,8 +18,10 @@ export class ConfigProvider implements vscode.DebugConfigurationProvider {
 		return config;
 	}
 
-	async resolveDebugConfigurationWithSubstitutedVariables(_folder: vscode.WorkspaceFolder | undefined,
-		config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | null | undefined> {
+	async resolveDebugConfigurationWithSubstitutedVariables(
+		_folder: vscode.WorkspaceFolder | undefined,
+		config: vscode.DebugConfiguration,
+	): Promise<vscode.DebugConfiguration | null | undefined> {
 		// A forked child's session (startDebugging from the adapter): pass it through untouched.
 		if (config.__forkallChild !== undefined) return config;
 		if (config.request === 'launch') {

@@ -23,16 +23,27 @@ export interface ForkCommandResult extends ForkAllThreadsResponseBody {
 }
 
 const MODES: { mode: ForkModeArg; label: string; detail: string }[] = [
-	{ mode: 'debug', label: '$(debug-alt) Debug the child', detail: 'The child opens as a second debug session, stopped where the parent is.' },
+	{
+		mode: 'debug',
+		label: '$(debug-alt) Debug the child',
+		detail: 'The child opens as a second debug session, stopped where the parent is.',
+	},
 	{ mode: 'run', label: '$(play) Let the child run', detail: 'The child runs on its own, untraced.' },
-	{ mode: 'stopped', label: '$(debug-pause) Leave the child stopped', detail: 'Group-stopped and untraced: attach another tool, or kill -CONT it.' },
+	{
+		mode: 'stopped',
+		label: '$(debug-pause) Leave the child stopped',
+		detail: 'Group-stopped and untraced: attach another tool, or kill -CONT it.',
+	},
 ];
 
 export class ForkCommand {
 	/** Sessions by id, for the call stack's context argument. */
 	private readonly sessions = new Map<string, vscode.DebugSession>();
 
-	constructor(private readonly store: LwpStore, private readonly log: Log) {}
+	constructor(
+		private readonly store: LwpStore,
+		private readonly log: Log,
+	) {}
 
 	track(context: vscode.ExtensionContext): void {
 		context.subscriptions.push(
@@ -57,7 +68,8 @@ export class ForkCommand {
 
 	private async askMode(): Promise<ForkModeArg | undefined> {
 		const def = vscode.workspace.getConfiguration('forkall').get<ForkModeArg>('fork.defaultMode', 'debug');
-		const items = [...MODES].sort((a, b) => Number(b.mode === def) - Number(a.mode === def))
+		const items = [...MODES]
+			.sort((a, b) => Number(b.mode === def) - Number(a.mode === def))
 			.map((m) => ({ ...m, description: m.mode === def ? '(default)' : undefined }));
 		const pick = await vscode.window.showQuickPick(items, {
 			title: 'Fork All Threads Here: what should the child do?',
@@ -73,17 +85,20 @@ export class ForkCommand {
 			void vscode.window.showWarningMessage('Forkall: Fork All Threads Here needs a stopped Forkall debug session.');
 			return undefined;
 		}
-		const mode = args?.mode ?? await this.askMode();
+		const mode = args?.mode ?? (await this.askMode());
 		if (!mode) return undefined;
 		const copyDontfork = vscode.workspace.getConfiguration('forkall').get<boolean>('fork.copyDontfork', true);
 		const { session, threadId } = t;
 		const childStarted = mode === 'debug' ? this.waitForChildSession() : null;
 		let body: ForkAllThreadsResponseBody;
 		try {
-			body = await vscode.window.withProgress({
-				location: vscode.ProgressLocation.Notification,
-				title: `Forkall: forking every thread of "${session.name}" (${mode})…`,
-			}, () => session.customRequest('forkAllThreads', { mode, threadId, copyDontfork }) as Thenable<ForkAllThreadsResponseBody>);
+			body = await vscode.window.withProgress(
+				{
+					location: vscode.ProgressLocation.Notification,
+					title: `Forkall: forking every thread of "${session.name}" (${mode})…`,
+				},
+				() => session.customRequest('forkAllThreads', { mode, threadId, copyDontfork }) as Thenable<ForkAllThreadsResponseBody>,
+			);
 		} catch (e) {
 			childStarted?.cancel();
 			await this.log.showError(`Forkall: Fork All Threads Here failed: ${(e as Error).message}`);
@@ -118,17 +133,18 @@ export class ForkCommand {
 			if (want && s.configuration.__forkallChild === want.pid) want.resolve(s);
 		});
 		return {
-			forPid: (pid, ms) => new Promise((resolve) => {
-				const done = (s: vscode.DebugSession | undefined): void => {
-					clearTimeout(timer);
-					sub.dispose();
-					resolve(s);
-				};
-				const timer = setTimeout(() => done(undefined), ms);
-				const already = seen.find((s) => s.configuration.__forkallChild === pid);
-				if (already) done(already);
-				else want = { pid, resolve: done };
-			}),
+			forPid: (pid, ms) =>
+				new Promise((resolve) => {
+					const done = (s: vscode.DebugSession | undefined): void => {
+						clearTimeout(timer);
+						sub.dispose();
+						resolve(s);
+					};
+					const timer = setTimeout(() => done(undefined), ms);
+					const already = seen.find((s) => s.configuration.__forkallChild === pid);
+					if (already) done(already);
+					else want = { pid, resolve: done };
+				}),
 			cancel: () => sub.dispose(),
 		};
 	}

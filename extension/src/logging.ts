@@ -39,11 +39,21 @@ export class Log implements vscode.Disposable {
 		this.channel.appendLine(`${t} [${level}] ${tag}: ${msg}`);
 	}
 
-	error(tag: string, msg: string): void { this.write('error', tag, msg); }
-	warn(tag: string, msg: string): void { this.write('warn', tag, msg); }
-	info(tag: string, msg: string): void { this.write('info', tag, msg); }
-	debug(tag: string, msg: string): void { this.write('debug', tag, msg); }
-	trace(tag: string, msg: string): void { this.write('trace', tag, msg); }
+	error(tag: string, msg: string): void {
+		this.write('error', tag, msg);
+	}
+	warn(tag: string, msg: string): void {
+		this.write('warn', tag, msg);
+	}
+	info(tag: string, msg: string): void {
+		this.write('info', tag, msg);
+	}
+	debug(tag: string, msg: string): void {
+		this.write('debug', tag, msg);
+	}
+	trace(tag: string, msg: string): void {
+		this.write('trace', tag, msg);
+	}
 
 	/** Raw lines from the adapter process (stdout/stderr): always shown. */
 	adapterOutput(stream: 'stdout' | 'stderr', text: string): void {

@@ -65,10 +65,29 @@ export function formatBytes(n: number): string {
 
 /** x86-64 system calls a blocked thread is typically in. */
 const SYSCALLS: Record<number, string> = {
-	0: 'read', 1: 'write', 7: 'poll', 23: 'select', 24: 'sched_yield', 34: 'pause', 35: 'nanosleep',
-	43: 'accept', 45: 'recvfrom', 47: 'recvmsg', 61: 'wait4', 128: 'rt_sigtimedwait', 130: 'rt_sigsuspend',
-	202: 'futex', 219: 'restart_syscall', 230: 'clock_nanosleep', 232: 'epoll_wait', 247: 'waitid',
-	270: 'pselect6', 271: 'ppoll', 281: 'epoll_pwait', 288: 'accept4', 441: 'epoll_pwait2',
+	0: 'read',
+	1: 'write',
+	7: 'poll',
+	23: 'select',
+	24: 'sched_yield',
+	34: 'pause',
+	35: 'nanosleep',
+	43: 'accept',
+	45: 'recvfrom',
+	47: 'recvmsg',
+	61: 'wait4',
+	128: 'rt_sigtimedwait',
+	130: 'rt_sigsuspend',
+	202: 'futex',
+	219: 'restart_syscall',
+	230: 'clock_nanosleep',
+	232: 'epoll_wait',
+	247: 'waitid',
+	270: 'pselect6',
+	271: 'ppoll',
+	281: 'epoll_pwait',
+	288: 'accept4',
+	441: 'epoll_pwait2',
 };
 
 export function syscallName(n: number): string {
@@ -150,10 +169,17 @@ export interface StackPicture {
 /** The narrowest bar of the stack picture (the smallest stack). */
 const MIN_BAR = 0.35;
 
-export function stackPicture(title: string, table: LwpsResponseBody, opts: {
-	reason?: string | null; running?: boolean; functions?: Map<number, string>; threshold: number;
-	fork?: { map: TidMap; side: 'parent' | 'child' } | null;
-}): StackPicture {
+export function stackPicture(
+	title: string,
+	table: LwpsResponseBody,
+	opts: {
+		reason?: string | null;
+		running?: boolean;
+		functions?: Map<number, string>;
+		threshold: number;
+		fork?: { map: TidMap; side: 'parent' | 'child' } | null;
+	},
+): StackPicture {
 	const usages = table.lwps.map((r) => stackUsage(r));
 	const sizes = usages.filter((u) => u && u.size > 0).map((u) => u!.size);
 	const maxSize = Math.max(1, ...sizes);
@@ -161,37 +187,72 @@ export function stackPicture(title: string, table: LwpsResponseBody, opts: {
 	const span = Math.log2(maxSize / minSize);
 	const width = (size: number) => (span > 0 ? MIN_BAR + (1 - MIN_BAR) * (Math.log2(Math.max(size, minSize) / minSize) / span) : 1);
 	// Addresses high to low, like a memory map: the picture lists stacks from the top of the address space.
-	const order = table.lwps.map((r, i) => ({ r, u: usages[i] }))
+	const order = table.lwps
+		.map((r, i) => ({ r, u: usages[i] }))
 		.sort((a, b) => (a.u && b.u ? (a.u.high > b.u.high ? -1 : a.u.high < b.u.high ? 1 : 0) : a.u ? -1 : b.u ? 1 : a.r.tid - b.r.tid));
 	const bars: StackBar[] = order.map(({ r, u }) => {
 		const fork = opts.fork;
-		const peer = fork ? (fork.side === 'parent' ? fork.map.toChild.get(r.tid) : fork.map.toParent.get(r.tid)) ?? null : null;
+		const peer = fork ? ((fork.side === 'parent' ? fork.map.toChild.get(r.tid) : fork.map.toParent.get(r.tid)) ?? null) : null;
 		const base = {
-			tid: r.tid, name: r.name, state: stateText(r), isMain: r.isMain, fn: opts.functions?.get(r.tid) ?? null,
-			sp: r.sp, peerTid: peer,
+			tid: r.tid,
+			name: r.name,
+			state: stateText(r),
+			isMain: r.isMain,
+			fn: opts.functions?.get(r.tid) ?? null,
+			sp: r.sp,
+			peerTid: peer,
 		};
 		if (!u) {
 			return {
-				...base, low: '', high: '', guardFrac: 0, freeFrac: 0, usedFrac: 0, widthFrac: MIN_BAR, size: '', used: '', free: '',
-				guard: '', percent: 0, spInStack: false, nearOverflow: false, noStack: true,
+				...base,
+				low: '',
+				high: '',
+				guardFrac: 0,
+				freeFrac: 0,
+				usedFrac: 0,
+				widthFrac: MIN_BAR,
+				size: '',
+				used: '',
+				free: '',
+				guard: '',
+				percent: 0,
+				spInStack: false,
+				nearOverflow: false,
+				noStack: true,
 			};
 		}
 		return {
 			...base,
-			low: r.stack!.low, high: r.stack!.high,
+			low: r.stack!.low,
+			high: r.stack!.high,
 			guardFrac: u.size ? u.guard / u.size : 0,
 			freeFrac: u.size ? u.free / u.size : 0,
 			usedFrac: u.size ? u.used / u.size : 0,
 			widthFrac: width(u.size),
-			size: formatBytes(u.size), used: formatBytes(u.used), free: formatBytes(u.free), guard: formatBytes(u.guard),
-			percent: u.percent, spInStack: u.spInStack, nearOverflow: nearOverflow(r, opts.threshold), noStack: false,
+			size: formatBytes(u.size),
+			used: formatBytes(u.used),
+			free: formatBytes(u.free),
+			guard: formatBytes(u.guard),
+			percent: u.percent,
+			spInStack: u.spInStack,
+			nearOverflow: nearOverflow(r, opts.threshold),
+			noStack: false,
 		};
 	});
 	return {
-		title, pid: table.pid, reason: opts.reason ?? null, running: !!opts.running, bars, threshold: opts.threshold,
-		fork: opts.fork ? {
-			parentPid: opts.fork.map.parentPid, childPid: opts.fork.map.childPid, side: opts.fork.side,
-			pairs: [...opts.fork.map.toChild].map(([parentTid, childTid]) => ({ parentTid, childTid })),
-		} : null,
+		title,
+		pid: table.pid,
+		reason: opts.reason ?? null,
+		running: !!opts.running,
+		bars,
+		threshold: opts.threshold,
+		fork: opts.fork
+			? {
+					parentPid: opts.fork.map.parentPid,
+					childPid: opts.fork.map.childPid,
+					side: opts.fork.side,
+					pairs: [...opts.fork.map.toChild].map(([parentTid, childTid]) => ({ parentTid, childTid })),
+				}
+			: null,
 	};
 }

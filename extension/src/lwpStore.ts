@@ -63,8 +63,15 @@ export class LwpStore implements vscode.DebugAdapterTrackerFactory, vscode.Dispo
 		if (!st) {
 			const child = s.configuration.__forkallChild;
 			st = {
-				session: s, table: null, reason: null, running: true, ended: false, functions: new Map(), forks: [],
-				forkedFrom: typeof child === 'number' ? this.forksByChild.get(child) ?? null : null, generation: 0,
+				session: s,
+				table: null,
+				reason: null,
+				running: true,
+				ended: false,
+				functions: new Map(),
+				forks: [],
+				forkedFrom: typeof child === 'number' ? (this.forksByChild.get(child) ?? null) : null,
+				generation: 0,
 			};
 			this.sessions.set(s.id, st);
 		}
@@ -91,34 +98,34 @@ export class LwpStore implements vscode.DebugAdapterTrackerFactory, vscode.Dispo
 
 	private onEvent(st: SessionLwps, e: DebugProtocol.Event): void {
 		switch (e.event) {
-		case 'lwpsChanged': {
-			const b = e.body as LwpsChangedEventBody;
-			st.table = { pid: b.pid, pauseUs: b.pauseUs, lwps: b.lwps };
-			st.reason = b.reason;
-			this.log.debug('lwps', `${st.session.name}: ${b.lwps.length} LWPs (${b.reason})`);
-			void this.fetchFunctions(st);
-			this.emitter.fire(st);
-			break;
-		}
-		case 'stopped':
-			st.running = false;
-			st.generation++;
-			st.functions = new Map();
-			st.reason = (e.body as DebugProtocol.StoppedEvent['body']).reason;
-			this.emitter.fire(st);
-			break;
-		case 'continued':
-			st.running = true;
-			this.emitter.fire(st);
-			break;
-		case 'exited':
-		case 'terminated':
-			st.running = true;
-			st.ended = true;
-			this.emitter.fire(st);
-			break;
-		default:
-			break;
+			case 'lwpsChanged': {
+				const b = e.body as LwpsChangedEventBody;
+				st.table = { pid: b.pid, pauseUs: b.pauseUs, lwps: b.lwps };
+				st.reason = b.reason;
+				this.log.debug('lwps', `${st.session.name}: ${b.lwps.length} LWPs (${b.reason})`);
+				void this.fetchFunctions(st);
+				this.emitter.fire(st);
+				break;
+			}
+			case 'stopped':
+				st.running = false;
+				st.generation++;
+				st.functions = new Map();
+				st.reason = (e.body as DebugProtocol.StoppedEvent['body']).reason;
+				this.emitter.fire(st);
+				break;
+			case 'continued':
+				st.running = true;
+				this.emitter.fire(st);
+				break;
+			case 'exited':
+			case 'terminated':
+				st.running = true;
+				st.ended = true;
+				this.emitter.fire(st);
+				break;
+			default:
+				break;
 		}
 	}
 
@@ -140,7 +147,10 @@ export class LwpStore implements vscode.DebugAdapterTrackerFactory, vscode.Dispo
 		for (const other of this.sessions.values()) {
 			if (other.session.configuration.__forkallChild === body.child) other.forkedFrom = m;
 		}
-		this.log.info('fork', `${st.session.name}: pid ${body.parent} -> child ${body.child} (${body.threads.length} threads, ${body.mode})`);
+		this.log.info(
+			'fork',
+			`${st.session.name}: pid ${body.parent} -> child ${body.child} (${body.threads.length} threads, ${body.mode})`,
+		);
 		this.emitter.fire(st);
 	}
 
@@ -167,16 +177,21 @@ export class LwpStore implements vscode.DebugAdapterTrackerFactory, vscode.Dispo
 		if (!table || st.running) return;
 		const gen = st.generation;
 		const out = new Map<number, string>();
-		await Promise.all(table.lwps.slice(0, 512).map(async (l) => {
-			try {
-				const r = (await st.session.customRequest('stackTrace', { threadId: l.tid, startFrame: 0, levels: 1 })) as
-					DebugProtocol.StackTraceResponse['body'];
-				const f = r.stackFrames[0];
-				if (f) out.set(l.tid, f.source?.name && f.line ? `${f.name} (${f.source.name}:${f.line})` : f.name);
-			} catch {
-				// running again, or the thread is gone
-			}
-		}));
+		await Promise.all(
+			table.lwps.slice(0, 512).map(async (l) => {
+				try {
+					const r = (await st.session.customRequest('stackTrace', {
+						threadId: l.tid,
+						startFrame: 0,
+						levels: 1,
+					})) as DebugProtocol.StackTraceResponse['body'];
+					const f = r.stackFrames[0];
+					if (f) out.set(l.tid, f.source?.name && f.line ? `${f.name} (${f.source.name}:${f.line})` : f.name);
+				} catch {
+					// running again, or the thread is gone
+				}
+			}),
+		);
 		if (gen !== st.generation || st.running) return;
 		st.functions = out;
 		this.emitter.fire(st);

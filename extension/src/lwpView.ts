@@ -26,18 +26,22 @@ export class LwpTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Di
 	private readonly subs: vscode.Disposable[] = [];
 
 	constructor(private readonly store: LwpStore) {
-		this.subs.push(store.onDidChange(() => {
-			this.emitter.fire(undefined);
-			this.updateDescription();
-		}));
+		this.subs.push(
+			store.onDidChange(() => {
+				this.emitter.fire(undefined);
+				this.updateDescription();
+			}),
+		);
 	}
 
 	attach(view: vscode.TreeView<Node>): void {
 		this.view = view;
-		this.subs.push(view.onDidChangeVisibility((e) => {
-			const st = this.store.focused();
-			if (e.visible && st && !st.table && !st.running) void this.store.refresh(st);
-		}));
+		this.subs.push(
+			view.onDidChangeVisibility((e) => {
+				const st = this.store.focused();
+				if (e.visible && st && !st.table && !st.running) void this.store.refresh(st);
+			}),
+		);
 		this.updateDescription();
 	}
 
@@ -50,7 +54,8 @@ export class LwpTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Di
 			return;
 		}
 		const warn = st.table.lwps.filter((r) => nearOverflow(r, threshold())).length;
-		this.view.description = `pid ${st.table.pid} · ${st.table.lwps.length} LWPs${st.running ? ' · running (last stop)' : ''}` +
+		this.view.description =
+			`pid ${st.table.pid} · ${st.table.lwps.length} LWPs${st.running ? ' · running (last stop)' : ''}` +
 			`${warn ? ` · ${warn} near overflow` : ''}`;
 		this.view.message = undefined;
 	}
@@ -62,14 +67,21 @@ export class LwpTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Di
 			if (!st.table) return st.running ? [] : [{ kind: 'note', label: 'Reading the LWP table…' }];
 			const tm = threshold();
 			return [...st.table.lwps]
-				.sort((a, b) => Number(b.isMain) - Number(a.isMain) || Number(nearOverflow(b, tm)) - Number(nearOverflow(a, tm)) || a.tid - b.tid)
+				.sort(
+					(a, b) =>
+						Number(b.isMain) - Number(a.isMain) || Number(nearOverflow(b, tm)) - Number(nearOverflow(a, tm)) || a.tid - b.tid,
+				)
 				.map((row) => ({ kind: 'lwp', st, row }));
 		}
 		switch (n.kind) {
-		case 'lwp': return this.facts(n.st, n.row);
-		case 'regs': return this.registers(n);
-		case 'var': return this.variables(n.st, n.v, n.generation);
-		default: return [];
+			case 'lwp':
+				return this.facts(n.st, n.row);
+			case 'regs':
+				return this.registers(n);
+			case 'var':
+				return this.variables(n.st, n.v, n.generation);
+			default:
+				return [];
 		}
 	}
 
@@ -87,12 +99,20 @@ export class LwpTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Di
 		fact('sp', r.sp);
 		const u = stackUsage(r);
 		if (r.stack && u) {
-			fact('stack', `${r.stack.low} – ${r.stack.high} (${formatBytes(u.size)})`, 'layers',
-				r.stack.source ? `found from: ${r.stack.source}` : undefined);
+			fact(
+				'stack',
+				`${r.stack.low} – ${r.stack.high} (${formatBytes(u.size)})`,
+				'layers',
+				r.stack.source ? `found from: ${r.stack.source}` : undefined,
+			);
 			fact('guard', u.guard ? formatBytes(u.guard) : 'none');
-			fact('SP depth', u.spInStack
-				? `${formatBytes(u.used)} used, ${formatBytes(u.free)} free (${u.percent}%${nearOverflow(r, threshold()) ? ', NEAR OVERFLOW' : ''})`
-				: 'SP outside the stack (alternate signal stack?)', nearOverflow(r, threshold()) ? 'warning' : undefined);
+			fact(
+				'SP depth',
+				u.spInStack
+					? `${formatBytes(u.used)} used, ${formatBytes(u.free)} free (${u.percent}%${nearOverflow(r, threshold()) ? ', NEAR OVERFLOW' : ''})`
+					: 'SP outside the stack (alternate signal stack?)',
+				nearOverflow(r, threshold()) ? 'warning' : undefined,
+			);
 		} else {
 			fact('stack', 'unknown');
 		}
@@ -112,13 +132,19 @@ export class LwpTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Di
 		if (st.running || st.generation !== generation) return [{ kind: 'note', label: 'Running: registers are read when stopped' }];
 		try {
 			const s = st.session;
-			const tr = (await s.customRequest('stackTrace', { threadId: tid, startFrame: 0, levels: 1 })) as DebugProtocol.StackTraceResponse['body'];
+			const tr = (await s.customRequest('stackTrace', {
+				threadId: tid,
+				startFrame: 0,
+				levels: 1,
+			})) as DebugProtocol.StackTraceResponse['body'];
 			const frame = tr.stackFrames[0];
 			if (!frame) return [{ kind: 'note', label: 'no frame' }];
 			const sc = (await s.customRequest('scopes', { frameId: frame.id })) as DebugProtocol.ScopesResponse['body'];
 			const regs = sc.scopes.find((x) => x.name === 'Registers');
 			if (!regs) return [{ kind: 'note', label: 'no Registers scope' }];
-			const vs = (await s.customRequest('variables', { variablesReference: regs.variablesReference })) as DebugProtocol.VariablesResponse['body'];
+			const vs = (await s.customRequest('variables', {
+				variablesReference: regs.variablesReference,
+			})) as DebugProtocol.VariablesResponse['body'];
 			return vs.variables.map((v) => ({ kind: 'var', st, v, generation }));
 		} catch (e) {
 			return [{ kind: 'note', label: `registers: ${(e as Error).message}` }];
@@ -128,7 +154,9 @@ export class LwpTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Di
 	private async variables(st: SessionLwps, v: DebugProtocol.Variable, generation: number): Promise<Node[]> {
 		if (st.running || st.generation !== generation) return [{ kind: 'note', label: 'Running: registers are read when stopped' }];
 		try {
-			const vs = (await st.session.customRequest('variables', { variablesReference: v.variablesReference })) as DebugProtocol.VariablesResponse['body'];
+			const vs = (await st.session.customRequest('variables', {
+				variablesReference: v.variablesReference,
+			})) as DebugProtocol.VariablesResponse['body'];
 			return vs.variables.map((x) => ({ kind: 'var', st, v: x, generation }));
 		} catch (e) {
 			return [{ kind: 'note', label: (e as Error).message }];
@@ -137,47 +165,54 @@ export class LwpTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Di
 
 	getTreeItem(n: Node): vscode.TreeItem {
 		switch (n.kind) {
-		case 'lwp': {
-			const r = n.row;
-			const warn = nearOverflow(r, threshold());
-			const u = stackUsage(r);
-			const it = new vscode.TreeItem(`${r.tid} ${r.name}`, vscode.TreeItemCollapsibleState.Collapsed);
-			const fn = n.st.functions.get(r.tid);
-			const stack = r.stack ? `${r.stack.low}–${r.stack.high}` : 'no stack';
-			it.description = `${stateText(r)}${fn ? ` · ${fn}` : ''} · ${stack}${u && u.spInStack ? ` · ${u.percent}% used` : ''}${warn ? ' · NEAR OVERFLOW' : ''}`;
-			it.iconPath = new vscode.ThemeIcon(warn ? 'warning' : r.isMain ? 'star-full' : 'debug-thread',
-				warn ? new vscode.ThemeColor('list.warningForeground') : undefined);
-			const md = new vscode.MarkdownString(undefined, true);
-			md.appendMarkdown(`**LWP ${r.tid}** \`${r.name}\`${r.isMain ? ' (main thread)' : ''}\n\n`);
-			md.appendMarkdown(`| | |\n|---|---|\n| pthread_t | \`${r.pthread ?? '—'}\` |\n| state | ${r.state} (${r.stateName}) |\n` +
-				`| pc | \`${r.pc}\`${fn ? ` ${fn.replace(/[|]/g, '\\|')}` : ''} |\n| sp | \`${r.sp}\` |\n` +
-				`| stack | \`${stack}\`${u ? ` (${formatBytes(u.size)}, guard ${formatBytes(u.guard)})` : ''} |\n` +
-				`| used | ${u && u.spInStack ? `${formatBytes(u.used)} (${u.percent}%)` : '—'} |\n| TLS base | \`${r.fsBase ?? '—'}\` |\n`);
-			it.tooltip = md;
-			it.contextValue = warn ? 'lwp.nearOverflow' : 'lwp';
-			it.id = `${n.st.session.id}/${r.tid}`;
-			return it;
-		}
-		case 'fact': {
-			const it = new vscode.TreeItem(n.label, vscode.TreeItemCollapsibleState.None);
-			it.description = n.value;
-			it.tooltip = n.tooltip ?? `${n.label}: ${n.value}`;
-			if (n.icon) it.iconPath = new vscode.ThemeIcon(n.icon);
-			return it;
-		}
-		case 'regs': {
-			const it = new vscode.TreeItem('Registers', vscode.TreeItemCollapsibleState.Collapsed);
-			it.iconPath = new vscode.ThemeIcon('symbol-variable');
-			return it;
-		}
-		case 'var': {
-			const it = new vscode.TreeItem(n.v.name, n.v.variablesReference ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
-			it.description = n.v.value;
-			it.tooltip = `${n.v.name} = ${n.v.value}${n.v.type ? ` (${n.v.type})` : ''}`;
-			return it;
-		}
-		case 'note':
-			return new vscode.TreeItem(n.label, vscode.TreeItemCollapsibleState.None);
+			case 'lwp': {
+				const r = n.row;
+				const warn = nearOverflow(r, threshold());
+				const u = stackUsage(r);
+				const it = new vscode.TreeItem(`${r.tid} ${r.name}`, vscode.TreeItemCollapsibleState.Collapsed);
+				const fn = n.st.functions.get(r.tid);
+				const stack = r.stack ? `${r.stack.low}–${r.stack.high}` : 'no stack';
+				it.description = `${stateText(r)}${fn ? ` · ${fn}` : ''} · ${stack}${u && u.spInStack ? ` · ${u.percent}% used` : ''}${warn ? ' · NEAR OVERFLOW' : ''}`;
+				it.iconPath = new vscode.ThemeIcon(
+					warn ? 'warning' : r.isMain ? 'star-full' : 'debug-thread',
+					warn ? new vscode.ThemeColor('list.warningForeground') : undefined,
+				);
+				const md = new vscode.MarkdownString(undefined, true);
+				md.appendMarkdown(`**LWP ${r.tid}** \`${r.name}\`${r.isMain ? ' (main thread)' : ''}\n\n`);
+				md.appendMarkdown(
+					`| | |\n|---|---|\n| pthread_t | \`${r.pthread ?? '—'}\` |\n| state | ${r.state} (${r.stateName}) |\n` +
+						`| pc | \`${r.pc}\`${fn ? ` ${fn.replace(/[|]/g, '\\|')}` : ''} |\n| sp | \`${r.sp}\` |\n` +
+						`| stack | \`${stack}\`${u ? ` (${formatBytes(u.size)}, guard ${formatBytes(u.guard)})` : ''} |\n` +
+						`| used | ${u && u.spInStack ? `${formatBytes(u.used)} (${u.percent}%)` : '—'} |\n| TLS base | \`${r.fsBase ?? '—'}\` |\n`,
+				);
+				it.tooltip = md;
+				it.contextValue = warn ? 'lwp.nearOverflow' : 'lwp';
+				it.id = `${n.st.session.id}/${r.tid}`;
+				return it;
+			}
+			case 'fact': {
+				const it = new vscode.TreeItem(n.label, vscode.TreeItemCollapsibleState.None);
+				it.description = n.value;
+				it.tooltip = n.tooltip ?? `${n.label}: ${n.value}`;
+				if (n.icon) it.iconPath = new vscode.ThemeIcon(n.icon);
+				return it;
+			}
+			case 'regs': {
+				const it = new vscode.TreeItem('Registers', vscode.TreeItemCollapsibleState.Collapsed);
+				it.iconPath = new vscode.ThemeIcon('symbol-variable');
+				return it;
+			}
+			case 'var': {
+				const it = new vscode.TreeItem(
+					n.v.name,
+					n.v.variablesReference ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+				);
+				it.description = n.v.value;
+				it.tooltip = `${n.v.name} = ${n.v.value}${n.v.type ? ` (${n.v.type})` : ''}`;
+				return it;
+			}
+			case 'note':
+				return new vscode.TreeItem(n.label, vscode.TreeItemCollapsibleState.None);
 		}
 	}
 

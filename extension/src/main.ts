@@ -42,7 +42,12 @@ export function activate(context: vscode.ExtensionContext): ForkallApi {
 	tree.attach(view);
 
 	context.subscriptions.push(
-		log, factory, store, tree, panel, view,
+		log,
+		factory,
+		store,
+		tree,
+		panel,
+		view,
 		vscode.debug.registerDebugAdapterDescriptorFactory('forkall', factory),
 		vscode.debug.registerDebugConfigurationProvider('forkall', new ConfigProvider()),
 		vscode.debug.registerDebugAdapterTrackerFactory('forkall', store),
@@ -71,17 +76,25 @@ export function activate(context: vscode.ExtensionContext): ForkallApi {
 		vscode.commands.registerCommand('forkall.showMemory', async (address?: string, count?: number) => {
 			const s = forkallSession();
 			if (!s) return null;
-			const text = address ?? await vscode.window.showInputBox({ prompt: 'Address to show (hex, e.g. 0x7ffc9e1c2a10)', validateInput: (v) => (parseAddress(v) === null ? 'not an address' : null) });
+			const text =
+				address ??
+				(await vscode.window.showInputBox({
+					prompt: 'Address to show (hex, e.g. 0x7ffc9e1c2a10)',
+					validateInput: (v) => (parseAddress(v) === null ? 'not an address' : null),
+				}));
 			const a = text === undefined ? null : parseAddress(text);
 			return a === null ? null : memory.show(s, a, count);
 		}),
-		vscode.commands.registerCommand('forkall.showVariableMemory', async (arg?: { variable?: { name?: string; memoryReference?: string } }) => {
-			const s = forkallSession();
-			const ref = arg?.variable?.memoryReference;
-			const a = ref ? parseAddress(ref) : null;
-			if (!s || a === null) return null;
-			return memory.show(s, a, 256, `${arg?.variable?.name ?? ''} (0x${a.toString(16)})`);
-		}),
+		vscode.commands.registerCommand(
+			'forkall.showVariableMemory',
+			async (arg?: { variable?: { name?: string; memoryReference?: string } }) => {
+				const s = forkallSession();
+				const ref = arg?.variable?.memoryReference;
+				const a = ref ? parseAddress(ref) : null;
+				if (!s || a === null) return null;
+				return memory.show(s, a, 256, `${arg?.variable?.name ?? ''} (0x${a.toString(16)})`);
+			},
+		),
 		vscode.commands.registerCommand('forkall.lwps.showStackMemory', async (node?: { row?: LwpRow }) => {
 			const s = forkallSession();
 			const row = node?.row;

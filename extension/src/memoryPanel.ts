@@ -25,13 +25,15 @@ export class MemoryPanel implements vscode.Disposable {
 	private error: string | null = null;
 
 	constructor(private readonly extensionUri: vscode.Uri) {
-		this.subs.push(vscode.debug.onDidTerminateDebugSession((s) => {
-			if (s === this.session) {
-				this.session = undefined;
-				this.error = 'the debug session ended';
-				this.post();
-			}
-		}));
+		this.subs.push(
+			vscode.debug.onDidTerminateDebugSession((s) => {
+				if (s === this.session) {
+					this.session = undefined;
+					this.error = 'the debug session ended';
+					this.post();
+				}
+			}),
+		);
 	}
 
 	/** Show count bytes from start in session; what the view then shows (for tests). */
@@ -60,34 +62,45 @@ export class MemoryPanel implements vscode.Disposable {
 			return;
 		}
 		const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-		const panel = vscode.window.createWebviewPanel('forkall.memory', 'Forkall: Memory',
+		const panel = vscode.window.createWebviewPanel(
+			'forkall.memory',
+			'Forkall: Memory',
 			{ viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-			{ enableScripts: true, localResourceRoots: [media], retainContextWhenHidden: true });
+			{ enableScripts: true, localResourceRoots: [media], retainContextWhenHidden: true },
+		);
 		panel.webview.html = this.html(panel.webview, media);
-		panel.onDidDispose(() => {
-			this.panel = undefined;
-		}, null, this.subs);
-		panel.webview.onDidReceiveMessage((m: { type?: string; address?: string }) => {
-			if (m?.type === 'ready') this.post();
-			if (m?.type === 'refresh') void this.read();
-			if (m?.type === 'prev' || m?.type === 'next') {
-				const delta = BigInt(this.count);
-				this.start = m.type === 'prev' ? (this.start > delta ? this.start - delta : 0n) : this.start + delta;
-				this.title = `0x${this.start.toString(16)}`;
-				void this.read();
-			}
-			if (m?.type === 'goto' && typeof m.address === 'string') {
-				const a = parseAddress(m.address);
-				if (a === null) {
-					this.error = `not an address: ${m.address}`;
-					this.post();
-				} else {
-					this.start = a;
-					this.title = `0x${a.toString(16)}`;
+		panel.onDidDispose(
+			() => {
+				this.panel = undefined;
+			},
+			null,
+			this.subs,
+		);
+		panel.webview.onDidReceiveMessage(
+			(m: { type?: string; address?: string }) => {
+				if (m?.type === 'ready') this.post();
+				if (m?.type === 'refresh') void this.read();
+				if (m?.type === 'prev' || m?.type === 'next') {
+					const delta = BigInt(this.count);
+					this.start = m.type === 'prev' ? (this.start > delta ? this.start - delta : 0n) : this.start + delta;
+					this.title = `0x${this.start.toString(16)}`;
 					void this.read();
 				}
-			}
-		}, null, this.subs);
+				if (m?.type === 'goto' && typeof m.address === 'string') {
+					const a = parseAddress(m.address);
+					if (a === null) {
+						this.error = `not an address: ${m.address}`;
+						this.post();
+					} else {
+						this.start = a;
+						this.title = `0x${a.toString(16)}`;
+						void this.read();
+					}
+				}
+			},
+			null,
+			this.subs,
+		);
 		this.panel = panel;
 	}
 
@@ -96,7 +109,9 @@ export class MemoryPanel implements vscode.Disposable {
 		if (!s) return;
 		try {
 			const r = (await s.customRequest('readMemory', {
-				memoryReference: `0x${this.start.toString(16)}`, offset: 0, count: this.count,
+				memoryReference: `0x${this.start.toString(16)}`,
+				offset: 0,
+				count: this.count,
 			})) as DebugProtocol.ReadMemoryResponse['body'];
 			const address = r?.address ? BigInt(r.address) : this.start;
 			const data = r?.data ? Buffer.from(r.data, 'base64') : Buffer.alloc(0);
@@ -110,7 +125,11 @@ export class MemoryPanel implements vscode.Disposable {
 
 	private post(): void {
 		void this.panel?.webview.postMessage({
-			type: 'memory', title: this.title, session: this.session?.name ?? null, dump: this.last, error: this.error,
+			type: 'memory',
+			title: this.title,
+			session: this.session?.name ?? null,
+			dump: this.last,
+			error: this.error,
 		});
 	}
 
@@ -119,7 +138,10 @@ export class MemoryPanel implements vscode.Disposable {
 		const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'memoryView.css'));
 		const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'memoryView.js'));
 		const csp = [
-			"default-src 'none'", `style-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`,
+			"default-src 'none'",
+			`style-src ${webview.cspSource}`,
+			`font-src ${webview.cspSource}`,
+			`script-src 'nonce-${nonce}'`,
 		].join('; ');
 		return `<!DOCTYPE html>
 <html lang="en">

@@ -28,7 +28,10 @@ export async function pickProcess(): Promise<string | undefined> {
 	qp.matchOnDetail = true;
 	const myUid = process.getuid?.() ?? -1;
 	const self = process.pid;
-	qp.items = sortForPicking(listProcesses().filter((p) => p.pid !== self), myUid).map(item);
+	qp.items = sortForPicking(
+		listProcesses().filter((p) => p.pid !== self),
+		myUid,
+	).map(item);
 	qp.show();
 	const picked = await new Promise<ProcItem | undefined>((resolve) => {
 		qp.onDidAccept(() => resolve(qp.selectedItems[0]));
@@ -44,6 +47,9 @@ export async function attachToProcess(): Promise<boolean> {
 	if (!pid) return false;
 	const folder = vscode.workspace.workspaceFolders?.[0];
 	return vscode.debug.startDebugging(folder, {
-		type: 'forkall', request: 'attach', name: `Forkall: attach ${pid}`, pid: Number(pid),
+		type: 'forkall',
+		request: 'attach',
+		name: `Forkall: attach ${pid}`,
+		pid: Number(pid),
 	});
 }

@@ -54,7 +54,15 @@ export function listProcesses(proc = '/proc'): ProcInfo[] {
 			if (cmd.length === 0) continue;
 			const cmdline = cmd.toString('utf8').replace(/\0+$/, '').split('\0').join(' ');
 			const st = parseStatus(fs.readFileSync(`${proc}/${ent}/status`, 'utf8'));
-			out.push({ pid, uid: st.uid, user: users.get(st.uid) ?? String(st.uid), name: st.name, cmdline, threads: st.threads, tracerPid: st.tracerPid });
+			out.push({
+				pid,
+				uid: st.uid,
+				user: users.get(st.uid) ?? String(st.uid),
+				name: st.name,
+				cmdline,
+				threads: st.threads,
+				tracerPid: st.tracerPid,
+			});
 		} catch {
 			// exited while listing, or not readable
 		}

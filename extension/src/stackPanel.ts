@@ -14,7 +14,10 @@ export class StackPanel implements vscode.Disposable {
 	private readonly subs: vscode.Disposable[] = [];
 	private last: StackPicture | null = null;
 
-	constructor(private readonly extensionUri: vscode.Uri, private readonly store: LwpStore) {
+	constructor(
+		private readonly extensionUri: vscode.Uri,
+		private readonly store: LwpStore,
+	) {
 		this.subs.push(store.onDidChange(() => this.update()));
 	}
 
@@ -25,24 +28,35 @@ export class StackPanel implements vscode.Disposable {
 			return;
 		}
 		const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-		const panel = vscode.window.createWebviewPanel('forkall.stacks', 'Forkall: LWP Stacks',
+		const panel = vscode.window.createWebviewPanel(
+			'forkall.stacks',
+			'Forkall: LWP Stacks',
 			{ viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-			{ enableScripts: true, localResourceRoots: [media], retainContextWhenHidden: true });
+			{ enableScripts: true, localResourceRoots: [media], retainContextWhenHidden: true },
+		);
 		panel.iconPath = {
 			light: vscode.Uri.joinPath(media, 'icons', 'light', 'stacks.svg'),
 			dark: vscode.Uri.joinPath(media, 'icons', 'dark', 'stacks.svg'),
 		};
 		panel.webview.html = this.html(panel.webview, media);
-		panel.onDidDispose(() => {
-			this.panel = undefined;
-		}, null, this.subs);
-		panel.webview.onDidReceiveMessage((m: { type?: string }) => {
-			if (m?.type === 'ready') this.post();
-			if (m?.type === 'refresh') {
-				const st = this.store.focused();
-				if (st) void this.store.refresh(st);
-			}
-		}, null, this.subs);
+		panel.onDidDispose(
+			() => {
+				this.panel = undefined;
+			},
+			null,
+			this.subs,
+		);
+		panel.webview.onDidReceiveMessage(
+			(m: { type?: string }) => {
+				if (m?.type === 'ready') this.post();
+				if (m?.type === 'refresh') {
+					const st = this.store.focused();
+					if (st) void this.store.refresh(st);
+				}
+			},
+			null,
+			this.subs,
+		);
 		this.panel = panel;
 		const st = this.store.focused();
 		if (st && !st.table && !st.running) void this.store.refresh(st);
@@ -83,8 +97,18 @@ export class StackPanel implements vscode.Disposable {
 		if (!st || !st.table) return null;
 		const threshold = vscode.workspace.getConfiguration('forkall').get<number>('lwps.overflowWarnPercent', 80);
 		const parentFork = st.forks[st.forks.length - 1];
-		const fork = st.forkedFrom ? { map: st.forkedFrom, side: 'child' as const } : parentFork ? { map: parentFork, side: 'parent' as const } : null;
-		return stackPicture(st.session.name, st.table, { reason: st.reason, running: st.running, functions: st.functions, threshold, fork });
+		const fork = st.forkedFrom
+			? { map: st.forkedFrom, side: 'child' as const }
+			: parentFork
+				? { map: parentFork, side: 'parent' as const }
+				: null;
+		return stackPicture(st.session.name, st.table, {
+			reason: st.reason,
+			running: st.running,
+			functions: st.functions,
+			threshold,
+			fork,
+		});
 	}
 
 	private update(): void {

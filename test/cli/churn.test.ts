@@ -18,11 +18,7 @@ interface Truth {
 }
 
 function readLog(file: string): number[] {
-	return fs
-		.readFileSync(file, 'utf8')
-		.split('\n')
-		.filter(Boolean)
-		.map(Number);
+	return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
 }
 
 test('threads while threads churn: 20 captures, none missed, none left stopped', { timeout: 300000 }, async (t) => {

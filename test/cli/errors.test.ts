@@ -30,7 +30,11 @@ function assertUsage(res: RunResult, what: string): void {
 
 test('no such process: exit 1 and "no such process"', async () => {
 	const pid = await deadPid();
-	for (const args of [['threads', String(pid)], ['threads', String(pid), '--json'], ['regs', String(pid), String(pid)]]) {
+	for (const args of [
+		['threads', String(pid)],
+		['threads', String(pid), '--json'],
+		['regs', String(pid), String(pid)],
+	]) {
 		const line = assertFailure(await runForkall(args), /no such process/i, args.join(' '));
 		assert.ok(line.includes(String(pid)), `names the pid: ${line}`);
 	}
@@ -42,7 +46,11 @@ test('a tid that is not a thread of the pid: exit 1 and a clear message', async 
 	const other = await spawnFixture('threads', ['1']);
 	t.after(() => other.kill());
 	for (const tid of [other.pid, await deadPid()]) {
-		const line = assertFailure(await runForkall(['regs', String(fx.pid), String(tid)]), /no such (thread|process|task)|not a thread/i, `regs ${fx.pid} ${tid}`);
+		const line = assertFailure(
+			await runForkall(['regs', String(fx.pid), String(tid)]),
+			/no such (thread|process|task)|not a thread/i,
+			`regs ${fx.pid} ${tid}`,
+		);
 		assert.ok(line.includes(String(tid)), `names the tid: ${line}`);
 	}
 	assertNotStoppedOrTraced(fx.pid, 'after regs with a foreign tid');
@@ -61,7 +69,10 @@ test('not permitted: an unprivileged user against a root-owned process', async (
 	const fx = await spawnFixture('threads', ['2']);
 	t.after(() => fx.kill());
 	const nobody = { uid: 65534, gid: 65534, name: 'nobody' };
-	for (const args of [['threads', String(fx.pid)], ['regs', String(fx.pid), String(fx.truth.threads[1].tid)]]) {
+	for (const args of [
+		['threads', String(fx.pid)],
+		['regs', String(fx.pid), String(fx.truth.threads[1].tid)],
+	]) {
 		const line = assertFailure(await runForkall(args, { user: nobody }), /not permitted/i, `${args.join(' ')} as nobody`);
 		assert.match(line, /CAP_SYS_PTRACE|ptrace_scope/, `explains the cause: ${line}`);
 		assertNotStoppedOrTraced(fx.pid, `after ${args[0]} as nobody`);
@@ -79,7 +90,10 @@ test('already traced: names the tracer', async (t) => {
 		fx.truth.threads.map(() => holder.pid),
 		'holder traces every thread',
 	);
-	for (const args of [['threads', String(fx.pid)], ['regs', String(fx.pid), String(fx.truth.threads[1].tid)]]) {
+	for (const args of [
+		['threads', String(fx.pid)],
+		['regs', String(fx.pid), String(fx.truth.threads[1].tid)],
+	]) {
 		assertFailure(await runForkall(args), new RegExp(`already traced by PID ${holder.pid}\\b`, 'i'), args.join(' '));
 		for (const s of procState(fx.pid)) {
 			assert.equal(s.tracerPid, holder.pid, `thread ${s.tid} still traced by the holder only`);
@@ -144,16 +158,32 @@ test('a kernel thread: "nothing to debug" (not an error about /proc/PID/maps)', 
 		t.skip('no kernel thread is visible in this PID namespace');
 		return;
 	}
-	for (const args of [['threads', String(k.pid)], ['regs', String(k.pid), String(k.pid)], ['fork', String(k.pid)]]) {
+	for (const args of [
+		['threads', String(k.pid)],
+		['regs', String(k.pid), String(k.pid)],
+		['fork', String(k.pid)],
+	]) {
 		const res = await runForkall(args);
-		assertFailure(res, new RegExp(`^forkall: pid ${k.pid} is a kernel thread \\(${k.comm.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\): nothing to debug$`), args.join(' '));
+		assertFailure(
+			res,
+			new RegExp(
+				`^forkall: pid ${k.pid} is a kernel thread \\(${k.comm.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\): nothing to debug$`,
+			),
+			args.join(' '),
+		);
 	}
 });
 
 test('forkall on its own pid: "cannot trace itself" (not "setuid or non-dumpable")', async () => {
 	// exec keeps the shell's pid: $$ is forkall's own pid
 	for (const cmd of ['threads $$', 'regs $$ $$', 'fork $$']) {
-		const res = await run(['sh', '-c', `exec ${forkallCommand().map((a) => `'${a}'`).join(' ')} ${cmd}`]);
+		const res = await run([
+			'sh',
+			'-c',
+			`exec ${forkallCommand()
+				.map((a) => `'${a}'`)
+				.join(' ')} ${cmd}`,
+		]);
 		assertFailure(res, /^forkall: pid \d+ is this debugger's own process: a process cannot trace itself$/, cmd);
 	}
 });

@@ -36,7 +36,10 @@ async function assertStillSpinning(fx: Fixture<Truth>, context: string): Promise
 	const t0 = cpuTicks(fx.pid, fx.truth.tid);
 	const deadline = Date.now() + 5000;
 	while (cpuTicks(fx.pid, fx.truth.tid) <= t0) {
-		assert.ok(Date.now() < deadline, `${context}: spinning thread ${fx.truth.tid} got no CPU time in 5 s (state ${taskStat(fx.pid, fx.truth.tid)?.state})`);
+		assert.ok(
+			Date.now() < deadline,
+			`${context}: spinning thread ${fx.truth.tid} got no CPU time in 5 s (state ${taskStat(fx.pid, fx.truth.tid)?.state})`,
+		);
 		await sleep(50);
 	}
 	assert.equal(fx.exited, null, `${context}: fixture exited`);
@@ -121,6 +124,9 @@ test('regs human output shows the register values', { timeout: 60000 }, async (t
 	// xmm0 = two 64-bit lanes; accept either one run of hex or lanes split by separators.
 	const xmm0 = fx.truth.xmm[0].slice(2);
 	const compact = out.replace(/[\s_:,'`]|0x/g, '');
-	assert.ok(compact.includes(xmm0) || (out.includes(xmm0.slice(0, 16)) && out.includes(xmm0.slice(16))), `shows xmm0 = ${fx.truth.xmm[0]}`);
+	assert.ok(
+		compact.includes(xmm0) || (out.includes(xmm0.slice(0, 16)) && out.includes(xmm0.slice(16))),
+		`shows xmm0 = ${fx.truth.xmm[0]}`,
+	);
 	await assertStillSpinning(fx, 'after forkall regs (human)');
 });

@@ -70,7 +70,10 @@ function checkRows(fx: Fixture<Truth>, body: ThreadsBody): void {
 			// stack's top at the page above __libc_stack_end, below the
 			// argv/environment strings: at or under the VMA end.)
 			assert.equal(high, stackVma.end, `${ctx}: stack high vs [stack] VMA`);
-			assert.ok(hex(t.stackHigh) <= high && hex(t.stackHigh) > low, `${ctx}: pthread_getattr_np top ${t.stackHigh} inside the reported stack`);
+			assert.ok(
+				hex(t.stackHigh) <= high && hex(t.stackHigh) > low,
+				`${ctx}: pthread_getattr_np top ${t.stackHigh} inside the reported stack`,
+			);
 			assert.equal(low, stackVma.start, `${ctx}: stack low vs [stack] VMA`);
 			assert.ok(sp >= low && sp < high, `${ctx}: sp ${r.sp} outside [${r.stack.low}, ${r.stack.high})`);
 		} else {

@@ -37,12 +37,18 @@ test('attach to a 64-thread process: 65 threads, ids are the tids, names lead wi
 		assert.equal(stop.body.allThreadsStopped, true);
 		const th = await dc.threadsRequest();
 		assert.equal(th.body.threads.length, 65);
-		assert.deepEqual(th.body.threads.map((t) => t.id).sort((a, b) => a - b), listTasks(fx.pid));
+		assert.deepEqual(
+			th.body.threads.map((t) => t.id).sort((a, b) => a - b),
+			listTasks(fx.pid),
+		);
 		for (const t of th.body.threads) {
 			assert.match(t.name, new RegExp(`^\\S.* \\(${t.id}\\)( in \\w+| uninterruptible| zombie)?$`), `thread name ${t.name}`);
 			assert.ok(t.name.length <= 40, `short enough for the Call Stack: ${t.name}`);
 		}
-		assert.ok(th.body.threads.some((t) => /^w1-cond \(\d+\) in futex$/.test(t.name)), 'a cond worker shows its futex wait');
+		assert.ok(
+			th.body.threads.some((t) => /^w1-cond \(\d+\) in futex$/.test(t.name)),
+			'a cond worker shows its futex wait',
+		);
 		await dc.disconnectRequest({});
 	});
 	assertNotStoppedOrTraced(fx.pid, 'after disconnect');
@@ -56,7 +62,12 @@ test('pause/continue transcript; disconnect leaves the process running and untra
 	await withClient(async (dc) => {
 		const init = await dc.init();
 		// Capabilities that depend on which native ops the library has are checked in launch.test.ts.
-		const { supportsFunctionBreakpoints: _f, supportsInstructionBreakpoints: _i, supportsSteppingGranularity: _s, ...stable } = init.body ?? {};
+		const {
+			supportsFunctionBreakpoints: _f,
+			supportsInstructionBreakpoints: _i,
+			supportsSteppingGranularity: _s,
+			...stable
+		} = init.body ?? {};
 		g.log('capabilities', stable);
 		const initialized = dc.next('initialized');
 		await dc.attachRequest({ pid: fx.pid } as DebugProtocol.AttachRequestArguments);
@@ -64,7 +75,10 @@ test('pause/continue transcript; disconnect leaves the process running and untra
 		g.log('attached (running)');
 		await dc.configurationDoneRequest();
 		const th = await dc.threadsRequest();
-		g.log('threads while running', th.body.threads.map((t) => t.id));
+		g.log(
+			'threads while running',
+			th.body.threads.map((t) => t.id),
+		);
 		const stopped = dc.next('stopped');
 		const lwpsChanged = dc.next('lwpsChanged');
 		await dc.pauseRequest({ threadId: fx.pid });
@@ -91,8 +105,11 @@ test('pause/continue transcript; disconnect leaves the process running and untra
 
 test('registers scope: rbx/r12 of the regs fixture worker, groups, memoryReference on GPRs', async () => {
 	const fx = await spawnFixture<{ tid: number; rbx: string; r12: string; isa: string }>('regs', []);
-	const g = new Golden('registers').alias(fx.pid, 'pid').alias(fx.truth.tid, 'worker')
-		.keepHex('0x1111111111111111').keepHex('0x2222222222222222');
+	const g = new Golden('registers')
+		.alias(fx.pid, 'pid')
+		.alias(fx.truth.tid, 'worker')
+		.keepHex('0x1111111111111111')
+		.keepHex('0x2222222222222222');
 	await withClient(async (dc) => {
 		await dc.init();
 		await dc.attachStopped(fx.pid);
@@ -100,12 +117,26 @@ test('registers scope: rbx/r12 of the regs fixture worker, groups, memoryReferen
 		assert.ok(st.body.stackFrames.length >= 1);
 		for (const f of st.body.stackFrames) assert.match(f.instructionPointerReference ?? '', /^0x[0-9a-f]+$/);
 		const sc = await dc.scopesRequest({ frameId: st.body.stackFrames[0].id });
-		g.log('scopes', sc.body.scopes.map((s) => ({ name: s.name, presentationHint: s.presentationHint, expensive: s.expensive })));
+		g.log(
+			'scopes',
+			sc.body.scopes.map((s) => ({ name: s.name, presentationHint: s.presentationHint, expensive: s.expensive })),
+		);
 		const regScope = sc.body.scopes.find((s) => s.presentationHint === 'registers')!;
 		const groups = (await dc.variablesRequest({ variablesReference: regScope.variablesReference })).body.variables;
-		g.log('groups', groups.map((x) => x.name).filter((n) => !n.startsWith('AVX')));
-		assert.equal(groups.some((x) => x.name === 'AVX'), fx.truth.isa !== 'sse', 'AVX group when the CPU has AVX');
-		assert.equal(groups.some((x) => x.name === 'AVX-512'), fx.truth.isa === 'avx512', 'AVX-512 group when the CPU has it');
+		g.log(
+			'groups',
+			groups.map((x) => x.name).filter((n) => !n.startsWith('AVX')),
+		);
+		assert.equal(
+			groups.some((x) => x.name === 'AVX'),
+			fx.truth.isa !== 'sse',
+			'AVX group when the CPU has AVX',
+		);
+		assert.equal(
+			groups.some((x) => x.name === 'AVX-512'),
+			fx.truth.isa === 'avx512',
+			'AVX-512 group when the CPU has it',
+		);
 		const general = varsByName((await dc.variablesRequest({ variablesReference: groups[0].variablesReference })).body.variables);
 		assert.equal(BigInt(general.get('rbx')!.value), BigInt(fx.truth.rbx));
 		assert.equal(BigInt(general.get('r12')!.value), BigInt(fx.truth.r12));
@@ -114,7 +145,10 @@ test('registers scope: rbx/r12 of the regs fixture worker, groups, memoryReferen
 		assert.equal(general.get('rip')!.memoryReference, `0x${BigInt(general.get('rip')!.value).toString(16)}`);
 		const flags = groups.find((x) => x.name === 'rflags')!;
 		const bits = (await dc.variablesRequest({ variablesReference: flags.variablesReference })).body.variables;
-		g.log('rflags bits', bits.map((b) => b.name));
+		g.log(
+			'rflags bits',
+			bits.map((b) => b.name),
+		);
 		const sse = groups.find((x) => x.name === 'SSE')!;
 		const xmm = varsByName((await dc.variablesRequest({ variablesReference: sse.variablesReference })).body.variables);
 		assert.ok(xmm.has('mxcsr') && xmm.has('xmm15'));
@@ -136,51 +170,87 @@ test('readMemory of a known global, writeMemory round trip, unreadable bytes, di
 	await withClient(async (dc) => {
 		await dc.init();
 		await dc.attachStopped(fx.pid);
-		const m = await dc.send('readMemory', { memoryReference: fx.truth.magic, count: 8 }) as DebugProtocol.ReadMemoryResponse;
+		const m = (await dc.send('readMemory', { memoryReference: fx.truth.magic, count: 8 })) as DebugProtocol.ReadMemoryResponse;
 		assert.equal(Buffer.from(m.body!.data!, 'base64').readBigUInt64LE(), 0x1122334455667788n);
 		assert.equal(m.body!.address, fx.truth.magic);
-		const t = await dc.send('readMemory', { memoryReference: fx.truth.text, count: 15 }) as DebugProtocol.ReadMemoryResponse;
+		const t = (await dc.send('readMemory', { memoryReference: fx.truth.text, count: 15 })) as DebugProtocol.ReadMemoryResponse;
 		assert.equal(Buffer.from(t.body!.data!, 'base64').toString(), 'forkall-dapdemo');
 
 		const memEvent = dc.next('memory');
-		const w = await dc.send('writeMemory', { memoryReference: fx.truth.text, offset: 8, data: Buffer.from('DAPDEMO').toString('base64') }) as DebugProtocol.WriteMemoryResponse;
+		const w = (await dc.send('writeMemory', {
+			memoryReference: fx.truth.text,
+			offset: 8,
+			data: Buffer.from('DAPDEMO').toString('base64'),
+		})) as DebugProtocol.WriteMemoryResponse;
 		assert.equal(w.body!.bytesWritten, 7);
 		const me = (await memEvent) as DebugProtocol.MemoryEvent;
 		assert.equal(me.body.offset, 8);
-		const t2 = await dc.send('readMemory', { memoryReference: fx.truth.text, count: 15 }) as DebugProtocol.ReadMemoryResponse;
+		const t2 = (await dc.send('readMemory', { memoryReference: fx.truth.text, count: 15 })) as DebugProtocol.ReadMemoryResponse;
 		assert.equal(Buffer.from(t2.body!.data!, 'base64').toString(), 'forkall-DAPDEMO');
 
-		const z = await dc.send('readMemory', { memoryReference: '0x0', count: 64 }) as DebugProtocol.ReadMemoryResponse;
+		const z = (await dc.send('readMemory', { memoryReference: '0x0', count: 64 })) as DebugProtocol.ReadMemoryResponse;
 		assert.equal(Buffer.from(z.body!.data ?? '', 'base64').length, 0);
 		assert.equal(z.body!.unreadableBytes, 64);
 
 		const st = await dc.stackTraceRequest({ threadId: fx.pid });
 		const pc = st.body.stackFrames[0].instructionPointerReference!;
-		for (const [off, n] of [[0, 1], [0, 17], [-5, 12], [-40, 10], [3, 50]] as const) {
-			const d = await dc.send('disassemble', { memoryReference: pc, instructionOffset: off, instructionCount: n }) as DebugProtocol.DisassembleResponse;
+		for (const [off, n] of [
+			[0, 1],
+			[0, 17],
+			[-5, 12],
+			[-40, 10],
+			[3, 50],
+		] as const) {
+			const d = (await dc.send('disassemble', {
+				memoryReference: pc,
+				instructionOffset: off,
+				instructionCount: n,
+			})) as DebugProtocol.DisassembleResponse;
 			assert.equal(d.body!.instructions.length, n, `offset ${off} count ${n}`);
 		}
-		const d = await dc.send('disassemble', { memoryReference: pc, instructionOffset: -3, instructionCount: 6 }) as DebugProtocol.DisassembleResponse;
+		const d = (await dc.send('disassemble', {
+			memoryReference: pc,
+			instructionOffset: -3,
+			instructionCount: 6,
+		})) as DebugProtocol.DisassembleResponse;
 		assert.equal(BigInt(d.body!.instructions[3].address), BigInt(pc), 'instruction 3 of offset -3 is the pc');
-		assert.ok(d.body!.instructions.every((i) => i.presentationHint !== 'invalid'), 'libc code decodes');
-		const bad = await dc.send('disassemble', { memoryReference: '0x10', instructionCount: 7 }) as DebugProtocol.DisassembleResponse;
+		assert.ok(
+			d.body!.instructions.every((i) => i.presentationHint !== 'invalid'),
+			'libc code decodes',
+		);
+		const bad = (await dc.send('disassemble', { memoryReference: '0x10', instructionCount: 7 })) as DebugProtocol.DisassembleResponse;
 		assert.equal(bad.body!.instructions.length, 7);
-		assert.ok(bad.body!.instructions.every((i) => i.presentationHint === 'invalid'), 'unreadable memory gives invalid entries');
+		assert.ok(
+			bad.body!.instructions.every((i) => i.presentationHint === 'invalid'),
+			'unreadable memory gives invalid entries',
+		);
 
 		// A worker's stack runs through libc (usleep/clock_nanosleep) into worker() (when the library has the stack op).
 		const ws = await dc.stackTraceRequest({ threadId: fx.truth.tids[0] });
 		if (ws.body.stackFrames.length > 1) {
 			const names = ws.body.stackFrames.map((f) => f.name);
 			// worker() may be inlined into worker_start() at -O1
-			assert.ok(names.some((n) => /^worker/.test(n)), `worker on the stack: ${names.join(' <- ')}`);
-			assert.ok(ws.body.stackFrames.some((f) => f.presentationHint === 'subtle'), 'libc frames (no source) are subtle');
-			assert.ok(ws.body.stackFrames.every((f) => /^0x[0-9a-f]+$/.test(f.instructionPointerReference ?? '')), 'every frame has an instructionPointerReference');
+			assert.ok(
+				names.some((n) => /^worker/.test(n)),
+				`worker on the stack: ${names.join(' <- ')}`,
+			);
+			assert.ok(
+				ws.body.stackFrames.some((f) => f.presentationHint === 'subtle'),
+				'libc frames (no source) are subtle',
+			);
+			assert.ok(
+				ws.body.stackFrames.every((f) => /^0x[0-9a-f]+$/.test(f.instructionPointerReference ?? '')),
+				'every frame has an instructionPointerReference',
+			);
 			const w = ws.body.stackFrames.find((f) => /^worker/.test(f.name))!;
 			assert.equal(w.source?.name, 'dapdemo.c');
 		}
 		const lw = (await dc.customRequest('lwps')).body as LwpsResponseBody;
 		assert.equal(lw.pid, fx.pid);
-		assert.deepEqual(lw.lwps.map((l) => l.tid).sort((a, b) => a - b), [fx.pid, ...fx.truth.tids].sort((a, b) => a - b));
+		assert.deepEqual(
+			lw.lwps.map((l) => l.tid).sort((a, b) => a - b),
+			[fx.pid, ...fx.truth.tids].sort((a, b) => a - b),
+		);
 		assert.ok(lw.lwps.every((l) => l.pthread !== null && l.stack !== null));
 		await dc.disconnectRequest({});
 	});

@@ -29,7 +29,11 @@ test('a breakpoint removed and set again 60 times while 8 threads hit it: no SIG
 		let exited = false;
 		dc.on('exited', () => (exited = true));
 		const initialized = dc.next('initialized');
-		await within(dc.launchRequest({ program: fixturePath('bphammer'), args: ['8'] } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await within(
+			dc.launchRequest({ program: fixturePath('bphammer'), args: ['8'] } as DebugProtocol.LaunchRequestArguments),
+			20000,
+			'launch',
+		);
 		await initialized;
 		await dc.configurationDoneRequest();
 		await new Promise((r) => setTimeout(r, 300)); // every worker in its loop
@@ -39,7 +43,11 @@ test('a breakpoint removed and set again 60 times while 8 threads hit it: no SIG
 			assert.equal(set.body.breakpoints[0].verified, true);
 			await new Promise((r) => setTimeout(r, 20));
 			await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
-			assert.deepEqual(stops.map((s) => `${s.body.reason} ${s.body.text ?? ''}`), [], `round ${i}: no stop at all`);
+			assert.deepEqual(
+				stops.map((s) => `${s.body.reason} ${s.body.text ?? ''}`),
+				[],
+				`round ${i}: no stop at all`,
+			);
 			assert.equal(exited, false, `round ${i}: the program lives`);
 		}
 		await dc.terminateRequest();

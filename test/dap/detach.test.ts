@@ -64,7 +64,10 @@ test('attach, breakpoint stop, disconnect {} — repeated: the debuggee survives
 					await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
 					await dc.continueRequest({ threadId: s.body.threadId! });
 					// (a socket client's waitForEvent has no timeout of its own)
-					const extra = await within(dc.waitForEvent('stopped'), 200, 'stopped').then((e) => e, () => null);
+					const extra = await within(dc.waitForEvent('stopped'), 200, 'stopped').then(
+						(e) => e,
+						() => null,
+					);
 					assert.equal(extra, null, `${what}: a stop after the only breakpoint was removed: ${JSON.stringify(extra?.body)}`);
 				}
 				await within(dc.disconnectRequest({}), 10000, `${what}: disconnect`);

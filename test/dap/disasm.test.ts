@@ -16,8 +16,14 @@ after(killAll);
 
 const SRC = path.join(FIXTURES_SRC, 'sigbp.c');
 
-function dis(dc: DapClient, ref: string, instructionOffset: number, instructionCount: number): Promise<DebugProtocol.DisassembledInstruction[]> {
-	return dc.send('disassemble', { memoryReference: ref, instructionOffset, instructionCount, resolveSymbols: true })
+function dis(
+	dc: DapClient,
+	ref: string,
+	instructionOffset: number,
+	instructionCount: number,
+): Promise<DebugProtocol.DisassembledInstruction[]> {
+	return dc
+		.send('disassemble', { memoryReference: ref, instructionOffset, instructionCount, resolveSymbols: true })
 		.then((r) => (r as DebugProtocol.DisassembleResponse).body!.instructions);
 }
 
@@ -40,7 +46,11 @@ test('disassemble: scrolling up past a function start decodes the code before it
 		// the caller's return address: the instruction before it calls hit, by name
 		const around = await dis(dc, caller.instructionPointerReference!, -4, 5);
 		const call = around[3];
-		assert.match(call.instruction, /^call\s+0x[0-9a-f]+ <hit>$/, `the call before the return address: ${JSON.stringify(around.map((i) => i.instruction))}`);
+		assert.match(
+			call.instruction,
+			/^call\s+0x[0-9a-f]+ <hit>$/,
+			`the call before the return address: ${JSON.stringify(around.map((i) => i.instruction))}`,
+		);
 
 		// hit's first instruction, then 24 instructions before it
 		const fromPc = await dis(dc, top.instructionPointerReference!, -16, 17);
@@ -50,7 +60,11 @@ test('disassemble: scrolling up past a function start decodes the code before it
 		assert.equal(before.length, 24);
 		const bad = before.filter((i) => i.presentationHint === 'invalid' || i.instruction === '??');
 		assert.deepEqual(bad, [], 'every row before hit is an instruction');
-		assert.equal(BigInt(before[23].address) + BigInt(before[23].instructionBytes!.split(' ').length), BigInt(start.address), 'the last row ends where hit starts');
+		assert.equal(
+			BigInt(before[23].address) + BigInt(before[23].instructionBytes!.split(' ').length),
+			BigInt(start.address),
+			'the last row ends where hit starts',
+		);
 		await dc.disconnectRequest({ terminateDebuggee: true });
 	} finally {
 		await dc.stop();

@@ -106,12 +106,15 @@ test('not permitted: the adapter as user nobody against a root-owned process', a
 	}
 	const fx = await spawnFixture('threads', ['2']);
 	try {
-		await session(async (dc) => {
-			const msg = await dc.expectError('attach', { pid: fx.pid });
-			assert.match(msg, /not permitted/i);
-			assert.match(msg, /CAP_SYS_PTRACE|ptrace_scope|owner|uid/i, `explains the cause: ${msg}`);
-			assert.ok(msg.includes(String(fx.pid)), `names the pid: ${msg}`);
-		}, { uid: 65534, gid: 65534, env: { ...process.env, HOME: '/tmp' } });
+		await session(
+			async (dc) => {
+				const msg = await dc.expectError('attach', { pid: fx.pid });
+				assert.match(msg, /not permitted/i);
+				assert.match(msg, /CAP_SYS_PTRACE|ptrace_scope|owner|uid/i, `explains the cause: ${msg}`);
+				assert.ok(msg.includes(String(fx.pid)), `names the pid: ${msg}`);
+			},
+			{ uid: 65534, gid: 65534, env: { ...process.env, HOME: '/tmp' } },
+		);
 		assertNotStoppedOrTraced(fx.pid, 'after the refused attach');
 	} finally {
 		await fx.kill();

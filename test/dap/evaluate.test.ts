@@ -26,19 +26,30 @@ test('evaluate: locals, members, elements, pointee members, registers; errors na
 			if (e.body.category === 'stdout') stdout += e.body.output;
 		});
 		const initialized = dc.next('initialized');
-		await within(dc.launchRequest({ program: fixturePath('locals'), args: ['run'] } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await within(
+			dc.launchRequest({ program: fixturePath('locals'), args: ['run'] } as DebugProtocol.LaunchRequestArguments),
+			20000,
+			'launch',
+		);
 		await initialized;
 		await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: findMarker('LOCALS', SRC) }] });
 		const hit = dc.next('stopped');
 		await dc.configurationDoneRequest();
 		const tid = ((await hit) as DebugProtocol.StoppedEvent).body.threadId!;
-		await within((async () => {
-			while (!stdout.includes('"origin"')) await new Promise((r) => setTimeout(r, 20));
-		})(), 10000, 'fixture output');
-		const truth = JSON.parse(stdout.split('\n').find((l) => l.startsWith('{"count"'))!) as { count: number; numbers: number[]; pt: { x: number; y: number } };
+		await within(
+			(async () => {
+				while (!stdout.includes('"origin"')) await new Promise((r) => setTimeout(r, 20));
+			})(),
+			10000,
+			'fixture output',
+		);
+		const truth = JSON.parse(stdout.split('\n').find((l) => l.startsWith('{"count"'))!) as {
+			count: number;
+			numbers: number[];
+			pt: { x: number; y: number };
+		};
 		const frameId = (await dc.stackTraceRequest({ threadId: tid })).body.stackFrames[0].id;
-		const ev = async (expression: string, context = 'hover') =>
-			(await dc.evaluateRequest({ expression, frameId, context })).body;
+		const ev = async (expression: string, context = 'hover') => (await dc.evaluateRequest({ expression, frameId, context })).body;
 
 		assert.equal((await ev('count')).result, String(truth.count));
 		assert.equal((await ev('count', 'watch')).type, 'int');
@@ -49,7 +60,10 @@ test('evaluate: locals, members, elements, pointee members, registers; errors na
 		const pt = await ev('pt');
 		assert.ok(pt.variablesReference > 0, 'a struct is expandable');
 		const members = (await dc.variablesRequest({ variablesReference: pt.variablesReference })).body.variables;
-		assert.deepEqual(members.map((m) => m.name), ['x', 'y']);
+		assert.deepEqual(
+			members.map((m) => m.name),
+			['x', 'y'],
+		);
 		assert.match((await ev('$rip', 'repl')).result, /^0x[0-9a-f]{16}$/);
 		assert.ok((await ev('$rsp')).memoryReference, 'a register refers to memory');
 
@@ -64,7 +78,13 @@ test('evaluate: locals, members, elements, pointee members, registers; errors na
 		assert.match(await err('nosuchvar'), /no symbol "nosuchvar" in this frame/);
 		assert.match(await err('count + 1'), /cannot evaluate "count \+ 1"/);
 		assert.match(await err('$nosuch'), /no register "\$nosuch"/);
-		assert.match(await dc.evaluateRequest({ expression: 'count', frameId: 999999, context: 'hover' }).then(() => 'ok', (e: Error) => e.message), /frame is gone/);
+		assert.match(
+			await dc.evaluateRequest({ expression: 'count', frameId: 999999, context: 'hover' }).then(
+				() => 'ok',
+				(e: Error) => e.message,
+			),
+			/frame is gone/,
+		);
 		await dc.disconnectRequest({ terminateDebuggee: true });
 	} finally {
 		await dc.stop();

@@ -45,10 +45,20 @@ async function run(args: string[], markers: string[]): Promise<Run> {
 			void dc.continueRequest({ threadId: e.body.threadId ?? 0 }).catch(() => undefined);
 		});
 		const initialized = dc.next('initialized');
-		await within(dc.launchRequest({ program: fixturePath('forker'), args, followForks: 'parent' } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await within(
+			dc.launchRequest({ program: fixturePath('forker'), args, followForks: 'parent' } as DebugProtocol.LaunchRequestArguments),
+			20000,
+			'launch',
+		);
 		await initialized;
-		const bps = await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: markers.map((m) => ({ line: findMarker(m, SRC) })) });
-		assert.ok(bps.body.breakpoints.every((b) => b.verified), `breakpoints verified: ${JSON.stringify(bps.body.breakpoints)}`);
+		const bps = await dc.setBreakpointsRequest({
+			source: { path: SRC },
+			breakpoints: markers.map((m) => ({ line: findMarker(m, SRC) })),
+		});
+		assert.ok(
+			bps.body.breakpoints.every((b) => b.verified),
+			`breakpoints verified: ${JSON.stringify(bps.body.breakpoints)}`,
+		);
 		const exited = dc.next('exited', 60000);
 		await dc.configurationDoneRequest();
 		r.exitCode = ((await exited) as DebugProtocol.ExitedEvent).body.exitCode;
@@ -91,7 +101,11 @@ test('followForks "both" (the default): the child is a session of its own, held 
 			if (e.body.category === 'stdout') stdout += e.body.output;
 		});
 		const initialized = parent.next('initialized');
-		await within(parent.launchRequest({ program: fixturePath('forker'), args: ['fork', '1'] } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await within(
+			parent.launchRequest({ program: fixturePath('forker'), args: ['fork', '1'] } as DebugProtocol.LaunchRequestArguments),
+			20000,
+			'launch',
+		);
 		await initialized;
 		const exited = parent.next('exited', 60000);
 		await parent.configurationDoneRequest();
@@ -102,7 +116,10 @@ test('followForks "both" (the default): the child is a session of its own, held 
 		const pid = Number(args.configuration.__forkallChild);
 		assert.match(String(args.configuration.name), new RegExp(`^forker \\[child ${pid}\\] forked by \\d+ "forker"$`));
 		const serverTids = listTasks(server.proc.pid!);
-		assert.ok(procState(pid).every((s) => serverTids.includes(s.tracerPid) && s.state === 't'), 'held: traced by the adapter, stopped');
+		assert.ok(
+			procState(pid).every((s) => serverTids.includes(s.tracerPid) && s.state === 't'),
+			'held: traced by the adapter, stopped',
+		);
 
 		child = await server.client();
 		await child.init();

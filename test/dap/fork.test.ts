@@ -48,14 +48,29 @@ test('forkAllThreads mode run and stopped (stdio): child with every thread, prog
 			const ps = (await progressStart) as DebugProtocol.ProgressStartEvent;
 			const pe = (await progressEnd) as DebugProtocol.ProgressEndEvent;
 			assert.equal(ps.body.progressId, pe.body.progressId);
-			g.log(`forkAllThreads ${mode}`, { mode: body.mode, parent: body.parent, child: body.child, threads: body.threads, warnings: body.warnings });
+			g.log(`forkAllThreads ${mode}`, {
+				mode: body.mode,
+				parent: body.parent,
+				child: body.child,
+				threads: body.threads,
+				warnings: body.warnings,
+			});
 			g.log(`progress ${mode}`, { title: ps.body.title, message: ps.body.message });
 			assert.equal(body.parent, t.pid);
-			assert.deepEqual(body.threads.map((x) => x.parentTid).sort((a, b) => a - b), listTasks(t.pid));
-			assert.deepEqual(body.threads.map((x) => x.childTid).sort((a, b) => a - b), listTasks(body.child));
-			assert.equal(procStat(body.child)?.ppid, t.reaperPid, 'the child\'s parent is the target\'s parent');
+			assert.deepEqual(
+				body.threads.map((x) => x.parentTid).sort((a, b) => a - b),
+				listTasks(t.pid),
+			);
+			assert.deepEqual(
+				body.threads.map((x) => x.childTid).sort((a, b) => a - b),
+				listTasks(body.child),
+			);
+			assert.equal(procStat(body.child)?.ppid, t.reaperPid, "the child's parent is the target's parent");
 			let states = procState(body.child);
-			assert.ok(states.every((s) => s.tracerPid === 0), `${mode}: child untraced`);
+			assert.ok(
+				states.every((s) => s.tracerPid === 0),
+				`${mode}: child untraced`,
+			);
 			if (mode === 'run') assertNotStoppedOrTraced(body.child, 'run-mode child');
 			else {
 				/* the SIGSTOP is queued before the detach; each thread enters
@@ -64,10 +79,16 @@ test('forkAllThreads mode run and stopped (stdio): child with every thread, prog
 					await new Promise((r) => setTimeout(r, 10));
 					states = procState(body.child);
 				}
-				assert.ok(states.every((s) => s.state === 'T'), `stopped-mode child group-stopped: ${JSON.stringify(states)}`);
+				assert.ok(
+					states.every((s) => s.state === 'T'),
+					`stopped-mode child group-stopped: ${JSON.stringify(states)}`,
+				);
 			}
 			// The parent is still stopped in the session.
-			assert.ok(procState(t.pid).every((s) => s.state === 't'), 'parent still in a tracing stop');
+			assert.ok(
+				procState(t.pid).every((s) => s.state === 't'),
+				'parent still in a tracing stop',
+			);
 			assert.ok(await killAndReap(body.child), `child ${body.child} killed and reaped`);
 		}
 		await dc.disconnectRequest({});
@@ -100,8 +121,10 @@ test('server mode: forkAllThreads mode debug opens a child session on the same t
 		assert.equal(args.configuration.__forkallChild, body.child);
 		// The child is kept traced (by the server process) and stopped.
 		const serverTids = listTasks(server.proc.pid!);
-		assert.ok(procState(body.child).every((s) => serverTids.includes(s.tracerPid) && s.state === 't'),
-			`child traced by the adapter and stopped: ${JSON.stringify(procState(body.child))}`);
+		assert.ok(
+			procState(body.child).every((s) => serverTids.includes(s.tracerPid) && s.state === 't'),
+			`child traced by the adapter and stopped: ${JSON.stringify(procState(body.child))}`,
+		);
 
 		child = await server.client();
 		await child.init();
@@ -113,8 +136,14 @@ test('server mode: forkAllThreads mode debug opens a child session on the same t
 		parent.respond(req, true);
 		g.log('child stopped', (await stopped).body);
 		const th = await child.threadsRequest();
-		g.log('child threads', th.body.threads.map((x) => x.id));
-		assert.deepEqual(th.body.threads.map((x) => x.id).sort((a, b) => a - b), listTasks(body.child));
+		g.log(
+			'child threads',
+			th.body.threads.map((x) => x.id),
+		);
+		assert.deepEqual(
+			th.body.threads.map((x) => x.id).sort((a, b) => a - b),
+			listTasks(body.child),
+		);
 		// A second claim of the same child fails.
 		const other = await server.client();
 		try {

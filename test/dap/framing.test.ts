@@ -71,11 +71,20 @@ test('a header without a valid Content-Length: one stderr line, skipped to the n
 	const dc = new RawDap();
 	try {
 		await initialized(dc);
-		for (const header of ['Content-Type: application/json\r\n\r\n{"seq":1}', 'Content-Length: abc\r\n\r\n', 'garbage\r\n\r\n', 'Content-Length: -5\r\n\r\n']) {
+		for (const header of [
+			'Content-Type: application/json\r\n\r\n{"seq":1}',
+			'Content-Length: abc\r\n\r\n',
+			'garbage\r\n\r\n',
+			'Content-Length: -5\r\n\r\n',
+		]) {
 			const before = dc.stderr.length;
 			dc.write(header);
 			await answers(dc, `after ${JSON.stringify(header)}`);
-			assert.match(await dc.stderrAfter(before, /skipped to the next/), /bad header .*skipped to the next Content-Length header/, `reported: ${JSON.stringify(header)}`);
+			assert.match(
+				await dc.stderrAfter(before, /skipped to the next/),
+				/bad header .*skipped to the next Content-Length header/,
+				`reported: ${JSON.stringify(header)}`,
+			);
 		}
 		// junk glued before a valid header: reported, and the request behind it is still answered
 		const glued = JSON.stringify({ seq: 777, type: 'request', command: 'threads' });

@@ -56,77 +56,180 @@ const junk: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 /** Requests with plausible (mostly valid) arguments that cannot hurt the target. */
-const validRequest: fc.Arbitrary<Step> = fc.oneof(
-	fc.constant({ command: 'threads', args: {} }),
-	fc.constant({ command: 'lwps', args: {} }),
-	threadId.map((t) => ({ command: 'pause', args: { threadId: t } })),
-	threadId.map((t) => ({ command: 'continue', args: { threadId: t } })),
-	fc.record({ threadId, g: fc.constantFrom('instruction', undefined) }).map(({ threadId: t, g }) =>
-		({ command: 'next', args: g ? { threadId: t, granularity: g } : { threadId: t, granularity: 'instruction' } })),
-	threadId.map((t) => ({ command: 'stepIn', args: { threadId: t, granularity: 'instruction' } })),
-	fc.record({ threadId, startFrame: fc.integer({ min: 0, max: 1e9 }), levels: fc.integer({ min: 0, max: 1e9 }) })
-		.map((a) => ({ command: 'stackTrace', args: a })),
-	fc.integer({ min: 0, max: 2000 }).map((f) => ({ command: 'scopes', args: { frameId: f } })),
-	fc.record({ variablesReference: fc.integer({ min: 0, max: 2000 }), start: fc.integer({ min: 0, max: 1e9 }), count: fc.integer({ min: 0, max: 1e9 }) })
-		.map((a) => ({ command: 'variables', args: a })),
-	fc.record({ memoryReference: fc.constantFrom('0x0', '0x400000', '0x7fffffffe000', '18446744073709551615'), offset: fc.integer({ min: -1e12, max: 1e12 }), count: fc.integer({ min: 0, max: 70000 }) })
-		.map((a) => ({ command: 'readMemory', args: a })),
-	fc.record({ memoryReference: fc.constantFrom('0x0', '0x401000', '0x7fffffffe000', '0xffffffffffffffff'), instructionOffset: fc.integer({ min: -2e9, max: 2e9 }), instructionCount: fc.integer({ min: 0, max: 200 }) })
-		.map((a) => ({ command: 'disassemble', args: a })),
-	fc.array(fc.integer({ min: 0, max: 400 }), { maxLength: 5 }).map((lines) =>
-		({ command: 'setBreakpoints', args: { source: { path: path.join(FIXTURES_SRC, 'threads.c') }, breakpoints: lines.map((line) => ({ line })) } })),
-	fc.subarray(['main', 'worker_main', 'nanosleep', 'no_such_function', 'sleep_tick']).map((names) =>
-		({ command: 'setFunctionBreakpoints', args: { breakpoints: names.map((name) => ({ name })) } })),
-	fc.constant({ command: 'setExceptionBreakpoints', args: { filters: [] } }),
-	fc.constant({ command: 'configurationDone', args: {} }),
-	fc.constant({ command: 'attach', args: { pid: 1 } }),
-	fc.constant({ command: 'launch', args: { program: fixturePath('threads'), args: ['1'] } }),
-).map((r) => ({ kind: 'request', command: r.command, args: r.args, omitArgs: false }));
+const validRequest: fc.Arbitrary<Step> = fc
+	.oneof(
+		fc.constant({ command: 'threads', args: {} }),
+		fc.constant({ command: 'lwps', args: {} }),
+		threadId.map((t) => ({ command: 'pause', args: { threadId: t } })),
+		threadId.map((t) => ({ command: 'continue', args: { threadId: t } })),
+		fc.record({ threadId, g: fc.constantFrom('instruction', undefined) }).map(({ threadId: t, g }) => ({
+			command: 'next',
+			args: g ? { threadId: t, granularity: g } : { threadId: t, granularity: 'instruction' },
+		})),
+		threadId.map((t) => ({ command: 'stepIn', args: { threadId: t, granularity: 'instruction' } })),
+		fc
+			.record({ threadId, startFrame: fc.integer({ min: 0, max: 1e9 }), levels: fc.integer({ min: 0, max: 1e9 }) })
+			.map((a) => ({ command: 'stackTrace', args: a })),
+		fc.integer({ min: 0, max: 2000 }).map((f) => ({ command: 'scopes', args: { frameId: f } })),
+		fc
+			.record({
+				variablesReference: fc.integer({ min: 0, max: 2000 }),
+				start: fc.integer({ min: 0, max: 1e9 }),
+				count: fc.integer({ min: 0, max: 1e9 }),
+			})
+			.map((a) => ({ command: 'variables', args: a })),
+		fc
+			.record({
+				memoryReference: fc.constantFrom('0x0', '0x400000', '0x7fffffffe000', '18446744073709551615'),
+				offset: fc.integer({ min: -1e12, max: 1e12 }),
+				count: fc.integer({ min: 0, max: 70000 }),
+			})
+			.map((a) => ({ command: 'readMemory', args: a })),
+		fc
+			.record({
+				memoryReference: fc.constantFrom('0x0', '0x401000', '0x7fffffffe000', '0xffffffffffffffff'),
+				instructionOffset: fc.integer({ min: -2e9, max: 2e9 }),
+				instructionCount: fc.integer({ min: 0, max: 200 }),
+			})
+			.map((a) => ({ command: 'disassemble', args: a })),
+		fc.array(fc.integer({ min: 0, max: 400 }), { maxLength: 5 }).map((lines) => ({
+			command: 'setBreakpoints',
+			args: { source: { path: path.join(FIXTURES_SRC, 'threads.c') }, breakpoints: lines.map((line) => ({ line })) },
+		})),
+		fc
+			.subarray(['main', 'worker_main', 'nanosleep', 'no_such_function', 'sleep_tick'])
+			.map((names) => ({ command: 'setFunctionBreakpoints', args: { breakpoints: names.map((name) => ({ name })) } })),
+		fc.constant({ command: 'setExceptionBreakpoints', args: { filters: [] } }),
+		fc.constant({ command: 'configurationDone', args: {} }),
+		fc.constant({ command: 'attach', args: { pid: 1 } }),
+		fc.constant({ command: 'launch', args: { program: fixturePath('threads'), args: ['1'] } }),
+	)
+	.map((r) => ({ kind: 'request', command: r.command, args: r.args, omitArgs: false }));
 
-const SAFE_COMMANDS = ['initialize', 'launch', 'attach', 'configurationDone', 'threads', 'stackTrace', 'scopes', 'variables',
-	'readMemory', 'disassemble', 'pause', 'continue', 'next', 'stepIn', 'stepOut', 'setBreakpoints', 'setFunctionBreakpoints',
-	'setInstructionBreakpoints', 'setExceptionBreakpoints', 'lwps', 'frobnicate', 'evaluate', '', 'constructor', '__proto__'];
+const SAFE_COMMANDS = [
+	'initialize',
+	'launch',
+	'attach',
+	'configurationDone',
+	'threads',
+	'stackTrace',
+	'scopes',
+	'variables',
+	'readMemory',
+	'disassemble',
+	'pause',
+	'continue',
+	'next',
+	'stepIn',
+	'stepOut',
+	'setBreakpoints',
+	'setFunctionBreakpoints',
+	'setInstructionBreakpoints',
+	'setExceptionBreakpoints',
+	'lwps',
+	'frobnicate',
+	'evaluate',
+	'',
+	'constructor',
+	'__proto__',
+];
 
 /** Any safe command with arguments of any type and size. */
-const randomRequest: fc.Arbitrary<Step> = fc.record({
-	command: fc.constantFrom(...SAFE_COMMANDS),
-	args: fc.oneof(junk, fc.dictionary(fc.constantFrom('threadId', 'frameId', 'line', 'breakpoints', 'source', 'count', 'memoryReference',
-		'instructionCount', 'instructionOffset', 'variablesReference', 'pid', 'program', 'env', 'lines', 'filters'), junk, { maxKeys: 4 })),
-	omitArgs: fc.boolean(),
-}).map((r) => ({ kind: 'request', ...r }));
+const randomRequest: fc.Arbitrary<Step> = fc
+	.record({
+		command: fc.constantFrom(...SAFE_COMMANDS),
+		args: fc.oneof(
+			junk,
+			fc.dictionary(
+				fc.constantFrom(
+					'threadId',
+					'frameId',
+					'line',
+					'breakpoints',
+					'source',
+					'count',
+					'memoryReference',
+					'instructionCount',
+					'instructionOffset',
+					'variablesReference',
+					'pid',
+					'program',
+					'env',
+					'lines',
+					'filters',
+				),
+				junk,
+				{ maxKeys: 4 },
+			),
+		),
+		omitArgs: fc.boolean(),
+	})
+	.map((r) => ({ kind: 'request', ...r }));
 
 /** Requests that could kill or change the target, with arguments that must be refused. */
-const dangerousRefused: fc.Arbitrary<Step> = fc.oneof(
-	fc.constant({ command: 'terminate', args: { restart: 'yes' } }),
-	junk.filter((v) => typeof v !== 'boolean' && v !== undefined).map((v) => ({ command: 'disconnect', args: { terminateDebuggee: v } })),
-	fc.constant({ command: 'disconnect', args: { restart: 1, terminateDebuggee: true } }),
-	fc.string({ maxLength: 20 }).filter((m) => !['debug', 'run', 'stopped'].includes(m)).map((mode) => ({ command: 'forkAllThreads', args: { mode } })),
-	fc.constant({ command: 'forkAllThreads', args: { mode: 'run', copyDontfork: 'no' } }),
-	fc.constant({ command: 'writeMemory', args: { memoryReference: 0x401000, data: 'kJCQ' } }),
-	fc.constant({ command: 'writeMemory', args: { memoryReference: '0x401000', data: '***' } }),
-).map((r) => ({ kind: 'request', command: r.command, args: r.args, omitArgs: false }));
+const dangerousRefused: fc.Arbitrary<Step> = fc
+	.oneof(
+		fc.constant({ command: 'terminate', args: { restart: 'yes' } }),
+		junk
+			.filter((v) => typeof v !== 'boolean' && v !== undefined)
+			.map((v) => ({ command: 'disconnect', args: { terminateDebuggee: v } })),
+		fc.constant({ command: 'disconnect', args: { restart: 1, terminateDebuggee: true } }),
+		fc
+			.string({ maxLength: 20 })
+			.filter((m) => !['debug', 'run', 'stopped'].includes(m))
+			.map((mode) => ({ command: 'forkAllThreads', args: { mode } })),
+		fc.constant({ command: 'forkAllThreads', args: { mode: 'run', copyDontfork: 'no' } }),
+		fc.constant({ command: 'writeMemory', args: { memoryReference: 0x401000, data: 'kJCQ' } }),
+		fc.constant({ command: 'writeMemory', args: { memoryReference: '0x401000', data: '***' } }),
+	)
+	.map((r) => ({ kind: 'request', command: r.command, args: r.args, omitArgs: false }));
 
 /** Well-framed bodies that are not requests (no response required). */
-const badBody: fc.Arbitrary<Step> = fc.oneof(
-	fc.constantFrom('null', 'true', 'false', '42', '"x"', '[]', '{}', '{"type":"event","event":"x"}', '{"type":"response","request_seq":1}', ''),
-	fc.string({ maxLength: 200 }),
-	fc.json().map((j) => j.slice(0, Math.max(0, j.length - 1))),
-	fc.nat({ max: 1000 }).map((n) => `{"seq": ${n}, "type": "request", "command": "threads", "argu`),
-).map((text) => ({ kind: 'body', text }));
+const badBody: fc.Arbitrary<Step> = fc
+	.oneof(
+		fc.constantFrom(
+			'null',
+			'true',
+			'false',
+			'42',
+			'"x"',
+			'[]',
+			'{}',
+			'{"type":"event","event":"x"}',
+			'{"type":"response","request_seq":1}',
+			'',
+		),
+		fc.string({ maxLength: 200 }),
+		fc.json().map((j) => j.slice(0, Math.max(0, j.length - 1))),
+		fc.nat({ max: 1000 }).map((n) => `{"seq": ${n}, "type": "request", "command": "threads", "argu`),
+	)
+	.map((text) => ({ kind: 'body', text }));
 
 /** Framing garbage: headers without a valid Content-Length, junk between messages (never a lying Content-Length: that would swallow the next message). */
-const badFrame: fc.Arbitrary<Step> = fc.oneof(
-	fc.constantFrom('X-Foo: 1\r\n\r\n', 'Content-Length: abc\r\n\r\n', 'Content-Length: -1\r\n\r\n', 'garbage\r\n\r\n', '\r\n\r\n', 'Content-Length 12\r\n\r\n'),
-	fc.string({ unit: fc.constantFrom(...'abc xyz{}"[]0123456789\n\t'.split('')), maxLength: 300 }),
-).map((bytes) => ({ kind: 'raw', bytes }));
+const badFrame: fc.Arbitrary<Step> = fc
+	.oneof(
+		fc.constantFrom(
+			'X-Foo: 1\r\n\r\n',
+			'Content-Length: abc\r\n\r\n',
+			'Content-Length: -1\r\n\r\n',
+			'garbage\r\n\r\n',
+			'\r\n\r\n',
+			'Content-Length 12\r\n\r\n',
+		),
+		fc.string({ unit: fc.constantFrom(...'abc xyz{}"[]0123456789\n\t'.split('')), maxLength: 300 }),
+	)
+	.map((bytes) => ({ kind: 'raw', bytes }));
 
-const sequence = fc.array(fc.oneof(
-	{ weight: 5, arbitrary: validRequest },
-	{ weight: 4, arbitrary: randomRequest },
-	{ weight: 1, arbitrary: dangerousRefused },
-	{ weight: 2, arbitrary: badBody },
-	{ weight: 1, arbitrary: badFrame },
-), { minLength: 1, maxLength: 25 });
+const sequence = fc.array(
+	fc.oneof(
+		{ weight: 5, arbitrary: validRequest },
+		{ weight: 4, arbitrary: randomRequest },
+		{ weight: 1, arbitrary: dangerousRefused },
+		{ weight: 2, arbitrary: badBody },
+		{ weight: 1, arbitrary: badFrame },
+	),
+	{ minLength: 1, maxLength: 25 },
+);
 
 function resolveThreads(v: unknown, tids: number[], pick: () => number): unknown {
 	if (v === THREAD) return tids.length ? tids[pick() % tids.length] : 1;
@@ -186,10 +289,19 @@ test(`DAP fuzz: random requests, wrong arguments, malformed frames against an at
 	const fx = await spawnFixture('threads', ['3']);
 	try {
 		const prop = fc.asyncProperty(sequence, fc.boolean(), (steps, stopOnAttach) => runSequence(fx, steps, stopOnAttach));
-		const out = await fc.check(prop, { seed: SEED, ...(REPLAY_PATH ? { path: REPLAY_PATH } : {}), numRuns: 10000, interruptAfterTimeLimit: BUDGET_MS, markInterruptAsFailure: false, endOnFailure: true });
+		const out = await fc.check(prop, {
+			seed: SEED,
+			...(REPLAY_PATH ? { path: REPLAY_PATH } : {}),
+			numRuns: 10000,
+			interruptAfterTimeLimit: BUDGET_MS,
+			markInterruptAsFailure: false,
+			endOnFailure: true,
+		});
 		if (out.failed) {
-			assert.fail(`DAP fuzz failed (seed ${out.seed}, path "${out.counterexamplePath}"; replay: FORKALL_FUZZ_SEED=${out.seed} FORKALL_FUZZ_PATH=${out.counterexamplePath}):\n` +
-				`${fc.stringify(out.counterexample)}\n${out.errorInstance instanceof Error ? out.errorInstance.stack : String(out.errorInstance)}`);
+			assert.fail(
+				`DAP fuzz failed (seed ${out.seed}, path "${out.counterexamplePath}"; replay: FORKALL_FUZZ_SEED=${out.seed} FORKALL_FUZZ_PATH=${out.counterexamplePath}):\n` +
+					`${fc.stringify(out.counterexample)}\n${out.errorInstance instanceof Error ? out.errorInstance.stack : String(out.errorInstance)}`,
+			);
 		}
 		assert.ok(out.numRuns >= 3, `at least 3 sequences ran within ${BUDGET_MS} ms (ran ${out.numRuns})`);
 		process.stdout.write(`# fuzz: ${out.numRuns} sequences (seed ${SEED}) in ${BUDGET_MS} ms budget\n`);

@@ -15,7 +15,10 @@ after(killAll);
 const PROGRAM = fixturePath('dapdemo');
 
 function noStopWithin(dc: DapClient, ms: number): Promise<boolean> {
-	return dc.waitForEvent('stopped', ms).then(() => false, () => true);
+	return dc.waitForEvent('stopped', ms).then(
+		() => false,
+		() => true,
+	);
 }
 
 test('hit condition: a function breakpoint with hitCondition "3" stops once, on the third hit', async () => {
@@ -37,7 +40,7 @@ test('hit condition: a function breakpoint with hitCondition "3" stops once, on 
 		// the same breakpoint without a condition stops again at once
 		const againP = dc.waitForEvent('stopped', 5000);
 		await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'tick' }] });
-		const again = await againP as DebugProtocol.StoppedEvent;
+		const again = (await againP) as DebugProtocol.StoppedEvent;
 		assert.equal(again.body.reason, 'function breakpoint', 'a hit of the new breakpoint, not of the replaced one');
 		await dc.terminateRequest();
 	} finally {

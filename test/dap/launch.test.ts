@@ -24,7 +24,10 @@ function symbolAddress(pid: number, name: string): bigint {
 	const nm = execFileSync('nm', [PROGRAM], { encoding: 'utf8' });
 	const m = new RegExp(`^([0-9a-f]+) [Tt] ${name}$`, 'm').exec(nm);
 	if (!m) throw new Error(`nm: no ${name} in ${PROGRAM}`);
-	const first = fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').find((l) => l.endsWith(PROGRAM));
+	const first = fs
+		.readFileSync(`/proc/${pid}/maps`, 'utf8')
+		.split('\n')
+		.find((l) => l.endsWith(PROGRAM));
 	if (!first) throw new Error(`${PROGRAM} not mapped in ${pid}`);
 	return BigInt(`0x${first.split('-')[0]}`) + BigInt(`0x${m[1]}`);
 }
@@ -80,7 +83,9 @@ test('launch: instruction breakpoint at twice(), stack, instruction step, contin
 		const pid = await launch(dc, {});
 		g.alias(pid, 'pid');
 		const twice = symbolAddress(pid, 'twice');
-		const bps = await dc.send('setInstructionBreakpoints', { breakpoints: [{ instructionReference: `0x${twice.toString(16)}` }] }) as DebugProtocol.SetInstructionBreakpointsResponse;
+		const bps = (await dc.send('setInstructionBreakpoints', {
+			breakpoints: [{ instructionReference: `0x${twice.toString(16)}` }],
+		})) as DebugProtocol.SetInstructionBreakpointsResponse;
 		g.log('setInstructionBreakpoints', bps.body.breakpoints);
 		assert.equal(bps.body.breakpoints[0].verified, true);
 		const stopped = dc.next('stopped');
@@ -92,9 +97,15 @@ test('launch: instruction breakpoint at twice(), stack, instruction step, contin
 		const st = await dc.stackTraceRequest({ threadId: pid });
 		assert.equal(BigInt(st.body.stackFrames[0].instructionPointerReference!), twice, 'pc at the breakpoint');
 		// The int3 is hidden from memory reads and disassembly.
-		const mem = await dc.send('readMemory', { memoryReference: `0x${twice.toString(16)}`, count: 1 }) as DebugProtocol.ReadMemoryResponse;
+		const mem = (await dc.send('readMemory', {
+			memoryReference: `0x${twice.toString(16)}`,
+			count: 1,
+		})) as DebugProtocol.ReadMemoryResponse;
 		assert.notEqual(Buffer.from(mem.body!.data!, 'base64')[0], 0xcc, 'original byte shown, not int3');
-		const dis = await dc.send('disassemble', { memoryReference: `0x${twice.toString(16)}`, instructionCount: 1 }) as DebugProtocol.DisassembleResponse;
+		const dis = (await dc.send('disassemble', {
+			memoryReference: `0x${twice.toString(16)}`,
+			instructionCount: 1,
+		})) as DebugProtocol.DisassembleResponse;
 		assert.notEqual(dis.body!.instructions[0].instruction, 'int3');
 		const stepped = dc.next('stopped');
 		await dc.nextRequest({ threadId: pid, granularity: 'instruction' });
@@ -129,7 +140,10 @@ test('launch: a crash stops with reason exception and the signal; terminate kill
 		await dc.terminateRequest({});
 		g.log('exited', (await exited).body);
 		await terminated;
-		assert.ok(!fs.existsSync(`/proc/${pid}`) || /State:\s+Z/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')), 'the program is gone');
+		assert.ok(
+			!fs.existsSync(`/proc/${pid}`) || /State:\s+Z/.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')),
+			'the program is gone',
+		);
 	} finally {
 		await dc.stop();
 	}
@@ -151,7 +165,10 @@ test('launch: stopAtEntry, source breakpoint, step in/over/out, stack through li
 		await initialized;
 		const line = findMarker('MAIN_CALL');
 		const bps = await dc.setBreakpointsRequest({ source: { path: DAPDEMO_SRC }, breakpoints: [{ line }] });
-		g.log('setBreakpoints', bps.body.breakpoints.map((b) => ({ verified: b.verified, line: b.line })));
+		g.log(
+			'setBreakpoints',
+			bps.body.breakpoints.map((b) => ({ verified: b.verified, line: b.line })),
+		);
 		const entry = dc.next('stopped');
 		await dc.configurationDoneRequest();
 		const e = (await entry) as DebugProtocol.StoppedEvent;
@@ -183,10 +200,16 @@ test('launch: stopAtEntry, source breakpoint, step in/over/out, stack through li
 		g.log('after stepOut', { name: f3.name });
 		assert.equal(f3.name, 'main');
 		const full = await dc.stackTraceRequest({ threadId: tid });
-		assert.ok(full.body.stackFrames.some((f) => f.presentationHint === 'subtle'), 'libc frames below main are subtle');
+		assert.ok(
+			full.body.stackFrames.some((f) => f.presentationHint === 'subtle'),
+			'libc frames below main are subtle',
+		);
 		assert.ok(full.body.stackFrames.every((f) => /^0x[0-9a-f]+$/.test(f.instructionPointerReference ?? '')));
 		const fb = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'add' }, { name: 'no_such_function' }] });
-		g.log('setFunctionBreakpoints', fb.body.breakpoints.map((b) => ({ verified: b.verified, message: b.message })));
+		g.log(
+			'setFunctionBreakpoints',
+			fb.body.breakpoints.map((b) => ({ verified: b.verified, message: b.message })),
+		);
 		const fhit = dc.next('stopped');
 		await dc.continueRequest({ threadId: tid });
 		g.log('function breakpoint', (await fhit).body);

@@ -21,12 +21,16 @@ test('disassemble at instruction offsets ±1e9: exactly count rows within second
 		assert.equal((await dc.request('attach', { pid: fx.pid, stopOnAttach: true })).success, true);
 		await dc.request('configurationDone');
 		await dc.event('stopped');
-		const st = await dc.request('stackTrace', { threadId: fx.pid, startFrame: 0, levels: 1e9 }) as DebugProtocol.StackTraceResponse;
+		const st = (await dc.request('stackTrace', { threadId: fx.pid, startFrame: 0, levels: 1e9 })) as DebugProtocol.StackTraceResponse;
 		assert.equal(st.success, true, st.message);
 		const pc = st.body.stackFrames[0].instructionPointerReference!;
 		for (const off of [-1e9, 1e9, -1e15, 1e15]) {
 			const t0 = Date.now();
-			const r = await dc.request('disassemble', { memoryReference: pc, instructionOffset: off, instructionCount: 10 }, 10000) as DebugProtocol.DisassembleResponse;
+			const r = (await dc.request(
+				'disassemble',
+				{ memoryReference: pc, instructionOffset: off, instructionCount: 10 },
+				10000,
+			)) as DebugProtocol.DisassembleResponse;
 			assert.equal(r.success, true, `offset ${off}: ${r.message}`);
 			assert.equal(r.body?.instructions.length, 10, `offset ${off}`);
 			assert.ok(Date.now() - t0 < 5000, `offset ${off} took ${Date.now() - t0} ms`);

@@ -61,9 +61,13 @@ test('locals: parameters and locals of inspect() at a source breakpoint, expande
 		const tid = e.body.threadId!;
 		g.alias(tid, 'pid');
 		// the truth line was flushed before the breakpoint line
-		await within((async () => {
-			while (!stdout.includes('"origin"')) await new Promise((r) => setTimeout(r, 20));
-		})(), 10000, 'fixture output');
+		await within(
+			(async () => {
+				while (!stdout.includes('"origin"')) await new Promise((r) => setTimeout(r, 20));
+			})(),
+			10000,
+			'fixture output',
+		);
 		const truth = JSON.parse(stdout.split('\n').find((l) => l.startsWith('{"count"'))!) as Truth;
 
 		const st = await dc.stackTraceRequest({ threadId: tid });
@@ -72,16 +76,32 @@ test('locals: parameters and locals of inspect() at a source breakpoint, expande
 		assert.equal(frames[0].line, line);
 
 		const sc = await dc.scopesRequest({ frameId: frames[0].id });
-		g.log('scopes', sc.body.scopes.map((s) => ({ name: s.name, presentationHint: s.presentationHint, expensive: s.expensive })));
-		assert.deepEqual(sc.body.scopes.map((s) => s.name), ['Locals', 'Registers', 'LWP']);
+		g.log(
+			'scopes',
+			sc.body.scopes.map((s) => ({ name: s.name, presentationHint: s.presentationHint, expensive: s.expensive })),
+		);
+		assert.deepEqual(
+			sc.body.scopes.map((s) => s.name),
+			['Locals', 'Registers', 'LWP'],
+		);
 		const locals = (await dc.variablesRequest({ variablesReference: sc.body.scopes[0].variablesReference })).body.variables;
-		g.log('locals', locals.map((v) => ({
-			name: v.name, type: v.type, value: v.value, evaluateName: v.evaluateName,
-			expandable: v.variablesReference > 0, memoryReference: v.memoryReference !== undefined,
-		})));
+		g.log(
+			'locals',
+			locals.map((v) => ({
+				name: v.name,
+				type: v.type,
+				value: v.value,
+				evaluateName: v.evaluateName,
+				expandable: v.variablesReference > 0,
+				memoryReference: v.memoryReference !== undefined,
+			})),
+		);
 		const m = byName(locals);
 		// parameters first, then the locals, in declaration order
-		assert.deepEqual(locals.slice(0, 4).map((v) => v.name), ['count', 'label', 'origin', 'block']);
+		assert.deepEqual(
+			locals.slice(0, 4).map((v) => v.name),
+			['count', 'label', 'origin', 'block'],
+		);
 		assert.equal(m.get('count')!.value, String(truth.count));
 		assert.equal(m.get('total')!.value, String(truth.total));
 		assert.equal(m.get('mask')!.value, String(truth.mask));
@@ -109,8 +129,14 @@ test('locals: parameters and locals of inspect() at a source breakpoint, expande
 		assert.equal(Number(pt.get('y')!.value), truth.pt.y);
 		// an array: its elements
 		const nums = (await dc.variablesRequest({ variablesReference: m.get('numbers')!.variablesReference })).body.variables;
-		g.log('numbers', nums.map((v) => ({ name: v.name, value: v.value, evaluateName: v.evaluateName })));
-		assert.deepEqual(nums.map((v) => Number(v.value)), truth.numbers);
+		g.log(
+			'numbers',
+			nums.map((v) => ({ name: v.name, value: v.value, evaluateName: v.evaluateName })),
+		);
+		assert.deepEqual(
+			nums.map((v) => Number(v.value)),
+			truth.numbers,
+		);
 		// a pointer to a struct: the members it points to
 		const pp = byName((await dc.variablesRequest({ variablesReference: m.get('pp')!.variablesReference })).body.variables);
 		assert.equal(pp.get('x')!.evaluateName, 'pp->x');
@@ -125,7 +151,10 @@ test('locals: parameters and locals of inspect() at a source breakpoint, expande
 		assert.equal(corner.get('x')!.evaluateName, 'bx.corner.x');
 		// a pointer to an int: the pointee
 		const cursor = (await dc.variablesRequest({ variablesReference: m.get('cursor')!.variablesReference })).body.variables;
-		assert.deepEqual(cursor.map((v) => [v.name, v.value, v.evaluateName]), [['*cursor', String(truth.numbers[2]), '*cursor']]);
+		assert.deepEqual(
+			cursor.map((v) => [v.name, v.value, v.evaluateName]),
+			[['*cursor', String(truth.numbers[2]), '*cursor']],
+		);
 
 		// main's frame (a caller) has locals too; frames without lines (libc) do not
 		const mainFrame = frames.find((f) => f.name === 'main')!;
@@ -136,7 +165,11 @@ test('locals: parameters and locals of inspect() at a source breakpoint, expande
 		const noLines = frames.find((f) => !f.source);
 		if (noLines) {
 			const nsc = await dc.scopesRequest({ frameId: noLines.id });
-			assert.deepEqual(nsc.body.scopes.map((s) => s.name), ['Registers', 'LWP'], `${noLines.name} has no Locals`);
+			assert.deepEqual(
+				nsc.body.scopes.map((s) => s.name),
+				['Registers', 'LWP'],
+				`${noLines.name} has no Locals`,
+			);
 		}
 
 		const exited = dc.next('exited');

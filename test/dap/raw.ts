@@ -35,11 +35,13 @@ export class RawDap {
 			if (process.env.FORKALL_DAP_STDERR) process.stderr.write(d);
 		});
 		this.proc.stdout!.on('data', (d: Buffer) => this.onData(d));
-		this.exit = new Promise((resolve) => this.proc.once('exit', (code, signal) => {
-			this.exited = { code, signal };
-			this.wake();
-			resolve(this.exited);
-		}));
+		this.exit = new Promise((resolve) =>
+			this.proc.once('exit', (code, signal) => {
+				this.exited = { code, signal };
+				this.wake();
+				resolve(this.exited);
+			}),
+		);
 	}
 
 	private wake(): void {
@@ -67,15 +69,20 @@ export class RawDap {
 
 	/** Resolve with the first message (seen so far or later) that pred accepts. */
 	waitFor<T extends Message>(pred: (m: Message) => boolean, ms: number, what: string): Promise<T> {
-		return within(new Promise<T>((resolve, reject) => {
-			const check = () => {
-				const m = this.messages.find(pred);
-				if (m) return resolve(m as T);
-				if (this.exited) return reject(new Error(`${what}: the adapter exited (${JSON.stringify(this.exited)}); stderr: ${this.stderr}`));
-				this.waiters.push(check);
-			};
-			check();
-		}), ms, what);
+		return within(
+			new Promise<T>((resolve, reject) => {
+				const check = () => {
+					const m = this.messages.find(pred);
+					if (m) return resolve(m as T);
+					if (this.exited)
+						return reject(new Error(`${what}: the adapter exited (${JSON.stringify(this.exited)}); stderr: ${this.stderr}`));
+					this.waiters.push(check);
+				};
+				check();
+			}),
+			ms,
+			what,
+		);
 	}
 
 	/** The adapter's stderr from offset `from` on, once it matches re (stderr and stdout are separate pipes: no order between them). */
@@ -89,7 +96,11 @@ export class RawDap {
 	}
 
 	response(seq: number, ms = 20000): Promise<DebugProtocol.Response> {
-		return this.waitFor((m) => m.type === 'response' && (m as DebugProtocol.Response).request_seq === seq, ms, `response to seq ${seq}`);
+		return this.waitFor(
+			(m) => m.type === 'response' && (m as DebugProtocol.Response).request_seq === seq,
+			ms,
+			`response to seq ${seq}`,
+		);
 	}
 
 	event(name: string, ms = 20000): Promise<DebugProtocol.Event> {
@@ -132,7 +143,9 @@ export class RawDap {
 		const out: number[] = [];
 		for (const t of fs.readdirSync(`/proc/${this.pid}/task`)) {
 			try {
-				out.push(...fs.readFileSync(`/proc/${this.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+				out.push(
+					...fs.readFileSync(`/proc/${this.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+				);
 			} catch {
 				/* thread gone */
 			}

@@ -24,7 +24,13 @@ after(killAll);
 const INIT = { adapterID: 'forkall', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' };
 
 test('--server without --insecure-tcp is refused (exit 2, says why and what to use); --host needs --server', async () => {
-	for (const args of [['--server=0'], ['--server=4711', '--host=0.0.0.0'], ['--host=0.0.0.0'], ['--insecure-tcp'], ['--pipe=/tmp/x.sock', '--server=0', '--insecure-tcp']]) {
+	for (const args of [
+		['--server=0'],
+		['--server=4711', '--host=0.0.0.0'],
+		['--host=0.0.0.0'],
+		['--insecure-tcp'],
+		['--pipe=/tmp/x.sock', '--server=0', '--insecure-tcp'],
+	]) {
 		const r = await run([FORKALL_BIN, 'dap', ...args], { timeoutMs: 20000 });
 		assert.equal(r.code, 2, `dap ${args.join(' ')}: exit 2 (stderr: ${r.stderr})`);
 		assert.doesNotMatch(r.stdout, /listening/, `dap ${args.join(' ')} does not listen`);
@@ -44,13 +50,17 @@ test('--server=0 --insecure-tcp: listens on 127.0.0.1 only, with a warning on st
 	try {
 		let err = '';
 		p.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-		const line = await within(new Promise<string>((resolve) => {
-			let out = '';
-			p.stdout!.setEncoding('utf8').on('data', (d: string) => {
-				out += d;
-				if (/listening on .*\n/.test(out)) resolve(out);
-			});
-		}), 20000, 'listening line');
+		const line = await within(
+			new Promise<string>((resolve) => {
+				let out = '';
+				p.stdout!.setEncoding('utf8').on('data', (d: string) => {
+					out += d;
+					if (/listening on .*\n/.test(out)) resolve(out);
+				});
+			}),
+			20000,
+			'listening line',
+		);
 		assert.match(line, /^forkall dap: listening on 127\.0\.0\.1:\d+$/m);
 		// stderr is another pipe: the warning may arrive after the stdout line
 		for (let i = 0; i < 100 && !/WARNING/.test(err); i++) await new Promise((r) => setTimeout(r, 50));
@@ -68,22 +78,30 @@ test('--pipe: a missing directory is named; a 0600 socket that serves DAP', asyn
 	const sock = path.join(dir, 's.sock');
 	const p = track(spawn(FORKALL_BIN, ['dap', `--pipe=${sock}`], { stdio: ['ignore', 'pipe', 'pipe'] }));
 	try {
-		await within(new Promise<void>((resolve) => {
-			p.stdout!.setEncoding('utf8').on('data', (d: string) => {
-				if (/listening on pipe/.test(d)) resolve();
-			});
-		}), 20000, 'listening on pipe');
+		await within(
+			new Promise<void>((resolve) => {
+				p.stdout!.setEncoding('utf8').on('data', (d: string) => {
+					if (/listening on pipe/.test(d)) resolve();
+				});
+			}),
+			20000,
+			'listening on pipe',
+		);
 		assert.equal(fs.statSync(sock).mode & 0o777, 0o600, 'socket mode 0600');
 		const c = net.createConnection(sock);
 		const body = JSON.stringify({ seq: 1, type: 'request', command: 'initialize', arguments: INIT });
 		c.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-		const got = await within(new Promise<string>((resolve) => {
-			let s = '';
-			c.setEncoding('utf8').on('data', (d: string) => {
-				s += d;
-				if (/"command":"initialize"/.test(s)) resolve(s);
-			});
-		}), 20000, 'initialize response over the pipe');
+		const got = await within(
+			new Promise<string>((resolve) => {
+				let s = '';
+				c.setEncoding('utf8').on('data', (d: string) => {
+					s += d;
+					if (/"command":"initialize"/.test(s)) resolve(s);
+				});
+			}),
+			20000,
+			'initialize response over the pipe',
+		);
 		assert.match(got, /"success":true/);
 		c.destroy();
 	} finally {
@@ -98,12 +116,18 @@ test('attach to the adapter itself: "cannot trace itself"; to a kernel thread: "
 		await dc.request('initialize', INIT);
 		const self = await dc.request('attach', { pid: dc.pid });
 		assert.equal(self.success, false);
-		assert.equal(self.message, `cannot attach to pid ${dc.pid}: pid ${dc.pid} is this debugger's own process: a process cannot trace itself`);
+		assert.equal(
+			self.message,
+			`cannot attach to pid ${dc.pid}: pid ${dc.pid} is this debugger's own process: a process cannot trace itself`,
+		);
 		const k = kernelThread();
 		if (k) {
 			const r = await dc.request('attach', { pid: k.pid });
 			assert.equal(r.success, false);
-			assert.match(r.message ?? '', new RegExp(`^cannot attach to pid ${k.pid}: pid ${k.pid} is a kernel thread \\(.*\\): nothing to debug$`));
+			assert.match(
+				r.message ?? '',
+				new RegExp(`^cannot attach to pid ${k.pid}: pid ${k.pid} is a kernel thread \\(.*\\): nothing to debug$`),
+			);
 		}
 		assert.equal((await dc.request('threads')).success, true, 'the session goes on');
 	} finally {

@@ -54,23 +54,31 @@ async function startPipeAdapter(sock: string): Promise<Adapter> {
 	const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
 		proc.once('exit', (code, signal) => resolve({ code, signal }));
 	});
-	await within(new Promise<void>((resolve, reject) => {
-		let out = '';
-		proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-			out += d;
-			if (/listening on pipe/.test(out)) resolve();
-		});
-		void exit.then((x) => reject(new Error(`forkall dap --pipe exited (${JSON.stringify(x)}): ${err}`)));
-	}), 20000, 'forkall dap --pipe');
+	await within(
+		new Promise<void>((resolve, reject) => {
+			let out = '';
+			proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+				out += d;
+				if (/listening on pipe/.test(out)) resolve();
+			});
+			void exit.then((x) => reject(new Error(`forkall dap --pipe exited (${JSON.stringify(x)}): ${err}`)));
+		}),
+		20000,
+		'forkall dap --pipe',
+	);
 	return { proc, exit, stderr: () => err };
 }
 
 async function pipeClient(sock: string): Promise<{ dc: DapClient; socket: net.Socket }> {
 	const socket = net.createConnection(sock);
-	await within(new Promise<void>((resolve, reject) => {
-		socket.once('connect', () => resolve());
-		socket.once('error', reject);
-	}), 5000, `connect ${sock}`);
+	await within(
+		new Promise<void>((resolve, reject) => {
+			socket.once('connect', () => resolve());
+			socket.once('error', reject);
+		}),
+		5000,
+		`connect ${sock}`,
+	);
 	socket.on('error', () => undefined);
 	const dc = new DapClient();
 	// ProtocolClient.connect is protected; DebugClient.start only knows TCP ports and processes
@@ -86,7 +94,8 @@ async function attachWithBreakpoint(dc: DapClient, pid: number, state: State): P
 	const initialized = dc.next('initialized');
 	await dc.attachRequest({ pid } as DebugProtocol.AttachRequestArguments);
 	await initialized;
-	const bp: DebugProtocol.FunctionBreakpoint = state === 'stopped' ? { name: 'hammer_hit' } : { name: 'hammer_hit', hitCondition: '>= 1000000000' };
+	const bp: DebugProtocol.FunctionBreakpoint =
+		state === 'stopped' ? { name: 'hammer_hit' } : { name: 'hammer_hit', hitCondition: '>= 1000000000' };
 	const bps = await dc.setFunctionBreakpointsRequest({ breakpoints: [bp] });
 	assert.equal(bps.body.breakpoints[0].verified, true, JSON.stringify(bps.body.breakpoints[0]));
 	if (state === 'stopped') {
@@ -173,7 +182,11 @@ test('dap (stdio), SIGTERM with a launched debuggee: it is killed, the adapter e
 		});
 		await dc.init();
 		const initialized = dc.next('initialized');
-		await within(dc.launchRequest({ program: fixturePath('bphammer'), args: ['4'] } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await within(
+			dc.launchRequest({ program: fixturePath('bphammer'), args: ['4'] } as DebugProtocol.LaunchRequestArguments),
+			20000,
+			'launch',
+		);
 		await initialized;
 		await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'hammer_hit' }] });
 		const stopped = dc.next('stopped', 10000);

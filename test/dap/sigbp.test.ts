@@ -50,7 +50,11 @@ test('SIGUSR2 while stopped at a breakpoint: reported next, then the NEXT hit of
 			stop = dc.next('stopped');
 			await dc.continueRequest({ threadId: tid });
 			ev = (await stop) as DebugProtocol.StoppedEvent;
-			assert.notEqual(ev.body.reason, 'breakpoint', `round ${round}: the signal is reported before any breakpoint (got ${ev.body.reason} ${ev.body.text ?? ''})`);
+			assert.notEqual(
+				ev.body.reason,
+				'breakpoint',
+				`round ${round}: the signal is reported before any breakpoint (got ${ev.body.reason} ${ev.body.text ?? ''})`,
+			);
 			assert.match(`${ev.body.text ?? ''} ${ev.body.description ?? ''}`, /SIGUSR2/);
 			stop = dc.next('stopped');
 			await dc.continueRequest({ threadId: tid });

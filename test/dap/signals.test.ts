@@ -68,14 +68,26 @@ test('signal table, gdb defaults: SIGUSR1 stops every time and is passed; SIGALR
 			void dc.continueRequest({ threadId: e.body.threadId ?? 0 }).catch(() => undefined);
 		});
 		const initialized = dc.next('initialized');
-		await within(dc.launchRequest({ program: fixturePath('sigloop'), args: ['20'], followForks: 'parent' } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await within(
+			dc.launchRequest({
+				program: fixturePath('sigloop'),
+				args: ['20'],
+				followForks: 'parent',
+			} as DebugProtocol.LaunchRequestArguments),
+			20000,
+			'launch',
+		);
 		await initialized;
 		const exited = dc.next('exited', 60000);
 		await dc.configurationDoneRequest();
 		const ex = (await exited) as DebugProtocol.ExitedEvent;
 		assert.equal(ex.body.exitCode, 0, `exit code; output:\n${stdout}`);
 		assert.match(stdout, /^usr1 20 alrm 5 chld 3$/m, 'every handler ran: the signals were passed');
-		assert.equal(stops.length, 20, `20 stops (SIGUSR1), none for SIGALRM/SIGCHLD: ${stops.map((s) => s.body.description ?? s.body.text ?? s.body.reason).join(', ')}`);
+		assert.equal(
+			stops.length,
+			20,
+			`20 stops (SIGUSR1), none for SIGALRM/SIGCHLD: ${stops.map((s) => s.body.description ?? s.body.text ?? s.body.reason).join(', ')}`,
+		);
 		for (const s of stops) assert.match(`${s.body.description ?? ''} ${s.body.text ?? ''}`, /SIGUSR1/, 'each stop names SIGUSR1');
 	} finally {
 		await dc.stop();
@@ -84,7 +96,11 @@ test('signal table, gdb defaults: SIGUSR1 stops every time and is passed; SIGALR
 
 /* Launch sigloop 20 with the given launch attributes and exception filters;
  * optional Debug Console commands at the entry stop. */
-async function sigloop(extra: Record<string, unknown>, filters: string[] | null, repl: string[] = []): Promise<{ stops: number; stdout: string; replies: string[] }> {
+async function sigloop(
+	extra: Record<string, unknown>,
+	filters: string[] | null,
+	repl: string[] = [],
+): Promise<{ stops: number; stdout: string; replies: string[] }> {
 	const dc = new DapClient();
 	await dc.start();
 	try {
@@ -108,7 +124,17 @@ async function sigloop(extra: Record<string, unknown>, filters: string[] | null,
 			});
 		});
 		const initialized = dc.next('initialized');
-		await within(dc.launchRequest({ program: fixturePath('sigloop'), args: ['20'], followForks: 'parent', ...(repl.length ? { stopAtEntry: true } : {}), ...extra } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await within(
+			dc.launchRequest({
+				program: fixturePath('sigloop'),
+				args: ['20'],
+				followForks: 'parent',
+				...(repl.length ? { stopAtEntry: true } : {}),
+				...extra,
+			} as DebugProtocol.LaunchRequestArguments),
+			20000,
+			'launch',
+		);
 		await initialized;
 		if (filters) await dc.setExceptionBreakpointsRequest({ filters });
 		const exited = dc.next('exited', 60000);
@@ -117,7 +143,9 @@ async function sigloop(extra: Record<string, unknown>, filters: string[] | null,
 			await within(entered, 20000, 'entry stop');
 			const st = await dc.stackTraceRequest({ threadId: entry!.body.threadId!, levels: 1 });
 			for (const cmd of repl) {
-				replies.push((await dc.evaluateRequest({ expression: cmd, context: 'repl', frameId: st.body.stackFrames[0].id })).body.result);
+				replies.push(
+					(await dc.evaluateRequest({ expression: cmd, context: 'repl', frameId: st.body.stackFrames[0].id })).body.result,
+				);
 			}
 			await dc.continueRequest({ threadId: entry!.body.threadId! });
 		}
@@ -140,7 +168,13 @@ test('exception filters: "Other signals that stop" unchecked -> SIGUSR1 passes s
 	await dc.start();
 	try {
 		const init = await dc.init();
-		assert.deepEqual(init.body?.exceptionBreakpointFilters?.map((f) => [f.filter, f.default]), [['fatal', true], ['other', true]]);
+		assert.deepEqual(
+			init.body?.exceptionBreakpointFilters?.map((f) => [f.filter, f.default]),
+			[
+				['fatal', true],
+				['other', true],
+			],
+		);
 	} finally {
 		await dc.stop();
 	}
@@ -148,7 +182,7 @@ test('exception filters: "Other signals that stop" unchecked -> SIGUSR1 passes s
 	assert.equal(r.stops, 0);
 });
 
-test('Debug Console: handle SIGUSR1 nostop noprint, then info signals — gdb\'s rows; the program then runs through', async () => {
+test("Debug Console: handle SIGUSR1 nostop noprint, then info signals — gdb's rows; the program then runs through", async () => {
 	const r = await sigloop({}, null, ['handle SIGUSR1 nostop noprint', 'info signals SIGUSR1 SIGCHLD SIGINT']);
 	assert.equal(r.stops, 0, 'handle took effect');
 	assert.match(r.replies[0], /^SIGUSR1\s+No\s+No\s+Yes\s+User defined signal 1$/m);

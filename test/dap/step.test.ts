@@ -83,7 +83,10 @@ async function end(s: Session): Promise<void> {
 			/* gone, as it should be */
 		}
 	};
-	const ok = await within(s.dc.disconnectRequest({ terminateDebuggee: true }), 10000, 'disconnect').then(() => true, () => false);
+	const ok = await within(s.dc.disconnectRequest({ terminateDebuggee: true }), 10000, 'disconnect').then(
+		() => true,
+		() => false,
+	);
 	if (!ok) killDebuggee();
 	await s.dc.stop().catch(() => undefined);
 	killDebuggee();
@@ -117,8 +120,11 @@ test('next over a recursive call stays in the same frame', async () => {
 		const r = await step(s, 'next');
 		assert.equal(r.ev.body.reason, 'step');
 		const after1 = await at(s);
-		assert.deepEqual([after1.name, after1.line, after1.depth], ['fact', line('FACT_AFTER'), before.depth],
-			'the line after the call, in the frame that made it (fact(6), not a deeper one)');
+		assert.deepEqual(
+			[after1.name, after1.line, after1.depth],
+			['fact', line('FACT_AFTER'), before.depth],
+			'the line after the call, in the frame that made it (fact(6), not a deeper one)',
+		);
 		await step(s, 'next');
 		assert.equal((await at(s)).line, line('FACT_RET'));
 		// off the end of fact(6): back in main
@@ -155,8 +161,11 @@ test('stepIn enters a function with debug info, stepOut returns, stepIn over a l
 		const depth = (await at(s)).depth;
 		await step(s, 'stepIn');
 		const inside = await at(s);
-		assert.deepEqual([inside.name, inside.line, inside.depth], ['callee', line('CALLEE_FIRST'), depth + 1],
-			'the first statement after the opening line');
+		assert.deepEqual(
+			[inside.name, inside.line, inside.depth],
+			['callee', line('CALLEE_FIRST'), depth + 1],
+			'the first statement after the opening line',
+		);
 		const o = await step(s, 'stepOut');
 		assert.equal(o.ev.body.reason, 'step');
 		const back = await at(s);
@@ -170,8 +179,11 @@ test('stepIn enters a function with debug info, stepOut returns, stepIn over a l
 		assert.equal((await at(s)).line, line('CALL_LIBC'));
 		await step(s, 'stepIn');
 		const libc = await at(s);
-		assert.deepEqual([libc.name, libc.line, libc.depth], ['calls', line('AFTER_LIBC'), depth],
-			'getppid has no line information: stepped over');
+		assert.deepEqual(
+			[libc.name, libc.line, libc.depth],
+			['calls', line('AFTER_LIBC'), depth],
+			'getppid has no line information: stepped over',
+		);
 	} finally {
 		await end(s);
 	}

@@ -49,7 +49,13 @@ export class DapClient extends DebugClient {
 	readonly events: DebugProtocol.Event[] = [];
 
 	constructor(spawnOpts: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}) {
-		super(FORKALL_BIN, 'dap', 'forkall', { env: spawnOpts.env ?? process.env, uid: spawnOpts.uid, gid: spawnOpts.gid }, !!process.env.FORKALL_DAP_STDERR);
+		super(
+			FORKALL_BIN,
+			'dap',
+			'forkall',
+			{ env: spawnOpts.env ?? process.env, uid: spawnOpts.uid, gid: spawnOpts.gid },
+			!!process.env.FORKALL_DAP_STDERR,
+		);
 		this.defaultTimeout = 20000;
 		// ProtocolClient drops messages of type "request": catch them first.
 		const self = this as unknown as { dispatch(body: string): void };
@@ -70,13 +76,17 @@ export class DapClient extends DebugClient {
 	waitReverse(command: string, ms = 10000): Promise<ReverseRequest> {
 		const seen = this.reverse.find((r) => r.command === command);
 		if (seen) return Promise.resolve(seen);
-		return within(new Promise((resolve) => {
-			const w = (r: ReverseRequest) => {
-				if (r.command === command) resolve(r);
-				else this.reverseWaiters.push(w);
-			};
-			this.reverseWaiters.push(w);
-		}), ms, `reverse request ${command}`);
+		return within(
+			new Promise((resolve) => {
+				const w = (r: ReverseRequest) => {
+					if (r.command === command) resolve(r);
+					else this.reverseWaiters.push(w);
+				};
+				this.reverseWaiters.push(w);
+			}),
+			ms,
+			`reverse request ${command}`,
+		);
 	}
 
 	respond(r: ReverseRequest, success: boolean, body?: unknown, message?: string): void {
@@ -93,9 +103,17 @@ export class DapClient extends DebugClient {
 	/** initialize with the capabilities VS Code declares. */
 	init(extra: Partial<DebugProtocol.InitializeRequestArguments> = {}): Promise<DebugProtocol.InitializeResponse> {
 		return this.initializeRequest({
-			adapterID: 'forkall', clientID: 'test', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path',
-			supportsMemoryReferences: true, supportsProgressReporting: true, supportsInvalidatedEvent: true,
-			supportsMemoryEvent: true, supportsStartDebuggingRequest: true, supportsRunInTerminalRequest: false,
+			adapterID: 'forkall',
+			clientID: 'test',
+			linesStartAt1: true,
+			columnsStartAt1: true,
+			pathFormat: 'path',
+			supportsMemoryReferences: true,
+			supportsProgressReporting: true,
+			supportsInvalidatedEvent: true,
+			supportsMemoryEvent: true,
+			supportsStartDebuggingRequest: true,
+			supportsRunInTerminalRequest: false,
 			...extra,
 		});
 	}
@@ -125,7 +143,10 @@ export class DapClient extends DebugClient {
 
 /** `forkall dap --server=0 --insecure-tcp`: a server process and its port (tests only: TCP is open to every local user). */
 export class DapServer {
-	constructor(readonly proc: ChildProcess, readonly port: number) {}
+	constructor(
+		readonly proc: ChildProcess,
+		readonly port: number,
+	) {}
 
 	static async start(env: NodeJS.ProcessEnv = process.env): Promise<DapServer> {
 		const proc = spawn(FORKALL_BIN, ['dap', '--server=0', '--insecure-tcp'], { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -134,15 +155,19 @@ export class DapServer {
 			err += d;
 			if (process.env.FORKALL_DAP_STDERR) process.stderr.write(d);
 		});
-		const port = await within(new Promise<number>((resolve, reject) => {
-			let out = '';
-			proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-				out += d;
-				const m = /listening on [^:]+:(\d+)/.exec(out);
-				if (m) resolve(Number(m[1]));
-			});
-			proc.once('exit', (code) => reject(new Error(`forkall dap --server exited (${code}): ${err}`)));
-		}), 20000, 'forkall dap --server=0');
+		const port = await within(
+			new Promise<number>((resolve, reject) => {
+				let out = '';
+				proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+					out += d;
+					const m = /listening on [^:]+:(\d+)/.exec(out);
+					if (m) resolve(Number(m[1]));
+				});
+				proc.once('exit', (code) => reject(new Error(`forkall dap --server exited (${code}): ${err}`)));
+			}),
+			20000,
+			'forkall dap --server=0',
+		);
 		return new DapServer(proc, port);
 	}
 
@@ -235,7 +260,11 @@ export class Golden {
 		const expected = fs.readFileSync(file, 'utf8');
 		if (expected !== actual) {
 			fs.writeFileSync(actualFile, actual);
-			assert.equal(actual, expected, `transcript differs from ${file} (actual written to ${actualFile}; RESET_RESULTS=1 regenerates)`);
+			assert.equal(
+				actual,
+				expected,
+				`transcript differs from ${file} (actual written to ${actualFile}; RESET_RESULTS=1 regenerates)`,
+			);
 		}
 		fs.rmSync(actualFile, { force: true });
 	}

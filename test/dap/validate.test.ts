@@ -24,12 +24,19 @@ const CASES: [string, unknown, RegExp][] = [
 	['next', {}, /^next: threadId is required$/],
 	['next', { threadId: 0, granularity: 'word' }, /^next: threadId must be a thread/],
 	['pause', { threadId: 3.5 }, /^pause: threadId must be a thread of this session \(got 3\.5\)$/],
-	['setBreakpoints', { source: { path: DAPDEMO_SRC }, breakpoints: [{ line: '8' }] },
-		/^setBreakpoints: breakpoints\[0\]\.line must be an integer between 0 and 2147483647 \(got "8"\)$/],
+	[
+		'setBreakpoints',
+		{ source: { path: DAPDEMO_SRC }, breakpoints: [{ line: '8' }] },
+		/^setBreakpoints: breakpoints\[0\]\.line must be an integer between 0 and 2147483647 \(got "8"\)$/,
+	],
 	['setBreakpoints', { source: 'dapdemo.c', lines: [8] }, /^setBreakpoints: source must be an object \(got "dapdemo\.c"\)$/],
 	['setBreakpoints', { source: { path: 5 } }, /^setBreakpoints: source\.path must be a string \(got 5\)$/],
 	['setBreakpoints', { source: { path: DAPDEMO_SRC }, lines: [1, null] }, /^setBreakpoints: lines\[1\] must be an integer/],
-	['setFunctionBreakpoints', { breakpoints: [{ name: 'main', condition: 1 }] }, /^setFunctionBreakpoints: breakpoints\[0\]\.condition must be a string \(got 1\)$/],
+	[
+		'setFunctionBreakpoints',
+		{ breakpoints: [{ name: 'main', condition: 1 }] },
+		/^setFunctionBreakpoints: breakpoints\[0\]\.condition must be a string \(got 1\)$/,
+	],
 	['setFunctionBreakpoints', {}, /^setFunctionBreakpoints: breakpoints is required$/],
 	['setInstructionBreakpoints', { breakpoints: [{ instructionReference: 'main' }] }, /instructionReference must be a memory reference/],
 	['stackTrace', { threadId: 'main' }, /^stackTrace: threadId must be a thread of this session \(got "main"\)$/],
@@ -37,11 +44,23 @@ const CASES: [string, unknown, RegExp][] = [
 	['stackTrace', { threadId: null, levels: -1 }, /^stackTrace: threadId must be/],
 	['scopes', { frameId: '1' }, /^scopes: frameId must be an integer \(got "1"\)$/],
 	['variables', { variablesReference: 1, count: -5 }, /^variables: count must be an integer >= 0 \(got -5\)$/],
-	['readMemory', { memoryReference: '0x1000', count: '16' }, /^readMemory: count must be an integer between 0 and 16777216 \(got "16"\)$/],
+	[
+		'readMemory',
+		{ memoryReference: '0x1000', count: '16' },
+		/^readMemory: count must be an integer between 0 and 16777216 \(got "16"\)$/,
+	],
 	['readMemory', { memoryReference: 4096, count: 16 }, /^readMemory: memoryReference must be a memory reference/],
 	['writeMemory', { memoryReference: '0x1000', data: '***' }, /^writeMemory: data must be base64 text \(got "\*\*\*"\)$/],
-	['disassemble', { memoryReference: '0x1000', instructionCount: 1e9 }, /^disassemble: instructionCount must be an integer between 0 and 10000 \(got 1000000000\)$/],
-	['disassemble', { memoryReference: '0x1000', instructionCount: 5, instructionOffset: 0.5 }, /^disassemble: instructionOffset must be an integer/],
+	[
+		'disassemble',
+		{ memoryReference: '0x1000', instructionCount: 1e9 },
+		/^disassemble: instructionCount must be an integer between 0 and 10000 \(got 1000000000\)$/,
+	],
+	[
+		'disassemble',
+		{ memoryReference: '0x1000', instructionCount: 5, instructionOffset: 0.5 },
+		/^disassemble: instructionOffset must be an integer/,
+	],
 	['continue', { threadId: true }, /^continue: threadId must be an integer \(got true\)$/],
 	['disconnect', { terminateDebuggee: 'yes' }, /^disconnect: terminateDebuggee must be a boolean \(got "yes"\)$/],
 	['forkAllThreads', { mode: 'sideways' }, /^forkAllThreads: mode must be one of "debug", "run", "stopped" \(got "sideways"\)$/],
@@ -60,7 +79,10 @@ test('wrong argument types and values: an error naming the argument; the attache
 	const dc = new RawDap();
 	try {
 		assert.equal((await dc.request('initialize', INIT)).success, true);
-		assert.match((await dc.request('initialize', { adapterID: 7 })).message ?? '', /^initialize: adapterID must be a string \(got 7\)$/);
+		assert.match(
+			(await dc.request('initialize', { adapterID: 7 })).message ?? '',
+			/^initialize: adapterID must be a string \(got 7\)$/,
+		);
 		const a = await dc.request('attach', { pid: fx.pid, stopOnAttach: true });
 		assert.equal(a.success, true, a.message);
 		await dc.request('configurationDone');
@@ -81,7 +103,11 @@ test('wrong argument types and values: an error naming the argument; the attache
 		const from = dc.messages.length;
 		const next = await dc.request('next', { threadId: fx.pid, granularity: 'instruction' });
 		assert.equal(next.success, true, next.message);
-		await dc.waitFor((m) => m.type === 'event' && (m as { event: string }).event === 'stopped' && dc.messages.indexOf(m) >= from, 20000, 'the stop after next');
+		await dc.waitFor(
+			(m) => m.type === 'event' && (m as { event: string }).event === 'stopped' && dc.messages.indexOf(m) >= from,
+			20000,
+			'the stop after next',
+		);
 		assert.equal((await dc.request('disconnect', {})).success, true);
 		await dc.waitExit(10000);
 		assertNotStoppedOrTraced(fx.pid, 'after disconnect');

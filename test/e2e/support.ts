@@ -40,6 +40,8 @@ export interface E2eLib {
 	buildC(src: string, out: string): void;
 }
 
+// a CommonJS script outside the TypeScript project (npm start uses it too), found at run time
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const lib = require(path.join(ROOT, 'scripts', 'e2e-lib.js')) as E2eLib;
 
 /** npm run package, into a given file. Returns its path. */

@@ -61,8 +61,10 @@ async function runCommand(p: Page, title: string): Promise<void> {
 	const input = p.locator('.quick-input-widget .quick-input-box input');
 	await input.waitFor({ state: 'visible' });
 	await input.fill('>' + title);
-	const row = p.locator('.quick-input-widget .monaco-list-row')
-		.filter({ has: p.locator('.label-name', { hasText: new RegExp(`^${escapeRe(title)}$`) }) }).first();
+	const row = p
+		.locator('.quick-input-widget .monaco-list-row')
+		.filter({ has: p.locator('.label-name', { hasText: new RegExp(`^${escapeRe(title)}$`) }) })
+		.first();
 	await row.click({ timeout: 15000 });
 }
 
@@ -80,7 +82,7 @@ async function expandPane(p: Page, title: string): Promise<Locator> {
 
 async function collapsePane(p: Page, title: string): Promise<void> {
 	const header = p.locator('.pane-header', { hasText: title }).first();
-	if (await header.count() && (await header.getAttribute('aria-expanded')) === 'true') await header.click();
+	if ((await header.count()) && (await header.getAttribute('aria-expanded')) === 'true') await header.click();
 }
 
 /** Processes running the workspace's binary (our debuggees), by exe path. */
@@ -152,11 +154,18 @@ before(async () => {
 	context = await chromium.launchPersistentContext(profile, {
 		executablePath: lib.CHROMIUM,
 		headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-			'--disable-component-update', '--disable-sync'],
+		args: [
+			'--no-sandbox',
+			'--disable-gpu',
+			'--disable-quic',
+			'--no-first-run',
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync',
+		],
 		viewport: { width: 1600, height: 1100 },
 	});
-	page = context.pages()[0] ?? await context.newPage();
+	page = context.pages()[0] ?? (await context.newPage());
 	page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
 	page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
 });
@@ -177,187 +186,235 @@ after(async () => {
 	}
 });
 
-test('VS Code e2e: launch, LWPs, registers, stack picture, Fork All Threads Here, child session', { timeout: 10 * 60 * 1000 }, async (t) => {
-	if (skipReason) {
-		t.skip(skipReason);
-		return;
-	}
-	const p = page!;
-	const exe = path.join(WS, 'build', 'threads-demo');
-	let ok = false;
-	try {
-		log(`running on ${host}`);
-		await p.goto(`${server!.url}/?folder=${encodeURIComponent(WS)}`);
-		await p.locator('.monaco-workbench').waitFor({ timeout: 60000 });
-		await p.locator('.explorer-folders-view .monaco-list-row', { hasText: 'threads-demo.c' }).waitFor({ timeout: 60000 });
-		log('workbench loaded, workspace open');
-		await widenSidebar(p, 640);
-		await shot('01-workbench');
-
-		// Breakpoint on the #BP line: quick open "file:line", then F9.
-		const bpLine = markerLine(path.join(WS, 'threads-demo.c'), '// #BP');
-		await p.keyboard.press('Control+P');
-		const qi = p.locator('.quick-input-widget .quick-input-box input');
-		await qi.waitFor({ state: 'visible' });
-		await qi.fill(`threads-demo.c:${bpLine}`);
-		await p.locator('.quick-input-widget .monaco-list-row', { hasText: 'threads-demo.c' }).first().waitFor();
-		await p.keyboard.press('Enter');
-		await waitHidden(qi);
-		await p.locator('.monaco-editor .view-lines').first().waitFor();
-		await p.waitForTimeout(500);
-		await p.keyboard.press('F9');
-		await p.locator('.monaco-editor .codicon-debug-breakpoint').first().waitFor({ timeout: 15000 });
-		log(`breakpoint set at threads-demo.c:${bpLine}`);
-
-		// Run and Debug: wait until our launch configuration is offered (debugger contributions loaded).
-		await p.keyboard.press('Control+Shift+D');
-		await p.locator('.start-debug-action-item-label', { hasText: CONFIG_NAME }).waitFor({ timeout: 60000 });
-		// Room for Variables and the Call Stack (its list renders only the rows in view).
-		await collapsePane(p, 'Watch');
-		await collapsePane(p, 'Breakpoints');
-		await shot('02-breakpoint-and-run-view');
-
-		await runCommand(p, 'Debug: Start Debugging');
-		log('start debugging requested');
-		const callStack = p.locator('.debug-call-stack');
-		await callStack.locator('text=/Paused on breakpoint/i').first().waitFor({ timeout: 60000 });
-		// The Call Stack renders only the rows in view: give it the sidebar while counting threads.
-		await collapsePane(p, 'Variables');
-		for (const name of THREAD_NAMES) {
-			await callStack.locator('.monaco-list-row .thread', { hasText: new RegExp(`^\\s*${escapeRe(name)} \\(\\d+\\)`) }).first().waitFor({ timeout: 30000 });
+test(
+	'VS Code e2e: launch, LWPs, registers, stack picture, Fork All Threads Here, child session',
+	{ timeout: 10 * 60 * 1000 },
+	async (t) => {
+		if (skipReason) {
+			t.skip(skipReason);
+			return;
 		}
-		const threadRows = await callStack.locator('.monaco-list-row .thread').allInnerTexts();
-		const parentTids = threadRows.map((s) => Number(/^\s*\S.*? \((\d+)\)/.exec(s)?.[1])).filter((n) => n > 0);
-		assert.equal(parentTids.length, THREAD_NAMES.length, `Call Stack lists every LWP: ${threadRows.join(' | ')}`);
-		const parentPid = Math.min(...parentTids);
-		debuggeePids.add(parentPid);
-		log(`call stack lists ${parentTids.length} LWPs: ${threadRows.map((s) => s.replace(/\s+/g, ' ')).join(' | ')}`);
-		await callStack.locator('.monaco-list-row .stack-frame', { hasText: 'all_ready' }).first().waitFor({ timeout: 30000 });
+		const p = page!;
+		const exe = path.join(WS, 'build', 'threads-demo');
+		let ok = false;
+		try {
+			log(`running on ${host}`);
+			await p.goto(`${server!.url}/?folder=${encodeURIComponent(WS)}`);
+			await p.locator('.monaco-workbench').waitFor({ timeout: 60000 });
+			await p.locator('.explorer-folders-view .monaco-list-row', { hasText: 'threads-demo.c' }).waitFor({ timeout: 60000 });
+			log('workbench loaded, workspace open');
+			await widenSidebar(p, 640);
+			await shot('01-workbench');
 
-		// Variables: the Registers scope (General group: rip, rsp).
-		await expandPane(p, 'Variables');
-		const vars = p.locator('.debug-variables');
-		// Locals (the first scope) is expanded by VS Code; open Registers.
-		const regScope = vars.locator('.monaco-list-row', { has: p.locator('.scope', { hasText: 'Registers' }) }).first();
-		await regScope.waitFor({ timeout: 30000 });
-		if ((await regScope.getAttribute('aria-expanded')) !== 'true') await regScope.click();
-		const general = vars.locator('.monaco-list-row', { hasText: /^\s*General/ }).first();
-		await general.waitFor({ timeout: 30000 });
-		if ((await general.getAttribute('aria-expanded')) !== 'true') await general.click();
-		await vars.locator('.monaco-list-row', { hasText: /^\s*rip/ }).first().waitFor({ timeout: 30000 });
-		await vars.locator('.monaco-list-row', { hasText: /^\s*rsp/ }).first().waitFor({ timeout: 30000 });
-		log('variables: ' + (await vars.locator('.monaco-list-row').allInnerTexts()).slice(0, 6).map((s) => s.replace(/\s+/g, ' ')).join(' | '));
-		await shot('03-stopped-call-stack-registers');
+			// Breakpoint on the #BP line: quick open "file:line", then F9.
+			const bpLine = markerLine(path.join(WS, 'threads-demo.c'), '// #BP');
+			await p.keyboard.press('Control+P');
+			const qi = p.locator('.quick-input-widget .quick-input-box input');
+			await qi.waitFor({ state: 'visible' });
+			await qi.fill(`threads-demo.c:${bpLine}`);
+			await p.locator('.quick-input-widget .monaco-list-row', { hasText: 'threads-demo.c' }).first().waitFor();
+			await p.keyboard.press('Enter');
+			await waitHidden(qi);
+			await p.locator('.monaco-editor .view-lines').first().waitFor();
+			await p.waitForTimeout(500);
+			await p.keyboard.press('F9');
+			await p.locator('.monaco-editor .codicon-debug-breakpoint').first().waitFor({ timeout: 15000 });
+			log(`breakpoint set at threads-demo.c:${bpLine}`);
 
-		// The Forkall: LWPs view: every LWP with its stack range; "deep" near overflow.
-		await collapsePane(p, 'Variables');
-		await collapsePane(p, 'Call Stack');
-		await expandPane(p, 'Forkall: LWPs');
-		const lwpTree = p.locator('.pane', { has: p.locator('.pane-header', { hasText: 'Forkall: LWPs' }) }).locator('.monaco-list');
-		for (const name of THREAD_NAMES) {
-			await lwpTree.locator('.monaco-list-row .label-name', { hasText: new RegExp(`^\\s*\\d+ ${escapeRe(name)}\\s*$`) }).first().waitFor({ timeout: 30000 });
+			// Run and Debug: wait until our launch configuration is offered (debugger contributions loaded).
+			await p.keyboard.press('Control+Shift+D');
+			await p.locator('.start-debug-action-item-label', { hasText: CONFIG_NAME }).waitFor({ timeout: 60000 });
+			// Room for Variables and the Call Stack (its list renders only the rows in view).
+			await collapsePane(p, 'Watch');
+			await collapsePane(p, 'Breakpoints');
+			await shot('02-breakpoint-and-run-view');
+
+			await runCommand(p, 'Debug: Start Debugging');
+			log('start debugging requested');
+			const callStack = p.locator('.debug-call-stack');
+			await callStack.locator('text=/Paused on breakpoint/i').first().waitFor({ timeout: 60000 });
+			// The Call Stack renders only the rows in view: give it the sidebar while counting threads.
+			await collapsePane(p, 'Variables');
+			for (const name of THREAD_NAMES) {
+				await callStack
+					.locator('.monaco-list-row .thread', { hasText: new RegExp(`^\\s*${escapeRe(name)} \\(\\d+\\)`) })
+					.first()
+					.waitFor({ timeout: 30000 });
+			}
+			const threadRows = await callStack.locator('.monaco-list-row .thread').allInnerTexts();
+			const parentTids = threadRows.map((s) => Number(/^\s*\S.*? \((\d+)\)/.exec(s)?.[1])).filter((n) => n > 0);
+			assert.equal(parentTids.length, THREAD_NAMES.length, `Call Stack lists every LWP: ${threadRows.join(' | ')}`);
+			const parentPid = Math.min(...parentTids);
+			debuggeePids.add(parentPid);
+			log(`call stack lists ${parentTids.length} LWPs: ${threadRows.map((s) => s.replace(/\s+/g, ' ')).join(' | ')}`);
+			await callStack.locator('.monaco-list-row .stack-frame', { hasText: 'all_ready' }).first().waitFor({ timeout: 30000 });
+
+			// Variables: the Registers scope (General group: rip, rsp).
+			await expandPane(p, 'Variables');
+			const vars = p.locator('.debug-variables');
+			// Locals (the first scope) is expanded by VS Code; open Registers.
+			const regScope = vars.locator('.monaco-list-row', { has: p.locator('.scope', { hasText: 'Registers' }) }).first();
+			await regScope.waitFor({ timeout: 30000 });
+			if ((await regScope.getAttribute('aria-expanded')) !== 'true') await regScope.click();
+			const general = vars.locator('.monaco-list-row', { hasText: /^\s*General/ }).first();
+			await general.waitFor({ timeout: 30000 });
+			if ((await general.getAttribute('aria-expanded')) !== 'true') await general.click();
+			await vars
+				.locator('.monaco-list-row', { hasText: /^\s*rip/ })
+				.first()
+				.waitFor({ timeout: 30000 });
+			await vars
+				.locator('.monaco-list-row', { hasText: /^\s*rsp/ })
+				.first()
+				.waitFor({ timeout: 30000 });
+			log(
+				'variables: ' +
+					(await vars.locator('.monaco-list-row').allInnerTexts())
+						.slice(0, 6)
+						.map((s) => s.replace(/\s+/g, ' '))
+						.join(' | '),
+			);
+			await shot('03-stopped-call-stack-registers');
+
+			// The Forkall: LWPs view: every LWP with its stack range; "deep" near overflow.
+			await collapsePane(p, 'Variables');
+			await collapsePane(p, 'Call Stack');
+			await expandPane(p, 'Forkall: LWPs');
+			const lwpTree = p.locator('.pane', { has: p.locator('.pane-header', { hasText: 'Forkall: LWPs' }) }).locator('.monaco-list');
+			for (const name of THREAD_NAMES) {
+				await lwpTree
+					.locator('.monaco-list-row .label-name', { hasText: new RegExp(`^\\s*\\d+ ${escapeRe(name)}\\s*$`) })
+					.first()
+					.waitFor({ timeout: 30000 });
+			}
+			const deepRow = lwpTree.locator('.monaco-list-row', { has: p.locator('.label-name', { hasText: /^\s*\d+ deep\s*$/ }) }).first();
+			await deepRow.locator('text=/NEAR OVERFLOW/').waitFor({ timeout: 30000 });
+			const lwpTexts = (await lwpTree.locator('.monaco-list-row').allInnerTexts()).map((s) => s.replace(/\s+/g, ' '));
+			assert.ok(
+				lwpTexts.filter((s) => /0x[0-9a-f]+–0x[0-9a-f]+/.test(s)).length >= THREAD_NAMES.length,
+				`stack ranges shown: ${lwpTexts.join(' | ')}`,
+			);
+			await deepRow.click();
+			await lwpTree
+				.locator('.monaco-list-row', { hasText: /SP depth/ })
+				.first()
+				.waitFor({ timeout: 15000 });
+			log('LWP view: ' + lwpTexts.join(' | '));
+			await shot('04-lwp-view');
+
+			// Forkall: Show LWP View -> the stack picture webview.
+			await runCommand(p, 'Forkall: Show LWP View');
+			const frame = await webviewFrame(p, '#bars .row', 30000);
+			await frame
+				.locator('#bars .row')
+				.nth(THREAD_NAMES.length - 1)
+				.waitFor({ timeout: 30000 });
+			assert.equal(await frame.locator('#bars .row').count(), THREAD_NAMES.length, 'one bar per LWP');
+			await frame.locator('#bars .row.near-overflow', { hasText: 'deep' }).waitFor({ timeout: 30000 });
+			log('stack picture: ' + (await frame.locator('#summary').innerText()));
+			await shot('05-stack-picture');
+
+			// Fork All Threads Here, debug the child. The Call Stack gets the room now.
+			await collapsePane(p, 'Forkall: LWPs');
+			await expandPane(p, 'Call Stack');
+			await runCommand(p, 'Forkall: Fork All Threads Here');
+			const pick = p.locator('.quick-input-widget .monaco-list-row', { hasText: 'Debug the child' }).first();
+			await pick.waitFor({ timeout: 15000 });
+			await p.waitForTimeout(400); // the quick pick fades in
+			await shot('06-fork-mode-question');
+			await pick.click();
+			log('fork requested (mode debug)');
+			const childSession = callStack.locator('.monaco-list-row .session', { hasText: /forked child \d+/ }).first();
+			await childSession.waitFor({ timeout: 60000 });
+			const childPid = Number(/forked child (\d+)/.exec(await childSession.innerText())![1]);
+			debuggeePids.add(childPid);
+			log(`child session appeared: forked child ${childPid}`);
+			// The child's threads: rows whose tid is not the parent's.
+			const childTids = async (): Promise<number[]> =>
+				(await callStack.locator('.monaco-list-row .thread').allInnerTexts())
+					.map((s) => Number(/^\s*\S.*? \((\d+)\)/.exec(s)?.[1]))
+					.filter((n) => n > 0 && !parentTids.includes(n));
+			const tw = Date.now();
+			while ((await childTids()).length < THREAD_NAMES.length && Date.now() - tw < 30000) {
+				const row = callStack
+					.locator('.monaco-list-row', { has: p.locator('.session', { hasText: `forked child ${childPid}` }) })
+					.first();
+				if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
+				await p.waitForTimeout(300);
+			}
+			const ct = await childTids();
+			assert.equal(ct.length, THREAD_NAMES.length, `the child session has the same number of threads (${ct.join(',')})`);
+			assert.ok(ct.includes(childPid), "the child's main thread tid is its pid");
+			log(`child session threads: ${ct.length} (${ct.join(', ')})`);
+			await frame.locator('#fork h2').waitFor({ timeout: 30000 });
+			log('stack picture after fork: ' + (await frame.locator('#fork h2').innerText()));
+			await shot('07-forked-child-session');
+			assert.equal(fs.readlinkSync(`/proc/${childPid}/exe`), exe, 'the child runs the same program');
+
+			// Continue both: the focused (child) session, then the parent (focus its main thread first).
+			await runCommand(p, 'Debug: Continue');
+			await callStack
+				.locator('.monaco-list-row', { has: p.locator('.session', { hasText: `forked child ${childPid}` }) })
+				.locator('text=/Running/i')
+				.first()
+				.waitFor({ timeout: 30000 });
+			await callStack
+				.locator('.monaco-list-row .thread', { hasText: `threads-demo (${parentPid})` })
+				.first()
+				.click();
+			await runCommand(p, 'Debug: Continue');
+			const rowsText = async (): Promise<string[]> =>
+				(await callStack.locator('.monaco-list-row').allInnerTexts()).map((s) => s.replace(/\s+/g, ' '));
+			const tc = Date.now();
+			while ((await rowsText()).some((s) => /Paused/i.test(s)) && Date.now() - tc < 30000) await p.waitForTimeout(250);
+			const running = await rowsText();
+			assert.ok(!running.some((s) => /Paused/i.test(s)), `both sessions running: ${running.join(' | ')}`);
+			assert.equal(
+				running.filter((s) => /Running/i.test(s) && /^\S.*? \(\d+\)/.test(s.trim())).length,
+				2 * THREAD_NAMES.length,
+				`every thread of both sessions runs: ${running.join(' | ')}`,
+			);
+			log(`both continued: ${running.filter((s) => !/^\S.*? \(\d+\)/.test(s.trim())).join(' | ')}`);
+			await shot('08-both-running');
+
+			// Forkall: Show Memory… (our hex view; code-server has no Hex Editor): the program's ELF header.
+			const exeMap = fs
+				.readFileSync(`/proc/${parentPid}/maps`, 'utf8')
+				.split('\n')
+				.find((l) => l.endsWith(exe));
+			assert.ok(exeMap, `the program is mapped in ${parentPid}`);
+			const elfAt = `0x${exeMap.split('-')[0]}`;
+			await runCommand(p, 'Forkall: Show Memory…');
+			const addrBox = p.locator('.quick-input-widget .quick-input-box input');
+			await addrBox.waitFor({ state: 'visible', timeout: 15000 });
+			await addrBox.fill(elfAt);
+			await addrBox.press('Enter');
+			const mem = await webviewFrame(p, '#dump tr', 30000);
+			await mem.locator('#dump tr .ascii', { hasText: 'ELF' }).first().waitFor({ timeout: 30000 });
+			assert.match(await mem.locator('#dump tr .hex').first().innerText(), /^7f\s*45\s*4c\s*46/, 'the first bytes are the ELF magic');
+			log(`memory view at ${elfAt}: ${(await mem.locator('#dump tr').first().innerText()).replace(/\s+/g, ' ')}`);
+			await shot('08b-memory-view');
+
+			// Stop both.
+			for (let i = 0; i < 2 && (await callStack.locator('.monaco-list-row').count()); i++) {
+				await runCommand(p, 'Debug: Stop');
+				await p.waitForTimeout(1000);
+			}
+			await callStack.locator('.monaco-list-row').first().waitFor({ state: 'detached', timeout: 30000 });
+			log('both sessions stopped');
+			await shot('09-stopped-all');
+			const left = ourDebuggees(exe);
+			log(`debuggee processes after Stop: ${left.length ? left.join(', ') : 'none'}`);
+			ok = true;
+		} finally {
+			if (!ok) {
+				await p.screenshot({ path: path.join(SHOTS, '99-failure.png') }).catch(() => undefined);
+				keepFailureLogs();
+			}
+			log(ok ? `E2E PASSED on ${host}` : `E2E FAILED on ${host}`);
 		}
-		const deepRow = lwpTree.locator('.monaco-list-row', { has: p.locator('.label-name', { hasText: /^\s*\d+ deep\s*$/ }) }).first();
-		await deepRow.locator('text=/NEAR OVERFLOW/').waitFor({ timeout: 30000 });
-		const lwpTexts = (await lwpTree.locator('.monaco-list-row').allInnerTexts()).map((s) => s.replace(/\s+/g, ' '));
-		assert.ok(lwpTexts.filter((s) => /0x[0-9a-f]+–0x[0-9a-f]+/.test(s)).length >= THREAD_NAMES.length, `stack ranges shown: ${lwpTexts.join(' | ')}`);
-		await deepRow.click();
-		await lwpTree.locator('.monaco-list-row', { hasText: /SP depth/ }).first().waitFor({ timeout: 15000 });
-		log('LWP view: ' + lwpTexts.join(' | '));
-		await shot('04-lwp-view');
-
-		// Forkall: Show LWP View -> the stack picture webview.
-		await runCommand(p, 'Forkall: Show LWP View');
-		const frame = await webviewFrame(p, '#bars .row', 30000);
-		await frame.locator('#bars .row').nth(THREAD_NAMES.length - 1).waitFor({ timeout: 30000 });
-		assert.equal(await frame.locator('#bars .row').count(), THREAD_NAMES.length, 'one bar per LWP');
-		await frame.locator('#bars .row.near-overflow', { hasText: 'deep' }).waitFor({ timeout: 30000 });
-		log('stack picture: ' + (await frame.locator('#summary').innerText()));
-		await shot('05-stack-picture');
-
-		// Fork All Threads Here, debug the child. The Call Stack gets the room now.
-		await collapsePane(p, 'Forkall: LWPs');
-		await expandPane(p, 'Call Stack');
-		await runCommand(p, 'Forkall: Fork All Threads Here');
-		const pick = p.locator('.quick-input-widget .monaco-list-row', { hasText: 'Debug the child' }).first();
-		await pick.waitFor({ timeout: 15000 });
-		await p.waitForTimeout(400); // the quick pick fades in
-		await shot('06-fork-mode-question');
-		await pick.click();
-		log('fork requested (mode debug)');
-		const childSession = callStack.locator('.monaco-list-row .session', { hasText: /forked child \d+/ }).first();
-		await childSession.waitFor({ timeout: 60000 });
-		const childPid = Number(/forked child (\d+)/.exec(await childSession.innerText())![1]);
-		debuggeePids.add(childPid);
-		log(`child session appeared: forked child ${childPid}`);
-		// The child's threads: rows whose tid is not the parent's.
-		const childTids = async (): Promise<number[]> => (await callStack.locator('.monaco-list-row .thread').allInnerTexts())
-			.map((s) => Number(/^\s*\S.*? \((\d+)\)/.exec(s)?.[1])).filter((n) => n > 0 && !parentTids.includes(n));
-		const tw = Date.now();
-		while ((await childTids()).length < THREAD_NAMES.length && Date.now() - tw < 30000) {
-			const row = callStack.locator('.monaco-list-row', { has: p.locator('.session', { hasText: `forked child ${childPid}` }) }).first();
-			if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
-			await p.waitForTimeout(300);
-		}
-		const ct = await childTids();
-		assert.equal(ct.length, THREAD_NAMES.length, `the child session has the same number of threads (${ct.join(',')})`);
-		assert.ok(ct.includes(childPid), 'the child\'s main thread tid is its pid');
-		log(`child session threads: ${ct.length} (${ct.join(', ')})`);
-		await frame.locator('#fork h2').waitFor({ timeout: 30000 });
-		log('stack picture after fork: ' + (await frame.locator('#fork h2').innerText()));
-		await shot('07-forked-child-session');
-		assert.equal(fs.readlinkSync(`/proc/${childPid}/exe`), exe, 'the child runs the same program');
-
-		// Continue both: the focused (child) session, then the parent (focus its main thread first).
-		await runCommand(p, 'Debug: Continue');
-		await callStack.locator('.monaco-list-row', { has: p.locator('.session', { hasText: `forked child ${childPid}` }) })
-			.locator('text=/Running/i').first().waitFor({ timeout: 30000 });
-		await callStack.locator('.monaco-list-row .thread', { hasText: `threads-demo (${parentPid})` }).first().click();
-		await runCommand(p, 'Debug: Continue');
-		const rowsText = async (): Promise<string[]> => (await callStack.locator('.monaco-list-row').allInnerTexts()).map((s) => s.replace(/\s+/g, ' '));
-		const tc = Date.now();
-		while ((await rowsText()).some((s) => /Paused/i.test(s)) && Date.now() - tc < 30000) await p.waitForTimeout(250);
-		const running = await rowsText();
-		assert.ok(!running.some((s) => /Paused/i.test(s)), `both sessions running: ${running.join(' | ')}`);
-		assert.equal(running.filter((s) => /Running/i.test(s) && /^\S.*? \(\d+\)/.test(s.trim())).length, 2 * THREAD_NAMES.length,
-			`every thread of both sessions runs: ${running.join(' | ')}`);
-		log(`both continued: ${running.filter((s) => !/^\S.*? \(\d+\)/.test(s.trim())).join(' | ')}`);
-		await shot('08-both-running');
-
-		// Forkall: Show Memory… (our hex view; code-server has no Hex Editor): the program's ELF header.
-		const exeMap = fs.readFileSync(`/proc/${parentPid}/maps`, 'utf8').split('\n').find((l) => l.endsWith(exe));
-		assert.ok(exeMap, `the program is mapped in ${parentPid}`);
-		const elfAt = `0x${exeMap.split('-')[0]}`;
-		await runCommand(p, 'Forkall: Show Memory…');
-		const addrBox = p.locator('.quick-input-widget .quick-input-box input');
-		await addrBox.waitFor({ state: 'visible', timeout: 15000 });
-		await addrBox.fill(elfAt);
-		await addrBox.press('Enter');
-		const mem = await webviewFrame(p, '#dump tr', 30000);
-		await mem.locator('#dump tr .ascii', { hasText: 'ELF' }).first().waitFor({ timeout: 30000 });
-		assert.match(await mem.locator('#dump tr .hex').first().innerText(), /^7f\s*45\s*4c\s*46/, 'the first bytes are the ELF magic');
-		log(`memory view at ${elfAt}: ${(await mem.locator('#dump tr').first().innerText()).replace(/\s+/g, ' ')}`);
-		await shot('08b-memory-view');
-
-		// Stop both.
-		for (let i = 0; i < 2 && await callStack.locator('.monaco-list-row').count(); i++) {
-			await runCommand(p, 'Debug: Stop');
-			await p.waitForTimeout(1000);
-		}
-		await callStack.locator('.monaco-list-row').first().waitFor({ state: 'detached', timeout: 30000 });
-		log('both sessions stopped');
-		await shot('09-stopped-all');
-		const left = ourDebuggees(exe);
-		log(`debuggee processes after Stop: ${left.length ? left.join(', ') : 'none'}`);
-		ok = true;
-	} finally {
-		if (!ok) {
-			await p.screenshot({ path: path.join(SHOTS, '99-failure.png') }).catch(() => undefined);
-			keepFailureLogs();
-		}
-		log(ok ? `E2E PASSED on ${host}` : `E2E FAILED on ${host}`);
-	}
-});
+	},
+);
 
 /** Drag the sash between the sidebar and the editor: the debug views get wide enough to read. */
 async function widenSidebar(p: Page, width: number): Promise<void> {
@@ -376,7 +433,13 @@ async function webviewFrame(p: Page, selector: string, timeout: number): Promise
 	const t = Date.now();
 	while (Date.now() - t < timeout) {
 		for (const f of p.frames()) {
-			if (await f.locator(selector).count().catch(() => 0)) return f;
+			if (
+				await f
+					.locator(selector)
+					.count()
+					.catch(() => 0)
+			)
+				return f;
 		}
 		await p.waitForTimeout(250);
 	}

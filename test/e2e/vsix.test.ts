@@ -19,7 +19,10 @@ let names: string[] = [];
 test('npm run package builds a linux-x64 .vsix', () => {
 	buildVsix(vsix);
 	names = listZip(vsix).map((e) => e.name);
-	const manifest = readZipEntry(vsix, listZip(vsix).find((e) => e.name === 'extension.vsixmanifest')!).toString('utf8');
+	const manifest = readZipEntry(
+		vsix,
+		listZip(vsix).find((e) => e.name === 'extension.vsixmanifest')!,
+	).toString('utf8');
 	assert.match(manifest, /TargetPlatform="linux-x64"/, 'targets linux-x64');
 	console.log(`vsix: ${names.length} files, ${(fs.statSync(vsix).size / 1024 / 1024).toFixed(2)} MiB`);
 });
@@ -51,28 +54,43 @@ test('the .vsix holds the runtime pieces', () => {
 });
 
 test('the .vsix holds no tests, sources, fixtures or tooling', () => {
-	const bad = names.filter((n) =>
-		/\.ts$/.test(n) && !/\.d\.ts$/.test(n) ||
-		/\.map$/.test(n) ||
-		/^extension\/(test|out|bench|scripts|demo|\.ci|\.cache|adapter|extension)\//.test(n) ||
-		/^extension\/native\/(src|include|build\/obj|build\/test)/.test(n) ||
-		/fixtures/.test(n) ||
-		/^extension\/node_modules\//.test(n) ||
-		/\.(c|h|cc|hh)$/.test(n));
+	const bad = names.filter(
+		(n) =>
+			(/\.ts$/.test(n) && !/\.d\.ts$/.test(n)) ||
+			/\.map$/.test(n) ||
+			/^extension\/(test|out|bench|scripts|demo|\.ci|\.cache|adapter|extension)\//.test(n) ||
+			/^extension\/native\/(src|include|build\/obj|build\/test)/.test(n) ||
+			/fixtures/.test(n) ||
+			/^extension\/node_modules\//.test(n) ||
+			/\.(c|h|cc|hh)$/.test(n),
+	);
 	assert.deepEqual(bad, [], 'nothing but runtime files');
 });
 
 test('the extension bundle loads no native code; the adapter bundle keeps koffi external', () => {
 	const entries = listZip(vsix);
-	const ext = readZipEntry(vsix, entries.find((e) => e.name === 'extension/dist/extension.js')!).toString('utf8');
+	const ext = readZipEntry(
+		vsix,
+		entries.find((e) => e.name === 'extension/dist/extension.js')!,
+	).toString('utf8');
 	assert.doesNotMatch(ext, /require\(["']koffi["']\)|koffi\.node|iced_x86_bg/);
 	assert.match(ext, /DebugAdapterNamedPipeServer/);
-	const adapter = readZipEntry(vsix, entries.find((e) => e.name === 'extension/dist/adapter.js')!).toString('utf8');
+	const adapter = readZipEntry(
+		vsix,
+		entries.find((e) => e.name === 'extension/dist/adapter.js')!,
+	).toString('utf8');
 	assert.match(adapter, /require\(["']koffi["']\)/);
-	const pkg = JSON.parse(readZipEntry(vsix, entries.find((e) => e.name === 'extension/package.json')!).toString('utf8')) as
-		{ main: string; contributes: { debuggers: { type: string }[] } };
+	const pkg = JSON.parse(
+		readZipEntry(
+			vsix,
+			entries.find((e) => e.name === 'extension/package.json')!,
+		).toString('utf8'),
+	) as { main: string; contributes: { debuggers: { type: string }[] } };
 	assert.equal(pkg.main, './dist/extension.js');
-	assert.deepEqual(pkg.contributes.debuggers.map((d) => d.type), ['forkall']);
+	assert.deepEqual(
+		pkg.contributes.debuggers.map((d) => d.type),
+		['forkall'],
+	);
 });
 
 test('unpacked, the adapter runs: --help, and dap --server=0 --insecure-tcp listens on 127.0.0.1', async () => {
@@ -92,8 +110,10 @@ test('unpacked, the adapter runs: --help, and dap --server=0 --insecure-tcp list
 		assert.match(help.stdout, /libforkall \d+\.\d+/);
 		assert.equal(help.stdout.trim().split('\n').length, 1, 'the CLI runs once');
 		// The server: prints its port, exits when stdin closes (the extension's parent watch).
-		const p = spawn(process.execPath, [path.join(ext, 'dist', 'adapter.js'), 'dap', '--server=0', '--insecure-tcp'],
-			{ env: { ...env, FORKALL_WATCH_STDIN: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+		const p = spawn(process.execPath, [path.join(ext, 'dist', 'adapter.js'), 'dap', '--server=0', '--insecure-tcp'], {
+			env: { ...env, FORKALL_WATCH_STDIN: '1' },
+			stdio: ['pipe', 'pipe', 'pipe'],
+		});
 		const exited = new Promise<number | string | null>((r) => p.on('exit', (c, s) => r(s ?? c)));
 		const line = await new Promise<string>((resolve, reject) => {
 			let out = '';

@@ -31,7 +31,7 @@ function creds(pid: number, tid: number): Record<string, string> {
 }
 
 const notRoot = typeof process.getuid === 'function' && process.getuid() !== 0;
-const skip = notRoot ? 'changing one thread\'s credentials needs root' : false;
+const skip = notRoot ? "changing one thread's credentials needs root" : false;
 
 describe('forkall fork: per-thread credentials', () => {
 	test('threads with their own uid, gids, groups, capabilities keep them in the child', { skip }, async () => {
@@ -48,7 +48,11 @@ describe('forkall fork: per-thread credentials', () => {
 				assert.deepEqual(creds(body.child, ctid), before[i], `thread ${tid} (${i === 0 ? 'main' : `worker ${i - 1}`}) → ${ctid}`);
 				assert.deepEqual(creds(t.pid, tid), before[i], `parent thread ${tid} unchanged`);
 			});
-			assert.deepEqual(body.warnings.filter((w) => /credentials/.test(w)), [], 'no credential warnings');
+			assert.deepEqual(
+				body.warnings.filter((w) => /credentials/.test(w)),
+				[],
+				'no credential warnings',
+			);
 		} finally {
 			await t.stop();
 		}
@@ -62,9 +66,12 @@ describe('forkall fork: per-thread credentials', () => {
 			const w = body.warnings.filter((x) => /credentials not all copied/.test(x));
 			assert.equal(w.length, 4, `one warning per root worker: ${JSON.stringify(body.warnings)}`);
 			for (const tid of t.truth.tids.slice(1)) {
-				assert.ok(w.some((x) => x.startsWith(`thread ${tid}:`) && /uid 0\/0\/0\/0 \(is 1000\/1000\/1000\/1000\)/.test(x)), `warning for ${tid}: ${JSON.stringify(w)}`);
+				assert.ok(
+					w.some((x) => x.startsWith(`thread ${tid}:`) && /uid 0\/0\/0\/0 \(is 1000\/1000\/1000\/1000\)/.test(x)),
+					`warning for ${tid}: ${JSON.stringify(w)}`,
+				);
 			}
-			assert.equal(creds(t.pid, t.truth.tids[1]).Uid.split('\t')[0], '0', 'the parent\'s workers are still root');
+			assert.equal(creds(t.pid, t.truth.tids[1]).Uid.split('\t')[0], '0', "the parent's workers are still root");
 		} finally {
 			await t.stop();
 		}

@@ -14,7 +14,15 @@ import { fixturePath } from '../helpers/paths';
 import { Tracer } from '../../adapter/src/engine/tracer';
 import { forkOk, runFork, forkTool } from '../helpers/forkRun';
 import {
-	cleanupFork, childrenOf, procStat, registerChild, spawnForkcheck, spawnReaped, statusField, taskSnapshot, killAndReap,
+	cleanupFork,
+	childrenOf,
+	procStat,
+	registerChild,
+	spawnForkcheck,
+	spawnReaped,
+	statusField,
+	taskSnapshot,
+	killAndReap,
 } from '../helpers/forkTarget';
 import { assertParentHealthy, finishChild, reportTimeoutMs, verifyFaithfulChild } from '../helpers/forkChecks';
 
@@ -37,7 +45,9 @@ describe(`forkall fork fidelity (tool: ${forkTool()})`, () => {
 				await finishChild(t, body.child);
 				await assertParentHealthy(t, 60000);
 				assert.deepEqual(t.strays(), [], 'no forkall child left');
-				console.log(`N=${n}: ${JSON.stringify(body.timings)} robustOwnersFixed=${body.robustOwnersFixed} warnings=${JSON.stringify(body.warnings)}`);
+				console.log(
+					`N=${n}: ${JSON.stringify(body.timings)} robustOwnersFixed=${body.robustOwnersFixed} warnings=${JSON.stringify(body.warnings)}`,
+				);
 			} finally {
 				await t.stop();
 			}
@@ -45,8 +55,14 @@ describe(`forkall fork fidelity (tool: ${forkTool()})`, () => {
 	}
 
 	const notRoot = typeof process.getuid === 'function' && process.getuid() !== 0;
-	test('--same-tids N=8: same pid/tids inside a new PID namespace, errorcheck unlock 0, the namespace init exits with the child',
-		{ timeout: 120000, skip: notRoot ? `--same-tids needs CAP_SYS_ADMIN (unshare(CLONE_NEWPID), clone3 set_tid): run as root (uid ${process.getuid?.()})` : false },
+	test(
+		'--same-tids N=8: same pid/tids inside a new PID namespace, errorcheck unlock 0, the namespace init exits with the child',
+		{
+			timeout: 120000,
+			skip: notRoot
+				? `--same-tids needs CAP_SYS_ADMIN (unshare(CLONE_NEWPID), clone3 set_tid): run as root (uid ${process.getuid?.()})`
+				: false,
+		},
 		async () => {
 			const n = 8;
 			const t = await spawnForkcheck([String(n), '--hold-errorcheck']);
@@ -61,7 +77,7 @@ describe(`forkall fork fidelity (tool: ${forkTool()})`, () => {
 				assert.notEqual(body.child, t.pid, 'the child has its own pid outside its namespace');
 				const pidns = (pid: number) => fs.readlinkSync(`/proc/${pid}/ns/pid`);
 				assert.notEqual(pidns(body.child), pidns(t.pid), 'the child is in another PID namespace than the parent');
-				assert.equal(pidns(init), pidns(body.child), 'the namespace init is in the child\'s PID namespace');
+				assert.equal(pidns(init), pidns(body.child), "the namespace init is in the child's PID namespace");
 
 				const rep = await verifyFaithfulChild(t, body); /* every check ok, same-tids expectations */
 				// the same expectations, spelled out
@@ -72,41 +88,56 @@ describe(`forkall fork fidelity (tool: ${forkTool()})`, () => {
 					assert.equal(l.getpid, t.pid, `idx ${l.idx}: getpid() in the child == the parent pid ${t.pid}`);
 					assert.equal(l.gettid, l.parentTid, `idx ${l.idx}: gettid() ${l.gettid} == its parentTid ${l.parentTid}`);
 					assert.equal(l.pid, body.child, `idx ${l.idx}: outer pid == child ${body.child}`);
-					assert.equal(l.tid, childTidOf.get(l.parentTid), `idx ${l.idx}: outer tid ${l.tid} == the JSON childTid of ${l.parentTid}`);
+					assert.equal(
+						l.tid,
+						childTidOf.get(l.parentTid),
+						`idx ${l.idx}: outer tid ${l.tid} == the JSON childTid of ${l.parentTid}`,
+					);
 				}
-				assert.equal(rep.lines.find((l) => l.idx === -1)!.gettid, t.pid, 'the child\'s main thread has gettid() == the parent pid');
-				assert.equal(rep.lines.find((l) => l.idx === 1)!.errorcheckUnlock, 0, 'errorcheck mutex held across the fork unlocks with 0');
+				assert.equal(rep.lines.find((l) => l.idx === -1)!.gettid, t.pid, "the child's main thread has gettid() == the parent pid");
+				assert.equal(
+					rep.lines.find((l) => l.idx === 1)!.errorcheckUnlock,
+					0,
+					'errorcheck mutex held across the fork unlocks with 0',
+				);
 
 				await assertParentHealthy(t);
 				await finishChild(t, body.child, init); /* kills only the child: the init must exit and be reaped */
 				assert.ok(!fs.existsSync(`/proc/${init}`), `namespace init ${init} is gone`);
 				const st = t.reaped.get(init);
-				assert.ok(st !== undefined && (st & 0x7f) === 0 && (st >> 8) === 128 + 9,
-					`the namespace init exited by itself with 128 + SIGKILL, as its child ended (wait status ${st})`);
-				assert.equal(t.reaped.has(body.child), false, 'the child was reaped by the namespace init, not by the target\'s parent');
+				assert.ok(
+					st !== undefined && (st & 0x7f) === 0 && st >> 8 === 128 + 9,
+					`the namespace init exited by itself with 128 + SIGKILL, as its child ended (wait status ${st})`,
+				);
+				assert.equal(t.reaped.has(body.child), false, "the child was reaped by the namespace init, not by the target's parent");
 				await assertParentHealthy(t);
 				assert.deepEqual(t.strays(), [], 'no forkall child or namespace init left');
 				console.log(`same-tids N=${n}: ${JSON.stringify(body.timings)} init=${init} warnings=${JSON.stringify(body.warnings)}`);
 			} finally {
 				await t.stop();
 			}
-		});
+		},
+	);
 
-	test('main thread has exited (zombie leader): the child has a zombie leader too and every other thread works', { timeout: 120000 }, async () => {
-		const t = await spawnForkcheck(['8', '--exit-main']);
-		try {
-			await t.fx.waitAllRunning('stalled', 30000);
-			assert.equal(taskStat(t.pid, t.pid)?.state, 'Z', 'the target leader is a zombie');
-			const { body } = await forkOk(t.pid);
-			assert.equal(body.zombieLeader, true);
-			await verifyFaithfulChild(t, body);
-			assert.equal(taskStat(body.child, body.child)?.state, 'Z', 'the child leader is a zombie as well');
-			await assertParentHealthy(t);
-			await finishChild(t, body.child);
-		} finally {
-			await t.stop();
-		}
-	});
+	test(
+		'main thread has exited (zombie leader): the child has a zombie leader too and every other thread works',
+		{ timeout: 120000 },
+		async () => {
+			const t = await spawnForkcheck(['8', '--exit-main']);
+			try {
+				await t.fx.waitAllRunning('stalled', 30000);
+				assert.equal(taskStat(t.pid, t.pid)?.state, 'Z', 'the target leader is a zombie');
+				const { body } = await forkOk(t.pid);
+				assert.equal(body.zombieLeader, true);
+				await verifyFaithfulChild(t, body);
+				assert.equal(taskStat(body.child, body.child)?.state, 'Z', 'the child leader is a zombie as well');
+				await assertParentHealthy(t);
+				await finishChild(t, body.child);
+			} finally {
+				await t.stop();
+			}
+		},
+	);
 
 	test('--stopped: the child is group-stopped, detached; after SIGCONT every thread reports', { timeout: 120000 }, async () => {
 		const t = await spawnForkcheck(['8']);
@@ -134,7 +165,12 @@ describe(`forkall fork fidelity (tool: ${forkTool()})`, () => {
 	});
 
 	test('fork while threads are created and exit (churn)', { timeout: 120000 }, async () => {
-		const t = await spawnReaped<{ pid: number; longLived: Array<{ tid: number; name: string }> }>(fixturePath('churn'), ['--alive', '16', '--rate', '5000'], {}, 'churn');
+		const t = await spawnReaped<{ pid: number; longLived: Array<{ tid: number; name: string }> }>(
+			fixturePath('churn'),
+			['--alive', '16', '--rate', '5000'],
+			{},
+			'churn',
+		);
 		try {
 			await t.fx.waitAllRunning('stalled', 30000);
 			for (let round = 0; round < 5; round++) {
@@ -203,31 +239,51 @@ describe(`forkall fork fidelity (tool: ${forkTool()})`, () => {
 		}
 	});
 
-	test('MADV_DONTFORK region: absent in the child, copied with --copy-dontfork; MADV_WIPEONFORK zero in the child', { timeout: 120000 }, async () => {
-		const t = await spawnForkcheck(['4', '--dontfork']);
-		try {
-			await t.fx.waitAllRunning('stalled', 30000);
-			for (const copy of [false, true]) {
-				const { body } = await forkOk(t.pid, { copyDontfork: copy });
-				const rep = await verifyFaithfulChild(t, body);
-				assert.ok(body.dontfork.regions >= 1, `dontfork regions reported: ${JSON.stringify(body.dontfork)}`);
-				assert.equal(body.dontfork.copied, copy, 'dontfork.copied');
-				assert.ok(body.wipeonfork.some((w) => BigInt(w.start) <= BigInt(t.truth.wipeonfork) && BigInt(t.truth.wipeonfork) < BigInt(w.end)),
-					`the WIPEONFORK region is listed: ${JSON.stringify(body.wipeonfork)}`);
-				const main = rep.lines.find((l) => l.idx === -1)!;
-				assert.equal(main.checks.wipeonfork, true, 'WIPEONFORK memory reads zero in the child');
-				assert.equal(main.dontforkMapped, copy, `DONTFORK region mapped in the child iff --copy-dontfork (${copy})`);
-				assert.equal(main.dontforkIntact, copy, 'copied DONTFORK region has the parent\'s content');
-				await assertParentHealthy(t);
-				await finishChild(t, body.child);
+	test(
+		'MADV_DONTFORK region: absent in the child, copied with --copy-dontfork; MADV_WIPEONFORK zero in the child',
+		{ timeout: 120000 },
+		async () => {
+			const t = await spawnForkcheck(['4', '--dontfork']);
+			try {
+				await t.fx.waitAllRunning('stalled', 30000);
+				for (const copy of [false, true]) {
+					const { body } = await forkOk(t.pid, { copyDontfork: copy });
+					const rep = await verifyFaithfulChild(t, body);
+					assert.ok(body.dontfork.regions >= 1, `dontfork regions reported: ${JSON.stringify(body.dontfork)}`);
+					assert.equal(body.dontfork.copied, copy, 'dontfork.copied');
+					assert.ok(
+						body.wipeonfork.some(
+							(w) => BigInt(w.start) <= BigInt(t.truth.wipeonfork) && BigInt(t.truth.wipeonfork) < BigInt(w.end),
+						),
+						`the WIPEONFORK region is listed: ${JSON.stringify(body.wipeonfork)}`,
+					);
+					const main = rep.lines.find((l) => l.idx === -1)!;
+					assert.equal(main.checks.wipeonfork, true, 'WIPEONFORK memory reads zero in the child');
+					assert.equal(main.dontforkMapped, copy, `DONTFORK region mapped in the child iff --copy-dontfork (${copy})`);
+					assert.equal(main.dontforkIntact, copy, "copied DONTFORK region has the parent's content");
+					await assertParentHealthy(t);
+					await finishChild(t, body.child);
+				}
+			} finally {
+				await t.stop();
 			}
-		} finally {
-			await t.stop();
-		}
-	});
+		},
+	);
 
 	describe('FORKALL_FAULT: a failed step leaves no child and an unchanged, running parent', () => {
-		const steps = ['stop', 'capture', 'altstack', 'dontfork', 'fork', 'parent-release', 'child-attach', 'clone', 'thread-setup', 'child-regs', 'child-release'];
+		const steps = [
+			'stop',
+			'capture',
+			'altstack',
+			'dontfork',
+			'fork',
+			'parent-release',
+			'child-attach',
+			'clone',
+			'thread-setup',
+			'child-regs',
+			'child-release',
+		];
 		let t: Awaited<ReturnType<typeof spawnForkcheck>> | null = null;
 		let snap: Record<number, string> = {};
 		test('start the target', { timeout: 60000 }, async () => {

@@ -36,7 +36,11 @@ const cases: Case[] = [
 			const spinners = lines.filter((l) => l.kind === 'spin');
 			assert.equal(spinners.length, truth.spinners, 'every spinner reported');
 			const flavours = new Set(spinners.map((l) => l.vec));
-			if (truth.avx512) assert.ok(flavours.has('avx512') && flavours.has('avx2') && flavours.has('sse'), `all vector flavours covered: ${[...flavours]}`);
+			if (truth.avx512)
+				assert.ok(
+					flavours.has('avx512') && flavours.has('avx2') && flavours.has('sse'),
+					`all vector flavours covered: ${[...flavours]}`,
+				);
 			for (const s of spinners) assert.ok((s.vecFail ?? 0) > 0, `spinner ${s.idx} (${s.vec}) saw its invariant break`);
 		},
 	},

@@ -100,89 +100,116 @@ async function waitFor(pred: () => boolean, timeoutMs: number): Promise<boolean>
 }
 
 describe(`forkall fork of language runtimes (tool: ${forkTool()})`, () => {
-	test('node 20, libuv threadpool busy, DONTFORK copied: the child keeps ticking and reading with its own pid', { timeout: 120000 }, async () => {
-		const t = await spawnReaped(process.execPath, [path.join(dir, 'busy.js'), path.join(dir, 'data.bin')], {}, 'node busy.js');
-		try {
-			await waitFor(() => ticks(t, t.pid).length >= 5, 10000);
-			const nThreads = listTasks(t.pid).length;
-			const { body } = await forkOk(t.pid, { copyDontfork: true });
-			registerChild(body.child);
-			assert.equal(body.threads.length, nThreads, 'every node thread copied');
-			assert.ok(body.dontfork.regions > 0 && body.dontfork.copied, `V8's DONTFORK regions copied: ${JSON.stringify(body.dontfork)}`);
-			const ok = await waitFor(() => ticks(t, body.child).length >= 10, 15000);
-			const ct = ticks(t, body.child);
-			assert.ok(ok, `the child prints ticks with its own pid (${ct.length} so far; reaped: ${JSON.stringify([...t.reaped])})`);
-			assert.ok(ct[ct.length - 1].reads > ct[0].reads, `fs.readFile completions continue in the child: ${ct[0].reads} -> ${ct[ct.length - 1].reads}`);
-			assert.ok(ct[0].n > 1, 'the child continues the parent\'s tick count');
-			assert.equal(listTasks(body.child).length, nThreads, 'the child has every thread');
-			assertNotStoppedOrTraced(body.child, 'child');
-			const p0 = ticks(t, t.pid).length;
-			assert.ok(await waitFor(() => ticks(t, t.pid).length >= p0 + 5, 5000), 'the parent keeps ticking');
-			assertNotStoppedOrTraced(t.pid, 'parent');
-			await t.killChild(body.child);
-		} finally {
-			await t.stop();
-		}
-	});
-
-	test('node 20 without copying DONTFORK memory: documented SIGSEGV (V8 heap is MADV_DONTFORK) or a working child', { timeout: 120000 }, async () => {
-		const t = await spawnReaped(process.execPath, [path.join(dir, 'busy.js'), path.join(dir, 'data.bin')], {}, 'node busy.js');
-		try {
-			await waitFor(() => ticks(t, t.pid).length >= 5, 10000);
-			const { body } = await forkOk(t.pid, { copyDontfork: false });
-			registerChild(body.child);
-			assert.equal(body.dontfork.copied, false);
-			assert.ok(body.dontfork.regions > 0, 'node has MADV_DONTFORK regions');
-			await waitFor(() => t.reaped.has(body.child) || ticks(t, body.child).length >= 10, 10000);
-			const status = t.reaped.get(body.child);
-			if (status !== undefined) {
-				const sig = status & 0x7f;
-				console.log(`node child without DONTFORK copy: died, wait status ${status} (signal ${sig})`);
-				assert.equal(sig, 11, `the child died of SIGSEGV (documented), not of something else: status ${status}`);
-			} else {
-				console.log(`node child without DONTFORK copy: works (${ticks(t, body.child).length} ticks)`);
-				assert.ok(ticks(t, body.child).length >= 10);
+	test(
+		'node 20, libuv threadpool busy, DONTFORK copied: the child keeps ticking and reading with its own pid',
+		{ timeout: 120000 },
+		async () => {
+			const t = await spawnReaped(process.execPath, [path.join(dir, 'busy.js'), path.join(dir, 'data.bin')], {}, 'node busy.js');
+			try {
+				await waitFor(() => ticks(t, t.pid).length >= 5, 10000);
+				const nThreads = listTasks(t.pid).length;
+				const { body } = await forkOk(t.pid, { copyDontfork: true });
+				registerChild(body.child);
+				assert.equal(body.threads.length, nThreads, 'every node thread copied');
+				assert.ok(
+					body.dontfork.regions > 0 && body.dontfork.copied,
+					`V8's DONTFORK regions copied: ${JSON.stringify(body.dontfork)}`,
+				);
+				const ok = await waitFor(() => ticks(t, body.child).length >= 10, 15000);
+				const ct = ticks(t, body.child);
+				assert.ok(ok, `the child prints ticks with its own pid (${ct.length} so far; reaped: ${JSON.stringify([...t.reaped])})`);
+				assert.ok(
+					ct[ct.length - 1].reads > ct[0].reads,
+					`fs.readFile completions continue in the child: ${ct[0].reads} -> ${ct[ct.length - 1].reads}`,
+				);
+				assert.ok(ct[0].n > 1, "the child continues the parent's tick count");
+				assert.equal(listTasks(body.child).length, nThreads, 'the child has every thread');
+				assertNotStoppedOrTraced(body.child, 'child');
+				const p0 = ticks(t, t.pid).length;
+				assert.ok(await waitFor(() => ticks(t, t.pid).length >= p0 + 5, 5000), 'the parent keeps ticking');
+				assertNotStoppedOrTraced(t.pid, 'parent');
 				await t.killChild(body.child);
+			} finally {
+				await t.stop();
 			}
-			const p0 = ticks(t, t.pid).length;
-			assert.ok(await waitFor(() => ticks(t, t.pid).length >= p0 + 5, 5000), 'the parent keeps ticking');
-			assertNotStoppedOrTraced(t.pid, 'parent');
-		} finally {
-			await t.stop();
-		}
-	});
+		},
+	);
 
-	test('python3, 4 threads + main: every thread of the child keeps printing with the child pid', { timeout: 120000, skip: which('python3') ? false : 'no python3' }, async () => {
-		const t = await spawnReaped(which('python3')!, ['-u', path.join(dir, 'threads.py')], {}, 'python3 threads.py');
-		try {
-			const parse = (pid: number) =>
-				t.lines
-					.map((l) => /^PY (\d+) (\d+) (\S+) (\d+)$/.exec(l))
-					.filter((m): m is RegExpExecArray => m !== null && Number(m[1]) === pid)
-					.map((m) => ({ tid: Number(m[2]), name: m[3], n: Number(m[4]) }));
-			const names = ['main', 'w0', 'w1', 'w2', 'w3'];
-			await waitFor(() => names.every((nm) => parse(t.pid).some((x) => x.name === nm && x.n >= 3)), 10000);
-			const { body } = await forkOk(t.pid);
-			registerChild(body.child);
-			assert.equal(body.threads.length, 5);
-			const atFork = new Map<string, number>();
-			for (const x of parse(t.pid)) atFork.set(x.name, Math.max(atFork.get(x.name) ?? 0, x.n));
-			const ok = await waitFor(() => names.every((nm) => parse(body.child).filter((x) => x.name === nm).length >= 5), 15000);
-			const child = parse(body.child);
-			assert.ok(ok, `every thread prints in the child with the child's pid: ${JSON.stringify(names.map((nm) => [nm, child.filter((x) => x.name === nm).length]))}; reaped ${JSON.stringify([...t.reaped])}`);
-			const childTids = new Set(body.threads.map((x) => x.childTid));
-			for (const nm of names) {
-				const rows = child.filter((x) => x.name === nm);
-				assert.ok(rows[0].n >= (atFork.get(nm) ?? 0) - 1, `${nm}: the child's counter continues from the fork (${rows[0].n} vs ${atFork.get(nm)})`);
-				assert.ok(rows.every((r) => childTids.has(r.tid)), `${nm}: threading.get_native_id() is a child tid`);
+	test(
+		'node 20 without copying DONTFORK memory: documented SIGSEGV (V8 heap is MADV_DONTFORK) or a working child',
+		{ timeout: 120000 },
+		async () => {
+			const t = await spawnReaped(process.execPath, [path.join(dir, 'busy.js'), path.join(dir, 'data.bin')], {}, 'node busy.js');
+			try {
+				await waitFor(() => ticks(t, t.pid).length >= 5, 10000);
+				const { body } = await forkOk(t.pid, { copyDontfork: false });
+				registerChild(body.child);
+				assert.equal(body.dontfork.copied, false);
+				assert.ok(body.dontfork.regions > 0, 'node has MADV_DONTFORK regions');
+				await waitFor(() => t.reaped.has(body.child) || ticks(t, body.child).length >= 10, 10000);
+				const status = t.reaped.get(body.child);
+				if (status !== undefined) {
+					const sig = status & 0x7f;
+					console.log(`node child without DONTFORK copy: died, wait status ${status} (signal ${sig})`);
+					assert.equal(sig, 11, `the child died of SIGSEGV (documented), not of something else: status ${status}`);
+				} else {
+					console.log(`node child without DONTFORK copy: works (${ticks(t, body.child).length} ticks)`);
+					assert.ok(ticks(t, body.child).length >= 10);
+					await t.killChild(body.child);
+				}
+				const p0 = ticks(t, t.pid).length;
+				assert.ok(await waitFor(() => ticks(t, t.pid).length >= p0 + 5, 5000), 'the parent keeps ticking');
+				assertNotStoppedOrTraced(t.pid, 'parent');
+			} finally {
+				await t.stop();
 			}
-			assertNotStoppedOrTraced(body.child, 'child');
-			assert.ok(procStat(t.pid) !== null);
-			const p = parse(t.pid).length;
-			assert.ok(await waitFor(() => parse(t.pid).length >= p + 10, 5000), 'the parent keeps printing');
-			await t.killChild(body.child);
-		} finally {
-			await t.stop();
-		}
-	});
+		},
+	);
+
+	test(
+		'python3, 4 threads + main: every thread of the child keeps printing with the child pid',
+		{ timeout: 120000, skip: which('python3') ? false : 'no python3' },
+		async () => {
+			const t = await spawnReaped(which('python3')!, ['-u', path.join(dir, 'threads.py')], {}, 'python3 threads.py');
+			try {
+				const parse = (pid: number) =>
+					t.lines
+						.map((l) => /^PY (\d+) (\d+) (\S+) (\d+)$/.exec(l))
+						.filter((m): m is RegExpExecArray => m !== null && Number(m[1]) === pid)
+						.map((m) => ({ tid: Number(m[2]), name: m[3], n: Number(m[4]) }));
+				const names = ['main', 'w0', 'w1', 'w2', 'w3'];
+				await waitFor(() => names.every((nm) => parse(t.pid).some((x) => x.name === nm && x.n >= 3)), 10000);
+				const { body } = await forkOk(t.pid);
+				registerChild(body.child);
+				assert.equal(body.threads.length, 5);
+				const atFork = new Map<string, number>();
+				for (const x of parse(t.pid)) atFork.set(x.name, Math.max(atFork.get(x.name) ?? 0, x.n));
+				const ok = await waitFor(() => names.every((nm) => parse(body.child).filter((x) => x.name === nm).length >= 5), 15000);
+				const child = parse(body.child);
+				assert.ok(
+					ok,
+					`every thread prints in the child with the child's pid: ${JSON.stringify(names.map((nm) => [nm, child.filter((x) => x.name === nm).length]))}; reaped ${JSON.stringify([...t.reaped])}`,
+				);
+				const childTids = new Set(body.threads.map((x) => x.childTid));
+				for (const nm of names) {
+					const rows = child.filter((x) => x.name === nm);
+					assert.ok(
+						rows[0].n >= (atFork.get(nm) ?? 0) - 1,
+						`${nm}: the child's counter continues from the fork (${rows[0].n} vs ${atFork.get(nm)})`,
+					);
+					assert.ok(
+						rows.every((r) => childTids.has(r.tid)),
+						`${nm}: threading.get_native_id() is a child tid`,
+					);
+				}
+				assertNotStoppedOrTraced(body.child, 'child');
+				assert.ok(procStat(t.pid) !== null);
+				const p = parse(t.pid).length;
+				assert.ok(await waitFor(() => parse(t.pid).length >= p + 10, 5000), 'the parent keeps printing');
+				await t.killChild(body.child);
+			} finally {
+				await t.stop();
+			}
+		},
+	);
 });

@@ -34,10 +34,13 @@ function readNum(p: string): number | null {
 /* Debian's switch, and the generic limit */
 const usernsAllowed = readNum('/proc/sys/kernel/unprivileged_userns_clone') !== 0 && readNum('/proc/sys/user/max_user_namespaces') !== 0;
 
-describe('--same-tids without CAP_SYS_ADMIN: a user namespace of the target\'s own', () => {
-	for (const tracer of ['root', 'the target\'s own user'] as const) {
+describe("--same-tids without CAP_SYS_ADMIN: a user namespace of the target's own", () => {
+	for (const tracer of ['root', "the target's own user"] as const) {
 		test(`target runs as nobody, tracer is ${tracer}`, { skip }, async () => {
-			const t = await spawnReaped<{ pid: number; tids: number[] }>(fixturePath('sigfidelity'), ['handler'], { uid: NOBODY.uid, gid: NOBODY.gid });
+			const t = await spawnReaped<{ pid: number; tids: number[] }>(fixturePath('sigfidelity'), ['handler'], {
+				uid: NOBODY.uid,
+				gid: NOBODY.gid,
+			});
 			try {
 				const opts = { sameTids: true, ...(tracer === 'root' ? {} : { user: NOBODY }) };
 				if (!usernsAllowed) {
@@ -52,11 +55,19 @@ describe('--same-tids without CAP_SYS_ADMIN: a user namespace of the target\'s o
 				assert.equal(body.userNamespace, true, 'made in a user namespace');
 				const childOf = new Map(body.threads.map((x) => [x.parentTid, x.childTid]));
 				for (const tid of t.truth.tids) assert.ok(childOf.has(tid), `thread ${tid} copied`);
-				const line = await t.waitLine((l) => l.startsWith('CHILD {'), 20000, 'the child\'s CHILD line');
-				assert.equal(JSON.parse(line.slice(6)).pid, t.pid, 'getpid() in the child is the parent\'s pid');
+				const line = await t.waitLine((l) => l.startsWith('CHILD {'), 20000, "the child's CHILD line");
+				assert.equal(JSON.parse(line.slice(6)).pid, t.pid, "getpid() in the child is the parent's pid");
 				assert.equal(await t.waitLine((l) => l.startsWith('CHILD-TRAP '), 20000, 'CHILD-TRAP'), 'CHILD-TRAP handled');
-				assert.equal(fs.readFileSync(`/proc/${body.child}/uid_map`, 'utf8').trim().split(/\s+/).join(' '), '65534 65534 1', 'its uid maps to itself');
-				assert.match(fs.readFileSync(`/proc/${body.child}/status`, 'utf8'), /^Uid:\t65534\t65534\t65534\t65534$/m, 'the same uid outside');
+				assert.equal(
+					fs.readFileSync(`/proc/${body.child}/uid_map`, 'utf8').trim().split(/\s+/).join(' '),
+					'65534 65534 1',
+					'its uid maps to itself',
+				);
+				assert.match(
+					fs.readFileSync(`/proc/${body.child}/status`, 'utf8'),
+					/^Uid:\t65534\t65534\t65534\t65534$/m,
+					'the same uid outside',
+				);
 				assert.notEqual(fs.readlinkSync(`/proc/${body.child}/ns/user`), fs.readlinkSync(`/proc/${t.pid}/ns/user`));
 				// the init ends as the child did (issue 16 item 3), here too
 				process.kill(body.child, 'SIGSEGV');

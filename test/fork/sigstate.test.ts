@@ -39,7 +39,10 @@ function parse(line: string): SigState {
 function diff(want: string, got: string): string {
 	const a = want.split(';');
 	const b = new Set(got.split(';'));
-	return a.filter((r) => r && !b.has(r)).map((r) => `${r} -> ${got.split(';').find((x) => x.startsWith(r.split(':')[0] + ':')) ?? 'missing'}`).join(', ');
+	return a
+		.filter((r) => r && !b.has(r))
+		.map((r) => `${r} -> ${got.split(';').find((x) => x.startsWith(r.split(':')[0] + ':')) ?? 'missing'}`)
+		.join(', ');
 }
 
 async function check(args: string[], sameTids = false): Promise<void> {
@@ -49,7 +52,7 @@ async function check(args: string[], sameTids = false): Promise<void> {
 		const { body } = await forkOk(t.pid, sameTids ? { sameTids: true } : {});
 		registerChild(body.child);
 		if (body.namespaceInit) registerChild(body.namespaceInit);
-		const childLine = await t.waitLine((l) => l.startsWith('CHILD {'), 20000, 'the child\'s CHILD line');
+		const childLine = await t.waitLine((l) => l.startsWith('CHILD {'), 20000, "the child's CHILD line");
 		const child = parse(childLine);
 		assert.equal(child.sigs, before.sigs, `child dispositions differ: ${diff(before.sigs, child.sigs)}`);
 		assert.deepEqual(child.masks, before.masks, 'child thread masks (main, w0..w3)');
@@ -57,7 +60,7 @@ async function check(args: string[], sameTids = false): Promise<void> {
 		assert.equal(trap, `CHILD-TRAP ${args[0] === 'ignore' ? 'ignored' : 'handled'}`);
 
 		process.kill(t.pid, 'SIGUSR2');
-		const parent = parse(await t.waitLine((l) => l.startsWith('PARENT {'), 20000, 'the parent\'s PARENT line'));
+		const parent = parse(await t.waitLine((l) => l.startsWith('PARENT {'), 20000, "the parent's PARENT line"));
 		assert.equal(parent.sigs, before.sigs, `parent dispositions changed by the fork: ${diff(before.sigs, parent.sigs)}`);
 		assert.deepEqual(parent.masks, before.masks, 'parent thread masks changed by the fork');
 	} finally {
@@ -101,8 +104,14 @@ describe('forkall fork: signal dispositions and masks', () => {
 				for (let i = 0; i < 500 && !t.reaped.has(init); i++) await new Promise((r) => setTimeout(r, 10));
 				const st = t.reaped.get(init);
 				assert.ok(st !== undefined, `the namespace init ${init} was reaped by the target's parent`);
-				if ('signal' in want) assert.equal(st & 0x7f, want.signal, `init killed by signal ${want.signal} (wait status 0x${st.toString(16)})`);
-				else assert.deepEqual({ signal: st & 0x7f, code: (st >> 8) & 0xff }, { signal: 0, code: want.code }, `wait status 0x${st.toString(16)}`);
+				if ('signal' in want)
+					assert.equal(st & 0x7f, want.signal, `init killed by signal ${want.signal} (wait status 0x${st.toString(16)})`);
+				else
+					assert.deepEqual(
+						{ signal: st & 0x7f, code: (st >> 8) & 0xff },
+						{ signal: 0, code: want.code },
+						`wait status 0x${st.toString(16)}`,
+					);
 				assert.equal(t.reaped.has(body.child), false, 'the child was reaped by the init');
 			} finally {
 				await t.stop();

@@ -73,8 +73,11 @@ export function assertTidMap(t: ForkTarget<ForkcheckTruth>, body: ForkBody): voi
 	assert.equal(new Set(parentTids).size, parentTids.length, 'parentTids are distinct');
 	assert.equal(new Set(childTids).size, childTids.length, 'childTids are distinct');
 	const liveParent = listTasks(t.pid).filter((tid) => !(t.truth.exitMain && tid === t.pid));
-	assert.deepEqual(parentTids, liveParent, 'parentTid set == the parent\'s live tasks (/proc/P/task, zombie leader excluded)');
-	const expectTruth = t.truth.threads.filter((x) => !(t.truth.exitMain && x.kind === 'main')).map((x) => x.tid).sort((a, b) => a - b);
+	assert.deepEqual(parentTids, liveParent, "parentTid set == the parent's live tasks (/proc/P/task, zombie leader excluded)");
+	const expectTruth = t.truth.threads
+		.filter((x) => !(t.truth.exitMain && x.kind === 'main'))
+		.map((x) => x.tid)
+		.sort((a, b) => a - b);
 	assert.deepEqual(parentTids, expectTruth, 'parentTid set == the threads the target reported');
 	const childTasks = listTasks(body.child).filter((tid) => !(body.zombieLeader && tid === body.child));
 	assert.deepEqual(childTids, childTasks, 'childTid set == /proc/C/task (zombie leader excluded)');
@@ -104,10 +107,18 @@ export async function verifyFaithfulChild(t: ForkTarget<ForkcheckTruth>, body: F
 		assert.ok(init > 0 && init !== body.child && init !== t.pid, `namespaceInit ${init}`);
 		assert.equal(st?.ppid, init, `the child's parent is the namespace init ${init}: PPid ${st?.ppid}`);
 		const ist = procStat(init);
-		assert.equal(ist?.ppid, t.reaperPid, `the namespace init's parent is the target's parent (CLONE_PARENT): PPid ${ist?.ppid}, reaper ${t.reaperPid}`);
+		assert.equal(
+			ist?.ppid,
+			t.reaperPid,
+			`the namespace init's parent is the target's parent (CLONE_PARENT): PPid ${ist?.ppid}, reaper ${t.reaperPid}`,
+		);
 		assert.notEqual(ist?.state, 'Z', 'the namespace init is alive');
 	} else {
-		assert.equal(st?.ppid, t.reaperPid, `the child's parent is the target's parent (CLONE_PARENT): PPid ${st?.ppid}, target ${t.pid}, reaper ${t.reaperPid}`);
+		assert.equal(
+			st?.ppid,
+			t.reaperPid,
+			`the child's parent is the target's parent (CLONE_PARENT): PPid ${st?.ppid}, target ${t.pid}, reaper ${t.reaperPid}`,
+		);
 	}
 	assert.equal(body.zombieLeader, truth.exitMain, 'zombieLeader');
 
@@ -120,14 +131,22 @@ export async function verifyFaithfulChild(t: ForkTarget<ForkcheckTruth>, body: F
 		assert.ok(!byIdx.has(l.idx), `thread idx ${l.idx} reported once`);
 		byIdx.set(l.idx, l);
 	}
-	assert.deepEqual([...byIdx.keys()].sort((a, b) => a - b), expected.map((x) => x.idx).sort((a, b) => a - b), 'one CHILD line per thread');
+	assert.deepEqual(
+		[...byIdx.keys()].sort((a, b) => a - b),
+		expected.map((x) => x.idx).sort((a, b) => a - b),
+		'one CHILD line per thread',
+	);
 
 	const map = new Map(body.threads.map((x) => [x.parentTid, x.childTid]));
 	for (const l of rep.lines) {
 		const tt = expected.find((x) => x.idx === l.idx)!;
 		assert.equal(l.parentTid, tt.tid, `idx ${l.idx}: the recorded parent tid`);
 		assert.equal(l.pid, body.child, `idx ${l.idx}: outer pid (/proc/thread-self) is the child`);
-		assert.equal(map.get(tt.tid), l.tid, `idx ${l.idx}: the outer child tid it runs on (${l.tid}, /proc/thread-self) is the one --json maps parent tid ${tt.tid} to`);
+		assert.equal(
+			map.get(tt.tid),
+			l.tid,
+			`idx ${l.idx}: the outer child tid it runs on (${l.tid}, /proc/thread-self) is the one --json maps parent tid ${tt.tid} to`,
+		);
 		if (sameTids) {
 			assert.equal(l.getpid, t.pid, `idx ${l.idx}: getpid() in the child == the parent's pid`);
 			assert.equal(l.gettid, tt.tid, `idx ${l.idx}: gettid() in the child == its parent thread's tid`);
@@ -141,7 +160,25 @@ export async function verifyFaithfulChild(t: ForkTarget<ForkcheckTruth>, body: F
 	assert.deepEqual(failing(rep.lines), [], 'every check of every child thread passes');
 	for (const l of rep.lines) {
 		assert.equal(l.ok, true, `idx ${l.idx} ok`);
-		for (const name of ['mxcsr', 'x87cw', 'tls', 'stack', 'self', 'task', 'ns_ids', 'kill_self', 'kill_other', 'getattr', 'sigmask', 'altstack', 'name', 'affinity', 'robust', 'continued', 'syscalls']) {
+		for (const name of [
+			'mxcsr',
+			'x87cw',
+			'tls',
+			'stack',
+			'self',
+			'task',
+			'ns_ids',
+			'kill_self',
+			'kill_other',
+			'getattr',
+			'sigmask',
+			'altstack',
+			'name',
+			'affinity',
+			'robust',
+			'continued',
+			'syscalls',
+		]) {
 			assert.equal(l.checks[name], true, `idx ${l.idx}: check ${name} present and true`);
 		}
 		if (truth.tidOffset >= 0) assert.equal(l.checks.tid_glibc, true, `idx ${l.idx}: tid_glibc`);
@@ -153,11 +190,17 @@ export async function verifyFaithfulChild(t: ForkTarget<ForkcheckTruth>, body: F
 	if (truth.n >= 3) assert.equal(byIdx.get(2)!.robustUnlock, 0, 'robust mutex held across the fork unlocks with 0 in the child');
 	if (truth.holdErrorcheck && truth.n >= 2) {
 		if (sameTids) {
-			assert.equal(byIdx.get(1)!.errorcheckUnlock, opts.errorcheckUnlock ?? 0,
-				'errorcheck mutex held across the fork: unlock in the --same-tids child gives 0 (the owner tid is the thread\'s own)');
+			assert.equal(
+				byIdx.get(1)!.errorcheckUnlock,
+				opts.errorcheckUnlock ?? 0,
+				"errorcheck mutex held across the fork: unlock in the --same-tids child gives 0 (the owner tid is the thread's own)",
+			);
 		} else {
-			assert.equal(byIdx.get(1)!.errorcheckUnlock, opts.errorcheckUnlock ?? EPERM,
-				'errorcheck mutex held across the fork: unlock in the child gives EPERM in default mode (known gap: owner holds the parent tid)');
+			assert.equal(
+				byIdx.get(1)!.errorcheckUnlock,
+				opts.errorcheckUnlock ?? EPERM,
+				'errorcheck mutex held across the fork: unlock in the child gives EPERM in default mode (known gap: owner holds the parent tid)',
+			);
 		}
 	}
 	assertNotStoppedOrTraced(body.child, 'child');

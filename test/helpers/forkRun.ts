@@ -67,7 +67,9 @@ export async function runFork(pid: number, opts: ForkOptions = {}): Promise<Fork
 export async function forkOk(pid: number, opts: ForkOptions = {}): Promise<ForkResult & { body: ForkBody }> {
 	const r = await runFork(pid, opts);
 	if (r.code !== 0 || !r.body) {
-		throw new Error(`forkall fork ${pid} (${r.tool}): exit ${r.code} signal ${r.signal}; stderr: ${r.stderr.trim()}; stdout: ${r.stdout.slice(0, 300)}`);
+		throw new Error(
+			`forkall fork ${pid} (${r.tool}): exit ${r.code} signal ${r.signal}; stderr: ${r.stderr.trim()}; stdout: ${r.stdout.slice(0, 300)}`,
+		);
 	}
 	return r as ForkResult & { body: ForkBody };
 }

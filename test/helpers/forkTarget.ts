@@ -174,7 +174,10 @@ export class ForkTarget<T = any> {
 	readonly fx: Fixture;
 	private waiters: LineWaiter[] = [];
 
-	constructor(readonly label: string, readonly proc: ChildProcess) {
+	constructor(
+		readonly label: string,
+		readonly proc: ChildProcess,
+	) {
 		this.reaperPid = proc.pid!;
 		this.fx = new Fixture(label, proc);
 	}
@@ -204,7 +207,11 @@ export class ForkTarget<T = any> {
 			};
 			const timer = setTimeout(() => {
 				this.waiters = this.waiters.filter((x) => x !== w);
-				reject(new Error(`${this.label} (target ${this.pid}): no ${what} within ${timeoutMs} ms; last lines: ${this.lines.slice(-5).join(' | ').slice(0, 1500)}`));
+				reject(
+					new Error(
+						`${this.label} (target ${this.pid}): no ${what} within ${timeoutMs} ms; last lines: ${this.lines.slice(-5).join(' | ').slice(0, 1500)}`,
+					),
+				);
 			}, timeoutMs);
 			this.waiters.push(w);
 		});
@@ -218,12 +225,20 @@ export class ForkTarget<T = any> {
 	}
 
 	async waitReported(childPid: number, timeoutMs: number): Promise<ChildReported> {
-		const l = await this.waitLine((x) => x.startsWith('CHILD-REPORTED ') && JSON.parse(x.slice(15)).pid === childPid, timeoutMs, `CHILD-REPORTED of ${childPid}`);
+		const l = await this.waitLine(
+			(x) => x.startsWith('CHILD-REPORTED ') && JSON.parse(x.slice(15)).pid === childPid,
+			timeoutMs,
+			`CHILD-REPORTED of ${childPid}`,
+		);
 		return JSON.parse(l.slice(15)) as ChildReported;
 	}
 
 	async waitDone(childPid: number, timeoutMs: number): Promise<ChildDone> {
-		const l = await this.waitLine((x) => x.startsWith('CHILD-DONE ') && JSON.parse(x.slice(11)).pid === childPid, timeoutMs, `CHILD-DONE of ${childPid}`);
+		const l = await this.waitLine(
+			(x) => x.startsWith('CHILD-DONE ') && JSON.parse(x.slice(11)).pid === childPid,
+			timeoutMs,
+			`CHILD-DONE of ${childPid}`,
+		);
 		return JSON.parse(l.slice(11)) as ChildDone;
 	}
 
@@ -237,11 +252,17 @@ export class ForkTarget<T = any> {
 		const reapedBy = namespaceInit ?? childPid;
 		if (namespaceInit !== undefined) {
 			const initGone = await waitGone(namespaceInit, 10000);
-			if (!initGone) throw new Error(`namespace init ${namespaceInit} still in /proc after its child ${childPid} died: ${JSON.stringify(procStat(namespaceInit))}`);
+			if (!initGone)
+				throw new Error(
+					`namespace init ${namespaceInit} still in /proc after its child ${childPid} died: ${JSON.stringify(procStat(namespaceInit))}`,
+				);
 			children.delete(namespaceInit);
 		}
 		for (let i = 0; i < 200 && !this.reaped.has(reapedBy); i++) await sleep(10);
-		if (!this.reaped.has(reapedBy)) throw new Error(`${reapedBy === childPid ? 'child' : 'namespace init'} ${reapedBy} is gone but the reaper (${this.reaperPid}) did not reap it`);
+		if (!this.reaped.has(reapedBy))
+			throw new Error(
+				`${reapedBy === childPid ? 'child' : 'namespace init'} ${reapedBy} is gone but the reaper (${this.reaperPid}) did not reap it`,
+			);
 	}
 
 	/* Forkall children still around: processes whose parent is the reaper
@@ -287,7 +308,14 @@ export interface SpawnReapedOptions {
 /* reaper <file> args...: resolves after READY with the JSON line before it
  * as truth; truth.pid (or the JSON's "pid") is the target pid. */
 export function spawnReaped<T = any>(file: string, args: string[], opts: SpawnReapedOptions = {}, label = file): Promise<ForkTarget<T>> {
-	const cp = track(spawn(fixturePath('reaper'), [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, uid: opts.uid, gid: opts.gid }));
+	const cp = track(
+		spawn(fixturePath('reaper'), [file, ...args], {
+			stdio: ['ignore', 'pipe', 'pipe'],
+			env: opts.env ?? process.env,
+			uid: opts.uid,
+			gid: opts.gid,
+		}),
+	);
 	return new Promise((resolve, reject) => {
 		if (cp.pid === undefined) {
 			cp.once('error', (e) => reject(e));
@@ -316,8 +344,7 @@ export function spawnReaped<T = any>(file: string, args: string[], opts: SpawnRe
 				if (m) {
 					t.reaped.set(Number(m[1]), Number(m[2]));
 					t.reapedLog.push(Number(m[1]));
-				}
-				else if (t.stderr.length < 65536) t.stderr += line + '\n';
+				} else if (t.stderr.length < 65536) t.stderr += line + '\n';
 			}
 		});
 		cp.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -350,7 +377,8 @@ export function spawnReaped<T = any>(file: string, args: string[], opts: SpawnRe
 		cp.once('exit', (code, signal) => {
 			clearTimeout(timer);
 			t.fx.onExit(code, signal);
-			if (!ready) reject(new Error(`${label} ${args.join(' ')} exited before READY (code ${code}, signal ${signal}); stderr: ${t.stderr}`));
+			if (!ready)
+				reject(new Error(`${label} ${args.join(' ')} exited before READY (code ${code}, signal ${signal}); stderr: ${t.stderr}`));
 		});
 	});
 }

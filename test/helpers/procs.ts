@@ -80,7 +80,10 @@ export class Fixture<T = any> {
 	exited: { code: number | null; signal: string | null } | null = null;
 	private progressWaiters: Array<() => void> = [];
 
-	constructor(readonly name: string, readonly proc: ChildProcess) {
+	constructor(
+		readonly name: string,
+		readonly proc: ChildProcess,
+	) {
 		this.pid = proc.pid!;
 	}
 
@@ -95,14 +98,20 @@ export class Fixture<T = any> {
 				}
 				if (this.exited) {
 					clearTimeout(timer);
-					reject(new Error(`${this.name} (pid ${this.pid}) exited (${JSON.stringify(this.exited)}) while waiting for ${what}; stderr: ${this.stderr}`));
+					reject(
+						new Error(
+							`${this.name} (pid ${this.pid}) exited (${JSON.stringify(this.exited)}) while waiting for ${what}; stderr: ${this.stderr}`,
+						),
+					);
 					return true;
 				}
 				return false;
 			};
 			const timer = setTimeout(() => {
 				this.progressWaiters = this.progressWaiters.filter((w) => w !== waiter);
-				reject(new Error(`${this.name} (pid ${this.pid}): no ${what} within ${timeoutMs} ms; last: ${JSON.stringify(this.progress)}`));
+				reject(
+					new Error(`${this.name} (pid ${this.pid}): no ${what} within ${timeoutMs} ms; last: ${JSON.stringify(this.progress)}`),
+				);
 			}, timeoutMs);
 			const waiter = (): void => {
 				if (check()) this.progressWaiters = this.progressWaiters.filter((w) => w !== waiter);
@@ -210,7 +219,8 @@ export function spawnProgram<T = any>(file: string, args: string[], opts: SpawnO
 		cp.once('exit', (code, signal) => {
 			clearTimeout(timer);
 			fx.onExit(code, signal);
-			if (!ready) reject(new Error(`${label} ${args.join(' ')} exited before READY (code ${code}, signal ${signal}); stderr: ${fx.stderr}`));
+			if (!ready)
+				reject(new Error(`${label} ${args.join(' ')} exited before READY (code ${code}, signal ${signal}); stderr: ${fx.stderr}`));
 		});
 	});
 }

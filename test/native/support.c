@@ -41,7 +41,7 @@ static void *sleeper(void *arg)
 	long kind = (long)arg;
 	if (kind % 3 == 0) {
 		for (;;) {
-			struct timespec ts = {0, 50 * 1000 * 1000};
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
 			nanosleep(&ts, NULL);
 		}
 	} else if (kind % 3 == 1) {
@@ -93,7 +93,7 @@ pid_t t_spawn_threads(int n)
 	if (nchildren < 16)
 		children[nchildren++] = pid;
 	/* let the threads reach their blocking calls */
-	struct timespec ts = {0, 50 * 1000 * 1000};
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
 	nanosleep(&ts, NULL);
 	return pid;
 }
@@ -103,7 +103,7 @@ pid_t t_spawn_fixture(const char *name, const char *const *args)
 	const char *dir = getenv("FK_FIXTURES");
 	char path[512];
 	snprintf(path, sizeof path, "%s/%s", dir ? dir : "../test/fixtures/build", name);
-	const char *argv[16] = {path};
+	const char *argv[16] = { path };
 	size_t n = 1;
 	for (; args && args[n - 1] && n < 15; n++)
 		argv[n] = args[n - 1];
@@ -232,8 +232,8 @@ bool t_all_running_untraced(pid_t pid)
 			continue;
 		char *tp = strstr(buf, "TracerPid:");
 		char *st = strstr(buf, "State:");
-		if ((tp && strtol(tp + 10, NULL, 10) != 0) || (st && (strstr(st, "t (tracing stop)") == st + 7 ||
-								      strstr(st, "T (stopped)") == st + 7))) {
+		if ((tp && strtol(tp + 10, NULL, 10) != 0) ||
+		    (st && (strstr(st, "t (tracing stop)") == st + 7 || strstr(st, "T (stopped)") == st + 7))) {
 			fprintf(stderr, "task %d of %d: still traced or stopped\n", (int)tids[i], (int)pid);
 			ok = false;
 		}

@@ -18,8 +18,8 @@
 
 static char *launch(fk_tracer *fk, const char *path, const char *arg)
 {
-	return t_req(fk, "{'op':'launch','path':'%s','cwd':'/','argv':['%s','%s'],'env':['FORKALL_TEST=1']}", path, path,
-		     arg);
+	return t_req(fk, "{'op':'launch','path':'%s','cwd':'/','argv':['%s','%s'],'env':['FORKALL_TEST=1']}", path,
+		     path, arg);
 }
 
 static long num(const char *json, const char *key)

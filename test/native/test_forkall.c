@@ -41,8 +41,9 @@ static void same_maps(pid_t a, pid_t b, const char *what)
 		CHECK(ma.v[ia].start == mb.v[ib].start && ma.v[ia].end == mb.v[ib].end &&
 			      strcmp(ma.v[ia].perms, mb.v[ib].perms) == 0,
 		      "%s: mapping %zu differs: %llx-%llx %s %s vs %llx-%llx %s %s", what, ia,
-		      (unsigned long long)ma.v[ia].start, (unsigned long long)ma.v[ia].end, ma.v[ia].perms, ma.v[ia].path,
-		      (unsigned long long)mb.v[ib].start, (unsigned long long)mb.v[ib].end, mb.v[ib].perms, mb.v[ib].path);
+		      (unsigned long long)ma.v[ia].start, (unsigned long long)ma.v[ia].end, ma.v[ia].perms,
+		      ma.v[ia].path, (unsigned long long)mb.v[ib].start, (unsigned long long)mb.v[ib].end,
+		      mb.v[ib].perms, mb.v[ib].path);
 	}
 	CHECK(ia == ma.n && ib == mb.n, "%s: %zu vs %zu mappings", what, ma.n, mb.n);
 	proc_maps_free(&ma);
@@ -76,8 +77,8 @@ static void test_fork(fk_tracer *fk, int n)
 
 static void test_faults(fk_tracer *fk)
 {
-	static const char *const steps[] = {"stop", "capture", "altstack", "fork", "parent-release", "child-attach",
-					    "clone", "thread-setup", "child-regs", "child-release"};
+	static const char *const steps[] = { "stop",	     "capture", "altstack",	"fork",	      "parent-release",
+					     "child-attach", "clone",	"thread-setup", "child-regs", "child-release" };
 	pid_t pid = t_spawn_threads(4);
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
 		setenv("FORKALL_FAULT", steps[i], 1);

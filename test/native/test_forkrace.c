@@ -56,7 +56,8 @@ static int forks(fk_tracer *fk, pid_t pid, int n, const char *allowed, const cha
 		if (t_has(r, "\"ok\":true")) {
 			pid_t c = child_of(r);
 			CHECK(c > 0, "%s: %s", what, r);
-			CHECK(!t_has(r, "sigaltstack: -"), "%s: fork %d injected into a thread inside clone: %s", what, i, r);
+			CHECK(!t_has(r, "sigaltstack: -"), "%s: fork %d injected into a thread inside clone: %s", what,
+			      i, r);
 			kill(c, SIGKILL);
 			waitpid(c, NULL, __WNOTHREAD);
 			ok++;
@@ -91,7 +92,7 @@ static void killed_during_fork(fk_tracer *fk)
 	for (int i = 0; i < rounds; i++) {
 		pid_t pid = t_spawn_threads(128);
 		int64_t id = t_submit(fk, "{'op':'fork','pid':%d}", pid);
-		struct timespec ts = {0, (long)(full * 1e9 * i / rounds)};
+		struct timespec ts = { 0, (long)(full * 1e9 * i / rounds) };
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		double t1 = now_s();
@@ -102,15 +103,15 @@ static void killed_during_fork(fk_tracer *fk)
 			kill(child_of(r), SIGKILL);
 			waitpid(child_of(r), NULL, __WNOTHREAD);
 		} else {
-			CHECK(t_has(r, "exited during") || t_has(r, "\"kind\":\"no-such-process\""), "killed at %d/%d of a fork: %s", i,
-			      rounds, r);
+			CHECK(t_has(r, "exited during") || t_has(r, "\"kind\":\"no-such-process\""),
+			      "killed at %d/%d of a fork: %s", i, rounds, r);
 			hit++;
 		}
 		free(r);
 		waitpid(pid, NULL, __WNOTHREAD);
 	}
-	printf("test_forkrace: target killed during %d of %d forks (%.1f ms each): each said so at once\n", hit,
-	       rounds, full * 1e3);
+	printf("test_forkrace: target killed during %d of %d forks (%.1f ms each): each said so at once\n", hit, rounds,
+	       full * 1e3);
 	CHECK(hit > 0, "no kill landed during a fork");
 }
 
@@ -124,14 +125,14 @@ int main(void)
 
 	int n, ok;
 	if (!getenv("FK_SKIP_SPAWNLOOP")) {
-		static const char *const four[] = {"4", NULL};
+		static const char *const four[] = { "4", NULL };
 		pid_t churn = t_spawn_fixture("spawnloop", four);
 		n = count(80, 2);
 		ok = forks(fk, churn, n, NULL, "spawnloop");
 		printf("test_forkrace: spawnloop: %d/%d forks, target alive\n", ok, n);
 	}
 
-	static const char *const ms30[] = {"30", NULL};
+	static const char *const ms30[] = { "30", NULL };
 	pid_t ex = t_spawn_fixture("execloop", ms30);
 	n = count(40, 2);
 	ok = forks(fk, ex, n, "execve", "execloop");

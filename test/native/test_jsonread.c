@@ -128,9 +128,9 @@ static void test_strings(void)
 	str_is("\"a\\\"b\\\\c\\/d\"", "a\"b\\c/d", 7);
 	str_is("\"\\b\\f\\n\\r\\t\"", "\b\f\n\r\t", 5);
 	str_is("\"\\u0041\\u00e9\\u20AC\"", "A\xc3\xa9\xe2\x82\xac", 6);
-	str_is("\"\\ud83d\\ude00\"", "\xf0\x9f\x98\x80", 4);          /* U+1F600 from a pair */
+	str_is("\"\\ud83d\\ude00\"", "\xf0\x9f\x98\x80", 4);			 /* U+1F600 from a pair */
 	str_is("\"\xf0\x9f\x98\x80 \xc3\xa9\"", "\xf0\x9f\x98\x80 \xc3\xa9", 7); /* raw UTF-8 */
-	str_is("\"\xf4\x8f\xbf\xbf\"", "\xf4\x8f\xbf\xbf", 4);        /* U+10FFFF */
+	str_is("\"\xf4\x8f\xbf\xbf\"", "\xf4\x8f\xbf\xbf", 4);			 /* U+10FFFF */
 	str_is("\"a\\u0000b\"", "a\0b", 3);
 	{
 		struct jr_doc d;
@@ -151,13 +151,13 @@ static void test_strings(void)
 	bad("\"\\ud83dx\"", "without its low half");
 	bad("\"\\ud83d\\u0041\"", "followed by \\u0041");
 	bad("\"\\ude00\"", "lone low surrogate");
-	bad("\"\xc0\xaf\"", "invalid UTF-8");         /* overlong '/' */
+	bad("\"\xc0\xaf\"", "invalid UTF-8");	      /* overlong '/' */
 	bad("\"\xe0\x80\xaf\"", "invalid UTF-8");     /* overlong */
 	bad("\"\xed\xa0\x80\"", "invalid UTF-8");     /* encoded surrogate */
 	bad("\"\xf4\x90\x80\x80\"", "invalid UTF-8"); /* past U+10FFFF */
 	bad("\"\xf5\x80\x80\x80\"", "invalid UTF-8");
-	bad("\"\x80\"", "invalid UTF-8");             /* lone continuation */
-	bad("\"\xc3\"", "invalid UTF-8");             /* truncated before the quote */
+	bad("\"\x80\"", "invalid UTF-8"); /* lone continuation */
+	bad("\"\xc3\"", "invalid UTF-8"); /* truncated before the quote */
 	bad_n("\"\xe2\x82", 3, "unterminated string");
 	bad("{\"\xff\":1}", "invalid UTF-8");
 }
@@ -165,10 +165,11 @@ static void test_strings(void)
 static void test_numbers(void)
 {
 	struct jr_doc d;
-	const struct jr_value *v = root(&d, "[0, -1, 9223372036854775807, -9223372036854775808, 9223372036854775808,"
-					    " 18446744073709551615, 18446744073709551616, 1.5, 1e3, \"0x7fffdeadbeef\","
-					    " \"0xffffffffffffffff\", \"0x10000000000000000\", \"18446744073709551615\","
-					    " \"18446744073709551616\", \"0x\", \"-1\", \"0xg\", \"12a\", true]");
+	const struct jr_value *v =
+		root(&d, "[0, -1, 9223372036854775807, -9223372036854775808, 9223372036854775808,"
+			 " 18446744073709551615, 18446744073709551616, 1.5, 1e3, \"0x7fffdeadbeef\","
+			 " \"0xffffffffffffffff\", \"0x10000000000000000\", \"18446744073709551615\","
+			 " \"18446744073709551616\", \"0x\", \"-1\", \"0xg\", \"12a\", true]");
 	const struct jr_value *e[19];
 	size_t i = 0;
 	for (const struct jr_value *c = v->child; c && i < 19; c = c->next)
@@ -206,7 +207,8 @@ static void test_numbers(void)
 static void test_objects(void)
 {
 	struct jr_doc d;
-	const struct jr_value *v = root(&d, "{\"op\":\"launch\",\"argv\":[\"a\",\"b\"],\"nested\":{\"x\":null},\"t\":true}");
+	const struct jr_value *v =
+		root(&d, "{\"op\":\"launch\",\"argv\":[\"a\",\"b\"],\"nested\":{\"x\":null},\"t\":true}");
 	CHECK(v->type == JR_OBJECT && v->n == 4, "object of 4");
 	CHECK(jr_cstr(jr_get(v, "op")) && strcmp(jr_cstr(jr_get(v, "op")), "launch") == 0, "op");
 	const struct jr_value *a = jr_get(v, "argv");

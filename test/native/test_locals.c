@@ -130,7 +130,8 @@ static void check_inspect(const char *r, const char *truth)
 	CHECK(t_has(r, "\"ok\":true") && t_has(r, "\"function\":\"inspect\""), "%s", r);
 	/* parameters, flagged */
 	expect(r, "count", "int", "3", "param");
-	snprintf(want, sizeof want, "0x%lx \\\"hello, locals\\\"", (unsigned long)strtoul(strstr(truth, "\"msg\":\"") + 7, NULL, 16));
+	snprintf(want, sizeof want, "0x%lx \\\"hello, locals\\\"",
+		 (unsigned long)strtoul(strstr(truth, "\"msg\":\"") + 7, NULL, 16));
 	expect(r, "label", "const char *", want, "param");
 	snprintf(want, sizeof want, "0x%lx", (unsigned long)strtoul(strstr(truth, "\"origin\":\"") + 10, NULL, 16));
 	expect(r, "origin", "struct point *", want, "param");
@@ -166,7 +167,8 @@ static void check_inspect(const char *r, const char *truth)
 	/* addresses: pt is in memory at what pp points to */
 	char buf[2048];
 	var(r, "pt", buf, sizeof buf);
-	snprintf(want, sizeof want, "\"address\":\"0x%lx\"", (unsigned long)strtoul(strstr(truth, "\"pp\":\"") + 6, NULL, 16));
+	snprintf(want, sizeof want, "\"address\":\"0x%lx\"",
+		 (unsigned long)strtoul(strstr(truth, "\"pp\":\"") + 6, NULL, 16));
 	CHECK(strstr(buf, want), "pt's address is pp: %s vs %s", buf, want);
 }
 
@@ -234,14 +236,16 @@ int main(void)
 		fprintf(stderr, "main: %s\n", r);
 	/* -O1: main's argc is dead after the call (a DW_OP_entry_value) */
 	CHECK(t_has(r, "\"function\":\"main\"") && t_has(r, "{\"name\":\"argc\",\"type\":\"int\",") &&
-	      t_has(r, "{\"name\":\"argv\",\"type\":\"char **\","), "main's frame: %s", r);
+		      t_has(r, "{\"name\":\"argv\",\"type\":\"char **\","),
+	      "main's frame: %s", r);
 	free(r);
 	/* every frame answers: libc's with or without its debuginfo installed
 	 * (without: no variables and a note) */
 	for (int k = 0; k <= mi + 2; k++) {
 		r = t_req(fk, "{'op':'locals','pid':%d,'tid':%d,'frame':%d}", pid, pid, k);
 		CHECK((t_has(r, "\"ok\":true") && (t_has(r, "\"note\":null") || t_has(r, "\"variables\":[]"))) ||
-		      t_has(r, "no frame"), "frame %d: %s", k, r);
+			      t_has(r, "no frame"),
+		      "frame %d: %s", k, r);
 		if (verbose)
 			fprintf(stderr, "frame %d: %.300s\n", k, r);
 		free(r);

@@ -48,16 +48,16 @@ static struct sock_filter prog_alu[] = {
 	LD(nr),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpriority, 1, 0),
 	RET(SECCOMP_RET_ALLOW),
-	LD(args[1]),                                   /* who, low word */
-	BPF_STMT(BPF_ST, 3),                           /* M[3] = who */
+	LD(args[1]),	     /* who, low word */
+	BPF_STMT(BPF_ST, 3), /* M[3] = who */
 	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x10),
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
 	RET(SECCOMP_RET_ALLOW),
-	BPF_STMT(BPF_LD | BPF_MEM, 3),                 /* A = who */
-	BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4),        /* who >> 4 */
-	BPF_STMT(BPF_MISC | BPF_TAX, 0),               /* X = A */
+	BPF_STMT(BPF_LD | BPF_MEM, 3),		/* A = who */
+	BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4), /* who >> 4 */
+	BPF_STMT(BPF_MISC | BPF_TAX, 0),	/* X = A */
 	BPF_STMT(BPF_LD | BPF_IMM, 7),
-	BPF_STMT(BPF_ALU | BPF_MUL | BPF_X, 0),        /* 7 * X */
+	BPF_STMT(BPF_ALU | BPF_MUL | BPF_X, 0), /* 7 * X */
 	BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, 1),
 	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x7f),
 	BPF_STMT(BPF_ALU | BPF_OR | BPF_K, SECCOMP_RET_ERRNO),
@@ -97,29 +97,29 @@ static void interpreter(void)
 	d = call(SYS_getpriority, 0xffffffffull, 0);
 	CHECK(cbpf_run(prog_hi, N(prog_hi), &d) == SECCOMP_RET_ALLOW, "low word only");
 	CHECK(cbpf_run(prog_div0, N(prog_div0), &d) == 0, "division by zero");
-	struct sock_filter mod[] = {BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, 3), RET(SECCOMP_RET_ALLOW)};
+	struct sock_filter mod[] = { BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, 3), RET(SECCOMP_RET_ALLOW) };
 	CHECK(cbpf_run(mod, N(mod), &d) == CBPF_INVALID, "BPF_MOD (the kernel refuses it in seccomp)");
 
 	/* programs the kernel would never accept: no verdict, not a guess */
-	struct sock_filter off_end[] = {BPF_JUMP(BPF_JMP | BPF_JA, 5, 0, 0), RET(SECCOMP_RET_ALLOW)};
+	struct sock_filter off_end[] = { BPF_JUMP(BPF_JMP | BPF_JA, 5, 0, 0), RET(SECCOMP_RET_ALLOW) };
 	CHECK(cbpf_run(off_end, N(off_end), &d) == CBPF_INVALID, "jump past the end");
-	struct sock_filter no_ret[] = {LD(nr)};
+	struct sock_filter no_ret[] = { LD(nr) };
 	CHECK(cbpf_run(no_ret, N(no_ret), &d) == CBPF_INVALID, "falls off the end");
-	struct sock_filter unaligned[] = {BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 2), RET(SECCOMP_RET_ALLOW)};
+	struct sock_filter unaligned[] = { BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 2), RET(SECCOMP_RET_ALLOW) };
 	CHECK(cbpf_run(unaligned, N(unaligned), &d) == CBPF_INVALID, "unaligned load");
-	struct sock_filter outside[] = {BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 64), RET(SECCOMP_RET_ALLOW)};
+	struct sock_filter outside[] = { BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 64), RET(SECCOMP_RET_ALLOW) };
 	CHECK(cbpf_run(outside, N(outside), &d) == CBPF_INVALID, "load past seccomp_data");
 
 	/* the combined verdict: the most restrictive filter wins */
-	struct sock_filter allow[] = {RET(SECCOMP_RET_ALLOW)};
-	struct sock_filter kill[] = {RET(SECCOMP_RET_KILL_PROCESS)};
-	struct sock_filter eperm[] = {RET(SECCOMP_RET_ERRNO | EPERM)};
-	struct sc_filter fs[3] = {{allow, 1}, {eperm, 1}, {kill, 1}};
-	struct sc_state s = {.mode = SECCOMP_MODE_FILTER, .readable = true, .filters = fs, .n = 2};
+	struct sock_filter allow[] = { RET(SECCOMP_RET_ALLOW) };
+	struct sock_filter kill[] = { RET(SECCOMP_RET_KILL_PROCESS) };
+	struct sock_filter eperm[] = { RET(SECCOMP_RET_ERRNO | EPERM) };
+	struct sc_filter fs[3] = { { allow, 1 }, { eperm, 1 }, { kill, 1 } };
+	struct sc_state s = { .mode = SECCOMP_MODE_FILTER, .readable = true, .filters = fs, .n = 2 };
 	CHECK(seccomp_verdict(&s, &d) == (SECCOMP_RET_ERRNO | EPERM), "errno beats allow");
 	s.n = 3;
 	CHECK(seccomp_verdict(&s, &d) == SECCOMP_RET_KILL_PROCESS, "kill_process beats everything");
-	struct sc_state strict = {.mode = SECCOMP_MODE_STRICT};
+	struct sc_state strict = { .mode = SECCOMP_MODE_STRICT };
 	d = call(SYS_write, 1, 0);
 	CHECK(seccomp_allows(seccomp_verdict(&strict, &d)), "strict allows write");
 	d = call(SYS_sigaltstack, 0, 0);
@@ -137,7 +137,7 @@ static int kernel_errno(struct sock_filter *prog, unsigned short len, uint64_t a
 	pid_t c = fork();
 	CHECK(c >= 0, "fork: %s", strerror(errno));
 	if (c == 0) {
-		struct sock_fprog fp = {len, prog};
+		struct sock_fprog fp = { len, prog };
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp))
 			_exit(99);
 		errno = 0;
@@ -159,7 +159,7 @@ static int kernel_errno(struct sock_filter *prog, unsigned short len, uint64_t a
 
 static void against_kernel(void)
 {
-	static const uint64_t who[] = {0, 0x10, 0x20, 0x30, 0x1f0, 0x7ff0};
+	static const uint64_t who[] = { 0, 0x10, 0x20, 0x30, 0x1f0, 0x7ff0 };
 	for (size_t i = 0; i < N(who); i++) {
 		struct seccomp_data d = call(SYS_getpriority, 0, who[i]);
 		uint32_t v = cbpf_run(prog_alu, N(prog_alu), &d);
@@ -177,7 +177,7 @@ static void against_kernel(void)
 
 static void refused(fk_tracer *fk, const char *mode, const char *verdict, const char *what)
 {
-	const char *const args[] = {mode, NULL};
+	const char *const args[] = { mode, NULL };
 	pid_t pid = t_spawn_fixture("seccomp", args);
 	char *r = t_req(fk, "{'op':'fork','pid':%d}", pid);
 	CHECK(t_has(r, "\"ok\":false"), "%s: the fork was not refused: %s", mode, r);
@@ -196,7 +196,7 @@ static void refused(fk_tracer *fk, const char *mode, const char *verdict, const 
 
 static void allowed(fk_tracer *fk, const char *mode)
 {
-	const char *const args[] = {mode, NULL};
+	const char *const args[] = { mode, NULL };
 	pid_t pid = t_spawn_fixture("seccomp", args);
 	char *r = t_req(fk, "{'op':'fork','pid':%d}", pid);
 	CHECK(t_has(r, "\"ok\":true"), "%s: the fork failed: %s", mode, r);
@@ -232,7 +232,7 @@ static void allowed(fk_tracer *fk, const char *mode)
  * later, the tracer's, inherit it): PTRACE_SECCOMP_GET_FILTER then fails. */
 static bool drop_sys_admin(void)
 {
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
 	if (syscall(SYS_capget, &h, d) != 0)
 		return false;

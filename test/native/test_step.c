@@ -144,7 +144,8 @@ int main(void)
 	char *r = step(fk, pid, LINE);
 	CHECK(t_has(r, "\"reason\":\"step\""), "%s", r);
 	CHECK(line_of(fk, pid, r) == marker("AFTER_LOOP"), "next over the loop: %s", r);
-	CHECK(num(r, "\"singleSteps\":") < 2000 && num(r, "\"continues\":") >= 1, "breakpoints, not single steps: %s", r);
+	CHECK(num(r, "\"singleSteps\":") < 2000 && num(r, "\"continues\":") >= 1, "breakpoints, not single steps: %s",
+	      r);
 	free(r);
 	kill_it(fk, pid);
 

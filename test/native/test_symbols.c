@@ -129,10 +129,10 @@ static void spawn(struct target *t, int extra)
 		}
 		if (sleeping == t->n)
 			break;
-		struct timespec ts = {0, 5 * 1000 * 1000};
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	struct timespec ts = {0, 20 * 1000 * 1000};
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	nanosleep(&ts, NULL);
 }
 
@@ -141,8 +141,7 @@ static void stop_all(struct target *t)
 	for (int i = 0; i < t->n; i++) {
 		CHECK(ptrace(PTRACE_SEIZE, t->tid[i], 0, 0) == 0, "seize %d: %s", t->tid[i], strerror(errno));
 		t->seized[i] = true;
-		CHECK(ptrace(PTRACE_INTERRUPT, t->tid[i], 0, 0) == 0, "interrupt %d: %s", t->tid[i],
-		      strerror(errno));
+		CHECK(ptrace(PTRACE_INTERRUPT, t->tid[i], 0, 0) == 0, "interrupt %d: %s", t->tid[i], strerror(errno));
 	}
 	for (int i = 0; i < t->n; i++) {
 		int st;
@@ -155,8 +154,7 @@ static void detach_all(struct target *t)
 {
 	for (int i = 0; i < t->n; i++)
 		if (t->seized[i])
-			CHECK(ptrace(PTRACE_DETACH, t->tid[i], 0, 0) == 0, "detach %d: %s", t->tid[i],
-			      strerror(errno));
+			CHECK(ptrace(PTRACE_DETACH, t->tid[i], 0, 0) == 0, "detach %d: %s", t->tid[i], strerror(errno));
 }
 
 static int find_role(const struct target *t, const char *role)
@@ -176,7 +174,7 @@ struct stack {
 
 static void unwind(struct fk_symbols *s, const struct target *t, int i, struct stack *st)
 {
-	struct fk_err err = {0};
+	struct fk_err err = { 0 };
 	st->n = sym_unwind(s, t->tid[i], &t->regs[i], st->f, MAX_FRAMES, &err);
 	CHECK(st->n >= 1, "unwind %d: %s", t->tid[i], err.msg);
 	CHECK(st->f[0].pc == arch_pc(&t->regs[i]) && st->f[0].activation, "frame 0 is the pc");
@@ -265,8 +263,13 @@ static void test_libdw(void)
 	int i = find_role(&t, "sleeper");
 	unwind(s, &t, i, &st);
 	print_stack("sleeper", &st);
-	const char *sleeper[] = {"~nanosleep", "sleeper_level3", "sleeper_level2", "sleeper_level1",
-				 "sleeper_thread", libc_syms ? "start_thread" : NULL, NULL};
+	const char *sleeper[] = { "~nanosleep",
+				  "sleeper_level3",
+				  "sleeper_level2",
+				  "sleeper_level1",
+				  "sleeper_thread",
+				  libc_syms ? "start_thread" : NULL,
+				  NULL };
 	int at[8];
 	expect_order(&st, "sleeper", sleeper, at);
 	CHECK(at[0] <= 2, "nanosleep is near the top: frame %d", at[0]);
@@ -283,7 +286,7 @@ static void test_libdw(void)
 	i = find_role(&t, "waiter");
 	unwind(s, &t, i, &st);
 	print_stack("waiter", &st);
-	const char *waiter[] = {"~pthread_cond_wait", "waiter_level2", "waiter_level1", "waiter_thread", NULL};
+	const char *waiter[] = { "~pthread_cond_wait", "waiter_level2", "waiter_level1", "waiter_thread", NULL };
 	expect_order(&st, "waiter", waiter, at);
 	CHECK(st.info[at[1]].line == marker("cond_wait"), "waiter_level2 line %d", st.info[at[1]].line);
 
@@ -291,7 +294,7 @@ static void test_libdw(void)
 	i = find_role(&t, "reader");
 	unwind(s, &t, i, &st);
 	print_stack("reader", &st);
-	const char *reader[] = {"~read", "reader_level2", "reader_level1", "reader_thread", NULL};
+	const char *reader[] = { "~read", "reader_level2", "reader_level1", "reader_thread", NULL };
 	expect_order(&st, "reader", reader, at);
 	CHECK(st.info[at[1]].line == marker("read_call"), "reader_level2 line %d", st.info[at[1]].line);
 
@@ -299,7 +302,7 @@ static void test_libdw(void)
 	i = find_role(&t, "recurser");
 	unwind(s, &t, i, &st);
 	print_stack("recurser", &st);
-	const char *recurser[] = {"~nanosleep", "recurse_bottom", "recurse", NULL};
+	const char *recurser[] = { "~nanosleep", "recurse_bottom", "recurse", NULL };
 	expect_order(&st, "recurser", recurser, at);
 	int nrec = 0, recurse_call = marker("recurse_call");
 	for (int k = at[2]; k < st.n && strcmp(st.info[k].function, "recurse") == 0; k++, nrec++)
@@ -313,7 +316,7 @@ static void test_libdw(void)
 	i = find_role(&t, "fpchain");
 	unwind(s, &t, i, &st);
 	print_stack("fpchain", &st);
-	const char *fpchain[] = {"fp_level3", "fp_level2", "fp_level1", "fp_thread", NULL};
+	const char *fpchain[] = { "fp_level3", "fp_level2", "fp_level1", "fp_thread", NULL };
 	expect_order(&st, "fpchain", fpchain, at);
 	CHECK(at[0] == 0 && at[3] == 3, "fpchain frames 0..3");
 
@@ -322,8 +325,9 @@ static void test_libdw(void)
 	i = find_role(&t, "altsig");
 	unwind(s, &t, i, &st);
 	print_stack("altsig", &st);
-	const char *altsig[] = {"~nanosleep", "altsig_handler", "__restore_rt", "altsig_level1",
-				"altsig_thread", NULL};
+	const char *altsig[] = {
+		"~nanosleep", "altsig_handler", "__restore_rt", "altsig_level1", "altsig_thread", NULL
+	};
 	expect_order(&st, "altsig", altsig, at);
 	CHECK(st.info[at[1]].line == marker("altsig_sleep"), "altsig_handler line %d", st.info[at[1]].line);
 	CHECK(st.info[at[3]].line == marker("altsig_raise"), "altsig_level1 line %d", st.info[at[3]].line);
@@ -333,7 +337,7 @@ static void test_libdw(void)
 	i = find_role(&t, "main");
 	unwind(s, &t, i, &st);
 	print_stack("main", &st);
-	const char *mainst[] = {"~pause", "main_wait", "main", NULL};
+	const char *mainst[] = { "~pause", "main_wait", "main", NULL };
 	expect_order(&st, "main", mainst, at);
 	CHECK(st.info[at[1]].line == marker("main_pause"), "main_wait line %d", st.info[at[1]].line);
 	CHECK(st.n <= at[2] + 4, "stops at _start: %d frames", st.n);
@@ -353,7 +357,7 @@ static void test_libdw(void)
 
 	/* line lookup */
 	int mark = marker("sleep_call"), actual = -1;
-	const char *names[] = {"stacks.c", "fixtures/stacks.c", fixture_src, NULL};
+	const char *names[] = { "stacks.c", "fixtures/stacks.c", fixture_src, NULL };
 	char abs[4096];
 	if (realpath(fixture_src, abs))
 		names[2] = abs;
@@ -410,7 +414,8 @@ static void test_frame_pointer(void)
 			print_stack("fpchain (frame pointers)", &st);
 			int at[4];
 			expect_order(&st, "fpchain (frame pointers)",
-				     (const char *const[]){"fp_level3", "fp_level2", "fp_level1", "fp_thread", NULL}, at);
+				     (const char *const[]){ "fp_level3", "fp_level2", "fp_level1", "fp_thread", NULL },
+				     at);
 			CHECK(at[0] == 0 && at[3] == 3, "the frame-pointer chain, frames 0..3");
 			CHECK(st.n <= 6, "the walk stops in glibc (no frame pointers): %d frames", st.n);
 			for (int k = 1; k < st.n; k++)
@@ -450,7 +455,7 @@ static void test_timing(void)
 		for (int p = 0; p < 2; p++) {
 			double u0 = now_ms();
 			for (int i = 0; i < t.n; i++) {
-				struct fk_err err = {0};
+				struct fk_err err = { 0 };
 				st.n = sym_unwind(s, t.tid[i], &t.regs[i], st.f, MAX_FRAMES, &err);
 				CHECK(st.n >= 1, "unwind");
 				frames += st.n;
@@ -465,7 +470,7 @@ static void test_timing(void)
 				unwind(s, &t, i, &st);
 				if (mode == 0 && strcmp(t.role[i], "sleeper") == 0)
 					expect_order(&st, "extra sleeper",
-						     (const char *const[]){"sleeper_level1", NULL}, NULL);
+						     (const char *const[]){ "sleeper_level1", NULL }, NULL);
 			}
 			desc[p] = now_ms() - d0;
 		}
@@ -499,7 +504,7 @@ static void test_no_libdw(void)
 		fk_gregs regs;
 		memset(&regs, 0, sizeof regs);
 		struct sym_frame f[4];
-		struct fk_err err = {0};
+		struct fk_err err = { 0 };
 		ok = ok && sym_unwind(s, getppid(), &regs, f, 4, &err) == 1;
 		sym_close(s);
 		_exit(ok ? 0 : 1);

@@ -53,7 +53,8 @@ static void test_errors(fk_tracer *fk)
 	CHECK(t_has(r, "\"kind\":\"bad-request\""), "%s", r);
 	free(r);
 	r = t_req(fk, "{'op':'noSuchOp','pid':1}");
-	CHECK(t_has(r, "\"kind\":\"unknown-op\"") && t_has(r, "\"code\":\"EOPNOTSUPP\"") && t_has(r, "unknown operation"),
+	CHECK(t_has(r, "\"kind\":\"unknown-op\"") && t_has(r, "\"code\":\"EOPNOTSUPP\"") &&
+		      t_has(r, "unknown operation"),
 	      "%s", r);
 	free(r);
 	/* malformed requests are answered, in order, with a message that says why */
@@ -86,12 +87,14 @@ static void test_errors(fk_tracer *fk)
 	CHECK(t_has(r, "must be a 64-bit value \\\"0x"), "%s", r);
 	free(r);
 	r = t_req(fk, "{'op':'bpInsert','pid':1,'addr':'0xFFFFffffFFFFffff'}");
-	CHECK(t_has(r, "\"kind\":\"bad-request\"") && t_has(r, "is not attached"), "the largest address decodes: %s", r);
+	CHECK(t_has(r, "\"kind\":\"bad-request\"") && t_has(r, "is not attached"), "the largest address decodes: %s",
+	      r);
 	free(r);
 	{
 		const char *p = fk_protocol();
 		CHECK(t_has(p, "\"protocol\":") && t_has(p, "\"ops\":[\"threads\",") && t_has(p, "\"ping\"") &&
-		      t_has(p, "\"events\":[\"threadCreated\""), "fk_protocol: %s", p);
+			      t_has(p, "\"events\":[\"threadCreated\""),
+		      "fk_protocol: %s", p);
 		char v[64];
 		snprintf(v, sizeof v, "{\"version\":\"%s\",", fk_version());
 		CHECK(strncmp(p, v, strlen(v)) == 0, "fk_protocol starts with the version: %s", p);

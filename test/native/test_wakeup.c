@@ -26,7 +26,8 @@ int main(void)
 		int got = 0;
 		while (!got) {
 			int w = fk_wait(fk, 2000);
-			CHECK(w == 1, "ping %d (request %lld) not answered within 2 s: a lost wake-up", i, (long long)id);
+			CHECK(w == 1, "ping %d (request %lld) not answered within 2 s: a lost wake-up", i,
+			      (long long)id);
 			int64_t n = fk_next_message(fk, (uint8_t *)buf, sizeof buf - 1);
 			if (n > 0) {
 				buf[n] = 0;
@@ -37,7 +38,7 @@ int main(void)
 		}
 		if (i % 7 == 0) {
 			/* vary the timing a little */
-			struct timespec ts = {0, (i % 5) * 1000};
+			struct timespec ts = { 0, (i % 5) * 1000 };
 			nanosleep(&ts, NULL);
 		}
 	}

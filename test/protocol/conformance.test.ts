@@ -22,8 +22,18 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { loadNative, type NativeLib, type TracerHandle } from '../../adapter/src/engine/native';
 import {
-	bodyValidators, defValidators, EVENT_NAMES, eventValidators, OP_NAMES, PROTOCOL_VERSION, requestValidators,
-	type BodyByOp, type EventName, type NativeError, type OpName, type RequestByOp,
+	bodyValidators,
+	defValidators,
+	EVENT_NAMES,
+	eventValidators,
+	OP_NAMES,
+	PROTOCOL_VERSION,
+	requestValidators,
+	type BodyByOp,
+	type EventName,
+	type NativeError,
+	type OpName,
+	type RequestByOp,
 } from '../../adapter/src/engine/protocol';
 import { parseMessage } from '../../adapter/src/engine/protocol';
 import { Tracer } from '../../adapter/src/engine/tracer';
@@ -58,13 +68,17 @@ test('schema: every operation and event has an example, and it validates', () =>
 	// the validators reject what the schema does not describe
 	assert.throws(() => requestValidators.threads({ op: 'threads', pid: 1, extra: 1 }, STRICT), /request\.extra/);
 	assert.throws(() => requestValidators.bpInsert({ op: 'bpInsert', pid: 1, addr: 4096 }, STRICT), /request\.addr/);
-	assert.throws(() => eventValidators.stopped({ type: 'event', event: 'stopped', pid: 1, tid: 1, reason: 'step', signal: 5 }, STRICT),
-		/stopped\.reason should be one of signal\|breakpoint/);
+	assert.throws(
+		() => eventValidators.stopped({ type: 'event', event: 'stopped', pid: 1, tid: 1, reason: 'step', signal: 5 }, STRICT),
+		/stopped\.reason should be one of signal\|breakpoint/,
+	);
 	assert.throws(() => eventValidators.exited({ type: 'event', event: 'exited', pid: 1 }), /exitCode or signal/);
 	// outside strict mode an unknown error kind (a newer library) reads as "failed"
 	const e = defValidators.NativeError({ code: '', errno: 0, kind: 'brand-new', step: 's', message: 'm' }) as NativeError;
 	assert.equal(e.kind, 'failed');
-	const r = parseMessage('{"type":"result","id":1,"ok":false,"error":{"code":"","errno":0,"kind":"brand-new","step":"s","message":"m","more":1}}');
+	const r = parseMessage(
+		'{"type":"result","id":1,"ok":false,"error":{"code":"","errno":0,"kind":"brand-new","step":"s","message":"m","more":1}}',
+	);
 	assert.ok(r.type === 'result' && !r.ok && r.error.kind === 'failed');
 	// an event of a newer library is passed on as it is; a known one is checked
 	assert.deepEqual(parseMessage('{"type":"event","event":"brandNew","x":1}'), { type: 'event', event: 'brandNew', x: 1 });
@@ -139,7 +153,7 @@ class Checked {
 	}
 
 	private async pump(ms: number): Promise<void> {
-		if (await this.lib.waitAsync(this.fk, ms) !== 1) return;
+		if ((await this.lib.waitAsync(this.fk, ms)) !== 1) return;
 		for (let raw = this.lib.nextMessage(this.fk); raw !== null; raw = this.lib.nextMessage(this.fk)) {
 			this.check(raw);
 		}
@@ -207,7 +221,10 @@ test('the library: every operation and event, every message strictly valid', asy
 		const unknown = await c.send('ping', '{"op":"noSuchOp"}');
 		assert.ok(!unknown.ok && unknown.error.kind === 'unknown-op' && unknown.error.code === 'EOPNOTSUPP', JSON.stringify(unknown));
 		const badPid = await c.send('threads', '{"op":"threads","pid":"1"}');
-		assert.ok(!badPid.ok && badPid.error.kind === 'bad-request' && /"pid" must be an integer/.test(badPid.error.message), JSON.stringify(badPid));
+		assert.ok(
+			!badPid.ok && badPid.error.kind === 'bad-request' && /"pid" must be an integer/.test(badPid.error.message),
+			JSON.stringify(badPid),
+		);
 		const junk = await c.send('threads', '{"op":"threads",');
 		assert.ok(!junk.ok && junk.error.kind === 'bad-request', JSON.stringify(junk));
 		const gone = await c.call('threads', { pid: await deadPid() });
@@ -238,8 +255,14 @@ test('the library: every operation and event, every message strictly valid', asy
 		// the signal table: SIGWINCH (ignored by default) made nostop + print -> a `signal` event
 		const table = await c.ok('signals', { pid: target });
 		const winch = 1n << 27n;
-		assert.ok((BigInt(table.nostop) & winch) !== 0n && (BigInt(table.noprint) & winch) !== 0n, `gdb's defaults: ${JSON.stringify(table)}`);
-		const setSig = await c.ok('signals', { pid: target, noprint: `0x${(BigInt(table.noprint) & ~winch).toString(16)}` as `0x${string}` });
+		assert.ok(
+			(BigInt(table.nostop) & winch) !== 0n && (BigInt(table.noprint) & winch) !== 0n,
+			`gdb's defaults: ${JSON.stringify(table)}`,
+		);
+		const setSig = await c.ok('signals', {
+			pid: target,
+			noprint: `0x${(BigInt(table.noprint) & ~winch).toString(16)}` as `0x${string}`,
+		});
 		assert.equal(setSig.nostop, table.nostop, 'an omitted mask is unchanged');
 		await c.ok('resume', { pid: target });
 		process.kill(target, 'SIGWINCH');
@@ -319,7 +342,10 @@ test('the library: every operation and event, every message strictly valid', asy
 				t.diagnostic(`event ${ev} not exercised: ${why}`);
 				continue;
 			}
-			assert.ok(c.events.some((e) => e.event === ev), `event ${ev} never seen`);
+			assert.ok(
+				c.events.some((e) => e.event === ev),
+				`event ${ev} never seen`,
+			);
 		}
 		for (const k of ['unknown-op', 'bad-request', 'no-such-process']) {
 			assert.ok(c.kinds.has(k), `error kind ${k}`);

@@ -42,7 +42,7 @@ test('adapter process: private socket, restarted after a crash, stopped on reque
 	});
 	try {
 		const port1 = await a.ensure();
-		assert.equal(fs.statSync(port1).mode & 0o777, 0o600, 'the socket is the user\'s only');
+		assert.equal(fs.statSync(port1).mode & 0o777, 0o600, "the socket is the user's only");
 		assert.equal(fs.statSync(path.dirname(port1)).mode & 0o777, 0o700, 'in a private directory');
 		assert.equal(await a.ensure(), port1, 'one adapter, reused');
 		assert.ok(await connects(port1), 'accepts connections');
@@ -67,7 +67,9 @@ test('adapter process: private socket, restarted after a crash, stopped on reque
 });
 
 test('adapter process: a missing entry is reported, not thrown from spawn', async () => {
-	const a = new AdapterProcess({ node: process.execPath, entry: '/nonexistent/adapter.js', nativeLib: '/nonexistent.so' },
-		{ output: () => undefined, info: () => undefined, exit: () => undefined });
+	const a = new AdapterProcess(
+		{ node: process.execPath, entry: '/nonexistent/adapter.js', nativeLib: '/nonexistent.so' },
+		{ output: () => undefined, info: () => undefined, exit: () => undefined },
+	);
 	await assert.rejects(a.ensure(), /adapter is missing/);
 });

@@ -44,7 +44,10 @@ test('offsets within the exact span stay exact', () => {
 	assert.equal(before.length, 10);
 	assert.equal(before[5].address, base, 'row 5 of offset -5 is base');
 	const after = disassemble(read, base, 100, 3);
-	assert.deepEqual(after.map((i) => i.address), [base + 100n, base + 101n, base + 102n]);
+	assert.deepEqual(
+		after.map((i) => i.address),
+		[base + 100n, base + 101n, base + 102n],
+	);
 	const far = disassemble(read, base, -EXACT_SPAN, 2);
 	assert.equal(far[0].address, base - BigInt(EXACT_SPAN), 'a nop is one byte: exact at the edge of the span');
 });

@@ -11,10 +11,18 @@ import { adapterEnv } from '../../extension/src/adapterProcess';
 
 function row(o: Partial<LwpRow> & { tid: number }): LwpRow {
 	return {
-		name: `t${o.tid}`, state: 't', stateName: 'tracing stop', pthread: '0x7f0000001000', syscall: null,
-		pc: '0x401000', sp: '0x7f000000f000', fsBase: '0x7f0000001000',
+		name: `t${o.tid}`,
+		state: 't',
+		stateName: 'tracing stop',
+		pthread: '0x7f0000001000',
+		syscall: null,
+		pc: '0x401000',
+		sp: '0x7f000000f000',
+		fsBase: '0x7f0000001000',
 		stack: { low: '0x7f0000000000', high: '0x7f0000010000', guard: 4096, source: 'pthread' },
-		spInStack: true, isMain: false, ...o,
+		spInStack: true,
+		isMain: false,
+		...o,
 	};
 }
 
@@ -49,19 +57,39 @@ test('formatBytes', () => {
 
 test('tidMap and stackPicture: bars high to low, fractions add up, peer tids after a fork', () => {
 	const table = {
-		pid: 10, pauseUs: 5, lwps: [
-			row({ tid: 10, isMain: true, stack: { low: '0x7ffd00000000', high: '0x7ffd00021000', guard: 0, source: '[stack]' }, sp: '0x7ffd00020000' }),
+		pid: 10,
+		pauseUs: 5,
+		lwps: [
+			row({
+				tid: 10,
+				isMain: true,
+				stack: { low: '0x7ffd00000000', high: '0x7ffd00021000', guard: 0, source: '[stack]' },
+				sp: '0x7ffd00020000',
+			}),
 			row({ tid: 11, sp: '0x7f0000002000' }),
 			row({ tid: 12, stack: null }),
 		],
 	};
-	const fork = { mode: 'debug' as const, parent: 10, child: 20, threads: [{ parentTid: 10, childTid: 20 }, { parentTid: 11, childTid: 21 }, { parentTid: 12, childTid: 22 }],
-		timings: { pauseUs: 1, forkUs: 1, threadsUs: 1, totalUs: 3 }, warnings: [] };
+	const fork = {
+		mode: 'debug' as const,
+		parent: 10,
+		child: 20,
+		threads: [
+			{ parentTid: 10, childTid: 20 },
+			{ parentTid: 11, childTid: 21 },
+			{ parentTid: 12, childTid: 22 },
+		],
+		timings: { pauseUs: 1, forkUs: 1, threadsUs: 1, totalUs: 3 },
+		warnings: [],
+	};
 	const m = tidMap(fork);
 	assert.equal(m.toChild.get(11), 21);
 	assert.equal(m.toParent.get(22), 12);
 	const p = stackPicture('s', table, { threshold: 80, fork: { map: m, side: 'parent' }, functions: new Map([[11, 'recurse']]) });
-	assert.deepEqual(p.bars.map((b) => b.tid), [10, 11, 12]);
+	assert.deepEqual(
+		p.bars.map((b) => b.tid),
+		[10, 11, 12],
+	);
 	const b = p.bars[1];
 	assert.equal(b.nearOverflow, true);
 	assert.equal(b.fn, 'recurse');
@@ -76,9 +104,17 @@ test('stackPicture: a 64 KiB stack beside 8 MiB stacks is still a readable bar (
 	const KiB = 1024;
 	const mk = (tid: number, size: number, used: number) => {
 		const high = 0x7f0000000000 + tid * 0x10000000;
-		return row({ tid, stack: { low: `0x${(high - size).toString(16)}`, high: `0x${high.toString(16)}`, guard: 4 * KiB, source: 'maps:pthread' }, sp: `0x${(high - used).toString(16)}` });
+		return row({
+			tid,
+			stack: { low: `0x${(high - size).toString(16)}`, high: `0x${high.toString(16)}`, guard: 4 * KiB, source: 'maps:pthread' },
+			sp: `0x${(high - used).toString(16)}`,
+		});
 	};
-	const table = { pid: 1, pauseUs: 1, lwps: [mk(1, 8192 * KiB, 64 * KiB), mk(2, 8192 * KiB, 100 * KiB), mk(3, 64 * KiB, 56 * KiB), mk(4, 1024 * KiB, 10 * KiB)] };
+	const table = {
+		pid: 1,
+		pauseUs: 1,
+		lwps: [mk(1, 8192 * KiB, 64 * KiB), mk(2, 8192 * KiB, 100 * KiB), mk(3, 64 * KiB, 56 * KiB), mk(4, 1024 * KiB, 10 * KiB)],
+	};
 	const p = stackPicture('s', table, { threshold: 80 });
 	const by = new Map(p.bars.map((b) => [b.tid, b]));
 	assert.equal(by.get(1)!.widthFrac, 1, 'the biggest: full width');
@@ -97,16 +133,31 @@ test('procList: /proc/PID/status parsing, own processes first, this process list
 	assert.ok(me, 'this test process is listed');
 	assert.ok(me.threads >= 1);
 	assert.match(me.cmdline, /node/);
-	const sorted = sortForPicking([{ ...me, pid: 1, uid: 4242 }, { ...me, pid: 2 }, { ...me, pid: 3 }], me.uid);
-	assert.deepEqual(sorted.map((p) => p.pid), [3, 2, 1]);
+	const sorted = sortForPicking(
+		[
+			{ ...me, pid: 1, uid: 4242 },
+			{ ...me, pid: 2 },
+			{ ...me, pid: 3 },
+		],
+		me.uid,
+	);
+	assert.deepEqual(
+		sorted.map((p) => p.pid),
+		[3, 2, 1],
+	);
 });
 
 test('adapterEnv: node mode for Electron, the native library, no inherited NODE_OPTIONS', () => {
-	const env = adapterEnv({ node: '/x/code', entry: '/ext/dist/adapter.js', nativeLib: '/ext/native/build/libforkall.so' }, 'debug',
-		{ PATH: '/bin', NODE_OPTIONS: '--inspect' });
+	const env = adapterEnv({ node: '/x/code', entry: '/ext/dist/adapter.js', nativeLib: '/ext/native/build/libforkall.so' }, 'debug', {
+		PATH: '/bin',
+		NODE_OPTIONS: '--inspect',
+	});
 	assert.equal(env.ELECTRON_RUN_AS_NODE, '1');
 	assert.equal(env.FORKALL_NATIVE_LIB, '/ext/native/build/libforkall.so');
 	assert.equal(env.FORKALL_LOG_LEVEL, 'debug');
 	assert.equal(env.NODE_OPTIONS, undefined);
-	assert.equal(adapterEnv({ node: 'n', entry: 'e', nativeLib: 'l' }, 'info', { FORKALL_NATIVE_LIB: '/mine.so' }).FORKALL_NATIVE_LIB, '/mine.so');
+	assert.equal(
+		adapterEnv({ node: 'n', entry: 'e', nativeLib: 'l' }, 'info', { FORKALL_NATIVE_LIB: '/mine.so' }).FORKALL_NATIVE_LIB,
+		'/mine.so',
+	);
 });

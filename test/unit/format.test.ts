@@ -26,7 +26,13 @@ test('formatSize', () => {
 });
 
 test('formatTable aligns columns and trims', () => {
-	const t = formatTable([['A', 'BB', 'C'], ['100', 'x', '']], ['right']);
+	const t = formatTable(
+		[
+			['A', 'BB', 'C'],
+			['100', 'x', ''],
+		],
+		['right'],
+	);
 	assert.equal(t, '  A  BB  C\n100  x');
 });
 
@@ -71,8 +77,13 @@ test('decodeSigmask', () => {
 test('protocol: malformed messages throw ProtocolError', () => {
 	assert.throws(() => parseMessage('not json'), ProtocolError);
 	assert.throws(() => parseMessage('{"type":"result","id":"x","ok":true,"body":{}}'), /result\.id/);
-	assert.throws(() => parseThreadsBody({ pid: 1, pauseUs: 2, attachedBefore: false, zombieLeader: false, threads: [{ tid: 1 }] }), /threads\.threads\[0\]/);
-	const m = parseMessage('{"type":"result","id":3,"ok":false,"error":{"code":"ESRCH","errno":3,"kind":"no-such-process","step":"seize","message":"no such process: pid 4242"}}');
+	assert.throws(
+		() => parseThreadsBody({ pid: 1, pauseUs: 2, attachedBefore: false, zombieLeader: false, threads: [{ tid: 1 }] }),
+		/threads\.threads\[0\]/,
+	);
+	const m = parseMessage(
+		'{"type":"result","id":3,"ok":false,"error":{"code":"ESRCH","errno":3,"kind":"no-such-process","step":"seize","message":"no such process: pid 4242"}}',
+	);
 	assert.equal(m.type, 'result');
 });
 
@@ -82,7 +93,16 @@ test('cli: pid/tid validation and usage exit codes', async () => {
 	assert.throws(() => parseId('-3', 'pid'));
 	assert.throws(() => parseId('1e3', 'pid'));
 	assert.throws(() => parseId('99999999999', 'pid'));
-	const io = { o: '', e: '', out(s: string) { this.o += s; }, err(s: string) { this.e += s; } };
+	const io = {
+		o: '',
+		e: '',
+		out(s: string) {
+			this.o += s;
+		},
+		err(s: string) {
+			this.e += s;
+		},
+	};
 	assert.equal(await main(['threads', 'abc'], io), 2);
 	assert.match(io.e, /^forkall: <pid> must be a positive integer/);
 	assert.match(io.e, /Usage:/);

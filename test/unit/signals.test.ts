@@ -6,8 +6,17 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
-	applyExceptionFilters, applySignalsAttribute, applyWords, formatSignals, fromMasks, parseHandle, SignalConfigError,
-	signalName, signalNumber, toMasks, type SignalTable,
+	applyExceptionFilters,
+	applySignalsAttribute,
+	applyWords,
+	formatSignals,
+	fromMasks,
+	parseHandle,
+	SignalConfigError,
+	signalName,
+	signalNumber,
+	toMasks,
+	type SignalTable,
 } from '../../adapter/src/model/signals';
 
 /* gdb's defaults, as the library's sigpolicy.c has them */
@@ -42,7 +51,11 @@ test('gdb words and their implications', () => {
 	const r = { stop: true, print: true, pass: true };
 	assert.deepEqual(applyWords(r, ['nostop'], 'x'), { stop: false, print: true, pass: true });
 	assert.deepEqual(applyWords(r, ['noprint'], 'x'), { stop: false, print: false, pass: true }, 'noprint implies nostop');
-	assert.deepEqual(applyWords({ stop: false, print: false, pass: true }, ['stop'], 'x'), { stop: true, print: true, pass: true }, 'stop implies print');
+	assert.deepEqual(
+		applyWords({ stop: false, print: false, pass: true }, ['stop'], 'x'),
+		{ stop: true, print: true, pass: true },
+		'stop implies print',
+	);
 	assert.deepEqual(applyWords(r, ['ignore'], 'x'), { stop: true, print: true, pass: false });
 	assert.throws(() => applyWords(r, ['nostpo'], 'where'), /where: unknown word "nostpo"/);
 });

@@ -69,8 +69,14 @@ interface Parsed {
 
 function parseArgs(argv: readonly string[]): Parsed {
 	const p: Parsed = {
-		command: null, positionals: [], json: false, help: false, version: false,
-		stopped: false, sameTids: false, copyDontfork: true,
+		command: null,
+		positionals: [],
+		json: false,
+		help: false,
+		version: false,
+		stopped: false,
+		sameTids: false,
+		copyDontfork: true,
 	};
 	const forkOnly: string[] = [];
 	for (const a of argv) {
@@ -183,7 +189,10 @@ function onTerminate(sig: NodeJS.Signals): void {
 		t.cancel();
 		return;
 	}
-	void t.close().catch(() => undefined).finally(() => process.exit(code));
+	void t
+		.close()
+		.catch(() => undefined)
+		.finally(() => process.exit(code));
 }
 
 /** One line: the native message already names the cause. */
@@ -221,37 +230,39 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
 			throw new UsageError('missing command');
 		}
 		switch (p.command) {
-		case 'threads': {
-			const pid = parseId(p.positionals[0], 'pid');
-			expectCount(p, 1);
-			return await run(io, async () => {
-				const snap = await withTracer((t) => new Process(t, pid).threads());
-				io.out(p.json ? `${JSON.stringify(threadsJson(snap))}\n` : renderThreadsText(snap));
-			});
-		}
-		case 'regs': {
-			const pid = parseId(p.positionals[0], 'pid');
-			const tid = parseId(p.positionals[1], 'tid');
-			expectCount(p, 2);
-			return await run(io, async () => {
-				const regs = await withTracer((t) => new Process(t, pid).registers(tid));
-				io.out(p.json ? `${JSON.stringify(regsJson(regs))}\n` : renderRegsText(regs));
-			});
-		}
-		case 'fork': {
-			const pid = parseId(p.positionals[0], 'pid');
-			expectCount(p, 1);
-			return await run(io, async () => {
-				const res = await withTracer((t) => new Process(t, pid).fork({
-					mode: p.stopped ? 'stopped' : 'run',
-					copyDontfork: p.copyDontfork,
-					sameTids: p.sameTids,
-				}));
-				io.out(p.json ? `${JSON.stringify(res)}\n` : renderForkText(res));
-			});
-		}
-		default:
-			throw new UsageError(`unknown command ${JSON.stringify(p.command)}`);
+			case 'threads': {
+				const pid = parseId(p.positionals[0], 'pid');
+				expectCount(p, 1);
+				return await run(io, async () => {
+					const snap = await withTracer((t) => new Process(t, pid).threads());
+					io.out(p.json ? `${JSON.stringify(threadsJson(snap))}\n` : renderThreadsText(snap));
+				});
+			}
+			case 'regs': {
+				const pid = parseId(p.positionals[0], 'pid');
+				const tid = parseId(p.positionals[1], 'tid');
+				expectCount(p, 2);
+				return await run(io, async () => {
+					const regs = await withTracer((t) => new Process(t, pid).registers(tid));
+					io.out(p.json ? `${JSON.stringify(regsJson(regs))}\n` : renderRegsText(regs));
+				});
+			}
+			case 'fork': {
+				const pid = parseId(p.positionals[0], 'pid');
+				expectCount(p, 1);
+				return await run(io, async () => {
+					const res = await withTracer((t) =>
+						new Process(t, pid).fork({
+							mode: p.stopped ? 'stopped' : 'run',
+							copyDontfork: p.copyDontfork,
+							sameTids: p.sameTids,
+						}),
+					);
+					io.out(p.json ? `${JSON.stringify(res)}\n` : renderForkText(res));
+				});
+			}
+			default:
+				throw new UsageError(`unknown command ${JSON.stringify(p.command)}`);
 		}
 	} catch (e) {
 		if (e instanceof UsageError) {
@@ -315,12 +326,15 @@ export function cli(): void {
 		}
 		throw e;
 	});
-	main(argv).then((code) => {
-		process.exitCode = terminating ?? code;
-	}, (e: unknown) => {
-		process.stderr.write(errorLine(e));
-		process.exitCode = 1;
-	});
+	main(argv).then(
+		(code) => {
+			process.exitCode = terminating ?? code;
+		},
+		(e: unknown) => {
+			process.stderr.write(errorLine(e));
+			process.exitCode = 1;
+		},
+	);
 }
 
 if (require.main === module) {

@@ -54,12 +54,14 @@ export function threadsJson(s: ThreadsSnapshot): object {
 			pthreadSource: l.pthreadSource,
 			name: l.name,
 			state: l.state,
-			stack: l.stack ? {
-				low: hex(l.stack.low),
-				high: hex(l.stack.high),
-				guard: l.stack.guard,
-				source: l.stack.source,
-			} : null,
+			stack: l.stack
+				? {
+						low: hex(l.stack.low),
+						high: hex(l.stack.high),
+						guard: l.stack.guard,
+						source: l.stack.source,
+					}
+				: null,
 			pc: hex(l.pc),
 			sp: hex(l.sp),
 			...(l.spInStack ? {} : { spInStack: false }),
@@ -76,7 +78,10 @@ function reg(name: string, v: bigint, decimal: boolean): string[] {
 }
 
 function section(title: string, body: string): string {
-	const indented = body.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n');
+	const indented = body
+		.split('\n')
+		.map((l) => (l ? `  ${l}` : l))
+		.join('\n');
 	return `${title}\n${indented}\n`;
 }
 
@@ -87,17 +92,19 @@ function bracket(list: string[]): string {
 export function renderRegsText(r: Registers): string {
 	const out: string[] = [`pid ${r.pid}, tid ${r.tid}\n`];
 
-	const general = GPR_NAMES.filter((n) => r.gpr.has(n))
-		.map((n) => reg(n, r.get(n), !POINTER_REGS.has(n)));
+	const general = GPR_NAMES.filter((n) => r.gpr.has(n)).map((n) => reg(n, r.get(n), !POINTER_REGS.has(n)));
 	out.push(section('General', formatTable(general, ['left', 'left', 'right'])));
 
 	const fl = r.rflags;
-	out.push(section('Flags', `rflags    ${hexPad(fl, 8)}  ${bracket(decodeRflags(fl).filter((f) => !f.startsWith('IOPL')))} IOPL=${r.iopl}`));
+	out.push(
+		section('Flags', `rflags    ${hexPad(fl, 8)}  ${bracket(decodeRflags(fl).filter((f) => !f.startsWith('IOPL')))} IOPL=${r.iopl}`),
+	);
 
-	const segs = ['cs', 'ss', 'ds', 'es', 'fs', 'gs'].filter((n) => r.gpr.has(n))
-		.map((n) => `${n} ${hexPad(r.get(n), 4)}`).join('  ');
-	const bases = ['fs_base', 'gs_base'].filter((n) => r.gpr.has(n))
-		.map((n) => reg(n, r.get(n), false));
+	const segs = ['cs', 'ss', 'ds', 'es', 'fs', 'gs']
+		.filter((n) => r.gpr.has(n))
+		.map((n) => `${n} ${hexPad(r.get(n), 4)}`)
+		.join('  ');
+	const bases = ['fs_base', 'gs_base'].filter((n) => r.gpr.has(n)).map((n) => reg(n, r.get(n), false));
 	out.push(section('Segments', `${segs}\n${formatTable(bases)}`));
 
 	const f = r.fpu;
@@ -131,8 +138,12 @@ export function renderRegsText(r: Registers): string {
 	}
 	if (r.xstate) {
 		const inUse = r.xstate.components.filter((c) => c.inUse).map((c) => c.name);
-		out.push(section('XSAVE', `size ${r.xstate.size}  xcr0 ${hex(r.xstate.xcr0)}  xstate_bv ${hex(r.xstate.xstateBv)}  ` +
-			`in use ${bracket(inUse)}`));
+		out.push(
+			section(
+				'XSAVE',
+				`size ${r.xstate.size}  xcr0 ${hex(r.xstate.xcr0)}  xstate_bv ${hex(r.xstate.xstateBv)}  ` + `in use ${bracket(inUse)}`,
+			),
+		);
 	}
 	if (r.sigmask === null) {
 		out.push(section('Signal mask', 'sigmask unavailable (PTRACE_GETSIGMASK failed)'));
@@ -165,13 +176,17 @@ export function regsJson(r: Registers): object {
 export function renderForkText(r: ForkBody): string {
 	const t = r.timings;
 	const lines: string[] = [];
-	lines.push(`forked ${r.parent} -> child ${r.child}${r.sameTids ? ` (same pid and tids inside its PID namespace${r.userNamespace ? ', in a user namespace of its own' : ''}; init ${r.namespaceInit ?? '?'})` : ''}: ${r.threads.length} thread${r.threads.length === 1 ? '' : 's'}`);
+	lines.push(
+		`forked ${r.parent} -> child ${r.child}${r.sameTids ? ` (same pid and tids inside its PID namespace${r.userNamespace ? ', in a user namespace of its own' : ''}; init ${r.namespaceInit ?? '?'})` : ''}: ${r.threads.length} thread${r.threads.length === 1 ? '' : 's'}`,
+	);
 	lines.push(`parent paused ${t.pauseUs} µs (fork ${t.forkUs} µs); child threads built in ${t.threadsUs} µs; total ${t.totalUs} µs`);
-	if (r.zombieLeader) lines.push('the main thread had exited: the child\'s leader exited too (zombie leader, as in the parent)');
+	if (r.zombieLeader) lines.push("the main thread had exited: the child's leader exited too (zombie leader, as in the parent)");
 	if (r.dontfork.regions) {
 		const d = r.dontfork;
 		const size = `${mib(d.bytes)} mapped${d.residentBytes !== undefined ? `, ${mib(d.residentBytes)} resident` : ''}`;
-		lines.push(`MADV_DONTFORK: ${d.regions} region${d.regions === 1 ? '' : 's'} (${size}) ${d.copied ? 'copied into the child (copy-on-write: the resident part is what it costs)' : 'NOT copied (absent in the child)'}`);
+		lines.push(
+			`MADV_DONTFORK: ${d.regions} region${d.regions === 1 ? '' : 's'} (${size}) ${d.copied ? 'copied into the child (copy-on-write: the resident part is what it costs)' : 'NOT copied (absent in the child)'}`,
+		);
 	}
 	for (const w of r.wipeonfork) lines.push(`MADV_WIPEONFORK: ${w.start}-${w.end} ${w.path} is zero in the child`);
 	if (r.robustOwnersFixed) lines.push(`robust mutex owners rewritten: ${r.robustOwnersFixed}`);

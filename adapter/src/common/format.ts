@@ -31,7 +31,11 @@ export function formatSize(n: number | bigint): string {
 	if (v === 0n) {
 		return '0';
 	}
-	const units: [bigint, string][] = [[1n << 30n, 'G'], [1n << 20n, 'M'], [1n << 10n, 'K']];
+	const units: [bigint, string][] = [
+		[1n << 30n, 'G'],
+		[1n << 20n, 'M'],
+		[1n << 10n, 'K'],
+	];
 	for (const [unit, suffix] of units) {
 		if (v >= unit && v % unit === 0n) {
 			return `${v / unit}${suffix}`;
@@ -55,15 +59,17 @@ export function formatTable(rows: readonly (readonly string[])[], align: readonl
 	for (let c = 0; c < ncol; c++) {
 		width.push(Math.max(...rows.map((r) => displayWidth(r[c] ?? ''))));
 	}
-	return rows.map((r) => {
-		const cells: string[] = [];
-		for (let c = 0; c < ncol; c++) {
-			const cell = r[c] ?? '';
-			const pad = ' '.repeat(width[c] - displayWidth(cell));
-			cells.push(align[c] === 'right' ? pad + cell : cell + pad);
-		}
-		return cells.join('  ').trimEnd();
-	}).join('\n');
+	return rows
+		.map((r) => {
+			const cells: string[] = [];
+			for (let c = 0; c < ncol; c++) {
+				const cell = r[c] ?? '';
+				const pad = ' '.repeat(width[c] - displayWidth(cell));
+				cells.push(align[c] === 'right' ? pad + cell : cell + pad);
+			}
+			return cells.join('  ').trimEnd();
+		})
+		.join('\n');
 }
 
 /** Width in terminal columns (code points; good enough for our output). */
@@ -86,6 +92,5 @@ export function hexGroups(v: bigint, totalDigits: number, groupDigits = 16): str
 
 /** Make a label safe to print in one table cell (no control chars, spaces shown). */
 export function printable(s: string): string {
-	// eslint-disable-next-line no-control-regex
 	return s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -31,7 +31,11 @@ export const enum ErrorCode {
 
 /** An error response: `code` goes into body.error.id, `message` is shown. */
 export class DapError extends Error {
-	constructor(readonly code: ErrorCode, message: string, readonly showUser = true) {
+	constructor(
+		readonly code: ErrorCode,
+		message: string,
+		readonly showUser = true,
+	) {
 		super(message);
 		this.name = 'DapError';
 	}
@@ -41,24 +45,24 @@ export const errors = {
 	programMissing: (p: string) => new DapError(ErrorCode.ProgramMissing, `program does not exist: ${p}`),
 	programNotExecutable: (p: string, why: string) =>
 		new DapError(ErrorCode.ProgramNotExecutable, `program is not executable: ${p} (${why})`),
-	noSuchProcess: (pid: number, detail?: string) =>
-		new DapError(ErrorCode.NoSuchProcess, detail ?? `no such process: pid ${pid}`),
-	notPermitted: (pid: number, detail: string) =>
-		new DapError(ErrorCode.NotPermitted, `cannot attach to pid ${pid}: ${detail}`),
-	alreadyTraced: (pid: number, detail: string) =>
-		new DapError(ErrorCode.AlreadyTraced, `cannot attach to pid ${pid}: ${detail}`),
+	noSuchProcess: (pid: number, detail?: string) => new DapError(ErrorCode.NoSuchProcess, detail ?? `no such process: pid ${pid}`),
+	notPermitted: (pid: number, detail: string) => new DapError(ErrorCode.NotPermitted, `cannot attach to pid ${pid}: ${detail}`),
+	alreadyTraced: (pid: number, detail: string) => new DapError(ErrorCode.AlreadyTraced, `cannot attach to pid ${pid}: ${detail}`),
 	invalidArgument: (what: string) => new DapError(ErrorCode.InvalidArgument, what),
 	notStopped: (what: string) => new DapError(ErrorCode.NotStopped, what),
 	noDebuggee: () => new DapError(ErrorCode.NoDebuggee, 'no process is being debugged (launch or attach first)'),
 	processExited: (what: string) => new DapError(ErrorCode.ProcessExited, what),
 	unsupported: (what: string) => new DapError(ErrorCode.Unsupported, what),
-	forkDebugNeedsServer: () => new DapError(ErrorCode.ForkDebugNeedsServer,
-		'forkAllThreads mode "debug" needs the adapter in server mode ("forkall dap --pipe=PATH", as VS Code runs it): ' +
-		'one stdio connection carries only one debug session; use mode "run" or "stopped" here'),
-	forkDebugNeedsClient: () => new DapError(ErrorCode.ForkDebugNeedsServer,
-		'forkAllThreads mode "debug" needs a client that supports the startDebugging request'),
-	noPendingChild: (pid: number) => new DapError(ErrorCode.NoPendingChild,
-		`no forked child with pid ${pid} is waiting for a debug session`),
+	forkDebugNeedsServer: () =>
+		new DapError(
+			ErrorCode.ForkDebugNeedsServer,
+			'forkAllThreads mode "debug" needs the adapter in server mode ("forkall dap --pipe=PATH", as VS Code runs it): ' +
+				'one stdio connection carries only one debug session; use mode "run" or "stopped" here',
+		),
+	forkDebugNeedsClient: () =>
+		new DapError(ErrorCode.ForkDebugNeedsServer, 'forkAllThreads mode "debug" needs a client that supports the startDebugging request'),
+	noPendingChild: (pid: number) =>
+		new DapError(ErrorCode.NoPendingChild, `no forked child with pid ${pid} is waiting for a debug session`),
 	badMessage: (why: string) => new DapError(ErrorCode.BadMessage, `malformed message: ${why}`),
 	alreadyStarted: () => new DapError(ErrorCode.AlreadyStarted, 'this session already debugs a process'),
 	nativeMissing: (detail: string) => new DapError(ErrorCode.NativeMissing, detail),
@@ -76,29 +80,35 @@ export function toDapError(e: unknown, what: string, pid?: number): DapError {
 	}
 	if (e instanceof TracerError) {
 		switch (e.kind) {
-		case 'no-such-process':
-			return errors.noSuchProcess(pid ?? 0, pid !== undefined && !e.message.includes(String(pid))
-				? `no such process: pid ${pid} (${e.message})` : e.message);
-		case 'not-permitted':
-			return errors.notPermitted(pid ?? 0, e.message);
-		case 'already-traced':
-			return errors.alreadyTraced(pid ?? 0, e.message);
-		case 'exited':
-			return errors.processExited(`${what}: ${e.message}`);
-		case 'unknown-op':
-			return errors.unsupported(`${what}: this libforkall has no "${e.op}" operation yet`);
-		case 'bad-request':
-			return errors.nativeFailure(what, e.message);
-		default:
-			return errors.nativeFailure(what, e.message);
+			case 'no-such-process':
+				return errors.noSuchProcess(
+					pid ?? 0,
+					pid !== undefined && !e.message.includes(String(pid)) ? `no such process: pid ${pid} (${e.message})` : e.message,
+				);
+			case 'not-permitted':
+				return errors.notPermitted(pid ?? 0, e.message);
+			case 'already-traced':
+				return errors.alreadyTraced(pid ?? 0, e.message);
+			case 'exited':
+				return errors.processExited(`${what}: ${e.message}`);
+			case 'unknown-op':
+				return errors.unsupported(`${what}: this libforkall has no "${e.op}" operation yet`);
+			case 'bad-request':
+				return errors.nativeFailure(what, e.message);
+			default:
+				return errors.nativeFailure(what, e.message);
 		}
 	}
 	if (e instanceof DebuggeeError) {
 		switch (e.kind) {
-		case 'exited': return errors.processExited(e.message);
-		case 'running': return errors.notStopped(e.message);
-		case 'unsupported': return errors.unsupported(e.message);
-		default: return errors.nativeFailure(what, e.message);
+			case 'exited':
+				return errors.processExited(e.message);
+			case 'running':
+				return errors.notStopped(e.message);
+			case 'unsupported':
+				return errors.unsupported(e.message);
+			default:
+				return errors.nativeFailure(what, e.message);
 		}
 	}
 	if (e instanceof NativeLoadError) {

@@ -51,7 +51,10 @@ export function parseBody(body: Buffer): Incoming {
 		return { kind: 'problem', why: `the body is not JSON (${(e as Error).message})`, ...recoverIds(text.slice(0, 4096)) };
 	}
 	if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-		return { kind: 'problem', why: `the body is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`}, not a message object` };
+		return {
+			kind: 'problem',
+			why: `the body is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`}, not a message object`,
+		};
 	}
 	const o = v as Record<string, unknown>;
 	const seq = typeof o.seq === 'number' && Number.isSafeInteger(o.seq) ? o.seq : undefined;
@@ -84,7 +87,10 @@ export class FrameReader {
 	/** After a bad header: drop input until the next "Content-Length:". */
 	private resync = false;
 
-	constructor(private readonly deliver: (m: Incoming) => void, private readonly maxBody = MAX_BODY) {}
+	constructor(
+		private readonly deliver: (m: Incoming) => void,
+		private readonly maxBody = MAX_BODY,
+	) {}
 
 	feed(data: Buffer): void {
 		if (this.skip > 0) data = this.skipSome(data);

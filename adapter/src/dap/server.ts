@@ -56,8 +56,10 @@ export function parseDapArgs(args: readonly string[]): DapOptions {
 	}
 	if (o.host !== undefined && o.port === undefined) throw new Error('--host needs --server=PORT');
 	if (o.port !== undefined && !o.insecureTcp) {
-		throw new Error(`--server=PORT refused: ${TCP_RISK}. Use --pipe=PATH (a socket only you can open), ` +
-			'or add --insecure-tcp to accept this (on a machine where you trust every user)');
+		throw new Error(
+			`--server=PORT refused: ${TCP_RISK}. Use --pipe=PATH (a socket only you can open), ` +
+				'or add --insecure-tcp to accept this (on a machine where you trust every user)',
+		);
 	}
 	if (o.insecureTcp && o.port === undefined) throw new Error('--insecure-tcp goes with --server=PORT');
 	return o;
@@ -188,14 +190,16 @@ export function runServer(o: DapOptions, log: (s: string) => void = (s) => proce
 		socketFile = null;
 	};
 	process.on('exit', removeSocket);
-	onShutdownSignals(onceThenExit(async () => {
-		server.close(); // no new sessions
-		try {
-			await host.close();
-		} finally {
-			removeSocket();
-		}
-	}));
+	onShutdownSignals(
+		onceThenExit(async () => {
+			server.close(); // no new sessions
+			try {
+				await host.close();
+			} finally {
+				removeSocket();
+			}
+		}),
+	);
 	if (o.pipe) {
 		const pipe = o.pipe;
 		const dir = path.dirname(path.resolve(pipe));
@@ -203,24 +207,29 @@ export function runServer(o: DapOptions, log: (s: string) => void = (s) => proce
 			return Promise.reject(new Error(`--pipe=${pipe}: the directory ${dir} does not exist`));
 		}
 		const old = process.umask(0o177); // the socket is born 0600
-		return listenPipe(server, pipe).then(() => {
-			process.umask(old);
-			fs.chmodSync(pipe, 0o600);
-			socketFile = { path: pipe, ino: fs.lstatSync(pipe).ino };
-			log(`forkall dap: listening on pipe ${pipe}\n`);
-			return server;
-		}, (e: Error) => {
-			process.umask(old);
-			throw new Error(e.message.startsWith('--pipe=') ? e.message : `--pipe=${pipe}: cannot listen: ${e.message}`);
-		});
+		return listenPipe(server, pipe).then(
+			() => {
+				process.umask(old);
+				fs.chmodSync(pipe, 0o600);
+				socketFile = { path: pipe, ino: fs.lstatSync(pipe).ino };
+				log(`forkall dap: listening on pipe ${pipe}\n`);
+				return server;
+			},
+			(e: Error) => {
+				process.umask(old);
+				throw new Error(e.message.startsWith('--pipe=') ? e.message : `--pipe=${pipe}: cannot listen: ${e.message}`);
+			},
+		);
 	}
 	const bind = o.host ?? '127.0.0.1';
 	return new Promise((resolve, reject) => {
 		server.once('error', reject);
 		server.listen(o.port ?? 0, bind, () => {
 			const addr = server.address() as net.AddressInfo;
-			process.stderr.write(`forkall dap: WARNING: serving on TCP ${addr.address}:${addr.port} (--insecure-tcp): ${TCP_RISK}` +
-				`${isLoopback(bind) ? '' : ', from other machines too'}\n`);
+			process.stderr.write(
+				`forkall dap: WARNING: serving on TCP ${addr.address}:${addr.port} (--insecure-tcp): ${TCP_RISK}` +
+					`${isLoopback(bind) ? '' : ', from other machines too'}\n`,
+			);
 			log(`forkall dap: listening on ${addr.address}:${addr.port}\n`);
 			resolve(server);
 		});

@@ -10,26 +10,51 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import {
-	Breakpoint as DapBreakpoint, DebugSession, ExitedEvent, Event, Handles, InitializedEvent, InvalidatedEvent,
-	MemoryEvent, OutputEvent, ProgressEndEvent, ProgressStartEvent, Response, Source, StoppedEvent,
-	TerminatedEvent, Thread, ThreadEvent,
+	Breakpoint as DapBreakpoint,
+	DebugSession,
+	ExitedEvent,
+	Event,
+	Handles,
+	InitializedEvent,
+	InvalidatedEvent,
+	MemoryEvent,
+	OutputEvent,
+	ProgressEndEvent,
+	ProgressStartEvent,
+	Response,
+	Source,
+	StoppedEvent,
+	TerminatedEvent,
+	Thread,
+	ThreadEvent,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { hex, hexPad } from '../common/format';
-import {
-	Debuggee, type Breakpoint, type DebugHost, type Frame, type Lwp, type StopInfo, type ThreadsSnapshot,
-} from '../model';
+import { Debuggee, type Breakpoint, type DebugHost, type Frame, type Lwp, type StopInfo, type ThreadsSnapshot } from '../model';
 import type {
-	AttachArguments, ForkAllThreadsArguments, ForkAllThreadsResponseBody, ForkModeArg, LaunchArguments,
-	LwpRow, LwpsResponseBody,
+	AttachArguments,
+	ForkAllThreadsArguments,
+	ForkAllThreadsResponseBody,
+	ForkModeArg,
+	LaunchArguments,
+	LwpRow,
+	LwpsResponseBody,
 } from './custom';
 import { DapError, errors, toDapError } from './errors';
 import { FrameReader, type Incoming } from './framing';
 import { checkArguments, isCommand, type ArgumentsOf, type CheckContext, type Command } from './validate';
 import { localNodes, lwpNodes, registerGroups, threadLabel, type VarNode } from './variables';
 import {
-	applyExceptionFilters, applySignalsAttribute, applyWords, EXCEPTION_FILTERS, formatSignals, parseHandle, SignalConfigError,
-	fromMasks, signalNumber, type SignalTable,
+	applyExceptionFilters,
+	applySignalsAttribute,
+	applyWords,
+	EXCEPTION_FILTERS,
+	formatSignals,
+	parseHandle,
+	SignalConfigError,
+	fromMasks,
+	signalNumber,
+	type SignalTable,
 } from '../model/signals';
 
 export interface SessionOptions {
@@ -82,7 +107,10 @@ export class ForkallSession extends DebugSession {
 	private lineBase = 1;
 	private columnBase = 1;
 
-	constructor(private readonly host: DebugHost, private readonly opts: SessionOptions) {
+	constructor(
+		private readonly host: DebugHost,
+		private readonly opts: SessionOptions,
+	) {
 		super();
 		this.setDebuggerLinesStartAt1(true);
 		this.setDebuggerColumnsStartAt1(true);
@@ -161,13 +189,18 @@ export class ForkallSession extends DebugSession {
 		this.inflight.add(p);
 		const settled = () => this.inflight.delete(p);
 		p.then(settled, settled);
-		p.then((body) => {
-			if (body !== undefined) response.body = body;
-			this.sendResponse(response);
-			for (const fn of afterSend) {
-				Promise.resolve().then(fn).catch((e: unknown) => this.consoleError(toDapError(e, request.command).message));
-			}
-		}, (e: unknown) => this.sendError(response, toDapError(e, request.command)));
+		p.then(
+			(body) => {
+				if (body !== undefined) response.body = body;
+				this.sendResponse(response);
+				for (const fn of afterSend) {
+					Promise.resolve()
+						.then(fn)
+						.catch((e: unknown) => this.consoleError(toDapError(e, request.command).message));
+				}
+			},
+			(e: unknown) => this.sendError(response, toDapError(e, request.command)),
+		);
 	}
 
 	private sendError(response: DebugProtocol.Response, e: DapError): void {
@@ -253,7 +286,12 @@ export class ForkallSession extends DebugSession {
 			supportsEvaluateForHovers: true,
 			supportsCancelRequest: false,
 			supportsSingleThreadExecutionRequests: false,
-			exceptionBreakpointFilters: EXCEPTION_FILTERS.map((f) => ({ filter: f.filter, label: f.label, default: f.default, description: f.description })),
+			exceptionBreakpointFilters: EXCEPTION_FILTERS.map((f) => ({
+				filter: f.filter,
+				label: f.label,
+				default: f.default,
+				description: f.description,
+			})),
 		};
 	}
 
@@ -356,23 +394,23 @@ export class ForkallSession extends DebugSession {
 		this.configured = true;
 		ctx.after(async () => {
 			switch (start.kind) {
-			case 'launch':
-				if (start.stopAtEntry && !start.entryBreakpoint) {
-					await d.reportInitialStop('entry', d.pid, 'Stopped after exec (main was not found)');
-				} else {
+				case 'launch':
+					if (start.stopAtEntry && !start.entryBreakpoint) {
+						await d.reportInitialStop('entry', d.pid, 'Stopped after exec (main was not found)');
+					} else {
+						await d.resume();
+					}
+					break;
+				case 'attach':
+					if (start.stopOnAttach) await d.reportInitialStop('pause', d.pid, 'Attached');
+					else await d.resume();
+					break;
+				case 'fork-child':
+					await d.reportInitialStop('entry', d.pid, 'Paused: forked');
+					break;
+				case 'followed-child':
 					await d.resume();
-				}
-				break;
-			case 'attach':
-				if (start.stopOnAttach) await d.reportInitialStop('pause', d.pid, 'Attached');
-				else await d.resume();
-				break;
-			case 'fork-child':
-				await d.reportInitialStop('entry', d.pid, 'Paused: forked');
-				break;
-			case 'followed-child':
-				await d.resume();
-				break;
+					break;
 			}
 		});
 		return undefined;
@@ -433,7 +471,9 @@ export class ForkallSession extends DebugSession {
 				let t: NodeJS.Timeout | undefined;
 				await Promise.race([
 					Promise.allSettled([...this.inflight]),
-					new Promise((r) => { t = setTimeout(r, 10000); }),
+					new Promise((r) => {
+						t = setTimeout(r, 10000);
+					}),
 				]);
 				clearTimeout(t);
 			}
@@ -638,7 +678,9 @@ export class ForkallSession extends DebugSession {
 	private async initFollow(d: Debuggee, mode: 'both' | 'parent' | undefined): Promise<void> {
 		const both = (mode ?? 'both') === 'both';
 		if (both && this.client.supportsStartDebuggingRequest !== true) {
-			this.consoleError('this client cannot start child sessions (no startDebugging): processes the program forks are detached, as with "followForks": "parent"');
+			this.consoleError(
+				'this client cannot start child sessions (no startDebugging): processes the program forks are detached, as with "followForks": "parent"',
+			);
 		}
 		const hold = both && this.client.supportsStartDebuggingRequest === true;
 		if (!hold) return;
@@ -679,7 +721,9 @@ export class ForkallSession extends DebugSession {
 		}
 	}
 
-	private async setExceptionBreakpoints(a: DebugProtocol.SetExceptionBreakpointsArguments): Promise<DebugProtocol.SetExceptionBreakpointsResponse['body']> {
+	private async setExceptionBreakpoints(
+		a: DebugProtocol.SetExceptionBreakpointsArguments,
+	): Promise<DebugProtocol.SetExceptionBreakpointsResponse['body']> {
 		const known = new Set<string>(EXCEPTION_FILTERS.map((f) => f.filter));
 		this.exceptionFilters = a.filters.filter((f) => known.has(f));
 		const d = this.debuggee;
@@ -691,7 +735,9 @@ export class ForkallSession extends DebugSession {
 				throw toDapError(e, 'setExceptionBreakpoints');
 			}
 		}
-		return { breakpoints: a.filters.map((f) => ({ verified: known.has(f), ...(known.has(f) ? {} : { message: `unknown filter ${f}` }) })) };
+		return {
+			breakpoints: a.filters.map((f) => ({ verified: known.has(f), ...(known.has(f) ? {} : { message: `unknown filter ${f}` }) })),
+		};
 	}
 
 	/** Debug Console: gdb's `handle SIG… words` and `info signals [SIG…]`; null if it is neither. */
@@ -739,7 +785,8 @@ export class ForkallSession extends DebugSession {
 			const out = await this.signalCommand(text);
 			if (out !== null) return { result: out, variablesReference: 0 };
 		}
-		if (a.frameId === undefined) throw errors.invalidArgument(`cannot evaluate "${text}": no frame is selected (stop the program first)`);
+		if (a.frameId === undefined)
+			throw errors.invalidArgument(`cannot evaluate "${text}": no frame is selected (stop the program first)`);
 		const ref = this.frames.get(a.frameId);
 		if (!ref) throw errors.invalidArgument(`cannot evaluate "${text}": that frame is gone (the program ran since)`);
 		const want = text.replace(/\s+/g, '').replace(/^\(\*([A-Za-z_]\w*)\)\./, '$1->');
@@ -750,14 +797,18 @@ export class ForkallSession extends DebugSession {
 				found = flatten(registerGroups(await d.registers(ref.tid))).find((n) => n.name.toLowerCase() === reg);
 				if (!found) throw errors.invalidArgument(`no register "${want}" (e.g. $rip, $rsp, $rax, $eflags, $xmm0)`);
 			} else if (ref.dwarf) {
-				found = flatten(localNodes((await d.locals(ref.tid, ref.index)).variables)).find((n) => (n.evaluateName ?? n.name) === want);
+				found = flatten(localNodes((await d.locals(ref.tid, ref.index)).variables)).find(
+					(n) => (n.evaluateName ?? n.name) === want,
+				);
 			}
 		} catch (e) {
 			throw toDapError(e, 'evaluate');
 		}
 		if (!found) {
 			if (/^[A-Za-z_]\w*$/.test(want)) throw errors.invalidArgument(`no symbol "${want}" in this frame`);
-			throw errors.invalidArgument(`cannot evaluate "${text}": only variables of the selected frame, their members (. ->), elements ([n]) and $registers so far`);
+			throw errors.invalidArgument(
+				`cannot evaluate "${text}": only variables of the selected frame, their members (. ->), elements ([n]) and $registers so far`,
+			);
 		}
 		const body: DebugProtocol.EvaluateResponse['body'] = {
 			result: found.value,
@@ -840,7 +891,7 @@ export class ForkallSession extends DebugSession {
 				lastFunction = loc.function;
 				if (loc.file && loc.line !== null) {
 					if (loc.file !== lastFile) {
-						di.location = new Source(path.basename(loc.file), (loc.file));
+						di.location = new Source(path.basename(loc.file), loc.file);
 						lastFile = loc.file;
 					}
 					di.line = this.toClientLine(loc.line);
@@ -890,7 +941,7 @@ export class ForkallSession extends DebugSession {
 
 	private async setBreakpoints(a: DebugProtocol.SetBreakpointsArguments): Promise<DebugProtocol.SetBreakpointsResponse['body']> {
 		const d = this.requireDebuggee();
-		const file = a.source.path ? (a.source.path) : null;
+		const file = a.source.path ? a.source.path : null;
 		const lines = a.breakpoints?.map((b) => b.line) ?? a.lines ?? [];
 		const hitOf = (i: number): string | undefined => a.breakpoints?.[i]?.hitCondition || undefined;
 		const condOf = (i: number): string | undefined => a.breakpoints?.[i]?.condition || undefined;
@@ -905,9 +956,20 @@ export class ForkallSession extends DebugSession {
 			try {
 				const r = await d.symbols.lineAddresses(file, line);
 				bp = r.addresses.length
-					? await d.breakpoints.add('source', r.addresses, { file, requestedLine: line, line: r.line ?? line, hitCondition: hitOf(i), condition: condOf(i) })
-					: d.breakpoints.addUnverified('source', d.symbols.supported ? `no code at ${path.basename(file)}:${line}` :
-						'source breakpoints need the native symbols operation', { file, requestedLine: line });
+					? await d.breakpoints.add('source', r.addresses, {
+							file,
+							requestedLine: line,
+							line: r.line ?? line,
+							hitCondition: hitOf(i),
+							condition: condOf(i),
+						})
+					: d.breakpoints.addUnverified(
+							'source',
+							d.symbols.supported
+								? `no code at ${path.basename(file)}:${line}`
+								: 'source breakpoints need the native symbols operation',
+							{ file, requestedLine: line },
+						);
 			} catch (e) {
 				bp = d.breakpoints.addUnverified('source', toDapError(e, 'setBreakpoints').message, { file, requestedLine: line });
 			}
@@ -916,7 +978,9 @@ export class ForkallSession extends DebugSession {
 		return { breakpoints: out };
 	}
 
-	private async setFunctionBreakpoints(a: DebugProtocol.SetFunctionBreakpointsArguments): Promise<DebugProtocol.SetFunctionBreakpointsResponse['body']> {
+	private async setFunctionBreakpoints(
+		a: DebugProtocol.SetFunctionBreakpointsArguments,
+	): Promise<DebugProtocol.SetFunctionBreakpointsResponse['body']> {
 		const d = this.requireDebuggee();
 		await d.breakpoints.removeWhere((b) => b.kind === 'function');
 		const out: DebugProtocol.Breakpoint[] = [];
@@ -925,9 +989,16 @@ export class ForkallSession extends DebugSession {
 			try {
 				const addrs = await d.symbols.functionAddresses(fb.name);
 				bp = addrs.length
-					? await d.breakpoints.add('function', addrs, { functionName: fb.name, hitCondition: fb.hitCondition || undefined, condition: fb.condition || undefined })
-					: d.breakpoints.addUnverified('function', d.symbols.supported ? `no function named ${fb.name}` :
-						'function breakpoints need the native symbols operation', { functionName: fb.name });
+					? await d.breakpoints.add('function', addrs, {
+							functionName: fb.name,
+							hitCondition: fb.hitCondition || undefined,
+							condition: fb.condition || undefined,
+						})
+					: d.breakpoints.addUnverified(
+							'function',
+							d.symbols.supported ? `no function named ${fb.name}` : 'function breakpoints need the native symbols operation',
+							{ functionName: fb.name },
+						);
 			} catch (e) {
 				bp = d.breakpoints.addUnverified('function', toDapError(e, 'setFunctionBreakpoints').message, { functionName: fb.name });
 			}
@@ -936,7 +1007,9 @@ export class ForkallSession extends DebugSession {
 		return { breakpoints: out };
 	}
 
-	private async setInstructionBreakpoints(a: DebugProtocol.SetInstructionBreakpointsArguments): Promise<DebugProtocol.SetInstructionBreakpointsResponse['body']> {
+	private async setInstructionBreakpoints(
+		a: DebugProtocol.SetInstructionBreakpointsArguments,
+	): Promise<DebugProtocol.SetInstructionBreakpointsResponse['body']> {
 		const d = this.requireDebuggee();
 		await d.breakpoints.removeWhere((b) => b.kind === 'instruction');
 		const out: DebugProtocol.Breakpoint[] = [];
@@ -944,7 +1017,10 @@ export class ForkallSession extends DebugSession {
 			let bp: Breakpoint;
 			try {
 				const addr = parseReference(ib.instructionReference, ib.offset);
-				bp = await d.breakpoints.add('instruction', [addr], { hitCondition: ib.hitCondition || undefined, condition: ib.condition || undefined });
+				bp = await d.breakpoints.add('instruction', [addr], {
+					hitCondition: ib.hitCondition || undefined,
+					condition: ib.condition || undefined,
+				});
 			} catch (e) {
 				bp = d.breakpoints.addUnverified('instruction', toDapError(e, 'setInstructionBreakpoints').message);
 			}
@@ -959,7 +1035,7 @@ export class ForkallSession extends DebugSession {
 		if (bp.message) b.message = bp.message; /* why unverified, or a condition note */
 		if (bp.addresses.length) b.instructionReference = hex(bp.addresses[0]);
 		if (bp.file) {
-			b.source = new Source(path.basename(bp.file), (bp.file));
+			b.source = new Source(path.basename(bp.file), bp.file);
 			b.line = bp.line !== undefined ? this.toClientLine(bp.line) : clientLine;
 		}
 		return b;
@@ -978,7 +1054,11 @@ export class ForkallSession extends DebugSession {
 		const progressId = `forkall-fork-${++this.progressSeq}`;
 		const progress = this.client.supportsProgressReporting === true;
 		if (progress) {
-			const ev = new ProgressStartEvent(progressId, 'Fork all threads', `process ${d.pid}, mode ${mode}`) as DebugProtocol.ProgressStartEvent;
+			const ev = new ProgressStartEvent(
+				progressId,
+				'Fork all threads',
+				`process ${d.pid}, mode ${mode}`,
+			) as DebugProtocol.ProgressStartEvent;
 			ev.body.cancellable = false;
 			this.sendEvent(ev);
 		}
@@ -993,11 +1073,20 @@ export class ForkallSession extends DebugSession {
 			throw toDapError(e, 'forkAllThreads');
 		}
 		if (progress) {
-			this.sendEvent(new ProgressEndEvent(progressId,
-				`child ${body.child}: ${body.threads.length} threads in ${(body.timings.totalUs / 1000).toFixed(1)} ms`));
+			this.sendEvent(
+				new ProgressEndEvent(
+					progressId,
+					`child ${body.child}: ${body.threads.length} threads in ${(body.timings.totalUs / 1000).toFixed(1)} ms`,
+				),
+			);
 		}
 		const result: ForkAllThreadsResponseBody = {
-			mode, parent: body.parent, child: body.child, threads: body.threads, timings: body.timings, warnings: body.warnings,
+			mode,
+			parent: body.parent,
+			child: body.child,
+			threads: body.threads,
+			timings: body.timings,
+			warnings: body.warnings,
 		};
 		if (mode === 'debug') {
 			this.host.addPendingChild({ pid: body.child, parentPid: d.pid, at: Date.now() });
@@ -1027,16 +1116,16 @@ export class ForkallSession extends DebugSession {
 
 function stopReason(s: StopInfo): string {
 	switch (s.reason) {
-	case 'breakpoint': {
-		const kinds = new Set(s.breakpoints.map((b) => b.kind));
-		if (kinds.size === 1 && kinds.has('function')) return 'function breakpoint';
-		if (kinds.size === 1 && kinds.has('instruction')) return 'instruction breakpoint';
-		return 'breakpoint';
-	}
-	case 'signal':
-		return s.fatal ? 'exception' : 'signal';
-	default:
-		return s.reason;
+		case 'breakpoint': {
+			const kinds = new Set(s.breakpoints.map((b) => b.kind));
+			if (kinds.size === 1 && kinds.has('function')) return 'function breakpoint';
+			if (kinds.size === 1 && kinds.has('instruction')) return 'instruction breakpoint';
+			return 'breakpoint';
+		}
+		case 'signal':
+			return s.fatal ? 'exception' : 'signal';
+		default:
+			return s.reason;
 	}
 }
 

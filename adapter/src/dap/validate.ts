@@ -41,7 +41,7 @@ const ARRAY_MAX = 100000;
 export function show(v: unknown): string {
 	let s: string;
 	try {
-		s = v === undefined ? 'undefined' : JSON.stringify(v) ?? String(v);
+		s = v === undefined ? 'undefined' : (JSON.stringify(v) ?? String(v));
 	} catch {
 		s = String(v);
 	}
@@ -92,7 +92,9 @@ export function opt<T>(s: Spec<T>): Spec<T | undefined> {
 
 export function oneOf<A, B>(a: Spec<A>, b: Spec<B>): Spec<A | B> {
 	const what = `${a.what} or ${b.what}`;
-	return spec(what, (v, p, ctx) => (a.check(v, p, ctx) === null || b.check(v, p, ctx) === null ? null : `${p} must be ${what} (got ${show(v)})`));
+	return spec(what, (v, p, ctx) =>
+		a.check(v, p, ctx) === null || b.check(v, p, ctx) === null ? null : `${p} must be ${what} (got ${show(v)})`,
+	);
 }
 
 export function arr<T>(of: Spec<T>, max = ARRAY_MAX): Spec<T[]> {
@@ -177,7 +179,12 @@ const source: Spec<DebugProtocol.Source> = obj<DebugProtocol.Source>({
 	sourceReference: opt(int()),
 	presentationHint: opt(lit('normal', 'emphasize', 'deemphasize')),
 	origin: opt(str()),
-	sources: opt(arr(lazy(() => source), 1000)),
+	sources: opt(
+		arr(
+			lazy(() => source),
+			1000,
+		),
+	),
 	adapterData: opt(anything()),
 	checksums: opt(arr(checksum, 100)),
 });
@@ -306,44 +313,63 @@ export const REQUESTS = {
 	stepOut: obj<DebugProtocol.StepOutArguments>(stepArgs),
 	setBreakpoints: obj<DebugProtocol.SetBreakpointsArguments>({
 		source,
-		breakpoints: opt(arr(obj<DebugProtocol.SourceBreakpoint>({
-			line: line(),
-			column: opt(int(0)),
-			condition: opt(str()),
-			hitCondition: opt(str()),
-			logMessage: opt(str()),
-			mode: opt(str()),
-		}), 10000)),
+		breakpoints: opt(
+			arr(
+				obj<DebugProtocol.SourceBreakpoint>({
+					line: line(),
+					column: opt(int(0)),
+					condition: opt(str()),
+					hitCondition: opt(str()),
+					logMessage: opt(str()),
+					mode: opt(str()),
+				}),
+				10000,
+			),
+		),
 		lines: opt(arr(line(), 10000)),
 		sourceModified: opt(bool()),
 	}),
 	setFunctionBreakpoints: obj<DebugProtocol.SetFunctionBreakpointsArguments>({
-		breakpoints: arr(obj<DebugProtocol.FunctionBreakpoint>({
-			name: str(),
-			condition: opt(str()),
-			hitCondition: opt(str()),
-		}), 10000),
+		breakpoints: arr(
+			obj<DebugProtocol.FunctionBreakpoint>({
+				name: str(),
+				condition: opt(str()),
+				hitCondition: opt(str()),
+			}),
+			10000,
+		),
 	}),
 	setInstructionBreakpoints: obj<DebugProtocol.SetInstructionBreakpointsArguments>({
-		breakpoints: arr(obj<DebugProtocol.InstructionBreakpoint>({
-			instructionReference: memoryReference(),
-			offset: byteOffset(),
-			condition: opt(str()),
-			hitCondition: opt(str()),
-			mode: opt(str()),
-		}), 10000),
+		breakpoints: arr(
+			obj<DebugProtocol.InstructionBreakpoint>({
+				instructionReference: memoryReference(),
+				offset: byteOffset(),
+				condition: opt(str()),
+				hitCondition: opt(str()),
+				mode: opt(str()),
+			}),
+			10000,
+		),
 	}),
 	setExceptionBreakpoints: obj<DebugProtocol.SetExceptionBreakpointsArguments>({
 		filters: arr(str()),
-		filterOptions: opt(arr(obj<DebugProtocol.ExceptionFilterOptions>({
-			filterId: str(),
-			condition: opt(str()),
-			mode: opt(str()),
-		}))),
-		exceptionOptions: opt(arr(obj<DebugProtocol.ExceptionOptions>({
-			path: opt(arr(obj<DebugProtocol.ExceptionPathSegment>({ negate: opt(bool()), names: arr(str()) }))),
-			breakMode: lit<DebugProtocol.ExceptionBreakMode>('never', 'always', 'unhandled', 'userUnhandled'),
-		}))),
+		filterOptions: opt(
+			arr(
+				obj<DebugProtocol.ExceptionFilterOptions>({
+					filterId: str(),
+					condition: opt(str()),
+					mode: opt(str()),
+				}),
+			),
+		),
+		exceptionOptions: opt(
+			arr(
+				obj<DebugProtocol.ExceptionOptions>({
+					path: opt(arr(obj<DebugProtocol.ExceptionPathSegment>({ negate: opt(bool()), names: arr(str()) }))),
+					breakMode: lit<DebugProtocol.ExceptionBreakMode>('never', 'always', 'unhandled', 'userUnhandled'),
+				}),
+			),
+		),
 	}),
 	forkAllThreads: obj<ForkAllThreadsArguments>({
 		mode: opt(lit('debug', 'run', 'stopped')),

@@ -6,8 +6,16 @@
 import * as os from 'node:os';
 import { formatSize, hex, hexGroups, hexPad } from '../common/format';
 import {
-	GPR_NAMES, decodeFcw, decodeFsw, decodeMxcsr, decodeRflags, decodeSigmask, x87ToNumber,
-	type Lwp, type Registers, type Variable,
+	GPR_NAMES,
+	decodeFcw,
+	decodeFsw,
+	decodeMxcsr,
+	decodeRflags,
+	decodeSigmask,
+	x87ToNumber,
+	type Lwp,
+	type Registers,
+	type Variable,
 } from '../model';
 
 export interface VarNode {
@@ -55,17 +63,38 @@ function group(name: string, children: VarNode[]): VarNode {
 /** Register groups: General, rflags, Segments, x87, SSE, AVX, AVX-512. */
 export function registerGroups(r: Registers): VarNode[] {
 	const groups: VarNode[] = [];
-	groups.push(group('General', GPR_NAMES.filter((n) => r.gpr.has(n)).map((n) => gpr(n, r.get(n)))));
+	groups.push(
+		group(
+			'General',
+			GPR_NAMES.filter((n) => r.gpr.has(n)).map((n) => gpr(n, r.get(n))),
+		),
+	);
 
 	const fl = r.rflags;
 	const set = decodeRflags(fl);
-	const bits: [string, number][] = [['CF', 0], ['PF', 2], ['AF', 4], ['ZF', 6], ['SF', 7], ['TF', 8], ['IF', 9],
-		['DF', 10], ['OF', 11], ['NT', 14], ['RF', 16], ['AC', 18], ['ID', 21]];
+	const bits: [string, number][] = [
+		['CF', 0],
+		['PF', 2],
+		['AF', 4],
+		['ZF', 6],
+		['SF', 7],
+		['TF', 8],
+		['IF', 9],
+		['DF', 10],
+		['OF', 11],
+		['NT', 14],
+		['RF', 16],
+		['AC', 18],
+		['ID', 21],
+	];
 	const flagNodes: VarNode[] = bits.map(([n, b]) => ({ name: n, value: String(Number((fl >> BigInt(b)) & 1n)), type: 'bit' }));
 	flagNodes.push({ name: 'IOPL', value: String(r.iopl), type: 'uint2' });
 	groups.push({
-		name: 'rflags', value: `${hexPad(fl, 8)} [${set.filter((s) => !s.startsWith('IOPL')).join(' ')}]`,
-		type: 'uint64', children: flagNodes, named: flagNodes.length,
+		name: 'rflags',
+		value: `${hexPad(fl, 8)} [${set.filter((s) => !s.startsWith('IOPL')).join(' ')}]`,
+		type: 'uint64',
+		children: flagNodes,
+		named: flagNodes.length,
 	});
 
 	const seg: VarNode[] = SEGMENTS.filter((n) => r.gpr.has(n)).map((n) => ({ name: n, value: hexPad(r.get(n), 4), type: 'uint16' }));
@@ -91,14 +120,22 @@ export function registerGroups(r: Registers): VarNode[] {
 	const mx = decodeMxcsr(f.mxcsr);
 	const sse: VarNode[] = [
 		{
-			name: 'mxcsr', value: `${hexPad(f.mxcsr, 8)} (round ${mx.rounding}${mx.flags.length ? ` ${mx.flags.join(' ')}` : ''}` +
-				`${mx.daz ? ' DAZ' : ''}${mx.ftz ? ' FTZ' : ''})`, type: 'uint32',
+			name: 'mxcsr',
+			value:
+				`${hexPad(f.mxcsr, 8)} (round ${mx.rounding}${mx.flags.length ? ` ${mx.flags.join(' ')}` : ''}` +
+				`${mx.daz ? ' DAZ' : ''}${mx.ftz ? ' FTZ' : ''})`,
+			type: 'uint32',
 		},
 		...r.vector.xmm.map((v, i) => ({ name: `xmm${i}`, value: hexGroups(v, 32), type: 'uint128' })),
 	];
 	groups.push(group('SSE', sse));
 	if (r.vector.ymm) {
-		groups.push(group('AVX', r.vector.ymm.map((v, i) => ({ name: `ymm${i}`, value: hexGroups(v, 64), type: 'uint256' }))));
+		groups.push(
+			group(
+				'AVX',
+				r.vector.ymm.map((v, i) => ({ name: `ymm${i}`, value: hexGroups(v, 64), type: 'uint256' })),
+			),
+		);
 	}
 	if (r.vector.zmm || r.vector.k) {
 		const z: VarNode[] = [
@@ -112,15 +149,66 @@ export function registerGroups(r: Registers): VarNode[] {
 
 /** x86-64 system call names a blocked thread is typically in. */
 const SYSCALLS: Record<number, string> = {
-	0: 'read', 1: 'write', 7: 'poll', 23: 'select', 24: 'sched_yield', 34: 'pause', 35: 'nanosleep',
-	43: 'accept', 45: 'recvfrom', 47: 'recvmsg', 59: 'execve', 60: 'exit', 61: 'wait4', 128: 'rt_sigtimedwait',
-	130: 'rt_sigsuspend', 202: 'futex', 219: 'restart_syscall', 228: 'clock_gettime', 230: 'clock_nanosleep',
-	231: 'exit_group', 232: 'epoll_wait', 247: 'waitid', 270: 'pselect6', 271: 'ppoll', 281: 'epoll_pwait',
-	288: 'accept4', 441: 'epoll_pwait2', 56: 'clone', 57: 'fork', 58: 'vfork', 435: 'clone3', 17: 'pread64',
-	18: 'pwrite64', 19: 'readv', 20: 'writev', 42: 'connect', 44: 'sendto', 46: 'sendmsg', 62: 'kill', 72: 'fcntl',
-	74: 'fsync', 200: 'tkill', 234: 'tgkill', 257: 'openat', 3: 'close', 9: 'mmap', 11: 'munmap', 10: 'mprotect',
-	13: 'rt_sigaction', 14: 'rt_sigprocmask', 15: 'rt_sigreturn', 16: 'ioctl', 39: 'getpid', 186: 'gettid',
-	101: 'ptrace', 217: 'getdents64', 262: 'newfstatat', 322: 'execveat', 424: 'pidfd_send_signal', 434: 'pidfd_open',
+	0: 'read',
+	1: 'write',
+	7: 'poll',
+	23: 'select',
+	24: 'sched_yield',
+	34: 'pause',
+	35: 'nanosleep',
+	43: 'accept',
+	45: 'recvfrom',
+	47: 'recvmsg',
+	59: 'execve',
+	60: 'exit',
+	61: 'wait4',
+	128: 'rt_sigtimedwait',
+	130: 'rt_sigsuspend',
+	202: 'futex',
+	219: 'restart_syscall',
+	228: 'clock_gettime',
+	230: 'clock_nanosleep',
+	231: 'exit_group',
+	232: 'epoll_wait',
+	247: 'waitid',
+	270: 'pselect6',
+	271: 'ppoll',
+	281: 'epoll_pwait',
+	288: 'accept4',
+	441: 'epoll_pwait2',
+	56: 'clone',
+	57: 'fork',
+	58: 'vfork',
+	435: 'clone3',
+	17: 'pread64',
+	18: 'pwrite64',
+	19: 'readv',
+	20: 'writev',
+	42: 'connect',
+	44: 'sendto',
+	46: 'sendmsg',
+	62: 'kill',
+	72: 'fcntl',
+	74: 'fsync',
+	200: 'tkill',
+	234: 'tgkill',
+	257: 'openat',
+	3: 'close',
+	9: 'mmap',
+	11: 'munmap',
+	10: 'mprotect',
+	13: 'rt_sigaction',
+	14: 'rt_sigprocmask',
+	15: 'rt_sigreturn',
+	16: 'ioctl',
+	39: 'getpid',
+	186: 'gettid',
+	101: 'ptrace',
+	217: 'getdents64',
+	262: 'newfstatat',
+	322: 'execveat',
+	424: 'pidfd_send_signal',
+	434: 'pidfd_open',
 };
 
 export function syscallName(n: number): string {
@@ -143,8 +231,12 @@ export function lwpNodes(l: Lwp, regs: Registers | null): VarNode[] {
 	const out: VarNode[] = [
 		{ name: 'tid', value: String(l.tid), type: 'pid_t' },
 		{ name: 'name', value: JSON.stringify(l.name), type: 'comm' },
-		{ name: 'pthread_t', value: l.pthread === null ? '(not a glibc thread)' : hex(l.pthread), type: 'pthread_t',
-			...(l.pthread !== null ? { memoryReference: hex(l.pthread) } : {}) },
+		{
+			name: 'pthread_t',
+			value: l.pthread === null ? '(not a glibc thread)' : hex(l.pthread),
+			type: 'pthread_t',
+			...(l.pthread !== null ? { memoryReference: hex(l.pthread) } : {}),
+		},
 		{ name: 'state', value: `${l.state} (${l.stateName})`, type: 'char' },
 		{ name: 'syscall', value: l.syscall === null ? '(none)' : `${syscallName(l.syscall)} (${l.syscall})`, type: 'int' },
 		{ name: 'pc', value: hex(l.pc), type: 'void *', memoryReference: hex(l.pc) },
@@ -157,7 +249,11 @@ export function lwpNodes(l: Lwp, regs: Registers | null): VarNode[] {
 			{ name: 'stack high', value: hex(s.high), type: 'void *', memoryReference: hex(s.high) },
 			{ name: 'stack size', value: formatSize(s.high - s.low), type: 'size_t' },
 			{ name: 'stack guard', value: formatSize(s.guard), type: 'size_t' },
-			{ name: 'SP depth', value: l.spInStack ? `${s.high - l.sp} bytes` : 'SP outside the stack (alternate signal stack?)', type: 'size_t' },
+			{
+				name: 'SP depth',
+				value: l.spInStack ? `${s.high - l.sp} bytes` : 'SP outside the stack (alternate signal stack?)',
+				type: 'size_t',
+			},
 		);
 	}
 	if (l.fsBase !== null) {
@@ -165,7 +261,11 @@ export function lwpNodes(l: Lwp, regs: Registers | null): VarNode[] {
 	}
 	if (regs && regs.sigmask !== null) {
 		const names = decodeSigmask(regs.sigmask, os.constants.signals);
-		out.push({ name: 'signal mask', value: `${hexPad(regs.sigmask, 16)}${names.length ? ` [${names.join(' ')}]` : ''}`, type: 'sigset_t' });
+		out.push({
+			name: 'signal mask',
+			value: `${hexPad(regs.sigmask, 16)}${names.length ? ` [${names.join(' ')}]` : ''}`,
+			type: 'sigset_t',
+		});
 	}
 	return out;
 }

@@ -18,7 +18,10 @@ export class TracerError extends Error {
 	/** The operation that failed ('threads', 'regs', …). */
 	readonly op: string;
 
-	constructor(op: string, e: NativeError | { kind: TracerErrorKind; code: string; errno: number; step: string; message: string; tracerPid?: number }) {
+	constructor(
+		op: string,
+		e: NativeError | { kind: TracerErrorKind; code: string; errno: number; step: string; message: string; tracerPid?: number },
+	) {
 		super(e.message);
 		this.name = 'TracerError';
 		this.op = op;
@@ -31,7 +34,10 @@ export class TracerError extends Error {
 
 	static closed(op: string): TracerError {
 		return new TracerError(op, {
-			kind: 'closed', code: 'ESHUTDOWN', errno: 108, step: 'submit',
+			kind: 'closed',
+			code: 'ESHUTDOWN',
+			errno: 108,
+			step: 'submit',
 			message: 'the tracer was closed before the request completed',
 		});
 	}

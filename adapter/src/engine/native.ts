@@ -38,7 +38,10 @@ export interface NativeLib {
 
 /** The library file could not be found or loaded. */
 export class NativeLoadError extends Error {
-	constructor(message: string, readonly libPath: string) {
+	constructor(
+		message: string,
+		readonly libPath: string,
+	) {
 		super(message);
 		this.name = 'NativeLoadError';
 	}
@@ -68,9 +71,7 @@ export function loadNative(): NativeLib {
 	}
 	const libPath = nativeLibPath();
 	if (!fs.existsSync(libPath)) {
-		throw new NativeLoadError(
-			`native library not found at ${libPath}: run "npm install" (or "make -C native") first`,
-			libPath);
+		throw new NativeLoadError(`native library not found at ${libPath}: run "npm install" (or "make -C native") first`, libPath);
 	}
 	let lib: LibraryHandle;
 	try {

@@ -10,8 +10,17 @@
  * ProtocolError naming the offending path.
  */
 import {
-	bodyValidators, defValidators, EVENT_NAMES, eventValidators, ProtocolError,
-	type EventName, type JsonValue, type KnownEvent, type LogMessage, type ResultErr, type ResultOk,
+	bodyValidators,
+	defValidators,
+	EVENT_NAMES,
+	eventValidators,
+	ProtocolError,
+	type EventName,
+	type JsonValue,
+	type KnownEvent,
+	type LogMessage,
+	type ResultErr,
+	type ResultOk,
 	type StoppedEvent,
 } from './protocol.generated';
 
@@ -21,7 +30,11 @@ export * from './protocol.generated';
 export type StopReason = StoppedEvent['reason'];
 
 /** An event name this version does not know (newer library): passed on as is. */
-export interface UnknownEvent { type: 'event'; event: string; [key: string]: JsonValue }
+export interface UnknownEvent {
+	type: 'event';
+	event: string;
+	[key: string]: JsonValue;
+}
 
 export type Message = ResultOk | ResultErr | LogMessage | KnownEvent | UnknownEvent;
 
@@ -49,17 +62,19 @@ function checkMessage(v: unknown): Message {
 	}
 	const o = v as Record<string, unknown>;
 	switch (o.type) {
-	case 'result':
-		return o.ok === false ? defValidators.ResultErr(o, {}, 'result') : defValidators.ResultOk(o, {}, 'result');
-	case 'log':
-		return defValidators.LogMessage(o, {}, 'log');
-	case 'event':
-		if (typeof o.event !== 'string') {
-			throw new ProtocolError(`malformed message: event.event should be a string, got ${JSON.stringify(o.event)?.slice(0, 80)}`);
-		}
-		return isKnownEventName(o.event) ? eventValidators[o.event](o) : o as UnknownEvent;
-	default:
-		throw new ProtocolError(`malformed message: message.type should be one of result|event|log, got ${JSON.stringify(o.type)?.slice(0, 80)}`);
+		case 'result':
+			return o.ok === false ? defValidators.ResultErr(o, {}, 'result') : defValidators.ResultOk(o, {}, 'result');
+		case 'log':
+			return defValidators.LogMessage(o, {}, 'log');
+		case 'event':
+			if (typeof o.event !== 'string') {
+				throw new ProtocolError(`malformed message: event.event should be a string, got ${JSON.stringify(o.event)?.slice(0, 80)}`);
+			}
+			return isKnownEventName(o.event) ? eventValidators[o.event](o) : (o as UnknownEvent);
+		default:
+			throw new ProtocolError(
+				`malformed message: message.type should be one of result|event|log, got ${JSON.stringify(o.type)?.slice(0, 80)}`,
+			);
 	}
 }
 

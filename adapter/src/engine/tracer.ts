@@ -12,9 +12,22 @@ import { TypedEmitter } from '../common/events';
 import { TracerError } from './errors';
 import { ESHUTDOWN, loadNative, type NativeLib, type TracerHandle } from './native';
 import {
-	bodyValidators, defValidators, EVENT_NAMES, isKnownEvent, parseMessage, PROTOCOL_VERSION, ProtocolError,
-	type BodyByOp, type EventName, type Handshake, type KnownEvent, type LogLevel, type Message, type OpName,
-	type RequestByOp, type UnknownEvent,
+	bodyValidators,
+	defValidators,
+	EVENT_NAMES,
+	isKnownEvent,
+	parseMessage,
+	PROTOCOL_VERSION,
+	ProtocolError,
+	type BodyByOp,
+	type EventName,
+	type Handshake,
+	type KnownEvent,
+	type LogLevel,
+	type Message,
+	type OpName,
+	type RequestByOp,
+	type UnknownEvent,
 } from './protocol';
 
 export type { OpName, RequestByOp } from './protocol';
@@ -55,7 +68,10 @@ export class Tracer extends TypedEmitter<TracerEvents> {
 	private closed = false;
 	private closing: Promise<void> | null = null;
 
-	private constructor(private readonly lib: NativeLib, private readonly fk: TracerHandle) {
+	private constructor(
+		private readonly lib: NativeLib,
+		private readonly fk: TracerHandle,
+	) {
 		super();
 	}
 
@@ -85,8 +101,11 @@ export class Tracer extends TypedEmitter<TracerEvents> {
 		}
 		const h = defValidators.Handshake(v, {}, 'fk_protocol()');
 		if (h.protocol !== PROTOCOL_VERSION) {
-			throw new ProtocolError(`libforkall ${h.version} speaks native protocol ${h.protocol}; this adapter ` +
-				`speaks ${PROTOCOL_VERSION}: rebuild the library (make -C native) or the adapter`, raw);
+			throw new ProtocolError(
+				`libforkall ${h.version} speaks native protocol ${h.protocol}; this adapter ` +
+					`speaks ${PROTOCOL_VERSION}: rebuild the library (make -C native) or the adapter`,
+				raw,
+			);
 		}
 		return h;
 	}
@@ -110,12 +129,15 @@ export class Tracer extends TypedEmitter<TracerEvents> {
 		const id = this.lib.request(this.fk, JSON.stringify({ op, ...args }));
 		if (id <= 0) {
 			const errno = -id;
-			return Promise.reject(new TracerError(op, {
-				kind: errno === ESHUTDOWN ? 'closed' : errno === 22 ? 'bad-request' : 'failed',
-				code: errno === ESHUTDOWN ? 'ESHUTDOWN' : errno === 22 ? 'EINVAL' : errno === 12 ? 'ENOMEM' : `E${errno}`,
-				errno, step: 'submit',
-				message: `cannot submit ${op} request (errno ${errno})`,
-			}));
+			return Promise.reject(
+				new TracerError(op, {
+					kind: errno === ESHUTDOWN ? 'closed' : errno === 22 ? 'bad-request' : 'failed',
+					code: errno === ESHUTDOWN ? 'ESHUTDOWN' : errno === 22 ? 'EINVAL' : errno === 12 ? 'ENOMEM' : `E${errno}`,
+					errno,
+					step: 'submit',
+					message: `cannot submit ${op} request (errno ${errno})`,
+				}),
+			);
 		}
 		return new Promise<BodyByOp[K]>((resolve, reject) => {
 			this.pending.set(id, { op, resolve: resolve as (b: unknown) => void, reject });
@@ -222,36 +244,34 @@ export class Tracer extends TypedEmitter<TracerEvents> {
 
 	private route(msg: Message): void {
 		switch (msg.type) {
-		case 'result': {
-			const p = this.pending.get(msg.id);
-			if (!p) {
-				this.emit('log', 'warn', `result for unknown request id ${msg.id}`);
+			case 'result': {
+				const p = this.pending.get(msg.id);
+				if (!p) {
+					this.emit('log', 'warn', `result for unknown request id ${msg.id}`);
+					return;
+				}
+				this.pending.delete(msg.id);
+				if (!msg.ok) {
+					p.reject(new TracerError(p.op, msg.error));
+					return;
+				}
+				try {
+					p.resolve(bodyValidators[p.op](msg.body));
+				} catch (e) {
+					p.reject(e instanceof ProtocolError ? new ProtocolError(`${p.op}: ${e.message}`, JSON.stringify(msg)) : (e as Error));
+				}
 				return;
 			}
-			this.pending.delete(msg.id);
-			if (!msg.ok) {
-				p.reject(new TracerError(p.op, msg.error));
+			case 'log':
+				this.emit('log', msg.level, msg.message);
 				return;
-			}
-			try {
-				p.resolve(bodyValidators[p.op](msg.body));
-			} catch (e) {
-				p.reject(e instanceof ProtocolError
-					? new ProtocolError(`${p.op}: ${e.message}`, JSON.stringify(msg))
-					: e as Error);
-			}
-			return;
-		}
-		case 'log':
-			this.emit('log', msg.level, msg.message);
-			return;
-		case 'event':
-			if (isKnownEvent(msg)) {
-				this.emitKnown(msg);
-			} else {
-				this.emit('unknownEvent', msg as UnknownEvent);
-			}
-			return;
+			case 'event':
+				if (isKnownEvent(msg)) {
+					this.emitKnown(msg);
+				} else {
+					this.emit('unknownEvent', msg as UnknownEvent);
+				}
+				return;
 		}
 	}
 

@@ -38,12 +38,18 @@ export function parseHitCondition(cond: string): ((hits: number) => boolean) | n
 	if (!m) return null;
 	const n = Number(m[2]);
 	switch (m[1] ?? '==') {
-	case '==': return (h) => h === n;
-	case '>=': return (h) => h >= n;
-	case '<=': return (h) => h <= n;
-	case '>': return (h) => h > n;
-	case '<': return (h) => h < n;
-	default: return n > 0 ? (h) => h % n === 0 : null;
+		case '==':
+			return (h) => h === n;
+		case '>=':
+			return (h) => h >= n;
+		case '<=':
+			return (h) => h <= n;
+		case '>':
+			return (h) => h > n;
+		case '<':
+			return (h) => h < n;
+		default:
+			return n > 0 ? (h) => h % n === 0 : null;
 	}
 }
 
@@ -97,7 +103,9 @@ export class BreakpointTable {
 			}
 		}
 		if (bp.hitCondition && !parseHitCondition(bp.hitCondition)) {
-			notes.push(`hit condition "${bp.hitCondition}" not understood (use N, == N, >= N, > N, <= N, < N or % N); it stops on every hit`);
+			notes.push(
+				`hit condition "${bp.hitCondition}" not understood (use N, == N, >= N, > N, <= N, < N or % N); it stops on every hit`,
+			);
 		}
 		if (failures.length) {
 			notes.unshift(`cannot insert a breakpoint at ${failures.join('; ')}`);

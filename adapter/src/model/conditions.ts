@@ -37,7 +37,9 @@ export function parseCondition(text: string): Condition {
 		for (const part of alt.split('&&')) {
 			const m = CMP.exec(part);
 			if (!m) {
-				throw new Error(`condition "${part.trim()}" not understood: use comparisons (==, !=, <, <=, >, >=) of variables, $registers and numbers, joined by && or ||`);
+				throw new Error(
+					`condition "${part.trim()}" not understood: use comparisons (==, !=, <, <=, >, >=) of variables, $registers and numbers, joined by && or ||`,
+				);
 			}
 			let lhs = m[1].replace(/\s+/g, '');
 			const neg = lhs.startsWith('!');
@@ -72,22 +74,30 @@ function toNum(v: number | bigint | boolean): number | bigint {
 function compare(a: number | bigint, op: Op, b: number | bigint): boolean {
 	const [x, y] = typeof a === typeof b ? [a, b] : [Number(a), Number(b)];
 	switch (op) {
-	case '==': return x === y;
-	case '!=': return x !== y;
-	case '<': return x < y;
-	case '<=': return x <= y;
-	case '>': return x > y;
-	default: return x >= y;
+		case '==':
+			return x === y;
+		case '!=':
+			return x !== y;
+		case '<':
+			return x < y;
+		case '<=':
+			return x <= y;
+		case '>':
+			return x > y;
+		default:
+			return x >= y;
 	}
 }
 
 /** Evaluate; throws when an operand cannot be found or read. */
 export function evaluate(c: Condition, lookup: Lookup): boolean {
-	return c.or.some((and) => and.every((t) => {
-		const l = toNum(value(t.lhs, lookup));
-		const r = t.op && t.rhs ? compare(l, t.op, toNum(value(t.rhs, lookup))) : l !== 0n && l !== 0;
-		return t.neg ? !r : r;
-	}));
+	return c.or.some((and) =>
+		and.every((t) => {
+			const l = toNum(value(t.lhs, lookup));
+			const r = t.op && t.rhs ? compare(l, t.op, toNum(value(t.rhs, lookup))) : l !== 0n && l !== 0;
+			return t.neg ? !r : r;
+		}),
+	);
 }
 
 /** The number a formatted local holds: "68 'D'" → 68n, "true" → true,

@@ -17,8 +17,16 @@ import { TypedEmitter } from '../common/events';
 import { hex } from '../common/format';
 import { TracerError } from '../engine/errors';
 import type {
-	ChildProcessEvent, ExitedEvent, ForkBody, LocalVariable, SignalEvent, StepBody, StepRequest, StoppedEvent,
-	ThreadCreatedEvent, ThreadExitedEvent,
+	ChildProcessEvent,
+	ExitedEvent,
+	ForkBody,
+	LocalVariable,
+	SignalEvent,
+	StepBody,
+	StepRequest,
+	StoppedEvent,
+	ThreadCreatedEvent,
+	ThreadExitedEvent,
 } from '../engine/protocol';
 import type { Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
@@ -119,7 +127,6 @@ export interface LaunchOptions {
 
 const FATAL_SIGNALS = new Set([4, 5, 6, 7, 8, 11, 31]); // ILL TRAP ABRT BUS FPE SEGV SYS
 
-
 type NativeStop = StoppedEvent;
 type Waiter = (ev: NativeStop | 'exited' | 'paused') => void;
 
@@ -157,7 +164,12 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	private disposed = false;
 	private readonly unsubscribe: () => void;
 
-	private constructor(readonly tracer: Tracer, readonly pid: number, readonly origin: Origin, stopped: boolean) {
+	private constructor(
+		readonly tracer: Tracer,
+		readonly pid: number,
+		readonly origin: Origin,
+		stopped: boolean,
+	) {
 		super();
 		this.process = new Process(tracer, pid);
 		this.breakpoints = new BreakpointTable(tracer, pid, (a) => this.memory.readByte(a));
@@ -186,14 +198,28 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		/* a signal set to nostop + print */
 		const onSignal = (e: SignalEvent) => {
 			if (e.pid === this.pid) {
-				this.emit('output', 'console', `[thread ${e.tid} received ${signalName(e.signal)} (${e.signal})${e.passed ? '' : ', not passed'}]\n`);
+				this.emit(
+					'output',
+					'console',
+					`[thread ${e.tid} received ${signalName(e.signal)} (${e.signal})${e.passed ? '' : ', not passed'}]\n`,
+				);
 			}
 		};
-		tracer.on('stopped', onStopped).on('exited', onExited).on('threadCreated', onCreated).on('threadExited', onGone)
-			.on('childProcess', onChild).on('signal', onSignal);
+		tracer
+			.on('stopped', onStopped)
+			.on('exited', onExited)
+			.on('threadCreated', onCreated)
+			.on('threadExited', onGone)
+			.on('childProcess', onChild)
+			.on('signal', onSignal);
 		this.unsubscribe = () => {
-			tracer.off('stopped', onStopped).off('exited', onExited).off('threadCreated', onCreated).off('threadExited', onGone)
-				.off('childProcess', onChild).off('signal', onSignal);
+			tracer
+				.off('stopped', onStopped)
+				.off('exited', onExited)
+				.off('threadCreated', onCreated)
+				.off('threadExited', onGone)
+				.off('childProcess', onChild)
+				.off('signal', onSignal);
 		};
 	}
 
@@ -320,8 +346,11 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		if (info.reason === 'breakpoint' && info.breakpoints.some((b) => b.condition)) {
 			info.breakpoints = await this.conditionsHolding(info);
 		}
-		if (stale || (info.reason === 'breakpoint' && info.addr !== undefined && !info.breakpoints.length) ||
-			(info.reason === 'breakpoint' && info.breakpoints.length && !countHits(info.breakpoints))) {
+		if (
+			stale ||
+			(info.reason === 'breakpoint' && info.addr !== undefined && !info.breakpoints.length) ||
+			(info.reason === 'breakpoint' && info.breakpoints.length && !countHits(info.breakpoints))
+		) {
 			// every breakpoint here has a hit condition not met yet, or the
 			// breakpoint was removed while this hit was on its way: go on
 			this.invalidate();
@@ -406,8 +435,13 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		const sig = e.signal ?? 0;
 		const name = signalName(sig);
 		return {
-			reason: 'signal', tid: e.tid, signal: sig, signalName: name, fatal: FATAL_SIGNALS.has(sig),
-			breakpoints: [], description: `Received signal ${name} (${sig})`,
+			reason: 'signal',
+			tid: e.tid,
+			signal: sig,
+			signalName: name,
+			fatal: FATAL_SIGNALS.has(sig),
+			breakpoints: [],
+			description: `Received signal ${name} (${sig})`,
 		};
 	}
 
@@ -441,9 +475,10 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	async signals(set?: SignalTable): Promise<SignalTable> {
 		const hex = (v: bigint): `0x${string}` => `0x${v.toString(16)}`;
 		const m = set ? toMasks(set) : null;
-		const b = await this.tracer.request('signals', m
-			? { pid: this.pid, nostop: hex(m.nostop), noprint: hex(m.noprint), nopass: hex(m.nopass) }
-			: { pid: this.pid });
+		const b = await this.tracer.request(
+			'signals',
+			m ? { pid: this.pid, nostop: hex(m.nostop), noprint: hex(m.noprint), nopass: hex(m.nopass) } : { pid: this.pid },
+		);
 		return fromMasks({ nostop: BigInt(b.nostop), noprint: BigInt(b.noprint), nopass: BigInt(b.nopass) });
 	}
 
@@ -838,8 +873,13 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 				this.cancelStep = false;
 				return {
 					foreign: {
-						type: 'event', event: 'stopped', pid: this.pid, tid: body.stopTid ?? tid, reason: body.reason,
-						signal: body.signal ?? 0, addr: body.addr,
+						type: 'event',
+						event: 'stopped',
+						pid: this.pid,
+						tid: body.stopTid ?? tid,
+						reason: body.reason,
+						signal: body.signal ?? 0,
+						addr: body.addr,
 					},
 				};
 			case 'threadExited':
@@ -916,7 +956,10 @@ export type DebuggeeErrorKind = 'exited' | 'running' | 'unsupported' | 'failed';
 
 /** A request that does not fit the debuggee's state. */
 export class DebuggeeError extends Error {
-	constructor(readonly kind: DebuggeeErrorKind, message: string) {
+	constructor(
+		readonly kind: DebuggeeErrorKind,
+		message: string,
+	) {
 		super(message);
 		this.name = 'DebuggeeError';
 	}

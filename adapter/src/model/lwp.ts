@@ -42,7 +42,10 @@ export class Lwp {
 	/** false when SP is outside the stack range (e.g. an alternate signal stack). */
 	readonly spInStack: boolean;
 
-	constructor(readonly pid: number, info: ThreadInfo) {
+	constructor(
+		readonly pid: number,
+		info: ThreadInfo,
+	) {
 		this.tid = info.tid;
 		this.pthread = info.pthread === null ? null : BigInt(info.pthread);
 		this.pthreadSource = info.pthreadSource ?? null;
@@ -52,12 +55,14 @@ export class Lwp {
 		this.pc = BigInt(info.pc);
 		this.sp = BigInt(info.sp);
 		this.fsBase = info.fsBase ? BigInt(info.fsBase) : null;
-		this.stack = info.stack ? {
-			low: BigInt(info.stack.low),
-			high: BigInt(info.stack.high),
-			guard: info.stack.guard,
-			source: info.stack.source ?? null,
-		} : null;
+		this.stack = info.stack
+			? {
+					low: BigInt(info.stack.low),
+					high: BigInt(info.stack.high),
+					guard: info.stack.guard,
+					source: info.stack.source ?? null,
+				}
+			: null;
 		this.spInStack = info.spInStack ?? (this.stack ? this.sp >= this.stack.low && this.sp < this.stack.high : true);
 	}
 

@@ -24,7 +24,10 @@ export interface Region {
 export type Patcher = (addr: bigint, len: number) => { offset: number; byte: number }[];
 
 export class Memory {
-	constructor(readonly pid: number, private readonly patches: Patcher = () => []) {}
+	constructor(
+		readonly pid: number,
+		private readonly patches: Patcher = () => [],
+	) {}
 
 	/** Raw read: as many bytes as are readable from addr (possibly 0). */
 	readRaw(addr: bigint, len: number): Buffer {
@@ -81,10 +84,13 @@ export class Memory {
 		} catch {
 			return [];
 		}
-		return text.split('\n').filter(Boolean).map((line) => {
-			const parts = line.split(/\s+/);
-			const [a, b] = parts[0].split('-');
-			return { start: BigInt(`0x${a}`), end: BigInt(`0x${b}`), perms: parts[1], name: parts.slice(5).join(' ') };
-		});
+		return text
+			.split('\n')
+			.filter(Boolean)
+			.map((line) => {
+				const parts = line.split(/\s+/);
+				const [a, b] = parts[0].split('-');
+				return { start: BigInt(`0x${a}`), end: BigInt(`0x${b}`), perms: parts[1], name: parts.slice(5).join(' ') };
+			});
 	}
 }

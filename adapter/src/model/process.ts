@@ -40,7 +40,10 @@ export function forkArgs(o: ForkOptions): Omit<ForkRequest, 'pid'> {
 }
 
 export class Process {
-	constructor(readonly tracer: Tracer, readonly pid: number) {}
+	constructor(
+		readonly tracer: Tracer,
+		readonly pid: number,
+	) {}
 
 	/** Stop every LWP briefly, describe each, resume. Sorted by tid, main first. */
 	async threads(): Promise<ThreadsSnapshot> {

@@ -6,15 +6,45 @@ import type { Hex, RegsBody, XstateComponent } from '../engine/protocol';
 
 /** General registers in display order. */
 export const GPR_NAMES = [
-	'rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp',
-	'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip', 'orig_rax',
+	'rax',
+	'rbx',
+	'rcx',
+	'rdx',
+	'rsi',
+	'rdi',
+	'rbp',
+	'rsp',
+	'r8',
+	'r9',
+	'r10',
+	'r11',
+	'r12',
+	'r13',
+	'r14',
+	'r15',
+	'rip',
+	'orig_rax',
 ] as const;
 export const SEGMENT_NAMES = ['cs', 'ss', 'ds', 'es', 'fs', 'gs', 'fs_base', 'gs_base'] as const;
 
 /** RFLAGS single-bit flags, low bit first. */
 const RFLAGS_BITS: readonly [number, string][] = [
-	[0, 'CF'], [2, 'PF'], [4, 'AF'], [6, 'ZF'], [7, 'SF'], [8, 'TF'], [9, 'IF'], [10, 'DF'], [11, 'OF'],
-	[14, 'NT'], [16, 'RF'], [17, 'VM'], [18, 'AC'], [19, 'VIF'], [20, 'VIP'], [21, 'ID'],
+	[0, 'CF'],
+	[2, 'PF'],
+	[4, 'AF'],
+	[6, 'ZF'],
+	[7, 'SF'],
+	[8, 'TF'],
+	[9, 'IF'],
+	[10, 'DF'],
+	[11, 'OF'],
+	[14, 'NT'],
+	[16, 'RF'],
+	[17, 'VM'],
+	[18, 'AC'],
+	[19, 'VIF'],
+	[20, 'VIP'],
+	[21, 'ID'],
 ];
 
 /**
@@ -53,7 +83,11 @@ export function decodeMxcsr(v: bigint): MxcsrInfo {
 }
 
 /** x87 control word: precision and rounding control. */
-export function decodeFcw(v: bigint): { precision: 'single' | 'reserved' | 'double' | 'extended'; rounding: RoundingMode; masks: string[] } {
+export function decodeFcw(v: bigint): {
+	precision: 'single' | 'reserved' | 'double' | 'extended';
+	rounding: RoundingMode;
+	masks: string[];
+} {
 	const n = Number(v & 0xffffn);
 	const pc = (['single', 'reserved', 'double', 'extended'] as const)[(n >> 8) & 3];
 	const exc = ['I', 'D', 'Z', 'O', 'U', 'P'];
@@ -63,8 +97,21 @@ export function decodeFcw(v: bigint): { precision: 'single' | 'reserved' | 'doub
 /** x87 status word: TOP and the condition/exception bits set. */
 export function decodeFsw(v: bigint): { top: number; flags: string[] } {
 	const n = Number(v & 0xffffn);
-	const names: [number, string][] = [[0, 'IE'], [1, 'DE'], [2, 'ZE'], [3, 'OE'], [4, 'UE'], [5, 'PE'],
-		[6, 'SF'], [7, 'ES'], [8, 'C0'], [9, 'C1'], [10, 'C2'], [14, 'C3'], [15, 'B']];
+	const names: [number, string][] = [
+		[0, 'IE'],
+		[1, 'DE'],
+		[2, 'ZE'],
+		[3, 'OE'],
+		[4, 'UE'],
+		[5, 'PE'],
+		[6, 'SF'],
+		[7, 'ES'],
+		[8, 'C0'],
+		[9, 'C1'],
+		[10, 'C2'],
+		[14, 'C3'],
+		[15, 'B'],
+	];
 	return { top: (n >> 11) & 7, flags: names.filter(([b]) => (n >> b) & 1).map(([, s]) => s) };
 }
 
@@ -114,8 +161,14 @@ function big(h: Hex): bigint {
 }
 
 export interface Fpu {
-	fcw: bigint; fsw: bigint; ftw: bigint; fop: bigint; fip: bigint; fdp: bigint;
-	mxcsr: bigint; mxcsrMask: bigint;
+	fcw: bigint;
+	fsw: bigint;
+	ftw: bigint;
+	fop: bigint;
+	fip: bigint;
+	fdp: bigint;
+	mxcsr: bigint;
+	mxcsrMask: bigint;
 	/** st0..st7, 80-bit raw values. */
 	st: bigint[];
 }
@@ -144,8 +197,15 @@ export class Registers {
 		this.gpr = new Map(Object.entries(raw.gpr).map(([k, v]) => [k, big(v)]));
 		const f = raw.fpu;
 		this.fpu = {
-			fcw: big(f.fcw), fsw: big(f.fsw), ftw: big(f.ftw), fop: big(f.fop), fip: big(f.fip), fdp: big(f.fdp),
-			mxcsr: big(f.mxcsr), mxcsrMask: big(f.mxcsr_mask), st: f.st.map(big),
+			fcw: big(f.fcw),
+			fsw: big(f.fsw),
+			ftw: big(f.ftw),
+			fop: big(f.fop),
+			fip: big(f.fip),
+			fdp: big(f.fdp),
+			mxcsr: big(f.mxcsr),
+			mxcsrMask: big(f.mxcsr_mask),
+			st: f.st.map(big),
 		};
 		const v = raw.vector;
 		this.vector = {
@@ -154,10 +214,14 @@ export class Registers {
 			k: v.k ? v.k.map(big) : null,
 			zmm: v.zmm ? v.zmm.map(big) : null,
 		};
-		this.xstate = raw.xstate ? {
-			size: raw.xstate.size, xcr0: big(raw.xstate.xcr0), xstateBv: big(raw.xstate.xstate_bv),
-			components: raw.xstate.components,
-		} : null;
+		this.xstate = raw.xstate
+			? {
+					size: raw.xstate.size,
+					xcr0: big(raw.xstate.xcr0),
+					xstateBv: big(raw.xstate.xstate_bv),
+					components: raw.xstate.components,
+				}
+			: null;
 		this.sigmask = raw.sigmask === null ? null : big(raw.sigmask);
 	}
 
@@ -170,9 +234,15 @@ export class Registers {
 		return v;
 	}
 
-	get pc(): bigint { return this.get('rip'); }
-	get sp(): bigint { return this.get('rsp'); }
-	get rflags(): bigint { return this.get('eflags'); }
+	get pc(): bigint {
+		return this.get('rip');
+	}
+	get sp(): bigint {
+		return this.get('rsp');
+	}
+	get rflags(): bigint {
+		return this.get('eflags');
+	}
 
 	decodeRflags(): string[] {
 		return decodeRflags(this.rflags);

@@ -25,17 +25,37 @@ export class SignalConfigError extends Error {
 }
 
 const CLASSIC: [string, string][] = [
-	['SIGHUP', 'Hangup'], ['SIGINT', 'Interrupt'], ['SIGQUIT', 'Quit'], ['SIGILL', 'Illegal instruction'],
-	['SIGTRAP', 'Trace/breakpoint trap'], ['SIGABRT', 'Aborted'], ['SIGBUS', 'Bus error'],
-	['SIGFPE', 'Arithmetic exception'], ['SIGKILL', 'Killed'], ['SIGUSR1', 'User defined signal 1'],
-	['SIGSEGV', 'Segmentation fault'], ['SIGUSR2', 'User defined signal 2'], ['SIGPIPE', 'Broken pipe'],
-	['SIGALRM', 'Alarm clock'], ['SIGTERM', 'Terminated'], ['SIGSTKFLT', 'Stack fault'],
-	['SIGCHLD', 'Child status changed'], ['SIGCONT', 'Continued'], ['SIGSTOP', 'Stopped (signal)'],
-	['SIGTSTP', 'Stopped (user)'], ['SIGTTIN', 'Stopped (tty input)'], ['SIGTTOU', 'Stopped (tty output)'],
-	['SIGURG', 'Urgent I/O condition'], ['SIGXCPU', 'CPU time limit exceeded'],
-	['SIGXFSZ', 'File size limit exceeded'], ['SIGVTALRM', 'Virtual timer expired'],
-	['SIGPROF', 'Profiling timer expired'], ['SIGWINCH', 'Window size changed'], ['SIGIO', 'I/O possible'],
-	['SIGPWR', 'Power fail/restart'], ['SIGSYS', 'Bad system call'],
+	['SIGHUP', 'Hangup'],
+	['SIGINT', 'Interrupt'],
+	['SIGQUIT', 'Quit'],
+	['SIGILL', 'Illegal instruction'],
+	['SIGTRAP', 'Trace/breakpoint trap'],
+	['SIGABRT', 'Aborted'],
+	['SIGBUS', 'Bus error'],
+	['SIGFPE', 'Arithmetic exception'],
+	['SIGKILL', 'Killed'],
+	['SIGUSR1', 'User defined signal 1'],
+	['SIGSEGV', 'Segmentation fault'],
+	['SIGUSR2', 'User defined signal 2'],
+	['SIGPIPE', 'Broken pipe'],
+	['SIGALRM', 'Alarm clock'],
+	['SIGTERM', 'Terminated'],
+	['SIGSTKFLT', 'Stack fault'],
+	['SIGCHLD', 'Child status changed'],
+	['SIGCONT', 'Continued'],
+	['SIGSTOP', 'Stopped (signal)'],
+	['SIGTSTP', 'Stopped (user)'],
+	['SIGTTIN', 'Stopped (tty input)'],
+	['SIGTTOU', 'Stopped (tty output)'],
+	['SIGURG', 'Urgent I/O condition'],
+	['SIGXCPU', 'CPU time limit exceeded'],
+	['SIGXFSZ', 'File size limit exceeded'],
+	['SIGVTALRM', 'Virtual timer expired'],
+	['SIGPROF', 'Profiling timer expired'],
+	['SIGWINCH', 'Window size changed'],
+	['SIGIO', 'I/O possible'],
+	['SIGPWR', 'Power fail/restart'],
+	['SIGSYS', 'Bad system call'],
 ];
 const ALIASES: Record<string, number> = { SIGPOLL: 29, SIGIOT: 6, SIGCLD: 17, SIGCANCEL: 32, SIGSETXID: 33 };
 
@@ -45,10 +65,19 @@ export const FATAL_SIGNALS: readonly number[] = [11, 7, 4, 8, 6];
 const UNTOUCHABLE = new Set([9, 19]);
 
 export const EXCEPTION_FILTERS = [
-	{ filter: 'fatal', label: 'Fatal signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT)', default: true,
-		description: 'Stop when the program gets a signal that kills it by default and usually means a bug.' },
-	{ filter: 'other', label: 'Other signals that stop', default: true,
-		description: 'Stop on every other signal whose table row says "stop" (SIGUSR1, SIGTERM, SIGPIPE, ...). Unchecked: they pass silently.' },
+	{
+		filter: 'fatal',
+		label: 'Fatal signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT)',
+		default: true,
+		description: 'Stop when the program gets a signal that kills it by default and usually means a bug.',
+	},
+	{
+		filter: 'other',
+		label: 'Other signals that stop',
+		default: true,
+		description:
+			'Stop on every other signal whose table row says "stop" (SIGUSR1, SIGTERM, SIGPIPE, ...). Unchecked: they pass silently.',
+	},
 ] as const;
 
 export function signalName(sig: number): string {
@@ -102,14 +131,30 @@ export function applyWords(row: SignalRow, words: readonly string[], where: stri
 	for (const raw of words) {
 		const w = raw.toLowerCase();
 		switch (w) {
-		case 'stop': r.stop = true; r.print = true; break;
-		case 'nostop': r.stop = false; break;
-		case 'print': r.print = true; break;
-		case 'noprint': r.print = false; r.stop = false; break;
-		case 'pass': case 'noignore': r.pass = true; break;
-		case 'nopass': case 'ignore': r.pass = false; break;
-		default:
-			throw new SignalConfigError(`${where}: unknown word "${raw}" (use ${WORDS.join(', ')})`);
+			case 'stop':
+				r.stop = true;
+				r.print = true;
+				break;
+			case 'nostop':
+				r.stop = false;
+				break;
+			case 'print':
+				r.print = true;
+				break;
+			case 'noprint':
+				r.print = false;
+				r.stop = false;
+				break;
+			case 'pass':
+			case 'noignore':
+				r.pass = true;
+				break;
+			case 'nopass':
+			case 'ignore':
+				r.pass = false;
+				break;
+			default:
+				throw new SignalConfigError(`${where}: unknown word "${raw}" (use ${WORDS.join(', ')})`);
 		}
 	}
 	return r;
@@ -127,7 +172,9 @@ function checkSignal(sig: number, where: string, name: string): void {
 export function applySignalsAttribute(table: SignalTable, cfg: unknown): SignalTable {
 	if (cfg === undefined || cfg === null) return table;
 	if (typeof cfg !== 'object' || Array.isArray(cfg)) {
-		throw new SignalConfigError(`"signals" must be an object like {"SIGUSR1": "nostop noprint pass"}, not ${Array.isArray(cfg) ? 'an array' : typeof cfg}`);
+		throw new SignalConfigError(
+			`"signals" must be an object like {"SIGUSR1": "nostop noprint pass"}, not ${Array.isArray(cfg) ? 'an array' : typeof cfg}`,
+		);
 	}
 	const out = table.map((r) => ({ ...r }));
 	for (const [key, value] of Object.entries(cfg as Record<string, unknown>)) {
@@ -135,7 +182,8 @@ export function applySignalsAttribute(table: SignalTable, cfg: unknown): SignalT
 		const sig = signalNumber(key);
 		if (sig === null) throw new SignalConfigError(`${where}: unknown signal name (e.g. SIGUSR1, SIGRTMIN+2, SIG40)`);
 		checkSignal(sig, where, signalName(sig));
-		if (typeof value !== 'string' || !value.trim()) throw new SignalConfigError(`${where}: the value must be a string of words: ${WORDS.join(', ')}`);
+		if (typeof value !== 'string' || !value.trim())
+			throw new SignalConfigError(`${where}: the value must be a string of words: ${WORDS.join(', ')}`);
 		out[sig] = applyWords(out[sig], value.trim().split(/\s+/), where);
 	}
 	return out;

@@ -38,7 +38,10 @@ export class Symbols {
 	private available: boolean | null = null;
 	private readonly byAddr = new Map<bigint, Location>();
 
-	constructor(private readonly tracer: Tracer, private readonly pid: number) {}
+	constructor(
+		private readonly tracer: Tracer,
+		private readonly pid: number,
+	) {}
 
 	/** false once the library said it has no symbols op. */
 	get supported(): boolean {

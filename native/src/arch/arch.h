@@ -61,7 +61,10 @@ extern const size_t arch_syscall_insn_len;
  *     original call is issued again (a timed sleep waits its full time
  *     again: late, never early, never EINTR).
  * Returns true when the registers were changed. */
-enum arch_fix_mode { FIX_SAME_TASK, FIX_NEW_THREAD };
+enum arch_fix_mode {
+	FIX_SAME_TASK,
+	FIX_NEW_THREAD
+};
 bool arch_fix_restart(fk_gregs *r, enum arch_fix_mode mode);
 
 /* Code for a namespace init that reaps until it has no children, then

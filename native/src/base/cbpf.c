@@ -17,25 +17,20 @@ uint32_t cbpf_run(const struct sock_filter *prog, size_t len, const struct secco
 		case BPF_LDX: {
 			uint32_t v;
 			switch (BPF_MODE(f->code)) {
-			case BPF_IMM:
-				v = k;
-				break;
+			case BPF_IMM: v = k; break;
 			case BPF_MEM:
 				if (k >= BPF_MEMWORDS)
 					return CBPF_INVALID;
 				v = M[k];
 				break;
-			case BPF_LEN:
-				v = (uint32_t)sizeof *data;
-				break;
+			case BPF_LEN: v = (uint32_t)sizeof *data; break;
 			case BPF_ABS:
 				if (BPF_CLASS(f->code) != BPF_LD || BPF_SIZE(f->code) != BPF_W || (k & 3) ||
 				    k > sizeof *data - sizeof v)
 					return CBPF_INVALID;
 				memcpy(&v, (const uint8_t *)data + k, sizeof v);
 				break;
-			default:
-				return CBPF_INVALID;
+			default: return CBPF_INVALID;
 			}
 			if (BPF_CLASS(f->code) == BPF_LD)
 				A = v;
@@ -105,8 +100,7 @@ uint32_t cbpf_run(const struct sock_filter *prog, size_t len, const struct secco
 			else
 				return CBPF_INVALID;
 			break;
-		default:
-			return CBPF_INVALID;
+		default: return CBPF_INVALID;
 		}
 	}
 	return CBPF_INVALID; /* fell off the end: the kernel never accepts that */

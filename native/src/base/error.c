@@ -6,8 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int fk_fail(struct fk_err *e, int errnum, const char *kind, const char *step,
-	    const char *fmt, ...)
+int fk_fail(struct fk_err *e, int errnum, const char *kind, const char *step, const char *fmt, ...)
 {
 	if (!e || e->kind)
 		return -1;

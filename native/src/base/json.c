@@ -170,7 +170,7 @@ void jw_hex_bytes(struct jw *w, const uint8_t *le, size_t n)
 		i--;
 	bool lead = true;
 	while (i-- > 0) {
-		char d[2] = {digits[le[i] >> 4], digits[le[i] & 15]};
+		char d[2] = { digits[le[i] >> 4], digits[le[i] & 15] };
 		if (lead && d[0] == '0') {
 			jw_raw(w, &d[1], 1);
 		} else {

@@ -213,9 +213,7 @@ static int parse_string(struct parser *ps, const char **out, size_t *outlen)
 			n += put_utf8(o + n, cp);
 			break;
 		}
-		default:
-			ps->s--;
-			return fail(ps, "unknown escape \\%c", e >= 0x20 && e < 0x7f ? e : '?');
+		default: ps->s--; return fail(ps, "unknown escape \\%c", e >= 0x20 && e < 0x7f ? e : '?');
 		}
 	}
 	o[n] = '\0';
@@ -385,9 +383,7 @@ static int parse_value(struct parser *ps, struct jr_value *v)
 		ps->depth--;
 		return rc;
 	}
-	case '"':
-		v->type = JR_STRING;
-		return parse_string(ps, &v->str, &v->len);
+	case '"': v->type = JR_STRING; return parse_string(ps, &v->str, &v->len);
 	case 't':
 		v->type = JR_BOOL;
 		v->boolean = true;
@@ -396,9 +392,7 @@ static int parse_value(struct parser *ps, struct jr_value *v)
 		v->type = JR_BOOL;
 		v->boolean = false;
 		return literal(ps, "false");
-	case 'n':
-		v->type = JR_NULL;
-		return literal(ps, "null");
+	case 'n': v->type = JR_NULL; return literal(ps, "null");
 	default:
 		if (*ps->s == '-' || is_digit(*ps->s))
 			return parse_number(ps, v);
@@ -409,7 +403,7 @@ static int parse_value(struct parser *ps, struct jr_value *v)
 int jr_parse(struct jr_doc *doc, const char *text, size_t len, char *err, size_t errlen)
 {
 	memset(doc, 0, sizeof *doc);
-	struct parser ps = {.s = text, .end = text + len, .start = text, .doc = doc, .err = err, .errlen = errlen};
+	struct parser ps = { .s = text, .end = text + len, .start = text, .doc = doc, .err = err, .errlen = errlen };
 	if (!text || len == 0) {
 		fail(&ps, "empty text");
 		return -1;
@@ -450,7 +444,7 @@ void jr_free(struct jr_doc *doc)
 
 void *jr_alloc(struct jr_doc *doc, size_t n)
 {
-	struct parser ps = {.doc = doc};
+	struct parser ps = { .doc = doc };
 	return arena_alloc(&ps, n ? n : 1);
 }
 

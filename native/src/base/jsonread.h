@@ -24,18 +24,25 @@
 #define JR_MAX_DEPTH 64
 #define JR_MAX_TEXT (64u * 1024u * 1024u)
 
-enum jr_type { JR_NULL, JR_BOOL, JR_NUMBER, JR_STRING, JR_ARRAY, JR_OBJECT };
+enum jr_type {
+	JR_NULL,
+	JR_BOOL,
+	JR_NUMBER,
+	JR_STRING,
+	JR_ARRAY,
+	JR_OBJECT
+};
 
 struct jr_value {
 	enum jr_type type;
-	bool boolean;           /* JR_BOOL */
-	const char *str;        /* JR_STRING: decoded, NUL-terminated; JR_NUMBER: its text */
-	size_t len;             /* bytes in str (a string may hold \u0000) */
-	const char *key;        /* member of an object: its decoded name */
+	bool boolean;	 /* JR_BOOL */
+	const char *str; /* JR_STRING: decoded, NUL-terminated; JR_NUMBER: its text */
+	size_t len;	 /* bytes in str (a string may hold \u0000) */
+	const char *key; /* member of an object: its decoded name */
 	size_t keylen;
-	size_t n;               /* JR_ARRAY/JR_OBJECT: number of children */
+	size_t n;		/* JR_ARRAY/JR_OBJECT: number of children */
 	struct jr_value *child; /* first element or member */
-	struct jr_value *next;  /* next sibling */
+	struct jr_value *next;	/* next sibling */
 };
 
 struct jr_block;

@@ -3,7 +3,12 @@
 #ifndef FK_LOG_H
 #define FK_LOG_H
 
-enum fk_log_level { FK_LOG_DEBUG = 0, FK_LOG_INFO = 1, FK_LOG_WARN = 2, FK_LOG_ERROR = 3 };
+enum fk_log_level {
+	FK_LOG_DEBUG = 0,
+	FK_LOG_INFO = 1,
+	FK_LOG_WARN = 2,
+	FK_LOG_ERROR = 3
+};
 
 typedef void (*fk_log_sink)(void *arg, int level, const char *msg);
 

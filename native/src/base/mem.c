@@ -42,8 +42,8 @@ ssize_t mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	if (len == 0)
 		return 0;
-	struct iovec local = {buf, len};
-	struct iovec remote = {(void *)(uintptr_t)addr, len};
+	struct iovec local = { buf, len };
+	struct iovec remote = { (void *)(uintptr_t)addr, len };
 	ssize_t r = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 	if (r >= 0)
 		return r;
@@ -64,8 +64,8 @@ ssize_t mem_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
 {
 	if (len == 0)
 		return 0;
-	struct iovec local = {(void *)buf, len};
-	struct iovec remote = {(void *)(uintptr_t)addr, len};
+	struct iovec local = { (void *)buf, len };
+	struct iovec remote = { (void *)(uintptr_t)addr, len };
 	ssize_t r = process_vm_writev(pid, &local, 1, &remote, 1, 0);
 	if (r == (ssize_t)len)
 		return r;
@@ -84,7 +84,9 @@ int mem_write_exact(pid_t pid, uint64_t addr, const void *buf, size_t len)
 
 void mem_read_u32_many(pid_t pid, const uint64_t *addrs, uint32_t *out, bool *ok, size_t n)
 {
-	enum { BATCH = 1024 };
+	enum {
+		BATCH = 1024
+	};
 	struct iovec local[BATCH], remote[BATCH];
 	size_t i = 0;
 	while (i < n) {
@@ -111,7 +113,9 @@ void mem_read_u32_many(pid_t pid, const uint64_t *addrs, uint32_t *out, bool *ok
 
 void mem_read_blocks(pid_t pid, const uint64_t *addrs, size_t len, uint8_t *bufs, bool *ok, size_t n)
 {
-	enum { BATCH = 1024 };
+	enum {
+		BATCH = 1024
+	};
 	struct iovec local[BATCH], remote[BATCH];
 	size_t i = 0;
 	while (i < n) {
@@ -136,7 +140,9 @@ void mem_read_blocks(pid_t pid, const uint64_t *addrs, size_t len, uint8_t *bufs
 
 void mem_write_blocks(pid_t pid, const uint64_t *addrs, size_t len, const uint8_t *bufs, const bool *which, size_t n)
 {
-	enum { BATCH = 1024 };
+	enum {
+		BATCH = 1024
+	};
 	struct iovec local[BATCH], remote[BATCH];
 	size_t i = 0;
 	while (i < n) {

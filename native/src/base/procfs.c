@@ -193,7 +193,7 @@ int proc_maps_read(pid_t pid, struct vma_list *out)
 		return -ENOMEM;
 	}
 	while (getline(&line, &lcap, f) > 0) {
-		struct vma m = {0};
+		struct vma m = { 0 };
 		int pos = 0;
 		unsigned long long s, e, off, ino;
 		char perms[8];
@@ -280,7 +280,7 @@ int proc_vmflag_ranges(pid_t pid, struct vmflag_range **out, size_t *n)
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	struct vmflag_range *v = NULL, cur = {0};
+	struct vmflag_range *v = NULL, cur = { 0 };
 	size_t cnt = 0, cap = 0;
 	char *line = NULL;
 	size_t lcap = 0;
@@ -349,7 +349,8 @@ pid_t proc_live_tid(pid_t pid)
 	pid_t live = pid;
 	if (proc_list_tasks(pid, &tids, &n) == 0) {
 		for (size_t i = 0; i < n && live == pid; i++)
-			if (tids[i] != pid && proc_task_stat(pid, tids[i], &st) == 0 && st.state != 'Z' && st.state != 'X')
+			if (tids[i] != pid && proc_task_stat(pid, tids[i], &st) == 0 && st.state != 'Z' &&
+			    st.state != 'X')
 				live = tids[i];
 		free(tids);
 	}

@@ -18,7 +18,7 @@ struct proc_task_stat {
 	uint64_t startstack;
 	uint64_t utime, stime;
 	uint64_t start_code, arg_start; /* 0 when hidden (no ptrace access) */
-	unsigned long flags;            /* PF_*: PF_EXITING 0x4 */
+	unsigned long flags;		/* PF_*: PF_EXITING 0x4 */
 };
 int proc_task_stat(pid_t pid, pid_t tid, struct proc_task_stat *out);
 
@@ -29,7 +29,11 @@ int proc_task_comm(pid_t pid, pid_t tid, char *out, size_t cap);
  * dead task or a zombie leader without threads; PROC_DYING: SIGKILL
  * pending, the leader exiting (PF_EXITING/PF_POSTCOREDUMP/PF_SIGNALED) or
  * a zombie leader with threads left; PROC_ALIVE otherwise. */
-enum proc_life { PROC_ALIVE, PROC_DYING, PROC_GONE };
+enum proc_life {
+	PROC_ALIVE,
+	PROC_DYING,
+	PROC_GONE
+};
 enum proc_life proc_life(pid_t pid);
 
 /* One thread's credentials, from /proc/PID/task/TID/status. */
@@ -37,7 +41,7 @@ enum proc_life proc_life(pid_t pid);
 struct proc_creds {
 	uint32_t uid[4], gid[4]; /* real, effective, saved, filesystem */
 	uint32_t groups[PROC_MAX_GROUPS];
-	int ngroups;             /* -1: more than PROC_MAX_GROUPS */
+	int ngroups; /* -1: more than PROC_MAX_GROUPS */
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	int no_new_privs;
 };
@@ -79,10 +83,13 @@ const struct vma *vma_below(const struct vma_list *l, const struct vma *m);
 
 /* Mappings whose VmFlags (/proc/PID/smaps) carry "dc" (MADV_DONTFORK)
  * or "wf" (MADV_WIPEONFORK). */
-enum { VMF_DONTFORK = 1, VMF_WIPEONFORK = 2 };
+enum {
+	VMF_DONTFORK = 1,
+	VMF_WIPEONFORK = 2
+};
 struct vmflag_range {
 	uint64_t start, end;
-	uint64_t rss;   /* resident bytes (smaps Rss) */
+	uint64_t rss; /* resident bytes (smaps Rss) */
 	unsigned flags;
 	char path[64];
 };

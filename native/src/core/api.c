@@ -31,6 +31,7 @@ const char *fk_version(void)
 
 const char *fk_protocol(void)
 {
-	return "{\"version\":\"" FK_VERSION "\",\"protocol\":" STR(FK_PROTOCOL_VERSION) ",\"ops\":" FK_PROTOCOL_OPS_JSON
-	       ",\"events\":" FK_PROTOCOL_EVENTS_JSON "}";
+	return "{\"version\":\"" FK_VERSION
+	       "\",\"protocol\":" STR(FK_PROTOCOL_VERSION) ",\"ops\":" FK_PROTOCOL_OPS_JSON
+							   ",\"events\":" FK_PROTOCOL_EVENTS_JSON "}";
 }

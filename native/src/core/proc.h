@@ -15,56 +15,56 @@
 #include "core/sigpolicy.h"
 
 enum lwp_state {
-	LWP_RUNNING,  /* resumed (or seized and never stopped) */
-	LWP_STOPPED,  /* in a ptrace-stop we have seen */
+	LWP_RUNNING, /* resumed (or seized and never stopped) */
+	LWP_STOPPED, /* in a ptrace-stop we have seen */
 };
 
 enum lwp_stop {
 	STOP_NONE,
 	STOP_INTERRUPT, /* PTRACE_EVENT_STOP after PTRACE_INTERRUPT or at start */
-	STOP_GROUP,     /* PTRACE_EVENT_STOP for a job-control stop */
-	STOP_SIGNAL,    /* signal-delivery-stop; pending_sig is re-injected */
-	STOP_EVENT,     /* PTRACE_EVENT_CLONE/FORK/EXEC/... */
-	STOP_SYSCALL,   /* syscall-enter/exit-stop (PTRACE_SYSCALL) */
+	STOP_GROUP,	/* PTRACE_EVENT_STOP for a job-control stop */
+	STOP_SIGNAL,	/* signal-delivery-stop; pending_sig is re-injected */
+	STOP_EVENT,	/* PTRACE_EVENT_CLONE/FORK/EXEC/... */
+	STOP_SYSCALL,	/* syscall-enter/exit-stop (PTRACE_SYSCALL) */
 };
 
 struct lwp {
 	pid_t tid;
 	enum lwp_state state;
 	enum lwp_stop stop;
-	int stop_sig;           /* WSTOPSIG of the stop */
-	int event;              /* PTRACE_EVENT_* for STOP_EVENT */
-	int pending_sig;        /* delivered when resumed or detached */
+	int stop_sig;		/* WSTOPSIG of the stop */
+	int event;		/* PTRACE_EVENT_* for STOP_EVENT */
+	int pending_sig;	/* delivered when resumed or detached */
 	bool interrupt_pending; /* PTRACE_INTERRUPT sent, its stop not seen */
 	bool regs_valid;
 	fk_gregs regs;
-	bool exiting;           /* resumed from PTRACE_EVENT_EXIT: will not stop again */
-	bool stepping;          /* PTRACE_SINGLESTEP in flight */
-	bool bp_hit;            /* the last stop was one of our breakpoints */
-	bool bp_late;           /* ... one removed a moment ago: pc rewound, SIGTRAP dropped, not a stop */
+	bool exiting;  /* resumed from PTRACE_EVENT_EXIT: will not stop again */
+	bool stepping; /* PTRACE_SINGLESTEP in flight */
+	bool bp_hit;   /* the last stop was one of our breakpoints */
+	bool bp_late;  /* ... one removed a moment ago: pc rewound, SIGTRAP dropped, not a stop */
 	uint64_t bp_addr;
 };
 
 struct proc {
 	pid_t pid;
 	struct proc *next;
-	bool session;   /* attached by a session: events are reported */
-	bool launched;  /* we started it (kill it on close unless detached) */
+	bool session;  /* attached by a session: events are reported */
+	bool launched; /* we started it (kill it on close unless detached) */
 	bool exited;
-	int exit_code;  /* WIFEXITED code, or -signal */
-	bool zombie_leader; /* the main thread exited (pthread_exit) */
-	unsigned execs;     /* PTRACE_EVENT_EXEC stops seen: a new program each */
-	bool want_running;  /* session is running: unexpected stops are resumed */
-	bool own_fork;      /* the forkall engine is injecting a fork: its child is not followed */
+	int exit_code;		/* WIFEXITED code, or -signal */
+	bool zombie_leader;	/* the main thread exited (pthread_exit) */
+	unsigned execs;		/* PTRACE_EVENT_EXEC stops seen: a new program each */
+	bool want_running;	/* session is running: unexpected stops are resumed */
+	bool own_fork;		/* the forkall engine is injecting a fork: its child is not followed */
 	struct sig_policy sigs; /* session processes: which signals stop, print, pass */
-	bool hold_children;     /* session: fork children stay traced, stopped, for a session of their own */
-	bool stop_all_pending; /* a session LWP stopped: stop the others */
+	bool hold_children;	/* session: fork children stay traced, stopped, for a session of their own */
+	bool stop_all_pending;	/* a session LWP stopped: stop the others */
 	struct lwp *lwps;
 	size_t n, cap;
 	size_t n_stopped, n_exiting; /* kept by proc_set_* so "all stopped?" is O(1) */
-	int32_t *index; /* slot + 1, 0 = empty */
+	int32_t *index;		     /* slot + 1, 0 = empty */
 	size_t index_cap;
-	struct bp *bps;  /* breakpoints.h */
+	struct bp *bps; /* breakpoints.h */
 	size_t nbps, capbps;
 	/* breakpoints removed while threads ran ("moribund", as gdb says): a
 	 * thread that executed the int3 just before reports its SIGTRAP after */
@@ -72,7 +72,7 @@ struct proc {
 	unsigned late_next;
 	int stdout_fd, stderr_fd; /* launched: the caller owns them */
 	struct fk_symbols *syms;  /* opened on the first stack/symbol request */
-	bool syms_stale;          /* it ran since: modules may have changed */
+	bool syms_stale;	  /* it ran since: modules may have changed */
 };
 
 struct bp;

@@ -56,7 +56,7 @@ struct fk_tracer {
 	pid_t tid;
 	timer_t timer;
 	bool timer_ok;
-	bool seize_round;     /* tr_seize_round: the watchdog timer is periodic */
+	bool seize_round; /* tr_seize_round: the watchdog timer is periodic */
 
 	pthread_mutex_t lock; /* guards everything below up to procs */
 	pthread_cond_t cond;  /* messages arrived / tracer started */
@@ -65,7 +65,7 @@ struct fk_tracer {
 	int64_t next_id;
 	bool started, closing;
 	_Atomic bool cancel; /* fk_cancel: the operation in progress rolls back */
-	int waiters; /* threads inside fk_wait (fk_close waits for them) */
+	int waiters;	     /* threads inside fk_wait (fk_close waits for them) */
 	char start_err[256];
 
 	/* tracer-thread only */
@@ -141,7 +141,7 @@ void tr_emit_event(struct fk_tracer *tr, struct jw *body)
 
 static void log_sink(void *arg, int level, const char *text)
 {
-	static const char *const names[] = {"debug", "info", "warn", "error"};
+	static const char *const names[] = { "debug", "info", "warn", "error" };
 	struct fk_tracer *tr = arg;
 	struct jw w;
 	jw_init(&w);
@@ -399,7 +399,7 @@ static int pump(struct fk_tracer *tr, pid_t which, int timeout_ms)
 			return 0;
 
 		if (timeout_ms > 0 && tr->timer_ok) {
-			struct itimerspec its = {0};
+			struct itimerspec its = { 0 };
 			its.it_value.tv_sec = timeout_ms / 1000;
 			its.it_value.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
 			timer_settime(tr->timer, 0, &its, NULL);
@@ -427,7 +427,7 @@ static int pump(struct fk_tracer *tr, pid_t which, int timeout_ms)
 				ready = -ECHILD;
 		}
 		if (timeout_ms > 0 && tr->timer_ok) {
-			struct itimerspec off = {0};
+			struct itimerspec off = { 0 };
 			timer_settime(tr->timer, 0, &off, NULL);
 		}
 		if (ready == -ECHILD)
@@ -450,7 +450,7 @@ int tr_pump_pid(struct fk_tracer *tr, pid_t tid, int timeout_ms)
 
 static void seize_timer(struct fk_tracer *tr, bool on)
 {
-	struct itimerspec its = {0};
+	struct itimerspec its = { 0 };
 	if (on) {
 		its.it_value.tv_nsec = 20L * 1000 * 1000;
 		its.it_interval.tv_nsec = 20L * 1000 * 1000;
@@ -513,7 +513,7 @@ static void idle_wait(struct fk_tracer *tr)
 	sigset_t wake;
 	sigemptyset(&wake);
 	sigaddset(&wake, WAKE_SIG);
-	struct timespec ts = {1, 0};
+	struct timespec ts = { 1, 0 };
 	sigtimedwait(&wake, NULL, &ts);
 }
 

@@ -89,7 +89,7 @@ static const struct {
 	const char *name;
 	size_t off;
 } ldw_syms[] = {
-#define S(field, sym) {sym, offsetof(struct ldw, field)}
+#define S(field, sym) { sym, offsetof(struct ldw, field) }
 	S(addrdie, "dwfl_addrdie"),
 	S(getscopes, "dwarf_getscopes"),
 	S(tag, "dwarf_tag"),
@@ -122,7 +122,7 @@ static struct {
 	struct ldw api;
 	bool ok;
 	const char *missing;
-} L = {.once = PTHREAD_ONCE_INIT};
+} L = { .once = PTHREAD_ONCE_INIT };
 
 static void ldw_load(void)
 {
@@ -139,38 +139,114 @@ static void ldw_load(void)
 
 /* dwarf.h */
 enum {
-	TAG_array = 0x01, TAG_enumeration = 0x04, TAG_formal_parameter = 0x05, TAG_lexical_block = 0x0b,
-	TAG_member = 0x0d, TAG_pointer = 0x0f, TAG_unspecified_parameters = 0x18, TAG_reference = 0x10, TAG_structure = 0x13,
-	TAG_subroutine_type = 0x15, TAG_typedef = 0x16, TAG_union = 0x17, TAG_inlined_subroutine = 0x1d,
-	TAG_subrange = 0x21, TAG_base = 0x24, TAG_const = 0x26, TAG_enumerator = 0x28,
-	TAG_subprogram = 0x2e, TAG_variable = 0x34, TAG_volatile = 0x35, TAG_restrict = 0x37,
-	TAG_rvalue_reference = 0x42, TAG_atomic = 0x47,
+	TAG_array = 0x01,
+	TAG_enumeration = 0x04,
+	TAG_formal_parameter = 0x05,
+	TAG_lexical_block = 0x0b,
+	TAG_member = 0x0d,
+	TAG_pointer = 0x0f,
+	TAG_unspecified_parameters = 0x18,
+	TAG_reference = 0x10,
+	TAG_structure = 0x13,
+	TAG_subroutine_type = 0x15,
+	TAG_typedef = 0x16,
+	TAG_union = 0x17,
+	TAG_inlined_subroutine = 0x1d,
+	TAG_subrange = 0x21,
+	TAG_base = 0x24,
+	TAG_const = 0x26,
+	TAG_enumerator = 0x28,
+	TAG_subprogram = 0x2e,
+	TAG_variable = 0x34,
+	TAG_volatile = 0x35,
+	TAG_restrict = 0x37,
+	TAG_rvalue_reference = 0x42,
+	TAG_atomic = 0x47,
 };
 enum {
-	AT_location = 0x02, AT_name = 0x03, AT_byte_size = 0x0b, AT_bit_offset = 0x0c, AT_bit_size = 0x0d,
-	AT_const_value = 0x1c, AT_prototyped = 0x27, AT_upper_bound = 0x2f, AT_artificial = 0x34, AT_count = 0x37,
-	AT_data_member_location = 0x38, AT_declaration = 0x3c, AT_encoding = 0x3e, AT_frame_base = 0x40,
-	AT_type = 0x49, AT_data_bit_offset = 0x6b,
+	AT_location = 0x02,
+	AT_name = 0x03,
+	AT_byte_size = 0x0b,
+	AT_bit_offset = 0x0c,
+	AT_bit_size = 0x0d,
+	AT_const_value = 0x1c,
+	AT_prototyped = 0x27,
+	AT_upper_bound = 0x2f,
+	AT_artificial = 0x34,
+	AT_count = 0x37,
+	AT_data_member_location = 0x38,
+	AT_declaration = 0x3c,
+	AT_encoding = 0x3e,
+	AT_frame_base = 0x40,
+	AT_type = 0x49,
+	AT_data_bit_offset = 0x6b,
 };
 enum {
-	ATE_boolean = 0x02, ATE_float = 0x04, ATE_signed = 0x05, ATE_signed_char = 0x06,
-	ATE_unsigned = 0x07, ATE_unsigned_char = 0x08, ATE_UTF = 0x10,
+	ATE_boolean = 0x02,
+	ATE_float = 0x04,
+	ATE_signed = 0x05,
+	ATE_signed_char = 0x06,
+	ATE_unsigned = 0x07,
+	ATE_unsigned_char = 0x08,
+	ATE_UTF = 0x10,
 };
 enum {
-	FORM_block2 = 0x03, FORM_block4 = 0x04, FORM_data2 = 0x05, FORM_data4 = 0x06, FORM_data8 = 0x07,
-	FORM_block = 0x09, FORM_block1 = 0x0a, FORM_data1 = 0x0b, FORM_sdata = 0x0d, FORM_udata = 0x0f,
-	FORM_data16 = 0x1e, FORM_implicit_const = 0x21,
+	FORM_block2 = 0x03,
+	FORM_block4 = 0x04,
+	FORM_data2 = 0x05,
+	FORM_data4 = 0x06,
+	FORM_data8 = 0x07,
+	FORM_block = 0x09,
+	FORM_block1 = 0x0a,
+	FORM_data1 = 0x0b,
+	FORM_sdata = 0x0d,
+	FORM_udata = 0x0f,
+	FORM_data16 = 0x1e,
+	FORM_implicit_const = 0x21,
 };
 enum {
-	OP_addr = 0x03, OP_deref = 0x06, OP_const1u = 0x08, OP_const8s = 0x0f, OP_constu = 0x10,
-	OP_consts = 0x11, OP_dup = 0x12, OP_drop = 0x13, OP_over = 0x14, OP_swap = 0x16, OP_and = 0x1a,
-	OP_minus = 0x1c, OP_mul = 0x1e, OP_neg = 0x1f, OP_not = 0x20, OP_or = 0x21, OP_plus = 0x22,
-	OP_plus_uconst = 0x23, OP_shl = 0x24, OP_shr = 0x25, OP_shra = 0x26, OP_xor = 0x27,
-	OP_lit0 = 0x30, OP_lit31 = 0x4f, OP_reg0 = 0x50, OP_reg31 = 0x6f, OP_breg0 = 0x70,
-	OP_breg31 = 0x8f, OP_regx = 0x90, OP_fbreg = 0x91, OP_bregx = 0x92, OP_piece = 0x93,
-	OP_deref_size = 0x94, OP_nop = 0x96, OP_call_frame_cfa = 0x9c, OP_implicit_value = 0x9e,
-	OP_stack_value = 0x9f, OP_implicit_pointer = 0xa0, OP_entry_value = 0xa3,
-	OP_GNU_implicit_pointer = 0xf2, OP_GNU_entry_value = 0xf3, OP_GNU_parameter_ref = 0xfa,
+	OP_addr = 0x03,
+	OP_deref = 0x06,
+	OP_const1u = 0x08,
+	OP_const8s = 0x0f,
+	OP_constu = 0x10,
+	OP_consts = 0x11,
+	OP_dup = 0x12,
+	OP_drop = 0x13,
+	OP_over = 0x14,
+	OP_swap = 0x16,
+	OP_and = 0x1a,
+	OP_minus = 0x1c,
+	OP_mul = 0x1e,
+	OP_neg = 0x1f,
+	OP_not = 0x20,
+	OP_or = 0x21,
+	OP_plus = 0x22,
+	OP_plus_uconst = 0x23,
+	OP_shl = 0x24,
+	OP_shr = 0x25,
+	OP_shra = 0x26,
+	OP_xor = 0x27,
+	OP_lit0 = 0x30,
+	OP_lit31 = 0x4f,
+	OP_reg0 = 0x50,
+	OP_reg31 = 0x6f,
+	OP_breg0 = 0x70,
+	OP_breg31 = 0x8f,
+	OP_regx = 0x90,
+	OP_fbreg = 0x91,
+	OP_bregx = 0x92,
+	OP_piece = 0x93,
+	OP_deref_size = 0x94,
+	OP_nop = 0x96,
+	OP_call_frame_cfa = 0x9c,
+	OP_implicit_value = 0x9e,
+	OP_stack_value = 0x9f,
+	OP_implicit_pointer = 0xa0,
+	OP_entry_value = 0xa3,
+	OP_GNU_implicit_pointer = 0xf2,
+	OP_GNU_entry_value = 0xf3,
+	OP_GNU_parameter_ref = 0xfa,
 };
 
 /* ------------------------------------------------------------------ */
@@ -408,9 +484,7 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 	const char *name = L.api.diename(type);
 	switch (tag) {
 	case TAG_base:
-	case TAG_typedef:
-		sb_add(pre, name ? name : "?");
-		return;
+	case TAG_typedef: sb_add(pre, name ? name : "?"); return;
 	case TAG_structure:
 	case TAG_union:
 	case TAG_enumeration:
@@ -421,8 +495,10 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 	case TAG_volatile:
 	case TAG_restrict:
 	case TAG_atomic: {
-		const char *q = tag == TAG_const ? "const" : tag == TAG_volatile ? "volatile"
-				: tag == TAG_restrict ? "restrict" : "_Atomic";
+		const char *q = tag == TAG_const      ? "const"
+				: tag == TAG_volatile ? "volatile"
+				: tag == TAG_restrict ? "restrict"
+						      : "_Atomic";
 		Dwarf_Die t, p;
 		bool ptr = die_ref(type, AT_type, &t) && peel(&t, &p) && L.api.tag(&t) == TAG_pointer;
 		if (ptr) { /* char *const */
@@ -443,7 +519,7 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 		Dwarf_Die t;
 		int tt = die_ref(type, AT_type, &t) ? L.api.tag(&t) : 0;
 		if (tt == TAG_subroutine_type || tt == TAG_array) {
-			struct sb inner = {0};
+			struct sb inner = { 0 };
 			type_name_of_ref(type, pre, &inner, depth);
 			sb_add(pre, " (");
 			sb_add(pre, star);
@@ -478,7 +554,7 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 	}
 	case TAG_subroutine_type: {
 		type_name_of_ref(type, pre, suf, depth);
-		struct sb params = {0};
+		struct sb params = { 0 };
 		sb_add(&params, "(");
 		Dwarf_Die ch;
 		int np = 0;
@@ -493,7 +569,7 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 					sb_add(&params, "...");
 					continue;
 				}
-				struct sb ppre = {0}, psuf = {0};
+				struct sb ppre = { 0 }, psuf = { 0 };
 				type_name_of_ref(&ch, &ppre, &psuf, depth + 4);
 				sb_add(&params, ppre.buf);
 				sb_add(&params, psuf.buf);
@@ -505,15 +581,13 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 		sb_add(suf, params.buf);
 		return;
 	}
-	default:
-		sb_add(pre, name ? name : "?");
-		return;
+	default: sb_add(pre, name ? name : "?"); return;
 	}
 }
 
 static char *type_name(Dwarf_Die *type)
 {
-	struct sb pre = {0}, suf = {0};
+	struct sb pre = { 0 }, suf = { 0 };
 	if (!type)
 		return xstrdup("void");
 	type_name_rec(type, &pre, &suf, 0);
@@ -526,15 +600,20 @@ static char *type_name(Dwarf_Die *type)
 /* locations                                                           */
 /* ------------------------------------------------------------------ */
 
-enum loc_kind { LOC_MEM, LOC_REG, LOC_VAL, LOC_BAD };
+enum loc_kind {
+	LOC_MEM,
+	LOC_REG,
+	LOC_VAL,
+	LOC_BAD
+};
 
 struct loc {
 	enum loc_kind kind;
-	uint64_t addr;     /* LOC_MEM */
-	unsigned reg;      /* LOC_REG */
+	uint64_t addr;	   /* LOC_MEM */
+	unsigned reg;	   /* LOC_REG */
 	uint8_t bytes[16]; /* LOC_VAL */
 	size_t nbytes;
-	const char *bad;   /* LOC_BAD */
+	const char *bad; /* LOC_BAD */
 };
 
 static const char *reg_unavailable(struct lctx *c, unsigned reg)
@@ -562,22 +641,22 @@ static int eval(struct lctx *c, const Dwarf_Op *ops, size_t n, Dwarf_Attribute *
 	size_t sp = 0;
 	memset(out, 0, sizeof *out);
 	out->kind = LOC_BAD;
-#define BAD(msg)                                 \
-	do {                                     \
-		out->kind = LOC_BAD;             \
-		out->bad = (msg);                \
-		return -1;                       \
+#define BAD(msg)                     \
+	do {                         \
+		out->kind = LOC_BAD; \
+		out->bad = (msg);    \
+		return -1;           \
 	} while (0)
-#define PUSH(v)                                              \
-	do {                                                 \
-		if (sp >= 64)                                \
+#define PUSH(v)                                                     \
+	do {                                                        \
+		if (sp >= 64)                                       \
 			BAD("<unsupported: DWARF stack overflow>"); \
-		uint64_t pv_ = (v);                          \
-		st[sp++] = pv_;                              \
+		uint64_t pv_ = (v);                                 \
+		st[sp++] = pv_;                                     \
 	} while (0)
-#define NEED(k)                                                    \
-	do {                                                       \
-		if (sp < (k))                                      \
+#define NEED(k)                                                           \
+	do {                                                              \
+		if (sp < (k))                                             \
 			BAD("<unsupported: malformed DWARF expression>"); \
 	} while (0)
 	if (n == 0)
@@ -605,9 +684,7 @@ static int eval(struct lctx *c, const Dwarf_Op *ops, size_t n, Dwarf_Attribute *
 			PUSH(v + (a == OP_bregx ? op->number2 : op->number));
 		} else {
 			switch (a) {
-			case OP_addr:
-				PUSH(op->number + c->bias);
-				break;
+			case OP_addr: PUSH(op->number + c->bias); break;
 			case OP_deref:
 			case OP_deref_size: {
 				NEED(1);
@@ -619,9 +696,7 @@ static int eval(struct lctx *c, const Dwarf_Op *ops, size_t n, Dwarf_Attribute *
 				break;
 			}
 			case OP_constu:
-			case OP_consts:
-				PUSH(op->number);
-				break;
+			case OP_consts: PUSH(op->number); break;
 			case OP_dup:
 				NEED(1);
 				PUSH(st[sp - 1]);
@@ -653,8 +728,15 @@ static int eval(struct lctx *c, const Dwarf_Op *ops, size_t n, Dwarf_Attribute *
 				NEED(1);
 				st[sp - 1] += op->number;
 				break;
-			case OP_and: case OP_minus: case OP_mul: case OP_or: case OP_plus:
-			case OP_shl: case OP_shr: case OP_shra: case OP_xor: {
+			case OP_and:
+			case OP_minus:
+			case OP_mul:
+			case OP_or:
+			case OP_plus:
+			case OP_shl:
+			case OP_shr:
+			case OP_shra:
+			case OP_xor: {
 				NEED(2);
 				sp--;
 				uint64_t y = st[sp], x = st[sp - 1], r;
@@ -672,8 +754,7 @@ static int eval(struct lctx *c, const Dwarf_Op *ops, size_t n, Dwarf_Attribute *
 				st[sp - 1] = r;
 				break;
 			}
-			case OP_nop:
-				break;
+			case OP_nop: break;
 			case OP_fbreg: {
 				uint64_t fb;
 				if (depth > 0 || !frame_base(c, &fb))
@@ -698,7 +779,8 @@ static int eval(struct lctx *c, const Dwarf_Op *ops, size_t n, Dwarf_Attribute *
 				return 0;
 			case OP_implicit_value: {
 				Dwarf_Block b;
-				if (!attr || L.api.getlocation_implicit_value(attr, op, &b) != 0 || b.length > sizeof out->bytes)
+				if (!attr || L.api.getlocation_implicit_value(attr, op, &b) != 0 ||
+				    b.length > sizeof out->bytes)
 					BAD("<unsupported: DW_OP_implicit_value>");
 				if (!last)
 					BAD("<unsupported: DW_OP_piece>");
@@ -707,15 +789,12 @@ static int eval(struct lctx *c, const Dwarf_Op *ops, size_t n, Dwarf_Attribute *
 				out->nbytes = b.length;
 				return 0;
 			}
-			case OP_piece:
-				BAD("<unsupported: DW_OP_piece>");
+			case OP_piece: BAD("<unsupported: DW_OP_piece>");
 			case OP_entry_value:
 			case OP_GNU_entry_value:
-			case OP_GNU_parameter_ref:
-				BAD("<optimized out>");
+			case OP_GNU_parameter_ref: BAD("<optimized out>");
 			case OP_implicit_pointer:
-			case OP_GNU_implicit_pointer:
-				BAD("<unsupported: implicit pointer>");
+			case OP_GNU_implicit_pointer: BAD("<unsupported: implicit pointer>");
 			default:
 				if (a >= OP_const1u && a <= OP_const8s) {
 					PUSH(op->number);
@@ -764,7 +843,7 @@ static bool frame_base(struct lctx *c, uint64_t *out)
  * values the returned src points to. */
 static struct src var_src(struct lctx *c, Dwarf_Die *var, uint8_t *bytes)
 {
-	struct src s = {0};
+	struct src s = { 0 };
 	Dwarf_Attribute a;
 	if (!L.api.attr_integrate(var, AT_location, &a)) {
 		if (!L.api.attr_integrate(var, AT_const_value, &a)) {
@@ -838,8 +917,7 @@ static struct src var_src(struct lctx *c, Dwarf_Die *var, uint8_t *bytes)
 		s.bytes = bytes;
 		s.len = l.nbytes;
 		break;
-	default:
-		s.bad = l.bad ? l.bad : "<unsupported>";
+	default: s.bad = l.bad ? l.bad : "<unsupported>";
 	}
 	return s;
 }
@@ -963,7 +1041,7 @@ static char *fmt_base(Dwarf_Die *t, const uint8_t *raw, size_t size)
 		else
 			snprintf(buf, sizeof buf, "%" PRIu64, v);
 		if (size == 1 && enc != ATE_signed && enc != ATE_unsigned) {
-			struct sb b = {0};
+			struct sb b = { 0 };
 			sb_add(&b, buf);
 			sb_add(&b, " '");
 			esc_char(&b, (unsigned char)v, '\'');
@@ -972,10 +1050,9 @@ static char *fmt_base(Dwarf_Die *t, const uint8_t *raw, size_t size)
 		}
 		return xstrdup(buf);
 	}
-	default:
-		break;
+	default: break;
 	}
-	struct sb b = {0};
+	struct sb b = { 0 };
 	sb_add(&b, "<unsupported base type: 0x");
 	for (size_t i = size; i-- > 0 && b.n < 200;) {
 		char h[4];
@@ -1003,7 +1080,7 @@ static struct lvar *kids_alloc(struct lctx *c, struct lvar *v, size_t n)
 /* "{a = 1, b = 2}" or "{1, 2, 3}" from the children, at most ~100 chars. */
 static char *summary(const struct lvar *v, bool named)
 {
-	struct sb b = {0};
+	struct sb b = { 0 };
 	sb_add(&b, "{");
 	for (size_t i = 0; i < v->nkids; i++) {
 		const struct lvar *k = &v->kids[i];
@@ -1048,8 +1125,7 @@ static void build_members(struct lctx *c, struct lvar *v, Dwarf_Die *st, const s
 		bool has_t = die_ref(&ch, AT_type, &mt);
 		uint64_t off = 0, bits = 0, bitoff = 0;
 		Dwarf_Attribute a;
-		bool ok_off = !L.api.attr_integrate(&ch, AT_data_member_location, &a) ||
-			      L.api.formudata(&a, &off) == 0;
+		bool ok_off = !L.api.attr_integrate(&ch, AT_data_member_location, &a) || L.api.formudata(&a, &off) == 0;
 		struct src ms = src_at(s, off);
 		if (!ok_off)
 			ms.bad = "<unsupported: member location expression>";
@@ -1100,7 +1176,7 @@ static void build_array(struct lctx *c, struct lvar *v, Dwarf_Die *elem, const i
 			v->value = xstrdup(s->bad ? s->bad : "<unreadable>");
 			return;
 		}
-		struct sb b = {0};
+		struct sb b = { 0 };
 		quote_str(&b, buf, n, memchr(buf, 0, n) == NULL && (size_t)cnt > n);
 		v->value = xstrdup(b.buf);
 	}
@@ -1123,7 +1199,7 @@ static void build_array(struct lctx *c, struct lvar *v, Dwarf_Die *elem, const i
 			k->expr = v->expr ? xprintf("%s[%zu]", v->expr, i) : NULL;
 			struct src es = src_at(s, i * esz);
 			if (nd > 1) {
-				struct sb pre = {0}, suf = {0};
+				struct sb pre = { 0 }, suf = { 0 };
 				type_name_rec(elem, &pre, &suf, 0);
 				char dims[128];
 				size_t dl = 0;
@@ -1194,19 +1270,16 @@ static void build(struct lctx *c, struct lvar *v, Dwarf_Die *type, const struct 
 			return;
 		}
 		if (!src_read(c, s, 0, raw, (size_t)size)) {
-			v->value = s->mem ? xprintf("<unreadable at 0x%" PRIx64 ">", s->addr)
-					  : xstrdup("<unavailable>");
+			v->value =
+				s->mem ? xprintf("<unreadable at 0x%" PRIx64 ">", s->addr) : xstrdup("<unavailable>");
 			return;
 		}
 		break;
 	}
-	default:
-		break;
+	default: break;
 	}
 	switch (tag) {
-	case TAG_base:
-		v->value = fmt_base(&t, raw, (size_t)size);
-		return;
+	case TAG_base: v->value = fmt_base(&t, raw, (size_t)size); return;
 	case TAG_enumeration: {
 		uint64_t u = 0;
 		memcpy(&u, raw, size > 8 ? 8 : (size_t)size);
@@ -1224,13 +1297,15 @@ static void build(struct lctx *c, struct lvar *v, Dwarf_Die *type, const struct 
 					continue;
 				uint64_t ev;
 				unsigned form = L.api.whatform(&a);
-				if ((form == FORM_sdata || form == FORM_implicit_const) && L.api.formsdata(&a, &sv) == 0)
+				if ((form == FORM_sdata || form == FORM_implicit_const) &&
+				    L.api.formsdata(&a, &sv) == 0)
 					ev = (uint64_t)sv;
 				else if (L.api.formudata(&a, &uv) == 0)
 					ev = sign ? sext(uv, (size_t)size) : uv;
 				else
 					continue;
-				if (sign ? ev == val : (ev & (size >= 8 ? UINT64_MAX : (1ull << size * 8) - 1)) == val) {
+				if (sign ? ev == val
+					 : (ev & (size >= 8 ? UINT64_MAX : (1ull << size * 8) - 1)) == val) {
 					v->value = xstrdup(L.api.diename(&ch));
 					return;
 				}
@@ -1269,7 +1344,7 @@ static void build(struct lctx *c, struct lvar *v, Dwarf_Die *type, const struct 
 				v->value = xprintf("0x%" PRIx64 " <unreadable>", p);
 				return;
 			}
-			struct sb b = {0};
+			struct sb b = { 0 };
 			quote_str(&b, buf, (size_t)r, memchr(buf, 0, (size_t)r) == NULL);
 			v->value = xprintf("0x%" PRIx64 " %s", p, b.buf);
 			return;
@@ -1277,7 +1352,7 @@ static void build(struct lctx *c, struct lvar *v, Dwarf_Die *type, const struct 
 		v->value = xprintf("0x%" PRIx64, p);
 		if (is_void || p == 0 || depth >= LOCALS_MAX_DEPTH)
 			return;
-		struct src ps = {.mem = true, .addr = p};
+		struct src ps = { .mem = true, .addr = p };
 		if (ptag == TAG_structure || ptag == TAG_union) {
 			/* the members right under the pointer (p->x) */
 			build_members(c, v, &pp, &ps, depth, "->");
@@ -1312,12 +1387,8 @@ static void build(struct lctx *c, struct lvar *v, Dwarf_Die *type, const struct 
 		build_array(c, v, &et, counts, nd, s, depth);
 		return;
 	}
-	case TAG_subroutine_type:
-		v->value = xstrdup("<function>");
-		return;
-	default:
-		v->value = xprintf("<unsupported type (DWARF tag 0x%x)>", tag);
-		return;
+	case TAG_subroutine_type: v->value = xstrdup("<function>"); return;
+	default: v->value = xprintf("<unsupported type (DWARF tag 0x%x)>", tag); return;
 	}
 }
 
@@ -1362,7 +1433,7 @@ static bool cfa_from_cfi(struct lctx *c, uint64_t pc)
 	void *mod = L.api.addrmodule(c->dwfl, pc);
 	if (!mod)
 		return false;
-	void *(*getters[2])(void *, Dwarf_Addr *) = {L.api.module_eh_cfi, L.api.module_dwarf_cfi};
+	void *(*getters[2])(void *, Dwarf_Addr *) = { L.api.module_eh_cfi, L.api.module_dwarf_cfi };
 	for (int g = 0; g < 2; g++) {
 		Dwarf_Addr bias;
 		void *cfi = getters[g](mod, &bias);
@@ -1442,8 +1513,7 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 	char note[256];
 	void *dwfl = sym_dwfl(s);
 	if (!dwfl) {
-		snprintf(note, sizeof note, "no DWARF reader: %s",
-			 sym_note(s) ? sym_note(s) : "libdw is not in use");
+		snprintf(note, sizeof note, "no DWARF reader: %s", sym_note(s) ? sym_note(s) : "libdw is not in use");
 		no_vars(w, NULL, note);
 		return 0;
 	}
@@ -1454,7 +1524,7 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 		return 0;
 	}
 	const struct sym_frame *f = &frames[index];
-	struct lctx c = {.s = s, .pid = pid, .dwfl = dwfl, .regs = regs};
+	struct lctx c = { .s = s, .pid = pid, .dwfl = dwfl, .regs = regs };
 	uint64_t pc = f->activation || f->pc == 0 ? f->pc : f->pc - 1;
 	Dwarf_Addr bias = 0;
 	Dwarf_Die *cu = L.api.addrdie(dwfl, pc, &bias);

@@ -30,9 +30,9 @@
 #include "debuginfo/symbols.h"
 
 /* Limits of one answer. */
-#define LOCALS_MAX_DEPTH 3      /* children of children of children */
-#define LOCALS_MAX_ELEMENTS 64  /* array elements listed */
-#define LOCALS_MAX_NODES 4096   /* values in one answer */
+#define LOCALS_MAX_DEPTH 3     /* children of children of children */
+#define LOCALS_MAX_ELEMENTS 64 /* array elements listed */
+#define LOCALS_MAX_NODES 4096  /* values in one answer */
 
 /* Write the members "function" (the DWARF function name or null), "note"
  * (why there are no variables, or null) and "variables" ([{"name","type",

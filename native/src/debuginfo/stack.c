@@ -13,8 +13,8 @@ static bool guard_below(const struct vma_list *maps, const struct vma *m, uint64
 	return false;
 }
 
-bool stack_find(const struct vma_list *maps, bool is_main, uint64_t startstack, uint64_t pthread,
-		uint64_t sp, struct stack_range *out)
+bool stack_find(const struct vma_list *maps, bool is_main, uint64_t startstack, uint64_t pthread, uint64_t sp,
+		struct stack_range *out)
 {
 	const struct vma *m = NULL;
 	memset(out, 0, sizeof *out);

@@ -9,7 +9,7 @@
 
 struct stack_range {
 	uint64_t low, high; /* the usable stack mapping */
-	uint64_t guard;     /* bytes of the ---p mapping just below (0: none) */
+	uint64_t guard;	    /* bytes of the ---p mapping just below (0: none) */
 	const char *source; /* "maps:[stack]", "maps:pthread", "maps:sp" */
 	bool sp_in_stack;   /* false: running on an alternate signal stack */
 };
@@ -18,7 +18,7 @@ struct stack_range {
  * glibc thread's stack holds its struct pthread (pthread != 0), which is
  * right even while the thread runs on an alternate signal stack; anything
  * else falls back to the mapping holding SP. Returns false if none found. */
-bool stack_find(const struct vma_list *maps, bool is_main, uint64_t startstack, uint64_t pthread,
-		uint64_t sp, struct stack_range *out);
+bool stack_find(const struct vma_list *maps, bool is_main, uint64_t startstack, uint64_t pthread, uint64_t sp,
+		struct stack_range *out);
 
 #endif

@@ -51,14 +51,17 @@ typedef uint32_t GElf_Word;
 typedef Elf64_Sym GElf_Sym;
 typedef Elf64_Shdr GElf_Shdr;
 
-enum { DWARF_CB_OK = 0, DWARF_CB_ABORT = 1 };
+enum {
+	DWARF_CB_OK = 0,
+	DWARF_CB_ABORT = 1
+};
 
 typedef struct {
 	int (*find_elf)(Dwfl_Module *, void **, const char *, Dwarf_Addr, char **, Elf **);
-	int (*find_debuginfo)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *,
-			      const char *, GElf_Word, char **);
-	int (*section_address)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *,
-			       GElf_Word, const GElf_Shdr *, Dwarf_Addr *);
+	int (*find_debuginfo)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *, const char *, GElf_Word,
+			      char **);
+	int (*section_address)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *, GElf_Word,
+			       const GElf_Shdr *, Dwarf_Addr *);
 	char **debuginfo_path;
 } Dwfl_Callbacks;
 
@@ -78,28 +81,27 @@ struct dwapi {
 	void (*end)(Dwfl *);
 	const char *(*errmsg)(int);
 	void (*report_begin)(Dwfl *);
-	int (*report_end)(Dwfl *, int (*)(Dwfl_Module *, void *, const char *, Dwarf_Addr, void *),
-			  void *);
+	int (*report_end)(Dwfl *, int (*)(Dwfl_Module *, void *, const char *, Dwarf_Addr, void *), void *);
 	int (*linux_proc_report)(Dwfl *, pid_t);
 	int (*linux_proc_find_elf)(Dwfl_Module *, void **, const char *, Dwarf_Addr, char **, Elf **);
-	int (*standard_find_debuginfo)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *,
-				       const char *, GElf_Word, char **);
+	int (*standard_find_debuginfo)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *, const char *,
+				       GElf_Word, char **);
 	bool (*attach_state)(Dwfl *, Elf *, pid_t, const Dwfl_Thread_Callbacks *, void *);
 	int (*getthread_frames)(Dwfl *, pid_t, int (*)(Dwfl_Frame *, void *), void *);
 	bool (*frame_pc)(Dwfl_Frame *, Dwarf_Addr *, bool *);
 	bool (*thread_state_registers)(Dwfl_Thread *, int, unsigned, const Dwarf_Word *);
 	void (*thread_state_register_pc)(Dwfl_Thread *, Dwarf_Word);
 	Dwfl_Module *(*addrmodule)(Dwfl *, Dwarf_Addr);
-	const char *(*module_info)(Dwfl_Module *, void ***, Dwarf_Addr *, Dwarf_Addr *, Dwarf_Addr *,
-				   Dwarf_Addr *, const char **, const char **);
+	const char *(*module_info)(Dwfl_Module *, void ***, Dwarf_Addr *, Dwarf_Addr *, Dwarf_Addr *, Dwarf_Addr *,
+				   const char **, const char **);
 	Dwfl_Line *(*module_getsrc)(Dwfl_Module *, Dwarf_Addr);
 	const char *(*lineinfo)(Dwfl_Line *, Dwarf_Addr *, int *, int *, Dwarf_Word *, Dwarf_Word *);
 	const char *(*line_comp_dir)(Dwfl_Line *);
 	Dwfl_Line *(*dwfl_onesrcline)(Dwarf_Die *, size_t);
 	ptrdiff_t (*getmodules)(Dwfl *, modules_cb, void *, ptrdiff_t);
 	int (*module_getsymtab)(Dwfl_Module *);
-	const char *(*module_getsym_info)(Dwfl_Module *, int, GElf_Sym *, Dwarf_Addr *, GElf_Word *,
-					  Elf **, Dwarf_Addr *);
+	const char *(*module_getsym_info)(Dwfl_Module *, int, GElf_Sym *, Dwarf_Addr *, GElf_Word *, Elf **,
+					  Dwarf_Addr *);
 	Dwarf_Die *(*module_addrdie)(Dwfl_Module *, Dwarf_Addr, Dwarf_Addr *);
 	Dwarf_Die *(*module_nextcu)(Dwfl_Module *, Dwarf_Die *, Dwarf_Addr *);
 	int (*getsrclines)(Dwarf_Die *, Dwarf_Lines **, size_t *);
@@ -118,7 +120,7 @@ static const struct {
 	size_t off;
 	bool optional;
 } dw_syms[] = {
-#define S(field, sym) {sym, offsetof(struct dwapi, field), false}
+#define S(field, sym) { sym, offsetof(struct dwapi, field), false }
 	S(begin, "dwfl_begin"),
 	S(end, "dwfl_end"),
 	S(errmsg, "dwfl_errmsg"),
@@ -150,7 +152,7 @@ static const struct {
 	S(linesrc, "dwarf_linesrc"),
 	S(linebeginstatement, "dwarf_linebeginstatement"),
 	S(lineendsequence, "dwarf_lineendsequence"),
-	{"dwfl_frame_reg", offsetof(struct dwapi, frame_reg), true},
+	{ "dwfl_frame_reg", offsetof(struct dwapi, frame_reg), true },
 #undef S
 };
 
@@ -159,10 +161,10 @@ static struct {
 	struct dwapi api;
 	bool ok;
 	char why[384];
-	void *handle; /* libdw.so.1, for sym_libdw */
+	void *handle;		  /* libdw.so.1, for sym_libdw */
 	Dwfl_Callbacks callbacks; /* must outlive every Dwfl */
-	char *debuginfo_path;     /* NULL: the default ":.debug:/usr/lib/debug" */
-} dw = {.once = PTHREAD_ONCE_INIT};
+	char *debuginfo_path;	  /* NULL: the default ":.debug:/usr/lib/debug" */
+} dw = { .once = PTHREAD_ONCE_INIT };
 
 static void dw_load(void)
 {
@@ -245,7 +247,7 @@ struct dwmod {
 
 struct fk_symbols {
 	pid_t pid;
-	bool use_dw;   /* libdw loaded and a Dwfl exists */
+	bool use_dw; /* libdw loaded and a Dwfl exists */
 	Dwfl *dwfl;
 	bool attached; /* dwfl_attach_state worked: CFI unwinding */
 	bool removed;  /* a module went away during sym_refresh */
@@ -408,8 +410,8 @@ static int elf_add_syms(struct elfmod *m, const struct elffile *f, int idx)
 	for (size_t i = 0; i < n; i++) {
 		const Elf64_Sym *y = &raw[i];
 		int type = ELF64_ST_TYPE(y->st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || y->st_shndx == SHN_UNDEF ||
-		    y->st_value == 0 || y->st_name >= ss->sh_size)
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || y->st_shndx == SHN_UNDEF || y->st_value == 0 ||
+		    y->st_name >= ss->sh_size)
 			continue;
 		m->syms[m->nsyms].addr = y->st_value + m->bias;
 		m->syms[m->nsyms].size = y->st_size;
@@ -664,8 +666,7 @@ static void dwfl_setup(struct fk_symbols *s)
 	int rc = dw.api.linux_proc_report(s->dwfl, s->pid);
 	dw.api.report_end(s->dwfl, NULL, NULL);
 	if (rc != 0) {
-		set_note(s, "dwfl_linux_proc_report(%d): %s", (int)s->pid,
-			 rc > 0 ? strerror(rc) : dw.api.errmsg(-1));
+		set_note(s, "dwfl_linux_proc_report(%d): %s", (int)s->pid, rc > 0 ? strerror(rc) : dw.api.errmsg(-1));
 		s->use_dw = false; /* sym_refresh tries again */
 		return;
 	}
@@ -684,8 +685,10 @@ struct fk_symbols *sym_open(pid_t pid)
 	s->pid = pid;
 	const char *off = getenv("FORKALL_NO_LIBDW");
 	if (off && *off && strcmp(off, "0") != 0) {
-		set_note(s, "libdw disabled (FORKALL_NO_LIBDW=%s): frame-pointer unwinding, ELF symbols, "
-			    "no source lines", off);
+		set_note(s,
+			 "libdw disabled (FORKALL_NO_LIBDW=%s): frame-pointer unwinding, ELF symbols, "
+			 "no source lines",
+			 off);
 		return s;
 	}
 	pthread_once(&dw.once, dw_load);
@@ -757,7 +760,7 @@ struct unwind {
 	struct fk_symbols *s;
 	struct sym_frame *f;
 	int n, max;
-	int want;              /* sym_unwind_regs: the frame whose registers to keep */
+	int want;	       /* sym_unwind_regs: the frame whose registers to keep */
 	struct sym_regs *regs; /* NULL for sym_unwind */
 };
 
@@ -858,15 +861,14 @@ static int unwind_fp(struct fk_symbols *s, const fk_gregs *regs, struct sym_fram
 	return n;
 }
 
-static int unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames,
-		  int max, int want, struct sym_regs *out, struct fk_err *err)
+static int unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames, int max, int want,
+		  struct sym_regs *out, struct fk_err *err)
 {
 	if (!s || !regs || !frames || max < 1 || tid <= 0)
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "unwind", "bad arguments (tid %d, max %d)",
-			       (int)tid, max);
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "unwind", "bad arguments (tid %d, max %d)", (int)tid, max);
 	mc_reset(&s->mc); /* the process ran since the last unwind */
 	if (s->attached) {
-		struct unwind u = {.s = s, .f = frames, .n = 0, .max = max, .want = want, .regs = out};
+		struct unwind u = { .s = s, .f = frames, .n = 0, .max = max, .want = want, .regs = out };
 		s->cur_tid = tid;
 		s->cur_regs = regs;
 		int rc = dw.api.getthread_frames(s->dwfl, tid, cb_frame, &u);
@@ -876,8 +878,7 @@ static int unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct 
 		s->cur_regs = NULL;
 		if (u.n > 0)
 			return u.n;
-		fk_debug("unwind %d: libdw gave no frame (%s); walking frame pointers", (int)tid,
-			 dw.api.errmsg(-1));
+		fk_debug("unwind %d: libdw gave no frame (%s); walking frame pointers", (int)tid, dw.api.errmsg(-1));
 	}
 	int n = unwind_fp(s, regs, frames, max);
 	if (out && want < n) {
@@ -893,14 +894,14 @@ static int unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct 
 	return n;
 }
 
-int sym_unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames,
-	       int max, struct fk_err *err)
+int sym_unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames, int max,
+	       struct fk_err *err)
 {
 	return unwind(s, tid, regs, frames, max, -1, NULL, err);
 }
 
-int sym_unwind_regs(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames,
-		    int max, int want, struct sym_regs *out, struct fk_err *err)
+int sym_unwind_regs(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames, int max, int want,
+		    struct sym_regs *out, struct fk_err *err)
 {
 	if (!out || want < 0 || want >= max)
 		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "unwind", "bad frame %d (max %d)", want, max);
@@ -997,7 +998,7 @@ static int cmp_dsym(const void *a, const void *b)
 		return x->addr < y->addr ? -1 : 1;
 	if ((x->size == 0) != (y->size == 0))
 		return x->size == 0 ? 1 : -1; /* sized first */
-	static const int rank[] = {[STB_GLOBAL] = 0, [STB_WEAK] = 1, [STB_LOCAL] = 2};
+	static const int rank[] = { [STB_GLOBAL] = 0, [STB_WEAK] = 1, [STB_LOCAL] = 2 };
 	int rx = x->bind <= STB_WEAK ? rank[x->bind] : 3, ry = y->bind <= STB_WEAK ? rank[y->bind] : 3;
 	return rx - ry; /* global names before weak and local aliases */
 }
@@ -1199,11 +1200,11 @@ int sym_lookup_function(struct fk_symbols *s, const char *name, uint64_t *addrs,
 	if (!name || !*name || max < 1)
 		return 0;
 	if (s->use_dw) {
-		struct fn_lookup q = {.s = s, .name = name};
+		struct fn_lookup q = { .s = s, .name = name };
 		dw.api.getmodules(s->dwfl, cb_fn_module, &q, 0);
 		return addrset_out(&q.out, addrs, max);
 	}
-	struct addrset out = {0};
+	struct addrset out = { 0 };
 	if (maps_load(s)) {
 		for (size_t i = 0; i < s->nmods; i++) {
 			struct elfmod *m = &s->mods[i];
@@ -1292,8 +1293,7 @@ static int cb_line_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_
 			int no;
 			Dwarf_Addr a;
 			bool endseq = false, stmt = false;
-			if (!last_match || dw.api.lineno(l, &no) != 0 || no < q->line ||
-			    dw.api.lineaddr(l, &a) != 0)
+			if (!last_match || dw.api.lineno(l, &no) != 0 || no < q->line || dw.api.lineaddr(l, &a) != 0)
 				continue;
 			dw.api.lineendsequence(l, &endseq);
 			dw.api.linebeginstatement(l, &stmt);
@@ -1304,8 +1304,7 @@ static int cb_line_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_
 	return DWARF_CB_OK;
 }
 
-int sym_lookup_line(struct fk_symbols *s, const char *file, int line, uint64_t *addrs, int max,
-		    int *actual)
+int sym_lookup_line(struct fk_symbols *s, const char *file, int line, uint64_t *addrs, int max, int *actual)
 {
 	if (actual)
 		*actual = 0;
@@ -1313,10 +1312,10 @@ int sym_lookup_line(struct fk_symbols *s, const char *file, int line, uint64_t *
 		return 0;
 	char want[4096];
 	normalize_path(want, sizeof want, file);
-	struct line_lookup q = {.file = want, .flen = strlen(want), .line = line};
+	struct line_lookup q = { .file = want, .flen = strlen(want), .line = line };
 	dw.api.getmodules(s->dwfl, cb_line_module, &q, 0);
 	/* One address per function: the lowest row of the line in each. */
-	struct addrset out = {0};
+	struct addrset out = { 0 };
 	uint64_t *starts = calloc(q.n ? q.n : 1, sizeof *starts);
 	for (size_t i = 0; starts && i < q.n; i++) {
 		const struct dwmod *m = dwmod_get(s, q.hits[i].mod);
@@ -1341,8 +1340,7 @@ int sym_lookup_line(struct fk_symbols *s, const char *file, int line, uint64_t *
 
 /* ---- the rows of one function (step.c) ---- */
 
-size_t sym_function_lines(struct fk_symbols *s, uint64_t pc, uint64_t *lo, uint64_t *hi,
-			  struct sym_line_row **rows)
+size_t sym_function_lines(struct fk_symbols *s, uint64_t pc, uint64_t *lo, uint64_t *hi, struct sym_line_row **rows)
 {
 	*rows = NULL;
 	if (!s->use_dw)

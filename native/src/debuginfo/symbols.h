@@ -41,8 +41,8 @@ const char *sym_unwinder(const struct fk_symbols *s);
 const char *sym_note(const struct fk_symbols *s);
 
 struct sym_frame {
-	uint64_t pc;     /* frame 0: the LWP's pc; callers: return addresses */
-	uint64_t sp;     /* the frame's stack pointer (CFA of its callee); 0 if unknown */
+	uint64_t pc;	 /* frame 0: the LWP's pc; callers: return addresses */
+	uint64_t sp;	 /* the frame's stack pointer (CFA of its callee); 0 if unknown */
 	bool activation; /* pc is where the frame is now (frame 0, or interrupted
 			  * by a signal), not a return address: do not look up pc-1 */
 };
@@ -51,8 +51,8 @@ struct sym_frame {
  * the pc. Stops at the outermost frame (_start, clone3: undefined return
  * address), at garbage (pc 0, a loop, unreadable stack) or after max frames.
  * Returns the count (>= 1), or -1 with err for bad arguments. */
-int sym_unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames,
-	       int max, struct fk_err *err);
+int sym_unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames, int max,
+	       struct fk_err *err);
 
 /* ---- for locals.c (DWARF variables) ---- */
 
@@ -68,8 +68,8 @@ struct sym_regs {
  * sp; needs dwfl_frame_reg, elfutils >= 0.188), or only sp with the
  * frame-pointer walk. Returns the frame count; want >= the count: out
  * stays empty. */
-int sym_unwind_regs(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames,
-		    int max, int want, struct sym_regs *out, struct fk_err *err);
+int sym_unwind_regs(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames, int max, int want,
+		    struct sym_regs *out, struct fk_err *err);
 
 /* The process's `Dwfl *`, NULL without libdw. */
 void *sym_dwfl(struct fk_symbols *s);
@@ -105,8 +105,7 @@ int sym_lookup_function(struct fk_symbols *s, const char *name, uint64_t *addrs,
  * addresses are the lowest such row per function (an inlined or duplicated
  * line gives one address per copy). Returns how many were stored (<= max);
  * 0 (and *actual = 0) when nothing matches or without libdw. */
-int sym_lookup_line(struct fk_symbols *s, const char *file, int line, uint64_t *addrs, int max,
-		    int *actual);
+int sym_lookup_line(struct fk_symbols *s, const char *file, int line, uint64_t *addrs, int max, int *actual);
 
 /* ---- for step.c (source-line stepping) ---- */
 
@@ -124,7 +123,6 @@ struct sym_line_row {
 /* The rows of the function containing pc (by its symbol's [lo, hi)),
  * sorted by address; *rows is malloc'ed (free it). Returns the count, 0
  * when pc has no function symbol or no line table (no libdw, no DWARF). */
-size_t sym_function_lines(struct fk_symbols *s, uint64_t pc, uint64_t *lo, uint64_t *hi,
-			  struct sym_line_row **rows);
+size_t sym_function_lines(struct fk_symbols *s, uint64_t pc, uint64_t *lo, uint64_t *hi, struct sym_line_row **rows);
 
 #endif

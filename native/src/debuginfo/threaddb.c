@@ -41,7 +41,7 @@ static struct {
 	td_err_e (*ta_delete)(td_thragent_t *);
 	td_err_e (*map_lwp2thr)(const td_thragent_t *, lwpid_t, td_thrhandle_t *);
 	td_err_e (*thr_get_info)(const td_thrhandle_t *, td_thrinfo_t *);
-} lib = {.once = PTHREAD_ONCE_INIT};
+} lib = { .once = PTHREAD_ONCE_INIT };
 
 static const char *lib_path_hint;
 
@@ -62,13 +62,12 @@ static void load_lib(void)
 		snprintf(lib.err, sizeof lib.err, "libthread_db.so.1 not loaded: %s", dlerror());
 		return;
 	}
-	lib.init = (td_err_e(*)(void))dlsym(lib.handle, "td_init");
-	lib.ta_new = (td_err_e(*)(struct ps_prochandle *, td_thragent_t **))dlsym(lib.handle, "td_ta_new");
-	lib.ta_delete = (td_err_e(*)(td_thragent_t *))dlsym(lib.handle, "td_ta_delete");
-	lib.map_lwp2thr = (td_err_e(*)(const td_thragent_t *, lwpid_t, td_thrhandle_t *))dlsym(
-		lib.handle, "td_ta_map_lwp2thr");
-	lib.thr_get_info =
-		(td_err_e(*)(const td_thrhandle_t *, td_thrinfo_t *))dlsym(lib.handle, "td_thr_get_info");
+	lib.init = (td_err_e (*)(void))dlsym(lib.handle, "td_init");
+	lib.ta_new = (td_err_e (*)(struct ps_prochandle *, td_thragent_t **))dlsym(lib.handle, "td_ta_new");
+	lib.ta_delete = (td_err_e (*)(td_thragent_t *))dlsym(lib.handle, "td_ta_delete");
+	lib.map_lwp2thr =
+		(td_err_e (*)(const td_thragent_t *, lwpid_t, td_thrhandle_t *))dlsym(lib.handle, "td_ta_map_lwp2thr");
+	lib.thr_get_info = (td_err_e (*)(const td_thrhandle_t *, td_thrinfo_t *))dlsym(lib.handle, "td_thr_get_info");
 	if (!lib.init || !lib.ta_new || !lib.ta_delete || !lib.map_lwp2thr || !lib.thr_get_info) {
 		snprintf(lib.err, sizeof lib.err, "libthread_db.so.1 lacks td_* entry points");
 		dlclose(lib.handle);

@@ -17,26 +17,26 @@
 #define STUB_ENTRY_SIZE 192
 
 struct stub_header {
-	uint64_t n;                 /* 0: entries */
-	uint64_t go;                /* 8: futex word the threads park on */
+	uint64_t n;		     /* 0: entries */
+	uint64_t go;		     /* 8: futex word the threads park on */
 	uint64_t leader_robust_head; /* 16: 0 = none */
-	uint64_t leader_robust_len; /* 24 */
-	uint64_t leader_robust_ret; /* 32: out */
+	uint64_t leader_robust_len;  /* 24 */
+	uint64_t leader_robust_ret;  /* 32: out */
 	uint64_t pad[3];
 };
 
 struct stub_entry {
-	uint64_t flags, stack, ptid, ctid, tls;   /* 0..32: clone() */
-	uint64_t robust_head, robust_len;         /* 40, 48: 0 = skip */
-	uint64_t rseq_ptr, rseq_len, rseq_sig;    /* 56, 64, 72: 0 = skip */
-	uint64_t name_ptr;                        /* 80: 0 = skip */
-	uint64_t ss_ptr;                          /* 88: 0 = skip */
-	int64_t result;                           /* 96: out: clone's return */
-	int64_t setup_err;                        /* 104: out: -errno of the failed call */
-	uint64_t setup_step;                      /* 112: out: 1 robust 2 rseq 3 name 4 sigaltstack */
-	uint64_t done;                            /* 120: out: 1 when parked */
-	char name[16];                            /* 128 */
-	uint8_t ss[24];                           /* 144: stack_t */
+	uint64_t flags, stack, ptid, ctid, tls; /* 0..32: clone() */
+	uint64_t robust_head, robust_len;	/* 40, 48: 0 = skip */
+	uint64_t rseq_ptr, rseq_len, rseq_sig;	/* 56, 64, 72: 0 = skip */
+	uint64_t name_ptr;			/* 80: 0 = skip */
+	uint64_t ss_ptr;			/* 88: 0 = skip */
+	int64_t result;				/* 96: out: clone's return */
+	int64_t setup_err;			/* 104: out: -errno of the failed call */
+	uint64_t setup_step;			/* 112: out: 1 robust 2 rseq 3 name 4 sigaltstack */
+	uint64_t done;				/* 120: out: 1 when parked */
+	char name[16];				/* 128 */
+	uint8_t ss[24];				/* 144: stack_t */
 	uint8_t pad[24];
 };
 

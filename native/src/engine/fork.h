@@ -12,9 +12,9 @@
 struct fk_tracer;
 
 enum fk_fork_flags {
-	FK_FORK_STOPPED = 1u << 1,       /* leave the child group-stopped, detached */
+	FK_FORK_STOPPED = 1u << 1,	 /* leave the child group-stopped, detached */
 	FK_FORK_COPY_DONTFORK = 1u << 2, /* copy MADV_DONTFORK regions */
-	FK_FORK_KEEP_TRACED = 1u << 3,   /* keep the child attached (debug mode) */
+	FK_FORK_KEEP_TRACED = 1u << 3,	 /* keep the child attached (debug mode) */
 	/* the child gets the parent's pid and every thread its parent
 	 * thread's tid, in a new PID namespace (needs CAP_SYS_ADMIN in the
 	 * target): mutex owners, cached tids and getpid() stay right */

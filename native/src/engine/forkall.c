@@ -53,7 +53,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 void fa_warn(struct forkall *fa, const char *fmt, ...)
 {
 	char buf[512];
@@ -175,7 +174,7 @@ static void result(struct forkall *fa, struct jw *body)
 	jw_kint(body, "totalUs", (int64_t)(fa->t_child1 - fa->t_start));
 	jw_key(body, "pausePhasesUs");
 	jw_obj_begin(body);
-	static const char *const names[] = {"stop", "capture", "altstack", "fork", "restore", "release"};
+	static const char *const names[] = { "stop", "capture", "altstack", "fork", "restore", "release" };
 	for (int i = 0; i < 6; i++)
 		jw_kint(body, names[i], (int64_t)fa->phases[i]);
 	jw_obj_end(body);
@@ -194,8 +193,8 @@ static void result(struct forkall *fa, struct jw *body)
 	jw_key(body, "dontfork");
 	jw_obj_begin(body);
 	jw_kint(body, "regions", (int64_t)ndc);
-	jw_kint(body, "bytes", (int64_t)bdc);            /* address space */
-	jw_kint(body, "residentBytes", (int64_t)rdc);    /* what a copy costs */
+	jw_kint(body, "bytes", (int64_t)bdc);	      /* address space */
+	jw_kint(body, "residentBytes", (int64_t)rdc); /* what a copy costs */
 	jw_kbool(body, "copied", fa_want_dontfork_copy(fa));
 	jw_obj_end(body);
 	jw_key(body, "wipeonfork");
@@ -243,7 +242,7 @@ static int fork_attempt(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct 
 		fa.t_stop = tr_now_us();
 		rc = fa_stop_parent(&fa);
 	}
-	uint64_t ph[8] = {0};
+	uint64_t ph[8] = { 0 };
 	ph[0] = tr_now_us();
 	if (rc == 0)
 		rc = fa_capture(&fa);
@@ -262,12 +261,12 @@ static int fork_attempt(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct 
 	if (rc == 0 && fa_fault_at(&fa, "parent-release") == 0) {
 		fa_release_parent(&fa);
 		fa.t_release = tr_now_us();
-		fa.phases[0] = ph[0] - fa.t_stop;      /* stop */
-		fa.phases[1] = ph[1] - ph[0];          /* capture */
-		fa.phases[2] = ph[2] - ph[1];          /* altstack */
-		fa.phases[3] = ph[3] - ph[2];          /* fork */
-		fa.phases[4] = ph[4] - ph[3];          /* restore */
-		fa.phases[5] = fa.t_release - ph[4];   /* release */
+		fa.phases[0] = ph[0] - fa.t_stop;    /* stop */
+		fa.phases[1] = ph[1] - ph[0];	     /* capture */
+		fa.phases[2] = ph[2] - ph[1];	     /* altstack */
+		fa.phases[3] = ph[3] - ph[2];	     /* fork */
+		fa.phases[4] = ph[4] - ph[3];	     /* restore */
+		fa.phases[5] = fa.t_release - ph[4]; /* release */
 	} else {
 		rc = -1;
 	}
@@ -319,7 +318,7 @@ static bool target_died(struct fk_tracer *tr, pid_t pid)
 		enum proc_life life = proc_life(pid);
 		if (life != PROC_DYING)
 			return life == PROC_GONE;
-		struct timespec ts = {0, 5 * 1000 * 1000};
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
 	return false;
@@ -338,14 +337,14 @@ int forkall_run(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct jw *body
 			char step[sizeof err->step];
 			snprintf(step, sizeof step, "%s", err->step);
 			fk_err_clear(err);
-			return fk_fail(err, ESRCH, FK_KIND_EXITED, step, "process %d exited during the fork (at step %s)",
-				       (int)pid, step);
+			return fk_fail(err, ESRCH, FK_KIND_EXITED, step,
+				       "process %d exited during the fork (at step %s)", (int)pid, step);
 		}
 		if (rc == 0 || !execed || attempt == EXEC_RETRIES)
 			return rc;
 		fk_info("forkall %d: attempt %d overlapped an execve (%s); trying again", (int)pid, attempt, err->msg);
 		fk_err_clear(err);
-		struct timespec ts = {0, 2 * 1000 * 1000}; /* let the exec finish */
+		struct timespec ts = { 0, 2 * 1000 * 1000 }; /* let the exec finish */
 		nanosleep(&ts, NULL);
 	}
 }

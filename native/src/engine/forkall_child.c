@@ -27,7 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-
 int fa_attach_child(struct fk_tracer *tr, struct forkall *fa)
 {
 	(void)tr;
@@ -66,7 +65,7 @@ static void rseq_fixup(struct forkall *fa, struct tstate *t, fk_gregs *r)
 static void xstate_sanitise(uint8_t *x, size_t len)
 {
 	if (len >= 576) {
-		memset(x + 520, 0, 8);      /* xcomp_bv */
+		memset(x + 520, 0, 8);	       /* xcomp_bv */
 		memset(x + 528, 0, 576 - 528); /* reserved */
 	}
 }
@@ -228,7 +227,7 @@ static int slow_build_threads(struct forkall *fa)
 			free(calls);
 			return -1;
 		}
-		static const char *const what[] = {"set_robust_list", "rseq", "prctl(PR_SET_NAME)", "sigaltstack"};
+		static const char *const what[] = { "set_robust_list", "rseq", "prctl(PR_SET_NAME)", "sigaltstack" };
 		for (size_t i = 0; i < n; i++) {
 			if (calls[i].status < 0 || calls[i].ret < 0) {
 				int e = calls[i].status < 0 ? -calls[i].status : (int)-calls[i].ret;
@@ -259,7 +258,7 @@ int fa_build_threads(struct fk_tracer *tr, struct forkall *fa)
 			       (int)leader);
 
 	int brc = (fa->flags & FK_FORK_SAME_TIDS) || getenv("FORKALL_SLOW_BUILD") ? slow_build_threads(fa)
-									    : stub_build_threads(fa);
+										  : stub_build_threads(fa);
 	if (brc < 0)
 		return -1;
 	if (!fa_skip(fa, "robust") && !(fa->flags & FK_FORK_SAME_TIDS))
@@ -289,13 +288,14 @@ int fa_build_threads(struct fk_tracer *tr, struct forkall *fa)
 				       "PTRACE_SETREGSET NT_X86_XSTATE of child thread %d", (int)t->child_tid);
 		if (!is_leader && !fa_skip(fa, "sched")) {
 			if (t->affinity_ok && sched_setaffinity(t->child_tid, sizeof t->affinity, &t->affinity) < 0)
-				fa_warn(fa, "thread %d: CPU affinity not copied: %s", (int)t->child_tid, strerror(errno));
+				fa_warn(fa, "thread %d: CPU affinity not copied: %s", (int)t->child_tid,
+					strerror(errno));
 			if (t->sched_ok) {
 				t->sched.size = sizeof t->sched;
 				t->sched.sched_flags = 0;
 				if (syscall(SYS_sched_setattr, t->child_tid, &t->sched, 0) < 0)
-					fa_warn(fa, "thread %d: scheduling policy/priority not copied: %s", (int)t->child_tid,
-					     strerror(errno));
+					fa_warn(fa, "thread %d: scheduling policy/priority not copied: %s",
+						(int)t->child_tid, strerror(errno));
 			}
 		}
 		uint64_t mask = t->sigmask_ok && !fa_skip(fa, "sigmask") ? t->sigmask : 0;
@@ -311,7 +311,7 @@ int fa_build_threads(struct fk_tracer *tr, struct forkall *fa)
 		 * leader leaves with exit() (not exit_group), a zombie leader
 		 * like the parent's. */
 		fk_gregs r;
-		uint64_t a[6] = {0, 0, 0, 0, 0, 0};
+		uint64_t a[6] = { 0, 0, 0, 0, 0, 0 };
 		if (arch_get_gregs(leader, &r) == 0) {
 			arch_setup_syscall(&r, fa->insn, SYS_exit, a);
 			arch_set_gregs(leader, &r);
@@ -334,7 +334,7 @@ int fa_release_child(struct forkall *fa)
 	if (fa->init && samepid_finish_init(fa) < 0)
 		return -1;
 	if (fa->flags & FK_FORK_KEEP_TRACED) {
-		c->session = true; /* a debug session takes it over, stopped */
+		c->session = true;   /* a debug session takes it over, stopped */
 		c->own_fork = false; /* its own forks are the program's */
 		fa->cproc = NULL;
 		return 0;
@@ -350,4 +350,3 @@ int fa_release_child(struct forkall *fa)
 	fa->cproc = NULL;
 	return 0;
 }
-

@@ -36,9 +36,8 @@ static bool same_groups(const struct proc_creds *a, const struct proc_creds *b)
 bool fa_creds_differ(const struct proc_creds *a, const struct proc_creds *b)
 {
 	return memcmp(a->uid, b->uid, sizeof a->uid) != 0 || memcmp(a->gid, b->gid, sizeof a->gid) != 0 ||
-	       !same_groups(a, b) || a->cap_inh != b->cap_inh || a->cap_prm != b->cap_prm ||
-	       a->cap_eff != b->cap_eff || a->cap_bnd != b->cap_bnd || a->cap_amb != b->cap_amb ||
-	       a->no_new_privs != b->no_new_privs;
+	       !same_groups(a, b) || a->cap_inh != b->cap_inh || a->cap_prm != b->cap_prm || a->cap_eff != b->cap_eff ||
+	       a->cap_bnd != b->cap_bnd || a->cap_amb != b->cap_amb || a->no_new_privs != b->no_new_privs;
 }
 
 /* What differs, for a warning: "uid 1000/1000/1000/1000 (is 0/0/0/0), ..." */
@@ -74,7 +73,7 @@ static void describe(const struct proc_creds *want, const struct proc_creds *got
 /* One call in one child thread; its result (or -errno of a failed inject). */
 static long call(struct forkall *fa, struct tstate *t, long nr, uint64_t a0, uint64_t a1, uint64_t a2)
 {
-	uint64_t a[6] = {a0, a1, a2, 0, 0, 0};
+	uint64_t a[6] = { a0, a1, a2, 0, 0, 0 };
 	long ret = 0;
 	struct fk_err e;
 	fk_err_clear(&e);
@@ -106,13 +105,12 @@ static void restore_thread(struct forkall *fa, struct tstate *t, const struct pr
 		call(fa, t, SYS_setresuid, w->uid[0], w->uid[1], w->uid[2]);
 		call(fa, t, SYS_setfsuid, w->uid[3], 0, 0);
 	}
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2] = {
-		{(uint32_t)w->cap_eff, (uint32_t)w->cap_prm, (uint32_t)w->cap_inh},
-		{(uint32_t)(w->cap_eff >> 32), (uint32_t)(w->cap_prm >> 32), (uint32_t)(w->cap_inh >> 32)},
+		{ (uint32_t)w->cap_eff, (uint32_t)w->cap_prm, (uint32_t)w->cap_inh },
+		{ (uint32_t)(w->cap_eff >> 32), (uint32_t)(w->cap_prm >> 32), (uint32_t)(w->cap_inh >> 32) },
 	};
-	if (mem_write_exact(fa->child, at, &h, sizeof h) == 0 &&
-	    mem_write_exact(fa->child, at + 16, d, sizeof d) == 0)
+	if (mem_write_exact(fa->child, at, &h, sizeof h) == 0 && mem_write_exact(fa->child, at + 16, d, sizeof d) == 0)
 		call(fa, t, SYS_capset, at, at + 16, 0);
 	if (w->cap_amb != have->cap_amb) {
 		call(fa, t, SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0);

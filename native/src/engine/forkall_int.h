@@ -73,7 +73,7 @@ struct tstate {
 	struct proc_creds creds; /* read after the release, with the other extras */
 	bool creds_ok;
 	pid_t child_tid;
-	uint64_t scratch_at;  /* start of its scratch window */
+	uint64_t scratch_at; /* start of its scratch window */
 	bool scratch_saved;
 };
 
@@ -96,17 +96,17 @@ struct forkall {
 	struct pre_state *pre;
 	size_t npre;
 	struct proc_task_stat image; /* mm fields at prepare: an exec changes them */
-	unsigned execs0;             /* the session's exec count at the start */
-	bool execed;                 /* failed because the target ran execve */
+	unsigned execs0;	     /* the session's exec count at the start */
+	bool execed;		     /* failed because the target ran execve */
 
 	struct proc *parent;
-	bool session;        /* the parent belongs to a debug session */
-	bool was_running;    /* ... and was running */
+	bool session;	  /* the parent belongs to a debug session */
+	bool was_running; /* ... and was running */
 	bool parent_released;
 	struct tstate *ts;
 	size_t nts;
-	uint8_t *scratch;      /* nts * SCRATCH_LEN original bytes */
-	size_t forker;       /* index in ts */
+	uint8_t *scratch; /* nts * SCRATCH_LEN original bytes */
+	size_t forker;	  /* index in ts */
 	bool zombie_leader;
 	bool injected_parent; /* parent registers must be restored */
 	bool dofork_applied;  /* MADV_DOFORK in effect in the parent */
@@ -114,14 +114,13 @@ struct forkall {
 
 	pid_t child;
 	struct proc *cproc;
-	pid_t init;          /* same-tids mode: pid 1 of the child's namespace */
-	bool userns;         /* ... in a user namespace of its own (no CAP_SYS_ADMIN) */
+	pid_t init;  /* same-tids mode: pid 1 of the child's namespace */
+	bool userns; /* ... in a user namespace of its own (no CAP_SYS_ADMIN) */
 	struct proc *iproc;
 
 	uint64_t phases[6];
 	uint64_t t_start, t_stop, t_fork0, t_fork1, t_release, t_child0, t_child1;
 };
-
 
 /* Tid-preserving fork (FK_FORK_SAME_TIDS): the child lives in a new PID
  * namespace where it has the parent's pid and every thread its parent

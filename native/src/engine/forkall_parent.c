@@ -27,7 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-
 /* ---- prepare (the process runs) --------------------------------------- */
 
 int fa_prepare(struct forkall *fa)
@@ -52,7 +51,8 @@ int fa_prepare(struct forkall *fa)
 	/* only the tid field's offset is needed: no libthread_db session */
 	fa->tid_off = fa->syms ? glibc_pthread_tid_offset(fa->mpid, fa->syms) : -1;
 	if (fa->tid_off < 0)
-		fa_warn(fa, "no glibc thread layout found (_thread_db_pthread_tid): thread descriptors are not fixed up");
+		fa_warn(fa,
+			"no glibc thread layout found (_thread_db_pthread_tid): thread descriptors are not fixed up");
 	rc = proc_vmflag_ranges(fa->mpid, &fa->vmf, &fa->nvmf);
 	if (rc < 0)
 		return fk_fail(err, -rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/smaps", (int)fa->pid);
@@ -131,7 +131,8 @@ int fa_stop_parent(struct forkall *fa)
 	for (size_t i = 0; i < p->n; i++)
 		if (p->lwps[i].state == LWP_STOPPED && p->lwps[i].stop == STOP_GROUP)
 			return fk_fail(err, EBUSY, FK_KIND_BADREQ, "stop",
-				       "process %d is stopped by job control (SIGSTOP); continue it first", (int)fa->pid);
+				       "process %d is stopped by job control (SIGSTOP); continue it first",
+				       (int)fa->pid);
 	return 0;
 }
 
@@ -146,7 +147,8 @@ static int save_scratch(struct forkall *fa)
 		return -1;
 	}
 	for (size_t i = 0; i < fa->nts; i++)
-		at[i] = fa->ts[i].scratch_at = (arch_sp(&fa->ts[i].regs) - SCRATCH_BELOW_SP - SCRATCH_LEN) & ~(uint64_t)15;
+		at[i] = fa->ts[i].scratch_at =
+			(arch_sp(&fa->ts[i].regs) - SCRATCH_BELOW_SP - SCRATCH_LEN) & ~(uint64_t)15;
 	mem_read_blocks(fa->mpid, at, SCRATCH_LEN, fa->scratch, ok, fa->nts);
 	for (size_t i = 0; i < fa->nts; i++)
 		fa->ts[i].scratch_saved = ok[i];
@@ -281,7 +283,7 @@ int fa_capture_altstacks(struct forkall *fa)
 	pid_t F = fa->ts[fa->forker].tid;
 	long page = 0;
 	if (fa->nts >= 4 && int3_harmless(fa)) {
-		uint64_t a[6] = {0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0};
+		uint64_t a[6] = { 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 };
 		uint8_t code[16];
 		size_t len = arch_syscall_trap_code(code, sizeof code);
 		if (rsys_one(fa->tr, fa->parent, fa->insn, F, SYS_mmap, a, &page, NULL, err) < 0) {
@@ -295,7 +297,7 @@ int fa_capture_altstacks(struct forkall *fa)
 			  : rsys_run(fa->tr, fa->parent, fa->insn, calls, fa->nts, INJECT_TIMEOUT_MS, err);
 	if (page > 0) {
 		long ret = 0;
-		uint64_t m[6] = {(uint64_t)page, 4096, 0, 0, 0, 0};
+		uint64_t m[6] = { (uint64_t)page, 4096, 0, 0, 0, 0 };
 		struct fk_err e2;
 		fk_err_clear(&e2);
 		if ((rsys_one(fa->tr, fa->parent, fa->insn, F, SYS_munmap, m, &ret, NULL, &e2) < 0 || ret < 0) &&
@@ -330,7 +332,7 @@ int fa_madvise_dontfork(struct forkall *fa, struct proc *p, pid_t tid, int advic
 	for (size_t i = 0; i < fa->nvmf; i++) {
 		if (!(fa->vmf[i].flags & VMF_DONTFORK))
 			continue;
-		uint64_t a[6] = {fa->vmf[i].start, fa->vmf[i].end - fa->vmf[i].start, (uint64_t)advice, 0, 0, 0};
+		uint64_t a[6] = { fa->vmf[i].start, fa->vmf[i].end - fa->vmf[i].start, (uint64_t)advice, 0, 0, 0 };
 		long ret;
 		if (rsys_one(fa->tr, p, fa->insn, tid, SYS_madvise, a, &ret, NULL, fa->err) < 0)
 			return -1;
@@ -367,7 +369,8 @@ int fa_inject_fork(struct forkall *fa)
 			return fk_fail(err, -rc, FK_KIND_FAILED, "dontfork", "reading /proc/%d/smaps", (int)fa->pid);
 		fa->injected_parent = true;
 		fa->dofork_applied = true;
-		if (fa_madvise_dontfork(fa, fa->parent, f->tid, MADV_DOFORK, "dontfork") < 0 || fa_fault_at(fa, "dontfork") < 0)
+		if (fa_madvise_dontfork(fa, fa->parent, f->tid, MADV_DOFORK, "dontfork") < 0 ||
+		    fa_fault_at(fa, "dontfork") < 0)
 			return -1;
 	}
 	/* the child of our own clone is ours, not a fork the program made */
@@ -423,8 +426,9 @@ static int inject_plain_fork(struct forkall *fa, struct tstate *f)
 	if (ret < 0)
 		return fk_fail(err, (int)-ret, FK_KIND_FAILED, "fork", "the injected fork of process %d failed%s",
 			       (int)fa->pid,
-			       ret == -EAGAIN ? " (RLIMIT_NPROC or the pid limit reached?)"
-			       : ret == -ENOMEM ? " (out of memory)" : "");
+			       ret == -EAGAIN	? " (RLIMIT_NPROC or the pid limit reached?)"
+			       : ret == -ENOMEM ? " (out of memory)"
+						: "");
 	return 0;
 }
 
@@ -458,8 +462,8 @@ int fa_restore_parent(struct forkall *fa)
 			arch_fix_restart(&r, FIX_SAME_TASK);
 			int e = arch_set_gregs(t->tid, &r);
 			if (e < 0 && e != -ESRCH) {
-				fk_fail(fa->err, -e, FK_KIND_FAILED, "restore", "restoring the registers of thread %d of %d",
-					(int)t->tid, (int)fa->pid);
+				fk_fail(fa->err, -e, FK_KIND_FAILED, "restore",
+					"restoring the registers of thread %d of %d", (int)t->tid, (int)fa->pid);
 				rc = -1;
 			}
 		}
@@ -515,4 +519,3 @@ void fa_read_thread_extras(struct forkall *fa)
 			proc_task_comm(fa->pid, t->tid, t->name, sizeof t->name);
 	}
 }
-

@@ -46,7 +46,7 @@ struct clone_args_v1 {
 static int call(struct forkall *fa, struct proc *p, pid_t tid, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
 		uint64_t a3, long *ret, struct rsys_call *rc)
 {
-	uint64_t a[6] = {a0, a1, a2, a3, 0, 0};
+	uint64_t a[6] = { a0, a1, a2, a3, 0, 0 };
 	return rsys_one(fa->tr, p, fa->insn, tid, nr, a, ret, rc, fa->err);
 }
 
@@ -139,11 +139,11 @@ static int userns_fork(struct forkall *fa)
 			       "keeping tids needs a new PID namespace: process %d has no CAP_SYS_ADMIN for one, and "
 			       "clone(CLONE_NEWUSER|CLONE_NEWPID) for one of its own was refused%s",
 			       (int)fa->pid,
-			       ret == -EPERM ? " (unprivileged user namespaces are off: sysctl "
-					       "kernel.unprivileged_userns_clone or user.max_user_namespaces, or an "
-					       "AppArmor/SELinux/seccomp policy)"
+			       ret == -EPERM	? " (unprivileged user namespaces are off: sysctl "
+						  "kernel.unprivileged_userns_clone or user.max_user_namespaces, or an "
+						  "AppArmor/SELinux/seccomp policy)"
 			       : ret == -ENOSPC ? " (user.max_user_namespaces or the nesting limit reached)"
-					       : "");
+						: "");
 	fa->init = c.event == PTRACE_EVENT_FORK && c.event_msg ? (pid_t)c.event_msg : 0;
 	if (!fa->init)
 		return fk_fail(err, EPROTO, FK_KIND_FAILED, "fork", "no fork event for the namespace init of %d",
@@ -193,8 +193,7 @@ int samepid_fork(struct forkall *fa)
 	}
 	struct rsys_call c;
 	fa->t_fork0 = tr_now_us();
-	if (fa_fault_at(fa, "fork") < 0 ||
-	    call(fa, P, F, SYS_clone, SIGCHLD | CLONE_PARENT, 0, 0, 0, &ret, &c) < 0) {
+	if (fa_fault_at(fa, "fork") < 0 || call(fa, P, F, SYS_clone, SIGCHLD | CLONE_PARENT, 0, 0, 0, &ret, &c) < 0) {
 		rc = -1;
 		goto restore_ns;
 	}
@@ -256,7 +255,8 @@ static int clone_child(struct forkall *fa)
 	uint64_t sargs = fa_scratch(f, 384), stid = sargs + sizeof ca;
 	ca.set_tid = stid;
 	ca.set_tid_size = 1;
-	if (mem_write_exact(I, sargs, &ca, sizeof ca) < 0 || mem_write_exact(I, stid, &(int32_t){(int32_t)want}, 4) < 0)
+	if (mem_write_exact(I, sargs, &ca, sizeof ca) < 0 ||
+	    mem_write_exact(I, stid, &(int32_t){ (int32_t)want }, 4) < 0)
 		return fk_fail(err, EFAULT, FK_KIND_FAILED, "same-tids", "writing clone3 arguments into %d", (int)I);
 	if (call(fa, fa->iproc, I, SYS_clone3, sargs, sizeof ca, 0, 0, &ret, &c) < 0)
 		return -1;
@@ -307,7 +307,7 @@ int samepid_finish_init(struct forkall *fa)
 	struct fk_err *err = fa->err;
 	pid_t I = fa->init;
 	long addr;
-	uint64_t a[6] = {0, 4096, PROT_READ | PROT_EXEC | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0};
+	uint64_t a[6] = { 0, 4096, PROT_READ | PROT_EXEC | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 };
 	if (rsys_one(fa->tr, fa->iproc, fa->insn, I, SYS_mmap, a, &addr, NULL, err) < 0)
 		return -1;
 	if (addr < 0 && addr > -4096)

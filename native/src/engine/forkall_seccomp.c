@@ -61,17 +61,18 @@ static int judge(struct forkall *fa, pid_t tid, const struct sc_state *s, const 
 		return fk_fail(fa->err, EPERM, FK_KIND_FAILED, "seccomp",
 			       "thread %d of process %d runs under seccomp (%s) that answers %s to %s (system call "
 			       "%ld), which the fork must run %s; nothing was changed",
-			       (int)tid, (int)fa->pid, mode_words(s), verdict, calls[i].name, calls[i].nr, calls[i].why);
+			       (int)tid, (int)fa->pid, mode_words(s), verdict, calls[i].name, calls[i].nr,
+			       calls[i].why);
 	}
 	return 0;
 }
 
-#define ADD(nr_, name_, why_, ...)                                                                 \
-	do {                                                                                       \
-		if (n < cap) {                                                                     \
-			calls[n] = (struct call){nr_, name_, {__VA_ARGS__}, why_};                 \
-			n++;                                                                       \
-		}                                                                                  \
+#define ADD(nr_, name_, why_, ...)                                                     \
+	do {                                                                           \
+		if (n < cap) {                                                         \
+			calls[n] = (struct call){ nr_, name_, { __VA_ARGS__ }, why_ }; \
+			n++;                                                           \
+		}                                                                      \
 	} while (0)
 
 /* What the forking thread and its copies in the child will run. */
@@ -114,8 +115,8 @@ static size_t forker_calls(struct forkall *fa, struct call *calls, size_t cap)
 		arch_clone_args(a, fl & ~(uint64_t)CLONE_PARENT, 0, 0, 0, 0);
 		ADD(SYS_clone, "clone (the fork)", P, a[0], a[1], a[2], a[3], a[4], a[5]);
 	}
-	ADD(SYS_mmap, "mmap", C, 0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
-	    (uint64_t)-1, 0);
+	ADD(SYS_mmap, "mmap", C, 0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1,
+	    0);
 	ADD(SYS_munmap, "munmap", C, 0, 4096);
 	/* one clone per distinct flag set of the threads to recreate */
 	for (size_t i = 0; i < fa->nts; i++) {
@@ -155,7 +156,9 @@ int fa_check_seccomp(struct forkall *fa)
 	bool unchecked = env && strcmp(env, "unchecked") == 0;
 	struct call fcalls[48];
 	size_t nf = 0;
-	struct call alt = {SYS_sigaltstack, "sigaltstack", {0}, "in every thread (to read its alternate signal stack)"};
+	struct call alt = {
+		SYS_sigaltstack, "sigaltstack", { 0 }, "in every thread (to read its alternate signal stack)"
+	};
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < fa->nts; i++) {
 		struct tstate *t = &fa->ts[i];
@@ -170,13 +173,14 @@ int fa_check_seccomp(struct forkall *fa)
 			seccomp_state_free(&s);
 			if (unchecked)
 				continue;
-			return fk_fail(fa->err, EPERM, FK_KIND_FAILED, "seccomp",
-				       "thread %d of process %d runs under a seccomp filter that Forkall cannot read "
-				       "(%s: PTRACE_SECCOMP_GET_FILTER needs CAP_SYS_ADMIN and a tracer without a filter "
-				       "of its own); a filter that forbids a call the fork runs (clone, mmap, "
-				       "sigaltstack, ...) would kill the process, so nothing was changed. Run Forkall "
-				       "as root, or set FORKALL_SECCOMP=unchecked to fork anyway",
-				       (int)t->tid, (int)fa->pid, strerror(s.read_errno));
+			return fk_fail(
+				fa->err, EPERM, FK_KIND_FAILED, "seccomp",
+				"thread %d of process %d runs under a seccomp filter that Forkall cannot read "
+				"(%s: PTRACE_SECCOMP_GET_FILTER needs CAP_SYS_ADMIN and a tracer without a filter "
+				"of its own); a filter that forbids a call the fork runs (clone, mmap, "
+				"sigaltstack, ...) would kill the process, so nothing was changed. Run Forkall "
+				"as root, or set FORKALL_SECCOMP=unchecked to fork anyway",
+				(int)t->tid, (int)fa->pid, strerror(s.read_errno));
 		}
 		alt.a[1] = fa_scratch(t, 64);
 		rc = judge(fa, t->tid, &s, &alt, 1);

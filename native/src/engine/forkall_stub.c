@@ -37,7 +37,7 @@ static size_t code_len(void)
 	return (size_t)(fk_child_stub_end - fk_child_stub_start);
 }
 
-static const char *const step_names[] = {"", "set_robust_list", "rseq", "prctl(PR_SET_NAME)", "sigaltstack"};
+static const char *const step_names[] = { "", "set_robust_list", "rseq", "prctl(PR_SET_NAME)", "sigaltstack" };
 
 int stub_build_threads(struct forkall *fa)
 {
@@ -71,11 +71,12 @@ int stub_build_threads(struct forkall *fa)
 	}
 
 	/* 1. the page */
-	uint64_t a[6] = {0, size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0};
+	uint64_t a[6] = { 0, size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 };
 	if (rsys_one(fa->tr, c, fa->insn, L, SYS_mmap, a, &page, NULL, err) < 0)
 		goto out;
 	if (page < 0 && page > -4096) {
-		fk_fail(err, (int)-page, FK_KIND_FAILED, "clone", "mmap of the thread-building page in child %d", (int)L);
+		fk_fail(err, (int)-page, FK_KIND_FAILED, "clone", "mmap of the thread-building page in child %d",
+			(int)L);
 		page = 0;
 		goto out;
 	}
@@ -131,7 +132,8 @@ int stub_build_threads(struct forkall *fa)
 
 	/* 2. run it: clones must not stop the leader */
 	fk_gregs saved, r;
-	if (arch_get_gregs(L, &saved) < 0 || ptrace(PTRACE_SETOPTIONS, L, 0, ATTACH_OPTIONS & ~PTRACE_O_TRACECLONE) < 0) {
+	if (arch_get_gregs(L, &saved) < 0 ||
+	    ptrace(PTRACE_SETOPTIONS, L, 0, ATTACH_OPTIONS & ~PTRACE_O_TRACECLONE) < 0) {
 		fk_fail(err, errno, FK_KIND_FAILED, "clone", "preparing the child leader %d", (int)L);
 		goto out;
 	}
@@ -149,7 +151,8 @@ int stub_build_threads(struct forkall *fa)
 	for (;;) {
 		int pr = tr_pump_pid(fa->tr, L, 100);
 		if (tr_find_proc(fa->tr, fa->child) != c || pr == -ECHILD) {
-			fk_fail(err, ESRCH, FK_KIND_EXITED, "clone", "the child %d died while building its threads", (int)L);
+			fk_fail(err, ESRCH, FK_KIND_EXITED, "clone", "the child %d died while building its threads",
+				(int)L);
 			goto out;
 		}
 		ll = proc_lwp(c, L);
@@ -159,16 +162,16 @@ int stub_build_threads(struct forkall *fa)
 				break;
 			}
 			if (ll->stop == STOP_SIGNAL) {
-				fk_fail(err, EFAULT, FK_KIND_FAILED, "clone", "the child leader %d got signal %d in the stub",
-					(int)L, ll->stop_sig);
+				fk_fail(err, EFAULT, FK_KIND_FAILED, "clone",
+					"the child leader %d got signal %d in the stub", (int)L, ll->stop_sig);
 				goto restore_opts;
 			}
 			ptrace(PTRACE_CONT, L, 0, 0); /* a late interrupt: go on */
 			proc_set_running(c, ll);
 		}
 		if (tr_now_us() > deadline) {
-			fk_fail(err, ETIMEDOUT, FK_KIND_FAILED, "clone", "the child %d did not build its threads in %d ms",
-				(int)L, STUB_TIMEOUT_MS);
+			fk_fail(err, ETIMEDOUT, FK_KIND_FAILED, "clone",
+				"the child %d did not build its threads in %d ms", (int)L, STUB_TIMEOUT_MS);
 			goto restore_opts;
 		}
 	}
@@ -193,11 +196,11 @@ int stub_build_threads(struct forkall *fa)
 		if (done == n)
 			break;
 		if (tr_now_us() > deadline) {
-			fk_fail(err, ETIMEDOUT, FK_KIND_FAILED, "clone", "%zu of %zu new threads of child %d did not finish",
-				n - done, n, (int)L);
+			fk_fail(err, ETIMEDOUT, FK_KIND_FAILED, "clone",
+				"%zu of %zu new threads of child %d did not finish", n - done, n, (int)L);
 			goto restore_opts;
 		}
-		struct timespec ts = {0, 50000};
+		struct timespec ts = { 0, 50000 };
 		nanosleep(&ts, NULL);
 	}
 	if ((int64_t)h->leader_robust_ret < 0)
@@ -209,7 +212,8 @@ int stub_build_threads(struct forkall *fa)
 		fa->ts[which[k]].child_tid = tid;
 		if (ptrace(PTRACE_SEIZE, tid, 0, ATTACH_OPTIONS) < 0 || !proc_add_lwp(c, tid) ||
 		    ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
-			fk_fail(err, errno, FK_KIND_FAILED, "clone", "seizing new thread %d of child %d", (int)tid, (int)L);
+			fk_fail(err, errno, FK_KIND_FAILED, "clone", "seizing new thread %d of child %d", (int)tid,
+				(int)L);
 			goto restore_opts;
 		}
 		proc_lwp(c, tid)->interrupt_pending = true;
@@ -235,7 +239,7 @@ out:
 		long ret;
 		struct fk_err e2;
 		fk_err_clear(&e2);
-		uint64_t m[6] = {(uint64_t)page, size, 0, 0, 0, 0};
+		uint64_t m[6] = { (uint64_t)page, size, 0, 0, 0, 0 };
 		if (rsys_one(fa->tr, c, fa->insn, L, SYS_munmap, m, &ret, NULL, rc < 0 ? &e2 : err) < 0 || ret < 0) {
 			if (rc == 0)
 				fk_fail(err, ret < 0 ? (int)-ret : EIO, FK_KIND_FAILED, "clone",

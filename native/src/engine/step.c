@@ -36,7 +36,8 @@
 /* signals an instruction raises itself: never blocked around a step (the
  * kernel resets the handler of a fault signal that is blocked) */
 #define SIGBIT(sig) (1ull << ((sig) - 1))
-#define SYNC_SIGNALS (SIGBIT(SIGTRAP) | SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGFPE) | SIGBIT(SIGSYS))
+#define SYNC_SIGNALS \
+	(SIGBIT(SIGTRAP) | SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGFPE) | SIGBIT(SIGSYS))
 
 enum outcome {
 	GO,   /* carry on */
@@ -45,7 +46,10 @@ enum outcome {
 	FAIL, /* c->err set */
 };
 
-enum run_mode { RUN_ALONE, RUN_ALL };
+enum run_mode {
+	RUN_ALONE,
+	RUN_ALL
+};
 
 struct ctx {
 	struct fk_tracer *tr;
@@ -68,9 +72,9 @@ struct ctx {
 	/* temporary breakpoints of one run */
 	uint64_t *temps; /* inserted by us */
 	size_t ntemps;
-	uint64_t hit;     /* run_to: the temporary breakpoint that ended it */
+	uint64_t hit;	  /* run_to: the temporary breakpoint that ended it */
 	uint64_t call_sp; /* cond_returned: the caller's sp before the call */
-	bool keep_pc;     /* run_to: resume the LWP at its pc, breakpoint or not */
+	bool keep_pc;	  /* run_to: resume the LWP at its pc, breakpoint or not */
 };
 
 static bool alive(const struct ctx *c)
@@ -418,8 +422,8 @@ static enum outcome run_to(struct ctx *c, enum run_mode mode, hit_cond cond)
 			/* a new thread's first stop, a late interrupt, a clone
 			 * event, a job-control stop: it goes on */
 			if (resume_one(c, t) < 0) {
-				fk_fail(c->err, EIO, FK_KIND_FAILED, "step", "thread %d of %d cannot be resumed", (int)t,
-					(int)c->pid);
+				fk_fail(c->err, EIO, FK_KIND_FAILED, "step", "thread %d of %d cannot be resumed",
+					(int)t, (int)c->pid);
 				o = FAIL;
 			}
 			break;
@@ -735,7 +739,8 @@ static enum outcome line_step(struct ctx *c, fk_gregs *r)
 					c->line = c->rows[i].line;
 					c->file = c->rows[i].file;
 					for (; i < (long)c->nrows && c->rows[i].addr == pc; i++)
-						if (c->rows[i].stmt && c->rows[i].line != 0 && c->rows[i].line != c->line)
+						if (c->rows[i].stmt && c->rows[i].line != 0 &&
+						    c->rows[i].line != c->line)
 							return DONE;
 					continue;
 				}
@@ -806,8 +811,15 @@ int step_line(struct fk_tracer *tr, struct proc *p, pid_t tid, enum step_kind ki
 	}
 	if (!p->syms)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "step", "out of memory");
-	struct ctx c = {.tr = tr, .p = p, .pid = p->pid, .tid = tid, .kind = kind, .s = p->syms,
-			.held_sig = l->pending_sig, .out = out, .err = err};
+	struct ctx c = { .tr = tr,
+			 .p = p,
+			 .pid = p->pid,
+			 .tid = tid,
+			 .kind = kind,
+			 .s = p->syms,
+			 .held_sig = l->pending_sig,
+			 .out = out,
+			 .err = err };
 	c.temps = malloc(MAX_TEMPS * sizeof *c.temps);
 	if (!c.temps)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "step", "out of memory");
@@ -822,7 +834,8 @@ int step_line(struct fk_tracer *tr, struct proc *p, pid_t tid, enum step_kind ki
 			o = FAIL;
 		} else if (!is_temp(&c, c.ret) && !bp_at(p, c.ret)) {
 			fk_fail(err, EFAULT, FK_KIND_FAILED, "step",
-				"step out: no breakpoint possible at the return address 0x%llx", (unsigned long long)c.ret);
+				"step out: no breakpoint possible at the return address 0x%llx",
+				(unsigned long long)c.ret);
 			o = FAIL;
 		} else {
 			o = run_to(&c, RUN_ALL, cond_out);

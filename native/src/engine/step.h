@@ -26,7 +26,11 @@
 #include "core/proc.h"
 #include "core/tracer.h"
 
-enum step_kind { STEP_NEXT, STEP_IN, STEP_OUT };
+enum step_kind {
+	STEP_NEXT,
+	STEP_IN,
+	STEP_OUT
+};
 
 struct step_result {
 	/* "step" done; "breakpoint" (addr) or "signal" (signal) of stop_tid;

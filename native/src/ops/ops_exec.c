@@ -17,7 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-
 #define LAUNCH_TIMEOUT_MS 10000
 
 struct launch_args {
@@ -61,7 +60,7 @@ static int parse_launch(const struct rq_launch *rq, struct launch_args *la, stru
  * reset by execve itself. Async-signal-safe. */
 static int clean_signal_state(void)
 {
-	static const int node_ignores[] = {SIGPIPE, SIGXFSZ};
+	static const int node_ignores[] = { SIGPIPE, SIGXFSZ };
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
@@ -75,8 +74,8 @@ static int clean_signal_state(void)
 }
 
 /* Only async-signal-safe calls between fork and exec: Node has threads. */
-static void __attribute__((noreturn))
-exec_child(const struct launch_args *la, int out, int errfd, int null, int go, int report)
+static void __attribute__((noreturn)) exec_child(const struct launch_args *la, int out, int errfd, int null, int go,
+						 int report)
 {
 	char b;
 	setpgid(0, 0); /* Ctrl-C in the debugger's terminal is not for it */
@@ -101,7 +100,7 @@ int op_launch(struct fk_tracer *tr, const struct rq_launch *rq, struct jw *body,
 {
 	struct launch_args la;
 	int rc = parse_launch(rq, &la, err);
-	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, gop[2] = {-1, -1}, rep[2] = {-1, -1}, null = -1;
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, gop[2] = { -1, -1 }, rep[2] = { -1, -1 }, null = -1;
 	pid_t pid = -1;
 	if (rc < 0)
 		goto out;
@@ -203,7 +202,7 @@ int op_launch(struct fk_tracer *tr, const struct rq_launch *rq, struct jw *body,
 out:
 	free(la.argv);
 	free(la.envp);
-	int fds[] = {outp[0], outp[1], errp[0], errp[1], gop[0], gop[1], rep[0], rep[1], null};
+	int fds[] = { outp[0], outp[1], errp[0], errp[1], gop[0], gop[1], rep[0], rep[1], null };
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -284,8 +283,8 @@ int op_bp_remove(struct fk_tracer *tr, const struct rq_bp_remove *rq, struct jw 
 		pid_t pid = p->pid;
 		bp_settle_traps(tr, p, rq->addr);
 		if ((p = tr_find_proc(tr, pid)) == NULL)
-			return fk_fail(err, ESRCH, FK_KIND_EXITED, "breakpoint", "process %d exited during the operation",
-				       (int)pid);
+			return fk_fail(err, ESRCH, FK_KIND_EXITED, "breakpoint",
+				       "process %d exited during the operation", (int)pid);
 	}
 	if (bp_remove(p, rq->addr, err) < 0)
 		return -1;
@@ -308,7 +307,8 @@ int op_set_regs(struct fk_tracer *tr, const struct rq_set_regs *rq, struct jw *b
 		return fk_fail(err, -rc, FK_KIND_FAILED, "regs", "PTRACE_GETREGS of thread %d", (int)rq->tid);
 	for (size_t i = 0; i < rq->n_regs; i++)
 		if (arch_greg_set_by_name(&r, rq->regs[i].name, rq->regs[i].value) < 0)
-			return fk_fail(err, EINVAL, FK_KIND_BADREQ, "regs", "unknown register \"%s\"", rq->regs[i].name);
+			return fk_fail(err, EINVAL, FK_KIND_BADREQ, "regs", "unknown register \"%s\"",
+				       rq->regs[i].name);
 	if ((rc = arch_set_gregs(rq->tid, &r)) < 0)
 		return fk_fail(err, -rc, FK_KIND_FAILED, "regs", "PTRACE_SETREGS of thread %d", (int)rq->tid);
 	jw_kint(body, "tid", rq->tid);

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 
-
 int op_step_line(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = tr_find_proc(tr, rq->pid);

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define MAX_FRAMES 256
 #define MAX_ADDRS 64
 
@@ -125,8 +124,8 @@ int op_stack(struct fk_tracer *tr, const struct rq_stack *rq, struct jw *body, s
 	}
 	struct lwp *l = proc_lwp(p, rq->tid);
 	if (!l || l->state != LWP_STOPPED)
-		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "stack", "thread %d of process %d is not stopped", (int)rq->tid,
-			       (int)rq->pid);
+		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "stack", "thread %d of process %d is not stopped",
+			       (int)rq->tid, (int)rq->pid);
 	fk_gregs r;
 	int rc = arch_get_gregs(rq->tid, &r);
 	if (rc < 0)

@@ -42,7 +42,7 @@ static int cmp_pre(const void *a, const void *b)
 /* pre is sorted by tid */
 static const struct pre_state *pre_of(const struct pre_state *pre, size_t npre, pid_t tid)
 {
-	struct pre_state key = {.tid = tid};
+	struct pre_state key = { .tid = tid };
 	return npre ? bsearch(&key, pre, npre, sizeof *pre, cmp_pre) : NULL;
 }
 
@@ -50,7 +50,8 @@ static const struct pre_state *pre_of(const struct pre_state *pre, size_t npre, 
  * while they are stopped, which thread pointers are glibc's struct pthread
  * of that very LWP (one batched read): a thread that exits right after the
  * pause still gets its pthread_t. */
-static struct snap *capture(struct proc *p, pid_t mpid, long tid_off, const struct pre_state *pre, size_t npre, size_t *n)
+static struct snap *capture(struct proc *p, pid_t mpid, long tid_off, const struct pre_state *pre, size_t npre,
+			    size_t *n)
 {
 	struct snap *s = calloc(p->n + 1, sizeof *s);
 	uint64_t *addrs = calloc(p->n + 1, sizeof *addrs);
@@ -103,7 +104,7 @@ int op_threads(struct fk_tracer *tr, const struct rq_threads *rq, struct jw *bod
 	qsort(pre, npre, sizeof *pre, cmp_pre);
 	/* a zombie main thread has no memory: read through a live thread */
 	pid_t mpid = proc_live_tid(pid);
-	struct vma_list maps = {0};
+	struct vma_list maps = { 0 };
 	rc = proc_maps_read(mpid, &maps);
 	if (rc < 0) {
 		free(pre);
@@ -176,7 +177,7 @@ int op_threads(struct fk_tracer *tr, const struct rq_threads *rq, struct jw *bod
 	qsort(snaps, n, sizeof *snaps, cmp_snap);
 	if (tdb && tdb_unavailable(tdb))
 		fk_debug("pthread_t via fs_base: %s", tdb_unavailable(tdb));
-	struct proc_task_stat lst = {0};
+	struct proc_task_stat lst = { 0 };
 	proc_task_stat(pid, pid, &lst);
 
 	jw_kint(body, "pid", pid);
@@ -220,7 +221,7 @@ int op_threads(struct fk_tracer *tr, const struct rq_threads *rq, struct jw *bod
 				jw_null(body);
 			jw_kstr(body, "pthreadSource", psrc);
 			jw_kstr(body, "name", name);
-			char st[2] = {zombie_leader && is_main ? 'Z' : ps && ps->state ? ps->state : 0, 0};
+			char st[2] = { zombie_leader && is_main ? 'Z' : ps && ps->state ? ps->state : 0, 0 };
 			if (!st[0]) {
 				/* born during the pause: its state now, or X if it
 				 * has exited since */
@@ -234,8 +235,8 @@ int op_threads(struct fk_tracer *tr, const struct rq_threads *rq, struct jw *bod
 				jw_int(body, sc);
 			else
 				jw_null(body);
-			const char *rk[] = {"pc", "sp", "fsBase"};
-			uint64_t rv[] = {arch_pc(&s->regs), arch_sp(&s->regs), arch_tp(&s->regs)};
+			const char *rk[] = { "pc", "sp", "fsBase" };
+			uint64_t rv[] = { arch_pc(&s->regs), arch_sp(&s->regs), arch_tp(&s->regs) };
 			for (int r = 0; r < 3; r++) {
 				jw_key(body, rk[r]);
 				if (s->regs_ok)
@@ -245,8 +246,8 @@ int op_threads(struct fk_tracer *tr, const struct rq_threads *rq, struct jw *bod
 			}
 			struct stack_range sr;
 			jw_key(body, "stack");
-			if ((s->regs_ok || is_main) &&
-			    stack_find(&maps, is_main, lst.startstack, pthread, s->regs_ok ? arch_sp(&s->regs) : 0, &sr)) {
+			if ((s->regs_ok || is_main) && stack_find(&maps, is_main, lst.startstack, pthread,
+								  s->regs_ok ? arch_sp(&s->regs) : 0, &sr)) {
 				jw_obj_begin(body);
 				jw_khex(body, "low", sr.low);
 				jw_khex(body, "high", sr.high);

@@ -136,7 +136,8 @@ int protocol_dispatch(struct fk_tracer *tr, const char *text, size_t len, struct
 	const struct jr_value *op = jr_get(doc.root, "op");
 	const char *name = jr_cstr(op);
 	if (doc.root->type != JR_OBJECT) {
-		rc = BAD(err, "request: must be a JSON object {\"op\":NAME, ...} (got %s)", jr_type_name(doc.root->type));
+		rc = BAD(err, "request: must be a JSON object {\"op\":NAME, ...} (got %s)",
+			 jr_type_name(doc.root->type));
 	} else if (!name) {
 		rc = BAD(err, "request: \"op\" must be the name of an operation (a string)");
 	} else {
@@ -146,7 +147,8 @@ int protocol_dispatch(struct fk_tracer *tr, const char *text, size_t len, struct
 				e = &fk_op_table[i];
 		if (!e) {
 			rc = fk_fail(err, EOPNOTSUPP, FK_KIND_UNKNOWN_OP, "request",
-				     "unknown operation \"%.64s\" (fk_protocol() lists the operations of this library)", name);
+				     "unknown operation \"%.64s\" (fk_protocol() lists the operations of this library)",
+				     name);
 		} else {
 			*opname = e->name;
 			rc = e->run(tr, doc.root, &doc, body, err);

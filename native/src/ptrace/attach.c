@@ -44,8 +44,8 @@ int attach_check_pid(pid_t pid, struct fk_err *err)
 	}
 	long tgid = 0;
 	if (proc_status_long(pid, "Tgid", &tgid) == 0 && tgid != pid)
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "lookup",
-			       "%d is a thread of process %ld, not a process id", (int)pid, tgid);
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "lookup", "%d is a thread of process %ld, not a process id",
+			       (int)pid, tgid);
 	/* a zombie: every thread gone (a dead main thread alone is fine) */
 	long threads = 1;
 	struct proc_task_stat st;
@@ -79,13 +79,13 @@ int attach_explain(pid_t pid, pid_t tid, int errnum, struct fk_err *err)
 {
 	if (errnum == ESRCH || !proc_task_exists(pid, tid)) {
 		if (access("/proc", F_OK) == 0 && !proc_task_exists(pid, pid))
-			return fk_fail(err, ESRCH, FK_KIND_EXITED, "seize",
-				       "process %d exited during the operation", (int)pid);
+			return fk_fail(err, ESRCH, FK_KIND_EXITED, "seize", "process %d exited during the operation",
+				       (int)pid);
 		return fk_fail(err, ESRCH, FK_KIND_NOPROC, "seize", "no such process: pid %d", (int)pid);
 	}
 	if (errnum != EPERM)
-		return fk_fail(err, errnum, FK_KIND_FAILED, "seize", "PTRACE_SEIZE of %d (process %d) failed",
-			       (int)tid, (int)pid);
+		return fk_fail(err, errnum, FK_KIND_FAILED, "seize", "PTRACE_SEIZE of %d (process %d) failed", (int)tid,
+			       (int)pid);
 
 	long tracer = 0;
 	char path[96], buf[4096];
@@ -206,8 +206,8 @@ static int seize_all(struct fk_tracer *tr, struct proc *p, bool interrupt, const
 			if (rc == -ENOENT || rc == -ESRCH)
 				return p->n ? fk_fail(err, ESRCH, FK_KIND_EXITED, "seize",
 						      "process %d exited during the operation", (int)p->pid)
-					    : fk_fail(err, ESRCH, FK_KIND_NOPROC, "seize",
-						      "no such process: pid %d", (int)p->pid);
+					    : fk_fail(err, ESRCH, FK_KIND_NOPROC, "seize", "no such process: pid %d",
+						      (int)p->pid);
 			return fk_fail(err, -rc, FK_KIND_FAILED, "seize", "listing /proc/%d/task", (int)p->pid);
 		}
 		size_t added = 0;
@@ -374,8 +374,7 @@ gone:
 timeout:
 	free(wait_for);
 	if (tr_find_proc(tr, pid) != p)
-		return fk_fail(err, ESRCH, FK_KIND_EXITED, "stop", "process %d exited during the operation",
-			       (int)pid);
+		return fk_fail(err, ESRCH, FK_KIND_EXITED, "stop", "process %d exited during the operation", (int)pid);
 	/* name the LWPs that did not stop */
 	char list[256] = "";
 	size_t len = 0, shown = 0;
@@ -383,7 +382,7 @@ timeout:
 		struct lwp *l = &p->lwps[i];
 		if (l->state == LWP_STOPPED || l->exiting)
 			continue;
-		struct proc_task_stat st = {0};
+		struct proc_task_stat st = { 0 };
 		proc_task_stat(pid, l->tid, &st);
 		len += (size_t)snprintf(list + len, sizeof list - len, "%s%d (state %c)", shown ? ", " : "",
 					(int)l->tid, st.state ? st.state : '?');
@@ -561,9 +560,7 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 	switch (l->stop) {
 	case STOP_INTERRUPT: /* a late interrupt or a new thread's first stop */
 	case STOP_EVENT:     /* clone, exit */
-	case STOP_GROUP:
-		attach_resume_lwp(p, l);
-		break;
+	case STOP_GROUP: attach_resume_lwp(p, l); break;
 	case STOP_SIGNAL:
 		if (l->bp_late) {
 			/* a removed breakpoint's late trap: pc rewound, SIGTRAP dropped */
@@ -580,8 +577,9 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 			attach_resume_lwp(p, l);
 			break;
 		}
+		/* reported, not delivered on resume */
 		if (!l->bp_hit && !sig_passes(&p->sigs, l->stop_sig))
-			l->pending_sig = 0; /* reported, not delivered on resume */
+			l->pending_sig = 0;
 		/* fall through */
 	case STOP_SYSCALL:
 	case STOP_NONE: {

@@ -145,10 +145,12 @@ bool bp_check_hit(struct proc *p, struct lwp *l)
  * forced on the thread that executed the instruction. */
 static int int3_trap_queued(pid_t tid)
 {
-	enum { BATCH = 16 };
+	enum {
+		BATCH = 16
+	};
 	siginfo_t si[BATCH];
 	for (uint64_t off = 0; off < 4096;) {
-		struct __ptrace_peeksiginfo_args a = {.off = off, .flags = 0, .nr = BATCH};
+		struct __ptrace_peeksiginfo_args a = { .off = off, .flags = 0, .nr = BATCH };
 		long n = ptrace(PTRACE_PEEKSIGINFO, tid, &a, si);
 		if (n < 0)
 			return -errno;
@@ -351,8 +353,8 @@ int bp_step_over(struct fk_tracer *tr, struct proc *p, pid_t tid)
 	 * an instruction raises itself (the step's SIGTRAP, a fault's SIGSEGV,
 	 * SIGBUS, SIGILL, SIGFPE, SIGSYS) keep the thread's own mask: the
 	 * kernel resets the handler of a fault signal that is blocked. */
-	uint64_t sync = SIGBIT(SIGTRAP) | SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGFPE) |
-			SIGBIT(SIGSYS);
+	uint64_t sync =
+		SIGBIT(SIGTRAP) | SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGFPE) | SIGBIT(SIGSYS);
 	uint64_t mask = 0, quiet;
 	bool masked = ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof mask, &mask) == 0;
 	quiet = (~0ull & ~sync) | (mask & sync);
@@ -377,7 +379,8 @@ int bp_single_step(struct fk_tracer *tr, struct proc *p, pid_t tid, bool *interr
 {
 	struct lwp *l = proc_lwp(p, tid);
 	if (!l || l->state != LWP_STOPPED)
-		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "step", "thread %d of %d is not stopped", (int)tid, (int)p->pid);
+		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "step", "thread %d of %d is not stopped", (int)tid,
+			       (int)p->pid);
 	fk_gregs r;
 	int rc = arch_get_gregs(tid, &r);
 	if (rc < 0)

@@ -66,7 +66,8 @@ void follow_new_process(struct fk_tracer *tr, struct proc *p, struct lwp *l, pid
 		fk_info("process %d (thread %d) created process %d (%s): held for a session of its own", (int)p->pid,
 			(int)l->tid, (int)child, kind);
 		ev_child_process(tr, p->pid, l->tid, child,
-				 strcmp(kind, "fork") == 0 ? EV_CHILD_PROCESS_KIND_FORK : EV_CHILD_PROCESS_KIND_CLONE, false);
+				 strcmp(kind, "fork") == 0 ? EV_CHILD_PROCESS_KIND_FORK : EV_CHILD_PROCESS_KIND_CLONE,
+				 false);
 		return;
 	}
 	if (ptrace(PTRACE_DETACH, child, 0, 0) < 0 && errno != ESRCH)

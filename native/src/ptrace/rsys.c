@@ -14,7 +14,13 @@
 #define SYS_SECCOMP 1 /* si_code of a SIGSYS from SECCOMP_RET_TRAP */
 #endif
 
-enum { PH_IDLE, PH_ENTRY, PH_EXIT, PH_SIGSYS, PH_DONE };
+enum {
+	PH_IDLE,
+	PH_ENTRY,
+	PH_EXIT,
+	PH_SIGSYS,
+	PH_DONE
+};
 
 /* Is a seccomp SIGSYS for call nr queued for tid? A filter's KILL or TRAP
  * verdict rolls the call back (its result register holds its number
@@ -22,7 +28,7 @@ enum { PH_IDLE, PH_ENTRY, PH_EXIT, PH_SIGSYS, PH_DONE };
  * comes after: it must be caught at its delivery stop and dropped. */
 static bool seccomp_sigsys_queued(pid_t tid, long nr)
 {
-	struct __ptrace_peeksiginfo_args a = {.off = 0, .flags = 0, .nr = 16};
+	struct __ptrace_peeksiginfo_args a = { .off = 0, .flags = 0, .nr = 16 };
 	siginfo_t si[16];
 	long n = ptrace(PTRACE_PEEKSIGINFO, tid, &a, si);
 	for (long i = 0; i < n; i++)
@@ -33,7 +39,9 @@ static bool seccomp_sigsys_queued(pid_t tid, long nr)
 
 static bool scan_vma(pid_t pid, const struct vma *m, uint64_t *addr)
 {
-	enum { CHUNK = 64 * 1024 };
+	enum {
+		CHUNK = 64 * 1024
+	};
 	uint8_t *buf = malloc(CHUNK + 1);
 	if (!buf)
 		return false;
@@ -174,8 +182,7 @@ static void advance(struct proc *p, struct rsys_call *c, bool trap)
 			c->saved_sig = l->pending_sig;
 		l->pending_sig = 0;
 		break;
-	default: /* a late interrupt or job-control stop: just go on */
-		break;
+	default: /* a late interrupt or job-control stop: just go on */ break;
 	}
 	int sig = 0;
 	if (ptrace(trap ? PTRACE_CONT : PTRACE_SYSCALL, c->tid, 0, (void *)(long)sig) < 0) {
@@ -195,8 +202,8 @@ static bool reported(struct proc *p, const struct rsys_call *c)
 	return !l || l->exiting || l->state == LWP_STOPPED;
 }
 
-static int run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_call *calls, size_t n,
-	       int timeout_ms, struct fk_err *err, bool trap)
+static int run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_call *calls, size_t n, int timeout_ms,
+	       struct fk_err *err, bool trap)
 {
 	pid_t pid = p->pid;
 	size_t active = 0;
@@ -283,8 +290,8 @@ static int run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_
 	return 0;
 }
 
-int rsys_run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_call *calls, size_t n,
-	     int timeout_ms, struct fk_err *err)
+int rsys_run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_call *calls, size_t n, int timeout_ms,
+	     struct fk_err *err)
 {
 	return run(tr, p, insn, calls, n, timeout_ms, err, false);
 }
@@ -295,8 +302,8 @@ int rsys_run_trap(struct fk_tracer *tr, struct proc *p, uint64_t stub, struct rs
 	return run(tr, p, stub, calls, n, timeout_ms, err, true);
 }
 
-int rsys_one(struct fk_tracer *tr, struct proc *p, uint64_t insn, pid_t tid, long nr, const uint64_t args[6],
-	     long *ret, struct rsys_call *out, struct fk_err *err)
+int rsys_one(struct fk_tracer *tr, struct proc *p, uint64_t insn, pid_t tid, long nr, const uint64_t args[6], long *ret,
+	     struct rsys_call *out, struct fk_err *err)
 {
 	struct rsys_call c;
 	memset(&c, 0, sizeof c);
@@ -309,8 +316,8 @@ int rsys_one(struct fk_tracer *tr, struct proc *p, uint64_t insn, pid_t tid, lon
 		*out = c;
 	if (c.status == -ESRCH)
 		return fk_fail(err, ESRCH, FK_KIND_EXITED, "inject",
-			       "thread %d of process %d exited during an injected system call %ld", (int)tid, (int)p->pid,
-			       nr);
+			       "thread %d of process %d exited during an injected system call %ld", (int)tid,
+			       (int)p->pid, nr);
 	if (c.status == -RSYS_SECCOMP)
 		return fk_fail(err, EPERM, FK_KIND_FAILED, "inject",
 			       "a seccomp filter of thread %d of process %d refused the injected system call %ld "

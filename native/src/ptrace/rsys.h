@@ -35,10 +35,10 @@ struct rsys_call {
 	long nr;
 	uint64_t args[6];
 	/* results */
-	long ret;           /* the syscall's return value (-errno on failure) */
-	int status;         /* 0 completed; -ESRCH the thread vanished; -RSYS_SECCOMP a seccomp
+	long ret;		 /* the syscall's return value (-errno on failure) */
+	int status;		 /* 0 completed; -ESRCH the thread vanished; -RSYS_SECCOMP a seccomp
 			       filter trapped it (SIGSYS, dropped); other -errno: ptrace failed */
-	int event;          /* PTRACE_EVENT_* seen inside the call (fork/clone), 0 if none */
+	int event;		 /* PTRACE_EVENT_* seen inside the call (fork/clone), 0 if none */
 	unsigned long event_msg; /* its PTRACE_GETEVENTMSG (new pid/tid) */
 	/* internal */
 	int phase;
@@ -47,8 +47,8 @@ struct rsys_call {
 
 /* Run calls[0..n) concurrently in their threads of p (all stopped). Fails
  * (err set) only on timeout; per-call failures are in status/ret. */
-int rsys_run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_call *calls, size_t n,
-	     int timeout_ms, struct fk_err *err);
+int rsys_run(struct fk_tracer *tr, struct proc *p, uint64_t insn, struct rsys_call *calls, size_t n, int timeout_ms,
+	     struct fk_err *err);
 
 /* The same, one stop per call: stub is the address of "syscall;
  * breakpoint" (arch_syscall_trap_code) in a page of ours. */
@@ -57,7 +57,7 @@ int rsys_run_trap(struct fk_tracer *tr, struct proc *p, uint64_t stub, struct rs
 
 /* One call; returns its ret, or fills err and returns -1 - with the reason
  * (thread gone, ptrace failure, timeout) - when it did not complete. */
-int rsys_one(struct fk_tracer *tr, struct proc *p, uint64_t insn, pid_t tid, long nr, const uint64_t args[6],
-	     long *ret, struct rsys_call *out, struct fk_err *err);
+int rsys_one(struct fk_tracer *tr, struct proc *p, uint64_t insn, pid_t tid, long nr, const uint64_t args[6], long *ret,
+	     struct rsys_call *out, struct fk_err *err);
 
 #endif

@@ -97,7 +97,8 @@ int seccomp_read(pid_t pid, pid_t tid, struct sc_state *out, struct fk_err *err)
 		return fk_fail(err, -rc, FK_KIND_FAILED, "seccomp", "reading /proc/%d/task/%d/status", (int)pid,
 			       (int)tid);
 	if (out->mode == SECCOMP_MODE_FILTER)
-		out->read_errno = e; /* EACCES: no CAP_SYS_ADMIN, or we are filtered; EIO: no CONFIG_CHECKPOINT_RESTORE */
+		out->read_errno =
+			e; /* EACCES: no CAP_SYS_ADMIN, or we are filtered; EIO: no CONFIG_CHECKPOINT_RESTORE */
 	return 0;
 gone:
 	return fk_fail(err, ESRCH, FK_KIND_EXITED, "seccomp", "thread %d of process %d exited", (int)tid, (int)pid);
@@ -124,7 +125,7 @@ uint32_t seccomp_verdict(const struct sc_state *s, const struct seccomp_data *d)
 		return SECCOMP_RET_ALLOW;
 	if (s->mode == SECCOMP_MODE_STRICT) {
 		/* strict mode: read, write, exit, rt_sigreturn; anything else is SIGKILL */
-		static const int ok[] = {SYS_read, SYS_write, SYS_exit, SYS_rt_sigreturn};
+		static const int ok[] = { SYS_read, SYS_write, SYS_exit, SYS_rt_sigreturn };
 		for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
 			if (d->nr == ok[i])
 				return SECCOMP_RET_ALLOW;
@@ -162,8 +163,7 @@ void seccomp_verdict_name(uint32_t v, char *buf, size_t cap)
 	case SECCOMP_RET_KILL_PROCESS: snprintf(buf, cap, "SECCOMP_RET_KILL_PROCESS"); break;
 	case SECCOMP_RET_KILL_THREAD: snprintf(buf, cap, "SECCOMP_RET_KILL_THREAD"); break;
 	case SECCOMP_RET_TRAP: snprintf(buf, cap, "SECCOMP_RET_TRAP (SIGSYS)"); break;
-	case SECCOMP_RET_ERRNO:
-	{
+	case SECCOMP_RET_ERRNO: {
 		const char *name = data < 4096 ? strerrorname_np((int)data) : NULL;
 		snprintf(buf, cap, "SECCOMP_RET_ERRNO (%s)", name ? name : "?");
 		break;

@@ -24,9 +24,9 @@ struct sc_filter {
 };
 
 struct sc_state {
-	int mode;              /* SECCOMP_MODE_DISABLED / _STRICT / _FILTER */
-	bool readable;         /* filters[] holds the programs (mode 2) */
-	int read_errno;        /* why not readable */
+	int mode;		   /* SECCOMP_MODE_DISABLED / _STRICT / _FILTER */
+	bool readable;		   /* filters[] holds the programs (mode 2) */
+	int read_errno;		   /* why not readable */
 	struct sc_filter *filters; /* newest first, as the kernel runs them */
 	size_t n;
 };

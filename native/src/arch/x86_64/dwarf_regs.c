@@ -10,9 +10,8 @@ const uint32_t arch_dwarf_callee_saved = 1u << 3 | 1u << 6 | 1u << 12 | 1u << 13
 size_t arch_dwarf_gregs(const fk_gregs *r, uint64_t *out, size_t cap)
 {
 	const uint64_t v[17] = {
-		r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi, r->rbp, r->rsp,
-		r->r8,  r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14, r->r15,
-		r->rip, /* 16: the return address column */
+		r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi, r->rbp, r->rsp, r->r8,
+		r->r9,	r->r10, r->r11, r->r12, r->r13, r->r14, r->r15, r->rip, /* 16: the return address column */
 	};
 	size_t n = cap < 17 ? cap : 17;
 	for (size_t i = 0; i < n; i++)
@@ -20,4 +19,7 @@ size_t arch_dwarf_gregs(const fk_gregs *r, uint64_t *out, size_t cap)
 	return n;
 }
 
-uint64_t arch_fp(const fk_gregs *r) { return r->rbp; }
+uint64_t arch_fp(const fk_gregs *r)
+{
+	return r->rbp;
+}

@@ -22,10 +22,22 @@ int arch_set_gregs(pid_t tid, const fk_gregs *in)
 	return 0;
 }
 
-uint64_t arch_pc(const fk_gregs *r) { return r->rip; }
-uint64_t arch_sp(const fk_gregs *r) { return r->rsp; }
-void arch_set_pc(fk_gregs *r, uint64_t pc) { r->rip = pc; }
-uint64_t arch_tp(const fk_gregs *r) { return r->fs_base; }
+uint64_t arch_pc(const fk_gregs *r)
+{
+	return r->rip;
+}
+uint64_t arch_sp(const fk_gregs *r)
+{
+	return r->rsp;
+}
+void arch_set_pc(fk_gregs *r, uint64_t pc)
+{
+	r->rip = pc;
+}
+uint64_t arch_tp(const fk_gregs *r)
+{
+	return r->fs_base;
+}
 
 long arch_syscall_nr(const fk_gregs *r)
 {
@@ -36,11 +48,10 @@ static const struct {
 	const char *name;
 	size_t off;
 } greg_names[] = {
-#define R(n) {#n, offsetof(fk_gregs, n)}
-	R(rax), R(rbx), R(rcx), R(rdx), R(rsi), R(rdi), R(rbp), R(rsp),
-	R(r8), R(r9), R(r10), R(r11), R(r12), R(r13), R(r14), R(r15),
-	R(rip), R(eflags), R(orig_rax), R(cs), R(ss), R(ds), R(es), R(fs), R(gs),
-	R(fs_base), R(gs_base),
+#define R(n) { #n, offsetof(fk_gregs, n) }
+	R(rax),	     R(rbx), R(rcx), R(rdx), R(rsi), R(rdi), R(rbp), R(rsp),	 R(r8),
+	R(r9),	     R(r10), R(r11), R(r12), R(r13), R(r14), R(r15), R(rip),	 R(eflags),
+	R(orig_rax), R(cs),  R(ss),  R(ds),  R(es),  R(fs),  R(gs),  R(fs_base), R(gs_base),
 #undef R
 };
 
@@ -71,5 +82,5 @@ bool arch_thread_area_is_tp(int idx)
 	return idx == 25;
 }
 
-const uint8_t arch_bp_insn[] = {0xcc};
+const uint8_t arch_bp_insn[] = { 0xcc };
 const size_t arch_bp_len = 1;

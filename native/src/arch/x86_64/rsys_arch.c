@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-const uint8_t arch_syscall_insn[] = {0x0f, 0x05};
+const uint8_t arch_syscall_insn[] = { 0x0f, 0x05 };
 const size_t arch_syscall_insn_len = 2;
 
 void arch_setup_syscall(fk_gregs *r, uint64_t insn, long nr, const uint64_t a[6])
@@ -48,8 +48,7 @@ bool arch_fix_restart(fk_gregs *r, enum arch_fix_mode mode)
 		r->rax = mode == FIX_SAME_TASK ? (uint64_t)SYS_restart_syscall : r->orig_rax;
 		r->rip -= 2;
 		return true;
-	default:
-		return false;
+	default: return false;
 	}
 }
 

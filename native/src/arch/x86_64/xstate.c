@@ -28,11 +28,26 @@
 #define LEGACY_ST 32
 
 static const char *const comp_names[] = {
-	[0] = "x87", [1] = "SSE", [2] = "AVX", [3] = "MPX-BNDREGS", [4] = "MPX-BNDCSR",
-	[5] = "AVX-512-opmask", [6] = "AVX-512-ZMM_Hi256", [7] = "AVX-512-Hi16_ZMM",
-	[8] = "PT", [9] = "PKRU", [10] = "PASID", [11] = "CET_U", [12] = "CET_S",
-	[13] = "HDC", [14] = "UINTR", [15] = "LBR", [16] = "HWP",
-	[17] = "AMX-TILECFG", [18] = "AMX-TILEDATA", [19] = "APX",
+	[0] = "x87",
+	[1] = "SSE",
+	[2] = "AVX",
+	[3] = "MPX-BNDREGS",
+	[4] = "MPX-BNDCSR",
+	[5] = "AVX-512-opmask",
+	[6] = "AVX-512-ZMM_Hi256",
+	[7] = "AVX-512-Hi16_ZMM",
+	[8] = "PT",
+	[9] = "PKRU",
+	[10] = "PASID",
+	[11] = "CET_U",
+	[12] = "CET_S",
+	[13] = "HDC",
+	[14] = "UINTR",
+	[15] = "LBR",
+	[16] = "HWP",
+	[17] = "AMX-TILECFG",
+	[18] = "AMX-TILEDATA",
+	[19] = "APX",
 };
 
 struct comp_layout {
@@ -52,7 +67,7 @@ static uint64_t read_xcr0(void)
 
 static struct comp_layout layout_of(unsigned i)
 {
-	struct comp_layout l = {0, 0};
+	struct comp_layout l = { 0, 0 };
 	unsigned a, b, c, d;
 	if (i < 2 || !__get_cpuid_count(0xd, i, &a, &b, &c, &d))
 		return l;
@@ -74,7 +89,7 @@ size_t arch_xstate_bufsize(void)
 
 int arch_get_xstate(pid_t tid, void *buf, size_t cap, size_t *len)
 {
-	struct iovec iov = {buf, cap};
+	struct iovec iov = { buf, cap };
 	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov) == 0) {
 		*len = iov.iov_len;
 		return 0;
@@ -97,7 +112,7 @@ int arch_set_xstate(pid_t tid, const void *buf, size_t len)
 			return -errno;
 		return 0;
 	}
-	struct iovec iov = {(void *)buf, len};
+	struct iovec iov = { (void *)buf, len };
 	if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_X86_XSTATE, &iov) < 0)
 		return -errno;
 	return 0;
@@ -170,11 +185,13 @@ void arch_xstate_json(struct jw *w, const void *vbuf, size_t len)
 	for (unsigned i = 0; i < 64; i++) {
 		if (!(xcr0 & (1ull << i)))
 			continue;
-		struct comp_layout l = i == 0 ? (struct comp_layout){0, 160}
-				     : i == 1 ? (struct comp_layout){160, 256 + 8} : layout_of(i);
+		struct comp_layout l = i == 0	? (struct comp_layout){ 0, 160 }
+				       : i == 1 ? (struct comp_layout){ 160, 256 + 8 }
+						: layout_of(i);
 		jw_obj_begin(w);
 		jw_kint(w, "id", i);
-		jw_kstr(w, "name", i < sizeof comp_names / sizeof comp_names[0] && comp_names[i] ? comp_names[i] : "unknown");
+		jw_kstr(w, "name",
+			i < sizeof comp_names / sizeof comp_names[0] && comp_names[i] ? comp_names[i] : "unknown");
 		jw_kint(w, "offset", l.offset);
 		jw_kint(w, "size", l.size);
 		jw_kbool(w, "inUse", (bv >> i) & 1);
@@ -185,7 +202,8 @@ void arch_xstate_json(struct jw *w, const void *vbuf, size_t len)
 
 	struct comp_layout avx = layout_of(2), opm = layout_of(5), zhi = layout_of(6), hi16 = layout_of(7);
 	bool has_avx = have_xsave && comp_ok(xcr0, 2, avx, len);
-	bool has_512 = has_avx && comp_ok(xcr0, 5, opm, len) && comp_ok(xcr0, 6, zhi, len) && comp_ok(xcr0, 7, hi16, len);
+	bool has_512 =
+		has_avx && comp_ok(xcr0, 5, opm, len) && comp_ok(xcr0, 6, zhi, len) && comp_ok(xcr0, 7, hi16, len);
 
 	jw_key(w, "vector");
 	jw_obj_begin(w);
