@@ -7,8 +7,8 @@
  * thread's stack from SP). Previous/next page, refresh at every stop.
  * Strict CSP with a nonce; no remote content.
  */
-import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
+import { webviewPage } from './webviewPage';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { dumpRows, parseAddress, type MemoryDump } from './memoryModel';
 
@@ -134,35 +134,17 @@ export class MemoryPanel implements vscode.Disposable {
 	}
 
 	private html(webview: vscode.Webview, media: vscode.Uri): string {
-		const nonce = crypto.randomBytes(16).toString('base64');
-		const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'memoryView.css'));
-		const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'memoryView.js'));
-		const csp = [
-			"default-src 'none'",
-			`style-src ${webview.cspSource}`,
-			`font-src ${webview.cspSource}`,
-			`script-src 'nonce-${nonce}'`,
-		].join('; ');
-		return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}">
-<title>Forkall: Memory</title>
-</head>
-<body>
-<header>
+		return webviewPage(webview, media, {
+			title: 'Forkall: Memory',
+			asset: 'memoryView',
+			body: `<header>
 <h1 id="title">Memory</h1><span id="summary"></span>
 <form id="goto"><input id="address" placeholder="0x7ffc9e1c2a10" spellcheck="false" aria-label="address"><button type="submit">Go</button></form>
 <button id="prev" title="Previous page">◀</button><button id="next" title="Next page">▶</button><button id="refresh" title="Read again">Refresh</button>
 </header>
 <div id="error"></div>
-<table id="dump"><tbody></tbody></table>
-<script nonce="${nonce}" src="${js}"></script>
-</body>
-</html>`;
+<table id="dump"><tbody></tbody></table>`,
+		});
 	}
 
 	dispose(): void {

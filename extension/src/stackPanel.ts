@@ -4,8 +4,8 @@
  * overflow and showing the parent -> child tid map after a fork. Assets in
  * media/; strict CSP with a nonce; no remote content.
  */
-import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
+import { webviewPage } from './webviewPage';
 import { stackPicture, type StackPicture } from './lwpModel';
 import type { LwpStore, SessionLwps } from './lwpStore';
 
@@ -64,33 +64,14 @@ export class StackPanel implements vscode.Disposable {
 	}
 
 	private html(webview: vscode.Webview, media: vscode.Uri): string {
-		const nonce = crypto.randomBytes(16).toString('base64');
-		const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'stackView.css'));
-		const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'stackView.js'));
-		const csp = [
-			"default-src 'none'",
-			`style-src ${webview.cspSource}`,
-			`img-src ${webview.cspSource}`,
-			`font-src ${webview.cspSource}`,
-			`script-src 'nonce-${nonce}'`,
-		].join('; ');
-		return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}">
-<title>Forkall: LWP Stacks</title>
-</head>
-<body>
-<header id="head"><h1 id="title">No Forkall session</h1><span id="summary"></span></header>
+		return webviewPage(webview, media, {
+			title: 'Forkall: LWP Stacks',
+			asset: 'stackView',
+			body: `<header id="head"><h1 id="title">No Forkall session</h1><span id="summary"></span></header>
 <section id="legend"></section>
 <main id="bars"></main>
-<section id="fork"></section>
-<script nonce="${nonce}" src="${js}"></script>
-</body>
-</html>`;
+<section id="fork"></section>`,
+		});
 	}
 
 	private picture(st: SessionLwps | undefined): StackPicture | null {
