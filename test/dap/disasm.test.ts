@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { fixturePath, FIXTURES_SRC } from '../helpers/paths';
 import { killAll } from '../helpers/procs';
-import { DapClient, findMarker, within } from './support';
+import { DapClient } from './support';
 
 after(killAll);
 
@@ -32,13 +32,7 @@ test('disassemble: scrolling up past a function start decodes the code before it
 	await dc.start();
 	try {
 		await dc.init();
-		const initialized = dc.next('initialized');
-		await within(dc.launchRequest({ program: fixturePath('sigbp') } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
-		await initialized;
-		await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: findMarker('HIT', SRC) }] });
-		const stop = dc.next('stopped');
-		await dc.configurationDoneRequest();
-		const ev = (await stop) as DebugProtocol.StoppedEvent;
+		const ev = await dc.launchToBreakpoint(fixturePath('sigbp'), SRC, ['HIT']);
 		const st = await dc.stackTraceRequest({ threadId: ev.body.threadId!, startFrame: 0, levels: 2 });
 		const [top, caller] = st.body.stackFrames;
 		assert.match(top.name, /hit/);

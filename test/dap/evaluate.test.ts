@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { FIXTURES_SRC, fixturePath } from '../helpers/paths';
 import { killAll } from '../helpers/procs';
-import { DapClient, findMarker, within } from './support';
+import { DapClient, within } from './support';
 
 after(killAll);
 
@@ -25,17 +25,7 @@ test('evaluate: locals, members, elements, pointee members, registers; errors na
 		dc.on('output', (e: DebugProtocol.OutputEvent) => {
 			if (e.body.category === 'stdout') stdout += e.body.output;
 		});
-		const initialized = dc.next('initialized');
-		await within(
-			dc.launchRequest({ program: fixturePath('locals'), args: ['run'] } as DebugProtocol.LaunchRequestArguments),
-			20000,
-			'launch',
-		);
-		await initialized;
-		await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: findMarker('LOCALS', SRC) }] });
-		const hit = dc.next('stopped');
-		await dc.configurationDoneRequest();
-		const tid = ((await hit) as DebugProtocol.StoppedEvent).body.threadId!;
+		const tid = (await dc.launchToBreakpoint(fixturePath('locals'), SRC, ['LOCALS'], { args: ['run'] })).body.threadId!;
 		await within(
 			(async () => {
 				while (!stdout.includes('"origin"')) await new Promise((r) => setTimeout(r, 20));

@@ -118,6 +118,32 @@ export class DapClient extends DebugClient {
 		});
 	}
 
+	/**
+	 * launch + initialized + a source breakpoint at each `// #MARKER` line of
+	 * `src` + configurationDone; resolves with the first stop (a breakpoint).
+	 */
+	async launchToBreakpoint(
+		program: string,
+		src: string,
+		markers: string[],
+		extra: Record<string, unknown> = {},
+	): Promise<DebugProtocol.StoppedEvent> {
+		const initialized = this.next('initialized');
+		await within(this.launchRequest({ program, ...extra } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await initialized;
+		const bps = await this.setBreakpointsRequest({
+			source: { path: src },
+			breakpoints: markers.map((m) => ({ line: findMarker(m, src) })),
+		});
+		assert.ok(
+			bps.body.breakpoints.every((b) => b.verified),
+			`breakpoints verified: ${JSON.stringify(bps.body.breakpoints)}`,
+		);
+		const stopped = this.next('stopped');
+		await this.configurationDoneRequest();
+		return (await stopped) as DebugProtocol.StoppedEvent;
+	}
+
 	/** attach + initialized + configurationDone; resolves with the first stop when stopOnAttach. */
 	async attachStopped(pid: number): Promise<DebugProtocol.StoppedEvent> {
 		const initialized = this.next('initialized');
