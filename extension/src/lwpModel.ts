@@ -4,6 +4,9 @@
  * parent -> child tid map of a fork. No `vscode` import: unit-tested.
  */
 import type { ForkAllThreadsResponseBody, LwpRow, LwpsResponseBody } from '../../adapter/src/dap/custom';
+import { syscallName } from '../../adapter/src/common/syscalls';
+
+export { syscallName };
 
 export type { ForkAllThreadsResponseBody, LwpRow, LwpsResponseBody };
 
@@ -61,37 +64,6 @@ export function formatBytes(n: number): string {
 	if (n < 1024 * 1024) return `${+(n / 1024).toFixed(1)} KiB`;
 	if (n < 1024 * 1024 * 1024) return `${+(n / (1024 * 1024)).toFixed(1)} MiB`;
 	return `${+(n / (1024 * 1024 * 1024)).toFixed(1)} GiB`;
-}
-
-/** x86-64 system calls a blocked thread is typically in. */
-const SYSCALLS: Record<number, string> = {
-	0: 'read',
-	1: 'write',
-	7: 'poll',
-	23: 'select',
-	24: 'sched_yield',
-	34: 'pause',
-	35: 'nanosleep',
-	43: 'accept',
-	45: 'recvfrom',
-	47: 'recvmsg',
-	61: 'wait4',
-	128: 'rt_sigtimedwait',
-	130: 'rt_sigsuspend',
-	202: 'futex',
-	219: 'restart_syscall',
-	230: 'clock_nanosleep',
-	232: 'epoll_wait',
-	247: 'waitid',
-	270: 'pselect6',
-	271: 'ppoll',
-	281: 'epoll_pwait',
-	288: 'accept4',
-	441: 'epoll_pwait2',
-};
-
-export function syscallName(n: number): string {
-	return SYSCALLS[n] ?? `syscall ${n}`;
 }
 
 /**

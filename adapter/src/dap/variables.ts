@@ -5,6 +5,7 @@
  */
 import * as os from 'node:os';
 import { formatSize, hex, hexGroups, hexPad } from '../common/format';
+import { syscallName } from '../common/syscalls';
 import {
 	GPR_NAMES,
 	decodeFcw,
@@ -147,74 +148,6 @@ export function registerGroups(r: Registers): VarNode[] {
 	return groups;
 }
 
-/** x86-64 system call names a blocked thread is typically in. */
-const SYSCALLS: Record<number, string> = {
-	0: 'read',
-	1: 'write',
-	7: 'poll',
-	23: 'select',
-	24: 'sched_yield',
-	34: 'pause',
-	35: 'nanosleep',
-	43: 'accept',
-	45: 'recvfrom',
-	47: 'recvmsg',
-	59: 'execve',
-	60: 'exit',
-	61: 'wait4',
-	128: 'rt_sigtimedwait',
-	130: 'rt_sigsuspend',
-	202: 'futex',
-	219: 'restart_syscall',
-	228: 'clock_gettime',
-	230: 'clock_nanosleep',
-	231: 'exit_group',
-	232: 'epoll_wait',
-	247: 'waitid',
-	270: 'pselect6',
-	271: 'ppoll',
-	281: 'epoll_pwait',
-	288: 'accept4',
-	441: 'epoll_pwait2',
-	56: 'clone',
-	57: 'fork',
-	58: 'vfork',
-	435: 'clone3',
-	17: 'pread64',
-	18: 'pwrite64',
-	19: 'readv',
-	20: 'writev',
-	42: 'connect',
-	44: 'sendto',
-	46: 'sendmsg',
-	62: 'kill',
-	72: 'fcntl',
-	74: 'fsync',
-	200: 'tkill',
-	234: 'tgkill',
-	257: 'openat',
-	3: 'close',
-	9: 'mmap',
-	11: 'munmap',
-	10: 'mprotect',
-	13: 'rt_sigaction',
-	14: 'rt_sigprocmask',
-	15: 'rt_sigreturn',
-	16: 'ioctl',
-	39: 'getpid',
-	186: 'gettid',
-	101: 'ptrace',
-	217: 'getdents64',
-	262: 'newfstatat',
-	322: 'execveat',
-	424: 'pidfd_send_signal',
-	434: 'pidfd_open',
-};
-
-export function syscallName(n: number): string {
-	return SYSCALLS[n] ?? `syscall ${n}`;
-}
-
 /**
  * DAP thread name, short enough for a ~300 px Call Stack: the thread's name
  * and tid first, then what it is blocked in, if anything: `waiter (29500)
@@ -269,3 +202,5 @@ export function lwpNodes(l: Lwp, regs: Registers | null): VarNode[] {
 	}
 	return out;
 }
+
+export { syscallName };
