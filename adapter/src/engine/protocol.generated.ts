@@ -424,7 +424,7 @@ export interface SignalEvent {
 	passed: boolean;
 }
 
-/** A session process made a process of its own (fork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached (it runs on, untraced), or, with `followForks` hold, it is held stopped as a session process of its own (`detached: false`). */
+/** A session process made a process of its own (fork, vfork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached (it runs on, untraced), or, with `followForks` hold, it is held stopped as a session process of its own (`detached: false`). A vfork child shares its parent's memory until it calls exec or exits: the parent's breakpoints stay (the child passes them silently), the child's own breakpoints are refused until its exec, and the vforking thread is held at its event stop meanwhile. */
 export interface ChildProcessEvent {
 	type: "event";
 	event: "childProcess";
@@ -432,8 +432,19 @@ export interface ChildProcessEvent {
 	/** the thread that made it */
 	tid: Pid;
 	child: Pid;
-	kind: "fork" | "clone";
+	kind: "fork" | "vfork" | "clone";
 	detached: boolean;
+}
+
+/** A session process called execve: a new program runs in it, stopped at its first instruction and held (not resumed) until a `resume`, so that breakpoints can be set in the new program first. Every breakpoint of the old program is gone; each thread that vanished had a `threadExited` event. */
+export interface ExecEvent {
+	type: "event";
+	event: "exec";
+	pid: Pid;
+	/** the thread that called execve (its tid is now the pid when it was not the main thread) */
+	tid: Pid;
+	/** the new program (/proc/PID/exe) */
+	path: string;
 }
 
 /** A session process is gone: `exitCode` when it exited, `signal` when killed. */
@@ -445,8 +456,8 @@ export interface ExitedEvent {
 	signal?: number;
 }
 
-export type KnownEvent = ThreadCreatedEvent | ThreadExitedEvent | StoppedEvent | SignalEvent | ChildProcessEvent | ExitedEvent;
-export const EVENT_NAMES = ["threadCreated","threadExited","stopped","signal","childProcess","exited"] as const;
+export type KnownEvent = ThreadCreatedEvent | ThreadExitedEvent | StoppedEvent | SignalEvent | ChildProcessEvent | ExecEvent | ExitedEvent;
+export const EVENT_NAMES = ["threadCreated","threadExited","stopped","signal","childProcess","exec","exited"] as const;
 export type EventName = typeof EVENT_NAMES[number];
 
 /** Stop every LWP, capture tid/registers, resume, then describe each LWP. If the process is attached in a session, it is captured in place and left in the state it was in. */
@@ -2394,7 +2405,7 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 	checkPid(v455, p + ".child", o, d + 1);
 	const v456 = v450["kind"];
 	if (v456 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v456 !== 'string' || !["fork","clone"].includes(v456)) fail(p + ".kind", "one of fork|clone", v456);
+	if (typeof v456 !== 'string' || !["fork","vfork","clone"].includes(v456)) fail(p + ".kind", "one of fork|vfork|clone", v456);
 	const v457 = v450["detached"];
 	if (v457 === undefined) fail(p + ".detached", 'present', undefined);
 	if (!(typeof v457 === 'boolean')) fail(p + ".detached", "a boolean", v457);
@@ -2405,7 +2416,7 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 	}
 }
 
-function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
+function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v459 = v as Record<string, unknown>;
@@ -2414,26 +2425,52 @@ function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	if (v460 !== "event") fail(p + ".type", "\"event\"", v460);
 	const v461 = v459["event"];
 	if (v461 === undefined) fail(p + ".event", 'present', undefined);
-	if (v461 !== "exited") fail(p + ".event", "\"exited\"", v461);
+	if (v461 !== "exec") fail(p + ".event", "\"exec\"", v461);
 	const v462 = v459["pid"];
 	if (v462 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v462, p + ".pid", o, d + 1);
-	const v463 = v459["exitCode"];
-	if (v463 !== undefined) {
-		if (!(typeof v463 === 'number' && Number.isInteger(v463))) fail(p + ".exitCode", "an integer", v463);
-		if (typeof v463 === 'number' && v463 < 0) fail(p + ".exitCode", ">= 0", v463);
-		if (typeof v463 === 'number' && v463 > 255) fail(p + ".exitCode", "<= 255", v463);
-	}
-	const v464 = v459["signal"];
-	if (v464 !== undefined) {
-		if (!(typeof v464 === 'number' && Number.isInteger(v464))) fail(p + ".signal", "an integer", v464);
-		if (typeof v464 === 'number' && v464 < 1) fail(p + ".signal", ">= 1", v464);
-		if (typeof v464 === 'number' && v464 > 64) fail(p + ".signal", "<= 64", v464);
-	}
-	if (v459["exitCode"] === undefined && v459["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	const v463 = v459["tid"];
+	if (v463 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v463, p + ".tid", o, d + 1);
+	const v464 = v459["path"];
+	if (v464 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v464 === 'string')) fail(p + ".path", "a string", v464);
 	if (o.strict) {
 		for (const v465 of Object.keys(v459)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v465)) fail(p + '.' + v465, 'not there (not in the schema)', v459[v465]);
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v465)) fail(p + '.' + v465, 'not there (not in the schema)', v459[v465]);
+		}
+	}
+}
+
+function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v466 = v as Record<string, unknown>;
+	const v467 = v466["type"];
+	if (v467 === undefined) fail(p + ".type", 'present', undefined);
+	if (v467 !== "event") fail(p + ".type", "\"event\"", v467);
+	const v468 = v466["event"];
+	if (v468 === undefined) fail(p + ".event", 'present', undefined);
+	if (v468 !== "exited") fail(p + ".event", "\"exited\"", v468);
+	const v469 = v466["pid"];
+	if (v469 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v469, p + ".pid", o, d + 1);
+	const v470 = v466["exitCode"];
+	if (v470 !== undefined) {
+		if (!(typeof v470 === 'number' && Number.isInteger(v470))) fail(p + ".exitCode", "an integer", v470);
+		if (typeof v470 === 'number' && v470 < 0) fail(p + ".exitCode", ">= 0", v470);
+		if (typeof v470 === 'number' && v470 > 255) fail(p + ".exitCode", "<= 255", v470);
+	}
+	const v471 = v466["signal"];
+	if (v471 !== undefined) {
+		if (!(typeof v471 === 'number' && Number.isInteger(v471))) fail(p + ".signal", "an integer", v471);
+		if (typeof v471 === 'number' && v471 < 1) fail(p + ".signal", ">= 1", v471);
+		if (typeof v471 === 'number' && v471 > 64) fail(p + ".signal", "<= 64", v471);
+	}
+	if (v466["exitCode"] === undefined && v466["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (o.strict) {
+		for (const v472 of Object.keys(v466)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v472)) fail(p + '.' + v472, 'not there (not in the schema)', v466[v472]);
 		}
 	}
 }
@@ -2500,6 +2537,7 @@ export const eventValidators: { [K in EventName]: (v: unknown, o?: CheckOptions)
 	stopped: (v, o) => run<StoppedEvent>(checkEventStopped, v, 'stopped', o),
 	signal: (v, o) => run<SignalEvent>(checkEventSignal, v, 'signal', o),
 	childProcess: (v, o) => run<ChildProcessEvent>(checkEventChildProcess, v, 'childProcess', o),
+	exec: (v, o) => run<ExecEvent>(checkEventExec, v, 'exec', o),
 	exited: (v, o) => run<ExitedEvent>(checkEventExited, v, 'exited', o),
 };
 
