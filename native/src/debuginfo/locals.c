@@ -22,232 +22,11 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "debuginfo/dw.h"
 
-/* ------------------------------------------------------------------ */
-/* libdw ABI (libdw.h, dwarf.h)                                        */
-/* ------------------------------------------------------------------ */
-
-typedef uint64_t Dwarf_Addr;
-typedef uint64_t Dwarf_Word;
-typedef int64_t Dwarf_Sword;
-
-typedef struct {
-	void *addr;
-	void *cu;
-	void *abbrev;
-	long int padding__;
-} Dwarf_Die;
-
-typedef struct {
-	unsigned int code;
-	unsigned int form;
-	unsigned char *valp;
-	void *cu;
-} Dwarf_Attribute;
-
-typedef struct {
-	uint8_t atom;
-	Dwarf_Word number;
-	Dwarf_Word number2;
-	Dwarf_Word offset;
-} Dwarf_Op;
-
-typedef struct {
-	Dwarf_Word length;
-	unsigned char *data;
-} Dwarf_Block;
-
-struct ldw {
-	Dwarf_Die *(*addrdie)(void *dwfl, Dwarf_Addr, Dwarf_Addr *bias);
-	int (*getscopes)(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **scopes);
-	int (*tag)(Dwarf_Die *);
-	const char *(*diename)(Dwarf_Die *);
-	int (*child)(Dwarf_Die *, Dwarf_Die *);
-	int (*siblingof)(Dwarf_Die *, Dwarf_Die *);
-	int (*haspc)(Dwarf_Die *, Dwarf_Addr);
-	Dwarf_Attribute *(*attr_integrate)(Dwarf_Die *, unsigned, Dwarf_Attribute *);
-	int (*hasattr_integrate)(Dwarf_Die *, unsigned);
-	Dwarf_Die *(*formref_die)(Dwarf_Attribute *, Dwarf_Die *);
-	int (*formudata)(Dwarf_Attribute *, Dwarf_Word *);
-	int (*formsdata)(Dwarf_Attribute *, Dwarf_Sword *);
-	int (*formflag)(Dwarf_Attribute *, bool *);
-	int (*formblock)(Dwarf_Attribute *, Dwarf_Block *);
-	unsigned (*whatform)(Dwarf_Attribute *);
-	int (*getlocation_addr)(Dwarf_Attribute *, Dwarf_Addr, Dwarf_Op **, size_t *, size_t);
-	int (*getlocation_implicit_value)(Dwarf_Attribute *, const Dwarf_Op *, Dwarf_Block *);
-	int (*aggregate_size)(Dwarf_Die *, Dwarf_Word *);
-	const char *(*errmsg)(int);
-	/* the CFA from CFI when the unwinder has no caller frame */
-	void *(*addrmodule)(void *dwfl, Dwarf_Addr);
-	void *(*module_eh_cfi)(void *mod, Dwarf_Addr *bias);
-	void *(*module_dwarf_cfi)(void *mod, Dwarf_Addr *bias);
-	int (*cfi_addrframe)(void *cfi, Dwarf_Addr, void **frame);
-	int (*frame_cfa)(void *frame, Dwarf_Op **ops, size_t *nops);
-};
-
-static const struct {
-	const char *name;
-	size_t off;
-} ldw_syms[] = {
-#define S(field, sym) { sym, offsetof(struct ldw, field) }
-	S(addrdie, "dwfl_addrdie"),
-	S(getscopes, "dwarf_getscopes"),
-	S(tag, "dwarf_tag"),
-	S(diename, "dwarf_diename"),
-	S(child, "dwarf_child"),
-	S(siblingof, "dwarf_siblingof"),
-	S(haspc, "dwarf_haspc"),
-	S(attr_integrate, "dwarf_attr_integrate"),
-	S(hasattr_integrate, "dwarf_hasattr_integrate"),
-	S(formref_die, "dwarf_formref_die"),
-	S(formudata, "dwarf_formudata"),
-	S(formsdata, "dwarf_formsdata"),
-	S(formflag, "dwarf_formflag"),
-	S(formblock, "dwarf_formblock"),
-	S(whatform, "dwarf_whatform"),
-	S(getlocation_addr, "dwarf_getlocation_addr"),
-	S(getlocation_implicit_value, "dwarf_getlocation_implicit_value"),
-	S(aggregate_size, "dwarf_aggregate_size"),
-	S(errmsg, "dwarf_errmsg"),
-	S(addrmodule, "dwfl_addrmodule"),
-	S(module_eh_cfi, "dwfl_module_eh_cfi"),
-	S(module_dwarf_cfi, "dwfl_module_dwarf_cfi"),
-	S(cfi_addrframe, "dwarf_cfi_addrframe"),
-	S(frame_cfa, "dwarf_frame_cfa"),
-#undef S
-};
-
-static struct {
-	pthread_once_t once;
-	struct ldw api;
-	bool ok;
-	const char *missing;
-} L = { .once = PTHREAD_ONCE_INIT };
-
-static void ldw_load(void)
-{
-	for (size_t i = 0; i < sizeof ldw_syms / sizeof ldw_syms[0]; i++) {
-		void *p = sym_libdw(ldw_syms[i].name);
-		if (!p) {
-			L.missing = ldw_syms[i].name;
-			return;
-		}
-		memcpy((char *)&L.api + ldw_syms[i].off, &p, sizeof p);
-	}
-	L.ok = true;
-}
-
-/* dwarf.h */
-enum {
-	TAG_array = 0x01,
-	TAG_enumeration = 0x04,
-	TAG_formal_parameter = 0x05,
-	TAG_lexical_block = 0x0b,
-	TAG_member = 0x0d,
-	TAG_pointer = 0x0f,
-	TAG_unspecified_parameters = 0x18,
-	TAG_reference = 0x10,
-	TAG_structure = 0x13,
-	TAG_subroutine_type = 0x15,
-	TAG_typedef = 0x16,
-	TAG_union = 0x17,
-	TAG_inlined_subroutine = 0x1d,
-	TAG_subrange = 0x21,
-	TAG_base = 0x24,
-	TAG_const = 0x26,
-	TAG_enumerator = 0x28,
-	TAG_subprogram = 0x2e,
-	TAG_variable = 0x34,
-	TAG_volatile = 0x35,
-	TAG_restrict = 0x37,
-	TAG_rvalue_reference = 0x42,
-	TAG_atomic = 0x47,
-};
-enum {
-	AT_location = 0x02,
-	AT_name = 0x03,
-	AT_byte_size = 0x0b,
-	AT_bit_offset = 0x0c,
-	AT_bit_size = 0x0d,
-	AT_const_value = 0x1c,
-	AT_prototyped = 0x27,
-	AT_upper_bound = 0x2f,
-	AT_artificial = 0x34,
-	AT_count = 0x37,
-	AT_data_member_location = 0x38,
-	AT_declaration = 0x3c,
-	AT_encoding = 0x3e,
-	AT_frame_base = 0x40,
-	AT_type = 0x49,
-	AT_data_bit_offset = 0x6b,
-};
-enum {
-	ATE_boolean = 0x02,
-	ATE_float = 0x04,
-	ATE_signed = 0x05,
-	ATE_signed_char = 0x06,
-	ATE_unsigned = 0x07,
-	ATE_unsigned_char = 0x08,
-	ATE_UTF = 0x10,
-};
-enum {
-	FORM_block2 = 0x03,
-	FORM_block4 = 0x04,
-	FORM_data2 = 0x05,
-	FORM_data4 = 0x06,
-	FORM_data8 = 0x07,
-	FORM_block = 0x09,
-	FORM_block1 = 0x0a,
-	FORM_data1 = 0x0b,
-	FORM_sdata = 0x0d,
-	FORM_udata = 0x0f,
-	FORM_data16 = 0x1e,
-	FORM_implicit_const = 0x21,
-};
-enum {
-	OP_addr = 0x03,
-	OP_deref = 0x06,
-	OP_const1u = 0x08,
-	OP_const8s = 0x0f,
-	OP_constu = 0x10,
-	OP_consts = 0x11,
-	OP_dup = 0x12,
-	OP_drop = 0x13,
-	OP_over = 0x14,
-	OP_swap = 0x16,
-	OP_and = 0x1a,
-	OP_minus = 0x1c,
-	OP_mul = 0x1e,
-	OP_neg = 0x1f,
-	OP_not = 0x20,
-	OP_or = 0x21,
-	OP_plus = 0x22,
-	OP_plus_uconst = 0x23,
-	OP_shl = 0x24,
-	OP_shr = 0x25,
-	OP_shra = 0x26,
-	OP_xor = 0x27,
-	OP_lit0 = 0x30,
-	OP_lit31 = 0x4f,
-	OP_reg0 = 0x50,
-	OP_reg31 = 0x6f,
-	OP_breg0 = 0x70,
-	OP_breg31 = 0x8f,
-	OP_regx = 0x90,
-	OP_fbreg = 0x91,
-	OP_bregx = 0x92,
-	OP_piece = 0x93,
-	OP_deref_size = 0x94,
-	OP_nop = 0x96,
-	OP_call_frame_cfa = 0x9c,
-	OP_implicit_value = 0x9e,
-	OP_stack_value = 0x9f,
-	OP_implicit_pointer = 0xa0,
-	OP_entry_value = 0xa3,
-	OP_GNU_implicit_pointer = 0xf2,
-	OP_GNU_entry_value = 0xf3,
-	OP_GNU_parameter_ref = 0xfa,
-};
+/* The libdw binding (dw.h): locals_json runs only with a Dwfl, so libdw
+ * is loaded wherever this is used. */
+#define D (dw_get(NULL))
 
 /* ------------------------------------------------------------------ */
 /* the tree                                                            */
@@ -304,7 +83,7 @@ struct src {
 struct lctx {
 	struct fk_symbols *s;
 	pid_t pid;
-	void *dwfl;
+	Dwfl *dwfl;
 	uint64_t at;   /* pc for lookups (pc-1 for a caller) */
 	uint64_t bias; /* module load bias */
 	const struct sym_regs *regs;
@@ -353,14 +132,14 @@ static struct src src_at(const struct src *s, uint64_t off)
 static bool die_ref(Dwarf_Die *die, unsigned at, Dwarf_Die *out)
 {
 	Dwarf_Attribute a;
-	return L.api.attr_integrate(die, at, &a) && L.api.formref_die(&a, out);
+	return D->dwarf_attr_integrate(die, at, &a) && D->dwarf_formref_die(&a, out);
 }
 
 static bool die_udata(Dwarf_Die *die, unsigned at, uint64_t *out)
 {
 	Dwarf_Attribute a;
 	Dwarf_Word v;
-	if (!L.api.attr_integrate(die, at, &a) || L.api.formudata(&a, &v) != 0)
+	if (!D->dwarf_attr_integrate(die, at, &a) || D->dwarf_formudata(&a, &v) != 0)
 		return false;
 	*out = v;
 	return true;
@@ -370,32 +149,32 @@ static bool die_flag(Dwarf_Die *die, unsigned at)
 {
 	Dwarf_Attribute a;
 	bool f = false;
-	return L.api.attr_integrate(die, at, &a) && L.api.formflag(&a, &f) == 0 && f;
+	return D->dwarf_attr_integrate(die, at, &a) && D->dwarf_formflag(&a, &f) == 0 && f;
 }
 
 static bool die_size(Dwarf_Die *die, uint64_t *out)
 {
 	Dwarf_Word w;
-	if (L.api.aggregate_size(die, &w) == 0) {
+	if (D->dwarf_aggregate_size(die, &w) == 0) {
 		*out = w;
 		return true;
 	}
-	return die_udata(die, AT_byte_size, out);
+	return die_udata(die, DW_AT_byte_size, out);
 }
 
 static bool is_qualifier(int tag)
 {
-	return tag == TAG_typedef || tag == TAG_const || tag == TAG_volatile || tag == TAG_restrict ||
-	       tag == TAG_atomic;
+	return tag == DW_TAG_typedef || tag == DW_TAG_const_type || tag == DW_TAG_volatile_type ||
+	       tag == DW_TAG_restrict_type || tag == DW_TAG_atomic_type;
 }
 
 /* Drop typedefs and qualifiers. False: void (no DW_AT_type on the way). */
 static bool peel(Dwarf_Die *type, Dwarf_Die *out)
 {
 	Dwarf_Die cur = *type;
-	for (int i = 0; i < 64 && is_qualifier(L.api.tag(&cur)); i++) {
+	for (int i = 0; i < 64 && is_qualifier(D->dwarf_tag(&cur)); i++) {
 		Dwarf_Die next;
-		if (!die_ref(&cur, AT_type, &next))
+		if (!die_ref(&cur, DW_AT_type, &next))
 			return false;
 		cur = next;
 	}
@@ -407,12 +186,12 @@ static bool is_char_type(Dwarf_Die *type)
 {
 	Dwarf_Die t;
 	uint64_t enc = 0, size = 0;
-	if (!peel(type, &t) || L.api.tag(&t) != TAG_base || !die_udata(&t, AT_encoding, &enc) ||
-	    !die_udata(&t, AT_byte_size, &size) || size != 1)
+	if (!peel(type, &t) || D->dwarf_tag(&t) != DW_TAG_base_type || !die_udata(&t, DW_AT_encoding, &enc) ||
+	    !die_udata(&t, DW_AT_byte_size, &size) || size != 1)
 		return false;
-	if (enc == ATE_signed_char || enc == ATE_unsigned_char || enc == ATE_UTF)
+	if (enc == DW_ATE_signed_char || enc == DW_ATE_unsigned_char || enc == DW_ATE_UTF)
 		return true;
-	const char *n = L.api.diename(&t);
+	const char *n = D->dwarf_diename(&t);
 	return n && strstr(n, "char");
 }
 
@@ -438,19 +217,19 @@ static int array_dims(Dwarf_Die *arr, int64_t *counts, int max)
 {
 	Dwarf_Die ch;
 	int nd = 0;
-	if (L.api.child(arr, &ch) != 0)
+	if (D->dwarf_child(arr, &ch) != 0)
 		return 0;
 	do {
-		if (L.api.tag(&ch) != TAG_subrange || nd >= max)
+		if (D->dwarf_tag(&ch) != DW_TAG_subrange_type || nd >= max)
 			continue;
 		uint64_t v;
 		Dwarf_Attribute a;
 		Dwarf_Sword sv;
-		if (die_udata(&ch, AT_count, &v)) {
+		if (die_udata(&ch, DW_AT_count, &v)) {
 			counts[nd] = (int64_t)v;
-		} else if (L.api.attr_integrate(&ch, AT_upper_bound, &a)) {
+		} else if (D->dwarf_attr_integrate(&ch, DW_AT_upper_bound, &a)) {
 			/* gcc writes -1 (sdata or all-ones data) for [] of unknown size */
-			if (L.api.formsdata(&a, &sv) == 0 && sv >= 0 && sv < INT32_MAX)
+			if (D->dwarf_formsdata(&a, &sv) == 0 && sv >= 0 && sv < INT32_MAX)
 				counts[nd] = sv + 1;
 			else
 				counts[nd] = -1;
@@ -458,7 +237,7 @@ static int array_dims(Dwarf_Die *arr, int64_t *counts, int max)
 			counts[nd] = -1;
 		}
 		nd++;
-	} while (L.api.siblingof(&ch, &ch) == 0);
+	} while (D->dwarf_siblingof(&ch, &ch) == 0);
 	return nd;
 }
 
@@ -468,7 +247,7 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 static void type_name_of_ref(Dwarf_Die *die, struct sb *pre, struct sb *suf, int depth)
 {
 	Dwarf_Die t;
-	if (!die_ref(die, AT_type, &t))
+	if (!die_ref(die, DW_AT_type, &t))
 		sb_add(pre, "void");
 	else
 		type_name_rec(&t, pre, suf, depth + 1);
@@ -480,27 +259,27 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 		sb_add(pre, "?");
 		return;
 	}
-	int tag = L.api.tag(type);
-	const char *name = L.api.diename(type);
+	int tag = D->dwarf_tag(type);
+	const char *name = D->dwarf_diename(type);
 	switch (tag) {
-	case TAG_base:
-	case TAG_typedef: sb_add(pre, name ? name : "?"); return;
-	case TAG_structure:
-	case TAG_union:
-	case TAG_enumeration:
-		sb_add(pre, tag == TAG_structure ? "struct " : tag == TAG_union ? "union " : "enum ");
+	case DW_TAG_base_type:
+	case DW_TAG_typedef: sb_add(pre, name ? name : "?"); return;
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+	case DW_TAG_enumeration_type:
+		sb_add(pre, tag == DW_TAG_structure_type ? "struct " : tag == DW_TAG_union_type ? "union " : "enum ");
 		sb_add(pre, name ? name : "{...}");
 		return;
-	case TAG_const:
-	case TAG_volatile:
-	case TAG_restrict:
-	case TAG_atomic: {
-		const char *q = tag == TAG_const      ? "const"
-				: tag == TAG_volatile ? "volatile"
-				: tag == TAG_restrict ? "restrict"
-						      : "_Atomic";
+	case DW_TAG_const_type:
+	case DW_TAG_volatile_type:
+	case DW_TAG_restrict_type:
+	case DW_TAG_atomic_type: {
+		const char *q = tag == DW_TAG_const_type      ? "const"
+				: tag == DW_TAG_volatile_type ? "volatile"
+				: tag == DW_TAG_restrict_type ? "restrict"
+							      : "_Atomic";
 		Dwarf_Die t, p;
-		bool ptr = die_ref(type, AT_type, &t) && peel(&t, &p) && L.api.tag(&t) == TAG_pointer;
+		bool ptr = die_ref(type, DW_AT_type, &t) && peel(&t, &p) && D->dwarf_tag(&t) == DW_TAG_pointer_type;
 		if (ptr) { /* char *const */
 			type_name_of_ref(type, pre, suf, depth);
 			sb_add(pre, " ");
@@ -512,13 +291,13 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 		}
 		return;
 	}
-	case TAG_pointer:
-	case TAG_reference:
-	case TAG_rvalue_reference: {
-		const char *star = tag == TAG_pointer ? "*" : tag == TAG_reference ? "&" : "&&";
+	case DW_TAG_pointer_type:
+	case DW_TAG_reference_type:
+	case DW_TAG_rvalue_reference_type: {
+		const char *star = tag == DW_TAG_pointer_type ? "*" : tag == DW_TAG_reference_type ? "&" : "&&";
 		Dwarf_Die t;
-		int tt = die_ref(type, AT_type, &t) ? L.api.tag(&t) : 0;
-		if (tt == TAG_subroutine_type || tt == TAG_array) {
+		int tt = die_ref(type, DW_AT_type, &t) ? D->dwarf_tag(&t) : 0;
+		if (tt == DW_TAG_subroutine_type || tt == DW_TAG_array_type) {
 			struct sb inner = { 0 };
 			type_name_of_ref(type, pre, &inner, depth);
 			sb_add(pre, " (");
@@ -536,7 +315,7 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 		}
 		return;
 	}
-	case TAG_array: {
+	case DW_TAG_array_type: {
 		int64_t counts[8];
 		int nd = array_dims(type, counts, 8);
 		char tmp[256];
@@ -552,20 +331,20 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 		type_name_of_ref(type, pre, suf, depth);
 		return;
 	}
-	case TAG_subroutine_type: {
+	case DW_TAG_subroutine_type: {
 		type_name_of_ref(type, pre, suf, depth);
 		struct sb params = { 0 };
 		sb_add(&params, "(");
 		Dwarf_Die ch;
 		int np = 0;
-		if (L.api.child(type, &ch) == 0) {
+		if (D->dwarf_child(type, &ch) == 0) {
 			do {
-				int t = L.api.tag(&ch);
-				if (t != TAG_formal_parameter && t != TAG_unspecified_parameters)
+				int t = D->dwarf_tag(&ch);
+				if (t != DW_TAG_formal_parameter && t != DW_TAG_unspecified_parameters)
 					continue;
 				if (np++)
 					sb_add(&params, ", ");
-				if (t == TAG_unspecified_parameters) {
+				if (t == DW_TAG_unspecified_parameters) {
 					sb_add(&params, "...");
 					continue;
 				}
@@ -573,9 +352,9 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 				type_name_of_ref(&ch, &ppre, &psuf, depth + 4);
 				sb_add(&params, ppre.buf);
 				sb_add(&params, psuf.buf);
-			} while (L.api.siblingof(&ch, &ch) == 0);
+			} while (D->dwarf_siblingof(&ch, &ch) == 0);
 		}
-		if (np == 0 && die_flag(type, AT_prototyped))
+		if (np == 0 && die_flag(type, DW_AT_prototyped))
 			sb_add(&params, "void");
 		sb_add(&params, ")");
 		sb_add(suf, params.buf);
@@ -665,111 +444,111 @@ static int eval(struct lctx *c, const Dwarf_Op *ops, size_t n, Dwarf_Attribute *
 		const Dwarf_Op *op = &ops[i];
 		uint8_t a = op->atom;
 		bool last = i + 1 == n;
-		if (a >= OP_lit0 && a <= OP_lit31) {
-			PUSH((uint64_t)(a - OP_lit0));
-		} else if ((a >= OP_reg0 && a <= OP_reg31) || a == OP_regx) {
+		if (a >= DW_OP_lit0 && a <= DW_OP_lit31) {
+			PUSH((uint64_t)(a - DW_OP_lit0));
+		} else if ((a >= DW_OP_reg0 && a <= DW_OP_reg31) || a == DW_OP_regx) {
 			if (!last) {
-				if (ops[i + 1].atom == OP_piece)
+				if (ops[i + 1].atom == DW_OP_piece)
 					BAD("<unsupported: DW_OP_piece>");
 				BAD("<unsupported: DWARF register location not at the end>");
 			}
 			out->kind = LOC_REG;
-			out->reg = a == OP_regx ? (unsigned)op->number : (unsigned)(a - OP_reg0);
+			out->reg = a == DW_OP_regx ? (unsigned)op->number : (unsigned)(a - DW_OP_reg0);
 			return 0;
-		} else if ((a >= OP_breg0 && a <= OP_breg31) || a == OP_bregx) {
-			unsigned r = a == OP_bregx ? (unsigned)op->number : (unsigned)(a - OP_breg0);
+		} else if ((a >= DW_OP_breg0 && a <= DW_OP_breg31) || a == DW_OP_bregx) {
+			unsigned r = a == DW_OP_bregx ? (unsigned)op->number : (unsigned)(a - DW_OP_breg0);
 			uint64_t v;
 			if (!reg_get(c, r, &v))
 				BAD(reg_unavailable(c, r));
-			PUSH(v + (a == OP_bregx ? op->number2 : op->number));
+			PUSH(v + (a == DW_OP_bregx ? op->number2 : op->number));
 		} else {
 			switch (a) {
-			case OP_addr: PUSH(op->number + c->bias); break;
-			case OP_deref:
-			case OP_deref_size: {
+			case DW_OP_addr: PUSH(op->number + c->bias); break;
+			case DW_OP_deref:
+			case DW_OP_deref_size: {
 				NEED(1);
-				size_t sz = a == OP_deref ? 8 : (size_t)op->number;
+				size_t sz = a == DW_OP_deref ? 8 : (size_t)op->number;
 				uint64_t v = 0;
 				if (sz > 8 || mem_read_exact(c->pid, st[sp - 1], &v, sz) < 0)
 					BAD("<unavailable: DW_OP_deref of unreadable memory>");
 				st[sp - 1] = v;
 				break;
 			}
-			case OP_constu:
-			case OP_consts: PUSH(op->number); break;
-			case OP_dup:
+			case DW_OP_constu:
+			case DW_OP_consts: PUSH(op->number); break;
+			case DW_OP_dup:
 				NEED(1);
 				PUSH(st[sp - 1]);
 				break;
-			case OP_drop:
+			case DW_OP_drop:
 				NEED(1);
 				sp--;
 				break;
-			case OP_over:
+			case DW_OP_over:
 				NEED(2);
 				PUSH(st[sp - 2]);
 				break;
-			case OP_swap: {
+			case DW_OP_swap: {
 				NEED(2);
 				uint64_t t = st[sp - 1];
 				st[sp - 1] = st[sp - 2];
 				st[sp - 2] = t;
 				break;
 			}
-			case OP_neg:
+			case DW_OP_neg:
 				NEED(1);
 				st[sp - 1] = (uint64_t)-(int64_t)st[sp - 1];
 				break;
-			case OP_not:
+			case DW_OP_not:
 				NEED(1);
 				st[sp - 1] = ~st[sp - 1];
 				break;
-			case OP_plus_uconst:
+			case DW_OP_plus_uconst:
 				NEED(1);
 				st[sp - 1] += op->number;
 				break;
-			case OP_and:
-			case OP_minus:
-			case OP_mul:
-			case OP_or:
-			case OP_plus:
-			case OP_shl:
-			case OP_shr:
-			case OP_shra:
-			case OP_xor: {
+			case DW_OP_and:
+			case DW_OP_minus:
+			case DW_OP_mul:
+			case DW_OP_or:
+			case DW_OP_plus:
+			case DW_OP_shl:
+			case DW_OP_shr:
+			case DW_OP_shra:
+			case DW_OP_xor: {
 				NEED(2);
 				sp--;
 				uint64_t y = st[sp], x = st[sp - 1], r;
 				switch (a) {
-				case OP_and: r = x & y; break;
-				case OP_minus: r = x - y; break;
-				case OP_mul: r = x * y; break;
-				case OP_or: r = x | y; break;
-				case OP_plus: r = x + y; break;
-				case OP_shl: r = y >= 64 ? 0 : x << y; break;
-				case OP_shr: r = y >= 64 ? 0 : x >> y; break;
-				case OP_shra: r = (uint64_t)((int64_t)x >> (y >= 63 ? 63 : y)); break;
+				case DW_OP_and: r = x & y; break;
+				case DW_OP_minus: r = x - y; break;
+				case DW_OP_mul: r = x * y; break;
+				case DW_OP_or: r = x | y; break;
+				case DW_OP_plus: r = x + y; break;
+				case DW_OP_shl: r = y >= 64 ? 0 : x << y; break;
+				case DW_OP_shr: r = y >= 64 ? 0 : x >> y; break;
+				case DW_OP_shra: r = (uint64_t)((int64_t)x >> (y >= 63 ? 63 : y)); break;
 				default: r = x ^ y; break;
 				}
 				st[sp - 1] = r;
 				break;
 			}
-			case OP_nop: break;
-			case OP_fbreg: {
+			case DW_OP_nop: break;
+			case DW_OP_fbreg: {
 				uint64_t fb;
 				if (depth > 0 || !frame_base(c, &fb))
 					BAD("<unavailable: no frame base>");
 				PUSH(fb + op->number);
 				break;
 			}
-			case OP_call_frame_cfa:
+			case DW_OP_call_frame_cfa:
 				if (!c->has_cfa)
 					BAD("<unavailable: no CFA for this frame>");
 				PUSH(c->cfa);
 				break;
-			case OP_stack_value:
+			case DW_OP_stack_value:
 				NEED(1);
-				if (!last && ops[i + 1].atom == OP_piece)
+				if (!last && ops[i + 1].atom == DW_OP_piece)
 					BAD("<unsupported: DW_OP_piece>");
 				if (!last)
 					BAD("<unsupported: DW_OP_stack_value not at the end>");
@@ -777,9 +556,9 @@ static int eval(struct lctx *c, const Dwarf_Op *ops, size_t n, Dwarf_Attribute *
 				memcpy(out->bytes, &st[sp - 1], 8);
 				out->nbytes = 8;
 				return 0;
-			case OP_implicit_value: {
+			case DW_OP_implicit_value: {
 				Dwarf_Block b;
-				if (!attr || L.api.getlocation_implicit_value(attr, op, &b) != 0 ||
+				if (!attr || D->dwarf_getlocation_implicit_value(attr, op, &b) != 0 ||
 				    b.length > sizeof out->bytes)
 					BAD("<unsupported: DW_OP_implicit_value>");
 				if (!last)
@@ -789,14 +568,14 @@ static int eval(struct lctx *c, const Dwarf_Op *ops, size_t n, Dwarf_Attribute *
 				out->nbytes = b.length;
 				return 0;
 			}
-			case OP_piece: BAD("<unsupported: DW_OP_piece>");
-			case OP_entry_value:
-			case OP_GNU_entry_value:
-			case OP_GNU_parameter_ref: BAD("<optimized out>");
-			case OP_implicit_pointer:
-			case OP_GNU_implicit_pointer: BAD("<unsupported: implicit pointer>");
+			case DW_OP_piece: BAD("<unsupported: DW_OP_piece>");
+			case DW_OP_entry_value:
+			case DW_OP_GNU_entry_value:
+			case DW_OP_GNU_parameter_ref: BAD("<optimized out>");
+			case DW_OP_implicit_pointer:
+			case DW_OP_GNU_implicit_pointer: BAD("<unsupported: implicit pointer>");
 			default:
-				if (a >= OP_const1u && a <= OP_const8s) {
+				if (a >= DW_OP_const1u && a <= DW_OP_const8s) {
 					PUSH(op->number);
 					break;
 				}
@@ -825,8 +604,8 @@ static bool frame_base(struct lctx *c, uint64_t *out)
 		Dwarf_Op *ops;
 		size_t nops;
 		struct loc l;
-		if (c->has_fn && L.api.attr_integrate(&c->fn, AT_frame_base, &a) &&
-		    L.api.getlocation_addr(&a, c->at, &ops, &nops, 1) == 1 && eval(c, ops, nops, &a, &l, 1) == 0) {
+		if (c->has_fn && D->dwarf_attr_integrate(&c->fn, DW_AT_frame_base, &a) &&
+		    D->dwarf_getlocation_addr(&a, c->at, &ops, &nops, 1) == 1 && eval(c, ops, nops, &a, &l, 1) == 0) {
 			if (l.kind == LOC_MEM) {
 				c->fb = l.addr;
 				c->fb_state = 1;
@@ -845,16 +624,16 @@ static struct src var_src(struct lctx *c, Dwarf_Die *var, uint8_t *bytes)
 {
 	struct src s = { 0 };
 	Dwarf_Attribute a;
-	if (!L.api.attr_integrate(var, AT_location, &a)) {
-		if (!L.api.attr_integrate(var, AT_const_value, &a)) {
+	if (!D->dwarf_attr_integrate(var, DW_AT_location, &a)) {
+		if (!D->dwarf_attr_integrate(var, DW_AT_const_value, &a)) {
 			s.bad = "<optimized out>";
 			return s;
 		}
-		unsigned form = L.api.whatform(&a);
+		unsigned form = D->dwarf_whatform(&a);
 		Dwarf_Block b;
-		if (form == FORM_block || form == FORM_block1 || form == FORM_block2 || form == FORM_block4 ||
-		    form == FORM_data16) {
-			if (L.api.formblock(&a, &b) != 0 || b.length > 16) {
+		if (form == DW_FORM_block || form == DW_FORM_block1 || form == DW_FORM_block2 ||
+		    form == DW_FORM_block4 || form == DW_FORM_data16) {
+			if (D->dwarf_formblock(&a, &b) != 0 || b.length > 16) {
 				s.bad = "<unsupported: DW_AT_const_value>";
 				return s;
 			}
@@ -866,9 +645,9 @@ static struct src var_src(struct lctx *c, Dwarf_Die *var, uint8_t *bytes)
 		uint64_t v = 0;
 		Dwarf_Sword sv;
 		Dwarf_Word uv;
-		if ((form == FORM_sdata || form == FORM_implicit_const) && L.api.formsdata(&a, &sv) == 0)
+		if ((form == DW_FORM_sdata || form == DW_FORM_implicit_const) && D->dwarf_formsdata(&a, &sv) == 0)
 			v = (uint64_t)sv;
-		else if (L.api.formudata(&a, &uv) == 0)
+		else if (D->dwarf_formudata(&a, &uv) == 0)
 			v = uv;
 		else {
 			s.bad = "<unsupported: DW_AT_const_value>";
@@ -881,9 +660,9 @@ static struct src var_src(struct lctx *c, Dwarf_Die *var, uint8_t *bytes)
 	}
 	Dwarf_Op *ops;
 	size_t nops;
-	int n = L.api.getlocation_addr(&a, c->at, &ops, &nops, 1);
+	int n = D->dwarf_getlocation_addr(&a, c->at, &ops, &nops, 1);
 	if (n < 0) {
-		snprintf(c->why, sizeof c->why, "<unsupported: %s>", L.api.errmsg(-1));
+		snprintf(c->why, sizeof c->why, "<unsupported: %s>", D->dwarf_errmsg(-1));
 		s.bad = c->why;
 		return s;
 	}
@@ -997,17 +776,17 @@ static uint64_t sext(uint64_t v, size_t size)
 static char *fmt_base(Dwarf_Die *t, const uint8_t *raw, size_t size)
 {
 	uint64_t enc = 0;
-	die_udata(t, AT_encoding, &enc);
+	die_udata(t, DW_AT_encoding, &enc);
 	uint64_t v = 0;
 	if (size <= 8)
 		memcpy(&v, raw, size);
 	char buf[80];
 	switch (enc) {
-	case ATE_boolean:
+	case DW_ATE_boolean:
 		if (size > 8)
 			break;
 		return xstrdup(v == 0 ? "false" : v == 1 ? "true" : "true (nonzero)");
-	case ATE_float:
+	case DW_ATE_float:
 		if (size == 4) {
 			float f;
 			memcpy(&f, raw, 4);
@@ -1027,20 +806,20 @@ static char *fmt_base(Dwarf_Die *t, const uint8_t *raw, size_t size)
 			return xstrdup(buf);
 		}
 		break;
-	case ATE_signed_char:
-	case ATE_unsigned_char:
-	case ATE_signed:
-	case ATE_unsigned:
-	case ATE_UTF: {
+	case DW_ATE_signed_char:
+	case DW_ATE_unsigned_char:
+	case DW_ATE_signed:
+	case DW_ATE_unsigned:
+	case DW_ATE_UTF: {
 		if (size > 8)
 			break;
-		bool sign = enc == ATE_signed || enc == ATE_signed_char;
+		bool sign = enc == DW_ATE_signed || enc == DW_ATE_signed_char;
 		int64_t sv = (int64_t)sext(v, size);
 		if (sign)
 			snprintf(buf, sizeof buf, "%" PRId64, sv);
 		else
 			snprintf(buf, sizeof buf, "%" PRIu64, v);
-		if (size == 1 && enc != ATE_signed && enc != ATE_unsigned) {
+		if (size == 1 && enc != DW_ATE_signed && enc != DW_ATE_unsigned) {
 			struct sb b = { 0 };
 			sb_add(&b, buf);
 			sb_add(&b, " '");
@@ -1105,35 +884,36 @@ static void build_members(struct lctx *c, struct lvar *v, Dwarf_Die *st, const s
 {
 	Dwarf_Die ch;
 	size_t n = 0;
-	if (L.api.child(st, &ch) == 0) {
+	if (D->dwarf_child(st, &ch) == 0) {
 		do {
-			if (L.api.tag(&ch) == TAG_member)
+			if (D->dwarf_tag(&ch) == DW_TAG_member)
 				n++;
-		} while (L.api.siblingof(&ch, &ch) == 0);
+		} while (D->dwarf_siblingof(&ch, &ch) == 0);
 	}
-	if (n == 0 || L.api.child(st, &ch) != 0 || !kids_alloc(c, v, n))
+	if (n == 0 || D->dwarf_child(st, &ch) != 0 || !kids_alloc(c, v, n))
 		return;
 	do {
-		if (L.api.tag(&ch) != TAG_member)
+		if (D->dwarf_tag(&ch) != DW_TAG_member)
 			continue;
 		struct lvar *k = &v->kids[v->nkids++];
-		const char *nm = L.api.diename(&ch);
+		const char *nm = D->dwarf_diename(&ch);
 		k->name = xstrdup(nm ? nm : "<anonymous>");
 		k->kind = "member";
 		k->expr = nm ? xprintf("%s%s%s", v->expr ? v->expr : "", sep, nm) : NULL;
 		Dwarf_Die mt;
-		bool has_t = die_ref(&ch, AT_type, &mt);
+		bool has_t = die_ref(&ch, DW_AT_type, &mt);
 		uint64_t off = 0, bits = 0, bitoff = 0;
 		Dwarf_Attribute a;
-		bool ok_off = !L.api.attr_integrate(&ch, AT_data_member_location, &a) || L.api.formudata(&a, &off) == 0;
+		bool ok_off = !D->dwarf_attr_integrate(&ch, DW_AT_data_member_location, &a) ||
+			      D->dwarf_formudata(&a, &off) == 0;
 		struct src ms = src_at(s, off);
 		if (!ok_off)
 			ms.bad = "<unsupported: member location expression>";
-		if (die_udata(&ch, AT_bit_size, &bits) && bits > 0) {
+		if (die_udata(&ch, DW_AT_bit_size, &bits) && bits > 0) {
 			/* a bit-field: DWARF 4+ DW_AT_data_bit_offset from the struct start */
 			k->type = has_t ? type_name(&mt) : xstrdup("int");
 			uint64_t dbo = 0;
-			if (!die_udata(&ch, AT_data_bit_offset, &dbo) && die_udata(&ch, AT_bit_offset, &bitoff)) {
+			if (!die_udata(&ch, DW_AT_data_bit_offset, &dbo) && die_udata(&ch, DW_AT_bit_offset, &bitoff)) {
 				k->value = xstrdup("<unsupported: DWARF 2 bit-field>");
 				continue;
 			}
@@ -1147,8 +927,8 @@ static void build_members(struct lctx *c, struct lvar *v, Dwarf_Die *st, const s
 				continue;
 			}
 			uint64_t val = (raw >> shift) & ((1ull << bits) - 1);
-			bool sign = has_t && peel(&mt, &pt) && die_udata(&pt, AT_encoding, &enc) &&
-				    (enc == ATE_signed || enc == ATE_signed_char);
+			bool sign = has_t && peel(&mt, &pt) && die_udata(&pt, DW_AT_encoding, &enc) &&
+				    (enc == DW_ATE_signed || enc == DW_ATE_signed_char);
 			if (sign && (val >> (bits - 1)) & 1)
 				k->value = xprintf("%" PRId64, (int64_t)(val | ~((1ull << bits) - 1)));
 			else
@@ -1156,7 +936,7 @@ static void build_members(struct lctx *c, struct lvar *v, Dwarf_Die *st, const s
 			continue;
 		}
 		build(c, k, has_t ? &mt : NULL, &ms, depth + 1);
-	} while (L.api.siblingof(&ch, &ch) == 0 && v->nkids < n);
+	} while (D->dwarf_siblingof(&ch, &ch) == 0 && v->nkids < n);
 }
 
 /* Dimension dim.. of an array of elem (nd dims). */
@@ -1253,17 +1033,17 @@ static void build(struct lctx *c, struct lvar *v, Dwarf_Die *type, const struct 
 		v->value = xstrdup(s->bad);
 		return;
 	}
-	int tag = L.api.tag(&t);
+	int tag = D->dwarf_tag(&t);
 	uint64_t size = 0;
 	die_size(&t, &size);
 	uint8_t raw[16];
 	switch (tag) {
-	case TAG_base:
-	case TAG_enumeration:
-	case TAG_pointer:
-	case TAG_reference:
-	case TAG_rvalue_reference: {
-		if (size == 0 && tag != TAG_base)
+	case DW_TAG_base_type:
+	case DW_TAG_enumeration_type:
+	case DW_TAG_pointer_type:
+	case DW_TAG_reference_type:
+	case DW_TAG_rvalue_reference_type: {
+		if (size == 0 && tag != DW_TAG_base_type)
 			size = 8;
 		if (size == 0 || size > sizeof raw) {
 			v->value = xstrdup("<unsupported size>");
@@ -1279,53 +1059,54 @@ static void build(struct lctx *c, struct lvar *v, Dwarf_Die *type, const struct 
 	default: break;
 	}
 	switch (tag) {
-	case TAG_base: v->value = fmt_base(&t, raw, (size_t)size); return;
-	case TAG_enumeration: {
+	case DW_TAG_base_type: v->value = fmt_base(&t, raw, (size_t)size); return;
+	case DW_TAG_enumeration_type: {
 		uint64_t u = 0;
 		memcpy(&u, raw, size > 8 ? 8 : (size_t)size);
 		Dwarf_Die ut, ch;
 		uint64_t enc = 0;
-		bool sign = die_ref(&t, AT_type, &ut) && peel(&ut, &ut) && die_udata(&ut, AT_encoding, &enc) &&
-			    (enc == ATE_signed || enc == ATE_signed_char);
+		bool sign = die_ref(&t, DW_AT_type, &ut) && peel(&ut, &ut) && die_udata(&ut, DW_AT_encoding, &enc) &&
+			    (enc == DW_ATE_signed || enc == DW_ATE_signed_char);
 		uint64_t val = sign ? sext(u, (size_t)size) : u;
-		if (L.api.child(&t, &ch) == 0) {
+		if (D->dwarf_child(&t, &ch) == 0) {
 			do {
 				Dwarf_Attribute a;
 				Dwarf_Sword sv;
 				Dwarf_Word uv;
-				if (L.api.tag(&ch) != TAG_enumerator || !L.api.attr_integrate(&ch, AT_const_value, &a))
+				if (D->dwarf_tag(&ch) != DW_TAG_enumerator ||
+				    !D->dwarf_attr_integrate(&ch, DW_AT_const_value, &a))
 					continue;
 				uint64_t ev;
-				unsigned form = L.api.whatform(&a);
-				if ((form == FORM_sdata || form == FORM_implicit_const) &&
-				    L.api.formsdata(&a, &sv) == 0)
+				unsigned form = D->dwarf_whatform(&a);
+				if ((form == DW_FORM_sdata || form == DW_FORM_implicit_const) &&
+				    D->dwarf_formsdata(&a, &sv) == 0)
 					ev = (uint64_t)sv;
-				else if (L.api.formudata(&a, &uv) == 0)
+				else if (D->dwarf_formudata(&a, &uv) == 0)
 					ev = sign ? sext(uv, (size_t)size) : uv;
 				else
 					continue;
 				if (sign ? ev == val
 					 : (ev & (size >= 8 ? UINT64_MAX : (1ull << size * 8) - 1)) == val) {
-					v->value = xstrdup(L.api.diename(&ch));
+					v->value = xstrdup(D->dwarf_diename(&ch));
 					return;
 				}
-			} while (L.api.siblingof(&ch, &ch) == 0);
+			} while (D->dwarf_siblingof(&ch, &ch) == 0);
 		}
 		v->value = sign ? xprintf("%" PRId64, (int64_t)val) : xprintf("%" PRIu64, val);
 		return;
 	}
-	case TAG_pointer:
-	case TAG_reference:
-	case TAG_rvalue_reference: {
+	case DW_TAG_pointer_type:
+	case DW_TAG_reference_type:
+	case DW_TAG_rvalue_reference_type: {
 		uint64_t p = 0;
 		memcpy(&p, raw, size > 8 ? 8 : (size_t)size);
 		v->has_ptr = true;
 		v->ptr = p;
 		Dwarf_Die pt, pp;
-		bool has_pt = die_ref(&t, AT_type, &pt);
+		bool has_pt = die_ref(&t, DW_AT_type, &pt);
 		bool is_void = !has_pt || !peel(&pt, &pp);
-		int ptag = is_void ? 0 : L.api.tag(&pp);
-		if (ptag == TAG_subroutine_type) {
+		int ptag = is_void ? 0 : D->dwarf_tag(&pp);
+		if (ptag == DW_TAG_subroutine_type) {
 			struct sym_info si;
 			if (p && sym_describe(c->s, p, false, &si) == 0 && si.has_function && si.offset == 0)
 				v->value = xprintf("0x%" PRIx64 " <%s>", p, si.function);
@@ -1333,7 +1114,7 @@ static void build(struct lctx *c, struct lvar *v, Dwarf_Die *type, const struct 
 				v->value = xprintf("0x%" PRIx64, p);
 			return;
 		}
-		if (!is_void && is_char_type(&pt) && tag == TAG_pointer) {
+		if (!is_void && is_char_type(&pt) && tag == DW_TAG_pointer_type) {
 			if (p == 0) {
 				v->value = xstrdup("0x0");
 				return;
@@ -1353,7 +1134,7 @@ static void build(struct lctx *c, struct lvar *v, Dwarf_Die *type, const struct 
 		if (is_void || p == 0 || depth >= LOCALS_MAX_DEPTH)
 			return;
 		struct src ps = { .mem = true, .addr = p };
-		if (ptag == TAG_structure || ptag == TAG_union) {
+		if (ptag == DW_TAG_structure_type || ptag == DW_TAG_union_type) {
 			/* the members right under the pointer (p->x) */
 			build_members(c, v, &pp, &ps, depth, "->");
 			return;
@@ -1367,8 +1148,8 @@ static void build(struct lctx *c, struct lvar *v, Dwarf_Die *type, const struct 
 		}
 		return;
 	}
-	case TAG_structure:
-	case TAG_union:
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
 		if (depth >= LOCALS_MAX_DEPTH) {
 			v->value = xstrdup("{...}");
 			return;
@@ -1376,18 +1157,18 @@ static void build(struct lctx *c, struct lvar *v, Dwarf_Die *type, const struct 
 		build_members(c, v, &t, s, depth, ".");
 		v->value = summary(v, true);
 		return;
-	case TAG_array: {
+	case DW_TAG_array_type: {
 		int64_t counts[8];
 		int nd = array_dims(&t, counts, 8);
 		Dwarf_Die et;
-		if (nd == 0 || !die_ref(&t, AT_type, &et)) {
+		if (nd == 0 || !die_ref(&t, DW_AT_type, &et)) {
 			v->value = xstrdup("<unsupported array>");
 			return;
 		}
 		build_array(c, v, &et, counts, nd, s, depth);
 		return;
 	}
-	case TAG_subroutine_type: v->value = xstrdup("<function>"); return;
+	case DW_TAG_subroutine_type: v->value = xstrdup("<function>"); return;
 	default: v->value = xprintf("<unsupported type (DWARF tag 0x%x)>", tag); return;
 	}
 }
@@ -1430,20 +1211,20 @@ static void lvar_json(struct jw *w, const struct lvar *v)
 /* The CFA of the frame from CFI (when the unwinder gave no caller). */
 static bool cfa_from_cfi(struct lctx *c, uint64_t pc)
 {
-	void *mod = L.api.addrmodule(c->dwfl, pc);
+	Dwfl_Module *mod = D->dwfl_addrmodule(c->dwfl, pc);
 	if (!mod)
 		return false;
-	void *(*getters[2])(void *, Dwarf_Addr *) = { L.api.module_eh_cfi, L.api.module_dwarf_cfi };
+	Dwarf_CFI *(*getters[2])(Dwfl_Module *, Dwarf_Addr *) = { D->dwfl_module_eh_cfi, D->dwfl_module_dwarf_cfi };
 	for (int g = 0; g < 2; g++) {
 		Dwarf_Addr bias;
-		void *cfi = getters[g](mod, &bias);
-		void *frame = NULL;
-		if (!cfi || L.api.cfi_addrframe(cfi, pc - bias, &frame) != 0 || !frame)
+		Dwarf_CFI *cfi = getters[g](mod, &bias);
+		Dwarf_Frame *frame = NULL;
+		if (!cfi || D->dwarf_cfi_addrframe(cfi, pc - bias, &frame) != 0 || !frame)
 			continue;
 		Dwarf_Op *ops;
 		size_t nops;
 		struct loc l;
-		bool ok = L.api.frame_cfa(frame, &ops, &nops) == 0 && eval(c, ops, nops, NULL, &l, 1) == 0 &&
+		bool ok = D->dwarf_frame_cfa(frame, &ops, &nops) == 0 && eval(c, ops, nops, NULL, &l, 1) == 0 &&
 			  l.kind == LOC_MEM;
 		free(frame);
 		if (ok) {
@@ -1456,15 +1237,15 @@ static bool cfa_from_cfi(struct lctx *c, uint64_t pc)
 
 static bool wanted_var(Dwarf_Die *d)
 {
-	int tag = L.api.tag(d);
-	return (tag == TAG_formal_parameter || tag == TAG_variable) && !die_flag(d, AT_declaration) &&
-	       !die_flag(d, AT_artificial) && L.api.diename(d);
+	int tag = D->dwarf_tag(d);
+	return (tag == DW_TAG_formal_parameter || tag == DW_TAG_variable) && !die_flag(d, DW_AT_declaration) &&
+	       !die_flag(d, DW_AT_artificial) && D->dwarf_diename(d);
 }
 
 static void vars_of_scope(struct lctx *c, Dwarf_Die *scope, struct lvar **vars, size_t *n, size_t *cap)
 {
 	Dwarf_Die ch;
-	if (L.api.child(scope, &ch) != 0)
+	if (D->dwarf_child(scope, &ch) != 0)
 		return;
 	do {
 		if (!wanted_var(&ch))
@@ -1479,17 +1260,17 @@ static void vars_of_scope(struct lctx *c, Dwarf_Die *scope, struct lvar **vars, 
 		}
 		struct lvar *v = &(*vars)[(*n)++];
 		memset(v, 0, sizeof *v);
-		const char *nm = L.api.diename(&ch);
+		const char *nm = D->dwarf_diename(&ch);
 		v->name = xstrdup(nm);
 		v->expr = xstrdup(nm);
-		v->kind = L.api.tag(&ch) == TAG_formal_parameter ? "param" : "local";
+		v->kind = D->dwarf_tag(&ch) == DW_TAG_formal_parameter ? "param" : "local";
 		c->nodes++;
 		uint8_t bytes[16];
 		struct src s = var_src(c, &ch, bytes);
 		Dwarf_Die t;
-		bool has_t = die_ref(&ch, AT_type, &t);
+		bool has_t = die_ref(&ch, DW_AT_type, &t);
 		build(c, v, has_t ? &t : NULL, &s, 0);
-	} while (L.api.siblingof(&ch, &ch) == 0);
+	} while (D->dwarf_siblingof(&ch, &ch) == 0);
 }
 
 static void no_vars(struct jw *w, const char *fn, const char *note)
@@ -1511,15 +1292,9 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 	if (!s || !frames || !regs || index < 0 || index >= n)
 		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "locals", "bad frame %d of %d", index, n);
 	char note[256];
-	void *dwfl = sym_dwfl(s);
+	Dwfl *dwfl = sym_dwfl(s);
 	if (!dwfl) {
 		snprintf(note, sizeof note, "no DWARF reader: %s", sym_note(s) ? sym_note(s) : "libdw is not in use");
-		no_vars(w, NULL, note);
-		return 0;
-	}
-	pthread_once(&L.once, ldw_load);
-	if (!L.ok) {
-		snprintf(note, sizeof note, "libdw.so.1 has no %s", L.missing ? L.missing : "?");
 		no_vars(w, NULL, note);
 		return 0;
 	}
@@ -1527,7 +1302,7 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 	struct lctx c = { .s = s, .pid = pid, .dwfl = dwfl, .regs = regs };
 	uint64_t pc = f->activation || f->pc == 0 ? f->pc : f->pc - 1;
 	Dwarf_Addr bias = 0;
-	Dwarf_Die *cu = L.api.addrdie(dwfl, pc, &bias);
+	Dwarf_Die *cu = D->dwfl_addrdie(dwfl, pc, &bias);
 	if (!cu) {
 		snprintf(note, sizeof note, "no DWARF debug information at 0x%" PRIx64, f->pc);
 		no_vars(w, NULL, note);
@@ -1536,11 +1311,11 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 	c.bias = bias;
 	c.at = pc - bias;
 	Dwarf_Die *scopes = NULL;
-	int ns = L.api.getscopes(cu, c.at, &scopes);
+	int ns = D->dwarf_getscopes(cu, c.at, &scopes);
 	int fi = -1; /* the innermost function-like scope */
 	for (int i = 0; i < ns; i++) {
-		int tag = L.api.tag(&scopes[i]);
-		if (tag == TAG_subprogram || tag == TAG_inlined_subroutine) {
+		int tag = D->dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
 			fi = i;
 			break;
 		}
@@ -1553,21 +1328,21 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 	}
 	/* the frame base is the out-of-line function's (inlined code uses it) */
 	for (int i = fi; i < ns && !c.has_fn; i++) {
-		if (L.api.tag(&scopes[i]) == TAG_subprogram) {
+		if (D->dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
 			c.fn = scopes[i];
 			c.has_fn = true;
 		}
 	}
 	if (!c.has_fn) { /* inlined: dwarf_getscopes went on in the abstract origin */
 		Dwarf_Die ch;
-		if (L.api.child(cu, &ch) == 0) {
+		if (D->dwarf_child(cu, &ch) == 0) {
 			do {
-				if (L.api.tag(&ch) == TAG_subprogram && L.api.haspc(&ch, c.at) > 0) {
+				if (D->dwarf_tag(&ch) == DW_TAG_subprogram && D->dwarf_haspc(&ch, c.at) > 0) {
 					c.fn = ch;
 					c.has_fn = true;
 					break;
 				}
-			} while (L.api.siblingof(&ch, &ch) == 0);
+			} while (D->dwarf_siblingof(&ch, &ch) == 0);
 		}
 	}
 	/* the CFA: the caller's sp after the return (the unwinder's), else CFI */
@@ -1581,7 +1356,7 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 	size_t nv = 0, cap = 0;
 	for (int i = 0; i <= fi; i++)
 		vars_of_scope(&c, &scopes[i], &vars, &nv, &cap);
-	const char *fname = L.api.diename(&scopes[fi]);
+	const char *fname = D->dwarf_diename(&scopes[fi]);
 	jw_key(w, "function");
 	if (fname)
 		jw_str(w, fname);
