@@ -123,6 +123,19 @@ static void expect(const char *json, const char *name, const char *type, const c
 	}
 }
 
+/* The typed raw value of a scalar (kind NULL: none, an aggregate). */
+static void expect_raw(const char *json, const char *name, const char *kind, const char *value)
+{
+	char buf[2048], want[512];
+	var(json, name, buf, sizeof buf);
+	if (!kind) {
+		CHECK(!strstr(buf, "\"raw\":"), "%s: no raw value wanted: %s", name, buf);
+		return;
+	}
+	snprintf(want, sizeof want, "\"raw\":{\"kind\":\"%s\",\"value\":\"%s\"}", kind, value);
+	CHECK(strstr(buf, want), "%s: want %s in %s", name, want, buf);
+}
+
 /* The checks shared by both stops. truth: the fixture's JSON line. */
 static void check_inspect(const char *r, const char *truth)
 {
@@ -145,6 +158,17 @@ static void check_inspect(const char *r, const char *truth)
 	expect(r, "small", "short int", "-300", "local");
 	expect(r, "big", "long int", "-3703703670369", "local");
 	expect(r, "hue", "enum color", "BLUE", "local");
+	/* their typed raw values: what conditions compare (never the display text) */
+	expect_raw(r, "total", "int", "21");
+	expect_raw(r, "mask", "uint", "3735928562");
+	expect_raw(r, "letter", "int", "68");
+	expect_raw(r, "ratio", "float", "0.75");
+	expect_raw(r, "flag", "bool", "1");
+	expect_raw(r, "small", "int", "-300");
+	expect_raw(r, "big", "int", "-3703703670369");
+	expect_raw(r, "hue", "uint", "6");
+	snprintf(want, sizeof want, "0x%lx", (unsigned long)strtoul(strstr(truth, "\"origin\":\"") + 10, NULL, 16));
+	expect_raw(r, "origin", "pointer", want);
 	/* arrays, with elements as children */
 	expect(r, "numbers", "int [5]", "{3, 6, 9, 12, 15}", "local");
 	expect(r, "[4]", "int", "15", "element");
@@ -152,6 +176,7 @@ static void check_inspect(const char *r, const char *truth)
 	expect(r, "name", "char [8]", "\\\"forkall\\\"", "local");
 	/* structs: members as children, a summary value */
 	expect(r, "pt", "struct point", "{x = 6, y = 1}", "local");
+	expect_raw(r, "pt", NULL, NULL);
 	CHECK(t_has(r, "\"expr\":\"pt.y\""), "member expression: %s", r);
 	expect(r, "bx", "struct box", "{corner = {x = -3, y = 0.5}, tag = 122 'z', depth = 7}", "local");
 	expect(r, "num", "union number", "{i = 1078530011, f = 3.1415927}", "local");
