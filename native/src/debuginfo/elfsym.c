@@ -12,11 +12,6 @@
 
 #include "base/log.h"
 
-struct esym {
-	uint64_t addr, size;
-	uint32_t name; /* offset in object.strs */
-};
-
 struct object {
 	char *path;
 	uint64_t start, end; /* from its offset-0 mapping to the end of its last */
@@ -31,7 +26,8 @@ struct object {
 	size_t dynstrsz;
 	/* function symbols, sorted by address, for elfsyms_describe */
 	bool fn_loaded;
-	struct esym *syms;
+	struct elfsym_func *syms;
+	uint32_t *name_off; /* while loading: each name's offset in strs (strs grows) */
 	size_t nsyms;
 	char *strs;
 	size_t strsz;
@@ -95,6 +91,7 @@ void elfsyms_free(struct elfsyms *s)
 		free(o->dyn);
 		free(o->dynstr);
 		free(o->syms);
+		free(o->name_off);
 		free(o->strs);
 	}
 	free(s->objs);
@@ -340,12 +337,14 @@ static void add_functions(struct object *o, const struct elffile *f, int idx)
 		return;
 	}
 	char *all = realloc(o->strs, o->strsz + strsz + 1);
-	struct esym *syms = all ? realloc(o->syms, (o->nsyms + n + 1) * sizeof *syms) : NULL;
 	if (all)
 		o->strs = all;
+	struct elfsym_func *syms = all ? realloc(o->syms, (o->nsyms + n + 1) * sizeof *syms) : NULL;
 	if (syms)
 		o->syms = syms;
-	if (syms) {
+	uint32_t *offs = syms ? realloc(o->name_off, (o->nsyms + n + 1) * sizeof *offs) : NULL;
+	if (offs) {
+		o->name_off = offs;
 		size_t base = o->strsz;
 		memcpy(o->strs + base, strs, strsz + 1);
 		o->strsz += strsz + 1;
@@ -357,7 +356,8 @@ static void add_functions(struct object *o, const struct elffile *f, int idx)
 				continue;
 			o->syms[o->nsyms].addr = y->st_value + o->bias;
 			o->syms[o->nsyms].size = y->st_size;
-			o->syms[o->nsyms].name = (uint32_t)(base + y->st_name);
+			o->syms[o->nsyms].bind = (unsigned char)ELF64_ST_BIND(y->st_info);
+			o->name_off[o->nsyms] = (uint32_t)(base + y->st_name);
 			o->nsyms++;
 		}
 	}
@@ -365,13 +365,42 @@ static void add_functions(struct object *o, const struct elffile *f, int idx)
 	free(strs);
 }
 
-static int cmp_esym(const void *a, const void *b)
+static int cmp_func(const void *a, const void *b)
 {
-	const struct esym *x = a, *y = b;
+	const struct elfsym_func *x = a, *y = b;
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	/* sized symbols first: the lookup takes the first at an address */
-	return (x->size == 0) - (y->size == 0);
+	if ((x->size == 0) != (y->size == 0))
+		return x->size == 0 ? 1 : -1; /* sized first */
+	static const int rank[] = { [STB_GLOBAL] = 0, [STB_WEAK] = 1, [STB_LOCAL] = 2 };
+	int rx = x->bind <= STB_WEAK ? rank[x->bind] : 3, ry = y->bind <= STB_WEAK ? rank[y->bind] : 3;
+	return rx - ry; /* global names before weak and local aliases */
+}
+
+void elfsym_sort(struct elfsym_func *v, size_t n)
+{
+	if (n)
+		qsort(v, n, sizeof *v, cmp_func);
+}
+
+const struct elfsym_func *elfsym_func_at(const struct elfsym_func *v, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct elfsym_func *y = &v[lo - 1];
+	while (y > v && y[-1].addr == y->addr)
+		y--; /* the first of its aliases (sized first) */
+	if (y->size && addr >= y->addr + y->size)
+		return NULL;
+	return y;
 }
 
 static void load_functions(struct elfsyms *s, struct object *o)
@@ -398,28 +427,11 @@ static void load_functions(struct elfsyms *s, struct object *o)
 			add_functions(o, &f, idx);
 	}
 	elf_close(&f);
-	if (o->nsyms)
-		qsort(o->syms, o->nsyms, sizeof *o->syms, cmp_esym);
-}
-
-static const struct esym *function_at(const struct object *o, uint64_t addr)
-{
-	size_t lo = 0, hi = o->nsyms;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (o->syms[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
-		return NULL;
-	const struct esym *y = &o->syms[lo - 1];
-	while (y > o->syms && y[-1].addr == y->addr)
-		y--; /* the first of its aliases (sized first) */
-	if (y->size && addr >= y->addr + y->size)
-		return NULL;
-	return y;
+	for (size_t i = 0; i < o->nsyms; i++) /* strs is final: names can point into it */
+		o->syms[i].name = o->strs + o->name_off[i];
+	free(o->name_off);
+	o->name_off = NULL;
+	elfsym_sort(o->syms, o->nsyms);
 }
 
 const char *elfsyms_describe(struct elfsyms *s, uint64_t addr, struct elfsym_func *fn)
@@ -432,12 +444,9 @@ const char *elfsyms_describe(struct elfsyms *s, uint64_t addr, struct elfsym_fun
 			continue;
 		if (fn) {
 			load_functions(s, o);
-			const struct esym *y = function_at(o, addr);
-			if (y) {
-				fn->addr = y->addr;
-				fn->size = y->size;
-				fn->name = o->strs + y->name;
-			}
+			const struct elfsym_func *y = elfsym_func_at(o->syms, o->nsyms, addr);
+			if (y)
+				*fn = *y;
 		}
 		return o->path;
 	}
@@ -449,9 +458,7 @@ void elfsyms_each_function(struct elfsyms *s, void (*fn)(const struct elfsym_fun
 	for (size_t i = 0; i < s->n; i++) {
 		struct object *o = &s->objs[i];
 		load_functions(s, o);
-		for (size_t k = 0; k < o->nsyms; k++) {
-			struct elfsym_func f = { o->syms[k].addr, o->syms[k].size, o->strs + o->syms[k].name };
-			fn(&f, arg);
-		}
+		for (size_t k = 0; k < o->nsyms; k++)
+			fn(&o->syms[k], arg);
 	}
 }

@@ -18,6 +18,7 @@
 #define FK_ELFSYM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -37,12 +38,22 @@ int elfsyms_lookup(struct elfsyms *s, const char *prefer, const char *name, uint
 /* Path (as mapped) of the first object whose base name starts with prefix. */
 const char *elfsyms_object_path(struct elfsyms *s, const char *prefix);
 
-/* A function symbol; name points into the object's string table (valid
- * while s is), possibly with its version ("f@@GLIBC_2.3"). */
+/* A function symbol; name points into a string table (valid while its
+ * reader is), possibly with its version ("f@@GLIBC_2.3"). */
 struct elfsym_func {
 	uint64_t addr, size; /* size 0: unknown */
 	const char *name;
+	unsigned char bind; /* STB_GLOBAL, STB_WEAK, STB_LOCAL */
 };
+
+/* Sort function symbols by address; at one address sized ones first, then
+ * global names before weak and local aliases. */
+void elfsym_sort(struct elfsym_func *v, size_t n);
+
+/* In v[0..n) sorted by elfsym_sort: the function containing addr, the
+ * last symbol at or below it (the first of its aliases) if addr is inside
+ * its size or it has none; NULL otherwise. */
+const struct elfsym_func *elfsym_func_at(const struct elfsym_func *v, size_t n, uint64_t addr);
 
 /* The object whose mappings hold addr (its path as mapped), or NULL; and
  * in *fn (when not NULL) the function containing addr: the last symbol at

@@ -53,15 +53,9 @@ struct memcache {
 	uint8_t data[MC_PAGES][MC_PAGE];
 };
 
-struct dsym {
-	uint64_t addr, size;
-	const char *name; /* libdw's string table: valid while the module is */
-	unsigned char bind;
-};
-
 struct dwmod {
 	Dwfl_Module *mod;
-	struct dsym *syms;
+	struct elfsym_func *syms; /* names in libdw's string table: valid while the module is */
 	size_t n;
 };
 
@@ -561,18 +555,6 @@ static void resolve_path(char *dst, size_t cap, const char *comp_dir, const char
 	normalize_path(dst, cap, tmp);
 }
 
-static int cmp_dsym(const void *a, const void *b)
-{
-	const struct dsym *x = a, *y = b;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	if ((x->size == 0) != (y->size == 0))
-		return x->size == 0 ? 1 : -1; /* sized first */
-	static const int rank[] = { [STB_GLOBAL] = 0, [STB_WEAK] = 1, [STB_LOCAL] = 2 };
-	int rx = x->bind <= STB_WEAK ? rank[x->bind] : 3, ry = y->bind <= STB_WEAK ? rank[y->bind] : 3;
-	return rx - ry; /* global names before weak and local aliases */
-}
-
 /* The module's function symbols (.symtab of the file or its debuginfo, or
  * .dynsym), sorted by address; built on first use. The pointer is valid
  * until the next dwmod_get (the array grows). */
@@ -607,28 +589,13 @@ static struct dwmod *dwmod_get(struct fk_symbols *s, Dwfl_Module *mod)
 		m->syms[m->n].bind = (unsigned char)ELF64_ST_BIND(sym.st_info);
 		m->n++;
 	}
-	qsort(m->syms, m->n, sizeof *m->syms, cmp_dsym);
+	elfsym_sort(m->syms, m->n);
 	return m;
 }
 
-static const struct dsym *dwmod_sym(const struct dwmod *m, uint64_t addr)
+static const struct elfsym_func *dwmod_sym(const struct dwmod *m, uint64_t addr)
 {
-	size_t lo = 0, hi = m->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->syms[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
-		return NULL;
-	const struct dsym *y = &m->syms[lo - 1];
-	while (y > m->syms && y[-1].addr == y->addr)
-		y--;
-	if (y->size && addr >= y->addr + y->size)
-		return NULL;
-	return y;
+	return elfsym_func_at(m->syms, m->n, addr);
 }
 
 int sym_describe(struct fk_symbols *s, uint64_t pc, bool adjust, struct sym_info *out)
@@ -642,7 +609,7 @@ int sym_describe(struct fk_symbols *s, uint64_t pc, bool adjust, struct sym_info
 		copy_str(out->module, sizeof out->module,
 			 D->dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
 		const struct dwmod *m = dwmod_get(s, mod);
-		const struct dsym *y = m ? dwmod_sym(m, at) : NULL;
+		const struct elfsym_func *y = m ? dwmod_sym(m, at) : NULL;
 		if (y) {
 			copy_sym_name(out->function, sizeof out->function, y->name);
 			out->offset = pc - y->addr;
@@ -891,7 +858,7 @@ int sym_lookup_line(struct fk_symbols *s, const char *file, int line, uint64_t *
 	uint64_t *starts = calloc(q.n ? q.n : 1, sizeof *starts);
 	for (size_t i = 0; starts && i < q.n; i++) {
 		const struct dwmod *m = dwmod_get(s, q.hits[i].mod);
-		const struct dsym *y = m ? dwmod_sym(m, q.hits[i].addr) : NULL;
+		const struct elfsym_func *y = m ? dwmod_sym(m, q.hits[i].addr) : NULL;
 		starts[i] = y ? y->addr : q.hits[i].addr;
 	}
 	for (size_t i = 0; starts && i < q.n; i++) {
@@ -919,7 +886,7 @@ size_t sym_function_lines(struct fk_symbols *s, uint64_t pc, uint64_t *lo, uint6
 		return 0;
 	Dwfl_Module *mod = D->dwfl_addrmodule(s->dwfl, pc);
 	const struct dwmod *m = mod ? dwmod_get(s, mod) : NULL;
-	const struct dsym *y = m ? dwmod_sym(m, pc) : NULL;
+	const struct elfsym_func *y = m ? dwmod_sym(m, pc) : NULL;
 	if (!y || !y->size)
 		return 0;
 	Dwarf_Addr bias;
