@@ -154,24 +154,19 @@ static char *fmt_base(Dwarf_Die *t, const uint8_t *raw, size_t size, struct lvar
 			float f;
 			memcpy(&f, raw, 4);
 			fmt_float(buf, sizeof buf, f);
-			set_raw(out, "float", "%s", buf);
-			return xstrdup(buf);
-		}
-		if (size == 8) {
+		} else if (size == 8) {
 			double d;
 			memcpy(&d, raw, 8);
 			fmt_double(buf, sizeof buf, d);
-			set_raw(out, "float", "%s", buf);
-			return xstrdup(buf);
-		}
-		if (size == 16 || size == 10 || size == 12) { /* x87 long double (the host is x86-64 too) */
+		} else if (size == 16 || size == 10 || size == 12) { /* x87 long double (the host is x86-64 too) */
 			long double ld = 0;
 			memcpy(&ld, raw, 10);
 			snprintf(buf, sizeof buf, "%.21Lg", ld);
-			set_raw(out, "float", "%s", buf);
-			return xstrdup(buf);
+		} else {
+			break;
 		}
-		break;
+		set_raw(out, "float", "%s", buf);
+		return xstrdup(buf);
 	case DW_ATE_signed_char:
 	case DW_ATE_unsigned_char:
 	case DW_ATE_signed:
