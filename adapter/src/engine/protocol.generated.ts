@@ -433,7 +433,7 @@ export interface SignalEvent {
 	passed: boolean;
 }
 
-/** A session process made a process of its own (fork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached (it runs on, untraced), or, with `followForks` hold, it is held stopped as a session process of its own (`detached: false`). */
+/** A session process made a process of its own (fork, vfork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached (it runs on, untraced), or, with `followForks` hold, it is held stopped as a session process of its own (`detached: false`). A vfork child shares its parent's memory until it calls exec or exits: the parent's breakpoints stay (the child passes them silently), the child's own breakpoints are refused until its exec, and the vforking thread is held at its event stop meanwhile. */
 export interface ChildProcessEvent {
 	type: "event";
 	event: "childProcess";
@@ -441,8 +441,19 @@ export interface ChildProcessEvent {
 	/** the thread that made it */
 	tid: Pid;
 	child: Pid;
-	kind: "fork" | "clone";
+	kind: "fork" | "vfork" | "clone";
 	detached: boolean;
+}
+
+/** A session process called execve: a new program runs in it, stopped at its first instruction and held (not resumed) until a `resume`, so that breakpoints can be set in the new program first. Every breakpoint of the old program is gone; each thread that vanished had a `threadExited` event. */
+export interface ExecEvent {
+	type: "event";
+	event: "exec";
+	pid: Pid;
+	/** the thread that called execve (its tid is now the pid when it was not the main thread) */
+	tid: Pid;
+	/** the new program (/proc/PID/exe) */
+	path: string;
 }
 
 /** A session process is gone: `exitCode` when it exited, `signal` when killed. */
@@ -454,8 +465,8 @@ export interface ExitedEvent {
 	signal?: number;
 }
 
-export type KnownEvent = ThreadCreatedEvent | ThreadExitedEvent | StoppedEvent | SignalEvent | ChildProcessEvent | ExitedEvent;
-export const EVENT_NAMES = ["threadCreated","threadExited","stopped","signal","childProcess","exited"] as const;
+export type KnownEvent = ThreadCreatedEvent | ThreadExitedEvent | StoppedEvent | SignalEvent | ChildProcessEvent | ExecEvent | ExitedEvent;
+export const EVENT_NAMES = ["threadCreated","threadExited","stopped","signal","childProcess","exec","exited"] as const;
 export type EventName = typeof EVENT_NAMES[number];
 
 /** Stop every LWP, capture tid/registers, resume, then describe each LWP. If the process is attached in a session, it is captured in place and left in the state it was in. */
@@ -2424,7 +2435,7 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 	checkPid(v460, p + ".child", o, d + 1);
 	const v461 = v455["kind"];
 	if (v461 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v461 !== 'string' || !["fork","clone"].includes(v461)) fail(p + ".kind", "one of fork|clone", v461);
+	if (typeof v461 !== 'string' || !["fork","vfork","clone"].includes(v461)) fail(p + ".kind", "one of fork|vfork|clone", v461);
 	const v462 = v455["detached"];
 	if (v462 === undefined) fail(p + ".detached", 'present', undefined);
 	if (!(typeof v462 === 'boolean')) fail(p + ".detached", "a boolean", v462);
@@ -2435,7 +2446,7 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 	}
 }
 
-function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
+function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v464 = v as Record<string, unknown>;
@@ -2444,26 +2455,52 @@ function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	if (v465 !== "event") fail(p + ".type", "\"event\"", v465);
 	const v466 = v464["event"];
 	if (v466 === undefined) fail(p + ".event", 'present', undefined);
-	if (v466 !== "exited") fail(p + ".event", "\"exited\"", v466);
+	if (v466 !== "exec") fail(p + ".event", "\"exec\"", v466);
 	const v467 = v464["pid"];
 	if (v467 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v467, p + ".pid", o, d + 1);
-	const v468 = v464["exitCode"];
-	if (v468 !== undefined) {
-		if (!(typeof v468 === 'number' && Number.isInteger(v468))) fail(p + ".exitCode", "an integer", v468);
-		if (typeof v468 === 'number' && v468 < 0) fail(p + ".exitCode", ">= 0", v468);
-		if (typeof v468 === 'number' && v468 > 255) fail(p + ".exitCode", "<= 255", v468);
-	}
-	const v469 = v464["signal"];
-	if (v469 !== undefined) {
-		if (!(typeof v469 === 'number' && Number.isInteger(v469))) fail(p + ".signal", "an integer", v469);
-		if (typeof v469 === 'number' && v469 < 1) fail(p + ".signal", ">= 1", v469);
-		if (typeof v469 === 'number' && v469 > 64) fail(p + ".signal", "<= 64", v469);
-	}
-	if (v464["exitCode"] === undefined && v464["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	const v468 = v464["tid"];
+	if (v468 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v468, p + ".tid", o, d + 1);
+	const v469 = v464["path"];
+	if (v469 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v469 === 'string')) fail(p + ".path", "a string", v469);
 	if (o.strict) {
 		for (const v470 of Object.keys(v464)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v470)) fail(p + '.' + v470, 'not there (not in the schema)', v464[v470]);
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v470)) fail(p + '.' + v470, 'not there (not in the schema)', v464[v470]);
+		}
+	}
+}
+
+function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v471 = v as Record<string, unknown>;
+	const v472 = v471["type"];
+	if (v472 === undefined) fail(p + ".type", 'present', undefined);
+	if (v472 !== "event") fail(p + ".type", "\"event\"", v472);
+	const v473 = v471["event"];
+	if (v473 === undefined) fail(p + ".event", 'present', undefined);
+	if (v473 !== "exited") fail(p + ".event", "\"exited\"", v473);
+	const v474 = v471["pid"];
+	if (v474 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v474, p + ".pid", o, d + 1);
+	const v475 = v471["exitCode"];
+	if (v475 !== undefined) {
+		if (!(typeof v475 === 'number' && Number.isInteger(v475))) fail(p + ".exitCode", "an integer", v475);
+		if (typeof v475 === 'number' && v475 < 0) fail(p + ".exitCode", ">= 0", v475);
+		if (typeof v475 === 'number' && v475 > 255) fail(p + ".exitCode", "<= 255", v475);
+	}
+	const v476 = v471["signal"];
+	if (v476 !== undefined) {
+		if (!(typeof v476 === 'number' && Number.isInteger(v476))) fail(p + ".signal", "an integer", v476);
+		if (typeof v476 === 'number' && v476 < 1) fail(p + ".signal", ">= 1", v476);
+		if (typeof v476 === 'number' && v476 > 64) fail(p + ".signal", "<= 64", v476);
+	}
+	if (v471["exitCode"] === undefined && v471["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (o.strict) {
+		for (const v477 of Object.keys(v471)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v477)) fail(p + '.' + v477, 'not there (not in the schema)', v471[v477]);
 		}
 	}
 }
@@ -2530,6 +2567,7 @@ export const eventValidators: { [K in EventName]: (v: unknown, o?: CheckOptions)
 	stopped: (v, o) => run<StoppedEvent>(checkEventStopped, v, 'stopped', o),
 	signal: (v, o) => run<SignalEvent>(checkEventSignal, v, 'signal', o),
 	childProcess: (v, o) => run<ChildProcessEvent>(checkEventChildProcess, v, 'childProcess', o),
+	exec: (v, o) => run<ExecEvent>(checkEventExec, v, 'exec', o),
 	exited: (v, o) => run<ExitedEvent>(checkEventExited, v, 'exited', o),
 };
 

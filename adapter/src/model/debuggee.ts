@@ -18,6 +18,7 @@ import { hex } from '../common/format';
 import { TracerError } from '../engine/errors';
 import type {
 	ChildProcessEvent,
+	ExecEvent,
 	ExitedEvent,
 	ForkBody,
 	LocalVariable,
@@ -116,6 +117,8 @@ export type DebuggeeEvents = {
 	outputClosed: [];
 	/** The program forked; the library holds the child (stopped, traced) for a session of its own. */
 	childHeld: [{ child: number; tid: number; kind: string }];
+	/** A new program runs in the process (execve); its breakpoints were set again (those listed changed). */
+	exec: [{ path: string; tid: number; breakpoints: Breakpoint[] }];
 };
 
 export type Origin = 'attach' | 'launch' | 'fork-child';
@@ -167,6 +170,8 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	private openStreams = 0;
 	private disposed = false;
 	private readonly unsubscribe: () => void;
+	/** A followed fork child: the process that forked it (host.endTree). */
+	parentPid: number | null = null;
 
 	private constructor(
 		readonly tracer: Tracer,
@@ -199,6 +204,10 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			if (e.detached) this.emit('output', 'console', `[detached child ${e.child} (${e.kind} by thread ${e.tid})]\n`);
 			else this.emit('childHeld', { child: e.child, tid: e.tid, kind: e.kind });
 		};
+		/* execve: the library holds the new program until we resume it */
+		const onExec = (e: ExecEvent) => {
+			if (e.pid === this.pid) void this.onExec(e);
+		};
 		/* a signal set to nostop + print */
 		const onSignal = (e: SignalEvent) => {
 			if (e.pid === this.pid) {
@@ -215,6 +224,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			.on('threadCreated', onCreated)
 			.on('threadExited', onGone)
 			.on('childProcess', onChild)
+			.on('exec', onExec)
 			.on('signal', onSignal);
 		this.unsubscribe = () => {
 			tracer
@@ -223,6 +233,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 				.off('threadCreated', onCreated)
 				.off('threadExited', onGone)
 				.off('childProcess', onChild)
+				.off('exec', onExec)
 				.off('signal', onSignal);
 		};
 	}
@@ -382,6 +393,55 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			w('exited');
 		}
 		this.emit('exited', this.exitInfo);
+	}
+
+	/**
+	 * execve: a new program, stopped at its first instruction and held by
+	 * the library. Symbols start over; every breakpoint is resolved again
+	 * in the new program (a source line or function of it becomes
+	 * verified, instruction breakpoints of the old one go), then it runs
+	 * on — unless a pause, a step or a detach took over meanwhile.
+	 */
+	private async onExec(e: ExecEvent): Promise<void> {
+		this.symbols.forget();
+		this.invalidate();
+		this.entryBreakpoint = null;
+		this.emit('output', 'console', `[process ${this.pid}: thread ${e.tid} called execve: now running ${e.path}]\n`);
+		let changed: Breakpoint[] = [];
+		try {
+			changed = await this.breakpoints.rebind((b) => this.resolve(b));
+		} catch (err) {
+			this.emit('output', 'console', `[breakpoints after the exec: ${(err as Error).message}]\n`);
+		}
+		if (this.isExited()) return;
+		this.emit('exec', { path: e.path, tid: e.tid, breakpoints: changed });
+		if (this.runState === 'running' && !this.stepping && !this.leaving) {
+			await this.tracer.request('resume', { pid: this.pid }).catch((err: unknown) => {
+				if (!this.isExited()) this.emit('output', 'console', `[resuming after the exec: ${(err as Error).message}]\n`);
+			});
+		}
+	}
+
+	/** Where a breakpoint the user asked for is in the current program (null: it has no address there). */
+	private async resolve(b: Breakpoint): Promise<{ addresses: bigint[]; line?: number; message?: string } | null> {
+		switch (b.kind) {
+			case 'source': {
+				if (!b.file || b.requestedLine === undefined) return null;
+				const r = await this.symbols.lineAddresses(b.file, b.requestedLine);
+				return r.addresses.length
+					? { addresses: r.addresses, line: r.line ?? b.requestedLine }
+					: { addresses: [], message: `no code at ${b.file.replace(/^.*\//, '')}:${b.requestedLine}` };
+			}
+			case 'function': {
+				if (!b.functionName) return null;
+				const a = await this.symbols.functionAddresses(b.functionName);
+				return a.length ? { addresses: a } : { addresses: [], message: `no function named ${b.functionName}` };
+			}
+			case 'instruction':
+				return { addresses: [], message: 'the process runs another program now (execve): this address was in the old one' };
+			default:
+				return null; // internal: dropped
+		}
 	}
 
 	/** The breakpoints of a hit whose condition holds (or cannot be
