@@ -91,6 +91,11 @@ struct dw_api {
  * is missing and what Forkall does instead. */
 const struct dw_api *dw_get(const char **why);
 
+/* The binding, for code that runs only where libdw is loaded (with a
+ * process's Dwfl: symbols.c when use_dw, locals.c, dwtype.c, dwvalue.c):
+ * never NULL there. */
+#define DW (dw_get(NULL))
+
 /* The Dwfl callbacks every process's Dwfl uses: ELF files from
  * /proc/PID/maps, debuginfo through build-id and .gnu_debuglink in the
  * default path. NULL when dw_get() is. */

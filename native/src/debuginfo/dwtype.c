@@ -8,20 +8,17 @@
 
 #include "debuginfo/strbuf.h"
 
-/* The libdw binding (dw.h): only used with a Dwfl, so libdw is loaded. */
-#define D (dw_get(NULL))
-
 bool dwtype_ref(Dwarf_Die *die, unsigned at, Dwarf_Die *out)
 {
 	Dwarf_Attribute a;
-	return D->dwarf_attr_integrate(die, at, &a) && D->dwarf_formref_die(&a, out);
+	return DW->dwarf_attr_integrate(die, at, &a) && DW->dwarf_formref_die(&a, out);
 }
 
 bool dwtype_udata(Dwarf_Die *die, unsigned at, uint64_t *out)
 {
 	Dwarf_Attribute a;
 	Dwarf_Word v;
-	if (!D->dwarf_attr_integrate(die, at, &a) || D->dwarf_formudata(&a, &v) != 0)
+	if (!DW->dwarf_attr_integrate(die, at, &a) || DW->dwarf_formudata(&a, &v) != 0)
 		return false;
 	*out = v;
 	return true;
@@ -31,13 +28,13 @@ bool dwtype_flag(Dwarf_Die *die, unsigned at)
 {
 	Dwarf_Attribute a;
 	bool f = false;
-	return D->dwarf_attr_integrate(die, at, &a) && D->dwarf_formflag(&a, &f) == 0 && f;
+	return DW->dwarf_attr_integrate(die, at, &a) && DW->dwarf_formflag(&a, &f) == 0 && f;
 }
 
 bool dwtype_size(Dwarf_Die *die, uint64_t *out)
 {
 	Dwarf_Word w;
-	if (D->dwarf_aggregate_size(die, &w) == 0) {
+	if (DW->dwarf_aggregate_size(die, &w) == 0) {
 		*out = w;
 		return true;
 	}
@@ -54,7 +51,7 @@ static bool is_qualifier(int tag)
 bool dwtype_peel(Dwarf_Die *type, Dwarf_Die *out)
 {
 	Dwarf_Die cur = *type;
-	for (int i = 0; i < 64 && is_qualifier(D->dwarf_tag(&cur)); i++) {
+	for (int i = 0; i < 64 && is_qualifier(DW->dwarf_tag(&cur)); i++) {
 		Dwarf_Die next;
 		if (!dwtype_ref(&cur, DW_AT_type, &next))
 			return false;
@@ -68,12 +65,12 @@ bool dwtype_is_char(Dwarf_Die *type)
 {
 	Dwarf_Die t;
 	uint64_t enc = 0, size = 0;
-	if (!dwtype_peel(type, &t) || D->dwarf_tag(&t) != DW_TAG_base_type || !dwtype_udata(&t, DW_AT_encoding, &enc) ||
-	    !dwtype_udata(&t, DW_AT_byte_size, &size) || size != 1)
+	if (!dwtype_peel(type, &t) || DW->dwarf_tag(&t) != DW_TAG_base_type ||
+	    !dwtype_udata(&t, DW_AT_encoding, &enc) || !dwtype_udata(&t, DW_AT_byte_size, &size) || size != 1)
 		return false;
 	if (enc == DW_ATE_signed_char || enc == DW_ATE_unsigned_char || enc == DW_ATE_UTF)
 		return true;
-	const char *n = D->dwarf_diename(&t);
+	const char *n = DW->dwarf_diename(&t);
 	return n && strstr(n, "char");
 }
 
@@ -84,19 +81,19 @@ int dwtype_array_dims(Dwarf_Die *arr, int64_t *counts, int max)
 {
 	Dwarf_Die ch;
 	int nd = 0;
-	if (D->dwarf_child(arr, &ch) != 0)
+	if (DW->dwarf_child(arr, &ch) != 0)
 		return 0;
 	do {
-		if (D->dwarf_tag(&ch) != DW_TAG_subrange_type || nd >= max)
+		if (DW->dwarf_tag(&ch) != DW_TAG_subrange_type || nd >= max)
 			continue;
 		uint64_t v;
 		Dwarf_Attribute a;
 		Dwarf_Sword sv;
 		if (dwtype_udata(&ch, DW_AT_count, &v)) {
 			counts[nd] = (int64_t)v;
-		} else if (D->dwarf_attr_integrate(&ch, DW_AT_upper_bound, &a)) {
+		} else if (DW->dwarf_attr_integrate(&ch, DW_AT_upper_bound, &a)) {
 			/* gcc writes -1 (sdata or all-ones data) for [] of unknown size */
-			if (D->dwarf_formsdata(&a, &sv) == 0 && sv >= 0 && sv < INT32_MAX)
+			if (DW->dwarf_formsdata(&a, &sv) == 0 && sv >= 0 && sv < INT32_MAX)
 				counts[nd] = sv + 1;
 			else
 				counts[nd] = -1;
@@ -104,7 +101,7 @@ int dwtype_array_dims(Dwarf_Die *arr, int64_t *counts, int max)
 			counts[nd] = -1;
 		}
 		nd++;
-	} while (D->dwarf_siblingof(&ch, &ch) == 0);
+	} while (DW->dwarf_siblingof(&ch, &ch) == 0);
 	return nd;
 }
 
@@ -126,8 +123,8 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 		sb_add(pre, "?");
 		return;
 	}
-	int tag = D->dwarf_tag(type);
-	const char *name = D->dwarf_diename(type);
+	int tag = DW->dwarf_tag(type);
+	const char *name = DW->dwarf_diename(type);
 	switch (tag) {
 	case DW_TAG_base_type:
 	case DW_TAG_typedef: sb_add(pre, name ? name : "?"); return;
@@ -147,7 +144,7 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 							      : "_Atomic";
 		Dwarf_Die t, p;
 		bool ptr = dwtype_ref(type, DW_AT_type, &t) && dwtype_peel(&t, &p) &&
-			   D->dwarf_tag(&t) == DW_TAG_pointer_type;
+			   DW->dwarf_tag(&t) == DW_TAG_pointer_type;
 		if (ptr) { /* char *const */
 			type_name_of_ref(type, pre, suf, depth);
 			sb_add(pre, " ");
@@ -164,7 +161,7 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 	case DW_TAG_rvalue_reference_type: {
 		const char *star = tag == DW_TAG_pointer_type ? "*" : tag == DW_TAG_reference_type ? "&" : "&&";
 		Dwarf_Die t;
-		int tt = dwtype_ref(type, DW_AT_type, &t) ? D->dwarf_tag(&t) : 0;
+		int tt = dwtype_ref(type, DW_AT_type, &t) ? DW->dwarf_tag(&t) : 0;
 		if (tt == DW_TAG_subroutine_type || tt == DW_TAG_array_type) {
 			struct sb inner = { 0 };
 			type_name_of_ref(type, pre, &inner, depth);
@@ -205,9 +202,9 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 		sb_add(&params, "(");
 		Dwarf_Die ch;
 		int np = 0;
-		if (D->dwarf_child(type, &ch) == 0) {
+		if (DW->dwarf_child(type, &ch) == 0) {
 			do {
-				int t = D->dwarf_tag(&ch);
+				int t = DW->dwarf_tag(&ch);
 				if (t != DW_TAG_formal_parameter && t != DW_TAG_unspecified_parameters)
 					continue;
 				if (np++)
@@ -220,7 +217,7 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 				type_name_of_ref(&ch, &ppre, &psuf, depth + 4);
 				sb_add(&params, ppre.buf);
 				sb_add(&params, psuf.buf);
-			} while (D->dwarf_siblingof(&ch, &ch) == 0);
+			} while (DW->dwarf_siblingof(&ch, &ch) == 0);
 		}
 		if (np == 0 && dwtype_flag(type, DW_AT_prototyped))
 			sb_add(&params, "void");

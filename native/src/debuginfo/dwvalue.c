@@ -15,9 +15,6 @@
 #include "debuginfo/dwtype.h"
 #include "debuginfo/strbuf.h"
 
-/* The libdw binding (dw.h): only used with a Dwfl, so libdw is loaded. */
-#define D (dw_get(NULL))
-
 void dwvalue_free(struct lvar *v)
 {
 	for (size_t i = 0; i < v->nkids; i++)
@@ -246,19 +243,19 @@ static void build_members(struct dwvalue_ctx *c, struct lvar *v, Dwarf_Die *st, 
 {
 	Dwarf_Die ch;
 	size_t n = 0;
-	if (D->dwarf_child(st, &ch) == 0) {
+	if (DW->dwarf_child(st, &ch) == 0) {
 		do {
-			if (D->dwarf_tag(&ch) == DW_TAG_member)
+			if (DW->dwarf_tag(&ch) == DW_TAG_member)
 				n++;
-		} while (D->dwarf_siblingof(&ch, &ch) == 0);
+		} while (DW->dwarf_siblingof(&ch, &ch) == 0);
 	}
-	if (n == 0 || D->dwarf_child(st, &ch) != 0 || !kids_alloc(c, v, n))
+	if (n == 0 || DW->dwarf_child(st, &ch) != 0 || !kids_alloc(c, v, n))
 		return;
 	do {
-		if (D->dwarf_tag(&ch) != DW_TAG_member)
+		if (DW->dwarf_tag(&ch) != DW_TAG_member)
 			continue;
 		struct lvar *k = &v->kids[v->nkids++];
-		const char *nm = D->dwarf_diename(&ch);
+		const char *nm = DW->dwarf_diename(&ch);
 		k->name = xstrdup(nm ? nm : "<anonymous>");
 		k->kind = "member";
 		k->expr = nm ? xprintf("%s%s%s", v->expr ? v->expr : "", sep, nm) : NULL;
@@ -266,8 +263,8 @@ static void build_members(struct dwvalue_ctx *c, struct lvar *v, Dwarf_Die *st, 
 		bool has_t = dwtype_ref(&ch, DW_AT_type, &mt);
 		uint64_t off = 0, bits = 0, bitoff = 0;
 		Dwarf_Attribute a;
-		bool ok_off = !D->dwarf_attr_integrate(&ch, DW_AT_data_member_location, &a) ||
-			      D->dwarf_formudata(&a, &off) == 0;
+		bool ok_off = !DW->dwarf_attr_integrate(&ch, DW_AT_data_member_location, &a) ||
+			      DW->dwarf_formudata(&a, &off) == 0;
 		struct dwsrc ms = src_at(s, off);
 		if (!ok_off)
 			ms.bad = "<unsupported: member location expression>";
@@ -297,7 +294,7 @@ static void build_members(struct dwvalue_ctx *c, struct lvar *v, Dwarf_Die *st, 
 			continue;
 		}
 		build(c, k, has_t ? &mt : NULL, &ms, depth + 1);
-	} while (D->dwarf_siblingof(&ch, &ch) == 0 && v->nkids < n);
+	} while (DW->dwarf_siblingof(&ch, &ch) == 0 && v->nkids < n);
 }
 
 /* Dimension dim.. of an array of elem (nd dims). */
@@ -384,7 +381,7 @@ static void build(struct dwvalue_ctx *c, struct lvar *v, Dwarf_Die *type, const 
 		v->value = xstrdup(s->bad);
 		return;
 	}
-	int tag = D->dwarf_tag(&t);
+	int tag = DW->dwarf_tag(&t);
 	uint64_t size = 0;
 	dwtype_size(&t, &size);
 	uint8_t raw[16];
@@ -421,29 +418,29 @@ static void build(struct dwvalue_ctx *c, struct lvar *v, Dwarf_Die *type, const 
 			set_raw(v, "int", "%" PRId64, (int64_t)val);
 		else
 			set_raw(v, "uint", "%" PRIu64, val);
-		if (D->dwarf_child(&t, &ch) == 0) {
+		if (DW->dwarf_child(&t, &ch) == 0) {
 			do {
 				Dwarf_Attribute a;
 				Dwarf_Sword sv;
 				Dwarf_Word uv;
-				if (D->dwarf_tag(&ch) != DW_TAG_enumerator ||
-				    !D->dwarf_attr_integrate(&ch, DW_AT_const_value, &a))
+				if (DW->dwarf_tag(&ch) != DW_TAG_enumerator ||
+				    !DW->dwarf_attr_integrate(&ch, DW_AT_const_value, &a))
 					continue;
 				uint64_t ev;
-				unsigned form = D->dwarf_whatform(&a);
+				unsigned form = DW->dwarf_whatform(&a);
 				if ((form == DW_FORM_sdata || form == DW_FORM_implicit_const) &&
-				    D->dwarf_formsdata(&a, &sv) == 0)
+				    DW->dwarf_formsdata(&a, &sv) == 0)
 					ev = (uint64_t)sv;
-				else if (D->dwarf_formudata(&a, &uv) == 0)
+				else if (DW->dwarf_formudata(&a, &uv) == 0)
 					ev = sign ? sext(uv, (size_t)size) : uv;
 				else
 					continue;
 				if (sign ? ev == val
 					 : (ev & (size >= 8 ? UINT64_MAX : (1ull << size * 8) - 1)) == val) {
-					v->value = xstrdup(D->dwarf_diename(&ch));
+					v->value = xstrdup(DW->dwarf_diename(&ch));
 					return;
 				}
-			} while (D->dwarf_siblingof(&ch, &ch) == 0);
+			} while (DW->dwarf_siblingof(&ch, &ch) == 0);
 		}
 		v->value = xstrdup(v->raw);
 		return;
@@ -459,7 +456,7 @@ static void build(struct dwvalue_ctx *c, struct lvar *v, Dwarf_Die *type, const 
 		Dwarf_Die pt, pp;
 		bool has_pt = dwtype_ref(&t, DW_AT_type, &pt);
 		bool is_void = !has_pt || !dwtype_peel(&pt, &pp);
-		int ptag = is_void ? 0 : D->dwarf_tag(&pp);
+		int ptag = is_void ? 0 : DW->dwarf_tag(&pp);
 		if (ptag == DW_TAG_subroutine_type) {
 			struct sym_info si;
 			if (p && sym_describe(c->s, p, false, &si) == 0 && si.has_function && si.offset == 0)

@@ -19,10 +19,6 @@
 #include "debuginfo/dwvalue.h"
 #include "debuginfo/strbuf.h"
 
-/* The libdw binding (dw.h): locals_json runs only with a Dwfl, so libdw
- * is loaded wherever this is used. */
-#define D (dw_get(NULL))
-
 #define VAR_BYTES 64 /* the largest value held here (a constant, pieces) */
 
 struct lctx {
@@ -90,7 +86,7 @@ static bool implicit_value(void *arg, const Dwarf_Op *op, const uint8_t **data, 
 {
 	const struct lctx *c = arg;
 	Dwarf_Block b;
-	if (!c->attr || D->dwarf_getlocation_implicit_value(c->attr, op, &b) != 0)
+	if (!c->attr || DW->dwarf_getlocation_implicit_value(c->attr, op, &b) != 0)
 		return false;
 	*data = b.data;
 	*len = b.length;
@@ -109,8 +105,8 @@ static bool frame_base(void *arg, uint64_t *out)
 		size_t nops;
 		struct dwexpr_result r;
 		struct dwexpr_env env = env_of(c, false);
-		if (c->has_fn && D->dwarf_attr_integrate(&c->fn, DW_AT_frame_base, &a) &&
-		    D->dwarf_getlocation_addr(&a, c->at, &ops, &nops, 1) == 1 &&
+		if (c->has_fn && DW->dwarf_attr_integrate(&c->fn, DW_AT_frame_base, &a) &&
+		    DW->dwarf_getlocation_addr(&a, c->at, &ops, &nops, 1) == 1 &&
 		    dwexpr_eval(ops, nops, &env, &r) == 0 && r.npieces == 1) {
 			if (r.piece[0].kind == DWEXPR_MEM) {
 				c->fb = r.piece[0].addr;
@@ -127,21 +123,21 @@ static bool frame_base(void *arg, uint64_t *out)
 /* The CFA of the frame from CFI (when the unwinder gave no caller). */
 static bool cfa_from_cfi(struct lctx *c, uint64_t pc)
 {
-	Dwfl_Module *mod = D->dwfl_addrmodule(c->dwfl, pc);
+	Dwfl_Module *mod = DW->dwfl_addrmodule(c->dwfl, pc);
 	if (!mod)
 		return false;
-	Dwarf_CFI *(*getters[2])(Dwfl_Module *, Dwarf_Addr *) = { D->dwfl_module_eh_cfi, D->dwfl_module_dwarf_cfi };
+	Dwarf_CFI *(*getters[2])(Dwfl_Module *, Dwarf_Addr *) = { DW->dwfl_module_eh_cfi, DW->dwfl_module_dwarf_cfi };
 	struct dwexpr_env env = env_of(c, false);
 	for (int g = 0; g < 2; g++) {
 		Dwarf_Addr bias;
 		Dwarf_CFI *cfi = getters[g](mod, &bias);
 		Dwarf_Frame *frame = NULL;
-		if (!cfi || D->dwarf_cfi_addrframe(cfi, pc - bias, &frame) != 0 || !frame)
+		if (!cfi || DW->dwarf_cfi_addrframe(cfi, pc - bias, &frame) != 0 || !frame)
 			continue;
 		Dwarf_Op *ops;
 		size_t nops;
 		struct dwexpr_result r;
-		bool ok = D->dwarf_frame_cfa(frame, &ops, &nops) == 0 && dwexpr_eval(ops, nops, &env, &r) == 0 &&
+		bool ok = DW->dwarf_frame_cfa(frame, &ops, &nops) == 0 && dwexpr_eval(ops, nops, &env, &r) == 0 &&
 			  r.npieces == 1 && r.piece[0].kind == DWEXPR_MEM;
 		free(frame);
 		if (ok) {
@@ -216,16 +212,16 @@ static struct dwsrc var_src(struct lctx *c, Dwarf_Die *var, uint8_t *bytes)
 {
 	struct dwsrc s = { 0 };
 	Dwarf_Attribute a;
-	if (!D->dwarf_attr_integrate(var, DW_AT_location, &a)) {
-		if (!D->dwarf_attr_integrate(var, DW_AT_const_value, &a)) {
+	if (!DW->dwarf_attr_integrate(var, DW_AT_location, &a)) {
+		if (!DW->dwarf_attr_integrate(var, DW_AT_const_value, &a)) {
 			s.bad = "<optimized out>";
 			return s;
 		}
-		unsigned form = D->dwarf_whatform(&a);
+		unsigned form = DW->dwarf_whatform(&a);
 		Dwarf_Block b;
 		if (form == DW_FORM_block || form == DW_FORM_block1 || form == DW_FORM_block2 ||
 		    form == DW_FORM_block4 || form == DW_FORM_data16) {
-			if (D->dwarf_formblock(&a, &b) != 0 || b.length > VAR_BYTES) {
+			if (DW->dwarf_formblock(&a, &b) != 0 || b.length > VAR_BYTES) {
 				s.bad = "<unsupported: DW_AT_const_value>";
 				return s;
 			}
@@ -237,9 +233,9 @@ static struct dwsrc var_src(struct lctx *c, Dwarf_Die *var, uint8_t *bytes)
 		uint64_t v = 0;
 		Dwarf_Sword sv;
 		Dwarf_Word uv;
-		if ((form == DW_FORM_sdata || form == DW_FORM_implicit_const) && D->dwarf_formsdata(&a, &sv) == 0)
+		if ((form == DW_FORM_sdata || form == DW_FORM_implicit_const) && DW->dwarf_formsdata(&a, &sv) == 0)
 			v = (uint64_t)sv;
-		else if (D->dwarf_formudata(&a, &uv) == 0)
+		else if (DW->dwarf_formudata(&a, &uv) == 0)
 			v = uv;
 		else {
 			s.bad = "<unsupported: DW_AT_const_value>";
@@ -252,9 +248,9 @@ static struct dwsrc var_src(struct lctx *c, Dwarf_Die *var, uint8_t *bytes)
 	}
 	Dwarf_Op *ops;
 	size_t nops;
-	int n = D->dwarf_getlocation_addr(&a, c->at, &ops, &nops, 1);
+	int n = DW->dwarf_getlocation_addr(&a, c->at, &ops, &nops, 1);
 	if (n < 0) {
-		snprintf(c->why, sizeof c->why, "<unsupported: %s>", D->dwarf_errmsg(-1));
+		snprintf(c->why, sizeof c->why, "<unsupported: %s>", DW->dwarf_errmsg(-1));
 		s.bad = c->why;
 		return s;
 	}
@@ -315,15 +311,15 @@ static void lvar_json(struct jw *w, const struct lvar *v)
 
 static bool wanted_var(Dwarf_Die *d)
 {
-	int tag = D->dwarf_tag(d);
+	int tag = DW->dwarf_tag(d);
 	return (tag == DW_TAG_formal_parameter || tag == DW_TAG_variable) && !dwtype_flag(d, DW_AT_declaration) &&
-	       !dwtype_flag(d, DW_AT_artificial) && D->dwarf_diename(d);
+	       !dwtype_flag(d, DW_AT_artificial) && DW->dwarf_diename(d);
 }
 
 static void vars_of_scope(struct lctx *c, Dwarf_Die *scope, struct lvar **vars, size_t *n, size_t *cap)
 {
 	Dwarf_Die ch;
-	if (D->dwarf_child(scope, &ch) != 0)
+	if (DW->dwarf_child(scope, &ch) != 0)
 		return;
 	do {
 		if (!wanted_var(&ch))
@@ -338,17 +334,17 @@ static void vars_of_scope(struct lctx *c, Dwarf_Die *scope, struct lvar **vars, 
 		}
 		struct lvar *v = &(*vars)[(*n)++];
 		memset(v, 0, sizeof *v);
-		const char *nm = D->dwarf_diename(&ch);
+		const char *nm = DW->dwarf_diename(&ch);
 		v->name = xstrdup(nm);
 		v->expr = xstrdup(nm);
-		v->kind = D->dwarf_tag(&ch) == DW_TAG_formal_parameter ? "param" : "local";
+		v->kind = DW->dwarf_tag(&ch) == DW_TAG_formal_parameter ? "param" : "local";
 		c->values.nodes++;
 		uint8_t bytes[VAR_BYTES];
 		struct dwsrc s = var_src(c, &ch, bytes);
 		Dwarf_Die t;
 		bool has_t = dwtype_ref(&ch, DW_AT_type, &t);
 		dwvalue_build(&c->values, v, has_t ? &t : NULL, &s);
-	} while (D->dwarf_siblingof(&ch, &ch) == 0);
+	} while (DW->dwarf_siblingof(&ch, &ch) == 0);
 }
 
 static void no_vars(struct jw *w, const char *fn, const char *note)
@@ -380,7 +376,7 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 	struct lctx c = { .s = s, .pid = pid, .dwfl = dwfl, .regs = regs, .values = { .s = s, .pid = pid } };
 	uint64_t pc = f->activation || f->pc == 0 ? f->pc : f->pc - 1;
 	Dwarf_Addr bias = 0;
-	Dwarf_Die *cu = D->dwfl_addrdie(dwfl, pc, &bias);
+	Dwarf_Die *cu = DW->dwfl_addrdie(dwfl, pc, &bias);
 	if (!cu) {
 		snprintf(note, sizeof note, "no DWARF debug information at 0x%" PRIx64, f->pc);
 		no_vars(w, NULL, note);
@@ -389,10 +385,10 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 	c.bias = bias;
 	c.at = pc - bias;
 	Dwarf_Die *scopes = NULL;
-	int ns = D->dwarf_getscopes(cu, c.at, &scopes);
+	int ns = DW->dwarf_getscopes(cu, c.at, &scopes);
 	int fi = -1; /* the innermost function-like scope */
 	for (int i = 0; i < ns; i++) {
-		int tag = D->dwarf_tag(&scopes[i]);
+		int tag = DW->dwarf_tag(&scopes[i]);
 		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
 			fi = i;
 			break;
@@ -406,21 +402,21 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 	}
 	/* the frame base is the out-of-line function's (inlined code uses it) */
 	for (int i = fi; i < ns && !c.has_fn; i++) {
-		if (D->dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
+		if (DW->dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
 			c.fn = scopes[i];
 			c.has_fn = true;
 		}
 	}
 	if (!c.has_fn) { /* inlined: dwarf_getscopes went on in the abstract origin */
 		Dwarf_Die ch;
-		if (D->dwarf_child(cu, &ch) == 0) {
+		if (DW->dwarf_child(cu, &ch) == 0) {
 			do {
-				if (D->dwarf_tag(&ch) == DW_TAG_subprogram && D->dwarf_haspc(&ch, c.at) > 0) {
+				if (DW->dwarf_tag(&ch) == DW_TAG_subprogram && DW->dwarf_haspc(&ch, c.at) > 0) {
 					c.fn = ch;
 					c.has_fn = true;
 					break;
 				}
-			} while (D->dwarf_siblingof(&ch, &ch) == 0);
+			} while (DW->dwarf_siblingof(&ch, &ch) == 0);
 		}
 	}
 	/* the CFA: the caller's sp after the return (the unwinder's), else CFI */
@@ -434,7 +430,7 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 	size_t nv = 0, cap = 0;
 	for (int i = 0; i <= fi; i++)
 		vars_of_scope(&c, &scopes[i], &vars, &nv, &cap);
-	const char *fname = D->dwarf_diename(&scopes[fi]);
+	const char *fname = DW->dwarf_diename(&scopes[fi]);
 	jw_key(w, "function");
 	if (fname)
 		jw_str(w, fname);

@@ -1,10 +1,8 @@
 /* symbols.c — unwinding and symbolization (see symbols.h).
  *
- * libdw.so.1 (elfutils, LGPL/GPL) is loaded with dlopen: the machine has
- * no elfutils headers, so the few types and prototypes used are declared
- * here. The structures passed by value or by layout (Dwfl_Callbacks,
- * Dwfl_Thread_Callbacks, GElf_Sym = Elf64_Sym) are public, stable ABI since
- * elfutils 0.158; everything else is an opaque pointer.
+ * libdw.so.1 (elfutils, LGPL/GPL) through its one binding, dw.h (elfutils'
+ * own headers; the library loaded with dlopen); without it, the ELF reader
+ * (elfsym.h) and frame pointers.
  *
  * The Dwfl never ptraces: modules come from /proc/PID/maps
  * (dwfl_linux_proc_report), ELF files are opened by path, and the thread
@@ -31,10 +29,6 @@
 #include "base/procfs.h"
 #include "debuginfo/dw.h"
 #include "debuginfo/elfsym.h"
-
-/* The libdw binding (dw.h): only reached for an object with use_dw (or
- * while dwfl_setup makes one), so never NULL where used. */
-#define D (dw_get(NULL))
 
 /* ------------------------------------------------------------------ */
 /* the object                                                          */
@@ -206,9 +200,9 @@ static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
 	struct fk_symbols *s = arg;
 	uint64_t regs[64];
 	size_t n = arch_dwarf_gregs(s->cur_regs, regs, sizeof regs / sizeof regs[0]);
-	if (!D->dwfl_thread_state_registers(thread, 0, (unsigned)n, regs))
+	if (!DW->dwfl_thread_state_registers(thread, 0, (unsigned)n, regs))
 		return false;
-	D->dwfl_thread_state_register_pc(thread, arch_pc(s->cur_regs));
+	DW->dwfl_thread_state_register_pc(thread, arch_pc(s->cur_regs));
 	return true;
 }
 
@@ -223,23 +217,23 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 
 static void dwfl_setup(struct fk_symbols *s)
 {
-	s->dwfl = D->dwfl_begin(dw_callbacks());
+	s->dwfl = DW->dwfl_begin(dw_callbacks());
 	if (!s->dwfl) {
-		set_note(s, "dwfl_begin: %s; using frame pointers and ELF symbols", D->dwfl_errmsg(-1));
+		set_note(s, "dwfl_begin: %s; using frame pointers and ELF symbols", DW->dwfl_errmsg(-1));
 		s->use_dw = false;
 		return;
 	}
 	s->use_dw = true;
-	D->dwfl_report_begin(s->dwfl);
-	int rc = D->dwfl_linux_proc_report(s->dwfl, s->pid);
-	D->dwfl_report_end(s->dwfl, NULL, NULL);
+	DW->dwfl_report_begin(s->dwfl);
+	int rc = DW->dwfl_linux_proc_report(s->dwfl, s->pid);
+	DW->dwfl_report_end(s->dwfl, NULL, NULL);
 	if (rc != 0) {
-		set_note(s, "dwfl_linux_proc_report(%d): %s", (int)s->pid, rc > 0 ? strerror(rc) : D->dwfl_errmsg(-1));
+		set_note(s, "dwfl_linux_proc_report(%d): %s", (int)s->pid, rc > 0 ? strerror(rc) : DW->dwfl_errmsg(-1));
 		s->use_dw = false; /* sym_refresh tries again */
 		return;
 	}
-	if (!D->dwfl_attach_state(s->dwfl, NULL, s->pid, &thread_callbacks, s)) {
-		set_note(s, "dwfl_attach_state: %s; unwinding with frame pointers", D->dwfl_errmsg(-1));
+	if (!DW->dwfl_attach_state(s->dwfl, NULL, s->pid, &thread_callbacks, s)) {
+		set_note(s, "dwfl_attach_state: %s; unwinding with frame pointers", DW->dwfl_errmsg(-1));
 		return;
 	}
 	s->attached = true;
@@ -273,7 +267,7 @@ void sym_close(struct fk_symbols *s)
 	if (!s)
 		return;
 	if (s->dwfl)
-		D->dwfl_end(s->dwfl);
+		DW->dwfl_end(s->dwfl);
 	dwmods_drop(s);
 	maps_drop(s);
 	free(s);
@@ -294,15 +288,15 @@ void sym_refresh(struct fk_symbols *s)
 		return; /* no libdw */
 	if (s->attached) {
 		s->removed = false;
-		D->dwfl_report_begin(s->dwfl);
-		int rc = D->dwfl_linux_proc_report(s->dwfl, s->pid);
-		D->dwfl_report_end(s->dwfl, cb_removed, s);
+		DW->dwfl_report_begin(s->dwfl);
+		int rc = DW->dwfl_linux_proc_report(s->dwfl, s->pid);
+		DW->dwfl_report_end(s->dwfl, cb_removed, s);
 		if (rc == 0 && !s->removed)
 			return; /* modules kept or added: the attached state stays valid */
 	}
 	/* Start over: after a failure, or because the attached state may use
 	 * the backend (Ebl) of a module that was just removed. */
-	D->dwfl_end(s->dwfl);
+	DW->dwfl_end(s->dwfl);
 	s->dwfl = NULL;
 	s->attached = false;
 	s->use_dw = false;
@@ -351,9 +345,9 @@ static void keep_regs(struct unwind *u, Dwfl_Frame *state)
 	}
 	uint32_t keep = arch_dwarf_callee_saved | 1u << arch_dwarf_sp_regno;
 	uint32_t known = r->known & arch_dwarf_callee_saved; /* the callee's, carried */
-	for (unsigned i = 0; D->dwfl_frame_reg && i < SYM_NREGS; i++) {
+	for (unsigned i = 0; DW->dwfl_frame_reg && i < SYM_NREGS; i++) {
 		Dwarf_Word v;
-		if ((keep & (1u << i)) && D->dwfl_frame_reg(state, i, &v) == 0) {
+		if ((keep & (1u << i)) && DW->dwfl_frame_reg(state, i, &v) == 0) {
 			r->v[i] = v;
 			known |= 1u << i;
 		}
@@ -366,13 +360,13 @@ static int cb_frame(Dwfl_Frame *state, void *arg)
 	struct unwind *u = arg;
 	Dwarf_Addr pc;
 	bool act = false;
-	if (!D->dwfl_frame_pc(state, &pc, &act))
+	if (!DW->dwfl_frame_pc(state, &pc, &act))
 		return DWARF_CB_ABORT;
 	uint64_t sp = 0;
 	Dwarf_Word v;
 	if (u->n == 0)
 		sp = arch_sp(u->s->cur_regs);
-	else if (D->dwfl_frame_reg && D->dwfl_frame_reg(state, arch_dwarf_sp_regno, &v) == 0)
+	else if (DW->dwfl_frame_reg && DW->dwfl_frame_reg(state, arch_dwarf_sp_regno, &v) == 0)
 		sp = v;
 	if (u->n > 0) {
 		const struct sym_frame *prev = &u->f[u->n - 1];
@@ -440,14 +434,14 @@ static int unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct 
 		struct unwind u = { .s = s, .f = frames, .n = 0, .max = max, .want = want, .regs = out };
 		s->cur_tid = tid;
 		s->cur_regs = regs;
-		int rc = D->dwfl_getthread_frames(s->dwfl, tid, cb_frame, &u);
+		int rc = DW->dwfl_getthread_frames(s->dwfl, tid, cb_frame, &u);
 		if (rc < 0 && u.n > 0)
-			fk_debug("unwind %d: stopped after %d frames: %s", (int)tid, u.n, D->dwfl_errmsg(-1));
+			fk_debug("unwind %d: stopped after %d frames: %s", (int)tid, u.n, DW->dwfl_errmsg(-1));
 		s->cur_tid = 0;
 		s->cur_regs = NULL;
 		if (u.n > 0)
 			return u.n;
-		fk_debug("unwind %d: libdw gave no frame (%s); walking frame pointers", (int)tid, D->dwfl_errmsg(-1));
+		fk_debug("unwind %d: libdw gave no frame (%s); walking frame pointers", (int)tid, DW->dwfl_errmsg(-1));
 	}
 	int n = unwind_fp(s, regs, frames, max);
 	if (out && want < n) {
@@ -570,7 +564,7 @@ static struct dwmod *dwmod_get(struct fk_symbols *s, Dwfl_Module *mod)
 	struct dwmod *m = &s->dwmods[s->ndwmods++];
 	memset(m, 0, sizeof *m);
 	m->mod = mod;
-	int n = D->dwfl_module_getsymtab(mod);
+	int n = DW->dwfl_module_getsymtab(mod);
 	if (n <= 1 || !(m->syms = malloc((size_t)n * sizeof *m->syms)))
 		return m;
 	for (int i = 1; i < n; i++) {
@@ -578,7 +572,7 @@ static struct dwmod *dwmod_get(struct fk_symbols *s, Dwfl_Module *mod)
 		Dwarf_Addr addr, bias;
 		GElf_Word shndx;
 		Elf *elf;
-		const char *nm = D->dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
+		const char *nm = DW->dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
 		int type = ELF64_ST_TYPE(sym.st_info);
 		if (!nm || !*nm || (type != STT_FUNC && type != STT_GNU_IFUNC) || shndx == SHN_UNDEF ||
 		    shndx == (GElf_Word)-1 || addr == 0)
@@ -603,11 +597,11 @@ int sym_describe(struct fk_symbols *s, uint64_t pc, bool adjust, struct sym_info
 	memset(out, 0, sizeof *out);
 	uint64_t at = adjust && pc > 0 ? pc - 1 : pc;
 	if (s->use_dw) {
-		Dwfl_Module *mod = D->dwfl_addrmodule(s->dwfl, at);
+		Dwfl_Module *mod = DW->dwfl_addrmodule(s->dwfl, at);
 		if (!mod)
 			return -1;
 		copy_str(out->module, sizeof out->module,
-			 D->dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+			 DW->dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
 		const struct dwmod *m = dwmod_get(s, mod);
 		const struct elfsym_func *y = m ? dwmod_sym(m, at) : NULL;
 		if (y) {
@@ -615,11 +609,11 @@ int sym_describe(struct fk_symbols *s, uint64_t pc, bool adjust, struct sym_info
 			out->offset = pc - y->addr;
 			out->has_function = true;
 		}
-		Dwfl_Line *line = D->dwfl_module_getsrc(mod, at);
+		Dwfl_Line *line = DW->dwfl_module_getsrc(mod, at);
 		int lineno = 0, col = 0;
-		const char *file = line ? D->dwfl_lineinfo(line, NULL, &lineno, &col, NULL, NULL) : NULL;
+		const char *file = line ? DW->dwfl_lineinfo(line, NULL, &lineno, &col, NULL, NULL) : NULL;
 		if (file && lineno > 0) {
-			resolve_path(out->file, sizeof out->file, D->dwfl_line_comp_dir(line), file);
+			resolve_path(out->file, sizeof out->file, DW->dwfl_line_comp_dir(line), file);
 			out->line = lineno;
 			out->column = col;
 			out->has_line = true;
@@ -685,22 +679,22 @@ static int addrset_out(struct addrset *v, uint64_t *addrs, int max)
 static uint64_t after_prologue(Dwfl_Module *mod, uint64_t entry, uint64_t size)
 {
 	Dwarf_Addr bias;
-	Dwarf_Die *cu = D->dwfl_module_addrdie(mod, entry, &bias);
+	Dwarf_Die *cu = DW->dwfl_module_addrdie(mod, entry, &bias);
 	Dwarf_Lines *lines;
 	size_t nlines;
-	if (!cu || D->dwarf_getsrclines(cu, &lines, &nlines) != 0)
+	if (!cu || DW->dwarf_getsrclines(cu, &lines, &nlines) != 0)
 		return entry;
 	uint64_t lo = entry - bias, hi = lo + (size ? size : 1);
 	int first = -1;
 	for (size_t i = 0; i < nlines; i++) {
-		Dwarf_Line *l = D->dwarf_onesrcline(lines, i);
+		Dwarf_Line *l = DW->dwarf_onesrcline(lines, i);
 		Dwarf_Addr a;
 		int no;
 		bool endseq = false, stmt = true;
-		if (!l || D->dwarf_lineaddr(l, &a) != 0 || a < lo || a >= hi || D->dwarf_lineno(l, &no) != 0)
+		if (!l || DW->dwarf_lineaddr(l, &a) != 0 || a < lo || a >= hi || DW->dwarf_lineno(l, &no) != 0)
 			continue;
-		D->dwarf_lineendsequence(l, &endseq);
-		D->dwarf_linebeginstatement(l, &stmt);
+		DW->dwarf_lineendsequence(l, &endseq);
+		DW->dwarf_linebeginstatement(l, &stmt);
 		if (endseq || no == 0)
 			continue;
 		if (first < 0) {
@@ -745,7 +739,7 @@ int sym_lookup_function(struct fk_symbols *s, const char *name, uint64_t *addrs,
 		return 0;
 	if (s->use_dw) {
 		struct fn_lookup q = { .s = s, .name = name };
-		D->dwfl_getmodules(s->dwfl, cb_fn_module, &q, 0);
+		DW->dwfl_getmodules(s->dwfl, cb_fn_module, &q, 0);
 		return addrset_out(&q.out, addrs, max);
 	}
 	struct fn_lookup q = { .s = s, .name = name };
@@ -810,18 +804,18 @@ static int cb_line_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_
 	(void)ud, (void)mname, (void)start;
 	struct line_lookup *q = arg;
 	Dwarf_Addr bias;
-	for (Dwarf_Die *cu = NULL; (cu = D->dwfl_module_nextcu(mod, cu, &bias)) != NULL;) {
+	for (Dwarf_Die *cu = NULL; (cu = DW->dwfl_module_nextcu(mod, cu, &bias)) != NULL;) {
 		Dwarf_Lines *lines;
 		size_t nlines;
-		if (D->dwarf_getsrclines(cu, &lines, &nlines) != 0 || nlines == 0)
+		if (DW->dwarf_getsrclines(cu, &lines, &nlines) != 0 || nlines == 0)
 			continue;
-		Dwfl_Line *l0 = D->dwfl_onesrcline(cu, 0);
-		const char *comp_dir = l0 ? D->dwfl_line_comp_dir(l0) : NULL;
+		Dwfl_Line *l0 = DW->dwfl_onesrcline(cu, 0);
+		const char *comp_dir = l0 ? DW->dwfl_line_comp_dir(l0) : NULL;
 		const char *last = NULL;
 		bool last_match = false;
 		for (size_t i = 0; i < nlines; i++) {
-			Dwarf_Line *l = D->dwarf_onesrcline(lines, i);
-			const char *src = l ? D->dwarf_linesrc(l, NULL, NULL) : NULL;
+			Dwarf_Line *l = DW->dwarf_onesrcline(lines, i);
+			const char *src = l ? DW->dwarf_linesrc(l, NULL, NULL) : NULL;
 			if (!src)
 				continue;
 			if (src != last) {
@@ -831,11 +825,11 @@ static int cb_line_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_
 			int no;
 			Dwarf_Addr a;
 			bool endseq = false, stmt = false;
-			if (!last_match || D->dwarf_lineno(l, &no) != 0 || no < q->line ||
-			    D->dwarf_lineaddr(l, &a) != 0)
+			if (!last_match || DW->dwarf_lineno(l, &no) != 0 || no < q->line ||
+			    DW->dwarf_lineaddr(l, &a) != 0)
 				continue;
-			D->dwarf_lineendsequence(l, &endseq);
-			D->dwarf_linebeginstatement(l, &stmt);
+			DW->dwarf_lineendsequence(l, &endseq);
+			DW->dwarf_linebeginstatement(l, &stmt);
 			if (!endseq && stmt)
 				line_add(q, mod, a + bias, no);
 		}
@@ -852,7 +846,7 @@ int sym_lookup_line(struct fk_symbols *s, const char *file, int line, uint64_t *
 	char want[4096];
 	normalize_path(want, sizeof want, file);
 	struct line_lookup q = { .file = want, .flen = strlen(want), .line = line };
-	D->dwfl_getmodules(s->dwfl, cb_line_module, &q, 0);
+	DW->dwfl_getmodules(s->dwfl, cb_line_module, &q, 0);
 	/* One address per function: the lowest row of the line in each. */
 	struct addrset out = { 0 };
 	uint64_t *starts = calloc(q.n ? q.n : 1, sizeof *starts);
@@ -884,31 +878,31 @@ size_t sym_function_lines(struct fk_symbols *s, uint64_t pc, uint64_t *lo, uint6
 	*rows = NULL;
 	if (!s->use_dw)
 		return 0;
-	Dwfl_Module *mod = D->dwfl_addrmodule(s->dwfl, pc);
+	Dwfl_Module *mod = DW->dwfl_addrmodule(s->dwfl, pc);
 	const struct dwmod *m = mod ? dwmod_get(s, mod) : NULL;
 	const struct elfsym_func *y = m ? dwmod_sym(m, pc) : NULL;
 	if (!y || !y->size)
 		return 0;
 	Dwarf_Addr bias;
-	Dwarf_Die *cu = D->dwfl_module_addrdie(mod, pc, &bias);
+	Dwarf_Die *cu = DW->dwfl_module_addrdie(mod, pc, &bias);
 	Dwarf_Lines *lines;
 	size_t nlines;
-	if (!cu || D->dwarf_getsrclines(cu, &lines, &nlines) != 0 || nlines == 0)
+	if (!cu || DW->dwarf_getsrclines(cu, &lines, &nlines) != 0 || nlines == 0)
 		return 0;
 	*lo = y->addr;
 	*hi = y->addr + y->size;
 	struct sym_line_row *v = NULL;
 	size_t n = 0, cap = 0;
 	for (size_t i = 0; i < nlines; i++) {
-		Dwarf_Line *l = D->dwarf_onesrcline(lines, i);
+		Dwarf_Line *l = DW->dwarf_onesrcline(lines, i);
 		Dwarf_Addr a;
 		int no = 0;
 		bool endseq = false, stmt = false;
-		if (!l || D->dwarf_lineaddr(l, &a) != 0 || a + bias < *lo || a + bias >= *hi)
+		if (!l || DW->dwarf_lineaddr(l, &a) != 0 || a + bias < *lo || a + bias >= *hi)
 			continue;
-		D->dwarf_lineno(l, &no);
-		D->dwarf_lineendsequence(l, &endseq);
-		D->dwarf_linebeginstatement(l, &stmt);
+		DW->dwarf_lineno(l, &no);
+		DW->dwarf_lineendsequence(l, &endseq);
+		DW->dwarf_linebeginstatement(l, &stmt);
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			struct sym_line_row *nv = realloc(v, cap * sizeof *nv);
@@ -919,7 +913,7 @@ size_t sym_function_lines(struct fk_symbols *s, uint64_t pc, uint64_t *lo, uint6
 			v = nv;
 		}
 		v[n].addr = a + bias;
-		v[n].file = endseq ? NULL : D->dwarf_linesrc(l, NULL, NULL);
+		v[n].file = endseq ? NULL : DW->dwarf_linesrc(l, NULL, NULL);
 		v[n].line = endseq ? 0 : no;
 		v[n].stmt = !endseq && stmt;
 		n++;
