@@ -37,10 +37,11 @@ static void dw_load(void)
 	void *h = dlopen(name && *name ? name : "libdw.so.1", RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		const char *e = dlerror();
-		snprintf(dw.why, sizeof dw.why,
-			 "libdw.so.1 not found: %s; install libdw1 (elfutils) for CFI unwinding, "
-			 "source lines and debuginfo. Using frame pointers and ELF symbols",
-			 e ? e : "dlopen failed");
+		snprintf(
+			dw.why, sizeof dw.why,
+			"libdw.so.1 not found: %s; install libdw1 (elfutils; libdw1t64 on Debian 13) for CFI unwinding, "
+			"source lines and debuginfo. Using frame pointers and ELF symbols",
+			e ? e : "dlopen failed");
 		return;
 	}
 	for (size_t i = 0; i < sizeof dw_syms / sizeof dw_syms[0]; i++) {
