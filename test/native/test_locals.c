@@ -209,6 +209,37 @@ static int frame_of(const char *stack, const char *fn)
 	return idx;
 }
 
+/* A struct in pieces of two callee-saved registers (test/fixtures/pieces.c),
+ * read as main's local, a caller frame: DW_OP_piece put together from the
+ * registers the unwinder recovered. */
+static void test_pieces(fk_tracer *fk)
+{
+	pid_t pid = t_spawn_fixture("pieces", NULL);
+	char *r = t_req(fk, "{'op':'attach','pid':%d}", pid);
+	CHECK(t_has(r, "\"ok\":true"), "attach pieces: %s", r);
+	free(r);
+	for (int i = 0; i < 200; i++) { /* let it reach pause() */
+		struct proc_task_stat st;
+		if (proc_task_stat(pid, pid, &st) == 0 && st.state == 'S')
+			break;
+		usleep(5000);
+	}
+	r = t_req(fk, "{'op':'stop','pid':%d}", pid);
+	free(r);
+	char *stack = t_req(fk, "{'op':'stack','pid':%d,'tid':%d}", pid, pid);
+	int mi = frame_of(stack, "main");
+	free(stack);
+	r = t_req(fk, "{'op':'locals','pid':%d,'tid':%d,'frame':%d}", pid, pid, mi);
+	if (verbose)
+		fprintf(stderr, "pieces, main (frame %d): %s\n", mi, r);
+	expect(r, "p", "struct pair", "{a = 41, b = 7}", "local");
+	expect_raw(r, "a", "int", "41");
+	expect_raw(r, "b", "int", "7");
+	free(r);
+	r = t_req(fk, "{'op':'kill','pid':%d}", pid);
+	free(r);
+}
+
 int main(void)
 {
 	const char *fx = getenv("FK_FIXTURES");
@@ -307,6 +338,7 @@ int main(void)
 	r = t_req(fk, "{'op':'kill','pid':%d}", pid);
 	free(r);
 	close(outfd);
+	test_pieces(fk);
 	fk_close(fk);
 	printf("test_locals: ok\n");
 	return 0;
