@@ -209,6 +209,17 @@ static int frame_of(const char *stack, const char *fn)
 	return idx;
 }
 
+/* Let the fixture reach pause() (its leader sleeping). */
+static void wait_sleeping(pid_t pid)
+{
+	for (int i = 0; i < 200; i++) {
+		struct proc_task_stat st;
+		if (proc_task_stat(pid, pid, &st) == 0 && st.state == 'S')
+			return;
+		usleep(5000);
+	}
+}
+
 /* A struct in pieces of two callee-saved registers (test/fixtures/pieces.c),
  * read as main's local, a caller frame: DW_OP_piece put together from the
  * registers the unwinder recovered. */
@@ -218,12 +229,7 @@ static void test_pieces(fk_tracer *fk)
 	char *r = t_req(fk, "{'op':'attach','pid':%d}", pid);
 	CHECK(t_has(r, "\"ok\":true"), "attach pieces: %s", r);
 	free(r);
-	for (int i = 0; i < 200; i++) { /* let it reach pause() */
-		struct proc_task_stat st;
-		if (proc_task_stat(pid, pid, &st) == 0 && st.state == 'S')
-			break;
-		usleep(5000);
-	}
+	wait_sleeping(pid);
 	r = t_req(fk, "{'op':'stop','pid':%d}", pid);
 	free(r);
 	char *stack = t_req(fk, "{'op':'stack','pid':%d,'tid':%d}", pid, pid);
@@ -269,13 +275,7 @@ int main(void)
 	r = t_req(fk, "{'op':'locals','pid':%d,'tid':%d,'frame':%d}", pid, pid, 0);
 	CHECK(t_has(r, "\"ok\":false") && t_has(r, "not stopped"), "locals while running: %s", r);
 	free(r);
-	/* let it reach pause() */
-	for (int i = 0; i < 200; i++) {
-		struct proc_task_stat st;
-		if (proc_task_stat(pid, pid, &st) == 0 && st.state == 'S')
-			break;
-		usleep(5000);
-	}
+	wait_sleeping(pid);
 	r = t_req(fk, "{'op':'stop','pid':%d}", pid);
 	free(r);
 	char *stack = t_req(fk, "{'op':'stack','pid':%d,'tid':%d}", pid, pid);
