@@ -31,7 +31,7 @@ import type {
 } from '../engine/protocol';
 import type { Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
-import { evaluate, parseCondition, parseFormattedValue, type Lookup } from './conditions';
+import { evaluate, parseCondition, rawNumber, type Lookup } from './conditions';
 import { fromMasks, signalName, toMasks, type SignalTable } from './signals';
 import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
@@ -76,6 +76,9 @@ export interface Variable {
 	pointer: bigint | null;
 	/** a C expression naming it ("pt.x", "numbers[2]", "*p") */
 	expr: string | null;
+	/** scalars: the number itself (from the native side's typed raw value),
+	 * for conditions; null for aggregates and values not available */
+	raw: number | bigint | boolean | null;
 	/** null: no children (a scalar, or the depth limit) */
 	children: Variable[] | null;
 }
@@ -98,6 +101,7 @@ function toVariable(v: LocalVariable): Variable {
 		address: v.address ? BigInt(v.address) : null,
 		pointer: v.pointer ? BigInt(v.pointer) : null,
 		expr: v.expr ?? null,
+		raw: v.raw ? (rawNumber(v.raw) ?? null) : null,
 		children: v.children ? v.children.map(toVariable) : null,
 	};
 }
@@ -465,7 +469,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	private async conditionLookup(tid: number): Promise<Lookup> {
 		const vars = new Map<string, number | bigint | boolean | undefined>();
 		const add = (v: Variable): void => {
-			const val = parseFormattedValue(v.value);
+			const val = v.raw ?? undefined;
 			if (v.expr && !vars.has(v.expr)) vars.set(v.expr, val);
 			if (!vars.has(v.name)) vars.set(v.name, val);
 			for (const c of v.children ?? []) add(c);
