@@ -50,6 +50,24 @@ export interface LwpsResponseBody {
 	lwps: LwpRow[];
 }
 
+/** customRequest('forkInfo') on a session of a process the program forked (followForks). */
+export interface ForkInfoResponseBody {
+	parent: number;
+	child: number;
+	kind: 'fork' | 'clone';
+	forkingTid: number;
+	/** The parent's threads the child did not get, as they were at the fork. */
+	deadThreads: {
+		parentTid: number;
+		name: string;
+		pc: string;
+		function: string | null;
+		file: string | null;
+		line: number | null;
+		stack: { low: string; high: string } | null;
+	}[];
+}
+
 /** Event 'lwpsChanged': after every stop (and fork). */
 export type LwpsChangedEventBody = LwpsResponseBody & { reason: string };
 

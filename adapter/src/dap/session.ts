@@ -36,6 +36,7 @@ import type {
 	AttachArguments,
 	ForkAllThreadsArguments,
 	ForkAllThreadsResponseBody,
+	ForkInfoResponseBody,
 	ForkModeArg,
 	LaunchArguments,
 	LwpRow,
@@ -167,7 +168,7 @@ export class ForkallSession extends DebugSession {
 		isThread: (tid) => {
 			const d = this.debuggee;
 			if (!d || d.state === 'exited') return null;
-			return fs.existsSync(`/proc/${d.pid}/task/${tid}`);
+			return fs.existsSync(`/proc/${d.pid}/task/${tid}`) || d.isLostThread(tid);
 		},
 	};
 
@@ -245,6 +246,7 @@ export class ForkallSession extends DebugSession {
 		this.handle('setExceptionBreakpoints', (a) => this.setExceptionBreakpoints(a));
 		this.handle('forkAllThreads', (a, ctx) => this.forkAllThreads(a, ctx));
 		this.handle('lwps', () => this.lwps());
+		this.handle('forkInfo', () => this.forkInfo());
 	}
 
 	private toClientLine(l: number): number {
@@ -574,8 +576,11 @@ export class ForkallSession extends DebugSession {
 		const d = this.debuggee;
 		if (!d || d.state === 'exited') return { threads: [] };
 		try {
-			const snap = await d.threads();
-			return { threads: snap.lwps.map((l) => new Thread(l.tid, threadLabel(l))) };
+			const [snap, lost] = await Promise.all([d.threads(), d.forkInfo().catch(() => null)]);
+			const threads = snap.lwps.map((l) => new Thread(l.tid, threadLabel(l)));
+			// the threads this fork child did not get: their stacks are still here
+			for (const t of lost?.deadThreads ?? []) threads.push(new Thread(t.tid, deadThreadLabel(t.tid, t.name)));
+			return { threads };
 		} catch (e) {
 			if (d.exit !== null) return { threads: [] };
 			throw toDapError(e, 'threads');
@@ -695,6 +700,30 @@ export class ForkallSession extends DebugSession {
 	}
 
 	// ---- processes the program forks --------------------------------------------------------
+
+	/** customRequest('forkInfo'): what this fork child lost (dead threads, where they were). */
+	private async forkInfo(): Promise<ForkInfoResponseBody> {
+		const d = this.requireDebuggee();
+		const info = await d.forkInfo().catch((e: unknown) => {
+			throw toDapError(e, 'forkInfo');
+		});
+		if (!info) throw errors.invalidArgument(`forkInfo: process ${d.pid} was not forked by a process this adapter follows`);
+		const deadThreads = await Promise.all(
+			info.deadThreads.map(async (t) => {
+				const loc = await d.locate(BigInt(t.pc));
+				return {
+					parentTid: t.tid,
+					name: t.name,
+					pc: t.pc,
+					function: loc.function,
+					file: loc.file,
+					line: loc.line,
+					stack: t.stack ? { low: t.stack.low, high: t.stack.high } : null,
+				};
+			}),
+		);
+		return { parent: info.parent, child: d.pid, kind: info.kind, forkingTid: info.forkingTid, deadThreads };
+	}
 
 	/**
 	 * followForks "both" (the default): every process the program forks
@@ -1176,6 +1205,11 @@ export class ForkallSession extends DebugSession {
 }
 
 // ---- mapping helpers ---------------------------------------------------------------------
+
+/** A thread the fork child did not get: unmistakable in the Call Stack. */
+export function deadThreadLabel(parentTid: number, name: string): string {
+	return `✝ dead: was ${parentTid} "${name}" (lost in the fork)`;
+}
 
 function stopReason(s: StopInfo): string {
 	switch (s.reason) {

@@ -266,6 +266,24 @@ export interface SignalsBody {
 	nopass: Hex;
 }
 
+export interface DeadThread {
+	/** its tid in the parent */
+	tid: Pid;
+	name: string;
+	pc: Hex;
+	sp: Hex;
+	fsBase: Hex;
+	stack: StackInfo | null;
+}
+
+export interface ForkInfoBody {
+	pid: number;
+	parent: Pid;
+	kind: "fork" | "clone";
+	forkingTid: Pid;
+	deadThreads: DeadThread[];
+}
+
 export interface PidBody {
 	pid: number;
 }
@@ -510,6 +528,11 @@ export interface FollowForksRequest {
 	hold?: boolean;
 }
 
+/** What a process forked by a followed session process lost in the fork: the threads of its parent that were not copied (all but the forking one), as the parent's threads were when the fork was reported (every thread of the parent stopped for the picture), with their stack ranges in the child's memory (still mapped there). Their ids work as `tid` in `stack` and `locals` of the child: unwound from the child's own memory with the captured registers. */
+export interface ForkInfoRequest {
+	pid: Pid;
+}
+
 /** Stop every LWP of a session process (all-stop). */
 export interface StopRequest {
 	pid: Pid;
@@ -616,7 +639,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -627,6 +650,7 @@ export interface RequestByOp {
 	detach: DetachRequest;
 	signals: SignalsRequest;
 	followForks: FollowForksRequest;
+	forkInfo: ForkInfoRequest;
 	stop: StopRequest;
 	resume: ResumeRequest;
 	launch: LaunchRequest;
@@ -650,6 +674,7 @@ export interface BodyByOp {
 	detach: PidBody;
 	signals: SignalsBody;
 	followForks: PidBody;
+	forkInfo: ForkInfoBody;
 	stop: StopBody;
 	resume: PidBody;
 	launch: LaunchBody;
@@ -1392,16 +1417,77 @@ function checkSignalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
+function checkDeadThread(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v199 = v as Record<string, unknown>;
-	const v200 = v199["pid"];
-	if (v200 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v200 === 'number' && Number.isInteger(v200))) fail(p + ".pid", "an integer", v200);
+	const v200 = v199["tid"];
+	if (v200 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v200, p + ".tid", o, d + 1);
+	const v201 = v199["name"];
+	if (v201 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v201 === 'string')) fail(p + ".name", "a string", v201);
+	const v202 = v199["pc"];
+	if (v202 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v202, p + ".pc", o, d + 1);
+	const v203 = v199["sp"];
+	if (v203 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v203, p + ".sp", o, d + 1);
+	const v204 = v199["fsBase"];
+	if (v204 === undefined) fail(p + ".fsBase", 'present', undefined);
+	checkHex(v204, p + ".fsBase", o, d + 1);
+	const v205 = v199["stack"];
+	if (v205 === undefined) fail(p + ".stack", 'present', undefined);
+	if (v205 !== null) {
+		checkStackInfo(v205, p + ".stack", o, d + 1);
+	}
 	if (o.strict) {
-		for (const v201 of Object.keys(v199)) {
-			if (!(["pid"] as readonly string[]).includes(v201)) fail(p + '.' + v201, 'not there (not in the schema)', v199[v201]);
+		for (const v206 of Object.keys(v199)) {
+			if (!(["tid","name","pc","sp","fsBase","stack"] as readonly string[]).includes(v206)) fail(p + '.' + v206, 'not there (not in the schema)', v199[v206]);
+		}
+	}
+}
+
+function checkForkInfoBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v207 = v as Record<string, unknown>;
+	const v208 = v207["pid"];
+	if (v208 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v208 === 'number' && Number.isInteger(v208))) fail(p + ".pid", "an integer", v208);
+	const v209 = v207["parent"];
+	if (v209 === undefined) fail(p + ".parent", 'present', undefined);
+	checkPid(v209, p + ".parent", o, d + 1);
+	const v210 = v207["kind"];
+	if (v210 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v210 !== 'string' || !["fork","clone"].includes(v210)) fail(p + ".kind", "one of fork|clone", v210);
+	const v211 = v207["forkingTid"];
+	if (v211 === undefined) fail(p + ".forkingTid", 'present', undefined);
+	checkPid(v211, p + ".forkingTid", o, d + 1);
+	const v212 = v207["deadThreads"];
+	if (v212 === undefined) fail(p + ".deadThreads", 'present', undefined);
+	if (!(Array.isArray(v212))) fail(p + ".deadThreads", "an array", v212);
+	for (let v213 = 0; v213 < v212.length; v213++) {
+		const v214: unknown = v212[v213];
+		checkDeadThread(v214, p + ".deadThreads" + '[' + v213 + ']', o, d + 1);
+	}
+	if (o.strict) {
+		for (const v215 of Object.keys(v207)) {
+			if (!(["pid","parent","kind","forkingTid","deadThreads"] as readonly string[]).includes(v215)) fail(p + '.' + v215, 'not there (not in the schema)', v207[v215]);
+		}
+	}
+}
+
+function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v216 = v as Record<string, unknown>;
+	const v217 = v216["pid"];
+	if (v217 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v217 === 'number' && Number.isInteger(v217))) fail(p + ".pid", "an integer", v217);
+	if (o.strict) {
+		for (const v218 of Object.keys(v216)) {
+			if (!(["pid"] as readonly string[]).includes(v218)) fail(p + '.' + v218, 'not there (not in the schema)', v216[v218]);
 		}
 	}
 }
@@ -1409,23 +1495,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v202 = v as Record<string, unknown>;
-	const v203 = v202["pid"];
-	if (v203 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v203 === 'number' && Number.isInteger(v203))) fail(p + ".pid", "an integer", v203);
-	const v204 = v202["stopped"];
-	if (v204 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v204 === 'boolean')) fail(p + ".stopped", "a boolean", v204);
-	const v205 = v202["tids"];
-	if (v205 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v205))) fail(p + ".tids", "an array", v205);
-	for (let v206 = 0; v206 < v205.length; v206++) {
-		const v207: unknown = v205[v206];
-		if (!(typeof v207 === 'number' && Number.isInteger(v207))) fail(p + ".tids" + '[' + v206 + ']', "an integer", v207);
+	const v219 = v as Record<string, unknown>;
+	const v220 = v219["pid"];
+	if (v220 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v220 === 'number' && Number.isInteger(v220))) fail(p + ".pid", "an integer", v220);
+	const v221 = v219["stopped"];
+	if (v221 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v221 === 'boolean')) fail(p + ".stopped", "a boolean", v221);
+	const v222 = v219["tids"];
+	if (v222 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v222))) fail(p + ".tids", "an array", v222);
+	for (let v223 = 0; v223 < v222.length; v223++) {
+		const v224: unknown = v222[v223];
+		if (!(typeof v224 === 'number' && Number.isInteger(v224))) fail(p + ".tids" + '[' + v223 + ']', "an integer", v224);
 	}
 	if (o.strict) {
-		for (const v208 of Object.keys(v202)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v208)) fail(p + '.' + v208, 'not there (not in the schema)', v202[v208]);
+		for (const v225 of Object.keys(v219)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v225)) fail(p + '.' + v225, 'not there (not in the schema)', v219[v225]);
 		}
 	}
 }
@@ -1433,23 +1519,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v209 = v as Record<string, unknown>;
-	const v210 = v209["pid"];
-	if (v210 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v210 === 'number' && Number.isInteger(v210))) fail(p + ".pid", "an integer", v210);
-	const v211 = v209["pauseUs"];
-	if (v211 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v211 === 'number' && Number.isInteger(v211))) fail(p + ".pauseUs", "an integer", v211);
-	const v212 = v209["tids"];
-	if (v212 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v212))) fail(p + ".tids", "an array", v212);
-	for (let v213 = 0; v213 < v212.length; v213++) {
-		const v214: unknown = v212[v213];
-		if (!(typeof v214 === 'number' && Number.isInteger(v214))) fail(p + ".tids" + '[' + v213 + ']', "an integer", v214);
+	const v226 = v as Record<string, unknown>;
+	const v227 = v226["pid"];
+	if (v227 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v227 === 'number' && Number.isInteger(v227))) fail(p + ".pid", "an integer", v227);
+	const v228 = v226["pauseUs"];
+	if (v228 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".pauseUs", "an integer", v228);
+	const v229 = v226["tids"];
+	if (v229 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v229))) fail(p + ".tids", "an array", v229);
+	for (let v230 = 0; v230 < v229.length; v230++) {
+		const v231: unknown = v229[v230];
+		if (!(typeof v231 === 'number' && Number.isInteger(v231))) fail(p + ".tids" + '[' + v230 + ']', "an integer", v231);
 	}
 	if (o.strict) {
-		for (const v215 of Object.keys(v209)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v215)) fail(p + '.' + v215, 'not there (not in the schema)', v209[v215]);
+		for (const v232 of Object.keys(v226)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v232)) fail(p + '.' + v232, 'not there (not in the schema)', v226[v232]);
 		}
 	}
 }
@@ -1457,26 +1543,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v216 = v as Record<string, unknown>;
-	const v217 = v216["pid"];
-	if (v217 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v217 === 'number' && Number.isInteger(v217))) fail(p + ".pid", "an integer", v217);
-	const v218 = v216["stdoutFd"];
-	if (v218 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v218 === 'number' && Number.isInteger(v218))) fail(p + ".stdoutFd", "an integer", v218);
-	const v219 = v216["stderrFd"];
-	if (v219 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v219 === 'number' && Number.isInteger(v219))) fail(p + ".stderrFd", "an integer", v219);
-	const v220 = v216["tids"];
-	if (v220 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v220))) fail(p + ".tids", "an array", v220);
-	for (let v221 = 0; v221 < v220.length; v221++) {
-		const v222: unknown = v220[v221];
-		if (!(typeof v222 === 'number' && Number.isInteger(v222))) fail(p + ".tids" + '[' + v221 + ']', "an integer", v222);
+	const v233 = v as Record<string, unknown>;
+	const v234 = v233["pid"];
+	if (v234 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v234 === 'number' && Number.isInteger(v234))) fail(p + ".pid", "an integer", v234);
+	const v235 = v233["stdoutFd"];
+	if (v235 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".stdoutFd", "an integer", v235);
+	const v236 = v233["stderrFd"];
+	if (v236 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v236 === 'number' && Number.isInteger(v236))) fail(p + ".stderrFd", "an integer", v236);
+	const v237 = v233["tids"];
+	if (v237 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v237))) fail(p + ".tids", "an array", v237);
+	for (let v238 = 0; v238 < v237.length; v238++) {
+		const v239: unknown = v237[v238];
+		if (!(typeof v239 === 'number' && Number.isInteger(v239))) fail(p + ".tids" + '[' + v238 + ']', "an integer", v239);
 	}
 	if (o.strict) {
-		for (const v223 of Object.keys(v216)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v223)) fail(p + '.' + v223, 'not there (not in the schema)', v216[v223]);
+		for (const v240 of Object.keys(v233)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v240)) fail(p + '.' + v240, 'not there (not in the schema)', v233[v240]);
 		}
 	}
 }
@@ -1484,57 +1570,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v224 = v as Record<string, unknown>;
-	const v225 = v224["pid"];
-	if (v225 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v225 === 'number' && Number.isInteger(v225))) fail(p + ".pid", "an integer", v225);
-	const v226 = v224["tid"];
-	if (v226 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v226 === 'number' && Number.isInteger(v226))) fail(p + ".tid", "an integer", v226);
-	const v227 = v224["pc"];
-	if (v227 !== undefined) {
-		checkHex(v227, p + ".pc", o, d + 1);
+	const v241 = v as Record<string, unknown>;
+	const v242 = v241["pid"];
+	if (v242 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v242 === 'number' && Number.isInteger(v242))) fail(p + ".pid", "an integer", v242);
+	const v243 = v241["tid"];
+	if (v243 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v243 === 'number' && Number.isInteger(v243))) fail(p + ".tid", "an integer", v243);
+	const v244 = v241["pc"];
+	if (v244 !== undefined) {
+		checkHex(v244, p + ".pc", o, d + 1);
 	}
-	const v228 = v224["interrupted"];
-	if (v228 !== undefined) {
-		if (!(typeof v228 === 'boolean')) fail(p + ".interrupted", "a boolean", v228);
+	const v245 = v241["interrupted"];
+	if (v245 !== undefined) {
+		if (!(typeof v245 === 'boolean')) fail(p + ".interrupted", "a boolean", v245);
 	}
-	const v229 = v224["reason"];
-	if (v229 !== undefined) {
-		if (typeof v229 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v229)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v229);
+	const v246 = v241["reason"];
+	if (v246 !== undefined) {
+		if (typeof v246 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v246)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v246);
 	}
-	const v230 = v224["stopTid"];
-	if (v230 !== undefined) {
-		if (!(typeof v230 === 'number' && Number.isInteger(v230))) fail(p + ".stopTid", "an integer", v230);
+	const v247 = v241["stopTid"];
+	if (v247 !== undefined) {
+		if (!(typeof v247 === 'number' && Number.isInteger(v247))) fail(p + ".stopTid", "an integer", v247);
 	}
-	const v231 = v224["signal"];
-	if (v231 !== undefined) {
-		if (!(typeof v231 === 'number' && Number.isInteger(v231))) fail(p + ".signal", "an integer", v231);
-		if (typeof v231 === 'number' && v231 < 1) fail(p + ".signal", ">= 1", v231);
-		if (typeof v231 === 'number' && v231 > 64) fail(p + ".signal", "<= 64", v231);
+	const v248 = v241["signal"];
+	if (v248 !== undefined) {
+		if (!(typeof v248 === 'number' && Number.isInteger(v248))) fail(p + ".signal", "an integer", v248);
+		if (typeof v248 === 'number' && v248 < 1) fail(p + ".signal", ">= 1", v248);
+		if (typeof v248 === 'number' && v248 > 64) fail(p + ".signal", "<= 64", v248);
 	}
-	const v232 = v224["addr"];
-	if (v232 !== undefined) {
-		checkHex(v232, p + ".addr", o, d + 1);
+	const v249 = v241["addr"];
+	if (v249 !== undefined) {
+		checkHex(v249, p + ".addr", o, d + 1);
 	}
-	const v233 = v224["singleSteps"];
-	if (v233 !== undefined) {
-		if (!(typeof v233 === 'number' && Number.isInteger(v233))) fail(p + ".singleSteps", "an integer", v233);
-		if (typeof v233 === 'number' && v233 < 0) fail(p + ".singleSteps", ">= 0", v233);
+	const v250 = v241["singleSteps"];
+	if (v250 !== undefined) {
+		if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".singleSteps", "an integer", v250);
+		if (typeof v250 === 'number' && v250 < 0) fail(p + ".singleSteps", ">= 0", v250);
 	}
-	const v234 = v224["continues"];
-	if (v234 !== undefined) {
-		if (!(typeof v234 === 'number' && Number.isInteger(v234))) fail(p + ".continues", "an integer", v234);
-		if (typeof v234 === 'number' && v234 < 0) fail(p + ".continues", ">= 0", v234);
+	const v251 = v241["continues"];
+	if (v251 !== undefined) {
+		if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".continues", "an integer", v251);
+		if (typeof v251 === 'number' && v251 < 0) fail(p + ".continues", ">= 0", v251);
 	}
-	const v235 = v224["us"];
-	if (v235 !== undefined) {
-		if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".us", "an integer", v235);
-		if (typeof v235 === 'number' && v235 < 0) fail(p + ".us", ">= 0", v235);
+	const v252 = v241["us"];
+	if (v252 !== undefined) {
+		if (!(typeof v252 === 'number' && Number.isInteger(v252))) fail(p + ".us", "an integer", v252);
+		if (typeof v252 === 'number' && v252 < 0) fail(p + ".us", ">= 0", v252);
 	}
 	if (o.strict) {
-		for (const v236 of Object.keys(v224)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v236)) fail(p + '.' + v236, 'not there (not in the schema)', v224[v236]);
+		for (const v253 of Object.keys(v241)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v253)) fail(p + '.' + v253, 'not there (not in the schema)', v241[v253]);
 		}
 	}
 }
@@ -1542,13 +1628,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v237 = v as Record<string, unknown>;
-	const v238 = v237["addr"];
-	if (v238 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v238, p + ".addr", o, d + 1);
+	const v254 = v as Record<string, unknown>;
+	const v255 = v254["addr"];
+	if (v255 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v255, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v239 of Object.keys(v237)) {
-			if (!(["addr"] as readonly string[]).includes(v239)) fail(p + '.' + v239, 'not there (not in the schema)', v237[v239]);
+		for (const v256 of Object.keys(v254)) {
+			if (!(["addr"] as readonly string[]).includes(v256)) fail(p + '.' + v256, 'not there (not in the schema)', v254[v256]);
 		}
 	}
 }
@@ -1556,16 +1642,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v240 = v as Record<string, unknown>;
-	const v241 = v240["tid"];
-	if (v241 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v241 === 'number' && Number.isInteger(v241))) fail(p + ".tid", "an integer", v241);
-	const v242 = v240["gpr"];
-	if (v242 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v242, p + ".gpr", o, d + 1);
+	const v257 = v as Record<string, unknown>;
+	const v258 = v257["tid"];
+	if (v258 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v258 === 'number' && Number.isInteger(v258))) fail(p + ".tid", "an integer", v258);
+	const v259 = v257["gpr"];
+	if (v259 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v259, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v243 of Object.keys(v240)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v243)) fail(p + '.' + v243, 'not there (not in the schema)', v240[v243]);
+		for (const v260 of Object.keys(v257)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v260)) fail(p + '.' + v260, 'not there (not in the schema)', v257[v260]);
 		}
 	}
 }
@@ -1573,13 +1659,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v244 = v as Record<string, unknown>;
-	const v245 = v244["tracerTid"];
-	if (v245 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".tracerTid", "an integer", v245);
+	const v261 = v as Record<string, unknown>;
+	const v262 = v261["tracerTid"];
+	if (v262 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v262 === 'number' && Number.isInteger(v262))) fail(p + ".tracerTid", "an integer", v262);
 	if (o.strict) {
-		for (const v246 of Object.keys(v244)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v246)) fail(p + '.' + v246, 'not there (not in the schema)', v244[v246]);
+		for (const v263 of Object.keys(v261)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v263)) fail(p + '.' + v263, 'not there (not in the schema)', v261[v263]);
 		}
 	}
 }
@@ -1587,34 +1673,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v247 = v as Record<string, unknown>;
-	const v248 = v247["pc"];
-	if (v248 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v248, p + ".pc", o, d + 1);
-	const v249 = v247["sp"];
-	if (v249 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v249, p + ".sp", o, d + 1);
-	const v250 = v247["function"];
-	if (v250 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v250 === 'string' || v250 === null)) fail(p + ".function", "a string or null", v250);
-	const v251 = v247["offset"];
-	if (v251 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".offset", "an integer", v251);
-	const v252 = v247["module"];
-	if (v252 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v252 === 'string' || v252 === null)) fail(p + ".module", "a string or null", v252);
-	const v253 = v247["file"];
-	if (v253 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v253 === 'string' || v253 === null)) fail(p + ".file", "a string or null", v253);
-	const v254 = v247["line"];
-	if (v254 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v254 === 'number' && Number.isInteger(v254) || v254 === null)) fail(p + ".line", "an integer or null", v254);
-	const v255 = v247["column"];
-	if (v255 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v255 === 'number' && Number.isInteger(v255) || v255 === null)) fail(p + ".column", "an integer or null", v255);
+	const v264 = v as Record<string, unknown>;
+	const v265 = v264["pc"];
+	if (v265 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v265, p + ".pc", o, d + 1);
+	const v266 = v264["sp"];
+	if (v266 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v266, p + ".sp", o, d + 1);
+	const v267 = v264["function"];
+	if (v267 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v267 === 'string' || v267 === null)) fail(p + ".function", "a string or null", v267);
+	const v268 = v264["offset"];
+	if (v268 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v268 === 'number' && Number.isInteger(v268))) fail(p + ".offset", "an integer", v268);
+	const v269 = v264["module"];
+	if (v269 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v269 === 'string' || v269 === null)) fail(p + ".module", "a string or null", v269);
+	const v270 = v264["file"];
+	if (v270 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v270 === 'string' || v270 === null)) fail(p + ".file", "a string or null", v270);
+	const v271 = v264["line"];
+	if (v271 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v271 === 'number' && Number.isInteger(v271) || v271 === null)) fail(p + ".line", "an integer or null", v271);
+	const v272 = v264["column"];
+	if (v272 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v272 === 'number' && Number.isInteger(v272) || v272 === null)) fail(p + ".column", "an integer or null", v272);
 	if (o.strict) {
-		for (const v256 of Object.keys(v247)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v256)) fail(p + '.' + v256, 'not there (not in the schema)', v247[v256]);
+		for (const v273 of Object.keys(v264)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v273)) fail(p + '.' + v273, 'not there (not in the schema)', v264[v273]);
 		}
 	}
 }
@@ -1622,53 +1708,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v257 = v as Record<string, unknown>;
-	const v258 = v257["pid"];
-	if (v258 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v258 === 'number' && Number.isInteger(v258))) fail(p + ".pid", "an integer", v258);
-	const v259 = v257["tid"];
-	if (v259 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v259 === 'number' && Number.isInteger(v259))) fail(p + ".tid", "an integer", v259);
-	const v260 = v257["unwinder"];
-	if (v260 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v260 !== 'string' || !["libdw","frame-pointer"].includes(v260)) fail(p + ".unwinder", "one of libdw|frame-pointer", v260);
-	const v261 = v257["note"];
-	if (v261 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v261 === 'string' || v261 === null)) fail(p + ".note", "a string or null", v261);
-	const v262 = v257["frames"];
-	if (v262 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v262))) fail(p + ".frames", "an array", v262);
-	for (let v263 = 0; v263 < v262.length; v263++) {
-		const v264: unknown = v262[v263];
-		checkStackFrameInfo(v264, p + ".frames" + '[' + v263 + ']', o, d + 1);
+	const v274 = v as Record<string, unknown>;
+	const v275 = v274["pid"];
+	if (v275 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v275 === 'number' && Number.isInteger(v275))) fail(p + ".pid", "an integer", v275);
+	const v276 = v274["tid"];
+	if (v276 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v276 === 'number' && Number.isInteger(v276))) fail(p + ".tid", "an integer", v276);
+	const v277 = v274["unwinder"];
+	if (v277 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v277 !== 'string' || !["libdw","frame-pointer"].includes(v277)) fail(p + ".unwinder", "one of libdw|frame-pointer", v277);
+	const v278 = v274["note"];
+	if (v278 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v278 === 'string' || v278 === null)) fail(p + ".note", "a string or null", v278);
+	const v279 = v274["frames"];
+	if (v279 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v279))) fail(p + ".frames", "an array", v279);
+	for (let v280 = 0; v280 < v279.length; v280++) {
+		const v281: unknown = v279[v280];
+		checkStackFrameInfo(v281, p + ".frames" + '[' + v280 + ']', o, d + 1);
 	}
-	const v265 = v257["threads"];
-	if (v265 !== undefined) {
-		if (!(Array.isArray(v265))) fail(p + ".threads", "an array", v265);
-		for (let v266 = 0; v266 < v265.length; v266++) {
-			const v267: unknown = v265[v266];
-			if (!(isObject(v267))) fail(p + ".threads" + '[' + v266 + ']', "an object", v267);
-			const v268 = v267 as Record<string, unknown>;
-			const v269 = v268["tid"];
-			if (v269 === undefined) fail(p + ".threads" + '[' + v266 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v269 === 'number' && Number.isInteger(v269))) fail(p + ".threads" + '[' + v266 + ']' + ".tid", "an integer", v269);
-			const v270 = v268["frames"];
-			if (v270 === undefined) fail(p + ".threads" + '[' + v266 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v270))) fail(p + ".threads" + '[' + v266 + ']' + ".frames", "an array", v270);
-			for (let v271 = 0; v271 < v270.length; v271++) {
-				const v272: unknown = v270[v271];
-				checkStackFrameInfo(v272, p + ".threads" + '[' + v266 + ']' + ".frames" + '[' + v271 + ']', o, d + 1);
+	const v282 = v274["threads"];
+	if (v282 !== undefined) {
+		if (!(Array.isArray(v282))) fail(p + ".threads", "an array", v282);
+		for (let v283 = 0; v283 < v282.length; v283++) {
+			const v284: unknown = v282[v283];
+			if (!(isObject(v284))) fail(p + ".threads" + '[' + v283 + ']', "an object", v284);
+			const v285 = v284 as Record<string, unknown>;
+			const v286 = v285["tid"];
+			if (v286 === undefined) fail(p + ".threads" + '[' + v283 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".threads" + '[' + v283 + ']' + ".tid", "an integer", v286);
+			const v287 = v285["frames"];
+			if (v287 === undefined) fail(p + ".threads" + '[' + v283 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v287))) fail(p + ".threads" + '[' + v283 + ']' + ".frames", "an array", v287);
+			for (let v288 = 0; v288 < v287.length; v288++) {
+				const v289: unknown = v287[v288];
+				checkStackFrameInfo(v289, p + ".threads" + '[' + v283 + ']' + ".frames" + '[' + v288 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v273 of Object.keys(v268)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v273)) fail(p + ".threads" + '[' + v266 + ']' + '.' + v273, 'not there (not in the schema)', v268[v273]);
+				for (const v290 of Object.keys(v285)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v290)) fail(p + ".threads" + '[' + v283 + ']' + '.' + v290, 'not there (not in the schema)', v285[v290]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v274 of Object.keys(v257)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v274)) fail(p + '.' + v274, 'not there (not in the schema)', v257[v274]);
+		for (const v291 of Object.keys(v274)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v291)) fail(p + '.' + v291, 'not there (not in the schema)', v274[v291]);
 		}
 	}
 }
@@ -1676,45 +1762,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v275 = v as Record<string, unknown>;
-	const v276 = v275["addresses"];
-	if (v276 !== undefined) {
-		if (!(Array.isArray(v276))) fail(p + ".addresses", "an array", v276);
-		for (let v277 = 0; v277 < v276.length; v277++) {
-			const v278: unknown = v276[v277];
-			checkHex(v278, p + ".addresses" + '[' + v277 + ']', o, d + 1);
+	const v292 = v as Record<string, unknown>;
+	const v293 = v292["addresses"];
+	if (v293 !== undefined) {
+		if (!(Array.isArray(v293))) fail(p + ".addresses", "an array", v293);
+		for (let v294 = 0; v294 < v293.length; v294++) {
+			const v295: unknown = v293[v294];
+			checkHex(v295, p + ".addresses" + '[' + v294 + ']', o, d + 1);
 		}
 	}
-	const v279 = v275["line"];
-	if (v279 !== undefined) {
-		if (!(typeof v279 === 'number' && Number.isInteger(v279) || v279 === null)) fail(p + ".line", "an integer or null", v279);
+	const v296 = v292["line"];
+	if (v296 !== undefined) {
+		if (!(typeof v296 === 'number' && Number.isInteger(v296) || v296 === null)) fail(p + ".line", "an integer or null", v296);
 	}
-	const v280 = v275["function"];
-	if (v280 !== undefined) {
-		if (!(typeof v280 === 'string' || v280 === null)) fail(p + ".function", "a string or null", v280);
+	const v297 = v292["function"];
+	if (v297 !== undefined) {
+		if (!(typeof v297 === 'string' || v297 === null)) fail(p + ".function", "a string or null", v297);
 	}
-	const v281 = v275["offset"];
-	if (v281 !== undefined) {
-		if (!(typeof v281 === 'number' && Number.isInteger(v281))) fail(p + ".offset", "an integer", v281);
+	const v298 = v292["offset"];
+	if (v298 !== undefined) {
+		if (!(typeof v298 === 'number' && Number.isInteger(v298))) fail(p + ".offset", "an integer", v298);
 	}
-	const v282 = v275["module"];
-	if (v282 !== undefined) {
-		if (!(typeof v282 === 'string' || v282 === null)) fail(p + ".module", "a string or null", v282);
+	const v299 = v292["module"];
+	if (v299 !== undefined) {
+		if (!(typeof v299 === 'string' || v299 === null)) fail(p + ".module", "a string or null", v299);
 	}
-	const v283 = v275["file"];
-	if (v283 !== undefined) {
-		if (!(typeof v283 === 'string' || v283 === null)) fail(p + ".file", "a string or null", v283);
+	const v300 = v292["file"];
+	if (v300 !== undefined) {
+		if (!(typeof v300 === 'string' || v300 === null)) fail(p + ".file", "a string or null", v300);
 	}
-	const v284 = v275["column"];
-	if (v284 !== undefined) {
-		if (!(typeof v284 === 'number' && Number.isInteger(v284) || v284 === null)) fail(p + ".column", "an integer or null", v284);
+	const v301 = v292["column"];
+	if (v301 !== undefined) {
+		if (!(typeof v301 === 'number' && Number.isInteger(v301) || v301 === null)) fail(p + ".column", "an integer or null", v301);
 	}
-	const v285 = v275["unwinder"];
-	if (v285 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v285 !== 'string' || !["libdw","frame-pointer"].includes(v285)) fail(p + ".unwinder", "one of libdw|frame-pointer", v285);
+	const v302 = v292["unwinder"];
+	if (v302 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v302 !== 'string' || !["libdw","frame-pointer"].includes(v302)) fail(p + ".unwinder", "one of libdw|frame-pointer", v302);
 	if (o.strict) {
-		for (const v286 of Object.keys(v275)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v286)) fail(p + '.' + v286, 'not there (not in the schema)', v275[v286]);
+		for (const v303 of Object.keys(v292)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v303)) fail(p + '.' + v303, 'not there (not in the schema)', v292[v303]);
 		}
 	}
 }
@@ -1722,47 +1808,47 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v287 = v as Record<string, unknown>;
-	const v288 = v287["name"];
-	if (v288 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v288 === 'string')) fail(p + ".name", "a string", v288);
-	const v289 = v287["type"];
-	if (v289 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v289 === 'string')) fail(p + ".type", "a string", v289);
-	const v290 = v287["value"];
-	if (v290 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v290 === 'string')) fail(p + ".value", "a string", v290);
-	const v291 = v287["address"];
-	if (v291 === undefined) fail(p + ".address", 'present', undefined);
-	if (v291 !== null) {
-		checkHex(v291, p + ".address", o, d + 1);
+	const v304 = v as Record<string, unknown>;
+	const v305 = v304["name"];
+	if (v305 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v305 === 'string')) fail(p + ".name", "a string", v305);
+	const v306 = v304["type"];
+	if (v306 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v306 === 'string')) fail(p + ".type", "a string", v306);
+	const v307 = v304["value"];
+	if (v307 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v307 === 'string')) fail(p + ".value", "a string", v307);
+	const v308 = v304["address"];
+	if (v308 === undefined) fail(p + ".address", 'present', undefined);
+	if (v308 !== null) {
+		checkHex(v308, p + ".address", o, d + 1);
 	}
-	const v292 = v287["kind"];
-	if (v292 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v292 !== 'string' || !["param","local","member","element","deref"].includes(v292)) fail(p + ".kind", "one of param|local|member|element|deref", v292);
-	const v293 = v287["expr"];
-	if (v293 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v293 === 'string' || v293 === null)) fail(p + ".expr", "a string or null", v293);
-	const v294 = v287["pointer"];
-	if (v294 !== undefined) {
-		checkHex(v294, p + ".pointer", o, d + 1);
+	const v309 = v304["kind"];
+	if (v309 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v309 !== 'string' || !["param","local","member","element","deref"].includes(v309)) fail(p + ".kind", "one of param|local|member|element|deref", v309);
+	const v310 = v304["expr"];
+	if (v310 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v310 === 'string' || v310 === null)) fail(p + ".expr", "a string or null", v310);
+	const v311 = v304["pointer"];
+	if (v311 !== undefined) {
+		checkHex(v311, p + ".pointer", o, d + 1);
 	}
-	const v295 = v287["raw"];
-	if (v295 !== undefined) {
-		checkRawValue(v295, p + ".raw", o, d + 1);
+	const v312 = v304["raw"];
+	if (v312 !== undefined) {
+		checkRawValue(v312, p + ".raw", o, d + 1);
 	}
-	const v296 = v287["children"];
-	if (v296 === undefined) fail(p + ".children", 'present', undefined);
-	if (v296 !== null) {
-		if (!(Array.isArray(v296))) fail(p + ".children", "an array", v296);
-		for (let v297 = 0; v297 < v296.length; v297++) {
-			const v298: unknown = v296[v297];
-			checkLocalVariable(v298, p + ".children" + '[' + v297 + ']', o, d + 1);
+	const v313 = v304["children"];
+	if (v313 === undefined) fail(p + ".children", 'present', undefined);
+	if (v313 !== null) {
+		if (!(Array.isArray(v313))) fail(p + ".children", "an array", v313);
+		for (let v314 = 0; v314 < v313.length; v314++) {
+			const v315: unknown = v313[v314];
+			checkLocalVariable(v315, p + ".children" + '[' + v314 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v299 of Object.keys(v287)) {
-			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v299)) fail(p + '.' + v299, 'not there (not in the schema)', v287[v299]);
+		for (const v316 of Object.keys(v304)) {
+			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v316)) fail(p + '.' + v316, 'not there (not in the schema)', v304[v316]);
 		}
 	}
 }
@@ -1770,16 +1856,16 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v300 = v as Record<string, unknown>;
-	const v301 = v300["kind"];
-	if (v301 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v301 !== 'string' || !["int","uint","float","bool","pointer"].includes(v301)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v301);
-	const v302 = v300["value"];
-	if (v302 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v302 === 'string')) fail(p + ".value", "a string", v302);
+	const v317 = v as Record<string, unknown>;
+	const v318 = v317["kind"];
+	if (v318 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v318 !== 'string' || !["int","uint","float","bool","pointer"].includes(v318)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v318);
+	const v319 = v317["value"];
+	if (v319 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v319 === 'string')) fail(p + ".value", "a string", v319);
 	if (o.strict) {
-		for (const v303 of Object.keys(v300)) {
-			if (!(["kind","value"] as readonly string[]).includes(v303)) fail(p + '.' + v303, 'not there (not in the schema)', v300[v303]);
+		for (const v320 of Object.keys(v317)) {
+			if (!(["kind","value"] as readonly string[]).includes(v320)) fail(p + '.' + v320, 'not there (not in the schema)', v317[v320]);
 		}
 	}
 }
@@ -1787,35 +1873,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v304 = v as Record<string, unknown>;
-	const v305 = v304["pid"];
-	if (v305 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v305 === 'number' && Number.isInteger(v305))) fail(p + ".pid", "an integer", v305);
-	const v306 = v304["tid"];
-	if (v306 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v306 === 'number' && Number.isInteger(v306))) fail(p + ".tid", "an integer", v306);
-	const v307 = v304["frame"];
-	if (v307 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v307 === 'number' && Number.isInteger(v307))) fail(p + ".frame", "an integer", v307);
-	const v308 = v304["pc"];
-	if (v308 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v308, p + ".pc", o, d + 1);
-	const v309 = v304["function"];
-	if (v309 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v309 === 'string' || v309 === null)) fail(p + ".function", "a string or null", v309);
-	const v310 = v304["note"];
-	if (v310 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v310 === 'string' || v310 === null)) fail(p + ".note", "a string or null", v310);
-	const v311 = v304["variables"];
-	if (v311 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v311))) fail(p + ".variables", "an array", v311);
-	for (let v312 = 0; v312 < v311.length; v312++) {
-		const v313: unknown = v311[v312];
-		checkLocalVariable(v313, p + ".variables" + '[' + v312 + ']', o, d + 1);
+	const v321 = v as Record<string, unknown>;
+	const v322 = v321["pid"];
+	if (v322 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v322 === 'number' && Number.isInteger(v322))) fail(p + ".pid", "an integer", v322);
+	const v323 = v321["tid"];
+	if (v323 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v323 === 'number' && Number.isInteger(v323))) fail(p + ".tid", "an integer", v323);
+	const v324 = v321["frame"];
+	if (v324 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v324 === 'number' && Number.isInteger(v324))) fail(p + ".frame", "an integer", v324);
+	const v325 = v321["pc"];
+	if (v325 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v325, p + ".pc", o, d + 1);
+	const v326 = v321["function"];
+	if (v326 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v326 === 'string' || v326 === null)) fail(p + ".function", "a string or null", v326);
+	const v327 = v321["note"];
+	if (v327 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v327 === 'string' || v327 === null)) fail(p + ".note", "a string or null", v327);
+	const v328 = v321["variables"];
+	if (v328 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v328))) fail(p + ".variables", "an array", v328);
+	for (let v329 = 0; v329 < v328.length; v329++) {
+		const v330: unknown = v328[v329];
+		checkLocalVariable(v330, p + ".variables" + '[' + v329 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v314 of Object.keys(v304)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v314)) fail(p + '.' + v314, 'not there (not in the schema)', v304[v314]);
+		for (const v331 of Object.keys(v321)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v331)) fail(p + '.' + v331, 'not there (not in the schema)', v321[v331]);
 		}
 	}
 }
@@ -1823,16 +1909,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v315 = v as Record<string, unknown>;
-	const v316 = v315["op"];
-	if (v316 === undefined) fail(p + ".op", 'present', undefined);
-	if (v316 !== "threads") fail(p + ".op", "\"threads\"", v316);
-	const v317 = v315["pid"];
-	if (v317 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v317, p + ".pid", o, d + 1);
+	const v332 = v as Record<string, unknown>;
+	const v333 = v332["op"];
+	if (v333 === undefined) fail(p + ".op", 'present', undefined);
+	if (v333 !== "threads") fail(p + ".op", "\"threads\"", v333);
+	const v334 = v332["pid"];
+	if (v334 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v334, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v318 of Object.keys(v315)) {
-			if (!(["op","pid"] as readonly string[]).includes(v318)) fail(p + '.' + v318, 'not there (not in the schema)', v315[v318]);
+		for (const v335 of Object.keys(v332)) {
+			if (!(["op","pid"] as readonly string[]).includes(v335)) fail(p + '.' + v335, 'not there (not in the schema)', v332[v335]);
 		}
 	}
 }
@@ -1840,19 +1926,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v319 = v as Record<string, unknown>;
-	const v320 = v319["op"];
-	if (v320 === undefined) fail(p + ".op", 'present', undefined);
-	if (v320 !== "regs") fail(p + ".op", "\"regs\"", v320);
-	const v321 = v319["pid"];
-	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v321, p + ".pid", o, d + 1);
-	const v322 = v319["tid"];
-	if (v322 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v322, p + ".tid", o, d + 1);
+	const v336 = v as Record<string, unknown>;
+	const v337 = v336["op"];
+	if (v337 === undefined) fail(p + ".op", 'present', undefined);
+	if (v337 !== "regs") fail(p + ".op", "\"regs\"", v337);
+	const v338 = v336["pid"];
+	if (v338 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v338, p + ".pid", o, d + 1);
+	const v339 = v336["tid"];
+	if (v339 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v339, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v323 of Object.keys(v319)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v323)) fail(p + '.' + v323, 'not there (not in the schema)', v319[v323]);
+		for (const v340 of Object.keys(v336)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v340)) fail(p + '.' + v340, 'not there (not in the schema)', v336[v340]);
 		}
 	}
 }
@@ -1860,22 +1946,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v324 = v as Record<string, unknown>;
-	const v325 = v324["op"];
-	if (v325 === undefined) fail(p + ".op", 'present', undefined);
-	if (v325 !== "attach") fail(p + ".op", "\"attach\"", v325);
-	const v326 = v324["pid"];
-	if (v326 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v326, p + ".pid", o, d + 1);
-	const v327 = v324["stop"];
-	if (v327 === undefined) {
-		if (o.fill) v324["stop"] = false;
+	const v341 = v as Record<string, unknown>;
+	const v342 = v341["op"];
+	if (v342 === undefined) fail(p + ".op", 'present', undefined);
+	if (v342 !== "attach") fail(p + ".op", "\"attach\"", v342);
+	const v343 = v341["pid"];
+	if (v343 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v343, p + ".pid", o, d + 1);
+	const v344 = v341["stop"];
+	if (v344 === undefined) {
+		if (o.fill) v341["stop"] = false;
 	} else {
-		if (!(typeof v327 === 'boolean')) fail(p + ".stop", "a boolean", v327);
+		if (!(typeof v344 === 'boolean')) fail(p + ".stop", "a boolean", v344);
 	}
 	if (o.strict) {
-		for (const v328 of Object.keys(v324)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v328)) fail(p + '.' + v328, 'not there (not in the schema)', v324[v328]);
+		for (const v345 of Object.keys(v341)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v345)) fail(p + '.' + v345, 'not there (not in the schema)', v341[v345]);
 		}
 	}
 }
@@ -1883,16 +1969,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v329 = v as Record<string, unknown>;
-	const v330 = v329["op"];
-	if (v330 === undefined) fail(p + ".op", 'present', undefined);
-	if (v330 !== "detach") fail(p + ".op", "\"detach\"", v330);
-	const v331 = v329["pid"];
-	if (v331 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v331, p + ".pid", o, d + 1);
+	const v346 = v as Record<string, unknown>;
+	const v347 = v346["op"];
+	if (v347 === undefined) fail(p + ".op", 'present', undefined);
+	if (v347 !== "detach") fail(p + ".op", "\"detach\"", v347);
+	const v348 = v346["pid"];
+	if (v348 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v348, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v332 of Object.keys(v329)) {
-			if (!(["op","pid"] as readonly string[]).includes(v332)) fail(p + '.' + v332, 'not there (not in the schema)', v329[v332]);
+		for (const v349 of Object.keys(v346)) {
+			if (!(["op","pid"] as readonly string[]).includes(v349)) fail(p + '.' + v349, 'not there (not in the schema)', v346[v349]);
 		}
 	}
 }
@@ -1900,28 +1986,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v333 = v as Record<string, unknown>;
-	const v334 = v333["op"];
-	if (v334 === undefined) fail(p + ".op", 'present', undefined);
-	if (v334 !== "signals") fail(p + ".op", "\"signals\"", v334);
-	const v335 = v333["pid"];
-	if (v335 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v335, p + ".pid", o, d + 1);
-	const v336 = v333["nostop"];
-	if (v336 !== undefined) {
-		checkHex(v336, p + ".nostop", o, d + 1);
+	const v350 = v as Record<string, unknown>;
+	const v351 = v350["op"];
+	if (v351 === undefined) fail(p + ".op", 'present', undefined);
+	if (v351 !== "signals") fail(p + ".op", "\"signals\"", v351);
+	const v352 = v350["pid"];
+	if (v352 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v352, p + ".pid", o, d + 1);
+	const v353 = v350["nostop"];
+	if (v353 !== undefined) {
+		checkHex(v353, p + ".nostop", o, d + 1);
 	}
-	const v337 = v333["noprint"];
-	if (v337 !== undefined) {
-		checkHex(v337, p + ".noprint", o, d + 1);
+	const v354 = v350["noprint"];
+	if (v354 !== undefined) {
+		checkHex(v354, p + ".noprint", o, d + 1);
 	}
-	const v338 = v333["nopass"];
-	if (v338 !== undefined) {
-		checkHex(v338, p + ".nopass", o, d + 1);
+	const v355 = v350["nopass"];
+	if (v355 !== undefined) {
+		checkHex(v355, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v339 of Object.keys(v333)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v339)) fail(p + '.' + v339, 'not there (not in the schema)', v333[v339]);
+		for (const v356 of Object.keys(v350)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v356)) fail(p + '.' + v356, 'not there (not in the schema)', v350[v356]);
 		}
 	}
 }
@@ -1929,22 +2015,39 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v340 = v as Record<string, unknown>;
-	const v341 = v340["op"];
-	if (v341 === undefined) fail(p + ".op", 'present', undefined);
-	if (v341 !== "followForks") fail(p + ".op", "\"followForks\"", v341);
-	const v342 = v340["pid"];
-	if (v342 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v342, p + ".pid", o, d + 1);
-	const v343 = v340["hold"];
-	if (v343 === undefined) {
-		if (o.fill) v340["hold"] = false;
+	const v357 = v as Record<string, unknown>;
+	const v358 = v357["op"];
+	if (v358 === undefined) fail(p + ".op", 'present', undefined);
+	if (v358 !== "followForks") fail(p + ".op", "\"followForks\"", v358);
+	const v359 = v357["pid"];
+	if (v359 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v359, p + ".pid", o, d + 1);
+	const v360 = v357["hold"];
+	if (v360 === undefined) {
+		if (o.fill) v357["hold"] = false;
 	} else {
-		if (!(typeof v343 === 'boolean')) fail(p + ".hold", "a boolean", v343);
+		if (!(typeof v360 === 'boolean')) fail(p + ".hold", "a boolean", v360);
 	}
 	if (o.strict) {
-		for (const v344 of Object.keys(v340)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v344)) fail(p + '.' + v344, 'not there (not in the schema)', v340[v344]);
+		for (const v361 of Object.keys(v357)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v361)) fail(p + '.' + v361, 'not there (not in the schema)', v357[v361]);
+		}
+	}
+}
+
+function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v362 = v as Record<string, unknown>;
+	const v363 = v362["op"];
+	if (v363 === undefined) fail(p + ".op", 'present', undefined);
+	if (v363 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v363);
+	const v364 = v362["pid"];
+	if (v364 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v364, p + ".pid", o, d + 1);
+	if (o.strict) {
+		for (const v365 of Object.keys(v362)) {
+			if (!(["op","pid"] as readonly string[]).includes(v365)) fail(p + '.' + v365, 'not there (not in the schema)', v362[v365]);
 		}
 	}
 }
@@ -1952,16 +2055,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v345 = v as Record<string, unknown>;
-	const v346 = v345["op"];
-	if (v346 === undefined) fail(p + ".op", 'present', undefined);
-	if (v346 !== "stop") fail(p + ".op", "\"stop\"", v346);
-	const v347 = v345["pid"];
-	if (v347 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v347, p + ".pid", o, d + 1);
+	const v366 = v as Record<string, unknown>;
+	const v367 = v366["op"];
+	if (v367 === undefined) fail(p + ".op", 'present', undefined);
+	if (v367 !== "stop") fail(p + ".op", "\"stop\"", v367);
+	const v368 = v366["pid"];
+	if (v368 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v368, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v348 of Object.keys(v345)) {
-			if (!(["op","pid"] as readonly string[]).includes(v348)) fail(p + '.' + v348, 'not there (not in the schema)', v345[v348]);
+		for (const v369 of Object.keys(v366)) {
+			if (!(["op","pid"] as readonly string[]).includes(v369)) fail(p + '.' + v369, 'not there (not in the schema)', v366[v369]);
 		}
 	}
 }
@@ -1969,16 +2072,16 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v349 = v as Record<string, unknown>;
-	const v350 = v349["op"];
-	if (v350 === undefined) fail(p + ".op", 'present', undefined);
-	if (v350 !== "resume") fail(p + ".op", "\"resume\"", v350);
-	const v351 = v349["pid"];
-	if (v351 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v351, p + ".pid", o, d + 1);
+	const v370 = v as Record<string, unknown>;
+	const v371 = v370["op"];
+	if (v371 === undefined) fail(p + ".op", 'present', undefined);
+	if (v371 !== "resume") fail(p + ".op", "\"resume\"", v371);
+	const v372 = v370["pid"];
+	if (v372 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v372, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v352 of Object.keys(v349)) {
-			if (!(["op","pid"] as readonly string[]).includes(v352)) fail(p + '.' + v352, 'not there (not in the schema)', v349[v352]);
+		for (const v373 of Object.keys(v370)) {
+			if (!(["op","pid"] as readonly string[]).includes(v373)) fail(p + '.' + v373, 'not there (not in the schema)', v370[v373]);
 		}
 	}
 }
@@ -1986,43 +2089,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v353 = v as Record<string, unknown>;
-	const v354 = v353["op"];
-	if (v354 === undefined) fail(p + ".op", 'present', undefined);
-	if (v354 !== "launch") fail(p + ".op", "\"launch\"", v354);
-	const v355 = v353["path"];
-	if (v355 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v355 === 'string')) fail(p + ".path", "a string", v355);
-	if (typeof v355 === 'string' && v355.length < 1) fail(p + ".path", "a string of 1+ characters", v355);
-	const v356 = v353["cwd"];
-	if (v356 === undefined) {
-		if (o.fill) v353["cwd"] = "";
+	const v374 = v as Record<string, unknown>;
+	const v375 = v374["op"];
+	if (v375 === undefined) fail(p + ".op", 'present', undefined);
+	if (v375 !== "launch") fail(p + ".op", "\"launch\"", v375);
+	const v376 = v374["path"];
+	if (v376 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v376 === 'string')) fail(p + ".path", "a string", v376);
+	if (typeof v376 === 'string' && v376.length < 1) fail(p + ".path", "a string of 1+ characters", v376);
+	const v377 = v374["cwd"];
+	if (v377 === undefined) {
+		if (o.fill) v374["cwd"] = "";
 	} else {
-		if (!(typeof v356 === 'string')) fail(p + ".cwd", "a string", v356);
+		if (!(typeof v377 === 'string')) fail(p + ".cwd", "a string", v377);
 	}
-	const v357 = v353["argv"];
-	if (v357 === undefined) {
-		if (o.fill) v353["argv"] = [];
+	const v378 = v374["argv"];
+	if (v378 === undefined) {
+		if (o.fill) v374["argv"] = [];
 	} else {
-		if (!(Array.isArray(v357))) fail(p + ".argv", "an array", v357);
-		for (let v358 = 0; v358 < v357.length; v358++) {
-			const v359: unknown = v357[v358];
-			if (!(typeof v359 === 'string')) fail(p + ".argv" + '[' + v358 + ']', "a string", v359);
+		if (!(Array.isArray(v378))) fail(p + ".argv", "an array", v378);
+		for (let v379 = 0; v379 < v378.length; v379++) {
+			const v380: unknown = v378[v379];
+			if (!(typeof v380 === 'string')) fail(p + ".argv" + '[' + v379 + ']', "a string", v380);
 		}
 	}
-	const v360 = v353["env"];
-	if (v360 === undefined) {
-		if (o.fill) v353["env"] = [];
+	const v381 = v374["env"];
+	if (v381 === undefined) {
+		if (o.fill) v374["env"] = [];
 	} else {
-		if (!(Array.isArray(v360))) fail(p + ".env", "an array", v360);
-		for (let v361 = 0; v361 < v360.length; v361++) {
-			const v362: unknown = v360[v361];
-			if (!(typeof v362 === 'string')) fail(p + ".env" + '[' + v361 + ']', "a string", v362);
+		if (!(Array.isArray(v381))) fail(p + ".env", "an array", v381);
+		for (let v382 = 0; v382 < v381.length; v382++) {
+			const v383: unknown = v381[v382];
+			if (!(typeof v383 === 'string')) fail(p + ".env" + '[' + v382 + ']', "a string", v383);
 		}
 	}
 	if (o.strict) {
-		for (const v363 of Object.keys(v353)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v363)) fail(p + '.' + v363, 'not there (not in the schema)', v353[v363]);
+		for (const v384 of Object.keys(v374)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v384)) fail(p + '.' + v384, 'not there (not in the schema)', v374[v384]);
 		}
 	}
 }
@@ -2030,40 +2133,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v364 = v as Record<string, unknown>;
-	const v365 = v364["op"];
-	if (v365 === undefined) fail(p + ".op", 'present', undefined);
-	if (v365 !== "fork") fail(p + ".op", "\"fork\"", v365);
-	const v366 = v364["pid"];
-	if (v366 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v366, p + ".pid", o, d + 1);
-	const v367 = v364["stopped"];
-	if (v367 === undefined) {
-		if (o.fill) v364["stopped"] = false;
+	const v385 = v as Record<string, unknown>;
+	const v386 = v385["op"];
+	if (v386 === undefined) fail(p + ".op", 'present', undefined);
+	if (v386 !== "fork") fail(p + ".op", "\"fork\"", v386);
+	const v387 = v385["pid"];
+	if (v387 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v387, p + ".pid", o, d + 1);
+	const v388 = v385["stopped"];
+	if (v388 === undefined) {
+		if (o.fill) v385["stopped"] = false;
 	} else {
-		if (!(typeof v367 === 'boolean')) fail(p + ".stopped", "a boolean", v367);
+		if (!(typeof v388 === 'boolean')) fail(p + ".stopped", "a boolean", v388);
 	}
-	const v368 = v364["keepTraced"];
-	if (v368 === undefined) {
-		if (o.fill) v364["keepTraced"] = false;
+	const v389 = v385["keepTraced"];
+	if (v389 === undefined) {
+		if (o.fill) v385["keepTraced"] = false;
 	} else {
-		if (!(typeof v368 === 'boolean')) fail(p + ".keepTraced", "a boolean", v368);
+		if (!(typeof v389 === 'boolean')) fail(p + ".keepTraced", "a boolean", v389);
 	}
-	const v369 = v364["copyDontfork"];
-	if (v369 === undefined) {
-		if (o.fill) v364["copyDontfork"] = false;
+	const v390 = v385["copyDontfork"];
+	if (v390 === undefined) {
+		if (o.fill) v385["copyDontfork"] = false;
 	} else {
-		if (!(typeof v369 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v369);
+		if (!(typeof v390 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v390);
 	}
-	const v370 = v364["sameTids"];
-	if (v370 === undefined) {
-		if (o.fill) v364["sameTids"] = false;
+	const v391 = v385["sameTids"];
+	if (v391 === undefined) {
+		if (o.fill) v385["sameTids"] = false;
 	} else {
-		if (!(typeof v370 === 'boolean')) fail(p + ".sameTids", "a boolean", v370);
+		if (!(typeof v391 === 'boolean')) fail(p + ".sameTids", "a boolean", v391);
 	}
 	if (o.strict) {
-		for (const v371 of Object.keys(v364)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v371)) fail(p + '.' + v371, 'not there (not in the schema)', v364[v371]);
+		for (const v392 of Object.keys(v385)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v392)) fail(p + '.' + v392, 'not there (not in the schema)', v385[v392]);
 		}
 	}
 }
@@ -2071,16 +2174,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v372 = v as Record<string, unknown>;
-	const v373 = v372["op"];
-	if (v373 === undefined) fail(p + ".op", 'present', undefined);
-	if (v373 !== "kill") fail(p + ".op", "\"kill\"", v373);
-	const v374 = v372["pid"];
-	if (v374 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v374, p + ".pid", o, d + 1);
+	const v393 = v as Record<string, unknown>;
+	const v394 = v393["op"];
+	if (v394 === undefined) fail(p + ".op", 'present', undefined);
+	if (v394 !== "kill") fail(p + ".op", "\"kill\"", v394);
+	const v395 = v393["pid"];
+	if (v395 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v395, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v375 of Object.keys(v372)) {
-			if (!(["op","pid"] as readonly string[]).includes(v375)) fail(p + '.' + v375, 'not there (not in the schema)', v372[v375]);
+		for (const v396 of Object.keys(v393)) {
+			if (!(["op","pid"] as readonly string[]).includes(v396)) fail(p + '.' + v396, 'not there (not in the schema)', v393[v396]);
 		}
 	}
 }
@@ -2088,37 +2191,37 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v376 = v as Record<string, unknown>;
-	const v377 = v376["op"];
-	if (v377 === undefined) fail(p + ".op", 'present', undefined);
-	if (v377 !== "step") fail(p + ".op", "\"step\"", v377);
-	const v378 = v376["pid"];
-	if (v378 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v378, p + ".pid", o, d + 1);
-	const v379 = v376["tid"];
-	if (v379 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v379, p + ".tid", o, d + 1);
-	const v380 = v376["line"];
-	if (v380 === undefined) {
-		if (o.fill) v376["line"] = false;
+	const v397 = v as Record<string, unknown>;
+	const v398 = v397["op"];
+	if (v398 === undefined) fail(p + ".op", 'present', undefined);
+	if (v398 !== "step") fail(p + ".op", "\"step\"", v398);
+	const v399 = v397["pid"];
+	if (v399 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v399, p + ".pid", o, d + 1);
+	const v400 = v397["tid"];
+	if (v400 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v400, p + ".tid", o, d + 1);
+	const v401 = v397["line"];
+	if (v401 === undefined) {
+		if (o.fill) v397["line"] = false;
 	} else {
-		if (!(typeof v380 === 'boolean')) fail(p + ".line", "a boolean", v380);
+		if (!(typeof v401 === 'boolean')) fail(p + ".line", "a boolean", v401);
 	}
-	const v381 = v376["into"];
-	if (v381 === undefined) {
-		if (o.fill) v376["into"] = false;
+	const v402 = v397["into"];
+	if (v402 === undefined) {
+		if (o.fill) v397["into"] = false;
 	} else {
-		if (!(typeof v381 === 'boolean')) fail(p + ".into", "a boolean", v381);
+		if (!(typeof v402 === 'boolean')) fail(p + ".into", "a boolean", v402);
 	}
-	const v382 = v376["out"];
-	if (v382 === undefined) {
-		if (o.fill) v376["out"] = false;
+	const v403 = v397["out"];
+	if (v403 === undefined) {
+		if (o.fill) v397["out"] = false;
 	} else {
-		if (!(typeof v382 === 'boolean')) fail(p + ".out", "a boolean", v382);
+		if (!(typeof v403 === 'boolean')) fail(p + ".out", "a boolean", v403);
 	}
 	if (o.strict) {
-		for (const v383 of Object.keys(v376)) {
-			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v383)) fail(p + '.' + v383, 'not there (not in the schema)', v376[v383]);
+		for (const v404 of Object.keys(v397)) {
+			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v404)) fail(p + '.' + v404, 'not there (not in the schema)', v397[v404]);
 		}
 	}
 }
@@ -2126,19 +2229,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v384 = v as Record<string, unknown>;
-	const v385 = v384["op"];
-	if (v385 === undefined) fail(p + ".op", 'present', undefined);
-	if (v385 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v385);
-	const v386 = v384["pid"];
-	if (v386 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v386, p + ".pid", o, d + 1);
-	const v387 = v384["addr"];
-	if (v387 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v387, p + ".addr", o, d + 1);
+	const v405 = v as Record<string, unknown>;
+	const v406 = v405["op"];
+	if (v406 === undefined) fail(p + ".op", 'present', undefined);
+	if (v406 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v406);
+	const v407 = v405["pid"];
+	if (v407 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v407, p + ".pid", o, d + 1);
+	const v408 = v405["addr"];
+	if (v408 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v408, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v388 of Object.keys(v384)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v388)) fail(p + '.' + v388, 'not there (not in the schema)', v384[v388]);
+		for (const v409 of Object.keys(v405)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v409)) fail(p + '.' + v409, 'not there (not in the schema)', v405[v409]);
 		}
 	}
 }
@@ -2146,19 +2249,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v389 = v as Record<string, unknown>;
-	const v390 = v389["op"];
-	if (v390 === undefined) fail(p + ".op", 'present', undefined);
-	if (v390 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v390);
-	const v391 = v389["pid"];
-	if (v391 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v391, p + ".pid", o, d + 1);
-	const v392 = v389["addr"];
-	if (v392 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v392, p + ".addr", o, d + 1);
+	const v410 = v as Record<string, unknown>;
+	const v411 = v410["op"];
+	if (v411 === undefined) fail(p + ".op", 'present', undefined);
+	if (v411 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v411);
+	const v412 = v410["pid"];
+	if (v412 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v412, p + ".pid", o, d + 1);
+	const v413 = v410["addr"];
+	if (v413 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v413, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v393 of Object.keys(v389)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v393)) fail(p + '.' + v393, 'not there (not in the schema)', v389[v393]);
+		for (const v414 of Object.keys(v410)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v414)) fail(p + '.' + v414, 'not there (not in the schema)', v410[v414]);
 		}
 	}
 }
@@ -2166,27 +2269,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v394 = v as Record<string, unknown>;
-	const v395 = v394["op"];
-	if (v395 === undefined) fail(p + ".op", 'present', undefined);
-	if (v395 !== "setRegs") fail(p + ".op", "\"setRegs\"", v395);
-	const v396 = v394["pid"];
-	if (v396 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v396, p + ".pid", o, d + 1);
-	const v397 = v394["tid"];
-	if (v397 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v397, p + ".tid", o, d + 1);
-	const v398 = v394["regs"];
-	if (v398 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v398))) fail(p + ".regs", "an object", v398);
-	const v399 = v398 as Record<string, unknown>;
-	for (const v400 of Object.keys(v399)) {
-		if (([] as readonly string[]).includes(v400)) continue;
-		checkHex(v399[v400], p + ".regs" + '.' + v400, o, d + 1);
+	const v415 = v as Record<string, unknown>;
+	const v416 = v415["op"];
+	if (v416 === undefined) fail(p + ".op", 'present', undefined);
+	if (v416 !== "setRegs") fail(p + ".op", "\"setRegs\"", v416);
+	const v417 = v415["pid"];
+	if (v417 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v417, p + ".pid", o, d + 1);
+	const v418 = v415["tid"];
+	if (v418 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v418, p + ".tid", o, d + 1);
+	const v419 = v415["regs"];
+	if (v419 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v419))) fail(p + ".regs", "an object", v419);
+	const v420 = v419 as Record<string, unknown>;
+	for (const v421 of Object.keys(v420)) {
+		if (([] as readonly string[]).includes(v421)) continue;
+		checkHex(v420[v421], p + ".regs" + '.' + v421, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v401 of Object.keys(v394)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v401)) fail(p + '.' + v401, 'not there (not in the schema)', v394[v401]);
+		for (const v422 of Object.keys(v415)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v422)) fail(p + '.' + v422, 'not there (not in the schema)', v415[v422]);
 		}
 	}
 }
@@ -2194,13 +2297,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v402 = v as Record<string, unknown>;
-	const v403 = v402["op"];
-	if (v403 === undefined) fail(p + ".op", 'present', undefined);
-	if (v403 !== "ping") fail(p + ".op", "\"ping\"", v403);
+	const v423 = v as Record<string, unknown>;
+	const v424 = v423["op"];
+	if (v424 === undefined) fail(p + ".op", 'present', undefined);
+	if (v424 !== "ping") fail(p + ".op", "\"ping\"", v424);
 	if (o.strict) {
-		for (const v404 of Object.keys(v402)) {
-			if (!(["op"] as readonly string[]).includes(v404)) fail(p + '.' + v404, 'not there (not in the schema)', v402[v404]);
+		for (const v425 of Object.keys(v423)) {
+			if (!(["op"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v423[v425]);
 		}
 	}
 }
@@ -2208,29 +2311,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v405 = v as Record<string, unknown>;
-	const v406 = v405["op"];
-	if (v406 === undefined) fail(p + ".op", 'present', undefined);
-	if (v406 !== "stack") fail(p + ".op", "\"stack\"", v406);
-	const v407 = v405["pid"];
-	if (v407 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v407, p + ".pid", o, d + 1);
-	const v408 = v405["tid"];
-	if (v408 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v408 === 'number' && Number.isInteger(v408))) fail(p + ".tid", "an integer", v408);
-	if (typeof v408 === 'number' && v408 < 0) fail(p + ".tid", ">= 0", v408);
-	if (typeof v408 === 'number' && v408 > 2147483647) fail(p + ".tid", "<= 2147483647", v408);
-	const v409 = v405["maxFrames"];
-	if (v409 === undefined) {
-		if (o.fill) v405["maxFrames"] = 0;
+	const v426 = v as Record<string, unknown>;
+	const v427 = v426["op"];
+	if (v427 === undefined) fail(p + ".op", 'present', undefined);
+	if (v427 !== "stack") fail(p + ".op", "\"stack\"", v427);
+	const v428 = v426["pid"];
+	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v428, p + ".pid", o, d + 1);
+	const v429 = v426["tid"];
+	if (v429 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v429 === 'number' && Number.isInteger(v429))) fail(p + ".tid", "an integer", v429);
+	if (typeof v429 === 'number' && v429 < 0) fail(p + ".tid", ">= 0", v429);
+	if (typeof v429 === 'number' && v429 > 2147483647) fail(p + ".tid", "<= 2147483647", v429);
+	const v430 = v426["maxFrames"];
+	if (v430 === undefined) {
+		if (o.fill) v426["maxFrames"] = 0;
 	} else {
-		if (!(typeof v409 === 'number' && Number.isInteger(v409))) fail(p + ".maxFrames", "an integer", v409);
-		if (typeof v409 === 'number' && v409 < 0) fail(p + ".maxFrames", ">= 0", v409);
-		if (typeof v409 === 'number' && v409 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v409);
+		if (!(typeof v430 === 'number' && Number.isInteger(v430))) fail(p + ".maxFrames", "an integer", v430);
+		if (typeof v430 === 'number' && v430 < 0) fail(p + ".maxFrames", ">= 0", v430);
+		if (typeof v430 === 'number' && v430 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v430);
 	}
 	if (o.strict) {
-		for (const v410 of Object.keys(v405)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v410)) fail(p + '.' + v410, 'not there (not in the schema)', v405[v410]);
+		for (const v431 of Object.keys(v426)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v431)) fail(p + '.' + v431, 'not there (not in the schema)', v426[v431]);
 		}
 	}
 }
@@ -2238,34 +2341,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v411 = v as Record<string, unknown>;
-	const v412 = v411["op"];
-	if (v412 === undefined) fail(p + ".op", 'present', undefined);
-	if (v412 !== "symbols") fail(p + ".op", "\"symbols\"", v412);
-	const v413 = v411["pid"];
-	if (v413 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v413, p + ".pid", o, d + 1);
-	const v414 = v411["function"];
-	if (v414 !== undefined) {
-		if (!(typeof v414 === 'string')) fail(p + ".function", "a string", v414);
+	const v432 = v as Record<string, unknown>;
+	const v433 = v432["op"];
+	if (v433 === undefined) fail(p + ".op", 'present', undefined);
+	if (v433 !== "symbols") fail(p + ".op", "\"symbols\"", v433);
+	const v434 = v432["pid"];
+	if (v434 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v434, p + ".pid", o, d + 1);
+	const v435 = v432["function"];
+	if (v435 !== undefined) {
+		if (!(typeof v435 === 'string')) fail(p + ".function", "a string", v435);
 	}
-	const v415 = v411["file"];
-	if (v415 !== undefined) {
-		if (!(typeof v415 === 'string')) fail(p + ".file", "a string", v415);
+	const v436 = v432["file"];
+	if (v436 !== undefined) {
+		if (!(typeof v436 === 'string')) fail(p + ".file", "a string", v436);
 	}
-	const v416 = v411["line"];
-	if (v416 !== undefined) {
-		if (!(typeof v416 === 'number' && Number.isInteger(v416))) fail(p + ".line", "an integer", v416);
-		if (typeof v416 === 'number' && v416 < 1) fail(p + ".line", ">= 1", v416);
-		if (typeof v416 === 'number' && v416 > 2147483647) fail(p + ".line", "<= 2147483647", v416);
+	const v437 = v432["line"];
+	if (v437 !== undefined) {
+		if (!(typeof v437 === 'number' && Number.isInteger(v437))) fail(p + ".line", "an integer", v437);
+		if (typeof v437 === 'number' && v437 < 1) fail(p + ".line", ">= 1", v437);
+		if (typeof v437 === 'number' && v437 > 2147483647) fail(p + ".line", "<= 2147483647", v437);
 	}
-	const v417 = v411["addr"];
-	if (v417 !== undefined) {
-		checkHex(v417, p + ".addr", o, d + 1);
+	const v438 = v432["addr"];
+	if (v438 !== undefined) {
+		checkHex(v438, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v418 of Object.keys(v411)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v418)) fail(p + '.' + v418, 'not there (not in the schema)', v411[v418]);
+		for (const v439 of Object.keys(v432)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v439)) fail(p + '.' + v439, 'not there (not in the schema)', v432[v439]);
 		}
 	}
 }
@@ -2273,27 +2376,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v419 = v as Record<string, unknown>;
-	const v420 = v419["op"];
-	if (v420 === undefined) fail(p + ".op", 'present', undefined);
-	if (v420 !== "locals") fail(p + ".op", "\"locals\"", v420);
-	const v421 = v419["pid"];
-	if (v421 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v421, p + ".pid", o, d + 1);
-	const v422 = v419["tid"];
-	if (v422 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v422, p + ".tid", o, d + 1);
-	const v423 = v419["frame"];
-	if (v423 === undefined) {
-		if (o.fill) v419["frame"] = 0;
+	const v440 = v as Record<string, unknown>;
+	const v441 = v440["op"];
+	if (v441 === undefined) fail(p + ".op", 'present', undefined);
+	if (v441 !== "locals") fail(p + ".op", "\"locals\"", v441);
+	const v442 = v440["pid"];
+	if (v442 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v442, p + ".pid", o, d + 1);
+	const v443 = v440["tid"];
+	if (v443 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v443, p + ".tid", o, d + 1);
+	const v444 = v440["frame"];
+	if (v444 === undefined) {
+		if (o.fill) v440["frame"] = 0;
 	} else {
-		if (!(typeof v423 === 'number' && Number.isInteger(v423))) fail(p + ".frame", "an integer", v423);
-		if (typeof v423 === 'number' && v423 < 0) fail(p + ".frame", ">= 0", v423);
-		if (typeof v423 === 'number' && v423 > 254) fail(p + ".frame", "<= 254", v423);
+		if (!(typeof v444 === 'number' && Number.isInteger(v444))) fail(p + ".frame", "an integer", v444);
+		if (typeof v444 === 'number' && v444 < 0) fail(p + ".frame", ">= 0", v444);
+		if (typeof v444 === 'number' && v444 > 254) fail(p + ".frame", "<= 254", v444);
 	}
 	if (o.strict) {
-		for (const v424 of Object.keys(v419)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v424)) fail(p + '.' + v424, 'not there (not in the schema)', v419[v424]);
+		for (const v445 of Object.keys(v440)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v445)) fail(p + '.' + v445, 'not there (not in the schema)', v440[v445]);
 		}
 	}
 }
@@ -2301,22 +2404,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v425 = v as Record<string, unknown>;
-	const v426 = v425["type"];
-	if (v426 === undefined) fail(p + ".type", 'present', undefined);
-	if (v426 !== "event") fail(p + ".type", "\"event\"", v426);
-	const v427 = v425["event"];
-	if (v427 === undefined) fail(p + ".event", 'present', undefined);
-	if (v427 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v427);
-	const v428 = v425["pid"];
-	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v428, p + ".pid", o, d + 1);
-	const v429 = v425["tid"];
-	if (v429 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v429, p + ".tid", o, d + 1);
+	const v446 = v as Record<string, unknown>;
+	const v447 = v446["type"];
+	if (v447 === undefined) fail(p + ".type", 'present', undefined);
+	if (v447 !== "event") fail(p + ".type", "\"event\"", v447);
+	const v448 = v446["event"];
+	if (v448 === undefined) fail(p + ".event", 'present', undefined);
+	if (v448 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v448);
+	const v449 = v446["pid"];
+	if (v449 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v449, p + ".pid", o, d + 1);
+	const v450 = v446["tid"];
+	if (v450 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v450, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v430 of Object.keys(v425)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v430)) fail(p + '.' + v430, 'not there (not in the schema)', v425[v430]);
+		for (const v451 of Object.keys(v446)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v451)) fail(p + '.' + v451, 'not there (not in the schema)', v446[v451]);
 		}
 	}
 }
@@ -2324,22 +2427,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v431 = v as Record<string, unknown>;
-	const v432 = v431["type"];
-	if (v432 === undefined) fail(p + ".type", 'present', undefined);
-	if (v432 !== "event") fail(p + ".type", "\"event\"", v432);
-	const v433 = v431["event"];
-	if (v433 === undefined) fail(p + ".event", 'present', undefined);
-	if (v433 !== "threadExited") fail(p + ".event", "\"threadExited\"", v433);
-	const v434 = v431["pid"];
-	if (v434 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v434, p + ".pid", o, d + 1);
-	const v435 = v431["tid"];
-	if (v435 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v435, p + ".tid", o, d + 1);
+	const v452 = v as Record<string, unknown>;
+	const v453 = v452["type"];
+	if (v453 === undefined) fail(p + ".type", 'present', undefined);
+	if (v453 !== "event") fail(p + ".type", "\"event\"", v453);
+	const v454 = v452["event"];
+	if (v454 === undefined) fail(p + ".event", 'present', undefined);
+	if (v454 !== "threadExited") fail(p + ".event", "\"threadExited\"", v454);
+	const v455 = v452["pid"];
+	if (v455 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v455, p + ".pid", o, d + 1);
+	const v456 = v452["tid"];
+	if (v456 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v456, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v436 of Object.keys(v431)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v436)) fail(p + '.' + v436, 'not there (not in the schema)', v431[v436]);
+		for (const v457 of Object.keys(v452)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v457)) fail(p + '.' + v457, 'not there (not in the schema)', v452[v457]);
 		}
 	}
 }
@@ -2347,38 +2450,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v437 = v as Record<string, unknown>;
-	const v438 = v437["type"];
-	if (v438 === undefined) fail(p + ".type", 'present', undefined);
-	if (v438 !== "event") fail(p + ".type", "\"event\"", v438);
-	const v439 = v437["event"];
-	if (v439 === undefined) fail(p + ".event", 'present', undefined);
-	if (v439 !== "stopped") fail(p + ".event", "\"stopped\"", v439);
-	const v440 = v437["pid"];
-	if (v440 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v440, p + ".pid", o, d + 1);
-	const v441 = v437["tid"];
-	if (v441 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v441, p + ".tid", o, d + 1);
-	const v442 = v437["reason"];
-	if (v442 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v442 !== 'string' || !["signal","breakpoint"].includes(v442)) fail(p + ".reason", "one of signal|breakpoint", v442);
-	const v443 = v437["signal"];
-	if (v443 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v443 === 'number' && Number.isInteger(v443))) fail(p + ".signal", "an integer", v443);
-	if (typeof v443 === 'number' && v443 < 0) fail(p + ".signal", ">= 0", v443);
-	if (typeof v443 === 'number' && v443 > 64) fail(p + ".signal", "<= 64", v443);
-	const v444 = v437["pc"];
-	if (v444 !== undefined) {
-		checkHex(v444, p + ".pc", o, d + 1);
+	const v458 = v as Record<string, unknown>;
+	const v459 = v458["type"];
+	if (v459 === undefined) fail(p + ".type", 'present', undefined);
+	if (v459 !== "event") fail(p + ".type", "\"event\"", v459);
+	const v460 = v458["event"];
+	if (v460 === undefined) fail(p + ".event", 'present', undefined);
+	if (v460 !== "stopped") fail(p + ".event", "\"stopped\"", v460);
+	const v461 = v458["pid"];
+	if (v461 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v461, p + ".pid", o, d + 1);
+	const v462 = v458["tid"];
+	if (v462 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v462, p + ".tid", o, d + 1);
+	const v463 = v458["reason"];
+	if (v463 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v463 !== 'string' || !["signal","breakpoint"].includes(v463)) fail(p + ".reason", "one of signal|breakpoint", v463);
+	const v464 = v458["signal"];
+	if (v464 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v464 === 'number' && Number.isInteger(v464))) fail(p + ".signal", "an integer", v464);
+	if (typeof v464 === 'number' && v464 < 0) fail(p + ".signal", ">= 0", v464);
+	if (typeof v464 === 'number' && v464 > 64) fail(p + ".signal", "<= 64", v464);
+	const v465 = v458["pc"];
+	if (v465 !== undefined) {
+		checkHex(v465, p + ".pc", o, d + 1);
 	}
-	const v445 = v437["addr"];
-	if (v445 !== undefined) {
-		checkHex(v445, p + ".addr", o, d + 1);
+	const v466 = v458["addr"];
+	if (v466 !== undefined) {
+		checkHex(v466, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v446 of Object.keys(v437)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v446)) fail(p + '.' + v446, 'not there (not in the schema)', v437[v446]);
+		for (const v467 of Object.keys(v458)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v467)) fail(p + '.' + v467, 'not there (not in the schema)', v458[v467]);
 		}
 	}
 }
@@ -2386,30 +2489,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v447 = v as Record<string, unknown>;
-	const v448 = v447["type"];
-	if (v448 === undefined) fail(p + ".type", 'present', undefined);
-	if (v448 !== "event") fail(p + ".type", "\"event\"", v448);
-	const v449 = v447["event"];
-	if (v449 === undefined) fail(p + ".event", 'present', undefined);
-	if (v449 !== "signal") fail(p + ".event", "\"signal\"", v449);
-	const v450 = v447["pid"];
-	if (v450 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v450, p + ".pid", o, d + 1);
-	const v451 = v447["tid"];
-	if (v451 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v451, p + ".tid", o, d + 1);
-	const v452 = v447["signal"];
-	if (v452 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v452 === 'number' && Number.isInteger(v452))) fail(p + ".signal", "an integer", v452);
-	if (typeof v452 === 'number' && v452 < 1) fail(p + ".signal", ">= 1", v452);
-	if (typeof v452 === 'number' && v452 > 64) fail(p + ".signal", "<= 64", v452);
-	const v453 = v447["passed"];
-	if (v453 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v453 === 'boolean')) fail(p + ".passed", "a boolean", v453);
+	const v468 = v as Record<string, unknown>;
+	const v469 = v468["type"];
+	if (v469 === undefined) fail(p + ".type", 'present', undefined);
+	if (v469 !== "event") fail(p + ".type", "\"event\"", v469);
+	const v470 = v468["event"];
+	if (v470 === undefined) fail(p + ".event", 'present', undefined);
+	if (v470 !== "signal") fail(p + ".event", "\"signal\"", v470);
+	const v471 = v468["pid"];
+	if (v471 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v471, p + ".pid", o, d + 1);
+	const v472 = v468["tid"];
+	if (v472 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v472, p + ".tid", o, d + 1);
+	const v473 = v468["signal"];
+	if (v473 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v473 === 'number' && Number.isInteger(v473))) fail(p + ".signal", "an integer", v473);
+	if (typeof v473 === 'number' && v473 < 1) fail(p + ".signal", ">= 1", v473);
+	if (typeof v473 === 'number' && v473 > 64) fail(p + ".signal", "<= 64", v473);
+	const v474 = v468["passed"];
+	if (v474 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v474 === 'boolean')) fail(p + ".passed", "a boolean", v474);
 	if (o.strict) {
-		for (const v454 of Object.keys(v447)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v454)) fail(p + '.' + v454, 'not there (not in the schema)', v447[v454]);
+		for (const v475 of Object.keys(v468)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v475)) fail(p + '.' + v475, 'not there (not in the schema)', v468[v475]);
 		}
 	}
 }
@@ -2417,31 +2520,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v455 = v as Record<string, unknown>;
-	const v456 = v455["type"];
-	if (v456 === undefined) fail(p + ".type", 'present', undefined);
-	if (v456 !== "event") fail(p + ".type", "\"event\"", v456);
-	const v457 = v455["event"];
-	if (v457 === undefined) fail(p + ".event", 'present', undefined);
-	if (v457 !== "childProcess") fail(p + ".event", "\"childProcess\"", v457);
-	const v458 = v455["pid"];
-	if (v458 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v458, p + ".pid", o, d + 1);
-	const v459 = v455["tid"];
-	if (v459 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v459, p + ".tid", o, d + 1);
-	const v460 = v455["child"];
-	if (v460 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v460, p + ".child", o, d + 1);
-	const v461 = v455["kind"];
-	if (v461 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v461 !== 'string' || !["fork","vfork","clone"].includes(v461)) fail(p + ".kind", "one of fork|vfork|clone", v461);
-	const v462 = v455["detached"];
-	if (v462 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v462 === 'boolean')) fail(p + ".detached", "a boolean", v462);
+	const v476 = v as Record<string, unknown>;
+	const v477 = v476["type"];
+	if (v477 === undefined) fail(p + ".type", 'present', undefined);
+	if (v477 !== "event") fail(p + ".type", "\"event\"", v477);
+	const v478 = v476["event"];
+	if (v478 === undefined) fail(p + ".event", 'present', undefined);
+	if (v478 !== "childProcess") fail(p + ".event", "\"childProcess\"", v478);
+	const v479 = v476["pid"];
+	if (v479 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v479, p + ".pid", o, d + 1);
+	const v480 = v476["tid"];
+	if (v480 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v480, p + ".tid", o, d + 1);
+	const v481 = v476["child"];
+	if (v481 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v481, p + ".child", o, d + 1);
+	const v482 = v476["kind"];
+	if (v482 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v482 !== 'string' || !["fork","vfork","clone"].includes(v482)) fail(p + ".kind", "one of fork|vfork|clone", v482);
+	const v483 = v476["detached"];
+	if (v483 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v483 === 'boolean')) fail(p + ".detached", "a boolean", v483);
 	if (o.strict) {
-		for (const v463 of Object.keys(v455)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v463)) fail(p + '.' + v463, 'not there (not in the schema)', v455[v463]);
+		for (const v484 of Object.keys(v476)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v484)) fail(p + '.' + v484, 'not there (not in the schema)', v476[v484]);
 		}
 	}
 }
@@ -2449,25 +2552,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v464 = v as Record<string, unknown>;
-	const v465 = v464["type"];
-	if (v465 === undefined) fail(p + ".type", 'present', undefined);
-	if (v465 !== "event") fail(p + ".type", "\"event\"", v465);
-	const v466 = v464["event"];
-	if (v466 === undefined) fail(p + ".event", 'present', undefined);
-	if (v466 !== "exec") fail(p + ".event", "\"exec\"", v466);
-	const v467 = v464["pid"];
-	if (v467 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v467, p + ".pid", o, d + 1);
-	const v468 = v464["tid"];
-	if (v468 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v468, p + ".tid", o, d + 1);
-	const v469 = v464["path"];
-	if (v469 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v469 === 'string')) fail(p + ".path", "a string", v469);
+	const v485 = v as Record<string, unknown>;
+	const v486 = v485["type"];
+	if (v486 === undefined) fail(p + ".type", 'present', undefined);
+	if (v486 !== "event") fail(p + ".type", "\"event\"", v486);
+	const v487 = v485["event"];
+	if (v487 === undefined) fail(p + ".event", 'present', undefined);
+	if (v487 !== "exec") fail(p + ".event", "\"exec\"", v487);
+	const v488 = v485["pid"];
+	if (v488 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v488, p + ".pid", o, d + 1);
+	const v489 = v485["tid"];
+	if (v489 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v489, p + ".tid", o, d + 1);
+	const v490 = v485["path"];
+	if (v490 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v490 === 'string')) fail(p + ".path", "a string", v490);
 	if (o.strict) {
-		for (const v470 of Object.keys(v464)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v470)) fail(p + '.' + v470, 'not there (not in the schema)', v464[v470]);
+		for (const v491 of Object.keys(v485)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v491)) fail(p + '.' + v491, 'not there (not in the schema)', v485[v491]);
 		}
 	}
 }
@@ -2475,32 +2578,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v471 = v as Record<string, unknown>;
-	const v472 = v471["type"];
-	if (v472 === undefined) fail(p + ".type", 'present', undefined);
-	if (v472 !== "event") fail(p + ".type", "\"event\"", v472);
-	const v473 = v471["event"];
-	if (v473 === undefined) fail(p + ".event", 'present', undefined);
-	if (v473 !== "exited") fail(p + ".event", "\"exited\"", v473);
-	const v474 = v471["pid"];
-	if (v474 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v474, p + ".pid", o, d + 1);
-	const v475 = v471["exitCode"];
-	if (v475 !== undefined) {
-		if (!(typeof v475 === 'number' && Number.isInteger(v475))) fail(p + ".exitCode", "an integer", v475);
-		if (typeof v475 === 'number' && v475 < 0) fail(p + ".exitCode", ">= 0", v475);
-		if (typeof v475 === 'number' && v475 > 255) fail(p + ".exitCode", "<= 255", v475);
+	const v492 = v as Record<string, unknown>;
+	const v493 = v492["type"];
+	if (v493 === undefined) fail(p + ".type", 'present', undefined);
+	if (v493 !== "event") fail(p + ".type", "\"event\"", v493);
+	const v494 = v492["event"];
+	if (v494 === undefined) fail(p + ".event", 'present', undefined);
+	if (v494 !== "exited") fail(p + ".event", "\"exited\"", v494);
+	const v495 = v492["pid"];
+	if (v495 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v495, p + ".pid", o, d + 1);
+	const v496 = v492["exitCode"];
+	if (v496 !== undefined) {
+		if (!(typeof v496 === 'number' && Number.isInteger(v496))) fail(p + ".exitCode", "an integer", v496);
+		if (typeof v496 === 'number' && v496 < 0) fail(p + ".exitCode", ">= 0", v496);
+		if (typeof v496 === 'number' && v496 > 255) fail(p + ".exitCode", "<= 255", v496);
 	}
-	const v476 = v471["signal"];
-	if (v476 !== undefined) {
-		if (!(typeof v476 === 'number' && Number.isInteger(v476))) fail(p + ".signal", "an integer", v476);
-		if (typeof v476 === 'number' && v476 < 1) fail(p + ".signal", ">= 1", v476);
-		if (typeof v476 === 'number' && v476 > 64) fail(p + ".signal", "<= 64", v476);
+	const v497 = v492["signal"];
+	if (v497 !== undefined) {
+		if (!(typeof v497 === 'number' && Number.isInteger(v497))) fail(p + ".signal", "an integer", v497);
+		if (typeof v497 === 'number' && v497 < 1) fail(p + ".signal", ">= 1", v497);
+		if (typeof v497 === 'number' && v497 > 64) fail(p + ".signal", "<= 64", v497);
 	}
-	if (v471["exitCode"] === undefined && v471["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v492["exitCode"] === undefined && v492["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v477 of Object.keys(v471)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v477)) fail(p + '.' + v477, 'not there (not in the schema)', v471[v477]);
+		for (const v498 of Object.keys(v492)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v498)) fail(p + '.' + v498, 'not there (not in the schema)', v492[v498]);
 		}
 	}
 }
@@ -2522,6 +2625,7 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	detach: (v, o) => run<BodyByOp['detach']>(checkPidBody, v, 'detach', o),
 	signals: (v, o) => run<BodyByOp['signals']>(checkSignalsBody, v, 'signals', o),
 	followForks: (v, o) => run<BodyByOp['followForks']>(checkPidBody, v, 'followForks', o),
+	forkInfo: (v, o) => run<BodyByOp['forkInfo']>(checkForkInfoBody, v, 'forkInfo', o),
 	stop: (v, o) => run<BodyByOp['stop']>(checkStopBody, v, 'stop', o),
 	resume: (v, o) => run<BodyByOp['resume']>(checkPidBody, v, 'resume', o),
 	launch: (v, o) => run<BodyByOp['launch']>(checkLaunchBody, v, 'launch', o),
@@ -2545,6 +2649,7 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	detach: (v, o) => run<RequestByOp['detach'] & { op: 'detach' }>(checkRequestDetach, v, 'request', o),
 	signals: (v, o) => run<RequestByOp['signals'] & { op: 'signals' }>(checkRequestSignals, v, 'request', o),
 	followForks: (v, o) => run<RequestByOp['followForks'] & { op: 'followForks' }>(checkRequestFollowForks, v, 'request', o),
+	forkInfo: (v, o) => run<RequestByOp['forkInfo'] & { op: 'forkInfo' }>(checkRequestForkInfo, v, 'request', o),
 	stop: (v, o) => run<RequestByOp['stop'] & { op: 'stop' }>(checkRequestStop, v, 'request', o),
 	resume: (v, o) => run<RequestByOp['resume'] & { op: 'resume' }>(checkRequestResume, v, 'request', o),
 	launch: (v, o) => run<RequestByOp['launch'] & { op: 'launch' }>(checkRequestLaunch, v, 'request', o),
@@ -2597,6 +2702,8 @@ export const defValidators = {
 	ForkThread: (v: unknown, o?: CheckOptions, path = 'ForkThread'): ForkThread => run<ForkThread>(checkForkThread, v, path, o),
 	ForkBody: (v: unknown, o?: CheckOptions, path = 'ForkBody'): ForkBody => run<ForkBody>(checkForkBody, v, path, o),
 	SignalsBody: (v: unknown, o?: CheckOptions, path = 'SignalsBody'): SignalsBody => run<SignalsBody>(checkSignalsBody, v, path, o),
+	DeadThread: (v: unknown, o?: CheckOptions, path = 'DeadThread'): DeadThread => run<DeadThread>(checkDeadThread, v, path, o),
+	ForkInfoBody: (v: unknown, o?: CheckOptions, path = 'ForkInfoBody'): ForkInfoBody => run<ForkInfoBody>(checkForkInfoBody, v, path, o),
 	PidBody: (v: unknown, o?: CheckOptions, path = 'PidBody'): PidBody => run<PidBody>(checkPidBody, v, path, o),
 	AttachBody: (v: unknown, o?: CheckOptions, path = 'AttachBody'): AttachBody => run<AttachBody>(checkAttachBody, v, path, o),
 	StopBody: (v: unknown, o?: CheckOptions, path = 'StopBody'): StopBody => run<StopBody>(checkStopBody, v, path, o),

@@ -20,6 +20,7 @@ import type {
 	ChildProcessEvent,
 	ExecEvent,
 	ExitedEvent,
+	ForkInfoBody,
 	ForkBody,
 	LocalVariable,
 	SignalEvent,
@@ -817,6 +818,41 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			}
 		}
 		return disassemble((a, n) => this.memory.readRaw(a, n), base, instructionOffset, count, hint);
+	}
+
+	// ---- what a followed fork child lost ----------------------------------------
+
+	private forkInfoP: Promise<ForkInfoBody | null> | null = null;
+
+	/**
+	 * A child the program forked (followForks): its parent, the forking
+	 * thread, and the parent's other threads — dead here, their stacks and
+	 * locks still in this memory — as they were at the fork. null for any
+	 * other process. Their tids work with frames(), locals(), registers().
+	 */
+	forkInfo(): Promise<ForkInfoBody | null> {
+		if (this.origin !== 'fork-child' || this.parentPid === null) return Promise.resolve(null);
+		if (!this.forkInfoP) {
+			this.forkInfoP = this.tracer.request('forkInfo', { pid: this.pid }).then(
+				(b) => {
+					for (const t of b.deadThreads) this.lostTids.add(t.tid);
+					return b;
+				},
+				(e: unknown) => {
+					this.forkInfoP = null;
+					if (isUnknownOp(e) || (e instanceof TracerError && e.kind === 'bad-request')) return null;
+					throw e;
+				},
+			);
+		}
+		return this.forkInfoP;
+	}
+
+	private readonly lostTids = new Set<number>();
+
+	/** A thread this fork child lost (known once forkInfo() answered). */
+	isLostThread(tid: number): boolean {
+		return this.lostTids.has(tid);
 	}
 
 	// ---- the multithreaded fork ------------------------------------------------

@@ -111,6 +111,25 @@ static int stack_all(struct proc *p, const struct rq_stack *rq, struct jw *body,
 	return 0;
 }
 
+/* The registers to unwind a thread of p from: a stopped LWP's, or those
+ * of a thread p lost in its fork (its stack is in p's memory). */
+static int thread_regs(struct proc *p, pid_t tid, const char *what, fk_gregs *r, struct fk_err *err)
+{
+	const struct ghost *g = proc_ghost(p, tid);
+	if (g) {
+		*r = g->regs;
+		return 0;
+	}
+	struct lwp *l = proc_lwp(p, tid);
+	if (!l || l->state != LWP_STOPPED)
+		return fk_fail(err, EBUSY, FK_KIND_BADREQ, what, "thread %d of process %d is not stopped", (int)tid,
+			       (int)p->pid);
+	int rc = arch_get_gregs(tid, r);
+	if (rc < 0)
+		return fk_fail(err, -rc, FK_KIND_FAILED, what, "PTRACE_GETREGS of thread %d", (int)tid);
+	return 0;
+}
+
 int op_stack(struct fk_tracer *tr, const struct rq_stack *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = tr_find_proc(tr, rq->pid);
@@ -122,14 +141,9 @@ int op_stack(struct fk_tracer *tr, const struct rq_stack *rq, struct jw *body, s
 				       (int)rq->pid);
 		return stack_all(p, rq, body, err);
 	}
-	struct lwp *l = proc_lwp(p, rq->tid);
-	if (!l || l->state != LWP_STOPPED)
-		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "stack", "thread %d of process %d is not stopped",
-			       (int)rq->tid, (int)rq->pid);
 	fk_gregs r;
-	int rc = arch_get_gregs(rq->tid, &r);
-	if (rc < 0)
-		return fk_fail(err, -rc, FK_KIND_FAILED, "stack", "PTRACE_GETREGS of thread %d", (int)rq->tid);
+	if (thread_regs(p, rq->tid, "stack", &r, err) < 0)
+		return -1;
 	struct fk_symbols *s = syms_of(p);
 	if (!s)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "stack", "out of memory");
@@ -206,16 +220,11 @@ int op_locals(struct fk_tracer *tr, const struct rq_locals *rq, struct jw *body,
 	struct proc *p = tr_find_proc(tr, rq->pid);
 	if (!p || !p->session)
 		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "locals", "process %d is not attached", (int)rq->pid);
-	struct lwp *l = proc_lwp(p, rq->tid);
-	if (!l || l->state != LWP_STOPPED)
-		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "locals", "thread %d of process %d is not stopped",
-			       (int)rq->tid, (int)rq->pid);
 	if (rq->frame < 0 || rq->frame >= MAX_FRAMES - 1)
 		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "locals", "frame %d is out of range", (int)rq->frame);
 	fk_gregs r;
-	int rc = arch_get_gregs(rq->tid, &r);
-	if (rc < 0)
-		return fk_fail(err, -rc, FK_KIND_FAILED, "locals", "PTRACE_GETREGS of thread %d", (int)rq->tid);
+	if (thread_regs(p, rq->tid, "locals", &r, err) < 0)
+		return -1;
 	struct fk_symbols *s = syms_of(p);
 	if (!s)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "locals", "out of memory");
