@@ -9,9 +9,16 @@
  * the fork (through libc: clock_nanosleep ← usleep ← hold_table ← holder),
  * shows their registers and locals, and `forkInfo` describes them.
  *
- * Negative control (run by hand, 2026-12-04): with the capture disabled
+ * The third test: the child locks table_lock, whose owner field names
+ * holder's tid: the parent session prints the hazard at the fork
+ * (category "important"), the child session stops with reason "deadlock"
+ * naming the lock, the dead owner and where it was (items 3 and 4);
+ * own_lock, held by the forking thread, is not reported.
+ *
+ * Negative controls (run by hand, 2026-12-04): with the capture disabled
  * (follow_capture not called: no ghosts), the child's threads request has
- * one thread and forkInfo's deadThreads is empty — both tests fail.
+ * one thread and forkInfo's deadThreads is empty — tests 1 and 2 fail;
+ * without watchDeadlocks the child never stops — test 3 times out.
  */
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -126,6 +133,64 @@ test('fork from a worker: the dead threads include the main thread', async () =>
 		const names = await frameNames(child, c.parentPid);
 		assert.ok(names.includes('main'), `main's stack (in pthread_join): ${names.join(' ← ')}`);
 		assert.equal(info.deadThreads.length, 4, 'main, holder, 2 idle');
+	} finally {
+		await parent.disconnectRequest({ terminateDebuggee: true }).catch(() => undefined);
+		await child?.stop();
+		await parent.stop();
+		await server.stop();
+	}
+});
+
+test('the child locks table_lock: the fork names the held lock, the child session stops with reason "deadlock"', async () => {
+	const server = await DapServer.start();
+	const parent = await server.client();
+	let child: DapClient | null = null;
+	try {
+		await parent.init();
+		let important = '';
+		parent.on('output', (e: DebugProtocol.OutputEvent) => {
+			if (e.body.category === 'important') important += e.body.output;
+		});
+		const initialized = parent.next('initialized');
+		await within(parent.launchRequest({ program: fixturePath('deadlock') } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await initialized;
+		await parent.configurationDoneRequest();
+		const req = await parent.waitReverse('startDebugging', 20000);
+		const cfg = (req.arguments as DebugProtocol.StartDebuggingRequestArguments).configuration;
+		child = await server.client();
+		await child.init();
+		const cinit = child.next('initialized');
+		await child.attachRequest(cfg as DebugProtocol.AttachRequestArguments);
+		await cinit;
+		const stopped = child.next('stopped', 20000) as Promise<DebugProtocol.StoppedEvent>;
+		const t0 = Date.now();
+		await child.configurationDoneRequest();
+		parent.respond(req, true);
+		const ev = await stopped;
+		const ms = Date.now() - t0;
+		assert.equal(ev.body.reason, 'deadlock');
+		assert.equal(ev.body.threadId, Number(cfg.__forkallChild));
+		assert.match(
+			ev.body.description ?? '',
+			/^Deadlock: thread \d+ waits for table_lock \(pthread_mutex_t at 0x[0-9a-f]+\), held by "holder" \(was \d+\), a thread that did not survive the fork — it was in hold_table \(deadlock\.c:\d+\)$/,
+		);
+		assert.ok(ms < 3000, `stopped ${ms} ms after the child started`);
+		const st = await child.stackTraceRequest({ threadId: ev.body.threadId! });
+		assert.ok(
+			st.body.stackFrames.some((f) => f.name === 'child_locks'),
+			`blocked in child_locks: ${st.body.stackFrames.map((f) => f.name).join(' ← ')}`,
+		);
+		assert.match(
+			important,
+			/table_lock \(pthread_mutex_t at 0x[0-9a-f]+\) is held by "holder" \(tid \d+\), a thread the child does not have/,
+		);
+		assert.doesNotMatch(important, /own_lock/, 'held by the forking thread: the child has it');
+		const info = (await child.customRequest('forkInfo')).body as ForkInfoResponseBody;
+		assert.deepEqual(
+			info.heldLocks.map((l) => [l.symbol, l.type, l.ownerName]),
+			[['table_lock', 'pthread_mutex_t', 'holder']],
+		);
+		assert.match(info.heldLocks[0].ownerWas ?? '', /^hold_table \(deadlock\.c:\d+\)$/);
 	} finally {
 		await parent.disconnectRequest({ terminateDebuggee: true }).catch(() => undefined);
 		await child?.stop();

@@ -66,6 +66,16 @@ export interface ForkInfoResponseBody {
 		line: number | null;
 		stack: { low: string; high: string } | null;
 	}[];
+	/** Locks a dead thread held at the fork (DWARF-visible pthread mutexes/rwlocks): the child waits forever on them. */
+	heldLocks: {
+		address: string;
+		symbol: string;
+		type: string;
+		ownerParentTid: number;
+		ownerName: string;
+		/** where the owner was at the fork: "hold_table (deadlock.c:30)" */
+		ownerWas: string | null;
+	}[];
 }
 
 /** Event 'lwpsChanged': after every stop (and fork). */

@@ -427,6 +427,7 @@ export class ForkallSession extends DebugSession {
 					break;
 				case 'followed-child':
 					await d.resume();
+					void d.watchDeadlocks();
 					break;
 			}
 		});
@@ -722,7 +723,17 @@ export class ForkallSession extends DebugSession {
 				};
 			}),
 		);
-		return { parent: info.parent, child: d.pid, kind: info.kind, forkingTid: info.forkingTid, deadThreads };
+		const heldLocks = await Promise.all(
+			info.heldLocks.map(async (l) => ({
+				address: l.address,
+				symbol: l.symbol,
+				type: l.type,
+				ownerParentTid: l.ownerTid,
+				ownerName: l.ownerName,
+				ownerWas: await d.whereWas(l.ownerTid),
+			})),
+		);
+		return { parent: info.parent, child: d.pid, kind: info.kind, forkingTid: info.forkingTid, deadThreads, heldLocks };
 	}
 
 	/**
@@ -747,6 +758,7 @@ export class ForkallSession extends DebugSession {
 		}
 		d.on('childHeld', (c) => {
 			this.host.addPendingChild({ pid: c.child, parentPid: d.pid, at: Date.now() });
+			if (c.kind !== 'vfork') void this.reportHeldLocks(c);
 			if (want === 'child') {
 				void this.followChild(d, c).catch((e: unknown) => this.consoleError(`following child ${c.child}: ${(e as Error).message}`));
 				return;
@@ -771,6 +783,20 @@ export class ForkallSession extends DebugSession {
 				true,
 			);
 		});
+	}
+
+	/** At a fork: the locks the child will never get, because their owners stayed in the parent. */
+	private async reportHeldLocks(c: { child: number; tid: number }): Promise<void> {
+		const info = await this.host.tracer.request('forkInfo', { pid: c.child }).catch(() => null);
+		for (const l of info?.heldLocks ?? []) {
+			this.sendEvent(
+				new OutputEvent(
+					`[fork of ${c.child} by thread ${c.tid}: ${l.symbol} (${l.type} at ${l.address}) is held by "${l.ownerName}" (tid ${l.ownerTid}), ` +
+						`a thread the child does not have: the child blocks forever if it locks it]\n`,
+					'important',
+				),
+			);
+		}
 	}
 
 	/**

@@ -282,6 +282,20 @@ export interface ForkInfoBody {
 	kind: "fork" | "clone";
 	forkingTid: Pid;
 	deadThreads: DeadThread[];
+	/** locks whose owner is a dead thread: nobody in the child will unlock them */
+	heldLocks: HeldLock[];
+}
+
+export interface HeldLock {
+	address: Hex;
+	/** the word its waiters sleep on (FUTEX_WAIT address) */
+	futex: Hex;
+	/** the C expression naming it: table_lock, locks[3], db.mutex */
+	symbol: string;
+	type: "pthread_mutex_t" | "pthread_rwlock_t";
+	/** the dead owner's tid in the parent */
+	ownerTid: Pid;
+	ownerName: string;
 }
 
 export interface PidBody {
@@ -1471,9 +1485,45 @@ function checkForkInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 		const v214: unknown = v212[v213];
 		checkDeadThread(v214, p + ".deadThreads" + '[' + v213 + ']', o, d + 1);
 	}
+	const v215 = v207["heldLocks"];
+	if (v215 === undefined) fail(p + ".heldLocks", 'present', undefined);
+	if (!(Array.isArray(v215))) fail(p + ".heldLocks", "an array", v215);
+	for (let v216 = 0; v216 < v215.length; v216++) {
+		const v217: unknown = v215[v216];
+		checkHeldLock(v217, p + ".heldLocks" + '[' + v216 + ']', o, d + 1);
+	}
 	if (o.strict) {
-		for (const v215 of Object.keys(v207)) {
-			if (!(["pid","parent","kind","forkingTid","deadThreads"] as readonly string[]).includes(v215)) fail(p + '.' + v215, 'not there (not in the schema)', v207[v215]);
+		for (const v218 of Object.keys(v207)) {
+			if (!(["pid","parent","kind","forkingTid","deadThreads","heldLocks"] as readonly string[]).includes(v218)) fail(p + '.' + v218, 'not there (not in the schema)', v207[v218]);
+		}
+	}
+}
+
+function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v219 = v as Record<string, unknown>;
+	const v220 = v219["address"];
+	if (v220 === undefined) fail(p + ".address", 'present', undefined);
+	checkHex(v220, p + ".address", o, d + 1);
+	const v221 = v219["futex"];
+	if (v221 === undefined) fail(p + ".futex", 'present', undefined);
+	checkHex(v221, p + ".futex", o, d + 1);
+	const v222 = v219["symbol"];
+	if (v222 === undefined) fail(p + ".symbol", 'present', undefined);
+	if (!(typeof v222 === 'string')) fail(p + ".symbol", "a string", v222);
+	const v223 = v219["type"];
+	if (v223 === undefined) fail(p + ".type", 'present', undefined);
+	if (typeof v223 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v223)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v223);
+	const v224 = v219["ownerTid"];
+	if (v224 === undefined) fail(p + ".ownerTid", 'present', undefined);
+	checkPid(v224, p + ".ownerTid", o, d + 1);
+	const v225 = v219["ownerName"];
+	if (v225 === undefined) fail(p + ".ownerName", 'present', undefined);
+	if (!(typeof v225 === 'string')) fail(p + ".ownerName", "a string", v225);
+	if (o.strict) {
+		for (const v226 of Object.keys(v219)) {
+			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v226)) fail(p + '.' + v226, 'not there (not in the schema)', v219[v226]);
 		}
 	}
 }
@@ -1481,13 +1531,13 @@ function checkForkInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v216 = v as Record<string, unknown>;
-	const v217 = v216["pid"];
-	if (v217 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v217 === 'number' && Number.isInteger(v217))) fail(p + ".pid", "an integer", v217);
+	const v227 = v as Record<string, unknown>;
+	const v228 = v227["pid"];
+	if (v228 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".pid", "an integer", v228);
 	if (o.strict) {
-		for (const v218 of Object.keys(v216)) {
-			if (!(["pid"] as readonly string[]).includes(v218)) fail(p + '.' + v218, 'not there (not in the schema)', v216[v218]);
+		for (const v229 of Object.keys(v227)) {
+			if (!(["pid"] as readonly string[]).includes(v229)) fail(p + '.' + v229, 'not there (not in the schema)', v227[v229]);
 		}
 	}
 }
@@ -1495,23 +1545,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v219 = v as Record<string, unknown>;
-	const v220 = v219["pid"];
-	if (v220 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v220 === 'number' && Number.isInteger(v220))) fail(p + ".pid", "an integer", v220);
-	const v221 = v219["stopped"];
-	if (v221 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v221 === 'boolean')) fail(p + ".stopped", "a boolean", v221);
-	const v222 = v219["tids"];
-	if (v222 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v222))) fail(p + ".tids", "an array", v222);
-	for (let v223 = 0; v223 < v222.length; v223++) {
-		const v224: unknown = v222[v223];
-		if (!(typeof v224 === 'number' && Number.isInteger(v224))) fail(p + ".tids" + '[' + v223 + ']', "an integer", v224);
+	const v230 = v as Record<string, unknown>;
+	const v231 = v230["pid"];
+	if (v231 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v231 === 'number' && Number.isInteger(v231))) fail(p + ".pid", "an integer", v231);
+	const v232 = v230["stopped"];
+	if (v232 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v232 === 'boolean')) fail(p + ".stopped", "a boolean", v232);
+	const v233 = v230["tids"];
+	if (v233 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v233))) fail(p + ".tids", "an array", v233);
+	for (let v234 = 0; v234 < v233.length; v234++) {
+		const v235: unknown = v233[v234];
+		if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".tids" + '[' + v234 + ']', "an integer", v235);
 	}
 	if (o.strict) {
-		for (const v225 of Object.keys(v219)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v225)) fail(p + '.' + v225, 'not there (not in the schema)', v219[v225]);
+		for (const v236 of Object.keys(v230)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v236)) fail(p + '.' + v236, 'not there (not in the schema)', v230[v236]);
 		}
 	}
 }
@@ -1519,23 +1569,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v226 = v as Record<string, unknown>;
-	const v227 = v226["pid"];
-	if (v227 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v227 === 'number' && Number.isInteger(v227))) fail(p + ".pid", "an integer", v227);
-	const v228 = v226["pauseUs"];
-	if (v228 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".pauseUs", "an integer", v228);
-	const v229 = v226["tids"];
-	if (v229 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v229))) fail(p + ".tids", "an array", v229);
-	for (let v230 = 0; v230 < v229.length; v230++) {
-		const v231: unknown = v229[v230];
-		if (!(typeof v231 === 'number' && Number.isInteger(v231))) fail(p + ".tids" + '[' + v230 + ']', "an integer", v231);
+	const v237 = v as Record<string, unknown>;
+	const v238 = v237["pid"];
+	if (v238 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v238 === 'number' && Number.isInteger(v238))) fail(p + ".pid", "an integer", v238);
+	const v239 = v237["pauseUs"];
+	if (v239 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v239 === 'number' && Number.isInteger(v239))) fail(p + ".pauseUs", "an integer", v239);
+	const v240 = v237["tids"];
+	if (v240 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v240))) fail(p + ".tids", "an array", v240);
+	for (let v241 = 0; v241 < v240.length; v241++) {
+		const v242: unknown = v240[v241];
+		if (!(typeof v242 === 'number' && Number.isInteger(v242))) fail(p + ".tids" + '[' + v241 + ']', "an integer", v242);
 	}
 	if (o.strict) {
-		for (const v232 of Object.keys(v226)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v232)) fail(p + '.' + v232, 'not there (not in the schema)', v226[v232]);
+		for (const v243 of Object.keys(v237)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v243)) fail(p + '.' + v243, 'not there (not in the schema)', v237[v243]);
 		}
 	}
 }
@@ -1543,26 +1593,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v233 = v as Record<string, unknown>;
-	const v234 = v233["pid"];
-	if (v234 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v234 === 'number' && Number.isInteger(v234))) fail(p + ".pid", "an integer", v234);
-	const v235 = v233["stdoutFd"];
-	if (v235 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".stdoutFd", "an integer", v235);
-	const v236 = v233["stderrFd"];
-	if (v236 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v236 === 'number' && Number.isInteger(v236))) fail(p + ".stderrFd", "an integer", v236);
-	const v237 = v233["tids"];
-	if (v237 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v237))) fail(p + ".tids", "an array", v237);
-	for (let v238 = 0; v238 < v237.length; v238++) {
-		const v239: unknown = v237[v238];
-		if (!(typeof v239 === 'number' && Number.isInteger(v239))) fail(p + ".tids" + '[' + v238 + ']', "an integer", v239);
+	const v244 = v as Record<string, unknown>;
+	const v245 = v244["pid"];
+	if (v245 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".pid", "an integer", v245);
+	const v246 = v244["stdoutFd"];
+	if (v246 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v246 === 'number' && Number.isInteger(v246))) fail(p + ".stdoutFd", "an integer", v246);
+	const v247 = v244["stderrFd"];
+	if (v247 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v247 === 'number' && Number.isInteger(v247))) fail(p + ".stderrFd", "an integer", v247);
+	const v248 = v244["tids"];
+	if (v248 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v248))) fail(p + ".tids", "an array", v248);
+	for (let v249 = 0; v249 < v248.length; v249++) {
+		const v250: unknown = v248[v249];
+		if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".tids" + '[' + v249 + ']', "an integer", v250);
 	}
 	if (o.strict) {
-		for (const v240 of Object.keys(v233)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v240)) fail(p + '.' + v240, 'not there (not in the schema)', v233[v240]);
+		for (const v251 of Object.keys(v244)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v251)) fail(p + '.' + v251, 'not there (not in the schema)', v244[v251]);
 		}
 	}
 }
@@ -1570,57 +1620,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v241 = v as Record<string, unknown>;
-	const v242 = v241["pid"];
-	if (v242 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v242 === 'number' && Number.isInteger(v242))) fail(p + ".pid", "an integer", v242);
-	const v243 = v241["tid"];
-	if (v243 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v243 === 'number' && Number.isInteger(v243))) fail(p + ".tid", "an integer", v243);
-	const v244 = v241["pc"];
-	if (v244 !== undefined) {
-		checkHex(v244, p + ".pc", o, d + 1);
+	const v252 = v as Record<string, unknown>;
+	const v253 = v252["pid"];
+	if (v253 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v253 === 'number' && Number.isInteger(v253))) fail(p + ".pid", "an integer", v253);
+	const v254 = v252["tid"];
+	if (v254 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v254 === 'number' && Number.isInteger(v254))) fail(p + ".tid", "an integer", v254);
+	const v255 = v252["pc"];
+	if (v255 !== undefined) {
+		checkHex(v255, p + ".pc", o, d + 1);
 	}
-	const v245 = v241["interrupted"];
-	if (v245 !== undefined) {
-		if (!(typeof v245 === 'boolean')) fail(p + ".interrupted", "a boolean", v245);
+	const v256 = v252["interrupted"];
+	if (v256 !== undefined) {
+		if (!(typeof v256 === 'boolean')) fail(p + ".interrupted", "a boolean", v256);
 	}
-	const v246 = v241["reason"];
-	if (v246 !== undefined) {
-		if (typeof v246 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v246)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v246);
+	const v257 = v252["reason"];
+	if (v257 !== undefined) {
+		if (typeof v257 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v257)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v257);
 	}
-	const v247 = v241["stopTid"];
-	if (v247 !== undefined) {
-		if (!(typeof v247 === 'number' && Number.isInteger(v247))) fail(p + ".stopTid", "an integer", v247);
+	const v258 = v252["stopTid"];
+	if (v258 !== undefined) {
+		if (!(typeof v258 === 'number' && Number.isInteger(v258))) fail(p + ".stopTid", "an integer", v258);
 	}
-	const v248 = v241["signal"];
-	if (v248 !== undefined) {
-		if (!(typeof v248 === 'number' && Number.isInteger(v248))) fail(p + ".signal", "an integer", v248);
-		if (typeof v248 === 'number' && v248 < 1) fail(p + ".signal", ">= 1", v248);
-		if (typeof v248 === 'number' && v248 > 64) fail(p + ".signal", "<= 64", v248);
+	const v259 = v252["signal"];
+	if (v259 !== undefined) {
+		if (!(typeof v259 === 'number' && Number.isInteger(v259))) fail(p + ".signal", "an integer", v259);
+		if (typeof v259 === 'number' && v259 < 1) fail(p + ".signal", ">= 1", v259);
+		if (typeof v259 === 'number' && v259 > 64) fail(p + ".signal", "<= 64", v259);
 	}
-	const v249 = v241["addr"];
-	if (v249 !== undefined) {
-		checkHex(v249, p + ".addr", o, d + 1);
+	const v260 = v252["addr"];
+	if (v260 !== undefined) {
+		checkHex(v260, p + ".addr", o, d + 1);
 	}
-	const v250 = v241["singleSteps"];
-	if (v250 !== undefined) {
-		if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".singleSteps", "an integer", v250);
-		if (typeof v250 === 'number' && v250 < 0) fail(p + ".singleSteps", ">= 0", v250);
+	const v261 = v252["singleSteps"];
+	if (v261 !== undefined) {
+		if (!(typeof v261 === 'number' && Number.isInteger(v261))) fail(p + ".singleSteps", "an integer", v261);
+		if (typeof v261 === 'number' && v261 < 0) fail(p + ".singleSteps", ">= 0", v261);
 	}
-	const v251 = v241["continues"];
-	if (v251 !== undefined) {
-		if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".continues", "an integer", v251);
-		if (typeof v251 === 'number' && v251 < 0) fail(p + ".continues", ">= 0", v251);
+	const v262 = v252["continues"];
+	if (v262 !== undefined) {
+		if (!(typeof v262 === 'number' && Number.isInteger(v262))) fail(p + ".continues", "an integer", v262);
+		if (typeof v262 === 'number' && v262 < 0) fail(p + ".continues", ">= 0", v262);
 	}
-	const v252 = v241["us"];
-	if (v252 !== undefined) {
-		if (!(typeof v252 === 'number' && Number.isInteger(v252))) fail(p + ".us", "an integer", v252);
-		if (typeof v252 === 'number' && v252 < 0) fail(p + ".us", ">= 0", v252);
+	const v263 = v252["us"];
+	if (v263 !== undefined) {
+		if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".us", "an integer", v263);
+		if (typeof v263 === 'number' && v263 < 0) fail(p + ".us", ">= 0", v263);
 	}
 	if (o.strict) {
-		for (const v253 of Object.keys(v241)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v253)) fail(p + '.' + v253, 'not there (not in the schema)', v241[v253]);
+		for (const v264 of Object.keys(v252)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v264)) fail(p + '.' + v264, 'not there (not in the schema)', v252[v264]);
 		}
 	}
 }
@@ -1628,13 +1678,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v254 = v as Record<string, unknown>;
-	const v255 = v254["addr"];
-	if (v255 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v255, p + ".addr", o, d + 1);
+	const v265 = v as Record<string, unknown>;
+	const v266 = v265["addr"];
+	if (v266 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v266, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v256 of Object.keys(v254)) {
-			if (!(["addr"] as readonly string[]).includes(v256)) fail(p + '.' + v256, 'not there (not in the schema)', v254[v256]);
+		for (const v267 of Object.keys(v265)) {
+			if (!(["addr"] as readonly string[]).includes(v267)) fail(p + '.' + v267, 'not there (not in the schema)', v265[v267]);
 		}
 	}
 }
@@ -1642,16 +1692,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v257 = v as Record<string, unknown>;
-	const v258 = v257["tid"];
-	if (v258 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v258 === 'number' && Number.isInteger(v258))) fail(p + ".tid", "an integer", v258);
-	const v259 = v257["gpr"];
-	if (v259 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v259, p + ".gpr", o, d + 1);
+	const v268 = v as Record<string, unknown>;
+	const v269 = v268["tid"];
+	if (v269 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v269 === 'number' && Number.isInteger(v269))) fail(p + ".tid", "an integer", v269);
+	const v270 = v268["gpr"];
+	if (v270 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v270, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v260 of Object.keys(v257)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v260)) fail(p + '.' + v260, 'not there (not in the schema)', v257[v260]);
+		for (const v271 of Object.keys(v268)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v271)) fail(p + '.' + v271, 'not there (not in the schema)', v268[v271]);
 		}
 	}
 }
@@ -1659,13 +1709,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v261 = v as Record<string, unknown>;
-	const v262 = v261["tracerTid"];
-	if (v262 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v262 === 'number' && Number.isInteger(v262))) fail(p + ".tracerTid", "an integer", v262);
+	const v272 = v as Record<string, unknown>;
+	const v273 = v272["tracerTid"];
+	if (v273 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v273 === 'number' && Number.isInteger(v273))) fail(p + ".tracerTid", "an integer", v273);
 	if (o.strict) {
-		for (const v263 of Object.keys(v261)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v263)) fail(p + '.' + v263, 'not there (not in the schema)', v261[v263]);
+		for (const v274 of Object.keys(v272)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v274)) fail(p + '.' + v274, 'not there (not in the schema)', v272[v274]);
 		}
 	}
 }
@@ -1673,34 +1723,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v264 = v as Record<string, unknown>;
-	const v265 = v264["pc"];
-	if (v265 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v265, p + ".pc", o, d + 1);
-	const v266 = v264["sp"];
-	if (v266 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v266, p + ".sp", o, d + 1);
-	const v267 = v264["function"];
-	if (v267 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v267 === 'string' || v267 === null)) fail(p + ".function", "a string or null", v267);
-	const v268 = v264["offset"];
-	if (v268 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v268 === 'number' && Number.isInteger(v268))) fail(p + ".offset", "an integer", v268);
-	const v269 = v264["module"];
-	if (v269 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v269 === 'string' || v269 === null)) fail(p + ".module", "a string or null", v269);
-	const v270 = v264["file"];
-	if (v270 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v270 === 'string' || v270 === null)) fail(p + ".file", "a string or null", v270);
-	const v271 = v264["line"];
-	if (v271 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v271 === 'number' && Number.isInteger(v271) || v271 === null)) fail(p + ".line", "an integer or null", v271);
-	const v272 = v264["column"];
-	if (v272 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v272 === 'number' && Number.isInteger(v272) || v272 === null)) fail(p + ".column", "an integer or null", v272);
+	const v275 = v as Record<string, unknown>;
+	const v276 = v275["pc"];
+	if (v276 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v276, p + ".pc", o, d + 1);
+	const v277 = v275["sp"];
+	if (v277 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v277, p + ".sp", o, d + 1);
+	const v278 = v275["function"];
+	if (v278 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v278 === 'string' || v278 === null)) fail(p + ".function", "a string or null", v278);
+	const v279 = v275["offset"];
+	if (v279 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v279 === 'number' && Number.isInteger(v279))) fail(p + ".offset", "an integer", v279);
+	const v280 = v275["module"];
+	if (v280 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v280 === 'string' || v280 === null)) fail(p + ".module", "a string or null", v280);
+	const v281 = v275["file"];
+	if (v281 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v281 === 'string' || v281 === null)) fail(p + ".file", "a string or null", v281);
+	const v282 = v275["line"];
+	if (v282 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v282 === 'number' && Number.isInteger(v282) || v282 === null)) fail(p + ".line", "an integer or null", v282);
+	const v283 = v275["column"];
+	if (v283 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v283 === 'number' && Number.isInteger(v283) || v283 === null)) fail(p + ".column", "an integer or null", v283);
 	if (o.strict) {
-		for (const v273 of Object.keys(v264)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v273)) fail(p + '.' + v273, 'not there (not in the schema)', v264[v273]);
+		for (const v284 of Object.keys(v275)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v284)) fail(p + '.' + v284, 'not there (not in the schema)', v275[v284]);
 		}
 	}
 }
@@ -1708,53 +1758,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v274 = v as Record<string, unknown>;
-	const v275 = v274["pid"];
-	if (v275 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v275 === 'number' && Number.isInteger(v275))) fail(p + ".pid", "an integer", v275);
-	const v276 = v274["tid"];
-	if (v276 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v276 === 'number' && Number.isInteger(v276))) fail(p + ".tid", "an integer", v276);
-	const v277 = v274["unwinder"];
-	if (v277 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v277 !== 'string' || !["libdw","frame-pointer"].includes(v277)) fail(p + ".unwinder", "one of libdw|frame-pointer", v277);
-	const v278 = v274["note"];
-	if (v278 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v278 === 'string' || v278 === null)) fail(p + ".note", "a string or null", v278);
-	const v279 = v274["frames"];
-	if (v279 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v279))) fail(p + ".frames", "an array", v279);
-	for (let v280 = 0; v280 < v279.length; v280++) {
-		const v281: unknown = v279[v280];
-		checkStackFrameInfo(v281, p + ".frames" + '[' + v280 + ']', o, d + 1);
+	const v285 = v as Record<string, unknown>;
+	const v286 = v285["pid"];
+	if (v286 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".pid", "an integer", v286);
+	const v287 = v285["tid"];
+	if (v287 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v287 === 'number' && Number.isInteger(v287))) fail(p + ".tid", "an integer", v287);
+	const v288 = v285["unwinder"];
+	if (v288 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v288 !== 'string' || !["libdw","frame-pointer"].includes(v288)) fail(p + ".unwinder", "one of libdw|frame-pointer", v288);
+	const v289 = v285["note"];
+	if (v289 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v289 === 'string' || v289 === null)) fail(p + ".note", "a string or null", v289);
+	const v290 = v285["frames"];
+	if (v290 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v290))) fail(p + ".frames", "an array", v290);
+	for (let v291 = 0; v291 < v290.length; v291++) {
+		const v292: unknown = v290[v291];
+		checkStackFrameInfo(v292, p + ".frames" + '[' + v291 + ']', o, d + 1);
 	}
-	const v282 = v274["threads"];
-	if (v282 !== undefined) {
-		if (!(Array.isArray(v282))) fail(p + ".threads", "an array", v282);
-		for (let v283 = 0; v283 < v282.length; v283++) {
-			const v284: unknown = v282[v283];
-			if (!(isObject(v284))) fail(p + ".threads" + '[' + v283 + ']', "an object", v284);
-			const v285 = v284 as Record<string, unknown>;
-			const v286 = v285["tid"];
-			if (v286 === undefined) fail(p + ".threads" + '[' + v283 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".threads" + '[' + v283 + ']' + ".tid", "an integer", v286);
-			const v287 = v285["frames"];
-			if (v287 === undefined) fail(p + ".threads" + '[' + v283 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v287))) fail(p + ".threads" + '[' + v283 + ']' + ".frames", "an array", v287);
-			for (let v288 = 0; v288 < v287.length; v288++) {
-				const v289: unknown = v287[v288];
-				checkStackFrameInfo(v289, p + ".threads" + '[' + v283 + ']' + ".frames" + '[' + v288 + ']', o, d + 1);
+	const v293 = v285["threads"];
+	if (v293 !== undefined) {
+		if (!(Array.isArray(v293))) fail(p + ".threads", "an array", v293);
+		for (let v294 = 0; v294 < v293.length; v294++) {
+			const v295: unknown = v293[v294];
+			if (!(isObject(v295))) fail(p + ".threads" + '[' + v294 + ']', "an object", v295);
+			const v296 = v295 as Record<string, unknown>;
+			const v297 = v296["tid"];
+			if (v297 === undefined) fail(p + ".threads" + '[' + v294 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v297 === 'number' && Number.isInteger(v297))) fail(p + ".threads" + '[' + v294 + ']' + ".tid", "an integer", v297);
+			const v298 = v296["frames"];
+			if (v298 === undefined) fail(p + ".threads" + '[' + v294 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v298))) fail(p + ".threads" + '[' + v294 + ']' + ".frames", "an array", v298);
+			for (let v299 = 0; v299 < v298.length; v299++) {
+				const v300: unknown = v298[v299];
+				checkStackFrameInfo(v300, p + ".threads" + '[' + v294 + ']' + ".frames" + '[' + v299 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v290 of Object.keys(v285)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v290)) fail(p + ".threads" + '[' + v283 + ']' + '.' + v290, 'not there (not in the schema)', v285[v290]);
+				for (const v301 of Object.keys(v296)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v301)) fail(p + ".threads" + '[' + v294 + ']' + '.' + v301, 'not there (not in the schema)', v296[v301]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v291 of Object.keys(v274)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v291)) fail(p + '.' + v291, 'not there (not in the schema)', v274[v291]);
+		for (const v302 of Object.keys(v285)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v302)) fail(p + '.' + v302, 'not there (not in the schema)', v285[v302]);
 		}
 	}
 }
@@ -1762,45 +1812,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v292 = v as Record<string, unknown>;
-	const v293 = v292["addresses"];
-	if (v293 !== undefined) {
-		if (!(Array.isArray(v293))) fail(p + ".addresses", "an array", v293);
-		for (let v294 = 0; v294 < v293.length; v294++) {
-			const v295: unknown = v293[v294];
-			checkHex(v295, p + ".addresses" + '[' + v294 + ']', o, d + 1);
+	const v303 = v as Record<string, unknown>;
+	const v304 = v303["addresses"];
+	if (v304 !== undefined) {
+		if (!(Array.isArray(v304))) fail(p + ".addresses", "an array", v304);
+		for (let v305 = 0; v305 < v304.length; v305++) {
+			const v306: unknown = v304[v305];
+			checkHex(v306, p + ".addresses" + '[' + v305 + ']', o, d + 1);
 		}
 	}
-	const v296 = v292["line"];
-	if (v296 !== undefined) {
-		if (!(typeof v296 === 'number' && Number.isInteger(v296) || v296 === null)) fail(p + ".line", "an integer or null", v296);
+	const v307 = v303["line"];
+	if (v307 !== undefined) {
+		if (!(typeof v307 === 'number' && Number.isInteger(v307) || v307 === null)) fail(p + ".line", "an integer or null", v307);
 	}
-	const v297 = v292["function"];
-	if (v297 !== undefined) {
-		if (!(typeof v297 === 'string' || v297 === null)) fail(p + ".function", "a string or null", v297);
+	const v308 = v303["function"];
+	if (v308 !== undefined) {
+		if (!(typeof v308 === 'string' || v308 === null)) fail(p + ".function", "a string or null", v308);
 	}
-	const v298 = v292["offset"];
-	if (v298 !== undefined) {
-		if (!(typeof v298 === 'number' && Number.isInteger(v298))) fail(p + ".offset", "an integer", v298);
+	const v309 = v303["offset"];
+	if (v309 !== undefined) {
+		if (!(typeof v309 === 'number' && Number.isInteger(v309))) fail(p + ".offset", "an integer", v309);
 	}
-	const v299 = v292["module"];
-	if (v299 !== undefined) {
-		if (!(typeof v299 === 'string' || v299 === null)) fail(p + ".module", "a string or null", v299);
+	const v310 = v303["module"];
+	if (v310 !== undefined) {
+		if (!(typeof v310 === 'string' || v310 === null)) fail(p + ".module", "a string or null", v310);
 	}
-	const v300 = v292["file"];
-	if (v300 !== undefined) {
-		if (!(typeof v300 === 'string' || v300 === null)) fail(p + ".file", "a string or null", v300);
+	const v311 = v303["file"];
+	if (v311 !== undefined) {
+		if (!(typeof v311 === 'string' || v311 === null)) fail(p + ".file", "a string or null", v311);
 	}
-	const v301 = v292["column"];
-	if (v301 !== undefined) {
-		if (!(typeof v301 === 'number' && Number.isInteger(v301) || v301 === null)) fail(p + ".column", "an integer or null", v301);
+	const v312 = v303["column"];
+	if (v312 !== undefined) {
+		if (!(typeof v312 === 'number' && Number.isInteger(v312) || v312 === null)) fail(p + ".column", "an integer or null", v312);
 	}
-	const v302 = v292["unwinder"];
-	if (v302 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v302 !== 'string' || !["libdw","frame-pointer"].includes(v302)) fail(p + ".unwinder", "one of libdw|frame-pointer", v302);
+	const v313 = v303["unwinder"];
+	if (v313 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v313 !== 'string' || !["libdw","frame-pointer"].includes(v313)) fail(p + ".unwinder", "one of libdw|frame-pointer", v313);
 	if (o.strict) {
-		for (const v303 of Object.keys(v292)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v303)) fail(p + '.' + v303, 'not there (not in the schema)', v292[v303]);
+		for (const v314 of Object.keys(v303)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v314)) fail(p + '.' + v314, 'not there (not in the schema)', v303[v314]);
 		}
 	}
 }
@@ -1808,47 +1858,47 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v304 = v as Record<string, unknown>;
-	const v305 = v304["name"];
-	if (v305 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v305 === 'string')) fail(p + ".name", "a string", v305);
-	const v306 = v304["type"];
-	if (v306 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v306 === 'string')) fail(p + ".type", "a string", v306);
-	const v307 = v304["value"];
-	if (v307 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v307 === 'string')) fail(p + ".value", "a string", v307);
-	const v308 = v304["address"];
-	if (v308 === undefined) fail(p + ".address", 'present', undefined);
-	if (v308 !== null) {
-		checkHex(v308, p + ".address", o, d + 1);
+	const v315 = v as Record<string, unknown>;
+	const v316 = v315["name"];
+	if (v316 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v316 === 'string')) fail(p + ".name", "a string", v316);
+	const v317 = v315["type"];
+	if (v317 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v317 === 'string')) fail(p + ".type", "a string", v317);
+	const v318 = v315["value"];
+	if (v318 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v318 === 'string')) fail(p + ".value", "a string", v318);
+	const v319 = v315["address"];
+	if (v319 === undefined) fail(p + ".address", 'present', undefined);
+	if (v319 !== null) {
+		checkHex(v319, p + ".address", o, d + 1);
 	}
-	const v309 = v304["kind"];
-	if (v309 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v309 !== 'string' || !["param","local","member","element","deref"].includes(v309)) fail(p + ".kind", "one of param|local|member|element|deref", v309);
-	const v310 = v304["expr"];
-	if (v310 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v310 === 'string' || v310 === null)) fail(p + ".expr", "a string or null", v310);
-	const v311 = v304["pointer"];
-	if (v311 !== undefined) {
-		checkHex(v311, p + ".pointer", o, d + 1);
+	const v320 = v315["kind"];
+	if (v320 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v320 !== 'string' || !["param","local","member","element","deref"].includes(v320)) fail(p + ".kind", "one of param|local|member|element|deref", v320);
+	const v321 = v315["expr"];
+	if (v321 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v321 === 'string' || v321 === null)) fail(p + ".expr", "a string or null", v321);
+	const v322 = v315["pointer"];
+	if (v322 !== undefined) {
+		checkHex(v322, p + ".pointer", o, d + 1);
 	}
-	const v312 = v304["raw"];
-	if (v312 !== undefined) {
-		checkRawValue(v312, p + ".raw", o, d + 1);
+	const v323 = v315["raw"];
+	if (v323 !== undefined) {
+		checkRawValue(v323, p + ".raw", o, d + 1);
 	}
-	const v313 = v304["children"];
-	if (v313 === undefined) fail(p + ".children", 'present', undefined);
-	if (v313 !== null) {
-		if (!(Array.isArray(v313))) fail(p + ".children", "an array", v313);
-		for (let v314 = 0; v314 < v313.length; v314++) {
-			const v315: unknown = v313[v314];
-			checkLocalVariable(v315, p + ".children" + '[' + v314 + ']', o, d + 1);
+	const v324 = v315["children"];
+	if (v324 === undefined) fail(p + ".children", 'present', undefined);
+	if (v324 !== null) {
+		if (!(Array.isArray(v324))) fail(p + ".children", "an array", v324);
+		for (let v325 = 0; v325 < v324.length; v325++) {
+			const v326: unknown = v324[v325];
+			checkLocalVariable(v326, p + ".children" + '[' + v325 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v316 of Object.keys(v304)) {
-			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v316)) fail(p + '.' + v316, 'not there (not in the schema)', v304[v316]);
+		for (const v327 of Object.keys(v315)) {
+			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v327)) fail(p + '.' + v327, 'not there (not in the schema)', v315[v327]);
 		}
 	}
 }
@@ -1856,16 +1906,16 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v317 = v as Record<string, unknown>;
-	const v318 = v317["kind"];
-	if (v318 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v318 !== 'string' || !["int","uint","float","bool","pointer"].includes(v318)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v318);
-	const v319 = v317["value"];
-	if (v319 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v319 === 'string')) fail(p + ".value", "a string", v319);
+	const v328 = v as Record<string, unknown>;
+	const v329 = v328["kind"];
+	if (v329 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v329 !== 'string' || !["int","uint","float","bool","pointer"].includes(v329)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v329);
+	const v330 = v328["value"];
+	if (v330 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v330 === 'string')) fail(p + ".value", "a string", v330);
 	if (o.strict) {
-		for (const v320 of Object.keys(v317)) {
-			if (!(["kind","value"] as readonly string[]).includes(v320)) fail(p + '.' + v320, 'not there (not in the schema)', v317[v320]);
+		for (const v331 of Object.keys(v328)) {
+			if (!(["kind","value"] as readonly string[]).includes(v331)) fail(p + '.' + v331, 'not there (not in the schema)', v328[v331]);
 		}
 	}
 }
@@ -1873,35 +1923,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v321 = v as Record<string, unknown>;
-	const v322 = v321["pid"];
-	if (v322 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v322 === 'number' && Number.isInteger(v322))) fail(p + ".pid", "an integer", v322);
-	const v323 = v321["tid"];
-	if (v323 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v323 === 'number' && Number.isInteger(v323))) fail(p + ".tid", "an integer", v323);
-	const v324 = v321["frame"];
-	if (v324 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v324 === 'number' && Number.isInteger(v324))) fail(p + ".frame", "an integer", v324);
-	const v325 = v321["pc"];
-	if (v325 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v325, p + ".pc", o, d + 1);
-	const v326 = v321["function"];
-	if (v326 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v326 === 'string' || v326 === null)) fail(p + ".function", "a string or null", v326);
-	const v327 = v321["note"];
-	if (v327 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v327 === 'string' || v327 === null)) fail(p + ".note", "a string or null", v327);
-	const v328 = v321["variables"];
-	if (v328 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v328))) fail(p + ".variables", "an array", v328);
-	for (let v329 = 0; v329 < v328.length; v329++) {
-		const v330: unknown = v328[v329];
-		checkLocalVariable(v330, p + ".variables" + '[' + v329 + ']', o, d + 1);
+	const v332 = v as Record<string, unknown>;
+	const v333 = v332["pid"];
+	if (v333 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v333 === 'number' && Number.isInteger(v333))) fail(p + ".pid", "an integer", v333);
+	const v334 = v332["tid"];
+	if (v334 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v334 === 'number' && Number.isInteger(v334))) fail(p + ".tid", "an integer", v334);
+	const v335 = v332["frame"];
+	if (v335 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v335 === 'number' && Number.isInteger(v335))) fail(p + ".frame", "an integer", v335);
+	const v336 = v332["pc"];
+	if (v336 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v336, p + ".pc", o, d + 1);
+	const v337 = v332["function"];
+	if (v337 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v337 === 'string' || v337 === null)) fail(p + ".function", "a string or null", v337);
+	const v338 = v332["note"];
+	if (v338 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v338 === 'string' || v338 === null)) fail(p + ".note", "a string or null", v338);
+	const v339 = v332["variables"];
+	if (v339 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v339))) fail(p + ".variables", "an array", v339);
+	for (let v340 = 0; v340 < v339.length; v340++) {
+		const v341: unknown = v339[v340];
+		checkLocalVariable(v341, p + ".variables" + '[' + v340 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v331 of Object.keys(v321)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v331)) fail(p + '.' + v331, 'not there (not in the schema)', v321[v331]);
+		for (const v342 of Object.keys(v332)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v342)) fail(p + '.' + v342, 'not there (not in the schema)', v332[v342]);
 		}
 	}
 }
@@ -1909,16 +1959,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v332 = v as Record<string, unknown>;
-	const v333 = v332["op"];
-	if (v333 === undefined) fail(p + ".op", 'present', undefined);
-	if (v333 !== "threads") fail(p + ".op", "\"threads\"", v333);
-	const v334 = v332["pid"];
-	if (v334 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v334, p + ".pid", o, d + 1);
+	const v343 = v as Record<string, unknown>;
+	const v344 = v343["op"];
+	if (v344 === undefined) fail(p + ".op", 'present', undefined);
+	if (v344 !== "threads") fail(p + ".op", "\"threads\"", v344);
+	const v345 = v343["pid"];
+	if (v345 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v345, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v335 of Object.keys(v332)) {
-			if (!(["op","pid"] as readonly string[]).includes(v335)) fail(p + '.' + v335, 'not there (not in the schema)', v332[v335]);
+		for (const v346 of Object.keys(v343)) {
+			if (!(["op","pid"] as readonly string[]).includes(v346)) fail(p + '.' + v346, 'not there (not in the schema)', v343[v346]);
 		}
 	}
 }
@@ -1926,19 +1976,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v336 = v as Record<string, unknown>;
-	const v337 = v336["op"];
-	if (v337 === undefined) fail(p + ".op", 'present', undefined);
-	if (v337 !== "regs") fail(p + ".op", "\"regs\"", v337);
-	const v338 = v336["pid"];
-	if (v338 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v338, p + ".pid", o, d + 1);
-	const v339 = v336["tid"];
-	if (v339 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v339, p + ".tid", o, d + 1);
+	const v347 = v as Record<string, unknown>;
+	const v348 = v347["op"];
+	if (v348 === undefined) fail(p + ".op", 'present', undefined);
+	if (v348 !== "regs") fail(p + ".op", "\"regs\"", v348);
+	const v349 = v347["pid"];
+	if (v349 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v349, p + ".pid", o, d + 1);
+	const v350 = v347["tid"];
+	if (v350 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v350, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v340 of Object.keys(v336)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v340)) fail(p + '.' + v340, 'not there (not in the schema)', v336[v340]);
+		for (const v351 of Object.keys(v347)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v351)) fail(p + '.' + v351, 'not there (not in the schema)', v347[v351]);
 		}
 	}
 }
@@ -1946,22 +1996,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v341 = v as Record<string, unknown>;
-	const v342 = v341["op"];
-	if (v342 === undefined) fail(p + ".op", 'present', undefined);
-	if (v342 !== "attach") fail(p + ".op", "\"attach\"", v342);
-	const v343 = v341["pid"];
-	if (v343 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v343, p + ".pid", o, d + 1);
-	const v344 = v341["stop"];
-	if (v344 === undefined) {
-		if (o.fill) v341["stop"] = false;
+	const v352 = v as Record<string, unknown>;
+	const v353 = v352["op"];
+	if (v353 === undefined) fail(p + ".op", 'present', undefined);
+	if (v353 !== "attach") fail(p + ".op", "\"attach\"", v353);
+	const v354 = v352["pid"];
+	if (v354 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v354, p + ".pid", o, d + 1);
+	const v355 = v352["stop"];
+	if (v355 === undefined) {
+		if (o.fill) v352["stop"] = false;
 	} else {
-		if (!(typeof v344 === 'boolean')) fail(p + ".stop", "a boolean", v344);
+		if (!(typeof v355 === 'boolean')) fail(p + ".stop", "a boolean", v355);
 	}
 	if (o.strict) {
-		for (const v345 of Object.keys(v341)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v345)) fail(p + '.' + v345, 'not there (not in the schema)', v341[v345]);
+		for (const v356 of Object.keys(v352)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v356)) fail(p + '.' + v356, 'not there (not in the schema)', v352[v356]);
 		}
 	}
 }
@@ -1969,16 +2019,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v346 = v as Record<string, unknown>;
-	const v347 = v346["op"];
-	if (v347 === undefined) fail(p + ".op", 'present', undefined);
-	if (v347 !== "detach") fail(p + ".op", "\"detach\"", v347);
-	const v348 = v346["pid"];
-	if (v348 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v348, p + ".pid", o, d + 1);
+	const v357 = v as Record<string, unknown>;
+	const v358 = v357["op"];
+	if (v358 === undefined) fail(p + ".op", 'present', undefined);
+	if (v358 !== "detach") fail(p + ".op", "\"detach\"", v358);
+	const v359 = v357["pid"];
+	if (v359 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v359, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v349 of Object.keys(v346)) {
-			if (!(["op","pid"] as readonly string[]).includes(v349)) fail(p + '.' + v349, 'not there (not in the schema)', v346[v349]);
+		for (const v360 of Object.keys(v357)) {
+			if (!(["op","pid"] as readonly string[]).includes(v360)) fail(p + '.' + v360, 'not there (not in the schema)', v357[v360]);
 		}
 	}
 }
@@ -1986,28 +2036,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v350 = v as Record<string, unknown>;
-	const v351 = v350["op"];
-	if (v351 === undefined) fail(p + ".op", 'present', undefined);
-	if (v351 !== "signals") fail(p + ".op", "\"signals\"", v351);
-	const v352 = v350["pid"];
-	if (v352 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v352, p + ".pid", o, d + 1);
-	const v353 = v350["nostop"];
-	if (v353 !== undefined) {
-		checkHex(v353, p + ".nostop", o, d + 1);
+	const v361 = v as Record<string, unknown>;
+	const v362 = v361["op"];
+	if (v362 === undefined) fail(p + ".op", 'present', undefined);
+	if (v362 !== "signals") fail(p + ".op", "\"signals\"", v362);
+	const v363 = v361["pid"];
+	if (v363 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v363, p + ".pid", o, d + 1);
+	const v364 = v361["nostop"];
+	if (v364 !== undefined) {
+		checkHex(v364, p + ".nostop", o, d + 1);
 	}
-	const v354 = v350["noprint"];
-	if (v354 !== undefined) {
-		checkHex(v354, p + ".noprint", o, d + 1);
+	const v365 = v361["noprint"];
+	if (v365 !== undefined) {
+		checkHex(v365, p + ".noprint", o, d + 1);
 	}
-	const v355 = v350["nopass"];
-	if (v355 !== undefined) {
-		checkHex(v355, p + ".nopass", o, d + 1);
+	const v366 = v361["nopass"];
+	if (v366 !== undefined) {
+		checkHex(v366, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v356 of Object.keys(v350)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v356)) fail(p + '.' + v356, 'not there (not in the schema)', v350[v356]);
+		for (const v367 of Object.keys(v361)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v367)) fail(p + '.' + v367, 'not there (not in the schema)', v361[v367]);
 		}
 	}
 }
@@ -2015,22 +2065,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v357 = v as Record<string, unknown>;
-	const v358 = v357["op"];
-	if (v358 === undefined) fail(p + ".op", 'present', undefined);
-	if (v358 !== "followForks") fail(p + ".op", "\"followForks\"", v358);
-	const v359 = v357["pid"];
-	if (v359 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v359, p + ".pid", o, d + 1);
-	const v360 = v357["hold"];
-	if (v360 === undefined) {
-		if (o.fill) v357["hold"] = false;
+	const v368 = v as Record<string, unknown>;
+	const v369 = v368["op"];
+	if (v369 === undefined) fail(p + ".op", 'present', undefined);
+	if (v369 !== "followForks") fail(p + ".op", "\"followForks\"", v369);
+	const v370 = v368["pid"];
+	if (v370 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v370, p + ".pid", o, d + 1);
+	const v371 = v368["hold"];
+	if (v371 === undefined) {
+		if (o.fill) v368["hold"] = false;
 	} else {
-		if (!(typeof v360 === 'boolean')) fail(p + ".hold", "a boolean", v360);
+		if (!(typeof v371 === 'boolean')) fail(p + ".hold", "a boolean", v371);
 	}
 	if (o.strict) {
-		for (const v361 of Object.keys(v357)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v361)) fail(p + '.' + v361, 'not there (not in the schema)', v357[v361]);
+		for (const v372 of Object.keys(v368)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v372)) fail(p + '.' + v372, 'not there (not in the schema)', v368[v372]);
 		}
 	}
 }
@@ -2038,16 +2088,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v362 = v as Record<string, unknown>;
-	const v363 = v362["op"];
-	if (v363 === undefined) fail(p + ".op", 'present', undefined);
-	if (v363 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v363);
-	const v364 = v362["pid"];
-	if (v364 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v364, p + ".pid", o, d + 1);
+	const v373 = v as Record<string, unknown>;
+	const v374 = v373["op"];
+	if (v374 === undefined) fail(p + ".op", 'present', undefined);
+	if (v374 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v374);
+	const v375 = v373["pid"];
+	if (v375 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v375, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v365 of Object.keys(v362)) {
-			if (!(["op","pid"] as readonly string[]).includes(v365)) fail(p + '.' + v365, 'not there (not in the schema)', v362[v365]);
+		for (const v376 of Object.keys(v373)) {
+			if (!(["op","pid"] as readonly string[]).includes(v376)) fail(p + '.' + v376, 'not there (not in the schema)', v373[v376]);
 		}
 	}
 }
@@ -2055,16 +2105,16 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v366 = v as Record<string, unknown>;
-	const v367 = v366["op"];
-	if (v367 === undefined) fail(p + ".op", 'present', undefined);
-	if (v367 !== "stop") fail(p + ".op", "\"stop\"", v367);
-	const v368 = v366["pid"];
-	if (v368 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v368, p + ".pid", o, d + 1);
+	const v377 = v as Record<string, unknown>;
+	const v378 = v377["op"];
+	if (v378 === undefined) fail(p + ".op", 'present', undefined);
+	if (v378 !== "stop") fail(p + ".op", "\"stop\"", v378);
+	const v379 = v377["pid"];
+	if (v379 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v379, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v369 of Object.keys(v366)) {
-			if (!(["op","pid"] as readonly string[]).includes(v369)) fail(p + '.' + v369, 'not there (not in the schema)', v366[v369]);
+		for (const v380 of Object.keys(v377)) {
+			if (!(["op","pid"] as readonly string[]).includes(v380)) fail(p + '.' + v380, 'not there (not in the schema)', v377[v380]);
 		}
 	}
 }
@@ -2072,16 +2122,16 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v370 = v as Record<string, unknown>;
-	const v371 = v370["op"];
-	if (v371 === undefined) fail(p + ".op", 'present', undefined);
-	if (v371 !== "resume") fail(p + ".op", "\"resume\"", v371);
-	const v372 = v370["pid"];
-	if (v372 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v372, p + ".pid", o, d + 1);
+	const v381 = v as Record<string, unknown>;
+	const v382 = v381["op"];
+	if (v382 === undefined) fail(p + ".op", 'present', undefined);
+	if (v382 !== "resume") fail(p + ".op", "\"resume\"", v382);
+	const v383 = v381["pid"];
+	if (v383 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v383, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v373 of Object.keys(v370)) {
-			if (!(["op","pid"] as readonly string[]).includes(v373)) fail(p + '.' + v373, 'not there (not in the schema)', v370[v373]);
+		for (const v384 of Object.keys(v381)) {
+			if (!(["op","pid"] as readonly string[]).includes(v384)) fail(p + '.' + v384, 'not there (not in the schema)', v381[v384]);
 		}
 	}
 }
@@ -2089,43 +2139,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v374 = v as Record<string, unknown>;
-	const v375 = v374["op"];
-	if (v375 === undefined) fail(p + ".op", 'present', undefined);
-	if (v375 !== "launch") fail(p + ".op", "\"launch\"", v375);
-	const v376 = v374["path"];
-	if (v376 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v376 === 'string')) fail(p + ".path", "a string", v376);
-	if (typeof v376 === 'string' && v376.length < 1) fail(p + ".path", "a string of 1+ characters", v376);
-	const v377 = v374["cwd"];
-	if (v377 === undefined) {
-		if (o.fill) v374["cwd"] = "";
+	const v385 = v as Record<string, unknown>;
+	const v386 = v385["op"];
+	if (v386 === undefined) fail(p + ".op", 'present', undefined);
+	if (v386 !== "launch") fail(p + ".op", "\"launch\"", v386);
+	const v387 = v385["path"];
+	if (v387 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v387 === 'string')) fail(p + ".path", "a string", v387);
+	if (typeof v387 === 'string' && v387.length < 1) fail(p + ".path", "a string of 1+ characters", v387);
+	const v388 = v385["cwd"];
+	if (v388 === undefined) {
+		if (o.fill) v385["cwd"] = "";
 	} else {
-		if (!(typeof v377 === 'string')) fail(p + ".cwd", "a string", v377);
+		if (!(typeof v388 === 'string')) fail(p + ".cwd", "a string", v388);
 	}
-	const v378 = v374["argv"];
-	if (v378 === undefined) {
-		if (o.fill) v374["argv"] = [];
+	const v389 = v385["argv"];
+	if (v389 === undefined) {
+		if (o.fill) v385["argv"] = [];
 	} else {
-		if (!(Array.isArray(v378))) fail(p + ".argv", "an array", v378);
-		for (let v379 = 0; v379 < v378.length; v379++) {
-			const v380: unknown = v378[v379];
-			if (!(typeof v380 === 'string')) fail(p + ".argv" + '[' + v379 + ']', "a string", v380);
+		if (!(Array.isArray(v389))) fail(p + ".argv", "an array", v389);
+		for (let v390 = 0; v390 < v389.length; v390++) {
+			const v391: unknown = v389[v390];
+			if (!(typeof v391 === 'string')) fail(p + ".argv" + '[' + v390 + ']', "a string", v391);
 		}
 	}
-	const v381 = v374["env"];
-	if (v381 === undefined) {
-		if (o.fill) v374["env"] = [];
+	const v392 = v385["env"];
+	if (v392 === undefined) {
+		if (o.fill) v385["env"] = [];
 	} else {
-		if (!(Array.isArray(v381))) fail(p + ".env", "an array", v381);
-		for (let v382 = 0; v382 < v381.length; v382++) {
-			const v383: unknown = v381[v382];
-			if (!(typeof v383 === 'string')) fail(p + ".env" + '[' + v382 + ']', "a string", v383);
+		if (!(Array.isArray(v392))) fail(p + ".env", "an array", v392);
+		for (let v393 = 0; v393 < v392.length; v393++) {
+			const v394: unknown = v392[v393];
+			if (!(typeof v394 === 'string')) fail(p + ".env" + '[' + v393 + ']', "a string", v394);
 		}
 	}
 	if (o.strict) {
-		for (const v384 of Object.keys(v374)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v384)) fail(p + '.' + v384, 'not there (not in the schema)', v374[v384]);
+		for (const v395 of Object.keys(v385)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v395)) fail(p + '.' + v395, 'not there (not in the schema)', v385[v395]);
 		}
 	}
 }
@@ -2133,40 +2183,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v385 = v as Record<string, unknown>;
-	const v386 = v385["op"];
-	if (v386 === undefined) fail(p + ".op", 'present', undefined);
-	if (v386 !== "fork") fail(p + ".op", "\"fork\"", v386);
-	const v387 = v385["pid"];
-	if (v387 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v387, p + ".pid", o, d + 1);
-	const v388 = v385["stopped"];
-	if (v388 === undefined) {
-		if (o.fill) v385["stopped"] = false;
+	const v396 = v as Record<string, unknown>;
+	const v397 = v396["op"];
+	if (v397 === undefined) fail(p + ".op", 'present', undefined);
+	if (v397 !== "fork") fail(p + ".op", "\"fork\"", v397);
+	const v398 = v396["pid"];
+	if (v398 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v398, p + ".pid", o, d + 1);
+	const v399 = v396["stopped"];
+	if (v399 === undefined) {
+		if (o.fill) v396["stopped"] = false;
 	} else {
-		if (!(typeof v388 === 'boolean')) fail(p + ".stopped", "a boolean", v388);
+		if (!(typeof v399 === 'boolean')) fail(p + ".stopped", "a boolean", v399);
 	}
-	const v389 = v385["keepTraced"];
-	if (v389 === undefined) {
-		if (o.fill) v385["keepTraced"] = false;
+	const v400 = v396["keepTraced"];
+	if (v400 === undefined) {
+		if (o.fill) v396["keepTraced"] = false;
 	} else {
-		if (!(typeof v389 === 'boolean')) fail(p + ".keepTraced", "a boolean", v389);
+		if (!(typeof v400 === 'boolean')) fail(p + ".keepTraced", "a boolean", v400);
 	}
-	const v390 = v385["copyDontfork"];
-	if (v390 === undefined) {
-		if (o.fill) v385["copyDontfork"] = false;
+	const v401 = v396["copyDontfork"];
+	if (v401 === undefined) {
+		if (o.fill) v396["copyDontfork"] = false;
 	} else {
-		if (!(typeof v390 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v390);
+		if (!(typeof v401 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v401);
 	}
-	const v391 = v385["sameTids"];
-	if (v391 === undefined) {
-		if (o.fill) v385["sameTids"] = false;
+	const v402 = v396["sameTids"];
+	if (v402 === undefined) {
+		if (o.fill) v396["sameTids"] = false;
 	} else {
-		if (!(typeof v391 === 'boolean')) fail(p + ".sameTids", "a boolean", v391);
+		if (!(typeof v402 === 'boolean')) fail(p + ".sameTids", "a boolean", v402);
 	}
 	if (o.strict) {
-		for (const v392 of Object.keys(v385)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v392)) fail(p + '.' + v392, 'not there (not in the schema)', v385[v392]);
+		for (const v403 of Object.keys(v396)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v403)) fail(p + '.' + v403, 'not there (not in the schema)', v396[v403]);
 		}
 	}
 }
@@ -2174,16 +2224,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v393 = v as Record<string, unknown>;
-	const v394 = v393["op"];
-	if (v394 === undefined) fail(p + ".op", 'present', undefined);
-	if (v394 !== "kill") fail(p + ".op", "\"kill\"", v394);
-	const v395 = v393["pid"];
-	if (v395 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v395, p + ".pid", o, d + 1);
+	const v404 = v as Record<string, unknown>;
+	const v405 = v404["op"];
+	if (v405 === undefined) fail(p + ".op", 'present', undefined);
+	if (v405 !== "kill") fail(p + ".op", "\"kill\"", v405);
+	const v406 = v404["pid"];
+	if (v406 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v406, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v396 of Object.keys(v393)) {
-			if (!(["op","pid"] as readonly string[]).includes(v396)) fail(p + '.' + v396, 'not there (not in the schema)', v393[v396]);
+		for (const v407 of Object.keys(v404)) {
+			if (!(["op","pid"] as readonly string[]).includes(v407)) fail(p + '.' + v407, 'not there (not in the schema)', v404[v407]);
 		}
 	}
 }
@@ -2191,37 +2241,37 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v397 = v as Record<string, unknown>;
-	const v398 = v397["op"];
-	if (v398 === undefined) fail(p + ".op", 'present', undefined);
-	if (v398 !== "step") fail(p + ".op", "\"step\"", v398);
-	const v399 = v397["pid"];
-	if (v399 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v399, p + ".pid", o, d + 1);
-	const v400 = v397["tid"];
-	if (v400 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v400, p + ".tid", o, d + 1);
-	const v401 = v397["line"];
-	if (v401 === undefined) {
-		if (o.fill) v397["line"] = false;
+	const v408 = v as Record<string, unknown>;
+	const v409 = v408["op"];
+	if (v409 === undefined) fail(p + ".op", 'present', undefined);
+	if (v409 !== "step") fail(p + ".op", "\"step\"", v409);
+	const v410 = v408["pid"];
+	if (v410 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v410, p + ".pid", o, d + 1);
+	const v411 = v408["tid"];
+	if (v411 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v411, p + ".tid", o, d + 1);
+	const v412 = v408["line"];
+	if (v412 === undefined) {
+		if (o.fill) v408["line"] = false;
 	} else {
-		if (!(typeof v401 === 'boolean')) fail(p + ".line", "a boolean", v401);
+		if (!(typeof v412 === 'boolean')) fail(p + ".line", "a boolean", v412);
 	}
-	const v402 = v397["into"];
-	if (v402 === undefined) {
-		if (o.fill) v397["into"] = false;
+	const v413 = v408["into"];
+	if (v413 === undefined) {
+		if (o.fill) v408["into"] = false;
 	} else {
-		if (!(typeof v402 === 'boolean')) fail(p + ".into", "a boolean", v402);
+		if (!(typeof v413 === 'boolean')) fail(p + ".into", "a boolean", v413);
 	}
-	const v403 = v397["out"];
-	if (v403 === undefined) {
-		if (o.fill) v397["out"] = false;
+	const v414 = v408["out"];
+	if (v414 === undefined) {
+		if (o.fill) v408["out"] = false;
 	} else {
-		if (!(typeof v403 === 'boolean')) fail(p + ".out", "a boolean", v403);
+		if (!(typeof v414 === 'boolean')) fail(p + ".out", "a boolean", v414);
 	}
 	if (o.strict) {
-		for (const v404 of Object.keys(v397)) {
-			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v404)) fail(p + '.' + v404, 'not there (not in the schema)', v397[v404]);
+		for (const v415 of Object.keys(v408)) {
+			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v415)) fail(p + '.' + v415, 'not there (not in the schema)', v408[v415]);
 		}
 	}
 }
@@ -2229,19 +2279,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v405 = v as Record<string, unknown>;
-	const v406 = v405["op"];
-	if (v406 === undefined) fail(p + ".op", 'present', undefined);
-	if (v406 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v406);
-	const v407 = v405["pid"];
-	if (v407 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v407, p + ".pid", o, d + 1);
-	const v408 = v405["addr"];
-	if (v408 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v408, p + ".addr", o, d + 1);
+	const v416 = v as Record<string, unknown>;
+	const v417 = v416["op"];
+	if (v417 === undefined) fail(p + ".op", 'present', undefined);
+	if (v417 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v417);
+	const v418 = v416["pid"];
+	if (v418 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v418, p + ".pid", o, d + 1);
+	const v419 = v416["addr"];
+	if (v419 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v419, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v409 of Object.keys(v405)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v409)) fail(p + '.' + v409, 'not there (not in the schema)', v405[v409]);
+		for (const v420 of Object.keys(v416)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v420)) fail(p + '.' + v420, 'not there (not in the schema)', v416[v420]);
 		}
 	}
 }
@@ -2249,19 +2299,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v410 = v as Record<string, unknown>;
-	const v411 = v410["op"];
-	if (v411 === undefined) fail(p + ".op", 'present', undefined);
-	if (v411 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v411);
-	const v412 = v410["pid"];
-	if (v412 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v412, p + ".pid", o, d + 1);
-	const v413 = v410["addr"];
-	if (v413 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v413, p + ".addr", o, d + 1);
+	const v421 = v as Record<string, unknown>;
+	const v422 = v421["op"];
+	if (v422 === undefined) fail(p + ".op", 'present', undefined);
+	if (v422 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v422);
+	const v423 = v421["pid"];
+	if (v423 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v423, p + ".pid", o, d + 1);
+	const v424 = v421["addr"];
+	if (v424 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v424, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v414 of Object.keys(v410)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v414)) fail(p + '.' + v414, 'not there (not in the schema)', v410[v414]);
+		for (const v425 of Object.keys(v421)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v421[v425]);
 		}
 	}
 }
@@ -2269,27 +2319,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v415 = v as Record<string, unknown>;
-	const v416 = v415["op"];
-	if (v416 === undefined) fail(p + ".op", 'present', undefined);
-	if (v416 !== "setRegs") fail(p + ".op", "\"setRegs\"", v416);
-	const v417 = v415["pid"];
-	if (v417 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v417, p + ".pid", o, d + 1);
-	const v418 = v415["tid"];
-	if (v418 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v418, p + ".tid", o, d + 1);
-	const v419 = v415["regs"];
-	if (v419 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v419))) fail(p + ".regs", "an object", v419);
-	const v420 = v419 as Record<string, unknown>;
-	for (const v421 of Object.keys(v420)) {
-		if (([] as readonly string[]).includes(v421)) continue;
-		checkHex(v420[v421], p + ".regs" + '.' + v421, o, d + 1);
+	const v426 = v as Record<string, unknown>;
+	const v427 = v426["op"];
+	if (v427 === undefined) fail(p + ".op", 'present', undefined);
+	if (v427 !== "setRegs") fail(p + ".op", "\"setRegs\"", v427);
+	const v428 = v426["pid"];
+	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v428, p + ".pid", o, d + 1);
+	const v429 = v426["tid"];
+	if (v429 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v429, p + ".tid", o, d + 1);
+	const v430 = v426["regs"];
+	if (v430 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v430))) fail(p + ".regs", "an object", v430);
+	const v431 = v430 as Record<string, unknown>;
+	for (const v432 of Object.keys(v431)) {
+		if (([] as readonly string[]).includes(v432)) continue;
+		checkHex(v431[v432], p + ".regs" + '.' + v432, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v422 of Object.keys(v415)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v422)) fail(p + '.' + v422, 'not there (not in the schema)', v415[v422]);
+		for (const v433 of Object.keys(v426)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v433)) fail(p + '.' + v433, 'not there (not in the schema)', v426[v433]);
 		}
 	}
 }
@@ -2297,13 +2347,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v423 = v as Record<string, unknown>;
-	const v424 = v423["op"];
-	if (v424 === undefined) fail(p + ".op", 'present', undefined);
-	if (v424 !== "ping") fail(p + ".op", "\"ping\"", v424);
+	const v434 = v as Record<string, unknown>;
+	const v435 = v434["op"];
+	if (v435 === undefined) fail(p + ".op", 'present', undefined);
+	if (v435 !== "ping") fail(p + ".op", "\"ping\"", v435);
 	if (o.strict) {
-		for (const v425 of Object.keys(v423)) {
-			if (!(["op"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v423[v425]);
+		for (const v436 of Object.keys(v434)) {
+			if (!(["op"] as readonly string[]).includes(v436)) fail(p + '.' + v436, 'not there (not in the schema)', v434[v436]);
 		}
 	}
 }
@@ -2311,29 +2361,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v426 = v as Record<string, unknown>;
-	const v427 = v426["op"];
-	if (v427 === undefined) fail(p + ".op", 'present', undefined);
-	if (v427 !== "stack") fail(p + ".op", "\"stack\"", v427);
-	const v428 = v426["pid"];
-	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v428, p + ".pid", o, d + 1);
-	const v429 = v426["tid"];
-	if (v429 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v429 === 'number' && Number.isInteger(v429))) fail(p + ".tid", "an integer", v429);
-	if (typeof v429 === 'number' && v429 < 0) fail(p + ".tid", ">= 0", v429);
-	if (typeof v429 === 'number' && v429 > 2147483647) fail(p + ".tid", "<= 2147483647", v429);
-	const v430 = v426["maxFrames"];
-	if (v430 === undefined) {
-		if (o.fill) v426["maxFrames"] = 0;
+	const v437 = v as Record<string, unknown>;
+	const v438 = v437["op"];
+	if (v438 === undefined) fail(p + ".op", 'present', undefined);
+	if (v438 !== "stack") fail(p + ".op", "\"stack\"", v438);
+	const v439 = v437["pid"];
+	if (v439 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v439, p + ".pid", o, d + 1);
+	const v440 = v437["tid"];
+	if (v440 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v440 === 'number' && Number.isInteger(v440))) fail(p + ".tid", "an integer", v440);
+	if (typeof v440 === 'number' && v440 < 0) fail(p + ".tid", ">= 0", v440);
+	if (typeof v440 === 'number' && v440 > 2147483647) fail(p + ".tid", "<= 2147483647", v440);
+	const v441 = v437["maxFrames"];
+	if (v441 === undefined) {
+		if (o.fill) v437["maxFrames"] = 0;
 	} else {
-		if (!(typeof v430 === 'number' && Number.isInteger(v430))) fail(p + ".maxFrames", "an integer", v430);
-		if (typeof v430 === 'number' && v430 < 0) fail(p + ".maxFrames", ">= 0", v430);
-		if (typeof v430 === 'number' && v430 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v430);
+		if (!(typeof v441 === 'number' && Number.isInteger(v441))) fail(p + ".maxFrames", "an integer", v441);
+		if (typeof v441 === 'number' && v441 < 0) fail(p + ".maxFrames", ">= 0", v441);
+		if (typeof v441 === 'number' && v441 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v441);
 	}
 	if (o.strict) {
-		for (const v431 of Object.keys(v426)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v431)) fail(p + '.' + v431, 'not there (not in the schema)', v426[v431]);
+		for (const v442 of Object.keys(v437)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v442)) fail(p + '.' + v442, 'not there (not in the schema)', v437[v442]);
 		}
 	}
 }
@@ -2341,34 +2391,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v432 = v as Record<string, unknown>;
-	const v433 = v432["op"];
-	if (v433 === undefined) fail(p + ".op", 'present', undefined);
-	if (v433 !== "symbols") fail(p + ".op", "\"symbols\"", v433);
-	const v434 = v432["pid"];
-	if (v434 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v434, p + ".pid", o, d + 1);
-	const v435 = v432["function"];
-	if (v435 !== undefined) {
-		if (!(typeof v435 === 'string')) fail(p + ".function", "a string", v435);
+	const v443 = v as Record<string, unknown>;
+	const v444 = v443["op"];
+	if (v444 === undefined) fail(p + ".op", 'present', undefined);
+	if (v444 !== "symbols") fail(p + ".op", "\"symbols\"", v444);
+	const v445 = v443["pid"];
+	if (v445 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v445, p + ".pid", o, d + 1);
+	const v446 = v443["function"];
+	if (v446 !== undefined) {
+		if (!(typeof v446 === 'string')) fail(p + ".function", "a string", v446);
 	}
-	const v436 = v432["file"];
-	if (v436 !== undefined) {
-		if (!(typeof v436 === 'string')) fail(p + ".file", "a string", v436);
+	const v447 = v443["file"];
+	if (v447 !== undefined) {
+		if (!(typeof v447 === 'string')) fail(p + ".file", "a string", v447);
 	}
-	const v437 = v432["line"];
-	if (v437 !== undefined) {
-		if (!(typeof v437 === 'number' && Number.isInteger(v437))) fail(p + ".line", "an integer", v437);
-		if (typeof v437 === 'number' && v437 < 1) fail(p + ".line", ">= 1", v437);
-		if (typeof v437 === 'number' && v437 > 2147483647) fail(p + ".line", "<= 2147483647", v437);
+	const v448 = v443["line"];
+	if (v448 !== undefined) {
+		if (!(typeof v448 === 'number' && Number.isInteger(v448))) fail(p + ".line", "an integer", v448);
+		if (typeof v448 === 'number' && v448 < 1) fail(p + ".line", ">= 1", v448);
+		if (typeof v448 === 'number' && v448 > 2147483647) fail(p + ".line", "<= 2147483647", v448);
 	}
-	const v438 = v432["addr"];
-	if (v438 !== undefined) {
-		checkHex(v438, p + ".addr", o, d + 1);
+	const v449 = v443["addr"];
+	if (v449 !== undefined) {
+		checkHex(v449, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v439 of Object.keys(v432)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v439)) fail(p + '.' + v439, 'not there (not in the schema)', v432[v439]);
+		for (const v450 of Object.keys(v443)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v443[v450]);
 		}
 	}
 }
@@ -2376,27 +2426,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v440 = v as Record<string, unknown>;
-	const v441 = v440["op"];
-	if (v441 === undefined) fail(p + ".op", 'present', undefined);
-	if (v441 !== "locals") fail(p + ".op", "\"locals\"", v441);
-	const v442 = v440["pid"];
-	if (v442 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v442, p + ".pid", o, d + 1);
-	const v443 = v440["tid"];
-	if (v443 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v443, p + ".tid", o, d + 1);
-	const v444 = v440["frame"];
-	if (v444 === undefined) {
-		if (o.fill) v440["frame"] = 0;
+	const v451 = v as Record<string, unknown>;
+	const v452 = v451["op"];
+	if (v452 === undefined) fail(p + ".op", 'present', undefined);
+	if (v452 !== "locals") fail(p + ".op", "\"locals\"", v452);
+	const v453 = v451["pid"];
+	if (v453 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v453, p + ".pid", o, d + 1);
+	const v454 = v451["tid"];
+	if (v454 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v454, p + ".tid", o, d + 1);
+	const v455 = v451["frame"];
+	if (v455 === undefined) {
+		if (o.fill) v451["frame"] = 0;
 	} else {
-		if (!(typeof v444 === 'number' && Number.isInteger(v444))) fail(p + ".frame", "an integer", v444);
-		if (typeof v444 === 'number' && v444 < 0) fail(p + ".frame", ">= 0", v444);
-		if (typeof v444 === 'number' && v444 > 254) fail(p + ".frame", "<= 254", v444);
+		if (!(typeof v455 === 'number' && Number.isInteger(v455))) fail(p + ".frame", "an integer", v455);
+		if (typeof v455 === 'number' && v455 < 0) fail(p + ".frame", ">= 0", v455);
+		if (typeof v455 === 'number' && v455 > 254) fail(p + ".frame", "<= 254", v455);
 	}
 	if (o.strict) {
-		for (const v445 of Object.keys(v440)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v445)) fail(p + '.' + v445, 'not there (not in the schema)', v440[v445]);
+		for (const v456 of Object.keys(v451)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v456)) fail(p + '.' + v456, 'not there (not in the schema)', v451[v456]);
 		}
 	}
 }
@@ -2404,22 +2454,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v446 = v as Record<string, unknown>;
-	const v447 = v446["type"];
-	if (v447 === undefined) fail(p + ".type", 'present', undefined);
-	if (v447 !== "event") fail(p + ".type", "\"event\"", v447);
-	const v448 = v446["event"];
-	if (v448 === undefined) fail(p + ".event", 'present', undefined);
-	if (v448 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v448);
-	const v449 = v446["pid"];
-	if (v449 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v449, p + ".pid", o, d + 1);
-	const v450 = v446["tid"];
-	if (v450 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v450, p + ".tid", o, d + 1);
+	const v457 = v as Record<string, unknown>;
+	const v458 = v457["type"];
+	if (v458 === undefined) fail(p + ".type", 'present', undefined);
+	if (v458 !== "event") fail(p + ".type", "\"event\"", v458);
+	const v459 = v457["event"];
+	if (v459 === undefined) fail(p + ".event", 'present', undefined);
+	if (v459 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v459);
+	const v460 = v457["pid"];
+	if (v460 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v460, p + ".pid", o, d + 1);
+	const v461 = v457["tid"];
+	if (v461 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v461, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v451 of Object.keys(v446)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v451)) fail(p + '.' + v451, 'not there (not in the schema)', v446[v451]);
+		for (const v462 of Object.keys(v457)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v462)) fail(p + '.' + v462, 'not there (not in the schema)', v457[v462]);
 		}
 	}
 }
@@ -2427,22 +2477,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v452 = v as Record<string, unknown>;
-	const v453 = v452["type"];
-	if (v453 === undefined) fail(p + ".type", 'present', undefined);
-	if (v453 !== "event") fail(p + ".type", "\"event\"", v453);
-	const v454 = v452["event"];
-	if (v454 === undefined) fail(p + ".event", 'present', undefined);
-	if (v454 !== "threadExited") fail(p + ".event", "\"threadExited\"", v454);
-	const v455 = v452["pid"];
-	if (v455 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v455, p + ".pid", o, d + 1);
-	const v456 = v452["tid"];
-	if (v456 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v456, p + ".tid", o, d + 1);
+	const v463 = v as Record<string, unknown>;
+	const v464 = v463["type"];
+	if (v464 === undefined) fail(p + ".type", 'present', undefined);
+	if (v464 !== "event") fail(p + ".type", "\"event\"", v464);
+	const v465 = v463["event"];
+	if (v465 === undefined) fail(p + ".event", 'present', undefined);
+	if (v465 !== "threadExited") fail(p + ".event", "\"threadExited\"", v465);
+	const v466 = v463["pid"];
+	if (v466 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v466, p + ".pid", o, d + 1);
+	const v467 = v463["tid"];
+	if (v467 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v467, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v457 of Object.keys(v452)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v457)) fail(p + '.' + v457, 'not there (not in the schema)', v452[v457]);
+		for (const v468 of Object.keys(v463)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v468)) fail(p + '.' + v468, 'not there (not in the schema)', v463[v468]);
 		}
 	}
 }
@@ -2450,38 +2500,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v458 = v as Record<string, unknown>;
-	const v459 = v458["type"];
-	if (v459 === undefined) fail(p + ".type", 'present', undefined);
-	if (v459 !== "event") fail(p + ".type", "\"event\"", v459);
-	const v460 = v458["event"];
-	if (v460 === undefined) fail(p + ".event", 'present', undefined);
-	if (v460 !== "stopped") fail(p + ".event", "\"stopped\"", v460);
-	const v461 = v458["pid"];
-	if (v461 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v461, p + ".pid", o, d + 1);
-	const v462 = v458["tid"];
-	if (v462 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v462, p + ".tid", o, d + 1);
-	const v463 = v458["reason"];
-	if (v463 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v463 !== 'string' || !["signal","breakpoint"].includes(v463)) fail(p + ".reason", "one of signal|breakpoint", v463);
-	const v464 = v458["signal"];
-	if (v464 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v464 === 'number' && Number.isInteger(v464))) fail(p + ".signal", "an integer", v464);
-	if (typeof v464 === 'number' && v464 < 0) fail(p + ".signal", ">= 0", v464);
-	if (typeof v464 === 'number' && v464 > 64) fail(p + ".signal", "<= 64", v464);
-	const v465 = v458["pc"];
-	if (v465 !== undefined) {
-		checkHex(v465, p + ".pc", o, d + 1);
+	const v469 = v as Record<string, unknown>;
+	const v470 = v469["type"];
+	if (v470 === undefined) fail(p + ".type", 'present', undefined);
+	if (v470 !== "event") fail(p + ".type", "\"event\"", v470);
+	const v471 = v469["event"];
+	if (v471 === undefined) fail(p + ".event", 'present', undefined);
+	if (v471 !== "stopped") fail(p + ".event", "\"stopped\"", v471);
+	const v472 = v469["pid"];
+	if (v472 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v472, p + ".pid", o, d + 1);
+	const v473 = v469["tid"];
+	if (v473 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v473, p + ".tid", o, d + 1);
+	const v474 = v469["reason"];
+	if (v474 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v474 !== 'string' || !["signal","breakpoint"].includes(v474)) fail(p + ".reason", "one of signal|breakpoint", v474);
+	const v475 = v469["signal"];
+	if (v475 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v475 === 'number' && Number.isInteger(v475))) fail(p + ".signal", "an integer", v475);
+	if (typeof v475 === 'number' && v475 < 0) fail(p + ".signal", ">= 0", v475);
+	if (typeof v475 === 'number' && v475 > 64) fail(p + ".signal", "<= 64", v475);
+	const v476 = v469["pc"];
+	if (v476 !== undefined) {
+		checkHex(v476, p + ".pc", o, d + 1);
 	}
-	const v466 = v458["addr"];
-	if (v466 !== undefined) {
-		checkHex(v466, p + ".addr", o, d + 1);
+	const v477 = v469["addr"];
+	if (v477 !== undefined) {
+		checkHex(v477, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v467 of Object.keys(v458)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v467)) fail(p + '.' + v467, 'not there (not in the schema)', v458[v467]);
+		for (const v478 of Object.keys(v469)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v478)) fail(p + '.' + v478, 'not there (not in the schema)', v469[v478]);
 		}
 	}
 }
@@ -2489,30 +2539,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v468 = v as Record<string, unknown>;
-	const v469 = v468["type"];
-	if (v469 === undefined) fail(p + ".type", 'present', undefined);
-	if (v469 !== "event") fail(p + ".type", "\"event\"", v469);
-	const v470 = v468["event"];
-	if (v470 === undefined) fail(p + ".event", 'present', undefined);
-	if (v470 !== "signal") fail(p + ".event", "\"signal\"", v470);
-	const v471 = v468["pid"];
-	if (v471 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v471, p + ".pid", o, d + 1);
-	const v472 = v468["tid"];
-	if (v472 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v472, p + ".tid", o, d + 1);
-	const v473 = v468["signal"];
-	if (v473 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v473 === 'number' && Number.isInteger(v473))) fail(p + ".signal", "an integer", v473);
-	if (typeof v473 === 'number' && v473 < 1) fail(p + ".signal", ">= 1", v473);
-	if (typeof v473 === 'number' && v473 > 64) fail(p + ".signal", "<= 64", v473);
-	const v474 = v468["passed"];
-	if (v474 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v474 === 'boolean')) fail(p + ".passed", "a boolean", v474);
+	const v479 = v as Record<string, unknown>;
+	const v480 = v479["type"];
+	if (v480 === undefined) fail(p + ".type", 'present', undefined);
+	if (v480 !== "event") fail(p + ".type", "\"event\"", v480);
+	const v481 = v479["event"];
+	if (v481 === undefined) fail(p + ".event", 'present', undefined);
+	if (v481 !== "signal") fail(p + ".event", "\"signal\"", v481);
+	const v482 = v479["pid"];
+	if (v482 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v482, p + ".pid", o, d + 1);
+	const v483 = v479["tid"];
+	if (v483 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v483, p + ".tid", o, d + 1);
+	const v484 = v479["signal"];
+	if (v484 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v484 === 'number' && Number.isInteger(v484))) fail(p + ".signal", "an integer", v484);
+	if (typeof v484 === 'number' && v484 < 1) fail(p + ".signal", ">= 1", v484);
+	if (typeof v484 === 'number' && v484 > 64) fail(p + ".signal", "<= 64", v484);
+	const v485 = v479["passed"];
+	if (v485 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v485 === 'boolean')) fail(p + ".passed", "a boolean", v485);
 	if (o.strict) {
-		for (const v475 of Object.keys(v468)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v475)) fail(p + '.' + v475, 'not there (not in the schema)', v468[v475]);
+		for (const v486 of Object.keys(v479)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v486)) fail(p + '.' + v486, 'not there (not in the schema)', v479[v486]);
 		}
 	}
 }
@@ -2520,31 +2570,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v476 = v as Record<string, unknown>;
-	const v477 = v476["type"];
-	if (v477 === undefined) fail(p + ".type", 'present', undefined);
-	if (v477 !== "event") fail(p + ".type", "\"event\"", v477);
-	const v478 = v476["event"];
-	if (v478 === undefined) fail(p + ".event", 'present', undefined);
-	if (v478 !== "childProcess") fail(p + ".event", "\"childProcess\"", v478);
-	const v479 = v476["pid"];
-	if (v479 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v479, p + ".pid", o, d + 1);
-	const v480 = v476["tid"];
-	if (v480 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v480, p + ".tid", o, d + 1);
-	const v481 = v476["child"];
-	if (v481 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v481, p + ".child", o, d + 1);
-	const v482 = v476["kind"];
-	if (v482 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v482 !== 'string' || !["fork","vfork","clone"].includes(v482)) fail(p + ".kind", "one of fork|vfork|clone", v482);
-	const v483 = v476["detached"];
-	if (v483 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v483 === 'boolean')) fail(p + ".detached", "a boolean", v483);
+	const v487 = v as Record<string, unknown>;
+	const v488 = v487["type"];
+	if (v488 === undefined) fail(p + ".type", 'present', undefined);
+	if (v488 !== "event") fail(p + ".type", "\"event\"", v488);
+	const v489 = v487["event"];
+	if (v489 === undefined) fail(p + ".event", 'present', undefined);
+	if (v489 !== "childProcess") fail(p + ".event", "\"childProcess\"", v489);
+	const v490 = v487["pid"];
+	if (v490 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v490, p + ".pid", o, d + 1);
+	const v491 = v487["tid"];
+	if (v491 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v491, p + ".tid", o, d + 1);
+	const v492 = v487["child"];
+	if (v492 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v492, p + ".child", o, d + 1);
+	const v493 = v487["kind"];
+	if (v493 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v493 !== 'string' || !["fork","vfork","clone"].includes(v493)) fail(p + ".kind", "one of fork|vfork|clone", v493);
+	const v494 = v487["detached"];
+	if (v494 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v494 === 'boolean')) fail(p + ".detached", "a boolean", v494);
 	if (o.strict) {
-		for (const v484 of Object.keys(v476)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v484)) fail(p + '.' + v484, 'not there (not in the schema)', v476[v484]);
+		for (const v495 of Object.keys(v487)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v495)) fail(p + '.' + v495, 'not there (not in the schema)', v487[v495]);
 		}
 	}
 }
@@ -2552,25 +2602,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v485 = v as Record<string, unknown>;
-	const v486 = v485["type"];
-	if (v486 === undefined) fail(p + ".type", 'present', undefined);
-	if (v486 !== "event") fail(p + ".type", "\"event\"", v486);
-	const v487 = v485["event"];
-	if (v487 === undefined) fail(p + ".event", 'present', undefined);
-	if (v487 !== "exec") fail(p + ".event", "\"exec\"", v487);
-	const v488 = v485["pid"];
-	if (v488 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v488, p + ".pid", o, d + 1);
-	const v489 = v485["tid"];
-	if (v489 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v489, p + ".tid", o, d + 1);
-	const v490 = v485["path"];
-	if (v490 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v490 === 'string')) fail(p + ".path", "a string", v490);
+	const v496 = v as Record<string, unknown>;
+	const v497 = v496["type"];
+	if (v497 === undefined) fail(p + ".type", 'present', undefined);
+	if (v497 !== "event") fail(p + ".type", "\"event\"", v497);
+	const v498 = v496["event"];
+	if (v498 === undefined) fail(p + ".event", 'present', undefined);
+	if (v498 !== "exec") fail(p + ".event", "\"exec\"", v498);
+	const v499 = v496["pid"];
+	if (v499 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v499, p + ".pid", o, d + 1);
+	const v500 = v496["tid"];
+	if (v500 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v500, p + ".tid", o, d + 1);
+	const v501 = v496["path"];
+	if (v501 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v501 === 'string')) fail(p + ".path", "a string", v501);
 	if (o.strict) {
-		for (const v491 of Object.keys(v485)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v491)) fail(p + '.' + v491, 'not there (not in the schema)', v485[v491]);
+		for (const v502 of Object.keys(v496)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v502)) fail(p + '.' + v502, 'not there (not in the schema)', v496[v502]);
 		}
 	}
 }
@@ -2578,32 +2628,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v492 = v as Record<string, unknown>;
-	const v493 = v492["type"];
-	if (v493 === undefined) fail(p + ".type", 'present', undefined);
-	if (v493 !== "event") fail(p + ".type", "\"event\"", v493);
-	const v494 = v492["event"];
-	if (v494 === undefined) fail(p + ".event", 'present', undefined);
-	if (v494 !== "exited") fail(p + ".event", "\"exited\"", v494);
-	const v495 = v492["pid"];
-	if (v495 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v495, p + ".pid", o, d + 1);
-	const v496 = v492["exitCode"];
-	if (v496 !== undefined) {
-		if (!(typeof v496 === 'number' && Number.isInteger(v496))) fail(p + ".exitCode", "an integer", v496);
-		if (typeof v496 === 'number' && v496 < 0) fail(p + ".exitCode", ">= 0", v496);
-		if (typeof v496 === 'number' && v496 > 255) fail(p + ".exitCode", "<= 255", v496);
+	const v503 = v as Record<string, unknown>;
+	const v504 = v503["type"];
+	if (v504 === undefined) fail(p + ".type", 'present', undefined);
+	if (v504 !== "event") fail(p + ".type", "\"event\"", v504);
+	const v505 = v503["event"];
+	if (v505 === undefined) fail(p + ".event", 'present', undefined);
+	if (v505 !== "exited") fail(p + ".event", "\"exited\"", v505);
+	const v506 = v503["pid"];
+	if (v506 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v506, p + ".pid", o, d + 1);
+	const v507 = v503["exitCode"];
+	if (v507 !== undefined) {
+		if (!(typeof v507 === 'number' && Number.isInteger(v507))) fail(p + ".exitCode", "an integer", v507);
+		if (typeof v507 === 'number' && v507 < 0) fail(p + ".exitCode", ">= 0", v507);
+		if (typeof v507 === 'number' && v507 > 255) fail(p + ".exitCode", "<= 255", v507);
 	}
-	const v497 = v492["signal"];
-	if (v497 !== undefined) {
-		if (!(typeof v497 === 'number' && Number.isInteger(v497))) fail(p + ".signal", "an integer", v497);
-		if (typeof v497 === 'number' && v497 < 1) fail(p + ".signal", ">= 1", v497);
-		if (typeof v497 === 'number' && v497 > 64) fail(p + ".signal", "<= 64", v497);
+	const v508 = v503["signal"];
+	if (v508 !== undefined) {
+		if (!(typeof v508 === 'number' && Number.isInteger(v508))) fail(p + ".signal", "an integer", v508);
+		if (typeof v508 === 'number' && v508 < 1) fail(p + ".signal", ">= 1", v508);
+		if (typeof v508 === 'number' && v508 > 64) fail(p + ".signal", "<= 64", v508);
 	}
-	if (v492["exitCode"] === undefined && v492["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v503["exitCode"] === undefined && v503["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v498 of Object.keys(v492)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v498)) fail(p + '.' + v498, 'not there (not in the schema)', v492[v498]);
+		for (const v509 of Object.keys(v503)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v509)) fail(p + '.' + v509, 'not there (not in the schema)', v503[v509]);
 		}
 	}
 }
@@ -2704,6 +2754,7 @@ export const defValidators = {
 	SignalsBody: (v: unknown, o?: CheckOptions, path = 'SignalsBody'): SignalsBody => run<SignalsBody>(checkSignalsBody, v, path, o),
 	DeadThread: (v: unknown, o?: CheckOptions, path = 'DeadThread'): DeadThread => run<DeadThread>(checkDeadThread, v, path, o),
 	ForkInfoBody: (v: unknown, o?: CheckOptions, path = 'ForkInfoBody'): ForkInfoBody => run<ForkInfoBody>(checkForkInfoBody, v, path, o),
+	HeldLock: (v: unknown, o?: CheckOptions, path = 'HeldLock'): HeldLock => run<HeldLock>(checkHeldLock, v, path, o),
 	PidBody: (v: unknown, o?: CheckOptions, path = 'PidBody'): PidBody => run<PidBody>(checkPidBody, v, path, o),
 	AttachBody: (v: unknown, o?: CheckOptions, path = 'AttachBody'): AttachBody => run<AttachBody>(checkAttachBody, v, path, o),
 	StopBody: (v: unknown, o?: CheckOptions, path = 'StopBody'): StopBody => run<StopBody>(checkStopBody, v, path, o),

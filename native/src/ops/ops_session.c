@@ -2,8 +2,6 @@
  * (the debug adapter's launch/attach), stopped or running. */
 #include "ptrace/attach.h"
 
-#include "base/procfs.h"
-#include "debuginfo/stack.h"
 #include "ops/ops.h"
 
 #include <errno.h>
@@ -125,53 +123,5 @@ int op_ping(struct fk_tracer *tr, const struct rq_ping *rq, struct jw *body, str
 {
 	(void)rq, (void)err;
 	jw_kint(body, "tracerTid", tr_tid(tr));
-	return 0;
-}
-
-int op_fork_info(struct fk_tracer *tr, const struct rq_fork_info *rq, struct jw *body, struct fk_err *err)
-{
-	struct proc *p = session_of(tr, rq->pid, err);
-	if (!p)
-		return -1;
-	if (!p->fork_parent)
-		return fk_fail(err, ENOENT, FK_KIND_BADREQ, "forkInfo",
-			       "process %d was not forked by a process followed here (followForks)", (int)rq->pid);
-	struct vma_list maps = { 0 };
-	bool have_maps = proc_maps_read(p->pid, &maps) == 0;
-	struct proc_task_stat pst = { 0 };
-	bool have_stat = proc_task_stat(p->pid, p->pid, &pst) == 0;
-	jw_kint(body, "pid", p->pid);
-	jw_kint(body, "parent", p->fork_parent);
-	jw_kstr(body, "kind", p->fork_clone ? "clone" : "fork");
-	jw_kint(body, "forkingTid", p->fork_tid);
-	jw_key(body, "deadThreads");
-	jw_arr_begin(body);
-	for (size_t i = 0; i < p->nghosts; i++) {
-		const struct ghost *g = &p->ghosts[i];
-		jw_obj_begin(body);
-		jw_kint(body, "tid", g->tid);
-		jw_kstr(body, "name", g->name);
-		jw_khex(body, "pc", arch_pc(&g->regs));
-		jw_khex(body, "sp", arch_sp(&g->regs));
-		jw_khex(body, "fsBase", arch_tp(&g->regs));
-		struct stack_range sr;
-		bool is_main = g->tid == p->fork_parent;
-		jw_key(body, "stack");
-		if (have_maps && stack_find(&maps, is_main, have_stat ? pst.startstack : 0,
-					    is_main ? 0 : arch_tp(&g->regs), arch_sp(&g->regs), &sr)) {
-			jw_obj_begin(body);
-			jw_khex(body, "low", sr.low);
-			jw_khex(body, "high", sr.high);
-			jw_kint(body, "guard", (int64_t)sr.guard);
-			jw_kstr(body, "source", sr.source);
-			jw_obj_end(body);
-		} else {
-			jw_null(body);
-		}
-		jw_obj_end(body);
-	}
-	jw_arr_end(body);
-	if (have_maps)
-		proc_maps_free(&maps);
 	return 0;
 }
