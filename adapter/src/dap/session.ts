@@ -560,11 +560,35 @@ export class ForkallSession extends DebugSession {
 		void this.sendLwpsChanged(reason);
 	}
 
+	/** The LWP table, and after it the threads a fork child lost (greyed in the views). */
+	private async lwpTableOf(d: Debuggee): Promise<LwpsResponseBody> {
+		const [snap, lost] = await Promise.all([d.threads(), d.forkInfo().catch(() => null)]);
+		const table = lwpTable(snap);
+		for (const t of lost?.deadThreads ?? []) {
+			table.lwps.push({
+				tid: t.tid,
+				name: t.name,
+				state: 'X',
+				stateName: 'dead (lost in the fork)',
+				pthread: null,
+				syscall: null,
+				pc: t.pc,
+				sp: t.sp,
+				fsBase: t.fsBase,
+				stack: t.stack ? { low: t.stack.low, high: t.stack.high, guard: t.stack.guard, source: t.stack.source } : null,
+				spInStack: true,
+				isMain: false,
+				dead: true,
+			});
+		}
+		return table;
+	}
+
 	private async sendLwpsChanged(reason: string): Promise<void> {
 		const d = this.debuggee;
 		if (!d || d.state !== 'stopped') return;
 		try {
-			const body = lwpTable(await d.threads());
+			const body = await this.lwpTableOf(d);
 			this.sendEvent(new Event('lwpsChanged', { ...body, reason }));
 		} catch {
 			// gone meanwhile
@@ -941,7 +965,7 @@ export class ForkallSession extends DebugSession {
 	private async lwps(): Promise<LwpsResponseBody> {
 		const d = this.requireDebuggee();
 		try {
-			return lwpTable(await d.threads());
+			return await this.lwpTableOf(d);
 		} catch (e) {
 			throw toDapError(e, 'lwps');
 		}
