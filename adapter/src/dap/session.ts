@@ -12,6 +12,7 @@ import { PassThrough } from 'node:stream';
 import {
 	Breakpoint as DapBreakpoint,
 	BreakpointEvent,
+	ContinuedEvent,
 	DebugSession,
 	ExitedEvent,
 	Event,
@@ -236,7 +237,7 @@ export class ForkallSession extends DebugSession {
 		this.handle('writeMemory', (a) => this.writeMemory(a));
 		this.handle('disassemble', (a) => this.disassemble(a));
 		this.handle('pause', (a, ctx) => this.pause(a, ctx));
-		this.handle('continue', () => this.continue());
+		this.handle('continue', (a) => this.continue(a));
 		this.handle('next', (a, ctx) => this.step('next', a, ctx));
 		this.handle('stepIn', (a, ctx) => this.step('stepIn', a, ctx));
 		this.handle('stepOut', (a, ctx) => this.step('stepOut', a, ctx));
@@ -292,7 +293,7 @@ export class ForkallSession extends DebugSession {
 			supportsSetVariable: false,
 			supportsEvaluateForHovers: true,
 			supportsCancelRequest: false,
-			supportsSingleThreadExecutionRequests: false,
+			supportsSingleThreadExecutionRequests: true,
 			exceptionBreakpointFilters: EXCEPTION_FILTERS.map((f) => ({
 				filter: f.filter,
 				label: f.label,
@@ -1054,14 +1055,17 @@ export class ForkallSession extends DebugSession {
 		return undefined;
 	}
 
-	private async continue(): Promise<DebugProtocol.ContinueResponse['body']> {
+	private async continue(a: DebugProtocol.ContinueArguments): Promise<DebugProtocol.ContinueResponse['body']> {
 		const d = this.requireDebuggee();
 		this.frames.reset();
 		this.vars.reset();
-		await d.resume().catch((e: unknown) => {
+		// singleThread: that thread alone runs; the others stay where they are
+		await d.resume(a.singleThread ? a.threadId : undefined).catch((e: unknown) => {
 			throw toDapError(e, 'continue');
 		});
-		return { allThreadsContinued: true };
+		// a client that did not send it itself (a custom request) learns that this thread runs
+		if (a.singleThread) this.sendEvent(new ContinuedEvent(a.threadId, false));
+		return { allThreadsContinued: !a.singleThread };
 	}
 
 	private async step(kind: 'next' | 'stepIn' | 'stepOut', a: DebugProtocol.NextArguments, ctx: RequestContext): Promise<undefined> {
@@ -1069,12 +1073,13 @@ export class ForkallSession extends DebugSession {
 		if (d.state !== 'stopped') throw errors.notStopped(`${kind}: the process is not stopped`);
 		const tid = a.threadId;
 		const instruction = a.granularity === 'instruction';
+		const alone = a.singleThread === true; // the other threads stay stopped, calls included
 		this.frames.reset();
 		this.vars.reset();
 		ctx.after(async () => {
-			if (kind === 'stepOut') await d.stepOut(tid);
-			else if (instruction) await d.stepInstruction(tid, kind === 'next');
-			else await d.stepLine(tid, kind === 'stepIn');
+			if (kind === 'stepOut') await d.stepOut(tid, alone);
+			else if (instruction) await d.stepInstruction(tid, kind === 'next', alone);
+			else await d.stepLine(tid, kind === 'stepIn', alone);
 		});
 		return undefined;
 	}

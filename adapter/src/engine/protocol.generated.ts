@@ -552,9 +552,11 @@ export interface StopRequest {
 	pid: Pid;
 }
 
-/** Resume every LWP of a session process; breakpoints under a thread's pc are stepped over transparently. */
+/** Resume every LWP of a session process (or only `tid`: the others stay stopped); breakpoints under a thread's pc are stepped over transparently. */
 export interface ResumeRequest {
 	pid: Pid;
+	/** only this thread (DAP singleThread); a later resume without tid resumes the rest */
+	tid?: Pid;
 }
 
 /** Start a program under the tracer: forked and exec'd by the tracer thread (never by Node: libuv would reap our tracee's stops); it stops right after execve, before the dynamic loader runs. */
@@ -597,6 +599,8 @@ export interface StepRequest {
 	into?: boolean;
 	/** run until the current function returns (stepOut); not with line/into */
 	out?: boolean;
+	/** with line/out: the other threads stay stopped the whole time, also while a call runs (DAP singleThread) */
+	alone?: boolean;
 }
 
 /** Insert a software breakpoint (int3 written through /proc/PID/mem; the original byte is kept). */
@@ -2129,9 +2133,13 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	const v383 = v381["pid"];
 	if (v383 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v383, p + ".pid", o, d + 1);
+	const v384 = v381["tid"];
+	if (v384 !== undefined) {
+		checkPid(v384, p + ".tid", o, d + 1);
+	}
 	if (o.strict) {
-		for (const v384 of Object.keys(v381)) {
-			if (!(["op","pid"] as readonly string[]).includes(v384)) fail(p + '.' + v384, 'not there (not in the schema)', v381[v384]);
+		for (const v385 of Object.keys(v381)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v385)) fail(p + '.' + v385, 'not there (not in the schema)', v381[v385]);
 		}
 	}
 }
@@ -2139,43 +2147,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v385 = v as Record<string, unknown>;
-	const v386 = v385["op"];
-	if (v386 === undefined) fail(p + ".op", 'present', undefined);
-	if (v386 !== "launch") fail(p + ".op", "\"launch\"", v386);
-	const v387 = v385["path"];
-	if (v387 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v387 === 'string')) fail(p + ".path", "a string", v387);
-	if (typeof v387 === 'string' && v387.length < 1) fail(p + ".path", "a string of 1+ characters", v387);
-	const v388 = v385["cwd"];
-	if (v388 === undefined) {
-		if (o.fill) v385["cwd"] = "";
-	} else {
-		if (!(typeof v388 === 'string')) fail(p + ".cwd", "a string", v388);
-	}
-	const v389 = v385["argv"];
+	const v386 = v as Record<string, unknown>;
+	const v387 = v386["op"];
+	if (v387 === undefined) fail(p + ".op", 'present', undefined);
+	if (v387 !== "launch") fail(p + ".op", "\"launch\"", v387);
+	const v388 = v386["path"];
+	if (v388 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v388 === 'string')) fail(p + ".path", "a string", v388);
+	if (typeof v388 === 'string' && v388.length < 1) fail(p + ".path", "a string of 1+ characters", v388);
+	const v389 = v386["cwd"];
 	if (v389 === undefined) {
-		if (o.fill) v385["argv"] = [];
+		if (o.fill) v386["cwd"] = "";
 	} else {
-		if (!(Array.isArray(v389))) fail(p + ".argv", "an array", v389);
-		for (let v390 = 0; v390 < v389.length; v390++) {
-			const v391: unknown = v389[v390];
-			if (!(typeof v391 === 'string')) fail(p + ".argv" + '[' + v390 + ']', "a string", v391);
+		if (!(typeof v389 === 'string')) fail(p + ".cwd", "a string", v389);
+	}
+	const v390 = v386["argv"];
+	if (v390 === undefined) {
+		if (o.fill) v386["argv"] = [];
+	} else {
+		if (!(Array.isArray(v390))) fail(p + ".argv", "an array", v390);
+		for (let v391 = 0; v391 < v390.length; v391++) {
+			const v392: unknown = v390[v391];
+			if (!(typeof v392 === 'string')) fail(p + ".argv" + '[' + v391 + ']', "a string", v392);
 		}
 	}
-	const v392 = v385["env"];
-	if (v392 === undefined) {
-		if (o.fill) v385["env"] = [];
+	const v393 = v386["env"];
+	if (v393 === undefined) {
+		if (o.fill) v386["env"] = [];
 	} else {
-		if (!(Array.isArray(v392))) fail(p + ".env", "an array", v392);
-		for (let v393 = 0; v393 < v392.length; v393++) {
-			const v394: unknown = v392[v393];
-			if (!(typeof v394 === 'string')) fail(p + ".env" + '[' + v393 + ']', "a string", v394);
+		if (!(Array.isArray(v393))) fail(p + ".env", "an array", v393);
+		for (let v394 = 0; v394 < v393.length; v394++) {
+			const v395: unknown = v393[v394];
+			if (!(typeof v395 === 'string')) fail(p + ".env" + '[' + v394 + ']', "a string", v395);
 		}
 	}
 	if (o.strict) {
-		for (const v395 of Object.keys(v385)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v395)) fail(p + '.' + v395, 'not there (not in the schema)', v385[v395]);
+		for (const v396 of Object.keys(v386)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v396)) fail(p + '.' + v396, 'not there (not in the schema)', v386[v396]);
 		}
 	}
 }
@@ -2183,40 +2191,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v396 = v as Record<string, unknown>;
-	const v397 = v396["op"];
-	if (v397 === undefined) fail(p + ".op", 'present', undefined);
-	if (v397 !== "fork") fail(p + ".op", "\"fork\"", v397);
-	const v398 = v396["pid"];
-	if (v398 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v398, p + ".pid", o, d + 1);
-	const v399 = v396["stopped"];
-	if (v399 === undefined) {
-		if (o.fill) v396["stopped"] = false;
-	} else {
-		if (!(typeof v399 === 'boolean')) fail(p + ".stopped", "a boolean", v399);
-	}
-	const v400 = v396["keepTraced"];
+	const v397 = v as Record<string, unknown>;
+	const v398 = v397["op"];
+	if (v398 === undefined) fail(p + ".op", 'present', undefined);
+	if (v398 !== "fork") fail(p + ".op", "\"fork\"", v398);
+	const v399 = v397["pid"];
+	if (v399 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v399, p + ".pid", o, d + 1);
+	const v400 = v397["stopped"];
 	if (v400 === undefined) {
-		if (o.fill) v396["keepTraced"] = false;
+		if (o.fill) v397["stopped"] = false;
 	} else {
-		if (!(typeof v400 === 'boolean')) fail(p + ".keepTraced", "a boolean", v400);
+		if (!(typeof v400 === 'boolean')) fail(p + ".stopped", "a boolean", v400);
 	}
-	const v401 = v396["copyDontfork"];
+	const v401 = v397["keepTraced"];
 	if (v401 === undefined) {
-		if (o.fill) v396["copyDontfork"] = false;
+		if (o.fill) v397["keepTraced"] = false;
 	} else {
-		if (!(typeof v401 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v401);
+		if (!(typeof v401 === 'boolean')) fail(p + ".keepTraced", "a boolean", v401);
 	}
-	const v402 = v396["sameTids"];
+	const v402 = v397["copyDontfork"];
 	if (v402 === undefined) {
-		if (o.fill) v396["sameTids"] = false;
+		if (o.fill) v397["copyDontfork"] = false;
 	} else {
-		if (!(typeof v402 === 'boolean')) fail(p + ".sameTids", "a boolean", v402);
+		if (!(typeof v402 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v402);
+	}
+	const v403 = v397["sameTids"];
+	if (v403 === undefined) {
+		if (o.fill) v397["sameTids"] = false;
+	} else {
+		if (!(typeof v403 === 'boolean')) fail(p + ".sameTids", "a boolean", v403);
 	}
 	if (o.strict) {
-		for (const v403 of Object.keys(v396)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v403)) fail(p + '.' + v403, 'not there (not in the schema)', v396[v403]);
+		for (const v404 of Object.keys(v397)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v404)) fail(p + '.' + v404, 'not there (not in the schema)', v397[v404]);
 		}
 	}
 }
@@ -2224,16 +2232,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v404 = v as Record<string, unknown>;
-	const v405 = v404["op"];
-	if (v405 === undefined) fail(p + ".op", 'present', undefined);
-	if (v405 !== "kill") fail(p + ".op", "\"kill\"", v405);
-	const v406 = v404["pid"];
-	if (v406 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v406, p + ".pid", o, d + 1);
+	const v405 = v as Record<string, unknown>;
+	const v406 = v405["op"];
+	if (v406 === undefined) fail(p + ".op", 'present', undefined);
+	if (v406 !== "kill") fail(p + ".op", "\"kill\"", v406);
+	const v407 = v405["pid"];
+	if (v407 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v407, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v407 of Object.keys(v404)) {
-			if (!(["op","pid"] as readonly string[]).includes(v407)) fail(p + '.' + v407, 'not there (not in the schema)', v404[v407]);
+		for (const v408 of Object.keys(v405)) {
+			if (!(["op","pid"] as readonly string[]).includes(v408)) fail(p + '.' + v408, 'not there (not in the schema)', v405[v408]);
 		}
 	}
 }
@@ -2241,37 +2249,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v408 = v as Record<string, unknown>;
-	const v409 = v408["op"];
-	if (v409 === undefined) fail(p + ".op", 'present', undefined);
-	if (v409 !== "step") fail(p + ".op", "\"step\"", v409);
-	const v410 = v408["pid"];
-	if (v410 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v410, p + ".pid", o, d + 1);
-	const v411 = v408["tid"];
-	if (v411 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v411, p + ".tid", o, d + 1);
-	const v412 = v408["line"];
-	if (v412 === undefined) {
-		if (o.fill) v408["line"] = false;
-	} else {
-		if (!(typeof v412 === 'boolean')) fail(p + ".line", "a boolean", v412);
-	}
-	const v413 = v408["into"];
+	const v409 = v as Record<string, unknown>;
+	const v410 = v409["op"];
+	if (v410 === undefined) fail(p + ".op", 'present', undefined);
+	if (v410 !== "step") fail(p + ".op", "\"step\"", v410);
+	const v411 = v409["pid"];
+	if (v411 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v411, p + ".pid", o, d + 1);
+	const v412 = v409["tid"];
+	if (v412 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v412, p + ".tid", o, d + 1);
+	const v413 = v409["line"];
 	if (v413 === undefined) {
-		if (o.fill) v408["into"] = false;
+		if (o.fill) v409["line"] = false;
 	} else {
-		if (!(typeof v413 === 'boolean')) fail(p + ".into", "a boolean", v413);
+		if (!(typeof v413 === 'boolean')) fail(p + ".line", "a boolean", v413);
 	}
-	const v414 = v408["out"];
+	const v414 = v409["into"];
 	if (v414 === undefined) {
-		if (o.fill) v408["out"] = false;
+		if (o.fill) v409["into"] = false;
 	} else {
-		if (!(typeof v414 === 'boolean')) fail(p + ".out", "a boolean", v414);
+		if (!(typeof v414 === 'boolean')) fail(p + ".into", "a boolean", v414);
+	}
+	const v415 = v409["out"];
+	if (v415 === undefined) {
+		if (o.fill) v409["out"] = false;
+	} else {
+		if (!(typeof v415 === 'boolean')) fail(p + ".out", "a boolean", v415);
+	}
+	const v416 = v409["alone"];
+	if (v416 === undefined) {
+		if (o.fill) v409["alone"] = false;
+	} else {
+		if (!(typeof v416 === 'boolean')) fail(p + ".alone", "a boolean", v416);
 	}
 	if (o.strict) {
-		for (const v415 of Object.keys(v408)) {
-			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v415)) fail(p + '.' + v415, 'not there (not in the schema)', v408[v415]);
+		for (const v417 of Object.keys(v409)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v417)) fail(p + '.' + v417, 'not there (not in the schema)', v409[v417]);
 		}
 	}
 }
@@ -2279,19 +2293,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v416 = v as Record<string, unknown>;
-	const v417 = v416["op"];
-	if (v417 === undefined) fail(p + ".op", 'present', undefined);
-	if (v417 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v417);
-	const v418 = v416["pid"];
-	if (v418 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v418, p + ".pid", o, d + 1);
-	const v419 = v416["addr"];
-	if (v419 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v419, p + ".addr", o, d + 1);
+	const v418 = v as Record<string, unknown>;
+	const v419 = v418["op"];
+	if (v419 === undefined) fail(p + ".op", 'present', undefined);
+	if (v419 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v419);
+	const v420 = v418["pid"];
+	if (v420 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v420, p + ".pid", o, d + 1);
+	const v421 = v418["addr"];
+	if (v421 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v421, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v420 of Object.keys(v416)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v420)) fail(p + '.' + v420, 'not there (not in the schema)', v416[v420]);
+		for (const v422 of Object.keys(v418)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v422)) fail(p + '.' + v422, 'not there (not in the schema)', v418[v422]);
 		}
 	}
 }
@@ -2299,19 +2313,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v421 = v as Record<string, unknown>;
-	const v422 = v421["op"];
-	if (v422 === undefined) fail(p + ".op", 'present', undefined);
-	if (v422 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v422);
-	const v423 = v421["pid"];
-	if (v423 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v423, p + ".pid", o, d + 1);
-	const v424 = v421["addr"];
-	if (v424 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v424, p + ".addr", o, d + 1);
+	const v423 = v as Record<string, unknown>;
+	const v424 = v423["op"];
+	if (v424 === undefined) fail(p + ".op", 'present', undefined);
+	if (v424 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v424);
+	const v425 = v423["pid"];
+	if (v425 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v425, p + ".pid", o, d + 1);
+	const v426 = v423["addr"];
+	if (v426 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v426, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v425 of Object.keys(v421)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v421[v425]);
+		for (const v427 of Object.keys(v423)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v427)) fail(p + '.' + v427, 'not there (not in the schema)', v423[v427]);
 		}
 	}
 }
@@ -2319,27 +2333,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v426 = v as Record<string, unknown>;
-	const v427 = v426["op"];
-	if (v427 === undefined) fail(p + ".op", 'present', undefined);
-	if (v427 !== "setRegs") fail(p + ".op", "\"setRegs\"", v427);
-	const v428 = v426["pid"];
-	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v428, p + ".pid", o, d + 1);
-	const v429 = v426["tid"];
-	if (v429 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v429, p + ".tid", o, d + 1);
-	const v430 = v426["regs"];
-	if (v430 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v430))) fail(p + ".regs", "an object", v430);
-	const v431 = v430 as Record<string, unknown>;
-	for (const v432 of Object.keys(v431)) {
-		if (([] as readonly string[]).includes(v432)) continue;
-		checkHex(v431[v432], p + ".regs" + '.' + v432, o, d + 1);
+	const v428 = v as Record<string, unknown>;
+	const v429 = v428["op"];
+	if (v429 === undefined) fail(p + ".op", 'present', undefined);
+	if (v429 !== "setRegs") fail(p + ".op", "\"setRegs\"", v429);
+	const v430 = v428["pid"];
+	if (v430 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v430, p + ".pid", o, d + 1);
+	const v431 = v428["tid"];
+	if (v431 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v431, p + ".tid", o, d + 1);
+	const v432 = v428["regs"];
+	if (v432 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v432))) fail(p + ".regs", "an object", v432);
+	const v433 = v432 as Record<string, unknown>;
+	for (const v434 of Object.keys(v433)) {
+		if (([] as readonly string[]).includes(v434)) continue;
+		checkHex(v433[v434], p + ".regs" + '.' + v434, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v433 of Object.keys(v426)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v433)) fail(p + '.' + v433, 'not there (not in the schema)', v426[v433]);
+		for (const v435 of Object.keys(v428)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v435)) fail(p + '.' + v435, 'not there (not in the schema)', v428[v435]);
 		}
 	}
 }
@@ -2347,13 +2361,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v434 = v as Record<string, unknown>;
-	const v435 = v434["op"];
-	if (v435 === undefined) fail(p + ".op", 'present', undefined);
-	if (v435 !== "ping") fail(p + ".op", "\"ping\"", v435);
+	const v436 = v as Record<string, unknown>;
+	const v437 = v436["op"];
+	if (v437 === undefined) fail(p + ".op", 'present', undefined);
+	if (v437 !== "ping") fail(p + ".op", "\"ping\"", v437);
 	if (o.strict) {
-		for (const v436 of Object.keys(v434)) {
-			if (!(["op"] as readonly string[]).includes(v436)) fail(p + '.' + v436, 'not there (not in the schema)', v434[v436]);
+		for (const v438 of Object.keys(v436)) {
+			if (!(["op"] as readonly string[]).includes(v438)) fail(p + '.' + v438, 'not there (not in the schema)', v436[v438]);
 		}
 	}
 }
@@ -2361,29 +2375,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v437 = v as Record<string, unknown>;
-	const v438 = v437["op"];
-	if (v438 === undefined) fail(p + ".op", 'present', undefined);
-	if (v438 !== "stack") fail(p + ".op", "\"stack\"", v438);
-	const v439 = v437["pid"];
-	if (v439 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v439, p + ".pid", o, d + 1);
-	const v440 = v437["tid"];
-	if (v440 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v440 === 'number' && Number.isInteger(v440))) fail(p + ".tid", "an integer", v440);
-	if (typeof v440 === 'number' && v440 < 0) fail(p + ".tid", ">= 0", v440);
-	if (typeof v440 === 'number' && v440 > 2147483647) fail(p + ".tid", "<= 2147483647", v440);
-	const v441 = v437["maxFrames"];
-	if (v441 === undefined) {
-		if (o.fill) v437["maxFrames"] = 0;
+	const v439 = v as Record<string, unknown>;
+	const v440 = v439["op"];
+	if (v440 === undefined) fail(p + ".op", 'present', undefined);
+	if (v440 !== "stack") fail(p + ".op", "\"stack\"", v440);
+	const v441 = v439["pid"];
+	if (v441 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v441, p + ".pid", o, d + 1);
+	const v442 = v439["tid"];
+	if (v442 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v442 === 'number' && Number.isInteger(v442))) fail(p + ".tid", "an integer", v442);
+	if (typeof v442 === 'number' && v442 < 0) fail(p + ".tid", ">= 0", v442);
+	if (typeof v442 === 'number' && v442 > 2147483647) fail(p + ".tid", "<= 2147483647", v442);
+	const v443 = v439["maxFrames"];
+	if (v443 === undefined) {
+		if (o.fill) v439["maxFrames"] = 0;
 	} else {
-		if (!(typeof v441 === 'number' && Number.isInteger(v441))) fail(p + ".maxFrames", "an integer", v441);
-		if (typeof v441 === 'number' && v441 < 0) fail(p + ".maxFrames", ">= 0", v441);
-		if (typeof v441 === 'number' && v441 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v441);
+		if (!(typeof v443 === 'number' && Number.isInteger(v443))) fail(p + ".maxFrames", "an integer", v443);
+		if (typeof v443 === 'number' && v443 < 0) fail(p + ".maxFrames", ">= 0", v443);
+		if (typeof v443 === 'number' && v443 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v443);
 	}
 	if (o.strict) {
-		for (const v442 of Object.keys(v437)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v442)) fail(p + '.' + v442, 'not there (not in the schema)', v437[v442]);
+		for (const v444 of Object.keys(v439)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v444)) fail(p + '.' + v444, 'not there (not in the schema)', v439[v444]);
 		}
 	}
 }
@@ -2391,34 +2405,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v443 = v as Record<string, unknown>;
-	const v444 = v443["op"];
-	if (v444 === undefined) fail(p + ".op", 'present', undefined);
-	if (v444 !== "symbols") fail(p + ".op", "\"symbols\"", v444);
-	const v445 = v443["pid"];
-	if (v445 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v445, p + ".pid", o, d + 1);
-	const v446 = v443["function"];
-	if (v446 !== undefined) {
-		if (!(typeof v446 === 'string')) fail(p + ".function", "a string", v446);
-	}
-	const v447 = v443["file"];
-	if (v447 !== undefined) {
-		if (!(typeof v447 === 'string')) fail(p + ".file", "a string", v447);
-	}
-	const v448 = v443["line"];
+	const v445 = v as Record<string, unknown>;
+	const v446 = v445["op"];
+	if (v446 === undefined) fail(p + ".op", 'present', undefined);
+	if (v446 !== "symbols") fail(p + ".op", "\"symbols\"", v446);
+	const v447 = v445["pid"];
+	if (v447 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v447, p + ".pid", o, d + 1);
+	const v448 = v445["function"];
 	if (v448 !== undefined) {
-		if (!(typeof v448 === 'number' && Number.isInteger(v448))) fail(p + ".line", "an integer", v448);
-		if (typeof v448 === 'number' && v448 < 1) fail(p + ".line", ">= 1", v448);
-		if (typeof v448 === 'number' && v448 > 2147483647) fail(p + ".line", "<= 2147483647", v448);
+		if (!(typeof v448 === 'string')) fail(p + ".function", "a string", v448);
 	}
-	const v449 = v443["addr"];
+	const v449 = v445["file"];
 	if (v449 !== undefined) {
-		checkHex(v449, p + ".addr", o, d + 1);
+		if (!(typeof v449 === 'string')) fail(p + ".file", "a string", v449);
+	}
+	const v450 = v445["line"];
+	if (v450 !== undefined) {
+		if (!(typeof v450 === 'number' && Number.isInteger(v450))) fail(p + ".line", "an integer", v450);
+		if (typeof v450 === 'number' && v450 < 1) fail(p + ".line", ">= 1", v450);
+		if (typeof v450 === 'number' && v450 > 2147483647) fail(p + ".line", "<= 2147483647", v450);
+	}
+	const v451 = v445["addr"];
+	if (v451 !== undefined) {
+		checkHex(v451, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v450 of Object.keys(v443)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v443[v450]);
+		for (const v452 of Object.keys(v445)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v452)) fail(p + '.' + v452, 'not there (not in the schema)', v445[v452]);
 		}
 	}
 }
@@ -2426,27 +2440,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v451 = v as Record<string, unknown>;
-	const v452 = v451["op"];
-	if (v452 === undefined) fail(p + ".op", 'present', undefined);
-	if (v452 !== "locals") fail(p + ".op", "\"locals\"", v452);
-	const v453 = v451["pid"];
-	if (v453 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v453, p + ".pid", o, d + 1);
-	const v454 = v451["tid"];
-	if (v454 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v454, p + ".tid", o, d + 1);
-	const v455 = v451["frame"];
-	if (v455 === undefined) {
-		if (o.fill) v451["frame"] = 0;
+	const v453 = v as Record<string, unknown>;
+	const v454 = v453["op"];
+	if (v454 === undefined) fail(p + ".op", 'present', undefined);
+	if (v454 !== "locals") fail(p + ".op", "\"locals\"", v454);
+	const v455 = v453["pid"];
+	if (v455 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v455, p + ".pid", o, d + 1);
+	const v456 = v453["tid"];
+	if (v456 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v456, p + ".tid", o, d + 1);
+	const v457 = v453["frame"];
+	if (v457 === undefined) {
+		if (o.fill) v453["frame"] = 0;
 	} else {
-		if (!(typeof v455 === 'number' && Number.isInteger(v455))) fail(p + ".frame", "an integer", v455);
-		if (typeof v455 === 'number' && v455 < 0) fail(p + ".frame", ">= 0", v455);
-		if (typeof v455 === 'number' && v455 > 254) fail(p + ".frame", "<= 254", v455);
+		if (!(typeof v457 === 'number' && Number.isInteger(v457))) fail(p + ".frame", "an integer", v457);
+		if (typeof v457 === 'number' && v457 < 0) fail(p + ".frame", ">= 0", v457);
+		if (typeof v457 === 'number' && v457 > 254) fail(p + ".frame", "<= 254", v457);
 	}
 	if (o.strict) {
-		for (const v456 of Object.keys(v451)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v456)) fail(p + '.' + v456, 'not there (not in the schema)', v451[v456]);
+		for (const v458 of Object.keys(v453)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v458)) fail(p + '.' + v458, 'not there (not in the schema)', v453[v458]);
 		}
 	}
 }
@@ -2454,22 +2468,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v457 = v as Record<string, unknown>;
-	const v458 = v457["type"];
-	if (v458 === undefined) fail(p + ".type", 'present', undefined);
-	if (v458 !== "event") fail(p + ".type", "\"event\"", v458);
-	const v459 = v457["event"];
-	if (v459 === undefined) fail(p + ".event", 'present', undefined);
-	if (v459 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v459);
-	const v460 = v457["pid"];
-	if (v460 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v460, p + ".pid", o, d + 1);
-	const v461 = v457["tid"];
-	if (v461 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v461, p + ".tid", o, d + 1);
+	const v459 = v as Record<string, unknown>;
+	const v460 = v459["type"];
+	if (v460 === undefined) fail(p + ".type", 'present', undefined);
+	if (v460 !== "event") fail(p + ".type", "\"event\"", v460);
+	const v461 = v459["event"];
+	if (v461 === undefined) fail(p + ".event", 'present', undefined);
+	if (v461 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v461);
+	const v462 = v459["pid"];
+	if (v462 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v462, p + ".pid", o, d + 1);
+	const v463 = v459["tid"];
+	if (v463 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v463, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v462 of Object.keys(v457)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v462)) fail(p + '.' + v462, 'not there (not in the schema)', v457[v462]);
+		for (const v464 of Object.keys(v459)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v464)) fail(p + '.' + v464, 'not there (not in the schema)', v459[v464]);
 		}
 	}
 }
@@ -2477,22 +2491,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v463 = v as Record<string, unknown>;
-	const v464 = v463["type"];
-	if (v464 === undefined) fail(p + ".type", 'present', undefined);
-	if (v464 !== "event") fail(p + ".type", "\"event\"", v464);
-	const v465 = v463["event"];
-	if (v465 === undefined) fail(p + ".event", 'present', undefined);
-	if (v465 !== "threadExited") fail(p + ".event", "\"threadExited\"", v465);
-	const v466 = v463["pid"];
-	if (v466 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v466, p + ".pid", o, d + 1);
-	const v467 = v463["tid"];
-	if (v467 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v467, p + ".tid", o, d + 1);
+	const v465 = v as Record<string, unknown>;
+	const v466 = v465["type"];
+	if (v466 === undefined) fail(p + ".type", 'present', undefined);
+	if (v466 !== "event") fail(p + ".type", "\"event\"", v466);
+	const v467 = v465["event"];
+	if (v467 === undefined) fail(p + ".event", 'present', undefined);
+	if (v467 !== "threadExited") fail(p + ".event", "\"threadExited\"", v467);
+	const v468 = v465["pid"];
+	if (v468 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v468, p + ".pid", o, d + 1);
+	const v469 = v465["tid"];
+	if (v469 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v469, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v468 of Object.keys(v463)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v468)) fail(p + '.' + v468, 'not there (not in the schema)', v463[v468]);
+		for (const v470 of Object.keys(v465)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v470)) fail(p + '.' + v470, 'not there (not in the schema)', v465[v470]);
 		}
 	}
 }
@@ -2500,38 +2514,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v469 = v as Record<string, unknown>;
-	const v470 = v469["type"];
-	if (v470 === undefined) fail(p + ".type", 'present', undefined);
-	if (v470 !== "event") fail(p + ".type", "\"event\"", v470);
-	const v471 = v469["event"];
-	if (v471 === undefined) fail(p + ".event", 'present', undefined);
-	if (v471 !== "stopped") fail(p + ".event", "\"stopped\"", v471);
-	const v472 = v469["pid"];
-	if (v472 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v472, p + ".pid", o, d + 1);
-	const v473 = v469["tid"];
-	if (v473 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v473, p + ".tid", o, d + 1);
-	const v474 = v469["reason"];
-	if (v474 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v474 !== 'string' || !["signal","breakpoint"].includes(v474)) fail(p + ".reason", "one of signal|breakpoint", v474);
-	const v475 = v469["signal"];
-	if (v475 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v475 === 'number' && Number.isInteger(v475))) fail(p + ".signal", "an integer", v475);
-	if (typeof v475 === 'number' && v475 < 0) fail(p + ".signal", ">= 0", v475);
-	if (typeof v475 === 'number' && v475 > 64) fail(p + ".signal", "<= 64", v475);
-	const v476 = v469["pc"];
-	if (v476 !== undefined) {
-		checkHex(v476, p + ".pc", o, d + 1);
+	const v471 = v as Record<string, unknown>;
+	const v472 = v471["type"];
+	if (v472 === undefined) fail(p + ".type", 'present', undefined);
+	if (v472 !== "event") fail(p + ".type", "\"event\"", v472);
+	const v473 = v471["event"];
+	if (v473 === undefined) fail(p + ".event", 'present', undefined);
+	if (v473 !== "stopped") fail(p + ".event", "\"stopped\"", v473);
+	const v474 = v471["pid"];
+	if (v474 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v474, p + ".pid", o, d + 1);
+	const v475 = v471["tid"];
+	if (v475 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v475, p + ".tid", o, d + 1);
+	const v476 = v471["reason"];
+	if (v476 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v476 !== 'string' || !["signal","breakpoint"].includes(v476)) fail(p + ".reason", "one of signal|breakpoint", v476);
+	const v477 = v471["signal"];
+	if (v477 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v477 === 'number' && Number.isInteger(v477))) fail(p + ".signal", "an integer", v477);
+	if (typeof v477 === 'number' && v477 < 0) fail(p + ".signal", ">= 0", v477);
+	if (typeof v477 === 'number' && v477 > 64) fail(p + ".signal", "<= 64", v477);
+	const v478 = v471["pc"];
+	if (v478 !== undefined) {
+		checkHex(v478, p + ".pc", o, d + 1);
 	}
-	const v477 = v469["addr"];
-	if (v477 !== undefined) {
-		checkHex(v477, p + ".addr", o, d + 1);
+	const v479 = v471["addr"];
+	if (v479 !== undefined) {
+		checkHex(v479, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v478 of Object.keys(v469)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v478)) fail(p + '.' + v478, 'not there (not in the schema)', v469[v478]);
+		for (const v480 of Object.keys(v471)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v480)) fail(p + '.' + v480, 'not there (not in the schema)', v471[v480]);
 		}
 	}
 }
@@ -2539,30 +2553,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v479 = v as Record<string, unknown>;
-	const v480 = v479["type"];
-	if (v480 === undefined) fail(p + ".type", 'present', undefined);
-	if (v480 !== "event") fail(p + ".type", "\"event\"", v480);
-	const v481 = v479["event"];
-	if (v481 === undefined) fail(p + ".event", 'present', undefined);
-	if (v481 !== "signal") fail(p + ".event", "\"signal\"", v481);
-	const v482 = v479["pid"];
-	if (v482 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v482, p + ".pid", o, d + 1);
-	const v483 = v479["tid"];
-	if (v483 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v483, p + ".tid", o, d + 1);
-	const v484 = v479["signal"];
-	if (v484 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v484 === 'number' && Number.isInteger(v484))) fail(p + ".signal", "an integer", v484);
-	if (typeof v484 === 'number' && v484 < 1) fail(p + ".signal", ">= 1", v484);
-	if (typeof v484 === 'number' && v484 > 64) fail(p + ".signal", "<= 64", v484);
-	const v485 = v479["passed"];
-	if (v485 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v485 === 'boolean')) fail(p + ".passed", "a boolean", v485);
+	const v481 = v as Record<string, unknown>;
+	const v482 = v481["type"];
+	if (v482 === undefined) fail(p + ".type", 'present', undefined);
+	if (v482 !== "event") fail(p + ".type", "\"event\"", v482);
+	const v483 = v481["event"];
+	if (v483 === undefined) fail(p + ".event", 'present', undefined);
+	if (v483 !== "signal") fail(p + ".event", "\"signal\"", v483);
+	const v484 = v481["pid"];
+	if (v484 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v484, p + ".pid", o, d + 1);
+	const v485 = v481["tid"];
+	if (v485 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v485, p + ".tid", o, d + 1);
+	const v486 = v481["signal"];
+	if (v486 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v486 === 'number' && Number.isInteger(v486))) fail(p + ".signal", "an integer", v486);
+	if (typeof v486 === 'number' && v486 < 1) fail(p + ".signal", ">= 1", v486);
+	if (typeof v486 === 'number' && v486 > 64) fail(p + ".signal", "<= 64", v486);
+	const v487 = v481["passed"];
+	if (v487 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v487 === 'boolean')) fail(p + ".passed", "a boolean", v487);
 	if (o.strict) {
-		for (const v486 of Object.keys(v479)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v486)) fail(p + '.' + v486, 'not there (not in the schema)', v479[v486]);
+		for (const v488 of Object.keys(v481)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v488)) fail(p + '.' + v488, 'not there (not in the schema)', v481[v488]);
 		}
 	}
 }
@@ -2570,31 +2584,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v487 = v as Record<string, unknown>;
-	const v488 = v487["type"];
-	if (v488 === undefined) fail(p + ".type", 'present', undefined);
-	if (v488 !== "event") fail(p + ".type", "\"event\"", v488);
-	const v489 = v487["event"];
-	if (v489 === undefined) fail(p + ".event", 'present', undefined);
-	if (v489 !== "childProcess") fail(p + ".event", "\"childProcess\"", v489);
-	const v490 = v487["pid"];
-	if (v490 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v490, p + ".pid", o, d + 1);
-	const v491 = v487["tid"];
-	if (v491 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v491, p + ".tid", o, d + 1);
-	const v492 = v487["child"];
-	if (v492 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v492, p + ".child", o, d + 1);
-	const v493 = v487["kind"];
-	if (v493 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v493 !== 'string' || !["fork","vfork","clone"].includes(v493)) fail(p + ".kind", "one of fork|vfork|clone", v493);
-	const v494 = v487["detached"];
-	if (v494 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v494 === 'boolean')) fail(p + ".detached", "a boolean", v494);
+	const v489 = v as Record<string, unknown>;
+	const v490 = v489["type"];
+	if (v490 === undefined) fail(p + ".type", 'present', undefined);
+	if (v490 !== "event") fail(p + ".type", "\"event\"", v490);
+	const v491 = v489["event"];
+	if (v491 === undefined) fail(p + ".event", 'present', undefined);
+	if (v491 !== "childProcess") fail(p + ".event", "\"childProcess\"", v491);
+	const v492 = v489["pid"];
+	if (v492 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v492, p + ".pid", o, d + 1);
+	const v493 = v489["tid"];
+	if (v493 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v493, p + ".tid", o, d + 1);
+	const v494 = v489["child"];
+	if (v494 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v494, p + ".child", o, d + 1);
+	const v495 = v489["kind"];
+	if (v495 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v495 !== 'string' || !["fork","vfork","clone"].includes(v495)) fail(p + ".kind", "one of fork|vfork|clone", v495);
+	const v496 = v489["detached"];
+	if (v496 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v496 === 'boolean')) fail(p + ".detached", "a boolean", v496);
 	if (o.strict) {
-		for (const v495 of Object.keys(v487)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v495)) fail(p + '.' + v495, 'not there (not in the schema)', v487[v495]);
+		for (const v497 of Object.keys(v489)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v497)) fail(p + '.' + v497, 'not there (not in the schema)', v489[v497]);
 		}
 	}
 }
@@ -2602,25 +2616,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v496 = v as Record<string, unknown>;
-	const v497 = v496["type"];
-	if (v497 === undefined) fail(p + ".type", 'present', undefined);
-	if (v497 !== "event") fail(p + ".type", "\"event\"", v497);
-	const v498 = v496["event"];
-	if (v498 === undefined) fail(p + ".event", 'present', undefined);
-	if (v498 !== "exec") fail(p + ".event", "\"exec\"", v498);
-	const v499 = v496["pid"];
-	if (v499 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v499, p + ".pid", o, d + 1);
-	const v500 = v496["tid"];
-	if (v500 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v500, p + ".tid", o, d + 1);
-	const v501 = v496["path"];
-	if (v501 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v501 === 'string')) fail(p + ".path", "a string", v501);
+	const v498 = v as Record<string, unknown>;
+	const v499 = v498["type"];
+	if (v499 === undefined) fail(p + ".type", 'present', undefined);
+	if (v499 !== "event") fail(p + ".type", "\"event\"", v499);
+	const v500 = v498["event"];
+	if (v500 === undefined) fail(p + ".event", 'present', undefined);
+	if (v500 !== "exec") fail(p + ".event", "\"exec\"", v500);
+	const v501 = v498["pid"];
+	if (v501 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v501, p + ".pid", o, d + 1);
+	const v502 = v498["tid"];
+	if (v502 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v502, p + ".tid", o, d + 1);
+	const v503 = v498["path"];
+	if (v503 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v503 === 'string')) fail(p + ".path", "a string", v503);
 	if (o.strict) {
-		for (const v502 of Object.keys(v496)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v502)) fail(p + '.' + v502, 'not there (not in the schema)', v496[v502]);
+		for (const v504 of Object.keys(v498)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v504)) fail(p + '.' + v504, 'not there (not in the schema)', v498[v504]);
 		}
 	}
 }
@@ -2628,32 +2642,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v503 = v as Record<string, unknown>;
-	const v504 = v503["type"];
-	if (v504 === undefined) fail(p + ".type", 'present', undefined);
-	if (v504 !== "event") fail(p + ".type", "\"event\"", v504);
-	const v505 = v503["event"];
-	if (v505 === undefined) fail(p + ".event", 'present', undefined);
-	if (v505 !== "exited") fail(p + ".event", "\"exited\"", v505);
-	const v506 = v503["pid"];
-	if (v506 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v506, p + ".pid", o, d + 1);
-	const v507 = v503["exitCode"];
-	if (v507 !== undefined) {
-		if (!(typeof v507 === 'number' && Number.isInteger(v507))) fail(p + ".exitCode", "an integer", v507);
-		if (typeof v507 === 'number' && v507 < 0) fail(p + ".exitCode", ">= 0", v507);
-		if (typeof v507 === 'number' && v507 > 255) fail(p + ".exitCode", "<= 255", v507);
+	const v505 = v as Record<string, unknown>;
+	const v506 = v505["type"];
+	if (v506 === undefined) fail(p + ".type", 'present', undefined);
+	if (v506 !== "event") fail(p + ".type", "\"event\"", v506);
+	const v507 = v505["event"];
+	if (v507 === undefined) fail(p + ".event", 'present', undefined);
+	if (v507 !== "exited") fail(p + ".event", "\"exited\"", v507);
+	const v508 = v505["pid"];
+	if (v508 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v508, p + ".pid", o, d + 1);
+	const v509 = v505["exitCode"];
+	if (v509 !== undefined) {
+		if (!(typeof v509 === 'number' && Number.isInteger(v509))) fail(p + ".exitCode", "an integer", v509);
+		if (typeof v509 === 'number' && v509 < 0) fail(p + ".exitCode", ">= 0", v509);
+		if (typeof v509 === 'number' && v509 > 255) fail(p + ".exitCode", "<= 255", v509);
 	}
-	const v508 = v503["signal"];
-	if (v508 !== undefined) {
-		if (!(typeof v508 === 'number' && Number.isInteger(v508))) fail(p + ".signal", "an integer", v508);
-		if (typeof v508 === 'number' && v508 < 1) fail(p + ".signal", ">= 1", v508);
-		if (typeof v508 === 'number' && v508 > 64) fail(p + ".signal", "<= 64", v508);
+	const v510 = v505["signal"];
+	if (v510 !== undefined) {
+		if (!(typeof v510 === 'number' && Number.isInteger(v510))) fail(p + ".signal", "an integer", v510);
+		if (typeof v510 === 'number' && v510 < 1) fail(p + ".signal", ">= 1", v510);
+		if (typeof v510 === 'number' && v510 > 64) fail(p + ".signal", "<= 64", v510);
 	}
-	if (v503["exitCode"] === undefined && v503["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v505["exitCode"] === undefined && v505["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v509 of Object.keys(v503)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v509)) fail(p + '.' + v509, 'not there (not in the schema)', v503[v509]);
+		for (const v511 of Object.keys(v505)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v511)) fail(p + '.' + v511, 'not there (not in the schema)', v505[v511]);
 		}
 	}
 }

@@ -555,14 +555,14 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		return this.entryBreakpoint.verified;
 	}
 
-	/** Resume every LWP (steps over our breakpoints). */
-	async resume(): Promise<void> {
+	/** Resume every LWP (steps over our breakpoints); with `only`, that LWP alone (the others stay stopped). */
+	async resume(only?: number): Promise<void> {
 		this.requireStopped('continue');
 		this.invalidate();
 		this.runState = 'running';
 		this.emit('continued');
 		try {
-			await this.tracer.request('resume', { pid: this.pid });
+			await this.tracer.request('resume', only === undefined ? { pid: this.pid } : { pid: this.pid, tid: only });
 		} catch (e) {
 			if (this.runState === 'running') this.runState = 'stopped';
 			throw e;
@@ -945,25 +945,26 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 
 	// ---- stepping --------------------------------------------------------------
 
-	/** One instruction of one LWP (`over`: a call runs to its return). */
-	async stepInstruction(tid: number, over = false): Promise<void> {
-		await this.runStep(tid, () => this.instructionStep(tid, over));
+	/** One instruction of one LWP (`over`: a call runs to its return; `alone`: the others stay stopped meanwhile). */
+	async stepInstruction(tid: number, over = false, alone = false): Promise<void> {
+		await this.runStep(tid, () => this.instructionStep(tid, over, alone));
 	}
 
 	/** Source-line step (`into` enters calls that have line information),
-	 * run by the tracer thread (native/src/engine/step.c). */
-	async stepLine(tid: number, into: boolean): Promise<void> {
+	 * run by the tracer thread (native/src/engine/step.c). `alone`: the
+	 * other LWPs stay stopped throughout, calls included (DAP singleThread). */
+	async stepLine(tid: number, into: boolean, alone = false): Promise<void> {
 		await this.runStep(tid, async () => {
-			const end = await this.nativeStep(tid, { line: true, into });
+			const end = await this.nativeStep(tid, { line: true, into, alone });
 			// No line information at pc: one instruction (over calls).
-			return end === 'noLine' ? this.instructionStep(tid, !into) : end;
+			return end === 'noLine' ? this.instructionStep(tid, !into, alone) : end;
 		});
 	}
 
 	/** Run until the current function returns to its caller. */
-	async stepOut(tid: number): Promise<void> {
+	async stepOut(tid: number, alone = false): Promise<void> {
 		await this.runStep(tid, async () => {
-			const end = await this.nativeStep(tid, { out: true });
+			const end = await this.nativeStep(tid, { out: true, alone });
 			return end === 'noLine' ? null : end;
 		});
 	}
@@ -1012,11 +1013,11 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		await this.tracer.request('step', { pid: this.pid, tid });
 	}
 
-	private async instructionStep(tid: number, over: boolean): Promise<Foreign | null> {
+	private async instructionStep(tid: number, over: boolean, alone = false): Promise<Foreign | null> {
 		const regs = await this.rawRegs(tid);
 		const insn = decodeOne((a, n) => this.memory.readRaw(a, n), regs.pc);
 		if (over && insn.isCall && !insn.invalid) {
-			return this.runToReturn(tid, regs.pc + BigInt(insn.length), regs.sp);
+			return this.runToReturn(tid, regs.pc + BigInt(insn.length), regs.sp, alone);
 		}
 		await this.stepOp(tid);
 		return null;
@@ -1084,7 +1085,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	 * we wait for, not a recursive call). Returns the stop that got in the
 	 * way (a user breakpoint, a signal), or null.
 	 */
-	private async runToReturn(tid: number, addr: bigint, minSp: bigint): Promise<Foreign | null> {
+	private async runToReturn(tid: number, addr: bigint, minSp: bigint, alone = false): Promise<Foreign | null> {
 		const bp = await this.breakpoints.add('internal', [addr]);
 		if (!bp.verified) {
 			await this.breakpoints.remove(bp.id);
@@ -1092,7 +1093,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		}
 		try {
 			for (;;) {
-				const ev = await this.runUntilNativeStop();
+				const ev = await this.runUntilNativeStop(alone ? tid : undefined);
 				if (ev === 'exited' || ev === 'paused') return null;
 				if (ev.reason === 'breakpoint' && ev.addr && BigInt(ev.addr) === addr) {
 					const user = this.breakpoints.at(addr).filter((b) => b.kind !== 'internal');
@@ -1112,13 +1113,13 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	}
 
 	/** Resume all and wait for the next native stop (the process is all-stopped again after). */
-	private async runUntilNativeStop(): Promise<NativeStop | 'exited' | 'paused'> {
+	private async runUntilNativeStop(only?: number): Promise<NativeStop | 'exited' | 'paused'> {
 		const got = new Promise<NativeStop | 'exited' | 'paused'>((resolve) => {
 			this.waiter = resolve;
 		});
 		this.runState = 'running';
 		try {
-			await this.tracer.request('resume', { pid: this.pid });
+			await this.tracer.request('resume', only === undefined ? { pid: this.pid } : { pid: this.pid, tid: only });
 		} catch (e) {
 			this.waiter = null;
 			if (!this.isExited()) this.runState = 'stopped';
