@@ -281,6 +281,7 @@ export class ForkallSession extends DebugSession {
 			supportsConfigurationDoneRequest: true,
 			supportsFunctionBreakpoints: f.breakpoints && f.symbols,
 			supportsConditionalBreakpoints: true,
+			supportsLogPoints: true,
 			supportsHitConditionalBreakpoints: true,
 			supportsInstructionBreakpoints: f.breakpoints,
 			supportsSteppingGranularity: f.step,
@@ -1092,6 +1093,7 @@ export class ForkallSession extends DebugSession {
 		const lines = a.breakpoints?.map((b) => b.line) ?? a.lines ?? [];
 		const hitOf = (i: number): string | undefined => a.breakpoints?.[i]?.hitCondition || undefined;
 		const condOf = (i: number): string | undefined => a.breakpoints?.[i]?.condition || undefined;
+		const logOf = (i: number): string | undefined => a.breakpoints?.[i]?.logMessage || undefined;
 		if (!file) {
 			return { breakpoints: lines.map(() => ({ verified: false, message: 'only sources with a path are supported' })) };
 		}
@@ -1109,6 +1111,7 @@ export class ForkallSession extends DebugSession {
 							line: r.line ?? line,
 							hitCondition: hitOf(i),
 							condition: condOf(i),
+							logMessage: logOf(i),
 						})
 					: d.breakpoints.addUnverified(
 							'source',

@@ -31,7 +31,7 @@ import type {
 	ThreadExitedEvent,
 } from '../engine/protocol';
 import type { Tracer } from '../engine/tracer';
-import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
+import { BreakpointTable, type Breakpoint, countHits, parseHitCondition } from './breakpoints';
 import { evaluate, parseCondition, rawNumber, type Lookup } from './conditions';
 import { fromMasks, signalName, toMasks, type SignalTable } from './signals';
 import { decodeOne, disassemble, type Instruction } from './disasm';
@@ -362,10 +362,20 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		if (info.reason === 'breakpoint' && info.breakpoints.some((b) => b.condition)) {
 			info.breakpoints = await this.conditionsHolding(info);
 		}
+		const hitOk = info.reason === 'breakpoint' && info.breakpoints.length > 0 && countHits(info.breakpoints);
+		if (hitOk && info.breakpoints.some((b) => b.logMessage)) {
+			// logpoints print (each when its own hit condition is met) and do not stop
+			for (const b of info.breakpoints) {
+				const test = b.hitCondition ? parseHitCondition(b.hitCondition) : null;
+				if (b.logMessage && (!test || test(b.hits ?? 0)))
+					this.emit('output', 'console', `${await this.formatLog(b.logMessage, info.tid)}\n`);
+			}
+			info.breakpoints = info.breakpoints.filter((b) => !b.logMessage);
+		}
 		if (
 			stale ||
 			(info.reason === 'breakpoint' && info.addr !== undefined && !info.breakpoints.length) ||
-			(info.reason === 'breakpoint' && info.breakpoints.length && !countHits(info.breakpoints))
+			(info.reason === 'breakpoint' && info.breakpoints.length && !hitOk)
 		) {
 			// every breakpoint here has a hit condition not met yet, or the
 			// breakpoint was removed while this hit was on its way: go on
@@ -443,6 +453,44 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			default:
 				return null; // internal: dropped
 		}
+	}
+
+	/**
+	 * A logpoint's message for a hit of thread tid: each {expr} replaced by
+	 * the value of a variable of the top frame (a name, a member `pt.x`, an
+	 * element `a[2]`, as the Variables view names them) or a $register;
+	 * what cannot be read says why, in the braces' place.
+	 */
+	private async formatLog(msg: string, tid: number): Promise<string> {
+		if (!msg.includes('{')) return msg;
+		let lookup: Map<string, string> | null = null;
+		const values = async (): Promise<Map<string, string>> => {
+			if (lookup) return lookup;
+			const m = new Map<string, string>();
+			const add = (v: Variable): void => {
+				if (v.expr && !m.has(v.expr)) m.set(v.expr, v.value);
+				if (!m.has(v.name)) m.set(v.name, v.value);
+				for (const c of v.children ?? []) add(c);
+			};
+			const [locals, regs] = await Promise.all([
+				this.fetchLocals(tid, 0).catch(() => null),
+				this.process.registers(tid).catch(() => null),
+			]);
+			for (const v of locals?.variables ?? []) add(v);
+			for (const [k, v] of regs?.gpr ?? []) m.set(`$${k}`, `0x${v.toString(16)}`);
+			lookup = m;
+			return m;
+		};
+		let out = '';
+		let i = 0;
+		for (const m of msg.matchAll(/\{([^{}]*)\}/g)) {
+			out += msg.slice(i, m.index);
+			const expr = m[1].replace(/\s+/g, '');
+			const v = (await values()).get(expr);
+			out += v ?? `<no "${expr}" here>`;
+			i = m.index + m[0].length;
+		}
+		return out + msg.slice(i);
 	}
 
 	/** The breakpoints of a hit whose condition holds (or cannot be
