@@ -75,6 +75,20 @@ test('evaluate: locals, members, elements, pointee members, registers; errors na
 			),
 			/frame is gone/,
 		);
+
+		// Debug Console completions: names of the frame, member paths, registers, commands
+		assert.equal(init.body?.supportsCompletionsRequest, true);
+		const complete = async (text: string) =>
+			(await dc.customRequest('completions', { text, column: text.length + 1, frameId })).body
+				.targets as DebugProtocol.CompletionItem[];
+		const labels = async (text: string) => (await complete(text)).map((t) => t.label);
+		assert.ok((await labels('cou')).includes('count'), 'a local by its prefix');
+		assert.deepEqual((await labels('pt.')).sort(), ['pt.x', 'pt.y'], 'the members of a struct');
+		const rip = (await complete('print $ri')).find((t) => t.label === '$rip');
+		assert.ok(rip, 'a register');
+		assert.equal(rip.start, 'print '.length, 'replaces the word being typed');
+		assert.ok((await labels('han')).includes('handle '), 'a console command');
+		assert.deepEqual(await labels('zzz'), [], 'nothing matches');
 		await dc.disconnectRequest({ terminateDebuggee: true });
 	} finally {
 		await dc.stop();

@@ -233,6 +233,7 @@ export class ForkallSession extends DebugSession {
 		this.handle('scopes', (a) => this.scopes(a));
 		this.handle('variables', (a) => this.variables(a));
 		this.handle('evaluate', (a) => this.evaluate(a));
+		this.handle('completions', (a) => this.completions(a));
 		this.handle('readMemory', (a) => this.readMemory(a));
 		this.handle('writeMemory', (a) => this.writeMemory(a));
 		this.handle('disassemble', (a) => this.disassemble(a));
@@ -293,6 +294,8 @@ export class ForkallSession extends DebugSession {
 			supportsDelayedStackTraceLoading: true,
 			supportsSetVariable: false,
 			supportsEvaluateForHovers: true,
+			supportsCompletionsRequest: true,
+			completionTriggerCharacters: ['.', '>', '$'],
 			supportsCancelRequest: false,
 			supportsSingleThreadExecutionRequests: true,
 			exceptionBreakpointFilters: EXCEPTION_FILTERS.map((f) => ({
@@ -962,6 +965,49 @@ export class ForkallSession extends DebugSession {
 		if (found.named !== undefined) body.namedVariables = found.named;
 		if (found.memoryReference && this.client.supportsMemoryReferences !== false) body.memoryReference = found.memoryReference;
 		return body;
+	}
+
+	/**
+	 * Debug Console completions: the word before the cursor (a name, a
+	 * member path `pt.`/`p->`, a `$register`) against what the selected
+	 * frame has (its variables as the Variables view names them, the
+	 * registers), and the console's own commands at the start of a line.
+	 */
+	private async completions(a: DebugProtocol.CompletionsArguments): Promise<DebugProtocol.CompletionsResponse['body']> {
+		const col = this.client.columnsStartAt1 === false ? a.column : a.column - 1;
+		const before = a.text.slice(0, Math.max(0, col));
+		const m = /(\$?[A-Za-z_][\w]*(?:(?:\.|->)[A-Za-z_]\w*|\[\d+\])*(?:\.|->)?|\$)$/.exec(before);
+		const word = m ? m[1] : '';
+		const start = before.length - word.length;
+		const seen = new Set<string>();
+		const targets: DebugProtocol.CompletionItem[] = [];
+		const offer = (label: string, type: DebugProtocol.CompletionItemType, detail?: string): void => {
+			if (!label.startsWith(word) || label === word || seen.has(label)) return;
+			seen.add(label);
+			const item: DebugProtocol.CompletionItem = { label, type, start, length: word.length };
+			if (detail) item.detail = detail;
+			targets.push(item);
+		};
+		if (start === 0 && !word.startsWith('$')) {
+			for (const c of ['handle ', 'info signals']) offer(c, 'keyword');
+		}
+		const d = this.debuggee;
+		const ref = a.frameId !== undefined ? this.frames.get(a.frameId) : undefined;
+		if (d && ref && d.state === 'stopped') {
+			try {
+				if (word.startsWith('$')) {
+					for (const n of flatten(registerGroups(await d.registers(ref.tid))))
+						if (!n.children) offer(`$${n.name}`, 'variable', n.value);
+				} else if (ref.dwarf) {
+					for (const n of flatten(localNodes((await d.locals(ref.tid, ref.index)).variables))) {
+						offer(n.evaluateName ?? n.name, 'variable', n.type);
+					}
+				}
+			} catch {
+				// nothing to offer from this frame
+			}
+		}
+		return { targets: targets.slice(0, 200) };
 	}
 
 	private async lwps(): Promise<LwpsResponseBody> {

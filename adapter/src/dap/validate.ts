@@ -289,6 +289,12 @@ export const REQUESTS = {
 		context: opt(str()),
 		format: opt(valueFormat),
 	}),
+	completions: obj<DebugProtocol.CompletionsArguments>({
+		text: str(),
+		column: int(),
+		line: opt(int()),
+		frameId: opt(int()),
+	}),
 	readMemory: obj<DebugProtocol.ReadMemoryArguments>({
 		memoryReference: memoryReference(),
 		offset: byteOffset(),
