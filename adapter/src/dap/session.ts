@@ -32,7 +32,18 @@ import {
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { hex, hexPad } from '../common/format';
-import { Debuggee, type Breakpoint, type DebugHost, type Frame, type Lwp, type StopInfo, type ThreadsSnapshot } from '../model';
+import {
+	AssignError,
+	Debuggee,
+	parseRegister,
+	type Breakpoint,
+	type DebugHost,
+	type Frame,
+	type Lwp,
+	type StopInfo,
+	type ThreadsSnapshot,
+	type Variable,
+} from '../model';
 import type {
 	AttachArguments,
 	ForkAllThreadsArguments,
@@ -232,6 +243,7 @@ export class ForkallSession extends DebugSession {
 		this.handle('stackTrace', (a) => this.stackTrace(a));
 		this.handle('scopes', (a) => this.scopes(a));
 		this.handle('variables', (a) => this.variables(a));
+		this.handle('setVariable', (a) => this.setVariable(a));
 		this.handle('evaluate', (a) => this.evaluate(a));
 		this.handle('completions', (a) => this.completions(a));
 		this.handle('readMemory', (a) => this.readMemory(a));
@@ -292,7 +304,7 @@ export class ForkallSession extends DebugSession {
 			supportsTerminateRequest: true,
 			supportTerminateDebuggee: true,
 			supportsDelayedStackTraceLoading: true,
-			supportsSetVariable: false,
+			supportsSetVariable: true,
 			supportsEvaluateForHovers: true,
 			supportsCompletionsRequest: true,
 			completionTriggerCharacters: ['.', '>', '$'],
@@ -679,7 +691,8 @@ export class ForkallSession extends DebugSession {
 		const ref = this.frames.get(a.frameId);
 		if (!ref) throw errors.invalidArgument(`scopes: unknown frameId ${a.frameId} (the process ran since)`);
 		const tid = ref.tid;
-		const regsRef = this.vars.create(async () => registerGroups(await d.registers(tid)));
+		const setReg = (name: string, text: string) => d.assignRegister(tid, name, parseRegister(text));
+		const regsRef = this.vars.create(async () => registerGroups(await d.registers(tid), setReg));
 		const lwpRef = this.vars.create(async () => {
 			const snap = await d.threads();
 			const l = snap.lwps.find((x) => x.tid === tid);
@@ -690,7 +703,8 @@ export class ForkallSession extends DebugSession {
 		const scopes: DebugProtocol.Scope[] = [];
 		if (ref.dwarf) {
 			const index = ref.index;
-			const localsRef = this.vars.create(async () => localNodes((await d.locals(tid, index)).variables));
+			const write = (v: Variable, text: string) => d.assign(tid, index, v, text);
+			const localsRef = this.vars.create(async () => localNodes((await d.locals(tid, index)).variables, write));
 			scopes.push({ name: 'Locals', presentationHint: 'locals', variablesReference: localsRef, expensive: false });
 		}
 		scopes.push(
@@ -698,6 +712,33 @@ export class ForkallSession extends DebugSession {
 			{ name: 'LWP', variablesReference: lwpRef, expensive: false },
 		);
 		return { scopes };
+	}
+
+	/** Write a variable (Locals: a scalar in memory, C conversions) or a general register; answers what it reads now. */
+	private async setVariable(a: DebugProtocol.SetVariableArguments): Promise<DebugProtocol.SetVariableResponse['body']> {
+		const src = this.vars.get(a.variablesReference);
+		if (!src) throw errors.invalidArgument(`setVariable: unknown variablesReference ${a.variablesReference} (the process ran since)`);
+		let nodes: VarNode[];
+		try {
+			nodes = typeof src === 'function' ? await src() : src;
+		} catch (e) {
+			throw toDapError(e, 'setVariable');
+		}
+		const n = nodes.find((x) => x.name === a.name);
+		if (!n) throw errors.invalidArgument(`setVariable: no "${a.name}" here`);
+		if (!n.assign)
+			throw errors.invalidArgument(
+				`setVariable: ${n.evaluateName ?? a.name} cannot be written (${n.type ?? 'aggregate'}: ${n.value})`,
+			);
+		try {
+			const r = await n.assign(a.value);
+			n.value = r.value;
+			this.sendEvent(new InvalidatedEvent(['variables']));
+			return r.type ? { value: r.value, type: r.type } : { value: r.value };
+		} catch (e) {
+			if (e instanceof AssignError) throw errors.invalidArgument(`setVariable: ${e.message}`);
+			throw toDapError(e, 'setVariable');
+		}
 	}
 
 	private async variables(a: DebugProtocol.VariablesArguments): Promise<DebugProtocol.VariablesResponse['body']> {
@@ -723,7 +764,7 @@ export class ForkallSession extends DebugSession {
 				if (n.evaluateName) v.evaluateName = n.evaluateName;
 				if (n.named !== undefined) v.namedVariables = n.named;
 				if (n.memoryReference && supportsMem) v.memoryReference = n.memoryReference;
-				v.presentationHint = { kind: 'data', attributes: ['readOnly'] };
+				v.presentationHint = n.assign ? { kind: 'data' } : { kind: 'data', attributes: ['readOnly'] };
 				return v;
 			}),
 		};

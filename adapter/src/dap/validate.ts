@@ -289,6 +289,12 @@ export const REQUESTS = {
 		context: opt(str()),
 		format: opt(valueFormat),
 	}),
+	setVariable: obj<DebugProtocol.SetVariableArguments>({
+		variablesReference: int(1),
+		name: str(),
+		value: str(),
+		format: opt(valueFormat),
+	}),
 	completions: obj<DebugProtocol.CompletionsArguments>({
 		text: str(),
 		column: int(),

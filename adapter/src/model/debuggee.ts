@@ -30,7 +30,7 @@ import type {
 	ThreadCreatedEvent,
 	ThreadExitedEvent,
 } from '../engine/protocol';
-import type { Tracer } from '../engine/tracer';
+import { hexArg, type Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits, parseHitCondition } from './breakpoints';
 import { evaluate, parseCondition, rawNumber, type Lookup } from './conditions';
 import { fromMasks, signalName, toMasks, type SignalTable } from './signals';
@@ -38,6 +38,7 @@ import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
 import { Process, forkArgs, type ForkMode, type ThreadsSnapshot } from './process';
 import { Registers } from './registers';
+import { encodeScalar, type ScalarKind } from './assign';
 import { Symbols, frameFromInfo, isUnknownOp, type Frame, type Location } from './symbols';
 
 export type StopReason = 'entry' | 'pause' | 'breakpoint' | 'step' | 'signal' | 'deadlock';
@@ -80,6 +81,9 @@ export interface Variable {
 	/** scalars: the number itself (from the native side's typed raw value),
 	 * for conditions; null for aggregates and values not available */
 	raw: number | bigint | boolean | null;
+	/** scalars in memory: their kind and byte size (what an assignment writes) */
+	rawKind: ScalarKind | null;
+	size: number | null;
 	/** null: no children (a scalar, or the depth limit) */
 	children: Variable[] | null;
 }
@@ -103,6 +107,8 @@ function toVariable(v: LocalVariable): Variable {
 		pointer: v.pointer ? BigInt(v.pointer) : null,
 		expr: v.expr ?? null,
 		raw: v.raw ? (rawNumber(v.raw) ?? null) : null,
+		rawKind: v.raw?.kind ?? null,
+		size: v.raw?.size ?? null,
 		children: v.children ? v.children.map(toVariable) : null,
 	};
 }
@@ -839,6 +845,47 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 
 	readMemory(addr: bigint, count: number): MemoryRead {
 		return this.memory.read(addr, count);
+	}
+
+	/**
+	 * `v = text` with C's conversions (setVariable): a scalar in memory is
+	 * written there. Returns the new value as the Variables view shows it
+	 * (read back: the caches are dropped).
+	 */
+	async assign(tid: number, frame: number, v: Variable, text: string): Promise<Variable> {
+		this.requireStopped('setVariable');
+		if (v.children) throw new DebuggeeError('unsupported', `${v.expr ?? v.name} is a ${v.type}: assign its members one by one`);
+		if (!v.rawKind || !v.size) throw new DebuggeeError('unsupported', `${v.expr ?? v.name} (${v.type}) cannot be written: ${v.value}`);
+		if (v.address === null) {
+			throw new DebuggeeError(
+				'unsupported',
+				`${v.expr ?? v.name} lives in a register here (the compiler's choice): writing it is not supported yet; set the register in Registers`,
+			);
+		}
+		const bytes = encodeScalar(v.rawKind, v.size, text);
+		const n = this.writeMemory(v.address, bytes);
+		if (n !== bytes.length)
+			throw new DebuggeeError('failed', `writing ${v.expr ?? v.name} at ${hex(v.address)}: only ${n} of ${bytes.length} bytes`);
+		this.invalidate();
+		const after = await this.locals(tid, frame);
+		const find = (vs: Variable[]): Variable | null => {
+			for (const x of vs) {
+				if (x.address === v.address && (x.expr ?? x.name) === (v.expr ?? v.name)) return x;
+				const c = x.children ? find(x.children) : null;
+				if (c) return c;
+			}
+			return null;
+		};
+		return find(after.variables) ?? { ...v, value: text };
+	}
+
+	/** A general register of one LWP = value (setVariable in Registers). Returns its new value. */
+	async assignRegister(tid: number, name: string, value: bigint): Promise<bigint> {
+		this.requireStopped('setVariable');
+		const b = await this.tracer.request('setRegs', { pid: this.pid, tid, regs: { [name]: hexArg(value) } });
+		this.invalidate();
+		const got = (b.gpr as Record<string, string | undefined>)[name];
+		return got !== undefined ? BigInt(got) : value;
 	}
 
 	writeMemory(addr: bigint, data: Uint8Array): number {
