@@ -1,0 +1,90 @@
+/*
+ * Programs that fork: with followForks "both" (the default) the adapter
+ * asks VS Code for a child session (startDebugging reverse request) for
+ * each fork() of the program; with "parent" the child is detached.
+ * test/fixtures/forker.c: a worker thread forks; the child runs
+ * child_work() (#CHILD_WORK) and exits 7; the parent prints each child's
+ * status and exits 0.
+ */
+/// <reference types="mocha" />
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import {
+	events,
+	installRecorder,
+	lineBreakpoint,
+	markerLine,
+	program,
+	removeAllBreakpoints,
+	sleep,
+	start,
+	startedSessions,
+	stopAll,
+	stopped,
+	terminated,
+	topFrame,
+	waitFor,
+} from './helpers';
+
+function stdout(s: vscode.DebugSession): string {
+	return events<DebugProtocol.OutputEvent>(s, 'output')
+		.filter((e) => e.body.category === 'stdout')
+		.map((e) => e.body.output)
+		.join('');
+}
+
+function consoleText(s: vscode.DebugSession): string {
+	return events<DebugProtocol.OutputEvent>(s, 'output')
+		.filter((e) => e.body.category === 'console')
+		.map((e) => e.body.output)
+		.join('');
+}
+
+suite('follow-fork child sessions', () => {
+	suiteSetup(() => {
+		installRecorder();
+		removeAllBreakpoints();
+	});
+	teardown(async () => {
+		await stopAll().catch(() => undefined);
+		removeAllBreakpoints();
+	});
+
+	test('fork() in the program opens a child session (parentSession set) that stops at a breakpoint in the child', async () => {
+		vscode.debug.addBreakpoints([lineBreakpoint('forker.c', markerLine('forker.c', '#CHILD_WORK'))]);
+		const s = await start({ type: 'forkall', request: 'launch', name: 'forker', program: program('forker'), args: ['fork', '1'] });
+		const child = await waitFor('the child session', () => startedSessions().find((x) => x.parentSession?.id === s.id));
+		assert.match(child.name, /^forker \[child (\d+)\] forked by \d+ "forker"$/, child.name);
+		const pid = Number(/\[child (\d+)\]/.exec(child.name)![1]);
+		assert.equal(child.configuration.__forkallChild, pid);
+		const stop = await stopped(child);
+		assert.equal(stop.body.reason, 'breakpoint');
+		assert.match((await topFrame(child, stop.body.threadId!)).name, /child_work/);
+		assert.equal(events(s, 'stopped').length, 0, 'the parent never stopped (child_work runs in the child only)');
+		await child.customRequest('continue', { threadId: stop.body.threadId });
+		const exited = await waitFor('the parent exited', () => events<DebugProtocol.ExitedEvent>(s, 'exited')[0]);
+		assert.equal(exited.body.exitCode, 0);
+		assert.match(stdout(s), /^child 0 exited 7$/m, stdout(s));
+		await terminated(s);
+		await terminated(child);
+	});
+
+	test('followForks "parent": no child session, the child is detached and runs through the breakpoint', async () => {
+		vscode.debug.addBreakpoints([lineBreakpoint('forker.c', markerLine('forker.c', '#CHILD_WORK'))]);
+		const s = await start({
+			type: 'forkall',
+			request: 'launch',
+			name: 'forker (parent only)',
+			program: program('forker'),
+			args: ['fork', '1'],
+			followForks: 'parent',
+		});
+		const exited = await waitFor('the program exited', () => events<DebugProtocol.ExitedEvent>(s, 'exited')[0]);
+		assert.equal(exited.body.exitCode, 0);
+		assert.match(stdout(s), /^child 0 exited 7$/m);
+		assert.match(consoleText(s), /\[detached child \d+ \(fork by thread \d+\)\]/);
+		await sleep(300);
+		assert.ok(!startedSessions().some((x) => x.parentSession?.id === s.id), 'no child session');
+	});
+});
