@@ -24,6 +24,7 @@ import {
 	startedSessions,
 	stopAll,
 	stopped,
+	tgidOf,
 	topFrame,
 	waitFor,
 } from './helpers';
@@ -152,6 +153,6 @@ suite('process picker', () => {
 		assert.equal(s.configuration.pid, pid, 'the picked pid, as a number');
 		const attach = requests<import('@vscode/debugprotocol').DebugProtocol.AttachRequest>(s, 'attach')[0];
 		assert.equal((attach?.arguments as { pid?: number }).pid, pid);
-		await waitFor('the adapter traces the target', () => procState(pid)?.tracerPid === api().adapterPid());
+		await waitFor('the adapter traces the target', () => tgidOf(procState(pid)?.tracerPid ?? 0) === api().adapterPid());
 	});
 });

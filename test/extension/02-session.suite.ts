@@ -27,6 +27,7 @@ import {
 	stopAll,
 	stopped,
 	terminated,
+	tgidOf,
 	threads,
 	topFrame,
 	waitFor,
@@ -125,7 +126,11 @@ suite('launch of the demo, LWPs, Fork All Threads Here', () => {
 		assert.match(fact('guard'), /KiB|B/);
 		const regsNode = ((await tree.getChildren(deep.node)) ?? []).find((n, i) => facts[i].label === 'Registers');
 		assert.ok(regsNode, 'a Registers node');
-		const regs = await Promise.all(((await tree.getChildren(regsNode)) ?? []).map((n) => tree.getTreeItem(n)));
+		const groups = (await tree.getChildren(regsNode)) ?? [];
+		const groupItems = await Promise.all(groups.map((n) => tree.getTreeItem(n)));
+		const general = groups[groupItems.findIndex((g) => g.label === 'General')];
+		assert.ok(general, `a General group among ${groupItems.map((g) => g.label).join(' ')}`);
+		const regs = await Promise.all(((await tree.getChildren(general)) ?? []).map((n) => tree.getTreeItem(n)));
 		const rsp = regs.find((r) => r.label === 'rsp');
 		assert.ok(rsp, `rsp among ${regs.map((r) => r.label).join(' ')}`);
 		const row = t.lwps.find((r) => r.name === 'deep')!;
@@ -159,7 +164,7 @@ suite('launch of the demo, LWPs, Fork All Threads Here', () => {
 		assert.deepEqual(tids, r.threads.map((x) => x.childTid).sort(), 'the child session lists the child tids');
 		const p = procState(r.child);
 		assert.equal(p?.threads, 8);
-		assert.equal(p?.tracerPid, api().adapterPid(), 'the child is traced by the adapter');
+		assert.equal(tgidOf(p?.tracerPid ?? 0), api().adapterPid(), 'the child is traced by (a thread of) the adapter');
 		assert.ok(
 			api()
 				.messages()

@@ -189,6 +189,15 @@ export function procState(pid: number): { state: string; tracerPid: number; thre
 	}
 }
 
+/** The process (thread group) a thread belongs to: TracerPid names the tracer thread. */
+export function tgidOf(tid: number): number | null {
+	try {
+		return Number(/^Tgid:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${tid}/status`, 'utf8'))?.[1] ?? NaN);
+	} catch {
+		return null;
+	}
+}
+
 /** Kill a process we made (a forked child left running or stopped); wait until it is gone or a zombie. */
 export async function killPid(pid: number): Promise<void> {
 	try {

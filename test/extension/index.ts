@@ -22,7 +22,7 @@ export async function run(): Promise<void> {
 	const t0 = Date.now();
 	const mocha = new Mocha({ ui: 'tdd', timeout: 90000, color: false, reporter: Mocha.reporters.Base });
 	const grep = process.env.FORKALL_EXT_GREP;
-	if (grep) mocha.grep(grep);
+	if (grep) mocha.grep(new RegExp(grep));
 	const files = fs
 		.readdirSync(__dirname)
 		.filter((f) => f.endsWith('.suite.js'))
