@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import {
+	activated,
 	api,
 	extension,
 	folder,
@@ -56,7 +57,10 @@ suite('activation', () => {
 });
 
 suite('debug configuration provider', () => {
-	suiteSetup(installRecorder);
+	suiteSetup(async () => {
+		installRecorder();
+		await activated();
+	});
 	teardown(stopAll);
 
 	test('defaults: {type, program} becomes a launch named "Forkall: Launch"', async () => {
@@ -112,7 +116,10 @@ suite('debug configuration provider', () => {
 });
 
 suite('process picker', () => {
-	suiteSetup(installRecorder);
+	suiteSetup(async () => {
+		installRecorder();
+		await activated();
+	});
 	let target: ChildProcess | undefined;
 	teardown(async () => {
 		await stopAll();

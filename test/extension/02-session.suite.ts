@@ -11,6 +11,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { LwpsResponseBody } from '../../adapter/src/dap/custom';
 import type { ForkCommandResult } from '../../extension/src/forkAllHere';
 import {
+	activated,
 	api,
 	events,
 	installRecorder,
@@ -45,6 +46,7 @@ suite('launch of the demo, LWPs, Fork All Threads Here', () => {
 
 	suiteSetup(async () => {
 		installRecorder();
+		await activated();
 		removeAllBreakpoints();
 	});
 	suiteTeardown(async () => {

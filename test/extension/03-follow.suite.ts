@@ -11,6 +11,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import {
+	activated,
 	events,
 	installRecorder,
 	lineBreakpoint,
@@ -42,8 +43,9 @@ function consoleText(s: vscode.DebugSession): string {
 }
 
 suite('follow-fork child sessions', () => {
-	suiteSetup(() => {
+	suiteSetup(async () => {
 		installRecorder();
+		await activated();
 		removeAllBreakpoints();
 	});
 	teardown(async () => {

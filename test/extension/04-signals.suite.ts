@@ -8,11 +8,24 @@
 /// <reference types="mocha" />
 import * as assert from 'node:assert/strict';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { events, installRecorder, program, removeAllBreakpoints, requests, start, stopAll, stopped, traffic, waitFor } from './helpers';
+import {
+	activated,
+	events,
+	installRecorder,
+	program,
+	removeAllBreakpoints,
+	requests,
+	start,
+	stopAll,
+	stopped,
+	traffic,
+	waitFor,
+} from './helpers';
 
 suite('signal filters', () => {
-	suiteSetup(() => {
+	suiteSetup(async () => {
 		installRecorder();
+		await activated();
 		removeAllBreakpoints();
 	});
 	teardown(() => stopAll().catch(() => undefined));

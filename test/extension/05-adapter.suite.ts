@@ -6,6 +6,7 @@
 /// <reference types="mocha" />
 import * as assert from 'node:assert/strict';
 import {
+	activated,
 	api,
 	installRecorder,
 	procState,
@@ -20,8 +21,9 @@ import {
 } from './helpers';
 
 suite('adapter process', () => {
-	suiteSetup(() => {
+	suiteSetup(async () => {
 		installRecorder();
+		await activated();
 		removeAllBreakpoints();
 	});
 	teardown(() => stopAll().catch(() => undefined));

@@ -20,6 +20,11 @@ export function extension(): vscode.Extension<ForkallApi> {
 	return ext;
 }
 
+/** Activate the extension (for suites run alone: FORKALL_EXT_GREP); the activation suite checks it happens by itself. */
+export async function activated(): Promise<void> {
+	await extension().activate();
+}
+
 /** The extension's API (activate()'s result); it must be active already. */
 export function api(): ForkallApi {
 	const ext = extension();
