@@ -1,10 +1,11 @@
 /*
  * Activation and the debug configuration provider, through VS Code.
  *
- * Negative controls (each run with the suite, see README "Extension-host
- * tests"): removing "onDebugResolve:forkall" from package.json's
- * activationEvents fails the first test; ConfigProvider returning configs
- * unchanged fails "defaults" and "bad configurations".
+ * Negative controls (negative-controls.md): without "onDebugResolve:forkall"
+ * in package.json the first test fails; without the provider's default
+ * request, "defaults"; without its pid check, "bad configurations"; an
+ * attach without pid that does not ask, the picker test; the picker
+ * offering the extension host itself, "process picker".
  */
 /// <reference types="mocha" />
 import * as assert from 'node:assert/strict';

@@ -3,6 +3,11 @@
  * states, `deep` using ~85% of its 64 KiB stack) to its #BP breakpoint,
  * then what the extension builds on it: customRequest('lwps'), the LWP
  * tree's items, a settings change, and Fork All Threads Here in each mode.
+ *
+ * Negative controls (negative-controls.md): 'lwps' answering an empty
+ * table, no NEAR OVERFLOW in the tree's items, overflowWarnPercent not
+ * read, the child session never matched, run/stopped swapped,
+ * fork.copyDontfork not read: each fails its test.
  */
 /// <reference types="mocha" />
 import * as assert from 'node:assert/strict';

@@ -5,6 +5,9 @@
  * test/fixtures/forker.c: a worker thread forks; the child runs
  * child_work() (#CHILD_WORK) and exits 7; the parent prints each child's
  * status and exits 0.
+ *
+ * Negative control (negative-controls.md): no startDebugging for a
+ * followed fork fails the first test.
  */
 /// <reference types="mocha" />
 import * as assert from 'node:assert/strict';

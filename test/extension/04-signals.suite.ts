@@ -4,6 +4,9 @@
  * stops the program as an exception; without "other" it passes silently.
  * test/fixtures/sigloop.c raises SIGUSR1 N times (counting handler), then
  * prints "usr1 N …" and exits 0.
+ *
+ * Negative control (negative-controls.md): no exceptionBreakpointFilters
+ * in the capabilities fails it.
  */
 /// <reference types="mocha" />
 import * as assert from 'node:assert/strict';

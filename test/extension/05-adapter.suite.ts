@@ -2,6 +2,9 @@
  * The adapter process: killed (SIGKILL) under a live session, that session
  * ends with a clear message, and the next session starts a new adapter.
  * Runs last: it kills the window's adapter.
+ *
+ * Negative control (negative-controls.md): an AdapterProcess that never
+ * forgets a dead adapter's socket fails it (connect ENOENT).
  */
 /// <reference types="mocha" />
 import * as assert from 'node:assert/strict';
