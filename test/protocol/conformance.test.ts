@@ -333,6 +333,18 @@ test('the library: every operation and event, every message strictly valid', asy
 		fs.closeSync(f.stdoutFd);
 		fs.closeSync(f.stderrFd);
 
+		// exec: a worker of forker execs execd; held until resumed
+		const execd = fixturePath('execd');
+		const x = await c.ok('launch', { path: forker, cwd: '/', argv: [forker, 'exec', '1', execd] });
+		await c.ok('resume', { pid: x.pid });
+		const ex = await c.waitEvent((e) => e.event === 'exec' && e.pid === x.pid, 'exec');
+		assert.equal(ex.path, execd);
+		assert.notEqual(ex.tid, x.pid, 'a worker thread called execve');
+		await c.ok('resume', { pid: x.pid });
+		await c.waitEvent((e) => e.event === 'exited' && e.pid === x.pid, 'exited (execd)');
+		fs.closeSync(x.stdoutFd);
+		fs.closeSync(x.stderrFd);
+
 		for (const op of OP_NAMES) {
 			assert.ok(c.okOps.has(op), `operation ${op} was never answered ok: add a call of it to this test`);
 		}

@@ -62,8 +62,10 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
 	stopAtEntry?: boolean;
 	/** The signal table in gdb's words: {"SIGUSR1": "nostop noprint pass"} (model/signals.ts). */
 	signals?: Record<string, string>;
-	/** A process the program forks: its own debug session ("both", the default) or detached ("parent"). */
-	followForks?: 'both' | 'parent';
+	/** A process the program forks: its own debug session ("both", the default), detached ("parent"), or followed by this session ("child"). */
+	followForks?: 'both' | 'parent' | 'child';
+	/** Ending the program ends the child processes followed in child sessions too (default true). */
+	terminateChildren?: boolean;
 }
 
 export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
@@ -75,7 +77,8 @@ export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
 	name?: string;
 	/** As for launch. */
 	signals?: Record<string, string>;
-	followForks?: 'both' | 'parent';
+	followForks?: 'both' | 'parent' | 'child';
+	terminateChildren?: boolean;
 	/** Internal: the forked child was made by the program (followForks), not by Fork All Threads Here. */
 	__forkallFollowed?: boolean;
 }

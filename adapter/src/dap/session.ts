@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import {
 	Breakpoint as DapBreakpoint,
+	BreakpointEvent,
 	DebugSession,
 	ExitedEvent,
 	Event,
@@ -95,6 +96,10 @@ export class ForkallSession extends DebugSession {
 	/** The signal table as configured (launch.json "signals", then `handle`); the exception filters apply on top. */
 	private signalTable: SignalTable | null = null;
 	private exceptionFilters: string[] = EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.filter);
+	/** Ending the program ends the children followed in child sessions too (launch.json "terminateChildren"). */
+	private terminateChildren = true;
+	/** This session launched the program (a followed child ends like it: killed on disconnect). */
+	private launched = false;
 	private terminatedSent = false;
 	private ended = false;
 	private closing = false;
@@ -331,6 +336,8 @@ export class ForkallSession extends DebugSession {
 			throw toDapError(e, 'launch');
 		}
 		this.bind(d);
+		this.launched = true;
+		this.terminateChildren = a.terminateChildren ?? true;
 		await this.initSignals(d, a.signals);
 		await this.initFollow(d, a.followForks);
 		let entryBreakpoint = false;
@@ -349,6 +356,7 @@ export class ForkallSession extends DebugSession {
 			if (!d) throw errors.noPendingChild(Number(a.__forkallChild));
 			this.bind(d);
 			this.startPlan = a.__forkallFollowed ? { kind: 'followed-child' } : { kind: 'fork-child' };
+			this.terminateChildren = a.terminateChildren ?? true;
 			if (a.__forkallFollowed) await this.initSignals(d, undefined);
 			if (a.__forkallFollowed) await this.initFollow(d, a.followForks);
 			this.sendEvent(new InitializedEvent());
@@ -369,6 +377,7 @@ export class ForkallSession extends DebugSession {
 			throw toDapError(e, 'attach', pid);
 		}
 		this.bind(d);
+		this.terminateChildren = a.terminateChildren ?? true;
 		await this.initSignals(d, a.signals);
 		await this.initFollow(d, a.followForks);
 		this.startPlan = { kind: 'attach', stopOnAttach: !!a.stopOnAttach };
@@ -385,6 +394,12 @@ export class ForkallSession extends DebugSession {
 		d.on('threadExited', (tid) => this.sendEvent(new ThreadEvent('exited', tid)));
 		d.on('output', (category, text) => this.sendEvent(new OutputEvent(text, category)));
 		d.on('exited', (x) => void this.onExited(d, x.exitCode, x.signal));
+		/* a new program: every breakpoint was placed again (or not) */
+		d.on('exec', (x) => {
+			for (const b of x.breakpoints) {
+				if (b.kind !== 'internal') this.sendEvent(new BreakpointEvent('changed', this.toDapBreakpoint(b)));
+			}
+		});
 	}
 
 	private async configurationDone(ctx: RequestContext): Promise<undefined> {
@@ -419,8 +434,9 @@ export class ForkallSession extends DebugSession {
 	private async disconnect(a: DebugProtocol.DisconnectArguments, ctx: RequestContext): Promise<undefined> {
 		const d = this.debuggee;
 		if (d && d.state !== 'exited') {
-			const kill = a.terminateDebuggee ?? d.origin === 'launch';
+			const kill = a.terminateDebuggee ?? (d.origin === 'launch' || this.launched);
 			if (kill) {
+				await this.endChildren(d);
 				await d.kill();
 				await d.waitExit(2000);
 			} else {
@@ -436,8 +452,19 @@ export class ForkallSession extends DebugSession {
 
 	private async terminate(): Promise<undefined> {
 		const d = this.requireDebuggee();
+		await this.endChildren(d);
 		await d.kill();
 		return undefined;
+	}
+
+	/** The program is being ended: so are the processes it forked that child sessions follow ("terminateChildren"). */
+	private async endChildren(d: Debuggee): Promise<void> {
+		if (!this.terminateChildren) return;
+		const n = await this.host.endTree(d.pid);
+		if (n)
+			this.sendEvent(
+				new OutputEvent(`[ended ${n} child process${n === 1 ? '' : 'es'} of ${d.pid} (terminateChildren)]\n`, 'console'),
+			);
 	}
 
 	private cleanup(): void {
@@ -675,14 +702,14 @@ export class ForkallSession extends DebugSession {
 	 * instruction until that session is configured. "parent", or a client
 	 * that cannot start sessions: detached with our breakpoint bytes removed.
 	 */
-	private async initFollow(d: Debuggee, mode: 'both' | 'parent' | undefined): Promise<void> {
-		const both = (mode ?? 'both') === 'both';
-		if (both && this.client.supportsStartDebuggingRequest !== true) {
+	private async initFollow(d: Debuggee, mode: 'both' | 'parent' | 'child' | undefined): Promise<void> {
+		const want = mode ?? 'both';
+		if (want === 'both' && this.client.supportsStartDebuggingRequest !== true) {
 			this.consoleError(
 				'this client cannot start child sessions (no startDebugging): processes the program forks are detached, as with "followForks": "parent"',
 			);
 		}
-		const hold = both && this.client.supportsStartDebuggingRequest === true;
+		const hold = want === 'child' || (want === 'both' && this.client.supportsStartDebuggingRequest === true);
 		if (!hold) return;
 		try {
 			await d.followForks(true);
@@ -691,6 +718,10 @@ export class ForkallSession extends DebugSession {
 		}
 		d.on('childHeld', (c) => {
 			this.host.addPendingChild({ pid: c.child, parentPid: d.pid, at: Date.now() });
+			if (want === 'child') {
+				void this.followChild(d, c).catch((e: unknown) => this.consoleError(`following child ${c.child}: ${(e as Error).message}`));
+				return;
+			}
 			const program = (() => {
 				try {
 					return path.basename(fs.readlinkSync(`/proc/${d.pid}/exe`));
@@ -705,8 +736,40 @@ export class ForkallSession extends DebugSession {
 					return '?';
 				}
 			})();
-			this.startChildSession(c.child, `${program} [child ${c.child}] forked by ${c.tid} "${tname}"`, true);
+			this.startChildSession(
+				c.child,
+				`${program} [child ${c.child}] ${c.kind === 'clone' ? 'cloned' : `${c.kind}ed`} by ${c.tid} "${tname}"`,
+				true,
+			);
 		});
+	}
+
+	/**
+	 * followForks "child" (gdb's follow-fork-mode child): this session
+	 * switches to the new process, with the same breakpoints (the same ids,
+	 * so the client's view stays right), and the parent is detached clean.
+	 * The child then runs on, as the parent was running.
+	 */
+	private async followChild(parent: Debuggee, c: { child: number; tid: number; kind: string }): Promise<void> {
+		if (this.debuggee !== parent) {
+			await this.host.releaseChild(c.child);
+			return;
+		}
+		const child = this.host.claimChild(c.child);
+		if (!child) return;
+		const moved = await child.breakpoints.copyFrom(parent.breakpoints);
+		this.cleanup(); // the parent's events no longer reach this session
+		// the child writes to the same pipes: the program's output keeps coming
+		parent.on('output', (category, text) => this.sendEvent(new OutputEvent(text, category)));
+		await parent.detach().catch((e: unknown) => this.consoleError(`detaching process ${parent.pid}: ${(e as Error).message}`));
+		this.bind(child);
+		await this.initFollow(child, 'child');
+		this.sendEvent(
+			new OutputEvent(`[following child ${c.child} (${c.kind} by thread ${c.tid}); process ${parent.pid} detached]\n`, 'console'),
+		);
+		for (const b of moved) this.sendEvent(new BreakpointEvent('changed', this.toDapBreakpoint(b)));
+		this.sendEvent(new ThreadEvent('started', child.pid));
+		await child.resume();
 	}
 
 	// ---- signals: the table, launch.json "signals", exception filters, handle ---------------

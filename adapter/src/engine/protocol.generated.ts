@@ -369,7 +369,16 @@ export interface LocalVariable {
 	expr: string | null;
 	/** pointers: the address they hold */
 	pointer?: Hex;
+	/** scalars whose bytes were read: the number itself, for comparisons (conditions never parse `value`); absent for aggregates and for values not available */
+	raw?: RawValue;
 	children: LocalVariable[] | null;
+}
+
+export interface RawValue {
+	/** int/uint: integers, chars, enums and bit-fields by the signedness of their type; float: float, double, long double; bool: _Bool (value 0, 1 or another byte); pointer: pointers and references */
+	kind: "int" | "uint" | "float" | "bool" | "pointer";
+	/** int, uint, bool: decimal ("-3", "18446744073709551615"); float: the shortest decimal that reads back ("2.5", "inf", "nan"; long double with 21 digits); pointer: "0x…" */
+	value: string;
 }
 
 export interface LocalsBody {
@@ -424,7 +433,7 @@ export interface SignalEvent {
 	passed: boolean;
 }
 
-/** A session process made a process of its own (fork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached (it runs on, untraced), or, with `followForks` hold, it is held stopped as a session process of its own (`detached: false`). */
+/** A session process made a process of its own (fork, vfork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached (it runs on, untraced), or, with `followForks` hold, it is held stopped as a session process of its own (`detached: false`). A vfork child shares its parent's memory until it calls exec or exits: the parent's breakpoints stay (the child passes them silently), the child's own breakpoints are refused until its exec, and the vforking thread is held at its event stop meanwhile. */
 export interface ChildProcessEvent {
 	type: "event";
 	event: "childProcess";
@@ -432,8 +441,19 @@ export interface ChildProcessEvent {
 	/** the thread that made it */
 	tid: Pid;
 	child: Pid;
-	kind: "fork" | "clone";
+	kind: "fork" | "vfork" | "clone";
 	detached: boolean;
+}
+
+/** A session process called execve: a new program runs in it, stopped at its first instruction and held (not resumed) until a `resume`, so that breakpoints can be set in the new program first. Every breakpoint of the old program is gone; each thread that vanished had a `threadExited` event. */
+export interface ExecEvent {
+	type: "event";
+	event: "exec";
+	pid: Pid;
+	/** the thread that called execve (its tid is now the pid when it was not the main thread) */
+	tid: Pid;
+	/** the new program (/proc/PID/exe) */
+	path: string;
 }
 
 /** A session process is gone: `exitCode` when it exited, `signal` when killed. */
@@ -445,8 +465,8 @@ export interface ExitedEvent {
 	signal?: number;
 }
 
-export type KnownEvent = ThreadCreatedEvent | ThreadExitedEvent | StoppedEvent | SignalEvent | ChildProcessEvent | ExitedEvent;
-export const EVENT_NAMES = ["threadCreated","threadExited","stopped","signal","childProcess","exited"] as const;
+export type KnownEvent = ThreadCreatedEvent | ThreadExitedEvent | StoppedEvent | SignalEvent | ChildProcessEvent | ExecEvent | ExitedEvent;
+export const EVENT_NAMES = ["threadCreated","threadExited","stopped","signal","childProcess","exec","exited"] as const;
 export type EventName = typeof EVENT_NAMES[number];
 
 /** Stop every LWP, capture tid/registers, resume, then describe each LWP. If the process is attached in a session, it is captured in place and left in the state it was in. */
@@ -1727,18 +1747,39 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	if (v294 !== undefined) {
 		checkHex(v294, p + ".pointer", o, d + 1);
 	}
-	const v295 = v287["children"];
-	if (v295 === undefined) fail(p + ".children", 'present', undefined);
-	if (v295 !== null) {
-		if (!(Array.isArray(v295))) fail(p + ".children", "an array", v295);
-		for (let v296 = 0; v296 < v295.length; v296++) {
-			const v297: unknown = v295[v296];
-			checkLocalVariable(v297, p + ".children" + '[' + v296 + ']', o, d + 1);
+	const v295 = v287["raw"];
+	if (v295 !== undefined) {
+		checkRawValue(v295, p + ".raw", o, d + 1);
+	}
+	const v296 = v287["children"];
+	if (v296 === undefined) fail(p + ".children", 'present', undefined);
+	if (v296 !== null) {
+		if (!(Array.isArray(v296))) fail(p + ".children", "an array", v296);
+		for (let v297 = 0; v297 < v296.length; v297++) {
+			const v298: unknown = v296[v297];
+			checkLocalVariable(v298, p + ".children" + '[' + v297 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v298 of Object.keys(v287)) {
-			if (!(["name","type","value","address","kind","expr","pointer","children"] as readonly string[]).includes(v298)) fail(p + '.' + v298, 'not there (not in the schema)', v287[v298]);
+		for (const v299 of Object.keys(v287)) {
+			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v299)) fail(p + '.' + v299, 'not there (not in the schema)', v287[v299]);
+		}
+	}
+}
+
+function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v300 = v as Record<string, unknown>;
+	const v301 = v300["kind"];
+	if (v301 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v301 !== 'string' || !["int","uint","float","bool","pointer"].includes(v301)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v301);
+	const v302 = v300["value"];
+	if (v302 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v302 === 'string')) fail(p + ".value", "a string", v302);
+	if (o.strict) {
+		for (const v303 of Object.keys(v300)) {
+			if (!(["kind","value"] as readonly string[]).includes(v303)) fail(p + '.' + v303, 'not there (not in the schema)', v300[v303]);
 		}
 	}
 }
@@ -1746,35 +1787,35 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v299 = v as Record<string, unknown>;
-	const v300 = v299["pid"];
-	if (v300 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v300 === 'number' && Number.isInteger(v300))) fail(p + ".pid", "an integer", v300);
-	const v301 = v299["tid"];
-	if (v301 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v301 === 'number' && Number.isInteger(v301))) fail(p + ".tid", "an integer", v301);
-	const v302 = v299["frame"];
-	if (v302 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v302 === 'number' && Number.isInteger(v302))) fail(p + ".frame", "an integer", v302);
-	const v303 = v299["pc"];
-	if (v303 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v303, p + ".pc", o, d + 1);
-	const v304 = v299["function"];
-	if (v304 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v304 === 'string' || v304 === null)) fail(p + ".function", "a string or null", v304);
-	const v305 = v299["note"];
-	if (v305 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v305 === 'string' || v305 === null)) fail(p + ".note", "a string or null", v305);
-	const v306 = v299["variables"];
-	if (v306 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v306))) fail(p + ".variables", "an array", v306);
-	for (let v307 = 0; v307 < v306.length; v307++) {
-		const v308: unknown = v306[v307];
-		checkLocalVariable(v308, p + ".variables" + '[' + v307 + ']', o, d + 1);
+	const v304 = v as Record<string, unknown>;
+	const v305 = v304["pid"];
+	if (v305 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v305 === 'number' && Number.isInteger(v305))) fail(p + ".pid", "an integer", v305);
+	const v306 = v304["tid"];
+	if (v306 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v306 === 'number' && Number.isInteger(v306))) fail(p + ".tid", "an integer", v306);
+	const v307 = v304["frame"];
+	if (v307 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v307 === 'number' && Number.isInteger(v307))) fail(p + ".frame", "an integer", v307);
+	const v308 = v304["pc"];
+	if (v308 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v308, p + ".pc", o, d + 1);
+	const v309 = v304["function"];
+	if (v309 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v309 === 'string' || v309 === null)) fail(p + ".function", "a string or null", v309);
+	const v310 = v304["note"];
+	if (v310 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v310 === 'string' || v310 === null)) fail(p + ".note", "a string or null", v310);
+	const v311 = v304["variables"];
+	if (v311 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v311))) fail(p + ".variables", "an array", v311);
+	for (let v312 = 0; v312 < v311.length; v312++) {
+		const v313: unknown = v311[v312];
+		checkLocalVariable(v313, p + ".variables" + '[' + v312 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v309 of Object.keys(v299)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v309)) fail(p + '.' + v309, 'not there (not in the schema)', v299[v309]);
+		for (const v314 of Object.keys(v304)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v314)) fail(p + '.' + v314, 'not there (not in the schema)', v304[v314]);
 		}
 	}
 }
@@ -1782,16 +1823,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v310 = v as Record<string, unknown>;
-	const v311 = v310["op"];
-	if (v311 === undefined) fail(p + ".op", 'present', undefined);
-	if (v311 !== "threads") fail(p + ".op", "\"threads\"", v311);
-	const v312 = v310["pid"];
-	if (v312 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v312, p + ".pid", o, d + 1);
+	const v315 = v as Record<string, unknown>;
+	const v316 = v315["op"];
+	if (v316 === undefined) fail(p + ".op", 'present', undefined);
+	if (v316 !== "threads") fail(p + ".op", "\"threads\"", v316);
+	const v317 = v315["pid"];
+	if (v317 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v317, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v313 of Object.keys(v310)) {
-			if (!(["op","pid"] as readonly string[]).includes(v313)) fail(p + '.' + v313, 'not there (not in the schema)', v310[v313]);
+		for (const v318 of Object.keys(v315)) {
+			if (!(["op","pid"] as readonly string[]).includes(v318)) fail(p + '.' + v318, 'not there (not in the schema)', v315[v318]);
 		}
 	}
 }
@@ -1799,19 +1840,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v314 = v as Record<string, unknown>;
-	const v315 = v314["op"];
-	if (v315 === undefined) fail(p + ".op", 'present', undefined);
-	if (v315 !== "regs") fail(p + ".op", "\"regs\"", v315);
-	const v316 = v314["pid"];
-	if (v316 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v316, p + ".pid", o, d + 1);
-	const v317 = v314["tid"];
-	if (v317 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v317, p + ".tid", o, d + 1);
+	const v319 = v as Record<string, unknown>;
+	const v320 = v319["op"];
+	if (v320 === undefined) fail(p + ".op", 'present', undefined);
+	if (v320 !== "regs") fail(p + ".op", "\"regs\"", v320);
+	const v321 = v319["pid"];
+	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v321, p + ".pid", o, d + 1);
+	const v322 = v319["tid"];
+	if (v322 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v322, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v318 of Object.keys(v314)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v318)) fail(p + '.' + v318, 'not there (not in the schema)', v314[v318]);
+		for (const v323 of Object.keys(v319)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v323)) fail(p + '.' + v323, 'not there (not in the schema)', v319[v323]);
 		}
 	}
 }
@@ -1819,22 +1860,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v319 = v as Record<string, unknown>;
-	const v320 = v319["op"];
-	if (v320 === undefined) fail(p + ".op", 'present', undefined);
-	if (v320 !== "attach") fail(p + ".op", "\"attach\"", v320);
-	const v321 = v319["pid"];
-	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v321, p + ".pid", o, d + 1);
-	const v322 = v319["stop"];
-	if (v322 === undefined) {
-		if (o.fill) v319["stop"] = false;
+	const v324 = v as Record<string, unknown>;
+	const v325 = v324["op"];
+	if (v325 === undefined) fail(p + ".op", 'present', undefined);
+	if (v325 !== "attach") fail(p + ".op", "\"attach\"", v325);
+	const v326 = v324["pid"];
+	if (v326 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v326, p + ".pid", o, d + 1);
+	const v327 = v324["stop"];
+	if (v327 === undefined) {
+		if (o.fill) v324["stop"] = false;
 	} else {
-		if (!(typeof v322 === 'boolean')) fail(p + ".stop", "a boolean", v322);
+		if (!(typeof v327 === 'boolean')) fail(p + ".stop", "a boolean", v327);
 	}
 	if (o.strict) {
-		for (const v323 of Object.keys(v319)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v323)) fail(p + '.' + v323, 'not there (not in the schema)', v319[v323]);
+		for (const v328 of Object.keys(v324)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v328)) fail(p + '.' + v328, 'not there (not in the schema)', v324[v328]);
 		}
 	}
 }
@@ -1842,16 +1883,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v324 = v as Record<string, unknown>;
-	const v325 = v324["op"];
-	if (v325 === undefined) fail(p + ".op", 'present', undefined);
-	if (v325 !== "detach") fail(p + ".op", "\"detach\"", v325);
-	const v326 = v324["pid"];
-	if (v326 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v326, p + ".pid", o, d + 1);
+	const v329 = v as Record<string, unknown>;
+	const v330 = v329["op"];
+	if (v330 === undefined) fail(p + ".op", 'present', undefined);
+	if (v330 !== "detach") fail(p + ".op", "\"detach\"", v330);
+	const v331 = v329["pid"];
+	if (v331 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v331, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v327 of Object.keys(v324)) {
-			if (!(["op","pid"] as readonly string[]).includes(v327)) fail(p + '.' + v327, 'not there (not in the schema)', v324[v327]);
+		for (const v332 of Object.keys(v329)) {
+			if (!(["op","pid"] as readonly string[]).includes(v332)) fail(p + '.' + v332, 'not there (not in the schema)', v329[v332]);
 		}
 	}
 }
@@ -1859,28 +1900,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v328 = v as Record<string, unknown>;
-	const v329 = v328["op"];
-	if (v329 === undefined) fail(p + ".op", 'present', undefined);
-	if (v329 !== "signals") fail(p + ".op", "\"signals\"", v329);
-	const v330 = v328["pid"];
-	if (v330 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v330, p + ".pid", o, d + 1);
-	const v331 = v328["nostop"];
-	if (v331 !== undefined) {
-		checkHex(v331, p + ".nostop", o, d + 1);
+	const v333 = v as Record<string, unknown>;
+	const v334 = v333["op"];
+	if (v334 === undefined) fail(p + ".op", 'present', undefined);
+	if (v334 !== "signals") fail(p + ".op", "\"signals\"", v334);
+	const v335 = v333["pid"];
+	if (v335 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v335, p + ".pid", o, d + 1);
+	const v336 = v333["nostop"];
+	if (v336 !== undefined) {
+		checkHex(v336, p + ".nostop", o, d + 1);
 	}
-	const v332 = v328["noprint"];
-	if (v332 !== undefined) {
-		checkHex(v332, p + ".noprint", o, d + 1);
+	const v337 = v333["noprint"];
+	if (v337 !== undefined) {
+		checkHex(v337, p + ".noprint", o, d + 1);
 	}
-	const v333 = v328["nopass"];
-	if (v333 !== undefined) {
-		checkHex(v333, p + ".nopass", o, d + 1);
+	const v338 = v333["nopass"];
+	if (v338 !== undefined) {
+		checkHex(v338, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v334 of Object.keys(v328)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v334)) fail(p + '.' + v334, 'not there (not in the schema)', v328[v334]);
+		for (const v339 of Object.keys(v333)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v339)) fail(p + '.' + v339, 'not there (not in the schema)', v333[v339]);
 		}
 	}
 }
@@ -1888,22 +1929,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v335 = v as Record<string, unknown>;
-	const v336 = v335["op"];
-	if (v336 === undefined) fail(p + ".op", 'present', undefined);
-	if (v336 !== "followForks") fail(p + ".op", "\"followForks\"", v336);
-	const v337 = v335["pid"];
-	if (v337 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v337, p + ".pid", o, d + 1);
-	const v338 = v335["hold"];
-	if (v338 === undefined) {
-		if (o.fill) v335["hold"] = false;
+	const v340 = v as Record<string, unknown>;
+	const v341 = v340["op"];
+	if (v341 === undefined) fail(p + ".op", 'present', undefined);
+	if (v341 !== "followForks") fail(p + ".op", "\"followForks\"", v341);
+	const v342 = v340["pid"];
+	if (v342 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v342, p + ".pid", o, d + 1);
+	const v343 = v340["hold"];
+	if (v343 === undefined) {
+		if (o.fill) v340["hold"] = false;
 	} else {
-		if (!(typeof v338 === 'boolean')) fail(p + ".hold", "a boolean", v338);
+		if (!(typeof v343 === 'boolean')) fail(p + ".hold", "a boolean", v343);
 	}
 	if (o.strict) {
-		for (const v339 of Object.keys(v335)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v339)) fail(p + '.' + v339, 'not there (not in the schema)', v335[v339]);
+		for (const v344 of Object.keys(v340)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v344)) fail(p + '.' + v344, 'not there (not in the schema)', v340[v344]);
 		}
 	}
 }
@@ -1911,16 +1952,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v340 = v as Record<string, unknown>;
-	const v341 = v340["op"];
-	if (v341 === undefined) fail(p + ".op", 'present', undefined);
-	if (v341 !== "stop") fail(p + ".op", "\"stop\"", v341);
-	const v342 = v340["pid"];
-	if (v342 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v342, p + ".pid", o, d + 1);
+	const v345 = v as Record<string, unknown>;
+	const v346 = v345["op"];
+	if (v346 === undefined) fail(p + ".op", 'present', undefined);
+	if (v346 !== "stop") fail(p + ".op", "\"stop\"", v346);
+	const v347 = v345["pid"];
+	if (v347 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v347, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v343 of Object.keys(v340)) {
-			if (!(["op","pid"] as readonly string[]).includes(v343)) fail(p + '.' + v343, 'not there (not in the schema)', v340[v343]);
+		for (const v348 of Object.keys(v345)) {
+			if (!(["op","pid"] as readonly string[]).includes(v348)) fail(p + '.' + v348, 'not there (not in the schema)', v345[v348]);
 		}
 	}
 }
@@ -1928,16 +1969,16 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v344 = v as Record<string, unknown>;
-	const v345 = v344["op"];
-	if (v345 === undefined) fail(p + ".op", 'present', undefined);
-	if (v345 !== "resume") fail(p + ".op", "\"resume\"", v345);
-	const v346 = v344["pid"];
-	if (v346 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v346, p + ".pid", o, d + 1);
+	const v349 = v as Record<string, unknown>;
+	const v350 = v349["op"];
+	if (v350 === undefined) fail(p + ".op", 'present', undefined);
+	if (v350 !== "resume") fail(p + ".op", "\"resume\"", v350);
+	const v351 = v349["pid"];
+	if (v351 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v351, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v347 of Object.keys(v344)) {
-			if (!(["op","pid"] as readonly string[]).includes(v347)) fail(p + '.' + v347, 'not there (not in the schema)', v344[v347]);
+		for (const v352 of Object.keys(v349)) {
+			if (!(["op","pid"] as readonly string[]).includes(v352)) fail(p + '.' + v352, 'not there (not in the schema)', v349[v352]);
 		}
 	}
 }
@@ -1945,43 +1986,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v348 = v as Record<string, unknown>;
-	const v349 = v348["op"];
-	if (v349 === undefined) fail(p + ".op", 'present', undefined);
-	if (v349 !== "launch") fail(p + ".op", "\"launch\"", v349);
-	const v350 = v348["path"];
-	if (v350 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v350 === 'string')) fail(p + ".path", "a string", v350);
-	if (typeof v350 === 'string' && v350.length < 1) fail(p + ".path", "a string of 1+ characters", v350);
-	const v351 = v348["cwd"];
-	if (v351 === undefined) {
-		if (o.fill) v348["cwd"] = "";
+	const v353 = v as Record<string, unknown>;
+	const v354 = v353["op"];
+	if (v354 === undefined) fail(p + ".op", 'present', undefined);
+	if (v354 !== "launch") fail(p + ".op", "\"launch\"", v354);
+	const v355 = v353["path"];
+	if (v355 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v355 === 'string')) fail(p + ".path", "a string", v355);
+	if (typeof v355 === 'string' && v355.length < 1) fail(p + ".path", "a string of 1+ characters", v355);
+	const v356 = v353["cwd"];
+	if (v356 === undefined) {
+		if (o.fill) v353["cwd"] = "";
 	} else {
-		if (!(typeof v351 === 'string')) fail(p + ".cwd", "a string", v351);
+		if (!(typeof v356 === 'string')) fail(p + ".cwd", "a string", v356);
 	}
-	const v352 = v348["argv"];
-	if (v352 === undefined) {
-		if (o.fill) v348["argv"] = [];
+	const v357 = v353["argv"];
+	if (v357 === undefined) {
+		if (o.fill) v353["argv"] = [];
 	} else {
-		if (!(Array.isArray(v352))) fail(p + ".argv", "an array", v352);
-		for (let v353 = 0; v353 < v352.length; v353++) {
-			const v354: unknown = v352[v353];
-			if (!(typeof v354 === 'string')) fail(p + ".argv" + '[' + v353 + ']', "a string", v354);
+		if (!(Array.isArray(v357))) fail(p + ".argv", "an array", v357);
+		for (let v358 = 0; v358 < v357.length; v358++) {
+			const v359: unknown = v357[v358];
+			if (!(typeof v359 === 'string')) fail(p + ".argv" + '[' + v358 + ']', "a string", v359);
 		}
 	}
-	const v355 = v348["env"];
-	if (v355 === undefined) {
-		if (o.fill) v348["env"] = [];
+	const v360 = v353["env"];
+	if (v360 === undefined) {
+		if (o.fill) v353["env"] = [];
 	} else {
-		if (!(Array.isArray(v355))) fail(p + ".env", "an array", v355);
-		for (let v356 = 0; v356 < v355.length; v356++) {
-			const v357: unknown = v355[v356];
-			if (!(typeof v357 === 'string')) fail(p + ".env" + '[' + v356 + ']', "a string", v357);
+		if (!(Array.isArray(v360))) fail(p + ".env", "an array", v360);
+		for (let v361 = 0; v361 < v360.length; v361++) {
+			const v362: unknown = v360[v361];
+			if (!(typeof v362 === 'string')) fail(p + ".env" + '[' + v361 + ']', "a string", v362);
 		}
 	}
 	if (o.strict) {
-		for (const v358 of Object.keys(v348)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v358)) fail(p + '.' + v358, 'not there (not in the schema)', v348[v358]);
+		for (const v363 of Object.keys(v353)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v363)) fail(p + '.' + v363, 'not there (not in the schema)', v353[v363]);
 		}
 	}
 }
@@ -1989,40 +2030,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v359 = v as Record<string, unknown>;
-	const v360 = v359["op"];
-	if (v360 === undefined) fail(p + ".op", 'present', undefined);
-	if (v360 !== "fork") fail(p + ".op", "\"fork\"", v360);
-	const v361 = v359["pid"];
-	if (v361 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v361, p + ".pid", o, d + 1);
-	const v362 = v359["stopped"];
-	if (v362 === undefined) {
-		if (o.fill) v359["stopped"] = false;
+	const v364 = v as Record<string, unknown>;
+	const v365 = v364["op"];
+	if (v365 === undefined) fail(p + ".op", 'present', undefined);
+	if (v365 !== "fork") fail(p + ".op", "\"fork\"", v365);
+	const v366 = v364["pid"];
+	if (v366 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v366, p + ".pid", o, d + 1);
+	const v367 = v364["stopped"];
+	if (v367 === undefined) {
+		if (o.fill) v364["stopped"] = false;
 	} else {
-		if (!(typeof v362 === 'boolean')) fail(p + ".stopped", "a boolean", v362);
+		if (!(typeof v367 === 'boolean')) fail(p + ".stopped", "a boolean", v367);
 	}
-	const v363 = v359["keepTraced"];
-	if (v363 === undefined) {
-		if (o.fill) v359["keepTraced"] = false;
+	const v368 = v364["keepTraced"];
+	if (v368 === undefined) {
+		if (o.fill) v364["keepTraced"] = false;
 	} else {
-		if (!(typeof v363 === 'boolean')) fail(p + ".keepTraced", "a boolean", v363);
+		if (!(typeof v368 === 'boolean')) fail(p + ".keepTraced", "a boolean", v368);
 	}
-	const v364 = v359["copyDontfork"];
-	if (v364 === undefined) {
-		if (o.fill) v359["copyDontfork"] = false;
+	const v369 = v364["copyDontfork"];
+	if (v369 === undefined) {
+		if (o.fill) v364["copyDontfork"] = false;
 	} else {
-		if (!(typeof v364 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v364);
+		if (!(typeof v369 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v369);
 	}
-	const v365 = v359["sameTids"];
-	if (v365 === undefined) {
-		if (o.fill) v359["sameTids"] = false;
+	const v370 = v364["sameTids"];
+	if (v370 === undefined) {
+		if (o.fill) v364["sameTids"] = false;
 	} else {
-		if (!(typeof v365 === 'boolean')) fail(p + ".sameTids", "a boolean", v365);
+		if (!(typeof v370 === 'boolean')) fail(p + ".sameTids", "a boolean", v370);
 	}
 	if (o.strict) {
-		for (const v366 of Object.keys(v359)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v366)) fail(p + '.' + v366, 'not there (not in the schema)', v359[v366]);
+		for (const v371 of Object.keys(v364)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v371)) fail(p + '.' + v371, 'not there (not in the schema)', v364[v371]);
 		}
 	}
 }
@@ -2030,16 +2071,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v367 = v as Record<string, unknown>;
-	const v368 = v367["op"];
-	if (v368 === undefined) fail(p + ".op", 'present', undefined);
-	if (v368 !== "kill") fail(p + ".op", "\"kill\"", v368);
-	const v369 = v367["pid"];
-	if (v369 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v369, p + ".pid", o, d + 1);
+	const v372 = v as Record<string, unknown>;
+	const v373 = v372["op"];
+	if (v373 === undefined) fail(p + ".op", 'present', undefined);
+	if (v373 !== "kill") fail(p + ".op", "\"kill\"", v373);
+	const v374 = v372["pid"];
+	if (v374 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v374, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v370 of Object.keys(v367)) {
-			if (!(["op","pid"] as readonly string[]).includes(v370)) fail(p + '.' + v370, 'not there (not in the schema)', v367[v370]);
+		for (const v375 of Object.keys(v372)) {
+			if (!(["op","pid"] as readonly string[]).includes(v375)) fail(p + '.' + v375, 'not there (not in the schema)', v372[v375]);
 		}
 	}
 }
@@ -2047,37 +2088,37 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v371 = v as Record<string, unknown>;
-	const v372 = v371["op"];
-	if (v372 === undefined) fail(p + ".op", 'present', undefined);
-	if (v372 !== "step") fail(p + ".op", "\"step\"", v372);
-	const v373 = v371["pid"];
-	if (v373 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v373, p + ".pid", o, d + 1);
-	const v374 = v371["tid"];
-	if (v374 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v374, p + ".tid", o, d + 1);
-	const v375 = v371["line"];
-	if (v375 === undefined) {
-		if (o.fill) v371["line"] = false;
+	const v376 = v as Record<string, unknown>;
+	const v377 = v376["op"];
+	if (v377 === undefined) fail(p + ".op", 'present', undefined);
+	if (v377 !== "step") fail(p + ".op", "\"step\"", v377);
+	const v378 = v376["pid"];
+	if (v378 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v378, p + ".pid", o, d + 1);
+	const v379 = v376["tid"];
+	if (v379 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v379, p + ".tid", o, d + 1);
+	const v380 = v376["line"];
+	if (v380 === undefined) {
+		if (o.fill) v376["line"] = false;
 	} else {
-		if (!(typeof v375 === 'boolean')) fail(p + ".line", "a boolean", v375);
+		if (!(typeof v380 === 'boolean')) fail(p + ".line", "a boolean", v380);
 	}
-	const v376 = v371["into"];
-	if (v376 === undefined) {
-		if (o.fill) v371["into"] = false;
+	const v381 = v376["into"];
+	if (v381 === undefined) {
+		if (o.fill) v376["into"] = false;
 	} else {
-		if (!(typeof v376 === 'boolean')) fail(p + ".into", "a boolean", v376);
+		if (!(typeof v381 === 'boolean')) fail(p + ".into", "a boolean", v381);
 	}
-	const v377 = v371["out"];
-	if (v377 === undefined) {
-		if (o.fill) v371["out"] = false;
+	const v382 = v376["out"];
+	if (v382 === undefined) {
+		if (o.fill) v376["out"] = false;
 	} else {
-		if (!(typeof v377 === 'boolean')) fail(p + ".out", "a boolean", v377);
+		if (!(typeof v382 === 'boolean')) fail(p + ".out", "a boolean", v382);
 	}
 	if (o.strict) {
-		for (const v378 of Object.keys(v371)) {
-			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v378)) fail(p + '.' + v378, 'not there (not in the schema)', v371[v378]);
+		for (const v383 of Object.keys(v376)) {
+			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v383)) fail(p + '.' + v383, 'not there (not in the schema)', v376[v383]);
 		}
 	}
 }
@@ -2085,30 +2126,10 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v379 = v as Record<string, unknown>;
-	const v380 = v379["op"];
-	if (v380 === undefined) fail(p + ".op", 'present', undefined);
-	if (v380 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v380);
-	const v381 = v379["pid"];
-	if (v381 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v381, p + ".pid", o, d + 1);
-	const v382 = v379["addr"];
-	if (v382 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v382, p + ".addr", o, d + 1);
-	if (o.strict) {
-		for (const v383 of Object.keys(v379)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v383)) fail(p + '.' + v383, 'not there (not in the schema)', v379[v383]);
-		}
-	}
-}
-
-function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
 	const v384 = v as Record<string, unknown>;
 	const v385 = v384["op"];
 	if (v385 === undefined) fail(p + ".op", 'present', undefined);
-	if (v385 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v385);
+	if (v385 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v385);
 	const v386 = v384["pid"];
 	if (v386 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v386, p + ".pid", o, d + 1);
@@ -2122,30 +2143,50 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
+function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v389 = v as Record<string, unknown>;
 	const v390 = v389["op"];
 	if (v390 === undefined) fail(p + ".op", 'present', undefined);
-	if (v390 !== "setRegs") fail(p + ".op", "\"setRegs\"", v390);
+	if (v390 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v390);
 	const v391 = v389["pid"];
 	if (v391 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v391, p + ".pid", o, d + 1);
-	const v392 = v389["tid"];
-	if (v392 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v392, p + ".tid", o, d + 1);
-	const v393 = v389["regs"];
-	if (v393 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v393))) fail(p + ".regs", "an object", v393);
-	const v394 = v393 as Record<string, unknown>;
-	for (const v395 of Object.keys(v394)) {
-		if (([] as readonly string[]).includes(v395)) continue;
-		checkHex(v394[v395], p + ".regs" + '.' + v395, o, d + 1);
+	const v392 = v389["addr"];
+	if (v392 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v392, p + ".addr", o, d + 1);
+	if (o.strict) {
+		for (const v393 of Object.keys(v389)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v393)) fail(p + '.' + v393, 'not there (not in the schema)', v389[v393]);
+		}
+	}
+}
+
+function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v394 = v as Record<string, unknown>;
+	const v395 = v394["op"];
+	if (v395 === undefined) fail(p + ".op", 'present', undefined);
+	if (v395 !== "setRegs") fail(p + ".op", "\"setRegs\"", v395);
+	const v396 = v394["pid"];
+	if (v396 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v396, p + ".pid", o, d + 1);
+	const v397 = v394["tid"];
+	if (v397 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v397, p + ".tid", o, d + 1);
+	const v398 = v394["regs"];
+	if (v398 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v398))) fail(p + ".regs", "an object", v398);
+	const v399 = v398 as Record<string, unknown>;
+	for (const v400 of Object.keys(v399)) {
+		if (([] as readonly string[]).includes(v400)) continue;
+		checkHex(v399[v400], p + ".regs" + '.' + v400, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v396 of Object.keys(v389)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v396)) fail(p + '.' + v396, 'not there (not in the schema)', v389[v396]);
+		for (const v401 of Object.keys(v394)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v401)) fail(p + '.' + v401, 'not there (not in the schema)', v394[v401]);
 		}
 	}
 }
@@ -2153,13 +2194,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v397 = v as Record<string, unknown>;
-	const v398 = v397["op"];
-	if (v398 === undefined) fail(p + ".op", 'present', undefined);
-	if (v398 !== "ping") fail(p + ".op", "\"ping\"", v398);
+	const v402 = v as Record<string, unknown>;
+	const v403 = v402["op"];
+	if (v403 === undefined) fail(p + ".op", 'present', undefined);
+	if (v403 !== "ping") fail(p + ".op", "\"ping\"", v403);
 	if (o.strict) {
-		for (const v399 of Object.keys(v397)) {
-			if (!(["op"] as readonly string[]).includes(v399)) fail(p + '.' + v399, 'not there (not in the schema)', v397[v399]);
+		for (const v404 of Object.keys(v402)) {
+			if (!(["op"] as readonly string[]).includes(v404)) fail(p + '.' + v404, 'not there (not in the schema)', v402[v404]);
 		}
 	}
 }
@@ -2167,29 +2208,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v400 = v as Record<string, unknown>;
-	const v401 = v400["op"];
-	if (v401 === undefined) fail(p + ".op", 'present', undefined);
-	if (v401 !== "stack") fail(p + ".op", "\"stack\"", v401);
-	const v402 = v400["pid"];
-	if (v402 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v402, p + ".pid", o, d + 1);
-	const v403 = v400["tid"];
-	if (v403 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v403 === 'number' && Number.isInteger(v403))) fail(p + ".tid", "an integer", v403);
-	if (typeof v403 === 'number' && v403 < 0) fail(p + ".tid", ">= 0", v403);
-	if (typeof v403 === 'number' && v403 > 2147483647) fail(p + ".tid", "<= 2147483647", v403);
-	const v404 = v400["maxFrames"];
-	if (v404 === undefined) {
-		if (o.fill) v400["maxFrames"] = 0;
+	const v405 = v as Record<string, unknown>;
+	const v406 = v405["op"];
+	if (v406 === undefined) fail(p + ".op", 'present', undefined);
+	if (v406 !== "stack") fail(p + ".op", "\"stack\"", v406);
+	const v407 = v405["pid"];
+	if (v407 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v407, p + ".pid", o, d + 1);
+	const v408 = v405["tid"];
+	if (v408 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v408 === 'number' && Number.isInteger(v408))) fail(p + ".tid", "an integer", v408);
+	if (typeof v408 === 'number' && v408 < 0) fail(p + ".tid", ">= 0", v408);
+	if (typeof v408 === 'number' && v408 > 2147483647) fail(p + ".tid", "<= 2147483647", v408);
+	const v409 = v405["maxFrames"];
+	if (v409 === undefined) {
+		if (o.fill) v405["maxFrames"] = 0;
 	} else {
-		if (!(typeof v404 === 'number' && Number.isInteger(v404))) fail(p + ".maxFrames", "an integer", v404);
-		if (typeof v404 === 'number' && v404 < 0) fail(p + ".maxFrames", ">= 0", v404);
-		if (typeof v404 === 'number' && v404 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v404);
+		if (!(typeof v409 === 'number' && Number.isInteger(v409))) fail(p + ".maxFrames", "an integer", v409);
+		if (typeof v409 === 'number' && v409 < 0) fail(p + ".maxFrames", ">= 0", v409);
+		if (typeof v409 === 'number' && v409 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v409);
 	}
 	if (o.strict) {
-		for (const v405 of Object.keys(v400)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v405)) fail(p + '.' + v405, 'not there (not in the schema)', v400[v405]);
+		for (const v410 of Object.keys(v405)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v410)) fail(p + '.' + v410, 'not there (not in the schema)', v405[v410]);
 		}
 	}
 }
@@ -2197,34 +2238,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v406 = v as Record<string, unknown>;
-	const v407 = v406["op"];
-	if (v407 === undefined) fail(p + ".op", 'present', undefined);
-	if (v407 !== "symbols") fail(p + ".op", "\"symbols\"", v407);
-	const v408 = v406["pid"];
-	if (v408 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v408, p + ".pid", o, d + 1);
-	const v409 = v406["function"];
-	if (v409 !== undefined) {
-		if (!(typeof v409 === 'string')) fail(p + ".function", "a string", v409);
+	const v411 = v as Record<string, unknown>;
+	const v412 = v411["op"];
+	if (v412 === undefined) fail(p + ".op", 'present', undefined);
+	if (v412 !== "symbols") fail(p + ".op", "\"symbols\"", v412);
+	const v413 = v411["pid"];
+	if (v413 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v413, p + ".pid", o, d + 1);
+	const v414 = v411["function"];
+	if (v414 !== undefined) {
+		if (!(typeof v414 === 'string')) fail(p + ".function", "a string", v414);
 	}
-	const v410 = v406["file"];
-	if (v410 !== undefined) {
-		if (!(typeof v410 === 'string')) fail(p + ".file", "a string", v410);
+	const v415 = v411["file"];
+	if (v415 !== undefined) {
+		if (!(typeof v415 === 'string')) fail(p + ".file", "a string", v415);
 	}
-	const v411 = v406["line"];
-	if (v411 !== undefined) {
-		if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".line", "an integer", v411);
-		if (typeof v411 === 'number' && v411 < 1) fail(p + ".line", ">= 1", v411);
-		if (typeof v411 === 'number' && v411 > 2147483647) fail(p + ".line", "<= 2147483647", v411);
+	const v416 = v411["line"];
+	if (v416 !== undefined) {
+		if (!(typeof v416 === 'number' && Number.isInteger(v416))) fail(p + ".line", "an integer", v416);
+		if (typeof v416 === 'number' && v416 < 1) fail(p + ".line", ">= 1", v416);
+		if (typeof v416 === 'number' && v416 > 2147483647) fail(p + ".line", "<= 2147483647", v416);
 	}
-	const v412 = v406["addr"];
-	if (v412 !== undefined) {
-		checkHex(v412, p + ".addr", o, d + 1);
+	const v417 = v411["addr"];
+	if (v417 !== undefined) {
+		checkHex(v417, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v413 of Object.keys(v406)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v406[v413]);
+		for (const v418 of Object.keys(v411)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v418)) fail(p + '.' + v418, 'not there (not in the schema)', v411[v418]);
 		}
 	}
 }
@@ -2232,27 +2273,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v414 = v as Record<string, unknown>;
-	const v415 = v414["op"];
-	if (v415 === undefined) fail(p + ".op", 'present', undefined);
-	if (v415 !== "locals") fail(p + ".op", "\"locals\"", v415);
-	const v416 = v414["pid"];
-	if (v416 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v416, p + ".pid", o, d + 1);
-	const v417 = v414["tid"];
-	if (v417 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v417, p + ".tid", o, d + 1);
-	const v418 = v414["frame"];
-	if (v418 === undefined) {
-		if (o.fill) v414["frame"] = 0;
+	const v419 = v as Record<string, unknown>;
+	const v420 = v419["op"];
+	if (v420 === undefined) fail(p + ".op", 'present', undefined);
+	if (v420 !== "locals") fail(p + ".op", "\"locals\"", v420);
+	const v421 = v419["pid"];
+	if (v421 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v421, p + ".pid", o, d + 1);
+	const v422 = v419["tid"];
+	if (v422 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v422, p + ".tid", o, d + 1);
+	const v423 = v419["frame"];
+	if (v423 === undefined) {
+		if (o.fill) v419["frame"] = 0;
 	} else {
-		if (!(typeof v418 === 'number' && Number.isInteger(v418))) fail(p + ".frame", "an integer", v418);
-		if (typeof v418 === 'number' && v418 < 0) fail(p + ".frame", ">= 0", v418);
-		if (typeof v418 === 'number' && v418 > 254) fail(p + ".frame", "<= 254", v418);
+		if (!(typeof v423 === 'number' && Number.isInteger(v423))) fail(p + ".frame", "an integer", v423);
+		if (typeof v423 === 'number' && v423 < 0) fail(p + ".frame", ">= 0", v423);
+		if (typeof v423 === 'number' && v423 > 254) fail(p + ".frame", "<= 254", v423);
 	}
 	if (o.strict) {
-		for (const v419 of Object.keys(v414)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v419)) fail(p + '.' + v419, 'not there (not in the schema)', v414[v419]);
+		for (const v424 of Object.keys(v419)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v424)) fail(p + '.' + v424, 'not there (not in the schema)', v419[v424]);
 		}
 	}
 }
@@ -2260,22 +2301,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v420 = v as Record<string, unknown>;
-	const v421 = v420["type"];
-	if (v421 === undefined) fail(p + ".type", 'present', undefined);
-	if (v421 !== "event") fail(p + ".type", "\"event\"", v421);
-	const v422 = v420["event"];
-	if (v422 === undefined) fail(p + ".event", 'present', undefined);
-	if (v422 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v422);
-	const v423 = v420["pid"];
-	if (v423 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v423, p + ".pid", o, d + 1);
-	const v424 = v420["tid"];
-	if (v424 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v424, p + ".tid", o, d + 1);
+	const v425 = v as Record<string, unknown>;
+	const v426 = v425["type"];
+	if (v426 === undefined) fail(p + ".type", 'present', undefined);
+	if (v426 !== "event") fail(p + ".type", "\"event\"", v426);
+	const v427 = v425["event"];
+	if (v427 === undefined) fail(p + ".event", 'present', undefined);
+	if (v427 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v427);
+	const v428 = v425["pid"];
+	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v428, p + ".pid", o, d + 1);
+	const v429 = v425["tid"];
+	if (v429 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v429, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v425 of Object.keys(v420)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v420[v425]);
+		for (const v430 of Object.keys(v425)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v430)) fail(p + '.' + v430, 'not there (not in the schema)', v425[v430]);
 		}
 	}
 }
@@ -2283,22 +2324,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v426 = v as Record<string, unknown>;
-	const v427 = v426["type"];
-	if (v427 === undefined) fail(p + ".type", 'present', undefined);
-	if (v427 !== "event") fail(p + ".type", "\"event\"", v427);
-	const v428 = v426["event"];
-	if (v428 === undefined) fail(p + ".event", 'present', undefined);
-	if (v428 !== "threadExited") fail(p + ".event", "\"threadExited\"", v428);
-	const v429 = v426["pid"];
-	if (v429 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v429, p + ".pid", o, d + 1);
-	const v430 = v426["tid"];
-	if (v430 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v430, p + ".tid", o, d + 1);
+	const v431 = v as Record<string, unknown>;
+	const v432 = v431["type"];
+	if (v432 === undefined) fail(p + ".type", 'present', undefined);
+	if (v432 !== "event") fail(p + ".type", "\"event\"", v432);
+	const v433 = v431["event"];
+	if (v433 === undefined) fail(p + ".event", 'present', undefined);
+	if (v433 !== "threadExited") fail(p + ".event", "\"threadExited\"", v433);
+	const v434 = v431["pid"];
+	if (v434 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v434, p + ".pid", o, d + 1);
+	const v435 = v431["tid"];
+	if (v435 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v435, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v431 of Object.keys(v426)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v431)) fail(p + '.' + v431, 'not there (not in the schema)', v426[v431]);
+		for (const v436 of Object.keys(v431)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v436)) fail(p + '.' + v436, 'not there (not in the schema)', v431[v436]);
 		}
 	}
 }
@@ -2306,38 +2347,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v432 = v as Record<string, unknown>;
-	const v433 = v432["type"];
-	if (v433 === undefined) fail(p + ".type", 'present', undefined);
-	if (v433 !== "event") fail(p + ".type", "\"event\"", v433);
-	const v434 = v432["event"];
-	if (v434 === undefined) fail(p + ".event", 'present', undefined);
-	if (v434 !== "stopped") fail(p + ".event", "\"stopped\"", v434);
-	const v435 = v432["pid"];
-	if (v435 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v435, p + ".pid", o, d + 1);
-	const v436 = v432["tid"];
-	if (v436 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v436, p + ".tid", o, d + 1);
-	const v437 = v432["reason"];
-	if (v437 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v437 !== 'string' || !["signal","breakpoint"].includes(v437)) fail(p + ".reason", "one of signal|breakpoint", v437);
-	const v438 = v432["signal"];
-	if (v438 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v438 === 'number' && Number.isInteger(v438))) fail(p + ".signal", "an integer", v438);
-	if (typeof v438 === 'number' && v438 < 0) fail(p + ".signal", ">= 0", v438);
-	if (typeof v438 === 'number' && v438 > 64) fail(p + ".signal", "<= 64", v438);
-	const v439 = v432["pc"];
-	if (v439 !== undefined) {
-		checkHex(v439, p + ".pc", o, d + 1);
+	const v437 = v as Record<string, unknown>;
+	const v438 = v437["type"];
+	if (v438 === undefined) fail(p + ".type", 'present', undefined);
+	if (v438 !== "event") fail(p + ".type", "\"event\"", v438);
+	const v439 = v437["event"];
+	if (v439 === undefined) fail(p + ".event", 'present', undefined);
+	if (v439 !== "stopped") fail(p + ".event", "\"stopped\"", v439);
+	const v440 = v437["pid"];
+	if (v440 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v440, p + ".pid", o, d + 1);
+	const v441 = v437["tid"];
+	if (v441 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v441, p + ".tid", o, d + 1);
+	const v442 = v437["reason"];
+	if (v442 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v442 !== 'string' || !["signal","breakpoint"].includes(v442)) fail(p + ".reason", "one of signal|breakpoint", v442);
+	const v443 = v437["signal"];
+	if (v443 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v443 === 'number' && Number.isInteger(v443))) fail(p + ".signal", "an integer", v443);
+	if (typeof v443 === 'number' && v443 < 0) fail(p + ".signal", ">= 0", v443);
+	if (typeof v443 === 'number' && v443 > 64) fail(p + ".signal", "<= 64", v443);
+	const v444 = v437["pc"];
+	if (v444 !== undefined) {
+		checkHex(v444, p + ".pc", o, d + 1);
 	}
-	const v440 = v432["addr"];
-	if (v440 !== undefined) {
-		checkHex(v440, p + ".addr", o, d + 1);
+	const v445 = v437["addr"];
+	if (v445 !== undefined) {
+		checkHex(v445, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v441 of Object.keys(v432)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v441)) fail(p + '.' + v441, 'not there (not in the schema)', v432[v441]);
+		for (const v446 of Object.keys(v437)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v446)) fail(p + '.' + v446, 'not there (not in the schema)', v437[v446]);
 		}
 	}
 }
@@ -2345,30 +2386,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v442 = v as Record<string, unknown>;
-	const v443 = v442["type"];
-	if (v443 === undefined) fail(p + ".type", 'present', undefined);
-	if (v443 !== "event") fail(p + ".type", "\"event\"", v443);
-	const v444 = v442["event"];
-	if (v444 === undefined) fail(p + ".event", 'present', undefined);
-	if (v444 !== "signal") fail(p + ".event", "\"signal\"", v444);
-	const v445 = v442["pid"];
-	if (v445 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v445, p + ".pid", o, d + 1);
-	const v446 = v442["tid"];
-	if (v446 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v446, p + ".tid", o, d + 1);
-	const v447 = v442["signal"];
-	if (v447 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v447 === 'number' && Number.isInteger(v447))) fail(p + ".signal", "an integer", v447);
-	if (typeof v447 === 'number' && v447 < 1) fail(p + ".signal", ">= 1", v447);
-	if (typeof v447 === 'number' && v447 > 64) fail(p + ".signal", "<= 64", v447);
-	const v448 = v442["passed"];
-	if (v448 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v448 === 'boolean')) fail(p + ".passed", "a boolean", v448);
+	const v447 = v as Record<string, unknown>;
+	const v448 = v447["type"];
+	if (v448 === undefined) fail(p + ".type", 'present', undefined);
+	if (v448 !== "event") fail(p + ".type", "\"event\"", v448);
+	const v449 = v447["event"];
+	if (v449 === undefined) fail(p + ".event", 'present', undefined);
+	if (v449 !== "signal") fail(p + ".event", "\"signal\"", v449);
+	const v450 = v447["pid"];
+	if (v450 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v450, p + ".pid", o, d + 1);
+	const v451 = v447["tid"];
+	if (v451 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v451, p + ".tid", o, d + 1);
+	const v452 = v447["signal"];
+	if (v452 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v452 === 'number' && Number.isInteger(v452))) fail(p + ".signal", "an integer", v452);
+	if (typeof v452 === 'number' && v452 < 1) fail(p + ".signal", ">= 1", v452);
+	if (typeof v452 === 'number' && v452 > 64) fail(p + ".signal", "<= 64", v452);
+	const v453 = v447["passed"];
+	if (v453 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v453 === 'boolean')) fail(p + ".passed", "a boolean", v453);
 	if (o.strict) {
-		for (const v449 of Object.keys(v442)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v449)) fail(p + '.' + v449, 'not there (not in the schema)', v442[v449]);
+		for (const v454 of Object.keys(v447)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v454)) fail(p + '.' + v454, 'not there (not in the schema)', v447[v454]);
 		}
 	}
 }
@@ -2376,31 +2417,57 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v450 = v as Record<string, unknown>;
-	const v451 = v450["type"];
-	if (v451 === undefined) fail(p + ".type", 'present', undefined);
-	if (v451 !== "event") fail(p + ".type", "\"event\"", v451);
-	const v452 = v450["event"];
-	if (v452 === undefined) fail(p + ".event", 'present', undefined);
-	if (v452 !== "childProcess") fail(p + ".event", "\"childProcess\"", v452);
-	const v453 = v450["pid"];
-	if (v453 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v453, p + ".pid", o, d + 1);
-	const v454 = v450["tid"];
-	if (v454 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v454, p + ".tid", o, d + 1);
-	const v455 = v450["child"];
-	if (v455 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v455, p + ".child", o, d + 1);
-	const v456 = v450["kind"];
-	if (v456 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v456 !== 'string' || !["fork","clone"].includes(v456)) fail(p + ".kind", "one of fork|clone", v456);
-	const v457 = v450["detached"];
-	if (v457 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v457 === 'boolean')) fail(p + ".detached", "a boolean", v457);
+	const v455 = v as Record<string, unknown>;
+	const v456 = v455["type"];
+	if (v456 === undefined) fail(p + ".type", 'present', undefined);
+	if (v456 !== "event") fail(p + ".type", "\"event\"", v456);
+	const v457 = v455["event"];
+	if (v457 === undefined) fail(p + ".event", 'present', undefined);
+	if (v457 !== "childProcess") fail(p + ".event", "\"childProcess\"", v457);
+	const v458 = v455["pid"];
+	if (v458 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v458, p + ".pid", o, d + 1);
+	const v459 = v455["tid"];
+	if (v459 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v459, p + ".tid", o, d + 1);
+	const v460 = v455["child"];
+	if (v460 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v460, p + ".child", o, d + 1);
+	const v461 = v455["kind"];
+	if (v461 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v461 !== 'string' || !["fork","vfork","clone"].includes(v461)) fail(p + ".kind", "one of fork|vfork|clone", v461);
+	const v462 = v455["detached"];
+	if (v462 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v462 === 'boolean')) fail(p + ".detached", "a boolean", v462);
 	if (o.strict) {
-		for (const v458 of Object.keys(v450)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v458)) fail(p + '.' + v458, 'not there (not in the schema)', v450[v458]);
+		for (const v463 of Object.keys(v455)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v463)) fail(p + '.' + v463, 'not there (not in the schema)', v455[v463]);
+		}
+	}
+}
+
+function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v464 = v as Record<string, unknown>;
+	const v465 = v464["type"];
+	if (v465 === undefined) fail(p + ".type", 'present', undefined);
+	if (v465 !== "event") fail(p + ".type", "\"event\"", v465);
+	const v466 = v464["event"];
+	if (v466 === undefined) fail(p + ".event", 'present', undefined);
+	if (v466 !== "exec") fail(p + ".event", "\"exec\"", v466);
+	const v467 = v464["pid"];
+	if (v467 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v467, p + ".pid", o, d + 1);
+	const v468 = v464["tid"];
+	if (v468 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v468, p + ".tid", o, d + 1);
+	const v469 = v464["path"];
+	if (v469 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v469 === 'string')) fail(p + ".path", "a string", v469);
+	if (o.strict) {
+		for (const v470 of Object.keys(v464)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v470)) fail(p + '.' + v470, 'not there (not in the schema)', v464[v470]);
 		}
 	}
 }
@@ -2408,32 +2475,32 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v459 = v as Record<string, unknown>;
-	const v460 = v459["type"];
-	if (v460 === undefined) fail(p + ".type", 'present', undefined);
-	if (v460 !== "event") fail(p + ".type", "\"event\"", v460);
-	const v461 = v459["event"];
-	if (v461 === undefined) fail(p + ".event", 'present', undefined);
-	if (v461 !== "exited") fail(p + ".event", "\"exited\"", v461);
-	const v462 = v459["pid"];
-	if (v462 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v462, p + ".pid", o, d + 1);
-	const v463 = v459["exitCode"];
-	if (v463 !== undefined) {
-		if (!(typeof v463 === 'number' && Number.isInteger(v463))) fail(p + ".exitCode", "an integer", v463);
-		if (typeof v463 === 'number' && v463 < 0) fail(p + ".exitCode", ">= 0", v463);
-		if (typeof v463 === 'number' && v463 > 255) fail(p + ".exitCode", "<= 255", v463);
+	const v471 = v as Record<string, unknown>;
+	const v472 = v471["type"];
+	if (v472 === undefined) fail(p + ".type", 'present', undefined);
+	if (v472 !== "event") fail(p + ".type", "\"event\"", v472);
+	const v473 = v471["event"];
+	if (v473 === undefined) fail(p + ".event", 'present', undefined);
+	if (v473 !== "exited") fail(p + ".event", "\"exited\"", v473);
+	const v474 = v471["pid"];
+	if (v474 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v474, p + ".pid", o, d + 1);
+	const v475 = v471["exitCode"];
+	if (v475 !== undefined) {
+		if (!(typeof v475 === 'number' && Number.isInteger(v475))) fail(p + ".exitCode", "an integer", v475);
+		if (typeof v475 === 'number' && v475 < 0) fail(p + ".exitCode", ">= 0", v475);
+		if (typeof v475 === 'number' && v475 > 255) fail(p + ".exitCode", "<= 255", v475);
 	}
-	const v464 = v459["signal"];
-	if (v464 !== undefined) {
-		if (!(typeof v464 === 'number' && Number.isInteger(v464))) fail(p + ".signal", "an integer", v464);
-		if (typeof v464 === 'number' && v464 < 1) fail(p + ".signal", ">= 1", v464);
-		if (typeof v464 === 'number' && v464 > 64) fail(p + ".signal", "<= 64", v464);
+	const v476 = v471["signal"];
+	if (v476 !== undefined) {
+		if (!(typeof v476 === 'number' && Number.isInteger(v476))) fail(p + ".signal", "an integer", v476);
+		if (typeof v476 === 'number' && v476 < 1) fail(p + ".signal", ">= 1", v476);
+		if (typeof v476 === 'number' && v476 > 64) fail(p + ".signal", "<= 64", v476);
 	}
-	if (v459["exitCode"] === undefined && v459["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v471["exitCode"] === undefined && v471["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v465 of Object.keys(v459)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v465)) fail(p + '.' + v465, 'not there (not in the schema)', v459[v465]);
+		for (const v477 of Object.keys(v471)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v477)) fail(p + '.' + v477, 'not there (not in the schema)', v471[v477]);
 		}
 	}
 }
@@ -2500,6 +2567,7 @@ export const eventValidators: { [K in EventName]: (v: unknown, o?: CheckOptions)
 	stopped: (v, o) => run<StoppedEvent>(checkEventStopped, v, 'stopped', o),
 	signal: (v, o) => run<SignalEvent>(checkEventSignal, v, 'signal', o),
 	childProcess: (v, o) => run<ChildProcessEvent>(checkEventChildProcess, v, 'childProcess', o),
+	exec: (v, o) => run<ExecEvent>(checkEventExec, v, 'exec', o),
 	exited: (v, o) => run<ExitedEvent>(checkEventExited, v, 'exited', o),
 };
 
@@ -2541,5 +2609,6 @@ export const defValidators = {
 	StackBody: (v: unknown, o?: CheckOptions, path = 'StackBody'): StackBody => run<StackBody>(checkStackBody, v, path, o),
 	SymbolsBody: (v: unknown, o?: CheckOptions, path = 'SymbolsBody'): SymbolsBody => run<SymbolsBody>(checkSymbolsBody, v, path, o),
 	LocalVariable: (v: unknown, o?: CheckOptions, path = 'LocalVariable'): LocalVariable => run<LocalVariable>(checkLocalVariable, v, path, o),
+	RawValue: (v: unknown, o?: CheckOptions, path = 'RawValue'): RawValue => run<RawValue>(checkRawValue, v, path, o),
 	LocalsBody: (v: unknown, o?: CheckOptions, path = 'LocalsBody'): LocalsBody => run<LocalsBody>(checkLocalsBody, v, path, o),
 };

@@ -18,6 +18,7 @@ import { hex } from '../common/format';
 import { TracerError } from '../engine/errors';
 import type {
 	ChildProcessEvent,
+	ExecEvent,
 	ExitedEvent,
 	ForkBody,
 	LocalVariable,
@@ -30,7 +31,7 @@ import type {
 } from '../engine/protocol';
 import type { Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
-import { evaluate, parseCondition, parseFormattedValue, type Lookup } from './conditions';
+import { evaluate, parseCondition, rawNumber, type Lookup } from './conditions';
 import { fromMasks, signalName, toMasks, type SignalTable } from './signals';
 import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
@@ -75,6 +76,9 @@ export interface Variable {
 	pointer: bigint | null;
 	/** a C expression naming it ("pt.x", "numbers[2]", "*p") */
 	expr: string | null;
+	/** scalars: the number itself (from the native side's typed raw value),
+	 * for conditions; null for aggregates and values not available */
+	raw: number | bigint | boolean | null;
 	/** null: no children (a scalar, or the depth limit) */
 	children: Variable[] | null;
 }
@@ -97,6 +101,7 @@ function toVariable(v: LocalVariable): Variable {
 		address: v.address ? BigInt(v.address) : null,
 		pointer: v.pointer ? BigInt(v.pointer) : null,
 		expr: v.expr ?? null,
+		raw: v.raw ? (rawNumber(v.raw) ?? null) : null,
 		children: v.children ? v.children.map(toVariable) : null,
 	};
 }
@@ -112,6 +117,8 @@ export type DebuggeeEvents = {
 	outputClosed: [];
 	/** The program forked; the library holds the child (stopped, traced) for a session of its own. */
 	childHeld: [{ child: number; tid: number; kind: string }];
+	/** A new program runs in the process (execve); its breakpoints were set again (those listed changed). */
+	exec: [{ path: string; tid: number; breakpoints: Breakpoint[] }];
 };
 
 export type Origin = 'attach' | 'launch' | 'fork-child';
@@ -163,6 +170,8 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	private openStreams = 0;
 	private disposed = false;
 	private readonly unsubscribe: () => void;
+	/** A followed fork child: the process that forked it (host.endTree). */
+	parentPid: number | null = null;
 
 	private constructor(
 		readonly tracer: Tracer,
@@ -195,6 +204,10 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			if (e.detached) this.emit('output', 'console', `[detached child ${e.child} (${e.kind} by thread ${e.tid})]\n`);
 			else this.emit('childHeld', { child: e.child, tid: e.tid, kind: e.kind });
 		};
+		/* execve: the library holds the new program until we resume it */
+		const onExec = (e: ExecEvent) => {
+			if (e.pid === this.pid) void this.onExec(e);
+		};
 		/* a signal set to nostop + print */
 		const onSignal = (e: SignalEvent) => {
 			if (e.pid === this.pid) {
@@ -211,6 +224,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			.on('threadCreated', onCreated)
 			.on('threadExited', onGone)
 			.on('childProcess', onChild)
+			.on('exec', onExec)
 			.on('signal', onSignal);
 		this.unsubscribe = () => {
 			tracer
@@ -219,6 +233,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 				.off('threadCreated', onCreated)
 				.off('threadExited', onGone)
 				.off('childProcess', onChild)
+				.off('exec', onExec)
 				.off('signal', onSignal);
 		};
 	}
@@ -380,6 +395,55 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		this.emit('exited', this.exitInfo);
 	}
 
+	/**
+	 * execve: a new program, stopped at its first instruction and held by
+	 * the library. Symbols start over; every breakpoint is resolved again
+	 * in the new program (a source line or function of it becomes
+	 * verified, instruction breakpoints of the old one go), then it runs
+	 * on — unless a pause, a step or a detach took over meanwhile.
+	 */
+	private async onExec(e: ExecEvent): Promise<void> {
+		this.symbols.forget();
+		this.invalidate();
+		this.entryBreakpoint = null;
+		this.emit('output', 'console', `[process ${this.pid}: thread ${e.tid} called execve: now running ${e.path}]\n`);
+		let changed: Breakpoint[] = [];
+		try {
+			changed = await this.breakpoints.rebind((b) => this.resolve(b));
+		} catch (err) {
+			this.emit('output', 'console', `[breakpoints after the exec: ${(err as Error).message}]\n`);
+		}
+		if (this.isExited()) return;
+		this.emit('exec', { path: e.path, tid: e.tid, breakpoints: changed });
+		if (this.runState === 'running' && !this.stepping && !this.leaving) {
+			await this.tracer.request('resume', { pid: this.pid }).catch((err: unknown) => {
+				if (!this.isExited()) this.emit('output', 'console', `[resuming after the exec: ${(err as Error).message}]\n`);
+			});
+		}
+	}
+
+	/** Where a breakpoint the user asked for is in the current program (null: it has no address there). */
+	private async resolve(b: Breakpoint): Promise<{ addresses: bigint[]; line?: number; message?: string } | null> {
+		switch (b.kind) {
+			case 'source': {
+				if (!b.file || b.requestedLine === undefined) return null;
+				const r = await this.symbols.lineAddresses(b.file, b.requestedLine);
+				return r.addresses.length
+					? { addresses: r.addresses, line: r.line ?? b.requestedLine }
+					: { addresses: [], message: `no code at ${b.file.replace(/^.*\//, '')}:${b.requestedLine}` };
+			}
+			case 'function': {
+				if (!b.functionName) return null;
+				const a = await this.symbols.functionAddresses(b.functionName);
+				return a.length ? { addresses: a } : { addresses: [], message: `no function named ${b.functionName}` };
+			}
+			case 'instruction':
+				return { addresses: [], message: 'the process runs another program now (execve): this address was in the old one' };
+			default:
+				return null; // internal: dropped
+		}
+	}
+
 	/** The breakpoints of a hit whose condition holds (or cannot be
 	 * evaluated: then it stops, and says why in the description). */
 	private async conditionsHolding(info: StopInfo): Promise<Breakpoint[]> {
@@ -405,7 +469,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	private async conditionLookup(tid: number): Promise<Lookup> {
 		const vars = new Map<string, number | bigint | boolean | undefined>();
 		const add = (v: Variable): void => {
-			const val = parseFormattedValue(v.value);
+			const val = v.raw ?? undefined;
 			if (v.expr && !vars.has(v.expr)) vars.set(v.expr, val);
 			if (!vars.has(v.name)) vars.set(v.name, val);
 			for (const c of v.children ?? []) add(c);

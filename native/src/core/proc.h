@@ -43,6 +43,7 @@ struct lwp {
 	bool bp_hit;   /* the last stop was one of our breakpoints */
 	bool bp_late;  /* ... one removed a moment ago: pc rewound, SIGTRAP dropped, not a stop */
 	uint64_t bp_addr;
+	pid_t vfork_child; /* held at its PTRACE_EVENT_VFORK stop until this child execs or exits */
 };
 
 struct proc {
@@ -59,6 +60,8 @@ struct proc {
 	struct sig_policy sigs; /* session processes: which signals stop, print, pass */
 	bool hold_children;	/* session: fork children stay traced, stopped, for a session of their own */
 	bool stop_all_pending;	/* a session LWP stopped: stop the others */
+	bool step_over_pending; /* not a session: a thread stopped at a breakpoint, step it over and go on */
+	pid_t vfork_parent;	/* a vfork child sharing this process's memory until it execs or exits */
 	struct lwp *lwps;
 	size_t n, cap;
 	size_t n_stopped, n_exiting; /* kept by proc_set_* so "all stopped?" is O(1) */

@@ -272,6 +272,8 @@ static void lwp_gone(struct fk_tracer *tr, struct proc *p, pid_t tid, int status
 	proc_remove_lwp(p, tid);
 	if (leader) {
 		p->exited = true;
+		if (p->vfork_parent)
+			attach_vfork_done(tr, p); /* a vfork child that exited without exec */
 		p->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 		if (p->session) {
 			int32_t code = WIFEXITED(status) ? WEXITSTATUS(status) : 0, sig = WTERMSIG(status);
@@ -345,9 +347,17 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 			ptrace(PTRACE_GETEVENTMSG, tid, 0, &former);
 			p->nbps = 0;
 			p->execs++;
-			if (former && (pid_t)former != tid)
+			p->syms_stale = true;
+			if (former && (pid_t)former != tid) {
 				proc_remove_lwp(p, (pid_t)former);
+				if (p->session)
+					ev_thread_exited(tr, p->pid, (pid_t)former);
+			}
 			l = proc_lwp(p, tid);
+			if (!l)
+				return;
+			if (follow_exec(tr, p, l, former ? (pid_t)former : tid))
+				return; /* let go */
 		}
 		if (ev == PTRACE_EVENT_CLONE) {
 			unsigned long msg = 0;
@@ -364,10 +374,10 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 				l = proc_lwp(p, tid);
 			}
 		}
-		if (ev == PTRACE_EVENT_FORK) {
+		if (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK) {
 			unsigned long msg = 0;
 			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg)
-				follow_new_process(tr, p, l, (pid_t)msg, "fork");
+				follow_new_process(tr, p, l, (pid_t)msg, ev == PTRACE_EVENT_VFORK ? "vfork" : "fork");
 		}
 	} else if (sig == (SIGTRAP | 0x80)) {
 		l->stop = STOP_SYSCALL;
@@ -591,9 +601,17 @@ static void *tracer_main(void *arg)
 		if (r == -ECHILD)
 			idle_wait(tr);
 		forget_exited(tr);
-		for (struct proc *p = tr->procs; p; p = p->next)
+		for (struct proc *p = tr->procs; p; p = p->next) {
 			if (p->stop_all_pending)
 				attach_interrupt_all(tr, p);
+			if (p->step_over_pending) {
+				/* may remove p from the list: once per round */
+				p->step_over_pending = false;
+				p->want_running = false; /* the step's own trap is not a signal to pass */
+				attach_resume_all(tr, p);
+				break;
+			}
+		}
 	}
 
 	/* Leave nothing behind: every process is detached and resumed. */
