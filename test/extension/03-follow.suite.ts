@@ -92,4 +92,52 @@ suite('follow-fork child sessions', () => {
 		await sleep(300);
 		assert.ok(!startedSessions().some((x) => x.parentSession?.id === s.id), 'no child session');
 	});
+
+	test("nested fork: the grandchild gets a session of its own, child of the child's session, and stops at its breakpoint", async () => {
+		vscode.debug.addBreakpoints([lineBreakpoint('forker.c', markerLine('forker.c', '#CHILD_WORK'))]);
+		const s = await start({
+			type: 'forkall',
+			request: 'launch',
+			name: 'forker nested',
+			program: program('forker'),
+			args: ['nested', '1'],
+		});
+		const child = await waitFor('the child session', () => startedSessions().find((x) => x.parentSession?.id === s.id));
+		const grandchild = await waitFor('the grandchild session', () => startedSessions().find((x) => x.parentSession?.id === child.id));
+		const pid = Number(/\[child (\d+)\]/.exec(grandchild.name)?.[1]);
+		assert.equal(grandchild.configuration.__forkallChild, pid, grandchild.name);
+		const stop = await stopped(grandchild);
+		assert.equal(stop.body.reason, 'breakpoint');
+		assert.equal(stop.body.threadId, pid, "the grandchild's only thread");
+		assert.match((await topFrame(grandchild, pid)).name, /child_work/);
+		assert.equal(events(child, 'stopped').length, 0, 'the child itself never ran child_work');
+		await grandchild.customRequest('continue', { threadId: pid });
+		const exited = await waitFor('the parent exited', () => events<DebugProtocol.ExitedEvent>(s, 'exited')[0]);
+		assert.equal(exited.body.exitCode, 0);
+		assert.match(stdout(s), /^child 0 exited 8$/m, 'the child saw its grandchild exit 7');
+		await terminated(s);
+	});
+
+	test('followForks "child": the one session follows the child to its breakpoint, the parent is detached', async () => {
+		vscode.debug.addBreakpoints([lineBreakpoint('forker.c', markerLine('forker.c', '#CHILD_WORK'))]);
+		const s = await start({
+			type: 'forkall',
+			request: 'launch',
+			name: 'forker (child)',
+			program: program('forker'),
+			args: ['fork', '1'],
+			followForks: 'child',
+		});
+		const stop = await stopped(s);
+		const m = await waitFor('the console line', () =>
+			/\[following child (\d+) \(fork by thread \d+\); process (\d+) detached\]/.exec(consoleText(s)),
+		);
+		const childPid = Number(m[1]);
+		assert.equal(stop.body.threadId, childPid, 'stopped in the child');
+		assert.match((await topFrame(s, childPid)).name, /child_work/);
+		assert.ok(!startedSessions().some((x) => x.parentSession?.id === s.id), 'no child session');
+		await s.customRequest('continue', { threadId: childPid });
+		const exited = await waitFor('the session ends with the child', () => events<DebugProtocol.ExitedEvent>(s, 'exited')[0]);
+		assert.equal(exited.body.exitCode, 7);
+	});
 });
