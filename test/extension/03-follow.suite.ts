@@ -6,8 +6,9 @@
  * child_work() (#CHILD_WORK) and exits 7; the parent prints each child's
  * status and exits 0.
  *
- * Negative control (negative-controls.md): no startDebugging for a
- * followed fork fails the first test.
+ * Negative controls (negative-controls.md): no startDebugging for a
+ * followed fork fails the first test; a child session that does not follow
+ * its own forks, the nested one; "child" handled as "both", the last.
  */
 /// <reference types="mocha" />
 import * as assert from 'node:assert/strict';
