@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { formatBytes, nearOverflow, stackPicture, stackUsage, tidMap, type LwpRow } from '../../extension/src/lwpModel';
+import { formatBytes, nearOverflow, stackPicture, stackUsage, stateText, tidMap, type LwpRow } from '../../extension/src/lwpModel';
 import { listProcesses, parseStatus, sortForPicking } from '../../extension/src/procList';
 import { adapterEnv } from '../../extension/src/adapterProcess';
 
@@ -159,5 +159,20 @@ test('adapterEnv: node mode for Electron, the native library, no inherited NODE_
 	assert.equal(
 		adapterEnv({ node: 'n', entry: 'e', nativeLib: 'l' }, 'info', { FORKALL_NATIVE_LIB: '/mine.so' }).FORKALL_NATIVE_LIB,
 		'/mine.so',
+	);
+});
+
+test('a dead thread (lost in a fork) reads as dead in the LWP view and the stack picture, never "user code"', () => {
+	const live = row({ tid: 100, isMain: true });
+	const dead = row({ tid: 7, dead: true, state: 'X', stateName: 'dead (lost in the fork)', syscall: null });
+	assert.equal(stateText(dead), 'dead: lost in the fork');
+	assert.notEqual(stateText(live), 'dead: lost in the fork');
+	const p = stackPicture('s', { pid: 100, pauseUs: 0, lwps: [live, dead] }, { threshold: 80 });
+	assert.deepEqual(
+		p.bars.map((b) => [b.tid, b.dead]).sort((a, b) => Number(a[0]) - Number(b[0])),
+		[
+			[7, true],
+			[100, false],
+		],
 	);
 });

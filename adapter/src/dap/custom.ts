@@ -42,12 +42,42 @@ export interface LwpRow {
 	stack: { low: string; high: string; guard: number; source: string | null } | null;
 	spInStack: boolean;
 	isMain: boolean;
+	/** A thread this fork child lost (its parent's tid; state as at the fork): nothing runs it. */
+	dead?: boolean;
 }
 
 export interface LwpsResponseBody {
 	pid: number;
 	pauseUs: number;
 	lwps: LwpRow[];
+}
+
+/** customRequest('forkInfo') on a session of a process the program forked (followForks). */
+export interface ForkInfoResponseBody {
+	parent: number;
+	child: number;
+	kind: 'fork' | 'clone';
+	forkingTid: number;
+	/** The parent's threads the child did not get, as they were at the fork. */
+	deadThreads: {
+		parentTid: number;
+		name: string;
+		pc: string;
+		function: string | null;
+		file: string | null;
+		line: number | null;
+		stack: { low: string; high: string } | null;
+	}[];
+	/** Locks a dead thread held at the fork (DWARF-visible pthread mutexes/rwlocks): the child waits forever on them. */
+	heldLocks: {
+		address: string;
+		symbol: string;
+		type: string;
+		ownerParentTid: number;
+		ownerName: string;
+		/** where the owner was at the fork: "hold_table (deadlock.c:30)" */
+		ownerWas: string | null;
+	}[];
 }
 
 /** Event 'lwpsChanged': after every stop (and fork). */

@@ -36,6 +36,7 @@ import type {
 	AttachArguments,
 	ForkAllThreadsArguments,
 	ForkAllThreadsResponseBody,
+	ForkInfoResponseBody,
 	ForkModeArg,
 	LaunchArguments,
 	LwpRow,
@@ -167,7 +168,7 @@ export class ForkallSession extends DebugSession {
 		isThread: (tid) => {
 			const d = this.debuggee;
 			if (!d || d.state === 'exited') return null;
-			return fs.existsSync(`/proc/${d.pid}/task/${tid}`);
+			return fs.existsSync(`/proc/${d.pid}/task/${tid}`) || d.isLostThread(tid);
 		},
 	};
 
@@ -245,6 +246,7 @@ export class ForkallSession extends DebugSession {
 		this.handle('setExceptionBreakpoints', (a) => this.setExceptionBreakpoints(a));
 		this.handle('forkAllThreads', (a, ctx) => this.forkAllThreads(a, ctx));
 		this.handle('lwps', () => this.lwps());
+		this.handle('forkInfo', () => this.forkInfo());
 	}
 
 	private toClientLine(l: number): number {
@@ -425,6 +427,7 @@ export class ForkallSession extends DebugSession {
 					break;
 				case 'followed-child':
 					await d.resume();
+					void d.watchDeadlocks();
 					break;
 			}
 		});
@@ -557,11 +560,35 @@ export class ForkallSession extends DebugSession {
 		void this.sendLwpsChanged(reason);
 	}
 
+	/** The LWP table, and after it the threads a fork child lost (greyed in the views). */
+	private async lwpTableOf(d: Debuggee): Promise<LwpsResponseBody> {
+		const [snap, lost] = await Promise.all([d.threads(), d.forkInfo().catch(() => null)]);
+		const table = lwpTable(snap);
+		for (const t of lost?.deadThreads ?? []) {
+			table.lwps.push({
+				tid: t.tid,
+				name: t.name,
+				state: 'X',
+				stateName: 'dead (lost in the fork)',
+				pthread: null,
+				syscall: null,
+				pc: t.pc,
+				sp: t.sp,
+				fsBase: t.fsBase,
+				stack: t.stack ? { low: t.stack.low, high: t.stack.high, guard: t.stack.guard, source: t.stack.source } : null,
+				spInStack: true,
+				isMain: false,
+				dead: true,
+			});
+		}
+		return table;
+	}
+
 	private async sendLwpsChanged(reason: string): Promise<void> {
 		const d = this.debuggee;
 		if (!d || d.state !== 'stopped') return;
 		try {
-			const body = lwpTable(await d.threads());
+			const body = await this.lwpTableOf(d);
 			this.sendEvent(new Event('lwpsChanged', { ...body, reason }));
 		} catch {
 			// gone meanwhile
@@ -574,8 +601,11 @@ export class ForkallSession extends DebugSession {
 		const d = this.debuggee;
 		if (!d || d.state === 'exited') return { threads: [] };
 		try {
-			const snap = await d.threads();
-			return { threads: snap.lwps.map((l) => new Thread(l.tid, threadLabel(l))) };
+			const [snap, lost] = await Promise.all([d.threads(), d.forkInfo().catch(() => null)]);
+			const threads = snap.lwps.map((l) => new Thread(l.tid, threadLabel(l)));
+			// the threads this fork child did not get: their stacks are still here
+			for (const t of lost?.deadThreads ?? []) threads.push(new Thread(t.tid, deadThreadLabel(t.tid, t.name)));
+			return { threads };
 		} catch (e) {
 			if (d.exit !== null) return { threads: [] };
 			throw toDapError(e, 'threads');
@@ -696,6 +726,40 @@ export class ForkallSession extends DebugSession {
 
 	// ---- processes the program forks --------------------------------------------------------
 
+	/** customRequest('forkInfo'): what this fork child lost (dead threads, where they were). */
+	private async forkInfo(): Promise<ForkInfoResponseBody> {
+		const d = this.requireDebuggee();
+		const info = await d.forkInfo().catch((e: unknown) => {
+			throw toDapError(e, 'forkInfo');
+		});
+		if (!info) throw errors.invalidArgument(`forkInfo: process ${d.pid} was not forked by a process this adapter follows`);
+		const deadThreads = await Promise.all(
+			info.deadThreads.map(async (t) => {
+				const loc = await d.locate(BigInt(t.pc));
+				return {
+					parentTid: t.tid,
+					name: t.name,
+					pc: t.pc,
+					function: loc.function,
+					file: loc.file,
+					line: loc.line,
+					stack: t.stack ? { low: t.stack.low, high: t.stack.high } : null,
+				};
+			}),
+		);
+		const heldLocks = await Promise.all(
+			info.heldLocks.map(async (l) => ({
+				address: l.address,
+				symbol: l.symbol,
+				type: l.type,
+				ownerParentTid: l.ownerTid,
+				ownerName: l.ownerName,
+				ownerWas: await d.whereWas(l.ownerTid),
+			})),
+		);
+		return { parent: info.parent, child: d.pid, kind: info.kind, forkingTid: info.forkingTid, deadThreads, heldLocks };
+	}
+
 	/**
 	 * followForks "both" (the default): every process the program forks
 	 * becomes a child session (startDebugging), held before its first
@@ -718,6 +782,7 @@ export class ForkallSession extends DebugSession {
 		}
 		d.on('childHeld', (c) => {
 			this.host.addPendingChild({ pid: c.child, parentPid: d.pid, at: Date.now() });
+			if (c.kind !== 'vfork') void this.reportHeldLocks(c);
 			if (want === 'child') {
 				void this.followChild(d, c).catch((e: unknown) => this.consoleError(`following child ${c.child}: ${(e as Error).message}`));
 				return;
@@ -742,6 +807,20 @@ export class ForkallSession extends DebugSession {
 				true,
 			);
 		});
+	}
+
+	/** At a fork: the locks the child will never get, because their owners stayed in the parent. */
+	private async reportHeldLocks(c: { child: number; tid: number }): Promise<void> {
+		const info = await this.host.tracer.request('forkInfo', { pid: c.child }).catch(() => null);
+		for (const l of info?.heldLocks ?? []) {
+			this.sendEvent(
+				new OutputEvent(
+					`[fork of ${c.child} by thread ${c.tid}: ${l.symbol} (${l.type} at ${l.address}) is held by "${l.ownerName}" (tid ${l.ownerTid}), ` +
+						`a thread the child does not have: the child blocks forever if it locks it]\n`,
+					'important',
+				),
+			);
+		}
 	}
 
 	/**
@@ -886,7 +965,7 @@ export class ForkallSession extends DebugSession {
 	private async lwps(): Promise<LwpsResponseBody> {
 		const d = this.requireDebuggee();
 		try {
-			return lwpTable(await d.threads());
+			return await this.lwpTableOf(d);
 		} catch (e) {
 			throw toDapError(e, 'lwps');
 		}
@@ -1176,6 +1255,11 @@ export class ForkallSession extends DebugSession {
 }
 
 // ---- mapping helpers ---------------------------------------------------------------------
+
+/** A thread the fork child did not get: unmistakable in the Call Stack. */
+export function deadThreadLabel(parentTid: number, name: string): string {
+	return `✝ dead: was ${parentTid} "${name}" (lost in the fork)`;
+}
 
 function stopReason(s: StopInfo): string {
 	switch (s.reason) {

@@ -380,6 +380,7 @@ export const REQUESTS = {
 		sameTids: opt(bool()),
 	}),
 	lwps: obj<NoArguments>({}),
+	forkInfo: obj<NoArguments>({}),
 } as const;
 
 export type Command = keyof typeof REQUESTS;

@@ -20,6 +20,7 @@ import type {
 	ChildProcessEvent,
 	ExecEvent,
 	ExitedEvent,
+	ForkInfoBody,
 	ForkBody,
 	LocalVariable,
 	SignalEvent,
@@ -39,7 +40,7 @@ import { Process, forkArgs, type ForkMode, type ThreadsSnapshot } from './proces
 import { Registers } from './registers';
 import { Symbols, frameFromInfo, isUnknownOp, type Frame, type Location } from './symbols';
 
-export type StopReason = 'entry' | 'pause' | 'breakpoint' | 'step' | 'signal';
+export type StopReason = 'entry' | 'pause' | 'breakpoint' | 'step' | 'signal' | 'deadlock';
 
 export interface StopInfo {
 	reason: StopReason;
@@ -655,6 +656,8 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	dispose(): void {
 		if (this.disposed) return;
 		this.disposed = true;
+		if (this.deadlockTimer) clearInterval(this.deadlockTimer);
+		this.deadlockTimer = null;
 		this.unsubscribe();
 	}
 
@@ -817,6 +820,119 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			}
 		}
 		return disassemble((a, n) => this.memory.readRaw(a, n), base, instructionOffset, count, hint);
+	}
+
+	// ---- what a followed fork child lost ----------------------------------------
+
+	private forkInfoP: Promise<ForkInfoBody | null> | null = null;
+
+	/**
+	 * A child the program forked (followForks): its parent, the forking
+	 * thread, and the parent's other threads — dead here, their stacks and
+	 * locks still in this memory — as they were at the fork. null for any
+	 * other process. Their tids work with frames(), locals(), registers().
+	 */
+	forkInfo(): Promise<ForkInfoBody | null> {
+		if (this.origin !== 'fork-child' || this.parentPid === null) return Promise.resolve(null);
+		if (!this.forkInfoP) {
+			this.forkInfoP = this.tracer.request('forkInfo', { pid: this.pid }).then(
+				(b) => {
+					for (const t of b.deadThreads) this.lostTids.add(t.tid);
+					return b;
+				},
+				(e: unknown) => {
+					this.forkInfoP = null;
+					if (isUnknownOp(e) || (e instanceof TracerError && e.kind === 'bad-request')) return null;
+					throw e;
+				},
+			);
+		}
+		return this.forkInfoP;
+	}
+
+	private readonly lostTids = new Set<number>();
+	private deadlockTimer: NodeJS.Timeout | null = null;
+
+	/**
+	 * A fork child whose dead threads held locks: while it runs, watch for
+	 * a thread of it blocking on one of them (FUTEX_WAIT on the lock's
+	 * futex word, from /proc/PID/task/TID/syscall, every `everyMs`), and
+	 * stop it with reason "deadlock". Nothing is watched (no cost) when
+	 * no lock is held by a dead thread.
+	 */
+	async watchDeadlocks(everyMs = 200): Promise<void> {
+		const info = await this.forkInfo().catch(() => null);
+		if (!info || info.heldLocks.length === 0 || this.deadlockTimer || this.disposed) return;
+		const byFutex = new Map<bigint, (typeof info.heldLocks)[number]>();
+		for (const l of info.heldLocks) byFutex.set(BigInt(l.futex), l);
+		let busy = false;
+		this.deadlockTimer = setInterval(() => {
+			if (busy || this.runState !== 'running' || this.stepping || this.leaving) return;
+			busy = true;
+			void this.checkDeadlock(byFutex)
+				.catch(() => undefined)
+				.finally(() => (busy = false));
+		}, everyMs);
+		this.deadlockTimer.unref();
+	}
+
+	private async checkDeadlock(byFutex: Map<bigint, ForkInfoBody['heldLocks'][number]>): Promise<void> {
+		let tids: string[];
+		try {
+			tids = fs.readdirSync(`/proc/${this.pid}/task`);
+		} catch {
+			return;
+		}
+		for (const t of tids) {
+			let line: string;
+			try {
+				line = fs.readFileSync(`/proc/${this.pid}/task/${t}/syscall`, 'utf8');
+			} catch {
+				continue;
+			}
+			// "202 0x<uaddr> 0x<op> ...": futex(uaddr, FUTEX_WAIT…)
+			const m = /^202 (0x[0-9a-f]+) (0x[0-9a-f]+)/.exec(line);
+			if (!m) continue;
+			const lock = byFutex.get(BigInt(m[1]));
+			const op = Number(BigInt(m[2]) & 0x7fn);
+			if (!lock || (op !== 0 && op !== 9)) continue; // FUTEX_WAIT, FUTEX_WAIT_BITSET
+			if (this.runState !== 'running' || this.stepping) return;
+			this.runState = 'stopping';
+			try {
+				await this.stopAll();
+			} catch {
+				if (this.isExited()) return;
+			}
+			if (this.isExited() || this.runState !== 'stopping') return;
+			const tid = Number(t);
+			const where = await this.whereWas(lock.ownerTid);
+			await this.report({
+				reason: 'deadlock',
+				tid,
+				breakpoints: [],
+				description:
+					`Deadlock: thread ${tid} waits for ${lock.symbol} (${lock.type} at ${lock.address}), held by "${lock.ownerName}" ` +
+					`(was ${lock.ownerTid}), a thread that did not survive the fork${where ? ` — it was in ${where}` : ''}`,
+			});
+			return;
+		}
+	}
+
+	/** Where a dead thread was at the fork: its innermost frame in the program's own sources ("hold_table (deadlock.c:30)"). */
+	async whereWas(tid: number): Promise<string | null> {
+		const frames = await this.unwind(tid).catch(() => [] as Frame[]);
+		// the program's own code first (a source on this disk), then any line, then any name
+		const f =
+			frames.find((x) => x.file && x.line && fs.existsSync(x.file)) ??
+			frames.find((x) => x.file && x.line) ??
+			frames.find((x) => x.function);
+		if (!f) return null;
+		return f.file && f.line ? `${f.function ?? '??'} (${f.file.replace(/^.*\//, '')}:${f.line})` : (f.function ?? null);
+	}
+
+	/** A thread this fork child lost (known once forkInfo() answered). */
+	isLostThread(tid: number): boolean {
+		return this.lostTids.has(tid);
 	}
 
 	// ---- the multithreaded fork ------------------------------------------------

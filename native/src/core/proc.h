@@ -46,6 +46,18 @@ struct lwp {
 	pid_t vfork_child; /* held at its PTRACE_EVENT_VFORK stop until this child execs or exits */
 };
 
+/* A thread a fork left behind: the parent's picture of it when the fork
+ * was reported. Its stack and TLS are still in the child's memory. */
+struct ghost {
+	pid_t tid; /* in the parent */
+	char name[16];
+	fk_gregs regs;
+	uint8_t *xstate; /* XSAVE image (malloc'd), xlen bytes; NULL: none */
+	size_t xlen;
+	uint64_t sigmask;
+	bool have_mask;
+};
+
 struct proc {
 	pid_t pid;
 	struct proc *next;
@@ -62,6 +74,14 @@ struct proc {
 	bool stop_all_pending;	/* a session LWP stopped: stop the others */
 	bool step_over_pending; /* not a session: a thread stopped at a breakpoint, step it over and go on */
 	pid_t vfork_parent;	/* a vfork child sharing this process's memory until it execs or exits */
+	/* a child held by followForks: who made it, and the threads it lost */
+	pid_t fork_parent, fork_tid;
+	bool fork_clone; /* clone() of a new process, not fork() */
+	struct ghost *ghosts;
+	size_t nghosts;
+	/* the parent of such a child, until the picture is taken (main loop) */
+	pid_t capture_child, capture_tid;
+	bool capture_clone;
 	struct lwp *lwps;
 	size_t n, cap;
 	size_t n_stopped, n_exiting; /* kept by proc_set_* so "all stopped?" is O(1) */
@@ -85,6 +105,8 @@ struct proc *proc_new(pid_t pid);
 void proc_free(struct proc *p);
 
 struct lwp *proc_lwp(struct proc *p, pid_t tid);
+/* A thread the process lost in its fork (p->ghosts), or NULL. */
+const struct ghost *proc_ghost(const struct proc *p, pid_t tid);
 /* Add a RUNNING LWP (or return the existing one). NULL on ENOMEM. */
 struct lwp *proc_add_lwp(struct proc *p, pid_t tid);
 void proc_remove_lwp(struct proc *p, pid_t tid);

@@ -565,6 +565,28 @@ static struct tr_request *pop_request(struct fk_tracer *tr)
 	return rq;
 }
 
+/* Work a stop left for the main loop (it waits for other stops, which the
+ * state machine must not). True if something was done: the process list
+ * may have changed, look again. */
+static bool pending_work(struct fk_tracer *tr)
+{
+	for (struct proc *p = tr->procs; p; p = p->next) {
+		if (p->stop_all_pending)
+			attach_interrupt_all(tr, p);
+		if (p->capture_child) {
+			follow_capture(tr, p);
+			return true;
+		}
+		if (p->step_over_pending) {
+			p->step_over_pending = false;
+			p->want_running = false; /* the step's own trap is not a signal to pass */
+			attach_resume_all(tr, p);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void *tracer_main(void *arg)
 {
 	struct fk_tracer *tr = arg;
@@ -591,6 +613,9 @@ static void *tracer_main(void *arg)
 			free(rq->text);
 			free(rq);
 		}
+		/* a request's own waits may have left work (a fork seen) */
+		while (pending_work(tr))
+			;
 		pthread_mutex_lock(&tr->lock);
 		bool closing = tr->closing && !tr->rq_head;
 		pthread_mutex_unlock(&tr->lock);
@@ -601,17 +626,8 @@ static void *tracer_main(void *arg)
 		if (r == -ECHILD)
 			idle_wait(tr);
 		forget_exited(tr);
-		for (struct proc *p = tr->procs; p; p = p->next) {
-			if (p->stop_all_pending)
-				attach_interrupt_all(tr, p);
-			if (p->step_over_pending) {
-				/* may remove p from the list: once per round */
-				p->step_over_pending = false;
-				p->want_running = false; /* the step's own trap is not a signal to pass */
-				attach_resume_all(tr, p);
-				break;
-			}
-		}
+		while (pending_work(tr))
+			;
 	}
 
 	/* Leave nothing behind: every process is detached and resumed. */

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "base/log.h"
+#include "base/procfs.h"
 #include "core/events.generated.h"
 #include "ptrace/attach.h"
 #include "ptrace/breakpoints.h"
@@ -174,9 +175,14 @@ void follow_new_process(struct fk_tracer *tr, struct proc *p, struct lwp *l, pid
 	if (p->session && p->hold_children && hold(tr, p, child)) {
 		fk_info("process %d (thread %d) created process %d (%s): held for a session of its own", (int)p->pid,
 			(int)l->tid, (int)child, kind);
-		ev_child_process(tr, p->pid, l->tid, child,
-				 strcmp(kind, "fork") == 0 ? EV_CHILD_PROCESS_KIND_FORK : EV_CHILD_PROCESS_KIND_CLONE,
-				 false);
+		/* the picture of the threads it lost, then the event (main loop) */
+		struct proc *c = tr_find_proc(tr, child);
+		c->fork_parent = p->pid;
+		c->fork_tid = l->tid;
+		c->fork_clone = strcmp(kind, "clone") == 0;
+		p->capture_child = child;
+		p->capture_tid = l->tid;
+		p->capture_clone = c->fork_clone;
 		return;
 	}
 	if (ptrace(PTRACE_DETACH, child, 0, 0) < 0 && errno != ESRCH)
@@ -187,4 +193,55 @@ void follow_new_process(struct fk_tracer *tr, struct proc *p, struct lwp *l, pid
 		return;
 	ev_child_process(tr, p->pid, l->tid, child,
 			 strcmp(kind, "fork") == 0 ? EV_CHILD_PROCESS_KIND_FORK : EV_CHILD_PROCESS_KIND_CLONE, true);
+}
+
+void follow_capture(struct fk_tracer *tr, struct proc *p)
+{
+	pid_t pid = p->pid, child = p->capture_child, ftid = p->capture_tid;
+	bool clone = p->capture_clone;
+	p->capture_child = 0;
+	bool was_running = p->want_running;
+	struct fk_err err;
+	fk_err_clear(&err);
+	uint64_t t0 = tr_now_us();
+	if (attach_stop_all(tr, p, 10000, &err) < 0)
+		fk_warn("process %d forked %d: stopping its threads for the picture of the child's lost threads: %s",
+			(int)pid, (int)child, err.msg);
+	p = tr_find_proc(tr, pid);
+	struct proc *c = tr_find_proc(tr, child);
+	if (p && c && p->n > 1) {
+		for (size_t i = 0; i < c->nghosts; i++)
+			free(c->ghosts[i].xstate);
+		free(c->ghosts);
+		c->nghosts = 0;
+		c->ghosts = calloc(p->n, sizeof *c->ghosts);
+		for (size_t i = 0; c->ghosts && i < p->n; i++) {
+			struct lwp *l = &p->lwps[i];
+			if (l->tid == ftid || l->state != LWP_STOPPED || l->exiting)
+				continue;
+			struct ghost *g = &c->ghosts[c->nghosts];
+			if (arch_get_gregs(l->tid, &g->regs) < 0)
+				continue;
+			g->tid = l->tid;
+			if (proc_task_comm(pid, l->tid, g->name, sizeof g->name) < 0)
+				snprintf(g->name, sizeof g->name, "?");
+			size_t cap = arch_xstate_bufsize();
+			g->xstate = malloc(cap);
+			if (g->xstate && arch_get_xstate(l->tid, g->xstate, cap, &g->xlen) < 0) {
+				free(g->xstate);
+				g->xstate = NULL;
+			}
+			g->have_mask = ptrace(PTRACE_GETSIGMASK, l->tid, (void *)sizeof g->sigmask, &g->sigmask) == 0;
+			c->nghosts++;
+		}
+	}
+	uint64_t t1 = tr_now_us();
+	if (p && was_running)
+		attach_resume_all(tr, p);
+	if (c)
+		fk_debug("process %d forked %d: %zu lost threads captured in %llu us (paused %llu us)", (int)pid,
+			 (int)child, c->nghosts, (unsigned long long)(t1 - t0), (unsigned long long)(tr_now_us() - t0));
+	if (p && c)
+		ev_child_process(tr, pid, ftid, child, clone ? EV_CHILD_PROCESS_KIND_CLONE : EV_CHILD_PROCESS_KIND_FORK,
+				 false);
 }

@@ -44,4 +44,10 @@ bool follow_exec(struct fk_tracer *tr, struct proc *p, struct lwp *l, pid_t call
  * memory) get the new copy. */
 void follow_breakpoints_changed(struct fk_tracer *tr, struct proc *p);
 
+/* p made a child held for a session (p->capture_child): stop p's threads,
+ * keep each one's registers and name in the child as the threads it lost
+ * (ghosts; all but the forking thread), resume p if it ran, then the
+ * childProcess event. Main loop only (it waits for stops). */
+void follow_capture(struct fk_tracer *tr, struct proc *p);
+
 #endif
