@@ -7,7 +7,7 @@
  *
  * Which VS Code: $VSCODE_EXECUTABLE (or --vscode=PATH), a local `code`
  * binary; otherwise @vscode/test-electron downloads one (stable, or
- * $VSCODE_VERSION) into .vscode-test/ — which needs
+ * $VSCODE_VERSION) into .cache/vscode-test/ — which needs
  * update.code.visualstudio.com. When there is neither, it says so in one
  * line and exits 0, or 1 under CI=true. On a machine without a display,
  * run it under `xvfb-run -a`.
@@ -45,6 +45,7 @@ async function findVsCode(testElectron) {
 	try {
 		return await testElectron.downloadAndUnzipVSCode({
 			version: process.env.VSCODE_VERSION || 'stable',
+			cachePath: path.join(ROOT, '.cache', 'vscode-test'),
 			timeout: 30000,
 			reporter: new testElectron.SilentReporter(),
 		});
