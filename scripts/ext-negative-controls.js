@@ -8,6 +8,7 @@
  * every control failed as it should.
  *
  *   node scripts/ext-negative-controls.js [name...]    (after npm run build)
+ *   node scripts/ext-negative-controls.js --check      only: does every control still apply?
  *
  * It edits adapter/, extension/ and package.json while it runs, so it
  * refuses to start when they have uncommitted changes. A control whose
@@ -184,7 +185,19 @@ function restore() {
 	git(['checkout', '--', ...PATHS]);
 }
 
+/** The first edit whose text is no longer in its file, or null. */
+function staleEdit(edits) {
+	return edits.find(([file, text]) => !fs.readFileSync(path.join(ROOT, file), 'utf8').includes(text)) ?? null;
+}
+
 function main() {
+	if (process.argv.includes('--check')) {
+		const stale = CONTROLS.filter(([, , edits]) => staleEdit(edits));
+		for (const [name, , edits] of stale)
+			console.log(`STALE ${name}: "${staleEdit(edits)[1].trim().slice(0, 60)}" is no longer in ${staleEdit(edits)[0]}`);
+		console.log(`ext-negative-controls --check: ${CONTROLS.length - stale.length} of ${CONTROLS.length} controls apply`);
+		process.exit(stale.length ? 1 : 0);
+	}
 	const only = process.argv.slice(2);
 	const dirty = git(['status', '--porcelain', '--', ...PATHS]).stdout.trim();
 	if (dirty) {
@@ -203,7 +216,7 @@ function main() {
 		const t0 = Date.now();
 		let verdict;
 		try {
-			const stale = edits.find(([file, text]) => !fs.readFileSync(path.join(ROOT, file), 'utf8').includes(text));
+			const stale = staleEdit(edits);
 			if (stale) {
 				verdict = `STALE: "${stale[1].trim().slice(0, 60)}" is no longer in ${stale[0]}`;
 			} else {
