@@ -146,8 +146,14 @@ suite('process picker', () => {
 		assert.equal(mine.detail, `${program('demo')} --picker-test`);
 		assert.ok(!items.some((i) => i.pid === process.pid), 'the extension host itself is not offered');
 		assert.ok(!items.some((i) => i.detail === ''), 'no kernel threads');
-		const pids = items.map((i) => i.pid);
-		assert.deepEqual(pids.slice(0, 20), [...pids].sort((a, b) => b - a).slice(0, 20), 'newest first (same user)');
+		// A tree: each process right after its parent ("child of PPID"); the roots newest first.
+		const index = new Map(items.map((it, k) => [it.pid, k]));
+		for (const [k, it] of items.entries()) {
+			const parent = / · child of (\d+)/.exec(it.description);
+			if (parent) assert.ok((index.get(Number(parent[1])) ?? Infinity) < k, `${it.description}: listed after its parent`);
+		}
+		const roots = items.filter((it) => !it.description.includes(' · child of ')).map((it) => it.pid);
+		assert.deepEqual(roots.slice(0, 20), [...roots].sort((a, b) => b - a).slice(0, 20), 'the roots newest first (same user)');
 		assert.ok(picker.activate(pid));
 		await sleep(500); // the active item reaches the workbench's quick input
 		const before = startedSessions().length;
