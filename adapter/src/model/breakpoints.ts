@@ -88,16 +88,7 @@ export class BreakpointTable {
 	/** Create a breakpoint and insert an int3 at each address. */
 	async add(kind: BreakpointKind, addresses: bigint[], meta: Partial<Breakpoint> = {}): Promise<Breakpoint> {
 		const bp: Breakpoint = { ...meta, id: this.nextId++, kind, addresses: [], verified: false };
-		const failures: string[] = [];
-		for (const a of addresses) {
-			try {
-				await this.insertSite(a, bp.id);
-				bp.addresses.push(a);
-			} catch (e) {
-				failures.push(`${hex(a)}: ${(e as Error).message}`);
-			}
-		}
-		bp.verified = bp.addresses.length > 0;
+		const failures = await this.place(bp, addresses);
 		const notes: string[] = [];
 		if (bp.condition) {
 			try {
@@ -220,14 +211,14 @@ export class BreakpointTable {
 			bp.addresses = [];
 			bp.message = r.message;
 			if (r.line !== undefined) bp.line = r.line;
-			await this.place(bp, r.addresses);
+			await this.placeNoting(bp, r.addresses);
 			kept.push(bp);
 		}
 		return kept;
 	}
 
-	/** Insert bp's int3s at addrs (bp.addresses: those that took); verified if any did, else why not. */
-	private async place(bp: Breakpoint, addrs: readonly bigint[]): Promise<void> {
+	/** Insert bp's int3s at addrs (bp.addresses: those that took; verified if any did). Returns "addr: why" of the others. */
+	private async place(bp: Breakpoint, addrs: readonly bigint[]): Promise<string[]> {
 		const failures: string[] = [];
 		for (const a of addrs) {
 			try {
@@ -238,6 +229,12 @@ export class BreakpointTable {
 			}
 		}
 		bp.verified = bp.addresses.length > 0;
+		return failures;
+	}
+
+	/** place(), with the failures as the breakpoint's message. */
+	private async placeNoting(bp: Breakpoint, addrs: readonly bigint[]): Promise<void> {
+		const failures = await this.place(bp, addrs);
 		if (failures.length) bp.message = `cannot insert a breakpoint at ${failures.join('; ')}`;
 	}
 
@@ -251,7 +248,7 @@ export class BreakpointTable {
 		for (const b of other.all()) {
 			if (b.kind === 'internal' || b.kind === 'data') continue; // a fork does not copy debug registers
 			const bp: Breakpoint = { ...b, addresses: [], verified: false, hits: 0 };
-			await this.place(bp, b.addresses);
+			await this.placeNoting(bp, b.addresses);
 			this.bps.set(bp.id, bp);
 			this.nextId = Math.max(this.nextId, bp.id + 1);
 			out.push(bp);
