@@ -29,6 +29,49 @@
 
 /* ---- prepare (the process runs) --------------------------------------- */
 
+/* Every thread's /proc/PID/task/TID/status, read once while the process
+ * runs: its name and state (what attach_read_pre_states reads from stat),
+ * its credentials (compared with the forking thread's when the child is
+ * built; read after the release before, which is no less racy) and its
+ * seccomp mode, which lets fa_check_seccomp skip reading the file again
+ * with everything stopped (one ptrace call per thread instead). A thread
+ * that vanished meanwhile is left out; one that appears later is read the
+ * old way. */
+static int read_pre_states(struct forkall *fa)
+{
+	pid_t *tids = NULL;
+	size_t cnt = 0;
+	int rc = proc_list_tasks(fa->pid, &tids, &cnt);
+	if (rc < 0)
+		return rc;
+	fa->pre = calloc(cnt ? cnt : 1, sizeof *fa->pre);
+	fa->pcreds = calloc(cnt ? cnt : 1, sizeof *fa->pcreds);
+	if (!fa->pre || !fa->pcreds) {
+		free(tids);
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < cnt; i++) {
+		struct pre_state *ps = &fa->pre[k];
+		struct pre_creds *pc = &fa->pcreds[k];
+		if (proc_task_status(fa->pid, tids[i], &pc->c, ps->name, sizeof ps->name, &ps->state) < 0)
+			continue;
+		ps->tid = pc->tid = tids[i];
+		k++;
+	}
+	free(tids);
+	fa->npre = fa->npcreds = k;
+	return 0;
+}
+
+const struct proc_creds *fa_pre_creds(const struct forkall *fa, pid_t tid)
+{
+	for (size_t i = 0; i < fa->npcreds; i++)
+		if (fa->pcreds[i].tid == tid)
+			return &fa->pcreds[i].c;
+	return NULL;
+}
+
 int fa_prepare(struct forkall *fa)
 {
 	struct fk_err *err = fa->err;
@@ -56,7 +99,8 @@ int fa_prepare(struct forkall *fa)
 	rc = proc_vmflag_ranges(fa->mpid, &fa->vmf, &fa->nvmf);
 	if (rc < 0)
 		return fk_fail(err, -rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/smaps", (int)fa->pid);
-	rc = attach_read_pre_states(fa->pid, &fa->pre, &fa->npre);
+	fa->altstack_possible = fa_altstack_possible(fa);
+	rc = read_pre_states(fa);
 	if (rc == -ENOENT || rc == -ESRCH)
 		return fk_fail(err, ESRCH, FK_KIND_EXITED, "prepare", "process %d exited during the operation",
 			       (int)fa->pid);
@@ -158,7 +202,7 @@ static int save_scratch(struct forkall *fa)
 
 /* Put the saved scratch bytes back into pid (the parent, or the child
  * that inherited what we wrote there before the fork). */
-void fa_restore_scratch(struct forkall *fa, pid_t pid)
+void fa_restore_scratch(struct forkall *fa, pid_t pid, bool injected_only)
 {
 	if (!fa->scratch)
 		return;
@@ -167,7 +211,7 @@ void fa_restore_scratch(struct forkall *fa, pid_t pid)
 	if (at && which) {
 		for (size_t i = 0; i < fa->nts; i++) {
 			at[i] = fa->ts[i].scratch_at;
-			which[i] = fa->ts[i].scratch_saved;
+			which[i] = fa->ts[i].scratch_saved && (fa->ts[i].injected || !injected_only);
 		}
 		mem_write_blocks(pid, at, SCRATCH_LEN, fa->scratch, which, fa->nts);
 	}
@@ -218,6 +262,11 @@ int fa_capture(struct forkall *fa)
 			drop_xstates(fa, n + 1);
 			return fk_fail(err, t->xstate ? -rc : ENOMEM, FK_KIND_FAILED, "capture",
 				       "PTRACE_GETREGSET NT_X86_XSTATE of thread %d", (int)l->tid);
+		}
+		const struct proc_creds *pc = fa_pre_creds(fa, l->tid);
+		if (pc) {
+			t->creds = *pc;
+			t->creds_ok = t->creds_early = true;
 		}
 		t->sigmask_ok = ptrace(PTRACE_GETSIGMASK, l->tid, (void *)sizeof t->sigmask, &t->sigmask) == 0;
 		t->rseq_ok = ptrace(PTRACE_GET_RSEQ_CONFIGURATION, l->tid, (void *)sizeof t->rseq, &t->rseq) > 0;
@@ -270,31 +319,57 @@ static bool int3_harmless(struct forkall *fa)
 int fa_capture_altstacks(struct forkall *fa)
 {
 	struct fk_err *err = fa->err;
+	/* The forking thread's copy (the child's leader) keeps its stack: a
+	 * fork (no CLONE_VM) does not reset it. Only other threads are read,
+	 * and only if some code could have given them one. */
+	bool leader_keeps = !fa->zombie_leader;
+	if (!fa->altstack_possible) {
+		for (size_t i = 0; i < fa->nts; i++) {
+			stack_t none = { .ss_sp = NULL, .ss_flags = SS_DISABLE, .ss_size = 0 };
+			fa->ts[i].altstack = none;
+			fa->ts[i].altstack_ok = true;
+		}
+		return fa_fault_at(fa, "altstack");
+	}
 	struct rsys_call *calls = calloc(fa->nts, sizeof *calls);
-	if (!calls)
+	size_t *of = calloc(fa->nts, sizeof *of); /* calls[k] is for fa->ts[of[k]] */
+	if (!calls || !of) {
+		free(calls), free(of);
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "altstack", "out of memory");
+	}
+	size_t nc = 0;
 	for (size_t i = 0; i < fa->nts; i++) {
-		calls[i].tid = fa->ts[i].tid;
-		calls[i].nr = SYS_sigaltstack;
-		calls[i].args[0] = 0;
-		calls[i].args[1] = fa_scratch(&fa->ts[i], 64);
+		if (i == fa->forker && leader_keeps)
+			continue;
+		of[nc] = i;
+		calls[nc].tid = fa->ts[i].tid;
+		calls[nc].nr = SYS_sigaltstack;
+		calls[nc].args[0] = 0;
+		calls[nc].args[1] = fa_scratch(&fa->ts[i], 64);
+		fa->ts[i].injected = true;
+		nc++;
+	}
+	if (nc == 0) {
+		free(calls), free(of);
+		return fa_fault_at(fa, "altstack");
 	}
 	fa->injected_parent = true;
 	pid_t F = fa->ts[fa->forker].tid;
+	fa->ts[fa->forker].injected = true; /* the temporary page is mapped by it */
 	long page = 0;
-	if (fa->nts >= 4 && int3_harmless(fa)) {
+	if (nc >= 4 && int3_harmless(fa)) {
 		uint64_t a[6] = { 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 };
 		uint8_t code[16];
 		size_t len = arch_syscall_trap_code(code, sizeof code);
 		if (rsys_one(fa->tr, fa->parent, fa->insn, F, SYS_mmap, a, &page, NULL, err) < 0) {
-			free(calls);
+			free(calls), free(of);
 			return -1;
 		}
 		if ((page < 0 && page > -4096) || !len || mem_write_exact(fa->mpid, (uint64_t)page, code, len) < 0)
 			page = 0; /* fall back to two stops per thread */
 	}
-	int rc = page > 0 ? rsys_run_trap(fa->tr, fa->parent, (uint64_t)page, calls, fa->nts, INJECT_TIMEOUT_MS, err)
-			  : rsys_run(fa->tr, fa->parent, fa->insn, calls, fa->nts, INJECT_TIMEOUT_MS, err);
+	int rc = page > 0 ? rsys_run_trap(fa->tr, fa->parent, (uint64_t)page, calls, nc, INJECT_TIMEOUT_MS, err)
+			  : rsys_run(fa->tr, fa->parent, fa->insn, calls, nc, INJECT_TIMEOUT_MS, err);
 	if (page > 0) {
 		long ret = 0;
 		uint64_t m[6] = { (uint64_t)page, 4096, 0, 0, 0, 0 };
@@ -305,21 +380,21 @@ int fa_capture_altstacks(struct forkall *fa)
 			rc = fk_fail(err, ret < 0 ? (int)-ret : e2.errnum, FK_KIND_FAILED, "altstack",
 				     "unmapping the temporary page in process %d", (int)fa->pid);
 	}
-	for (size_t i = 0; rc == 0 && i < fa->nts; i++) {
-		struct tstate *t = &fa->ts[i];
-		if (calls[i].status < 0) {
-			rc = fk_fail(err, -calls[i].status, calls[i].status == -ESRCH ? FK_KIND_EXITED : FK_KIND_FAILED,
+	for (size_t k = 0; rc == 0 && k < nc; k++) {
+		struct tstate *t = &fa->ts[of[k]];
+		if (calls[k].status < 0) {
+			rc = fk_fail(err, -calls[k].status, calls[k].status == -ESRCH ? FK_KIND_EXITED : FK_KIND_FAILED,
 				     "altstack", "reading the alternate signal stack of thread %d", (int)t->tid);
 			break;
 		}
-		if (calls[i].ret == 0 &&
-		    mem_read_exact(fa->mpid, calls[i].args[1], &t->altstack, sizeof t->altstack) == 0)
+		if (calls[k].ret == 0 &&
+		    mem_read_exact(fa->mpid, calls[k].args[1], &t->altstack, sizeof t->altstack) == 0)
 			t->altstack_ok = true;
 		else
 			fa_warn(fa, "thread %d: alternate signal stack unknown (sigaltstack: %ld)", (int)t->tid,
-				calls[i].ret);
+				calls[k].ret);
 	}
-	free(calls);
+	free(calls), free(of);
 	if (rc < 0)
 		return -1;
 	return fa_fault_at(fa, "altstack");
@@ -360,6 +435,7 @@ int fa_inject_fork(struct forkall *fa)
 {
 	struct fk_err *err = fa->err;
 	struct tstate *f = &fa->ts[fa->forker];
+	f->injected = true; /* every call of the fork runs in the forking thread */
 	if (fa_want_dontfork_copy(fa)) {
 		/* the regions may have changed since prepare: read them now */
 		free(fa->vmf);
@@ -452,12 +528,12 @@ int fa_restore_parent(struct forkall *fa)
 		fa->dofork_applied = false;
 	}
 	if (fa->injected_parent) {
-		fa_restore_scratch(fa, fa->mpid);
+		fa_restore_scratch(fa, fa->mpid, true); /* only their windows were written */
 		for (size_t i = 0; i < fa->nts; i++) {
 			struct tstate *t = &fa->ts[i];
 			struct lwp *l = proc_lwp(fa->parent, t->tid);
-			if (!l || l->state != LWP_STOPPED)
-				continue;
+			if (!t->injected || !l || l->state != LWP_STOPPED)
+				continue; /* untouched: the kernel restarts its call itself */
 			fk_gregs r = t->regs;
 			arch_fix_restart(&r, FIX_SAME_TASK);
 			int e = arch_set_gregs(t->tid, &r);
@@ -506,7 +582,8 @@ void fa_read_thread_extras(struct forkall *fa)
 		}
 		t->affinity_ok = sched_getaffinity(t->tid, sizeof t->affinity, &t->affinity) == 0;
 		/* one thread: nothing to compare its credentials with */
-		t->creds_ok = fa->nts > 1 && proc_task_creds(fa->pid, t->tid, &t->creds) == 0;
+		if (!t->creds_early)
+			t->creds_ok = fa->nts > 1 && proc_task_creds(fa->pid, t->tid, &t->creds) == 0;
 		memset(&t->sched, 0, sizeof t->sched);
 		t->sched_ok = syscall(SYS_sched_getattr, t->tid, &t->sched, sizeof t->sched, 0) == 0;
 		const struct pre_state *ps = NULL;
