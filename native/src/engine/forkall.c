@@ -238,10 +238,8 @@ static int fork_attempt(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct 
 	 * memory of the new). Not the caller's error: try again. */
 	if (rc < 0 && (fa_image_changed(&fa) || (err->kind && strcmp(err->kind, FK_KIND_FAILED) == 0)))
 		fa.execed = true;
-	if (rc == 0) {
-		fa.t_stop = tr_now_us();
-		rc = fa_stop_parent(&fa);
-	}
+	if (rc == 0)
+		rc = fa_stop_parent(&fa); /* sets t_stop: the first thread stopped */
 	uint64_t ph[8] = { 0 };
 	ph[0] = tr_now_us();
 	if (rc == 0)
@@ -306,8 +304,10 @@ static int fork_attempt(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct 
 		result(&fa, body);
 	}
 	for (size_t i = 0; i < fa.nts; i++)
-		free(fa.ts[i].xstate);
+		if (fa.ts[i].xstate_owned)
+			free(fa.ts[i].xstate);
 	free(fa.ts);
+	free(fa.xpool);
 	free(fa.scratch);
 	free(fa.vmf);
 	free(fa.pre);

@@ -60,8 +60,9 @@ struct tstate {
 	pid_t tid;
 	bool glibc; /* struct pthread at the thread pointer holds this tid */
 	fk_gregs regs;
-	uint8_t *xstate;
+	uint8_t *xstate; /* in fa->xpool, or malloc'ed (xstate_owned) */
 	size_t xlen;
+	bool xstate_owned;
 	uint64_t sigmask;
 	bool sigmask_ok;
 	struct ptrace_rseq_cfg rseq;
@@ -116,6 +117,9 @@ struct forkall {
 	bool parent_released;
 	struct tstate *ts;
 	size_t nts;
+	size_t ts_cap;	/* entries allocated (and touched) at prepare */
+	uint8_t *xpool; /* ts_cap xstate buffers of xcap bytes, touched at prepare */
+	size_t xcap;
 	uint8_t *scratch; /* nts * SCRATCH_LEN original bytes */
 	size_t forker;	  /* index in ts */
 	bool zombie_leader;
