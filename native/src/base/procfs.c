@@ -307,7 +307,8 @@ int proc_vmflag_ranges(pid_t pid, struct vmflag_range **out, size_t *n)
 		if (strncmp(line, "VmFlags:", 8) != 0)
 			continue;
 		unsigned fl = 0;
-		for (char *tok = strtok(line + 8, " \n"); tok; tok = strtok(NULL, " \n")) {
+		char *save = NULL;
+		for (char *tok = strtok_r(line + 8, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
 			if (strcmp(tok, "dc") == 0)
 				fl |= VMF_DONTFORK;
 			else if (strcmp(tok, "wf") == 0)

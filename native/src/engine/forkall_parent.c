@@ -13,6 +13,7 @@
 #include "engine/forkall_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -92,6 +93,25 @@ const struct proc_creds *fa_pre_creds(const struct forkall *fa, pid_t tid)
 	return NULL;
 }
 
+/* /proc/PID/smaps walks the page tables of every mapping (its Rss): the
+ * slowest file prepare reads (~1 ms at 16 MiB). A helper thread reads it
+ * while the tracer thread does the rest; it makes no ptrace call. */
+struct smaps_job {
+	pid_t pid;
+	struct vmflag_range *vmf;
+	size_t nvmf;
+	int rc;
+};
+
+static void *smaps_reader(void *arg)
+{
+	struct smaps_job *j = arg;
+	j->rc = proc_vmflag_ranges(j->pid, &j->vmf, &j->nvmf);
+	return NULL;
+}
+
+static int prepare_rest(struct forkall *fa);
+
 int fa_prepare(struct forkall *fa)
 {
 	struct fk_err *err = fa->err;
@@ -100,6 +120,30 @@ int fa_prepare(struct forkall *fa)
 	fa->mpid = proc_live_tid(fa->pid);
 	/* before the maps: a later exec shows as other mm addresses */
 	proc_task_stat(fa->pid, fa->mpid, &fa->image);
+	struct smaps_job job = { .pid = fa->mpid };
+	pthread_t helper;
+	int te = pthread_create(&helper, NULL, smaps_reader, &job);
+	if (te != 0)
+		smaps_reader(&job); /* no thread: read it here */
+	int rc = prepare_rest(fa);
+	if (te == 0) {
+		te = pthread_join(helper, NULL);
+		if (te != 0 && rc == 0)
+			return fk_fail(err, te, FK_KIND_FAILED, "prepare", "waiting for the /proc/%d/smaps reader",
+				       (int)fa->pid);
+	}
+	fa->vmf = job.vmf;
+	fa->nvmf = job.nvmf;
+	if (rc < 0)
+		return -1;
+	if (job.rc < 0)
+		return fk_fail(err, -job.rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/smaps", (int)fa->pid);
+	return 0;
+}
+
+static int prepare_rest(struct forkall *fa)
+{
+	struct fk_err *err = fa->err;
 	int rc = proc_maps_read(fa->mpid, &fa->maps);
 	if (rc == -EACCES || rc == -EPERM)
 		return attach_explain(fa->pid, fa->pid, EPERM, err); /* same check as ptrace */
@@ -116,9 +160,6 @@ int fa_prepare(struct forkall *fa)
 	if (fa->tid_off < 0)
 		fa_warn(fa,
 			"no glibc thread layout found (_thread_db_pthread_tid): thread descriptors are not fixed up");
-	rc = proc_vmflag_ranges(fa->mpid, &fa->vmf, &fa->nvmf);
-	if (rc < 0)
-		return fk_fail(err, -rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/smaps", (int)fa->pid);
 	fa->altstack_possible = fa_altstack_possible(fa);
 	rc = read_pre_states(fa);
 	if (rc == 0)
