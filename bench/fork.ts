@@ -229,7 +229,7 @@ export function renderForkBench(rows: ForkBenchRow[]): string {
 		"plain fork pause = the fork() call in the forking thread (the page-table copy; a plain fork stops no other thread); plain child-ready = just before fork() to the child's first line after fork() returns.",
 	);
 	main.note(
-		"forkall pause (heartbeat) = the longest gap between two wake-ups of the target's own heartbeat thread (every 200 µs) from just before `forkall fork` until its child runs: how long the program was frozen as it sees it, one period included; forkall pauseUs (tracer) = timings.pauseUs (first thread stopped to parent released); forkall child-ready = timings.totalUs (whole operation: prepare + pause + building every child thread, child released running).",
+		"forkall pause (heartbeat) = the longest gap between two wake-ups of the target's own heartbeat thread (every 200 µs) (SCHED_FIFO, so that other load does not make gaps), from just before `forkall fork` until its child runs: how long the program was frozen as it sees it, one period included; forkall pauseUs (tracer) = timings.pauseUs (first thread stopped to parent released); forkall child-ready = timings.totalUs (whole operation: prepare + pause + building every child thread, child released running).",
 	);
 	main.note(
 		'Goals (issue 8, item 5): pause ≤ 3× plain at 64 workers (moonshot 2×), ≤ 4× at 256; child fully running ≤ 6× plain at 64 workers (moonshot 4×).',

@@ -258,6 +258,17 @@ int fa_build_threads(struct fk_tracer *tr, struct forkall *fa)
 			       (int)leader);
 
 	uint64_t q0 = tr_now_us();
+	if (fa->child_page) {
+		/* the temporary page of the fork's wave, inherited */
+		uint64_t m[6] = { fa->child_page, 4096, 0, 0, 0, 0 };
+		long ret = 0;
+		if (rsys_one(fa->tr, c, fa->insn, leader, SYS_munmap, m, &ret, NULL, err) < 0)
+			return -1;
+		if (ret < 0)
+			return fk_fail(err, (int)-ret, FK_KIND_FAILED, "clone",
+				       "unmapping the temporary page in child %d", (int)leader);
+		fa->child_page = 0;
+	}
 	int brc = (fa->flags & FK_FORK_SAME_TIDS) || getenv("FORKALL_SLOW_BUILD") ? slow_build_threads(fa)
 										  : stub_build_threads(fa);
 	if (brc < 0)

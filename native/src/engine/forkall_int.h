@@ -128,6 +128,7 @@ struct forkall {
 	size_t robust_fixed;  /* robust mutex owners rewritten in the child */
 
 	pid_t child;
+	uint64_t child_page; /* the temporary page the child inherited: unmapped there */
 	struct proc *cproc;
 	pid_t init;  /* same-tids mode: pid 1 of the child's namespace */
 	bool userns; /* ... in a user namespace of its own (no CAP_SYS_ADMIN) */
