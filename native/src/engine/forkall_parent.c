@@ -462,22 +462,35 @@ static int unmap_trap_page(struct forkall *fa, long page, int rc)
 	return rc;
 }
 
-/* Each thread's stack from its call's result. */
+/* Each thread's stack from its call's result (all read in one go). */
 static int altstack_results(struct forkall *fa, const struct rsys_call *calls, const size_t *of, size_t nc)
 {
-	for (size_t k = 0; k < nc; k++) {
-		struct tstate *t = &fa->ts[of[k]];
+	for (size_t k = 0; k < nc; k++)
 		if (calls[k].status < 0)
 			return fk_fail(fa->err, -calls[k].status,
 				       calls[k].status == -ESRCH ? FK_KIND_EXITED : FK_KIND_FAILED, "altstack",
-				       "reading the alternate signal stack of thread %d", (int)t->tid);
-		if (calls[k].ret == 0 &&
-		    mem_read_exact(fa->mpid, calls[k].args[1], &t->altstack, sizeof t->altstack) == 0)
-			t->altstack_ok = true;
-		else
-			fa_warn(fa, "thread %d: alternate signal stack unknown (sigaltstack: %ld)", (int)t->tid,
-				calls[k].ret);
+				       "reading the alternate signal stack of thread %d", (int)fa->ts[of[k]].tid);
+	uint64_t *at = calloc(nc ? nc : 1, sizeof *at);
+	uint8_t *buf = calloc(nc ? nc : 1, sizeof(stack_t));
+	bool *ok = calloc(nc ? nc : 1, sizeof *ok);
+	if (!at || !buf || !ok) {
+		free(at), free(buf), free(ok);
+		return fk_fail(fa->err, ENOMEM, FK_KIND_FAILED, "altstack", "out of memory");
 	}
+	for (size_t k = 0; k < nc; k++)
+		at[k] = calls[k].args[1];
+	mem_read_blocks(fa->mpid, at, sizeof(stack_t), buf, ok, nc);
+	for (size_t k = 0; k < nc; k++) {
+		struct tstate *t = &fa->ts[of[k]];
+		if (calls[k].ret == 0 && ok[k]) {
+			memcpy(&t->altstack, buf + k * sizeof(stack_t), sizeof(stack_t));
+			t->altstack_ok = true;
+		} else {
+			fa_warn(fa, "thread %d: alternate signal stack unknown (sigaltstack: %ld%s)", (int)t->tid,
+				calls[k].ret, ok[k] ? "" : ", result not readable");
+		}
+	}
+	free(at), free(buf), free(ok);
 	return 0;
 }
 
