@@ -37,32 +37,28 @@
  * seccomp mode, which lets fa_check_seccomp skip reading the file again
  * with everything stopped (one ptrace call per thread instead). A thread
  * that vanished meanwhile is left out; one that appears later is read the
- * old way. */
-static int read_pre_states(struct forkall *fa)
+ * old way. This one thread's, into the not yet compacted arrays (tid 0:
+ * gone). */
+static void read_one_status(struct forkall *fa, const pid_t *tids, size_t i)
 {
-	pid_t *tids = NULL;
-	size_t cnt = 0;
-	int rc = proc_list_tasks(fa->pid, &tids, &cnt);
-	if (rc < 0)
-		return rc;
-	fa->pre = calloc(cnt ? cnt : 1, sizeof *fa->pre);
-	fa->pcreds = calloc(cnt ? cnt : 1, sizeof *fa->pcreds);
-	if (!fa->pre || !fa->pcreds) {
-		free(tids);
-		return -ENOMEM;
-	}
+	struct pre_state *ps = &fa->pre[i];
+	struct pre_creds *pc = &fa->pcreds[i];
+	if (proc_task_status(fa->pid, tids[i], &pc->c, ps->name, sizeof ps->name, &ps->state) == 0)
+		ps->tid = pc->tid = tids[i];
+}
+
+/* Drop the threads that were gone when read. */
+static void compact_pre_states(struct forkall *fa, size_t cnt)
+{
 	size_t k = 0;
 	for (size_t i = 0; i < cnt; i++) {
-		struct pre_state *ps = &fa->pre[k];
-		struct pre_creds *pc = &fa->pcreds[k];
-		if (proc_task_status(fa->pid, tids[i], &pc->c, ps->name, sizeof ps->name, &ps->state) < 0)
+		if (!fa->pre[i].tid)
 			continue;
-		ps->tid = pc->tid = tids[i];
+		fa->pre[k] = fa->pre[i];
+		fa->pcreds[k] = fa->pcreds[i];
 		k++;
 	}
-	free(tids);
 	fa->npre = fa->npcreds = k;
-	return 0;
 }
 
 /* The capture's memory, allocated and touched now, while the process runs:
@@ -94,10 +90,13 @@ const struct proc_creds *fa_pre_creds(const struct forkall *fa, pid_t tid)
 }
 
 /* /proc/PID/smaps walks the page tables of every mapping (its Rss): the
- * slowest file prepare reads (~1 ms at 16 MiB). A helper thread reads it
+ * slowest file prepare reads (~1 ms at 16 MiB), and every thread's status
+ * costs ~15-40 µs. A helper thread reads smaps and a third of the statuses
  * while the tracer thread does the rest; it makes no ptrace call. */
 struct smaps_job {
-	pid_t pid;
+	struct forkall *fa;
+	const pid_t *tids; /* statuses [from, to) are the helper's */
+	size_t from, to;
 	struct vmflag_range *vmf;
 	size_t nvmf;
 	int rc;
@@ -106,7 +105,9 @@ struct smaps_job {
 static void *smaps_reader(void *arg)
 {
 	struct smaps_job *j = arg;
-	j->rc = proc_vmflag_ranges(j->pid, &j->vmf, &j->nvmf);
+	j->rc = proc_vmflag_ranges(j->fa->mpid, &j->vmf, &j->nvmf);
+	for (size_t i = j->from; i < j->to; i++)
+		read_one_status(j->fa, j->tids, i);
 	return NULL;
 }
 
@@ -120,24 +121,46 @@ int fa_prepare(struct forkall *fa)
 	fa->mpid = proc_live_tid(fa->pid);
 	/* before the maps: a later exec shows as other mm addresses */
 	proc_task_stat(fa->pid, fa->mpid, &fa->image);
-	struct smaps_job job = { .pid = fa->mpid };
+	/* every thread's status (read_one_status): a third by the helper,
+	 * after smaps; the rest here, after the maps and symbols */
+	pid_t *tids = NULL;
+	size_t cnt = 0;
+	int rc = proc_list_tasks(fa->pid, &tids, &cnt);
+	if (rc == -ENOENT || rc == -ESRCH)
+		return fk_fail(err, ESRCH, FK_KIND_EXITED, "prepare", "process %d exited during the operation",
+			       (int)fa->pid);
+	if (rc < 0)
+		return fk_fail(err, -rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/task", (int)fa->pid);
+	fa->pre = calloc(cnt ? cnt : 1, sizeof *fa->pre);
+	fa->pcreds = calloc(cnt ? cnt : 1, sizeof *fa->pcreds);
+	if (!fa->pre || !fa->pcreds) {
+		free(tids);
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "prepare", "out of memory");
+	}
+	size_t mid = cnt - cnt / 3;
+	struct smaps_job job = { .fa = fa, .tids = tids, .from = mid, .to = cnt };
 	pthread_t helper;
 	int te = pthread_create(&helper, NULL, smaps_reader, &job);
 	if (te != 0)
-		smaps_reader(&job); /* no thread: read it here */
-	int rc = prepare_rest(fa);
+		smaps_reader(&job); /* no thread: read it all here */
+	rc = prepare_rest(fa);
+	for (size_t i = 0; rc == 0 && i < mid; i++)
+		read_one_status(fa, tids, i);
 	if (te == 0) {
 		te = pthread_join(helper, NULL);
 		if (te != 0 && rc == 0)
-			return fk_fail(err, te, FK_KIND_FAILED, "prepare", "waiting for the /proc/%d/smaps reader",
-				       (int)fa->pid);
+			rc = fk_fail(err, te, FK_KIND_FAILED, "prepare", "waiting for the /proc/%d/smaps reader",
+				     (int)fa->pid);
 	}
+	free(tids);
 	fa->vmf = job.vmf;
 	fa->nvmf = job.nvmf;
 	if (rc < 0)
 		return -1;
 	if (job.rc < 0)
 		return fk_fail(err, -job.rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/smaps", (int)fa->pid);
+	compact_pre_states(fa, cnt);
+	prealloc_capture(fa);
 	return 0;
 }
 
@@ -161,14 +184,6 @@ static int prepare_rest(struct forkall *fa)
 		fa_warn(fa,
 			"no glibc thread layout found (_thread_db_pthread_tid): thread descriptors are not fixed up");
 	fa->altstack_possible = fa_altstack_possible(fa);
-	rc = read_pre_states(fa);
-	if (rc == 0)
-		prealloc_capture(fa);
-	if (rc == -ENOENT || rc == -ESRCH)
-		return fk_fail(err, ESRCH, FK_KIND_EXITED, "prepare", "process %d exited during the operation",
-			       (int)fa->pid);
-	if (rc < 0)
-		return fk_fail(err, -rc, FK_KIND_FAILED, "prepare", "reading /proc/%d/task", (int)fa->pid);
 	return 0;
 }
 
