@@ -4,6 +4,7 @@
  *   fork      forkall fork vs plain fork() of the same process (bench/fork.ts)
  *   dap       pause → threads + top frames through forkall dap (bench/dap.ts)
  *   step      next over a one-line loop vs gdb's next (bench/step.ts)
+ *   spawn     system() ×200 from a worker under followForks vs plain and gdb (bench/spawn.ts)
  *
  * Only some: `npm run bench -- fork` (or `-- threads`, `-- threads fork`), or
  * FORKALL_BENCH=fork. Sizes of the threads section: FORKALL_BENCH_THREADS;
@@ -19,6 +20,7 @@ import { Table, median, repeat } from './table';
 import { dapBench } from './dap';
 import { forkBench } from './fork';
 import { stepBench } from './step';
+import { spawnBench } from './spawn';
 import { spawnFixture, killAll, type Fixture } from '../test/helpers/procs';
 import { cleanupFork } from '../test/helpers/forkTarget';
 import { forkallJson, forkallAvailable, run } from '../test/helpers/forkall';
@@ -29,7 +31,7 @@ const SIZES = (process.env.FORKALL_BENCH_THREADS ?? '64,256,1024').split(',').ma
 const FORKALL_RUNS = 7;
 const GDB_RUNS = 5;
 
-const SECTIONS = ['threads', 'fork', 'dap', 'step'] as const;
+const SECTIONS = ['threads', 'fork', 'dap', 'step', 'spawn'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function selectedSections(): Section[] {
@@ -55,6 +57,10 @@ async function main(): Promise<void> {
 	if (sections.includes('step')) {
 		process.stdout.write('\n');
 		process.stdout.write(await stepBench());
+	}
+	if (sections.includes('spawn')) {
+		process.stdout.write('\n');
+		process.stdout.write(await spawnBench());
 	}
 }
 

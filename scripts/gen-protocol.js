@@ -514,10 +514,17 @@ function genCEvents() {
 				c += `static const char *const ${en}_names[] = {${p.enum.map((e) => JSON.stringify(e)).join(', ')}};\n\n`;
 				ctype = `enum ${en}`;
 				write = (v) => `jw_kstr(&w, "${k}", ${en}_names[${v}]);`;
+			} else if (p.type === 'string') {
+				ctype = 'const char';
+				write = (v) => `jw_kstr(&w, "${k}", ${v});`;
 			} else {
 				die(`event ${name}.${k}: no C mapping`);
 			}
-			if (opt) {
+			if (ctype === 'const char') {
+				/* a string: a pointer, NULL when absent */
+				params.push(`const char *${f}`);
+				body += opt ? `\tif (${f})\n\t\t${write(f)}\n` : `\t${write(f)}\n`;
+			} else if (opt) {
 				params.push(`const ${ctype} *${f}`);
 				body += `\tif (${f})\n\t\t${write(`*${f}`)}\n`;
 			} else {

@@ -123,6 +123,19 @@ static void expect(const char *json, const char *name, const char *type, const c
 	}
 }
 
+/* The typed raw value of a scalar (kind NULL: none, an aggregate). */
+static void expect_raw(const char *json, const char *name, const char *kind, const char *value)
+{
+	char buf[2048], want[512];
+	var(json, name, buf, sizeof buf);
+	if (!kind) {
+		CHECK(!strstr(buf, "\"raw\":"), "%s: no raw value wanted: %s", name, buf);
+		return;
+	}
+	snprintf(want, sizeof want, "\"raw\":{\"kind\":\"%s\",\"value\":\"%s\"}", kind, value);
+	CHECK(strstr(buf, want), "%s: want %s in %s", name, want, buf);
+}
+
 /* The checks shared by both stops. truth: the fixture's JSON line. */
 static void check_inspect(const char *r, const char *truth)
 {
@@ -145,6 +158,17 @@ static void check_inspect(const char *r, const char *truth)
 	expect(r, "small", "short int", "-300", "local");
 	expect(r, "big", "long int", "-3703703670369", "local");
 	expect(r, "hue", "enum color", "BLUE", "local");
+	/* their typed raw values: what conditions compare (never the display text) */
+	expect_raw(r, "total", "int", "21");
+	expect_raw(r, "mask", "uint", "3735928562");
+	expect_raw(r, "letter", "int", "68");
+	expect_raw(r, "ratio", "float", "0.75");
+	expect_raw(r, "flag", "bool", "1");
+	expect_raw(r, "small", "int", "-300");
+	expect_raw(r, "big", "int", "-3703703670369");
+	expect_raw(r, "hue", "uint", "6");
+	snprintf(want, sizeof want, "0x%lx", (unsigned long)strtoul(strstr(truth, "\"origin\":\"") + 10, NULL, 16));
+	expect_raw(r, "origin", "pointer", want);
 	/* arrays, with elements as children */
 	expect(r, "numbers", "int [5]", "{3, 6, 9, 12, 15}", "local");
 	expect(r, "[4]", "int", "15", "element");
@@ -152,6 +176,7 @@ static void check_inspect(const char *r, const char *truth)
 	expect(r, "name", "char [8]", "\\\"forkall\\\"", "local");
 	/* structs: members as children, a summary value */
 	expect(r, "pt", "struct point", "{x = 6, y = 1}", "local");
+	expect_raw(r, "pt", NULL, NULL);
 	CHECK(t_has(r, "\"expr\":\"pt.y\""), "member expression: %s", r);
 	expect(r, "bx", "struct box", "{corner = {x = -3, y = 0.5}, tag = 122 'z', depth = 7}", "local");
 	expect(r, "num", "union number", "{i = 1078530011, f = 3.1415927}", "local");
@@ -184,6 +209,43 @@ static int frame_of(const char *stack, const char *fn)
 	return idx;
 }
 
+/* Let the fixture reach pause() (its leader sleeping). */
+static void wait_sleeping(pid_t pid)
+{
+	for (int i = 0; i < 200; i++) {
+		struct proc_task_stat st;
+		if (proc_task_stat(pid, pid, &st) == 0 && st.state == 'S')
+			return;
+		usleep(5000);
+	}
+}
+
+/* A struct in pieces of two callee-saved registers (test/fixtures/pieces.c),
+ * read as main's local, a caller frame: DW_OP_piece put together from the
+ * registers the unwinder recovered. */
+static void test_pieces(fk_tracer *fk)
+{
+	pid_t pid = t_spawn_fixture("pieces", NULL);
+	char *r = t_req(fk, "{'op':'attach','pid':%d}", pid);
+	CHECK(t_has(r, "\"ok\":true"), "attach pieces: %s", r);
+	free(r);
+	wait_sleeping(pid);
+	r = t_req(fk, "{'op':'stop','pid':%d}", pid);
+	free(r);
+	char *stack = t_req(fk, "{'op':'stack','pid':%d,'tid':%d}", pid, pid);
+	int mi = frame_of(stack, "main");
+	free(stack);
+	r = t_req(fk, "{'op':'locals','pid':%d,'tid':%d,'frame':%d}", pid, pid, mi);
+	if (verbose)
+		fprintf(stderr, "pieces, main (frame %d): %s\n", mi, r);
+	expect(r, "p", "struct pair", "{a = 41, b = 7}", "local");
+	expect_raw(r, "a", "int", "41");
+	expect_raw(r, "b", "int", "7");
+	free(r);
+	r = t_req(fk, "{'op':'kill','pid':%d}", pid);
+	free(r);
+}
+
 int main(void)
 {
 	const char *fx = getenv("FK_FIXTURES");
@@ -213,13 +275,7 @@ int main(void)
 	r = t_req(fk, "{'op':'locals','pid':%d,'tid':%d,'frame':%d}", pid, pid, 0);
 	CHECK(t_has(r, "\"ok\":false") && t_has(r, "not stopped"), "locals while running: %s", r);
 	free(r);
-	/* let it reach pause() */
-	for (int i = 0; i < 200; i++) {
-		struct proc_task_stat st;
-		if (proc_task_stat(pid, pid, &st) == 0 && st.state == 'S')
-			break;
-		usleep(5000);
-	}
+	wait_sleeping(pid);
 	r = t_req(fk, "{'op':'stop','pid':%d}", pid);
 	free(r);
 	char *stack = t_req(fk, "{'op':'stack','pid':%d,'tid':%d}", pid, pid);
@@ -282,6 +338,7 @@ int main(void)
 	r = t_req(fk, "{'op':'kill','pid':%d}", pid);
 	free(r);
 	close(outfd);
+	test_pieces(fk);
 	fk_close(fk);
 	printf("test_locals: ok\n");
 	return 0;

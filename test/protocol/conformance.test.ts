@@ -333,6 +333,35 @@ test('the library: every operation and event, every message strictly valid', asy
 		fs.closeSync(f.stdoutFd);
 		fs.closeSync(f.stderrFd);
 
+		// forkInfo: a held fork child of deadlock lost holder and the idle threads
+		const dl = fixturePath('deadlock');
+		const d = await c.ok('launch', { path: dl, cwd: '/', argv: [dl] });
+		await c.ok('followForks', { pid: d.pid, hold: true });
+		await c.ok('resume', { pid: d.pid });
+		const held = await c.waitEvent((e) => e.event === 'childProcess' && e.pid === d.pid, 'childProcess (held)');
+		assert.equal(held.detached, false);
+		const heldPid = Number(held.child);
+		const fi = await c.ok('forkInfo', { pid: heldPid });
+		assert.equal(fi.parent, d.pid);
+		assert.deepEqual(fi.deadThreads.map((t) => t.name).sort(), ['holder', 'idle', 'idle']);
+		await c.ok('kill', { pid: heldPid });
+		await c.ok('kill', { pid: d.pid });
+		await c.waitEvent((e) => e.event === 'exited' && e.pid === d.pid, 'exited (deadlock)');
+		fs.closeSync(d.stdoutFd);
+		fs.closeSync(d.stderrFd);
+
+		// exec: a worker of forker execs execd; held until resumed
+		const execd = fixturePath('execd');
+		const x = await c.ok('launch', { path: forker, cwd: '/', argv: [forker, 'exec', '1', execd] });
+		await c.ok('resume', { pid: x.pid });
+		const ex = await c.waitEvent((e) => e.event === 'exec' && e.pid === x.pid, 'exec');
+		assert.equal(ex.path, execd);
+		assert.notEqual(ex.tid, x.pid, 'a worker thread called execve');
+		await c.ok('resume', { pid: x.pid });
+		await c.waitEvent((e) => e.event === 'exited' && e.pid === x.pid, 'exited (execd)');
+		fs.closeSync(x.stdoutFd);
+		fs.closeSync(x.stderrFd);
+
 		for (const op of OP_NAMES) {
 			assert.ok(c.okOps.has(op), `operation ${op} was never answered ok: add a call of it to this test`);
 		}

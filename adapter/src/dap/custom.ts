@@ -50,6 +50,34 @@ export interface LwpsResponseBody {
 	lwps: LwpRow[];
 }
 
+/** customRequest('forkInfo') on a session of a process the program forked (followForks). */
+export interface ForkInfoResponseBody {
+	parent: number;
+	child: number;
+	kind: 'fork' | 'clone';
+	forkingTid: number;
+	/** The parent's threads the child did not get, as they were at the fork. */
+	deadThreads: {
+		parentTid: number;
+		name: string;
+		pc: string;
+		function: string | null;
+		file: string | null;
+		line: number | null;
+		stack: { low: string; high: string } | null;
+	}[];
+	/** Locks a dead thread held at the fork (DWARF-visible pthread mutexes/rwlocks): the child waits forever on them. */
+	heldLocks: {
+		address: string;
+		symbol: string;
+		type: string;
+		ownerParentTid: number;
+		ownerName: string;
+		/** where the owner was at the fork: "hold_table (deadlock.c:30)" */
+		ownerWas: string | null;
+	}[];
+}
+
 /** Event 'lwpsChanged': after every stop (and fork). */
 export type LwpsChangedEventBody = LwpsResponseBody & { reason: string };
 
@@ -62,8 +90,10 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
 	stopAtEntry?: boolean;
 	/** The signal table in gdb's words: {"SIGUSR1": "nostop noprint pass"} (model/signals.ts). */
 	signals?: Record<string, string>;
-	/** A process the program forks: its own debug session ("both", the default) or detached ("parent"). */
-	followForks?: 'both' | 'parent';
+	/** A process the program forks: its own debug session ("both", the default), detached ("parent"), or followed by this session ("child"). */
+	followForks?: 'both' | 'parent' | 'child';
+	/** Ending the program ends the child processes followed in child sessions too (default true). */
+	terminateChildren?: boolean;
 }
 
 export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
@@ -75,7 +105,8 @@ export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
 	name?: string;
 	/** As for launch. */
 	signals?: Record<string, string>;
-	followForks?: 'both' | 'parent';
+	followForks?: 'both' | 'parent' | 'child';
+	terminateChildren?: boolean;
 	/** Internal: the forked child was made by the program (followForks), not by Fork All Threads Here. */
 	__forkallFollowed?: boolean;
 }

@@ -173,6 +173,9 @@ export function runServer(o: DapOptions, log: (s: string) => void = (s) => proce
 	const host = new DebugHost();
 	const server = net.createServer((socket) => {
 		socket.on('error', () => undefined);
+		// DAP messages are small request/response pairs: without this, TCP's
+		// Nagle + delayed ACK hold each reply ~40 ms (no-op on a Unix socket)
+		socket.setNoDelay(true);
 		// The client closes the connection after the disconnect response.
 		const session = new ForkallSession(host, { multiSession: true });
 		session.setRunAsServer(true);

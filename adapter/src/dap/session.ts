@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import {
 	Breakpoint as DapBreakpoint,
+	BreakpointEvent,
 	DebugSession,
 	ExitedEvent,
 	Event,
@@ -35,6 +36,7 @@ import type {
 	AttachArguments,
 	ForkAllThreadsArguments,
 	ForkAllThreadsResponseBody,
+	ForkInfoResponseBody,
 	ForkModeArg,
 	LaunchArguments,
 	LwpRow,
@@ -95,6 +97,10 @@ export class ForkallSession extends DebugSession {
 	/** The signal table as configured (launch.json "signals", then `handle`); the exception filters apply on top. */
 	private signalTable: SignalTable | null = null;
 	private exceptionFilters: string[] = EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.filter);
+	/** Ending the program ends the children followed in child sessions too (launch.json "terminateChildren"). */
+	private terminateChildren = true;
+	/** This session launched the program (a followed child ends like it: killed on disconnect). */
+	private launched = false;
 	private terminatedSent = false;
 	private ended = false;
 	private closing = false;
@@ -162,7 +168,7 @@ export class ForkallSession extends DebugSession {
 		isThread: (tid) => {
 			const d = this.debuggee;
 			if (!d || d.state === 'exited') return null;
-			return fs.existsSync(`/proc/${d.pid}/task/${tid}`);
+			return fs.existsSync(`/proc/${d.pid}/task/${tid}`) || d.isLostThread(tid);
 		},
 	};
 
@@ -240,6 +246,7 @@ export class ForkallSession extends DebugSession {
 		this.handle('setExceptionBreakpoints', (a) => this.setExceptionBreakpoints(a));
 		this.handle('forkAllThreads', (a, ctx) => this.forkAllThreads(a, ctx));
 		this.handle('lwps', () => this.lwps());
+		this.handle('forkInfo', () => this.forkInfo());
 	}
 
 	private toClientLine(l: number): number {
@@ -331,6 +338,8 @@ export class ForkallSession extends DebugSession {
 			throw toDapError(e, 'launch');
 		}
 		this.bind(d);
+		this.launched = true;
+		this.terminateChildren = a.terminateChildren ?? true;
 		await this.initSignals(d, a.signals);
 		await this.initFollow(d, a.followForks);
 		let entryBreakpoint = false;
@@ -349,6 +358,7 @@ export class ForkallSession extends DebugSession {
 			if (!d) throw errors.noPendingChild(Number(a.__forkallChild));
 			this.bind(d);
 			this.startPlan = a.__forkallFollowed ? { kind: 'followed-child' } : { kind: 'fork-child' };
+			this.terminateChildren = a.terminateChildren ?? true;
 			if (a.__forkallFollowed) await this.initSignals(d, undefined);
 			if (a.__forkallFollowed) await this.initFollow(d, a.followForks);
 			this.sendEvent(new InitializedEvent());
@@ -369,6 +379,7 @@ export class ForkallSession extends DebugSession {
 			throw toDapError(e, 'attach', pid);
 		}
 		this.bind(d);
+		this.terminateChildren = a.terminateChildren ?? true;
 		await this.initSignals(d, a.signals);
 		await this.initFollow(d, a.followForks);
 		this.startPlan = { kind: 'attach', stopOnAttach: !!a.stopOnAttach };
@@ -385,6 +396,12 @@ export class ForkallSession extends DebugSession {
 		d.on('threadExited', (tid) => this.sendEvent(new ThreadEvent('exited', tid)));
 		d.on('output', (category, text) => this.sendEvent(new OutputEvent(text, category)));
 		d.on('exited', (x) => void this.onExited(d, x.exitCode, x.signal));
+		/* a new program: every breakpoint was placed again (or not) */
+		d.on('exec', (x) => {
+			for (const b of x.breakpoints) {
+				if (b.kind !== 'internal') this.sendEvent(new BreakpointEvent('changed', this.toDapBreakpoint(b)));
+			}
+		});
 	}
 
 	private async configurationDone(ctx: RequestContext): Promise<undefined> {
@@ -410,6 +427,7 @@ export class ForkallSession extends DebugSession {
 					break;
 				case 'followed-child':
 					await d.resume();
+					void d.watchDeadlocks();
 					break;
 			}
 		});
@@ -419,8 +437,9 @@ export class ForkallSession extends DebugSession {
 	private async disconnect(a: DebugProtocol.DisconnectArguments, ctx: RequestContext): Promise<undefined> {
 		const d = this.debuggee;
 		if (d && d.state !== 'exited') {
-			const kill = a.terminateDebuggee ?? d.origin === 'launch';
+			const kill = a.terminateDebuggee ?? (d.origin === 'launch' || this.launched);
 			if (kill) {
+				await this.endChildren(d);
 				await d.kill();
 				await d.waitExit(2000);
 			} else {
@@ -436,8 +455,19 @@ export class ForkallSession extends DebugSession {
 
 	private async terminate(): Promise<undefined> {
 		const d = this.requireDebuggee();
+		await this.endChildren(d);
 		await d.kill();
 		return undefined;
+	}
+
+	/** The program is being ended: so are the processes it forked that child sessions follow ("terminateChildren"). */
+	private async endChildren(d: Debuggee): Promise<void> {
+		if (!this.terminateChildren) return;
+		const n = await this.host.endTree(d.pid);
+		if (n)
+			this.sendEvent(
+				new OutputEvent(`[ended ${n} child process${n === 1 ? '' : 'es'} of ${d.pid} (terminateChildren)]\n`, 'console'),
+			);
 	}
 
 	private cleanup(): void {
@@ -547,8 +577,11 @@ export class ForkallSession extends DebugSession {
 		const d = this.debuggee;
 		if (!d || d.state === 'exited') return { threads: [] };
 		try {
-			const snap = await d.threads();
-			return { threads: snap.lwps.map((l) => new Thread(l.tid, threadLabel(l))) };
+			const [snap, lost] = await Promise.all([d.threads(), d.forkInfo().catch(() => null)]);
+			const threads = snap.lwps.map((l) => new Thread(l.tid, threadLabel(l)));
+			// the threads this fork child did not get: their stacks are still here
+			for (const t of lost?.deadThreads ?? []) threads.push(new Thread(t.tid, deadThreadLabel(t.tid, t.name)));
+			return { threads };
 		} catch (e) {
 			if (d.exit !== null) return { threads: [] };
 			throw toDapError(e, 'threads');
@@ -669,20 +702,54 @@ export class ForkallSession extends DebugSession {
 
 	// ---- processes the program forks --------------------------------------------------------
 
+	/** customRequest('forkInfo'): what this fork child lost (dead threads, where they were). */
+	private async forkInfo(): Promise<ForkInfoResponseBody> {
+		const d = this.requireDebuggee();
+		const info = await d.forkInfo().catch((e: unknown) => {
+			throw toDapError(e, 'forkInfo');
+		});
+		if (!info) throw errors.invalidArgument(`forkInfo: process ${d.pid} was not forked by a process this adapter follows`);
+		const deadThreads = await Promise.all(
+			info.deadThreads.map(async (t) => {
+				const loc = await d.locate(BigInt(t.pc));
+				return {
+					parentTid: t.tid,
+					name: t.name,
+					pc: t.pc,
+					function: loc.function,
+					file: loc.file,
+					line: loc.line,
+					stack: t.stack ? { low: t.stack.low, high: t.stack.high } : null,
+				};
+			}),
+		);
+		const heldLocks = await Promise.all(
+			info.heldLocks.map(async (l) => ({
+				address: l.address,
+				symbol: l.symbol,
+				type: l.type,
+				ownerParentTid: l.ownerTid,
+				ownerName: l.ownerName,
+				ownerWas: await d.whereWas(l.ownerTid),
+			})),
+		);
+		return { parent: info.parent, child: d.pid, kind: info.kind, forkingTid: info.forkingTid, deadThreads, heldLocks };
+	}
+
 	/**
 	 * followForks "both" (the default): every process the program forks
 	 * becomes a child session (startDebugging), held before its first
 	 * instruction until that session is configured. "parent", or a client
 	 * that cannot start sessions: detached with our breakpoint bytes removed.
 	 */
-	private async initFollow(d: Debuggee, mode: 'both' | 'parent' | undefined): Promise<void> {
-		const both = (mode ?? 'both') === 'both';
-		if (both && this.client.supportsStartDebuggingRequest !== true) {
+	private async initFollow(d: Debuggee, mode: 'both' | 'parent' | 'child' | undefined): Promise<void> {
+		const want = mode ?? 'both';
+		if (want === 'both' && this.client.supportsStartDebuggingRequest !== true) {
 			this.consoleError(
 				'this client cannot start child sessions (no startDebugging): processes the program forks are detached, as with "followForks": "parent"',
 			);
 		}
-		const hold = both && this.client.supportsStartDebuggingRequest === true;
+		const hold = want === 'child' || (want === 'both' && this.client.supportsStartDebuggingRequest === true);
 		if (!hold) return;
 		try {
 			await d.followForks(true);
@@ -691,6 +758,11 @@ export class ForkallSession extends DebugSession {
 		}
 		d.on('childHeld', (c) => {
 			this.host.addPendingChild({ pid: c.child, parentPid: d.pid, at: Date.now() });
+			if (c.kind !== 'vfork') void this.reportHeldLocks(c);
+			if (want === 'child') {
+				void this.followChild(d, c).catch((e: unknown) => this.consoleError(`following child ${c.child}: ${(e as Error).message}`));
+				return;
+			}
 			const program = (() => {
 				try {
 					return path.basename(fs.readlinkSync(`/proc/${d.pid}/exe`));
@@ -705,8 +777,54 @@ export class ForkallSession extends DebugSession {
 					return '?';
 				}
 			})();
-			this.startChildSession(c.child, `${program} [child ${c.child}] forked by ${c.tid} "${tname}"`, true);
+			this.startChildSession(
+				c.child,
+				`${program} [child ${c.child}] ${c.kind === 'clone' ? 'cloned' : `${c.kind}ed`} by ${c.tid} "${tname}"`,
+				true,
+			);
 		});
+	}
+
+	/** At a fork: the locks the child will never get, because their owners stayed in the parent. */
+	private async reportHeldLocks(c: { child: number; tid: number }): Promise<void> {
+		const info = await this.host.tracer.request('forkInfo', { pid: c.child }).catch(() => null);
+		for (const l of info?.heldLocks ?? []) {
+			this.sendEvent(
+				new OutputEvent(
+					`[fork of ${c.child} by thread ${c.tid}: ${l.symbol} (${l.type} at ${l.address}) is held by "${l.ownerName}" (tid ${l.ownerTid}), ` +
+						`a thread the child does not have: the child blocks forever if it locks it]\n`,
+					'important',
+				),
+			);
+		}
+	}
+
+	/**
+	 * followForks "child" (gdb's follow-fork-mode child): this session
+	 * switches to the new process, with the same breakpoints (the same ids,
+	 * so the client's view stays right), and the parent is detached clean.
+	 * The child then runs on, as the parent was running.
+	 */
+	private async followChild(parent: Debuggee, c: { child: number; tid: number; kind: string }): Promise<void> {
+		if (this.debuggee !== parent) {
+			await this.host.releaseChild(c.child);
+			return;
+		}
+		const child = this.host.claimChild(c.child);
+		if (!child) return;
+		const moved = await child.breakpoints.copyFrom(parent.breakpoints);
+		this.cleanup(); // the parent's events no longer reach this session
+		// the child writes to the same pipes: the program's output keeps coming
+		parent.on('output', (category, text) => this.sendEvent(new OutputEvent(text, category)));
+		await parent.detach().catch((e: unknown) => this.consoleError(`detaching process ${parent.pid}: ${(e as Error).message}`));
+		this.bind(child);
+		await this.initFollow(child, 'child');
+		this.sendEvent(
+			new OutputEvent(`[following child ${c.child} (${c.kind} by thread ${c.tid}); process ${parent.pid} detached]\n`, 'console'),
+		);
+		for (const b of moved) this.sendEvent(new BreakpointEvent('changed', this.toDapBreakpoint(b)));
+		this.sendEvent(new ThreadEvent('started', child.pid));
+		await child.resume();
 	}
 
 	// ---- signals: the table, launch.json "signals", exception filters, handle ---------------
@@ -1113,6 +1231,11 @@ export class ForkallSession extends DebugSession {
 }
 
 // ---- mapping helpers ---------------------------------------------------------------------
+
+/** A thread the fork child did not get: unmistakable in the Call Stack. */
+export function deadThreadLabel(parentTid: number, name: string): string {
+	return `✝ dead: was ${parentTid} "${name}" (lost in the fork)`;
+}
 
 function stopReason(s: StopInfo): string {
 	switch (s.reason) {

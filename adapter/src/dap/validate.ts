@@ -244,7 +244,8 @@ export const REQUESTS = {
 		env: opt(record(oneOf(str(), nul()))),
 		stopAtEntry: opt(bool()),
 		signals: opt(record(str())),
-		followForks: opt(lit('both', 'parent')),
+		followForks: opt(lit('both', 'parent', 'child')),
+		terminateChildren: opt(bool()),
 	}),
 	attach: obj<AttachArguments>({
 		__restart: opt(anything()),
@@ -253,7 +254,8 @@ export const REQUESTS = {
 		__forkallChild: opt(int(1, PID_MAX)),
 		name: opt(str()),
 		signals: opt(record(str())),
-		followForks: opt(lit('both', 'parent')),
+		followForks: opt(lit('both', 'parent', 'child')),
+		terminateChildren: opt(bool()),
 		__forkallFollowed: opt(bool()),
 	}),
 	configurationDone: obj<DebugProtocol.ConfigurationDoneArguments>({}),
@@ -378,6 +380,7 @@ export const REQUESTS = {
 		sameTids: opt(bool()),
 	}),
 	lwps: obj<NoArguments>({}),
+	forkInfo: obj<NoArguments>({}),
 } as const;
 
 export type Command = keyof typeof REQUESTS;

@@ -266,6 +266,38 @@ export interface SignalsBody {
 	nopass: Hex;
 }
 
+export interface DeadThread {
+	/** its tid in the parent */
+	tid: Pid;
+	name: string;
+	pc: Hex;
+	sp: Hex;
+	fsBase: Hex;
+	stack: StackInfo | null;
+}
+
+export interface ForkInfoBody {
+	pid: number;
+	parent: Pid;
+	kind: "fork" | "clone";
+	forkingTid: Pid;
+	deadThreads: DeadThread[];
+	/** locks whose owner is a dead thread: nobody in the child will unlock them */
+	heldLocks: HeldLock[];
+}
+
+export interface HeldLock {
+	address: Hex;
+	/** the word its waiters sleep on (FUTEX_WAIT address) */
+	futex: Hex;
+	/** the C expression naming it: table_lock, locks[3], db.mutex */
+	symbol: string;
+	type: "pthread_mutex_t" | "pthread_rwlock_t";
+	/** the dead owner's tid in the parent */
+	ownerTid: Pid;
+	ownerName: string;
+}
+
 export interface PidBody {
 	pid: number;
 }
@@ -369,7 +401,16 @@ export interface LocalVariable {
 	expr: string | null;
 	/** pointers: the address they hold */
 	pointer?: Hex;
+	/** scalars whose bytes were read: the number itself, for comparisons (conditions never parse `value`); absent for aggregates and for values not available */
+	raw?: RawValue;
 	children: LocalVariable[] | null;
+}
+
+export interface RawValue {
+	/** int/uint: integers, chars, enums and bit-fields by the signedness of their type; float: float, double, long double; bool: _Bool (value 0, 1 or another byte); pointer: pointers and references */
+	kind: "int" | "uint" | "float" | "bool" | "pointer";
+	/** int, uint, bool: decimal ("-3", "18446744073709551615"); float: the shortest decimal that reads back ("2.5", "inf", "nan"; long double with 21 digits); pointer: "0x…" */
+	value: string;
 }
 
 export interface LocalsBody {
@@ -424,7 +465,7 @@ export interface SignalEvent {
 	passed: boolean;
 }
 
-/** A session process made a process of its own (fork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached (it runs on, untraced), or, with `followForks` hold, it is held stopped as a session process of its own (`detached: false`). */
+/** A session process made a process of its own (fork, vfork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached (it runs on, untraced), or, with `followForks` hold, it is held stopped as a session process of its own (`detached: false`). A vfork child shares its parent's memory until it calls exec or exits: the parent's breakpoints stay (the child passes them silently), the child's own breakpoints are refused until its exec, and the vforking thread is held at its event stop meanwhile. */
 export interface ChildProcessEvent {
 	type: "event";
 	event: "childProcess";
@@ -432,8 +473,19 @@ export interface ChildProcessEvent {
 	/** the thread that made it */
 	tid: Pid;
 	child: Pid;
-	kind: "fork" | "clone";
+	kind: "fork" | "vfork" | "clone";
 	detached: boolean;
+}
+
+/** A session process called execve: a new program runs in it, stopped at its first instruction and held (not resumed) until a `resume`, so that breakpoints can be set in the new program first. Every breakpoint of the old program is gone; each thread that vanished had a `threadExited` event. */
+export interface ExecEvent {
+	type: "event";
+	event: "exec";
+	pid: Pid;
+	/** the thread that called execve (its tid is now the pid when it was not the main thread) */
+	tid: Pid;
+	/** the new program (/proc/PID/exe) */
+	path: string;
 }
 
 /** A session process is gone: `exitCode` when it exited, `signal` when killed. */
@@ -445,8 +497,8 @@ export interface ExitedEvent {
 	signal?: number;
 }
 
-export type KnownEvent = ThreadCreatedEvent | ThreadExitedEvent | StoppedEvent | SignalEvent | ChildProcessEvent | ExitedEvent;
-export const EVENT_NAMES = ["threadCreated","threadExited","stopped","signal","childProcess","exited"] as const;
+export type KnownEvent = ThreadCreatedEvent | ThreadExitedEvent | StoppedEvent | SignalEvent | ChildProcessEvent | ExecEvent | ExitedEvent;
+export const EVENT_NAMES = ["threadCreated","threadExited","stopped","signal","childProcess","exec","exited"] as const;
 export type EventName = typeof EVENT_NAMES[number];
 
 /** Stop every LWP, capture tid/registers, resume, then describe each LWP. If the process is attached in a session, it is captured in place and left in the state it was in. */
@@ -488,6 +540,11 @@ export interface FollowForksRequest {
 	pid: Pid;
 	/** hold fork children for their own sessions (nested: their children too) */
 	hold?: boolean;
+}
+
+/** What a process forked by a followed session process lost in the fork: the threads of its parent that were not copied (all but the forking one), as the parent's threads were when the fork was reported (every thread of the parent stopped for the picture), with their stack ranges in the child's memory (still mapped there). Their ids work as `tid` in `stack` and `locals` of the child: unwound from the child's own memory with the captured registers. */
+export interface ForkInfoRequest {
+	pid: Pid;
 }
 
 /** Stop every LWP of a session process (all-stop). */
@@ -596,7 +653,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -607,6 +664,7 @@ export interface RequestByOp {
 	detach: DetachRequest;
 	signals: SignalsRequest;
 	followForks: FollowForksRequest;
+	forkInfo: ForkInfoRequest;
 	stop: StopRequest;
 	resume: ResumeRequest;
 	launch: LaunchRequest;
@@ -630,6 +688,7 @@ export interface BodyByOp {
 	detach: PidBody;
 	signals: SignalsBody;
 	followForks: PidBody;
+	forkInfo: ForkInfoBody;
 	stop: StopBody;
 	resume: PidBody;
 	launch: LaunchBody;
@@ -1372,16 +1431,113 @@ function checkSignalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
+function checkDeadThread(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v199 = v as Record<string, unknown>;
-	const v200 = v199["pid"];
-	if (v200 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v200 === 'number' && Number.isInteger(v200))) fail(p + ".pid", "an integer", v200);
+	const v200 = v199["tid"];
+	if (v200 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v200, p + ".tid", o, d + 1);
+	const v201 = v199["name"];
+	if (v201 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v201 === 'string')) fail(p + ".name", "a string", v201);
+	const v202 = v199["pc"];
+	if (v202 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v202, p + ".pc", o, d + 1);
+	const v203 = v199["sp"];
+	if (v203 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v203, p + ".sp", o, d + 1);
+	const v204 = v199["fsBase"];
+	if (v204 === undefined) fail(p + ".fsBase", 'present', undefined);
+	checkHex(v204, p + ".fsBase", o, d + 1);
+	const v205 = v199["stack"];
+	if (v205 === undefined) fail(p + ".stack", 'present', undefined);
+	if (v205 !== null) {
+		checkStackInfo(v205, p + ".stack", o, d + 1);
+	}
 	if (o.strict) {
-		for (const v201 of Object.keys(v199)) {
-			if (!(["pid"] as readonly string[]).includes(v201)) fail(p + '.' + v201, 'not there (not in the schema)', v199[v201]);
+		for (const v206 of Object.keys(v199)) {
+			if (!(["tid","name","pc","sp","fsBase","stack"] as readonly string[]).includes(v206)) fail(p + '.' + v206, 'not there (not in the schema)', v199[v206]);
+		}
+	}
+}
+
+function checkForkInfoBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v207 = v as Record<string, unknown>;
+	const v208 = v207["pid"];
+	if (v208 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v208 === 'number' && Number.isInteger(v208))) fail(p + ".pid", "an integer", v208);
+	const v209 = v207["parent"];
+	if (v209 === undefined) fail(p + ".parent", 'present', undefined);
+	checkPid(v209, p + ".parent", o, d + 1);
+	const v210 = v207["kind"];
+	if (v210 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v210 !== 'string' || !["fork","clone"].includes(v210)) fail(p + ".kind", "one of fork|clone", v210);
+	const v211 = v207["forkingTid"];
+	if (v211 === undefined) fail(p + ".forkingTid", 'present', undefined);
+	checkPid(v211, p + ".forkingTid", o, d + 1);
+	const v212 = v207["deadThreads"];
+	if (v212 === undefined) fail(p + ".deadThreads", 'present', undefined);
+	if (!(Array.isArray(v212))) fail(p + ".deadThreads", "an array", v212);
+	for (let v213 = 0; v213 < v212.length; v213++) {
+		const v214: unknown = v212[v213];
+		checkDeadThread(v214, p + ".deadThreads" + '[' + v213 + ']', o, d + 1);
+	}
+	const v215 = v207["heldLocks"];
+	if (v215 === undefined) fail(p + ".heldLocks", 'present', undefined);
+	if (!(Array.isArray(v215))) fail(p + ".heldLocks", "an array", v215);
+	for (let v216 = 0; v216 < v215.length; v216++) {
+		const v217: unknown = v215[v216];
+		checkHeldLock(v217, p + ".heldLocks" + '[' + v216 + ']', o, d + 1);
+	}
+	if (o.strict) {
+		for (const v218 of Object.keys(v207)) {
+			if (!(["pid","parent","kind","forkingTid","deadThreads","heldLocks"] as readonly string[]).includes(v218)) fail(p + '.' + v218, 'not there (not in the schema)', v207[v218]);
+		}
+	}
+}
+
+function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v219 = v as Record<string, unknown>;
+	const v220 = v219["address"];
+	if (v220 === undefined) fail(p + ".address", 'present', undefined);
+	checkHex(v220, p + ".address", o, d + 1);
+	const v221 = v219["futex"];
+	if (v221 === undefined) fail(p + ".futex", 'present', undefined);
+	checkHex(v221, p + ".futex", o, d + 1);
+	const v222 = v219["symbol"];
+	if (v222 === undefined) fail(p + ".symbol", 'present', undefined);
+	if (!(typeof v222 === 'string')) fail(p + ".symbol", "a string", v222);
+	const v223 = v219["type"];
+	if (v223 === undefined) fail(p + ".type", 'present', undefined);
+	if (typeof v223 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v223)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v223);
+	const v224 = v219["ownerTid"];
+	if (v224 === undefined) fail(p + ".ownerTid", 'present', undefined);
+	checkPid(v224, p + ".ownerTid", o, d + 1);
+	const v225 = v219["ownerName"];
+	if (v225 === undefined) fail(p + ".ownerName", 'present', undefined);
+	if (!(typeof v225 === 'string')) fail(p + ".ownerName", "a string", v225);
+	if (o.strict) {
+		for (const v226 of Object.keys(v219)) {
+			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v226)) fail(p + '.' + v226, 'not there (not in the schema)', v219[v226]);
+		}
+	}
+}
+
+function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v227 = v as Record<string, unknown>;
+	const v228 = v227["pid"];
+	if (v228 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".pid", "an integer", v228);
+	if (o.strict) {
+		for (const v229 of Object.keys(v227)) {
+			if (!(["pid"] as readonly string[]).includes(v229)) fail(p + '.' + v229, 'not there (not in the schema)', v227[v229]);
 		}
 	}
 }
@@ -1389,23 +1545,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v202 = v as Record<string, unknown>;
-	const v203 = v202["pid"];
-	if (v203 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v203 === 'number' && Number.isInteger(v203))) fail(p + ".pid", "an integer", v203);
-	const v204 = v202["stopped"];
-	if (v204 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v204 === 'boolean')) fail(p + ".stopped", "a boolean", v204);
-	const v205 = v202["tids"];
-	if (v205 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v205))) fail(p + ".tids", "an array", v205);
-	for (let v206 = 0; v206 < v205.length; v206++) {
-		const v207: unknown = v205[v206];
-		if (!(typeof v207 === 'number' && Number.isInteger(v207))) fail(p + ".tids" + '[' + v206 + ']', "an integer", v207);
+	const v230 = v as Record<string, unknown>;
+	const v231 = v230["pid"];
+	if (v231 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v231 === 'number' && Number.isInteger(v231))) fail(p + ".pid", "an integer", v231);
+	const v232 = v230["stopped"];
+	if (v232 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v232 === 'boolean')) fail(p + ".stopped", "a boolean", v232);
+	const v233 = v230["tids"];
+	if (v233 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v233))) fail(p + ".tids", "an array", v233);
+	for (let v234 = 0; v234 < v233.length; v234++) {
+		const v235: unknown = v233[v234];
+		if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".tids" + '[' + v234 + ']', "an integer", v235);
 	}
 	if (o.strict) {
-		for (const v208 of Object.keys(v202)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v208)) fail(p + '.' + v208, 'not there (not in the schema)', v202[v208]);
+		for (const v236 of Object.keys(v230)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v236)) fail(p + '.' + v236, 'not there (not in the schema)', v230[v236]);
 		}
 	}
 }
@@ -1413,23 +1569,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v209 = v as Record<string, unknown>;
-	const v210 = v209["pid"];
-	if (v210 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v210 === 'number' && Number.isInteger(v210))) fail(p + ".pid", "an integer", v210);
-	const v211 = v209["pauseUs"];
-	if (v211 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v211 === 'number' && Number.isInteger(v211))) fail(p + ".pauseUs", "an integer", v211);
-	const v212 = v209["tids"];
-	if (v212 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v212))) fail(p + ".tids", "an array", v212);
-	for (let v213 = 0; v213 < v212.length; v213++) {
-		const v214: unknown = v212[v213];
-		if (!(typeof v214 === 'number' && Number.isInteger(v214))) fail(p + ".tids" + '[' + v213 + ']', "an integer", v214);
+	const v237 = v as Record<string, unknown>;
+	const v238 = v237["pid"];
+	if (v238 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v238 === 'number' && Number.isInteger(v238))) fail(p + ".pid", "an integer", v238);
+	const v239 = v237["pauseUs"];
+	if (v239 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v239 === 'number' && Number.isInteger(v239))) fail(p + ".pauseUs", "an integer", v239);
+	const v240 = v237["tids"];
+	if (v240 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v240))) fail(p + ".tids", "an array", v240);
+	for (let v241 = 0; v241 < v240.length; v241++) {
+		const v242: unknown = v240[v241];
+		if (!(typeof v242 === 'number' && Number.isInteger(v242))) fail(p + ".tids" + '[' + v241 + ']', "an integer", v242);
 	}
 	if (o.strict) {
-		for (const v215 of Object.keys(v209)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v215)) fail(p + '.' + v215, 'not there (not in the schema)', v209[v215]);
+		for (const v243 of Object.keys(v237)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v243)) fail(p + '.' + v243, 'not there (not in the schema)', v237[v243]);
 		}
 	}
 }
@@ -1437,26 +1593,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v216 = v as Record<string, unknown>;
-	const v217 = v216["pid"];
-	if (v217 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v217 === 'number' && Number.isInteger(v217))) fail(p + ".pid", "an integer", v217);
-	const v218 = v216["stdoutFd"];
-	if (v218 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v218 === 'number' && Number.isInteger(v218))) fail(p + ".stdoutFd", "an integer", v218);
-	const v219 = v216["stderrFd"];
-	if (v219 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v219 === 'number' && Number.isInteger(v219))) fail(p + ".stderrFd", "an integer", v219);
-	const v220 = v216["tids"];
-	if (v220 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v220))) fail(p + ".tids", "an array", v220);
-	for (let v221 = 0; v221 < v220.length; v221++) {
-		const v222: unknown = v220[v221];
-		if (!(typeof v222 === 'number' && Number.isInteger(v222))) fail(p + ".tids" + '[' + v221 + ']', "an integer", v222);
+	const v244 = v as Record<string, unknown>;
+	const v245 = v244["pid"];
+	if (v245 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".pid", "an integer", v245);
+	const v246 = v244["stdoutFd"];
+	if (v246 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v246 === 'number' && Number.isInteger(v246))) fail(p + ".stdoutFd", "an integer", v246);
+	const v247 = v244["stderrFd"];
+	if (v247 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v247 === 'number' && Number.isInteger(v247))) fail(p + ".stderrFd", "an integer", v247);
+	const v248 = v244["tids"];
+	if (v248 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v248))) fail(p + ".tids", "an array", v248);
+	for (let v249 = 0; v249 < v248.length; v249++) {
+		const v250: unknown = v248[v249];
+		if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".tids" + '[' + v249 + ']', "an integer", v250);
 	}
 	if (o.strict) {
-		for (const v223 of Object.keys(v216)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v223)) fail(p + '.' + v223, 'not there (not in the schema)', v216[v223]);
+		for (const v251 of Object.keys(v244)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v251)) fail(p + '.' + v251, 'not there (not in the schema)', v244[v251]);
 		}
 	}
 }
@@ -1464,57 +1620,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v224 = v as Record<string, unknown>;
-	const v225 = v224["pid"];
-	if (v225 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v225 === 'number' && Number.isInteger(v225))) fail(p + ".pid", "an integer", v225);
-	const v226 = v224["tid"];
-	if (v226 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v226 === 'number' && Number.isInteger(v226))) fail(p + ".tid", "an integer", v226);
-	const v227 = v224["pc"];
-	if (v227 !== undefined) {
-		checkHex(v227, p + ".pc", o, d + 1);
+	const v252 = v as Record<string, unknown>;
+	const v253 = v252["pid"];
+	if (v253 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v253 === 'number' && Number.isInteger(v253))) fail(p + ".pid", "an integer", v253);
+	const v254 = v252["tid"];
+	if (v254 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v254 === 'number' && Number.isInteger(v254))) fail(p + ".tid", "an integer", v254);
+	const v255 = v252["pc"];
+	if (v255 !== undefined) {
+		checkHex(v255, p + ".pc", o, d + 1);
 	}
-	const v228 = v224["interrupted"];
-	if (v228 !== undefined) {
-		if (!(typeof v228 === 'boolean')) fail(p + ".interrupted", "a boolean", v228);
+	const v256 = v252["interrupted"];
+	if (v256 !== undefined) {
+		if (!(typeof v256 === 'boolean')) fail(p + ".interrupted", "a boolean", v256);
 	}
-	const v229 = v224["reason"];
-	if (v229 !== undefined) {
-		if (typeof v229 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v229)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v229);
+	const v257 = v252["reason"];
+	if (v257 !== undefined) {
+		if (typeof v257 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v257)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v257);
 	}
-	const v230 = v224["stopTid"];
-	if (v230 !== undefined) {
-		if (!(typeof v230 === 'number' && Number.isInteger(v230))) fail(p + ".stopTid", "an integer", v230);
+	const v258 = v252["stopTid"];
+	if (v258 !== undefined) {
+		if (!(typeof v258 === 'number' && Number.isInteger(v258))) fail(p + ".stopTid", "an integer", v258);
 	}
-	const v231 = v224["signal"];
-	if (v231 !== undefined) {
-		if (!(typeof v231 === 'number' && Number.isInteger(v231))) fail(p + ".signal", "an integer", v231);
-		if (typeof v231 === 'number' && v231 < 1) fail(p + ".signal", ">= 1", v231);
-		if (typeof v231 === 'number' && v231 > 64) fail(p + ".signal", "<= 64", v231);
+	const v259 = v252["signal"];
+	if (v259 !== undefined) {
+		if (!(typeof v259 === 'number' && Number.isInteger(v259))) fail(p + ".signal", "an integer", v259);
+		if (typeof v259 === 'number' && v259 < 1) fail(p + ".signal", ">= 1", v259);
+		if (typeof v259 === 'number' && v259 > 64) fail(p + ".signal", "<= 64", v259);
 	}
-	const v232 = v224["addr"];
-	if (v232 !== undefined) {
-		checkHex(v232, p + ".addr", o, d + 1);
+	const v260 = v252["addr"];
+	if (v260 !== undefined) {
+		checkHex(v260, p + ".addr", o, d + 1);
 	}
-	const v233 = v224["singleSteps"];
-	if (v233 !== undefined) {
-		if (!(typeof v233 === 'number' && Number.isInteger(v233))) fail(p + ".singleSteps", "an integer", v233);
-		if (typeof v233 === 'number' && v233 < 0) fail(p + ".singleSteps", ">= 0", v233);
+	const v261 = v252["singleSteps"];
+	if (v261 !== undefined) {
+		if (!(typeof v261 === 'number' && Number.isInteger(v261))) fail(p + ".singleSteps", "an integer", v261);
+		if (typeof v261 === 'number' && v261 < 0) fail(p + ".singleSteps", ">= 0", v261);
 	}
-	const v234 = v224["continues"];
-	if (v234 !== undefined) {
-		if (!(typeof v234 === 'number' && Number.isInteger(v234))) fail(p + ".continues", "an integer", v234);
-		if (typeof v234 === 'number' && v234 < 0) fail(p + ".continues", ">= 0", v234);
+	const v262 = v252["continues"];
+	if (v262 !== undefined) {
+		if (!(typeof v262 === 'number' && Number.isInteger(v262))) fail(p + ".continues", "an integer", v262);
+		if (typeof v262 === 'number' && v262 < 0) fail(p + ".continues", ">= 0", v262);
 	}
-	const v235 = v224["us"];
-	if (v235 !== undefined) {
-		if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".us", "an integer", v235);
-		if (typeof v235 === 'number' && v235 < 0) fail(p + ".us", ">= 0", v235);
+	const v263 = v252["us"];
+	if (v263 !== undefined) {
+		if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".us", "an integer", v263);
+		if (typeof v263 === 'number' && v263 < 0) fail(p + ".us", ">= 0", v263);
 	}
 	if (o.strict) {
-		for (const v236 of Object.keys(v224)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v236)) fail(p + '.' + v236, 'not there (not in the schema)', v224[v236]);
+		for (const v264 of Object.keys(v252)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v264)) fail(p + '.' + v264, 'not there (not in the schema)', v252[v264]);
 		}
 	}
 }
@@ -1522,13 +1678,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v237 = v as Record<string, unknown>;
-	const v238 = v237["addr"];
-	if (v238 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v238, p + ".addr", o, d + 1);
+	const v265 = v as Record<string, unknown>;
+	const v266 = v265["addr"];
+	if (v266 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v266, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v239 of Object.keys(v237)) {
-			if (!(["addr"] as readonly string[]).includes(v239)) fail(p + '.' + v239, 'not there (not in the schema)', v237[v239]);
+		for (const v267 of Object.keys(v265)) {
+			if (!(["addr"] as readonly string[]).includes(v267)) fail(p + '.' + v267, 'not there (not in the schema)', v265[v267]);
 		}
 	}
 }
@@ -1536,16 +1692,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v240 = v as Record<string, unknown>;
-	const v241 = v240["tid"];
-	if (v241 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v241 === 'number' && Number.isInteger(v241))) fail(p + ".tid", "an integer", v241);
-	const v242 = v240["gpr"];
-	if (v242 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v242, p + ".gpr", o, d + 1);
+	const v268 = v as Record<string, unknown>;
+	const v269 = v268["tid"];
+	if (v269 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v269 === 'number' && Number.isInteger(v269))) fail(p + ".tid", "an integer", v269);
+	const v270 = v268["gpr"];
+	if (v270 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v270, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v243 of Object.keys(v240)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v243)) fail(p + '.' + v243, 'not there (not in the schema)', v240[v243]);
+		for (const v271 of Object.keys(v268)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v271)) fail(p + '.' + v271, 'not there (not in the schema)', v268[v271]);
 		}
 	}
 }
@@ -1553,13 +1709,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v244 = v as Record<string, unknown>;
-	const v245 = v244["tracerTid"];
-	if (v245 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".tracerTid", "an integer", v245);
+	const v272 = v as Record<string, unknown>;
+	const v273 = v272["tracerTid"];
+	if (v273 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v273 === 'number' && Number.isInteger(v273))) fail(p + ".tracerTid", "an integer", v273);
 	if (o.strict) {
-		for (const v246 of Object.keys(v244)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v246)) fail(p + '.' + v246, 'not there (not in the schema)', v244[v246]);
+		for (const v274 of Object.keys(v272)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v274)) fail(p + '.' + v274, 'not there (not in the schema)', v272[v274]);
 		}
 	}
 }
@@ -1567,34 +1723,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v247 = v as Record<string, unknown>;
-	const v248 = v247["pc"];
-	if (v248 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v248, p + ".pc", o, d + 1);
-	const v249 = v247["sp"];
-	if (v249 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v249, p + ".sp", o, d + 1);
-	const v250 = v247["function"];
-	if (v250 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v250 === 'string' || v250 === null)) fail(p + ".function", "a string or null", v250);
-	const v251 = v247["offset"];
-	if (v251 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".offset", "an integer", v251);
-	const v252 = v247["module"];
-	if (v252 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v252 === 'string' || v252 === null)) fail(p + ".module", "a string or null", v252);
-	const v253 = v247["file"];
-	if (v253 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v253 === 'string' || v253 === null)) fail(p + ".file", "a string or null", v253);
-	const v254 = v247["line"];
-	if (v254 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v254 === 'number' && Number.isInteger(v254) || v254 === null)) fail(p + ".line", "an integer or null", v254);
-	const v255 = v247["column"];
-	if (v255 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v255 === 'number' && Number.isInteger(v255) || v255 === null)) fail(p + ".column", "an integer or null", v255);
+	const v275 = v as Record<string, unknown>;
+	const v276 = v275["pc"];
+	if (v276 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v276, p + ".pc", o, d + 1);
+	const v277 = v275["sp"];
+	if (v277 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v277, p + ".sp", o, d + 1);
+	const v278 = v275["function"];
+	if (v278 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v278 === 'string' || v278 === null)) fail(p + ".function", "a string or null", v278);
+	const v279 = v275["offset"];
+	if (v279 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v279 === 'number' && Number.isInteger(v279))) fail(p + ".offset", "an integer", v279);
+	const v280 = v275["module"];
+	if (v280 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v280 === 'string' || v280 === null)) fail(p + ".module", "a string or null", v280);
+	const v281 = v275["file"];
+	if (v281 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v281 === 'string' || v281 === null)) fail(p + ".file", "a string or null", v281);
+	const v282 = v275["line"];
+	if (v282 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v282 === 'number' && Number.isInteger(v282) || v282 === null)) fail(p + ".line", "an integer or null", v282);
+	const v283 = v275["column"];
+	if (v283 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v283 === 'number' && Number.isInteger(v283) || v283 === null)) fail(p + ".column", "an integer or null", v283);
 	if (o.strict) {
-		for (const v256 of Object.keys(v247)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v256)) fail(p + '.' + v256, 'not there (not in the schema)', v247[v256]);
+		for (const v284 of Object.keys(v275)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v284)) fail(p + '.' + v284, 'not there (not in the schema)', v275[v284]);
 		}
 	}
 }
@@ -1602,53 +1758,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v257 = v as Record<string, unknown>;
-	const v258 = v257["pid"];
-	if (v258 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v258 === 'number' && Number.isInteger(v258))) fail(p + ".pid", "an integer", v258);
-	const v259 = v257["tid"];
-	if (v259 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v259 === 'number' && Number.isInteger(v259))) fail(p + ".tid", "an integer", v259);
-	const v260 = v257["unwinder"];
-	if (v260 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v260 !== 'string' || !["libdw","frame-pointer"].includes(v260)) fail(p + ".unwinder", "one of libdw|frame-pointer", v260);
-	const v261 = v257["note"];
-	if (v261 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v261 === 'string' || v261 === null)) fail(p + ".note", "a string or null", v261);
-	const v262 = v257["frames"];
-	if (v262 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v262))) fail(p + ".frames", "an array", v262);
-	for (let v263 = 0; v263 < v262.length; v263++) {
-		const v264: unknown = v262[v263];
-		checkStackFrameInfo(v264, p + ".frames" + '[' + v263 + ']', o, d + 1);
+	const v285 = v as Record<string, unknown>;
+	const v286 = v285["pid"];
+	if (v286 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".pid", "an integer", v286);
+	const v287 = v285["tid"];
+	if (v287 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v287 === 'number' && Number.isInteger(v287))) fail(p + ".tid", "an integer", v287);
+	const v288 = v285["unwinder"];
+	if (v288 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v288 !== 'string' || !["libdw","frame-pointer"].includes(v288)) fail(p + ".unwinder", "one of libdw|frame-pointer", v288);
+	const v289 = v285["note"];
+	if (v289 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v289 === 'string' || v289 === null)) fail(p + ".note", "a string or null", v289);
+	const v290 = v285["frames"];
+	if (v290 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v290))) fail(p + ".frames", "an array", v290);
+	for (let v291 = 0; v291 < v290.length; v291++) {
+		const v292: unknown = v290[v291];
+		checkStackFrameInfo(v292, p + ".frames" + '[' + v291 + ']', o, d + 1);
 	}
-	const v265 = v257["threads"];
-	if (v265 !== undefined) {
-		if (!(Array.isArray(v265))) fail(p + ".threads", "an array", v265);
-		for (let v266 = 0; v266 < v265.length; v266++) {
-			const v267: unknown = v265[v266];
-			if (!(isObject(v267))) fail(p + ".threads" + '[' + v266 + ']', "an object", v267);
-			const v268 = v267 as Record<string, unknown>;
-			const v269 = v268["tid"];
-			if (v269 === undefined) fail(p + ".threads" + '[' + v266 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v269 === 'number' && Number.isInteger(v269))) fail(p + ".threads" + '[' + v266 + ']' + ".tid", "an integer", v269);
-			const v270 = v268["frames"];
-			if (v270 === undefined) fail(p + ".threads" + '[' + v266 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v270))) fail(p + ".threads" + '[' + v266 + ']' + ".frames", "an array", v270);
-			for (let v271 = 0; v271 < v270.length; v271++) {
-				const v272: unknown = v270[v271];
-				checkStackFrameInfo(v272, p + ".threads" + '[' + v266 + ']' + ".frames" + '[' + v271 + ']', o, d + 1);
+	const v293 = v285["threads"];
+	if (v293 !== undefined) {
+		if (!(Array.isArray(v293))) fail(p + ".threads", "an array", v293);
+		for (let v294 = 0; v294 < v293.length; v294++) {
+			const v295: unknown = v293[v294];
+			if (!(isObject(v295))) fail(p + ".threads" + '[' + v294 + ']', "an object", v295);
+			const v296 = v295 as Record<string, unknown>;
+			const v297 = v296["tid"];
+			if (v297 === undefined) fail(p + ".threads" + '[' + v294 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v297 === 'number' && Number.isInteger(v297))) fail(p + ".threads" + '[' + v294 + ']' + ".tid", "an integer", v297);
+			const v298 = v296["frames"];
+			if (v298 === undefined) fail(p + ".threads" + '[' + v294 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v298))) fail(p + ".threads" + '[' + v294 + ']' + ".frames", "an array", v298);
+			for (let v299 = 0; v299 < v298.length; v299++) {
+				const v300: unknown = v298[v299];
+				checkStackFrameInfo(v300, p + ".threads" + '[' + v294 + ']' + ".frames" + '[' + v299 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v273 of Object.keys(v268)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v273)) fail(p + ".threads" + '[' + v266 + ']' + '.' + v273, 'not there (not in the schema)', v268[v273]);
+				for (const v301 of Object.keys(v296)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v301)) fail(p + ".threads" + '[' + v294 + ']' + '.' + v301, 'not there (not in the schema)', v296[v301]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v274 of Object.keys(v257)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v274)) fail(p + '.' + v274, 'not there (not in the schema)', v257[v274]);
+		for (const v302 of Object.keys(v285)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v302)) fail(p + '.' + v302, 'not there (not in the schema)', v285[v302]);
 		}
 	}
 }
@@ -1656,45 +1812,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v275 = v as Record<string, unknown>;
-	const v276 = v275["addresses"];
-	if (v276 !== undefined) {
-		if (!(Array.isArray(v276))) fail(p + ".addresses", "an array", v276);
-		for (let v277 = 0; v277 < v276.length; v277++) {
-			const v278: unknown = v276[v277];
-			checkHex(v278, p + ".addresses" + '[' + v277 + ']', o, d + 1);
+	const v303 = v as Record<string, unknown>;
+	const v304 = v303["addresses"];
+	if (v304 !== undefined) {
+		if (!(Array.isArray(v304))) fail(p + ".addresses", "an array", v304);
+		for (let v305 = 0; v305 < v304.length; v305++) {
+			const v306: unknown = v304[v305];
+			checkHex(v306, p + ".addresses" + '[' + v305 + ']', o, d + 1);
 		}
 	}
-	const v279 = v275["line"];
-	if (v279 !== undefined) {
-		if (!(typeof v279 === 'number' && Number.isInteger(v279) || v279 === null)) fail(p + ".line", "an integer or null", v279);
+	const v307 = v303["line"];
+	if (v307 !== undefined) {
+		if (!(typeof v307 === 'number' && Number.isInteger(v307) || v307 === null)) fail(p + ".line", "an integer or null", v307);
 	}
-	const v280 = v275["function"];
-	if (v280 !== undefined) {
-		if (!(typeof v280 === 'string' || v280 === null)) fail(p + ".function", "a string or null", v280);
+	const v308 = v303["function"];
+	if (v308 !== undefined) {
+		if (!(typeof v308 === 'string' || v308 === null)) fail(p + ".function", "a string or null", v308);
 	}
-	const v281 = v275["offset"];
-	if (v281 !== undefined) {
-		if (!(typeof v281 === 'number' && Number.isInteger(v281))) fail(p + ".offset", "an integer", v281);
+	const v309 = v303["offset"];
+	if (v309 !== undefined) {
+		if (!(typeof v309 === 'number' && Number.isInteger(v309))) fail(p + ".offset", "an integer", v309);
 	}
-	const v282 = v275["module"];
-	if (v282 !== undefined) {
-		if (!(typeof v282 === 'string' || v282 === null)) fail(p + ".module", "a string or null", v282);
+	const v310 = v303["module"];
+	if (v310 !== undefined) {
+		if (!(typeof v310 === 'string' || v310 === null)) fail(p + ".module", "a string or null", v310);
 	}
-	const v283 = v275["file"];
-	if (v283 !== undefined) {
-		if (!(typeof v283 === 'string' || v283 === null)) fail(p + ".file", "a string or null", v283);
+	const v311 = v303["file"];
+	if (v311 !== undefined) {
+		if (!(typeof v311 === 'string' || v311 === null)) fail(p + ".file", "a string or null", v311);
 	}
-	const v284 = v275["column"];
-	if (v284 !== undefined) {
-		if (!(typeof v284 === 'number' && Number.isInteger(v284) || v284 === null)) fail(p + ".column", "an integer or null", v284);
+	const v312 = v303["column"];
+	if (v312 !== undefined) {
+		if (!(typeof v312 === 'number' && Number.isInteger(v312) || v312 === null)) fail(p + ".column", "an integer or null", v312);
 	}
-	const v285 = v275["unwinder"];
-	if (v285 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v285 !== 'string' || !["libdw","frame-pointer"].includes(v285)) fail(p + ".unwinder", "one of libdw|frame-pointer", v285);
+	const v313 = v303["unwinder"];
+	if (v313 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v313 !== 'string' || !["libdw","frame-pointer"].includes(v313)) fail(p + ".unwinder", "one of libdw|frame-pointer", v313);
 	if (o.strict) {
-		for (const v286 of Object.keys(v275)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v286)) fail(p + '.' + v286, 'not there (not in the schema)', v275[v286]);
+		for (const v314 of Object.keys(v303)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v314)) fail(p + '.' + v314, 'not there (not in the schema)', v303[v314]);
 		}
 	}
 }
@@ -1702,43 +1858,64 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v287 = v as Record<string, unknown>;
-	const v288 = v287["name"];
-	if (v288 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v288 === 'string')) fail(p + ".name", "a string", v288);
-	const v289 = v287["type"];
-	if (v289 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v289 === 'string')) fail(p + ".type", "a string", v289);
-	const v290 = v287["value"];
-	if (v290 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v290 === 'string')) fail(p + ".value", "a string", v290);
-	const v291 = v287["address"];
-	if (v291 === undefined) fail(p + ".address", 'present', undefined);
-	if (v291 !== null) {
-		checkHex(v291, p + ".address", o, d + 1);
+	const v315 = v as Record<string, unknown>;
+	const v316 = v315["name"];
+	if (v316 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v316 === 'string')) fail(p + ".name", "a string", v316);
+	const v317 = v315["type"];
+	if (v317 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v317 === 'string')) fail(p + ".type", "a string", v317);
+	const v318 = v315["value"];
+	if (v318 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v318 === 'string')) fail(p + ".value", "a string", v318);
+	const v319 = v315["address"];
+	if (v319 === undefined) fail(p + ".address", 'present', undefined);
+	if (v319 !== null) {
+		checkHex(v319, p + ".address", o, d + 1);
 	}
-	const v292 = v287["kind"];
-	if (v292 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v292 !== 'string' || !["param","local","member","element","deref"].includes(v292)) fail(p + ".kind", "one of param|local|member|element|deref", v292);
-	const v293 = v287["expr"];
-	if (v293 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v293 === 'string' || v293 === null)) fail(p + ".expr", "a string or null", v293);
-	const v294 = v287["pointer"];
-	if (v294 !== undefined) {
-		checkHex(v294, p + ".pointer", o, d + 1);
+	const v320 = v315["kind"];
+	if (v320 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v320 !== 'string' || !["param","local","member","element","deref"].includes(v320)) fail(p + ".kind", "one of param|local|member|element|deref", v320);
+	const v321 = v315["expr"];
+	if (v321 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v321 === 'string' || v321 === null)) fail(p + ".expr", "a string or null", v321);
+	const v322 = v315["pointer"];
+	if (v322 !== undefined) {
+		checkHex(v322, p + ".pointer", o, d + 1);
 	}
-	const v295 = v287["children"];
-	if (v295 === undefined) fail(p + ".children", 'present', undefined);
-	if (v295 !== null) {
-		if (!(Array.isArray(v295))) fail(p + ".children", "an array", v295);
-		for (let v296 = 0; v296 < v295.length; v296++) {
-			const v297: unknown = v295[v296];
-			checkLocalVariable(v297, p + ".children" + '[' + v296 + ']', o, d + 1);
+	const v323 = v315["raw"];
+	if (v323 !== undefined) {
+		checkRawValue(v323, p + ".raw", o, d + 1);
+	}
+	const v324 = v315["children"];
+	if (v324 === undefined) fail(p + ".children", 'present', undefined);
+	if (v324 !== null) {
+		if (!(Array.isArray(v324))) fail(p + ".children", "an array", v324);
+		for (let v325 = 0; v325 < v324.length; v325++) {
+			const v326: unknown = v324[v325];
+			checkLocalVariable(v326, p + ".children" + '[' + v325 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v298 of Object.keys(v287)) {
-			if (!(["name","type","value","address","kind","expr","pointer","children"] as readonly string[]).includes(v298)) fail(p + '.' + v298, 'not there (not in the schema)', v287[v298]);
+		for (const v327 of Object.keys(v315)) {
+			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v327)) fail(p + '.' + v327, 'not there (not in the schema)', v315[v327]);
+		}
+	}
+}
+
+function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v328 = v as Record<string, unknown>;
+	const v329 = v328["kind"];
+	if (v329 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v329 !== 'string' || !["int","uint","float","bool","pointer"].includes(v329)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v329);
+	const v330 = v328["value"];
+	if (v330 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v330 === 'string')) fail(p + ".value", "a string", v330);
+	if (o.strict) {
+		for (const v331 of Object.keys(v328)) {
+			if (!(["kind","value"] as readonly string[]).includes(v331)) fail(p + '.' + v331, 'not there (not in the schema)', v328[v331]);
 		}
 	}
 }
@@ -1746,35 +1923,35 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v299 = v as Record<string, unknown>;
-	const v300 = v299["pid"];
-	if (v300 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v300 === 'number' && Number.isInteger(v300))) fail(p + ".pid", "an integer", v300);
-	const v301 = v299["tid"];
-	if (v301 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v301 === 'number' && Number.isInteger(v301))) fail(p + ".tid", "an integer", v301);
-	const v302 = v299["frame"];
-	if (v302 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v302 === 'number' && Number.isInteger(v302))) fail(p + ".frame", "an integer", v302);
-	const v303 = v299["pc"];
-	if (v303 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v303, p + ".pc", o, d + 1);
-	const v304 = v299["function"];
-	if (v304 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v304 === 'string' || v304 === null)) fail(p + ".function", "a string or null", v304);
-	const v305 = v299["note"];
-	if (v305 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v305 === 'string' || v305 === null)) fail(p + ".note", "a string or null", v305);
-	const v306 = v299["variables"];
-	if (v306 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v306))) fail(p + ".variables", "an array", v306);
-	for (let v307 = 0; v307 < v306.length; v307++) {
-		const v308: unknown = v306[v307];
-		checkLocalVariable(v308, p + ".variables" + '[' + v307 + ']', o, d + 1);
+	const v332 = v as Record<string, unknown>;
+	const v333 = v332["pid"];
+	if (v333 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v333 === 'number' && Number.isInteger(v333))) fail(p + ".pid", "an integer", v333);
+	const v334 = v332["tid"];
+	if (v334 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v334 === 'number' && Number.isInteger(v334))) fail(p + ".tid", "an integer", v334);
+	const v335 = v332["frame"];
+	if (v335 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v335 === 'number' && Number.isInteger(v335))) fail(p + ".frame", "an integer", v335);
+	const v336 = v332["pc"];
+	if (v336 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v336, p + ".pc", o, d + 1);
+	const v337 = v332["function"];
+	if (v337 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v337 === 'string' || v337 === null)) fail(p + ".function", "a string or null", v337);
+	const v338 = v332["note"];
+	if (v338 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v338 === 'string' || v338 === null)) fail(p + ".note", "a string or null", v338);
+	const v339 = v332["variables"];
+	if (v339 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v339))) fail(p + ".variables", "an array", v339);
+	for (let v340 = 0; v340 < v339.length; v340++) {
+		const v341: unknown = v339[v340];
+		checkLocalVariable(v341, p + ".variables" + '[' + v340 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v309 of Object.keys(v299)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v309)) fail(p + '.' + v309, 'not there (not in the schema)', v299[v309]);
+		for (const v342 of Object.keys(v332)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v342)) fail(p + '.' + v342, 'not there (not in the schema)', v332[v342]);
 		}
 	}
 }
@@ -1782,16 +1959,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v310 = v as Record<string, unknown>;
-	const v311 = v310["op"];
-	if (v311 === undefined) fail(p + ".op", 'present', undefined);
-	if (v311 !== "threads") fail(p + ".op", "\"threads\"", v311);
-	const v312 = v310["pid"];
-	if (v312 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v312, p + ".pid", o, d + 1);
+	const v343 = v as Record<string, unknown>;
+	const v344 = v343["op"];
+	if (v344 === undefined) fail(p + ".op", 'present', undefined);
+	if (v344 !== "threads") fail(p + ".op", "\"threads\"", v344);
+	const v345 = v343["pid"];
+	if (v345 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v345, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v313 of Object.keys(v310)) {
-			if (!(["op","pid"] as readonly string[]).includes(v313)) fail(p + '.' + v313, 'not there (not in the schema)', v310[v313]);
+		for (const v346 of Object.keys(v343)) {
+			if (!(["op","pid"] as readonly string[]).includes(v346)) fail(p + '.' + v346, 'not there (not in the schema)', v343[v346]);
 		}
 	}
 }
@@ -1799,19 +1976,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v314 = v as Record<string, unknown>;
-	const v315 = v314["op"];
-	if (v315 === undefined) fail(p + ".op", 'present', undefined);
-	if (v315 !== "regs") fail(p + ".op", "\"regs\"", v315);
-	const v316 = v314["pid"];
-	if (v316 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v316, p + ".pid", o, d + 1);
-	const v317 = v314["tid"];
-	if (v317 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v317, p + ".tid", o, d + 1);
+	const v347 = v as Record<string, unknown>;
+	const v348 = v347["op"];
+	if (v348 === undefined) fail(p + ".op", 'present', undefined);
+	if (v348 !== "regs") fail(p + ".op", "\"regs\"", v348);
+	const v349 = v347["pid"];
+	if (v349 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v349, p + ".pid", o, d + 1);
+	const v350 = v347["tid"];
+	if (v350 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v350, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v318 of Object.keys(v314)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v318)) fail(p + '.' + v318, 'not there (not in the schema)', v314[v318]);
+		for (const v351 of Object.keys(v347)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v351)) fail(p + '.' + v351, 'not there (not in the schema)', v347[v351]);
 		}
 	}
 }
@@ -1819,22 +1996,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v319 = v as Record<string, unknown>;
-	const v320 = v319["op"];
-	if (v320 === undefined) fail(p + ".op", 'present', undefined);
-	if (v320 !== "attach") fail(p + ".op", "\"attach\"", v320);
-	const v321 = v319["pid"];
-	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v321, p + ".pid", o, d + 1);
-	const v322 = v319["stop"];
-	if (v322 === undefined) {
-		if (o.fill) v319["stop"] = false;
+	const v352 = v as Record<string, unknown>;
+	const v353 = v352["op"];
+	if (v353 === undefined) fail(p + ".op", 'present', undefined);
+	if (v353 !== "attach") fail(p + ".op", "\"attach\"", v353);
+	const v354 = v352["pid"];
+	if (v354 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v354, p + ".pid", o, d + 1);
+	const v355 = v352["stop"];
+	if (v355 === undefined) {
+		if (o.fill) v352["stop"] = false;
 	} else {
-		if (!(typeof v322 === 'boolean')) fail(p + ".stop", "a boolean", v322);
+		if (!(typeof v355 === 'boolean')) fail(p + ".stop", "a boolean", v355);
 	}
 	if (o.strict) {
-		for (const v323 of Object.keys(v319)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v323)) fail(p + '.' + v323, 'not there (not in the schema)', v319[v323]);
+		for (const v356 of Object.keys(v352)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v356)) fail(p + '.' + v356, 'not there (not in the schema)', v352[v356]);
 		}
 	}
 }
@@ -1842,16 +2019,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v324 = v as Record<string, unknown>;
-	const v325 = v324["op"];
-	if (v325 === undefined) fail(p + ".op", 'present', undefined);
-	if (v325 !== "detach") fail(p + ".op", "\"detach\"", v325);
-	const v326 = v324["pid"];
-	if (v326 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v326, p + ".pid", o, d + 1);
+	const v357 = v as Record<string, unknown>;
+	const v358 = v357["op"];
+	if (v358 === undefined) fail(p + ".op", 'present', undefined);
+	if (v358 !== "detach") fail(p + ".op", "\"detach\"", v358);
+	const v359 = v357["pid"];
+	if (v359 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v359, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v327 of Object.keys(v324)) {
-			if (!(["op","pid"] as readonly string[]).includes(v327)) fail(p + '.' + v327, 'not there (not in the schema)', v324[v327]);
+		for (const v360 of Object.keys(v357)) {
+			if (!(["op","pid"] as readonly string[]).includes(v360)) fail(p + '.' + v360, 'not there (not in the schema)', v357[v360]);
 		}
 	}
 }
@@ -1859,28 +2036,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v328 = v as Record<string, unknown>;
-	const v329 = v328["op"];
-	if (v329 === undefined) fail(p + ".op", 'present', undefined);
-	if (v329 !== "signals") fail(p + ".op", "\"signals\"", v329);
-	const v330 = v328["pid"];
-	if (v330 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v330, p + ".pid", o, d + 1);
-	const v331 = v328["nostop"];
-	if (v331 !== undefined) {
-		checkHex(v331, p + ".nostop", o, d + 1);
+	const v361 = v as Record<string, unknown>;
+	const v362 = v361["op"];
+	if (v362 === undefined) fail(p + ".op", 'present', undefined);
+	if (v362 !== "signals") fail(p + ".op", "\"signals\"", v362);
+	const v363 = v361["pid"];
+	if (v363 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v363, p + ".pid", o, d + 1);
+	const v364 = v361["nostop"];
+	if (v364 !== undefined) {
+		checkHex(v364, p + ".nostop", o, d + 1);
 	}
-	const v332 = v328["noprint"];
-	if (v332 !== undefined) {
-		checkHex(v332, p + ".noprint", o, d + 1);
+	const v365 = v361["noprint"];
+	if (v365 !== undefined) {
+		checkHex(v365, p + ".noprint", o, d + 1);
 	}
-	const v333 = v328["nopass"];
-	if (v333 !== undefined) {
-		checkHex(v333, p + ".nopass", o, d + 1);
+	const v366 = v361["nopass"];
+	if (v366 !== undefined) {
+		checkHex(v366, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v334 of Object.keys(v328)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v334)) fail(p + '.' + v334, 'not there (not in the schema)', v328[v334]);
+		for (const v367 of Object.keys(v361)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v367)) fail(p + '.' + v367, 'not there (not in the schema)', v361[v367]);
 		}
 	}
 }
@@ -1888,22 +2065,39 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v335 = v as Record<string, unknown>;
-	const v336 = v335["op"];
-	if (v336 === undefined) fail(p + ".op", 'present', undefined);
-	if (v336 !== "followForks") fail(p + ".op", "\"followForks\"", v336);
-	const v337 = v335["pid"];
-	if (v337 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v337, p + ".pid", o, d + 1);
-	const v338 = v335["hold"];
-	if (v338 === undefined) {
-		if (o.fill) v335["hold"] = false;
+	const v368 = v as Record<string, unknown>;
+	const v369 = v368["op"];
+	if (v369 === undefined) fail(p + ".op", 'present', undefined);
+	if (v369 !== "followForks") fail(p + ".op", "\"followForks\"", v369);
+	const v370 = v368["pid"];
+	if (v370 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v370, p + ".pid", o, d + 1);
+	const v371 = v368["hold"];
+	if (v371 === undefined) {
+		if (o.fill) v368["hold"] = false;
 	} else {
-		if (!(typeof v338 === 'boolean')) fail(p + ".hold", "a boolean", v338);
+		if (!(typeof v371 === 'boolean')) fail(p + ".hold", "a boolean", v371);
 	}
 	if (o.strict) {
-		for (const v339 of Object.keys(v335)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v339)) fail(p + '.' + v339, 'not there (not in the schema)', v335[v339]);
+		for (const v372 of Object.keys(v368)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v372)) fail(p + '.' + v372, 'not there (not in the schema)', v368[v372]);
+		}
+	}
+}
+
+function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v373 = v as Record<string, unknown>;
+	const v374 = v373["op"];
+	if (v374 === undefined) fail(p + ".op", 'present', undefined);
+	if (v374 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v374);
+	const v375 = v373["pid"];
+	if (v375 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v375, p + ".pid", o, d + 1);
+	if (o.strict) {
+		for (const v376 of Object.keys(v373)) {
+			if (!(["op","pid"] as readonly string[]).includes(v376)) fail(p + '.' + v376, 'not there (not in the schema)', v373[v376]);
 		}
 	}
 }
@@ -1911,16 +2105,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v340 = v as Record<string, unknown>;
-	const v341 = v340["op"];
-	if (v341 === undefined) fail(p + ".op", 'present', undefined);
-	if (v341 !== "stop") fail(p + ".op", "\"stop\"", v341);
-	const v342 = v340["pid"];
-	if (v342 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v342, p + ".pid", o, d + 1);
+	const v377 = v as Record<string, unknown>;
+	const v378 = v377["op"];
+	if (v378 === undefined) fail(p + ".op", 'present', undefined);
+	if (v378 !== "stop") fail(p + ".op", "\"stop\"", v378);
+	const v379 = v377["pid"];
+	if (v379 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v379, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v343 of Object.keys(v340)) {
-			if (!(["op","pid"] as readonly string[]).includes(v343)) fail(p + '.' + v343, 'not there (not in the schema)', v340[v343]);
+		for (const v380 of Object.keys(v377)) {
+			if (!(["op","pid"] as readonly string[]).includes(v380)) fail(p + '.' + v380, 'not there (not in the schema)', v377[v380]);
 		}
 	}
 }
@@ -1928,16 +2122,16 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v344 = v as Record<string, unknown>;
-	const v345 = v344["op"];
-	if (v345 === undefined) fail(p + ".op", 'present', undefined);
-	if (v345 !== "resume") fail(p + ".op", "\"resume\"", v345);
-	const v346 = v344["pid"];
-	if (v346 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v346, p + ".pid", o, d + 1);
+	const v381 = v as Record<string, unknown>;
+	const v382 = v381["op"];
+	if (v382 === undefined) fail(p + ".op", 'present', undefined);
+	if (v382 !== "resume") fail(p + ".op", "\"resume\"", v382);
+	const v383 = v381["pid"];
+	if (v383 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v383, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v347 of Object.keys(v344)) {
-			if (!(["op","pid"] as readonly string[]).includes(v347)) fail(p + '.' + v347, 'not there (not in the schema)', v344[v347]);
+		for (const v384 of Object.keys(v381)) {
+			if (!(["op","pid"] as readonly string[]).includes(v384)) fail(p + '.' + v384, 'not there (not in the schema)', v381[v384]);
 		}
 	}
 }
@@ -1945,43 +2139,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v348 = v as Record<string, unknown>;
-	const v349 = v348["op"];
-	if (v349 === undefined) fail(p + ".op", 'present', undefined);
-	if (v349 !== "launch") fail(p + ".op", "\"launch\"", v349);
-	const v350 = v348["path"];
-	if (v350 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v350 === 'string')) fail(p + ".path", "a string", v350);
-	if (typeof v350 === 'string' && v350.length < 1) fail(p + ".path", "a string of 1+ characters", v350);
-	const v351 = v348["cwd"];
-	if (v351 === undefined) {
-		if (o.fill) v348["cwd"] = "";
+	const v385 = v as Record<string, unknown>;
+	const v386 = v385["op"];
+	if (v386 === undefined) fail(p + ".op", 'present', undefined);
+	if (v386 !== "launch") fail(p + ".op", "\"launch\"", v386);
+	const v387 = v385["path"];
+	if (v387 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v387 === 'string')) fail(p + ".path", "a string", v387);
+	if (typeof v387 === 'string' && v387.length < 1) fail(p + ".path", "a string of 1+ characters", v387);
+	const v388 = v385["cwd"];
+	if (v388 === undefined) {
+		if (o.fill) v385["cwd"] = "";
 	} else {
-		if (!(typeof v351 === 'string')) fail(p + ".cwd", "a string", v351);
+		if (!(typeof v388 === 'string')) fail(p + ".cwd", "a string", v388);
 	}
-	const v352 = v348["argv"];
-	if (v352 === undefined) {
-		if (o.fill) v348["argv"] = [];
+	const v389 = v385["argv"];
+	if (v389 === undefined) {
+		if (o.fill) v385["argv"] = [];
 	} else {
-		if (!(Array.isArray(v352))) fail(p + ".argv", "an array", v352);
-		for (let v353 = 0; v353 < v352.length; v353++) {
-			const v354: unknown = v352[v353];
-			if (!(typeof v354 === 'string')) fail(p + ".argv" + '[' + v353 + ']', "a string", v354);
+		if (!(Array.isArray(v389))) fail(p + ".argv", "an array", v389);
+		for (let v390 = 0; v390 < v389.length; v390++) {
+			const v391: unknown = v389[v390];
+			if (!(typeof v391 === 'string')) fail(p + ".argv" + '[' + v390 + ']', "a string", v391);
 		}
 	}
-	const v355 = v348["env"];
-	if (v355 === undefined) {
-		if (o.fill) v348["env"] = [];
+	const v392 = v385["env"];
+	if (v392 === undefined) {
+		if (o.fill) v385["env"] = [];
 	} else {
-		if (!(Array.isArray(v355))) fail(p + ".env", "an array", v355);
-		for (let v356 = 0; v356 < v355.length; v356++) {
-			const v357: unknown = v355[v356];
-			if (!(typeof v357 === 'string')) fail(p + ".env" + '[' + v356 + ']', "a string", v357);
+		if (!(Array.isArray(v392))) fail(p + ".env", "an array", v392);
+		for (let v393 = 0; v393 < v392.length; v393++) {
+			const v394: unknown = v392[v393];
+			if (!(typeof v394 === 'string')) fail(p + ".env" + '[' + v393 + ']', "a string", v394);
 		}
 	}
 	if (o.strict) {
-		for (const v358 of Object.keys(v348)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v358)) fail(p + '.' + v358, 'not there (not in the schema)', v348[v358]);
+		for (const v395 of Object.keys(v385)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v395)) fail(p + '.' + v395, 'not there (not in the schema)', v385[v395]);
 		}
 	}
 }
@@ -1989,40 +2183,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v359 = v as Record<string, unknown>;
-	const v360 = v359["op"];
-	if (v360 === undefined) fail(p + ".op", 'present', undefined);
-	if (v360 !== "fork") fail(p + ".op", "\"fork\"", v360);
-	const v361 = v359["pid"];
-	if (v361 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v361, p + ".pid", o, d + 1);
-	const v362 = v359["stopped"];
-	if (v362 === undefined) {
-		if (o.fill) v359["stopped"] = false;
+	const v396 = v as Record<string, unknown>;
+	const v397 = v396["op"];
+	if (v397 === undefined) fail(p + ".op", 'present', undefined);
+	if (v397 !== "fork") fail(p + ".op", "\"fork\"", v397);
+	const v398 = v396["pid"];
+	if (v398 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v398, p + ".pid", o, d + 1);
+	const v399 = v396["stopped"];
+	if (v399 === undefined) {
+		if (o.fill) v396["stopped"] = false;
 	} else {
-		if (!(typeof v362 === 'boolean')) fail(p + ".stopped", "a boolean", v362);
+		if (!(typeof v399 === 'boolean')) fail(p + ".stopped", "a boolean", v399);
 	}
-	const v363 = v359["keepTraced"];
-	if (v363 === undefined) {
-		if (o.fill) v359["keepTraced"] = false;
+	const v400 = v396["keepTraced"];
+	if (v400 === undefined) {
+		if (o.fill) v396["keepTraced"] = false;
 	} else {
-		if (!(typeof v363 === 'boolean')) fail(p + ".keepTraced", "a boolean", v363);
+		if (!(typeof v400 === 'boolean')) fail(p + ".keepTraced", "a boolean", v400);
 	}
-	const v364 = v359["copyDontfork"];
-	if (v364 === undefined) {
-		if (o.fill) v359["copyDontfork"] = false;
+	const v401 = v396["copyDontfork"];
+	if (v401 === undefined) {
+		if (o.fill) v396["copyDontfork"] = false;
 	} else {
-		if (!(typeof v364 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v364);
+		if (!(typeof v401 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v401);
 	}
-	const v365 = v359["sameTids"];
-	if (v365 === undefined) {
-		if (o.fill) v359["sameTids"] = false;
+	const v402 = v396["sameTids"];
+	if (v402 === undefined) {
+		if (o.fill) v396["sameTids"] = false;
 	} else {
-		if (!(typeof v365 === 'boolean')) fail(p + ".sameTids", "a boolean", v365);
+		if (!(typeof v402 === 'boolean')) fail(p + ".sameTids", "a boolean", v402);
 	}
 	if (o.strict) {
-		for (const v366 of Object.keys(v359)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v366)) fail(p + '.' + v366, 'not there (not in the schema)', v359[v366]);
+		for (const v403 of Object.keys(v396)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v403)) fail(p + '.' + v403, 'not there (not in the schema)', v396[v403]);
 		}
 	}
 }
@@ -2030,16 +2224,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v367 = v as Record<string, unknown>;
-	const v368 = v367["op"];
-	if (v368 === undefined) fail(p + ".op", 'present', undefined);
-	if (v368 !== "kill") fail(p + ".op", "\"kill\"", v368);
-	const v369 = v367["pid"];
-	if (v369 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v369, p + ".pid", o, d + 1);
+	const v404 = v as Record<string, unknown>;
+	const v405 = v404["op"];
+	if (v405 === undefined) fail(p + ".op", 'present', undefined);
+	if (v405 !== "kill") fail(p + ".op", "\"kill\"", v405);
+	const v406 = v404["pid"];
+	if (v406 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v406, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v370 of Object.keys(v367)) {
-			if (!(["op","pid"] as readonly string[]).includes(v370)) fail(p + '.' + v370, 'not there (not in the schema)', v367[v370]);
+		for (const v407 of Object.keys(v404)) {
+			if (!(["op","pid"] as readonly string[]).includes(v407)) fail(p + '.' + v407, 'not there (not in the schema)', v404[v407]);
 		}
 	}
 }
@@ -2047,37 +2241,37 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v371 = v as Record<string, unknown>;
-	const v372 = v371["op"];
-	if (v372 === undefined) fail(p + ".op", 'present', undefined);
-	if (v372 !== "step") fail(p + ".op", "\"step\"", v372);
-	const v373 = v371["pid"];
-	if (v373 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v373, p + ".pid", o, d + 1);
-	const v374 = v371["tid"];
-	if (v374 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v374, p + ".tid", o, d + 1);
-	const v375 = v371["line"];
-	if (v375 === undefined) {
-		if (o.fill) v371["line"] = false;
+	const v408 = v as Record<string, unknown>;
+	const v409 = v408["op"];
+	if (v409 === undefined) fail(p + ".op", 'present', undefined);
+	if (v409 !== "step") fail(p + ".op", "\"step\"", v409);
+	const v410 = v408["pid"];
+	if (v410 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v410, p + ".pid", o, d + 1);
+	const v411 = v408["tid"];
+	if (v411 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v411, p + ".tid", o, d + 1);
+	const v412 = v408["line"];
+	if (v412 === undefined) {
+		if (o.fill) v408["line"] = false;
 	} else {
-		if (!(typeof v375 === 'boolean')) fail(p + ".line", "a boolean", v375);
+		if (!(typeof v412 === 'boolean')) fail(p + ".line", "a boolean", v412);
 	}
-	const v376 = v371["into"];
-	if (v376 === undefined) {
-		if (o.fill) v371["into"] = false;
+	const v413 = v408["into"];
+	if (v413 === undefined) {
+		if (o.fill) v408["into"] = false;
 	} else {
-		if (!(typeof v376 === 'boolean')) fail(p + ".into", "a boolean", v376);
+		if (!(typeof v413 === 'boolean')) fail(p + ".into", "a boolean", v413);
 	}
-	const v377 = v371["out"];
-	if (v377 === undefined) {
-		if (o.fill) v371["out"] = false;
+	const v414 = v408["out"];
+	if (v414 === undefined) {
+		if (o.fill) v408["out"] = false;
 	} else {
-		if (!(typeof v377 === 'boolean')) fail(p + ".out", "a boolean", v377);
+		if (!(typeof v414 === 'boolean')) fail(p + ".out", "a boolean", v414);
 	}
 	if (o.strict) {
-		for (const v378 of Object.keys(v371)) {
-			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v378)) fail(p + '.' + v378, 'not there (not in the schema)', v371[v378]);
+		for (const v415 of Object.keys(v408)) {
+			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v415)) fail(p + '.' + v415, 'not there (not in the schema)', v408[v415]);
 		}
 	}
 }
@@ -2085,19 +2279,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v379 = v as Record<string, unknown>;
-	const v380 = v379["op"];
-	if (v380 === undefined) fail(p + ".op", 'present', undefined);
-	if (v380 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v380);
-	const v381 = v379["pid"];
-	if (v381 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v381, p + ".pid", o, d + 1);
-	const v382 = v379["addr"];
-	if (v382 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v382, p + ".addr", o, d + 1);
+	const v416 = v as Record<string, unknown>;
+	const v417 = v416["op"];
+	if (v417 === undefined) fail(p + ".op", 'present', undefined);
+	if (v417 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v417);
+	const v418 = v416["pid"];
+	if (v418 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v418, p + ".pid", o, d + 1);
+	const v419 = v416["addr"];
+	if (v419 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v419, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v383 of Object.keys(v379)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v383)) fail(p + '.' + v383, 'not there (not in the schema)', v379[v383]);
+		for (const v420 of Object.keys(v416)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v420)) fail(p + '.' + v420, 'not there (not in the schema)', v416[v420]);
 		}
 	}
 }
@@ -2105,19 +2299,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v384 = v as Record<string, unknown>;
-	const v385 = v384["op"];
-	if (v385 === undefined) fail(p + ".op", 'present', undefined);
-	if (v385 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v385);
-	const v386 = v384["pid"];
-	if (v386 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v386, p + ".pid", o, d + 1);
-	const v387 = v384["addr"];
-	if (v387 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v387, p + ".addr", o, d + 1);
+	const v421 = v as Record<string, unknown>;
+	const v422 = v421["op"];
+	if (v422 === undefined) fail(p + ".op", 'present', undefined);
+	if (v422 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v422);
+	const v423 = v421["pid"];
+	if (v423 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v423, p + ".pid", o, d + 1);
+	const v424 = v421["addr"];
+	if (v424 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v424, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v388 of Object.keys(v384)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v388)) fail(p + '.' + v388, 'not there (not in the schema)', v384[v388]);
+		for (const v425 of Object.keys(v421)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v421[v425]);
 		}
 	}
 }
@@ -2125,27 +2319,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v389 = v as Record<string, unknown>;
-	const v390 = v389["op"];
-	if (v390 === undefined) fail(p + ".op", 'present', undefined);
-	if (v390 !== "setRegs") fail(p + ".op", "\"setRegs\"", v390);
-	const v391 = v389["pid"];
-	if (v391 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v391, p + ".pid", o, d + 1);
-	const v392 = v389["tid"];
-	if (v392 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v392, p + ".tid", o, d + 1);
-	const v393 = v389["regs"];
-	if (v393 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v393))) fail(p + ".regs", "an object", v393);
-	const v394 = v393 as Record<string, unknown>;
-	for (const v395 of Object.keys(v394)) {
-		if (([] as readonly string[]).includes(v395)) continue;
-		checkHex(v394[v395], p + ".regs" + '.' + v395, o, d + 1);
+	const v426 = v as Record<string, unknown>;
+	const v427 = v426["op"];
+	if (v427 === undefined) fail(p + ".op", 'present', undefined);
+	if (v427 !== "setRegs") fail(p + ".op", "\"setRegs\"", v427);
+	const v428 = v426["pid"];
+	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v428, p + ".pid", o, d + 1);
+	const v429 = v426["tid"];
+	if (v429 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v429, p + ".tid", o, d + 1);
+	const v430 = v426["regs"];
+	if (v430 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v430))) fail(p + ".regs", "an object", v430);
+	const v431 = v430 as Record<string, unknown>;
+	for (const v432 of Object.keys(v431)) {
+		if (([] as readonly string[]).includes(v432)) continue;
+		checkHex(v431[v432], p + ".regs" + '.' + v432, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v396 of Object.keys(v389)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v396)) fail(p + '.' + v396, 'not there (not in the schema)', v389[v396]);
+		for (const v433 of Object.keys(v426)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v433)) fail(p + '.' + v433, 'not there (not in the schema)', v426[v433]);
 		}
 	}
 }
@@ -2153,13 +2347,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v397 = v as Record<string, unknown>;
-	const v398 = v397["op"];
-	if (v398 === undefined) fail(p + ".op", 'present', undefined);
-	if (v398 !== "ping") fail(p + ".op", "\"ping\"", v398);
+	const v434 = v as Record<string, unknown>;
+	const v435 = v434["op"];
+	if (v435 === undefined) fail(p + ".op", 'present', undefined);
+	if (v435 !== "ping") fail(p + ".op", "\"ping\"", v435);
 	if (o.strict) {
-		for (const v399 of Object.keys(v397)) {
-			if (!(["op"] as readonly string[]).includes(v399)) fail(p + '.' + v399, 'not there (not in the schema)', v397[v399]);
+		for (const v436 of Object.keys(v434)) {
+			if (!(["op"] as readonly string[]).includes(v436)) fail(p + '.' + v436, 'not there (not in the schema)', v434[v436]);
 		}
 	}
 }
@@ -2167,29 +2361,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v400 = v as Record<string, unknown>;
-	const v401 = v400["op"];
-	if (v401 === undefined) fail(p + ".op", 'present', undefined);
-	if (v401 !== "stack") fail(p + ".op", "\"stack\"", v401);
-	const v402 = v400["pid"];
-	if (v402 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v402, p + ".pid", o, d + 1);
-	const v403 = v400["tid"];
-	if (v403 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v403 === 'number' && Number.isInteger(v403))) fail(p + ".tid", "an integer", v403);
-	if (typeof v403 === 'number' && v403 < 0) fail(p + ".tid", ">= 0", v403);
-	if (typeof v403 === 'number' && v403 > 2147483647) fail(p + ".tid", "<= 2147483647", v403);
-	const v404 = v400["maxFrames"];
-	if (v404 === undefined) {
-		if (o.fill) v400["maxFrames"] = 0;
+	const v437 = v as Record<string, unknown>;
+	const v438 = v437["op"];
+	if (v438 === undefined) fail(p + ".op", 'present', undefined);
+	if (v438 !== "stack") fail(p + ".op", "\"stack\"", v438);
+	const v439 = v437["pid"];
+	if (v439 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v439, p + ".pid", o, d + 1);
+	const v440 = v437["tid"];
+	if (v440 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v440 === 'number' && Number.isInteger(v440))) fail(p + ".tid", "an integer", v440);
+	if (typeof v440 === 'number' && v440 < 0) fail(p + ".tid", ">= 0", v440);
+	if (typeof v440 === 'number' && v440 > 2147483647) fail(p + ".tid", "<= 2147483647", v440);
+	const v441 = v437["maxFrames"];
+	if (v441 === undefined) {
+		if (o.fill) v437["maxFrames"] = 0;
 	} else {
-		if (!(typeof v404 === 'number' && Number.isInteger(v404))) fail(p + ".maxFrames", "an integer", v404);
-		if (typeof v404 === 'number' && v404 < 0) fail(p + ".maxFrames", ">= 0", v404);
-		if (typeof v404 === 'number' && v404 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v404);
+		if (!(typeof v441 === 'number' && Number.isInteger(v441))) fail(p + ".maxFrames", "an integer", v441);
+		if (typeof v441 === 'number' && v441 < 0) fail(p + ".maxFrames", ">= 0", v441);
+		if (typeof v441 === 'number' && v441 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v441);
 	}
 	if (o.strict) {
-		for (const v405 of Object.keys(v400)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v405)) fail(p + '.' + v405, 'not there (not in the schema)', v400[v405]);
+		for (const v442 of Object.keys(v437)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v442)) fail(p + '.' + v442, 'not there (not in the schema)', v437[v442]);
 		}
 	}
 }
@@ -2197,34 +2391,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v406 = v as Record<string, unknown>;
-	const v407 = v406["op"];
-	if (v407 === undefined) fail(p + ".op", 'present', undefined);
-	if (v407 !== "symbols") fail(p + ".op", "\"symbols\"", v407);
-	const v408 = v406["pid"];
-	if (v408 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v408, p + ".pid", o, d + 1);
-	const v409 = v406["function"];
-	if (v409 !== undefined) {
-		if (!(typeof v409 === 'string')) fail(p + ".function", "a string", v409);
+	const v443 = v as Record<string, unknown>;
+	const v444 = v443["op"];
+	if (v444 === undefined) fail(p + ".op", 'present', undefined);
+	if (v444 !== "symbols") fail(p + ".op", "\"symbols\"", v444);
+	const v445 = v443["pid"];
+	if (v445 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v445, p + ".pid", o, d + 1);
+	const v446 = v443["function"];
+	if (v446 !== undefined) {
+		if (!(typeof v446 === 'string')) fail(p + ".function", "a string", v446);
 	}
-	const v410 = v406["file"];
-	if (v410 !== undefined) {
-		if (!(typeof v410 === 'string')) fail(p + ".file", "a string", v410);
+	const v447 = v443["file"];
+	if (v447 !== undefined) {
+		if (!(typeof v447 === 'string')) fail(p + ".file", "a string", v447);
 	}
-	const v411 = v406["line"];
-	if (v411 !== undefined) {
-		if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".line", "an integer", v411);
-		if (typeof v411 === 'number' && v411 < 1) fail(p + ".line", ">= 1", v411);
-		if (typeof v411 === 'number' && v411 > 2147483647) fail(p + ".line", "<= 2147483647", v411);
+	const v448 = v443["line"];
+	if (v448 !== undefined) {
+		if (!(typeof v448 === 'number' && Number.isInteger(v448))) fail(p + ".line", "an integer", v448);
+		if (typeof v448 === 'number' && v448 < 1) fail(p + ".line", ">= 1", v448);
+		if (typeof v448 === 'number' && v448 > 2147483647) fail(p + ".line", "<= 2147483647", v448);
 	}
-	const v412 = v406["addr"];
-	if (v412 !== undefined) {
-		checkHex(v412, p + ".addr", o, d + 1);
+	const v449 = v443["addr"];
+	if (v449 !== undefined) {
+		checkHex(v449, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v413 of Object.keys(v406)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v406[v413]);
+		for (const v450 of Object.keys(v443)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v443[v450]);
 		}
 	}
 }
@@ -2232,27 +2426,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v414 = v as Record<string, unknown>;
-	const v415 = v414["op"];
-	if (v415 === undefined) fail(p + ".op", 'present', undefined);
-	if (v415 !== "locals") fail(p + ".op", "\"locals\"", v415);
-	const v416 = v414["pid"];
-	if (v416 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v416, p + ".pid", o, d + 1);
-	const v417 = v414["tid"];
-	if (v417 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v417, p + ".tid", o, d + 1);
-	const v418 = v414["frame"];
-	if (v418 === undefined) {
-		if (o.fill) v414["frame"] = 0;
+	const v451 = v as Record<string, unknown>;
+	const v452 = v451["op"];
+	if (v452 === undefined) fail(p + ".op", 'present', undefined);
+	if (v452 !== "locals") fail(p + ".op", "\"locals\"", v452);
+	const v453 = v451["pid"];
+	if (v453 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v453, p + ".pid", o, d + 1);
+	const v454 = v451["tid"];
+	if (v454 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v454, p + ".tid", o, d + 1);
+	const v455 = v451["frame"];
+	if (v455 === undefined) {
+		if (o.fill) v451["frame"] = 0;
 	} else {
-		if (!(typeof v418 === 'number' && Number.isInteger(v418))) fail(p + ".frame", "an integer", v418);
-		if (typeof v418 === 'number' && v418 < 0) fail(p + ".frame", ">= 0", v418);
-		if (typeof v418 === 'number' && v418 > 254) fail(p + ".frame", "<= 254", v418);
+		if (!(typeof v455 === 'number' && Number.isInteger(v455))) fail(p + ".frame", "an integer", v455);
+		if (typeof v455 === 'number' && v455 < 0) fail(p + ".frame", ">= 0", v455);
+		if (typeof v455 === 'number' && v455 > 254) fail(p + ".frame", "<= 254", v455);
 	}
 	if (o.strict) {
-		for (const v419 of Object.keys(v414)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v419)) fail(p + '.' + v419, 'not there (not in the schema)', v414[v419]);
+		for (const v456 of Object.keys(v451)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v456)) fail(p + '.' + v456, 'not there (not in the schema)', v451[v456]);
 		}
 	}
 }
@@ -2260,22 +2454,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v420 = v as Record<string, unknown>;
-	const v421 = v420["type"];
-	if (v421 === undefined) fail(p + ".type", 'present', undefined);
-	if (v421 !== "event") fail(p + ".type", "\"event\"", v421);
-	const v422 = v420["event"];
-	if (v422 === undefined) fail(p + ".event", 'present', undefined);
-	if (v422 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v422);
-	const v423 = v420["pid"];
-	if (v423 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v423, p + ".pid", o, d + 1);
-	const v424 = v420["tid"];
-	if (v424 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v424, p + ".tid", o, d + 1);
+	const v457 = v as Record<string, unknown>;
+	const v458 = v457["type"];
+	if (v458 === undefined) fail(p + ".type", 'present', undefined);
+	if (v458 !== "event") fail(p + ".type", "\"event\"", v458);
+	const v459 = v457["event"];
+	if (v459 === undefined) fail(p + ".event", 'present', undefined);
+	if (v459 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v459);
+	const v460 = v457["pid"];
+	if (v460 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v460, p + ".pid", o, d + 1);
+	const v461 = v457["tid"];
+	if (v461 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v461, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v425 of Object.keys(v420)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v420[v425]);
+		for (const v462 of Object.keys(v457)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v462)) fail(p + '.' + v462, 'not there (not in the schema)', v457[v462]);
 		}
 	}
 }
@@ -2283,22 +2477,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v426 = v as Record<string, unknown>;
-	const v427 = v426["type"];
-	if (v427 === undefined) fail(p + ".type", 'present', undefined);
-	if (v427 !== "event") fail(p + ".type", "\"event\"", v427);
-	const v428 = v426["event"];
-	if (v428 === undefined) fail(p + ".event", 'present', undefined);
-	if (v428 !== "threadExited") fail(p + ".event", "\"threadExited\"", v428);
-	const v429 = v426["pid"];
-	if (v429 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v429, p + ".pid", o, d + 1);
-	const v430 = v426["tid"];
-	if (v430 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v430, p + ".tid", o, d + 1);
+	const v463 = v as Record<string, unknown>;
+	const v464 = v463["type"];
+	if (v464 === undefined) fail(p + ".type", 'present', undefined);
+	if (v464 !== "event") fail(p + ".type", "\"event\"", v464);
+	const v465 = v463["event"];
+	if (v465 === undefined) fail(p + ".event", 'present', undefined);
+	if (v465 !== "threadExited") fail(p + ".event", "\"threadExited\"", v465);
+	const v466 = v463["pid"];
+	if (v466 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v466, p + ".pid", o, d + 1);
+	const v467 = v463["tid"];
+	if (v467 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v467, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v431 of Object.keys(v426)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v431)) fail(p + '.' + v431, 'not there (not in the schema)', v426[v431]);
+		for (const v468 of Object.keys(v463)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v468)) fail(p + '.' + v468, 'not there (not in the schema)', v463[v468]);
 		}
 	}
 }
@@ -2306,38 +2500,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v432 = v as Record<string, unknown>;
-	const v433 = v432["type"];
-	if (v433 === undefined) fail(p + ".type", 'present', undefined);
-	if (v433 !== "event") fail(p + ".type", "\"event\"", v433);
-	const v434 = v432["event"];
-	if (v434 === undefined) fail(p + ".event", 'present', undefined);
-	if (v434 !== "stopped") fail(p + ".event", "\"stopped\"", v434);
-	const v435 = v432["pid"];
-	if (v435 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v435, p + ".pid", o, d + 1);
-	const v436 = v432["tid"];
-	if (v436 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v436, p + ".tid", o, d + 1);
-	const v437 = v432["reason"];
-	if (v437 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v437 !== 'string' || !["signal","breakpoint"].includes(v437)) fail(p + ".reason", "one of signal|breakpoint", v437);
-	const v438 = v432["signal"];
-	if (v438 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v438 === 'number' && Number.isInteger(v438))) fail(p + ".signal", "an integer", v438);
-	if (typeof v438 === 'number' && v438 < 0) fail(p + ".signal", ">= 0", v438);
-	if (typeof v438 === 'number' && v438 > 64) fail(p + ".signal", "<= 64", v438);
-	const v439 = v432["pc"];
-	if (v439 !== undefined) {
-		checkHex(v439, p + ".pc", o, d + 1);
+	const v469 = v as Record<string, unknown>;
+	const v470 = v469["type"];
+	if (v470 === undefined) fail(p + ".type", 'present', undefined);
+	if (v470 !== "event") fail(p + ".type", "\"event\"", v470);
+	const v471 = v469["event"];
+	if (v471 === undefined) fail(p + ".event", 'present', undefined);
+	if (v471 !== "stopped") fail(p + ".event", "\"stopped\"", v471);
+	const v472 = v469["pid"];
+	if (v472 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v472, p + ".pid", o, d + 1);
+	const v473 = v469["tid"];
+	if (v473 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v473, p + ".tid", o, d + 1);
+	const v474 = v469["reason"];
+	if (v474 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v474 !== 'string' || !["signal","breakpoint"].includes(v474)) fail(p + ".reason", "one of signal|breakpoint", v474);
+	const v475 = v469["signal"];
+	if (v475 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v475 === 'number' && Number.isInteger(v475))) fail(p + ".signal", "an integer", v475);
+	if (typeof v475 === 'number' && v475 < 0) fail(p + ".signal", ">= 0", v475);
+	if (typeof v475 === 'number' && v475 > 64) fail(p + ".signal", "<= 64", v475);
+	const v476 = v469["pc"];
+	if (v476 !== undefined) {
+		checkHex(v476, p + ".pc", o, d + 1);
 	}
-	const v440 = v432["addr"];
-	if (v440 !== undefined) {
-		checkHex(v440, p + ".addr", o, d + 1);
+	const v477 = v469["addr"];
+	if (v477 !== undefined) {
+		checkHex(v477, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v441 of Object.keys(v432)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v441)) fail(p + '.' + v441, 'not there (not in the schema)', v432[v441]);
+		for (const v478 of Object.keys(v469)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v478)) fail(p + '.' + v478, 'not there (not in the schema)', v469[v478]);
 		}
 	}
 }
@@ -2345,30 +2539,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v442 = v as Record<string, unknown>;
-	const v443 = v442["type"];
-	if (v443 === undefined) fail(p + ".type", 'present', undefined);
-	if (v443 !== "event") fail(p + ".type", "\"event\"", v443);
-	const v444 = v442["event"];
-	if (v444 === undefined) fail(p + ".event", 'present', undefined);
-	if (v444 !== "signal") fail(p + ".event", "\"signal\"", v444);
-	const v445 = v442["pid"];
-	if (v445 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v445, p + ".pid", o, d + 1);
-	const v446 = v442["tid"];
-	if (v446 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v446, p + ".tid", o, d + 1);
-	const v447 = v442["signal"];
-	if (v447 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v447 === 'number' && Number.isInteger(v447))) fail(p + ".signal", "an integer", v447);
-	if (typeof v447 === 'number' && v447 < 1) fail(p + ".signal", ">= 1", v447);
-	if (typeof v447 === 'number' && v447 > 64) fail(p + ".signal", "<= 64", v447);
-	const v448 = v442["passed"];
-	if (v448 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v448 === 'boolean')) fail(p + ".passed", "a boolean", v448);
+	const v479 = v as Record<string, unknown>;
+	const v480 = v479["type"];
+	if (v480 === undefined) fail(p + ".type", 'present', undefined);
+	if (v480 !== "event") fail(p + ".type", "\"event\"", v480);
+	const v481 = v479["event"];
+	if (v481 === undefined) fail(p + ".event", 'present', undefined);
+	if (v481 !== "signal") fail(p + ".event", "\"signal\"", v481);
+	const v482 = v479["pid"];
+	if (v482 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v482, p + ".pid", o, d + 1);
+	const v483 = v479["tid"];
+	if (v483 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v483, p + ".tid", o, d + 1);
+	const v484 = v479["signal"];
+	if (v484 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v484 === 'number' && Number.isInteger(v484))) fail(p + ".signal", "an integer", v484);
+	if (typeof v484 === 'number' && v484 < 1) fail(p + ".signal", ">= 1", v484);
+	if (typeof v484 === 'number' && v484 > 64) fail(p + ".signal", "<= 64", v484);
+	const v485 = v479["passed"];
+	if (v485 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v485 === 'boolean')) fail(p + ".passed", "a boolean", v485);
 	if (o.strict) {
-		for (const v449 of Object.keys(v442)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v449)) fail(p + '.' + v449, 'not there (not in the schema)', v442[v449]);
+		for (const v486 of Object.keys(v479)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v486)) fail(p + '.' + v486, 'not there (not in the schema)', v479[v486]);
 		}
 	}
 }
@@ -2376,31 +2570,57 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v450 = v as Record<string, unknown>;
-	const v451 = v450["type"];
-	if (v451 === undefined) fail(p + ".type", 'present', undefined);
-	if (v451 !== "event") fail(p + ".type", "\"event\"", v451);
-	const v452 = v450["event"];
-	if (v452 === undefined) fail(p + ".event", 'present', undefined);
-	if (v452 !== "childProcess") fail(p + ".event", "\"childProcess\"", v452);
-	const v453 = v450["pid"];
-	if (v453 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v453, p + ".pid", o, d + 1);
-	const v454 = v450["tid"];
-	if (v454 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v454, p + ".tid", o, d + 1);
-	const v455 = v450["child"];
-	if (v455 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v455, p + ".child", o, d + 1);
-	const v456 = v450["kind"];
-	if (v456 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v456 !== 'string' || !["fork","clone"].includes(v456)) fail(p + ".kind", "one of fork|clone", v456);
-	const v457 = v450["detached"];
-	if (v457 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v457 === 'boolean')) fail(p + ".detached", "a boolean", v457);
+	const v487 = v as Record<string, unknown>;
+	const v488 = v487["type"];
+	if (v488 === undefined) fail(p + ".type", 'present', undefined);
+	if (v488 !== "event") fail(p + ".type", "\"event\"", v488);
+	const v489 = v487["event"];
+	if (v489 === undefined) fail(p + ".event", 'present', undefined);
+	if (v489 !== "childProcess") fail(p + ".event", "\"childProcess\"", v489);
+	const v490 = v487["pid"];
+	if (v490 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v490, p + ".pid", o, d + 1);
+	const v491 = v487["tid"];
+	if (v491 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v491, p + ".tid", o, d + 1);
+	const v492 = v487["child"];
+	if (v492 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v492, p + ".child", o, d + 1);
+	const v493 = v487["kind"];
+	if (v493 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v493 !== 'string' || !["fork","vfork","clone"].includes(v493)) fail(p + ".kind", "one of fork|vfork|clone", v493);
+	const v494 = v487["detached"];
+	if (v494 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v494 === 'boolean')) fail(p + ".detached", "a boolean", v494);
 	if (o.strict) {
-		for (const v458 of Object.keys(v450)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v458)) fail(p + '.' + v458, 'not there (not in the schema)', v450[v458]);
+		for (const v495 of Object.keys(v487)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v495)) fail(p + '.' + v495, 'not there (not in the schema)', v487[v495]);
+		}
+	}
+}
+
+function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v496 = v as Record<string, unknown>;
+	const v497 = v496["type"];
+	if (v497 === undefined) fail(p + ".type", 'present', undefined);
+	if (v497 !== "event") fail(p + ".type", "\"event\"", v497);
+	const v498 = v496["event"];
+	if (v498 === undefined) fail(p + ".event", 'present', undefined);
+	if (v498 !== "exec") fail(p + ".event", "\"exec\"", v498);
+	const v499 = v496["pid"];
+	if (v499 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v499, p + ".pid", o, d + 1);
+	const v500 = v496["tid"];
+	if (v500 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v500, p + ".tid", o, d + 1);
+	const v501 = v496["path"];
+	if (v501 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v501 === 'string')) fail(p + ".path", "a string", v501);
+	if (o.strict) {
+		for (const v502 of Object.keys(v496)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v502)) fail(p + '.' + v502, 'not there (not in the schema)', v496[v502]);
 		}
 	}
 }
@@ -2408,32 +2628,32 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v459 = v as Record<string, unknown>;
-	const v460 = v459["type"];
-	if (v460 === undefined) fail(p + ".type", 'present', undefined);
-	if (v460 !== "event") fail(p + ".type", "\"event\"", v460);
-	const v461 = v459["event"];
-	if (v461 === undefined) fail(p + ".event", 'present', undefined);
-	if (v461 !== "exited") fail(p + ".event", "\"exited\"", v461);
-	const v462 = v459["pid"];
-	if (v462 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v462, p + ".pid", o, d + 1);
-	const v463 = v459["exitCode"];
-	if (v463 !== undefined) {
-		if (!(typeof v463 === 'number' && Number.isInteger(v463))) fail(p + ".exitCode", "an integer", v463);
-		if (typeof v463 === 'number' && v463 < 0) fail(p + ".exitCode", ">= 0", v463);
-		if (typeof v463 === 'number' && v463 > 255) fail(p + ".exitCode", "<= 255", v463);
+	const v503 = v as Record<string, unknown>;
+	const v504 = v503["type"];
+	if (v504 === undefined) fail(p + ".type", 'present', undefined);
+	if (v504 !== "event") fail(p + ".type", "\"event\"", v504);
+	const v505 = v503["event"];
+	if (v505 === undefined) fail(p + ".event", 'present', undefined);
+	if (v505 !== "exited") fail(p + ".event", "\"exited\"", v505);
+	const v506 = v503["pid"];
+	if (v506 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v506, p + ".pid", o, d + 1);
+	const v507 = v503["exitCode"];
+	if (v507 !== undefined) {
+		if (!(typeof v507 === 'number' && Number.isInteger(v507))) fail(p + ".exitCode", "an integer", v507);
+		if (typeof v507 === 'number' && v507 < 0) fail(p + ".exitCode", ">= 0", v507);
+		if (typeof v507 === 'number' && v507 > 255) fail(p + ".exitCode", "<= 255", v507);
 	}
-	const v464 = v459["signal"];
-	if (v464 !== undefined) {
-		if (!(typeof v464 === 'number' && Number.isInteger(v464))) fail(p + ".signal", "an integer", v464);
-		if (typeof v464 === 'number' && v464 < 1) fail(p + ".signal", ">= 1", v464);
-		if (typeof v464 === 'number' && v464 > 64) fail(p + ".signal", "<= 64", v464);
+	const v508 = v503["signal"];
+	if (v508 !== undefined) {
+		if (!(typeof v508 === 'number' && Number.isInteger(v508))) fail(p + ".signal", "an integer", v508);
+		if (typeof v508 === 'number' && v508 < 1) fail(p + ".signal", ">= 1", v508);
+		if (typeof v508 === 'number' && v508 > 64) fail(p + ".signal", "<= 64", v508);
 	}
-	if (v459["exitCode"] === undefined && v459["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v503["exitCode"] === undefined && v503["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v465 of Object.keys(v459)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v465)) fail(p + '.' + v465, 'not there (not in the schema)', v459[v465]);
+		for (const v509 of Object.keys(v503)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v509)) fail(p + '.' + v509, 'not there (not in the schema)', v503[v509]);
 		}
 	}
 }
@@ -2455,6 +2675,7 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	detach: (v, o) => run<BodyByOp['detach']>(checkPidBody, v, 'detach', o),
 	signals: (v, o) => run<BodyByOp['signals']>(checkSignalsBody, v, 'signals', o),
 	followForks: (v, o) => run<BodyByOp['followForks']>(checkPidBody, v, 'followForks', o),
+	forkInfo: (v, o) => run<BodyByOp['forkInfo']>(checkForkInfoBody, v, 'forkInfo', o),
 	stop: (v, o) => run<BodyByOp['stop']>(checkStopBody, v, 'stop', o),
 	resume: (v, o) => run<BodyByOp['resume']>(checkPidBody, v, 'resume', o),
 	launch: (v, o) => run<BodyByOp['launch']>(checkLaunchBody, v, 'launch', o),
@@ -2478,6 +2699,7 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	detach: (v, o) => run<RequestByOp['detach'] & { op: 'detach' }>(checkRequestDetach, v, 'request', o),
 	signals: (v, o) => run<RequestByOp['signals'] & { op: 'signals' }>(checkRequestSignals, v, 'request', o),
 	followForks: (v, o) => run<RequestByOp['followForks'] & { op: 'followForks' }>(checkRequestFollowForks, v, 'request', o),
+	forkInfo: (v, o) => run<RequestByOp['forkInfo'] & { op: 'forkInfo' }>(checkRequestForkInfo, v, 'request', o),
 	stop: (v, o) => run<RequestByOp['stop'] & { op: 'stop' }>(checkRequestStop, v, 'request', o),
 	resume: (v, o) => run<RequestByOp['resume'] & { op: 'resume' }>(checkRequestResume, v, 'request', o),
 	launch: (v, o) => run<RequestByOp['launch'] & { op: 'launch' }>(checkRequestLaunch, v, 'request', o),
@@ -2500,6 +2722,7 @@ export const eventValidators: { [K in EventName]: (v: unknown, o?: CheckOptions)
 	stopped: (v, o) => run<StoppedEvent>(checkEventStopped, v, 'stopped', o),
 	signal: (v, o) => run<SignalEvent>(checkEventSignal, v, 'signal', o),
 	childProcess: (v, o) => run<ChildProcessEvent>(checkEventChildProcess, v, 'childProcess', o),
+	exec: (v, o) => run<ExecEvent>(checkEventExec, v, 'exec', o),
 	exited: (v, o) => run<ExitedEvent>(checkEventExited, v, 'exited', o),
 };
 
@@ -2529,6 +2752,9 @@ export const defValidators = {
 	ForkThread: (v: unknown, o?: CheckOptions, path = 'ForkThread'): ForkThread => run<ForkThread>(checkForkThread, v, path, o),
 	ForkBody: (v: unknown, o?: CheckOptions, path = 'ForkBody'): ForkBody => run<ForkBody>(checkForkBody, v, path, o),
 	SignalsBody: (v: unknown, o?: CheckOptions, path = 'SignalsBody'): SignalsBody => run<SignalsBody>(checkSignalsBody, v, path, o),
+	DeadThread: (v: unknown, o?: CheckOptions, path = 'DeadThread'): DeadThread => run<DeadThread>(checkDeadThread, v, path, o),
+	ForkInfoBody: (v: unknown, o?: CheckOptions, path = 'ForkInfoBody'): ForkInfoBody => run<ForkInfoBody>(checkForkInfoBody, v, path, o),
+	HeldLock: (v: unknown, o?: CheckOptions, path = 'HeldLock'): HeldLock => run<HeldLock>(checkHeldLock, v, path, o),
 	PidBody: (v: unknown, o?: CheckOptions, path = 'PidBody'): PidBody => run<PidBody>(checkPidBody, v, path, o),
 	AttachBody: (v: unknown, o?: CheckOptions, path = 'AttachBody'): AttachBody => run<AttachBody>(checkAttachBody, v, path, o),
 	StopBody: (v: unknown, o?: CheckOptions, path = 'StopBody'): StopBody => run<StopBody>(checkStopBody, v, path, o),
@@ -2541,5 +2767,6 @@ export const defValidators = {
 	StackBody: (v: unknown, o?: CheckOptions, path = 'StackBody'): StackBody => run<StackBody>(checkStackBody, v, path, o),
 	SymbolsBody: (v: unknown, o?: CheckOptions, path = 'SymbolsBody'): SymbolsBody => run<SymbolsBody>(checkSymbolsBody, v, path, o),
 	LocalVariable: (v: unknown, o?: CheckOptions, path = 'LocalVariable'): LocalVariable => run<LocalVariable>(checkLocalVariable, v, path, o),
+	RawValue: (v: unknown, o?: CheckOptions, path = 'RawValue'): RawValue => run<RawValue>(checkRawValue, v, path, o),
 	LocalsBody: (v: unknown, o?: CheckOptions, path = 'LocalsBody'): LocalsBody => run<LocalsBody>(checkLocalsBody, v, path, o),
 };

@@ -168,6 +168,75 @@ export class BreakpointTable {
 		return out;
 	}
 
+	/**
+	 * The process runs a new program (execve): every int3 went with the old
+	 * memory. Each breakpoint is placed again where `resolve` finds it now
+	 * (null: dropped — internal ones). Returns the breakpoints kept.
+	 */
+	async rebind(
+		resolve: (b: Breakpoint) => Promise<{ addresses: bigint[]; line?: number; message?: string } | null>,
+	): Promise<Breakpoint[]> {
+		this.sites.clear();
+		const kept: Breakpoint[] = [];
+		for (const bp of [...this.bps.values()]) {
+			let r: Awaited<ReturnType<typeof resolve>>;
+			try {
+				r = await resolve(bp);
+			} catch (e) {
+				r = { addresses: [], message: (e as Error).message };
+			}
+			if (!r) {
+				this.bps.delete(bp.id);
+				continue;
+			}
+			bp.addresses = [];
+			bp.message = r.message;
+			if (r.line !== undefined) bp.line = r.line;
+			const failures: string[] = [];
+			for (const a of r.addresses) {
+				try {
+					await this.insertSite(a, bp.id);
+					bp.addresses.push(a);
+				} catch (e) {
+					failures.push(`${hex(a)}: ${(e as Error).message}`);
+				}
+			}
+			bp.verified = bp.addresses.length > 0;
+			if (failures.length) bp.message = `cannot insert a breakpoint at ${failures.join('; ')}`;
+			kept.push(bp);
+		}
+		return kept;
+	}
+
+	/**
+	 * A followed fork child takes over the breakpoints of its parent (a
+	 * copy of its memory, so the same addresses): the same logical
+	 * breakpoints, ids included, each inserted again here.
+	 */
+	async copyFrom(other: BreakpointTable): Promise<Breakpoint[]> {
+		const out: Breakpoint[] = [];
+		for (const b of other.all()) {
+			if (b.kind === 'internal') continue;
+			const bp: Breakpoint = { ...b, addresses: [], verified: false, hits: 0 };
+			const failures: string[] = [];
+			for (const a of b.addresses) {
+				try {
+					await this.insertSite(a, bp.id);
+					bp.addresses.push(a);
+				} catch (e) {
+					failures.push(`${hex(a)}: ${(e as Error).message}`);
+				}
+			}
+			bp.verified = bp.addresses.length > 0;
+			if (failures.length) bp.message = `cannot insert a breakpoint at ${failures.join('; ')}`;
+			this.bps.set(bp.id, bp);
+			this.nextId = Math.max(this.nextId, bp.id + 1);
+			out.push(bp);
+		}
+		this.nextId = Math.max(this.nextId, other.nextId);
+		return out;
+	}
+
 	/** Forget everything (the process is gone, or the native side removed them on detach). */
 	clear(): void {
 		this.bps.clear();

@@ -6,10 +6,12 @@
  *
  *   i == 3        count >= 10 && $rdi != 0        flag        !done
  *
- * Values are taken from the frame's locals as the native side formats
- * them (the leading number of "68 'D'", true/false, 0x… for pointers).
- * No DAP types; pure functions plus a lookup.
+ * Values are the frame's locals as numbers: the typed raw value the native
+ * side sends with each scalar (`raw`: int/uint/bool/float/pointer), never
+ * its display text. No DAP types; pure functions plus a lookup.
  */
+
+import type { RawValue } from '../engine/protocol';
 
 export type Lookup = (name: string) => number | bigint | boolean | undefined;
 
@@ -100,14 +102,29 @@ export function evaluate(c: Condition, lookup: Lookup): boolean {
 	);
 }
 
-/** The number a formatted local holds: "68 'D'" → 68n, "true" → true,
- * "0x7ffd…" → bigint, "2.5" → 2.5; undefined for "<optimized out>" etc. */
-export function parseFormattedValue(text: string): number | bigint | boolean | undefined {
-	const t = text.trim();
-	if (t === 'true') return true;
-	if (t === 'false') return false;
-	const m = /^(-?0x[0-9a-f]+|-?\d+(?:\.\d+(?:e[-+]?\d+)?)?|-?\d+e[-+]?\d+)/i.exec(t);
-	if (!m) return undefined;
-	if (/[.e]/i.test(m[1]) && !/^-?0x/i.test(m[1])) return Number(m[1]);
-	return m[1].startsWith('-') ? -BigInt(m[1].slice(1)) : BigInt(m[1]);
+/** The number a local holds, from its raw value: integers and pointers as
+ * bigint, floats as number, _Bool as boolean (any nonzero byte is true);
+ * undefined for a kind this version does not know. */
+export function rawNumber(raw: RawValue): number | bigint | boolean | undefined {
+	switch (raw.kind) {
+		case 'int':
+		case 'uint':
+		case 'pointer':
+			return /^-?(0x[0-9a-f]+|\d+)$/i.test(raw.value) ? toBigInt(raw.value) : undefined;
+		case 'bool':
+			return /^\d+$/.test(raw.value) ? raw.value !== '0' : undefined;
+		case 'float': {
+			// C spells them inf, -inf, nan (%g)
+			const t = raw.value.replace(/^(-?)inf(inity)?$/i, '$1Infinity');
+			if (/^-?nan/i.test(t)) return NaN;
+			const n = Number(t);
+			return Number.isNaN(n) ? undefined : n;
+		}
+		default:
+			return undefined;
+	}
+}
+
+function toBigInt(s: string): bigint {
+	return s.startsWith('-') ? -BigInt(s.slice(1)) : BigInt(s);
 }

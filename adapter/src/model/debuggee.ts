@@ -18,7 +18,9 @@ import { hex } from '../common/format';
 import { TracerError } from '../engine/errors';
 import type {
 	ChildProcessEvent,
+	ExecEvent,
 	ExitedEvent,
+	ForkInfoBody,
 	ForkBody,
 	LocalVariable,
 	SignalEvent,
@@ -30,7 +32,7 @@ import type {
 } from '../engine/protocol';
 import type { Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
-import { evaluate, parseCondition, parseFormattedValue, type Lookup } from './conditions';
+import { evaluate, parseCondition, rawNumber, type Lookup } from './conditions';
 import { fromMasks, signalName, toMasks, type SignalTable } from './signals';
 import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
@@ -38,7 +40,7 @@ import { Process, forkArgs, type ForkMode, type ThreadsSnapshot } from './proces
 import { Registers } from './registers';
 import { Symbols, frameFromInfo, isUnknownOp, type Frame, type Location } from './symbols';
 
-export type StopReason = 'entry' | 'pause' | 'breakpoint' | 'step' | 'signal';
+export type StopReason = 'entry' | 'pause' | 'breakpoint' | 'step' | 'signal' | 'deadlock';
 
 export interface StopInfo {
 	reason: StopReason;
@@ -75,6 +77,9 @@ export interface Variable {
 	pointer: bigint | null;
 	/** a C expression naming it ("pt.x", "numbers[2]", "*p") */
 	expr: string | null;
+	/** scalars: the number itself (from the native side's typed raw value),
+	 * for conditions; null for aggregates and values not available */
+	raw: number | bigint | boolean | null;
 	/** null: no children (a scalar, or the depth limit) */
 	children: Variable[] | null;
 }
@@ -97,6 +102,7 @@ function toVariable(v: LocalVariable): Variable {
 		address: v.address ? BigInt(v.address) : null,
 		pointer: v.pointer ? BigInt(v.pointer) : null,
 		expr: v.expr ?? null,
+		raw: v.raw ? (rawNumber(v.raw) ?? null) : null,
 		children: v.children ? v.children.map(toVariable) : null,
 	};
 }
@@ -112,6 +118,8 @@ export type DebuggeeEvents = {
 	outputClosed: [];
 	/** The program forked; the library holds the child (stopped, traced) for a session of its own. */
 	childHeld: [{ child: number; tid: number; kind: string }];
+	/** A new program runs in the process (execve); its breakpoints were set again (those listed changed). */
+	exec: [{ path: string; tid: number; breakpoints: Breakpoint[] }];
 };
 
 export type Origin = 'attach' | 'launch' | 'fork-child';
@@ -163,6 +171,8 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	private openStreams = 0;
 	private disposed = false;
 	private readonly unsubscribe: () => void;
+	/** A followed fork child: the process that forked it (host.endTree). */
+	parentPid: number | null = null;
 
 	private constructor(
 		readonly tracer: Tracer,
@@ -195,6 +205,10 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			if (e.detached) this.emit('output', 'console', `[detached child ${e.child} (${e.kind} by thread ${e.tid})]\n`);
 			else this.emit('childHeld', { child: e.child, tid: e.tid, kind: e.kind });
 		};
+		/* execve: the library holds the new program until we resume it */
+		const onExec = (e: ExecEvent) => {
+			if (e.pid === this.pid) void this.onExec(e);
+		};
 		/* a signal set to nostop + print */
 		const onSignal = (e: SignalEvent) => {
 			if (e.pid === this.pid) {
@@ -211,6 +225,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			.on('threadCreated', onCreated)
 			.on('threadExited', onGone)
 			.on('childProcess', onChild)
+			.on('exec', onExec)
 			.on('signal', onSignal);
 		this.unsubscribe = () => {
 			tracer
@@ -219,6 +234,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 				.off('threadCreated', onCreated)
 				.off('threadExited', onGone)
 				.off('childProcess', onChild)
+				.off('exec', onExec)
 				.off('signal', onSignal);
 		};
 	}
@@ -380,6 +396,55 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		this.emit('exited', this.exitInfo);
 	}
 
+	/**
+	 * execve: a new program, stopped at its first instruction and held by
+	 * the library. Symbols start over; every breakpoint is resolved again
+	 * in the new program (a source line or function of it becomes
+	 * verified, instruction breakpoints of the old one go), then it runs
+	 * on — unless a pause, a step or a detach took over meanwhile.
+	 */
+	private async onExec(e: ExecEvent): Promise<void> {
+		this.symbols.forget();
+		this.invalidate();
+		this.entryBreakpoint = null;
+		this.emit('output', 'console', `[process ${this.pid}: thread ${e.tid} called execve: now running ${e.path}]\n`);
+		let changed: Breakpoint[] = [];
+		try {
+			changed = await this.breakpoints.rebind((b) => this.resolve(b));
+		} catch (err) {
+			this.emit('output', 'console', `[breakpoints after the exec: ${(err as Error).message}]\n`);
+		}
+		if (this.isExited()) return;
+		this.emit('exec', { path: e.path, tid: e.tid, breakpoints: changed });
+		if (this.runState === 'running' && !this.stepping && !this.leaving) {
+			await this.tracer.request('resume', { pid: this.pid }).catch((err: unknown) => {
+				if (!this.isExited()) this.emit('output', 'console', `[resuming after the exec: ${(err as Error).message}]\n`);
+			});
+		}
+	}
+
+	/** Where a breakpoint the user asked for is in the current program (null: it has no address there). */
+	private async resolve(b: Breakpoint): Promise<{ addresses: bigint[]; line?: number; message?: string } | null> {
+		switch (b.kind) {
+			case 'source': {
+				if (!b.file || b.requestedLine === undefined) return null;
+				const r = await this.symbols.lineAddresses(b.file, b.requestedLine);
+				return r.addresses.length
+					? { addresses: r.addresses, line: r.line ?? b.requestedLine }
+					: { addresses: [], message: `no code at ${b.file.replace(/^.*\//, '')}:${b.requestedLine}` };
+			}
+			case 'function': {
+				if (!b.functionName) return null;
+				const a = await this.symbols.functionAddresses(b.functionName);
+				return a.length ? { addresses: a } : { addresses: [], message: `no function named ${b.functionName}` };
+			}
+			case 'instruction':
+				return { addresses: [], message: 'the process runs another program now (execve): this address was in the old one' };
+			default:
+				return null; // internal: dropped
+		}
+	}
+
 	/** The breakpoints of a hit whose condition holds (or cannot be
 	 * evaluated: then it stops, and says why in the description). */
 	private async conditionsHolding(info: StopInfo): Promise<Breakpoint[]> {
@@ -405,7 +470,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	private async conditionLookup(tid: number): Promise<Lookup> {
 		const vars = new Map<string, number | bigint | boolean | undefined>();
 		const add = (v: Variable): void => {
-			const val = parseFormattedValue(v.value);
+			const val = v.raw ?? undefined;
 			if (v.expr && !vars.has(v.expr)) vars.set(v.expr, val);
 			if (!vars.has(v.name)) vars.set(v.name, val);
 			for (const c of v.children ?? []) add(c);
@@ -591,6 +656,8 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	dispose(): void {
 		if (this.disposed) return;
 		this.disposed = true;
+		if (this.deadlockTimer) clearInterval(this.deadlockTimer);
+		this.deadlockTimer = null;
 		this.unsubscribe();
 	}
 
@@ -753,6 +820,119 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			}
 		}
 		return disassemble((a, n) => this.memory.readRaw(a, n), base, instructionOffset, count, hint);
+	}
+
+	// ---- what a followed fork child lost ----------------------------------------
+
+	private forkInfoP: Promise<ForkInfoBody | null> | null = null;
+
+	/**
+	 * A child the program forked (followForks): its parent, the forking
+	 * thread, and the parent's other threads — dead here, their stacks and
+	 * locks still in this memory — as they were at the fork. null for any
+	 * other process. Their tids work with frames(), locals(), registers().
+	 */
+	forkInfo(): Promise<ForkInfoBody | null> {
+		if (this.origin !== 'fork-child' || this.parentPid === null) return Promise.resolve(null);
+		if (!this.forkInfoP) {
+			this.forkInfoP = this.tracer.request('forkInfo', { pid: this.pid }).then(
+				(b) => {
+					for (const t of b.deadThreads) this.lostTids.add(t.tid);
+					return b;
+				},
+				(e: unknown) => {
+					this.forkInfoP = null;
+					if (isUnknownOp(e) || (e instanceof TracerError && e.kind === 'bad-request')) return null;
+					throw e;
+				},
+			);
+		}
+		return this.forkInfoP;
+	}
+
+	private readonly lostTids = new Set<number>();
+	private deadlockTimer: NodeJS.Timeout | null = null;
+
+	/**
+	 * A fork child whose dead threads held locks: while it runs, watch for
+	 * a thread of it blocking on one of them (FUTEX_WAIT on the lock's
+	 * futex word, from /proc/PID/task/TID/syscall, every `everyMs`), and
+	 * stop it with reason "deadlock". Nothing is watched (no cost) when
+	 * no lock is held by a dead thread.
+	 */
+	async watchDeadlocks(everyMs = 200): Promise<void> {
+		const info = await this.forkInfo().catch(() => null);
+		if (!info || info.heldLocks.length === 0 || this.deadlockTimer || this.disposed) return;
+		const byFutex = new Map<bigint, (typeof info.heldLocks)[number]>();
+		for (const l of info.heldLocks) byFutex.set(BigInt(l.futex), l);
+		let busy = false;
+		this.deadlockTimer = setInterval(() => {
+			if (busy || this.runState !== 'running' || this.stepping || this.leaving) return;
+			busy = true;
+			void this.checkDeadlock(byFutex)
+				.catch(() => undefined)
+				.finally(() => (busy = false));
+		}, everyMs);
+		this.deadlockTimer.unref();
+	}
+
+	private async checkDeadlock(byFutex: Map<bigint, ForkInfoBody['heldLocks'][number]>): Promise<void> {
+		let tids: string[];
+		try {
+			tids = fs.readdirSync(`/proc/${this.pid}/task`);
+		} catch {
+			return;
+		}
+		for (const t of tids) {
+			let line: string;
+			try {
+				line = fs.readFileSync(`/proc/${this.pid}/task/${t}/syscall`, 'utf8');
+			} catch {
+				continue;
+			}
+			// "202 0x<uaddr> 0x<op> ...": futex(uaddr, FUTEX_WAIT…)
+			const m = /^202 (0x[0-9a-f]+) (0x[0-9a-f]+)/.exec(line);
+			if (!m) continue;
+			const lock = byFutex.get(BigInt(m[1]));
+			const op = Number(BigInt(m[2]) & 0x7fn);
+			if (!lock || (op !== 0 && op !== 9)) continue; // FUTEX_WAIT, FUTEX_WAIT_BITSET
+			if (this.runState !== 'running' || this.stepping) return;
+			this.runState = 'stopping';
+			try {
+				await this.stopAll();
+			} catch {
+				if (this.isExited()) return;
+			}
+			if (this.isExited() || this.runState !== 'stopping') return;
+			const tid = Number(t);
+			const where = await this.whereWas(lock.ownerTid);
+			await this.report({
+				reason: 'deadlock',
+				tid,
+				breakpoints: [],
+				description:
+					`Deadlock: thread ${tid} waits for ${lock.symbol} (${lock.type} at ${lock.address}), held by "${lock.ownerName}" ` +
+					`(was ${lock.ownerTid}), a thread that did not survive the fork${where ? ` — it was in ${where}` : ''}`,
+			});
+			return;
+		}
+	}
+
+	/** Where a dead thread was at the fork: its innermost frame in the program's own sources ("hold_table (deadlock.c:30)"). */
+	async whereWas(tid: number): Promise<string | null> {
+		const frames = await this.unwind(tid).catch(() => [] as Frame[]);
+		// the program's own code first (a source on this disk), then any line, then any name
+		const f =
+			frames.find((x) => x.file && x.line && fs.existsSync(x.file)) ??
+			frames.find((x) => x.file && x.line) ??
+			frames.find((x) => x.function);
+		if (!f) return null;
+		return f.file && f.line ? `${f.function ?? '??'} (${f.file.replace(/^.*\//, '')}:${f.line})` : (f.function ?? null);
+	}
+
+	/** A thread this fork child lost (known once forkInfo() answered). */
+	isLostThread(tid: number): boolean {
+		return this.lostTids.has(tid);
 	}
 
 	// ---- the multithreaded fork ------------------------------------------------

@@ -94,10 +94,49 @@ export class DebugHost {
 		if (!this.pending.has(pid)) {
 			return null;
 		}
+		const parent = this.pending.get(pid)?.parentPid ?? null;
 		this.pending.delete(pid);
 		const d = Debuggee.adopt(this.tracer, pid);
+		d.parentPid = parent;
 		this.register(d);
 		return d;
+	}
+
+	/**
+	 * End every process traced here that descends from pid through followed
+	 * forks (children held for a session or in one, their children, ...).
+	 * Returns how many were killed.
+	 */
+	async endTree(pid: number): Promise<number> {
+		const tree = new Set<number>([pid]);
+		for (let grew = true; grew;) {
+			grew = false;
+			for (const c of this.pending.values()) {
+				if (tree.has(c.parentPid) && !tree.has(c.pid)) {
+					tree.add(c.pid);
+					grew = true;
+				}
+			}
+			for (const d of this.debuggees.values()) {
+				if (d.parentPid !== null && tree.has(d.parentPid) && !tree.has(d.pid)) {
+					tree.add(d.pid);
+					grew = true;
+				}
+			}
+		}
+		tree.delete(pid);
+		let n = 0;
+		for (const c of tree) {
+			const d = this.debuggees.get(c);
+			if (this.pending.delete(c)) {
+				await this.tracer.request('kill', { pid: c }).catch(() => undefined);
+				n++;
+			} else if (d && d.state !== 'exited') {
+				await d.kill().catch(() => undefined);
+				n++;
+			}
+		}
+		return n;
 	}
 
 	/** A pending child nobody claimed: let it go (detach: it runs on). */

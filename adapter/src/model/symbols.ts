@@ -43,6 +43,11 @@ export class Symbols {
 		private readonly pid: number,
 	) {}
 
+	/** Forget what was learnt about addresses (a new program: execve). */
+	forget(): void {
+		this.byAddr.clear();
+	}
+
 	/** false once the library said it has no symbols op. */
 	get supported(): boolean {
 		return this.available !== false;

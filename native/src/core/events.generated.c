@@ -66,7 +66,7 @@ void ev_signal(struct fk_tracer *tr, int32_t pid, int32_t tid, int32_t signal, b
 	tr_emit_event(tr, &w);
 }
 
-static const char *const ev_child_process_kind_names[] = {"fork", "clone"};
+static const char *const ev_child_process_kind_names[] = {"fork", "vfork", "clone"};
 
 void ev_child_process(struct fk_tracer *tr, int32_t pid, int32_t tid, int32_t child, enum ev_child_process_kind kind, bool detached)
 {
@@ -80,6 +80,20 @@ void ev_child_process(struct fk_tracer *tr, int32_t pid, int32_t tid, int32_t ch
 	jw_kint(&w, "child", child);
 	jw_kstr(&w, "kind", ev_child_process_kind_names[kind]);
 	jw_kbool(&w, "detached", detached);
+	jw_obj_end(&w);
+	tr_emit_event(tr, &w);
+}
+
+void ev_exec(struct fk_tracer *tr, int32_t pid, int32_t tid, const char *path)
+{
+	struct jw w;
+	jw_init(&w);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "type", "event");
+	jw_kstr(&w, "event", "exec");
+	jw_kint(&w, "pid", pid);
+	jw_kint(&w, "tid", tid);
+	jw_kstr(&w, "path", path);
 	jw_obj_end(&w);
 	tr_emit_event(tr, &w);
 }

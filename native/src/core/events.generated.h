@@ -30,11 +30,15 @@ void ev_signal(struct fk_tracer *tr, int32_t pid, int32_t tid, int32_t signal, b
 
 enum ev_child_process_kind {
 	EV_CHILD_PROCESS_KIND_FORK,
+	EV_CHILD_PROCESS_KIND_VFORK,
 	EV_CHILD_PROCESS_KIND_CLONE,
 };
 
-/* childProcess: A session process made a process of its own (fork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached (it runs on, untraced), or, with `followForks` hold, it is held stopped as a session process of its own (`detached: false`). */
+/* childProcess: A session process made a process of its own (fork, vfork, or clone without CLONE_THREAD): the child's copies of our breakpoint bytes were put back and it was detached (it runs on, untraced), or, with `followForks` hold, it is held stopped as a session process of its own (`detached: false`). A vfork child shares its parent's memory until it calls exec or exits: the parent's breakpoints stay (the child passes them silently), the child's own breakpoints are refused until its exec, and the vforking thread is held at its event stop meanwhile. */
 void ev_child_process(struct fk_tracer *tr, int32_t pid, int32_t tid, int32_t child, enum ev_child_process_kind kind, bool detached);
+
+/* exec: A session process called execve: a new program runs in it, stopped at its first instruction and held (not resumed) until a `resume`, so that breakpoints can be set in the new program first. Every breakpoint of the old program is gone; each thread that vanished had a `threadExited` event. */
+void ev_exec(struct fk_tracer *tr, int32_t pid, int32_t tid, const char *path);
 
 /* exited: A session process is gone: `exitCode` when it exited, `signal` when killed. At least one of exitCode, signal. */
 void ev_exited(struct fk_tracer *tr, int32_t pid, const int32_t *exit_code, const int32_t *signal);

@@ -55,8 +55,19 @@ void proc_free(struct proc *p)
 	free(p->lwps);
 	free(p->index);
 	free(p->bps);
+	for (size_t i = 0; i < p->nghosts; i++)
+		free(p->ghosts[i].xstate);
+	free(p->ghosts);
 	sym_close(p->syms);
 	free(p);
+}
+
+const struct ghost *proc_ghost(const struct proc *p, pid_t tid)
+{
+	for (size_t i = 0; i < p->nghosts; i++)
+		if (p->ghosts[i].tid == tid)
+			return &p->ghosts[i];
+	return NULL;
 }
 
 struct lwp *proc_lwp(struct proc *p, pid_t tid)

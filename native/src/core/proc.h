@@ -43,6 +43,19 @@ struct lwp {
 	bool bp_hit;   /* the last stop was one of our breakpoints */
 	bool bp_late;  /* ... one removed a moment ago: pc rewound, SIGTRAP dropped, not a stop */
 	uint64_t bp_addr;
+	pid_t vfork_child; /* held at its PTRACE_EVENT_VFORK stop until this child execs or exits */
+};
+
+/* A thread a fork left behind: the parent's picture of it when the fork
+ * was reported. Its stack and TLS are still in the child's memory. */
+struct ghost {
+	pid_t tid; /* in the parent */
+	char name[16];
+	fk_gregs regs;
+	uint8_t *xstate; /* XSAVE image (malloc'd), xlen bytes; NULL: none */
+	size_t xlen;
+	uint64_t sigmask;
+	bool have_mask;
 };
 
 struct proc {
@@ -59,6 +72,16 @@ struct proc {
 	struct sig_policy sigs; /* session processes: which signals stop, print, pass */
 	bool hold_children;	/* session: fork children stay traced, stopped, for a session of their own */
 	bool stop_all_pending;	/* a session LWP stopped: stop the others */
+	bool step_over_pending; /* not a session: a thread stopped at a breakpoint, step it over and go on */
+	pid_t vfork_parent;	/* a vfork child sharing this process's memory until it execs or exits */
+	/* a child held by followForks: who made it, and the threads it lost */
+	pid_t fork_parent, fork_tid;
+	bool fork_clone; /* clone() of a new process, not fork() */
+	struct ghost *ghosts;
+	size_t nghosts;
+	/* the parent of such a child, until the picture is taken (main loop) */
+	pid_t capture_child, capture_tid;
+	bool capture_clone;
 	struct lwp *lwps;
 	size_t n, cap;
 	size_t n_stopped, n_exiting; /* kept by proc_set_* so "all stopped?" is O(1) */
@@ -82,6 +105,8 @@ struct proc *proc_new(pid_t pid);
 void proc_free(struct proc *p);
 
 struct lwp *proc_lwp(struct proc *p, pid_t tid);
+/* A thread the process lost in its fork (p->ghosts), or NULL. */
+const struct ghost *proc_ghost(const struct proc *p, pid_t tid);
 /* Add a RUNNING LWP (or return the existing one). NULL on ENOMEM. */
 struct lwp *proc_add_lwp(struct proc *p, pid_t tid);
 void proc_remove_lwp(struct proc *p, pid_t tid);

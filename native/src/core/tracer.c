@@ -272,6 +272,8 @@ static void lwp_gone(struct fk_tracer *tr, struct proc *p, pid_t tid, int status
 	proc_remove_lwp(p, tid);
 	if (leader) {
 		p->exited = true;
+		if (p->vfork_parent)
+			attach_vfork_done(tr, p); /* a vfork child that exited without exec */
 		p->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 		if (p->session) {
 			int32_t code = WIFEXITED(status) ? WEXITSTATUS(status) : 0, sig = WTERMSIG(status);
@@ -345,9 +347,17 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 			ptrace(PTRACE_GETEVENTMSG, tid, 0, &former);
 			p->nbps = 0;
 			p->execs++;
-			if (former && (pid_t)former != tid)
+			p->syms_stale = true;
+			if (former && (pid_t)former != tid) {
 				proc_remove_lwp(p, (pid_t)former);
+				if (p->session)
+					ev_thread_exited(tr, p->pid, (pid_t)former);
+			}
 			l = proc_lwp(p, tid);
+			if (!l)
+				return;
+			if (follow_exec(tr, p, l, former ? (pid_t)former : tid))
+				return; /* let go */
 		}
 		if (ev == PTRACE_EVENT_CLONE) {
 			unsigned long msg = 0;
@@ -364,10 +374,10 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 				l = proc_lwp(p, tid);
 			}
 		}
-		if (ev == PTRACE_EVENT_FORK) {
+		if (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK) {
 			unsigned long msg = 0;
 			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg)
-				follow_new_process(tr, p, l, (pid_t)msg, "fork");
+				follow_new_process(tr, p, l, (pid_t)msg, ev == PTRACE_EVENT_VFORK ? "vfork" : "fork");
 		}
 	} else if (sig == (SIGTRAP | 0x80)) {
 		l->stop = STOP_SYSCALL;
@@ -555,6 +565,28 @@ static struct tr_request *pop_request(struct fk_tracer *tr)
 	return rq;
 }
 
+/* Work a stop left for the main loop (it waits for other stops, which the
+ * state machine must not). True if something was done: the process list
+ * may have changed, look again. */
+static bool pending_work(struct fk_tracer *tr)
+{
+	for (struct proc *p = tr->procs; p; p = p->next) {
+		if (p->stop_all_pending)
+			attach_interrupt_all(tr, p);
+		if (p->capture_child) {
+			follow_capture(tr, p);
+			return true;
+		}
+		if (p->step_over_pending) {
+			p->step_over_pending = false;
+			p->want_running = false; /* the step's own trap is not a signal to pass */
+			attach_resume_all(tr, p);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void *tracer_main(void *arg)
 {
 	struct fk_tracer *tr = arg;
@@ -581,6 +613,9 @@ static void *tracer_main(void *arg)
 			free(rq->text);
 			free(rq);
 		}
+		/* a request's own waits may have left work (a fork seen) */
+		while (pending_work(tr))
+			;
 		pthread_mutex_lock(&tr->lock);
 		bool closing = tr->closing && !tr->rq_head;
 		pthread_mutex_unlock(&tr->lock);
@@ -591,9 +626,8 @@ static void *tracer_main(void *arg)
 		if (r == -ECHILD)
 			idle_wait(tr);
 		forget_exited(tr);
-		for (struct proc *p = tr->procs; p; p = p->next)
-			if (p->stop_all_pending)
-				attach_interrupt_all(tr, p);
+		while (pending_work(tr))
+			;
 	}
 
 	/* Leave nothing behind: every process is detached and resumed. */

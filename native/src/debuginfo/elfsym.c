@@ -1,20 +1,33 @@
+/* elfsym.c — the ELF reader (see elfsym.h): 64-bit ELF files read with
+ * pread through glibc's <elf.h> types, no libelf. */
 #include "debuginfo/elfsym.h"
 
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
+
 struct object {
 	char *path;
-	uint64_t map_start; /* mapping with file offset 0 */
-	bool loaded, failed;
+	uint64_t start, end; /* from its offset-0 mapping to the end of its last */
+	bool has_inode;
+	bool bias_known;
 	uint64_t bias;
-	Elf64_Sym *syms;
+	/* .dynsym, for elfsyms_lookup */
+	bool dyn_loaded;
+	Elf64_Sym *dyn;
+	size_t ndyn;
+	char *dynstr;
+	size_t dynstrsz;
+	/* function symbols, sorted by address, for elfsyms_describe */
+	bool fn_loaded;
+	struct elfsym_func *syms;
+	uint32_t *name_off; /* while loading: each name's offset in strs (strs grows) */
 	size_t nsyms;
 	char *strs;
 	size_t strsz;
@@ -44,20 +57,26 @@ struct elfsyms *elfsyms_new(pid_t pid, const struct vma_list *maps)
 		return NULL;
 	}
 	for (size_t i = 0; i < maps->n; i++) {
-		const struct vma *m = &maps->v[i];
-		if (m->offset != 0 || m->path[0] != '/' || m->inode == 0)
+		const struct vma *v = &maps->v[i];
+		if (v->path[0] != '/')
 			continue;
-		bool dup = false;
-		for (size_t j = 0; j < s->n; j++)
-			if (strcmp(s->objs[j].path, m->path) == 0)
-				dup = true;
-		if (dup)
+		if (v->offset == 0) {
+			struct object *o = &s->objs[s->n];
+			if (!(o->path = strdup(v->path)))
+				continue;
+			o->start = v->start;
+			o->end = v->end;
+			o->has_inode = v->inode != 0;
+			s->n++;
 			continue;
-		s->objs[s->n].path = strdup(m->path);
-		if (!s->objs[s->n].path)
-			continue;
-		s->objs[s->n].map_start = m->start;
-		s->n++;
+		}
+		for (size_t j = s->n; j-- > 0;) {
+			if (strcmp(s->objs[j].path, v->path) == 0) {
+				if (v->end > s->objs[j].end)
+					s->objs[j].end = v->end;
+				break;
+			}
+		}
 	}
 	return s;
 }
@@ -67,110 +86,212 @@ void elfsyms_free(struct elfsyms *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->n; i++) {
-		free(s->objs[i].path);
-		free(s->objs[i].syms);
-		free(s->objs[i].strs);
+		struct object *o = &s->objs[i];
+		free(o->path);
+		free(o->dyn);
+		free(o->dynstr);
+		free(o->syms);
+		free(o->name_off);
+		free(o->strs);
 	}
 	free(s->objs);
 	free(s);
 }
 
-static int pread_all(int fd, void *buf, size_t len, off_t off)
+/* ---- one ELF file ---- */
+
+static int pread_all(int fd, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 	while (done < len) {
-		ssize_t r = pread(fd, (char *)buf + done, len - done, off + (off_t)done);
+		ssize_t r = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			return -1;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EIO; /* shorter than its headers say */
 		done += (size_t)r;
 	}
 	return 0;
 }
 
-static int load_object(pid_t pid, struct object *o)
+struct elffile {
+	int fd;
+	Elf64_Ehdr eh;
+	Elf64_Phdr *ph;
+	Elf64_Shdr *sh;
+};
+
+static void elf_close(struct elffile *f)
+{
+	free(f->ph);
+	free(f->sh);
+	if (f->fd >= 0)
+		close(f->fd);
+	memset(f, 0, sizeof *f);
+	f->fd = -1;
+}
+
+/* 0, or -errno (-ENOEXEC: not a 64-bit ELF file). */
+static int elf_open(struct elffile *f, const char *path)
+{
+	memset(f, 0, sizeof *f);
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		return -errno;
+	Elf64_Ehdr *eh = &f->eh;
+	int rc = pread_all(f->fd, eh, sizeof *eh, 0);
+	if (rc == 0 &&
+	    (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	     eh->e_phentsize != sizeof(Elf64_Phdr) || (eh->e_shnum && eh->e_shentsize != sizeof(Elf64_Shdr))))
+		rc = -ENOEXEC;
+	if (rc == 0) {
+		f->ph = calloc(eh->e_phnum ? eh->e_phnum : 1, sizeof *f->ph);
+		f->sh = calloc(eh->e_shnum ? eh->e_shnum : 1, sizeof *f->sh);
+		if (!f->ph || !f->sh)
+			rc = -ENOMEM;
+	}
+	if (rc == 0)
+		rc = pread_all(f->fd, f->ph, eh->e_phnum * sizeof *f->ph, eh->e_phoff);
+	if (rc == 0)
+		rc = pread_all(f->fd, f->sh, eh->e_shnum * sizeof *f->sh, eh->e_shoff);
+	if (rc < 0)
+		elf_close(f);
+	return rc;
+}
+
+/* The object's file as the process sees it (/proc/PID/root/…), else by its
+ * path here. */
+static int object_open(const struct elfsyms *s, struct object *o, struct elffile *f)
 {
 	char path[4200];
-	snprintf(path, sizeof path, "/proc/%d/root%s", (int)pid, o->path);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		fd = open(o->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = -EINVAL;
-	Elf64_Ehdr eh;
-	Elf64_Shdr *sh = NULL;
-	Elf64_Phdr *ph = NULL;
-	if (pread_all(fd, &eh, sizeof eh, 0) < 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof(Elf64_Shdr) ||
-	    eh.e_phentsize != sizeof(Elf64_Phdr))
-		goto out;
-	ph = calloc(eh.e_phnum ? eh.e_phnum : 1, sizeof *ph);
-	sh = calloc(eh.e_shnum ? eh.e_shnum : 1, sizeof *sh);
-	if (!ph || !sh) {
-		rc = -ENOMEM;
-		goto out;
+	snprintf(path, sizeof path, "/proc/%d/root%s", (int)s->pid, o->path);
+	int rc = elf_open(f, path);
+	if (rc < 0 && elf_open(f, o->path) < 0) {
+		fk_debug("elf: %s: %s", path, strerror(-rc));
+		return rc;
 	}
-	if (pread_all(fd, ph, eh.e_phnum * sizeof *ph, (off_t)eh.e_phoff) < 0 ||
-	    pread_all(fd, sh, eh.e_shnum * sizeof *sh, (off_t)eh.e_shoff) < 0)
-		goto out;
-	/* bias = where the offset-0 PT_LOAD landed minus its page-aligned vaddr */
-	for (int i = 0; i < eh.e_phnum; i++) {
-		if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0) {
-			uint64_t align = ph[i].p_align > 1 ? ph[i].p_align : 4096;
-			o->bias = o->map_start - (ph[i].p_vaddr & ~(align - 1));
-			break;
+	if (!o->bias_known) {
+		/* bias = where the offset-0 PT_LOAD landed minus its page-aligned vaddr */
+		const Elf64_Phdr *load = NULL;
+		for (int i = 0; i < f->eh.e_phnum; i++) {
+			if (f->ph[i].p_type != PT_LOAD)
+				continue;
+			if (!load)
+				load = &f->ph[i];
+			if (f->ph[i].p_offset == 0) {
+				load = &f->ph[i];
+				break;
+			}
 		}
-	}
-	for (int i = 0; i < eh.e_shnum; i++) {
-		if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh.e_shnum || sh[i].sh_entsize != sizeof(Elf64_Sym))
-			continue;
-		const Elf64_Shdr *ss = &sh[sh[i].sh_link];
-		o->nsyms = sh[i].sh_size / sizeof(Elf64_Sym);
-		o->syms = malloc(sh[i].sh_size ? sh[i].sh_size : 1);
-		o->strs = malloc(ss->sh_size + 1);
-		if (!o->syms || !o->strs) {
-			rc = -ENOMEM;
-			goto out;
+		if (load) {
+			uint64_t align = load->p_align > 1 ? load->p_align : 4096;
+			o->bias = o->start - (load->p_vaddr & ~(align - 1));
 		}
-		if (pread_all(fd, o->syms, sh[i].sh_size, (off_t)sh[i].sh_offset) < 0 ||
-		    pread_all(fd, o->strs, ss->sh_size, (off_t)ss->sh_offset) < 0)
-			goto out;
-		o->strs[ss->sh_size] = '\0';
-		o->strsz = ss->sh_size;
-		rc = 0;
-		break;
+		o->bias_known = true;
 	}
-	if (!o->syms)
-		rc = -ENOENT;
-out:
+	return 0;
+}
+
+static int find_section(const struct elffile *f, uint32_t type)
+{
+	for (int i = 0; i < f->eh.e_shnum; i++)
+		if (f->sh[i].sh_type == type)
+			return i;
+	return -1;
+}
+
+/* A symbol table (section idx) and its string table, malloc'ed. */
+static int read_symtab(const struct elffile *f, int idx, Elf64_Sym **syms, size_t *n, char **strs, size_t *strsz)
+{
+	const Elf64_Shdr *sh = &f->sh[idx];
+	if (sh->sh_entsize != sizeof(Elf64_Sym) || sh->sh_link >= f->eh.e_shnum)
+		return -ENOEXEC;
+	const Elf64_Shdr *ss = &f->sh[sh->sh_link];
+	*n = sh->sh_size / sizeof(Elf64_Sym);
+	*syms = malloc(*n ? *n * sizeof **syms : 1);
+	*strs = malloc(ss->sh_size + 1);
+	int rc = *syms && *strs ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = pread_all(f->fd, *syms, *n * sizeof **syms, sh->sh_offset);
+	if (rc == 0)
+		rc = pread_all(f->fd, *strs, ss->sh_size, ss->sh_offset);
 	if (rc < 0) {
-		free(o->syms);
-		free(o->strs);
-		o->syms = NULL;
-		o->strs = NULL;
-		o->nsyms = 0;
+		free(*syms);
+		free(*strs);
+		*syms = NULL;
+		*strs = NULL;
+		*n = 0;
+		return rc;
 	}
-	free(ph);
-	free(sh);
-	close(fd);
-	return rc;
+	(*strs)[ss->sh_size] = '\0';
+	*strsz = ss->sh_size;
+	return 0;
+}
+
+/* /usr/lib/debug/.build-id/ab/cdef….debug from the NT_GNU_BUILD_ID note. */
+static bool build_id_path(const struct elffile *f, char *out, size_t cap)
+{
+	for (int i = 0; i < f->eh.e_shnum; i++) {
+		const Elf64_Shdr *sh = &f->sh[i];
+		if (sh->sh_type != SHT_NOTE || sh->sh_size < 12 || sh->sh_size > 4096)
+			continue;
+		uint8_t buf[4096];
+		if (pread_all(f->fd, buf, sh->sh_size, sh->sh_offset) < 0)
+			continue;
+		for (size_t p = 0; p + 12 <= sh->sh_size;) {
+			uint32_t namesz, descsz, type;
+			memcpy(&namesz, buf + p, 4);
+			memcpy(&descsz, buf + p + 4, 4);
+			memcpy(&type, buf + p + 8, 4);
+			size_t name_off = p + 12, desc_off = name_off + ((namesz + 3u) & ~3u);
+			if (desc_off + descsz > sh->sh_size)
+				break;
+			if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(buf + name_off, "GNU", 4) == 0 &&
+			    descsz >= 2 && descsz <= 64) {
+				int n = snprintf(out, cap, "/usr/lib/debug/.build-id/%02x/", buf[desc_off]);
+				for (uint32_t k = 1; k < descsz && n > 0 && (size_t)n + 3 < cap; k++)
+					n += snprintf(out + n, cap - (size_t)n, "%02x", buf[desc_off + k]);
+				if (n > 0 && (size_t)n + 7 < cap) {
+					strcpy(out + n, ".debug");
+					return true;
+				}
+				return false;
+			}
+			p = desc_off + ((descsz + 3u) & ~3u);
+		}
+	}
+	return false;
+}
+
+/* ---- .dynsym: name -> address ---- */
+
+static void load_dynsym(struct elfsyms *s, struct object *o)
+{
+	if (o->dyn_loaded)
+		return;
+	o->dyn_loaded = true;
+	struct elffile f;
+	if (object_open(s, o, &f) < 0)
+		return;
+	int idx = find_section(&f, SHT_DYNSYM);
+	int rc = idx < 0 ? -ENOENT : read_symtab(&f, idx, &o->dyn, &o->ndyn, &o->dynstr, &o->dynstrsz);
+	if (rc < 0 && rc != -ENOENT)
+		fk_debug("elf: %s: .dynsym: %s", o->path, strerror(-rc));
+	elf_close(&f);
 }
 
 static int lookup_in(struct elfsyms *s, struct object *o, const char *name, uint64_t *addr)
 {
-	if (!o->loaded) {
-		o->loaded = true;
-		o->failed = load_object(s->pid, o) < 0;
-	}
-	if (o->failed)
+	if (!o->has_inode)
 		return -ENOENT;
-	for (size_t i = 0; i < o->nsyms; i++) {
-		const Elf64_Sym *y = &o->syms[i];
-		if (y->st_shndx == SHN_UNDEF || y->st_name >= o->strsz)
+	load_dynsym(s, o);
+	for (size_t i = 0; i < o->ndyn; i++) {
+		const Elf64_Sym *y = &o->dyn[i];
+		if (y->st_shndx == SHN_UNDEF || y->st_name >= o->dynstrsz)
 			continue;
-		if (strcmp(o->strs + y->st_name, name) == 0) {
+		if (strcmp(o->dynstr + y->st_name, name) == 0) {
 			*addr = o->bias + y->st_value;
 			return 0;
 		}
@@ -197,7 +318,147 @@ const char *elfsyms_object_path(struct elfsyms *s, const char *prefix)
 {
 	size_t pl = strlen(prefix);
 	for (size_t i = 0; i < s->n; i++)
-		if (strncmp(base_name(s->objs[i].path), prefix, pl) == 0)
+		if (s->objs[i].has_inode && strncmp(base_name(s->objs[i].path), prefix, pl) == 0)
 			return s->objs[i].path;
 	return NULL;
+}
+
+/* ---- function symbols: address -> function ---- */
+
+/* Append the function symbols of section idx (SHT_SYMTAB or SHT_DYNSYM). */
+static void add_functions(struct object *o, const struct elffile *f, int idx)
+{
+	Elf64_Sym *raw;
+	size_t n, strsz;
+	char *strs;
+	int rc = read_symtab(f, idx, &raw, &n, &strs, &strsz);
+	if (rc < 0) {
+		fk_debug("elf: %s: symbol table: %s", o->path, strerror(-rc));
+		return;
+	}
+	char *all = realloc(o->strs, o->strsz + strsz + 1);
+	if (all)
+		o->strs = all;
+	struct elfsym_func *syms = all ? realloc(o->syms, (o->nsyms + n + 1) * sizeof *syms) : NULL;
+	if (syms)
+		o->syms = syms;
+	uint32_t *offs = syms ? realloc(o->name_off, (o->nsyms + n + 1) * sizeof *offs) : NULL;
+	if (offs) {
+		o->name_off = offs;
+		size_t base = o->strsz;
+		memcpy(o->strs + base, strs, strsz + 1);
+		o->strsz += strsz + 1;
+		for (size_t i = 0; i < n; i++) {
+			const Elf64_Sym *y = &raw[i];
+			int type = ELF64_ST_TYPE(y->st_info);
+			if ((type != STT_FUNC && type != STT_GNU_IFUNC) || y->st_shndx == SHN_UNDEF ||
+			    y->st_value == 0 || y->st_name >= strsz)
+				continue;
+			o->syms[o->nsyms].addr = y->st_value + o->bias;
+			o->syms[o->nsyms].size = y->st_size;
+			o->syms[o->nsyms].bind = (unsigned char)ELF64_ST_BIND(y->st_info);
+			o->name_off[o->nsyms] = (uint32_t)(base + y->st_name);
+			o->nsyms++;
+		}
+	}
+	free(raw);
+	free(strs);
+}
+
+static int cmp_func(const void *a, const void *b)
+{
+	const struct elfsym_func *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if ((x->size == 0) != (y->size == 0))
+		return x->size == 0 ? 1 : -1; /* sized first */
+	static const int rank[] = { [STB_GLOBAL] = 0, [STB_WEAK] = 1, [STB_LOCAL] = 2 };
+	int rx = x->bind <= STB_WEAK ? rank[x->bind] : 3, ry = y->bind <= STB_WEAK ? rank[y->bind] : 3;
+	return rx - ry; /* global names before weak and local aliases */
+}
+
+void elfsym_sort(struct elfsym_func *v, size_t n)
+{
+	if (n)
+		qsort(v, n, sizeof *v, cmp_func);
+}
+
+const struct elfsym_func *elfsym_func_at(const struct elfsym_func *v, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct elfsym_func *y = &v[lo - 1];
+	while (y > v && y[-1].addr == y->addr)
+		y--; /* the first of its aliases (sized first) */
+	if (y->size && addr >= y->addr + y->size)
+		return NULL;
+	return y;
+}
+
+static void load_functions(struct elfsyms *s, struct object *o)
+{
+	if (o->fn_loaded)
+		return;
+	o->fn_loaded = true;
+	struct elffile f;
+	if (object_open(s, o, &f) < 0)
+		return;
+	int idx = find_section(&f, SHT_SYMTAB);
+	if (idx >= 0) {
+		add_functions(o, &f, idx);
+	} else {
+		char path[4200];
+		struct elffile d;
+		if (build_id_path(&f, path, sizeof path) && elf_open(&d, path) == 0) {
+			int di = find_section(&d, SHT_SYMTAB);
+			if (di >= 0)
+				add_functions(o, &d, di); /* same link-time addresses: same bias */
+			elf_close(&d);
+		}
+		if (o->nsyms == 0 && (idx = find_section(&f, SHT_DYNSYM)) >= 0)
+			add_functions(o, &f, idx);
+	}
+	elf_close(&f);
+	for (size_t i = 0; i < o->nsyms; i++) /* strs is final: names can point into it */
+		o->syms[i].name = o->strs + o->name_off[i];
+	free(o->name_off);
+	o->name_off = NULL;
+	elfsym_sort(o->syms, o->nsyms);
+}
+
+const char *elfsyms_describe(struct elfsyms *s, uint64_t addr, struct elfsym_func *fn)
+{
+	if (fn)
+		memset(fn, 0, sizeof *fn);
+	for (size_t i = s->n; i-- > 0;) {
+		struct object *o = &s->objs[i];
+		if (addr < o->start || addr >= o->end)
+			continue;
+		if (fn) {
+			load_functions(s, o);
+			const struct elfsym_func *y = elfsym_func_at(o->syms, o->nsyms, addr);
+			if (y)
+				*fn = *y;
+		}
+		return o->path;
+	}
+	return NULL;
+}
+
+void elfsyms_each_function(struct elfsyms *s, void (*fn)(const struct elfsym_func *f, void *arg), void *arg)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct object *o = &s->objs[i];
+		load_functions(s, o);
+		for (size_t k = 0; k < o->nsyms; k++)
+			fn(&o->syms[k], arg);
+	}
 }

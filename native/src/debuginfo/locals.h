@@ -4,19 +4,18 @@
  * (libdw, through the Dwfl of symbols.c), the DW_TAG_formal_parameter and
  * DW_TAG_variable DIEs of every scope that contains the pc (innermost
  * scope first, declaration order inside a scope), their DW_AT_location
- * evaluated for that frame (exprloc or location list; DW_OP_fbreg with the
- * function's DW_AT_frame_base, DW_OP_call_frame_cfa, DW_OP_addr, register
- * and breg operations, DW_OP_stack_value, DW_OP_implicit_value,
- * DW_AT_const_value) and their values formatted C-style: base types,
- * enums, pointers (char * with a string preview), arrays, structs and
- * unions with children (depth and element limits), typedefs and
- * qualifiers peeled but named.
+ * evaluated for that frame by dwexpr.c (exprloc or location list;
+ * DW_OP_fbreg with the function's DW_AT_frame_base, DW_OP_call_frame_cfa,
+ * registers, values and pieces; see dwexpr.h) or their DW_AT_const_value,
+ * and their values by dwvalue.c (C-style text, children, and the typed raw
+ * value of scalars), type names by dwtype.c.
  *
  * What is not handled is said in the value instead of guessed:
- * "<optimized out>" (no location at this pc, DW_OP_entry_value),
- * "<unavailable: …>" (a register the unwinder did not recover in a caller,
- * a vector register), "<unsupported: …>" (DW_OP_piece, implicit pointers,
- * other operations), "<unreadable at 0x…>".
+ * "<optimized out>" (no location at this pc, DW_OP_entry_value, a piece
+ * that is nowhere), "<unavailable: …>" (a register the unwinder did not
+ * recover in a caller, a vector register), "<unsupported: …>"
+ * (DW_OP_bit_piece, implicit pointers, other operations),
+ * "<unreadable at 0x…>".
  *
  * No ptrace: memory through mem_read, registers given by the caller.
  */
@@ -29,14 +28,9 @@
 #include "base/json.h"
 #include "debuginfo/symbols.h"
 
-/* Limits of one answer. */
-#define LOCALS_MAX_DEPTH 3     /* children of children of children */
-#define LOCALS_MAX_ELEMENTS 64 /* array elements listed */
-#define LOCALS_MAX_NODES 4096  /* values in one answer */
-
 /* Write the members "function" (the DWARF function name or null), "note"
  * (why there are no variables, or null) and "variables" ([{"name","type",
- * "value","address","kind","expr","pointer"?,"children"}]) for frames[index]
+ * "value","address","kind","expr","pointer"?,"raw"?,"children"}]) for frames[index]
  * of an unwind of n frames. regs: that frame's registers (sym_unwind_regs).
  * Missing debug information is not an error (no variables, a note).
  * Returns 0, or -1 with err (bad arguments). */

@@ -1,10 +1,8 @@
 /* symbols.c — unwinding and symbolization (see symbols.h).
  *
- * libdw.so.1 (elfutils, LGPL/GPL) is loaded with dlopen: the machine has
- * no elfutils headers, so the few types and prototypes used are declared
- * here. The structures passed by value or by layout (Dwfl_Callbacks,
- * Dwfl_Thread_Callbacks, GElf_Sym = Elf64_Sym) are public, stable ABI since
- * elfutils 0.158; everything else is an opaque pointer.
+ * libdw.so.1 (elfutils, LGPL/GPL) through its one binding, dw.h (elfutils'
+ * own headers; the library loaded with dlopen); without it, the ELF reader
+ * (elfsym.h) and frame pointers.
  *
  * The Dwfl never ptraces: modules come from /proc/PID/maps
  * (dwfl_linux_proc_report), ELF files are opened by path, and the thread
@@ -16,10 +14,8 @@
  */
 #include "debuginfo/symbols.h"
 
-#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,172 +27,8 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/procfs.h"
-
-/* ------------------------------------------------------------------ */
-/* libdw ABI (elfutils libdwfl.h / libdw.h / gelf.h)                   */
-/* ------------------------------------------------------------------ */
-
-typedef struct Dwfl Dwfl;
-typedef struct Dwfl_Module Dwfl_Module;
-typedef struct Dwfl_Line Dwfl_Line;
-typedef struct Dwfl_Thread Dwfl_Thread;
-typedef struct Dwfl_Frame Dwfl_Frame;
-typedef struct Dwarf_Die Dwarf_Die; /* a 32-byte struct in libdw.h; only pointed to here */
-typedef struct Dwarf_Lines Dwarf_Lines;
-typedef struct Dwarf_Line Dwarf_Line;
-typedef struct Elf Elf;
-typedef uint64_t Dwarf_Addr;
-typedef uint64_t Dwarf_Word;
-typedef uint32_t GElf_Word;
-typedef Elf64_Sym GElf_Sym;
-typedef Elf64_Shdr GElf_Shdr;
-
-enum {
-	DWARF_CB_OK = 0,
-	DWARF_CB_ABORT = 1
-};
-
-typedef struct {
-	int (*find_elf)(Dwfl_Module *, void **, const char *, Dwarf_Addr, char **, Elf **);
-	int (*find_debuginfo)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *, const char *, GElf_Word,
-			      char **);
-	int (*section_address)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *, GElf_Word,
-			       const GElf_Shdr *, Dwarf_Addr *);
-	char **debuginfo_path;
-} Dwfl_Callbacks;
-
-typedef struct {
-	pid_t (*next_thread)(Dwfl *, void *, void **);
-	bool (*get_thread)(Dwfl *, pid_t, void *, void **);
-	bool (*memory_read)(Dwfl *, Dwarf_Addr, Dwarf_Word *, void *);
-	bool (*set_initial_registers)(Dwfl_Thread *, void *);
-	void (*detach)(Dwfl *, void *);
-	void (*thread_detach)(Dwfl_Thread *, void *);
-} Dwfl_Thread_Callbacks;
-
-typedef int (*modules_cb)(Dwfl_Module *, void **, const char *, Dwarf_Addr, void *);
-
-struct dwapi {
-	Dwfl *(*begin)(const Dwfl_Callbacks *);
-	void (*end)(Dwfl *);
-	const char *(*errmsg)(int);
-	void (*report_begin)(Dwfl *);
-	int (*report_end)(Dwfl *, int (*)(Dwfl_Module *, void *, const char *, Dwarf_Addr, void *), void *);
-	int (*linux_proc_report)(Dwfl *, pid_t);
-	int (*linux_proc_find_elf)(Dwfl_Module *, void **, const char *, Dwarf_Addr, char **, Elf **);
-	int (*standard_find_debuginfo)(Dwfl_Module *, void **, const char *, Dwarf_Addr, const char *, const char *,
-				       GElf_Word, char **);
-	bool (*attach_state)(Dwfl *, Elf *, pid_t, const Dwfl_Thread_Callbacks *, void *);
-	int (*getthread_frames)(Dwfl *, pid_t, int (*)(Dwfl_Frame *, void *), void *);
-	bool (*frame_pc)(Dwfl_Frame *, Dwarf_Addr *, bool *);
-	bool (*thread_state_registers)(Dwfl_Thread *, int, unsigned, const Dwarf_Word *);
-	void (*thread_state_register_pc)(Dwfl_Thread *, Dwarf_Word);
-	Dwfl_Module *(*addrmodule)(Dwfl *, Dwarf_Addr);
-	const char *(*module_info)(Dwfl_Module *, void ***, Dwarf_Addr *, Dwarf_Addr *, Dwarf_Addr *, Dwarf_Addr *,
-				   const char **, const char **);
-	Dwfl_Line *(*module_getsrc)(Dwfl_Module *, Dwarf_Addr);
-	const char *(*lineinfo)(Dwfl_Line *, Dwarf_Addr *, int *, int *, Dwarf_Word *, Dwarf_Word *);
-	const char *(*line_comp_dir)(Dwfl_Line *);
-	Dwfl_Line *(*dwfl_onesrcline)(Dwarf_Die *, size_t);
-	ptrdiff_t (*getmodules)(Dwfl *, modules_cb, void *, ptrdiff_t);
-	int (*module_getsymtab)(Dwfl_Module *);
-	const char *(*module_getsym_info)(Dwfl_Module *, int, GElf_Sym *, Dwarf_Addr *, GElf_Word *, Elf **,
-					  Dwarf_Addr *);
-	Dwarf_Die *(*module_addrdie)(Dwfl_Module *, Dwarf_Addr, Dwarf_Addr *);
-	Dwarf_Die *(*module_nextcu)(Dwfl_Module *, Dwarf_Die *, Dwarf_Addr *);
-	int (*getsrclines)(Dwarf_Die *, Dwarf_Lines **, size_t *);
-	Dwarf_Line *(*onesrcline)(Dwarf_Lines *, size_t);
-	int (*lineaddr)(Dwarf_Line *, Dwarf_Addr *);
-	int (*lineno)(Dwarf_Line *, int *);
-	const char *(*linesrc)(Dwarf_Line *, Dwarf_Word *, Dwarf_Word *);
-	int (*linebeginstatement)(Dwarf_Line *, bool *);
-	int (*lineendsequence)(Dwarf_Line *, bool *);
-	/* optional (elfutils >= 0.188): the callers' stack pointers */
-	int (*frame_reg)(Dwfl_Frame *, unsigned, Dwarf_Word *);
-};
-
-static const struct {
-	const char *name;
-	size_t off;
-	bool optional;
-} dw_syms[] = {
-#define S(field, sym) { sym, offsetof(struct dwapi, field), false }
-	S(begin, "dwfl_begin"),
-	S(end, "dwfl_end"),
-	S(errmsg, "dwfl_errmsg"),
-	S(report_begin, "dwfl_report_begin"),
-	S(report_end, "dwfl_report_end"),
-	S(linux_proc_report, "dwfl_linux_proc_report"),
-	S(linux_proc_find_elf, "dwfl_linux_proc_find_elf"),
-	S(standard_find_debuginfo, "dwfl_standard_find_debuginfo"),
-	S(attach_state, "dwfl_attach_state"),
-	S(getthread_frames, "dwfl_getthread_frames"),
-	S(frame_pc, "dwfl_frame_pc"),
-	S(thread_state_registers, "dwfl_thread_state_registers"),
-	S(thread_state_register_pc, "dwfl_thread_state_register_pc"),
-	S(addrmodule, "dwfl_addrmodule"),
-	S(module_info, "dwfl_module_info"),
-	S(module_getsrc, "dwfl_module_getsrc"),
-	S(lineinfo, "dwfl_lineinfo"),
-	S(line_comp_dir, "dwfl_line_comp_dir"),
-	S(dwfl_onesrcline, "dwfl_onesrcline"),
-	S(getmodules, "dwfl_getmodules"),
-	S(module_getsymtab, "dwfl_module_getsymtab"),
-	S(module_getsym_info, "dwfl_module_getsym_info"),
-	S(module_addrdie, "dwfl_module_addrdie"),
-	S(module_nextcu, "dwfl_module_nextcu"),
-	S(getsrclines, "dwarf_getsrclines"),
-	S(onesrcline, "dwarf_onesrcline"),
-	S(lineaddr, "dwarf_lineaddr"),
-	S(lineno, "dwarf_lineno"),
-	S(linesrc, "dwarf_linesrc"),
-	S(linebeginstatement, "dwarf_linebeginstatement"),
-	S(lineendsequence, "dwarf_lineendsequence"),
-	{ "dwfl_frame_reg", offsetof(struct dwapi, frame_reg), true },
-#undef S
-};
-
-static struct {
-	pthread_once_t once;
-	struct dwapi api;
-	bool ok;
-	char why[384];
-	void *handle;		  /* libdw.so.1, for sym_libdw */
-	Dwfl_Callbacks callbacks; /* must outlive every Dwfl */
-	char *debuginfo_path;	  /* NULL: the default ":.debug:/usr/lib/debug" */
-} dw = { .once = PTHREAD_ONCE_INIT };
-
-static void dw_load(void)
-{
-	/* FORKALL_LIBDW: another build of elfutils (a path), or a missing one in tests */
-	const char *name = getenv("FORKALL_LIBDW");
-	void *h = dlopen(name && *name ? name : "libdw.so.1", RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		const char *e = dlerror();
-		snprintf(dw.why, sizeof dw.why,
-			 "libdw.so.1 not found: %s; install libdw1 (elfutils) for CFI unwinding, "
-			 "source lines and debuginfo. Using frame pointers and ELF symbols",
-			 e ? e : "dlopen failed");
-		return;
-	}
-	for (size_t i = 0; i < sizeof dw_syms / sizeof dw_syms[0]; i++) {
-		void *p = dlsym(h, dw_syms[i].name);
-		if (!p && !dw_syms[i].optional) {
-			snprintf(dw.why, sizeof dw.why,
-				 "libdw.so.1 has no %s (elfutils >= 0.158 needed); using frame pointers "
-				 "and ELF symbols",
-				 dw_syms[i].name);
-			dlclose(h);
-			return;
-		}
-		memcpy((char *)&dw.api + dw_syms[i].off, &p, sizeof p);
-	}
-	dw.handle = h;
-	dw.callbacks.find_elf = dw.api.linux_proc_find_elf;
-	dw.callbacks.find_debuginfo = dw.api.standard_find_debuginfo;
-	dw.callbacks.debuginfo_path = &dw.debuginfo_path;
-	dw.ok = true; /* the handle stays open for the life of the process */
-}
+#include "debuginfo/dw.h"
+#include "debuginfo/elfsym.h"
 
 /* ------------------------------------------------------------------ */
 /* the object                                                          */
@@ -215,33 +47,9 @@ struct memcache {
 	uint8_t data[MC_PAGES][MC_PAGE];
 };
 
-struct esym {
-	uint64_t addr, size;
-	uint32_t name; /* offset in elfmod.strs */
-};
-
-/* An object mapped in the process, for the frame-pointer walk and for
- * symbols without libdw. */
-struct elfmod {
-	char *path;
-	uint64_t start, end; /* from its offset-0 mapping to the end of its last */
-	bool loaded;
-	uint64_t bias;
-	struct esym *syms; /* functions, sorted by addr */
-	size_t nsyms;
-	char *strs;
-	size_t strsz;
-};
-
-struct dsym {
-	uint64_t addr, size;
-	const char *name; /* libdw's string table: valid while the module is */
-	unsigned char bind;
-};
-
 struct dwmod {
 	Dwfl_Module *mod;
-	struct dsym *syms;
+	struct elfsym_func *syms; /* names in libdw's string table: valid while the module is */
 	size_t n;
 };
 
@@ -255,11 +63,10 @@ struct fk_symbols {
 	/* the LWP being unwound, for the thread callbacks */
 	pid_t cur_tid;
 	const fk_gregs *cur_regs;
-	/* /proc/PID/maps and ELF symbols, loaded when first needed */
+	/* /proc/PID/maps and the ELF reader over it, loaded when first needed */
 	bool maps_loaded;
 	struct vma_list maps;
-	struct elfmod *mods;
-	size_t nmods;
+	struct elfsyms *elf;
 	/* function symbols of libdw's modules, sorted (dwfl_module_addrinfo
 	 * searches linearly: ~70 us per call in libc with its .symtab) */
 	struct dwmod *dwmods;
@@ -321,195 +128,6 @@ static bool mem_u64(struct fk_symbols *s, uint64_t addr, uint64_t *out)
 	return true;
 }
 
-/* ---- ELF symbol tables (no libdw) ---- */
-
-static int pread_all(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-	while (done < len) {
-		ssize_t r = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		done += (size_t)r;
-	}
-	return 0;
-}
-
-struct elffile {
-	int fd;
-	Elf64_Ehdr eh;
-	Elf64_Phdr *ph;
-	Elf64_Shdr *sh;
-};
-
-static void elf_close(struct elffile *f)
-{
-	free(f->ph);
-	free(f->sh);
-	if (f->fd >= 0)
-		close(f->fd);
-	memset(f, 0, sizeof *f);
-	f->fd = -1;
-}
-
-static int elf_open(struct elffile *f, const char *path)
-{
-	memset(f, 0, sizeof *f);
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0)
-		return -1;
-	Elf64_Ehdr *eh = &f->eh;
-	if (pread_all(f->fd, eh, sizeof *eh, 0) < 0 || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
-	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_phentsize != sizeof(Elf64_Phdr) ||
-	    (eh->e_shnum && eh->e_shentsize != sizeof(Elf64_Shdr)))
-		goto bad;
-	f->ph = calloc(eh->e_phnum ? eh->e_phnum : 1, sizeof *f->ph);
-	f->sh = calloc(eh->e_shnum ? eh->e_shnum : 1, sizeof *f->sh);
-	if (!f->ph || !f->sh || pread_all(f->fd, f->ph, eh->e_phnum * sizeof *f->ph, eh->e_phoff) < 0 ||
-	    pread_all(f->fd, f->sh, eh->e_shnum * sizeof *f->sh, eh->e_shoff) < 0)
-		goto bad;
-	return 0;
-bad:
-	elf_close(f);
-	return -1;
-}
-
-/* Append the function symbols of section idx (SHT_SYMTAB or SHT_DYNSYM). */
-static int elf_add_syms(struct elfmod *m, const struct elffile *f, int idx)
-{
-	const Elf64_Shdr *sh = &f->sh[idx];
-	if (sh->sh_entsize != sizeof(Elf64_Sym) || sh->sh_link >= f->eh.e_shnum)
-		return -1;
-	const Elf64_Shdr *ss = &f->sh[sh->sh_link];
-	size_t n = sh->sh_size / sizeof(Elf64_Sym);
-	Elf64_Sym *raw = malloc(n ? n * sizeof *raw : 1);
-	char *strs = realloc(m->strs, m->strsz + ss->sh_size + 1);
-	if (!raw || !strs) {
-		free(raw);
-		if (strs)
-			m->strs = strs;
-		return -1;
-	}
-	m->strs = strs;
-	struct esym *syms = realloc(m->syms, (m->nsyms + n + 1) * sizeof *syms);
-	if (!syms) {
-		free(raw);
-		return -1;
-	}
-	m->syms = syms;
-	if (pread_all(f->fd, raw, n * sizeof *raw, sh->sh_offset) < 0 ||
-	    pread_all(f->fd, m->strs + m->strsz, ss->sh_size, ss->sh_offset) < 0) {
-		free(raw);
-		return -1;
-	}
-	size_t base = m->strsz;
-	m->strsz += ss->sh_size + 1;
-	m->strs[m->strsz - 1] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		const Elf64_Sym *y = &raw[i];
-		int type = ELF64_ST_TYPE(y->st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || y->st_shndx == SHN_UNDEF || y->st_value == 0 ||
-		    y->st_name >= ss->sh_size)
-			continue;
-		m->syms[m->nsyms].addr = y->st_value + m->bias;
-		m->syms[m->nsyms].size = y->st_size;
-		m->syms[m->nsyms].name = (uint32_t)(base + y->st_name);
-		m->nsyms++;
-	}
-	free(raw);
-	return 0;
-}
-
-static int find_section(const struct elffile *f, uint32_t type)
-{
-	for (int i = 0; i < f->eh.e_shnum; i++)
-		if (f->sh[i].sh_type == type)
-			return i;
-	return -1;
-}
-
-/* /usr/lib/debug/.build-id/ab/cdef….debug from the NT_GNU_BUILD_ID note. */
-static bool build_id_path(const struct elffile *f, char *out, size_t cap)
-{
-	for (int i = 0; i < f->eh.e_shnum; i++) {
-		const Elf64_Shdr *sh = &f->sh[i];
-		if (sh->sh_type != SHT_NOTE || sh->sh_size < 12 || sh->sh_size > 4096)
-			continue;
-		uint8_t buf[4096];
-		if (pread_all(f->fd, buf, sh->sh_size, sh->sh_offset) < 0)
-			continue;
-		for (size_t p = 0; p + 12 <= sh->sh_size;) {
-			uint32_t namesz, descsz, type;
-			memcpy(&namesz, buf + p, 4);
-			memcpy(&descsz, buf + p + 4, 4);
-			memcpy(&type, buf + p + 8, 4);
-			size_t name_off = p + 12, desc_off = name_off + ((namesz + 3u) & ~3u);
-			if (desc_off + descsz > sh->sh_size)
-				break;
-			if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(buf + name_off, "GNU", 4) == 0 &&
-			    descsz >= 2 && descsz <= 64) {
-				int n = snprintf(out, cap, "/usr/lib/debug/.build-id/%02x/", buf[desc_off]);
-				for (uint32_t k = 1; k < descsz && n > 0 && (size_t)n + 3 < cap; k++)
-					n += snprintf(out + n, cap - (size_t)n, "%02x", buf[desc_off + k]);
-				if (n > 0 && (size_t)n + 7 < cap) {
-					strcpy(out + n, ".debug");
-					return true;
-				}
-				return false;
-			}
-			p = desc_off + ((descsz + 3u) & ~3u);
-		}
-	}
-	return false;
-}
-
-static int cmp_esym(const void *a, const void *b)
-{
-	const struct esym *x = a, *y = b;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	/* sized symbols first: the lookup takes the first at an address */
-	return (x->size == 0) - (y->size == 0);
-}
-
-static void elfmod_load(struct fk_symbols *s, struct elfmod *m)
-{
-	if (m->loaded)
-		return;
-	m->loaded = true;
-	char path[4200];
-	struct elffile f;
-	snprintf(path, sizeof path, "/proc/%d/root%s", (int)s->pid, m->path);
-	if (elf_open(&f, path) < 0 && elf_open(&f, m->path) < 0)
-		return;
-	for (int i = 0; i < f.eh.e_phnum; i++) {
-		if (f.ph[i].p_type == PT_LOAD) { /* the first PT_LOAD is at file offset 0 */
-			uint64_t align = f.ph[i].p_align > 1 ? f.ph[i].p_align : 4096;
-			m->bias = m->start - (f.ph[i].p_vaddr & ~(align - 1));
-			break;
-		}
-	}
-	int idx = find_section(&f, SHT_SYMTAB);
-	if (idx >= 0) {
-		elf_add_syms(m, &f, idx);
-	} else {
-		struct elffile d;
-		if (build_id_path(&f, path, sizeof path) && elf_open(&d, path) == 0) {
-			int di = find_section(&d, SHT_SYMTAB);
-			if (di >= 0)
-				elf_add_syms(m, &d, di); /* same link-time addresses: same bias */
-			elf_close(&d);
-		}
-		if (m->nsyms == 0 && (idx = find_section(&f, SHT_DYNSYM)) >= 0)
-			elf_add_syms(m, &f, idx);
-	}
-	elf_close(&f);
-	if (m->nsyms)
-		qsort(m->syms, m->nsyms, sizeof *m->syms, cmp_esym);
-}
-
 static void dwmods_drop(struct fk_symbols *s)
 {
 	for (size_t i = 0; i < s->ndwmods; i++)
@@ -521,84 +139,28 @@ static void dwmods_drop(struct fk_symbols *s)
 
 static void maps_drop(struct fk_symbols *s)
 {
-	for (size_t i = 0; i < s->nmods; i++) {
-		free(s->mods[i].path);
-		free(s->mods[i].syms);
-		free(s->mods[i].strs);
-	}
-	free(s->mods);
-	s->mods = NULL;
-	s->nmods = 0;
+	elfsyms_free(s->elf);
+	s->elf = NULL;
 	if (s->maps_loaded)
 		proc_maps_free(&s->maps);
 	s->maps_loaded = false;
 	memset(&s->maps, 0, sizeof s->maps);
 }
 
-static bool maps_load(struct fk_symbols *s)
+/* The maps and the ELF reader (NULL when the maps cannot be read, or out
+ * of memory). */
+static struct elfsyms *maps_load(struct fk_symbols *s)
 {
 	if (s->maps_loaded)
-		return true;
-	if (proc_maps_read(s->pid, &s->maps) < 0)
-		return false;
+		return s->elf;
+	int rc = proc_maps_read(s->pid, &s->maps);
+	if (rc < 0) {
+		fk_debug("symbols %d: /proc/%d/maps: %s", (int)s->pid, (int)s->pid, strerror(-rc));
+		return NULL;
+	}
 	s->maps_loaded = true;
-	s->mods = calloc(s->maps.n ? s->maps.n : 1, sizeof *s->mods);
-	if (!s->mods)
-		return true;
-	for (size_t i = 0; i < s->maps.n; i++) {
-		const struct vma *v = &s->maps.v[i];
-		if (v->path[0] != '/')
-			continue;
-		if (v->offset == 0) {
-			struct elfmod *m = &s->mods[s->nmods];
-			if (!(m->path = strdup(v->path)))
-				continue;
-			m->start = v->start;
-			m->end = v->end;
-			s->nmods++;
-			continue;
-		}
-		for (size_t j = s->nmods; j-- > 0;) {
-			if (strcmp(s->mods[j].path, v->path) == 0) {
-				if (v->end > s->mods[j].end)
-					s->mods[j].end = v->end;
-				break;
-			}
-		}
-	}
-	return true;
-}
-
-static struct elfmod *elfmod_at(struct fk_symbols *s, uint64_t addr)
-{
-	if (!maps_load(s))
-		return NULL;
-	for (size_t i = s->nmods; i-- > 0;)
-		if (addr >= s->mods[i].start && addr < s->mods[i].end)
-			return &s->mods[i];
-	return NULL;
-}
-
-/* The function containing addr: the last symbol at or below it, if addr is
- * inside its size (or it has none). */
-static const struct esym *elfmod_sym(struct elfmod *m, uint64_t addr)
-{
-	size_t lo = 0, hi = m->nsyms;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->syms[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
-		return NULL;
-	const struct esym *y = &m->syms[lo - 1];
-	while (y > m->syms && y[-1].addr == y->addr)
-		y--; /* the first of its aliases (sized first) */
-	if (y->size && addr >= y->addr + y->size)
-		return NULL;
-	return y;
+	s->elf = elfsyms_new(s->pid, &s->maps);
+	return s->elf;
 }
 
 /* ---- libdw session ---- */
@@ -638,9 +200,9 @@ static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
 	struct fk_symbols *s = arg;
 	uint64_t regs[64];
 	size_t n = arch_dwarf_gregs(s->cur_regs, regs, sizeof regs / sizeof regs[0]);
-	if (!dw.api.thread_state_registers(thread, 0, (unsigned)n, regs))
+	if (!DW->dwfl_thread_state_registers(thread, 0, (unsigned)n, regs))
 		return false;
-	dw.api.thread_state_register_pc(thread, arch_pc(s->cur_regs));
+	DW->dwfl_thread_state_register_pc(thread, arch_pc(s->cur_regs));
 	return true;
 }
 
@@ -655,23 +217,23 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 
 static void dwfl_setup(struct fk_symbols *s)
 {
-	s->dwfl = dw.api.begin(&dw.callbacks);
+	s->dwfl = DW->dwfl_begin(dw_callbacks());
 	if (!s->dwfl) {
-		set_note(s, "dwfl_begin: %s; using frame pointers and ELF symbols", dw.api.errmsg(-1));
+		set_note(s, "dwfl_begin: %s; using frame pointers and ELF symbols", DW->dwfl_errmsg(-1));
 		s->use_dw = false;
 		return;
 	}
 	s->use_dw = true;
-	dw.api.report_begin(s->dwfl);
-	int rc = dw.api.linux_proc_report(s->dwfl, s->pid);
-	dw.api.report_end(s->dwfl, NULL, NULL);
+	DW->dwfl_report_begin(s->dwfl);
+	int rc = DW->dwfl_linux_proc_report(s->dwfl, s->pid);
+	DW->dwfl_report_end(s->dwfl, NULL, NULL);
 	if (rc != 0) {
-		set_note(s, "dwfl_linux_proc_report(%d): %s", (int)s->pid, rc > 0 ? strerror(rc) : dw.api.errmsg(-1));
+		set_note(s, "dwfl_linux_proc_report(%d): %s", (int)s->pid, rc > 0 ? strerror(rc) : DW->dwfl_errmsg(-1));
 		s->use_dw = false; /* sym_refresh tries again */
 		return;
 	}
-	if (!dw.api.attach_state(s->dwfl, NULL, s->pid, &thread_callbacks, s)) {
-		set_note(s, "dwfl_attach_state: %s; unwinding with frame pointers", dw.api.errmsg(-1));
+	if (!DW->dwfl_attach_state(s->dwfl, NULL, s->pid, &thread_callbacks, s)) {
+		set_note(s, "dwfl_attach_state: %s; unwinding with frame pointers", DW->dwfl_errmsg(-1));
 		return;
 	}
 	s->attached = true;
@@ -691,9 +253,9 @@ struct fk_symbols *sym_open(pid_t pid)
 			 off);
 		return s;
 	}
-	pthread_once(&dw.once, dw_load);
-	if (!dw.ok) {
-		set_note(s, "%s", dw.why);
+	const char *why = NULL;
+	if (!dw_get(&why)) {
+		set_note(s, "%s", why);
 		return s;
 	}
 	dwfl_setup(s);
@@ -705,7 +267,7 @@ void sym_close(struct fk_symbols *s)
 	if (!s)
 		return;
 	if (s->dwfl)
-		dw.api.end(s->dwfl);
+		DW->dwfl_end(s->dwfl);
 	dwmods_drop(s);
 	maps_drop(s);
 	free(s);
@@ -726,15 +288,15 @@ void sym_refresh(struct fk_symbols *s)
 		return; /* no libdw */
 	if (s->attached) {
 		s->removed = false;
-		dw.api.report_begin(s->dwfl);
-		int rc = dw.api.linux_proc_report(s->dwfl, s->pid);
-		dw.api.report_end(s->dwfl, cb_removed, s);
+		DW->dwfl_report_begin(s->dwfl);
+		int rc = DW->dwfl_linux_proc_report(s->dwfl, s->pid);
+		DW->dwfl_report_end(s->dwfl, cb_removed, s);
 		if (rc == 0 && !s->removed)
 			return; /* modules kept or added: the attached state stays valid */
 	}
 	/* Start over: after a failure, or because the attached state may use
 	 * the backend (Ebl) of a module that was just removed. */
-	dw.api.end(s->dwfl);
+	DW->dwfl_end(s->dwfl);
 	s->dwfl = NULL;
 	s->attached = false;
 	s->use_dw = false;
@@ -783,9 +345,9 @@ static void keep_regs(struct unwind *u, Dwfl_Frame *state)
 	}
 	uint32_t keep = arch_dwarf_callee_saved | 1u << arch_dwarf_sp_regno;
 	uint32_t known = r->known & arch_dwarf_callee_saved; /* the callee's, carried */
-	for (unsigned i = 0; dw.api.frame_reg && i < SYM_NREGS; i++) {
+	for (unsigned i = 0; DW->dwfl_frame_reg && i < SYM_NREGS; i++) {
 		Dwarf_Word v;
-		if ((keep & (1u << i)) && dw.api.frame_reg(state, i, &v) == 0) {
+		if ((keep & (1u << i)) && DW->dwfl_frame_reg(state, i, &v) == 0) {
 			r->v[i] = v;
 			known |= 1u << i;
 		}
@@ -798,13 +360,13 @@ static int cb_frame(Dwfl_Frame *state, void *arg)
 	struct unwind *u = arg;
 	Dwarf_Addr pc;
 	bool act = false;
-	if (!dw.api.frame_pc(state, &pc, &act))
+	if (!DW->dwfl_frame_pc(state, &pc, &act))
 		return DWARF_CB_ABORT;
 	uint64_t sp = 0;
 	Dwarf_Word v;
 	if (u->n == 0)
 		sp = arch_sp(u->s->cur_regs);
-	else if (dw.api.frame_reg && dw.api.frame_reg(state, arch_dwarf_sp_regno, &v) == 0)
+	else if (DW->dwfl_frame_reg && DW->dwfl_frame_reg(state, arch_dwarf_sp_regno, &v) == 0)
 		sp = v;
 	if (u->n > 0) {
 		const struct sym_frame *prev = &u->f[u->n - 1];
@@ -834,7 +396,8 @@ static int unwind_fp(struct fk_symbols *s, const fk_gregs *regs, struct sym_fram
 	frames[0].sp = sp;
 	frames[0].activation = true;
 	int n = 1;
-	if (!maps_load(s))
+	maps_load(s);
+	if (!s->maps_loaded)
 		return n;
 	const struct vma *stack = vma_find(&s->maps, sp);
 	if (!stack)
@@ -871,14 +434,14 @@ static int unwind(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct 
 		struct unwind u = { .s = s, .f = frames, .n = 0, .max = max, .want = want, .regs = out };
 		s->cur_tid = tid;
 		s->cur_regs = regs;
-		int rc = dw.api.getthread_frames(s->dwfl, tid, cb_frame, &u);
+		int rc = DW->dwfl_getthread_frames(s->dwfl, tid, cb_frame, &u);
 		if (rc < 0 && u.n > 0)
-			fk_debug("unwind %d: stopped after %d frames: %s", (int)tid, u.n, dw.api.errmsg(-1));
+			fk_debug("unwind %d: stopped after %d frames: %s", (int)tid, u.n, DW->dwfl_errmsg(-1));
 		s->cur_tid = 0;
 		s->cur_regs = NULL;
 		if (u.n > 0)
 			return u.n;
-		fk_debug("unwind %d: libdw gave no frame (%s); walking frame pointers", (int)tid, dw.api.errmsg(-1));
+		fk_debug("unwind %d: libdw gave no frame (%s); walking frame pointers", (int)tid, DW->dwfl_errmsg(-1));
 	}
 	int n = unwind_fp(s, regs, frames, max);
 	if (out && want < n) {
@@ -909,14 +472,9 @@ int sym_unwind_regs(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struc
 	return unwind(s, tid, regs, frames, max, want, out, err);
 }
 
-void *sym_dwfl(struct fk_symbols *s)
+Dwfl *sym_dwfl(struct fk_symbols *s)
 {
 	return s && s->use_dw ? s->dwfl : NULL;
-}
-
-void *sym_libdw(const char *name)
-{
-	return dw.ok && dw.handle ? dlsym(dw.handle, name) : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -991,18 +549,6 @@ static void resolve_path(char *dst, size_t cap, const char *comp_dir, const char
 	normalize_path(dst, cap, tmp);
 }
 
-static int cmp_dsym(const void *a, const void *b)
-{
-	const struct dsym *x = a, *y = b;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	if ((x->size == 0) != (y->size == 0))
-		return x->size == 0 ? 1 : -1; /* sized first */
-	static const int rank[] = { [STB_GLOBAL] = 0, [STB_WEAK] = 1, [STB_LOCAL] = 2 };
-	int rx = x->bind <= STB_WEAK ? rank[x->bind] : 3, ry = y->bind <= STB_WEAK ? rank[y->bind] : 3;
-	return rx - ry; /* global names before weak and local aliases */
-}
-
 /* The module's function symbols (.symtab of the file or its debuginfo, or
  * .dynsym), sorted by address; built on first use. The pointer is valid
  * until the next dwmod_get (the array grows). */
@@ -1018,7 +564,7 @@ static struct dwmod *dwmod_get(struct fk_symbols *s, Dwfl_Module *mod)
 	struct dwmod *m = &s->dwmods[s->ndwmods++];
 	memset(m, 0, sizeof *m);
 	m->mod = mod;
-	int n = dw.api.module_getsymtab(mod);
+	int n = DW->dwfl_module_getsymtab(mod);
 	if (n <= 1 || !(m->syms = malloc((size_t)n * sizeof *m->syms)))
 		return m;
 	for (int i = 1; i < n; i++) {
@@ -1026,7 +572,7 @@ static struct dwmod *dwmod_get(struct fk_symbols *s, Dwfl_Module *mod)
 		Dwarf_Addr addr, bias;
 		GElf_Word shndx;
 		Elf *elf;
-		const char *nm = dw.api.module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
+		const char *nm = DW->dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
 		int type = ELF64_ST_TYPE(sym.st_info);
 		if (!nm || !*nm || (type != STT_FUNC && type != STT_GNU_IFUNC) || shndx == SHN_UNDEF ||
 		    shndx == (GElf_Word)-1 || addr == 0)
@@ -1037,28 +583,13 @@ static struct dwmod *dwmod_get(struct fk_symbols *s, Dwfl_Module *mod)
 		m->syms[m->n].bind = (unsigned char)ELF64_ST_BIND(sym.st_info);
 		m->n++;
 	}
-	qsort(m->syms, m->n, sizeof *m->syms, cmp_dsym);
+	elfsym_sort(m->syms, m->n);
 	return m;
 }
 
-static const struct dsym *dwmod_sym(const struct dwmod *m, uint64_t addr)
+static const struct elfsym_func *dwmod_sym(const struct dwmod *m, uint64_t addr)
 {
-	size_t lo = 0, hi = m->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->syms[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
-		return NULL;
-	const struct dsym *y = &m->syms[lo - 1];
-	while (y > m->syms && y[-1].addr == y->addr)
-		y--;
-	if (y->size && addr >= y->addr + y->size)
-		return NULL;
-	return y;
+	return elfsym_func_at(m->syms, m->n, addr);
 }
 
 int sym_describe(struct fk_symbols *s, uint64_t pc, bool adjust, struct sym_info *out)
@@ -1066,38 +597,38 @@ int sym_describe(struct fk_symbols *s, uint64_t pc, bool adjust, struct sym_info
 	memset(out, 0, sizeof *out);
 	uint64_t at = adjust && pc > 0 ? pc - 1 : pc;
 	if (s->use_dw) {
-		Dwfl_Module *mod = dw.api.addrmodule(s->dwfl, at);
+		Dwfl_Module *mod = DW->dwfl_addrmodule(s->dwfl, at);
 		if (!mod)
 			return -1;
 		copy_str(out->module, sizeof out->module,
-			 dw.api.module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+			 DW->dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
 		const struct dwmod *m = dwmod_get(s, mod);
-		const struct dsym *y = m ? dwmod_sym(m, at) : NULL;
+		const struct elfsym_func *y = m ? dwmod_sym(m, at) : NULL;
 		if (y) {
 			copy_sym_name(out->function, sizeof out->function, y->name);
 			out->offset = pc - y->addr;
 			out->has_function = true;
 		}
-		Dwfl_Line *line = dw.api.module_getsrc(mod, at);
+		Dwfl_Line *line = DW->dwfl_module_getsrc(mod, at);
 		int lineno = 0, col = 0;
-		const char *file = line ? dw.api.lineinfo(line, NULL, &lineno, &col, NULL, NULL) : NULL;
+		const char *file = line ? DW->dwfl_lineinfo(line, NULL, &lineno, &col, NULL, NULL) : NULL;
 		if (file && lineno > 0) {
-			resolve_path(out->file, sizeof out->file, dw.api.line_comp_dir(line), file);
+			resolve_path(out->file, sizeof out->file, DW->dwfl_line_comp_dir(line), file);
 			out->line = lineno;
 			out->column = col;
 			out->has_line = true;
 		}
 		return 0;
 	}
-	struct elfmod *m = elfmod_at(s, at);
-	if (!m)
+	struct elfsyms *elf = maps_load(s);
+	struct elfsym_func fn;
+	const char *path = elf ? elfsyms_describe(elf, at, &fn) : NULL;
+	if (!path)
 		return -1;
-	copy_str(out->module, sizeof out->module, m->path);
-	elfmod_load(s, m);
-	const struct esym *y = elfmod_sym(m, at);
-	if (y) {
-		copy_sym_name(out->function, sizeof out->function, m->strs + y->name);
-		out->offset = pc - y->addr;
+	copy_str(out->module, sizeof out->module, path);
+	if (fn.name) {
+		copy_sym_name(out->function, sizeof out->function, fn.name);
+		out->offset = pc - fn.addr;
 		out->has_function = true;
 	}
 	return 0;
@@ -1148,22 +679,22 @@ static int addrset_out(struct addrset *v, uint64_t *addrs, int max)
 static uint64_t after_prologue(Dwfl_Module *mod, uint64_t entry, uint64_t size)
 {
 	Dwarf_Addr bias;
-	Dwarf_Die *cu = dw.api.module_addrdie(mod, entry, &bias);
+	Dwarf_Die *cu = DW->dwfl_module_addrdie(mod, entry, &bias);
 	Dwarf_Lines *lines;
 	size_t nlines;
-	if (!cu || dw.api.getsrclines(cu, &lines, &nlines) != 0)
+	if (!cu || DW->dwarf_getsrclines(cu, &lines, &nlines) != 0)
 		return entry;
 	uint64_t lo = entry - bias, hi = lo + (size ? size : 1);
 	int first = -1;
 	for (size_t i = 0; i < nlines; i++) {
-		Dwarf_Line *l = dw.api.onesrcline(lines, i);
+		Dwarf_Line *l = DW->dwarf_onesrcline(lines, i);
 		Dwarf_Addr a;
 		int no;
 		bool endseq = false, stmt = true;
-		if (!l || dw.api.lineaddr(l, &a) != 0 || a < lo || a >= hi || dw.api.lineno(l, &no) != 0)
+		if (!l || DW->dwarf_lineaddr(l, &a) != 0 || a < lo || a >= hi || DW->dwarf_lineno(l, &no) != 0)
 			continue;
-		dw.api.lineendsequence(l, &endseq);
-		dw.api.linebeginstatement(l, &stmt);
+		DW->dwarf_lineendsequence(l, &endseq);
+		DW->dwarf_linebeginstatement(l, &stmt);
 		if (endseq || no == 0)
 			continue;
 		if (first < 0) {
@@ -1195,26 +726,27 @@ static int cb_fn_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_Ad
 	return DWARF_CB_OK;
 }
 
+static void elf_fn_match(const struct elfsym_func *f, void *arg)
+{
+	struct fn_lookup *q = arg;
+	if (sym_name_is(f->name, q->name))
+		addrset_add(&q->out, f->addr);
+}
+
 int sym_lookup_function(struct fk_symbols *s, const char *name, uint64_t *addrs, int max)
 {
 	if (!name || !*name || max < 1)
 		return 0;
 	if (s->use_dw) {
 		struct fn_lookup q = { .s = s, .name = name };
-		dw.api.getmodules(s->dwfl, cb_fn_module, &q, 0);
+		DW->dwfl_getmodules(s->dwfl, cb_fn_module, &q, 0);
 		return addrset_out(&q.out, addrs, max);
 	}
-	struct addrset out = { 0 };
-	if (maps_load(s)) {
-		for (size_t i = 0; i < s->nmods; i++) {
-			struct elfmod *m = &s->mods[i];
-			elfmod_load(s, m);
-			for (size_t k = 0; k < m->nsyms; k++)
-				if (sym_name_is(m->strs + m->syms[k].name, name))
-					addrset_add(&out, m->syms[k].addr);
-		}
-	}
-	return addrset_out(&out, addrs, max);
+	struct fn_lookup q = { .s = s, .name = name };
+	struct elfsyms *elf = maps_load(s);
+	if (elf)
+		elfsyms_each_function(elf, elf_fn_match, &q);
+	return addrset_out(&q.out, addrs, max);
 }
 
 /* ---- line lookup ---- */
@@ -1272,18 +804,18 @@ static int cb_line_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_
 	(void)ud, (void)mname, (void)start;
 	struct line_lookup *q = arg;
 	Dwarf_Addr bias;
-	for (Dwarf_Die *cu = NULL; (cu = dw.api.module_nextcu(mod, cu, &bias)) != NULL;) {
+	for (Dwarf_Die *cu = NULL; (cu = DW->dwfl_module_nextcu(mod, cu, &bias)) != NULL;) {
 		Dwarf_Lines *lines;
 		size_t nlines;
-		if (dw.api.getsrclines(cu, &lines, &nlines) != 0 || nlines == 0)
+		if (DW->dwarf_getsrclines(cu, &lines, &nlines) != 0 || nlines == 0)
 			continue;
-		Dwfl_Line *l0 = dw.api.dwfl_onesrcline(cu, 0);
-		const char *comp_dir = l0 ? dw.api.line_comp_dir(l0) : NULL;
+		Dwfl_Line *l0 = DW->dwfl_onesrcline(cu, 0);
+		const char *comp_dir = l0 ? DW->dwfl_line_comp_dir(l0) : NULL;
 		const char *last = NULL;
 		bool last_match = false;
 		for (size_t i = 0; i < nlines; i++) {
-			Dwarf_Line *l = dw.api.onesrcline(lines, i);
-			const char *src = l ? dw.api.linesrc(l, NULL, NULL) : NULL;
+			Dwarf_Line *l = DW->dwarf_onesrcline(lines, i);
+			const char *src = l ? DW->dwarf_linesrc(l, NULL, NULL) : NULL;
 			if (!src)
 				continue;
 			if (src != last) {
@@ -1293,10 +825,11 @@ static int cb_line_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_
 			int no;
 			Dwarf_Addr a;
 			bool endseq = false, stmt = false;
-			if (!last_match || dw.api.lineno(l, &no) != 0 || no < q->line || dw.api.lineaddr(l, &a) != 0)
+			if (!last_match || DW->dwarf_lineno(l, &no) != 0 || no < q->line ||
+			    DW->dwarf_lineaddr(l, &a) != 0)
 				continue;
-			dw.api.lineendsequence(l, &endseq);
-			dw.api.linebeginstatement(l, &stmt);
+			DW->dwarf_lineendsequence(l, &endseq);
+			DW->dwarf_linebeginstatement(l, &stmt);
 			if (!endseq && stmt)
 				line_add(q, mod, a + bias, no);
 		}
@@ -1313,13 +846,13 @@ int sym_lookup_line(struct fk_symbols *s, const char *file, int line, uint64_t *
 	char want[4096];
 	normalize_path(want, sizeof want, file);
 	struct line_lookup q = { .file = want, .flen = strlen(want), .line = line };
-	dw.api.getmodules(s->dwfl, cb_line_module, &q, 0);
+	DW->dwfl_getmodules(s->dwfl, cb_line_module, &q, 0);
 	/* One address per function: the lowest row of the line in each. */
 	struct addrset out = { 0 };
 	uint64_t *starts = calloc(q.n ? q.n : 1, sizeof *starts);
 	for (size_t i = 0; starts && i < q.n; i++) {
 		const struct dwmod *m = dwmod_get(s, q.hits[i].mod);
-		const struct dsym *y = m ? dwmod_sym(m, q.hits[i].addr) : NULL;
+		const struct elfsym_func *y = m ? dwmod_sym(m, q.hits[i].addr) : NULL;
 		starts[i] = y ? y->addr : q.hits[i].addr;
 	}
 	for (size_t i = 0; starts && i < q.n; i++) {
@@ -1345,31 +878,31 @@ size_t sym_function_lines(struct fk_symbols *s, uint64_t pc, uint64_t *lo, uint6
 	*rows = NULL;
 	if (!s->use_dw)
 		return 0;
-	Dwfl_Module *mod = dw.api.addrmodule(s->dwfl, pc);
+	Dwfl_Module *mod = DW->dwfl_addrmodule(s->dwfl, pc);
 	const struct dwmod *m = mod ? dwmod_get(s, mod) : NULL;
-	const struct dsym *y = m ? dwmod_sym(m, pc) : NULL;
+	const struct elfsym_func *y = m ? dwmod_sym(m, pc) : NULL;
 	if (!y || !y->size)
 		return 0;
 	Dwarf_Addr bias;
-	Dwarf_Die *cu = dw.api.module_addrdie(mod, pc, &bias);
+	Dwarf_Die *cu = DW->dwfl_module_addrdie(mod, pc, &bias);
 	Dwarf_Lines *lines;
 	size_t nlines;
-	if (!cu || dw.api.getsrclines(cu, &lines, &nlines) != 0 || nlines == 0)
+	if (!cu || DW->dwarf_getsrclines(cu, &lines, &nlines) != 0 || nlines == 0)
 		return 0;
 	*lo = y->addr;
 	*hi = y->addr + y->size;
 	struct sym_line_row *v = NULL;
 	size_t n = 0, cap = 0;
 	for (size_t i = 0; i < nlines; i++) {
-		Dwarf_Line *l = dw.api.onesrcline(lines, i);
+		Dwarf_Line *l = DW->dwarf_onesrcline(lines, i);
 		Dwarf_Addr a;
 		int no = 0;
 		bool endseq = false, stmt = false;
-		if (!l || dw.api.lineaddr(l, &a) != 0 || a + bias < *lo || a + bias >= *hi)
+		if (!l || DW->dwarf_lineaddr(l, &a) != 0 || a + bias < *lo || a + bias >= *hi)
 			continue;
-		dw.api.lineno(l, &no);
-		dw.api.lineendsequence(l, &endseq);
-		dw.api.linebeginstatement(l, &stmt);
+		DW->dwarf_lineno(l, &no);
+		DW->dwarf_lineendsequence(l, &endseq);
+		DW->dwarf_linebeginstatement(l, &stmt);
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			struct sym_line_row *nv = realloc(v, cap * sizeof *nv);
@@ -1380,7 +913,7 @@ size_t sym_function_lines(struct fk_symbols *s, uint64_t pc, uint64_t *lo, uint6
 			v = nv;
 		}
 		v[n].addr = a + bias;
-		v[n].file = endseq ? NULL : dw.api.linesrc(l, NULL, NULL);
+		v[n].file = endseq ? NULL : DW->dwarf_linesrc(l, NULL, NULL);
 		v[n].line = endseq ? 0 : no;
 		v[n].stmt = !endseq && stmt;
 		n++;

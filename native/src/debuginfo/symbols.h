@@ -1,13 +1,13 @@
 /* symbols.h — unwinding and symbolization of a traced process.
  *
- * One struct fk_symbols per process. With elfutils' libdw.so.1 (loaded with
- * dlopen, no headers needed at build time) it holds a Dwfl with the
+ * One struct fk_symbols per process. With elfutils' libdw.so.1 (dw.h:
+ * loaded with dlopen at run time) it holds a Dwfl with the
  * modules of /proc/PID/maps, debuginfo found through build-id and
  * .gnu_debuglink (dwfl_standard_find_debuginfo), and unwinds with CFI
  * (.eh_frame/.debug_frame). Without libdw (or with FORKALL_NO_LIBDW=1 in the
  * environment) it walks frame pointers and names functions from the ELF
- * .symtab/.dynsym (also .symtab of /usr/lib/debug/.build-id/ files), with no
- * source lines; sym_note() says why. FORKALL_LIBDW=/path/libdw.so.1 loads
+ * .symtab/.dynsym (also .symtab of /usr/lib/debug/.build-id/ files; the ELF
+ * reader, elfsym.h), with no source lines; sym_note() says why. FORKALL_LIBDW=/path/libdw.so.1 loads
  * another elfutils build instead of the system's.
  *
  * No ptrace here: the caller passes the registers of a stopped LWP, and
@@ -71,11 +71,8 @@ struct sym_regs {
 int sym_unwind_regs(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames, int max, int want,
 		    struct sym_regs *out, struct fk_err *err);
 
-/* The process's `Dwfl *`, NULL without libdw. */
-void *sym_dwfl(struct fk_symbols *s);
-/* A function of the libdw.so.1 that symbols.c loaded (dlsym), NULL when
- * libdw is not loaded or lacks it. */
-void *sym_libdw(const char *name);
+/* The process's Dwfl (dw.h), NULL without libdw. */
+struct Dwfl *sym_dwfl(struct fk_symbols *s);
 
 struct sym_info {
 	char function[256]; /* "" when unknown */

@@ -9,10 +9,15 @@
 
 #include "base/error.h"
 #include "base/json.h"
+#include "core/proc.h"
 #include "core/tracer.h"
 #include "ops/protocol.generated.h"
 
 /* "step" with line/out: a source-line step in the tracer thread (ops_step.c) */
 int op_step_line(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body, struct fk_err *err);
+
+/* True (err set) when thread tid of p is held at its vfork event: it cannot
+ * run until its child execs or exits (ops_exec.c). */
+bool vfork_held(struct proc *p, pid_t tid, struct fk_err *err);
 
 #endif

@@ -2,6 +2,7 @@
  * steps, breakpoints, register writes. */
 #include "ptrace/attach.h"
 #include "ptrace/breakpoints.h"
+#include "ptrace/follow.h"
 #include "base/log.h"
 #include "ops/ops.h"
 #include "base/procfs.h"
@@ -238,6 +239,19 @@ int op_kill(struct fk_tracer *tr, const struct rq_kill *rq, struct jw *body, str
 	return 0;
 }
 
+/* A thread held at its vfork event cannot run until its child execs. */
+bool vfork_held(struct proc *p, pid_t tid, struct fk_err *err)
+{
+	struct lwp *l = proc_lwp(p, tid);
+	if (!l || !l->vfork_child)
+		return false;
+	fk_fail(err, EBUSY, FK_KIND_BADREQ, "step",
+		"thread %d of %d is in vfork(): it cannot run until its child %d calls exec or exits (continue, or "
+		"step another thread)",
+		(int)tid, (int)p->pid, (int)l->vfork_child);
+	return true;
+}
+
 int op_step(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body, struct fk_err *err)
 {
 	if (rq->line || rq->out)
@@ -246,6 +260,8 @@ int op_step(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body, str
 		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "step", "step: \"into\" goes with \"line\"");
 	struct proc *p = stopped_session(tr, rq->pid, err);
 	if (!p)
+		return -1;
+	if (vfork_held(p, rq->tid, err))
 		return -1;
 	bool interrupted = false;
 	if (bp_single_step(tr, p, rq->tid, &interrupted, err) < 0)
@@ -260,13 +276,26 @@ int op_step(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body, str
 	return 0;
 }
 
+/* Breakpoint bytes written into a vfork child's memory would be its
+ * parent's too. */
+static int vfork_refusal(const struct proc *p, struct fk_err *err)
+{
+	return fk_fail(err, EBUSY, FK_KIND_BADREQ, "breakpoint",
+		       "process %d was made by vfork() and shares the memory of process %d until it calls exec or "
+		       "exits: its breakpoints are set after that",
+		       (int)p->pid, (int)p->vfork_parent);
+}
+
 int op_bp_insert(struct fk_tracer *tr, const struct rq_bp_insert *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = tr_find_proc(tr, rq->pid);
 	if (!p || !p->session)
 		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "breakpoint", "process %d is not attached", (int)rq->pid);
+	if (p->vfork_parent)
+		return vfork_refusal(p, err);
 	if (bp_insert(p, rq->addr, err) < 0)
 		return -1;
+	follow_breakpoints_changed(tr, p);
 	jw_khex(body, "addr", rq->addr);
 	return 0;
 }
@@ -286,8 +315,11 @@ int op_bp_remove(struct fk_tracer *tr, const struct rq_bp_remove *rq, struct jw 
 			return fk_fail(err, ESRCH, FK_KIND_EXITED, "breakpoint",
 				       "process %d exited during the operation", (int)pid);
 	}
+	if (p->vfork_parent)
+		return vfork_refusal(p, err);
 	if (bp_remove(p, rq->addr, err) < 0)
 		return -1;
+	follow_breakpoints_changed(tr, p);
 	jw_khex(body, "addr", rq->addr);
 	return 0;
 }

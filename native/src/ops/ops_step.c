@@ -15,6 +15,8 @@ int op_step_line(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body
 			       (int)rq->pid);
 	if (rq->out && (rq->line || rq->into))
 		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "step", "step: \"out\" does not go with \"line\"/\"into\"");
+	if (vfork_held(p, rq->tid, err))
+		return -1;
 	enum step_kind kind = rq->out ? STEP_OUT : rq->into ? STEP_IN : STEP_NEXT;
 	struct step_result res;
 	uint64_t t0 = tr_now_us();

@@ -2,6 +2,10 @@
  * ("stack", "symbols", "locals"), on top of symbols.c and
  * locals.c. One symbol session per traced
  * process, refreshed after the process ran (it may have loaded modules). */
+#include "base/procfs.h"
+#include "debuginfo/stack.h"
+#include "debuginfo/locks.h"
+#include "base/mem.h"
 #include "ops/ops.h"
 #include "ptrace/attach.h"
 #include "debuginfo/locals.h"
@@ -111,6 +115,25 @@ static int stack_all(struct proc *p, const struct rq_stack *rq, struct jw *body,
 	return 0;
 }
 
+/* The registers to unwind a thread of p from: a stopped LWP's, or those
+ * of a thread p lost in its fork (its stack is in p's memory). */
+static int thread_regs(struct proc *p, pid_t tid, const char *what, fk_gregs *r, struct fk_err *err)
+{
+	const struct ghost *g = proc_ghost(p, tid);
+	if (g) {
+		*r = g->regs;
+		return 0;
+	}
+	struct lwp *l = proc_lwp(p, tid);
+	if (!l || l->state != LWP_STOPPED)
+		return fk_fail(err, EBUSY, FK_KIND_BADREQ, what, "thread %d of process %d is not stopped", (int)tid,
+			       (int)p->pid);
+	int rc = arch_get_gregs(tid, r);
+	if (rc < 0)
+		return fk_fail(err, -rc, FK_KIND_FAILED, what, "PTRACE_GETREGS of thread %d", (int)tid);
+	return 0;
+}
+
 int op_stack(struct fk_tracer *tr, const struct rq_stack *rq, struct jw *body, struct fk_err *err)
 {
 	struct proc *p = tr_find_proc(tr, rq->pid);
@@ -122,14 +145,9 @@ int op_stack(struct fk_tracer *tr, const struct rq_stack *rq, struct jw *body, s
 				       (int)rq->pid);
 		return stack_all(p, rq, body, err);
 	}
-	struct lwp *l = proc_lwp(p, rq->tid);
-	if (!l || l->state != LWP_STOPPED)
-		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "stack", "thread %d of process %d is not stopped",
-			       (int)rq->tid, (int)rq->pid);
 	fk_gregs r;
-	int rc = arch_get_gregs(rq->tid, &r);
-	if (rc < 0)
-		return fk_fail(err, -rc, FK_KIND_FAILED, "stack", "PTRACE_GETREGS of thread %d", (int)rq->tid);
+	if (thread_regs(p, rq->tid, "stack", &r, err) < 0)
+		return -1;
 	struct fk_symbols *s = syms_of(p);
 	if (!s)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "stack", "out of memory");
@@ -206,16 +224,11 @@ int op_locals(struct fk_tracer *tr, const struct rq_locals *rq, struct jw *body,
 	struct proc *p = tr_find_proc(tr, rq->pid);
 	if (!p || !p->session)
 		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "locals", "process %d is not attached", (int)rq->pid);
-	struct lwp *l = proc_lwp(p, rq->tid);
-	if (!l || l->state != LWP_STOPPED)
-		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "locals", "thread %d of process %d is not stopped",
-			       (int)rq->tid, (int)rq->pid);
 	if (rq->frame < 0 || rq->frame >= MAX_FRAMES - 1)
 		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "locals", "frame %d is out of range", (int)rq->frame);
 	fk_gregs r;
-	int rc = arch_get_gregs(rq->tid, &r);
-	if (rc < 0)
-		return fk_fail(err, -rc, FK_KIND_FAILED, "locals", "PTRACE_GETREGS of thread %d", (int)rq->tid);
+	if (thread_regs(p, rq->tid, "locals", &r, err) < 0)
+		return -1;
 	struct fk_symbols *s = syms_of(p);
 	if (!s)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "locals", "out of memory");
@@ -234,4 +247,88 @@ int op_locals(struct fk_tracer *tr, const struct rq_locals *rq, struct jw *body,
 	jw_kint(body, "frame", want);
 	jw_khex(body, "pc", frames[want].pc);
 	return locals_json(s, p->pid, frames, n, want, &regs, body, err);
+}
+
+/* The locks DWARF can see whose owner field names a thread the process
+ * lost in its fork: nobody here will ever unlock them. */
+static void held_locks(struct proc *p, struct jw *body)
+{
+	struct lock_site *v = NULL;
+	size_t n = 0;
+	jw_key(body, "heldLocks");
+	jw_arr_begin(body);
+	if (p->nghosts && locks_find(syms_of(p), &v, &n) == 0 && n) {
+		uint64_t *addrs = calloc(n, sizeof *addrs);
+		uint32_t *owner = calloc(n, sizeof *owner);
+		bool *ok = calloc(n, sizeof *ok);
+		for (size_t i = 0; addrs && owner && ok && i < n; i++)
+			addrs[i] = v[i].owner_addr;
+		if (addrs && owner && ok)
+			mem_read_u32_many(p->pid, addrs, owner, ok, n);
+		for (size_t i = 0; addrs && owner && ok && i < n; i++) {
+			const struct ghost *g = ok[i] && owner[i] ? proc_ghost(p, (pid_t)owner[i]) : NULL;
+			if (!g)
+				continue;
+			jw_obj_begin(body);
+			jw_khex(body, "address", v[i].addr);
+			jw_khex(body, "futex", v[i].futex_addr);
+			jw_kstr(body, "symbol", v[i].name);
+			jw_kstr(body, "type", lock_kind_name(v[i].kind));
+			jw_kint(body, "ownerTid", g->tid);
+			jw_kstr(body, "ownerName", g->name);
+			jw_obj_end(body);
+		}
+		free(addrs), free(owner), free(ok);
+	}
+	jw_arr_end(body);
+	free(v);
+}
+
+int op_fork_info(struct fk_tracer *tr, const struct rq_fork_info *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = tr_find_proc(tr, rq->pid);
+	if (!p || !p->session)
+		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "forkInfo", "process %d is not attached", (int)rq->pid);
+	if (!p->fork_parent)
+		return fk_fail(err, ENOENT, FK_KIND_BADREQ, "forkInfo",
+			       "process %d was not forked by a process followed here (followForks)", (int)rq->pid);
+	struct vma_list maps = { 0 };
+	bool have_maps = proc_maps_read(p->pid, &maps) == 0;
+	struct proc_task_stat pst = { 0 };
+	bool have_stat = proc_task_stat(p->pid, p->pid, &pst) == 0;
+	jw_kint(body, "pid", p->pid);
+	jw_kint(body, "parent", p->fork_parent);
+	jw_kstr(body, "kind", p->fork_clone ? "clone" : "fork");
+	jw_kint(body, "forkingTid", p->fork_tid);
+	jw_key(body, "deadThreads");
+	jw_arr_begin(body);
+	for (size_t i = 0; i < p->nghosts; i++) {
+		const struct ghost *g = &p->ghosts[i];
+		jw_obj_begin(body);
+		jw_kint(body, "tid", g->tid);
+		jw_kstr(body, "name", g->name);
+		jw_khex(body, "pc", arch_pc(&g->regs));
+		jw_khex(body, "sp", arch_sp(&g->regs));
+		jw_khex(body, "fsBase", arch_tp(&g->regs));
+		struct stack_range sr;
+		bool is_main = g->tid == p->fork_parent;
+		jw_key(body, "stack");
+		if (have_maps && stack_find(&maps, is_main, have_stat ? pst.startstack : 0,
+					    is_main ? 0 : arch_tp(&g->regs), arch_sp(&g->regs), &sr)) {
+			jw_obj_begin(body);
+			jw_khex(body, "low", sr.low);
+			jw_khex(body, "high", sr.high);
+			jw_kint(body, "guard", (int64_t)sr.guard);
+			jw_kstr(body, "source", sr.source);
+			jw_obj_end(body);
+		} else {
+			jw_null(body);
+		}
+		jw_obj_end(body);
+	}
+	jw_arr_end(body);
+	if (have_maps)
+		proc_maps_free(&maps);
+	held_locks(p, body);
+	return 0;
 }

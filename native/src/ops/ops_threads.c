@@ -284,6 +284,28 @@ int op_regs(struct fk_tracer *tr, const struct rq_regs *rq, struct jw *body, str
 		return -1;
 	if (tid <= 0)
 		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "arguments", "invalid thread id %d", (int)tid);
+	const struct proc *fp = tr_find_proc(tr, pid);
+	const struct ghost *g = fp ? proc_ghost(fp, tid) : NULL;
+	if (g && (!g->xstate || g->xlen < 512))
+		return fk_fail(err, ENODATA, FK_KIND_FAILED, "regs",
+			       "the floating-point state of thread %d (lost in the fork of %d) was not captured",
+			       (int)tid, (int)pid);
+	if (g) {
+		/* a thread the process lost in its fork: as it was then */
+		jw_kint(body, "pid", pid);
+		jw_kint(body, "tid", tid);
+		jw_key(body, "gpr");
+		jw_obj_begin(body);
+		arch_gregs_json(body, &g->regs);
+		jw_obj_end(body);
+		arch_xstate_json(body, g->xstate, g->xstate ? g->xlen : 0);
+		jw_key(body, "sigmask");
+		if (g->have_mask)
+			jw_hex(body, g->sigmask);
+		else
+			jw_null(body);
+		return 0;
+	}
 	if (!proc_task_exists(pid, tid))
 		return fk_fail(err, ESRCH, FK_KIND_NOPROC, "lookup", "thread %d is not a thread of process %d",
 			       (int)tid, (int)pid);

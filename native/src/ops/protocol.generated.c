@@ -226,6 +226,36 @@ static int run_follow_forks(struct fk_tracer *tr, const struct jr_value *o, stru
 	return op_follow_forks(tr, &rq, body, err);
 }
 
+static int decode_fork_info(const struct jr_value *o, struct jr_doc *doc, struct rq_fork_info *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "forkInfo", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		return rq_unknown_member(m, "forkInfo", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("forkInfo", "pid", err);
+	return 0;
+}
+
+static int run_fork_info(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_fork_info rq;
+	if (decode_fork_info(o, doc, &rq, err) < 0)
+		return -1;
+	return op_fork_info(tr, &rq, body, err);
+}
+
 static int decode_stop(const struct jr_value *o, struct jr_doc *doc, struct rq_stop *rq, struct fk_err *err)
 {
 	(void)doc;
@@ -762,6 +792,7 @@ const struct op_entry fk_op_table[] = {
 	{"detach", run_detach},
 	{"signals", run_signals},
 	{"followForks", run_follow_forks},
+	{"forkInfo", run_fork_info},
 	{"stop", run_stop},
 	{"resume", run_resume},
 	{"launch", run_launch},

@@ -18,8 +18,8 @@
 struct fk_tracer;
 
 #define FK_PROTOCOL_VERSION 2
-#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
-#define FK_PROTOCOL_EVENTS_JSON "[\"threadCreated\",\"threadExited\",\"stopped\",\"signal\",\"childProcess\",\"exited\"]"
+#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
+#define FK_PROTOCOL_EVENTS_JSON "[\"threadCreated\",\"threadExited\",\"stopped\",\"signal\",\"childProcess\",\"exec\",\"exited\"]"
 
 struct rq_hexkv {
 	const char *name;
@@ -70,6 +70,12 @@ struct rq_follow_forks {
 	bool hold; /* hold fork children for their own sessions (nested: their children too) */
 };
 int op_follow_forks(struct fk_tracer *tr, const struct rq_follow_forks *rq, struct jw *body, struct fk_err *err);
+
+/* forkInfo: What a process forked by a followed session process lost in the fork: the threads of its parent that were not copied (all but the forking one), as the parent's threads were when the fork was reported (every thread of the parent stopped for the picture), with their stack ranges in the child's memory (still mapped there). Their ids work as `tid` in `stack` and `locals` of the child: unwound from the child's own memory with the captured registers. */
+struct rq_fork_info {
+	int32_t pid; /* a pid or tid (the library checks it) */
+};
+int op_fork_info(struct fk_tracer *tr, const struct rq_fork_info *rq, struct jw *body, struct fk_err *err);
 
 /* stop: Stop every LWP of a session process (all-stop). */
 struct rq_stop {

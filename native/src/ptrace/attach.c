@@ -404,6 +404,14 @@ static bool mid_syscall_event(const struct lwp *l)
 int attach_settle(struct fk_tracer *tr, struct proc *p, int timeout_ms, struct fk_err *err)
 {
 	pid_t pid = p->pid;
+	for (size_t i = 0; i < p->n; i++) {
+		/* let go, it would wait in the kernel for the child, unstoppable */
+		if (p->lwps[i].vfork_child)
+			return fk_fail(err, EBUSY, FK_KIND_FAILED, "stop",
+				       "thread %d of %d is in vfork(): its child %d shares the process's memory until "
+				       "it calls exec or exits; try again after that",
+				       (int)p->lwps[i].tid, (int)pid, (int)p->lwps[i].vfork_child);
+	}
 	for (int round = 0; round < 64; round++) {
 		size_t moved = 0;
 		for (size_t i = 0; i < p->n; i++) {
@@ -439,7 +447,7 @@ int attach_settle(struct fk_tracer *tr, struct proc *p, int timeout_ms, struct f
 
 int attach_resume_lwp(struct proc *p, struct lwp *l)
 {
-	if (l->state != LWP_STOPPED)
+	if (l->state != LWP_STOPPED || l->vfork_child)
 		return 0;
 	long rc;
 	if (l->stop == STOP_GROUP)
@@ -530,6 +538,11 @@ void attach_release(struct fk_tracer *tr, struct proc *p)
 	if (!p)
 		return;
 	p->want_running = false;
+	if (p->vfork_parent) {
+		/* the breakpoint bytes in this memory are the parent's */
+		p->nbps = 0;
+		attach_vfork_done(tr, p);
+	}
 	bp_settle_traps(tr, p, 0);
 	p = tr_find_proc(tr, pid);
 	if (!p)
@@ -558,14 +571,31 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 	if (!p->want_running)
 		return; /* an operation is in charge: it looks at the stop */
 	switch (l->stop) {
+	case STOP_EVENT: /* clone, fork, vfork, exec, ... */
+		if (l->event == PTRACE_EVENT_EXEC && p->session) {
+			/* a new program: held until the session has set its
+			 * breakpoints in it (the exec event) and resumes */
+			p->want_running = false;
+			break;
+		}
+		attach_resume_lwp(p, l); /* not while a vfork child shares the memory */
+		break;
 	case STOP_INTERRUPT: /* a late interrupt or a new thread's first stop */
-	case STOP_EVENT:     /* clone, exit */
 	case STOP_GROUP: attach_resume_lwp(p, l); break;
 	case STOP_SIGNAL:
 		if (l->bp_late) {
 			/* a removed breakpoint's late trap: pc rewound, SIGTRAP dropped */
 			l->bp_late = false;
 			attach_resume_lwp(p, l);
+			break;
+		}
+		if (!p->session) {
+			/* a process we trace for its own good (a vfork child in its
+			 * parent's memory): breakpoints are passed, signals delivered */
+			if (l->bp_hit)
+				p->step_over_pending = true;
+			else
+				attach_resume_lwp(p, l);
 			break;
 		}
 		if (!l->bp_hit && !sig_stops(&p->sigs, l->stop_sig)) {
@@ -583,6 +613,10 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 		/* fall through */
 	case STOP_SYSCALL:
 	case STOP_NONE: {
+		if (!p->session) {
+			attach_resume_lwp(p, l);
+			break;
+		}
 		/* All-stop: report it, stop the others from the main loop. */
 		fk_gregs r;
 		uint64_t pc = 0, addr = l->bp_addr;
@@ -595,6 +629,27 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 		p->stop_all_pending = true;
 		break;
 	}
+	}
+}
+
+void attach_vfork_done(struct fk_tracer *tr, struct proc *c)
+{
+	pid_t ppid = c->vfork_parent;
+	c->vfork_parent = 0;
+	struct proc *p = ppid ? tr_find_proc(tr, ppid) : NULL;
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		struct lwp *l = &p->lwps[i];
+		if (l->vfork_child != c->pid)
+			continue;
+		l->vfork_child = 0;
+		if (p->want_running) {
+			int rc = attach_resume_lwp(p, l);
+			if (rc < 0)
+				fk_warn("resuming thread %d of %d after its vfork: %s", (int)l->tid, (int)p->pid,
+					strerror(-rc));
+		}
 	}
 }
 

@@ -13,9 +13,11 @@
 
 /* TRACEEXEC always: an exec must never pass unseen (the LWP table, the
  * breakpoints and any captured state belong to the old program). */
-/* TRACEFORK always: a fork child carries our breakpoint bytes (follow.h). */
-#define ATTACH_OPTIONS \
-	(PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_TRACESYSGOOD)
+/* TRACEFORK/TRACEVFORK always: a fork child carries our breakpoint bytes, a
+ * vfork child runs in memory that has them (follow.h). */
+#define ATTACH_OPTIONS                                                                                              \
+	(PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | \
+	 PTRACE_O_TRACESYSGOOD)
 
 /* Seize every tid in /proc/PID/task, rescanning until a scan finds nothing
  * new (threads created meanwhile by seized threads arrive through
@@ -54,7 +56,9 @@ int attach_settle(struct fk_tracer *tr, struct proc *p, int timeout_ms, struct f
 /* Send PTRACE_INTERRUPT to every running LWP without waiting. */
 void attach_interrupt_all(struct fk_tracer *tr, struct proc *p);
 
-/* Resume one stopped LWP (delivering its pending signal). */
+/* Resume one stopped LWP (delivering its pending signal). A thread held at
+ * its vfork event (l->vfork_child) stays stopped: attach_vfork_done lets
+ * it go. */
 int attach_resume_lwp(struct proc *p, struct lwp *l);
 /* Resume every stopped LWP; the process then runs (want_running). */
 void attach_resume_all(struct fk_tracer *tr, struct proc *p);
@@ -68,6 +72,11 @@ void attach_release(struct fk_tracer *tr, struct proc *p);
  * non-leaders come first; the leader's only after them), at most timeout_ms.
  * p is gone afterwards (do not use it). */
 void attach_reap(struct fk_tracer *tr, struct proc *p, int timeout_ms);
+
+/* The vfork child c stopped sharing its parent's memory (it exec'd, exited,
+ * or is let go): the parent's thread held at the vfork event goes on (if
+ * the parent runs). */
+void attach_vfork_done(struct fk_tracer *tr, struct proc *c);
 
 /* Policy for a stop the state machine just recorded. */
 void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l);

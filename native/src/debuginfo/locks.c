@@ -1,0 +1,219 @@
+/* locks.c — pthread locks in DWARF (see locks.h). */
+#include "debuginfo/locks.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "debuginfo/dw.h"
+#include "debuginfo/dwtype.h"
+
+#define MAX_ARRAY 4096 /* elements of one array looked at */
+
+struct layout {
+	bool known;
+	uint64_t owner_off, futex_off;
+};
+
+struct finder {
+	struct lock_site *v;
+	size_t n, cap;
+	bool oom;
+	/* per lock type, learnt from the first DWARF that describes it */
+	struct layout mutex, rwlock;
+};
+
+const char *lock_kind_name(enum lock_kind k)
+{
+	return k == LOCK_RWLOCK ? "pthread_rwlock_t" : "pthread_mutex_t";
+}
+
+/* The member `name` of a struct/union DIE: its DIE and offset. */
+static bool member(Dwarf_Die *agg, const char *name, Dwarf_Die *out, uint64_t *off)
+{
+	Dwarf_Die ch;
+	if (DW->dwarf_child(agg, &ch) != 0)
+		return false;
+	do {
+		const char *n = DW->dwarf_diename(&ch);
+		if (DW->dwarf_tag(&ch) == DW_TAG_member && n && strcmp(n, name) == 0) {
+			*off = 0;
+			dwtype_udata(&ch, DW_AT_data_member_location, off);
+			*out = ch;
+			return true;
+		}
+	} while (DW->dwarf_siblingof(&ch, &ch) == 0);
+	return false;
+}
+
+/* typedef pthread_mutex_t = union { struct __pthread_mutex_s __data; ... }:
+ * the offsets of __data.<owner> and __data.<futex>. */
+static bool learn(Dwarf_Die *tdef, const char *owner, const char *futex, struct layout *out)
+{
+	Dwarf_Die u, data, dtype, m;
+	uint64_t data_off, o1, o2;
+	if (!dwtype_peel(tdef, &u) || !member(&u, "__data", &data, &data_off) ||
+	    !dwtype_ref(&data, DW_AT_type, &dtype) || !dwtype_peel(&dtype, &dtype) || !member(&dtype, owner, &m, &o1) ||
+	    !member(&dtype, futex, &m, &o2))
+		return false;
+	out->owner_off = data_off + o1;
+	out->futex_off = data_off + o2;
+	out->known = true;
+	return true;
+}
+
+/* Is this type (before peeling) one of the lock typedefs? */
+static bool lock_type(struct finder *f, Dwarf_Die *type, enum lock_kind *kind, struct layout **lay)
+{
+	Dwarf_Die t = *type;
+	/* qualifiers (volatile pthread_mutex_t) on the way to the typedef */
+	for (int i = 0; i < 8; i++) {
+		int tag = DW->dwarf_tag(&t);
+		if (tag == DW_TAG_typedef) {
+			const char *n = DW->dwarf_diename(&t);
+			if (n && strcmp(n, "pthread_mutex_t") == 0) {
+				*kind = LOCK_MUTEX;
+				*lay = &f->mutex;
+				return f->mutex.known || learn(&t, "__owner", "__lock", &f->mutex);
+			}
+			if (n && strcmp(n, "pthread_rwlock_t") == 0) {
+				*kind = LOCK_RWLOCK;
+				*lay = &f->rwlock;
+				return f->rwlock.known || learn(&t, "__cur_writer", "__writers_futex", &f->rwlock);
+			}
+		} else if (tag != DW_TAG_const_type && tag != DW_TAG_volatile_type) {
+			return false;
+		}
+		if (!dwtype_ref(&t, DW_AT_type, &t))
+			return false;
+	}
+	return false;
+}
+
+static void add(struct finder *f, uint64_t addr, enum lock_kind kind, const struct layout *lay, const char *name)
+{
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		struct lock_site *nv = realloc(f->v, cap * sizeof *nv);
+		if (!nv) {
+			f->oom = true;
+			return;
+		}
+		f->v = nv;
+		f->cap = cap;
+	}
+	struct lock_site *s = &f->v[f->n++];
+	s->addr = addr;
+	s->owner_addr = addr + lay->owner_off;
+	s->futex_addr = addr + lay->futex_off;
+	s->kind = kind;
+	snprintf(s->name, sizeof s->name, "%s", name);
+}
+
+/* A variable (or a part of one) of this type at addr: a lock, an array of
+ * locks, or a struct with lock members (depth levels down). */
+static void visit(struct finder *f, Dwarf_Die *type, uint64_t addr, const char *name, int depth)
+{
+	enum lock_kind kind;
+	struct layout *lay;
+	if (lock_type(f, type, &kind, &lay)) {
+		add(f, addr, kind, lay, name);
+		return;
+	}
+	Dwarf_Die t;
+	if (depth <= 0 || !dwtype_peel(type, &t))
+		return;
+	char sub[128];
+	int tag = DW->dwarf_tag(&t);
+	if (tag == DW_TAG_array_type) {
+		Dwarf_Die elem;
+		int64_t counts[1];
+		uint64_t esz;
+		if (dwtype_array_dims(&t, counts, 1) < 1 || counts[0] <= 0 || !dwtype_ref(&t, DW_AT_type, &elem) ||
+		    !dwtype_size(&elem, &esz) || esz == 0)
+			return;
+		int64_t n = counts[0] < MAX_ARRAY ? counts[0] : MAX_ARRAY;
+		for (int64_t i = 0; i < n && !f->oom; i++) {
+			snprintf(sub, sizeof sub, "%s[%lld]", name, (long long)i);
+			visit(f, &elem, addr + (uint64_t)i * esz, sub, depth - 1);
+		}
+	} else if (tag == DW_TAG_structure_type) {
+		Dwarf_Die ch;
+		if (DW->dwarf_child(&t, &ch) != 0)
+			return;
+		do {
+			Dwarf_Die mt;
+			uint64_t off = 0;
+			const char *mn = DW->dwarf_diename(&ch);
+			if (DW->dwarf_tag(&ch) != DW_TAG_member || !mn || !dwtype_ref(&ch, DW_AT_type, &mt))
+				continue;
+			dwtype_udata(&ch, DW_AT_data_member_location, &off);
+			snprintf(sub, sizeof sub, "%s.%s", name, mn);
+			visit(f, &mt, addr + off, sub, depth - 1);
+		} while (!f->oom && DW->dwarf_siblingof(&ch, &ch) == 0);
+	}
+}
+
+/* DW_AT_location = DW_OP_addr A: a static address (link time). */
+static bool static_addr(Dwarf_Die *var, uint64_t *out)
+{
+	Dwarf_Attribute a;
+	Dwarf_Block b;
+	if (!DW->dwarf_attr_integrate(var, DW_AT_location, &a) || DW->dwarf_formblock(&a, &b) != 0 || b.length != 9 ||
+	    b.data[0] != DW_OP_addr)
+		return false;
+	uint64_t v;
+	memcpy(&v, b.data + 1, sizeof v);
+	*out = v;
+	return true;
+}
+
+static int cb_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_Addr start, void *arg)
+{
+	(void)ud, (void)mname, (void)start;
+	struct finder *f = arg;
+	Dwarf_Addr bias;
+	for (Dwarf_Die *cu = NULL; !f->oom && (cu = DW->dwfl_module_nextcu(mod, cu, &bias)) != NULL;) {
+		Dwarf_Die v;
+		if (DW->dwarf_child(cu, &v) != 0)
+			continue;
+		do {
+			Dwarf_Die type;
+			uint64_t addr;
+			const char *name = DW->dwarf_diename(&v);
+			if (DW->dwarf_tag(&v) != DW_TAG_variable || !name || !static_addr(&v, &addr) ||
+			    !dwtype_ref(&v, DW_AT_type, &type))
+				continue;
+			visit(f, &type, addr + bias, name, 3);
+		} while (!f->oom && DW->dwarf_siblingof(&v, &v) == 0);
+	}
+	return f->oom ? DWARF_CB_ABORT : DWARF_CB_OK;
+}
+
+int locks_find(struct fk_symbols *s, struct lock_site **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	Dwfl *dwfl = sym_dwfl(s);
+	if (!dwfl)
+		return 0;
+	struct finder f = { 0 };
+	DW->dwfl_getmodules(dwfl, cb_module, &f, 0);
+	if (f.oom) {
+		free(f.v);
+		return -1;
+	}
+	/* a declaration and a definition name the same object */
+	size_t k = 0;
+	for (size_t i = 0; i < f.n; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < k && !dup; j++)
+			dup = f.v[j].addr == f.v[i].addr;
+		if (!dup)
+			f.v[k++] = f.v[i];
+	}
+	*out = f.v;
+	*n = k;
+	return 0;
+}

@@ -1,0 +1,38 @@
+/* locks.h — the program's pthread locks that DWARF can see, and where each
+ * keeps its owner.
+ *
+ * Global and static variables (at file scope, in every module with DWARF)
+ * of type pthread_mutex_t or pthread_rwlock_t, arrays of them, and members
+ * of that type in structs held by such variables. The owner field's place
+ * comes from the program's own DWARF of glibc's types (pthread_mutex_t's
+ * __data.__owner, pthread_rwlock_t's __data.__cur_writer; the futex word
+ * __data.__lock / __data.__writers_futex): no struct layout is assumed.
+ */
+#ifndef FK_LOCKS_H
+#define FK_LOCKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "debuginfo/symbols.h"
+
+enum lock_kind {
+	LOCK_MUTEX,
+	LOCK_RWLOCK,
+};
+
+struct lock_site {
+	uint64_t addr;	     /* the lock object */
+	uint64_t owner_addr; /* its owner tid (int) */
+	uint64_t futex_addr; /* the word its waiters sleep on */
+	enum lock_kind kind;
+	char name[128]; /* "table_lock", "locks[3]", "db.mutex" */
+};
+
+/* Every lock site of the process's modules (*out malloc'd; 0 sites without
+ * libdw or DWARF). Returns 0, or -1 when out of memory. */
+int locks_find(struct fk_symbols *s, struct lock_site **out, size_t *n);
+
+const char *lock_kind_name(enum lock_kind k);
+
+#endif
