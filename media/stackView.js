@@ -28,12 +28,13 @@
 	}
 
 	function bar(b) {
-		const row = el('div', 'row' + (b.nearOverflow ? ' near-overflow' : '') + (b.isMain ? ' main' : ''));
+		const row = el('div', 'row' + (b.nearOverflow ? ' near-overflow' : '') + (b.isMain ? ' main' : '') + (b.dead ? ' dead' : ''));
 		row.dataset.tid = String(b.tid);
 		const label = el('div', 'label');
 		const name = el('div', 'name');
 		name.append(el('span', 'tid', b.tid), el('span', 'tname', b.name));
 		if (b.isMain) name.append(el('span', 'badge', 'main'));
+		if (b.dead) name.append(el('span', 'badge', 'dead'));
 		if (b.nearOverflow) name.append(el('span', 'badge warn', 'near overflow'));
 		if (b.peerTid !== null) name.append(el('span', 'badge peer', (window.__side === 'child' ? '← ' : '→ ') + b.peerTid));
 		label.append(name, el('div', 'sub', b.state + (b.fn ? ' · ' + b.fn : '')));

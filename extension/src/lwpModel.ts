@@ -72,6 +72,7 @@ export function formatBytes(n: number): string {
  * kernel state.
  */
 export function stateText(row: LwpRow): string {
+	if (row.dead) return 'dead: lost in the fork';
 	if (row.syscall !== null) return `in ${syscallName(row.syscall)}`;
 	if (row.state === 't' || row.state === 'T') return 'user code';
 	return row.stateName || row.state;
@@ -101,6 +102,8 @@ export interface StackBar {
 	name: string;
 	state: string;
 	isMain: boolean;
+	/** a thread the fork child lost: its stack is still mapped, nothing runs it */
+	dead: boolean;
 	fn: string | null;
 	low: string;
 	high: string;
@@ -170,6 +173,7 @@ export function stackPicture(
 			name: r.name,
 			state: stateText(r),
 			isMain: r.isMain,
+			dead: !!r.dead,
 			fn: opts.functions?.get(r.tid) ?? null,
 			sp: r.sp,
 			peerTid: peer,

@@ -169,16 +169,25 @@ export class LwpTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Di
 				const r = n.row;
 				const warn = nearOverflow(r, threshold());
 				const u = stackUsage(r);
-				const it = new vscode.TreeItem(`${r.tid} ${r.name}`, vscode.TreeItemCollapsibleState.Collapsed);
+				const it = new vscode.TreeItem(
+					r.dead ? `✝ ${r.tid} ${r.name}` : `${r.tid} ${r.name}`,
+					vscode.TreeItemCollapsibleState.Collapsed,
+				);
 				const fn = n.st.functions.get(r.tid);
 				const stack = r.stack ? `${r.stack.low}–${r.stack.high}` : 'no stack';
 				it.description = `${stateText(r)}${fn ? ` · ${fn}` : ''} · ${stack}${u && u.spInStack ? ` · ${u.percent}% used` : ''}${warn ? ' · NEAR OVERFLOW' : ''}`;
-				it.iconPath = new vscode.ThemeIcon(
-					warn ? 'warning' : r.isMain ? 'star-full' : 'debug-thread',
-					warn ? new vscode.ThemeColor('list.warningForeground') : undefined,
-				);
+				it.iconPath = r.dead
+					? new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground'))
+					: new vscode.ThemeIcon(
+							warn ? 'warning' : r.isMain ? 'star-full' : 'debug-thread',
+							warn ? new vscode.ThemeColor('list.warningForeground') : undefined,
+						);
 				const md = new vscode.MarkdownString(undefined, true);
-				md.appendMarkdown(`**LWP ${r.tid}** \`${r.name}\`${r.isMain ? ' (main thread)' : ''}\n\n`);
+				md.appendMarkdown(
+					r.dead
+						? `**Dead thread** \`${r.name}\`, tid ${r.tid} in the parent: it did not survive the fork; its stack and locks are still in this process's memory\n\n`
+						: `**LWP ${r.tid}** \`${r.name}\`${r.isMain ? ' (main thread)' : ''}\n\n`,
+				);
 				md.appendMarkdown(
 					`| | |\n|---|---|\n| pthread_t | \`${r.pthread ?? '—'}\` |\n| state | ${r.state} (${r.stateName}) |\n` +
 						`| pc | \`${r.pc}\`${fn ? ` ${fn.replace(/[|]/g, '\\|')}` : ''} |\n| sp | \`${r.sp}\` |\n` +

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { AdapterFactory } from './adapterFactory';
 import { ConfigProvider } from './configProvider';
 import { ForkCommand, type ForkCommandArgs } from './forkAllHere';
+import { ThreadControl } from './threadControl';
 import { Log } from './logging';
 import { LwpStore } from './lwpStore';
 import { LwpTreeProvider } from './lwpView';
@@ -38,6 +39,7 @@ export function activate(context: vscode.ExtensionContext): ForkallApi {
 	};
 	const fork = new ForkCommand(store, log);
 	fork.track(context);
+	new ThreadControl().register(context);
 	const view = vscode.window.createTreeView('forkall.lwps', { treeDataProvider: tree, showCollapseAll: true });
 	tree.attach(view);
 

@@ -3,17 +3,18 @@
  * configurations) and forkall.attach ("Forkall: Attach to Process…").
  */
 import * as vscode from 'vscode';
-import { listProcesses, sortForPicking, type ProcInfo } from './procList';
+import { listProcesses, treeForPicking, type ProcInfo } from './procList';
 
 interface ProcItem extends vscode.QuickPickItem {
 	proc: ProcInfo;
 }
 
-function item(p: ProcInfo): ProcItem {
+function item(p: ProcInfo, depth: number): ProcItem {
 	const traced = p.tracerPid ? ` · traced by ${p.tracerPid}` : '';
+	const indent = depth ? `${'\u2003'.repeat(Math.min(depth, 8) - 1)}└ ` : '';
 	return {
-		label: `${p.threads > 1 ? '$(list-tree)' : '$(terminal)'} ${p.name}`,
-		description: `pid ${p.pid} · ${p.user} · ${p.threads} thread${p.threads === 1 ? '' : 's'}${traced}`,
+		label: `${indent}${p.threads > 1 ? '$(list-tree)' : '$(terminal)'} ${p.name}`,
+		description: `pid ${p.pid} · ${p.user} · ${p.threads} thread${p.threads === 1 ? '' : 's'}${depth ? ` · child of ${p.ppid}` : ''}${traced}`,
 		detail: p.cmdline,
 		proc: p,
 	};
@@ -28,10 +29,10 @@ export async function pickProcess(): Promise<string | undefined> {
 	qp.matchOnDetail = true;
 	const myUid = process.getuid?.() ?? -1;
 	const self = process.pid;
-	qp.items = sortForPicking(
+	qp.items = treeForPicking(
 		listProcesses().filter((p) => p.pid !== self),
 		myUid,
-	).map(item);
+	).map((t) => item(t.proc, t.depth));
 	qp.show();
 	const picked = await new Promise<ProcItem | undefined>((resolve) => {
 		qp.onDidAccept(() => resolve(qp.selectedItems[0]));

@@ -27,7 +27,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { fixturePath, FIXTURES_SRC } from '../helpers/paths';
 import { killAll } from '../helpers/procs';
 import { DapClient, DapServer, findMarker, within } from './support';
-import type { ForkInfoResponseBody } from '../../adapter/src/dap/custom';
+import type { ForkInfoResponseBody, LwpsResponseBody } from '../../adapter/src/dap/custom';
 
 after(killAll);
 
@@ -109,6 +109,15 @@ test('fork from main: the child session shows holder and the idle threads as dea
 		assert.equal(h.parentTid, holder.id);
 		assert.ok(h.stack && BigInt(h.stack.low) < BigInt(h.stack.high), 'its stack range, still mapped in the child');
 		assert.ok(h.function, 'where it was: a function');
+
+		// the LWP view's table: the live thread, then the dead ones (greyed there)
+		const lwps = (await child.customRequest('lwps')).body as LwpsResponseBody;
+		assert.deepEqual(
+			lwps.lwps.map((r) => [r.tid, !!r.dead]),
+			[[c.pid, false], ...info.deadThreads.map((t) => [t.parentTid, true])],
+		);
+		const hr = lwps.lwps.find((r) => r.tid === holder.id)!;
+		assert.equal(hr.stack?.low, h.stack!.low);
 	} finally {
 		await parent.disconnectRequest({ terminateDebuggee: true }).catch(() => undefined);
 		await child?.stop();
@@ -187,10 +196,15 @@ test('the child locks table_lock: the fork names the held lock, the child sessio
 		assert.doesNotMatch(important, /own_lock/, 'held by the forking thread: the child has it');
 		const info = (await child.customRequest('forkInfo')).body as ForkInfoResponseBody;
 		assert.deepEqual(
-			info.heldLocks.map((l) => [l.symbol, l.type, l.ownerName]),
-			[['table_lock', 'pthread_mutex_t', 'holder']],
+			info.heldLocks.map((l) => [l.symbol, l.type, l.ownerName]).sort(),
+			[
+				['cfg_lock', 'pthread_rwlock_t', 'holder'],
+				['db->mutex', 'pthread_mutex_t', 'holder'],
+				['table_lock', 'pthread_mutex_t', 'holder'],
+			],
+			'a global mutex, an rwlock held for writing, a mutex in a heap struct reachable from a global; not own_lock',
 		);
-		assert.match(info.heldLocks[0].ownerWas ?? '', /^hold_table \(deadlock\.c:\d+\)$/);
+		for (const l of info.heldLocks) assert.match(l.ownerWas ?? '', /^hold_table \(deadlock\.c:\d+\)$/);
 	} finally {
 		await parent.disconnectRequest({ terminateDebuggee: true }).catch(() => undefined);
 		await child?.stop();

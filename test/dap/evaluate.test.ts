@@ -75,6 +75,50 @@ test('evaluate: locals, members, elements, pointee members, registers; errors na
 			),
 			/frame is gone/,
 		);
+
+		// Debug Console completions: names of the frame, member paths, registers, commands
+		assert.equal(init.body?.supportsCompletionsRequest, true);
+		const complete = async (text: string) =>
+			(await dc.customRequest('completions', { text, column: text.length + 1, frameId })).body
+				.targets as DebugProtocol.CompletionItem[];
+		const labels = async (text: string) => (await complete(text)).map((t) => t.label);
+		assert.ok((await labels('cou')).includes('count'), 'a local by its prefix');
+		assert.deepEqual((await labels('pt.')).sort(), ['pt.x', 'pt.y'], 'the members of a struct');
+		const rip = (await complete('print $ri')).find((t) => t.label === '$rip');
+		assert.ok(rip, 'a register');
+		assert.equal(rip.start, 'print '.length, 'replaces the word being typed');
+		assert.ok((await labels('han')).includes('handle '), 'a console command');
+		assert.deepEqual(await labels('zzz'), [], 'nothing matches');
+
+		// setVariable: scalars in memory with C's conversions, read back; a general register
+		assert.equal(init.body?.supportsSetVariable, true);
+		const scopes = (await dc.scopesRequest({ frameId })).body.scopes;
+		const localsRef = scopes.find((x) => x.name === 'Locals')!.variablesReference;
+		const locals = (await dc.variablesRequest({ variablesReference: localsRef })).body.variables;
+		const numbersRef = locals.find((v) => v.name === 'numbers')!.variablesReference;
+		const set = async (ref: number, name: string, value: string) =>
+			(await dc.setVariableRequest({ variablesReference: ref, name, value })).body;
+		assert.equal((await set(numbersRef, '[1]', '77')).value, '77');
+		assert.equal((await ev('numbers[1]')).result, '77', 'written to the process: read back from its memory');
+		assert.equal((await set(numbersRef, '[2]', '0x10')).value, '16', 'a hex literal');
+		assert.equal((await set(numbersRef, '[3]', '-1')).value, '-1');
+		const ptRef = locals.find((v) => v.name === 'pt')!.variablesReference;
+		assert.equal((await set(ptRef, 'y', '2.5')).value, '2.5', 'a double');
+		assert.equal((await set(ptRef, 'x', '3.9')).value, '3', 'C truncates toward zero');
+		const setErr = async (ref: number, name: string, value: string): Promise<string> => {
+			try {
+				await dc.setVariableRequest({ variablesReference: ref, name, value });
+			} catch (e) {
+				return (e as Error).message;
+			}
+			assert.fail(`${name} = ${value} succeeded`);
+		};
+		assert.match(await setErr(numbersRef, '[0]', 'abc'), /"abc" is not a number/);
+		assert.match(await setErr(localsRef, 'pt', '1'), /cannot be written/);
+		const regsRef = scopes.find((x) => x.name === 'Registers')!.variablesReference;
+		const general = (await dc.variablesRequest({ variablesReference: regsRef })).body.variables.find((v) => v.name === 'General')!;
+		assert.equal((await set(general.variablesReference, 'r15', '0x1234')).value, '0x0000000000001234');
+		assert.equal((await ev('$r15')).result, '0x0000000000001234', 'the register, read back');
 		await dc.disconnectRequest({ terminateDebuggee: true });
 	} finally {
 		await dc.stop();

@@ -6,9 +6,10 @@
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { fixturePath } from '../helpers/paths';
+import * as path from 'node:path';
+import { fixturePath, FIXTURES_SRC } from '../helpers/paths';
 import { killAll } from '../helpers/procs';
-import { DapClient, within } from './support';
+import { DapClient, findMarker, within } from './support';
 
 after(killAll);
 
@@ -76,6 +77,46 @@ test('condition: a function breakpoint on add() with "a == 41" stops only on the
 		const exited = dc.next('exited');
 		await dc.continueRequest({ threadId: s.body.threadId! });
 		await exited;
+	} finally {
+		await dc.stop();
+	}
+});
+
+/*
+ * Logpoints: a source breakpoint with logMessage on add()'s line prints
+ * "add a=<a> b=<b>" for each call (add(20, 20) from twice(), then
+ * add(41, 2)) and never stops; a {name} that is not there says so.
+ * Negative control: without the logpoint handling in Debuggee the
+ * breakpoint stops (a "breakpoint" stop instead of the exit).
+ */
+test('logpoint: add() logs its arguments on every call and the program runs to its end', async () => {
+	const dc = new DapClient();
+	await dc.start();
+	try {
+		await dc.init();
+		let out = '';
+		dc.on('output', (e: DebugProtocol.OutputEvent) => {
+			if (e.body.category === 'console') out += e.body.output;
+		});
+		let stops = 0;
+		dc.on('stopped', () => stops++);
+		const initialized = dc.next('initialized');
+		await within(dc.launchRequest({ program: PROGRAM } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await initialized;
+		const src = path.join(FIXTURES_SRC, 'dapdemo.c');
+		const bps = await dc.setBreakpointsRequest({
+			source: { path: src },
+			breakpoints: [{ line: findMarker('ADD', src), logMessage: 'add a={a} b={b} $rip={$rip} {nope}' }],
+		});
+		assert.equal(bps.body.breakpoints[0].verified, true);
+		const exited = dc.next('exited', 20000);
+		await dc.configurationDoneRequest();
+		assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 0);
+		assert.equal(stops, 0, 'a logpoint never stops');
+		const lines = out.split('\n').filter((l) => l.startsWith('add '));
+		assert.equal(lines.length, 2, out);
+		assert.match(lines[0], /^add a=20 b=20 \$rip=0x[0-9a-f]+ <no "nope" here>$/);
+		assert.match(lines[1], /^add a=41 b=2 /);
 	} finally {
 		await dc.stop();
 	}

@@ -318,3 +318,44 @@ test('a signal that does not stop (SIGALRM) is delivered during next, which goes
 		await end(s);
 	}
 });
+
+/*
+ * Per-thread run control (DAP singleThread, issue 13): the same scene as
+ * above — a breakpoint in worker_tick, which the workers reach every 2 ms —
+ * but the step and the continue move one thread only. Negative control:
+ * without singleThread the same next ends at the workers' breakpoint (the
+ * test above).
+ */
+test('singleThread: next over a 300 ms call leaves the other threads stopped; continue runs one worker alone', async () => {
+	const s = await stoppedAt(['slow'], 'SLOW_CALL');
+	try {
+		const bp = await s.dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: line('WORKER_TICK') }] });
+		assert.equal(bp.body.breakpoints[0].verified, true);
+		const before = (await s.dc.threadsRequest()).body.threads.map((t) => t.id).filter((t) => t !== s.tid);
+		const pcOf = async (tid: number) =>
+			(await s.dc.stackTraceRequest({ threadId: tid, levels: 1 })).body.stackFrames[0].instructionPointerReference;
+		const workerPcs = await Promise.all(before.map(pcOf));
+
+		const stopped = s.dc.next('stopped', 20000);
+		await s.dc.nextRequest({ threadId: s.tid, singleThread: true });
+		const ev = (await stopped) as DebugProtocol.StoppedEvent;
+		assert.equal(ev.body.reason, 'step', 'no worker ran into its breakpoint during the 300 ms');
+		assert.equal((await at(s)).line, line('AFTER_SLOW'));
+		assert.deepEqual(await Promise.all(before.map(pcOf)), workerPcs, 'every worker where it was');
+
+		// one worker alone: it reaches worker_tick; main stays at AFTER_SLOW
+		const w = before[0];
+		const hit = s.dc.next('stopped', 20000);
+		const r = await s.dc.continueRequest({ threadId: w, singleThread: true });
+		assert.equal(r.body.allThreadsContinued, false);
+		const hev = (await hit) as DebugProtocol.StoppedEvent;
+		assert.equal(hev.body.reason, 'breakpoint');
+		assert.equal(hev.body.threadId, w, 'the thread that ran hit it');
+		assert.equal((await frames(s, w))[0].name, 'worker_tick');
+		assert.equal((await at(s)).line, line('AFTER_SLOW'), 'main did not move');
+		const others = before.slice(1);
+		assert.deepEqual(await Promise.all(others.map(pcOf)), workerPcs.slice(1), 'nor did the other workers');
+	} finally {
+		await end(s);
+	}
+});

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { formatBytes, nearOverflow, stackPicture, stackUsage, tidMap, type LwpRow } from '../../extension/src/lwpModel';
-import { listProcesses, parseStatus, sortForPicking } from '../../extension/src/procList';
+import { formatBytes, nearOverflow, stackPicture, stackUsage, stateText, tidMap, type LwpRow } from '../../extension/src/lwpModel';
+import { listProcesses, parseStatus, sortForPicking, treeForPicking } from '../../extension/src/procList';
 import { adapterEnv } from '../../extension/src/adapterProcess';
 
 function row(o: Partial<LwpRow> & { tid: number }): LwpRow {
@@ -127,7 +127,7 @@ test('stackPicture: a 64 KiB stack beside 8 MiB stacks is still a readable bar (
 
 test('procList: /proc/PID/status parsing, own processes first, this process listed', () => {
 	const st = parseStatus('Name:\tthreads-demo\nUid:\t1000\t1000\t1000\t1000\nThreads:\t8\nTracerPid:\t0\n');
-	assert.deepEqual(st, { name: 'threads-demo', uid: 1000, threads: 8, tracerPid: 0 });
+	assert.deepEqual(st, { name: 'threads-demo', uid: 1000, threads: 8, tracerPid: 0, ppid: 0 });
 	const list = listProcesses();
 	const me = list.find((p) => p.pid === process.pid);
 	assert.ok(me, 'this test process is listed');
@@ -159,5 +159,35 @@ test('adapterEnv: node mode for Electron, the native library, no inherited NODE_
 	assert.equal(
 		adapterEnv({ node: 'n', entry: 'e', nativeLib: 'l' }, 'info', { FORKALL_NATIVE_LIB: '/mine.so' }).FORKALL_NATIVE_LIB,
 		'/mine.so',
+	);
+});
+
+test('a dead thread (lost in a fork) reads as dead in the LWP view and the stack picture, never "user code"', () => {
+	const live = row({ tid: 100, isMain: true });
+	const dead = row({ tid: 7, dead: true, state: 'X', stateName: 'dead (lost in the fork)', syscall: null });
+	assert.equal(stateText(dead), 'dead: lost in the fork');
+	assert.notEqual(stateText(live), 'dead: lost in the fork');
+	const p = stackPicture('s', { pid: 100, pauseUs: 0, lwps: [live, dead] }, { threshold: 80 });
+	assert.deepEqual(
+		p.bars.map((b) => [b.tid, b.dead]).sort((a, b) => Number(a[0]) - Number(b[0])),
+		[
+			[7, true],
+			[100, false],
+		],
+	);
+});
+
+test('treeForPicking: children right after their parent, deeper; orphans of unlisted parents are roots', () => {
+	const p = (pid: number, ppid: number) => ({ pid, ppid, uid: 1, user: 'u', name: `p${pid}`, cmdline: '', threads: 1, tracerPid: 0 });
+	const t = treeForPicking([p(10, 1), p(20, 10), p(21, 10), p(30, 20), p(40, 99)], 1);
+	assert.deepEqual(
+		t.map((x) => [x.proc.pid, x.depth]),
+		[
+			[40, 0],
+			[10, 0],
+			[21, 1],
+			[20, 1],
+			[30, 2],
+		],
 	);
 });

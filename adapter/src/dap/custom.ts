@@ -42,6 +42,8 @@ export interface LwpRow {
 	stack: { low: string; high: string; guard: number; source: string | null } | null;
 	spInStack: boolean;
 	isMain: boolean;
+	/** A thread this fork child lost (its parent's tid; state as at the fork): nothing runs it. */
+	dead?: boolean;
 }
 
 export interface LwpsResponseBody {

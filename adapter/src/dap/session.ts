@@ -12,6 +12,7 @@ import { PassThrough } from 'node:stream';
 import {
 	Breakpoint as DapBreakpoint,
 	BreakpointEvent,
+	ContinuedEvent,
 	DebugSession,
 	ExitedEvent,
 	Event,
@@ -31,7 +32,18 @@ import {
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { hex, hexPad } from '../common/format';
-import { Debuggee, type Breakpoint, type DebugHost, type Frame, type Lwp, type StopInfo, type ThreadsSnapshot } from '../model';
+import {
+	AssignError,
+	Debuggee,
+	parseRegister,
+	type Breakpoint,
+	type DebugHost,
+	type Frame,
+	type Lwp,
+	type StopInfo,
+	type ThreadsSnapshot,
+	type Variable,
+} from '../model';
 import type {
 	AttachArguments,
 	ForkAllThreadsArguments,
@@ -231,12 +243,14 @@ export class ForkallSession extends DebugSession {
 		this.handle('stackTrace', (a) => this.stackTrace(a));
 		this.handle('scopes', (a) => this.scopes(a));
 		this.handle('variables', (a) => this.variables(a));
+		this.handle('setVariable', (a) => this.setVariable(a));
 		this.handle('evaluate', (a) => this.evaluate(a));
+		this.handle('completions', (a) => this.completions(a));
 		this.handle('readMemory', (a) => this.readMemory(a));
 		this.handle('writeMemory', (a) => this.writeMemory(a));
 		this.handle('disassemble', (a) => this.disassemble(a));
 		this.handle('pause', (a, ctx) => this.pause(a, ctx));
-		this.handle('continue', () => this.continue());
+		this.handle('continue', (a) => this.continue(a));
 		this.handle('next', (a, ctx) => this.step('next', a, ctx));
 		this.handle('stepIn', (a, ctx) => this.step('stepIn', a, ctx));
 		this.handle('stepOut', (a, ctx) => this.step('stepOut', a, ctx));
@@ -280,6 +294,7 @@ export class ForkallSession extends DebugSession {
 			supportsConfigurationDoneRequest: true,
 			supportsFunctionBreakpoints: f.breakpoints && f.symbols,
 			supportsConditionalBreakpoints: true,
+			supportsLogPoints: true,
 			supportsHitConditionalBreakpoints: true,
 			supportsInstructionBreakpoints: f.breakpoints,
 			supportsSteppingGranularity: f.step,
@@ -289,10 +304,12 @@ export class ForkallSession extends DebugSession {
 			supportsTerminateRequest: true,
 			supportTerminateDebuggee: true,
 			supportsDelayedStackTraceLoading: true,
-			supportsSetVariable: false,
+			supportsSetVariable: true,
 			supportsEvaluateForHovers: true,
+			supportsCompletionsRequest: true,
+			completionTriggerCharacters: ['.', '>', '$'],
 			supportsCancelRequest: false,
-			supportsSingleThreadExecutionRequests: false,
+			supportsSingleThreadExecutionRequests: true,
 			exceptionBreakpointFilters: EXCEPTION_FILTERS.map((f) => ({
 				filter: f.filter,
 				label: f.label,
@@ -560,11 +577,35 @@ export class ForkallSession extends DebugSession {
 		void this.sendLwpsChanged(reason);
 	}
 
+	/** The LWP table, and after it the threads a fork child lost (greyed in the views). */
+	private async lwpTableOf(d: Debuggee): Promise<LwpsResponseBody> {
+		const [snap, lost] = await Promise.all([d.threads(), d.forkInfo().catch(() => null)]);
+		const table = lwpTable(snap);
+		for (const t of lost?.deadThreads ?? []) {
+			table.lwps.push({
+				tid: t.tid,
+				name: t.name,
+				state: 'X',
+				stateName: 'dead (lost in the fork)',
+				pthread: null,
+				syscall: null,
+				pc: t.pc,
+				sp: t.sp,
+				fsBase: t.fsBase,
+				stack: t.stack ? { low: t.stack.low, high: t.stack.high, guard: t.stack.guard, source: t.stack.source } : null,
+				spInStack: true,
+				isMain: false,
+				dead: true,
+			});
+		}
+		return table;
+	}
+
 	private async sendLwpsChanged(reason: string): Promise<void> {
 		const d = this.debuggee;
 		if (!d || d.state !== 'stopped') return;
 		try {
-			const body = lwpTable(await d.threads());
+			const body = await this.lwpTableOf(d);
 			this.sendEvent(new Event('lwpsChanged', { ...body, reason }));
 		} catch {
 			// gone meanwhile
@@ -650,7 +691,8 @@ export class ForkallSession extends DebugSession {
 		const ref = this.frames.get(a.frameId);
 		if (!ref) throw errors.invalidArgument(`scopes: unknown frameId ${a.frameId} (the process ran since)`);
 		const tid = ref.tid;
-		const regsRef = this.vars.create(async () => registerGroups(await d.registers(tid)));
+		const setReg = (name: string, text: string) => d.assignRegister(tid, name, parseRegister(text));
+		const regsRef = this.vars.create(async () => registerGroups(await d.registers(tid), setReg));
 		const lwpRef = this.vars.create(async () => {
 			const snap = await d.threads();
 			const l = snap.lwps.find((x) => x.tid === tid);
@@ -661,7 +703,8 @@ export class ForkallSession extends DebugSession {
 		const scopes: DebugProtocol.Scope[] = [];
 		if (ref.dwarf) {
 			const index = ref.index;
-			const localsRef = this.vars.create(async () => localNodes((await d.locals(tid, index)).variables));
+			const write = (v: Variable, text: string) => d.assign(tid, index, v, text);
+			const localsRef = this.vars.create(async () => localNodes((await d.locals(tid, index)).variables, write));
 			scopes.push({ name: 'Locals', presentationHint: 'locals', variablesReference: localsRef, expensive: false });
 		}
 		scopes.push(
@@ -669,6 +712,33 @@ export class ForkallSession extends DebugSession {
 			{ name: 'LWP', variablesReference: lwpRef, expensive: false },
 		);
 		return { scopes };
+	}
+
+	/** Write a variable (Locals: a scalar in memory, C conversions) or a general register; answers what it reads now. */
+	private async setVariable(a: DebugProtocol.SetVariableArguments): Promise<DebugProtocol.SetVariableResponse['body']> {
+		const src = this.vars.get(a.variablesReference);
+		if (!src) throw errors.invalidArgument(`setVariable: unknown variablesReference ${a.variablesReference} (the process ran since)`);
+		let nodes: VarNode[];
+		try {
+			nodes = typeof src === 'function' ? await src() : src;
+		} catch (e) {
+			throw toDapError(e, 'setVariable');
+		}
+		const n = nodes.find((x) => x.name === a.name);
+		if (!n) throw errors.invalidArgument(`setVariable: no "${a.name}" here`);
+		if (!n.assign)
+			throw errors.invalidArgument(
+				`setVariable: ${n.evaluateName ?? a.name} cannot be written (${n.type ?? 'aggregate'}: ${n.value})`,
+			);
+		try {
+			const r = await n.assign(a.value);
+			n.value = r.value;
+			this.sendEvent(new InvalidatedEvent(['variables']));
+			return r.type ? { value: r.value, type: r.type } : { value: r.value };
+		} catch (e) {
+			if (e instanceof AssignError) throw errors.invalidArgument(`setVariable: ${e.message}`);
+			throw toDapError(e, 'setVariable');
+		}
 	}
 
 	private async variables(a: DebugProtocol.VariablesArguments): Promise<DebugProtocol.VariablesResponse['body']> {
@@ -694,7 +764,7 @@ export class ForkallSession extends DebugSession {
 				if (n.evaluateName) v.evaluateName = n.evaluateName;
 				if (n.named !== undefined) v.namedVariables = n.named;
 				if (n.memoryReference && supportsMem) v.memoryReference = n.memoryReference;
-				v.presentationHint = { kind: 'data', attributes: ['readOnly'] };
+				v.presentationHint = n.assign ? { kind: 'data' } : { kind: 'data', attributes: ['readOnly'] };
 				return v;
 			}),
 		};
@@ -938,10 +1008,53 @@ export class ForkallSession extends DebugSession {
 		return body;
 	}
 
+	/**
+	 * Debug Console completions: the word before the cursor (a name, a
+	 * member path `pt.`/`p->`, a `$register`) against what the selected
+	 * frame has (its variables as the Variables view names them, the
+	 * registers), and the console's own commands at the start of a line.
+	 */
+	private async completions(a: DebugProtocol.CompletionsArguments): Promise<DebugProtocol.CompletionsResponse['body']> {
+		const col = this.client.columnsStartAt1 === false ? a.column : a.column - 1;
+		const before = a.text.slice(0, Math.max(0, col));
+		const m = /(\$?[A-Za-z_][\w]*(?:(?:\.|->)[A-Za-z_]\w*|\[\d+\])*(?:\.|->)?|\$)$/.exec(before);
+		const word = m ? m[1] : '';
+		const start = before.length - word.length;
+		const seen = new Set<string>();
+		const targets: DebugProtocol.CompletionItem[] = [];
+		const offer = (label: string, type: DebugProtocol.CompletionItemType, detail?: string): void => {
+			if (!label.startsWith(word) || label === word || seen.has(label)) return;
+			seen.add(label);
+			const item: DebugProtocol.CompletionItem = { label, type, start, length: word.length };
+			if (detail) item.detail = detail;
+			targets.push(item);
+		};
+		if (start === 0 && !word.startsWith('$')) {
+			for (const c of ['handle ', 'info signals']) offer(c, 'keyword');
+		}
+		const d = this.debuggee;
+		const ref = a.frameId !== undefined ? this.frames.get(a.frameId) : undefined;
+		if (d && ref && d.state === 'stopped') {
+			try {
+				if (word.startsWith('$')) {
+					for (const n of flatten(registerGroups(await d.registers(ref.tid))))
+						if (!n.children) offer(`$${n.name}`, 'variable', n.value);
+				} else if (ref.dwarf) {
+					for (const n of flatten(localNodes((await d.locals(ref.tid, ref.index)).variables))) {
+						offer(n.evaluateName ?? n.name, 'variable', n.type);
+					}
+				}
+			} catch {
+				// nothing to offer from this frame
+			}
+		}
+		return { targets: targets.slice(0, 200) };
+	}
+
 	private async lwps(): Promise<LwpsResponseBody> {
 		const d = this.requireDebuggee();
 		try {
-			return lwpTable(await d.threads());
+			return await this.lwpTableOf(d);
 		} catch (e) {
 			throw toDapError(e, 'lwps');
 		}
@@ -1030,14 +1143,17 @@ export class ForkallSession extends DebugSession {
 		return undefined;
 	}
 
-	private async continue(): Promise<DebugProtocol.ContinueResponse['body']> {
+	private async continue(a: DebugProtocol.ContinueArguments): Promise<DebugProtocol.ContinueResponse['body']> {
 		const d = this.requireDebuggee();
 		this.frames.reset();
 		this.vars.reset();
-		await d.resume().catch((e: unknown) => {
+		// singleThread: that thread alone runs; the others stay where they are
+		await d.resume(a.singleThread ? a.threadId : undefined).catch((e: unknown) => {
 			throw toDapError(e, 'continue');
 		});
-		return { allThreadsContinued: true };
+		// a client that did not send it itself (a custom request) learns that this thread runs
+		if (a.singleThread) this.sendEvent(new ContinuedEvent(a.threadId, false));
+		return { allThreadsContinued: !a.singleThread };
 	}
 
 	private async step(kind: 'next' | 'stepIn' | 'stepOut', a: DebugProtocol.NextArguments, ctx: RequestContext): Promise<undefined> {
@@ -1045,12 +1161,13 @@ export class ForkallSession extends DebugSession {
 		if (d.state !== 'stopped') throw errors.notStopped(`${kind}: the process is not stopped`);
 		const tid = a.threadId;
 		const instruction = a.granularity === 'instruction';
+		const alone = a.singleThread === true; // the other threads stay stopped, calls included
 		this.frames.reset();
 		this.vars.reset();
 		ctx.after(async () => {
-			if (kind === 'stepOut') await d.stepOut(tid);
-			else if (instruction) await d.stepInstruction(tid, kind === 'next');
-			else await d.stepLine(tid, kind === 'stepIn');
+			if (kind === 'stepOut') await d.stepOut(tid, alone);
+			else if (instruction) await d.stepInstruction(tid, kind === 'next', alone);
+			else await d.stepLine(tid, kind === 'stepIn', alone);
 		});
 		return undefined;
 	}
@@ -1063,6 +1180,7 @@ export class ForkallSession extends DebugSession {
 		const lines = a.breakpoints?.map((b) => b.line) ?? a.lines ?? [];
 		const hitOf = (i: number): string | undefined => a.breakpoints?.[i]?.hitCondition || undefined;
 		const condOf = (i: number): string | undefined => a.breakpoints?.[i]?.condition || undefined;
+		const logOf = (i: number): string | undefined => a.breakpoints?.[i]?.logMessage || undefined;
 		if (!file) {
 			return { breakpoints: lines.map(() => ({ verified: false, message: 'only sources with a path are supported' })) };
 		}
@@ -1080,6 +1198,7 @@ export class ForkallSession extends DebugSession {
 							line: r.line ?? line,
 							hitCondition: hitOf(i),
 							condition: condOf(i),
+							logMessage: logOf(i),
 						})
 					: d.breakpoints.addUnverified(
 							'source',

@@ -289,6 +289,18 @@ export const REQUESTS = {
 		context: opt(str()),
 		format: opt(valueFormat),
 	}),
+	setVariable: obj<DebugProtocol.SetVariableArguments>({
+		variablesReference: int(1),
+		name: str(),
+		value: str(),
+		format: opt(valueFormat),
+	}),
+	completions: obj<DebugProtocol.CompletionsArguments>({
+		text: str(),
+		column: int(),
+		line: opt(int()),
+		frameId: opt(int()),
+	}),
 	readMemory: obj<DebugProtocol.ReadMemoryArguments>({
 		memoryReference: memoryReference(),
 		offset: byteOffset(),

@@ -30,31 +30,45 @@ export interface VarNode {
 	named?: number;
 	/** An expression for the node (locals: "pt.x", "numbers[2]"). */
 	evaluateName?: string;
+	/** setVariable: write `text` (C conversions) and say what it reads now. Absent: read-only. */
+	assign?: (text: string) => Promise<{ value: string; type?: string }>;
 }
+
+/** How a Locals node writes its variable (Debuggee.assign bound to a frame). */
+export type VariableWriter = (v: Variable, text: string) => Promise<Variable>;
+/** How a Registers node writes a general register (Debuggee.assignRegister bound to a thread). */
+export type RegisterWriter = (name: string, text: string) => Promise<bigint>;
 
 const SEGMENTS = ['cs', 'ss', 'ds', 'es', 'fs', 'gs'] as const;
 
 /** A frame variable (DWARF) and its members/elements/pointee. The memory
  * reference is where a pointer points, else where the variable is. */
-function localNode(v: Variable): VarNode {
+function localNode(v: Variable, write?: VariableWriter): VarNode {
 	const n: VarNode = { name: v.name, value: v.value, type: v.type };
 	if (v.expr) n.evaluateName = v.expr;
 	const mem = v.pointer !== null && v.pointer !== 0n ? v.pointer : v.address;
 	if (mem !== null) n.memoryReference = hex(mem);
 	if (v.children) {
-		n.children = localNodes(v.children);
+		n.children = localNodes(v.children, write);
 		n.named = v.children.length;
+	} else if (write && v.rawKind && v.size && v.address !== null) {
+		n.assign = async (text) => {
+			const now = await write(v, text);
+			return { value: now.value, type: now.type };
+		};
 	}
 	return n;
 }
 
-/** The Locals scope: parameters and locals of a frame. */
-export function localNodes(vars: Variable[]): VarNode[] {
-	return vars.map(localNode);
+/** The Locals scope: parameters and locals of a frame (writable scalars in memory with `write`). */
+export function localNodes(vars: Variable[], write?: VariableWriter): VarNode[] {
+	return vars.map((v) => localNode(v, write));
 }
 
-function gpr(name: string, v: bigint): VarNode {
-	return { name, value: hexPad(v, 16), type: 'uint64', memoryReference: hex(v) };
+function gpr(name: string, v: bigint, write?: RegisterWriter): VarNode {
+	const n: VarNode = { name, value: hexPad(v, 16), type: 'uint64', memoryReference: hex(v) };
+	if (write) n.assign = async (text) => ({ value: hexPad(await write(name, text), 16), type: 'uint64' });
+	return n;
 }
 
 function group(name: string, children: VarNode[]): VarNode {
@@ -62,12 +76,12 @@ function group(name: string, children: VarNode[]): VarNode {
 }
 
 /** Register groups: General, rflags, Segments, x87, SSE, AVX, AVX-512. */
-export function registerGroups(r: Registers): VarNode[] {
+export function registerGroups(r: Registers, write?: RegisterWriter): VarNode[] {
 	const groups: VarNode[] = [];
 	groups.push(
 		group(
 			'General',
-			GPR_NAMES.filter((n) => r.gpr.has(n)).map((n) => gpr(n, r.get(n))),
+			GPR_NAMES.filter((n) => r.gpr.has(n)).map((n) => gpr(n, r.get(n), write)),
 		),
 	);
 

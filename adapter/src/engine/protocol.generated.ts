@@ -411,6 +411,8 @@ export interface RawValue {
 	kind: "int" | "uint" | "float" | "bool" | "pointer";
 	/** int, uint, bool: decimal ("-3", "18446744073709551615"); float: the shortest decimal that reads back ("2.5", "inf", "nan"; long double with 21 digits); pointer: "0x…" */
 	value: string;
+	/** bytes of the object, when it is a whole-byte object in memory or a register (not a bit-field): what a write must fill */
+	size?: number;
 }
 
 export interface LocalsBody {
@@ -552,9 +554,11 @@ export interface StopRequest {
 	pid: Pid;
 }
 
-/** Resume every LWP of a session process; breakpoints under a thread's pc are stepped over transparently. */
+/** Resume every LWP of a session process (or only `tid`: the others stay stopped); breakpoints under a thread's pc are stepped over transparently. */
 export interface ResumeRequest {
 	pid: Pid;
+	/** only this thread (DAP singleThread); a later resume without tid resumes the rest */
+	tid?: Pid;
 }
 
 /** Start a program under the tracer: forked and exec'd by the tracer thread (never by Node: libuv would reap our tracee's stops); it stops right after execve, before the dynamic loader runs. */
@@ -597,6 +601,8 @@ export interface StepRequest {
 	into?: boolean;
 	/** run until the current function returns (stepOut); not with line/into */
 	out?: boolean;
+	/** with line/out: the other threads stay stopped the whole time, also while a call runs (DAP singleThread) */
+	alone?: boolean;
 }
 
 /** Insert a software breakpoint (int3 written through /proc/PID/mem; the original byte is kept). */
@@ -1913,9 +1919,14 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	const v330 = v328["value"];
 	if (v330 === undefined) fail(p + ".value", 'present', undefined);
 	if (!(typeof v330 === 'string')) fail(p + ".value", "a string", v330);
+	const v331 = v328["size"];
+	if (v331 !== undefined) {
+		if (!(typeof v331 === 'number' && Number.isInteger(v331))) fail(p + ".size", "an integer", v331);
+		if (typeof v331 === 'number' && v331 < 1) fail(p + ".size", ">= 1", v331);
+	}
 	if (o.strict) {
-		for (const v331 of Object.keys(v328)) {
-			if (!(["kind","value"] as readonly string[]).includes(v331)) fail(p + '.' + v331, 'not there (not in the schema)', v328[v331]);
+		for (const v332 of Object.keys(v328)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v332)) fail(p + '.' + v332, 'not there (not in the schema)', v328[v332]);
 		}
 	}
 }
@@ -1923,35 +1934,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v332 = v as Record<string, unknown>;
-	const v333 = v332["pid"];
-	if (v333 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v333 === 'number' && Number.isInteger(v333))) fail(p + ".pid", "an integer", v333);
-	const v334 = v332["tid"];
-	if (v334 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v334 === 'number' && Number.isInteger(v334))) fail(p + ".tid", "an integer", v334);
-	const v335 = v332["frame"];
-	if (v335 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v335 === 'number' && Number.isInteger(v335))) fail(p + ".frame", "an integer", v335);
-	const v336 = v332["pc"];
-	if (v336 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v336, p + ".pc", o, d + 1);
-	const v337 = v332["function"];
-	if (v337 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v337 === 'string' || v337 === null)) fail(p + ".function", "a string or null", v337);
-	const v338 = v332["note"];
-	if (v338 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v338 === 'string' || v338 === null)) fail(p + ".note", "a string or null", v338);
-	const v339 = v332["variables"];
-	if (v339 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v339))) fail(p + ".variables", "an array", v339);
-	for (let v340 = 0; v340 < v339.length; v340++) {
-		const v341: unknown = v339[v340];
-		checkLocalVariable(v341, p + ".variables" + '[' + v340 + ']', o, d + 1);
+	const v333 = v as Record<string, unknown>;
+	const v334 = v333["pid"];
+	if (v334 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v334 === 'number' && Number.isInteger(v334))) fail(p + ".pid", "an integer", v334);
+	const v335 = v333["tid"];
+	if (v335 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v335 === 'number' && Number.isInteger(v335))) fail(p + ".tid", "an integer", v335);
+	const v336 = v333["frame"];
+	if (v336 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v336 === 'number' && Number.isInteger(v336))) fail(p + ".frame", "an integer", v336);
+	const v337 = v333["pc"];
+	if (v337 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v337, p + ".pc", o, d + 1);
+	const v338 = v333["function"];
+	if (v338 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v338 === 'string' || v338 === null)) fail(p + ".function", "a string or null", v338);
+	const v339 = v333["note"];
+	if (v339 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v339 === 'string' || v339 === null)) fail(p + ".note", "a string or null", v339);
+	const v340 = v333["variables"];
+	if (v340 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v340))) fail(p + ".variables", "an array", v340);
+	for (let v341 = 0; v341 < v340.length; v341++) {
+		const v342: unknown = v340[v341];
+		checkLocalVariable(v342, p + ".variables" + '[' + v341 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v342 of Object.keys(v332)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v342)) fail(p + '.' + v342, 'not there (not in the schema)', v332[v342]);
+		for (const v343 of Object.keys(v333)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v343)) fail(p + '.' + v343, 'not there (not in the schema)', v333[v343]);
 		}
 	}
 }
@@ -1959,16 +1970,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v343 = v as Record<string, unknown>;
-	const v344 = v343["op"];
-	if (v344 === undefined) fail(p + ".op", 'present', undefined);
-	if (v344 !== "threads") fail(p + ".op", "\"threads\"", v344);
-	const v345 = v343["pid"];
-	if (v345 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v345, p + ".pid", o, d + 1);
+	const v344 = v as Record<string, unknown>;
+	const v345 = v344["op"];
+	if (v345 === undefined) fail(p + ".op", 'present', undefined);
+	if (v345 !== "threads") fail(p + ".op", "\"threads\"", v345);
+	const v346 = v344["pid"];
+	if (v346 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v346, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v346 of Object.keys(v343)) {
-			if (!(["op","pid"] as readonly string[]).includes(v346)) fail(p + '.' + v346, 'not there (not in the schema)', v343[v346]);
+		for (const v347 of Object.keys(v344)) {
+			if (!(["op","pid"] as readonly string[]).includes(v347)) fail(p + '.' + v347, 'not there (not in the schema)', v344[v347]);
 		}
 	}
 }
@@ -1976,19 +1987,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v347 = v as Record<string, unknown>;
-	const v348 = v347["op"];
-	if (v348 === undefined) fail(p + ".op", 'present', undefined);
-	if (v348 !== "regs") fail(p + ".op", "\"regs\"", v348);
-	const v349 = v347["pid"];
-	if (v349 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v349, p + ".pid", o, d + 1);
-	const v350 = v347["tid"];
-	if (v350 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v350, p + ".tid", o, d + 1);
+	const v348 = v as Record<string, unknown>;
+	const v349 = v348["op"];
+	if (v349 === undefined) fail(p + ".op", 'present', undefined);
+	if (v349 !== "regs") fail(p + ".op", "\"regs\"", v349);
+	const v350 = v348["pid"];
+	if (v350 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v350, p + ".pid", o, d + 1);
+	const v351 = v348["tid"];
+	if (v351 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v351, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v351 of Object.keys(v347)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v351)) fail(p + '.' + v351, 'not there (not in the schema)', v347[v351]);
+		for (const v352 of Object.keys(v348)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v352)) fail(p + '.' + v352, 'not there (not in the schema)', v348[v352]);
 		}
 	}
 }
@@ -1996,22 +2007,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v352 = v as Record<string, unknown>;
-	const v353 = v352["op"];
-	if (v353 === undefined) fail(p + ".op", 'present', undefined);
-	if (v353 !== "attach") fail(p + ".op", "\"attach\"", v353);
-	const v354 = v352["pid"];
-	if (v354 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v354, p + ".pid", o, d + 1);
-	const v355 = v352["stop"];
-	if (v355 === undefined) {
-		if (o.fill) v352["stop"] = false;
+	const v353 = v as Record<string, unknown>;
+	const v354 = v353["op"];
+	if (v354 === undefined) fail(p + ".op", 'present', undefined);
+	if (v354 !== "attach") fail(p + ".op", "\"attach\"", v354);
+	const v355 = v353["pid"];
+	if (v355 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v355, p + ".pid", o, d + 1);
+	const v356 = v353["stop"];
+	if (v356 === undefined) {
+		if (o.fill) v353["stop"] = false;
 	} else {
-		if (!(typeof v355 === 'boolean')) fail(p + ".stop", "a boolean", v355);
+		if (!(typeof v356 === 'boolean')) fail(p + ".stop", "a boolean", v356);
 	}
 	if (o.strict) {
-		for (const v356 of Object.keys(v352)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v356)) fail(p + '.' + v356, 'not there (not in the schema)', v352[v356]);
+		for (const v357 of Object.keys(v353)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v357)) fail(p + '.' + v357, 'not there (not in the schema)', v353[v357]);
 		}
 	}
 }
@@ -2019,16 +2030,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v357 = v as Record<string, unknown>;
-	const v358 = v357["op"];
-	if (v358 === undefined) fail(p + ".op", 'present', undefined);
-	if (v358 !== "detach") fail(p + ".op", "\"detach\"", v358);
-	const v359 = v357["pid"];
-	if (v359 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v359, p + ".pid", o, d + 1);
+	const v358 = v as Record<string, unknown>;
+	const v359 = v358["op"];
+	if (v359 === undefined) fail(p + ".op", 'present', undefined);
+	if (v359 !== "detach") fail(p + ".op", "\"detach\"", v359);
+	const v360 = v358["pid"];
+	if (v360 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v360, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v360 of Object.keys(v357)) {
-			if (!(["op","pid"] as readonly string[]).includes(v360)) fail(p + '.' + v360, 'not there (not in the schema)', v357[v360]);
+		for (const v361 of Object.keys(v358)) {
+			if (!(["op","pid"] as readonly string[]).includes(v361)) fail(p + '.' + v361, 'not there (not in the schema)', v358[v361]);
 		}
 	}
 }
@@ -2036,28 +2047,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v361 = v as Record<string, unknown>;
-	const v362 = v361["op"];
-	if (v362 === undefined) fail(p + ".op", 'present', undefined);
-	if (v362 !== "signals") fail(p + ".op", "\"signals\"", v362);
-	const v363 = v361["pid"];
-	if (v363 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v363, p + ".pid", o, d + 1);
-	const v364 = v361["nostop"];
-	if (v364 !== undefined) {
-		checkHex(v364, p + ".nostop", o, d + 1);
-	}
-	const v365 = v361["noprint"];
+	const v362 = v as Record<string, unknown>;
+	const v363 = v362["op"];
+	if (v363 === undefined) fail(p + ".op", 'present', undefined);
+	if (v363 !== "signals") fail(p + ".op", "\"signals\"", v363);
+	const v364 = v362["pid"];
+	if (v364 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v364, p + ".pid", o, d + 1);
+	const v365 = v362["nostop"];
 	if (v365 !== undefined) {
-		checkHex(v365, p + ".noprint", o, d + 1);
+		checkHex(v365, p + ".nostop", o, d + 1);
 	}
-	const v366 = v361["nopass"];
+	const v366 = v362["noprint"];
 	if (v366 !== undefined) {
-		checkHex(v366, p + ".nopass", o, d + 1);
+		checkHex(v366, p + ".noprint", o, d + 1);
+	}
+	const v367 = v362["nopass"];
+	if (v367 !== undefined) {
+		checkHex(v367, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v367 of Object.keys(v361)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v367)) fail(p + '.' + v367, 'not there (not in the schema)', v361[v367]);
+		for (const v368 of Object.keys(v362)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v368)) fail(p + '.' + v368, 'not there (not in the schema)', v362[v368]);
 		}
 	}
 }
@@ -2065,22 +2076,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v368 = v as Record<string, unknown>;
-	const v369 = v368["op"];
-	if (v369 === undefined) fail(p + ".op", 'present', undefined);
-	if (v369 !== "followForks") fail(p + ".op", "\"followForks\"", v369);
-	const v370 = v368["pid"];
-	if (v370 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v370, p + ".pid", o, d + 1);
-	const v371 = v368["hold"];
-	if (v371 === undefined) {
-		if (o.fill) v368["hold"] = false;
+	const v369 = v as Record<string, unknown>;
+	const v370 = v369["op"];
+	if (v370 === undefined) fail(p + ".op", 'present', undefined);
+	if (v370 !== "followForks") fail(p + ".op", "\"followForks\"", v370);
+	const v371 = v369["pid"];
+	if (v371 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v371, p + ".pid", o, d + 1);
+	const v372 = v369["hold"];
+	if (v372 === undefined) {
+		if (o.fill) v369["hold"] = false;
 	} else {
-		if (!(typeof v371 === 'boolean')) fail(p + ".hold", "a boolean", v371);
+		if (!(typeof v372 === 'boolean')) fail(p + ".hold", "a boolean", v372);
 	}
 	if (o.strict) {
-		for (const v372 of Object.keys(v368)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v372)) fail(p + '.' + v372, 'not there (not in the schema)', v368[v372]);
+		for (const v373 of Object.keys(v369)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v373)) fail(p + '.' + v373, 'not there (not in the schema)', v369[v373]);
 		}
 	}
 }
@@ -2088,16 +2099,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v373 = v as Record<string, unknown>;
-	const v374 = v373["op"];
-	if (v374 === undefined) fail(p + ".op", 'present', undefined);
-	if (v374 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v374);
-	const v375 = v373["pid"];
-	if (v375 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v375, p + ".pid", o, d + 1);
+	const v374 = v as Record<string, unknown>;
+	const v375 = v374["op"];
+	if (v375 === undefined) fail(p + ".op", 'present', undefined);
+	if (v375 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v375);
+	const v376 = v374["pid"];
+	if (v376 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v376, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v376 of Object.keys(v373)) {
-			if (!(["op","pid"] as readonly string[]).includes(v376)) fail(p + '.' + v376, 'not there (not in the schema)', v373[v376]);
+		for (const v377 of Object.keys(v374)) {
+			if (!(["op","pid"] as readonly string[]).includes(v377)) fail(p + '.' + v377, 'not there (not in the schema)', v374[v377]);
 		}
 	}
 }
@@ -2105,16 +2116,16 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v377 = v as Record<string, unknown>;
-	const v378 = v377["op"];
-	if (v378 === undefined) fail(p + ".op", 'present', undefined);
-	if (v378 !== "stop") fail(p + ".op", "\"stop\"", v378);
-	const v379 = v377["pid"];
-	if (v379 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v379, p + ".pid", o, d + 1);
+	const v378 = v as Record<string, unknown>;
+	const v379 = v378["op"];
+	if (v379 === undefined) fail(p + ".op", 'present', undefined);
+	if (v379 !== "stop") fail(p + ".op", "\"stop\"", v379);
+	const v380 = v378["pid"];
+	if (v380 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v380, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v380 of Object.keys(v377)) {
-			if (!(["op","pid"] as readonly string[]).includes(v380)) fail(p + '.' + v380, 'not there (not in the schema)', v377[v380]);
+		for (const v381 of Object.keys(v378)) {
+			if (!(["op","pid"] as readonly string[]).includes(v381)) fail(p + '.' + v381, 'not there (not in the schema)', v378[v381]);
 		}
 	}
 }
@@ -2122,16 +2133,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v381 = v as Record<string, unknown>;
-	const v382 = v381["op"];
-	if (v382 === undefined) fail(p + ".op", 'present', undefined);
-	if (v382 !== "resume") fail(p + ".op", "\"resume\"", v382);
-	const v383 = v381["pid"];
-	if (v383 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v383, p + ".pid", o, d + 1);
+	const v382 = v as Record<string, unknown>;
+	const v383 = v382["op"];
+	if (v383 === undefined) fail(p + ".op", 'present', undefined);
+	if (v383 !== "resume") fail(p + ".op", "\"resume\"", v383);
+	const v384 = v382["pid"];
+	if (v384 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v384, p + ".pid", o, d + 1);
+	const v385 = v382["tid"];
+	if (v385 !== undefined) {
+		checkPid(v385, p + ".tid", o, d + 1);
+	}
 	if (o.strict) {
-		for (const v384 of Object.keys(v381)) {
-			if (!(["op","pid"] as readonly string[]).includes(v384)) fail(p + '.' + v384, 'not there (not in the schema)', v381[v384]);
+		for (const v386 of Object.keys(v382)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v386)) fail(p + '.' + v386, 'not there (not in the schema)', v382[v386]);
 		}
 	}
 }
@@ -2139,43 +2154,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v385 = v as Record<string, unknown>;
-	const v386 = v385["op"];
-	if (v386 === undefined) fail(p + ".op", 'present', undefined);
-	if (v386 !== "launch") fail(p + ".op", "\"launch\"", v386);
-	const v387 = v385["path"];
-	if (v387 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v387 === 'string')) fail(p + ".path", "a string", v387);
-	if (typeof v387 === 'string' && v387.length < 1) fail(p + ".path", "a string of 1+ characters", v387);
-	const v388 = v385["cwd"];
-	if (v388 === undefined) {
-		if (o.fill) v385["cwd"] = "";
+	const v387 = v as Record<string, unknown>;
+	const v388 = v387["op"];
+	if (v388 === undefined) fail(p + ".op", 'present', undefined);
+	if (v388 !== "launch") fail(p + ".op", "\"launch\"", v388);
+	const v389 = v387["path"];
+	if (v389 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v389 === 'string')) fail(p + ".path", "a string", v389);
+	if (typeof v389 === 'string' && v389.length < 1) fail(p + ".path", "a string of 1+ characters", v389);
+	const v390 = v387["cwd"];
+	if (v390 === undefined) {
+		if (o.fill) v387["cwd"] = "";
 	} else {
-		if (!(typeof v388 === 'string')) fail(p + ".cwd", "a string", v388);
+		if (!(typeof v390 === 'string')) fail(p + ".cwd", "a string", v390);
 	}
-	const v389 = v385["argv"];
-	if (v389 === undefined) {
-		if (o.fill) v385["argv"] = [];
+	const v391 = v387["argv"];
+	if (v391 === undefined) {
+		if (o.fill) v387["argv"] = [];
 	} else {
-		if (!(Array.isArray(v389))) fail(p + ".argv", "an array", v389);
-		for (let v390 = 0; v390 < v389.length; v390++) {
-			const v391: unknown = v389[v390];
-			if (!(typeof v391 === 'string')) fail(p + ".argv" + '[' + v390 + ']', "a string", v391);
+		if (!(Array.isArray(v391))) fail(p + ".argv", "an array", v391);
+		for (let v392 = 0; v392 < v391.length; v392++) {
+			const v393: unknown = v391[v392];
+			if (!(typeof v393 === 'string')) fail(p + ".argv" + '[' + v392 + ']', "a string", v393);
 		}
 	}
-	const v392 = v385["env"];
-	if (v392 === undefined) {
-		if (o.fill) v385["env"] = [];
+	const v394 = v387["env"];
+	if (v394 === undefined) {
+		if (o.fill) v387["env"] = [];
 	} else {
-		if (!(Array.isArray(v392))) fail(p + ".env", "an array", v392);
-		for (let v393 = 0; v393 < v392.length; v393++) {
-			const v394: unknown = v392[v393];
-			if (!(typeof v394 === 'string')) fail(p + ".env" + '[' + v393 + ']', "a string", v394);
+		if (!(Array.isArray(v394))) fail(p + ".env", "an array", v394);
+		for (let v395 = 0; v395 < v394.length; v395++) {
+			const v396: unknown = v394[v395];
+			if (!(typeof v396 === 'string')) fail(p + ".env" + '[' + v395 + ']', "a string", v396);
 		}
 	}
 	if (o.strict) {
-		for (const v395 of Object.keys(v385)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v395)) fail(p + '.' + v395, 'not there (not in the schema)', v385[v395]);
+		for (const v397 of Object.keys(v387)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v397)) fail(p + '.' + v397, 'not there (not in the schema)', v387[v397]);
 		}
 	}
 }
@@ -2183,40 +2198,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v396 = v as Record<string, unknown>;
-	const v397 = v396["op"];
-	if (v397 === undefined) fail(p + ".op", 'present', undefined);
-	if (v397 !== "fork") fail(p + ".op", "\"fork\"", v397);
-	const v398 = v396["pid"];
-	if (v398 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v398, p + ".pid", o, d + 1);
-	const v399 = v396["stopped"];
-	if (v399 === undefined) {
-		if (o.fill) v396["stopped"] = false;
-	} else {
-		if (!(typeof v399 === 'boolean')) fail(p + ".stopped", "a boolean", v399);
-	}
-	const v400 = v396["keepTraced"];
-	if (v400 === undefined) {
-		if (o.fill) v396["keepTraced"] = false;
-	} else {
-		if (!(typeof v400 === 'boolean')) fail(p + ".keepTraced", "a boolean", v400);
-	}
-	const v401 = v396["copyDontfork"];
+	const v398 = v as Record<string, unknown>;
+	const v399 = v398["op"];
+	if (v399 === undefined) fail(p + ".op", 'present', undefined);
+	if (v399 !== "fork") fail(p + ".op", "\"fork\"", v399);
+	const v400 = v398["pid"];
+	if (v400 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v400, p + ".pid", o, d + 1);
+	const v401 = v398["stopped"];
 	if (v401 === undefined) {
-		if (o.fill) v396["copyDontfork"] = false;
+		if (o.fill) v398["stopped"] = false;
 	} else {
-		if (!(typeof v401 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v401);
+		if (!(typeof v401 === 'boolean')) fail(p + ".stopped", "a boolean", v401);
 	}
-	const v402 = v396["sameTids"];
+	const v402 = v398["keepTraced"];
 	if (v402 === undefined) {
-		if (o.fill) v396["sameTids"] = false;
+		if (o.fill) v398["keepTraced"] = false;
 	} else {
-		if (!(typeof v402 === 'boolean')) fail(p + ".sameTids", "a boolean", v402);
+		if (!(typeof v402 === 'boolean')) fail(p + ".keepTraced", "a boolean", v402);
+	}
+	const v403 = v398["copyDontfork"];
+	if (v403 === undefined) {
+		if (o.fill) v398["copyDontfork"] = false;
+	} else {
+		if (!(typeof v403 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v403);
+	}
+	const v404 = v398["sameTids"];
+	if (v404 === undefined) {
+		if (o.fill) v398["sameTids"] = false;
+	} else {
+		if (!(typeof v404 === 'boolean')) fail(p + ".sameTids", "a boolean", v404);
 	}
 	if (o.strict) {
-		for (const v403 of Object.keys(v396)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v403)) fail(p + '.' + v403, 'not there (not in the schema)', v396[v403]);
+		for (const v405 of Object.keys(v398)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v405)) fail(p + '.' + v405, 'not there (not in the schema)', v398[v405]);
 		}
 	}
 }
@@ -2224,16 +2239,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v404 = v as Record<string, unknown>;
-	const v405 = v404["op"];
-	if (v405 === undefined) fail(p + ".op", 'present', undefined);
-	if (v405 !== "kill") fail(p + ".op", "\"kill\"", v405);
-	const v406 = v404["pid"];
-	if (v406 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v406, p + ".pid", o, d + 1);
+	const v406 = v as Record<string, unknown>;
+	const v407 = v406["op"];
+	if (v407 === undefined) fail(p + ".op", 'present', undefined);
+	if (v407 !== "kill") fail(p + ".op", "\"kill\"", v407);
+	const v408 = v406["pid"];
+	if (v408 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v408, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v407 of Object.keys(v404)) {
-			if (!(["op","pid"] as readonly string[]).includes(v407)) fail(p + '.' + v407, 'not there (not in the schema)', v404[v407]);
+		for (const v409 of Object.keys(v406)) {
+			if (!(["op","pid"] as readonly string[]).includes(v409)) fail(p + '.' + v409, 'not there (not in the schema)', v406[v409]);
 		}
 	}
 }
@@ -2241,37 +2256,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v408 = v as Record<string, unknown>;
-	const v409 = v408["op"];
-	if (v409 === undefined) fail(p + ".op", 'present', undefined);
-	if (v409 !== "step") fail(p + ".op", "\"step\"", v409);
-	const v410 = v408["pid"];
-	if (v410 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v410, p + ".pid", o, d + 1);
-	const v411 = v408["tid"];
-	if (v411 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v411, p + ".tid", o, d + 1);
-	const v412 = v408["line"];
-	if (v412 === undefined) {
-		if (o.fill) v408["line"] = false;
-	} else {
-		if (!(typeof v412 === 'boolean')) fail(p + ".line", "a boolean", v412);
-	}
-	const v413 = v408["into"];
-	if (v413 === undefined) {
-		if (o.fill) v408["into"] = false;
-	} else {
-		if (!(typeof v413 === 'boolean')) fail(p + ".into", "a boolean", v413);
-	}
-	const v414 = v408["out"];
+	const v410 = v as Record<string, unknown>;
+	const v411 = v410["op"];
+	if (v411 === undefined) fail(p + ".op", 'present', undefined);
+	if (v411 !== "step") fail(p + ".op", "\"step\"", v411);
+	const v412 = v410["pid"];
+	if (v412 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v412, p + ".pid", o, d + 1);
+	const v413 = v410["tid"];
+	if (v413 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v413, p + ".tid", o, d + 1);
+	const v414 = v410["line"];
 	if (v414 === undefined) {
-		if (o.fill) v408["out"] = false;
+		if (o.fill) v410["line"] = false;
 	} else {
-		if (!(typeof v414 === 'boolean')) fail(p + ".out", "a boolean", v414);
+		if (!(typeof v414 === 'boolean')) fail(p + ".line", "a boolean", v414);
+	}
+	const v415 = v410["into"];
+	if (v415 === undefined) {
+		if (o.fill) v410["into"] = false;
+	} else {
+		if (!(typeof v415 === 'boolean')) fail(p + ".into", "a boolean", v415);
+	}
+	const v416 = v410["out"];
+	if (v416 === undefined) {
+		if (o.fill) v410["out"] = false;
+	} else {
+		if (!(typeof v416 === 'boolean')) fail(p + ".out", "a boolean", v416);
+	}
+	const v417 = v410["alone"];
+	if (v417 === undefined) {
+		if (o.fill) v410["alone"] = false;
+	} else {
+		if (!(typeof v417 === 'boolean')) fail(p + ".alone", "a boolean", v417);
 	}
 	if (o.strict) {
-		for (const v415 of Object.keys(v408)) {
-			if (!(["op","pid","tid","line","into","out"] as readonly string[]).includes(v415)) fail(p + '.' + v415, 'not there (not in the schema)', v408[v415]);
+		for (const v418 of Object.keys(v410)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v418)) fail(p + '.' + v418, 'not there (not in the schema)', v410[v418]);
 		}
 	}
 }
@@ -2279,19 +2300,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v416 = v as Record<string, unknown>;
-	const v417 = v416["op"];
-	if (v417 === undefined) fail(p + ".op", 'present', undefined);
-	if (v417 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v417);
-	const v418 = v416["pid"];
-	if (v418 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v418, p + ".pid", o, d + 1);
-	const v419 = v416["addr"];
-	if (v419 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v419, p + ".addr", o, d + 1);
+	const v419 = v as Record<string, unknown>;
+	const v420 = v419["op"];
+	if (v420 === undefined) fail(p + ".op", 'present', undefined);
+	if (v420 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v420);
+	const v421 = v419["pid"];
+	if (v421 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v421, p + ".pid", o, d + 1);
+	const v422 = v419["addr"];
+	if (v422 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v422, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v420 of Object.keys(v416)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v420)) fail(p + '.' + v420, 'not there (not in the schema)', v416[v420]);
+		for (const v423 of Object.keys(v419)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v423)) fail(p + '.' + v423, 'not there (not in the schema)', v419[v423]);
 		}
 	}
 }
@@ -2299,19 +2320,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v421 = v as Record<string, unknown>;
-	const v422 = v421["op"];
-	if (v422 === undefined) fail(p + ".op", 'present', undefined);
-	if (v422 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v422);
-	const v423 = v421["pid"];
-	if (v423 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v423, p + ".pid", o, d + 1);
-	const v424 = v421["addr"];
-	if (v424 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v424, p + ".addr", o, d + 1);
+	const v424 = v as Record<string, unknown>;
+	const v425 = v424["op"];
+	if (v425 === undefined) fail(p + ".op", 'present', undefined);
+	if (v425 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v425);
+	const v426 = v424["pid"];
+	if (v426 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v426, p + ".pid", o, d + 1);
+	const v427 = v424["addr"];
+	if (v427 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v427, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v425 of Object.keys(v421)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v421[v425]);
+		for (const v428 of Object.keys(v424)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v428)) fail(p + '.' + v428, 'not there (not in the schema)', v424[v428]);
 		}
 	}
 }
@@ -2319,27 +2340,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v426 = v as Record<string, unknown>;
-	const v427 = v426["op"];
-	if (v427 === undefined) fail(p + ".op", 'present', undefined);
-	if (v427 !== "setRegs") fail(p + ".op", "\"setRegs\"", v427);
-	const v428 = v426["pid"];
-	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v428, p + ".pid", o, d + 1);
-	const v429 = v426["tid"];
-	if (v429 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v429, p + ".tid", o, d + 1);
-	const v430 = v426["regs"];
-	if (v430 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v430))) fail(p + ".regs", "an object", v430);
-	const v431 = v430 as Record<string, unknown>;
-	for (const v432 of Object.keys(v431)) {
-		if (([] as readonly string[]).includes(v432)) continue;
-		checkHex(v431[v432], p + ".regs" + '.' + v432, o, d + 1);
+	const v429 = v as Record<string, unknown>;
+	const v430 = v429["op"];
+	if (v430 === undefined) fail(p + ".op", 'present', undefined);
+	if (v430 !== "setRegs") fail(p + ".op", "\"setRegs\"", v430);
+	const v431 = v429["pid"];
+	if (v431 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v431, p + ".pid", o, d + 1);
+	const v432 = v429["tid"];
+	if (v432 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v432, p + ".tid", o, d + 1);
+	const v433 = v429["regs"];
+	if (v433 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v433))) fail(p + ".regs", "an object", v433);
+	const v434 = v433 as Record<string, unknown>;
+	for (const v435 of Object.keys(v434)) {
+		if (([] as readonly string[]).includes(v435)) continue;
+		checkHex(v434[v435], p + ".regs" + '.' + v435, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v433 of Object.keys(v426)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v433)) fail(p + '.' + v433, 'not there (not in the schema)', v426[v433]);
+		for (const v436 of Object.keys(v429)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v436)) fail(p + '.' + v436, 'not there (not in the schema)', v429[v436]);
 		}
 	}
 }
@@ -2347,13 +2368,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v434 = v as Record<string, unknown>;
-	const v435 = v434["op"];
-	if (v435 === undefined) fail(p + ".op", 'present', undefined);
-	if (v435 !== "ping") fail(p + ".op", "\"ping\"", v435);
+	const v437 = v as Record<string, unknown>;
+	const v438 = v437["op"];
+	if (v438 === undefined) fail(p + ".op", 'present', undefined);
+	if (v438 !== "ping") fail(p + ".op", "\"ping\"", v438);
 	if (o.strict) {
-		for (const v436 of Object.keys(v434)) {
-			if (!(["op"] as readonly string[]).includes(v436)) fail(p + '.' + v436, 'not there (not in the schema)', v434[v436]);
+		for (const v439 of Object.keys(v437)) {
+			if (!(["op"] as readonly string[]).includes(v439)) fail(p + '.' + v439, 'not there (not in the schema)', v437[v439]);
 		}
 	}
 }
@@ -2361,29 +2382,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v437 = v as Record<string, unknown>;
-	const v438 = v437["op"];
-	if (v438 === undefined) fail(p + ".op", 'present', undefined);
-	if (v438 !== "stack") fail(p + ".op", "\"stack\"", v438);
-	const v439 = v437["pid"];
-	if (v439 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v439, p + ".pid", o, d + 1);
-	const v440 = v437["tid"];
-	if (v440 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v440 === 'number' && Number.isInteger(v440))) fail(p + ".tid", "an integer", v440);
-	if (typeof v440 === 'number' && v440 < 0) fail(p + ".tid", ">= 0", v440);
-	if (typeof v440 === 'number' && v440 > 2147483647) fail(p + ".tid", "<= 2147483647", v440);
-	const v441 = v437["maxFrames"];
-	if (v441 === undefined) {
-		if (o.fill) v437["maxFrames"] = 0;
+	const v440 = v as Record<string, unknown>;
+	const v441 = v440["op"];
+	if (v441 === undefined) fail(p + ".op", 'present', undefined);
+	if (v441 !== "stack") fail(p + ".op", "\"stack\"", v441);
+	const v442 = v440["pid"];
+	if (v442 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v442, p + ".pid", o, d + 1);
+	const v443 = v440["tid"];
+	if (v443 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v443 === 'number' && Number.isInteger(v443))) fail(p + ".tid", "an integer", v443);
+	if (typeof v443 === 'number' && v443 < 0) fail(p + ".tid", ">= 0", v443);
+	if (typeof v443 === 'number' && v443 > 2147483647) fail(p + ".tid", "<= 2147483647", v443);
+	const v444 = v440["maxFrames"];
+	if (v444 === undefined) {
+		if (o.fill) v440["maxFrames"] = 0;
 	} else {
-		if (!(typeof v441 === 'number' && Number.isInteger(v441))) fail(p + ".maxFrames", "an integer", v441);
-		if (typeof v441 === 'number' && v441 < 0) fail(p + ".maxFrames", ">= 0", v441);
-		if (typeof v441 === 'number' && v441 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v441);
+		if (!(typeof v444 === 'number' && Number.isInteger(v444))) fail(p + ".maxFrames", "an integer", v444);
+		if (typeof v444 === 'number' && v444 < 0) fail(p + ".maxFrames", ">= 0", v444);
+		if (typeof v444 === 'number' && v444 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v444);
 	}
 	if (o.strict) {
-		for (const v442 of Object.keys(v437)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v442)) fail(p + '.' + v442, 'not there (not in the schema)', v437[v442]);
+		for (const v445 of Object.keys(v440)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v445)) fail(p + '.' + v445, 'not there (not in the schema)', v440[v445]);
 		}
 	}
 }
@@ -2391,34 +2412,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v443 = v as Record<string, unknown>;
-	const v444 = v443["op"];
-	if (v444 === undefined) fail(p + ".op", 'present', undefined);
-	if (v444 !== "symbols") fail(p + ".op", "\"symbols\"", v444);
-	const v445 = v443["pid"];
-	if (v445 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v445, p + ".pid", o, d + 1);
-	const v446 = v443["function"];
-	if (v446 !== undefined) {
-		if (!(typeof v446 === 'string')) fail(p + ".function", "a string", v446);
-	}
-	const v447 = v443["file"];
-	if (v447 !== undefined) {
-		if (!(typeof v447 === 'string')) fail(p + ".file", "a string", v447);
-	}
-	const v448 = v443["line"];
-	if (v448 !== undefined) {
-		if (!(typeof v448 === 'number' && Number.isInteger(v448))) fail(p + ".line", "an integer", v448);
-		if (typeof v448 === 'number' && v448 < 1) fail(p + ".line", ">= 1", v448);
-		if (typeof v448 === 'number' && v448 > 2147483647) fail(p + ".line", "<= 2147483647", v448);
-	}
-	const v449 = v443["addr"];
+	const v446 = v as Record<string, unknown>;
+	const v447 = v446["op"];
+	if (v447 === undefined) fail(p + ".op", 'present', undefined);
+	if (v447 !== "symbols") fail(p + ".op", "\"symbols\"", v447);
+	const v448 = v446["pid"];
+	if (v448 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v448, p + ".pid", o, d + 1);
+	const v449 = v446["function"];
 	if (v449 !== undefined) {
-		checkHex(v449, p + ".addr", o, d + 1);
+		if (!(typeof v449 === 'string')) fail(p + ".function", "a string", v449);
+	}
+	const v450 = v446["file"];
+	if (v450 !== undefined) {
+		if (!(typeof v450 === 'string')) fail(p + ".file", "a string", v450);
+	}
+	const v451 = v446["line"];
+	if (v451 !== undefined) {
+		if (!(typeof v451 === 'number' && Number.isInteger(v451))) fail(p + ".line", "an integer", v451);
+		if (typeof v451 === 'number' && v451 < 1) fail(p + ".line", ">= 1", v451);
+		if (typeof v451 === 'number' && v451 > 2147483647) fail(p + ".line", "<= 2147483647", v451);
+	}
+	const v452 = v446["addr"];
+	if (v452 !== undefined) {
+		checkHex(v452, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v450 of Object.keys(v443)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v443[v450]);
+		for (const v453 of Object.keys(v446)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v453)) fail(p + '.' + v453, 'not there (not in the schema)', v446[v453]);
 		}
 	}
 }
@@ -2426,27 +2447,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v451 = v as Record<string, unknown>;
-	const v452 = v451["op"];
-	if (v452 === undefined) fail(p + ".op", 'present', undefined);
-	if (v452 !== "locals") fail(p + ".op", "\"locals\"", v452);
-	const v453 = v451["pid"];
-	if (v453 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v453, p + ".pid", o, d + 1);
-	const v454 = v451["tid"];
-	if (v454 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v454, p + ".tid", o, d + 1);
-	const v455 = v451["frame"];
-	if (v455 === undefined) {
-		if (o.fill) v451["frame"] = 0;
+	const v454 = v as Record<string, unknown>;
+	const v455 = v454["op"];
+	if (v455 === undefined) fail(p + ".op", 'present', undefined);
+	if (v455 !== "locals") fail(p + ".op", "\"locals\"", v455);
+	const v456 = v454["pid"];
+	if (v456 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v456, p + ".pid", o, d + 1);
+	const v457 = v454["tid"];
+	if (v457 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v457, p + ".tid", o, d + 1);
+	const v458 = v454["frame"];
+	if (v458 === undefined) {
+		if (o.fill) v454["frame"] = 0;
 	} else {
-		if (!(typeof v455 === 'number' && Number.isInteger(v455))) fail(p + ".frame", "an integer", v455);
-		if (typeof v455 === 'number' && v455 < 0) fail(p + ".frame", ">= 0", v455);
-		if (typeof v455 === 'number' && v455 > 254) fail(p + ".frame", "<= 254", v455);
+		if (!(typeof v458 === 'number' && Number.isInteger(v458))) fail(p + ".frame", "an integer", v458);
+		if (typeof v458 === 'number' && v458 < 0) fail(p + ".frame", ">= 0", v458);
+		if (typeof v458 === 'number' && v458 > 254) fail(p + ".frame", "<= 254", v458);
 	}
 	if (o.strict) {
-		for (const v456 of Object.keys(v451)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v456)) fail(p + '.' + v456, 'not there (not in the schema)', v451[v456]);
+		for (const v459 of Object.keys(v454)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v459)) fail(p + '.' + v459, 'not there (not in the schema)', v454[v459]);
 		}
 	}
 }
@@ -2454,22 +2475,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v457 = v as Record<string, unknown>;
-	const v458 = v457["type"];
-	if (v458 === undefined) fail(p + ".type", 'present', undefined);
-	if (v458 !== "event") fail(p + ".type", "\"event\"", v458);
-	const v459 = v457["event"];
-	if (v459 === undefined) fail(p + ".event", 'present', undefined);
-	if (v459 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v459);
-	const v460 = v457["pid"];
-	if (v460 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v460, p + ".pid", o, d + 1);
-	const v461 = v457["tid"];
-	if (v461 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v461, p + ".tid", o, d + 1);
+	const v460 = v as Record<string, unknown>;
+	const v461 = v460["type"];
+	if (v461 === undefined) fail(p + ".type", 'present', undefined);
+	if (v461 !== "event") fail(p + ".type", "\"event\"", v461);
+	const v462 = v460["event"];
+	if (v462 === undefined) fail(p + ".event", 'present', undefined);
+	if (v462 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v462);
+	const v463 = v460["pid"];
+	if (v463 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v463, p + ".pid", o, d + 1);
+	const v464 = v460["tid"];
+	if (v464 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v464, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v462 of Object.keys(v457)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v462)) fail(p + '.' + v462, 'not there (not in the schema)', v457[v462]);
+		for (const v465 of Object.keys(v460)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v465)) fail(p + '.' + v465, 'not there (not in the schema)', v460[v465]);
 		}
 	}
 }
@@ -2477,22 +2498,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v463 = v as Record<string, unknown>;
-	const v464 = v463["type"];
-	if (v464 === undefined) fail(p + ".type", 'present', undefined);
-	if (v464 !== "event") fail(p + ".type", "\"event\"", v464);
-	const v465 = v463["event"];
-	if (v465 === undefined) fail(p + ".event", 'present', undefined);
-	if (v465 !== "threadExited") fail(p + ".event", "\"threadExited\"", v465);
-	const v466 = v463["pid"];
-	if (v466 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v466, p + ".pid", o, d + 1);
-	const v467 = v463["tid"];
-	if (v467 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v467, p + ".tid", o, d + 1);
+	const v466 = v as Record<string, unknown>;
+	const v467 = v466["type"];
+	if (v467 === undefined) fail(p + ".type", 'present', undefined);
+	if (v467 !== "event") fail(p + ".type", "\"event\"", v467);
+	const v468 = v466["event"];
+	if (v468 === undefined) fail(p + ".event", 'present', undefined);
+	if (v468 !== "threadExited") fail(p + ".event", "\"threadExited\"", v468);
+	const v469 = v466["pid"];
+	if (v469 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v469, p + ".pid", o, d + 1);
+	const v470 = v466["tid"];
+	if (v470 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v470, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v468 of Object.keys(v463)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v468)) fail(p + '.' + v468, 'not there (not in the schema)', v463[v468]);
+		for (const v471 of Object.keys(v466)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v471)) fail(p + '.' + v471, 'not there (not in the schema)', v466[v471]);
 		}
 	}
 }
@@ -2500,38 +2521,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v469 = v as Record<string, unknown>;
-	const v470 = v469["type"];
-	if (v470 === undefined) fail(p + ".type", 'present', undefined);
-	if (v470 !== "event") fail(p + ".type", "\"event\"", v470);
-	const v471 = v469["event"];
-	if (v471 === undefined) fail(p + ".event", 'present', undefined);
-	if (v471 !== "stopped") fail(p + ".event", "\"stopped\"", v471);
-	const v472 = v469["pid"];
-	if (v472 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v472, p + ".pid", o, d + 1);
-	const v473 = v469["tid"];
-	if (v473 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v473, p + ".tid", o, d + 1);
-	const v474 = v469["reason"];
-	if (v474 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v474 !== 'string' || !["signal","breakpoint"].includes(v474)) fail(p + ".reason", "one of signal|breakpoint", v474);
-	const v475 = v469["signal"];
-	if (v475 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v475 === 'number' && Number.isInteger(v475))) fail(p + ".signal", "an integer", v475);
-	if (typeof v475 === 'number' && v475 < 0) fail(p + ".signal", ">= 0", v475);
-	if (typeof v475 === 'number' && v475 > 64) fail(p + ".signal", "<= 64", v475);
-	const v476 = v469["pc"];
-	if (v476 !== undefined) {
-		checkHex(v476, p + ".pc", o, d + 1);
+	const v472 = v as Record<string, unknown>;
+	const v473 = v472["type"];
+	if (v473 === undefined) fail(p + ".type", 'present', undefined);
+	if (v473 !== "event") fail(p + ".type", "\"event\"", v473);
+	const v474 = v472["event"];
+	if (v474 === undefined) fail(p + ".event", 'present', undefined);
+	if (v474 !== "stopped") fail(p + ".event", "\"stopped\"", v474);
+	const v475 = v472["pid"];
+	if (v475 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v475, p + ".pid", o, d + 1);
+	const v476 = v472["tid"];
+	if (v476 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v476, p + ".tid", o, d + 1);
+	const v477 = v472["reason"];
+	if (v477 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v477 !== 'string' || !["signal","breakpoint"].includes(v477)) fail(p + ".reason", "one of signal|breakpoint", v477);
+	const v478 = v472["signal"];
+	if (v478 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v478 === 'number' && Number.isInteger(v478))) fail(p + ".signal", "an integer", v478);
+	if (typeof v478 === 'number' && v478 < 0) fail(p + ".signal", ">= 0", v478);
+	if (typeof v478 === 'number' && v478 > 64) fail(p + ".signal", "<= 64", v478);
+	const v479 = v472["pc"];
+	if (v479 !== undefined) {
+		checkHex(v479, p + ".pc", o, d + 1);
 	}
-	const v477 = v469["addr"];
-	if (v477 !== undefined) {
-		checkHex(v477, p + ".addr", o, d + 1);
+	const v480 = v472["addr"];
+	if (v480 !== undefined) {
+		checkHex(v480, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v478 of Object.keys(v469)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v478)) fail(p + '.' + v478, 'not there (not in the schema)', v469[v478]);
+		for (const v481 of Object.keys(v472)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v481)) fail(p + '.' + v481, 'not there (not in the schema)', v472[v481]);
 		}
 	}
 }
@@ -2539,30 +2560,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v479 = v as Record<string, unknown>;
-	const v480 = v479["type"];
-	if (v480 === undefined) fail(p + ".type", 'present', undefined);
-	if (v480 !== "event") fail(p + ".type", "\"event\"", v480);
-	const v481 = v479["event"];
-	if (v481 === undefined) fail(p + ".event", 'present', undefined);
-	if (v481 !== "signal") fail(p + ".event", "\"signal\"", v481);
-	const v482 = v479["pid"];
-	if (v482 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v482, p + ".pid", o, d + 1);
-	const v483 = v479["tid"];
-	if (v483 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v483, p + ".tid", o, d + 1);
-	const v484 = v479["signal"];
-	if (v484 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v484 === 'number' && Number.isInteger(v484))) fail(p + ".signal", "an integer", v484);
-	if (typeof v484 === 'number' && v484 < 1) fail(p + ".signal", ">= 1", v484);
-	if (typeof v484 === 'number' && v484 > 64) fail(p + ".signal", "<= 64", v484);
-	const v485 = v479["passed"];
-	if (v485 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v485 === 'boolean')) fail(p + ".passed", "a boolean", v485);
+	const v482 = v as Record<string, unknown>;
+	const v483 = v482["type"];
+	if (v483 === undefined) fail(p + ".type", 'present', undefined);
+	if (v483 !== "event") fail(p + ".type", "\"event\"", v483);
+	const v484 = v482["event"];
+	if (v484 === undefined) fail(p + ".event", 'present', undefined);
+	if (v484 !== "signal") fail(p + ".event", "\"signal\"", v484);
+	const v485 = v482["pid"];
+	if (v485 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v485, p + ".pid", o, d + 1);
+	const v486 = v482["tid"];
+	if (v486 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v486, p + ".tid", o, d + 1);
+	const v487 = v482["signal"];
+	if (v487 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v487 === 'number' && Number.isInteger(v487))) fail(p + ".signal", "an integer", v487);
+	if (typeof v487 === 'number' && v487 < 1) fail(p + ".signal", ">= 1", v487);
+	if (typeof v487 === 'number' && v487 > 64) fail(p + ".signal", "<= 64", v487);
+	const v488 = v482["passed"];
+	if (v488 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v488 === 'boolean')) fail(p + ".passed", "a boolean", v488);
 	if (o.strict) {
-		for (const v486 of Object.keys(v479)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v486)) fail(p + '.' + v486, 'not there (not in the schema)', v479[v486]);
+		for (const v489 of Object.keys(v482)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v489)) fail(p + '.' + v489, 'not there (not in the schema)', v482[v489]);
 		}
 	}
 }
@@ -2570,31 +2591,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v487 = v as Record<string, unknown>;
-	const v488 = v487["type"];
-	if (v488 === undefined) fail(p + ".type", 'present', undefined);
-	if (v488 !== "event") fail(p + ".type", "\"event\"", v488);
-	const v489 = v487["event"];
-	if (v489 === undefined) fail(p + ".event", 'present', undefined);
-	if (v489 !== "childProcess") fail(p + ".event", "\"childProcess\"", v489);
-	const v490 = v487["pid"];
-	if (v490 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v490, p + ".pid", o, d + 1);
-	const v491 = v487["tid"];
-	if (v491 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v491, p + ".tid", o, d + 1);
-	const v492 = v487["child"];
-	if (v492 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v492, p + ".child", o, d + 1);
-	const v493 = v487["kind"];
-	if (v493 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v493 !== 'string' || !["fork","vfork","clone"].includes(v493)) fail(p + ".kind", "one of fork|vfork|clone", v493);
-	const v494 = v487["detached"];
-	if (v494 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v494 === 'boolean')) fail(p + ".detached", "a boolean", v494);
+	const v490 = v as Record<string, unknown>;
+	const v491 = v490["type"];
+	if (v491 === undefined) fail(p + ".type", 'present', undefined);
+	if (v491 !== "event") fail(p + ".type", "\"event\"", v491);
+	const v492 = v490["event"];
+	if (v492 === undefined) fail(p + ".event", 'present', undefined);
+	if (v492 !== "childProcess") fail(p + ".event", "\"childProcess\"", v492);
+	const v493 = v490["pid"];
+	if (v493 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v493, p + ".pid", o, d + 1);
+	const v494 = v490["tid"];
+	if (v494 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v494, p + ".tid", o, d + 1);
+	const v495 = v490["child"];
+	if (v495 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v495, p + ".child", o, d + 1);
+	const v496 = v490["kind"];
+	if (v496 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v496 !== 'string' || !["fork","vfork","clone"].includes(v496)) fail(p + ".kind", "one of fork|vfork|clone", v496);
+	const v497 = v490["detached"];
+	if (v497 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v497 === 'boolean')) fail(p + ".detached", "a boolean", v497);
 	if (o.strict) {
-		for (const v495 of Object.keys(v487)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v495)) fail(p + '.' + v495, 'not there (not in the schema)', v487[v495]);
+		for (const v498 of Object.keys(v490)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v498)) fail(p + '.' + v498, 'not there (not in the schema)', v490[v498]);
 		}
 	}
 }
@@ -2602,25 +2623,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v496 = v as Record<string, unknown>;
-	const v497 = v496["type"];
-	if (v497 === undefined) fail(p + ".type", 'present', undefined);
-	if (v497 !== "event") fail(p + ".type", "\"event\"", v497);
-	const v498 = v496["event"];
-	if (v498 === undefined) fail(p + ".event", 'present', undefined);
-	if (v498 !== "exec") fail(p + ".event", "\"exec\"", v498);
-	const v499 = v496["pid"];
-	if (v499 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v499, p + ".pid", o, d + 1);
-	const v500 = v496["tid"];
-	if (v500 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v500, p + ".tid", o, d + 1);
-	const v501 = v496["path"];
-	if (v501 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v501 === 'string')) fail(p + ".path", "a string", v501);
+	const v499 = v as Record<string, unknown>;
+	const v500 = v499["type"];
+	if (v500 === undefined) fail(p + ".type", 'present', undefined);
+	if (v500 !== "event") fail(p + ".type", "\"event\"", v500);
+	const v501 = v499["event"];
+	if (v501 === undefined) fail(p + ".event", 'present', undefined);
+	if (v501 !== "exec") fail(p + ".event", "\"exec\"", v501);
+	const v502 = v499["pid"];
+	if (v502 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v502, p + ".pid", o, d + 1);
+	const v503 = v499["tid"];
+	if (v503 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v503, p + ".tid", o, d + 1);
+	const v504 = v499["path"];
+	if (v504 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v504 === 'string')) fail(p + ".path", "a string", v504);
 	if (o.strict) {
-		for (const v502 of Object.keys(v496)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v502)) fail(p + '.' + v502, 'not there (not in the schema)', v496[v502]);
+		for (const v505 of Object.keys(v499)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v505)) fail(p + '.' + v505, 'not there (not in the schema)', v499[v505]);
 		}
 	}
 }
@@ -2628,32 +2649,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v503 = v as Record<string, unknown>;
-	const v504 = v503["type"];
-	if (v504 === undefined) fail(p + ".type", 'present', undefined);
-	if (v504 !== "event") fail(p + ".type", "\"event\"", v504);
-	const v505 = v503["event"];
-	if (v505 === undefined) fail(p + ".event", 'present', undefined);
-	if (v505 !== "exited") fail(p + ".event", "\"exited\"", v505);
-	const v506 = v503["pid"];
-	if (v506 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v506, p + ".pid", o, d + 1);
-	const v507 = v503["exitCode"];
-	if (v507 !== undefined) {
-		if (!(typeof v507 === 'number' && Number.isInteger(v507))) fail(p + ".exitCode", "an integer", v507);
-		if (typeof v507 === 'number' && v507 < 0) fail(p + ".exitCode", ">= 0", v507);
-		if (typeof v507 === 'number' && v507 > 255) fail(p + ".exitCode", "<= 255", v507);
+	const v506 = v as Record<string, unknown>;
+	const v507 = v506["type"];
+	if (v507 === undefined) fail(p + ".type", 'present', undefined);
+	if (v507 !== "event") fail(p + ".type", "\"event\"", v507);
+	const v508 = v506["event"];
+	if (v508 === undefined) fail(p + ".event", 'present', undefined);
+	if (v508 !== "exited") fail(p + ".event", "\"exited\"", v508);
+	const v509 = v506["pid"];
+	if (v509 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v509, p + ".pid", o, d + 1);
+	const v510 = v506["exitCode"];
+	if (v510 !== undefined) {
+		if (!(typeof v510 === 'number' && Number.isInteger(v510))) fail(p + ".exitCode", "an integer", v510);
+		if (typeof v510 === 'number' && v510 < 0) fail(p + ".exitCode", ">= 0", v510);
+		if (typeof v510 === 'number' && v510 > 255) fail(p + ".exitCode", "<= 255", v510);
 	}
-	const v508 = v503["signal"];
-	if (v508 !== undefined) {
-		if (!(typeof v508 === 'number' && Number.isInteger(v508))) fail(p + ".signal", "an integer", v508);
-		if (typeof v508 === 'number' && v508 < 1) fail(p + ".signal", ">= 1", v508);
-		if (typeof v508 === 'number' && v508 > 64) fail(p + ".signal", "<= 64", v508);
+	const v511 = v506["signal"];
+	if (v511 !== undefined) {
+		if (!(typeof v511 === 'number' && Number.isInteger(v511))) fail(p + ".signal", "an integer", v511);
+		if (typeof v511 === 'number' && v511 < 1) fail(p + ".signal", ">= 1", v511);
+		if (typeof v511 === 'number' && v511 > 64) fail(p + ".signal", "<= 64", v511);
 	}
-	if (v503["exitCode"] === undefined && v503["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v506["exitCode"] === undefined && v506["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v509 of Object.keys(v503)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v509)) fail(p + '.' + v509, 'not there (not in the schema)', v503[v509]);
+		for (const v512 of Object.keys(v506)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v512)) fail(p + '.' + v512, 'not there (not in the schema)', v506[v512]);
 		}
 	}
 }

@@ -28,6 +28,8 @@ export interface Breakpoint {
 	hitCondition?: string;
 	/** condition (model/conditions.ts): stop only when it holds */
 	condition?: string;
+	/** a logpoint: print this ({expr} replaced by its value) instead of stopping */
+	logMessage?: string;
 	/** how many times a thread reached it */
 	hits?: number;
 }

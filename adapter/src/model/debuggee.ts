@@ -30,14 +30,15 @@ import type {
 	ThreadCreatedEvent,
 	ThreadExitedEvent,
 } from '../engine/protocol';
-import type { Tracer } from '../engine/tracer';
-import { BreakpointTable, type Breakpoint, countHits } from './breakpoints';
+import { hexArg, type Tracer } from '../engine/tracer';
+import { BreakpointTable, type Breakpoint, countHits, parseHitCondition } from './breakpoints';
 import { evaluate, parseCondition, rawNumber, type Lookup } from './conditions';
 import { fromMasks, signalName, toMasks, type SignalTable } from './signals';
 import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
 import { Process, forkArgs, type ForkMode, type ThreadsSnapshot } from './process';
 import { Registers } from './registers';
+import { encodeScalar, type ScalarKind } from './assign';
 import { Symbols, frameFromInfo, isUnknownOp, type Frame, type Location } from './symbols';
 
 export type StopReason = 'entry' | 'pause' | 'breakpoint' | 'step' | 'signal' | 'deadlock';
@@ -80,6 +81,9 @@ export interface Variable {
 	/** scalars: the number itself (from the native side's typed raw value),
 	 * for conditions; null for aggregates and values not available */
 	raw: number | bigint | boolean | null;
+	/** scalars in memory: their kind and byte size (what an assignment writes) */
+	rawKind: ScalarKind | null;
+	size: number | null;
 	/** null: no children (a scalar, or the depth limit) */
 	children: Variable[] | null;
 }
@@ -103,6 +107,8 @@ function toVariable(v: LocalVariable): Variable {
 		pointer: v.pointer ? BigInt(v.pointer) : null,
 		expr: v.expr ?? null,
 		raw: v.raw ? (rawNumber(v.raw) ?? null) : null,
+		rawKind: v.raw?.kind ?? null,
+		size: v.raw?.size ?? null,
 		children: v.children ? v.children.map(toVariable) : null,
 	};
 }
@@ -362,10 +368,20 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		if (info.reason === 'breakpoint' && info.breakpoints.some((b) => b.condition)) {
 			info.breakpoints = await this.conditionsHolding(info);
 		}
+		const hitOk = info.reason === 'breakpoint' && info.breakpoints.length > 0 && countHits(info.breakpoints);
+		if (hitOk && info.breakpoints.some((b) => b.logMessage)) {
+			// logpoints print (each when its own hit condition is met) and do not stop
+			for (const b of info.breakpoints) {
+				const test = b.hitCondition ? parseHitCondition(b.hitCondition) : null;
+				if (b.logMessage && (!test || test(b.hits ?? 0)))
+					this.emit('output', 'console', `${await this.formatLog(b.logMessage, info.tid)}\n`);
+			}
+			info.breakpoints = info.breakpoints.filter((b) => !b.logMessage);
+		}
 		if (
 			stale ||
 			(info.reason === 'breakpoint' && info.addr !== undefined && !info.breakpoints.length) ||
-			(info.reason === 'breakpoint' && info.breakpoints.length && !countHits(info.breakpoints))
+			(info.reason === 'breakpoint' && info.breakpoints.length && !hitOk)
 		) {
 			// every breakpoint here has a hit condition not met yet, or the
 			// breakpoint was removed while this hit was on its way: go on
@@ -443,6 +459,44 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 			default:
 				return null; // internal: dropped
 		}
+	}
+
+	/**
+	 * A logpoint's message for a hit of thread tid: each {expr} replaced by
+	 * the value of a variable of the top frame (a name, a member `pt.x`, an
+	 * element `a[2]`, as the Variables view names them) or a $register;
+	 * what cannot be read says why, in the braces' place.
+	 */
+	private async formatLog(msg: string, tid: number): Promise<string> {
+		if (!msg.includes('{')) return msg;
+		let lookup: Map<string, string> | null = null;
+		const values = async (): Promise<Map<string, string>> => {
+			if (lookup) return lookup;
+			const m = new Map<string, string>();
+			const add = (v: Variable): void => {
+				if (v.expr && !m.has(v.expr)) m.set(v.expr, v.value);
+				if (!m.has(v.name)) m.set(v.name, v.value);
+				for (const c of v.children ?? []) add(c);
+			};
+			const [locals, regs] = await Promise.all([
+				this.fetchLocals(tid, 0).catch(() => null),
+				this.process.registers(tid).catch(() => null),
+			]);
+			for (const v of locals?.variables ?? []) add(v);
+			for (const [k, v] of regs?.gpr ?? []) m.set(`$${k}`, `0x${v.toString(16)}`);
+			lookup = m;
+			return m;
+		};
+		let out = '';
+		let i = 0;
+		for (const m of msg.matchAll(/\{([^{}]*)\}/g)) {
+			out += msg.slice(i, m.index);
+			const expr = m[1].replace(/\s+/g, '');
+			const v = (await values()).get(expr);
+			out += v ?? `<no "${expr}" here>`;
+			i = m.index + m[0].length;
+		}
+		return out + msg.slice(i);
 	}
 
 	/** The breakpoints of a hit whose condition holds (or cannot be
@@ -555,14 +609,14 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		return this.entryBreakpoint.verified;
 	}
 
-	/** Resume every LWP (steps over our breakpoints). */
-	async resume(): Promise<void> {
+	/** Resume every LWP (steps over our breakpoints); with `only`, that LWP alone (the others stay stopped). */
+	async resume(only?: number): Promise<void> {
 		this.requireStopped('continue');
 		this.invalidate();
 		this.runState = 'running';
 		this.emit('continued');
 		try {
-			await this.tracer.request('resume', { pid: this.pid });
+			await this.tracer.request('resume', only === undefined ? { pid: this.pid } : { pid: this.pid, tid: only });
 		} catch (e) {
 			if (this.runState === 'running') this.runState = 'stopped';
 			throw e;
@@ -793,6 +847,47 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		return this.memory.read(addr, count);
 	}
 
+	/**
+	 * `v = text` with C's conversions (setVariable): a scalar in memory is
+	 * written there. Returns the new value as the Variables view shows it
+	 * (read back: the caches are dropped).
+	 */
+	async assign(tid: number, frame: number, v: Variable, text: string): Promise<Variable> {
+		this.requireStopped('setVariable');
+		if (v.children) throw new DebuggeeError('unsupported', `${v.expr ?? v.name} is a ${v.type}: assign its members one by one`);
+		if (!v.rawKind || !v.size) throw new DebuggeeError('unsupported', `${v.expr ?? v.name} (${v.type}) cannot be written: ${v.value}`);
+		if (v.address === null) {
+			throw new DebuggeeError(
+				'unsupported',
+				`${v.expr ?? v.name} lives in a register here (the compiler's choice): writing it is not supported yet; set the register in Registers`,
+			);
+		}
+		const bytes = encodeScalar(v.rawKind, v.size, text);
+		const n = this.writeMemory(v.address, bytes);
+		if (n !== bytes.length)
+			throw new DebuggeeError('failed', `writing ${v.expr ?? v.name} at ${hex(v.address)}: only ${n} of ${bytes.length} bytes`);
+		this.invalidate();
+		const after = await this.locals(tid, frame);
+		const find = (vs: Variable[]): Variable | null => {
+			for (const x of vs) {
+				if (x.address === v.address && (x.expr ?? x.name) === (v.expr ?? v.name)) return x;
+				const c = x.children ? find(x.children) : null;
+				if (c) return c;
+			}
+			return null;
+		};
+		return find(after.variables) ?? { ...v, value: text };
+	}
+
+	/** A general register of one LWP = value (setVariable in Registers). Returns its new value. */
+	async assignRegister(tid: number, name: string, value: bigint): Promise<bigint> {
+		this.requireStopped('setVariable');
+		const b = await this.tracer.request('setRegs', { pid: this.pid, tid, regs: { [name]: hexArg(value) } });
+		this.invalidate();
+		const got = (b.gpr as Record<string, string | undefined>)[name];
+		return got !== undefined ? BigInt(got) : value;
+	}
+
 	writeMemory(addr: bigint, data: Uint8Array): number {
 		if (this.isExited()) throw new DebuggeeError('exited', `process ${this.pid} has exited`);
 		return this.memory.write(addr, data);
@@ -945,25 +1040,26 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 
 	// ---- stepping --------------------------------------------------------------
 
-	/** One instruction of one LWP (`over`: a call runs to its return). */
-	async stepInstruction(tid: number, over = false): Promise<void> {
-		await this.runStep(tid, () => this.instructionStep(tid, over));
+	/** One instruction of one LWP (`over`: a call runs to its return; `alone`: the others stay stopped meanwhile). */
+	async stepInstruction(tid: number, over = false, alone = false): Promise<void> {
+		await this.runStep(tid, () => this.instructionStep(tid, over, alone));
 	}
 
 	/** Source-line step (`into` enters calls that have line information),
-	 * run by the tracer thread (native/src/engine/step.c). */
-	async stepLine(tid: number, into: boolean): Promise<void> {
+	 * run by the tracer thread (native/src/engine/step.c). `alone`: the
+	 * other LWPs stay stopped throughout, calls included (DAP singleThread). */
+	async stepLine(tid: number, into: boolean, alone = false): Promise<void> {
 		await this.runStep(tid, async () => {
-			const end = await this.nativeStep(tid, { line: true, into });
+			const end = await this.nativeStep(tid, { line: true, into, alone });
 			// No line information at pc: one instruction (over calls).
-			return end === 'noLine' ? this.instructionStep(tid, !into) : end;
+			return end === 'noLine' ? this.instructionStep(tid, !into, alone) : end;
 		});
 	}
 
 	/** Run until the current function returns to its caller. */
-	async stepOut(tid: number): Promise<void> {
+	async stepOut(tid: number, alone = false): Promise<void> {
 		await this.runStep(tid, async () => {
-			const end = await this.nativeStep(tid, { out: true });
+			const end = await this.nativeStep(tid, { out: true, alone });
 			return end === 'noLine' ? null : end;
 		});
 	}
@@ -1012,11 +1108,11 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		await this.tracer.request('step', { pid: this.pid, tid });
 	}
 
-	private async instructionStep(tid: number, over: boolean): Promise<Foreign | null> {
+	private async instructionStep(tid: number, over: boolean, alone = false): Promise<Foreign | null> {
 		const regs = await this.rawRegs(tid);
 		const insn = decodeOne((a, n) => this.memory.readRaw(a, n), regs.pc);
 		if (over && insn.isCall && !insn.invalid) {
-			return this.runToReturn(tid, regs.pc + BigInt(insn.length), regs.sp);
+			return this.runToReturn(tid, regs.pc + BigInt(insn.length), regs.sp, alone);
 		}
 		await this.stepOp(tid);
 		return null;
@@ -1084,7 +1180,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	 * we wait for, not a recursive call). Returns the stop that got in the
 	 * way (a user breakpoint, a signal), or null.
 	 */
-	private async runToReturn(tid: number, addr: bigint, minSp: bigint): Promise<Foreign | null> {
+	private async runToReturn(tid: number, addr: bigint, minSp: bigint, alone = false): Promise<Foreign | null> {
 		const bp = await this.breakpoints.add('internal', [addr]);
 		if (!bp.verified) {
 			await this.breakpoints.remove(bp.id);
@@ -1092,7 +1188,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		}
 		try {
 			for (;;) {
-				const ev = await this.runUntilNativeStop();
+				const ev = await this.runUntilNativeStop(alone ? tid : undefined);
 				if (ev === 'exited' || ev === 'paused') return null;
 				if (ev.reason === 'breakpoint' && ev.addr && BigInt(ev.addr) === addr) {
 					const user = this.breakpoints.at(addr).filter((b) => b.kind !== 'internal');
@@ -1112,13 +1208,13 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	}
 
 	/** Resume all and wait for the next native stop (the process is all-stopped again after). */
-	private async runUntilNativeStop(): Promise<NativeStop | 'exited' | 'paused'> {
+	private async runUntilNativeStop(only?: number): Promise<NativeStop | 'exited' | 'paused'> {
 		const got = new Promise<NativeStop | 'exited' | 'paused'>((resolve) => {
 			this.waiter = resolve;
 		});
 		this.runState = 'running';
 		try {
-			await this.tracer.request('resume', { pid: this.pid });
+			await this.tracer.request('resume', only === undefined ? { pid: this.pid } : { pid: this.pid, tid: only });
 		} catch (e) {
 			this.waiter = null;
 			if (!this.isExited()) this.runState = 'stopped';

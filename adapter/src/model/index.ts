@@ -33,3 +33,4 @@ export { type Frame, type Location } from './symbols';
 export { type Instruction } from './disasm';
 export { type MemoryRead } from './memory';
 export { signalName } from './signals';
+export { AssignError, encodeScalar, parseRegister, type ScalarKind } from './assign';

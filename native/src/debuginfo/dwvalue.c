@@ -407,8 +407,12 @@ static void build(struct dwvalue_ctx *c, struct lvar *v, Dwarf_Die *type, const 
 	default: break;
 	}
 	switch (tag) {
-	case DW_TAG_base_type: v->value = fmt_base(&t, raw, (size_t)size, v); return;
+	case DW_TAG_base_type:
+		v->raw_size = (unsigned)size;
+		v->value = fmt_base(&t, raw, (size_t)size, v);
+		return;
 	case DW_TAG_enumeration_type: {
+		v->raw_size = (unsigned)size;
 		uint64_t u = 0;
 		memcpy(&u, raw, size > 8 ? 8 : (size_t)size);
 		Dwarf_Die ut, ch;
@@ -450,6 +454,7 @@ static void build(struct dwvalue_ctx *c, struct lvar *v, Dwarf_Die *type, const 
 	case DW_TAG_rvalue_reference_type: {
 		uint64_t p = 0;
 		memcpy(&p, raw, size > 8 ? 8 : (size_t)size);
+		v->raw_size = (unsigned)size;
 		v->has_ptr = true;
 		v->ptr = p;
 		set_raw(v, "pointer", "0x%" PRIx64, p);

@@ -44,6 +44,7 @@ struct lvar {
 	uint64_t addr, ptr;
 	const char *raw_kind; /* NULL: no raw value (aggregates, unreadable) */
 	char raw[48];	      /* decimal ("-3", "2.5"), or "0x…" for pointers */
+	unsigned raw_size;    /* bytes of the object (0: not a whole-byte object, e.g. a bit-field) */
 	struct lvar *kids;
 	size_t nkids;
 };

@@ -295,6 +295,8 @@ static void lvar_json(struct jw *w, const struct lvar *v)
 		jw_obj_begin(w);
 		jw_kstr(w, "kind", v->raw_kind);
 		jw_kstr(w, "value", v->raw);
+		if (v->raw_size)
+			jw_kint(w, "size", v->raw_size);
 		jw_obj_end(w);
 	}
 	jw_key(w, "children");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/mem.h"
 #include "debuginfo/dw.h"
 #include "debuginfo/dwtype.h"
 
@@ -17,6 +18,7 @@ struct layout {
 };
 
 struct finder {
+	pid_t pid; /* whose memory pointers are read from */
 	struct lock_site *v;
 	size_t n, cap;
 	bool oom;
@@ -113,7 +115,7 @@ static void add(struct finder *f, uint64_t addr, enum lock_kind kind, const stru
 
 /* A variable (or a part of one) of this type at addr: a lock, an array of
  * locks, or a struct with lock members (depth levels down). */
-static void visit(struct finder *f, Dwarf_Die *type, uint64_t addr, const char *name, int depth)
+static void visit(struct finder *f, Dwarf_Die *type, uint64_t addr, const char *name, int depth, bool via_ptr)
 {
 	enum lock_kind kind;
 	struct layout *lay;
@@ -136,7 +138,7 @@ static void visit(struct finder *f, Dwarf_Die *type, uint64_t addr, const char *
 		int64_t n = counts[0] < MAX_ARRAY ? counts[0] : MAX_ARRAY;
 		for (int64_t i = 0; i < n && !f->oom; i++) {
 			snprintf(sub, sizeof sub, "%s[%lld]", name, (long long)i);
-			visit(f, &elem, addr + (uint64_t)i * esz, sub, depth - 1);
+			visit(f, &elem, addr + (uint64_t)i * esz, sub, depth - 1, false);
 		}
 	} else if (tag == DW_TAG_structure_type) {
 		Dwarf_Die ch;
@@ -149,9 +151,24 @@ static void visit(struct finder *f, Dwarf_Die *type, uint64_t addr, const char *
 			if (DW->dwarf_tag(&ch) != DW_TAG_member || !mn || !dwtype_ref(&ch, DW_AT_type, &mt))
 				continue;
 			dwtype_udata(&ch, DW_AT_data_member_location, &off);
-			snprintf(sub, sizeof sub, "%s.%s", name, mn);
-			visit(f, &mt, addr + off, sub, depth - 1);
+			snprintf(sub, sizeof sub, via_ptr ? "%s->%s" : "%s.%s", name, mn);
+			visit(f, &mt, addr + off, sub, depth - 1, false);
 		} while (!f->oom && DW->dwarf_siblingof(&ch, &ch) == 0);
+	} else if (tag == DW_TAG_pointer_type && !via_ptr) {
+		/* one pointer hop: a struct (or a lock) the variable points to */
+		Dwarf_Die to, peeled;
+		uint64_t ptr = 0;
+		if (!dwtype_ref(&t, DW_AT_type, &to) || !dwtype_peel(&to, &peeled) ||
+		    mem_read_exact(f->pid, addr, &ptr, sizeof ptr) < 0 || ptr == 0)
+			return;
+		enum lock_kind k;
+		struct layout *l;
+		if (lock_type(f, &to, &k, &l)) {
+			snprintf(sub, sizeof sub, "*%s", name);
+			add(f, ptr, k, l, sub);
+		} else if (DW->dwarf_tag(&peeled) == DW_TAG_structure_type) {
+			visit(f, &to, ptr, name, depth - 1, true);
+		}
 	}
 }
 
@@ -185,20 +202,20 @@ static int cb_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_Addr 
 			if (DW->dwarf_tag(&v) != DW_TAG_variable || !name || !static_addr(&v, &addr) ||
 			    !dwtype_ref(&v, DW_AT_type, &type))
 				continue;
-			visit(f, &type, addr + bias, name, 3);
+			visit(f, &type, addr + bias, name, 3, false);
 		} while (!f->oom && DW->dwarf_siblingof(&v, &v) == 0);
 	}
 	return f->oom ? DWARF_CB_ABORT : DWARF_CB_OK;
 }
 
-int locks_find(struct fk_symbols *s, struct lock_site **out, size_t *n)
+int locks_find(struct fk_symbols *s, pid_t pid, struct lock_site **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
 	Dwfl *dwfl = sym_dwfl(s);
 	if (!dwfl)
 		return 0;
-	struct finder f = { 0 };
+	struct finder f = { .pid = pid };
 	DW->dwfl_getmodules(dwfl, cb_module, &f, 0);
 	if (f.oom) {
 		free(f.v);

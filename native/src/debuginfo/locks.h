@@ -2,8 +2,10 @@
  * keeps its owner.
  *
  * Global and static variables (at file scope, in every module with DWARF)
- * of type pthread_mutex_t or pthread_rwlock_t, arrays of them, and members
- * of that type in structs held by such variables. The owner field's place
+ * of type pthread_mutex_t or pthread_rwlock_t, arrays of them, members of
+ * that type in structs held by such variables, and the same behind a
+ * pointer such a variable holds (a heap struct: `db->mutex`), read from
+ * the process's memory now. The owner field's place
  * comes from the program's own DWARF of glibc's types (pthread_mutex_t's
  * __data.__owner, pthread_rwlock_t's __data.__cur_writer; the futex word
  * __data.__lock / __data.__writers_futex): no struct layout is assumed.
@@ -13,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "debuginfo/symbols.h"
 
@@ -31,7 +34,7 @@ struct lock_site {
 
 /* Every lock site of the process's modules (*out malloc'd; 0 sites without
  * libdw or DWARF). Returns 0, or -1 when out of memory. */
-int locks_find(struct fk_symbols *s, struct lock_site **out, size_t *n);
+int locks_find(struct fk_symbols *s, pid_t pid, struct lock_site **out, size_t *n);
 
 const char *lock_kind_name(enum lock_kind k);
 

@@ -56,6 +56,7 @@ struct ctx {
 	struct proc *p;
 	pid_t pid, tid;
 	enum step_kind kind;
+	bool alone; /* the others stay stopped, calls included (DAP singleThread) */
 	struct fk_symbols *s;
 	int held_sig; /* the LWP's pending signal at the start: delivered when it next continues */
 	struct step_result *out;
@@ -355,6 +356,8 @@ typedef bool (*hit_cond)(struct ctx *c, uint64_t addr, const fk_gregs *r);
  * (END). The temporary breakpoints are removed again either way. */
 static enum outcome run_to(struct ctx *c, enum run_mode mode, hit_cond cond)
 {
+	if (c->alone)
+		mode = RUN_ALONE;
 	enum outcome o = GO;
 	c->hit = 0;
 	c->out->continues++;
@@ -794,7 +797,7 @@ static enum outcome line_step(struct ctx *c, fk_gregs *r)
 	}
 }
 
-int step_line(struct fk_tracer *tr, struct proc *p, pid_t tid, enum step_kind kind, struct step_result *out,
+int step_line(struct fk_tracer *tr, struct proc *p, pid_t tid, enum step_kind kind, bool alone, struct step_result *out,
 	      struct fk_err *err)
 {
 	memset(out, 0, sizeof *out);
@@ -816,6 +819,7 @@ int step_line(struct fk_tracer *tr, struct proc *p, pid_t tid, enum step_kind ki
 			 .pid = p->pid,
 			 .tid = tid,
 			 .kind = kind,
+			 .alone = alone,
 			 .s = p->syms,
 			 .held_sig = l->pending_sig,
 			 .out = out,

@@ -45,7 +45,8 @@ struct step_result {
 };
 
 /* p is a stopped session. Returns 0 (out filled) or -1 with err. */
-int step_line(struct fk_tracer *tr, struct proc *p, pid_t tid, enum step_kind kind, struct step_result *out,
+/* alone: the other LWPs stay stopped throughout, calls included. */
+int step_line(struct fk_tracer *tr, struct proc *p, pid_t tid, enum step_kind kind, bool alone, struct step_result *out,
 	      struct fk_err *err);
 
 #endif

@@ -113,7 +113,16 @@ int op_resume(struct fk_tracer *tr, const struct rq_resume *rq, struct jw *body,
 	struct proc *p = session_of(tr, rq->pid, err);
 	if (!p)
 		return -1;
-	attach_resume_all(tr, p);
+	if (rq->has_tid) {
+		if (vfork_held(p, rq->tid, err))
+			return -1;
+		int rc = attach_resume_only(tr, p, rq->tid);
+		if (rc < 0)
+			return fk_fail(err, -rc, rc == -ESRCH ? FK_KIND_BADREQ : FK_KIND_FAILED, "resume",
+				       "thread %d of process %d is not stopped", (int)rq->tid, (int)rq->pid);
+	} else {
+		attach_resume_all(tr, p);
+	}
 	jw_kint(body, "pid", rq->pid);
 	return 0;
 }

@@ -20,7 +20,7 @@ int op_step_line(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body
 	enum step_kind kind = rq->out ? STEP_OUT : rq->into ? STEP_IN : STEP_NEXT;
 	struct step_result res;
 	uint64_t t0 = tr_now_us();
-	if (step_line(tr, p, rq->tid, kind, &res, err) < 0)
+	if (step_line(tr, p, rq->tid, kind, rq->alone, &res, err) < 0)
 		return -1;
 	jw_kint(body, "pid", rq->pid);
 	jw_kint(body, "tid", rq->tid);

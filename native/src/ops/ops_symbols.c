@@ -257,7 +257,7 @@ static void held_locks(struct proc *p, struct jw *body)
 	size_t n = 0;
 	jw_key(body, "heldLocks");
 	jw_arr_begin(body);
-	if (p->nghosts && locks_find(syms_of(p), &v, &n) == 0 && n) {
+	if (p->nghosts && locks_find(syms_of(p), p->pid, &v, &n) == 0 && n) {
 		uint64_t *addrs = calloc(n, sizeof *addrs);
 		uint32_t *owner = calloc(n, sizeof *owner);
 		bool *ok = calloc(n, sizeof *ok);

@@ -301,6 +301,12 @@ static int decode_resume(const struct jr_value *o, struct jr_doc *doc, struct rq
 			seen |= 1u << 0;
 			continue;
 		}
+		if (rq_key_is(m, "tid")) {
+			if ((rq_int(m, "resume", "tid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->tid = (int32_t)i64, 0)) < 0)
+				return -1;
+			rq->has_tid = true;
+			continue;
+		}
 		return rq_unknown_member(m, "resume", err);
 	}
 	if (!(seen & (1u << 0)))
@@ -452,6 +458,7 @@ static int decode_step(const struct jr_value *o, struct jr_doc *doc, struct rq_s
 	rq->line = false;
 	rq->into = false;
 	rq->out = false;
+	rq->alone = false;
 	int64_t i64;
 	unsigned seen = 0;
 	for (const struct jr_value *m = o->child; m; m = m->next) {
@@ -481,6 +488,11 @@ static int decode_step(const struct jr_value *o, struct jr_doc *doc, struct rq_s
 		}
 		if (rq_key_is(m, "out")) {
 			if ((rq_bool(m, "step", "out", &rq->out, err)) < 0)
+				return -1;
+			continue;
+		}
+		if (rq_key_is(m, "alone")) {
+			if ((rq_bool(m, "step", "alone", &rq->alone, err)) < 0)
 				return -1;
 			continue;
 		}

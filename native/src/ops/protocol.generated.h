@@ -83,9 +83,11 @@ struct rq_stop {
 };
 int op_stop(struct fk_tracer *tr, const struct rq_stop *rq, struct jw *body, struct fk_err *err);
 
-/* resume: Resume every LWP of a session process; breakpoints under a thread's pc are stepped over transparently. */
+/* resume: Resume every LWP of a session process (or only `tid`: the others stay stopped); breakpoints under a thread's pc are stepped over transparently. */
 struct rq_resume {
 	int32_t pid; /* a pid or tid (the library checks it) */
+	int32_t tid;
+	bool has_tid; /* only this thread (DAP singleThread); a later resume without tid resumes the rest */
 };
 int op_resume(struct fk_tracer *tr, const struct rq_resume *rq, struct jw *body, struct fk_err *err);
 
@@ -123,6 +125,7 @@ struct rq_step {
 	bool line; /* a source line (next), not one instruction */
 	bool into; /* with line: enter calls that have line information (stepIn) */
 	bool out; /* run until the current function returns (stepOut); not with line/into */
+	bool alone; /* with line/out: the other threads stay stopped the whole time, also while a call runs (DAP singleThread) */
 };
 int op_step(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body, struct fk_err *err);
 

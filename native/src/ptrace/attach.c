@@ -492,6 +492,25 @@ void attach_resume_all(struct fk_tracer *tr, struct proc *p)
 	}
 }
 
+int attach_resume_only(struct fk_tracer *tr, struct proc *p, pid_t tid)
+{
+	pid_t pid = p->pid;
+	struct lwp *l = proc_lwp(p, tid);
+	if (!l || l->state != LWP_STOPPED)
+		return -ESRCH;
+	if (p->nbps) {
+		bp_step_over(tr, p, tid);
+		if (tr_find_proc(tr, pid) != p)
+			return -ESRCH;
+		if ((l = proc_lwp(p, tid)) == NULL)
+			return -ESRCH;
+	}
+	p->want_running = true;
+	p->stop_all_pending = false;
+	p->syms_stale = true;
+	return attach_resume_lwp(p, l);
+}
+
 /* Consume every status the kernel still holds for an LWP of p, so that
  * each LWP's table entry is its real state (a SIGTRAP stop reported but
  * not yet waited for is handled: rewound by bp_check_hit). Returns how

@@ -62,6 +62,10 @@ void attach_interrupt_all(struct fk_tracer *tr, struct proc *p);
 int attach_resume_lwp(struct proc *p, struct lwp *l);
 /* Resume every stopped LWP; the process then runs (want_running). */
 void attach_resume_all(struct fk_tracer *tr, struct proc *p);
+/* Resume one LWP (stepped over a breakpoint under its pc first); the others
+ * stay stopped, the process counts as running (want_running): a stop of
+ * that LWP is reported, and stops the others that run. Returns 0 or -errno. */
+int attach_resume_only(struct fk_tracer *tr, struct proc *p, pid_t tid);
 
 /* Detach every LWP (stopping the running ones first, delivering pending
  * signals) and forget the process. Never fails: what cannot be detached
