@@ -311,6 +311,12 @@ test('the library: every operation and event, every message strictly valid', asy
 		const r = await c.ok('regs', { pid, tid });
 		const set = await c.ok('setRegs', { pid, tid, regs: { r12: r.gpr.r12 } });
 		assert.equal(set.gpr.r12, r.gpr.r12);
+		const wa = `0x${(BigInt(r.gpr.rsp) & ~7n).toString(16)}` as const;
+		const w = await c.ok('watch', { pid, addr: wa, len: 8 });
+		assert.equal(w.slot, 0);
+		const twice = await c.call('watch', { pid, addr: wa, len: 8 });
+		assert.ok(!twice.ok && twice.error.kind === 'bad-request', JSON.stringify(twice));
+		await c.ok('unwatch', { pid, addr: wa });
 		const step = await c.ok('step', { pid, tid });
 		assert.ok(step.pc && BigInt(step.pc) !== BigInt(addr));
 		const next = await c.ok('step', { pid, tid, line: true });

@@ -111,6 +111,8 @@ export class ForkallSession extends DebugSession {
 	private exceptionFilters: string[] = EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.filter);
 	/** Ending the program ends the children followed in child sessions too (launch.json "terminateChildren"). */
 	private terminateChildren = true;
+	/** dataBreakpointInfo's answers: dataId → what the user picked ("counter (8 bytes at 0x…)") */
+	private readonly dataNames = new Map<string, string>();
 	/** This session launched the program (a followed child ends like it: killed on disconnect). */
 	private launched = false;
 	private terminatedSent = false;
@@ -244,6 +246,8 @@ export class ForkallSession extends DebugSession {
 		this.handle('scopes', (a) => this.scopes(a));
 		this.handle('variables', (a) => this.variables(a));
 		this.handle('setVariable', (a) => this.setVariable(a));
+		this.handle('dataBreakpointInfo', (a) => this.dataBreakpointInfo(a));
+		this.handle('setDataBreakpoints', (a) => this.setDataBreakpoints(a));
 		this.handle('evaluate', (a) => this.evaluate(a));
 		this.handle('completions', (a) => this.completions(a));
 		this.handle('readMemory', (a) => this.readMemory(a));
@@ -305,6 +309,7 @@ export class ForkallSession extends DebugSession {
 			supportTerminateDebuggee: true,
 			supportsDelayedStackTraceLoading: true,
 			supportsSetVariable: true,
+			supportsDataBreakpoints: true,
 			supportsEvaluateForHovers: true,
 			supportsCompletionsRequest: true,
 			completionTriggerCharacters: ['.', '>', '$'],
@@ -712,6 +717,49 @@ export class ForkallSession extends DebugSession {
 			{ name: 'LWP', variablesReference: lwpRef, expensive: false },
 		);
 		return { scopes };
+	}
+
+	/** Can this variable be watched (a hardware data breakpoint), and under which id. */
+	private async dataBreakpointInfo(
+		a: DebugProtocol.DataBreakpointInfoArguments,
+	): Promise<DebugProtocol.DataBreakpointInfoResponse['body']> {
+		const src = a.variablesReference !== undefined ? this.vars.get(a.variablesReference) : undefined;
+		if (!src) return { dataId: null, description: `${a.name}: only variables in the Variables view can be watched` };
+		let nodes: VarNode[];
+		try {
+			nodes = typeof src === 'function' ? await src() : src;
+		} catch (e) {
+			throw toDapError(e, 'dataBreakpointInfo');
+		}
+		const n = nodes.find((x) => x.name === a.name);
+		if (!n?.data) return { dataId: null, description: `${a.name}: not a variable in memory` };
+		if (!n.data.dataId) return { dataId: null, description: n.data.description };
+		this.dataNames.set(n.data.dataId, n.data.description);
+		return { dataId: n.data.dataId, description: n.data.description, accessTypes: ['write', 'readWrite'], canPersist: false };
+	}
+
+	/** Replace every data breakpoint (hardware watchpoints in every thread). */
+	private async setDataBreakpoints(
+		a: DebugProtocol.SetDataBreakpointsArguments,
+	): Promise<DebugProtocol.SetDataBreakpointsResponse['body']> {
+		const d = this.requireDebuggee();
+		await d.breakpoints.removeWhere((b) => b.kind === 'data');
+		const out: DebugProtocol.Breakpoint[] = [];
+		for (const b of a.breakpoints) {
+			const m = /^(0x[0-9a-f]+)\/(\d+)$/i.exec(b.dataId);
+			if (!m) {
+				out.push({ verified: false, message: `not a data breakpoint id: ${b.dataId}` });
+				continue;
+			}
+			if (b.accessType === 'read') {
+				out.push({ verified: false, message: 'x86-64 cannot watch reads alone: use "read or write"' });
+				continue;
+			}
+			const what = this.dataNames.get(b.dataId) ?? `${m[2]} bytes at ${m[1]}`;
+			const bp = await d.breakpoints.addData(BigInt(m[1]), Number(m[2]), b.accessType === 'readWrite', what);
+			out.push(this.toDapBreakpoint(bp));
+		}
+		return { breakpoints: out };
 	}
 
 	/** Write a variable (Locals: a scalar in memory, C conversions) or a general register; answers what it reads now. */
@@ -1366,6 +1414,8 @@ function stopReason(s: StopInfo): string {
 		}
 		case 'signal':
 			return s.fatal ? 'exception' : 'signal';
+		case 'data':
+			return 'data breakpoint';
 		default:
 			return s.reason;
 	}

@@ -295,6 +295,24 @@ export const REQUESTS = {
 		value: str(),
 		format: opt(valueFormat),
 	}),
+	dataBreakpointInfo: obj<DebugProtocol.DataBreakpointInfoArguments>({
+		variablesReference: opt(int()),
+		name: str(),
+		frameId: opt(int()),
+		bytes: opt(int()),
+		asAddress: opt(bool()),
+		mode: opt(str()),
+	}),
+	setDataBreakpoints: obj<DebugProtocol.SetDataBreakpointsArguments>({
+		breakpoints: arr(
+			obj<DebugProtocol.DataBreakpoint>({
+				dataId: str(),
+				accessType: opt(lit('read', 'write', 'readWrite')),
+				condition: opt(str()),
+				hitCondition: opt(str()),
+			}),
+		),
+	}),
 	completions: obj<DebugProtocol.CompletionsArguments>({
 		text: str(),
 		column: int(),

@@ -30,6 +30,8 @@ export interface VarNode {
 	named?: number;
 	/** An expression for the node (locals: "pt.x", "numbers[2]"). */
 	evaluateName?: string;
+	/** dataBreakpointInfo: the bytes a data breakpoint on this node watches ("0x…/8"), or why not. */
+	data?: { dataId: string | null; description: string };
 	/** setVariable: write `text` (C conversions) and say what it reads now. Absent: read-only. */
 	assign?: (text: string) => Promise<{ value: string; type?: string }>;
 }
@@ -48,6 +50,16 @@ function localNode(v: Variable, write?: VariableWriter): VarNode {
 	if (v.expr) n.evaluateName = v.expr;
 	const mem = v.pointer !== null && v.pointer !== 0n ? v.pointer : v.address;
 	if (mem !== null) n.memoryReference = hex(mem);
+	const what = v.expr ?? v.name;
+	n.data =
+		v.address === null
+			? { dataId: null, description: `${what} is not in memory (a register, or computed): nothing to watch` }
+			: v.size && [1, 2, 4, 8].includes(v.size) && v.address % BigInt(v.size) === 0n
+				? { dataId: `${hex(v.address)}/${v.size}`, description: `${what} (${v.size} bytes at ${hex(v.address)})` }
+				: {
+						dataId: null,
+						description: `${what}: the hardware watches 1, 2, 4 or 8 aligned bytes (a member or element of it can be watched)`,
+					};
 	if (v.children) {
 		n.children = localNodes(v.children, write);
 		n.named = v.children.length;

@@ -298,6 +298,11 @@ export interface HeldLock {
 	ownerName: string;
 }
 
+export interface WatchBody {
+	pid: number;
+	slot: number;
+}
+
 export interface PidBody {
 	pid: number;
 }
@@ -449,11 +454,11 @@ export interface StoppedEvent {
 	event: "stopped";
 	pid: Pid;
 	tid: Pid;
-	reason: "signal" | "breakpoint";
+	reason: "signal" | "breakpoint" | "watchpoint";
 	signal: number;
 	/** absent when the registers could not be read */
 	pc?: Hex;
-	/** reason breakpoint: the int3's address */
+	/** reason breakpoint: the int3's address; watchpoint: the watched address (the access is done, pc is past it) */
 	addr?: Hex;
 }
 
@@ -547,6 +552,22 @@ export interface FollowForksRequest {
 /** What a process forked by a followed session process lost in the fork: the threads of its parent that were not copied (all but the forking one), as the parent's threads were when the fork was reported (every thread of the parent stopped for the picture), with their stack ranges in the child's memory (still mapped there). Their ids work as `tid` in `stack` and `locals` of the child: unwound from the child's own memory with the captured registers. */
 export interface ForkInfoRequest {
 	pid: Pid;
+}
+
+/** A hardware watchpoint (data breakpoint) in every LWP of a stopped session process, and in each thread it creates later: a `stopped` event with reason `watchpoint` after an access to [addr, addr+len). */
+export interface WatchRequest {
+	pid: Pid;
+	addr: Hex;
+	/** x86-64: 1, 2, 4 or 8, and addr a multiple of it */
+	len: number;
+	/** reads too (x86-64 cannot watch reads alone) */
+	rw?: boolean;
+}
+
+/** Remove a hardware watchpoint (by its address) from every LWP of a stopped session process. */
+export interface UnwatchRequest {
+	pid: Pid;
+	addr: Hex;
 }
 
 /** Stop every LWP of a session process (all-stop). */
@@ -659,7 +680,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","watch","unwatch","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -671,6 +692,8 @@ export interface RequestByOp {
 	signals: SignalsRequest;
 	followForks: FollowForksRequest;
 	forkInfo: ForkInfoRequest;
+	watch: WatchRequest;
+	unwatch: UnwatchRequest;
 	stop: StopRequest;
 	resume: ResumeRequest;
 	launch: LaunchRequest;
@@ -695,6 +718,8 @@ export interface BodyByOp {
 	signals: SignalsBody;
 	followForks: PidBody;
 	forkInfo: ForkInfoBody;
+	watch: WatchBody;
+	unwatch: PidBody;
 	stop: StopBody;
 	resume: PidBody;
 	launch: LaunchBody;
@@ -1534,16 +1559,34 @@ function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
+function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v227 = v as Record<string, unknown>;
 	const v228 = v227["pid"];
 	if (v228 === undefined) fail(p + ".pid", 'present', undefined);
 	if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".pid", "an integer", v228);
+	const v229 = v227["slot"];
+	if (v229 === undefined) fail(p + ".slot", 'present', undefined);
+	if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".slot", "an integer", v229);
+	if (typeof v229 === 'number' && v229 < 0) fail(p + ".slot", ">= 0", v229);
 	if (o.strict) {
-		for (const v229 of Object.keys(v227)) {
-			if (!(["pid"] as readonly string[]).includes(v229)) fail(p + '.' + v229, 'not there (not in the schema)', v227[v229]);
+		for (const v230 of Object.keys(v227)) {
+			if (!(["pid","slot"] as readonly string[]).includes(v230)) fail(p + '.' + v230, 'not there (not in the schema)', v227[v230]);
+		}
+	}
+}
+
+function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v231 = v as Record<string, unknown>;
+	const v232 = v231["pid"];
+	if (v232 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v232 === 'number' && Number.isInteger(v232))) fail(p + ".pid", "an integer", v232);
+	if (o.strict) {
+		for (const v233 of Object.keys(v231)) {
+			if (!(["pid"] as readonly string[]).includes(v233)) fail(p + '.' + v233, 'not there (not in the schema)', v231[v233]);
 		}
 	}
 }
@@ -1551,23 +1594,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v230 = v as Record<string, unknown>;
-	const v231 = v230["pid"];
-	if (v231 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v231 === 'number' && Number.isInteger(v231))) fail(p + ".pid", "an integer", v231);
-	const v232 = v230["stopped"];
-	if (v232 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v232 === 'boolean')) fail(p + ".stopped", "a boolean", v232);
-	const v233 = v230["tids"];
-	if (v233 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v233))) fail(p + ".tids", "an array", v233);
-	for (let v234 = 0; v234 < v233.length; v234++) {
-		const v235: unknown = v233[v234];
-		if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".tids" + '[' + v234 + ']', "an integer", v235);
+	const v234 = v as Record<string, unknown>;
+	const v235 = v234["pid"];
+	if (v235 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".pid", "an integer", v235);
+	const v236 = v234["stopped"];
+	if (v236 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v236 === 'boolean')) fail(p + ".stopped", "a boolean", v236);
+	const v237 = v234["tids"];
+	if (v237 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v237))) fail(p + ".tids", "an array", v237);
+	for (let v238 = 0; v238 < v237.length; v238++) {
+		const v239: unknown = v237[v238];
+		if (!(typeof v239 === 'number' && Number.isInteger(v239))) fail(p + ".tids" + '[' + v238 + ']', "an integer", v239);
 	}
 	if (o.strict) {
-		for (const v236 of Object.keys(v230)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v236)) fail(p + '.' + v236, 'not there (not in the schema)', v230[v236]);
+		for (const v240 of Object.keys(v234)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v240)) fail(p + '.' + v240, 'not there (not in the schema)', v234[v240]);
 		}
 	}
 }
@@ -1575,23 +1618,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v237 = v as Record<string, unknown>;
-	const v238 = v237["pid"];
-	if (v238 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v238 === 'number' && Number.isInteger(v238))) fail(p + ".pid", "an integer", v238);
-	const v239 = v237["pauseUs"];
-	if (v239 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v239 === 'number' && Number.isInteger(v239))) fail(p + ".pauseUs", "an integer", v239);
-	const v240 = v237["tids"];
-	if (v240 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v240))) fail(p + ".tids", "an array", v240);
-	for (let v241 = 0; v241 < v240.length; v241++) {
-		const v242: unknown = v240[v241];
-		if (!(typeof v242 === 'number' && Number.isInteger(v242))) fail(p + ".tids" + '[' + v241 + ']', "an integer", v242);
+	const v241 = v as Record<string, unknown>;
+	const v242 = v241["pid"];
+	if (v242 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v242 === 'number' && Number.isInteger(v242))) fail(p + ".pid", "an integer", v242);
+	const v243 = v241["pauseUs"];
+	if (v243 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v243 === 'number' && Number.isInteger(v243))) fail(p + ".pauseUs", "an integer", v243);
+	const v244 = v241["tids"];
+	if (v244 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v244))) fail(p + ".tids", "an array", v244);
+	for (let v245 = 0; v245 < v244.length; v245++) {
+		const v246: unknown = v244[v245];
+		if (!(typeof v246 === 'number' && Number.isInteger(v246))) fail(p + ".tids" + '[' + v245 + ']', "an integer", v246);
 	}
 	if (o.strict) {
-		for (const v243 of Object.keys(v237)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v243)) fail(p + '.' + v243, 'not there (not in the schema)', v237[v243]);
+		for (const v247 of Object.keys(v241)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v247)) fail(p + '.' + v247, 'not there (not in the schema)', v241[v247]);
 		}
 	}
 }
@@ -1599,26 +1642,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v244 = v as Record<string, unknown>;
-	const v245 = v244["pid"];
-	if (v245 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".pid", "an integer", v245);
-	const v246 = v244["stdoutFd"];
-	if (v246 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v246 === 'number' && Number.isInteger(v246))) fail(p + ".stdoutFd", "an integer", v246);
-	const v247 = v244["stderrFd"];
-	if (v247 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v247 === 'number' && Number.isInteger(v247))) fail(p + ".stderrFd", "an integer", v247);
-	const v248 = v244["tids"];
-	if (v248 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v248))) fail(p + ".tids", "an array", v248);
-	for (let v249 = 0; v249 < v248.length; v249++) {
-		const v250: unknown = v248[v249];
-		if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".tids" + '[' + v249 + ']', "an integer", v250);
+	const v248 = v as Record<string, unknown>;
+	const v249 = v248["pid"];
+	if (v249 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v249 === 'number' && Number.isInteger(v249))) fail(p + ".pid", "an integer", v249);
+	const v250 = v248["stdoutFd"];
+	if (v250 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".stdoutFd", "an integer", v250);
+	const v251 = v248["stderrFd"];
+	if (v251 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".stderrFd", "an integer", v251);
+	const v252 = v248["tids"];
+	if (v252 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v252))) fail(p + ".tids", "an array", v252);
+	for (let v253 = 0; v253 < v252.length; v253++) {
+		const v254: unknown = v252[v253];
+		if (!(typeof v254 === 'number' && Number.isInteger(v254))) fail(p + ".tids" + '[' + v253 + ']', "an integer", v254);
 	}
 	if (o.strict) {
-		for (const v251 of Object.keys(v244)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v251)) fail(p + '.' + v251, 'not there (not in the schema)', v244[v251]);
+		for (const v255 of Object.keys(v248)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v255)) fail(p + '.' + v255, 'not there (not in the schema)', v248[v255]);
 		}
 	}
 }
@@ -1626,57 +1669,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v252 = v as Record<string, unknown>;
-	const v253 = v252["pid"];
-	if (v253 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v253 === 'number' && Number.isInteger(v253))) fail(p + ".pid", "an integer", v253);
-	const v254 = v252["tid"];
-	if (v254 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v254 === 'number' && Number.isInteger(v254))) fail(p + ".tid", "an integer", v254);
-	const v255 = v252["pc"];
-	if (v255 !== undefined) {
-		checkHex(v255, p + ".pc", o, d + 1);
-	}
-	const v256 = v252["interrupted"];
-	if (v256 !== undefined) {
-		if (!(typeof v256 === 'boolean')) fail(p + ".interrupted", "a boolean", v256);
-	}
-	const v257 = v252["reason"];
-	if (v257 !== undefined) {
-		if (typeof v257 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v257)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v257);
-	}
-	const v258 = v252["stopTid"];
-	if (v258 !== undefined) {
-		if (!(typeof v258 === 'number' && Number.isInteger(v258))) fail(p + ".stopTid", "an integer", v258);
-	}
-	const v259 = v252["signal"];
+	const v256 = v as Record<string, unknown>;
+	const v257 = v256["pid"];
+	if (v257 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v257 === 'number' && Number.isInteger(v257))) fail(p + ".pid", "an integer", v257);
+	const v258 = v256["tid"];
+	if (v258 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v258 === 'number' && Number.isInteger(v258))) fail(p + ".tid", "an integer", v258);
+	const v259 = v256["pc"];
 	if (v259 !== undefined) {
-		if (!(typeof v259 === 'number' && Number.isInteger(v259))) fail(p + ".signal", "an integer", v259);
-		if (typeof v259 === 'number' && v259 < 1) fail(p + ".signal", ">= 1", v259);
-		if (typeof v259 === 'number' && v259 > 64) fail(p + ".signal", "<= 64", v259);
+		checkHex(v259, p + ".pc", o, d + 1);
 	}
-	const v260 = v252["addr"];
+	const v260 = v256["interrupted"];
 	if (v260 !== undefined) {
-		checkHex(v260, p + ".addr", o, d + 1);
+		if (!(typeof v260 === 'boolean')) fail(p + ".interrupted", "a boolean", v260);
 	}
-	const v261 = v252["singleSteps"];
+	const v261 = v256["reason"];
 	if (v261 !== undefined) {
-		if (!(typeof v261 === 'number' && Number.isInteger(v261))) fail(p + ".singleSteps", "an integer", v261);
-		if (typeof v261 === 'number' && v261 < 0) fail(p + ".singleSteps", ">= 0", v261);
+		if (typeof v261 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v261)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v261);
 	}
-	const v262 = v252["continues"];
+	const v262 = v256["stopTid"];
 	if (v262 !== undefined) {
-		if (!(typeof v262 === 'number' && Number.isInteger(v262))) fail(p + ".continues", "an integer", v262);
-		if (typeof v262 === 'number' && v262 < 0) fail(p + ".continues", ">= 0", v262);
+		if (!(typeof v262 === 'number' && Number.isInteger(v262))) fail(p + ".stopTid", "an integer", v262);
 	}
-	const v263 = v252["us"];
+	const v263 = v256["signal"];
 	if (v263 !== undefined) {
-		if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".us", "an integer", v263);
-		if (typeof v263 === 'number' && v263 < 0) fail(p + ".us", ">= 0", v263);
+		if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".signal", "an integer", v263);
+		if (typeof v263 === 'number' && v263 < 1) fail(p + ".signal", ">= 1", v263);
+		if (typeof v263 === 'number' && v263 > 64) fail(p + ".signal", "<= 64", v263);
+	}
+	const v264 = v256["addr"];
+	if (v264 !== undefined) {
+		checkHex(v264, p + ".addr", o, d + 1);
+	}
+	const v265 = v256["singleSteps"];
+	if (v265 !== undefined) {
+		if (!(typeof v265 === 'number' && Number.isInteger(v265))) fail(p + ".singleSteps", "an integer", v265);
+		if (typeof v265 === 'number' && v265 < 0) fail(p + ".singleSteps", ">= 0", v265);
+	}
+	const v266 = v256["continues"];
+	if (v266 !== undefined) {
+		if (!(typeof v266 === 'number' && Number.isInteger(v266))) fail(p + ".continues", "an integer", v266);
+		if (typeof v266 === 'number' && v266 < 0) fail(p + ".continues", ">= 0", v266);
+	}
+	const v267 = v256["us"];
+	if (v267 !== undefined) {
+		if (!(typeof v267 === 'number' && Number.isInteger(v267))) fail(p + ".us", "an integer", v267);
+		if (typeof v267 === 'number' && v267 < 0) fail(p + ".us", ">= 0", v267);
 	}
 	if (o.strict) {
-		for (const v264 of Object.keys(v252)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v264)) fail(p + '.' + v264, 'not there (not in the schema)', v252[v264]);
+		for (const v268 of Object.keys(v256)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v268)) fail(p + '.' + v268, 'not there (not in the schema)', v256[v268]);
 		}
 	}
 }
@@ -1684,13 +1727,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v265 = v as Record<string, unknown>;
-	const v266 = v265["addr"];
-	if (v266 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v266, p + ".addr", o, d + 1);
+	const v269 = v as Record<string, unknown>;
+	const v270 = v269["addr"];
+	if (v270 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v270, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v267 of Object.keys(v265)) {
-			if (!(["addr"] as readonly string[]).includes(v267)) fail(p + '.' + v267, 'not there (not in the schema)', v265[v267]);
+		for (const v271 of Object.keys(v269)) {
+			if (!(["addr"] as readonly string[]).includes(v271)) fail(p + '.' + v271, 'not there (not in the schema)', v269[v271]);
 		}
 	}
 }
@@ -1698,16 +1741,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v268 = v as Record<string, unknown>;
-	const v269 = v268["tid"];
-	if (v269 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v269 === 'number' && Number.isInteger(v269))) fail(p + ".tid", "an integer", v269);
-	const v270 = v268["gpr"];
-	if (v270 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v270, p + ".gpr", o, d + 1);
+	const v272 = v as Record<string, unknown>;
+	const v273 = v272["tid"];
+	if (v273 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v273 === 'number' && Number.isInteger(v273))) fail(p + ".tid", "an integer", v273);
+	const v274 = v272["gpr"];
+	if (v274 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v274, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v271 of Object.keys(v268)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v271)) fail(p + '.' + v271, 'not there (not in the schema)', v268[v271]);
+		for (const v275 of Object.keys(v272)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v275)) fail(p + '.' + v275, 'not there (not in the schema)', v272[v275]);
 		}
 	}
 }
@@ -1715,13 +1758,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v272 = v as Record<string, unknown>;
-	const v273 = v272["tracerTid"];
-	if (v273 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v273 === 'number' && Number.isInteger(v273))) fail(p + ".tracerTid", "an integer", v273);
+	const v276 = v as Record<string, unknown>;
+	const v277 = v276["tracerTid"];
+	if (v277 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v277 === 'number' && Number.isInteger(v277))) fail(p + ".tracerTid", "an integer", v277);
 	if (o.strict) {
-		for (const v274 of Object.keys(v272)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v274)) fail(p + '.' + v274, 'not there (not in the schema)', v272[v274]);
+		for (const v278 of Object.keys(v276)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v278)) fail(p + '.' + v278, 'not there (not in the schema)', v276[v278]);
 		}
 	}
 }
@@ -1729,34 +1772,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v275 = v as Record<string, unknown>;
-	const v276 = v275["pc"];
-	if (v276 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v276, p + ".pc", o, d + 1);
-	const v277 = v275["sp"];
-	if (v277 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v277, p + ".sp", o, d + 1);
-	const v278 = v275["function"];
-	if (v278 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v278 === 'string' || v278 === null)) fail(p + ".function", "a string or null", v278);
-	const v279 = v275["offset"];
-	if (v279 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v279 === 'number' && Number.isInteger(v279))) fail(p + ".offset", "an integer", v279);
-	const v280 = v275["module"];
-	if (v280 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v280 === 'string' || v280 === null)) fail(p + ".module", "a string or null", v280);
-	const v281 = v275["file"];
-	if (v281 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v281 === 'string' || v281 === null)) fail(p + ".file", "a string or null", v281);
-	const v282 = v275["line"];
-	if (v282 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v282 === 'number' && Number.isInteger(v282) || v282 === null)) fail(p + ".line", "an integer or null", v282);
-	const v283 = v275["column"];
-	if (v283 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v283 === 'number' && Number.isInteger(v283) || v283 === null)) fail(p + ".column", "an integer or null", v283);
+	const v279 = v as Record<string, unknown>;
+	const v280 = v279["pc"];
+	if (v280 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v280, p + ".pc", o, d + 1);
+	const v281 = v279["sp"];
+	if (v281 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v281, p + ".sp", o, d + 1);
+	const v282 = v279["function"];
+	if (v282 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v282 === 'string' || v282 === null)) fail(p + ".function", "a string or null", v282);
+	const v283 = v279["offset"];
+	if (v283 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v283 === 'number' && Number.isInteger(v283))) fail(p + ".offset", "an integer", v283);
+	const v284 = v279["module"];
+	if (v284 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v284 === 'string' || v284 === null)) fail(p + ".module", "a string or null", v284);
+	const v285 = v279["file"];
+	if (v285 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v285 === 'string' || v285 === null)) fail(p + ".file", "a string or null", v285);
+	const v286 = v279["line"];
+	if (v286 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v286 === 'number' && Number.isInteger(v286) || v286 === null)) fail(p + ".line", "an integer or null", v286);
+	const v287 = v279["column"];
+	if (v287 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v287 === 'number' && Number.isInteger(v287) || v287 === null)) fail(p + ".column", "an integer or null", v287);
 	if (o.strict) {
-		for (const v284 of Object.keys(v275)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v284)) fail(p + '.' + v284, 'not there (not in the schema)', v275[v284]);
+		for (const v288 of Object.keys(v279)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v288)) fail(p + '.' + v288, 'not there (not in the schema)', v279[v288]);
 		}
 	}
 }
@@ -1764,53 +1807,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v285 = v as Record<string, unknown>;
-	const v286 = v285["pid"];
-	if (v286 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".pid", "an integer", v286);
-	const v287 = v285["tid"];
-	if (v287 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v287 === 'number' && Number.isInteger(v287))) fail(p + ".tid", "an integer", v287);
-	const v288 = v285["unwinder"];
-	if (v288 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v288 !== 'string' || !["libdw","frame-pointer"].includes(v288)) fail(p + ".unwinder", "one of libdw|frame-pointer", v288);
-	const v289 = v285["note"];
-	if (v289 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v289 === 'string' || v289 === null)) fail(p + ".note", "a string or null", v289);
-	const v290 = v285["frames"];
-	if (v290 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v290))) fail(p + ".frames", "an array", v290);
-	for (let v291 = 0; v291 < v290.length; v291++) {
-		const v292: unknown = v290[v291];
-		checkStackFrameInfo(v292, p + ".frames" + '[' + v291 + ']', o, d + 1);
+	const v289 = v as Record<string, unknown>;
+	const v290 = v289["pid"];
+	if (v290 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v290 === 'number' && Number.isInteger(v290))) fail(p + ".pid", "an integer", v290);
+	const v291 = v289["tid"];
+	if (v291 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v291 === 'number' && Number.isInteger(v291))) fail(p + ".tid", "an integer", v291);
+	const v292 = v289["unwinder"];
+	if (v292 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v292 !== 'string' || !["libdw","frame-pointer"].includes(v292)) fail(p + ".unwinder", "one of libdw|frame-pointer", v292);
+	const v293 = v289["note"];
+	if (v293 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v293 === 'string' || v293 === null)) fail(p + ".note", "a string or null", v293);
+	const v294 = v289["frames"];
+	if (v294 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v294))) fail(p + ".frames", "an array", v294);
+	for (let v295 = 0; v295 < v294.length; v295++) {
+		const v296: unknown = v294[v295];
+		checkStackFrameInfo(v296, p + ".frames" + '[' + v295 + ']', o, d + 1);
 	}
-	const v293 = v285["threads"];
-	if (v293 !== undefined) {
-		if (!(Array.isArray(v293))) fail(p + ".threads", "an array", v293);
-		for (let v294 = 0; v294 < v293.length; v294++) {
-			const v295: unknown = v293[v294];
-			if (!(isObject(v295))) fail(p + ".threads" + '[' + v294 + ']', "an object", v295);
-			const v296 = v295 as Record<string, unknown>;
-			const v297 = v296["tid"];
-			if (v297 === undefined) fail(p + ".threads" + '[' + v294 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v297 === 'number' && Number.isInteger(v297))) fail(p + ".threads" + '[' + v294 + ']' + ".tid", "an integer", v297);
-			const v298 = v296["frames"];
-			if (v298 === undefined) fail(p + ".threads" + '[' + v294 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v298))) fail(p + ".threads" + '[' + v294 + ']' + ".frames", "an array", v298);
-			for (let v299 = 0; v299 < v298.length; v299++) {
-				const v300: unknown = v298[v299];
-				checkStackFrameInfo(v300, p + ".threads" + '[' + v294 + ']' + ".frames" + '[' + v299 + ']', o, d + 1);
+	const v297 = v289["threads"];
+	if (v297 !== undefined) {
+		if (!(Array.isArray(v297))) fail(p + ".threads", "an array", v297);
+		for (let v298 = 0; v298 < v297.length; v298++) {
+			const v299: unknown = v297[v298];
+			if (!(isObject(v299))) fail(p + ".threads" + '[' + v298 + ']', "an object", v299);
+			const v300 = v299 as Record<string, unknown>;
+			const v301 = v300["tid"];
+			if (v301 === undefined) fail(p + ".threads" + '[' + v298 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v301 === 'number' && Number.isInteger(v301))) fail(p + ".threads" + '[' + v298 + ']' + ".tid", "an integer", v301);
+			const v302 = v300["frames"];
+			if (v302 === undefined) fail(p + ".threads" + '[' + v298 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v302))) fail(p + ".threads" + '[' + v298 + ']' + ".frames", "an array", v302);
+			for (let v303 = 0; v303 < v302.length; v303++) {
+				const v304: unknown = v302[v303];
+				checkStackFrameInfo(v304, p + ".threads" + '[' + v298 + ']' + ".frames" + '[' + v303 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v301 of Object.keys(v296)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v301)) fail(p + ".threads" + '[' + v294 + ']' + '.' + v301, 'not there (not in the schema)', v296[v301]);
+				for (const v305 of Object.keys(v300)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v305)) fail(p + ".threads" + '[' + v298 + ']' + '.' + v305, 'not there (not in the schema)', v300[v305]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v302 of Object.keys(v285)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v302)) fail(p + '.' + v302, 'not there (not in the schema)', v285[v302]);
+		for (const v306 of Object.keys(v289)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v306)) fail(p + '.' + v306, 'not there (not in the schema)', v289[v306]);
 		}
 	}
 }
@@ -1818,45 +1861,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v303 = v as Record<string, unknown>;
-	const v304 = v303["addresses"];
-	if (v304 !== undefined) {
-		if (!(Array.isArray(v304))) fail(p + ".addresses", "an array", v304);
-		for (let v305 = 0; v305 < v304.length; v305++) {
-			const v306: unknown = v304[v305];
-			checkHex(v306, p + ".addresses" + '[' + v305 + ']', o, d + 1);
+	const v307 = v as Record<string, unknown>;
+	const v308 = v307["addresses"];
+	if (v308 !== undefined) {
+		if (!(Array.isArray(v308))) fail(p + ".addresses", "an array", v308);
+		for (let v309 = 0; v309 < v308.length; v309++) {
+			const v310: unknown = v308[v309];
+			checkHex(v310, p + ".addresses" + '[' + v309 + ']', o, d + 1);
 		}
 	}
-	const v307 = v303["line"];
-	if (v307 !== undefined) {
-		if (!(typeof v307 === 'number' && Number.isInteger(v307) || v307 === null)) fail(p + ".line", "an integer or null", v307);
-	}
-	const v308 = v303["function"];
-	if (v308 !== undefined) {
-		if (!(typeof v308 === 'string' || v308 === null)) fail(p + ".function", "a string or null", v308);
-	}
-	const v309 = v303["offset"];
-	if (v309 !== undefined) {
-		if (!(typeof v309 === 'number' && Number.isInteger(v309))) fail(p + ".offset", "an integer", v309);
-	}
-	const v310 = v303["module"];
-	if (v310 !== undefined) {
-		if (!(typeof v310 === 'string' || v310 === null)) fail(p + ".module", "a string or null", v310);
-	}
-	const v311 = v303["file"];
+	const v311 = v307["line"];
 	if (v311 !== undefined) {
-		if (!(typeof v311 === 'string' || v311 === null)) fail(p + ".file", "a string or null", v311);
+		if (!(typeof v311 === 'number' && Number.isInteger(v311) || v311 === null)) fail(p + ".line", "an integer or null", v311);
 	}
-	const v312 = v303["column"];
+	const v312 = v307["function"];
 	if (v312 !== undefined) {
-		if (!(typeof v312 === 'number' && Number.isInteger(v312) || v312 === null)) fail(p + ".column", "an integer or null", v312);
+		if (!(typeof v312 === 'string' || v312 === null)) fail(p + ".function", "a string or null", v312);
 	}
-	const v313 = v303["unwinder"];
-	if (v313 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v313 !== 'string' || !["libdw","frame-pointer"].includes(v313)) fail(p + ".unwinder", "one of libdw|frame-pointer", v313);
+	const v313 = v307["offset"];
+	if (v313 !== undefined) {
+		if (!(typeof v313 === 'number' && Number.isInteger(v313))) fail(p + ".offset", "an integer", v313);
+	}
+	const v314 = v307["module"];
+	if (v314 !== undefined) {
+		if (!(typeof v314 === 'string' || v314 === null)) fail(p + ".module", "a string or null", v314);
+	}
+	const v315 = v307["file"];
+	if (v315 !== undefined) {
+		if (!(typeof v315 === 'string' || v315 === null)) fail(p + ".file", "a string or null", v315);
+	}
+	const v316 = v307["column"];
+	if (v316 !== undefined) {
+		if (!(typeof v316 === 'number' && Number.isInteger(v316) || v316 === null)) fail(p + ".column", "an integer or null", v316);
+	}
+	const v317 = v307["unwinder"];
+	if (v317 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v317 !== 'string' || !["libdw","frame-pointer"].includes(v317)) fail(p + ".unwinder", "one of libdw|frame-pointer", v317);
 	if (o.strict) {
-		for (const v314 of Object.keys(v303)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v314)) fail(p + '.' + v314, 'not there (not in the schema)', v303[v314]);
+		for (const v318 of Object.keys(v307)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v318)) fail(p + '.' + v318, 'not there (not in the schema)', v307[v318]);
 		}
 	}
 }
@@ -1864,47 +1907,47 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v315 = v as Record<string, unknown>;
-	const v316 = v315["name"];
-	if (v316 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v316 === 'string')) fail(p + ".name", "a string", v316);
-	const v317 = v315["type"];
-	if (v317 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v317 === 'string')) fail(p + ".type", "a string", v317);
-	const v318 = v315["value"];
-	if (v318 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v318 === 'string')) fail(p + ".value", "a string", v318);
-	const v319 = v315["address"];
-	if (v319 === undefined) fail(p + ".address", 'present', undefined);
-	if (v319 !== null) {
-		checkHex(v319, p + ".address", o, d + 1);
+	const v319 = v as Record<string, unknown>;
+	const v320 = v319["name"];
+	if (v320 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v320 === 'string')) fail(p + ".name", "a string", v320);
+	const v321 = v319["type"];
+	if (v321 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v321 === 'string')) fail(p + ".type", "a string", v321);
+	const v322 = v319["value"];
+	if (v322 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v322 === 'string')) fail(p + ".value", "a string", v322);
+	const v323 = v319["address"];
+	if (v323 === undefined) fail(p + ".address", 'present', undefined);
+	if (v323 !== null) {
+		checkHex(v323, p + ".address", o, d + 1);
 	}
-	const v320 = v315["kind"];
-	if (v320 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v320 !== 'string' || !["param","local","member","element","deref"].includes(v320)) fail(p + ".kind", "one of param|local|member|element|deref", v320);
-	const v321 = v315["expr"];
-	if (v321 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v321 === 'string' || v321 === null)) fail(p + ".expr", "a string or null", v321);
-	const v322 = v315["pointer"];
-	if (v322 !== undefined) {
-		checkHex(v322, p + ".pointer", o, d + 1);
+	const v324 = v319["kind"];
+	if (v324 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v324 !== 'string' || !["param","local","member","element","deref"].includes(v324)) fail(p + ".kind", "one of param|local|member|element|deref", v324);
+	const v325 = v319["expr"];
+	if (v325 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v325 === 'string' || v325 === null)) fail(p + ".expr", "a string or null", v325);
+	const v326 = v319["pointer"];
+	if (v326 !== undefined) {
+		checkHex(v326, p + ".pointer", o, d + 1);
 	}
-	const v323 = v315["raw"];
-	if (v323 !== undefined) {
-		checkRawValue(v323, p + ".raw", o, d + 1);
+	const v327 = v319["raw"];
+	if (v327 !== undefined) {
+		checkRawValue(v327, p + ".raw", o, d + 1);
 	}
-	const v324 = v315["children"];
-	if (v324 === undefined) fail(p + ".children", 'present', undefined);
-	if (v324 !== null) {
-		if (!(Array.isArray(v324))) fail(p + ".children", "an array", v324);
-		for (let v325 = 0; v325 < v324.length; v325++) {
-			const v326: unknown = v324[v325];
-			checkLocalVariable(v326, p + ".children" + '[' + v325 + ']', o, d + 1);
+	const v328 = v319["children"];
+	if (v328 === undefined) fail(p + ".children", 'present', undefined);
+	if (v328 !== null) {
+		if (!(Array.isArray(v328))) fail(p + ".children", "an array", v328);
+		for (let v329 = 0; v329 < v328.length; v329++) {
+			const v330: unknown = v328[v329];
+			checkLocalVariable(v330, p + ".children" + '[' + v329 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v327 of Object.keys(v315)) {
-			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v327)) fail(p + '.' + v327, 'not there (not in the schema)', v315[v327]);
+		for (const v331 of Object.keys(v319)) {
+			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v331)) fail(p + '.' + v331, 'not there (not in the schema)', v319[v331]);
 		}
 	}
 }
@@ -1912,21 +1955,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v328 = v as Record<string, unknown>;
-	const v329 = v328["kind"];
-	if (v329 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v329 !== 'string' || !["int","uint","float","bool","pointer"].includes(v329)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v329);
-	const v330 = v328["value"];
-	if (v330 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v330 === 'string')) fail(p + ".value", "a string", v330);
-	const v331 = v328["size"];
-	if (v331 !== undefined) {
-		if (!(typeof v331 === 'number' && Number.isInteger(v331))) fail(p + ".size", "an integer", v331);
-		if (typeof v331 === 'number' && v331 < 1) fail(p + ".size", ">= 1", v331);
+	const v332 = v as Record<string, unknown>;
+	const v333 = v332["kind"];
+	if (v333 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v333 !== 'string' || !["int","uint","float","bool","pointer"].includes(v333)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v333);
+	const v334 = v332["value"];
+	if (v334 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v334 === 'string')) fail(p + ".value", "a string", v334);
+	const v335 = v332["size"];
+	if (v335 !== undefined) {
+		if (!(typeof v335 === 'number' && Number.isInteger(v335))) fail(p + ".size", "an integer", v335);
+		if (typeof v335 === 'number' && v335 < 1) fail(p + ".size", ">= 1", v335);
 	}
 	if (o.strict) {
-		for (const v332 of Object.keys(v328)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v332)) fail(p + '.' + v332, 'not there (not in the schema)', v328[v332]);
+		for (const v336 of Object.keys(v332)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v336)) fail(p + '.' + v336, 'not there (not in the schema)', v332[v336]);
 		}
 	}
 }
@@ -1934,35 +1977,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v333 = v as Record<string, unknown>;
-	const v334 = v333["pid"];
-	if (v334 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v334 === 'number' && Number.isInteger(v334))) fail(p + ".pid", "an integer", v334);
-	const v335 = v333["tid"];
-	if (v335 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v335 === 'number' && Number.isInteger(v335))) fail(p + ".tid", "an integer", v335);
-	const v336 = v333["frame"];
-	if (v336 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v336 === 'number' && Number.isInteger(v336))) fail(p + ".frame", "an integer", v336);
-	const v337 = v333["pc"];
-	if (v337 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v337, p + ".pc", o, d + 1);
-	const v338 = v333["function"];
-	if (v338 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v338 === 'string' || v338 === null)) fail(p + ".function", "a string or null", v338);
-	const v339 = v333["note"];
-	if (v339 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v339 === 'string' || v339 === null)) fail(p + ".note", "a string or null", v339);
-	const v340 = v333["variables"];
-	if (v340 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v340))) fail(p + ".variables", "an array", v340);
-	for (let v341 = 0; v341 < v340.length; v341++) {
-		const v342: unknown = v340[v341];
-		checkLocalVariable(v342, p + ".variables" + '[' + v341 + ']', o, d + 1);
+	const v337 = v as Record<string, unknown>;
+	const v338 = v337["pid"];
+	if (v338 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v338 === 'number' && Number.isInteger(v338))) fail(p + ".pid", "an integer", v338);
+	const v339 = v337["tid"];
+	if (v339 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v339 === 'number' && Number.isInteger(v339))) fail(p + ".tid", "an integer", v339);
+	const v340 = v337["frame"];
+	if (v340 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v340 === 'number' && Number.isInteger(v340))) fail(p + ".frame", "an integer", v340);
+	const v341 = v337["pc"];
+	if (v341 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v341, p + ".pc", o, d + 1);
+	const v342 = v337["function"];
+	if (v342 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v342 === 'string' || v342 === null)) fail(p + ".function", "a string or null", v342);
+	const v343 = v337["note"];
+	if (v343 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v343 === 'string' || v343 === null)) fail(p + ".note", "a string or null", v343);
+	const v344 = v337["variables"];
+	if (v344 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v344))) fail(p + ".variables", "an array", v344);
+	for (let v345 = 0; v345 < v344.length; v345++) {
+		const v346: unknown = v344[v345];
+		checkLocalVariable(v346, p + ".variables" + '[' + v345 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v343 of Object.keys(v333)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v343)) fail(p + '.' + v343, 'not there (not in the schema)', v333[v343]);
+		for (const v347 of Object.keys(v337)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v347)) fail(p + '.' + v347, 'not there (not in the schema)', v337[v347]);
 		}
 	}
 }
@@ -1970,16 +2013,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v344 = v as Record<string, unknown>;
-	const v345 = v344["op"];
-	if (v345 === undefined) fail(p + ".op", 'present', undefined);
-	if (v345 !== "threads") fail(p + ".op", "\"threads\"", v345);
-	const v346 = v344["pid"];
-	if (v346 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v346, p + ".pid", o, d + 1);
+	const v348 = v as Record<string, unknown>;
+	const v349 = v348["op"];
+	if (v349 === undefined) fail(p + ".op", 'present', undefined);
+	if (v349 !== "threads") fail(p + ".op", "\"threads\"", v349);
+	const v350 = v348["pid"];
+	if (v350 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v350, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v347 of Object.keys(v344)) {
-			if (!(["op","pid"] as readonly string[]).includes(v347)) fail(p + '.' + v347, 'not there (not in the schema)', v344[v347]);
+		for (const v351 of Object.keys(v348)) {
+			if (!(["op","pid"] as readonly string[]).includes(v351)) fail(p + '.' + v351, 'not there (not in the schema)', v348[v351]);
 		}
 	}
 }
@@ -1987,19 +2030,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v348 = v as Record<string, unknown>;
-	const v349 = v348["op"];
-	if (v349 === undefined) fail(p + ".op", 'present', undefined);
-	if (v349 !== "regs") fail(p + ".op", "\"regs\"", v349);
-	const v350 = v348["pid"];
-	if (v350 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v350, p + ".pid", o, d + 1);
-	const v351 = v348["tid"];
-	if (v351 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v351, p + ".tid", o, d + 1);
+	const v352 = v as Record<string, unknown>;
+	const v353 = v352["op"];
+	if (v353 === undefined) fail(p + ".op", 'present', undefined);
+	if (v353 !== "regs") fail(p + ".op", "\"regs\"", v353);
+	const v354 = v352["pid"];
+	if (v354 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v354, p + ".pid", o, d + 1);
+	const v355 = v352["tid"];
+	if (v355 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v355, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v352 of Object.keys(v348)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v352)) fail(p + '.' + v352, 'not there (not in the schema)', v348[v352]);
+		for (const v356 of Object.keys(v352)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v356)) fail(p + '.' + v356, 'not there (not in the schema)', v352[v356]);
 		}
 	}
 }
@@ -2007,22 +2050,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v353 = v as Record<string, unknown>;
-	const v354 = v353["op"];
-	if (v354 === undefined) fail(p + ".op", 'present', undefined);
-	if (v354 !== "attach") fail(p + ".op", "\"attach\"", v354);
-	const v355 = v353["pid"];
-	if (v355 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v355, p + ".pid", o, d + 1);
-	const v356 = v353["stop"];
-	if (v356 === undefined) {
-		if (o.fill) v353["stop"] = false;
+	const v357 = v as Record<string, unknown>;
+	const v358 = v357["op"];
+	if (v358 === undefined) fail(p + ".op", 'present', undefined);
+	if (v358 !== "attach") fail(p + ".op", "\"attach\"", v358);
+	const v359 = v357["pid"];
+	if (v359 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v359, p + ".pid", o, d + 1);
+	const v360 = v357["stop"];
+	if (v360 === undefined) {
+		if (o.fill) v357["stop"] = false;
 	} else {
-		if (!(typeof v356 === 'boolean')) fail(p + ".stop", "a boolean", v356);
+		if (!(typeof v360 === 'boolean')) fail(p + ".stop", "a boolean", v360);
 	}
 	if (o.strict) {
-		for (const v357 of Object.keys(v353)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v357)) fail(p + '.' + v357, 'not there (not in the schema)', v353[v357]);
+		for (const v361 of Object.keys(v357)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v361)) fail(p + '.' + v361, 'not there (not in the schema)', v357[v361]);
 		}
 	}
 }
@@ -2030,16 +2073,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v358 = v as Record<string, unknown>;
-	const v359 = v358["op"];
-	if (v359 === undefined) fail(p + ".op", 'present', undefined);
-	if (v359 !== "detach") fail(p + ".op", "\"detach\"", v359);
-	const v360 = v358["pid"];
-	if (v360 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v360, p + ".pid", o, d + 1);
+	const v362 = v as Record<string, unknown>;
+	const v363 = v362["op"];
+	if (v363 === undefined) fail(p + ".op", 'present', undefined);
+	if (v363 !== "detach") fail(p + ".op", "\"detach\"", v363);
+	const v364 = v362["pid"];
+	if (v364 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v364, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v361 of Object.keys(v358)) {
-			if (!(["op","pid"] as readonly string[]).includes(v361)) fail(p + '.' + v361, 'not there (not in the schema)', v358[v361]);
+		for (const v365 of Object.keys(v362)) {
+			if (!(["op","pid"] as readonly string[]).includes(v365)) fail(p + '.' + v365, 'not there (not in the schema)', v362[v365]);
 		}
 	}
 }
@@ -2047,28 +2090,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v362 = v as Record<string, unknown>;
-	const v363 = v362["op"];
-	if (v363 === undefined) fail(p + ".op", 'present', undefined);
-	if (v363 !== "signals") fail(p + ".op", "\"signals\"", v363);
-	const v364 = v362["pid"];
-	if (v364 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v364, p + ".pid", o, d + 1);
-	const v365 = v362["nostop"];
-	if (v365 !== undefined) {
-		checkHex(v365, p + ".nostop", o, d + 1);
+	const v366 = v as Record<string, unknown>;
+	const v367 = v366["op"];
+	if (v367 === undefined) fail(p + ".op", 'present', undefined);
+	if (v367 !== "signals") fail(p + ".op", "\"signals\"", v367);
+	const v368 = v366["pid"];
+	if (v368 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v368, p + ".pid", o, d + 1);
+	const v369 = v366["nostop"];
+	if (v369 !== undefined) {
+		checkHex(v369, p + ".nostop", o, d + 1);
 	}
-	const v366 = v362["noprint"];
-	if (v366 !== undefined) {
-		checkHex(v366, p + ".noprint", o, d + 1);
+	const v370 = v366["noprint"];
+	if (v370 !== undefined) {
+		checkHex(v370, p + ".noprint", o, d + 1);
 	}
-	const v367 = v362["nopass"];
-	if (v367 !== undefined) {
-		checkHex(v367, p + ".nopass", o, d + 1);
+	const v371 = v366["nopass"];
+	if (v371 !== undefined) {
+		checkHex(v371, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v368 of Object.keys(v362)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v368)) fail(p + '.' + v368, 'not there (not in the schema)', v362[v368]);
+		for (const v372 of Object.keys(v366)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v372)) fail(p + '.' + v372, 'not there (not in the schema)', v366[v372]);
 		}
 	}
 }
@@ -2076,22 +2119,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v369 = v as Record<string, unknown>;
-	const v370 = v369["op"];
-	if (v370 === undefined) fail(p + ".op", 'present', undefined);
-	if (v370 !== "followForks") fail(p + ".op", "\"followForks\"", v370);
-	const v371 = v369["pid"];
-	if (v371 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v371, p + ".pid", o, d + 1);
-	const v372 = v369["hold"];
-	if (v372 === undefined) {
-		if (o.fill) v369["hold"] = false;
+	const v373 = v as Record<string, unknown>;
+	const v374 = v373["op"];
+	if (v374 === undefined) fail(p + ".op", 'present', undefined);
+	if (v374 !== "followForks") fail(p + ".op", "\"followForks\"", v374);
+	const v375 = v373["pid"];
+	if (v375 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v375, p + ".pid", o, d + 1);
+	const v376 = v373["hold"];
+	if (v376 === undefined) {
+		if (o.fill) v373["hold"] = false;
 	} else {
-		if (!(typeof v372 === 'boolean')) fail(p + ".hold", "a boolean", v372);
+		if (!(typeof v376 === 'boolean')) fail(p + ".hold", "a boolean", v376);
 	}
 	if (o.strict) {
-		for (const v373 of Object.keys(v369)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v373)) fail(p + '.' + v373, 'not there (not in the schema)', v369[v373]);
+		for (const v377 of Object.keys(v373)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v377)) fail(p + '.' + v377, 'not there (not in the schema)', v373[v377]);
 		}
 	}
 }
@@ -2099,27 +2142,10 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v374 = v as Record<string, unknown>;
-	const v375 = v374["op"];
-	if (v375 === undefined) fail(p + ".op", 'present', undefined);
-	if (v375 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v375);
-	const v376 = v374["pid"];
-	if (v376 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v376, p + ".pid", o, d + 1);
-	if (o.strict) {
-		for (const v377 of Object.keys(v374)) {
-			if (!(["op","pid"] as readonly string[]).includes(v377)) fail(p + '.' + v377, 'not there (not in the schema)', v374[v377]);
-		}
-	}
-}
-
-function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
 	const v378 = v as Record<string, unknown>;
 	const v379 = v378["op"];
 	if (v379 === undefined) fail(p + ".op", 'present', undefined);
-	if (v379 !== "stop") fail(p + ".op", "\"stop\"", v379);
+	if (v379 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v379);
 	const v380 = v378["pid"];
 	if (v380 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v380, p + ".pid", o, d + 1);
@@ -2130,23 +2156,91 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
+function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v382 = v as Record<string, unknown>;
 	const v383 = v382["op"];
 	if (v383 === undefined) fail(p + ".op", 'present', undefined);
-	if (v383 !== "resume") fail(p + ".op", "\"resume\"", v383);
+	if (v383 !== "watch") fail(p + ".op", "\"watch\"", v383);
 	const v384 = v382["pid"];
 	if (v384 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v384, p + ".pid", o, d + 1);
-	const v385 = v382["tid"];
-	if (v385 !== undefined) {
-		checkPid(v385, p + ".tid", o, d + 1);
+	const v385 = v382["addr"];
+	if (v385 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v385, p + ".addr", o, d + 1);
+	const v386 = v382["len"];
+	if (v386 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v386 === 'number' && Number.isInteger(v386))) fail(p + ".len", "an integer", v386);
+	if (typeof v386 === 'number' && v386 < 1) fail(p + ".len", ">= 1", v386);
+	if (typeof v386 === 'number' && v386 > 8) fail(p + ".len", "<= 8", v386);
+	const v387 = v382["rw"];
+	if (v387 === undefined) {
+		if (o.fill) v382["rw"] = false;
+	} else {
+		if (!(typeof v387 === 'boolean')) fail(p + ".rw", "a boolean", v387);
 	}
 	if (o.strict) {
-		for (const v386 of Object.keys(v382)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v386)) fail(p + '.' + v386, 'not there (not in the schema)', v382[v386]);
+		for (const v388 of Object.keys(v382)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v388)) fail(p + '.' + v388, 'not there (not in the schema)', v382[v388]);
+		}
+	}
+}
+
+function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v389 = v as Record<string, unknown>;
+	const v390 = v389["op"];
+	if (v390 === undefined) fail(p + ".op", 'present', undefined);
+	if (v390 !== "unwatch") fail(p + ".op", "\"unwatch\"", v390);
+	const v391 = v389["pid"];
+	if (v391 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v391, p + ".pid", o, d + 1);
+	const v392 = v389["addr"];
+	if (v392 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v392, p + ".addr", o, d + 1);
+	if (o.strict) {
+		for (const v393 of Object.keys(v389)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v393)) fail(p + '.' + v393, 'not there (not in the schema)', v389[v393]);
+		}
+	}
+}
+
+function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v394 = v as Record<string, unknown>;
+	const v395 = v394["op"];
+	if (v395 === undefined) fail(p + ".op", 'present', undefined);
+	if (v395 !== "stop") fail(p + ".op", "\"stop\"", v395);
+	const v396 = v394["pid"];
+	if (v396 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v396, p + ".pid", o, d + 1);
+	if (o.strict) {
+		for (const v397 of Object.keys(v394)) {
+			if (!(["op","pid"] as readonly string[]).includes(v397)) fail(p + '.' + v397, 'not there (not in the schema)', v394[v397]);
+		}
+	}
+}
+
+function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v398 = v as Record<string, unknown>;
+	const v399 = v398["op"];
+	if (v399 === undefined) fail(p + ".op", 'present', undefined);
+	if (v399 !== "resume") fail(p + ".op", "\"resume\"", v399);
+	const v400 = v398["pid"];
+	if (v400 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v400, p + ".pid", o, d + 1);
+	const v401 = v398["tid"];
+	if (v401 !== undefined) {
+		checkPid(v401, p + ".tid", o, d + 1);
+	}
+	if (o.strict) {
+		for (const v402 of Object.keys(v398)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v402)) fail(p + '.' + v402, 'not there (not in the schema)', v398[v402]);
 		}
 	}
 }
@@ -2154,43 +2248,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v387 = v as Record<string, unknown>;
-	const v388 = v387["op"];
-	if (v388 === undefined) fail(p + ".op", 'present', undefined);
-	if (v388 !== "launch") fail(p + ".op", "\"launch\"", v388);
-	const v389 = v387["path"];
-	if (v389 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v389 === 'string')) fail(p + ".path", "a string", v389);
-	if (typeof v389 === 'string' && v389.length < 1) fail(p + ".path", "a string of 1+ characters", v389);
-	const v390 = v387["cwd"];
-	if (v390 === undefined) {
-		if (o.fill) v387["cwd"] = "";
+	const v403 = v as Record<string, unknown>;
+	const v404 = v403["op"];
+	if (v404 === undefined) fail(p + ".op", 'present', undefined);
+	if (v404 !== "launch") fail(p + ".op", "\"launch\"", v404);
+	const v405 = v403["path"];
+	if (v405 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v405 === 'string')) fail(p + ".path", "a string", v405);
+	if (typeof v405 === 'string' && v405.length < 1) fail(p + ".path", "a string of 1+ characters", v405);
+	const v406 = v403["cwd"];
+	if (v406 === undefined) {
+		if (o.fill) v403["cwd"] = "";
 	} else {
-		if (!(typeof v390 === 'string')) fail(p + ".cwd", "a string", v390);
+		if (!(typeof v406 === 'string')) fail(p + ".cwd", "a string", v406);
 	}
-	const v391 = v387["argv"];
-	if (v391 === undefined) {
-		if (o.fill) v387["argv"] = [];
+	const v407 = v403["argv"];
+	if (v407 === undefined) {
+		if (o.fill) v403["argv"] = [];
 	} else {
-		if (!(Array.isArray(v391))) fail(p + ".argv", "an array", v391);
-		for (let v392 = 0; v392 < v391.length; v392++) {
-			const v393: unknown = v391[v392];
-			if (!(typeof v393 === 'string')) fail(p + ".argv" + '[' + v392 + ']', "a string", v393);
+		if (!(Array.isArray(v407))) fail(p + ".argv", "an array", v407);
+		for (let v408 = 0; v408 < v407.length; v408++) {
+			const v409: unknown = v407[v408];
+			if (!(typeof v409 === 'string')) fail(p + ".argv" + '[' + v408 + ']', "a string", v409);
 		}
 	}
-	const v394 = v387["env"];
-	if (v394 === undefined) {
-		if (o.fill) v387["env"] = [];
+	const v410 = v403["env"];
+	if (v410 === undefined) {
+		if (o.fill) v403["env"] = [];
 	} else {
-		if (!(Array.isArray(v394))) fail(p + ".env", "an array", v394);
-		for (let v395 = 0; v395 < v394.length; v395++) {
-			const v396: unknown = v394[v395];
-			if (!(typeof v396 === 'string')) fail(p + ".env" + '[' + v395 + ']', "a string", v396);
+		if (!(Array.isArray(v410))) fail(p + ".env", "an array", v410);
+		for (let v411 = 0; v411 < v410.length; v411++) {
+			const v412: unknown = v410[v411];
+			if (!(typeof v412 === 'string')) fail(p + ".env" + '[' + v411 + ']', "a string", v412);
 		}
 	}
 	if (o.strict) {
-		for (const v397 of Object.keys(v387)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v397)) fail(p + '.' + v397, 'not there (not in the schema)', v387[v397]);
+		for (const v413 of Object.keys(v403)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v403[v413]);
 		}
 	}
 }
@@ -2198,40 +2292,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v398 = v as Record<string, unknown>;
-	const v399 = v398["op"];
-	if (v399 === undefined) fail(p + ".op", 'present', undefined);
-	if (v399 !== "fork") fail(p + ".op", "\"fork\"", v399);
-	const v400 = v398["pid"];
-	if (v400 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v400, p + ".pid", o, d + 1);
-	const v401 = v398["stopped"];
-	if (v401 === undefined) {
-		if (o.fill) v398["stopped"] = false;
+	const v414 = v as Record<string, unknown>;
+	const v415 = v414["op"];
+	if (v415 === undefined) fail(p + ".op", 'present', undefined);
+	if (v415 !== "fork") fail(p + ".op", "\"fork\"", v415);
+	const v416 = v414["pid"];
+	if (v416 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v416, p + ".pid", o, d + 1);
+	const v417 = v414["stopped"];
+	if (v417 === undefined) {
+		if (o.fill) v414["stopped"] = false;
 	} else {
-		if (!(typeof v401 === 'boolean')) fail(p + ".stopped", "a boolean", v401);
+		if (!(typeof v417 === 'boolean')) fail(p + ".stopped", "a boolean", v417);
 	}
-	const v402 = v398["keepTraced"];
-	if (v402 === undefined) {
-		if (o.fill) v398["keepTraced"] = false;
+	const v418 = v414["keepTraced"];
+	if (v418 === undefined) {
+		if (o.fill) v414["keepTraced"] = false;
 	} else {
-		if (!(typeof v402 === 'boolean')) fail(p + ".keepTraced", "a boolean", v402);
+		if (!(typeof v418 === 'boolean')) fail(p + ".keepTraced", "a boolean", v418);
 	}
-	const v403 = v398["copyDontfork"];
-	if (v403 === undefined) {
-		if (o.fill) v398["copyDontfork"] = false;
+	const v419 = v414["copyDontfork"];
+	if (v419 === undefined) {
+		if (o.fill) v414["copyDontfork"] = false;
 	} else {
-		if (!(typeof v403 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v403);
+		if (!(typeof v419 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v419);
 	}
-	const v404 = v398["sameTids"];
-	if (v404 === undefined) {
-		if (o.fill) v398["sameTids"] = false;
+	const v420 = v414["sameTids"];
+	if (v420 === undefined) {
+		if (o.fill) v414["sameTids"] = false;
 	} else {
-		if (!(typeof v404 === 'boolean')) fail(p + ".sameTids", "a boolean", v404);
+		if (!(typeof v420 === 'boolean')) fail(p + ".sameTids", "a boolean", v420);
 	}
 	if (o.strict) {
-		for (const v405 of Object.keys(v398)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v405)) fail(p + '.' + v405, 'not there (not in the schema)', v398[v405]);
+		for (const v421 of Object.keys(v414)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v421)) fail(p + '.' + v421, 'not there (not in the schema)', v414[v421]);
 		}
 	}
 }
@@ -2239,16 +2333,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v406 = v as Record<string, unknown>;
-	const v407 = v406["op"];
-	if (v407 === undefined) fail(p + ".op", 'present', undefined);
-	if (v407 !== "kill") fail(p + ".op", "\"kill\"", v407);
-	const v408 = v406["pid"];
-	if (v408 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v408, p + ".pid", o, d + 1);
+	const v422 = v as Record<string, unknown>;
+	const v423 = v422["op"];
+	if (v423 === undefined) fail(p + ".op", 'present', undefined);
+	if (v423 !== "kill") fail(p + ".op", "\"kill\"", v423);
+	const v424 = v422["pid"];
+	if (v424 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v424, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v409 of Object.keys(v406)) {
-			if (!(["op","pid"] as readonly string[]).includes(v409)) fail(p + '.' + v409, 'not there (not in the schema)', v406[v409]);
+		for (const v425 of Object.keys(v422)) {
+			if (!(["op","pid"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v422[v425]);
 		}
 	}
 }
@@ -2256,43 +2350,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v410 = v as Record<string, unknown>;
-	const v411 = v410["op"];
-	if (v411 === undefined) fail(p + ".op", 'present', undefined);
-	if (v411 !== "step") fail(p + ".op", "\"step\"", v411);
-	const v412 = v410["pid"];
-	if (v412 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v412, p + ".pid", o, d + 1);
-	const v413 = v410["tid"];
-	if (v413 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v413, p + ".tid", o, d + 1);
-	const v414 = v410["line"];
-	if (v414 === undefined) {
-		if (o.fill) v410["line"] = false;
+	const v426 = v as Record<string, unknown>;
+	const v427 = v426["op"];
+	if (v427 === undefined) fail(p + ".op", 'present', undefined);
+	if (v427 !== "step") fail(p + ".op", "\"step\"", v427);
+	const v428 = v426["pid"];
+	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v428, p + ".pid", o, d + 1);
+	const v429 = v426["tid"];
+	if (v429 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v429, p + ".tid", o, d + 1);
+	const v430 = v426["line"];
+	if (v430 === undefined) {
+		if (o.fill) v426["line"] = false;
 	} else {
-		if (!(typeof v414 === 'boolean')) fail(p + ".line", "a boolean", v414);
+		if (!(typeof v430 === 'boolean')) fail(p + ".line", "a boolean", v430);
 	}
-	const v415 = v410["into"];
-	if (v415 === undefined) {
-		if (o.fill) v410["into"] = false;
+	const v431 = v426["into"];
+	if (v431 === undefined) {
+		if (o.fill) v426["into"] = false;
 	} else {
-		if (!(typeof v415 === 'boolean')) fail(p + ".into", "a boolean", v415);
+		if (!(typeof v431 === 'boolean')) fail(p + ".into", "a boolean", v431);
 	}
-	const v416 = v410["out"];
-	if (v416 === undefined) {
-		if (o.fill) v410["out"] = false;
+	const v432 = v426["out"];
+	if (v432 === undefined) {
+		if (o.fill) v426["out"] = false;
 	} else {
-		if (!(typeof v416 === 'boolean')) fail(p + ".out", "a boolean", v416);
+		if (!(typeof v432 === 'boolean')) fail(p + ".out", "a boolean", v432);
 	}
-	const v417 = v410["alone"];
-	if (v417 === undefined) {
-		if (o.fill) v410["alone"] = false;
+	const v433 = v426["alone"];
+	if (v433 === undefined) {
+		if (o.fill) v426["alone"] = false;
 	} else {
-		if (!(typeof v417 === 'boolean')) fail(p + ".alone", "a boolean", v417);
+		if (!(typeof v433 === 'boolean')) fail(p + ".alone", "a boolean", v433);
 	}
 	if (o.strict) {
-		for (const v418 of Object.keys(v410)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v418)) fail(p + '.' + v418, 'not there (not in the schema)', v410[v418]);
+		for (const v434 of Object.keys(v426)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v434)) fail(p + '.' + v434, 'not there (not in the schema)', v426[v434]);
 		}
 	}
 }
@@ -2300,19 +2394,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v419 = v as Record<string, unknown>;
-	const v420 = v419["op"];
-	if (v420 === undefined) fail(p + ".op", 'present', undefined);
-	if (v420 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v420);
-	const v421 = v419["pid"];
-	if (v421 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v421, p + ".pid", o, d + 1);
-	const v422 = v419["addr"];
-	if (v422 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v422, p + ".addr", o, d + 1);
+	const v435 = v as Record<string, unknown>;
+	const v436 = v435["op"];
+	if (v436 === undefined) fail(p + ".op", 'present', undefined);
+	if (v436 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v436);
+	const v437 = v435["pid"];
+	if (v437 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v437, p + ".pid", o, d + 1);
+	const v438 = v435["addr"];
+	if (v438 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v438, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v423 of Object.keys(v419)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v423)) fail(p + '.' + v423, 'not there (not in the schema)', v419[v423]);
+		for (const v439 of Object.keys(v435)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v439)) fail(p + '.' + v439, 'not there (not in the schema)', v435[v439]);
 		}
 	}
 }
@@ -2320,19 +2414,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v424 = v as Record<string, unknown>;
-	const v425 = v424["op"];
-	if (v425 === undefined) fail(p + ".op", 'present', undefined);
-	if (v425 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v425);
-	const v426 = v424["pid"];
-	if (v426 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v426, p + ".pid", o, d + 1);
-	const v427 = v424["addr"];
-	if (v427 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v427, p + ".addr", o, d + 1);
+	const v440 = v as Record<string, unknown>;
+	const v441 = v440["op"];
+	if (v441 === undefined) fail(p + ".op", 'present', undefined);
+	if (v441 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v441);
+	const v442 = v440["pid"];
+	if (v442 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v442, p + ".pid", o, d + 1);
+	const v443 = v440["addr"];
+	if (v443 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v443, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v428 of Object.keys(v424)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v428)) fail(p + '.' + v428, 'not there (not in the schema)', v424[v428]);
+		for (const v444 of Object.keys(v440)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v444)) fail(p + '.' + v444, 'not there (not in the schema)', v440[v444]);
 		}
 	}
 }
@@ -2340,27 +2434,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v429 = v as Record<string, unknown>;
-	const v430 = v429["op"];
-	if (v430 === undefined) fail(p + ".op", 'present', undefined);
-	if (v430 !== "setRegs") fail(p + ".op", "\"setRegs\"", v430);
-	const v431 = v429["pid"];
-	if (v431 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v431, p + ".pid", o, d + 1);
-	const v432 = v429["tid"];
-	if (v432 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v432, p + ".tid", o, d + 1);
-	const v433 = v429["regs"];
-	if (v433 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v433))) fail(p + ".regs", "an object", v433);
-	const v434 = v433 as Record<string, unknown>;
-	for (const v435 of Object.keys(v434)) {
-		if (([] as readonly string[]).includes(v435)) continue;
-		checkHex(v434[v435], p + ".regs" + '.' + v435, o, d + 1);
+	const v445 = v as Record<string, unknown>;
+	const v446 = v445["op"];
+	if (v446 === undefined) fail(p + ".op", 'present', undefined);
+	if (v446 !== "setRegs") fail(p + ".op", "\"setRegs\"", v446);
+	const v447 = v445["pid"];
+	if (v447 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v447, p + ".pid", o, d + 1);
+	const v448 = v445["tid"];
+	if (v448 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v448, p + ".tid", o, d + 1);
+	const v449 = v445["regs"];
+	if (v449 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v449))) fail(p + ".regs", "an object", v449);
+	const v450 = v449 as Record<string, unknown>;
+	for (const v451 of Object.keys(v450)) {
+		if (([] as readonly string[]).includes(v451)) continue;
+		checkHex(v450[v451], p + ".regs" + '.' + v451, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v436 of Object.keys(v429)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v436)) fail(p + '.' + v436, 'not there (not in the schema)', v429[v436]);
+		for (const v452 of Object.keys(v445)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v452)) fail(p + '.' + v452, 'not there (not in the schema)', v445[v452]);
 		}
 	}
 }
@@ -2368,13 +2462,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v437 = v as Record<string, unknown>;
-	const v438 = v437["op"];
-	if (v438 === undefined) fail(p + ".op", 'present', undefined);
-	if (v438 !== "ping") fail(p + ".op", "\"ping\"", v438);
+	const v453 = v as Record<string, unknown>;
+	const v454 = v453["op"];
+	if (v454 === undefined) fail(p + ".op", 'present', undefined);
+	if (v454 !== "ping") fail(p + ".op", "\"ping\"", v454);
 	if (o.strict) {
-		for (const v439 of Object.keys(v437)) {
-			if (!(["op"] as readonly string[]).includes(v439)) fail(p + '.' + v439, 'not there (not in the schema)', v437[v439]);
+		for (const v455 of Object.keys(v453)) {
+			if (!(["op"] as readonly string[]).includes(v455)) fail(p + '.' + v455, 'not there (not in the schema)', v453[v455]);
 		}
 	}
 }
@@ -2382,29 +2476,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v440 = v as Record<string, unknown>;
-	const v441 = v440["op"];
-	if (v441 === undefined) fail(p + ".op", 'present', undefined);
-	if (v441 !== "stack") fail(p + ".op", "\"stack\"", v441);
-	const v442 = v440["pid"];
-	if (v442 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v442, p + ".pid", o, d + 1);
-	const v443 = v440["tid"];
-	if (v443 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v443 === 'number' && Number.isInteger(v443))) fail(p + ".tid", "an integer", v443);
-	if (typeof v443 === 'number' && v443 < 0) fail(p + ".tid", ">= 0", v443);
-	if (typeof v443 === 'number' && v443 > 2147483647) fail(p + ".tid", "<= 2147483647", v443);
-	const v444 = v440["maxFrames"];
-	if (v444 === undefined) {
-		if (o.fill) v440["maxFrames"] = 0;
+	const v456 = v as Record<string, unknown>;
+	const v457 = v456["op"];
+	if (v457 === undefined) fail(p + ".op", 'present', undefined);
+	if (v457 !== "stack") fail(p + ".op", "\"stack\"", v457);
+	const v458 = v456["pid"];
+	if (v458 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v458, p + ".pid", o, d + 1);
+	const v459 = v456["tid"];
+	if (v459 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v459 === 'number' && Number.isInteger(v459))) fail(p + ".tid", "an integer", v459);
+	if (typeof v459 === 'number' && v459 < 0) fail(p + ".tid", ">= 0", v459);
+	if (typeof v459 === 'number' && v459 > 2147483647) fail(p + ".tid", "<= 2147483647", v459);
+	const v460 = v456["maxFrames"];
+	if (v460 === undefined) {
+		if (o.fill) v456["maxFrames"] = 0;
 	} else {
-		if (!(typeof v444 === 'number' && Number.isInteger(v444))) fail(p + ".maxFrames", "an integer", v444);
-		if (typeof v444 === 'number' && v444 < 0) fail(p + ".maxFrames", ">= 0", v444);
-		if (typeof v444 === 'number' && v444 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v444);
+		if (!(typeof v460 === 'number' && Number.isInteger(v460))) fail(p + ".maxFrames", "an integer", v460);
+		if (typeof v460 === 'number' && v460 < 0) fail(p + ".maxFrames", ">= 0", v460);
+		if (typeof v460 === 'number' && v460 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v460);
 	}
 	if (o.strict) {
-		for (const v445 of Object.keys(v440)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v445)) fail(p + '.' + v445, 'not there (not in the schema)', v440[v445]);
+		for (const v461 of Object.keys(v456)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v461)) fail(p + '.' + v461, 'not there (not in the schema)', v456[v461]);
 		}
 	}
 }
@@ -2412,34 +2506,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v446 = v as Record<string, unknown>;
-	const v447 = v446["op"];
-	if (v447 === undefined) fail(p + ".op", 'present', undefined);
-	if (v447 !== "symbols") fail(p + ".op", "\"symbols\"", v447);
-	const v448 = v446["pid"];
-	if (v448 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v448, p + ".pid", o, d + 1);
-	const v449 = v446["function"];
-	if (v449 !== undefined) {
-		if (!(typeof v449 === 'string')) fail(p + ".function", "a string", v449);
+	const v462 = v as Record<string, unknown>;
+	const v463 = v462["op"];
+	if (v463 === undefined) fail(p + ".op", 'present', undefined);
+	if (v463 !== "symbols") fail(p + ".op", "\"symbols\"", v463);
+	const v464 = v462["pid"];
+	if (v464 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v464, p + ".pid", o, d + 1);
+	const v465 = v462["function"];
+	if (v465 !== undefined) {
+		if (!(typeof v465 === 'string')) fail(p + ".function", "a string", v465);
 	}
-	const v450 = v446["file"];
-	if (v450 !== undefined) {
-		if (!(typeof v450 === 'string')) fail(p + ".file", "a string", v450);
+	const v466 = v462["file"];
+	if (v466 !== undefined) {
+		if (!(typeof v466 === 'string')) fail(p + ".file", "a string", v466);
 	}
-	const v451 = v446["line"];
-	if (v451 !== undefined) {
-		if (!(typeof v451 === 'number' && Number.isInteger(v451))) fail(p + ".line", "an integer", v451);
-		if (typeof v451 === 'number' && v451 < 1) fail(p + ".line", ">= 1", v451);
-		if (typeof v451 === 'number' && v451 > 2147483647) fail(p + ".line", "<= 2147483647", v451);
+	const v467 = v462["line"];
+	if (v467 !== undefined) {
+		if (!(typeof v467 === 'number' && Number.isInteger(v467))) fail(p + ".line", "an integer", v467);
+		if (typeof v467 === 'number' && v467 < 1) fail(p + ".line", ">= 1", v467);
+		if (typeof v467 === 'number' && v467 > 2147483647) fail(p + ".line", "<= 2147483647", v467);
 	}
-	const v452 = v446["addr"];
-	if (v452 !== undefined) {
-		checkHex(v452, p + ".addr", o, d + 1);
+	const v468 = v462["addr"];
+	if (v468 !== undefined) {
+		checkHex(v468, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v453 of Object.keys(v446)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v453)) fail(p + '.' + v453, 'not there (not in the schema)', v446[v453]);
+		for (const v469 of Object.keys(v462)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v469)) fail(p + '.' + v469, 'not there (not in the schema)', v462[v469]);
 		}
 	}
 }
@@ -2447,27 +2541,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v454 = v as Record<string, unknown>;
-	const v455 = v454["op"];
-	if (v455 === undefined) fail(p + ".op", 'present', undefined);
-	if (v455 !== "locals") fail(p + ".op", "\"locals\"", v455);
-	const v456 = v454["pid"];
-	if (v456 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v456, p + ".pid", o, d + 1);
-	const v457 = v454["tid"];
-	if (v457 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v457, p + ".tid", o, d + 1);
-	const v458 = v454["frame"];
-	if (v458 === undefined) {
-		if (o.fill) v454["frame"] = 0;
+	const v470 = v as Record<string, unknown>;
+	const v471 = v470["op"];
+	if (v471 === undefined) fail(p + ".op", 'present', undefined);
+	if (v471 !== "locals") fail(p + ".op", "\"locals\"", v471);
+	const v472 = v470["pid"];
+	if (v472 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v472, p + ".pid", o, d + 1);
+	const v473 = v470["tid"];
+	if (v473 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v473, p + ".tid", o, d + 1);
+	const v474 = v470["frame"];
+	if (v474 === undefined) {
+		if (o.fill) v470["frame"] = 0;
 	} else {
-		if (!(typeof v458 === 'number' && Number.isInteger(v458))) fail(p + ".frame", "an integer", v458);
-		if (typeof v458 === 'number' && v458 < 0) fail(p + ".frame", ">= 0", v458);
-		if (typeof v458 === 'number' && v458 > 254) fail(p + ".frame", "<= 254", v458);
+		if (!(typeof v474 === 'number' && Number.isInteger(v474))) fail(p + ".frame", "an integer", v474);
+		if (typeof v474 === 'number' && v474 < 0) fail(p + ".frame", ">= 0", v474);
+		if (typeof v474 === 'number' && v474 > 254) fail(p + ".frame", "<= 254", v474);
 	}
 	if (o.strict) {
-		for (const v459 of Object.keys(v454)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v459)) fail(p + '.' + v459, 'not there (not in the schema)', v454[v459]);
+		for (const v475 of Object.keys(v470)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v475)) fail(p + '.' + v475, 'not there (not in the schema)', v470[v475]);
 		}
 	}
 }
@@ -2475,89 +2569,27 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v460 = v as Record<string, unknown>;
-	const v461 = v460["type"];
-	if (v461 === undefined) fail(p + ".type", 'present', undefined);
-	if (v461 !== "event") fail(p + ".type", "\"event\"", v461);
-	const v462 = v460["event"];
-	if (v462 === undefined) fail(p + ".event", 'present', undefined);
-	if (v462 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v462);
-	const v463 = v460["pid"];
-	if (v463 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v463, p + ".pid", o, d + 1);
-	const v464 = v460["tid"];
-	if (v464 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v464, p + ".tid", o, d + 1);
+	const v476 = v as Record<string, unknown>;
+	const v477 = v476["type"];
+	if (v477 === undefined) fail(p + ".type", 'present', undefined);
+	if (v477 !== "event") fail(p + ".type", "\"event\"", v477);
+	const v478 = v476["event"];
+	if (v478 === undefined) fail(p + ".event", 'present', undefined);
+	if (v478 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v478);
+	const v479 = v476["pid"];
+	if (v479 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v479, p + ".pid", o, d + 1);
+	const v480 = v476["tid"];
+	if (v480 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v480, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v465 of Object.keys(v460)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v465)) fail(p + '.' + v465, 'not there (not in the schema)', v460[v465]);
+		for (const v481 of Object.keys(v476)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v481)) fail(p + '.' + v481, 'not there (not in the schema)', v476[v481]);
 		}
 	}
 }
 
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v466 = v as Record<string, unknown>;
-	const v467 = v466["type"];
-	if (v467 === undefined) fail(p + ".type", 'present', undefined);
-	if (v467 !== "event") fail(p + ".type", "\"event\"", v467);
-	const v468 = v466["event"];
-	if (v468 === undefined) fail(p + ".event", 'present', undefined);
-	if (v468 !== "threadExited") fail(p + ".event", "\"threadExited\"", v468);
-	const v469 = v466["pid"];
-	if (v469 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v469, p + ".pid", o, d + 1);
-	const v470 = v466["tid"];
-	if (v470 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v470, p + ".tid", o, d + 1);
-	if (o.strict) {
-		for (const v471 of Object.keys(v466)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v471)) fail(p + '.' + v471, 'not there (not in the schema)', v466[v471]);
-		}
-	}
-}
-
-function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v472 = v as Record<string, unknown>;
-	const v473 = v472["type"];
-	if (v473 === undefined) fail(p + ".type", 'present', undefined);
-	if (v473 !== "event") fail(p + ".type", "\"event\"", v473);
-	const v474 = v472["event"];
-	if (v474 === undefined) fail(p + ".event", 'present', undefined);
-	if (v474 !== "stopped") fail(p + ".event", "\"stopped\"", v474);
-	const v475 = v472["pid"];
-	if (v475 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v475, p + ".pid", o, d + 1);
-	const v476 = v472["tid"];
-	if (v476 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v476, p + ".tid", o, d + 1);
-	const v477 = v472["reason"];
-	if (v477 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v477 !== 'string' || !["signal","breakpoint"].includes(v477)) fail(p + ".reason", "one of signal|breakpoint", v477);
-	const v478 = v472["signal"];
-	if (v478 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v478 === 'number' && Number.isInteger(v478))) fail(p + ".signal", "an integer", v478);
-	if (typeof v478 === 'number' && v478 < 0) fail(p + ".signal", ">= 0", v478);
-	if (typeof v478 === 'number' && v478 > 64) fail(p + ".signal", "<= 64", v478);
-	const v479 = v472["pc"];
-	if (v479 !== undefined) {
-		checkHex(v479, p + ".pc", o, d + 1);
-	}
-	const v480 = v472["addr"];
-	if (v480 !== undefined) {
-		checkHex(v480, p + ".addr", o, d + 1);
-	}
-	if (o.strict) {
-		for (const v481 of Object.keys(v472)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v481)) fail(p + '.' + v481, 'not there (not in the schema)', v472[v481]);
-		}
-	}
-}
-
-function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v482 = v as Record<string, unknown>;
@@ -2566,87 +2598,91 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	if (v483 !== "event") fail(p + ".type", "\"event\"", v483);
 	const v484 = v482["event"];
 	if (v484 === undefined) fail(p + ".event", 'present', undefined);
-	if (v484 !== "signal") fail(p + ".event", "\"signal\"", v484);
+	if (v484 !== "threadExited") fail(p + ".event", "\"threadExited\"", v484);
 	const v485 = v482["pid"];
 	if (v485 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v485, p + ".pid", o, d + 1);
 	const v486 = v482["tid"];
 	if (v486 === undefined) fail(p + ".tid", 'present', undefined);
 	checkPid(v486, p + ".tid", o, d + 1);
-	const v487 = v482["signal"];
-	if (v487 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v487 === 'number' && Number.isInteger(v487))) fail(p + ".signal", "an integer", v487);
-	if (typeof v487 === 'number' && v487 < 1) fail(p + ".signal", ">= 1", v487);
-	if (typeof v487 === 'number' && v487 > 64) fail(p + ".signal", "<= 64", v487);
-	const v488 = v482["passed"];
-	if (v488 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v488 === 'boolean')) fail(p + ".passed", "a boolean", v488);
 	if (o.strict) {
-		for (const v489 of Object.keys(v482)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v489)) fail(p + '.' + v489, 'not there (not in the schema)', v482[v489]);
+		for (const v487 of Object.keys(v482)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v487)) fail(p + '.' + v487, 'not there (not in the schema)', v482[v487]);
+		}
+	}
+}
+
+function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v488 = v as Record<string, unknown>;
+	const v489 = v488["type"];
+	if (v489 === undefined) fail(p + ".type", 'present', undefined);
+	if (v489 !== "event") fail(p + ".type", "\"event\"", v489);
+	const v490 = v488["event"];
+	if (v490 === undefined) fail(p + ".event", 'present', undefined);
+	if (v490 !== "stopped") fail(p + ".event", "\"stopped\"", v490);
+	const v491 = v488["pid"];
+	if (v491 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v491, p + ".pid", o, d + 1);
+	const v492 = v488["tid"];
+	if (v492 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v492, p + ".tid", o, d + 1);
+	const v493 = v488["reason"];
+	if (v493 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v493 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v493)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v493);
+	const v494 = v488["signal"];
+	if (v494 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v494 === 'number' && Number.isInteger(v494))) fail(p + ".signal", "an integer", v494);
+	if (typeof v494 === 'number' && v494 < 0) fail(p + ".signal", ">= 0", v494);
+	if (typeof v494 === 'number' && v494 > 64) fail(p + ".signal", "<= 64", v494);
+	const v495 = v488["pc"];
+	if (v495 !== undefined) {
+		checkHex(v495, p + ".pc", o, d + 1);
+	}
+	const v496 = v488["addr"];
+	if (v496 !== undefined) {
+		checkHex(v496, p + ".addr", o, d + 1);
+	}
+	if (o.strict) {
+		for (const v497 of Object.keys(v488)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v497)) fail(p + '.' + v497, 'not there (not in the schema)', v488[v497]);
+		}
+	}
+}
+
+function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v498 = v as Record<string, unknown>;
+	const v499 = v498["type"];
+	if (v499 === undefined) fail(p + ".type", 'present', undefined);
+	if (v499 !== "event") fail(p + ".type", "\"event\"", v499);
+	const v500 = v498["event"];
+	if (v500 === undefined) fail(p + ".event", 'present', undefined);
+	if (v500 !== "signal") fail(p + ".event", "\"signal\"", v500);
+	const v501 = v498["pid"];
+	if (v501 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v501, p + ".pid", o, d + 1);
+	const v502 = v498["tid"];
+	if (v502 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v502, p + ".tid", o, d + 1);
+	const v503 = v498["signal"];
+	if (v503 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v503 === 'number' && Number.isInteger(v503))) fail(p + ".signal", "an integer", v503);
+	if (typeof v503 === 'number' && v503 < 1) fail(p + ".signal", ">= 1", v503);
+	if (typeof v503 === 'number' && v503 > 64) fail(p + ".signal", "<= 64", v503);
+	const v504 = v498["passed"];
+	if (v504 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v504 === 'boolean')) fail(p + ".passed", "a boolean", v504);
+	if (o.strict) {
+		for (const v505 of Object.keys(v498)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v505)) fail(p + '.' + v505, 'not there (not in the schema)', v498[v505]);
 		}
 	}
 }
 
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v490 = v as Record<string, unknown>;
-	const v491 = v490["type"];
-	if (v491 === undefined) fail(p + ".type", 'present', undefined);
-	if (v491 !== "event") fail(p + ".type", "\"event\"", v491);
-	const v492 = v490["event"];
-	if (v492 === undefined) fail(p + ".event", 'present', undefined);
-	if (v492 !== "childProcess") fail(p + ".event", "\"childProcess\"", v492);
-	const v493 = v490["pid"];
-	if (v493 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v493, p + ".pid", o, d + 1);
-	const v494 = v490["tid"];
-	if (v494 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v494, p + ".tid", o, d + 1);
-	const v495 = v490["child"];
-	if (v495 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v495, p + ".child", o, d + 1);
-	const v496 = v490["kind"];
-	if (v496 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v496 !== 'string' || !["fork","vfork","clone"].includes(v496)) fail(p + ".kind", "one of fork|vfork|clone", v496);
-	const v497 = v490["detached"];
-	if (v497 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v497 === 'boolean')) fail(p + ".detached", "a boolean", v497);
-	if (o.strict) {
-		for (const v498 of Object.keys(v490)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v498)) fail(p + '.' + v498, 'not there (not in the schema)', v490[v498]);
-		}
-	}
-}
-
-function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v499 = v as Record<string, unknown>;
-	const v500 = v499["type"];
-	if (v500 === undefined) fail(p + ".type", 'present', undefined);
-	if (v500 !== "event") fail(p + ".type", "\"event\"", v500);
-	const v501 = v499["event"];
-	if (v501 === undefined) fail(p + ".event", 'present', undefined);
-	if (v501 !== "exec") fail(p + ".event", "\"exec\"", v501);
-	const v502 = v499["pid"];
-	if (v502 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v502, p + ".pid", o, d + 1);
-	const v503 = v499["tid"];
-	if (v503 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v503, p + ".tid", o, d + 1);
-	const v504 = v499["path"];
-	if (v504 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v504 === 'string')) fail(p + ".path", "a string", v504);
-	if (o.strict) {
-		for (const v505 of Object.keys(v499)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v505)) fail(p + '.' + v505, 'not there (not in the schema)', v499[v505]);
-		}
-	}
-}
-
-function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v506 = v as Record<string, unknown>;
@@ -2655,26 +2691,84 @@ function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	if (v507 !== "event") fail(p + ".type", "\"event\"", v507);
 	const v508 = v506["event"];
 	if (v508 === undefined) fail(p + ".event", 'present', undefined);
-	if (v508 !== "exited") fail(p + ".event", "\"exited\"", v508);
+	if (v508 !== "childProcess") fail(p + ".event", "\"childProcess\"", v508);
 	const v509 = v506["pid"];
 	if (v509 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v509, p + ".pid", o, d + 1);
-	const v510 = v506["exitCode"];
-	if (v510 !== undefined) {
-		if (!(typeof v510 === 'number' && Number.isInteger(v510))) fail(p + ".exitCode", "an integer", v510);
-		if (typeof v510 === 'number' && v510 < 0) fail(p + ".exitCode", ">= 0", v510);
-		if (typeof v510 === 'number' && v510 > 255) fail(p + ".exitCode", "<= 255", v510);
-	}
-	const v511 = v506["signal"];
-	if (v511 !== undefined) {
-		if (!(typeof v511 === 'number' && Number.isInteger(v511))) fail(p + ".signal", "an integer", v511);
-		if (typeof v511 === 'number' && v511 < 1) fail(p + ".signal", ">= 1", v511);
-		if (typeof v511 === 'number' && v511 > 64) fail(p + ".signal", "<= 64", v511);
-	}
-	if (v506["exitCode"] === undefined && v506["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	const v510 = v506["tid"];
+	if (v510 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v510, p + ".tid", o, d + 1);
+	const v511 = v506["child"];
+	if (v511 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v511, p + ".child", o, d + 1);
+	const v512 = v506["kind"];
+	if (v512 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v512 !== 'string' || !["fork","vfork","clone"].includes(v512)) fail(p + ".kind", "one of fork|vfork|clone", v512);
+	const v513 = v506["detached"];
+	if (v513 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v513 === 'boolean')) fail(p + ".detached", "a boolean", v513);
 	if (o.strict) {
-		for (const v512 of Object.keys(v506)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v512)) fail(p + '.' + v512, 'not there (not in the schema)', v506[v512]);
+		for (const v514 of Object.keys(v506)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v514)) fail(p + '.' + v514, 'not there (not in the schema)', v506[v514]);
+		}
+	}
+}
+
+function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v515 = v as Record<string, unknown>;
+	const v516 = v515["type"];
+	if (v516 === undefined) fail(p + ".type", 'present', undefined);
+	if (v516 !== "event") fail(p + ".type", "\"event\"", v516);
+	const v517 = v515["event"];
+	if (v517 === undefined) fail(p + ".event", 'present', undefined);
+	if (v517 !== "exec") fail(p + ".event", "\"exec\"", v517);
+	const v518 = v515["pid"];
+	if (v518 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v518, p + ".pid", o, d + 1);
+	const v519 = v515["tid"];
+	if (v519 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v519, p + ".tid", o, d + 1);
+	const v520 = v515["path"];
+	if (v520 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v520 === 'string')) fail(p + ".path", "a string", v520);
+	if (o.strict) {
+		for (const v521 of Object.keys(v515)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v521)) fail(p + '.' + v521, 'not there (not in the schema)', v515[v521]);
+		}
+	}
+}
+
+function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v522 = v as Record<string, unknown>;
+	const v523 = v522["type"];
+	if (v523 === undefined) fail(p + ".type", 'present', undefined);
+	if (v523 !== "event") fail(p + ".type", "\"event\"", v523);
+	const v524 = v522["event"];
+	if (v524 === undefined) fail(p + ".event", 'present', undefined);
+	if (v524 !== "exited") fail(p + ".event", "\"exited\"", v524);
+	const v525 = v522["pid"];
+	if (v525 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v525, p + ".pid", o, d + 1);
+	const v526 = v522["exitCode"];
+	if (v526 !== undefined) {
+		if (!(typeof v526 === 'number' && Number.isInteger(v526))) fail(p + ".exitCode", "an integer", v526);
+		if (typeof v526 === 'number' && v526 < 0) fail(p + ".exitCode", ">= 0", v526);
+		if (typeof v526 === 'number' && v526 > 255) fail(p + ".exitCode", "<= 255", v526);
+	}
+	const v527 = v522["signal"];
+	if (v527 !== undefined) {
+		if (!(typeof v527 === 'number' && Number.isInteger(v527))) fail(p + ".signal", "an integer", v527);
+		if (typeof v527 === 'number' && v527 < 1) fail(p + ".signal", ">= 1", v527);
+		if (typeof v527 === 'number' && v527 > 64) fail(p + ".signal", "<= 64", v527);
+	}
+	if (v522["exitCode"] === undefined && v522["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (o.strict) {
+		for (const v528 of Object.keys(v522)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v528)) fail(p + '.' + v528, 'not there (not in the schema)', v522[v528]);
 		}
 	}
 }
@@ -2697,6 +2791,8 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	signals: (v, o) => run<BodyByOp['signals']>(checkSignalsBody, v, 'signals', o),
 	followForks: (v, o) => run<BodyByOp['followForks']>(checkPidBody, v, 'followForks', o),
 	forkInfo: (v, o) => run<BodyByOp['forkInfo']>(checkForkInfoBody, v, 'forkInfo', o),
+	watch: (v, o) => run<BodyByOp['watch']>(checkWatchBody, v, 'watch', o),
+	unwatch: (v, o) => run<BodyByOp['unwatch']>(checkPidBody, v, 'unwatch', o),
 	stop: (v, o) => run<BodyByOp['stop']>(checkStopBody, v, 'stop', o),
 	resume: (v, o) => run<BodyByOp['resume']>(checkPidBody, v, 'resume', o),
 	launch: (v, o) => run<BodyByOp['launch']>(checkLaunchBody, v, 'launch', o),
@@ -2721,6 +2817,8 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	signals: (v, o) => run<RequestByOp['signals'] & { op: 'signals' }>(checkRequestSignals, v, 'request', o),
 	followForks: (v, o) => run<RequestByOp['followForks'] & { op: 'followForks' }>(checkRequestFollowForks, v, 'request', o),
 	forkInfo: (v, o) => run<RequestByOp['forkInfo'] & { op: 'forkInfo' }>(checkRequestForkInfo, v, 'request', o),
+	watch: (v, o) => run<RequestByOp['watch'] & { op: 'watch' }>(checkRequestWatch, v, 'request', o),
+	unwatch: (v, o) => run<RequestByOp['unwatch'] & { op: 'unwatch' }>(checkRequestUnwatch, v, 'request', o),
 	stop: (v, o) => run<RequestByOp['stop'] & { op: 'stop' }>(checkRequestStop, v, 'request', o),
 	resume: (v, o) => run<RequestByOp['resume'] & { op: 'resume' }>(checkRequestResume, v, 'request', o),
 	launch: (v, o) => run<RequestByOp['launch'] & { op: 'launch' }>(checkRequestLaunch, v, 'request', o),
@@ -2776,6 +2874,7 @@ export const defValidators = {
 	DeadThread: (v: unknown, o?: CheckOptions, path = 'DeadThread'): DeadThread => run<DeadThread>(checkDeadThread, v, path, o),
 	ForkInfoBody: (v: unknown, o?: CheckOptions, path = 'ForkInfoBody'): ForkInfoBody => run<ForkInfoBody>(checkForkInfoBody, v, path, o),
 	HeldLock: (v: unknown, o?: CheckOptions, path = 'HeldLock'): HeldLock => run<HeldLock>(checkHeldLock, v, path, o),
+	WatchBody: (v: unknown, o?: CheckOptions, path = 'WatchBody'): WatchBody => run<WatchBody>(checkWatchBody, v, path, o),
 	PidBody: (v: unknown, o?: CheckOptions, path = 'PidBody'): PidBody => run<PidBody>(checkPidBody, v, path, o),
 	AttachBody: (v: unknown, o?: CheckOptions, path = 'AttachBody'): AttachBody => run<AttachBody>(checkAttachBody, v, path, o),
 	StopBody: (v: unknown, o?: CheckOptions, path = 'StopBody'): StopBody => run<StopBody>(checkStopBody, v, path, o),

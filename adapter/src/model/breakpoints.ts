@@ -8,7 +8,7 @@ import { hexArg, type Tracer } from '../engine/tracer';
 import { hex } from '../common/format';
 import { parseCondition } from './conditions';
 
-export type BreakpointKind = 'source' | 'function' | 'instruction' | 'internal';
+export type BreakpointKind = 'source' | 'function' | 'instruction' | 'internal' | 'data';
 
 export interface Breakpoint {
 	readonly id: number;
@@ -32,6 +32,8 @@ export interface Breakpoint {
 	logMessage?: string;
 	/** how many times a thread reached it */
 	hits?: number;
+	/** kind 'data': the watched bytes and whether reads count too */
+	data?: { addr: bigint; len: number; rw: boolean; what: string };
 }
 
 /** Parse a hit condition; null when it is not one we understand. */
@@ -132,6 +134,11 @@ export class BreakpointTable {
 			return;
 		}
 		this.bps.delete(id);
+		if (bp.kind === 'data') {
+			if (bp.verified && bp.data)
+				await this.tracer.request('unwatch', { pid: this.pid, addr: hexArg(bp.data.addr) }).catch(() => undefined);
+			return;
+		}
 		for (const a of bp.addresses) {
 			await this.removeSite(a, id).catch(() => undefined);
 		}
@@ -144,6 +151,25 @@ export class BreakpointTable {
 				await this.remove(bp.id);
 			}
 		}
+	}
+
+	/** A data breakpoint (hardware watchpoint) on [addr, addr+len): every thread, new ones too. */
+	async addData(addr: bigint, len: number, rw: boolean, what: string): Promise<Breakpoint> {
+		const bp: Breakpoint = { id: this.nextId++, kind: 'data', addresses: [], verified: false, data: { addr, len, rw, what } };
+		try {
+			await this.tracer.request('watch', { pid: this.pid, addr: hexArg(addr), len, rw });
+			bp.addresses.push(addr);
+			bp.verified = true;
+		} catch (e) {
+			bp.message = (e as Error).message;
+		}
+		this.bps.set(bp.id, bp);
+		return bp;
+	}
+
+	/** The data breakpoints watching addr. */
+	dataAt(addr: bigint): Breakpoint[] {
+		return [...this.bps.values()].filter((b) => b.kind === 'data' && b.data?.addr === addr);
 	}
 
 	/** Logical breakpoints with an int3 at addr. */
@@ -218,7 +244,7 @@ export class BreakpointTable {
 	async copyFrom(other: BreakpointTable): Promise<Breakpoint[]> {
 		const out: Breakpoint[] = [];
 		for (const b of other.all()) {
-			if (b.kind === 'internal') continue;
+			if (b.kind === 'internal' || b.kind === 'data') continue; // a fork does not copy debug registers
 			const bp: Breakpoint = { ...b, addresses: [], verified: false, hits: 0 };
 			const failures: string[] = [];
 			for (const a of b.addresses) {

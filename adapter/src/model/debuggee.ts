@@ -41,7 +41,7 @@ import { Registers } from './registers';
 import { encodeScalar, type ScalarKind } from './assign';
 import { Symbols, frameFromInfo, isUnknownOp, type Frame, type Location } from './symbols';
 
-export type StopReason = 'entry' | 'pause' | 'breakpoint' | 'step' | 'signal' | 'deadlock';
+export type StopReason = 'entry' | 'pause' | 'breakpoint' | 'step' | 'signal' | 'deadlock' | 'data';
 
 export interface StopInfo {
 	reason: StopReason;
@@ -536,6 +536,18 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 
 	/** Turn a native stop into what the user sees. */
 	private async classify(e: NativeStop): Promise<StopInfo> {
+		if (e.reason === 'watchpoint' && e.addr) {
+			const addr = BigInt(e.addr);
+			const bps = this.breakpoints.dataAt(addr);
+			const what = bps[0]?.data?.what ?? hex(addr);
+			return {
+				reason: 'data',
+				tid: e.tid,
+				addr,
+				breakpoints: bps,
+				description: `Data breakpoint: ${what} was ${bps[0]?.data?.rw ? 'accessed' : 'written'}`,
+			};
+		}
 		if (e.reason === 'breakpoint' && e.addr) {
 			const addr = BigInt(e.addr);
 			if (this.entryBreakpoint && this.entryBreakpoint.addresses.includes(addr)) {

@@ -93,6 +93,18 @@ bool arch_thread_area_is_tp(int idx);
 extern const uint8_t arch_bp_insn[];
 extern const size_t arch_bp_len;
 
+/* ---- hardware watchpoints (debugreg.c) ---- */
+
+/* How many (x86-64: DR0..DR3). */
+extern const unsigned arch_watch_slots;
+/* Can one slot watch [addr, addr+len)? (x86-64: 1, 2, 4, 8 bytes, aligned) */
+bool arch_watch_ok(uint64_t addr, unsigned len);
+/* Watch writes (rw: reads too) of [addr, addr+len) in one stopped LWP. 0 or -errno. */
+int arch_watch_set(pid_t tid, unsigned slot, uint64_t addr, unsigned len, bool rw);
+int arch_watch_clear(pid_t tid, unsigned slot);
+/* After a SIGTRAP (TRAP_HWBKPT): the slot that fired (and reset), or -1. */
+int arch_watch_hit(pid_t tid);
+
 /* ---- DWARF (dwarf_regs.c) ---- */
 
 /* The general registers in DWARF numbering (x86-64: rax, rdx, rcx, rbx,

@@ -30,7 +30,7 @@ void ev_thread_exited(struct fk_tracer *tr, int32_t pid, int32_t tid)
 	tr_emit_event(tr, &w);
 }
 
-static const char *const ev_stopped_reason_names[] = {"signal", "breakpoint"};
+static const char *const ev_stopped_reason_names[] = {"signal", "breakpoint", "watchpoint"};
 
 void ev_stopped(struct fk_tracer *tr, int32_t pid, int32_t tid, enum ev_stopped_reason reason, int32_t signal, const uint64_t *pc, const uint64_t *addr)
 {

@@ -20,6 +20,7 @@ void ev_thread_exited(struct fk_tracer *tr, int32_t pid, int32_t tid);
 enum ev_stopped_reason {
 	EV_STOPPED_REASON_SIGNAL,
 	EV_STOPPED_REASON_BREAKPOINT,
+	EV_STOPPED_REASON_WATCHPOINT,
 };
 
 /* stopped: An LWP of a running session process stopped: a signal, or an int3 we inserted (then `reason` is `breakpoint`, `addr` its address, `signal` 0 and pc is already back at it). Every other LWP is being stopped too (all-stop). The signal is delivered when the process is resumed unless it was a breakpoint. */

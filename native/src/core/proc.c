@@ -99,6 +99,7 @@ struct lwp *proc_add_lwp(struct proc *p, pid_t tid)
 	memset(l, 0, sizeof *l);
 	l->tid = tid;
 	l->state = LWP_RUNNING;
+	l->watch_stale = true; /* a new thread's debug registers are empty */
 	if ((p->n + 1) * 2 > p->index_cap) {
 		if (rebuild_index(p, p->n + 1) < 0) {
 			p->n--;

@@ -43,7 +43,16 @@ struct lwp {
 	bool bp_hit;   /* the last stop was one of our breakpoints */
 	bool bp_late;  /* ... one removed a moment ago: pc rewound, SIGTRAP dropped, not a stop */
 	uint64_t bp_addr;
-	pid_t vfork_child; /* held at its PTRACE_EVENT_VFORK stop until this child execs or exits */
+	pid_t vfork_child;  /* held at its PTRACE_EVENT_VFORK stop until this child execs or exits */
+	bool watch_stale;   /* its debug registers do not have the process's watchpoints yet */
+	unsigned watch_hit; /* the last stop was watchpoint slot watch_hit - 1 (0: not one) */
+};
+
+/* A hardware watchpoint of a process, in every LWP's debug registers. */
+struct watch {
+	uint64_t addr;
+	unsigned len; /* 0: the slot is free */
+	bool rw;      /* reads too, not only writes */
 };
 
 /* A thread a fork left behind: the parent's picture of it when the fork
@@ -87,7 +96,8 @@ struct proc {
 	size_t n_stopped, n_exiting; /* kept by proc_set_* so "all stopped?" is O(1) */
 	int32_t *index;		     /* slot + 1, 0 = empty */
 	size_t index_cap;
-	struct bp *bps; /* breakpoints.h */
+	struct watch watches[4]; /* ptrace/watch.h (arch_watch_slots of them used) */
+	struct bp *bps;		 /* breakpoints.h */
 	size_t nbps, capbps;
 	/* breakpoints removed while threads ran ("moribund", as gdb says): a
 	 * thread that executed the int3 just before reports its SIGTRAP after */

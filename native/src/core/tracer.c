@@ -23,6 +23,7 @@
 #include "ptrace/attach.h"
 #include "ptrace/breakpoints.h"
 #include "ptrace/follow.h"
+#include "ptrace/watch.h"
 #include "base/log.h"
 #include "base/jsonread.h"
 #include "ops/request.h"
@@ -327,6 +328,7 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 		return;
 	int sig = WSTOPSIG(status), ev = status >> 16;
 	proc_set_stopped(p, l);
+	watch_on_stop(p, l);
 	l->regs_valid = false;
 	l->stop_sig = sig;
 	l->event = 0;
@@ -346,6 +348,7 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 			unsigned long former = 0;
 			ptrace(PTRACE_GETEVENTMSG, tid, 0, &former);
 			p->nbps = 0;
+			memset(p->watches, 0, sizeof p->watches); /* the kernel flushed them */
 			p->execs++;
 			p->syms_stale = true;
 			if (former && (pid_t)former != tid) {
@@ -385,8 +388,9 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 		l->stop = STOP_SIGNAL;
 		l->pending_sig = sig;
 		l->bp_hit = false;
-		if (sig == SIGTRAP)
-			bp_check_hit(p, l);
+		l->watch_hit = 0;
+		if (sig == SIGTRAP && !bp_check_hit(p, l))
+			watch_check_hit(p, l);
 	}
 	attach_on_stop(tr, p, l);
 }

@@ -3,6 +3,7 @@
 #include "ptrace/attach.h"
 #include "ptrace/breakpoints.h"
 #include "ptrace/follow.h"
+#include "ptrace/watch.h"
 #include "base/log.h"
 #include "ops/ops.h"
 #include "base/procfs.h"
@@ -348,5 +349,29 @@ int op_set_regs(struct fk_tracer *tr, const struct rq_set_regs *rq, struct jw *b
 	jw_obj_begin(body);
 	arch_gregs_json(body, &r);
 	jw_obj_end(body);
+	return 0;
+}
+
+int op_watch(struct fk_tracer *tr, const struct rq_watch *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = stopped_session(tr, rq->pid, err);
+	if (!p)
+		return -1;
+	int slot = watch_add(p, rq->addr, (unsigned)rq->len, rq->rw, err);
+	if (slot < 0)
+		return -1;
+	jw_kint(body, "pid", rq->pid);
+	jw_kint(body, "slot", slot);
+	return 0;
+}
+
+int op_unwatch(struct fk_tracer *tr, const struct rq_unwatch *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = stopped_session(tr, rq->pid, err);
+	if (!p)
+		return -1;
+	if (watch_remove(p, rq->addr, err) < 0)
+		return -1;
+	jw_kint(body, "pid", rq->pid);
 	return 0;
 }

@@ -256,6 +256,96 @@ static int run_fork_info(struct fk_tracer *tr, const struct jr_value *o, struct 
 	return op_fork_info(tr, &rq, body, err);
 }
 
+static int decode_watch(const struct jr_value *o, struct jr_doc *doc, struct rq_watch *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	rq->rw = false;
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "watch", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		if (rq_key_is(m, "addr")) {
+			if ((rq_hex(m, "watch", "addr", &rq->addr, err)) < 0)
+				return -1;
+			seen |= 1u << 1;
+			continue;
+		}
+		if (rq_key_is(m, "len")) {
+			if ((rq_int(m, "watch", "len", 1LL, 8LL, &i64, err) < 0 ? -1 : (rq->len = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 2;
+			continue;
+		}
+		if (rq_key_is(m, "rw")) {
+			if ((rq_bool(m, "watch", "rw", &rq->rw, err)) < 0)
+				return -1;
+			continue;
+		}
+		return rq_unknown_member(m, "watch", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("watch", "pid", err);
+	if (!(seen & (1u << 1)))
+		return rq_missing("watch", "addr", err);
+	if (!(seen & (1u << 2)))
+		return rq_missing("watch", "len", err);
+	return 0;
+}
+
+static int run_watch(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_watch rq;
+	if (decode_watch(o, doc, &rq, err) < 0)
+		return -1;
+	return op_watch(tr, &rq, body, err);
+}
+
+static int decode_unwatch(const struct jr_value *o, struct jr_doc *doc, struct rq_unwatch *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "unwatch", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		if (rq_key_is(m, "addr")) {
+			if ((rq_hex(m, "unwatch", "addr", &rq->addr, err)) < 0)
+				return -1;
+			seen |= 1u << 1;
+			continue;
+		}
+		return rq_unknown_member(m, "unwatch", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("unwatch", "pid", err);
+	if (!(seen & (1u << 1)))
+		return rq_missing("unwatch", "addr", err);
+	return 0;
+}
+
+static int run_unwatch(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_unwatch rq;
+	if (decode_unwatch(o, doc, &rq, err) < 0)
+		return -1;
+	return op_unwatch(tr, &rq, body, err);
+}
+
 static int decode_stop(const struct jr_value *o, struct jr_doc *doc, struct rq_stop *rq, struct fk_err *err)
 {
 	(void)doc;
@@ -805,6 +895,8 @@ const struct op_entry fk_op_table[] = {
 	{"signals", run_signals},
 	{"followForks", run_follow_forks},
 	{"forkInfo", run_fork_info},
+	{"watch", run_watch},
+	{"unwatch", run_unwatch},
 	{"stop", run_stop},
 	{"resume", run_resume},
 	{"launch", run_launch},

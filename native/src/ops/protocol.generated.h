@@ -18,7 +18,7 @@
 struct fk_tracer;
 
 #define FK_PROTOCOL_VERSION 2
-#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
+#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"watch\",\"unwatch\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
 #define FK_PROTOCOL_EVENTS_JSON "[\"threadCreated\",\"threadExited\",\"stopped\",\"signal\",\"childProcess\",\"exec\",\"exited\"]"
 
 struct rq_hexkv {
@@ -76,6 +76,22 @@ struct rq_fork_info {
 	int32_t pid; /* a pid or tid (the library checks it) */
 };
 int op_fork_info(struct fk_tracer *tr, const struct rq_fork_info *rq, struct jw *body, struct fk_err *err);
+
+/* watch: A hardware watchpoint (data breakpoint) in every LWP of a stopped session process, and in each thread it creates later: a `stopped` event with reason `watchpoint` after an access to [addr, addr+len). */
+struct rq_watch {
+	int32_t pid; /* a pid or tid (the library checks it) */
+	uint64_t addr; /* a 64-bit value, "0x" + 1 to 16 hex digits */
+	int32_t len; /* x86-64: 1, 2, 4 or 8, and addr a multiple of it */
+	bool rw; /* reads too (x86-64 cannot watch reads alone) */
+};
+int op_watch(struct fk_tracer *tr, const struct rq_watch *rq, struct jw *body, struct fk_err *err);
+
+/* unwatch: Remove a hardware watchpoint (by its address) from every LWP of a stopped session process. */
+struct rq_unwatch {
+	int32_t pid; /* a pid or tid (the library checks it) */
+	uint64_t addr; /* a 64-bit value, "0x" + 1 to 16 hex digits */
+};
+int op_unwatch(struct fk_tracer *tr, const struct rq_unwatch *rq, struct jw *body, struct fk_err *err);
 
 /* stop: Stop every LWP of a session process (all-stop). */
 struct rq_stop {

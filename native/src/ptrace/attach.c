@@ -1,6 +1,7 @@
 #include "ptrace/attach.h"
 
 #include "ptrace/breakpoints.h"
+#include "ptrace/watch.h"
 #include "core/events.generated.h"
 #include "base/log.h"
 #include "base/procfs.h"
@@ -567,6 +568,7 @@ void attach_release(struct fk_tracer *tr, struct proc *p)
 	if (!p)
 		return;
 	bp_remove_all(p); /* never leave an int3 behind */
+	watch_release(p); /* nor a watchpoint */
 	for (size_t i = 0; i < p->n; i++) {
 		struct lwp *l = &p->lwps[i];
 		if (l->state != LWP_STOPPED)
@@ -617,7 +619,7 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 				attach_resume_lwp(p, l);
 			break;
 		}
-		if (!l->bp_hit && !sig_stops(&p->sigs, l->stop_sig)) {
+		if (!l->bp_hit && !l->watch_hit && !sig_stops(&p->sigs, l->stop_sig)) {
 			/* nostop: on at once, the signal delivered or not */
 			if (p->session && sig_prints(&p->sigs, l->stop_sig))
 				ev_signal(tr, p->pid, l->tid, l->stop_sig, sig_passes(&p->sigs, l->stop_sig));
@@ -627,7 +629,7 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 			break;
 		}
 		/* reported, not delivered on resume */
-		if (!l->bp_hit && !sig_passes(&p->sigs, l->stop_sig))
+		if (!l->bp_hit && !l->watch_hit && !sig_passes(&p->sigs, l->stop_sig))
 			l->pending_sig = 0;
 		/* fall through */
 	case STOP_SYSCALL:
@@ -638,12 +640,16 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 		}
 		/* All-stop: report it, stop the others from the main loop. */
 		fk_gregs r;
-		uint64_t pc = 0, addr = l->bp_addr;
+		uint64_t pc = 0, addr = l->bp_hit ? l->bp_addr : l->watch_hit ? p->watches[l->watch_hit - 1].addr : 0;
 		bool have_pc = arch_get_gregs(l->tid, &r) == 0;
 		if (have_pc)
 			pc = arch_pc(&r);
-		ev_stopped(tr, p->pid, l->tid, l->bp_hit ? EV_STOPPED_REASON_BREAKPOINT : EV_STOPPED_REASON_SIGNAL,
-			   l->bp_hit ? 0 : l->stop_sig, have_pc ? &pc : NULL, l->bp_hit ? &addr : NULL);
+		ev_stopped(tr, p->pid, l->tid,
+			   l->bp_hit	  ? EV_STOPPED_REASON_BREAKPOINT
+			   : l->watch_hit ? EV_STOPPED_REASON_WATCHPOINT
+					  : EV_STOPPED_REASON_SIGNAL,
+			   l->bp_hit || l->watch_hit ? 0 : l->stop_sig, have_pc ? &pc : NULL,
+			   l->bp_hit || l->watch_hit ? &addr : NULL);
 		p->want_running = false;
 		p->stop_all_pending = true;
 		break;
