@@ -232,9 +232,10 @@ async function killGroup(pgid, ms = 5000) {
 
 /**
  * Start code-server in its own process group. Resolves when /healthz answers.
- * stop() kills the whole group.
+ * stop() kills the whole group. `env` is added to its environment (the
+ * extension host and the adapter inherit it).
  */
-async function startCodeServer(dirs, { port, workspace, extraArgs = [], foreground = false } = {}) {
+async function startCodeServer(dirs, { port, workspace, extraArgs = [], foreground = false, env = {} } = {}) {
 	port = port || (await freePort());
 	const url = `http://127.0.0.1:${port}`;
 	const args = [
@@ -255,7 +256,7 @@ async function startCodeServer(dirs, { port, workspace, extraArgs = [], foregrou
 	const proc = spawn(CODE_SERVER, args, {
 		detached: true, // setsid: its own process group
 		stdio: ['ignore', foreground ? 'inherit' : out, foreground ? 'inherit' : out],
-		env: codeServerEnv(),
+		env: { ...codeServerEnv(), ...env },
 	});
 	fs.closeSync(out);
 	const pgid = proc.pid;

@@ -3,9 +3,12 @@
  * report later, and the process picker when an attach has no pid.
  */
 import * as vscode from 'vscode';
+import type { Log } from './logging';
 import { pickProcess } from './pickProcess';
 
 export class ConfigProvider implements vscode.DebugConfigurationProvider {
+	constructor(private readonly log: Log) {}
+
 	resolveDebugConfiguration(
 		_folder: vscode.WorkspaceFolder | undefined,
 		config: vscode.DebugConfiguration,
@@ -26,7 +29,7 @@ export class ConfigProvider implements vscode.DebugConfigurationProvider {
 		if (config.__forkallChild !== undefined) return config;
 		if (config.request === 'launch') {
 			if (typeof config.program !== 'string' || config.program.trim() === '') {
-				void vscode.window.showErrorMessage('Forkall: the launch configuration needs "program" (the executable to debug).');
+				void this.log.showError('Forkall: the launch configuration needs "program" (the executable to debug).');
 				return null;
 			}
 			return config;
@@ -39,12 +42,12 @@ export class ConfigProvider implements vscode.DebugConfigurationProvider {
 			}
 			if (typeof config.pid === 'string' && /^\d+$/.test(config.pid.trim())) config.pid = Number(config.pid.trim());
 			if (typeof config.pid !== 'number' || !Number.isInteger(config.pid) || config.pid <= 0) {
-				void vscode.window.showErrorMessage(`Forkall: "pid" must be a process id, got ${JSON.stringify(config.pid)}.`);
+				void this.log.showError(`Forkall: "pid" must be a process id, got ${JSON.stringify(config.pid)}.`);
 				return null;
 			}
 			return config;
 		}
-		void vscode.window.showErrorMessage(`Forkall: "request" must be "launch" or "attach", got ${JSON.stringify(config.request)}.`);
+		void this.log.showError(`Forkall: "request" must be "launch" or "attach", got ${JSON.stringify(config.request)}.`);
 		return null;
 	}
 }

@@ -82,7 +82,7 @@ export class ForkCommand {
 	async run(args?: ForkCommandArgs): Promise<ForkCommandResult | undefined> {
 		const t = this.target(args);
 		if (!t) {
-			void vscode.window.showWarningMessage('Forkall: Fork All Threads Here needs a stopped Forkall debug session.');
+			this.log.showWarning('Forkall: Fork All Threads Here needs a stopped Forkall debug session.');
 			return undefined;
 		}
 		const mode = args?.mode ?? (await this.askMode());
@@ -113,14 +113,14 @@ export class ForkCommand {
 			const child = await childStarted.forPid(body.child, 15000);
 			if (child) {
 				result.childSessionId = child.id;
-				void vscode.window.showInformationMessage(`${what}; debugging the child in "${child.name}".`);
+				this.log.showInfo(`${what}; debugging the child in "${child.name}".`);
 			} else {
 				void this.log.showError(`${what}, but VS Code did not start the child's debug session (see the Forkall output).`);
 			}
 		} else {
-			void vscode.window.showInformationMessage(`${what} (${mode === 'run' ? 'the child runs' : 'the child is stopped, untraced'}).`);
+			this.log.showInfo(`${what} (${mode === 'run' ? 'the child runs' : 'the child is stopped, untraced'}).`);
 		}
-		if (body.warnings.length) void vscode.window.showWarningMessage(`Forkall: ${body.warnings.join('; ')}`);
+		if (body.warnings.length) this.log.showWarning(`Forkall: ${body.warnings.join('; ')}`);
 		return result;
 	}
 

@@ -5,12 +5,20 @@
 import * as vscode from 'vscode';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/** A message the extension showed to the user (kept for the extension-host tests: ForkallApi.messages). */
+export interface ShownMessage {
+	severity: 'error' | 'warning' | 'info';
+	text: string;
+}
 const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 };
 
 export class Log implements vscode.Disposable {
 	readonly channel: vscode.OutputChannel;
 	private level: LogLevel = 'info';
 	private readonly sub: vscode.Disposable;
+	/** The last 50 messages shown to the user, oldest first. */
+	readonly shown: ShownMessage[] = [];
 
 	constructor() {
 		this.channel = vscode.window.createOutputChannel('Forkall');
@@ -62,9 +70,28 @@ export class Log implements vscode.Disposable {
 		}
 	}
 
+	private remember(severity: ShownMessage['severity'], text: string): void {
+		this.shown.push({ severity, text });
+		if (this.shown.length > 50) this.shown.shift();
+	}
+
+	/** An information or warning message (logged and remembered). */
+	showInfo(message: string): void {
+		this.info('ui', message);
+		this.remember('info', message);
+		void vscode.window.showInformationMessage(message);
+	}
+
+	showWarning(message: string): void {
+		this.warn('ui', message);
+		this.remember('warning', message);
+		void vscode.window.showWarningMessage(message);
+	}
+
 	/** An error message with a "Show Log" button. */
 	async showError(message: string): Promise<void> {
 		this.error('ui', message);
+		this.remember('error', message);
 		const pick = await vscode.window.showErrorMessage(message, 'Show Log');
 		if (pick === 'Show Log') this.channel.show(true);
 	}

@@ -8,13 +8,13 @@ import { AdapterFactory } from './adapterFactory';
 import { ConfigProvider } from './configProvider';
 import { ForkCommand, type ForkCommandArgs } from './forkAllHere';
 import { ThreadControl } from './threadControl';
-import { Log } from './logging';
+import { Log, type ShownMessage } from './logging';
 import { LwpStore } from './lwpStore';
 import { LwpTreeProvider } from './lwpView';
 import { MemoryPanel } from './memoryPanel';
 import { parseAddress } from './memoryModel';
 import type { LwpRow } from './lwpModel';
-import { attachToProcess, pickProcess } from './pickProcess';
+import { attachToProcess, currentProcessPicker, pickProcess, type ProcessPickerState } from './pickProcess';
 import { StackPanel } from './stackPanel';
 
 /** What activate() returns: for tests and other extensions. */
@@ -22,6 +22,12 @@ export interface ForkallApi {
 	adapterPid(): number | undefined;
 	lwps(): LwpStore;
 	stackPicture(): StackPanel['current'];
+	/** The "Forkall: LWPs" view's data provider. */
+	lwpTree(): LwpTreeProvider;
+	/** The messages the extension showed (errors, warnings, information), oldest first. */
+	messages(): readonly ShownMessage[];
+	/** The process picker while it is open. */
+	processPicker(): ProcessPickerState | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): ForkallApi {
@@ -51,7 +57,7 @@ export function activate(context: vscode.ExtensionContext): ForkallApi {
 		panel,
 		view,
 		vscode.debug.registerDebugAdapterDescriptorFactory('forkall', factory),
-		vscode.debug.registerDebugConfigurationProvider('forkall', new ConfigProvider()),
+		vscode.debug.registerDebugConfigurationProvider('forkall', new ConfigProvider(log)),
 		vscode.debug.registerDebugAdapterTrackerFactory('forkall', store),
 		vscode.debug.onDidStartDebugSession((s) => {
 			if (s.type === 'forkall') factory.sessionStarted(s);
@@ -115,6 +121,9 @@ export function activate(context: vscode.ExtensionContext): ForkallApi {
 		adapterPid: () => factory.adapter.pid,
 		lwps: () => store,
 		stackPicture: () => panel.current,
+		lwpTree: () => tree,
+		messages: () => log.shown,
+		processPicker: currentProcessPicker,
 	};
 }
 

@@ -9,6 +9,28 @@ interface ProcItem extends vscode.QuickPickItem {
 	proc: ProcInfo;
 }
 
+/** The picker while it is shown (ForkallApi.processPicker, for the extension-host tests). */
+export interface ProcessPickerState {
+	items(): readonly { label: string; description: string; detail: string; pid: number }[];
+	/** Make the item of `pid` the active one (what Enter accepts); false if it is not listed. */
+	activate(pid: number): boolean;
+}
+
+let shown: vscode.QuickPick<ProcItem> | undefined;
+
+export function currentProcessPicker(): ProcessPickerState | undefined {
+	const qp = shown;
+	if (!qp) return undefined;
+	return {
+		items: () => qp.items.map((i) => ({ label: i.label, description: i.description ?? '', detail: i.detail ?? '', pid: i.proc.pid })),
+		activate: (pid) => {
+			const it = qp.items.find((i) => i.proc.pid === pid);
+			if (it) qp.activeItems = [it];
+			return it !== undefined;
+		},
+	};
+}
+
 function item(p: ProcInfo, depth: number): ProcItem {
 	const traced = p.tracerPid ? ` · traced by ${p.tracerPid}` : '';
 	const indent = depth ? `${'\u2003'.repeat(Math.min(depth, 8) - 1)}└ ` : '';
@@ -34,10 +56,12 @@ export async function pickProcess(): Promise<string | undefined> {
 		myUid,
 	).map((t) => item(t.proc, t.depth));
 	qp.show();
+	shown = qp;
 	const picked = await new Promise<ProcItem | undefined>((resolve) => {
 		qp.onDidAccept(() => resolve(qp.selectedItems[0]));
 		qp.onDidHide(() => resolve(undefined));
 	});
+	if (shown === qp) shown = undefined;
 	qp.dispose();
 	return picked ? String(picked.proc.pid) : undefined;
 }

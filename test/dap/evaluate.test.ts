@@ -54,6 +54,12 @@ test('evaluate: locals, members, elements, pointee members, registers; errors na
 			members.map((m) => m.name),
 			['x', 'y'],
 		);
+		// globals and file statics, when the frame has no such name
+		assert.equal((await ev('origin_pt.x')).result, '1', 'a member of a global struct');
+		assert.equal((await ev('origin_pt.y', 'watch')).result, '2.5');
+		assert.ok((await ev('origin_pt')).variablesReference > 0, 'a global struct is expandable');
+		assert.match((await ev('sink')).result, /^-?\d+$/);
+		assert.equal((await ev('origin->x')).result, '1', 'the parameter pointing at it, as before');
 		assert.match((await ev('$rip', 'repl')).result, /^0x[0-9a-f]{16}$/);
 		assert.ok((await ev('$rsp')).memoryReference, 'a register refers to memory');
 

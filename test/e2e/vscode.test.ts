@@ -21,10 +21,22 @@
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
-import { ARTIFACTS, ROOT, buildVsix, lib, markerLine, type CodeServerDirs, type RunningCodeServer } from './support';
+import type { Frame, Locator, Page } from 'playwright-core';
+import {
+	ARTIFACTS,
+	ROOT,
+	buildVsix,
+	keepCodeServerLogs,
+	launchBrowser,
+	lib,
+	markerLine,
+	prepareCodeServer,
+	processesOf,
+	type Browser,
+	type CodeServerDirs,
+	type RunningCodeServer,
+} from './support';
 
 const SHOTS = ARTIFACTS;
 const RUN = path.join(lib.CACHE, 'run');
@@ -35,8 +47,7 @@ const THREAD_NAMES = ['threads-demo', 'spinner', 'sleeper', 'locked', 'waiter', 
 let skipReason: string | null = null;
 let server: RunningCodeServer | null = null;
 let dirs: CodeServerDirs | null = null;
-let context: BrowserContext | null = null;
-let profile: string | null = null;
+let browser: Browser | null = null;
 let page: Page | null = null;
 let host = '';
 const consoleLines: string[] = [];
@@ -85,60 +96,22 @@ async function collapsePane(p: Page, title: string): Promise<void> {
 	if ((await header.count()) && (await header.getAttribute('aria-expanded')) === 'true') await header.click();
 }
 
-/** Processes running the workspace's binary (our debuggees), by exe path. */
-function ourDebuggees(exe: string): number[] {
-	const out: number[] = [];
-	for (const e of fs.readdirSync('/proc')) {
-		if (!/^\d+$/.test(e)) continue;
-		try {
-			if (fs.readlinkSync(`/proc/${e}/exe`) === exe) out.push(Number(e));
-		} catch {
-			// gone or not ours
-		}
-	}
-	return out;
-}
-
 function keepFailureLogs(): void {
 	fs.writeFileSync(path.join(SHOTS, 'browser-console.log'), consoleLines.join('\n'));
-	if (!dirs) return;
-	try {
-		fs.copyFileSync(dirs.log, path.join(SHOTS, 'code-server.log'));
-	} catch {
-		// none
-	}
-	// The "Forkall" output channel (extension + adapter process output) as VS Code persisted it.
-	const found: string[] = [];
-	const walk = (d: string): void => {
-		for (const ent of fs.readdirSync(d, { withFileTypes: true })) {
-			const p = path.join(d, ent.name);
-			if (ent.isDirectory()) walk(p);
-			else if (/Forkall\.log$/.test(ent.name)) found.push(p);
-		}
-	};
-	try {
-		walk(path.join(dirs.data, 'logs'));
-	} catch {
-		// no logs
-	}
-	found.forEach((f, i) => fs.copyFileSync(f, path.join(SHOTS, `forkall-output${i ? `-${i}` : ''}.log`)));
-	log(`kept logs in ${path.relative(ROOT, SHOTS)}: browser-console.log, code-server.log, ${found.length} Forkall output log(s)`);
+	const kept = dirs ? keepCodeServerLogs(dirs, SHOTS) : [];
+	log(`kept logs in ${path.relative(ROOT, SHOTS)}: browser-console.log ${kept.join(' ')}`);
 }
 
 before(async () => {
 	fs.rmSync(SHOTS, { recursive: true, force: true });
 	fs.mkdirSync(SHOTS, { recursive: true });
-	try {
-		lib.ensureAptPackages(log);
-	} catch (e) {
-		if (process.env.CI === 'true' || process.env.FORKALL_E2E === 'require') throw e;
-		skipReason = (e as Error).message;
+	const prep = prepareCodeServer(log);
+	if ('skip' in prep) {
+		skipReason = prep.skip;
 		console.log(skipReason);
 		return;
 	}
-	lib.ensureCodeServer(log);
-	const v = lib.codeServerVersion();
-	host = v.text;
+	host = prep.host;
 	log(`HOST: ${host}, browser ${lib.CHROMIUM} (headless, playwright-core)`);
 	const vsix = buildVsix(path.join(RUN, 'forkall.vsix'));
 	log(`built ${path.relative(ROOT, vsix)}`);
@@ -150,33 +123,18 @@ before(async () => {
 	log(lib.installExtension(dirs, vsix).split('\n').pop() ?? '');
 	server = await lib.startCodeServer(dirs, { workspace: WS });
 	log(`code-server up at ${server.url} (pgid ${server.pgid})`);
-	profile = fs.mkdtempSync(path.join(os.tmpdir(), 'forkall-e2e-chromium-'));
-	context = await chromium.launchPersistentContext(profile, {
-		executablePath: lib.CHROMIUM,
-		headless: true,
-		args: [
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-quic',
-			'--no-first-run',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync',
-		],
-		viewport: { width: 1600, height: 1100 },
-	});
-	page = context.pages()[0] ?? (await context.newPage());
+	browser = await launchBrowser();
+	page = browser.page;
 	page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
 	page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
 });
 
 after(async () => {
-	await context?.close().catch(() => undefined);
-	if (profile) fs.rmSync(profile, { recursive: true, force: true });
+	await browser?.close();
 	await server?.stop();
 	// Debuggees the sessions left behind (a detached forked child, say): ours by exe path.
 	const exe = path.join(WS, 'build', 'threads-demo');
-	for (const pid of new Set([...debuggeePids, ...(fs.existsSync(exe) ? ourDebuggees(exe) : [])])) {
+	for (const pid of new Set([...debuggeePids, ...(fs.existsSync(exe) ? processesOf(exe) : [])])) {
 		try {
 			process.kill(pid, 'SIGKILL');
 			log(`killed leftover debuggee ${pid}`);
@@ -403,7 +361,7 @@ test(
 			await callStack.locator('.monaco-list-row').first().waitFor({ state: 'detached', timeout: 30000 });
 			log('both sessions stopped');
 			await shot('09-stopped-all');
-			const left = ourDebuggees(exe);
+			const left = processesOf(exe);
 			log(`debuggee processes after Stop: ${left.length ? left.join(', ') : 'none'}`);
 			ok = true;
 		} finally {

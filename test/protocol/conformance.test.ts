@@ -308,6 +308,9 @@ test('the library: every operation and event, every message strictly valid', asy
 		assert.ok(all.threads && all.threads.length >= 1);
 		const locals = await c.ok('locals', { pid, tid, frame: 0 });
 		assert.equal(locals.function, 'inspect');
+		const g = await c.ok('global', { pid, name: 'origin_pt' });
+		assert.equal(g.variables.length, 1);
+		assert.equal(g.variables[0].kind, 'global');
 		const r = await c.ok('regs', { pid, tid });
 		const set = await c.ok('setRegs', { pid, tid, regs: { r12: r.gpr.r12 } });
 		assert.equal(set.gpr.r12, r.gpr.r12);

@@ -1021,14 +1021,17 @@ export class ForkallSession extends DebugSession {
 			const out = await this.signalCommand(text);
 			if (out !== null) return { result: out, variablesReference: 0 };
 		}
-		if (a.frameId === undefined)
-			throw errors.invalidArgument(`cannot evaluate "${text}": no frame is selected (stop the program first)`);
-		const ref = this.frames.get(a.frameId);
-		if (!ref) throw errors.invalidArgument(`cannot evaluate "${text}": that frame is gone (the program ran since)`);
+		const ref = a.frameId !== undefined ? this.frames.get(a.frameId) : undefined;
+		if (a.frameId !== undefined && !ref)
+			throw errors.invalidArgument(`cannot evaluate "${text}": that frame is gone (the program ran since)`);
+		if (!ref && d.state !== 'stopped')
+			throw errors.invalidArgument(`cannot evaluate "${text}": the program is running (pause it first)`);
 		const want = text.replace(/\s+/g, '').replace(/^\(\*([A-Za-z_]\w*)\)\./, '$1->');
 		let found: VarNode | undefined;
 		try {
-			if (want.startsWith('$')) {
+			if (!ref) {
+				// no frame (the program stopped, nothing selected): globals only
+			} else if (want.startsWith('$')) {
 				const reg = want.slice(1).toLowerCase();
 				found = flatten(registerGroups(await d.registers(ref.tid))).find((n) => n.name.toLowerCase() === reg);
 				if (!found) throw errors.invalidArgument(`no register "${want}" (e.g. $rip, $rsp, $rax, $eflags, $xmm0)`);
@@ -1037,11 +1040,16 @@ export class ForkallSession extends DebugSession {
 					(n) => (n.evaluateName ?? n.name) === want,
 				);
 			}
+			const base = /^[A-Za-z_]\w*/.exec(want)?.[0];
+			if (!found && base) {
+				// not in the frame (or shadowed nowhere): a global or file static of that name
+				found = flatten(localNodes(await d.globals(base))).find((n) => (n.evaluateName ?? n.name) === want);
+			}
 		} catch (e) {
 			throw toDapError(e, 'evaluate');
 		}
 		if (!found) {
-			if (/^[A-Za-z_]\w*$/.test(want)) throw errors.invalidArgument(`no symbol "${want}" in this frame`);
+			if (/^[A-Za-z_]\w*$/.test(want)) throw errors.invalidArgument(`no symbol "${want}" in this frame nor among the globals`);
 			throw errors.invalidArgument(
 				`cannot evaluate "${text}": only variables of the selected frame, their members (. ->), elements ([n]) and $registers so far`,
 			);

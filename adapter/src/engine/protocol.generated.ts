@@ -303,6 +303,11 @@ export interface WatchBody {
 	slot: number;
 }
 
+export interface GlobalBody {
+	pid: number;
+	variables: LocalVariable[];
+}
+
 export interface PidBody {
 	pid: number;
 }
@@ -401,7 +406,7 @@ export interface LocalVariable {
 	value: string;
 	/** where it is in memory; null in a register or computed */
 	address: Hex | null;
-	kind: "param" | "local" | "member" | "element" | "deref";
+	kind: "param" | "local" | "member" | "element" | "deref" | "global";
 	/** a C expression for it ("pt.x", "numbers[2]", "*p", "pp->y") */
 	expr: string | null;
 	/** pointers: the address they hold */
@@ -570,6 +575,12 @@ export interface UnwatchRequest {
 	addr: Hex;
 }
 
+/** Global and file-static variables of the process called `name` (DWARF of every loaded module), formatted like `locals` (kind `global`; statics of the same name in several units are several objects). */
+export interface GlobalRequest {
+	pid: Pid;
+	name: string;
+}
+
 /** Stop every LWP of a session process (all-stop). */
 export interface StopRequest {
 	pid: Pid;
@@ -680,7 +691,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","watch","unwatch","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","watch","unwatch","global","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -694,6 +705,7 @@ export interface RequestByOp {
 	forkInfo: ForkInfoRequest;
 	watch: WatchRequest;
 	unwatch: UnwatchRequest;
+	global: GlobalRequest;
 	stop: StopRequest;
 	resume: ResumeRequest;
 	launch: LaunchRequest;
@@ -720,6 +732,7 @@ export interface BodyByOp {
 	forkInfo: ForkInfoBody;
 	watch: WatchBody;
 	unwatch: PidBody;
+	global: GlobalBody;
 	stop: StopBody;
 	resume: PidBody;
 	launch: LaunchBody;
@@ -1577,16 +1590,37 @@ function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
+function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v231 = v as Record<string, unknown>;
 	const v232 = v231["pid"];
 	if (v232 === undefined) fail(p + ".pid", 'present', undefined);
 	if (!(typeof v232 === 'number' && Number.isInteger(v232))) fail(p + ".pid", "an integer", v232);
+	const v233 = v231["variables"];
+	if (v233 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v233))) fail(p + ".variables", "an array", v233);
+	for (let v234 = 0; v234 < v233.length; v234++) {
+		const v235: unknown = v233[v234];
+		checkLocalVariable(v235, p + ".variables" + '[' + v234 + ']', o, d + 1);
+	}
 	if (o.strict) {
-		for (const v233 of Object.keys(v231)) {
-			if (!(["pid"] as readonly string[]).includes(v233)) fail(p + '.' + v233, 'not there (not in the schema)', v231[v233]);
+		for (const v236 of Object.keys(v231)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v236)) fail(p + '.' + v236, 'not there (not in the schema)', v231[v236]);
+		}
+	}
+}
+
+function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v237 = v as Record<string, unknown>;
+	const v238 = v237["pid"];
+	if (v238 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v238 === 'number' && Number.isInteger(v238))) fail(p + ".pid", "an integer", v238);
+	if (o.strict) {
+		for (const v239 of Object.keys(v237)) {
+			if (!(["pid"] as readonly string[]).includes(v239)) fail(p + '.' + v239, 'not there (not in the schema)', v237[v239]);
 		}
 	}
 }
@@ -1594,23 +1628,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v234 = v as Record<string, unknown>;
-	const v235 = v234["pid"];
-	if (v235 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".pid", "an integer", v235);
-	const v236 = v234["stopped"];
-	if (v236 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v236 === 'boolean')) fail(p + ".stopped", "a boolean", v236);
-	const v237 = v234["tids"];
-	if (v237 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v237))) fail(p + ".tids", "an array", v237);
-	for (let v238 = 0; v238 < v237.length; v238++) {
-		const v239: unknown = v237[v238];
-		if (!(typeof v239 === 'number' && Number.isInteger(v239))) fail(p + ".tids" + '[' + v238 + ']', "an integer", v239);
+	const v240 = v as Record<string, unknown>;
+	const v241 = v240["pid"];
+	if (v241 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v241 === 'number' && Number.isInteger(v241))) fail(p + ".pid", "an integer", v241);
+	const v242 = v240["stopped"];
+	if (v242 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v242 === 'boolean')) fail(p + ".stopped", "a boolean", v242);
+	const v243 = v240["tids"];
+	if (v243 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v243))) fail(p + ".tids", "an array", v243);
+	for (let v244 = 0; v244 < v243.length; v244++) {
+		const v245: unknown = v243[v244];
+		if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".tids" + '[' + v244 + ']', "an integer", v245);
 	}
 	if (o.strict) {
-		for (const v240 of Object.keys(v234)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v240)) fail(p + '.' + v240, 'not there (not in the schema)', v234[v240]);
+		for (const v246 of Object.keys(v240)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v246)) fail(p + '.' + v246, 'not there (not in the schema)', v240[v246]);
 		}
 	}
 }
@@ -1618,23 +1652,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v241 = v as Record<string, unknown>;
-	const v242 = v241["pid"];
-	if (v242 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v242 === 'number' && Number.isInteger(v242))) fail(p + ".pid", "an integer", v242);
-	const v243 = v241["pauseUs"];
-	if (v243 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v243 === 'number' && Number.isInteger(v243))) fail(p + ".pauseUs", "an integer", v243);
-	const v244 = v241["tids"];
-	if (v244 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v244))) fail(p + ".tids", "an array", v244);
-	for (let v245 = 0; v245 < v244.length; v245++) {
-		const v246: unknown = v244[v245];
-		if (!(typeof v246 === 'number' && Number.isInteger(v246))) fail(p + ".tids" + '[' + v245 + ']', "an integer", v246);
+	const v247 = v as Record<string, unknown>;
+	const v248 = v247["pid"];
+	if (v248 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v248 === 'number' && Number.isInteger(v248))) fail(p + ".pid", "an integer", v248);
+	const v249 = v247["pauseUs"];
+	if (v249 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v249 === 'number' && Number.isInteger(v249))) fail(p + ".pauseUs", "an integer", v249);
+	const v250 = v247["tids"];
+	if (v250 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v250))) fail(p + ".tids", "an array", v250);
+	for (let v251 = 0; v251 < v250.length; v251++) {
+		const v252: unknown = v250[v251];
+		if (!(typeof v252 === 'number' && Number.isInteger(v252))) fail(p + ".tids" + '[' + v251 + ']', "an integer", v252);
 	}
 	if (o.strict) {
-		for (const v247 of Object.keys(v241)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v247)) fail(p + '.' + v247, 'not there (not in the schema)', v241[v247]);
+		for (const v253 of Object.keys(v247)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v253)) fail(p + '.' + v253, 'not there (not in the schema)', v247[v253]);
 		}
 	}
 }
@@ -1642,26 +1676,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v248 = v as Record<string, unknown>;
-	const v249 = v248["pid"];
-	if (v249 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v249 === 'number' && Number.isInteger(v249))) fail(p + ".pid", "an integer", v249);
-	const v250 = v248["stdoutFd"];
-	if (v250 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".stdoutFd", "an integer", v250);
-	const v251 = v248["stderrFd"];
-	if (v251 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".stderrFd", "an integer", v251);
-	const v252 = v248["tids"];
-	if (v252 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v252))) fail(p + ".tids", "an array", v252);
-	for (let v253 = 0; v253 < v252.length; v253++) {
-		const v254: unknown = v252[v253];
-		if (!(typeof v254 === 'number' && Number.isInteger(v254))) fail(p + ".tids" + '[' + v253 + ']', "an integer", v254);
+	const v254 = v as Record<string, unknown>;
+	const v255 = v254["pid"];
+	if (v255 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v255 === 'number' && Number.isInteger(v255))) fail(p + ".pid", "an integer", v255);
+	const v256 = v254["stdoutFd"];
+	if (v256 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v256 === 'number' && Number.isInteger(v256))) fail(p + ".stdoutFd", "an integer", v256);
+	const v257 = v254["stderrFd"];
+	if (v257 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v257 === 'number' && Number.isInteger(v257))) fail(p + ".stderrFd", "an integer", v257);
+	const v258 = v254["tids"];
+	if (v258 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v258))) fail(p + ".tids", "an array", v258);
+	for (let v259 = 0; v259 < v258.length; v259++) {
+		const v260: unknown = v258[v259];
+		if (!(typeof v260 === 'number' && Number.isInteger(v260))) fail(p + ".tids" + '[' + v259 + ']', "an integer", v260);
 	}
 	if (o.strict) {
-		for (const v255 of Object.keys(v248)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v255)) fail(p + '.' + v255, 'not there (not in the schema)', v248[v255]);
+		for (const v261 of Object.keys(v254)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v261)) fail(p + '.' + v261, 'not there (not in the schema)', v254[v261]);
 		}
 	}
 }
@@ -1669,57 +1703,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v256 = v as Record<string, unknown>;
-	const v257 = v256["pid"];
-	if (v257 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v257 === 'number' && Number.isInteger(v257))) fail(p + ".pid", "an integer", v257);
-	const v258 = v256["tid"];
-	if (v258 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v258 === 'number' && Number.isInteger(v258))) fail(p + ".tid", "an integer", v258);
-	const v259 = v256["pc"];
-	if (v259 !== undefined) {
-		checkHex(v259, p + ".pc", o, d + 1);
-	}
-	const v260 = v256["interrupted"];
-	if (v260 !== undefined) {
-		if (!(typeof v260 === 'boolean')) fail(p + ".interrupted", "a boolean", v260);
-	}
-	const v261 = v256["reason"];
-	if (v261 !== undefined) {
-		if (typeof v261 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v261)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v261);
-	}
-	const v262 = v256["stopTid"];
-	if (v262 !== undefined) {
-		if (!(typeof v262 === 'number' && Number.isInteger(v262))) fail(p + ".stopTid", "an integer", v262);
-	}
-	const v263 = v256["signal"];
-	if (v263 !== undefined) {
-		if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".signal", "an integer", v263);
-		if (typeof v263 === 'number' && v263 < 1) fail(p + ".signal", ">= 1", v263);
-		if (typeof v263 === 'number' && v263 > 64) fail(p + ".signal", "<= 64", v263);
-	}
-	const v264 = v256["addr"];
-	if (v264 !== undefined) {
-		checkHex(v264, p + ".addr", o, d + 1);
-	}
-	const v265 = v256["singleSteps"];
+	const v262 = v as Record<string, unknown>;
+	const v263 = v262["pid"];
+	if (v263 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".pid", "an integer", v263);
+	const v264 = v262["tid"];
+	if (v264 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v264 === 'number' && Number.isInteger(v264))) fail(p + ".tid", "an integer", v264);
+	const v265 = v262["pc"];
 	if (v265 !== undefined) {
-		if (!(typeof v265 === 'number' && Number.isInteger(v265))) fail(p + ".singleSteps", "an integer", v265);
-		if (typeof v265 === 'number' && v265 < 0) fail(p + ".singleSteps", ">= 0", v265);
+		checkHex(v265, p + ".pc", o, d + 1);
 	}
-	const v266 = v256["continues"];
+	const v266 = v262["interrupted"];
 	if (v266 !== undefined) {
-		if (!(typeof v266 === 'number' && Number.isInteger(v266))) fail(p + ".continues", "an integer", v266);
-		if (typeof v266 === 'number' && v266 < 0) fail(p + ".continues", ">= 0", v266);
+		if (!(typeof v266 === 'boolean')) fail(p + ".interrupted", "a boolean", v266);
 	}
-	const v267 = v256["us"];
+	const v267 = v262["reason"];
 	if (v267 !== undefined) {
-		if (!(typeof v267 === 'number' && Number.isInteger(v267))) fail(p + ".us", "an integer", v267);
-		if (typeof v267 === 'number' && v267 < 0) fail(p + ".us", ">= 0", v267);
+		if (typeof v267 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v267)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v267);
+	}
+	const v268 = v262["stopTid"];
+	if (v268 !== undefined) {
+		if (!(typeof v268 === 'number' && Number.isInteger(v268))) fail(p + ".stopTid", "an integer", v268);
+	}
+	const v269 = v262["signal"];
+	if (v269 !== undefined) {
+		if (!(typeof v269 === 'number' && Number.isInteger(v269))) fail(p + ".signal", "an integer", v269);
+		if (typeof v269 === 'number' && v269 < 1) fail(p + ".signal", ">= 1", v269);
+		if (typeof v269 === 'number' && v269 > 64) fail(p + ".signal", "<= 64", v269);
+	}
+	const v270 = v262["addr"];
+	if (v270 !== undefined) {
+		checkHex(v270, p + ".addr", o, d + 1);
+	}
+	const v271 = v262["singleSteps"];
+	if (v271 !== undefined) {
+		if (!(typeof v271 === 'number' && Number.isInteger(v271))) fail(p + ".singleSteps", "an integer", v271);
+		if (typeof v271 === 'number' && v271 < 0) fail(p + ".singleSteps", ">= 0", v271);
+	}
+	const v272 = v262["continues"];
+	if (v272 !== undefined) {
+		if (!(typeof v272 === 'number' && Number.isInteger(v272))) fail(p + ".continues", "an integer", v272);
+		if (typeof v272 === 'number' && v272 < 0) fail(p + ".continues", ">= 0", v272);
+	}
+	const v273 = v262["us"];
+	if (v273 !== undefined) {
+		if (!(typeof v273 === 'number' && Number.isInteger(v273))) fail(p + ".us", "an integer", v273);
+		if (typeof v273 === 'number' && v273 < 0) fail(p + ".us", ">= 0", v273);
 	}
 	if (o.strict) {
-		for (const v268 of Object.keys(v256)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v268)) fail(p + '.' + v268, 'not there (not in the schema)', v256[v268]);
+		for (const v274 of Object.keys(v262)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v274)) fail(p + '.' + v274, 'not there (not in the schema)', v262[v274]);
 		}
 	}
 }
@@ -1727,13 +1761,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v269 = v as Record<string, unknown>;
-	const v270 = v269["addr"];
-	if (v270 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v270, p + ".addr", o, d + 1);
+	const v275 = v as Record<string, unknown>;
+	const v276 = v275["addr"];
+	if (v276 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v276, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v271 of Object.keys(v269)) {
-			if (!(["addr"] as readonly string[]).includes(v271)) fail(p + '.' + v271, 'not there (not in the schema)', v269[v271]);
+		for (const v277 of Object.keys(v275)) {
+			if (!(["addr"] as readonly string[]).includes(v277)) fail(p + '.' + v277, 'not there (not in the schema)', v275[v277]);
 		}
 	}
 }
@@ -1741,16 +1775,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v272 = v as Record<string, unknown>;
-	const v273 = v272["tid"];
-	if (v273 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v273 === 'number' && Number.isInteger(v273))) fail(p + ".tid", "an integer", v273);
-	const v274 = v272["gpr"];
-	if (v274 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v274, p + ".gpr", o, d + 1);
+	const v278 = v as Record<string, unknown>;
+	const v279 = v278["tid"];
+	if (v279 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v279 === 'number' && Number.isInteger(v279))) fail(p + ".tid", "an integer", v279);
+	const v280 = v278["gpr"];
+	if (v280 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v280, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v275 of Object.keys(v272)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v275)) fail(p + '.' + v275, 'not there (not in the schema)', v272[v275]);
+		for (const v281 of Object.keys(v278)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v281)) fail(p + '.' + v281, 'not there (not in the schema)', v278[v281]);
 		}
 	}
 }
@@ -1758,13 +1792,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v276 = v as Record<string, unknown>;
-	const v277 = v276["tracerTid"];
-	if (v277 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v277 === 'number' && Number.isInteger(v277))) fail(p + ".tracerTid", "an integer", v277);
+	const v282 = v as Record<string, unknown>;
+	const v283 = v282["tracerTid"];
+	if (v283 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v283 === 'number' && Number.isInteger(v283))) fail(p + ".tracerTid", "an integer", v283);
 	if (o.strict) {
-		for (const v278 of Object.keys(v276)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v278)) fail(p + '.' + v278, 'not there (not in the schema)', v276[v278]);
+		for (const v284 of Object.keys(v282)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v284)) fail(p + '.' + v284, 'not there (not in the schema)', v282[v284]);
 		}
 	}
 }
@@ -1772,34 +1806,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v279 = v as Record<string, unknown>;
-	const v280 = v279["pc"];
-	if (v280 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v280, p + ".pc", o, d + 1);
-	const v281 = v279["sp"];
-	if (v281 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v281, p + ".sp", o, d + 1);
-	const v282 = v279["function"];
-	if (v282 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v282 === 'string' || v282 === null)) fail(p + ".function", "a string or null", v282);
-	const v283 = v279["offset"];
-	if (v283 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v283 === 'number' && Number.isInteger(v283))) fail(p + ".offset", "an integer", v283);
-	const v284 = v279["module"];
-	if (v284 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v284 === 'string' || v284 === null)) fail(p + ".module", "a string or null", v284);
-	const v285 = v279["file"];
-	if (v285 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v285 === 'string' || v285 === null)) fail(p + ".file", "a string or null", v285);
-	const v286 = v279["line"];
-	if (v286 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v286 === 'number' && Number.isInteger(v286) || v286 === null)) fail(p + ".line", "an integer or null", v286);
-	const v287 = v279["column"];
-	if (v287 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v287 === 'number' && Number.isInteger(v287) || v287 === null)) fail(p + ".column", "an integer or null", v287);
+	const v285 = v as Record<string, unknown>;
+	const v286 = v285["pc"];
+	if (v286 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v286, p + ".pc", o, d + 1);
+	const v287 = v285["sp"];
+	if (v287 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v287, p + ".sp", o, d + 1);
+	const v288 = v285["function"];
+	if (v288 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v288 === 'string' || v288 === null)) fail(p + ".function", "a string or null", v288);
+	const v289 = v285["offset"];
+	if (v289 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v289 === 'number' && Number.isInteger(v289))) fail(p + ".offset", "an integer", v289);
+	const v290 = v285["module"];
+	if (v290 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v290 === 'string' || v290 === null)) fail(p + ".module", "a string or null", v290);
+	const v291 = v285["file"];
+	if (v291 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v291 === 'string' || v291 === null)) fail(p + ".file", "a string or null", v291);
+	const v292 = v285["line"];
+	if (v292 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v292 === 'number' && Number.isInteger(v292) || v292 === null)) fail(p + ".line", "an integer or null", v292);
+	const v293 = v285["column"];
+	if (v293 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v293 === 'number' && Number.isInteger(v293) || v293 === null)) fail(p + ".column", "an integer or null", v293);
 	if (o.strict) {
-		for (const v288 of Object.keys(v279)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v288)) fail(p + '.' + v288, 'not there (not in the schema)', v279[v288]);
+		for (const v294 of Object.keys(v285)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v294)) fail(p + '.' + v294, 'not there (not in the schema)', v285[v294]);
 		}
 	}
 }
@@ -1807,53 +1841,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v289 = v as Record<string, unknown>;
-	const v290 = v289["pid"];
-	if (v290 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v290 === 'number' && Number.isInteger(v290))) fail(p + ".pid", "an integer", v290);
-	const v291 = v289["tid"];
-	if (v291 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v291 === 'number' && Number.isInteger(v291))) fail(p + ".tid", "an integer", v291);
-	const v292 = v289["unwinder"];
-	if (v292 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v292 !== 'string' || !["libdw","frame-pointer"].includes(v292)) fail(p + ".unwinder", "one of libdw|frame-pointer", v292);
-	const v293 = v289["note"];
-	if (v293 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v293 === 'string' || v293 === null)) fail(p + ".note", "a string or null", v293);
-	const v294 = v289["frames"];
-	if (v294 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v294))) fail(p + ".frames", "an array", v294);
-	for (let v295 = 0; v295 < v294.length; v295++) {
-		const v296: unknown = v294[v295];
-		checkStackFrameInfo(v296, p + ".frames" + '[' + v295 + ']', o, d + 1);
+	const v295 = v as Record<string, unknown>;
+	const v296 = v295["pid"];
+	if (v296 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v296 === 'number' && Number.isInteger(v296))) fail(p + ".pid", "an integer", v296);
+	const v297 = v295["tid"];
+	if (v297 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v297 === 'number' && Number.isInteger(v297))) fail(p + ".tid", "an integer", v297);
+	const v298 = v295["unwinder"];
+	if (v298 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v298 !== 'string' || !["libdw","frame-pointer"].includes(v298)) fail(p + ".unwinder", "one of libdw|frame-pointer", v298);
+	const v299 = v295["note"];
+	if (v299 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v299 === 'string' || v299 === null)) fail(p + ".note", "a string or null", v299);
+	const v300 = v295["frames"];
+	if (v300 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v300))) fail(p + ".frames", "an array", v300);
+	for (let v301 = 0; v301 < v300.length; v301++) {
+		const v302: unknown = v300[v301];
+		checkStackFrameInfo(v302, p + ".frames" + '[' + v301 + ']', o, d + 1);
 	}
-	const v297 = v289["threads"];
-	if (v297 !== undefined) {
-		if (!(Array.isArray(v297))) fail(p + ".threads", "an array", v297);
-		for (let v298 = 0; v298 < v297.length; v298++) {
-			const v299: unknown = v297[v298];
-			if (!(isObject(v299))) fail(p + ".threads" + '[' + v298 + ']', "an object", v299);
-			const v300 = v299 as Record<string, unknown>;
-			const v301 = v300["tid"];
-			if (v301 === undefined) fail(p + ".threads" + '[' + v298 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v301 === 'number' && Number.isInteger(v301))) fail(p + ".threads" + '[' + v298 + ']' + ".tid", "an integer", v301);
-			const v302 = v300["frames"];
-			if (v302 === undefined) fail(p + ".threads" + '[' + v298 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v302))) fail(p + ".threads" + '[' + v298 + ']' + ".frames", "an array", v302);
-			for (let v303 = 0; v303 < v302.length; v303++) {
-				const v304: unknown = v302[v303];
-				checkStackFrameInfo(v304, p + ".threads" + '[' + v298 + ']' + ".frames" + '[' + v303 + ']', o, d + 1);
+	const v303 = v295["threads"];
+	if (v303 !== undefined) {
+		if (!(Array.isArray(v303))) fail(p + ".threads", "an array", v303);
+		for (let v304 = 0; v304 < v303.length; v304++) {
+			const v305: unknown = v303[v304];
+			if (!(isObject(v305))) fail(p + ".threads" + '[' + v304 + ']', "an object", v305);
+			const v306 = v305 as Record<string, unknown>;
+			const v307 = v306["tid"];
+			if (v307 === undefined) fail(p + ".threads" + '[' + v304 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v307 === 'number' && Number.isInteger(v307))) fail(p + ".threads" + '[' + v304 + ']' + ".tid", "an integer", v307);
+			const v308 = v306["frames"];
+			if (v308 === undefined) fail(p + ".threads" + '[' + v304 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v308))) fail(p + ".threads" + '[' + v304 + ']' + ".frames", "an array", v308);
+			for (let v309 = 0; v309 < v308.length; v309++) {
+				const v310: unknown = v308[v309];
+				checkStackFrameInfo(v310, p + ".threads" + '[' + v304 + ']' + ".frames" + '[' + v309 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v305 of Object.keys(v300)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v305)) fail(p + ".threads" + '[' + v298 + ']' + '.' + v305, 'not there (not in the schema)', v300[v305]);
+				for (const v311 of Object.keys(v306)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v311)) fail(p + ".threads" + '[' + v304 + ']' + '.' + v311, 'not there (not in the schema)', v306[v311]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v306 of Object.keys(v289)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v306)) fail(p + '.' + v306, 'not there (not in the schema)', v289[v306]);
+		for (const v312 of Object.keys(v295)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v312)) fail(p + '.' + v312, 'not there (not in the schema)', v295[v312]);
 		}
 	}
 }
@@ -1861,45 +1895,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v307 = v as Record<string, unknown>;
-	const v308 = v307["addresses"];
-	if (v308 !== undefined) {
-		if (!(Array.isArray(v308))) fail(p + ".addresses", "an array", v308);
-		for (let v309 = 0; v309 < v308.length; v309++) {
-			const v310: unknown = v308[v309];
-			checkHex(v310, p + ".addresses" + '[' + v309 + ']', o, d + 1);
+	const v313 = v as Record<string, unknown>;
+	const v314 = v313["addresses"];
+	if (v314 !== undefined) {
+		if (!(Array.isArray(v314))) fail(p + ".addresses", "an array", v314);
+		for (let v315 = 0; v315 < v314.length; v315++) {
+			const v316: unknown = v314[v315];
+			checkHex(v316, p + ".addresses" + '[' + v315 + ']', o, d + 1);
 		}
 	}
-	const v311 = v307["line"];
-	if (v311 !== undefined) {
-		if (!(typeof v311 === 'number' && Number.isInteger(v311) || v311 === null)) fail(p + ".line", "an integer or null", v311);
+	const v317 = v313["line"];
+	if (v317 !== undefined) {
+		if (!(typeof v317 === 'number' && Number.isInteger(v317) || v317 === null)) fail(p + ".line", "an integer or null", v317);
 	}
-	const v312 = v307["function"];
-	if (v312 !== undefined) {
-		if (!(typeof v312 === 'string' || v312 === null)) fail(p + ".function", "a string or null", v312);
+	const v318 = v313["function"];
+	if (v318 !== undefined) {
+		if (!(typeof v318 === 'string' || v318 === null)) fail(p + ".function", "a string or null", v318);
 	}
-	const v313 = v307["offset"];
-	if (v313 !== undefined) {
-		if (!(typeof v313 === 'number' && Number.isInteger(v313))) fail(p + ".offset", "an integer", v313);
+	const v319 = v313["offset"];
+	if (v319 !== undefined) {
+		if (!(typeof v319 === 'number' && Number.isInteger(v319))) fail(p + ".offset", "an integer", v319);
 	}
-	const v314 = v307["module"];
-	if (v314 !== undefined) {
-		if (!(typeof v314 === 'string' || v314 === null)) fail(p + ".module", "a string or null", v314);
+	const v320 = v313["module"];
+	if (v320 !== undefined) {
+		if (!(typeof v320 === 'string' || v320 === null)) fail(p + ".module", "a string or null", v320);
 	}
-	const v315 = v307["file"];
-	if (v315 !== undefined) {
-		if (!(typeof v315 === 'string' || v315 === null)) fail(p + ".file", "a string or null", v315);
+	const v321 = v313["file"];
+	if (v321 !== undefined) {
+		if (!(typeof v321 === 'string' || v321 === null)) fail(p + ".file", "a string or null", v321);
 	}
-	const v316 = v307["column"];
-	if (v316 !== undefined) {
-		if (!(typeof v316 === 'number' && Number.isInteger(v316) || v316 === null)) fail(p + ".column", "an integer or null", v316);
+	const v322 = v313["column"];
+	if (v322 !== undefined) {
+		if (!(typeof v322 === 'number' && Number.isInteger(v322) || v322 === null)) fail(p + ".column", "an integer or null", v322);
 	}
-	const v317 = v307["unwinder"];
-	if (v317 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v317 !== 'string' || !["libdw","frame-pointer"].includes(v317)) fail(p + ".unwinder", "one of libdw|frame-pointer", v317);
+	const v323 = v313["unwinder"];
+	if (v323 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v323 !== 'string' || !["libdw","frame-pointer"].includes(v323)) fail(p + ".unwinder", "one of libdw|frame-pointer", v323);
 	if (o.strict) {
-		for (const v318 of Object.keys(v307)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v318)) fail(p + '.' + v318, 'not there (not in the schema)', v307[v318]);
+		for (const v324 of Object.keys(v313)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v324)) fail(p + '.' + v324, 'not there (not in the schema)', v313[v324]);
 		}
 	}
 }
@@ -1907,47 +1941,47 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v319 = v as Record<string, unknown>;
-	const v320 = v319["name"];
-	if (v320 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v320 === 'string')) fail(p + ".name", "a string", v320);
-	const v321 = v319["type"];
-	if (v321 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v321 === 'string')) fail(p + ".type", "a string", v321);
-	const v322 = v319["value"];
-	if (v322 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v322 === 'string')) fail(p + ".value", "a string", v322);
-	const v323 = v319["address"];
-	if (v323 === undefined) fail(p + ".address", 'present', undefined);
-	if (v323 !== null) {
-		checkHex(v323, p + ".address", o, d + 1);
+	const v325 = v as Record<string, unknown>;
+	const v326 = v325["name"];
+	if (v326 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v326 === 'string')) fail(p + ".name", "a string", v326);
+	const v327 = v325["type"];
+	if (v327 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v327 === 'string')) fail(p + ".type", "a string", v327);
+	const v328 = v325["value"];
+	if (v328 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v328 === 'string')) fail(p + ".value", "a string", v328);
+	const v329 = v325["address"];
+	if (v329 === undefined) fail(p + ".address", 'present', undefined);
+	if (v329 !== null) {
+		checkHex(v329, p + ".address", o, d + 1);
 	}
-	const v324 = v319["kind"];
-	if (v324 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v324 !== 'string' || !["param","local","member","element","deref"].includes(v324)) fail(p + ".kind", "one of param|local|member|element|deref", v324);
-	const v325 = v319["expr"];
-	if (v325 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v325 === 'string' || v325 === null)) fail(p + ".expr", "a string or null", v325);
-	const v326 = v319["pointer"];
-	if (v326 !== undefined) {
-		checkHex(v326, p + ".pointer", o, d + 1);
+	const v330 = v325["kind"];
+	if (v330 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v330 !== 'string' || !["param","local","member","element","deref","global"].includes(v330)) fail(p + ".kind", "one of param|local|member|element|deref|global", v330);
+	const v331 = v325["expr"];
+	if (v331 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v331 === 'string' || v331 === null)) fail(p + ".expr", "a string or null", v331);
+	const v332 = v325["pointer"];
+	if (v332 !== undefined) {
+		checkHex(v332, p + ".pointer", o, d + 1);
 	}
-	const v327 = v319["raw"];
-	if (v327 !== undefined) {
-		checkRawValue(v327, p + ".raw", o, d + 1);
+	const v333 = v325["raw"];
+	if (v333 !== undefined) {
+		checkRawValue(v333, p + ".raw", o, d + 1);
 	}
-	const v328 = v319["children"];
-	if (v328 === undefined) fail(p + ".children", 'present', undefined);
-	if (v328 !== null) {
-		if (!(Array.isArray(v328))) fail(p + ".children", "an array", v328);
-		for (let v329 = 0; v329 < v328.length; v329++) {
-			const v330: unknown = v328[v329];
-			checkLocalVariable(v330, p + ".children" + '[' + v329 + ']', o, d + 1);
+	const v334 = v325["children"];
+	if (v334 === undefined) fail(p + ".children", 'present', undefined);
+	if (v334 !== null) {
+		if (!(Array.isArray(v334))) fail(p + ".children", "an array", v334);
+		for (let v335 = 0; v335 < v334.length; v335++) {
+			const v336: unknown = v334[v335];
+			checkLocalVariable(v336, p + ".children" + '[' + v335 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v331 of Object.keys(v319)) {
-			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v331)) fail(p + '.' + v331, 'not there (not in the schema)', v319[v331]);
+		for (const v337 of Object.keys(v325)) {
+			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v337)) fail(p + '.' + v337, 'not there (not in the schema)', v325[v337]);
 		}
 	}
 }
@@ -1955,21 +1989,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v332 = v as Record<string, unknown>;
-	const v333 = v332["kind"];
-	if (v333 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v333 !== 'string' || !["int","uint","float","bool","pointer"].includes(v333)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v333);
-	const v334 = v332["value"];
-	if (v334 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v334 === 'string')) fail(p + ".value", "a string", v334);
-	const v335 = v332["size"];
-	if (v335 !== undefined) {
-		if (!(typeof v335 === 'number' && Number.isInteger(v335))) fail(p + ".size", "an integer", v335);
-		if (typeof v335 === 'number' && v335 < 1) fail(p + ".size", ">= 1", v335);
+	const v338 = v as Record<string, unknown>;
+	const v339 = v338["kind"];
+	if (v339 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v339 !== 'string' || !["int","uint","float","bool","pointer"].includes(v339)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v339);
+	const v340 = v338["value"];
+	if (v340 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v340 === 'string')) fail(p + ".value", "a string", v340);
+	const v341 = v338["size"];
+	if (v341 !== undefined) {
+		if (!(typeof v341 === 'number' && Number.isInteger(v341))) fail(p + ".size", "an integer", v341);
+		if (typeof v341 === 'number' && v341 < 1) fail(p + ".size", ">= 1", v341);
 	}
 	if (o.strict) {
-		for (const v336 of Object.keys(v332)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v336)) fail(p + '.' + v336, 'not there (not in the schema)', v332[v336]);
+		for (const v342 of Object.keys(v338)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v342)) fail(p + '.' + v342, 'not there (not in the schema)', v338[v342]);
 		}
 	}
 }
@@ -1977,35 +2011,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v337 = v as Record<string, unknown>;
-	const v338 = v337["pid"];
-	if (v338 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v338 === 'number' && Number.isInteger(v338))) fail(p + ".pid", "an integer", v338);
-	const v339 = v337["tid"];
-	if (v339 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v339 === 'number' && Number.isInteger(v339))) fail(p + ".tid", "an integer", v339);
-	const v340 = v337["frame"];
-	if (v340 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v340 === 'number' && Number.isInteger(v340))) fail(p + ".frame", "an integer", v340);
-	const v341 = v337["pc"];
-	if (v341 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v341, p + ".pc", o, d + 1);
-	const v342 = v337["function"];
-	if (v342 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v342 === 'string' || v342 === null)) fail(p + ".function", "a string or null", v342);
-	const v343 = v337["note"];
-	if (v343 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v343 === 'string' || v343 === null)) fail(p + ".note", "a string or null", v343);
-	const v344 = v337["variables"];
-	if (v344 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v344))) fail(p + ".variables", "an array", v344);
-	for (let v345 = 0; v345 < v344.length; v345++) {
-		const v346: unknown = v344[v345];
-		checkLocalVariable(v346, p + ".variables" + '[' + v345 + ']', o, d + 1);
+	const v343 = v as Record<string, unknown>;
+	const v344 = v343["pid"];
+	if (v344 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v344 === 'number' && Number.isInteger(v344))) fail(p + ".pid", "an integer", v344);
+	const v345 = v343["tid"];
+	if (v345 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v345 === 'number' && Number.isInteger(v345))) fail(p + ".tid", "an integer", v345);
+	const v346 = v343["frame"];
+	if (v346 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v346 === 'number' && Number.isInteger(v346))) fail(p + ".frame", "an integer", v346);
+	const v347 = v343["pc"];
+	if (v347 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v347, p + ".pc", o, d + 1);
+	const v348 = v343["function"];
+	if (v348 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v348 === 'string' || v348 === null)) fail(p + ".function", "a string or null", v348);
+	const v349 = v343["note"];
+	if (v349 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v349 === 'string' || v349 === null)) fail(p + ".note", "a string or null", v349);
+	const v350 = v343["variables"];
+	if (v350 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v350))) fail(p + ".variables", "an array", v350);
+	for (let v351 = 0; v351 < v350.length; v351++) {
+		const v352: unknown = v350[v351];
+		checkLocalVariable(v352, p + ".variables" + '[' + v351 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v347 of Object.keys(v337)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v347)) fail(p + '.' + v347, 'not there (not in the schema)', v337[v347]);
+		for (const v353 of Object.keys(v343)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v353)) fail(p + '.' + v353, 'not there (not in the schema)', v343[v353]);
 		}
 	}
 }
@@ -2013,16 +2047,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v348 = v as Record<string, unknown>;
-	const v349 = v348["op"];
-	if (v349 === undefined) fail(p + ".op", 'present', undefined);
-	if (v349 !== "threads") fail(p + ".op", "\"threads\"", v349);
-	const v350 = v348["pid"];
-	if (v350 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v350, p + ".pid", o, d + 1);
+	const v354 = v as Record<string, unknown>;
+	const v355 = v354["op"];
+	if (v355 === undefined) fail(p + ".op", 'present', undefined);
+	if (v355 !== "threads") fail(p + ".op", "\"threads\"", v355);
+	const v356 = v354["pid"];
+	if (v356 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v356, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v351 of Object.keys(v348)) {
-			if (!(["op","pid"] as readonly string[]).includes(v351)) fail(p + '.' + v351, 'not there (not in the schema)', v348[v351]);
+		for (const v357 of Object.keys(v354)) {
+			if (!(["op","pid"] as readonly string[]).includes(v357)) fail(p + '.' + v357, 'not there (not in the schema)', v354[v357]);
 		}
 	}
 }
@@ -2030,19 +2064,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v352 = v as Record<string, unknown>;
-	const v353 = v352["op"];
-	if (v353 === undefined) fail(p + ".op", 'present', undefined);
-	if (v353 !== "regs") fail(p + ".op", "\"regs\"", v353);
-	const v354 = v352["pid"];
-	if (v354 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v354, p + ".pid", o, d + 1);
-	const v355 = v352["tid"];
-	if (v355 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v355, p + ".tid", o, d + 1);
+	const v358 = v as Record<string, unknown>;
+	const v359 = v358["op"];
+	if (v359 === undefined) fail(p + ".op", 'present', undefined);
+	if (v359 !== "regs") fail(p + ".op", "\"regs\"", v359);
+	const v360 = v358["pid"];
+	if (v360 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v360, p + ".pid", o, d + 1);
+	const v361 = v358["tid"];
+	if (v361 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v361, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v356 of Object.keys(v352)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v356)) fail(p + '.' + v356, 'not there (not in the schema)', v352[v356]);
+		for (const v362 of Object.keys(v358)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v362)) fail(p + '.' + v362, 'not there (not in the schema)', v358[v362]);
 		}
 	}
 }
@@ -2050,22 +2084,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v357 = v as Record<string, unknown>;
-	const v358 = v357["op"];
-	if (v358 === undefined) fail(p + ".op", 'present', undefined);
-	if (v358 !== "attach") fail(p + ".op", "\"attach\"", v358);
-	const v359 = v357["pid"];
-	if (v359 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v359, p + ".pid", o, d + 1);
-	const v360 = v357["stop"];
-	if (v360 === undefined) {
-		if (o.fill) v357["stop"] = false;
+	const v363 = v as Record<string, unknown>;
+	const v364 = v363["op"];
+	if (v364 === undefined) fail(p + ".op", 'present', undefined);
+	if (v364 !== "attach") fail(p + ".op", "\"attach\"", v364);
+	const v365 = v363["pid"];
+	if (v365 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v365, p + ".pid", o, d + 1);
+	const v366 = v363["stop"];
+	if (v366 === undefined) {
+		if (o.fill) v363["stop"] = false;
 	} else {
-		if (!(typeof v360 === 'boolean')) fail(p + ".stop", "a boolean", v360);
+		if (!(typeof v366 === 'boolean')) fail(p + ".stop", "a boolean", v366);
 	}
 	if (o.strict) {
-		for (const v361 of Object.keys(v357)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v361)) fail(p + '.' + v361, 'not there (not in the schema)', v357[v361]);
+		for (const v367 of Object.keys(v363)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v367)) fail(p + '.' + v367, 'not there (not in the schema)', v363[v367]);
 		}
 	}
 }
@@ -2073,16 +2107,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v362 = v as Record<string, unknown>;
-	const v363 = v362["op"];
-	if (v363 === undefined) fail(p + ".op", 'present', undefined);
-	if (v363 !== "detach") fail(p + ".op", "\"detach\"", v363);
-	const v364 = v362["pid"];
-	if (v364 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v364, p + ".pid", o, d + 1);
+	const v368 = v as Record<string, unknown>;
+	const v369 = v368["op"];
+	if (v369 === undefined) fail(p + ".op", 'present', undefined);
+	if (v369 !== "detach") fail(p + ".op", "\"detach\"", v369);
+	const v370 = v368["pid"];
+	if (v370 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v370, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v365 of Object.keys(v362)) {
-			if (!(["op","pid"] as readonly string[]).includes(v365)) fail(p + '.' + v365, 'not there (not in the schema)', v362[v365]);
+		for (const v371 of Object.keys(v368)) {
+			if (!(["op","pid"] as readonly string[]).includes(v371)) fail(p + '.' + v371, 'not there (not in the schema)', v368[v371]);
 		}
 	}
 }
@@ -2090,28 +2124,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v366 = v as Record<string, unknown>;
-	const v367 = v366["op"];
-	if (v367 === undefined) fail(p + ".op", 'present', undefined);
-	if (v367 !== "signals") fail(p + ".op", "\"signals\"", v367);
-	const v368 = v366["pid"];
-	if (v368 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v368, p + ".pid", o, d + 1);
-	const v369 = v366["nostop"];
-	if (v369 !== undefined) {
-		checkHex(v369, p + ".nostop", o, d + 1);
+	const v372 = v as Record<string, unknown>;
+	const v373 = v372["op"];
+	if (v373 === undefined) fail(p + ".op", 'present', undefined);
+	if (v373 !== "signals") fail(p + ".op", "\"signals\"", v373);
+	const v374 = v372["pid"];
+	if (v374 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v374, p + ".pid", o, d + 1);
+	const v375 = v372["nostop"];
+	if (v375 !== undefined) {
+		checkHex(v375, p + ".nostop", o, d + 1);
 	}
-	const v370 = v366["noprint"];
-	if (v370 !== undefined) {
-		checkHex(v370, p + ".noprint", o, d + 1);
+	const v376 = v372["noprint"];
+	if (v376 !== undefined) {
+		checkHex(v376, p + ".noprint", o, d + 1);
 	}
-	const v371 = v366["nopass"];
-	if (v371 !== undefined) {
-		checkHex(v371, p + ".nopass", o, d + 1);
+	const v377 = v372["nopass"];
+	if (v377 !== undefined) {
+		checkHex(v377, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v372 of Object.keys(v366)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v372)) fail(p + '.' + v372, 'not there (not in the schema)', v366[v372]);
+		for (const v378 of Object.keys(v372)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v378)) fail(p + '.' + v378, 'not there (not in the schema)', v372[v378]);
 		}
 	}
 }
@@ -2119,22 +2153,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v373 = v as Record<string, unknown>;
-	const v374 = v373["op"];
-	if (v374 === undefined) fail(p + ".op", 'present', undefined);
-	if (v374 !== "followForks") fail(p + ".op", "\"followForks\"", v374);
-	const v375 = v373["pid"];
-	if (v375 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v375, p + ".pid", o, d + 1);
-	const v376 = v373["hold"];
-	if (v376 === undefined) {
-		if (o.fill) v373["hold"] = false;
+	const v379 = v as Record<string, unknown>;
+	const v380 = v379["op"];
+	if (v380 === undefined) fail(p + ".op", 'present', undefined);
+	if (v380 !== "followForks") fail(p + ".op", "\"followForks\"", v380);
+	const v381 = v379["pid"];
+	if (v381 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v381, p + ".pid", o, d + 1);
+	const v382 = v379["hold"];
+	if (v382 === undefined) {
+		if (o.fill) v379["hold"] = false;
 	} else {
-		if (!(typeof v376 === 'boolean')) fail(p + ".hold", "a boolean", v376);
+		if (!(typeof v382 === 'boolean')) fail(p + ".hold", "a boolean", v382);
 	}
 	if (o.strict) {
-		for (const v377 of Object.keys(v373)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v377)) fail(p + '.' + v377, 'not there (not in the schema)', v373[v377]);
+		for (const v383 of Object.keys(v379)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v383)) fail(p + '.' + v383, 'not there (not in the schema)', v379[v383]);
 		}
 	}
 }
@@ -2142,16 +2176,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v378 = v as Record<string, unknown>;
-	const v379 = v378["op"];
-	if (v379 === undefined) fail(p + ".op", 'present', undefined);
-	if (v379 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v379);
-	const v380 = v378["pid"];
-	if (v380 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v380, p + ".pid", o, d + 1);
+	const v384 = v as Record<string, unknown>;
+	const v385 = v384["op"];
+	if (v385 === undefined) fail(p + ".op", 'present', undefined);
+	if (v385 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v385);
+	const v386 = v384["pid"];
+	if (v386 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v386, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v381 of Object.keys(v378)) {
-			if (!(["op","pid"] as readonly string[]).includes(v381)) fail(p + '.' + v381, 'not there (not in the schema)', v378[v381]);
+		for (const v387 of Object.keys(v384)) {
+			if (!(["op","pid"] as readonly string[]).includes(v387)) fail(p + '.' + v387, 'not there (not in the schema)', v384[v387]);
 		}
 	}
 }
@@ -2159,30 +2193,30 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v382 = v as Record<string, unknown>;
-	const v383 = v382["op"];
-	if (v383 === undefined) fail(p + ".op", 'present', undefined);
-	if (v383 !== "watch") fail(p + ".op", "\"watch\"", v383);
-	const v384 = v382["pid"];
-	if (v384 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v384, p + ".pid", o, d + 1);
-	const v385 = v382["addr"];
-	if (v385 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v385, p + ".addr", o, d + 1);
-	const v386 = v382["len"];
-	if (v386 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v386 === 'number' && Number.isInteger(v386))) fail(p + ".len", "an integer", v386);
-	if (typeof v386 === 'number' && v386 < 1) fail(p + ".len", ">= 1", v386);
-	if (typeof v386 === 'number' && v386 > 8) fail(p + ".len", "<= 8", v386);
-	const v387 = v382["rw"];
-	if (v387 === undefined) {
-		if (o.fill) v382["rw"] = false;
+	const v388 = v as Record<string, unknown>;
+	const v389 = v388["op"];
+	if (v389 === undefined) fail(p + ".op", 'present', undefined);
+	if (v389 !== "watch") fail(p + ".op", "\"watch\"", v389);
+	const v390 = v388["pid"];
+	if (v390 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v390, p + ".pid", o, d + 1);
+	const v391 = v388["addr"];
+	if (v391 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v391, p + ".addr", o, d + 1);
+	const v392 = v388["len"];
+	if (v392 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v392 === 'number' && Number.isInteger(v392))) fail(p + ".len", "an integer", v392);
+	if (typeof v392 === 'number' && v392 < 1) fail(p + ".len", ">= 1", v392);
+	if (typeof v392 === 'number' && v392 > 8) fail(p + ".len", "<= 8", v392);
+	const v393 = v388["rw"];
+	if (v393 === undefined) {
+		if (o.fill) v388["rw"] = false;
 	} else {
-		if (!(typeof v387 === 'boolean')) fail(p + ".rw", "a boolean", v387);
+		if (!(typeof v393 === 'boolean')) fail(p + ".rw", "a boolean", v393);
 	}
 	if (o.strict) {
-		for (const v388 of Object.keys(v382)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v388)) fail(p + '.' + v388, 'not there (not in the schema)', v382[v388]);
+		for (const v394 of Object.keys(v388)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v394)) fail(p + '.' + v394, 'not there (not in the schema)', v388[v394]);
 		}
 	}
 }
@@ -2190,19 +2224,40 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v389 = v as Record<string, unknown>;
-	const v390 = v389["op"];
-	if (v390 === undefined) fail(p + ".op", 'present', undefined);
-	if (v390 !== "unwatch") fail(p + ".op", "\"unwatch\"", v390);
-	const v391 = v389["pid"];
-	if (v391 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v391, p + ".pid", o, d + 1);
-	const v392 = v389["addr"];
-	if (v392 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v392, p + ".addr", o, d + 1);
+	const v395 = v as Record<string, unknown>;
+	const v396 = v395["op"];
+	if (v396 === undefined) fail(p + ".op", 'present', undefined);
+	if (v396 !== "unwatch") fail(p + ".op", "\"unwatch\"", v396);
+	const v397 = v395["pid"];
+	if (v397 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v397, p + ".pid", o, d + 1);
+	const v398 = v395["addr"];
+	if (v398 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v398, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v393 of Object.keys(v389)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v393)) fail(p + '.' + v393, 'not there (not in the schema)', v389[v393]);
+		for (const v399 of Object.keys(v395)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v399)) fail(p + '.' + v399, 'not there (not in the schema)', v395[v399]);
+		}
+	}
+}
+
+function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v400 = v as Record<string, unknown>;
+	const v401 = v400["op"];
+	if (v401 === undefined) fail(p + ".op", 'present', undefined);
+	if (v401 !== "global") fail(p + ".op", "\"global\"", v401);
+	const v402 = v400["pid"];
+	if (v402 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v402, p + ".pid", o, d + 1);
+	const v403 = v400["name"];
+	if (v403 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v403 === 'string')) fail(p + ".name", "a string", v403);
+	if (typeof v403 === 'string' && v403.length < 1) fail(p + ".name", "a string of 1+ characters", v403);
+	if (o.strict) {
+		for (const v404 of Object.keys(v400)) {
+			if (!(["op","pid","name"] as readonly string[]).includes(v404)) fail(p + '.' + v404, 'not there (not in the schema)', v400[v404]);
 		}
 	}
 }
@@ -2210,16 +2265,16 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v394 = v as Record<string, unknown>;
-	const v395 = v394["op"];
-	if (v395 === undefined) fail(p + ".op", 'present', undefined);
-	if (v395 !== "stop") fail(p + ".op", "\"stop\"", v395);
-	const v396 = v394["pid"];
-	if (v396 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v396, p + ".pid", o, d + 1);
+	const v405 = v as Record<string, unknown>;
+	const v406 = v405["op"];
+	if (v406 === undefined) fail(p + ".op", 'present', undefined);
+	if (v406 !== "stop") fail(p + ".op", "\"stop\"", v406);
+	const v407 = v405["pid"];
+	if (v407 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v407, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v397 of Object.keys(v394)) {
-			if (!(["op","pid"] as readonly string[]).includes(v397)) fail(p + '.' + v397, 'not there (not in the schema)', v394[v397]);
+		for (const v408 of Object.keys(v405)) {
+			if (!(["op","pid"] as readonly string[]).includes(v408)) fail(p + '.' + v408, 'not there (not in the schema)', v405[v408]);
 		}
 	}
 }
@@ -2227,20 +2282,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v398 = v as Record<string, unknown>;
-	const v399 = v398["op"];
-	if (v399 === undefined) fail(p + ".op", 'present', undefined);
-	if (v399 !== "resume") fail(p + ".op", "\"resume\"", v399);
-	const v400 = v398["pid"];
-	if (v400 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v400, p + ".pid", o, d + 1);
-	const v401 = v398["tid"];
-	if (v401 !== undefined) {
-		checkPid(v401, p + ".tid", o, d + 1);
+	const v409 = v as Record<string, unknown>;
+	const v410 = v409["op"];
+	if (v410 === undefined) fail(p + ".op", 'present', undefined);
+	if (v410 !== "resume") fail(p + ".op", "\"resume\"", v410);
+	const v411 = v409["pid"];
+	if (v411 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v411, p + ".pid", o, d + 1);
+	const v412 = v409["tid"];
+	if (v412 !== undefined) {
+		checkPid(v412, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v402 of Object.keys(v398)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v402)) fail(p + '.' + v402, 'not there (not in the schema)', v398[v402]);
+		for (const v413 of Object.keys(v409)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v409[v413]);
 		}
 	}
 }
@@ -2248,43 +2303,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v403 = v as Record<string, unknown>;
-	const v404 = v403["op"];
-	if (v404 === undefined) fail(p + ".op", 'present', undefined);
-	if (v404 !== "launch") fail(p + ".op", "\"launch\"", v404);
-	const v405 = v403["path"];
-	if (v405 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v405 === 'string')) fail(p + ".path", "a string", v405);
-	if (typeof v405 === 'string' && v405.length < 1) fail(p + ".path", "a string of 1+ characters", v405);
-	const v406 = v403["cwd"];
-	if (v406 === undefined) {
-		if (o.fill) v403["cwd"] = "";
+	const v414 = v as Record<string, unknown>;
+	const v415 = v414["op"];
+	if (v415 === undefined) fail(p + ".op", 'present', undefined);
+	if (v415 !== "launch") fail(p + ".op", "\"launch\"", v415);
+	const v416 = v414["path"];
+	if (v416 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v416 === 'string')) fail(p + ".path", "a string", v416);
+	if (typeof v416 === 'string' && v416.length < 1) fail(p + ".path", "a string of 1+ characters", v416);
+	const v417 = v414["cwd"];
+	if (v417 === undefined) {
+		if (o.fill) v414["cwd"] = "";
 	} else {
-		if (!(typeof v406 === 'string')) fail(p + ".cwd", "a string", v406);
+		if (!(typeof v417 === 'string')) fail(p + ".cwd", "a string", v417);
 	}
-	const v407 = v403["argv"];
-	if (v407 === undefined) {
-		if (o.fill) v403["argv"] = [];
+	const v418 = v414["argv"];
+	if (v418 === undefined) {
+		if (o.fill) v414["argv"] = [];
 	} else {
-		if (!(Array.isArray(v407))) fail(p + ".argv", "an array", v407);
-		for (let v408 = 0; v408 < v407.length; v408++) {
-			const v409: unknown = v407[v408];
-			if (!(typeof v409 === 'string')) fail(p + ".argv" + '[' + v408 + ']', "a string", v409);
+		if (!(Array.isArray(v418))) fail(p + ".argv", "an array", v418);
+		for (let v419 = 0; v419 < v418.length; v419++) {
+			const v420: unknown = v418[v419];
+			if (!(typeof v420 === 'string')) fail(p + ".argv" + '[' + v419 + ']', "a string", v420);
 		}
 	}
-	const v410 = v403["env"];
-	if (v410 === undefined) {
-		if (o.fill) v403["env"] = [];
+	const v421 = v414["env"];
+	if (v421 === undefined) {
+		if (o.fill) v414["env"] = [];
 	} else {
-		if (!(Array.isArray(v410))) fail(p + ".env", "an array", v410);
-		for (let v411 = 0; v411 < v410.length; v411++) {
-			const v412: unknown = v410[v411];
-			if (!(typeof v412 === 'string')) fail(p + ".env" + '[' + v411 + ']', "a string", v412);
+		if (!(Array.isArray(v421))) fail(p + ".env", "an array", v421);
+		for (let v422 = 0; v422 < v421.length; v422++) {
+			const v423: unknown = v421[v422];
+			if (!(typeof v423 === 'string')) fail(p + ".env" + '[' + v422 + ']', "a string", v423);
 		}
 	}
 	if (o.strict) {
-		for (const v413 of Object.keys(v403)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v403[v413]);
+		for (const v424 of Object.keys(v414)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v424)) fail(p + '.' + v424, 'not there (not in the schema)', v414[v424]);
 		}
 	}
 }
@@ -2292,40 +2347,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v414 = v as Record<string, unknown>;
-	const v415 = v414["op"];
-	if (v415 === undefined) fail(p + ".op", 'present', undefined);
-	if (v415 !== "fork") fail(p + ".op", "\"fork\"", v415);
-	const v416 = v414["pid"];
-	if (v416 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v416, p + ".pid", o, d + 1);
-	const v417 = v414["stopped"];
-	if (v417 === undefined) {
-		if (o.fill) v414["stopped"] = false;
+	const v425 = v as Record<string, unknown>;
+	const v426 = v425["op"];
+	if (v426 === undefined) fail(p + ".op", 'present', undefined);
+	if (v426 !== "fork") fail(p + ".op", "\"fork\"", v426);
+	const v427 = v425["pid"];
+	if (v427 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v427, p + ".pid", o, d + 1);
+	const v428 = v425["stopped"];
+	if (v428 === undefined) {
+		if (o.fill) v425["stopped"] = false;
 	} else {
-		if (!(typeof v417 === 'boolean')) fail(p + ".stopped", "a boolean", v417);
+		if (!(typeof v428 === 'boolean')) fail(p + ".stopped", "a boolean", v428);
 	}
-	const v418 = v414["keepTraced"];
-	if (v418 === undefined) {
-		if (o.fill) v414["keepTraced"] = false;
+	const v429 = v425["keepTraced"];
+	if (v429 === undefined) {
+		if (o.fill) v425["keepTraced"] = false;
 	} else {
-		if (!(typeof v418 === 'boolean')) fail(p + ".keepTraced", "a boolean", v418);
+		if (!(typeof v429 === 'boolean')) fail(p + ".keepTraced", "a boolean", v429);
 	}
-	const v419 = v414["copyDontfork"];
-	if (v419 === undefined) {
-		if (o.fill) v414["copyDontfork"] = false;
+	const v430 = v425["copyDontfork"];
+	if (v430 === undefined) {
+		if (o.fill) v425["copyDontfork"] = false;
 	} else {
-		if (!(typeof v419 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v419);
+		if (!(typeof v430 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v430);
 	}
-	const v420 = v414["sameTids"];
-	if (v420 === undefined) {
-		if (o.fill) v414["sameTids"] = false;
+	const v431 = v425["sameTids"];
+	if (v431 === undefined) {
+		if (o.fill) v425["sameTids"] = false;
 	} else {
-		if (!(typeof v420 === 'boolean')) fail(p + ".sameTids", "a boolean", v420);
+		if (!(typeof v431 === 'boolean')) fail(p + ".sameTids", "a boolean", v431);
 	}
 	if (o.strict) {
-		for (const v421 of Object.keys(v414)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v421)) fail(p + '.' + v421, 'not there (not in the schema)', v414[v421]);
+		for (const v432 of Object.keys(v425)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v432)) fail(p + '.' + v432, 'not there (not in the schema)', v425[v432]);
 		}
 	}
 }
@@ -2333,16 +2388,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v422 = v as Record<string, unknown>;
-	const v423 = v422["op"];
-	if (v423 === undefined) fail(p + ".op", 'present', undefined);
-	if (v423 !== "kill") fail(p + ".op", "\"kill\"", v423);
-	const v424 = v422["pid"];
-	if (v424 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v424, p + ".pid", o, d + 1);
+	const v433 = v as Record<string, unknown>;
+	const v434 = v433["op"];
+	if (v434 === undefined) fail(p + ".op", 'present', undefined);
+	if (v434 !== "kill") fail(p + ".op", "\"kill\"", v434);
+	const v435 = v433["pid"];
+	if (v435 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v435, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v425 of Object.keys(v422)) {
-			if (!(["op","pid"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v422[v425]);
+		for (const v436 of Object.keys(v433)) {
+			if (!(["op","pid"] as readonly string[]).includes(v436)) fail(p + '.' + v436, 'not there (not in the schema)', v433[v436]);
 		}
 	}
 }
@@ -2350,43 +2405,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v426 = v as Record<string, unknown>;
-	const v427 = v426["op"];
-	if (v427 === undefined) fail(p + ".op", 'present', undefined);
-	if (v427 !== "step") fail(p + ".op", "\"step\"", v427);
-	const v428 = v426["pid"];
-	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v428, p + ".pid", o, d + 1);
-	const v429 = v426["tid"];
-	if (v429 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v429, p + ".tid", o, d + 1);
-	const v430 = v426["line"];
-	if (v430 === undefined) {
-		if (o.fill) v426["line"] = false;
+	const v437 = v as Record<string, unknown>;
+	const v438 = v437["op"];
+	if (v438 === undefined) fail(p + ".op", 'present', undefined);
+	if (v438 !== "step") fail(p + ".op", "\"step\"", v438);
+	const v439 = v437["pid"];
+	if (v439 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v439, p + ".pid", o, d + 1);
+	const v440 = v437["tid"];
+	if (v440 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v440, p + ".tid", o, d + 1);
+	const v441 = v437["line"];
+	if (v441 === undefined) {
+		if (o.fill) v437["line"] = false;
 	} else {
-		if (!(typeof v430 === 'boolean')) fail(p + ".line", "a boolean", v430);
+		if (!(typeof v441 === 'boolean')) fail(p + ".line", "a boolean", v441);
 	}
-	const v431 = v426["into"];
-	if (v431 === undefined) {
-		if (o.fill) v426["into"] = false;
+	const v442 = v437["into"];
+	if (v442 === undefined) {
+		if (o.fill) v437["into"] = false;
 	} else {
-		if (!(typeof v431 === 'boolean')) fail(p + ".into", "a boolean", v431);
+		if (!(typeof v442 === 'boolean')) fail(p + ".into", "a boolean", v442);
 	}
-	const v432 = v426["out"];
-	if (v432 === undefined) {
-		if (o.fill) v426["out"] = false;
+	const v443 = v437["out"];
+	if (v443 === undefined) {
+		if (o.fill) v437["out"] = false;
 	} else {
-		if (!(typeof v432 === 'boolean')) fail(p + ".out", "a boolean", v432);
+		if (!(typeof v443 === 'boolean')) fail(p + ".out", "a boolean", v443);
 	}
-	const v433 = v426["alone"];
-	if (v433 === undefined) {
-		if (o.fill) v426["alone"] = false;
+	const v444 = v437["alone"];
+	if (v444 === undefined) {
+		if (o.fill) v437["alone"] = false;
 	} else {
-		if (!(typeof v433 === 'boolean')) fail(p + ".alone", "a boolean", v433);
+		if (!(typeof v444 === 'boolean')) fail(p + ".alone", "a boolean", v444);
 	}
 	if (o.strict) {
-		for (const v434 of Object.keys(v426)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v434)) fail(p + '.' + v434, 'not there (not in the schema)', v426[v434]);
+		for (const v445 of Object.keys(v437)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v445)) fail(p + '.' + v445, 'not there (not in the schema)', v437[v445]);
 		}
 	}
 }
@@ -2394,19 +2449,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v435 = v as Record<string, unknown>;
-	const v436 = v435["op"];
-	if (v436 === undefined) fail(p + ".op", 'present', undefined);
-	if (v436 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v436);
-	const v437 = v435["pid"];
-	if (v437 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v437, p + ".pid", o, d + 1);
-	const v438 = v435["addr"];
-	if (v438 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v438, p + ".addr", o, d + 1);
+	const v446 = v as Record<string, unknown>;
+	const v447 = v446["op"];
+	if (v447 === undefined) fail(p + ".op", 'present', undefined);
+	if (v447 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v447);
+	const v448 = v446["pid"];
+	if (v448 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v448, p + ".pid", o, d + 1);
+	const v449 = v446["addr"];
+	if (v449 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v449, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v439 of Object.keys(v435)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v439)) fail(p + '.' + v439, 'not there (not in the schema)', v435[v439]);
+		for (const v450 of Object.keys(v446)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v446[v450]);
 		}
 	}
 }
@@ -2414,19 +2469,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v440 = v as Record<string, unknown>;
-	const v441 = v440["op"];
-	if (v441 === undefined) fail(p + ".op", 'present', undefined);
-	if (v441 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v441);
-	const v442 = v440["pid"];
-	if (v442 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v442, p + ".pid", o, d + 1);
-	const v443 = v440["addr"];
-	if (v443 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v443, p + ".addr", o, d + 1);
+	const v451 = v as Record<string, unknown>;
+	const v452 = v451["op"];
+	if (v452 === undefined) fail(p + ".op", 'present', undefined);
+	if (v452 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v452);
+	const v453 = v451["pid"];
+	if (v453 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v453, p + ".pid", o, d + 1);
+	const v454 = v451["addr"];
+	if (v454 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v454, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v444 of Object.keys(v440)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v444)) fail(p + '.' + v444, 'not there (not in the schema)', v440[v444]);
+		for (const v455 of Object.keys(v451)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v455)) fail(p + '.' + v455, 'not there (not in the schema)', v451[v455]);
 		}
 	}
 }
@@ -2434,27 +2489,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v445 = v as Record<string, unknown>;
-	const v446 = v445["op"];
-	if (v446 === undefined) fail(p + ".op", 'present', undefined);
-	if (v446 !== "setRegs") fail(p + ".op", "\"setRegs\"", v446);
-	const v447 = v445["pid"];
-	if (v447 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v447, p + ".pid", o, d + 1);
-	const v448 = v445["tid"];
-	if (v448 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v448, p + ".tid", o, d + 1);
-	const v449 = v445["regs"];
-	if (v449 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v449))) fail(p + ".regs", "an object", v449);
-	const v450 = v449 as Record<string, unknown>;
-	for (const v451 of Object.keys(v450)) {
-		if (([] as readonly string[]).includes(v451)) continue;
-		checkHex(v450[v451], p + ".regs" + '.' + v451, o, d + 1);
+	const v456 = v as Record<string, unknown>;
+	const v457 = v456["op"];
+	if (v457 === undefined) fail(p + ".op", 'present', undefined);
+	if (v457 !== "setRegs") fail(p + ".op", "\"setRegs\"", v457);
+	const v458 = v456["pid"];
+	if (v458 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v458, p + ".pid", o, d + 1);
+	const v459 = v456["tid"];
+	if (v459 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v459, p + ".tid", o, d + 1);
+	const v460 = v456["regs"];
+	if (v460 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v460))) fail(p + ".regs", "an object", v460);
+	const v461 = v460 as Record<string, unknown>;
+	for (const v462 of Object.keys(v461)) {
+		if (([] as readonly string[]).includes(v462)) continue;
+		checkHex(v461[v462], p + ".regs" + '.' + v462, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v452 of Object.keys(v445)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v452)) fail(p + '.' + v452, 'not there (not in the schema)', v445[v452]);
+		for (const v463 of Object.keys(v456)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v463)) fail(p + '.' + v463, 'not there (not in the schema)', v456[v463]);
 		}
 	}
 }
@@ -2462,13 +2517,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v453 = v as Record<string, unknown>;
-	const v454 = v453["op"];
-	if (v454 === undefined) fail(p + ".op", 'present', undefined);
-	if (v454 !== "ping") fail(p + ".op", "\"ping\"", v454);
+	const v464 = v as Record<string, unknown>;
+	const v465 = v464["op"];
+	if (v465 === undefined) fail(p + ".op", 'present', undefined);
+	if (v465 !== "ping") fail(p + ".op", "\"ping\"", v465);
 	if (o.strict) {
-		for (const v455 of Object.keys(v453)) {
-			if (!(["op"] as readonly string[]).includes(v455)) fail(p + '.' + v455, 'not there (not in the schema)', v453[v455]);
+		for (const v466 of Object.keys(v464)) {
+			if (!(["op"] as readonly string[]).includes(v466)) fail(p + '.' + v466, 'not there (not in the schema)', v464[v466]);
 		}
 	}
 }
@@ -2476,29 +2531,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v456 = v as Record<string, unknown>;
-	const v457 = v456["op"];
-	if (v457 === undefined) fail(p + ".op", 'present', undefined);
-	if (v457 !== "stack") fail(p + ".op", "\"stack\"", v457);
-	const v458 = v456["pid"];
-	if (v458 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v458, p + ".pid", o, d + 1);
-	const v459 = v456["tid"];
-	if (v459 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v459 === 'number' && Number.isInteger(v459))) fail(p + ".tid", "an integer", v459);
-	if (typeof v459 === 'number' && v459 < 0) fail(p + ".tid", ">= 0", v459);
-	if (typeof v459 === 'number' && v459 > 2147483647) fail(p + ".tid", "<= 2147483647", v459);
-	const v460 = v456["maxFrames"];
-	if (v460 === undefined) {
-		if (o.fill) v456["maxFrames"] = 0;
+	const v467 = v as Record<string, unknown>;
+	const v468 = v467["op"];
+	if (v468 === undefined) fail(p + ".op", 'present', undefined);
+	if (v468 !== "stack") fail(p + ".op", "\"stack\"", v468);
+	const v469 = v467["pid"];
+	if (v469 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v469, p + ".pid", o, d + 1);
+	const v470 = v467["tid"];
+	if (v470 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v470 === 'number' && Number.isInteger(v470))) fail(p + ".tid", "an integer", v470);
+	if (typeof v470 === 'number' && v470 < 0) fail(p + ".tid", ">= 0", v470);
+	if (typeof v470 === 'number' && v470 > 2147483647) fail(p + ".tid", "<= 2147483647", v470);
+	const v471 = v467["maxFrames"];
+	if (v471 === undefined) {
+		if (o.fill) v467["maxFrames"] = 0;
 	} else {
-		if (!(typeof v460 === 'number' && Number.isInteger(v460))) fail(p + ".maxFrames", "an integer", v460);
-		if (typeof v460 === 'number' && v460 < 0) fail(p + ".maxFrames", ">= 0", v460);
-		if (typeof v460 === 'number' && v460 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v460);
+		if (!(typeof v471 === 'number' && Number.isInteger(v471))) fail(p + ".maxFrames", "an integer", v471);
+		if (typeof v471 === 'number' && v471 < 0) fail(p + ".maxFrames", ">= 0", v471);
+		if (typeof v471 === 'number' && v471 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v471);
 	}
 	if (o.strict) {
-		for (const v461 of Object.keys(v456)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v461)) fail(p + '.' + v461, 'not there (not in the schema)', v456[v461]);
+		for (const v472 of Object.keys(v467)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v472)) fail(p + '.' + v472, 'not there (not in the schema)', v467[v472]);
 		}
 	}
 }
@@ -2506,34 +2561,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v462 = v as Record<string, unknown>;
-	const v463 = v462["op"];
-	if (v463 === undefined) fail(p + ".op", 'present', undefined);
-	if (v463 !== "symbols") fail(p + ".op", "\"symbols\"", v463);
-	const v464 = v462["pid"];
-	if (v464 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v464, p + ".pid", o, d + 1);
-	const v465 = v462["function"];
-	if (v465 !== undefined) {
-		if (!(typeof v465 === 'string')) fail(p + ".function", "a string", v465);
+	const v473 = v as Record<string, unknown>;
+	const v474 = v473["op"];
+	if (v474 === undefined) fail(p + ".op", 'present', undefined);
+	if (v474 !== "symbols") fail(p + ".op", "\"symbols\"", v474);
+	const v475 = v473["pid"];
+	if (v475 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v475, p + ".pid", o, d + 1);
+	const v476 = v473["function"];
+	if (v476 !== undefined) {
+		if (!(typeof v476 === 'string')) fail(p + ".function", "a string", v476);
 	}
-	const v466 = v462["file"];
-	if (v466 !== undefined) {
-		if (!(typeof v466 === 'string')) fail(p + ".file", "a string", v466);
+	const v477 = v473["file"];
+	if (v477 !== undefined) {
+		if (!(typeof v477 === 'string')) fail(p + ".file", "a string", v477);
 	}
-	const v467 = v462["line"];
-	if (v467 !== undefined) {
-		if (!(typeof v467 === 'number' && Number.isInteger(v467))) fail(p + ".line", "an integer", v467);
-		if (typeof v467 === 'number' && v467 < 1) fail(p + ".line", ">= 1", v467);
-		if (typeof v467 === 'number' && v467 > 2147483647) fail(p + ".line", "<= 2147483647", v467);
+	const v478 = v473["line"];
+	if (v478 !== undefined) {
+		if (!(typeof v478 === 'number' && Number.isInteger(v478))) fail(p + ".line", "an integer", v478);
+		if (typeof v478 === 'number' && v478 < 1) fail(p + ".line", ">= 1", v478);
+		if (typeof v478 === 'number' && v478 > 2147483647) fail(p + ".line", "<= 2147483647", v478);
 	}
-	const v468 = v462["addr"];
-	if (v468 !== undefined) {
-		checkHex(v468, p + ".addr", o, d + 1);
+	const v479 = v473["addr"];
+	if (v479 !== undefined) {
+		checkHex(v479, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v469 of Object.keys(v462)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v469)) fail(p + '.' + v469, 'not there (not in the schema)', v462[v469]);
+		for (const v480 of Object.keys(v473)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v480)) fail(p + '.' + v480, 'not there (not in the schema)', v473[v480]);
 		}
 	}
 }
@@ -2541,27 +2596,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v470 = v as Record<string, unknown>;
-	const v471 = v470["op"];
-	if (v471 === undefined) fail(p + ".op", 'present', undefined);
-	if (v471 !== "locals") fail(p + ".op", "\"locals\"", v471);
-	const v472 = v470["pid"];
-	if (v472 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v472, p + ".pid", o, d + 1);
-	const v473 = v470["tid"];
-	if (v473 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v473, p + ".tid", o, d + 1);
-	const v474 = v470["frame"];
-	if (v474 === undefined) {
-		if (o.fill) v470["frame"] = 0;
+	const v481 = v as Record<string, unknown>;
+	const v482 = v481["op"];
+	if (v482 === undefined) fail(p + ".op", 'present', undefined);
+	if (v482 !== "locals") fail(p + ".op", "\"locals\"", v482);
+	const v483 = v481["pid"];
+	if (v483 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v483, p + ".pid", o, d + 1);
+	const v484 = v481["tid"];
+	if (v484 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v484, p + ".tid", o, d + 1);
+	const v485 = v481["frame"];
+	if (v485 === undefined) {
+		if (o.fill) v481["frame"] = 0;
 	} else {
-		if (!(typeof v474 === 'number' && Number.isInteger(v474))) fail(p + ".frame", "an integer", v474);
-		if (typeof v474 === 'number' && v474 < 0) fail(p + ".frame", ">= 0", v474);
-		if (typeof v474 === 'number' && v474 > 254) fail(p + ".frame", "<= 254", v474);
+		if (!(typeof v485 === 'number' && Number.isInteger(v485))) fail(p + ".frame", "an integer", v485);
+		if (typeof v485 === 'number' && v485 < 0) fail(p + ".frame", ">= 0", v485);
+		if (typeof v485 === 'number' && v485 > 254) fail(p + ".frame", "<= 254", v485);
 	}
 	if (o.strict) {
-		for (const v475 of Object.keys(v470)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v475)) fail(p + '.' + v475, 'not there (not in the schema)', v470[v475]);
+		for (const v486 of Object.keys(v481)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v486)) fail(p + '.' + v486, 'not there (not in the schema)', v481[v486]);
 		}
 	}
 }
@@ -2569,22 +2624,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v476 = v as Record<string, unknown>;
-	const v477 = v476["type"];
-	if (v477 === undefined) fail(p + ".type", 'present', undefined);
-	if (v477 !== "event") fail(p + ".type", "\"event\"", v477);
-	const v478 = v476["event"];
-	if (v478 === undefined) fail(p + ".event", 'present', undefined);
-	if (v478 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v478);
-	const v479 = v476["pid"];
-	if (v479 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v479, p + ".pid", o, d + 1);
-	const v480 = v476["tid"];
-	if (v480 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v480, p + ".tid", o, d + 1);
+	const v487 = v as Record<string, unknown>;
+	const v488 = v487["type"];
+	if (v488 === undefined) fail(p + ".type", 'present', undefined);
+	if (v488 !== "event") fail(p + ".type", "\"event\"", v488);
+	const v489 = v487["event"];
+	if (v489 === undefined) fail(p + ".event", 'present', undefined);
+	if (v489 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v489);
+	const v490 = v487["pid"];
+	if (v490 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v490, p + ".pid", o, d + 1);
+	const v491 = v487["tid"];
+	if (v491 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v491, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v481 of Object.keys(v476)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v481)) fail(p + '.' + v481, 'not there (not in the schema)', v476[v481]);
+		for (const v492 of Object.keys(v487)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v492)) fail(p + '.' + v492, 'not there (not in the schema)', v487[v492]);
 		}
 	}
 }
@@ -2592,22 +2647,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v482 = v as Record<string, unknown>;
-	const v483 = v482["type"];
-	if (v483 === undefined) fail(p + ".type", 'present', undefined);
-	if (v483 !== "event") fail(p + ".type", "\"event\"", v483);
-	const v484 = v482["event"];
-	if (v484 === undefined) fail(p + ".event", 'present', undefined);
-	if (v484 !== "threadExited") fail(p + ".event", "\"threadExited\"", v484);
-	const v485 = v482["pid"];
-	if (v485 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v485, p + ".pid", o, d + 1);
-	const v486 = v482["tid"];
-	if (v486 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v486, p + ".tid", o, d + 1);
+	const v493 = v as Record<string, unknown>;
+	const v494 = v493["type"];
+	if (v494 === undefined) fail(p + ".type", 'present', undefined);
+	if (v494 !== "event") fail(p + ".type", "\"event\"", v494);
+	const v495 = v493["event"];
+	if (v495 === undefined) fail(p + ".event", 'present', undefined);
+	if (v495 !== "threadExited") fail(p + ".event", "\"threadExited\"", v495);
+	const v496 = v493["pid"];
+	if (v496 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v496, p + ".pid", o, d + 1);
+	const v497 = v493["tid"];
+	if (v497 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v497, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v487 of Object.keys(v482)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v487)) fail(p + '.' + v487, 'not there (not in the schema)', v482[v487]);
+		for (const v498 of Object.keys(v493)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v498)) fail(p + '.' + v498, 'not there (not in the schema)', v493[v498]);
 		}
 	}
 }
@@ -2615,38 +2670,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v488 = v as Record<string, unknown>;
-	const v489 = v488["type"];
-	if (v489 === undefined) fail(p + ".type", 'present', undefined);
-	if (v489 !== "event") fail(p + ".type", "\"event\"", v489);
-	const v490 = v488["event"];
-	if (v490 === undefined) fail(p + ".event", 'present', undefined);
-	if (v490 !== "stopped") fail(p + ".event", "\"stopped\"", v490);
-	const v491 = v488["pid"];
-	if (v491 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v491, p + ".pid", o, d + 1);
-	const v492 = v488["tid"];
-	if (v492 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v492, p + ".tid", o, d + 1);
-	const v493 = v488["reason"];
-	if (v493 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v493 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v493)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v493);
-	const v494 = v488["signal"];
-	if (v494 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v494 === 'number' && Number.isInteger(v494))) fail(p + ".signal", "an integer", v494);
-	if (typeof v494 === 'number' && v494 < 0) fail(p + ".signal", ">= 0", v494);
-	if (typeof v494 === 'number' && v494 > 64) fail(p + ".signal", "<= 64", v494);
-	const v495 = v488["pc"];
-	if (v495 !== undefined) {
-		checkHex(v495, p + ".pc", o, d + 1);
+	const v499 = v as Record<string, unknown>;
+	const v500 = v499["type"];
+	if (v500 === undefined) fail(p + ".type", 'present', undefined);
+	if (v500 !== "event") fail(p + ".type", "\"event\"", v500);
+	const v501 = v499["event"];
+	if (v501 === undefined) fail(p + ".event", 'present', undefined);
+	if (v501 !== "stopped") fail(p + ".event", "\"stopped\"", v501);
+	const v502 = v499["pid"];
+	if (v502 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v502, p + ".pid", o, d + 1);
+	const v503 = v499["tid"];
+	if (v503 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v503, p + ".tid", o, d + 1);
+	const v504 = v499["reason"];
+	if (v504 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v504 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v504)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v504);
+	const v505 = v499["signal"];
+	if (v505 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v505 === 'number' && Number.isInteger(v505))) fail(p + ".signal", "an integer", v505);
+	if (typeof v505 === 'number' && v505 < 0) fail(p + ".signal", ">= 0", v505);
+	if (typeof v505 === 'number' && v505 > 64) fail(p + ".signal", "<= 64", v505);
+	const v506 = v499["pc"];
+	if (v506 !== undefined) {
+		checkHex(v506, p + ".pc", o, d + 1);
 	}
-	const v496 = v488["addr"];
-	if (v496 !== undefined) {
-		checkHex(v496, p + ".addr", o, d + 1);
+	const v507 = v499["addr"];
+	if (v507 !== undefined) {
+		checkHex(v507, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v497 of Object.keys(v488)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v497)) fail(p + '.' + v497, 'not there (not in the schema)', v488[v497]);
+		for (const v508 of Object.keys(v499)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v508)) fail(p + '.' + v508, 'not there (not in the schema)', v499[v508]);
 		}
 	}
 }
@@ -2654,30 +2709,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v498 = v as Record<string, unknown>;
-	const v499 = v498["type"];
-	if (v499 === undefined) fail(p + ".type", 'present', undefined);
-	if (v499 !== "event") fail(p + ".type", "\"event\"", v499);
-	const v500 = v498["event"];
-	if (v500 === undefined) fail(p + ".event", 'present', undefined);
-	if (v500 !== "signal") fail(p + ".event", "\"signal\"", v500);
-	const v501 = v498["pid"];
-	if (v501 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v501, p + ".pid", o, d + 1);
-	const v502 = v498["tid"];
-	if (v502 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v502, p + ".tid", o, d + 1);
-	const v503 = v498["signal"];
-	if (v503 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v503 === 'number' && Number.isInteger(v503))) fail(p + ".signal", "an integer", v503);
-	if (typeof v503 === 'number' && v503 < 1) fail(p + ".signal", ">= 1", v503);
-	if (typeof v503 === 'number' && v503 > 64) fail(p + ".signal", "<= 64", v503);
-	const v504 = v498["passed"];
-	if (v504 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v504 === 'boolean')) fail(p + ".passed", "a boolean", v504);
+	const v509 = v as Record<string, unknown>;
+	const v510 = v509["type"];
+	if (v510 === undefined) fail(p + ".type", 'present', undefined);
+	if (v510 !== "event") fail(p + ".type", "\"event\"", v510);
+	const v511 = v509["event"];
+	if (v511 === undefined) fail(p + ".event", 'present', undefined);
+	if (v511 !== "signal") fail(p + ".event", "\"signal\"", v511);
+	const v512 = v509["pid"];
+	if (v512 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v512, p + ".pid", o, d + 1);
+	const v513 = v509["tid"];
+	if (v513 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v513, p + ".tid", o, d + 1);
+	const v514 = v509["signal"];
+	if (v514 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v514 === 'number' && Number.isInteger(v514))) fail(p + ".signal", "an integer", v514);
+	if (typeof v514 === 'number' && v514 < 1) fail(p + ".signal", ">= 1", v514);
+	if (typeof v514 === 'number' && v514 > 64) fail(p + ".signal", "<= 64", v514);
+	const v515 = v509["passed"];
+	if (v515 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v515 === 'boolean')) fail(p + ".passed", "a boolean", v515);
 	if (o.strict) {
-		for (const v505 of Object.keys(v498)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v505)) fail(p + '.' + v505, 'not there (not in the schema)', v498[v505]);
+		for (const v516 of Object.keys(v509)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v516)) fail(p + '.' + v516, 'not there (not in the schema)', v509[v516]);
 		}
 	}
 }
@@ -2685,31 +2740,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v506 = v as Record<string, unknown>;
-	const v507 = v506["type"];
-	if (v507 === undefined) fail(p + ".type", 'present', undefined);
-	if (v507 !== "event") fail(p + ".type", "\"event\"", v507);
-	const v508 = v506["event"];
-	if (v508 === undefined) fail(p + ".event", 'present', undefined);
-	if (v508 !== "childProcess") fail(p + ".event", "\"childProcess\"", v508);
-	const v509 = v506["pid"];
-	if (v509 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v509, p + ".pid", o, d + 1);
-	const v510 = v506["tid"];
-	if (v510 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v510, p + ".tid", o, d + 1);
-	const v511 = v506["child"];
-	if (v511 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v511, p + ".child", o, d + 1);
-	const v512 = v506["kind"];
-	if (v512 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v512 !== 'string' || !["fork","vfork","clone"].includes(v512)) fail(p + ".kind", "one of fork|vfork|clone", v512);
-	const v513 = v506["detached"];
-	if (v513 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v513 === 'boolean')) fail(p + ".detached", "a boolean", v513);
+	const v517 = v as Record<string, unknown>;
+	const v518 = v517["type"];
+	if (v518 === undefined) fail(p + ".type", 'present', undefined);
+	if (v518 !== "event") fail(p + ".type", "\"event\"", v518);
+	const v519 = v517["event"];
+	if (v519 === undefined) fail(p + ".event", 'present', undefined);
+	if (v519 !== "childProcess") fail(p + ".event", "\"childProcess\"", v519);
+	const v520 = v517["pid"];
+	if (v520 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v520, p + ".pid", o, d + 1);
+	const v521 = v517["tid"];
+	if (v521 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v521, p + ".tid", o, d + 1);
+	const v522 = v517["child"];
+	if (v522 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v522, p + ".child", o, d + 1);
+	const v523 = v517["kind"];
+	if (v523 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v523 !== 'string' || !["fork","vfork","clone"].includes(v523)) fail(p + ".kind", "one of fork|vfork|clone", v523);
+	const v524 = v517["detached"];
+	if (v524 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v524 === 'boolean')) fail(p + ".detached", "a boolean", v524);
 	if (o.strict) {
-		for (const v514 of Object.keys(v506)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v514)) fail(p + '.' + v514, 'not there (not in the schema)', v506[v514]);
+		for (const v525 of Object.keys(v517)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v525)) fail(p + '.' + v525, 'not there (not in the schema)', v517[v525]);
 		}
 	}
 }
@@ -2717,25 +2772,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v515 = v as Record<string, unknown>;
-	const v516 = v515["type"];
-	if (v516 === undefined) fail(p + ".type", 'present', undefined);
-	if (v516 !== "event") fail(p + ".type", "\"event\"", v516);
-	const v517 = v515["event"];
-	if (v517 === undefined) fail(p + ".event", 'present', undefined);
-	if (v517 !== "exec") fail(p + ".event", "\"exec\"", v517);
-	const v518 = v515["pid"];
-	if (v518 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v518, p + ".pid", o, d + 1);
-	const v519 = v515["tid"];
-	if (v519 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v519, p + ".tid", o, d + 1);
-	const v520 = v515["path"];
-	if (v520 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v520 === 'string')) fail(p + ".path", "a string", v520);
+	const v526 = v as Record<string, unknown>;
+	const v527 = v526["type"];
+	if (v527 === undefined) fail(p + ".type", 'present', undefined);
+	if (v527 !== "event") fail(p + ".type", "\"event\"", v527);
+	const v528 = v526["event"];
+	if (v528 === undefined) fail(p + ".event", 'present', undefined);
+	if (v528 !== "exec") fail(p + ".event", "\"exec\"", v528);
+	const v529 = v526["pid"];
+	if (v529 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v529, p + ".pid", o, d + 1);
+	const v530 = v526["tid"];
+	if (v530 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v530, p + ".tid", o, d + 1);
+	const v531 = v526["path"];
+	if (v531 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v531 === 'string')) fail(p + ".path", "a string", v531);
 	if (o.strict) {
-		for (const v521 of Object.keys(v515)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v521)) fail(p + '.' + v521, 'not there (not in the schema)', v515[v521]);
+		for (const v532 of Object.keys(v526)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v532)) fail(p + '.' + v532, 'not there (not in the schema)', v526[v532]);
 		}
 	}
 }
@@ -2743,32 +2798,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v522 = v as Record<string, unknown>;
-	const v523 = v522["type"];
-	if (v523 === undefined) fail(p + ".type", 'present', undefined);
-	if (v523 !== "event") fail(p + ".type", "\"event\"", v523);
-	const v524 = v522["event"];
-	if (v524 === undefined) fail(p + ".event", 'present', undefined);
-	if (v524 !== "exited") fail(p + ".event", "\"exited\"", v524);
-	const v525 = v522["pid"];
-	if (v525 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v525, p + ".pid", o, d + 1);
-	const v526 = v522["exitCode"];
-	if (v526 !== undefined) {
-		if (!(typeof v526 === 'number' && Number.isInteger(v526))) fail(p + ".exitCode", "an integer", v526);
-		if (typeof v526 === 'number' && v526 < 0) fail(p + ".exitCode", ">= 0", v526);
-		if (typeof v526 === 'number' && v526 > 255) fail(p + ".exitCode", "<= 255", v526);
+	const v533 = v as Record<string, unknown>;
+	const v534 = v533["type"];
+	if (v534 === undefined) fail(p + ".type", 'present', undefined);
+	if (v534 !== "event") fail(p + ".type", "\"event\"", v534);
+	const v535 = v533["event"];
+	if (v535 === undefined) fail(p + ".event", 'present', undefined);
+	if (v535 !== "exited") fail(p + ".event", "\"exited\"", v535);
+	const v536 = v533["pid"];
+	if (v536 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v536, p + ".pid", o, d + 1);
+	const v537 = v533["exitCode"];
+	if (v537 !== undefined) {
+		if (!(typeof v537 === 'number' && Number.isInteger(v537))) fail(p + ".exitCode", "an integer", v537);
+		if (typeof v537 === 'number' && v537 < 0) fail(p + ".exitCode", ">= 0", v537);
+		if (typeof v537 === 'number' && v537 > 255) fail(p + ".exitCode", "<= 255", v537);
 	}
-	const v527 = v522["signal"];
-	if (v527 !== undefined) {
-		if (!(typeof v527 === 'number' && Number.isInteger(v527))) fail(p + ".signal", "an integer", v527);
-		if (typeof v527 === 'number' && v527 < 1) fail(p + ".signal", ">= 1", v527);
-		if (typeof v527 === 'number' && v527 > 64) fail(p + ".signal", "<= 64", v527);
+	const v538 = v533["signal"];
+	if (v538 !== undefined) {
+		if (!(typeof v538 === 'number' && Number.isInteger(v538))) fail(p + ".signal", "an integer", v538);
+		if (typeof v538 === 'number' && v538 < 1) fail(p + ".signal", ">= 1", v538);
+		if (typeof v538 === 'number' && v538 > 64) fail(p + ".signal", "<= 64", v538);
 	}
-	if (v522["exitCode"] === undefined && v522["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v533["exitCode"] === undefined && v533["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v528 of Object.keys(v522)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v528)) fail(p + '.' + v528, 'not there (not in the schema)', v522[v528]);
+		for (const v539 of Object.keys(v533)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v539)) fail(p + '.' + v539, 'not there (not in the schema)', v533[v539]);
 		}
 	}
 }
@@ -2793,6 +2848,7 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	forkInfo: (v, o) => run<BodyByOp['forkInfo']>(checkForkInfoBody, v, 'forkInfo', o),
 	watch: (v, o) => run<BodyByOp['watch']>(checkWatchBody, v, 'watch', o),
 	unwatch: (v, o) => run<BodyByOp['unwatch']>(checkPidBody, v, 'unwatch', o),
+	global: (v, o) => run<BodyByOp['global']>(checkGlobalBody, v, 'global', o),
 	stop: (v, o) => run<BodyByOp['stop']>(checkStopBody, v, 'stop', o),
 	resume: (v, o) => run<BodyByOp['resume']>(checkPidBody, v, 'resume', o),
 	launch: (v, o) => run<BodyByOp['launch']>(checkLaunchBody, v, 'launch', o),
@@ -2819,6 +2875,7 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	forkInfo: (v, o) => run<RequestByOp['forkInfo'] & { op: 'forkInfo' }>(checkRequestForkInfo, v, 'request', o),
 	watch: (v, o) => run<RequestByOp['watch'] & { op: 'watch' }>(checkRequestWatch, v, 'request', o),
 	unwatch: (v, o) => run<RequestByOp['unwatch'] & { op: 'unwatch' }>(checkRequestUnwatch, v, 'request', o),
+	global: (v, o) => run<RequestByOp['global'] & { op: 'global' }>(checkRequestGlobal, v, 'request', o),
 	stop: (v, o) => run<RequestByOp['stop'] & { op: 'stop' }>(checkRequestStop, v, 'request', o),
 	resume: (v, o) => run<RequestByOp['resume'] & { op: 'resume' }>(checkRequestResume, v, 'request', o),
 	launch: (v, o) => run<RequestByOp['launch'] & { op: 'launch' }>(checkRequestLaunch, v, 'request', o),
@@ -2875,6 +2932,7 @@ export const defValidators = {
 	ForkInfoBody: (v: unknown, o?: CheckOptions, path = 'ForkInfoBody'): ForkInfoBody => run<ForkInfoBody>(checkForkInfoBody, v, path, o),
 	HeldLock: (v: unknown, o?: CheckOptions, path = 'HeldLock'): HeldLock => run<HeldLock>(checkHeldLock, v, path, o),
 	WatchBody: (v: unknown, o?: CheckOptions, path = 'WatchBody'): WatchBody => run<WatchBody>(checkWatchBody, v, path, o),
+	GlobalBody: (v: unknown, o?: CheckOptions, path = 'GlobalBody'): GlobalBody => run<GlobalBody>(checkGlobalBody, v, path, o),
 	PidBody: (v: unknown, o?: CheckOptions, path = 'PidBody'): PidBody => run<PidBody>(checkPidBody, v, path, o),
 	AttachBody: (v: unknown, o?: CheckOptions, path = 'AttachBody'): AttachBody => run<AttachBody>(checkAttachBody, v, path, o),
 	StopBody: (v: unknown, o?: CheckOptions, path = 'StopBody'): StopBody => run<StopBody>(checkStopBody, v, path, o),

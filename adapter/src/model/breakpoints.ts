@@ -220,20 +220,25 @@ export class BreakpointTable {
 			bp.addresses = [];
 			bp.message = r.message;
 			if (r.line !== undefined) bp.line = r.line;
-			const failures: string[] = [];
-			for (const a of r.addresses) {
-				try {
-					await this.insertSite(a, bp.id);
-					bp.addresses.push(a);
-				} catch (e) {
-					failures.push(`${hex(a)}: ${(e as Error).message}`);
-				}
-			}
-			bp.verified = bp.addresses.length > 0;
-			if (failures.length) bp.message = `cannot insert a breakpoint at ${failures.join('; ')}`;
+			await this.place(bp, r.addresses);
 			kept.push(bp);
 		}
 		return kept;
+	}
+
+	/** Insert bp's int3s at addrs (bp.addresses: those that took); verified if any did, else why not. */
+	private async place(bp: Breakpoint, addrs: readonly bigint[]): Promise<void> {
+		const failures: string[] = [];
+		for (const a of addrs) {
+			try {
+				await this.insertSite(a, bp.id);
+				bp.addresses.push(a);
+			} catch (e) {
+				failures.push(`${hex(a)}: ${(e as Error).message}`);
+			}
+		}
+		bp.verified = bp.addresses.length > 0;
+		if (failures.length) bp.message = `cannot insert a breakpoint at ${failures.join('; ')}`;
 	}
 
 	/**
@@ -246,17 +251,7 @@ export class BreakpointTable {
 		for (const b of other.all()) {
 			if (b.kind === 'internal' || b.kind === 'data') continue; // a fork does not copy debug registers
 			const bp: Breakpoint = { ...b, addresses: [], verified: false, hits: 0 };
-			const failures: string[] = [];
-			for (const a of b.addresses) {
-				try {
-					await this.insertSite(a, bp.id);
-					bp.addresses.push(a);
-				} catch (e) {
-					failures.push(`${hex(a)}: ${(e as Error).message}`);
-				}
-			}
-			bp.verified = bp.addresses.length > 0;
-			if (failures.length) bp.message = `cannot insert a breakpoint at ${failures.join('; ')}`;
+			await this.place(bp, b.addresses);
 			this.bps.set(bp.id, bp);
 			this.nextId = Math.max(this.nextId, bp.id + 1);
 			out.push(bp);

@@ -846,6 +846,13 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		}
 	}
 
+	/** Global and file-static variables called `name` (DWARF of every module), as the Variables view shows them. */
+	async globals(name: string): Promise<Variable[]> {
+		this.requireStopped('global');
+		const body = await this.tracer.request('global', { pid: this.pid, name });
+		return body.variables.map(toVariable);
+	}
+
 	/** Function/line of an address ("unknown" without the symbols op). */
 	async locate(addr: bigint): Promise<Location> {
 		try {

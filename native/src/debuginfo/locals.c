@@ -4,6 +4,7 @@
  * base), its value (dwvalue.c), and the JSON answer.
  */
 #include "debuginfo/locals.h"
+#include "debuginfo/dwglobals.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -449,5 +450,62 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 	jw_arr_end(w);
 	free(vars);
 	free(scopes);
+	return 0;
+}
+
+/* ---- globals and file statics by name ---- */
+
+struct gfind {
+	const char *name;
+	struct dwvalue_ctx values;
+	struct lvar *vars;
+	size_t n, cap;
+};
+
+static bool cb_named(Dwarf_Die *var, uint64_t addr, void *arg)
+{
+	struct gfind *g = arg;
+	if (strcmp(DW->dwarf_diename(var), g->name) != 0 || dwtype_flag(var, DW_AT_declaration))
+		return true;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->vars[i].has_addr && g->vars[i].addr == addr)
+			return true; /* the same object, described by another unit */
+	if (g->n == g->cap) {
+		size_t nc = g->cap ? g->cap * 2 : 4;
+		struct lvar *p = realloc(g->vars, nc * sizeof *p);
+		if (!p)
+			return false;
+		g->vars = p;
+		g->cap = nc;
+	}
+	struct lvar *v = &g->vars[g->n++];
+	memset(v, 0, sizeof *v);
+	v->name = xstrdup(g->name);
+	v->expr = xstrdup(g->name);
+	v->kind = "global";
+	g->values.nodes++;
+	struct dwsrc src = { .mem = true, .addr = addr };
+	Dwarf_Die t;
+	bool has_t = dwtype_ref(var, DW_AT_type, &t);
+	dwvalue_build(&g->values, v, has_t ? &t : NULL, &src);
+	return g->n < 16;
+}
+
+int globals_json(struct fk_symbols *s, pid_t pid, const char *name, struct jw *w, struct fk_err *err)
+{
+	Dwfl *dwfl = sym_dwfl(s);
+	if (!dwfl)
+		return fk_fail(err, ENOSYS, FK_KIND_FAILED, "global", "no libdw: globals need DWARF (%s)",
+			       sym_note(s) ? sym_note(s) : "libdw not loaded");
+	struct gfind g = { .name = name, .values = { .s = s, .pid = pid } };
+	dw_each_global(dwfl, cb_named, &g);
+	jw_key(w, "variables");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < g.n; i++) {
+		lvar_json(w, &g.vars[i]);
+		dwvalue_free(&g.vars[i]);
+	}
+	jw_arr_end(w);
+	free(g.vars);
 	return 0;
 }

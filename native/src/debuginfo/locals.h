@@ -37,4 +37,10 @@
 int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
 		const struct sym_regs *regs, struct jw *w, struct fk_err *err);
 
+/* Write the member "variables": every global or file-static variable
+ * called `name` in the process's modules (statics of the same name in
+ * several units are several objects), as locals_json writes them, kind
+ * "global". Returns 0, or -1 with err (no libdw). */
+int globals_json(struct fk_symbols *s, pid_t pid, const char *name, struct jw *w, struct fk_err *err);
+
 #endif

@@ -8,6 +8,7 @@
 
 #include "base/mem.h"
 #include "debuginfo/dw.h"
+#include "debuginfo/dwglobals.h"
 #include "debuginfo/dwtype.h"
 
 #define MAX_ARRAY 4096 /* elements of one array looked at */
@@ -172,40 +173,13 @@ static void visit(struct finder *f, Dwarf_Die *type, uint64_t addr, const char *
 	}
 }
 
-/* DW_AT_location = DW_OP_addr A: a static address (link time). */
-static bool static_addr(Dwarf_Die *var, uint64_t *out)
+static bool cb_global(Dwarf_Die *var, uint64_t addr, void *arg)
 {
-	Dwarf_Attribute a;
-	Dwarf_Block b;
-	if (!DW->dwarf_attr_integrate(var, DW_AT_location, &a) || DW->dwarf_formblock(&a, &b) != 0 || b.length != 9 ||
-	    b.data[0] != DW_OP_addr)
-		return false;
-	uint64_t v;
-	memcpy(&v, b.data + 1, sizeof v);
-	*out = v;
-	return true;
-}
-
-static int cb_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_Addr start, void *arg)
-{
-	(void)ud, (void)mname, (void)start;
 	struct finder *f = arg;
-	Dwarf_Addr bias;
-	for (Dwarf_Die *cu = NULL; !f->oom && (cu = DW->dwfl_module_nextcu(mod, cu, &bias)) != NULL;) {
-		Dwarf_Die v;
-		if (DW->dwarf_child(cu, &v) != 0)
-			continue;
-		do {
-			Dwarf_Die type;
-			uint64_t addr;
-			const char *name = DW->dwarf_diename(&v);
-			if (DW->dwarf_tag(&v) != DW_TAG_variable || !name || !static_addr(&v, &addr) ||
-			    !dwtype_ref(&v, DW_AT_type, &type))
-				continue;
-			visit(f, &type, addr + bias, name, 3, false);
-		} while (!f->oom && DW->dwarf_siblingof(&v, &v) == 0);
-	}
-	return f->oom ? DWARF_CB_ABORT : DWARF_CB_OK;
+	Dwarf_Die type;
+	if (dwtype_ref(var, DW_AT_type, &type))
+		visit(f, &type, addr, DW->dwarf_diename(var), 3, false);
+	return !f->oom;
 }
 
 int locks_find(struct fk_symbols *s, pid_t pid, struct lock_site **out, size_t *n)
@@ -216,7 +190,7 @@ int locks_find(struct fk_symbols *s, pid_t pid, struct lock_site **out, size_t *
 	if (!dwfl)
 		return 0;
 	struct finder f = { .pid = pid };
-	DW->dwfl_getmodules(dwfl, cb_module, &f, 0);
+	dw_each_global(dwfl, cb_global, &f);
 	if (f.oom) {
 		free(f.v);
 		return -1;

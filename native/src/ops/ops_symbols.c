@@ -332,3 +332,15 @@ int op_fork_info(struct fk_tracer *tr, const struct rq_fork_info *rq, struct jw 
 	held_locks(p, body);
 	return 0;
 }
+
+int op_global(struct fk_tracer *tr, const struct rq_global *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = tr_find_proc(tr, rq->pid);
+	if (!p || !p->session)
+		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "global", "process %d is not attached", (int)rq->pid);
+	struct fk_symbols *s = syms_of(p);
+	if (!s)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "global", "out of memory");
+	jw_kint(body, "pid", rq->pid);
+	return globals_json(s, p->pid, rq->name, body, err);
+}

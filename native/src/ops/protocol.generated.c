@@ -346,6 +346,44 @@ static int run_unwatch(struct fk_tracer *tr, const struct jr_value *o, struct jr
 	return op_unwatch(tr, &rq, body, err);
 }
 
+static int decode_global(const struct jr_value *o, struct jr_doc *doc, struct rq_global *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "global", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		if (rq_key_is(m, "name")) {
+			if ((rq_str(m, "global", "name", 1, &rq->name, err)) < 0)
+				return -1;
+			seen |= 1u << 1;
+			continue;
+		}
+		return rq_unknown_member(m, "global", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("global", "pid", err);
+	if (!(seen & (1u << 1)))
+		return rq_missing("global", "name", err);
+	return 0;
+}
+
+static int run_global(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_global rq;
+	if (decode_global(o, doc, &rq, err) < 0)
+		return -1;
+	return op_global(tr, &rq, body, err);
+}
+
 static int decode_stop(const struct jr_value *o, struct jr_doc *doc, struct rq_stop *rq, struct fk_err *err)
 {
 	(void)doc;
@@ -897,6 +935,7 @@ const struct op_entry fk_op_table[] = {
 	{"forkInfo", run_fork_info},
 	{"watch", run_watch},
 	{"unwatch", run_unwatch},
+	{"global", run_global},
 	{"stop", run_stop},
 	{"resume", run_resume},
 	{"launch", run_launch},

@@ -18,7 +18,7 @@
 struct fk_tracer;
 
 #define FK_PROTOCOL_VERSION 2
-#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"watch\",\"unwatch\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
+#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"watch\",\"unwatch\",\"global\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
 #define FK_PROTOCOL_EVENTS_JSON "[\"threadCreated\",\"threadExited\",\"stopped\",\"signal\",\"childProcess\",\"exec\",\"exited\"]"
 
 struct rq_hexkv {
@@ -92,6 +92,13 @@ struct rq_unwatch {
 	uint64_t addr; /* a 64-bit value, "0x" + 1 to 16 hex digits */
 };
 int op_unwatch(struct fk_tracer *tr, const struct rq_unwatch *rq, struct jw *body, struct fk_err *err);
+
+/* global: Global and file-static variables of the process called `name` (DWARF of every loaded module), formatted like `locals` (kind `global`; statics of the same name in several units are several objects). */
+struct rq_global {
+	int32_t pid; /* a pid or tid (the library checks it) */
+	const char *name;
+};
+int op_global(struct fk_tracer *tr, const struct rq_global *rq, struct jw *body, struct fk_err *err);
 
 /* stop: Stop every LWP of a session process (all-stop). */
 struct rq_stop {

@@ -364,12 +364,20 @@ int bp_step_over(struct fk_tracer *tr, struct proc *p, pid_t tid)
 			ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof mask, &mask);
 		return rc;
 	}
+	pid_t pid = p->pid, shared = p->vfork_parent;
 	rc = step_wait(tr, p, tid, NULL);
 	if (masked && rc == 0 && ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof mask, &mask) < 0 && errno != ESRCH)
-		fk_warn("thread %d of %d: putting its signal mask back after a step: %s", (int)tid, (int)p->pid,
+		fk_warn("thread %d of %d: putting its signal mask back after a step: %s", (int)tid, (int)pid,
 			strerror(errno));
-	if (tr_find_proc(tr, p->pid) == p && bp_at(p, addr))
-		mem_write_exact(p->pid, addr, arch_bp_insn, arch_bp_len);
+	if (tr_find_proc(tr, pid) == p && bp_at(p, addr)) {
+		mem_write_exact(pid, addr, arch_bp_insn, arch_bp_len);
+	} else if (shared) {
+		/* a vfork child that died in the step: the memory (and the
+		 * breakpoint) are its parent's, who still wants it */
+		struct proc *pp = tr_find_proc(tr, shared);
+		if (pp && bp_at(pp, addr))
+			mem_write_exact(pp->pid, addr, arch_bp_insn, arch_bp_len);
+	}
 	if (rc == 0 && (l = proc_lwp(p, tid)) != NULL && !l->pending_sig)
 		l->pending_sig = pending;
 	return rc;
