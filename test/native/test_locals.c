@@ -123,8 +123,9 @@ static void expect(const char *json, const char *name, const char *type, const c
 	}
 }
 
-/* The typed raw value of a scalar (kind NULL: none, an aggregate). */
-static void expect_raw(const char *json, const char *name, const char *kind, const char *value)
+/* The typed raw value of a scalar and its size in bytes (kind NULL: none,
+ * an aggregate). */
+static void expect_raw(const char *json, const char *name, const char *kind, const char *value, int size)
 {
 	char buf[2048], want[512];
 	var(json, name, buf, sizeof buf);
@@ -132,7 +133,7 @@ static void expect_raw(const char *json, const char *name, const char *kind, con
 		CHECK(!strstr(buf, "\"raw\":"), "%s: no raw value wanted: %s", name, buf);
 		return;
 	}
-	snprintf(want, sizeof want, "\"raw\":{\"kind\":\"%s\",\"value\":\"%s\"}", kind, value);
+	snprintf(want, sizeof want, "\"raw\":{\"kind\":\"%s\",\"value\":\"%s\",\"size\":%d}", kind, value, size);
 	CHECK(strstr(buf, want), "%s: want %s in %s", name, want, buf);
 }
 
@@ -159,16 +160,16 @@ static void check_inspect(const char *r, const char *truth)
 	expect(r, "big", "long int", "-3703703670369", "local");
 	expect(r, "hue", "enum color", "BLUE", "local");
 	/* their typed raw values: what conditions compare (never the display text) */
-	expect_raw(r, "total", "int", "21");
-	expect_raw(r, "mask", "uint", "3735928562");
-	expect_raw(r, "letter", "int", "68");
-	expect_raw(r, "ratio", "float", "0.75");
-	expect_raw(r, "flag", "bool", "1");
-	expect_raw(r, "small", "int", "-300");
-	expect_raw(r, "big", "int", "-3703703670369");
-	expect_raw(r, "hue", "uint", "6");
+	expect_raw(r, "total", "int", "21", 4);
+	expect_raw(r, "mask", "uint", "3735928562", 4);
+	expect_raw(r, "letter", "int", "68", 1);
+	expect_raw(r, "ratio", "float", "0.75", 8);
+	expect_raw(r, "flag", "bool", "1", 1);
+	expect_raw(r, "small", "int", "-300", 2);
+	expect_raw(r, "big", "int", "-3703703670369", 8);
+	expect_raw(r, "hue", "uint", "6", 4);
 	snprintf(want, sizeof want, "0x%lx", (unsigned long)strtoul(strstr(truth, "\"origin\":\"") + 10, NULL, 16));
-	expect_raw(r, "origin", "pointer", want);
+	expect_raw(r, "origin", "pointer", want, 8);
 	/* arrays, with elements as children */
 	expect(r, "numbers", "int [5]", "{3, 6, 9, 12, 15}", "local");
 	expect(r, "[4]", "int", "15", "element");
@@ -176,7 +177,7 @@ static void check_inspect(const char *r, const char *truth)
 	expect(r, "name", "char [8]", "\\\"forkall\\\"", "local");
 	/* structs: members as children, a summary value */
 	expect(r, "pt", "struct point", "{x = 6, y = 1}", "local");
-	expect_raw(r, "pt", NULL, NULL);
+	expect_raw(r, "pt", NULL, NULL, 0);
 	CHECK(t_has(r, "\"expr\":\"pt.y\""), "member expression: %s", r);
 	expect(r, "bx", "struct box", "{corner = {x = -3, y = 0.5}, tag = 122 'z', depth = 7}", "local");
 	expect(r, "num", "union number", "{i = 1078530011, f = 3.1415927}", "local");
@@ -239,8 +240,8 @@ static void test_pieces(fk_tracer *fk)
 	if (verbose)
 		fprintf(stderr, "pieces, main (frame %d): %s\n", mi, r);
 	expect(r, "p", "struct pair", "{a = 41, b = 7}", "local");
-	expect_raw(r, "a", "int", "41");
-	expect_raw(r, "b", "int", "7");
+	expect_raw(r, "a", "int", "41", 8);
+	expect_raw(r, "b", "int", "7", 8);
 	free(r);
 	r = t_req(fk, "{'op':'kill','pid':%d}", pid);
 	free(r);
