@@ -307,7 +307,8 @@ int proc_vmflag_ranges(pid_t pid, struct vmflag_range **out, size_t *n)
 		if (strncmp(line, "VmFlags:", 8) != 0)
 			continue;
 		unsigned fl = 0;
-		for (char *tok = strtok(line + 8, " \n"); tok; tok = strtok(NULL, " \n")) {
+		char *save = NULL;
+		for (char *tok = strtok_r(line + 8, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
 			if (strcmp(tok, "dc") == 0)
 				fl |= VMF_DONTFORK;
 			else if (strcmp(tok, "wf") == 0)
@@ -379,7 +380,41 @@ enum proc_life proc_life(pid_t pid)
 	return PROC_ALIVE;
 }
 
+/* status's "Name:" is escaped (the kernel's seq_escape_str with
+ * ESCAPE_SPACE|ESCAPE_SPECIAL, plus '\n' and '\\'): back to the raw comm. */
+static void unescape_name(const char *v, char *name, size_t cap)
+{
+	size_t n = 0;
+	if (*v == '\t')
+		v++;
+	for (; *v && n + 1 < cap; v++) {
+		char c = *v;
+		if (c == '\\' && v[1]) {
+			c = *++v;
+			if (c >= '0' && c <= '7') {
+				int o = 0;
+				for (int k = 0; k < 3 && *v >= '0' && *v <= '7'; k++, v++)
+					o = o * 8 + (*v - '0');
+				v--;
+				c = (char)o;
+			} else {
+				static const char from[] = "ntrfvae", to[] = "\n\t\r\f\v\a\033";
+				const char *q = strchr(from, c);
+				if (q)
+					c = to[q - from];
+			}
+		}
+		name[n++] = c;
+	}
+	name[n] = '\0';
+}
+
 int proc_task_creds(pid_t pid, pid_t tid, struct proc_creds *out)
+{
+	return proc_task_status(pid, tid, out, NULL, 0, NULL);
+}
+
+int proc_task_status(pid_t pid, pid_t tid, struct proc_creds *out, char *name, size_t namecap, char *state)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
@@ -395,7 +430,11 @@ int proc_task_creds(pid_t pid, pid_t tid, struct proc_creds *out)
 		char *v = strchr(line, ':');
 		if (v) {
 			*v++ = '\0';
-			if (strcmp(line, "Uid") == 0 || strcmp(line, "Gid") == 0) {
+			if (name && strcmp(line, "Name") == 0) {
+				unescape_name(v, name, namecap);
+			} else if (state && strcmp(line, "State") == 0) {
+				*state = v[strspn(v, " \t")];
+			} else if (strcmp(line, "Uid") == 0 || strcmp(line, "Gid") == 0) {
 				uint32_t *dst = line[0] == 'U' ? out->uid : out->gid;
 				for (int i = 0; i < 4; i++)
 					dst[i] = (uint32_t)strtoul(v, &v, 10);
@@ -425,6 +464,8 @@ int proc_task_creds(pid_t pid, pid_t tid, struct proc_creds *out)
 					out->cap_amb = x;
 			} else if (strcmp(line, "NoNewPrivs") == 0) {
 				out->no_new_privs = atoi(v);
+			} else if (strcmp(line, "Seccomp") == 0) {
+				out->seccomp_mode = atoi(v);
 			}
 		}
 		line = nl ? nl + 1 : NULL;

@@ -44,8 +44,12 @@ struct proc_creds {
 	int ngroups; /* -1: more than PROC_MAX_GROUPS */
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	int no_new_privs;
+	int seccomp_mode; /* "Seccomp:" (SECCOMP_MODE_*; 0 on a kernel that shows none) */
 };
 int proc_task_creds(pid_t pid, pid_t tid, struct proc_creds *out);
+/* The same read, also giving the thread's name (comm, unescaped; name may
+ * be NULL) and its state letter (state may be NULL). */
+int proc_task_status(pid_t pid, pid_t tid, struct proc_creds *out, char *name, size_t namecap, char *state);
 
 /* A hexadecimal field of /proc/PID/status ("SigIgn", "SigCgt", "ShdPnd"). */
 int proc_status_hex(pid_t pid, const char *key, uint64_t *out);

@@ -238,17 +238,17 @@ static int fork_attempt(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct 
 	 * memory of the new). Not the caller's error: try again. */
 	if (rc < 0 && (fa_image_changed(&fa) || (err->kind && strcmp(err->kind, FK_KIND_FAILED) == 0)))
 		fa.execed = true;
-	if (rc == 0) {
-		fa.t_stop = tr_now_us();
-		rc = fa_stop_parent(&fa);
-	}
+	if (rc == 0)
+		rc = fa_stop_parent(&fa); /* sets t_stop: the first thread stopped */
 	uint64_t ph[8] = { 0 };
 	ph[0] = tr_now_us();
 	if (rc == 0)
 		rc = fa_capture(&fa);
+	uint64_t tsc0 = tr_now_us();
 	if (rc == 0)
 		rc = fa_check_seccomp(&fa);
 	ph[1] = tr_now_us();
+
 	if (rc == 0)
 		rc = fa_capture_altstacks(&fa);
 	ph[2] = tr_now_us();
@@ -279,10 +279,22 @@ static int fork_attempt(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct 
 		/* the child got the regions; mark them DONTFORK again there */
 		rc = fa_madvise_dontfork(&fa, fa.cproc, fa.child, MADV_DONTFORK, "dontfork");
 	}
+	uint64_t tb0 = tr_now_us();
 	if (rc == 0)
 		rc = fa_build_threads(tr, &fa);
+	uint64_t tb1 = tr_now_us();
 	if (rc == 0)
 		rc = fa_release_child(&fa);
+	if (rc == 0)
+		fk_debug("forkall %d: %zu threads: prepare %llu us; pause: stop %llu, capture %llu, seccomp %llu, "
+			 "altstack %llu, fork %llu, restore %llu, release %llu; child: attach %llu, build %llu, "
+			 "release %llu",
+			 (int)fa.pid, fa.nts, (unsigned long long)(fa.t_stop - fa.t_start),
+			 (unsigned long long)fa.phases[0], (unsigned long long)(tsc0 - ph[0]),
+			 (unsigned long long)(ph[1] - tsc0), (unsigned long long)fa.phases[2],
+			 (unsigned long long)fa.phases[3], (unsigned long long)fa.phases[4],
+			 (unsigned long long)fa.phases[5], (unsigned long long)(tb0 - fa.t_child0),
+			 (unsigned long long)(tb1 - tb0), (unsigned long long)(tr_now_us() - tb1));
 	fa.t_child1 = tr_now_us();
 	if (rc < 0) {
 		if (!fk_err_isset(err))
@@ -292,11 +304,14 @@ static int fork_attempt(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct 
 		result(&fa, body);
 	}
 	for (size_t i = 0; i < fa.nts; i++)
-		free(fa.ts[i].xstate);
+		if (fa.ts[i].xstate_owned)
+			free(fa.ts[i].xstate);
 	free(fa.ts);
+	free(fa.xpool);
 	free(fa.scratch);
 	free(fa.vmf);
 	free(fa.pre);
+	free(fa.pcreds);
 	elfsyms_free(fa.syms);
 	proc_maps_free(&fa.maps);
 	jw_free(&fa.warnings);

@@ -257,6 +257,18 @@ int fa_build_threads(struct fk_tracer *tr, struct forkall *fa)
 		return fk_fail(err, errno, FK_KIND_FAILED, "clone", "PTRACE_SETSIGMASK of the child leader %d",
 			       (int)leader);
 
+	uint64_t q0 = tr_now_us();
+	if (fa->child_page) {
+		/* the temporary page of the fork's wave, inherited */
+		uint64_t m[6] = { fa->child_page, 4096, 0, 0, 0, 0 };
+		long ret = 0;
+		if (rsys_one(fa->tr, c, fa->insn, leader, SYS_munmap, m, &ret, NULL, err) < 0)
+			return -1;
+		if (ret < 0)
+			return fk_fail(err, (int)-ret, FK_KIND_FAILED, "clone",
+				       "unmapping the temporary page in child %d", (int)leader);
+		fa->child_page = 0;
+	}
 	int brc = (fa->flags & FK_FORK_SAME_TIDS) || getenv("FORKALL_SLOW_BUILD") ? slow_build_threads(fa)
 										  : stub_build_threads(fa);
 	if (brc < 0)
@@ -268,6 +280,7 @@ int fa_build_threads(struct fk_tracer *tr, struct forkall *fa)
 	if (fa_child_creds(fa) < 0)
 		return -1;
 
+	uint64_t q1 = tr_now_us();
 	/* 3. the final state of every thread */
 	for (size_t i = 0; i < fa->nts; i++) {
 		struct tstate *t = &fa->ts[i];
@@ -317,6 +330,8 @@ int fa_build_threads(struct fk_tracer *tr, struct forkall *fa)
 			arch_set_gregs(leader, &r);
 		}
 	}
+	fk_debug("forkall %d: child %d: threads cloned and set up in %llu us, final state loaded in %llu us",
+		 (int)fa->pid, (int)fa->child, (unsigned long long)(q1 - q0), (unsigned long long)(tr_now_us() - q1));
 	return fa_fault_at(fa, "child-regs");
 }
 
@@ -328,7 +343,7 @@ int fa_release_child(struct forkall *fa)
 	struct proc *parent = tr_find_proc(fa->tr, fa->pid);
 	if (parent && parent->nbps)
 		bp_scrub_copy(parent, fa->child);
-	fa_restore_scratch(fa, fa->child);
+	fa_restore_scratch(fa, fa->child, false); /* the slow build writes in every thread's */
 	if (fa_fault_at(fa, "child-release") < 0)
 		return -1;
 	if (fa->init && samepid_finish_init(fa) < 0)

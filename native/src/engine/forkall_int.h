@@ -49,13 +49,20 @@ struct sched_attr_k {
 	uint64_t sched_runtime, sched_deadline, sched_period;
 };
 
+/* A thread's credentials and seccomp mode, read while the process runs. */
+struct pre_creds {
+	pid_t tid;
+	struct proc_creds c;
+};
+
 /* Everything about one parent thread that its copy needs. */
 struct tstate {
 	pid_t tid;
 	bool glibc; /* struct pthread at the thread pointer holds this tid */
 	fk_gregs regs;
-	uint8_t *xstate;
+	uint8_t *xstate; /* in fa->xpool, or malloc'ed (xstate_owned) */
 	size_t xlen;
+	bool xstate_owned;
 	uint64_t sigmask;
 	bool sigmask_ok;
 	struct ptrace_rseq_cfg rseq;
@@ -70,9 +77,11 @@ struct tstate {
 	struct sched_attr_k sched;
 	bool sched_ok;
 	char name[17];
-	struct proc_creds creds; /* read after the release, with the other extras */
+	struct proc_creds creds; /* read at prepare (the process runs); after the release for a newer thread */
 	bool creds_ok;
+	bool creds_early; /* creds (and their seccomp mode) are from prepare */
 	pid_t child_tid;
+	bool injected;	     /* we ran a call in it: its registers are put back */
 	uint64_t scratch_at; /* start of its scratch window */
 	bool scratch_saved;
 };
@@ -95,9 +104,12 @@ struct forkall {
 	size_t nvmf;
 	struct pre_state *pre;
 	size_t npre;
+	struct pre_creds *pcreds; /* /proc/PID/task/TID/status of every thread at prepare */
+	size_t npcreds;
 	struct proc_task_stat image; /* mm fields at prepare: an exec changes them */
 	unsigned execs0;	     /* the session's exec count at the start */
 	bool execed;		     /* failed because the target ran execve */
+	bool altstack_possible;	     /* some code could have set an alternate stack */
 
 	struct proc *parent;
 	bool session;	  /* the parent belongs to a debug session */
@@ -105,6 +117,9 @@ struct forkall {
 	bool parent_released;
 	struct tstate *ts;
 	size_t nts;
+	size_t ts_cap;	/* entries allocated (and touched) at prepare */
+	uint8_t *xpool; /* ts_cap xstate buffers of xcap bytes, touched at prepare */
+	size_t xcap;
 	uint8_t *scratch; /* nts * SCRATCH_LEN original bytes */
 	size_t forker;	  /* index in ts */
 	bool zombie_leader;
@@ -113,6 +128,7 @@ struct forkall {
 	size_t robust_fixed;  /* robust mutex owners rewritten in the child */
 
 	pid_t child;
+	uint64_t child_page; /* the temporary page the child inherited: unmapped there */
 	struct proc *cproc;
 	pid_t init;  /* same-tids mode: pid 1 of the child's namespace */
 	bool userns; /* ... in a user namespace of its own (no CAP_SYS_ADMIN) */
@@ -139,6 +155,8 @@ void fa_warn(struct forkall *fa, const char *fmt, ...) __attribute__((format(pri
 /* The steps, in order (forkall_parent.c, then forkall_child.c). Each
  * returns 0 or fills fa->err and returns -1. */
 int fa_prepare(struct forkall *fa);
+/* tid's credentials and seccomp mode as read at prepare, or NULL */
+const struct proc_creds *fa_pre_creds(const struct forkall *fa, pid_t tid);
 /* Has the target's memory image changed since fa_prepare (an execve)? */
 bool fa_image_changed(const struct forkall *fa);
 int fa_stop_parent(struct forkall *fa);
@@ -147,6 +165,9 @@ int fa_capture(struct forkall *fa);
  * that runs it (forkall_seccomp.c); before anything is injected. */
 int fa_check_seccomp(struct forkall *fa);
 int fa_capture_altstacks(struct forkall *fa);
+/* Could code of the process have set an alternate signal stack in any
+ * thread (forkall_altscan.c)? From the mappings read at prepare. */
+bool fa_altstack_possible(struct forkall *fa);
 int fa_inject_fork(struct forkall *fa);
 int fa_restore_parent(struct forkall *fa);
 void fa_release_parent(struct forkall *fa);
@@ -161,8 +182,9 @@ bool fa_creds_differ(const struct proc_creds *a, const struct proc_creds *b);
 /* MADV_DOFORK/MADV_DONTFORK over the recorded DONTFORK regions, in tid */
 int fa_madvise_dontfork(struct forkall *fa, struct proc *p, pid_t tid, int advice, const char *step);
 bool fa_want_dontfork_copy(const struct forkall *fa);
-/* put the saved scratch bytes back into pid */
-void fa_restore_scratch(struct forkall *fa, pid_t pid);
+/* put the saved scratch bytes back into pid (of the threads we ran calls
+ * in, or of every thread) */
+void fa_restore_scratch(struct forkall *fa, pid_t pid, bool injected_only);
 
 /* Helpers shared by the engine's files (forkall.c). */
 int fa_fault_at(struct forkall *fa, const char *step);
