@@ -5,6 +5,7 @@
  *   dap       pause → threads + top frames through forkall dap (bench/dap.ts)
  *   step      next over a one-line loop vs gdb's next (bench/step.ts)
  *   spawn     system() ×200 from a worker under followForks vs plain and gdb (bench/spawn.ts)
+ *   deadlock  a fork child blocking on a lock a lost thread held → its deadlock stop (bench/deadlock.ts)
  *
  * Only some: `npm run bench -- fork` (or `-- threads`, `-- threads fork`), or
  * FORKALL_BENCH=fork. Sizes of the threads section: FORKALL_BENCH_THREADS;
@@ -21,6 +22,7 @@ import { dapBench } from './dap';
 import { forkBench } from './fork';
 import { stepBench } from './step';
 import { spawnBench } from './spawn';
+import { deadlockBench } from './deadlock';
 import { spawnFixture, killAll, type Fixture } from '../test/helpers/procs';
 import { cleanupFork } from '../test/helpers/forkTarget';
 import { forkallJson, forkallAvailable, run } from '../test/helpers/forkall';
@@ -31,7 +33,7 @@ const SIZES = (process.env.FORKALL_BENCH_THREADS ?? '64,256,1024').split(',').ma
 const FORKALL_RUNS = 7;
 const GDB_RUNS = 5;
 
-const SECTIONS = ['threads', 'fork', 'dap', 'step', 'spawn'] as const;
+const SECTIONS = ['threads', 'fork', 'dap', 'step', 'spawn', 'deadlock'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function selectedSections(): Section[] {
@@ -61,6 +63,10 @@ async function main(): Promise<void> {
 	if (sections.includes('spawn')) {
 		process.stdout.write('\n');
 		process.stdout.write(await spawnBench());
+	}
+	if (sections.includes('deadlock')) {
+		process.stdout.write('\n');
+		process.stdout.write(await deadlockBench());
 	}
 }
 
