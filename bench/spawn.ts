@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DapClient, DapServer, findMarker } from '../test/dap/support';
-import { run } from '../test/helpers/forkall';
+import { gdbTimed } from './gdb';
 import { fixturePath, which } from '../test/helpers/paths';
 import { Table, median } from './table';
 
@@ -113,30 +113,9 @@ async function forkall(mode: 'parent' | 'both', breakpoint: boolean): Promise<nu
 }
 
 async function gdbRun(gdb: string): Promise<number> {
-	const res = await run(
-		[
-			gdb,
-			'-nx',
-			'-batch',
-			'-ex',
-			'set pagination off',
-			'-ex',
-			'python import time; t0 = time.perf_counter()',
-			'-ex',
-			'run',
-			'-ex',
-			'python print("RUN_MS %.3f" % ((time.perf_counter() - t0) * 1000))',
-			'--args',
-			PROGRAM,
-			'system',
-			String(N),
-		],
-		{ timeoutMs: 600000 },
-	);
-	const m = /RUN_MS ([\d.]+)/.exec(res.stdout);
-	if (!m) throw new Error(`gdb printed no timing (exit ${res.code}): ${res.stdout.slice(-500)} ${res.stderr.slice(-500)}`);
-	checkOutput(res.stdout, 'gdb');
-	return Number(m[1]);
+	const r = await gdbTimed(gdb, { timed: 'run', program: PROGRAM, args: ['system', String(N)] });
+	checkOutput(r.stdout, 'gdb');
+	return r.ms;
 }
 
 export async function spawnBench(): Promise<string> {

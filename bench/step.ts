@@ -14,8 +14,8 @@
 import * as path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DapClient, findMarker } from '../test/dap/support';
-import { run } from '../test/helpers/forkall';
 import { fixturePath, which } from '../test/helpers/paths';
+import { gdbTimed } from './gdb';
 import { Table, median } from './table';
 
 const RUNS = Number(process.env.FORKALL_BENCH_STEP_RUNS ?? 5);
@@ -58,39 +58,16 @@ async function forkallNext(iterations: number): Promise<number> {
 async function gdbNext(gdb: string, iterations: number): Promise<number> {
 	const loop = findMarker('LOOP', SRC);
 	const after = findMarker('AFTER_LOOP', SRC);
-	const res = await run(
-		[
-			gdb,
-			'-nx',
-			'-batch',
-			'-ex',
-			'set pagination off',
-			'-ex',
-			`break stepper.c:${loop}`,
-			'-ex',
-			'run > /dev/null',
-			'-ex',
-			'python import time; t0 = time.perf_counter()',
-			'-ex',
-			'next',
-			'-ex',
-			'python print("NEXT_MS %.3f" % ((time.perf_counter() - t0) * 1000))',
-			'-ex',
-			'info line *$pc',
-			'-ex',
-			'kill',
-			'--args',
-			PROGRAM,
-			'loop',
-			String(iterations),
-		],
-		{ timeoutMs: 600000 },
-	);
-	const m = /NEXT_MS ([\d.]+)/.exec(res.stdout);
-	if (!m) throw new Error(`gdb printed no timing (exit ${res.code}): ${res.stdout.slice(-500)} ${res.stderr.slice(-500)}`);
-	if (!new RegExp(`Line ${after} of`).test(res.stdout))
-		throw new Error(`gdb's next did not land on line ${after}: ${res.stdout.slice(-300)}`);
-	return Number(m[1]);
+	const r = await gdbTimed(gdb, {
+		before: [`break stepper.c:${loop}`, 'run > /dev/null'],
+		timed: 'next',
+		after: ['info line *$pc', 'kill'],
+		program: PROGRAM,
+		args: ['loop', String(iterations)],
+	});
+	if (!new RegExp(`Line ${after} of`).test(r.stdout))
+		throw new Error(`gdb's next did not land on line ${after}: ${r.stdout.slice(-300)}`);
+	return r.ms;
 }
 
 export async function stepBench(): Promise<string> {
