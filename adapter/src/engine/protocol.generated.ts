@@ -284,6 +284,28 @@ export interface ForkInfoBody {
 	deadThreads: DeadThread[];
 	/** locks whose owner is a dead thread: nobody in the child will unlock them */
 	heldLocks: HeldLock[];
+	/** the child has not returned from glibc's fork() yet (its lost threads' descriptors still hold their tids; glibc gives them up on the way out) */
+	inFork: boolean;
+	/** dead threads brought back by `recreate` */
+	recreated: RecreatedThread[];
+}
+
+export interface RecreatedThread {
+	parentTid: Pid;
+	childTid: Pid;
+	name: string;
+}
+
+export interface RecreateBody {
+	pid: number;
+	threads: RecreatedThread[];
+	/** mutexes/rwlocks (DWARF-visible) whose owner now names the new tid */
+	locksFixed: number;
+	robustOwnersFixed: number;
+	/** struct pthreads given back to glibc (its fork() had given them up) */
+	descriptorsRestored: number;
+	us: number;
+	warnings: string[];
 }
 
 export interface HeldLock {
@@ -559,6 +581,11 @@ export interface ForkInfoRequest {
 	pid: Pid;
 }
 
+/** Recreate Dead Threads: inside a stopped fork child (one `forkInfo` answers for), rebuild every thread its fork left behind from the picture taken at the fork event, with the forkall engine: each on its own stack with its registers, xstate, signal mask, TLS, robust list, rseq, name, affinity, scheduling and credentials. glibc's bookkeeping that the child's fork() reset is put back (each thread's struct pthread with its TSD, the thread lists, __nptl_nthreads), and owner fields naming a lost thread (robust lists; mutexes and rwlocks DWARF shows) name its new tid. The child's own threads keep their state exactly. */
+export interface RecreateRequest {
+	pid: Pid;
+}
+
 /** A hardware watchpoint (data breakpoint) in every LWP of a stopped session process, and in each thread it creates later: a `stopped` event with reason `watchpoint` after an access to [addr, addr+len). */
 export interface WatchRequest {
 	pid: Pid;
@@ -691,7 +718,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","watch","unwatch","global","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","watch","unwatch","global","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -703,6 +730,7 @@ export interface RequestByOp {
 	signals: SignalsRequest;
 	followForks: FollowForksRequest;
 	forkInfo: ForkInfoRequest;
+	recreate: RecreateRequest;
 	watch: WatchRequest;
 	unwatch: UnwatchRequest;
 	global: GlobalRequest;
@@ -730,6 +758,7 @@ export interface BodyByOp {
 	signals: SignalsBody;
 	followForks: PidBody;
 	forkInfo: ForkInfoBody;
+	recreate: RecreateBody;
 	watch: WatchBody;
 	unwatch: PidBody;
 	global: GlobalBody;
@@ -1536,9 +1565,83 @@ function checkForkInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 		const v217: unknown = v215[v216];
 		checkHeldLock(v217, p + ".heldLocks" + '[' + v216 + ']', o, d + 1);
 	}
+	const v218 = v207["inFork"];
+	if (v218 === undefined) fail(p + ".inFork", 'present', undefined);
+	if (!(typeof v218 === 'boolean')) fail(p + ".inFork", "a boolean", v218);
+	const v219 = v207["recreated"];
+	if (v219 === undefined) fail(p + ".recreated", 'present', undefined);
+	if (!(Array.isArray(v219))) fail(p + ".recreated", "an array", v219);
+	for (let v220 = 0; v220 < v219.length; v220++) {
+		const v221: unknown = v219[v220];
+		checkRecreatedThread(v221, p + ".recreated" + '[' + v220 + ']', o, d + 1);
+	}
 	if (o.strict) {
-		for (const v218 of Object.keys(v207)) {
-			if (!(["pid","parent","kind","forkingTid","deadThreads","heldLocks"] as readonly string[]).includes(v218)) fail(p + '.' + v218, 'not there (not in the schema)', v207[v218]);
+		for (const v222 of Object.keys(v207)) {
+			if (!(["pid","parent","kind","forkingTid","deadThreads","heldLocks","inFork","recreated"] as readonly string[]).includes(v222)) fail(p + '.' + v222, 'not there (not in the schema)', v207[v222]);
+		}
+	}
+}
+
+function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v223 = v as Record<string, unknown>;
+	const v224 = v223["parentTid"];
+	if (v224 === undefined) fail(p + ".parentTid", 'present', undefined);
+	checkPid(v224, p + ".parentTid", o, d + 1);
+	const v225 = v223["childTid"];
+	if (v225 === undefined) fail(p + ".childTid", 'present', undefined);
+	checkPid(v225, p + ".childTid", o, d + 1);
+	const v226 = v223["name"];
+	if (v226 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v226 === 'string')) fail(p + ".name", "a string", v226);
+	if (o.strict) {
+		for (const v227 of Object.keys(v223)) {
+			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v227)) fail(p + '.' + v227, 'not there (not in the schema)', v223[v227]);
+		}
+	}
+}
+
+function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v228 = v as Record<string, unknown>;
+	const v229 = v228["pid"];
+	if (v229 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".pid", "an integer", v229);
+	const v230 = v228["threads"];
+	if (v230 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v230))) fail(p + ".threads", "an array", v230);
+	for (let v231 = 0; v231 < v230.length; v231++) {
+		const v232: unknown = v230[v231];
+		checkRecreatedThread(v232, p + ".threads" + '[' + v231 + ']', o, d + 1);
+	}
+	const v233 = v228["locksFixed"];
+	if (v233 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v233 === 'number' && Number.isInteger(v233))) fail(p + ".locksFixed", "an integer", v233);
+	if (typeof v233 === 'number' && v233 < 0) fail(p + ".locksFixed", ">= 0", v233);
+	const v234 = v228["robustOwnersFixed"];
+	if (v234 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v234 === 'number' && Number.isInteger(v234))) fail(p + ".robustOwnersFixed", "an integer", v234);
+	if (typeof v234 === 'number' && v234 < 0) fail(p + ".robustOwnersFixed", ">= 0", v234);
+	const v235 = v228["descriptorsRestored"];
+	if (v235 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
+	if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".descriptorsRestored", "an integer", v235);
+	if (typeof v235 === 'number' && v235 < 0) fail(p + ".descriptorsRestored", ">= 0", v235);
+	const v236 = v228["us"];
+	if (v236 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v236 === 'number' && Number.isInteger(v236))) fail(p + ".us", "an integer", v236);
+	if (typeof v236 === 'number' && v236 < 0) fail(p + ".us", ">= 0", v236);
+	const v237 = v228["warnings"];
+	if (v237 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v237))) fail(p + ".warnings", "an array", v237);
+	for (let v238 = 0; v238 < v237.length; v238++) {
+		const v239: unknown = v237[v238];
+		if (!(typeof v239 === 'string')) fail(p + ".warnings" + '[' + v238 + ']', "a string", v239);
+	}
+	if (o.strict) {
+		for (const v240 of Object.keys(v228)) {
+			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v240)) fail(p + '.' + v240, 'not there (not in the schema)', v228[v240]);
 		}
 	}
 }
@@ -1546,28 +1649,28 @@ function checkForkInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v219 = v as Record<string, unknown>;
-	const v220 = v219["address"];
-	if (v220 === undefined) fail(p + ".address", 'present', undefined);
-	checkHex(v220, p + ".address", o, d + 1);
-	const v221 = v219["futex"];
-	if (v221 === undefined) fail(p + ".futex", 'present', undefined);
-	checkHex(v221, p + ".futex", o, d + 1);
-	const v222 = v219["symbol"];
-	if (v222 === undefined) fail(p + ".symbol", 'present', undefined);
-	if (!(typeof v222 === 'string')) fail(p + ".symbol", "a string", v222);
-	const v223 = v219["type"];
-	if (v223 === undefined) fail(p + ".type", 'present', undefined);
-	if (typeof v223 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v223)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v223);
-	const v224 = v219["ownerTid"];
-	if (v224 === undefined) fail(p + ".ownerTid", 'present', undefined);
-	checkPid(v224, p + ".ownerTid", o, d + 1);
-	const v225 = v219["ownerName"];
-	if (v225 === undefined) fail(p + ".ownerName", 'present', undefined);
-	if (!(typeof v225 === 'string')) fail(p + ".ownerName", "a string", v225);
+	const v241 = v as Record<string, unknown>;
+	const v242 = v241["address"];
+	if (v242 === undefined) fail(p + ".address", 'present', undefined);
+	checkHex(v242, p + ".address", o, d + 1);
+	const v243 = v241["futex"];
+	if (v243 === undefined) fail(p + ".futex", 'present', undefined);
+	checkHex(v243, p + ".futex", o, d + 1);
+	const v244 = v241["symbol"];
+	if (v244 === undefined) fail(p + ".symbol", 'present', undefined);
+	if (!(typeof v244 === 'string')) fail(p + ".symbol", "a string", v244);
+	const v245 = v241["type"];
+	if (v245 === undefined) fail(p + ".type", 'present', undefined);
+	if (typeof v245 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v245)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v245);
+	const v246 = v241["ownerTid"];
+	if (v246 === undefined) fail(p + ".ownerTid", 'present', undefined);
+	checkPid(v246, p + ".ownerTid", o, d + 1);
+	const v247 = v241["ownerName"];
+	if (v247 === undefined) fail(p + ".ownerName", 'present', undefined);
+	if (!(typeof v247 === 'string')) fail(p + ".ownerName", "a string", v247);
 	if (o.strict) {
-		for (const v226 of Object.keys(v219)) {
-			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v226)) fail(p + '.' + v226, 'not there (not in the schema)', v219[v226]);
+		for (const v248 of Object.keys(v241)) {
+			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v248)) fail(p + '.' + v248, 'not there (not in the schema)', v241[v248]);
 		}
 	}
 }
@@ -1575,17 +1678,17 @@ function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v227 = v as Record<string, unknown>;
-	const v228 = v227["pid"];
-	if (v228 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".pid", "an integer", v228);
-	const v229 = v227["slot"];
-	if (v229 === undefined) fail(p + ".slot", 'present', undefined);
-	if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".slot", "an integer", v229);
-	if (typeof v229 === 'number' && v229 < 0) fail(p + ".slot", ">= 0", v229);
+	const v249 = v as Record<string, unknown>;
+	const v250 = v249["pid"];
+	if (v250 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".pid", "an integer", v250);
+	const v251 = v249["slot"];
+	if (v251 === undefined) fail(p + ".slot", 'present', undefined);
+	if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".slot", "an integer", v251);
+	if (typeof v251 === 'number' && v251 < 0) fail(p + ".slot", ">= 0", v251);
 	if (o.strict) {
-		for (const v230 of Object.keys(v227)) {
-			if (!(["pid","slot"] as readonly string[]).includes(v230)) fail(p + '.' + v230, 'not there (not in the schema)', v227[v230]);
+		for (const v252 of Object.keys(v249)) {
+			if (!(["pid","slot"] as readonly string[]).includes(v252)) fail(p + '.' + v252, 'not there (not in the schema)', v249[v252]);
 		}
 	}
 }
@@ -1593,20 +1696,20 @@ function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v231 = v as Record<string, unknown>;
-	const v232 = v231["pid"];
-	if (v232 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v232 === 'number' && Number.isInteger(v232))) fail(p + ".pid", "an integer", v232);
-	const v233 = v231["variables"];
-	if (v233 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v233))) fail(p + ".variables", "an array", v233);
-	for (let v234 = 0; v234 < v233.length; v234++) {
-		const v235: unknown = v233[v234];
-		checkLocalVariable(v235, p + ".variables" + '[' + v234 + ']', o, d + 1);
+	const v253 = v as Record<string, unknown>;
+	const v254 = v253["pid"];
+	if (v254 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v254 === 'number' && Number.isInteger(v254))) fail(p + ".pid", "an integer", v254);
+	const v255 = v253["variables"];
+	if (v255 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v255))) fail(p + ".variables", "an array", v255);
+	for (let v256 = 0; v256 < v255.length; v256++) {
+		const v257: unknown = v255[v256];
+		checkLocalVariable(v257, p + ".variables" + '[' + v256 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v236 of Object.keys(v231)) {
-			if (!(["pid","variables"] as readonly string[]).includes(v236)) fail(p + '.' + v236, 'not there (not in the schema)', v231[v236]);
+		for (const v258 of Object.keys(v253)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v258)) fail(p + '.' + v258, 'not there (not in the schema)', v253[v258]);
 		}
 	}
 }
@@ -1614,13 +1717,13 @@ function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v237 = v as Record<string, unknown>;
-	const v238 = v237["pid"];
-	if (v238 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v238 === 'number' && Number.isInteger(v238))) fail(p + ".pid", "an integer", v238);
+	const v259 = v as Record<string, unknown>;
+	const v260 = v259["pid"];
+	if (v260 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v260 === 'number' && Number.isInteger(v260))) fail(p + ".pid", "an integer", v260);
 	if (o.strict) {
-		for (const v239 of Object.keys(v237)) {
-			if (!(["pid"] as readonly string[]).includes(v239)) fail(p + '.' + v239, 'not there (not in the schema)', v237[v239]);
+		for (const v261 of Object.keys(v259)) {
+			if (!(["pid"] as readonly string[]).includes(v261)) fail(p + '.' + v261, 'not there (not in the schema)', v259[v261]);
 		}
 	}
 }
@@ -1628,23 +1731,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v240 = v as Record<string, unknown>;
-	const v241 = v240["pid"];
-	if (v241 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v241 === 'number' && Number.isInteger(v241))) fail(p + ".pid", "an integer", v241);
-	const v242 = v240["stopped"];
-	if (v242 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v242 === 'boolean')) fail(p + ".stopped", "a boolean", v242);
-	const v243 = v240["tids"];
-	if (v243 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v243))) fail(p + ".tids", "an array", v243);
-	for (let v244 = 0; v244 < v243.length; v244++) {
-		const v245: unknown = v243[v244];
-		if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".tids" + '[' + v244 + ']', "an integer", v245);
+	const v262 = v as Record<string, unknown>;
+	const v263 = v262["pid"];
+	if (v263 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".pid", "an integer", v263);
+	const v264 = v262["stopped"];
+	if (v264 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v264 === 'boolean')) fail(p + ".stopped", "a boolean", v264);
+	const v265 = v262["tids"];
+	if (v265 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v265))) fail(p + ".tids", "an array", v265);
+	for (let v266 = 0; v266 < v265.length; v266++) {
+		const v267: unknown = v265[v266];
+		if (!(typeof v267 === 'number' && Number.isInteger(v267))) fail(p + ".tids" + '[' + v266 + ']', "an integer", v267);
 	}
 	if (o.strict) {
-		for (const v246 of Object.keys(v240)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v246)) fail(p + '.' + v246, 'not there (not in the schema)', v240[v246]);
+		for (const v268 of Object.keys(v262)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v268)) fail(p + '.' + v268, 'not there (not in the schema)', v262[v268]);
 		}
 	}
 }
@@ -1652,23 +1755,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v247 = v as Record<string, unknown>;
-	const v248 = v247["pid"];
-	if (v248 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v248 === 'number' && Number.isInteger(v248))) fail(p + ".pid", "an integer", v248);
-	const v249 = v247["pauseUs"];
-	if (v249 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v249 === 'number' && Number.isInteger(v249))) fail(p + ".pauseUs", "an integer", v249);
-	const v250 = v247["tids"];
-	if (v250 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v250))) fail(p + ".tids", "an array", v250);
-	for (let v251 = 0; v251 < v250.length; v251++) {
-		const v252: unknown = v250[v251];
-		if (!(typeof v252 === 'number' && Number.isInteger(v252))) fail(p + ".tids" + '[' + v251 + ']', "an integer", v252);
+	const v269 = v as Record<string, unknown>;
+	const v270 = v269["pid"];
+	if (v270 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v270 === 'number' && Number.isInteger(v270))) fail(p + ".pid", "an integer", v270);
+	const v271 = v269["pauseUs"];
+	if (v271 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v271 === 'number' && Number.isInteger(v271))) fail(p + ".pauseUs", "an integer", v271);
+	const v272 = v269["tids"];
+	if (v272 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v272))) fail(p + ".tids", "an array", v272);
+	for (let v273 = 0; v273 < v272.length; v273++) {
+		const v274: unknown = v272[v273];
+		if (!(typeof v274 === 'number' && Number.isInteger(v274))) fail(p + ".tids" + '[' + v273 + ']', "an integer", v274);
 	}
 	if (o.strict) {
-		for (const v253 of Object.keys(v247)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v253)) fail(p + '.' + v253, 'not there (not in the schema)', v247[v253]);
+		for (const v275 of Object.keys(v269)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v275)) fail(p + '.' + v275, 'not there (not in the schema)', v269[v275]);
 		}
 	}
 }
@@ -1676,26 +1779,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v254 = v as Record<string, unknown>;
-	const v255 = v254["pid"];
-	if (v255 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v255 === 'number' && Number.isInteger(v255))) fail(p + ".pid", "an integer", v255);
-	const v256 = v254["stdoutFd"];
-	if (v256 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v256 === 'number' && Number.isInteger(v256))) fail(p + ".stdoutFd", "an integer", v256);
-	const v257 = v254["stderrFd"];
-	if (v257 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v257 === 'number' && Number.isInteger(v257))) fail(p + ".stderrFd", "an integer", v257);
-	const v258 = v254["tids"];
-	if (v258 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v258))) fail(p + ".tids", "an array", v258);
-	for (let v259 = 0; v259 < v258.length; v259++) {
-		const v260: unknown = v258[v259];
-		if (!(typeof v260 === 'number' && Number.isInteger(v260))) fail(p + ".tids" + '[' + v259 + ']', "an integer", v260);
+	const v276 = v as Record<string, unknown>;
+	const v277 = v276["pid"];
+	if (v277 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v277 === 'number' && Number.isInteger(v277))) fail(p + ".pid", "an integer", v277);
+	const v278 = v276["stdoutFd"];
+	if (v278 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v278 === 'number' && Number.isInteger(v278))) fail(p + ".stdoutFd", "an integer", v278);
+	const v279 = v276["stderrFd"];
+	if (v279 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v279 === 'number' && Number.isInteger(v279))) fail(p + ".stderrFd", "an integer", v279);
+	const v280 = v276["tids"];
+	if (v280 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v280))) fail(p + ".tids", "an array", v280);
+	for (let v281 = 0; v281 < v280.length; v281++) {
+		const v282: unknown = v280[v281];
+		if (!(typeof v282 === 'number' && Number.isInteger(v282))) fail(p + ".tids" + '[' + v281 + ']', "an integer", v282);
 	}
 	if (o.strict) {
-		for (const v261 of Object.keys(v254)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v261)) fail(p + '.' + v261, 'not there (not in the schema)', v254[v261]);
+		for (const v283 of Object.keys(v276)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v283)) fail(p + '.' + v283, 'not there (not in the schema)', v276[v283]);
 		}
 	}
 }
@@ -1703,57 +1806,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v262 = v as Record<string, unknown>;
-	const v263 = v262["pid"];
-	if (v263 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".pid", "an integer", v263);
-	const v264 = v262["tid"];
-	if (v264 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v264 === 'number' && Number.isInteger(v264))) fail(p + ".tid", "an integer", v264);
-	const v265 = v262["pc"];
-	if (v265 !== undefined) {
-		checkHex(v265, p + ".pc", o, d + 1);
+	const v284 = v as Record<string, unknown>;
+	const v285 = v284["pid"];
+	if (v285 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v285 === 'number' && Number.isInteger(v285))) fail(p + ".pid", "an integer", v285);
+	const v286 = v284["tid"];
+	if (v286 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".tid", "an integer", v286);
+	const v287 = v284["pc"];
+	if (v287 !== undefined) {
+		checkHex(v287, p + ".pc", o, d + 1);
 	}
-	const v266 = v262["interrupted"];
-	if (v266 !== undefined) {
-		if (!(typeof v266 === 'boolean')) fail(p + ".interrupted", "a boolean", v266);
+	const v288 = v284["interrupted"];
+	if (v288 !== undefined) {
+		if (!(typeof v288 === 'boolean')) fail(p + ".interrupted", "a boolean", v288);
 	}
-	const v267 = v262["reason"];
-	if (v267 !== undefined) {
-		if (typeof v267 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v267)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v267);
+	const v289 = v284["reason"];
+	if (v289 !== undefined) {
+		if (typeof v289 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v289)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v289);
 	}
-	const v268 = v262["stopTid"];
-	if (v268 !== undefined) {
-		if (!(typeof v268 === 'number' && Number.isInteger(v268))) fail(p + ".stopTid", "an integer", v268);
+	const v290 = v284["stopTid"];
+	if (v290 !== undefined) {
+		if (!(typeof v290 === 'number' && Number.isInteger(v290))) fail(p + ".stopTid", "an integer", v290);
 	}
-	const v269 = v262["signal"];
-	if (v269 !== undefined) {
-		if (!(typeof v269 === 'number' && Number.isInteger(v269))) fail(p + ".signal", "an integer", v269);
-		if (typeof v269 === 'number' && v269 < 1) fail(p + ".signal", ">= 1", v269);
-		if (typeof v269 === 'number' && v269 > 64) fail(p + ".signal", "<= 64", v269);
+	const v291 = v284["signal"];
+	if (v291 !== undefined) {
+		if (!(typeof v291 === 'number' && Number.isInteger(v291))) fail(p + ".signal", "an integer", v291);
+		if (typeof v291 === 'number' && v291 < 1) fail(p + ".signal", ">= 1", v291);
+		if (typeof v291 === 'number' && v291 > 64) fail(p + ".signal", "<= 64", v291);
 	}
-	const v270 = v262["addr"];
-	if (v270 !== undefined) {
-		checkHex(v270, p + ".addr", o, d + 1);
+	const v292 = v284["addr"];
+	if (v292 !== undefined) {
+		checkHex(v292, p + ".addr", o, d + 1);
 	}
-	const v271 = v262["singleSteps"];
-	if (v271 !== undefined) {
-		if (!(typeof v271 === 'number' && Number.isInteger(v271))) fail(p + ".singleSteps", "an integer", v271);
-		if (typeof v271 === 'number' && v271 < 0) fail(p + ".singleSteps", ">= 0", v271);
+	const v293 = v284["singleSteps"];
+	if (v293 !== undefined) {
+		if (!(typeof v293 === 'number' && Number.isInteger(v293))) fail(p + ".singleSteps", "an integer", v293);
+		if (typeof v293 === 'number' && v293 < 0) fail(p + ".singleSteps", ">= 0", v293);
 	}
-	const v272 = v262["continues"];
-	if (v272 !== undefined) {
-		if (!(typeof v272 === 'number' && Number.isInteger(v272))) fail(p + ".continues", "an integer", v272);
-		if (typeof v272 === 'number' && v272 < 0) fail(p + ".continues", ">= 0", v272);
+	const v294 = v284["continues"];
+	if (v294 !== undefined) {
+		if (!(typeof v294 === 'number' && Number.isInteger(v294))) fail(p + ".continues", "an integer", v294);
+		if (typeof v294 === 'number' && v294 < 0) fail(p + ".continues", ">= 0", v294);
 	}
-	const v273 = v262["us"];
-	if (v273 !== undefined) {
-		if (!(typeof v273 === 'number' && Number.isInteger(v273))) fail(p + ".us", "an integer", v273);
-		if (typeof v273 === 'number' && v273 < 0) fail(p + ".us", ">= 0", v273);
+	const v295 = v284["us"];
+	if (v295 !== undefined) {
+		if (!(typeof v295 === 'number' && Number.isInteger(v295))) fail(p + ".us", "an integer", v295);
+		if (typeof v295 === 'number' && v295 < 0) fail(p + ".us", ">= 0", v295);
 	}
 	if (o.strict) {
-		for (const v274 of Object.keys(v262)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v274)) fail(p + '.' + v274, 'not there (not in the schema)', v262[v274]);
+		for (const v296 of Object.keys(v284)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v296)) fail(p + '.' + v296, 'not there (not in the schema)', v284[v296]);
 		}
 	}
 }
@@ -1761,13 +1864,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v275 = v as Record<string, unknown>;
-	const v276 = v275["addr"];
-	if (v276 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v276, p + ".addr", o, d + 1);
+	const v297 = v as Record<string, unknown>;
+	const v298 = v297["addr"];
+	if (v298 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v298, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v277 of Object.keys(v275)) {
-			if (!(["addr"] as readonly string[]).includes(v277)) fail(p + '.' + v277, 'not there (not in the schema)', v275[v277]);
+		for (const v299 of Object.keys(v297)) {
+			if (!(["addr"] as readonly string[]).includes(v299)) fail(p + '.' + v299, 'not there (not in the schema)', v297[v299]);
 		}
 	}
 }
@@ -1775,16 +1878,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v278 = v as Record<string, unknown>;
-	const v279 = v278["tid"];
-	if (v279 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v279 === 'number' && Number.isInteger(v279))) fail(p + ".tid", "an integer", v279);
-	const v280 = v278["gpr"];
-	if (v280 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v280, p + ".gpr", o, d + 1);
+	const v300 = v as Record<string, unknown>;
+	const v301 = v300["tid"];
+	if (v301 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v301 === 'number' && Number.isInteger(v301))) fail(p + ".tid", "an integer", v301);
+	const v302 = v300["gpr"];
+	if (v302 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v302, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v281 of Object.keys(v278)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v281)) fail(p + '.' + v281, 'not there (not in the schema)', v278[v281]);
+		for (const v303 of Object.keys(v300)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v303)) fail(p + '.' + v303, 'not there (not in the schema)', v300[v303]);
 		}
 	}
 }
@@ -1792,13 +1895,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v282 = v as Record<string, unknown>;
-	const v283 = v282["tracerTid"];
-	if (v283 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v283 === 'number' && Number.isInteger(v283))) fail(p + ".tracerTid", "an integer", v283);
+	const v304 = v as Record<string, unknown>;
+	const v305 = v304["tracerTid"];
+	if (v305 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v305 === 'number' && Number.isInteger(v305))) fail(p + ".tracerTid", "an integer", v305);
 	if (o.strict) {
-		for (const v284 of Object.keys(v282)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v284)) fail(p + '.' + v284, 'not there (not in the schema)', v282[v284]);
+		for (const v306 of Object.keys(v304)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v306)) fail(p + '.' + v306, 'not there (not in the schema)', v304[v306]);
 		}
 	}
 }
@@ -1806,34 +1909,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v285 = v as Record<string, unknown>;
-	const v286 = v285["pc"];
-	if (v286 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v286, p + ".pc", o, d + 1);
-	const v287 = v285["sp"];
-	if (v287 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v287, p + ".sp", o, d + 1);
-	const v288 = v285["function"];
-	if (v288 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v288 === 'string' || v288 === null)) fail(p + ".function", "a string or null", v288);
-	const v289 = v285["offset"];
-	if (v289 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v289 === 'number' && Number.isInteger(v289))) fail(p + ".offset", "an integer", v289);
-	const v290 = v285["module"];
-	if (v290 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v290 === 'string' || v290 === null)) fail(p + ".module", "a string or null", v290);
-	const v291 = v285["file"];
-	if (v291 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v291 === 'string' || v291 === null)) fail(p + ".file", "a string or null", v291);
-	const v292 = v285["line"];
-	if (v292 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v292 === 'number' && Number.isInteger(v292) || v292 === null)) fail(p + ".line", "an integer or null", v292);
-	const v293 = v285["column"];
-	if (v293 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v293 === 'number' && Number.isInteger(v293) || v293 === null)) fail(p + ".column", "an integer or null", v293);
+	const v307 = v as Record<string, unknown>;
+	const v308 = v307["pc"];
+	if (v308 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v308, p + ".pc", o, d + 1);
+	const v309 = v307["sp"];
+	if (v309 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v309, p + ".sp", o, d + 1);
+	const v310 = v307["function"];
+	if (v310 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v310 === 'string' || v310 === null)) fail(p + ".function", "a string or null", v310);
+	const v311 = v307["offset"];
+	if (v311 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v311 === 'number' && Number.isInteger(v311))) fail(p + ".offset", "an integer", v311);
+	const v312 = v307["module"];
+	if (v312 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v312 === 'string' || v312 === null)) fail(p + ".module", "a string or null", v312);
+	const v313 = v307["file"];
+	if (v313 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v313 === 'string' || v313 === null)) fail(p + ".file", "a string or null", v313);
+	const v314 = v307["line"];
+	if (v314 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v314 === 'number' && Number.isInteger(v314) || v314 === null)) fail(p + ".line", "an integer or null", v314);
+	const v315 = v307["column"];
+	if (v315 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v315 === 'number' && Number.isInteger(v315) || v315 === null)) fail(p + ".column", "an integer or null", v315);
 	if (o.strict) {
-		for (const v294 of Object.keys(v285)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v294)) fail(p + '.' + v294, 'not there (not in the schema)', v285[v294]);
+		for (const v316 of Object.keys(v307)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v316)) fail(p + '.' + v316, 'not there (not in the schema)', v307[v316]);
 		}
 	}
 }
@@ -1841,53 +1944,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v295 = v as Record<string, unknown>;
-	const v296 = v295["pid"];
-	if (v296 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v296 === 'number' && Number.isInteger(v296))) fail(p + ".pid", "an integer", v296);
-	const v297 = v295["tid"];
-	if (v297 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v297 === 'number' && Number.isInteger(v297))) fail(p + ".tid", "an integer", v297);
-	const v298 = v295["unwinder"];
-	if (v298 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v298 !== 'string' || !["libdw","frame-pointer"].includes(v298)) fail(p + ".unwinder", "one of libdw|frame-pointer", v298);
-	const v299 = v295["note"];
-	if (v299 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v299 === 'string' || v299 === null)) fail(p + ".note", "a string or null", v299);
-	const v300 = v295["frames"];
-	if (v300 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v300))) fail(p + ".frames", "an array", v300);
-	for (let v301 = 0; v301 < v300.length; v301++) {
-		const v302: unknown = v300[v301];
-		checkStackFrameInfo(v302, p + ".frames" + '[' + v301 + ']', o, d + 1);
+	const v317 = v as Record<string, unknown>;
+	const v318 = v317["pid"];
+	if (v318 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v318 === 'number' && Number.isInteger(v318))) fail(p + ".pid", "an integer", v318);
+	const v319 = v317["tid"];
+	if (v319 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v319 === 'number' && Number.isInteger(v319))) fail(p + ".tid", "an integer", v319);
+	const v320 = v317["unwinder"];
+	if (v320 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v320 !== 'string' || !["libdw","frame-pointer"].includes(v320)) fail(p + ".unwinder", "one of libdw|frame-pointer", v320);
+	const v321 = v317["note"];
+	if (v321 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v321 === 'string' || v321 === null)) fail(p + ".note", "a string or null", v321);
+	const v322 = v317["frames"];
+	if (v322 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v322))) fail(p + ".frames", "an array", v322);
+	for (let v323 = 0; v323 < v322.length; v323++) {
+		const v324: unknown = v322[v323];
+		checkStackFrameInfo(v324, p + ".frames" + '[' + v323 + ']', o, d + 1);
 	}
-	const v303 = v295["threads"];
-	if (v303 !== undefined) {
-		if (!(Array.isArray(v303))) fail(p + ".threads", "an array", v303);
-		for (let v304 = 0; v304 < v303.length; v304++) {
-			const v305: unknown = v303[v304];
-			if (!(isObject(v305))) fail(p + ".threads" + '[' + v304 + ']', "an object", v305);
-			const v306 = v305 as Record<string, unknown>;
-			const v307 = v306["tid"];
-			if (v307 === undefined) fail(p + ".threads" + '[' + v304 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v307 === 'number' && Number.isInteger(v307))) fail(p + ".threads" + '[' + v304 + ']' + ".tid", "an integer", v307);
-			const v308 = v306["frames"];
-			if (v308 === undefined) fail(p + ".threads" + '[' + v304 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v308))) fail(p + ".threads" + '[' + v304 + ']' + ".frames", "an array", v308);
-			for (let v309 = 0; v309 < v308.length; v309++) {
-				const v310: unknown = v308[v309];
-				checkStackFrameInfo(v310, p + ".threads" + '[' + v304 + ']' + ".frames" + '[' + v309 + ']', o, d + 1);
+	const v325 = v317["threads"];
+	if (v325 !== undefined) {
+		if (!(Array.isArray(v325))) fail(p + ".threads", "an array", v325);
+		for (let v326 = 0; v326 < v325.length; v326++) {
+			const v327: unknown = v325[v326];
+			if (!(isObject(v327))) fail(p + ".threads" + '[' + v326 + ']', "an object", v327);
+			const v328 = v327 as Record<string, unknown>;
+			const v329 = v328["tid"];
+			if (v329 === undefined) fail(p + ".threads" + '[' + v326 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v329 === 'number' && Number.isInteger(v329))) fail(p + ".threads" + '[' + v326 + ']' + ".tid", "an integer", v329);
+			const v330 = v328["frames"];
+			if (v330 === undefined) fail(p + ".threads" + '[' + v326 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v330))) fail(p + ".threads" + '[' + v326 + ']' + ".frames", "an array", v330);
+			for (let v331 = 0; v331 < v330.length; v331++) {
+				const v332: unknown = v330[v331];
+				checkStackFrameInfo(v332, p + ".threads" + '[' + v326 + ']' + ".frames" + '[' + v331 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v311 of Object.keys(v306)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v311)) fail(p + ".threads" + '[' + v304 + ']' + '.' + v311, 'not there (not in the schema)', v306[v311]);
+				for (const v333 of Object.keys(v328)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v333)) fail(p + ".threads" + '[' + v326 + ']' + '.' + v333, 'not there (not in the schema)', v328[v333]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v312 of Object.keys(v295)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v312)) fail(p + '.' + v312, 'not there (not in the schema)', v295[v312]);
+		for (const v334 of Object.keys(v317)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v334)) fail(p + '.' + v334, 'not there (not in the schema)', v317[v334]);
 		}
 	}
 }
@@ -1895,45 +1998,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v313 = v as Record<string, unknown>;
-	const v314 = v313["addresses"];
-	if (v314 !== undefined) {
-		if (!(Array.isArray(v314))) fail(p + ".addresses", "an array", v314);
-		for (let v315 = 0; v315 < v314.length; v315++) {
-			const v316: unknown = v314[v315];
-			checkHex(v316, p + ".addresses" + '[' + v315 + ']', o, d + 1);
+	const v335 = v as Record<string, unknown>;
+	const v336 = v335["addresses"];
+	if (v336 !== undefined) {
+		if (!(Array.isArray(v336))) fail(p + ".addresses", "an array", v336);
+		for (let v337 = 0; v337 < v336.length; v337++) {
+			const v338: unknown = v336[v337];
+			checkHex(v338, p + ".addresses" + '[' + v337 + ']', o, d + 1);
 		}
 	}
-	const v317 = v313["line"];
-	if (v317 !== undefined) {
-		if (!(typeof v317 === 'number' && Number.isInteger(v317) || v317 === null)) fail(p + ".line", "an integer or null", v317);
+	const v339 = v335["line"];
+	if (v339 !== undefined) {
+		if (!(typeof v339 === 'number' && Number.isInteger(v339) || v339 === null)) fail(p + ".line", "an integer or null", v339);
 	}
-	const v318 = v313["function"];
-	if (v318 !== undefined) {
-		if (!(typeof v318 === 'string' || v318 === null)) fail(p + ".function", "a string or null", v318);
+	const v340 = v335["function"];
+	if (v340 !== undefined) {
+		if (!(typeof v340 === 'string' || v340 === null)) fail(p + ".function", "a string or null", v340);
 	}
-	const v319 = v313["offset"];
-	if (v319 !== undefined) {
-		if (!(typeof v319 === 'number' && Number.isInteger(v319))) fail(p + ".offset", "an integer", v319);
+	const v341 = v335["offset"];
+	if (v341 !== undefined) {
+		if (!(typeof v341 === 'number' && Number.isInteger(v341))) fail(p + ".offset", "an integer", v341);
 	}
-	const v320 = v313["module"];
-	if (v320 !== undefined) {
-		if (!(typeof v320 === 'string' || v320 === null)) fail(p + ".module", "a string or null", v320);
+	const v342 = v335["module"];
+	if (v342 !== undefined) {
+		if (!(typeof v342 === 'string' || v342 === null)) fail(p + ".module", "a string or null", v342);
 	}
-	const v321 = v313["file"];
-	if (v321 !== undefined) {
-		if (!(typeof v321 === 'string' || v321 === null)) fail(p + ".file", "a string or null", v321);
+	const v343 = v335["file"];
+	if (v343 !== undefined) {
+		if (!(typeof v343 === 'string' || v343 === null)) fail(p + ".file", "a string or null", v343);
 	}
-	const v322 = v313["column"];
-	if (v322 !== undefined) {
-		if (!(typeof v322 === 'number' && Number.isInteger(v322) || v322 === null)) fail(p + ".column", "an integer or null", v322);
+	const v344 = v335["column"];
+	if (v344 !== undefined) {
+		if (!(typeof v344 === 'number' && Number.isInteger(v344) || v344 === null)) fail(p + ".column", "an integer or null", v344);
 	}
-	const v323 = v313["unwinder"];
-	if (v323 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v323 !== 'string' || !["libdw","frame-pointer"].includes(v323)) fail(p + ".unwinder", "one of libdw|frame-pointer", v323);
+	const v345 = v335["unwinder"];
+	if (v345 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v345 !== 'string' || !["libdw","frame-pointer"].includes(v345)) fail(p + ".unwinder", "one of libdw|frame-pointer", v345);
 	if (o.strict) {
-		for (const v324 of Object.keys(v313)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v324)) fail(p + '.' + v324, 'not there (not in the schema)', v313[v324]);
+		for (const v346 of Object.keys(v335)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v346)) fail(p + '.' + v346, 'not there (not in the schema)', v335[v346]);
 		}
 	}
 }
@@ -1941,47 +2044,47 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v325 = v as Record<string, unknown>;
-	const v326 = v325["name"];
-	if (v326 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v326 === 'string')) fail(p + ".name", "a string", v326);
-	const v327 = v325["type"];
-	if (v327 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v327 === 'string')) fail(p + ".type", "a string", v327);
-	const v328 = v325["value"];
-	if (v328 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v328 === 'string')) fail(p + ".value", "a string", v328);
-	const v329 = v325["address"];
-	if (v329 === undefined) fail(p + ".address", 'present', undefined);
-	if (v329 !== null) {
-		checkHex(v329, p + ".address", o, d + 1);
+	const v347 = v as Record<string, unknown>;
+	const v348 = v347["name"];
+	if (v348 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v348 === 'string')) fail(p + ".name", "a string", v348);
+	const v349 = v347["type"];
+	if (v349 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v349 === 'string')) fail(p + ".type", "a string", v349);
+	const v350 = v347["value"];
+	if (v350 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v350 === 'string')) fail(p + ".value", "a string", v350);
+	const v351 = v347["address"];
+	if (v351 === undefined) fail(p + ".address", 'present', undefined);
+	if (v351 !== null) {
+		checkHex(v351, p + ".address", o, d + 1);
 	}
-	const v330 = v325["kind"];
-	if (v330 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v330 !== 'string' || !["param","local","member","element","deref","global"].includes(v330)) fail(p + ".kind", "one of param|local|member|element|deref|global", v330);
-	const v331 = v325["expr"];
-	if (v331 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v331 === 'string' || v331 === null)) fail(p + ".expr", "a string or null", v331);
-	const v332 = v325["pointer"];
-	if (v332 !== undefined) {
-		checkHex(v332, p + ".pointer", o, d + 1);
+	const v352 = v347["kind"];
+	if (v352 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v352 !== 'string' || !["param","local","member","element","deref","global"].includes(v352)) fail(p + ".kind", "one of param|local|member|element|deref|global", v352);
+	const v353 = v347["expr"];
+	if (v353 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v353 === 'string' || v353 === null)) fail(p + ".expr", "a string or null", v353);
+	const v354 = v347["pointer"];
+	if (v354 !== undefined) {
+		checkHex(v354, p + ".pointer", o, d + 1);
 	}
-	const v333 = v325["raw"];
-	if (v333 !== undefined) {
-		checkRawValue(v333, p + ".raw", o, d + 1);
+	const v355 = v347["raw"];
+	if (v355 !== undefined) {
+		checkRawValue(v355, p + ".raw", o, d + 1);
 	}
-	const v334 = v325["children"];
-	if (v334 === undefined) fail(p + ".children", 'present', undefined);
-	if (v334 !== null) {
-		if (!(Array.isArray(v334))) fail(p + ".children", "an array", v334);
-		for (let v335 = 0; v335 < v334.length; v335++) {
-			const v336: unknown = v334[v335];
-			checkLocalVariable(v336, p + ".children" + '[' + v335 + ']', o, d + 1);
+	const v356 = v347["children"];
+	if (v356 === undefined) fail(p + ".children", 'present', undefined);
+	if (v356 !== null) {
+		if (!(Array.isArray(v356))) fail(p + ".children", "an array", v356);
+		for (let v357 = 0; v357 < v356.length; v357++) {
+			const v358: unknown = v356[v357];
+			checkLocalVariable(v358, p + ".children" + '[' + v357 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v337 of Object.keys(v325)) {
-			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v337)) fail(p + '.' + v337, 'not there (not in the schema)', v325[v337]);
+		for (const v359 of Object.keys(v347)) {
+			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v359)) fail(p + '.' + v359, 'not there (not in the schema)', v347[v359]);
 		}
 	}
 }
@@ -1989,21 +2092,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v338 = v as Record<string, unknown>;
-	const v339 = v338["kind"];
-	if (v339 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v339 !== 'string' || !["int","uint","float","bool","pointer"].includes(v339)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v339);
-	const v340 = v338["value"];
-	if (v340 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v340 === 'string')) fail(p + ".value", "a string", v340);
-	const v341 = v338["size"];
-	if (v341 !== undefined) {
-		if (!(typeof v341 === 'number' && Number.isInteger(v341))) fail(p + ".size", "an integer", v341);
-		if (typeof v341 === 'number' && v341 < 1) fail(p + ".size", ">= 1", v341);
+	const v360 = v as Record<string, unknown>;
+	const v361 = v360["kind"];
+	if (v361 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v361 !== 'string' || !["int","uint","float","bool","pointer"].includes(v361)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v361);
+	const v362 = v360["value"];
+	if (v362 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v362 === 'string')) fail(p + ".value", "a string", v362);
+	const v363 = v360["size"];
+	if (v363 !== undefined) {
+		if (!(typeof v363 === 'number' && Number.isInteger(v363))) fail(p + ".size", "an integer", v363);
+		if (typeof v363 === 'number' && v363 < 1) fail(p + ".size", ">= 1", v363);
 	}
 	if (o.strict) {
-		for (const v342 of Object.keys(v338)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v342)) fail(p + '.' + v342, 'not there (not in the schema)', v338[v342]);
+		for (const v364 of Object.keys(v360)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v364)) fail(p + '.' + v364, 'not there (not in the schema)', v360[v364]);
 		}
 	}
 }
@@ -2011,35 +2114,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v343 = v as Record<string, unknown>;
-	const v344 = v343["pid"];
-	if (v344 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v344 === 'number' && Number.isInteger(v344))) fail(p + ".pid", "an integer", v344);
-	const v345 = v343["tid"];
-	if (v345 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v345 === 'number' && Number.isInteger(v345))) fail(p + ".tid", "an integer", v345);
-	const v346 = v343["frame"];
-	if (v346 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v346 === 'number' && Number.isInteger(v346))) fail(p + ".frame", "an integer", v346);
-	const v347 = v343["pc"];
-	if (v347 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v347, p + ".pc", o, d + 1);
-	const v348 = v343["function"];
-	if (v348 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v348 === 'string' || v348 === null)) fail(p + ".function", "a string or null", v348);
-	const v349 = v343["note"];
-	if (v349 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v349 === 'string' || v349 === null)) fail(p + ".note", "a string or null", v349);
-	const v350 = v343["variables"];
-	if (v350 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v350))) fail(p + ".variables", "an array", v350);
-	for (let v351 = 0; v351 < v350.length; v351++) {
-		const v352: unknown = v350[v351];
-		checkLocalVariable(v352, p + ".variables" + '[' + v351 + ']', o, d + 1);
+	const v365 = v as Record<string, unknown>;
+	const v366 = v365["pid"];
+	if (v366 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v366 === 'number' && Number.isInteger(v366))) fail(p + ".pid", "an integer", v366);
+	const v367 = v365["tid"];
+	if (v367 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v367 === 'number' && Number.isInteger(v367))) fail(p + ".tid", "an integer", v367);
+	const v368 = v365["frame"];
+	if (v368 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v368 === 'number' && Number.isInteger(v368))) fail(p + ".frame", "an integer", v368);
+	const v369 = v365["pc"];
+	if (v369 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v369, p + ".pc", o, d + 1);
+	const v370 = v365["function"];
+	if (v370 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v370 === 'string' || v370 === null)) fail(p + ".function", "a string or null", v370);
+	const v371 = v365["note"];
+	if (v371 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v371 === 'string' || v371 === null)) fail(p + ".note", "a string or null", v371);
+	const v372 = v365["variables"];
+	if (v372 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v372))) fail(p + ".variables", "an array", v372);
+	for (let v373 = 0; v373 < v372.length; v373++) {
+		const v374: unknown = v372[v373];
+		checkLocalVariable(v374, p + ".variables" + '[' + v373 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v353 of Object.keys(v343)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v353)) fail(p + '.' + v353, 'not there (not in the schema)', v343[v353]);
+		for (const v375 of Object.keys(v365)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v375)) fail(p + '.' + v375, 'not there (not in the schema)', v365[v375]);
 		}
 	}
 }
@@ -2047,16 +2150,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v354 = v as Record<string, unknown>;
-	const v355 = v354["op"];
-	if (v355 === undefined) fail(p + ".op", 'present', undefined);
-	if (v355 !== "threads") fail(p + ".op", "\"threads\"", v355);
-	const v356 = v354["pid"];
-	if (v356 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v356, p + ".pid", o, d + 1);
+	const v376 = v as Record<string, unknown>;
+	const v377 = v376["op"];
+	if (v377 === undefined) fail(p + ".op", 'present', undefined);
+	if (v377 !== "threads") fail(p + ".op", "\"threads\"", v377);
+	const v378 = v376["pid"];
+	if (v378 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v378, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v357 of Object.keys(v354)) {
-			if (!(["op","pid"] as readonly string[]).includes(v357)) fail(p + '.' + v357, 'not there (not in the schema)', v354[v357]);
+		for (const v379 of Object.keys(v376)) {
+			if (!(["op","pid"] as readonly string[]).includes(v379)) fail(p + '.' + v379, 'not there (not in the schema)', v376[v379]);
 		}
 	}
 }
@@ -2064,19 +2167,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v358 = v as Record<string, unknown>;
-	const v359 = v358["op"];
-	if (v359 === undefined) fail(p + ".op", 'present', undefined);
-	if (v359 !== "regs") fail(p + ".op", "\"regs\"", v359);
-	const v360 = v358["pid"];
-	if (v360 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v360, p + ".pid", o, d + 1);
-	const v361 = v358["tid"];
-	if (v361 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v361, p + ".tid", o, d + 1);
+	const v380 = v as Record<string, unknown>;
+	const v381 = v380["op"];
+	if (v381 === undefined) fail(p + ".op", 'present', undefined);
+	if (v381 !== "regs") fail(p + ".op", "\"regs\"", v381);
+	const v382 = v380["pid"];
+	if (v382 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v382, p + ".pid", o, d + 1);
+	const v383 = v380["tid"];
+	if (v383 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v383, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v362 of Object.keys(v358)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v362)) fail(p + '.' + v362, 'not there (not in the schema)', v358[v362]);
+		for (const v384 of Object.keys(v380)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v384)) fail(p + '.' + v384, 'not there (not in the schema)', v380[v384]);
 		}
 	}
 }
@@ -2084,22 +2187,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v363 = v as Record<string, unknown>;
-	const v364 = v363["op"];
-	if (v364 === undefined) fail(p + ".op", 'present', undefined);
-	if (v364 !== "attach") fail(p + ".op", "\"attach\"", v364);
-	const v365 = v363["pid"];
-	if (v365 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v365, p + ".pid", o, d + 1);
-	const v366 = v363["stop"];
-	if (v366 === undefined) {
-		if (o.fill) v363["stop"] = false;
+	const v385 = v as Record<string, unknown>;
+	const v386 = v385["op"];
+	if (v386 === undefined) fail(p + ".op", 'present', undefined);
+	if (v386 !== "attach") fail(p + ".op", "\"attach\"", v386);
+	const v387 = v385["pid"];
+	if (v387 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v387, p + ".pid", o, d + 1);
+	const v388 = v385["stop"];
+	if (v388 === undefined) {
+		if (o.fill) v385["stop"] = false;
 	} else {
-		if (!(typeof v366 === 'boolean')) fail(p + ".stop", "a boolean", v366);
+		if (!(typeof v388 === 'boolean')) fail(p + ".stop", "a boolean", v388);
 	}
 	if (o.strict) {
-		for (const v367 of Object.keys(v363)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v367)) fail(p + '.' + v367, 'not there (not in the schema)', v363[v367]);
+		for (const v389 of Object.keys(v385)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v389)) fail(p + '.' + v389, 'not there (not in the schema)', v385[v389]);
 		}
 	}
 }
@@ -2107,16 +2210,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v368 = v as Record<string, unknown>;
-	const v369 = v368["op"];
-	if (v369 === undefined) fail(p + ".op", 'present', undefined);
-	if (v369 !== "detach") fail(p + ".op", "\"detach\"", v369);
-	const v370 = v368["pid"];
-	if (v370 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v370, p + ".pid", o, d + 1);
+	const v390 = v as Record<string, unknown>;
+	const v391 = v390["op"];
+	if (v391 === undefined) fail(p + ".op", 'present', undefined);
+	if (v391 !== "detach") fail(p + ".op", "\"detach\"", v391);
+	const v392 = v390["pid"];
+	if (v392 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v392, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v371 of Object.keys(v368)) {
-			if (!(["op","pid"] as readonly string[]).includes(v371)) fail(p + '.' + v371, 'not there (not in the schema)', v368[v371]);
+		for (const v393 of Object.keys(v390)) {
+			if (!(["op","pid"] as readonly string[]).includes(v393)) fail(p + '.' + v393, 'not there (not in the schema)', v390[v393]);
 		}
 	}
 }
@@ -2124,28 +2227,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v372 = v as Record<string, unknown>;
-	const v373 = v372["op"];
-	if (v373 === undefined) fail(p + ".op", 'present', undefined);
-	if (v373 !== "signals") fail(p + ".op", "\"signals\"", v373);
-	const v374 = v372["pid"];
-	if (v374 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v374, p + ".pid", o, d + 1);
-	const v375 = v372["nostop"];
-	if (v375 !== undefined) {
-		checkHex(v375, p + ".nostop", o, d + 1);
+	const v394 = v as Record<string, unknown>;
+	const v395 = v394["op"];
+	if (v395 === undefined) fail(p + ".op", 'present', undefined);
+	if (v395 !== "signals") fail(p + ".op", "\"signals\"", v395);
+	const v396 = v394["pid"];
+	if (v396 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v396, p + ".pid", o, d + 1);
+	const v397 = v394["nostop"];
+	if (v397 !== undefined) {
+		checkHex(v397, p + ".nostop", o, d + 1);
 	}
-	const v376 = v372["noprint"];
-	if (v376 !== undefined) {
-		checkHex(v376, p + ".noprint", o, d + 1);
+	const v398 = v394["noprint"];
+	if (v398 !== undefined) {
+		checkHex(v398, p + ".noprint", o, d + 1);
 	}
-	const v377 = v372["nopass"];
-	if (v377 !== undefined) {
-		checkHex(v377, p + ".nopass", o, d + 1);
+	const v399 = v394["nopass"];
+	if (v399 !== undefined) {
+		checkHex(v399, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v378 of Object.keys(v372)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v378)) fail(p + '.' + v378, 'not there (not in the schema)', v372[v378]);
+		for (const v400 of Object.keys(v394)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v400)) fail(p + '.' + v400, 'not there (not in the schema)', v394[v400]);
 		}
 	}
 }
@@ -2153,22 +2256,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v379 = v as Record<string, unknown>;
-	const v380 = v379["op"];
-	if (v380 === undefined) fail(p + ".op", 'present', undefined);
-	if (v380 !== "followForks") fail(p + ".op", "\"followForks\"", v380);
-	const v381 = v379["pid"];
-	if (v381 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v381, p + ".pid", o, d + 1);
-	const v382 = v379["hold"];
-	if (v382 === undefined) {
-		if (o.fill) v379["hold"] = false;
+	const v401 = v as Record<string, unknown>;
+	const v402 = v401["op"];
+	if (v402 === undefined) fail(p + ".op", 'present', undefined);
+	if (v402 !== "followForks") fail(p + ".op", "\"followForks\"", v402);
+	const v403 = v401["pid"];
+	if (v403 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v403, p + ".pid", o, d + 1);
+	const v404 = v401["hold"];
+	if (v404 === undefined) {
+		if (o.fill) v401["hold"] = false;
 	} else {
-		if (!(typeof v382 === 'boolean')) fail(p + ".hold", "a boolean", v382);
+		if (!(typeof v404 === 'boolean')) fail(p + ".hold", "a boolean", v404);
 	}
 	if (o.strict) {
-		for (const v383 of Object.keys(v379)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v383)) fail(p + '.' + v383, 'not there (not in the schema)', v379[v383]);
+		for (const v405 of Object.keys(v401)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v405)) fail(p + '.' + v405, 'not there (not in the schema)', v401[v405]);
 		}
 	}
 }
@@ -2176,16 +2279,33 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v384 = v as Record<string, unknown>;
-	const v385 = v384["op"];
-	if (v385 === undefined) fail(p + ".op", 'present', undefined);
-	if (v385 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v385);
-	const v386 = v384["pid"];
-	if (v386 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v386, p + ".pid", o, d + 1);
+	const v406 = v as Record<string, unknown>;
+	const v407 = v406["op"];
+	if (v407 === undefined) fail(p + ".op", 'present', undefined);
+	if (v407 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v407);
+	const v408 = v406["pid"];
+	if (v408 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v408, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v387 of Object.keys(v384)) {
-			if (!(["op","pid"] as readonly string[]).includes(v387)) fail(p + '.' + v387, 'not there (not in the schema)', v384[v387]);
+		for (const v409 of Object.keys(v406)) {
+			if (!(["op","pid"] as readonly string[]).includes(v409)) fail(p + '.' + v409, 'not there (not in the schema)', v406[v409]);
+		}
+	}
+}
+
+function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v410 = v as Record<string, unknown>;
+	const v411 = v410["op"];
+	if (v411 === undefined) fail(p + ".op", 'present', undefined);
+	if (v411 !== "recreate") fail(p + ".op", "\"recreate\"", v411);
+	const v412 = v410["pid"];
+	if (v412 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v412, p + ".pid", o, d + 1);
+	if (o.strict) {
+		for (const v413 of Object.keys(v410)) {
+			if (!(["op","pid"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v410[v413]);
 		}
 	}
 }
@@ -2193,30 +2313,30 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v388 = v as Record<string, unknown>;
-	const v389 = v388["op"];
-	if (v389 === undefined) fail(p + ".op", 'present', undefined);
-	if (v389 !== "watch") fail(p + ".op", "\"watch\"", v389);
-	const v390 = v388["pid"];
-	if (v390 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v390, p + ".pid", o, d + 1);
-	const v391 = v388["addr"];
-	if (v391 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v391, p + ".addr", o, d + 1);
-	const v392 = v388["len"];
-	if (v392 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v392 === 'number' && Number.isInteger(v392))) fail(p + ".len", "an integer", v392);
-	if (typeof v392 === 'number' && v392 < 1) fail(p + ".len", ">= 1", v392);
-	if (typeof v392 === 'number' && v392 > 8) fail(p + ".len", "<= 8", v392);
-	const v393 = v388["rw"];
-	if (v393 === undefined) {
-		if (o.fill) v388["rw"] = false;
+	const v414 = v as Record<string, unknown>;
+	const v415 = v414["op"];
+	if (v415 === undefined) fail(p + ".op", 'present', undefined);
+	if (v415 !== "watch") fail(p + ".op", "\"watch\"", v415);
+	const v416 = v414["pid"];
+	if (v416 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v416, p + ".pid", o, d + 1);
+	const v417 = v414["addr"];
+	if (v417 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v417, p + ".addr", o, d + 1);
+	const v418 = v414["len"];
+	if (v418 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v418 === 'number' && Number.isInteger(v418))) fail(p + ".len", "an integer", v418);
+	if (typeof v418 === 'number' && v418 < 1) fail(p + ".len", ">= 1", v418);
+	if (typeof v418 === 'number' && v418 > 8) fail(p + ".len", "<= 8", v418);
+	const v419 = v414["rw"];
+	if (v419 === undefined) {
+		if (o.fill) v414["rw"] = false;
 	} else {
-		if (!(typeof v393 === 'boolean')) fail(p + ".rw", "a boolean", v393);
+		if (!(typeof v419 === 'boolean')) fail(p + ".rw", "a boolean", v419);
 	}
 	if (o.strict) {
-		for (const v394 of Object.keys(v388)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v394)) fail(p + '.' + v394, 'not there (not in the schema)', v388[v394]);
+		for (const v420 of Object.keys(v414)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v420)) fail(p + '.' + v420, 'not there (not in the schema)', v414[v420]);
 		}
 	}
 }
@@ -2224,19 +2344,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v395 = v as Record<string, unknown>;
-	const v396 = v395["op"];
-	if (v396 === undefined) fail(p + ".op", 'present', undefined);
-	if (v396 !== "unwatch") fail(p + ".op", "\"unwatch\"", v396);
-	const v397 = v395["pid"];
-	if (v397 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v397, p + ".pid", o, d + 1);
-	const v398 = v395["addr"];
-	if (v398 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v398, p + ".addr", o, d + 1);
+	const v421 = v as Record<string, unknown>;
+	const v422 = v421["op"];
+	if (v422 === undefined) fail(p + ".op", 'present', undefined);
+	if (v422 !== "unwatch") fail(p + ".op", "\"unwatch\"", v422);
+	const v423 = v421["pid"];
+	if (v423 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v423, p + ".pid", o, d + 1);
+	const v424 = v421["addr"];
+	if (v424 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v424, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v399 of Object.keys(v395)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v399)) fail(p + '.' + v399, 'not there (not in the schema)', v395[v399]);
+		for (const v425 of Object.keys(v421)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v421[v425]);
 		}
 	}
 }
@@ -2244,20 +2364,20 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v400 = v as Record<string, unknown>;
-	const v401 = v400["op"];
-	if (v401 === undefined) fail(p + ".op", 'present', undefined);
-	if (v401 !== "global") fail(p + ".op", "\"global\"", v401);
-	const v402 = v400["pid"];
-	if (v402 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v402, p + ".pid", o, d + 1);
-	const v403 = v400["name"];
-	if (v403 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v403 === 'string')) fail(p + ".name", "a string", v403);
-	if (typeof v403 === 'string' && v403.length < 1) fail(p + ".name", "a string of 1+ characters", v403);
+	const v426 = v as Record<string, unknown>;
+	const v427 = v426["op"];
+	if (v427 === undefined) fail(p + ".op", 'present', undefined);
+	if (v427 !== "global") fail(p + ".op", "\"global\"", v427);
+	const v428 = v426["pid"];
+	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v428, p + ".pid", o, d + 1);
+	const v429 = v426["name"];
+	if (v429 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v429 === 'string')) fail(p + ".name", "a string", v429);
+	if (typeof v429 === 'string' && v429.length < 1) fail(p + ".name", "a string of 1+ characters", v429);
 	if (o.strict) {
-		for (const v404 of Object.keys(v400)) {
-			if (!(["op","pid","name"] as readonly string[]).includes(v404)) fail(p + '.' + v404, 'not there (not in the schema)', v400[v404]);
+		for (const v430 of Object.keys(v426)) {
+			if (!(["op","pid","name"] as readonly string[]).includes(v430)) fail(p + '.' + v430, 'not there (not in the schema)', v426[v430]);
 		}
 	}
 }
@@ -2265,16 +2385,16 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v405 = v as Record<string, unknown>;
-	const v406 = v405["op"];
-	if (v406 === undefined) fail(p + ".op", 'present', undefined);
-	if (v406 !== "stop") fail(p + ".op", "\"stop\"", v406);
-	const v407 = v405["pid"];
-	if (v407 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v407, p + ".pid", o, d + 1);
+	const v431 = v as Record<string, unknown>;
+	const v432 = v431["op"];
+	if (v432 === undefined) fail(p + ".op", 'present', undefined);
+	if (v432 !== "stop") fail(p + ".op", "\"stop\"", v432);
+	const v433 = v431["pid"];
+	if (v433 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v433, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v408 of Object.keys(v405)) {
-			if (!(["op","pid"] as readonly string[]).includes(v408)) fail(p + '.' + v408, 'not there (not in the schema)', v405[v408]);
+		for (const v434 of Object.keys(v431)) {
+			if (!(["op","pid"] as readonly string[]).includes(v434)) fail(p + '.' + v434, 'not there (not in the schema)', v431[v434]);
 		}
 	}
 }
@@ -2282,20 +2402,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v409 = v as Record<string, unknown>;
-	const v410 = v409["op"];
-	if (v410 === undefined) fail(p + ".op", 'present', undefined);
-	if (v410 !== "resume") fail(p + ".op", "\"resume\"", v410);
-	const v411 = v409["pid"];
-	if (v411 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v411, p + ".pid", o, d + 1);
-	const v412 = v409["tid"];
-	if (v412 !== undefined) {
-		checkPid(v412, p + ".tid", o, d + 1);
+	const v435 = v as Record<string, unknown>;
+	const v436 = v435["op"];
+	if (v436 === undefined) fail(p + ".op", 'present', undefined);
+	if (v436 !== "resume") fail(p + ".op", "\"resume\"", v436);
+	const v437 = v435["pid"];
+	if (v437 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v437, p + ".pid", o, d + 1);
+	const v438 = v435["tid"];
+	if (v438 !== undefined) {
+		checkPid(v438, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v413 of Object.keys(v409)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v409[v413]);
+		for (const v439 of Object.keys(v435)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v439)) fail(p + '.' + v439, 'not there (not in the schema)', v435[v439]);
 		}
 	}
 }
@@ -2303,43 +2423,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v414 = v as Record<string, unknown>;
-	const v415 = v414["op"];
-	if (v415 === undefined) fail(p + ".op", 'present', undefined);
-	if (v415 !== "launch") fail(p + ".op", "\"launch\"", v415);
-	const v416 = v414["path"];
-	if (v416 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v416 === 'string')) fail(p + ".path", "a string", v416);
-	if (typeof v416 === 'string' && v416.length < 1) fail(p + ".path", "a string of 1+ characters", v416);
-	const v417 = v414["cwd"];
-	if (v417 === undefined) {
-		if (o.fill) v414["cwd"] = "";
+	const v440 = v as Record<string, unknown>;
+	const v441 = v440["op"];
+	if (v441 === undefined) fail(p + ".op", 'present', undefined);
+	if (v441 !== "launch") fail(p + ".op", "\"launch\"", v441);
+	const v442 = v440["path"];
+	if (v442 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v442 === 'string')) fail(p + ".path", "a string", v442);
+	if (typeof v442 === 'string' && v442.length < 1) fail(p + ".path", "a string of 1+ characters", v442);
+	const v443 = v440["cwd"];
+	if (v443 === undefined) {
+		if (o.fill) v440["cwd"] = "";
 	} else {
-		if (!(typeof v417 === 'string')) fail(p + ".cwd", "a string", v417);
+		if (!(typeof v443 === 'string')) fail(p + ".cwd", "a string", v443);
 	}
-	const v418 = v414["argv"];
-	if (v418 === undefined) {
-		if (o.fill) v414["argv"] = [];
+	const v444 = v440["argv"];
+	if (v444 === undefined) {
+		if (o.fill) v440["argv"] = [];
 	} else {
-		if (!(Array.isArray(v418))) fail(p + ".argv", "an array", v418);
-		for (let v419 = 0; v419 < v418.length; v419++) {
-			const v420: unknown = v418[v419];
-			if (!(typeof v420 === 'string')) fail(p + ".argv" + '[' + v419 + ']', "a string", v420);
+		if (!(Array.isArray(v444))) fail(p + ".argv", "an array", v444);
+		for (let v445 = 0; v445 < v444.length; v445++) {
+			const v446: unknown = v444[v445];
+			if (!(typeof v446 === 'string')) fail(p + ".argv" + '[' + v445 + ']', "a string", v446);
 		}
 	}
-	const v421 = v414["env"];
-	if (v421 === undefined) {
-		if (o.fill) v414["env"] = [];
+	const v447 = v440["env"];
+	if (v447 === undefined) {
+		if (o.fill) v440["env"] = [];
 	} else {
-		if (!(Array.isArray(v421))) fail(p + ".env", "an array", v421);
-		for (let v422 = 0; v422 < v421.length; v422++) {
-			const v423: unknown = v421[v422];
-			if (!(typeof v423 === 'string')) fail(p + ".env" + '[' + v422 + ']', "a string", v423);
+		if (!(Array.isArray(v447))) fail(p + ".env", "an array", v447);
+		for (let v448 = 0; v448 < v447.length; v448++) {
+			const v449: unknown = v447[v448];
+			if (!(typeof v449 === 'string')) fail(p + ".env" + '[' + v448 + ']', "a string", v449);
 		}
 	}
 	if (o.strict) {
-		for (const v424 of Object.keys(v414)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v424)) fail(p + '.' + v424, 'not there (not in the schema)', v414[v424]);
+		for (const v450 of Object.keys(v440)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v440[v450]);
 		}
 	}
 }
@@ -2347,40 +2467,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v425 = v as Record<string, unknown>;
-	const v426 = v425["op"];
-	if (v426 === undefined) fail(p + ".op", 'present', undefined);
-	if (v426 !== "fork") fail(p + ".op", "\"fork\"", v426);
-	const v427 = v425["pid"];
-	if (v427 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v427, p + ".pid", o, d + 1);
-	const v428 = v425["stopped"];
-	if (v428 === undefined) {
-		if (o.fill) v425["stopped"] = false;
+	const v451 = v as Record<string, unknown>;
+	const v452 = v451["op"];
+	if (v452 === undefined) fail(p + ".op", 'present', undefined);
+	if (v452 !== "fork") fail(p + ".op", "\"fork\"", v452);
+	const v453 = v451["pid"];
+	if (v453 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v453, p + ".pid", o, d + 1);
+	const v454 = v451["stopped"];
+	if (v454 === undefined) {
+		if (o.fill) v451["stopped"] = false;
 	} else {
-		if (!(typeof v428 === 'boolean')) fail(p + ".stopped", "a boolean", v428);
+		if (!(typeof v454 === 'boolean')) fail(p + ".stopped", "a boolean", v454);
 	}
-	const v429 = v425["keepTraced"];
-	if (v429 === undefined) {
-		if (o.fill) v425["keepTraced"] = false;
+	const v455 = v451["keepTraced"];
+	if (v455 === undefined) {
+		if (o.fill) v451["keepTraced"] = false;
 	} else {
-		if (!(typeof v429 === 'boolean')) fail(p + ".keepTraced", "a boolean", v429);
+		if (!(typeof v455 === 'boolean')) fail(p + ".keepTraced", "a boolean", v455);
 	}
-	const v430 = v425["copyDontfork"];
-	if (v430 === undefined) {
-		if (o.fill) v425["copyDontfork"] = false;
+	const v456 = v451["copyDontfork"];
+	if (v456 === undefined) {
+		if (o.fill) v451["copyDontfork"] = false;
 	} else {
-		if (!(typeof v430 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v430);
+		if (!(typeof v456 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v456);
 	}
-	const v431 = v425["sameTids"];
-	if (v431 === undefined) {
-		if (o.fill) v425["sameTids"] = false;
+	const v457 = v451["sameTids"];
+	if (v457 === undefined) {
+		if (o.fill) v451["sameTids"] = false;
 	} else {
-		if (!(typeof v431 === 'boolean')) fail(p + ".sameTids", "a boolean", v431);
+		if (!(typeof v457 === 'boolean')) fail(p + ".sameTids", "a boolean", v457);
 	}
 	if (o.strict) {
-		for (const v432 of Object.keys(v425)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v432)) fail(p + '.' + v432, 'not there (not in the schema)', v425[v432]);
+		for (const v458 of Object.keys(v451)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v458)) fail(p + '.' + v458, 'not there (not in the schema)', v451[v458]);
 		}
 	}
 }
@@ -2388,16 +2508,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v433 = v as Record<string, unknown>;
-	const v434 = v433["op"];
-	if (v434 === undefined) fail(p + ".op", 'present', undefined);
-	if (v434 !== "kill") fail(p + ".op", "\"kill\"", v434);
-	const v435 = v433["pid"];
-	if (v435 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v435, p + ".pid", o, d + 1);
+	const v459 = v as Record<string, unknown>;
+	const v460 = v459["op"];
+	if (v460 === undefined) fail(p + ".op", 'present', undefined);
+	if (v460 !== "kill") fail(p + ".op", "\"kill\"", v460);
+	const v461 = v459["pid"];
+	if (v461 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v461, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v436 of Object.keys(v433)) {
-			if (!(["op","pid"] as readonly string[]).includes(v436)) fail(p + '.' + v436, 'not there (not in the schema)', v433[v436]);
+		for (const v462 of Object.keys(v459)) {
+			if (!(["op","pid"] as readonly string[]).includes(v462)) fail(p + '.' + v462, 'not there (not in the schema)', v459[v462]);
 		}
 	}
 }
@@ -2405,43 +2525,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v437 = v as Record<string, unknown>;
-	const v438 = v437["op"];
-	if (v438 === undefined) fail(p + ".op", 'present', undefined);
-	if (v438 !== "step") fail(p + ".op", "\"step\"", v438);
-	const v439 = v437["pid"];
-	if (v439 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v439, p + ".pid", o, d + 1);
-	const v440 = v437["tid"];
-	if (v440 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v440, p + ".tid", o, d + 1);
-	const v441 = v437["line"];
-	if (v441 === undefined) {
-		if (o.fill) v437["line"] = false;
+	const v463 = v as Record<string, unknown>;
+	const v464 = v463["op"];
+	if (v464 === undefined) fail(p + ".op", 'present', undefined);
+	if (v464 !== "step") fail(p + ".op", "\"step\"", v464);
+	const v465 = v463["pid"];
+	if (v465 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v465, p + ".pid", o, d + 1);
+	const v466 = v463["tid"];
+	if (v466 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v466, p + ".tid", o, d + 1);
+	const v467 = v463["line"];
+	if (v467 === undefined) {
+		if (o.fill) v463["line"] = false;
 	} else {
-		if (!(typeof v441 === 'boolean')) fail(p + ".line", "a boolean", v441);
+		if (!(typeof v467 === 'boolean')) fail(p + ".line", "a boolean", v467);
 	}
-	const v442 = v437["into"];
-	if (v442 === undefined) {
-		if (o.fill) v437["into"] = false;
+	const v468 = v463["into"];
+	if (v468 === undefined) {
+		if (o.fill) v463["into"] = false;
 	} else {
-		if (!(typeof v442 === 'boolean')) fail(p + ".into", "a boolean", v442);
+		if (!(typeof v468 === 'boolean')) fail(p + ".into", "a boolean", v468);
 	}
-	const v443 = v437["out"];
-	if (v443 === undefined) {
-		if (o.fill) v437["out"] = false;
+	const v469 = v463["out"];
+	if (v469 === undefined) {
+		if (o.fill) v463["out"] = false;
 	} else {
-		if (!(typeof v443 === 'boolean')) fail(p + ".out", "a boolean", v443);
+		if (!(typeof v469 === 'boolean')) fail(p + ".out", "a boolean", v469);
 	}
-	const v444 = v437["alone"];
-	if (v444 === undefined) {
-		if (o.fill) v437["alone"] = false;
+	const v470 = v463["alone"];
+	if (v470 === undefined) {
+		if (o.fill) v463["alone"] = false;
 	} else {
-		if (!(typeof v444 === 'boolean')) fail(p + ".alone", "a boolean", v444);
+		if (!(typeof v470 === 'boolean')) fail(p + ".alone", "a boolean", v470);
 	}
 	if (o.strict) {
-		for (const v445 of Object.keys(v437)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v445)) fail(p + '.' + v445, 'not there (not in the schema)', v437[v445]);
+		for (const v471 of Object.keys(v463)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v471)) fail(p + '.' + v471, 'not there (not in the schema)', v463[v471]);
 		}
 	}
 }
@@ -2449,19 +2569,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v446 = v as Record<string, unknown>;
-	const v447 = v446["op"];
-	if (v447 === undefined) fail(p + ".op", 'present', undefined);
-	if (v447 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v447);
-	const v448 = v446["pid"];
-	if (v448 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v448, p + ".pid", o, d + 1);
-	const v449 = v446["addr"];
-	if (v449 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v449, p + ".addr", o, d + 1);
+	const v472 = v as Record<string, unknown>;
+	const v473 = v472["op"];
+	if (v473 === undefined) fail(p + ".op", 'present', undefined);
+	if (v473 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v473);
+	const v474 = v472["pid"];
+	if (v474 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v474, p + ".pid", o, d + 1);
+	const v475 = v472["addr"];
+	if (v475 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v475, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v450 of Object.keys(v446)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v446[v450]);
+		for (const v476 of Object.keys(v472)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v476)) fail(p + '.' + v476, 'not there (not in the schema)', v472[v476]);
 		}
 	}
 }
@@ -2469,19 +2589,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v451 = v as Record<string, unknown>;
-	const v452 = v451["op"];
-	if (v452 === undefined) fail(p + ".op", 'present', undefined);
-	if (v452 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v452);
-	const v453 = v451["pid"];
-	if (v453 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v453, p + ".pid", o, d + 1);
-	const v454 = v451["addr"];
-	if (v454 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v454, p + ".addr", o, d + 1);
+	const v477 = v as Record<string, unknown>;
+	const v478 = v477["op"];
+	if (v478 === undefined) fail(p + ".op", 'present', undefined);
+	if (v478 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v478);
+	const v479 = v477["pid"];
+	if (v479 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v479, p + ".pid", o, d + 1);
+	const v480 = v477["addr"];
+	if (v480 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v480, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v455 of Object.keys(v451)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v455)) fail(p + '.' + v455, 'not there (not in the schema)', v451[v455]);
+		for (const v481 of Object.keys(v477)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v481)) fail(p + '.' + v481, 'not there (not in the schema)', v477[v481]);
 		}
 	}
 }
@@ -2489,27 +2609,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v456 = v as Record<string, unknown>;
-	const v457 = v456["op"];
-	if (v457 === undefined) fail(p + ".op", 'present', undefined);
-	if (v457 !== "setRegs") fail(p + ".op", "\"setRegs\"", v457);
-	const v458 = v456["pid"];
-	if (v458 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v458, p + ".pid", o, d + 1);
-	const v459 = v456["tid"];
-	if (v459 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v459, p + ".tid", o, d + 1);
-	const v460 = v456["regs"];
-	if (v460 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v460))) fail(p + ".regs", "an object", v460);
-	const v461 = v460 as Record<string, unknown>;
-	for (const v462 of Object.keys(v461)) {
-		if (([] as readonly string[]).includes(v462)) continue;
-		checkHex(v461[v462], p + ".regs" + '.' + v462, o, d + 1);
+	const v482 = v as Record<string, unknown>;
+	const v483 = v482["op"];
+	if (v483 === undefined) fail(p + ".op", 'present', undefined);
+	if (v483 !== "setRegs") fail(p + ".op", "\"setRegs\"", v483);
+	const v484 = v482["pid"];
+	if (v484 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v484, p + ".pid", o, d + 1);
+	const v485 = v482["tid"];
+	if (v485 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v485, p + ".tid", o, d + 1);
+	const v486 = v482["regs"];
+	if (v486 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v486))) fail(p + ".regs", "an object", v486);
+	const v487 = v486 as Record<string, unknown>;
+	for (const v488 of Object.keys(v487)) {
+		if (([] as readonly string[]).includes(v488)) continue;
+		checkHex(v487[v488], p + ".regs" + '.' + v488, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v463 of Object.keys(v456)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v463)) fail(p + '.' + v463, 'not there (not in the schema)', v456[v463]);
+		for (const v489 of Object.keys(v482)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v489)) fail(p + '.' + v489, 'not there (not in the schema)', v482[v489]);
 		}
 	}
 }
@@ -2517,13 +2637,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v464 = v as Record<string, unknown>;
-	const v465 = v464["op"];
-	if (v465 === undefined) fail(p + ".op", 'present', undefined);
-	if (v465 !== "ping") fail(p + ".op", "\"ping\"", v465);
+	const v490 = v as Record<string, unknown>;
+	const v491 = v490["op"];
+	if (v491 === undefined) fail(p + ".op", 'present', undefined);
+	if (v491 !== "ping") fail(p + ".op", "\"ping\"", v491);
 	if (o.strict) {
-		for (const v466 of Object.keys(v464)) {
-			if (!(["op"] as readonly string[]).includes(v466)) fail(p + '.' + v466, 'not there (not in the schema)', v464[v466]);
+		for (const v492 of Object.keys(v490)) {
+			if (!(["op"] as readonly string[]).includes(v492)) fail(p + '.' + v492, 'not there (not in the schema)', v490[v492]);
 		}
 	}
 }
@@ -2531,29 +2651,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v467 = v as Record<string, unknown>;
-	const v468 = v467["op"];
-	if (v468 === undefined) fail(p + ".op", 'present', undefined);
-	if (v468 !== "stack") fail(p + ".op", "\"stack\"", v468);
-	const v469 = v467["pid"];
-	if (v469 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v469, p + ".pid", o, d + 1);
-	const v470 = v467["tid"];
-	if (v470 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v470 === 'number' && Number.isInteger(v470))) fail(p + ".tid", "an integer", v470);
-	if (typeof v470 === 'number' && v470 < 0) fail(p + ".tid", ">= 0", v470);
-	if (typeof v470 === 'number' && v470 > 2147483647) fail(p + ".tid", "<= 2147483647", v470);
-	const v471 = v467["maxFrames"];
-	if (v471 === undefined) {
-		if (o.fill) v467["maxFrames"] = 0;
+	const v493 = v as Record<string, unknown>;
+	const v494 = v493["op"];
+	if (v494 === undefined) fail(p + ".op", 'present', undefined);
+	if (v494 !== "stack") fail(p + ".op", "\"stack\"", v494);
+	const v495 = v493["pid"];
+	if (v495 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v495, p + ".pid", o, d + 1);
+	const v496 = v493["tid"];
+	if (v496 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v496 === 'number' && Number.isInteger(v496))) fail(p + ".tid", "an integer", v496);
+	if (typeof v496 === 'number' && v496 < 0) fail(p + ".tid", ">= 0", v496);
+	if (typeof v496 === 'number' && v496 > 2147483647) fail(p + ".tid", "<= 2147483647", v496);
+	const v497 = v493["maxFrames"];
+	if (v497 === undefined) {
+		if (o.fill) v493["maxFrames"] = 0;
 	} else {
-		if (!(typeof v471 === 'number' && Number.isInteger(v471))) fail(p + ".maxFrames", "an integer", v471);
-		if (typeof v471 === 'number' && v471 < 0) fail(p + ".maxFrames", ">= 0", v471);
-		if (typeof v471 === 'number' && v471 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v471);
+		if (!(typeof v497 === 'number' && Number.isInteger(v497))) fail(p + ".maxFrames", "an integer", v497);
+		if (typeof v497 === 'number' && v497 < 0) fail(p + ".maxFrames", ">= 0", v497);
+		if (typeof v497 === 'number' && v497 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v497);
 	}
 	if (o.strict) {
-		for (const v472 of Object.keys(v467)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v472)) fail(p + '.' + v472, 'not there (not in the schema)', v467[v472]);
+		for (const v498 of Object.keys(v493)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v498)) fail(p + '.' + v498, 'not there (not in the schema)', v493[v498]);
 		}
 	}
 }
@@ -2561,34 +2681,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v473 = v as Record<string, unknown>;
-	const v474 = v473["op"];
-	if (v474 === undefined) fail(p + ".op", 'present', undefined);
-	if (v474 !== "symbols") fail(p + ".op", "\"symbols\"", v474);
-	const v475 = v473["pid"];
-	if (v475 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v475, p + ".pid", o, d + 1);
-	const v476 = v473["function"];
-	if (v476 !== undefined) {
-		if (!(typeof v476 === 'string')) fail(p + ".function", "a string", v476);
+	const v499 = v as Record<string, unknown>;
+	const v500 = v499["op"];
+	if (v500 === undefined) fail(p + ".op", 'present', undefined);
+	if (v500 !== "symbols") fail(p + ".op", "\"symbols\"", v500);
+	const v501 = v499["pid"];
+	if (v501 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v501, p + ".pid", o, d + 1);
+	const v502 = v499["function"];
+	if (v502 !== undefined) {
+		if (!(typeof v502 === 'string')) fail(p + ".function", "a string", v502);
 	}
-	const v477 = v473["file"];
-	if (v477 !== undefined) {
-		if (!(typeof v477 === 'string')) fail(p + ".file", "a string", v477);
+	const v503 = v499["file"];
+	if (v503 !== undefined) {
+		if (!(typeof v503 === 'string')) fail(p + ".file", "a string", v503);
 	}
-	const v478 = v473["line"];
-	if (v478 !== undefined) {
-		if (!(typeof v478 === 'number' && Number.isInteger(v478))) fail(p + ".line", "an integer", v478);
-		if (typeof v478 === 'number' && v478 < 1) fail(p + ".line", ">= 1", v478);
-		if (typeof v478 === 'number' && v478 > 2147483647) fail(p + ".line", "<= 2147483647", v478);
+	const v504 = v499["line"];
+	if (v504 !== undefined) {
+		if (!(typeof v504 === 'number' && Number.isInteger(v504))) fail(p + ".line", "an integer", v504);
+		if (typeof v504 === 'number' && v504 < 1) fail(p + ".line", ">= 1", v504);
+		if (typeof v504 === 'number' && v504 > 2147483647) fail(p + ".line", "<= 2147483647", v504);
 	}
-	const v479 = v473["addr"];
-	if (v479 !== undefined) {
-		checkHex(v479, p + ".addr", o, d + 1);
+	const v505 = v499["addr"];
+	if (v505 !== undefined) {
+		checkHex(v505, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v480 of Object.keys(v473)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v480)) fail(p + '.' + v480, 'not there (not in the schema)', v473[v480]);
+		for (const v506 of Object.keys(v499)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v506)) fail(p + '.' + v506, 'not there (not in the schema)', v499[v506]);
 		}
 	}
 }
@@ -2596,27 +2716,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v481 = v as Record<string, unknown>;
-	const v482 = v481["op"];
-	if (v482 === undefined) fail(p + ".op", 'present', undefined);
-	if (v482 !== "locals") fail(p + ".op", "\"locals\"", v482);
-	const v483 = v481["pid"];
-	if (v483 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v483, p + ".pid", o, d + 1);
-	const v484 = v481["tid"];
-	if (v484 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v484, p + ".tid", o, d + 1);
-	const v485 = v481["frame"];
-	if (v485 === undefined) {
-		if (o.fill) v481["frame"] = 0;
+	const v507 = v as Record<string, unknown>;
+	const v508 = v507["op"];
+	if (v508 === undefined) fail(p + ".op", 'present', undefined);
+	if (v508 !== "locals") fail(p + ".op", "\"locals\"", v508);
+	const v509 = v507["pid"];
+	if (v509 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v509, p + ".pid", o, d + 1);
+	const v510 = v507["tid"];
+	if (v510 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v510, p + ".tid", o, d + 1);
+	const v511 = v507["frame"];
+	if (v511 === undefined) {
+		if (o.fill) v507["frame"] = 0;
 	} else {
-		if (!(typeof v485 === 'number' && Number.isInteger(v485))) fail(p + ".frame", "an integer", v485);
-		if (typeof v485 === 'number' && v485 < 0) fail(p + ".frame", ">= 0", v485);
-		if (typeof v485 === 'number' && v485 > 254) fail(p + ".frame", "<= 254", v485);
+		if (!(typeof v511 === 'number' && Number.isInteger(v511))) fail(p + ".frame", "an integer", v511);
+		if (typeof v511 === 'number' && v511 < 0) fail(p + ".frame", ">= 0", v511);
+		if (typeof v511 === 'number' && v511 > 254) fail(p + ".frame", "<= 254", v511);
 	}
 	if (o.strict) {
-		for (const v486 of Object.keys(v481)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v486)) fail(p + '.' + v486, 'not there (not in the schema)', v481[v486]);
+		for (const v512 of Object.keys(v507)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v512)) fail(p + '.' + v512, 'not there (not in the schema)', v507[v512]);
 		}
 	}
 }
@@ -2624,22 +2744,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v487 = v as Record<string, unknown>;
-	const v488 = v487["type"];
-	if (v488 === undefined) fail(p + ".type", 'present', undefined);
-	if (v488 !== "event") fail(p + ".type", "\"event\"", v488);
-	const v489 = v487["event"];
-	if (v489 === undefined) fail(p + ".event", 'present', undefined);
-	if (v489 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v489);
-	const v490 = v487["pid"];
-	if (v490 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v490, p + ".pid", o, d + 1);
-	const v491 = v487["tid"];
-	if (v491 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v491, p + ".tid", o, d + 1);
+	const v513 = v as Record<string, unknown>;
+	const v514 = v513["type"];
+	if (v514 === undefined) fail(p + ".type", 'present', undefined);
+	if (v514 !== "event") fail(p + ".type", "\"event\"", v514);
+	const v515 = v513["event"];
+	if (v515 === undefined) fail(p + ".event", 'present', undefined);
+	if (v515 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v515);
+	const v516 = v513["pid"];
+	if (v516 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v516, p + ".pid", o, d + 1);
+	const v517 = v513["tid"];
+	if (v517 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v517, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v492 of Object.keys(v487)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v492)) fail(p + '.' + v492, 'not there (not in the schema)', v487[v492]);
+		for (const v518 of Object.keys(v513)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v518)) fail(p + '.' + v518, 'not there (not in the schema)', v513[v518]);
 		}
 	}
 }
@@ -2647,22 +2767,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v493 = v as Record<string, unknown>;
-	const v494 = v493["type"];
-	if (v494 === undefined) fail(p + ".type", 'present', undefined);
-	if (v494 !== "event") fail(p + ".type", "\"event\"", v494);
-	const v495 = v493["event"];
-	if (v495 === undefined) fail(p + ".event", 'present', undefined);
-	if (v495 !== "threadExited") fail(p + ".event", "\"threadExited\"", v495);
-	const v496 = v493["pid"];
-	if (v496 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v496, p + ".pid", o, d + 1);
-	const v497 = v493["tid"];
-	if (v497 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v497, p + ".tid", o, d + 1);
+	const v519 = v as Record<string, unknown>;
+	const v520 = v519["type"];
+	if (v520 === undefined) fail(p + ".type", 'present', undefined);
+	if (v520 !== "event") fail(p + ".type", "\"event\"", v520);
+	const v521 = v519["event"];
+	if (v521 === undefined) fail(p + ".event", 'present', undefined);
+	if (v521 !== "threadExited") fail(p + ".event", "\"threadExited\"", v521);
+	const v522 = v519["pid"];
+	if (v522 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v522, p + ".pid", o, d + 1);
+	const v523 = v519["tid"];
+	if (v523 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v523, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v498 of Object.keys(v493)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v498)) fail(p + '.' + v498, 'not there (not in the schema)', v493[v498]);
+		for (const v524 of Object.keys(v519)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v524)) fail(p + '.' + v524, 'not there (not in the schema)', v519[v524]);
 		}
 	}
 }
@@ -2670,38 +2790,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v499 = v as Record<string, unknown>;
-	const v500 = v499["type"];
-	if (v500 === undefined) fail(p + ".type", 'present', undefined);
-	if (v500 !== "event") fail(p + ".type", "\"event\"", v500);
-	const v501 = v499["event"];
-	if (v501 === undefined) fail(p + ".event", 'present', undefined);
-	if (v501 !== "stopped") fail(p + ".event", "\"stopped\"", v501);
-	const v502 = v499["pid"];
-	if (v502 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v502, p + ".pid", o, d + 1);
-	const v503 = v499["tid"];
-	if (v503 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v503, p + ".tid", o, d + 1);
-	const v504 = v499["reason"];
-	if (v504 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v504 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v504)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v504);
-	const v505 = v499["signal"];
-	if (v505 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v505 === 'number' && Number.isInteger(v505))) fail(p + ".signal", "an integer", v505);
-	if (typeof v505 === 'number' && v505 < 0) fail(p + ".signal", ">= 0", v505);
-	if (typeof v505 === 'number' && v505 > 64) fail(p + ".signal", "<= 64", v505);
-	const v506 = v499["pc"];
-	if (v506 !== undefined) {
-		checkHex(v506, p + ".pc", o, d + 1);
+	const v525 = v as Record<string, unknown>;
+	const v526 = v525["type"];
+	if (v526 === undefined) fail(p + ".type", 'present', undefined);
+	if (v526 !== "event") fail(p + ".type", "\"event\"", v526);
+	const v527 = v525["event"];
+	if (v527 === undefined) fail(p + ".event", 'present', undefined);
+	if (v527 !== "stopped") fail(p + ".event", "\"stopped\"", v527);
+	const v528 = v525["pid"];
+	if (v528 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v528, p + ".pid", o, d + 1);
+	const v529 = v525["tid"];
+	if (v529 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v529, p + ".tid", o, d + 1);
+	const v530 = v525["reason"];
+	if (v530 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v530 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v530)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v530);
+	const v531 = v525["signal"];
+	if (v531 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v531 === 'number' && Number.isInteger(v531))) fail(p + ".signal", "an integer", v531);
+	if (typeof v531 === 'number' && v531 < 0) fail(p + ".signal", ">= 0", v531);
+	if (typeof v531 === 'number' && v531 > 64) fail(p + ".signal", "<= 64", v531);
+	const v532 = v525["pc"];
+	if (v532 !== undefined) {
+		checkHex(v532, p + ".pc", o, d + 1);
 	}
-	const v507 = v499["addr"];
-	if (v507 !== undefined) {
-		checkHex(v507, p + ".addr", o, d + 1);
+	const v533 = v525["addr"];
+	if (v533 !== undefined) {
+		checkHex(v533, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v508 of Object.keys(v499)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v508)) fail(p + '.' + v508, 'not there (not in the schema)', v499[v508]);
+		for (const v534 of Object.keys(v525)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v534)) fail(p + '.' + v534, 'not there (not in the schema)', v525[v534]);
 		}
 	}
 }
@@ -2709,30 +2829,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v509 = v as Record<string, unknown>;
-	const v510 = v509["type"];
-	if (v510 === undefined) fail(p + ".type", 'present', undefined);
-	if (v510 !== "event") fail(p + ".type", "\"event\"", v510);
-	const v511 = v509["event"];
-	if (v511 === undefined) fail(p + ".event", 'present', undefined);
-	if (v511 !== "signal") fail(p + ".event", "\"signal\"", v511);
-	const v512 = v509["pid"];
-	if (v512 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v512, p + ".pid", o, d + 1);
-	const v513 = v509["tid"];
-	if (v513 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v513, p + ".tid", o, d + 1);
-	const v514 = v509["signal"];
-	if (v514 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v514 === 'number' && Number.isInteger(v514))) fail(p + ".signal", "an integer", v514);
-	if (typeof v514 === 'number' && v514 < 1) fail(p + ".signal", ">= 1", v514);
-	if (typeof v514 === 'number' && v514 > 64) fail(p + ".signal", "<= 64", v514);
-	const v515 = v509["passed"];
-	if (v515 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v515 === 'boolean')) fail(p + ".passed", "a boolean", v515);
+	const v535 = v as Record<string, unknown>;
+	const v536 = v535["type"];
+	if (v536 === undefined) fail(p + ".type", 'present', undefined);
+	if (v536 !== "event") fail(p + ".type", "\"event\"", v536);
+	const v537 = v535["event"];
+	if (v537 === undefined) fail(p + ".event", 'present', undefined);
+	if (v537 !== "signal") fail(p + ".event", "\"signal\"", v537);
+	const v538 = v535["pid"];
+	if (v538 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v538, p + ".pid", o, d + 1);
+	const v539 = v535["tid"];
+	if (v539 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v539, p + ".tid", o, d + 1);
+	const v540 = v535["signal"];
+	if (v540 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v540 === 'number' && Number.isInteger(v540))) fail(p + ".signal", "an integer", v540);
+	if (typeof v540 === 'number' && v540 < 1) fail(p + ".signal", ">= 1", v540);
+	if (typeof v540 === 'number' && v540 > 64) fail(p + ".signal", "<= 64", v540);
+	const v541 = v535["passed"];
+	if (v541 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v541 === 'boolean')) fail(p + ".passed", "a boolean", v541);
 	if (o.strict) {
-		for (const v516 of Object.keys(v509)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v516)) fail(p + '.' + v516, 'not there (not in the schema)', v509[v516]);
+		for (const v542 of Object.keys(v535)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v542)) fail(p + '.' + v542, 'not there (not in the schema)', v535[v542]);
 		}
 	}
 }
@@ -2740,31 +2860,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v517 = v as Record<string, unknown>;
-	const v518 = v517["type"];
-	if (v518 === undefined) fail(p + ".type", 'present', undefined);
-	if (v518 !== "event") fail(p + ".type", "\"event\"", v518);
-	const v519 = v517["event"];
-	if (v519 === undefined) fail(p + ".event", 'present', undefined);
-	if (v519 !== "childProcess") fail(p + ".event", "\"childProcess\"", v519);
-	const v520 = v517["pid"];
-	if (v520 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v520, p + ".pid", o, d + 1);
-	const v521 = v517["tid"];
-	if (v521 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v521, p + ".tid", o, d + 1);
-	const v522 = v517["child"];
-	if (v522 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v522, p + ".child", o, d + 1);
-	const v523 = v517["kind"];
-	if (v523 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v523 !== 'string' || !["fork","vfork","clone"].includes(v523)) fail(p + ".kind", "one of fork|vfork|clone", v523);
-	const v524 = v517["detached"];
-	if (v524 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v524 === 'boolean')) fail(p + ".detached", "a boolean", v524);
+	const v543 = v as Record<string, unknown>;
+	const v544 = v543["type"];
+	if (v544 === undefined) fail(p + ".type", 'present', undefined);
+	if (v544 !== "event") fail(p + ".type", "\"event\"", v544);
+	const v545 = v543["event"];
+	if (v545 === undefined) fail(p + ".event", 'present', undefined);
+	if (v545 !== "childProcess") fail(p + ".event", "\"childProcess\"", v545);
+	const v546 = v543["pid"];
+	if (v546 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v546, p + ".pid", o, d + 1);
+	const v547 = v543["tid"];
+	if (v547 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v547, p + ".tid", o, d + 1);
+	const v548 = v543["child"];
+	if (v548 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v548, p + ".child", o, d + 1);
+	const v549 = v543["kind"];
+	if (v549 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v549 !== 'string' || !["fork","vfork","clone"].includes(v549)) fail(p + ".kind", "one of fork|vfork|clone", v549);
+	const v550 = v543["detached"];
+	if (v550 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v550 === 'boolean')) fail(p + ".detached", "a boolean", v550);
 	if (o.strict) {
-		for (const v525 of Object.keys(v517)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v525)) fail(p + '.' + v525, 'not there (not in the schema)', v517[v525]);
+		for (const v551 of Object.keys(v543)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v551)) fail(p + '.' + v551, 'not there (not in the schema)', v543[v551]);
 		}
 	}
 }
@@ -2772,25 +2892,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v526 = v as Record<string, unknown>;
-	const v527 = v526["type"];
-	if (v527 === undefined) fail(p + ".type", 'present', undefined);
-	if (v527 !== "event") fail(p + ".type", "\"event\"", v527);
-	const v528 = v526["event"];
-	if (v528 === undefined) fail(p + ".event", 'present', undefined);
-	if (v528 !== "exec") fail(p + ".event", "\"exec\"", v528);
-	const v529 = v526["pid"];
-	if (v529 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v529, p + ".pid", o, d + 1);
-	const v530 = v526["tid"];
-	if (v530 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v530, p + ".tid", o, d + 1);
-	const v531 = v526["path"];
-	if (v531 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v531 === 'string')) fail(p + ".path", "a string", v531);
+	const v552 = v as Record<string, unknown>;
+	const v553 = v552["type"];
+	if (v553 === undefined) fail(p + ".type", 'present', undefined);
+	if (v553 !== "event") fail(p + ".type", "\"event\"", v553);
+	const v554 = v552["event"];
+	if (v554 === undefined) fail(p + ".event", 'present', undefined);
+	if (v554 !== "exec") fail(p + ".event", "\"exec\"", v554);
+	const v555 = v552["pid"];
+	if (v555 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v555, p + ".pid", o, d + 1);
+	const v556 = v552["tid"];
+	if (v556 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v556, p + ".tid", o, d + 1);
+	const v557 = v552["path"];
+	if (v557 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v557 === 'string')) fail(p + ".path", "a string", v557);
 	if (o.strict) {
-		for (const v532 of Object.keys(v526)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v532)) fail(p + '.' + v532, 'not there (not in the schema)', v526[v532]);
+		for (const v558 of Object.keys(v552)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v558)) fail(p + '.' + v558, 'not there (not in the schema)', v552[v558]);
 		}
 	}
 }
@@ -2798,32 +2918,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v533 = v as Record<string, unknown>;
-	const v534 = v533["type"];
-	if (v534 === undefined) fail(p + ".type", 'present', undefined);
-	if (v534 !== "event") fail(p + ".type", "\"event\"", v534);
-	const v535 = v533["event"];
-	if (v535 === undefined) fail(p + ".event", 'present', undefined);
-	if (v535 !== "exited") fail(p + ".event", "\"exited\"", v535);
-	const v536 = v533["pid"];
-	if (v536 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v536, p + ".pid", o, d + 1);
-	const v537 = v533["exitCode"];
-	if (v537 !== undefined) {
-		if (!(typeof v537 === 'number' && Number.isInteger(v537))) fail(p + ".exitCode", "an integer", v537);
-		if (typeof v537 === 'number' && v537 < 0) fail(p + ".exitCode", ">= 0", v537);
-		if (typeof v537 === 'number' && v537 > 255) fail(p + ".exitCode", "<= 255", v537);
+	const v559 = v as Record<string, unknown>;
+	const v560 = v559["type"];
+	if (v560 === undefined) fail(p + ".type", 'present', undefined);
+	if (v560 !== "event") fail(p + ".type", "\"event\"", v560);
+	const v561 = v559["event"];
+	if (v561 === undefined) fail(p + ".event", 'present', undefined);
+	if (v561 !== "exited") fail(p + ".event", "\"exited\"", v561);
+	const v562 = v559["pid"];
+	if (v562 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v562, p + ".pid", o, d + 1);
+	const v563 = v559["exitCode"];
+	if (v563 !== undefined) {
+		if (!(typeof v563 === 'number' && Number.isInteger(v563))) fail(p + ".exitCode", "an integer", v563);
+		if (typeof v563 === 'number' && v563 < 0) fail(p + ".exitCode", ">= 0", v563);
+		if (typeof v563 === 'number' && v563 > 255) fail(p + ".exitCode", "<= 255", v563);
 	}
-	const v538 = v533["signal"];
-	if (v538 !== undefined) {
-		if (!(typeof v538 === 'number' && Number.isInteger(v538))) fail(p + ".signal", "an integer", v538);
-		if (typeof v538 === 'number' && v538 < 1) fail(p + ".signal", ">= 1", v538);
-		if (typeof v538 === 'number' && v538 > 64) fail(p + ".signal", "<= 64", v538);
+	const v564 = v559["signal"];
+	if (v564 !== undefined) {
+		if (!(typeof v564 === 'number' && Number.isInteger(v564))) fail(p + ".signal", "an integer", v564);
+		if (typeof v564 === 'number' && v564 < 1) fail(p + ".signal", ">= 1", v564);
+		if (typeof v564 === 'number' && v564 > 64) fail(p + ".signal", "<= 64", v564);
 	}
-	if (v533["exitCode"] === undefined && v533["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v559["exitCode"] === undefined && v559["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v539 of Object.keys(v533)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v539)) fail(p + '.' + v539, 'not there (not in the schema)', v533[v539]);
+		for (const v565 of Object.keys(v559)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v565)) fail(p + '.' + v565, 'not there (not in the schema)', v559[v565]);
 		}
 	}
 }
@@ -2846,6 +2966,7 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	signals: (v, o) => run<BodyByOp['signals']>(checkSignalsBody, v, 'signals', o),
 	followForks: (v, o) => run<BodyByOp['followForks']>(checkPidBody, v, 'followForks', o),
 	forkInfo: (v, o) => run<BodyByOp['forkInfo']>(checkForkInfoBody, v, 'forkInfo', o),
+	recreate: (v, o) => run<BodyByOp['recreate']>(checkRecreateBody, v, 'recreate', o),
 	watch: (v, o) => run<BodyByOp['watch']>(checkWatchBody, v, 'watch', o),
 	unwatch: (v, o) => run<BodyByOp['unwatch']>(checkPidBody, v, 'unwatch', o),
 	global: (v, o) => run<BodyByOp['global']>(checkGlobalBody, v, 'global', o),
@@ -2873,6 +2994,7 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	signals: (v, o) => run<RequestByOp['signals'] & { op: 'signals' }>(checkRequestSignals, v, 'request', o),
 	followForks: (v, o) => run<RequestByOp['followForks'] & { op: 'followForks' }>(checkRequestFollowForks, v, 'request', o),
 	forkInfo: (v, o) => run<RequestByOp['forkInfo'] & { op: 'forkInfo' }>(checkRequestForkInfo, v, 'request', o),
+	recreate: (v, o) => run<RequestByOp['recreate'] & { op: 'recreate' }>(checkRequestRecreate, v, 'request', o),
 	watch: (v, o) => run<RequestByOp['watch'] & { op: 'watch' }>(checkRequestWatch, v, 'request', o),
 	unwatch: (v, o) => run<RequestByOp['unwatch'] & { op: 'unwatch' }>(checkRequestUnwatch, v, 'request', o),
 	global: (v, o) => run<RequestByOp['global'] & { op: 'global' }>(checkRequestGlobal, v, 'request', o),
@@ -2930,6 +3052,8 @@ export const defValidators = {
 	SignalsBody: (v: unknown, o?: CheckOptions, path = 'SignalsBody'): SignalsBody => run<SignalsBody>(checkSignalsBody, v, path, o),
 	DeadThread: (v: unknown, o?: CheckOptions, path = 'DeadThread'): DeadThread => run<DeadThread>(checkDeadThread, v, path, o),
 	ForkInfoBody: (v: unknown, o?: CheckOptions, path = 'ForkInfoBody'): ForkInfoBody => run<ForkInfoBody>(checkForkInfoBody, v, path, o),
+	RecreatedThread: (v: unknown, o?: CheckOptions, path = 'RecreatedThread'): RecreatedThread => run<RecreatedThread>(checkRecreatedThread, v, path, o),
+	RecreateBody: (v: unknown, o?: CheckOptions, path = 'RecreateBody'): RecreateBody => run<RecreateBody>(checkRecreateBody, v, path, o),
 	HeldLock: (v: unknown, o?: CheckOptions, path = 'HeldLock'): HeldLock => run<HeldLock>(checkHeldLock, v, path, o),
 	WatchBody: (v: unknown, o?: CheckOptions, path = 'WatchBody'): WatchBody => run<WatchBody>(checkWatchBody, v, path, o),
 	GlobalBody: (v: unknown, o?: CheckOptions, path = 'GlobalBody'): GlobalBody => run<GlobalBody>(checkGlobalBody, v, path, o),

@@ -6,6 +6,7 @@
 #include "debuginfo/stack.h"
 #include "debuginfo/locks.h"
 #include "base/mem.h"
+#include "engine/recreate.h"
 #include "ops/ops.h"
 #include "ptrace/attach.h"
 #include "debuginfo/locals.h"
@@ -330,6 +331,17 @@ int op_fork_info(struct fk_tracer *tr, const struct rq_fork_info *rq, struct jw 
 	if (have_maps)
 		proc_maps_free(&maps);
 	held_locks(p, body);
+	jw_kbool(body, "inFork", p->nghosts && recreate_in_fork(p));
+	jw_key(body, "recreated");
+	jw_arr_begin(body);
+	for (size_t i = 0; i < p->nrecreated; i++) {
+		jw_obj_begin(body);
+		jw_kint(body, "parentTid", p->recreated[i].parent_tid);
+		jw_kint(body, "childTid", p->recreated[i].child_tid);
+		jw_kstr(body, "name", p->recreated[i].name);
+		jw_obj_end(body);
+	}
+	jw_arr_end(body);
 	return 0;
 }
 
