@@ -247,6 +247,19 @@ static bool cb_global(Dwarf_Die *var, uint64_t addr, void *arg)
 	return !f->oom;
 }
 
+/* glibc's own modules: their locks (malloc arenas, stdio, dl_load_lock)
+ * are re-initialised by glibc in a fork child, never a hazard there. */
+static bool glibc_module(const char *module)
+{
+	const char *b = strrchr(module, '/');
+	b = b ? b + 1 : module;
+	static const char *const names[] = { "libc.so", "ld-linux", "libpthread.so", "libc-", "ld-" };
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (strncmp(b, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
 /* The DWARF walk over every module's globals, once per module set. */
 static struct plan *plan_of(struct fk_symbols *s, pid_t pid)
 {
@@ -257,7 +270,7 @@ static struct plan *plan_of(struct fk_symbols *s, pid_t pid)
 	if (!dwfl)
 		return NULL;
 	struct finder f = { .pid = pid, .planning = true };
-	dw_each_global(dwfl, cb_global, &f);
+	dw_each_global_skip(dwfl, glibc_module, cb_global, &f);
 	pl = calloc(1, sizeof *pl);
 	if (f.oom || !pl) {
 		free(f.v);
@@ -313,4 +326,26 @@ int locks_find(struct fk_symbols *s, pid_t pid, struct lock_site **out, size_t *
 	*out = f.v;
 	*n = f.n;
 	return 0;
+}
+
+size_t locks_robust_held(pid_t pid, uint64_t head, pid_t tid, uint64_t *futex, size_t max)
+{
+	struct {
+		uint64_t list;
+		int64_t futex_offset;
+		uint64_t pending;
+	} h;
+	if (!head || mem_read_exact(pid, head, &h, sizeof h) < 0)
+		return 0;
+	size_t n = 0;
+	uint64_t entry = h.list;
+	for (int i = 0; i < 4096 && entry && entry != head && n < max; i++) {
+		uint64_t fut = entry + (uint64_t)h.futex_offset;
+		uint32_t w;
+		if (mem_read_exact(pid, fut, &w, sizeof w) == 0 && (w & 0x3fffffffu) == (uint32_t)tid)
+			futex[n++] = fut;
+		if (mem_read_exact(pid, entry, &entry, sizeof entry) < 0)
+			break;
+	}
+	return n;
 }
