@@ -290,6 +290,52 @@ export interface ForkInfoBody {
 	recreated: RecreatedThread[];
 }
 
+export interface CheckpointBody {
+	pid: number;
+	checkpoint: Pid;
+	threads: number;
+	pauseUs: number;
+	us: number;
+	/** ms since the epoch */
+	created: number;
+	warnings: string[];
+}
+
+export interface RestoreBody {
+	pid: Pid;
+	checkpoint: Pid;
+	threads: ({
+	savedTid: Pid;
+	tid: Pid;
+})[];
+	locksFixed: number;
+	robustOwnersFixed: number;
+	buildUs: number;
+	us: number;
+	warnings: string[];
+}
+
+export interface CheckpointDeleteBody {
+	checkpoint: Pid;
+}
+
+export interface CheckpointsBody {
+	checkpoints: CheckpointInfo[];
+}
+
+export interface CheckpointInfo {
+	checkpoint: Pid;
+	of: Pid;
+	threads: number;
+	created: number;
+	/** -1: unknown */
+	memoryBytes: number;
+	/** the saved threads' tids (at the save) */
+	tids: Pid[];
+	/** the forking thread's pc at the save */
+	pc: Hex;
+}
+
 export interface RecreatedThread {
 	parentTid: Pid;
 	childTid: Pid;
@@ -586,6 +632,27 @@ export interface RecreateRequest {
 	pid: Pid;
 }
 
+/** Save a checkpoint of a stopped session process: a copy-on-write fork that holds only the forking thread plus the engine's capture of every thread (registers, xstate, signal mask, robust list, rseq, alternate stack, name, affinity, scheduling, credentials). It never runs (traced, stopped, no breakpoint bytes), costs about one plain fork(), and is killed when the library closes. */
+export interface CheckpointRequest {
+	pid: Pid;
+}
+
+/** A new process from a checkpoint: the checkpoint is forked again and every thread it saved is rebuilt in the copy (the forkall engine's builder); owner fields naming a saved tid (robust lists, DWARF-visible mutexes and rwlocks) name the new one. The new process is stopped and traced as a session process (without breakpoints: the caller inserts them). The checkpoint is unchanged: restore it again at will. */
+export interface RestoreRequest {
+	checkpoint: Pid;
+}
+
+/** Kill a checkpoint. */
+export interface CheckpointDeleteRequest {
+	checkpoint: Pid;
+}
+
+/** The checkpoints alive (of process `pid`, or all), with what each costs in memory now (its private pages: the ones the process changed since). */
+export interface CheckpointsRequest {
+	/** 0: every checkpoint */
+	pid?: number;
+}
+
 /** A hardware watchpoint (data breakpoint) in every LWP of a stopped session process, and in each thread it creates later: a `stopped` event with reason `watchpoint` after an access to [addr, addr+len). */
 export interface WatchRequest {
 	pid: Pid;
@@ -718,7 +785,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","watch","unwatch","global","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","checkpoint","restore","checkpointDelete","checkpoints","watch","unwatch","global","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -731,6 +798,10 @@ export interface RequestByOp {
 	followForks: FollowForksRequest;
 	forkInfo: ForkInfoRequest;
 	recreate: RecreateRequest;
+	checkpoint: CheckpointRequest;
+	restore: RestoreRequest;
+	checkpointDelete: CheckpointDeleteRequest;
+	checkpoints: CheckpointsRequest;
 	watch: WatchRequest;
 	unwatch: UnwatchRequest;
 	global: GlobalRequest;
@@ -759,6 +830,10 @@ export interface BodyByOp {
 	followForks: PidBody;
 	forkInfo: ForkInfoBody;
 	recreate: RecreateBody;
+	checkpoint: CheckpointBody;
+	restore: RestoreBody;
+	checkpointDelete: CheckpointDeleteBody;
+	checkpoints: CheckpointsBody;
 	watch: WatchBody;
 	unwatch: PidBody;
 	global: GlobalBody;
@@ -1582,22 +1657,189 @@ function checkForkInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
+function checkCheckpointBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v223 = v as Record<string, unknown>;
-	const v224 = v223["parentTid"];
-	if (v224 === undefined) fail(p + ".parentTid", 'present', undefined);
-	checkPid(v224, p + ".parentTid", o, d + 1);
-	const v225 = v223["childTid"];
-	if (v225 === undefined) fail(p + ".childTid", 'present', undefined);
-	checkPid(v225, p + ".childTid", o, d + 1);
-	const v226 = v223["name"];
-	if (v226 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v226 === 'string')) fail(p + ".name", "a string", v226);
+	const v224 = v223["pid"];
+	if (v224 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v224 === 'number' && Number.isInteger(v224))) fail(p + ".pid", "an integer", v224);
+	const v225 = v223["checkpoint"];
+	if (v225 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v225, p + ".checkpoint", o, d + 1);
+	const v226 = v223["threads"];
+	if (v226 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(typeof v226 === 'number' && Number.isInteger(v226))) fail(p + ".threads", "an integer", v226);
+	if (typeof v226 === 'number' && v226 < 1) fail(p + ".threads", ">= 1", v226);
+	const v227 = v223["pauseUs"];
+	if (v227 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v227 === 'number' && Number.isInteger(v227))) fail(p + ".pauseUs", "an integer", v227);
+	if (typeof v227 === 'number' && v227 < 0) fail(p + ".pauseUs", ">= 0", v227);
+	const v228 = v223["us"];
+	if (v228 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".us", "an integer", v228);
+	if (typeof v228 === 'number' && v228 < 0) fail(p + ".us", ">= 0", v228);
+	const v229 = v223["created"];
+	if (v229 === undefined) fail(p + ".created", 'present', undefined);
+	if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".created", "an integer", v229);
+	const v230 = v223["warnings"];
+	if (v230 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v230))) fail(p + ".warnings", "an array", v230);
+	for (let v231 = 0; v231 < v230.length; v231++) {
+		const v232: unknown = v230[v231];
+		if (!(typeof v232 === 'string')) fail(p + ".warnings" + '[' + v231 + ']', "a string", v232);
+	}
 	if (o.strict) {
-		for (const v227 of Object.keys(v223)) {
-			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v227)) fail(p + '.' + v227, 'not there (not in the schema)', v223[v227]);
+		for (const v233 of Object.keys(v223)) {
+			if (!(["pid","checkpoint","threads","pauseUs","us","created","warnings"] as readonly string[]).includes(v233)) fail(p + '.' + v233, 'not there (not in the schema)', v223[v233]);
+		}
+	}
+}
+
+function checkRestoreBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v234 = v as Record<string, unknown>;
+	const v235 = v234["pid"];
+	if (v235 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v235, p + ".pid", o, d + 1);
+	const v236 = v234["checkpoint"];
+	if (v236 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v236, p + ".checkpoint", o, d + 1);
+	const v237 = v234["threads"];
+	if (v237 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v237))) fail(p + ".threads", "an array", v237);
+	for (let v238 = 0; v238 < v237.length; v238++) {
+		const v239: unknown = v237[v238];
+		if (!(isObject(v239))) fail(p + ".threads" + '[' + v238 + ']', "an object", v239);
+		const v240 = v239 as Record<string, unknown>;
+		const v241 = v240["savedTid"];
+		if (v241 === undefined) fail(p + ".threads" + '[' + v238 + ']' + ".savedTid", 'present', undefined);
+		checkPid(v241, p + ".threads" + '[' + v238 + ']' + ".savedTid", o, d + 1);
+		const v242 = v240["tid"];
+		if (v242 === undefined) fail(p + ".threads" + '[' + v238 + ']' + ".tid", 'present', undefined);
+		checkPid(v242, p + ".threads" + '[' + v238 + ']' + ".tid", o, d + 1);
+		if (o.strict) {
+			for (const v243 of Object.keys(v240)) {
+				if (!(["savedTid","tid"] as readonly string[]).includes(v243)) fail(p + ".threads" + '[' + v238 + ']' + '.' + v243, 'not there (not in the schema)', v240[v243]);
+			}
+		}
+	}
+	const v244 = v234["locksFixed"];
+	if (v244 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v244 === 'number' && Number.isInteger(v244))) fail(p + ".locksFixed", "an integer", v244);
+	if (typeof v244 === 'number' && v244 < 0) fail(p + ".locksFixed", ">= 0", v244);
+	const v245 = v234["robustOwnersFixed"];
+	if (v245 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".robustOwnersFixed", "an integer", v245);
+	if (typeof v245 === 'number' && v245 < 0) fail(p + ".robustOwnersFixed", ">= 0", v245);
+	const v246 = v234["buildUs"];
+	if (v246 === undefined) fail(p + ".buildUs", 'present', undefined);
+	if (!(typeof v246 === 'number' && Number.isInteger(v246))) fail(p + ".buildUs", "an integer", v246);
+	if (typeof v246 === 'number' && v246 < 0) fail(p + ".buildUs", ">= 0", v246);
+	const v247 = v234["us"];
+	if (v247 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v247 === 'number' && Number.isInteger(v247))) fail(p + ".us", "an integer", v247);
+	if (typeof v247 === 'number' && v247 < 0) fail(p + ".us", ">= 0", v247);
+	const v248 = v234["warnings"];
+	if (v248 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v248))) fail(p + ".warnings", "an array", v248);
+	for (let v249 = 0; v249 < v248.length; v249++) {
+		const v250: unknown = v248[v249];
+		if (!(typeof v250 === 'string')) fail(p + ".warnings" + '[' + v249 + ']', "a string", v250);
+	}
+	if (o.strict) {
+		for (const v251 of Object.keys(v234)) {
+			if (!(["pid","checkpoint","threads","locksFixed","robustOwnersFixed","buildUs","us","warnings"] as readonly string[]).includes(v251)) fail(p + '.' + v251, 'not there (not in the schema)', v234[v251]);
+		}
+	}
+}
+
+function checkCheckpointDeleteBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v252 = v as Record<string, unknown>;
+	const v253 = v252["checkpoint"];
+	if (v253 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v253, p + ".checkpoint", o, d + 1);
+	if (o.strict) {
+		for (const v254 of Object.keys(v252)) {
+			if (!(["checkpoint"] as readonly string[]).includes(v254)) fail(p + '.' + v254, 'not there (not in the schema)', v252[v254]);
+		}
+	}
+}
+
+function checkCheckpointsBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v255 = v as Record<string, unknown>;
+	const v256 = v255["checkpoints"];
+	if (v256 === undefined) fail(p + ".checkpoints", 'present', undefined);
+	if (!(Array.isArray(v256))) fail(p + ".checkpoints", "an array", v256);
+	for (let v257 = 0; v257 < v256.length; v257++) {
+		const v258: unknown = v256[v257];
+		checkCheckpointInfo(v258, p + ".checkpoints" + '[' + v257 + ']', o, d + 1);
+	}
+	if (o.strict) {
+		for (const v259 of Object.keys(v255)) {
+			if (!(["checkpoints"] as readonly string[]).includes(v259)) fail(p + '.' + v259, 'not there (not in the schema)', v255[v259]);
+		}
+	}
+}
+
+function checkCheckpointInfo(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v260 = v as Record<string, unknown>;
+	const v261 = v260["checkpoint"];
+	if (v261 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v261, p + ".checkpoint", o, d + 1);
+	const v262 = v260["of"];
+	if (v262 === undefined) fail(p + ".of", 'present', undefined);
+	checkPid(v262, p + ".of", o, d + 1);
+	const v263 = v260["threads"];
+	if (v263 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".threads", "an integer", v263);
+	if (typeof v263 === 'number' && v263 < 1) fail(p + ".threads", ">= 1", v263);
+	const v264 = v260["created"];
+	if (v264 === undefined) fail(p + ".created", 'present', undefined);
+	if (!(typeof v264 === 'number' && Number.isInteger(v264))) fail(p + ".created", "an integer", v264);
+	const v265 = v260["memoryBytes"];
+	if (v265 === undefined) fail(p + ".memoryBytes", 'present', undefined);
+	if (!(typeof v265 === 'number' && Number.isInteger(v265))) fail(p + ".memoryBytes", "an integer", v265);
+	const v266 = v260["tids"];
+	if (v266 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v266))) fail(p + ".tids", "an array", v266);
+	for (let v267 = 0; v267 < v266.length; v267++) {
+		const v268: unknown = v266[v267];
+		checkPid(v268, p + ".tids" + '[' + v267 + ']', o, d + 1);
+	}
+	const v269 = v260["pc"];
+	if (v269 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v269, p + ".pc", o, d + 1);
+	if (o.strict) {
+		for (const v270 of Object.keys(v260)) {
+			if (!(["checkpoint","of","threads","created","memoryBytes","tids","pc"] as readonly string[]).includes(v270)) fail(p + '.' + v270, 'not there (not in the schema)', v260[v270]);
+		}
+	}
+}
+
+function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v271 = v as Record<string, unknown>;
+	const v272 = v271["parentTid"];
+	if (v272 === undefined) fail(p + ".parentTid", 'present', undefined);
+	checkPid(v272, p + ".parentTid", o, d + 1);
+	const v273 = v271["childTid"];
+	if (v273 === undefined) fail(p + ".childTid", 'present', undefined);
+	checkPid(v273, p + ".childTid", o, d + 1);
+	const v274 = v271["name"];
+	if (v274 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v274 === 'string')) fail(p + ".name", "a string", v274);
+	if (o.strict) {
+		for (const v275 of Object.keys(v271)) {
+			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v275)) fail(p + '.' + v275, 'not there (not in the schema)', v271[v275]);
 		}
 	}
 }
@@ -1605,43 +1847,43 @@ function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
 function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v228 = v as Record<string, unknown>;
-	const v229 = v228["pid"];
-	if (v229 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".pid", "an integer", v229);
-	const v230 = v228["threads"];
-	if (v230 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(Array.isArray(v230))) fail(p + ".threads", "an array", v230);
-	for (let v231 = 0; v231 < v230.length; v231++) {
-		const v232: unknown = v230[v231];
-		checkRecreatedThread(v232, p + ".threads" + '[' + v231 + ']', o, d + 1);
+	const v276 = v as Record<string, unknown>;
+	const v277 = v276["pid"];
+	if (v277 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v277 === 'number' && Number.isInteger(v277))) fail(p + ".pid", "an integer", v277);
+	const v278 = v276["threads"];
+	if (v278 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v278))) fail(p + ".threads", "an array", v278);
+	for (let v279 = 0; v279 < v278.length; v279++) {
+		const v280: unknown = v278[v279];
+		checkRecreatedThread(v280, p + ".threads" + '[' + v279 + ']', o, d + 1);
 	}
-	const v233 = v228["locksFixed"];
-	if (v233 === undefined) fail(p + ".locksFixed", 'present', undefined);
-	if (!(typeof v233 === 'number' && Number.isInteger(v233))) fail(p + ".locksFixed", "an integer", v233);
-	if (typeof v233 === 'number' && v233 < 0) fail(p + ".locksFixed", ">= 0", v233);
-	const v234 = v228["robustOwnersFixed"];
-	if (v234 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
-	if (!(typeof v234 === 'number' && Number.isInteger(v234))) fail(p + ".robustOwnersFixed", "an integer", v234);
-	if (typeof v234 === 'number' && v234 < 0) fail(p + ".robustOwnersFixed", ">= 0", v234);
-	const v235 = v228["descriptorsRestored"];
-	if (v235 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
-	if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".descriptorsRestored", "an integer", v235);
-	if (typeof v235 === 'number' && v235 < 0) fail(p + ".descriptorsRestored", ">= 0", v235);
-	const v236 = v228["us"];
-	if (v236 === undefined) fail(p + ".us", 'present', undefined);
-	if (!(typeof v236 === 'number' && Number.isInteger(v236))) fail(p + ".us", "an integer", v236);
-	if (typeof v236 === 'number' && v236 < 0) fail(p + ".us", ">= 0", v236);
-	const v237 = v228["warnings"];
-	if (v237 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v237))) fail(p + ".warnings", "an array", v237);
-	for (let v238 = 0; v238 < v237.length; v238++) {
-		const v239: unknown = v237[v238];
-		if (!(typeof v239 === 'string')) fail(p + ".warnings" + '[' + v238 + ']', "a string", v239);
+	const v281 = v276["locksFixed"];
+	if (v281 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v281 === 'number' && Number.isInteger(v281))) fail(p + ".locksFixed", "an integer", v281);
+	if (typeof v281 === 'number' && v281 < 0) fail(p + ".locksFixed", ">= 0", v281);
+	const v282 = v276["robustOwnersFixed"];
+	if (v282 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v282 === 'number' && Number.isInteger(v282))) fail(p + ".robustOwnersFixed", "an integer", v282);
+	if (typeof v282 === 'number' && v282 < 0) fail(p + ".robustOwnersFixed", ">= 0", v282);
+	const v283 = v276["descriptorsRestored"];
+	if (v283 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
+	if (!(typeof v283 === 'number' && Number.isInteger(v283))) fail(p + ".descriptorsRestored", "an integer", v283);
+	if (typeof v283 === 'number' && v283 < 0) fail(p + ".descriptorsRestored", ">= 0", v283);
+	const v284 = v276["us"];
+	if (v284 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v284 === 'number' && Number.isInteger(v284))) fail(p + ".us", "an integer", v284);
+	if (typeof v284 === 'number' && v284 < 0) fail(p + ".us", ">= 0", v284);
+	const v285 = v276["warnings"];
+	if (v285 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v285))) fail(p + ".warnings", "an array", v285);
+	for (let v286 = 0; v286 < v285.length; v286++) {
+		const v287: unknown = v285[v286];
+		if (!(typeof v287 === 'string')) fail(p + ".warnings" + '[' + v286 + ']', "a string", v287);
 	}
 	if (o.strict) {
-		for (const v240 of Object.keys(v228)) {
-			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v240)) fail(p + '.' + v240, 'not there (not in the schema)', v228[v240]);
+		for (const v288 of Object.keys(v276)) {
+			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v288)) fail(p + '.' + v288, 'not there (not in the schema)', v276[v288]);
 		}
 	}
 }
@@ -1649,28 +1891,28 @@ function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v241 = v as Record<string, unknown>;
-	const v242 = v241["address"];
-	if (v242 === undefined) fail(p + ".address", 'present', undefined);
-	checkHex(v242, p + ".address", o, d + 1);
-	const v243 = v241["futex"];
-	if (v243 === undefined) fail(p + ".futex", 'present', undefined);
-	checkHex(v243, p + ".futex", o, d + 1);
-	const v244 = v241["symbol"];
-	if (v244 === undefined) fail(p + ".symbol", 'present', undefined);
-	if (!(typeof v244 === 'string')) fail(p + ".symbol", "a string", v244);
-	const v245 = v241["type"];
-	if (v245 === undefined) fail(p + ".type", 'present', undefined);
-	if (typeof v245 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v245)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v245);
-	const v246 = v241["ownerTid"];
-	if (v246 === undefined) fail(p + ".ownerTid", 'present', undefined);
-	checkPid(v246, p + ".ownerTid", o, d + 1);
-	const v247 = v241["ownerName"];
-	if (v247 === undefined) fail(p + ".ownerName", 'present', undefined);
-	if (!(typeof v247 === 'string')) fail(p + ".ownerName", "a string", v247);
+	const v289 = v as Record<string, unknown>;
+	const v290 = v289["address"];
+	if (v290 === undefined) fail(p + ".address", 'present', undefined);
+	checkHex(v290, p + ".address", o, d + 1);
+	const v291 = v289["futex"];
+	if (v291 === undefined) fail(p + ".futex", 'present', undefined);
+	checkHex(v291, p + ".futex", o, d + 1);
+	const v292 = v289["symbol"];
+	if (v292 === undefined) fail(p + ".symbol", 'present', undefined);
+	if (!(typeof v292 === 'string')) fail(p + ".symbol", "a string", v292);
+	const v293 = v289["type"];
+	if (v293 === undefined) fail(p + ".type", 'present', undefined);
+	if (typeof v293 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v293)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v293);
+	const v294 = v289["ownerTid"];
+	if (v294 === undefined) fail(p + ".ownerTid", 'present', undefined);
+	checkPid(v294, p + ".ownerTid", o, d + 1);
+	const v295 = v289["ownerName"];
+	if (v295 === undefined) fail(p + ".ownerName", 'present', undefined);
+	if (!(typeof v295 === 'string')) fail(p + ".ownerName", "a string", v295);
 	if (o.strict) {
-		for (const v248 of Object.keys(v241)) {
-			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v248)) fail(p + '.' + v248, 'not there (not in the schema)', v241[v248]);
+		for (const v296 of Object.keys(v289)) {
+			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v296)) fail(p + '.' + v296, 'not there (not in the schema)', v289[v296]);
 		}
 	}
 }
@@ -1678,17 +1920,17 @@ function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v249 = v as Record<string, unknown>;
-	const v250 = v249["pid"];
-	if (v250 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".pid", "an integer", v250);
-	const v251 = v249["slot"];
-	if (v251 === undefined) fail(p + ".slot", 'present', undefined);
-	if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".slot", "an integer", v251);
-	if (typeof v251 === 'number' && v251 < 0) fail(p + ".slot", ">= 0", v251);
+	const v297 = v as Record<string, unknown>;
+	const v298 = v297["pid"];
+	if (v298 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v298 === 'number' && Number.isInteger(v298))) fail(p + ".pid", "an integer", v298);
+	const v299 = v297["slot"];
+	if (v299 === undefined) fail(p + ".slot", 'present', undefined);
+	if (!(typeof v299 === 'number' && Number.isInteger(v299))) fail(p + ".slot", "an integer", v299);
+	if (typeof v299 === 'number' && v299 < 0) fail(p + ".slot", ">= 0", v299);
 	if (o.strict) {
-		for (const v252 of Object.keys(v249)) {
-			if (!(["pid","slot"] as readonly string[]).includes(v252)) fail(p + '.' + v252, 'not there (not in the schema)', v249[v252]);
+		for (const v300 of Object.keys(v297)) {
+			if (!(["pid","slot"] as readonly string[]).includes(v300)) fail(p + '.' + v300, 'not there (not in the schema)', v297[v300]);
 		}
 	}
 }
@@ -1696,20 +1938,20 @@ function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v253 = v as Record<string, unknown>;
-	const v254 = v253["pid"];
-	if (v254 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v254 === 'number' && Number.isInteger(v254))) fail(p + ".pid", "an integer", v254);
-	const v255 = v253["variables"];
-	if (v255 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v255))) fail(p + ".variables", "an array", v255);
-	for (let v256 = 0; v256 < v255.length; v256++) {
-		const v257: unknown = v255[v256];
-		checkLocalVariable(v257, p + ".variables" + '[' + v256 + ']', o, d + 1);
+	const v301 = v as Record<string, unknown>;
+	const v302 = v301["pid"];
+	if (v302 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v302 === 'number' && Number.isInteger(v302))) fail(p + ".pid", "an integer", v302);
+	const v303 = v301["variables"];
+	if (v303 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v303))) fail(p + ".variables", "an array", v303);
+	for (let v304 = 0; v304 < v303.length; v304++) {
+		const v305: unknown = v303[v304];
+		checkLocalVariable(v305, p + ".variables" + '[' + v304 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v258 of Object.keys(v253)) {
-			if (!(["pid","variables"] as readonly string[]).includes(v258)) fail(p + '.' + v258, 'not there (not in the schema)', v253[v258]);
+		for (const v306 of Object.keys(v301)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v306)) fail(p + '.' + v306, 'not there (not in the schema)', v301[v306]);
 		}
 	}
 }
@@ -1717,13 +1959,13 @@ function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v259 = v as Record<string, unknown>;
-	const v260 = v259["pid"];
-	if (v260 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v260 === 'number' && Number.isInteger(v260))) fail(p + ".pid", "an integer", v260);
+	const v307 = v as Record<string, unknown>;
+	const v308 = v307["pid"];
+	if (v308 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v308 === 'number' && Number.isInteger(v308))) fail(p + ".pid", "an integer", v308);
 	if (o.strict) {
-		for (const v261 of Object.keys(v259)) {
-			if (!(["pid"] as readonly string[]).includes(v261)) fail(p + '.' + v261, 'not there (not in the schema)', v259[v261]);
+		for (const v309 of Object.keys(v307)) {
+			if (!(["pid"] as readonly string[]).includes(v309)) fail(p + '.' + v309, 'not there (not in the schema)', v307[v309]);
 		}
 	}
 }
@@ -1731,23 +1973,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v262 = v as Record<string, unknown>;
-	const v263 = v262["pid"];
-	if (v263 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".pid", "an integer", v263);
-	const v264 = v262["stopped"];
-	if (v264 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v264 === 'boolean')) fail(p + ".stopped", "a boolean", v264);
-	const v265 = v262["tids"];
-	if (v265 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v265))) fail(p + ".tids", "an array", v265);
-	for (let v266 = 0; v266 < v265.length; v266++) {
-		const v267: unknown = v265[v266];
-		if (!(typeof v267 === 'number' && Number.isInteger(v267))) fail(p + ".tids" + '[' + v266 + ']', "an integer", v267);
+	const v310 = v as Record<string, unknown>;
+	const v311 = v310["pid"];
+	if (v311 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v311 === 'number' && Number.isInteger(v311))) fail(p + ".pid", "an integer", v311);
+	const v312 = v310["stopped"];
+	if (v312 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v312 === 'boolean')) fail(p + ".stopped", "a boolean", v312);
+	const v313 = v310["tids"];
+	if (v313 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v313))) fail(p + ".tids", "an array", v313);
+	for (let v314 = 0; v314 < v313.length; v314++) {
+		const v315: unknown = v313[v314];
+		if (!(typeof v315 === 'number' && Number.isInteger(v315))) fail(p + ".tids" + '[' + v314 + ']', "an integer", v315);
 	}
 	if (o.strict) {
-		for (const v268 of Object.keys(v262)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v268)) fail(p + '.' + v268, 'not there (not in the schema)', v262[v268]);
+		for (const v316 of Object.keys(v310)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v316)) fail(p + '.' + v316, 'not there (not in the schema)', v310[v316]);
 		}
 	}
 }
@@ -1755,23 +1997,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v269 = v as Record<string, unknown>;
-	const v270 = v269["pid"];
-	if (v270 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v270 === 'number' && Number.isInteger(v270))) fail(p + ".pid", "an integer", v270);
-	const v271 = v269["pauseUs"];
-	if (v271 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v271 === 'number' && Number.isInteger(v271))) fail(p + ".pauseUs", "an integer", v271);
-	const v272 = v269["tids"];
-	if (v272 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v272))) fail(p + ".tids", "an array", v272);
-	for (let v273 = 0; v273 < v272.length; v273++) {
-		const v274: unknown = v272[v273];
-		if (!(typeof v274 === 'number' && Number.isInteger(v274))) fail(p + ".tids" + '[' + v273 + ']', "an integer", v274);
+	const v317 = v as Record<string, unknown>;
+	const v318 = v317["pid"];
+	if (v318 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v318 === 'number' && Number.isInteger(v318))) fail(p + ".pid", "an integer", v318);
+	const v319 = v317["pauseUs"];
+	if (v319 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v319 === 'number' && Number.isInteger(v319))) fail(p + ".pauseUs", "an integer", v319);
+	const v320 = v317["tids"];
+	if (v320 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v320))) fail(p + ".tids", "an array", v320);
+	for (let v321 = 0; v321 < v320.length; v321++) {
+		const v322: unknown = v320[v321];
+		if (!(typeof v322 === 'number' && Number.isInteger(v322))) fail(p + ".tids" + '[' + v321 + ']', "an integer", v322);
 	}
 	if (o.strict) {
-		for (const v275 of Object.keys(v269)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v275)) fail(p + '.' + v275, 'not there (not in the schema)', v269[v275]);
+		for (const v323 of Object.keys(v317)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v323)) fail(p + '.' + v323, 'not there (not in the schema)', v317[v323]);
 		}
 	}
 }
@@ -1779,26 +2021,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v276 = v as Record<string, unknown>;
-	const v277 = v276["pid"];
-	if (v277 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v277 === 'number' && Number.isInteger(v277))) fail(p + ".pid", "an integer", v277);
-	const v278 = v276["stdoutFd"];
-	if (v278 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v278 === 'number' && Number.isInteger(v278))) fail(p + ".stdoutFd", "an integer", v278);
-	const v279 = v276["stderrFd"];
-	if (v279 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v279 === 'number' && Number.isInteger(v279))) fail(p + ".stderrFd", "an integer", v279);
-	const v280 = v276["tids"];
-	if (v280 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v280))) fail(p + ".tids", "an array", v280);
-	for (let v281 = 0; v281 < v280.length; v281++) {
-		const v282: unknown = v280[v281];
-		if (!(typeof v282 === 'number' && Number.isInteger(v282))) fail(p + ".tids" + '[' + v281 + ']', "an integer", v282);
+	const v324 = v as Record<string, unknown>;
+	const v325 = v324["pid"];
+	if (v325 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v325 === 'number' && Number.isInteger(v325))) fail(p + ".pid", "an integer", v325);
+	const v326 = v324["stdoutFd"];
+	if (v326 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v326 === 'number' && Number.isInteger(v326))) fail(p + ".stdoutFd", "an integer", v326);
+	const v327 = v324["stderrFd"];
+	if (v327 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v327 === 'number' && Number.isInteger(v327))) fail(p + ".stderrFd", "an integer", v327);
+	const v328 = v324["tids"];
+	if (v328 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v328))) fail(p + ".tids", "an array", v328);
+	for (let v329 = 0; v329 < v328.length; v329++) {
+		const v330: unknown = v328[v329];
+		if (!(typeof v330 === 'number' && Number.isInteger(v330))) fail(p + ".tids" + '[' + v329 + ']', "an integer", v330);
 	}
 	if (o.strict) {
-		for (const v283 of Object.keys(v276)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v283)) fail(p + '.' + v283, 'not there (not in the schema)', v276[v283]);
+		for (const v331 of Object.keys(v324)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v331)) fail(p + '.' + v331, 'not there (not in the schema)', v324[v331]);
 		}
 	}
 }
@@ -1806,57 +2048,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v284 = v as Record<string, unknown>;
-	const v285 = v284["pid"];
-	if (v285 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v285 === 'number' && Number.isInteger(v285))) fail(p + ".pid", "an integer", v285);
-	const v286 = v284["tid"];
-	if (v286 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".tid", "an integer", v286);
-	const v287 = v284["pc"];
-	if (v287 !== undefined) {
-		checkHex(v287, p + ".pc", o, d + 1);
+	const v332 = v as Record<string, unknown>;
+	const v333 = v332["pid"];
+	if (v333 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v333 === 'number' && Number.isInteger(v333))) fail(p + ".pid", "an integer", v333);
+	const v334 = v332["tid"];
+	if (v334 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v334 === 'number' && Number.isInteger(v334))) fail(p + ".tid", "an integer", v334);
+	const v335 = v332["pc"];
+	if (v335 !== undefined) {
+		checkHex(v335, p + ".pc", o, d + 1);
 	}
-	const v288 = v284["interrupted"];
-	if (v288 !== undefined) {
-		if (!(typeof v288 === 'boolean')) fail(p + ".interrupted", "a boolean", v288);
+	const v336 = v332["interrupted"];
+	if (v336 !== undefined) {
+		if (!(typeof v336 === 'boolean')) fail(p + ".interrupted", "a boolean", v336);
 	}
-	const v289 = v284["reason"];
-	if (v289 !== undefined) {
-		if (typeof v289 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v289)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v289);
+	const v337 = v332["reason"];
+	if (v337 !== undefined) {
+		if (typeof v337 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v337)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v337);
 	}
-	const v290 = v284["stopTid"];
-	if (v290 !== undefined) {
-		if (!(typeof v290 === 'number' && Number.isInteger(v290))) fail(p + ".stopTid", "an integer", v290);
+	const v338 = v332["stopTid"];
+	if (v338 !== undefined) {
+		if (!(typeof v338 === 'number' && Number.isInteger(v338))) fail(p + ".stopTid", "an integer", v338);
 	}
-	const v291 = v284["signal"];
-	if (v291 !== undefined) {
-		if (!(typeof v291 === 'number' && Number.isInteger(v291))) fail(p + ".signal", "an integer", v291);
-		if (typeof v291 === 'number' && v291 < 1) fail(p + ".signal", ">= 1", v291);
-		if (typeof v291 === 'number' && v291 > 64) fail(p + ".signal", "<= 64", v291);
+	const v339 = v332["signal"];
+	if (v339 !== undefined) {
+		if (!(typeof v339 === 'number' && Number.isInteger(v339))) fail(p + ".signal", "an integer", v339);
+		if (typeof v339 === 'number' && v339 < 1) fail(p + ".signal", ">= 1", v339);
+		if (typeof v339 === 'number' && v339 > 64) fail(p + ".signal", "<= 64", v339);
 	}
-	const v292 = v284["addr"];
-	if (v292 !== undefined) {
-		checkHex(v292, p + ".addr", o, d + 1);
+	const v340 = v332["addr"];
+	if (v340 !== undefined) {
+		checkHex(v340, p + ".addr", o, d + 1);
 	}
-	const v293 = v284["singleSteps"];
-	if (v293 !== undefined) {
-		if (!(typeof v293 === 'number' && Number.isInteger(v293))) fail(p + ".singleSteps", "an integer", v293);
-		if (typeof v293 === 'number' && v293 < 0) fail(p + ".singleSteps", ">= 0", v293);
+	const v341 = v332["singleSteps"];
+	if (v341 !== undefined) {
+		if (!(typeof v341 === 'number' && Number.isInteger(v341))) fail(p + ".singleSteps", "an integer", v341);
+		if (typeof v341 === 'number' && v341 < 0) fail(p + ".singleSteps", ">= 0", v341);
 	}
-	const v294 = v284["continues"];
-	if (v294 !== undefined) {
-		if (!(typeof v294 === 'number' && Number.isInteger(v294))) fail(p + ".continues", "an integer", v294);
-		if (typeof v294 === 'number' && v294 < 0) fail(p + ".continues", ">= 0", v294);
+	const v342 = v332["continues"];
+	if (v342 !== undefined) {
+		if (!(typeof v342 === 'number' && Number.isInteger(v342))) fail(p + ".continues", "an integer", v342);
+		if (typeof v342 === 'number' && v342 < 0) fail(p + ".continues", ">= 0", v342);
 	}
-	const v295 = v284["us"];
-	if (v295 !== undefined) {
-		if (!(typeof v295 === 'number' && Number.isInteger(v295))) fail(p + ".us", "an integer", v295);
-		if (typeof v295 === 'number' && v295 < 0) fail(p + ".us", ">= 0", v295);
+	const v343 = v332["us"];
+	if (v343 !== undefined) {
+		if (!(typeof v343 === 'number' && Number.isInteger(v343))) fail(p + ".us", "an integer", v343);
+		if (typeof v343 === 'number' && v343 < 0) fail(p + ".us", ">= 0", v343);
 	}
 	if (o.strict) {
-		for (const v296 of Object.keys(v284)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v296)) fail(p + '.' + v296, 'not there (not in the schema)', v284[v296]);
+		for (const v344 of Object.keys(v332)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v344)) fail(p + '.' + v344, 'not there (not in the schema)', v332[v344]);
 		}
 	}
 }
@@ -1864,13 +2106,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v297 = v as Record<string, unknown>;
-	const v298 = v297["addr"];
-	if (v298 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v298, p + ".addr", o, d + 1);
+	const v345 = v as Record<string, unknown>;
+	const v346 = v345["addr"];
+	if (v346 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v346, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v299 of Object.keys(v297)) {
-			if (!(["addr"] as readonly string[]).includes(v299)) fail(p + '.' + v299, 'not there (not in the schema)', v297[v299]);
+		for (const v347 of Object.keys(v345)) {
+			if (!(["addr"] as readonly string[]).includes(v347)) fail(p + '.' + v347, 'not there (not in the schema)', v345[v347]);
 		}
 	}
 }
@@ -1878,16 +2120,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v300 = v as Record<string, unknown>;
-	const v301 = v300["tid"];
-	if (v301 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v301 === 'number' && Number.isInteger(v301))) fail(p + ".tid", "an integer", v301);
-	const v302 = v300["gpr"];
-	if (v302 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v302, p + ".gpr", o, d + 1);
+	const v348 = v as Record<string, unknown>;
+	const v349 = v348["tid"];
+	if (v349 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v349 === 'number' && Number.isInteger(v349))) fail(p + ".tid", "an integer", v349);
+	const v350 = v348["gpr"];
+	if (v350 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v350, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v303 of Object.keys(v300)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v303)) fail(p + '.' + v303, 'not there (not in the schema)', v300[v303]);
+		for (const v351 of Object.keys(v348)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v351)) fail(p + '.' + v351, 'not there (not in the schema)', v348[v351]);
 		}
 	}
 }
@@ -1895,13 +2137,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v304 = v as Record<string, unknown>;
-	const v305 = v304["tracerTid"];
-	if (v305 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v305 === 'number' && Number.isInteger(v305))) fail(p + ".tracerTid", "an integer", v305);
+	const v352 = v as Record<string, unknown>;
+	const v353 = v352["tracerTid"];
+	if (v353 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v353 === 'number' && Number.isInteger(v353))) fail(p + ".tracerTid", "an integer", v353);
 	if (o.strict) {
-		for (const v306 of Object.keys(v304)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v306)) fail(p + '.' + v306, 'not there (not in the schema)', v304[v306]);
+		for (const v354 of Object.keys(v352)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v354)) fail(p + '.' + v354, 'not there (not in the schema)', v352[v354]);
 		}
 	}
 }
@@ -1909,209 +2151,39 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v307 = v as Record<string, unknown>;
-	const v308 = v307["pc"];
-	if (v308 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v308, p + ".pc", o, d + 1);
-	const v309 = v307["sp"];
-	if (v309 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v309, p + ".sp", o, d + 1);
-	const v310 = v307["function"];
-	if (v310 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v310 === 'string' || v310 === null)) fail(p + ".function", "a string or null", v310);
-	const v311 = v307["offset"];
-	if (v311 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v311 === 'number' && Number.isInteger(v311))) fail(p + ".offset", "an integer", v311);
-	const v312 = v307["module"];
-	if (v312 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v312 === 'string' || v312 === null)) fail(p + ".module", "a string or null", v312);
-	const v313 = v307["file"];
-	if (v313 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v313 === 'string' || v313 === null)) fail(p + ".file", "a string or null", v313);
-	const v314 = v307["line"];
-	if (v314 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v314 === 'number' && Number.isInteger(v314) || v314 === null)) fail(p + ".line", "an integer or null", v314);
-	const v315 = v307["column"];
-	if (v315 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v315 === 'number' && Number.isInteger(v315) || v315 === null)) fail(p + ".column", "an integer or null", v315);
+	const v355 = v as Record<string, unknown>;
+	const v356 = v355["pc"];
+	if (v356 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v356, p + ".pc", o, d + 1);
+	const v357 = v355["sp"];
+	if (v357 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v357, p + ".sp", o, d + 1);
+	const v358 = v355["function"];
+	if (v358 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v358 === 'string' || v358 === null)) fail(p + ".function", "a string or null", v358);
+	const v359 = v355["offset"];
+	if (v359 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v359 === 'number' && Number.isInteger(v359))) fail(p + ".offset", "an integer", v359);
+	const v360 = v355["module"];
+	if (v360 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v360 === 'string' || v360 === null)) fail(p + ".module", "a string or null", v360);
+	const v361 = v355["file"];
+	if (v361 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v361 === 'string' || v361 === null)) fail(p + ".file", "a string or null", v361);
+	const v362 = v355["line"];
+	if (v362 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v362 === 'number' && Number.isInteger(v362) || v362 === null)) fail(p + ".line", "an integer or null", v362);
+	const v363 = v355["column"];
+	if (v363 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v363 === 'number' && Number.isInteger(v363) || v363 === null)) fail(p + ".column", "an integer or null", v363);
 	if (o.strict) {
-		for (const v316 of Object.keys(v307)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v316)) fail(p + '.' + v316, 'not there (not in the schema)', v307[v316]);
+		for (const v364 of Object.keys(v355)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v364)) fail(p + '.' + v364, 'not there (not in the schema)', v355[v364]);
 		}
 	}
 }
 
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v317 = v as Record<string, unknown>;
-	const v318 = v317["pid"];
-	if (v318 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v318 === 'number' && Number.isInteger(v318))) fail(p + ".pid", "an integer", v318);
-	const v319 = v317["tid"];
-	if (v319 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v319 === 'number' && Number.isInteger(v319))) fail(p + ".tid", "an integer", v319);
-	const v320 = v317["unwinder"];
-	if (v320 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v320 !== 'string' || !["libdw","frame-pointer"].includes(v320)) fail(p + ".unwinder", "one of libdw|frame-pointer", v320);
-	const v321 = v317["note"];
-	if (v321 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v321 === 'string' || v321 === null)) fail(p + ".note", "a string or null", v321);
-	const v322 = v317["frames"];
-	if (v322 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v322))) fail(p + ".frames", "an array", v322);
-	for (let v323 = 0; v323 < v322.length; v323++) {
-		const v324: unknown = v322[v323];
-		checkStackFrameInfo(v324, p + ".frames" + '[' + v323 + ']', o, d + 1);
-	}
-	const v325 = v317["threads"];
-	if (v325 !== undefined) {
-		if (!(Array.isArray(v325))) fail(p + ".threads", "an array", v325);
-		for (let v326 = 0; v326 < v325.length; v326++) {
-			const v327: unknown = v325[v326];
-			if (!(isObject(v327))) fail(p + ".threads" + '[' + v326 + ']', "an object", v327);
-			const v328 = v327 as Record<string, unknown>;
-			const v329 = v328["tid"];
-			if (v329 === undefined) fail(p + ".threads" + '[' + v326 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v329 === 'number' && Number.isInteger(v329))) fail(p + ".threads" + '[' + v326 + ']' + ".tid", "an integer", v329);
-			const v330 = v328["frames"];
-			if (v330 === undefined) fail(p + ".threads" + '[' + v326 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v330))) fail(p + ".threads" + '[' + v326 + ']' + ".frames", "an array", v330);
-			for (let v331 = 0; v331 < v330.length; v331++) {
-				const v332: unknown = v330[v331];
-				checkStackFrameInfo(v332, p + ".threads" + '[' + v326 + ']' + ".frames" + '[' + v331 + ']', o, d + 1);
-			}
-			if (o.strict) {
-				for (const v333 of Object.keys(v328)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v333)) fail(p + ".threads" + '[' + v326 + ']' + '.' + v333, 'not there (not in the schema)', v328[v333]);
-				}
-			}
-		}
-	}
-	if (o.strict) {
-		for (const v334 of Object.keys(v317)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v334)) fail(p + '.' + v334, 'not there (not in the schema)', v317[v334]);
-		}
-	}
-}
-
-function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v335 = v as Record<string, unknown>;
-	const v336 = v335["addresses"];
-	if (v336 !== undefined) {
-		if (!(Array.isArray(v336))) fail(p + ".addresses", "an array", v336);
-		for (let v337 = 0; v337 < v336.length; v337++) {
-			const v338: unknown = v336[v337];
-			checkHex(v338, p + ".addresses" + '[' + v337 + ']', o, d + 1);
-		}
-	}
-	const v339 = v335["line"];
-	if (v339 !== undefined) {
-		if (!(typeof v339 === 'number' && Number.isInteger(v339) || v339 === null)) fail(p + ".line", "an integer or null", v339);
-	}
-	const v340 = v335["function"];
-	if (v340 !== undefined) {
-		if (!(typeof v340 === 'string' || v340 === null)) fail(p + ".function", "a string or null", v340);
-	}
-	const v341 = v335["offset"];
-	if (v341 !== undefined) {
-		if (!(typeof v341 === 'number' && Number.isInteger(v341))) fail(p + ".offset", "an integer", v341);
-	}
-	const v342 = v335["module"];
-	if (v342 !== undefined) {
-		if (!(typeof v342 === 'string' || v342 === null)) fail(p + ".module", "a string or null", v342);
-	}
-	const v343 = v335["file"];
-	if (v343 !== undefined) {
-		if (!(typeof v343 === 'string' || v343 === null)) fail(p + ".file", "a string or null", v343);
-	}
-	const v344 = v335["column"];
-	if (v344 !== undefined) {
-		if (!(typeof v344 === 'number' && Number.isInteger(v344) || v344 === null)) fail(p + ".column", "an integer or null", v344);
-	}
-	const v345 = v335["unwinder"];
-	if (v345 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v345 !== 'string' || !["libdw","frame-pointer"].includes(v345)) fail(p + ".unwinder", "one of libdw|frame-pointer", v345);
-	if (o.strict) {
-		for (const v346 of Object.keys(v335)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v346)) fail(p + '.' + v346, 'not there (not in the schema)', v335[v346]);
-		}
-	}
-}
-
-function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v347 = v as Record<string, unknown>;
-	const v348 = v347["name"];
-	if (v348 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v348 === 'string')) fail(p + ".name", "a string", v348);
-	const v349 = v347["type"];
-	if (v349 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v349 === 'string')) fail(p + ".type", "a string", v349);
-	const v350 = v347["value"];
-	if (v350 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v350 === 'string')) fail(p + ".value", "a string", v350);
-	const v351 = v347["address"];
-	if (v351 === undefined) fail(p + ".address", 'present', undefined);
-	if (v351 !== null) {
-		checkHex(v351, p + ".address", o, d + 1);
-	}
-	const v352 = v347["kind"];
-	if (v352 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v352 !== 'string' || !["param","local","member","element","deref","global"].includes(v352)) fail(p + ".kind", "one of param|local|member|element|deref|global", v352);
-	const v353 = v347["expr"];
-	if (v353 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v353 === 'string' || v353 === null)) fail(p + ".expr", "a string or null", v353);
-	const v354 = v347["pointer"];
-	if (v354 !== undefined) {
-		checkHex(v354, p + ".pointer", o, d + 1);
-	}
-	const v355 = v347["raw"];
-	if (v355 !== undefined) {
-		checkRawValue(v355, p + ".raw", o, d + 1);
-	}
-	const v356 = v347["children"];
-	if (v356 === undefined) fail(p + ".children", 'present', undefined);
-	if (v356 !== null) {
-		if (!(Array.isArray(v356))) fail(p + ".children", "an array", v356);
-		for (let v357 = 0; v357 < v356.length; v357++) {
-			const v358: unknown = v356[v357];
-			checkLocalVariable(v358, p + ".children" + '[' + v357 + ']', o, d + 1);
-		}
-	}
-	if (o.strict) {
-		for (const v359 of Object.keys(v347)) {
-			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v359)) fail(p + '.' + v359, 'not there (not in the schema)', v347[v359]);
-		}
-	}
-}
-
-function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v360 = v as Record<string, unknown>;
-	const v361 = v360["kind"];
-	if (v361 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v361 !== 'string' || !["int","uint","float","bool","pointer"].includes(v361)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v361);
-	const v362 = v360["value"];
-	if (v362 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v362 === 'string')) fail(p + ".value", "a string", v362);
-	const v363 = v360["size"];
-	if (v363 !== undefined) {
-		if (!(typeof v363 === 'number' && Number.isInteger(v363))) fail(p + ".size", "an integer", v363);
-		if (typeof v363 === 'number' && v363 < 1) fail(p + ".size", ">= 1", v363);
-	}
-	if (o.strict) {
-		for (const v364 of Object.keys(v360)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v364)) fail(p + '.' + v364, 'not there (not in the schema)', v360[v364]);
-		}
-	}
-}
-
-function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v365 = v as Record<string, unknown>;
@@ -2121,28 +2193,198 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	const v367 = v365["tid"];
 	if (v367 === undefined) fail(p + ".tid", 'present', undefined);
 	if (!(typeof v367 === 'number' && Number.isInteger(v367))) fail(p + ".tid", "an integer", v367);
-	const v368 = v365["frame"];
-	if (v368 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v368 === 'number' && Number.isInteger(v368))) fail(p + ".frame", "an integer", v368);
-	const v369 = v365["pc"];
-	if (v369 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v369, p + ".pc", o, d + 1);
-	const v370 = v365["function"];
-	if (v370 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v370 === 'string' || v370 === null)) fail(p + ".function", "a string or null", v370);
-	const v371 = v365["note"];
-	if (v371 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v371 === 'string' || v371 === null)) fail(p + ".note", "a string or null", v371);
-	const v372 = v365["variables"];
-	if (v372 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v372))) fail(p + ".variables", "an array", v372);
-	for (let v373 = 0; v373 < v372.length; v373++) {
-		const v374: unknown = v372[v373];
-		checkLocalVariable(v374, p + ".variables" + '[' + v373 + ']', o, d + 1);
+	const v368 = v365["unwinder"];
+	if (v368 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v368 !== 'string' || !["libdw","frame-pointer"].includes(v368)) fail(p + ".unwinder", "one of libdw|frame-pointer", v368);
+	const v369 = v365["note"];
+	if (v369 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v369 === 'string' || v369 === null)) fail(p + ".note", "a string or null", v369);
+	const v370 = v365["frames"];
+	if (v370 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v370))) fail(p + ".frames", "an array", v370);
+	for (let v371 = 0; v371 < v370.length; v371++) {
+		const v372: unknown = v370[v371];
+		checkStackFrameInfo(v372, p + ".frames" + '[' + v371 + ']', o, d + 1);
+	}
+	const v373 = v365["threads"];
+	if (v373 !== undefined) {
+		if (!(Array.isArray(v373))) fail(p + ".threads", "an array", v373);
+		for (let v374 = 0; v374 < v373.length; v374++) {
+			const v375: unknown = v373[v374];
+			if (!(isObject(v375))) fail(p + ".threads" + '[' + v374 + ']', "an object", v375);
+			const v376 = v375 as Record<string, unknown>;
+			const v377 = v376["tid"];
+			if (v377 === undefined) fail(p + ".threads" + '[' + v374 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v377 === 'number' && Number.isInteger(v377))) fail(p + ".threads" + '[' + v374 + ']' + ".tid", "an integer", v377);
+			const v378 = v376["frames"];
+			if (v378 === undefined) fail(p + ".threads" + '[' + v374 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v378))) fail(p + ".threads" + '[' + v374 + ']' + ".frames", "an array", v378);
+			for (let v379 = 0; v379 < v378.length; v379++) {
+				const v380: unknown = v378[v379];
+				checkStackFrameInfo(v380, p + ".threads" + '[' + v374 + ']' + ".frames" + '[' + v379 + ']', o, d + 1);
+			}
+			if (o.strict) {
+				for (const v381 of Object.keys(v376)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v381)) fail(p + ".threads" + '[' + v374 + ']' + '.' + v381, 'not there (not in the schema)', v376[v381]);
+				}
+			}
+		}
 	}
 	if (o.strict) {
-		for (const v375 of Object.keys(v365)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v375)) fail(p + '.' + v375, 'not there (not in the schema)', v365[v375]);
+		for (const v382 of Object.keys(v365)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v382)) fail(p + '.' + v382, 'not there (not in the schema)', v365[v382]);
+		}
+	}
+}
+
+function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v383 = v as Record<string, unknown>;
+	const v384 = v383["addresses"];
+	if (v384 !== undefined) {
+		if (!(Array.isArray(v384))) fail(p + ".addresses", "an array", v384);
+		for (let v385 = 0; v385 < v384.length; v385++) {
+			const v386: unknown = v384[v385];
+			checkHex(v386, p + ".addresses" + '[' + v385 + ']', o, d + 1);
+		}
+	}
+	const v387 = v383["line"];
+	if (v387 !== undefined) {
+		if (!(typeof v387 === 'number' && Number.isInteger(v387) || v387 === null)) fail(p + ".line", "an integer or null", v387);
+	}
+	const v388 = v383["function"];
+	if (v388 !== undefined) {
+		if (!(typeof v388 === 'string' || v388 === null)) fail(p + ".function", "a string or null", v388);
+	}
+	const v389 = v383["offset"];
+	if (v389 !== undefined) {
+		if (!(typeof v389 === 'number' && Number.isInteger(v389))) fail(p + ".offset", "an integer", v389);
+	}
+	const v390 = v383["module"];
+	if (v390 !== undefined) {
+		if (!(typeof v390 === 'string' || v390 === null)) fail(p + ".module", "a string or null", v390);
+	}
+	const v391 = v383["file"];
+	if (v391 !== undefined) {
+		if (!(typeof v391 === 'string' || v391 === null)) fail(p + ".file", "a string or null", v391);
+	}
+	const v392 = v383["column"];
+	if (v392 !== undefined) {
+		if (!(typeof v392 === 'number' && Number.isInteger(v392) || v392 === null)) fail(p + ".column", "an integer or null", v392);
+	}
+	const v393 = v383["unwinder"];
+	if (v393 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v393 !== 'string' || !["libdw","frame-pointer"].includes(v393)) fail(p + ".unwinder", "one of libdw|frame-pointer", v393);
+	if (o.strict) {
+		for (const v394 of Object.keys(v383)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v394)) fail(p + '.' + v394, 'not there (not in the schema)', v383[v394]);
+		}
+	}
+}
+
+function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v395 = v as Record<string, unknown>;
+	const v396 = v395["name"];
+	if (v396 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v396 === 'string')) fail(p + ".name", "a string", v396);
+	const v397 = v395["type"];
+	if (v397 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v397 === 'string')) fail(p + ".type", "a string", v397);
+	const v398 = v395["value"];
+	if (v398 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v398 === 'string')) fail(p + ".value", "a string", v398);
+	const v399 = v395["address"];
+	if (v399 === undefined) fail(p + ".address", 'present', undefined);
+	if (v399 !== null) {
+		checkHex(v399, p + ".address", o, d + 1);
+	}
+	const v400 = v395["kind"];
+	if (v400 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v400 !== 'string' || !["param","local","member","element","deref","global"].includes(v400)) fail(p + ".kind", "one of param|local|member|element|deref|global", v400);
+	const v401 = v395["expr"];
+	if (v401 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v401 === 'string' || v401 === null)) fail(p + ".expr", "a string or null", v401);
+	const v402 = v395["pointer"];
+	if (v402 !== undefined) {
+		checkHex(v402, p + ".pointer", o, d + 1);
+	}
+	const v403 = v395["raw"];
+	if (v403 !== undefined) {
+		checkRawValue(v403, p + ".raw", o, d + 1);
+	}
+	const v404 = v395["children"];
+	if (v404 === undefined) fail(p + ".children", 'present', undefined);
+	if (v404 !== null) {
+		if (!(Array.isArray(v404))) fail(p + ".children", "an array", v404);
+		for (let v405 = 0; v405 < v404.length; v405++) {
+			const v406: unknown = v404[v405];
+			checkLocalVariable(v406, p + ".children" + '[' + v405 + ']', o, d + 1);
+		}
+	}
+	if (o.strict) {
+		for (const v407 of Object.keys(v395)) {
+			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v407)) fail(p + '.' + v407, 'not there (not in the schema)', v395[v407]);
+		}
+	}
+}
+
+function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v408 = v as Record<string, unknown>;
+	const v409 = v408["kind"];
+	if (v409 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v409 !== 'string' || !["int","uint","float","bool","pointer"].includes(v409)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v409);
+	const v410 = v408["value"];
+	if (v410 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v410 === 'string')) fail(p + ".value", "a string", v410);
+	const v411 = v408["size"];
+	if (v411 !== undefined) {
+		if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".size", "an integer", v411);
+		if (typeof v411 === 'number' && v411 < 1) fail(p + ".size", ">= 1", v411);
+	}
+	if (o.strict) {
+		for (const v412 of Object.keys(v408)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v412)) fail(p + '.' + v412, 'not there (not in the schema)', v408[v412]);
+		}
+	}
+}
+
+function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v413 = v as Record<string, unknown>;
+	const v414 = v413["pid"];
+	if (v414 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v414 === 'number' && Number.isInteger(v414))) fail(p + ".pid", "an integer", v414);
+	const v415 = v413["tid"];
+	if (v415 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v415 === 'number' && Number.isInteger(v415))) fail(p + ".tid", "an integer", v415);
+	const v416 = v413["frame"];
+	if (v416 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v416 === 'number' && Number.isInteger(v416))) fail(p + ".frame", "an integer", v416);
+	const v417 = v413["pc"];
+	if (v417 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v417, p + ".pc", o, d + 1);
+	const v418 = v413["function"];
+	if (v418 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v418 === 'string' || v418 === null)) fail(p + ".function", "a string or null", v418);
+	const v419 = v413["note"];
+	if (v419 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v419 === 'string' || v419 === null)) fail(p + ".note", "a string or null", v419);
+	const v420 = v413["variables"];
+	if (v420 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v420))) fail(p + ".variables", "an array", v420);
+	for (let v421 = 0; v421 < v420.length; v421++) {
+		const v422: unknown = v420[v421];
+		checkLocalVariable(v422, p + ".variables" + '[' + v421 + ']', o, d + 1);
+	}
+	if (o.strict) {
+		for (const v423 of Object.keys(v413)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v423)) fail(p + '.' + v423, 'not there (not in the schema)', v413[v423]);
 		}
 	}
 }
@@ -2150,16 +2392,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v376 = v as Record<string, unknown>;
-	const v377 = v376["op"];
-	if (v377 === undefined) fail(p + ".op", 'present', undefined);
-	if (v377 !== "threads") fail(p + ".op", "\"threads\"", v377);
-	const v378 = v376["pid"];
-	if (v378 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v378, p + ".pid", o, d + 1);
+	const v424 = v as Record<string, unknown>;
+	const v425 = v424["op"];
+	if (v425 === undefined) fail(p + ".op", 'present', undefined);
+	if (v425 !== "threads") fail(p + ".op", "\"threads\"", v425);
+	const v426 = v424["pid"];
+	if (v426 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v426, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v379 of Object.keys(v376)) {
-			if (!(["op","pid"] as readonly string[]).includes(v379)) fail(p + '.' + v379, 'not there (not in the schema)', v376[v379]);
+		for (const v427 of Object.keys(v424)) {
+			if (!(["op","pid"] as readonly string[]).includes(v427)) fail(p + '.' + v427, 'not there (not in the schema)', v424[v427]);
 		}
 	}
 }
@@ -2167,19 +2409,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v380 = v as Record<string, unknown>;
-	const v381 = v380["op"];
-	if (v381 === undefined) fail(p + ".op", 'present', undefined);
-	if (v381 !== "regs") fail(p + ".op", "\"regs\"", v381);
-	const v382 = v380["pid"];
-	if (v382 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v382, p + ".pid", o, d + 1);
-	const v383 = v380["tid"];
-	if (v383 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v383, p + ".tid", o, d + 1);
+	const v428 = v as Record<string, unknown>;
+	const v429 = v428["op"];
+	if (v429 === undefined) fail(p + ".op", 'present', undefined);
+	if (v429 !== "regs") fail(p + ".op", "\"regs\"", v429);
+	const v430 = v428["pid"];
+	if (v430 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v430, p + ".pid", o, d + 1);
+	const v431 = v428["tid"];
+	if (v431 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v431, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v384 of Object.keys(v380)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v384)) fail(p + '.' + v384, 'not there (not in the schema)', v380[v384]);
+		for (const v432 of Object.keys(v428)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v432)) fail(p + '.' + v432, 'not there (not in the schema)', v428[v432]);
 		}
 	}
 }
@@ -2187,22 +2429,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v385 = v as Record<string, unknown>;
-	const v386 = v385["op"];
-	if (v386 === undefined) fail(p + ".op", 'present', undefined);
-	if (v386 !== "attach") fail(p + ".op", "\"attach\"", v386);
-	const v387 = v385["pid"];
-	if (v387 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v387, p + ".pid", o, d + 1);
-	const v388 = v385["stop"];
-	if (v388 === undefined) {
-		if (o.fill) v385["stop"] = false;
+	const v433 = v as Record<string, unknown>;
+	const v434 = v433["op"];
+	if (v434 === undefined) fail(p + ".op", 'present', undefined);
+	if (v434 !== "attach") fail(p + ".op", "\"attach\"", v434);
+	const v435 = v433["pid"];
+	if (v435 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v435, p + ".pid", o, d + 1);
+	const v436 = v433["stop"];
+	if (v436 === undefined) {
+		if (o.fill) v433["stop"] = false;
 	} else {
-		if (!(typeof v388 === 'boolean')) fail(p + ".stop", "a boolean", v388);
+		if (!(typeof v436 === 'boolean')) fail(p + ".stop", "a boolean", v436);
 	}
 	if (o.strict) {
-		for (const v389 of Object.keys(v385)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v389)) fail(p + '.' + v389, 'not there (not in the schema)', v385[v389]);
+		for (const v437 of Object.keys(v433)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v437)) fail(p + '.' + v437, 'not there (not in the schema)', v433[v437]);
 		}
 	}
 }
@@ -2210,16 +2452,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v390 = v as Record<string, unknown>;
-	const v391 = v390["op"];
-	if (v391 === undefined) fail(p + ".op", 'present', undefined);
-	if (v391 !== "detach") fail(p + ".op", "\"detach\"", v391);
-	const v392 = v390["pid"];
-	if (v392 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v392, p + ".pid", o, d + 1);
+	const v438 = v as Record<string, unknown>;
+	const v439 = v438["op"];
+	if (v439 === undefined) fail(p + ".op", 'present', undefined);
+	if (v439 !== "detach") fail(p + ".op", "\"detach\"", v439);
+	const v440 = v438["pid"];
+	if (v440 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v440, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v393 of Object.keys(v390)) {
-			if (!(["op","pid"] as readonly string[]).includes(v393)) fail(p + '.' + v393, 'not there (not in the schema)', v390[v393]);
+		for (const v441 of Object.keys(v438)) {
+			if (!(["op","pid"] as readonly string[]).includes(v441)) fail(p + '.' + v441, 'not there (not in the schema)', v438[v441]);
 		}
 	}
 }
@@ -2227,28 +2469,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v394 = v as Record<string, unknown>;
-	const v395 = v394["op"];
-	if (v395 === undefined) fail(p + ".op", 'present', undefined);
-	if (v395 !== "signals") fail(p + ".op", "\"signals\"", v395);
-	const v396 = v394["pid"];
-	if (v396 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v396, p + ".pid", o, d + 1);
-	const v397 = v394["nostop"];
-	if (v397 !== undefined) {
-		checkHex(v397, p + ".nostop", o, d + 1);
+	const v442 = v as Record<string, unknown>;
+	const v443 = v442["op"];
+	if (v443 === undefined) fail(p + ".op", 'present', undefined);
+	if (v443 !== "signals") fail(p + ".op", "\"signals\"", v443);
+	const v444 = v442["pid"];
+	if (v444 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v444, p + ".pid", o, d + 1);
+	const v445 = v442["nostop"];
+	if (v445 !== undefined) {
+		checkHex(v445, p + ".nostop", o, d + 1);
 	}
-	const v398 = v394["noprint"];
-	if (v398 !== undefined) {
-		checkHex(v398, p + ".noprint", o, d + 1);
+	const v446 = v442["noprint"];
+	if (v446 !== undefined) {
+		checkHex(v446, p + ".noprint", o, d + 1);
 	}
-	const v399 = v394["nopass"];
-	if (v399 !== undefined) {
-		checkHex(v399, p + ".nopass", o, d + 1);
+	const v447 = v442["nopass"];
+	if (v447 !== undefined) {
+		checkHex(v447, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v400 of Object.keys(v394)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v400)) fail(p + '.' + v400, 'not there (not in the schema)', v394[v400]);
+		for (const v448 of Object.keys(v442)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v448)) fail(p + '.' + v448, 'not there (not in the schema)', v442[v448]);
 		}
 	}
 }
@@ -2256,22 +2498,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v401 = v as Record<string, unknown>;
-	const v402 = v401["op"];
-	if (v402 === undefined) fail(p + ".op", 'present', undefined);
-	if (v402 !== "followForks") fail(p + ".op", "\"followForks\"", v402);
-	const v403 = v401["pid"];
-	if (v403 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v403, p + ".pid", o, d + 1);
-	const v404 = v401["hold"];
-	if (v404 === undefined) {
-		if (o.fill) v401["hold"] = false;
+	const v449 = v as Record<string, unknown>;
+	const v450 = v449["op"];
+	if (v450 === undefined) fail(p + ".op", 'present', undefined);
+	if (v450 !== "followForks") fail(p + ".op", "\"followForks\"", v450);
+	const v451 = v449["pid"];
+	if (v451 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v451, p + ".pid", o, d + 1);
+	const v452 = v449["hold"];
+	if (v452 === undefined) {
+		if (o.fill) v449["hold"] = false;
 	} else {
-		if (!(typeof v404 === 'boolean')) fail(p + ".hold", "a boolean", v404);
+		if (!(typeof v452 === 'boolean')) fail(p + ".hold", "a boolean", v452);
 	}
 	if (o.strict) {
-		for (const v405 of Object.keys(v401)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v405)) fail(p + '.' + v405, 'not there (not in the schema)', v401[v405]);
+		for (const v453 of Object.keys(v449)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v453)) fail(p + '.' + v453, 'not there (not in the schema)', v449[v453]);
 		}
 	}
 }
@@ -2279,16 +2521,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v406 = v as Record<string, unknown>;
-	const v407 = v406["op"];
-	if (v407 === undefined) fail(p + ".op", 'present', undefined);
-	if (v407 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v407);
-	const v408 = v406["pid"];
-	if (v408 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v408, p + ".pid", o, d + 1);
+	const v454 = v as Record<string, unknown>;
+	const v455 = v454["op"];
+	if (v455 === undefined) fail(p + ".op", 'present', undefined);
+	if (v455 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v455);
+	const v456 = v454["pid"];
+	if (v456 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v456, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v409 of Object.keys(v406)) {
-			if (!(["op","pid"] as readonly string[]).includes(v409)) fail(p + '.' + v409, 'not there (not in the schema)', v406[v409]);
+		for (const v457 of Object.keys(v454)) {
+			if (!(["op","pid"] as readonly string[]).includes(v457)) fail(p + '.' + v457, 'not there (not in the schema)', v454[v457]);
 		}
 	}
 }
@@ -2296,16 +2538,89 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v410 = v as Record<string, unknown>;
-	const v411 = v410["op"];
-	if (v411 === undefined) fail(p + ".op", 'present', undefined);
-	if (v411 !== "recreate") fail(p + ".op", "\"recreate\"", v411);
-	const v412 = v410["pid"];
-	if (v412 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v412, p + ".pid", o, d + 1);
+	const v458 = v as Record<string, unknown>;
+	const v459 = v458["op"];
+	if (v459 === undefined) fail(p + ".op", 'present', undefined);
+	if (v459 !== "recreate") fail(p + ".op", "\"recreate\"", v459);
+	const v460 = v458["pid"];
+	if (v460 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v460, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v413 of Object.keys(v410)) {
-			if (!(["op","pid"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v410[v413]);
+		for (const v461 of Object.keys(v458)) {
+			if (!(["op","pid"] as readonly string[]).includes(v461)) fail(p + '.' + v461, 'not there (not in the schema)', v458[v461]);
+		}
+	}
+}
+
+function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v462 = v as Record<string, unknown>;
+	const v463 = v462["op"];
+	if (v463 === undefined) fail(p + ".op", 'present', undefined);
+	if (v463 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v463);
+	const v464 = v462["pid"];
+	if (v464 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v464, p + ".pid", o, d + 1);
+	if (o.strict) {
+		for (const v465 of Object.keys(v462)) {
+			if (!(["op","pid"] as readonly string[]).includes(v465)) fail(p + '.' + v465, 'not there (not in the schema)', v462[v465]);
+		}
+	}
+}
+
+function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v466 = v as Record<string, unknown>;
+	const v467 = v466["op"];
+	if (v467 === undefined) fail(p + ".op", 'present', undefined);
+	if (v467 !== "restore") fail(p + ".op", "\"restore\"", v467);
+	const v468 = v466["checkpoint"];
+	if (v468 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v468, p + ".checkpoint", o, d + 1);
+	if (o.strict) {
+		for (const v469 of Object.keys(v466)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v469)) fail(p + '.' + v469, 'not there (not in the schema)', v466[v469]);
+		}
+	}
+}
+
+function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v470 = v as Record<string, unknown>;
+	const v471 = v470["op"];
+	if (v471 === undefined) fail(p + ".op", 'present', undefined);
+	if (v471 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v471);
+	const v472 = v470["checkpoint"];
+	if (v472 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v472, p + ".checkpoint", o, d + 1);
+	if (o.strict) {
+		for (const v473 of Object.keys(v470)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v473)) fail(p + '.' + v473, 'not there (not in the schema)', v470[v473]);
+		}
+	}
+}
+
+function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v474 = v as Record<string, unknown>;
+	const v475 = v474["op"];
+	if (v475 === undefined) fail(p + ".op", 'present', undefined);
+	if (v475 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v475);
+	const v476 = v474["pid"];
+	if (v476 === undefined) {
+		if (o.fill) v474["pid"] = 0;
+	} else {
+		if (!(typeof v476 === 'number' && Number.isInteger(v476))) fail(p + ".pid", "an integer", v476);
+		if (typeof v476 === 'number' && v476 < 0) fail(p + ".pid", ">= 0", v476);
+		if (typeof v476 === 'number' && v476 > 2147483647) fail(p + ".pid", "<= 2147483647", v476);
+	}
+	if (o.strict) {
+		for (const v477 of Object.keys(v474)) {
+			if (!(["op","pid"] as readonly string[]).includes(v477)) fail(p + '.' + v477, 'not there (not in the schema)', v474[v477]);
 		}
 	}
 }
@@ -2313,30 +2628,30 @@ function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v414 = v as Record<string, unknown>;
-	const v415 = v414["op"];
-	if (v415 === undefined) fail(p + ".op", 'present', undefined);
-	if (v415 !== "watch") fail(p + ".op", "\"watch\"", v415);
-	const v416 = v414["pid"];
-	if (v416 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v416, p + ".pid", o, d + 1);
-	const v417 = v414["addr"];
-	if (v417 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v417, p + ".addr", o, d + 1);
-	const v418 = v414["len"];
-	if (v418 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v418 === 'number' && Number.isInteger(v418))) fail(p + ".len", "an integer", v418);
-	if (typeof v418 === 'number' && v418 < 1) fail(p + ".len", ">= 1", v418);
-	if (typeof v418 === 'number' && v418 > 8) fail(p + ".len", "<= 8", v418);
-	const v419 = v414["rw"];
-	if (v419 === undefined) {
-		if (o.fill) v414["rw"] = false;
+	const v478 = v as Record<string, unknown>;
+	const v479 = v478["op"];
+	if (v479 === undefined) fail(p + ".op", 'present', undefined);
+	if (v479 !== "watch") fail(p + ".op", "\"watch\"", v479);
+	const v480 = v478["pid"];
+	if (v480 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v480, p + ".pid", o, d + 1);
+	const v481 = v478["addr"];
+	if (v481 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v481, p + ".addr", o, d + 1);
+	const v482 = v478["len"];
+	if (v482 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v482 === 'number' && Number.isInteger(v482))) fail(p + ".len", "an integer", v482);
+	if (typeof v482 === 'number' && v482 < 1) fail(p + ".len", ">= 1", v482);
+	if (typeof v482 === 'number' && v482 > 8) fail(p + ".len", "<= 8", v482);
+	const v483 = v478["rw"];
+	if (v483 === undefined) {
+		if (o.fill) v478["rw"] = false;
 	} else {
-		if (!(typeof v419 === 'boolean')) fail(p + ".rw", "a boolean", v419);
+		if (!(typeof v483 === 'boolean')) fail(p + ".rw", "a boolean", v483);
 	}
 	if (o.strict) {
-		for (const v420 of Object.keys(v414)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v420)) fail(p + '.' + v420, 'not there (not in the schema)', v414[v420]);
+		for (const v484 of Object.keys(v478)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v484)) fail(p + '.' + v484, 'not there (not in the schema)', v478[v484]);
 		}
 	}
 }
@@ -2344,19 +2659,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v421 = v as Record<string, unknown>;
-	const v422 = v421["op"];
-	if (v422 === undefined) fail(p + ".op", 'present', undefined);
-	if (v422 !== "unwatch") fail(p + ".op", "\"unwatch\"", v422);
-	const v423 = v421["pid"];
-	if (v423 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v423, p + ".pid", o, d + 1);
-	const v424 = v421["addr"];
-	if (v424 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v424, p + ".addr", o, d + 1);
+	const v485 = v as Record<string, unknown>;
+	const v486 = v485["op"];
+	if (v486 === undefined) fail(p + ".op", 'present', undefined);
+	if (v486 !== "unwatch") fail(p + ".op", "\"unwatch\"", v486);
+	const v487 = v485["pid"];
+	if (v487 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v487, p + ".pid", o, d + 1);
+	const v488 = v485["addr"];
+	if (v488 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v488, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v425 of Object.keys(v421)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v421[v425]);
+		for (const v489 of Object.keys(v485)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v489)) fail(p + '.' + v489, 'not there (not in the schema)', v485[v489]);
 		}
 	}
 }
@@ -2364,20 +2679,20 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v426 = v as Record<string, unknown>;
-	const v427 = v426["op"];
-	if (v427 === undefined) fail(p + ".op", 'present', undefined);
-	if (v427 !== "global") fail(p + ".op", "\"global\"", v427);
-	const v428 = v426["pid"];
-	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v428, p + ".pid", o, d + 1);
-	const v429 = v426["name"];
-	if (v429 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v429 === 'string')) fail(p + ".name", "a string", v429);
-	if (typeof v429 === 'string' && v429.length < 1) fail(p + ".name", "a string of 1+ characters", v429);
+	const v490 = v as Record<string, unknown>;
+	const v491 = v490["op"];
+	if (v491 === undefined) fail(p + ".op", 'present', undefined);
+	if (v491 !== "global") fail(p + ".op", "\"global\"", v491);
+	const v492 = v490["pid"];
+	if (v492 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v492, p + ".pid", o, d + 1);
+	const v493 = v490["name"];
+	if (v493 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v493 === 'string')) fail(p + ".name", "a string", v493);
+	if (typeof v493 === 'string' && v493.length < 1) fail(p + ".name", "a string of 1+ characters", v493);
 	if (o.strict) {
-		for (const v430 of Object.keys(v426)) {
-			if (!(["op","pid","name"] as readonly string[]).includes(v430)) fail(p + '.' + v430, 'not there (not in the schema)', v426[v430]);
+		for (const v494 of Object.keys(v490)) {
+			if (!(["op","pid","name"] as readonly string[]).includes(v494)) fail(p + '.' + v494, 'not there (not in the schema)', v490[v494]);
 		}
 	}
 }
@@ -2385,16 +2700,16 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v431 = v as Record<string, unknown>;
-	const v432 = v431["op"];
-	if (v432 === undefined) fail(p + ".op", 'present', undefined);
-	if (v432 !== "stop") fail(p + ".op", "\"stop\"", v432);
-	const v433 = v431["pid"];
-	if (v433 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v433, p + ".pid", o, d + 1);
+	const v495 = v as Record<string, unknown>;
+	const v496 = v495["op"];
+	if (v496 === undefined) fail(p + ".op", 'present', undefined);
+	if (v496 !== "stop") fail(p + ".op", "\"stop\"", v496);
+	const v497 = v495["pid"];
+	if (v497 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v497, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v434 of Object.keys(v431)) {
-			if (!(["op","pid"] as readonly string[]).includes(v434)) fail(p + '.' + v434, 'not there (not in the schema)', v431[v434]);
+		for (const v498 of Object.keys(v495)) {
+			if (!(["op","pid"] as readonly string[]).includes(v498)) fail(p + '.' + v498, 'not there (not in the schema)', v495[v498]);
 		}
 	}
 }
@@ -2402,20 +2717,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v435 = v as Record<string, unknown>;
-	const v436 = v435["op"];
-	if (v436 === undefined) fail(p + ".op", 'present', undefined);
-	if (v436 !== "resume") fail(p + ".op", "\"resume\"", v436);
-	const v437 = v435["pid"];
-	if (v437 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v437, p + ".pid", o, d + 1);
-	const v438 = v435["tid"];
-	if (v438 !== undefined) {
-		checkPid(v438, p + ".tid", o, d + 1);
+	const v499 = v as Record<string, unknown>;
+	const v500 = v499["op"];
+	if (v500 === undefined) fail(p + ".op", 'present', undefined);
+	if (v500 !== "resume") fail(p + ".op", "\"resume\"", v500);
+	const v501 = v499["pid"];
+	if (v501 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v501, p + ".pid", o, d + 1);
+	const v502 = v499["tid"];
+	if (v502 !== undefined) {
+		checkPid(v502, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v439 of Object.keys(v435)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v439)) fail(p + '.' + v439, 'not there (not in the schema)', v435[v439]);
+		for (const v503 of Object.keys(v499)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v503)) fail(p + '.' + v503, 'not there (not in the schema)', v499[v503]);
 		}
 	}
 }
@@ -2423,43 +2738,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v440 = v as Record<string, unknown>;
-	const v441 = v440["op"];
-	if (v441 === undefined) fail(p + ".op", 'present', undefined);
-	if (v441 !== "launch") fail(p + ".op", "\"launch\"", v441);
-	const v442 = v440["path"];
-	if (v442 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v442 === 'string')) fail(p + ".path", "a string", v442);
-	if (typeof v442 === 'string' && v442.length < 1) fail(p + ".path", "a string of 1+ characters", v442);
-	const v443 = v440["cwd"];
-	if (v443 === undefined) {
-		if (o.fill) v440["cwd"] = "";
+	const v504 = v as Record<string, unknown>;
+	const v505 = v504["op"];
+	if (v505 === undefined) fail(p + ".op", 'present', undefined);
+	if (v505 !== "launch") fail(p + ".op", "\"launch\"", v505);
+	const v506 = v504["path"];
+	if (v506 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v506 === 'string')) fail(p + ".path", "a string", v506);
+	if (typeof v506 === 'string' && v506.length < 1) fail(p + ".path", "a string of 1+ characters", v506);
+	const v507 = v504["cwd"];
+	if (v507 === undefined) {
+		if (o.fill) v504["cwd"] = "";
 	} else {
-		if (!(typeof v443 === 'string')) fail(p + ".cwd", "a string", v443);
+		if (!(typeof v507 === 'string')) fail(p + ".cwd", "a string", v507);
 	}
-	const v444 = v440["argv"];
-	if (v444 === undefined) {
-		if (o.fill) v440["argv"] = [];
+	const v508 = v504["argv"];
+	if (v508 === undefined) {
+		if (o.fill) v504["argv"] = [];
 	} else {
-		if (!(Array.isArray(v444))) fail(p + ".argv", "an array", v444);
-		for (let v445 = 0; v445 < v444.length; v445++) {
-			const v446: unknown = v444[v445];
-			if (!(typeof v446 === 'string')) fail(p + ".argv" + '[' + v445 + ']', "a string", v446);
+		if (!(Array.isArray(v508))) fail(p + ".argv", "an array", v508);
+		for (let v509 = 0; v509 < v508.length; v509++) {
+			const v510: unknown = v508[v509];
+			if (!(typeof v510 === 'string')) fail(p + ".argv" + '[' + v509 + ']', "a string", v510);
 		}
 	}
-	const v447 = v440["env"];
-	if (v447 === undefined) {
-		if (o.fill) v440["env"] = [];
+	const v511 = v504["env"];
+	if (v511 === undefined) {
+		if (o.fill) v504["env"] = [];
 	} else {
-		if (!(Array.isArray(v447))) fail(p + ".env", "an array", v447);
-		for (let v448 = 0; v448 < v447.length; v448++) {
-			const v449: unknown = v447[v448];
-			if (!(typeof v449 === 'string')) fail(p + ".env" + '[' + v448 + ']', "a string", v449);
+		if (!(Array.isArray(v511))) fail(p + ".env", "an array", v511);
+		for (let v512 = 0; v512 < v511.length; v512++) {
+			const v513: unknown = v511[v512];
+			if (!(typeof v513 === 'string')) fail(p + ".env" + '[' + v512 + ']', "a string", v513);
 		}
 	}
 	if (o.strict) {
-		for (const v450 of Object.keys(v440)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v440[v450]);
+		for (const v514 of Object.keys(v504)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v514)) fail(p + '.' + v514, 'not there (not in the schema)', v504[v514]);
 		}
 	}
 }
@@ -2467,40 +2782,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v451 = v as Record<string, unknown>;
-	const v452 = v451["op"];
-	if (v452 === undefined) fail(p + ".op", 'present', undefined);
-	if (v452 !== "fork") fail(p + ".op", "\"fork\"", v452);
-	const v453 = v451["pid"];
-	if (v453 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v453, p + ".pid", o, d + 1);
-	const v454 = v451["stopped"];
-	if (v454 === undefined) {
-		if (o.fill) v451["stopped"] = false;
+	const v515 = v as Record<string, unknown>;
+	const v516 = v515["op"];
+	if (v516 === undefined) fail(p + ".op", 'present', undefined);
+	if (v516 !== "fork") fail(p + ".op", "\"fork\"", v516);
+	const v517 = v515["pid"];
+	if (v517 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v517, p + ".pid", o, d + 1);
+	const v518 = v515["stopped"];
+	if (v518 === undefined) {
+		if (o.fill) v515["stopped"] = false;
 	} else {
-		if (!(typeof v454 === 'boolean')) fail(p + ".stopped", "a boolean", v454);
+		if (!(typeof v518 === 'boolean')) fail(p + ".stopped", "a boolean", v518);
 	}
-	const v455 = v451["keepTraced"];
-	if (v455 === undefined) {
-		if (o.fill) v451["keepTraced"] = false;
+	const v519 = v515["keepTraced"];
+	if (v519 === undefined) {
+		if (o.fill) v515["keepTraced"] = false;
 	} else {
-		if (!(typeof v455 === 'boolean')) fail(p + ".keepTraced", "a boolean", v455);
+		if (!(typeof v519 === 'boolean')) fail(p + ".keepTraced", "a boolean", v519);
 	}
-	const v456 = v451["copyDontfork"];
-	if (v456 === undefined) {
-		if (o.fill) v451["copyDontfork"] = false;
+	const v520 = v515["copyDontfork"];
+	if (v520 === undefined) {
+		if (o.fill) v515["copyDontfork"] = false;
 	} else {
-		if (!(typeof v456 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v456);
+		if (!(typeof v520 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v520);
 	}
-	const v457 = v451["sameTids"];
-	if (v457 === undefined) {
-		if (o.fill) v451["sameTids"] = false;
+	const v521 = v515["sameTids"];
+	if (v521 === undefined) {
+		if (o.fill) v515["sameTids"] = false;
 	} else {
-		if (!(typeof v457 === 'boolean')) fail(p + ".sameTids", "a boolean", v457);
+		if (!(typeof v521 === 'boolean')) fail(p + ".sameTids", "a boolean", v521);
 	}
 	if (o.strict) {
-		for (const v458 of Object.keys(v451)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v458)) fail(p + '.' + v458, 'not there (not in the schema)', v451[v458]);
+		for (const v522 of Object.keys(v515)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v522)) fail(p + '.' + v522, 'not there (not in the schema)', v515[v522]);
 		}
 	}
 }
@@ -2508,16 +2823,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v459 = v as Record<string, unknown>;
-	const v460 = v459["op"];
-	if (v460 === undefined) fail(p + ".op", 'present', undefined);
-	if (v460 !== "kill") fail(p + ".op", "\"kill\"", v460);
-	const v461 = v459["pid"];
-	if (v461 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v461, p + ".pid", o, d + 1);
+	const v523 = v as Record<string, unknown>;
+	const v524 = v523["op"];
+	if (v524 === undefined) fail(p + ".op", 'present', undefined);
+	if (v524 !== "kill") fail(p + ".op", "\"kill\"", v524);
+	const v525 = v523["pid"];
+	if (v525 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v525, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v462 of Object.keys(v459)) {
-			if (!(["op","pid"] as readonly string[]).includes(v462)) fail(p + '.' + v462, 'not there (not in the schema)', v459[v462]);
+		for (const v526 of Object.keys(v523)) {
+			if (!(["op","pid"] as readonly string[]).includes(v526)) fail(p + '.' + v526, 'not there (not in the schema)', v523[v526]);
 		}
 	}
 }
@@ -2525,43 +2840,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v463 = v as Record<string, unknown>;
-	const v464 = v463["op"];
-	if (v464 === undefined) fail(p + ".op", 'present', undefined);
-	if (v464 !== "step") fail(p + ".op", "\"step\"", v464);
-	const v465 = v463["pid"];
-	if (v465 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v465, p + ".pid", o, d + 1);
-	const v466 = v463["tid"];
-	if (v466 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v466, p + ".tid", o, d + 1);
-	const v467 = v463["line"];
-	if (v467 === undefined) {
-		if (o.fill) v463["line"] = false;
+	const v527 = v as Record<string, unknown>;
+	const v528 = v527["op"];
+	if (v528 === undefined) fail(p + ".op", 'present', undefined);
+	if (v528 !== "step") fail(p + ".op", "\"step\"", v528);
+	const v529 = v527["pid"];
+	if (v529 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v529, p + ".pid", o, d + 1);
+	const v530 = v527["tid"];
+	if (v530 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v530, p + ".tid", o, d + 1);
+	const v531 = v527["line"];
+	if (v531 === undefined) {
+		if (o.fill) v527["line"] = false;
 	} else {
-		if (!(typeof v467 === 'boolean')) fail(p + ".line", "a boolean", v467);
+		if (!(typeof v531 === 'boolean')) fail(p + ".line", "a boolean", v531);
 	}
-	const v468 = v463["into"];
-	if (v468 === undefined) {
-		if (o.fill) v463["into"] = false;
+	const v532 = v527["into"];
+	if (v532 === undefined) {
+		if (o.fill) v527["into"] = false;
 	} else {
-		if (!(typeof v468 === 'boolean')) fail(p + ".into", "a boolean", v468);
+		if (!(typeof v532 === 'boolean')) fail(p + ".into", "a boolean", v532);
 	}
-	const v469 = v463["out"];
-	if (v469 === undefined) {
-		if (o.fill) v463["out"] = false;
+	const v533 = v527["out"];
+	if (v533 === undefined) {
+		if (o.fill) v527["out"] = false;
 	} else {
-		if (!(typeof v469 === 'boolean')) fail(p + ".out", "a boolean", v469);
+		if (!(typeof v533 === 'boolean')) fail(p + ".out", "a boolean", v533);
 	}
-	const v470 = v463["alone"];
-	if (v470 === undefined) {
-		if (o.fill) v463["alone"] = false;
+	const v534 = v527["alone"];
+	if (v534 === undefined) {
+		if (o.fill) v527["alone"] = false;
 	} else {
-		if (!(typeof v470 === 'boolean')) fail(p + ".alone", "a boolean", v470);
+		if (!(typeof v534 === 'boolean')) fail(p + ".alone", "a boolean", v534);
 	}
 	if (o.strict) {
-		for (const v471 of Object.keys(v463)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v471)) fail(p + '.' + v471, 'not there (not in the schema)', v463[v471]);
+		for (const v535 of Object.keys(v527)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v535)) fail(p + '.' + v535, 'not there (not in the schema)', v527[v535]);
 		}
 	}
 }
@@ -2569,19 +2884,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v472 = v as Record<string, unknown>;
-	const v473 = v472["op"];
-	if (v473 === undefined) fail(p + ".op", 'present', undefined);
-	if (v473 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v473);
-	const v474 = v472["pid"];
-	if (v474 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v474, p + ".pid", o, d + 1);
-	const v475 = v472["addr"];
-	if (v475 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v475, p + ".addr", o, d + 1);
+	const v536 = v as Record<string, unknown>;
+	const v537 = v536["op"];
+	if (v537 === undefined) fail(p + ".op", 'present', undefined);
+	if (v537 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v537);
+	const v538 = v536["pid"];
+	if (v538 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v538, p + ".pid", o, d + 1);
+	const v539 = v536["addr"];
+	if (v539 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v539, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v476 of Object.keys(v472)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v476)) fail(p + '.' + v476, 'not there (not in the schema)', v472[v476]);
+		for (const v540 of Object.keys(v536)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v540)) fail(p + '.' + v540, 'not there (not in the schema)', v536[v540]);
 		}
 	}
 }
@@ -2589,19 +2904,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v477 = v as Record<string, unknown>;
-	const v478 = v477["op"];
-	if (v478 === undefined) fail(p + ".op", 'present', undefined);
-	if (v478 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v478);
-	const v479 = v477["pid"];
-	if (v479 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v479, p + ".pid", o, d + 1);
-	const v480 = v477["addr"];
-	if (v480 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v480, p + ".addr", o, d + 1);
+	const v541 = v as Record<string, unknown>;
+	const v542 = v541["op"];
+	if (v542 === undefined) fail(p + ".op", 'present', undefined);
+	if (v542 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v542);
+	const v543 = v541["pid"];
+	if (v543 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v543, p + ".pid", o, d + 1);
+	const v544 = v541["addr"];
+	if (v544 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v544, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v481 of Object.keys(v477)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v481)) fail(p + '.' + v481, 'not there (not in the schema)', v477[v481]);
+		for (const v545 of Object.keys(v541)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v545)) fail(p + '.' + v545, 'not there (not in the schema)', v541[v545]);
 		}
 	}
 }
@@ -2609,27 +2924,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v482 = v as Record<string, unknown>;
-	const v483 = v482["op"];
-	if (v483 === undefined) fail(p + ".op", 'present', undefined);
-	if (v483 !== "setRegs") fail(p + ".op", "\"setRegs\"", v483);
-	const v484 = v482["pid"];
-	if (v484 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v484, p + ".pid", o, d + 1);
-	const v485 = v482["tid"];
-	if (v485 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v485, p + ".tid", o, d + 1);
-	const v486 = v482["regs"];
-	if (v486 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v486))) fail(p + ".regs", "an object", v486);
-	const v487 = v486 as Record<string, unknown>;
-	for (const v488 of Object.keys(v487)) {
-		if (([] as readonly string[]).includes(v488)) continue;
-		checkHex(v487[v488], p + ".regs" + '.' + v488, o, d + 1);
+	const v546 = v as Record<string, unknown>;
+	const v547 = v546["op"];
+	if (v547 === undefined) fail(p + ".op", 'present', undefined);
+	if (v547 !== "setRegs") fail(p + ".op", "\"setRegs\"", v547);
+	const v548 = v546["pid"];
+	if (v548 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v548, p + ".pid", o, d + 1);
+	const v549 = v546["tid"];
+	if (v549 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v549, p + ".tid", o, d + 1);
+	const v550 = v546["regs"];
+	if (v550 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v550))) fail(p + ".regs", "an object", v550);
+	const v551 = v550 as Record<string, unknown>;
+	for (const v552 of Object.keys(v551)) {
+		if (([] as readonly string[]).includes(v552)) continue;
+		checkHex(v551[v552], p + ".regs" + '.' + v552, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v489 of Object.keys(v482)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v489)) fail(p + '.' + v489, 'not there (not in the schema)', v482[v489]);
+		for (const v553 of Object.keys(v546)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v553)) fail(p + '.' + v553, 'not there (not in the schema)', v546[v553]);
 		}
 	}
 }
@@ -2637,13 +2952,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v490 = v as Record<string, unknown>;
-	const v491 = v490["op"];
-	if (v491 === undefined) fail(p + ".op", 'present', undefined);
-	if (v491 !== "ping") fail(p + ".op", "\"ping\"", v491);
+	const v554 = v as Record<string, unknown>;
+	const v555 = v554["op"];
+	if (v555 === undefined) fail(p + ".op", 'present', undefined);
+	if (v555 !== "ping") fail(p + ".op", "\"ping\"", v555);
 	if (o.strict) {
-		for (const v492 of Object.keys(v490)) {
-			if (!(["op"] as readonly string[]).includes(v492)) fail(p + '.' + v492, 'not there (not in the schema)', v490[v492]);
+		for (const v556 of Object.keys(v554)) {
+			if (!(["op"] as readonly string[]).includes(v556)) fail(p + '.' + v556, 'not there (not in the schema)', v554[v556]);
 		}
 	}
 }
@@ -2651,29 +2966,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v493 = v as Record<string, unknown>;
-	const v494 = v493["op"];
-	if (v494 === undefined) fail(p + ".op", 'present', undefined);
-	if (v494 !== "stack") fail(p + ".op", "\"stack\"", v494);
-	const v495 = v493["pid"];
-	if (v495 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v495, p + ".pid", o, d + 1);
-	const v496 = v493["tid"];
-	if (v496 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v496 === 'number' && Number.isInteger(v496))) fail(p + ".tid", "an integer", v496);
-	if (typeof v496 === 'number' && v496 < 0) fail(p + ".tid", ">= 0", v496);
-	if (typeof v496 === 'number' && v496 > 2147483647) fail(p + ".tid", "<= 2147483647", v496);
-	const v497 = v493["maxFrames"];
-	if (v497 === undefined) {
-		if (o.fill) v493["maxFrames"] = 0;
+	const v557 = v as Record<string, unknown>;
+	const v558 = v557["op"];
+	if (v558 === undefined) fail(p + ".op", 'present', undefined);
+	if (v558 !== "stack") fail(p + ".op", "\"stack\"", v558);
+	const v559 = v557["pid"];
+	if (v559 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v559, p + ".pid", o, d + 1);
+	const v560 = v557["tid"];
+	if (v560 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v560 === 'number' && Number.isInteger(v560))) fail(p + ".tid", "an integer", v560);
+	if (typeof v560 === 'number' && v560 < 0) fail(p + ".tid", ">= 0", v560);
+	if (typeof v560 === 'number' && v560 > 2147483647) fail(p + ".tid", "<= 2147483647", v560);
+	const v561 = v557["maxFrames"];
+	if (v561 === undefined) {
+		if (o.fill) v557["maxFrames"] = 0;
 	} else {
-		if (!(typeof v497 === 'number' && Number.isInteger(v497))) fail(p + ".maxFrames", "an integer", v497);
-		if (typeof v497 === 'number' && v497 < 0) fail(p + ".maxFrames", ">= 0", v497);
-		if (typeof v497 === 'number' && v497 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v497);
+		if (!(typeof v561 === 'number' && Number.isInteger(v561))) fail(p + ".maxFrames", "an integer", v561);
+		if (typeof v561 === 'number' && v561 < 0) fail(p + ".maxFrames", ">= 0", v561);
+		if (typeof v561 === 'number' && v561 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v561);
 	}
 	if (o.strict) {
-		for (const v498 of Object.keys(v493)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v498)) fail(p + '.' + v498, 'not there (not in the schema)', v493[v498]);
+		for (const v562 of Object.keys(v557)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v562)) fail(p + '.' + v562, 'not there (not in the schema)', v557[v562]);
 		}
 	}
 }
@@ -2681,34 +2996,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v499 = v as Record<string, unknown>;
-	const v500 = v499["op"];
-	if (v500 === undefined) fail(p + ".op", 'present', undefined);
-	if (v500 !== "symbols") fail(p + ".op", "\"symbols\"", v500);
-	const v501 = v499["pid"];
-	if (v501 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v501, p + ".pid", o, d + 1);
-	const v502 = v499["function"];
-	if (v502 !== undefined) {
-		if (!(typeof v502 === 'string')) fail(p + ".function", "a string", v502);
+	const v563 = v as Record<string, unknown>;
+	const v564 = v563["op"];
+	if (v564 === undefined) fail(p + ".op", 'present', undefined);
+	if (v564 !== "symbols") fail(p + ".op", "\"symbols\"", v564);
+	const v565 = v563["pid"];
+	if (v565 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v565, p + ".pid", o, d + 1);
+	const v566 = v563["function"];
+	if (v566 !== undefined) {
+		if (!(typeof v566 === 'string')) fail(p + ".function", "a string", v566);
 	}
-	const v503 = v499["file"];
-	if (v503 !== undefined) {
-		if (!(typeof v503 === 'string')) fail(p + ".file", "a string", v503);
+	const v567 = v563["file"];
+	if (v567 !== undefined) {
+		if (!(typeof v567 === 'string')) fail(p + ".file", "a string", v567);
 	}
-	const v504 = v499["line"];
-	if (v504 !== undefined) {
-		if (!(typeof v504 === 'number' && Number.isInteger(v504))) fail(p + ".line", "an integer", v504);
-		if (typeof v504 === 'number' && v504 < 1) fail(p + ".line", ">= 1", v504);
-		if (typeof v504 === 'number' && v504 > 2147483647) fail(p + ".line", "<= 2147483647", v504);
+	const v568 = v563["line"];
+	if (v568 !== undefined) {
+		if (!(typeof v568 === 'number' && Number.isInteger(v568))) fail(p + ".line", "an integer", v568);
+		if (typeof v568 === 'number' && v568 < 1) fail(p + ".line", ">= 1", v568);
+		if (typeof v568 === 'number' && v568 > 2147483647) fail(p + ".line", "<= 2147483647", v568);
 	}
-	const v505 = v499["addr"];
-	if (v505 !== undefined) {
-		checkHex(v505, p + ".addr", o, d + 1);
+	const v569 = v563["addr"];
+	if (v569 !== undefined) {
+		checkHex(v569, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v506 of Object.keys(v499)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v506)) fail(p + '.' + v506, 'not there (not in the schema)', v499[v506]);
+		for (const v570 of Object.keys(v563)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v570)) fail(p + '.' + v570, 'not there (not in the schema)', v563[v570]);
 		}
 	}
 }
@@ -2716,27 +3031,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v507 = v as Record<string, unknown>;
-	const v508 = v507["op"];
-	if (v508 === undefined) fail(p + ".op", 'present', undefined);
-	if (v508 !== "locals") fail(p + ".op", "\"locals\"", v508);
-	const v509 = v507["pid"];
-	if (v509 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v509, p + ".pid", o, d + 1);
-	const v510 = v507["tid"];
-	if (v510 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v510, p + ".tid", o, d + 1);
-	const v511 = v507["frame"];
-	if (v511 === undefined) {
-		if (o.fill) v507["frame"] = 0;
+	const v571 = v as Record<string, unknown>;
+	const v572 = v571["op"];
+	if (v572 === undefined) fail(p + ".op", 'present', undefined);
+	if (v572 !== "locals") fail(p + ".op", "\"locals\"", v572);
+	const v573 = v571["pid"];
+	if (v573 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v573, p + ".pid", o, d + 1);
+	const v574 = v571["tid"];
+	if (v574 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v574, p + ".tid", o, d + 1);
+	const v575 = v571["frame"];
+	if (v575 === undefined) {
+		if (o.fill) v571["frame"] = 0;
 	} else {
-		if (!(typeof v511 === 'number' && Number.isInteger(v511))) fail(p + ".frame", "an integer", v511);
-		if (typeof v511 === 'number' && v511 < 0) fail(p + ".frame", ">= 0", v511);
-		if (typeof v511 === 'number' && v511 > 254) fail(p + ".frame", "<= 254", v511);
+		if (!(typeof v575 === 'number' && Number.isInteger(v575))) fail(p + ".frame", "an integer", v575);
+		if (typeof v575 === 'number' && v575 < 0) fail(p + ".frame", ">= 0", v575);
+		if (typeof v575 === 'number' && v575 > 254) fail(p + ".frame", "<= 254", v575);
 	}
 	if (o.strict) {
-		for (const v512 of Object.keys(v507)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v512)) fail(p + '.' + v512, 'not there (not in the schema)', v507[v512]);
+		for (const v576 of Object.keys(v571)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v576)) fail(p + '.' + v576, 'not there (not in the schema)', v571[v576]);
 		}
 	}
 }
@@ -2744,22 +3059,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v513 = v as Record<string, unknown>;
-	const v514 = v513["type"];
-	if (v514 === undefined) fail(p + ".type", 'present', undefined);
-	if (v514 !== "event") fail(p + ".type", "\"event\"", v514);
-	const v515 = v513["event"];
-	if (v515 === undefined) fail(p + ".event", 'present', undefined);
-	if (v515 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v515);
-	const v516 = v513["pid"];
-	if (v516 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v516, p + ".pid", o, d + 1);
-	const v517 = v513["tid"];
-	if (v517 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v517, p + ".tid", o, d + 1);
+	const v577 = v as Record<string, unknown>;
+	const v578 = v577["type"];
+	if (v578 === undefined) fail(p + ".type", 'present', undefined);
+	if (v578 !== "event") fail(p + ".type", "\"event\"", v578);
+	const v579 = v577["event"];
+	if (v579 === undefined) fail(p + ".event", 'present', undefined);
+	if (v579 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v579);
+	const v580 = v577["pid"];
+	if (v580 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v580, p + ".pid", o, d + 1);
+	const v581 = v577["tid"];
+	if (v581 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v581, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v518 of Object.keys(v513)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v518)) fail(p + '.' + v518, 'not there (not in the schema)', v513[v518]);
+		for (const v582 of Object.keys(v577)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v582)) fail(p + '.' + v582, 'not there (not in the schema)', v577[v582]);
 		}
 	}
 }
@@ -2767,22 +3082,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v519 = v as Record<string, unknown>;
-	const v520 = v519["type"];
-	if (v520 === undefined) fail(p + ".type", 'present', undefined);
-	if (v520 !== "event") fail(p + ".type", "\"event\"", v520);
-	const v521 = v519["event"];
-	if (v521 === undefined) fail(p + ".event", 'present', undefined);
-	if (v521 !== "threadExited") fail(p + ".event", "\"threadExited\"", v521);
-	const v522 = v519["pid"];
-	if (v522 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v522, p + ".pid", o, d + 1);
-	const v523 = v519["tid"];
-	if (v523 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v523, p + ".tid", o, d + 1);
+	const v583 = v as Record<string, unknown>;
+	const v584 = v583["type"];
+	if (v584 === undefined) fail(p + ".type", 'present', undefined);
+	if (v584 !== "event") fail(p + ".type", "\"event\"", v584);
+	const v585 = v583["event"];
+	if (v585 === undefined) fail(p + ".event", 'present', undefined);
+	if (v585 !== "threadExited") fail(p + ".event", "\"threadExited\"", v585);
+	const v586 = v583["pid"];
+	if (v586 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v586, p + ".pid", o, d + 1);
+	const v587 = v583["tid"];
+	if (v587 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v587, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v524 of Object.keys(v519)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v524)) fail(p + '.' + v524, 'not there (not in the schema)', v519[v524]);
+		for (const v588 of Object.keys(v583)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v588)) fail(p + '.' + v588, 'not there (not in the schema)', v583[v588]);
 		}
 	}
 }
@@ -2790,38 +3105,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v525 = v as Record<string, unknown>;
-	const v526 = v525["type"];
-	if (v526 === undefined) fail(p + ".type", 'present', undefined);
-	if (v526 !== "event") fail(p + ".type", "\"event\"", v526);
-	const v527 = v525["event"];
-	if (v527 === undefined) fail(p + ".event", 'present', undefined);
-	if (v527 !== "stopped") fail(p + ".event", "\"stopped\"", v527);
-	const v528 = v525["pid"];
-	if (v528 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v528, p + ".pid", o, d + 1);
-	const v529 = v525["tid"];
-	if (v529 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v529, p + ".tid", o, d + 1);
-	const v530 = v525["reason"];
-	if (v530 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v530 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v530)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v530);
-	const v531 = v525["signal"];
-	if (v531 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v531 === 'number' && Number.isInteger(v531))) fail(p + ".signal", "an integer", v531);
-	if (typeof v531 === 'number' && v531 < 0) fail(p + ".signal", ">= 0", v531);
-	if (typeof v531 === 'number' && v531 > 64) fail(p + ".signal", "<= 64", v531);
-	const v532 = v525["pc"];
-	if (v532 !== undefined) {
-		checkHex(v532, p + ".pc", o, d + 1);
+	const v589 = v as Record<string, unknown>;
+	const v590 = v589["type"];
+	if (v590 === undefined) fail(p + ".type", 'present', undefined);
+	if (v590 !== "event") fail(p + ".type", "\"event\"", v590);
+	const v591 = v589["event"];
+	if (v591 === undefined) fail(p + ".event", 'present', undefined);
+	if (v591 !== "stopped") fail(p + ".event", "\"stopped\"", v591);
+	const v592 = v589["pid"];
+	if (v592 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v592, p + ".pid", o, d + 1);
+	const v593 = v589["tid"];
+	if (v593 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v593, p + ".tid", o, d + 1);
+	const v594 = v589["reason"];
+	if (v594 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v594 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v594)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v594);
+	const v595 = v589["signal"];
+	if (v595 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v595 === 'number' && Number.isInteger(v595))) fail(p + ".signal", "an integer", v595);
+	if (typeof v595 === 'number' && v595 < 0) fail(p + ".signal", ">= 0", v595);
+	if (typeof v595 === 'number' && v595 > 64) fail(p + ".signal", "<= 64", v595);
+	const v596 = v589["pc"];
+	if (v596 !== undefined) {
+		checkHex(v596, p + ".pc", o, d + 1);
 	}
-	const v533 = v525["addr"];
-	if (v533 !== undefined) {
-		checkHex(v533, p + ".addr", o, d + 1);
+	const v597 = v589["addr"];
+	if (v597 !== undefined) {
+		checkHex(v597, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v534 of Object.keys(v525)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v534)) fail(p + '.' + v534, 'not there (not in the schema)', v525[v534]);
+		for (const v598 of Object.keys(v589)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v598)) fail(p + '.' + v598, 'not there (not in the schema)', v589[v598]);
 		}
 	}
 }
@@ -2829,30 +3144,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v535 = v as Record<string, unknown>;
-	const v536 = v535["type"];
-	if (v536 === undefined) fail(p + ".type", 'present', undefined);
-	if (v536 !== "event") fail(p + ".type", "\"event\"", v536);
-	const v537 = v535["event"];
-	if (v537 === undefined) fail(p + ".event", 'present', undefined);
-	if (v537 !== "signal") fail(p + ".event", "\"signal\"", v537);
-	const v538 = v535["pid"];
-	if (v538 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v538, p + ".pid", o, d + 1);
-	const v539 = v535["tid"];
-	if (v539 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v539, p + ".tid", o, d + 1);
-	const v540 = v535["signal"];
-	if (v540 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v540 === 'number' && Number.isInteger(v540))) fail(p + ".signal", "an integer", v540);
-	if (typeof v540 === 'number' && v540 < 1) fail(p + ".signal", ">= 1", v540);
-	if (typeof v540 === 'number' && v540 > 64) fail(p + ".signal", "<= 64", v540);
-	const v541 = v535["passed"];
-	if (v541 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v541 === 'boolean')) fail(p + ".passed", "a boolean", v541);
+	const v599 = v as Record<string, unknown>;
+	const v600 = v599["type"];
+	if (v600 === undefined) fail(p + ".type", 'present', undefined);
+	if (v600 !== "event") fail(p + ".type", "\"event\"", v600);
+	const v601 = v599["event"];
+	if (v601 === undefined) fail(p + ".event", 'present', undefined);
+	if (v601 !== "signal") fail(p + ".event", "\"signal\"", v601);
+	const v602 = v599["pid"];
+	if (v602 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v602, p + ".pid", o, d + 1);
+	const v603 = v599["tid"];
+	if (v603 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v603, p + ".tid", o, d + 1);
+	const v604 = v599["signal"];
+	if (v604 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v604 === 'number' && Number.isInteger(v604))) fail(p + ".signal", "an integer", v604);
+	if (typeof v604 === 'number' && v604 < 1) fail(p + ".signal", ">= 1", v604);
+	if (typeof v604 === 'number' && v604 > 64) fail(p + ".signal", "<= 64", v604);
+	const v605 = v599["passed"];
+	if (v605 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v605 === 'boolean')) fail(p + ".passed", "a boolean", v605);
 	if (o.strict) {
-		for (const v542 of Object.keys(v535)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v542)) fail(p + '.' + v542, 'not there (not in the schema)', v535[v542]);
+		for (const v606 of Object.keys(v599)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v606)) fail(p + '.' + v606, 'not there (not in the schema)', v599[v606]);
 		}
 	}
 }
@@ -2860,31 +3175,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v543 = v as Record<string, unknown>;
-	const v544 = v543["type"];
-	if (v544 === undefined) fail(p + ".type", 'present', undefined);
-	if (v544 !== "event") fail(p + ".type", "\"event\"", v544);
-	const v545 = v543["event"];
-	if (v545 === undefined) fail(p + ".event", 'present', undefined);
-	if (v545 !== "childProcess") fail(p + ".event", "\"childProcess\"", v545);
-	const v546 = v543["pid"];
-	if (v546 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v546, p + ".pid", o, d + 1);
-	const v547 = v543["tid"];
-	if (v547 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v547, p + ".tid", o, d + 1);
-	const v548 = v543["child"];
-	if (v548 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v548, p + ".child", o, d + 1);
-	const v549 = v543["kind"];
-	if (v549 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v549 !== 'string' || !["fork","vfork","clone"].includes(v549)) fail(p + ".kind", "one of fork|vfork|clone", v549);
-	const v550 = v543["detached"];
-	if (v550 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v550 === 'boolean')) fail(p + ".detached", "a boolean", v550);
+	const v607 = v as Record<string, unknown>;
+	const v608 = v607["type"];
+	if (v608 === undefined) fail(p + ".type", 'present', undefined);
+	if (v608 !== "event") fail(p + ".type", "\"event\"", v608);
+	const v609 = v607["event"];
+	if (v609 === undefined) fail(p + ".event", 'present', undefined);
+	if (v609 !== "childProcess") fail(p + ".event", "\"childProcess\"", v609);
+	const v610 = v607["pid"];
+	if (v610 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v610, p + ".pid", o, d + 1);
+	const v611 = v607["tid"];
+	if (v611 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v611, p + ".tid", o, d + 1);
+	const v612 = v607["child"];
+	if (v612 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v612, p + ".child", o, d + 1);
+	const v613 = v607["kind"];
+	if (v613 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v613 !== 'string' || !["fork","vfork","clone"].includes(v613)) fail(p + ".kind", "one of fork|vfork|clone", v613);
+	const v614 = v607["detached"];
+	if (v614 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v614 === 'boolean')) fail(p + ".detached", "a boolean", v614);
 	if (o.strict) {
-		for (const v551 of Object.keys(v543)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v551)) fail(p + '.' + v551, 'not there (not in the schema)', v543[v551]);
+		for (const v615 of Object.keys(v607)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v615)) fail(p + '.' + v615, 'not there (not in the schema)', v607[v615]);
 		}
 	}
 }
@@ -2892,25 +3207,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v552 = v as Record<string, unknown>;
-	const v553 = v552["type"];
-	if (v553 === undefined) fail(p + ".type", 'present', undefined);
-	if (v553 !== "event") fail(p + ".type", "\"event\"", v553);
-	const v554 = v552["event"];
-	if (v554 === undefined) fail(p + ".event", 'present', undefined);
-	if (v554 !== "exec") fail(p + ".event", "\"exec\"", v554);
-	const v555 = v552["pid"];
-	if (v555 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v555, p + ".pid", o, d + 1);
-	const v556 = v552["tid"];
-	if (v556 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v556, p + ".tid", o, d + 1);
-	const v557 = v552["path"];
-	if (v557 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v557 === 'string')) fail(p + ".path", "a string", v557);
+	const v616 = v as Record<string, unknown>;
+	const v617 = v616["type"];
+	if (v617 === undefined) fail(p + ".type", 'present', undefined);
+	if (v617 !== "event") fail(p + ".type", "\"event\"", v617);
+	const v618 = v616["event"];
+	if (v618 === undefined) fail(p + ".event", 'present', undefined);
+	if (v618 !== "exec") fail(p + ".event", "\"exec\"", v618);
+	const v619 = v616["pid"];
+	if (v619 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v619, p + ".pid", o, d + 1);
+	const v620 = v616["tid"];
+	if (v620 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v620, p + ".tid", o, d + 1);
+	const v621 = v616["path"];
+	if (v621 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v621 === 'string')) fail(p + ".path", "a string", v621);
 	if (o.strict) {
-		for (const v558 of Object.keys(v552)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v558)) fail(p + '.' + v558, 'not there (not in the schema)', v552[v558]);
+		for (const v622 of Object.keys(v616)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v622)) fail(p + '.' + v622, 'not there (not in the schema)', v616[v622]);
 		}
 	}
 }
@@ -2918,32 +3233,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v559 = v as Record<string, unknown>;
-	const v560 = v559["type"];
-	if (v560 === undefined) fail(p + ".type", 'present', undefined);
-	if (v560 !== "event") fail(p + ".type", "\"event\"", v560);
-	const v561 = v559["event"];
-	if (v561 === undefined) fail(p + ".event", 'present', undefined);
-	if (v561 !== "exited") fail(p + ".event", "\"exited\"", v561);
-	const v562 = v559["pid"];
-	if (v562 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v562, p + ".pid", o, d + 1);
-	const v563 = v559["exitCode"];
-	if (v563 !== undefined) {
-		if (!(typeof v563 === 'number' && Number.isInteger(v563))) fail(p + ".exitCode", "an integer", v563);
-		if (typeof v563 === 'number' && v563 < 0) fail(p + ".exitCode", ">= 0", v563);
-		if (typeof v563 === 'number' && v563 > 255) fail(p + ".exitCode", "<= 255", v563);
+	const v623 = v as Record<string, unknown>;
+	const v624 = v623["type"];
+	if (v624 === undefined) fail(p + ".type", 'present', undefined);
+	if (v624 !== "event") fail(p + ".type", "\"event\"", v624);
+	const v625 = v623["event"];
+	if (v625 === undefined) fail(p + ".event", 'present', undefined);
+	if (v625 !== "exited") fail(p + ".event", "\"exited\"", v625);
+	const v626 = v623["pid"];
+	if (v626 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v626, p + ".pid", o, d + 1);
+	const v627 = v623["exitCode"];
+	if (v627 !== undefined) {
+		if (!(typeof v627 === 'number' && Number.isInteger(v627))) fail(p + ".exitCode", "an integer", v627);
+		if (typeof v627 === 'number' && v627 < 0) fail(p + ".exitCode", ">= 0", v627);
+		if (typeof v627 === 'number' && v627 > 255) fail(p + ".exitCode", "<= 255", v627);
 	}
-	const v564 = v559["signal"];
-	if (v564 !== undefined) {
-		if (!(typeof v564 === 'number' && Number.isInteger(v564))) fail(p + ".signal", "an integer", v564);
-		if (typeof v564 === 'number' && v564 < 1) fail(p + ".signal", ">= 1", v564);
-		if (typeof v564 === 'number' && v564 > 64) fail(p + ".signal", "<= 64", v564);
+	const v628 = v623["signal"];
+	if (v628 !== undefined) {
+		if (!(typeof v628 === 'number' && Number.isInteger(v628))) fail(p + ".signal", "an integer", v628);
+		if (typeof v628 === 'number' && v628 < 1) fail(p + ".signal", ">= 1", v628);
+		if (typeof v628 === 'number' && v628 > 64) fail(p + ".signal", "<= 64", v628);
 	}
-	if (v559["exitCode"] === undefined && v559["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v623["exitCode"] === undefined && v623["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v565 of Object.keys(v559)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v565)) fail(p + '.' + v565, 'not there (not in the schema)', v559[v565]);
+		for (const v629 of Object.keys(v623)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v629)) fail(p + '.' + v629, 'not there (not in the schema)', v623[v629]);
 		}
 	}
 }
@@ -2967,6 +3282,10 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	followForks: (v, o) => run<BodyByOp['followForks']>(checkPidBody, v, 'followForks', o),
 	forkInfo: (v, o) => run<BodyByOp['forkInfo']>(checkForkInfoBody, v, 'forkInfo', o),
 	recreate: (v, o) => run<BodyByOp['recreate']>(checkRecreateBody, v, 'recreate', o),
+	checkpoint: (v, o) => run<BodyByOp['checkpoint']>(checkCheckpointBody, v, 'checkpoint', o),
+	restore: (v, o) => run<BodyByOp['restore']>(checkRestoreBody, v, 'restore', o),
+	checkpointDelete: (v, o) => run<BodyByOp['checkpointDelete']>(checkCheckpointDeleteBody, v, 'checkpointDelete', o),
+	checkpoints: (v, o) => run<BodyByOp['checkpoints']>(checkCheckpointsBody, v, 'checkpoints', o),
 	watch: (v, o) => run<BodyByOp['watch']>(checkWatchBody, v, 'watch', o),
 	unwatch: (v, o) => run<BodyByOp['unwatch']>(checkPidBody, v, 'unwatch', o),
 	global: (v, o) => run<BodyByOp['global']>(checkGlobalBody, v, 'global', o),
@@ -2995,6 +3314,10 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	followForks: (v, o) => run<RequestByOp['followForks'] & { op: 'followForks' }>(checkRequestFollowForks, v, 'request', o),
 	forkInfo: (v, o) => run<RequestByOp['forkInfo'] & { op: 'forkInfo' }>(checkRequestForkInfo, v, 'request', o),
 	recreate: (v, o) => run<RequestByOp['recreate'] & { op: 'recreate' }>(checkRequestRecreate, v, 'request', o),
+	checkpoint: (v, o) => run<RequestByOp['checkpoint'] & { op: 'checkpoint' }>(checkRequestCheckpoint, v, 'request', o),
+	restore: (v, o) => run<RequestByOp['restore'] & { op: 'restore' }>(checkRequestRestore, v, 'request', o),
+	checkpointDelete: (v, o) => run<RequestByOp['checkpointDelete'] & { op: 'checkpointDelete' }>(checkRequestCheckpointDelete, v, 'request', o),
+	checkpoints: (v, o) => run<RequestByOp['checkpoints'] & { op: 'checkpoints' }>(checkRequestCheckpoints, v, 'request', o),
 	watch: (v, o) => run<RequestByOp['watch'] & { op: 'watch' }>(checkRequestWatch, v, 'request', o),
 	unwatch: (v, o) => run<RequestByOp['unwatch'] & { op: 'unwatch' }>(checkRequestUnwatch, v, 'request', o),
 	global: (v, o) => run<RequestByOp['global'] & { op: 'global' }>(checkRequestGlobal, v, 'request', o),
@@ -3052,6 +3375,11 @@ export const defValidators = {
 	SignalsBody: (v: unknown, o?: CheckOptions, path = 'SignalsBody'): SignalsBody => run<SignalsBody>(checkSignalsBody, v, path, o),
 	DeadThread: (v: unknown, o?: CheckOptions, path = 'DeadThread'): DeadThread => run<DeadThread>(checkDeadThread, v, path, o),
 	ForkInfoBody: (v: unknown, o?: CheckOptions, path = 'ForkInfoBody'): ForkInfoBody => run<ForkInfoBody>(checkForkInfoBody, v, path, o),
+	CheckpointBody: (v: unknown, o?: CheckOptions, path = 'CheckpointBody'): CheckpointBody => run<CheckpointBody>(checkCheckpointBody, v, path, o),
+	RestoreBody: (v: unknown, o?: CheckOptions, path = 'RestoreBody'): RestoreBody => run<RestoreBody>(checkRestoreBody, v, path, o),
+	CheckpointDeleteBody: (v: unknown, o?: CheckOptions, path = 'CheckpointDeleteBody'): CheckpointDeleteBody => run<CheckpointDeleteBody>(checkCheckpointDeleteBody, v, path, o),
+	CheckpointsBody: (v: unknown, o?: CheckOptions, path = 'CheckpointsBody'): CheckpointsBody => run<CheckpointsBody>(checkCheckpointsBody, v, path, o),
+	CheckpointInfo: (v: unknown, o?: CheckOptions, path = 'CheckpointInfo'): CheckpointInfo => run<CheckpointInfo>(checkCheckpointInfo, v, path, o),
 	RecreatedThread: (v: unknown, o?: CheckOptions, path = 'RecreatedThread'): RecreatedThread => run<RecreatedThread>(checkRecreatedThread, v, path, o),
 	RecreateBody: (v: unknown, o?: CheckOptions, path = 'RecreateBody'): RecreateBody => run<RecreateBody>(checkRecreateBody, v, path, o),
 	HeldLock: (v: unknown, o?: CheckOptions, path = 'HeldLock'): HeldLock => run<HeldLock>(checkHeldLock, v, path, o),
