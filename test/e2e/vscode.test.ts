@@ -423,6 +423,8 @@ test(
 				await runCommand(p, 'Debug: Stop');
 				await p.waitForTimeout(1000);
 			}
+			// Only the source editor: close what the first test left open (the stack picture, the memory view).
+			await runCommand(p, 'View: Close All Editor Groups');
 			// The Call Stack gets the sidebar, wide enough for the deadlock's description.
 			await widenSidebar(p, 900);
 			for (const pane of ['Variables', 'Watch', 'Breakpoints', 'Forkall: LWPs']) await collapsePane(p, pane);
