@@ -160,15 +160,26 @@ static int check(struct rc_ctx *x)
 	return 0;
 }
 
+/* c's symbols, current (the process may have loaded modules since) */
+static struct fk_symbols *syms(struct proc *c)
+{
+	if (!c->syms) {
+		c->syms = sym_open(c->pid);
+		c->syms_stale = false;
+	} else if (c->syms_stale) {
+		sym_refresh(c->syms);
+		c->syms_stale = false;
+	}
+	return c->syms;
+}
+
 bool recreate_in_fork(struct proc *c)
 {
 	struct lwp *l = proc_lwp(c, c->pid);
 	fk_gregs r;
 	if (!l || l->state != LWP_STOPPED || arch_get_gregs(c->pid, &r) < 0)
 		return false;
-	if (!c->syms)
-		c->syms = sym_open(c->pid);
-	if (!c->syms)
+	if (!syms(c))
 		return false;
 	struct sym_frame f[8];
 	struct fk_err e;
@@ -423,11 +434,9 @@ static int fix_lock_owners(struct rc_ctx *x)
 {
 	struct forkall *fa = &x->fa;
 	struct proc *c = x->c;
-	if (!c->syms)
-		c->syms = sym_open(c->pid);
 	struct lock_site *v = NULL;
 	size_t n = 0;
-	if (!c->syms || locks_find(c->syms, c->pid, &v, &n) < 0 || !n) {
+	if (!syms(c) || locks_find(c->syms, c->pid, &v, &n) < 0 || !n) {
 		free(v);
 		return fa_fault_at(fa, "recreate-locks");
 	}
@@ -596,12 +605,14 @@ int forkall_recreate(struct fk_tracer *tr, struct proc *c, struct jw *body, stru
 	fa->tid_off = -1;
 	jw_init(&fa->warnings);
 
+	uint64_t ph[6] = { 0 };
 	int rc = check(x);
 	if (rc == 0 && recreate_in_fork(c))
 		rc = fk_fail(err, EBUSY, FK_KIND_BADREQ, "recreate",
 			     "process %d is still inside glibc's fork(), which gives the other threads up on its way "
 			     "out: run it out of fork() first",
 			     (int)c->pid);
+	ph[0] = tr_now_us();
 	if (rc == 0) {
 		rc = proc_maps_read(c->pid, &fa->maps);
 		if (rc < 0)
@@ -632,14 +643,18 @@ int forkall_recreate(struct fk_tracer *tr, struct proc *c, struct jw *body, stru
 				     "descriptors): the threads its fork() gave up cannot be handed back to it",
 				     (int)c->pid);
 	}
+	ph[1] = tr_now_us();
 	if (rc == 0) {
 		rc = fa_build_threads(tr, fa); /* leaves every new thread stopped in c */
 		x->built = true;
 	}
+	ph[2] = tr_now_us();
 	if (rc == 0)
 		rc = glibc_fixups(x);
+	ph[3] = tr_now_us();
 	if (rc == 0)
 		rc = fix_lock_owners(x);
+	ph[4] = tr_now_us();
 	if (rc == 0 && keep_record(x) < 0)
 		rc = fk_fail(err, ENOMEM, FK_KIND_FAILED, "recreate", "out of memory");
 	if (rc < 0) {
@@ -649,6 +664,10 @@ int forkall_recreate(struct fk_tracer *tr, struct proc *c, struct jw *body, stru
 		fk_info("recreate %d: %zu lost threads back (%zu descriptors restored, %zu lock owners, %zu robust) in %llu us",
 			(int)c->pid, fa->nts - 1, x->relinked, x->locks_fixed, fa->robust_fixed,
 			(unsigned long long)(tr_now_us() - t0));
+		fk_debug("recreate %d: check+in-fork %llu us, prepare %llu, build %llu, glibc %llu, locks %llu",
+			 (int)c->pid, (unsigned long long)(ph[0] - t0), (unsigned long long)(ph[1] - ph[0]),
+			 (unsigned long long)(ph[2] - ph[1]), (unsigned long long)(ph[3] - ph[2]),
+			 (unsigned long long)(ph[4] - ph[3]));
 		result(x, body, tr_now_us() - t0);
 	}
 	undo_free(&x->undo);
