@@ -303,6 +303,67 @@ export interface WatchBody {
 	slot: number;
 }
 
+/** a DWARF type of the process: its module's load address and the DIE offset, hex (valid while the module is loaded) */
+export type TypeId = string;
+
+export interface FrameVar {
+	name: string;
+	kind: "param" | "local";
+	type: TypeId | null;
+	address?: Hex;
+	/** the general register holding the whole variable */
+	register?: string;
+	/** its bytes, hex, when it is not in memory */
+	bytes?: string;
+	/** why it has no value here (<optimized out>, …) */
+	unavailable?: string;
+}
+
+export interface FrameVarsBody {
+	pid: number;
+	tid: number;
+	frame: number;
+	pc: Hex;
+	function: string | null;
+	note: string | null;
+	variables: FrameVar[];
+}
+
+export interface TypeField {
+	name: string | null;
+	type: TypeId | null;
+	offset: number;
+	bitSize?: number;
+	bitOffset?: number;
+}
+
+export interface TypeLayout {
+	id: TypeId;
+	name: string;
+	kind: "base" | "pointer" | "typedef" | "qualified" | "struct" | "union" | "enum" | "array" | "function" | "other";
+	size?: number;
+	encoding?: "signed" | "unsigned" | "signedChar" | "unsignedChar" | "bool" | "float" | "other";
+	target?: TypeId | null;
+	declaration?: boolean;
+	fields?: TypeField[];
+	signed?: boolean;
+	enumerators?: ({
+	name: string;
+	value: string;
+})[];
+	dims?: number[];
+}
+
+export interface TypeInfoBody {
+	pid: number;
+	type: TypeLayout | null;
+}
+
+export interface TypedValueBody {
+	pid: number;
+	variable: LocalVariable;
+}
+
 export interface GlobalBody {
 	pid: number;
 	variables: LocalVariable[];
@@ -411,6 +472,8 @@ export interface LocalVariable {
 	expr: string | null;
 	/** pointers: the address they hold */
 	pointer?: Hex;
+	/** `global` variables: their DWARF type (typeInfo, typedValue) */
+	typeId?: TypeId;
 	/** scalars whose bytes were read: the number itself, for comparisons (conditions never parse `value`); absent for aggregates and for values not available */
 	raw?: RawValue;
 	children: LocalVariable[] | null;
@@ -581,6 +644,37 @@ export interface GlobalRequest {
 	name: string;
 }
 
+/** Where each parameter and local variable of one frame of a stopped session LWP is, with the id of its DWARF type (for C expressions; `locals` gives their values). */
+export interface FrameVarsRequest {
+	pid: Pid;
+	tid: Pid;
+	/** frame index, 0: innermost */
+	frame?: number;
+}
+
+/** The layout of a DWARF type of the process: by `id` (from `frameVars`, `global`, or another layout), or a struct/union/enum/typedef by `name`, or the enum that has the enumerator `name`. */
+export interface TypeInfoRequest {
+	pid: Pid;
+	id?: TypeId;
+	name?: string;
+	/** what `name` names (typedef: also a base type) */
+	tag?: "struct" | "union" | "enum" | "typedef" | "enumerator";
+}
+
+/** An object of a DWARF type at an address (or held in `bytes`), formatted as `locals` formats a variable (value, children, raw value); `count`: an array of that many (gdb's x@count). */
+export interface TypedValueRequest {
+	pid: Pid;
+	type: TypeId;
+	address?: Hex;
+	/** the object's bytes (not in memory), hex */
+	bytes?: string;
+	/** > 0: an array of count objects from address on */
+	count?: number;
+	name?: string;
+	/** the C expression of the object (children get `expr.x`, `expr[2]`) */
+	expr?: string;
+}
+
 /** Stop every LWP of a session process (all-stop). */
 export interface StopRequest {
 	pid: Pid;
@@ -691,7 +785,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","watch","unwatch","global","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","watch","unwatch","global","frameVars","typeInfo","typedValue","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -706,6 +800,9 @@ export interface RequestByOp {
 	watch: WatchRequest;
 	unwatch: UnwatchRequest;
 	global: GlobalRequest;
+	frameVars: FrameVarsRequest;
+	typeInfo: TypeInfoRequest;
+	typedValue: TypedValueRequest;
 	stop: StopRequest;
 	resume: ResumeRequest;
 	launch: LaunchRequest;
@@ -733,6 +830,9 @@ export interface BodyByOp {
 	watch: WatchBody;
 	unwatch: PidBody;
 	global: GlobalBody;
+	frameVars: FrameVarsBody;
+	typeInfo: TypeInfoBody;
+	typedValue: TypedValueBody;
 	stop: StopBody;
 	resume: PidBody;
 	launch: LaunchBody;
@@ -1590,23 +1690,247 @@ function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
+function checkTypeId(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(typeof v === 'string')) fail(p, "a string", v);
+	if (typeof v === 'string' && !/^[0-9a-f]{1,16}:[0-9a-f]{1,16}$/.test(v)) fail(p, "a DWARF type of the process: its module's load address and the DIE offset, hex (valid while the module is loaded)", v);
+}
+
+function checkFrameVar(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v231 = v as Record<string, unknown>;
-	const v232 = v231["pid"];
-	if (v232 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v232 === 'number' && Number.isInteger(v232))) fail(p + ".pid", "an integer", v232);
-	const v233 = v231["variables"];
-	if (v233 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v233))) fail(p + ".variables", "an array", v233);
-	for (let v234 = 0; v234 < v233.length; v234++) {
-		const v235: unknown = v233[v234];
-		checkLocalVariable(v235, p + ".variables" + '[' + v234 + ']', o, d + 1);
+	const v232 = v231["name"];
+	if (v232 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v232 === 'string')) fail(p + ".name", "a string", v232);
+	const v233 = v231["kind"];
+	if (v233 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v233 !== 'string' || !["param","local"].includes(v233)) fail(p + ".kind", "one of param|local", v233);
+	const v234 = v231["type"];
+	if (v234 === undefined) fail(p + ".type", 'present', undefined);
+	if (v234 !== null) {
+		checkTypeId(v234, p + ".type", o, d + 1);
+	}
+	const v235 = v231["address"];
+	if (v235 !== undefined) {
+		checkHex(v235, p + ".address", o, d + 1);
+	}
+	const v236 = v231["register"];
+	if (v236 !== undefined) {
+		if (!(typeof v236 === 'string')) fail(p + ".register", "a string", v236);
+	}
+	const v237 = v231["bytes"];
+	if (v237 !== undefined) {
+		if (!(typeof v237 === 'string')) fail(p + ".bytes", "a string", v237);
+	}
+	const v238 = v231["unavailable"];
+	if (v238 !== undefined) {
+		if (!(typeof v238 === 'string')) fail(p + ".unavailable", "a string", v238);
 	}
 	if (o.strict) {
-		for (const v236 of Object.keys(v231)) {
-			if (!(["pid","variables"] as readonly string[]).includes(v236)) fail(p + '.' + v236, 'not there (not in the schema)', v231[v236]);
+		for (const v239 of Object.keys(v231)) {
+			if (!(["name","kind","type","address","register","bytes","unavailable"] as readonly string[]).includes(v239)) fail(p + '.' + v239, 'not there (not in the schema)', v231[v239]);
+		}
+	}
+}
+
+function checkFrameVarsBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v240 = v as Record<string, unknown>;
+	const v241 = v240["pid"];
+	if (v241 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v241 === 'number' && Number.isInteger(v241))) fail(p + ".pid", "an integer", v241);
+	const v242 = v240["tid"];
+	if (v242 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v242 === 'number' && Number.isInteger(v242))) fail(p + ".tid", "an integer", v242);
+	const v243 = v240["frame"];
+	if (v243 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v243 === 'number' && Number.isInteger(v243))) fail(p + ".frame", "an integer", v243);
+	const v244 = v240["pc"];
+	if (v244 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v244, p + ".pc", o, d + 1);
+	const v245 = v240["function"];
+	if (v245 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v245 === 'string' || v245 === null)) fail(p + ".function", "a string or null", v245);
+	const v246 = v240["note"];
+	if (v246 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v246 === 'string' || v246 === null)) fail(p + ".note", "a string or null", v246);
+	const v247 = v240["variables"];
+	if (v247 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v247))) fail(p + ".variables", "an array", v247);
+	for (let v248 = 0; v248 < v247.length; v248++) {
+		const v249: unknown = v247[v248];
+		checkFrameVar(v249, p + ".variables" + '[' + v248 + ']', o, d + 1);
+	}
+	if (o.strict) {
+		for (const v250 of Object.keys(v240)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v250)) fail(p + '.' + v250, 'not there (not in the schema)', v240[v250]);
+		}
+	}
+}
+
+function checkTypeField(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v251 = v as Record<string, unknown>;
+	const v252 = v251["name"];
+	if (v252 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v252 === 'string' || v252 === null)) fail(p + ".name", "a string or null", v252);
+	const v253 = v251["type"];
+	if (v253 === undefined) fail(p + ".type", 'present', undefined);
+	if (v253 !== null) {
+		checkTypeId(v253, p + ".type", o, d + 1);
+	}
+	const v254 = v251["offset"];
+	if (v254 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v254 === 'number' && Number.isInteger(v254))) fail(p + ".offset", "an integer", v254);
+	const v255 = v251["bitSize"];
+	if (v255 !== undefined) {
+		if (!(typeof v255 === 'number' && Number.isInteger(v255))) fail(p + ".bitSize", "an integer", v255);
+	}
+	const v256 = v251["bitOffset"];
+	if (v256 !== undefined) {
+		if (!(typeof v256 === 'number' && Number.isInteger(v256))) fail(p + ".bitOffset", "an integer", v256);
+	}
+	if (o.strict) {
+		for (const v257 of Object.keys(v251)) {
+			if (!(["name","type","offset","bitSize","bitOffset"] as readonly string[]).includes(v257)) fail(p + '.' + v257, 'not there (not in the schema)', v251[v257]);
+		}
+	}
+}
+
+function checkTypeLayout(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v258 = v as Record<string, unknown>;
+	const v259 = v258["id"];
+	if (v259 === undefined) fail(p + ".id", 'present', undefined);
+	checkTypeId(v259, p + ".id", o, d + 1);
+	const v260 = v258["name"];
+	if (v260 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v260 === 'string')) fail(p + ".name", "a string", v260);
+	const v261 = v258["kind"];
+	if (v261 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v261 !== 'string' || !["base","pointer","typedef","qualified","struct","union","enum","array","function","other"].includes(v261)) fail(p + ".kind", "one of base|pointer|typedef|qualified|struct|union|enum|array|function|other", v261);
+	const v262 = v258["size"];
+	if (v262 !== undefined) {
+		if (!(typeof v262 === 'number' && Number.isInteger(v262))) fail(p + ".size", "an integer", v262);
+	}
+	const v263 = v258["encoding"];
+	if (v263 !== undefined) {
+		if (typeof v263 !== 'string' || !["signed","unsigned","signedChar","unsignedChar","bool","float","other"].includes(v263)) fail(p + ".encoding", "one of signed|unsigned|signedChar|unsignedChar|bool|float|other", v263);
+	}
+	const v264 = v258["target"];
+	if (v264 !== undefined) {
+		if (v264 !== null) {
+			checkTypeId(v264, p + ".target", o, d + 1);
+		}
+	}
+	const v265 = v258["declaration"];
+	if (v265 !== undefined) {
+		if (!(typeof v265 === 'boolean')) fail(p + ".declaration", "a boolean", v265);
+	}
+	const v266 = v258["fields"];
+	if (v266 !== undefined) {
+		if (!(Array.isArray(v266))) fail(p + ".fields", "an array", v266);
+		for (let v267 = 0; v267 < v266.length; v267++) {
+			const v268: unknown = v266[v267];
+			checkTypeField(v268, p + ".fields" + '[' + v267 + ']', o, d + 1);
+		}
+	}
+	const v269 = v258["signed"];
+	if (v269 !== undefined) {
+		if (!(typeof v269 === 'boolean')) fail(p + ".signed", "a boolean", v269);
+	}
+	const v270 = v258["enumerators"];
+	if (v270 !== undefined) {
+		if (!(Array.isArray(v270))) fail(p + ".enumerators", "an array", v270);
+		for (let v271 = 0; v271 < v270.length; v271++) {
+			const v272: unknown = v270[v271];
+			if (!(isObject(v272))) fail(p + ".enumerators" + '[' + v271 + ']', "an object", v272);
+			const v273 = v272 as Record<string, unknown>;
+			const v274 = v273["name"];
+			if (v274 === undefined) fail(p + ".enumerators" + '[' + v271 + ']' + ".name", 'present', undefined);
+			if (!(typeof v274 === 'string')) fail(p + ".enumerators" + '[' + v271 + ']' + ".name", "a string", v274);
+			const v275 = v273["value"];
+			if (v275 === undefined) fail(p + ".enumerators" + '[' + v271 + ']' + ".value", 'present', undefined);
+			if (!(typeof v275 === 'string')) fail(p + ".enumerators" + '[' + v271 + ']' + ".value", "a string", v275);
+			if (o.strict) {
+				for (const v276 of Object.keys(v273)) {
+					if (!(["name","value"] as readonly string[]).includes(v276)) fail(p + ".enumerators" + '[' + v271 + ']' + '.' + v276, 'not there (not in the schema)', v273[v276]);
+				}
+			}
+		}
+	}
+	const v277 = v258["dims"];
+	if (v277 !== undefined) {
+		if (!(Array.isArray(v277))) fail(p + ".dims", "an array", v277);
+		for (let v278 = 0; v278 < v277.length; v278++) {
+			const v279: unknown = v277[v278];
+			if (!(typeof v279 === 'number' && Number.isInteger(v279))) fail(p + ".dims" + '[' + v278 + ']', "an integer", v279);
+		}
+	}
+	if (o.strict) {
+		for (const v280 of Object.keys(v258)) {
+			if (!(["id","name","kind","size","encoding","target","declaration","fields","signed","enumerators","dims"] as readonly string[]).includes(v280)) fail(p + '.' + v280, 'not there (not in the schema)', v258[v280]);
+		}
+	}
+}
+
+function checkTypeInfoBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v281 = v as Record<string, unknown>;
+	const v282 = v281["pid"];
+	if (v282 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v282 === 'number' && Number.isInteger(v282))) fail(p + ".pid", "an integer", v282);
+	const v283 = v281["type"];
+	if (v283 === undefined) fail(p + ".type", 'present', undefined);
+	if (v283 !== null) {
+		checkTypeLayout(v283, p + ".type", o, d + 1);
+	}
+	if (o.strict) {
+		for (const v284 of Object.keys(v281)) {
+			if (!(["pid","type"] as readonly string[]).includes(v284)) fail(p + '.' + v284, 'not there (not in the schema)', v281[v284]);
+		}
+	}
+}
+
+function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v285 = v as Record<string, unknown>;
+	const v286 = v285["pid"];
+	if (v286 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".pid", "an integer", v286);
+	const v287 = v285["variable"];
+	if (v287 === undefined) fail(p + ".variable", 'present', undefined);
+	checkLocalVariable(v287, p + ".variable", o, d + 1);
+	if (o.strict) {
+		for (const v288 of Object.keys(v285)) {
+			if (!(["pid","variable"] as readonly string[]).includes(v288)) fail(p + '.' + v288, 'not there (not in the schema)', v285[v288]);
+		}
+	}
+}
+
+function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v289 = v as Record<string, unknown>;
+	const v290 = v289["pid"];
+	if (v290 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v290 === 'number' && Number.isInteger(v290))) fail(p + ".pid", "an integer", v290);
+	const v291 = v289["variables"];
+	if (v291 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v291))) fail(p + ".variables", "an array", v291);
+	for (let v292 = 0; v292 < v291.length; v292++) {
+		const v293: unknown = v291[v292];
+		checkLocalVariable(v293, p + ".variables" + '[' + v292 + ']', o, d + 1);
+	}
+	if (o.strict) {
+		for (const v294 of Object.keys(v289)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v294)) fail(p + '.' + v294, 'not there (not in the schema)', v289[v294]);
 		}
 	}
 }
@@ -1614,13 +1938,13 @@ function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v237 = v as Record<string, unknown>;
-	const v238 = v237["pid"];
-	if (v238 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v238 === 'number' && Number.isInteger(v238))) fail(p + ".pid", "an integer", v238);
+	const v295 = v as Record<string, unknown>;
+	const v296 = v295["pid"];
+	if (v296 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v296 === 'number' && Number.isInteger(v296))) fail(p + ".pid", "an integer", v296);
 	if (o.strict) {
-		for (const v239 of Object.keys(v237)) {
-			if (!(["pid"] as readonly string[]).includes(v239)) fail(p + '.' + v239, 'not there (not in the schema)', v237[v239]);
+		for (const v297 of Object.keys(v295)) {
+			if (!(["pid"] as readonly string[]).includes(v297)) fail(p + '.' + v297, 'not there (not in the schema)', v295[v297]);
 		}
 	}
 }
@@ -1628,23 +1952,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v240 = v as Record<string, unknown>;
-	const v241 = v240["pid"];
-	if (v241 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v241 === 'number' && Number.isInteger(v241))) fail(p + ".pid", "an integer", v241);
-	const v242 = v240["stopped"];
-	if (v242 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v242 === 'boolean')) fail(p + ".stopped", "a boolean", v242);
-	const v243 = v240["tids"];
-	if (v243 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v243))) fail(p + ".tids", "an array", v243);
-	for (let v244 = 0; v244 < v243.length; v244++) {
-		const v245: unknown = v243[v244];
-		if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".tids" + '[' + v244 + ']', "an integer", v245);
+	const v298 = v as Record<string, unknown>;
+	const v299 = v298["pid"];
+	if (v299 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v299 === 'number' && Number.isInteger(v299))) fail(p + ".pid", "an integer", v299);
+	const v300 = v298["stopped"];
+	if (v300 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v300 === 'boolean')) fail(p + ".stopped", "a boolean", v300);
+	const v301 = v298["tids"];
+	if (v301 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v301))) fail(p + ".tids", "an array", v301);
+	for (let v302 = 0; v302 < v301.length; v302++) {
+		const v303: unknown = v301[v302];
+		if (!(typeof v303 === 'number' && Number.isInteger(v303))) fail(p + ".tids" + '[' + v302 + ']', "an integer", v303);
 	}
 	if (o.strict) {
-		for (const v246 of Object.keys(v240)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v246)) fail(p + '.' + v246, 'not there (not in the schema)', v240[v246]);
+		for (const v304 of Object.keys(v298)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v304)) fail(p + '.' + v304, 'not there (not in the schema)', v298[v304]);
 		}
 	}
 }
@@ -1652,23 +1976,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v247 = v as Record<string, unknown>;
-	const v248 = v247["pid"];
-	if (v248 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v248 === 'number' && Number.isInteger(v248))) fail(p + ".pid", "an integer", v248);
-	const v249 = v247["pauseUs"];
-	if (v249 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v249 === 'number' && Number.isInteger(v249))) fail(p + ".pauseUs", "an integer", v249);
-	const v250 = v247["tids"];
-	if (v250 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v250))) fail(p + ".tids", "an array", v250);
-	for (let v251 = 0; v251 < v250.length; v251++) {
-		const v252: unknown = v250[v251];
-		if (!(typeof v252 === 'number' && Number.isInteger(v252))) fail(p + ".tids" + '[' + v251 + ']', "an integer", v252);
+	const v305 = v as Record<string, unknown>;
+	const v306 = v305["pid"];
+	if (v306 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v306 === 'number' && Number.isInteger(v306))) fail(p + ".pid", "an integer", v306);
+	const v307 = v305["pauseUs"];
+	if (v307 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v307 === 'number' && Number.isInteger(v307))) fail(p + ".pauseUs", "an integer", v307);
+	const v308 = v305["tids"];
+	if (v308 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v308))) fail(p + ".tids", "an array", v308);
+	for (let v309 = 0; v309 < v308.length; v309++) {
+		const v310: unknown = v308[v309];
+		if (!(typeof v310 === 'number' && Number.isInteger(v310))) fail(p + ".tids" + '[' + v309 + ']', "an integer", v310);
 	}
 	if (o.strict) {
-		for (const v253 of Object.keys(v247)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v253)) fail(p + '.' + v253, 'not there (not in the schema)', v247[v253]);
+		for (const v311 of Object.keys(v305)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v311)) fail(p + '.' + v311, 'not there (not in the schema)', v305[v311]);
 		}
 	}
 }
@@ -1676,26 +2000,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v254 = v as Record<string, unknown>;
-	const v255 = v254["pid"];
-	if (v255 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v255 === 'number' && Number.isInteger(v255))) fail(p + ".pid", "an integer", v255);
-	const v256 = v254["stdoutFd"];
-	if (v256 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v256 === 'number' && Number.isInteger(v256))) fail(p + ".stdoutFd", "an integer", v256);
-	const v257 = v254["stderrFd"];
-	if (v257 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v257 === 'number' && Number.isInteger(v257))) fail(p + ".stderrFd", "an integer", v257);
-	const v258 = v254["tids"];
-	if (v258 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v258))) fail(p + ".tids", "an array", v258);
-	for (let v259 = 0; v259 < v258.length; v259++) {
-		const v260: unknown = v258[v259];
-		if (!(typeof v260 === 'number' && Number.isInteger(v260))) fail(p + ".tids" + '[' + v259 + ']', "an integer", v260);
+	const v312 = v as Record<string, unknown>;
+	const v313 = v312["pid"];
+	if (v313 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v313 === 'number' && Number.isInteger(v313))) fail(p + ".pid", "an integer", v313);
+	const v314 = v312["stdoutFd"];
+	if (v314 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v314 === 'number' && Number.isInteger(v314))) fail(p + ".stdoutFd", "an integer", v314);
+	const v315 = v312["stderrFd"];
+	if (v315 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v315 === 'number' && Number.isInteger(v315))) fail(p + ".stderrFd", "an integer", v315);
+	const v316 = v312["tids"];
+	if (v316 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v316))) fail(p + ".tids", "an array", v316);
+	for (let v317 = 0; v317 < v316.length; v317++) {
+		const v318: unknown = v316[v317];
+		if (!(typeof v318 === 'number' && Number.isInteger(v318))) fail(p + ".tids" + '[' + v317 + ']', "an integer", v318);
 	}
 	if (o.strict) {
-		for (const v261 of Object.keys(v254)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v261)) fail(p + '.' + v261, 'not there (not in the schema)', v254[v261]);
+		for (const v319 of Object.keys(v312)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v319)) fail(p + '.' + v319, 'not there (not in the schema)', v312[v319]);
 		}
 	}
 }
@@ -1703,57 +2027,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v262 = v as Record<string, unknown>;
-	const v263 = v262["pid"];
-	if (v263 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".pid", "an integer", v263);
-	const v264 = v262["tid"];
-	if (v264 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v264 === 'number' && Number.isInteger(v264))) fail(p + ".tid", "an integer", v264);
-	const v265 = v262["pc"];
-	if (v265 !== undefined) {
-		checkHex(v265, p + ".pc", o, d + 1);
+	const v320 = v as Record<string, unknown>;
+	const v321 = v320["pid"];
+	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v321 === 'number' && Number.isInteger(v321))) fail(p + ".pid", "an integer", v321);
+	const v322 = v320["tid"];
+	if (v322 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v322 === 'number' && Number.isInteger(v322))) fail(p + ".tid", "an integer", v322);
+	const v323 = v320["pc"];
+	if (v323 !== undefined) {
+		checkHex(v323, p + ".pc", o, d + 1);
 	}
-	const v266 = v262["interrupted"];
-	if (v266 !== undefined) {
-		if (!(typeof v266 === 'boolean')) fail(p + ".interrupted", "a boolean", v266);
+	const v324 = v320["interrupted"];
+	if (v324 !== undefined) {
+		if (!(typeof v324 === 'boolean')) fail(p + ".interrupted", "a boolean", v324);
 	}
-	const v267 = v262["reason"];
-	if (v267 !== undefined) {
-		if (typeof v267 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v267)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v267);
+	const v325 = v320["reason"];
+	if (v325 !== undefined) {
+		if (typeof v325 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v325)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v325);
 	}
-	const v268 = v262["stopTid"];
-	if (v268 !== undefined) {
-		if (!(typeof v268 === 'number' && Number.isInteger(v268))) fail(p + ".stopTid", "an integer", v268);
+	const v326 = v320["stopTid"];
+	if (v326 !== undefined) {
+		if (!(typeof v326 === 'number' && Number.isInteger(v326))) fail(p + ".stopTid", "an integer", v326);
 	}
-	const v269 = v262["signal"];
-	if (v269 !== undefined) {
-		if (!(typeof v269 === 'number' && Number.isInteger(v269))) fail(p + ".signal", "an integer", v269);
-		if (typeof v269 === 'number' && v269 < 1) fail(p + ".signal", ">= 1", v269);
-		if (typeof v269 === 'number' && v269 > 64) fail(p + ".signal", "<= 64", v269);
+	const v327 = v320["signal"];
+	if (v327 !== undefined) {
+		if (!(typeof v327 === 'number' && Number.isInteger(v327))) fail(p + ".signal", "an integer", v327);
+		if (typeof v327 === 'number' && v327 < 1) fail(p + ".signal", ">= 1", v327);
+		if (typeof v327 === 'number' && v327 > 64) fail(p + ".signal", "<= 64", v327);
 	}
-	const v270 = v262["addr"];
-	if (v270 !== undefined) {
-		checkHex(v270, p + ".addr", o, d + 1);
+	const v328 = v320["addr"];
+	if (v328 !== undefined) {
+		checkHex(v328, p + ".addr", o, d + 1);
 	}
-	const v271 = v262["singleSteps"];
-	if (v271 !== undefined) {
-		if (!(typeof v271 === 'number' && Number.isInteger(v271))) fail(p + ".singleSteps", "an integer", v271);
-		if (typeof v271 === 'number' && v271 < 0) fail(p + ".singleSteps", ">= 0", v271);
+	const v329 = v320["singleSteps"];
+	if (v329 !== undefined) {
+		if (!(typeof v329 === 'number' && Number.isInteger(v329))) fail(p + ".singleSteps", "an integer", v329);
+		if (typeof v329 === 'number' && v329 < 0) fail(p + ".singleSteps", ">= 0", v329);
 	}
-	const v272 = v262["continues"];
-	if (v272 !== undefined) {
-		if (!(typeof v272 === 'number' && Number.isInteger(v272))) fail(p + ".continues", "an integer", v272);
-		if (typeof v272 === 'number' && v272 < 0) fail(p + ".continues", ">= 0", v272);
+	const v330 = v320["continues"];
+	if (v330 !== undefined) {
+		if (!(typeof v330 === 'number' && Number.isInteger(v330))) fail(p + ".continues", "an integer", v330);
+		if (typeof v330 === 'number' && v330 < 0) fail(p + ".continues", ">= 0", v330);
 	}
-	const v273 = v262["us"];
-	if (v273 !== undefined) {
-		if (!(typeof v273 === 'number' && Number.isInteger(v273))) fail(p + ".us", "an integer", v273);
-		if (typeof v273 === 'number' && v273 < 0) fail(p + ".us", ">= 0", v273);
+	const v331 = v320["us"];
+	if (v331 !== undefined) {
+		if (!(typeof v331 === 'number' && Number.isInteger(v331))) fail(p + ".us", "an integer", v331);
+		if (typeof v331 === 'number' && v331 < 0) fail(p + ".us", ">= 0", v331);
 	}
 	if (o.strict) {
-		for (const v274 of Object.keys(v262)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v274)) fail(p + '.' + v274, 'not there (not in the schema)', v262[v274]);
+		for (const v332 of Object.keys(v320)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v332)) fail(p + '.' + v332, 'not there (not in the schema)', v320[v332]);
 		}
 	}
 }
@@ -1761,13 +2085,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v275 = v as Record<string, unknown>;
-	const v276 = v275["addr"];
-	if (v276 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v276, p + ".addr", o, d + 1);
+	const v333 = v as Record<string, unknown>;
+	const v334 = v333["addr"];
+	if (v334 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v334, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v277 of Object.keys(v275)) {
-			if (!(["addr"] as readonly string[]).includes(v277)) fail(p + '.' + v277, 'not there (not in the schema)', v275[v277]);
+		for (const v335 of Object.keys(v333)) {
+			if (!(["addr"] as readonly string[]).includes(v335)) fail(p + '.' + v335, 'not there (not in the schema)', v333[v335]);
 		}
 	}
 }
@@ -1775,16 +2099,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v278 = v as Record<string, unknown>;
-	const v279 = v278["tid"];
-	if (v279 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v279 === 'number' && Number.isInteger(v279))) fail(p + ".tid", "an integer", v279);
-	const v280 = v278["gpr"];
-	if (v280 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v280, p + ".gpr", o, d + 1);
+	const v336 = v as Record<string, unknown>;
+	const v337 = v336["tid"];
+	if (v337 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v337 === 'number' && Number.isInteger(v337))) fail(p + ".tid", "an integer", v337);
+	const v338 = v336["gpr"];
+	if (v338 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v338, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v281 of Object.keys(v278)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v281)) fail(p + '.' + v281, 'not there (not in the schema)', v278[v281]);
+		for (const v339 of Object.keys(v336)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v339)) fail(p + '.' + v339, 'not there (not in the schema)', v336[v339]);
 		}
 	}
 }
@@ -1792,13 +2116,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v282 = v as Record<string, unknown>;
-	const v283 = v282["tracerTid"];
-	if (v283 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v283 === 'number' && Number.isInteger(v283))) fail(p + ".tracerTid", "an integer", v283);
+	const v340 = v as Record<string, unknown>;
+	const v341 = v340["tracerTid"];
+	if (v341 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v341 === 'number' && Number.isInteger(v341))) fail(p + ".tracerTid", "an integer", v341);
 	if (o.strict) {
-		for (const v284 of Object.keys(v282)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v284)) fail(p + '.' + v284, 'not there (not in the schema)', v282[v284]);
+		for (const v342 of Object.keys(v340)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v342)) fail(p + '.' + v342, 'not there (not in the schema)', v340[v342]);
 		}
 	}
 }
@@ -1806,34 +2130,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v285 = v as Record<string, unknown>;
-	const v286 = v285["pc"];
-	if (v286 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v286, p + ".pc", o, d + 1);
-	const v287 = v285["sp"];
-	if (v287 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v287, p + ".sp", o, d + 1);
-	const v288 = v285["function"];
-	if (v288 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v288 === 'string' || v288 === null)) fail(p + ".function", "a string or null", v288);
-	const v289 = v285["offset"];
-	if (v289 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v289 === 'number' && Number.isInteger(v289))) fail(p + ".offset", "an integer", v289);
-	const v290 = v285["module"];
-	if (v290 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v290 === 'string' || v290 === null)) fail(p + ".module", "a string or null", v290);
-	const v291 = v285["file"];
-	if (v291 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v291 === 'string' || v291 === null)) fail(p + ".file", "a string or null", v291);
-	const v292 = v285["line"];
-	if (v292 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v292 === 'number' && Number.isInteger(v292) || v292 === null)) fail(p + ".line", "an integer or null", v292);
-	const v293 = v285["column"];
-	if (v293 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v293 === 'number' && Number.isInteger(v293) || v293 === null)) fail(p + ".column", "an integer or null", v293);
+	const v343 = v as Record<string, unknown>;
+	const v344 = v343["pc"];
+	if (v344 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v344, p + ".pc", o, d + 1);
+	const v345 = v343["sp"];
+	if (v345 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v345, p + ".sp", o, d + 1);
+	const v346 = v343["function"];
+	if (v346 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v346 === 'string' || v346 === null)) fail(p + ".function", "a string or null", v346);
+	const v347 = v343["offset"];
+	if (v347 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v347 === 'number' && Number.isInteger(v347))) fail(p + ".offset", "an integer", v347);
+	const v348 = v343["module"];
+	if (v348 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v348 === 'string' || v348 === null)) fail(p + ".module", "a string or null", v348);
+	const v349 = v343["file"];
+	if (v349 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v349 === 'string' || v349 === null)) fail(p + ".file", "a string or null", v349);
+	const v350 = v343["line"];
+	if (v350 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v350 === 'number' && Number.isInteger(v350) || v350 === null)) fail(p + ".line", "an integer or null", v350);
+	const v351 = v343["column"];
+	if (v351 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v351 === 'number' && Number.isInteger(v351) || v351 === null)) fail(p + ".column", "an integer or null", v351);
 	if (o.strict) {
-		for (const v294 of Object.keys(v285)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v294)) fail(p + '.' + v294, 'not there (not in the schema)', v285[v294]);
+		for (const v352 of Object.keys(v343)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v352)) fail(p + '.' + v352, 'not there (not in the schema)', v343[v352]);
 		}
 	}
 }
@@ -1841,53 +2165,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v295 = v as Record<string, unknown>;
-	const v296 = v295["pid"];
-	if (v296 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v296 === 'number' && Number.isInteger(v296))) fail(p + ".pid", "an integer", v296);
-	const v297 = v295["tid"];
-	if (v297 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v297 === 'number' && Number.isInteger(v297))) fail(p + ".tid", "an integer", v297);
-	const v298 = v295["unwinder"];
-	if (v298 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v298 !== 'string' || !["libdw","frame-pointer"].includes(v298)) fail(p + ".unwinder", "one of libdw|frame-pointer", v298);
-	const v299 = v295["note"];
-	if (v299 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v299 === 'string' || v299 === null)) fail(p + ".note", "a string or null", v299);
-	const v300 = v295["frames"];
-	if (v300 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v300))) fail(p + ".frames", "an array", v300);
-	for (let v301 = 0; v301 < v300.length; v301++) {
-		const v302: unknown = v300[v301];
-		checkStackFrameInfo(v302, p + ".frames" + '[' + v301 + ']', o, d + 1);
+	const v353 = v as Record<string, unknown>;
+	const v354 = v353["pid"];
+	if (v354 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v354 === 'number' && Number.isInteger(v354))) fail(p + ".pid", "an integer", v354);
+	const v355 = v353["tid"];
+	if (v355 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v355 === 'number' && Number.isInteger(v355))) fail(p + ".tid", "an integer", v355);
+	const v356 = v353["unwinder"];
+	if (v356 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v356 !== 'string' || !["libdw","frame-pointer"].includes(v356)) fail(p + ".unwinder", "one of libdw|frame-pointer", v356);
+	const v357 = v353["note"];
+	if (v357 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v357 === 'string' || v357 === null)) fail(p + ".note", "a string or null", v357);
+	const v358 = v353["frames"];
+	if (v358 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v358))) fail(p + ".frames", "an array", v358);
+	for (let v359 = 0; v359 < v358.length; v359++) {
+		const v360: unknown = v358[v359];
+		checkStackFrameInfo(v360, p + ".frames" + '[' + v359 + ']', o, d + 1);
 	}
-	const v303 = v295["threads"];
-	if (v303 !== undefined) {
-		if (!(Array.isArray(v303))) fail(p + ".threads", "an array", v303);
-		for (let v304 = 0; v304 < v303.length; v304++) {
-			const v305: unknown = v303[v304];
-			if (!(isObject(v305))) fail(p + ".threads" + '[' + v304 + ']', "an object", v305);
-			const v306 = v305 as Record<string, unknown>;
-			const v307 = v306["tid"];
-			if (v307 === undefined) fail(p + ".threads" + '[' + v304 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v307 === 'number' && Number.isInteger(v307))) fail(p + ".threads" + '[' + v304 + ']' + ".tid", "an integer", v307);
-			const v308 = v306["frames"];
-			if (v308 === undefined) fail(p + ".threads" + '[' + v304 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v308))) fail(p + ".threads" + '[' + v304 + ']' + ".frames", "an array", v308);
-			for (let v309 = 0; v309 < v308.length; v309++) {
-				const v310: unknown = v308[v309];
-				checkStackFrameInfo(v310, p + ".threads" + '[' + v304 + ']' + ".frames" + '[' + v309 + ']', o, d + 1);
+	const v361 = v353["threads"];
+	if (v361 !== undefined) {
+		if (!(Array.isArray(v361))) fail(p + ".threads", "an array", v361);
+		for (let v362 = 0; v362 < v361.length; v362++) {
+			const v363: unknown = v361[v362];
+			if (!(isObject(v363))) fail(p + ".threads" + '[' + v362 + ']', "an object", v363);
+			const v364 = v363 as Record<string, unknown>;
+			const v365 = v364["tid"];
+			if (v365 === undefined) fail(p + ".threads" + '[' + v362 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v365 === 'number' && Number.isInteger(v365))) fail(p + ".threads" + '[' + v362 + ']' + ".tid", "an integer", v365);
+			const v366 = v364["frames"];
+			if (v366 === undefined) fail(p + ".threads" + '[' + v362 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v366))) fail(p + ".threads" + '[' + v362 + ']' + ".frames", "an array", v366);
+			for (let v367 = 0; v367 < v366.length; v367++) {
+				const v368: unknown = v366[v367];
+				checkStackFrameInfo(v368, p + ".threads" + '[' + v362 + ']' + ".frames" + '[' + v367 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v311 of Object.keys(v306)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v311)) fail(p + ".threads" + '[' + v304 + ']' + '.' + v311, 'not there (not in the schema)', v306[v311]);
+				for (const v369 of Object.keys(v364)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v369)) fail(p + ".threads" + '[' + v362 + ']' + '.' + v369, 'not there (not in the schema)', v364[v369]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v312 of Object.keys(v295)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v312)) fail(p + '.' + v312, 'not there (not in the schema)', v295[v312]);
+		for (const v370 of Object.keys(v353)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v370)) fail(p + '.' + v370, 'not there (not in the schema)', v353[v370]);
 		}
 	}
 }
@@ -1895,45 +2219,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v313 = v as Record<string, unknown>;
-	const v314 = v313["addresses"];
-	if (v314 !== undefined) {
-		if (!(Array.isArray(v314))) fail(p + ".addresses", "an array", v314);
-		for (let v315 = 0; v315 < v314.length; v315++) {
-			const v316: unknown = v314[v315];
-			checkHex(v316, p + ".addresses" + '[' + v315 + ']', o, d + 1);
+	const v371 = v as Record<string, unknown>;
+	const v372 = v371["addresses"];
+	if (v372 !== undefined) {
+		if (!(Array.isArray(v372))) fail(p + ".addresses", "an array", v372);
+		for (let v373 = 0; v373 < v372.length; v373++) {
+			const v374: unknown = v372[v373];
+			checkHex(v374, p + ".addresses" + '[' + v373 + ']', o, d + 1);
 		}
 	}
-	const v317 = v313["line"];
-	if (v317 !== undefined) {
-		if (!(typeof v317 === 'number' && Number.isInteger(v317) || v317 === null)) fail(p + ".line", "an integer or null", v317);
+	const v375 = v371["line"];
+	if (v375 !== undefined) {
+		if (!(typeof v375 === 'number' && Number.isInteger(v375) || v375 === null)) fail(p + ".line", "an integer or null", v375);
 	}
-	const v318 = v313["function"];
-	if (v318 !== undefined) {
-		if (!(typeof v318 === 'string' || v318 === null)) fail(p + ".function", "a string or null", v318);
+	const v376 = v371["function"];
+	if (v376 !== undefined) {
+		if (!(typeof v376 === 'string' || v376 === null)) fail(p + ".function", "a string or null", v376);
 	}
-	const v319 = v313["offset"];
-	if (v319 !== undefined) {
-		if (!(typeof v319 === 'number' && Number.isInteger(v319))) fail(p + ".offset", "an integer", v319);
+	const v377 = v371["offset"];
+	if (v377 !== undefined) {
+		if (!(typeof v377 === 'number' && Number.isInteger(v377))) fail(p + ".offset", "an integer", v377);
 	}
-	const v320 = v313["module"];
-	if (v320 !== undefined) {
-		if (!(typeof v320 === 'string' || v320 === null)) fail(p + ".module", "a string or null", v320);
+	const v378 = v371["module"];
+	if (v378 !== undefined) {
+		if (!(typeof v378 === 'string' || v378 === null)) fail(p + ".module", "a string or null", v378);
 	}
-	const v321 = v313["file"];
-	if (v321 !== undefined) {
-		if (!(typeof v321 === 'string' || v321 === null)) fail(p + ".file", "a string or null", v321);
+	const v379 = v371["file"];
+	if (v379 !== undefined) {
+		if (!(typeof v379 === 'string' || v379 === null)) fail(p + ".file", "a string or null", v379);
 	}
-	const v322 = v313["column"];
-	if (v322 !== undefined) {
-		if (!(typeof v322 === 'number' && Number.isInteger(v322) || v322 === null)) fail(p + ".column", "an integer or null", v322);
+	const v380 = v371["column"];
+	if (v380 !== undefined) {
+		if (!(typeof v380 === 'number' && Number.isInteger(v380) || v380 === null)) fail(p + ".column", "an integer or null", v380);
 	}
-	const v323 = v313["unwinder"];
-	if (v323 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v323 !== 'string' || !["libdw","frame-pointer"].includes(v323)) fail(p + ".unwinder", "one of libdw|frame-pointer", v323);
+	const v381 = v371["unwinder"];
+	if (v381 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v381 !== 'string' || !["libdw","frame-pointer"].includes(v381)) fail(p + ".unwinder", "one of libdw|frame-pointer", v381);
 	if (o.strict) {
-		for (const v324 of Object.keys(v313)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v324)) fail(p + '.' + v324, 'not there (not in the schema)', v313[v324]);
+		for (const v382 of Object.keys(v371)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v382)) fail(p + '.' + v382, 'not there (not in the schema)', v371[v382]);
 		}
 	}
 }
@@ -1941,47 +2265,51 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v325 = v as Record<string, unknown>;
-	const v326 = v325["name"];
-	if (v326 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v326 === 'string')) fail(p + ".name", "a string", v326);
-	const v327 = v325["type"];
-	if (v327 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v327 === 'string')) fail(p + ".type", "a string", v327);
-	const v328 = v325["value"];
-	if (v328 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v328 === 'string')) fail(p + ".value", "a string", v328);
-	const v329 = v325["address"];
-	if (v329 === undefined) fail(p + ".address", 'present', undefined);
-	if (v329 !== null) {
-		checkHex(v329, p + ".address", o, d + 1);
+	const v383 = v as Record<string, unknown>;
+	const v384 = v383["name"];
+	if (v384 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v384 === 'string')) fail(p + ".name", "a string", v384);
+	const v385 = v383["type"];
+	if (v385 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v385 === 'string')) fail(p + ".type", "a string", v385);
+	const v386 = v383["value"];
+	if (v386 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v386 === 'string')) fail(p + ".value", "a string", v386);
+	const v387 = v383["address"];
+	if (v387 === undefined) fail(p + ".address", 'present', undefined);
+	if (v387 !== null) {
+		checkHex(v387, p + ".address", o, d + 1);
 	}
-	const v330 = v325["kind"];
-	if (v330 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v330 !== 'string' || !["param","local","member","element","deref","global"].includes(v330)) fail(p + ".kind", "one of param|local|member|element|deref|global", v330);
-	const v331 = v325["expr"];
-	if (v331 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v331 === 'string' || v331 === null)) fail(p + ".expr", "a string or null", v331);
-	const v332 = v325["pointer"];
-	if (v332 !== undefined) {
-		checkHex(v332, p + ".pointer", o, d + 1);
+	const v388 = v383["kind"];
+	if (v388 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v388 !== 'string' || !["param","local","member","element","deref","global"].includes(v388)) fail(p + ".kind", "one of param|local|member|element|deref|global", v388);
+	const v389 = v383["expr"];
+	if (v389 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v389 === 'string' || v389 === null)) fail(p + ".expr", "a string or null", v389);
+	const v390 = v383["pointer"];
+	if (v390 !== undefined) {
+		checkHex(v390, p + ".pointer", o, d + 1);
 	}
-	const v333 = v325["raw"];
-	if (v333 !== undefined) {
-		checkRawValue(v333, p + ".raw", o, d + 1);
+	const v391 = v383["typeId"];
+	if (v391 !== undefined) {
+		checkTypeId(v391, p + ".typeId", o, d + 1);
 	}
-	const v334 = v325["children"];
-	if (v334 === undefined) fail(p + ".children", 'present', undefined);
-	if (v334 !== null) {
-		if (!(Array.isArray(v334))) fail(p + ".children", "an array", v334);
-		for (let v335 = 0; v335 < v334.length; v335++) {
-			const v336: unknown = v334[v335];
-			checkLocalVariable(v336, p + ".children" + '[' + v335 + ']', o, d + 1);
+	const v392 = v383["raw"];
+	if (v392 !== undefined) {
+		checkRawValue(v392, p + ".raw", o, d + 1);
+	}
+	const v393 = v383["children"];
+	if (v393 === undefined) fail(p + ".children", 'present', undefined);
+	if (v393 !== null) {
+		if (!(Array.isArray(v393))) fail(p + ".children", "an array", v393);
+		for (let v394 = 0; v394 < v393.length; v394++) {
+			const v395: unknown = v393[v394];
+			checkLocalVariable(v395, p + ".children" + '[' + v394 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v337 of Object.keys(v325)) {
-			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v337)) fail(p + '.' + v337, 'not there (not in the schema)', v325[v337]);
+		for (const v396 of Object.keys(v383)) {
+			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v396)) fail(p + '.' + v396, 'not there (not in the schema)', v383[v396]);
 		}
 	}
 }
@@ -1989,21 +2317,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v338 = v as Record<string, unknown>;
-	const v339 = v338["kind"];
-	if (v339 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v339 !== 'string' || !["int","uint","float","bool","pointer"].includes(v339)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v339);
-	const v340 = v338["value"];
-	if (v340 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v340 === 'string')) fail(p + ".value", "a string", v340);
-	const v341 = v338["size"];
-	if (v341 !== undefined) {
-		if (!(typeof v341 === 'number' && Number.isInteger(v341))) fail(p + ".size", "an integer", v341);
-		if (typeof v341 === 'number' && v341 < 1) fail(p + ".size", ">= 1", v341);
+	const v397 = v as Record<string, unknown>;
+	const v398 = v397["kind"];
+	if (v398 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v398 !== 'string' || !["int","uint","float","bool","pointer"].includes(v398)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v398);
+	const v399 = v397["value"];
+	if (v399 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v399 === 'string')) fail(p + ".value", "a string", v399);
+	const v400 = v397["size"];
+	if (v400 !== undefined) {
+		if (!(typeof v400 === 'number' && Number.isInteger(v400))) fail(p + ".size", "an integer", v400);
+		if (typeof v400 === 'number' && v400 < 1) fail(p + ".size", ">= 1", v400);
 	}
 	if (o.strict) {
-		for (const v342 of Object.keys(v338)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v342)) fail(p + '.' + v342, 'not there (not in the schema)', v338[v342]);
+		for (const v401 of Object.keys(v397)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v401)) fail(p + '.' + v401, 'not there (not in the schema)', v397[v401]);
 		}
 	}
 }
@@ -2011,35 +2339,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v343 = v as Record<string, unknown>;
-	const v344 = v343["pid"];
-	if (v344 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v344 === 'number' && Number.isInteger(v344))) fail(p + ".pid", "an integer", v344);
-	const v345 = v343["tid"];
-	if (v345 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v345 === 'number' && Number.isInteger(v345))) fail(p + ".tid", "an integer", v345);
-	const v346 = v343["frame"];
-	if (v346 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v346 === 'number' && Number.isInteger(v346))) fail(p + ".frame", "an integer", v346);
-	const v347 = v343["pc"];
-	if (v347 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v347, p + ".pc", o, d + 1);
-	const v348 = v343["function"];
-	if (v348 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v348 === 'string' || v348 === null)) fail(p + ".function", "a string or null", v348);
-	const v349 = v343["note"];
-	if (v349 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v349 === 'string' || v349 === null)) fail(p + ".note", "a string or null", v349);
-	const v350 = v343["variables"];
-	if (v350 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v350))) fail(p + ".variables", "an array", v350);
-	for (let v351 = 0; v351 < v350.length; v351++) {
-		const v352: unknown = v350[v351];
-		checkLocalVariable(v352, p + ".variables" + '[' + v351 + ']', o, d + 1);
+	const v402 = v as Record<string, unknown>;
+	const v403 = v402["pid"];
+	if (v403 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v403 === 'number' && Number.isInteger(v403))) fail(p + ".pid", "an integer", v403);
+	const v404 = v402["tid"];
+	if (v404 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v404 === 'number' && Number.isInteger(v404))) fail(p + ".tid", "an integer", v404);
+	const v405 = v402["frame"];
+	if (v405 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v405 === 'number' && Number.isInteger(v405))) fail(p + ".frame", "an integer", v405);
+	const v406 = v402["pc"];
+	if (v406 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v406, p + ".pc", o, d + 1);
+	const v407 = v402["function"];
+	if (v407 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v407 === 'string' || v407 === null)) fail(p + ".function", "a string or null", v407);
+	const v408 = v402["note"];
+	if (v408 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v408 === 'string' || v408 === null)) fail(p + ".note", "a string or null", v408);
+	const v409 = v402["variables"];
+	if (v409 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v409))) fail(p + ".variables", "an array", v409);
+	for (let v410 = 0; v410 < v409.length; v410++) {
+		const v411: unknown = v409[v410];
+		checkLocalVariable(v411, p + ".variables" + '[' + v410 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v353 of Object.keys(v343)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v353)) fail(p + '.' + v353, 'not there (not in the schema)', v343[v353]);
+		for (const v412 of Object.keys(v402)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v412)) fail(p + '.' + v412, 'not there (not in the schema)', v402[v412]);
 		}
 	}
 }
@@ -2047,16 +2375,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v354 = v as Record<string, unknown>;
-	const v355 = v354["op"];
-	if (v355 === undefined) fail(p + ".op", 'present', undefined);
-	if (v355 !== "threads") fail(p + ".op", "\"threads\"", v355);
-	const v356 = v354["pid"];
-	if (v356 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v356, p + ".pid", o, d + 1);
+	const v413 = v as Record<string, unknown>;
+	const v414 = v413["op"];
+	if (v414 === undefined) fail(p + ".op", 'present', undefined);
+	if (v414 !== "threads") fail(p + ".op", "\"threads\"", v414);
+	const v415 = v413["pid"];
+	if (v415 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v415, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v357 of Object.keys(v354)) {
-			if (!(["op","pid"] as readonly string[]).includes(v357)) fail(p + '.' + v357, 'not there (not in the schema)', v354[v357]);
+		for (const v416 of Object.keys(v413)) {
+			if (!(["op","pid"] as readonly string[]).includes(v416)) fail(p + '.' + v416, 'not there (not in the schema)', v413[v416]);
 		}
 	}
 }
@@ -2064,19 +2392,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v358 = v as Record<string, unknown>;
-	const v359 = v358["op"];
-	if (v359 === undefined) fail(p + ".op", 'present', undefined);
-	if (v359 !== "regs") fail(p + ".op", "\"regs\"", v359);
-	const v360 = v358["pid"];
-	if (v360 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v360, p + ".pid", o, d + 1);
-	const v361 = v358["tid"];
-	if (v361 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v361, p + ".tid", o, d + 1);
+	const v417 = v as Record<string, unknown>;
+	const v418 = v417["op"];
+	if (v418 === undefined) fail(p + ".op", 'present', undefined);
+	if (v418 !== "regs") fail(p + ".op", "\"regs\"", v418);
+	const v419 = v417["pid"];
+	if (v419 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v419, p + ".pid", o, d + 1);
+	const v420 = v417["tid"];
+	if (v420 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v420, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v362 of Object.keys(v358)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v362)) fail(p + '.' + v362, 'not there (not in the schema)', v358[v362]);
+		for (const v421 of Object.keys(v417)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v421)) fail(p + '.' + v421, 'not there (not in the schema)', v417[v421]);
 		}
 	}
 }
@@ -2084,22 +2412,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v363 = v as Record<string, unknown>;
-	const v364 = v363["op"];
-	if (v364 === undefined) fail(p + ".op", 'present', undefined);
-	if (v364 !== "attach") fail(p + ".op", "\"attach\"", v364);
-	const v365 = v363["pid"];
-	if (v365 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v365, p + ".pid", o, d + 1);
-	const v366 = v363["stop"];
-	if (v366 === undefined) {
-		if (o.fill) v363["stop"] = false;
+	const v422 = v as Record<string, unknown>;
+	const v423 = v422["op"];
+	if (v423 === undefined) fail(p + ".op", 'present', undefined);
+	if (v423 !== "attach") fail(p + ".op", "\"attach\"", v423);
+	const v424 = v422["pid"];
+	if (v424 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v424, p + ".pid", o, d + 1);
+	const v425 = v422["stop"];
+	if (v425 === undefined) {
+		if (o.fill) v422["stop"] = false;
 	} else {
-		if (!(typeof v366 === 'boolean')) fail(p + ".stop", "a boolean", v366);
+		if (!(typeof v425 === 'boolean')) fail(p + ".stop", "a boolean", v425);
 	}
 	if (o.strict) {
-		for (const v367 of Object.keys(v363)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v367)) fail(p + '.' + v367, 'not there (not in the schema)', v363[v367]);
+		for (const v426 of Object.keys(v422)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v426)) fail(p + '.' + v426, 'not there (not in the schema)', v422[v426]);
 		}
 	}
 }
@@ -2107,16 +2435,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v368 = v as Record<string, unknown>;
-	const v369 = v368["op"];
-	if (v369 === undefined) fail(p + ".op", 'present', undefined);
-	if (v369 !== "detach") fail(p + ".op", "\"detach\"", v369);
-	const v370 = v368["pid"];
-	if (v370 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v370, p + ".pid", o, d + 1);
+	const v427 = v as Record<string, unknown>;
+	const v428 = v427["op"];
+	if (v428 === undefined) fail(p + ".op", 'present', undefined);
+	if (v428 !== "detach") fail(p + ".op", "\"detach\"", v428);
+	const v429 = v427["pid"];
+	if (v429 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v429, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v371 of Object.keys(v368)) {
-			if (!(["op","pid"] as readonly string[]).includes(v371)) fail(p + '.' + v371, 'not there (not in the schema)', v368[v371]);
+		for (const v430 of Object.keys(v427)) {
+			if (!(["op","pid"] as readonly string[]).includes(v430)) fail(p + '.' + v430, 'not there (not in the schema)', v427[v430]);
 		}
 	}
 }
@@ -2124,28 +2452,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v372 = v as Record<string, unknown>;
-	const v373 = v372["op"];
-	if (v373 === undefined) fail(p + ".op", 'present', undefined);
-	if (v373 !== "signals") fail(p + ".op", "\"signals\"", v373);
-	const v374 = v372["pid"];
-	if (v374 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v374, p + ".pid", o, d + 1);
-	const v375 = v372["nostop"];
-	if (v375 !== undefined) {
-		checkHex(v375, p + ".nostop", o, d + 1);
+	const v431 = v as Record<string, unknown>;
+	const v432 = v431["op"];
+	if (v432 === undefined) fail(p + ".op", 'present', undefined);
+	if (v432 !== "signals") fail(p + ".op", "\"signals\"", v432);
+	const v433 = v431["pid"];
+	if (v433 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v433, p + ".pid", o, d + 1);
+	const v434 = v431["nostop"];
+	if (v434 !== undefined) {
+		checkHex(v434, p + ".nostop", o, d + 1);
 	}
-	const v376 = v372["noprint"];
-	if (v376 !== undefined) {
-		checkHex(v376, p + ".noprint", o, d + 1);
+	const v435 = v431["noprint"];
+	if (v435 !== undefined) {
+		checkHex(v435, p + ".noprint", o, d + 1);
 	}
-	const v377 = v372["nopass"];
-	if (v377 !== undefined) {
-		checkHex(v377, p + ".nopass", o, d + 1);
+	const v436 = v431["nopass"];
+	if (v436 !== undefined) {
+		checkHex(v436, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v378 of Object.keys(v372)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v378)) fail(p + '.' + v378, 'not there (not in the schema)', v372[v378]);
+		for (const v437 of Object.keys(v431)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v437)) fail(p + '.' + v437, 'not there (not in the schema)', v431[v437]);
 		}
 	}
 }
@@ -2153,22 +2481,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v379 = v as Record<string, unknown>;
-	const v380 = v379["op"];
-	if (v380 === undefined) fail(p + ".op", 'present', undefined);
-	if (v380 !== "followForks") fail(p + ".op", "\"followForks\"", v380);
-	const v381 = v379["pid"];
-	if (v381 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v381, p + ".pid", o, d + 1);
-	const v382 = v379["hold"];
-	if (v382 === undefined) {
-		if (o.fill) v379["hold"] = false;
+	const v438 = v as Record<string, unknown>;
+	const v439 = v438["op"];
+	if (v439 === undefined) fail(p + ".op", 'present', undefined);
+	if (v439 !== "followForks") fail(p + ".op", "\"followForks\"", v439);
+	const v440 = v438["pid"];
+	if (v440 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v440, p + ".pid", o, d + 1);
+	const v441 = v438["hold"];
+	if (v441 === undefined) {
+		if (o.fill) v438["hold"] = false;
 	} else {
-		if (!(typeof v382 === 'boolean')) fail(p + ".hold", "a boolean", v382);
+		if (!(typeof v441 === 'boolean')) fail(p + ".hold", "a boolean", v441);
 	}
 	if (o.strict) {
-		for (const v383 of Object.keys(v379)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v383)) fail(p + '.' + v383, 'not there (not in the schema)', v379[v383]);
+		for (const v442 of Object.keys(v438)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v442)) fail(p + '.' + v442, 'not there (not in the schema)', v438[v442]);
 		}
 	}
 }
@@ -2176,16 +2504,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v384 = v as Record<string, unknown>;
-	const v385 = v384["op"];
-	if (v385 === undefined) fail(p + ".op", 'present', undefined);
-	if (v385 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v385);
-	const v386 = v384["pid"];
-	if (v386 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v386, p + ".pid", o, d + 1);
+	const v443 = v as Record<string, unknown>;
+	const v444 = v443["op"];
+	if (v444 === undefined) fail(p + ".op", 'present', undefined);
+	if (v444 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v444);
+	const v445 = v443["pid"];
+	if (v445 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v445, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v387 of Object.keys(v384)) {
-			if (!(["op","pid"] as readonly string[]).includes(v387)) fail(p + '.' + v387, 'not there (not in the schema)', v384[v387]);
+		for (const v446 of Object.keys(v443)) {
+			if (!(["op","pid"] as readonly string[]).includes(v446)) fail(p + '.' + v446, 'not there (not in the schema)', v443[v446]);
 		}
 	}
 }
@@ -2193,30 +2521,30 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v388 = v as Record<string, unknown>;
-	const v389 = v388["op"];
-	if (v389 === undefined) fail(p + ".op", 'present', undefined);
-	if (v389 !== "watch") fail(p + ".op", "\"watch\"", v389);
-	const v390 = v388["pid"];
-	if (v390 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v390, p + ".pid", o, d + 1);
-	const v391 = v388["addr"];
-	if (v391 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v391, p + ".addr", o, d + 1);
-	const v392 = v388["len"];
-	if (v392 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v392 === 'number' && Number.isInteger(v392))) fail(p + ".len", "an integer", v392);
-	if (typeof v392 === 'number' && v392 < 1) fail(p + ".len", ">= 1", v392);
-	if (typeof v392 === 'number' && v392 > 8) fail(p + ".len", "<= 8", v392);
-	const v393 = v388["rw"];
-	if (v393 === undefined) {
-		if (o.fill) v388["rw"] = false;
+	const v447 = v as Record<string, unknown>;
+	const v448 = v447["op"];
+	if (v448 === undefined) fail(p + ".op", 'present', undefined);
+	if (v448 !== "watch") fail(p + ".op", "\"watch\"", v448);
+	const v449 = v447["pid"];
+	if (v449 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v449, p + ".pid", o, d + 1);
+	const v450 = v447["addr"];
+	if (v450 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v450, p + ".addr", o, d + 1);
+	const v451 = v447["len"];
+	if (v451 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v451 === 'number' && Number.isInteger(v451))) fail(p + ".len", "an integer", v451);
+	if (typeof v451 === 'number' && v451 < 1) fail(p + ".len", ">= 1", v451);
+	if (typeof v451 === 'number' && v451 > 8) fail(p + ".len", "<= 8", v451);
+	const v452 = v447["rw"];
+	if (v452 === undefined) {
+		if (o.fill) v447["rw"] = false;
 	} else {
-		if (!(typeof v393 === 'boolean')) fail(p + ".rw", "a boolean", v393);
+		if (!(typeof v452 === 'boolean')) fail(p + ".rw", "a boolean", v452);
 	}
 	if (o.strict) {
-		for (const v394 of Object.keys(v388)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v394)) fail(p + '.' + v394, 'not there (not in the schema)', v388[v394]);
+		for (const v453 of Object.keys(v447)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v453)) fail(p + '.' + v453, 'not there (not in the schema)', v447[v453]);
 		}
 	}
 }
@@ -2224,19 +2552,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v395 = v as Record<string, unknown>;
-	const v396 = v395["op"];
-	if (v396 === undefined) fail(p + ".op", 'present', undefined);
-	if (v396 !== "unwatch") fail(p + ".op", "\"unwatch\"", v396);
-	const v397 = v395["pid"];
-	if (v397 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v397, p + ".pid", o, d + 1);
-	const v398 = v395["addr"];
-	if (v398 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v398, p + ".addr", o, d + 1);
+	const v454 = v as Record<string, unknown>;
+	const v455 = v454["op"];
+	if (v455 === undefined) fail(p + ".op", 'present', undefined);
+	if (v455 !== "unwatch") fail(p + ".op", "\"unwatch\"", v455);
+	const v456 = v454["pid"];
+	if (v456 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v456, p + ".pid", o, d + 1);
+	const v457 = v454["addr"];
+	if (v457 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v457, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v399 of Object.keys(v395)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v399)) fail(p + '.' + v399, 'not there (not in the schema)', v395[v399]);
+		for (const v458 of Object.keys(v454)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v458)) fail(p + '.' + v458, 'not there (not in the schema)', v454[v458]);
 		}
 	}
 }
@@ -2244,20 +2572,129 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v400 = v as Record<string, unknown>;
-	const v401 = v400["op"];
-	if (v401 === undefined) fail(p + ".op", 'present', undefined);
-	if (v401 !== "global") fail(p + ".op", "\"global\"", v401);
-	const v402 = v400["pid"];
-	if (v402 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v402, p + ".pid", o, d + 1);
-	const v403 = v400["name"];
-	if (v403 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v403 === 'string')) fail(p + ".name", "a string", v403);
-	if (typeof v403 === 'string' && v403.length < 1) fail(p + ".name", "a string of 1+ characters", v403);
+	const v459 = v as Record<string, unknown>;
+	const v460 = v459["op"];
+	if (v460 === undefined) fail(p + ".op", 'present', undefined);
+	if (v460 !== "global") fail(p + ".op", "\"global\"", v460);
+	const v461 = v459["pid"];
+	if (v461 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v461, p + ".pid", o, d + 1);
+	const v462 = v459["name"];
+	if (v462 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v462 === 'string')) fail(p + ".name", "a string", v462);
+	if (typeof v462 === 'string' && v462.length < 1) fail(p + ".name", "a string of 1+ characters", v462);
 	if (o.strict) {
-		for (const v404 of Object.keys(v400)) {
-			if (!(["op","pid","name"] as readonly string[]).includes(v404)) fail(p + '.' + v404, 'not there (not in the schema)', v400[v404]);
+		for (const v463 of Object.keys(v459)) {
+			if (!(["op","pid","name"] as readonly string[]).includes(v463)) fail(p + '.' + v463, 'not there (not in the schema)', v459[v463]);
+		}
+	}
+}
+
+function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v464 = v as Record<string, unknown>;
+	const v465 = v464["op"];
+	if (v465 === undefined) fail(p + ".op", 'present', undefined);
+	if (v465 !== "frameVars") fail(p + ".op", "\"frameVars\"", v465);
+	const v466 = v464["pid"];
+	if (v466 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v466, p + ".pid", o, d + 1);
+	const v467 = v464["tid"];
+	if (v467 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v467, p + ".tid", o, d + 1);
+	const v468 = v464["frame"];
+	if (v468 === undefined) {
+		if (o.fill) v464["frame"] = 0;
+	} else {
+		if (!(typeof v468 === 'number' && Number.isInteger(v468))) fail(p + ".frame", "an integer", v468);
+		if (typeof v468 === 'number' && v468 < 0) fail(p + ".frame", ">= 0", v468);
+		if (typeof v468 === 'number' && v468 > 254) fail(p + ".frame", "<= 254", v468);
+	}
+	if (o.strict) {
+		for (const v469 of Object.keys(v464)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v469)) fail(p + '.' + v469, 'not there (not in the schema)', v464[v469]);
+		}
+	}
+}
+
+function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v470 = v as Record<string, unknown>;
+	const v471 = v470["op"];
+	if (v471 === undefined) fail(p + ".op", 'present', undefined);
+	if (v471 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v471);
+	const v472 = v470["pid"];
+	if (v472 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v472, p + ".pid", o, d + 1);
+	const v473 = v470["id"];
+	if (v473 !== undefined) {
+		checkTypeId(v473, p + ".id", o, d + 1);
+	}
+	const v474 = v470["name"];
+	if (v474 !== undefined) {
+		if (!(typeof v474 === 'string')) fail(p + ".name", "a string", v474);
+		if (typeof v474 === 'string' && v474.length < 1) fail(p + ".name", "a string of 1+ characters", v474);
+	}
+	const v475 = v470["tag"];
+	if (v475 === undefined) {
+		if (o.fill) v470["tag"] = "typedef";
+	} else {
+		if (typeof v475 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v475)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v475);
+	}
+	if (o.strict) {
+		for (const v476 of Object.keys(v470)) {
+			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v476)) fail(p + '.' + v476, 'not there (not in the schema)', v470[v476]);
+		}
+	}
+}
+
+function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v477 = v as Record<string, unknown>;
+	const v478 = v477["op"];
+	if (v478 === undefined) fail(p + ".op", 'present', undefined);
+	if (v478 !== "typedValue") fail(p + ".op", "\"typedValue\"", v478);
+	const v479 = v477["pid"];
+	if (v479 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v479, p + ".pid", o, d + 1);
+	const v480 = v477["type"];
+	if (v480 === undefined) fail(p + ".type", 'present', undefined);
+	checkTypeId(v480, p + ".type", o, d + 1);
+	const v481 = v477["address"];
+	if (v481 !== undefined) {
+		checkHex(v481, p + ".address", o, d + 1);
+	}
+	const v482 = v477["bytes"];
+	if (v482 !== undefined) {
+		if (!(typeof v482 === 'string')) fail(p + ".bytes", "a string", v482);
+		if (typeof v482 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v482)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v482);
+	}
+	const v483 = v477["count"];
+	if (v483 === undefined) {
+		if (o.fill) v477["count"] = 0;
+	} else {
+		if (!(typeof v483 === 'number' && Number.isInteger(v483))) fail(p + ".count", "an integer", v483);
+		if (typeof v483 === 'number' && v483 < 0) fail(p + ".count", ">= 0", v483);
+		if (typeof v483 === 'number' && v483 > 1000000) fail(p + ".count", "<= 1000000", v483);
+	}
+	const v484 = v477["name"];
+	if (v484 === undefined) {
+		if (o.fill) v477["name"] = "";
+	} else {
+		if (!(typeof v484 === 'string')) fail(p + ".name", "a string", v484);
+	}
+	const v485 = v477["expr"];
+	if (v485 === undefined) {
+		if (o.fill) v477["expr"] = "";
+	} else {
+		if (!(typeof v485 === 'string')) fail(p + ".expr", "a string", v485);
+	}
+	if (o.strict) {
+		for (const v486 of Object.keys(v477)) {
+			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v486)) fail(p + '.' + v486, 'not there (not in the schema)', v477[v486]);
 		}
 	}
 }
@@ -2265,16 +2702,16 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v405 = v as Record<string, unknown>;
-	const v406 = v405["op"];
-	if (v406 === undefined) fail(p + ".op", 'present', undefined);
-	if (v406 !== "stop") fail(p + ".op", "\"stop\"", v406);
-	const v407 = v405["pid"];
-	if (v407 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v407, p + ".pid", o, d + 1);
+	const v487 = v as Record<string, unknown>;
+	const v488 = v487["op"];
+	if (v488 === undefined) fail(p + ".op", 'present', undefined);
+	if (v488 !== "stop") fail(p + ".op", "\"stop\"", v488);
+	const v489 = v487["pid"];
+	if (v489 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v489, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v408 of Object.keys(v405)) {
-			if (!(["op","pid"] as readonly string[]).includes(v408)) fail(p + '.' + v408, 'not there (not in the schema)', v405[v408]);
+		for (const v490 of Object.keys(v487)) {
+			if (!(["op","pid"] as readonly string[]).includes(v490)) fail(p + '.' + v490, 'not there (not in the schema)', v487[v490]);
 		}
 	}
 }
@@ -2282,20 +2719,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v409 = v as Record<string, unknown>;
-	const v410 = v409["op"];
-	if (v410 === undefined) fail(p + ".op", 'present', undefined);
-	if (v410 !== "resume") fail(p + ".op", "\"resume\"", v410);
-	const v411 = v409["pid"];
-	if (v411 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v411, p + ".pid", o, d + 1);
-	const v412 = v409["tid"];
-	if (v412 !== undefined) {
-		checkPid(v412, p + ".tid", o, d + 1);
+	const v491 = v as Record<string, unknown>;
+	const v492 = v491["op"];
+	if (v492 === undefined) fail(p + ".op", 'present', undefined);
+	if (v492 !== "resume") fail(p + ".op", "\"resume\"", v492);
+	const v493 = v491["pid"];
+	if (v493 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v493, p + ".pid", o, d + 1);
+	const v494 = v491["tid"];
+	if (v494 !== undefined) {
+		checkPid(v494, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v413 of Object.keys(v409)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v409[v413]);
+		for (const v495 of Object.keys(v491)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v495)) fail(p + '.' + v495, 'not there (not in the schema)', v491[v495]);
 		}
 	}
 }
@@ -2303,43 +2740,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v414 = v as Record<string, unknown>;
-	const v415 = v414["op"];
-	if (v415 === undefined) fail(p + ".op", 'present', undefined);
-	if (v415 !== "launch") fail(p + ".op", "\"launch\"", v415);
-	const v416 = v414["path"];
-	if (v416 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v416 === 'string')) fail(p + ".path", "a string", v416);
-	if (typeof v416 === 'string' && v416.length < 1) fail(p + ".path", "a string of 1+ characters", v416);
-	const v417 = v414["cwd"];
-	if (v417 === undefined) {
-		if (o.fill) v414["cwd"] = "";
+	const v496 = v as Record<string, unknown>;
+	const v497 = v496["op"];
+	if (v497 === undefined) fail(p + ".op", 'present', undefined);
+	if (v497 !== "launch") fail(p + ".op", "\"launch\"", v497);
+	const v498 = v496["path"];
+	if (v498 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v498 === 'string')) fail(p + ".path", "a string", v498);
+	if (typeof v498 === 'string' && v498.length < 1) fail(p + ".path", "a string of 1+ characters", v498);
+	const v499 = v496["cwd"];
+	if (v499 === undefined) {
+		if (o.fill) v496["cwd"] = "";
 	} else {
-		if (!(typeof v417 === 'string')) fail(p + ".cwd", "a string", v417);
+		if (!(typeof v499 === 'string')) fail(p + ".cwd", "a string", v499);
 	}
-	const v418 = v414["argv"];
-	if (v418 === undefined) {
-		if (o.fill) v414["argv"] = [];
+	const v500 = v496["argv"];
+	if (v500 === undefined) {
+		if (o.fill) v496["argv"] = [];
 	} else {
-		if (!(Array.isArray(v418))) fail(p + ".argv", "an array", v418);
-		for (let v419 = 0; v419 < v418.length; v419++) {
-			const v420: unknown = v418[v419];
-			if (!(typeof v420 === 'string')) fail(p + ".argv" + '[' + v419 + ']', "a string", v420);
+		if (!(Array.isArray(v500))) fail(p + ".argv", "an array", v500);
+		for (let v501 = 0; v501 < v500.length; v501++) {
+			const v502: unknown = v500[v501];
+			if (!(typeof v502 === 'string')) fail(p + ".argv" + '[' + v501 + ']', "a string", v502);
 		}
 	}
-	const v421 = v414["env"];
-	if (v421 === undefined) {
-		if (o.fill) v414["env"] = [];
+	const v503 = v496["env"];
+	if (v503 === undefined) {
+		if (o.fill) v496["env"] = [];
 	} else {
-		if (!(Array.isArray(v421))) fail(p + ".env", "an array", v421);
-		for (let v422 = 0; v422 < v421.length; v422++) {
-			const v423: unknown = v421[v422];
-			if (!(typeof v423 === 'string')) fail(p + ".env" + '[' + v422 + ']', "a string", v423);
+		if (!(Array.isArray(v503))) fail(p + ".env", "an array", v503);
+		for (let v504 = 0; v504 < v503.length; v504++) {
+			const v505: unknown = v503[v504];
+			if (!(typeof v505 === 'string')) fail(p + ".env" + '[' + v504 + ']', "a string", v505);
 		}
 	}
 	if (o.strict) {
-		for (const v424 of Object.keys(v414)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v424)) fail(p + '.' + v424, 'not there (not in the schema)', v414[v424]);
+		for (const v506 of Object.keys(v496)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v506)) fail(p + '.' + v506, 'not there (not in the schema)', v496[v506]);
 		}
 	}
 }
@@ -2347,40 +2784,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v425 = v as Record<string, unknown>;
-	const v426 = v425["op"];
-	if (v426 === undefined) fail(p + ".op", 'present', undefined);
-	if (v426 !== "fork") fail(p + ".op", "\"fork\"", v426);
-	const v427 = v425["pid"];
-	if (v427 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v427, p + ".pid", o, d + 1);
-	const v428 = v425["stopped"];
-	if (v428 === undefined) {
-		if (o.fill) v425["stopped"] = false;
+	const v507 = v as Record<string, unknown>;
+	const v508 = v507["op"];
+	if (v508 === undefined) fail(p + ".op", 'present', undefined);
+	if (v508 !== "fork") fail(p + ".op", "\"fork\"", v508);
+	const v509 = v507["pid"];
+	if (v509 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v509, p + ".pid", o, d + 1);
+	const v510 = v507["stopped"];
+	if (v510 === undefined) {
+		if (o.fill) v507["stopped"] = false;
 	} else {
-		if (!(typeof v428 === 'boolean')) fail(p + ".stopped", "a boolean", v428);
+		if (!(typeof v510 === 'boolean')) fail(p + ".stopped", "a boolean", v510);
 	}
-	const v429 = v425["keepTraced"];
-	if (v429 === undefined) {
-		if (o.fill) v425["keepTraced"] = false;
+	const v511 = v507["keepTraced"];
+	if (v511 === undefined) {
+		if (o.fill) v507["keepTraced"] = false;
 	} else {
-		if (!(typeof v429 === 'boolean')) fail(p + ".keepTraced", "a boolean", v429);
+		if (!(typeof v511 === 'boolean')) fail(p + ".keepTraced", "a boolean", v511);
 	}
-	const v430 = v425["copyDontfork"];
-	if (v430 === undefined) {
-		if (o.fill) v425["copyDontfork"] = false;
+	const v512 = v507["copyDontfork"];
+	if (v512 === undefined) {
+		if (o.fill) v507["copyDontfork"] = false;
 	} else {
-		if (!(typeof v430 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v430);
+		if (!(typeof v512 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v512);
 	}
-	const v431 = v425["sameTids"];
-	if (v431 === undefined) {
-		if (o.fill) v425["sameTids"] = false;
+	const v513 = v507["sameTids"];
+	if (v513 === undefined) {
+		if (o.fill) v507["sameTids"] = false;
 	} else {
-		if (!(typeof v431 === 'boolean')) fail(p + ".sameTids", "a boolean", v431);
+		if (!(typeof v513 === 'boolean')) fail(p + ".sameTids", "a boolean", v513);
 	}
 	if (o.strict) {
-		for (const v432 of Object.keys(v425)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v432)) fail(p + '.' + v432, 'not there (not in the schema)', v425[v432]);
+		for (const v514 of Object.keys(v507)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v514)) fail(p + '.' + v514, 'not there (not in the schema)', v507[v514]);
 		}
 	}
 }
@@ -2388,16 +2825,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v433 = v as Record<string, unknown>;
-	const v434 = v433["op"];
-	if (v434 === undefined) fail(p + ".op", 'present', undefined);
-	if (v434 !== "kill") fail(p + ".op", "\"kill\"", v434);
-	const v435 = v433["pid"];
-	if (v435 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v435, p + ".pid", o, d + 1);
+	const v515 = v as Record<string, unknown>;
+	const v516 = v515["op"];
+	if (v516 === undefined) fail(p + ".op", 'present', undefined);
+	if (v516 !== "kill") fail(p + ".op", "\"kill\"", v516);
+	const v517 = v515["pid"];
+	if (v517 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v517, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v436 of Object.keys(v433)) {
-			if (!(["op","pid"] as readonly string[]).includes(v436)) fail(p + '.' + v436, 'not there (not in the schema)', v433[v436]);
+		for (const v518 of Object.keys(v515)) {
+			if (!(["op","pid"] as readonly string[]).includes(v518)) fail(p + '.' + v518, 'not there (not in the schema)', v515[v518]);
 		}
 	}
 }
@@ -2405,43 +2842,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v437 = v as Record<string, unknown>;
-	const v438 = v437["op"];
-	if (v438 === undefined) fail(p + ".op", 'present', undefined);
-	if (v438 !== "step") fail(p + ".op", "\"step\"", v438);
-	const v439 = v437["pid"];
-	if (v439 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v439, p + ".pid", o, d + 1);
-	const v440 = v437["tid"];
-	if (v440 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v440, p + ".tid", o, d + 1);
-	const v441 = v437["line"];
-	if (v441 === undefined) {
-		if (o.fill) v437["line"] = false;
+	const v519 = v as Record<string, unknown>;
+	const v520 = v519["op"];
+	if (v520 === undefined) fail(p + ".op", 'present', undefined);
+	if (v520 !== "step") fail(p + ".op", "\"step\"", v520);
+	const v521 = v519["pid"];
+	if (v521 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v521, p + ".pid", o, d + 1);
+	const v522 = v519["tid"];
+	if (v522 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v522, p + ".tid", o, d + 1);
+	const v523 = v519["line"];
+	if (v523 === undefined) {
+		if (o.fill) v519["line"] = false;
 	} else {
-		if (!(typeof v441 === 'boolean')) fail(p + ".line", "a boolean", v441);
+		if (!(typeof v523 === 'boolean')) fail(p + ".line", "a boolean", v523);
 	}
-	const v442 = v437["into"];
-	if (v442 === undefined) {
-		if (o.fill) v437["into"] = false;
+	const v524 = v519["into"];
+	if (v524 === undefined) {
+		if (o.fill) v519["into"] = false;
 	} else {
-		if (!(typeof v442 === 'boolean')) fail(p + ".into", "a boolean", v442);
+		if (!(typeof v524 === 'boolean')) fail(p + ".into", "a boolean", v524);
 	}
-	const v443 = v437["out"];
-	if (v443 === undefined) {
-		if (o.fill) v437["out"] = false;
+	const v525 = v519["out"];
+	if (v525 === undefined) {
+		if (o.fill) v519["out"] = false;
 	} else {
-		if (!(typeof v443 === 'boolean')) fail(p + ".out", "a boolean", v443);
+		if (!(typeof v525 === 'boolean')) fail(p + ".out", "a boolean", v525);
 	}
-	const v444 = v437["alone"];
-	if (v444 === undefined) {
-		if (o.fill) v437["alone"] = false;
+	const v526 = v519["alone"];
+	if (v526 === undefined) {
+		if (o.fill) v519["alone"] = false;
 	} else {
-		if (!(typeof v444 === 'boolean')) fail(p + ".alone", "a boolean", v444);
+		if (!(typeof v526 === 'boolean')) fail(p + ".alone", "a boolean", v526);
 	}
 	if (o.strict) {
-		for (const v445 of Object.keys(v437)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v445)) fail(p + '.' + v445, 'not there (not in the schema)', v437[v445]);
+		for (const v527 of Object.keys(v519)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v527)) fail(p + '.' + v527, 'not there (not in the schema)', v519[v527]);
 		}
 	}
 }
@@ -2449,19 +2886,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v446 = v as Record<string, unknown>;
-	const v447 = v446["op"];
-	if (v447 === undefined) fail(p + ".op", 'present', undefined);
-	if (v447 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v447);
-	const v448 = v446["pid"];
-	if (v448 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v448, p + ".pid", o, d + 1);
-	const v449 = v446["addr"];
-	if (v449 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v449, p + ".addr", o, d + 1);
+	const v528 = v as Record<string, unknown>;
+	const v529 = v528["op"];
+	if (v529 === undefined) fail(p + ".op", 'present', undefined);
+	if (v529 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v529);
+	const v530 = v528["pid"];
+	if (v530 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v530, p + ".pid", o, d + 1);
+	const v531 = v528["addr"];
+	if (v531 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v531, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v450 of Object.keys(v446)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v446[v450]);
+		for (const v532 of Object.keys(v528)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v532)) fail(p + '.' + v532, 'not there (not in the schema)', v528[v532]);
 		}
 	}
 }
@@ -2469,19 +2906,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v451 = v as Record<string, unknown>;
-	const v452 = v451["op"];
-	if (v452 === undefined) fail(p + ".op", 'present', undefined);
-	if (v452 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v452);
-	const v453 = v451["pid"];
-	if (v453 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v453, p + ".pid", o, d + 1);
-	const v454 = v451["addr"];
-	if (v454 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v454, p + ".addr", o, d + 1);
+	const v533 = v as Record<string, unknown>;
+	const v534 = v533["op"];
+	if (v534 === undefined) fail(p + ".op", 'present', undefined);
+	if (v534 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v534);
+	const v535 = v533["pid"];
+	if (v535 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v535, p + ".pid", o, d + 1);
+	const v536 = v533["addr"];
+	if (v536 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v536, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v455 of Object.keys(v451)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v455)) fail(p + '.' + v455, 'not there (not in the schema)', v451[v455]);
+		for (const v537 of Object.keys(v533)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v537)) fail(p + '.' + v537, 'not there (not in the schema)', v533[v537]);
 		}
 	}
 }
@@ -2489,27 +2926,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v456 = v as Record<string, unknown>;
-	const v457 = v456["op"];
-	if (v457 === undefined) fail(p + ".op", 'present', undefined);
-	if (v457 !== "setRegs") fail(p + ".op", "\"setRegs\"", v457);
-	const v458 = v456["pid"];
-	if (v458 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v458, p + ".pid", o, d + 1);
-	const v459 = v456["tid"];
-	if (v459 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v459, p + ".tid", o, d + 1);
-	const v460 = v456["regs"];
-	if (v460 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v460))) fail(p + ".regs", "an object", v460);
-	const v461 = v460 as Record<string, unknown>;
-	for (const v462 of Object.keys(v461)) {
-		if (([] as readonly string[]).includes(v462)) continue;
-		checkHex(v461[v462], p + ".regs" + '.' + v462, o, d + 1);
+	const v538 = v as Record<string, unknown>;
+	const v539 = v538["op"];
+	if (v539 === undefined) fail(p + ".op", 'present', undefined);
+	if (v539 !== "setRegs") fail(p + ".op", "\"setRegs\"", v539);
+	const v540 = v538["pid"];
+	if (v540 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v540, p + ".pid", o, d + 1);
+	const v541 = v538["tid"];
+	if (v541 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v541, p + ".tid", o, d + 1);
+	const v542 = v538["regs"];
+	if (v542 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v542))) fail(p + ".regs", "an object", v542);
+	const v543 = v542 as Record<string, unknown>;
+	for (const v544 of Object.keys(v543)) {
+		if (([] as readonly string[]).includes(v544)) continue;
+		checkHex(v543[v544], p + ".regs" + '.' + v544, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v463 of Object.keys(v456)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v463)) fail(p + '.' + v463, 'not there (not in the schema)', v456[v463]);
+		for (const v545 of Object.keys(v538)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v545)) fail(p + '.' + v545, 'not there (not in the schema)', v538[v545]);
 		}
 	}
 }
@@ -2517,13 +2954,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v464 = v as Record<string, unknown>;
-	const v465 = v464["op"];
-	if (v465 === undefined) fail(p + ".op", 'present', undefined);
-	if (v465 !== "ping") fail(p + ".op", "\"ping\"", v465);
+	const v546 = v as Record<string, unknown>;
+	const v547 = v546["op"];
+	if (v547 === undefined) fail(p + ".op", 'present', undefined);
+	if (v547 !== "ping") fail(p + ".op", "\"ping\"", v547);
 	if (o.strict) {
-		for (const v466 of Object.keys(v464)) {
-			if (!(["op"] as readonly string[]).includes(v466)) fail(p + '.' + v466, 'not there (not in the schema)', v464[v466]);
+		for (const v548 of Object.keys(v546)) {
+			if (!(["op"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v546[v548]);
 		}
 	}
 }
@@ -2531,29 +2968,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v467 = v as Record<string, unknown>;
-	const v468 = v467["op"];
-	if (v468 === undefined) fail(p + ".op", 'present', undefined);
-	if (v468 !== "stack") fail(p + ".op", "\"stack\"", v468);
-	const v469 = v467["pid"];
-	if (v469 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v469, p + ".pid", o, d + 1);
-	const v470 = v467["tid"];
-	if (v470 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v470 === 'number' && Number.isInteger(v470))) fail(p + ".tid", "an integer", v470);
-	if (typeof v470 === 'number' && v470 < 0) fail(p + ".tid", ">= 0", v470);
-	if (typeof v470 === 'number' && v470 > 2147483647) fail(p + ".tid", "<= 2147483647", v470);
-	const v471 = v467["maxFrames"];
-	if (v471 === undefined) {
-		if (o.fill) v467["maxFrames"] = 0;
+	const v549 = v as Record<string, unknown>;
+	const v550 = v549["op"];
+	if (v550 === undefined) fail(p + ".op", 'present', undefined);
+	if (v550 !== "stack") fail(p + ".op", "\"stack\"", v550);
+	const v551 = v549["pid"];
+	if (v551 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v551, p + ".pid", o, d + 1);
+	const v552 = v549["tid"];
+	if (v552 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v552 === 'number' && Number.isInteger(v552))) fail(p + ".tid", "an integer", v552);
+	if (typeof v552 === 'number' && v552 < 0) fail(p + ".tid", ">= 0", v552);
+	if (typeof v552 === 'number' && v552 > 2147483647) fail(p + ".tid", "<= 2147483647", v552);
+	const v553 = v549["maxFrames"];
+	if (v553 === undefined) {
+		if (o.fill) v549["maxFrames"] = 0;
 	} else {
-		if (!(typeof v471 === 'number' && Number.isInteger(v471))) fail(p + ".maxFrames", "an integer", v471);
-		if (typeof v471 === 'number' && v471 < 0) fail(p + ".maxFrames", ">= 0", v471);
-		if (typeof v471 === 'number' && v471 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v471);
+		if (!(typeof v553 === 'number' && Number.isInteger(v553))) fail(p + ".maxFrames", "an integer", v553);
+		if (typeof v553 === 'number' && v553 < 0) fail(p + ".maxFrames", ">= 0", v553);
+		if (typeof v553 === 'number' && v553 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v553);
 	}
 	if (o.strict) {
-		for (const v472 of Object.keys(v467)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v472)) fail(p + '.' + v472, 'not there (not in the schema)', v467[v472]);
+		for (const v554 of Object.keys(v549)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v554)) fail(p + '.' + v554, 'not there (not in the schema)', v549[v554]);
 		}
 	}
 }
@@ -2561,34 +2998,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v473 = v as Record<string, unknown>;
-	const v474 = v473["op"];
-	if (v474 === undefined) fail(p + ".op", 'present', undefined);
-	if (v474 !== "symbols") fail(p + ".op", "\"symbols\"", v474);
-	const v475 = v473["pid"];
-	if (v475 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v475, p + ".pid", o, d + 1);
-	const v476 = v473["function"];
-	if (v476 !== undefined) {
-		if (!(typeof v476 === 'string')) fail(p + ".function", "a string", v476);
+	const v555 = v as Record<string, unknown>;
+	const v556 = v555["op"];
+	if (v556 === undefined) fail(p + ".op", 'present', undefined);
+	if (v556 !== "symbols") fail(p + ".op", "\"symbols\"", v556);
+	const v557 = v555["pid"];
+	if (v557 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v557, p + ".pid", o, d + 1);
+	const v558 = v555["function"];
+	if (v558 !== undefined) {
+		if (!(typeof v558 === 'string')) fail(p + ".function", "a string", v558);
 	}
-	const v477 = v473["file"];
-	if (v477 !== undefined) {
-		if (!(typeof v477 === 'string')) fail(p + ".file", "a string", v477);
+	const v559 = v555["file"];
+	if (v559 !== undefined) {
+		if (!(typeof v559 === 'string')) fail(p + ".file", "a string", v559);
 	}
-	const v478 = v473["line"];
-	if (v478 !== undefined) {
-		if (!(typeof v478 === 'number' && Number.isInteger(v478))) fail(p + ".line", "an integer", v478);
-		if (typeof v478 === 'number' && v478 < 1) fail(p + ".line", ">= 1", v478);
-		if (typeof v478 === 'number' && v478 > 2147483647) fail(p + ".line", "<= 2147483647", v478);
+	const v560 = v555["line"];
+	if (v560 !== undefined) {
+		if (!(typeof v560 === 'number' && Number.isInteger(v560))) fail(p + ".line", "an integer", v560);
+		if (typeof v560 === 'number' && v560 < 1) fail(p + ".line", ">= 1", v560);
+		if (typeof v560 === 'number' && v560 > 2147483647) fail(p + ".line", "<= 2147483647", v560);
 	}
-	const v479 = v473["addr"];
-	if (v479 !== undefined) {
-		checkHex(v479, p + ".addr", o, d + 1);
+	const v561 = v555["addr"];
+	if (v561 !== undefined) {
+		checkHex(v561, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v480 of Object.keys(v473)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v480)) fail(p + '.' + v480, 'not there (not in the schema)', v473[v480]);
+		for (const v562 of Object.keys(v555)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v562)) fail(p + '.' + v562, 'not there (not in the schema)', v555[v562]);
 		}
 	}
 }
@@ -2596,27 +3033,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v481 = v as Record<string, unknown>;
-	const v482 = v481["op"];
-	if (v482 === undefined) fail(p + ".op", 'present', undefined);
-	if (v482 !== "locals") fail(p + ".op", "\"locals\"", v482);
-	const v483 = v481["pid"];
-	if (v483 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v483, p + ".pid", o, d + 1);
-	const v484 = v481["tid"];
-	if (v484 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v484, p + ".tid", o, d + 1);
-	const v485 = v481["frame"];
-	if (v485 === undefined) {
-		if (o.fill) v481["frame"] = 0;
+	const v563 = v as Record<string, unknown>;
+	const v564 = v563["op"];
+	if (v564 === undefined) fail(p + ".op", 'present', undefined);
+	if (v564 !== "locals") fail(p + ".op", "\"locals\"", v564);
+	const v565 = v563["pid"];
+	if (v565 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v565, p + ".pid", o, d + 1);
+	const v566 = v563["tid"];
+	if (v566 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v566, p + ".tid", o, d + 1);
+	const v567 = v563["frame"];
+	if (v567 === undefined) {
+		if (o.fill) v563["frame"] = 0;
 	} else {
-		if (!(typeof v485 === 'number' && Number.isInteger(v485))) fail(p + ".frame", "an integer", v485);
-		if (typeof v485 === 'number' && v485 < 0) fail(p + ".frame", ">= 0", v485);
-		if (typeof v485 === 'number' && v485 > 254) fail(p + ".frame", "<= 254", v485);
+		if (!(typeof v567 === 'number' && Number.isInteger(v567))) fail(p + ".frame", "an integer", v567);
+		if (typeof v567 === 'number' && v567 < 0) fail(p + ".frame", ">= 0", v567);
+		if (typeof v567 === 'number' && v567 > 254) fail(p + ".frame", "<= 254", v567);
 	}
 	if (o.strict) {
-		for (const v486 of Object.keys(v481)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v486)) fail(p + '.' + v486, 'not there (not in the schema)', v481[v486]);
+		for (const v568 of Object.keys(v563)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v568)) fail(p + '.' + v568, 'not there (not in the schema)', v563[v568]);
 		}
 	}
 }
@@ -2624,22 +3061,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v487 = v as Record<string, unknown>;
-	const v488 = v487["type"];
-	if (v488 === undefined) fail(p + ".type", 'present', undefined);
-	if (v488 !== "event") fail(p + ".type", "\"event\"", v488);
-	const v489 = v487["event"];
-	if (v489 === undefined) fail(p + ".event", 'present', undefined);
-	if (v489 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v489);
-	const v490 = v487["pid"];
-	if (v490 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v490, p + ".pid", o, d + 1);
-	const v491 = v487["tid"];
-	if (v491 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v491, p + ".tid", o, d + 1);
+	const v569 = v as Record<string, unknown>;
+	const v570 = v569["type"];
+	if (v570 === undefined) fail(p + ".type", 'present', undefined);
+	if (v570 !== "event") fail(p + ".type", "\"event\"", v570);
+	const v571 = v569["event"];
+	if (v571 === undefined) fail(p + ".event", 'present', undefined);
+	if (v571 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v571);
+	const v572 = v569["pid"];
+	if (v572 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v572, p + ".pid", o, d + 1);
+	const v573 = v569["tid"];
+	if (v573 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v573, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v492 of Object.keys(v487)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v492)) fail(p + '.' + v492, 'not there (not in the schema)', v487[v492]);
+		for (const v574 of Object.keys(v569)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v574)) fail(p + '.' + v574, 'not there (not in the schema)', v569[v574]);
 		}
 	}
 }
@@ -2647,22 +3084,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v493 = v as Record<string, unknown>;
-	const v494 = v493["type"];
-	if (v494 === undefined) fail(p + ".type", 'present', undefined);
-	if (v494 !== "event") fail(p + ".type", "\"event\"", v494);
-	const v495 = v493["event"];
-	if (v495 === undefined) fail(p + ".event", 'present', undefined);
-	if (v495 !== "threadExited") fail(p + ".event", "\"threadExited\"", v495);
-	const v496 = v493["pid"];
-	if (v496 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v496, p + ".pid", o, d + 1);
-	const v497 = v493["tid"];
-	if (v497 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v497, p + ".tid", o, d + 1);
+	const v575 = v as Record<string, unknown>;
+	const v576 = v575["type"];
+	if (v576 === undefined) fail(p + ".type", 'present', undefined);
+	if (v576 !== "event") fail(p + ".type", "\"event\"", v576);
+	const v577 = v575["event"];
+	if (v577 === undefined) fail(p + ".event", 'present', undefined);
+	if (v577 !== "threadExited") fail(p + ".event", "\"threadExited\"", v577);
+	const v578 = v575["pid"];
+	if (v578 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v578, p + ".pid", o, d + 1);
+	const v579 = v575["tid"];
+	if (v579 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v579, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v498 of Object.keys(v493)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v498)) fail(p + '.' + v498, 'not there (not in the schema)', v493[v498]);
+		for (const v580 of Object.keys(v575)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v580)) fail(p + '.' + v580, 'not there (not in the schema)', v575[v580]);
 		}
 	}
 }
@@ -2670,38 +3107,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v499 = v as Record<string, unknown>;
-	const v500 = v499["type"];
-	if (v500 === undefined) fail(p + ".type", 'present', undefined);
-	if (v500 !== "event") fail(p + ".type", "\"event\"", v500);
-	const v501 = v499["event"];
-	if (v501 === undefined) fail(p + ".event", 'present', undefined);
-	if (v501 !== "stopped") fail(p + ".event", "\"stopped\"", v501);
-	const v502 = v499["pid"];
-	if (v502 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v502, p + ".pid", o, d + 1);
-	const v503 = v499["tid"];
-	if (v503 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v503, p + ".tid", o, d + 1);
-	const v504 = v499["reason"];
-	if (v504 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v504 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v504)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v504);
-	const v505 = v499["signal"];
-	if (v505 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v505 === 'number' && Number.isInteger(v505))) fail(p + ".signal", "an integer", v505);
-	if (typeof v505 === 'number' && v505 < 0) fail(p + ".signal", ">= 0", v505);
-	if (typeof v505 === 'number' && v505 > 64) fail(p + ".signal", "<= 64", v505);
-	const v506 = v499["pc"];
-	if (v506 !== undefined) {
-		checkHex(v506, p + ".pc", o, d + 1);
+	const v581 = v as Record<string, unknown>;
+	const v582 = v581["type"];
+	if (v582 === undefined) fail(p + ".type", 'present', undefined);
+	if (v582 !== "event") fail(p + ".type", "\"event\"", v582);
+	const v583 = v581["event"];
+	if (v583 === undefined) fail(p + ".event", 'present', undefined);
+	if (v583 !== "stopped") fail(p + ".event", "\"stopped\"", v583);
+	const v584 = v581["pid"];
+	if (v584 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v584, p + ".pid", o, d + 1);
+	const v585 = v581["tid"];
+	if (v585 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v585, p + ".tid", o, d + 1);
+	const v586 = v581["reason"];
+	if (v586 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v586 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v586)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v586);
+	const v587 = v581["signal"];
+	if (v587 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v587 === 'number' && Number.isInteger(v587))) fail(p + ".signal", "an integer", v587);
+	if (typeof v587 === 'number' && v587 < 0) fail(p + ".signal", ">= 0", v587);
+	if (typeof v587 === 'number' && v587 > 64) fail(p + ".signal", "<= 64", v587);
+	const v588 = v581["pc"];
+	if (v588 !== undefined) {
+		checkHex(v588, p + ".pc", o, d + 1);
 	}
-	const v507 = v499["addr"];
-	if (v507 !== undefined) {
-		checkHex(v507, p + ".addr", o, d + 1);
+	const v589 = v581["addr"];
+	if (v589 !== undefined) {
+		checkHex(v589, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v508 of Object.keys(v499)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v508)) fail(p + '.' + v508, 'not there (not in the schema)', v499[v508]);
+		for (const v590 of Object.keys(v581)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v590)) fail(p + '.' + v590, 'not there (not in the schema)', v581[v590]);
 		}
 	}
 }
@@ -2709,30 +3146,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v509 = v as Record<string, unknown>;
-	const v510 = v509["type"];
-	if (v510 === undefined) fail(p + ".type", 'present', undefined);
-	if (v510 !== "event") fail(p + ".type", "\"event\"", v510);
-	const v511 = v509["event"];
-	if (v511 === undefined) fail(p + ".event", 'present', undefined);
-	if (v511 !== "signal") fail(p + ".event", "\"signal\"", v511);
-	const v512 = v509["pid"];
-	if (v512 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v512, p + ".pid", o, d + 1);
-	const v513 = v509["tid"];
-	if (v513 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v513, p + ".tid", o, d + 1);
-	const v514 = v509["signal"];
-	if (v514 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v514 === 'number' && Number.isInteger(v514))) fail(p + ".signal", "an integer", v514);
-	if (typeof v514 === 'number' && v514 < 1) fail(p + ".signal", ">= 1", v514);
-	if (typeof v514 === 'number' && v514 > 64) fail(p + ".signal", "<= 64", v514);
-	const v515 = v509["passed"];
-	if (v515 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v515 === 'boolean')) fail(p + ".passed", "a boolean", v515);
+	const v591 = v as Record<string, unknown>;
+	const v592 = v591["type"];
+	if (v592 === undefined) fail(p + ".type", 'present', undefined);
+	if (v592 !== "event") fail(p + ".type", "\"event\"", v592);
+	const v593 = v591["event"];
+	if (v593 === undefined) fail(p + ".event", 'present', undefined);
+	if (v593 !== "signal") fail(p + ".event", "\"signal\"", v593);
+	const v594 = v591["pid"];
+	if (v594 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v594, p + ".pid", o, d + 1);
+	const v595 = v591["tid"];
+	if (v595 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v595, p + ".tid", o, d + 1);
+	const v596 = v591["signal"];
+	if (v596 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v596 === 'number' && Number.isInteger(v596))) fail(p + ".signal", "an integer", v596);
+	if (typeof v596 === 'number' && v596 < 1) fail(p + ".signal", ">= 1", v596);
+	if (typeof v596 === 'number' && v596 > 64) fail(p + ".signal", "<= 64", v596);
+	const v597 = v591["passed"];
+	if (v597 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v597 === 'boolean')) fail(p + ".passed", "a boolean", v597);
 	if (o.strict) {
-		for (const v516 of Object.keys(v509)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v516)) fail(p + '.' + v516, 'not there (not in the schema)', v509[v516]);
+		for (const v598 of Object.keys(v591)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v598)) fail(p + '.' + v598, 'not there (not in the schema)', v591[v598]);
 		}
 	}
 }
@@ -2740,31 +3177,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v517 = v as Record<string, unknown>;
-	const v518 = v517["type"];
-	if (v518 === undefined) fail(p + ".type", 'present', undefined);
-	if (v518 !== "event") fail(p + ".type", "\"event\"", v518);
-	const v519 = v517["event"];
-	if (v519 === undefined) fail(p + ".event", 'present', undefined);
-	if (v519 !== "childProcess") fail(p + ".event", "\"childProcess\"", v519);
-	const v520 = v517["pid"];
-	if (v520 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v520, p + ".pid", o, d + 1);
-	const v521 = v517["tid"];
-	if (v521 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v521, p + ".tid", o, d + 1);
-	const v522 = v517["child"];
-	if (v522 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v522, p + ".child", o, d + 1);
-	const v523 = v517["kind"];
-	if (v523 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v523 !== 'string' || !["fork","vfork","clone"].includes(v523)) fail(p + ".kind", "one of fork|vfork|clone", v523);
-	const v524 = v517["detached"];
-	if (v524 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v524 === 'boolean')) fail(p + ".detached", "a boolean", v524);
+	const v599 = v as Record<string, unknown>;
+	const v600 = v599["type"];
+	if (v600 === undefined) fail(p + ".type", 'present', undefined);
+	if (v600 !== "event") fail(p + ".type", "\"event\"", v600);
+	const v601 = v599["event"];
+	if (v601 === undefined) fail(p + ".event", 'present', undefined);
+	if (v601 !== "childProcess") fail(p + ".event", "\"childProcess\"", v601);
+	const v602 = v599["pid"];
+	if (v602 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v602, p + ".pid", o, d + 1);
+	const v603 = v599["tid"];
+	if (v603 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v603, p + ".tid", o, d + 1);
+	const v604 = v599["child"];
+	if (v604 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v604, p + ".child", o, d + 1);
+	const v605 = v599["kind"];
+	if (v605 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v605 !== 'string' || !["fork","vfork","clone"].includes(v605)) fail(p + ".kind", "one of fork|vfork|clone", v605);
+	const v606 = v599["detached"];
+	if (v606 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v606 === 'boolean')) fail(p + ".detached", "a boolean", v606);
 	if (o.strict) {
-		for (const v525 of Object.keys(v517)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v525)) fail(p + '.' + v525, 'not there (not in the schema)', v517[v525]);
+		for (const v607 of Object.keys(v599)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v607)) fail(p + '.' + v607, 'not there (not in the schema)', v599[v607]);
 		}
 	}
 }
@@ -2772,25 +3209,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v526 = v as Record<string, unknown>;
-	const v527 = v526["type"];
-	if (v527 === undefined) fail(p + ".type", 'present', undefined);
-	if (v527 !== "event") fail(p + ".type", "\"event\"", v527);
-	const v528 = v526["event"];
-	if (v528 === undefined) fail(p + ".event", 'present', undefined);
-	if (v528 !== "exec") fail(p + ".event", "\"exec\"", v528);
-	const v529 = v526["pid"];
-	if (v529 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v529, p + ".pid", o, d + 1);
-	const v530 = v526["tid"];
-	if (v530 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v530, p + ".tid", o, d + 1);
-	const v531 = v526["path"];
-	if (v531 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v531 === 'string')) fail(p + ".path", "a string", v531);
+	const v608 = v as Record<string, unknown>;
+	const v609 = v608["type"];
+	if (v609 === undefined) fail(p + ".type", 'present', undefined);
+	if (v609 !== "event") fail(p + ".type", "\"event\"", v609);
+	const v610 = v608["event"];
+	if (v610 === undefined) fail(p + ".event", 'present', undefined);
+	if (v610 !== "exec") fail(p + ".event", "\"exec\"", v610);
+	const v611 = v608["pid"];
+	if (v611 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v611, p + ".pid", o, d + 1);
+	const v612 = v608["tid"];
+	if (v612 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v612, p + ".tid", o, d + 1);
+	const v613 = v608["path"];
+	if (v613 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v613 === 'string')) fail(p + ".path", "a string", v613);
 	if (o.strict) {
-		for (const v532 of Object.keys(v526)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v532)) fail(p + '.' + v532, 'not there (not in the schema)', v526[v532]);
+		for (const v614 of Object.keys(v608)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v614)) fail(p + '.' + v614, 'not there (not in the schema)', v608[v614]);
 		}
 	}
 }
@@ -2798,32 +3235,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v533 = v as Record<string, unknown>;
-	const v534 = v533["type"];
-	if (v534 === undefined) fail(p + ".type", 'present', undefined);
-	if (v534 !== "event") fail(p + ".type", "\"event\"", v534);
-	const v535 = v533["event"];
-	if (v535 === undefined) fail(p + ".event", 'present', undefined);
-	if (v535 !== "exited") fail(p + ".event", "\"exited\"", v535);
-	const v536 = v533["pid"];
-	if (v536 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v536, p + ".pid", o, d + 1);
-	const v537 = v533["exitCode"];
-	if (v537 !== undefined) {
-		if (!(typeof v537 === 'number' && Number.isInteger(v537))) fail(p + ".exitCode", "an integer", v537);
-		if (typeof v537 === 'number' && v537 < 0) fail(p + ".exitCode", ">= 0", v537);
-		if (typeof v537 === 'number' && v537 > 255) fail(p + ".exitCode", "<= 255", v537);
+	const v615 = v as Record<string, unknown>;
+	const v616 = v615["type"];
+	if (v616 === undefined) fail(p + ".type", 'present', undefined);
+	if (v616 !== "event") fail(p + ".type", "\"event\"", v616);
+	const v617 = v615["event"];
+	if (v617 === undefined) fail(p + ".event", 'present', undefined);
+	if (v617 !== "exited") fail(p + ".event", "\"exited\"", v617);
+	const v618 = v615["pid"];
+	if (v618 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v618, p + ".pid", o, d + 1);
+	const v619 = v615["exitCode"];
+	if (v619 !== undefined) {
+		if (!(typeof v619 === 'number' && Number.isInteger(v619))) fail(p + ".exitCode", "an integer", v619);
+		if (typeof v619 === 'number' && v619 < 0) fail(p + ".exitCode", ">= 0", v619);
+		if (typeof v619 === 'number' && v619 > 255) fail(p + ".exitCode", "<= 255", v619);
 	}
-	const v538 = v533["signal"];
-	if (v538 !== undefined) {
-		if (!(typeof v538 === 'number' && Number.isInteger(v538))) fail(p + ".signal", "an integer", v538);
-		if (typeof v538 === 'number' && v538 < 1) fail(p + ".signal", ">= 1", v538);
-		if (typeof v538 === 'number' && v538 > 64) fail(p + ".signal", "<= 64", v538);
+	const v620 = v615["signal"];
+	if (v620 !== undefined) {
+		if (!(typeof v620 === 'number' && Number.isInteger(v620))) fail(p + ".signal", "an integer", v620);
+		if (typeof v620 === 'number' && v620 < 1) fail(p + ".signal", ">= 1", v620);
+		if (typeof v620 === 'number' && v620 > 64) fail(p + ".signal", "<= 64", v620);
 	}
-	if (v533["exitCode"] === undefined && v533["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v615["exitCode"] === undefined && v615["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v539 of Object.keys(v533)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v539)) fail(p + '.' + v539, 'not there (not in the schema)', v533[v539]);
+		for (const v621 of Object.keys(v615)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v621)) fail(p + '.' + v621, 'not there (not in the schema)', v615[v621]);
 		}
 	}
 }
@@ -2849,6 +3286,9 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	watch: (v, o) => run<BodyByOp['watch']>(checkWatchBody, v, 'watch', o),
 	unwatch: (v, o) => run<BodyByOp['unwatch']>(checkPidBody, v, 'unwatch', o),
 	global: (v, o) => run<BodyByOp['global']>(checkGlobalBody, v, 'global', o),
+	frameVars: (v, o) => run<BodyByOp['frameVars']>(checkFrameVarsBody, v, 'frameVars', o),
+	typeInfo: (v, o) => run<BodyByOp['typeInfo']>(checkTypeInfoBody, v, 'typeInfo', o),
+	typedValue: (v, o) => run<BodyByOp['typedValue']>(checkTypedValueBody, v, 'typedValue', o),
 	stop: (v, o) => run<BodyByOp['stop']>(checkStopBody, v, 'stop', o),
 	resume: (v, o) => run<BodyByOp['resume']>(checkPidBody, v, 'resume', o),
 	launch: (v, o) => run<BodyByOp['launch']>(checkLaunchBody, v, 'launch', o),
@@ -2876,6 +3316,9 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	watch: (v, o) => run<RequestByOp['watch'] & { op: 'watch' }>(checkRequestWatch, v, 'request', o),
 	unwatch: (v, o) => run<RequestByOp['unwatch'] & { op: 'unwatch' }>(checkRequestUnwatch, v, 'request', o),
 	global: (v, o) => run<RequestByOp['global'] & { op: 'global' }>(checkRequestGlobal, v, 'request', o),
+	frameVars: (v, o) => run<RequestByOp['frameVars'] & { op: 'frameVars' }>(checkRequestFrameVars, v, 'request', o),
+	typeInfo: (v, o) => run<RequestByOp['typeInfo'] & { op: 'typeInfo' }>(checkRequestTypeInfo, v, 'request', o),
+	typedValue: (v, o) => run<RequestByOp['typedValue'] & { op: 'typedValue' }>(checkRequestTypedValue, v, 'request', o),
 	stop: (v, o) => run<RequestByOp['stop'] & { op: 'stop' }>(checkRequestStop, v, 'request', o),
 	resume: (v, o) => run<RequestByOp['resume'] & { op: 'resume' }>(checkRequestResume, v, 'request', o),
 	launch: (v, o) => run<RequestByOp['launch'] & { op: 'launch' }>(checkRequestLaunch, v, 'request', o),
@@ -2932,6 +3375,13 @@ export const defValidators = {
 	ForkInfoBody: (v: unknown, o?: CheckOptions, path = 'ForkInfoBody'): ForkInfoBody => run<ForkInfoBody>(checkForkInfoBody, v, path, o),
 	HeldLock: (v: unknown, o?: CheckOptions, path = 'HeldLock'): HeldLock => run<HeldLock>(checkHeldLock, v, path, o),
 	WatchBody: (v: unknown, o?: CheckOptions, path = 'WatchBody'): WatchBody => run<WatchBody>(checkWatchBody, v, path, o),
+	TypeId: (v: unknown, o?: CheckOptions, path = 'TypeId'): TypeId => run<TypeId>(checkTypeId, v, path, o),
+	FrameVar: (v: unknown, o?: CheckOptions, path = 'FrameVar'): FrameVar => run<FrameVar>(checkFrameVar, v, path, o),
+	FrameVarsBody: (v: unknown, o?: CheckOptions, path = 'FrameVarsBody'): FrameVarsBody => run<FrameVarsBody>(checkFrameVarsBody, v, path, o),
+	TypeField: (v: unknown, o?: CheckOptions, path = 'TypeField'): TypeField => run<TypeField>(checkTypeField, v, path, o),
+	TypeLayout: (v: unknown, o?: CheckOptions, path = 'TypeLayout'): TypeLayout => run<TypeLayout>(checkTypeLayout, v, path, o),
+	TypeInfoBody: (v: unknown, o?: CheckOptions, path = 'TypeInfoBody'): TypeInfoBody => run<TypeInfoBody>(checkTypeInfoBody, v, path, o),
+	TypedValueBody: (v: unknown, o?: CheckOptions, path = 'TypedValueBody'): TypedValueBody => run<TypedValueBody>(checkTypedValueBody, v, path, o),
 	GlobalBody: (v: unknown, o?: CheckOptions, path = 'GlobalBody'): GlobalBody => run<GlobalBody>(checkGlobalBody, v, path, o),
 	PidBody: (v: unknown, o?: CheckOptions, path = 'PidBody'): PidBody => run<PidBody>(checkPidBody, v, path, o),
 	AttachBody: (v: unknown, o?: CheckOptions, path = 'AttachBody'): AttachBody => run<AttachBody>(checkAttachBody, v, path, o),

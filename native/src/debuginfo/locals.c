@@ -17,6 +17,8 @@
 #include "debuginfo/dw.h"
 #include "debuginfo/dwexpr.h"
 #include "debuginfo/dwtype.h"
+#include "debuginfo/dwtypeid.h"
+#include "arch/arch.h"
 #include "debuginfo/dwvalue.h"
 #include "debuginfo/strbuf.h"
 
@@ -28,6 +30,7 @@ struct lctx {
 	Dwfl *dwfl;
 	uint64_t at;   /* pc for lookups (pc-1 for a caller) */
 	uint64_t bias; /* module load bias */
+	uint64_t mod_start; /* the module's load address (type ids) */
 	const struct sym_regs *regs;
 	bool has_cfa;
 	uint64_t cfa;
@@ -163,6 +166,10 @@ static struct dwsrc bad_src(struct lctx *c, const char *why)
 static struct dwsrc located(struct lctx *c, const struct dwexpr_env *env, const struct dwexpr_result *r, uint8_t *bytes)
 {
 	struct dwsrc s = { 0 };
+	if (r->npieces == 1 && r->piece[0].size == 0 && r->piece[0].kind == DWEXPR_REG) {
+		s.in_reg = true;
+		s.reg = r->piece[0].reg;
+	}
 	if (r->npieces == 1 && r->piece[0].size == 0 && r->piece[0].kind == DWEXPR_MEM) {
 		s.mem = true;
 		s.addr = r->piece[0].addr;
@@ -272,46 +279,6 @@ static struct dwsrc var_src(struct lctx *c, Dwarf_Die *var, uint8_t *bytes)
 
 /* ---- the answer ---- */
 
-static void lvar_json(struct jw *w, const struct lvar *v)
-{
-	jw_obj_begin(w);
-	jw_kstr(w, "name", v->name ? v->name : "?");
-	jw_kstr(w, "type", v->type ? v->type : "?");
-	jw_kstr(w, "value", v->value ? v->value : "?");
-	jw_key(w, "address");
-	if (v->has_addr)
-		jw_hex(w, v->addr);
-	else
-		jw_null(w);
-	jw_kstr(w, "kind", v->kind);
-	jw_key(w, "expr");
-	if (v->expr)
-		jw_str(w, v->expr);
-	else
-		jw_null(w);
-	if (v->has_ptr)
-		jw_khex(w, "pointer", v->ptr);
-	if (v->raw_kind) {
-		jw_key(w, "raw");
-		jw_obj_begin(w);
-		jw_kstr(w, "kind", v->raw_kind);
-		jw_kstr(w, "value", v->raw);
-		if (v->raw_size)
-			jw_kint(w, "size", v->raw_size);
-		jw_obj_end(w);
-	}
-	jw_key(w, "children");
-	if (v->has_children) {
-		jw_arr_begin(w);
-		for (size_t i = 0; i < v->nkids; i++)
-			lvar_json(w, &v->kids[i]);
-		jw_arr_end(w);
-	} else {
-		jw_null(w);
-	}
-	jw_obj_end(w);
-}
-
 static bool wanted_var(Dwarf_Die *d)
 {
 	int tag = DW->dwarf_tag(d);
@@ -363,6 +330,79 @@ static void no_vars(struct jw *w, const char *fn, const char *note)
 	jw_arr_end(w);
 }
 
+/* The frame's function and scopes: 0 with *scopes (free it) and *fi (the
+ * innermost function-like scope), or 1 with note (no variables). */
+static int frame_open(struct lctx *c, const struct sym_frame *frames, int n, int index, Dwarf_Die **scopes, int *fi,
+		      char *note, size_t cap)
+{
+	const struct sym_frame *f = &frames[index];
+	uint64_t pc = f->activation || f->pc == 0 ? f->pc : f->pc - 1;
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = DW->dwfl_addrdie(c->dwfl, pc, &bias);
+	if (!cu) {
+		snprintf(note, cap, "no DWARF debug information at 0x%" PRIx64, f->pc);
+		return 1;
+	}
+	c->bias = bias;
+	c->at = pc - bias;
+	c->mod_start = dwtypeid_module_at(c->dwfl, pc);
+	*scopes = NULL;
+	int ns = DW->dwarf_getscopes(cu, c->at, scopes);
+	*fi = -1;
+	for (int i = 0; i < ns; i++) {
+		int tag = DW->dwarf_tag(&(*scopes)[i]);
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+			*fi = i;
+			break;
+		}
+	}
+	if (*fi < 0) {
+		free(*scopes);
+		*scopes = NULL;
+		snprintf(note, cap, "no DWARF function at 0x%" PRIx64, f->pc);
+		return 1;
+	}
+	/* the frame base is the out-of-line function's (inlined code uses it) */
+	for (int i = *fi; i < ns && !c->has_fn; i++) {
+		if (DW->dwarf_tag(&(*scopes)[i]) == DW_TAG_subprogram) {
+			c->fn = (*scopes)[i];
+			c->has_fn = true;
+		}
+	}
+	if (!c->has_fn) { /* inlined: dwarf_getscopes went on in the abstract origin */
+		Dwarf_Die ch;
+		if (DW->dwarf_child(cu, &ch) == 0) {
+			do {
+				if (DW->dwarf_tag(&ch) == DW_TAG_subprogram && DW->dwarf_haspc(&ch, c->at) > 0) {
+					c->fn = ch;
+					c->has_fn = true;
+					break;
+				}
+			} while (DW->dwarf_siblingof(&ch, &ch) == 0);
+		}
+	}
+	/* the CFA: the caller's sp after the return (the unwinder's), else CFI */
+	if (index + 1 < n && frames[index + 1].sp) {
+		c->cfa = frames[index + 1].sp;
+		c->has_cfa = true;
+	} else {
+		c->has_cfa = cfa_from_cfi(c, pc);
+	}
+	return 0;
+}
+
+static void function_json(struct jw *w, Dwarf_Die *fn)
+{
+	const char *fname = DW->dwarf_diename(fn);
+	jw_key(w, "function");
+	if (fname)
+		jw_str(w, fname);
+	else
+		jw_null(w);
+	jw_key(w, "note");
+	jw_null(w);
+}
+
 int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
 		const struct sym_regs *regs, struct jw *w, struct fk_err *err)
 {
@@ -375,76 +415,22 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 		no_vars(w, NULL, note);
 		return 0;
 	}
-	const struct sym_frame *f = &frames[index];
 	struct lctx c = { .s = s, .pid = pid, .dwfl = dwfl, .regs = regs, .values = { .s = s, .pid = pid } };
-	uint64_t pc = f->activation || f->pc == 0 ? f->pc : f->pc - 1;
-	Dwarf_Addr bias = 0;
-	Dwarf_Die *cu = DW->dwfl_addrdie(dwfl, pc, &bias);
-	if (!cu) {
-		snprintf(note, sizeof note, "no DWARF debug information at 0x%" PRIx64, f->pc);
+	Dwarf_Die *scopes;
+	int fi;
+	if (frame_open(&c, frames, n, index, &scopes, &fi, note, sizeof note)) {
 		no_vars(w, NULL, note);
 		return 0;
-	}
-	c.bias = bias;
-	c.at = pc - bias;
-	Dwarf_Die *scopes = NULL;
-	int ns = DW->dwarf_getscopes(cu, c.at, &scopes);
-	int fi = -1; /* the innermost function-like scope */
-	for (int i = 0; i < ns; i++) {
-		int tag = DW->dwarf_tag(&scopes[i]);
-		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
-			fi = i;
-			break;
-		}
-	}
-	if (fi < 0) {
-		free(scopes);
-		snprintf(note, sizeof note, "no DWARF function at 0x%" PRIx64, f->pc);
-		no_vars(w, NULL, note);
-		return 0;
-	}
-	/* the frame base is the out-of-line function's (inlined code uses it) */
-	for (int i = fi; i < ns && !c.has_fn; i++) {
-		if (DW->dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
-			c.fn = scopes[i];
-			c.has_fn = true;
-		}
-	}
-	if (!c.has_fn) { /* inlined: dwarf_getscopes went on in the abstract origin */
-		Dwarf_Die ch;
-		if (DW->dwarf_child(cu, &ch) == 0) {
-			do {
-				if (DW->dwarf_tag(&ch) == DW_TAG_subprogram && DW->dwarf_haspc(&ch, c.at) > 0) {
-					c.fn = ch;
-					c.has_fn = true;
-					break;
-				}
-			} while (DW->dwarf_siblingof(&ch, &ch) == 0);
-		}
-	}
-	/* the CFA: the caller's sp after the return (the unwinder's), else CFI */
-	if (index + 1 < n && frames[index + 1].sp) {
-		c.cfa = frames[index + 1].sp;
-		c.has_cfa = true;
-	} else {
-		c.has_cfa = cfa_from_cfi(&c, pc);
 	}
 	struct lvar *vars = NULL;
 	size_t nv = 0, cap = 0;
 	for (int i = 0; i <= fi; i++)
 		vars_of_scope(&c, &scopes[i], &vars, &nv, &cap);
-	const char *fname = DW->dwarf_diename(&scopes[fi]);
-	jw_key(w, "function");
-	if (fname)
-		jw_str(w, fname);
-	else
-		jw_null(w);
-	jw_key(w, "note");
-	jw_null(w);
+	function_json(w, &scopes[fi]);
 	jw_key(w, "variables");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < nv; i++) {
-		lvar_json(w, &vars[i]);
+		dwvalue_json(w, &vars[i]);
 		dwvalue_free(&vars[i]);
 	}
 	jw_arr_end(w);
@@ -453,10 +439,90 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 	return 0;
 }
 
+/* ---- where each variable is, with its type's id (expressions) ---- */
+
+static void place_json(struct jw *w, const struct dwsrc *src)
+{
+	if (src->bad) {
+		jw_kstr(w, "unavailable", src->bad);
+		return;
+	}
+	if (src->mem) {
+		jw_khex(w, "address", src->addr);
+		return;
+	}
+	const char *rn = src->in_reg ? arch_dwarf_reg_name(src->reg) : NULL;
+	if (rn)
+		jw_kstr(w, "register", rn);
+	char hexbytes[2 * VAR_BYTES + 1];
+	size_t k = 0;
+	for (size_t i = 0; i < src->len && i < VAR_BYTES; i++)
+		k += (size_t)snprintf(hexbytes + k, sizeof hexbytes - k, "%02x", src->bytes[i]);
+	hexbytes[k] = '\0';
+	jw_kstr(w, "bytes", hexbytes);
+}
+
+static void places_of_scope(struct lctx *c, Dwarf_Die *scope, struct jw *w)
+{
+	Dwarf_Die ch;
+	if (DW->dwarf_child(scope, &ch) != 0)
+		return;
+	do {
+		if (!wanted_var(&ch))
+			continue;
+		jw_obj_begin(w);
+		jw_kstr(w, "name", DW->dwarf_diename(&ch));
+		jw_kstr(w, "kind", DW->dwarf_tag(&ch) == DW_TAG_formal_parameter ? "param" : "local");
+		Dwarf_Die t;
+		jw_key(w, "type");
+		if (dwtype_ref(&ch, DW_AT_type, &t)) {
+			char id[DWTYPEID_MAX];
+			dwtypeid_format(c->mod_start, &t, id);
+			jw_str(w, id);
+		} else {
+			jw_null(w);
+		}
+		uint8_t bytes[VAR_BYTES];
+		struct dwsrc src = var_src(c, &ch, bytes);
+		place_json(w, &src);
+		jw_obj_end(w);
+	} while (DW->dwarf_siblingof(&ch, &ch) == 0);
+}
+
+int frame_vars_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
+		    const struct sym_regs *regs, struct jw *w, struct fk_err *err)
+{
+	if (!s || !frames || !regs || index < 0 || index >= n)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "frameVars", "bad frame %d of %d", index, n);
+	char note[256];
+	Dwfl *dwfl = sym_dwfl(s);
+	if (!dwfl) {
+		snprintf(note, sizeof note, "no DWARF reader: %s", sym_note(s) ? sym_note(s) : "libdw is not in use");
+		no_vars(w, NULL, note);
+		return 0;
+	}
+	struct lctx c = { .s = s, .pid = pid, .dwfl = dwfl, .regs = regs, .values = { .s = s, .pid = pid } };
+	Dwarf_Die *scopes;
+	int fi;
+	if (frame_open(&c, frames, n, index, &scopes, &fi, note, sizeof note)) {
+		no_vars(w, NULL, note);
+		return 0;
+	}
+	function_json(w, &scopes[fi]);
+	jw_key(w, "variables");
+	jw_arr_begin(w);
+	for (int i = 0; i <= fi; i++)
+		places_of_scope(&c, &scopes[i], w);
+	jw_arr_end(w);
+	free(scopes);
+	return 0;
+}
+
 /* ---- globals and file statics by name ---- */
 
 struct gfind {
 	const char *name;
+	Dwfl *dwfl;
 	struct dwvalue_ctx values;
 	struct lvar *vars;
 	size_t n, cap;
@@ -487,6 +553,8 @@ static bool cb_named(Dwarf_Die *var, uint64_t addr, void *arg)
 	struct dwsrc src = { .mem = true, .addr = addr };
 	Dwarf_Die t;
 	bool has_t = dwtype_ref(var, DW_AT_type, &t);
+	if (has_t)
+		dwtypeid_format(dwtypeid_module_at(g->dwfl, addr), &t, v->type_id);
 	dwvalue_build(&g->values, v, has_t ? &t : NULL, &src);
 	return g->n < 16;
 }
@@ -497,12 +565,12 @@ int globals_json(struct fk_symbols *s, pid_t pid, const char *name, struct jw *w
 	if (!dwfl)
 		return fk_fail(err, ENOSYS, FK_KIND_FAILED, "global", "no libdw: globals need DWARF (%s)",
 			       sym_note(s) ? sym_note(s) : "libdw not loaded");
-	struct gfind g = { .name = name, .values = { .s = s, .pid = pid } };
+	struct gfind g = { .name = name, .dwfl = dwfl, .values = { .s = s, .pid = pid } };
 	dw_each_global(dwfl, cb_named, &g);
 	jw_key(w, "variables");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < g.n; i++) {
-		lvar_json(w, &g.vars[i]);
+		dwvalue_json(w, &g.vars[i]);
 		dwvalue_free(&g.vars[i]);
 	}
 	jw_arr_end(w);

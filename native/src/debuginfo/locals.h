@@ -37,6 +37,13 @@
 int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
 		const struct sym_regs *regs, struct jw *w, struct fk_err *err);
 
+/* Like locals_json, but where each variable is instead of its value (for
+ * expressions): "variables" [{"name","kind","type" (a dwtypeid or null),
+ * and "address", or "bytes" (hex; with "register" when they are one whole
+ * general register), or "unavailable" (why)}]. */
+int frame_vars_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
+		    const struct sym_regs *regs, struct jw *w, struct fk_err *err);
+
 /* Write the member "variables": every global or file-static variable
  * called `name` in the process's modules (statics of the same name in
  * several units are several objects), as locals_json writes them, kind
