@@ -89,7 +89,8 @@ static void enumerators_json(struct jw *w, Dwarf_Die *t, bool sign)
 			Dwarf_Attribute a;
 			Dwarf_Sword sv;
 			Dwarf_Word uv;
-			if (DW->dwarf_tag(&ch) != DW_TAG_enumerator || !DW->dwarf_attr_integrate(&ch, DW_AT_const_value, &a))
+			if (DW->dwarf_tag(&ch) != DW_TAG_enumerator ||
+			    !DW->dwarf_attr_integrate(&ch, DW_AT_const_value, &a))
 				continue;
 			char buf[32];
 			unsigned form = DW->dwarf_whatform(&a);
@@ -113,7 +114,7 @@ static void enumerators_json(struct jw *w, Dwarf_Die *t, bool sign)
 
 struct tfind {
 	const char *name;
-	int tag;	 /* DW_TAG_… wanted; DW_TAG_enumerator: the enum that has one */
+	int tag;	  /* DW_TAG_… wanted; DW_TAG_enumerator: the enum that has one */
 	bool found, decl; /* decl: only a declaration so far */
 	Dwarf_Die die;
 	uint64_t mod;
@@ -167,12 +168,12 @@ static int cb_types(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_Addr s
 
 static int tag_of(const char *tag)
 {
-	return !tag				 ? DW_TAG_typedef
-	       : strcmp(tag, "struct") == 0	 ? DW_TAG_structure_type
-	       : strcmp(tag, "union") == 0	 ? DW_TAG_union_type
-	       : strcmp(tag, "enum") == 0	 ? DW_TAG_enumeration_type
+	return !tag				? DW_TAG_typedef
+	       : strcmp(tag, "struct") == 0	? DW_TAG_structure_type
+	       : strcmp(tag, "union") == 0	? DW_TAG_union_type
+	       : strcmp(tag, "enum") == 0	? DW_TAG_enumeration_type
 	       : strcmp(tag, "enumerator") == 0 ? DW_TAG_enumerator
-					       : DW_TAG_typedef;
+						: DW_TAG_typedef;
 }
 
 /* ---- the layout ---- */
@@ -255,7 +256,8 @@ int exprtypes_info_json(struct fk_symbols *s, const char *id, const char *name, 
 	uint64_t mod = 0;
 	if (id) {
 		if (!dwtypeid_find(dwfl, id, &t, &mod))
-			return fk_fail(err, EINVAL, FK_KIND_BADREQ, "typeInfo", "no type %s here (malformed, or its module is gone)", id);
+			return fk_fail(err, EINVAL, FK_KIND_BADREQ, "typeInfo",
+				       "no type %s here (malformed, or its module is gone)", id);
 		if (dwtype_flag(&t, DW_AT_declaration) && DW->dwarf_diename(&t)) {
 			/* an incomplete struct: its definition, from any unit */
 			int tg = DW->dwarf_tag(&t);
@@ -282,8 +284,9 @@ int exprtypes_info_json(struct fk_symbols *s, const char *id, const char *name, 
 	return 0;
 }
 
-int exprtypes_value_json(struct fk_symbols *s, pid_t pid, const char *id, uint64_t addr, const uint8_t *bytes, size_t len,
-			 int64_t count, const char *name, const char *expr, struct jw *w, struct fk_err *err)
+int exprtypes_value_json(struct fk_symbols *s, pid_t pid, const char *id, uint64_t addr, const uint8_t *bytes,
+			 size_t len, int64_t count, const char *name, const char *expr, struct jw *w,
+			 struct fk_err *err)
 {
 	Dwfl *dwfl = sym_dwfl(s);
 	if (!dwfl)
@@ -291,7 +294,8 @@ int exprtypes_value_json(struct fk_symbols *s, pid_t pid, const char *id, uint64
 			       sym_note(s) ? sym_note(s) : "libdw not loaded");
 	Dwarf_Die t;
 	if (!dwtypeid_find(dwfl, id, &t, NULL))
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "typedValue", "no type %s here (malformed, or its module is gone)", id);
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "typedValue",
+			       "no type %s here (malformed, or its module is gone)", id);
 	struct dwvalue_ctx c = { .s = s, .pid = pid };
 	struct lvar v = { 0 };
 	v.name = xstrdup(name);

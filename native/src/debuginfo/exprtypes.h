@@ -24,7 +24,8 @@ int exprtypes_info_json(struct fk_symbols *s, const char *id, const char *name, 
  * of count of them) at addr, or held in bytes[0..len) when bytes is not
  * NULL, named `name` with the C expression `expr`, as locals_json writes a
  * variable. Returns 0, or -1 with err. */
-int exprtypes_value_json(struct fk_symbols *s, pid_t pid, const char *id, uint64_t addr, const uint8_t *bytes, size_t len,
-			 int64_t count, const char *name, const char *expr, struct jw *w, struct fk_err *err);
+int exprtypes_value_json(struct fk_symbols *s, pid_t pid, const char *id, uint64_t addr, const uint8_t *bytes,
+			 size_t len, int64_t count, const char *name, const char *expr, struct jw *w,
+			 struct fk_err *err);
 
 #endif

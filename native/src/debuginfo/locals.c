@@ -28,8 +28,8 @@ struct lctx {
 	struct fk_symbols *s;
 	pid_t pid;
 	Dwfl *dwfl;
-	uint64_t at;   /* pc for lookups (pc-1 for a caller) */
-	uint64_t bias; /* module load bias */
+	uint64_t at;	    /* pc for lookups (pc-1 for a caller) */
+	uint64_t bias;	    /* module load bias */
 	uint64_t mod_start; /* the module's load address (type ids) */
 	const struct sym_regs *regs;
 	bool has_cfa;

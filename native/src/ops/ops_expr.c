@@ -24,7 +24,10 @@ int op_type_info(struct fk_tracer *tr, const struct rq_type_info *rq, struct jw 
 
 static int unhex(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
 }
 
 int op_typed_value(struct fk_tracer *tr, const struct rq_typed_value *rq, struct jw *body, struct fk_err *err)
