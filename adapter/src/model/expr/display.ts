@@ -8,6 +8,7 @@
 import type { Variable } from '../debuggee';
 import type { ScalarKind } from '../assign';
 import { type Evaluator, type Val } from './eval';
+import { ExprError } from './lexer';
 import { isInteger, typeName, type CType } from './types';
 
 export interface ShowTarget {
@@ -89,6 +90,8 @@ export async function show(ev: Evaluator, st: ShowTarget, val: Val, expr: string
 	const t = val.type;
 	const p = val.place;
 	if (p?.at === 'none') return blank(name, t, expr, p.why);
+	if (depth === 0 && p?.at === 'mem' && t.kind !== 'function' && st.readSome(p.addr, 1).length === 0)
+		throw new ExprError(`cannot read memory at 0x${p.addr.toString(16)}`);
 	// an object of a DWARF type: the native formatter, as the Variables view
 	if (t.id && p && !val.bits && val.v === undefined && t.kind !== 'function') {
 		const where = p.at === 'mem' ? { address: p.addr } : { bytes: p.bytes };
@@ -108,6 +111,7 @@ export async function show(ev: Evaluator, st: ShowTarget, val: Val, expr: string
 	try {
 		v = await ev.load(val);
 	} catch (e) {
+		if (depth === 0) throw e;
 		return blank(name, t, expr, `<${(e as Error).message}>`);
 	}
 	const out = blank(name, t, expr, formatScalar(t, v));
