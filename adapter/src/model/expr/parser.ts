@@ -283,3 +283,16 @@ function canonical(words: string[]): string {
 	if (words.length === 0) throw new ExprError('expected a type name');
 	return `${u}int`;
 }
+
+/** Throws when `src` is not a C expression whatever its names turn out to be (a typedef or a variable). */
+export function checkSyntax(src: string): void {
+	try {
+		parse(src, () => false);
+	} catch (e) {
+		try {
+			parse(src, () => true);
+		} catch {
+			throw new ExprError(`condition "${src}" not understood: ${(e as Error).message}`);
+		}
+	}
+}
