@@ -177,11 +177,23 @@ test('expressions: operators, conversions, casts, sizeof, pointers, x@n, bit-fie
 		} catch (e) {
 			assert.match((e as Error).message, /not something that can be written/);
 		}
+		// a parameter the compiler keeps in a register (i, in rbp at -O1): read and written there
+		assert.match(await err('&i'), /cannot take the address of a value in register r[a-z0-9]+/);
+		assert.equal((await set('i', '4')).value, '4');
+		// setVariable (Variables view) goes through the evaluator for what is not a plain scalar in memory
+		const scopes = (await dc.scopesRequest({ frameId })).body.scopes;
+		const locals = (await dc.variablesRequest({ variablesReference: scopes.find((x) => x.name === 'Locals')!.variablesReference })).body
+			.variables;
+		const flRef = locals.find((v) => v.name === 'fl')!.variablesReference;
+		const setv = async (ref: number, name: string, value: string) =>
+			(await dc.setVariableRequest({ variablesReference: ref, name, value })).body.value;
+		assert.equal(await setv(flRef, 'ready', 'false'), '0', 'a bit-field');
+		assert.equal(await val('fl.ready == 0 && fl.level == 6'), '1');
 		// the program sees what was written
 		const before = out().length;
 		await dc.continueRequest({ threadId: tid });
 		await dc.waitForEvent('stopped', 20000);
-		assert.match(out().slice(before), /walk i=0 level=6 arr2=20 y=-1 sum=10\n/);
+		assert.match(out().slice(before), /walk i=4 level=6 arr2=20 y=-1 sum=19\n/, 'i = 4: arr[4] is 9');
 	} finally {
 		await dc.stop().catch(() => {});
 	}

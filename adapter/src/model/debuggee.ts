@@ -957,13 +957,13 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 	async assign(tid: number, frame: number, v: Variable, text: string): Promise<Variable> {
 		this.requireStopped('setVariable');
 		if (v.children) throw new DebuggeeError('unsupported', `${v.expr ?? v.name} is a ${v.type}: assign its members one by one`);
-		if (!v.rawKind || !v.size) throw new DebuggeeError('unsupported', `${v.expr ?? v.name} (${v.type}) cannot be written: ${v.value}`);
-		if (v.address === null) {
-			throw new DebuggeeError(
-				'unsupported',
-				`${v.expr ?? v.name} lives in a register here (the compiler's choice): writing it is not supported yet; set the register in Registers`,
-			);
+		if (v.rawKind && v.expr && (v.address === null || !v.size)) {
+			// a register-located local or a bit-field: the expression evaluator writes it
+			await this.evaluate(tid, frame, `${v.expr} = ${text}`, true);
+			return (await this.evaluate(tid, frame, v.expr)).variable;
 		}
+		if (!v.rawKind || !v.size || v.address === null)
+			throw new DebuggeeError('unsupported', `${v.expr ?? v.name} (${v.type}) cannot be written: ${v.value}`);
 		const bytes = encodeScalar(v.rawKind, v.size, text);
 		const n = this.writeMemory(v.address, bytes);
 		if (n !== bytes.length)

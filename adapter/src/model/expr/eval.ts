@@ -168,6 +168,9 @@ export class Evaluator {
 				if (v) return { type: await this.resolve(v.type), place: v.place };
 				const e = await this.target.enumerator(n.name);
 				if (e) return { type: e.type, place: null, v: e.value };
+				// <stdbool.h> and <stddef.h> macros (not in DWARF)
+				if (n.name === 'true' || n.name === 'false') return { type: INT, place: null, v: n.name === 'true' ? 1n : 0n };
+				if (n.name === 'NULL') return { type: pointerTo(VOID), place: null, v: 0n };
 				throw new ExprError(`no symbol "${n.name}" in this frame`);
 			}
 			case 'reg': {
