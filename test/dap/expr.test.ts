@@ -84,6 +84,7 @@ test('expressions: operators, conversions, casts, sizeof, pointers, x@n, bit-fie
 		// the first stop: i == 0
 		assert.equal(await val('i'), '0');
 		assert.equal(await val('shadow'), '0', 'the local hides the global of the same name');
+		assert.equal(await val('level'), '100', "the block's local hides the function's");
 		// members, pointers, arithmetic with C's rules
 		assert.equal(await val('p->pos.x + 1', 'hover'), '4');
 		assert.equal(await val('(p->pos.x + 1) * 2 == 8'), '1');

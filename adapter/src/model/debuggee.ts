@@ -182,6 +182,8 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 	private readonly localsCache = new Map<string, Promise<FrameLocals>>();
 	private readonly frameVarsCache = new Map<string, Promise<FrameVarsBody>>();
 	private readonly globalsCache = new Map<string, Promise<Variable[]>>();
+	private readonly globalPlaces = new Map<string, Promise<{ typeId: string; address: bigint } | null>>();
+	private readonly globalMisses = new Set<string>();
 	/** The program's DWARF types, for expressions (until it execs). */
 	readonly types: TypeTable;
 	private topFrames: Promise<Map<number, Frame>> | null = null;
@@ -355,7 +357,9 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		this.localsCache.clear();
 		this.frameVarsCache.clear();
 		this.globalsCache.clear();
-		this.types.forgetNames();
+		this.types.forgetMisses();
+		for (const n of this.globalMisses) this.globalPlaces.delete(n);
+		this.globalMisses.clear();
 		this.topFrames = null;
 	}
 
@@ -451,6 +455,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 	private async onExec(e: ExecEvent): Promise<void> {
 		this.symbols.forget();
 		this.types.clear();
+		this.globalPlaces.clear();
 		this.invalidate();
 		this.entryBreakpoint = null;
 		this.emit('output', 'console', `[process ${this.pid}: thread ${e.tid} called execve: now running ${e.path}]\n`);
@@ -857,6 +862,21 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 	}
 
 	// ---- C expressions (expr/): evaluate, setExpression, conditions, logpoints ----
+
+	/** Where a global is and its type (what was found is kept across stops: a static address; what was not, until the program runs). */
+	globalPlace(name: string): Promise<{ typeId: string; address: bigint } | null> {
+		let p = this.globalPlaces.get(name);
+		if (!p) {
+			p = this.globals(name).then((vs) => {
+				const g = vs.find((x) => x.typeId && x.address !== null);
+				if (!g) this.globalMisses.add(name);
+				return g ? { typeId: g.typeId!, address: g.address! } : null;
+			});
+			p.catch(() => this.globalPlaces.delete(name));
+			this.globalPlaces.set(name, p);
+		}
+		return p;
+	}
 
 	/** Where the variables of a frame are, with their types' ids (cached while stopped). */
 	frameVars(tid: number, frame: number): Promise<FrameVarsBody> {

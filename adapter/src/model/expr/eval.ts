@@ -75,8 +75,6 @@ export interface ExprTarget {
 	writeRegister(reg: string, value: bigint): Promise<void>;
 }
 
-const hex = (v: bigint): string => `0x${v.toString(16)}`;
-
 export class Evaluator {
 	constructor(
 		private readonly target: ExprTarget,
@@ -87,8 +85,9 @@ export class Evaluator {
 	async evaluate(src: string): Promise<{ node: Node; val: Val }> {
 		const types = new Set<string>();
 		for (const n of typeCandidates(src)) {
-			if (BUILTIN.has(n) && !(await this.target.variable(n))) types.add(n);
-			else if ((await this.target.typeNamed('typedef', n)) && !(await this.target.variable(n))) types.add(n);
+			// a variable hides a typedef of the same name, as in C
+			if (await this.target.variable(n)) continue;
+			if (BUILTIN.has(n) || (await this.target.typeNamed('typedef', n))) types.add(n);
 		}
 		const node = parse(src, (n) => types.has(n));
 		return { node, val: await this.eval(node) };
@@ -187,7 +186,7 @@ export class Evaluator {
 				return this.eval((await this.truth(c)) ? n.t : n.f);
 			}
 			case 'cast':
-				return this.convert(await this.eval(n.e), await this.typeOf(n.type), true);
+				return this.convert(await this.eval(n.e), await this.typeOf(n.type));
 			case 'sizeofType':
 				return { type: ULONG, place: null, v: BigInt(await this.sizeOf(await this.typeOf(n.type))) };
 			case 'sizeofExpr': {
@@ -426,12 +425,12 @@ export class Evaluator {
 		return { type: { kind: 'array', elem: l.type, count: Number(n) }, place: l.place };
 	}
 
-	/** A value converted to type `to` (C's conversion by assignment, or a cast: explicit). */
-	async convert(x: Val, to: CType, explicit: boolean): Promise<Val> {
+	/** A value converted to type `to` (a cast, or the conversion of an assignment). */
+	async convert(x: Val, to: CType): Promise<Val> {
 		const from = x.type;
 		if (to.kind === 'void') return { type: VOID, place: null };
 		if (to.kind === 'record' || to.kind === 'array') {
-			if (from.kind === to.kind && (from.id === to.id || typeName(from) === typeName(to)) && explicit === false) return x;
+			// only to the same struct or union (an assignment of one, or a no-op cast)
 			if (to.kind === 'record' && from.kind === 'record' && (from.id === to.id || typeName(from) === typeName(to)))
 				return { ...x, type: to };
 			throw new ExprError(`cannot convert a ${typeName(from)} to ${typeName(to)}`);
@@ -458,7 +457,7 @@ export class Evaluator {
 		const l = await this.eval(ln);
 		const r = await this.eval(rn);
 		if (l.reg) {
-			const v = await this.convert(r, l.type, false);
+			const v = await this.convert(r, l.type);
 			await this.target.writeRegister(l.reg, BigInt.asUintN(64, BigInt(v.v ?? 0n)));
 			return { ...l, v: BigInt.asUintN(64, BigInt(v.v ?? 0n)) };
 		}
@@ -467,14 +466,14 @@ export class Evaluator {
 				'the left of "=" is not something that can be written (a variable, member, element, *pointer or $register)',
 			);
 		if (l.type.kind === 'record') {
-			const c = await this.convert(r, l.type, false);
+			const c = await this.convert(r, l.type);
 			if (c.place?.at !== 'mem') throw new ExprError('the right of "=" is not in memory');
 			const bytes = await this.target.read(c.place.addr, l.type.size);
 			await this.writeAt(l, bytes);
 			return l;
 		}
 		if (l.type.kind === 'array') throw new ExprError('cannot assign to an array (assign its elements)');
-		const c = await this.convert(r, l.type, false);
+		const c = await this.convert(r, l.type);
 		const size = await this.sizeOf(l.type);
 		if (l.bits) {
 			if (l.place.at !== 'mem') throw new ExprError('cannot write a bit-field that is not in memory');
@@ -533,10 +532,9 @@ function literalType(n: { v: bigint; unsigned: boolean; long: boolean }): IntTyp
 
 /** The type an integer operand is promoted to (C 6.3.1.1). */
 export function promote(t: IntType | EnumType): IntType {
-	const signed = t.kind === 'int' ? t.signed : t.signed;
 	if (t.size < 4) return INT;
-	if (t.size === 4) return signed ? INT : UINT;
-	if (t.kind === 'enum' || t.bool || t.char) return signed ? LONG : ULONG;
+	if (t.size === 4) return t.signed ? INT : UINT;
+	if (t.kind === 'enum') return t.signed ? LONG : ULONG;
 	return t;
 }
 
@@ -610,5 +608,3 @@ export function encode(t: CType, size: number, v: bigint | number): Buffer {
 	for (let i = 0; i < size; i++) b[i] = Number((u >> BigInt(8 * i)) & 0xffn);
 	return b;
 }
-
-export { hex };

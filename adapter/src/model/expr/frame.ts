@@ -18,7 +18,8 @@ import { INT, LONG, ULONG, VOID, pointerTo, type CType, type EnumType, type Type
 /** What a FrameTarget needs of a Debuggee (stopped). */
 export interface FrameSource {
 	frameVars(tid: number, frame: number): Promise<{ variables: FrameVar[] }>;
-	globals(name: string): Promise<Variable[]>;
+	/** The global or static called `name` (the first of several): its type's id and address. */
+	globalPlace(name: string): Promise<{ typeId: string; address: bigint } | null>;
 	registers(tid: number): Promise<Registers>;
 	framePcSp(tid: number, frame: number): Promise<{ pc: bigint; sp: bigint | null }>;
 	readRaw(addr: bigint, n: number): Buffer;
@@ -50,8 +51,8 @@ export class FrameTarget implements ExprTarget, ShowTarget {
 			if (v) return { type: v.type ? { ref: v.type } : VOID, place: this.placeOf(v) };
 		}
 		if (!/^[A-Za-z_]\w*$/.test(name)) return null;
-		const g = (await this.d.globals(name)).find((x) => x.typeId && x.address !== null);
-		return g ? { type: { ref: g.typeId! }, place: { at: 'mem', addr: g.address! } } : null;
+		const g = await this.d.globalPlace(name);
+		return g ? { type: { ref: g.typeId }, place: { at: 'mem', addr: g.address } } : null;
 	}
 
 	private placeOf(v: FrameVar): Place {

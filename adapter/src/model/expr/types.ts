@@ -99,23 +99,6 @@ export function pointerTo(t: TypeRef): PointerType {
 	return { kind: 'pointer', target: t };
 }
 
-/** Size in bytes (arrays of unknown length: 0; void and functions: 1, as gcc's arithmetic). */
-export function sizeOf(t: CType, resolved: (r: TypeRef) => CType): number {
-	switch (t.kind) {
-		case 'int':
-		case 'float':
-		case 'record':
-		case 'enum':
-			return t.size;
-		case 'pointer':
-			return 8;
-		case 'array':
-			return t.count === null ? 0 : t.count * sizeOf(resolved(t.elem), resolved);
-		default:
-			return 1;
-	}
-}
-
 export function isScalar(t: CType): boolean {
 	return t.kind === 'int' || t.kind === 'float' || t.kind === 'enum' || t.kind === 'pointer';
 }

@@ -11,6 +11,7 @@ import type { TypeTag } from './eval';
 export class TypeTable {
 	private readonly byId = new Map<string, Promise<CType>>();
 	private readonly byName = new Map<string, Promise<CType | null>>();
+	private readonly misses = new Set<string>();
 
 	constructor(
 		private readonly tracer: Tracer,
@@ -22,9 +23,10 @@ export class TypeTable {
 		this.byName.clear();
 	}
 
-	/** Names may mean other types after the program ran (dlopen, dlclose); ids stay. */
-	forgetNames(): void {
-		this.byName.clear();
+	/** After the program ran: a name not found may be found now (dlopen); what was found stays (ids name loaded modules). */
+	forgetMisses(): void {
+		for (const k of this.misses) this.byName.delete(k);
+		this.misses.clear();
 	}
 
 	type(id: string): Promise<CType> {
@@ -45,7 +47,10 @@ export class TypeTable {
 		const key = `${tag} ${name}`;
 		let p = this.byName.get(key);
 		if (!p) {
-			p = this.tracer.request('typeInfo', { pid: this.pid, name, tag }).then((b) => (b.type ? this.fromLayout(b.type) : null));
+			p = this.tracer.request('typeInfo', { pid: this.pid, name, tag }).then((b) => {
+				if (!b.type) this.misses.add(key);
+				return b.type ? this.fromLayout(b.type) : null;
+			});
 			p.catch(() => this.byName.delete(key));
 			this.byName.set(key, p);
 		}
