@@ -124,11 +124,17 @@ test('expressions: operators, conversions, casts, sizeof, pointers, x@n, bit-fie
 			kids.map((k) => `${k.name}=${k.name === 'next' || k.name === 'label' ? '' : k.value}`),
 			['value=20', 'pos={x = 5, y = 6}', 'next=', 'label=', 'scores={7, 8, 9}'],
 		);
+		assert.equal(kids[1].evaluateName, '(*p->next).pos', 'evaluateName of a member of a dereference');
+		const pos = (await dc.variablesRequest({ variablesReference: kids[1].variablesReference })).body.variables;
+		assert.equal(pos[0].evaluateName, '(*p->next).pos.x');
+		assert.equal(await val(pos[0].evaluateName!), '5', 'and it evaluates');
 		// gdb's x@n
 		const slice = await ev('g_table[1]@4');
 		assert.equal(slice.result, '{1, 2, 3, 5}');
 		assert.equal(slice.type, 'int [4]');
-		assert.equal((await dc.variablesRequest({ variablesReference: slice.variablesReference })).body.variables.length, 4);
+		const elems = (await dc.variablesRequest({ variablesReference: slice.variablesReference })).body.variables;
+		assert.equal(elems.length, 4);
+		assert.equal(await val(elems[3].evaluateName!), '5', `${elems[3].evaluateName} evaluates`);
 		assert.equal(await val('arr[1]@2'), '{1, 0}');
 		// bit-fields, unions, enums
 		assert.equal(await val('fl.level'), '5');

@@ -95,7 +95,9 @@ export async function show(ev: Evaluator, st: ShowTarget, val: Val, expr: string
 	// an object of a DWARF type: the native formatter, as the Variables view
 	if (t.id && p && !val.bits && val.v === undefined && t.kind !== 'function') {
 		const where = p.at === 'mem' ? { address: p.addr } : { bytes: p.bytes };
-		const v = await st.typed(t.id, where, name, expr);
+		// children are named expr.x, expr[2]: expr must bind tighter than those
+		const v = await st.typed(t.id, where, name, operand(expr));
+		v.expr = expr;
 		if (t.label && t.label !== v.type && !(t.kind === 'array' && !t.label)) v.type = t.label;
 		return v;
 	}
@@ -159,7 +161,8 @@ async function showArray(ev: Evaluator, st: ShowTarget, val: Val, expr: string, 
 	const count = t.count ?? 0;
 	const p = val.place;
 	if (elem.id && p?.at === 'mem' && count > 0) {
-		const v = await st.typed(elem.id, { address: p.addr }, name, expr, count);
+		const v = await st.typed(elem.id, { address: p.addr }, name, operand(expr), count);
+		v.expr = expr;
 		v.type = typeName(t);
 		return v;
 	}
