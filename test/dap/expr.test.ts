@@ -150,6 +150,7 @@ test('expressions: operators, conversions, casts, sizeof, pointers, x@n, bit-fie
 		assert.match(await val('g_greeting'), /^0x[0-9a-f]+ "hello"$/);
 		assert.equal(await val("g_greeting[1] == 'e'"), '1');
 		assert.equal(await val('g_count'), '7');
+		assert.equal(await val('$_streq(p->next->label, "second") + $_strlen(g_greeting)'), '6', "gdb's $_streq, $_strlen");
 		// registers
 		assert.equal(await val('$rip == $pc'), '1');
 		assert.match(await val('$rip', 'repl'), /^0x[0-9a-f]{16}$/);
@@ -208,7 +209,7 @@ test('expressions: operators, conversions, casts, sizeof, pointers, x@n, bit-fie
 
 test('breakpoint condition in the full grammar; logpoint with expressions', async () => {
 	// arr[i] is i+... except arr[2] == 0; shadow is i*10: holds first at i == 3
-	const cond = '(p->pos.x + 1) * 2 == 8 && arr[i] != 0 && shadow > 10 && k == KIND_RUN';
+	const cond = '(p->pos.x + 1) * 2 == 8 && arr[i] != 0 && shadow > 10 && k == KIND_RUN && $_streq(p->label, "first")';
 	const a = await start(cond);
 	try {
 		const tid = ((await a.stopped!) as DebugProtocol.StoppedEvent).body.threadId!;

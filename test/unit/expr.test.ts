@@ -125,6 +125,8 @@ function makeTarget() {
 	put('pp', pointerTo(POINT), ptr(ptAddr));
 	put('np', pointerTo(POINT), ptr(0n));
 	put('vp', pointerTo({ kind: 'void' }), ptr(arrAddr));
+	put('text', { kind: 'array', elem: CHAR, count: 8 }, Buffer.from('abc\0xyz\0'));
+	put('s', pointerTo(CHAR), ptr((vars.get('text')!.place as { addr: bigint }).addr));
 	vars.set('r', { type: LONG, place: { at: 'reg', reg: 'rbx', bytes: ptr(77n) } });
 	vars.set('gone', { type: INT, place: { at: 'none', why: '<optimized out>' } });
 	const writes: string[] = [];
@@ -323,6 +325,16 @@ test('assignment: only for setExpression; C conversions; bit-fields; registers',
 	assert.ok(writes.includes('reg rbx 5'), writes.join('; '));
 	await assert.rejects(ev.evaluate('i + 1 = 3'), /not something that can be written/);
 	await assert.rejects(ev.evaluate('arr = 3'), /cannot assign to an array/);
+});
+
+test("gdb's convenience functions: $_streq, $_strlen (strings read here)", async () => {
+	assert.equal(await value('$_streq(s, "abc")'), '1');
+	assert.equal(await value('$_streq(text, "abc") && !$_streq(s, "ab")'), '1');
+	assert.equal(await value('$_strlen(s) + $_strlen("")'), '3');
+	await fails('$_streq(s)', /takes 2 arguments/);
+	await fails('$_strlen(i)', /a char array or pointer \(this is int\)/);
+	await fails('$_system("ls")', /no convenience function/);
+	await fails('$_strlen((char *)8)', /cannot read memory at 0x8/);
 });
 
 test('formatScalar: C-style text', () => {

@@ -199,7 +199,53 @@ export class Evaluator {
 				return this.index(await this.eval(n.e), await this.eval(n.i));
 			case 'assign':
 				return this.assign(n.l, n.r);
+			case 'call':
+				return this.convenience(n.name, n.args);
 		}
+	}
+
+	/** gdb's $_streq(a, b) and $_strlen(s): C strings compared and measured here, no code run in the program. */
+	private async convenience(name: string, args: Node[]): Promise<Val> {
+		const want = name === '_streq' ? 2 : name === '_strlen' ? 1 : -1;
+		if (want < 0) throw new ExprError(`no convenience function "$${name}" (there are $_streq(a, b) and $_strlen(s))`);
+		if (args.length !== want) throw new ExprError(`$${name} takes ${want} argument${want > 1 ? 's' : ''}`);
+		const strs = await Promise.all(args.map(async (a) => this.cString(await this.eval(a))));
+		return { type: INT, place: null, v: name === '_strlen' ? BigInt(strs[0].length) : strs[0].equals(strs[1]) ? 1n : 0n };
+	}
+
+	/** The bytes of a C string a char array or pointer holds (up to its NUL; at most 4096). */
+	private async cString(x: Val): Promise<Buffer> {
+		if (x.type.kind === 'array' && x.place && x.place.at !== 'mem' && x.place.at !== 'none') {
+			const b = x.place.bytes;
+			const nul = b.indexOf(0);
+			return nul >= 0 ? b.subarray(0, nul) : b;
+		}
+		if (x.type.kind !== 'pointer' && x.type.kind !== 'array')
+			throw new ExprError(`a string must be a char array or pointer (this is ${typeName(x.type)})`);
+		const addr = BigInt(await this.load(x));
+		const parts: Buffer[] = [];
+		for (let off = 0; off < 4096; off += 64) {
+			const chunk = await this.target.read(addr + BigInt(off), 1).then(() => this.readUpTo(addr + BigInt(off), 64));
+			const nul = chunk.indexOf(0);
+			if (nul >= 0) {
+				parts.push(chunk.subarray(0, nul));
+				return Buffer.concat(parts);
+			}
+			parts.push(chunk);
+		}
+		return Buffer.concat(parts);
+	}
+
+	/** n bytes at addr, or as many as are readable (at least one). */
+	private async readUpTo(addr: bigint, n: number): Promise<Buffer> {
+		for (let k = n; k > 1; k >>= 1) {
+			try {
+				return await this.target.read(addr, k);
+			} catch {
+				// a shorter read, near the end of a mapping
+			}
+		}
+		return this.target.read(addr, 1);
 	}
 
 	async truth(x: Val): Promise<boolean> {

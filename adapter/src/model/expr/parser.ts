@@ -24,6 +24,8 @@ export type Node =
 	| { k: 'str'; v: Buffer }
 	| { k: 'id'; name: string }
 	| { k: 'reg'; name: string }
+	/** gdb's convenience functions ($_streq, $_strlen), evaluated by the debugger */
+	| { k: 'call'; name: string; args: Node[] }
 	| { k: 'unary'; op: '-' | '+' | '!' | '~' | '*' | '&'; e: Node }
 	| { k: 'binary'; op: string; l: Node; r: Node }
 	| { k: 'cond'; c: Node; t: Node; f: Node }
@@ -196,6 +198,18 @@ export function parse(src: string, isType: (name: string) => boolean = () => fal
 				if (n.t !== 'id') throw new ExprError(`expected a member name after "${arrow ? '->' : '.'}"`);
 				i++;
 				e = { k: 'member', e, name: n.v, arrow };
+			} else if (isOp('(') && e.k === 'reg') {
+				i++;
+				const args: Node[] = [];
+				if (!isOp(')')) {
+					for (;;) {
+						args.push(conditional());
+						if (!isOp(',')) break;
+						i++;
+					}
+				}
+				expect(')');
+				e = { k: 'call', name: e.name, args };
 			} else if (isOp('(')) {
 				throw new ExprError('function calls are not evaluated (no code runs in the program)');
 			} else return e;
