@@ -6,6 +6,7 @@
  *   step      next over a one-line loop vs gdb's next (bench/step.ts)
  *   spawn     system() ×200 from a worker under followForks vs plain and gdb (bench/spawn.ts)
  *   deadlock  a fork child blocking on a lock a lost thread held → its deadlock stop (bench/deadlock.ts)
+ *   recreate  Recreate Dead Threads for 8/64 lost threads vs plain fork() (bench/recreate.ts)
  *
  * Only some: `npm run bench -- fork` (or `-- threads`, `-- threads fork`), or
  * FORKALL_BENCH=fork. Sizes of the threads section: FORKALL_BENCH_THREADS;
@@ -23,6 +24,7 @@ import { forkBench } from './fork';
 import { stepBench } from './step';
 import { spawnBench } from './spawn';
 import { deadlockBench } from './deadlock';
+import { recreateBench } from './recreate';
 import { spawnFixture, killAll, type Fixture } from '../test/helpers/procs';
 import { cleanupFork } from '../test/helpers/forkTarget';
 import { forkallJson, forkallAvailable, run } from '../test/helpers/forkall';
@@ -33,7 +35,7 @@ const SIZES = (process.env.FORKALL_BENCH_THREADS ?? '64,256,1024').split(',').ma
 const FORKALL_RUNS = 7;
 const GDB_RUNS = 5;
 
-const SECTIONS = ['threads', 'fork', 'dap', 'step', 'spawn', 'deadlock'] as const;
+const SECTIONS = ['threads', 'fork', 'dap', 'step', 'spawn', 'deadlock', 'recreate'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function selectedSections(): Section[] {
@@ -67,6 +69,10 @@ async function main(): Promise<void> {
 	if (sections.includes('deadlock')) {
 		process.stdout.write('\n');
 		process.stdout.write(await deadlockBench());
+	}
+	if (sections.includes('recreate')) {
+		process.stdout.write('\n');
+		process.stdout.write(await recreateBench());
 	}
 }
 

@@ -8,6 +8,7 @@ import { AdapterFactory } from './adapterFactory';
 import { ConfigProvider } from './configProvider';
 import { ForkCommand, type ForkCommandArgs } from './forkAllHere';
 import { ThreadControl } from './threadControl';
+import { DeadThreads } from './deadThreads';
 import { Log, type ShownMessage } from './logging';
 import { LwpStore } from './lwpStore';
 import { LwpTreeProvider } from './lwpView';
@@ -46,6 +47,7 @@ export function activate(context: vscode.ExtensionContext): ForkallApi {
 	const fork = new ForkCommand(store, log);
 	fork.track(context);
 	new ThreadControl().register(context);
+	new DeadThreads().register(context);
 	const view = vscode.window.createTreeView('forkall.lwps', { treeDataProvider: tree, showCollapseAll: true });
 	tree.attach(view);
 

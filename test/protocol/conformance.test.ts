@@ -371,6 +371,21 @@ test('the library: every operation and event, every message strictly valid', asy
 		const fi = await c.ok('forkInfo', { pid: heldPid });
 		assert.equal(fi.parent, d.pid);
 		assert.deepEqual(fi.deadThreads.map((t) => t.name).sort(), ['holder', 'idle', 'idle']);
+		assert.equal(fi.inFork, true, 'held at its fork event: inside glibc fork()');
+		const inFork = await c.call('recreate', { pid: heldPid });
+		assert.ok(
+			!inFork.ok && inFork.error.kind === 'bad-request' && /inside glibc's fork/.test(inFork.error.message),
+			JSON.stringify(inFork),
+		);
+		// recreate: run out of fork() (step out until forkInfo says so), then the threads come back
+		for (let i = 0; i < 8 && (await c.ok('forkInfo', { pid: heldPid })).inFork; i++) {
+			assert.equal((await c.ok('step', { pid: heldPid, tid: heldPid, out: true })).reason, 'step');
+		}
+		const rc = await c.ok('recreate', { pid: heldPid });
+		assert.deepEqual(rc.threads.map((t) => t.name).sort(), ['holder', 'idle', 'idle']);
+		const fi2 = await c.ok('forkInfo', { pid: heldPid });
+		assert.deepEqual(fi2.deadThreads, []);
+		assert.deepEqual(fi2.recreated.map((t) => t.childTid).sort(), rc.threads.map((t) => t.childTid).sort());
 		await c.ok('kill', { pid: heldPid });
 		await c.ok('kill', { pid: d.pid });
 		await c.waitEvent((e) => e.event === 'exited' && e.pid === d.pid, 'exited (deadlock)');

@@ -80,6 +80,20 @@ export interface ForkInfoResponseBody {
 	}[];
 }
 
+/** customRequest('recreateDeadThreads') on a fork child session: the dead threads, rebuilt inside it. */
+export interface RecreateDeadThreadsResponseBody {
+	threads: { parentTid: number; childTid: number; name: string }[];
+	/** mutexes/rwlocks (DWARF-visible) whose owner field now names the new thread */
+	locksFixed: number;
+	robustOwnersFixed: number;
+	/** struct pthreads handed back to glibc (its fork() had given them up) */
+	descriptorsRestored: number;
+	/** step-outs that ran the child out of glibc's fork() first (0 unless it was stopped inside it) */
+	stepsOutOfFork: number;
+	us: number;
+	warnings: string[];
+}
+
 /** Event 'lwpsChanged': after every stop (and fork). */
 export type LwpsChangedEventBody = LwpsResponseBody & { reason: string };
 

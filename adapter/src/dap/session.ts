@@ -50,6 +50,7 @@ import type {
 	ForkAllThreadsArguments,
 	ForkAllThreadsResponseBody,
 	ForkInfoResponseBody,
+	RecreateDeadThreadsResponseBody,
 	ForkModeArg,
 	LaunchArguments,
 	LwpRow,
@@ -267,6 +268,7 @@ export class ForkallSession extends DebugSession {
 		this.handle('forkAllThreads', (a, ctx) => this.forkAllThreads(a, ctx));
 		this.handle('lwps', () => this.lwps());
 		this.handle('forkInfo', () => this.forkInfo());
+		this.handle('recreateDeadThreads', () => this.recreateDeadThreads());
 	}
 
 	private toClientLine(l: number): number {
@@ -855,6 +857,47 @@ export class ForkallSession extends DebugSession {
 			})),
 		);
 		return { parent: info.parent, child: d.pid, kind: info.kind, forkingTid: info.forkingTid, deadThreads, heldLocks };
+	}
+
+	/**
+	 * customRequest('recreateDeadThreads'): the threads this fork child lost,
+	 * rebuilt inside it (Debuggee.recreateDeadThreads). The Call Stack
+	 * trades each dead entry for its live copy: thread events, then a
+	 * stopped event (every thread stopped, as before).
+	 */
+	private async recreateDeadThreads(): Promise<RecreateDeadThreadsResponseBody> {
+		const d = this.requireDebuggee();
+		const { body, stepsOutOfFork } = await d.recreateDeadThreads().catch((e: unknown) => {
+			throw toDapError(e, 'recreateDeadThreads');
+		});
+		for (const t of body.threads) {
+			this.sendEvent(new ThreadEvent('exited', t.parentTid));
+			this.sendEvent(new ThreadEvent('started', t.childTid));
+		}
+		for (const w of body.warnings) this.consoleError(`recreateDeadThreads: ${w}`);
+		const names = body.threads.map((t) => `"${t.name}" ${t.parentTid} → ${t.childTid}`).join(', ');
+		this.sendEvent(
+			new OutputEvent(
+				`Recreated ${body.threads.length} dead thread${body.threads.length === 1 ? '' : 's'} in process ${d.pid}: ${names}` +
+					` (${body.locksFixed} lock owner${body.locksFixed === 1 ? '' : 's'} and ${body.robustOwnersFixed} robust mutex owner${body.robustOwnersFixed === 1 ? '' : 's'} now name them; ${(body.us / 1000).toFixed(1)} ms)\n`,
+				'important',
+			),
+		);
+		this.onStopped({
+			reason: 'pause',
+			tid: d.pid,
+			breakpoints: [],
+			description: `Recreated ${body.threads.length} dead thread${body.threads.length === 1 ? '' : 's'}`,
+		});
+		return {
+			threads: body.threads.map((t) => ({ parentTid: t.parentTid, childTid: t.childTid, name: t.name })),
+			locksFixed: body.locksFixed,
+			robustOwnersFixed: body.robustOwnersFixed,
+			descriptorsRestored: body.descriptorsRestored,
+			stepsOutOfFork,
+			us: body.us,
+			warnings: body.warnings,
+		};
 	}
 
 	/**

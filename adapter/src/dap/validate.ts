@@ -417,6 +417,7 @@ export const REQUESTS = {
 	}),
 	lwps: obj<NoArguments>({}),
 	forkInfo: obj<NoArguments>({}),
+	recreateDeadThreads: obj<NoArguments>({}),
 } as const;
 
 export type Command = keyof typeof REQUESTS;

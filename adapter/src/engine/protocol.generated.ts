@@ -284,6 +284,28 @@ export interface ForkInfoBody {
 	deadThreads: DeadThread[];
 	/** locks whose owner is a dead thread: nobody in the child will unlock them */
 	heldLocks: HeldLock[];
+	/** the child has not returned from glibc's fork() yet (its lost threads' descriptors still hold their tids; glibc gives them up on the way out) */
+	inFork: boolean;
+	/** dead threads brought back by `recreate` */
+	recreated: RecreatedThread[];
+}
+
+export interface RecreatedThread {
+	parentTid: Pid;
+	childTid: Pid;
+	name: string;
+}
+
+export interface RecreateBody {
+	pid: number;
+	threads: RecreatedThread[];
+	/** mutexes/rwlocks (DWARF-visible) whose owner now names the new tid */
+	locksFixed: number;
+	robustOwnersFixed: number;
+	/** struct pthreads given back to glibc (its fork() had given them up) */
+	descriptorsRestored: number;
+	us: number;
+	warnings: string[];
 }
 
 export interface HeldLock {
@@ -622,6 +644,11 @@ export interface ForkInfoRequest {
 	pid: Pid;
 }
 
+/** Recreate Dead Threads: inside a stopped fork child (one `forkInfo` answers for), rebuild every thread its fork left behind from the picture taken at the fork event, with the forkall engine: each on its own stack with its registers, xstate, signal mask, TLS, robust list, rseq, name, affinity, scheduling and credentials. glibc's bookkeeping that the child's fork() reset is put back (each thread's struct pthread with its TSD, the thread lists, __nptl_nthreads), and owner fields naming a lost thread (robust lists; mutexes and rwlocks DWARF shows) name its new tid. The child's own threads keep their state exactly. */
+export interface RecreateRequest {
+	pid: Pid;
+}
+
 /** A hardware watchpoint (data breakpoint) in every LWP of a stopped session process, and in each thread it creates later: a `stopped` event with reason `watchpoint` after an access to [addr, addr+len). */
 export interface WatchRequest {
 	pid: Pid;
@@ -785,7 +812,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","watch","unwatch","global","frameVars","typeInfo","typedValue","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","watch","unwatch","global","frameVars","typeInfo","typedValue","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -797,6 +824,7 @@ export interface RequestByOp {
 	signals: SignalsRequest;
 	followForks: FollowForksRequest;
 	forkInfo: ForkInfoRequest;
+	recreate: RecreateRequest;
 	watch: WatchRequest;
 	unwatch: UnwatchRequest;
 	global: GlobalRequest;
@@ -827,6 +855,7 @@ export interface BodyByOp {
 	signals: SignalsBody;
 	followForks: PidBody;
 	forkInfo: ForkInfoBody;
+	recreate: RecreateBody;
 	watch: WatchBody;
 	unwatch: PidBody;
 	global: GlobalBody;
@@ -1636,9 +1665,83 @@ function checkForkInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 		const v217: unknown = v215[v216];
 		checkHeldLock(v217, p + ".heldLocks" + '[' + v216 + ']', o, d + 1);
 	}
+	const v218 = v207["inFork"];
+	if (v218 === undefined) fail(p + ".inFork", 'present', undefined);
+	if (!(typeof v218 === 'boolean')) fail(p + ".inFork", "a boolean", v218);
+	const v219 = v207["recreated"];
+	if (v219 === undefined) fail(p + ".recreated", 'present', undefined);
+	if (!(Array.isArray(v219))) fail(p + ".recreated", "an array", v219);
+	for (let v220 = 0; v220 < v219.length; v220++) {
+		const v221: unknown = v219[v220];
+		checkRecreatedThread(v221, p + ".recreated" + '[' + v220 + ']', o, d + 1);
+	}
 	if (o.strict) {
-		for (const v218 of Object.keys(v207)) {
-			if (!(["pid","parent","kind","forkingTid","deadThreads","heldLocks"] as readonly string[]).includes(v218)) fail(p + '.' + v218, 'not there (not in the schema)', v207[v218]);
+		for (const v222 of Object.keys(v207)) {
+			if (!(["pid","parent","kind","forkingTid","deadThreads","heldLocks","inFork","recreated"] as readonly string[]).includes(v222)) fail(p + '.' + v222, 'not there (not in the schema)', v207[v222]);
+		}
+	}
+}
+
+function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v223 = v as Record<string, unknown>;
+	const v224 = v223["parentTid"];
+	if (v224 === undefined) fail(p + ".parentTid", 'present', undefined);
+	checkPid(v224, p + ".parentTid", o, d + 1);
+	const v225 = v223["childTid"];
+	if (v225 === undefined) fail(p + ".childTid", 'present', undefined);
+	checkPid(v225, p + ".childTid", o, d + 1);
+	const v226 = v223["name"];
+	if (v226 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v226 === 'string')) fail(p + ".name", "a string", v226);
+	if (o.strict) {
+		for (const v227 of Object.keys(v223)) {
+			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v227)) fail(p + '.' + v227, 'not there (not in the schema)', v223[v227]);
+		}
+	}
+}
+
+function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v228 = v as Record<string, unknown>;
+	const v229 = v228["pid"];
+	if (v229 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".pid", "an integer", v229);
+	const v230 = v228["threads"];
+	if (v230 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v230))) fail(p + ".threads", "an array", v230);
+	for (let v231 = 0; v231 < v230.length; v231++) {
+		const v232: unknown = v230[v231];
+		checkRecreatedThread(v232, p + ".threads" + '[' + v231 + ']', o, d + 1);
+	}
+	const v233 = v228["locksFixed"];
+	if (v233 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v233 === 'number' && Number.isInteger(v233))) fail(p + ".locksFixed", "an integer", v233);
+	if (typeof v233 === 'number' && v233 < 0) fail(p + ".locksFixed", ">= 0", v233);
+	const v234 = v228["robustOwnersFixed"];
+	if (v234 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v234 === 'number' && Number.isInteger(v234))) fail(p + ".robustOwnersFixed", "an integer", v234);
+	if (typeof v234 === 'number' && v234 < 0) fail(p + ".robustOwnersFixed", ">= 0", v234);
+	const v235 = v228["descriptorsRestored"];
+	if (v235 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
+	if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".descriptorsRestored", "an integer", v235);
+	if (typeof v235 === 'number' && v235 < 0) fail(p + ".descriptorsRestored", ">= 0", v235);
+	const v236 = v228["us"];
+	if (v236 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v236 === 'number' && Number.isInteger(v236))) fail(p + ".us", "an integer", v236);
+	if (typeof v236 === 'number' && v236 < 0) fail(p + ".us", ">= 0", v236);
+	const v237 = v228["warnings"];
+	if (v237 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v237))) fail(p + ".warnings", "an array", v237);
+	for (let v238 = 0; v238 < v237.length; v238++) {
+		const v239: unknown = v237[v238];
+		if (!(typeof v239 === 'string')) fail(p + ".warnings" + '[' + v238 + ']', "a string", v239);
+	}
+	if (o.strict) {
+		for (const v240 of Object.keys(v228)) {
+			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v240)) fail(p + '.' + v240, 'not there (not in the schema)', v228[v240]);
 		}
 	}
 }
@@ -1646,28 +1749,28 @@ function checkForkInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v219 = v as Record<string, unknown>;
-	const v220 = v219["address"];
-	if (v220 === undefined) fail(p + ".address", 'present', undefined);
-	checkHex(v220, p + ".address", o, d + 1);
-	const v221 = v219["futex"];
-	if (v221 === undefined) fail(p + ".futex", 'present', undefined);
-	checkHex(v221, p + ".futex", o, d + 1);
-	const v222 = v219["symbol"];
-	if (v222 === undefined) fail(p + ".symbol", 'present', undefined);
-	if (!(typeof v222 === 'string')) fail(p + ".symbol", "a string", v222);
-	const v223 = v219["type"];
-	if (v223 === undefined) fail(p + ".type", 'present', undefined);
-	if (typeof v223 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v223)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v223);
-	const v224 = v219["ownerTid"];
-	if (v224 === undefined) fail(p + ".ownerTid", 'present', undefined);
-	checkPid(v224, p + ".ownerTid", o, d + 1);
-	const v225 = v219["ownerName"];
-	if (v225 === undefined) fail(p + ".ownerName", 'present', undefined);
-	if (!(typeof v225 === 'string')) fail(p + ".ownerName", "a string", v225);
+	const v241 = v as Record<string, unknown>;
+	const v242 = v241["address"];
+	if (v242 === undefined) fail(p + ".address", 'present', undefined);
+	checkHex(v242, p + ".address", o, d + 1);
+	const v243 = v241["futex"];
+	if (v243 === undefined) fail(p + ".futex", 'present', undefined);
+	checkHex(v243, p + ".futex", o, d + 1);
+	const v244 = v241["symbol"];
+	if (v244 === undefined) fail(p + ".symbol", 'present', undefined);
+	if (!(typeof v244 === 'string')) fail(p + ".symbol", "a string", v244);
+	const v245 = v241["type"];
+	if (v245 === undefined) fail(p + ".type", 'present', undefined);
+	if (typeof v245 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v245)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v245);
+	const v246 = v241["ownerTid"];
+	if (v246 === undefined) fail(p + ".ownerTid", 'present', undefined);
+	checkPid(v246, p + ".ownerTid", o, d + 1);
+	const v247 = v241["ownerName"];
+	if (v247 === undefined) fail(p + ".ownerName", 'present', undefined);
+	if (!(typeof v247 === 'string')) fail(p + ".ownerName", "a string", v247);
 	if (o.strict) {
-		for (const v226 of Object.keys(v219)) {
-			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v226)) fail(p + '.' + v226, 'not there (not in the schema)', v219[v226]);
+		for (const v248 of Object.keys(v241)) {
+			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v248)) fail(p + '.' + v248, 'not there (not in the schema)', v241[v248]);
 		}
 	}
 }
@@ -1675,17 +1778,17 @@ function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v227 = v as Record<string, unknown>;
-	const v228 = v227["pid"];
-	if (v228 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".pid", "an integer", v228);
-	const v229 = v227["slot"];
-	if (v229 === undefined) fail(p + ".slot", 'present', undefined);
-	if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".slot", "an integer", v229);
-	if (typeof v229 === 'number' && v229 < 0) fail(p + ".slot", ">= 0", v229);
+	const v249 = v as Record<string, unknown>;
+	const v250 = v249["pid"];
+	if (v250 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".pid", "an integer", v250);
+	const v251 = v249["slot"];
+	if (v251 === undefined) fail(p + ".slot", 'present', undefined);
+	if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".slot", "an integer", v251);
+	if (typeof v251 === 'number' && v251 < 0) fail(p + ".slot", ">= 0", v251);
 	if (o.strict) {
-		for (const v230 of Object.keys(v227)) {
-			if (!(["pid","slot"] as readonly string[]).includes(v230)) fail(p + '.' + v230, 'not there (not in the schema)', v227[v230]);
+		for (const v252 of Object.keys(v249)) {
+			if (!(["pid","slot"] as readonly string[]).includes(v252)) fail(p + '.' + v252, 'not there (not in the schema)', v249[v252]);
 		}
 	}
 }
@@ -1699,37 +1802,37 @@ function checkTypeId(v: unknown, p: string, o: Opts, d: number): void {
 function checkFrameVar(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v231 = v as Record<string, unknown>;
-	const v232 = v231["name"];
-	if (v232 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v232 === 'string')) fail(p + ".name", "a string", v232);
-	const v233 = v231["kind"];
-	if (v233 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v233 !== 'string' || !["param","local"].includes(v233)) fail(p + ".kind", "one of param|local", v233);
-	const v234 = v231["type"];
-	if (v234 === undefined) fail(p + ".type", 'present', undefined);
-	if (v234 !== null) {
-		checkTypeId(v234, p + ".type", o, d + 1);
+	const v253 = v as Record<string, unknown>;
+	const v254 = v253["name"];
+	if (v254 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v254 === 'string')) fail(p + ".name", "a string", v254);
+	const v255 = v253["kind"];
+	if (v255 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v255 !== 'string' || !["param","local"].includes(v255)) fail(p + ".kind", "one of param|local", v255);
+	const v256 = v253["type"];
+	if (v256 === undefined) fail(p + ".type", 'present', undefined);
+	if (v256 !== null) {
+		checkTypeId(v256, p + ".type", o, d + 1);
 	}
-	const v235 = v231["address"];
-	if (v235 !== undefined) {
-		checkHex(v235, p + ".address", o, d + 1);
+	const v257 = v253["address"];
+	if (v257 !== undefined) {
+		checkHex(v257, p + ".address", o, d + 1);
 	}
-	const v236 = v231["register"];
-	if (v236 !== undefined) {
-		if (!(typeof v236 === 'string')) fail(p + ".register", "a string", v236);
+	const v258 = v253["register"];
+	if (v258 !== undefined) {
+		if (!(typeof v258 === 'string')) fail(p + ".register", "a string", v258);
 	}
-	const v237 = v231["bytes"];
-	if (v237 !== undefined) {
-		if (!(typeof v237 === 'string')) fail(p + ".bytes", "a string", v237);
+	const v259 = v253["bytes"];
+	if (v259 !== undefined) {
+		if (!(typeof v259 === 'string')) fail(p + ".bytes", "a string", v259);
 	}
-	const v238 = v231["unavailable"];
-	if (v238 !== undefined) {
-		if (!(typeof v238 === 'string')) fail(p + ".unavailable", "a string", v238);
+	const v260 = v253["unavailable"];
+	if (v260 !== undefined) {
+		if (!(typeof v260 === 'string')) fail(p + ".unavailable", "a string", v260);
 	}
 	if (o.strict) {
-		for (const v239 of Object.keys(v231)) {
-			if (!(["name","kind","type","address","register","bytes","unavailable"] as readonly string[]).includes(v239)) fail(p + '.' + v239, 'not there (not in the schema)', v231[v239]);
+		for (const v261 of Object.keys(v253)) {
+			if (!(["name","kind","type","address","register","bytes","unavailable"] as readonly string[]).includes(v261)) fail(p + '.' + v261, 'not there (not in the schema)', v253[v261]);
 		}
 	}
 }
@@ -1737,35 +1840,35 @@ function checkFrameVar(v: unknown, p: string, o: Opts, d: number): void {
 function checkFrameVarsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v240 = v as Record<string, unknown>;
-	const v241 = v240["pid"];
-	if (v241 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v241 === 'number' && Number.isInteger(v241))) fail(p + ".pid", "an integer", v241);
-	const v242 = v240["tid"];
-	if (v242 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v242 === 'number' && Number.isInteger(v242))) fail(p + ".tid", "an integer", v242);
-	const v243 = v240["frame"];
-	if (v243 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v243 === 'number' && Number.isInteger(v243))) fail(p + ".frame", "an integer", v243);
-	const v244 = v240["pc"];
-	if (v244 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v244, p + ".pc", o, d + 1);
-	const v245 = v240["function"];
-	if (v245 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v245 === 'string' || v245 === null)) fail(p + ".function", "a string or null", v245);
-	const v246 = v240["note"];
-	if (v246 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v246 === 'string' || v246 === null)) fail(p + ".note", "a string or null", v246);
-	const v247 = v240["variables"];
-	if (v247 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v247))) fail(p + ".variables", "an array", v247);
-	for (let v248 = 0; v248 < v247.length; v248++) {
-		const v249: unknown = v247[v248];
-		checkFrameVar(v249, p + ".variables" + '[' + v248 + ']', o, d + 1);
+	const v262 = v as Record<string, unknown>;
+	const v263 = v262["pid"];
+	if (v263 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".pid", "an integer", v263);
+	const v264 = v262["tid"];
+	if (v264 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v264 === 'number' && Number.isInteger(v264))) fail(p + ".tid", "an integer", v264);
+	const v265 = v262["frame"];
+	if (v265 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v265 === 'number' && Number.isInteger(v265))) fail(p + ".frame", "an integer", v265);
+	const v266 = v262["pc"];
+	if (v266 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v266, p + ".pc", o, d + 1);
+	const v267 = v262["function"];
+	if (v267 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v267 === 'string' || v267 === null)) fail(p + ".function", "a string or null", v267);
+	const v268 = v262["note"];
+	if (v268 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v268 === 'string' || v268 === null)) fail(p + ".note", "a string or null", v268);
+	const v269 = v262["variables"];
+	if (v269 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v269))) fail(p + ".variables", "an array", v269);
+	for (let v270 = 0; v270 < v269.length; v270++) {
+		const v271: unknown = v269[v270];
+		checkFrameVar(v271, p + ".variables" + '[' + v270 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v250 of Object.keys(v240)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v250)) fail(p + '.' + v250, 'not there (not in the schema)', v240[v250]);
+		for (const v272 of Object.keys(v262)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v272)) fail(p + '.' + v272, 'not there (not in the schema)', v262[v272]);
 		}
 	}
 }
@@ -1773,29 +1876,29 @@ function checkFrameVarsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeField(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v251 = v as Record<string, unknown>;
-	const v252 = v251["name"];
-	if (v252 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v252 === 'string' || v252 === null)) fail(p + ".name", "a string or null", v252);
-	const v253 = v251["type"];
-	if (v253 === undefined) fail(p + ".type", 'present', undefined);
-	if (v253 !== null) {
-		checkTypeId(v253, p + ".type", o, d + 1);
+	const v273 = v as Record<string, unknown>;
+	const v274 = v273["name"];
+	if (v274 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v274 === 'string' || v274 === null)) fail(p + ".name", "a string or null", v274);
+	const v275 = v273["type"];
+	if (v275 === undefined) fail(p + ".type", 'present', undefined);
+	if (v275 !== null) {
+		checkTypeId(v275, p + ".type", o, d + 1);
 	}
-	const v254 = v251["offset"];
-	if (v254 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v254 === 'number' && Number.isInteger(v254))) fail(p + ".offset", "an integer", v254);
-	const v255 = v251["bitSize"];
-	if (v255 !== undefined) {
-		if (!(typeof v255 === 'number' && Number.isInteger(v255))) fail(p + ".bitSize", "an integer", v255);
+	const v276 = v273["offset"];
+	if (v276 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v276 === 'number' && Number.isInteger(v276))) fail(p + ".offset", "an integer", v276);
+	const v277 = v273["bitSize"];
+	if (v277 !== undefined) {
+		if (!(typeof v277 === 'number' && Number.isInteger(v277))) fail(p + ".bitSize", "an integer", v277);
 	}
-	const v256 = v251["bitOffset"];
-	if (v256 !== undefined) {
-		if (!(typeof v256 === 'number' && Number.isInteger(v256))) fail(p + ".bitOffset", "an integer", v256);
+	const v278 = v273["bitOffset"];
+	if (v278 !== undefined) {
+		if (!(typeof v278 === 'number' && Number.isInteger(v278))) fail(p + ".bitOffset", "an integer", v278);
 	}
 	if (o.strict) {
-		for (const v257 of Object.keys(v251)) {
-			if (!(["name","type","offset","bitSize","bitOffset"] as readonly string[]).includes(v257)) fail(p + '.' + v257, 'not there (not in the schema)', v251[v257]);
+		for (const v279 of Object.keys(v273)) {
+			if (!(["name","type","offset","bitSize","bitOffset"] as readonly string[]).includes(v279)) fail(p + '.' + v279, 'not there (not in the schema)', v273[v279]);
 		}
 	}
 }
@@ -1803,77 +1906,77 @@ function checkTypeField(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeLayout(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v258 = v as Record<string, unknown>;
-	const v259 = v258["id"];
-	if (v259 === undefined) fail(p + ".id", 'present', undefined);
-	checkTypeId(v259, p + ".id", o, d + 1);
-	const v260 = v258["name"];
-	if (v260 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v260 === 'string')) fail(p + ".name", "a string", v260);
-	const v261 = v258["kind"];
-	if (v261 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v261 !== 'string' || !["base","pointer","typedef","qualified","struct","union","enum","array","function","other"].includes(v261)) fail(p + ".kind", "one of base|pointer|typedef|qualified|struct|union|enum|array|function|other", v261);
-	const v262 = v258["size"];
-	if (v262 !== undefined) {
-		if (!(typeof v262 === 'number' && Number.isInteger(v262))) fail(p + ".size", "an integer", v262);
+	const v280 = v as Record<string, unknown>;
+	const v281 = v280["id"];
+	if (v281 === undefined) fail(p + ".id", 'present', undefined);
+	checkTypeId(v281, p + ".id", o, d + 1);
+	const v282 = v280["name"];
+	if (v282 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v282 === 'string')) fail(p + ".name", "a string", v282);
+	const v283 = v280["kind"];
+	if (v283 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v283 !== 'string' || !["base","pointer","typedef","qualified","struct","union","enum","array","function","other"].includes(v283)) fail(p + ".kind", "one of base|pointer|typedef|qualified|struct|union|enum|array|function|other", v283);
+	const v284 = v280["size"];
+	if (v284 !== undefined) {
+		if (!(typeof v284 === 'number' && Number.isInteger(v284))) fail(p + ".size", "an integer", v284);
 	}
-	const v263 = v258["encoding"];
-	if (v263 !== undefined) {
-		if (typeof v263 !== 'string' || !["signed","unsigned","signedChar","unsignedChar","bool","float","other"].includes(v263)) fail(p + ".encoding", "one of signed|unsigned|signedChar|unsignedChar|bool|float|other", v263);
+	const v285 = v280["encoding"];
+	if (v285 !== undefined) {
+		if (typeof v285 !== 'string' || !["signed","unsigned","signedChar","unsignedChar","bool","float","other"].includes(v285)) fail(p + ".encoding", "one of signed|unsigned|signedChar|unsignedChar|bool|float|other", v285);
 	}
-	const v264 = v258["target"];
-	if (v264 !== undefined) {
-		if (v264 !== null) {
-			checkTypeId(v264, p + ".target", o, d + 1);
+	const v286 = v280["target"];
+	if (v286 !== undefined) {
+		if (v286 !== null) {
+			checkTypeId(v286, p + ".target", o, d + 1);
 		}
 	}
-	const v265 = v258["declaration"];
-	if (v265 !== undefined) {
-		if (!(typeof v265 === 'boolean')) fail(p + ".declaration", "a boolean", v265);
+	const v287 = v280["declaration"];
+	if (v287 !== undefined) {
+		if (!(typeof v287 === 'boolean')) fail(p + ".declaration", "a boolean", v287);
 	}
-	const v266 = v258["fields"];
-	if (v266 !== undefined) {
-		if (!(Array.isArray(v266))) fail(p + ".fields", "an array", v266);
-		for (let v267 = 0; v267 < v266.length; v267++) {
-			const v268: unknown = v266[v267];
-			checkTypeField(v268, p + ".fields" + '[' + v267 + ']', o, d + 1);
+	const v288 = v280["fields"];
+	if (v288 !== undefined) {
+		if (!(Array.isArray(v288))) fail(p + ".fields", "an array", v288);
+		for (let v289 = 0; v289 < v288.length; v289++) {
+			const v290: unknown = v288[v289];
+			checkTypeField(v290, p + ".fields" + '[' + v289 + ']', o, d + 1);
 		}
 	}
-	const v269 = v258["signed"];
-	if (v269 !== undefined) {
-		if (!(typeof v269 === 'boolean')) fail(p + ".signed", "a boolean", v269);
+	const v291 = v280["signed"];
+	if (v291 !== undefined) {
+		if (!(typeof v291 === 'boolean')) fail(p + ".signed", "a boolean", v291);
 	}
-	const v270 = v258["enumerators"];
-	if (v270 !== undefined) {
-		if (!(Array.isArray(v270))) fail(p + ".enumerators", "an array", v270);
-		for (let v271 = 0; v271 < v270.length; v271++) {
-			const v272: unknown = v270[v271];
-			if (!(isObject(v272))) fail(p + ".enumerators" + '[' + v271 + ']', "an object", v272);
-			const v273 = v272 as Record<string, unknown>;
-			const v274 = v273["name"];
-			if (v274 === undefined) fail(p + ".enumerators" + '[' + v271 + ']' + ".name", 'present', undefined);
-			if (!(typeof v274 === 'string')) fail(p + ".enumerators" + '[' + v271 + ']' + ".name", "a string", v274);
-			const v275 = v273["value"];
-			if (v275 === undefined) fail(p + ".enumerators" + '[' + v271 + ']' + ".value", 'present', undefined);
-			if (!(typeof v275 === 'string')) fail(p + ".enumerators" + '[' + v271 + ']' + ".value", "a string", v275);
+	const v292 = v280["enumerators"];
+	if (v292 !== undefined) {
+		if (!(Array.isArray(v292))) fail(p + ".enumerators", "an array", v292);
+		for (let v293 = 0; v293 < v292.length; v293++) {
+			const v294: unknown = v292[v293];
+			if (!(isObject(v294))) fail(p + ".enumerators" + '[' + v293 + ']', "an object", v294);
+			const v295 = v294 as Record<string, unknown>;
+			const v296 = v295["name"];
+			if (v296 === undefined) fail(p + ".enumerators" + '[' + v293 + ']' + ".name", 'present', undefined);
+			if (!(typeof v296 === 'string')) fail(p + ".enumerators" + '[' + v293 + ']' + ".name", "a string", v296);
+			const v297 = v295["value"];
+			if (v297 === undefined) fail(p + ".enumerators" + '[' + v293 + ']' + ".value", 'present', undefined);
+			if (!(typeof v297 === 'string')) fail(p + ".enumerators" + '[' + v293 + ']' + ".value", "a string", v297);
 			if (o.strict) {
-				for (const v276 of Object.keys(v273)) {
-					if (!(["name","value"] as readonly string[]).includes(v276)) fail(p + ".enumerators" + '[' + v271 + ']' + '.' + v276, 'not there (not in the schema)', v273[v276]);
+				for (const v298 of Object.keys(v295)) {
+					if (!(["name","value"] as readonly string[]).includes(v298)) fail(p + ".enumerators" + '[' + v293 + ']' + '.' + v298, 'not there (not in the schema)', v295[v298]);
 				}
 			}
 		}
 	}
-	const v277 = v258["dims"];
-	if (v277 !== undefined) {
-		if (!(Array.isArray(v277))) fail(p + ".dims", "an array", v277);
-		for (let v278 = 0; v278 < v277.length; v278++) {
-			const v279: unknown = v277[v278];
-			if (!(typeof v279 === 'number' && Number.isInteger(v279))) fail(p + ".dims" + '[' + v278 + ']', "an integer", v279);
+	const v299 = v280["dims"];
+	if (v299 !== undefined) {
+		if (!(Array.isArray(v299))) fail(p + ".dims", "an array", v299);
+		for (let v300 = 0; v300 < v299.length; v300++) {
+			const v301: unknown = v299[v300];
+			if (!(typeof v301 === 'number' && Number.isInteger(v301))) fail(p + ".dims" + '[' + v300 + ']', "an integer", v301);
 		}
 	}
 	if (o.strict) {
-		for (const v280 of Object.keys(v258)) {
-			if (!(["id","name","kind","size","encoding","target","declaration","fields","signed","enumerators","dims"] as readonly string[]).includes(v280)) fail(p + '.' + v280, 'not there (not in the schema)', v258[v280]);
+		for (const v302 of Object.keys(v280)) {
+			if (!(["id","name","kind","size","encoding","target","declaration","fields","signed","enumerators","dims"] as readonly string[]).includes(v302)) fail(p + '.' + v302, 'not there (not in the schema)', v280[v302]);
 		}
 	}
 }
@@ -1881,18 +1984,18 @@ function checkTypeLayout(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v281 = v as Record<string, unknown>;
-	const v282 = v281["pid"];
-	if (v282 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v282 === 'number' && Number.isInteger(v282))) fail(p + ".pid", "an integer", v282);
-	const v283 = v281["type"];
-	if (v283 === undefined) fail(p + ".type", 'present', undefined);
-	if (v283 !== null) {
-		checkTypeLayout(v283, p + ".type", o, d + 1);
+	const v303 = v as Record<string, unknown>;
+	const v304 = v303["pid"];
+	if (v304 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v304 === 'number' && Number.isInteger(v304))) fail(p + ".pid", "an integer", v304);
+	const v305 = v303["type"];
+	if (v305 === undefined) fail(p + ".type", 'present', undefined);
+	if (v305 !== null) {
+		checkTypeLayout(v305, p + ".type", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v284 of Object.keys(v281)) {
-			if (!(["pid","type"] as readonly string[]).includes(v284)) fail(p + '.' + v284, 'not there (not in the schema)', v281[v284]);
+		for (const v306 of Object.keys(v303)) {
+			if (!(["pid","type"] as readonly string[]).includes(v306)) fail(p + '.' + v306, 'not there (not in the schema)', v303[v306]);
 		}
 	}
 }
@@ -1900,16 +2003,16 @@ function checkTypeInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v285 = v as Record<string, unknown>;
-	const v286 = v285["pid"];
-	if (v286 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".pid", "an integer", v286);
-	const v287 = v285["variable"];
-	if (v287 === undefined) fail(p + ".variable", 'present', undefined);
-	checkLocalVariable(v287, p + ".variable", o, d + 1);
+	const v307 = v as Record<string, unknown>;
+	const v308 = v307["pid"];
+	if (v308 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v308 === 'number' && Number.isInteger(v308))) fail(p + ".pid", "an integer", v308);
+	const v309 = v307["variable"];
+	if (v309 === undefined) fail(p + ".variable", 'present', undefined);
+	checkLocalVariable(v309, p + ".variable", o, d + 1);
 	if (o.strict) {
-		for (const v288 of Object.keys(v285)) {
-			if (!(["pid","variable"] as readonly string[]).includes(v288)) fail(p + '.' + v288, 'not there (not in the schema)', v285[v288]);
+		for (const v310 of Object.keys(v307)) {
+			if (!(["pid","variable"] as readonly string[]).includes(v310)) fail(p + '.' + v310, 'not there (not in the schema)', v307[v310]);
 		}
 	}
 }
@@ -1917,20 +2020,20 @@ function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v289 = v as Record<string, unknown>;
-	const v290 = v289["pid"];
-	if (v290 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v290 === 'number' && Number.isInteger(v290))) fail(p + ".pid", "an integer", v290);
-	const v291 = v289["variables"];
-	if (v291 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v291))) fail(p + ".variables", "an array", v291);
-	for (let v292 = 0; v292 < v291.length; v292++) {
-		const v293: unknown = v291[v292];
-		checkLocalVariable(v293, p + ".variables" + '[' + v292 + ']', o, d + 1);
+	const v311 = v as Record<string, unknown>;
+	const v312 = v311["pid"];
+	if (v312 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v312 === 'number' && Number.isInteger(v312))) fail(p + ".pid", "an integer", v312);
+	const v313 = v311["variables"];
+	if (v313 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v313))) fail(p + ".variables", "an array", v313);
+	for (let v314 = 0; v314 < v313.length; v314++) {
+		const v315: unknown = v313[v314];
+		checkLocalVariable(v315, p + ".variables" + '[' + v314 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v294 of Object.keys(v289)) {
-			if (!(["pid","variables"] as readonly string[]).includes(v294)) fail(p + '.' + v294, 'not there (not in the schema)', v289[v294]);
+		for (const v316 of Object.keys(v311)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v316)) fail(p + '.' + v316, 'not there (not in the schema)', v311[v316]);
 		}
 	}
 }
@@ -1938,13 +2041,13 @@ function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v295 = v as Record<string, unknown>;
-	const v296 = v295["pid"];
-	if (v296 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v296 === 'number' && Number.isInteger(v296))) fail(p + ".pid", "an integer", v296);
+	const v317 = v as Record<string, unknown>;
+	const v318 = v317["pid"];
+	if (v318 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v318 === 'number' && Number.isInteger(v318))) fail(p + ".pid", "an integer", v318);
 	if (o.strict) {
-		for (const v297 of Object.keys(v295)) {
-			if (!(["pid"] as readonly string[]).includes(v297)) fail(p + '.' + v297, 'not there (not in the schema)', v295[v297]);
+		for (const v319 of Object.keys(v317)) {
+			if (!(["pid"] as readonly string[]).includes(v319)) fail(p + '.' + v319, 'not there (not in the schema)', v317[v319]);
 		}
 	}
 }
@@ -1952,23 +2055,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v298 = v as Record<string, unknown>;
-	const v299 = v298["pid"];
-	if (v299 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v299 === 'number' && Number.isInteger(v299))) fail(p + ".pid", "an integer", v299);
-	const v300 = v298["stopped"];
-	if (v300 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v300 === 'boolean')) fail(p + ".stopped", "a boolean", v300);
-	const v301 = v298["tids"];
-	if (v301 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v301))) fail(p + ".tids", "an array", v301);
-	for (let v302 = 0; v302 < v301.length; v302++) {
-		const v303: unknown = v301[v302];
-		if (!(typeof v303 === 'number' && Number.isInteger(v303))) fail(p + ".tids" + '[' + v302 + ']', "an integer", v303);
+	const v320 = v as Record<string, unknown>;
+	const v321 = v320["pid"];
+	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v321 === 'number' && Number.isInteger(v321))) fail(p + ".pid", "an integer", v321);
+	const v322 = v320["stopped"];
+	if (v322 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v322 === 'boolean')) fail(p + ".stopped", "a boolean", v322);
+	const v323 = v320["tids"];
+	if (v323 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v323))) fail(p + ".tids", "an array", v323);
+	for (let v324 = 0; v324 < v323.length; v324++) {
+		const v325: unknown = v323[v324];
+		if (!(typeof v325 === 'number' && Number.isInteger(v325))) fail(p + ".tids" + '[' + v324 + ']', "an integer", v325);
 	}
 	if (o.strict) {
-		for (const v304 of Object.keys(v298)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v304)) fail(p + '.' + v304, 'not there (not in the schema)', v298[v304]);
+		for (const v326 of Object.keys(v320)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v326)) fail(p + '.' + v326, 'not there (not in the schema)', v320[v326]);
 		}
 	}
 }
@@ -1976,23 +2079,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v305 = v as Record<string, unknown>;
-	const v306 = v305["pid"];
-	if (v306 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v306 === 'number' && Number.isInteger(v306))) fail(p + ".pid", "an integer", v306);
-	const v307 = v305["pauseUs"];
-	if (v307 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v307 === 'number' && Number.isInteger(v307))) fail(p + ".pauseUs", "an integer", v307);
-	const v308 = v305["tids"];
-	if (v308 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v308))) fail(p + ".tids", "an array", v308);
-	for (let v309 = 0; v309 < v308.length; v309++) {
-		const v310: unknown = v308[v309];
-		if (!(typeof v310 === 'number' && Number.isInteger(v310))) fail(p + ".tids" + '[' + v309 + ']', "an integer", v310);
+	const v327 = v as Record<string, unknown>;
+	const v328 = v327["pid"];
+	if (v328 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v328 === 'number' && Number.isInteger(v328))) fail(p + ".pid", "an integer", v328);
+	const v329 = v327["pauseUs"];
+	if (v329 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v329 === 'number' && Number.isInteger(v329))) fail(p + ".pauseUs", "an integer", v329);
+	const v330 = v327["tids"];
+	if (v330 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v330))) fail(p + ".tids", "an array", v330);
+	for (let v331 = 0; v331 < v330.length; v331++) {
+		const v332: unknown = v330[v331];
+		if (!(typeof v332 === 'number' && Number.isInteger(v332))) fail(p + ".tids" + '[' + v331 + ']', "an integer", v332);
 	}
 	if (o.strict) {
-		for (const v311 of Object.keys(v305)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v311)) fail(p + '.' + v311, 'not there (not in the schema)', v305[v311]);
+		for (const v333 of Object.keys(v327)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v333)) fail(p + '.' + v333, 'not there (not in the schema)', v327[v333]);
 		}
 	}
 }
@@ -2000,26 +2103,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v312 = v as Record<string, unknown>;
-	const v313 = v312["pid"];
-	if (v313 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v313 === 'number' && Number.isInteger(v313))) fail(p + ".pid", "an integer", v313);
-	const v314 = v312["stdoutFd"];
-	if (v314 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v314 === 'number' && Number.isInteger(v314))) fail(p + ".stdoutFd", "an integer", v314);
-	const v315 = v312["stderrFd"];
-	if (v315 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v315 === 'number' && Number.isInteger(v315))) fail(p + ".stderrFd", "an integer", v315);
-	const v316 = v312["tids"];
-	if (v316 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v316))) fail(p + ".tids", "an array", v316);
-	for (let v317 = 0; v317 < v316.length; v317++) {
-		const v318: unknown = v316[v317];
-		if (!(typeof v318 === 'number' && Number.isInteger(v318))) fail(p + ".tids" + '[' + v317 + ']', "an integer", v318);
+	const v334 = v as Record<string, unknown>;
+	const v335 = v334["pid"];
+	if (v335 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v335 === 'number' && Number.isInteger(v335))) fail(p + ".pid", "an integer", v335);
+	const v336 = v334["stdoutFd"];
+	if (v336 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v336 === 'number' && Number.isInteger(v336))) fail(p + ".stdoutFd", "an integer", v336);
+	const v337 = v334["stderrFd"];
+	if (v337 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v337 === 'number' && Number.isInteger(v337))) fail(p + ".stderrFd", "an integer", v337);
+	const v338 = v334["tids"];
+	if (v338 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v338))) fail(p + ".tids", "an array", v338);
+	for (let v339 = 0; v339 < v338.length; v339++) {
+		const v340: unknown = v338[v339];
+		if (!(typeof v340 === 'number' && Number.isInteger(v340))) fail(p + ".tids" + '[' + v339 + ']', "an integer", v340);
 	}
 	if (o.strict) {
-		for (const v319 of Object.keys(v312)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v319)) fail(p + '.' + v319, 'not there (not in the schema)', v312[v319]);
+		for (const v341 of Object.keys(v334)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v341)) fail(p + '.' + v341, 'not there (not in the schema)', v334[v341]);
 		}
 	}
 }
@@ -2027,57 +2130,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v320 = v as Record<string, unknown>;
-	const v321 = v320["pid"];
-	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v321 === 'number' && Number.isInteger(v321))) fail(p + ".pid", "an integer", v321);
-	const v322 = v320["tid"];
-	if (v322 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v322 === 'number' && Number.isInteger(v322))) fail(p + ".tid", "an integer", v322);
-	const v323 = v320["pc"];
-	if (v323 !== undefined) {
-		checkHex(v323, p + ".pc", o, d + 1);
+	const v342 = v as Record<string, unknown>;
+	const v343 = v342["pid"];
+	if (v343 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v343 === 'number' && Number.isInteger(v343))) fail(p + ".pid", "an integer", v343);
+	const v344 = v342["tid"];
+	if (v344 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v344 === 'number' && Number.isInteger(v344))) fail(p + ".tid", "an integer", v344);
+	const v345 = v342["pc"];
+	if (v345 !== undefined) {
+		checkHex(v345, p + ".pc", o, d + 1);
 	}
-	const v324 = v320["interrupted"];
-	if (v324 !== undefined) {
-		if (!(typeof v324 === 'boolean')) fail(p + ".interrupted", "a boolean", v324);
+	const v346 = v342["interrupted"];
+	if (v346 !== undefined) {
+		if (!(typeof v346 === 'boolean')) fail(p + ".interrupted", "a boolean", v346);
 	}
-	const v325 = v320["reason"];
-	if (v325 !== undefined) {
-		if (typeof v325 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v325)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v325);
+	const v347 = v342["reason"];
+	if (v347 !== undefined) {
+		if (typeof v347 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v347)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v347);
 	}
-	const v326 = v320["stopTid"];
-	if (v326 !== undefined) {
-		if (!(typeof v326 === 'number' && Number.isInteger(v326))) fail(p + ".stopTid", "an integer", v326);
+	const v348 = v342["stopTid"];
+	if (v348 !== undefined) {
+		if (!(typeof v348 === 'number' && Number.isInteger(v348))) fail(p + ".stopTid", "an integer", v348);
 	}
-	const v327 = v320["signal"];
-	if (v327 !== undefined) {
-		if (!(typeof v327 === 'number' && Number.isInteger(v327))) fail(p + ".signal", "an integer", v327);
-		if (typeof v327 === 'number' && v327 < 1) fail(p + ".signal", ">= 1", v327);
-		if (typeof v327 === 'number' && v327 > 64) fail(p + ".signal", "<= 64", v327);
+	const v349 = v342["signal"];
+	if (v349 !== undefined) {
+		if (!(typeof v349 === 'number' && Number.isInteger(v349))) fail(p + ".signal", "an integer", v349);
+		if (typeof v349 === 'number' && v349 < 1) fail(p + ".signal", ">= 1", v349);
+		if (typeof v349 === 'number' && v349 > 64) fail(p + ".signal", "<= 64", v349);
 	}
-	const v328 = v320["addr"];
-	if (v328 !== undefined) {
-		checkHex(v328, p + ".addr", o, d + 1);
+	const v350 = v342["addr"];
+	if (v350 !== undefined) {
+		checkHex(v350, p + ".addr", o, d + 1);
 	}
-	const v329 = v320["singleSteps"];
-	if (v329 !== undefined) {
-		if (!(typeof v329 === 'number' && Number.isInteger(v329))) fail(p + ".singleSteps", "an integer", v329);
-		if (typeof v329 === 'number' && v329 < 0) fail(p + ".singleSteps", ">= 0", v329);
+	const v351 = v342["singleSteps"];
+	if (v351 !== undefined) {
+		if (!(typeof v351 === 'number' && Number.isInteger(v351))) fail(p + ".singleSteps", "an integer", v351);
+		if (typeof v351 === 'number' && v351 < 0) fail(p + ".singleSteps", ">= 0", v351);
 	}
-	const v330 = v320["continues"];
-	if (v330 !== undefined) {
-		if (!(typeof v330 === 'number' && Number.isInteger(v330))) fail(p + ".continues", "an integer", v330);
-		if (typeof v330 === 'number' && v330 < 0) fail(p + ".continues", ">= 0", v330);
+	const v352 = v342["continues"];
+	if (v352 !== undefined) {
+		if (!(typeof v352 === 'number' && Number.isInteger(v352))) fail(p + ".continues", "an integer", v352);
+		if (typeof v352 === 'number' && v352 < 0) fail(p + ".continues", ">= 0", v352);
 	}
-	const v331 = v320["us"];
-	if (v331 !== undefined) {
-		if (!(typeof v331 === 'number' && Number.isInteger(v331))) fail(p + ".us", "an integer", v331);
-		if (typeof v331 === 'number' && v331 < 0) fail(p + ".us", ">= 0", v331);
+	const v353 = v342["us"];
+	if (v353 !== undefined) {
+		if (!(typeof v353 === 'number' && Number.isInteger(v353))) fail(p + ".us", "an integer", v353);
+		if (typeof v353 === 'number' && v353 < 0) fail(p + ".us", ">= 0", v353);
 	}
 	if (o.strict) {
-		for (const v332 of Object.keys(v320)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v332)) fail(p + '.' + v332, 'not there (not in the schema)', v320[v332]);
+		for (const v354 of Object.keys(v342)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v354)) fail(p + '.' + v354, 'not there (not in the schema)', v342[v354]);
 		}
 	}
 }
@@ -2085,13 +2188,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v333 = v as Record<string, unknown>;
-	const v334 = v333["addr"];
-	if (v334 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v334, p + ".addr", o, d + 1);
+	const v355 = v as Record<string, unknown>;
+	const v356 = v355["addr"];
+	if (v356 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v356, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v335 of Object.keys(v333)) {
-			if (!(["addr"] as readonly string[]).includes(v335)) fail(p + '.' + v335, 'not there (not in the schema)', v333[v335]);
+		for (const v357 of Object.keys(v355)) {
+			if (!(["addr"] as readonly string[]).includes(v357)) fail(p + '.' + v357, 'not there (not in the schema)', v355[v357]);
 		}
 	}
 }
@@ -2099,16 +2202,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v336 = v as Record<string, unknown>;
-	const v337 = v336["tid"];
-	if (v337 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v337 === 'number' && Number.isInteger(v337))) fail(p + ".tid", "an integer", v337);
-	const v338 = v336["gpr"];
-	if (v338 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v338, p + ".gpr", o, d + 1);
+	const v358 = v as Record<string, unknown>;
+	const v359 = v358["tid"];
+	if (v359 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v359 === 'number' && Number.isInteger(v359))) fail(p + ".tid", "an integer", v359);
+	const v360 = v358["gpr"];
+	if (v360 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v360, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v339 of Object.keys(v336)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v339)) fail(p + '.' + v339, 'not there (not in the schema)', v336[v339]);
+		for (const v361 of Object.keys(v358)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v361)) fail(p + '.' + v361, 'not there (not in the schema)', v358[v361]);
 		}
 	}
 }
@@ -2116,13 +2219,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v340 = v as Record<string, unknown>;
-	const v341 = v340["tracerTid"];
-	if (v341 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v341 === 'number' && Number.isInteger(v341))) fail(p + ".tracerTid", "an integer", v341);
+	const v362 = v as Record<string, unknown>;
+	const v363 = v362["tracerTid"];
+	if (v363 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v363 === 'number' && Number.isInteger(v363))) fail(p + ".tracerTid", "an integer", v363);
 	if (o.strict) {
-		for (const v342 of Object.keys(v340)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v342)) fail(p + '.' + v342, 'not there (not in the schema)', v340[v342]);
+		for (const v364 of Object.keys(v362)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v364)) fail(p + '.' + v364, 'not there (not in the schema)', v362[v364]);
 		}
 	}
 }
@@ -2130,34 +2233,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v343 = v as Record<string, unknown>;
-	const v344 = v343["pc"];
-	if (v344 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v344, p + ".pc", o, d + 1);
-	const v345 = v343["sp"];
-	if (v345 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v345, p + ".sp", o, d + 1);
-	const v346 = v343["function"];
-	if (v346 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v346 === 'string' || v346 === null)) fail(p + ".function", "a string or null", v346);
-	const v347 = v343["offset"];
-	if (v347 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v347 === 'number' && Number.isInteger(v347))) fail(p + ".offset", "an integer", v347);
-	const v348 = v343["module"];
-	if (v348 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v348 === 'string' || v348 === null)) fail(p + ".module", "a string or null", v348);
-	const v349 = v343["file"];
-	if (v349 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v349 === 'string' || v349 === null)) fail(p + ".file", "a string or null", v349);
-	const v350 = v343["line"];
-	if (v350 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v350 === 'number' && Number.isInteger(v350) || v350 === null)) fail(p + ".line", "an integer or null", v350);
-	const v351 = v343["column"];
-	if (v351 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v351 === 'number' && Number.isInteger(v351) || v351 === null)) fail(p + ".column", "an integer or null", v351);
+	const v365 = v as Record<string, unknown>;
+	const v366 = v365["pc"];
+	if (v366 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v366, p + ".pc", o, d + 1);
+	const v367 = v365["sp"];
+	if (v367 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v367, p + ".sp", o, d + 1);
+	const v368 = v365["function"];
+	if (v368 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v368 === 'string' || v368 === null)) fail(p + ".function", "a string or null", v368);
+	const v369 = v365["offset"];
+	if (v369 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v369 === 'number' && Number.isInteger(v369))) fail(p + ".offset", "an integer", v369);
+	const v370 = v365["module"];
+	if (v370 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v370 === 'string' || v370 === null)) fail(p + ".module", "a string or null", v370);
+	const v371 = v365["file"];
+	if (v371 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v371 === 'string' || v371 === null)) fail(p + ".file", "a string or null", v371);
+	const v372 = v365["line"];
+	if (v372 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v372 === 'number' && Number.isInteger(v372) || v372 === null)) fail(p + ".line", "an integer or null", v372);
+	const v373 = v365["column"];
+	if (v373 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v373 === 'number' && Number.isInteger(v373) || v373 === null)) fail(p + ".column", "an integer or null", v373);
 	if (o.strict) {
-		for (const v352 of Object.keys(v343)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v352)) fail(p + '.' + v352, 'not there (not in the schema)', v343[v352]);
+		for (const v374 of Object.keys(v365)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v374)) fail(p + '.' + v374, 'not there (not in the schema)', v365[v374]);
 		}
 	}
 }
@@ -2165,53 +2268,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v353 = v as Record<string, unknown>;
-	const v354 = v353["pid"];
-	if (v354 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v354 === 'number' && Number.isInteger(v354))) fail(p + ".pid", "an integer", v354);
-	const v355 = v353["tid"];
-	if (v355 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v355 === 'number' && Number.isInteger(v355))) fail(p + ".tid", "an integer", v355);
-	const v356 = v353["unwinder"];
-	if (v356 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v356 !== 'string' || !["libdw","frame-pointer"].includes(v356)) fail(p + ".unwinder", "one of libdw|frame-pointer", v356);
-	const v357 = v353["note"];
-	if (v357 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v357 === 'string' || v357 === null)) fail(p + ".note", "a string or null", v357);
-	const v358 = v353["frames"];
-	if (v358 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v358))) fail(p + ".frames", "an array", v358);
-	for (let v359 = 0; v359 < v358.length; v359++) {
-		const v360: unknown = v358[v359];
-		checkStackFrameInfo(v360, p + ".frames" + '[' + v359 + ']', o, d + 1);
+	const v375 = v as Record<string, unknown>;
+	const v376 = v375["pid"];
+	if (v376 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v376 === 'number' && Number.isInteger(v376))) fail(p + ".pid", "an integer", v376);
+	const v377 = v375["tid"];
+	if (v377 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v377 === 'number' && Number.isInteger(v377))) fail(p + ".tid", "an integer", v377);
+	const v378 = v375["unwinder"];
+	if (v378 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v378 !== 'string' || !["libdw","frame-pointer"].includes(v378)) fail(p + ".unwinder", "one of libdw|frame-pointer", v378);
+	const v379 = v375["note"];
+	if (v379 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v379 === 'string' || v379 === null)) fail(p + ".note", "a string or null", v379);
+	const v380 = v375["frames"];
+	if (v380 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v380))) fail(p + ".frames", "an array", v380);
+	for (let v381 = 0; v381 < v380.length; v381++) {
+		const v382: unknown = v380[v381];
+		checkStackFrameInfo(v382, p + ".frames" + '[' + v381 + ']', o, d + 1);
 	}
-	const v361 = v353["threads"];
-	if (v361 !== undefined) {
-		if (!(Array.isArray(v361))) fail(p + ".threads", "an array", v361);
-		for (let v362 = 0; v362 < v361.length; v362++) {
-			const v363: unknown = v361[v362];
-			if (!(isObject(v363))) fail(p + ".threads" + '[' + v362 + ']', "an object", v363);
-			const v364 = v363 as Record<string, unknown>;
-			const v365 = v364["tid"];
-			if (v365 === undefined) fail(p + ".threads" + '[' + v362 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v365 === 'number' && Number.isInteger(v365))) fail(p + ".threads" + '[' + v362 + ']' + ".tid", "an integer", v365);
-			const v366 = v364["frames"];
-			if (v366 === undefined) fail(p + ".threads" + '[' + v362 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v366))) fail(p + ".threads" + '[' + v362 + ']' + ".frames", "an array", v366);
-			for (let v367 = 0; v367 < v366.length; v367++) {
-				const v368: unknown = v366[v367];
-				checkStackFrameInfo(v368, p + ".threads" + '[' + v362 + ']' + ".frames" + '[' + v367 + ']', o, d + 1);
+	const v383 = v375["threads"];
+	if (v383 !== undefined) {
+		if (!(Array.isArray(v383))) fail(p + ".threads", "an array", v383);
+		for (let v384 = 0; v384 < v383.length; v384++) {
+			const v385: unknown = v383[v384];
+			if (!(isObject(v385))) fail(p + ".threads" + '[' + v384 + ']', "an object", v385);
+			const v386 = v385 as Record<string, unknown>;
+			const v387 = v386["tid"];
+			if (v387 === undefined) fail(p + ".threads" + '[' + v384 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v387 === 'number' && Number.isInteger(v387))) fail(p + ".threads" + '[' + v384 + ']' + ".tid", "an integer", v387);
+			const v388 = v386["frames"];
+			if (v388 === undefined) fail(p + ".threads" + '[' + v384 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v388))) fail(p + ".threads" + '[' + v384 + ']' + ".frames", "an array", v388);
+			for (let v389 = 0; v389 < v388.length; v389++) {
+				const v390: unknown = v388[v389];
+				checkStackFrameInfo(v390, p + ".threads" + '[' + v384 + ']' + ".frames" + '[' + v389 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v369 of Object.keys(v364)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v369)) fail(p + ".threads" + '[' + v362 + ']' + '.' + v369, 'not there (not in the schema)', v364[v369]);
+				for (const v391 of Object.keys(v386)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v391)) fail(p + ".threads" + '[' + v384 + ']' + '.' + v391, 'not there (not in the schema)', v386[v391]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v370 of Object.keys(v353)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v370)) fail(p + '.' + v370, 'not there (not in the schema)', v353[v370]);
+		for (const v392 of Object.keys(v375)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v392)) fail(p + '.' + v392, 'not there (not in the schema)', v375[v392]);
 		}
 	}
 }
@@ -2219,45 +2322,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v371 = v as Record<string, unknown>;
-	const v372 = v371["addresses"];
-	if (v372 !== undefined) {
-		if (!(Array.isArray(v372))) fail(p + ".addresses", "an array", v372);
-		for (let v373 = 0; v373 < v372.length; v373++) {
-			const v374: unknown = v372[v373];
-			checkHex(v374, p + ".addresses" + '[' + v373 + ']', o, d + 1);
+	const v393 = v as Record<string, unknown>;
+	const v394 = v393["addresses"];
+	if (v394 !== undefined) {
+		if (!(Array.isArray(v394))) fail(p + ".addresses", "an array", v394);
+		for (let v395 = 0; v395 < v394.length; v395++) {
+			const v396: unknown = v394[v395];
+			checkHex(v396, p + ".addresses" + '[' + v395 + ']', o, d + 1);
 		}
 	}
-	const v375 = v371["line"];
-	if (v375 !== undefined) {
-		if (!(typeof v375 === 'number' && Number.isInteger(v375) || v375 === null)) fail(p + ".line", "an integer or null", v375);
+	const v397 = v393["line"];
+	if (v397 !== undefined) {
+		if (!(typeof v397 === 'number' && Number.isInteger(v397) || v397 === null)) fail(p + ".line", "an integer or null", v397);
 	}
-	const v376 = v371["function"];
-	if (v376 !== undefined) {
-		if (!(typeof v376 === 'string' || v376 === null)) fail(p + ".function", "a string or null", v376);
+	const v398 = v393["function"];
+	if (v398 !== undefined) {
+		if (!(typeof v398 === 'string' || v398 === null)) fail(p + ".function", "a string or null", v398);
 	}
-	const v377 = v371["offset"];
-	if (v377 !== undefined) {
-		if (!(typeof v377 === 'number' && Number.isInteger(v377))) fail(p + ".offset", "an integer", v377);
+	const v399 = v393["offset"];
+	if (v399 !== undefined) {
+		if (!(typeof v399 === 'number' && Number.isInteger(v399))) fail(p + ".offset", "an integer", v399);
 	}
-	const v378 = v371["module"];
-	if (v378 !== undefined) {
-		if (!(typeof v378 === 'string' || v378 === null)) fail(p + ".module", "a string or null", v378);
+	const v400 = v393["module"];
+	if (v400 !== undefined) {
+		if (!(typeof v400 === 'string' || v400 === null)) fail(p + ".module", "a string or null", v400);
 	}
-	const v379 = v371["file"];
-	if (v379 !== undefined) {
-		if (!(typeof v379 === 'string' || v379 === null)) fail(p + ".file", "a string or null", v379);
+	const v401 = v393["file"];
+	if (v401 !== undefined) {
+		if (!(typeof v401 === 'string' || v401 === null)) fail(p + ".file", "a string or null", v401);
 	}
-	const v380 = v371["column"];
-	if (v380 !== undefined) {
-		if (!(typeof v380 === 'number' && Number.isInteger(v380) || v380 === null)) fail(p + ".column", "an integer or null", v380);
+	const v402 = v393["column"];
+	if (v402 !== undefined) {
+		if (!(typeof v402 === 'number' && Number.isInteger(v402) || v402 === null)) fail(p + ".column", "an integer or null", v402);
 	}
-	const v381 = v371["unwinder"];
-	if (v381 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v381 !== 'string' || !["libdw","frame-pointer"].includes(v381)) fail(p + ".unwinder", "one of libdw|frame-pointer", v381);
+	const v403 = v393["unwinder"];
+	if (v403 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v403 !== 'string' || !["libdw","frame-pointer"].includes(v403)) fail(p + ".unwinder", "one of libdw|frame-pointer", v403);
 	if (o.strict) {
-		for (const v382 of Object.keys(v371)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v382)) fail(p + '.' + v382, 'not there (not in the schema)', v371[v382]);
+		for (const v404 of Object.keys(v393)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v404)) fail(p + '.' + v404, 'not there (not in the schema)', v393[v404]);
 		}
 	}
 }
@@ -2265,51 +2368,51 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v383 = v as Record<string, unknown>;
-	const v384 = v383["name"];
-	if (v384 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v384 === 'string')) fail(p + ".name", "a string", v384);
-	const v385 = v383["type"];
-	if (v385 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v385 === 'string')) fail(p + ".type", "a string", v385);
-	const v386 = v383["value"];
-	if (v386 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v386 === 'string')) fail(p + ".value", "a string", v386);
-	const v387 = v383["address"];
-	if (v387 === undefined) fail(p + ".address", 'present', undefined);
-	if (v387 !== null) {
-		checkHex(v387, p + ".address", o, d + 1);
+	const v405 = v as Record<string, unknown>;
+	const v406 = v405["name"];
+	if (v406 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v406 === 'string')) fail(p + ".name", "a string", v406);
+	const v407 = v405["type"];
+	if (v407 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v407 === 'string')) fail(p + ".type", "a string", v407);
+	const v408 = v405["value"];
+	if (v408 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v408 === 'string')) fail(p + ".value", "a string", v408);
+	const v409 = v405["address"];
+	if (v409 === undefined) fail(p + ".address", 'present', undefined);
+	if (v409 !== null) {
+		checkHex(v409, p + ".address", o, d + 1);
 	}
-	const v388 = v383["kind"];
-	if (v388 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v388 !== 'string' || !["param","local","member","element","deref","global"].includes(v388)) fail(p + ".kind", "one of param|local|member|element|deref|global", v388);
-	const v389 = v383["expr"];
-	if (v389 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v389 === 'string' || v389 === null)) fail(p + ".expr", "a string or null", v389);
-	const v390 = v383["pointer"];
-	if (v390 !== undefined) {
-		checkHex(v390, p + ".pointer", o, d + 1);
+	const v410 = v405["kind"];
+	if (v410 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v410 !== 'string' || !["param","local","member","element","deref","global"].includes(v410)) fail(p + ".kind", "one of param|local|member|element|deref|global", v410);
+	const v411 = v405["expr"];
+	if (v411 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v411 === 'string' || v411 === null)) fail(p + ".expr", "a string or null", v411);
+	const v412 = v405["pointer"];
+	if (v412 !== undefined) {
+		checkHex(v412, p + ".pointer", o, d + 1);
 	}
-	const v391 = v383["typeId"];
-	if (v391 !== undefined) {
-		checkTypeId(v391, p + ".typeId", o, d + 1);
+	const v413 = v405["typeId"];
+	if (v413 !== undefined) {
+		checkTypeId(v413, p + ".typeId", o, d + 1);
 	}
-	const v392 = v383["raw"];
-	if (v392 !== undefined) {
-		checkRawValue(v392, p + ".raw", o, d + 1);
+	const v414 = v405["raw"];
+	if (v414 !== undefined) {
+		checkRawValue(v414, p + ".raw", o, d + 1);
 	}
-	const v393 = v383["children"];
-	if (v393 === undefined) fail(p + ".children", 'present', undefined);
-	if (v393 !== null) {
-		if (!(Array.isArray(v393))) fail(p + ".children", "an array", v393);
-		for (let v394 = 0; v394 < v393.length; v394++) {
-			const v395: unknown = v393[v394];
-			checkLocalVariable(v395, p + ".children" + '[' + v394 + ']', o, d + 1);
+	const v415 = v405["children"];
+	if (v415 === undefined) fail(p + ".children", 'present', undefined);
+	if (v415 !== null) {
+		if (!(Array.isArray(v415))) fail(p + ".children", "an array", v415);
+		for (let v416 = 0; v416 < v415.length; v416++) {
+			const v417: unknown = v415[v416];
+			checkLocalVariable(v417, p + ".children" + '[' + v416 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v396 of Object.keys(v383)) {
-			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v396)) fail(p + '.' + v396, 'not there (not in the schema)', v383[v396]);
+		for (const v418 of Object.keys(v405)) {
+			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v418)) fail(p + '.' + v418, 'not there (not in the schema)', v405[v418]);
 		}
 	}
 }
@@ -2317,21 +2420,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v397 = v as Record<string, unknown>;
-	const v398 = v397["kind"];
-	if (v398 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v398 !== 'string' || !["int","uint","float","bool","pointer"].includes(v398)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v398);
-	const v399 = v397["value"];
-	if (v399 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v399 === 'string')) fail(p + ".value", "a string", v399);
-	const v400 = v397["size"];
-	if (v400 !== undefined) {
-		if (!(typeof v400 === 'number' && Number.isInteger(v400))) fail(p + ".size", "an integer", v400);
-		if (typeof v400 === 'number' && v400 < 1) fail(p + ".size", ">= 1", v400);
+	const v419 = v as Record<string, unknown>;
+	const v420 = v419["kind"];
+	if (v420 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v420 !== 'string' || !["int","uint","float","bool","pointer"].includes(v420)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v420);
+	const v421 = v419["value"];
+	if (v421 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v421 === 'string')) fail(p + ".value", "a string", v421);
+	const v422 = v419["size"];
+	if (v422 !== undefined) {
+		if (!(typeof v422 === 'number' && Number.isInteger(v422))) fail(p + ".size", "an integer", v422);
+		if (typeof v422 === 'number' && v422 < 1) fail(p + ".size", ">= 1", v422);
 	}
 	if (o.strict) {
-		for (const v401 of Object.keys(v397)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v401)) fail(p + '.' + v401, 'not there (not in the schema)', v397[v401]);
+		for (const v423 of Object.keys(v419)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v423)) fail(p + '.' + v423, 'not there (not in the schema)', v419[v423]);
 		}
 	}
 }
@@ -2339,35 +2442,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v402 = v as Record<string, unknown>;
-	const v403 = v402["pid"];
-	if (v403 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v403 === 'number' && Number.isInteger(v403))) fail(p + ".pid", "an integer", v403);
-	const v404 = v402["tid"];
-	if (v404 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v404 === 'number' && Number.isInteger(v404))) fail(p + ".tid", "an integer", v404);
-	const v405 = v402["frame"];
-	if (v405 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v405 === 'number' && Number.isInteger(v405))) fail(p + ".frame", "an integer", v405);
-	const v406 = v402["pc"];
-	if (v406 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v406, p + ".pc", o, d + 1);
-	const v407 = v402["function"];
-	if (v407 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v407 === 'string' || v407 === null)) fail(p + ".function", "a string or null", v407);
-	const v408 = v402["note"];
-	if (v408 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v408 === 'string' || v408 === null)) fail(p + ".note", "a string or null", v408);
-	const v409 = v402["variables"];
-	if (v409 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v409))) fail(p + ".variables", "an array", v409);
-	for (let v410 = 0; v410 < v409.length; v410++) {
-		const v411: unknown = v409[v410];
-		checkLocalVariable(v411, p + ".variables" + '[' + v410 + ']', o, d + 1);
+	const v424 = v as Record<string, unknown>;
+	const v425 = v424["pid"];
+	if (v425 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v425 === 'number' && Number.isInteger(v425))) fail(p + ".pid", "an integer", v425);
+	const v426 = v424["tid"];
+	if (v426 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v426 === 'number' && Number.isInteger(v426))) fail(p + ".tid", "an integer", v426);
+	const v427 = v424["frame"];
+	if (v427 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v427 === 'number' && Number.isInteger(v427))) fail(p + ".frame", "an integer", v427);
+	const v428 = v424["pc"];
+	if (v428 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v428, p + ".pc", o, d + 1);
+	const v429 = v424["function"];
+	if (v429 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v429 === 'string' || v429 === null)) fail(p + ".function", "a string or null", v429);
+	const v430 = v424["note"];
+	if (v430 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v430 === 'string' || v430 === null)) fail(p + ".note", "a string or null", v430);
+	const v431 = v424["variables"];
+	if (v431 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v431))) fail(p + ".variables", "an array", v431);
+	for (let v432 = 0; v432 < v431.length; v432++) {
+		const v433: unknown = v431[v432];
+		checkLocalVariable(v433, p + ".variables" + '[' + v432 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v412 of Object.keys(v402)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v412)) fail(p + '.' + v412, 'not there (not in the schema)', v402[v412]);
+		for (const v434 of Object.keys(v424)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v434)) fail(p + '.' + v434, 'not there (not in the schema)', v424[v434]);
 		}
 	}
 }
@@ -2375,16 +2478,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v413 = v as Record<string, unknown>;
-	const v414 = v413["op"];
-	if (v414 === undefined) fail(p + ".op", 'present', undefined);
-	if (v414 !== "threads") fail(p + ".op", "\"threads\"", v414);
-	const v415 = v413["pid"];
-	if (v415 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v415, p + ".pid", o, d + 1);
+	const v435 = v as Record<string, unknown>;
+	const v436 = v435["op"];
+	if (v436 === undefined) fail(p + ".op", 'present', undefined);
+	if (v436 !== "threads") fail(p + ".op", "\"threads\"", v436);
+	const v437 = v435["pid"];
+	if (v437 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v437, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v416 of Object.keys(v413)) {
-			if (!(["op","pid"] as readonly string[]).includes(v416)) fail(p + '.' + v416, 'not there (not in the schema)', v413[v416]);
+		for (const v438 of Object.keys(v435)) {
+			if (!(["op","pid"] as readonly string[]).includes(v438)) fail(p + '.' + v438, 'not there (not in the schema)', v435[v438]);
 		}
 	}
 }
@@ -2392,19 +2495,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v417 = v as Record<string, unknown>;
-	const v418 = v417["op"];
-	if (v418 === undefined) fail(p + ".op", 'present', undefined);
-	if (v418 !== "regs") fail(p + ".op", "\"regs\"", v418);
-	const v419 = v417["pid"];
-	if (v419 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v419, p + ".pid", o, d + 1);
-	const v420 = v417["tid"];
-	if (v420 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v420, p + ".tid", o, d + 1);
+	const v439 = v as Record<string, unknown>;
+	const v440 = v439["op"];
+	if (v440 === undefined) fail(p + ".op", 'present', undefined);
+	if (v440 !== "regs") fail(p + ".op", "\"regs\"", v440);
+	const v441 = v439["pid"];
+	if (v441 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v441, p + ".pid", o, d + 1);
+	const v442 = v439["tid"];
+	if (v442 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v442, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v421 of Object.keys(v417)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v421)) fail(p + '.' + v421, 'not there (not in the schema)', v417[v421]);
+		for (const v443 of Object.keys(v439)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v443)) fail(p + '.' + v443, 'not there (not in the schema)', v439[v443]);
 		}
 	}
 }
@@ -2412,22 +2515,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v422 = v as Record<string, unknown>;
-	const v423 = v422["op"];
-	if (v423 === undefined) fail(p + ".op", 'present', undefined);
-	if (v423 !== "attach") fail(p + ".op", "\"attach\"", v423);
-	const v424 = v422["pid"];
-	if (v424 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v424, p + ".pid", o, d + 1);
-	const v425 = v422["stop"];
-	if (v425 === undefined) {
-		if (o.fill) v422["stop"] = false;
+	const v444 = v as Record<string, unknown>;
+	const v445 = v444["op"];
+	if (v445 === undefined) fail(p + ".op", 'present', undefined);
+	if (v445 !== "attach") fail(p + ".op", "\"attach\"", v445);
+	const v446 = v444["pid"];
+	if (v446 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v446, p + ".pid", o, d + 1);
+	const v447 = v444["stop"];
+	if (v447 === undefined) {
+		if (o.fill) v444["stop"] = false;
 	} else {
-		if (!(typeof v425 === 'boolean')) fail(p + ".stop", "a boolean", v425);
+		if (!(typeof v447 === 'boolean')) fail(p + ".stop", "a boolean", v447);
 	}
 	if (o.strict) {
-		for (const v426 of Object.keys(v422)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v426)) fail(p + '.' + v426, 'not there (not in the schema)', v422[v426]);
+		for (const v448 of Object.keys(v444)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v448)) fail(p + '.' + v448, 'not there (not in the schema)', v444[v448]);
 		}
 	}
 }
@@ -2435,16 +2538,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v427 = v as Record<string, unknown>;
-	const v428 = v427["op"];
-	if (v428 === undefined) fail(p + ".op", 'present', undefined);
-	if (v428 !== "detach") fail(p + ".op", "\"detach\"", v428);
-	const v429 = v427["pid"];
-	if (v429 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v429, p + ".pid", o, d + 1);
+	const v449 = v as Record<string, unknown>;
+	const v450 = v449["op"];
+	if (v450 === undefined) fail(p + ".op", 'present', undefined);
+	if (v450 !== "detach") fail(p + ".op", "\"detach\"", v450);
+	const v451 = v449["pid"];
+	if (v451 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v451, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v430 of Object.keys(v427)) {
-			if (!(["op","pid"] as readonly string[]).includes(v430)) fail(p + '.' + v430, 'not there (not in the schema)', v427[v430]);
+		for (const v452 of Object.keys(v449)) {
+			if (!(["op","pid"] as readonly string[]).includes(v452)) fail(p + '.' + v452, 'not there (not in the schema)', v449[v452]);
 		}
 	}
 }
@@ -2452,28 +2555,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v431 = v as Record<string, unknown>;
-	const v432 = v431["op"];
-	if (v432 === undefined) fail(p + ".op", 'present', undefined);
-	if (v432 !== "signals") fail(p + ".op", "\"signals\"", v432);
-	const v433 = v431["pid"];
-	if (v433 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v433, p + ".pid", o, d + 1);
-	const v434 = v431["nostop"];
-	if (v434 !== undefined) {
-		checkHex(v434, p + ".nostop", o, d + 1);
+	const v453 = v as Record<string, unknown>;
+	const v454 = v453["op"];
+	if (v454 === undefined) fail(p + ".op", 'present', undefined);
+	if (v454 !== "signals") fail(p + ".op", "\"signals\"", v454);
+	const v455 = v453["pid"];
+	if (v455 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v455, p + ".pid", o, d + 1);
+	const v456 = v453["nostop"];
+	if (v456 !== undefined) {
+		checkHex(v456, p + ".nostop", o, d + 1);
 	}
-	const v435 = v431["noprint"];
-	if (v435 !== undefined) {
-		checkHex(v435, p + ".noprint", o, d + 1);
+	const v457 = v453["noprint"];
+	if (v457 !== undefined) {
+		checkHex(v457, p + ".noprint", o, d + 1);
 	}
-	const v436 = v431["nopass"];
-	if (v436 !== undefined) {
-		checkHex(v436, p + ".nopass", o, d + 1);
+	const v458 = v453["nopass"];
+	if (v458 !== undefined) {
+		checkHex(v458, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v437 of Object.keys(v431)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v437)) fail(p + '.' + v437, 'not there (not in the schema)', v431[v437]);
+		for (const v459 of Object.keys(v453)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v459)) fail(p + '.' + v459, 'not there (not in the schema)', v453[v459]);
 		}
 	}
 }
@@ -2481,22 +2584,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v438 = v as Record<string, unknown>;
-	const v439 = v438["op"];
-	if (v439 === undefined) fail(p + ".op", 'present', undefined);
-	if (v439 !== "followForks") fail(p + ".op", "\"followForks\"", v439);
-	const v440 = v438["pid"];
-	if (v440 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v440, p + ".pid", o, d + 1);
-	const v441 = v438["hold"];
-	if (v441 === undefined) {
-		if (o.fill) v438["hold"] = false;
+	const v460 = v as Record<string, unknown>;
+	const v461 = v460["op"];
+	if (v461 === undefined) fail(p + ".op", 'present', undefined);
+	if (v461 !== "followForks") fail(p + ".op", "\"followForks\"", v461);
+	const v462 = v460["pid"];
+	if (v462 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v462, p + ".pid", o, d + 1);
+	const v463 = v460["hold"];
+	if (v463 === undefined) {
+		if (o.fill) v460["hold"] = false;
 	} else {
-		if (!(typeof v441 === 'boolean')) fail(p + ".hold", "a boolean", v441);
+		if (!(typeof v463 === 'boolean')) fail(p + ".hold", "a boolean", v463);
 	}
 	if (o.strict) {
-		for (const v442 of Object.keys(v438)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v442)) fail(p + '.' + v442, 'not there (not in the schema)', v438[v442]);
+		for (const v464 of Object.keys(v460)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v464)) fail(p + '.' + v464, 'not there (not in the schema)', v460[v464]);
 		}
 	}
 }
@@ -2504,16 +2607,33 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v443 = v as Record<string, unknown>;
-	const v444 = v443["op"];
-	if (v444 === undefined) fail(p + ".op", 'present', undefined);
-	if (v444 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v444);
-	const v445 = v443["pid"];
-	if (v445 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v445, p + ".pid", o, d + 1);
+	const v465 = v as Record<string, unknown>;
+	const v466 = v465["op"];
+	if (v466 === undefined) fail(p + ".op", 'present', undefined);
+	if (v466 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v466);
+	const v467 = v465["pid"];
+	if (v467 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v467, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v446 of Object.keys(v443)) {
-			if (!(["op","pid"] as readonly string[]).includes(v446)) fail(p + '.' + v446, 'not there (not in the schema)', v443[v446]);
+		for (const v468 of Object.keys(v465)) {
+			if (!(["op","pid"] as readonly string[]).includes(v468)) fail(p + '.' + v468, 'not there (not in the schema)', v465[v468]);
+		}
+	}
+}
+
+function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v469 = v as Record<string, unknown>;
+	const v470 = v469["op"];
+	if (v470 === undefined) fail(p + ".op", 'present', undefined);
+	if (v470 !== "recreate") fail(p + ".op", "\"recreate\"", v470);
+	const v471 = v469["pid"];
+	if (v471 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v471, p + ".pid", o, d + 1);
+	if (o.strict) {
+		for (const v472 of Object.keys(v469)) {
+			if (!(["op","pid"] as readonly string[]).includes(v472)) fail(p + '.' + v472, 'not there (not in the schema)', v469[v472]);
 		}
 	}
 }
@@ -2521,30 +2641,30 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v447 = v as Record<string, unknown>;
-	const v448 = v447["op"];
-	if (v448 === undefined) fail(p + ".op", 'present', undefined);
-	if (v448 !== "watch") fail(p + ".op", "\"watch\"", v448);
-	const v449 = v447["pid"];
-	if (v449 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v449, p + ".pid", o, d + 1);
-	const v450 = v447["addr"];
-	if (v450 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v450, p + ".addr", o, d + 1);
-	const v451 = v447["len"];
-	if (v451 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v451 === 'number' && Number.isInteger(v451))) fail(p + ".len", "an integer", v451);
-	if (typeof v451 === 'number' && v451 < 1) fail(p + ".len", ">= 1", v451);
-	if (typeof v451 === 'number' && v451 > 8) fail(p + ".len", "<= 8", v451);
-	const v452 = v447["rw"];
-	if (v452 === undefined) {
-		if (o.fill) v447["rw"] = false;
+	const v473 = v as Record<string, unknown>;
+	const v474 = v473["op"];
+	if (v474 === undefined) fail(p + ".op", 'present', undefined);
+	if (v474 !== "watch") fail(p + ".op", "\"watch\"", v474);
+	const v475 = v473["pid"];
+	if (v475 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v475, p + ".pid", o, d + 1);
+	const v476 = v473["addr"];
+	if (v476 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v476, p + ".addr", o, d + 1);
+	const v477 = v473["len"];
+	if (v477 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v477 === 'number' && Number.isInteger(v477))) fail(p + ".len", "an integer", v477);
+	if (typeof v477 === 'number' && v477 < 1) fail(p + ".len", ">= 1", v477);
+	if (typeof v477 === 'number' && v477 > 8) fail(p + ".len", "<= 8", v477);
+	const v478 = v473["rw"];
+	if (v478 === undefined) {
+		if (o.fill) v473["rw"] = false;
 	} else {
-		if (!(typeof v452 === 'boolean')) fail(p + ".rw", "a boolean", v452);
+		if (!(typeof v478 === 'boolean')) fail(p + ".rw", "a boolean", v478);
 	}
 	if (o.strict) {
-		for (const v453 of Object.keys(v447)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v453)) fail(p + '.' + v453, 'not there (not in the schema)', v447[v453]);
+		for (const v479 of Object.keys(v473)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v479)) fail(p + '.' + v479, 'not there (not in the schema)', v473[v479]);
 		}
 	}
 }
@@ -2552,19 +2672,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v454 = v as Record<string, unknown>;
-	const v455 = v454["op"];
-	if (v455 === undefined) fail(p + ".op", 'present', undefined);
-	if (v455 !== "unwatch") fail(p + ".op", "\"unwatch\"", v455);
-	const v456 = v454["pid"];
-	if (v456 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v456, p + ".pid", o, d + 1);
-	const v457 = v454["addr"];
-	if (v457 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v457, p + ".addr", o, d + 1);
+	const v480 = v as Record<string, unknown>;
+	const v481 = v480["op"];
+	if (v481 === undefined) fail(p + ".op", 'present', undefined);
+	if (v481 !== "unwatch") fail(p + ".op", "\"unwatch\"", v481);
+	const v482 = v480["pid"];
+	if (v482 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v482, p + ".pid", o, d + 1);
+	const v483 = v480["addr"];
+	if (v483 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v483, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v458 of Object.keys(v454)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v458)) fail(p + '.' + v458, 'not there (not in the schema)', v454[v458]);
+		for (const v484 of Object.keys(v480)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v484)) fail(p + '.' + v484, 'not there (not in the schema)', v480[v484]);
 		}
 	}
 }
@@ -2572,20 +2692,20 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v459 = v as Record<string, unknown>;
-	const v460 = v459["op"];
-	if (v460 === undefined) fail(p + ".op", 'present', undefined);
-	if (v460 !== "global") fail(p + ".op", "\"global\"", v460);
-	const v461 = v459["pid"];
-	if (v461 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v461, p + ".pid", o, d + 1);
-	const v462 = v459["name"];
-	if (v462 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v462 === 'string')) fail(p + ".name", "a string", v462);
-	if (typeof v462 === 'string' && v462.length < 1) fail(p + ".name", "a string of 1+ characters", v462);
+	const v485 = v as Record<string, unknown>;
+	const v486 = v485["op"];
+	if (v486 === undefined) fail(p + ".op", 'present', undefined);
+	if (v486 !== "global") fail(p + ".op", "\"global\"", v486);
+	const v487 = v485["pid"];
+	if (v487 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v487, p + ".pid", o, d + 1);
+	const v488 = v485["name"];
+	if (v488 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v488 === 'string')) fail(p + ".name", "a string", v488);
+	if (typeof v488 === 'string' && v488.length < 1) fail(p + ".name", "a string of 1+ characters", v488);
 	if (o.strict) {
-		for (const v463 of Object.keys(v459)) {
-			if (!(["op","pid","name"] as readonly string[]).includes(v463)) fail(p + '.' + v463, 'not there (not in the schema)', v459[v463]);
+		for (const v489 of Object.keys(v485)) {
+			if (!(["op","pid","name"] as readonly string[]).includes(v489)) fail(p + '.' + v489, 'not there (not in the schema)', v485[v489]);
 		}
 	}
 }
@@ -2593,27 +2713,27 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v464 = v as Record<string, unknown>;
-	const v465 = v464["op"];
-	if (v465 === undefined) fail(p + ".op", 'present', undefined);
-	if (v465 !== "frameVars") fail(p + ".op", "\"frameVars\"", v465);
-	const v466 = v464["pid"];
-	if (v466 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v466, p + ".pid", o, d + 1);
-	const v467 = v464["tid"];
-	if (v467 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v467, p + ".tid", o, d + 1);
-	const v468 = v464["frame"];
-	if (v468 === undefined) {
-		if (o.fill) v464["frame"] = 0;
+	const v490 = v as Record<string, unknown>;
+	const v491 = v490["op"];
+	if (v491 === undefined) fail(p + ".op", 'present', undefined);
+	if (v491 !== "frameVars") fail(p + ".op", "\"frameVars\"", v491);
+	const v492 = v490["pid"];
+	if (v492 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v492, p + ".pid", o, d + 1);
+	const v493 = v490["tid"];
+	if (v493 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v493, p + ".tid", o, d + 1);
+	const v494 = v490["frame"];
+	if (v494 === undefined) {
+		if (o.fill) v490["frame"] = 0;
 	} else {
-		if (!(typeof v468 === 'number' && Number.isInteger(v468))) fail(p + ".frame", "an integer", v468);
-		if (typeof v468 === 'number' && v468 < 0) fail(p + ".frame", ">= 0", v468);
-		if (typeof v468 === 'number' && v468 > 254) fail(p + ".frame", "<= 254", v468);
+		if (!(typeof v494 === 'number' && Number.isInteger(v494))) fail(p + ".frame", "an integer", v494);
+		if (typeof v494 === 'number' && v494 < 0) fail(p + ".frame", ">= 0", v494);
+		if (typeof v494 === 'number' && v494 > 254) fail(p + ".frame", "<= 254", v494);
 	}
 	if (o.strict) {
-		for (const v469 of Object.keys(v464)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v469)) fail(p + '.' + v469, 'not there (not in the schema)', v464[v469]);
+		for (const v495 of Object.keys(v490)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v495)) fail(p + '.' + v495, 'not there (not in the schema)', v490[v495]);
 		}
 	}
 }
@@ -2621,31 +2741,31 @@ function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void 
 function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v470 = v as Record<string, unknown>;
-	const v471 = v470["op"];
-	if (v471 === undefined) fail(p + ".op", 'present', undefined);
-	if (v471 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v471);
-	const v472 = v470["pid"];
-	if (v472 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v472, p + ".pid", o, d + 1);
-	const v473 = v470["id"];
-	if (v473 !== undefined) {
-		checkTypeId(v473, p + ".id", o, d + 1);
+	const v496 = v as Record<string, unknown>;
+	const v497 = v496["op"];
+	if (v497 === undefined) fail(p + ".op", 'present', undefined);
+	if (v497 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v497);
+	const v498 = v496["pid"];
+	if (v498 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v498, p + ".pid", o, d + 1);
+	const v499 = v496["id"];
+	if (v499 !== undefined) {
+		checkTypeId(v499, p + ".id", o, d + 1);
 	}
-	const v474 = v470["name"];
-	if (v474 !== undefined) {
-		if (!(typeof v474 === 'string')) fail(p + ".name", "a string", v474);
-		if (typeof v474 === 'string' && v474.length < 1) fail(p + ".name", "a string of 1+ characters", v474);
+	const v500 = v496["name"];
+	if (v500 !== undefined) {
+		if (!(typeof v500 === 'string')) fail(p + ".name", "a string", v500);
+		if (typeof v500 === 'string' && v500.length < 1) fail(p + ".name", "a string of 1+ characters", v500);
 	}
-	const v475 = v470["tag"];
-	if (v475 === undefined) {
-		if (o.fill) v470["tag"] = "typedef";
+	const v501 = v496["tag"];
+	if (v501 === undefined) {
+		if (o.fill) v496["tag"] = "typedef";
 	} else {
-		if (typeof v475 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v475)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v475);
+		if (typeof v501 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v501)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v501);
 	}
 	if (o.strict) {
-		for (const v476 of Object.keys(v470)) {
-			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v476)) fail(p + '.' + v476, 'not there (not in the schema)', v470[v476]);
+		for (const v502 of Object.keys(v496)) {
+			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v502)) fail(p + '.' + v502, 'not there (not in the schema)', v496[v502]);
 		}
 	}
 }
@@ -2653,48 +2773,48 @@ function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v477 = v as Record<string, unknown>;
-	const v478 = v477["op"];
-	if (v478 === undefined) fail(p + ".op", 'present', undefined);
-	if (v478 !== "typedValue") fail(p + ".op", "\"typedValue\"", v478);
-	const v479 = v477["pid"];
-	if (v479 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v479, p + ".pid", o, d + 1);
-	const v480 = v477["type"];
-	if (v480 === undefined) fail(p + ".type", 'present', undefined);
-	checkTypeId(v480, p + ".type", o, d + 1);
-	const v481 = v477["address"];
-	if (v481 !== undefined) {
-		checkHex(v481, p + ".address", o, d + 1);
+	const v503 = v as Record<string, unknown>;
+	const v504 = v503["op"];
+	if (v504 === undefined) fail(p + ".op", 'present', undefined);
+	if (v504 !== "typedValue") fail(p + ".op", "\"typedValue\"", v504);
+	const v505 = v503["pid"];
+	if (v505 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v505, p + ".pid", o, d + 1);
+	const v506 = v503["type"];
+	if (v506 === undefined) fail(p + ".type", 'present', undefined);
+	checkTypeId(v506, p + ".type", o, d + 1);
+	const v507 = v503["address"];
+	if (v507 !== undefined) {
+		checkHex(v507, p + ".address", o, d + 1);
 	}
-	const v482 = v477["bytes"];
-	if (v482 !== undefined) {
-		if (!(typeof v482 === 'string')) fail(p + ".bytes", "a string", v482);
-		if (typeof v482 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v482)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v482);
+	const v508 = v503["bytes"];
+	if (v508 !== undefined) {
+		if (!(typeof v508 === 'string')) fail(p + ".bytes", "a string", v508);
+		if (typeof v508 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v508)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v508);
 	}
-	const v483 = v477["count"];
-	if (v483 === undefined) {
-		if (o.fill) v477["count"] = 0;
+	const v509 = v503["count"];
+	if (v509 === undefined) {
+		if (o.fill) v503["count"] = 0;
 	} else {
-		if (!(typeof v483 === 'number' && Number.isInteger(v483))) fail(p + ".count", "an integer", v483);
-		if (typeof v483 === 'number' && v483 < 0) fail(p + ".count", ">= 0", v483);
-		if (typeof v483 === 'number' && v483 > 1000000) fail(p + ".count", "<= 1000000", v483);
+		if (!(typeof v509 === 'number' && Number.isInteger(v509))) fail(p + ".count", "an integer", v509);
+		if (typeof v509 === 'number' && v509 < 0) fail(p + ".count", ">= 0", v509);
+		if (typeof v509 === 'number' && v509 > 1000000) fail(p + ".count", "<= 1000000", v509);
 	}
-	const v484 = v477["name"];
-	if (v484 === undefined) {
-		if (o.fill) v477["name"] = "";
+	const v510 = v503["name"];
+	if (v510 === undefined) {
+		if (o.fill) v503["name"] = "";
 	} else {
-		if (!(typeof v484 === 'string')) fail(p + ".name", "a string", v484);
+		if (!(typeof v510 === 'string')) fail(p + ".name", "a string", v510);
 	}
-	const v485 = v477["expr"];
-	if (v485 === undefined) {
-		if (o.fill) v477["expr"] = "";
+	const v511 = v503["expr"];
+	if (v511 === undefined) {
+		if (o.fill) v503["expr"] = "";
 	} else {
-		if (!(typeof v485 === 'string')) fail(p + ".expr", "a string", v485);
+		if (!(typeof v511 === 'string')) fail(p + ".expr", "a string", v511);
 	}
 	if (o.strict) {
-		for (const v486 of Object.keys(v477)) {
-			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v486)) fail(p + '.' + v486, 'not there (not in the schema)', v477[v486]);
+		for (const v512 of Object.keys(v503)) {
+			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v512)) fail(p + '.' + v512, 'not there (not in the schema)', v503[v512]);
 		}
 	}
 }
@@ -2702,16 +2822,16 @@ function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v487 = v as Record<string, unknown>;
-	const v488 = v487["op"];
-	if (v488 === undefined) fail(p + ".op", 'present', undefined);
-	if (v488 !== "stop") fail(p + ".op", "\"stop\"", v488);
-	const v489 = v487["pid"];
-	if (v489 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v489, p + ".pid", o, d + 1);
+	const v513 = v as Record<string, unknown>;
+	const v514 = v513["op"];
+	if (v514 === undefined) fail(p + ".op", 'present', undefined);
+	if (v514 !== "stop") fail(p + ".op", "\"stop\"", v514);
+	const v515 = v513["pid"];
+	if (v515 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v515, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v490 of Object.keys(v487)) {
-			if (!(["op","pid"] as readonly string[]).includes(v490)) fail(p + '.' + v490, 'not there (not in the schema)', v487[v490]);
+		for (const v516 of Object.keys(v513)) {
+			if (!(["op","pid"] as readonly string[]).includes(v516)) fail(p + '.' + v516, 'not there (not in the schema)', v513[v516]);
 		}
 	}
 }
@@ -2719,20 +2839,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v491 = v as Record<string, unknown>;
-	const v492 = v491["op"];
-	if (v492 === undefined) fail(p + ".op", 'present', undefined);
-	if (v492 !== "resume") fail(p + ".op", "\"resume\"", v492);
-	const v493 = v491["pid"];
-	if (v493 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v493, p + ".pid", o, d + 1);
-	const v494 = v491["tid"];
-	if (v494 !== undefined) {
-		checkPid(v494, p + ".tid", o, d + 1);
+	const v517 = v as Record<string, unknown>;
+	const v518 = v517["op"];
+	if (v518 === undefined) fail(p + ".op", 'present', undefined);
+	if (v518 !== "resume") fail(p + ".op", "\"resume\"", v518);
+	const v519 = v517["pid"];
+	if (v519 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v519, p + ".pid", o, d + 1);
+	const v520 = v517["tid"];
+	if (v520 !== undefined) {
+		checkPid(v520, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v495 of Object.keys(v491)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v495)) fail(p + '.' + v495, 'not there (not in the schema)', v491[v495]);
+		for (const v521 of Object.keys(v517)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v521)) fail(p + '.' + v521, 'not there (not in the schema)', v517[v521]);
 		}
 	}
 }
@@ -2740,43 +2860,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v496 = v as Record<string, unknown>;
-	const v497 = v496["op"];
-	if (v497 === undefined) fail(p + ".op", 'present', undefined);
-	if (v497 !== "launch") fail(p + ".op", "\"launch\"", v497);
-	const v498 = v496["path"];
-	if (v498 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v498 === 'string')) fail(p + ".path", "a string", v498);
-	if (typeof v498 === 'string' && v498.length < 1) fail(p + ".path", "a string of 1+ characters", v498);
-	const v499 = v496["cwd"];
-	if (v499 === undefined) {
-		if (o.fill) v496["cwd"] = "";
+	const v522 = v as Record<string, unknown>;
+	const v523 = v522["op"];
+	if (v523 === undefined) fail(p + ".op", 'present', undefined);
+	if (v523 !== "launch") fail(p + ".op", "\"launch\"", v523);
+	const v524 = v522["path"];
+	if (v524 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v524 === 'string')) fail(p + ".path", "a string", v524);
+	if (typeof v524 === 'string' && v524.length < 1) fail(p + ".path", "a string of 1+ characters", v524);
+	const v525 = v522["cwd"];
+	if (v525 === undefined) {
+		if (o.fill) v522["cwd"] = "";
 	} else {
-		if (!(typeof v499 === 'string')) fail(p + ".cwd", "a string", v499);
+		if (!(typeof v525 === 'string')) fail(p + ".cwd", "a string", v525);
 	}
-	const v500 = v496["argv"];
-	if (v500 === undefined) {
-		if (o.fill) v496["argv"] = [];
+	const v526 = v522["argv"];
+	if (v526 === undefined) {
+		if (o.fill) v522["argv"] = [];
 	} else {
-		if (!(Array.isArray(v500))) fail(p + ".argv", "an array", v500);
-		for (let v501 = 0; v501 < v500.length; v501++) {
-			const v502: unknown = v500[v501];
-			if (!(typeof v502 === 'string')) fail(p + ".argv" + '[' + v501 + ']', "a string", v502);
+		if (!(Array.isArray(v526))) fail(p + ".argv", "an array", v526);
+		for (let v527 = 0; v527 < v526.length; v527++) {
+			const v528: unknown = v526[v527];
+			if (!(typeof v528 === 'string')) fail(p + ".argv" + '[' + v527 + ']', "a string", v528);
 		}
 	}
-	const v503 = v496["env"];
-	if (v503 === undefined) {
-		if (o.fill) v496["env"] = [];
+	const v529 = v522["env"];
+	if (v529 === undefined) {
+		if (o.fill) v522["env"] = [];
 	} else {
-		if (!(Array.isArray(v503))) fail(p + ".env", "an array", v503);
-		for (let v504 = 0; v504 < v503.length; v504++) {
-			const v505: unknown = v503[v504];
-			if (!(typeof v505 === 'string')) fail(p + ".env" + '[' + v504 + ']', "a string", v505);
+		if (!(Array.isArray(v529))) fail(p + ".env", "an array", v529);
+		for (let v530 = 0; v530 < v529.length; v530++) {
+			const v531: unknown = v529[v530];
+			if (!(typeof v531 === 'string')) fail(p + ".env" + '[' + v530 + ']', "a string", v531);
 		}
 	}
 	if (o.strict) {
-		for (const v506 of Object.keys(v496)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v506)) fail(p + '.' + v506, 'not there (not in the schema)', v496[v506]);
+		for (const v532 of Object.keys(v522)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v532)) fail(p + '.' + v532, 'not there (not in the schema)', v522[v532]);
 		}
 	}
 }
@@ -2784,40 +2904,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v507 = v as Record<string, unknown>;
-	const v508 = v507["op"];
-	if (v508 === undefined) fail(p + ".op", 'present', undefined);
-	if (v508 !== "fork") fail(p + ".op", "\"fork\"", v508);
-	const v509 = v507["pid"];
-	if (v509 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v509, p + ".pid", o, d + 1);
-	const v510 = v507["stopped"];
-	if (v510 === undefined) {
-		if (o.fill) v507["stopped"] = false;
+	const v533 = v as Record<string, unknown>;
+	const v534 = v533["op"];
+	if (v534 === undefined) fail(p + ".op", 'present', undefined);
+	if (v534 !== "fork") fail(p + ".op", "\"fork\"", v534);
+	const v535 = v533["pid"];
+	if (v535 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v535, p + ".pid", o, d + 1);
+	const v536 = v533["stopped"];
+	if (v536 === undefined) {
+		if (o.fill) v533["stopped"] = false;
 	} else {
-		if (!(typeof v510 === 'boolean')) fail(p + ".stopped", "a boolean", v510);
+		if (!(typeof v536 === 'boolean')) fail(p + ".stopped", "a boolean", v536);
 	}
-	const v511 = v507["keepTraced"];
-	if (v511 === undefined) {
-		if (o.fill) v507["keepTraced"] = false;
+	const v537 = v533["keepTraced"];
+	if (v537 === undefined) {
+		if (o.fill) v533["keepTraced"] = false;
 	} else {
-		if (!(typeof v511 === 'boolean')) fail(p + ".keepTraced", "a boolean", v511);
+		if (!(typeof v537 === 'boolean')) fail(p + ".keepTraced", "a boolean", v537);
 	}
-	const v512 = v507["copyDontfork"];
-	if (v512 === undefined) {
-		if (o.fill) v507["copyDontfork"] = false;
+	const v538 = v533["copyDontfork"];
+	if (v538 === undefined) {
+		if (o.fill) v533["copyDontfork"] = false;
 	} else {
-		if (!(typeof v512 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v512);
+		if (!(typeof v538 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v538);
 	}
-	const v513 = v507["sameTids"];
-	if (v513 === undefined) {
-		if (o.fill) v507["sameTids"] = false;
+	const v539 = v533["sameTids"];
+	if (v539 === undefined) {
+		if (o.fill) v533["sameTids"] = false;
 	} else {
-		if (!(typeof v513 === 'boolean')) fail(p + ".sameTids", "a boolean", v513);
+		if (!(typeof v539 === 'boolean')) fail(p + ".sameTids", "a boolean", v539);
 	}
 	if (o.strict) {
-		for (const v514 of Object.keys(v507)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v514)) fail(p + '.' + v514, 'not there (not in the schema)', v507[v514]);
+		for (const v540 of Object.keys(v533)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v540)) fail(p + '.' + v540, 'not there (not in the schema)', v533[v540]);
 		}
 	}
 }
@@ -2825,16 +2945,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v515 = v as Record<string, unknown>;
-	const v516 = v515["op"];
-	if (v516 === undefined) fail(p + ".op", 'present', undefined);
-	if (v516 !== "kill") fail(p + ".op", "\"kill\"", v516);
-	const v517 = v515["pid"];
-	if (v517 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v517, p + ".pid", o, d + 1);
+	const v541 = v as Record<string, unknown>;
+	const v542 = v541["op"];
+	if (v542 === undefined) fail(p + ".op", 'present', undefined);
+	if (v542 !== "kill") fail(p + ".op", "\"kill\"", v542);
+	const v543 = v541["pid"];
+	if (v543 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v543, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v518 of Object.keys(v515)) {
-			if (!(["op","pid"] as readonly string[]).includes(v518)) fail(p + '.' + v518, 'not there (not in the schema)', v515[v518]);
+		for (const v544 of Object.keys(v541)) {
+			if (!(["op","pid"] as readonly string[]).includes(v544)) fail(p + '.' + v544, 'not there (not in the schema)', v541[v544]);
 		}
 	}
 }
@@ -2842,43 +2962,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v519 = v as Record<string, unknown>;
-	const v520 = v519["op"];
-	if (v520 === undefined) fail(p + ".op", 'present', undefined);
-	if (v520 !== "step") fail(p + ".op", "\"step\"", v520);
-	const v521 = v519["pid"];
-	if (v521 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v521, p + ".pid", o, d + 1);
-	const v522 = v519["tid"];
-	if (v522 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v522, p + ".tid", o, d + 1);
-	const v523 = v519["line"];
-	if (v523 === undefined) {
-		if (o.fill) v519["line"] = false;
+	const v545 = v as Record<string, unknown>;
+	const v546 = v545["op"];
+	if (v546 === undefined) fail(p + ".op", 'present', undefined);
+	if (v546 !== "step") fail(p + ".op", "\"step\"", v546);
+	const v547 = v545["pid"];
+	if (v547 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v547, p + ".pid", o, d + 1);
+	const v548 = v545["tid"];
+	if (v548 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v548, p + ".tid", o, d + 1);
+	const v549 = v545["line"];
+	if (v549 === undefined) {
+		if (o.fill) v545["line"] = false;
 	} else {
-		if (!(typeof v523 === 'boolean')) fail(p + ".line", "a boolean", v523);
+		if (!(typeof v549 === 'boolean')) fail(p + ".line", "a boolean", v549);
 	}
-	const v524 = v519["into"];
-	if (v524 === undefined) {
-		if (o.fill) v519["into"] = false;
+	const v550 = v545["into"];
+	if (v550 === undefined) {
+		if (o.fill) v545["into"] = false;
 	} else {
-		if (!(typeof v524 === 'boolean')) fail(p + ".into", "a boolean", v524);
+		if (!(typeof v550 === 'boolean')) fail(p + ".into", "a boolean", v550);
 	}
-	const v525 = v519["out"];
-	if (v525 === undefined) {
-		if (o.fill) v519["out"] = false;
+	const v551 = v545["out"];
+	if (v551 === undefined) {
+		if (o.fill) v545["out"] = false;
 	} else {
-		if (!(typeof v525 === 'boolean')) fail(p + ".out", "a boolean", v525);
+		if (!(typeof v551 === 'boolean')) fail(p + ".out", "a boolean", v551);
 	}
-	const v526 = v519["alone"];
-	if (v526 === undefined) {
-		if (o.fill) v519["alone"] = false;
+	const v552 = v545["alone"];
+	if (v552 === undefined) {
+		if (o.fill) v545["alone"] = false;
 	} else {
-		if (!(typeof v526 === 'boolean')) fail(p + ".alone", "a boolean", v526);
+		if (!(typeof v552 === 'boolean')) fail(p + ".alone", "a boolean", v552);
 	}
 	if (o.strict) {
-		for (const v527 of Object.keys(v519)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v527)) fail(p + '.' + v527, 'not there (not in the schema)', v519[v527]);
+		for (const v553 of Object.keys(v545)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v553)) fail(p + '.' + v553, 'not there (not in the schema)', v545[v553]);
 		}
 	}
 }
@@ -2886,19 +3006,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v528 = v as Record<string, unknown>;
-	const v529 = v528["op"];
-	if (v529 === undefined) fail(p + ".op", 'present', undefined);
-	if (v529 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v529);
-	const v530 = v528["pid"];
-	if (v530 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v530, p + ".pid", o, d + 1);
-	const v531 = v528["addr"];
-	if (v531 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v531, p + ".addr", o, d + 1);
+	const v554 = v as Record<string, unknown>;
+	const v555 = v554["op"];
+	if (v555 === undefined) fail(p + ".op", 'present', undefined);
+	if (v555 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v555);
+	const v556 = v554["pid"];
+	if (v556 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v556, p + ".pid", o, d + 1);
+	const v557 = v554["addr"];
+	if (v557 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v557, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v532 of Object.keys(v528)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v532)) fail(p + '.' + v532, 'not there (not in the schema)', v528[v532]);
+		for (const v558 of Object.keys(v554)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v558)) fail(p + '.' + v558, 'not there (not in the schema)', v554[v558]);
 		}
 	}
 }
@@ -2906,19 +3026,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v533 = v as Record<string, unknown>;
-	const v534 = v533["op"];
-	if (v534 === undefined) fail(p + ".op", 'present', undefined);
-	if (v534 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v534);
-	const v535 = v533["pid"];
-	if (v535 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v535, p + ".pid", o, d + 1);
-	const v536 = v533["addr"];
-	if (v536 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v536, p + ".addr", o, d + 1);
+	const v559 = v as Record<string, unknown>;
+	const v560 = v559["op"];
+	if (v560 === undefined) fail(p + ".op", 'present', undefined);
+	if (v560 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v560);
+	const v561 = v559["pid"];
+	if (v561 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v561, p + ".pid", o, d + 1);
+	const v562 = v559["addr"];
+	if (v562 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v562, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v537 of Object.keys(v533)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v537)) fail(p + '.' + v537, 'not there (not in the schema)', v533[v537]);
+		for (const v563 of Object.keys(v559)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v563)) fail(p + '.' + v563, 'not there (not in the schema)', v559[v563]);
 		}
 	}
 }
@@ -2926,27 +3046,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v538 = v as Record<string, unknown>;
-	const v539 = v538["op"];
-	if (v539 === undefined) fail(p + ".op", 'present', undefined);
-	if (v539 !== "setRegs") fail(p + ".op", "\"setRegs\"", v539);
-	const v540 = v538["pid"];
-	if (v540 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v540, p + ".pid", o, d + 1);
-	const v541 = v538["tid"];
-	if (v541 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v541, p + ".tid", o, d + 1);
-	const v542 = v538["regs"];
-	if (v542 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v542))) fail(p + ".regs", "an object", v542);
-	const v543 = v542 as Record<string, unknown>;
-	for (const v544 of Object.keys(v543)) {
-		if (([] as readonly string[]).includes(v544)) continue;
-		checkHex(v543[v544], p + ".regs" + '.' + v544, o, d + 1);
+	const v564 = v as Record<string, unknown>;
+	const v565 = v564["op"];
+	if (v565 === undefined) fail(p + ".op", 'present', undefined);
+	if (v565 !== "setRegs") fail(p + ".op", "\"setRegs\"", v565);
+	const v566 = v564["pid"];
+	if (v566 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v566, p + ".pid", o, d + 1);
+	const v567 = v564["tid"];
+	if (v567 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v567, p + ".tid", o, d + 1);
+	const v568 = v564["regs"];
+	if (v568 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v568))) fail(p + ".regs", "an object", v568);
+	const v569 = v568 as Record<string, unknown>;
+	for (const v570 of Object.keys(v569)) {
+		if (([] as readonly string[]).includes(v570)) continue;
+		checkHex(v569[v570], p + ".regs" + '.' + v570, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v545 of Object.keys(v538)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v545)) fail(p + '.' + v545, 'not there (not in the schema)', v538[v545]);
+		for (const v571 of Object.keys(v564)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v571)) fail(p + '.' + v571, 'not there (not in the schema)', v564[v571]);
 		}
 	}
 }
@@ -2954,13 +3074,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v546 = v as Record<string, unknown>;
-	const v547 = v546["op"];
-	if (v547 === undefined) fail(p + ".op", 'present', undefined);
-	if (v547 !== "ping") fail(p + ".op", "\"ping\"", v547);
+	const v572 = v as Record<string, unknown>;
+	const v573 = v572["op"];
+	if (v573 === undefined) fail(p + ".op", 'present', undefined);
+	if (v573 !== "ping") fail(p + ".op", "\"ping\"", v573);
 	if (o.strict) {
-		for (const v548 of Object.keys(v546)) {
-			if (!(["op"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v546[v548]);
+		for (const v574 of Object.keys(v572)) {
+			if (!(["op"] as readonly string[]).includes(v574)) fail(p + '.' + v574, 'not there (not in the schema)', v572[v574]);
 		}
 	}
 }
@@ -2968,29 +3088,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v549 = v as Record<string, unknown>;
-	const v550 = v549["op"];
-	if (v550 === undefined) fail(p + ".op", 'present', undefined);
-	if (v550 !== "stack") fail(p + ".op", "\"stack\"", v550);
-	const v551 = v549["pid"];
-	if (v551 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v551, p + ".pid", o, d + 1);
-	const v552 = v549["tid"];
-	if (v552 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v552 === 'number' && Number.isInteger(v552))) fail(p + ".tid", "an integer", v552);
-	if (typeof v552 === 'number' && v552 < 0) fail(p + ".tid", ">= 0", v552);
-	if (typeof v552 === 'number' && v552 > 2147483647) fail(p + ".tid", "<= 2147483647", v552);
-	const v553 = v549["maxFrames"];
-	if (v553 === undefined) {
-		if (o.fill) v549["maxFrames"] = 0;
+	const v575 = v as Record<string, unknown>;
+	const v576 = v575["op"];
+	if (v576 === undefined) fail(p + ".op", 'present', undefined);
+	if (v576 !== "stack") fail(p + ".op", "\"stack\"", v576);
+	const v577 = v575["pid"];
+	if (v577 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v577, p + ".pid", o, d + 1);
+	const v578 = v575["tid"];
+	if (v578 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v578 === 'number' && Number.isInteger(v578))) fail(p + ".tid", "an integer", v578);
+	if (typeof v578 === 'number' && v578 < 0) fail(p + ".tid", ">= 0", v578);
+	if (typeof v578 === 'number' && v578 > 2147483647) fail(p + ".tid", "<= 2147483647", v578);
+	const v579 = v575["maxFrames"];
+	if (v579 === undefined) {
+		if (o.fill) v575["maxFrames"] = 0;
 	} else {
-		if (!(typeof v553 === 'number' && Number.isInteger(v553))) fail(p + ".maxFrames", "an integer", v553);
-		if (typeof v553 === 'number' && v553 < 0) fail(p + ".maxFrames", ">= 0", v553);
-		if (typeof v553 === 'number' && v553 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v553);
+		if (!(typeof v579 === 'number' && Number.isInteger(v579))) fail(p + ".maxFrames", "an integer", v579);
+		if (typeof v579 === 'number' && v579 < 0) fail(p + ".maxFrames", ">= 0", v579);
+		if (typeof v579 === 'number' && v579 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v579);
 	}
 	if (o.strict) {
-		for (const v554 of Object.keys(v549)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v554)) fail(p + '.' + v554, 'not there (not in the schema)', v549[v554]);
+		for (const v580 of Object.keys(v575)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v580)) fail(p + '.' + v580, 'not there (not in the schema)', v575[v580]);
 		}
 	}
 }
@@ -2998,34 +3118,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v555 = v as Record<string, unknown>;
-	const v556 = v555["op"];
-	if (v556 === undefined) fail(p + ".op", 'present', undefined);
-	if (v556 !== "symbols") fail(p + ".op", "\"symbols\"", v556);
-	const v557 = v555["pid"];
-	if (v557 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v557, p + ".pid", o, d + 1);
-	const v558 = v555["function"];
-	if (v558 !== undefined) {
-		if (!(typeof v558 === 'string')) fail(p + ".function", "a string", v558);
+	const v581 = v as Record<string, unknown>;
+	const v582 = v581["op"];
+	if (v582 === undefined) fail(p + ".op", 'present', undefined);
+	if (v582 !== "symbols") fail(p + ".op", "\"symbols\"", v582);
+	const v583 = v581["pid"];
+	if (v583 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v583, p + ".pid", o, d + 1);
+	const v584 = v581["function"];
+	if (v584 !== undefined) {
+		if (!(typeof v584 === 'string')) fail(p + ".function", "a string", v584);
 	}
-	const v559 = v555["file"];
-	if (v559 !== undefined) {
-		if (!(typeof v559 === 'string')) fail(p + ".file", "a string", v559);
+	const v585 = v581["file"];
+	if (v585 !== undefined) {
+		if (!(typeof v585 === 'string')) fail(p + ".file", "a string", v585);
 	}
-	const v560 = v555["line"];
-	if (v560 !== undefined) {
-		if (!(typeof v560 === 'number' && Number.isInteger(v560))) fail(p + ".line", "an integer", v560);
-		if (typeof v560 === 'number' && v560 < 1) fail(p + ".line", ">= 1", v560);
-		if (typeof v560 === 'number' && v560 > 2147483647) fail(p + ".line", "<= 2147483647", v560);
+	const v586 = v581["line"];
+	if (v586 !== undefined) {
+		if (!(typeof v586 === 'number' && Number.isInteger(v586))) fail(p + ".line", "an integer", v586);
+		if (typeof v586 === 'number' && v586 < 1) fail(p + ".line", ">= 1", v586);
+		if (typeof v586 === 'number' && v586 > 2147483647) fail(p + ".line", "<= 2147483647", v586);
 	}
-	const v561 = v555["addr"];
-	if (v561 !== undefined) {
-		checkHex(v561, p + ".addr", o, d + 1);
+	const v587 = v581["addr"];
+	if (v587 !== undefined) {
+		checkHex(v587, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v562 of Object.keys(v555)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v562)) fail(p + '.' + v562, 'not there (not in the schema)', v555[v562]);
+		for (const v588 of Object.keys(v581)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v588)) fail(p + '.' + v588, 'not there (not in the schema)', v581[v588]);
 		}
 	}
 }
@@ -3033,27 +3153,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v563 = v as Record<string, unknown>;
-	const v564 = v563["op"];
-	if (v564 === undefined) fail(p + ".op", 'present', undefined);
-	if (v564 !== "locals") fail(p + ".op", "\"locals\"", v564);
-	const v565 = v563["pid"];
-	if (v565 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v565, p + ".pid", o, d + 1);
-	const v566 = v563["tid"];
-	if (v566 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v566, p + ".tid", o, d + 1);
-	const v567 = v563["frame"];
-	if (v567 === undefined) {
-		if (o.fill) v563["frame"] = 0;
+	const v589 = v as Record<string, unknown>;
+	const v590 = v589["op"];
+	if (v590 === undefined) fail(p + ".op", 'present', undefined);
+	if (v590 !== "locals") fail(p + ".op", "\"locals\"", v590);
+	const v591 = v589["pid"];
+	if (v591 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v591, p + ".pid", o, d + 1);
+	const v592 = v589["tid"];
+	if (v592 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v592, p + ".tid", o, d + 1);
+	const v593 = v589["frame"];
+	if (v593 === undefined) {
+		if (o.fill) v589["frame"] = 0;
 	} else {
-		if (!(typeof v567 === 'number' && Number.isInteger(v567))) fail(p + ".frame", "an integer", v567);
-		if (typeof v567 === 'number' && v567 < 0) fail(p + ".frame", ">= 0", v567);
-		if (typeof v567 === 'number' && v567 > 254) fail(p + ".frame", "<= 254", v567);
+		if (!(typeof v593 === 'number' && Number.isInteger(v593))) fail(p + ".frame", "an integer", v593);
+		if (typeof v593 === 'number' && v593 < 0) fail(p + ".frame", ">= 0", v593);
+		if (typeof v593 === 'number' && v593 > 254) fail(p + ".frame", "<= 254", v593);
 	}
 	if (o.strict) {
-		for (const v568 of Object.keys(v563)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v568)) fail(p + '.' + v568, 'not there (not in the schema)', v563[v568]);
+		for (const v594 of Object.keys(v589)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v594)) fail(p + '.' + v594, 'not there (not in the schema)', v589[v594]);
 		}
 	}
 }
@@ -3061,22 +3181,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v569 = v as Record<string, unknown>;
-	const v570 = v569["type"];
-	if (v570 === undefined) fail(p + ".type", 'present', undefined);
-	if (v570 !== "event") fail(p + ".type", "\"event\"", v570);
-	const v571 = v569["event"];
-	if (v571 === undefined) fail(p + ".event", 'present', undefined);
-	if (v571 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v571);
-	const v572 = v569["pid"];
-	if (v572 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v572, p + ".pid", o, d + 1);
-	const v573 = v569["tid"];
-	if (v573 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v573, p + ".tid", o, d + 1);
+	const v595 = v as Record<string, unknown>;
+	const v596 = v595["type"];
+	if (v596 === undefined) fail(p + ".type", 'present', undefined);
+	if (v596 !== "event") fail(p + ".type", "\"event\"", v596);
+	const v597 = v595["event"];
+	if (v597 === undefined) fail(p + ".event", 'present', undefined);
+	if (v597 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v597);
+	const v598 = v595["pid"];
+	if (v598 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v598, p + ".pid", o, d + 1);
+	const v599 = v595["tid"];
+	if (v599 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v599, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v574 of Object.keys(v569)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v574)) fail(p + '.' + v574, 'not there (not in the schema)', v569[v574]);
+		for (const v600 of Object.keys(v595)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v600)) fail(p + '.' + v600, 'not there (not in the schema)', v595[v600]);
 		}
 	}
 }
@@ -3084,22 +3204,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v575 = v as Record<string, unknown>;
-	const v576 = v575["type"];
-	if (v576 === undefined) fail(p + ".type", 'present', undefined);
-	if (v576 !== "event") fail(p + ".type", "\"event\"", v576);
-	const v577 = v575["event"];
-	if (v577 === undefined) fail(p + ".event", 'present', undefined);
-	if (v577 !== "threadExited") fail(p + ".event", "\"threadExited\"", v577);
-	const v578 = v575["pid"];
-	if (v578 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v578, p + ".pid", o, d + 1);
-	const v579 = v575["tid"];
-	if (v579 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v579, p + ".tid", o, d + 1);
+	const v601 = v as Record<string, unknown>;
+	const v602 = v601["type"];
+	if (v602 === undefined) fail(p + ".type", 'present', undefined);
+	if (v602 !== "event") fail(p + ".type", "\"event\"", v602);
+	const v603 = v601["event"];
+	if (v603 === undefined) fail(p + ".event", 'present', undefined);
+	if (v603 !== "threadExited") fail(p + ".event", "\"threadExited\"", v603);
+	const v604 = v601["pid"];
+	if (v604 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v604, p + ".pid", o, d + 1);
+	const v605 = v601["tid"];
+	if (v605 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v605, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v580 of Object.keys(v575)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v580)) fail(p + '.' + v580, 'not there (not in the schema)', v575[v580]);
+		for (const v606 of Object.keys(v601)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v606)) fail(p + '.' + v606, 'not there (not in the schema)', v601[v606]);
 		}
 	}
 }
@@ -3107,38 +3227,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v581 = v as Record<string, unknown>;
-	const v582 = v581["type"];
-	if (v582 === undefined) fail(p + ".type", 'present', undefined);
-	if (v582 !== "event") fail(p + ".type", "\"event\"", v582);
-	const v583 = v581["event"];
-	if (v583 === undefined) fail(p + ".event", 'present', undefined);
-	if (v583 !== "stopped") fail(p + ".event", "\"stopped\"", v583);
-	const v584 = v581["pid"];
-	if (v584 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v584, p + ".pid", o, d + 1);
-	const v585 = v581["tid"];
-	if (v585 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v585, p + ".tid", o, d + 1);
-	const v586 = v581["reason"];
-	if (v586 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v586 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v586)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v586);
-	const v587 = v581["signal"];
-	if (v587 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v587 === 'number' && Number.isInteger(v587))) fail(p + ".signal", "an integer", v587);
-	if (typeof v587 === 'number' && v587 < 0) fail(p + ".signal", ">= 0", v587);
-	if (typeof v587 === 'number' && v587 > 64) fail(p + ".signal", "<= 64", v587);
-	const v588 = v581["pc"];
-	if (v588 !== undefined) {
-		checkHex(v588, p + ".pc", o, d + 1);
+	const v607 = v as Record<string, unknown>;
+	const v608 = v607["type"];
+	if (v608 === undefined) fail(p + ".type", 'present', undefined);
+	if (v608 !== "event") fail(p + ".type", "\"event\"", v608);
+	const v609 = v607["event"];
+	if (v609 === undefined) fail(p + ".event", 'present', undefined);
+	if (v609 !== "stopped") fail(p + ".event", "\"stopped\"", v609);
+	const v610 = v607["pid"];
+	if (v610 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v610, p + ".pid", o, d + 1);
+	const v611 = v607["tid"];
+	if (v611 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v611, p + ".tid", o, d + 1);
+	const v612 = v607["reason"];
+	if (v612 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v612 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v612)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v612);
+	const v613 = v607["signal"];
+	if (v613 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v613 === 'number' && Number.isInteger(v613))) fail(p + ".signal", "an integer", v613);
+	if (typeof v613 === 'number' && v613 < 0) fail(p + ".signal", ">= 0", v613);
+	if (typeof v613 === 'number' && v613 > 64) fail(p + ".signal", "<= 64", v613);
+	const v614 = v607["pc"];
+	if (v614 !== undefined) {
+		checkHex(v614, p + ".pc", o, d + 1);
 	}
-	const v589 = v581["addr"];
-	if (v589 !== undefined) {
-		checkHex(v589, p + ".addr", o, d + 1);
+	const v615 = v607["addr"];
+	if (v615 !== undefined) {
+		checkHex(v615, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v590 of Object.keys(v581)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v590)) fail(p + '.' + v590, 'not there (not in the schema)', v581[v590]);
+		for (const v616 of Object.keys(v607)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v616)) fail(p + '.' + v616, 'not there (not in the schema)', v607[v616]);
 		}
 	}
 }
@@ -3146,30 +3266,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v591 = v as Record<string, unknown>;
-	const v592 = v591["type"];
-	if (v592 === undefined) fail(p + ".type", 'present', undefined);
-	if (v592 !== "event") fail(p + ".type", "\"event\"", v592);
-	const v593 = v591["event"];
-	if (v593 === undefined) fail(p + ".event", 'present', undefined);
-	if (v593 !== "signal") fail(p + ".event", "\"signal\"", v593);
-	const v594 = v591["pid"];
-	if (v594 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v594, p + ".pid", o, d + 1);
-	const v595 = v591["tid"];
-	if (v595 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v595, p + ".tid", o, d + 1);
-	const v596 = v591["signal"];
-	if (v596 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v596 === 'number' && Number.isInteger(v596))) fail(p + ".signal", "an integer", v596);
-	if (typeof v596 === 'number' && v596 < 1) fail(p + ".signal", ">= 1", v596);
-	if (typeof v596 === 'number' && v596 > 64) fail(p + ".signal", "<= 64", v596);
-	const v597 = v591["passed"];
-	if (v597 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v597 === 'boolean')) fail(p + ".passed", "a boolean", v597);
+	const v617 = v as Record<string, unknown>;
+	const v618 = v617["type"];
+	if (v618 === undefined) fail(p + ".type", 'present', undefined);
+	if (v618 !== "event") fail(p + ".type", "\"event\"", v618);
+	const v619 = v617["event"];
+	if (v619 === undefined) fail(p + ".event", 'present', undefined);
+	if (v619 !== "signal") fail(p + ".event", "\"signal\"", v619);
+	const v620 = v617["pid"];
+	if (v620 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v620, p + ".pid", o, d + 1);
+	const v621 = v617["tid"];
+	if (v621 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v621, p + ".tid", o, d + 1);
+	const v622 = v617["signal"];
+	if (v622 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v622 === 'number' && Number.isInteger(v622))) fail(p + ".signal", "an integer", v622);
+	if (typeof v622 === 'number' && v622 < 1) fail(p + ".signal", ">= 1", v622);
+	if (typeof v622 === 'number' && v622 > 64) fail(p + ".signal", "<= 64", v622);
+	const v623 = v617["passed"];
+	if (v623 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v623 === 'boolean')) fail(p + ".passed", "a boolean", v623);
 	if (o.strict) {
-		for (const v598 of Object.keys(v591)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v598)) fail(p + '.' + v598, 'not there (not in the schema)', v591[v598]);
+		for (const v624 of Object.keys(v617)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v624)) fail(p + '.' + v624, 'not there (not in the schema)', v617[v624]);
 		}
 	}
 }
@@ -3177,31 +3297,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v599 = v as Record<string, unknown>;
-	const v600 = v599["type"];
-	if (v600 === undefined) fail(p + ".type", 'present', undefined);
-	if (v600 !== "event") fail(p + ".type", "\"event\"", v600);
-	const v601 = v599["event"];
-	if (v601 === undefined) fail(p + ".event", 'present', undefined);
-	if (v601 !== "childProcess") fail(p + ".event", "\"childProcess\"", v601);
-	const v602 = v599["pid"];
-	if (v602 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v602, p + ".pid", o, d + 1);
-	const v603 = v599["tid"];
-	if (v603 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v603, p + ".tid", o, d + 1);
-	const v604 = v599["child"];
-	if (v604 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v604, p + ".child", o, d + 1);
-	const v605 = v599["kind"];
-	if (v605 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v605 !== 'string' || !["fork","vfork","clone"].includes(v605)) fail(p + ".kind", "one of fork|vfork|clone", v605);
-	const v606 = v599["detached"];
-	if (v606 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v606 === 'boolean')) fail(p + ".detached", "a boolean", v606);
+	const v625 = v as Record<string, unknown>;
+	const v626 = v625["type"];
+	if (v626 === undefined) fail(p + ".type", 'present', undefined);
+	if (v626 !== "event") fail(p + ".type", "\"event\"", v626);
+	const v627 = v625["event"];
+	if (v627 === undefined) fail(p + ".event", 'present', undefined);
+	if (v627 !== "childProcess") fail(p + ".event", "\"childProcess\"", v627);
+	const v628 = v625["pid"];
+	if (v628 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v628, p + ".pid", o, d + 1);
+	const v629 = v625["tid"];
+	if (v629 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v629, p + ".tid", o, d + 1);
+	const v630 = v625["child"];
+	if (v630 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v630, p + ".child", o, d + 1);
+	const v631 = v625["kind"];
+	if (v631 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v631 !== 'string' || !["fork","vfork","clone"].includes(v631)) fail(p + ".kind", "one of fork|vfork|clone", v631);
+	const v632 = v625["detached"];
+	if (v632 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v632 === 'boolean')) fail(p + ".detached", "a boolean", v632);
 	if (o.strict) {
-		for (const v607 of Object.keys(v599)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v607)) fail(p + '.' + v607, 'not there (not in the schema)', v599[v607]);
+		for (const v633 of Object.keys(v625)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v633)) fail(p + '.' + v633, 'not there (not in the schema)', v625[v633]);
 		}
 	}
 }
@@ -3209,25 +3329,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v608 = v as Record<string, unknown>;
-	const v609 = v608["type"];
-	if (v609 === undefined) fail(p + ".type", 'present', undefined);
-	if (v609 !== "event") fail(p + ".type", "\"event\"", v609);
-	const v610 = v608["event"];
-	if (v610 === undefined) fail(p + ".event", 'present', undefined);
-	if (v610 !== "exec") fail(p + ".event", "\"exec\"", v610);
-	const v611 = v608["pid"];
-	if (v611 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v611, p + ".pid", o, d + 1);
-	const v612 = v608["tid"];
-	if (v612 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v612, p + ".tid", o, d + 1);
-	const v613 = v608["path"];
-	if (v613 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v613 === 'string')) fail(p + ".path", "a string", v613);
+	const v634 = v as Record<string, unknown>;
+	const v635 = v634["type"];
+	if (v635 === undefined) fail(p + ".type", 'present', undefined);
+	if (v635 !== "event") fail(p + ".type", "\"event\"", v635);
+	const v636 = v634["event"];
+	if (v636 === undefined) fail(p + ".event", 'present', undefined);
+	if (v636 !== "exec") fail(p + ".event", "\"exec\"", v636);
+	const v637 = v634["pid"];
+	if (v637 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v637, p + ".pid", o, d + 1);
+	const v638 = v634["tid"];
+	if (v638 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v638, p + ".tid", o, d + 1);
+	const v639 = v634["path"];
+	if (v639 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v639 === 'string')) fail(p + ".path", "a string", v639);
 	if (o.strict) {
-		for (const v614 of Object.keys(v608)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v614)) fail(p + '.' + v614, 'not there (not in the schema)', v608[v614]);
+		for (const v640 of Object.keys(v634)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v640)) fail(p + '.' + v640, 'not there (not in the schema)', v634[v640]);
 		}
 	}
 }
@@ -3235,32 +3355,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v615 = v as Record<string, unknown>;
-	const v616 = v615["type"];
-	if (v616 === undefined) fail(p + ".type", 'present', undefined);
-	if (v616 !== "event") fail(p + ".type", "\"event\"", v616);
-	const v617 = v615["event"];
-	if (v617 === undefined) fail(p + ".event", 'present', undefined);
-	if (v617 !== "exited") fail(p + ".event", "\"exited\"", v617);
-	const v618 = v615["pid"];
-	if (v618 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v618, p + ".pid", o, d + 1);
-	const v619 = v615["exitCode"];
-	if (v619 !== undefined) {
-		if (!(typeof v619 === 'number' && Number.isInteger(v619))) fail(p + ".exitCode", "an integer", v619);
-		if (typeof v619 === 'number' && v619 < 0) fail(p + ".exitCode", ">= 0", v619);
-		if (typeof v619 === 'number' && v619 > 255) fail(p + ".exitCode", "<= 255", v619);
+	const v641 = v as Record<string, unknown>;
+	const v642 = v641["type"];
+	if (v642 === undefined) fail(p + ".type", 'present', undefined);
+	if (v642 !== "event") fail(p + ".type", "\"event\"", v642);
+	const v643 = v641["event"];
+	if (v643 === undefined) fail(p + ".event", 'present', undefined);
+	if (v643 !== "exited") fail(p + ".event", "\"exited\"", v643);
+	const v644 = v641["pid"];
+	if (v644 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v644, p + ".pid", o, d + 1);
+	const v645 = v641["exitCode"];
+	if (v645 !== undefined) {
+		if (!(typeof v645 === 'number' && Number.isInteger(v645))) fail(p + ".exitCode", "an integer", v645);
+		if (typeof v645 === 'number' && v645 < 0) fail(p + ".exitCode", ">= 0", v645);
+		if (typeof v645 === 'number' && v645 > 255) fail(p + ".exitCode", "<= 255", v645);
 	}
-	const v620 = v615["signal"];
-	if (v620 !== undefined) {
-		if (!(typeof v620 === 'number' && Number.isInteger(v620))) fail(p + ".signal", "an integer", v620);
-		if (typeof v620 === 'number' && v620 < 1) fail(p + ".signal", ">= 1", v620);
-		if (typeof v620 === 'number' && v620 > 64) fail(p + ".signal", "<= 64", v620);
+	const v646 = v641["signal"];
+	if (v646 !== undefined) {
+		if (!(typeof v646 === 'number' && Number.isInteger(v646))) fail(p + ".signal", "an integer", v646);
+		if (typeof v646 === 'number' && v646 < 1) fail(p + ".signal", ">= 1", v646);
+		if (typeof v646 === 'number' && v646 > 64) fail(p + ".signal", "<= 64", v646);
 	}
-	if (v615["exitCode"] === undefined && v615["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v641["exitCode"] === undefined && v641["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v621 of Object.keys(v615)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v621)) fail(p + '.' + v621, 'not there (not in the schema)', v615[v621]);
+		for (const v647 of Object.keys(v641)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v647)) fail(p + '.' + v647, 'not there (not in the schema)', v641[v647]);
 		}
 	}
 }
@@ -3283,6 +3403,7 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	signals: (v, o) => run<BodyByOp['signals']>(checkSignalsBody, v, 'signals', o),
 	followForks: (v, o) => run<BodyByOp['followForks']>(checkPidBody, v, 'followForks', o),
 	forkInfo: (v, o) => run<BodyByOp['forkInfo']>(checkForkInfoBody, v, 'forkInfo', o),
+	recreate: (v, o) => run<BodyByOp['recreate']>(checkRecreateBody, v, 'recreate', o),
 	watch: (v, o) => run<BodyByOp['watch']>(checkWatchBody, v, 'watch', o),
 	unwatch: (v, o) => run<BodyByOp['unwatch']>(checkPidBody, v, 'unwatch', o),
 	global: (v, o) => run<BodyByOp['global']>(checkGlobalBody, v, 'global', o),
@@ -3313,6 +3434,7 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	signals: (v, o) => run<RequestByOp['signals'] & { op: 'signals' }>(checkRequestSignals, v, 'request', o),
 	followForks: (v, o) => run<RequestByOp['followForks'] & { op: 'followForks' }>(checkRequestFollowForks, v, 'request', o),
 	forkInfo: (v, o) => run<RequestByOp['forkInfo'] & { op: 'forkInfo' }>(checkRequestForkInfo, v, 'request', o),
+	recreate: (v, o) => run<RequestByOp['recreate'] & { op: 'recreate' }>(checkRequestRecreate, v, 'request', o),
 	watch: (v, o) => run<RequestByOp['watch'] & { op: 'watch' }>(checkRequestWatch, v, 'request', o),
 	unwatch: (v, o) => run<RequestByOp['unwatch'] & { op: 'unwatch' }>(checkRequestUnwatch, v, 'request', o),
 	global: (v, o) => run<RequestByOp['global'] & { op: 'global' }>(checkRequestGlobal, v, 'request', o),
@@ -3373,6 +3495,8 @@ export const defValidators = {
 	SignalsBody: (v: unknown, o?: CheckOptions, path = 'SignalsBody'): SignalsBody => run<SignalsBody>(checkSignalsBody, v, path, o),
 	DeadThread: (v: unknown, o?: CheckOptions, path = 'DeadThread'): DeadThread => run<DeadThread>(checkDeadThread, v, path, o),
 	ForkInfoBody: (v: unknown, o?: CheckOptions, path = 'ForkInfoBody'): ForkInfoBody => run<ForkInfoBody>(checkForkInfoBody, v, path, o),
+	RecreatedThread: (v: unknown, o?: CheckOptions, path = 'RecreatedThread'): RecreatedThread => run<RecreatedThread>(checkRecreatedThread, v, path, o),
+	RecreateBody: (v: unknown, o?: CheckOptions, path = 'RecreateBody'): RecreateBody => run<RecreateBody>(checkRecreateBody, v, path, o),
 	HeldLock: (v: unknown, o?: CheckOptions, path = 'HeldLock'): HeldLock => run<HeldLock>(checkHeldLock, v, path, o),
 	WatchBody: (v: unknown, o?: CheckOptions, path = 'WatchBody'): WatchBody => run<WatchBody>(checkWatchBody, v, path, o),
 	TypeId: (v: unknown, o?: CheckOptions, path = 'TypeId'): TypeId => run<TypeId>(checkTypeId, v, path, o),

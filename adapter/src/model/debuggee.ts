@@ -21,6 +21,7 @@ import type {
 	ExecEvent,
 	ExitedEvent,
 	ForkInfoBody,
+	RecreateBody,
 	ForkBody,
 	FrameVarsBody,
 	LocalVariable,
@@ -1145,6 +1146,73 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 			frames.find((x) => x.function);
 		if (!f) return null;
 		return f.file && f.line ? `${f.function ?? '??'} (${f.file.replace(/^.*\//, '')}:${f.line})` : (f.function ?? null);
+	}
+
+	/**
+	 * Recreate Dead Threads: every thread this fork child lost is rebuilt
+	 * from the parent's picture of it at the fork (native `recreate`: all
+	 * or nothing). A child still inside glibc's fork() (stopped at its fork
+	 * event) is first run out of it — glibc gives the other threads up on
+	 * its way out — with step-outs of its main thread, each given
+	 * `outOfForkMs` before it is paused and the recreation refused. The
+	 * process stays stopped; the caller reports the new threads.
+	 */
+	async recreateDeadThreads(outOfForkMs = 3000): Promise<{ body: RecreateBody; stepsOutOfFork: number }> {
+		if (this.origin !== 'fork-child')
+			throw new DebuggeeError('unsupported', `recreateDeadThreads: process ${this.pid} was not forked by a process followed here`);
+		this.requireStopped('recreateDeadThreads');
+		let info = await this.forkInfo();
+		if (!info)
+			throw new DebuggeeError('unsupported', `recreateDeadThreads: process ${this.pid} was not forked by a process followed here`);
+		if (info.deadThreads.length === 0)
+			throw new DebuggeeError('failed', `recreateDeadThreads: process ${this.pid} has no dead threads left to recreate`);
+		let steps = 0;
+		this.stepping = true;
+		this.invalidate();
+		try {
+			for (; info.inFork; steps++) {
+				if (steps === 8)
+					throw new DebuggeeError(
+						'failed',
+						`recreateDeadThreads: process ${this.pid} did not return from fork() after ${steps} step-outs`,
+					);
+				let cancelled = false;
+				const timer = setTimeout(() => {
+					cancelled = true;
+					this.tracer.cancel();
+				}, outOfForkMs);
+				let body: StepBody;
+				try {
+					body = await this.tracer.request('step', { pid: this.pid, tid: this.pid, out: true });
+				} finally {
+					clearTimeout(timer);
+					// a cancel that came as the step ended must not land in the next request
+					if (cancelled) await this.tracer.request('ping', {}).catch(() => undefined);
+				}
+				if (body.reason !== 'step') {
+					const why =
+						body.reason === 'paused'
+							? `it did not get out within ${outOfForkMs} ms (an atfork handler blocked?)`
+							: `the step out ended with "${body.reason}"${body.signal ? ` (signal ${body.signal})` : ''}`;
+					throw new DebuggeeError(
+						'failed',
+						`recreateDeadThreads: running process ${this.pid} out of glibc's fork() first: ${why}`,
+					);
+				}
+				this.forkInfoP = null;
+				info = await this.forkInfo();
+				if (!info) throw new DebuggeeError('exited', `recreateDeadThreads: process ${this.pid} has exited`);
+			}
+			const body = await this.tracer.request('recreate', { pid: this.pid });
+			if (this.deadlockTimer) clearInterval(this.deadlockTimer);
+			this.deadlockTimer = null;
+			return { body, stepsOutOfFork: steps };
+		} finally {
+			this.stepping = false;
+			this.forkInfoP = null;
+			this.lostTids.clear();
+			this.invalidate();
+		}
 	}
 
 	/** A thread this fork child lost (known once forkInfo() answered). */

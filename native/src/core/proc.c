@@ -56,10 +56,19 @@ void proc_free(struct proc *p)
 	free(p->index);
 	free(p->bps);
 	for (size_t i = 0; i < p->nghosts; i++)
-		free(p->ghosts[i].xstate);
+		ghost_clear(&p->ghosts[i]);
 	free(p->ghosts);
+	free(p->recreated);
 	sym_close(p->syms);
 	free(p);
+}
+
+void ghost_clear(struct ghost *g)
+{
+	free(g->xstate);
+	free(g->pd);
+	g->xstate = g->pd = NULL;
+	g->xlen = g->pdlen = 0;
 }
 
 const struct ghost *proc_ghost(const struct proc *p, pid_t tid)

@@ -11,7 +11,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <sched.h>
+
 #include "arch/arch.h"
+#include "base/kabi.h"
+#include "base/procfs.h"
 #include "core/sigpolicy.h"
 
 enum lwp_state {
@@ -56,7 +60,8 @@ struct watch {
 };
 
 /* A thread a fork left behind: the parent's picture of it when the fork
- * was reported. Its stack and TLS are still in the child's memory. */
+ * was reported (what engine/recreate.c needs to bring it back). Its stack
+ * and TLS are still in the child's memory. */
 struct ghost {
 	pid_t tid; /* in the parent */
 	char name[16];
@@ -65,7 +70,31 @@ struct ghost {
 	size_t xlen;
 	uint64_t sigmask;
 	bool have_mask;
+	uint64_t robust_head; /* get_robust_list(); 0: none */
+	size_t robust_len;
+	struct ptrace_rseq_cfg rseq; /* rseq_abi_pointer 0: none */
+	cpu_set_t affinity;
+	bool affinity_ok;
+	struct sched_attr_k sched;
+	bool sched_ok;
+	struct proc_creds creds;
+	bool creds_ok;
+	/* the bytes at its thread pointer in the parent (glibc: its struct
+	 * pthread, whose TSD the child's fork() clears), pdlen of them */
+	uint8_t *pd;
+	size_t pdlen;
 };
+
+/* A lost thread brought back (engine/recreate.c). */
+struct fk_recreated {
+	pid_t parent_tid, child_tid;
+	char name[16];
+};
+
+#define GHOST_PD_MAX 4096 /* bytes kept from a lost thread's thread pointer */
+
+/* free what a ghost owns */
+void ghost_clear(struct ghost *g);
 
 struct proc {
 	pid_t pid;
@@ -88,6 +117,8 @@ struct proc {
 	bool fork_clone; /* clone() of a new process, not fork() */
 	struct ghost *ghosts;
 	size_t nghosts;
+	struct fk_recreated *recreated; /* ghosts brought back, in order */
+	size_t nrecreated;
 	/* the parent of such a child, until the picture is taken (main loop) */
 	pid_t capture_child, capture_tid;
 	bool capture_clone;

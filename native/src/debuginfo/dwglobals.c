@@ -4,6 +4,7 @@
 #include <string.h>
 
 struct walk {
+	bool (*skip)(const char *module);
 	bool (*cb)(Dwarf_Die *, uint64_t, void *);
 	void *arg;
 	bool stop;
@@ -25,8 +26,10 @@ static bool static_addr(Dwarf_Die *var, uint64_t *out)
 
 static int cb_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_Addr start, void *arg)
 {
-	(void)ud, (void)mname, (void)start;
+	(void)ud, (void)start;
 	struct walk *w = arg;
+	if (w->skip && mname && w->skip(mname))
+		return DWARF_CB_OK;
 	Dwarf_Addr bias;
 	for (Dwarf_Die *cu = NULL; !w->stop && (cu = DW->dwfl_module_nextcu(mod, cu, &bias)) != NULL;) {
 		Dwarf_Die v;
@@ -44,6 +47,12 @@ static int cb_module(Dwfl_Module *mod, void **ud, const char *mname, Dwarf_Addr 
 
 void dw_each_global(Dwfl *dwfl, bool (*cb)(Dwarf_Die *var, uint64_t addr, void *arg), void *arg)
 {
-	struct walk w = { .cb = cb, .arg = arg };
+	dw_each_global_skip(dwfl, NULL, cb, arg);
+}
+
+void dw_each_global_skip(Dwfl *dwfl, bool (*skip)(const char *module),
+			 bool (*cb)(Dwarf_Die *var, uint64_t addr, void *arg), void *arg)
+{
+	struct walk w = { .skip = skip, .cb = cb, .arg = arg };
 	DW->dwfl_getmodules(dwfl, cb_module, &w, 0);
 }

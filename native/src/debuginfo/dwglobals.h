@@ -13,4 +13,8 @@
 /* cb(var, address, arg) for each; cb returns false to stop the walk. */
 void dw_each_global(Dwfl *dwfl, bool (*cb)(Dwarf_Die *var, uint64_t addr, void *arg), void *arg);
 
+/* The same, leaving out the modules for which skip(module name) is true. */
+void dw_each_global_skip(Dwfl *dwfl, bool (*skip)(const char *module),
+			 bool (*cb)(Dwarf_Die *var, uint64_t addr, void *arg), void *arg);
+
 #endif

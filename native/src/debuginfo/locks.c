@@ -18,6 +18,15 @@ struct layout {
 	uint64_t owner_off, futex_off;
 };
 
+/* A pointer hop left for the time of the call: the pointer's address and
+ * what it points to (its value changes as the program runs). */
+struct hop {
+	uint64_t at;
+	Dwarf_Die to;
+	int depth;
+	char name[128];
+};
+
 struct finder {
 	pid_t pid; /* whose memory pointers are read from */
 	struct lock_site *v;
@@ -25,7 +34,30 @@ struct finder {
 	bool oom;
 	/* per lock type, learnt from the first DWARF that describes it */
 	struct layout mutex, rwlock;
+	/* building the plan (the DWARF walk, cached): pointer hops are kept
+	 * in hops, not followed */
+	bool planning;
+	struct hop *hops;
+	size_t nhops, caphops;
 };
+
+/* What the DWARF walk found (cached with the process's symbols): the
+ * static sites, and the pointer hops to follow at each call. */
+struct plan {
+	struct lock_site *v;
+	size_t n;
+	struct hop *hops;
+	size_t nhops;
+	struct layout mutex, rwlock;
+};
+
+static void plan_free(void *p)
+{
+	struct plan *pl = p;
+	free(pl->v);
+	free(pl->hops);
+	free(pl);
+}
 
 const char *lock_kind_name(enum lock_kind k)
 {
@@ -114,6 +146,25 @@ static void add(struct finder *f, uint64_t addr, enum lock_kind kind, const stru
 	snprintf(s->name, sizeof s->name, "%s", name);
 }
 
+static void visit(struct finder *f, Dwarf_Die *type, uint64_t addr, const char *name, int depth, bool via_ptr);
+
+/* The pointer at `at` (to a lock or a struct of type `to`), followed now. */
+static void follow(struct finder *f, uint64_t at, Dwarf_Die *to, int depth, const char *name)
+{
+	uint64_t ptr = 0;
+	if (mem_read_exact(f->pid, at, &ptr, sizeof ptr) < 0 || ptr == 0)
+		return;
+	enum lock_kind k;
+	struct layout *l;
+	if (lock_type(f, to, &k, &l)) {
+		char sub[128];
+		snprintf(sub, sizeof sub, "*%s", name);
+		add(f, ptr, k, l, sub);
+	} else {
+		visit(f, to, ptr, name, depth, true);
+	}
+}
+
 /* A variable (or a part of one) of this type at addr: a lock, an array of
  * locks, or a struct with lock members (depth levels down). */
 static void visit(struct finder *f, Dwarf_Die *type, uint64_t addr, const char *name, int depth, bool via_ptr)
@@ -158,18 +209,32 @@ static void visit(struct finder *f, Dwarf_Die *type, uint64_t addr, const char *
 	} else if (tag == DW_TAG_pointer_type && !via_ptr) {
 		/* one pointer hop: a struct (or a lock) the variable points to */
 		Dwarf_Die to, peeled;
-		uint64_t ptr = 0;
-		if (!dwtype_ref(&t, DW_AT_type, &to) || !dwtype_peel(&to, &peeled) ||
-		    mem_read_exact(f->pid, addr, &ptr, sizeof ptr) < 0 || ptr == 0)
+		if (!dwtype_ref(&t, DW_AT_type, &to) || !dwtype_peel(&to, &peeled))
 			return;
 		enum lock_kind k;
 		struct layout *l;
-		if (lock_type(f, &to, &k, &l)) {
-			snprintf(sub, sizeof sub, "*%s", name);
-			add(f, ptr, k, l, sub);
-		} else if (DW->dwarf_tag(&peeled) == DW_TAG_structure_type) {
-			visit(f, &to, ptr, name, depth - 1, true);
+		bool is_lock = lock_type(f, &to, &k, &l);
+		if (!is_lock && DW->dwarf_tag(&peeled) != DW_TAG_structure_type)
+			return;
+		if (f->planning) {
+			if (f->nhops == f->caphops) {
+				size_t cap = f->caphops ? f->caphops * 2 : 16;
+				struct hop *nh = realloc(f->hops, cap * sizeof *nh);
+				if (!nh) {
+					f->oom = true;
+					return;
+				}
+				f->hops = nh;
+				f->caphops = cap;
+			}
+			struct hop *h = &f->hops[f->nhops++];
+			h->at = addr;
+			h->to = to;
+			h->depth = depth - 1;
+			snprintf(h->name, sizeof h->name, "%s", name);
+			return;
 		}
+		follow(f, addr, &to, depth - 1, name);
 	}
 }
 
@@ -182,18 +247,36 @@ static bool cb_global(Dwarf_Die *var, uint64_t addr, void *arg)
 	return !f->oom;
 }
 
-int locks_find(struct fk_symbols *s, pid_t pid, struct lock_site **out, size_t *n)
+/* glibc's own modules: their locks (malloc arenas, stdio, dl_load_lock)
+ * are re-initialised by glibc in a fork child, never a hazard there. */
+static bool glibc_module(const char *module)
 {
-	*out = NULL;
-	*n = 0;
+	const char *b = strrchr(module, '/');
+	b = b ? b + 1 : module;
+	static const char *const names[] = { "libc.so", "ld-linux", "libpthread.so", "libc-", "ld-" };
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (strncmp(b, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
+/* The DWARF walk over every module's globals, once per module set. */
+static struct plan *plan_of(struct fk_symbols *s, pid_t pid)
+{
+	struct plan *pl = sym_cache_get(s, SYM_CACHE_LOCKS);
+	if (pl)
+		return pl;
 	Dwfl *dwfl = sym_dwfl(s);
 	if (!dwfl)
-		return 0;
-	struct finder f = { .pid = pid };
-	dw_each_global(dwfl, cb_global, &f);
-	if (f.oom) {
+		return NULL;
+	struct finder f = { .pid = pid, .planning = true };
+	dw_each_global_skip(dwfl, glibc_module, cb_global, &f);
+	pl = calloc(1, sizeof *pl);
+	if (f.oom || !pl) {
 		free(f.v);
-		return -1;
+		free(f.hops);
+		free(pl);
+		return NULL;
 	}
 	/* a declaration and a definition name the same object */
 	size_t k = 0;
@@ -204,7 +287,65 @@ int locks_find(struct fk_symbols *s, pid_t pid, struct lock_site **out, size_t *
 		if (!dup)
 			f.v[k++] = f.v[i];
 	}
+	size_t h = 0;
+	for (size_t i = 0; i < f.nhops; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < h && !dup; j++)
+			dup = f.hops[j].at == f.hops[i].at;
+		if (!dup)
+			f.hops[h++] = f.hops[i];
+	}
+	*pl = (struct plan){ .v = f.v, .n = k, .hops = f.hops, .nhops = h, .mutex = f.mutex, .rwlock = f.rwlock };
+	sym_cache_set(s, SYM_CACHE_LOCKS, pl, plan_free);
+	return pl;
+}
+
+int locks_find(struct fk_symbols *s, pid_t pid, struct lock_site **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!sym_dwfl(s))
+		return 0;
+	struct plan *pl = plan_of(s, pid);
+	if (!pl)
+		return -1;
+	struct finder f = { .pid = pid, .mutex = pl->mutex, .rwlock = pl->rwlock };
+	if (pl->n) {
+		f.v = malloc(pl->n * sizeof *f.v);
+		if (!f.v)
+			return -1;
+		memcpy(f.v, pl->v, pl->n * sizeof *f.v);
+		f.n = f.cap = pl->n;
+	}
+	for (size_t i = 0; i < pl->nhops && !f.oom; i++)
+		follow(&f, pl->hops[i].at, &pl->hops[i].to, pl->hops[i].depth, pl->hops[i].name);
+	if (f.oom) {
+		free(f.v);
+		return -1;
+	}
 	*out = f.v;
-	*n = k;
+	*n = f.n;
 	return 0;
+}
+
+size_t locks_robust_held(pid_t pid, uint64_t head, pid_t tid, uint64_t *futex, size_t max)
+{
+	struct {
+		uint64_t list;
+		int64_t futex_offset;
+		uint64_t pending;
+	} h;
+	if (!head || mem_read_exact(pid, head, &h, sizeof h) < 0)
+		return 0;
+	size_t n = 0;
+	uint64_t entry = h.list;
+	for (int i = 0; i < 4096 && entry && entry != head && n < max; i++) {
+		uint64_t fut = entry + (uint64_t)h.futex_offset;
+		uint32_t w;
+		if (mem_read_exact(pid, fut, &w, sizeof w) == 0 && (w & 0x3fffffffu) == (uint32_t)tid)
+			futex[n++] = fut;
+		if (mem_read_exact(pid, entry, &entry, sizeof entry) < 0)
+			break;
+	}
+	return n;
 }

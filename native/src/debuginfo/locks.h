@@ -1,7 +1,8 @@
 /* locks.h — the program's pthread locks that DWARF can see, and where each
  * keeps its owner.
  *
- * Global and static variables (at file scope, in every module with DWARF)
+ * Global and static variables (at file scope, in every module with DWARF
+ * but glibc's own, whose locks its fork() re-initialises in the child)
  * of type pthread_mutex_t or pthread_rwlock_t, arrays of them, members of
  * that type in structs held by such variables, and the same behind a
  * pointer such a variable holds (a heap struct: `db->mutex`), read from
@@ -37,5 +38,11 @@ struct lock_site {
 int locks_find(struct fk_symbols *s, pid_t pid, struct lock_site **out, size_t *n);
 
 const char *lock_kind_name(enum lock_kind k);
+
+/* The robust mutexes on the robust list at head (in pid's memory, kernel
+ * ABI: {list, futex_offset, list_op_pending}) whose futex word names tid:
+ * their futex addresses (for glibc, the mutex itself), at most max.
+ * Returns how many. */
+size_t locks_robust_held(pid_t pid, uint64_t head, pid_t tid, uint64_t *futex, size_t max);
 
 #endif

@@ -72,6 +72,9 @@ struct fk_symbols {
 	struct dwmod *dwmods;
 	size_t ndwmods;
 	struct memcache mc;
+	/* clients' caches (sym_cache_*), valid while the module set is */
+	void *cache[SYM_CACHE_N];
+	void (*cache_free[SYM_CACHE_N])(void *);
 };
 
 static void set_note(struct fk_symbols *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -262,10 +265,48 @@ struct fk_symbols *sym_open(pid_t pid)
 	return s;
 }
 
+static void cache_drop(struct fk_symbols *s)
+{
+	for (int i = 0; i < SYM_CACHE_N; i++) {
+		if (s->cache[i] && s->cache_free[i])
+			s->cache_free[i](s->cache[i]);
+		s->cache[i] = NULL;
+	}
+}
+
+void *sym_cache_get(struct fk_symbols *s, enum sym_cache slot)
+{
+	return s->cache[slot];
+}
+
+void sym_cache_set(struct fk_symbols *s, enum sym_cache slot, void *data, void (*free_fn)(void *))
+{
+	if (s->cache[slot] && s->cache_free[slot])
+		s->cache_free[slot](s->cache[slot]);
+	s->cache[slot] = data;
+	s->cache_free[slot] = free_fn;
+}
+
+static int cb_count(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)mod, (void)userdata, (void)name, (void)start;
+	++*(size_t *)arg;
+	return DWARF_CB_OK;
+}
+
+static size_t module_count(struct fk_symbols *s)
+{
+	size_t n = 0;
+	if (s->dwfl)
+		DW->dwfl_getmodules(s->dwfl, cb_count, &n, 0);
+	return n;
+}
+
 void sym_close(struct fk_symbols *s)
 {
 	if (!s)
 		return;
+	cache_drop(s);
 	if (s->dwfl)
 		DW->dwfl_end(s->dwfl);
 	dwmods_drop(s);
@@ -286,14 +327,20 @@ void sym_refresh(struct fk_symbols *s)
 	dwmods_drop(s);
 	if (!s->dwfl)
 		return; /* no libdw */
+	size_t before = module_count(s);
 	if (s->attached) {
 		s->removed = false;
 		DW->dwfl_report_begin(s->dwfl);
 		int rc = DW->dwfl_linux_proc_report(s->dwfl, s->pid);
 		DW->dwfl_report_end(s->dwfl, cb_removed, s);
-		if (rc == 0 && !s->removed)
-			return; /* modules kept or added: the attached state stays valid */
+		if (rc == 0 && !s->removed) {
+			/* modules kept or added: the attached state stays valid */
+			if (module_count(s) != before)
+				cache_drop(s);
+			return;
+		}
 	}
+	cache_drop(s);
 	/* Start over: after a failure, or because the attached state may use
 	 * the backend (Ebl) of a module that was just removed. */
 	DW->dwfl_end(s->dwfl);

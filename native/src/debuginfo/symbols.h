@@ -71,6 +71,16 @@ struct sym_regs {
 int sym_unwind_regs(struct fk_symbols *s, pid_t tid, const fk_gregs *regs, struct sym_frame *frames, int max, int want,
 		    struct sym_regs *out, struct fk_err *err);
 
+/* A cache a client module keeps with this object (its DWARF DIEs stay
+ * valid as long as it does): dropped, free_fn called, when the set of
+ * modules changes (sym_refresh) or the object is closed. */
+enum sym_cache {
+	SYM_CACHE_LOCKS, /* locks.c */
+	SYM_CACHE_N
+};
+void *sym_cache_get(struct fk_symbols *s, enum sym_cache slot);
+void sym_cache_set(struct fk_symbols *s, enum sym_cache slot, void *data, void (*free_fn)(void *));
+
 /* The process's Dwfl (dw.h), NULL without libdw. */
 struct Dwfl *sym_dwfl(struct fk_symbols *s);
 

@@ -149,6 +149,46 @@ long glibc_pthread_tid_offset(pid_t pid, struct elfsyms *syms)
 	return -1;
 }
 
+/* One _thread_db_ descriptor {bits, count, offset}: its offset, if it
+ * describes one object of `bits` bits (0: any size). */
+static long desc_offset(pid_t pid, struct elfsyms *syms, const char *name, uint32_t bits)
+{
+	uint64_t addr;
+	uint32_t desc[3];
+	if (elfsyms_lookup(syms, "libc.so", name, &addr) == 0 && mem_read_exact(pid, addr, desc, sizeof desc) == 0 &&
+	    (bits == 0 || desc[0] == bits) && desc[1] == 1)
+		return desc[2];
+	return -1;
+}
+
+void glibc_threads_read(pid_t pid, struct elfsyms *syms, struct glibc_threads *out)
+{
+	memset(out, 0, sizeof *out);
+	out->tid_off = glibc_pthread_tid_offset(pid, syms);
+	out->list_off = desc_offset(pid, syms, "_thread_db_pthread_list", 128);
+	uint64_t a;
+	uint32_t v;
+	out->sizeof_pthread = -1;
+	if (elfsyms_lookup(syms, "libc.so", "_thread_db_sizeof_pthread", &a) == 0 &&
+	    mem_read_exact(pid, a, &v, sizeof v) == 0 && v > 0 && v < 65536)
+		out->sizeof_pthread = v;
+	if (desc_offset(pid, syms, "_thread_db___nptl_nthreads", 32) == 0 &&
+	    elfsyms_lookup(syms, "libc.so", "__nptl_nthreads", &a) == 0)
+		out->nthreads = a;
+	/* _rtld_global: ld.so's own symbol, else the pointer libc keeps */
+	uint64_t rtld = 0;
+	if (elfsyms_lookup(syms, "ld-linux", "_rtld_global", &a) == 0)
+		rtld = a;
+	else if (elfsyms_lookup(syms, "libc.so", "__nptl_rtld_global", &a) == 0)
+		mem_read_exact(pid, a, &rtld, sizeof rtld);
+	long used = desc_offset(pid, syms, "_thread_db_rtld_global__dl_stack_used", 128);
+	long user = desc_offset(pid, syms, "_thread_db_rtld_global__dl_stack_user", 128);
+	if (rtld && used >= 0)
+		out->stack_used = rtld + (uint64_t)used;
+	if (rtld && user >= 0)
+		out->stack_user = rtld + (uint64_t)user;
+}
+
 long tdb_pthread_tid_offset(struct tdb *t)
 {
 	if (t->tid_off == -2)

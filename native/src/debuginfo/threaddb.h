@@ -37,4 +37,17 @@ long tdb_pthread_tid_offset(struct tdb *t);
 /* The same without a libthread_db session. */
 long glibc_pthread_tid_offset(pid_t pid, struct elfsyms *syms);
 
+/* glibc's thread bookkeeping, from libc's _thread_db_* descriptors (no
+ * layout assumed): what recreating a thread glibc's fork() gave up needs.
+ * Any field not found is -1 / 0. */
+struct glibc_threads {
+	long tid_off;	     /* struct pthread.tid */
+	long list_off;	     /* struct pthread.list (list_t: next, prev) */
+	long sizeof_pthread; /* bytes */
+	uint64_t nthreads;   /* &__nptl_nthreads (unsigned int) */
+	uint64_t stack_used; /* &_rtld_global._dl_stack_used (list head) */
+	uint64_t stack_user; /* &_rtld_global._dl_stack_user */
+};
+void glibc_threads_read(pid_t pid, struct elfsyms *syms, struct glibc_threads *out);
+
 #endif

@@ -77,7 +77,7 @@ static void xstate_sanitise(uint8_t *x, size_t len)
  * knowing glibc's layout: it is a word equal to the old tid between the
  * futex word and the list entry. Mutexes not on a robust list (errorcheck,
  * recursive, PI) cannot be found; the tid-preserving mode covers them. */
-static size_t fix_robust_owners(struct forkall *fa)
+size_t fa_fix_robust_owners(struct forkall *fa)
 {
 	size_t fixed = 0;
 	for (size_t i = 0; i < fa->nts; i++) {
@@ -274,7 +274,7 @@ int fa_build_threads(struct fk_tracer *tr, struct forkall *fa)
 	if (brc < 0)
 		return -1;
 	if (!fa_skip(fa, "robust") && !(fa->flags & FK_FORK_SAME_TIDS))
-		fa->robust_fixed = fix_robust_owners(fa);
+		fa->robust_fixed = fa_fix_robust_owners(fa);
 	if (fa_fault_at(fa, "thread-setup") < 0)
 		return -1;
 	if (fa_child_creds(fa) < 0)

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "arch/arch.h"
+#include "base/kabi.h"
 #include "ptrace/attach.h"
 #include "debuginfo/elfsym.h"
 #include "base/json.h"
@@ -19,10 +20,6 @@
 #include "core/tracer.h"
 #include "engine/fork.h"
 
-#ifndef PTRACE_GET_RSEQ_CONFIGURATION
-#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
-#endif
-
 #define STOP_TIMEOUT_MS 10000
 #define INJECT_TIMEOUT_MS 10000
 /* Scratch space for injected calls' arguments: [sp-1024, sp-512), well
@@ -30,24 +27,6 @@
  * child, so neither sees a byte we wrote. */
 #define SCRATCH_BELOW_SP 512
 #define SCRATCH_LEN 512
-
-struct ptrace_rseq_cfg {
-	uint64_t rseq_abi_pointer;
-	uint32_t rseq_abi_size;
-	uint32_t signature;
-	uint32_t flags;
-	uint32_t pad;
-};
-
-/* sched_setattr(2)'s struct: kernel UAPI, stable. */
-struct sched_attr_k {
-	uint32_t size;
-	uint32_t sched_policy;
-	uint64_t sched_flags;
-	int32_t sched_nice;
-	uint32_t sched_priority;
-	uint64_t sched_runtime, sched_deadline, sched_period;
-};
 
 /* A thread's credentials and seccomp mode, read while the process runs. */
 struct pre_creds {
@@ -178,6 +157,9 @@ int fa_release_child(struct forkall *fa);
 /* Each child thread whose parent thread's credentials differ from the
  * forking thread's gets them back (forkall_creds.c); warns what it cannot. */
 int fa_child_creds(struct forkall *fa);
+/* Robust mutexes on each thread's robust list whose futex word names the
+ * thread's parent tid name its child tid (in fa->child). Returns how many. */
+size_t fa_fix_robust_owners(struct forkall *fa);
 bool fa_creds_differ(const struct proc_creds *a, const struct proc_creds *b);
 /* MADV_DOFORK/MADV_DONTFORK over the recorded DONTFORK regions, in tid */
 int fa_madvise_dontfork(struct forkall *fa, struct proc *p, pid_t tid, int advice, const char *step);

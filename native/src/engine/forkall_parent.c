@@ -365,7 +365,7 @@ int fa_capture(struct forkall *fa)
 			t->creds_ok = t->creds_early = true;
 		}
 		t->sigmask_ok = ptrace(PTRACE_GETSIGMASK, l->tid, (void *)sizeof t->sigmask, &t->sigmask) == 0;
-		t->rseq_ok = ptrace(PTRACE_GET_RSEQ_CONFIGURATION, l->tid, (void *)sizeof t->rseq, &t->rseq) > 0;
+		t->rseq_ok = ptrace(FK_PTRACE_GET_RSEQ_CONFIGURATION, l->tid, (void *)sizeof t->rseq, &t->rseq) > 0;
 		if (fa->tid_off >= 0 && arch_tp(&t->regs))
 			addrs[n] = arch_tp(&t->regs) + (uint64_t)fa->tid_off;
 		n++;

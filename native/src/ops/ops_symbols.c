@@ -6,6 +6,9 @@
 #include "debuginfo/stack.h"
 #include "debuginfo/locks.h"
 #include "base/mem.h"
+
+#include <stdio.h>
+#include "engine/recreate.h"
 #include "ops/ops.h"
 #include "ptrace/attach.h"
 #include "debuginfo/locals.h"
@@ -272,20 +275,24 @@ static void held_locks(struct proc *p, struct jw *body)
 {
 	struct lock_site *v = NULL;
 	size_t n = 0;
+	uint64_t *seen = NULL; /* futex words reported */
+	size_t nseen = 0;
 	jw_key(body, "heldLocks");
 	jw_arr_begin(body);
 	if (p->nghosts && locks_find(syms_of(p), p->pid, &v, &n) == 0 && n) {
 		uint64_t *addrs = calloc(n, sizeof *addrs);
 		uint32_t *owner = calloc(n, sizeof *owner);
 		bool *ok = calloc(n, sizeof *ok);
+		seen = calloc(n, sizeof *seen);
 		for (size_t i = 0; addrs && owner && ok && i < n; i++)
 			addrs[i] = v[i].owner_addr;
 		if (addrs && owner && ok)
 			mem_read_u32_many(p->pid, addrs, owner, ok, n);
-		for (size_t i = 0; addrs && owner && ok && i < n; i++) {
+		for (size_t i = 0; addrs && owner && ok && seen && i < n; i++) {
 			const struct ghost *g = ok[i] && owner[i] ? proc_ghost(p, (pid_t)owner[i]) : NULL;
 			if (!g)
 				continue;
+			seen[nseen++] = v[i].futex_addr;
 			jw_obj_begin(body);
 			jw_khex(body, "address", v[i].addr);
 			jw_khex(body, "futex", v[i].futex_addr);
@@ -297,7 +304,32 @@ static void held_locks(struct proc *p, struct jw *body)
 		}
 		free(addrs), free(owner), free(ok);
 	}
+	/* robust mutexes DWARF does not show: on each dead thread's robust
+	 * list, with its tid in their futex word */
+	for (size_t i = 0; i < p->nghosts; i++) {
+		const struct ghost *g = &p->ghosts[i];
+		uint64_t fut[64];
+		size_t k = locks_robust_held(p->pid, g->robust_head, g->tid, fut, 64);
+		for (size_t j = 0; j < k; j++) {
+			bool dup = false;
+			for (size_t s2 = 0; s2 < nseen && !dup; s2++)
+				dup = seen[s2] == fut[j];
+			if (dup)
+				continue;
+			char name[64];
+			snprintf(name, sizeof name, "*(pthread_mutex_t *)0x%llx", (unsigned long long)fut[j]);
+			jw_obj_begin(body);
+			jw_khex(body, "address", fut[j]);
+			jw_khex(body, "futex", fut[j]);
+			jw_kstr(body, "symbol", name);
+			jw_kstr(body, "type", "pthread_mutex_t");
+			jw_kint(body, "ownerTid", g->tid);
+			jw_kstr(body, "ownerName", g->name);
+			jw_obj_end(body);
+		}
+	}
 	jw_arr_end(body);
+	free(seen);
 	free(v);
 }
 
@@ -347,6 +379,17 @@ int op_fork_info(struct fk_tracer *tr, const struct rq_fork_info *rq, struct jw 
 	if (have_maps)
 		proc_maps_free(&maps);
 	held_locks(p, body);
+	jw_kbool(body, "inFork", p->nghosts && recreate_in_fork(p));
+	jw_key(body, "recreated");
+	jw_arr_begin(body);
+	for (size_t i = 0; i < p->nrecreated; i++) {
+		jw_obj_begin(body);
+		jw_kint(body, "parentTid", p->recreated[i].parent_tid);
+		jw_kint(body, "childTid", p->recreated[i].child_tid);
+		jw_kstr(body, "name", p->recreated[i].name);
+		jw_obj_end(body);
+	}
+	jw_arr_end(body);
 	return 0;
 }
 

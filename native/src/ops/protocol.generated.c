@@ -256,6 +256,36 @@ static int run_fork_info(struct fk_tracer *tr, const struct jr_value *o, struct 
 	return op_fork_info(tr, &rq, body, err);
 }
 
+static int decode_recreate(const struct jr_value *o, struct jr_doc *doc, struct rq_recreate *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "recreate", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		return rq_unknown_member(m, "recreate", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("recreate", "pid", err);
+	return 0;
+}
+
+static int run_recreate(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_recreate rq;
+	if (decode_recreate(o, doc, &rq, err) < 0)
+		return -1;
+	return op_recreate(tr, &rq, body, err);
+}
+
 static int decode_watch(const struct jr_value *o, struct jr_doc *doc, struct rq_watch *rq, struct fk_err *err)
 {
 	(void)doc;
@@ -1093,6 +1123,7 @@ const struct op_entry fk_op_table[] = {
 	{"signals", run_signals},
 	{"followForks", run_follow_forks},
 	{"forkInfo", run_fork_info},
+	{"recreate", run_recreate},
 	{"watch", run_watch},
 	{"unwatch", run_unwatch},
 	{"global", run_global},

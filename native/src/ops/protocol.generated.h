@@ -18,7 +18,7 @@
 struct fk_tracer;
 
 #define FK_PROTOCOL_VERSION 2
-#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"watch\",\"unwatch\",\"global\",\"frameVars\",\"typeInfo\",\"typedValue\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
+#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"recreate\",\"watch\",\"unwatch\",\"global\",\"frameVars\",\"typeInfo\",\"typedValue\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
 #define FK_PROTOCOL_EVENTS_JSON "[\"threadCreated\",\"threadExited\",\"stopped\",\"signal\",\"childProcess\",\"exec\",\"exited\"]"
 
 struct rq_hexkv {
@@ -76,6 +76,12 @@ struct rq_fork_info {
 	int32_t pid; /* a pid or tid (the library checks it) */
 };
 int op_fork_info(struct fk_tracer *tr, const struct rq_fork_info *rq, struct jw *body, struct fk_err *err);
+
+/* recreate: Recreate Dead Threads: inside a stopped fork child (one `forkInfo` answers for), rebuild every thread its fork left behind from the picture taken at the fork event, with the forkall engine: each on its own stack with its registers, xstate, signal mask, TLS, robust list, rseq, name, affinity, scheduling and credentials. glibc's bookkeeping that the child's fork() reset is put back (each thread's struct pthread with its TSD, the thread lists, __nptl_nthreads), and owner fields naming a lost thread (robust lists; mutexes and rwlocks DWARF shows) name its new tid. The child's own threads keep their state exactly. */
+struct rq_recreate {
+	int32_t pid; /* a pid or tid (the library checks it) */
+};
+int op_recreate(struct fk_tracer *tr, const struct rq_recreate *rq, struct jw *body, struct fk_err *err);
 
 /* watch: A hardware watchpoint (data breakpoint) in every LWP of a stopped session process, and in each thread it creates later: a `stopped` event with reason `watchpoint` after an access to [addr, addr+len). */
 struct rq_watch {

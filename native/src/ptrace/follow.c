@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sched.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "base/log.h"
+#include "base/mem.h"
 #include "base/procfs.h"
 #include "core/events.generated.h"
 #include "ptrace/attach.h"
@@ -195,6 +198,51 @@ void follow_new_process(struct fk_tracer *tr, struct proc *p, struct lwp *l, pid
 			 strcmp(kind, "fork") == 0 ? EV_CHILD_PROCESS_KIND_FORK : EV_CHILD_PROCESS_KIND_CLONE, true);
 }
 
+/* Everything a lost thread's copy would need (engine/recreate.c), read
+ * while the parent's threads are all stopped: registers, xstate, signal
+ * mask, rseq (ptrace); robust list, affinity, scheduling (syscalls on the
+ * tid); name and credentials (/proc); the bytes at its thread pointer. */
+static int capture_ghost(pid_t pid, pid_t tid, struct ghost *g)
+{
+	memset(g, 0, sizeof *g);
+	if (arch_get_gregs(tid, &g->regs) < 0)
+		return -1;
+	g->tid = tid;
+	if (proc_task_comm(pid, tid, g->name, sizeof g->name) < 0)
+		snprintf(g->name, sizeof g->name, "?");
+	size_t cap = arch_xstate_bufsize();
+	g->xstate = malloc(cap);
+	if (g->xstate && arch_get_xstate(tid, g->xstate, cap, &g->xlen) < 0) {
+		free(g->xstate);
+		g->xstate = NULL;
+	}
+	g->have_mask = ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof g->sigmask, &g->sigmask) == 0;
+	if (ptrace(FK_PTRACE_GET_RSEQ_CONFIGURATION, tid, (void *)sizeof g->rseq, &g->rseq) <= 0)
+		memset(&g->rseq, 0, sizeof g->rseq);
+	long head = 0;
+	size_t len = 0;
+	if (syscall(SYS_get_robust_list, tid, &head, &len) == 0) {
+		g->robust_head = (uint64_t)head;
+		g->robust_len = len;
+	}
+	g->affinity_ok = sched_getaffinity(tid, sizeof g->affinity, &g->affinity) == 0;
+	g->sched_ok = syscall(SYS_sched_getattr, tid, &g->sched, sizeof g->sched, 0) == 0;
+	g->creds_ok = proc_task_creds(pid, tid, &g->creds) == 0;
+	/* glibc's struct pthread sits at the thread pointer, at the top of the
+	 * thread's stack mapping: one page-sized read takes it whole */
+	uint64_t tp = arch_tp(&g->regs);
+	if (tp && (g->pd = malloc(GHOST_PD_MAX)) != NULL) {
+		ssize_t n = mem_read(pid, tp, g->pd, GHOST_PD_MAX);
+		if (n <= 0) {
+			free(g->pd);
+			g->pd = NULL;
+		} else {
+			g->pdlen = (size_t)n;
+		}
+	}
+	return 0;
+}
+
 void follow_capture(struct fk_tracer *tr, struct proc *p)
 {
 	pid_t pid = p->pid, child = p->capture_child, ftid = p->capture_tid;
@@ -211,7 +259,7 @@ void follow_capture(struct fk_tracer *tr, struct proc *p)
 	struct proc *c = tr_find_proc(tr, child);
 	if (p && c && p->n > 1) {
 		for (size_t i = 0; i < c->nghosts; i++)
-			free(c->ghosts[i].xstate);
+			ghost_clear(&c->ghosts[i]);
 		free(c->ghosts);
 		c->nghosts = 0;
 		c->ghosts = calloc(p->n, sizeof *c->ghosts);
@@ -219,20 +267,8 @@ void follow_capture(struct fk_tracer *tr, struct proc *p)
 			struct lwp *l = &p->lwps[i];
 			if (l->tid == ftid || l->state != LWP_STOPPED || l->exiting)
 				continue;
-			struct ghost *g = &c->ghosts[c->nghosts];
-			if (arch_get_gregs(l->tid, &g->regs) < 0)
-				continue;
-			g->tid = l->tid;
-			if (proc_task_comm(pid, l->tid, g->name, sizeof g->name) < 0)
-				snprintf(g->name, sizeof g->name, "?");
-			size_t cap = arch_xstate_bufsize();
-			g->xstate = malloc(cap);
-			if (g->xstate && arch_get_xstate(l->tid, g->xstate, cap, &g->xlen) < 0) {
-				free(g->xstate);
-				g->xstate = NULL;
-			}
-			g->have_mask = ptrace(PTRACE_GETSIGMASK, l->tid, (void *)sizeof g->sigmask, &g->sigmask) == 0;
-			c->nghosts++;
+			if (capture_ghost(pid, l->tid, &c->ghosts[c->nghosts]) == 0)
+				c->nghosts++;
 		}
 	}
 	uint64_t t1 = tr_now_us();
