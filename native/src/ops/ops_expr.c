@@ -41,8 +41,15 @@ int op_typed_value(struct fk_tracer *tr, const struct rq_typed_value *rq, struct
 	size_t len = 0;
 	if (rq->has_bytes) {
 		size_t n = strlen(rq->bytes);
-		for (size_t i = 0; i + 1 < n && len < sizeof bytes; i += 2)
-			bytes[len++] = (uint8_t)(unhex(rq->bytes[i]) << 4 | unhex(rq->bytes[i + 1]));
+		if (n % 2 || n / 2 > sizeof bytes)
+			return fk_fail(err, EINVAL, FK_KIND_BADREQ, "typedValue", "bytes: 1 to %zu bytes in hex",
+				       sizeof bytes);
+		for (size_t i = 0; i < n; i += 2) {
+			int hi = unhex(rq->bytes[i]), lo = unhex(rq->bytes[i + 1]);
+			if (hi < 0 || lo < 0)
+				return fk_fail(err, EINVAL, FK_KIND_BADREQ, "typedValue", "bytes: not hex at %zu", i);
+			bytes[len++] = (uint8_t)(hi * 16 + lo);
+		}
 	}
 	struct fk_symbols *s = ops_syms_of(p);
 	if (!s)
