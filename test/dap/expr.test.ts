@@ -158,6 +158,18 @@ test('expressions: operators, conversions, casts, sizeof, pointers, x@n, bit-fie
 		assert.equal(await val('(unsigned long)$rsp % 8'), '0');
 		assert.match(await err('$rsp % 8'), /not defined on pointers/);
 		assert.ok((await ev('$rsp', 'clipboard')).memoryReference);
+		// a caller's frame: its own variables, its pc; registers are written in the innermost frame only
+		const frames = (await dc.stackTraceRequest({ threadId: tid })).body.stackFrames;
+		assert.equal(frames[1].name.replace(/\(.*$/, '').trim(), 'main');
+		const inMain = async (expression: string) =>
+			(await dc.evaluateRequest({ expression, frameId: frames[1].id, context: 'watch' })).body.result;
+		assert.match(await inMain('n1.next->label'), /^0x[0-9a-f]+ "second"$/);
+		assert.equal(await inMain('n1.pos.x + n2.pos.y'), '9');
+		assert.equal(BigInt(await inMain('$pc')), BigInt(frames[1].instructionPointerReference!));
+		await assert.rejects(
+			dc.customRequest('setExpression', { expression: '$rax', value: '1', frameId: frames[1].id }),
+			/innermost frame only/,
+		);
 		// errors: one clear line
 		assert.match(await err('nosuch + 1'), /^no symbol "nosuch" in this frame$/);
 		assert.match(await err('*i'), /^cannot dereference a value of type int$/);
