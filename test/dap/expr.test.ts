@@ -128,6 +128,9 @@ test('expressions: operators, conversions, casts, sizeof, pointers, x@n, bit-fie
 		const pos = (await dc.variablesRequest({ variablesReference: kids[1].variablesReference })).body.variables;
 		assert.equal(pos[0].evaluateName, '(*p->next).pos.x');
 		assert.equal(await val(pos[0].evaluateName!), '5', 'and it evaluates');
+		const setKid = await dc.setVariableRequest({ variablesReference: kids[1].variablesReference, name: 'y', value: '66' });
+		assert.equal(setKid.body.value, '66', 'a member of a Watch result can be set');
+		assert.equal(await val('p->next->pos.y'), '66');
 		// gdb's x@n
 		const slice = await ev('g_table[1]@4');
 		assert.equal(slice.result, '{1, 2, 3, 5}');
@@ -164,7 +167,7 @@ test('expressions: operators, conversions, casts, sizeof, pointers, x@n, bit-fie
 		const inMain = async (expression: string) =>
 			(await dc.evaluateRequest({ expression, frameId: frames[1].id, context: 'watch' })).body.result;
 		assert.match(await inMain('n1.next->label'), /^0x[0-9a-f]+ "second"$/);
-		assert.equal(await inMain('n1.pos.x + n2.pos.y'), '9');
+		assert.equal(await inMain('n1.pos.x + n2.pos.y'), '69', 'n2.pos.y was set to 66 above');
 		assert.equal(BigInt(await inMain('$pc')), BigInt(frames[1].instructionPointerReference!));
 		await assert.rejects(
 			dc.customRequest('setExpression', { expression: '$rax', value: '1', frameId: frames[1].id }),

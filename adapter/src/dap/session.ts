@@ -1075,7 +1075,8 @@ export class ForkallSession extends DebugSession {
 			if (e instanceof ExprError) throw errors.invalidArgument(e.message);
 			throw toDapError(e, 'evaluate');
 		}
-		return this.exprBody(v);
+		const t = where.tid;
+		return this.exprBody(v, t === null ? undefined : (x, value) => d.assign(t, where.index, x, value));
 	}
 
 	/** The thread and frame an expression is evaluated in (tid null: none selected, globals only). */
@@ -1088,8 +1089,9 @@ export class ForkallSession extends DebugSession {
 		return ref ? { tid: ref.tid, index: ref.index } : { tid: null, index: 0 };
 	}
 
-	private exprBody(v: Variable): DebugProtocol.EvaluateResponse['body'] {
-		const n = localNodes([v])[0];
+	/** An evaluate answer; `write`: its members and elements can be set in the Variables tree. */
+	private exprBody(v: Variable, write?: (v: Variable, text: string) => Promise<Variable>): DebugProtocol.EvaluateResponse['body'] {
+		const n = localNodes([v], write)[0];
 		const body: DebugProtocol.EvaluateResponse['body'] = {
 			result: n.value,
 			variablesReference: n.children ? this.vars.create(n.children) : 0,
