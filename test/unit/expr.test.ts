@@ -204,12 +204,12 @@ test('parser: precedence, @ between shifts and +, casts only of type names', () 
 	assert.deepEqual(parse('1 + 2 * 3'), {
 		k: 'binary',
 		op: '+',
-		l: { k: 'int', v: 1n, unsigned: false, long: false },
+		l: { k: 'int', v: 1n, unsigned: false, long: false, decimal: true },
 		r: {
 			k: 'binary',
 			op: '*',
-			l: { k: 'int', v: 2n, unsigned: false, long: false },
-			r: { k: 'int', v: 3n, unsigned: false, long: false },
+			l: { k: 'int', v: 2n, unsigned: false, long: false, decimal: true },
+			r: { k: 'int', v: 3n, unsigned: false, long: false, decimal: true },
 		},
 	});
 	const at = parse('a[0]@n+1');
@@ -244,6 +244,8 @@ test('arithmetic: integer promotions, usual conversions, wrap-around, C division
 	assert.equal(await value('!i + !!i'), '1');
 	assert.equal(await value('i > 2 ? i * 2 : -1'), '6');
 	assert.equal(await value('0xffffffff'), '4294967295', 'a hex literal that fits unsigned int');
+	assert.equal(await value('-3000000000 < 0'), '1', 'a decimal literal past int is a long, never unsigned');
+	assert.equal(await value('-0x80000000 < 0'), '0', 'a hex literal past int is unsigned int');
 	assert.equal(await value('(myint)-1'), '-1', 'a typedef of the program in a cast');
 	await fails('1 / 0', /division by zero/);
 	await fails('1 << 40', /shift by 40/);

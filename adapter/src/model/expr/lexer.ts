@@ -4,7 +4,7 @@
  */
 
 export type Token =
-	| { t: 'int'; v: bigint; unsigned: boolean; long: boolean; pos: number }
+	| { t: 'int'; v: bigint; unsigned: boolean; long: boolean; decimal: boolean; pos: number }
 	| { t: 'float'; v: number; single: boolean; pos: number }
 	| { t: 'char'; v: bigint; pos: number }
 	| { t: 'str'; v: Buffer; pos: number }
@@ -95,7 +95,7 @@ export function tokenize(src: string): Token[] {
 			} else {
 				if (!/^(u|l|ul|lu|ll|ull|llu)?$/.test(suf)) throw new ExprError(`bad suffix "${m[1]}" on ${body}`);
 				const v = /^0[0-7]+$/.test(body) ? BigInt('0o' + body.slice(1)) : BigInt(body);
-				out.push({ t: 'int', v, unsigned: suf.includes('u'), long: suf.includes('l'), pos: i });
+				out.push({ t: 'int', v, unsigned: suf.includes('u'), long: suf.includes('l'), decimal: /^[1-9]/.test(body), pos: i });
 			}
 			i += m[0].length;
 			continue;

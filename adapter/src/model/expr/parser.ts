@@ -18,7 +18,7 @@ export interface TypeSpec {
 }
 
 export type Node =
-	| { k: 'int'; v: bigint; unsigned: boolean; long: boolean }
+	| { k: 'int'; v: bigint; unsigned: boolean; long: boolean; decimal: boolean }
 	| { k: 'char'; v: bigint }
 	| { k: 'float'; v: number; single: boolean }
 	| { k: 'str'; v: Buffer }
@@ -154,7 +154,7 @@ export function parse(src: string, isType: (name: string) => boolean = () => fal
 		i++;
 		switch (t.t) {
 			case 'int':
-				return { k: 'int', v: t.v, unsigned: t.unsigned, long: t.long };
+				return { k: 'int', v: t.v, unsigned: t.unsigned, long: t.long, decimal: t.decimal };
 			case 'char':
 				return { k: 'char', v: t.v };
 			case 'float':
