@@ -173,6 +173,11 @@ test('expressions: operators, conversions, casts, sizeof, pointers, x@n, bit-fie
 			dc.customRequest('setExpression', { expression: '$rax', value: '1', frameId: frames[1].id }),
 			/innermost frame only/,
 		);
+		assert.equal(await inMain('i'), '0', "main's loop counter, in a callee-saved register the unwinder recovered");
+		await assert.rejects(
+			dc.customRequest('setExpression', { expression: 'i', value: '1', frameId: frames[1].id }),
+			/i is in register r[a-z0-9]+ of a caller: only the innermost frame's registers can be written/,
+		);
 		// errors: one clear line
 		assert.match(await err('nosuch + 1'), /^no symbol "nosuch" in this frame$/);
 		assert.match(await err('*i'), /^cannot dereference a value of type int$/);

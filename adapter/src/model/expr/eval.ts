@@ -34,8 +34,8 @@ export type Place =
 	| { at: 'mem'; addr: bigint }
 	/** a whole general register (of the selected frame), and its bytes */
 	| { at: 'reg'; reg: string; bytes: Buffer }
-	/** bytes that are nowhere writable (a constant, a computed location, a literal) */
-	| { at: 'bytes'; bytes: Buffer }
+	/** bytes that are nowhere writable (a constant, a computed location, a literal; `note`: why not) */
+	| { at: 'bytes'; bytes: Buffer; note?: string }
 	/** no value here: why ("<optimized out>") */
 	| { at: 'none'; why: string };
 
@@ -504,6 +504,7 @@ export class Evaluator {
 			await this.target.writeRegister(l.reg, BigInt.asUintN(64, BigInt(v.v ?? 0n)));
 			return { ...l, v: BigInt.asUintN(64, BigInt(v.v ?? 0n)) };
 		}
+		if (l.place?.at === 'bytes' && l.place.note) throw new ExprError(l.place.note);
 		if (!l.place || l.place.at === 'bytes' || l.place.at === 'none')
 			throw new ExprError(
 				'the left of "=" is not something that can be written (a variable, member, element, *pointer or $register)',

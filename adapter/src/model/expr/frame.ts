@@ -60,7 +60,13 @@ export class FrameTarget implements ExprTarget, ShowTarget {
 		if (v.address) return { at: 'mem', addr: BigInt(v.address) };
 		const bytes = Buffer.from(v.bytes ?? '', 'hex');
 		if (v.register && this.frame === 0) return { at: 'reg', reg: v.register, bytes };
-		return { at: 'bytes', bytes };
+		if (v.register)
+			return {
+				at: 'bytes',
+				bytes,
+				note: `${v.name} is in register ${v.register} of a caller: only the innermost frame's registers can be written`,
+			};
+		return { at: 'bytes', bytes, note: `${v.name} is not in memory here (a constant or a computed value): it cannot be written` };
 	}
 
 	async enumerator(name: string): Promise<{ type: EnumType; value: bigint } | null> {
