@@ -256,3 +256,28 @@ test('breakpoint condition in the full grammar; logpoint with expressions', asyn
 		await b.dc.stop().catch(() => {});
 	}
 });
+
+test('file scope: each compilation unit sees its own static; a global of a shared library', async () => {
+	const LIB = path.join(FIXTURES_SRC, 'exprs-lib', 'lib.c');
+	// the library is loaded once the program runs: its breakpoint is set at the first stop
+	const { dc, stopped } = await start();
+	try {
+		const first = ((await stopped!) as DebugProtocol.StoppedEvent).body.threadId!;
+		const lib = await dc.setBreakpointsRequest({ source: { path: LIB }, breakpoints: [{ line: findMarker('LIB', LIB) }] });
+		assert.equal(lib.body.breakpoints[0].verified, true, JSON.stringify(lib.body));
+		await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [] });
+		const next = dc.waitForEvent('stopped', 20000);
+		await dc.continueRequest({ threadId: first });
+		const tid = ((await next) as DebugProtocol.StoppedEvent).body.threadId!;
+		const frames = (await dc.stackTraceRequest({ threadId: tid })).body.stackFrames;
+		assert.equal(frames[0].name.replace(/\(.*$/, '').trim(), 'lib_add');
+		const at = async (frameId: number, expression: string) =>
+			(await dc.evaluateRequest({ expression, frameId, context: 'watch' })).body.result;
+		assert.equal(await at(frames[0].id, 'hidden'), '2', "lib.c's static, in lib.c's code");
+		assert.equal(await at(frames[1].id, 'hidden'), '1', "exprs.c's static, in its caller walk()");
+		assert.equal(await at(frames[0].id, 'lib_total + v'), '41', "a global of libexprs.so; v is exprs.c's hidden");
+		assert.equal(await at(frames[1].id, 'lib_total == 40 && g_count == 7'), '1', 'globals of both modules from either frame');
+	} finally {
+		await dc.stop().catch(() => {});
+	}
+});

@@ -311,6 +311,8 @@ test('the library: every operation and event, every message strictly valid', asy
 		const g = await c.ok('global', { pid, name: 'origin_pt' });
 		assert.equal(g.variables.length, 1);
 		assert.equal(g.variables[0].kind, 'global');
+		const gpc = await c.ok('global', { pid, name: 'origin_pt', pc: addr });
+		assert.equal(gpc.variables[0].address, g.variables[0].address);
 		const fv = await c.ok('frameVars', { pid, tid, frame: 0 });
 		assert.equal(fv.function, 'inspect');
 		const ptv = fv.variables.find((v) => v.name === 'pt');

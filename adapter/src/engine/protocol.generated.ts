@@ -669,6 +669,8 @@ export interface UnwatchRequest {
 export interface GlobalRequest {
 	pid: Pid;
 	name: string;
+	/** a code address: the object of the compilation unit that has it comes first (C's file scope: a static there hides other units' objects of that name) */
+	pc?: Hex;
 }
 
 /** Where each parameter and local variable of one frame of a stopped session LWP is, with the id of its DWARF type (for C expressions; `locals` gives their values). */
@@ -2703,9 +2705,13 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	if (v488 === undefined) fail(p + ".name", 'present', undefined);
 	if (!(typeof v488 === 'string')) fail(p + ".name", "a string", v488);
 	if (typeof v488 === 'string' && v488.length < 1) fail(p + ".name", "a string of 1+ characters", v488);
+	const v489 = v485["pc"];
+	if (v489 !== undefined) {
+		checkHex(v489, p + ".pc", o, d + 1);
+	}
 	if (o.strict) {
-		for (const v489 of Object.keys(v485)) {
-			if (!(["op","pid","name"] as readonly string[]).includes(v489)) fail(p + '.' + v489, 'not there (not in the schema)', v485[v489]);
+		for (const v490 of Object.keys(v485)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v490)) fail(p + '.' + v490, 'not there (not in the schema)', v485[v490]);
 		}
 	}
 }
@@ -2713,27 +2719,27 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v490 = v as Record<string, unknown>;
-	const v491 = v490["op"];
-	if (v491 === undefined) fail(p + ".op", 'present', undefined);
-	if (v491 !== "frameVars") fail(p + ".op", "\"frameVars\"", v491);
-	const v492 = v490["pid"];
-	if (v492 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v492, p + ".pid", o, d + 1);
-	const v493 = v490["tid"];
-	if (v493 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v493, p + ".tid", o, d + 1);
-	const v494 = v490["frame"];
-	if (v494 === undefined) {
-		if (o.fill) v490["frame"] = 0;
+	const v491 = v as Record<string, unknown>;
+	const v492 = v491["op"];
+	if (v492 === undefined) fail(p + ".op", 'present', undefined);
+	if (v492 !== "frameVars") fail(p + ".op", "\"frameVars\"", v492);
+	const v493 = v491["pid"];
+	if (v493 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v493, p + ".pid", o, d + 1);
+	const v494 = v491["tid"];
+	if (v494 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v494, p + ".tid", o, d + 1);
+	const v495 = v491["frame"];
+	if (v495 === undefined) {
+		if (o.fill) v491["frame"] = 0;
 	} else {
-		if (!(typeof v494 === 'number' && Number.isInteger(v494))) fail(p + ".frame", "an integer", v494);
-		if (typeof v494 === 'number' && v494 < 0) fail(p + ".frame", ">= 0", v494);
-		if (typeof v494 === 'number' && v494 > 254) fail(p + ".frame", "<= 254", v494);
+		if (!(typeof v495 === 'number' && Number.isInteger(v495))) fail(p + ".frame", "an integer", v495);
+		if (typeof v495 === 'number' && v495 < 0) fail(p + ".frame", ">= 0", v495);
+		if (typeof v495 === 'number' && v495 > 254) fail(p + ".frame", "<= 254", v495);
 	}
 	if (o.strict) {
-		for (const v495 of Object.keys(v490)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v495)) fail(p + '.' + v495, 'not there (not in the schema)', v490[v495]);
+		for (const v496 of Object.keys(v491)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v496)) fail(p + '.' + v496, 'not there (not in the schema)', v491[v496]);
 		}
 	}
 }
@@ -2741,31 +2747,31 @@ function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void 
 function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v496 = v as Record<string, unknown>;
-	const v497 = v496["op"];
-	if (v497 === undefined) fail(p + ".op", 'present', undefined);
-	if (v497 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v497);
-	const v498 = v496["pid"];
-	if (v498 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v498, p + ".pid", o, d + 1);
-	const v499 = v496["id"];
-	if (v499 !== undefined) {
-		checkTypeId(v499, p + ".id", o, d + 1);
-	}
-	const v500 = v496["name"];
+	const v497 = v as Record<string, unknown>;
+	const v498 = v497["op"];
+	if (v498 === undefined) fail(p + ".op", 'present', undefined);
+	if (v498 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v498);
+	const v499 = v497["pid"];
+	if (v499 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v499, p + ".pid", o, d + 1);
+	const v500 = v497["id"];
 	if (v500 !== undefined) {
-		if (!(typeof v500 === 'string')) fail(p + ".name", "a string", v500);
-		if (typeof v500 === 'string' && v500.length < 1) fail(p + ".name", "a string of 1+ characters", v500);
+		checkTypeId(v500, p + ".id", o, d + 1);
 	}
-	const v501 = v496["tag"];
-	if (v501 === undefined) {
-		if (o.fill) v496["tag"] = "typedef";
+	const v501 = v497["name"];
+	if (v501 !== undefined) {
+		if (!(typeof v501 === 'string')) fail(p + ".name", "a string", v501);
+		if (typeof v501 === 'string' && v501.length < 1) fail(p + ".name", "a string of 1+ characters", v501);
+	}
+	const v502 = v497["tag"];
+	if (v502 === undefined) {
+		if (o.fill) v497["tag"] = "typedef";
 	} else {
-		if (typeof v501 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v501)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v501);
+		if (typeof v502 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v502)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v502);
 	}
 	if (o.strict) {
-		for (const v502 of Object.keys(v496)) {
-			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v502)) fail(p + '.' + v502, 'not there (not in the schema)', v496[v502]);
+		for (const v503 of Object.keys(v497)) {
+			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v503)) fail(p + '.' + v503, 'not there (not in the schema)', v497[v503]);
 		}
 	}
 }
@@ -2773,48 +2779,48 @@ function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v503 = v as Record<string, unknown>;
-	const v504 = v503["op"];
-	if (v504 === undefined) fail(p + ".op", 'present', undefined);
-	if (v504 !== "typedValue") fail(p + ".op", "\"typedValue\"", v504);
-	const v505 = v503["pid"];
-	if (v505 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v505, p + ".pid", o, d + 1);
-	const v506 = v503["type"];
-	if (v506 === undefined) fail(p + ".type", 'present', undefined);
-	checkTypeId(v506, p + ".type", o, d + 1);
-	const v507 = v503["address"];
-	if (v507 !== undefined) {
-		checkHex(v507, p + ".address", o, d + 1);
-	}
-	const v508 = v503["bytes"];
+	const v504 = v as Record<string, unknown>;
+	const v505 = v504["op"];
+	if (v505 === undefined) fail(p + ".op", 'present', undefined);
+	if (v505 !== "typedValue") fail(p + ".op", "\"typedValue\"", v505);
+	const v506 = v504["pid"];
+	if (v506 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v506, p + ".pid", o, d + 1);
+	const v507 = v504["type"];
+	if (v507 === undefined) fail(p + ".type", 'present', undefined);
+	checkTypeId(v507, p + ".type", o, d + 1);
+	const v508 = v504["address"];
 	if (v508 !== undefined) {
-		if (!(typeof v508 === 'string')) fail(p + ".bytes", "a string", v508);
-		if (typeof v508 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v508)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v508);
+		checkHex(v508, p + ".address", o, d + 1);
 	}
-	const v509 = v503["count"];
-	if (v509 === undefined) {
-		if (o.fill) v503["count"] = 0;
-	} else {
-		if (!(typeof v509 === 'number' && Number.isInteger(v509))) fail(p + ".count", "an integer", v509);
-		if (typeof v509 === 'number' && v509 < 0) fail(p + ".count", ">= 0", v509);
-		if (typeof v509 === 'number' && v509 > 1000000) fail(p + ".count", "<= 1000000", v509);
+	const v509 = v504["bytes"];
+	if (v509 !== undefined) {
+		if (!(typeof v509 === 'string')) fail(p + ".bytes", "a string", v509);
+		if (typeof v509 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v509)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v509);
 	}
-	const v510 = v503["name"];
+	const v510 = v504["count"];
 	if (v510 === undefined) {
-		if (o.fill) v503["name"] = "";
+		if (o.fill) v504["count"] = 0;
 	} else {
-		if (!(typeof v510 === 'string')) fail(p + ".name", "a string", v510);
+		if (!(typeof v510 === 'number' && Number.isInteger(v510))) fail(p + ".count", "an integer", v510);
+		if (typeof v510 === 'number' && v510 < 0) fail(p + ".count", ">= 0", v510);
+		if (typeof v510 === 'number' && v510 > 1000000) fail(p + ".count", "<= 1000000", v510);
 	}
-	const v511 = v503["expr"];
+	const v511 = v504["name"];
 	if (v511 === undefined) {
-		if (o.fill) v503["expr"] = "";
+		if (o.fill) v504["name"] = "";
 	} else {
-		if (!(typeof v511 === 'string')) fail(p + ".expr", "a string", v511);
+		if (!(typeof v511 === 'string')) fail(p + ".name", "a string", v511);
+	}
+	const v512 = v504["expr"];
+	if (v512 === undefined) {
+		if (o.fill) v504["expr"] = "";
+	} else {
+		if (!(typeof v512 === 'string')) fail(p + ".expr", "a string", v512);
 	}
 	if (o.strict) {
-		for (const v512 of Object.keys(v503)) {
-			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v512)) fail(p + '.' + v512, 'not there (not in the schema)', v503[v512]);
+		for (const v513 of Object.keys(v504)) {
+			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v513)) fail(p + '.' + v513, 'not there (not in the schema)', v504[v513]);
 		}
 	}
 }
@@ -2822,16 +2828,16 @@ function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v513 = v as Record<string, unknown>;
-	const v514 = v513["op"];
-	if (v514 === undefined) fail(p + ".op", 'present', undefined);
-	if (v514 !== "stop") fail(p + ".op", "\"stop\"", v514);
-	const v515 = v513["pid"];
-	if (v515 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v515, p + ".pid", o, d + 1);
+	const v514 = v as Record<string, unknown>;
+	const v515 = v514["op"];
+	if (v515 === undefined) fail(p + ".op", 'present', undefined);
+	if (v515 !== "stop") fail(p + ".op", "\"stop\"", v515);
+	const v516 = v514["pid"];
+	if (v516 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v516, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v516 of Object.keys(v513)) {
-			if (!(["op","pid"] as readonly string[]).includes(v516)) fail(p + '.' + v516, 'not there (not in the schema)', v513[v516]);
+		for (const v517 of Object.keys(v514)) {
+			if (!(["op","pid"] as readonly string[]).includes(v517)) fail(p + '.' + v517, 'not there (not in the schema)', v514[v517]);
 		}
 	}
 }
@@ -2839,20 +2845,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v517 = v as Record<string, unknown>;
-	const v518 = v517["op"];
-	if (v518 === undefined) fail(p + ".op", 'present', undefined);
-	if (v518 !== "resume") fail(p + ".op", "\"resume\"", v518);
-	const v519 = v517["pid"];
-	if (v519 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v519, p + ".pid", o, d + 1);
-	const v520 = v517["tid"];
-	if (v520 !== undefined) {
-		checkPid(v520, p + ".tid", o, d + 1);
+	const v518 = v as Record<string, unknown>;
+	const v519 = v518["op"];
+	if (v519 === undefined) fail(p + ".op", 'present', undefined);
+	if (v519 !== "resume") fail(p + ".op", "\"resume\"", v519);
+	const v520 = v518["pid"];
+	if (v520 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v520, p + ".pid", o, d + 1);
+	const v521 = v518["tid"];
+	if (v521 !== undefined) {
+		checkPid(v521, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v521 of Object.keys(v517)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v521)) fail(p + '.' + v521, 'not there (not in the schema)', v517[v521]);
+		for (const v522 of Object.keys(v518)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v522)) fail(p + '.' + v522, 'not there (not in the schema)', v518[v522]);
 		}
 	}
 }
@@ -2860,43 +2866,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v522 = v as Record<string, unknown>;
-	const v523 = v522["op"];
-	if (v523 === undefined) fail(p + ".op", 'present', undefined);
-	if (v523 !== "launch") fail(p + ".op", "\"launch\"", v523);
-	const v524 = v522["path"];
-	if (v524 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v524 === 'string')) fail(p + ".path", "a string", v524);
-	if (typeof v524 === 'string' && v524.length < 1) fail(p + ".path", "a string of 1+ characters", v524);
-	const v525 = v522["cwd"];
-	if (v525 === undefined) {
-		if (o.fill) v522["cwd"] = "";
-	} else {
-		if (!(typeof v525 === 'string')) fail(p + ".cwd", "a string", v525);
-	}
-	const v526 = v522["argv"];
+	const v523 = v as Record<string, unknown>;
+	const v524 = v523["op"];
+	if (v524 === undefined) fail(p + ".op", 'present', undefined);
+	if (v524 !== "launch") fail(p + ".op", "\"launch\"", v524);
+	const v525 = v523["path"];
+	if (v525 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v525 === 'string')) fail(p + ".path", "a string", v525);
+	if (typeof v525 === 'string' && v525.length < 1) fail(p + ".path", "a string of 1+ characters", v525);
+	const v526 = v523["cwd"];
 	if (v526 === undefined) {
-		if (o.fill) v522["argv"] = [];
+		if (o.fill) v523["cwd"] = "";
 	} else {
-		if (!(Array.isArray(v526))) fail(p + ".argv", "an array", v526);
-		for (let v527 = 0; v527 < v526.length; v527++) {
-			const v528: unknown = v526[v527];
-			if (!(typeof v528 === 'string')) fail(p + ".argv" + '[' + v527 + ']', "a string", v528);
+		if (!(typeof v526 === 'string')) fail(p + ".cwd", "a string", v526);
+	}
+	const v527 = v523["argv"];
+	if (v527 === undefined) {
+		if (o.fill) v523["argv"] = [];
+	} else {
+		if (!(Array.isArray(v527))) fail(p + ".argv", "an array", v527);
+		for (let v528 = 0; v528 < v527.length; v528++) {
+			const v529: unknown = v527[v528];
+			if (!(typeof v529 === 'string')) fail(p + ".argv" + '[' + v528 + ']', "a string", v529);
 		}
 	}
-	const v529 = v522["env"];
-	if (v529 === undefined) {
-		if (o.fill) v522["env"] = [];
+	const v530 = v523["env"];
+	if (v530 === undefined) {
+		if (o.fill) v523["env"] = [];
 	} else {
-		if (!(Array.isArray(v529))) fail(p + ".env", "an array", v529);
-		for (let v530 = 0; v530 < v529.length; v530++) {
-			const v531: unknown = v529[v530];
-			if (!(typeof v531 === 'string')) fail(p + ".env" + '[' + v530 + ']', "a string", v531);
+		if (!(Array.isArray(v530))) fail(p + ".env", "an array", v530);
+		for (let v531 = 0; v531 < v530.length; v531++) {
+			const v532: unknown = v530[v531];
+			if (!(typeof v532 === 'string')) fail(p + ".env" + '[' + v531 + ']', "a string", v532);
 		}
 	}
 	if (o.strict) {
-		for (const v532 of Object.keys(v522)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v532)) fail(p + '.' + v532, 'not there (not in the schema)', v522[v532]);
+		for (const v533 of Object.keys(v523)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v533)) fail(p + '.' + v533, 'not there (not in the schema)', v523[v533]);
 		}
 	}
 }
@@ -2904,40 +2910,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v533 = v as Record<string, unknown>;
-	const v534 = v533["op"];
-	if (v534 === undefined) fail(p + ".op", 'present', undefined);
-	if (v534 !== "fork") fail(p + ".op", "\"fork\"", v534);
-	const v535 = v533["pid"];
-	if (v535 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v535, p + ".pid", o, d + 1);
-	const v536 = v533["stopped"];
-	if (v536 === undefined) {
-		if (o.fill) v533["stopped"] = false;
-	} else {
-		if (!(typeof v536 === 'boolean')) fail(p + ".stopped", "a boolean", v536);
-	}
-	const v537 = v533["keepTraced"];
+	const v534 = v as Record<string, unknown>;
+	const v535 = v534["op"];
+	if (v535 === undefined) fail(p + ".op", 'present', undefined);
+	if (v535 !== "fork") fail(p + ".op", "\"fork\"", v535);
+	const v536 = v534["pid"];
+	if (v536 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v536, p + ".pid", o, d + 1);
+	const v537 = v534["stopped"];
 	if (v537 === undefined) {
-		if (o.fill) v533["keepTraced"] = false;
+		if (o.fill) v534["stopped"] = false;
 	} else {
-		if (!(typeof v537 === 'boolean')) fail(p + ".keepTraced", "a boolean", v537);
+		if (!(typeof v537 === 'boolean')) fail(p + ".stopped", "a boolean", v537);
 	}
-	const v538 = v533["copyDontfork"];
+	const v538 = v534["keepTraced"];
 	if (v538 === undefined) {
-		if (o.fill) v533["copyDontfork"] = false;
+		if (o.fill) v534["keepTraced"] = false;
 	} else {
-		if (!(typeof v538 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v538);
+		if (!(typeof v538 === 'boolean')) fail(p + ".keepTraced", "a boolean", v538);
 	}
-	const v539 = v533["sameTids"];
+	const v539 = v534["copyDontfork"];
 	if (v539 === undefined) {
-		if (o.fill) v533["sameTids"] = false;
+		if (o.fill) v534["copyDontfork"] = false;
 	} else {
-		if (!(typeof v539 === 'boolean')) fail(p + ".sameTids", "a boolean", v539);
+		if (!(typeof v539 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v539);
+	}
+	const v540 = v534["sameTids"];
+	if (v540 === undefined) {
+		if (o.fill) v534["sameTids"] = false;
+	} else {
+		if (!(typeof v540 === 'boolean')) fail(p + ".sameTids", "a boolean", v540);
 	}
 	if (o.strict) {
-		for (const v540 of Object.keys(v533)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v540)) fail(p + '.' + v540, 'not there (not in the schema)', v533[v540]);
+		for (const v541 of Object.keys(v534)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v541)) fail(p + '.' + v541, 'not there (not in the schema)', v534[v541]);
 		}
 	}
 }
@@ -2945,16 +2951,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v541 = v as Record<string, unknown>;
-	const v542 = v541["op"];
-	if (v542 === undefined) fail(p + ".op", 'present', undefined);
-	if (v542 !== "kill") fail(p + ".op", "\"kill\"", v542);
-	const v543 = v541["pid"];
-	if (v543 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v543, p + ".pid", o, d + 1);
+	const v542 = v as Record<string, unknown>;
+	const v543 = v542["op"];
+	if (v543 === undefined) fail(p + ".op", 'present', undefined);
+	if (v543 !== "kill") fail(p + ".op", "\"kill\"", v543);
+	const v544 = v542["pid"];
+	if (v544 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v544, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v544 of Object.keys(v541)) {
-			if (!(["op","pid"] as readonly string[]).includes(v544)) fail(p + '.' + v544, 'not there (not in the schema)', v541[v544]);
+		for (const v545 of Object.keys(v542)) {
+			if (!(["op","pid"] as readonly string[]).includes(v545)) fail(p + '.' + v545, 'not there (not in the schema)', v542[v545]);
 		}
 	}
 }
@@ -2962,43 +2968,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v545 = v as Record<string, unknown>;
-	const v546 = v545["op"];
-	if (v546 === undefined) fail(p + ".op", 'present', undefined);
-	if (v546 !== "step") fail(p + ".op", "\"step\"", v546);
-	const v547 = v545["pid"];
-	if (v547 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v547, p + ".pid", o, d + 1);
-	const v548 = v545["tid"];
-	if (v548 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v548, p + ".tid", o, d + 1);
-	const v549 = v545["line"];
-	if (v549 === undefined) {
-		if (o.fill) v545["line"] = false;
-	} else {
-		if (!(typeof v549 === 'boolean')) fail(p + ".line", "a boolean", v549);
-	}
-	const v550 = v545["into"];
+	const v546 = v as Record<string, unknown>;
+	const v547 = v546["op"];
+	if (v547 === undefined) fail(p + ".op", 'present', undefined);
+	if (v547 !== "step") fail(p + ".op", "\"step\"", v547);
+	const v548 = v546["pid"];
+	if (v548 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v548, p + ".pid", o, d + 1);
+	const v549 = v546["tid"];
+	if (v549 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v549, p + ".tid", o, d + 1);
+	const v550 = v546["line"];
 	if (v550 === undefined) {
-		if (o.fill) v545["into"] = false;
+		if (o.fill) v546["line"] = false;
 	} else {
-		if (!(typeof v550 === 'boolean')) fail(p + ".into", "a boolean", v550);
+		if (!(typeof v550 === 'boolean')) fail(p + ".line", "a boolean", v550);
 	}
-	const v551 = v545["out"];
+	const v551 = v546["into"];
 	if (v551 === undefined) {
-		if (o.fill) v545["out"] = false;
+		if (o.fill) v546["into"] = false;
 	} else {
-		if (!(typeof v551 === 'boolean')) fail(p + ".out", "a boolean", v551);
+		if (!(typeof v551 === 'boolean')) fail(p + ".into", "a boolean", v551);
 	}
-	const v552 = v545["alone"];
+	const v552 = v546["out"];
 	if (v552 === undefined) {
-		if (o.fill) v545["alone"] = false;
+		if (o.fill) v546["out"] = false;
 	} else {
-		if (!(typeof v552 === 'boolean')) fail(p + ".alone", "a boolean", v552);
+		if (!(typeof v552 === 'boolean')) fail(p + ".out", "a boolean", v552);
+	}
+	const v553 = v546["alone"];
+	if (v553 === undefined) {
+		if (o.fill) v546["alone"] = false;
+	} else {
+		if (!(typeof v553 === 'boolean')) fail(p + ".alone", "a boolean", v553);
 	}
 	if (o.strict) {
-		for (const v553 of Object.keys(v545)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v553)) fail(p + '.' + v553, 'not there (not in the schema)', v545[v553]);
+		for (const v554 of Object.keys(v546)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v554)) fail(p + '.' + v554, 'not there (not in the schema)', v546[v554]);
 		}
 	}
 }
@@ -3006,19 +3012,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v554 = v as Record<string, unknown>;
-	const v555 = v554["op"];
-	if (v555 === undefined) fail(p + ".op", 'present', undefined);
-	if (v555 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v555);
-	const v556 = v554["pid"];
-	if (v556 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v556, p + ".pid", o, d + 1);
-	const v557 = v554["addr"];
-	if (v557 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v557, p + ".addr", o, d + 1);
+	const v555 = v as Record<string, unknown>;
+	const v556 = v555["op"];
+	if (v556 === undefined) fail(p + ".op", 'present', undefined);
+	if (v556 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v556);
+	const v557 = v555["pid"];
+	if (v557 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v557, p + ".pid", o, d + 1);
+	const v558 = v555["addr"];
+	if (v558 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v558, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v558 of Object.keys(v554)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v558)) fail(p + '.' + v558, 'not there (not in the schema)', v554[v558]);
+		for (const v559 of Object.keys(v555)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v559)) fail(p + '.' + v559, 'not there (not in the schema)', v555[v559]);
 		}
 	}
 }
@@ -3026,19 +3032,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v559 = v as Record<string, unknown>;
-	const v560 = v559["op"];
-	if (v560 === undefined) fail(p + ".op", 'present', undefined);
-	if (v560 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v560);
-	const v561 = v559["pid"];
-	if (v561 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v561, p + ".pid", o, d + 1);
-	const v562 = v559["addr"];
-	if (v562 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v562, p + ".addr", o, d + 1);
+	const v560 = v as Record<string, unknown>;
+	const v561 = v560["op"];
+	if (v561 === undefined) fail(p + ".op", 'present', undefined);
+	if (v561 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v561);
+	const v562 = v560["pid"];
+	if (v562 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v562, p + ".pid", o, d + 1);
+	const v563 = v560["addr"];
+	if (v563 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v563, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v563 of Object.keys(v559)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v563)) fail(p + '.' + v563, 'not there (not in the schema)', v559[v563]);
+		for (const v564 of Object.keys(v560)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v564)) fail(p + '.' + v564, 'not there (not in the schema)', v560[v564]);
 		}
 	}
 }
@@ -3046,27 +3052,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v564 = v as Record<string, unknown>;
-	const v565 = v564["op"];
-	if (v565 === undefined) fail(p + ".op", 'present', undefined);
-	if (v565 !== "setRegs") fail(p + ".op", "\"setRegs\"", v565);
-	const v566 = v564["pid"];
-	if (v566 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v566, p + ".pid", o, d + 1);
-	const v567 = v564["tid"];
-	if (v567 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v567, p + ".tid", o, d + 1);
-	const v568 = v564["regs"];
-	if (v568 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v568))) fail(p + ".regs", "an object", v568);
-	const v569 = v568 as Record<string, unknown>;
-	for (const v570 of Object.keys(v569)) {
-		if (([] as readonly string[]).includes(v570)) continue;
-		checkHex(v569[v570], p + ".regs" + '.' + v570, o, d + 1);
+	const v565 = v as Record<string, unknown>;
+	const v566 = v565["op"];
+	if (v566 === undefined) fail(p + ".op", 'present', undefined);
+	if (v566 !== "setRegs") fail(p + ".op", "\"setRegs\"", v566);
+	const v567 = v565["pid"];
+	if (v567 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v567, p + ".pid", o, d + 1);
+	const v568 = v565["tid"];
+	if (v568 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v568, p + ".tid", o, d + 1);
+	const v569 = v565["regs"];
+	if (v569 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v569))) fail(p + ".regs", "an object", v569);
+	const v570 = v569 as Record<string, unknown>;
+	for (const v571 of Object.keys(v570)) {
+		if (([] as readonly string[]).includes(v571)) continue;
+		checkHex(v570[v571], p + ".regs" + '.' + v571, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v571 of Object.keys(v564)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v571)) fail(p + '.' + v571, 'not there (not in the schema)', v564[v571]);
+		for (const v572 of Object.keys(v565)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v572)) fail(p + '.' + v572, 'not there (not in the schema)', v565[v572]);
 		}
 	}
 }
@@ -3074,13 +3080,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v572 = v as Record<string, unknown>;
-	const v573 = v572["op"];
-	if (v573 === undefined) fail(p + ".op", 'present', undefined);
-	if (v573 !== "ping") fail(p + ".op", "\"ping\"", v573);
+	const v573 = v as Record<string, unknown>;
+	const v574 = v573["op"];
+	if (v574 === undefined) fail(p + ".op", 'present', undefined);
+	if (v574 !== "ping") fail(p + ".op", "\"ping\"", v574);
 	if (o.strict) {
-		for (const v574 of Object.keys(v572)) {
-			if (!(["op"] as readonly string[]).includes(v574)) fail(p + '.' + v574, 'not there (not in the schema)', v572[v574]);
+		for (const v575 of Object.keys(v573)) {
+			if (!(["op"] as readonly string[]).includes(v575)) fail(p + '.' + v575, 'not there (not in the schema)', v573[v575]);
 		}
 	}
 }
@@ -3088,29 +3094,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v575 = v as Record<string, unknown>;
-	const v576 = v575["op"];
-	if (v576 === undefined) fail(p + ".op", 'present', undefined);
-	if (v576 !== "stack") fail(p + ".op", "\"stack\"", v576);
-	const v577 = v575["pid"];
-	if (v577 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v577, p + ".pid", o, d + 1);
-	const v578 = v575["tid"];
-	if (v578 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v578 === 'number' && Number.isInteger(v578))) fail(p + ".tid", "an integer", v578);
-	if (typeof v578 === 'number' && v578 < 0) fail(p + ".tid", ">= 0", v578);
-	if (typeof v578 === 'number' && v578 > 2147483647) fail(p + ".tid", "<= 2147483647", v578);
-	const v579 = v575["maxFrames"];
-	if (v579 === undefined) {
-		if (o.fill) v575["maxFrames"] = 0;
+	const v576 = v as Record<string, unknown>;
+	const v577 = v576["op"];
+	if (v577 === undefined) fail(p + ".op", 'present', undefined);
+	if (v577 !== "stack") fail(p + ".op", "\"stack\"", v577);
+	const v578 = v576["pid"];
+	if (v578 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v578, p + ".pid", o, d + 1);
+	const v579 = v576["tid"];
+	if (v579 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v579 === 'number' && Number.isInteger(v579))) fail(p + ".tid", "an integer", v579);
+	if (typeof v579 === 'number' && v579 < 0) fail(p + ".tid", ">= 0", v579);
+	if (typeof v579 === 'number' && v579 > 2147483647) fail(p + ".tid", "<= 2147483647", v579);
+	const v580 = v576["maxFrames"];
+	if (v580 === undefined) {
+		if (o.fill) v576["maxFrames"] = 0;
 	} else {
-		if (!(typeof v579 === 'number' && Number.isInteger(v579))) fail(p + ".maxFrames", "an integer", v579);
-		if (typeof v579 === 'number' && v579 < 0) fail(p + ".maxFrames", ">= 0", v579);
-		if (typeof v579 === 'number' && v579 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v579);
+		if (!(typeof v580 === 'number' && Number.isInteger(v580))) fail(p + ".maxFrames", "an integer", v580);
+		if (typeof v580 === 'number' && v580 < 0) fail(p + ".maxFrames", ">= 0", v580);
+		if (typeof v580 === 'number' && v580 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v580);
 	}
 	if (o.strict) {
-		for (const v580 of Object.keys(v575)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v580)) fail(p + '.' + v580, 'not there (not in the schema)', v575[v580]);
+		for (const v581 of Object.keys(v576)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v581)) fail(p + '.' + v581, 'not there (not in the schema)', v576[v581]);
 		}
 	}
 }
@@ -3118,34 +3124,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v581 = v as Record<string, unknown>;
-	const v582 = v581["op"];
-	if (v582 === undefined) fail(p + ".op", 'present', undefined);
-	if (v582 !== "symbols") fail(p + ".op", "\"symbols\"", v582);
-	const v583 = v581["pid"];
-	if (v583 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v583, p + ".pid", o, d + 1);
-	const v584 = v581["function"];
-	if (v584 !== undefined) {
-		if (!(typeof v584 === 'string')) fail(p + ".function", "a string", v584);
-	}
-	const v585 = v581["file"];
+	const v582 = v as Record<string, unknown>;
+	const v583 = v582["op"];
+	if (v583 === undefined) fail(p + ".op", 'present', undefined);
+	if (v583 !== "symbols") fail(p + ".op", "\"symbols\"", v583);
+	const v584 = v582["pid"];
+	if (v584 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v584, p + ".pid", o, d + 1);
+	const v585 = v582["function"];
 	if (v585 !== undefined) {
-		if (!(typeof v585 === 'string')) fail(p + ".file", "a string", v585);
+		if (!(typeof v585 === 'string')) fail(p + ".function", "a string", v585);
 	}
-	const v586 = v581["line"];
+	const v586 = v582["file"];
 	if (v586 !== undefined) {
-		if (!(typeof v586 === 'number' && Number.isInteger(v586))) fail(p + ".line", "an integer", v586);
-		if (typeof v586 === 'number' && v586 < 1) fail(p + ".line", ">= 1", v586);
-		if (typeof v586 === 'number' && v586 > 2147483647) fail(p + ".line", "<= 2147483647", v586);
+		if (!(typeof v586 === 'string')) fail(p + ".file", "a string", v586);
 	}
-	const v587 = v581["addr"];
+	const v587 = v582["line"];
 	if (v587 !== undefined) {
-		checkHex(v587, p + ".addr", o, d + 1);
+		if (!(typeof v587 === 'number' && Number.isInteger(v587))) fail(p + ".line", "an integer", v587);
+		if (typeof v587 === 'number' && v587 < 1) fail(p + ".line", ">= 1", v587);
+		if (typeof v587 === 'number' && v587 > 2147483647) fail(p + ".line", "<= 2147483647", v587);
+	}
+	const v588 = v582["addr"];
+	if (v588 !== undefined) {
+		checkHex(v588, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v588 of Object.keys(v581)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v588)) fail(p + '.' + v588, 'not there (not in the schema)', v581[v588]);
+		for (const v589 of Object.keys(v582)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v589)) fail(p + '.' + v589, 'not there (not in the schema)', v582[v589]);
 		}
 	}
 }
@@ -3153,27 +3159,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v589 = v as Record<string, unknown>;
-	const v590 = v589["op"];
-	if (v590 === undefined) fail(p + ".op", 'present', undefined);
-	if (v590 !== "locals") fail(p + ".op", "\"locals\"", v590);
-	const v591 = v589["pid"];
-	if (v591 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v591, p + ".pid", o, d + 1);
-	const v592 = v589["tid"];
-	if (v592 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v592, p + ".tid", o, d + 1);
-	const v593 = v589["frame"];
-	if (v593 === undefined) {
-		if (o.fill) v589["frame"] = 0;
+	const v590 = v as Record<string, unknown>;
+	const v591 = v590["op"];
+	if (v591 === undefined) fail(p + ".op", 'present', undefined);
+	if (v591 !== "locals") fail(p + ".op", "\"locals\"", v591);
+	const v592 = v590["pid"];
+	if (v592 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v592, p + ".pid", o, d + 1);
+	const v593 = v590["tid"];
+	if (v593 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v593, p + ".tid", o, d + 1);
+	const v594 = v590["frame"];
+	if (v594 === undefined) {
+		if (o.fill) v590["frame"] = 0;
 	} else {
-		if (!(typeof v593 === 'number' && Number.isInteger(v593))) fail(p + ".frame", "an integer", v593);
-		if (typeof v593 === 'number' && v593 < 0) fail(p + ".frame", ">= 0", v593);
-		if (typeof v593 === 'number' && v593 > 254) fail(p + ".frame", "<= 254", v593);
+		if (!(typeof v594 === 'number' && Number.isInteger(v594))) fail(p + ".frame", "an integer", v594);
+		if (typeof v594 === 'number' && v594 < 0) fail(p + ".frame", ">= 0", v594);
+		if (typeof v594 === 'number' && v594 > 254) fail(p + ".frame", "<= 254", v594);
 	}
 	if (o.strict) {
-		for (const v594 of Object.keys(v589)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v594)) fail(p + '.' + v594, 'not there (not in the schema)', v589[v594]);
+		for (const v595 of Object.keys(v590)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v595)) fail(p + '.' + v595, 'not there (not in the schema)', v590[v595]);
 		}
 	}
 }
@@ -3181,22 +3187,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v595 = v as Record<string, unknown>;
-	const v596 = v595["type"];
-	if (v596 === undefined) fail(p + ".type", 'present', undefined);
-	if (v596 !== "event") fail(p + ".type", "\"event\"", v596);
-	const v597 = v595["event"];
-	if (v597 === undefined) fail(p + ".event", 'present', undefined);
-	if (v597 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v597);
-	const v598 = v595["pid"];
-	if (v598 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v598, p + ".pid", o, d + 1);
-	const v599 = v595["tid"];
-	if (v599 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v599, p + ".tid", o, d + 1);
+	const v596 = v as Record<string, unknown>;
+	const v597 = v596["type"];
+	if (v597 === undefined) fail(p + ".type", 'present', undefined);
+	if (v597 !== "event") fail(p + ".type", "\"event\"", v597);
+	const v598 = v596["event"];
+	if (v598 === undefined) fail(p + ".event", 'present', undefined);
+	if (v598 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v598);
+	const v599 = v596["pid"];
+	if (v599 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v599, p + ".pid", o, d + 1);
+	const v600 = v596["tid"];
+	if (v600 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v600, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v600 of Object.keys(v595)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v600)) fail(p + '.' + v600, 'not there (not in the schema)', v595[v600]);
+		for (const v601 of Object.keys(v596)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v601)) fail(p + '.' + v601, 'not there (not in the schema)', v596[v601]);
 		}
 	}
 }
@@ -3204,22 +3210,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v601 = v as Record<string, unknown>;
-	const v602 = v601["type"];
-	if (v602 === undefined) fail(p + ".type", 'present', undefined);
-	if (v602 !== "event") fail(p + ".type", "\"event\"", v602);
-	const v603 = v601["event"];
-	if (v603 === undefined) fail(p + ".event", 'present', undefined);
-	if (v603 !== "threadExited") fail(p + ".event", "\"threadExited\"", v603);
-	const v604 = v601["pid"];
-	if (v604 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v604, p + ".pid", o, d + 1);
-	const v605 = v601["tid"];
-	if (v605 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v605, p + ".tid", o, d + 1);
+	const v602 = v as Record<string, unknown>;
+	const v603 = v602["type"];
+	if (v603 === undefined) fail(p + ".type", 'present', undefined);
+	if (v603 !== "event") fail(p + ".type", "\"event\"", v603);
+	const v604 = v602["event"];
+	if (v604 === undefined) fail(p + ".event", 'present', undefined);
+	if (v604 !== "threadExited") fail(p + ".event", "\"threadExited\"", v604);
+	const v605 = v602["pid"];
+	if (v605 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v605, p + ".pid", o, d + 1);
+	const v606 = v602["tid"];
+	if (v606 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v606, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v606 of Object.keys(v601)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v606)) fail(p + '.' + v606, 'not there (not in the schema)', v601[v606]);
+		for (const v607 of Object.keys(v602)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v607)) fail(p + '.' + v607, 'not there (not in the schema)', v602[v607]);
 		}
 	}
 }
@@ -3227,38 +3233,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v607 = v as Record<string, unknown>;
-	const v608 = v607["type"];
-	if (v608 === undefined) fail(p + ".type", 'present', undefined);
-	if (v608 !== "event") fail(p + ".type", "\"event\"", v608);
-	const v609 = v607["event"];
-	if (v609 === undefined) fail(p + ".event", 'present', undefined);
-	if (v609 !== "stopped") fail(p + ".event", "\"stopped\"", v609);
-	const v610 = v607["pid"];
-	if (v610 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v610, p + ".pid", o, d + 1);
-	const v611 = v607["tid"];
-	if (v611 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v611, p + ".tid", o, d + 1);
-	const v612 = v607["reason"];
-	if (v612 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v612 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v612)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v612);
-	const v613 = v607["signal"];
-	if (v613 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v613 === 'number' && Number.isInteger(v613))) fail(p + ".signal", "an integer", v613);
-	if (typeof v613 === 'number' && v613 < 0) fail(p + ".signal", ">= 0", v613);
-	if (typeof v613 === 'number' && v613 > 64) fail(p + ".signal", "<= 64", v613);
-	const v614 = v607["pc"];
-	if (v614 !== undefined) {
-		checkHex(v614, p + ".pc", o, d + 1);
-	}
-	const v615 = v607["addr"];
+	const v608 = v as Record<string, unknown>;
+	const v609 = v608["type"];
+	if (v609 === undefined) fail(p + ".type", 'present', undefined);
+	if (v609 !== "event") fail(p + ".type", "\"event\"", v609);
+	const v610 = v608["event"];
+	if (v610 === undefined) fail(p + ".event", 'present', undefined);
+	if (v610 !== "stopped") fail(p + ".event", "\"stopped\"", v610);
+	const v611 = v608["pid"];
+	if (v611 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v611, p + ".pid", o, d + 1);
+	const v612 = v608["tid"];
+	if (v612 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v612, p + ".tid", o, d + 1);
+	const v613 = v608["reason"];
+	if (v613 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v613 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v613)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v613);
+	const v614 = v608["signal"];
+	if (v614 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v614 === 'number' && Number.isInteger(v614))) fail(p + ".signal", "an integer", v614);
+	if (typeof v614 === 'number' && v614 < 0) fail(p + ".signal", ">= 0", v614);
+	if (typeof v614 === 'number' && v614 > 64) fail(p + ".signal", "<= 64", v614);
+	const v615 = v608["pc"];
 	if (v615 !== undefined) {
-		checkHex(v615, p + ".addr", o, d + 1);
+		checkHex(v615, p + ".pc", o, d + 1);
+	}
+	const v616 = v608["addr"];
+	if (v616 !== undefined) {
+		checkHex(v616, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v616 of Object.keys(v607)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v616)) fail(p + '.' + v616, 'not there (not in the schema)', v607[v616]);
+		for (const v617 of Object.keys(v608)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v617)) fail(p + '.' + v617, 'not there (not in the schema)', v608[v617]);
 		}
 	}
 }
@@ -3266,30 +3272,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v617 = v as Record<string, unknown>;
-	const v618 = v617["type"];
-	if (v618 === undefined) fail(p + ".type", 'present', undefined);
-	if (v618 !== "event") fail(p + ".type", "\"event\"", v618);
-	const v619 = v617["event"];
-	if (v619 === undefined) fail(p + ".event", 'present', undefined);
-	if (v619 !== "signal") fail(p + ".event", "\"signal\"", v619);
-	const v620 = v617["pid"];
-	if (v620 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v620, p + ".pid", o, d + 1);
-	const v621 = v617["tid"];
-	if (v621 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v621, p + ".tid", o, d + 1);
-	const v622 = v617["signal"];
-	if (v622 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v622 === 'number' && Number.isInteger(v622))) fail(p + ".signal", "an integer", v622);
-	if (typeof v622 === 'number' && v622 < 1) fail(p + ".signal", ">= 1", v622);
-	if (typeof v622 === 'number' && v622 > 64) fail(p + ".signal", "<= 64", v622);
-	const v623 = v617["passed"];
-	if (v623 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v623 === 'boolean')) fail(p + ".passed", "a boolean", v623);
+	const v618 = v as Record<string, unknown>;
+	const v619 = v618["type"];
+	if (v619 === undefined) fail(p + ".type", 'present', undefined);
+	if (v619 !== "event") fail(p + ".type", "\"event\"", v619);
+	const v620 = v618["event"];
+	if (v620 === undefined) fail(p + ".event", 'present', undefined);
+	if (v620 !== "signal") fail(p + ".event", "\"signal\"", v620);
+	const v621 = v618["pid"];
+	if (v621 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v621, p + ".pid", o, d + 1);
+	const v622 = v618["tid"];
+	if (v622 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v622, p + ".tid", o, d + 1);
+	const v623 = v618["signal"];
+	if (v623 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v623 === 'number' && Number.isInteger(v623))) fail(p + ".signal", "an integer", v623);
+	if (typeof v623 === 'number' && v623 < 1) fail(p + ".signal", ">= 1", v623);
+	if (typeof v623 === 'number' && v623 > 64) fail(p + ".signal", "<= 64", v623);
+	const v624 = v618["passed"];
+	if (v624 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v624 === 'boolean')) fail(p + ".passed", "a boolean", v624);
 	if (o.strict) {
-		for (const v624 of Object.keys(v617)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v624)) fail(p + '.' + v624, 'not there (not in the schema)', v617[v624]);
+		for (const v625 of Object.keys(v618)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v625)) fail(p + '.' + v625, 'not there (not in the schema)', v618[v625]);
 		}
 	}
 }
@@ -3297,31 +3303,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v625 = v as Record<string, unknown>;
-	const v626 = v625["type"];
-	if (v626 === undefined) fail(p + ".type", 'present', undefined);
-	if (v626 !== "event") fail(p + ".type", "\"event\"", v626);
-	const v627 = v625["event"];
-	if (v627 === undefined) fail(p + ".event", 'present', undefined);
-	if (v627 !== "childProcess") fail(p + ".event", "\"childProcess\"", v627);
-	const v628 = v625["pid"];
-	if (v628 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v628, p + ".pid", o, d + 1);
-	const v629 = v625["tid"];
-	if (v629 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v629, p + ".tid", o, d + 1);
-	const v630 = v625["child"];
-	if (v630 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v630, p + ".child", o, d + 1);
-	const v631 = v625["kind"];
-	if (v631 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v631 !== 'string' || !["fork","vfork","clone"].includes(v631)) fail(p + ".kind", "one of fork|vfork|clone", v631);
-	const v632 = v625["detached"];
-	if (v632 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v632 === 'boolean')) fail(p + ".detached", "a boolean", v632);
+	const v626 = v as Record<string, unknown>;
+	const v627 = v626["type"];
+	if (v627 === undefined) fail(p + ".type", 'present', undefined);
+	if (v627 !== "event") fail(p + ".type", "\"event\"", v627);
+	const v628 = v626["event"];
+	if (v628 === undefined) fail(p + ".event", 'present', undefined);
+	if (v628 !== "childProcess") fail(p + ".event", "\"childProcess\"", v628);
+	const v629 = v626["pid"];
+	if (v629 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v629, p + ".pid", o, d + 1);
+	const v630 = v626["tid"];
+	if (v630 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v630, p + ".tid", o, d + 1);
+	const v631 = v626["child"];
+	if (v631 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v631, p + ".child", o, d + 1);
+	const v632 = v626["kind"];
+	if (v632 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v632 !== 'string' || !["fork","vfork","clone"].includes(v632)) fail(p + ".kind", "one of fork|vfork|clone", v632);
+	const v633 = v626["detached"];
+	if (v633 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v633 === 'boolean')) fail(p + ".detached", "a boolean", v633);
 	if (o.strict) {
-		for (const v633 of Object.keys(v625)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v633)) fail(p + '.' + v633, 'not there (not in the schema)', v625[v633]);
+		for (const v634 of Object.keys(v626)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v634)) fail(p + '.' + v634, 'not there (not in the schema)', v626[v634]);
 		}
 	}
 }
@@ -3329,25 +3335,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v634 = v as Record<string, unknown>;
-	const v635 = v634["type"];
-	if (v635 === undefined) fail(p + ".type", 'present', undefined);
-	if (v635 !== "event") fail(p + ".type", "\"event\"", v635);
-	const v636 = v634["event"];
-	if (v636 === undefined) fail(p + ".event", 'present', undefined);
-	if (v636 !== "exec") fail(p + ".event", "\"exec\"", v636);
-	const v637 = v634["pid"];
-	if (v637 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v637, p + ".pid", o, d + 1);
-	const v638 = v634["tid"];
-	if (v638 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v638, p + ".tid", o, d + 1);
-	const v639 = v634["path"];
-	if (v639 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v639 === 'string')) fail(p + ".path", "a string", v639);
+	const v635 = v as Record<string, unknown>;
+	const v636 = v635["type"];
+	if (v636 === undefined) fail(p + ".type", 'present', undefined);
+	if (v636 !== "event") fail(p + ".type", "\"event\"", v636);
+	const v637 = v635["event"];
+	if (v637 === undefined) fail(p + ".event", 'present', undefined);
+	if (v637 !== "exec") fail(p + ".event", "\"exec\"", v637);
+	const v638 = v635["pid"];
+	if (v638 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v638, p + ".pid", o, d + 1);
+	const v639 = v635["tid"];
+	if (v639 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v639, p + ".tid", o, d + 1);
+	const v640 = v635["path"];
+	if (v640 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v640 === 'string')) fail(p + ".path", "a string", v640);
 	if (o.strict) {
-		for (const v640 of Object.keys(v634)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v640)) fail(p + '.' + v640, 'not there (not in the schema)', v634[v640]);
+		for (const v641 of Object.keys(v635)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v641)) fail(p + '.' + v641, 'not there (not in the schema)', v635[v641]);
 		}
 	}
 }
@@ -3355,32 +3361,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v641 = v as Record<string, unknown>;
-	const v642 = v641["type"];
-	if (v642 === undefined) fail(p + ".type", 'present', undefined);
-	if (v642 !== "event") fail(p + ".type", "\"event\"", v642);
-	const v643 = v641["event"];
-	if (v643 === undefined) fail(p + ".event", 'present', undefined);
-	if (v643 !== "exited") fail(p + ".event", "\"exited\"", v643);
-	const v644 = v641["pid"];
-	if (v644 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v644, p + ".pid", o, d + 1);
-	const v645 = v641["exitCode"];
-	if (v645 !== undefined) {
-		if (!(typeof v645 === 'number' && Number.isInteger(v645))) fail(p + ".exitCode", "an integer", v645);
-		if (typeof v645 === 'number' && v645 < 0) fail(p + ".exitCode", ">= 0", v645);
-		if (typeof v645 === 'number' && v645 > 255) fail(p + ".exitCode", "<= 255", v645);
-	}
-	const v646 = v641["signal"];
+	const v642 = v as Record<string, unknown>;
+	const v643 = v642["type"];
+	if (v643 === undefined) fail(p + ".type", 'present', undefined);
+	if (v643 !== "event") fail(p + ".type", "\"event\"", v643);
+	const v644 = v642["event"];
+	if (v644 === undefined) fail(p + ".event", 'present', undefined);
+	if (v644 !== "exited") fail(p + ".event", "\"exited\"", v644);
+	const v645 = v642["pid"];
+	if (v645 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v645, p + ".pid", o, d + 1);
+	const v646 = v642["exitCode"];
 	if (v646 !== undefined) {
-		if (!(typeof v646 === 'number' && Number.isInteger(v646))) fail(p + ".signal", "an integer", v646);
-		if (typeof v646 === 'number' && v646 < 1) fail(p + ".signal", ">= 1", v646);
-		if (typeof v646 === 'number' && v646 > 64) fail(p + ".signal", "<= 64", v646);
+		if (!(typeof v646 === 'number' && Number.isInteger(v646))) fail(p + ".exitCode", "an integer", v646);
+		if (typeof v646 === 'number' && v646 < 0) fail(p + ".exitCode", ">= 0", v646);
+		if (typeof v646 === 'number' && v646 > 255) fail(p + ".exitCode", "<= 255", v646);
 	}
-	if (v641["exitCode"] === undefined && v641["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	const v647 = v642["signal"];
+	if (v647 !== undefined) {
+		if (!(typeof v647 === 'number' && Number.isInteger(v647))) fail(p + ".signal", "an integer", v647);
+		if (typeof v647 === 'number' && v647 < 1) fail(p + ".signal", ">= 1", v647);
+		if (typeof v647 === 'number' && v647 > 64) fail(p + ".signal", "<= 64", v647);
+	}
+	if (v642["exitCode"] === undefined && v642["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v647 of Object.keys(v641)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v647)) fail(p + '.' + v647, 'not there (not in the schema)', v641[v647]);
+		for (const v648 of Object.keys(v642)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v648)) fail(p + '.' + v648, 'not there (not in the schema)', v642[v648]);
 		}
 	}
 }

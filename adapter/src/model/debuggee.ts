@@ -851,30 +851,35 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 	}
 
 	/** Global and file-static variables called `name` (DWARF of every module), as the Variables view shows them. */
-	globals(name: string): Promise<Variable[]> {
+	globals(name: string, pc?: bigint): Promise<Variable[]> {
 		this.requireStopped('global');
-		let p = this.globalsCache.get(name);
+		const key = pc === undefined ? name : `${name}@${pc.toString(16)}`;
+		let p = this.globalsCache.get(key);
 		if (!p) {
-			p = this.tracer.request('global', { pid: this.pid, name }).then((b) => b.variables.map(toVariable));
-			p.catch(() => this.globalsCache.delete(name));
-			this.globalsCache.set(name, p);
+			p = this.tracer
+				.request('global', { pid: this.pid, name, ...(pc !== undefined ? { pc: hexArg(pc) } : {}) })
+				.then((b) => b.variables.map(toVariable));
+			p.catch(() => this.globalsCache.delete(key));
+			this.globalsCache.set(key, p);
 		}
 		return p;
 	}
 
 	// ---- C expressions (expr/): evaluate, setExpression, conditions, logpoints ----
 
-	/** Where a global is and its type (what was found is kept across stops: a static address; what was not, until the program runs). */
-	globalPlace(name: string): Promise<{ typeId: string; address: bigint } | null> {
-		let p = this.globalPlaces.get(name);
+	/** Where a global is and its type — with pc, the static of pc's compilation unit first (what was found is kept across
+	 * stops: a static address; what was not, until the program runs). */
+	globalPlace(name: string, pc?: bigint): Promise<{ typeId: string; address: bigint } | null> {
+		const key = pc === undefined ? name : `${name}@${pc.toString(16)}`;
+		let p = this.globalPlaces.get(key);
 		if (!p) {
-			p = this.globals(name).then((vs) => {
+			p = this.globals(name, pc).then((vs) => {
 				const g = vs.find((x) => x.typeId && x.address !== null);
-				if (!g) this.globalMisses.add(name);
+				if (!g) this.globalMisses.add(key);
 				return g ? { typeId: g.typeId!, address: g.address! } : null;
 			});
-			p.catch(() => this.globalPlaces.delete(name));
-			this.globalPlaces.set(name, p);
+			p.catch(() => this.globalPlaces.delete(key));
+			this.globalPlaces.set(key, p);
 		}
 		return p;
 	}

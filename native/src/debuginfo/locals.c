@@ -197,6 +197,7 @@ int frame_vars_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *fra
 struct gfind {
 	const char *name;
 	Dwfl *dwfl;
+	struct Dwarf_CU *prefer; /* the unit of the pc asked about: its object first */
 	struct dwvalue_ctx values;
 	struct lvar *vars;
 	size_t n, cap;
@@ -230,16 +231,27 @@ static bool cb_named(Dwarf_Die *var, uint64_t addr, void *arg)
 	if (has_t)
 		dwtypeid_format(dwtypeid_module_at(g->dwfl, addr), &t, v->type_id);
 	dwvalue_build(&g->values, v, has_t ? &t : NULL, &src);
+	if (g->prefer && var->cu == g->prefer && g->n > 1) { /* file scope: this unit's object hides the others */
+		struct lvar first = g->vars[0];
+		g->vars[0] = *v;
+		*v = first;
+	}
 	return g->n < 16;
 }
 
-int globals_json(struct fk_symbols *s, pid_t pid, const char *name, struct jw *w, struct fk_err *err)
+int globals_json(struct fk_symbols *s, pid_t pid, const char *name, bool has_pc, uint64_t pc, struct jw *w,
+		 struct fk_err *err)
 {
 	Dwfl *dwfl = sym_dwfl(s);
 	if (!dwfl)
 		return fk_fail(err, ENOSYS, FK_KIND_FAILED, "global", "no libdw: globals need DWARF (%s)",
 			       sym_note(s) ? sym_note(s) : "libdw not loaded");
 	struct gfind g = { .name = name, .dwfl = dwfl, .values = { .s = s, .pid = pid } };
+	if (has_pc) {
+		Dwarf_Addr bias;
+		Dwarf_Die *cu = DW->dwfl_addrdie(dwfl, pc, &bias);
+		g.prefer = cu ? cu->cu : NULL;
+	}
 	dw_each_global(dwfl, cb_named, &g);
 	jw_key(w, "variables");
 	jw_arr_begin(w);

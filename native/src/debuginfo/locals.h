@@ -22,6 +22,8 @@
 #ifndef FK_LOCALS_H
 #define FK_LOCALS_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/error.h"
@@ -47,7 +49,9 @@ int frame_vars_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *fra
 /* Write the member "variables": every global or file-static variable
  * called `name` in the process's modules (statics of the same name in
  * several units are several objects), as locals_json writes them, kind
- * "global". Returns 0, or -1 with err (no libdw). */
-int globals_json(struct fk_symbols *s, pid_t pid, const char *name, struct jw *w, struct fk_err *err);
+ * "global"; with has_pc, the one of the compilation unit containing pc
+ * first. Returns 0, or -1 with err (no libdw). */
+int globals_json(struct fk_symbols *s, pid_t pid, const char *name, bool has_pc, uint64_t pc, struct jw *w,
+		 struct fk_err *err);
 
 #endif

@@ -402,5 +402,5 @@ int op_global(struct fk_tracer *tr, const struct rq_global *rq, struct jw *body,
 	if (!s)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "global", "out of memory");
 	jw_kint(body, "pid", rq->pid);
-	return globals_json(s, p->pid, rq->name, body, err);
+	return globals_json(s, p->pid, rq->name, rq->has_pc, rq->pc, body, err);
 }

@@ -397,6 +397,12 @@ static int decode_global(const struct jr_value *o, struct jr_doc *doc, struct rq
 			seen |= 1u << 1;
 			continue;
 		}
+		if (rq_key_is(m, "pc")) {
+			if ((rq_hex(m, "global", "pc", &rq->pc, err)) < 0)
+				return -1;
+			rq->has_pc = true;
+			continue;
+		}
 		return rq_unknown_member(m, "global", err);
 	}
 	if (!(seen & (1u << 0)))

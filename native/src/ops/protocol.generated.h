@@ -103,6 +103,8 @@ int op_unwatch(struct fk_tracer *tr, const struct rq_unwatch *rq, struct jw *bod
 struct rq_global {
 	int32_t pid; /* a pid or tid (the library checks it) */
 	const char *name;
+	uint64_t pc;
+	bool has_pc; /* a code address: the object of the compilation unit that has it comes first (C's file scope: a static there hides other units' objects of that name) */
 };
 int op_global(struct fk_tracer *tr, const struct rq_global *rq, struct jw *body, struct fk_err *err);
 

@@ -18,8 +18,8 @@ import { INT, LONG, ULONG, VOID, pointerTo, type CType, type EnumType, type Type
 /** What a FrameTarget needs of a Debuggee (stopped). */
 export interface FrameSource {
 	frameVars(tid: number, frame: number): Promise<{ variables: FrameVar[] }>;
-	/** The global or static called `name` (the first of several): its type's id and address. */
-	globalPlace(name: string): Promise<{ typeId: string; address: bigint } | null>;
+	/** The global or static called `name` (that of pc's compilation unit first): its type's id and address. */
+	globalPlace(name: string, pc?: bigint): Promise<{ typeId: string; address: bigint } | null>;
 	registers(tid: number): Promise<Registers>;
 	framePcSp(tid: number, frame: number): Promise<{ pc: bigint; sp: bigint | null }>;
 	readRaw(addr: bigint, n: number): Buffer;
@@ -51,7 +51,9 @@ export class FrameTarget implements ExprTarget, ShowTarget {
 			if (v) return { type: v.type ? { ref: v.type } : VOID, place: this.placeOf(v) };
 		}
 		if (!/^[A-Za-z_]\w*$/.test(name)) return null;
-		const g = await this.d.globalPlace(name);
+		// file scope: the frame's compilation unit first (a caller's pc is a return address: pc - 1 is in its call)
+		const pc = this.tid === null ? undefined : (await this.d.framePcSp(this.tid, this.frame)).pc - (this.frame > 0 ? 1n : 0n);
+		const g = await this.d.globalPlace(name, pc);
 		return g ? { type: { ref: g.typeId }, place: { at: 'mem', addr: g.address } } : null;
 	}
 
