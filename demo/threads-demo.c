@@ -15,6 +15,17 @@
  * all_ready() once (the line marked #BP is a good breakpoint), and ticks
  * forever. Build: gcc -g -O0 -pthread -o build/threads-demo threads-demo.c
  * (or the "build threads-demo" task, or `npm start`).
+ *
+ * `threads-demo fork` (launch configuration "Forkall: threads-demo (fork
+ * deadlock)"): the classic fork deadlock instead. A "logger" thread holds
+ * log_lock most of the time (in write_log()), "sleeper" and "poller" run
+ * as above; main forks while logger holds the lock. The child has only
+ * main's copy: it calls log_line(), which locks log_lock, whose owner is a
+ * thread the child does not have, so it waits forever. In the child's
+ * session the Call Stack lists the three dead threads and the session
+ * stops with reason "deadlock"; Forkall: Recreate Dead Threads brings them
+ * back, logger unlocks, and the child logs and exits 0. The parent prints
+ * the child's status and exits.
  */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -24,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -150,8 +162,80 @@ __attribute__((noinline)) static void all_ready(int n)
 	fflush(stdout);
 }
 
-int main(void)
+/* ---- fork mode: the classic fork deadlock ---- */
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile int logging;
+static volatile unsigned long log_lines;
+
+/* Called with log_lock held: "writes" a line slowly (the lock is held ~98% of the time). */
+__attribute__((noinline)) static void write_log(unsigned long n)
 {
+	logging = 1;
+	log_lines = n;
+	usleep(50 * 1000); // #LOGGING
+	logging = 0;
+}
+
+static void *logger(void *arg)
+{
+	(void)arg;
+	announce("logger");
+	for (unsigned long n = 0;; n++) {
+		pthread_mutex_lock(&log_lock);
+		write_log(n);
+		pthread_mutex_unlock(&log_lock);
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/* What the child does first: log a line, under log_lock. */
+__attribute__((noinline)) static void log_line(const char *msg)
+{
+	pthread_mutex_lock(&log_lock); // #CHILD_LOCK
+	printf("threads-demo child %d: %s (after %lu log lines)\n", (int)getpid(), msg, log_lines);
+	fflush(stdout);
+	pthread_mutex_unlock(&log_lock);
+}
+
+static int fork_mode(void)
+{
+	void *(*fns[])(void *) = { logger, sleeper, poller };
+	for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, fns[i], NULL) != 0) {
+			perror("pthread_create");
+			return 1;
+		}
+	}
+	/* fork while logger is inside write_log(), holding log_lock */
+	while (__atomic_load_n(&ready, __ATOMIC_SEQ_CST) < 3 || !logging)
+		usleep(1000);
+	printf("threads-demo: pid %d forks while logger holds log_lock\n", (int)getpid());
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		log_line("hello from the child");
+		_exit(0);
+	}
+	int st = 0;
+	if (c < 0 || waitpid(c, &st, 0) != c) {
+		perror("fork/waitpid");
+		return 2;
+	}
+	if (WIFEXITED(st))
+		printf("threads-demo: child exited %d\n", WEXITSTATUS(st));
+	else
+		printf("threads-demo: child killed by signal %d\n", WTERMSIG(st));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "fork") == 0)
+		return fork_mode();
+
 	void *(*fns[NTHREADS])(void *) = { spinner, sleeper, locked, waiter, reader, poller, deep };
 	pthread_t t[NTHREADS];
 	if (pipe(pipe_fds) != 0) {

@@ -175,6 +175,24 @@ const CONTROLS = [
 		],
 		'adapter process',
 	],
+	[
+		'dead-threads',
+		"a fork child's threads list no dead threads",
+		[
+			[
+				'adapter/src/dap/session.ts',
+				'for (const t of lost?.deadThreads ?? []) threads.push(new Thread(t.tid, deadThreadLabel(t.tid, t.name)));',
+				'for (const t of lost?.deadThreads ?? []) void t;',
+			],
+		],
+		'dead threads after a fork',
+	],
+	[
+		'recreate-command',
+		'Recreate Dead Threads never takes the session for a fork child',
+		[['extension/src/deadThreads.ts', 's.configuration.__forkallFollowed === true;', "s.configuration.__forkallFollowed === 'x';"]],
+		'dead threads after a fork',
+	],
 ];
 
 function git(args) {

@@ -56,6 +56,7 @@ Forkall in ${lib.codeServerVersion().text}:
 Open it in a browser (ssh -L ${server.port}:127.0.0.1:${server.port} <host> to reach it from elsewhere).
 In demo/threads-demo.c set a breakpoint on line ${bp} (#BP), then Run and Debug > "Forkall: threads-demo".
 Then: the "Forkall: LWPs" view, "Forkall: Show LWP View", "Forkall: Fork All Threads Here".
+The fork deadlock: Run and Debug > "Forkall: threads-demo (fork deadlock)"; in the child's session, "Forkall: Recreate Dead Threads".
 code-server log: ${path.relative(process.cwd(), dirs.log)}.
 Stop: Ctrl-C here, or from elsewhere kill -INT ${process.pid} (this script; its pid is also in .cache/start/start.pid).
 A signal to npm's own pid alone is not passed on by npm: signal this pid, or the whole process group.

@@ -11,6 +11,24 @@
  *   Threads Here" (debug the child) -> the child session appears with the
  *   same number of threads -> continue both -> stop both.
  *
+ * Then the fork deadlock (issue 11), the demo's "Forkall: threads-demo
+ * (fork deadlock)" (`threads-demo fork`: logger holds log_lock while main
+ * forks; the child locks it): the child session appears, stops with the
+ * deadlock description, its Call Stack lists the three dead threads (✝)
+ * with logger's stack in write_log -> "Forkall: Recreate Dead Threads" from
+ * the Command Palette -> "Recreated 3 dead threads", live logger/sleeper/
+ * poller rows, four tasks in /proc -> Continue: the child logs and exits 0,
+ * the Debug Console shows "threads-demo: child exited 0" and both sessions
+ * end. Screenshots 10-fork-child-dead-threads-deadlock, 11-recreated-dead-
+ * threads (README's media/screenshots/dead-threads-*.png are copies) and
+ * 12-fork-child-finished. Checked by hand that it fails without the
+ * feature (2026-12-04): with the command never taking the focused session
+ * for a fork child (deadThreads.ts: `__forkallFollowed === 'x'`) the palette
+ * does not offer "Forkall: Recreate Dead Threads" (context key
+ * forkall.isForkChild false); with the command sending 'forkInfo' instead
+ * of 'recreateDeadThreads', the wait for "Recreated 3 dead threads" times
+ * out.
+ *
  * Screenshots of every step go to test/artifacts/e2e/ (gitignored); on
  * failure also 99-failure.png, the Forkall output (adapter log), the
  * code-server log and the browser console. Needs chromium and libkrb5-dev
@@ -43,6 +61,9 @@ const RUN = path.join(lib.CACHE, 'run');
 const WS = path.join(RUN, 'ws');
 const CONFIG_NAME = 'Forkall: threads-demo';
 const THREAD_NAMES = ['threads-demo', 'spinner', 'sleeper', 'locked', 'waiter', 'reader', 'poller', 'deep'];
+const FORK_CONFIG_NAME = 'Forkall: threads-demo (fork deadlock)';
+/** the threads the fork child of `threads-demo fork` loses */
+const FORK_THREADS = ['logger', 'sleeper', 'poller'];
 
 let skipReason: string | null = null;
 let server: RunningCodeServer | null = null;
@@ -50,6 +71,7 @@ let dirs: CodeServerDirs | null = null;
 let browser: Browser | null = null;
 let page: Page | null = null;
 let host = '';
+let workbenchUp = false;
 const consoleLines: string[] = [];
 const debuggeePids = new Set<number>();
 const t0 = Date.now();
@@ -162,6 +184,7 @@ test(
 			await p.locator('.explorer-folders-view .monaco-list-row', { hasText: 'threads-demo.c' }).waitFor({ timeout: 60000 });
 			log('workbench loaded, workspace open');
 			await widenSidebar(p, 640);
+			workbenchUp = true;
 			await shot('01-workbench');
 
 			// Breakpoint on the #BP line: quick open "file:line", then F9.
@@ -370,6 +393,123 @@ test(
 				keepFailureLogs();
 			}
 			log(ok ? `E2E PASSED on ${host}` : `E2E FAILED on ${host}`);
+		}
+	},
+);
+
+test(
+	'VS Code e2e: fork deadlock — dead threads in the child session, the deadlock stop, Recreate Dead Threads',
+	{ timeout: 5 * 60 * 1000 },
+	async (t) => {
+		if (skipReason) {
+			t.skip(skipReason);
+			return;
+		}
+		const p = page!;
+		const exe = path.join(WS, 'build', 'threads-demo');
+		let ok = false;
+		try {
+			if (!workbenchUp) {
+				// the first test did not get this far: open the workspace here
+				await p.goto(`${server!.url}/?folder=${encodeURIComponent(WS)}`);
+				await p.locator('.explorer-folders-view .monaco-list-row', { hasText: 'threads-demo.c' }).waitFor({ timeout: 60000 });
+				await widenSidebar(p, 640);
+				await p.keyboard.press('Control+Shift+D');
+				await p.locator('.start-debug-action-item-label', { hasText: CONFIG_NAME }).waitFor({ timeout: 60000 });
+			}
+			const callStack = p.locator('.debug-call-stack');
+			// sessions a failed first test left
+			for (let i = 0; i < 3 && (await callStack.locator('.monaco-list-row').count()); i++) {
+				await runCommand(p, 'Debug: Stop');
+				await p.waitForTimeout(1000);
+			}
+			// Only the source editor: close what the first test left open (the stack picture, the memory view).
+			await runCommand(p, 'View: Close All Editor Groups');
+			// The Call Stack gets the sidebar, wide enough for the deadlock's description.
+			await widenSidebar(p, 900);
+			for (const pane of ['Variables', 'Watch', 'Breakpoints', 'Forkall: LWPs']) await collapsePane(p, pane);
+			await expandPane(p, 'Call Stack');
+
+			// Start "Forkall: threads-demo (fork deadlock)": logger holds log_lock while main forks.
+			await p.keyboard.press('Control+Shift+P');
+			const qi = p.locator('.quick-input-widget .quick-input-box input');
+			await qi.waitFor({ state: 'visible' });
+			await qi.fill(`debug ${FORK_CONFIG_NAME}`);
+			await p
+				.locator('.quick-input-widget .monaco-list-row')
+				.filter({ has: p.locator('.label-name', { hasText: new RegExp(`^${escapeRe(FORK_CONFIG_NAME)}$`) }) })
+				.first()
+				.click({ timeout: 15000 });
+			log(`started "${FORK_CONFIG_NAME}"`);
+
+			// The child's session appears and stops on the deadlock; its Call Stack lists the threads it lost.
+			const childSession = callStack.locator('.monaco-list-row .session', { hasText: /\[child \d+\]/ }).first();
+			await childSession.waitFor({ timeout: 60000 });
+			const childPid = Number(/\[child (\d+)\]/.exec(await childSession.innerText())![1]);
+			debuggeePids.add(childPid);
+			const childMain = callStack.locator('.monaco-list-row', {
+				has: p.locator('.thread', { hasText: new RegExp(`^\\s*threads-demo \\(${childPid}\\)`) }),
+			});
+			await childMain.locator('text=/Deadlock: thread \\d+ waits for log_lock/').first().waitFor({ timeout: 30000 });
+			const deadLabel = (name: string): Locator =>
+				p.locator('.thread', { hasText: new RegExp(`✝ dead: was \\d+ "${name}" \\(lost in the fork\\)`) });
+			const deadRow = (name: string): Locator => callStack.locator('.monaco-list-row', { has: deadLabel(name) }).first();
+			for (const name of FORK_THREADS) await deadRow(name).waitFor({ timeout: 30000 });
+			const stopText = (await childMain.first().innerText()).replace(/\s+/g, ' ');
+			assert.match(stopText, /held by "logger" \(was \d+\), a thread that did not survive the fork — it was in write_log/i, stopText);
+			assert.equal(fs.readdirSync(`/proc/${childPid}/task`).length, 1, 'the kernel: the child has one thread');
+			// logger's stack, unwound from the child's memory: it was in write_log (expand its row).
+			const loggerRow = deadRow('logger');
+			if ((await loggerRow.getAttribute('aria-expanded')) !== 'true') await loggerRow.locator('.monaco-tl-twistie').click();
+			await callStack.locator('.monaco-list-row .stack-frame', { hasText: 'write_log' }).first().waitFor({ timeout: 30000 });
+			// The child's own stack down to log_line (#CHILD_LOCK): open it in the editor.
+			const more = childMain.locator('xpath=following-sibling::div[1]').filter({ hasText: 'Load More Stack Frames' });
+			if (await more.count()) await more.click();
+			await callStack.locator('.monaco-list-row .stack-frame', { hasText: 'log_line' }).first().click({ timeout: 30000 });
+			await p.locator('.monaco-editor .view-line', { hasText: '#CHILD_LOCK' }).first().waitFor({ timeout: 30000 });
+			const rows = async (): Promise<string[]> =>
+				(await callStack.locator('.monaco-list-row').allInnerTexts()).map((x) => x.replace(/\s+/g, ' ').trim());
+			log(`child ${childPid} deadlocked; call stack: ${(await rows()).join(' | ')}`);
+			await shot('10-fork-child-dead-threads-deadlock');
+
+			// Forkall: Recreate Dead Threads from the Command Palette (the focused session is the child's).
+			await runCommand(p, 'Forkall: Recreate Dead Threads');
+			await childMain.locator('text=/Recreated 3 dead threads/').first().waitFor({ timeout: 30000 });
+			await waitHidden(deadRow('logger'), 30000);
+			for (const name of FORK_THREADS) {
+				await callStack
+					.locator('.monaco-list-row .thread', { hasText: new RegExp(`^\\s*${escapeRe(name)} \\(\\d+\\)`) })
+					.first()
+					.waitFor({ timeout: 30000 });
+			}
+			await p
+				.locator('.notifications-toasts .notification-toast', {
+					hasText: new RegExp(`Forkall: recreated 3 dead threads in process ${childPid}`),
+				})
+				.first()
+				.waitFor({ timeout: 30000 });
+			assert.equal(fs.readdirSync(`/proc/${childPid}/task`).length, 4, 'the kernel: the child has four threads again');
+			log(`recreated: ${(await rows()).join(' | ')}`);
+			await shot('11-recreated-dead-threads');
+
+			// Continue the child: logger unlocks log_lock, the child logs and exits 0; the parent prints it and exits.
+			await p.keyboard.press('Control+Shift+Y'); // the Debug Console
+			await p.locator('.debug-toolbar .codicon-debug-continue').first().click({ timeout: 15000 });
+			await childSession.waitFor({ state: 'detached', timeout: 30000 });
+			await p.locator('.repl', { hasText: 'threads-demo: child exited 0' }).first().waitFor({ timeout: 30000 });
+			assert.match(await p.locator('.repl').first().innerText(), new RegExp(`threads-demo child ${childPid}: hello from the child`));
+			await callStack.locator('.monaco-list-row').first().waitFor({ state: 'detached', timeout: 30000 });
+			log('the child finished: "threads-demo: child exited 0"; the parent exited');
+			await shot('12-fork-child-finished');
+			const left = processesOf(exe);
+			assert.deepEqual(left, [], `no threads-demo process left: ${left.join(' ')}`);
+			ok = true;
+		} finally {
+			if (!ok) {
+				await p.screenshot({ path: path.join(SHOTS, '99-failure.png') }).catch(() => undefined);
+				keepFailureLogs();
+			}
+			log(ok ? 'E2E fork deadlock PASSED' : 'E2E fork deadlock FAILED');
 		}
 	},
 );

@@ -1,7 +1,7 @@
 /*
  * The folder the extension-host suite opens (no `vscode` import: the
  * code-server wrapper and `npm run test:desktop` both prepare it): a copy
- * of demo/ (threads-demo.c, .vscode/launch.json) plus two fixtures, all
+ * of demo/ (threads-demo.c, .vscode/launch.json) plus three fixtures, all
  * built with -g -O0 into build/ from their copies here, so that the
  * breakpoint paths are the folder's own files.
  */
@@ -19,12 +19,15 @@ export const PROGRAMS = {
 	forker: 'forker',
 	/** raises SIGUSR1 N times (signal filters) */
 	sigloop: 'sigloop',
+	/** "holder" holds table_lock while main forks; the child locks it: the fork deadlock (dead threads) */
+	deadlock: 'deadlock',
 } as const;
 
 const SOURCES: Record<string, string> = {
 	'threads-demo': path.join(ROOT, 'demo', 'threads-demo.c'),
 	forker: path.join(ROOT, 'test', 'fixtures', 'forker.c'),
 	sigloop: path.join(ROOT, 'test', 'fixtures', 'sigloop.c'),
+	deadlock: path.join(ROOT, 'test', 'fixtures', 'deadlock.c'),
 };
 
 /** Environment variable naming the JSON file the in-host runner writes its results to. */

@@ -389,6 +389,22 @@ test('the library: every operation and event, every message strictly valid', asy
 		assert.deepEqual(fi2.deadThreads, []);
 		assert.deepEqual(fi2.recreated.map((t) => t.childTid).sort(), rc.threads.map((t) => t.childTid).sort());
 		await c.ok('kill', { pid: heldPid });
+		// checkpoints of the (stopped) parent: save, list, restore, delete
+		await c.ok('stop', { pid: d.pid });
+		const ck = await c.ok('checkpoint', { pid: d.pid });
+		assert.equal(ck.threads, 4, 'main, holder, 2 idle');
+		const cks = await c.ok('checkpoints', { pid: d.pid });
+		assert.deepEqual(
+			cks.checkpoints.map((x) => x.checkpoint),
+			[ck.checkpoint],
+		);
+		const rs = await c.ok('restore', { checkpoint: ck.checkpoint });
+		assert.equal(rs.threads.length, 4);
+		assert.equal(fs.readdirSync(`/proc/${rs.pid}/task`).length, 4);
+		await c.ok('kill', { pid: rs.pid });
+		await c.ok('checkpointDelete', { checkpoint: ck.checkpoint });
+		const noCk = await c.call('restore', { checkpoint: ck.checkpoint });
+		assert.ok(!noCk.ok && noCk.error.kind === 'bad-request', JSON.stringify(noCk));
 		await c.ok('kill', { pid: d.pid });
 		await c.waitEvent((e) => e.event === 'exited' && e.pid === d.pid, 'exited (deadlock)');
 		fs.closeSync(d.stdoutFd);

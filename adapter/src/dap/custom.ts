@@ -110,6 +110,8 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
 	followForks?: 'both' | 'parent' | 'child';
 	/** Ending the program ends the child processes followed in child sessions too (default true). */
 	terminateChildren?: boolean;
+	/** Save a checkpoint at each of the last N stops (Step Back returns to the previous one); 0 (default): off. */
+	autoCheckpoint?: number;
 }
 
 export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
@@ -125,4 +127,56 @@ export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
 	terminateChildren?: boolean;
 	/** Internal: the forked child was made by the program (followForks), not by Fork All Threads Here. */
 	__forkallFollowed?: boolean;
+	autoCheckpoint?: number;
 }
+
+/** customRequest('checkpoint'): save one of the stopped program (every thread). */
+export interface CheckpointArguments {
+	note?: string;
+}
+
+export interface CheckpointLocation {
+	function?: string;
+	file?: string;
+	line?: number;
+}
+
+export interface CheckpointResponseBody {
+	id: number;
+	/** the checkpoint's own (frozen) process */
+	pid: number;
+	threads: number;
+	location: CheckpointLocation;
+	/** ms since the epoch */
+	created: number;
+	/** how long the program was stopped for the save, and the whole save */
+	pauseUs: number;
+	us: number;
+}
+
+/** customRequest('checkpoints') */
+export interface CheckpointsResponseBody {
+	checkpoints: (CheckpointResponseBody & { note: string; auto: boolean; memoryBytes: number })[];
+}
+
+/** customRequest('restoreCheckpoint') */
+export interface RestoreCheckpointArguments {
+	id: number;
+	/** keep the process debugged until now, as a child session of its own (default: killed) */
+	keepCurrent?: boolean;
+}
+
+export interface RestoreCheckpointResponseBody {
+	/** the new process the session now debugs */
+	pid: number;
+	threads: number;
+	us: number;
+}
+
+/** customRequest('deleteCheckpoint') */
+export interface DeleteCheckpointArguments {
+	id: number;
+}
+
+/** Event 'checkpointsChanged': a checkpoint was saved, deleted or restored. */
+export type CheckpointsChangedEventBody = CheckpointsResponseBody;

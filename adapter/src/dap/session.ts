@@ -45,12 +45,21 @@ import {
 	type ThreadsSnapshot,
 	type Variable,
 } from '../model';
+import { Checkpoints, CheckpointError, type Checkpoint } from '../model/checkpoints';
+import type { CheckpointInfo } from '../engine/protocol';
 import type {
 	AttachArguments,
 	ForkAllThreadsArguments,
 	ForkAllThreadsResponseBody,
+	CheckpointArguments,
+	CheckpointLocation,
+	CheckpointResponseBody,
+	CheckpointsResponseBody,
+	DeleteCheckpointArguments,
 	ForkInfoResponseBody,
 	RecreateDeadThreadsResponseBody,
+	RestoreCheckpointArguments,
+	RestoreCheckpointResponseBody,
 	ForkModeArg,
 	LaunchArguments,
 	LwpRow,
@@ -117,6 +126,17 @@ export class ForkallSession extends DebugSession {
 	private readonly dataNames = new Map<string, string>();
 	/** This session launched the program (a followed child ends like it: killed on disconnect). */
 	private launched = false;
+	/** launch.json "followForks", for a process a restore brings */
+	private followMode: 'both' | 'parent' | 'child' | undefined = undefined;
+	/** Checkpoints of this session (created on first use); "autoCheckpoint": N */
+	private ckpts: Checkpoints | null = null;
+	private autoCheckpoint = 0;
+	/** the automatic checkpoint being saved at this stop (requests that run the program wait for it) */
+	private autoSaving: Promise<void> | null = null;
+	/** the checkpoint this stop is (its automatic one, or the one just restored): Step Back goes before it */
+	private position: number | null = null;
+	/** the thread of the last stop (a checkpoint's thread) */
+	private lastStopTid: number | null = null;
 	private terminatedSent = false;
 	private ended = false;
 	private closing = false;
@@ -269,6 +289,12 @@ export class ForkallSession extends DebugSession {
 		this.handle('lwps', () => this.lwps());
 		this.handle('forkInfo', () => this.forkInfo());
 		this.handle('recreateDeadThreads', () => this.recreateDeadThreads());
+		this.handle('checkpoint', (a) => this.saveCheckpoint(a));
+		this.handle('checkpoints', () => this.listCheckpoints());
+		this.handle('restoreCheckpoint', (a) => this.restoreCheckpoint(a));
+		this.handle('deleteCheckpoint', (a) => this.deleteCheckpoint(a));
+		this.handle('stepBack', (a) => this.goBack('stepBack', a.threadId));
+		this.handle('reverseContinue', (a) => this.goBack('reverseContinue', a.threadId));
 	}
 
 	private toClientLine(l: number): number {
@@ -320,6 +346,7 @@ export class ForkallSession extends DebugSession {
 			completionTriggerCharacters: ['.', '>', '$'],
 			supportsCancelRequest: false,
 			supportsSingleThreadExecutionRequests: true,
+			supportsStepBack: true,
 			exceptionBreakpointFilters: EXCEPTION_FILTERS.map((f) => ({
 				filter: f.filter,
 				label: f.label,
@@ -367,6 +394,8 @@ export class ForkallSession extends DebugSession {
 		this.bind(d);
 		this.launched = true;
 		this.terminateChildren = a.terminateChildren ?? true;
+		this.followMode = a.followForks;
+		this.autoCheckpoint = a.autoCheckpoint ?? 0;
 		await this.initSignals(d, a.signals);
 		await this.initFollow(d, a.followForks);
 		let entryBreakpoint = false;
@@ -407,6 +436,8 @@ export class ForkallSession extends DebugSession {
 		}
 		this.bind(d);
 		this.terminateChildren = a.terminateChildren ?? true;
+		this.followMode = a.followForks;
+		this.autoCheckpoint = a.autoCheckpoint ?? 0;
 		await this.initSignals(d, a.signals);
 		await this.initFollow(d, a.followForks);
 		this.startPlan = { kind: 'attach', stopOnAttach: !!a.stopOnAttach };
@@ -462,6 +493,8 @@ export class ForkallSession extends DebugSession {
 	}
 
 	private async disconnect(a: DebugProtocol.DisconnectArguments, ctx: RequestContext): Promise<undefined> {
+		await this.checkpointSettled();
+		await this.ckpts?.clear();
 		const d = this.debuggee;
 		if (d && d.state !== 'exited') {
 			const kill = a.terminateDebuggee ?? (d.origin === 'launch' || this.launched);
@@ -481,6 +514,8 @@ export class ForkallSession extends DebugSession {
 	}
 
 	private async terminate(): Promise<undefined> {
+		await this.checkpointSettled();
+		await this.ckpts?.clear();
 		const d = this.requireDebuggee();
 		await this.endChildren(d);
 		await d.kill();
@@ -534,6 +569,8 @@ export class ForkallSession extends DebugSession {
 				]);
 				clearTimeout(t);
 			}
+			await this.checkpointSettled();
+			await this.ckpts?.clear().catch(() => undefined);
 			const d = this.debuggee;
 			if (d && d.state !== 'exited' && !this.ended) {
 				if (d.origin === 'launch') {
@@ -560,6 +597,18 @@ export class ForkallSession extends DebugSession {
 				});
 			});
 		}
+		if (this.ckpts?.size && signal !== null) {
+			// killed (from outside, or by a signal the table lets through): the
+			// checkpoints outlive it, and the session stays for a restore
+			this.sendEvent(
+				new OutputEvent(
+					`[process ${d.pid} was killed by signal ${signal}; ` +
+						`${this.ckpts.size} checkpoint${this.ckpts.size === 1 ? '' : 's'} left: Forkall: Restore Checkpoint… goes on from one, Stop ends the session]\n`,
+					'important',
+				),
+			);
+			return;
+		}
 		this.sendEvent(new ExitedEvent(exitCode ?? (signal !== null ? 128 + signal : 0)));
 		if (!this.terminatedSent) {
 			this.terminatedSent = true;
@@ -574,9 +623,14 @@ export class ForkallSession extends DebugSession {
 
 	// ---- stops -------------------------------------------------------------------
 
-	private onStopped(s: StopInfo): void {
+	private onStopped(s: StopInfo, restored = false): void {
 		this.frames.reset();
 		this.vars.reset();
+		this.lastStopTid = s.tid;
+		if (!restored) {
+			this.position = null;
+			this.startAutoCheckpoint(s.tid);
+		}
 		const reason = stopReason(s);
 		const ev = new StoppedEvent(reason, s.tid) as DebugProtocol.StoppedEvent;
 		ev.body.allThreadsStopped = true;
@@ -898,6 +952,171 @@ export class ForkallSession extends DebugSession {
 			us: body.us,
 			warnings: body.warnings,
 		};
+	}
+
+	// ---- checkpoints (issue 12) --------------------------------------------------------
+
+	private get checkpointStore(): Checkpoints {
+		if (!this.ckpts) this.ckpts = new Checkpoints(this.host.tracer);
+		return this.ckpts;
+	}
+
+	private async checkpointSettled(): Promise<void> {
+		const p = this.autoSaving;
+		if (p) await p;
+		if (this.autoSaving === p) this.autoSaving = null;
+	}
+
+	/** Where thread tid of the stopped process is: its innermost frame. */
+	private async whereStopped(d: Debuggee, tid: number): Promise<CheckpointLocation> {
+		const f = (await d.frames(tid).catch(() => []))[0];
+		const loc: CheckpointLocation = {};
+		if (f?.function) loc.function = f.function;
+		if (f?.file) loc.file = f.file;
+		if (f?.line) loc.line = f.line;
+		return loc;
+	}
+
+	/** "autoCheckpoint": N — a checkpoint at each stop, the last N kept. */
+	private startAutoCheckpoint(tid: number): void {
+		const d = this.debuggee;
+		if (!d || this.autoCheckpoint <= 0) return;
+		this.autoSaving = (async () => {
+			try {
+				const c = await this.checkpointStore.save(d, 'auto', true, tid, await this.whereStopped(d, tid));
+				this.position = c.id;
+				await this.checkpointStore.trimAuto(this.autoCheckpoint);
+				void this.sendCheckpointsChanged();
+			} catch (e) {
+				if (d.state !== 'exited') this.consoleError(`autoCheckpoint: ${(e as Error).message}`);
+			}
+		})();
+	}
+
+	private toCheckpointBody(c: Checkpoint): CheckpointResponseBody {
+		return { id: c.id, pid: c.pid, threads: c.threads, location: c.location, created: c.created, pauseUs: c.pauseUs, us: c.saveUs };
+	}
+
+	private async checkpointList(): Promise<CheckpointsResponseBody> {
+		const store = this.checkpointStore;
+		const info = store.size ? await store.infos().catch(() => new Map<number, CheckpointInfo>()) : new Map<number, CheckpointInfo>();
+		return {
+			checkpoints: store.all().map((c) => ({
+				...this.toCheckpointBody(c),
+				note: c.note,
+				auto: c.auto,
+				memoryBytes: info.get(c.pid)?.memoryBytes ?? -1,
+			})),
+		};
+	}
+
+	private async sendCheckpointsChanged(): Promise<void> {
+		this.sendEvent(new Event('checkpointsChanged', await this.checkpointList()));
+	}
+
+	/** customRequest('checkpoint'): the stopped program, every thread, kept in memory. */
+	private async saveCheckpoint(a: CheckpointArguments): Promise<CheckpointResponseBody> {
+		await this.checkpointSettled();
+		const d = this.requireDebuggee();
+		if (d.state !== 'stopped') throw errors.notStopped('checkpoint: the process is running (pause it first)');
+		const tid = this.lastStopTid ?? d.pid;
+		try {
+			const c = await this.checkpointStore.save(d, a.note ?? '', false, tid, await this.whereStopped(d, tid));
+			void this.sendCheckpointsChanged();
+			return this.toCheckpointBody(c);
+		} catch (e) {
+			throw toDapError(e, 'checkpoint');
+		}
+	}
+
+	private async listCheckpoints(): Promise<CheckpointsResponseBody> {
+		return this.checkpointList();
+	}
+
+	private async deleteCheckpoint(a: DeleteCheckpointArguments): Promise<undefined> {
+		await this.checkpointSettled();
+		try {
+			await this.checkpointStore.delete(a.id);
+		} catch (e) {
+			if (e instanceof CheckpointError) throw errors.invalidArgument(`deleteCheckpoint: ${e.message}`);
+			throw toDapError(e, 'deleteCheckpoint');
+		}
+		if (this.position === a.id) this.position = null;
+		void this.sendCheckpointsChanged();
+		return undefined;
+	}
+
+	/**
+	 * customRequest('restoreCheckpoint'): the session goes on in a new
+	 * process made from the checkpoint (every thread, stopped where the
+	 * checkpoint was taken, breakpoints in place). The process debugged
+	 * until now is killed, or with keepCurrent becomes a child session.
+	 */
+	private async restoreCheckpoint(a: RestoreCheckpointArguments): Promise<RestoreCheckpointResponseBody> {
+		await this.checkpointSettled();
+		const old = this.requireDebuggee();
+		if (old.state !== 'stopped' && old.state !== 'exited')
+			throw errors.notStopped('restoreCheckpoint: the process is running (pause it first)');
+		const oldTids = old.state === 'exited' ? [] : ((await old.threads().catch(() => null))?.lwps.map((l) => l.tid) ?? []);
+		let r: Awaited<ReturnType<Checkpoints['restore']>>;
+		try {
+			r = await this.checkpointStore.restore(a.id, old);
+		} catch (e) {
+			if (e instanceof CheckpointError) throw errors.invalidArgument(`restoreCheckpoint: ${e.message}`);
+			throw toDapError(e, 'restoreCheckpoint');
+		}
+		const d = r.debuggee;
+		// the process debugged until now: its output keeps coming (the copies share its pipes)
+		old.removeAllListeners();
+		old.on('output', (category, text) => this.sendEvent(new OutputEvent(text, category)));
+		this.host.unregister(old);
+		this.debuggee = null;
+		if (old.state !== 'exited') {
+			if (a.keepCurrent) {
+				this.host.addPendingChild({ pid: old.pid, parentPid: d.pid, at: Date.now() });
+				this.startChildSession(old.pid, `process ${old.pid} (kept at the restore of checkpoint ${a.id})`);
+			} else {
+				await old.kill().catch(() => undefined);
+			}
+		}
+		this.bind(d);
+		if (this.signalTable) await d.signals(applyExceptionFilters(this.signalTable, this.exceptionFilters)).catch(() => undefined);
+		await this.initFollow(d, this.followMode);
+		for (const tid of oldTids) this.sendEvent(new ThreadEvent('exited', tid));
+		for (const t of r.body.threads) this.sendEvent(new ThreadEvent('started', t.tid));
+		const c = r.checkpoint;
+		this.position = c.id;
+		const tid = r.body.threads.find((t) => t.savedTid === c.tid)?.tid ?? d.pid;
+		const where = c.location.function ? ` (${c.location.function}${c.location.line ? `:${c.location.line}` : ''})` : '';
+		d.markStopped();
+		this.onStopped(
+			{
+				reason: 'pause',
+				tid,
+				breakpoints: [],
+				description: `Restored checkpoint ${c.id}${c.note && c.note !== 'auto' ? ` "${c.note}"` : ''}${where}`,
+			},
+			true,
+		);
+		void this.sendCheckpointsChanged();
+		return { pid: d.pid, threads: r.body.threads.length, us: r.body.us };
+	}
+
+	/** Step Back: the automatic checkpoint of the stop before this one; Reverse Continue: the newest checkpoint before this stop. */
+	private async goBack(kind: 'stepBack' | 'reverseContinue', threadId: number): Promise<undefined> {
+		void threadId;
+		await this.checkpointSettled();
+		const store = this.checkpointStore;
+		const to = store.newest(this.position, kind === 'stepBack');
+		if (!to) {
+			throw errors.invalidArgument(
+				kind === 'stepBack'
+					? `stepBack: no earlier stop was saved — set "autoCheckpoint": N in launch.json (a checkpoint at each of the last N stops)`
+					: 'reverseContinue: there is no checkpoint before this stop (Forkall: Save Checkpoint, or "autoCheckpoint" in launch.json)',
+			);
+		}
+		await this.restoreCheckpoint({ id: to.id });
+		return undefined;
 	}
 
 	/**
@@ -1256,6 +1475,7 @@ export class ForkallSession extends DebugSession {
 	}
 
 	private async continue(a: DebugProtocol.ContinueArguments): Promise<DebugProtocol.ContinueResponse['body']> {
+		await this.checkpointSettled();
 		const d = this.requireDebuggee();
 		this.frames.reset();
 		this.vars.reset();
@@ -1269,6 +1489,7 @@ export class ForkallSession extends DebugSession {
 	}
 
 	private async step(kind: 'next' | 'stepIn' | 'stepOut', a: DebugProtocol.NextArguments, ctx: RequestContext): Promise<undefined> {
+		await this.checkpointSettled();
 		const d = this.requireDebuggee();
 		if (d.state !== 'stopped') throw errors.notStopped(`${kind}: the process is not stopped`);
 		const tid = a.threadId;

@@ -15,7 +15,14 @@
  * T), so a field added to or retyped in the protocol package fails the build.
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import type { AttachArguments, ForkAllThreadsArguments, LaunchArguments } from './custom';
+import type {
+	AttachArguments,
+	CheckpointArguments,
+	DeleteCheckpointArguments,
+	ForkAllThreadsArguments,
+	LaunchArguments,
+	RestoreCheckpointArguments,
+} from './custom';
 
 /** What a check may ask the session (semantic checks on top of the types). */
 export interface CheckContext {
@@ -246,6 +253,7 @@ export const REQUESTS = {
 		signals: opt(record(str())),
 		followForks: opt(lit('both', 'parent', 'child')),
 		terminateChildren: opt(bool()),
+		autoCheckpoint: opt(int(0, 1000)),
 	}),
 	attach: obj<AttachArguments>({
 		__restart: opt(anything()),
@@ -257,6 +265,7 @@ export const REQUESTS = {
 		followForks: opt(lit('both', 'parent', 'child')),
 		terminateChildren: opt(bool()),
 		__forkallFollowed: opt(bool()),
+		autoCheckpoint: opt(int(0, 1000)),
 	}),
 	configurationDone: obj<DebugProtocol.ConfigurationDoneArguments>({}),
 	disconnect: obj<DebugProtocol.DisconnectArguments>({
@@ -418,6 +427,16 @@ export const REQUESTS = {
 	lwps: obj<NoArguments>({}),
 	forkInfo: obj<NoArguments>({}),
 	recreateDeadThreads: obj<NoArguments>({}),
+	checkpoint: obj<CheckpointArguments>({ note: opt(str()) }),
+	checkpoints: obj<NoArguments>({}),
+	restoreCheckpoint: obj<RestoreCheckpointArguments>({ id: int(1), keepCurrent: opt(bool()) }),
+	deleteCheckpoint: obj<DeleteCheckpointArguments>({ id: int(1) }),
+	stepBack: obj<DebugProtocol.StepBackArguments>({
+		threadId: int(),
+		singleThread: opt(bool()),
+		granularity: opt(lit('statement', 'line', 'instruction')),
+	}),
+	reverseContinue: obj<DebugProtocol.ReverseContinueArguments>({ threadId: int(), singleThread: opt(bool()) }),
 } as const;
 
 export type Command = keyof typeof REQUESTS;

@@ -290,6 +290,52 @@ export interface ForkInfoBody {
 	recreated: RecreatedThread[];
 }
 
+export interface CheckpointBody {
+	pid: number;
+	checkpoint: Pid;
+	threads: number;
+	pauseUs: number;
+	us: number;
+	/** ms since the epoch */
+	created: number;
+	warnings: string[];
+}
+
+export interface RestoreBody {
+	pid: Pid;
+	checkpoint: Pid;
+	threads: ({
+	savedTid: Pid;
+	tid: Pid;
+})[];
+	locksFixed: number;
+	robustOwnersFixed: number;
+	buildUs: number;
+	us: number;
+	warnings: string[];
+}
+
+export interface CheckpointDeleteBody {
+	checkpoint: Pid;
+}
+
+export interface CheckpointsBody {
+	checkpoints: CheckpointInfo[];
+}
+
+export interface CheckpointInfo {
+	checkpoint: Pid;
+	of: Pid;
+	threads: number;
+	created: number;
+	/** -1: unknown */
+	memoryBytes: number;
+	/** the saved threads' tids (at the save) */
+	tids: Pid[];
+	/** the forking thread's pc at the save */
+	pc: Hex;
+}
+
 export interface RecreatedThread {
 	parentTid: Pid;
 	childTid: Pid;
@@ -649,6 +695,27 @@ export interface RecreateRequest {
 	pid: Pid;
 }
 
+/** Save a checkpoint of a stopped session process: a copy-on-write fork that holds only the forking thread plus the engine's capture of every thread (registers, xstate, signal mask, robust list, rseq, alternate stack, name, affinity, scheduling, credentials). It never runs (traced, stopped, no breakpoint bytes), costs about one plain fork(), and is killed when the library closes. */
+export interface CheckpointRequest {
+	pid: Pid;
+}
+
+/** A new process from a checkpoint: the checkpoint is forked again and every thread it saved is rebuilt in the copy (the forkall engine's builder); owner fields naming a saved tid (robust lists, DWARF-visible mutexes and rwlocks) name the new one. The new process is stopped and traced as a session process (without breakpoints: the caller inserts them). The checkpoint is unchanged: restore it again at will. */
+export interface RestoreRequest {
+	checkpoint: Pid;
+}
+
+/** Kill a checkpoint. */
+export interface CheckpointDeleteRequest {
+	checkpoint: Pid;
+}
+
+/** The checkpoints alive (of process `pid`, or all), with what each costs in memory now (its private pages: the ones the process changed since). */
+export interface CheckpointsRequest {
+	/** 0: every checkpoint */
+	pid?: number;
+}
+
 /** A hardware watchpoint (data breakpoint) in every LWP of a stopped session process, and in each thread it creates later: a `stopped` event with reason `watchpoint` after an access to [addr, addr+len). */
 export interface WatchRequest {
 	pid: Pid;
@@ -814,7 +881,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","watch","unwatch","global","frameVars","typeInfo","typedValue","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","checkpoint","restore","checkpointDelete","checkpoints","watch","unwatch","global","frameVars","typeInfo","typedValue","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -827,6 +894,10 @@ export interface RequestByOp {
 	followForks: FollowForksRequest;
 	forkInfo: ForkInfoRequest;
 	recreate: RecreateRequest;
+	checkpoint: CheckpointRequest;
+	restore: RestoreRequest;
+	checkpointDelete: CheckpointDeleteRequest;
+	checkpoints: CheckpointsRequest;
 	watch: WatchRequest;
 	unwatch: UnwatchRequest;
 	global: GlobalRequest;
@@ -858,6 +929,10 @@ export interface BodyByOp {
 	followForks: PidBody;
 	forkInfo: ForkInfoBody;
 	recreate: RecreateBody;
+	checkpoint: CheckpointBody;
+	restore: RestoreBody;
+	checkpointDelete: CheckpointDeleteBody;
+	checkpoints: CheckpointsBody;
 	watch: WatchBody;
 	unwatch: PidBody;
 	global: GlobalBody;
@@ -1684,22 +1759,189 @@ function checkForkInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
+function checkCheckpointBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v223 = v as Record<string, unknown>;
-	const v224 = v223["parentTid"];
-	if (v224 === undefined) fail(p + ".parentTid", 'present', undefined);
-	checkPid(v224, p + ".parentTid", o, d + 1);
-	const v225 = v223["childTid"];
-	if (v225 === undefined) fail(p + ".childTid", 'present', undefined);
-	checkPid(v225, p + ".childTid", o, d + 1);
-	const v226 = v223["name"];
-	if (v226 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v226 === 'string')) fail(p + ".name", "a string", v226);
+	const v224 = v223["pid"];
+	if (v224 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v224 === 'number' && Number.isInteger(v224))) fail(p + ".pid", "an integer", v224);
+	const v225 = v223["checkpoint"];
+	if (v225 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v225, p + ".checkpoint", o, d + 1);
+	const v226 = v223["threads"];
+	if (v226 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(typeof v226 === 'number' && Number.isInteger(v226))) fail(p + ".threads", "an integer", v226);
+	if (typeof v226 === 'number' && v226 < 1) fail(p + ".threads", ">= 1", v226);
+	const v227 = v223["pauseUs"];
+	if (v227 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v227 === 'number' && Number.isInteger(v227))) fail(p + ".pauseUs", "an integer", v227);
+	if (typeof v227 === 'number' && v227 < 0) fail(p + ".pauseUs", ">= 0", v227);
+	const v228 = v223["us"];
+	if (v228 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".us", "an integer", v228);
+	if (typeof v228 === 'number' && v228 < 0) fail(p + ".us", ">= 0", v228);
+	const v229 = v223["created"];
+	if (v229 === undefined) fail(p + ".created", 'present', undefined);
+	if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".created", "an integer", v229);
+	const v230 = v223["warnings"];
+	if (v230 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v230))) fail(p + ".warnings", "an array", v230);
+	for (let v231 = 0; v231 < v230.length; v231++) {
+		const v232: unknown = v230[v231];
+		if (!(typeof v232 === 'string')) fail(p + ".warnings" + '[' + v231 + ']', "a string", v232);
+	}
 	if (o.strict) {
-		for (const v227 of Object.keys(v223)) {
-			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v227)) fail(p + '.' + v227, 'not there (not in the schema)', v223[v227]);
+		for (const v233 of Object.keys(v223)) {
+			if (!(["pid","checkpoint","threads","pauseUs","us","created","warnings"] as readonly string[]).includes(v233)) fail(p + '.' + v233, 'not there (not in the schema)', v223[v233]);
+		}
+	}
+}
+
+function checkRestoreBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v234 = v as Record<string, unknown>;
+	const v235 = v234["pid"];
+	if (v235 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v235, p + ".pid", o, d + 1);
+	const v236 = v234["checkpoint"];
+	if (v236 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v236, p + ".checkpoint", o, d + 1);
+	const v237 = v234["threads"];
+	if (v237 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v237))) fail(p + ".threads", "an array", v237);
+	for (let v238 = 0; v238 < v237.length; v238++) {
+		const v239: unknown = v237[v238];
+		if (!(isObject(v239))) fail(p + ".threads" + '[' + v238 + ']', "an object", v239);
+		const v240 = v239 as Record<string, unknown>;
+		const v241 = v240["savedTid"];
+		if (v241 === undefined) fail(p + ".threads" + '[' + v238 + ']' + ".savedTid", 'present', undefined);
+		checkPid(v241, p + ".threads" + '[' + v238 + ']' + ".savedTid", o, d + 1);
+		const v242 = v240["tid"];
+		if (v242 === undefined) fail(p + ".threads" + '[' + v238 + ']' + ".tid", 'present', undefined);
+		checkPid(v242, p + ".threads" + '[' + v238 + ']' + ".tid", o, d + 1);
+		if (o.strict) {
+			for (const v243 of Object.keys(v240)) {
+				if (!(["savedTid","tid"] as readonly string[]).includes(v243)) fail(p + ".threads" + '[' + v238 + ']' + '.' + v243, 'not there (not in the schema)', v240[v243]);
+			}
+		}
+	}
+	const v244 = v234["locksFixed"];
+	if (v244 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v244 === 'number' && Number.isInteger(v244))) fail(p + ".locksFixed", "an integer", v244);
+	if (typeof v244 === 'number' && v244 < 0) fail(p + ".locksFixed", ">= 0", v244);
+	const v245 = v234["robustOwnersFixed"];
+	if (v245 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".robustOwnersFixed", "an integer", v245);
+	if (typeof v245 === 'number' && v245 < 0) fail(p + ".robustOwnersFixed", ">= 0", v245);
+	const v246 = v234["buildUs"];
+	if (v246 === undefined) fail(p + ".buildUs", 'present', undefined);
+	if (!(typeof v246 === 'number' && Number.isInteger(v246))) fail(p + ".buildUs", "an integer", v246);
+	if (typeof v246 === 'number' && v246 < 0) fail(p + ".buildUs", ">= 0", v246);
+	const v247 = v234["us"];
+	if (v247 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v247 === 'number' && Number.isInteger(v247))) fail(p + ".us", "an integer", v247);
+	if (typeof v247 === 'number' && v247 < 0) fail(p + ".us", ">= 0", v247);
+	const v248 = v234["warnings"];
+	if (v248 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v248))) fail(p + ".warnings", "an array", v248);
+	for (let v249 = 0; v249 < v248.length; v249++) {
+		const v250: unknown = v248[v249];
+		if (!(typeof v250 === 'string')) fail(p + ".warnings" + '[' + v249 + ']', "a string", v250);
+	}
+	if (o.strict) {
+		for (const v251 of Object.keys(v234)) {
+			if (!(["pid","checkpoint","threads","locksFixed","robustOwnersFixed","buildUs","us","warnings"] as readonly string[]).includes(v251)) fail(p + '.' + v251, 'not there (not in the schema)', v234[v251]);
+		}
+	}
+}
+
+function checkCheckpointDeleteBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v252 = v as Record<string, unknown>;
+	const v253 = v252["checkpoint"];
+	if (v253 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v253, p + ".checkpoint", o, d + 1);
+	if (o.strict) {
+		for (const v254 of Object.keys(v252)) {
+			if (!(["checkpoint"] as readonly string[]).includes(v254)) fail(p + '.' + v254, 'not there (not in the schema)', v252[v254]);
+		}
+	}
+}
+
+function checkCheckpointsBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v255 = v as Record<string, unknown>;
+	const v256 = v255["checkpoints"];
+	if (v256 === undefined) fail(p + ".checkpoints", 'present', undefined);
+	if (!(Array.isArray(v256))) fail(p + ".checkpoints", "an array", v256);
+	for (let v257 = 0; v257 < v256.length; v257++) {
+		const v258: unknown = v256[v257];
+		checkCheckpointInfo(v258, p + ".checkpoints" + '[' + v257 + ']', o, d + 1);
+	}
+	if (o.strict) {
+		for (const v259 of Object.keys(v255)) {
+			if (!(["checkpoints"] as readonly string[]).includes(v259)) fail(p + '.' + v259, 'not there (not in the schema)', v255[v259]);
+		}
+	}
+}
+
+function checkCheckpointInfo(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v260 = v as Record<string, unknown>;
+	const v261 = v260["checkpoint"];
+	if (v261 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v261, p + ".checkpoint", o, d + 1);
+	const v262 = v260["of"];
+	if (v262 === undefined) fail(p + ".of", 'present', undefined);
+	checkPid(v262, p + ".of", o, d + 1);
+	const v263 = v260["threads"];
+	if (v263 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".threads", "an integer", v263);
+	if (typeof v263 === 'number' && v263 < 1) fail(p + ".threads", ">= 1", v263);
+	const v264 = v260["created"];
+	if (v264 === undefined) fail(p + ".created", 'present', undefined);
+	if (!(typeof v264 === 'number' && Number.isInteger(v264))) fail(p + ".created", "an integer", v264);
+	const v265 = v260["memoryBytes"];
+	if (v265 === undefined) fail(p + ".memoryBytes", 'present', undefined);
+	if (!(typeof v265 === 'number' && Number.isInteger(v265))) fail(p + ".memoryBytes", "an integer", v265);
+	const v266 = v260["tids"];
+	if (v266 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v266))) fail(p + ".tids", "an array", v266);
+	for (let v267 = 0; v267 < v266.length; v267++) {
+		const v268: unknown = v266[v267];
+		checkPid(v268, p + ".tids" + '[' + v267 + ']', o, d + 1);
+	}
+	const v269 = v260["pc"];
+	if (v269 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v269, p + ".pc", o, d + 1);
+	if (o.strict) {
+		for (const v270 of Object.keys(v260)) {
+			if (!(["checkpoint","of","threads","created","memoryBytes","tids","pc"] as readonly string[]).includes(v270)) fail(p + '.' + v270, 'not there (not in the schema)', v260[v270]);
+		}
+	}
+}
+
+function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v271 = v as Record<string, unknown>;
+	const v272 = v271["parentTid"];
+	if (v272 === undefined) fail(p + ".parentTid", 'present', undefined);
+	checkPid(v272, p + ".parentTid", o, d + 1);
+	const v273 = v271["childTid"];
+	if (v273 === undefined) fail(p + ".childTid", 'present', undefined);
+	checkPid(v273, p + ".childTid", o, d + 1);
+	const v274 = v271["name"];
+	if (v274 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v274 === 'string')) fail(p + ".name", "a string", v274);
+	if (o.strict) {
+		for (const v275 of Object.keys(v271)) {
+			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v275)) fail(p + '.' + v275, 'not there (not in the schema)', v271[v275]);
 		}
 	}
 }
@@ -1707,43 +1949,43 @@ function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
 function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v228 = v as Record<string, unknown>;
-	const v229 = v228["pid"];
-	if (v229 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".pid", "an integer", v229);
-	const v230 = v228["threads"];
-	if (v230 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(Array.isArray(v230))) fail(p + ".threads", "an array", v230);
-	for (let v231 = 0; v231 < v230.length; v231++) {
-		const v232: unknown = v230[v231];
-		checkRecreatedThread(v232, p + ".threads" + '[' + v231 + ']', o, d + 1);
+	const v276 = v as Record<string, unknown>;
+	const v277 = v276["pid"];
+	if (v277 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v277 === 'number' && Number.isInteger(v277))) fail(p + ".pid", "an integer", v277);
+	const v278 = v276["threads"];
+	if (v278 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v278))) fail(p + ".threads", "an array", v278);
+	for (let v279 = 0; v279 < v278.length; v279++) {
+		const v280: unknown = v278[v279];
+		checkRecreatedThread(v280, p + ".threads" + '[' + v279 + ']', o, d + 1);
 	}
-	const v233 = v228["locksFixed"];
-	if (v233 === undefined) fail(p + ".locksFixed", 'present', undefined);
-	if (!(typeof v233 === 'number' && Number.isInteger(v233))) fail(p + ".locksFixed", "an integer", v233);
-	if (typeof v233 === 'number' && v233 < 0) fail(p + ".locksFixed", ">= 0", v233);
-	const v234 = v228["robustOwnersFixed"];
-	if (v234 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
-	if (!(typeof v234 === 'number' && Number.isInteger(v234))) fail(p + ".robustOwnersFixed", "an integer", v234);
-	if (typeof v234 === 'number' && v234 < 0) fail(p + ".robustOwnersFixed", ">= 0", v234);
-	const v235 = v228["descriptorsRestored"];
-	if (v235 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
-	if (!(typeof v235 === 'number' && Number.isInteger(v235))) fail(p + ".descriptorsRestored", "an integer", v235);
-	if (typeof v235 === 'number' && v235 < 0) fail(p + ".descriptorsRestored", ">= 0", v235);
-	const v236 = v228["us"];
-	if (v236 === undefined) fail(p + ".us", 'present', undefined);
-	if (!(typeof v236 === 'number' && Number.isInteger(v236))) fail(p + ".us", "an integer", v236);
-	if (typeof v236 === 'number' && v236 < 0) fail(p + ".us", ">= 0", v236);
-	const v237 = v228["warnings"];
-	if (v237 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v237))) fail(p + ".warnings", "an array", v237);
-	for (let v238 = 0; v238 < v237.length; v238++) {
-		const v239: unknown = v237[v238];
-		if (!(typeof v239 === 'string')) fail(p + ".warnings" + '[' + v238 + ']', "a string", v239);
+	const v281 = v276["locksFixed"];
+	if (v281 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v281 === 'number' && Number.isInteger(v281))) fail(p + ".locksFixed", "an integer", v281);
+	if (typeof v281 === 'number' && v281 < 0) fail(p + ".locksFixed", ">= 0", v281);
+	const v282 = v276["robustOwnersFixed"];
+	if (v282 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v282 === 'number' && Number.isInteger(v282))) fail(p + ".robustOwnersFixed", "an integer", v282);
+	if (typeof v282 === 'number' && v282 < 0) fail(p + ".robustOwnersFixed", ">= 0", v282);
+	const v283 = v276["descriptorsRestored"];
+	if (v283 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
+	if (!(typeof v283 === 'number' && Number.isInteger(v283))) fail(p + ".descriptorsRestored", "an integer", v283);
+	if (typeof v283 === 'number' && v283 < 0) fail(p + ".descriptorsRestored", ">= 0", v283);
+	const v284 = v276["us"];
+	if (v284 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v284 === 'number' && Number.isInteger(v284))) fail(p + ".us", "an integer", v284);
+	if (typeof v284 === 'number' && v284 < 0) fail(p + ".us", ">= 0", v284);
+	const v285 = v276["warnings"];
+	if (v285 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v285))) fail(p + ".warnings", "an array", v285);
+	for (let v286 = 0; v286 < v285.length; v286++) {
+		const v287: unknown = v285[v286];
+		if (!(typeof v287 === 'string')) fail(p + ".warnings" + '[' + v286 + ']', "a string", v287);
 	}
 	if (o.strict) {
-		for (const v240 of Object.keys(v228)) {
-			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v240)) fail(p + '.' + v240, 'not there (not in the schema)', v228[v240]);
+		for (const v288 of Object.keys(v276)) {
+			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v288)) fail(p + '.' + v288, 'not there (not in the schema)', v276[v288]);
 		}
 	}
 }
@@ -1751,28 +1993,28 @@ function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v241 = v as Record<string, unknown>;
-	const v242 = v241["address"];
-	if (v242 === undefined) fail(p + ".address", 'present', undefined);
-	checkHex(v242, p + ".address", o, d + 1);
-	const v243 = v241["futex"];
-	if (v243 === undefined) fail(p + ".futex", 'present', undefined);
-	checkHex(v243, p + ".futex", o, d + 1);
-	const v244 = v241["symbol"];
-	if (v244 === undefined) fail(p + ".symbol", 'present', undefined);
-	if (!(typeof v244 === 'string')) fail(p + ".symbol", "a string", v244);
-	const v245 = v241["type"];
-	if (v245 === undefined) fail(p + ".type", 'present', undefined);
-	if (typeof v245 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v245)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v245);
-	const v246 = v241["ownerTid"];
-	if (v246 === undefined) fail(p + ".ownerTid", 'present', undefined);
-	checkPid(v246, p + ".ownerTid", o, d + 1);
-	const v247 = v241["ownerName"];
-	if (v247 === undefined) fail(p + ".ownerName", 'present', undefined);
-	if (!(typeof v247 === 'string')) fail(p + ".ownerName", "a string", v247);
+	const v289 = v as Record<string, unknown>;
+	const v290 = v289["address"];
+	if (v290 === undefined) fail(p + ".address", 'present', undefined);
+	checkHex(v290, p + ".address", o, d + 1);
+	const v291 = v289["futex"];
+	if (v291 === undefined) fail(p + ".futex", 'present', undefined);
+	checkHex(v291, p + ".futex", o, d + 1);
+	const v292 = v289["symbol"];
+	if (v292 === undefined) fail(p + ".symbol", 'present', undefined);
+	if (!(typeof v292 === 'string')) fail(p + ".symbol", "a string", v292);
+	const v293 = v289["type"];
+	if (v293 === undefined) fail(p + ".type", 'present', undefined);
+	if (typeof v293 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v293)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v293);
+	const v294 = v289["ownerTid"];
+	if (v294 === undefined) fail(p + ".ownerTid", 'present', undefined);
+	checkPid(v294, p + ".ownerTid", o, d + 1);
+	const v295 = v289["ownerName"];
+	if (v295 === undefined) fail(p + ".ownerName", 'present', undefined);
+	if (!(typeof v295 === 'string')) fail(p + ".ownerName", "a string", v295);
 	if (o.strict) {
-		for (const v248 of Object.keys(v241)) {
-			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v248)) fail(p + '.' + v248, 'not there (not in the schema)', v241[v248]);
+		for (const v296 of Object.keys(v289)) {
+			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v296)) fail(p + '.' + v296, 'not there (not in the schema)', v289[v296]);
 		}
 	}
 }
@@ -1780,17 +2022,17 @@ function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v249 = v as Record<string, unknown>;
-	const v250 = v249["pid"];
-	if (v250 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".pid", "an integer", v250);
-	const v251 = v249["slot"];
-	if (v251 === undefined) fail(p + ".slot", 'present', undefined);
-	if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".slot", "an integer", v251);
-	if (typeof v251 === 'number' && v251 < 0) fail(p + ".slot", ">= 0", v251);
+	const v297 = v as Record<string, unknown>;
+	const v298 = v297["pid"];
+	if (v298 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v298 === 'number' && Number.isInteger(v298))) fail(p + ".pid", "an integer", v298);
+	const v299 = v297["slot"];
+	if (v299 === undefined) fail(p + ".slot", 'present', undefined);
+	if (!(typeof v299 === 'number' && Number.isInteger(v299))) fail(p + ".slot", "an integer", v299);
+	if (typeof v299 === 'number' && v299 < 0) fail(p + ".slot", ">= 0", v299);
 	if (o.strict) {
-		for (const v252 of Object.keys(v249)) {
-			if (!(["pid","slot"] as readonly string[]).includes(v252)) fail(p + '.' + v252, 'not there (not in the schema)', v249[v252]);
+		for (const v300 of Object.keys(v297)) {
+			if (!(["pid","slot"] as readonly string[]).includes(v300)) fail(p + '.' + v300, 'not there (not in the schema)', v297[v300]);
 		}
 	}
 }
@@ -1804,37 +2046,37 @@ function checkTypeId(v: unknown, p: string, o: Opts, d: number): void {
 function checkFrameVar(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v253 = v as Record<string, unknown>;
-	const v254 = v253["name"];
-	if (v254 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v254 === 'string')) fail(p + ".name", "a string", v254);
-	const v255 = v253["kind"];
-	if (v255 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v255 !== 'string' || !["param","local"].includes(v255)) fail(p + ".kind", "one of param|local", v255);
-	const v256 = v253["type"];
-	if (v256 === undefined) fail(p + ".type", 'present', undefined);
-	if (v256 !== null) {
-		checkTypeId(v256, p + ".type", o, d + 1);
+	const v301 = v as Record<string, unknown>;
+	const v302 = v301["name"];
+	if (v302 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v302 === 'string')) fail(p + ".name", "a string", v302);
+	const v303 = v301["kind"];
+	if (v303 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v303 !== 'string' || !["param","local"].includes(v303)) fail(p + ".kind", "one of param|local", v303);
+	const v304 = v301["type"];
+	if (v304 === undefined) fail(p + ".type", 'present', undefined);
+	if (v304 !== null) {
+		checkTypeId(v304, p + ".type", o, d + 1);
 	}
-	const v257 = v253["address"];
-	if (v257 !== undefined) {
-		checkHex(v257, p + ".address", o, d + 1);
+	const v305 = v301["address"];
+	if (v305 !== undefined) {
+		checkHex(v305, p + ".address", o, d + 1);
 	}
-	const v258 = v253["register"];
-	if (v258 !== undefined) {
-		if (!(typeof v258 === 'string')) fail(p + ".register", "a string", v258);
+	const v306 = v301["register"];
+	if (v306 !== undefined) {
+		if (!(typeof v306 === 'string')) fail(p + ".register", "a string", v306);
 	}
-	const v259 = v253["bytes"];
-	if (v259 !== undefined) {
-		if (!(typeof v259 === 'string')) fail(p + ".bytes", "a string", v259);
+	const v307 = v301["bytes"];
+	if (v307 !== undefined) {
+		if (!(typeof v307 === 'string')) fail(p + ".bytes", "a string", v307);
 	}
-	const v260 = v253["unavailable"];
-	if (v260 !== undefined) {
-		if (!(typeof v260 === 'string')) fail(p + ".unavailable", "a string", v260);
+	const v308 = v301["unavailable"];
+	if (v308 !== undefined) {
+		if (!(typeof v308 === 'string')) fail(p + ".unavailable", "a string", v308);
 	}
 	if (o.strict) {
-		for (const v261 of Object.keys(v253)) {
-			if (!(["name","kind","type","address","register","bytes","unavailable"] as readonly string[]).includes(v261)) fail(p + '.' + v261, 'not there (not in the schema)', v253[v261]);
+		for (const v309 of Object.keys(v301)) {
+			if (!(["name","kind","type","address","register","bytes","unavailable"] as readonly string[]).includes(v309)) fail(p + '.' + v309, 'not there (not in the schema)', v301[v309]);
 		}
 	}
 }
@@ -1842,35 +2084,35 @@ function checkFrameVar(v: unknown, p: string, o: Opts, d: number): void {
 function checkFrameVarsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v262 = v as Record<string, unknown>;
-	const v263 = v262["pid"];
-	if (v263 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".pid", "an integer", v263);
-	const v264 = v262["tid"];
-	if (v264 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v264 === 'number' && Number.isInteger(v264))) fail(p + ".tid", "an integer", v264);
-	const v265 = v262["frame"];
-	if (v265 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v265 === 'number' && Number.isInteger(v265))) fail(p + ".frame", "an integer", v265);
-	const v266 = v262["pc"];
-	if (v266 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v266, p + ".pc", o, d + 1);
-	const v267 = v262["function"];
-	if (v267 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v267 === 'string' || v267 === null)) fail(p + ".function", "a string or null", v267);
-	const v268 = v262["note"];
-	if (v268 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v268 === 'string' || v268 === null)) fail(p + ".note", "a string or null", v268);
-	const v269 = v262["variables"];
-	if (v269 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v269))) fail(p + ".variables", "an array", v269);
-	for (let v270 = 0; v270 < v269.length; v270++) {
-		const v271: unknown = v269[v270];
-		checkFrameVar(v271, p + ".variables" + '[' + v270 + ']', o, d + 1);
+	const v310 = v as Record<string, unknown>;
+	const v311 = v310["pid"];
+	if (v311 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v311 === 'number' && Number.isInteger(v311))) fail(p + ".pid", "an integer", v311);
+	const v312 = v310["tid"];
+	if (v312 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v312 === 'number' && Number.isInteger(v312))) fail(p + ".tid", "an integer", v312);
+	const v313 = v310["frame"];
+	if (v313 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v313 === 'number' && Number.isInteger(v313))) fail(p + ".frame", "an integer", v313);
+	const v314 = v310["pc"];
+	if (v314 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v314, p + ".pc", o, d + 1);
+	const v315 = v310["function"];
+	if (v315 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v315 === 'string' || v315 === null)) fail(p + ".function", "a string or null", v315);
+	const v316 = v310["note"];
+	if (v316 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v316 === 'string' || v316 === null)) fail(p + ".note", "a string or null", v316);
+	const v317 = v310["variables"];
+	if (v317 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v317))) fail(p + ".variables", "an array", v317);
+	for (let v318 = 0; v318 < v317.length; v318++) {
+		const v319: unknown = v317[v318];
+		checkFrameVar(v319, p + ".variables" + '[' + v318 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v272 of Object.keys(v262)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v272)) fail(p + '.' + v272, 'not there (not in the schema)', v262[v272]);
+		for (const v320 of Object.keys(v310)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v320)) fail(p + '.' + v320, 'not there (not in the schema)', v310[v320]);
 		}
 	}
 }
@@ -1878,29 +2120,29 @@ function checkFrameVarsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeField(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v273 = v as Record<string, unknown>;
-	const v274 = v273["name"];
-	if (v274 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v274 === 'string' || v274 === null)) fail(p + ".name", "a string or null", v274);
-	const v275 = v273["type"];
-	if (v275 === undefined) fail(p + ".type", 'present', undefined);
-	if (v275 !== null) {
-		checkTypeId(v275, p + ".type", o, d + 1);
+	const v321 = v as Record<string, unknown>;
+	const v322 = v321["name"];
+	if (v322 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v322 === 'string' || v322 === null)) fail(p + ".name", "a string or null", v322);
+	const v323 = v321["type"];
+	if (v323 === undefined) fail(p + ".type", 'present', undefined);
+	if (v323 !== null) {
+		checkTypeId(v323, p + ".type", o, d + 1);
 	}
-	const v276 = v273["offset"];
-	if (v276 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v276 === 'number' && Number.isInteger(v276))) fail(p + ".offset", "an integer", v276);
-	const v277 = v273["bitSize"];
-	if (v277 !== undefined) {
-		if (!(typeof v277 === 'number' && Number.isInteger(v277))) fail(p + ".bitSize", "an integer", v277);
+	const v324 = v321["offset"];
+	if (v324 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v324 === 'number' && Number.isInteger(v324))) fail(p + ".offset", "an integer", v324);
+	const v325 = v321["bitSize"];
+	if (v325 !== undefined) {
+		if (!(typeof v325 === 'number' && Number.isInteger(v325))) fail(p + ".bitSize", "an integer", v325);
 	}
-	const v278 = v273["bitOffset"];
-	if (v278 !== undefined) {
-		if (!(typeof v278 === 'number' && Number.isInteger(v278))) fail(p + ".bitOffset", "an integer", v278);
+	const v326 = v321["bitOffset"];
+	if (v326 !== undefined) {
+		if (!(typeof v326 === 'number' && Number.isInteger(v326))) fail(p + ".bitOffset", "an integer", v326);
 	}
 	if (o.strict) {
-		for (const v279 of Object.keys(v273)) {
-			if (!(["name","type","offset","bitSize","bitOffset"] as readonly string[]).includes(v279)) fail(p + '.' + v279, 'not there (not in the schema)', v273[v279]);
+		for (const v327 of Object.keys(v321)) {
+			if (!(["name","type","offset","bitSize","bitOffset"] as readonly string[]).includes(v327)) fail(p + '.' + v327, 'not there (not in the schema)', v321[v327]);
 		}
 	}
 }
@@ -1908,77 +2150,77 @@ function checkTypeField(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeLayout(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v280 = v as Record<string, unknown>;
-	const v281 = v280["id"];
-	if (v281 === undefined) fail(p + ".id", 'present', undefined);
-	checkTypeId(v281, p + ".id", o, d + 1);
-	const v282 = v280["name"];
-	if (v282 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v282 === 'string')) fail(p + ".name", "a string", v282);
-	const v283 = v280["kind"];
-	if (v283 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v283 !== 'string' || !["base","pointer","typedef","qualified","struct","union","enum","array","function","other"].includes(v283)) fail(p + ".kind", "one of base|pointer|typedef|qualified|struct|union|enum|array|function|other", v283);
-	const v284 = v280["size"];
-	if (v284 !== undefined) {
-		if (!(typeof v284 === 'number' && Number.isInteger(v284))) fail(p + ".size", "an integer", v284);
+	const v328 = v as Record<string, unknown>;
+	const v329 = v328["id"];
+	if (v329 === undefined) fail(p + ".id", 'present', undefined);
+	checkTypeId(v329, p + ".id", o, d + 1);
+	const v330 = v328["name"];
+	if (v330 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v330 === 'string')) fail(p + ".name", "a string", v330);
+	const v331 = v328["kind"];
+	if (v331 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v331 !== 'string' || !["base","pointer","typedef","qualified","struct","union","enum","array","function","other"].includes(v331)) fail(p + ".kind", "one of base|pointer|typedef|qualified|struct|union|enum|array|function|other", v331);
+	const v332 = v328["size"];
+	if (v332 !== undefined) {
+		if (!(typeof v332 === 'number' && Number.isInteger(v332))) fail(p + ".size", "an integer", v332);
 	}
-	const v285 = v280["encoding"];
-	if (v285 !== undefined) {
-		if (typeof v285 !== 'string' || !["signed","unsigned","signedChar","unsignedChar","bool","float","other"].includes(v285)) fail(p + ".encoding", "one of signed|unsigned|signedChar|unsignedChar|bool|float|other", v285);
+	const v333 = v328["encoding"];
+	if (v333 !== undefined) {
+		if (typeof v333 !== 'string' || !["signed","unsigned","signedChar","unsignedChar","bool","float","other"].includes(v333)) fail(p + ".encoding", "one of signed|unsigned|signedChar|unsignedChar|bool|float|other", v333);
 	}
-	const v286 = v280["target"];
-	if (v286 !== undefined) {
-		if (v286 !== null) {
-			checkTypeId(v286, p + ".target", o, d + 1);
+	const v334 = v328["target"];
+	if (v334 !== undefined) {
+		if (v334 !== null) {
+			checkTypeId(v334, p + ".target", o, d + 1);
 		}
 	}
-	const v287 = v280["declaration"];
-	if (v287 !== undefined) {
-		if (!(typeof v287 === 'boolean')) fail(p + ".declaration", "a boolean", v287);
+	const v335 = v328["declaration"];
+	if (v335 !== undefined) {
+		if (!(typeof v335 === 'boolean')) fail(p + ".declaration", "a boolean", v335);
 	}
-	const v288 = v280["fields"];
-	if (v288 !== undefined) {
-		if (!(Array.isArray(v288))) fail(p + ".fields", "an array", v288);
-		for (let v289 = 0; v289 < v288.length; v289++) {
-			const v290: unknown = v288[v289];
-			checkTypeField(v290, p + ".fields" + '[' + v289 + ']', o, d + 1);
+	const v336 = v328["fields"];
+	if (v336 !== undefined) {
+		if (!(Array.isArray(v336))) fail(p + ".fields", "an array", v336);
+		for (let v337 = 0; v337 < v336.length; v337++) {
+			const v338: unknown = v336[v337];
+			checkTypeField(v338, p + ".fields" + '[' + v337 + ']', o, d + 1);
 		}
 	}
-	const v291 = v280["signed"];
-	if (v291 !== undefined) {
-		if (!(typeof v291 === 'boolean')) fail(p + ".signed", "a boolean", v291);
+	const v339 = v328["signed"];
+	if (v339 !== undefined) {
+		if (!(typeof v339 === 'boolean')) fail(p + ".signed", "a boolean", v339);
 	}
-	const v292 = v280["enumerators"];
-	if (v292 !== undefined) {
-		if (!(Array.isArray(v292))) fail(p + ".enumerators", "an array", v292);
-		for (let v293 = 0; v293 < v292.length; v293++) {
-			const v294: unknown = v292[v293];
-			if (!(isObject(v294))) fail(p + ".enumerators" + '[' + v293 + ']', "an object", v294);
-			const v295 = v294 as Record<string, unknown>;
-			const v296 = v295["name"];
-			if (v296 === undefined) fail(p + ".enumerators" + '[' + v293 + ']' + ".name", 'present', undefined);
-			if (!(typeof v296 === 'string')) fail(p + ".enumerators" + '[' + v293 + ']' + ".name", "a string", v296);
-			const v297 = v295["value"];
-			if (v297 === undefined) fail(p + ".enumerators" + '[' + v293 + ']' + ".value", 'present', undefined);
-			if (!(typeof v297 === 'string')) fail(p + ".enumerators" + '[' + v293 + ']' + ".value", "a string", v297);
+	const v340 = v328["enumerators"];
+	if (v340 !== undefined) {
+		if (!(Array.isArray(v340))) fail(p + ".enumerators", "an array", v340);
+		for (let v341 = 0; v341 < v340.length; v341++) {
+			const v342: unknown = v340[v341];
+			if (!(isObject(v342))) fail(p + ".enumerators" + '[' + v341 + ']', "an object", v342);
+			const v343 = v342 as Record<string, unknown>;
+			const v344 = v343["name"];
+			if (v344 === undefined) fail(p + ".enumerators" + '[' + v341 + ']' + ".name", 'present', undefined);
+			if (!(typeof v344 === 'string')) fail(p + ".enumerators" + '[' + v341 + ']' + ".name", "a string", v344);
+			const v345 = v343["value"];
+			if (v345 === undefined) fail(p + ".enumerators" + '[' + v341 + ']' + ".value", 'present', undefined);
+			if (!(typeof v345 === 'string')) fail(p + ".enumerators" + '[' + v341 + ']' + ".value", "a string", v345);
 			if (o.strict) {
-				for (const v298 of Object.keys(v295)) {
-					if (!(["name","value"] as readonly string[]).includes(v298)) fail(p + ".enumerators" + '[' + v293 + ']' + '.' + v298, 'not there (not in the schema)', v295[v298]);
+				for (const v346 of Object.keys(v343)) {
+					if (!(["name","value"] as readonly string[]).includes(v346)) fail(p + ".enumerators" + '[' + v341 + ']' + '.' + v346, 'not there (not in the schema)', v343[v346]);
 				}
 			}
 		}
 	}
-	const v299 = v280["dims"];
-	if (v299 !== undefined) {
-		if (!(Array.isArray(v299))) fail(p + ".dims", "an array", v299);
-		for (let v300 = 0; v300 < v299.length; v300++) {
-			const v301: unknown = v299[v300];
-			if (!(typeof v301 === 'number' && Number.isInteger(v301))) fail(p + ".dims" + '[' + v300 + ']', "an integer", v301);
+	const v347 = v328["dims"];
+	if (v347 !== undefined) {
+		if (!(Array.isArray(v347))) fail(p + ".dims", "an array", v347);
+		for (let v348 = 0; v348 < v347.length; v348++) {
+			const v349: unknown = v347[v348];
+			if (!(typeof v349 === 'number' && Number.isInteger(v349))) fail(p + ".dims" + '[' + v348 + ']', "an integer", v349);
 		}
 	}
 	if (o.strict) {
-		for (const v302 of Object.keys(v280)) {
-			if (!(["id","name","kind","size","encoding","target","declaration","fields","signed","enumerators","dims"] as readonly string[]).includes(v302)) fail(p + '.' + v302, 'not there (not in the schema)', v280[v302]);
+		for (const v350 of Object.keys(v328)) {
+			if (!(["id","name","kind","size","encoding","target","declaration","fields","signed","enumerators","dims"] as readonly string[]).includes(v350)) fail(p + '.' + v350, 'not there (not in the schema)', v328[v350]);
 		}
 	}
 }
@@ -1986,18 +2228,18 @@ function checkTypeLayout(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v303 = v as Record<string, unknown>;
-	const v304 = v303["pid"];
-	if (v304 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v304 === 'number' && Number.isInteger(v304))) fail(p + ".pid", "an integer", v304);
-	const v305 = v303["type"];
-	if (v305 === undefined) fail(p + ".type", 'present', undefined);
-	if (v305 !== null) {
-		checkTypeLayout(v305, p + ".type", o, d + 1);
+	const v351 = v as Record<string, unknown>;
+	const v352 = v351["pid"];
+	if (v352 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v352 === 'number' && Number.isInteger(v352))) fail(p + ".pid", "an integer", v352);
+	const v353 = v351["type"];
+	if (v353 === undefined) fail(p + ".type", 'present', undefined);
+	if (v353 !== null) {
+		checkTypeLayout(v353, p + ".type", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v306 of Object.keys(v303)) {
-			if (!(["pid","type"] as readonly string[]).includes(v306)) fail(p + '.' + v306, 'not there (not in the schema)', v303[v306]);
+		for (const v354 of Object.keys(v351)) {
+			if (!(["pid","type"] as readonly string[]).includes(v354)) fail(p + '.' + v354, 'not there (not in the schema)', v351[v354]);
 		}
 	}
 }
@@ -2005,16 +2247,16 @@ function checkTypeInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v307 = v as Record<string, unknown>;
-	const v308 = v307["pid"];
-	if (v308 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v308 === 'number' && Number.isInteger(v308))) fail(p + ".pid", "an integer", v308);
-	const v309 = v307["variable"];
-	if (v309 === undefined) fail(p + ".variable", 'present', undefined);
-	checkLocalVariable(v309, p + ".variable", o, d + 1);
+	const v355 = v as Record<string, unknown>;
+	const v356 = v355["pid"];
+	if (v356 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v356 === 'number' && Number.isInteger(v356))) fail(p + ".pid", "an integer", v356);
+	const v357 = v355["variable"];
+	if (v357 === undefined) fail(p + ".variable", 'present', undefined);
+	checkLocalVariable(v357, p + ".variable", o, d + 1);
 	if (o.strict) {
-		for (const v310 of Object.keys(v307)) {
-			if (!(["pid","variable"] as readonly string[]).includes(v310)) fail(p + '.' + v310, 'not there (not in the schema)', v307[v310]);
+		for (const v358 of Object.keys(v355)) {
+			if (!(["pid","variable"] as readonly string[]).includes(v358)) fail(p + '.' + v358, 'not there (not in the schema)', v355[v358]);
 		}
 	}
 }
@@ -2022,20 +2264,20 @@ function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v311 = v as Record<string, unknown>;
-	const v312 = v311["pid"];
-	if (v312 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v312 === 'number' && Number.isInteger(v312))) fail(p + ".pid", "an integer", v312);
-	const v313 = v311["variables"];
-	if (v313 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v313))) fail(p + ".variables", "an array", v313);
-	for (let v314 = 0; v314 < v313.length; v314++) {
-		const v315: unknown = v313[v314];
-		checkLocalVariable(v315, p + ".variables" + '[' + v314 + ']', o, d + 1);
+	const v359 = v as Record<string, unknown>;
+	const v360 = v359["pid"];
+	if (v360 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v360 === 'number' && Number.isInteger(v360))) fail(p + ".pid", "an integer", v360);
+	const v361 = v359["variables"];
+	if (v361 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v361))) fail(p + ".variables", "an array", v361);
+	for (let v362 = 0; v362 < v361.length; v362++) {
+		const v363: unknown = v361[v362];
+		checkLocalVariable(v363, p + ".variables" + '[' + v362 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v316 of Object.keys(v311)) {
-			if (!(["pid","variables"] as readonly string[]).includes(v316)) fail(p + '.' + v316, 'not there (not in the schema)', v311[v316]);
+		for (const v364 of Object.keys(v359)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v364)) fail(p + '.' + v364, 'not there (not in the schema)', v359[v364]);
 		}
 	}
 }
@@ -2043,13 +2285,13 @@ function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v317 = v as Record<string, unknown>;
-	const v318 = v317["pid"];
-	if (v318 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v318 === 'number' && Number.isInteger(v318))) fail(p + ".pid", "an integer", v318);
+	const v365 = v as Record<string, unknown>;
+	const v366 = v365["pid"];
+	if (v366 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v366 === 'number' && Number.isInteger(v366))) fail(p + ".pid", "an integer", v366);
 	if (o.strict) {
-		for (const v319 of Object.keys(v317)) {
-			if (!(["pid"] as readonly string[]).includes(v319)) fail(p + '.' + v319, 'not there (not in the schema)', v317[v319]);
+		for (const v367 of Object.keys(v365)) {
+			if (!(["pid"] as readonly string[]).includes(v367)) fail(p + '.' + v367, 'not there (not in the schema)', v365[v367]);
 		}
 	}
 }
@@ -2057,23 +2299,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v320 = v as Record<string, unknown>;
-	const v321 = v320["pid"];
-	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v321 === 'number' && Number.isInteger(v321))) fail(p + ".pid", "an integer", v321);
-	const v322 = v320["stopped"];
-	if (v322 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v322 === 'boolean')) fail(p + ".stopped", "a boolean", v322);
-	const v323 = v320["tids"];
-	if (v323 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v323))) fail(p + ".tids", "an array", v323);
-	for (let v324 = 0; v324 < v323.length; v324++) {
-		const v325: unknown = v323[v324];
-		if (!(typeof v325 === 'number' && Number.isInteger(v325))) fail(p + ".tids" + '[' + v324 + ']', "an integer", v325);
+	const v368 = v as Record<string, unknown>;
+	const v369 = v368["pid"];
+	if (v369 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v369 === 'number' && Number.isInteger(v369))) fail(p + ".pid", "an integer", v369);
+	const v370 = v368["stopped"];
+	if (v370 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v370 === 'boolean')) fail(p + ".stopped", "a boolean", v370);
+	const v371 = v368["tids"];
+	if (v371 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v371))) fail(p + ".tids", "an array", v371);
+	for (let v372 = 0; v372 < v371.length; v372++) {
+		const v373: unknown = v371[v372];
+		if (!(typeof v373 === 'number' && Number.isInteger(v373))) fail(p + ".tids" + '[' + v372 + ']', "an integer", v373);
 	}
 	if (o.strict) {
-		for (const v326 of Object.keys(v320)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v326)) fail(p + '.' + v326, 'not there (not in the schema)', v320[v326]);
+		for (const v374 of Object.keys(v368)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v374)) fail(p + '.' + v374, 'not there (not in the schema)', v368[v374]);
 		}
 	}
 }
@@ -2081,23 +2323,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v327 = v as Record<string, unknown>;
-	const v328 = v327["pid"];
-	if (v328 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v328 === 'number' && Number.isInteger(v328))) fail(p + ".pid", "an integer", v328);
-	const v329 = v327["pauseUs"];
-	if (v329 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v329 === 'number' && Number.isInteger(v329))) fail(p + ".pauseUs", "an integer", v329);
-	const v330 = v327["tids"];
-	if (v330 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v330))) fail(p + ".tids", "an array", v330);
-	for (let v331 = 0; v331 < v330.length; v331++) {
-		const v332: unknown = v330[v331];
-		if (!(typeof v332 === 'number' && Number.isInteger(v332))) fail(p + ".tids" + '[' + v331 + ']', "an integer", v332);
+	const v375 = v as Record<string, unknown>;
+	const v376 = v375["pid"];
+	if (v376 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v376 === 'number' && Number.isInteger(v376))) fail(p + ".pid", "an integer", v376);
+	const v377 = v375["pauseUs"];
+	if (v377 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v377 === 'number' && Number.isInteger(v377))) fail(p + ".pauseUs", "an integer", v377);
+	const v378 = v375["tids"];
+	if (v378 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v378))) fail(p + ".tids", "an array", v378);
+	for (let v379 = 0; v379 < v378.length; v379++) {
+		const v380: unknown = v378[v379];
+		if (!(typeof v380 === 'number' && Number.isInteger(v380))) fail(p + ".tids" + '[' + v379 + ']', "an integer", v380);
 	}
 	if (o.strict) {
-		for (const v333 of Object.keys(v327)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v333)) fail(p + '.' + v333, 'not there (not in the schema)', v327[v333]);
+		for (const v381 of Object.keys(v375)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v381)) fail(p + '.' + v381, 'not there (not in the schema)', v375[v381]);
 		}
 	}
 }
@@ -2105,26 +2347,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v334 = v as Record<string, unknown>;
-	const v335 = v334["pid"];
-	if (v335 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v335 === 'number' && Number.isInteger(v335))) fail(p + ".pid", "an integer", v335);
-	const v336 = v334["stdoutFd"];
-	if (v336 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v336 === 'number' && Number.isInteger(v336))) fail(p + ".stdoutFd", "an integer", v336);
-	const v337 = v334["stderrFd"];
-	if (v337 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v337 === 'number' && Number.isInteger(v337))) fail(p + ".stderrFd", "an integer", v337);
-	const v338 = v334["tids"];
-	if (v338 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v338))) fail(p + ".tids", "an array", v338);
-	for (let v339 = 0; v339 < v338.length; v339++) {
-		const v340: unknown = v338[v339];
-		if (!(typeof v340 === 'number' && Number.isInteger(v340))) fail(p + ".tids" + '[' + v339 + ']', "an integer", v340);
+	const v382 = v as Record<string, unknown>;
+	const v383 = v382["pid"];
+	if (v383 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v383 === 'number' && Number.isInteger(v383))) fail(p + ".pid", "an integer", v383);
+	const v384 = v382["stdoutFd"];
+	if (v384 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v384 === 'number' && Number.isInteger(v384))) fail(p + ".stdoutFd", "an integer", v384);
+	const v385 = v382["stderrFd"];
+	if (v385 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v385 === 'number' && Number.isInteger(v385))) fail(p + ".stderrFd", "an integer", v385);
+	const v386 = v382["tids"];
+	if (v386 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v386))) fail(p + ".tids", "an array", v386);
+	for (let v387 = 0; v387 < v386.length; v387++) {
+		const v388: unknown = v386[v387];
+		if (!(typeof v388 === 'number' && Number.isInteger(v388))) fail(p + ".tids" + '[' + v387 + ']', "an integer", v388);
 	}
 	if (o.strict) {
-		for (const v341 of Object.keys(v334)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v341)) fail(p + '.' + v341, 'not there (not in the schema)', v334[v341]);
+		for (const v389 of Object.keys(v382)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v389)) fail(p + '.' + v389, 'not there (not in the schema)', v382[v389]);
 		}
 	}
 }
@@ -2132,57 +2374,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v342 = v as Record<string, unknown>;
-	const v343 = v342["pid"];
-	if (v343 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v343 === 'number' && Number.isInteger(v343))) fail(p + ".pid", "an integer", v343);
-	const v344 = v342["tid"];
-	if (v344 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v344 === 'number' && Number.isInteger(v344))) fail(p + ".tid", "an integer", v344);
-	const v345 = v342["pc"];
-	if (v345 !== undefined) {
-		checkHex(v345, p + ".pc", o, d + 1);
+	const v390 = v as Record<string, unknown>;
+	const v391 = v390["pid"];
+	if (v391 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v391 === 'number' && Number.isInteger(v391))) fail(p + ".pid", "an integer", v391);
+	const v392 = v390["tid"];
+	if (v392 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v392 === 'number' && Number.isInteger(v392))) fail(p + ".tid", "an integer", v392);
+	const v393 = v390["pc"];
+	if (v393 !== undefined) {
+		checkHex(v393, p + ".pc", o, d + 1);
 	}
-	const v346 = v342["interrupted"];
-	if (v346 !== undefined) {
-		if (!(typeof v346 === 'boolean')) fail(p + ".interrupted", "a boolean", v346);
+	const v394 = v390["interrupted"];
+	if (v394 !== undefined) {
+		if (!(typeof v394 === 'boolean')) fail(p + ".interrupted", "a boolean", v394);
 	}
-	const v347 = v342["reason"];
-	if (v347 !== undefined) {
-		if (typeof v347 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v347)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v347);
+	const v395 = v390["reason"];
+	if (v395 !== undefined) {
+		if (typeof v395 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v395)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v395);
 	}
-	const v348 = v342["stopTid"];
-	if (v348 !== undefined) {
-		if (!(typeof v348 === 'number' && Number.isInteger(v348))) fail(p + ".stopTid", "an integer", v348);
+	const v396 = v390["stopTid"];
+	if (v396 !== undefined) {
+		if (!(typeof v396 === 'number' && Number.isInteger(v396))) fail(p + ".stopTid", "an integer", v396);
 	}
-	const v349 = v342["signal"];
-	if (v349 !== undefined) {
-		if (!(typeof v349 === 'number' && Number.isInteger(v349))) fail(p + ".signal", "an integer", v349);
-		if (typeof v349 === 'number' && v349 < 1) fail(p + ".signal", ">= 1", v349);
-		if (typeof v349 === 'number' && v349 > 64) fail(p + ".signal", "<= 64", v349);
+	const v397 = v390["signal"];
+	if (v397 !== undefined) {
+		if (!(typeof v397 === 'number' && Number.isInteger(v397))) fail(p + ".signal", "an integer", v397);
+		if (typeof v397 === 'number' && v397 < 1) fail(p + ".signal", ">= 1", v397);
+		if (typeof v397 === 'number' && v397 > 64) fail(p + ".signal", "<= 64", v397);
 	}
-	const v350 = v342["addr"];
-	if (v350 !== undefined) {
-		checkHex(v350, p + ".addr", o, d + 1);
+	const v398 = v390["addr"];
+	if (v398 !== undefined) {
+		checkHex(v398, p + ".addr", o, d + 1);
 	}
-	const v351 = v342["singleSteps"];
-	if (v351 !== undefined) {
-		if (!(typeof v351 === 'number' && Number.isInteger(v351))) fail(p + ".singleSteps", "an integer", v351);
-		if (typeof v351 === 'number' && v351 < 0) fail(p + ".singleSteps", ">= 0", v351);
+	const v399 = v390["singleSteps"];
+	if (v399 !== undefined) {
+		if (!(typeof v399 === 'number' && Number.isInteger(v399))) fail(p + ".singleSteps", "an integer", v399);
+		if (typeof v399 === 'number' && v399 < 0) fail(p + ".singleSteps", ">= 0", v399);
 	}
-	const v352 = v342["continues"];
-	if (v352 !== undefined) {
-		if (!(typeof v352 === 'number' && Number.isInteger(v352))) fail(p + ".continues", "an integer", v352);
-		if (typeof v352 === 'number' && v352 < 0) fail(p + ".continues", ">= 0", v352);
+	const v400 = v390["continues"];
+	if (v400 !== undefined) {
+		if (!(typeof v400 === 'number' && Number.isInteger(v400))) fail(p + ".continues", "an integer", v400);
+		if (typeof v400 === 'number' && v400 < 0) fail(p + ".continues", ">= 0", v400);
 	}
-	const v353 = v342["us"];
-	if (v353 !== undefined) {
-		if (!(typeof v353 === 'number' && Number.isInteger(v353))) fail(p + ".us", "an integer", v353);
-		if (typeof v353 === 'number' && v353 < 0) fail(p + ".us", ">= 0", v353);
+	const v401 = v390["us"];
+	if (v401 !== undefined) {
+		if (!(typeof v401 === 'number' && Number.isInteger(v401))) fail(p + ".us", "an integer", v401);
+		if (typeof v401 === 'number' && v401 < 0) fail(p + ".us", ">= 0", v401);
 	}
 	if (o.strict) {
-		for (const v354 of Object.keys(v342)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v354)) fail(p + '.' + v354, 'not there (not in the schema)', v342[v354]);
+		for (const v402 of Object.keys(v390)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v402)) fail(p + '.' + v402, 'not there (not in the schema)', v390[v402]);
 		}
 	}
 }
@@ -2190,13 +2432,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v355 = v as Record<string, unknown>;
-	const v356 = v355["addr"];
-	if (v356 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v356, p + ".addr", o, d + 1);
+	const v403 = v as Record<string, unknown>;
+	const v404 = v403["addr"];
+	if (v404 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v404, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v357 of Object.keys(v355)) {
-			if (!(["addr"] as readonly string[]).includes(v357)) fail(p + '.' + v357, 'not there (not in the schema)', v355[v357]);
+		for (const v405 of Object.keys(v403)) {
+			if (!(["addr"] as readonly string[]).includes(v405)) fail(p + '.' + v405, 'not there (not in the schema)', v403[v405]);
 		}
 	}
 }
@@ -2204,16 +2446,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v358 = v as Record<string, unknown>;
-	const v359 = v358["tid"];
-	if (v359 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v359 === 'number' && Number.isInteger(v359))) fail(p + ".tid", "an integer", v359);
-	const v360 = v358["gpr"];
-	if (v360 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v360, p + ".gpr", o, d + 1);
+	const v406 = v as Record<string, unknown>;
+	const v407 = v406["tid"];
+	if (v407 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v407 === 'number' && Number.isInteger(v407))) fail(p + ".tid", "an integer", v407);
+	const v408 = v406["gpr"];
+	if (v408 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v408, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v361 of Object.keys(v358)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v361)) fail(p + '.' + v361, 'not there (not in the schema)', v358[v361]);
+		for (const v409 of Object.keys(v406)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v409)) fail(p + '.' + v409, 'not there (not in the schema)', v406[v409]);
 		}
 	}
 }
@@ -2221,13 +2463,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v362 = v as Record<string, unknown>;
-	const v363 = v362["tracerTid"];
-	if (v363 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v363 === 'number' && Number.isInteger(v363))) fail(p + ".tracerTid", "an integer", v363);
+	const v410 = v as Record<string, unknown>;
+	const v411 = v410["tracerTid"];
+	if (v411 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".tracerTid", "an integer", v411);
 	if (o.strict) {
-		for (const v364 of Object.keys(v362)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v364)) fail(p + '.' + v364, 'not there (not in the schema)', v362[v364]);
+		for (const v412 of Object.keys(v410)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v412)) fail(p + '.' + v412, 'not there (not in the schema)', v410[v412]);
 		}
 	}
 }
@@ -2235,34 +2477,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v365 = v as Record<string, unknown>;
-	const v366 = v365["pc"];
-	if (v366 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v366, p + ".pc", o, d + 1);
-	const v367 = v365["sp"];
-	if (v367 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v367, p + ".sp", o, d + 1);
-	const v368 = v365["function"];
-	if (v368 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v368 === 'string' || v368 === null)) fail(p + ".function", "a string or null", v368);
-	const v369 = v365["offset"];
-	if (v369 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v369 === 'number' && Number.isInteger(v369))) fail(p + ".offset", "an integer", v369);
-	const v370 = v365["module"];
-	if (v370 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v370 === 'string' || v370 === null)) fail(p + ".module", "a string or null", v370);
-	const v371 = v365["file"];
-	if (v371 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v371 === 'string' || v371 === null)) fail(p + ".file", "a string or null", v371);
-	const v372 = v365["line"];
-	if (v372 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v372 === 'number' && Number.isInteger(v372) || v372 === null)) fail(p + ".line", "an integer or null", v372);
-	const v373 = v365["column"];
-	if (v373 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v373 === 'number' && Number.isInteger(v373) || v373 === null)) fail(p + ".column", "an integer or null", v373);
+	const v413 = v as Record<string, unknown>;
+	const v414 = v413["pc"];
+	if (v414 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v414, p + ".pc", o, d + 1);
+	const v415 = v413["sp"];
+	if (v415 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v415, p + ".sp", o, d + 1);
+	const v416 = v413["function"];
+	if (v416 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v416 === 'string' || v416 === null)) fail(p + ".function", "a string or null", v416);
+	const v417 = v413["offset"];
+	if (v417 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v417 === 'number' && Number.isInteger(v417))) fail(p + ".offset", "an integer", v417);
+	const v418 = v413["module"];
+	if (v418 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v418 === 'string' || v418 === null)) fail(p + ".module", "a string or null", v418);
+	const v419 = v413["file"];
+	if (v419 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v419 === 'string' || v419 === null)) fail(p + ".file", "a string or null", v419);
+	const v420 = v413["line"];
+	if (v420 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v420 === 'number' && Number.isInteger(v420) || v420 === null)) fail(p + ".line", "an integer or null", v420);
+	const v421 = v413["column"];
+	if (v421 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v421 === 'number' && Number.isInteger(v421) || v421 === null)) fail(p + ".column", "an integer or null", v421);
 	if (o.strict) {
-		for (const v374 of Object.keys(v365)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v374)) fail(p + '.' + v374, 'not there (not in the schema)', v365[v374]);
+		for (const v422 of Object.keys(v413)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v422)) fail(p + '.' + v422, 'not there (not in the schema)', v413[v422]);
 		}
 	}
 }
@@ -2270,53 +2512,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v375 = v as Record<string, unknown>;
-	const v376 = v375["pid"];
-	if (v376 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v376 === 'number' && Number.isInteger(v376))) fail(p + ".pid", "an integer", v376);
-	const v377 = v375["tid"];
-	if (v377 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v377 === 'number' && Number.isInteger(v377))) fail(p + ".tid", "an integer", v377);
-	const v378 = v375["unwinder"];
-	if (v378 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v378 !== 'string' || !["libdw","frame-pointer"].includes(v378)) fail(p + ".unwinder", "one of libdw|frame-pointer", v378);
-	const v379 = v375["note"];
-	if (v379 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v379 === 'string' || v379 === null)) fail(p + ".note", "a string or null", v379);
-	const v380 = v375["frames"];
-	if (v380 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v380))) fail(p + ".frames", "an array", v380);
-	for (let v381 = 0; v381 < v380.length; v381++) {
-		const v382: unknown = v380[v381];
-		checkStackFrameInfo(v382, p + ".frames" + '[' + v381 + ']', o, d + 1);
+	const v423 = v as Record<string, unknown>;
+	const v424 = v423["pid"];
+	if (v424 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v424 === 'number' && Number.isInteger(v424))) fail(p + ".pid", "an integer", v424);
+	const v425 = v423["tid"];
+	if (v425 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v425 === 'number' && Number.isInteger(v425))) fail(p + ".tid", "an integer", v425);
+	const v426 = v423["unwinder"];
+	if (v426 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v426 !== 'string' || !["libdw","frame-pointer"].includes(v426)) fail(p + ".unwinder", "one of libdw|frame-pointer", v426);
+	const v427 = v423["note"];
+	if (v427 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v427 === 'string' || v427 === null)) fail(p + ".note", "a string or null", v427);
+	const v428 = v423["frames"];
+	if (v428 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v428))) fail(p + ".frames", "an array", v428);
+	for (let v429 = 0; v429 < v428.length; v429++) {
+		const v430: unknown = v428[v429];
+		checkStackFrameInfo(v430, p + ".frames" + '[' + v429 + ']', o, d + 1);
 	}
-	const v383 = v375["threads"];
-	if (v383 !== undefined) {
-		if (!(Array.isArray(v383))) fail(p + ".threads", "an array", v383);
-		for (let v384 = 0; v384 < v383.length; v384++) {
-			const v385: unknown = v383[v384];
-			if (!(isObject(v385))) fail(p + ".threads" + '[' + v384 + ']', "an object", v385);
-			const v386 = v385 as Record<string, unknown>;
-			const v387 = v386["tid"];
-			if (v387 === undefined) fail(p + ".threads" + '[' + v384 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v387 === 'number' && Number.isInteger(v387))) fail(p + ".threads" + '[' + v384 + ']' + ".tid", "an integer", v387);
-			const v388 = v386["frames"];
-			if (v388 === undefined) fail(p + ".threads" + '[' + v384 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v388))) fail(p + ".threads" + '[' + v384 + ']' + ".frames", "an array", v388);
-			for (let v389 = 0; v389 < v388.length; v389++) {
-				const v390: unknown = v388[v389];
-				checkStackFrameInfo(v390, p + ".threads" + '[' + v384 + ']' + ".frames" + '[' + v389 + ']', o, d + 1);
+	const v431 = v423["threads"];
+	if (v431 !== undefined) {
+		if (!(Array.isArray(v431))) fail(p + ".threads", "an array", v431);
+		for (let v432 = 0; v432 < v431.length; v432++) {
+			const v433: unknown = v431[v432];
+			if (!(isObject(v433))) fail(p + ".threads" + '[' + v432 + ']', "an object", v433);
+			const v434 = v433 as Record<string, unknown>;
+			const v435 = v434["tid"];
+			if (v435 === undefined) fail(p + ".threads" + '[' + v432 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v435 === 'number' && Number.isInteger(v435))) fail(p + ".threads" + '[' + v432 + ']' + ".tid", "an integer", v435);
+			const v436 = v434["frames"];
+			if (v436 === undefined) fail(p + ".threads" + '[' + v432 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v436))) fail(p + ".threads" + '[' + v432 + ']' + ".frames", "an array", v436);
+			for (let v437 = 0; v437 < v436.length; v437++) {
+				const v438: unknown = v436[v437];
+				checkStackFrameInfo(v438, p + ".threads" + '[' + v432 + ']' + ".frames" + '[' + v437 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v391 of Object.keys(v386)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v391)) fail(p + ".threads" + '[' + v384 + ']' + '.' + v391, 'not there (not in the schema)', v386[v391]);
+				for (const v439 of Object.keys(v434)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v439)) fail(p + ".threads" + '[' + v432 + ']' + '.' + v439, 'not there (not in the schema)', v434[v439]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v392 of Object.keys(v375)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v392)) fail(p + '.' + v392, 'not there (not in the schema)', v375[v392]);
+		for (const v440 of Object.keys(v423)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v440)) fail(p + '.' + v440, 'not there (not in the schema)', v423[v440]);
 		}
 	}
 }
@@ -2324,45 +2566,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v393 = v as Record<string, unknown>;
-	const v394 = v393["addresses"];
-	if (v394 !== undefined) {
-		if (!(Array.isArray(v394))) fail(p + ".addresses", "an array", v394);
-		for (let v395 = 0; v395 < v394.length; v395++) {
-			const v396: unknown = v394[v395];
-			checkHex(v396, p + ".addresses" + '[' + v395 + ']', o, d + 1);
+	const v441 = v as Record<string, unknown>;
+	const v442 = v441["addresses"];
+	if (v442 !== undefined) {
+		if (!(Array.isArray(v442))) fail(p + ".addresses", "an array", v442);
+		for (let v443 = 0; v443 < v442.length; v443++) {
+			const v444: unknown = v442[v443];
+			checkHex(v444, p + ".addresses" + '[' + v443 + ']', o, d + 1);
 		}
 	}
-	const v397 = v393["line"];
-	if (v397 !== undefined) {
-		if (!(typeof v397 === 'number' && Number.isInteger(v397) || v397 === null)) fail(p + ".line", "an integer or null", v397);
+	const v445 = v441["line"];
+	if (v445 !== undefined) {
+		if (!(typeof v445 === 'number' && Number.isInteger(v445) || v445 === null)) fail(p + ".line", "an integer or null", v445);
 	}
-	const v398 = v393["function"];
-	if (v398 !== undefined) {
-		if (!(typeof v398 === 'string' || v398 === null)) fail(p + ".function", "a string or null", v398);
+	const v446 = v441["function"];
+	if (v446 !== undefined) {
+		if (!(typeof v446 === 'string' || v446 === null)) fail(p + ".function", "a string or null", v446);
 	}
-	const v399 = v393["offset"];
-	if (v399 !== undefined) {
-		if (!(typeof v399 === 'number' && Number.isInteger(v399))) fail(p + ".offset", "an integer", v399);
+	const v447 = v441["offset"];
+	if (v447 !== undefined) {
+		if (!(typeof v447 === 'number' && Number.isInteger(v447))) fail(p + ".offset", "an integer", v447);
 	}
-	const v400 = v393["module"];
-	if (v400 !== undefined) {
-		if (!(typeof v400 === 'string' || v400 === null)) fail(p + ".module", "a string or null", v400);
+	const v448 = v441["module"];
+	if (v448 !== undefined) {
+		if (!(typeof v448 === 'string' || v448 === null)) fail(p + ".module", "a string or null", v448);
 	}
-	const v401 = v393["file"];
-	if (v401 !== undefined) {
-		if (!(typeof v401 === 'string' || v401 === null)) fail(p + ".file", "a string or null", v401);
+	const v449 = v441["file"];
+	if (v449 !== undefined) {
+		if (!(typeof v449 === 'string' || v449 === null)) fail(p + ".file", "a string or null", v449);
 	}
-	const v402 = v393["column"];
-	if (v402 !== undefined) {
-		if (!(typeof v402 === 'number' && Number.isInteger(v402) || v402 === null)) fail(p + ".column", "an integer or null", v402);
+	const v450 = v441["column"];
+	if (v450 !== undefined) {
+		if (!(typeof v450 === 'number' && Number.isInteger(v450) || v450 === null)) fail(p + ".column", "an integer or null", v450);
 	}
-	const v403 = v393["unwinder"];
-	if (v403 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v403 !== 'string' || !["libdw","frame-pointer"].includes(v403)) fail(p + ".unwinder", "one of libdw|frame-pointer", v403);
+	const v451 = v441["unwinder"];
+	if (v451 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v451 !== 'string' || !["libdw","frame-pointer"].includes(v451)) fail(p + ".unwinder", "one of libdw|frame-pointer", v451);
 	if (o.strict) {
-		for (const v404 of Object.keys(v393)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v404)) fail(p + '.' + v404, 'not there (not in the schema)', v393[v404]);
+		for (const v452 of Object.keys(v441)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v452)) fail(p + '.' + v452, 'not there (not in the schema)', v441[v452]);
 		}
 	}
 }
@@ -2370,51 +2612,51 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v405 = v as Record<string, unknown>;
-	const v406 = v405["name"];
-	if (v406 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v406 === 'string')) fail(p + ".name", "a string", v406);
-	const v407 = v405["type"];
-	if (v407 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v407 === 'string')) fail(p + ".type", "a string", v407);
-	const v408 = v405["value"];
-	if (v408 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v408 === 'string')) fail(p + ".value", "a string", v408);
-	const v409 = v405["address"];
-	if (v409 === undefined) fail(p + ".address", 'present', undefined);
-	if (v409 !== null) {
-		checkHex(v409, p + ".address", o, d + 1);
+	const v453 = v as Record<string, unknown>;
+	const v454 = v453["name"];
+	if (v454 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v454 === 'string')) fail(p + ".name", "a string", v454);
+	const v455 = v453["type"];
+	if (v455 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v455 === 'string')) fail(p + ".type", "a string", v455);
+	const v456 = v453["value"];
+	if (v456 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v456 === 'string')) fail(p + ".value", "a string", v456);
+	const v457 = v453["address"];
+	if (v457 === undefined) fail(p + ".address", 'present', undefined);
+	if (v457 !== null) {
+		checkHex(v457, p + ".address", o, d + 1);
 	}
-	const v410 = v405["kind"];
-	if (v410 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v410 !== 'string' || !["param","local","member","element","deref","global"].includes(v410)) fail(p + ".kind", "one of param|local|member|element|deref|global", v410);
-	const v411 = v405["expr"];
-	if (v411 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v411 === 'string' || v411 === null)) fail(p + ".expr", "a string or null", v411);
-	const v412 = v405["pointer"];
-	if (v412 !== undefined) {
-		checkHex(v412, p + ".pointer", o, d + 1);
+	const v458 = v453["kind"];
+	if (v458 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v458 !== 'string' || !["param","local","member","element","deref","global"].includes(v458)) fail(p + ".kind", "one of param|local|member|element|deref|global", v458);
+	const v459 = v453["expr"];
+	if (v459 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v459 === 'string' || v459 === null)) fail(p + ".expr", "a string or null", v459);
+	const v460 = v453["pointer"];
+	if (v460 !== undefined) {
+		checkHex(v460, p + ".pointer", o, d + 1);
 	}
-	const v413 = v405["typeId"];
-	if (v413 !== undefined) {
-		checkTypeId(v413, p + ".typeId", o, d + 1);
+	const v461 = v453["typeId"];
+	if (v461 !== undefined) {
+		checkTypeId(v461, p + ".typeId", o, d + 1);
 	}
-	const v414 = v405["raw"];
-	if (v414 !== undefined) {
-		checkRawValue(v414, p + ".raw", o, d + 1);
+	const v462 = v453["raw"];
+	if (v462 !== undefined) {
+		checkRawValue(v462, p + ".raw", o, d + 1);
 	}
-	const v415 = v405["children"];
-	if (v415 === undefined) fail(p + ".children", 'present', undefined);
-	if (v415 !== null) {
-		if (!(Array.isArray(v415))) fail(p + ".children", "an array", v415);
-		for (let v416 = 0; v416 < v415.length; v416++) {
-			const v417: unknown = v415[v416];
-			checkLocalVariable(v417, p + ".children" + '[' + v416 + ']', o, d + 1);
+	const v463 = v453["children"];
+	if (v463 === undefined) fail(p + ".children", 'present', undefined);
+	if (v463 !== null) {
+		if (!(Array.isArray(v463))) fail(p + ".children", "an array", v463);
+		for (let v464 = 0; v464 < v463.length; v464++) {
+			const v465: unknown = v463[v464];
+			checkLocalVariable(v465, p + ".children" + '[' + v464 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v418 of Object.keys(v405)) {
-			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v418)) fail(p + '.' + v418, 'not there (not in the schema)', v405[v418]);
+		for (const v466 of Object.keys(v453)) {
+			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v466)) fail(p + '.' + v466, 'not there (not in the schema)', v453[v466]);
 		}
 	}
 }
@@ -2422,21 +2664,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v419 = v as Record<string, unknown>;
-	const v420 = v419["kind"];
-	if (v420 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v420 !== 'string' || !["int","uint","float","bool","pointer"].includes(v420)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v420);
-	const v421 = v419["value"];
-	if (v421 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v421 === 'string')) fail(p + ".value", "a string", v421);
-	const v422 = v419["size"];
-	if (v422 !== undefined) {
-		if (!(typeof v422 === 'number' && Number.isInteger(v422))) fail(p + ".size", "an integer", v422);
-		if (typeof v422 === 'number' && v422 < 1) fail(p + ".size", ">= 1", v422);
+	const v467 = v as Record<string, unknown>;
+	const v468 = v467["kind"];
+	if (v468 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v468 !== 'string' || !["int","uint","float","bool","pointer"].includes(v468)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v468);
+	const v469 = v467["value"];
+	if (v469 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v469 === 'string')) fail(p + ".value", "a string", v469);
+	const v470 = v467["size"];
+	if (v470 !== undefined) {
+		if (!(typeof v470 === 'number' && Number.isInteger(v470))) fail(p + ".size", "an integer", v470);
+		if (typeof v470 === 'number' && v470 < 1) fail(p + ".size", ">= 1", v470);
 	}
 	if (o.strict) {
-		for (const v423 of Object.keys(v419)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v423)) fail(p + '.' + v423, 'not there (not in the schema)', v419[v423]);
+		for (const v471 of Object.keys(v467)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v471)) fail(p + '.' + v471, 'not there (not in the schema)', v467[v471]);
 		}
 	}
 }
@@ -2444,35 +2686,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v424 = v as Record<string, unknown>;
-	const v425 = v424["pid"];
-	if (v425 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v425 === 'number' && Number.isInteger(v425))) fail(p + ".pid", "an integer", v425);
-	const v426 = v424["tid"];
-	if (v426 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v426 === 'number' && Number.isInteger(v426))) fail(p + ".tid", "an integer", v426);
-	const v427 = v424["frame"];
-	if (v427 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v427 === 'number' && Number.isInteger(v427))) fail(p + ".frame", "an integer", v427);
-	const v428 = v424["pc"];
-	if (v428 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v428, p + ".pc", o, d + 1);
-	const v429 = v424["function"];
-	if (v429 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v429 === 'string' || v429 === null)) fail(p + ".function", "a string or null", v429);
-	const v430 = v424["note"];
-	if (v430 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v430 === 'string' || v430 === null)) fail(p + ".note", "a string or null", v430);
-	const v431 = v424["variables"];
-	if (v431 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v431))) fail(p + ".variables", "an array", v431);
-	for (let v432 = 0; v432 < v431.length; v432++) {
-		const v433: unknown = v431[v432];
-		checkLocalVariable(v433, p + ".variables" + '[' + v432 + ']', o, d + 1);
+	const v472 = v as Record<string, unknown>;
+	const v473 = v472["pid"];
+	if (v473 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v473 === 'number' && Number.isInteger(v473))) fail(p + ".pid", "an integer", v473);
+	const v474 = v472["tid"];
+	if (v474 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v474 === 'number' && Number.isInteger(v474))) fail(p + ".tid", "an integer", v474);
+	const v475 = v472["frame"];
+	if (v475 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v475 === 'number' && Number.isInteger(v475))) fail(p + ".frame", "an integer", v475);
+	const v476 = v472["pc"];
+	if (v476 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v476, p + ".pc", o, d + 1);
+	const v477 = v472["function"];
+	if (v477 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v477 === 'string' || v477 === null)) fail(p + ".function", "a string or null", v477);
+	const v478 = v472["note"];
+	if (v478 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v478 === 'string' || v478 === null)) fail(p + ".note", "a string or null", v478);
+	const v479 = v472["variables"];
+	if (v479 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v479))) fail(p + ".variables", "an array", v479);
+	for (let v480 = 0; v480 < v479.length; v480++) {
+		const v481: unknown = v479[v480];
+		checkLocalVariable(v481, p + ".variables" + '[' + v480 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v434 of Object.keys(v424)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v434)) fail(p + '.' + v434, 'not there (not in the schema)', v424[v434]);
+		for (const v482 of Object.keys(v472)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v482)) fail(p + '.' + v482, 'not there (not in the schema)', v472[v482]);
 		}
 	}
 }
@@ -2480,16 +2722,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v435 = v as Record<string, unknown>;
-	const v436 = v435["op"];
-	if (v436 === undefined) fail(p + ".op", 'present', undefined);
-	if (v436 !== "threads") fail(p + ".op", "\"threads\"", v436);
-	const v437 = v435["pid"];
-	if (v437 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v437, p + ".pid", o, d + 1);
+	const v483 = v as Record<string, unknown>;
+	const v484 = v483["op"];
+	if (v484 === undefined) fail(p + ".op", 'present', undefined);
+	if (v484 !== "threads") fail(p + ".op", "\"threads\"", v484);
+	const v485 = v483["pid"];
+	if (v485 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v485, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v438 of Object.keys(v435)) {
-			if (!(["op","pid"] as readonly string[]).includes(v438)) fail(p + '.' + v438, 'not there (not in the schema)', v435[v438]);
+		for (const v486 of Object.keys(v483)) {
+			if (!(["op","pid"] as readonly string[]).includes(v486)) fail(p + '.' + v486, 'not there (not in the schema)', v483[v486]);
 		}
 	}
 }
@@ -2497,19 +2739,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v439 = v as Record<string, unknown>;
-	const v440 = v439["op"];
-	if (v440 === undefined) fail(p + ".op", 'present', undefined);
-	if (v440 !== "regs") fail(p + ".op", "\"regs\"", v440);
-	const v441 = v439["pid"];
-	if (v441 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v441, p + ".pid", o, d + 1);
-	const v442 = v439["tid"];
-	if (v442 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v442, p + ".tid", o, d + 1);
+	const v487 = v as Record<string, unknown>;
+	const v488 = v487["op"];
+	if (v488 === undefined) fail(p + ".op", 'present', undefined);
+	if (v488 !== "regs") fail(p + ".op", "\"regs\"", v488);
+	const v489 = v487["pid"];
+	if (v489 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v489, p + ".pid", o, d + 1);
+	const v490 = v487["tid"];
+	if (v490 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v490, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v443 of Object.keys(v439)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v443)) fail(p + '.' + v443, 'not there (not in the schema)', v439[v443]);
+		for (const v491 of Object.keys(v487)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v491)) fail(p + '.' + v491, 'not there (not in the schema)', v487[v491]);
 		}
 	}
 }
@@ -2517,22 +2759,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v444 = v as Record<string, unknown>;
-	const v445 = v444["op"];
-	if (v445 === undefined) fail(p + ".op", 'present', undefined);
-	if (v445 !== "attach") fail(p + ".op", "\"attach\"", v445);
-	const v446 = v444["pid"];
-	if (v446 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v446, p + ".pid", o, d + 1);
-	const v447 = v444["stop"];
-	if (v447 === undefined) {
-		if (o.fill) v444["stop"] = false;
+	const v492 = v as Record<string, unknown>;
+	const v493 = v492["op"];
+	if (v493 === undefined) fail(p + ".op", 'present', undefined);
+	if (v493 !== "attach") fail(p + ".op", "\"attach\"", v493);
+	const v494 = v492["pid"];
+	if (v494 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v494, p + ".pid", o, d + 1);
+	const v495 = v492["stop"];
+	if (v495 === undefined) {
+		if (o.fill) v492["stop"] = false;
 	} else {
-		if (!(typeof v447 === 'boolean')) fail(p + ".stop", "a boolean", v447);
+		if (!(typeof v495 === 'boolean')) fail(p + ".stop", "a boolean", v495);
 	}
 	if (o.strict) {
-		for (const v448 of Object.keys(v444)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v448)) fail(p + '.' + v448, 'not there (not in the schema)', v444[v448]);
+		for (const v496 of Object.keys(v492)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v496)) fail(p + '.' + v496, 'not there (not in the schema)', v492[v496]);
 		}
 	}
 }
@@ -2540,16 +2782,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v449 = v as Record<string, unknown>;
-	const v450 = v449["op"];
-	if (v450 === undefined) fail(p + ".op", 'present', undefined);
-	if (v450 !== "detach") fail(p + ".op", "\"detach\"", v450);
-	const v451 = v449["pid"];
-	if (v451 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v451, p + ".pid", o, d + 1);
+	const v497 = v as Record<string, unknown>;
+	const v498 = v497["op"];
+	if (v498 === undefined) fail(p + ".op", 'present', undefined);
+	if (v498 !== "detach") fail(p + ".op", "\"detach\"", v498);
+	const v499 = v497["pid"];
+	if (v499 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v499, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v452 of Object.keys(v449)) {
-			if (!(["op","pid"] as readonly string[]).includes(v452)) fail(p + '.' + v452, 'not there (not in the schema)', v449[v452]);
+		for (const v500 of Object.keys(v497)) {
+			if (!(["op","pid"] as readonly string[]).includes(v500)) fail(p + '.' + v500, 'not there (not in the schema)', v497[v500]);
 		}
 	}
 }
@@ -2557,28 +2799,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v453 = v as Record<string, unknown>;
-	const v454 = v453["op"];
-	if (v454 === undefined) fail(p + ".op", 'present', undefined);
-	if (v454 !== "signals") fail(p + ".op", "\"signals\"", v454);
-	const v455 = v453["pid"];
-	if (v455 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v455, p + ".pid", o, d + 1);
-	const v456 = v453["nostop"];
-	if (v456 !== undefined) {
-		checkHex(v456, p + ".nostop", o, d + 1);
+	const v501 = v as Record<string, unknown>;
+	const v502 = v501["op"];
+	if (v502 === undefined) fail(p + ".op", 'present', undefined);
+	if (v502 !== "signals") fail(p + ".op", "\"signals\"", v502);
+	const v503 = v501["pid"];
+	if (v503 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v503, p + ".pid", o, d + 1);
+	const v504 = v501["nostop"];
+	if (v504 !== undefined) {
+		checkHex(v504, p + ".nostop", o, d + 1);
 	}
-	const v457 = v453["noprint"];
-	if (v457 !== undefined) {
-		checkHex(v457, p + ".noprint", o, d + 1);
+	const v505 = v501["noprint"];
+	if (v505 !== undefined) {
+		checkHex(v505, p + ".noprint", o, d + 1);
 	}
-	const v458 = v453["nopass"];
-	if (v458 !== undefined) {
-		checkHex(v458, p + ".nopass", o, d + 1);
+	const v506 = v501["nopass"];
+	if (v506 !== undefined) {
+		checkHex(v506, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v459 of Object.keys(v453)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v459)) fail(p + '.' + v459, 'not there (not in the schema)', v453[v459]);
+		for (const v507 of Object.keys(v501)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v507)) fail(p + '.' + v507, 'not there (not in the schema)', v501[v507]);
 		}
 	}
 }
@@ -2586,22 +2828,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v460 = v as Record<string, unknown>;
-	const v461 = v460["op"];
-	if (v461 === undefined) fail(p + ".op", 'present', undefined);
-	if (v461 !== "followForks") fail(p + ".op", "\"followForks\"", v461);
-	const v462 = v460["pid"];
-	if (v462 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v462, p + ".pid", o, d + 1);
-	const v463 = v460["hold"];
-	if (v463 === undefined) {
-		if (o.fill) v460["hold"] = false;
+	const v508 = v as Record<string, unknown>;
+	const v509 = v508["op"];
+	if (v509 === undefined) fail(p + ".op", 'present', undefined);
+	if (v509 !== "followForks") fail(p + ".op", "\"followForks\"", v509);
+	const v510 = v508["pid"];
+	if (v510 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v510, p + ".pid", o, d + 1);
+	const v511 = v508["hold"];
+	if (v511 === undefined) {
+		if (o.fill) v508["hold"] = false;
 	} else {
-		if (!(typeof v463 === 'boolean')) fail(p + ".hold", "a boolean", v463);
+		if (!(typeof v511 === 'boolean')) fail(p + ".hold", "a boolean", v511);
 	}
 	if (o.strict) {
-		for (const v464 of Object.keys(v460)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v464)) fail(p + '.' + v464, 'not there (not in the schema)', v460[v464]);
+		for (const v512 of Object.keys(v508)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v512)) fail(p + '.' + v512, 'not there (not in the schema)', v508[v512]);
 		}
 	}
 }
@@ -2609,16 +2851,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v465 = v as Record<string, unknown>;
-	const v466 = v465["op"];
-	if (v466 === undefined) fail(p + ".op", 'present', undefined);
-	if (v466 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v466);
-	const v467 = v465["pid"];
-	if (v467 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v467, p + ".pid", o, d + 1);
+	const v513 = v as Record<string, unknown>;
+	const v514 = v513["op"];
+	if (v514 === undefined) fail(p + ".op", 'present', undefined);
+	if (v514 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v514);
+	const v515 = v513["pid"];
+	if (v515 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v515, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v468 of Object.keys(v465)) {
-			if (!(["op","pid"] as readonly string[]).includes(v468)) fail(p + '.' + v468, 'not there (not in the schema)', v465[v468]);
+		for (const v516 of Object.keys(v513)) {
+			if (!(["op","pid"] as readonly string[]).includes(v516)) fail(p + '.' + v516, 'not there (not in the schema)', v513[v516]);
 		}
 	}
 }
@@ -2626,16 +2868,89 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v469 = v as Record<string, unknown>;
-	const v470 = v469["op"];
-	if (v470 === undefined) fail(p + ".op", 'present', undefined);
-	if (v470 !== "recreate") fail(p + ".op", "\"recreate\"", v470);
-	const v471 = v469["pid"];
-	if (v471 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v471, p + ".pid", o, d + 1);
+	const v517 = v as Record<string, unknown>;
+	const v518 = v517["op"];
+	if (v518 === undefined) fail(p + ".op", 'present', undefined);
+	if (v518 !== "recreate") fail(p + ".op", "\"recreate\"", v518);
+	const v519 = v517["pid"];
+	if (v519 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v519, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v472 of Object.keys(v469)) {
-			if (!(["op","pid"] as readonly string[]).includes(v472)) fail(p + '.' + v472, 'not there (not in the schema)', v469[v472]);
+		for (const v520 of Object.keys(v517)) {
+			if (!(["op","pid"] as readonly string[]).includes(v520)) fail(p + '.' + v520, 'not there (not in the schema)', v517[v520]);
+		}
+	}
+}
+
+function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v521 = v as Record<string, unknown>;
+	const v522 = v521["op"];
+	if (v522 === undefined) fail(p + ".op", 'present', undefined);
+	if (v522 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v522);
+	const v523 = v521["pid"];
+	if (v523 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v523, p + ".pid", o, d + 1);
+	if (o.strict) {
+		for (const v524 of Object.keys(v521)) {
+			if (!(["op","pid"] as readonly string[]).includes(v524)) fail(p + '.' + v524, 'not there (not in the schema)', v521[v524]);
+		}
+	}
+}
+
+function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v525 = v as Record<string, unknown>;
+	const v526 = v525["op"];
+	if (v526 === undefined) fail(p + ".op", 'present', undefined);
+	if (v526 !== "restore") fail(p + ".op", "\"restore\"", v526);
+	const v527 = v525["checkpoint"];
+	if (v527 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v527, p + ".checkpoint", o, d + 1);
+	if (o.strict) {
+		for (const v528 of Object.keys(v525)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v528)) fail(p + '.' + v528, 'not there (not in the schema)', v525[v528]);
+		}
+	}
+}
+
+function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v529 = v as Record<string, unknown>;
+	const v530 = v529["op"];
+	if (v530 === undefined) fail(p + ".op", 'present', undefined);
+	if (v530 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v530);
+	const v531 = v529["checkpoint"];
+	if (v531 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v531, p + ".checkpoint", o, d + 1);
+	if (o.strict) {
+		for (const v532 of Object.keys(v529)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v532)) fail(p + '.' + v532, 'not there (not in the schema)', v529[v532]);
+		}
+	}
+}
+
+function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v533 = v as Record<string, unknown>;
+	const v534 = v533["op"];
+	if (v534 === undefined) fail(p + ".op", 'present', undefined);
+	if (v534 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v534);
+	const v535 = v533["pid"];
+	if (v535 === undefined) {
+		if (o.fill) v533["pid"] = 0;
+	} else {
+		if (!(typeof v535 === 'number' && Number.isInteger(v535))) fail(p + ".pid", "an integer", v535);
+		if (typeof v535 === 'number' && v535 < 0) fail(p + ".pid", ">= 0", v535);
+		if (typeof v535 === 'number' && v535 > 2147483647) fail(p + ".pid", "<= 2147483647", v535);
+	}
+	if (o.strict) {
+		for (const v536 of Object.keys(v533)) {
+			if (!(["op","pid"] as readonly string[]).includes(v536)) fail(p + '.' + v536, 'not there (not in the schema)', v533[v536]);
 		}
 	}
 }
@@ -2643,30 +2958,30 @@ function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v473 = v as Record<string, unknown>;
-	const v474 = v473["op"];
-	if (v474 === undefined) fail(p + ".op", 'present', undefined);
-	if (v474 !== "watch") fail(p + ".op", "\"watch\"", v474);
-	const v475 = v473["pid"];
-	if (v475 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v475, p + ".pid", o, d + 1);
-	const v476 = v473["addr"];
-	if (v476 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v476, p + ".addr", o, d + 1);
-	const v477 = v473["len"];
-	if (v477 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v477 === 'number' && Number.isInteger(v477))) fail(p + ".len", "an integer", v477);
-	if (typeof v477 === 'number' && v477 < 1) fail(p + ".len", ">= 1", v477);
-	if (typeof v477 === 'number' && v477 > 8) fail(p + ".len", "<= 8", v477);
-	const v478 = v473["rw"];
-	if (v478 === undefined) {
-		if (o.fill) v473["rw"] = false;
+	const v537 = v as Record<string, unknown>;
+	const v538 = v537["op"];
+	if (v538 === undefined) fail(p + ".op", 'present', undefined);
+	if (v538 !== "watch") fail(p + ".op", "\"watch\"", v538);
+	const v539 = v537["pid"];
+	if (v539 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v539, p + ".pid", o, d + 1);
+	const v540 = v537["addr"];
+	if (v540 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v540, p + ".addr", o, d + 1);
+	const v541 = v537["len"];
+	if (v541 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v541 === 'number' && Number.isInteger(v541))) fail(p + ".len", "an integer", v541);
+	if (typeof v541 === 'number' && v541 < 1) fail(p + ".len", ">= 1", v541);
+	if (typeof v541 === 'number' && v541 > 8) fail(p + ".len", "<= 8", v541);
+	const v542 = v537["rw"];
+	if (v542 === undefined) {
+		if (o.fill) v537["rw"] = false;
 	} else {
-		if (!(typeof v478 === 'boolean')) fail(p + ".rw", "a boolean", v478);
+		if (!(typeof v542 === 'boolean')) fail(p + ".rw", "a boolean", v542);
 	}
 	if (o.strict) {
-		for (const v479 of Object.keys(v473)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v479)) fail(p + '.' + v479, 'not there (not in the schema)', v473[v479]);
+		for (const v543 of Object.keys(v537)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v543)) fail(p + '.' + v543, 'not there (not in the schema)', v537[v543]);
 		}
 	}
 }
@@ -2674,19 +2989,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v480 = v as Record<string, unknown>;
-	const v481 = v480["op"];
-	if (v481 === undefined) fail(p + ".op", 'present', undefined);
-	if (v481 !== "unwatch") fail(p + ".op", "\"unwatch\"", v481);
-	const v482 = v480["pid"];
-	if (v482 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v482, p + ".pid", o, d + 1);
-	const v483 = v480["addr"];
-	if (v483 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v483, p + ".addr", o, d + 1);
+	const v544 = v as Record<string, unknown>;
+	const v545 = v544["op"];
+	if (v545 === undefined) fail(p + ".op", 'present', undefined);
+	if (v545 !== "unwatch") fail(p + ".op", "\"unwatch\"", v545);
+	const v546 = v544["pid"];
+	if (v546 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v546, p + ".pid", o, d + 1);
+	const v547 = v544["addr"];
+	if (v547 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v547, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v484 of Object.keys(v480)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v484)) fail(p + '.' + v484, 'not there (not in the schema)', v480[v484]);
+		for (const v548 of Object.keys(v544)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v544[v548]);
 		}
 	}
 }
@@ -2694,24 +3009,24 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v485 = v as Record<string, unknown>;
-	const v486 = v485["op"];
-	if (v486 === undefined) fail(p + ".op", 'present', undefined);
-	if (v486 !== "global") fail(p + ".op", "\"global\"", v486);
-	const v487 = v485["pid"];
-	if (v487 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v487, p + ".pid", o, d + 1);
-	const v488 = v485["name"];
-	if (v488 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v488 === 'string')) fail(p + ".name", "a string", v488);
-	if (typeof v488 === 'string' && v488.length < 1) fail(p + ".name", "a string of 1+ characters", v488);
-	const v489 = v485["pc"];
-	if (v489 !== undefined) {
-		checkHex(v489, p + ".pc", o, d + 1);
+	const v549 = v as Record<string, unknown>;
+	const v550 = v549["op"];
+	if (v550 === undefined) fail(p + ".op", 'present', undefined);
+	if (v550 !== "global") fail(p + ".op", "\"global\"", v550);
+	const v551 = v549["pid"];
+	if (v551 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v551, p + ".pid", o, d + 1);
+	const v552 = v549["name"];
+	if (v552 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v552 === 'string')) fail(p + ".name", "a string", v552);
+	if (typeof v552 === 'string' && v552.length < 1) fail(p + ".name", "a string of 1+ characters", v552);
+	const v553 = v549["pc"];
+	if (v553 !== undefined) {
+		checkHex(v553, p + ".pc", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v490 of Object.keys(v485)) {
-			if (!(["op","pid","name","pc"] as readonly string[]).includes(v490)) fail(p + '.' + v490, 'not there (not in the schema)', v485[v490]);
+		for (const v554 of Object.keys(v549)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v554)) fail(p + '.' + v554, 'not there (not in the schema)', v549[v554]);
 		}
 	}
 }
@@ -2719,27 +3034,27 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v491 = v as Record<string, unknown>;
-	const v492 = v491["op"];
-	if (v492 === undefined) fail(p + ".op", 'present', undefined);
-	if (v492 !== "frameVars") fail(p + ".op", "\"frameVars\"", v492);
-	const v493 = v491["pid"];
-	if (v493 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v493, p + ".pid", o, d + 1);
-	const v494 = v491["tid"];
-	if (v494 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v494, p + ".tid", o, d + 1);
-	const v495 = v491["frame"];
-	if (v495 === undefined) {
-		if (o.fill) v491["frame"] = 0;
+	const v555 = v as Record<string, unknown>;
+	const v556 = v555["op"];
+	if (v556 === undefined) fail(p + ".op", 'present', undefined);
+	if (v556 !== "frameVars") fail(p + ".op", "\"frameVars\"", v556);
+	const v557 = v555["pid"];
+	if (v557 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v557, p + ".pid", o, d + 1);
+	const v558 = v555["tid"];
+	if (v558 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v558, p + ".tid", o, d + 1);
+	const v559 = v555["frame"];
+	if (v559 === undefined) {
+		if (o.fill) v555["frame"] = 0;
 	} else {
-		if (!(typeof v495 === 'number' && Number.isInteger(v495))) fail(p + ".frame", "an integer", v495);
-		if (typeof v495 === 'number' && v495 < 0) fail(p + ".frame", ">= 0", v495);
-		if (typeof v495 === 'number' && v495 > 254) fail(p + ".frame", "<= 254", v495);
+		if (!(typeof v559 === 'number' && Number.isInteger(v559))) fail(p + ".frame", "an integer", v559);
+		if (typeof v559 === 'number' && v559 < 0) fail(p + ".frame", ">= 0", v559);
+		if (typeof v559 === 'number' && v559 > 254) fail(p + ".frame", "<= 254", v559);
 	}
 	if (o.strict) {
-		for (const v496 of Object.keys(v491)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v496)) fail(p + '.' + v496, 'not there (not in the schema)', v491[v496]);
+		for (const v560 of Object.keys(v555)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v560)) fail(p + '.' + v560, 'not there (not in the schema)', v555[v560]);
 		}
 	}
 }
@@ -2747,31 +3062,31 @@ function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void 
 function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v497 = v as Record<string, unknown>;
-	const v498 = v497["op"];
-	if (v498 === undefined) fail(p + ".op", 'present', undefined);
-	if (v498 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v498);
-	const v499 = v497["pid"];
-	if (v499 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v499, p + ".pid", o, d + 1);
-	const v500 = v497["id"];
-	if (v500 !== undefined) {
-		checkTypeId(v500, p + ".id", o, d + 1);
+	const v561 = v as Record<string, unknown>;
+	const v562 = v561["op"];
+	if (v562 === undefined) fail(p + ".op", 'present', undefined);
+	if (v562 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v562);
+	const v563 = v561["pid"];
+	if (v563 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v563, p + ".pid", o, d + 1);
+	const v564 = v561["id"];
+	if (v564 !== undefined) {
+		checkTypeId(v564, p + ".id", o, d + 1);
 	}
-	const v501 = v497["name"];
-	if (v501 !== undefined) {
-		if (!(typeof v501 === 'string')) fail(p + ".name", "a string", v501);
-		if (typeof v501 === 'string' && v501.length < 1) fail(p + ".name", "a string of 1+ characters", v501);
+	const v565 = v561["name"];
+	if (v565 !== undefined) {
+		if (!(typeof v565 === 'string')) fail(p + ".name", "a string", v565);
+		if (typeof v565 === 'string' && v565.length < 1) fail(p + ".name", "a string of 1+ characters", v565);
 	}
-	const v502 = v497["tag"];
-	if (v502 === undefined) {
-		if (o.fill) v497["tag"] = "typedef";
+	const v566 = v561["tag"];
+	if (v566 === undefined) {
+		if (o.fill) v561["tag"] = "typedef";
 	} else {
-		if (typeof v502 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v502)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v502);
+		if (typeof v566 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v566)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v566);
 	}
 	if (o.strict) {
-		for (const v503 of Object.keys(v497)) {
-			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v503)) fail(p + '.' + v503, 'not there (not in the schema)', v497[v503]);
+		for (const v567 of Object.keys(v561)) {
+			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v567)) fail(p + '.' + v567, 'not there (not in the schema)', v561[v567]);
 		}
 	}
 }
@@ -2779,48 +3094,48 @@ function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v504 = v as Record<string, unknown>;
-	const v505 = v504["op"];
-	if (v505 === undefined) fail(p + ".op", 'present', undefined);
-	if (v505 !== "typedValue") fail(p + ".op", "\"typedValue\"", v505);
-	const v506 = v504["pid"];
-	if (v506 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v506, p + ".pid", o, d + 1);
-	const v507 = v504["type"];
-	if (v507 === undefined) fail(p + ".type", 'present', undefined);
-	checkTypeId(v507, p + ".type", o, d + 1);
-	const v508 = v504["address"];
-	if (v508 !== undefined) {
-		checkHex(v508, p + ".address", o, d + 1);
+	const v568 = v as Record<string, unknown>;
+	const v569 = v568["op"];
+	if (v569 === undefined) fail(p + ".op", 'present', undefined);
+	if (v569 !== "typedValue") fail(p + ".op", "\"typedValue\"", v569);
+	const v570 = v568["pid"];
+	if (v570 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v570, p + ".pid", o, d + 1);
+	const v571 = v568["type"];
+	if (v571 === undefined) fail(p + ".type", 'present', undefined);
+	checkTypeId(v571, p + ".type", o, d + 1);
+	const v572 = v568["address"];
+	if (v572 !== undefined) {
+		checkHex(v572, p + ".address", o, d + 1);
 	}
-	const v509 = v504["bytes"];
-	if (v509 !== undefined) {
-		if (!(typeof v509 === 'string')) fail(p + ".bytes", "a string", v509);
-		if (typeof v509 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v509)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v509);
+	const v573 = v568["bytes"];
+	if (v573 !== undefined) {
+		if (!(typeof v573 === 'string')) fail(p + ".bytes", "a string", v573);
+		if (typeof v573 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v573)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v573);
 	}
-	const v510 = v504["count"];
-	if (v510 === undefined) {
-		if (o.fill) v504["count"] = 0;
+	const v574 = v568["count"];
+	if (v574 === undefined) {
+		if (o.fill) v568["count"] = 0;
 	} else {
-		if (!(typeof v510 === 'number' && Number.isInteger(v510))) fail(p + ".count", "an integer", v510);
-		if (typeof v510 === 'number' && v510 < 0) fail(p + ".count", ">= 0", v510);
-		if (typeof v510 === 'number' && v510 > 1000000) fail(p + ".count", "<= 1000000", v510);
+		if (!(typeof v574 === 'number' && Number.isInteger(v574))) fail(p + ".count", "an integer", v574);
+		if (typeof v574 === 'number' && v574 < 0) fail(p + ".count", ">= 0", v574);
+		if (typeof v574 === 'number' && v574 > 1000000) fail(p + ".count", "<= 1000000", v574);
 	}
-	const v511 = v504["name"];
-	if (v511 === undefined) {
-		if (o.fill) v504["name"] = "";
+	const v575 = v568["name"];
+	if (v575 === undefined) {
+		if (o.fill) v568["name"] = "";
 	} else {
-		if (!(typeof v511 === 'string')) fail(p + ".name", "a string", v511);
+		if (!(typeof v575 === 'string')) fail(p + ".name", "a string", v575);
 	}
-	const v512 = v504["expr"];
-	if (v512 === undefined) {
-		if (o.fill) v504["expr"] = "";
+	const v576 = v568["expr"];
+	if (v576 === undefined) {
+		if (o.fill) v568["expr"] = "";
 	} else {
-		if (!(typeof v512 === 'string')) fail(p + ".expr", "a string", v512);
+		if (!(typeof v576 === 'string')) fail(p + ".expr", "a string", v576);
 	}
 	if (o.strict) {
-		for (const v513 of Object.keys(v504)) {
-			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v513)) fail(p + '.' + v513, 'not there (not in the schema)', v504[v513]);
+		for (const v577 of Object.keys(v568)) {
+			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v577)) fail(p + '.' + v577, 'not there (not in the schema)', v568[v577]);
 		}
 	}
 }
@@ -2828,16 +3143,16 @@ function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v514 = v as Record<string, unknown>;
-	const v515 = v514["op"];
-	if (v515 === undefined) fail(p + ".op", 'present', undefined);
-	if (v515 !== "stop") fail(p + ".op", "\"stop\"", v515);
-	const v516 = v514["pid"];
-	if (v516 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v516, p + ".pid", o, d + 1);
+	const v578 = v as Record<string, unknown>;
+	const v579 = v578["op"];
+	if (v579 === undefined) fail(p + ".op", 'present', undefined);
+	if (v579 !== "stop") fail(p + ".op", "\"stop\"", v579);
+	const v580 = v578["pid"];
+	if (v580 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v580, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v517 of Object.keys(v514)) {
-			if (!(["op","pid"] as readonly string[]).includes(v517)) fail(p + '.' + v517, 'not there (not in the schema)', v514[v517]);
+		for (const v581 of Object.keys(v578)) {
+			if (!(["op","pid"] as readonly string[]).includes(v581)) fail(p + '.' + v581, 'not there (not in the schema)', v578[v581]);
 		}
 	}
 }
@@ -2845,20 +3160,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v518 = v as Record<string, unknown>;
-	const v519 = v518["op"];
-	if (v519 === undefined) fail(p + ".op", 'present', undefined);
-	if (v519 !== "resume") fail(p + ".op", "\"resume\"", v519);
-	const v520 = v518["pid"];
-	if (v520 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v520, p + ".pid", o, d + 1);
-	const v521 = v518["tid"];
-	if (v521 !== undefined) {
-		checkPid(v521, p + ".tid", o, d + 1);
+	const v582 = v as Record<string, unknown>;
+	const v583 = v582["op"];
+	if (v583 === undefined) fail(p + ".op", 'present', undefined);
+	if (v583 !== "resume") fail(p + ".op", "\"resume\"", v583);
+	const v584 = v582["pid"];
+	if (v584 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v584, p + ".pid", o, d + 1);
+	const v585 = v582["tid"];
+	if (v585 !== undefined) {
+		checkPid(v585, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v522 of Object.keys(v518)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v522)) fail(p + '.' + v522, 'not there (not in the schema)', v518[v522]);
+		for (const v586 of Object.keys(v582)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v586)) fail(p + '.' + v586, 'not there (not in the schema)', v582[v586]);
 		}
 	}
 }
@@ -2866,43 +3181,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v523 = v as Record<string, unknown>;
-	const v524 = v523["op"];
-	if (v524 === undefined) fail(p + ".op", 'present', undefined);
-	if (v524 !== "launch") fail(p + ".op", "\"launch\"", v524);
-	const v525 = v523["path"];
-	if (v525 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v525 === 'string')) fail(p + ".path", "a string", v525);
-	if (typeof v525 === 'string' && v525.length < 1) fail(p + ".path", "a string of 1+ characters", v525);
-	const v526 = v523["cwd"];
-	if (v526 === undefined) {
-		if (o.fill) v523["cwd"] = "";
+	const v587 = v as Record<string, unknown>;
+	const v588 = v587["op"];
+	if (v588 === undefined) fail(p + ".op", 'present', undefined);
+	if (v588 !== "launch") fail(p + ".op", "\"launch\"", v588);
+	const v589 = v587["path"];
+	if (v589 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v589 === 'string')) fail(p + ".path", "a string", v589);
+	if (typeof v589 === 'string' && v589.length < 1) fail(p + ".path", "a string of 1+ characters", v589);
+	const v590 = v587["cwd"];
+	if (v590 === undefined) {
+		if (o.fill) v587["cwd"] = "";
 	} else {
-		if (!(typeof v526 === 'string')) fail(p + ".cwd", "a string", v526);
+		if (!(typeof v590 === 'string')) fail(p + ".cwd", "a string", v590);
 	}
-	const v527 = v523["argv"];
-	if (v527 === undefined) {
-		if (o.fill) v523["argv"] = [];
+	const v591 = v587["argv"];
+	if (v591 === undefined) {
+		if (o.fill) v587["argv"] = [];
 	} else {
-		if (!(Array.isArray(v527))) fail(p + ".argv", "an array", v527);
-		for (let v528 = 0; v528 < v527.length; v528++) {
-			const v529: unknown = v527[v528];
-			if (!(typeof v529 === 'string')) fail(p + ".argv" + '[' + v528 + ']', "a string", v529);
+		if (!(Array.isArray(v591))) fail(p + ".argv", "an array", v591);
+		for (let v592 = 0; v592 < v591.length; v592++) {
+			const v593: unknown = v591[v592];
+			if (!(typeof v593 === 'string')) fail(p + ".argv" + '[' + v592 + ']', "a string", v593);
 		}
 	}
-	const v530 = v523["env"];
-	if (v530 === undefined) {
-		if (o.fill) v523["env"] = [];
+	const v594 = v587["env"];
+	if (v594 === undefined) {
+		if (o.fill) v587["env"] = [];
 	} else {
-		if (!(Array.isArray(v530))) fail(p + ".env", "an array", v530);
-		for (let v531 = 0; v531 < v530.length; v531++) {
-			const v532: unknown = v530[v531];
-			if (!(typeof v532 === 'string')) fail(p + ".env" + '[' + v531 + ']', "a string", v532);
+		if (!(Array.isArray(v594))) fail(p + ".env", "an array", v594);
+		for (let v595 = 0; v595 < v594.length; v595++) {
+			const v596: unknown = v594[v595];
+			if (!(typeof v596 === 'string')) fail(p + ".env" + '[' + v595 + ']', "a string", v596);
 		}
 	}
 	if (o.strict) {
-		for (const v533 of Object.keys(v523)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v533)) fail(p + '.' + v533, 'not there (not in the schema)', v523[v533]);
+		for (const v597 of Object.keys(v587)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v597)) fail(p + '.' + v597, 'not there (not in the schema)', v587[v597]);
 		}
 	}
 }
@@ -2910,40 +3225,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v534 = v as Record<string, unknown>;
-	const v535 = v534["op"];
-	if (v535 === undefined) fail(p + ".op", 'present', undefined);
-	if (v535 !== "fork") fail(p + ".op", "\"fork\"", v535);
-	const v536 = v534["pid"];
-	if (v536 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v536, p + ".pid", o, d + 1);
-	const v537 = v534["stopped"];
-	if (v537 === undefined) {
-		if (o.fill) v534["stopped"] = false;
+	const v598 = v as Record<string, unknown>;
+	const v599 = v598["op"];
+	if (v599 === undefined) fail(p + ".op", 'present', undefined);
+	if (v599 !== "fork") fail(p + ".op", "\"fork\"", v599);
+	const v600 = v598["pid"];
+	if (v600 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v600, p + ".pid", o, d + 1);
+	const v601 = v598["stopped"];
+	if (v601 === undefined) {
+		if (o.fill) v598["stopped"] = false;
 	} else {
-		if (!(typeof v537 === 'boolean')) fail(p + ".stopped", "a boolean", v537);
+		if (!(typeof v601 === 'boolean')) fail(p + ".stopped", "a boolean", v601);
 	}
-	const v538 = v534["keepTraced"];
-	if (v538 === undefined) {
-		if (o.fill) v534["keepTraced"] = false;
+	const v602 = v598["keepTraced"];
+	if (v602 === undefined) {
+		if (o.fill) v598["keepTraced"] = false;
 	} else {
-		if (!(typeof v538 === 'boolean')) fail(p + ".keepTraced", "a boolean", v538);
+		if (!(typeof v602 === 'boolean')) fail(p + ".keepTraced", "a boolean", v602);
 	}
-	const v539 = v534["copyDontfork"];
-	if (v539 === undefined) {
-		if (o.fill) v534["copyDontfork"] = false;
+	const v603 = v598["copyDontfork"];
+	if (v603 === undefined) {
+		if (o.fill) v598["copyDontfork"] = false;
 	} else {
-		if (!(typeof v539 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v539);
+		if (!(typeof v603 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v603);
 	}
-	const v540 = v534["sameTids"];
-	if (v540 === undefined) {
-		if (o.fill) v534["sameTids"] = false;
+	const v604 = v598["sameTids"];
+	if (v604 === undefined) {
+		if (o.fill) v598["sameTids"] = false;
 	} else {
-		if (!(typeof v540 === 'boolean')) fail(p + ".sameTids", "a boolean", v540);
+		if (!(typeof v604 === 'boolean')) fail(p + ".sameTids", "a boolean", v604);
 	}
 	if (o.strict) {
-		for (const v541 of Object.keys(v534)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v541)) fail(p + '.' + v541, 'not there (not in the schema)', v534[v541]);
+		for (const v605 of Object.keys(v598)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v605)) fail(p + '.' + v605, 'not there (not in the schema)', v598[v605]);
 		}
 	}
 }
@@ -2951,16 +3266,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v542 = v as Record<string, unknown>;
-	const v543 = v542["op"];
-	if (v543 === undefined) fail(p + ".op", 'present', undefined);
-	if (v543 !== "kill") fail(p + ".op", "\"kill\"", v543);
-	const v544 = v542["pid"];
-	if (v544 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v544, p + ".pid", o, d + 1);
+	const v606 = v as Record<string, unknown>;
+	const v607 = v606["op"];
+	if (v607 === undefined) fail(p + ".op", 'present', undefined);
+	if (v607 !== "kill") fail(p + ".op", "\"kill\"", v607);
+	const v608 = v606["pid"];
+	if (v608 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v608, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v545 of Object.keys(v542)) {
-			if (!(["op","pid"] as readonly string[]).includes(v545)) fail(p + '.' + v545, 'not there (not in the schema)', v542[v545]);
+		for (const v609 of Object.keys(v606)) {
+			if (!(["op","pid"] as readonly string[]).includes(v609)) fail(p + '.' + v609, 'not there (not in the schema)', v606[v609]);
 		}
 	}
 }
@@ -2968,43 +3283,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v546 = v as Record<string, unknown>;
-	const v547 = v546["op"];
-	if (v547 === undefined) fail(p + ".op", 'present', undefined);
-	if (v547 !== "step") fail(p + ".op", "\"step\"", v547);
-	const v548 = v546["pid"];
-	if (v548 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v548, p + ".pid", o, d + 1);
-	const v549 = v546["tid"];
-	if (v549 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v549, p + ".tid", o, d + 1);
-	const v550 = v546["line"];
-	if (v550 === undefined) {
-		if (o.fill) v546["line"] = false;
+	const v610 = v as Record<string, unknown>;
+	const v611 = v610["op"];
+	if (v611 === undefined) fail(p + ".op", 'present', undefined);
+	if (v611 !== "step") fail(p + ".op", "\"step\"", v611);
+	const v612 = v610["pid"];
+	if (v612 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v612, p + ".pid", o, d + 1);
+	const v613 = v610["tid"];
+	if (v613 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v613, p + ".tid", o, d + 1);
+	const v614 = v610["line"];
+	if (v614 === undefined) {
+		if (o.fill) v610["line"] = false;
 	} else {
-		if (!(typeof v550 === 'boolean')) fail(p + ".line", "a boolean", v550);
+		if (!(typeof v614 === 'boolean')) fail(p + ".line", "a boolean", v614);
 	}
-	const v551 = v546["into"];
-	if (v551 === undefined) {
-		if (o.fill) v546["into"] = false;
+	const v615 = v610["into"];
+	if (v615 === undefined) {
+		if (o.fill) v610["into"] = false;
 	} else {
-		if (!(typeof v551 === 'boolean')) fail(p + ".into", "a boolean", v551);
+		if (!(typeof v615 === 'boolean')) fail(p + ".into", "a boolean", v615);
 	}
-	const v552 = v546["out"];
-	if (v552 === undefined) {
-		if (o.fill) v546["out"] = false;
+	const v616 = v610["out"];
+	if (v616 === undefined) {
+		if (o.fill) v610["out"] = false;
 	} else {
-		if (!(typeof v552 === 'boolean')) fail(p + ".out", "a boolean", v552);
+		if (!(typeof v616 === 'boolean')) fail(p + ".out", "a boolean", v616);
 	}
-	const v553 = v546["alone"];
-	if (v553 === undefined) {
-		if (o.fill) v546["alone"] = false;
+	const v617 = v610["alone"];
+	if (v617 === undefined) {
+		if (o.fill) v610["alone"] = false;
 	} else {
-		if (!(typeof v553 === 'boolean')) fail(p + ".alone", "a boolean", v553);
+		if (!(typeof v617 === 'boolean')) fail(p + ".alone", "a boolean", v617);
 	}
 	if (o.strict) {
-		for (const v554 of Object.keys(v546)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v554)) fail(p + '.' + v554, 'not there (not in the schema)', v546[v554]);
+		for (const v618 of Object.keys(v610)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v618)) fail(p + '.' + v618, 'not there (not in the schema)', v610[v618]);
 		}
 	}
 }
@@ -3012,19 +3327,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v555 = v as Record<string, unknown>;
-	const v556 = v555["op"];
-	if (v556 === undefined) fail(p + ".op", 'present', undefined);
-	if (v556 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v556);
-	const v557 = v555["pid"];
-	if (v557 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v557, p + ".pid", o, d + 1);
-	const v558 = v555["addr"];
-	if (v558 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v558, p + ".addr", o, d + 1);
+	const v619 = v as Record<string, unknown>;
+	const v620 = v619["op"];
+	if (v620 === undefined) fail(p + ".op", 'present', undefined);
+	if (v620 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v620);
+	const v621 = v619["pid"];
+	if (v621 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v621, p + ".pid", o, d + 1);
+	const v622 = v619["addr"];
+	if (v622 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v622, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v559 of Object.keys(v555)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v559)) fail(p + '.' + v559, 'not there (not in the schema)', v555[v559]);
+		for (const v623 of Object.keys(v619)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v623)) fail(p + '.' + v623, 'not there (not in the schema)', v619[v623]);
 		}
 	}
 }
@@ -3032,19 +3347,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v560 = v as Record<string, unknown>;
-	const v561 = v560["op"];
-	if (v561 === undefined) fail(p + ".op", 'present', undefined);
-	if (v561 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v561);
-	const v562 = v560["pid"];
-	if (v562 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v562, p + ".pid", o, d + 1);
-	const v563 = v560["addr"];
-	if (v563 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v563, p + ".addr", o, d + 1);
+	const v624 = v as Record<string, unknown>;
+	const v625 = v624["op"];
+	if (v625 === undefined) fail(p + ".op", 'present', undefined);
+	if (v625 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v625);
+	const v626 = v624["pid"];
+	if (v626 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v626, p + ".pid", o, d + 1);
+	const v627 = v624["addr"];
+	if (v627 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v627, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v564 of Object.keys(v560)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v564)) fail(p + '.' + v564, 'not there (not in the schema)', v560[v564]);
+		for (const v628 of Object.keys(v624)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v628)) fail(p + '.' + v628, 'not there (not in the schema)', v624[v628]);
 		}
 	}
 }
@@ -3052,27 +3367,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v565 = v as Record<string, unknown>;
-	const v566 = v565["op"];
-	if (v566 === undefined) fail(p + ".op", 'present', undefined);
-	if (v566 !== "setRegs") fail(p + ".op", "\"setRegs\"", v566);
-	const v567 = v565["pid"];
-	if (v567 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v567, p + ".pid", o, d + 1);
-	const v568 = v565["tid"];
-	if (v568 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v568, p + ".tid", o, d + 1);
-	const v569 = v565["regs"];
-	if (v569 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v569))) fail(p + ".regs", "an object", v569);
-	const v570 = v569 as Record<string, unknown>;
-	for (const v571 of Object.keys(v570)) {
-		if (([] as readonly string[]).includes(v571)) continue;
-		checkHex(v570[v571], p + ".regs" + '.' + v571, o, d + 1);
+	const v629 = v as Record<string, unknown>;
+	const v630 = v629["op"];
+	if (v630 === undefined) fail(p + ".op", 'present', undefined);
+	if (v630 !== "setRegs") fail(p + ".op", "\"setRegs\"", v630);
+	const v631 = v629["pid"];
+	if (v631 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v631, p + ".pid", o, d + 1);
+	const v632 = v629["tid"];
+	if (v632 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v632, p + ".tid", o, d + 1);
+	const v633 = v629["regs"];
+	if (v633 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v633))) fail(p + ".regs", "an object", v633);
+	const v634 = v633 as Record<string, unknown>;
+	for (const v635 of Object.keys(v634)) {
+		if (([] as readonly string[]).includes(v635)) continue;
+		checkHex(v634[v635], p + ".regs" + '.' + v635, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v572 of Object.keys(v565)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v572)) fail(p + '.' + v572, 'not there (not in the schema)', v565[v572]);
+		for (const v636 of Object.keys(v629)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v636)) fail(p + '.' + v636, 'not there (not in the schema)', v629[v636]);
 		}
 	}
 }
@@ -3080,13 +3395,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v573 = v as Record<string, unknown>;
-	const v574 = v573["op"];
-	if (v574 === undefined) fail(p + ".op", 'present', undefined);
-	if (v574 !== "ping") fail(p + ".op", "\"ping\"", v574);
+	const v637 = v as Record<string, unknown>;
+	const v638 = v637["op"];
+	if (v638 === undefined) fail(p + ".op", 'present', undefined);
+	if (v638 !== "ping") fail(p + ".op", "\"ping\"", v638);
 	if (o.strict) {
-		for (const v575 of Object.keys(v573)) {
-			if (!(["op"] as readonly string[]).includes(v575)) fail(p + '.' + v575, 'not there (not in the schema)', v573[v575]);
+		for (const v639 of Object.keys(v637)) {
+			if (!(["op"] as readonly string[]).includes(v639)) fail(p + '.' + v639, 'not there (not in the schema)', v637[v639]);
 		}
 	}
 }
@@ -3094,29 +3409,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v576 = v as Record<string, unknown>;
-	const v577 = v576["op"];
-	if (v577 === undefined) fail(p + ".op", 'present', undefined);
-	if (v577 !== "stack") fail(p + ".op", "\"stack\"", v577);
-	const v578 = v576["pid"];
-	if (v578 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v578, p + ".pid", o, d + 1);
-	const v579 = v576["tid"];
-	if (v579 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v579 === 'number' && Number.isInteger(v579))) fail(p + ".tid", "an integer", v579);
-	if (typeof v579 === 'number' && v579 < 0) fail(p + ".tid", ">= 0", v579);
-	if (typeof v579 === 'number' && v579 > 2147483647) fail(p + ".tid", "<= 2147483647", v579);
-	const v580 = v576["maxFrames"];
-	if (v580 === undefined) {
-		if (o.fill) v576["maxFrames"] = 0;
+	const v640 = v as Record<string, unknown>;
+	const v641 = v640["op"];
+	if (v641 === undefined) fail(p + ".op", 'present', undefined);
+	if (v641 !== "stack") fail(p + ".op", "\"stack\"", v641);
+	const v642 = v640["pid"];
+	if (v642 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v642, p + ".pid", o, d + 1);
+	const v643 = v640["tid"];
+	if (v643 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v643 === 'number' && Number.isInteger(v643))) fail(p + ".tid", "an integer", v643);
+	if (typeof v643 === 'number' && v643 < 0) fail(p + ".tid", ">= 0", v643);
+	if (typeof v643 === 'number' && v643 > 2147483647) fail(p + ".tid", "<= 2147483647", v643);
+	const v644 = v640["maxFrames"];
+	if (v644 === undefined) {
+		if (o.fill) v640["maxFrames"] = 0;
 	} else {
-		if (!(typeof v580 === 'number' && Number.isInteger(v580))) fail(p + ".maxFrames", "an integer", v580);
-		if (typeof v580 === 'number' && v580 < 0) fail(p + ".maxFrames", ">= 0", v580);
-		if (typeof v580 === 'number' && v580 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v580);
+		if (!(typeof v644 === 'number' && Number.isInteger(v644))) fail(p + ".maxFrames", "an integer", v644);
+		if (typeof v644 === 'number' && v644 < 0) fail(p + ".maxFrames", ">= 0", v644);
+		if (typeof v644 === 'number' && v644 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v644);
 	}
 	if (o.strict) {
-		for (const v581 of Object.keys(v576)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v581)) fail(p + '.' + v581, 'not there (not in the schema)', v576[v581]);
+		for (const v645 of Object.keys(v640)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v645)) fail(p + '.' + v645, 'not there (not in the schema)', v640[v645]);
 		}
 	}
 }
@@ -3124,34 +3439,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v582 = v as Record<string, unknown>;
-	const v583 = v582["op"];
-	if (v583 === undefined) fail(p + ".op", 'present', undefined);
-	if (v583 !== "symbols") fail(p + ".op", "\"symbols\"", v583);
-	const v584 = v582["pid"];
-	if (v584 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v584, p + ".pid", o, d + 1);
-	const v585 = v582["function"];
-	if (v585 !== undefined) {
-		if (!(typeof v585 === 'string')) fail(p + ".function", "a string", v585);
+	const v646 = v as Record<string, unknown>;
+	const v647 = v646["op"];
+	if (v647 === undefined) fail(p + ".op", 'present', undefined);
+	if (v647 !== "symbols") fail(p + ".op", "\"symbols\"", v647);
+	const v648 = v646["pid"];
+	if (v648 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v648, p + ".pid", o, d + 1);
+	const v649 = v646["function"];
+	if (v649 !== undefined) {
+		if (!(typeof v649 === 'string')) fail(p + ".function", "a string", v649);
 	}
-	const v586 = v582["file"];
-	if (v586 !== undefined) {
-		if (!(typeof v586 === 'string')) fail(p + ".file", "a string", v586);
+	const v650 = v646["file"];
+	if (v650 !== undefined) {
+		if (!(typeof v650 === 'string')) fail(p + ".file", "a string", v650);
 	}
-	const v587 = v582["line"];
-	if (v587 !== undefined) {
-		if (!(typeof v587 === 'number' && Number.isInteger(v587))) fail(p + ".line", "an integer", v587);
-		if (typeof v587 === 'number' && v587 < 1) fail(p + ".line", ">= 1", v587);
-		if (typeof v587 === 'number' && v587 > 2147483647) fail(p + ".line", "<= 2147483647", v587);
+	const v651 = v646["line"];
+	if (v651 !== undefined) {
+		if (!(typeof v651 === 'number' && Number.isInteger(v651))) fail(p + ".line", "an integer", v651);
+		if (typeof v651 === 'number' && v651 < 1) fail(p + ".line", ">= 1", v651);
+		if (typeof v651 === 'number' && v651 > 2147483647) fail(p + ".line", "<= 2147483647", v651);
 	}
-	const v588 = v582["addr"];
-	if (v588 !== undefined) {
-		checkHex(v588, p + ".addr", o, d + 1);
+	const v652 = v646["addr"];
+	if (v652 !== undefined) {
+		checkHex(v652, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v589 of Object.keys(v582)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v589)) fail(p + '.' + v589, 'not there (not in the schema)', v582[v589]);
+		for (const v653 of Object.keys(v646)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v653)) fail(p + '.' + v653, 'not there (not in the schema)', v646[v653]);
 		}
 	}
 }
@@ -3159,27 +3474,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v590 = v as Record<string, unknown>;
-	const v591 = v590["op"];
-	if (v591 === undefined) fail(p + ".op", 'present', undefined);
-	if (v591 !== "locals") fail(p + ".op", "\"locals\"", v591);
-	const v592 = v590["pid"];
-	if (v592 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v592, p + ".pid", o, d + 1);
-	const v593 = v590["tid"];
-	if (v593 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v593, p + ".tid", o, d + 1);
-	const v594 = v590["frame"];
-	if (v594 === undefined) {
-		if (o.fill) v590["frame"] = 0;
+	const v654 = v as Record<string, unknown>;
+	const v655 = v654["op"];
+	if (v655 === undefined) fail(p + ".op", 'present', undefined);
+	if (v655 !== "locals") fail(p + ".op", "\"locals\"", v655);
+	const v656 = v654["pid"];
+	if (v656 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v656, p + ".pid", o, d + 1);
+	const v657 = v654["tid"];
+	if (v657 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v657, p + ".tid", o, d + 1);
+	const v658 = v654["frame"];
+	if (v658 === undefined) {
+		if (o.fill) v654["frame"] = 0;
 	} else {
-		if (!(typeof v594 === 'number' && Number.isInteger(v594))) fail(p + ".frame", "an integer", v594);
-		if (typeof v594 === 'number' && v594 < 0) fail(p + ".frame", ">= 0", v594);
-		if (typeof v594 === 'number' && v594 > 254) fail(p + ".frame", "<= 254", v594);
+		if (!(typeof v658 === 'number' && Number.isInteger(v658))) fail(p + ".frame", "an integer", v658);
+		if (typeof v658 === 'number' && v658 < 0) fail(p + ".frame", ">= 0", v658);
+		if (typeof v658 === 'number' && v658 > 254) fail(p + ".frame", "<= 254", v658);
 	}
 	if (o.strict) {
-		for (const v595 of Object.keys(v590)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v595)) fail(p + '.' + v595, 'not there (not in the schema)', v590[v595]);
+		for (const v659 of Object.keys(v654)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v659)) fail(p + '.' + v659, 'not there (not in the schema)', v654[v659]);
 		}
 	}
 }
@@ -3187,22 +3502,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v596 = v as Record<string, unknown>;
-	const v597 = v596["type"];
-	if (v597 === undefined) fail(p + ".type", 'present', undefined);
-	if (v597 !== "event") fail(p + ".type", "\"event\"", v597);
-	const v598 = v596["event"];
-	if (v598 === undefined) fail(p + ".event", 'present', undefined);
-	if (v598 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v598);
-	const v599 = v596["pid"];
-	if (v599 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v599, p + ".pid", o, d + 1);
-	const v600 = v596["tid"];
-	if (v600 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v600, p + ".tid", o, d + 1);
+	const v660 = v as Record<string, unknown>;
+	const v661 = v660["type"];
+	if (v661 === undefined) fail(p + ".type", 'present', undefined);
+	if (v661 !== "event") fail(p + ".type", "\"event\"", v661);
+	const v662 = v660["event"];
+	if (v662 === undefined) fail(p + ".event", 'present', undefined);
+	if (v662 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v662);
+	const v663 = v660["pid"];
+	if (v663 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v663, p + ".pid", o, d + 1);
+	const v664 = v660["tid"];
+	if (v664 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v664, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v601 of Object.keys(v596)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v601)) fail(p + '.' + v601, 'not there (not in the schema)', v596[v601]);
+		for (const v665 of Object.keys(v660)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v665)) fail(p + '.' + v665, 'not there (not in the schema)', v660[v665]);
 		}
 	}
 }
@@ -3210,22 +3525,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v602 = v as Record<string, unknown>;
-	const v603 = v602["type"];
-	if (v603 === undefined) fail(p + ".type", 'present', undefined);
-	if (v603 !== "event") fail(p + ".type", "\"event\"", v603);
-	const v604 = v602["event"];
-	if (v604 === undefined) fail(p + ".event", 'present', undefined);
-	if (v604 !== "threadExited") fail(p + ".event", "\"threadExited\"", v604);
-	const v605 = v602["pid"];
-	if (v605 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v605, p + ".pid", o, d + 1);
-	const v606 = v602["tid"];
-	if (v606 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v606, p + ".tid", o, d + 1);
+	const v666 = v as Record<string, unknown>;
+	const v667 = v666["type"];
+	if (v667 === undefined) fail(p + ".type", 'present', undefined);
+	if (v667 !== "event") fail(p + ".type", "\"event\"", v667);
+	const v668 = v666["event"];
+	if (v668 === undefined) fail(p + ".event", 'present', undefined);
+	if (v668 !== "threadExited") fail(p + ".event", "\"threadExited\"", v668);
+	const v669 = v666["pid"];
+	if (v669 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v669, p + ".pid", o, d + 1);
+	const v670 = v666["tid"];
+	if (v670 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v670, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v607 of Object.keys(v602)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v607)) fail(p + '.' + v607, 'not there (not in the schema)', v602[v607]);
+		for (const v671 of Object.keys(v666)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v671)) fail(p + '.' + v671, 'not there (not in the schema)', v666[v671]);
 		}
 	}
 }
@@ -3233,38 +3548,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v608 = v as Record<string, unknown>;
-	const v609 = v608["type"];
-	if (v609 === undefined) fail(p + ".type", 'present', undefined);
-	if (v609 !== "event") fail(p + ".type", "\"event\"", v609);
-	const v610 = v608["event"];
-	if (v610 === undefined) fail(p + ".event", 'present', undefined);
-	if (v610 !== "stopped") fail(p + ".event", "\"stopped\"", v610);
-	const v611 = v608["pid"];
-	if (v611 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v611, p + ".pid", o, d + 1);
-	const v612 = v608["tid"];
-	if (v612 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v612, p + ".tid", o, d + 1);
-	const v613 = v608["reason"];
-	if (v613 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v613 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v613)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v613);
-	const v614 = v608["signal"];
-	if (v614 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v614 === 'number' && Number.isInteger(v614))) fail(p + ".signal", "an integer", v614);
-	if (typeof v614 === 'number' && v614 < 0) fail(p + ".signal", ">= 0", v614);
-	if (typeof v614 === 'number' && v614 > 64) fail(p + ".signal", "<= 64", v614);
-	const v615 = v608["pc"];
-	if (v615 !== undefined) {
-		checkHex(v615, p + ".pc", o, d + 1);
+	const v672 = v as Record<string, unknown>;
+	const v673 = v672["type"];
+	if (v673 === undefined) fail(p + ".type", 'present', undefined);
+	if (v673 !== "event") fail(p + ".type", "\"event\"", v673);
+	const v674 = v672["event"];
+	if (v674 === undefined) fail(p + ".event", 'present', undefined);
+	if (v674 !== "stopped") fail(p + ".event", "\"stopped\"", v674);
+	const v675 = v672["pid"];
+	if (v675 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v675, p + ".pid", o, d + 1);
+	const v676 = v672["tid"];
+	if (v676 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v676, p + ".tid", o, d + 1);
+	const v677 = v672["reason"];
+	if (v677 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v677 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v677)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v677);
+	const v678 = v672["signal"];
+	if (v678 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v678 === 'number' && Number.isInteger(v678))) fail(p + ".signal", "an integer", v678);
+	if (typeof v678 === 'number' && v678 < 0) fail(p + ".signal", ">= 0", v678);
+	if (typeof v678 === 'number' && v678 > 64) fail(p + ".signal", "<= 64", v678);
+	const v679 = v672["pc"];
+	if (v679 !== undefined) {
+		checkHex(v679, p + ".pc", o, d + 1);
 	}
-	const v616 = v608["addr"];
-	if (v616 !== undefined) {
-		checkHex(v616, p + ".addr", o, d + 1);
+	const v680 = v672["addr"];
+	if (v680 !== undefined) {
+		checkHex(v680, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v617 of Object.keys(v608)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v617)) fail(p + '.' + v617, 'not there (not in the schema)', v608[v617]);
+		for (const v681 of Object.keys(v672)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v681)) fail(p + '.' + v681, 'not there (not in the schema)', v672[v681]);
 		}
 	}
 }
@@ -3272,30 +3587,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v618 = v as Record<string, unknown>;
-	const v619 = v618["type"];
-	if (v619 === undefined) fail(p + ".type", 'present', undefined);
-	if (v619 !== "event") fail(p + ".type", "\"event\"", v619);
-	const v620 = v618["event"];
-	if (v620 === undefined) fail(p + ".event", 'present', undefined);
-	if (v620 !== "signal") fail(p + ".event", "\"signal\"", v620);
-	const v621 = v618["pid"];
-	if (v621 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v621, p + ".pid", o, d + 1);
-	const v622 = v618["tid"];
-	if (v622 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v622, p + ".tid", o, d + 1);
-	const v623 = v618["signal"];
-	if (v623 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v623 === 'number' && Number.isInteger(v623))) fail(p + ".signal", "an integer", v623);
-	if (typeof v623 === 'number' && v623 < 1) fail(p + ".signal", ">= 1", v623);
-	if (typeof v623 === 'number' && v623 > 64) fail(p + ".signal", "<= 64", v623);
-	const v624 = v618["passed"];
-	if (v624 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v624 === 'boolean')) fail(p + ".passed", "a boolean", v624);
+	const v682 = v as Record<string, unknown>;
+	const v683 = v682["type"];
+	if (v683 === undefined) fail(p + ".type", 'present', undefined);
+	if (v683 !== "event") fail(p + ".type", "\"event\"", v683);
+	const v684 = v682["event"];
+	if (v684 === undefined) fail(p + ".event", 'present', undefined);
+	if (v684 !== "signal") fail(p + ".event", "\"signal\"", v684);
+	const v685 = v682["pid"];
+	if (v685 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v685, p + ".pid", o, d + 1);
+	const v686 = v682["tid"];
+	if (v686 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v686, p + ".tid", o, d + 1);
+	const v687 = v682["signal"];
+	if (v687 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v687 === 'number' && Number.isInteger(v687))) fail(p + ".signal", "an integer", v687);
+	if (typeof v687 === 'number' && v687 < 1) fail(p + ".signal", ">= 1", v687);
+	if (typeof v687 === 'number' && v687 > 64) fail(p + ".signal", "<= 64", v687);
+	const v688 = v682["passed"];
+	if (v688 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v688 === 'boolean')) fail(p + ".passed", "a boolean", v688);
 	if (o.strict) {
-		for (const v625 of Object.keys(v618)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v625)) fail(p + '.' + v625, 'not there (not in the schema)', v618[v625]);
+		for (const v689 of Object.keys(v682)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v689)) fail(p + '.' + v689, 'not there (not in the schema)', v682[v689]);
 		}
 	}
 }
@@ -3303,31 +3618,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v626 = v as Record<string, unknown>;
-	const v627 = v626["type"];
-	if (v627 === undefined) fail(p + ".type", 'present', undefined);
-	if (v627 !== "event") fail(p + ".type", "\"event\"", v627);
-	const v628 = v626["event"];
-	if (v628 === undefined) fail(p + ".event", 'present', undefined);
-	if (v628 !== "childProcess") fail(p + ".event", "\"childProcess\"", v628);
-	const v629 = v626["pid"];
-	if (v629 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v629, p + ".pid", o, d + 1);
-	const v630 = v626["tid"];
-	if (v630 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v630, p + ".tid", o, d + 1);
-	const v631 = v626["child"];
-	if (v631 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v631, p + ".child", o, d + 1);
-	const v632 = v626["kind"];
-	if (v632 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v632 !== 'string' || !["fork","vfork","clone"].includes(v632)) fail(p + ".kind", "one of fork|vfork|clone", v632);
-	const v633 = v626["detached"];
-	if (v633 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v633 === 'boolean')) fail(p + ".detached", "a boolean", v633);
+	const v690 = v as Record<string, unknown>;
+	const v691 = v690["type"];
+	if (v691 === undefined) fail(p + ".type", 'present', undefined);
+	if (v691 !== "event") fail(p + ".type", "\"event\"", v691);
+	const v692 = v690["event"];
+	if (v692 === undefined) fail(p + ".event", 'present', undefined);
+	if (v692 !== "childProcess") fail(p + ".event", "\"childProcess\"", v692);
+	const v693 = v690["pid"];
+	if (v693 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v693, p + ".pid", o, d + 1);
+	const v694 = v690["tid"];
+	if (v694 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v694, p + ".tid", o, d + 1);
+	const v695 = v690["child"];
+	if (v695 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v695, p + ".child", o, d + 1);
+	const v696 = v690["kind"];
+	if (v696 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v696 !== 'string' || !["fork","vfork","clone"].includes(v696)) fail(p + ".kind", "one of fork|vfork|clone", v696);
+	const v697 = v690["detached"];
+	if (v697 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v697 === 'boolean')) fail(p + ".detached", "a boolean", v697);
 	if (o.strict) {
-		for (const v634 of Object.keys(v626)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v634)) fail(p + '.' + v634, 'not there (not in the schema)', v626[v634]);
+		for (const v698 of Object.keys(v690)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v698)) fail(p + '.' + v698, 'not there (not in the schema)', v690[v698]);
 		}
 	}
 }
@@ -3335,25 +3650,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v635 = v as Record<string, unknown>;
-	const v636 = v635["type"];
-	if (v636 === undefined) fail(p + ".type", 'present', undefined);
-	if (v636 !== "event") fail(p + ".type", "\"event\"", v636);
-	const v637 = v635["event"];
-	if (v637 === undefined) fail(p + ".event", 'present', undefined);
-	if (v637 !== "exec") fail(p + ".event", "\"exec\"", v637);
-	const v638 = v635["pid"];
-	if (v638 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v638, p + ".pid", o, d + 1);
-	const v639 = v635["tid"];
-	if (v639 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v639, p + ".tid", o, d + 1);
-	const v640 = v635["path"];
-	if (v640 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v640 === 'string')) fail(p + ".path", "a string", v640);
+	const v699 = v as Record<string, unknown>;
+	const v700 = v699["type"];
+	if (v700 === undefined) fail(p + ".type", 'present', undefined);
+	if (v700 !== "event") fail(p + ".type", "\"event\"", v700);
+	const v701 = v699["event"];
+	if (v701 === undefined) fail(p + ".event", 'present', undefined);
+	if (v701 !== "exec") fail(p + ".event", "\"exec\"", v701);
+	const v702 = v699["pid"];
+	if (v702 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v702, p + ".pid", o, d + 1);
+	const v703 = v699["tid"];
+	if (v703 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v703, p + ".tid", o, d + 1);
+	const v704 = v699["path"];
+	if (v704 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v704 === 'string')) fail(p + ".path", "a string", v704);
 	if (o.strict) {
-		for (const v641 of Object.keys(v635)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v641)) fail(p + '.' + v641, 'not there (not in the schema)', v635[v641]);
+		for (const v705 of Object.keys(v699)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v705)) fail(p + '.' + v705, 'not there (not in the schema)', v699[v705]);
 		}
 	}
 }
@@ -3361,32 +3676,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v642 = v as Record<string, unknown>;
-	const v643 = v642["type"];
-	if (v643 === undefined) fail(p + ".type", 'present', undefined);
-	if (v643 !== "event") fail(p + ".type", "\"event\"", v643);
-	const v644 = v642["event"];
-	if (v644 === undefined) fail(p + ".event", 'present', undefined);
-	if (v644 !== "exited") fail(p + ".event", "\"exited\"", v644);
-	const v645 = v642["pid"];
-	if (v645 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v645, p + ".pid", o, d + 1);
-	const v646 = v642["exitCode"];
-	if (v646 !== undefined) {
-		if (!(typeof v646 === 'number' && Number.isInteger(v646))) fail(p + ".exitCode", "an integer", v646);
-		if (typeof v646 === 'number' && v646 < 0) fail(p + ".exitCode", ">= 0", v646);
-		if (typeof v646 === 'number' && v646 > 255) fail(p + ".exitCode", "<= 255", v646);
+	const v706 = v as Record<string, unknown>;
+	const v707 = v706["type"];
+	if (v707 === undefined) fail(p + ".type", 'present', undefined);
+	if (v707 !== "event") fail(p + ".type", "\"event\"", v707);
+	const v708 = v706["event"];
+	if (v708 === undefined) fail(p + ".event", 'present', undefined);
+	if (v708 !== "exited") fail(p + ".event", "\"exited\"", v708);
+	const v709 = v706["pid"];
+	if (v709 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v709, p + ".pid", o, d + 1);
+	const v710 = v706["exitCode"];
+	if (v710 !== undefined) {
+		if (!(typeof v710 === 'number' && Number.isInteger(v710))) fail(p + ".exitCode", "an integer", v710);
+		if (typeof v710 === 'number' && v710 < 0) fail(p + ".exitCode", ">= 0", v710);
+		if (typeof v710 === 'number' && v710 > 255) fail(p + ".exitCode", "<= 255", v710);
 	}
-	const v647 = v642["signal"];
-	if (v647 !== undefined) {
-		if (!(typeof v647 === 'number' && Number.isInteger(v647))) fail(p + ".signal", "an integer", v647);
-		if (typeof v647 === 'number' && v647 < 1) fail(p + ".signal", ">= 1", v647);
-		if (typeof v647 === 'number' && v647 > 64) fail(p + ".signal", "<= 64", v647);
+	const v711 = v706["signal"];
+	if (v711 !== undefined) {
+		if (!(typeof v711 === 'number' && Number.isInteger(v711))) fail(p + ".signal", "an integer", v711);
+		if (typeof v711 === 'number' && v711 < 1) fail(p + ".signal", ">= 1", v711);
+		if (typeof v711 === 'number' && v711 > 64) fail(p + ".signal", "<= 64", v711);
 	}
-	if (v642["exitCode"] === undefined && v642["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v706["exitCode"] === undefined && v706["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v648 of Object.keys(v642)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v648)) fail(p + '.' + v648, 'not there (not in the schema)', v642[v648]);
+		for (const v712 of Object.keys(v706)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v712)) fail(p + '.' + v712, 'not there (not in the schema)', v706[v712]);
 		}
 	}
 }
@@ -3410,6 +3725,10 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	followForks: (v, o) => run<BodyByOp['followForks']>(checkPidBody, v, 'followForks', o),
 	forkInfo: (v, o) => run<BodyByOp['forkInfo']>(checkForkInfoBody, v, 'forkInfo', o),
 	recreate: (v, o) => run<BodyByOp['recreate']>(checkRecreateBody, v, 'recreate', o),
+	checkpoint: (v, o) => run<BodyByOp['checkpoint']>(checkCheckpointBody, v, 'checkpoint', o),
+	restore: (v, o) => run<BodyByOp['restore']>(checkRestoreBody, v, 'restore', o),
+	checkpointDelete: (v, o) => run<BodyByOp['checkpointDelete']>(checkCheckpointDeleteBody, v, 'checkpointDelete', o),
+	checkpoints: (v, o) => run<BodyByOp['checkpoints']>(checkCheckpointsBody, v, 'checkpoints', o),
 	watch: (v, o) => run<BodyByOp['watch']>(checkWatchBody, v, 'watch', o),
 	unwatch: (v, o) => run<BodyByOp['unwatch']>(checkPidBody, v, 'unwatch', o),
 	global: (v, o) => run<BodyByOp['global']>(checkGlobalBody, v, 'global', o),
@@ -3441,6 +3760,10 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	followForks: (v, o) => run<RequestByOp['followForks'] & { op: 'followForks' }>(checkRequestFollowForks, v, 'request', o),
 	forkInfo: (v, o) => run<RequestByOp['forkInfo'] & { op: 'forkInfo' }>(checkRequestForkInfo, v, 'request', o),
 	recreate: (v, o) => run<RequestByOp['recreate'] & { op: 'recreate' }>(checkRequestRecreate, v, 'request', o),
+	checkpoint: (v, o) => run<RequestByOp['checkpoint'] & { op: 'checkpoint' }>(checkRequestCheckpoint, v, 'request', o),
+	restore: (v, o) => run<RequestByOp['restore'] & { op: 'restore' }>(checkRequestRestore, v, 'request', o),
+	checkpointDelete: (v, o) => run<RequestByOp['checkpointDelete'] & { op: 'checkpointDelete' }>(checkRequestCheckpointDelete, v, 'request', o),
+	checkpoints: (v, o) => run<RequestByOp['checkpoints'] & { op: 'checkpoints' }>(checkRequestCheckpoints, v, 'request', o),
 	watch: (v, o) => run<RequestByOp['watch'] & { op: 'watch' }>(checkRequestWatch, v, 'request', o),
 	unwatch: (v, o) => run<RequestByOp['unwatch'] & { op: 'unwatch' }>(checkRequestUnwatch, v, 'request', o),
 	global: (v, o) => run<RequestByOp['global'] & { op: 'global' }>(checkRequestGlobal, v, 'request', o),
@@ -3501,6 +3824,11 @@ export const defValidators = {
 	SignalsBody: (v: unknown, o?: CheckOptions, path = 'SignalsBody'): SignalsBody => run<SignalsBody>(checkSignalsBody, v, path, o),
 	DeadThread: (v: unknown, o?: CheckOptions, path = 'DeadThread'): DeadThread => run<DeadThread>(checkDeadThread, v, path, o),
 	ForkInfoBody: (v: unknown, o?: CheckOptions, path = 'ForkInfoBody'): ForkInfoBody => run<ForkInfoBody>(checkForkInfoBody, v, path, o),
+	CheckpointBody: (v: unknown, o?: CheckOptions, path = 'CheckpointBody'): CheckpointBody => run<CheckpointBody>(checkCheckpointBody, v, path, o),
+	RestoreBody: (v: unknown, o?: CheckOptions, path = 'RestoreBody'): RestoreBody => run<RestoreBody>(checkRestoreBody, v, path, o),
+	CheckpointDeleteBody: (v: unknown, o?: CheckOptions, path = 'CheckpointDeleteBody'): CheckpointDeleteBody => run<CheckpointDeleteBody>(checkCheckpointDeleteBody, v, path, o),
+	CheckpointsBody: (v: unknown, o?: CheckOptions, path = 'CheckpointsBody'): CheckpointsBody => run<CheckpointsBody>(checkCheckpointsBody, v, path, o),
+	CheckpointInfo: (v: unknown, o?: CheckOptions, path = 'CheckpointInfo'): CheckpointInfo => run<CheckpointInfo>(checkCheckpointInfo, v, path, o),
 	RecreatedThread: (v: unknown, o?: CheckOptions, path = 'RecreatedThread'): RecreatedThread => run<RecreatedThread>(checkRecreatedThread, v, path, o),
 	RecreateBody: (v: unknown, o?: CheckOptions, path = 'RecreateBody'): RecreateBody => run<RecreateBody>(checkRecreateBody, v, path, o),
 	HeldLock: (v: unknown, o?: CheckOptions, path = 'HeldLock'): HeldLock => run<HeldLock>(checkHeldLock, v, path, o),

@@ -20,6 +20,7 @@ import type {
 	ChildProcessEvent,
 	ExecEvent,
 	ExitedEvent,
+	CheckpointBody,
 	ForkInfoBody,
 	RecreateBody,
 	ForkBody,
@@ -594,6 +595,12 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 	}
 
 	/** Report the initial stop (attach/launch/fork child) as a stop event. */
+	/** A process handed over stopped (a restored checkpoint): its stop is the caller's to report. */
+	markStopped(): void {
+		this.invalidate();
+		this.runState = 'stopped';
+	}
+
 	async reportInitialStop(reason: StopReason, tid: number, description?: string): Promise<void> {
 		await this.report({ reason, tid, breakpoints: [], description });
 	}
@@ -1223,6 +1230,14 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 	/** A thread this fork child lost (known once forkInfo() answered). */
 	isLostThread(tid: number): boolean {
 		return this.lostTids.has(tid);
+	}
+
+	// ---- checkpoints ---------------------------------------------------------------
+
+	/** A checkpoint of the stopped process (native `checkpoint`); see model/checkpoints.ts. */
+	async checkpoint(): Promise<CheckpointBody> {
+		this.requireStopped('checkpoint');
+		return this.tracer.request('checkpoint', { pid: this.pid });
 	}
 
 	// ---- the multithreaded fork ------------------------------------------------

@@ -59,6 +59,8 @@ void proc_free(struct proc *p)
 		ghost_clear(&p->ghosts[i]);
 	free(p->ghosts);
 	free(p->recreated);
+	if (p->ckpt && p->ckpt_free)
+		p->ckpt_free(p->ckpt);
 	sym_close(p->syms);
 	free(p);
 }

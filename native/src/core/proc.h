@@ -119,6 +119,12 @@ struct proc {
 	size_t nghosts;
 	struct fk_recreated *recreated; /* ghosts brought back, in order */
 	size_t nrecreated;
+	/* a checkpoint (engine/checkpoint.c): a stopped copy that never runs;
+	 * killed (not released) when the tracer closes */
+	bool frozen;
+	pid_t ckpt_of; /* the process it is a copy of */
+	void *ckpt;    /* the engine's record: every thread's state */
+	void (*ckpt_free)(void *);
 	/* the parent of such a child, until the picture is taken (main loop) */
 	pid_t capture_child, capture_tid;
 	bool capture_clone;

@@ -227,6 +227,11 @@ struct proc *tr_add_proc(struct fk_tracer *tr, pid_t pid)
 	return p;
 }
 
+struct proc *tr_first_proc(struct fk_tracer *tr)
+{
+	return tr->procs;
+}
+
 void tr_remove_proc(struct fk_tracer *tr, struct proc *p)
 {
 	for (struct proc **pp = &tr->procs; *pp; pp = &(*pp)->next) {
@@ -634,10 +639,19 @@ static void *tracer_main(void *arg)
 			;
 	}
 
-	/* Leave nothing behind: every process is detached and resumed. */
+	/* Leave nothing behind: every process is detached and resumed, but
+	 * checkpoints (copies that must never run) are killed. */
 	forget_exited(tr);
-	while (tr->procs)
-		attach_release(tr, tr->procs);
+	while (tr->procs) {
+		struct proc *p = tr->procs;
+		if (p->frozen && !p->exited) {
+			kill(p->pid, SIGKILL);
+			attach_reap(tr, p, 2000);
+			tr_remove_proc(tr, p);
+			continue;
+		}
+		attach_release(tr, p);
+	}
 	if (tr->timer_ok)
 		timer_delete(tr->timer);
 	return NULL;

@@ -65,6 +65,8 @@ bool tr_take_unclaimed(struct fk_tracer *tr, pid_t pid, int *status);
 struct proc *tr_find_proc(struct fk_tracer *tr, pid_t pid);
 struct proc *tr_add_proc(struct fk_tracer *tr, pid_t pid);
 void tr_remove_proc(struct fk_tracer *tr, struct proc *p);
+/* The first of them (then p->next), for walks that change nothing. */
+struct proc *tr_first_proc(struct fk_tracer *tr);
 
 /* A request is queued (long waits give way to it). */
 bool tr_requests_pending(struct fk_tracer *tr);

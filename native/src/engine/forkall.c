@@ -116,8 +116,7 @@ int fa_attach_new(struct forkall *fa, pid_t pid, struct proc **out, const char *
 	return attach_stop_all(fa->tr, p, STOP_TIMEOUT_MS, err);
 }
 
-/* Undo: the child is killed and reaped, the parent restored and released. */
-static void rollback(struct forkall *fa)
+void fa_rollback(struct forkall *fa)
 {
 	samepid_kill_init(fa);
 	if (fa->child > 0) {
@@ -218,67 +217,100 @@ static void result(struct forkall *fa, struct jw *body)
 	jw_arr_end(body);
 }
 
-static int fork_attempt(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct jw *body, struct fk_err *err,
-			bool *execed)
+void fa_init(struct forkall *fa, struct fk_tracer *tr, pid_t pid, uint32_t flags, struct fk_err *err)
 {
-	struct forkall fa;
-	memset(&fa, 0, sizeof fa);
-	fa.tr = tr;
-	fa.pid = pid;
-	fa.flags = flags;
-	fa.err = err;
-	fa.fault = getenv("FORKALL_FAULT");
-	fa.skip = getenv("FORKALL_SKIP");
-	jw_init(&fa.warnings);
-	fa.t_start = tr_now_us();
+	memset(fa, 0, sizeof *fa);
+	fa->tr = tr;
+	fa->pid = pid;
+	fa->flags = flags;
+	fa->err = err;
+	fa->fault = getenv("FORKALL_FAULT");
+	fa->skip = getenv("FORKALL_SKIP");
+	jw_init(&fa->warnings);
+	fa->t_start = tr_now_us();
+}
 
-	int rc = fa_prepare(&fa);
+int fa_parent_half(struct forkall *fa)
+{
+	int rc = fa_prepare(fa);
 	/* Prepare reads maps and memory while the process runs: one being
 	 * replaced by execve reads inconsistently (maps of the old program,
 	 * memory of the new). Not the caller's error: try again. */
-	if (rc < 0 && (fa_image_changed(&fa) || (err->kind && strcmp(err->kind, FK_KIND_FAILED) == 0)))
-		fa.execed = true;
+	if (rc < 0 && (fa_image_changed(fa) || (fa->err->kind && strcmp(fa->err->kind, FK_KIND_FAILED) == 0)))
+		fa->execed = true;
 	if (rc == 0)
-		rc = fa_stop_parent(&fa); /* sets t_stop: the first thread stopped */
-	uint64_t ph[8] = { 0 };
+		rc = fa_stop_parent(fa); /* sets t_stop: the first thread stopped */
+	uint64_t *ph = fa->ph;
 	ph[0] = tr_now_us();
 	if (rc == 0)
-		rc = fa_capture(&fa);
-	uint64_t tsc0 = tr_now_us();
+		rc = fa_capture(fa);
+	fa->t_capture1 = tr_now_us();
 	if (rc == 0)
-		rc = fa_check_seccomp(&fa);
+		rc = fa_check_seccomp(fa);
 	ph[1] = tr_now_us();
 
 	if (rc == 0)
-		rc = fa_capture_altstacks(&fa);
+		rc = fa_capture_altstacks(fa);
 	ph[2] = tr_now_us();
 	if (rc == 0)
-		rc = fa_inject_fork(&fa);
+		rc = fa_inject_fork(fa);
 	ph[3] = tr_now_us();
 	if (rc == 0)
-		rc = fa_restore_parent(&fa);
+		rc = fa_restore_parent(fa);
 	ph[4] = tr_now_us();
-	if (rc == 0 && fa_fault_at(&fa, "parent-release") == 0) {
-		fa_release_parent(&fa);
-		fa.t_release = tr_now_us();
-		fa.phases[0] = ph[0] - fa.t_stop;    /* stop */
-		fa.phases[1] = ph[1] - ph[0];	     /* capture */
-		fa.phases[2] = ph[2] - ph[1];	     /* altstack */
-		fa.phases[3] = ph[3] - ph[2];	     /* fork */
-		fa.phases[4] = ph[4] - ph[3];	     /* restore */
-		fa.phases[5] = fa.t_release - ph[4]; /* release */
+	if (rc == 0 && fa_fault_at(fa, "parent-release") == 0) {
+		fa_release_parent(fa);
+		fa->t_release = tr_now_us();
+		fa->phases[0] = ph[0] - fa->t_stop;    /* stop */
+		fa->phases[1] = ph[1] - ph[0];	       /* capture */
+		fa->phases[2] = ph[2] - ph[1];	       /* altstack */
+		fa->phases[3] = ph[3] - ph[2];	       /* fork */
+		fa->phases[4] = ph[4] - ph[3];	       /* restore */
+		fa->phases[5] = fa->t_release - ph[4]; /* release */
 	} else {
 		rc = -1;
 	}
 	if (rc == 0) {
-		fa.t_child0 = tr_now_us();
-		fa_read_thread_extras(&fa);
-		rc = fa_attach_child(tr, &fa);
+		fa->t_child0 = tr_now_us();
+		fa_read_thread_extras(fa);
+		rc = fa_attach_child(fa->tr, fa);
 	}
-	if (rc == 0 && fa_want_dontfork_copy(&fa)) {
+	if (rc == 0 && fa_want_dontfork_copy(fa)) {
 		/* the child got the regions; mark them DONTFORK again there */
-		rc = fa_madvise_dontfork(&fa, fa.cproc, fa.child, MADV_DONTFORK, "dontfork");
+		rc = fa_madvise_dontfork(fa, fa->cproc, fa->child, MADV_DONTFORK, "dontfork");
 	}
+	return rc;
+}
+
+void fa_free(struct forkall *fa)
+{
+	for (size_t i = 0; i < fa->nts; i++)
+		if (fa->ts[i].xstate_owned)
+			free(fa->ts[i].xstate);
+	free(fa->ts);
+	free(fa->xpool);
+	free(fa->scratch);
+	free(fa->vmf);
+	free(fa->pre);
+	free(fa->pcreds);
+	elfsyms_free(fa->syms);
+	proc_maps_free(&fa->maps);
+	jw_free(&fa->warnings);
+	fa->ts = NULL;
+	fa->nts = 0;
+	fa->xpool = fa->scratch = NULL;
+	fa->vmf = NULL;
+	fa->pre = NULL;
+	fa->pcreds = NULL;
+	fa->syms = NULL;
+}
+
+static int fork_attempt(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct jw *body, struct fk_err *err,
+			bool *execed)
+{
+	struct forkall fa;
+	fa_init(&fa, tr, pid, flags, err);
+	int rc = fa_parent_half(&fa);
 	uint64_t tb0 = tr_now_us();
 	if (rc == 0)
 		rc = fa_build_threads(tr, &fa);
@@ -290,8 +322,8 @@ static int fork_attempt(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct 
 			 "altstack %llu, fork %llu, restore %llu, release %llu; child: attach %llu, build %llu, "
 			 "release %llu",
 			 (int)fa.pid, fa.nts, (unsigned long long)(fa.t_stop - fa.t_start),
-			 (unsigned long long)fa.phases[0], (unsigned long long)(tsc0 - ph[0]),
-			 (unsigned long long)(ph[1] - tsc0), (unsigned long long)fa.phases[2],
+			 (unsigned long long)fa.phases[0], (unsigned long long)(fa.t_capture1 - fa.ph[0]),
+			 (unsigned long long)(fa.ph[1] - fa.t_capture1), (unsigned long long)fa.phases[2],
 			 (unsigned long long)fa.phases[3], (unsigned long long)fa.phases[4],
 			 (unsigned long long)fa.phases[5], (unsigned long long)(tb0 - fa.t_child0),
 			 (unsigned long long)(tb1 - tb0), (unsigned long long)(tr_now_us() - tb1));
@@ -299,22 +331,11 @@ static int fork_attempt(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct 
 	if (rc < 0) {
 		if (!fk_err_isset(err))
 			fk_fail(err, 0, FK_KIND_FAILED, "fork", "forkall of %d failed", (int)fa.pid);
-		rollback(&fa);
+		fa_rollback(&fa);
 	} else {
 		result(&fa, body);
 	}
-	for (size_t i = 0; i < fa.nts; i++)
-		if (fa.ts[i].xstate_owned)
-			free(fa.ts[i].xstate);
-	free(fa.ts);
-	free(fa.xpool);
-	free(fa.scratch);
-	free(fa.vmf);
-	free(fa.pre);
-	free(fa.pcreds);
-	elfsyms_free(fa.syms);
-	proc_maps_free(&fa.maps);
-	jw_free(&fa.warnings);
+	fa_free(&fa);
 	*execed = fa.execed;
 	return rc;
 }

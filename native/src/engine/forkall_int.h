@@ -114,8 +114,18 @@ struct forkall {
 	struct proc *iproc;
 
 	uint64_t phases[6];
-	uint64_t t_start, t_stop, t_fork0, t_fork1, t_release, t_child0, t_child1;
+	uint64_t ph[5]; /* fa_parent_half's phase ends */
+	uint64_t t_start, t_stop, t_capture1, t_fork0, t_fork1, t_release, t_child0, t_child1;
 };
+
+/* The engine's run, in pieces other engine files reuse (forkall.c):
+ * fa_init, then fa_parent_half (prepare .. parent released .. child
+ * attached, stopped, one thread), then the caller's child half; on
+ * failure fa_rollback (child killed, parent restored); always fa_free. */
+void fa_init(struct forkall *fa, struct fk_tracer *tr, pid_t pid, uint32_t flags, struct fk_err *err);
+int fa_parent_half(struct forkall *fa);
+void fa_rollback(struct forkall *fa);
+void fa_free(struct forkall *fa);
 
 /* Tid-preserving fork (FK_FORK_SAME_TIDS): the child lives in a new PID
  * namespace where it has the parent's pid and every thread its parent

@@ -33,6 +33,7 @@
 #include "debuginfo/symbols.h"
 #include "debuginfo/threaddb.h"
 #include "engine/forkall_int.h"
+#include "engine/ownerfix.h"
 #include "ptrace/rsys.h"
 
 #include <errno.h>
@@ -43,64 +44,6 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <time.h>
-
-/* ---- logged memory writes ---- */
-
-struct undo_ent {
-	uint64_t addr;
-	uint8_t *old;
-	size_t len;
-};
-
-struct undo {
-	pid_t pid;
-	struct undo_ent *v;
-	size_t n, cap;
-};
-
-static int undo_write(struct undo *u, uint64_t addr, const void *buf, size_t len)
-{
-	if (u->n == u->cap) {
-		size_t cap = u->cap ? u->cap * 2 : 32;
-		struct undo_ent *nv = realloc(u->v, cap * sizeof *nv);
-		if (!nv)
-			return -ENOMEM;
-		u->v = nv;
-		u->cap = cap;
-	}
-	uint8_t *old = malloc(len);
-	if (!old)
-		return -ENOMEM;
-	int rc = mem_read_exact(u->pid, addr, old, len);
-	if (rc == 0)
-		rc = mem_write_exact(u->pid, addr, buf, len);
-	if (rc < 0) {
-		free(old);
-		return rc;
-	}
-	u->v[u->n++] = (struct undo_ent){ addr, old, len };
-	return 0;
-}
-
-static void undo_all(struct undo *u)
-{
-	while (u->n > 0) {
-		struct undo_ent *e = &u->v[--u->n];
-		if (mem_write_exact(u->pid, e->addr, e->old, e->len) < 0)
-			fk_warn("recreate %d: putting back %zu bytes at 0x%llx failed", (int)u->pid, e->len,
-				(unsigned long long)e->addr);
-		free(e->old);
-	}
-}
-
-static void undo_free(struct undo *u)
-{
-	for (size_t i = 0; i < u->n; i++)
-		free(u->v[i].old);
-	free(u->v);
-	u->v = NULL;
-	u->n = u->cap = 0;
-}
 
 /* ---- the run ---- */
 
@@ -160,26 +103,13 @@ static int check(struct rc_ctx *x)
 	return 0;
 }
 
-/* c's symbols, current (the process may have loaded modules since) */
-static struct fk_symbols *syms(struct proc *c)
-{
-	if (!c->syms) {
-		c->syms = sym_open(c->pid);
-		c->syms_stale = false;
-	} else if (c->syms_stale) {
-		sym_refresh(c->syms);
-		c->syms_stale = false;
-	}
-	return c->syms;
-}
-
 bool recreate_in_fork(struct proc *c)
 {
 	struct lwp *l = proc_lwp(c, c->pid);
 	fk_gregs r;
 	if (!l || l->state != LWP_STOPPED || arch_get_gregs(c->pid, &r) < 0)
 		return false;
-	if (!syms(c))
+	if (!ownerfix_syms(c))
 		return false;
 	struct sym_frame f[8];
 	struct fk_err e;
@@ -425,49 +355,7 @@ static int glibc_fixups(struct rc_ctx *x)
 		return fk_fail(fa->err, -rc, FK_KIND_FAILED, "recreate-glibc",
 			       "counting the recreated threads in glibc's __nptl_nthreads at 0x%llx",
 			       (unsigned long long)x->gt.nthreads);
-	return fa_fault_at(fa, "recreate-glibc");
-}
-
-/* Owner fields (and PI/robust futex words) of the locks DWARF shows that
- * name a lost thread: its new tid. */
-static int fix_lock_owners(struct rc_ctx *x)
-{
-	struct forkall *fa = &x->fa;
-	struct proc *c = x->c;
-	struct lock_site *v = NULL;
-	size_t n = 0;
-	if (!syms(c) || locks_find(c->syms, c->pid, &v, &n) < 0 || !n) {
-		free(v);
-		return fa_fault_at(fa, "recreate-locks");
-	}
-	for (size_t i = 0; i < n; i++) {
-		uint64_t at[2] = { v[i].owner_addr, v[i].futex_addr };
-		bool fixed = false;
-		for (int w = 0; w < 2; w++) {
-			uint32_t val;
-			if (!at[w] || (w == 1 && at[1] == at[0]) || mem_read_exact(c->pid, at[w], &val, sizeof val) < 0)
-				continue;
-			uint32_t tid = w == 0 ? val : (val & 0x3fffffffu);
-			for (size_t k = 1; tid && k < fa->nts; k++) {
-				if ((uint32_t)fa->ts[k].tid != tid)
-					continue;
-				uint32_t nv = w == 0 ? (uint32_t)fa->ts[k].child_tid
-						     : (val & ~0x3fffffffu) | (uint32_t)fa->ts[k].child_tid;
-				int rc = undo_write(&x->undo, at[w], &nv, sizeof nv);
-				if (rc < 0) {
-					free(v);
-					return fk_fail(fa->err, -rc, FK_KIND_FAILED, "recreate-locks",
-						       "rewriting the owner of %s at 0x%llx", v[i].name,
-						       (unsigned long long)v[i].addr);
-				}
-				fixed = true;
-				break;
-			}
-		}
-		x->locks_fixed += fixed;
-	}
-	free(v);
-	return fa_fault_at(fa, "recreate-locks");
+	return 0;
 }
 
 /* Everything built is taken back: owner words and descriptors put back,
@@ -594,7 +482,7 @@ int forkall_recreate(struct fk_tracer *tr, struct proc *c, struct jw *body, stru
 	uint64_t t0 = tr_now_us();
 	struct forkall *fa = &x->fa;
 	x->c = c;
-	x->undo.pid = c->pid;
+	undo_init(&x->undo, c->pid);
 	fa->tr = tr;
 	fa->pid = fa->mpid = fa->child = c->pid;
 	fa->cproc = c;
@@ -651,9 +539,13 @@ int forkall_recreate(struct fk_tracer *tr, struct proc *c, struct jw *body, stru
 	ph[2] = tr_now_us();
 	if (rc == 0)
 		rc = glibc_fixups(x);
+	if (rc == 0)
+		rc = fa_fault_at(fa, "recreate-glibc");
 	ph[3] = tr_now_us();
 	if (rc == 0)
-		rc = fix_lock_owners(x);
+		rc = ownerfix_locks(fa, c, &x->undo, &x->locks_fixed);
+	if (rc == 0)
+		rc = fa_fault_at(fa, "recreate-locks");
 	ph[4] = tr_now_us();
 	if (rc == 0 && keep_record(x) < 0)
 		rc = fk_fail(err, ENOMEM, FK_KIND_FAILED, "recreate", "out of memory");

@@ -1,4 +1,5 @@
-/* ops_fork.c — the "fork" and "recreate" requests, handed to the engine. */
+/* ops_fork.c — the engine's requests: fork, recreate, checkpoints. */
+#include "engine/checkpoint.h"
 #include "engine/fork.h"
 #include "engine/recreate.h"
 #include "ops/ops.h"
@@ -18,4 +19,31 @@ int op_recreate(struct fk_tracer *tr, const struct rq_recreate *rq, struct jw *b
 	if (!p || !p->session)
 		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "recreate", "process %d is not attached", (int)rq->pid);
 	return forkall_recreate(tr, p, body, err);
+}
+
+int op_checkpoint(struct fk_tracer *tr, const struct rq_checkpoint *rq, struct jw *body, struct fk_err *err)
+{
+	return checkpoint_save(tr, rq->pid, body, err);
+}
+
+int op_restore(struct fk_tracer *tr, const struct rq_restore *rq, struct jw *body, struct fk_err *err)
+{
+	return checkpoint_restore(tr, rq->checkpoint, body, err);
+}
+
+int op_checkpoint_delete(struct fk_tracer *tr, const struct rq_checkpoint_delete *rq, struct jw *body,
+			 struct fk_err *err)
+{
+	if (checkpoint_delete(tr, rq->checkpoint, err) < 0)
+		return -1;
+	jw_kint(body, "checkpoint", rq->checkpoint);
+	return 0;
+}
+
+int op_checkpoints(struct fk_tracer *tr, const struct rq_checkpoints *rq, struct jw *body, struct fk_err *err)
+{
+	(void)err;
+	jw_key(body, "checkpoints");
+	checkpoint_list(tr, rq->pid, body);
+	return 0;
 }

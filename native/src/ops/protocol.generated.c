@@ -286,6 +286,123 @@ static int run_recreate(struct fk_tracer *tr, const struct jr_value *o, struct j
 	return op_recreate(tr, &rq, body, err);
 }
 
+static int decode_checkpoint(const struct jr_value *o, struct jr_doc *doc, struct rq_checkpoint *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "checkpoint", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		return rq_unknown_member(m, "checkpoint", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("checkpoint", "pid", err);
+	return 0;
+}
+
+static int run_checkpoint(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_checkpoint rq;
+	if (decode_checkpoint(o, doc, &rq, err) < 0)
+		return -1;
+	return op_checkpoint(tr, &rq, body, err);
+}
+
+static int decode_restore(const struct jr_value *o, struct jr_doc *doc, struct rq_restore *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "checkpoint")) {
+			if ((rq_int(m, "restore", "checkpoint", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->checkpoint = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		return rq_unknown_member(m, "restore", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("restore", "checkpoint", err);
+	return 0;
+}
+
+static int run_restore(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_restore rq;
+	if (decode_restore(o, doc, &rq, err) < 0)
+		return -1;
+	return op_restore(tr, &rq, body, err);
+}
+
+static int decode_checkpoint_delete(const struct jr_value *o, struct jr_doc *doc, struct rq_checkpoint_delete *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "checkpoint")) {
+			if ((rq_int(m, "checkpointDelete", "checkpoint", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->checkpoint = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		return rq_unknown_member(m, "checkpointDelete", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("checkpointDelete", "checkpoint", err);
+	return 0;
+}
+
+static int run_checkpoint_delete(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_checkpoint_delete rq;
+	if (decode_checkpoint_delete(o, doc, &rq, err) < 0)
+		return -1;
+	return op_checkpoint_delete(tr, &rq, body, err);
+}
+
+static int decode_checkpoints(const struct jr_value *o, struct jr_doc *doc, struct rq_checkpoints *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	rq->pid = 0;
+	int64_t i64;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "checkpoints", "pid", 0LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			continue;
+		}
+		return rq_unknown_member(m, "checkpoints", err);
+	}
+	return 0;
+}
+
+static int run_checkpoints(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_checkpoints rq;
+	if (decode_checkpoints(o, doc, &rq, err) < 0)
+		return -1;
+	return op_checkpoints(tr, &rq, body, err);
+}
+
 static int decode_watch(const struct jr_value *o, struct jr_doc *doc, struct rq_watch *rq, struct fk_err *err)
 {
 	(void)doc;
@@ -1130,6 +1247,10 @@ const struct op_entry fk_op_table[] = {
 	{"followForks", run_follow_forks},
 	{"forkInfo", run_fork_info},
 	{"recreate", run_recreate},
+	{"checkpoint", run_checkpoint},
+	{"restore", run_restore},
+	{"checkpointDelete", run_checkpoint_delete},
+	{"checkpoints", run_checkpoints},
 	{"watch", run_watch},
 	{"unwatch", run_unwatch},
 	{"global", run_global},

@@ -18,7 +18,7 @@
 struct fk_tracer;
 
 #define FK_PROTOCOL_VERSION 2
-#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"recreate\",\"watch\",\"unwatch\",\"global\",\"frameVars\",\"typeInfo\",\"typedValue\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
+#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"recreate\",\"checkpoint\",\"restore\",\"checkpointDelete\",\"checkpoints\",\"watch\",\"unwatch\",\"global\",\"frameVars\",\"typeInfo\",\"typedValue\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
 #define FK_PROTOCOL_EVENTS_JSON "[\"threadCreated\",\"threadExited\",\"stopped\",\"signal\",\"childProcess\",\"exec\",\"exited\"]"
 
 struct rq_hexkv {
@@ -82,6 +82,30 @@ struct rq_recreate {
 	int32_t pid; /* a pid or tid (the library checks it) */
 };
 int op_recreate(struct fk_tracer *tr, const struct rq_recreate *rq, struct jw *body, struct fk_err *err);
+
+/* checkpoint: Save a checkpoint of a stopped session process: a copy-on-write fork that holds only the forking thread plus the engine's capture of every thread (registers, xstate, signal mask, robust list, rseq, alternate stack, name, affinity, scheduling, credentials). It never runs (traced, stopped, no breakpoint bytes), costs about one plain fork(), and is killed when the library closes. */
+struct rq_checkpoint {
+	int32_t pid; /* a pid or tid (the library checks it) */
+};
+int op_checkpoint(struct fk_tracer *tr, const struct rq_checkpoint *rq, struct jw *body, struct fk_err *err);
+
+/* restore: A new process from a checkpoint: the checkpoint is forked again and every thread it saved is rebuilt in the copy (the forkall engine's builder); owner fields naming a saved tid (robust lists, DWARF-visible mutexes and rwlocks) name the new one. The new process is stopped and traced as a session process (without breakpoints: the caller inserts them). The checkpoint is unchanged: restore it again at will. */
+struct rq_restore {
+	int32_t checkpoint; /* a pid or tid (the library checks it) */
+};
+int op_restore(struct fk_tracer *tr, const struct rq_restore *rq, struct jw *body, struct fk_err *err);
+
+/* checkpointDelete: Kill a checkpoint. */
+struct rq_checkpoint_delete {
+	int32_t checkpoint; /* a pid or tid (the library checks it) */
+};
+int op_checkpoint_delete(struct fk_tracer *tr, const struct rq_checkpoint_delete *rq, struct jw *body, struct fk_err *err);
+
+/* checkpoints: The checkpoints alive (of process `pid`, or all), with what each costs in memory now (its private pages: the ones the process changed since). */
+struct rq_checkpoints {
+	int32_t pid; /* 0: every checkpoint */
+};
+int op_checkpoints(struct fk_tracer *tr, const struct rq_checkpoints *rq, struct jw *body, struct fk_err *err);
 
 /* watch: A hardware watchpoint (data breakpoint) in every LWP of a stopped session process, and in each thread it creates later: a `stopped` event with reason `watchpoint` after an access to [addr, addr+len). */
 struct rq_watch {

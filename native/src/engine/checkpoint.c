@@ -1,0 +1,378 @@
+/* checkpoint.c — save, restore, delete (see checkpoint.h).
+ *
+ *   save     the engine's parent half on the stopped session process
+ *            (capture of every thread, the injected fork, the parent put
+ *            back exactly): its child is the checkpoint. MADV_DONTFORK
+ *            regions are copied and stay copyable in it; its breakpoint
+ *            bytes are removed and the scratch bytes put back; it is kept
+ *            frozen (traced, stopped, never resumed) with the capture
+ *   restore  the same injected fork, now in the checkpoint's one thread
+ *            (its registers put back after): the new process gets every
+ *            thread rebuilt by the engine's builder, DONTFORK marked again,
+ *            owner fields of robust and DWARF-visible locks moved to the
+ *            new tids; it is handed over stopped, as a session process
+ */
+#include "engine/checkpoint.h"
+
+#include "arch/arch.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "ptrace/breakpoints.h"
+#include "ptrace/rsys.h"
+#include "engine/forkall_int.h"
+#include "engine/ownerfix.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+/* What a checkpoint keeps besides its memory. */
+struct ckpt {
+	struct tstate *ts; /* every thread at the save; xstates owned */
+	size_t nts, forker;
+	long tid_off;
+	uint64_t insn;
+	bool zombie_leader;
+	struct vmflag_range *vmf; /* DONTFORK/WIPEONFORK regions at the save */
+	size_t nvmf;
+	int64_t created_ms; /* CLOCK_REALTIME */
+	uint64_t save_us;
+};
+
+static void ckpt_free(void *p)
+{
+	struct ckpt *k = p;
+	for (size_t i = 0; i < k->nts; i++)
+		if (k->ts[i].xstate_owned)
+			free(k->ts[i].xstate);
+	free(k->ts);
+	free(k->vmf);
+	free(k);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Unmap the temporary page the fork's wave left in the child. */
+static int drop_child_page(struct forkall *fa)
+{
+	if (!fa->child_page)
+		return 0;
+	uint64_t m[6] = { fa->child_page, 4096, 0, 0, 0, 0 };
+	long ret = 0;
+	if (rsys_one(fa->tr, fa->cproc, fa->insn, fa->child, SYS_munmap, m, &ret, NULL, fa->err) < 0)
+		return -1;
+	if (ret < 0)
+		return fk_fail(fa->err, (int)-ret, FK_KIND_FAILED, "checkpoint",
+			       "unmapping the temporary page in checkpoint %d", (int)fa->child);
+	fa->child_page = 0;
+	return 0;
+}
+
+/* The capture moves into the record (xstates out of the shared pool). */
+static struct ckpt *keep(struct forkall *fa, pid_t of)
+{
+	struct ckpt *k = calloc(1, sizeof *k);
+	if (!k)
+		return NULL;
+	for (size_t i = 0; i < fa->nts; i++) {
+		struct tstate *t = &fa->ts[i];
+		if (t->xstate && !t->xstate_owned) {
+			uint8_t *x = malloc(t->xlen ? t->xlen : 1);
+			if (!x) {
+				free(k);
+				return NULL;
+			}
+			memcpy(x, t->xstate, t->xlen);
+			t->xstate = x;
+			t->xstate_owned = true;
+		}
+	}
+	k->ts = fa->ts;
+	k->nts = fa->nts;
+	k->forker = fa->forker;
+	k->tid_off = fa->tid_off;
+	k->insn = fa->insn;
+	k->zombie_leader = fa->zombie_leader;
+	k->vmf = fa->vmf;
+	k->nvmf = fa->nvmf;
+	k->created_ms = now_ms();
+	fa->ts = NULL;
+	fa->nts = 0;
+	fa->vmf = NULL;
+	fa->nvmf = 0;
+	(void)of;
+	return k;
+}
+
+int checkpoint_save(struct fk_tracer *tr, pid_t pid, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = tr_find_proc(tr, pid);
+	if (!p || !p->session)
+		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "checkpoint", "process %d is not attached", (int)pid);
+	if (proc_count_running(p) > 0)
+		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "checkpoint", "process %d is running: pause it first",
+			       (int)pid);
+	if (p->vfork_parent)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "checkpoint",
+			       "process %d shares the memory of process %d (vfork) until it calls exec", (int)pid,
+			       (int)p->vfork_parent);
+	uint64_t t0 = tr_now_us();
+	struct forkall fa;
+	fa_init(&fa, tr, pid, FK_FORK_KEEP_TRACED | FK_FORK_COPY_DONTFORK, err);
+	int rc = fa_parent_half(&fa);
+	if (rc == 0)
+		rc = drop_child_page(&fa);
+	if (rc == 0) {
+		/* DONTFORK regions were copied and marked again: in a checkpoint
+		 * they must stay copyable, for every restore */
+		if (fa_want_dontfork_copy(&fa))
+			rc = fa_madvise_dontfork(&fa, fa.cproc, fa.child, MADV_DOFORK, "checkpoint");
+	}
+	if (rc == 0) {
+		struct proc *par = tr_find_proc(tr, pid);
+		if (par && par->nbps)
+			bp_scrub_copy(par, fa.child); /* the session's int3s: not the checkpoint's */
+		fa_restore_scratch(&fa, fa.child, false);
+		rc = fa_fault_at(&fa, "checkpoint");
+	}
+	struct ckpt *k = NULL;
+	if (rc == 0 && (k = keep(&fa, pid)) == NULL)
+		rc = fk_fail(err, ENOMEM, FK_KIND_FAILED, "checkpoint", "out of memory");
+	if (rc < 0) {
+		fa_rollback(&fa);
+		fa_free(&fa);
+		return -1;
+	}
+	struct proc *c = fa.cproc;
+	c->frozen = true;
+	c->session = false;
+	c->want_running = false;
+	c->own_fork = true; /* its clones (the restores) are ours */
+	c->ckpt_of = pid;
+	c->ckpt = k;
+	c->ckpt_free = ckpt_free;
+	fa.cproc = NULL;
+	k->save_us = tr_now_us() - t0;
+	jw_kint(body, "pid", pid);
+	jw_kint(body, "checkpoint", fa.child);
+	jw_kint(body, "threads", (int64_t)k->nts);
+	jw_kint(body, "pauseUs", (int64_t)(fa.t_release - fa.t_stop));
+	jw_kint(body, "us", (int64_t)k->save_us);
+	jw_kint(body, "created", k->created_ms);
+	jw_key(body, "warnings");
+	jw_arr_begin(body);
+	if (fa.warnings.buf)
+		jw_raw(body, fa.warnings.buf, fa.warnings.len);
+	jw_arr_end(body);
+	fk_info("checkpoint of %d: process %d, %zu threads, in %llu us", (int)pid, (int)fa.child, k->nts,
+		(unsigned long long)k->save_us);
+	fa_free(&fa);
+	return 0;
+}
+
+static struct proc *find_ckpt(struct fk_tracer *tr, pid_t cpid, const char *op, struct fk_err *err)
+{
+	struct proc *cp = tr_find_proc(tr, cpid);
+	if (!cp || !cp->frozen || !cp->ckpt) {
+		fk_fail(err, ENOENT, FK_KIND_BADREQ, op, "there is no checkpoint with pid %d", (int)cpid);
+		return NULL;
+	}
+	struct lwp *l = proc_lwp(cp, cpid);
+	if (!l || l->state != LWP_STOPPED || l->exiting) {
+		fk_fail(err, ESRCH, FK_KIND_EXITED, op, "checkpoint %d is gone (its process was killed)", (int)cpid);
+		return NULL;
+	}
+	return cp;
+}
+
+/* The injected fork in the checkpoint's thread; its registers put back. */
+static int fork_checkpoint(struct forkall *fa, struct proc *cp, const struct ckpt *k)
+{
+	struct fk_err *err = fa->err;
+	pid_t cpid = cp->pid;
+	fk_gregs saved;
+	int e = arch_get_gregs(cpid, &saved);
+	if (e < 0)
+		return fk_fail(err, -e, FK_KIND_FAILED, "restore", "PTRACE_GETREGS of checkpoint %d", (int)cpid);
+	const struct tstate *f = &k->ts[k->forker];
+	uint64_t flags = SIGCHLD | CLONE_PARENT, ctid = 0;
+	if (f->glibc && !k->zombie_leader) {
+		flags |= CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+		ctid = arch_tp(&f->regs) + (uint64_t)k->tid_off;
+	}
+	uint64_t a[6];
+	arch_clone_args(a, flags, 0, 0, ctid, 0);
+	struct rsys_call c;
+	long ret = 0;
+	int rc = rsys_one(fa->tr, cp, k->insn, cpid, SYS_clone, a, &ret, &c, err);
+	if (rc == 0 && ret == -EINVAL) {
+		a[0] &= ~(uint64_t)CLONE_PARENT; /* an init: no siblings */
+		rc = rsys_one(fa->tr, cp, k->insn, cpid, SYS_clone, a, &ret, &c, err);
+	}
+	if (tr_find_proc(fa->tr, cpid) == cp) {
+		arch_set_gregs(cpid, &saved);
+		struct lwp *l = proc_lwp(cp, cpid);
+		if (l)
+			l->regs_valid = false;
+	}
+	if (rc < 0)
+		return -1;
+	if (c.event == PTRACE_EVENT_FORK && c.event_msg)
+		fa->child = (pid_t)c.event_msg;
+	if (ret < 0 || !fa->child)
+		return fk_fail(err, ret < 0 ? (int)-ret : EPROTO, FK_KIND_FAILED, "restore",
+			       "the fork of checkpoint %d failed%s", (int)cpid,
+			       ret == -EAGAIN ? " (RLIMIT_NPROC or the pid limit reached?)" : "");
+	return 0;
+}
+
+int checkpoint_restore(struct fk_tracer *tr, pid_t cpid, struct jw *body, struct fk_err *err)
+{
+	struct proc *cp = find_ckpt(tr, cpid, "restore", err);
+	if (!cp)
+		return -1;
+	struct ckpt *k = cp->ckpt;
+	uint64_t t0 = tr_now_us();
+	struct forkall fa;
+	fa_init(&fa, tr, cpid, FK_FORK_KEEP_TRACED, err);
+	fa.parent_released = true; /* a rollback leaves the checkpoint alone */
+	fa.ts = k->ts;		   /* borrowed */
+	fa.nts = k->nts;
+	fa.forker = k->forker;
+	fa.tid_off = k->tid_off;
+	fa.insn = k->insn;
+	fa.zombie_leader = k->zombie_leader;
+	fa.vmf = k->vmf; /* borrowed */
+	fa.nvmf = k->nvmf;
+	for (size_t i = 0; i < fa.nts; i++) {
+		fa.ts[i].child_tid = 0;
+		fa.ts[i].injected = false;
+	}
+	struct undo u;
+	undo_init(&u, 0);
+	size_t locks_fixed = 0;
+	int rc = fa_fault_at(&fa, "restore");
+	if (rc == 0)
+		rc = fork_checkpoint(&fa, cp, k);
+	if (rc == 0)
+		rc = fa_attach_new(&fa, fa.child, &fa.cproc, "restore");
+	if (rc == 0) {
+		bool dontfork = false;
+		for (size_t i = 0; i < fa.nvmf && !dontfork; i++)
+			dontfork = (fa.vmf[i].flags & VMF_DONTFORK) != 0;
+		if (dontfork)
+			rc = fa_madvise_dontfork(&fa, fa.cproc, fa.child, MADV_DONTFORK, "dontfork");
+	}
+	uint64_t tb = tr_now_us();
+	if (rc == 0)
+		rc = fa_build_threads(tr, &fa);
+	if (rc == 0) {
+		u.pid = fa.child;
+		rc = ownerfix_locks(&fa, fa.cproc, &u, &locks_fixed);
+	}
+	if (rc == 0)
+		rc = fa_fault_at(&fa, "restore-release");
+	if (rc < 0) {
+		fa_rollback(&fa); /* kills the new process */
+	} else {
+		struct proc *c = fa.cproc;
+		c->session = true;
+		c->own_fork = false;
+		c->want_running = false;
+		fa.cproc = NULL;
+		jw_kint(body, "pid", fa.child);
+		jw_kint(body, "checkpoint", cpid);
+		jw_key(body, "threads");
+		jw_arr_begin(body);
+		for (size_t i = 0; i < fa.nts; i++) {
+			jw_obj_begin(body);
+			jw_kint(body, "savedTid", fa.ts[i].tid);
+			jw_kint(body, "tid", fa.ts[i].child_tid);
+			jw_obj_end(body);
+		}
+		jw_arr_end(body);
+		jw_kint(body, "locksFixed", (int64_t)locks_fixed);
+		jw_kint(body, "robustOwnersFixed", (int64_t)fa.robust_fixed);
+		jw_kint(body, "buildUs", (int64_t)(tr_now_us() - tb));
+		jw_kint(body, "us", (int64_t)(tr_now_us() - t0));
+		jw_key(body, "warnings");
+		jw_arr_begin(body);
+		if (fa.warnings.buf)
+			jw_raw(body, fa.warnings.buf, fa.warnings.len);
+		jw_arr_end(body);
+		fk_info("restore of checkpoint %d: process %d, %zu threads, in %llu us", (int)cpid, (int)fa.child,
+			fa.nts, (unsigned long long)(tr_now_us() - t0));
+	}
+	undo_free(&u);
+	fa.ts = NULL; /* the checkpoint's */
+	fa.nts = 0;
+	fa.vmf = NULL;
+	fa.nvmf = 0;
+	fa_free(&fa);
+	return rc;
+}
+
+int checkpoint_delete(struct fk_tracer *tr, pid_t cpid, struct fk_err *err)
+{
+	struct proc *cp = tr_find_proc(tr, cpid);
+	if (!cp || !cp->frozen)
+		return fk_fail(err, ENOENT, FK_KIND_BADREQ, "checkpointDelete", "there is no checkpoint with pid %d",
+			       (int)cpid);
+	if (kill(cpid, SIGKILL) < 0 && errno != ESRCH)
+		return fk_fail(err, errno, FK_KIND_FAILED, "checkpointDelete", "SIGKILL to checkpoint %d", (int)cpid);
+	attach_reap(tr, cp, 5000);
+	return 0;
+}
+
+/* What the checkpoint costs: the pages only it maps (its copies of pages
+ * the process wrote since), from /proc/PID/smaps_rollup. */
+static int64_t private_bytes(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	int64_t kb = 0;
+	while (fgets(line, sizeof line, f)) {
+		long long v;
+		if (sscanf(line, "Private_Dirty: %lld kB", &v) == 1 || sscanf(line, "Private_Clean: %lld kB", &v) == 1)
+			kb += v;
+	}
+	fclose(f);
+	return kb * 1024;
+}
+
+void checkpoint_list(struct fk_tracer *tr, pid_t of, struct jw *body)
+{
+	jw_arr_begin(body);
+	for (struct proc *p = tr_first_proc(tr); p; p = p->next) {
+		if (!p->frozen || !p->ckpt || p->exited || (of && p->ckpt_of != of))
+			continue;
+		const struct ckpt *k = p->ckpt;
+		jw_obj_begin(body);
+		jw_kint(body, "checkpoint", p->pid);
+		jw_kint(body, "of", p->ckpt_of);
+		jw_kint(body, "threads", (int64_t)k->nts);
+		jw_kint(body, "created", k->created_ms);
+		jw_kint(body, "memoryBytes", private_bytes(p->pid));
+		jw_key(body, "tids");
+		jw_arr_begin(body);
+		for (size_t i = 0; i < k->nts; i++)
+			jw_int(body, k->ts[i].tid);
+		jw_arr_end(body);
+		jw_khex(body, "pc", arch_pc(&k->ts[k->forker].regs));
+		jw_obj_end(body);
+	}
+	jw_arr_end(body);
+}
