@@ -198,6 +198,49 @@ static void check_inspect(const char *r, const char *truth)
 	CHECK(strstr(buf, want), "pt's address is pp: %s vs %s", buf, want);
 }
 
+/* frameVars, typeInfo, typedValue (C expressions) at the frame-0 stop:
+ * pt is where locals says, its type's layout is struct point's, and the
+ * typed value at its address reads as locals formats it. */
+static void check_expr_ops(fk_tracer *fk, pid_t pid, const char *locals)
+{
+	char *r = t_req(fk, "{'op':'frameVars','pid':%d,'tid':%d,'frame':0}", pid, pid);
+	if (verbose)
+		fprintf(stderr, "frameVars: %s\n", r);
+	CHECK(t_has(r, "\"function\":\"inspect\"") && t_has(r, "{\"name\":\"count\",\"kind\":\"param\",\"type\":\""),
+	      "frameVars: %s", r);
+	const char *key = "{\"name\":\"pt\",\"kind\":\"local\",\"type\":\"";
+	const char *pt = strstr(r, key);
+	CHECK(pt != NULL, "frameVars has pt: %s", r);
+	char id[64];
+	CHECK(sscanf(pt + strlen(key), "%63[0-9a-f:]", id) == 1, "pt's type id: %s", pt);
+	const char *at = strstr(pt, "\"address\":\"0x");
+	CHECK(at && at < strchr(pt, '}'), "pt is in memory: %s", pt);
+	unsigned long long addr = strtoull(at + 13, NULL, 16);
+	char buf[2048], want[128];
+	var(locals, "pt", buf, sizeof buf);
+	snprintf(want, sizeof want, "\"address\":\"0x%llx\"", addr);
+	CHECK(strstr(buf, want), "frameVars and locals agree on pt's address: %s vs %s", want, buf);
+	free(r);
+	r = t_req(fk, "{'op':'typeInfo','pid':%d,'id':'%s'}", pid, id);
+	CHECK(t_has(r, "\"name\":\"struct point\",\"kind\":\"struct\"") && t_has(r, "{\"name\":\"x\",") &&
+		      t_has(r, "\"offset\":8}") && t_has(r, "\"size\":16"),
+	      "struct point's layout: %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'typeInfo','pid':%d,'name':'color','tag':'enum'}", pid);
+	CHECK(t_has(r, "{\"name\":\"GREEN\",\"value\":\"5\"}"), "enum color by name: %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'typeInfo','pid':%d,'name':'BLUE','tag':'enumerator'}", pid);
+	CHECK(t_has(r, "\"name\":\"enum color\""), "the enum of BLUE: %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'typedValue','pid':%d,'type':'%s','address':'0x%llx','name':'q','expr':'(q)'}", pid, id,
+		  addr);
+	CHECK(t_has(r, "\"value\":\"{x = 6, y = 1}\"") && t_has(r, "\"expr\":\"(q).y\""), "typedValue of pt: %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'typeInfo','pid':%d,'id':'1:2'}", pid);
+	CHECK(t_has(r, "\"ok\":false") && t_has(r, "no type 1:2"), "a bad id: %s", r);
+	free(r);
+}
+
 static int frame_of(const char *stack, const char *fn)
 {
 	char key[128];
@@ -335,6 +378,7 @@ int main(void)
 	if (verbose)
 		fprintf(stderr, "frame 0: %s\n", r);
 	check_inspect(r, out);
+	check_expr_ops(fk, pid, r);
 	free(r);
 	r = t_req(fk, "{'op':'kill','pid':%d}", pid);
 	free(r);

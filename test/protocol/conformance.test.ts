@@ -311,6 +311,26 @@ test('the library: every operation and event, every message strictly valid', asy
 		const g = await c.ok('global', { pid, name: 'origin_pt' });
 		assert.equal(g.variables.length, 1);
 		assert.equal(g.variables[0].kind, 'global');
+		const gpc = await c.ok('global', { pid, name: 'origin_pt', pc: addr });
+		assert.equal(gpc.variables[0].address, g.variables[0].address);
+		const fv = await c.ok('frameVars', { pid, tid, frame: 0 });
+		assert.equal(fv.function, 'inspect');
+		const ptv = fv.variables.find((v) => v.name === 'pt');
+		assert.ok(ptv && ptv.type && ptv.address, JSON.stringify(fv.variables));
+		const ti = await c.ok('typeInfo', { pid, id: ptv.type! });
+		assert.equal(ti.type?.kind, 'struct');
+		assert.deepEqual(
+			ti.type?.fields?.map((f) => f.name),
+			['x', 'y'],
+		);
+		const byName = await c.ok('typeInfo', { pid, name: 'point', tag: 'struct' });
+		assert.equal(byName.type?.name, 'struct point');
+		assert.equal((await c.ok('typeInfo', { pid, name: 'nosuch', tag: 'struct' })).type, null);
+		const tv = await c.ok('typedValue', { pid, type: g.variables[0].typeId!, address: g.variables[0].address!, name: 'o', expr: 'o' });
+		assert.equal(tv.variable.value, g.variables[0].value);
+		assert.equal(tv.variable.children?.[0].expr, 'o.x');
+		const badId = await c.call('typeInfo', { pid, id: '1:2' });
+		assert.ok(!badId.ok && badId.error.kind === 'bad-request', JSON.stringify(badId));
 		const r = await c.ok('regs', { pid, tid });
 		const set = await c.ok('setRegs', { pid, tid, regs: { r12: r.gpr.r12 } });
 		assert.equal(set.gpr.r12, r.gpr.r12);

@@ -35,6 +35,7 @@ import { hex, hexPad } from '../common/format';
 import {
 	AssignError,
 	Debuggee,
+	ExprError,
 	parseRegister,
 	type Breakpoint,
 	type DebugHost,
@@ -270,6 +271,7 @@ export class ForkallSession extends DebugSession {
 		this.handle('dataBreakpointInfo', (a) => this.dataBreakpointInfo(a));
 		this.handle('setDataBreakpoints', (a) => this.setDataBreakpoints(a));
 		this.handle('evaluate', (a) => this.evaluate(a));
+		this.handle('setExpression', (a) => this.setExpression(a));
 		this.handle('completions', (a) => this.completions(a));
 		this.handle('readMemory', (a) => this.readMemory(a));
 		this.handle('writeMemory', (a) => this.writeMemory(a));
@@ -337,6 +339,7 @@ export class ForkallSession extends DebugSession {
 			supportTerminateDebuggee: true,
 			supportsDelayedStackTraceLoading: true,
 			supportsSetVariable: true,
+			supportsSetExpression: true,
 			supportsDataBreakpoints: true,
 			supportsEvaluateForHovers: true,
 			supportsCompletionsRequest: true,
@@ -1269,11 +1272,11 @@ export class ForkallSession extends DebugSession {
 	}
 
 	/**
-	 * Hover, Watch and Debug Console, first step: a variable of the selected
-	 * frame, its members (`pt.x`, `pp->x`, `(*pp).x`), elements
-	 * (`numbers[2]`) and registers (`$rip`), looked up in the same tree the
-	 * Variables view shows (the library's DWARF reading). C expressions with
-	 * operators are not evaluated yet: they get a clear error.
+	 * Hover, Watch, Debug Console and clipboard: a C expression in the
+	 * selected frame (model/expr: variables with shadowing, globals,
+	 * operators with C's conversions, casts to the program's types, sizeof,
+	 * x@n, $registers), as an expandable value; no frame: globals only.
+	 * The Debug Console first takes the signal commands.
 	 */
 	private async evaluate(a: DebugProtocol.EvaluateArguments): Promise<DebugProtocol.EvaluateResponse['body']> {
 		const d = this.requireDebuggee();
@@ -1283,47 +1286,57 @@ export class ForkallSession extends DebugSession {
 			const out = await this.signalCommand(text);
 			if (out !== null) return { result: out, variablesReference: 0 };
 		}
-		const ref = a.frameId !== undefined ? this.frames.get(a.frameId) : undefined;
-		if (a.frameId !== undefined && !ref)
-			throw errors.invalidArgument(`cannot evaluate "${text}": that frame is gone (the program ran since)`);
-		if (!ref && d.state !== 'stopped')
-			throw errors.invalidArgument(`cannot evaluate "${text}": the program is running (pause it first)`);
-		const want = text.replace(/\s+/g, '').replace(/^\(\*([A-Za-z_]\w*)\)\./, '$1->');
-		let found: VarNode | undefined;
+		const where = this.exprFrame(a.frameId, text);
+		let v: Variable;
 		try {
-			if (!ref) {
-				// no frame (the program stopped, nothing selected): globals only
-			} else if (want.startsWith('$')) {
-				const reg = want.slice(1).toLowerCase();
-				found = flatten(registerGroups(await d.registers(ref.tid))).find((n) => n.name.toLowerCase() === reg);
-				if (!found) throw errors.invalidArgument(`no register "${want}" (e.g. $rip, $rsp, $rax, $eflags, $xmm0)`);
-			} else if (ref.dwarf) {
-				found = flatten(localNodes((await d.locals(ref.tid, ref.index)).variables)).find(
-					(n) => (n.evaluateName ?? n.name) === want,
-				);
-			}
-			const base = /^[A-Za-z_]\w*/.exec(want)?.[0];
-			if (!found && base) {
-				// not in the frame (or shadowed nowhere): a global or file static of that name
-				found = flatten(localNodes(await d.globals(base))).find((n) => (n.evaluateName ?? n.name) === want);
-			}
+			v = (await d.evaluate(where.tid, where.index, text)).variable;
 		} catch (e) {
+			if (e instanceof ExprError) throw errors.invalidArgument(e.message);
 			throw toDapError(e, 'evaluate');
 		}
-		if (!found) {
-			if (/^[A-Za-z_]\w*$/.test(want)) throw errors.invalidArgument(`no symbol "${want}" in this frame nor among the globals`);
-			throw errors.invalidArgument(
-				`cannot evaluate "${text}": only variables of the selected frame, their members (. ->), elements ([n]) and $registers so far`,
-			);
-		}
+		const t = where.tid;
+		return this.exprBody(v, t === null ? undefined : (x, value) => d.assign(t, where.index, x, value));
+	}
+
+	/** The thread and frame an expression is evaluated in (tid null: none selected, globals only). */
+	private exprFrame(frameId: number | undefined, text: string): { tid: number | null; index: number } {
+		const d = this.requireDebuggee();
+		const ref = frameId !== undefined ? this.frames.get(frameId) : undefined;
+		if (frameId !== undefined && !ref)
+			throw errors.invalidArgument(`cannot evaluate "${text}": that frame is gone (the program ran since)`);
+		if (d.state !== 'stopped') throw errors.invalidArgument(`cannot evaluate "${text}": the program is running (pause it first)`);
+		return ref ? { tid: ref.tid, index: ref.index } : { tid: null, index: 0 };
+	}
+
+	/** An evaluate answer; `write`: its members and elements can be set in the Variables tree. */
+	private exprBody(v: Variable, write?: (v: Variable, text: string) => Promise<Variable>): DebugProtocol.EvaluateResponse['body'] {
+		const n = localNodes([v], write)[0];
 		const body: DebugProtocol.EvaluateResponse['body'] = {
-			result: found.value,
-			variablesReference: found.children ? this.vars.create(found.children) : 0,
+			result: n.value,
+			variablesReference: n.children ? this.vars.create(n.children) : 0,
 		};
-		if (found.type) body.type = found.type;
-		if (found.named !== undefined) body.namedVariables = found.named;
-		if (found.memoryReference && this.client.supportsMemoryReferences !== false) body.memoryReference = found.memoryReference;
+		if (n.type) body.type = n.type;
+		if (n.named !== undefined) body.namedVariables = n.named;
+		if (n.memoryReference && this.client.supportsMemoryReferences !== false) body.memoryReference = n.memoryReference;
 		return body;
+	}
+
+	/** Watch "Set Value": `expression = value` with C's conversions (memory, a bit-field, a register), and what it reads now. */
+	private async setExpression(a: DebugProtocol.SetExpressionArguments): Promise<DebugProtocol.SetExpressionResponse['body']> {
+		const d = this.requireDebuggee();
+		const lhs = a.expression.trim();
+		const where = this.exprFrame(a.frameId, lhs);
+		let v: Variable;
+		try {
+			await d.evaluate(where.tid, where.index, `${lhs} = ${a.value}`, true);
+			v = (await d.evaluate(where.tid, where.index, lhs)).variable;
+		} catch (e) {
+			if (e instanceof ExprError) throw errors.invalidArgument(`setExpression: ${e.message}`);
+			throw toDapError(e, 'setExpression');
+		}
+		this.sendEvent(new InvalidatedEvent(['variables']));
+		const b = this.exprBody(v);
+		return { value: b.result, ...(b.type ? { type: b.type } : {}), variablesReference: b.variablesReference };
 	}
 
 	/**

@@ -298,6 +298,12 @@ export const REQUESTS = {
 		context: opt(str()),
 		format: opt(valueFormat),
 	}),
+	setExpression: obj<DebugProtocol.SetExpressionArguments>({
+		expression: str(),
+		value: str(),
+		frameId: opt(int()),
+		format: opt(valueFormat),
+	}),
 	setVariable: obj<DebugProtocol.SetVariableArguments>({
 		variablesReference: int(1),
 		name: str(),

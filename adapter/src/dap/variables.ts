@@ -63,7 +63,7 @@ function localNode(v: Variable, write?: VariableWriter): VarNode {
 	if (v.children) {
 		n.children = localNodes(v.children, write);
 		n.named = v.children.length;
-	} else if (write && v.rawKind && v.size && v.address !== null) {
+	} else if (write && v.rawKind && (v.size || v.expr) && (v.address !== null || v.expr)) {
 		n.assign = async (text) => {
 			const now = await write(v, text);
 			return { value: now.value, type: now.type };

@@ -371,6 +371,67 @@ export interface WatchBody {
 	slot: number;
 }
 
+/** a DWARF type of the process: its module's load address and the DIE offset, hex (valid while the module is loaded) */
+export type TypeId = string;
+
+export interface FrameVar {
+	name: string;
+	kind: "param" | "local";
+	type: TypeId | null;
+	address?: Hex;
+	/** the general register holding the whole variable */
+	register?: string;
+	/** its bytes, hex, when it is not in memory */
+	bytes?: string;
+	/** why it has no value here (<optimized out>, …) */
+	unavailable?: string;
+}
+
+export interface FrameVarsBody {
+	pid: number;
+	tid: number;
+	frame: number;
+	pc: Hex;
+	function: string | null;
+	note: string | null;
+	variables: FrameVar[];
+}
+
+export interface TypeField {
+	name: string | null;
+	type: TypeId | null;
+	offset: number;
+	bitSize?: number;
+	bitOffset?: number;
+}
+
+export interface TypeLayout {
+	id: TypeId;
+	name: string;
+	kind: "base" | "pointer" | "typedef" | "qualified" | "struct" | "union" | "enum" | "array" | "function" | "other";
+	size?: number;
+	encoding?: "signed" | "unsigned" | "signedChar" | "unsignedChar" | "bool" | "float" | "other";
+	target?: TypeId | null;
+	declaration?: boolean;
+	fields?: TypeField[];
+	signed?: boolean;
+	enumerators?: ({
+	name: string;
+	value: string;
+})[];
+	dims?: number[];
+}
+
+export interface TypeInfoBody {
+	pid: number;
+	type: TypeLayout | null;
+}
+
+export interface TypedValueBody {
+	pid: number;
+	variable: LocalVariable;
+}
+
 export interface GlobalBody {
 	pid: number;
 	variables: LocalVariable[];
@@ -479,6 +540,8 @@ export interface LocalVariable {
 	expr: string | null;
 	/** pointers: the address they hold */
 	pointer?: Hex;
+	/** `global` variables: their DWARF type (typeInfo, typedValue) */
+	typeId?: TypeId;
 	/** scalars whose bytes were read: the number itself, for comparisons (conditions never parse `value`); absent for aggregates and for values not available */
 	raw?: RawValue;
 	children: LocalVariable[] | null;
@@ -673,6 +736,39 @@ export interface UnwatchRequest {
 export interface GlobalRequest {
 	pid: Pid;
 	name: string;
+	/** a code address: the object of the compilation unit that has it comes first (C's file scope: a static there hides other units' objects of that name) */
+	pc?: Hex;
+}
+
+/** Where each parameter and local variable of one frame of a stopped session LWP is, with the id of its DWARF type (for C expressions; `locals` gives their values). */
+export interface FrameVarsRequest {
+	pid: Pid;
+	tid: Pid;
+	/** frame index, 0: innermost */
+	frame?: number;
+}
+
+/** The layout of a DWARF type of the process: by `id` (from `frameVars`, `global`, or another layout), or a struct/union/enum/typedef by `name`, or the enum that has the enumerator `name`. */
+export interface TypeInfoRequest {
+	pid: Pid;
+	id?: TypeId;
+	name?: string;
+	/** what `name` names (typedef: also a base type) */
+	tag?: "struct" | "union" | "enum" | "typedef" | "enumerator";
+}
+
+/** An object of a DWARF type at an address (or held in `bytes`), formatted as `locals` formats a variable (value, children, raw value); `count`: an array of that many (gdb's x@count). */
+export interface TypedValueRequest {
+	pid: Pid;
+	type: TypeId;
+	address?: Hex;
+	/** the object's bytes (not in memory), hex */
+	bytes?: string;
+	/** > 0: an array of count objects from address on */
+	count?: number;
+	name?: string;
+	/** the C expression of the object (children get `expr.x`, `expr[2]`) */
+	expr?: string;
 }
 
 /** Stop every LWP of a session process (all-stop). */
@@ -785,7 +881,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","checkpoint","restore","checkpointDelete","checkpoints","watch","unwatch","global","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","checkpoint","restore","checkpointDelete","checkpoints","watch","unwatch","global","frameVars","typeInfo","typedValue","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -805,6 +901,9 @@ export interface RequestByOp {
 	watch: WatchRequest;
 	unwatch: UnwatchRequest;
 	global: GlobalRequest;
+	frameVars: FrameVarsRequest;
+	typeInfo: TypeInfoRequest;
+	typedValue: TypedValueRequest;
 	stop: StopRequest;
 	resume: ResumeRequest;
 	launch: LaunchRequest;
@@ -837,6 +936,9 @@ export interface BodyByOp {
 	watch: WatchBody;
 	unwatch: PidBody;
 	global: GlobalBody;
+	frameVars: FrameVarsBody;
+	typeInfo: TypeInfoBody;
+	typedValue: TypedValueBody;
 	stop: StopBody;
 	resume: PidBody;
 	launch: LaunchBody;
@@ -1935,23 +2037,247 @@ function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
+function checkTypeId(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(typeof v === 'string')) fail(p, "a string", v);
+	if (typeof v === 'string' && !/^[0-9a-f]{1,16}:[0-9a-f]{1,16}$/.test(v)) fail(p, "a DWARF type of the process: its module's load address and the DIE offset, hex (valid while the module is loaded)", v);
+}
+
+function checkFrameVar(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v301 = v as Record<string, unknown>;
-	const v302 = v301["pid"];
-	if (v302 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v302 === 'number' && Number.isInteger(v302))) fail(p + ".pid", "an integer", v302);
-	const v303 = v301["variables"];
-	if (v303 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v303))) fail(p + ".variables", "an array", v303);
-	for (let v304 = 0; v304 < v303.length; v304++) {
-		const v305: unknown = v303[v304];
-		checkLocalVariable(v305, p + ".variables" + '[' + v304 + ']', o, d + 1);
+	const v302 = v301["name"];
+	if (v302 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v302 === 'string')) fail(p + ".name", "a string", v302);
+	const v303 = v301["kind"];
+	if (v303 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v303 !== 'string' || !["param","local"].includes(v303)) fail(p + ".kind", "one of param|local", v303);
+	const v304 = v301["type"];
+	if (v304 === undefined) fail(p + ".type", 'present', undefined);
+	if (v304 !== null) {
+		checkTypeId(v304, p + ".type", o, d + 1);
+	}
+	const v305 = v301["address"];
+	if (v305 !== undefined) {
+		checkHex(v305, p + ".address", o, d + 1);
+	}
+	const v306 = v301["register"];
+	if (v306 !== undefined) {
+		if (!(typeof v306 === 'string')) fail(p + ".register", "a string", v306);
+	}
+	const v307 = v301["bytes"];
+	if (v307 !== undefined) {
+		if (!(typeof v307 === 'string')) fail(p + ".bytes", "a string", v307);
+	}
+	const v308 = v301["unavailable"];
+	if (v308 !== undefined) {
+		if (!(typeof v308 === 'string')) fail(p + ".unavailable", "a string", v308);
 	}
 	if (o.strict) {
-		for (const v306 of Object.keys(v301)) {
-			if (!(["pid","variables"] as readonly string[]).includes(v306)) fail(p + '.' + v306, 'not there (not in the schema)', v301[v306]);
+		for (const v309 of Object.keys(v301)) {
+			if (!(["name","kind","type","address","register","bytes","unavailable"] as readonly string[]).includes(v309)) fail(p + '.' + v309, 'not there (not in the schema)', v301[v309]);
+		}
+	}
+}
+
+function checkFrameVarsBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v310 = v as Record<string, unknown>;
+	const v311 = v310["pid"];
+	if (v311 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v311 === 'number' && Number.isInteger(v311))) fail(p + ".pid", "an integer", v311);
+	const v312 = v310["tid"];
+	if (v312 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v312 === 'number' && Number.isInteger(v312))) fail(p + ".tid", "an integer", v312);
+	const v313 = v310["frame"];
+	if (v313 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v313 === 'number' && Number.isInteger(v313))) fail(p + ".frame", "an integer", v313);
+	const v314 = v310["pc"];
+	if (v314 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v314, p + ".pc", o, d + 1);
+	const v315 = v310["function"];
+	if (v315 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v315 === 'string' || v315 === null)) fail(p + ".function", "a string or null", v315);
+	const v316 = v310["note"];
+	if (v316 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v316 === 'string' || v316 === null)) fail(p + ".note", "a string or null", v316);
+	const v317 = v310["variables"];
+	if (v317 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v317))) fail(p + ".variables", "an array", v317);
+	for (let v318 = 0; v318 < v317.length; v318++) {
+		const v319: unknown = v317[v318];
+		checkFrameVar(v319, p + ".variables" + '[' + v318 + ']', o, d + 1);
+	}
+	if (o.strict) {
+		for (const v320 of Object.keys(v310)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v320)) fail(p + '.' + v320, 'not there (not in the schema)', v310[v320]);
+		}
+	}
+}
+
+function checkTypeField(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v321 = v as Record<string, unknown>;
+	const v322 = v321["name"];
+	if (v322 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v322 === 'string' || v322 === null)) fail(p + ".name", "a string or null", v322);
+	const v323 = v321["type"];
+	if (v323 === undefined) fail(p + ".type", 'present', undefined);
+	if (v323 !== null) {
+		checkTypeId(v323, p + ".type", o, d + 1);
+	}
+	const v324 = v321["offset"];
+	if (v324 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v324 === 'number' && Number.isInteger(v324))) fail(p + ".offset", "an integer", v324);
+	const v325 = v321["bitSize"];
+	if (v325 !== undefined) {
+		if (!(typeof v325 === 'number' && Number.isInteger(v325))) fail(p + ".bitSize", "an integer", v325);
+	}
+	const v326 = v321["bitOffset"];
+	if (v326 !== undefined) {
+		if (!(typeof v326 === 'number' && Number.isInteger(v326))) fail(p + ".bitOffset", "an integer", v326);
+	}
+	if (o.strict) {
+		for (const v327 of Object.keys(v321)) {
+			if (!(["name","type","offset","bitSize","bitOffset"] as readonly string[]).includes(v327)) fail(p + '.' + v327, 'not there (not in the schema)', v321[v327]);
+		}
+	}
+}
+
+function checkTypeLayout(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v328 = v as Record<string, unknown>;
+	const v329 = v328["id"];
+	if (v329 === undefined) fail(p + ".id", 'present', undefined);
+	checkTypeId(v329, p + ".id", o, d + 1);
+	const v330 = v328["name"];
+	if (v330 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v330 === 'string')) fail(p + ".name", "a string", v330);
+	const v331 = v328["kind"];
+	if (v331 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v331 !== 'string' || !["base","pointer","typedef","qualified","struct","union","enum","array","function","other"].includes(v331)) fail(p + ".kind", "one of base|pointer|typedef|qualified|struct|union|enum|array|function|other", v331);
+	const v332 = v328["size"];
+	if (v332 !== undefined) {
+		if (!(typeof v332 === 'number' && Number.isInteger(v332))) fail(p + ".size", "an integer", v332);
+	}
+	const v333 = v328["encoding"];
+	if (v333 !== undefined) {
+		if (typeof v333 !== 'string' || !["signed","unsigned","signedChar","unsignedChar","bool","float","other"].includes(v333)) fail(p + ".encoding", "one of signed|unsigned|signedChar|unsignedChar|bool|float|other", v333);
+	}
+	const v334 = v328["target"];
+	if (v334 !== undefined) {
+		if (v334 !== null) {
+			checkTypeId(v334, p + ".target", o, d + 1);
+		}
+	}
+	const v335 = v328["declaration"];
+	if (v335 !== undefined) {
+		if (!(typeof v335 === 'boolean')) fail(p + ".declaration", "a boolean", v335);
+	}
+	const v336 = v328["fields"];
+	if (v336 !== undefined) {
+		if (!(Array.isArray(v336))) fail(p + ".fields", "an array", v336);
+		for (let v337 = 0; v337 < v336.length; v337++) {
+			const v338: unknown = v336[v337];
+			checkTypeField(v338, p + ".fields" + '[' + v337 + ']', o, d + 1);
+		}
+	}
+	const v339 = v328["signed"];
+	if (v339 !== undefined) {
+		if (!(typeof v339 === 'boolean')) fail(p + ".signed", "a boolean", v339);
+	}
+	const v340 = v328["enumerators"];
+	if (v340 !== undefined) {
+		if (!(Array.isArray(v340))) fail(p + ".enumerators", "an array", v340);
+		for (let v341 = 0; v341 < v340.length; v341++) {
+			const v342: unknown = v340[v341];
+			if (!(isObject(v342))) fail(p + ".enumerators" + '[' + v341 + ']', "an object", v342);
+			const v343 = v342 as Record<string, unknown>;
+			const v344 = v343["name"];
+			if (v344 === undefined) fail(p + ".enumerators" + '[' + v341 + ']' + ".name", 'present', undefined);
+			if (!(typeof v344 === 'string')) fail(p + ".enumerators" + '[' + v341 + ']' + ".name", "a string", v344);
+			const v345 = v343["value"];
+			if (v345 === undefined) fail(p + ".enumerators" + '[' + v341 + ']' + ".value", 'present', undefined);
+			if (!(typeof v345 === 'string')) fail(p + ".enumerators" + '[' + v341 + ']' + ".value", "a string", v345);
+			if (o.strict) {
+				for (const v346 of Object.keys(v343)) {
+					if (!(["name","value"] as readonly string[]).includes(v346)) fail(p + ".enumerators" + '[' + v341 + ']' + '.' + v346, 'not there (not in the schema)', v343[v346]);
+				}
+			}
+		}
+	}
+	const v347 = v328["dims"];
+	if (v347 !== undefined) {
+		if (!(Array.isArray(v347))) fail(p + ".dims", "an array", v347);
+		for (let v348 = 0; v348 < v347.length; v348++) {
+			const v349: unknown = v347[v348];
+			if (!(typeof v349 === 'number' && Number.isInteger(v349))) fail(p + ".dims" + '[' + v348 + ']', "an integer", v349);
+		}
+	}
+	if (o.strict) {
+		for (const v350 of Object.keys(v328)) {
+			if (!(["id","name","kind","size","encoding","target","declaration","fields","signed","enumerators","dims"] as readonly string[]).includes(v350)) fail(p + '.' + v350, 'not there (not in the schema)', v328[v350]);
+		}
+	}
+}
+
+function checkTypeInfoBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v351 = v as Record<string, unknown>;
+	const v352 = v351["pid"];
+	if (v352 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v352 === 'number' && Number.isInteger(v352))) fail(p + ".pid", "an integer", v352);
+	const v353 = v351["type"];
+	if (v353 === undefined) fail(p + ".type", 'present', undefined);
+	if (v353 !== null) {
+		checkTypeLayout(v353, p + ".type", o, d + 1);
+	}
+	if (o.strict) {
+		for (const v354 of Object.keys(v351)) {
+			if (!(["pid","type"] as readonly string[]).includes(v354)) fail(p + '.' + v354, 'not there (not in the schema)', v351[v354]);
+		}
+	}
+}
+
+function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v355 = v as Record<string, unknown>;
+	const v356 = v355["pid"];
+	if (v356 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v356 === 'number' && Number.isInteger(v356))) fail(p + ".pid", "an integer", v356);
+	const v357 = v355["variable"];
+	if (v357 === undefined) fail(p + ".variable", 'present', undefined);
+	checkLocalVariable(v357, p + ".variable", o, d + 1);
+	if (o.strict) {
+		for (const v358 of Object.keys(v355)) {
+			if (!(["pid","variable"] as readonly string[]).includes(v358)) fail(p + '.' + v358, 'not there (not in the schema)', v355[v358]);
+		}
+	}
+}
+
+function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v359 = v as Record<string, unknown>;
+	const v360 = v359["pid"];
+	if (v360 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v360 === 'number' && Number.isInteger(v360))) fail(p + ".pid", "an integer", v360);
+	const v361 = v359["variables"];
+	if (v361 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v361))) fail(p + ".variables", "an array", v361);
+	for (let v362 = 0; v362 < v361.length; v362++) {
+		const v363: unknown = v361[v362];
+		checkLocalVariable(v363, p + ".variables" + '[' + v362 + ']', o, d + 1);
+	}
+	if (o.strict) {
+		for (const v364 of Object.keys(v359)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v364)) fail(p + '.' + v364, 'not there (not in the schema)', v359[v364]);
 		}
 	}
 }
@@ -1959,13 +2285,13 @@ function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v307 = v as Record<string, unknown>;
-	const v308 = v307["pid"];
-	if (v308 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v308 === 'number' && Number.isInteger(v308))) fail(p + ".pid", "an integer", v308);
+	const v365 = v as Record<string, unknown>;
+	const v366 = v365["pid"];
+	if (v366 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v366 === 'number' && Number.isInteger(v366))) fail(p + ".pid", "an integer", v366);
 	if (o.strict) {
-		for (const v309 of Object.keys(v307)) {
-			if (!(["pid"] as readonly string[]).includes(v309)) fail(p + '.' + v309, 'not there (not in the schema)', v307[v309]);
+		for (const v367 of Object.keys(v365)) {
+			if (!(["pid"] as readonly string[]).includes(v367)) fail(p + '.' + v367, 'not there (not in the schema)', v365[v367]);
 		}
 	}
 }
@@ -1973,23 +2299,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v310 = v as Record<string, unknown>;
-	const v311 = v310["pid"];
-	if (v311 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v311 === 'number' && Number.isInteger(v311))) fail(p + ".pid", "an integer", v311);
-	const v312 = v310["stopped"];
-	if (v312 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v312 === 'boolean')) fail(p + ".stopped", "a boolean", v312);
-	const v313 = v310["tids"];
-	if (v313 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v313))) fail(p + ".tids", "an array", v313);
-	for (let v314 = 0; v314 < v313.length; v314++) {
-		const v315: unknown = v313[v314];
-		if (!(typeof v315 === 'number' && Number.isInteger(v315))) fail(p + ".tids" + '[' + v314 + ']', "an integer", v315);
+	const v368 = v as Record<string, unknown>;
+	const v369 = v368["pid"];
+	if (v369 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v369 === 'number' && Number.isInteger(v369))) fail(p + ".pid", "an integer", v369);
+	const v370 = v368["stopped"];
+	if (v370 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v370 === 'boolean')) fail(p + ".stopped", "a boolean", v370);
+	const v371 = v368["tids"];
+	if (v371 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v371))) fail(p + ".tids", "an array", v371);
+	for (let v372 = 0; v372 < v371.length; v372++) {
+		const v373: unknown = v371[v372];
+		if (!(typeof v373 === 'number' && Number.isInteger(v373))) fail(p + ".tids" + '[' + v372 + ']', "an integer", v373);
 	}
 	if (o.strict) {
-		for (const v316 of Object.keys(v310)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v316)) fail(p + '.' + v316, 'not there (not in the schema)', v310[v316]);
+		for (const v374 of Object.keys(v368)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v374)) fail(p + '.' + v374, 'not there (not in the schema)', v368[v374]);
 		}
 	}
 }
@@ -1997,23 +2323,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v317 = v as Record<string, unknown>;
-	const v318 = v317["pid"];
-	if (v318 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v318 === 'number' && Number.isInteger(v318))) fail(p + ".pid", "an integer", v318);
-	const v319 = v317["pauseUs"];
-	if (v319 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v319 === 'number' && Number.isInteger(v319))) fail(p + ".pauseUs", "an integer", v319);
-	const v320 = v317["tids"];
-	if (v320 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v320))) fail(p + ".tids", "an array", v320);
-	for (let v321 = 0; v321 < v320.length; v321++) {
-		const v322: unknown = v320[v321];
-		if (!(typeof v322 === 'number' && Number.isInteger(v322))) fail(p + ".tids" + '[' + v321 + ']', "an integer", v322);
+	const v375 = v as Record<string, unknown>;
+	const v376 = v375["pid"];
+	if (v376 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v376 === 'number' && Number.isInteger(v376))) fail(p + ".pid", "an integer", v376);
+	const v377 = v375["pauseUs"];
+	if (v377 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v377 === 'number' && Number.isInteger(v377))) fail(p + ".pauseUs", "an integer", v377);
+	const v378 = v375["tids"];
+	if (v378 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v378))) fail(p + ".tids", "an array", v378);
+	for (let v379 = 0; v379 < v378.length; v379++) {
+		const v380: unknown = v378[v379];
+		if (!(typeof v380 === 'number' && Number.isInteger(v380))) fail(p + ".tids" + '[' + v379 + ']', "an integer", v380);
 	}
 	if (o.strict) {
-		for (const v323 of Object.keys(v317)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v323)) fail(p + '.' + v323, 'not there (not in the schema)', v317[v323]);
+		for (const v381 of Object.keys(v375)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v381)) fail(p + '.' + v381, 'not there (not in the schema)', v375[v381]);
 		}
 	}
 }
@@ -2021,26 +2347,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v324 = v as Record<string, unknown>;
-	const v325 = v324["pid"];
-	if (v325 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v325 === 'number' && Number.isInteger(v325))) fail(p + ".pid", "an integer", v325);
-	const v326 = v324["stdoutFd"];
-	if (v326 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v326 === 'number' && Number.isInteger(v326))) fail(p + ".stdoutFd", "an integer", v326);
-	const v327 = v324["stderrFd"];
-	if (v327 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v327 === 'number' && Number.isInteger(v327))) fail(p + ".stderrFd", "an integer", v327);
-	const v328 = v324["tids"];
-	if (v328 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v328))) fail(p + ".tids", "an array", v328);
-	for (let v329 = 0; v329 < v328.length; v329++) {
-		const v330: unknown = v328[v329];
-		if (!(typeof v330 === 'number' && Number.isInteger(v330))) fail(p + ".tids" + '[' + v329 + ']', "an integer", v330);
+	const v382 = v as Record<string, unknown>;
+	const v383 = v382["pid"];
+	if (v383 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v383 === 'number' && Number.isInteger(v383))) fail(p + ".pid", "an integer", v383);
+	const v384 = v382["stdoutFd"];
+	if (v384 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v384 === 'number' && Number.isInteger(v384))) fail(p + ".stdoutFd", "an integer", v384);
+	const v385 = v382["stderrFd"];
+	if (v385 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v385 === 'number' && Number.isInteger(v385))) fail(p + ".stderrFd", "an integer", v385);
+	const v386 = v382["tids"];
+	if (v386 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v386))) fail(p + ".tids", "an array", v386);
+	for (let v387 = 0; v387 < v386.length; v387++) {
+		const v388: unknown = v386[v387];
+		if (!(typeof v388 === 'number' && Number.isInteger(v388))) fail(p + ".tids" + '[' + v387 + ']', "an integer", v388);
 	}
 	if (o.strict) {
-		for (const v331 of Object.keys(v324)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v331)) fail(p + '.' + v331, 'not there (not in the schema)', v324[v331]);
+		for (const v389 of Object.keys(v382)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v389)) fail(p + '.' + v389, 'not there (not in the schema)', v382[v389]);
 		}
 	}
 }
@@ -2048,57 +2374,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v332 = v as Record<string, unknown>;
-	const v333 = v332["pid"];
-	if (v333 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v333 === 'number' && Number.isInteger(v333))) fail(p + ".pid", "an integer", v333);
-	const v334 = v332["tid"];
-	if (v334 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v334 === 'number' && Number.isInteger(v334))) fail(p + ".tid", "an integer", v334);
-	const v335 = v332["pc"];
-	if (v335 !== undefined) {
-		checkHex(v335, p + ".pc", o, d + 1);
+	const v390 = v as Record<string, unknown>;
+	const v391 = v390["pid"];
+	if (v391 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v391 === 'number' && Number.isInteger(v391))) fail(p + ".pid", "an integer", v391);
+	const v392 = v390["tid"];
+	if (v392 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v392 === 'number' && Number.isInteger(v392))) fail(p + ".tid", "an integer", v392);
+	const v393 = v390["pc"];
+	if (v393 !== undefined) {
+		checkHex(v393, p + ".pc", o, d + 1);
 	}
-	const v336 = v332["interrupted"];
-	if (v336 !== undefined) {
-		if (!(typeof v336 === 'boolean')) fail(p + ".interrupted", "a boolean", v336);
+	const v394 = v390["interrupted"];
+	if (v394 !== undefined) {
+		if (!(typeof v394 === 'boolean')) fail(p + ".interrupted", "a boolean", v394);
 	}
-	const v337 = v332["reason"];
-	if (v337 !== undefined) {
-		if (typeof v337 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v337)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v337);
+	const v395 = v390["reason"];
+	if (v395 !== undefined) {
+		if (typeof v395 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v395)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v395);
 	}
-	const v338 = v332["stopTid"];
-	if (v338 !== undefined) {
-		if (!(typeof v338 === 'number' && Number.isInteger(v338))) fail(p + ".stopTid", "an integer", v338);
+	const v396 = v390["stopTid"];
+	if (v396 !== undefined) {
+		if (!(typeof v396 === 'number' && Number.isInteger(v396))) fail(p + ".stopTid", "an integer", v396);
 	}
-	const v339 = v332["signal"];
-	if (v339 !== undefined) {
-		if (!(typeof v339 === 'number' && Number.isInteger(v339))) fail(p + ".signal", "an integer", v339);
-		if (typeof v339 === 'number' && v339 < 1) fail(p + ".signal", ">= 1", v339);
-		if (typeof v339 === 'number' && v339 > 64) fail(p + ".signal", "<= 64", v339);
+	const v397 = v390["signal"];
+	if (v397 !== undefined) {
+		if (!(typeof v397 === 'number' && Number.isInteger(v397))) fail(p + ".signal", "an integer", v397);
+		if (typeof v397 === 'number' && v397 < 1) fail(p + ".signal", ">= 1", v397);
+		if (typeof v397 === 'number' && v397 > 64) fail(p + ".signal", "<= 64", v397);
 	}
-	const v340 = v332["addr"];
-	if (v340 !== undefined) {
-		checkHex(v340, p + ".addr", o, d + 1);
+	const v398 = v390["addr"];
+	if (v398 !== undefined) {
+		checkHex(v398, p + ".addr", o, d + 1);
 	}
-	const v341 = v332["singleSteps"];
-	if (v341 !== undefined) {
-		if (!(typeof v341 === 'number' && Number.isInteger(v341))) fail(p + ".singleSteps", "an integer", v341);
-		if (typeof v341 === 'number' && v341 < 0) fail(p + ".singleSteps", ">= 0", v341);
+	const v399 = v390["singleSteps"];
+	if (v399 !== undefined) {
+		if (!(typeof v399 === 'number' && Number.isInteger(v399))) fail(p + ".singleSteps", "an integer", v399);
+		if (typeof v399 === 'number' && v399 < 0) fail(p + ".singleSteps", ">= 0", v399);
 	}
-	const v342 = v332["continues"];
-	if (v342 !== undefined) {
-		if (!(typeof v342 === 'number' && Number.isInteger(v342))) fail(p + ".continues", "an integer", v342);
-		if (typeof v342 === 'number' && v342 < 0) fail(p + ".continues", ">= 0", v342);
+	const v400 = v390["continues"];
+	if (v400 !== undefined) {
+		if (!(typeof v400 === 'number' && Number.isInteger(v400))) fail(p + ".continues", "an integer", v400);
+		if (typeof v400 === 'number' && v400 < 0) fail(p + ".continues", ">= 0", v400);
 	}
-	const v343 = v332["us"];
-	if (v343 !== undefined) {
-		if (!(typeof v343 === 'number' && Number.isInteger(v343))) fail(p + ".us", "an integer", v343);
-		if (typeof v343 === 'number' && v343 < 0) fail(p + ".us", ">= 0", v343);
+	const v401 = v390["us"];
+	if (v401 !== undefined) {
+		if (!(typeof v401 === 'number' && Number.isInteger(v401))) fail(p + ".us", "an integer", v401);
+		if (typeof v401 === 'number' && v401 < 0) fail(p + ".us", ">= 0", v401);
 	}
 	if (o.strict) {
-		for (const v344 of Object.keys(v332)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v344)) fail(p + '.' + v344, 'not there (not in the schema)', v332[v344]);
+		for (const v402 of Object.keys(v390)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v402)) fail(p + '.' + v402, 'not there (not in the schema)', v390[v402]);
 		}
 	}
 }
@@ -2106,13 +2432,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v345 = v as Record<string, unknown>;
-	const v346 = v345["addr"];
-	if (v346 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v346, p + ".addr", o, d + 1);
+	const v403 = v as Record<string, unknown>;
+	const v404 = v403["addr"];
+	if (v404 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v404, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v347 of Object.keys(v345)) {
-			if (!(["addr"] as readonly string[]).includes(v347)) fail(p + '.' + v347, 'not there (not in the schema)', v345[v347]);
+		for (const v405 of Object.keys(v403)) {
+			if (!(["addr"] as readonly string[]).includes(v405)) fail(p + '.' + v405, 'not there (not in the schema)', v403[v405]);
 		}
 	}
 }
@@ -2120,16 +2446,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v348 = v as Record<string, unknown>;
-	const v349 = v348["tid"];
-	if (v349 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v349 === 'number' && Number.isInteger(v349))) fail(p + ".tid", "an integer", v349);
-	const v350 = v348["gpr"];
-	if (v350 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v350, p + ".gpr", o, d + 1);
+	const v406 = v as Record<string, unknown>;
+	const v407 = v406["tid"];
+	if (v407 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v407 === 'number' && Number.isInteger(v407))) fail(p + ".tid", "an integer", v407);
+	const v408 = v406["gpr"];
+	if (v408 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v408, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v351 of Object.keys(v348)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v351)) fail(p + '.' + v351, 'not there (not in the schema)', v348[v351]);
+		for (const v409 of Object.keys(v406)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v409)) fail(p + '.' + v409, 'not there (not in the schema)', v406[v409]);
 		}
 	}
 }
@@ -2137,13 +2463,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v352 = v as Record<string, unknown>;
-	const v353 = v352["tracerTid"];
-	if (v353 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v353 === 'number' && Number.isInteger(v353))) fail(p + ".tracerTid", "an integer", v353);
+	const v410 = v as Record<string, unknown>;
+	const v411 = v410["tracerTid"];
+	if (v411 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".tracerTid", "an integer", v411);
 	if (o.strict) {
-		for (const v354 of Object.keys(v352)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v354)) fail(p + '.' + v354, 'not there (not in the schema)', v352[v354]);
+		for (const v412 of Object.keys(v410)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v412)) fail(p + '.' + v412, 'not there (not in the schema)', v410[v412]);
 		}
 	}
 }
@@ -2151,34 +2477,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v355 = v as Record<string, unknown>;
-	const v356 = v355["pc"];
-	if (v356 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v356, p + ".pc", o, d + 1);
-	const v357 = v355["sp"];
-	if (v357 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v357, p + ".sp", o, d + 1);
-	const v358 = v355["function"];
-	if (v358 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v358 === 'string' || v358 === null)) fail(p + ".function", "a string or null", v358);
-	const v359 = v355["offset"];
-	if (v359 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v359 === 'number' && Number.isInteger(v359))) fail(p + ".offset", "an integer", v359);
-	const v360 = v355["module"];
-	if (v360 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v360 === 'string' || v360 === null)) fail(p + ".module", "a string or null", v360);
-	const v361 = v355["file"];
-	if (v361 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v361 === 'string' || v361 === null)) fail(p + ".file", "a string or null", v361);
-	const v362 = v355["line"];
-	if (v362 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v362 === 'number' && Number.isInteger(v362) || v362 === null)) fail(p + ".line", "an integer or null", v362);
-	const v363 = v355["column"];
-	if (v363 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v363 === 'number' && Number.isInteger(v363) || v363 === null)) fail(p + ".column", "an integer or null", v363);
+	const v413 = v as Record<string, unknown>;
+	const v414 = v413["pc"];
+	if (v414 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v414, p + ".pc", o, d + 1);
+	const v415 = v413["sp"];
+	if (v415 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v415, p + ".sp", o, d + 1);
+	const v416 = v413["function"];
+	if (v416 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v416 === 'string' || v416 === null)) fail(p + ".function", "a string or null", v416);
+	const v417 = v413["offset"];
+	if (v417 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v417 === 'number' && Number.isInteger(v417))) fail(p + ".offset", "an integer", v417);
+	const v418 = v413["module"];
+	if (v418 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v418 === 'string' || v418 === null)) fail(p + ".module", "a string or null", v418);
+	const v419 = v413["file"];
+	if (v419 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v419 === 'string' || v419 === null)) fail(p + ".file", "a string or null", v419);
+	const v420 = v413["line"];
+	if (v420 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v420 === 'number' && Number.isInteger(v420) || v420 === null)) fail(p + ".line", "an integer or null", v420);
+	const v421 = v413["column"];
+	if (v421 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v421 === 'number' && Number.isInteger(v421) || v421 === null)) fail(p + ".column", "an integer or null", v421);
 	if (o.strict) {
-		for (const v364 of Object.keys(v355)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v364)) fail(p + '.' + v364, 'not there (not in the schema)', v355[v364]);
+		for (const v422 of Object.keys(v413)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v422)) fail(p + '.' + v422, 'not there (not in the schema)', v413[v422]);
 		}
 	}
 }
@@ -2186,53 +2512,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v365 = v as Record<string, unknown>;
-	const v366 = v365["pid"];
-	if (v366 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v366 === 'number' && Number.isInteger(v366))) fail(p + ".pid", "an integer", v366);
-	const v367 = v365["tid"];
-	if (v367 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v367 === 'number' && Number.isInteger(v367))) fail(p + ".tid", "an integer", v367);
-	const v368 = v365["unwinder"];
-	if (v368 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v368 !== 'string' || !["libdw","frame-pointer"].includes(v368)) fail(p + ".unwinder", "one of libdw|frame-pointer", v368);
-	const v369 = v365["note"];
-	if (v369 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v369 === 'string' || v369 === null)) fail(p + ".note", "a string or null", v369);
-	const v370 = v365["frames"];
-	if (v370 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v370))) fail(p + ".frames", "an array", v370);
-	for (let v371 = 0; v371 < v370.length; v371++) {
-		const v372: unknown = v370[v371];
-		checkStackFrameInfo(v372, p + ".frames" + '[' + v371 + ']', o, d + 1);
+	const v423 = v as Record<string, unknown>;
+	const v424 = v423["pid"];
+	if (v424 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v424 === 'number' && Number.isInteger(v424))) fail(p + ".pid", "an integer", v424);
+	const v425 = v423["tid"];
+	if (v425 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v425 === 'number' && Number.isInteger(v425))) fail(p + ".tid", "an integer", v425);
+	const v426 = v423["unwinder"];
+	if (v426 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v426 !== 'string' || !["libdw","frame-pointer"].includes(v426)) fail(p + ".unwinder", "one of libdw|frame-pointer", v426);
+	const v427 = v423["note"];
+	if (v427 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v427 === 'string' || v427 === null)) fail(p + ".note", "a string or null", v427);
+	const v428 = v423["frames"];
+	if (v428 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v428))) fail(p + ".frames", "an array", v428);
+	for (let v429 = 0; v429 < v428.length; v429++) {
+		const v430: unknown = v428[v429];
+		checkStackFrameInfo(v430, p + ".frames" + '[' + v429 + ']', o, d + 1);
 	}
-	const v373 = v365["threads"];
-	if (v373 !== undefined) {
-		if (!(Array.isArray(v373))) fail(p + ".threads", "an array", v373);
-		for (let v374 = 0; v374 < v373.length; v374++) {
-			const v375: unknown = v373[v374];
-			if (!(isObject(v375))) fail(p + ".threads" + '[' + v374 + ']', "an object", v375);
-			const v376 = v375 as Record<string, unknown>;
-			const v377 = v376["tid"];
-			if (v377 === undefined) fail(p + ".threads" + '[' + v374 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v377 === 'number' && Number.isInteger(v377))) fail(p + ".threads" + '[' + v374 + ']' + ".tid", "an integer", v377);
-			const v378 = v376["frames"];
-			if (v378 === undefined) fail(p + ".threads" + '[' + v374 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v378))) fail(p + ".threads" + '[' + v374 + ']' + ".frames", "an array", v378);
-			for (let v379 = 0; v379 < v378.length; v379++) {
-				const v380: unknown = v378[v379];
-				checkStackFrameInfo(v380, p + ".threads" + '[' + v374 + ']' + ".frames" + '[' + v379 + ']', o, d + 1);
+	const v431 = v423["threads"];
+	if (v431 !== undefined) {
+		if (!(Array.isArray(v431))) fail(p + ".threads", "an array", v431);
+		for (let v432 = 0; v432 < v431.length; v432++) {
+			const v433: unknown = v431[v432];
+			if (!(isObject(v433))) fail(p + ".threads" + '[' + v432 + ']', "an object", v433);
+			const v434 = v433 as Record<string, unknown>;
+			const v435 = v434["tid"];
+			if (v435 === undefined) fail(p + ".threads" + '[' + v432 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v435 === 'number' && Number.isInteger(v435))) fail(p + ".threads" + '[' + v432 + ']' + ".tid", "an integer", v435);
+			const v436 = v434["frames"];
+			if (v436 === undefined) fail(p + ".threads" + '[' + v432 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v436))) fail(p + ".threads" + '[' + v432 + ']' + ".frames", "an array", v436);
+			for (let v437 = 0; v437 < v436.length; v437++) {
+				const v438: unknown = v436[v437];
+				checkStackFrameInfo(v438, p + ".threads" + '[' + v432 + ']' + ".frames" + '[' + v437 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v381 of Object.keys(v376)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v381)) fail(p + ".threads" + '[' + v374 + ']' + '.' + v381, 'not there (not in the schema)', v376[v381]);
+				for (const v439 of Object.keys(v434)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v439)) fail(p + ".threads" + '[' + v432 + ']' + '.' + v439, 'not there (not in the schema)', v434[v439]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v382 of Object.keys(v365)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v382)) fail(p + '.' + v382, 'not there (not in the schema)', v365[v382]);
+		for (const v440 of Object.keys(v423)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v440)) fail(p + '.' + v440, 'not there (not in the schema)', v423[v440]);
 		}
 	}
 }
@@ -2240,45 +2566,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v383 = v as Record<string, unknown>;
-	const v384 = v383["addresses"];
-	if (v384 !== undefined) {
-		if (!(Array.isArray(v384))) fail(p + ".addresses", "an array", v384);
-		for (let v385 = 0; v385 < v384.length; v385++) {
-			const v386: unknown = v384[v385];
-			checkHex(v386, p + ".addresses" + '[' + v385 + ']', o, d + 1);
+	const v441 = v as Record<string, unknown>;
+	const v442 = v441["addresses"];
+	if (v442 !== undefined) {
+		if (!(Array.isArray(v442))) fail(p + ".addresses", "an array", v442);
+		for (let v443 = 0; v443 < v442.length; v443++) {
+			const v444: unknown = v442[v443];
+			checkHex(v444, p + ".addresses" + '[' + v443 + ']', o, d + 1);
 		}
 	}
-	const v387 = v383["line"];
-	if (v387 !== undefined) {
-		if (!(typeof v387 === 'number' && Number.isInteger(v387) || v387 === null)) fail(p + ".line", "an integer or null", v387);
+	const v445 = v441["line"];
+	if (v445 !== undefined) {
+		if (!(typeof v445 === 'number' && Number.isInteger(v445) || v445 === null)) fail(p + ".line", "an integer or null", v445);
 	}
-	const v388 = v383["function"];
-	if (v388 !== undefined) {
-		if (!(typeof v388 === 'string' || v388 === null)) fail(p + ".function", "a string or null", v388);
+	const v446 = v441["function"];
+	if (v446 !== undefined) {
+		if (!(typeof v446 === 'string' || v446 === null)) fail(p + ".function", "a string or null", v446);
 	}
-	const v389 = v383["offset"];
-	if (v389 !== undefined) {
-		if (!(typeof v389 === 'number' && Number.isInteger(v389))) fail(p + ".offset", "an integer", v389);
+	const v447 = v441["offset"];
+	if (v447 !== undefined) {
+		if (!(typeof v447 === 'number' && Number.isInteger(v447))) fail(p + ".offset", "an integer", v447);
 	}
-	const v390 = v383["module"];
-	if (v390 !== undefined) {
-		if (!(typeof v390 === 'string' || v390 === null)) fail(p + ".module", "a string or null", v390);
+	const v448 = v441["module"];
+	if (v448 !== undefined) {
+		if (!(typeof v448 === 'string' || v448 === null)) fail(p + ".module", "a string or null", v448);
 	}
-	const v391 = v383["file"];
-	if (v391 !== undefined) {
-		if (!(typeof v391 === 'string' || v391 === null)) fail(p + ".file", "a string or null", v391);
+	const v449 = v441["file"];
+	if (v449 !== undefined) {
+		if (!(typeof v449 === 'string' || v449 === null)) fail(p + ".file", "a string or null", v449);
 	}
-	const v392 = v383["column"];
-	if (v392 !== undefined) {
-		if (!(typeof v392 === 'number' && Number.isInteger(v392) || v392 === null)) fail(p + ".column", "an integer or null", v392);
+	const v450 = v441["column"];
+	if (v450 !== undefined) {
+		if (!(typeof v450 === 'number' && Number.isInteger(v450) || v450 === null)) fail(p + ".column", "an integer or null", v450);
 	}
-	const v393 = v383["unwinder"];
-	if (v393 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v393 !== 'string' || !["libdw","frame-pointer"].includes(v393)) fail(p + ".unwinder", "one of libdw|frame-pointer", v393);
+	const v451 = v441["unwinder"];
+	if (v451 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v451 !== 'string' || !["libdw","frame-pointer"].includes(v451)) fail(p + ".unwinder", "one of libdw|frame-pointer", v451);
 	if (o.strict) {
-		for (const v394 of Object.keys(v383)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v394)) fail(p + '.' + v394, 'not there (not in the schema)', v383[v394]);
+		for (const v452 of Object.keys(v441)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v452)) fail(p + '.' + v452, 'not there (not in the schema)', v441[v452]);
 		}
 	}
 }
@@ -2286,47 +2612,51 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v395 = v as Record<string, unknown>;
-	const v396 = v395["name"];
-	if (v396 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v396 === 'string')) fail(p + ".name", "a string", v396);
-	const v397 = v395["type"];
-	if (v397 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v397 === 'string')) fail(p + ".type", "a string", v397);
-	const v398 = v395["value"];
-	if (v398 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v398 === 'string')) fail(p + ".value", "a string", v398);
-	const v399 = v395["address"];
-	if (v399 === undefined) fail(p + ".address", 'present', undefined);
-	if (v399 !== null) {
-		checkHex(v399, p + ".address", o, d + 1);
+	const v453 = v as Record<string, unknown>;
+	const v454 = v453["name"];
+	if (v454 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v454 === 'string')) fail(p + ".name", "a string", v454);
+	const v455 = v453["type"];
+	if (v455 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v455 === 'string')) fail(p + ".type", "a string", v455);
+	const v456 = v453["value"];
+	if (v456 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v456 === 'string')) fail(p + ".value", "a string", v456);
+	const v457 = v453["address"];
+	if (v457 === undefined) fail(p + ".address", 'present', undefined);
+	if (v457 !== null) {
+		checkHex(v457, p + ".address", o, d + 1);
 	}
-	const v400 = v395["kind"];
-	if (v400 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v400 !== 'string' || !["param","local","member","element","deref","global"].includes(v400)) fail(p + ".kind", "one of param|local|member|element|deref|global", v400);
-	const v401 = v395["expr"];
-	if (v401 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v401 === 'string' || v401 === null)) fail(p + ".expr", "a string or null", v401);
-	const v402 = v395["pointer"];
-	if (v402 !== undefined) {
-		checkHex(v402, p + ".pointer", o, d + 1);
+	const v458 = v453["kind"];
+	if (v458 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v458 !== 'string' || !["param","local","member","element","deref","global"].includes(v458)) fail(p + ".kind", "one of param|local|member|element|deref|global", v458);
+	const v459 = v453["expr"];
+	if (v459 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v459 === 'string' || v459 === null)) fail(p + ".expr", "a string or null", v459);
+	const v460 = v453["pointer"];
+	if (v460 !== undefined) {
+		checkHex(v460, p + ".pointer", o, d + 1);
 	}
-	const v403 = v395["raw"];
-	if (v403 !== undefined) {
-		checkRawValue(v403, p + ".raw", o, d + 1);
+	const v461 = v453["typeId"];
+	if (v461 !== undefined) {
+		checkTypeId(v461, p + ".typeId", o, d + 1);
 	}
-	const v404 = v395["children"];
-	if (v404 === undefined) fail(p + ".children", 'present', undefined);
-	if (v404 !== null) {
-		if (!(Array.isArray(v404))) fail(p + ".children", "an array", v404);
-		for (let v405 = 0; v405 < v404.length; v405++) {
-			const v406: unknown = v404[v405];
-			checkLocalVariable(v406, p + ".children" + '[' + v405 + ']', o, d + 1);
+	const v462 = v453["raw"];
+	if (v462 !== undefined) {
+		checkRawValue(v462, p + ".raw", o, d + 1);
+	}
+	const v463 = v453["children"];
+	if (v463 === undefined) fail(p + ".children", 'present', undefined);
+	if (v463 !== null) {
+		if (!(Array.isArray(v463))) fail(p + ".children", "an array", v463);
+		for (let v464 = 0; v464 < v463.length; v464++) {
+			const v465: unknown = v463[v464];
+			checkLocalVariable(v465, p + ".children" + '[' + v464 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v407 of Object.keys(v395)) {
-			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v407)) fail(p + '.' + v407, 'not there (not in the schema)', v395[v407]);
+		for (const v466 of Object.keys(v453)) {
+			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v466)) fail(p + '.' + v466, 'not there (not in the schema)', v453[v466]);
 		}
 	}
 }
@@ -2334,21 +2664,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v408 = v as Record<string, unknown>;
-	const v409 = v408["kind"];
-	if (v409 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v409 !== 'string' || !["int","uint","float","bool","pointer"].includes(v409)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v409);
-	const v410 = v408["value"];
-	if (v410 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v410 === 'string')) fail(p + ".value", "a string", v410);
-	const v411 = v408["size"];
-	if (v411 !== undefined) {
-		if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".size", "an integer", v411);
-		if (typeof v411 === 'number' && v411 < 1) fail(p + ".size", ">= 1", v411);
+	const v467 = v as Record<string, unknown>;
+	const v468 = v467["kind"];
+	if (v468 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v468 !== 'string' || !["int","uint","float","bool","pointer"].includes(v468)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v468);
+	const v469 = v467["value"];
+	if (v469 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v469 === 'string')) fail(p + ".value", "a string", v469);
+	const v470 = v467["size"];
+	if (v470 !== undefined) {
+		if (!(typeof v470 === 'number' && Number.isInteger(v470))) fail(p + ".size", "an integer", v470);
+		if (typeof v470 === 'number' && v470 < 1) fail(p + ".size", ">= 1", v470);
 	}
 	if (o.strict) {
-		for (const v412 of Object.keys(v408)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v412)) fail(p + '.' + v412, 'not there (not in the schema)', v408[v412]);
+		for (const v471 of Object.keys(v467)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v471)) fail(p + '.' + v471, 'not there (not in the schema)', v467[v471]);
 		}
 	}
 }
@@ -2356,35 +2686,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v413 = v as Record<string, unknown>;
-	const v414 = v413["pid"];
-	if (v414 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v414 === 'number' && Number.isInteger(v414))) fail(p + ".pid", "an integer", v414);
-	const v415 = v413["tid"];
-	if (v415 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v415 === 'number' && Number.isInteger(v415))) fail(p + ".tid", "an integer", v415);
-	const v416 = v413["frame"];
-	if (v416 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v416 === 'number' && Number.isInteger(v416))) fail(p + ".frame", "an integer", v416);
-	const v417 = v413["pc"];
-	if (v417 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v417, p + ".pc", o, d + 1);
-	const v418 = v413["function"];
-	if (v418 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v418 === 'string' || v418 === null)) fail(p + ".function", "a string or null", v418);
-	const v419 = v413["note"];
-	if (v419 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v419 === 'string' || v419 === null)) fail(p + ".note", "a string or null", v419);
-	const v420 = v413["variables"];
-	if (v420 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v420))) fail(p + ".variables", "an array", v420);
-	for (let v421 = 0; v421 < v420.length; v421++) {
-		const v422: unknown = v420[v421];
-		checkLocalVariable(v422, p + ".variables" + '[' + v421 + ']', o, d + 1);
+	const v472 = v as Record<string, unknown>;
+	const v473 = v472["pid"];
+	if (v473 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v473 === 'number' && Number.isInteger(v473))) fail(p + ".pid", "an integer", v473);
+	const v474 = v472["tid"];
+	if (v474 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v474 === 'number' && Number.isInteger(v474))) fail(p + ".tid", "an integer", v474);
+	const v475 = v472["frame"];
+	if (v475 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v475 === 'number' && Number.isInteger(v475))) fail(p + ".frame", "an integer", v475);
+	const v476 = v472["pc"];
+	if (v476 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v476, p + ".pc", o, d + 1);
+	const v477 = v472["function"];
+	if (v477 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v477 === 'string' || v477 === null)) fail(p + ".function", "a string or null", v477);
+	const v478 = v472["note"];
+	if (v478 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v478 === 'string' || v478 === null)) fail(p + ".note", "a string or null", v478);
+	const v479 = v472["variables"];
+	if (v479 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v479))) fail(p + ".variables", "an array", v479);
+	for (let v480 = 0; v480 < v479.length; v480++) {
+		const v481: unknown = v479[v480];
+		checkLocalVariable(v481, p + ".variables" + '[' + v480 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v423 of Object.keys(v413)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v423)) fail(p + '.' + v423, 'not there (not in the schema)', v413[v423]);
+		for (const v482 of Object.keys(v472)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v482)) fail(p + '.' + v482, 'not there (not in the schema)', v472[v482]);
 		}
 	}
 }
@@ -2392,16 +2722,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v424 = v as Record<string, unknown>;
-	const v425 = v424["op"];
-	if (v425 === undefined) fail(p + ".op", 'present', undefined);
-	if (v425 !== "threads") fail(p + ".op", "\"threads\"", v425);
-	const v426 = v424["pid"];
-	if (v426 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v426, p + ".pid", o, d + 1);
+	const v483 = v as Record<string, unknown>;
+	const v484 = v483["op"];
+	if (v484 === undefined) fail(p + ".op", 'present', undefined);
+	if (v484 !== "threads") fail(p + ".op", "\"threads\"", v484);
+	const v485 = v483["pid"];
+	if (v485 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v485, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v427 of Object.keys(v424)) {
-			if (!(["op","pid"] as readonly string[]).includes(v427)) fail(p + '.' + v427, 'not there (not in the schema)', v424[v427]);
+		for (const v486 of Object.keys(v483)) {
+			if (!(["op","pid"] as readonly string[]).includes(v486)) fail(p + '.' + v486, 'not there (not in the schema)', v483[v486]);
 		}
 	}
 }
@@ -2409,19 +2739,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v428 = v as Record<string, unknown>;
-	const v429 = v428["op"];
-	if (v429 === undefined) fail(p + ".op", 'present', undefined);
-	if (v429 !== "regs") fail(p + ".op", "\"regs\"", v429);
-	const v430 = v428["pid"];
-	if (v430 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v430, p + ".pid", o, d + 1);
-	const v431 = v428["tid"];
-	if (v431 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v431, p + ".tid", o, d + 1);
+	const v487 = v as Record<string, unknown>;
+	const v488 = v487["op"];
+	if (v488 === undefined) fail(p + ".op", 'present', undefined);
+	if (v488 !== "regs") fail(p + ".op", "\"regs\"", v488);
+	const v489 = v487["pid"];
+	if (v489 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v489, p + ".pid", o, d + 1);
+	const v490 = v487["tid"];
+	if (v490 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v490, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v432 of Object.keys(v428)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v432)) fail(p + '.' + v432, 'not there (not in the schema)', v428[v432]);
+		for (const v491 of Object.keys(v487)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v491)) fail(p + '.' + v491, 'not there (not in the schema)', v487[v491]);
 		}
 	}
 }
@@ -2429,22 +2759,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v433 = v as Record<string, unknown>;
-	const v434 = v433["op"];
-	if (v434 === undefined) fail(p + ".op", 'present', undefined);
-	if (v434 !== "attach") fail(p + ".op", "\"attach\"", v434);
-	const v435 = v433["pid"];
-	if (v435 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v435, p + ".pid", o, d + 1);
-	const v436 = v433["stop"];
-	if (v436 === undefined) {
-		if (o.fill) v433["stop"] = false;
+	const v492 = v as Record<string, unknown>;
+	const v493 = v492["op"];
+	if (v493 === undefined) fail(p + ".op", 'present', undefined);
+	if (v493 !== "attach") fail(p + ".op", "\"attach\"", v493);
+	const v494 = v492["pid"];
+	if (v494 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v494, p + ".pid", o, d + 1);
+	const v495 = v492["stop"];
+	if (v495 === undefined) {
+		if (o.fill) v492["stop"] = false;
 	} else {
-		if (!(typeof v436 === 'boolean')) fail(p + ".stop", "a boolean", v436);
+		if (!(typeof v495 === 'boolean')) fail(p + ".stop", "a boolean", v495);
 	}
 	if (o.strict) {
-		for (const v437 of Object.keys(v433)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v437)) fail(p + '.' + v437, 'not there (not in the schema)', v433[v437]);
+		for (const v496 of Object.keys(v492)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v496)) fail(p + '.' + v496, 'not there (not in the schema)', v492[v496]);
 		}
 	}
 }
@@ -2452,16 +2782,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v438 = v as Record<string, unknown>;
-	const v439 = v438["op"];
-	if (v439 === undefined) fail(p + ".op", 'present', undefined);
-	if (v439 !== "detach") fail(p + ".op", "\"detach\"", v439);
-	const v440 = v438["pid"];
-	if (v440 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v440, p + ".pid", o, d + 1);
+	const v497 = v as Record<string, unknown>;
+	const v498 = v497["op"];
+	if (v498 === undefined) fail(p + ".op", 'present', undefined);
+	if (v498 !== "detach") fail(p + ".op", "\"detach\"", v498);
+	const v499 = v497["pid"];
+	if (v499 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v499, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v441 of Object.keys(v438)) {
-			if (!(["op","pid"] as readonly string[]).includes(v441)) fail(p + '.' + v441, 'not there (not in the schema)', v438[v441]);
+		for (const v500 of Object.keys(v497)) {
+			if (!(["op","pid"] as readonly string[]).includes(v500)) fail(p + '.' + v500, 'not there (not in the schema)', v497[v500]);
 		}
 	}
 }
@@ -2469,28 +2799,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v442 = v as Record<string, unknown>;
-	const v443 = v442["op"];
-	if (v443 === undefined) fail(p + ".op", 'present', undefined);
-	if (v443 !== "signals") fail(p + ".op", "\"signals\"", v443);
-	const v444 = v442["pid"];
-	if (v444 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v444, p + ".pid", o, d + 1);
-	const v445 = v442["nostop"];
-	if (v445 !== undefined) {
-		checkHex(v445, p + ".nostop", o, d + 1);
+	const v501 = v as Record<string, unknown>;
+	const v502 = v501["op"];
+	if (v502 === undefined) fail(p + ".op", 'present', undefined);
+	if (v502 !== "signals") fail(p + ".op", "\"signals\"", v502);
+	const v503 = v501["pid"];
+	if (v503 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v503, p + ".pid", o, d + 1);
+	const v504 = v501["nostop"];
+	if (v504 !== undefined) {
+		checkHex(v504, p + ".nostop", o, d + 1);
 	}
-	const v446 = v442["noprint"];
-	if (v446 !== undefined) {
-		checkHex(v446, p + ".noprint", o, d + 1);
+	const v505 = v501["noprint"];
+	if (v505 !== undefined) {
+		checkHex(v505, p + ".noprint", o, d + 1);
 	}
-	const v447 = v442["nopass"];
-	if (v447 !== undefined) {
-		checkHex(v447, p + ".nopass", o, d + 1);
+	const v506 = v501["nopass"];
+	if (v506 !== undefined) {
+		checkHex(v506, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v448 of Object.keys(v442)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v448)) fail(p + '.' + v448, 'not there (not in the schema)', v442[v448]);
+		for (const v507 of Object.keys(v501)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v507)) fail(p + '.' + v507, 'not there (not in the schema)', v501[v507]);
 		}
 	}
 }
@@ -2498,22 +2828,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v449 = v as Record<string, unknown>;
-	const v450 = v449["op"];
-	if (v450 === undefined) fail(p + ".op", 'present', undefined);
-	if (v450 !== "followForks") fail(p + ".op", "\"followForks\"", v450);
-	const v451 = v449["pid"];
-	if (v451 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v451, p + ".pid", o, d + 1);
-	const v452 = v449["hold"];
-	if (v452 === undefined) {
-		if (o.fill) v449["hold"] = false;
+	const v508 = v as Record<string, unknown>;
+	const v509 = v508["op"];
+	if (v509 === undefined) fail(p + ".op", 'present', undefined);
+	if (v509 !== "followForks") fail(p + ".op", "\"followForks\"", v509);
+	const v510 = v508["pid"];
+	if (v510 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v510, p + ".pid", o, d + 1);
+	const v511 = v508["hold"];
+	if (v511 === undefined) {
+		if (o.fill) v508["hold"] = false;
 	} else {
-		if (!(typeof v452 === 'boolean')) fail(p + ".hold", "a boolean", v452);
+		if (!(typeof v511 === 'boolean')) fail(p + ".hold", "a boolean", v511);
 	}
 	if (o.strict) {
-		for (const v453 of Object.keys(v449)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v453)) fail(p + '.' + v453, 'not there (not in the schema)', v449[v453]);
+		for (const v512 of Object.keys(v508)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v512)) fail(p + '.' + v512, 'not there (not in the schema)', v508[v512]);
 		}
 	}
 }
@@ -2521,16 +2851,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v454 = v as Record<string, unknown>;
-	const v455 = v454["op"];
-	if (v455 === undefined) fail(p + ".op", 'present', undefined);
-	if (v455 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v455);
-	const v456 = v454["pid"];
-	if (v456 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v456, p + ".pid", o, d + 1);
+	const v513 = v as Record<string, unknown>;
+	const v514 = v513["op"];
+	if (v514 === undefined) fail(p + ".op", 'present', undefined);
+	if (v514 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v514);
+	const v515 = v513["pid"];
+	if (v515 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v515, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v457 of Object.keys(v454)) {
-			if (!(["op","pid"] as readonly string[]).includes(v457)) fail(p + '.' + v457, 'not there (not in the schema)', v454[v457]);
+		for (const v516 of Object.keys(v513)) {
+			if (!(["op","pid"] as readonly string[]).includes(v516)) fail(p + '.' + v516, 'not there (not in the schema)', v513[v516]);
 		}
 	}
 }
@@ -2538,16 +2868,16 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v458 = v as Record<string, unknown>;
-	const v459 = v458["op"];
-	if (v459 === undefined) fail(p + ".op", 'present', undefined);
-	if (v459 !== "recreate") fail(p + ".op", "\"recreate\"", v459);
-	const v460 = v458["pid"];
-	if (v460 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v460, p + ".pid", o, d + 1);
+	const v517 = v as Record<string, unknown>;
+	const v518 = v517["op"];
+	if (v518 === undefined) fail(p + ".op", 'present', undefined);
+	if (v518 !== "recreate") fail(p + ".op", "\"recreate\"", v518);
+	const v519 = v517["pid"];
+	if (v519 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v519, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v461 of Object.keys(v458)) {
-			if (!(["op","pid"] as readonly string[]).includes(v461)) fail(p + '.' + v461, 'not there (not in the schema)', v458[v461]);
+		for (const v520 of Object.keys(v517)) {
+			if (!(["op","pid"] as readonly string[]).includes(v520)) fail(p + '.' + v520, 'not there (not in the schema)', v517[v520]);
 		}
 	}
 }
@@ -2555,16 +2885,16 @@ function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v462 = v as Record<string, unknown>;
-	const v463 = v462["op"];
-	if (v463 === undefined) fail(p + ".op", 'present', undefined);
-	if (v463 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v463);
-	const v464 = v462["pid"];
-	if (v464 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v464, p + ".pid", o, d + 1);
+	const v521 = v as Record<string, unknown>;
+	const v522 = v521["op"];
+	if (v522 === undefined) fail(p + ".op", 'present', undefined);
+	if (v522 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v522);
+	const v523 = v521["pid"];
+	if (v523 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v523, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v465 of Object.keys(v462)) {
-			if (!(["op","pid"] as readonly string[]).includes(v465)) fail(p + '.' + v465, 'not there (not in the schema)', v462[v465]);
+		for (const v524 of Object.keys(v521)) {
+			if (!(["op","pid"] as readonly string[]).includes(v524)) fail(p + '.' + v524, 'not there (not in the schema)', v521[v524]);
 		}
 	}
 }
@@ -2572,16 +2902,16 @@ function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v466 = v as Record<string, unknown>;
-	const v467 = v466["op"];
-	if (v467 === undefined) fail(p + ".op", 'present', undefined);
-	if (v467 !== "restore") fail(p + ".op", "\"restore\"", v467);
-	const v468 = v466["checkpoint"];
-	if (v468 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v468, p + ".checkpoint", o, d + 1);
+	const v525 = v as Record<string, unknown>;
+	const v526 = v525["op"];
+	if (v526 === undefined) fail(p + ".op", 'present', undefined);
+	if (v526 !== "restore") fail(p + ".op", "\"restore\"", v526);
+	const v527 = v525["checkpoint"];
+	if (v527 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v527, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v469 of Object.keys(v466)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v469)) fail(p + '.' + v469, 'not there (not in the schema)', v466[v469]);
+		for (const v528 of Object.keys(v525)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v528)) fail(p + '.' + v528, 'not there (not in the schema)', v525[v528]);
 		}
 	}
 }
@@ -2589,16 +2919,16 @@ function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v470 = v as Record<string, unknown>;
-	const v471 = v470["op"];
-	if (v471 === undefined) fail(p + ".op", 'present', undefined);
-	if (v471 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v471);
-	const v472 = v470["checkpoint"];
-	if (v472 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v472, p + ".checkpoint", o, d + 1);
+	const v529 = v as Record<string, unknown>;
+	const v530 = v529["op"];
+	if (v530 === undefined) fail(p + ".op", 'present', undefined);
+	if (v530 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v530);
+	const v531 = v529["checkpoint"];
+	if (v531 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v531, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v473 of Object.keys(v470)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v473)) fail(p + '.' + v473, 'not there (not in the schema)', v470[v473]);
+		for (const v532 of Object.keys(v529)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v532)) fail(p + '.' + v532, 'not there (not in the schema)', v529[v532]);
 		}
 	}
 }
@@ -2606,21 +2936,21 @@ function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number)
 function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v474 = v as Record<string, unknown>;
-	const v475 = v474["op"];
-	if (v475 === undefined) fail(p + ".op", 'present', undefined);
-	if (v475 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v475);
-	const v476 = v474["pid"];
-	if (v476 === undefined) {
-		if (o.fill) v474["pid"] = 0;
+	const v533 = v as Record<string, unknown>;
+	const v534 = v533["op"];
+	if (v534 === undefined) fail(p + ".op", 'present', undefined);
+	if (v534 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v534);
+	const v535 = v533["pid"];
+	if (v535 === undefined) {
+		if (o.fill) v533["pid"] = 0;
 	} else {
-		if (!(typeof v476 === 'number' && Number.isInteger(v476))) fail(p + ".pid", "an integer", v476);
-		if (typeof v476 === 'number' && v476 < 0) fail(p + ".pid", ">= 0", v476);
-		if (typeof v476 === 'number' && v476 > 2147483647) fail(p + ".pid", "<= 2147483647", v476);
+		if (!(typeof v535 === 'number' && Number.isInteger(v535))) fail(p + ".pid", "an integer", v535);
+		if (typeof v535 === 'number' && v535 < 0) fail(p + ".pid", ">= 0", v535);
+		if (typeof v535 === 'number' && v535 > 2147483647) fail(p + ".pid", "<= 2147483647", v535);
 	}
 	if (o.strict) {
-		for (const v477 of Object.keys(v474)) {
-			if (!(["op","pid"] as readonly string[]).includes(v477)) fail(p + '.' + v477, 'not there (not in the schema)', v474[v477]);
+		for (const v536 of Object.keys(v533)) {
+			if (!(["op","pid"] as readonly string[]).includes(v536)) fail(p + '.' + v536, 'not there (not in the schema)', v533[v536]);
 		}
 	}
 }
@@ -2628,30 +2958,30 @@ function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v478 = v as Record<string, unknown>;
-	const v479 = v478["op"];
-	if (v479 === undefined) fail(p + ".op", 'present', undefined);
-	if (v479 !== "watch") fail(p + ".op", "\"watch\"", v479);
-	const v480 = v478["pid"];
-	if (v480 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v480, p + ".pid", o, d + 1);
-	const v481 = v478["addr"];
-	if (v481 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v481, p + ".addr", o, d + 1);
-	const v482 = v478["len"];
-	if (v482 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v482 === 'number' && Number.isInteger(v482))) fail(p + ".len", "an integer", v482);
-	if (typeof v482 === 'number' && v482 < 1) fail(p + ".len", ">= 1", v482);
-	if (typeof v482 === 'number' && v482 > 8) fail(p + ".len", "<= 8", v482);
-	const v483 = v478["rw"];
-	if (v483 === undefined) {
-		if (o.fill) v478["rw"] = false;
+	const v537 = v as Record<string, unknown>;
+	const v538 = v537["op"];
+	if (v538 === undefined) fail(p + ".op", 'present', undefined);
+	if (v538 !== "watch") fail(p + ".op", "\"watch\"", v538);
+	const v539 = v537["pid"];
+	if (v539 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v539, p + ".pid", o, d + 1);
+	const v540 = v537["addr"];
+	if (v540 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v540, p + ".addr", o, d + 1);
+	const v541 = v537["len"];
+	if (v541 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v541 === 'number' && Number.isInteger(v541))) fail(p + ".len", "an integer", v541);
+	if (typeof v541 === 'number' && v541 < 1) fail(p + ".len", ">= 1", v541);
+	if (typeof v541 === 'number' && v541 > 8) fail(p + ".len", "<= 8", v541);
+	const v542 = v537["rw"];
+	if (v542 === undefined) {
+		if (o.fill) v537["rw"] = false;
 	} else {
-		if (!(typeof v483 === 'boolean')) fail(p + ".rw", "a boolean", v483);
+		if (!(typeof v542 === 'boolean')) fail(p + ".rw", "a boolean", v542);
 	}
 	if (o.strict) {
-		for (const v484 of Object.keys(v478)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v484)) fail(p + '.' + v484, 'not there (not in the schema)', v478[v484]);
+		for (const v543 of Object.keys(v537)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v543)) fail(p + '.' + v543, 'not there (not in the schema)', v537[v543]);
 		}
 	}
 }
@@ -2659,19 +2989,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v485 = v as Record<string, unknown>;
-	const v486 = v485["op"];
-	if (v486 === undefined) fail(p + ".op", 'present', undefined);
-	if (v486 !== "unwatch") fail(p + ".op", "\"unwatch\"", v486);
-	const v487 = v485["pid"];
-	if (v487 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v487, p + ".pid", o, d + 1);
-	const v488 = v485["addr"];
-	if (v488 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v488, p + ".addr", o, d + 1);
+	const v544 = v as Record<string, unknown>;
+	const v545 = v544["op"];
+	if (v545 === undefined) fail(p + ".op", 'present', undefined);
+	if (v545 !== "unwatch") fail(p + ".op", "\"unwatch\"", v545);
+	const v546 = v544["pid"];
+	if (v546 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v546, p + ".pid", o, d + 1);
+	const v547 = v544["addr"];
+	if (v547 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v547, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v489 of Object.keys(v485)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v489)) fail(p + '.' + v489, 'not there (not in the schema)', v485[v489]);
+		for (const v548 of Object.keys(v544)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v544[v548]);
 		}
 	}
 }
@@ -2679,20 +3009,133 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v490 = v as Record<string, unknown>;
-	const v491 = v490["op"];
-	if (v491 === undefined) fail(p + ".op", 'present', undefined);
-	if (v491 !== "global") fail(p + ".op", "\"global\"", v491);
-	const v492 = v490["pid"];
-	if (v492 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v492, p + ".pid", o, d + 1);
-	const v493 = v490["name"];
-	if (v493 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v493 === 'string')) fail(p + ".name", "a string", v493);
-	if (typeof v493 === 'string' && v493.length < 1) fail(p + ".name", "a string of 1+ characters", v493);
+	const v549 = v as Record<string, unknown>;
+	const v550 = v549["op"];
+	if (v550 === undefined) fail(p + ".op", 'present', undefined);
+	if (v550 !== "global") fail(p + ".op", "\"global\"", v550);
+	const v551 = v549["pid"];
+	if (v551 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v551, p + ".pid", o, d + 1);
+	const v552 = v549["name"];
+	if (v552 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v552 === 'string')) fail(p + ".name", "a string", v552);
+	if (typeof v552 === 'string' && v552.length < 1) fail(p + ".name", "a string of 1+ characters", v552);
+	const v553 = v549["pc"];
+	if (v553 !== undefined) {
+		checkHex(v553, p + ".pc", o, d + 1);
+	}
 	if (o.strict) {
-		for (const v494 of Object.keys(v490)) {
-			if (!(["op","pid","name"] as readonly string[]).includes(v494)) fail(p + '.' + v494, 'not there (not in the schema)', v490[v494]);
+		for (const v554 of Object.keys(v549)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v554)) fail(p + '.' + v554, 'not there (not in the schema)', v549[v554]);
+		}
+	}
+}
+
+function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v555 = v as Record<string, unknown>;
+	const v556 = v555["op"];
+	if (v556 === undefined) fail(p + ".op", 'present', undefined);
+	if (v556 !== "frameVars") fail(p + ".op", "\"frameVars\"", v556);
+	const v557 = v555["pid"];
+	if (v557 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v557, p + ".pid", o, d + 1);
+	const v558 = v555["tid"];
+	if (v558 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v558, p + ".tid", o, d + 1);
+	const v559 = v555["frame"];
+	if (v559 === undefined) {
+		if (o.fill) v555["frame"] = 0;
+	} else {
+		if (!(typeof v559 === 'number' && Number.isInteger(v559))) fail(p + ".frame", "an integer", v559);
+		if (typeof v559 === 'number' && v559 < 0) fail(p + ".frame", ">= 0", v559);
+		if (typeof v559 === 'number' && v559 > 254) fail(p + ".frame", "<= 254", v559);
+	}
+	if (o.strict) {
+		for (const v560 of Object.keys(v555)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v560)) fail(p + '.' + v560, 'not there (not in the schema)', v555[v560]);
+		}
+	}
+}
+
+function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v561 = v as Record<string, unknown>;
+	const v562 = v561["op"];
+	if (v562 === undefined) fail(p + ".op", 'present', undefined);
+	if (v562 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v562);
+	const v563 = v561["pid"];
+	if (v563 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v563, p + ".pid", o, d + 1);
+	const v564 = v561["id"];
+	if (v564 !== undefined) {
+		checkTypeId(v564, p + ".id", o, d + 1);
+	}
+	const v565 = v561["name"];
+	if (v565 !== undefined) {
+		if (!(typeof v565 === 'string')) fail(p + ".name", "a string", v565);
+		if (typeof v565 === 'string' && v565.length < 1) fail(p + ".name", "a string of 1+ characters", v565);
+	}
+	const v566 = v561["tag"];
+	if (v566 === undefined) {
+		if (o.fill) v561["tag"] = "typedef";
+	} else {
+		if (typeof v566 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v566)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v566);
+	}
+	if (o.strict) {
+		for (const v567 of Object.keys(v561)) {
+			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v567)) fail(p + '.' + v567, 'not there (not in the schema)', v561[v567]);
+		}
+	}
+}
+
+function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v568 = v as Record<string, unknown>;
+	const v569 = v568["op"];
+	if (v569 === undefined) fail(p + ".op", 'present', undefined);
+	if (v569 !== "typedValue") fail(p + ".op", "\"typedValue\"", v569);
+	const v570 = v568["pid"];
+	if (v570 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v570, p + ".pid", o, d + 1);
+	const v571 = v568["type"];
+	if (v571 === undefined) fail(p + ".type", 'present', undefined);
+	checkTypeId(v571, p + ".type", o, d + 1);
+	const v572 = v568["address"];
+	if (v572 !== undefined) {
+		checkHex(v572, p + ".address", o, d + 1);
+	}
+	const v573 = v568["bytes"];
+	if (v573 !== undefined) {
+		if (!(typeof v573 === 'string')) fail(p + ".bytes", "a string", v573);
+		if (typeof v573 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v573)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v573);
+	}
+	const v574 = v568["count"];
+	if (v574 === undefined) {
+		if (o.fill) v568["count"] = 0;
+	} else {
+		if (!(typeof v574 === 'number' && Number.isInteger(v574))) fail(p + ".count", "an integer", v574);
+		if (typeof v574 === 'number' && v574 < 0) fail(p + ".count", ">= 0", v574);
+		if (typeof v574 === 'number' && v574 > 1000000) fail(p + ".count", "<= 1000000", v574);
+	}
+	const v575 = v568["name"];
+	if (v575 === undefined) {
+		if (o.fill) v568["name"] = "";
+	} else {
+		if (!(typeof v575 === 'string')) fail(p + ".name", "a string", v575);
+	}
+	const v576 = v568["expr"];
+	if (v576 === undefined) {
+		if (o.fill) v568["expr"] = "";
+	} else {
+		if (!(typeof v576 === 'string')) fail(p + ".expr", "a string", v576);
+	}
+	if (o.strict) {
+		for (const v577 of Object.keys(v568)) {
+			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v577)) fail(p + '.' + v577, 'not there (not in the schema)', v568[v577]);
 		}
 	}
 }
@@ -2700,16 +3143,16 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v495 = v as Record<string, unknown>;
-	const v496 = v495["op"];
-	if (v496 === undefined) fail(p + ".op", 'present', undefined);
-	if (v496 !== "stop") fail(p + ".op", "\"stop\"", v496);
-	const v497 = v495["pid"];
-	if (v497 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v497, p + ".pid", o, d + 1);
+	const v578 = v as Record<string, unknown>;
+	const v579 = v578["op"];
+	if (v579 === undefined) fail(p + ".op", 'present', undefined);
+	if (v579 !== "stop") fail(p + ".op", "\"stop\"", v579);
+	const v580 = v578["pid"];
+	if (v580 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v580, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v498 of Object.keys(v495)) {
-			if (!(["op","pid"] as readonly string[]).includes(v498)) fail(p + '.' + v498, 'not there (not in the schema)', v495[v498]);
+		for (const v581 of Object.keys(v578)) {
+			if (!(["op","pid"] as readonly string[]).includes(v581)) fail(p + '.' + v581, 'not there (not in the schema)', v578[v581]);
 		}
 	}
 }
@@ -2717,20 +3160,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v499 = v as Record<string, unknown>;
-	const v500 = v499["op"];
-	if (v500 === undefined) fail(p + ".op", 'present', undefined);
-	if (v500 !== "resume") fail(p + ".op", "\"resume\"", v500);
-	const v501 = v499["pid"];
-	if (v501 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v501, p + ".pid", o, d + 1);
-	const v502 = v499["tid"];
-	if (v502 !== undefined) {
-		checkPid(v502, p + ".tid", o, d + 1);
+	const v582 = v as Record<string, unknown>;
+	const v583 = v582["op"];
+	if (v583 === undefined) fail(p + ".op", 'present', undefined);
+	if (v583 !== "resume") fail(p + ".op", "\"resume\"", v583);
+	const v584 = v582["pid"];
+	if (v584 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v584, p + ".pid", o, d + 1);
+	const v585 = v582["tid"];
+	if (v585 !== undefined) {
+		checkPid(v585, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v503 of Object.keys(v499)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v503)) fail(p + '.' + v503, 'not there (not in the schema)', v499[v503]);
+		for (const v586 of Object.keys(v582)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v586)) fail(p + '.' + v586, 'not there (not in the schema)', v582[v586]);
 		}
 	}
 }
@@ -2738,43 +3181,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v504 = v as Record<string, unknown>;
-	const v505 = v504["op"];
-	if (v505 === undefined) fail(p + ".op", 'present', undefined);
-	if (v505 !== "launch") fail(p + ".op", "\"launch\"", v505);
-	const v506 = v504["path"];
-	if (v506 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v506 === 'string')) fail(p + ".path", "a string", v506);
-	if (typeof v506 === 'string' && v506.length < 1) fail(p + ".path", "a string of 1+ characters", v506);
-	const v507 = v504["cwd"];
-	if (v507 === undefined) {
-		if (o.fill) v504["cwd"] = "";
+	const v587 = v as Record<string, unknown>;
+	const v588 = v587["op"];
+	if (v588 === undefined) fail(p + ".op", 'present', undefined);
+	if (v588 !== "launch") fail(p + ".op", "\"launch\"", v588);
+	const v589 = v587["path"];
+	if (v589 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v589 === 'string')) fail(p + ".path", "a string", v589);
+	if (typeof v589 === 'string' && v589.length < 1) fail(p + ".path", "a string of 1+ characters", v589);
+	const v590 = v587["cwd"];
+	if (v590 === undefined) {
+		if (o.fill) v587["cwd"] = "";
 	} else {
-		if (!(typeof v507 === 'string')) fail(p + ".cwd", "a string", v507);
+		if (!(typeof v590 === 'string')) fail(p + ".cwd", "a string", v590);
 	}
-	const v508 = v504["argv"];
-	if (v508 === undefined) {
-		if (o.fill) v504["argv"] = [];
+	const v591 = v587["argv"];
+	if (v591 === undefined) {
+		if (o.fill) v587["argv"] = [];
 	} else {
-		if (!(Array.isArray(v508))) fail(p + ".argv", "an array", v508);
-		for (let v509 = 0; v509 < v508.length; v509++) {
-			const v510: unknown = v508[v509];
-			if (!(typeof v510 === 'string')) fail(p + ".argv" + '[' + v509 + ']', "a string", v510);
+		if (!(Array.isArray(v591))) fail(p + ".argv", "an array", v591);
+		for (let v592 = 0; v592 < v591.length; v592++) {
+			const v593: unknown = v591[v592];
+			if (!(typeof v593 === 'string')) fail(p + ".argv" + '[' + v592 + ']', "a string", v593);
 		}
 	}
-	const v511 = v504["env"];
-	if (v511 === undefined) {
-		if (o.fill) v504["env"] = [];
+	const v594 = v587["env"];
+	if (v594 === undefined) {
+		if (o.fill) v587["env"] = [];
 	} else {
-		if (!(Array.isArray(v511))) fail(p + ".env", "an array", v511);
-		for (let v512 = 0; v512 < v511.length; v512++) {
-			const v513: unknown = v511[v512];
-			if (!(typeof v513 === 'string')) fail(p + ".env" + '[' + v512 + ']', "a string", v513);
+		if (!(Array.isArray(v594))) fail(p + ".env", "an array", v594);
+		for (let v595 = 0; v595 < v594.length; v595++) {
+			const v596: unknown = v594[v595];
+			if (!(typeof v596 === 'string')) fail(p + ".env" + '[' + v595 + ']', "a string", v596);
 		}
 	}
 	if (o.strict) {
-		for (const v514 of Object.keys(v504)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v514)) fail(p + '.' + v514, 'not there (not in the schema)', v504[v514]);
+		for (const v597 of Object.keys(v587)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v597)) fail(p + '.' + v597, 'not there (not in the schema)', v587[v597]);
 		}
 	}
 }
@@ -2782,40 +3225,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v515 = v as Record<string, unknown>;
-	const v516 = v515["op"];
-	if (v516 === undefined) fail(p + ".op", 'present', undefined);
-	if (v516 !== "fork") fail(p + ".op", "\"fork\"", v516);
-	const v517 = v515["pid"];
-	if (v517 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v517, p + ".pid", o, d + 1);
-	const v518 = v515["stopped"];
-	if (v518 === undefined) {
-		if (o.fill) v515["stopped"] = false;
+	const v598 = v as Record<string, unknown>;
+	const v599 = v598["op"];
+	if (v599 === undefined) fail(p + ".op", 'present', undefined);
+	if (v599 !== "fork") fail(p + ".op", "\"fork\"", v599);
+	const v600 = v598["pid"];
+	if (v600 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v600, p + ".pid", o, d + 1);
+	const v601 = v598["stopped"];
+	if (v601 === undefined) {
+		if (o.fill) v598["stopped"] = false;
 	} else {
-		if (!(typeof v518 === 'boolean')) fail(p + ".stopped", "a boolean", v518);
+		if (!(typeof v601 === 'boolean')) fail(p + ".stopped", "a boolean", v601);
 	}
-	const v519 = v515["keepTraced"];
-	if (v519 === undefined) {
-		if (o.fill) v515["keepTraced"] = false;
+	const v602 = v598["keepTraced"];
+	if (v602 === undefined) {
+		if (o.fill) v598["keepTraced"] = false;
 	} else {
-		if (!(typeof v519 === 'boolean')) fail(p + ".keepTraced", "a boolean", v519);
+		if (!(typeof v602 === 'boolean')) fail(p + ".keepTraced", "a boolean", v602);
 	}
-	const v520 = v515["copyDontfork"];
-	if (v520 === undefined) {
-		if (o.fill) v515["copyDontfork"] = false;
+	const v603 = v598["copyDontfork"];
+	if (v603 === undefined) {
+		if (o.fill) v598["copyDontfork"] = false;
 	} else {
-		if (!(typeof v520 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v520);
+		if (!(typeof v603 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v603);
 	}
-	const v521 = v515["sameTids"];
-	if (v521 === undefined) {
-		if (o.fill) v515["sameTids"] = false;
+	const v604 = v598["sameTids"];
+	if (v604 === undefined) {
+		if (o.fill) v598["sameTids"] = false;
 	} else {
-		if (!(typeof v521 === 'boolean')) fail(p + ".sameTids", "a boolean", v521);
+		if (!(typeof v604 === 'boolean')) fail(p + ".sameTids", "a boolean", v604);
 	}
 	if (o.strict) {
-		for (const v522 of Object.keys(v515)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v522)) fail(p + '.' + v522, 'not there (not in the schema)', v515[v522]);
+		for (const v605 of Object.keys(v598)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v605)) fail(p + '.' + v605, 'not there (not in the schema)', v598[v605]);
 		}
 	}
 }
@@ -2823,16 +3266,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v523 = v as Record<string, unknown>;
-	const v524 = v523["op"];
-	if (v524 === undefined) fail(p + ".op", 'present', undefined);
-	if (v524 !== "kill") fail(p + ".op", "\"kill\"", v524);
-	const v525 = v523["pid"];
-	if (v525 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v525, p + ".pid", o, d + 1);
+	const v606 = v as Record<string, unknown>;
+	const v607 = v606["op"];
+	if (v607 === undefined) fail(p + ".op", 'present', undefined);
+	if (v607 !== "kill") fail(p + ".op", "\"kill\"", v607);
+	const v608 = v606["pid"];
+	if (v608 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v608, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v526 of Object.keys(v523)) {
-			if (!(["op","pid"] as readonly string[]).includes(v526)) fail(p + '.' + v526, 'not there (not in the schema)', v523[v526]);
+		for (const v609 of Object.keys(v606)) {
+			if (!(["op","pid"] as readonly string[]).includes(v609)) fail(p + '.' + v609, 'not there (not in the schema)', v606[v609]);
 		}
 	}
 }
@@ -2840,43 +3283,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v527 = v as Record<string, unknown>;
-	const v528 = v527["op"];
-	if (v528 === undefined) fail(p + ".op", 'present', undefined);
-	if (v528 !== "step") fail(p + ".op", "\"step\"", v528);
-	const v529 = v527["pid"];
-	if (v529 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v529, p + ".pid", o, d + 1);
-	const v530 = v527["tid"];
-	if (v530 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v530, p + ".tid", o, d + 1);
-	const v531 = v527["line"];
-	if (v531 === undefined) {
-		if (o.fill) v527["line"] = false;
+	const v610 = v as Record<string, unknown>;
+	const v611 = v610["op"];
+	if (v611 === undefined) fail(p + ".op", 'present', undefined);
+	if (v611 !== "step") fail(p + ".op", "\"step\"", v611);
+	const v612 = v610["pid"];
+	if (v612 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v612, p + ".pid", o, d + 1);
+	const v613 = v610["tid"];
+	if (v613 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v613, p + ".tid", o, d + 1);
+	const v614 = v610["line"];
+	if (v614 === undefined) {
+		if (o.fill) v610["line"] = false;
 	} else {
-		if (!(typeof v531 === 'boolean')) fail(p + ".line", "a boolean", v531);
+		if (!(typeof v614 === 'boolean')) fail(p + ".line", "a boolean", v614);
 	}
-	const v532 = v527["into"];
-	if (v532 === undefined) {
-		if (o.fill) v527["into"] = false;
+	const v615 = v610["into"];
+	if (v615 === undefined) {
+		if (o.fill) v610["into"] = false;
 	} else {
-		if (!(typeof v532 === 'boolean')) fail(p + ".into", "a boolean", v532);
+		if (!(typeof v615 === 'boolean')) fail(p + ".into", "a boolean", v615);
 	}
-	const v533 = v527["out"];
-	if (v533 === undefined) {
-		if (o.fill) v527["out"] = false;
+	const v616 = v610["out"];
+	if (v616 === undefined) {
+		if (o.fill) v610["out"] = false;
 	} else {
-		if (!(typeof v533 === 'boolean')) fail(p + ".out", "a boolean", v533);
+		if (!(typeof v616 === 'boolean')) fail(p + ".out", "a boolean", v616);
 	}
-	const v534 = v527["alone"];
-	if (v534 === undefined) {
-		if (o.fill) v527["alone"] = false;
+	const v617 = v610["alone"];
+	if (v617 === undefined) {
+		if (o.fill) v610["alone"] = false;
 	} else {
-		if (!(typeof v534 === 'boolean')) fail(p + ".alone", "a boolean", v534);
+		if (!(typeof v617 === 'boolean')) fail(p + ".alone", "a boolean", v617);
 	}
 	if (o.strict) {
-		for (const v535 of Object.keys(v527)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v535)) fail(p + '.' + v535, 'not there (not in the schema)', v527[v535]);
+		for (const v618 of Object.keys(v610)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v618)) fail(p + '.' + v618, 'not there (not in the schema)', v610[v618]);
 		}
 	}
 }
@@ -2884,19 +3327,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v536 = v as Record<string, unknown>;
-	const v537 = v536["op"];
-	if (v537 === undefined) fail(p + ".op", 'present', undefined);
-	if (v537 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v537);
-	const v538 = v536["pid"];
-	if (v538 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v538, p + ".pid", o, d + 1);
-	const v539 = v536["addr"];
-	if (v539 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v539, p + ".addr", o, d + 1);
+	const v619 = v as Record<string, unknown>;
+	const v620 = v619["op"];
+	if (v620 === undefined) fail(p + ".op", 'present', undefined);
+	if (v620 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v620);
+	const v621 = v619["pid"];
+	if (v621 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v621, p + ".pid", o, d + 1);
+	const v622 = v619["addr"];
+	if (v622 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v622, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v540 of Object.keys(v536)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v540)) fail(p + '.' + v540, 'not there (not in the schema)', v536[v540]);
+		for (const v623 of Object.keys(v619)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v623)) fail(p + '.' + v623, 'not there (not in the schema)', v619[v623]);
 		}
 	}
 }
@@ -2904,19 +3347,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v541 = v as Record<string, unknown>;
-	const v542 = v541["op"];
-	if (v542 === undefined) fail(p + ".op", 'present', undefined);
-	if (v542 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v542);
-	const v543 = v541["pid"];
-	if (v543 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v543, p + ".pid", o, d + 1);
-	const v544 = v541["addr"];
-	if (v544 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v544, p + ".addr", o, d + 1);
+	const v624 = v as Record<string, unknown>;
+	const v625 = v624["op"];
+	if (v625 === undefined) fail(p + ".op", 'present', undefined);
+	if (v625 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v625);
+	const v626 = v624["pid"];
+	if (v626 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v626, p + ".pid", o, d + 1);
+	const v627 = v624["addr"];
+	if (v627 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v627, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v545 of Object.keys(v541)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v545)) fail(p + '.' + v545, 'not there (not in the schema)', v541[v545]);
+		for (const v628 of Object.keys(v624)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v628)) fail(p + '.' + v628, 'not there (not in the schema)', v624[v628]);
 		}
 	}
 }
@@ -2924,27 +3367,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v546 = v as Record<string, unknown>;
-	const v547 = v546["op"];
-	if (v547 === undefined) fail(p + ".op", 'present', undefined);
-	if (v547 !== "setRegs") fail(p + ".op", "\"setRegs\"", v547);
-	const v548 = v546["pid"];
-	if (v548 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v548, p + ".pid", o, d + 1);
-	const v549 = v546["tid"];
-	if (v549 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v549, p + ".tid", o, d + 1);
-	const v550 = v546["regs"];
-	if (v550 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v550))) fail(p + ".regs", "an object", v550);
-	const v551 = v550 as Record<string, unknown>;
-	for (const v552 of Object.keys(v551)) {
-		if (([] as readonly string[]).includes(v552)) continue;
-		checkHex(v551[v552], p + ".regs" + '.' + v552, o, d + 1);
+	const v629 = v as Record<string, unknown>;
+	const v630 = v629["op"];
+	if (v630 === undefined) fail(p + ".op", 'present', undefined);
+	if (v630 !== "setRegs") fail(p + ".op", "\"setRegs\"", v630);
+	const v631 = v629["pid"];
+	if (v631 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v631, p + ".pid", o, d + 1);
+	const v632 = v629["tid"];
+	if (v632 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v632, p + ".tid", o, d + 1);
+	const v633 = v629["regs"];
+	if (v633 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v633))) fail(p + ".regs", "an object", v633);
+	const v634 = v633 as Record<string, unknown>;
+	for (const v635 of Object.keys(v634)) {
+		if (([] as readonly string[]).includes(v635)) continue;
+		checkHex(v634[v635], p + ".regs" + '.' + v635, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v553 of Object.keys(v546)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v553)) fail(p + '.' + v553, 'not there (not in the schema)', v546[v553]);
+		for (const v636 of Object.keys(v629)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v636)) fail(p + '.' + v636, 'not there (not in the schema)', v629[v636]);
 		}
 	}
 }
@@ -2952,13 +3395,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v554 = v as Record<string, unknown>;
-	const v555 = v554["op"];
-	if (v555 === undefined) fail(p + ".op", 'present', undefined);
-	if (v555 !== "ping") fail(p + ".op", "\"ping\"", v555);
+	const v637 = v as Record<string, unknown>;
+	const v638 = v637["op"];
+	if (v638 === undefined) fail(p + ".op", 'present', undefined);
+	if (v638 !== "ping") fail(p + ".op", "\"ping\"", v638);
 	if (o.strict) {
-		for (const v556 of Object.keys(v554)) {
-			if (!(["op"] as readonly string[]).includes(v556)) fail(p + '.' + v556, 'not there (not in the schema)', v554[v556]);
+		for (const v639 of Object.keys(v637)) {
+			if (!(["op"] as readonly string[]).includes(v639)) fail(p + '.' + v639, 'not there (not in the schema)', v637[v639]);
 		}
 	}
 }
@@ -2966,29 +3409,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v557 = v as Record<string, unknown>;
-	const v558 = v557["op"];
-	if (v558 === undefined) fail(p + ".op", 'present', undefined);
-	if (v558 !== "stack") fail(p + ".op", "\"stack\"", v558);
-	const v559 = v557["pid"];
-	if (v559 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v559, p + ".pid", o, d + 1);
-	const v560 = v557["tid"];
-	if (v560 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v560 === 'number' && Number.isInteger(v560))) fail(p + ".tid", "an integer", v560);
-	if (typeof v560 === 'number' && v560 < 0) fail(p + ".tid", ">= 0", v560);
-	if (typeof v560 === 'number' && v560 > 2147483647) fail(p + ".tid", "<= 2147483647", v560);
-	const v561 = v557["maxFrames"];
-	if (v561 === undefined) {
-		if (o.fill) v557["maxFrames"] = 0;
+	const v640 = v as Record<string, unknown>;
+	const v641 = v640["op"];
+	if (v641 === undefined) fail(p + ".op", 'present', undefined);
+	if (v641 !== "stack") fail(p + ".op", "\"stack\"", v641);
+	const v642 = v640["pid"];
+	if (v642 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v642, p + ".pid", o, d + 1);
+	const v643 = v640["tid"];
+	if (v643 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v643 === 'number' && Number.isInteger(v643))) fail(p + ".tid", "an integer", v643);
+	if (typeof v643 === 'number' && v643 < 0) fail(p + ".tid", ">= 0", v643);
+	if (typeof v643 === 'number' && v643 > 2147483647) fail(p + ".tid", "<= 2147483647", v643);
+	const v644 = v640["maxFrames"];
+	if (v644 === undefined) {
+		if (o.fill) v640["maxFrames"] = 0;
 	} else {
-		if (!(typeof v561 === 'number' && Number.isInteger(v561))) fail(p + ".maxFrames", "an integer", v561);
-		if (typeof v561 === 'number' && v561 < 0) fail(p + ".maxFrames", ">= 0", v561);
-		if (typeof v561 === 'number' && v561 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v561);
+		if (!(typeof v644 === 'number' && Number.isInteger(v644))) fail(p + ".maxFrames", "an integer", v644);
+		if (typeof v644 === 'number' && v644 < 0) fail(p + ".maxFrames", ">= 0", v644);
+		if (typeof v644 === 'number' && v644 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v644);
 	}
 	if (o.strict) {
-		for (const v562 of Object.keys(v557)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v562)) fail(p + '.' + v562, 'not there (not in the schema)', v557[v562]);
+		for (const v645 of Object.keys(v640)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v645)) fail(p + '.' + v645, 'not there (not in the schema)', v640[v645]);
 		}
 	}
 }
@@ -2996,34 +3439,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v563 = v as Record<string, unknown>;
-	const v564 = v563["op"];
-	if (v564 === undefined) fail(p + ".op", 'present', undefined);
-	if (v564 !== "symbols") fail(p + ".op", "\"symbols\"", v564);
-	const v565 = v563["pid"];
-	if (v565 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v565, p + ".pid", o, d + 1);
-	const v566 = v563["function"];
-	if (v566 !== undefined) {
-		if (!(typeof v566 === 'string')) fail(p + ".function", "a string", v566);
+	const v646 = v as Record<string, unknown>;
+	const v647 = v646["op"];
+	if (v647 === undefined) fail(p + ".op", 'present', undefined);
+	if (v647 !== "symbols") fail(p + ".op", "\"symbols\"", v647);
+	const v648 = v646["pid"];
+	if (v648 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v648, p + ".pid", o, d + 1);
+	const v649 = v646["function"];
+	if (v649 !== undefined) {
+		if (!(typeof v649 === 'string')) fail(p + ".function", "a string", v649);
 	}
-	const v567 = v563["file"];
-	if (v567 !== undefined) {
-		if (!(typeof v567 === 'string')) fail(p + ".file", "a string", v567);
+	const v650 = v646["file"];
+	if (v650 !== undefined) {
+		if (!(typeof v650 === 'string')) fail(p + ".file", "a string", v650);
 	}
-	const v568 = v563["line"];
-	if (v568 !== undefined) {
-		if (!(typeof v568 === 'number' && Number.isInteger(v568))) fail(p + ".line", "an integer", v568);
-		if (typeof v568 === 'number' && v568 < 1) fail(p + ".line", ">= 1", v568);
-		if (typeof v568 === 'number' && v568 > 2147483647) fail(p + ".line", "<= 2147483647", v568);
+	const v651 = v646["line"];
+	if (v651 !== undefined) {
+		if (!(typeof v651 === 'number' && Number.isInteger(v651))) fail(p + ".line", "an integer", v651);
+		if (typeof v651 === 'number' && v651 < 1) fail(p + ".line", ">= 1", v651);
+		if (typeof v651 === 'number' && v651 > 2147483647) fail(p + ".line", "<= 2147483647", v651);
 	}
-	const v569 = v563["addr"];
-	if (v569 !== undefined) {
-		checkHex(v569, p + ".addr", o, d + 1);
+	const v652 = v646["addr"];
+	if (v652 !== undefined) {
+		checkHex(v652, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v570 of Object.keys(v563)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v570)) fail(p + '.' + v570, 'not there (not in the schema)', v563[v570]);
+		for (const v653 of Object.keys(v646)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v653)) fail(p + '.' + v653, 'not there (not in the schema)', v646[v653]);
 		}
 	}
 }
@@ -3031,27 +3474,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v571 = v as Record<string, unknown>;
-	const v572 = v571["op"];
-	if (v572 === undefined) fail(p + ".op", 'present', undefined);
-	if (v572 !== "locals") fail(p + ".op", "\"locals\"", v572);
-	const v573 = v571["pid"];
-	if (v573 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v573, p + ".pid", o, d + 1);
-	const v574 = v571["tid"];
-	if (v574 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v574, p + ".tid", o, d + 1);
-	const v575 = v571["frame"];
-	if (v575 === undefined) {
-		if (o.fill) v571["frame"] = 0;
+	const v654 = v as Record<string, unknown>;
+	const v655 = v654["op"];
+	if (v655 === undefined) fail(p + ".op", 'present', undefined);
+	if (v655 !== "locals") fail(p + ".op", "\"locals\"", v655);
+	const v656 = v654["pid"];
+	if (v656 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v656, p + ".pid", o, d + 1);
+	const v657 = v654["tid"];
+	if (v657 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v657, p + ".tid", o, d + 1);
+	const v658 = v654["frame"];
+	if (v658 === undefined) {
+		if (o.fill) v654["frame"] = 0;
 	} else {
-		if (!(typeof v575 === 'number' && Number.isInteger(v575))) fail(p + ".frame", "an integer", v575);
-		if (typeof v575 === 'number' && v575 < 0) fail(p + ".frame", ">= 0", v575);
-		if (typeof v575 === 'number' && v575 > 254) fail(p + ".frame", "<= 254", v575);
+		if (!(typeof v658 === 'number' && Number.isInteger(v658))) fail(p + ".frame", "an integer", v658);
+		if (typeof v658 === 'number' && v658 < 0) fail(p + ".frame", ">= 0", v658);
+		if (typeof v658 === 'number' && v658 > 254) fail(p + ".frame", "<= 254", v658);
 	}
 	if (o.strict) {
-		for (const v576 of Object.keys(v571)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v576)) fail(p + '.' + v576, 'not there (not in the schema)', v571[v576]);
+		for (const v659 of Object.keys(v654)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v659)) fail(p + '.' + v659, 'not there (not in the schema)', v654[v659]);
 		}
 	}
 }
@@ -3059,22 +3502,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v577 = v as Record<string, unknown>;
-	const v578 = v577["type"];
-	if (v578 === undefined) fail(p + ".type", 'present', undefined);
-	if (v578 !== "event") fail(p + ".type", "\"event\"", v578);
-	const v579 = v577["event"];
-	if (v579 === undefined) fail(p + ".event", 'present', undefined);
-	if (v579 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v579);
-	const v580 = v577["pid"];
-	if (v580 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v580, p + ".pid", o, d + 1);
-	const v581 = v577["tid"];
-	if (v581 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v581, p + ".tid", o, d + 1);
+	const v660 = v as Record<string, unknown>;
+	const v661 = v660["type"];
+	if (v661 === undefined) fail(p + ".type", 'present', undefined);
+	if (v661 !== "event") fail(p + ".type", "\"event\"", v661);
+	const v662 = v660["event"];
+	if (v662 === undefined) fail(p + ".event", 'present', undefined);
+	if (v662 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v662);
+	const v663 = v660["pid"];
+	if (v663 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v663, p + ".pid", o, d + 1);
+	const v664 = v660["tid"];
+	if (v664 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v664, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v582 of Object.keys(v577)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v582)) fail(p + '.' + v582, 'not there (not in the schema)', v577[v582]);
+		for (const v665 of Object.keys(v660)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v665)) fail(p + '.' + v665, 'not there (not in the schema)', v660[v665]);
 		}
 	}
 }
@@ -3082,22 +3525,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v583 = v as Record<string, unknown>;
-	const v584 = v583["type"];
-	if (v584 === undefined) fail(p + ".type", 'present', undefined);
-	if (v584 !== "event") fail(p + ".type", "\"event\"", v584);
-	const v585 = v583["event"];
-	if (v585 === undefined) fail(p + ".event", 'present', undefined);
-	if (v585 !== "threadExited") fail(p + ".event", "\"threadExited\"", v585);
-	const v586 = v583["pid"];
-	if (v586 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v586, p + ".pid", o, d + 1);
-	const v587 = v583["tid"];
-	if (v587 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v587, p + ".tid", o, d + 1);
+	const v666 = v as Record<string, unknown>;
+	const v667 = v666["type"];
+	if (v667 === undefined) fail(p + ".type", 'present', undefined);
+	if (v667 !== "event") fail(p + ".type", "\"event\"", v667);
+	const v668 = v666["event"];
+	if (v668 === undefined) fail(p + ".event", 'present', undefined);
+	if (v668 !== "threadExited") fail(p + ".event", "\"threadExited\"", v668);
+	const v669 = v666["pid"];
+	if (v669 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v669, p + ".pid", o, d + 1);
+	const v670 = v666["tid"];
+	if (v670 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v670, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v588 of Object.keys(v583)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v588)) fail(p + '.' + v588, 'not there (not in the schema)', v583[v588]);
+		for (const v671 of Object.keys(v666)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v671)) fail(p + '.' + v671, 'not there (not in the schema)', v666[v671]);
 		}
 	}
 }
@@ -3105,38 +3548,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v589 = v as Record<string, unknown>;
-	const v590 = v589["type"];
-	if (v590 === undefined) fail(p + ".type", 'present', undefined);
-	if (v590 !== "event") fail(p + ".type", "\"event\"", v590);
-	const v591 = v589["event"];
-	if (v591 === undefined) fail(p + ".event", 'present', undefined);
-	if (v591 !== "stopped") fail(p + ".event", "\"stopped\"", v591);
-	const v592 = v589["pid"];
-	if (v592 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v592, p + ".pid", o, d + 1);
-	const v593 = v589["tid"];
-	if (v593 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v593, p + ".tid", o, d + 1);
-	const v594 = v589["reason"];
-	if (v594 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v594 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v594)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v594);
-	const v595 = v589["signal"];
-	if (v595 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v595 === 'number' && Number.isInteger(v595))) fail(p + ".signal", "an integer", v595);
-	if (typeof v595 === 'number' && v595 < 0) fail(p + ".signal", ">= 0", v595);
-	if (typeof v595 === 'number' && v595 > 64) fail(p + ".signal", "<= 64", v595);
-	const v596 = v589["pc"];
-	if (v596 !== undefined) {
-		checkHex(v596, p + ".pc", o, d + 1);
+	const v672 = v as Record<string, unknown>;
+	const v673 = v672["type"];
+	if (v673 === undefined) fail(p + ".type", 'present', undefined);
+	if (v673 !== "event") fail(p + ".type", "\"event\"", v673);
+	const v674 = v672["event"];
+	if (v674 === undefined) fail(p + ".event", 'present', undefined);
+	if (v674 !== "stopped") fail(p + ".event", "\"stopped\"", v674);
+	const v675 = v672["pid"];
+	if (v675 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v675, p + ".pid", o, d + 1);
+	const v676 = v672["tid"];
+	if (v676 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v676, p + ".tid", o, d + 1);
+	const v677 = v672["reason"];
+	if (v677 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v677 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v677)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v677);
+	const v678 = v672["signal"];
+	if (v678 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v678 === 'number' && Number.isInteger(v678))) fail(p + ".signal", "an integer", v678);
+	if (typeof v678 === 'number' && v678 < 0) fail(p + ".signal", ">= 0", v678);
+	if (typeof v678 === 'number' && v678 > 64) fail(p + ".signal", "<= 64", v678);
+	const v679 = v672["pc"];
+	if (v679 !== undefined) {
+		checkHex(v679, p + ".pc", o, d + 1);
 	}
-	const v597 = v589["addr"];
-	if (v597 !== undefined) {
-		checkHex(v597, p + ".addr", o, d + 1);
+	const v680 = v672["addr"];
+	if (v680 !== undefined) {
+		checkHex(v680, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v598 of Object.keys(v589)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v598)) fail(p + '.' + v598, 'not there (not in the schema)', v589[v598]);
+		for (const v681 of Object.keys(v672)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v681)) fail(p + '.' + v681, 'not there (not in the schema)', v672[v681]);
 		}
 	}
 }
@@ -3144,30 +3587,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v599 = v as Record<string, unknown>;
-	const v600 = v599["type"];
-	if (v600 === undefined) fail(p + ".type", 'present', undefined);
-	if (v600 !== "event") fail(p + ".type", "\"event\"", v600);
-	const v601 = v599["event"];
-	if (v601 === undefined) fail(p + ".event", 'present', undefined);
-	if (v601 !== "signal") fail(p + ".event", "\"signal\"", v601);
-	const v602 = v599["pid"];
-	if (v602 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v602, p + ".pid", o, d + 1);
-	const v603 = v599["tid"];
-	if (v603 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v603, p + ".tid", o, d + 1);
-	const v604 = v599["signal"];
-	if (v604 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v604 === 'number' && Number.isInteger(v604))) fail(p + ".signal", "an integer", v604);
-	if (typeof v604 === 'number' && v604 < 1) fail(p + ".signal", ">= 1", v604);
-	if (typeof v604 === 'number' && v604 > 64) fail(p + ".signal", "<= 64", v604);
-	const v605 = v599["passed"];
-	if (v605 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v605 === 'boolean')) fail(p + ".passed", "a boolean", v605);
+	const v682 = v as Record<string, unknown>;
+	const v683 = v682["type"];
+	if (v683 === undefined) fail(p + ".type", 'present', undefined);
+	if (v683 !== "event") fail(p + ".type", "\"event\"", v683);
+	const v684 = v682["event"];
+	if (v684 === undefined) fail(p + ".event", 'present', undefined);
+	if (v684 !== "signal") fail(p + ".event", "\"signal\"", v684);
+	const v685 = v682["pid"];
+	if (v685 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v685, p + ".pid", o, d + 1);
+	const v686 = v682["tid"];
+	if (v686 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v686, p + ".tid", o, d + 1);
+	const v687 = v682["signal"];
+	if (v687 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v687 === 'number' && Number.isInteger(v687))) fail(p + ".signal", "an integer", v687);
+	if (typeof v687 === 'number' && v687 < 1) fail(p + ".signal", ">= 1", v687);
+	if (typeof v687 === 'number' && v687 > 64) fail(p + ".signal", "<= 64", v687);
+	const v688 = v682["passed"];
+	if (v688 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v688 === 'boolean')) fail(p + ".passed", "a boolean", v688);
 	if (o.strict) {
-		for (const v606 of Object.keys(v599)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v606)) fail(p + '.' + v606, 'not there (not in the schema)', v599[v606]);
+		for (const v689 of Object.keys(v682)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v689)) fail(p + '.' + v689, 'not there (not in the schema)', v682[v689]);
 		}
 	}
 }
@@ -3175,31 +3618,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v607 = v as Record<string, unknown>;
-	const v608 = v607["type"];
-	if (v608 === undefined) fail(p + ".type", 'present', undefined);
-	if (v608 !== "event") fail(p + ".type", "\"event\"", v608);
-	const v609 = v607["event"];
-	if (v609 === undefined) fail(p + ".event", 'present', undefined);
-	if (v609 !== "childProcess") fail(p + ".event", "\"childProcess\"", v609);
-	const v610 = v607["pid"];
-	if (v610 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v610, p + ".pid", o, d + 1);
-	const v611 = v607["tid"];
-	if (v611 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v611, p + ".tid", o, d + 1);
-	const v612 = v607["child"];
-	if (v612 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v612, p + ".child", o, d + 1);
-	const v613 = v607["kind"];
-	if (v613 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v613 !== 'string' || !["fork","vfork","clone"].includes(v613)) fail(p + ".kind", "one of fork|vfork|clone", v613);
-	const v614 = v607["detached"];
-	if (v614 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v614 === 'boolean')) fail(p + ".detached", "a boolean", v614);
+	const v690 = v as Record<string, unknown>;
+	const v691 = v690["type"];
+	if (v691 === undefined) fail(p + ".type", 'present', undefined);
+	if (v691 !== "event") fail(p + ".type", "\"event\"", v691);
+	const v692 = v690["event"];
+	if (v692 === undefined) fail(p + ".event", 'present', undefined);
+	if (v692 !== "childProcess") fail(p + ".event", "\"childProcess\"", v692);
+	const v693 = v690["pid"];
+	if (v693 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v693, p + ".pid", o, d + 1);
+	const v694 = v690["tid"];
+	if (v694 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v694, p + ".tid", o, d + 1);
+	const v695 = v690["child"];
+	if (v695 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v695, p + ".child", o, d + 1);
+	const v696 = v690["kind"];
+	if (v696 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v696 !== 'string' || !["fork","vfork","clone"].includes(v696)) fail(p + ".kind", "one of fork|vfork|clone", v696);
+	const v697 = v690["detached"];
+	if (v697 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v697 === 'boolean')) fail(p + ".detached", "a boolean", v697);
 	if (o.strict) {
-		for (const v615 of Object.keys(v607)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v615)) fail(p + '.' + v615, 'not there (not in the schema)', v607[v615]);
+		for (const v698 of Object.keys(v690)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v698)) fail(p + '.' + v698, 'not there (not in the schema)', v690[v698]);
 		}
 	}
 }
@@ -3207,25 +3650,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v616 = v as Record<string, unknown>;
-	const v617 = v616["type"];
-	if (v617 === undefined) fail(p + ".type", 'present', undefined);
-	if (v617 !== "event") fail(p + ".type", "\"event\"", v617);
-	const v618 = v616["event"];
-	if (v618 === undefined) fail(p + ".event", 'present', undefined);
-	if (v618 !== "exec") fail(p + ".event", "\"exec\"", v618);
-	const v619 = v616["pid"];
-	if (v619 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v619, p + ".pid", o, d + 1);
-	const v620 = v616["tid"];
-	if (v620 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v620, p + ".tid", o, d + 1);
-	const v621 = v616["path"];
-	if (v621 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v621 === 'string')) fail(p + ".path", "a string", v621);
+	const v699 = v as Record<string, unknown>;
+	const v700 = v699["type"];
+	if (v700 === undefined) fail(p + ".type", 'present', undefined);
+	if (v700 !== "event") fail(p + ".type", "\"event\"", v700);
+	const v701 = v699["event"];
+	if (v701 === undefined) fail(p + ".event", 'present', undefined);
+	if (v701 !== "exec") fail(p + ".event", "\"exec\"", v701);
+	const v702 = v699["pid"];
+	if (v702 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v702, p + ".pid", o, d + 1);
+	const v703 = v699["tid"];
+	if (v703 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v703, p + ".tid", o, d + 1);
+	const v704 = v699["path"];
+	if (v704 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v704 === 'string')) fail(p + ".path", "a string", v704);
 	if (o.strict) {
-		for (const v622 of Object.keys(v616)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v622)) fail(p + '.' + v622, 'not there (not in the schema)', v616[v622]);
+		for (const v705 of Object.keys(v699)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v705)) fail(p + '.' + v705, 'not there (not in the schema)', v699[v705]);
 		}
 	}
 }
@@ -3233,32 +3676,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v623 = v as Record<string, unknown>;
-	const v624 = v623["type"];
-	if (v624 === undefined) fail(p + ".type", 'present', undefined);
-	if (v624 !== "event") fail(p + ".type", "\"event\"", v624);
-	const v625 = v623["event"];
-	if (v625 === undefined) fail(p + ".event", 'present', undefined);
-	if (v625 !== "exited") fail(p + ".event", "\"exited\"", v625);
-	const v626 = v623["pid"];
-	if (v626 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v626, p + ".pid", o, d + 1);
-	const v627 = v623["exitCode"];
-	if (v627 !== undefined) {
-		if (!(typeof v627 === 'number' && Number.isInteger(v627))) fail(p + ".exitCode", "an integer", v627);
-		if (typeof v627 === 'number' && v627 < 0) fail(p + ".exitCode", ">= 0", v627);
-		if (typeof v627 === 'number' && v627 > 255) fail(p + ".exitCode", "<= 255", v627);
+	const v706 = v as Record<string, unknown>;
+	const v707 = v706["type"];
+	if (v707 === undefined) fail(p + ".type", 'present', undefined);
+	if (v707 !== "event") fail(p + ".type", "\"event\"", v707);
+	const v708 = v706["event"];
+	if (v708 === undefined) fail(p + ".event", 'present', undefined);
+	if (v708 !== "exited") fail(p + ".event", "\"exited\"", v708);
+	const v709 = v706["pid"];
+	if (v709 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v709, p + ".pid", o, d + 1);
+	const v710 = v706["exitCode"];
+	if (v710 !== undefined) {
+		if (!(typeof v710 === 'number' && Number.isInteger(v710))) fail(p + ".exitCode", "an integer", v710);
+		if (typeof v710 === 'number' && v710 < 0) fail(p + ".exitCode", ">= 0", v710);
+		if (typeof v710 === 'number' && v710 > 255) fail(p + ".exitCode", "<= 255", v710);
 	}
-	const v628 = v623["signal"];
-	if (v628 !== undefined) {
-		if (!(typeof v628 === 'number' && Number.isInteger(v628))) fail(p + ".signal", "an integer", v628);
-		if (typeof v628 === 'number' && v628 < 1) fail(p + ".signal", ">= 1", v628);
-		if (typeof v628 === 'number' && v628 > 64) fail(p + ".signal", "<= 64", v628);
+	const v711 = v706["signal"];
+	if (v711 !== undefined) {
+		if (!(typeof v711 === 'number' && Number.isInteger(v711))) fail(p + ".signal", "an integer", v711);
+		if (typeof v711 === 'number' && v711 < 1) fail(p + ".signal", ">= 1", v711);
+		if (typeof v711 === 'number' && v711 > 64) fail(p + ".signal", "<= 64", v711);
 	}
-	if (v623["exitCode"] === undefined && v623["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v706["exitCode"] === undefined && v706["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v629 of Object.keys(v623)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v629)) fail(p + '.' + v629, 'not there (not in the schema)', v623[v629]);
+		for (const v712 of Object.keys(v706)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v712)) fail(p + '.' + v712, 'not there (not in the schema)', v706[v712]);
 		}
 	}
 }
@@ -3289,6 +3732,9 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	watch: (v, o) => run<BodyByOp['watch']>(checkWatchBody, v, 'watch', o),
 	unwatch: (v, o) => run<BodyByOp['unwatch']>(checkPidBody, v, 'unwatch', o),
 	global: (v, o) => run<BodyByOp['global']>(checkGlobalBody, v, 'global', o),
+	frameVars: (v, o) => run<BodyByOp['frameVars']>(checkFrameVarsBody, v, 'frameVars', o),
+	typeInfo: (v, o) => run<BodyByOp['typeInfo']>(checkTypeInfoBody, v, 'typeInfo', o),
+	typedValue: (v, o) => run<BodyByOp['typedValue']>(checkTypedValueBody, v, 'typedValue', o),
 	stop: (v, o) => run<BodyByOp['stop']>(checkStopBody, v, 'stop', o),
 	resume: (v, o) => run<BodyByOp['resume']>(checkPidBody, v, 'resume', o),
 	launch: (v, o) => run<BodyByOp['launch']>(checkLaunchBody, v, 'launch', o),
@@ -3321,6 +3767,9 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	watch: (v, o) => run<RequestByOp['watch'] & { op: 'watch' }>(checkRequestWatch, v, 'request', o),
 	unwatch: (v, o) => run<RequestByOp['unwatch'] & { op: 'unwatch' }>(checkRequestUnwatch, v, 'request', o),
 	global: (v, o) => run<RequestByOp['global'] & { op: 'global' }>(checkRequestGlobal, v, 'request', o),
+	frameVars: (v, o) => run<RequestByOp['frameVars'] & { op: 'frameVars' }>(checkRequestFrameVars, v, 'request', o),
+	typeInfo: (v, o) => run<RequestByOp['typeInfo'] & { op: 'typeInfo' }>(checkRequestTypeInfo, v, 'request', o),
+	typedValue: (v, o) => run<RequestByOp['typedValue'] & { op: 'typedValue' }>(checkRequestTypedValue, v, 'request', o),
 	stop: (v, o) => run<RequestByOp['stop'] & { op: 'stop' }>(checkRequestStop, v, 'request', o),
 	resume: (v, o) => run<RequestByOp['resume'] & { op: 'resume' }>(checkRequestResume, v, 'request', o),
 	launch: (v, o) => run<RequestByOp['launch'] & { op: 'launch' }>(checkRequestLaunch, v, 'request', o),
@@ -3384,6 +3833,13 @@ export const defValidators = {
 	RecreateBody: (v: unknown, o?: CheckOptions, path = 'RecreateBody'): RecreateBody => run<RecreateBody>(checkRecreateBody, v, path, o),
 	HeldLock: (v: unknown, o?: CheckOptions, path = 'HeldLock'): HeldLock => run<HeldLock>(checkHeldLock, v, path, o),
 	WatchBody: (v: unknown, o?: CheckOptions, path = 'WatchBody'): WatchBody => run<WatchBody>(checkWatchBody, v, path, o),
+	TypeId: (v: unknown, o?: CheckOptions, path = 'TypeId'): TypeId => run<TypeId>(checkTypeId, v, path, o),
+	FrameVar: (v: unknown, o?: CheckOptions, path = 'FrameVar'): FrameVar => run<FrameVar>(checkFrameVar, v, path, o),
+	FrameVarsBody: (v: unknown, o?: CheckOptions, path = 'FrameVarsBody'): FrameVarsBody => run<FrameVarsBody>(checkFrameVarsBody, v, path, o),
+	TypeField: (v: unknown, o?: CheckOptions, path = 'TypeField'): TypeField => run<TypeField>(checkTypeField, v, path, o),
+	TypeLayout: (v: unknown, o?: CheckOptions, path = 'TypeLayout'): TypeLayout => run<TypeLayout>(checkTypeLayout, v, path, o),
+	TypeInfoBody: (v: unknown, o?: CheckOptions, path = 'TypeInfoBody'): TypeInfoBody => run<TypeInfoBody>(checkTypeInfoBody, v, path, o),
+	TypedValueBody: (v: unknown, o?: CheckOptions, path = 'TypedValueBody'): TypedValueBody => run<TypedValueBody>(checkTypedValueBody, v, path, o),
 	GlobalBody: (v: unknown, o?: CheckOptions, path = 'GlobalBody'): GlobalBody => run<GlobalBody>(checkGlobalBody, v, path, o),
 	PidBody: (v: unknown, o?: CheckOptions, path = 'PidBody'): PidBody => run<PidBody>(checkPidBody, v, path, o),
 	AttachBody: (v: unknown, o?: CheckOptions, path = 'AttachBody'): AttachBody => run<AttachBody>(checkAttachBody, v, path, o),

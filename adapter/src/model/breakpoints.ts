@@ -6,7 +6,7 @@
  */
 import { hexArg, type Tracer } from '../engine/tracer';
 import { hex } from '../common/format';
-import { parseCondition } from './conditions';
+import { checkSyntax } from './expr/parser';
 
 export type BreakpointKind = 'source' | 'function' | 'instruction' | 'internal' | 'data';
 
@@ -26,7 +26,7 @@ export interface Breakpoint {
 	functionName?: string;
 	/** DAP hit condition: "N", "== N", ">= N", "> N", "< N", "<= N", "% N" */
 	hitCondition?: string;
-	/** condition (model/conditions.ts): stop only when it holds */
+	/** condition (a C expression, model/expr): stop only when it holds */
 	condition?: string;
 	/** a logpoint: print this ({expr} replaced by its value) instead of stopping */
 	logMessage?: string;
@@ -92,7 +92,7 @@ export class BreakpointTable {
 		const notes: string[] = [];
 		if (bp.condition) {
 			try {
-				parseCondition(bp.condition);
+				checkSyntax(bp.condition);
 			} catch (e) {
 				notes.push(`${(e as Error).message}; it stops on every hit`);
 			}

@@ -24,6 +24,7 @@ import type {
 	ForkInfoBody,
 	RecreateBody,
 	ForkBody,
+	FrameVarsBody,
 	LocalVariable,
 	SignalEvent,
 	StepBody,
@@ -34,7 +35,12 @@ import type {
 } from '../engine/protocol';
 import { hexArg, type Tracer } from '../engine/tracer';
 import { BreakpointTable, type Breakpoint, countHits, parseHitCondition } from './breakpoints';
-import { evaluate, parseCondition, rawNumber, type Lookup } from './conditions';
+import { rawNumber } from './conditions';
+import { Evaluator } from './expr/eval';
+import { show } from './expr/display';
+import { FrameTarget, type FrameSource } from './expr/frame';
+import { TypeTable } from './expr/typetable';
+import type { Node } from './expr/parser';
 import { fromMasks, signalName, toMasks, type SignalTable } from './signals';
 import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
@@ -88,6 +94,8 @@ export interface Variable {
 	size: number | null;
 	/** null: no children (a scalar, or the depth limit) */
 	children: Variable[] | null;
+	/** globals: the DWARF type's id (expressions) */
+	typeId?: string;
 }
 
 export interface FrameLocals {
@@ -112,6 +120,7 @@ function toVariable(v: LocalVariable): Variable {
 		rawKind: v.raw?.kind ?? null,
 		size: v.raw?.size ?? null,
 		children: v.children ? v.children.map(toVariable) : null,
+		...(v.typeId ? { typeId: v.typeId } : {}),
 	};
 }
 
@@ -153,7 +162,7 @@ interface Foreign {
 /** How a step ended when not simply done: a native stop, or a stop as shown. */
 type StepEnd = Foreign | { info: StopInfo };
 
-export class Debuggee extends TypedEmitter<DebuggeeEvents> {
+export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSource {
 	readonly process: Process;
 	readonly memory: Memory;
 	readonly symbols: Symbols;
@@ -173,7 +182,15 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	private readonly regsCache = new Map<number, Promise<Registers>>();
 	private readonly stackCache = new Map<number, Promise<Frame[]>>();
 	private readonly localsCache = new Map<string, Promise<FrameLocals>>();
+	private readonly frameVarsCache = new Map<string, Promise<FrameVarsBody>>();
+	private readonly globalsCache = new Map<string, Promise<Variable[]>>();
+	private readonly globalPlaces = new Map<string, Promise<{ typeId: string; address: bigint } | null>>();
+	private readonly globalMisses = new Set<string>();
+	/** The program's DWARF types, for expressions (until it execs). */
+	readonly types: TypeTable;
 	private topFrames: Promise<Map<number, Frame>> | null = null;
+	/** every LWP is stopped (settleAndReport) and breakpoint conditions are being evaluated */
+	private conditionsRunning = false;
 	private entryBreakpoint: Breakpoint | null = null;
 	private readonly streams: fs.ReadStream[] = [];
 	private openStreams = 0;
@@ -193,6 +210,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		this.breakpoints = new BreakpointTable(tracer, pid, (a) => this.memory.readByte(a));
 		this.memory = new Memory(pid, (a, n) => this.breakpoints.patches(a, n));
 		this.symbols = new Symbols(tracer, pid);
+		this.types = new TypeTable(tracer, pid);
 		this.runState = stopped ? 'stopped' : 'running';
 		const onStopped = (e: StoppedEvent) => {
 			if (e.pid === this.pid) this.onNativeStop(e);
@@ -329,7 +347,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		if (this.isExited()) {
 			throw new DebuggeeError('exited', `${what}: process ${this.pid} has exited`);
 		}
-		if (this.runState !== 'stopped' || this.stepping) {
+		if ((this.runState !== 'stopped' || this.stepping) && !this.conditionsRunning) {
 			throw new DebuggeeError('running', `${what}: process ${this.pid} is running; pause it first`);
 		}
 	}
@@ -339,6 +357,11 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		this.regsCache.clear();
 		this.stackCache.clear();
 		this.localsCache.clear();
+		this.frameVarsCache.clear();
+		this.globalsCache.clear();
+		this.types.forgetMisses();
+		for (const n of this.globalMisses) this.globalPlaces.delete(n);
+		this.globalMisses.clear();
 		this.topFrames = null;
 	}
 
@@ -368,15 +391,25 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 		const info = await this.classify(e);
 		const stale = info.reason === 'breakpoint' && info.addr !== undefined && this.breakpoints.at(info.addr).length === 0;
 		if (info.reason === 'breakpoint' && info.breakpoints.some((b) => b.condition)) {
-			info.breakpoints = await this.conditionsHolding(info);
+			this.conditionsRunning = true;
+			try {
+				info.breakpoints = await this.conditionsHolding(info);
+			} finally {
+				this.conditionsRunning = false;
+			}
 		}
 		const hitOk = info.reason === 'breakpoint' && info.breakpoints.length > 0 && countHits(info.breakpoints);
 		if (hitOk && info.breakpoints.some((b) => b.logMessage)) {
 			// logpoints print (each when its own hit condition is met) and do not stop
-			for (const b of info.breakpoints) {
-				const test = b.hitCondition ? parseHitCondition(b.hitCondition) : null;
-				if (b.logMessage && (!test || test(b.hits ?? 0)))
-					this.emit('output', 'console', `${await this.formatLog(b.logMessage, info.tid)}\n`);
+			this.conditionsRunning = true;
+			try {
+				for (const b of info.breakpoints) {
+					const test = b.hitCondition ? parseHitCondition(b.hitCondition) : null;
+					if (b.logMessage && (!test || test(b.hits ?? 0)))
+						this.emit('output', 'console', `${await this.formatLog(b.logMessage, info.tid)}\n`);
+				}
+			} finally {
+				this.conditionsRunning = false;
 			}
 			info.breakpoints = info.breakpoints.filter((b) => !b.logMessage);
 		}
@@ -423,6 +456,8 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	 */
 	private async onExec(e: ExecEvent): Promise<void> {
 		this.symbols.forget();
+		this.types.clear();
+		this.globalPlaces.clear();
 		this.invalidate();
 		this.entryBreakpoint = null;
 		this.emit('output', 'console', `[process ${this.pid}: thread ${e.tid} called execve: now running ${e.path}]\n`);
@@ -465,37 +500,21 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 
 	/**
 	 * A logpoint's message for a hit of thread tid: each {expr} replaced by
-	 * the value of a variable of the top frame (a name, a member `pt.x`, an
-	 * element `a[2]`, as the Variables view names them) or a $register;
-	 * what cannot be read says why, in the braces' place.
+	 * the value of that C expression in the top frame (expr/: variables,
+	 * members, operators, casts, $registers); what cannot be evaluated says
+	 * why, in the braces' place.
 	 */
 	private async formatLog(msg: string, tid: number): Promise<string> {
 		if (!msg.includes('{')) return msg;
-		let lookup: Map<string, string> | null = null;
-		const values = async (): Promise<Map<string, string>> => {
-			if (lookup) return lookup;
-			const m = new Map<string, string>();
-			const add = (v: Variable): void => {
-				if (v.expr && !m.has(v.expr)) m.set(v.expr, v.value);
-				if (!m.has(v.name)) m.set(v.name, v.value);
-				for (const c of v.children ?? []) add(c);
-			};
-			const [locals, regs] = await Promise.all([
-				this.fetchLocals(tid, 0).catch(() => null),
-				this.process.registers(tid).catch(() => null),
-			]);
-			for (const v of locals?.variables ?? []) add(v);
-			for (const [k, v] of regs?.gpr ?? []) m.set(`$${k}`, `0x${v.toString(16)}`);
-			lookup = m;
-			return m;
-		};
 		let out = '';
 		let i = 0;
 		for (const m of msg.matchAll(/\{([^{}]*)\}/g)) {
 			out += msg.slice(i, m.index);
-			const expr = m[1].replace(/\s+/g, '');
-			const v = (await values()).get(expr);
-			out += v ?? `<no "${expr}" here>`;
+			try {
+				out += (await this.evaluate(tid, 0, m[1])).variable.value;
+			} catch (e) {
+				out += `<${(e as Error).message}>`;
+			}
 			i = m.index + m[0].length;
 		}
 		return out + msg.slice(i);
@@ -504,7 +523,6 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	/** The breakpoints of a hit whose condition holds (or cannot be
 	 * evaluated: then it stops, and says why in the description). */
 	private async conditionsHolding(info: StopInfo): Promise<Breakpoint[]> {
-		let lookup: Lookup | null = null;
 		const out: Breakpoint[] = [];
 		for (const b of info.breakpoints) {
 			if (!b.condition) {
@@ -512,28 +530,13 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 				continue;
 			}
 			try {
-				lookup ??= await this.conditionLookup(info.tid);
-				if (evaluate(parseCondition(b.condition), lookup)) out.push(b);
+				if (await this.condition(info.tid, b.condition)) out.push(b);
 			} catch (err) {
 				info.description = `breakpoint condition "${b.condition}": ${(err as Error).message}`;
 				out.push(b);
 			}
 		}
 		return out;
-	}
-
-	/** Variables of frame 0 by their C expression and name, and $registers. */
-	private async conditionLookup(tid: number): Promise<Lookup> {
-		const vars = new Map<string, number | bigint | boolean | undefined>();
-		const add = (v: Variable): void => {
-			const val = v.raw ?? undefined;
-			if (v.expr && !vars.has(v.expr)) vars.set(v.expr, val);
-			if (!vars.has(v.name)) vars.set(v.name, val);
-			for (const c of v.children ?? []) add(c);
-		};
-		const [locals, regs] = await Promise.all([this.fetchLocals(tid, 0), this.process.registers(tid)]);
-		for (const v of locals.variables) add(v);
-		return (name: string) => (name.startsWith('$') ? regs.gpr.get(name.slice(1)) : vars.get(name));
 	}
 
 	/** Turn a native stop into what the user sees. */
@@ -855,10 +858,115 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	}
 
 	/** Global and file-static variables called `name` (DWARF of every module), as the Variables view shows them. */
-	async globals(name: string): Promise<Variable[]> {
+	globals(name: string, pc?: bigint): Promise<Variable[]> {
 		this.requireStopped('global');
-		const body = await this.tracer.request('global', { pid: this.pid, name });
-		return body.variables.map(toVariable);
+		const key = pc === undefined ? name : `${name}@${pc.toString(16)}`;
+		let p = this.globalsCache.get(key);
+		if (!p) {
+			p = this.tracer
+				.request('global', { pid: this.pid, name, ...(pc !== undefined ? { pc: hexArg(pc) } : {}) })
+				.then((b) => b.variables.map(toVariable));
+			p.catch(() => this.globalsCache.delete(key));
+			this.globalsCache.set(key, p);
+		}
+		return p;
+	}
+
+	// ---- C expressions (expr/): evaluate, setExpression, conditions, logpoints ----
+
+	/** Where a global is and its type — with pc, the static of pc's compilation unit first (what was found is kept across
+	 * stops: a static address; what was not, until the program runs). */
+	globalPlace(name: string, pc?: bigint): Promise<{ typeId: string; address: bigint } | null> {
+		const key = pc === undefined ? name : `${name}@${pc.toString(16)}`;
+		let p = this.globalPlaces.get(key);
+		if (!p) {
+			p = this.globals(name, pc).then((vs) => {
+				const g = vs.find((x) => x.typeId && x.address !== null);
+				if (!g) this.globalMisses.add(key);
+				return g ? { typeId: g.typeId!, address: g.address! } : null;
+			});
+			p.catch(() => this.globalPlaces.delete(key));
+			this.globalPlaces.set(key, p);
+		}
+		return p;
+	}
+
+	/** Where the variables of a frame are, with their types' ids (cached while stopped). */
+	frameVars(tid: number, frame: number): Promise<FrameVarsBody> {
+		this.requireStopped('frameVars');
+		const key = `${tid}:${frame}`;
+		let p = this.frameVarsCache.get(key);
+		if (!p) {
+			p = this.tracer.request('frameVars', { pid: this.pid, tid, frame });
+			p.catch(() => this.frameVarsCache.delete(key));
+			this.frameVarsCache.set(key, p);
+		}
+		return p;
+	}
+
+	async framePcSp(tid: number, frame: number): Promise<{ pc: bigint; sp: bigint | null }> {
+		if (frame === 0) {
+			const r = await this.registers(tid);
+			return { pc: r.pc, sp: r.sp };
+		}
+		const f = (await this.frames(tid))[frame];
+		if (!f) throw new DebuggeeError('failed', `thread ${tid} has no frame ${frame}`);
+		return { pc: f.pc, sp: f.sp };
+	}
+
+	readRaw(addr: bigint, n: number): Buffer {
+		return this.memory.readRaw(addr, n);
+	}
+
+	/** An object of a DWARF type formatted as the Variables view shows a variable. */
+	async typedValue(
+		id: string,
+		where: { address: bigint } | { bytes: Buffer },
+		name: string,
+		expr: string,
+		count?: number,
+	): Promise<Variable> {
+		const place = 'address' in where ? { address: hexArg(where.address) } : { bytes: where.bytes.subarray(0, 64).toString('hex') };
+		const b = await this.tracer.request('typedValue', {
+			pid: this.pid,
+			type: id as `${string}:${string}`,
+			...place,
+			name,
+			expr,
+			...(count ? { count } : {}),
+		});
+		return toVariable(b.variable);
+	}
+
+	async writeRegister(tid: number, name: string, value: bigint): Promise<void> {
+		await this.assignRegister(tid, name, value);
+	}
+
+	/**
+	 * A C expression in frame `frame` of thread tid (null: no thread, globals
+	 * only), as a Variable tree; `assign`: `=` allowed (setExpression), and
+	 * what it wrote is read back.
+	 */
+	async evaluate(tid: number | null, frame: number, text: string, assign = false): Promise<{ node: Node; variable: Variable }> {
+		this.requireStopped('evaluate');
+		const target = new FrameTarget(this, tid, frame);
+		const ev = new Evaluator(target, { assign });
+		const { node, val } = await ev.evaluate(text);
+		if (assign) this.invalidate();
+		const expr = text.trim();
+		const variable = await show(ev, target, val, expr);
+		if (node.k === 'reg' && node.name !== '_tid' && typeof val.v === 'bigint') {
+			variable.value = `0x${BigInt.asUintN(64, val.v).toString(16).padStart(16, '0')}`;
+			variable.pointer = BigInt.asUintN(64, val.v);
+		}
+		return { node, variable };
+	}
+
+	/** A breakpoint condition's truth in the innermost frame of tid. */
+	async condition(tid: number, text: string): Promise<boolean> {
+		const ev = new Evaluator(new FrameTarget(this, tid, 0));
+		const { val } = await ev.evaluate(text);
+		return ev.truth(val);
 	}
 
 	/** Function/line of an address ("unknown" without the symbols op). */
@@ -882,13 +990,13 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> {
 	async assign(tid: number, frame: number, v: Variable, text: string): Promise<Variable> {
 		this.requireStopped('setVariable');
 		if (v.children) throw new DebuggeeError('unsupported', `${v.expr ?? v.name} is a ${v.type}: assign its members one by one`);
-		if (!v.rawKind || !v.size) throw new DebuggeeError('unsupported', `${v.expr ?? v.name} (${v.type}) cannot be written: ${v.value}`);
-		if (v.address === null) {
-			throw new DebuggeeError(
-				'unsupported',
-				`${v.expr ?? v.name} lives in a register here (the compiler's choice): writing it is not supported yet; set the register in Registers`,
-			);
+		if (v.rawKind && v.expr && (v.address === null || !v.size)) {
+			// a register-located local or a bit-field: the expression evaluator writes it
+			await this.evaluate(tid, frame, `${v.expr} = ${text}`, true);
+			return (await this.evaluate(tid, frame, v.expr)).variable;
 		}
+		if (!v.rawKind || !v.size || v.address === null)
+			throw new DebuggeeError('unsupported', `${v.expr ?? v.name} (${v.type}) cannot be written: ${v.value}`);
 		const bytes = encodeScalar(v.rawKind, v.size, text);
 		const n = this.writeMemory(v.address, bytes);
 		if (n !== bytes.length)

@@ -34,3 +34,4 @@ export { type Instruction } from './disasm';
 export { type MemoryRead } from './memory';
 export { signalName } from './signals';
 export { AssignError, encodeScalar, parseRegister, type ScalarKind } from './assign';
+export { ExprError } from './expr/lexer';

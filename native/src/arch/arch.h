@@ -106,6 +106,8 @@ int arch_watch_clear(pid_t tid, unsigned slot);
 int arch_watch_hit(pid_t tid);
 
 /* ---- DWARF (dwarf_regs.c) ---- */
+/* The general register with this DWARF number ("rax", "rbx", …), NULL: none. */
+const char *arch_dwarf_reg_name(unsigned regno);
 
 /* The general registers in DWARF numbering (x86-64: rax, rdx, rcx, rbx,
  * rsi, rdi, rbp, rsp, r8..r15, rip = 0..16: not the struct order), the

@@ -74,7 +74,10 @@
 	X(dwarf_aggregate_size)             \
 	X(dwarf_errmsg)                     \
 	X(dwarf_cfi_addrframe)              \
-	X(dwarf_frame_cfa)
+	X(dwarf_frame_cfa)                  \
+	X(dwarf_dieoffset)                  \
+	X(dwarf_offdie)                     \
+	X(dwfl_module_getdwarf)
 
 /* Newer ones: NULL when the loaded libdw lacks them (dwfl_frame_reg:
  * elfutils >= 0.188, the callers' registers). */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/mem.h"
 #include "debuginfo/dwtype.h"
 #include "debuginfo/strbuf.h"
@@ -532,4 +533,62 @@ static void build(struct dwvalue_ctx *c, struct lvar *v, Dwarf_Die *type, const 
 void dwvalue_build(struct dwvalue_ctx *c, struct lvar *v, Dwarf_Die *type, const struct dwsrc *s)
 {
 	build(c, v, type, s, 0);
+}
+
+void dwvalue_json(struct jw *w, const struct lvar *v)
+{
+	jw_obj_begin(w);
+	jw_kstr(w, "name", v->name ? v->name : "?");
+	jw_kstr(w, "type", v->type ? v->type : "?");
+	jw_kstr(w, "value", v->value ? v->value : "?");
+	jw_key(w, "address");
+	if (v->has_addr)
+		jw_hex(w, v->addr);
+	else
+		jw_null(w);
+	jw_kstr(w, "kind", v->kind);
+	jw_key(w, "expr");
+	if (v->expr)
+		jw_str(w, v->expr);
+	else
+		jw_null(w);
+	if (v->has_ptr)
+		jw_khex(w, "pointer", v->ptr);
+	if (v->type_id[0])
+		jw_kstr(w, "typeId", v->type_id);
+	if (v->raw_kind) {
+		jw_key(w, "raw");
+		jw_obj_begin(w);
+		jw_kstr(w, "kind", v->raw_kind);
+		jw_kstr(w, "value", v->raw);
+		if (v->raw_size)
+			jw_kint(w, "size", v->raw_size);
+		jw_obj_end(w);
+	}
+	jw_key(w, "children");
+	if (v->has_children) {
+		jw_arr_begin(w);
+		for (size_t i = 0; i < v->nkids; i++)
+			dwvalue_json(w, &v->kids[i]);
+		jw_arr_end(w);
+	} else {
+		jw_null(w);
+	}
+	jw_obj_end(w);
+}
+
+void dwvalue_build_array(struct dwvalue_ctx *c, struct lvar *v, Dwarf_Die *elem, int64_t count, const struct dwsrc *s)
+{
+	int64_t counts[1] = { count };
+	if (!v->type)
+		v->type = dwtype_dims_name(elem, counts, 1);
+	if (s->mem) {
+		v->has_addr = true;
+		v->addr = s->addr;
+	}
+	if (s->bad) {
+		v->value = xstrdup(s->bad);
+		return;
+	}
+	build_array(c, v, elem, counts, 1, s, 0);
 }

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "debuginfo/dw.h"
+#include "debuginfo/dwtypeid.h"
 #include "debuginfo/symbols.h"
 
 /* Limits of one answer. */
@@ -34,6 +35,8 @@ struct dwsrc {
 	const uint8_t *bytes;
 	size_t len;
 	const char *bad;
+	bool in_reg;  /* bytes are the whole of one general register */
+	unsigned reg; /* its DWARF number */
 };
 
 /* One node: a variable, or a member/element/pointee of one. */
@@ -47,6 +50,7 @@ struct lvar {
 	unsigned raw_size;    /* bytes of the object (0: not a whole-byte object, e.g. a bit-field) */
 	struct lvar *kids;
 	size_t nkids;
+	char type_id[DWTYPEID_MAX]; /* "" or the dwtypeid of its type (globals, for expressions) */
 };
 
 struct dwvalue_ctx {
@@ -58,6 +62,14 @@ struct dwvalue_ctx {
 /* Fill v (name, kind and expr already set) with an object of type `type`
  * (NULL: void) whose bytes are at s. */
 void dwvalue_build(struct dwvalue_ctx *c, struct lvar *v, Dwarf_Die *type, const struct dwsrc *s);
+
+/* Fill v with `count` objects of type elem from s on (an array made by
+ * the caller: gdb's x@count). */
+void dwvalue_build_array(struct dwvalue_ctx *c, struct lvar *v, Dwarf_Die *elem, int64_t count, const struct dwsrc *s);
+
+/* Write v as a LocalVariable object ({"name","type","value",…,"children"}). */
+struct jw;
+void dwvalue_json(struct jw *w, const struct lvar *v);
 
 /* Free what v holds (not v itself). */
 void dwvalue_free(struct lvar *v);

@@ -22,6 +22,8 @@
 #ifndef FK_LOCALS_H
 #define FK_LOCALS_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/error.h"
@@ -37,10 +39,19 @@
 int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
 		const struct sym_regs *regs, struct jw *w, struct fk_err *err);
 
+/* Like locals_json, but where each variable is instead of its value (for
+ * expressions): "variables" [{"name","kind","type" (a dwtypeid or null),
+ * and "address", or "bytes" (hex; with "register" when they are one whole
+ * general register), or "unavailable" (why)}]. */
+int frame_vars_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
+		    const struct sym_regs *regs, struct jw *w, struct fk_err *err);
+
 /* Write the member "variables": every global or file-static variable
  * called `name` in the process's modules (statics of the same name in
  * several units are several objects), as locals_json writes them, kind
- * "global". Returns 0, or -1 with err (no libdw). */
-int globals_json(struct fk_symbols *s, pid_t pid, const char *name, struct jw *w, struct fk_err *err);
+ * "global"; with has_pc, the one of the compilation unit containing pc
+ * first. Returns 0, or -1 with err (no libdw). */
+int globals_json(struct fk_symbols *s, pid_t pid, const char *name, bool has_pc, uint64_t pc, struct jw *w,
+		 struct fk_err *err);
 
 #endif

@@ -21,7 +21,9 @@
 #define MAX_FRAMES 256
 #define MAX_ADDRS 64
 
-static struct fk_symbols *syms_of(struct proc *p)
+#define syms_of ops_syms_of
+
+struct fk_symbols *ops_syms_of(struct proc *p)
 {
 	if (!p->syms) {
 		p->syms = sym_open(p->pid);
@@ -222,34 +224,49 @@ int op_symbols(struct fk_tracer *tr, const struct rq_symbols *rq, struct jw *bod
 	return 0;
 }
 
-int op_locals(struct fk_tracer *tr, const struct rq_locals *rq, struct jw *body, struct fk_err *err)
+typedef int (*frame_writer)(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
+			    const struct sym_regs *regs, struct jw *w, struct fk_err *err);
+
+/* Unwind thread tid of pid to frame `frame` and let `write` describe that frame's variables. */
+static int frame_op(struct fk_tracer *tr, const char *what, int32_t pid, int32_t tid, int32_t frame, frame_writer write,
+		    struct jw *body, struct fk_err *err)
 {
-	struct proc *p = tr_find_proc(tr, rq->pid);
+	struct proc *p = tr_find_proc(tr, pid);
 	if (!p || !p->session)
-		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "locals", "process %d is not attached", (int)rq->pid);
-	if (rq->frame < 0 || rq->frame >= MAX_FRAMES - 1)
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "locals", "frame %d is out of range", (int)rq->frame);
+		return fk_fail(err, ESRCH, FK_KIND_BADREQ, what, "process %d is not attached", (int)pid);
+	if (frame < 0 || frame >= MAX_FRAMES - 1)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, what, "frame %d is out of range", (int)frame);
 	fk_gregs r;
-	if (thread_regs(p, rq->tid, "locals", &r, err) < 0)
+	if (thread_regs(p, tid, what, &r, err) < 0)
 		return -1;
 	struct fk_symbols *s = syms_of(p);
 	if (!s)
-		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "locals", "out of memory");
-	int want = (int)rq->frame;
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, what, "out of memory");
+	int want = (int)frame;
 	struct sym_frame frames[MAX_FRAMES];
 	struct sym_regs regs;
 	/* one frame past the wanted one: its sp is the wanted frame's CFA */
-	int n = sym_unwind_regs(s, rq->tid, &r, frames, want + 2, want, &regs, err);
+	int n = sym_unwind_regs(s, tid, &r, frames, want + 2, want, &regs, err);
 	if (n < 0)
 		return -1;
 	if (want >= n)
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "locals", "thread %d has %d frames, no frame %d",
-			       (int)rq->tid, n, want);
-	jw_kint(body, "pid", rq->pid);
-	jw_kint(body, "tid", rq->tid);
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, what, "thread %d has %d frames, no frame %d", (int)tid, n,
+			       want);
+	jw_kint(body, "pid", pid);
+	jw_kint(body, "tid", tid);
 	jw_kint(body, "frame", want);
 	jw_khex(body, "pc", frames[want].pc);
-	return locals_json(s, p->pid, frames, n, want, &regs, body, err);
+	return write(s, p->pid, frames, n, want, &regs, body, err);
+}
+
+int op_locals(struct fk_tracer *tr, const struct rq_locals *rq, struct jw *body, struct fk_err *err)
+{
+	return frame_op(tr, "locals", rq->pid, rq->tid, rq->frame, locals_json, body, err);
+}
+
+int op_frame_vars(struct fk_tracer *tr, const struct rq_frame_vars *rq, struct jw *body, struct fk_err *err)
+{
+	return frame_op(tr, "frameVars", rq->pid, rq->tid, rq->frame, frame_vars_json, body, err);
 }
 
 /* The locks DWARF can see whose owner field names a thread the process
@@ -385,5 +402,5 @@ int op_global(struct fk_tracer *tr, const struct rq_global *rq, struct jw *body,
 	if (!s)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "global", "out of memory");
 	jw_kint(body, "pid", rq->pid);
-	return globals_json(s, p->pid, rq->name, body, err);
+	return globals_json(s, p->pid, rq->name, rq->has_pc, rq->pc, body, err);
 }

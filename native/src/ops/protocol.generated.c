@@ -514,6 +514,12 @@ static int decode_global(const struct jr_value *o, struct jr_doc *doc, struct rq
 			seen |= 1u << 1;
 			continue;
 		}
+		if (rq_key_is(m, "pc")) {
+			if ((rq_hex(m, "global", "pc", &rq->pc, err)) < 0)
+				return -1;
+			rq->has_pc = true;
+			continue;
+		}
 		return rq_unknown_member(m, "global", err);
 	}
 	if (!(seen & (1u << 0)))
@@ -529,6 +535,166 @@ static int run_global(struct fk_tracer *tr, const struct jr_value *o, struct jr_
 	if (decode_global(o, doc, &rq, err) < 0)
 		return -1;
 	return op_global(tr, &rq, body, err);
+}
+
+static int decode_frame_vars(const struct jr_value *o, struct jr_doc *doc, struct rq_frame_vars *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	rq->frame = 0;
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "frameVars", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		if (rq_key_is(m, "tid")) {
+			if ((rq_int(m, "frameVars", "tid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->tid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 1;
+			continue;
+		}
+		if (rq_key_is(m, "frame")) {
+			if ((rq_int(m, "frameVars", "frame", 0LL, 254LL, &i64, err) < 0 ? -1 : (rq->frame = (int32_t)i64, 0)) < 0)
+				return -1;
+			continue;
+		}
+		return rq_unknown_member(m, "frameVars", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("frameVars", "pid", err);
+	if (!(seen & (1u << 1)))
+		return rq_missing("frameVars", "tid", err);
+	return 0;
+}
+
+static int run_frame_vars(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_frame_vars rq;
+	if (decode_frame_vars(o, doc, &rq, err) < 0)
+		return -1;
+	return op_frame_vars(tr, &rq, body, err);
+}
+
+static int decode_type_info(const struct jr_value *o, struct jr_doc *doc, struct rq_type_info *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	rq->tag = "typedef";
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "typeInfo", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		if (rq_key_is(m, "id")) {
+			if ((rq_str(m, "typeInfo", "id", 0, &rq->id, err)) < 0)
+				return -1;
+			rq->has_id = true;
+			continue;
+		}
+		if (rq_key_is(m, "name")) {
+			if ((rq_str(m, "typeInfo", "name", 1, &rq->name, err)) < 0)
+				return -1;
+			rq->has_name = true;
+			continue;
+		}
+		if (rq_key_is(m, "tag")) {
+			if ((rq_str(m, "typeInfo", "tag", 0, &rq->tag, err)) < 0)
+				return -1;
+			continue;
+		}
+		return rq_unknown_member(m, "typeInfo", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("typeInfo", "pid", err);
+	return 0;
+}
+
+static int run_type_info(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_type_info rq;
+	if (decode_type_info(o, doc, &rq, err) < 0)
+		return -1;
+	return op_type_info(tr, &rq, body, err);
+}
+
+static int decode_typed_value(const struct jr_value *o, struct jr_doc *doc, struct rq_typed_value *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	rq->count = 0;
+	rq->name = "";
+	rq->expr = "";
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "typedValue", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		if (rq_key_is(m, "type")) {
+			if ((rq_str(m, "typedValue", "type", 0, &rq->type, err)) < 0)
+				return -1;
+			seen |= 1u << 1;
+			continue;
+		}
+		if (rq_key_is(m, "address")) {
+			if ((rq_hex(m, "typedValue", "address", &rq->address, err)) < 0)
+				return -1;
+			rq->has_address = true;
+			continue;
+		}
+		if (rq_key_is(m, "bytes")) {
+			if ((rq_str(m, "typedValue", "bytes", 0, &rq->bytes, err)) < 0)
+				return -1;
+			rq->has_bytes = true;
+			continue;
+		}
+		if (rq_key_is(m, "count")) {
+			if ((rq_int(m, "typedValue", "count", 0LL, 1000000LL, &i64, err) < 0 ? -1 : (rq->count = (int32_t)i64, 0)) < 0)
+				return -1;
+			continue;
+		}
+		if (rq_key_is(m, "name")) {
+			if ((rq_str(m, "typedValue", "name", 0, &rq->name, err)) < 0)
+				return -1;
+			continue;
+		}
+		if (rq_key_is(m, "expr")) {
+			if ((rq_str(m, "typedValue", "expr", 0, &rq->expr, err)) < 0)
+				return -1;
+			continue;
+		}
+		return rq_unknown_member(m, "typedValue", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("typedValue", "pid", err);
+	if (!(seen & (1u << 1)))
+		return rq_missing("typedValue", "type", err);
+	return 0;
+}
+
+static int run_typed_value(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_typed_value rq;
+	if (decode_typed_value(o, doc, &rq, err) < 0)
+		return -1;
+	return op_typed_value(tr, &rq, body, err);
 }
 
 static int decode_stop(const struct jr_value *o, struct jr_doc *doc, struct rq_stop *rq, struct fk_err *err)
@@ -1088,6 +1254,9 @@ const struct op_entry fk_op_table[] = {
 	{"watch", run_watch},
 	{"unwatch", run_unwatch},
 	{"global", run_global},
+	{"frameVars", run_frame_vars},
+	{"typeInfo", run_type_info},
+	{"typedValue", run_typed_value},
 	{"stop", run_stop},
 	{"resume", run_resume},
 	{"launch", run_launch},

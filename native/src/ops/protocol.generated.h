@@ -18,7 +18,7 @@
 struct fk_tracer;
 
 #define FK_PROTOCOL_VERSION 2
-#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"recreate\",\"checkpoint\",\"restore\",\"checkpointDelete\",\"checkpoints\",\"watch\",\"unwatch\",\"global\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
+#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"recreate\",\"checkpoint\",\"restore\",\"checkpointDelete\",\"checkpoints\",\"watch\",\"unwatch\",\"global\",\"frameVars\",\"typeInfo\",\"typedValue\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
 #define FK_PROTOCOL_EVENTS_JSON "[\"threadCreated\",\"threadExited\",\"stopped\",\"signal\",\"childProcess\",\"exec\",\"exited\"]"
 
 struct rq_hexkv {
@@ -127,8 +127,43 @@ int op_unwatch(struct fk_tracer *tr, const struct rq_unwatch *rq, struct jw *bod
 struct rq_global {
 	int32_t pid; /* a pid or tid (the library checks it) */
 	const char *name;
+	uint64_t pc;
+	bool has_pc; /* a code address: the object of the compilation unit that has it comes first (C's file scope: a static there hides other units' objects of that name) */
 };
 int op_global(struct fk_tracer *tr, const struct rq_global *rq, struct jw *body, struct fk_err *err);
+
+/* frameVars: Where each parameter and local variable of one frame of a stopped session LWP is, with the id of its DWARF type (for C expressions; `locals` gives their values). */
+struct rq_frame_vars {
+	int32_t pid; /* a pid or tid (the library checks it) */
+	int32_t tid; /* a pid or tid (the library checks it) */
+	int32_t frame; /* frame index, 0: innermost */
+};
+int op_frame_vars(struct fk_tracer *tr, const struct rq_frame_vars *rq, struct jw *body, struct fk_err *err);
+
+/* typeInfo: The layout of a DWARF type of the process: by `id` (from `frameVars`, `global`, or another layout), or a struct/union/enum/typedef by `name`, or the enum that has the enumerator `name`. */
+struct rq_type_info {
+	int32_t pid; /* a pid or tid (the library checks it) */
+	const char *id;
+	bool has_id; /* a DWARF type of the process: its module's load address and the DIE offset, hex (valid while the module is loaded) */
+	const char *name;
+	bool has_name;
+	const char *tag; /* what `name` names (typedef: also a base type) */
+};
+int op_type_info(struct fk_tracer *tr, const struct rq_type_info *rq, struct jw *body, struct fk_err *err);
+
+/* typedValue: An object of a DWARF type at an address (or held in `bytes`), formatted as `locals` formats a variable (value, children, raw value); `count`: an array of that many (gdb's x@count). */
+struct rq_typed_value {
+	int32_t pid; /* a pid or tid (the library checks it) */
+	const char *type; /* a DWARF type of the process: its module's load address and the DIE offset, hex (valid while the module is loaded) */
+	uint64_t address;
+	bool has_address; /* a 64-bit value, "0x" + 1 to 16 hex digits */
+	const char *bytes;
+	bool has_bytes; /* the object's bytes (not in memory), hex */
+	int32_t count; /* > 0: an array of count objects from address on */
+	const char *name;
+	const char *expr; /* the C expression of the object (children get `expr.x`, `expr[2]`) */
+};
+int op_typed_value(struct fk_tracer *tr, const struct rq_typed_value *rq, struct jw *body, struct fk_err *err);
 
 /* stop: Stop every LWP of a session process (all-stop). */
 struct rq_stop {

@@ -23,3 +23,10 @@ uint64_t arch_fp(const fk_gregs *r)
 {
 	return r->rbp;
 }
+
+const char *arch_dwarf_reg_name(unsigned regno)
+{
+	static const char *const names[17] = { "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8",
+					       "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip" };
+	return regno < 17 ? names[regno] : NULL;
+}
