@@ -298,6 +298,12 @@ export interface CheckpointBody {
 	us: number;
 	/** ms since the epoch */
 	created: number;
+	/** queued signals kept (every thread's and the process's), queued again at each restore */
+	pendingSignals: number;
+	/** POSIX timers kept (ids, clocks, notification, remaining time) */
+	timers: number;
+	/** armed interval timers (setitimer) kept */
+	itimers: number;
 	warnings: string[];
 }
 
@@ -1682,16 +1688,28 @@ function checkCheckpointBody(v: unknown, p: string, o: Opts, d: number): void {
 	const v229 = v223["created"];
 	if (v229 === undefined) fail(p + ".created", 'present', undefined);
 	if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".created", "an integer", v229);
-	const v230 = v223["warnings"];
-	if (v230 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v230))) fail(p + ".warnings", "an array", v230);
-	for (let v231 = 0; v231 < v230.length; v231++) {
-		const v232: unknown = v230[v231];
-		if (!(typeof v232 === 'string')) fail(p + ".warnings" + '[' + v231 + ']', "a string", v232);
+	const v230 = v223["pendingSignals"];
+	if (v230 === undefined) fail(p + ".pendingSignals", 'present', undefined);
+	if (!(typeof v230 === 'number' && Number.isInteger(v230))) fail(p + ".pendingSignals", "an integer", v230);
+	if (typeof v230 === 'number' && v230 < 0) fail(p + ".pendingSignals", ">= 0", v230);
+	const v231 = v223["timers"];
+	if (v231 === undefined) fail(p + ".timers", 'present', undefined);
+	if (!(typeof v231 === 'number' && Number.isInteger(v231))) fail(p + ".timers", "an integer", v231);
+	if (typeof v231 === 'number' && v231 < 0) fail(p + ".timers", ">= 0", v231);
+	const v232 = v223["itimers"];
+	if (v232 === undefined) fail(p + ".itimers", 'present', undefined);
+	if (!(typeof v232 === 'number' && Number.isInteger(v232))) fail(p + ".itimers", "an integer", v232);
+	if (typeof v232 === 'number' && v232 < 0) fail(p + ".itimers", ">= 0", v232);
+	const v233 = v223["warnings"];
+	if (v233 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v233))) fail(p + ".warnings", "an array", v233);
+	for (let v234 = 0; v234 < v233.length; v234++) {
+		const v235: unknown = v233[v234];
+		if (!(typeof v235 === 'string')) fail(p + ".warnings" + '[' + v234 + ']', "a string", v235);
 	}
 	if (o.strict) {
-		for (const v233 of Object.keys(v223)) {
-			if (!(["pid","checkpoint","threads","pauseUs","us","created","warnings"] as readonly string[]).includes(v233)) fail(p + '.' + v233, 'not there (not in the schema)', v223[v233]);
+		for (const v236 of Object.keys(v223)) {
+			if (!(["pid","checkpoint","threads","pauseUs","us","created","pendingSignals","timers","itimers","warnings"] as readonly string[]).includes(v236)) fail(p + '.' + v236, 'not there (not in the schema)', v223[v236]);
 		}
 	}
 }
@@ -1699,58 +1717,58 @@ function checkCheckpointBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRestoreBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v234 = v as Record<string, unknown>;
-	const v235 = v234["pid"];
-	if (v235 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v235, p + ".pid", o, d + 1);
-	const v236 = v234["checkpoint"];
-	if (v236 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v236, p + ".checkpoint", o, d + 1);
-	const v237 = v234["threads"];
-	if (v237 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(Array.isArray(v237))) fail(p + ".threads", "an array", v237);
-	for (let v238 = 0; v238 < v237.length; v238++) {
-		const v239: unknown = v237[v238];
-		if (!(isObject(v239))) fail(p + ".threads" + '[' + v238 + ']', "an object", v239);
-		const v240 = v239 as Record<string, unknown>;
-		const v241 = v240["savedTid"];
-		if (v241 === undefined) fail(p + ".threads" + '[' + v238 + ']' + ".savedTid", 'present', undefined);
-		checkPid(v241, p + ".threads" + '[' + v238 + ']' + ".savedTid", o, d + 1);
-		const v242 = v240["tid"];
-		if (v242 === undefined) fail(p + ".threads" + '[' + v238 + ']' + ".tid", 'present', undefined);
-		checkPid(v242, p + ".threads" + '[' + v238 + ']' + ".tid", o, d + 1);
+	const v237 = v as Record<string, unknown>;
+	const v238 = v237["pid"];
+	if (v238 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v238, p + ".pid", o, d + 1);
+	const v239 = v237["checkpoint"];
+	if (v239 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v239, p + ".checkpoint", o, d + 1);
+	const v240 = v237["threads"];
+	if (v240 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v240))) fail(p + ".threads", "an array", v240);
+	for (let v241 = 0; v241 < v240.length; v241++) {
+		const v242: unknown = v240[v241];
+		if (!(isObject(v242))) fail(p + ".threads" + '[' + v241 + ']', "an object", v242);
+		const v243 = v242 as Record<string, unknown>;
+		const v244 = v243["savedTid"];
+		if (v244 === undefined) fail(p + ".threads" + '[' + v241 + ']' + ".savedTid", 'present', undefined);
+		checkPid(v244, p + ".threads" + '[' + v241 + ']' + ".savedTid", o, d + 1);
+		const v245 = v243["tid"];
+		if (v245 === undefined) fail(p + ".threads" + '[' + v241 + ']' + ".tid", 'present', undefined);
+		checkPid(v245, p + ".threads" + '[' + v241 + ']' + ".tid", o, d + 1);
 		if (o.strict) {
-			for (const v243 of Object.keys(v240)) {
-				if (!(["savedTid","tid"] as readonly string[]).includes(v243)) fail(p + ".threads" + '[' + v238 + ']' + '.' + v243, 'not there (not in the schema)', v240[v243]);
+			for (const v246 of Object.keys(v243)) {
+				if (!(["savedTid","tid"] as readonly string[]).includes(v246)) fail(p + ".threads" + '[' + v241 + ']' + '.' + v246, 'not there (not in the schema)', v243[v246]);
 			}
 		}
 	}
-	const v244 = v234["locksFixed"];
-	if (v244 === undefined) fail(p + ".locksFixed", 'present', undefined);
-	if (!(typeof v244 === 'number' && Number.isInteger(v244))) fail(p + ".locksFixed", "an integer", v244);
-	if (typeof v244 === 'number' && v244 < 0) fail(p + ".locksFixed", ">= 0", v244);
-	const v245 = v234["robustOwnersFixed"];
-	if (v245 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
-	if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".robustOwnersFixed", "an integer", v245);
-	if (typeof v245 === 'number' && v245 < 0) fail(p + ".robustOwnersFixed", ">= 0", v245);
-	const v246 = v234["buildUs"];
-	if (v246 === undefined) fail(p + ".buildUs", 'present', undefined);
-	if (!(typeof v246 === 'number' && Number.isInteger(v246))) fail(p + ".buildUs", "an integer", v246);
-	if (typeof v246 === 'number' && v246 < 0) fail(p + ".buildUs", ">= 0", v246);
-	const v247 = v234["us"];
-	if (v247 === undefined) fail(p + ".us", 'present', undefined);
-	if (!(typeof v247 === 'number' && Number.isInteger(v247))) fail(p + ".us", "an integer", v247);
-	if (typeof v247 === 'number' && v247 < 0) fail(p + ".us", ">= 0", v247);
-	const v248 = v234["warnings"];
-	if (v248 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v248))) fail(p + ".warnings", "an array", v248);
-	for (let v249 = 0; v249 < v248.length; v249++) {
-		const v250: unknown = v248[v249];
-		if (!(typeof v250 === 'string')) fail(p + ".warnings" + '[' + v249 + ']', "a string", v250);
+	const v247 = v237["locksFixed"];
+	if (v247 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v247 === 'number' && Number.isInteger(v247))) fail(p + ".locksFixed", "an integer", v247);
+	if (typeof v247 === 'number' && v247 < 0) fail(p + ".locksFixed", ">= 0", v247);
+	const v248 = v237["robustOwnersFixed"];
+	if (v248 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v248 === 'number' && Number.isInteger(v248))) fail(p + ".robustOwnersFixed", "an integer", v248);
+	if (typeof v248 === 'number' && v248 < 0) fail(p + ".robustOwnersFixed", ">= 0", v248);
+	const v249 = v237["buildUs"];
+	if (v249 === undefined) fail(p + ".buildUs", 'present', undefined);
+	if (!(typeof v249 === 'number' && Number.isInteger(v249))) fail(p + ".buildUs", "an integer", v249);
+	if (typeof v249 === 'number' && v249 < 0) fail(p + ".buildUs", ">= 0", v249);
+	const v250 = v237["us"];
+	if (v250 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".us", "an integer", v250);
+	if (typeof v250 === 'number' && v250 < 0) fail(p + ".us", ">= 0", v250);
+	const v251 = v237["warnings"];
+	if (v251 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v251))) fail(p + ".warnings", "an array", v251);
+	for (let v252 = 0; v252 < v251.length; v252++) {
+		const v253: unknown = v251[v252];
+		if (!(typeof v253 === 'string')) fail(p + ".warnings" + '[' + v252 + ']', "a string", v253);
 	}
 	if (o.strict) {
-		for (const v251 of Object.keys(v234)) {
-			if (!(["pid","checkpoint","threads","locksFixed","robustOwnersFixed","buildUs","us","warnings"] as readonly string[]).includes(v251)) fail(p + '.' + v251, 'not there (not in the schema)', v234[v251]);
+		for (const v254 of Object.keys(v237)) {
+			if (!(["pid","checkpoint","threads","locksFixed","robustOwnersFixed","buildUs","us","warnings"] as readonly string[]).includes(v254)) fail(p + '.' + v254, 'not there (not in the schema)', v237[v254]);
 		}
 	}
 }
@@ -1758,13 +1776,13 @@ function checkRestoreBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkCheckpointDeleteBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v252 = v as Record<string, unknown>;
-	const v253 = v252["checkpoint"];
-	if (v253 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v253, p + ".checkpoint", o, d + 1);
+	const v255 = v as Record<string, unknown>;
+	const v256 = v255["checkpoint"];
+	if (v256 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v256, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v254 of Object.keys(v252)) {
-			if (!(["checkpoint"] as readonly string[]).includes(v254)) fail(p + '.' + v254, 'not there (not in the schema)', v252[v254]);
+		for (const v257 of Object.keys(v255)) {
+			if (!(["checkpoint"] as readonly string[]).includes(v257)) fail(p + '.' + v257, 'not there (not in the schema)', v255[v257]);
 		}
 	}
 }
@@ -1772,17 +1790,17 @@ function checkCheckpointDeleteBody(v: unknown, p: string, o: Opts, d: number): v
 function checkCheckpointsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v255 = v as Record<string, unknown>;
-	const v256 = v255["checkpoints"];
-	if (v256 === undefined) fail(p + ".checkpoints", 'present', undefined);
-	if (!(Array.isArray(v256))) fail(p + ".checkpoints", "an array", v256);
-	for (let v257 = 0; v257 < v256.length; v257++) {
-		const v258: unknown = v256[v257];
-		checkCheckpointInfo(v258, p + ".checkpoints" + '[' + v257 + ']', o, d + 1);
+	const v258 = v as Record<string, unknown>;
+	const v259 = v258["checkpoints"];
+	if (v259 === undefined) fail(p + ".checkpoints", 'present', undefined);
+	if (!(Array.isArray(v259))) fail(p + ".checkpoints", "an array", v259);
+	for (let v260 = 0; v260 < v259.length; v260++) {
+		const v261: unknown = v259[v260];
+		checkCheckpointInfo(v261, p + ".checkpoints" + '[' + v260 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v259 of Object.keys(v255)) {
-			if (!(["checkpoints"] as readonly string[]).includes(v259)) fail(p + '.' + v259, 'not there (not in the schema)', v255[v259]);
+		for (const v262 of Object.keys(v258)) {
+			if (!(["checkpoints"] as readonly string[]).includes(v262)) fail(p + '.' + v262, 'not there (not in the schema)', v258[v262]);
 		}
 	}
 }
@@ -1790,36 +1808,36 @@ function checkCheckpointsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkCheckpointInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v260 = v as Record<string, unknown>;
-	const v261 = v260["checkpoint"];
-	if (v261 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v261, p + ".checkpoint", o, d + 1);
-	const v262 = v260["of"];
-	if (v262 === undefined) fail(p + ".of", 'present', undefined);
-	checkPid(v262, p + ".of", o, d + 1);
-	const v263 = v260["threads"];
-	if (v263 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".threads", "an integer", v263);
-	if (typeof v263 === 'number' && v263 < 1) fail(p + ".threads", ">= 1", v263);
-	const v264 = v260["created"];
-	if (v264 === undefined) fail(p + ".created", 'present', undefined);
-	if (!(typeof v264 === 'number' && Number.isInteger(v264))) fail(p + ".created", "an integer", v264);
-	const v265 = v260["memoryBytes"];
-	if (v265 === undefined) fail(p + ".memoryBytes", 'present', undefined);
-	if (!(typeof v265 === 'number' && Number.isInteger(v265))) fail(p + ".memoryBytes", "an integer", v265);
-	const v266 = v260["tids"];
-	if (v266 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v266))) fail(p + ".tids", "an array", v266);
-	for (let v267 = 0; v267 < v266.length; v267++) {
-		const v268: unknown = v266[v267];
-		checkPid(v268, p + ".tids" + '[' + v267 + ']', o, d + 1);
+	const v263 = v as Record<string, unknown>;
+	const v264 = v263["checkpoint"];
+	if (v264 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v264, p + ".checkpoint", o, d + 1);
+	const v265 = v263["of"];
+	if (v265 === undefined) fail(p + ".of", 'present', undefined);
+	checkPid(v265, p + ".of", o, d + 1);
+	const v266 = v263["threads"];
+	if (v266 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(typeof v266 === 'number' && Number.isInteger(v266))) fail(p + ".threads", "an integer", v266);
+	if (typeof v266 === 'number' && v266 < 1) fail(p + ".threads", ">= 1", v266);
+	const v267 = v263["created"];
+	if (v267 === undefined) fail(p + ".created", 'present', undefined);
+	if (!(typeof v267 === 'number' && Number.isInteger(v267))) fail(p + ".created", "an integer", v267);
+	const v268 = v263["memoryBytes"];
+	if (v268 === undefined) fail(p + ".memoryBytes", 'present', undefined);
+	if (!(typeof v268 === 'number' && Number.isInteger(v268))) fail(p + ".memoryBytes", "an integer", v268);
+	const v269 = v263["tids"];
+	if (v269 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v269))) fail(p + ".tids", "an array", v269);
+	for (let v270 = 0; v270 < v269.length; v270++) {
+		const v271: unknown = v269[v270];
+		checkPid(v271, p + ".tids" + '[' + v270 + ']', o, d + 1);
 	}
-	const v269 = v260["pc"];
-	if (v269 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v269, p + ".pc", o, d + 1);
+	const v272 = v263["pc"];
+	if (v272 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v272, p + ".pc", o, d + 1);
 	if (o.strict) {
-		for (const v270 of Object.keys(v260)) {
-			if (!(["checkpoint","of","threads","created","memoryBytes","tids","pc"] as readonly string[]).includes(v270)) fail(p + '.' + v270, 'not there (not in the schema)', v260[v270]);
+		for (const v273 of Object.keys(v263)) {
+			if (!(["checkpoint","of","threads","created","memoryBytes","tids","pc"] as readonly string[]).includes(v273)) fail(p + '.' + v273, 'not there (not in the schema)', v263[v273]);
 		}
 	}
 }
@@ -1827,19 +1845,19 @@ function checkCheckpointInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v271 = v as Record<string, unknown>;
-	const v272 = v271["parentTid"];
-	if (v272 === undefined) fail(p + ".parentTid", 'present', undefined);
-	checkPid(v272, p + ".parentTid", o, d + 1);
-	const v273 = v271["childTid"];
-	if (v273 === undefined) fail(p + ".childTid", 'present', undefined);
-	checkPid(v273, p + ".childTid", o, d + 1);
-	const v274 = v271["name"];
-	if (v274 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v274 === 'string')) fail(p + ".name", "a string", v274);
+	const v274 = v as Record<string, unknown>;
+	const v275 = v274["parentTid"];
+	if (v275 === undefined) fail(p + ".parentTid", 'present', undefined);
+	checkPid(v275, p + ".parentTid", o, d + 1);
+	const v276 = v274["childTid"];
+	if (v276 === undefined) fail(p + ".childTid", 'present', undefined);
+	checkPid(v276, p + ".childTid", o, d + 1);
+	const v277 = v274["name"];
+	if (v277 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v277 === 'string')) fail(p + ".name", "a string", v277);
 	if (o.strict) {
-		for (const v275 of Object.keys(v271)) {
-			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v275)) fail(p + '.' + v275, 'not there (not in the schema)', v271[v275]);
+		for (const v278 of Object.keys(v274)) {
+			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v278)) fail(p + '.' + v278, 'not there (not in the schema)', v274[v278]);
 		}
 	}
 }
@@ -1847,43 +1865,43 @@ function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
 function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v276 = v as Record<string, unknown>;
-	const v277 = v276["pid"];
-	if (v277 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v277 === 'number' && Number.isInteger(v277))) fail(p + ".pid", "an integer", v277);
-	const v278 = v276["threads"];
-	if (v278 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(Array.isArray(v278))) fail(p + ".threads", "an array", v278);
-	for (let v279 = 0; v279 < v278.length; v279++) {
-		const v280: unknown = v278[v279];
-		checkRecreatedThread(v280, p + ".threads" + '[' + v279 + ']', o, d + 1);
+	const v279 = v as Record<string, unknown>;
+	const v280 = v279["pid"];
+	if (v280 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v280 === 'number' && Number.isInteger(v280))) fail(p + ".pid", "an integer", v280);
+	const v281 = v279["threads"];
+	if (v281 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v281))) fail(p + ".threads", "an array", v281);
+	for (let v282 = 0; v282 < v281.length; v282++) {
+		const v283: unknown = v281[v282];
+		checkRecreatedThread(v283, p + ".threads" + '[' + v282 + ']', o, d + 1);
 	}
-	const v281 = v276["locksFixed"];
-	if (v281 === undefined) fail(p + ".locksFixed", 'present', undefined);
-	if (!(typeof v281 === 'number' && Number.isInteger(v281))) fail(p + ".locksFixed", "an integer", v281);
-	if (typeof v281 === 'number' && v281 < 0) fail(p + ".locksFixed", ">= 0", v281);
-	const v282 = v276["robustOwnersFixed"];
-	if (v282 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
-	if (!(typeof v282 === 'number' && Number.isInteger(v282))) fail(p + ".robustOwnersFixed", "an integer", v282);
-	if (typeof v282 === 'number' && v282 < 0) fail(p + ".robustOwnersFixed", ">= 0", v282);
-	const v283 = v276["descriptorsRestored"];
-	if (v283 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
-	if (!(typeof v283 === 'number' && Number.isInteger(v283))) fail(p + ".descriptorsRestored", "an integer", v283);
-	if (typeof v283 === 'number' && v283 < 0) fail(p + ".descriptorsRestored", ">= 0", v283);
-	const v284 = v276["us"];
-	if (v284 === undefined) fail(p + ".us", 'present', undefined);
-	if (!(typeof v284 === 'number' && Number.isInteger(v284))) fail(p + ".us", "an integer", v284);
-	if (typeof v284 === 'number' && v284 < 0) fail(p + ".us", ">= 0", v284);
-	const v285 = v276["warnings"];
-	if (v285 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v285))) fail(p + ".warnings", "an array", v285);
-	for (let v286 = 0; v286 < v285.length; v286++) {
-		const v287: unknown = v285[v286];
-		if (!(typeof v287 === 'string')) fail(p + ".warnings" + '[' + v286 + ']', "a string", v287);
+	const v284 = v279["locksFixed"];
+	if (v284 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v284 === 'number' && Number.isInteger(v284))) fail(p + ".locksFixed", "an integer", v284);
+	if (typeof v284 === 'number' && v284 < 0) fail(p + ".locksFixed", ">= 0", v284);
+	const v285 = v279["robustOwnersFixed"];
+	if (v285 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v285 === 'number' && Number.isInteger(v285))) fail(p + ".robustOwnersFixed", "an integer", v285);
+	if (typeof v285 === 'number' && v285 < 0) fail(p + ".robustOwnersFixed", ">= 0", v285);
+	const v286 = v279["descriptorsRestored"];
+	if (v286 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
+	if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".descriptorsRestored", "an integer", v286);
+	if (typeof v286 === 'number' && v286 < 0) fail(p + ".descriptorsRestored", ">= 0", v286);
+	const v287 = v279["us"];
+	if (v287 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v287 === 'number' && Number.isInteger(v287))) fail(p + ".us", "an integer", v287);
+	if (typeof v287 === 'number' && v287 < 0) fail(p + ".us", ">= 0", v287);
+	const v288 = v279["warnings"];
+	if (v288 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v288))) fail(p + ".warnings", "an array", v288);
+	for (let v289 = 0; v289 < v288.length; v289++) {
+		const v290: unknown = v288[v289];
+		if (!(typeof v290 === 'string')) fail(p + ".warnings" + '[' + v289 + ']', "a string", v290);
 	}
 	if (o.strict) {
-		for (const v288 of Object.keys(v276)) {
-			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v288)) fail(p + '.' + v288, 'not there (not in the schema)', v276[v288]);
+		for (const v291 of Object.keys(v279)) {
+			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v291)) fail(p + '.' + v291, 'not there (not in the schema)', v279[v291]);
 		}
 	}
 }
@@ -1891,28 +1909,28 @@ function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v289 = v as Record<string, unknown>;
-	const v290 = v289["address"];
-	if (v290 === undefined) fail(p + ".address", 'present', undefined);
-	checkHex(v290, p + ".address", o, d + 1);
-	const v291 = v289["futex"];
-	if (v291 === undefined) fail(p + ".futex", 'present', undefined);
-	checkHex(v291, p + ".futex", o, d + 1);
-	const v292 = v289["symbol"];
-	if (v292 === undefined) fail(p + ".symbol", 'present', undefined);
-	if (!(typeof v292 === 'string')) fail(p + ".symbol", "a string", v292);
-	const v293 = v289["type"];
-	if (v293 === undefined) fail(p + ".type", 'present', undefined);
-	if (typeof v293 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v293)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v293);
-	const v294 = v289["ownerTid"];
-	if (v294 === undefined) fail(p + ".ownerTid", 'present', undefined);
-	checkPid(v294, p + ".ownerTid", o, d + 1);
-	const v295 = v289["ownerName"];
-	if (v295 === undefined) fail(p + ".ownerName", 'present', undefined);
-	if (!(typeof v295 === 'string')) fail(p + ".ownerName", "a string", v295);
+	const v292 = v as Record<string, unknown>;
+	const v293 = v292["address"];
+	if (v293 === undefined) fail(p + ".address", 'present', undefined);
+	checkHex(v293, p + ".address", o, d + 1);
+	const v294 = v292["futex"];
+	if (v294 === undefined) fail(p + ".futex", 'present', undefined);
+	checkHex(v294, p + ".futex", o, d + 1);
+	const v295 = v292["symbol"];
+	if (v295 === undefined) fail(p + ".symbol", 'present', undefined);
+	if (!(typeof v295 === 'string')) fail(p + ".symbol", "a string", v295);
+	const v296 = v292["type"];
+	if (v296 === undefined) fail(p + ".type", 'present', undefined);
+	if (typeof v296 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v296)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v296);
+	const v297 = v292["ownerTid"];
+	if (v297 === undefined) fail(p + ".ownerTid", 'present', undefined);
+	checkPid(v297, p + ".ownerTid", o, d + 1);
+	const v298 = v292["ownerName"];
+	if (v298 === undefined) fail(p + ".ownerName", 'present', undefined);
+	if (!(typeof v298 === 'string')) fail(p + ".ownerName", "a string", v298);
 	if (o.strict) {
-		for (const v296 of Object.keys(v289)) {
-			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v296)) fail(p + '.' + v296, 'not there (not in the schema)', v289[v296]);
+		for (const v299 of Object.keys(v292)) {
+			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v299)) fail(p + '.' + v299, 'not there (not in the schema)', v292[v299]);
 		}
 	}
 }
@@ -1920,17 +1938,17 @@ function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v297 = v as Record<string, unknown>;
-	const v298 = v297["pid"];
-	if (v298 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v298 === 'number' && Number.isInteger(v298))) fail(p + ".pid", "an integer", v298);
-	const v299 = v297["slot"];
-	if (v299 === undefined) fail(p + ".slot", 'present', undefined);
-	if (!(typeof v299 === 'number' && Number.isInteger(v299))) fail(p + ".slot", "an integer", v299);
-	if (typeof v299 === 'number' && v299 < 0) fail(p + ".slot", ">= 0", v299);
+	const v300 = v as Record<string, unknown>;
+	const v301 = v300["pid"];
+	if (v301 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v301 === 'number' && Number.isInteger(v301))) fail(p + ".pid", "an integer", v301);
+	const v302 = v300["slot"];
+	if (v302 === undefined) fail(p + ".slot", 'present', undefined);
+	if (!(typeof v302 === 'number' && Number.isInteger(v302))) fail(p + ".slot", "an integer", v302);
+	if (typeof v302 === 'number' && v302 < 0) fail(p + ".slot", ">= 0", v302);
 	if (o.strict) {
-		for (const v300 of Object.keys(v297)) {
-			if (!(["pid","slot"] as readonly string[]).includes(v300)) fail(p + '.' + v300, 'not there (not in the schema)', v297[v300]);
+		for (const v303 of Object.keys(v300)) {
+			if (!(["pid","slot"] as readonly string[]).includes(v303)) fail(p + '.' + v303, 'not there (not in the schema)', v300[v303]);
 		}
 	}
 }
@@ -1938,20 +1956,20 @@ function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v301 = v as Record<string, unknown>;
-	const v302 = v301["pid"];
-	if (v302 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v302 === 'number' && Number.isInteger(v302))) fail(p + ".pid", "an integer", v302);
-	const v303 = v301["variables"];
-	if (v303 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v303))) fail(p + ".variables", "an array", v303);
-	for (let v304 = 0; v304 < v303.length; v304++) {
-		const v305: unknown = v303[v304];
-		checkLocalVariable(v305, p + ".variables" + '[' + v304 + ']', o, d + 1);
+	const v304 = v as Record<string, unknown>;
+	const v305 = v304["pid"];
+	if (v305 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v305 === 'number' && Number.isInteger(v305))) fail(p + ".pid", "an integer", v305);
+	const v306 = v304["variables"];
+	if (v306 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v306))) fail(p + ".variables", "an array", v306);
+	for (let v307 = 0; v307 < v306.length; v307++) {
+		const v308: unknown = v306[v307];
+		checkLocalVariable(v308, p + ".variables" + '[' + v307 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v306 of Object.keys(v301)) {
-			if (!(["pid","variables"] as readonly string[]).includes(v306)) fail(p + '.' + v306, 'not there (not in the schema)', v301[v306]);
+		for (const v309 of Object.keys(v304)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v309)) fail(p + '.' + v309, 'not there (not in the schema)', v304[v309]);
 		}
 	}
 }
@@ -1959,13 +1977,13 @@ function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v307 = v as Record<string, unknown>;
-	const v308 = v307["pid"];
-	if (v308 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v308 === 'number' && Number.isInteger(v308))) fail(p + ".pid", "an integer", v308);
+	const v310 = v as Record<string, unknown>;
+	const v311 = v310["pid"];
+	if (v311 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v311 === 'number' && Number.isInteger(v311))) fail(p + ".pid", "an integer", v311);
 	if (o.strict) {
-		for (const v309 of Object.keys(v307)) {
-			if (!(["pid"] as readonly string[]).includes(v309)) fail(p + '.' + v309, 'not there (not in the schema)', v307[v309]);
+		for (const v312 of Object.keys(v310)) {
+			if (!(["pid"] as readonly string[]).includes(v312)) fail(p + '.' + v312, 'not there (not in the schema)', v310[v312]);
 		}
 	}
 }
@@ -1973,23 +1991,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v310 = v as Record<string, unknown>;
-	const v311 = v310["pid"];
-	if (v311 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v311 === 'number' && Number.isInteger(v311))) fail(p + ".pid", "an integer", v311);
-	const v312 = v310["stopped"];
-	if (v312 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v312 === 'boolean')) fail(p + ".stopped", "a boolean", v312);
-	const v313 = v310["tids"];
-	if (v313 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v313))) fail(p + ".tids", "an array", v313);
-	for (let v314 = 0; v314 < v313.length; v314++) {
-		const v315: unknown = v313[v314];
-		if (!(typeof v315 === 'number' && Number.isInteger(v315))) fail(p + ".tids" + '[' + v314 + ']', "an integer", v315);
+	const v313 = v as Record<string, unknown>;
+	const v314 = v313["pid"];
+	if (v314 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v314 === 'number' && Number.isInteger(v314))) fail(p + ".pid", "an integer", v314);
+	const v315 = v313["stopped"];
+	if (v315 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v315 === 'boolean')) fail(p + ".stopped", "a boolean", v315);
+	const v316 = v313["tids"];
+	if (v316 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v316))) fail(p + ".tids", "an array", v316);
+	for (let v317 = 0; v317 < v316.length; v317++) {
+		const v318: unknown = v316[v317];
+		if (!(typeof v318 === 'number' && Number.isInteger(v318))) fail(p + ".tids" + '[' + v317 + ']', "an integer", v318);
 	}
 	if (o.strict) {
-		for (const v316 of Object.keys(v310)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v316)) fail(p + '.' + v316, 'not there (not in the schema)', v310[v316]);
+		for (const v319 of Object.keys(v313)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v319)) fail(p + '.' + v319, 'not there (not in the schema)', v313[v319]);
 		}
 	}
 }
@@ -1997,23 +2015,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v317 = v as Record<string, unknown>;
-	const v318 = v317["pid"];
-	if (v318 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v318 === 'number' && Number.isInteger(v318))) fail(p + ".pid", "an integer", v318);
-	const v319 = v317["pauseUs"];
-	if (v319 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v319 === 'number' && Number.isInteger(v319))) fail(p + ".pauseUs", "an integer", v319);
-	const v320 = v317["tids"];
-	if (v320 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v320))) fail(p + ".tids", "an array", v320);
-	for (let v321 = 0; v321 < v320.length; v321++) {
-		const v322: unknown = v320[v321];
-		if (!(typeof v322 === 'number' && Number.isInteger(v322))) fail(p + ".tids" + '[' + v321 + ']', "an integer", v322);
+	const v320 = v as Record<string, unknown>;
+	const v321 = v320["pid"];
+	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v321 === 'number' && Number.isInteger(v321))) fail(p + ".pid", "an integer", v321);
+	const v322 = v320["pauseUs"];
+	if (v322 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v322 === 'number' && Number.isInteger(v322))) fail(p + ".pauseUs", "an integer", v322);
+	const v323 = v320["tids"];
+	if (v323 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v323))) fail(p + ".tids", "an array", v323);
+	for (let v324 = 0; v324 < v323.length; v324++) {
+		const v325: unknown = v323[v324];
+		if (!(typeof v325 === 'number' && Number.isInteger(v325))) fail(p + ".tids" + '[' + v324 + ']', "an integer", v325);
 	}
 	if (o.strict) {
-		for (const v323 of Object.keys(v317)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v323)) fail(p + '.' + v323, 'not there (not in the schema)', v317[v323]);
+		for (const v326 of Object.keys(v320)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v326)) fail(p + '.' + v326, 'not there (not in the schema)', v320[v326]);
 		}
 	}
 }
@@ -2021,26 +2039,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v324 = v as Record<string, unknown>;
-	const v325 = v324["pid"];
-	if (v325 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v325 === 'number' && Number.isInteger(v325))) fail(p + ".pid", "an integer", v325);
-	const v326 = v324["stdoutFd"];
-	if (v326 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v326 === 'number' && Number.isInteger(v326))) fail(p + ".stdoutFd", "an integer", v326);
-	const v327 = v324["stderrFd"];
-	if (v327 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v327 === 'number' && Number.isInteger(v327))) fail(p + ".stderrFd", "an integer", v327);
-	const v328 = v324["tids"];
-	if (v328 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v328))) fail(p + ".tids", "an array", v328);
-	for (let v329 = 0; v329 < v328.length; v329++) {
-		const v330: unknown = v328[v329];
-		if (!(typeof v330 === 'number' && Number.isInteger(v330))) fail(p + ".tids" + '[' + v329 + ']', "an integer", v330);
+	const v327 = v as Record<string, unknown>;
+	const v328 = v327["pid"];
+	if (v328 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v328 === 'number' && Number.isInteger(v328))) fail(p + ".pid", "an integer", v328);
+	const v329 = v327["stdoutFd"];
+	if (v329 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v329 === 'number' && Number.isInteger(v329))) fail(p + ".stdoutFd", "an integer", v329);
+	const v330 = v327["stderrFd"];
+	if (v330 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v330 === 'number' && Number.isInteger(v330))) fail(p + ".stderrFd", "an integer", v330);
+	const v331 = v327["tids"];
+	if (v331 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v331))) fail(p + ".tids", "an array", v331);
+	for (let v332 = 0; v332 < v331.length; v332++) {
+		const v333: unknown = v331[v332];
+		if (!(typeof v333 === 'number' && Number.isInteger(v333))) fail(p + ".tids" + '[' + v332 + ']', "an integer", v333);
 	}
 	if (o.strict) {
-		for (const v331 of Object.keys(v324)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v331)) fail(p + '.' + v331, 'not there (not in the schema)', v324[v331]);
+		for (const v334 of Object.keys(v327)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v334)) fail(p + '.' + v334, 'not there (not in the schema)', v327[v334]);
 		}
 	}
 }
@@ -2048,57 +2066,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v332 = v as Record<string, unknown>;
-	const v333 = v332["pid"];
-	if (v333 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v333 === 'number' && Number.isInteger(v333))) fail(p + ".pid", "an integer", v333);
-	const v334 = v332["tid"];
-	if (v334 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v334 === 'number' && Number.isInteger(v334))) fail(p + ".tid", "an integer", v334);
-	const v335 = v332["pc"];
-	if (v335 !== undefined) {
-		checkHex(v335, p + ".pc", o, d + 1);
-	}
-	const v336 = v332["interrupted"];
-	if (v336 !== undefined) {
-		if (!(typeof v336 === 'boolean')) fail(p + ".interrupted", "a boolean", v336);
-	}
-	const v337 = v332["reason"];
-	if (v337 !== undefined) {
-		if (typeof v337 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v337)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v337);
-	}
-	const v338 = v332["stopTid"];
+	const v335 = v as Record<string, unknown>;
+	const v336 = v335["pid"];
+	if (v336 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v336 === 'number' && Number.isInteger(v336))) fail(p + ".pid", "an integer", v336);
+	const v337 = v335["tid"];
+	if (v337 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v337 === 'number' && Number.isInteger(v337))) fail(p + ".tid", "an integer", v337);
+	const v338 = v335["pc"];
 	if (v338 !== undefined) {
-		if (!(typeof v338 === 'number' && Number.isInteger(v338))) fail(p + ".stopTid", "an integer", v338);
+		checkHex(v338, p + ".pc", o, d + 1);
 	}
-	const v339 = v332["signal"];
+	const v339 = v335["interrupted"];
 	if (v339 !== undefined) {
-		if (!(typeof v339 === 'number' && Number.isInteger(v339))) fail(p + ".signal", "an integer", v339);
-		if (typeof v339 === 'number' && v339 < 1) fail(p + ".signal", ">= 1", v339);
-		if (typeof v339 === 'number' && v339 > 64) fail(p + ".signal", "<= 64", v339);
+		if (!(typeof v339 === 'boolean')) fail(p + ".interrupted", "a boolean", v339);
 	}
-	const v340 = v332["addr"];
+	const v340 = v335["reason"];
 	if (v340 !== undefined) {
-		checkHex(v340, p + ".addr", o, d + 1);
+		if (typeof v340 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v340)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v340);
 	}
-	const v341 = v332["singleSteps"];
+	const v341 = v335["stopTid"];
 	if (v341 !== undefined) {
-		if (!(typeof v341 === 'number' && Number.isInteger(v341))) fail(p + ".singleSteps", "an integer", v341);
-		if (typeof v341 === 'number' && v341 < 0) fail(p + ".singleSteps", ">= 0", v341);
+		if (!(typeof v341 === 'number' && Number.isInteger(v341))) fail(p + ".stopTid", "an integer", v341);
 	}
-	const v342 = v332["continues"];
+	const v342 = v335["signal"];
 	if (v342 !== undefined) {
-		if (!(typeof v342 === 'number' && Number.isInteger(v342))) fail(p + ".continues", "an integer", v342);
-		if (typeof v342 === 'number' && v342 < 0) fail(p + ".continues", ">= 0", v342);
+		if (!(typeof v342 === 'number' && Number.isInteger(v342))) fail(p + ".signal", "an integer", v342);
+		if (typeof v342 === 'number' && v342 < 1) fail(p + ".signal", ">= 1", v342);
+		if (typeof v342 === 'number' && v342 > 64) fail(p + ".signal", "<= 64", v342);
 	}
-	const v343 = v332["us"];
+	const v343 = v335["addr"];
 	if (v343 !== undefined) {
-		if (!(typeof v343 === 'number' && Number.isInteger(v343))) fail(p + ".us", "an integer", v343);
-		if (typeof v343 === 'number' && v343 < 0) fail(p + ".us", ">= 0", v343);
+		checkHex(v343, p + ".addr", o, d + 1);
+	}
+	const v344 = v335["singleSteps"];
+	if (v344 !== undefined) {
+		if (!(typeof v344 === 'number' && Number.isInteger(v344))) fail(p + ".singleSteps", "an integer", v344);
+		if (typeof v344 === 'number' && v344 < 0) fail(p + ".singleSteps", ">= 0", v344);
+	}
+	const v345 = v335["continues"];
+	if (v345 !== undefined) {
+		if (!(typeof v345 === 'number' && Number.isInteger(v345))) fail(p + ".continues", "an integer", v345);
+		if (typeof v345 === 'number' && v345 < 0) fail(p + ".continues", ">= 0", v345);
+	}
+	const v346 = v335["us"];
+	if (v346 !== undefined) {
+		if (!(typeof v346 === 'number' && Number.isInteger(v346))) fail(p + ".us", "an integer", v346);
+		if (typeof v346 === 'number' && v346 < 0) fail(p + ".us", ">= 0", v346);
 	}
 	if (o.strict) {
-		for (const v344 of Object.keys(v332)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v344)) fail(p + '.' + v344, 'not there (not in the schema)', v332[v344]);
+		for (const v347 of Object.keys(v335)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v347)) fail(p + '.' + v347, 'not there (not in the schema)', v335[v347]);
 		}
 	}
 }
@@ -2106,13 +2124,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v345 = v as Record<string, unknown>;
-	const v346 = v345["addr"];
-	if (v346 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v346, p + ".addr", o, d + 1);
+	const v348 = v as Record<string, unknown>;
+	const v349 = v348["addr"];
+	if (v349 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v349, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v347 of Object.keys(v345)) {
-			if (!(["addr"] as readonly string[]).includes(v347)) fail(p + '.' + v347, 'not there (not in the schema)', v345[v347]);
+		for (const v350 of Object.keys(v348)) {
+			if (!(["addr"] as readonly string[]).includes(v350)) fail(p + '.' + v350, 'not there (not in the schema)', v348[v350]);
 		}
 	}
 }
@@ -2120,16 +2138,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v348 = v as Record<string, unknown>;
-	const v349 = v348["tid"];
-	if (v349 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v349 === 'number' && Number.isInteger(v349))) fail(p + ".tid", "an integer", v349);
-	const v350 = v348["gpr"];
-	if (v350 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v350, p + ".gpr", o, d + 1);
+	const v351 = v as Record<string, unknown>;
+	const v352 = v351["tid"];
+	if (v352 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v352 === 'number' && Number.isInteger(v352))) fail(p + ".tid", "an integer", v352);
+	const v353 = v351["gpr"];
+	if (v353 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v353, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v351 of Object.keys(v348)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v351)) fail(p + '.' + v351, 'not there (not in the schema)', v348[v351]);
+		for (const v354 of Object.keys(v351)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v354)) fail(p + '.' + v354, 'not there (not in the schema)', v351[v354]);
 		}
 	}
 }
@@ -2137,13 +2155,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v352 = v as Record<string, unknown>;
-	const v353 = v352["tracerTid"];
-	if (v353 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v353 === 'number' && Number.isInteger(v353))) fail(p + ".tracerTid", "an integer", v353);
+	const v355 = v as Record<string, unknown>;
+	const v356 = v355["tracerTid"];
+	if (v356 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v356 === 'number' && Number.isInteger(v356))) fail(p + ".tracerTid", "an integer", v356);
 	if (o.strict) {
-		for (const v354 of Object.keys(v352)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v354)) fail(p + '.' + v354, 'not there (not in the schema)', v352[v354]);
+		for (const v357 of Object.keys(v355)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v357)) fail(p + '.' + v357, 'not there (not in the schema)', v355[v357]);
 		}
 	}
 }
@@ -2151,34 +2169,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v355 = v as Record<string, unknown>;
-	const v356 = v355["pc"];
-	if (v356 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v356, p + ".pc", o, d + 1);
-	const v357 = v355["sp"];
-	if (v357 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v357, p + ".sp", o, d + 1);
-	const v358 = v355["function"];
-	if (v358 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v358 === 'string' || v358 === null)) fail(p + ".function", "a string or null", v358);
-	const v359 = v355["offset"];
-	if (v359 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v359 === 'number' && Number.isInteger(v359))) fail(p + ".offset", "an integer", v359);
-	const v360 = v355["module"];
-	if (v360 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v360 === 'string' || v360 === null)) fail(p + ".module", "a string or null", v360);
-	const v361 = v355["file"];
-	if (v361 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v361 === 'string' || v361 === null)) fail(p + ".file", "a string or null", v361);
-	const v362 = v355["line"];
-	if (v362 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v362 === 'number' && Number.isInteger(v362) || v362 === null)) fail(p + ".line", "an integer or null", v362);
-	const v363 = v355["column"];
-	if (v363 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v363 === 'number' && Number.isInteger(v363) || v363 === null)) fail(p + ".column", "an integer or null", v363);
+	const v358 = v as Record<string, unknown>;
+	const v359 = v358["pc"];
+	if (v359 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v359, p + ".pc", o, d + 1);
+	const v360 = v358["sp"];
+	if (v360 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v360, p + ".sp", o, d + 1);
+	const v361 = v358["function"];
+	if (v361 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v361 === 'string' || v361 === null)) fail(p + ".function", "a string or null", v361);
+	const v362 = v358["offset"];
+	if (v362 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v362 === 'number' && Number.isInteger(v362))) fail(p + ".offset", "an integer", v362);
+	const v363 = v358["module"];
+	if (v363 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v363 === 'string' || v363 === null)) fail(p + ".module", "a string or null", v363);
+	const v364 = v358["file"];
+	if (v364 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v364 === 'string' || v364 === null)) fail(p + ".file", "a string or null", v364);
+	const v365 = v358["line"];
+	if (v365 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v365 === 'number' && Number.isInteger(v365) || v365 === null)) fail(p + ".line", "an integer or null", v365);
+	const v366 = v358["column"];
+	if (v366 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v366 === 'number' && Number.isInteger(v366) || v366 === null)) fail(p + ".column", "an integer or null", v366);
 	if (o.strict) {
-		for (const v364 of Object.keys(v355)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v364)) fail(p + '.' + v364, 'not there (not in the schema)', v355[v364]);
+		for (const v367 of Object.keys(v358)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v367)) fail(p + '.' + v367, 'not there (not in the schema)', v358[v367]);
 		}
 	}
 }
@@ -2186,53 +2204,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v365 = v as Record<string, unknown>;
-	const v366 = v365["pid"];
-	if (v366 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v366 === 'number' && Number.isInteger(v366))) fail(p + ".pid", "an integer", v366);
-	const v367 = v365["tid"];
-	if (v367 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v367 === 'number' && Number.isInteger(v367))) fail(p + ".tid", "an integer", v367);
-	const v368 = v365["unwinder"];
-	if (v368 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v368 !== 'string' || !["libdw","frame-pointer"].includes(v368)) fail(p + ".unwinder", "one of libdw|frame-pointer", v368);
-	const v369 = v365["note"];
-	if (v369 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v369 === 'string' || v369 === null)) fail(p + ".note", "a string or null", v369);
-	const v370 = v365["frames"];
-	if (v370 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v370))) fail(p + ".frames", "an array", v370);
-	for (let v371 = 0; v371 < v370.length; v371++) {
-		const v372: unknown = v370[v371];
-		checkStackFrameInfo(v372, p + ".frames" + '[' + v371 + ']', o, d + 1);
+	const v368 = v as Record<string, unknown>;
+	const v369 = v368["pid"];
+	if (v369 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v369 === 'number' && Number.isInteger(v369))) fail(p + ".pid", "an integer", v369);
+	const v370 = v368["tid"];
+	if (v370 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v370 === 'number' && Number.isInteger(v370))) fail(p + ".tid", "an integer", v370);
+	const v371 = v368["unwinder"];
+	if (v371 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v371 !== 'string' || !["libdw","frame-pointer"].includes(v371)) fail(p + ".unwinder", "one of libdw|frame-pointer", v371);
+	const v372 = v368["note"];
+	if (v372 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v372 === 'string' || v372 === null)) fail(p + ".note", "a string or null", v372);
+	const v373 = v368["frames"];
+	if (v373 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v373))) fail(p + ".frames", "an array", v373);
+	for (let v374 = 0; v374 < v373.length; v374++) {
+		const v375: unknown = v373[v374];
+		checkStackFrameInfo(v375, p + ".frames" + '[' + v374 + ']', o, d + 1);
 	}
-	const v373 = v365["threads"];
-	if (v373 !== undefined) {
-		if (!(Array.isArray(v373))) fail(p + ".threads", "an array", v373);
-		for (let v374 = 0; v374 < v373.length; v374++) {
-			const v375: unknown = v373[v374];
-			if (!(isObject(v375))) fail(p + ".threads" + '[' + v374 + ']', "an object", v375);
-			const v376 = v375 as Record<string, unknown>;
-			const v377 = v376["tid"];
-			if (v377 === undefined) fail(p + ".threads" + '[' + v374 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v377 === 'number' && Number.isInteger(v377))) fail(p + ".threads" + '[' + v374 + ']' + ".tid", "an integer", v377);
-			const v378 = v376["frames"];
-			if (v378 === undefined) fail(p + ".threads" + '[' + v374 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v378))) fail(p + ".threads" + '[' + v374 + ']' + ".frames", "an array", v378);
-			for (let v379 = 0; v379 < v378.length; v379++) {
-				const v380: unknown = v378[v379];
-				checkStackFrameInfo(v380, p + ".threads" + '[' + v374 + ']' + ".frames" + '[' + v379 + ']', o, d + 1);
+	const v376 = v368["threads"];
+	if (v376 !== undefined) {
+		if (!(Array.isArray(v376))) fail(p + ".threads", "an array", v376);
+		for (let v377 = 0; v377 < v376.length; v377++) {
+			const v378: unknown = v376[v377];
+			if (!(isObject(v378))) fail(p + ".threads" + '[' + v377 + ']', "an object", v378);
+			const v379 = v378 as Record<string, unknown>;
+			const v380 = v379["tid"];
+			if (v380 === undefined) fail(p + ".threads" + '[' + v377 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v380 === 'number' && Number.isInteger(v380))) fail(p + ".threads" + '[' + v377 + ']' + ".tid", "an integer", v380);
+			const v381 = v379["frames"];
+			if (v381 === undefined) fail(p + ".threads" + '[' + v377 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v381))) fail(p + ".threads" + '[' + v377 + ']' + ".frames", "an array", v381);
+			for (let v382 = 0; v382 < v381.length; v382++) {
+				const v383: unknown = v381[v382];
+				checkStackFrameInfo(v383, p + ".threads" + '[' + v377 + ']' + ".frames" + '[' + v382 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v381 of Object.keys(v376)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v381)) fail(p + ".threads" + '[' + v374 + ']' + '.' + v381, 'not there (not in the schema)', v376[v381]);
+				for (const v384 of Object.keys(v379)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v384)) fail(p + ".threads" + '[' + v377 + ']' + '.' + v384, 'not there (not in the schema)', v379[v384]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v382 of Object.keys(v365)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v382)) fail(p + '.' + v382, 'not there (not in the schema)', v365[v382]);
+		for (const v385 of Object.keys(v368)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v385)) fail(p + '.' + v385, 'not there (not in the schema)', v368[v385]);
 		}
 	}
 }
@@ -2240,45 +2258,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v383 = v as Record<string, unknown>;
-	const v384 = v383["addresses"];
-	if (v384 !== undefined) {
-		if (!(Array.isArray(v384))) fail(p + ".addresses", "an array", v384);
-		for (let v385 = 0; v385 < v384.length; v385++) {
-			const v386: unknown = v384[v385];
-			checkHex(v386, p + ".addresses" + '[' + v385 + ']', o, d + 1);
+	const v386 = v as Record<string, unknown>;
+	const v387 = v386["addresses"];
+	if (v387 !== undefined) {
+		if (!(Array.isArray(v387))) fail(p + ".addresses", "an array", v387);
+		for (let v388 = 0; v388 < v387.length; v388++) {
+			const v389: unknown = v387[v388];
+			checkHex(v389, p + ".addresses" + '[' + v388 + ']', o, d + 1);
 		}
 	}
-	const v387 = v383["line"];
-	if (v387 !== undefined) {
-		if (!(typeof v387 === 'number' && Number.isInteger(v387) || v387 === null)) fail(p + ".line", "an integer or null", v387);
-	}
-	const v388 = v383["function"];
-	if (v388 !== undefined) {
-		if (!(typeof v388 === 'string' || v388 === null)) fail(p + ".function", "a string or null", v388);
-	}
-	const v389 = v383["offset"];
-	if (v389 !== undefined) {
-		if (!(typeof v389 === 'number' && Number.isInteger(v389))) fail(p + ".offset", "an integer", v389);
-	}
-	const v390 = v383["module"];
+	const v390 = v386["line"];
 	if (v390 !== undefined) {
-		if (!(typeof v390 === 'string' || v390 === null)) fail(p + ".module", "a string or null", v390);
+		if (!(typeof v390 === 'number' && Number.isInteger(v390) || v390 === null)) fail(p + ".line", "an integer or null", v390);
 	}
-	const v391 = v383["file"];
+	const v391 = v386["function"];
 	if (v391 !== undefined) {
-		if (!(typeof v391 === 'string' || v391 === null)) fail(p + ".file", "a string or null", v391);
+		if (!(typeof v391 === 'string' || v391 === null)) fail(p + ".function", "a string or null", v391);
 	}
-	const v392 = v383["column"];
+	const v392 = v386["offset"];
 	if (v392 !== undefined) {
-		if (!(typeof v392 === 'number' && Number.isInteger(v392) || v392 === null)) fail(p + ".column", "an integer or null", v392);
+		if (!(typeof v392 === 'number' && Number.isInteger(v392))) fail(p + ".offset", "an integer", v392);
 	}
-	const v393 = v383["unwinder"];
-	if (v393 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v393 !== 'string' || !["libdw","frame-pointer"].includes(v393)) fail(p + ".unwinder", "one of libdw|frame-pointer", v393);
+	const v393 = v386["module"];
+	if (v393 !== undefined) {
+		if (!(typeof v393 === 'string' || v393 === null)) fail(p + ".module", "a string or null", v393);
+	}
+	const v394 = v386["file"];
+	if (v394 !== undefined) {
+		if (!(typeof v394 === 'string' || v394 === null)) fail(p + ".file", "a string or null", v394);
+	}
+	const v395 = v386["column"];
+	if (v395 !== undefined) {
+		if (!(typeof v395 === 'number' && Number.isInteger(v395) || v395 === null)) fail(p + ".column", "an integer or null", v395);
+	}
+	const v396 = v386["unwinder"];
+	if (v396 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v396 !== 'string' || !["libdw","frame-pointer"].includes(v396)) fail(p + ".unwinder", "one of libdw|frame-pointer", v396);
 	if (o.strict) {
-		for (const v394 of Object.keys(v383)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v394)) fail(p + '.' + v394, 'not there (not in the schema)', v383[v394]);
+		for (const v397 of Object.keys(v386)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v397)) fail(p + '.' + v397, 'not there (not in the schema)', v386[v397]);
 		}
 	}
 }
@@ -2286,47 +2304,47 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v395 = v as Record<string, unknown>;
-	const v396 = v395["name"];
-	if (v396 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v396 === 'string')) fail(p + ".name", "a string", v396);
-	const v397 = v395["type"];
-	if (v397 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v397 === 'string')) fail(p + ".type", "a string", v397);
-	const v398 = v395["value"];
-	if (v398 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v398 === 'string')) fail(p + ".value", "a string", v398);
-	const v399 = v395["address"];
-	if (v399 === undefined) fail(p + ".address", 'present', undefined);
-	if (v399 !== null) {
-		checkHex(v399, p + ".address", o, d + 1);
+	const v398 = v as Record<string, unknown>;
+	const v399 = v398["name"];
+	if (v399 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v399 === 'string')) fail(p + ".name", "a string", v399);
+	const v400 = v398["type"];
+	if (v400 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v400 === 'string')) fail(p + ".type", "a string", v400);
+	const v401 = v398["value"];
+	if (v401 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v401 === 'string')) fail(p + ".value", "a string", v401);
+	const v402 = v398["address"];
+	if (v402 === undefined) fail(p + ".address", 'present', undefined);
+	if (v402 !== null) {
+		checkHex(v402, p + ".address", o, d + 1);
 	}
-	const v400 = v395["kind"];
-	if (v400 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v400 !== 'string' || !["param","local","member","element","deref","global"].includes(v400)) fail(p + ".kind", "one of param|local|member|element|deref|global", v400);
-	const v401 = v395["expr"];
-	if (v401 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v401 === 'string' || v401 === null)) fail(p + ".expr", "a string or null", v401);
-	const v402 = v395["pointer"];
-	if (v402 !== undefined) {
-		checkHex(v402, p + ".pointer", o, d + 1);
+	const v403 = v398["kind"];
+	if (v403 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v403 !== 'string' || !["param","local","member","element","deref","global"].includes(v403)) fail(p + ".kind", "one of param|local|member|element|deref|global", v403);
+	const v404 = v398["expr"];
+	if (v404 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v404 === 'string' || v404 === null)) fail(p + ".expr", "a string or null", v404);
+	const v405 = v398["pointer"];
+	if (v405 !== undefined) {
+		checkHex(v405, p + ".pointer", o, d + 1);
 	}
-	const v403 = v395["raw"];
-	if (v403 !== undefined) {
-		checkRawValue(v403, p + ".raw", o, d + 1);
+	const v406 = v398["raw"];
+	if (v406 !== undefined) {
+		checkRawValue(v406, p + ".raw", o, d + 1);
 	}
-	const v404 = v395["children"];
-	if (v404 === undefined) fail(p + ".children", 'present', undefined);
-	if (v404 !== null) {
-		if (!(Array.isArray(v404))) fail(p + ".children", "an array", v404);
-		for (let v405 = 0; v405 < v404.length; v405++) {
-			const v406: unknown = v404[v405];
-			checkLocalVariable(v406, p + ".children" + '[' + v405 + ']', o, d + 1);
+	const v407 = v398["children"];
+	if (v407 === undefined) fail(p + ".children", 'present', undefined);
+	if (v407 !== null) {
+		if (!(Array.isArray(v407))) fail(p + ".children", "an array", v407);
+		for (let v408 = 0; v408 < v407.length; v408++) {
+			const v409: unknown = v407[v408];
+			checkLocalVariable(v409, p + ".children" + '[' + v408 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v407 of Object.keys(v395)) {
-			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v407)) fail(p + '.' + v407, 'not there (not in the schema)', v395[v407]);
+		for (const v410 of Object.keys(v398)) {
+			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v410)) fail(p + '.' + v410, 'not there (not in the schema)', v398[v410]);
 		}
 	}
 }
@@ -2334,21 +2352,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v408 = v as Record<string, unknown>;
-	const v409 = v408["kind"];
-	if (v409 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v409 !== 'string' || !["int","uint","float","bool","pointer"].includes(v409)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v409);
-	const v410 = v408["value"];
-	if (v410 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v410 === 'string')) fail(p + ".value", "a string", v410);
-	const v411 = v408["size"];
-	if (v411 !== undefined) {
-		if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".size", "an integer", v411);
-		if (typeof v411 === 'number' && v411 < 1) fail(p + ".size", ">= 1", v411);
+	const v411 = v as Record<string, unknown>;
+	const v412 = v411["kind"];
+	if (v412 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v412 !== 'string' || !["int","uint","float","bool","pointer"].includes(v412)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v412);
+	const v413 = v411["value"];
+	if (v413 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v413 === 'string')) fail(p + ".value", "a string", v413);
+	const v414 = v411["size"];
+	if (v414 !== undefined) {
+		if (!(typeof v414 === 'number' && Number.isInteger(v414))) fail(p + ".size", "an integer", v414);
+		if (typeof v414 === 'number' && v414 < 1) fail(p + ".size", ">= 1", v414);
 	}
 	if (o.strict) {
-		for (const v412 of Object.keys(v408)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v412)) fail(p + '.' + v412, 'not there (not in the schema)', v408[v412]);
+		for (const v415 of Object.keys(v411)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v415)) fail(p + '.' + v415, 'not there (not in the schema)', v411[v415]);
 		}
 	}
 }
@@ -2356,35 +2374,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v413 = v as Record<string, unknown>;
-	const v414 = v413["pid"];
-	if (v414 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v414 === 'number' && Number.isInteger(v414))) fail(p + ".pid", "an integer", v414);
-	const v415 = v413["tid"];
-	if (v415 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v415 === 'number' && Number.isInteger(v415))) fail(p + ".tid", "an integer", v415);
-	const v416 = v413["frame"];
-	if (v416 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v416 === 'number' && Number.isInteger(v416))) fail(p + ".frame", "an integer", v416);
-	const v417 = v413["pc"];
-	if (v417 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v417, p + ".pc", o, d + 1);
-	const v418 = v413["function"];
-	if (v418 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v418 === 'string' || v418 === null)) fail(p + ".function", "a string or null", v418);
-	const v419 = v413["note"];
-	if (v419 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v419 === 'string' || v419 === null)) fail(p + ".note", "a string or null", v419);
-	const v420 = v413["variables"];
-	if (v420 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v420))) fail(p + ".variables", "an array", v420);
-	for (let v421 = 0; v421 < v420.length; v421++) {
-		const v422: unknown = v420[v421];
-		checkLocalVariable(v422, p + ".variables" + '[' + v421 + ']', o, d + 1);
+	const v416 = v as Record<string, unknown>;
+	const v417 = v416["pid"];
+	if (v417 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v417 === 'number' && Number.isInteger(v417))) fail(p + ".pid", "an integer", v417);
+	const v418 = v416["tid"];
+	if (v418 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v418 === 'number' && Number.isInteger(v418))) fail(p + ".tid", "an integer", v418);
+	const v419 = v416["frame"];
+	if (v419 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v419 === 'number' && Number.isInteger(v419))) fail(p + ".frame", "an integer", v419);
+	const v420 = v416["pc"];
+	if (v420 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v420, p + ".pc", o, d + 1);
+	const v421 = v416["function"];
+	if (v421 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v421 === 'string' || v421 === null)) fail(p + ".function", "a string or null", v421);
+	const v422 = v416["note"];
+	if (v422 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v422 === 'string' || v422 === null)) fail(p + ".note", "a string or null", v422);
+	const v423 = v416["variables"];
+	if (v423 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v423))) fail(p + ".variables", "an array", v423);
+	for (let v424 = 0; v424 < v423.length; v424++) {
+		const v425: unknown = v423[v424];
+		checkLocalVariable(v425, p + ".variables" + '[' + v424 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v423 of Object.keys(v413)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v423)) fail(p + '.' + v423, 'not there (not in the schema)', v413[v423]);
+		for (const v426 of Object.keys(v416)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v426)) fail(p + '.' + v426, 'not there (not in the schema)', v416[v426]);
 		}
 	}
 }
@@ -2392,16 +2410,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v424 = v as Record<string, unknown>;
-	const v425 = v424["op"];
-	if (v425 === undefined) fail(p + ".op", 'present', undefined);
-	if (v425 !== "threads") fail(p + ".op", "\"threads\"", v425);
-	const v426 = v424["pid"];
-	if (v426 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v426, p + ".pid", o, d + 1);
+	const v427 = v as Record<string, unknown>;
+	const v428 = v427["op"];
+	if (v428 === undefined) fail(p + ".op", 'present', undefined);
+	if (v428 !== "threads") fail(p + ".op", "\"threads\"", v428);
+	const v429 = v427["pid"];
+	if (v429 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v429, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v427 of Object.keys(v424)) {
-			if (!(["op","pid"] as readonly string[]).includes(v427)) fail(p + '.' + v427, 'not there (not in the schema)', v424[v427]);
+		for (const v430 of Object.keys(v427)) {
+			if (!(["op","pid"] as readonly string[]).includes(v430)) fail(p + '.' + v430, 'not there (not in the schema)', v427[v430]);
 		}
 	}
 }
@@ -2409,19 +2427,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v428 = v as Record<string, unknown>;
-	const v429 = v428["op"];
-	if (v429 === undefined) fail(p + ".op", 'present', undefined);
-	if (v429 !== "regs") fail(p + ".op", "\"regs\"", v429);
-	const v430 = v428["pid"];
-	if (v430 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v430, p + ".pid", o, d + 1);
-	const v431 = v428["tid"];
-	if (v431 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v431, p + ".tid", o, d + 1);
+	const v431 = v as Record<string, unknown>;
+	const v432 = v431["op"];
+	if (v432 === undefined) fail(p + ".op", 'present', undefined);
+	if (v432 !== "regs") fail(p + ".op", "\"regs\"", v432);
+	const v433 = v431["pid"];
+	if (v433 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v433, p + ".pid", o, d + 1);
+	const v434 = v431["tid"];
+	if (v434 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v434, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v432 of Object.keys(v428)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v432)) fail(p + '.' + v432, 'not there (not in the schema)', v428[v432]);
+		for (const v435 of Object.keys(v431)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v435)) fail(p + '.' + v435, 'not there (not in the schema)', v431[v435]);
 		}
 	}
 }
@@ -2429,22 +2447,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v433 = v as Record<string, unknown>;
-	const v434 = v433["op"];
-	if (v434 === undefined) fail(p + ".op", 'present', undefined);
-	if (v434 !== "attach") fail(p + ".op", "\"attach\"", v434);
-	const v435 = v433["pid"];
-	if (v435 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v435, p + ".pid", o, d + 1);
-	const v436 = v433["stop"];
-	if (v436 === undefined) {
-		if (o.fill) v433["stop"] = false;
+	const v436 = v as Record<string, unknown>;
+	const v437 = v436["op"];
+	if (v437 === undefined) fail(p + ".op", 'present', undefined);
+	if (v437 !== "attach") fail(p + ".op", "\"attach\"", v437);
+	const v438 = v436["pid"];
+	if (v438 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v438, p + ".pid", o, d + 1);
+	const v439 = v436["stop"];
+	if (v439 === undefined) {
+		if (o.fill) v436["stop"] = false;
 	} else {
-		if (!(typeof v436 === 'boolean')) fail(p + ".stop", "a boolean", v436);
+		if (!(typeof v439 === 'boolean')) fail(p + ".stop", "a boolean", v439);
 	}
 	if (o.strict) {
-		for (const v437 of Object.keys(v433)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v437)) fail(p + '.' + v437, 'not there (not in the schema)', v433[v437]);
+		for (const v440 of Object.keys(v436)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v440)) fail(p + '.' + v440, 'not there (not in the schema)', v436[v440]);
 		}
 	}
 }
@@ -2452,16 +2470,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v438 = v as Record<string, unknown>;
-	const v439 = v438["op"];
-	if (v439 === undefined) fail(p + ".op", 'present', undefined);
-	if (v439 !== "detach") fail(p + ".op", "\"detach\"", v439);
-	const v440 = v438["pid"];
-	if (v440 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v440, p + ".pid", o, d + 1);
+	const v441 = v as Record<string, unknown>;
+	const v442 = v441["op"];
+	if (v442 === undefined) fail(p + ".op", 'present', undefined);
+	if (v442 !== "detach") fail(p + ".op", "\"detach\"", v442);
+	const v443 = v441["pid"];
+	if (v443 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v443, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v441 of Object.keys(v438)) {
-			if (!(["op","pid"] as readonly string[]).includes(v441)) fail(p + '.' + v441, 'not there (not in the schema)', v438[v441]);
+		for (const v444 of Object.keys(v441)) {
+			if (!(["op","pid"] as readonly string[]).includes(v444)) fail(p + '.' + v444, 'not there (not in the schema)', v441[v444]);
 		}
 	}
 }
@@ -2469,28 +2487,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v442 = v as Record<string, unknown>;
-	const v443 = v442["op"];
-	if (v443 === undefined) fail(p + ".op", 'present', undefined);
-	if (v443 !== "signals") fail(p + ".op", "\"signals\"", v443);
-	const v444 = v442["pid"];
-	if (v444 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v444, p + ".pid", o, d + 1);
-	const v445 = v442["nostop"];
-	if (v445 !== undefined) {
-		checkHex(v445, p + ".nostop", o, d + 1);
+	const v445 = v as Record<string, unknown>;
+	const v446 = v445["op"];
+	if (v446 === undefined) fail(p + ".op", 'present', undefined);
+	if (v446 !== "signals") fail(p + ".op", "\"signals\"", v446);
+	const v447 = v445["pid"];
+	if (v447 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v447, p + ".pid", o, d + 1);
+	const v448 = v445["nostop"];
+	if (v448 !== undefined) {
+		checkHex(v448, p + ".nostop", o, d + 1);
 	}
-	const v446 = v442["noprint"];
-	if (v446 !== undefined) {
-		checkHex(v446, p + ".noprint", o, d + 1);
+	const v449 = v445["noprint"];
+	if (v449 !== undefined) {
+		checkHex(v449, p + ".noprint", o, d + 1);
 	}
-	const v447 = v442["nopass"];
-	if (v447 !== undefined) {
-		checkHex(v447, p + ".nopass", o, d + 1);
+	const v450 = v445["nopass"];
+	if (v450 !== undefined) {
+		checkHex(v450, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v448 of Object.keys(v442)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v448)) fail(p + '.' + v448, 'not there (not in the schema)', v442[v448]);
+		for (const v451 of Object.keys(v445)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v451)) fail(p + '.' + v451, 'not there (not in the schema)', v445[v451]);
 		}
 	}
 }
@@ -2498,22 +2516,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v449 = v as Record<string, unknown>;
-	const v450 = v449["op"];
-	if (v450 === undefined) fail(p + ".op", 'present', undefined);
-	if (v450 !== "followForks") fail(p + ".op", "\"followForks\"", v450);
-	const v451 = v449["pid"];
-	if (v451 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v451, p + ".pid", o, d + 1);
-	const v452 = v449["hold"];
-	if (v452 === undefined) {
-		if (o.fill) v449["hold"] = false;
+	const v452 = v as Record<string, unknown>;
+	const v453 = v452["op"];
+	if (v453 === undefined) fail(p + ".op", 'present', undefined);
+	if (v453 !== "followForks") fail(p + ".op", "\"followForks\"", v453);
+	const v454 = v452["pid"];
+	if (v454 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v454, p + ".pid", o, d + 1);
+	const v455 = v452["hold"];
+	if (v455 === undefined) {
+		if (o.fill) v452["hold"] = false;
 	} else {
-		if (!(typeof v452 === 'boolean')) fail(p + ".hold", "a boolean", v452);
+		if (!(typeof v455 === 'boolean')) fail(p + ".hold", "a boolean", v455);
 	}
 	if (o.strict) {
-		for (const v453 of Object.keys(v449)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v453)) fail(p + '.' + v453, 'not there (not in the schema)', v449[v453]);
+		for (const v456 of Object.keys(v452)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v456)) fail(p + '.' + v456, 'not there (not in the schema)', v452[v456]);
 		}
 	}
 }
@@ -2521,16 +2539,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v454 = v as Record<string, unknown>;
-	const v455 = v454["op"];
-	if (v455 === undefined) fail(p + ".op", 'present', undefined);
-	if (v455 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v455);
-	const v456 = v454["pid"];
-	if (v456 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v456, p + ".pid", o, d + 1);
+	const v457 = v as Record<string, unknown>;
+	const v458 = v457["op"];
+	if (v458 === undefined) fail(p + ".op", 'present', undefined);
+	if (v458 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v458);
+	const v459 = v457["pid"];
+	if (v459 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v459, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v457 of Object.keys(v454)) {
-			if (!(["op","pid"] as readonly string[]).includes(v457)) fail(p + '.' + v457, 'not there (not in the schema)', v454[v457]);
+		for (const v460 of Object.keys(v457)) {
+			if (!(["op","pid"] as readonly string[]).includes(v460)) fail(p + '.' + v460, 'not there (not in the schema)', v457[v460]);
 		}
 	}
 }
@@ -2538,16 +2556,16 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v458 = v as Record<string, unknown>;
-	const v459 = v458["op"];
-	if (v459 === undefined) fail(p + ".op", 'present', undefined);
-	if (v459 !== "recreate") fail(p + ".op", "\"recreate\"", v459);
-	const v460 = v458["pid"];
-	if (v460 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v460, p + ".pid", o, d + 1);
+	const v461 = v as Record<string, unknown>;
+	const v462 = v461["op"];
+	if (v462 === undefined) fail(p + ".op", 'present', undefined);
+	if (v462 !== "recreate") fail(p + ".op", "\"recreate\"", v462);
+	const v463 = v461["pid"];
+	if (v463 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v463, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v461 of Object.keys(v458)) {
-			if (!(["op","pid"] as readonly string[]).includes(v461)) fail(p + '.' + v461, 'not there (not in the schema)', v458[v461]);
+		for (const v464 of Object.keys(v461)) {
+			if (!(["op","pid"] as readonly string[]).includes(v464)) fail(p + '.' + v464, 'not there (not in the schema)', v461[v464]);
 		}
 	}
 }
@@ -2555,16 +2573,16 @@ function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v462 = v as Record<string, unknown>;
-	const v463 = v462["op"];
-	if (v463 === undefined) fail(p + ".op", 'present', undefined);
-	if (v463 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v463);
-	const v464 = v462["pid"];
-	if (v464 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v464, p + ".pid", o, d + 1);
+	const v465 = v as Record<string, unknown>;
+	const v466 = v465["op"];
+	if (v466 === undefined) fail(p + ".op", 'present', undefined);
+	if (v466 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v466);
+	const v467 = v465["pid"];
+	if (v467 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v467, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v465 of Object.keys(v462)) {
-			if (!(["op","pid"] as readonly string[]).includes(v465)) fail(p + '.' + v465, 'not there (not in the schema)', v462[v465]);
+		for (const v468 of Object.keys(v465)) {
+			if (!(["op","pid"] as readonly string[]).includes(v468)) fail(p + '.' + v468, 'not there (not in the schema)', v465[v468]);
 		}
 	}
 }
@@ -2572,16 +2590,16 @@ function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v466 = v as Record<string, unknown>;
-	const v467 = v466["op"];
-	if (v467 === undefined) fail(p + ".op", 'present', undefined);
-	if (v467 !== "restore") fail(p + ".op", "\"restore\"", v467);
-	const v468 = v466["checkpoint"];
-	if (v468 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v468, p + ".checkpoint", o, d + 1);
+	const v469 = v as Record<string, unknown>;
+	const v470 = v469["op"];
+	if (v470 === undefined) fail(p + ".op", 'present', undefined);
+	if (v470 !== "restore") fail(p + ".op", "\"restore\"", v470);
+	const v471 = v469["checkpoint"];
+	if (v471 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v471, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v469 of Object.keys(v466)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v469)) fail(p + '.' + v469, 'not there (not in the schema)', v466[v469]);
+		for (const v472 of Object.keys(v469)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v472)) fail(p + '.' + v472, 'not there (not in the schema)', v469[v472]);
 		}
 	}
 }
@@ -2589,16 +2607,16 @@ function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v470 = v as Record<string, unknown>;
-	const v471 = v470["op"];
-	if (v471 === undefined) fail(p + ".op", 'present', undefined);
-	if (v471 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v471);
-	const v472 = v470["checkpoint"];
-	if (v472 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v472, p + ".checkpoint", o, d + 1);
+	const v473 = v as Record<string, unknown>;
+	const v474 = v473["op"];
+	if (v474 === undefined) fail(p + ".op", 'present', undefined);
+	if (v474 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v474);
+	const v475 = v473["checkpoint"];
+	if (v475 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v475, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v473 of Object.keys(v470)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v473)) fail(p + '.' + v473, 'not there (not in the schema)', v470[v473]);
+		for (const v476 of Object.keys(v473)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v476)) fail(p + '.' + v476, 'not there (not in the schema)', v473[v476]);
 		}
 	}
 }
@@ -2606,21 +2624,21 @@ function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number)
 function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v474 = v as Record<string, unknown>;
-	const v475 = v474["op"];
-	if (v475 === undefined) fail(p + ".op", 'present', undefined);
-	if (v475 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v475);
-	const v476 = v474["pid"];
-	if (v476 === undefined) {
-		if (o.fill) v474["pid"] = 0;
+	const v477 = v as Record<string, unknown>;
+	const v478 = v477["op"];
+	if (v478 === undefined) fail(p + ".op", 'present', undefined);
+	if (v478 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v478);
+	const v479 = v477["pid"];
+	if (v479 === undefined) {
+		if (o.fill) v477["pid"] = 0;
 	} else {
-		if (!(typeof v476 === 'number' && Number.isInteger(v476))) fail(p + ".pid", "an integer", v476);
-		if (typeof v476 === 'number' && v476 < 0) fail(p + ".pid", ">= 0", v476);
-		if (typeof v476 === 'number' && v476 > 2147483647) fail(p + ".pid", "<= 2147483647", v476);
+		if (!(typeof v479 === 'number' && Number.isInteger(v479))) fail(p + ".pid", "an integer", v479);
+		if (typeof v479 === 'number' && v479 < 0) fail(p + ".pid", ">= 0", v479);
+		if (typeof v479 === 'number' && v479 > 2147483647) fail(p + ".pid", "<= 2147483647", v479);
 	}
 	if (o.strict) {
-		for (const v477 of Object.keys(v474)) {
-			if (!(["op","pid"] as readonly string[]).includes(v477)) fail(p + '.' + v477, 'not there (not in the schema)', v474[v477]);
+		for (const v480 of Object.keys(v477)) {
+			if (!(["op","pid"] as readonly string[]).includes(v480)) fail(p + '.' + v480, 'not there (not in the schema)', v477[v480]);
 		}
 	}
 }
@@ -2628,30 +2646,30 @@ function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v478 = v as Record<string, unknown>;
-	const v479 = v478["op"];
-	if (v479 === undefined) fail(p + ".op", 'present', undefined);
-	if (v479 !== "watch") fail(p + ".op", "\"watch\"", v479);
-	const v480 = v478["pid"];
-	if (v480 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v480, p + ".pid", o, d + 1);
-	const v481 = v478["addr"];
-	if (v481 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v481, p + ".addr", o, d + 1);
-	const v482 = v478["len"];
-	if (v482 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v482 === 'number' && Number.isInteger(v482))) fail(p + ".len", "an integer", v482);
-	if (typeof v482 === 'number' && v482 < 1) fail(p + ".len", ">= 1", v482);
-	if (typeof v482 === 'number' && v482 > 8) fail(p + ".len", "<= 8", v482);
-	const v483 = v478["rw"];
-	if (v483 === undefined) {
-		if (o.fill) v478["rw"] = false;
+	const v481 = v as Record<string, unknown>;
+	const v482 = v481["op"];
+	if (v482 === undefined) fail(p + ".op", 'present', undefined);
+	if (v482 !== "watch") fail(p + ".op", "\"watch\"", v482);
+	const v483 = v481["pid"];
+	if (v483 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v483, p + ".pid", o, d + 1);
+	const v484 = v481["addr"];
+	if (v484 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v484, p + ".addr", o, d + 1);
+	const v485 = v481["len"];
+	if (v485 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v485 === 'number' && Number.isInteger(v485))) fail(p + ".len", "an integer", v485);
+	if (typeof v485 === 'number' && v485 < 1) fail(p + ".len", ">= 1", v485);
+	if (typeof v485 === 'number' && v485 > 8) fail(p + ".len", "<= 8", v485);
+	const v486 = v481["rw"];
+	if (v486 === undefined) {
+		if (o.fill) v481["rw"] = false;
 	} else {
-		if (!(typeof v483 === 'boolean')) fail(p + ".rw", "a boolean", v483);
+		if (!(typeof v486 === 'boolean')) fail(p + ".rw", "a boolean", v486);
 	}
 	if (o.strict) {
-		for (const v484 of Object.keys(v478)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v484)) fail(p + '.' + v484, 'not there (not in the schema)', v478[v484]);
+		for (const v487 of Object.keys(v481)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v487)) fail(p + '.' + v487, 'not there (not in the schema)', v481[v487]);
 		}
 	}
 }
@@ -2659,19 +2677,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v485 = v as Record<string, unknown>;
-	const v486 = v485["op"];
-	if (v486 === undefined) fail(p + ".op", 'present', undefined);
-	if (v486 !== "unwatch") fail(p + ".op", "\"unwatch\"", v486);
-	const v487 = v485["pid"];
-	if (v487 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v487, p + ".pid", o, d + 1);
-	const v488 = v485["addr"];
-	if (v488 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v488, p + ".addr", o, d + 1);
+	const v488 = v as Record<string, unknown>;
+	const v489 = v488["op"];
+	if (v489 === undefined) fail(p + ".op", 'present', undefined);
+	if (v489 !== "unwatch") fail(p + ".op", "\"unwatch\"", v489);
+	const v490 = v488["pid"];
+	if (v490 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v490, p + ".pid", o, d + 1);
+	const v491 = v488["addr"];
+	if (v491 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v491, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v489 of Object.keys(v485)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v489)) fail(p + '.' + v489, 'not there (not in the schema)', v485[v489]);
+		for (const v492 of Object.keys(v488)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v492)) fail(p + '.' + v492, 'not there (not in the schema)', v488[v492]);
 		}
 	}
 }
@@ -2679,20 +2697,20 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v490 = v as Record<string, unknown>;
-	const v491 = v490["op"];
-	if (v491 === undefined) fail(p + ".op", 'present', undefined);
-	if (v491 !== "global") fail(p + ".op", "\"global\"", v491);
-	const v492 = v490["pid"];
-	if (v492 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v492, p + ".pid", o, d + 1);
-	const v493 = v490["name"];
-	if (v493 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v493 === 'string')) fail(p + ".name", "a string", v493);
-	if (typeof v493 === 'string' && v493.length < 1) fail(p + ".name", "a string of 1+ characters", v493);
+	const v493 = v as Record<string, unknown>;
+	const v494 = v493["op"];
+	if (v494 === undefined) fail(p + ".op", 'present', undefined);
+	if (v494 !== "global") fail(p + ".op", "\"global\"", v494);
+	const v495 = v493["pid"];
+	if (v495 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v495, p + ".pid", o, d + 1);
+	const v496 = v493["name"];
+	if (v496 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v496 === 'string')) fail(p + ".name", "a string", v496);
+	if (typeof v496 === 'string' && v496.length < 1) fail(p + ".name", "a string of 1+ characters", v496);
 	if (o.strict) {
-		for (const v494 of Object.keys(v490)) {
-			if (!(["op","pid","name"] as readonly string[]).includes(v494)) fail(p + '.' + v494, 'not there (not in the schema)', v490[v494]);
+		for (const v497 of Object.keys(v493)) {
+			if (!(["op","pid","name"] as readonly string[]).includes(v497)) fail(p + '.' + v497, 'not there (not in the schema)', v493[v497]);
 		}
 	}
 }
@@ -2700,16 +2718,16 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v495 = v as Record<string, unknown>;
-	const v496 = v495["op"];
-	if (v496 === undefined) fail(p + ".op", 'present', undefined);
-	if (v496 !== "stop") fail(p + ".op", "\"stop\"", v496);
-	const v497 = v495["pid"];
-	if (v497 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v497, p + ".pid", o, d + 1);
+	const v498 = v as Record<string, unknown>;
+	const v499 = v498["op"];
+	if (v499 === undefined) fail(p + ".op", 'present', undefined);
+	if (v499 !== "stop") fail(p + ".op", "\"stop\"", v499);
+	const v500 = v498["pid"];
+	if (v500 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v500, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v498 of Object.keys(v495)) {
-			if (!(["op","pid"] as readonly string[]).includes(v498)) fail(p + '.' + v498, 'not there (not in the schema)', v495[v498]);
+		for (const v501 of Object.keys(v498)) {
+			if (!(["op","pid"] as readonly string[]).includes(v501)) fail(p + '.' + v501, 'not there (not in the schema)', v498[v501]);
 		}
 	}
 }
@@ -2717,20 +2735,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v499 = v as Record<string, unknown>;
-	const v500 = v499["op"];
-	if (v500 === undefined) fail(p + ".op", 'present', undefined);
-	if (v500 !== "resume") fail(p + ".op", "\"resume\"", v500);
-	const v501 = v499["pid"];
-	if (v501 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v501, p + ".pid", o, d + 1);
-	const v502 = v499["tid"];
-	if (v502 !== undefined) {
-		checkPid(v502, p + ".tid", o, d + 1);
+	const v502 = v as Record<string, unknown>;
+	const v503 = v502["op"];
+	if (v503 === undefined) fail(p + ".op", 'present', undefined);
+	if (v503 !== "resume") fail(p + ".op", "\"resume\"", v503);
+	const v504 = v502["pid"];
+	if (v504 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v504, p + ".pid", o, d + 1);
+	const v505 = v502["tid"];
+	if (v505 !== undefined) {
+		checkPid(v505, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v503 of Object.keys(v499)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v503)) fail(p + '.' + v503, 'not there (not in the schema)', v499[v503]);
+		for (const v506 of Object.keys(v502)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v506)) fail(p + '.' + v506, 'not there (not in the schema)', v502[v506]);
 		}
 	}
 }
@@ -2738,43 +2756,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v504 = v as Record<string, unknown>;
-	const v505 = v504["op"];
-	if (v505 === undefined) fail(p + ".op", 'present', undefined);
-	if (v505 !== "launch") fail(p + ".op", "\"launch\"", v505);
-	const v506 = v504["path"];
-	if (v506 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v506 === 'string')) fail(p + ".path", "a string", v506);
-	if (typeof v506 === 'string' && v506.length < 1) fail(p + ".path", "a string of 1+ characters", v506);
-	const v507 = v504["cwd"];
-	if (v507 === undefined) {
-		if (o.fill) v504["cwd"] = "";
+	const v507 = v as Record<string, unknown>;
+	const v508 = v507["op"];
+	if (v508 === undefined) fail(p + ".op", 'present', undefined);
+	if (v508 !== "launch") fail(p + ".op", "\"launch\"", v508);
+	const v509 = v507["path"];
+	if (v509 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v509 === 'string')) fail(p + ".path", "a string", v509);
+	if (typeof v509 === 'string' && v509.length < 1) fail(p + ".path", "a string of 1+ characters", v509);
+	const v510 = v507["cwd"];
+	if (v510 === undefined) {
+		if (o.fill) v507["cwd"] = "";
 	} else {
-		if (!(typeof v507 === 'string')) fail(p + ".cwd", "a string", v507);
+		if (!(typeof v510 === 'string')) fail(p + ".cwd", "a string", v510);
 	}
-	const v508 = v504["argv"];
-	if (v508 === undefined) {
-		if (o.fill) v504["argv"] = [];
-	} else {
-		if (!(Array.isArray(v508))) fail(p + ".argv", "an array", v508);
-		for (let v509 = 0; v509 < v508.length; v509++) {
-			const v510: unknown = v508[v509];
-			if (!(typeof v510 === 'string')) fail(p + ".argv" + '[' + v509 + ']', "a string", v510);
-		}
-	}
-	const v511 = v504["env"];
+	const v511 = v507["argv"];
 	if (v511 === undefined) {
-		if (o.fill) v504["env"] = [];
+		if (o.fill) v507["argv"] = [];
 	} else {
-		if (!(Array.isArray(v511))) fail(p + ".env", "an array", v511);
+		if (!(Array.isArray(v511))) fail(p + ".argv", "an array", v511);
 		for (let v512 = 0; v512 < v511.length; v512++) {
 			const v513: unknown = v511[v512];
-			if (!(typeof v513 === 'string')) fail(p + ".env" + '[' + v512 + ']', "a string", v513);
+			if (!(typeof v513 === 'string')) fail(p + ".argv" + '[' + v512 + ']', "a string", v513);
+		}
+	}
+	const v514 = v507["env"];
+	if (v514 === undefined) {
+		if (o.fill) v507["env"] = [];
+	} else {
+		if (!(Array.isArray(v514))) fail(p + ".env", "an array", v514);
+		for (let v515 = 0; v515 < v514.length; v515++) {
+			const v516: unknown = v514[v515];
+			if (!(typeof v516 === 'string')) fail(p + ".env" + '[' + v515 + ']', "a string", v516);
 		}
 	}
 	if (o.strict) {
-		for (const v514 of Object.keys(v504)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v514)) fail(p + '.' + v514, 'not there (not in the schema)', v504[v514]);
+		for (const v517 of Object.keys(v507)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v517)) fail(p + '.' + v517, 'not there (not in the schema)', v507[v517]);
 		}
 	}
 }
@@ -2782,40 +2800,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v515 = v as Record<string, unknown>;
-	const v516 = v515["op"];
-	if (v516 === undefined) fail(p + ".op", 'present', undefined);
-	if (v516 !== "fork") fail(p + ".op", "\"fork\"", v516);
-	const v517 = v515["pid"];
-	if (v517 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v517, p + ".pid", o, d + 1);
-	const v518 = v515["stopped"];
-	if (v518 === undefined) {
-		if (o.fill) v515["stopped"] = false;
-	} else {
-		if (!(typeof v518 === 'boolean')) fail(p + ".stopped", "a boolean", v518);
-	}
-	const v519 = v515["keepTraced"];
-	if (v519 === undefined) {
-		if (o.fill) v515["keepTraced"] = false;
-	} else {
-		if (!(typeof v519 === 'boolean')) fail(p + ".keepTraced", "a boolean", v519);
-	}
-	const v520 = v515["copyDontfork"];
-	if (v520 === undefined) {
-		if (o.fill) v515["copyDontfork"] = false;
-	} else {
-		if (!(typeof v520 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v520);
-	}
-	const v521 = v515["sameTids"];
+	const v518 = v as Record<string, unknown>;
+	const v519 = v518["op"];
+	if (v519 === undefined) fail(p + ".op", 'present', undefined);
+	if (v519 !== "fork") fail(p + ".op", "\"fork\"", v519);
+	const v520 = v518["pid"];
+	if (v520 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v520, p + ".pid", o, d + 1);
+	const v521 = v518["stopped"];
 	if (v521 === undefined) {
-		if (o.fill) v515["sameTids"] = false;
+		if (o.fill) v518["stopped"] = false;
 	} else {
-		if (!(typeof v521 === 'boolean')) fail(p + ".sameTids", "a boolean", v521);
+		if (!(typeof v521 === 'boolean')) fail(p + ".stopped", "a boolean", v521);
+	}
+	const v522 = v518["keepTraced"];
+	if (v522 === undefined) {
+		if (o.fill) v518["keepTraced"] = false;
+	} else {
+		if (!(typeof v522 === 'boolean')) fail(p + ".keepTraced", "a boolean", v522);
+	}
+	const v523 = v518["copyDontfork"];
+	if (v523 === undefined) {
+		if (o.fill) v518["copyDontfork"] = false;
+	} else {
+		if (!(typeof v523 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v523);
+	}
+	const v524 = v518["sameTids"];
+	if (v524 === undefined) {
+		if (o.fill) v518["sameTids"] = false;
+	} else {
+		if (!(typeof v524 === 'boolean')) fail(p + ".sameTids", "a boolean", v524);
 	}
 	if (o.strict) {
-		for (const v522 of Object.keys(v515)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v522)) fail(p + '.' + v522, 'not there (not in the schema)', v515[v522]);
+		for (const v525 of Object.keys(v518)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v525)) fail(p + '.' + v525, 'not there (not in the schema)', v518[v525]);
 		}
 	}
 }
@@ -2823,16 +2841,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v523 = v as Record<string, unknown>;
-	const v524 = v523["op"];
-	if (v524 === undefined) fail(p + ".op", 'present', undefined);
-	if (v524 !== "kill") fail(p + ".op", "\"kill\"", v524);
-	const v525 = v523["pid"];
-	if (v525 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v525, p + ".pid", o, d + 1);
+	const v526 = v as Record<string, unknown>;
+	const v527 = v526["op"];
+	if (v527 === undefined) fail(p + ".op", 'present', undefined);
+	if (v527 !== "kill") fail(p + ".op", "\"kill\"", v527);
+	const v528 = v526["pid"];
+	if (v528 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v528, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v526 of Object.keys(v523)) {
-			if (!(["op","pid"] as readonly string[]).includes(v526)) fail(p + '.' + v526, 'not there (not in the schema)', v523[v526]);
+		for (const v529 of Object.keys(v526)) {
+			if (!(["op","pid"] as readonly string[]).includes(v529)) fail(p + '.' + v529, 'not there (not in the schema)', v526[v529]);
 		}
 	}
 }
@@ -2840,43 +2858,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v527 = v as Record<string, unknown>;
-	const v528 = v527["op"];
-	if (v528 === undefined) fail(p + ".op", 'present', undefined);
-	if (v528 !== "step") fail(p + ".op", "\"step\"", v528);
-	const v529 = v527["pid"];
-	if (v529 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v529, p + ".pid", o, d + 1);
-	const v530 = v527["tid"];
-	if (v530 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v530, p + ".tid", o, d + 1);
-	const v531 = v527["line"];
-	if (v531 === undefined) {
-		if (o.fill) v527["line"] = false;
-	} else {
-		if (!(typeof v531 === 'boolean')) fail(p + ".line", "a boolean", v531);
-	}
-	const v532 = v527["into"];
-	if (v532 === undefined) {
-		if (o.fill) v527["into"] = false;
-	} else {
-		if (!(typeof v532 === 'boolean')) fail(p + ".into", "a boolean", v532);
-	}
-	const v533 = v527["out"];
-	if (v533 === undefined) {
-		if (o.fill) v527["out"] = false;
-	} else {
-		if (!(typeof v533 === 'boolean')) fail(p + ".out", "a boolean", v533);
-	}
-	const v534 = v527["alone"];
+	const v530 = v as Record<string, unknown>;
+	const v531 = v530["op"];
+	if (v531 === undefined) fail(p + ".op", 'present', undefined);
+	if (v531 !== "step") fail(p + ".op", "\"step\"", v531);
+	const v532 = v530["pid"];
+	if (v532 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v532, p + ".pid", o, d + 1);
+	const v533 = v530["tid"];
+	if (v533 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v533, p + ".tid", o, d + 1);
+	const v534 = v530["line"];
 	if (v534 === undefined) {
-		if (o.fill) v527["alone"] = false;
+		if (o.fill) v530["line"] = false;
 	} else {
-		if (!(typeof v534 === 'boolean')) fail(p + ".alone", "a boolean", v534);
+		if (!(typeof v534 === 'boolean')) fail(p + ".line", "a boolean", v534);
+	}
+	const v535 = v530["into"];
+	if (v535 === undefined) {
+		if (o.fill) v530["into"] = false;
+	} else {
+		if (!(typeof v535 === 'boolean')) fail(p + ".into", "a boolean", v535);
+	}
+	const v536 = v530["out"];
+	if (v536 === undefined) {
+		if (o.fill) v530["out"] = false;
+	} else {
+		if (!(typeof v536 === 'boolean')) fail(p + ".out", "a boolean", v536);
+	}
+	const v537 = v530["alone"];
+	if (v537 === undefined) {
+		if (o.fill) v530["alone"] = false;
+	} else {
+		if (!(typeof v537 === 'boolean')) fail(p + ".alone", "a boolean", v537);
 	}
 	if (o.strict) {
-		for (const v535 of Object.keys(v527)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v535)) fail(p + '.' + v535, 'not there (not in the schema)', v527[v535]);
+		for (const v538 of Object.keys(v530)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v538)) fail(p + '.' + v538, 'not there (not in the schema)', v530[v538]);
 		}
 	}
 }
@@ -2884,19 +2902,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v536 = v as Record<string, unknown>;
-	const v537 = v536["op"];
-	if (v537 === undefined) fail(p + ".op", 'present', undefined);
-	if (v537 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v537);
-	const v538 = v536["pid"];
-	if (v538 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v538, p + ".pid", o, d + 1);
-	const v539 = v536["addr"];
-	if (v539 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v539, p + ".addr", o, d + 1);
+	const v539 = v as Record<string, unknown>;
+	const v540 = v539["op"];
+	if (v540 === undefined) fail(p + ".op", 'present', undefined);
+	if (v540 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v540);
+	const v541 = v539["pid"];
+	if (v541 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v541, p + ".pid", o, d + 1);
+	const v542 = v539["addr"];
+	if (v542 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v542, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v540 of Object.keys(v536)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v540)) fail(p + '.' + v540, 'not there (not in the schema)', v536[v540]);
+		for (const v543 of Object.keys(v539)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v543)) fail(p + '.' + v543, 'not there (not in the schema)', v539[v543]);
 		}
 	}
 }
@@ -2904,19 +2922,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v541 = v as Record<string, unknown>;
-	const v542 = v541["op"];
-	if (v542 === undefined) fail(p + ".op", 'present', undefined);
-	if (v542 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v542);
-	const v543 = v541["pid"];
-	if (v543 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v543, p + ".pid", o, d + 1);
-	const v544 = v541["addr"];
-	if (v544 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v544, p + ".addr", o, d + 1);
+	const v544 = v as Record<string, unknown>;
+	const v545 = v544["op"];
+	if (v545 === undefined) fail(p + ".op", 'present', undefined);
+	if (v545 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v545);
+	const v546 = v544["pid"];
+	if (v546 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v546, p + ".pid", o, d + 1);
+	const v547 = v544["addr"];
+	if (v547 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v547, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v545 of Object.keys(v541)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v545)) fail(p + '.' + v545, 'not there (not in the schema)', v541[v545]);
+		for (const v548 of Object.keys(v544)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v544[v548]);
 		}
 	}
 }
@@ -2924,27 +2942,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v546 = v as Record<string, unknown>;
-	const v547 = v546["op"];
-	if (v547 === undefined) fail(p + ".op", 'present', undefined);
-	if (v547 !== "setRegs") fail(p + ".op", "\"setRegs\"", v547);
-	const v548 = v546["pid"];
-	if (v548 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v548, p + ".pid", o, d + 1);
-	const v549 = v546["tid"];
-	if (v549 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v549, p + ".tid", o, d + 1);
-	const v550 = v546["regs"];
-	if (v550 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v550))) fail(p + ".regs", "an object", v550);
-	const v551 = v550 as Record<string, unknown>;
-	for (const v552 of Object.keys(v551)) {
-		if (([] as readonly string[]).includes(v552)) continue;
-		checkHex(v551[v552], p + ".regs" + '.' + v552, o, d + 1);
+	const v549 = v as Record<string, unknown>;
+	const v550 = v549["op"];
+	if (v550 === undefined) fail(p + ".op", 'present', undefined);
+	if (v550 !== "setRegs") fail(p + ".op", "\"setRegs\"", v550);
+	const v551 = v549["pid"];
+	if (v551 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v551, p + ".pid", o, d + 1);
+	const v552 = v549["tid"];
+	if (v552 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v552, p + ".tid", o, d + 1);
+	const v553 = v549["regs"];
+	if (v553 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v553))) fail(p + ".regs", "an object", v553);
+	const v554 = v553 as Record<string, unknown>;
+	for (const v555 of Object.keys(v554)) {
+		if (([] as readonly string[]).includes(v555)) continue;
+		checkHex(v554[v555], p + ".regs" + '.' + v555, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v553 of Object.keys(v546)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v553)) fail(p + '.' + v553, 'not there (not in the schema)', v546[v553]);
+		for (const v556 of Object.keys(v549)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v556)) fail(p + '.' + v556, 'not there (not in the schema)', v549[v556]);
 		}
 	}
 }
@@ -2952,13 +2970,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v554 = v as Record<string, unknown>;
-	const v555 = v554["op"];
-	if (v555 === undefined) fail(p + ".op", 'present', undefined);
-	if (v555 !== "ping") fail(p + ".op", "\"ping\"", v555);
+	const v557 = v as Record<string, unknown>;
+	const v558 = v557["op"];
+	if (v558 === undefined) fail(p + ".op", 'present', undefined);
+	if (v558 !== "ping") fail(p + ".op", "\"ping\"", v558);
 	if (o.strict) {
-		for (const v556 of Object.keys(v554)) {
-			if (!(["op"] as readonly string[]).includes(v556)) fail(p + '.' + v556, 'not there (not in the schema)', v554[v556]);
+		for (const v559 of Object.keys(v557)) {
+			if (!(["op"] as readonly string[]).includes(v559)) fail(p + '.' + v559, 'not there (not in the schema)', v557[v559]);
 		}
 	}
 }
@@ -2966,29 +2984,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v557 = v as Record<string, unknown>;
-	const v558 = v557["op"];
-	if (v558 === undefined) fail(p + ".op", 'present', undefined);
-	if (v558 !== "stack") fail(p + ".op", "\"stack\"", v558);
-	const v559 = v557["pid"];
-	if (v559 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v559, p + ".pid", o, d + 1);
-	const v560 = v557["tid"];
-	if (v560 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v560 === 'number' && Number.isInteger(v560))) fail(p + ".tid", "an integer", v560);
-	if (typeof v560 === 'number' && v560 < 0) fail(p + ".tid", ">= 0", v560);
-	if (typeof v560 === 'number' && v560 > 2147483647) fail(p + ".tid", "<= 2147483647", v560);
-	const v561 = v557["maxFrames"];
-	if (v561 === undefined) {
-		if (o.fill) v557["maxFrames"] = 0;
+	const v560 = v as Record<string, unknown>;
+	const v561 = v560["op"];
+	if (v561 === undefined) fail(p + ".op", 'present', undefined);
+	if (v561 !== "stack") fail(p + ".op", "\"stack\"", v561);
+	const v562 = v560["pid"];
+	if (v562 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v562, p + ".pid", o, d + 1);
+	const v563 = v560["tid"];
+	if (v563 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v563 === 'number' && Number.isInteger(v563))) fail(p + ".tid", "an integer", v563);
+	if (typeof v563 === 'number' && v563 < 0) fail(p + ".tid", ">= 0", v563);
+	if (typeof v563 === 'number' && v563 > 2147483647) fail(p + ".tid", "<= 2147483647", v563);
+	const v564 = v560["maxFrames"];
+	if (v564 === undefined) {
+		if (o.fill) v560["maxFrames"] = 0;
 	} else {
-		if (!(typeof v561 === 'number' && Number.isInteger(v561))) fail(p + ".maxFrames", "an integer", v561);
-		if (typeof v561 === 'number' && v561 < 0) fail(p + ".maxFrames", ">= 0", v561);
-		if (typeof v561 === 'number' && v561 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v561);
+		if (!(typeof v564 === 'number' && Number.isInteger(v564))) fail(p + ".maxFrames", "an integer", v564);
+		if (typeof v564 === 'number' && v564 < 0) fail(p + ".maxFrames", ">= 0", v564);
+		if (typeof v564 === 'number' && v564 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v564);
 	}
 	if (o.strict) {
-		for (const v562 of Object.keys(v557)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v562)) fail(p + '.' + v562, 'not there (not in the schema)', v557[v562]);
+		for (const v565 of Object.keys(v560)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v565)) fail(p + '.' + v565, 'not there (not in the schema)', v560[v565]);
 		}
 	}
 }
@@ -2996,34 +3014,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v563 = v as Record<string, unknown>;
-	const v564 = v563["op"];
-	if (v564 === undefined) fail(p + ".op", 'present', undefined);
-	if (v564 !== "symbols") fail(p + ".op", "\"symbols\"", v564);
-	const v565 = v563["pid"];
-	if (v565 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v565, p + ".pid", o, d + 1);
-	const v566 = v563["function"];
-	if (v566 !== undefined) {
-		if (!(typeof v566 === 'string')) fail(p + ".function", "a string", v566);
-	}
-	const v567 = v563["file"];
-	if (v567 !== undefined) {
-		if (!(typeof v567 === 'string')) fail(p + ".file", "a string", v567);
-	}
-	const v568 = v563["line"];
-	if (v568 !== undefined) {
-		if (!(typeof v568 === 'number' && Number.isInteger(v568))) fail(p + ".line", "an integer", v568);
-		if (typeof v568 === 'number' && v568 < 1) fail(p + ".line", ">= 1", v568);
-		if (typeof v568 === 'number' && v568 > 2147483647) fail(p + ".line", "<= 2147483647", v568);
-	}
-	const v569 = v563["addr"];
+	const v566 = v as Record<string, unknown>;
+	const v567 = v566["op"];
+	if (v567 === undefined) fail(p + ".op", 'present', undefined);
+	if (v567 !== "symbols") fail(p + ".op", "\"symbols\"", v567);
+	const v568 = v566["pid"];
+	if (v568 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v568, p + ".pid", o, d + 1);
+	const v569 = v566["function"];
 	if (v569 !== undefined) {
-		checkHex(v569, p + ".addr", o, d + 1);
+		if (!(typeof v569 === 'string')) fail(p + ".function", "a string", v569);
+	}
+	const v570 = v566["file"];
+	if (v570 !== undefined) {
+		if (!(typeof v570 === 'string')) fail(p + ".file", "a string", v570);
+	}
+	const v571 = v566["line"];
+	if (v571 !== undefined) {
+		if (!(typeof v571 === 'number' && Number.isInteger(v571))) fail(p + ".line", "an integer", v571);
+		if (typeof v571 === 'number' && v571 < 1) fail(p + ".line", ">= 1", v571);
+		if (typeof v571 === 'number' && v571 > 2147483647) fail(p + ".line", "<= 2147483647", v571);
+	}
+	const v572 = v566["addr"];
+	if (v572 !== undefined) {
+		checkHex(v572, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v570 of Object.keys(v563)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v570)) fail(p + '.' + v570, 'not there (not in the schema)', v563[v570]);
+		for (const v573 of Object.keys(v566)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v573)) fail(p + '.' + v573, 'not there (not in the schema)', v566[v573]);
 		}
 	}
 }
@@ -3031,27 +3049,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v571 = v as Record<string, unknown>;
-	const v572 = v571["op"];
-	if (v572 === undefined) fail(p + ".op", 'present', undefined);
-	if (v572 !== "locals") fail(p + ".op", "\"locals\"", v572);
-	const v573 = v571["pid"];
-	if (v573 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v573, p + ".pid", o, d + 1);
-	const v574 = v571["tid"];
-	if (v574 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v574, p + ".tid", o, d + 1);
-	const v575 = v571["frame"];
-	if (v575 === undefined) {
-		if (o.fill) v571["frame"] = 0;
+	const v574 = v as Record<string, unknown>;
+	const v575 = v574["op"];
+	if (v575 === undefined) fail(p + ".op", 'present', undefined);
+	if (v575 !== "locals") fail(p + ".op", "\"locals\"", v575);
+	const v576 = v574["pid"];
+	if (v576 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v576, p + ".pid", o, d + 1);
+	const v577 = v574["tid"];
+	if (v577 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v577, p + ".tid", o, d + 1);
+	const v578 = v574["frame"];
+	if (v578 === undefined) {
+		if (o.fill) v574["frame"] = 0;
 	} else {
-		if (!(typeof v575 === 'number' && Number.isInteger(v575))) fail(p + ".frame", "an integer", v575);
-		if (typeof v575 === 'number' && v575 < 0) fail(p + ".frame", ">= 0", v575);
-		if (typeof v575 === 'number' && v575 > 254) fail(p + ".frame", "<= 254", v575);
+		if (!(typeof v578 === 'number' && Number.isInteger(v578))) fail(p + ".frame", "an integer", v578);
+		if (typeof v578 === 'number' && v578 < 0) fail(p + ".frame", ">= 0", v578);
+		if (typeof v578 === 'number' && v578 > 254) fail(p + ".frame", "<= 254", v578);
 	}
 	if (o.strict) {
-		for (const v576 of Object.keys(v571)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v576)) fail(p + '.' + v576, 'not there (not in the schema)', v571[v576]);
+		for (const v579 of Object.keys(v574)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v579)) fail(p + '.' + v579, 'not there (not in the schema)', v574[v579]);
 		}
 	}
 }
@@ -3059,22 +3077,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v577 = v as Record<string, unknown>;
-	const v578 = v577["type"];
-	if (v578 === undefined) fail(p + ".type", 'present', undefined);
-	if (v578 !== "event") fail(p + ".type", "\"event\"", v578);
-	const v579 = v577["event"];
-	if (v579 === undefined) fail(p + ".event", 'present', undefined);
-	if (v579 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v579);
-	const v580 = v577["pid"];
-	if (v580 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v580, p + ".pid", o, d + 1);
-	const v581 = v577["tid"];
-	if (v581 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v581, p + ".tid", o, d + 1);
+	const v580 = v as Record<string, unknown>;
+	const v581 = v580["type"];
+	if (v581 === undefined) fail(p + ".type", 'present', undefined);
+	if (v581 !== "event") fail(p + ".type", "\"event\"", v581);
+	const v582 = v580["event"];
+	if (v582 === undefined) fail(p + ".event", 'present', undefined);
+	if (v582 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v582);
+	const v583 = v580["pid"];
+	if (v583 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v583, p + ".pid", o, d + 1);
+	const v584 = v580["tid"];
+	if (v584 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v584, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v582 of Object.keys(v577)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v582)) fail(p + '.' + v582, 'not there (not in the schema)', v577[v582]);
+		for (const v585 of Object.keys(v580)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v585)) fail(p + '.' + v585, 'not there (not in the schema)', v580[v585]);
 		}
 	}
 }
@@ -3082,22 +3100,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v583 = v as Record<string, unknown>;
-	const v584 = v583["type"];
-	if (v584 === undefined) fail(p + ".type", 'present', undefined);
-	if (v584 !== "event") fail(p + ".type", "\"event\"", v584);
-	const v585 = v583["event"];
-	if (v585 === undefined) fail(p + ".event", 'present', undefined);
-	if (v585 !== "threadExited") fail(p + ".event", "\"threadExited\"", v585);
-	const v586 = v583["pid"];
-	if (v586 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v586, p + ".pid", o, d + 1);
-	const v587 = v583["tid"];
-	if (v587 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v587, p + ".tid", o, d + 1);
+	const v586 = v as Record<string, unknown>;
+	const v587 = v586["type"];
+	if (v587 === undefined) fail(p + ".type", 'present', undefined);
+	if (v587 !== "event") fail(p + ".type", "\"event\"", v587);
+	const v588 = v586["event"];
+	if (v588 === undefined) fail(p + ".event", 'present', undefined);
+	if (v588 !== "threadExited") fail(p + ".event", "\"threadExited\"", v588);
+	const v589 = v586["pid"];
+	if (v589 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v589, p + ".pid", o, d + 1);
+	const v590 = v586["tid"];
+	if (v590 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v590, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v588 of Object.keys(v583)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v588)) fail(p + '.' + v588, 'not there (not in the schema)', v583[v588]);
+		for (const v591 of Object.keys(v586)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v591)) fail(p + '.' + v591, 'not there (not in the schema)', v586[v591]);
 		}
 	}
 }
@@ -3105,38 +3123,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v589 = v as Record<string, unknown>;
-	const v590 = v589["type"];
-	if (v590 === undefined) fail(p + ".type", 'present', undefined);
-	if (v590 !== "event") fail(p + ".type", "\"event\"", v590);
-	const v591 = v589["event"];
-	if (v591 === undefined) fail(p + ".event", 'present', undefined);
-	if (v591 !== "stopped") fail(p + ".event", "\"stopped\"", v591);
-	const v592 = v589["pid"];
-	if (v592 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v592, p + ".pid", o, d + 1);
-	const v593 = v589["tid"];
-	if (v593 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v593, p + ".tid", o, d + 1);
-	const v594 = v589["reason"];
-	if (v594 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v594 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v594)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v594);
-	const v595 = v589["signal"];
-	if (v595 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v595 === 'number' && Number.isInteger(v595))) fail(p + ".signal", "an integer", v595);
-	if (typeof v595 === 'number' && v595 < 0) fail(p + ".signal", ">= 0", v595);
-	if (typeof v595 === 'number' && v595 > 64) fail(p + ".signal", "<= 64", v595);
-	const v596 = v589["pc"];
-	if (v596 !== undefined) {
-		checkHex(v596, p + ".pc", o, d + 1);
+	const v592 = v as Record<string, unknown>;
+	const v593 = v592["type"];
+	if (v593 === undefined) fail(p + ".type", 'present', undefined);
+	if (v593 !== "event") fail(p + ".type", "\"event\"", v593);
+	const v594 = v592["event"];
+	if (v594 === undefined) fail(p + ".event", 'present', undefined);
+	if (v594 !== "stopped") fail(p + ".event", "\"stopped\"", v594);
+	const v595 = v592["pid"];
+	if (v595 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v595, p + ".pid", o, d + 1);
+	const v596 = v592["tid"];
+	if (v596 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v596, p + ".tid", o, d + 1);
+	const v597 = v592["reason"];
+	if (v597 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v597 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v597)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v597);
+	const v598 = v592["signal"];
+	if (v598 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v598 === 'number' && Number.isInteger(v598))) fail(p + ".signal", "an integer", v598);
+	if (typeof v598 === 'number' && v598 < 0) fail(p + ".signal", ">= 0", v598);
+	if (typeof v598 === 'number' && v598 > 64) fail(p + ".signal", "<= 64", v598);
+	const v599 = v592["pc"];
+	if (v599 !== undefined) {
+		checkHex(v599, p + ".pc", o, d + 1);
 	}
-	const v597 = v589["addr"];
-	if (v597 !== undefined) {
-		checkHex(v597, p + ".addr", o, d + 1);
+	const v600 = v592["addr"];
+	if (v600 !== undefined) {
+		checkHex(v600, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v598 of Object.keys(v589)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v598)) fail(p + '.' + v598, 'not there (not in the schema)', v589[v598]);
+		for (const v601 of Object.keys(v592)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v601)) fail(p + '.' + v601, 'not there (not in the schema)', v592[v601]);
 		}
 	}
 }
@@ -3144,30 +3162,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v599 = v as Record<string, unknown>;
-	const v600 = v599["type"];
-	if (v600 === undefined) fail(p + ".type", 'present', undefined);
-	if (v600 !== "event") fail(p + ".type", "\"event\"", v600);
-	const v601 = v599["event"];
-	if (v601 === undefined) fail(p + ".event", 'present', undefined);
-	if (v601 !== "signal") fail(p + ".event", "\"signal\"", v601);
-	const v602 = v599["pid"];
-	if (v602 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v602, p + ".pid", o, d + 1);
-	const v603 = v599["tid"];
-	if (v603 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v603, p + ".tid", o, d + 1);
-	const v604 = v599["signal"];
-	if (v604 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v604 === 'number' && Number.isInteger(v604))) fail(p + ".signal", "an integer", v604);
-	if (typeof v604 === 'number' && v604 < 1) fail(p + ".signal", ">= 1", v604);
-	if (typeof v604 === 'number' && v604 > 64) fail(p + ".signal", "<= 64", v604);
-	const v605 = v599["passed"];
-	if (v605 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v605 === 'boolean')) fail(p + ".passed", "a boolean", v605);
+	const v602 = v as Record<string, unknown>;
+	const v603 = v602["type"];
+	if (v603 === undefined) fail(p + ".type", 'present', undefined);
+	if (v603 !== "event") fail(p + ".type", "\"event\"", v603);
+	const v604 = v602["event"];
+	if (v604 === undefined) fail(p + ".event", 'present', undefined);
+	if (v604 !== "signal") fail(p + ".event", "\"signal\"", v604);
+	const v605 = v602["pid"];
+	if (v605 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v605, p + ".pid", o, d + 1);
+	const v606 = v602["tid"];
+	if (v606 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v606, p + ".tid", o, d + 1);
+	const v607 = v602["signal"];
+	if (v607 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v607 === 'number' && Number.isInteger(v607))) fail(p + ".signal", "an integer", v607);
+	if (typeof v607 === 'number' && v607 < 1) fail(p + ".signal", ">= 1", v607);
+	if (typeof v607 === 'number' && v607 > 64) fail(p + ".signal", "<= 64", v607);
+	const v608 = v602["passed"];
+	if (v608 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v608 === 'boolean')) fail(p + ".passed", "a boolean", v608);
 	if (o.strict) {
-		for (const v606 of Object.keys(v599)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v606)) fail(p + '.' + v606, 'not there (not in the schema)', v599[v606]);
+		for (const v609 of Object.keys(v602)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v609)) fail(p + '.' + v609, 'not there (not in the schema)', v602[v609]);
 		}
 	}
 }
@@ -3175,31 +3193,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v607 = v as Record<string, unknown>;
-	const v608 = v607["type"];
-	if (v608 === undefined) fail(p + ".type", 'present', undefined);
-	if (v608 !== "event") fail(p + ".type", "\"event\"", v608);
-	const v609 = v607["event"];
-	if (v609 === undefined) fail(p + ".event", 'present', undefined);
-	if (v609 !== "childProcess") fail(p + ".event", "\"childProcess\"", v609);
-	const v610 = v607["pid"];
-	if (v610 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v610, p + ".pid", o, d + 1);
-	const v611 = v607["tid"];
-	if (v611 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v611, p + ".tid", o, d + 1);
-	const v612 = v607["child"];
-	if (v612 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v612, p + ".child", o, d + 1);
-	const v613 = v607["kind"];
-	if (v613 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v613 !== 'string' || !["fork","vfork","clone"].includes(v613)) fail(p + ".kind", "one of fork|vfork|clone", v613);
-	const v614 = v607["detached"];
-	if (v614 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v614 === 'boolean')) fail(p + ".detached", "a boolean", v614);
+	const v610 = v as Record<string, unknown>;
+	const v611 = v610["type"];
+	if (v611 === undefined) fail(p + ".type", 'present', undefined);
+	if (v611 !== "event") fail(p + ".type", "\"event\"", v611);
+	const v612 = v610["event"];
+	if (v612 === undefined) fail(p + ".event", 'present', undefined);
+	if (v612 !== "childProcess") fail(p + ".event", "\"childProcess\"", v612);
+	const v613 = v610["pid"];
+	if (v613 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v613, p + ".pid", o, d + 1);
+	const v614 = v610["tid"];
+	if (v614 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v614, p + ".tid", o, d + 1);
+	const v615 = v610["child"];
+	if (v615 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v615, p + ".child", o, d + 1);
+	const v616 = v610["kind"];
+	if (v616 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v616 !== 'string' || !["fork","vfork","clone"].includes(v616)) fail(p + ".kind", "one of fork|vfork|clone", v616);
+	const v617 = v610["detached"];
+	if (v617 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v617 === 'boolean')) fail(p + ".detached", "a boolean", v617);
 	if (o.strict) {
-		for (const v615 of Object.keys(v607)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v615)) fail(p + '.' + v615, 'not there (not in the schema)', v607[v615]);
+		for (const v618 of Object.keys(v610)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v618)) fail(p + '.' + v618, 'not there (not in the schema)', v610[v618]);
 		}
 	}
 }
@@ -3207,25 +3225,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v616 = v as Record<string, unknown>;
-	const v617 = v616["type"];
-	if (v617 === undefined) fail(p + ".type", 'present', undefined);
-	if (v617 !== "event") fail(p + ".type", "\"event\"", v617);
-	const v618 = v616["event"];
-	if (v618 === undefined) fail(p + ".event", 'present', undefined);
-	if (v618 !== "exec") fail(p + ".event", "\"exec\"", v618);
-	const v619 = v616["pid"];
-	if (v619 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v619, p + ".pid", o, d + 1);
-	const v620 = v616["tid"];
-	if (v620 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v620, p + ".tid", o, d + 1);
-	const v621 = v616["path"];
-	if (v621 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v621 === 'string')) fail(p + ".path", "a string", v621);
+	const v619 = v as Record<string, unknown>;
+	const v620 = v619["type"];
+	if (v620 === undefined) fail(p + ".type", 'present', undefined);
+	if (v620 !== "event") fail(p + ".type", "\"event\"", v620);
+	const v621 = v619["event"];
+	if (v621 === undefined) fail(p + ".event", 'present', undefined);
+	if (v621 !== "exec") fail(p + ".event", "\"exec\"", v621);
+	const v622 = v619["pid"];
+	if (v622 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v622, p + ".pid", o, d + 1);
+	const v623 = v619["tid"];
+	if (v623 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v623, p + ".tid", o, d + 1);
+	const v624 = v619["path"];
+	if (v624 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v624 === 'string')) fail(p + ".path", "a string", v624);
 	if (o.strict) {
-		for (const v622 of Object.keys(v616)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v622)) fail(p + '.' + v622, 'not there (not in the schema)', v616[v622]);
+		for (const v625 of Object.keys(v619)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v625)) fail(p + '.' + v625, 'not there (not in the schema)', v619[v625]);
 		}
 	}
 }
@@ -3233,32 +3251,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v623 = v as Record<string, unknown>;
-	const v624 = v623["type"];
-	if (v624 === undefined) fail(p + ".type", 'present', undefined);
-	if (v624 !== "event") fail(p + ".type", "\"event\"", v624);
-	const v625 = v623["event"];
-	if (v625 === undefined) fail(p + ".event", 'present', undefined);
-	if (v625 !== "exited") fail(p + ".event", "\"exited\"", v625);
-	const v626 = v623["pid"];
-	if (v626 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v626, p + ".pid", o, d + 1);
-	const v627 = v623["exitCode"];
-	if (v627 !== undefined) {
-		if (!(typeof v627 === 'number' && Number.isInteger(v627))) fail(p + ".exitCode", "an integer", v627);
-		if (typeof v627 === 'number' && v627 < 0) fail(p + ".exitCode", ">= 0", v627);
-		if (typeof v627 === 'number' && v627 > 255) fail(p + ".exitCode", "<= 255", v627);
+	const v626 = v as Record<string, unknown>;
+	const v627 = v626["type"];
+	if (v627 === undefined) fail(p + ".type", 'present', undefined);
+	if (v627 !== "event") fail(p + ".type", "\"event\"", v627);
+	const v628 = v626["event"];
+	if (v628 === undefined) fail(p + ".event", 'present', undefined);
+	if (v628 !== "exited") fail(p + ".event", "\"exited\"", v628);
+	const v629 = v626["pid"];
+	if (v629 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v629, p + ".pid", o, d + 1);
+	const v630 = v626["exitCode"];
+	if (v630 !== undefined) {
+		if (!(typeof v630 === 'number' && Number.isInteger(v630))) fail(p + ".exitCode", "an integer", v630);
+		if (typeof v630 === 'number' && v630 < 0) fail(p + ".exitCode", ">= 0", v630);
+		if (typeof v630 === 'number' && v630 > 255) fail(p + ".exitCode", "<= 255", v630);
 	}
-	const v628 = v623["signal"];
-	if (v628 !== undefined) {
-		if (!(typeof v628 === 'number' && Number.isInteger(v628))) fail(p + ".signal", "an integer", v628);
-		if (typeof v628 === 'number' && v628 < 1) fail(p + ".signal", ">= 1", v628);
-		if (typeof v628 === 'number' && v628 > 64) fail(p + ".signal", "<= 64", v628);
+	const v631 = v626["signal"];
+	if (v631 !== undefined) {
+		if (!(typeof v631 === 'number' && Number.isInteger(v631))) fail(p + ".signal", "an integer", v631);
+		if (typeof v631 === 'number' && v631 < 1) fail(p + ".signal", ">= 1", v631);
+		if (typeof v631 === 'number' && v631 > 64) fail(p + ".signal", "<= 64", v631);
 	}
-	if (v623["exitCode"] === undefined && v623["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v626["exitCode"] === undefined && v626["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v629 of Object.keys(v623)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v629)) fail(p + '.' + v629, 'not there (not in the schema)', v623[v629]);
+		for (const v632 of Object.keys(v626)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v632)) fail(p + '.' + v632, 'not there (not in the schema)', v626[v632]);
 		}
 	}
 }

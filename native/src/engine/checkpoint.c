@@ -21,6 +21,7 @@
 #include "ptrace/rsys.h"
 #include "engine/forkall_int.h"
 #include "engine/ownerfix.h"
+#include "engine/sigstate.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -42,6 +43,7 @@ struct ckpt {
 	size_t nvmf;
 	int64_t created_ms; /* CLOCK_REALTIME */
 	uint64_t save_us;
+	struct sigstate *sig; /* pending signals and timers at the save */
 };
 
 static void ckpt_free(void *p)
@@ -52,6 +54,7 @@ static void ckpt_free(void *p)
 			free(k->ts[i].xstate);
 	free(k->ts);
 	free(k->vmf);
+	sigstate_free(k->sig);
 	free(k);
 }
 
@@ -148,7 +151,18 @@ int checkpoint_save(struct fk_tracer *tr, pid_t pid, struct jw *body, struct fk_
 	struct ckpt *k = NULL;
 	if (rc == 0 && (k = keep(&fa, pid)) == NULL)
 		rc = fk_fail(err, ENOMEM, FK_KIND_FAILED, "checkpoint", "out of memory");
+	/* what the fork did not copy: pending signals, timers (the process
+	 * is still stopped) */
+	struct proc *par = rc == 0 ? tr_find_proc(tr, pid) : NULL;
+	if (rc == 0 && !par)
+		rc = fk_fail(err, ESRCH, FK_KIND_EXITED, "checkpoint", "process %d exited during the checkpoint",
+			     (int)pid);
+	if (rc == 0)
+		rc = sigstate_capture(tr, par, k->insn, k->ts[k->forker].tid, k->ts, k->nts, &k->sig, &fa.warnings,
+				      err);
 	if (rc < 0) {
+		if (k)
+			ckpt_free(k);
 		fa_rollback(&fa);
 		fa_free(&fa);
 		return -1;
@@ -175,6 +189,7 @@ int checkpoint_save(struct fk_tracer *tr, pid_t pid, struct jw *body, struct fk_
 	jw_kint(body, "pauseUs", (int64_t)(fa.t_release - fa.t_stop));
 	jw_kint(body, "us", (int64_t)k->save_us);
 	jw_kint(body, "created", k->created_ms);
+	sigstate_json(k->sig, body);
 	jw_key(body, "warnings");
 	jw_arr_begin(body);
 	if (fa.warnings.buf)
@@ -286,6 +301,8 @@ int checkpoint_restore(struct fk_tracer *tr, pid_t cpid, struct jw *body, struct
 		u.pid = fa.child;
 		rc = ownerfix_locks(&fa, fa.cproc, &u, &locks_fixed);
 	}
+	if (rc == 0)
+		rc = sigstate_restore(tr, fa.cproc, fa.insn, k->sig, fa.ts, fa.nts, &fa.warnings, err);
 	if (rc == 0)
 		rc = fa_fault_at(&fa, "restore-release");
 	if (rc < 0) {
