@@ -304,6 +304,8 @@ export interface CheckpointBody {
 	timers: number;
 	/** armed interval timers (setitimer) kept */
 	itimers: number;
+	/** the record is in the checkpoint's memory; it is stopped, untraced */
+	kept: boolean;
 	warnings: string[];
 }
 
@@ -641,11 +643,15 @@ export interface RecreateRequest {
 /** Save a checkpoint of a stopped session process: a copy-on-write fork that holds only the forking thread plus the engine's capture of every thread (registers, xstate, signal mask, robust list, rseq, alternate stack, name, affinity, scheduling, credentials). It never runs (traced, stopped, no breakpoint bytes), costs about one plain fork(), and is killed when the library closes. */
 export interface CheckpointRequest {
 	pid: Pid;
+	/** the command line's: any process we may trace (stopped for the save, then let go); the record goes into the checkpoint's own memory (an anonymous mapping named forkall-checkpoint) and it is left group-stopped and untraced, for a restore by another process */
+	keep?: boolean;
 }
 
 /** A new process from a checkpoint: the checkpoint is forked again and every thread it saved is rebuilt in the copy (the forkall engine's builder); owner fields naming a saved tid (robust lists, DWARF-visible mutexes and rwlocks) name the new one. The new process is stopped and traced as a session process (without breakpoints: the caller inserts them). The checkpoint is unchanged: restore it again at will. */
 export interface RestoreRequest {
 	checkpoint: Pid;
+	/** let the new process run, untraced (the command line's) */
+	run?: boolean;
 }
 
 /** Kill a checkpoint. */
@@ -1700,16 +1706,19 @@ function checkCheckpointBody(v: unknown, p: string, o: Opts, d: number): void {
 	if (v232 === undefined) fail(p + ".itimers", 'present', undefined);
 	if (!(typeof v232 === 'number' && Number.isInteger(v232))) fail(p + ".itimers", "an integer", v232);
 	if (typeof v232 === 'number' && v232 < 0) fail(p + ".itimers", ">= 0", v232);
-	const v233 = v223["warnings"];
-	if (v233 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v233))) fail(p + ".warnings", "an array", v233);
-	for (let v234 = 0; v234 < v233.length; v234++) {
-		const v235: unknown = v233[v234];
-		if (!(typeof v235 === 'string')) fail(p + ".warnings" + '[' + v234 + ']', "a string", v235);
+	const v233 = v223["kept"];
+	if (v233 === undefined) fail(p + ".kept", 'present', undefined);
+	if (!(typeof v233 === 'boolean')) fail(p + ".kept", "a boolean", v233);
+	const v234 = v223["warnings"];
+	if (v234 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v234))) fail(p + ".warnings", "an array", v234);
+	for (let v235 = 0; v235 < v234.length; v235++) {
+		const v236: unknown = v234[v235];
+		if (!(typeof v236 === 'string')) fail(p + ".warnings" + '[' + v235 + ']', "a string", v236);
 	}
 	if (o.strict) {
-		for (const v236 of Object.keys(v223)) {
-			if (!(["pid","checkpoint","threads","pauseUs","us","created","pendingSignals","timers","itimers","warnings"] as readonly string[]).includes(v236)) fail(p + '.' + v236, 'not there (not in the schema)', v223[v236]);
+		for (const v237 of Object.keys(v223)) {
+			if (!(["pid","checkpoint","threads","pauseUs","us","created","pendingSignals","timers","itimers","kept","warnings"] as readonly string[]).includes(v237)) fail(p + '.' + v237, 'not there (not in the schema)', v223[v237]);
 		}
 	}
 }
@@ -1717,58 +1726,58 @@ function checkCheckpointBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRestoreBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v237 = v as Record<string, unknown>;
-	const v238 = v237["pid"];
-	if (v238 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v238, p + ".pid", o, d + 1);
-	const v239 = v237["checkpoint"];
-	if (v239 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v239, p + ".checkpoint", o, d + 1);
-	const v240 = v237["threads"];
-	if (v240 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(Array.isArray(v240))) fail(p + ".threads", "an array", v240);
-	for (let v241 = 0; v241 < v240.length; v241++) {
-		const v242: unknown = v240[v241];
-		if (!(isObject(v242))) fail(p + ".threads" + '[' + v241 + ']', "an object", v242);
-		const v243 = v242 as Record<string, unknown>;
-		const v244 = v243["savedTid"];
-		if (v244 === undefined) fail(p + ".threads" + '[' + v241 + ']' + ".savedTid", 'present', undefined);
-		checkPid(v244, p + ".threads" + '[' + v241 + ']' + ".savedTid", o, d + 1);
-		const v245 = v243["tid"];
-		if (v245 === undefined) fail(p + ".threads" + '[' + v241 + ']' + ".tid", 'present', undefined);
-		checkPid(v245, p + ".threads" + '[' + v241 + ']' + ".tid", o, d + 1);
+	const v238 = v as Record<string, unknown>;
+	const v239 = v238["pid"];
+	if (v239 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v239, p + ".pid", o, d + 1);
+	const v240 = v238["checkpoint"];
+	if (v240 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v240, p + ".checkpoint", o, d + 1);
+	const v241 = v238["threads"];
+	if (v241 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v241))) fail(p + ".threads", "an array", v241);
+	for (let v242 = 0; v242 < v241.length; v242++) {
+		const v243: unknown = v241[v242];
+		if (!(isObject(v243))) fail(p + ".threads" + '[' + v242 + ']', "an object", v243);
+		const v244 = v243 as Record<string, unknown>;
+		const v245 = v244["savedTid"];
+		if (v245 === undefined) fail(p + ".threads" + '[' + v242 + ']' + ".savedTid", 'present', undefined);
+		checkPid(v245, p + ".threads" + '[' + v242 + ']' + ".savedTid", o, d + 1);
+		const v246 = v244["tid"];
+		if (v246 === undefined) fail(p + ".threads" + '[' + v242 + ']' + ".tid", 'present', undefined);
+		checkPid(v246, p + ".threads" + '[' + v242 + ']' + ".tid", o, d + 1);
 		if (o.strict) {
-			for (const v246 of Object.keys(v243)) {
-				if (!(["savedTid","tid"] as readonly string[]).includes(v246)) fail(p + ".threads" + '[' + v241 + ']' + '.' + v246, 'not there (not in the schema)', v243[v246]);
+			for (const v247 of Object.keys(v244)) {
+				if (!(["savedTid","tid"] as readonly string[]).includes(v247)) fail(p + ".threads" + '[' + v242 + ']' + '.' + v247, 'not there (not in the schema)', v244[v247]);
 			}
 		}
 	}
-	const v247 = v237["locksFixed"];
-	if (v247 === undefined) fail(p + ".locksFixed", 'present', undefined);
-	if (!(typeof v247 === 'number' && Number.isInteger(v247))) fail(p + ".locksFixed", "an integer", v247);
-	if (typeof v247 === 'number' && v247 < 0) fail(p + ".locksFixed", ">= 0", v247);
-	const v248 = v237["robustOwnersFixed"];
-	if (v248 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
-	if (!(typeof v248 === 'number' && Number.isInteger(v248))) fail(p + ".robustOwnersFixed", "an integer", v248);
-	if (typeof v248 === 'number' && v248 < 0) fail(p + ".robustOwnersFixed", ">= 0", v248);
-	const v249 = v237["buildUs"];
-	if (v249 === undefined) fail(p + ".buildUs", 'present', undefined);
-	if (!(typeof v249 === 'number' && Number.isInteger(v249))) fail(p + ".buildUs", "an integer", v249);
-	if (typeof v249 === 'number' && v249 < 0) fail(p + ".buildUs", ">= 0", v249);
-	const v250 = v237["us"];
-	if (v250 === undefined) fail(p + ".us", 'present', undefined);
-	if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".us", "an integer", v250);
-	if (typeof v250 === 'number' && v250 < 0) fail(p + ".us", ">= 0", v250);
-	const v251 = v237["warnings"];
-	if (v251 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v251))) fail(p + ".warnings", "an array", v251);
-	for (let v252 = 0; v252 < v251.length; v252++) {
-		const v253: unknown = v251[v252];
-		if (!(typeof v253 === 'string')) fail(p + ".warnings" + '[' + v252 + ']', "a string", v253);
+	const v248 = v238["locksFixed"];
+	if (v248 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v248 === 'number' && Number.isInteger(v248))) fail(p + ".locksFixed", "an integer", v248);
+	if (typeof v248 === 'number' && v248 < 0) fail(p + ".locksFixed", ">= 0", v248);
+	const v249 = v238["robustOwnersFixed"];
+	if (v249 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v249 === 'number' && Number.isInteger(v249))) fail(p + ".robustOwnersFixed", "an integer", v249);
+	if (typeof v249 === 'number' && v249 < 0) fail(p + ".robustOwnersFixed", ">= 0", v249);
+	const v250 = v238["buildUs"];
+	if (v250 === undefined) fail(p + ".buildUs", 'present', undefined);
+	if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".buildUs", "an integer", v250);
+	if (typeof v250 === 'number' && v250 < 0) fail(p + ".buildUs", ">= 0", v250);
+	const v251 = v238["us"];
+	if (v251 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".us", "an integer", v251);
+	if (typeof v251 === 'number' && v251 < 0) fail(p + ".us", ">= 0", v251);
+	const v252 = v238["warnings"];
+	if (v252 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v252))) fail(p + ".warnings", "an array", v252);
+	for (let v253 = 0; v253 < v252.length; v253++) {
+		const v254: unknown = v252[v253];
+		if (!(typeof v254 === 'string')) fail(p + ".warnings" + '[' + v253 + ']', "a string", v254);
 	}
 	if (o.strict) {
-		for (const v254 of Object.keys(v237)) {
-			if (!(["pid","checkpoint","threads","locksFixed","robustOwnersFixed","buildUs","us","warnings"] as readonly string[]).includes(v254)) fail(p + '.' + v254, 'not there (not in the schema)', v237[v254]);
+		for (const v255 of Object.keys(v238)) {
+			if (!(["pid","checkpoint","threads","locksFixed","robustOwnersFixed","buildUs","us","warnings"] as readonly string[]).includes(v255)) fail(p + '.' + v255, 'not there (not in the schema)', v238[v255]);
 		}
 	}
 }
@@ -1776,13 +1785,13 @@ function checkRestoreBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkCheckpointDeleteBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v255 = v as Record<string, unknown>;
-	const v256 = v255["checkpoint"];
-	if (v256 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v256, p + ".checkpoint", o, d + 1);
+	const v256 = v as Record<string, unknown>;
+	const v257 = v256["checkpoint"];
+	if (v257 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v257, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v257 of Object.keys(v255)) {
-			if (!(["checkpoint"] as readonly string[]).includes(v257)) fail(p + '.' + v257, 'not there (not in the schema)', v255[v257]);
+		for (const v258 of Object.keys(v256)) {
+			if (!(["checkpoint"] as readonly string[]).includes(v258)) fail(p + '.' + v258, 'not there (not in the schema)', v256[v258]);
 		}
 	}
 }
@@ -1790,17 +1799,17 @@ function checkCheckpointDeleteBody(v: unknown, p: string, o: Opts, d: number): v
 function checkCheckpointsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v258 = v as Record<string, unknown>;
-	const v259 = v258["checkpoints"];
-	if (v259 === undefined) fail(p + ".checkpoints", 'present', undefined);
-	if (!(Array.isArray(v259))) fail(p + ".checkpoints", "an array", v259);
-	for (let v260 = 0; v260 < v259.length; v260++) {
-		const v261: unknown = v259[v260];
-		checkCheckpointInfo(v261, p + ".checkpoints" + '[' + v260 + ']', o, d + 1);
+	const v259 = v as Record<string, unknown>;
+	const v260 = v259["checkpoints"];
+	if (v260 === undefined) fail(p + ".checkpoints", 'present', undefined);
+	if (!(Array.isArray(v260))) fail(p + ".checkpoints", "an array", v260);
+	for (let v261 = 0; v261 < v260.length; v261++) {
+		const v262: unknown = v260[v261];
+		checkCheckpointInfo(v262, p + ".checkpoints" + '[' + v261 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v262 of Object.keys(v258)) {
-			if (!(["checkpoints"] as readonly string[]).includes(v262)) fail(p + '.' + v262, 'not there (not in the schema)', v258[v262]);
+		for (const v263 of Object.keys(v259)) {
+			if (!(["checkpoints"] as readonly string[]).includes(v263)) fail(p + '.' + v263, 'not there (not in the schema)', v259[v263]);
 		}
 	}
 }
@@ -1808,36 +1817,36 @@ function checkCheckpointsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkCheckpointInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v263 = v as Record<string, unknown>;
-	const v264 = v263["checkpoint"];
-	if (v264 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v264, p + ".checkpoint", o, d + 1);
-	const v265 = v263["of"];
-	if (v265 === undefined) fail(p + ".of", 'present', undefined);
-	checkPid(v265, p + ".of", o, d + 1);
-	const v266 = v263["threads"];
-	if (v266 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(typeof v266 === 'number' && Number.isInteger(v266))) fail(p + ".threads", "an integer", v266);
-	if (typeof v266 === 'number' && v266 < 1) fail(p + ".threads", ">= 1", v266);
-	const v267 = v263["created"];
-	if (v267 === undefined) fail(p + ".created", 'present', undefined);
-	if (!(typeof v267 === 'number' && Number.isInteger(v267))) fail(p + ".created", "an integer", v267);
-	const v268 = v263["memoryBytes"];
-	if (v268 === undefined) fail(p + ".memoryBytes", 'present', undefined);
-	if (!(typeof v268 === 'number' && Number.isInteger(v268))) fail(p + ".memoryBytes", "an integer", v268);
-	const v269 = v263["tids"];
-	if (v269 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v269))) fail(p + ".tids", "an array", v269);
-	for (let v270 = 0; v270 < v269.length; v270++) {
-		const v271: unknown = v269[v270];
-		checkPid(v271, p + ".tids" + '[' + v270 + ']', o, d + 1);
+	const v264 = v as Record<string, unknown>;
+	const v265 = v264["checkpoint"];
+	if (v265 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v265, p + ".checkpoint", o, d + 1);
+	const v266 = v264["of"];
+	if (v266 === undefined) fail(p + ".of", 'present', undefined);
+	checkPid(v266, p + ".of", o, d + 1);
+	const v267 = v264["threads"];
+	if (v267 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(typeof v267 === 'number' && Number.isInteger(v267))) fail(p + ".threads", "an integer", v267);
+	if (typeof v267 === 'number' && v267 < 1) fail(p + ".threads", ">= 1", v267);
+	const v268 = v264["created"];
+	if (v268 === undefined) fail(p + ".created", 'present', undefined);
+	if (!(typeof v268 === 'number' && Number.isInteger(v268))) fail(p + ".created", "an integer", v268);
+	const v269 = v264["memoryBytes"];
+	if (v269 === undefined) fail(p + ".memoryBytes", 'present', undefined);
+	if (!(typeof v269 === 'number' && Number.isInteger(v269))) fail(p + ".memoryBytes", "an integer", v269);
+	const v270 = v264["tids"];
+	if (v270 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v270))) fail(p + ".tids", "an array", v270);
+	for (let v271 = 0; v271 < v270.length; v271++) {
+		const v272: unknown = v270[v271];
+		checkPid(v272, p + ".tids" + '[' + v271 + ']', o, d + 1);
 	}
-	const v272 = v263["pc"];
-	if (v272 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v272, p + ".pc", o, d + 1);
+	const v273 = v264["pc"];
+	if (v273 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v273, p + ".pc", o, d + 1);
 	if (o.strict) {
-		for (const v273 of Object.keys(v263)) {
-			if (!(["checkpoint","of","threads","created","memoryBytes","tids","pc"] as readonly string[]).includes(v273)) fail(p + '.' + v273, 'not there (not in the schema)', v263[v273]);
+		for (const v274 of Object.keys(v264)) {
+			if (!(["checkpoint","of","threads","created","memoryBytes","tids","pc"] as readonly string[]).includes(v274)) fail(p + '.' + v274, 'not there (not in the schema)', v264[v274]);
 		}
 	}
 }
@@ -1845,19 +1854,19 @@ function checkCheckpointInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v274 = v as Record<string, unknown>;
-	const v275 = v274["parentTid"];
-	if (v275 === undefined) fail(p + ".parentTid", 'present', undefined);
-	checkPid(v275, p + ".parentTid", o, d + 1);
-	const v276 = v274["childTid"];
-	if (v276 === undefined) fail(p + ".childTid", 'present', undefined);
-	checkPid(v276, p + ".childTid", o, d + 1);
-	const v277 = v274["name"];
-	if (v277 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v277 === 'string')) fail(p + ".name", "a string", v277);
+	const v275 = v as Record<string, unknown>;
+	const v276 = v275["parentTid"];
+	if (v276 === undefined) fail(p + ".parentTid", 'present', undefined);
+	checkPid(v276, p + ".parentTid", o, d + 1);
+	const v277 = v275["childTid"];
+	if (v277 === undefined) fail(p + ".childTid", 'present', undefined);
+	checkPid(v277, p + ".childTid", o, d + 1);
+	const v278 = v275["name"];
+	if (v278 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v278 === 'string')) fail(p + ".name", "a string", v278);
 	if (o.strict) {
-		for (const v278 of Object.keys(v274)) {
-			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v278)) fail(p + '.' + v278, 'not there (not in the schema)', v274[v278]);
+		for (const v279 of Object.keys(v275)) {
+			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v279)) fail(p + '.' + v279, 'not there (not in the schema)', v275[v279]);
 		}
 	}
 }
@@ -1865,43 +1874,43 @@ function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
 function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v279 = v as Record<string, unknown>;
-	const v280 = v279["pid"];
-	if (v280 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v280 === 'number' && Number.isInteger(v280))) fail(p + ".pid", "an integer", v280);
-	const v281 = v279["threads"];
-	if (v281 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(Array.isArray(v281))) fail(p + ".threads", "an array", v281);
-	for (let v282 = 0; v282 < v281.length; v282++) {
-		const v283: unknown = v281[v282];
-		checkRecreatedThread(v283, p + ".threads" + '[' + v282 + ']', o, d + 1);
+	const v280 = v as Record<string, unknown>;
+	const v281 = v280["pid"];
+	if (v281 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v281 === 'number' && Number.isInteger(v281))) fail(p + ".pid", "an integer", v281);
+	const v282 = v280["threads"];
+	if (v282 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v282))) fail(p + ".threads", "an array", v282);
+	for (let v283 = 0; v283 < v282.length; v283++) {
+		const v284: unknown = v282[v283];
+		checkRecreatedThread(v284, p + ".threads" + '[' + v283 + ']', o, d + 1);
 	}
-	const v284 = v279["locksFixed"];
-	if (v284 === undefined) fail(p + ".locksFixed", 'present', undefined);
-	if (!(typeof v284 === 'number' && Number.isInteger(v284))) fail(p + ".locksFixed", "an integer", v284);
-	if (typeof v284 === 'number' && v284 < 0) fail(p + ".locksFixed", ">= 0", v284);
-	const v285 = v279["robustOwnersFixed"];
-	if (v285 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
-	if (!(typeof v285 === 'number' && Number.isInteger(v285))) fail(p + ".robustOwnersFixed", "an integer", v285);
-	if (typeof v285 === 'number' && v285 < 0) fail(p + ".robustOwnersFixed", ">= 0", v285);
-	const v286 = v279["descriptorsRestored"];
-	if (v286 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
-	if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".descriptorsRestored", "an integer", v286);
-	if (typeof v286 === 'number' && v286 < 0) fail(p + ".descriptorsRestored", ">= 0", v286);
-	const v287 = v279["us"];
-	if (v287 === undefined) fail(p + ".us", 'present', undefined);
-	if (!(typeof v287 === 'number' && Number.isInteger(v287))) fail(p + ".us", "an integer", v287);
-	if (typeof v287 === 'number' && v287 < 0) fail(p + ".us", ">= 0", v287);
-	const v288 = v279["warnings"];
-	if (v288 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v288))) fail(p + ".warnings", "an array", v288);
-	for (let v289 = 0; v289 < v288.length; v289++) {
-		const v290: unknown = v288[v289];
-		if (!(typeof v290 === 'string')) fail(p + ".warnings" + '[' + v289 + ']', "a string", v290);
+	const v285 = v280["locksFixed"];
+	if (v285 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v285 === 'number' && Number.isInteger(v285))) fail(p + ".locksFixed", "an integer", v285);
+	if (typeof v285 === 'number' && v285 < 0) fail(p + ".locksFixed", ">= 0", v285);
+	const v286 = v280["robustOwnersFixed"];
+	if (v286 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".robustOwnersFixed", "an integer", v286);
+	if (typeof v286 === 'number' && v286 < 0) fail(p + ".robustOwnersFixed", ">= 0", v286);
+	const v287 = v280["descriptorsRestored"];
+	if (v287 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
+	if (!(typeof v287 === 'number' && Number.isInteger(v287))) fail(p + ".descriptorsRestored", "an integer", v287);
+	if (typeof v287 === 'number' && v287 < 0) fail(p + ".descriptorsRestored", ">= 0", v287);
+	const v288 = v280["us"];
+	if (v288 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v288 === 'number' && Number.isInteger(v288))) fail(p + ".us", "an integer", v288);
+	if (typeof v288 === 'number' && v288 < 0) fail(p + ".us", ">= 0", v288);
+	const v289 = v280["warnings"];
+	if (v289 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v289))) fail(p + ".warnings", "an array", v289);
+	for (let v290 = 0; v290 < v289.length; v290++) {
+		const v291: unknown = v289[v290];
+		if (!(typeof v291 === 'string')) fail(p + ".warnings" + '[' + v290 + ']', "a string", v291);
 	}
 	if (o.strict) {
-		for (const v291 of Object.keys(v279)) {
-			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v291)) fail(p + '.' + v291, 'not there (not in the schema)', v279[v291]);
+		for (const v292 of Object.keys(v280)) {
+			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v292)) fail(p + '.' + v292, 'not there (not in the schema)', v280[v292]);
 		}
 	}
 }
@@ -1909,28 +1918,28 @@ function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v292 = v as Record<string, unknown>;
-	const v293 = v292["address"];
-	if (v293 === undefined) fail(p + ".address", 'present', undefined);
-	checkHex(v293, p + ".address", o, d + 1);
-	const v294 = v292["futex"];
-	if (v294 === undefined) fail(p + ".futex", 'present', undefined);
-	checkHex(v294, p + ".futex", o, d + 1);
-	const v295 = v292["symbol"];
-	if (v295 === undefined) fail(p + ".symbol", 'present', undefined);
-	if (!(typeof v295 === 'string')) fail(p + ".symbol", "a string", v295);
-	const v296 = v292["type"];
-	if (v296 === undefined) fail(p + ".type", 'present', undefined);
-	if (typeof v296 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v296)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v296);
-	const v297 = v292["ownerTid"];
-	if (v297 === undefined) fail(p + ".ownerTid", 'present', undefined);
-	checkPid(v297, p + ".ownerTid", o, d + 1);
-	const v298 = v292["ownerName"];
-	if (v298 === undefined) fail(p + ".ownerName", 'present', undefined);
-	if (!(typeof v298 === 'string')) fail(p + ".ownerName", "a string", v298);
+	const v293 = v as Record<string, unknown>;
+	const v294 = v293["address"];
+	if (v294 === undefined) fail(p + ".address", 'present', undefined);
+	checkHex(v294, p + ".address", o, d + 1);
+	const v295 = v293["futex"];
+	if (v295 === undefined) fail(p + ".futex", 'present', undefined);
+	checkHex(v295, p + ".futex", o, d + 1);
+	const v296 = v293["symbol"];
+	if (v296 === undefined) fail(p + ".symbol", 'present', undefined);
+	if (!(typeof v296 === 'string')) fail(p + ".symbol", "a string", v296);
+	const v297 = v293["type"];
+	if (v297 === undefined) fail(p + ".type", 'present', undefined);
+	if (typeof v297 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v297)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v297);
+	const v298 = v293["ownerTid"];
+	if (v298 === undefined) fail(p + ".ownerTid", 'present', undefined);
+	checkPid(v298, p + ".ownerTid", o, d + 1);
+	const v299 = v293["ownerName"];
+	if (v299 === undefined) fail(p + ".ownerName", 'present', undefined);
+	if (!(typeof v299 === 'string')) fail(p + ".ownerName", "a string", v299);
 	if (o.strict) {
-		for (const v299 of Object.keys(v292)) {
-			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v299)) fail(p + '.' + v299, 'not there (not in the schema)', v292[v299]);
+		for (const v300 of Object.keys(v293)) {
+			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v300)) fail(p + '.' + v300, 'not there (not in the schema)', v293[v300]);
 		}
 	}
 }
@@ -1938,17 +1947,17 @@ function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v300 = v as Record<string, unknown>;
-	const v301 = v300["pid"];
-	if (v301 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v301 === 'number' && Number.isInteger(v301))) fail(p + ".pid", "an integer", v301);
-	const v302 = v300["slot"];
-	if (v302 === undefined) fail(p + ".slot", 'present', undefined);
-	if (!(typeof v302 === 'number' && Number.isInteger(v302))) fail(p + ".slot", "an integer", v302);
-	if (typeof v302 === 'number' && v302 < 0) fail(p + ".slot", ">= 0", v302);
+	const v301 = v as Record<string, unknown>;
+	const v302 = v301["pid"];
+	if (v302 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v302 === 'number' && Number.isInteger(v302))) fail(p + ".pid", "an integer", v302);
+	const v303 = v301["slot"];
+	if (v303 === undefined) fail(p + ".slot", 'present', undefined);
+	if (!(typeof v303 === 'number' && Number.isInteger(v303))) fail(p + ".slot", "an integer", v303);
+	if (typeof v303 === 'number' && v303 < 0) fail(p + ".slot", ">= 0", v303);
 	if (o.strict) {
-		for (const v303 of Object.keys(v300)) {
-			if (!(["pid","slot"] as readonly string[]).includes(v303)) fail(p + '.' + v303, 'not there (not in the schema)', v300[v303]);
+		for (const v304 of Object.keys(v301)) {
+			if (!(["pid","slot"] as readonly string[]).includes(v304)) fail(p + '.' + v304, 'not there (not in the schema)', v301[v304]);
 		}
 	}
 }
@@ -1956,20 +1965,20 @@ function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v304 = v as Record<string, unknown>;
-	const v305 = v304["pid"];
-	if (v305 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v305 === 'number' && Number.isInteger(v305))) fail(p + ".pid", "an integer", v305);
-	const v306 = v304["variables"];
-	if (v306 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v306))) fail(p + ".variables", "an array", v306);
-	for (let v307 = 0; v307 < v306.length; v307++) {
-		const v308: unknown = v306[v307];
-		checkLocalVariable(v308, p + ".variables" + '[' + v307 + ']', o, d + 1);
+	const v305 = v as Record<string, unknown>;
+	const v306 = v305["pid"];
+	if (v306 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v306 === 'number' && Number.isInteger(v306))) fail(p + ".pid", "an integer", v306);
+	const v307 = v305["variables"];
+	if (v307 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v307))) fail(p + ".variables", "an array", v307);
+	for (let v308 = 0; v308 < v307.length; v308++) {
+		const v309: unknown = v307[v308];
+		checkLocalVariable(v309, p + ".variables" + '[' + v308 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v309 of Object.keys(v304)) {
-			if (!(["pid","variables"] as readonly string[]).includes(v309)) fail(p + '.' + v309, 'not there (not in the schema)', v304[v309]);
+		for (const v310 of Object.keys(v305)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v310)) fail(p + '.' + v310, 'not there (not in the schema)', v305[v310]);
 		}
 	}
 }
@@ -1977,13 +1986,13 @@ function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v310 = v as Record<string, unknown>;
-	const v311 = v310["pid"];
-	if (v311 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v311 === 'number' && Number.isInteger(v311))) fail(p + ".pid", "an integer", v311);
+	const v311 = v as Record<string, unknown>;
+	const v312 = v311["pid"];
+	if (v312 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v312 === 'number' && Number.isInteger(v312))) fail(p + ".pid", "an integer", v312);
 	if (o.strict) {
-		for (const v312 of Object.keys(v310)) {
-			if (!(["pid"] as readonly string[]).includes(v312)) fail(p + '.' + v312, 'not there (not in the schema)', v310[v312]);
+		for (const v313 of Object.keys(v311)) {
+			if (!(["pid"] as readonly string[]).includes(v313)) fail(p + '.' + v313, 'not there (not in the schema)', v311[v313]);
 		}
 	}
 }
@@ -1991,23 +2000,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v313 = v as Record<string, unknown>;
-	const v314 = v313["pid"];
-	if (v314 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v314 === 'number' && Number.isInteger(v314))) fail(p + ".pid", "an integer", v314);
-	const v315 = v313["stopped"];
-	if (v315 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v315 === 'boolean')) fail(p + ".stopped", "a boolean", v315);
-	const v316 = v313["tids"];
-	if (v316 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v316))) fail(p + ".tids", "an array", v316);
-	for (let v317 = 0; v317 < v316.length; v317++) {
-		const v318: unknown = v316[v317];
-		if (!(typeof v318 === 'number' && Number.isInteger(v318))) fail(p + ".tids" + '[' + v317 + ']', "an integer", v318);
+	const v314 = v as Record<string, unknown>;
+	const v315 = v314["pid"];
+	if (v315 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v315 === 'number' && Number.isInteger(v315))) fail(p + ".pid", "an integer", v315);
+	const v316 = v314["stopped"];
+	if (v316 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v316 === 'boolean')) fail(p + ".stopped", "a boolean", v316);
+	const v317 = v314["tids"];
+	if (v317 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v317))) fail(p + ".tids", "an array", v317);
+	for (let v318 = 0; v318 < v317.length; v318++) {
+		const v319: unknown = v317[v318];
+		if (!(typeof v319 === 'number' && Number.isInteger(v319))) fail(p + ".tids" + '[' + v318 + ']', "an integer", v319);
 	}
 	if (o.strict) {
-		for (const v319 of Object.keys(v313)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v319)) fail(p + '.' + v319, 'not there (not in the schema)', v313[v319]);
+		for (const v320 of Object.keys(v314)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v320)) fail(p + '.' + v320, 'not there (not in the schema)', v314[v320]);
 		}
 	}
 }
@@ -2015,23 +2024,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v320 = v as Record<string, unknown>;
-	const v321 = v320["pid"];
-	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v321 === 'number' && Number.isInteger(v321))) fail(p + ".pid", "an integer", v321);
-	const v322 = v320["pauseUs"];
-	if (v322 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v322 === 'number' && Number.isInteger(v322))) fail(p + ".pauseUs", "an integer", v322);
-	const v323 = v320["tids"];
-	if (v323 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v323))) fail(p + ".tids", "an array", v323);
-	for (let v324 = 0; v324 < v323.length; v324++) {
-		const v325: unknown = v323[v324];
-		if (!(typeof v325 === 'number' && Number.isInteger(v325))) fail(p + ".tids" + '[' + v324 + ']', "an integer", v325);
+	const v321 = v as Record<string, unknown>;
+	const v322 = v321["pid"];
+	if (v322 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v322 === 'number' && Number.isInteger(v322))) fail(p + ".pid", "an integer", v322);
+	const v323 = v321["pauseUs"];
+	if (v323 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v323 === 'number' && Number.isInteger(v323))) fail(p + ".pauseUs", "an integer", v323);
+	const v324 = v321["tids"];
+	if (v324 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v324))) fail(p + ".tids", "an array", v324);
+	for (let v325 = 0; v325 < v324.length; v325++) {
+		const v326: unknown = v324[v325];
+		if (!(typeof v326 === 'number' && Number.isInteger(v326))) fail(p + ".tids" + '[' + v325 + ']', "an integer", v326);
 	}
 	if (o.strict) {
-		for (const v326 of Object.keys(v320)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v326)) fail(p + '.' + v326, 'not there (not in the schema)', v320[v326]);
+		for (const v327 of Object.keys(v321)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v327)) fail(p + '.' + v327, 'not there (not in the schema)', v321[v327]);
 		}
 	}
 }
@@ -2039,26 +2048,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v327 = v as Record<string, unknown>;
-	const v328 = v327["pid"];
-	if (v328 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v328 === 'number' && Number.isInteger(v328))) fail(p + ".pid", "an integer", v328);
-	const v329 = v327["stdoutFd"];
-	if (v329 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v329 === 'number' && Number.isInteger(v329))) fail(p + ".stdoutFd", "an integer", v329);
-	const v330 = v327["stderrFd"];
-	if (v330 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v330 === 'number' && Number.isInteger(v330))) fail(p + ".stderrFd", "an integer", v330);
-	const v331 = v327["tids"];
-	if (v331 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v331))) fail(p + ".tids", "an array", v331);
-	for (let v332 = 0; v332 < v331.length; v332++) {
-		const v333: unknown = v331[v332];
-		if (!(typeof v333 === 'number' && Number.isInteger(v333))) fail(p + ".tids" + '[' + v332 + ']', "an integer", v333);
+	const v328 = v as Record<string, unknown>;
+	const v329 = v328["pid"];
+	if (v329 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v329 === 'number' && Number.isInteger(v329))) fail(p + ".pid", "an integer", v329);
+	const v330 = v328["stdoutFd"];
+	if (v330 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v330 === 'number' && Number.isInteger(v330))) fail(p + ".stdoutFd", "an integer", v330);
+	const v331 = v328["stderrFd"];
+	if (v331 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v331 === 'number' && Number.isInteger(v331))) fail(p + ".stderrFd", "an integer", v331);
+	const v332 = v328["tids"];
+	if (v332 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v332))) fail(p + ".tids", "an array", v332);
+	for (let v333 = 0; v333 < v332.length; v333++) {
+		const v334: unknown = v332[v333];
+		if (!(typeof v334 === 'number' && Number.isInteger(v334))) fail(p + ".tids" + '[' + v333 + ']', "an integer", v334);
 	}
 	if (o.strict) {
-		for (const v334 of Object.keys(v327)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v334)) fail(p + '.' + v334, 'not there (not in the schema)', v327[v334]);
+		for (const v335 of Object.keys(v328)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v335)) fail(p + '.' + v335, 'not there (not in the schema)', v328[v335]);
 		}
 	}
 }
@@ -2066,57 +2075,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v335 = v as Record<string, unknown>;
-	const v336 = v335["pid"];
-	if (v336 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v336 === 'number' && Number.isInteger(v336))) fail(p + ".pid", "an integer", v336);
-	const v337 = v335["tid"];
-	if (v337 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v337 === 'number' && Number.isInteger(v337))) fail(p + ".tid", "an integer", v337);
-	const v338 = v335["pc"];
-	if (v338 !== undefined) {
-		checkHex(v338, p + ".pc", o, d + 1);
-	}
-	const v339 = v335["interrupted"];
+	const v336 = v as Record<string, unknown>;
+	const v337 = v336["pid"];
+	if (v337 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v337 === 'number' && Number.isInteger(v337))) fail(p + ".pid", "an integer", v337);
+	const v338 = v336["tid"];
+	if (v338 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v338 === 'number' && Number.isInteger(v338))) fail(p + ".tid", "an integer", v338);
+	const v339 = v336["pc"];
 	if (v339 !== undefined) {
-		if (!(typeof v339 === 'boolean')) fail(p + ".interrupted", "a boolean", v339);
+		checkHex(v339, p + ".pc", o, d + 1);
 	}
-	const v340 = v335["reason"];
+	const v340 = v336["interrupted"];
 	if (v340 !== undefined) {
-		if (typeof v340 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v340)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v340);
+		if (!(typeof v340 === 'boolean')) fail(p + ".interrupted", "a boolean", v340);
 	}
-	const v341 = v335["stopTid"];
+	const v341 = v336["reason"];
 	if (v341 !== undefined) {
-		if (!(typeof v341 === 'number' && Number.isInteger(v341))) fail(p + ".stopTid", "an integer", v341);
+		if (typeof v341 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v341)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v341);
 	}
-	const v342 = v335["signal"];
+	const v342 = v336["stopTid"];
 	if (v342 !== undefined) {
-		if (!(typeof v342 === 'number' && Number.isInteger(v342))) fail(p + ".signal", "an integer", v342);
-		if (typeof v342 === 'number' && v342 < 1) fail(p + ".signal", ">= 1", v342);
-		if (typeof v342 === 'number' && v342 > 64) fail(p + ".signal", "<= 64", v342);
+		if (!(typeof v342 === 'number' && Number.isInteger(v342))) fail(p + ".stopTid", "an integer", v342);
 	}
-	const v343 = v335["addr"];
+	const v343 = v336["signal"];
 	if (v343 !== undefined) {
-		checkHex(v343, p + ".addr", o, d + 1);
+		if (!(typeof v343 === 'number' && Number.isInteger(v343))) fail(p + ".signal", "an integer", v343);
+		if (typeof v343 === 'number' && v343 < 1) fail(p + ".signal", ">= 1", v343);
+		if (typeof v343 === 'number' && v343 > 64) fail(p + ".signal", "<= 64", v343);
 	}
-	const v344 = v335["singleSteps"];
+	const v344 = v336["addr"];
 	if (v344 !== undefined) {
-		if (!(typeof v344 === 'number' && Number.isInteger(v344))) fail(p + ".singleSteps", "an integer", v344);
-		if (typeof v344 === 'number' && v344 < 0) fail(p + ".singleSteps", ">= 0", v344);
+		checkHex(v344, p + ".addr", o, d + 1);
 	}
-	const v345 = v335["continues"];
+	const v345 = v336["singleSteps"];
 	if (v345 !== undefined) {
-		if (!(typeof v345 === 'number' && Number.isInteger(v345))) fail(p + ".continues", "an integer", v345);
-		if (typeof v345 === 'number' && v345 < 0) fail(p + ".continues", ">= 0", v345);
+		if (!(typeof v345 === 'number' && Number.isInteger(v345))) fail(p + ".singleSteps", "an integer", v345);
+		if (typeof v345 === 'number' && v345 < 0) fail(p + ".singleSteps", ">= 0", v345);
 	}
-	const v346 = v335["us"];
+	const v346 = v336["continues"];
 	if (v346 !== undefined) {
-		if (!(typeof v346 === 'number' && Number.isInteger(v346))) fail(p + ".us", "an integer", v346);
-		if (typeof v346 === 'number' && v346 < 0) fail(p + ".us", ">= 0", v346);
+		if (!(typeof v346 === 'number' && Number.isInteger(v346))) fail(p + ".continues", "an integer", v346);
+		if (typeof v346 === 'number' && v346 < 0) fail(p + ".continues", ">= 0", v346);
+	}
+	const v347 = v336["us"];
+	if (v347 !== undefined) {
+		if (!(typeof v347 === 'number' && Number.isInteger(v347))) fail(p + ".us", "an integer", v347);
+		if (typeof v347 === 'number' && v347 < 0) fail(p + ".us", ">= 0", v347);
 	}
 	if (o.strict) {
-		for (const v347 of Object.keys(v335)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v347)) fail(p + '.' + v347, 'not there (not in the schema)', v335[v347]);
+		for (const v348 of Object.keys(v336)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v348)) fail(p + '.' + v348, 'not there (not in the schema)', v336[v348]);
 		}
 	}
 }
@@ -2124,13 +2133,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v348 = v as Record<string, unknown>;
-	const v349 = v348["addr"];
-	if (v349 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v349, p + ".addr", o, d + 1);
+	const v349 = v as Record<string, unknown>;
+	const v350 = v349["addr"];
+	if (v350 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v350, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v350 of Object.keys(v348)) {
-			if (!(["addr"] as readonly string[]).includes(v350)) fail(p + '.' + v350, 'not there (not in the schema)', v348[v350]);
+		for (const v351 of Object.keys(v349)) {
+			if (!(["addr"] as readonly string[]).includes(v351)) fail(p + '.' + v351, 'not there (not in the schema)', v349[v351]);
 		}
 	}
 }
@@ -2138,16 +2147,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v351 = v as Record<string, unknown>;
-	const v352 = v351["tid"];
-	if (v352 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v352 === 'number' && Number.isInteger(v352))) fail(p + ".tid", "an integer", v352);
-	const v353 = v351["gpr"];
-	if (v353 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v353, p + ".gpr", o, d + 1);
+	const v352 = v as Record<string, unknown>;
+	const v353 = v352["tid"];
+	if (v353 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v353 === 'number' && Number.isInteger(v353))) fail(p + ".tid", "an integer", v353);
+	const v354 = v352["gpr"];
+	if (v354 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v354, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v354 of Object.keys(v351)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v354)) fail(p + '.' + v354, 'not there (not in the schema)', v351[v354]);
+		for (const v355 of Object.keys(v352)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v355)) fail(p + '.' + v355, 'not there (not in the schema)', v352[v355]);
 		}
 	}
 }
@@ -2155,13 +2164,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v355 = v as Record<string, unknown>;
-	const v356 = v355["tracerTid"];
-	if (v356 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v356 === 'number' && Number.isInteger(v356))) fail(p + ".tracerTid", "an integer", v356);
+	const v356 = v as Record<string, unknown>;
+	const v357 = v356["tracerTid"];
+	if (v357 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v357 === 'number' && Number.isInteger(v357))) fail(p + ".tracerTid", "an integer", v357);
 	if (o.strict) {
-		for (const v357 of Object.keys(v355)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v357)) fail(p + '.' + v357, 'not there (not in the schema)', v355[v357]);
+		for (const v358 of Object.keys(v356)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v358)) fail(p + '.' + v358, 'not there (not in the schema)', v356[v358]);
 		}
 	}
 }
@@ -2169,34 +2178,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v358 = v as Record<string, unknown>;
-	const v359 = v358["pc"];
-	if (v359 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v359, p + ".pc", o, d + 1);
-	const v360 = v358["sp"];
-	if (v360 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v360, p + ".sp", o, d + 1);
-	const v361 = v358["function"];
-	if (v361 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v361 === 'string' || v361 === null)) fail(p + ".function", "a string or null", v361);
-	const v362 = v358["offset"];
-	if (v362 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v362 === 'number' && Number.isInteger(v362))) fail(p + ".offset", "an integer", v362);
-	const v363 = v358["module"];
-	if (v363 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v363 === 'string' || v363 === null)) fail(p + ".module", "a string or null", v363);
-	const v364 = v358["file"];
-	if (v364 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v364 === 'string' || v364 === null)) fail(p + ".file", "a string or null", v364);
-	const v365 = v358["line"];
-	if (v365 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v365 === 'number' && Number.isInteger(v365) || v365 === null)) fail(p + ".line", "an integer or null", v365);
-	const v366 = v358["column"];
-	if (v366 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v366 === 'number' && Number.isInteger(v366) || v366 === null)) fail(p + ".column", "an integer or null", v366);
+	const v359 = v as Record<string, unknown>;
+	const v360 = v359["pc"];
+	if (v360 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v360, p + ".pc", o, d + 1);
+	const v361 = v359["sp"];
+	if (v361 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v361, p + ".sp", o, d + 1);
+	const v362 = v359["function"];
+	if (v362 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v362 === 'string' || v362 === null)) fail(p + ".function", "a string or null", v362);
+	const v363 = v359["offset"];
+	if (v363 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v363 === 'number' && Number.isInteger(v363))) fail(p + ".offset", "an integer", v363);
+	const v364 = v359["module"];
+	if (v364 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v364 === 'string' || v364 === null)) fail(p + ".module", "a string or null", v364);
+	const v365 = v359["file"];
+	if (v365 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v365 === 'string' || v365 === null)) fail(p + ".file", "a string or null", v365);
+	const v366 = v359["line"];
+	if (v366 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v366 === 'number' && Number.isInteger(v366) || v366 === null)) fail(p + ".line", "an integer or null", v366);
+	const v367 = v359["column"];
+	if (v367 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v367 === 'number' && Number.isInteger(v367) || v367 === null)) fail(p + ".column", "an integer or null", v367);
 	if (o.strict) {
-		for (const v367 of Object.keys(v358)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v367)) fail(p + '.' + v367, 'not there (not in the schema)', v358[v367]);
+		for (const v368 of Object.keys(v359)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v368)) fail(p + '.' + v368, 'not there (not in the schema)', v359[v368]);
 		}
 	}
 }
@@ -2204,53 +2213,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v368 = v as Record<string, unknown>;
-	const v369 = v368["pid"];
-	if (v369 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v369 === 'number' && Number.isInteger(v369))) fail(p + ".pid", "an integer", v369);
-	const v370 = v368["tid"];
-	if (v370 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v370 === 'number' && Number.isInteger(v370))) fail(p + ".tid", "an integer", v370);
-	const v371 = v368["unwinder"];
-	if (v371 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v371 !== 'string' || !["libdw","frame-pointer"].includes(v371)) fail(p + ".unwinder", "one of libdw|frame-pointer", v371);
-	const v372 = v368["note"];
-	if (v372 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v372 === 'string' || v372 === null)) fail(p + ".note", "a string or null", v372);
-	const v373 = v368["frames"];
-	if (v373 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v373))) fail(p + ".frames", "an array", v373);
-	for (let v374 = 0; v374 < v373.length; v374++) {
-		const v375: unknown = v373[v374];
-		checkStackFrameInfo(v375, p + ".frames" + '[' + v374 + ']', o, d + 1);
+	const v369 = v as Record<string, unknown>;
+	const v370 = v369["pid"];
+	if (v370 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v370 === 'number' && Number.isInteger(v370))) fail(p + ".pid", "an integer", v370);
+	const v371 = v369["tid"];
+	if (v371 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v371 === 'number' && Number.isInteger(v371))) fail(p + ".tid", "an integer", v371);
+	const v372 = v369["unwinder"];
+	if (v372 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v372 !== 'string' || !["libdw","frame-pointer"].includes(v372)) fail(p + ".unwinder", "one of libdw|frame-pointer", v372);
+	const v373 = v369["note"];
+	if (v373 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v373 === 'string' || v373 === null)) fail(p + ".note", "a string or null", v373);
+	const v374 = v369["frames"];
+	if (v374 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v374))) fail(p + ".frames", "an array", v374);
+	for (let v375 = 0; v375 < v374.length; v375++) {
+		const v376: unknown = v374[v375];
+		checkStackFrameInfo(v376, p + ".frames" + '[' + v375 + ']', o, d + 1);
 	}
-	const v376 = v368["threads"];
-	if (v376 !== undefined) {
-		if (!(Array.isArray(v376))) fail(p + ".threads", "an array", v376);
-		for (let v377 = 0; v377 < v376.length; v377++) {
-			const v378: unknown = v376[v377];
-			if (!(isObject(v378))) fail(p + ".threads" + '[' + v377 + ']', "an object", v378);
-			const v379 = v378 as Record<string, unknown>;
-			const v380 = v379["tid"];
-			if (v380 === undefined) fail(p + ".threads" + '[' + v377 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v380 === 'number' && Number.isInteger(v380))) fail(p + ".threads" + '[' + v377 + ']' + ".tid", "an integer", v380);
-			const v381 = v379["frames"];
-			if (v381 === undefined) fail(p + ".threads" + '[' + v377 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v381))) fail(p + ".threads" + '[' + v377 + ']' + ".frames", "an array", v381);
-			for (let v382 = 0; v382 < v381.length; v382++) {
-				const v383: unknown = v381[v382];
-				checkStackFrameInfo(v383, p + ".threads" + '[' + v377 + ']' + ".frames" + '[' + v382 + ']', o, d + 1);
+	const v377 = v369["threads"];
+	if (v377 !== undefined) {
+		if (!(Array.isArray(v377))) fail(p + ".threads", "an array", v377);
+		for (let v378 = 0; v378 < v377.length; v378++) {
+			const v379: unknown = v377[v378];
+			if (!(isObject(v379))) fail(p + ".threads" + '[' + v378 + ']', "an object", v379);
+			const v380 = v379 as Record<string, unknown>;
+			const v381 = v380["tid"];
+			if (v381 === undefined) fail(p + ".threads" + '[' + v378 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v381 === 'number' && Number.isInteger(v381))) fail(p + ".threads" + '[' + v378 + ']' + ".tid", "an integer", v381);
+			const v382 = v380["frames"];
+			if (v382 === undefined) fail(p + ".threads" + '[' + v378 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v382))) fail(p + ".threads" + '[' + v378 + ']' + ".frames", "an array", v382);
+			for (let v383 = 0; v383 < v382.length; v383++) {
+				const v384: unknown = v382[v383];
+				checkStackFrameInfo(v384, p + ".threads" + '[' + v378 + ']' + ".frames" + '[' + v383 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v384 of Object.keys(v379)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v384)) fail(p + ".threads" + '[' + v377 + ']' + '.' + v384, 'not there (not in the schema)', v379[v384]);
+				for (const v385 of Object.keys(v380)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v385)) fail(p + ".threads" + '[' + v378 + ']' + '.' + v385, 'not there (not in the schema)', v380[v385]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v385 of Object.keys(v368)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v385)) fail(p + '.' + v385, 'not there (not in the schema)', v368[v385]);
+		for (const v386 of Object.keys(v369)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v386)) fail(p + '.' + v386, 'not there (not in the schema)', v369[v386]);
 		}
 	}
 }
@@ -2258,45 +2267,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v386 = v as Record<string, unknown>;
-	const v387 = v386["addresses"];
-	if (v387 !== undefined) {
-		if (!(Array.isArray(v387))) fail(p + ".addresses", "an array", v387);
-		for (let v388 = 0; v388 < v387.length; v388++) {
-			const v389: unknown = v387[v388];
-			checkHex(v389, p + ".addresses" + '[' + v388 + ']', o, d + 1);
+	const v387 = v as Record<string, unknown>;
+	const v388 = v387["addresses"];
+	if (v388 !== undefined) {
+		if (!(Array.isArray(v388))) fail(p + ".addresses", "an array", v388);
+		for (let v389 = 0; v389 < v388.length; v389++) {
+			const v390: unknown = v388[v389];
+			checkHex(v390, p + ".addresses" + '[' + v389 + ']', o, d + 1);
 		}
 	}
-	const v390 = v386["line"];
-	if (v390 !== undefined) {
-		if (!(typeof v390 === 'number' && Number.isInteger(v390) || v390 === null)) fail(p + ".line", "an integer or null", v390);
-	}
-	const v391 = v386["function"];
+	const v391 = v387["line"];
 	if (v391 !== undefined) {
-		if (!(typeof v391 === 'string' || v391 === null)) fail(p + ".function", "a string or null", v391);
+		if (!(typeof v391 === 'number' && Number.isInteger(v391) || v391 === null)) fail(p + ".line", "an integer or null", v391);
 	}
-	const v392 = v386["offset"];
+	const v392 = v387["function"];
 	if (v392 !== undefined) {
-		if (!(typeof v392 === 'number' && Number.isInteger(v392))) fail(p + ".offset", "an integer", v392);
+		if (!(typeof v392 === 'string' || v392 === null)) fail(p + ".function", "a string or null", v392);
 	}
-	const v393 = v386["module"];
+	const v393 = v387["offset"];
 	if (v393 !== undefined) {
-		if (!(typeof v393 === 'string' || v393 === null)) fail(p + ".module", "a string or null", v393);
+		if (!(typeof v393 === 'number' && Number.isInteger(v393))) fail(p + ".offset", "an integer", v393);
 	}
-	const v394 = v386["file"];
+	const v394 = v387["module"];
 	if (v394 !== undefined) {
-		if (!(typeof v394 === 'string' || v394 === null)) fail(p + ".file", "a string or null", v394);
+		if (!(typeof v394 === 'string' || v394 === null)) fail(p + ".module", "a string or null", v394);
 	}
-	const v395 = v386["column"];
+	const v395 = v387["file"];
 	if (v395 !== undefined) {
-		if (!(typeof v395 === 'number' && Number.isInteger(v395) || v395 === null)) fail(p + ".column", "an integer or null", v395);
+		if (!(typeof v395 === 'string' || v395 === null)) fail(p + ".file", "a string or null", v395);
 	}
-	const v396 = v386["unwinder"];
-	if (v396 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v396 !== 'string' || !["libdw","frame-pointer"].includes(v396)) fail(p + ".unwinder", "one of libdw|frame-pointer", v396);
+	const v396 = v387["column"];
+	if (v396 !== undefined) {
+		if (!(typeof v396 === 'number' && Number.isInteger(v396) || v396 === null)) fail(p + ".column", "an integer or null", v396);
+	}
+	const v397 = v387["unwinder"];
+	if (v397 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v397 !== 'string' || !["libdw","frame-pointer"].includes(v397)) fail(p + ".unwinder", "one of libdw|frame-pointer", v397);
 	if (o.strict) {
-		for (const v397 of Object.keys(v386)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v397)) fail(p + '.' + v397, 'not there (not in the schema)', v386[v397]);
+		for (const v398 of Object.keys(v387)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v398)) fail(p + '.' + v398, 'not there (not in the schema)', v387[v398]);
 		}
 	}
 }
@@ -2304,47 +2313,47 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v398 = v as Record<string, unknown>;
-	const v399 = v398["name"];
-	if (v399 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v399 === 'string')) fail(p + ".name", "a string", v399);
-	const v400 = v398["type"];
-	if (v400 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v400 === 'string')) fail(p + ".type", "a string", v400);
-	const v401 = v398["value"];
-	if (v401 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v401 === 'string')) fail(p + ".value", "a string", v401);
-	const v402 = v398["address"];
-	if (v402 === undefined) fail(p + ".address", 'present', undefined);
-	if (v402 !== null) {
-		checkHex(v402, p + ".address", o, d + 1);
+	const v399 = v as Record<string, unknown>;
+	const v400 = v399["name"];
+	if (v400 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v400 === 'string')) fail(p + ".name", "a string", v400);
+	const v401 = v399["type"];
+	if (v401 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v401 === 'string')) fail(p + ".type", "a string", v401);
+	const v402 = v399["value"];
+	if (v402 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v402 === 'string')) fail(p + ".value", "a string", v402);
+	const v403 = v399["address"];
+	if (v403 === undefined) fail(p + ".address", 'present', undefined);
+	if (v403 !== null) {
+		checkHex(v403, p + ".address", o, d + 1);
 	}
-	const v403 = v398["kind"];
-	if (v403 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v403 !== 'string' || !["param","local","member","element","deref","global"].includes(v403)) fail(p + ".kind", "one of param|local|member|element|deref|global", v403);
-	const v404 = v398["expr"];
-	if (v404 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v404 === 'string' || v404 === null)) fail(p + ".expr", "a string or null", v404);
-	const v405 = v398["pointer"];
-	if (v405 !== undefined) {
-		checkHex(v405, p + ".pointer", o, d + 1);
-	}
-	const v406 = v398["raw"];
+	const v404 = v399["kind"];
+	if (v404 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v404 !== 'string' || !["param","local","member","element","deref","global"].includes(v404)) fail(p + ".kind", "one of param|local|member|element|deref|global", v404);
+	const v405 = v399["expr"];
+	if (v405 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v405 === 'string' || v405 === null)) fail(p + ".expr", "a string or null", v405);
+	const v406 = v399["pointer"];
 	if (v406 !== undefined) {
-		checkRawValue(v406, p + ".raw", o, d + 1);
+		checkHex(v406, p + ".pointer", o, d + 1);
 	}
-	const v407 = v398["children"];
-	if (v407 === undefined) fail(p + ".children", 'present', undefined);
-	if (v407 !== null) {
-		if (!(Array.isArray(v407))) fail(p + ".children", "an array", v407);
-		for (let v408 = 0; v408 < v407.length; v408++) {
-			const v409: unknown = v407[v408];
-			checkLocalVariable(v409, p + ".children" + '[' + v408 + ']', o, d + 1);
+	const v407 = v399["raw"];
+	if (v407 !== undefined) {
+		checkRawValue(v407, p + ".raw", o, d + 1);
+	}
+	const v408 = v399["children"];
+	if (v408 === undefined) fail(p + ".children", 'present', undefined);
+	if (v408 !== null) {
+		if (!(Array.isArray(v408))) fail(p + ".children", "an array", v408);
+		for (let v409 = 0; v409 < v408.length; v409++) {
+			const v410: unknown = v408[v409];
+			checkLocalVariable(v410, p + ".children" + '[' + v409 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v410 of Object.keys(v398)) {
-			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v410)) fail(p + '.' + v410, 'not there (not in the schema)', v398[v410]);
+		for (const v411 of Object.keys(v399)) {
+			if (!(["name","type","value","address","kind","expr","pointer","raw","children"] as readonly string[]).includes(v411)) fail(p + '.' + v411, 'not there (not in the schema)', v399[v411]);
 		}
 	}
 }
@@ -2352,21 +2361,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v411 = v as Record<string, unknown>;
-	const v412 = v411["kind"];
-	if (v412 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v412 !== 'string' || !["int","uint","float","bool","pointer"].includes(v412)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v412);
-	const v413 = v411["value"];
-	if (v413 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v413 === 'string')) fail(p + ".value", "a string", v413);
-	const v414 = v411["size"];
-	if (v414 !== undefined) {
-		if (!(typeof v414 === 'number' && Number.isInteger(v414))) fail(p + ".size", "an integer", v414);
-		if (typeof v414 === 'number' && v414 < 1) fail(p + ".size", ">= 1", v414);
+	const v412 = v as Record<string, unknown>;
+	const v413 = v412["kind"];
+	if (v413 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v413 !== 'string' || !["int","uint","float","bool","pointer"].includes(v413)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v413);
+	const v414 = v412["value"];
+	if (v414 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v414 === 'string')) fail(p + ".value", "a string", v414);
+	const v415 = v412["size"];
+	if (v415 !== undefined) {
+		if (!(typeof v415 === 'number' && Number.isInteger(v415))) fail(p + ".size", "an integer", v415);
+		if (typeof v415 === 'number' && v415 < 1) fail(p + ".size", ">= 1", v415);
 	}
 	if (o.strict) {
-		for (const v415 of Object.keys(v411)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v415)) fail(p + '.' + v415, 'not there (not in the schema)', v411[v415]);
+		for (const v416 of Object.keys(v412)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v416)) fail(p + '.' + v416, 'not there (not in the schema)', v412[v416]);
 		}
 	}
 }
@@ -2374,35 +2383,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v416 = v as Record<string, unknown>;
-	const v417 = v416["pid"];
-	if (v417 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v417 === 'number' && Number.isInteger(v417))) fail(p + ".pid", "an integer", v417);
-	const v418 = v416["tid"];
-	if (v418 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v418 === 'number' && Number.isInteger(v418))) fail(p + ".tid", "an integer", v418);
-	const v419 = v416["frame"];
-	if (v419 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v419 === 'number' && Number.isInteger(v419))) fail(p + ".frame", "an integer", v419);
-	const v420 = v416["pc"];
-	if (v420 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v420, p + ".pc", o, d + 1);
-	const v421 = v416["function"];
-	if (v421 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v421 === 'string' || v421 === null)) fail(p + ".function", "a string or null", v421);
-	const v422 = v416["note"];
-	if (v422 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v422 === 'string' || v422 === null)) fail(p + ".note", "a string or null", v422);
-	const v423 = v416["variables"];
-	if (v423 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v423))) fail(p + ".variables", "an array", v423);
-	for (let v424 = 0; v424 < v423.length; v424++) {
-		const v425: unknown = v423[v424];
-		checkLocalVariable(v425, p + ".variables" + '[' + v424 + ']', o, d + 1);
+	const v417 = v as Record<string, unknown>;
+	const v418 = v417["pid"];
+	if (v418 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v418 === 'number' && Number.isInteger(v418))) fail(p + ".pid", "an integer", v418);
+	const v419 = v417["tid"];
+	if (v419 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v419 === 'number' && Number.isInteger(v419))) fail(p + ".tid", "an integer", v419);
+	const v420 = v417["frame"];
+	if (v420 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v420 === 'number' && Number.isInteger(v420))) fail(p + ".frame", "an integer", v420);
+	const v421 = v417["pc"];
+	if (v421 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v421, p + ".pc", o, d + 1);
+	const v422 = v417["function"];
+	if (v422 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v422 === 'string' || v422 === null)) fail(p + ".function", "a string or null", v422);
+	const v423 = v417["note"];
+	if (v423 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v423 === 'string' || v423 === null)) fail(p + ".note", "a string or null", v423);
+	const v424 = v417["variables"];
+	if (v424 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v424))) fail(p + ".variables", "an array", v424);
+	for (let v425 = 0; v425 < v424.length; v425++) {
+		const v426: unknown = v424[v425];
+		checkLocalVariable(v426, p + ".variables" + '[' + v425 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v426 of Object.keys(v416)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v426)) fail(p + '.' + v426, 'not there (not in the schema)', v416[v426]);
+		for (const v427 of Object.keys(v417)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v427)) fail(p + '.' + v427, 'not there (not in the schema)', v417[v427]);
 		}
 	}
 }
@@ -2410,16 +2419,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v427 = v as Record<string, unknown>;
-	const v428 = v427["op"];
-	if (v428 === undefined) fail(p + ".op", 'present', undefined);
-	if (v428 !== "threads") fail(p + ".op", "\"threads\"", v428);
-	const v429 = v427["pid"];
-	if (v429 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v429, p + ".pid", o, d + 1);
+	const v428 = v as Record<string, unknown>;
+	const v429 = v428["op"];
+	if (v429 === undefined) fail(p + ".op", 'present', undefined);
+	if (v429 !== "threads") fail(p + ".op", "\"threads\"", v429);
+	const v430 = v428["pid"];
+	if (v430 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v430, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v430 of Object.keys(v427)) {
-			if (!(["op","pid"] as readonly string[]).includes(v430)) fail(p + '.' + v430, 'not there (not in the schema)', v427[v430]);
+		for (const v431 of Object.keys(v428)) {
+			if (!(["op","pid"] as readonly string[]).includes(v431)) fail(p + '.' + v431, 'not there (not in the schema)', v428[v431]);
 		}
 	}
 }
@@ -2427,19 +2436,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v431 = v as Record<string, unknown>;
-	const v432 = v431["op"];
-	if (v432 === undefined) fail(p + ".op", 'present', undefined);
-	if (v432 !== "regs") fail(p + ".op", "\"regs\"", v432);
-	const v433 = v431["pid"];
-	if (v433 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v433, p + ".pid", o, d + 1);
-	const v434 = v431["tid"];
-	if (v434 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v434, p + ".tid", o, d + 1);
+	const v432 = v as Record<string, unknown>;
+	const v433 = v432["op"];
+	if (v433 === undefined) fail(p + ".op", 'present', undefined);
+	if (v433 !== "regs") fail(p + ".op", "\"regs\"", v433);
+	const v434 = v432["pid"];
+	if (v434 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v434, p + ".pid", o, d + 1);
+	const v435 = v432["tid"];
+	if (v435 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v435, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v435 of Object.keys(v431)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v435)) fail(p + '.' + v435, 'not there (not in the schema)', v431[v435]);
+		for (const v436 of Object.keys(v432)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v436)) fail(p + '.' + v436, 'not there (not in the schema)', v432[v436]);
 		}
 	}
 }
@@ -2447,22 +2456,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v436 = v as Record<string, unknown>;
-	const v437 = v436["op"];
-	if (v437 === undefined) fail(p + ".op", 'present', undefined);
-	if (v437 !== "attach") fail(p + ".op", "\"attach\"", v437);
-	const v438 = v436["pid"];
-	if (v438 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v438, p + ".pid", o, d + 1);
-	const v439 = v436["stop"];
-	if (v439 === undefined) {
-		if (o.fill) v436["stop"] = false;
+	const v437 = v as Record<string, unknown>;
+	const v438 = v437["op"];
+	if (v438 === undefined) fail(p + ".op", 'present', undefined);
+	if (v438 !== "attach") fail(p + ".op", "\"attach\"", v438);
+	const v439 = v437["pid"];
+	if (v439 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v439, p + ".pid", o, d + 1);
+	const v440 = v437["stop"];
+	if (v440 === undefined) {
+		if (o.fill) v437["stop"] = false;
 	} else {
-		if (!(typeof v439 === 'boolean')) fail(p + ".stop", "a boolean", v439);
+		if (!(typeof v440 === 'boolean')) fail(p + ".stop", "a boolean", v440);
 	}
 	if (o.strict) {
-		for (const v440 of Object.keys(v436)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v440)) fail(p + '.' + v440, 'not there (not in the schema)', v436[v440]);
+		for (const v441 of Object.keys(v437)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v441)) fail(p + '.' + v441, 'not there (not in the schema)', v437[v441]);
 		}
 	}
 }
@@ -2470,16 +2479,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v441 = v as Record<string, unknown>;
-	const v442 = v441["op"];
-	if (v442 === undefined) fail(p + ".op", 'present', undefined);
-	if (v442 !== "detach") fail(p + ".op", "\"detach\"", v442);
-	const v443 = v441["pid"];
-	if (v443 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v443, p + ".pid", o, d + 1);
+	const v442 = v as Record<string, unknown>;
+	const v443 = v442["op"];
+	if (v443 === undefined) fail(p + ".op", 'present', undefined);
+	if (v443 !== "detach") fail(p + ".op", "\"detach\"", v443);
+	const v444 = v442["pid"];
+	if (v444 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v444, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v444 of Object.keys(v441)) {
-			if (!(["op","pid"] as readonly string[]).includes(v444)) fail(p + '.' + v444, 'not there (not in the schema)', v441[v444]);
+		for (const v445 of Object.keys(v442)) {
+			if (!(["op","pid"] as readonly string[]).includes(v445)) fail(p + '.' + v445, 'not there (not in the schema)', v442[v445]);
 		}
 	}
 }
@@ -2487,28 +2496,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v445 = v as Record<string, unknown>;
-	const v446 = v445["op"];
-	if (v446 === undefined) fail(p + ".op", 'present', undefined);
-	if (v446 !== "signals") fail(p + ".op", "\"signals\"", v446);
-	const v447 = v445["pid"];
-	if (v447 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v447, p + ".pid", o, d + 1);
-	const v448 = v445["nostop"];
-	if (v448 !== undefined) {
-		checkHex(v448, p + ".nostop", o, d + 1);
-	}
-	const v449 = v445["noprint"];
+	const v446 = v as Record<string, unknown>;
+	const v447 = v446["op"];
+	if (v447 === undefined) fail(p + ".op", 'present', undefined);
+	if (v447 !== "signals") fail(p + ".op", "\"signals\"", v447);
+	const v448 = v446["pid"];
+	if (v448 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v448, p + ".pid", o, d + 1);
+	const v449 = v446["nostop"];
 	if (v449 !== undefined) {
-		checkHex(v449, p + ".noprint", o, d + 1);
+		checkHex(v449, p + ".nostop", o, d + 1);
 	}
-	const v450 = v445["nopass"];
+	const v450 = v446["noprint"];
 	if (v450 !== undefined) {
-		checkHex(v450, p + ".nopass", o, d + 1);
+		checkHex(v450, p + ".noprint", o, d + 1);
+	}
+	const v451 = v446["nopass"];
+	if (v451 !== undefined) {
+		checkHex(v451, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v451 of Object.keys(v445)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v451)) fail(p + '.' + v451, 'not there (not in the schema)', v445[v451]);
+		for (const v452 of Object.keys(v446)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v452)) fail(p + '.' + v452, 'not there (not in the schema)', v446[v452]);
 		}
 	}
 }
@@ -2516,22 +2525,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v452 = v as Record<string, unknown>;
-	const v453 = v452["op"];
-	if (v453 === undefined) fail(p + ".op", 'present', undefined);
-	if (v453 !== "followForks") fail(p + ".op", "\"followForks\"", v453);
-	const v454 = v452["pid"];
-	if (v454 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v454, p + ".pid", o, d + 1);
-	const v455 = v452["hold"];
-	if (v455 === undefined) {
-		if (o.fill) v452["hold"] = false;
+	const v453 = v as Record<string, unknown>;
+	const v454 = v453["op"];
+	if (v454 === undefined) fail(p + ".op", 'present', undefined);
+	if (v454 !== "followForks") fail(p + ".op", "\"followForks\"", v454);
+	const v455 = v453["pid"];
+	if (v455 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v455, p + ".pid", o, d + 1);
+	const v456 = v453["hold"];
+	if (v456 === undefined) {
+		if (o.fill) v453["hold"] = false;
 	} else {
-		if (!(typeof v455 === 'boolean')) fail(p + ".hold", "a boolean", v455);
+		if (!(typeof v456 === 'boolean')) fail(p + ".hold", "a boolean", v456);
 	}
 	if (o.strict) {
-		for (const v456 of Object.keys(v452)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v456)) fail(p + '.' + v456, 'not there (not in the schema)', v452[v456]);
+		for (const v457 of Object.keys(v453)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v457)) fail(p + '.' + v457, 'not there (not in the schema)', v453[v457]);
 		}
 	}
 }
@@ -2539,16 +2548,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v457 = v as Record<string, unknown>;
-	const v458 = v457["op"];
-	if (v458 === undefined) fail(p + ".op", 'present', undefined);
-	if (v458 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v458);
-	const v459 = v457["pid"];
-	if (v459 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v459, p + ".pid", o, d + 1);
+	const v458 = v as Record<string, unknown>;
+	const v459 = v458["op"];
+	if (v459 === undefined) fail(p + ".op", 'present', undefined);
+	if (v459 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v459);
+	const v460 = v458["pid"];
+	if (v460 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v460, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v460 of Object.keys(v457)) {
-			if (!(["op","pid"] as readonly string[]).includes(v460)) fail(p + '.' + v460, 'not there (not in the schema)', v457[v460]);
+		for (const v461 of Object.keys(v458)) {
+			if (!(["op","pid"] as readonly string[]).includes(v461)) fail(p + '.' + v461, 'not there (not in the schema)', v458[v461]);
 		}
 	}
 }
@@ -2556,16 +2565,16 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v461 = v as Record<string, unknown>;
-	const v462 = v461["op"];
-	if (v462 === undefined) fail(p + ".op", 'present', undefined);
-	if (v462 !== "recreate") fail(p + ".op", "\"recreate\"", v462);
-	const v463 = v461["pid"];
-	if (v463 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v463, p + ".pid", o, d + 1);
+	const v462 = v as Record<string, unknown>;
+	const v463 = v462["op"];
+	if (v463 === undefined) fail(p + ".op", 'present', undefined);
+	if (v463 !== "recreate") fail(p + ".op", "\"recreate\"", v463);
+	const v464 = v462["pid"];
+	if (v464 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v464, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v464 of Object.keys(v461)) {
-			if (!(["op","pid"] as readonly string[]).includes(v464)) fail(p + '.' + v464, 'not there (not in the schema)', v461[v464]);
+		for (const v465 of Object.keys(v462)) {
+			if (!(["op","pid"] as readonly string[]).includes(v465)) fail(p + '.' + v465, 'not there (not in the schema)', v462[v465]);
 		}
 	}
 }
@@ -2573,16 +2582,22 @@ function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v465 = v as Record<string, unknown>;
-	const v466 = v465["op"];
-	if (v466 === undefined) fail(p + ".op", 'present', undefined);
-	if (v466 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v466);
-	const v467 = v465["pid"];
-	if (v467 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v467, p + ".pid", o, d + 1);
+	const v466 = v as Record<string, unknown>;
+	const v467 = v466["op"];
+	if (v467 === undefined) fail(p + ".op", 'present', undefined);
+	if (v467 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v467);
+	const v468 = v466["pid"];
+	if (v468 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v468, p + ".pid", o, d + 1);
+	const v469 = v466["keep"];
+	if (v469 === undefined) {
+		if (o.fill) v466["keep"] = false;
+	} else {
+		if (!(typeof v469 === 'boolean')) fail(p + ".keep", "a boolean", v469);
+	}
 	if (o.strict) {
-		for (const v468 of Object.keys(v465)) {
-			if (!(["op","pid"] as readonly string[]).includes(v468)) fail(p + '.' + v468, 'not there (not in the schema)', v465[v468]);
+		for (const v470 of Object.keys(v466)) {
+			if (!(["op","pid","keep"] as readonly string[]).includes(v470)) fail(p + '.' + v470, 'not there (not in the schema)', v466[v470]);
 		}
 	}
 }
@@ -2590,16 +2605,22 @@ function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v469 = v as Record<string, unknown>;
-	const v470 = v469["op"];
-	if (v470 === undefined) fail(p + ".op", 'present', undefined);
-	if (v470 !== "restore") fail(p + ".op", "\"restore\"", v470);
-	const v471 = v469["checkpoint"];
-	if (v471 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v471, p + ".checkpoint", o, d + 1);
+	const v471 = v as Record<string, unknown>;
+	const v472 = v471["op"];
+	if (v472 === undefined) fail(p + ".op", 'present', undefined);
+	if (v472 !== "restore") fail(p + ".op", "\"restore\"", v472);
+	const v473 = v471["checkpoint"];
+	if (v473 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v473, p + ".checkpoint", o, d + 1);
+	const v474 = v471["run"];
+	if (v474 === undefined) {
+		if (o.fill) v471["run"] = false;
+	} else {
+		if (!(typeof v474 === 'boolean')) fail(p + ".run", "a boolean", v474);
+	}
 	if (o.strict) {
-		for (const v472 of Object.keys(v469)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v472)) fail(p + '.' + v472, 'not there (not in the schema)', v469[v472]);
+		for (const v475 of Object.keys(v471)) {
+			if (!(["op","checkpoint","run"] as readonly string[]).includes(v475)) fail(p + '.' + v475, 'not there (not in the schema)', v471[v475]);
 		}
 	}
 }
@@ -2607,16 +2628,16 @@ function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v473 = v as Record<string, unknown>;
-	const v474 = v473["op"];
-	if (v474 === undefined) fail(p + ".op", 'present', undefined);
-	if (v474 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v474);
-	const v475 = v473["checkpoint"];
-	if (v475 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v475, p + ".checkpoint", o, d + 1);
+	const v476 = v as Record<string, unknown>;
+	const v477 = v476["op"];
+	if (v477 === undefined) fail(p + ".op", 'present', undefined);
+	if (v477 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v477);
+	const v478 = v476["checkpoint"];
+	if (v478 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v478, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v476 of Object.keys(v473)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v476)) fail(p + '.' + v476, 'not there (not in the schema)', v473[v476]);
+		for (const v479 of Object.keys(v476)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v479)) fail(p + '.' + v479, 'not there (not in the schema)', v476[v479]);
 		}
 	}
 }
@@ -2624,21 +2645,21 @@ function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number)
 function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v477 = v as Record<string, unknown>;
-	const v478 = v477["op"];
-	if (v478 === undefined) fail(p + ".op", 'present', undefined);
-	if (v478 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v478);
-	const v479 = v477["pid"];
-	if (v479 === undefined) {
-		if (o.fill) v477["pid"] = 0;
+	const v480 = v as Record<string, unknown>;
+	const v481 = v480["op"];
+	if (v481 === undefined) fail(p + ".op", 'present', undefined);
+	if (v481 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v481);
+	const v482 = v480["pid"];
+	if (v482 === undefined) {
+		if (o.fill) v480["pid"] = 0;
 	} else {
-		if (!(typeof v479 === 'number' && Number.isInteger(v479))) fail(p + ".pid", "an integer", v479);
-		if (typeof v479 === 'number' && v479 < 0) fail(p + ".pid", ">= 0", v479);
-		if (typeof v479 === 'number' && v479 > 2147483647) fail(p + ".pid", "<= 2147483647", v479);
+		if (!(typeof v482 === 'number' && Number.isInteger(v482))) fail(p + ".pid", "an integer", v482);
+		if (typeof v482 === 'number' && v482 < 0) fail(p + ".pid", ">= 0", v482);
+		if (typeof v482 === 'number' && v482 > 2147483647) fail(p + ".pid", "<= 2147483647", v482);
 	}
 	if (o.strict) {
-		for (const v480 of Object.keys(v477)) {
-			if (!(["op","pid"] as readonly string[]).includes(v480)) fail(p + '.' + v480, 'not there (not in the schema)', v477[v480]);
+		for (const v483 of Object.keys(v480)) {
+			if (!(["op","pid"] as readonly string[]).includes(v483)) fail(p + '.' + v483, 'not there (not in the schema)', v480[v483]);
 		}
 	}
 }
@@ -2646,30 +2667,30 @@ function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v481 = v as Record<string, unknown>;
-	const v482 = v481["op"];
-	if (v482 === undefined) fail(p + ".op", 'present', undefined);
-	if (v482 !== "watch") fail(p + ".op", "\"watch\"", v482);
-	const v483 = v481["pid"];
-	if (v483 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v483, p + ".pid", o, d + 1);
-	const v484 = v481["addr"];
-	if (v484 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v484, p + ".addr", o, d + 1);
-	const v485 = v481["len"];
-	if (v485 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v485 === 'number' && Number.isInteger(v485))) fail(p + ".len", "an integer", v485);
-	if (typeof v485 === 'number' && v485 < 1) fail(p + ".len", ">= 1", v485);
-	if (typeof v485 === 'number' && v485 > 8) fail(p + ".len", "<= 8", v485);
-	const v486 = v481["rw"];
-	if (v486 === undefined) {
-		if (o.fill) v481["rw"] = false;
+	const v484 = v as Record<string, unknown>;
+	const v485 = v484["op"];
+	if (v485 === undefined) fail(p + ".op", 'present', undefined);
+	if (v485 !== "watch") fail(p + ".op", "\"watch\"", v485);
+	const v486 = v484["pid"];
+	if (v486 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v486, p + ".pid", o, d + 1);
+	const v487 = v484["addr"];
+	if (v487 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v487, p + ".addr", o, d + 1);
+	const v488 = v484["len"];
+	if (v488 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v488 === 'number' && Number.isInteger(v488))) fail(p + ".len", "an integer", v488);
+	if (typeof v488 === 'number' && v488 < 1) fail(p + ".len", ">= 1", v488);
+	if (typeof v488 === 'number' && v488 > 8) fail(p + ".len", "<= 8", v488);
+	const v489 = v484["rw"];
+	if (v489 === undefined) {
+		if (o.fill) v484["rw"] = false;
 	} else {
-		if (!(typeof v486 === 'boolean')) fail(p + ".rw", "a boolean", v486);
+		if (!(typeof v489 === 'boolean')) fail(p + ".rw", "a boolean", v489);
 	}
 	if (o.strict) {
-		for (const v487 of Object.keys(v481)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v487)) fail(p + '.' + v487, 'not there (not in the schema)', v481[v487]);
+		for (const v490 of Object.keys(v484)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v490)) fail(p + '.' + v490, 'not there (not in the schema)', v484[v490]);
 		}
 	}
 }
@@ -2677,19 +2698,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v488 = v as Record<string, unknown>;
-	const v489 = v488["op"];
-	if (v489 === undefined) fail(p + ".op", 'present', undefined);
-	if (v489 !== "unwatch") fail(p + ".op", "\"unwatch\"", v489);
-	const v490 = v488["pid"];
-	if (v490 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v490, p + ".pid", o, d + 1);
-	const v491 = v488["addr"];
-	if (v491 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v491, p + ".addr", o, d + 1);
+	const v491 = v as Record<string, unknown>;
+	const v492 = v491["op"];
+	if (v492 === undefined) fail(p + ".op", 'present', undefined);
+	if (v492 !== "unwatch") fail(p + ".op", "\"unwatch\"", v492);
+	const v493 = v491["pid"];
+	if (v493 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v493, p + ".pid", o, d + 1);
+	const v494 = v491["addr"];
+	if (v494 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v494, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v492 of Object.keys(v488)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v492)) fail(p + '.' + v492, 'not there (not in the schema)', v488[v492]);
+		for (const v495 of Object.keys(v491)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v495)) fail(p + '.' + v495, 'not there (not in the schema)', v491[v495]);
 		}
 	}
 }
@@ -2697,20 +2718,20 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v493 = v as Record<string, unknown>;
-	const v494 = v493["op"];
-	if (v494 === undefined) fail(p + ".op", 'present', undefined);
-	if (v494 !== "global") fail(p + ".op", "\"global\"", v494);
-	const v495 = v493["pid"];
-	if (v495 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v495, p + ".pid", o, d + 1);
-	const v496 = v493["name"];
-	if (v496 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v496 === 'string')) fail(p + ".name", "a string", v496);
-	if (typeof v496 === 'string' && v496.length < 1) fail(p + ".name", "a string of 1+ characters", v496);
+	const v496 = v as Record<string, unknown>;
+	const v497 = v496["op"];
+	if (v497 === undefined) fail(p + ".op", 'present', undefined);
+	if (v497 !== "global") fail(p + ".op", "\"global\"", v497);
+	const v498 = v496["pid"];
+	if (v498 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v498, p + ".pid", o, d + 1);
+	const v499 = v496["name"];
+	if (v499 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v499 === 'string')) fail(p + ".name", "a string", v499);
+	if (typeof v499 === 'string' && v499.length < 1) fail(p + ".name", "a string of 1+ characters", v499);
 	if (o.strict) {
-		for (const v497 of Object.keys(v493)) {
-			if (!(["op","pid","name"] as readonly string[]).includes(v497)) fail(p + '.' + v497, 'not there (not in the schema)', v493[v497]);
+		for (const v500 of Object.keys(v496)) {
+			if (!(["op","pid","name"] as readonly string[]).includes(v500)) fail(p + '.' + v500, 'not there (not in the schema)', v496[v500]);
 		}
 	}
 }
@@ -2718,16 +2739,16 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v498 = v as Record<string, unknown>;
-	const v499 = v498["op"];
-	if (v499 === undefined) fail(p + ".op", 'present', undefined);
-	if (v499 !== "stop") fail(p + ".op", "\"stop\"", v499);
-	const v500 = v498["pid"];
-	if (v500 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v500, p + ".pid", o, d + 1);
+	const v501 = v as Record<string, unknown>;
+	const v502 = v501["op"];
+	if (v502 === undefined) fail(p + ".op", 'present', undefined);
+	if (v502 !== "stop") fail(p + ".op", "\"stop\"", v502);
+	const v503 = v501["pid"];
+	if (v503 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v503, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v501 of Object.keys(v498)) {
-			if (!(["op","pid"] as readonly string[]).includes(v501)) fail(p + '.' + v501, 'not there (not in the schema)', v498[v501]);
+		for (const v504 of Object.keys(v501)) {
+			if (!(["op","pid"] as readonly string[]).includes(v504)) fail(p + '.' + v504, 'not there (not in the schema)', v501[v504]);
 		}
 	}
 }
@@ -2735,20 +2756,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v502 = v as Record<string, unknown>;
-	const v503 = v502["op"];
-	if (v503 === undefined) fail(p + ".op", 'present', undefined);
-	if (v503 !== "resume") fail(p + ".op", "\"resume\"", v503);
-	const v504 = v502["pid"];
-	if (v504 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v504, p + ".pid", o, d + 1);
-	const v505 = v502["tid"];
-	if (v505 !== undefined) {
-		checkPid(v505, p + ".tid", o, d + 1);
+	const v505 = v as Record<string, unknown>;
+	const v506 = v505["op"];
+	if (v506 === undefined) fail(p + ".op", 'present', undefined);
+	if (v506 !== "resume") fail(p + ".op", "\"resume\"", v506);
+	const v507 = v505["pid"];
+	if (v507 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v507, p + ".pid", o, d + 1);
+	const v508 = v505["tid"];
+	if (v508 !== undefined) {
+		checkPid(v508, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v506 of Object.keys(v502)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v506)) fail(p + '.' + v506, 'not there (not in the schema)', v502[v506]);
+		for (const v509 of Object.keys(v505)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v509)) fail(p + '.' + v509, 'not there (not in the schema)', v505[v509]);
 		}
 	}
 }
@@ -2756,43 +2777,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v507 = v as Record<string, unknown>;
-	const v508 = v507["op"];
-	if (v508 === undefined) fail(p + ".op", 'present', undefined);
-	if (v508 !== "launch") fail(p + ".op", "\"launch\"", v508);
-	const v509 = v507["path"];
-	if (v509 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v509 === 'string')) fail(p + ".path", "a string", v509);
-	if (typeof v509 === 'string' && v509.length < 1) fail(p + ".path", "a string of 1+ characters", v509);
-	const v510 = v507["cwd"];
-	if (v510 === undefined) {
-		if (o.fill) v507["cwd"] = "";
+	const v510 = v as Record<string, unknown>;
+	const v511 = v510["op"];
+	if (v511 === undefined) fail(p + ".op", 'present', undefined);
+	if (v511 !== "launch") fail(p + ".op", "\"launch\"", v511);
+	const v512 = v510["path"];
+	if (v512 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v512 === 'string')) fail(p + ".path", "a string", v512);
+	if (typeof v512 === 'string' && v512.length < 1) fail(p + ".path", "a string of 1+ characters", v512);
+	const v513 = v510["cwd"];
+	if (v513 === undefined) {
+		if (o.fill) v510["cwd"] = "";
 	} else {
-		if (!(typeof v510 === 'string')) fail(p + ".cwd", "a string", v510);
+		if (!(typeof v513 === 'string')) fail(p + ".cwd", "a string", v513);
 	}
-	const v511 = v507["argv"];
-	if (v511 === undefined) {
-		if (o.fill) v507["argv"] = [];
-	} else {
-		if (!(Array.isArray(v511))) fail(p + ".argv", "an array", v511);
-		for (let v512 = 0; v512 < v511.length; v512++) {
-			const v513: unknown = v511[v512];
-			if (!(typeof v513 === 'string')) fail(p + ".argv" + '[' + v512 + ']', "a string", v513);
-		}
-	}
-	const v514 = v507["env"];
+	const v514 = v510["argv"];
 	if (v514 === undefined) {
-		if (o.fill) v507["env"] = [];
+		if (o.fill) v510["argv"] = [];
 	} else {
-		if (!(Array.isArray(v514))) fail(p + ".env", "an array", v514);
+		if (!(Array.isArray(v514))) fail(p + ".argv", "an array", v514);
 		for (let v515 = 0; v515 < v514.length; v515++) {
 			const v516: unknown = v514[v515];
-			if (!(typeof v516 === 'string')) fail(p + ".env" + '[' + v515 + ']', "a string", v516);
+			if (!(typeof v516 === 'string')) fail(p + ".argv" + '[' + v515 + ']', "a string", v516);
+		}
+	}
+	const v517 = v510["env"];
+	if (v517 === undefined) {
+		if (o.fill) v510["env"] = [];
+	} else {
+		if (!(Array.isArray(v517))) fail(p + ".env", "an array", v517);
+		for (let v518 = 0; v518 < v517.length; v518++) {
+			const v519: unknown = v517[v518];
+			if (!(typeof v519 === 'string')) fail(p + ".env" + '[' + v518 + ']', "a string", v519);
 		}
 	}
 	if (o.strict) {
-		for (const v517 of Object.keys(v507)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v517)) fail(p + '.' + v517, 'not there (not in the schema)', v507[v517]);
+		for (const v520 of Object.keys(v510)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v520)) fail(p + '.' + v520, 'not there (not in the schema)', v510[v520]);
 		}
 	}
 }
@@ -2800,40 +2821,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v518 = v as Record<string, unknown>;
-	const v519 = v518["op"];
-	if (v519 === undefined) fail(p + ".op", 'present', undefined);
-	if (v519 !== "fork") fail(p + ".op", "\"fork\"", v519);
-	const v520 = v518["pid"];
-	if (v520 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v520, p + ".pid", o, d + 1);
-	const v521 = v518["stopped"];
-	if (v521 === undefined) {
-		if (o.fill) v518["stopped"] = false;
-	} else {
-		if (!(typeof v521 === 'boolean')) fail(p + ".stopped", "a boolean", v521);
-	}
-	const v522 = v518["keepTraced"];
-	if (v522 === undefined) {
-		if (o.fill) v518["keepTraced"] = false;
-	} else {
-		if (!(typeof v522 === 'boolean')) fail(p + ".keepTraced", "a boolean", v522);
-	}
-	const v523 = v518["copyDontfork"];
-	if (v523 === undefined) {
-		if (o.fill) v518["copyDontfork"] = false;
-	} else {
-		if (!(typeof v523 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v523);
-	}
-	const v524 = v518["sameTids"];
+	const v521 = v as Record<string, unknown>;
+	const v522 = v521["op"];
+	if (v522 === undefined) fail(p + ".op", 'present', undefined);
+	if (v522 !== "fork") fail(p + ".op", "\"fork\"", v522);
+	const v523 = v521["pid"];
+	if (v523 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v523, p + ".pid", o, d + 1);
+	const v524 = v521["stopped"];
 	if (v524 === undefined) {
-		if (o.fill) v518["sameTids"] = false;
+		if (o.fill) v521["stopped"] = false;
 	} else {
-		if (!(typeof v524 === 'boolean')) fail(p + ".sameTids", "a boolean", v524);
+		if (!(typeof v524 === 'boolean')) fail(p + ".stopped", "a boolean", v524);
+	}
+	const v525 = v521["keepTraced"];
+	if (v525 === undefined) {
+		if (o.fill) v521["keepTraced"] = false;
+	} else {
+		if (!(typeof v525 === 'boolean')) fail(p + ".keepTraced", "a boolean", v525);
+	}
+	const v526 = v521["copyDontfork"];
+	if (v526 === undefined) {
+		if (o.fill) v521["copyDontfork"] = false;
+	} else {
+		if (!(typeof v526 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v526);
+	}
+	const v527 = v521["sameTids"];
+	if (v527 === undefined) {
+		if (o.fill) v521["sameTids"] = false;
+	} else {
+		if (!(typeof v527 === 'boolean')) fail(p + ".sameTids", "a boolean", v527);
 	}
 	if (o.strict) {
-		for (const v525 of Object.keys(v518)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v525)) fail(p + '.' + v525, 'not there (not in the schema)', v518[v525]);
+		for (const v528 of Object.keys(v521)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v528)) fail(p + '.' + v528, 'not there (not in the schema)', v521[v528]);
 		}
 	}
 }
@@ -2841,16 +2862,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v526 = v as Record<string, unknown>;
-	const v527 = v526["op"];
-	if (v527 === undefined) fail(p + ".op", 'present', undefined);
-	if (v527 !== "kill") fail(p + ".op", "\"kill\"", v527);
-	const v528 = v526["pid"];
-	if (v528 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v528, p + ".pid", o, d + 1);
+	const v529 = v as Record<string, unknown>;
+	const v530 = v529["op"];
+	if (v530 === undefined) fail(p + ".op", 'present', undefined);
+	if (v530 !== "kill") fail(p + ".op", "\"kill\"", v530);
+	const v531 = v529["pid"];
+	if (v531 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v531, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v529 of Object.keys(v526)) {
-			if (!(["op","pid"] as readonly string[]).includes(v529)) fail(p + '.' + v529, 'not there (not in the schema)', v526[v529]);
+		for (const v532 of Object.keys(v529)) {
+			if (!(["op","pid"] as readonly string[]).includes(v532)) fail(p + '.' + v532, 'not there (not in the schema)', v529[v532]);
 		}
 	}
 }
@@ -2858,43 +2879,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v530 = v as Record<string, unknown>;
-	const v531 = v530["op"];
-	if (v531 === undefined) fail(p + ".op", 'present', undefined);
-	if (v531 !== "step") fail(p + ".op", "\"step\"", v531);
-	const v532 = v530["pid"];
-	if (v532 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v532, p + ".pid", o, d + 1);
-	const v533 = v530["tid"];
-	if (v533 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v533, p + ".tid", o, d + 1);
-	const v534 = v530["line"];
-	if (v534 === undefined) {
-		if (o.fill) v530["line"] = false;
-	} else {
-		if (!(typeof v534 === 'boolean')) fail(p + ".line", "a boolean", v534);
-	}
-	const v535 = v530["into"];
-	if (v535 === undefined) {
-		if (o.fill) v530["into"] = false;
-	} else {
-		if (!(typeof v535 === 'boolean')) fail(p + ".into", "a boolean", v535);
-	}
-	const v536 = v530["out"];
-	if (v536 === undefined) {
-		if (o.fill) v530["out"] = false;
-	} else {
-		if (!(typeof v536 === 'boolean')) fail(p + ".out", "a boolean", v536);
-	}
-	const v537 = v530["alone"];
+	const v533 = v as Record<string, unknown>;
+	const v534 = v533["op"];
+	if (v534 === undefined) fail(p + ".op", 'present', undefined);
+	if (v534 !== "step") fail(p + ".op", "\"step\"", v534);
+	const v535 = v533["pid"];
+	if (v535 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v535, p + ".pid", o, d + 1);
+	const v536 = v533["tid"];
+	if (v536 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v536, p + ".tid", o, d + 1);
+	const v537 = v533["line"];
 	if (v537 === undefined) {
-		if (o.fill) v530["alone"] = false;
+		if (o.fill) v533["line"] = false;
 	} else {
-		if (!(typeof v537 === 'boolean')) fail(p + ".alone", "a boolean", v537);
+		if (!(typeof v537 === 'boolean')) fail(p + ".line", "a boolean", v537);
+	}
+	const v538 = v533["into"];
+	if (v538 === undefined) {
+		if (o.fill) v533["into"] = false;
+	} else {
+		if (!(typeof v538 === 'boolean')) fail(p + ".into", "a boolean", v538);
+	}
+	const v539 = v533["out"];
+	if (v539 === undefined) {
+		if (o.fill) v533["out"] = false;
+	} else {
+		if (!(typeof v539 === 'boolean')) fail(p + ".out", "a boolean", v539);
+	}
+	const v540 = v533["alone"];
+	if (v540 === undefined) {
+		if (o.fill) v533["alone"] = false;
+	} else {
+		if (!(typeof v540 === 'boolean')) fail(p + ".alone", "a boolean", v540);
 	}
 	if (o.strict) {
-		for (const v538 of Object.keys(v530)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v538)) fail(p + '.' + v538, 'not there (not in the schema)', v530[v538]);
+		for (const v541 of Object.keys(v533)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v541)) fail(p + '.' + v541, 'not there (not in the schema)', v533[v541]);
 		}
 	}
 }
@@ -2902,19 +2923,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v539 = v as Record<string, unknown>;
-	const v540 = v539["op"];
-	if (v540 === undefined) fail(p + ".op", 'present', undefined);
-	if (v540 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v540);
-	const v541 = v539["pid"];
-	if (v541 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v541, p + ".pid", o, d + 1);
-	const v542 = v539["addr"];
-	if (v542 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v542, p + ".addr", o, d + 1);
+	const v542 = v as Record<string, unknown>;
+	const v543 = v542["op"];
+	if (v543 === undefined) fail(p + ".op", 'present', undefined);
+	if (v543 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v543);
+	const v544 = v542["pid"];
+	if (v544 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v544, p + ".pid", o, d + 1);
+	const v545 = v542["addr"];
+	if (v545 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v545, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v543 of Object.keys(v539)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v543)) fail(p + '.' + v543, 'not there (not in the schema)', v539[v543]);
+		for (const v546 of Object.keys(v542)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v546)) fail(p + '.' + v546, 'not there (not in the schema)', v542[v546]);
 		}
 	}
 }
@@ -2922,19 +2943,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v544 = v as Record<string, unknown>;
-	const v545 = v544["op"];
-	if (v545 === undefined) fail(p + ".op", 'present', undefined);
-	if (v545 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v545);
-	const v546 = v544["pid"];
-	if (v546 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v546, p + ".pid", o, d + 1);
-	const v547 = v544["addr"];
-	if (v547 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v547, p + ".addr", o, d + 1);
+	const v547 = v as Record<string, unknown>;
+	const v548 = v547["op"];
+	if (v548 === undefined) fail(p + ".op", 'present', undefined);
+	if (v548 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v548);
+	const v549 = v547["pid"];
+	if (v549 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v549, p + ".pid", o, d + 1);
+	const v550 = v547["addr"];
+	if (v550 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v550, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v548 of Object.keys(v544)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v544[v548]);
+		for (const v551 of Object.keys(v547)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v551)) fail(p + '.' + v551, 'not there (not in the schema)', v547[v551]);
 		}
 	}
 }
@@ -2942,27 +2963,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v549 = v as Record<string, unknown>;
-	const v550 = v549["op"];
-	if (v550 === undefined) fail(p + ".op", 'present', undefined);
-	if (v550 !== "setRegs") fail(p + ".op", "\"setRegs\"", v550);
-	const v551 = v549["pid"];
-	if (v551 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v551, p + ".pid", o, d + 1);
-	const v552 = v549["tid"];
-	if (v552 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v552, p + ".tid", o, d + 1);
-	const v553 = v549["regs"];
-	if (v553 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v553))) fail(p + ".regs", "an object", v553);
-	const v554 = v553 as Record<string, unknown>;
-	for (const v555 of Object.keys(v554)) {
-		if (([] as readonly string[]).includes(v555)) continue;
-		checkHex(v554[v555], p + ".regs" + '.' + v555, o, d + 1);
+	const v552 = v as Record<string, unknown>;
+	const v553 = v552["op"];
+	if (v553 === undefined) fail(p + ".op", 'present', undefined);
+	if (v553 !== "setRegs") fail(p + ".op", "\"setRegs\"", v553);
+	const v554 = v552["pid"];
+	if (v554 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v554, p + ".pid", o, d + 1);
+	const v555 = v552["tid"];
+	if (v555 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v555, p + ".tid", o, d + 1);
+	const v556 = v552["regs"];
+	if (v556 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v556))) fail(p + ".regs", "an object", v556);
+	const v557 = v556 as Record<string, unknown>;
+	for (const v558 of Object.keys(v557)) {
+		if (([] as readonly string[]).includes(v558)) continue;
+		checkHex(v557[v558], p + ".regs" + '.' + v558, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v556 of Object.keys(v549)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v556)) fail(p + '.' + v556, 'not there (not in the schema)', v549[v556]);
+		for (const v559 of Object.keys(v552)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v559)) fail(p + '.' + v559, 'not there (not in the schema)', v552[v559]);
 		}
 	}
 }
@@ -2970,13 +2991,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v557 = v as Record<string, unknown>;
-	const v558 = v557["op"];
-	if (v558 === undefined) fail(p + ".op", 'present', undefined);
-	if (v558 !== "ping") fail(p + ".op", "\"ping\"", v558);
+	const v560 = v as Record<string, unknown>;
+	const v561 = v560["op"];
+	if (v561 === undefined) fail(p + ".op", 'present', undefined);
+	if (v561 !== "ping") fail(p + ".op", "\"ping\"", v561);
 	if (o.strict) {
-		for (const v559 of Object.keys(v557)) {
-			if (!(["op"] as readonly string[]).includes(v559)) fail(p + '.' + v559, 'not there (not in the schema)', v557[v559]);
+		for (const v562 of Object.keys(v560)) {
+			if (!(["op"] as readonly string[]).includes(v562)) fail(p + '.' + v562, 'not there (not in the schema)', v560[v562]);
 		}
 	}
 }
@@ -2984,29 +3005,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v560 = v as Record<string, unknown>;
-	const v561 = v560["op"];
-	if (v561 === undefined) fail(p + ".op", 'present', undefined);
-	if (v561 !== "stack") fail(p + ".op", "\"stack\"", v561);
-	const v562 = v560["pid"];
-	if (v562 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v562, p + ".pid", o, d + 1);
-	const v563 = v560["tid"];
-	if (v563 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v563 === 'number' && Number.isInteger(v563))) fail(p + ".tid", "an integer", v563);
-	if (typeof v563 === 'number' && v563 < 0) fail(p + ".tid", ">= 0", v563);
-	if (typeof v563 === 'number' && v563 > 2147483647) fail(p + ".tid", "<= 2147483647", v563);
-	const v564 = v560["maxFrames"];
-	if (v564 === undefined) {
-		if (o.fill) v560["maxFrames"] = 0;
+	const v563 = v as Record<string, unknown>;
+	const v564 = v563["op"];
+	if (v564 === undefined) fail(p + ".op", 'present', undefined);
+	if (v564 !== "stack") fail(p + ".op", "\"stack\"", v564);
+	const v565 = v563["pid"];
+	if (v565 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v565, p + ".pid", o, d + 1);
+	const v566 = v563["tid"];
+	if (v566 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v566 === 'number' && Number.isInteger(v566))) fail(p + ".tid", "an integer", v566);
+	if (typeof v566 === 'number' && v566 < 0) fail(p + ".tid", ">= 0", v566);
+	if (typeof v566 === 'number' && v566 > 2147483647) fail(p + ".tid", "<= 2147483647", v566);
+	const v567 = v563["maxFrames"];
+	if (v567 === undefined) {
+		if (o.fill) v563["maxFrames"] = 0;
 	} else {
-		if (!(typeof v564 === 'number' && Number.isInteger(v564))) fail(p + ".maxFrames", "an integer", v564);
-		if (typeof v564 === 'number' && v564 < 0) fail(p + ".maxFrames", ">= 0", v564);
-		if (typeof v564 === 'number' && v564 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v564);
+		if (!(typeof v567 === 'number' && Number.isInteger(v567))) fail(p + ".maxFrames", "an integer", v567);
+		if (typeof v567 === 'number' && v567 < 0) fail(p + ".maxFrames", ">= 0", v567);
+		if (typeof v567 === 'number' && v567 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v567);
 	}
 	if (o.strict) {
-		for (const v565 of Object.keys(v560)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v565)) fail(p + '.' + v565, 'not there (not in the schema)', v560[v565]);
+		for (const v568 of Object.keys(v563)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v568)) fail(p + '.' + v568, 'not there (not in the schema)', v563[v568]);
 		}
 	}
 }
@@ -3014,34 +3035,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v566 = v as Record<string, unknown>;
-	const v567 = v566["op"];
-	if (v567 === undefined) fail(p + ".op", 'present', undefined);
-	if (v567 !== "symbols") fail(p + ".op", "\"symbols\"", v567);
-	const v568 = v566["pid"];
-	if (v568 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v568, p + ".pid", o, d + 1);
-	const v569 = v566["function"];
-	if (v569 !== undefined) {
-		if (!(typeof v569 === 'string')) fail(p + ".function", "a string", v569);
-	}
-	const v570 = v566["file"];
-	if (v570 !== undefined) {
-		if (!(typeof v570 === 'string')) fail(p + ".file", "a string", v570);
-	}
-	const v571 = v566["line"];
-	if (v571 !== undefined) {
-		if (!(typeof v571 === 'number' && Number.isInteger(v571))) fail(p + ".line", "an integer", v571);
-		if (typeof v571 === 'number' && v571 < 1) fail(p + ".line", ">= 1", v571);
-		if (typeof v571 === 'number' && v571 > 2147483647) fail(p + ".line", "<= 2147483647", v571);
-	}
-	const v572 = v566["addr"];
+	const v569 = v as Record<string, unknown>;
+	const v570 = v569["op"];
+	if (v570 === undefined) fail(p + ".op", 'present', undefined);
+	if (v570 !== "symbols") fail(p + ".op", "\"symbols\"", v570);
+	const v571 = v569["pid"];
+	if (v571 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v571, p + ".pid", o, d + 1);
+	const v572 = v569["function"];
 	if (v572 !== undefined) {
-		checkHex(v572, p + ".addr", o, d + 1);
+		if (!(typeof v572 === 'string')) fail(p + ".function", "a string", v572);
+	}
+	const v573 = v569["file"];
+	if (v573 !== undefined) {
+		if (!(typeof v573 === 'string')) fail(p + ".file", "a string", v573);
+	}
+	const v574 = v569["line"];
+	if (v574 !== undefined) {
+		if (!(typeof v574 === 'number' && Number.isInteger(v574))) fail(p + ".line", "an integer", v574);
+		if (typeof v574 === 'number' && v574 < 1) fail(p + ".line", ">= 1", v574);
+		if (typeof v574 === 'number' && v574 > 2147483647) fail(p + ".line", "<= 2147483647", v574);
+	}
+	const v575 = v569["addr"];
+	if (v575 !== undefined) {
+		checkHex(v575, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v573 of Object.keys(v566)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v573)) fail(p + '.' + v573, 'not there (not in the schema)', v566[v573]);
+		for (const v576 of Object.keys(v569)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v576)) fail(p + '.' + v576, 'not there (not in the schema)', v569[v576]);
 		}
 	}
 }
@@ -3049,27 +3070,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v574 = v as Record<string, unknown>;
-	const v575 = v574["op"];
-	if (v575 === undefined) fail(p + ".op", 'present', undefined);
-	if (v575 !== "locals") fail(p + ".op", "\"locals\"", v575);
-	const v576 = v574["pid"];
-	if (v576 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v576, p + ".pid", o, d + 1);
-	const v577 = v574["tid"];
-	if (v577 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v577, p + ".tid", o, d + 1);
-	const v578 = v574["frame"];
-	if (v578 === undefined) {
-		if (o.fill) v574["frame"] = 0;
+	const v577 = v as Record<string, unknown>;
+	const v578 = v577["op"];
+	if (v578 === undefined) fail(p + ".op", 'present', undefined);
+	if (v578 !== "locals") fail(p + ".op", "\"locals\"", v578);
+	const v579 = v577["pid"];
+	if (v579 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v579, p + ".pid", o, d + 1);
+	const v580 = v577["tid"];
+	if (v580 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v580, p + ".tid", o, d + 1);
+	const v581 = v577["frame"];
+	if (v581 === undefined) {
+		if (o.fill) v577["frame"] = 0;
 	} else {
-		if (!(typeof v578 === 'number' && Number.isInteger(v578))) fail(p + ".frame", "an integer", v578);
-		if (typeof v578 === 'number' && v578 < 0) fail(p + ".frame", ">= 0", v578);
-		if (typeof v578 === 'number' && v578 > 254) fail(p + ".frame", "<= 254", v578);
+		if (!(typeof v581 === 'number' && Number.isInteger(v581))) fail(p + ".frame", "an integer", v581);
+		if (typeof v581 === 'number' && v581 < 0) fail(p + ".frame", ">= 0", v581);
+		if (typeof v581 === 'number' && v581 > 254) fail(p + ".frame", "<= 254", v581);
 	}
 	if (o.strict) {
-		for (const v579 of Object.keys(v574)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v579)) fail(p + '.' + v579, 'not there (not in the schema)', v574[v579]);
+		for (const v582 of Object.keys(v577)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v582)) fail(p + '.' + v582, 'not there (not in the schema)', v577[v582]);
 		}
 	}
 }
@@ -3077,22 +3098,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v580 = v as Record<string, unknown>;
-	const v581 = v580["type"];
-	if (v581 === undefined) fail(p + ".type", 'present', undefined);
-	if (v581 !== "event") fail(p + ".type", "\"event\"", v581);
-	const v582 = v580["event"];
-	if (v582 === undefined) fail(p + ".event", 'present', undefined);
-	if (v582 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v582);
-	const v583 = v580["pid"];
-	if (v583 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v583, p + ".pid", o, d + 1);
-	const v584 = v580["tid"];
-	if (v584 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v584, p + ".tid", o, d + 1);
+	const v583 = v as Record<string, unknown>;
+	const v584 = v583["type"];
+	if (v584 === undefined) fail(p + ".type", 'present', undefined);
+	if (v584 !== "event") fail(p + ".type", "\"event\"", v584);
+	const v585 = v583["event"];
+	if (v585 === undefined) fail(p + ".event", 'present', undefined);
+	if (v585 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v585);
+	const v586 = v583["pid"];
+	if (v586 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v586, p + ".pid", o, d + 1);
+	const v587 = v583["tid"];
+	if (v587 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v587, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v585 of Object.keys(v580)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v585)) fail(p + '.' + v585, 'not there (not in the schema)', v580[v585]);
+		for (const v588 of Object.keys(v583)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v588)) fail(p + '.' + v588, 'not there (not in the schema)', v583[v588]);
 		}
 	}
 }
@@ -3100,22 +3121,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v586 = v as Record<string, unknown>;
-	const v587 = v586["type"];
-	if (v587 === undefined) fail(p + ".type", 'present', undefined);
-	if (v587 !== "event") fail(p + ".type", "\"event\"", v587);
-	const v588 = v586["event"];
-	if (v588 === undefined) fail(p + ".event", 'present', undefined);
-	if (v588 !== "threadExited") fail(p + ".event", "\"threadExited\"", v588);
-	const v589 = v586["pid"];
-	if (v589 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v589, p + ".pid", o, d + 1);
-	const v590 = v586["tid"];
-	if (v590 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v590, p + ".tid", o, d + 1);
+	const v589 = v as Record<string, unknown>;
+	const v590 = v589["type"];
+	if (v590 === undefined) fail(p + ".type", 'present', undefined);
+	if (v590 !== "event") fail(p + ".type", "\"event\"", v590);
+	const v591 = v589["event"];
+	if (v591 === undefined) fail(p + ".event", 'present', undefined);
+	if (v591 !== "threadExited") fail(p + ".event", "\"threadExited\"", v591);
+	const v592 = v589["pid"];
+	if (v592 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v592, p + ".pid", o, d + 1);
+	const v593 = v589["tid"];
+	if (v593 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v593, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v591 of Object.keys(v586)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v591)) fail(p + '.' + v591, 'not there (not in the schema)', v586[v591]);
+		for (const v594 of Object.keys(v589)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v594)) fail(p + '.' + v594, 'not there (not in the schema)', v589[v594]);
 		}
 	}
 }
@@ -3123,38 +3144,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v592 = v as Record<string, unknown>;
-	const v593 = v592["type"];
-	if (v593 === undefined) fail(p + ".type", 'present', undefined);
-	if (v593 !== "event") fail(p + ".type", "\"event\"", v593);
-	const v594 = v592["event"];
-	if (v594 === undefined) fail(p + ".event", 'present', undefined);
-	if (v594 !== "stopped") fail(p + ".event", "\"stopped\"", v594);
-	const v595 = v592["pid"];
-	if (v595 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v595, p + ".pid", o, d + 1);
-	const v596 = v592["tid"];
-	if (v596 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v596, p + ".tid", o, d + 1);
-	const v597 = v592["reason"];
-	if (v597 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v597 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v597)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v597);
-	const v598 = v592["signal"];
-	if (v598 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v598 === 'number' && Number.isInteger(v598))) fail(p + ".signal", "an integer", v598);
-	if (typeof v598 === 'number' && v598 < 0) fail(p + ".signal", ">= 0", v598);
-	if (typeof v598 === 'number' && v598 > 64) fail(p + ".signal", "<= 64", v598);
-	const v599 = v592["pc"];
-	if (v599 !== undefined) {
-		checkHex(v599, p + ".pc", o, d + 1);
+	const v595 = v as Record<string, unknown>;
+	const v596 = v595["type"];
+	if (v596 === undefined) fail(p + ".type", 'present', undefined);
+	if (v596 !== "event") fail(p + ".type", "\"event\"", v596);
+	const v597 = v595["event"];
+	if (v597 === undefined) fail(p + ".event", 'present', undefined);
+	if (v597 !== "stopped") fail(p + ".event", "\"stopped\"", v597);
+	const v598 = v595["pid"];
+	if (v598 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v598, p + ".pid", o, d + 1);
+	const v599 = v595["tid"];
+	if (v599 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v599, p + ".tid", o, d + 1);
+	const v600 = v595["reason"];
+	if (v600 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v600 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v600)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v600);
+	const v601 = v595["signal"];
+	if (v601 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v601 === 'number' && Number.isInteger(v601))) fail(p + ".signal", "an integer", v601);
+	if (typeof v601 === 'number' && v601 < 0) fail(p + ".signal", ">= 0", v601);
+	if (typeof v601 === 'number' && v601 > 64) fail(p + ".signal", "<= 64", v601);
+	const v602 = v595["pc"];
+	if (v602 !== undefined) {
+		checkHex(v602, p + ".pc", o, d + 1);
 	}
-	const v600 = v592["addr"];
-	if (v600 !== undefined) {
-		checkHex(v600, p + ".addr", o, d + 1);
+	const v603 = v595["addr"];
+	if (v603 !== undefined) {
+		checkHex(v603, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v601 of Object.keys(v592)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v601)) fail(p + '.' + v601, 'not there (not in the schema)', v592[v601]);
+		for (const v604 of Object.keys(v595)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v604)) fail(p + '.' + v604, 'not there (not in the schema)', v595[v604]);
 		}
 	}
 }
@@ -3162,30 +3183,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v602 = v as Record<string, unknown>;
-	const v603 = v602["type"];
-	if (v603 === undefined) fail(p + ".type", 'present', undefined);
-	if (v603 !== "event") fail(p + ".type", "\"event\"", v603);
-	const v604 = v602["event"];
-	if (v604 === undefined) fail(p + ".event", 'present', undefined);
-	if (v604 !== "signal") fail(p + ".event", "\"signal\"", v604);
-	const v605 = v602["pid"];
-	if (v605 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v605, p + ".pid", o, d + 1);
-	const v606 = v602["tid"];
-	if (v606 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v606, p + ".tid", o, d + 1);
-	const v607 = v602["signal"];
-	if (v607 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v607 === 'number' && Number.isInteger(v607))) fail(p + ".signal", "an integer", v607);
-	if (typeof v607 === 'number' && v607 < 1) fail(p + ".signal", ">= 1", v607);
-	if (typeof v607 === 'number' && v607 > 64) fail(p + ".signal", "<= 64", v607);
-	const v608 = v602["passed"];
-	if (v608 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v608 === 'boolean')) fail(p + ".passed", "a boolean", v608);
+	const v605 = v as Record<string, unknown>;
+	const v606 = v605["type"];
+	if (v606 === undefined) fail(p + ".type", 'present', undefined);
+	if (v606 !== "event") fail(p + ".type", "\"event\"", v606);
+	const v607 = v605["event"];
+	if (v607 === undefined) fail(p + ".event", 'present', undefined);
+	if (v607 !== "signal") fail(p + ".event", "\"signal\"", v607);
+	const v608 = v605["pid"];
+	if (v608 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v608, p + ".pid", o, d + 1);
+	const v609 = v605["tid"];
+	if (v609 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v609, p + ".tid", o, d + 1);
+	const v610 = v605["signal"];
+	if (v610 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v610 === 'number' && Number.isInteger(v610))) fail(p + ".signal", "an integer", v610);
+	if (typeof v610 === 'number' && v610 < 1) fail(p + ".signal", ">= 1", v610);
+	if (typeof v610 === 'number' && v610 > 64) fail(p + ".signal", "<= 64", v610);
+	const v611 = v605["passed"];
+	if (v611 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v611 === 'boolean')) fail(p + ".passed", "a boolean", v611);
 	if (o.strict) {
-		for (const v609 of Object.keys(v602)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v609)) fail(p + '.' + v609, 'not there (not in the schema)', v602[v609]);
+		for (const v612 of Object.keys(v605)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v612)) fail(p + '.' + v612, 'not there (not in the schema)', v605[v612]);
 		}
 	}
 }
@@ -3193,31 +3214,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v610 = v as Record<string, unknown>;
-	const v611 = v610["type"];
-	if (v611 === undefined) fail(p + ".type", 'present', undefined);
-	if (v611 !== "event") fail(p + ".type", "\"event\"", v611);
-	const v612 = v610["event"];
-	if (v612 === undefined) fail(p + ".event", 'present', undefined);
-	if (v612 !== "childProcess") fail(p + ".event", "\"childProcess\"", v612);
-	const v613 = v610["pid"];
-	if (v613 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v613, p + ".pid", o, d + 1);
-	const v614 = v610["tid"];
-	if (v614 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v614, p + ".tid", o, d + 1);
-	const v615 = v610["child"];
-	if (v615 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v615, p + ".child", o, d + 1);
-	const v616 = v610["kind"];
-	if (v616 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v616 !== 'string' || !["fork","vfork","clone"].includes(v616)) fail(p + ".kind", "one of fork|vfork|clone", v616);
-	const v617 = v610["detached"];
-	if (v617 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v617 === 'boolean')) fail(p + ".detached", "a boolean", v617);
+	const v613 = v as Record<string, unknown>;
+	const v614 = v613["type"];
+	if (v614 === undefined) fail(p + ".type", 'present', undefined);
+	if (v614 !== "event") fail(p + ".type", "\"event\"", v614);
+	const v615 = v613["event"];
+	if (v615 === undefined) fail(p + ".event", 'present', undefined);
+	if (v615 !== "childProcess") fail(p + ".event", "\"childProcess\"", v615);
+	const v616 = v613["pid"];
+	if (v616 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v616, p + ".pid", o, d + 1);
+	const v617 = v613["tid"];
+	if (v617 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v617, p + ".tid", o, d + 1);
+	const v618 = v613["child"];
+	if (v618 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v618, p + ".child", o, d + 1);
+	const v619 = v613["kind"];
+	if (v619 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v619 !== 'string' || !["fork","vfork","clone"].includes(v619)) fail(p + ".kind", "one of fork|vfork|clone", v619);
+	const v620 = v613["detached"];
+	if (v620 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v620 === 'boolean')) fail(p + ".detached", "a boolean", v620);
 	if (o.strict) {
-		for (const v618 of Object.keys(v610)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v618)) fail(p + '.' + v618, 'not there (not in the schema)', v610[v618]);
+		for (const v621 of Object.keys(v613)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v621)) fail(p + '.' + v621, 'not there (not in the schema)', v613[v621]);
 		}
 	}
 }
@@ -3225,25 +3246,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v619 = v as Record<string, unknown>;
-	const v620 = v619["type"];
-	if (v620 === undefined) fail(p + ".type", 'present', undefined);
-	if (v620 !== "event") fail(p + ".type", "\"event\"", v620);
-	const v621 = v619["event"];
-	if (v621 === undefined) fail(p + ".event", 'present', undefined);
-	if (v621 !== "exec") fail(p + ".event", "\"exec\"", v621);
-	const v622 = v619["pid"];
-	if (v622 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v622, p + ".pid", o, d + 1);
-	const v623 = v619["tid"];
-	if (v623 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v623, p + ".tid", o, d + 1);
-	const v624 = v619["path"];
-	if (v624 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v624 === 'string')) fail(p + ".path", "a string", v624);
+	const v622 = v as Record<string, unknown>;
+	const v623 = v622["type"];
+	if (v623 === undefined) fail(p + ".type", 'present', undefined);
+	if (v623 !== "event") fail(p + ".type", "\"event\"", v623);
+	const v624 = v622["event"];
+	if (v624 === undefined) fail(p + ".event", 'present', undefined);
+	if (v624 !== "exec") fail(p + ".event", "\"exec\"", v624);
+	const v625 = v622["pid"];
+	if (v625 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v625, p + ".pid", o, d + 1);
+	const v626 = v622["tid"];
+	if (v626 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v626, p + ".tid", o, d + 1);
+	const v627 = v622["path"];
+	if (v627 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v627 === 'string')) fail(p + ".path", "a string", v627);
 	if (o.strict) {
-		for (const v625 of Object.keys(v619)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v625)) fail(p + '.' + v625, 'not there (not in the schema)', v619[v625]);
+		for (const v628 of Object.keys(v622)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v628)) fail(p + '.' + v628, 'not there (not in the schema)', v622[v628]);
 		}
 	}
 }
@@ -3251,32 +3272,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v626 = v as Record<string, unknown>;
-	const v627 = v626["type"];
-	if (v627 === undefined) fail(p + ".type", 'present', undefined);
-	if (v627 !== "event") fail(p + ".type", "\"event\"", v627);
-	const v628 = v626["event"];
-	if (v628 === undefined) fail(p + ".event", 'present', undefined);
-	if (v628 !== "exited") fail(p + ".event", "\"exited\"", v628);
-	const v629 = v626["pid"];
-	if (v629 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v629, p + ".pid", o, d + 1);
-	const v630 = v626["exitCode"];
-	if (v630 !== undefined) {
-		if (!(typeof v630 === 'number' && Number.isInteger(v630))) fail(p + ".exitCode", "an integer", v630);
-		if (typeof v630 === 'number' && v630 < 0) fail(p + ".exitCode", ">= 0", v630);
-		if (typeof v630 === 'number' && v630 > 255) fail(p + ".exitCode", "<= 255", v630);
+	const v629 = v as Record<string, unknown>;
+	const v630 = v629["type"];
+	if (v630 === undefined) fail(p + ".type", 'present', undefined);
+	if (v630 !== "event") fail(p + ".type", "\"event\"", v630);
+	const v631 = v629["event"];
+	if (v631 === undefined) fail(p + ".event", 'present', undefined);
+	if (v631 !== "exited") fail(p + ".event", "\"exited\"", v631);
+	const v632 = v629["pid"];
+	if (v632 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v632, p + ".pid", o, d + 1);
+	const v633 = v629["exitCode"];
+	if (v633 !== undefined) {
+		if (!(typeof v633 === 'number' && Number.isInteger(v633))) fail(p + ".exitCode", "an integer", v633);
+		if (typeof v633 === 'number' && v633 < 0) fail(p + ".exitCode", ">= 0", v633);
+		if (typeof v633 === 'number' && v633 > 255) fail(p + ".exitCode", "<= 255", v633);
 	}
-	const v631 = v626["signal"];
-	if (v631 !== undefined) {
-		if (!(typeof v631 === 'number' && Number.isInteger(v631))) fail(p + ".signal", "an integer", v631);
-		if (typeof v631 === 'number' && v631 < 1) fail(p + ".signal", ">= 1", v631);
-		if (typeof v631 === 'number' && v631 > 64) fail(p + ".signal", "<= 64", v631);
+	const v634 = v629["signal"];
+	if (v634 !== undefined) {
+		if (!(typeof v634 === 'number' && Number.isInteger(v634))) fail(p + ".signal", "an integer", v634);
+		if (typeof v634 === 'number' && v634 < 1) fail(p + ".signal", ">= 1", v634);
+		if (typeof v634 === 'number' && v634 > 64) fail(p + ".signal", "<= 64", v634);
 	}
-	if (v626["exitCode"] === undefined && v626["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v629["exitCode"] === undefined && v629["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v632 of Object.keys(v626)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v632)) fail(p + '.' + v632, 'not there (not in the schema)', v626[v632]);
+		for (const v635 of Object.keys(v629)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v635)) fail(p + '.' + v635, 'not there (not in the schema)', v629[v635]);
 		}
 	}
 }

@@ -406,3 +406,71 @@ void sigstate_json(const struct sigstate *s, struct jw *body)
 	jw_kint(body, "timers", s ? (int64_t)s->ntimers : 0);
 	jw_kint(body, "itimers", (int64_t)its);
 }
+
+/* blob: counts, itimers, then the arrays */
+struct sig_blob_hdr {
+	uint64_t nsigs, ntimers;
+	uint32_t it_ok, psig_size, ptimer_size, pad;
+	struct itimerval it[3];
+};
+
+size_t sigstate_blob_size(const struct sigstate *s)
+{
+	return sizeof(struct sig_blob_hdr) + (s ? s->nsigs * sizeof *s->sigs + s->ntimers * sizeof *s->timers : 0);
+}
+
+void sigstate_blob_write(const struct sigstate *s, uint8_t *out)
+{
+	struct sig_blob_hdr h;
+	memset(&h, 0, sizeof h);
+	h.psig_size = sizeof(struct psig);
+	h.ptimer_size = sizeof(struct ptimer);
+	if (s) {
+		h.nsigs = s->nsigs;
+		h.ntimers = s->ntimers;
+		h.it_ok = s->it_ok;
+		memcpy(h.it, s->it, sizeof h.it);
+	}
+	memcpy(out, &h, sizeof h);
+	out += sizeof h;
+	if (!s)
+		return;
+	if (s->nsigs)
+		memcpy(out, s->sigs, s->nsigs * sizeof *s->sigs);
+	out += s->nsigs * sizeof *s->sigs;
+	if (s->ntimers)
+		memcpy(out, s->timers, s->ntimers * sizeof *s->timers);
+}
+
+struct sigstate *sigstate_blob_read(const uint8_t *in, size_t len)
+{
+	struct sig_blob_hdr h;
+	if (len < sizeof h)
+		return NULL;
+	memcpy(&h, in, sizeof h);
+	if (h.psig_size != sizeof(struct psig) || h.ptimer_size != sizeof(struct ptimer) || h.nsigs > 1u << 20 ||
+	    h.ntimers > 1u << 20 || len < sizeof h + h.nsigs * sizeof(struct psig) + h.ntimers * sizeof(struct ptimer))
+		return NULL;
+	struct sigstate *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->nsigs = h.nsigs;
+	s->ntimers = h.ntimers;
+	s->it_ok = h.it_ok != 0;
+	memcpy(s->it, h.it, sizeof s->it);
+	in += sizeof h;
+	if (s->nsigs && !(s->sigs = malloc(s->nsigs * sizeof *s->sigs))) {
+		sigstate_free(s);
+		return NULL;
+	}
+	if (s->nsigs)
+		memcpy(s->sigs, in, s->nsigs * sizeof *s->sigs);
+	in += s->nsigs * sizeof *s->sigs;
+	if (s->ntimers && !(s->timers = malloc(s->ntimers * sizeof *s->timers))) {
+		sigstate_free(s);
+		return NULL;
+	}
+	if (s->ntimers)
+		memcpy(s->timers, in, s->ntimers * sizeof *s->timers);
+	return s;
+}

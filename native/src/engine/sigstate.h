@@ -14,6 +14,7 @@
 #define FK_ENGINE_SIGSTATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/error.h"
@@ -36,5 +37,11 @@ int sigstate_restore(struct fk_tracer *tr, struct proc *c, uint64_t insn, const 
 void sigstate_json(const struct sigstate *s, struct jw *body);
 
 void sigstate_free(struct sigstate *s);
+
+/* Flat bytes of s (for a checkpoint kept in its own memory), and back.
+ * read returns NULL when the bytes are not a sigstate of this build. */
+size_t sigstate_blob_size(const struct sigstate *s);
+void sigstate_blob_write(const struct sigstate *s, uint8_t *out);
+struct sigstate *sigstate_blob_read(const uint8_t *in, size_t len);
 
 #endif
