@@ -4,10 +4,10 @@
  * array whose sum is a global total (a torn state is counted and makes the
  * exit code 3); they block in nanosleep, poll and the mutex's futex. main
  * calls step_marker(step) for steps 1..5 — a function breakpoint stops
- * there.
+ * there; a ninth thread, hw, is inside a SIGUSR1 handler until step 4.
  *
  * checkpoint at step 1, run to step 3, restoreCheckpoint → stopped in
- * step_marker with step 1 again, nine threads; continue → step 2 (the
+ * step_marker with step 1 again, ten threads; continue → step 2 (the
  * program goes on from the checkpoint); restore the same checkpoint a
  * second time; run to the end: exit 0 (no torn state) — in a process made
  * from a checkpoint twice. Also: 50 checkpoints at once (all listed with
@@ -48,8 +48,10 @@ async function start(extra: Record<string, unknown> = {}): Promise<Run & { first
 	});
 	const exited = dc.next('exited', 60000) as Promise<DebugProtocol.ExitedEvent>;
 	const initialized = dc.next('initialized');
+	// hw's SIGUSR1 (it enters its handler) is the program's business: not a stop
+	const signals = { SIGUSR1: 'nostop noprint pass' };
 	await within(
-		dc.launchRequest({ program: fixturePath('ckptwork'), args: ['5'], ...extra } as DebugProtocol.LaunchRequestArguments),
+		dc.launchRequest({ program: fixturePath('ckptwork'), args: ['5'], signals, ...extra } as DebugProtocol.LaunchRequestArguments),
 		20000,
 		'launch',
 	);
@@ -106,7 +108,7 @@ test('checkpoint at step 1, run to 3, restore: step 1 again with every thread; c
 		assert.equal(await stepOf(s.dc, tid), 1);
 		const ck = (await s.dc.customRequest('checkpoint', { note: 'step one' })).body as CheckpointResponseBody;
 		assert.equal(ck.id, 1);
-		assert.equal(ck.threads, 9, 'main and eight workers');
+		assert.equal(ck.threads, 10, 'main, eight workers and hw (inside its SIGUSR1 handler)');
 		assert.equal(ck.location.function, 'step_marker');
 		assert.ok(alive(ck.pid), 'the checkpoint is a live (frozen) process');
 		assert.match(fs.readFileSync(`/proc/${ck.pid}/status`, 'utf8'), /^State:\s+t/m, 'stopped, traced: it never runs');
@@ -118,8 +120,8 @@ test('checkpoint at step 1, run to 3, restore: step 1 again with every thread; c
 		assert.notEqual(a.body.pid, before);
 		assert.equal(alive(before), false, 'the process debugged until now was killed');
 		const threads = (await s.dc.threadsRequest()).body.threads;
-		assert.equal(threads.length, 9, JSON.stringify(threads));
-		assert.equal(fs.readdirSync(`/proc/${a.body.pid}/task`).length, 9);
+		assert.equal(threads.length, 10, JSON.stringify(threads));
+		assert.equal(fs.readdirSync(`/proc/${a.body.pid}/task`).length, 10);
 		assert.equal(await stepOf(s.dc, a.ev.body.threadId!), 1, 'back at step 1');
 		assert.equal(await stepOf(s.dc, (await cont(s.dc, a.ev.body.threadId!)).body.threadId!), 2, 'and on from there');
 		const b = await restore(s.dc, 1);
@@ -131,6 +133,7 @@ test('checkpoint at step 1, run to 3, restore: step 1 again with every thread; c
 		await s.dc.continueRequest({ threadId: b.ev.body.threadId! });
 		assert.equal((await within(s.exited, 20000, 'exit')).body.exitCode, 0, `no torn state:\n${s.out()}`);
 		assert.match(s.out(), /^step 5 torn 0$/m);
+		assert.match(s.out(), /^hw: back from the handler$/m, 'the thread restored inside its signal handler returned from it');
 		assert.equal(alive(ck.pid), true, 'the checkpoint outlives the process');
 		await s.dc.disconnectRequest({});
 		await new Promise((res) => setTimeout(res, 200));
@@ -151,7 +154,7 @@ test('50 checkpoints at once: listed with their memory, all deleted, none left a
 		}
 		const list = (await s.dc.customRequest('checkpoints')).body as CheckpointsResponseBody;
 		assert.equal(list.checkpoints.length, 50);
-		assert.ok(list.checkpoints.every((c) => c.memoryBytes >= 0 && c.threads === 9));
+		assert.ok(list.checkpoints.every((c) => c.memoryBytes >= 0 && c.threads === 10));
 		assert.ok(pids.every(alive));
 		for (const c of list.checkpoints.slice(0, 25)) await s.dc.customRequest('deleteCheckpoint', { id: c.id });
 		await new Promise((res) => setTimeout(res, 100));
@@ -232,5 +235,43 @@ test('checkpoint requests that make no sense get a clear error', async () => {
 		await assert.rejects(s.dc.customRequest('checkpoint', {}), /running|exited/);
 	} finally {
 		await end(r);
+	}
+});
+
+test('a restore brings back what fork() does not copy: itimers, POSIX timers with their ids, pending signals (process and thread)', async () => {
+	const server = await DapServer.start();
+	const dc = await server.client();
+	try {
+		await dc.init();
+		let out = '';
+		dc.on('output', (e: DebugProtocol.OutputEvent) => {
+			out += e.body.output;
+		});
+		const exited = dc.next('exited', 60000) as Promise<DebugProtocol.ExitedEvent>;
+		const initialized = dc.next('initialized');
+		await within(dc.launchRequest({ program: fixturePath('sigtimers') } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+		await initialized;
+		await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'check_point' }] });
+		const stopped = dc.next('stopped', 20000) as Promise<DebugProtocol.StoppedEvent>;
+		await dc.configurationDoneRequest();
+		await stopped;
+		const ck = (await dc.customRequest('checkpoint', {})).body as CheckpointResponseBody & {
+			pendingSignals: number;
+			timers: number;
+			itimers: number;
+		};
+		assert.deepEqual([ck.pendingSignals, ck.timers, ck.itimers], [2, 2, 1], JSON.stringify(ck));
+		const a = await restore(dc, ck.id);
+		await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
+		await dc.continueRequest({ threadId: a.ev.body.threadId! });
+		assert.equal((await within(exited, 20000, 'exit')).body.exitCode, 0, out);
+		assert.match(out, /^itimer ok/m);
+		assert.match(out, /^timers ok/m);
+		assert.match(out, /^process signal ok$/m);
+		assert.match(out, /^thread signal ok$/m);
+	} finally {
+		await dc.disconnectRequest({ terminateDebuggee: true }).catch(() => undefined);
+		await dc.stop();
+		await server.stop();
 	}
 });

@@ -388,8 +388,7 @@ test('the library: every operation and event, every message strictly valid', asy
 		const fi2 = await c.ok('forkInfo', { pid: heldPid });
 		assert.deepEqual(fi2.deadThreads, []);
 		assert.deepEqual(fi2.recreated.map((t) => t.childTid).sort(), rc.threads.map((t) => t.childTid).sort());
-		await c.ok('kill', { pid: heldPid });
-		// checkpoints of the (stopped) parent: save, list, restore, delete
+		// checkpoints of the parent (stopped; before its child is killed, which would end it): save, list, restore, delete
 		await c.ok('stop', { pid: d.pid });
 		const ck = await c.ok('checkpoint', { pid: d.pid });
 		assert.equal(ck.threads, 4, 'main, holder, 2 idle');
@@ -405,6 +404,7 @@ test('the library: every operation and event, every message strictly valid', asy
 		await c.ok('checkpointDelete', { checkpoint: ck.checkpoint });
 		const noCk = await c.call('restore', { checkpoint: ck.checkpoint });
 		assert.ok(!noCk.ok && noCk.error.kind === 'bad-request', JSON.stringify(noCk));
+		await c.ok('kill', { pid: heldPid });
 		await c.ok('kill', { pid: d.pid });
 		await c.waitEvent((e) => e.event === 'exited' && e.pid === d.pid, 'exited (deadlock)');
 		fs.closeSync(d.stdoutFd);

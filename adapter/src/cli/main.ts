@@ -25,6 +25,12 @@ export const USAGE = `Usage:
       --no-copy-dontfork do not copy MADV_DONTFORK memory into the child (copied by
                          default: Node.js/V8 keep their heap there)
       --json             machine-readable result
+  forkall checkpoint <pid> [--json]   save a checkpoint: a stopped copy of the process that holds
+                                      one thread plus the saved state of every thread (in its own
+                                      memory); the process runs on. Prints the checkpoint's pid
+  forkall restore <checkpoint> [--json]
+                                      a new running process from a checkpoint, every thread
+                                      recreated; the checkpoint stays stopped (restore it again)
   forkall dap [--pipe=PATH]           Debug Adapter Protocol server on stdin/stdout, or, with
                                       --pipe, for several sessions on a Unix socket (mode 0600)
                                       only this user can open (what VS Code uses)
@@ -259,6 +265,39 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
 						}),
 					);
 					io.out(p.json ? `${JSON.stringify(res)}\n` : renderForkText(res));
+				});
+			}
+			case 'checkpoint': {
+				const pid = parseId(p.positionals[0], 'pid');
+				expectCount(p, 1);
+				return await run(io, async () => {
+					const b = await withTracer((t) => t.request('checkpoint', { pid, keep: true }));
+					if (p.json) io.out(`${JSON.stringify(b)}\n`);
+					else {
+						io.out(
+							`checkpoint of ${b.pid}: process ${b.checkpoint} (stopped), ${b.threads} thread${b.threads === 1 ? '' : 's'} saved ` +
+								`(${b.pendingSignals} pending signals, ${b.timers} POSIX timers, ${b.itimers} interval timers) in ${(b.us / 1000).toFixed(1)} ms; ` +
+								`process ${b.pid} paused ${(b.pauseUs / 1000).toFixed(1)} ms\n` +
+								`restore it with: forkall restore ${b.checkpoint}   (remove it with: kill -9 ${b.checkpoint})\n`,
+						);
+						for (const w of b.warnings) io.out(`warning: ${w}\n`);
+					}
+				});
+			}
+			case 'restore': {
+				const checkpoint = parseId(p.positionals[0], 'checkpoint');
+				expectCount(p, 1);
+				return await run(io, async () => {
+					const b = await withTracer((t) => t.request('restore', { checkpoint, run: true }));
+					if (p.json) io.out(`${JSON.stringify(b)}\n`);
+					else {
+						io.out(
+							`restored checkpoint ${b.checkpoint}: process ${b.pid} (running), ${b.threads.length} thread${b.threads.length === 1 ? '' : 's'} ` +
+								`recreated in ${(b.us / 1000).toFixed(1)} ms\n`,
+						);
+						for (const t of b.threads) io.out(`  ${t.savedTid} -> ${t.tid}\n`);
+						for (const w of b.warnings) io.out(`warning: ${w}\n`);
+					}
 				});
 			}
 			default:

@@ -152,6 +152,10 @@ export interface CheckpointResponseBody {
 	/** how long the program was stopped for the save, and the whole save */
 	pauseUs: number;
 	us: number;
+	/** kept for every restore: queued signals, POSIX timers, armed itimers */
+	pendingSignals: number;
+	timers: number;
+	itimers: number;
 }
 
 /** customRequest('checkpoints') */

@@ -994,7 +994,18 @@ export class ForkallSession extends DebugSession {
 	}
 
 	private toCheckpointBody(c: Checkpoint): CheckpointResponseBody {
-		return { id: c.id, pid: c.pid, threads: c.threads, location: c.location, created: c.created, pauseUs: c.pauseUs, us: c.saveUs };
+		return {
+			id: c.id,
+			pid: c.pid,
+			threads: c.threads,
+			location: c.location,
+			created: c.created,
+			pauseUs: c.pauseUs,
+			us: c.saveUs,
+			pendingSignals: c.pendingSignals,
+			timers: c.timers,
+			itimers: c.itimers,
+		};
 	}
 
 	private async checkpointList(): Promise<CheckpointsResponseBody> {

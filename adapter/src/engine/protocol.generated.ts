@@ -298,6 +298,14 @@ export interface CheckpointBody {
 	us: number;
 	/** ms since the epoch */
 	created: number;
+	/** queued signals kept (every thread's and the process's), queued again at each restore */
+	pendingSignals: number;
+	/** POSIX timers kept (ids, clocks, notification, remaining time) */
+	timers: number;
+	/** armed interval timers (setitimer) kept */
+	itimers: number;
+	/** the record is in the checkpoint's memory; it is stopped, untraced */
+	kept: boolean;
 	warnings: string[];
 }
 
@@ -698,11 +706,15 @@ export interface RecreateRequest {
 /** Save a checkpoint of a stopped session process: a copy-on-write fork that holds only the forking thread plus the engine's capture of every thread (registers, xstate, signal mask, robust list, rseq, alternate stack, name, affinity, scheduling, credentials). It never runs (traced, stopped, no breakpoint bytes), costs about one plain fork(), and is killed when the library closes. */
 export interface CheckpointRequest {
 	pid: Pid;
+	/** the command line's: any process we may trace (stopped for the save, then let go); the record goes into the checkpoint's own memory (an anonymous mapping named forkall-checkpoint) and it is left group-stopped and untraced, for a restore by another process */
+	keep?: boolean;
 }
 
 /** A new process from a checkpoint: the checkpoint is forked again and every thread it saved is rebuilt in the copy (the forkall engine's builder); owner fields naming a saved tid (robust lists, DWARF-visible mutexes and rwlocks) name the new one. The new process is stopped and traced as a session process (without breakpoints: the caller inserts them). The checkpoint is unchanged: restore it again at will. */
 export interface RestoreRequest {
 	checkpoint: Pid;
+	/** let the new process run, untraced (the command line's) */
+	run?: boolean;
 }
 
 /** Kill a checkpoint. */
@@ -1784,16 +1796,31 @@ function checkCheckpointBody(v: unknown, p: string, o: Opts, d: number): void {
 	const v229 = v223["created"];
 	if (v229 === undefined) fail(p + ".created", 'present', undefined);
 	if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".created", "an integer", v229);
-	const v230 = v223["warnings"];
-	if (v230 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v230))) fail(p + ".warnings", "an array", v230);
-	for (let v231 = 0; v231 < v230.length; v231++) {
-		const v232: unknown = v230[v231];
-		if (!(typeof v232 === 'string')) fail(p + ".warnings" + '[' + v231 + ']', "a string", v232);
+	const v230 = v223["pendingSignals"];
+	if (v230 === undefined) fail(p + ".pendingSignals", 'present', undefined);
+	if (!(typeof v230 === 'number' && Number.isInteger(v230))) fail(p + ".pendingSignals", "an integer", v230);
+	if (typeof v230 === 'number' && v230 < 0) fail(p + ".pendingSignals", ">= 0", v230);
+	const v231 = v223["timers"];
+	if (v231 === undefined) fail(p + ".timers", 'present', undefined);
+	if (!(typeof v231 === 'number' && Number.isInteger(v231))) fail(p + ".timers", "an integer", v231);
+	if (typeof v231 === 'number' && v231 < 0) fail(p + ".timers", ">= 0", v231);
+	const v232 = v223["itimers"];
+	if (v232 === undefined) fail(p + ".itimers", 'present', undefined);
+	if (!(typeof v232 === 'number' && Number.isInteger(v232))) fail(p + ".itimers", "an integer", v232);
+	if (typeof v232 === 'number' && v232 < 0) fail(p + ".itimers", ">= 0", v232);
+	const v233 = v223["kept"];
+	if (v233 === undefined) fail(p + ".kept", 'present', undefined);
+	if (!(typeof v233 === 'boolean')) fail(p + ".kept", "a boolean", v233);
+	const v234 = v223["warnings"];
+	if (v234 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v234))) fail(p + ".warnings", "an array", v234);
+	for (let v235 = 0; v235 < v234.length; v235++) {
+		const v236: unknown = v234[v235];
+		if (!(typeof v236 === 'string')) fail(p + ".warnings" + '[' + v235 + ']', "a string", v236);
 	}
 	if (o.strict) {
-		for (const v233 of Object.keys(v223)) {
-			if (!(["pid","checkpoint","threads","pauseUs","us","created","warnings"] as readonly string[]).includes(v233)) fail(p + '.' + v233, 'not there (not in the schema)', v223[v233]);
+		for (const v237 of Object.keys(v223)) {
+			if (!(["pid","checkpoint","threads","pauseUs","us","created","pendingSignals","timers","itimers","kept","warnings"] as readonly string[]).includes(v237)) fail(p + '.' + v237, 'not there (not in the schema)', v223[v237]);
 		}
 	}
 }
@@ -1801,58 +1828,58 @@ function checkCheckpointBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRestoreBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v234 = v as Record<string, unknown>;
-	const v235 = v234["pid"];
-	if (v235 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v235, p + ".pid", o, d + 1);
-	const v236 = v234["checkpoint"];
-	if (v236 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v236, p + ".checkpoint", o, d + 1);
-	const v237 = v234["threads"];
-	if (v237 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(Array.isArray(v237))) fail(p + ".threads", "an array", v237);
-	for (let v238 = 0; v238 < v237.length; v238++) {
-		const v239: unknown = v237[v238];
-		if (!(isObject(v239))) fail(p + ".threads" + '[' + v238 + ']', "an object", v239);
-		const v240 = v239 as Record<string, unknown>;
-		const v241 = v240["savedTid"];
-		if (v241 === undefined) fail(p + ".threads" + '[' + v238 + ']' + ".savedTid", 'present', undefined);
-		checkPid(v241, p + ".threads" + '[' + v238 + ']' + ".savedTid", o, d + 1);
-		const v242 = v240["tid"];
-		if (v242 === undefined) fail(p + ".threads" + '[' + v238 + ']' + ".tid", 'present', undefined);
-		checkPid(v242, p + ".threads" + '[' + v238 + ']' + ".tid", o, d + 1);
+	const v238 = v as Record<string, unknown>;
+	const v239 = v238["pid"];
+	if (v239 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v239, p + ".pid", o, d + 1);
+	const v240 = v238["checkpoint"];
+	if (v240 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v240, p + ".checkpoint", o, d + 1);
+	const v241 = v238["threads"];
+	if (v241 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v241))) fail(p + ".threads", "an array", v241);
+	for (let v242 = 0; v242 < v241.length; v242++) {
+		const v243: unknown = v241[v242];
+		if (!(isObject(v243))) fail(p + ".threads" + '[' + v242 + ']', "an object", v243);
+		const v244 = v243 as Record<string, unknown>;
+		const v245 = v244["savedTid"];
+		if (v245 === undefined) fail(p + ".threads" + '[' + v242 + ']' + ".savedTid", 'present', undefined);
+		checkPid(v245, p + ".threads" + '[' + v242 + ']' + ".savedTid", o, d + 1);
+		const v246 = v244["tid"];
+		if (v246 === undefined) fail(p + ".threads" + '[' + v242 + ']' + ".tid", 'present', undefined);
+		checkPid(v246, p + ".threads" + '[' + v242 + ']' + ".tid", o, d + 1);
 		if (o.strict) {
-			for (const v243 of Object.keys(v240)) {
-				if (!(["savedTid","tid"] as readonly string[]).includes(v243)) fail(p + ".threads" + '[' + v238 + ']' + '.' + v243, 'not there (not in the schema)', v240[v243]);
+			for (const v247 of Object.keys(v244)) {
+				if (!(["savedTid","tid"] as readonly string[]).includes(v247)) fail(p + ".threads" + '[' + v242 + ']' + '.' + v247, 'not there (not in the schema)', v244[v247]);
 			}
 		}
 	}
-	const v244 = v234["locksFixed"];
-	if (v244 === undefined) fail(p + ".locksFixed", 'present', undefined);
-	if (!(typeof v244 === 'number' && Number.isInteger(v244))) fail(p + ".locksFixed", "an integer", v244);
-	if (typeof v244 === 'number' && v244 < 0) fail(p + ".locksFixed", ">= 0", v244);
-	const v245 = v234["robustOwnersFixed"];
-	if (v245 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
-	if (!(typeof v245 === 'number' && Number.isInteger(v245))) fail(p + ".robustOwnersFixed", "an integer", v245);
-	if (typeof v245 === 'number' && v245 < 0) fail(p + ".robustOwnersFixed", ">= 0", v245);
-	const v246 = v234["buildUs"];
-	if (v246 === undefined) fail(p + ".buildUs", 'present', undefined);
-	if (!(typeof v246 === 'number' && Number.isInteger(v246))) fail(p + ".buildUs", "an integer", v246);
-	if (typeof v246 === 'number' && v246 < 0) fail(p + ".buildUs", ">= 0", v246);
-	const v247 = v234["us"];
-	if (v247 === undefined) fail(p + ".us", 'present', undefined);
-	if (!(typeof v247 === 'number' && Number.isInteger(v247))) fail(p + ".us", "an integer", v247);
-	if (typeof v247 === 'number' && v247 < 0) fail(p + ".us", ">= 0", v247);
-	const v248 = v234["warnings"];
-	if (v248 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v248))) fail(p + ".warnings", "an array", v248);
-	for (let v249 = 0; v249 < v248.length; v249++) {
-		const v250: unknown = v248[v249];
-		if (!(typeof v250 === 'string')) fail(p + ".warnings" + '[' + v249 + ']', "a string", v250);
+	const v248 = v238["locksFixed"];
+	if (v248 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v248 === 'number' && Number.isInteger(v248))) fail(p + ".locksFixed", "an integer", v248);
+	if (typeof v248 === 'number' && v248 < 0) fail(p + ".locksFixed", ">= 0", v248);
+	const v249 = v238["robustOwnersFixed"];
+	if (v249 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v249 === 'number' && Number.isInteger(v249))) fail(p + ".robustOwnersFixed", "an integer", v249);
+	if (typeof v249 === 'number' && v249 < 0) fail(p + ".robustOwnersFixed", ">= 0", v249);
+	const v250 = v238["buildUs"];
+	if (v250 === undefined) fail(p + ".buildUs", 'present', undefined);
+	if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".buildUs", "an integer", v250);
+	if (typeof v250 === 'number' && v250 < 0) fail(p + ".buildUs", ">= 0", v250);
+	const v251 = v238["us"];
+	if (v251 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".us", "an integer", v251);
+	if (typeof v251 === 'number' && v251 < 0) fail(p + ".us", ">= 0", v251);
+	const v252 = v238["warnings"];
+	if (v252 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v252))) fail(p + ".warnings", "an array", v252);
+	for (let v253 = 0; v253 < v252.length; v253++) {
+		const v254: unknown = v252[v253];
+		if (!(typeof v254 === 'string')) fail(p + ".warnings" + '[' + v253 + ']', "a string", v254);
 	}
 	if (o.strict) {
-		for (const v251 of Object.keys(v234)) {
-			if (!(["pid","checkpoint","threads","locksFixed","robustOwnersFixed","buildUs","us","warnings"] as readonly string[]).includes(v251)) fail(p + '.' + v251, 'not there (not in the schema)', v234[v251]);
+		for (const v255 of Object.keys(v238)) {
+			if (!(["pid","checkpoint","threads","locksFixed","robustOwnersFixed","buildUs","us","warnings"] as readonly string[]).includes(v255)) fail(p + '.' + v255, 'not there (not in the schema)', v238[v255]);
 		}
 	}
 }
@@ -1860,13 +1887,13 @@ function checkRestoreBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkCheckpointDeleteBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v252 = v as Record<string, unknown>;
-	const v253 = v252["checkpoint"];
-	if (v253 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v253, p + ".checkpoint", o, d + 1);
+	const v256 = v as Record<string, unknown>;
+	const v257 = v256["checkpoint"];
+	if (v257 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v257, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v254 of Object.keys(v252)) {
-			if (!(["checkpoint"] as readonly string[]).includes(v254)) fail(p + '.' + v254, 'not there (not in the schema)', v252[v254]);
+		for (const v258 of Object.keys(v256)) {
+			if (!(["checkpoint"] as readonly string[]).includes(v258)) fail(p + '.' + v258, 'not there (not in the schema)', v256[v258]);
 		}
 	}
 }
@@ -1874,17 +1901,17 @@ function checkCheckpointDeleteBody(v: unknown, p: string, o: Opts, d: number): v
 function checkCheckpointsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v255 = v as Record<string, unknown>;
-	const v256 = v255["checkpoints"];
-	if (v256 === undefined) fail(p + ".checkpoints", 'present', undefined);
-	if (!(Array.isArray(v256))) fail(p + ".checkpoints", "an array", v256);
-	for (let v257 = 0; v257 < v256.length; v257++) {
-		const v258: unknown = v256[v257];
-		checkCheckpointInfo(v258, p + ".checkpoints" + '[' + v257 + ']', o, d + 1);
+	const v259 = v as Record<string, unknown>;
+	const v260 = v259["checkpoints"];
+	if (v260 === undefined) fail(p + ".checkpoints", 'present', undefined);
+	if (!(Array.isArray(v260))) fail(p + ".checkpoints", "an array", v260);
+	for (let v261 = 0; v261 < v260.length; v261++) {
+		const v262: unknown = v260[v261];
+		checkCheckpointInfo(v262, p + ".checkpoints" + '[' + v261 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v259 of Object.keys(v255)) {
-			if (!(["checkpoints"] as readonly string[]).includes(v259)) fail(p + '.' + v259, 'not there (not in the schema)', v255[v259]);
+		for (const v263 of Object.keys(v259)) {
+			if (!(["checkpoints"] as readonly string[]).includes(v263)) fail(p + '.' + v263, 'not there (not in the schema)', v259[v263]);
 		}
 	}
 }
@@ -1892,36 +1919,36 @@ function checkCheckpointsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkCheckpointInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v260 = v as Record<string, unknown>;
-	const v261 = v260["checkpoint"];
-	if (v261 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v261, p + ".checkpoint", o, d + 1);
-	const v262 = v260["of"];
-	if (v262 === undefined) fail(p + ".of", 'present', undefined);
-	checkPid(v262, p + ".of", o, d + 1);
-	const v263 = v260["threads"];
-	if (v263 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(typeof v263 === 'number' && Number.isInteger(v263))) fail(p + ".threads", "an integer", v263);
-	if (typeof v263 === 'number' && v263 < 1) fail(p + ".threads", ">= 1", v263);
-	const v264 = v260["created"];
-	if (v264 === undefined) fail(p + ".created", 'present', undefined);
-	if (!(typeof v264 === 'number' && Number.isInteger(v264))) fail(p + ".created", "an integer", v264);
-	const v265 = v260["memoryBytes"];
-	if (v265 === undefined) fail(p + ".memoryBytes", 'present', undefined);
-	if (!(typeof v265 === 'number' && Number.isInteger(v265))) fail(p + ".memoryBytes", "an integer", v265);
-	const v266 = v260["tids"];
-	if (v266 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v266))) fail(p + ".tids", "an array", v266);
-	for (let v267 = 0; v267 < v266.length; v267++) {
-		const v268: unknown = v266[v267];
-		checkPid(v268, p + ".tids" + '[' + v267 + ']', o, d + 1);
+	const v264 = v as Record<string, unknown>;
+	const v265 = v264["checkpoint"];
+	if (v265 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v265, p + ".checkpoint", o, d + 1);
+	const v266 = v264["of"];
+	if (v266 === undefined) fail(p + ".of", 'present', undefined);
+	checkPid(v266, p + ".of", o, d + 1);
+	const v267 = v264["threads"];
+	if (v267 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(typeof v267 === 'number' && Number.isInteger(v267))) fail(p + ".threads", "an integer", v267);
+	if (typeof v267 === 'number' && v267 < 1) fail(p + ".threads", ">= 1", v267);
+	const v268 = v264["created"];
+	if (v268 === undefined) fail(p + ".created", 'present', undefined);
+	if (!(typeof v268 === 'number' && Number.isInteger(v268))) fail(p + ".created", "an integer", v268);
+	const v269 = v264["memoryBytes"];
+	if (v269 === undefined) fail(p + ".memoryBytes", 'present', undefined);
+	if (!(typeof v269 === 'number' && Number.isInteger(v269))) fail(p + ".memoryBytes", "an integer", v269);
+	const v270 = v264["tids"];
+	if (v270 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v270))) fail(p + ".tids", "an array", v270);
+	for (let v271 = 0; v271 < v270.length; v271++) {
+		const v272: unknown = v270[v271];
+		checkPid(v272, p + ".tids" + '[' + v271 + ']', o, d + 1);
 	}
-	const v269 = v260["pc"];
-	if (v269 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v269, p + ".pc", o, d + 1);
+	const v273 = v264["pc"];
+	if (v273 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v273, p + ".pc", o, d + 1);
 	if (o.strict) {
-		for (const v270 of Object.keys(v260)) {
-			if (!(["checkpoint","of","threads","created","memoryBytes","tids","pc"] as readonly string[]).includes(v270)) fail(p + '.' + v270, 'not there (not in the schema)', v260[v270]);
+		for (const v274 of Object.keys(v264)) {
+			if (!(["checkpoint","of","threads","created","memoryBytes","tids","pc"] as readonly string[]).includes(v274)) fail(p + '.' + v274, 'not there (not in the schema)', v264[v274]);
 		}
 	}
 }
@@ -1929,19 +1956,19 @@ function checkCheckpointInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v271 = v as Record<string, unknown>;
-	const v272 = v271["parentTid"];
-	if (v272 === undefined) fail(p + ".parentTid", 'present', undefined);
-	checkPid(v272, p + ".parentTid", o, d + 1);
-	const v273 = v271["childTid"];
-	if (v273 === undefined) fail(p + ".childTid", 'present', undefined);
-	checkPid(v273, p + ".childTid", o, d + 1);
-	const v274 = v271["name"];
-	if (v274 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v274 === 'string')) fail(p + ".name", "a string", v274);
+	const v275 = v as Record<string, unknown>;
+	const v276 = v275["parentTid"];
+	if (v276 === undefined) fail(p + ".parentTid", 'present', undefined);
+	checkPid(v276, p + ".parentTid", o, d + 1);
+	const v277 = v275["childTid"];
+	if (v277 === undefined) fail(p + ".childTid", 'present', undefined);
+	checkPid(v277, p + ".childTid", o, d + 1);
+	const v278 = v275["name"];
+	if (v278 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v278 === 'string')) fail(p + ".name", "a string", v278);
 	if (o.strict) {
-		for (const v275 of Object.keys(v271)) {
-			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v275)) fail(p + '.' + v275, 'not there (not in the schema)', v271[v275]);
+		for (const v279 of Object.keys(v275)) {
+			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v279)) fail(p + '.' + v279, 'not there (not in the schema)', v275[v279]);
 		}
 	}
 }
@@ -1949,43 +1976,43 @@ function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
 function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v276 = v as Record<string, unknown>;
-	const v277 = v276["pid"];
-	if (v277 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v277 === 'number' && Number.isInteger(v277))) fail(p + ".pid", "an integer", v277);
-	const v278 = v276["threads"];
-	if (v278 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(Array.isArray(v278))) fail(p + ".threads", "an array", v278);
-	for (let v279 = 0; v279 < v278.length; v279++) {
-		const v280: unknown = v278[v279];
-		checkRecreatedThread(v280, p + ".threads" + '[' + v279 + ']', o, d + 1);
+	const v280 = v as Record<string, unknown>;
+	const v281 = v280["pid"];
+	if (v281 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v281 === 'number' && Number.isInteger(v281))) fail(p + ".pid", "an integer", v281);
+	const v282 = v280["threads"];
+	if (v282 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v282))) fail(p + ".threads", "an array", v282);
+	for (let v283 = 0; v283 < v282.length; v283++) {
+		const v284: unknown = v282[v283];
+		checkRecreatedThread(v284, p + ".threads" + '[' + v283 + ']', o, d + 1);
 	}
-	const v281 = v276["locksFixed"];
-	if (v281 === undefined) fail(p + ".locksFixed", 'present', undefined);
-	if (!(typeof v281 === 'number' && Number.isInteger(v281))) fail(p + ".locksFixed", "an integer", v281);
-	if (typeof v281 === 'number' && v281 < 0) fail(p + ".locksFixed", ">= 0", v281);
-	const v282 = v276["robustOwnersFixed"];
-	if (v282 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
-	if (!(typeof v282 === 'number' && Number.isInteger(v282))) fail(p + ".robustOwnersFixed", "an integer", v282);
-	if (typeof v282 === 'number' && v282 < 0) fail(p + ".robustOwnersFixed", ">= 0", v282);
-	const v283 = v276["descriptorsRestored"];
-	if (v283 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
-	if (!(typeof v283 === 'number' && Number.isInteger(v283))) fail(p + ".descriptorsRestored", "an integer", v283);
-	if (typeof v283 === 'number' && v283 < 0) fail(p + ".descriptorsRestored", ">= 0", v283);
-	const v284 = v276["us"];
-	if (v284 === undefined) fail(p + ".us", 'present', undefined);
-	if (!(typeof v284 === 'number' && Number.isInteger(v284))) fail(p + ".us", "an integer", v284);
-	if (typeof v284 === 'number' && v284 < 0) fail(p + ".us", ">= 0", v284);
-	const v285 = v276["warnings"];
-	if (v285 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v285))) fail(p + ".warnings", "an array", v285);
-	for (let v286 = 0; v286 < v285.length; v286++) {
-		const v287: unknown = v285[v286];
-		if (!(typeof v287 === 'string')) fail(p + ".warnings" + '[' + v286 + ']', "a string", v287);
+	const v285 = v280["locksFixed"];
+	if (v285 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v285 === 'number' && Number.isInteger(v285))) fail(p + ".locksFixed", "an integer", v285);
+	if (typeof v285 === 'number' && v285 < 0) fail(p + ".locksFixed", ">= 0", v285);
+	const v286 = v280["robustOwnersFixed"];
+	if (v286 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".robustOwnersFixed", "an integer", v286);
+	if (typeof v286 === 'number' && v286 < 0) fail(p + ".robustOwnersFixed", ">= 0", v286);
+	const v287 = v280["descriptorsRestored"];
+	if (v287 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
+	if (!(typeof v287 === 'number' && Number.isInteger(v287))) fail(p + ".descriptorsRestored", "an integer", v287);
+	if (typeof v287 === 'number' && v287 < 0) fail(p + ".descriptorsRestored", ">= 0", v287);
+	const v288 = v280["us"];
+	if (v288 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v288 === 'number' && Number.isInteger(v288))) fail(p + ".us", "an integer", v288);
+	if (typeof v288 === 'number' && v288 < 0) fail(p + ".us", ">= 0", v288);
+	const v289 = v280["warnings"];
+	if (v289 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v289))) fail(p + ".warnings", "an array", v289);
+	for (let v290 = 0; v290 < v289.length; v290++) {
+		const v291: unknown = v289[v290];
+		if (!(typeof v291 === 'string')) fail(p + ".warnings" + '[' + v290 + ']', "a string", v291);
 	}
 	if (o.strict) {
-		for (const v288 of Object.keys(v276)) {
-			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v288)) fail(p + '.' + v288, 'not there (not in the schema)', v276[v288]);
+		for (const v292 of Object.keys(v280)) {
+			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v292)) fail(p + '.' + v292, 'not there (not in the schema)', v280[v292]);
 		}
 	}
 }
@@ -1993,28 +2020,28 @@ function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v289 = v as Record<string, unknown>;
-	const v290 = v289["address"];
-	if (v290 === undefined) fail(p + ".address", 'present', undefined);
-	checkHex(v290, p + ".address", o, d + 1);
-	const v291 = v289["futex"];
-	if (v291 === undefined) fail(p + ".futex", 'present', undefined);
-	checkHex(v291, p + ".futex", o, d + 1);
-	const v292 = v289["symbol"];
-	if (v292 === undefined) fail(p + ".symbol", 'present', undefined);
-	if (!(typeof v292 === 'string')) fail(p + ".symbol", "a string", v292);
-	const v293 = v289["type"];
-	if (v293 === undefined) fail(p + ".type", 'present', undefined);
-	if (typeof v293 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v293)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v293);
-	const v294 = v289["ownerTid"];
-	if (v294 === undefined) fail(p + ".ownerTid", 'present', undefined);
-	checkPid(v294, p + ".ownerTid", o, d + 1);
-	const v295 = v289["ownerName"];
-	if (v295 === undefined) fail(p + ".ownerName", 'present', undefined);
-	if (!(typeof v295 === 'string')) fail(p + ".ownerName", "a string", v295);
+	const v293 = v as Record<string, unknown>;
+	const v294 = v293["address"];
+	if (v294 === undefined) fail(p + ".address", 'present', undefined);
+	checkHex(v294, p + ".address", o, d + 1);
+	const v295 = v293["futex"];
+	if (v295 === undefined) fail(p + ".futex", 'present', undefined);
+	checkHex(v295, p + ".futex", o, d + 1);
+	const v296 = v293["symbol"];
+	if (v296 === undefined) fail(p + ".symbol", 'present', undefined);
+	if (!(typeof v296 === 'string')) fail(p + ".symbol", "a string", v296);
+	const v297 = v293["type"];
+	if (v297 === undefined) fail(p + ".type", 'present', undefined);
+	if (typeof v297 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v297)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v297);
+	const v298 = v293["ownerTid"];
+	if (v298 === undefined) fail(p + ".ownerTid", 'present', undefined);
+	checkPid(v298, p + ".ownerTid", o, d + 1);
+	const v299 = v293["ownerName"];
+	if (v299 === undefined) fail(p + ".ownerName", 'present', undefined);
+	if (!(typeof v299 === 'string')) fail(p + ".ownerName", "a string", v299);
 	if (o.strict) {
-		for (const v296 of Object.keys(v289)) {
-			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v296)) fail(p + '.' + v296, 'not there (not in the schema)', v289[v296]);
+		for (const v300 of Object.keys(v293)) {
+			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v300)) fail(p + '.' + v300, 'not there (not in the schema)', v293[v300]);
 		}
 	}
 }
@@ -2022,17 +2049,17 @@ function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v297 = v as Record<string, unknown>;
-	const v298 = v297["pid"];
-	if (v298 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v298 === 'number' && Number.isInteger(v298))) fail(p + ".pid", "an integer", v298);
-	const v299 = v297["slot"];
-	if (v299 === undefined) fail(p + ".slot", 'present', undefined);
-	if (!(typeof v299 === 'number' && Number.isInteger(v299))) fail(p + ".slot", "an integer", v299);
-	if (typeof v299 === 'number' && v299 < 0) fail(p + ".slot", ">= 0", v299);
+	const v301 = v as Record<string, unknown>;
+	const v302 = v301["pid"];
+	if (v302 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v302 === 'number' && Number.isInteger(v302))) fail(p + ".pid", "an integer", v302);
+	const v303 = v301["slot"];
+	if (v303 === undefined) fail(p + ".slot", 'present', undefined);
+	if (!(typeof v303 === 'number' && Number.isInteger(v303))) fail(p + ".slot", "an integer", v303);
+	if (typeof v303 === 'number' && v303 < 0) fail(p + ".slot", ">= 0", v303);
 	if (o.strict) {
-		for (const v300 of Object.keys(v297)) {
-			if (!(["pid","slot"] as readonly string[]).includes(v300)) fail(p + '.' + v300, 'not there (not in the schema)', v297[v300]);
+		for (const v304 of Object.keys(v301)) {
+			if (!(["pid","slot"] as readonly string[]).includes(v304)) fail(p + '.' + v304, 'not there (not in the schema)', v301[v304]);
 		}
 	}
 }
@@ -2046,37 +2073,37 @@ function checkTypeId(v: unknown, p: string, o: Opts, d: number): void {
 function checkFrameVar(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v301 = v as Record<string, unknown>;
-	const v302 = v301["name"];
-	if (v302 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v302 === 'string')) fail(p + ".name", "a string", v302);
-	const v303 = v301["kind"];
-	if (v303 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v303 !== 'string' || !["param","local"].includes(v303)) fail(p + ".kind", "one of param|local", v303);
-	const v304 = v301["type"];
-	if (v304 === undefined) fail(p + ".type", 'present', undefined);
-	if (v304 !== null) {
-		checkTypeId(v304, p + ".type", o, d + 1);
+	const v305 = v as Record<string, unknown>;
+	const v306 = v305["name"];
+	if (v306 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v306 === 'string')) fail(p + ".name", "a string", v306);
+	const v307 = v305["kind"];
+	if (v307 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v307 !== 'string' || !["param","local"].includes(v307)) fail(p + ".kind", "one of param|local", v307);
+	const v308 = v305["type"];
+	if (v308 === undefined) fail(p + ".type", 'present', undefined);
+	if (v308 !== null) {
+		checkTypeId(v308, p + ".type", o, d + 1);
 	}
-	const v305 = v301["address"];
-	if (v305 !== undefined) {
-		checkHex(v305, p + ".address", o, d + 1);
+	const v309 = v305["address"];
+	if (v309 !== undefined) {
+		checkHex(v309, p + ".address", o, d + 1);
 	}
-	const v306 = v301["register"];
-	if (v306 !== undefined) {
-		if (!(typeof v306 === 'string')) fail(p + ".register", "a string", v306);
+	const v310 = v305["register"];
+	if (v310 !== undefined) {
+		if (!(typeof v310 === 'string')) fail(p + ".register", "a string", v310);
 	}
-	const v307 = v301["bytes"];
-	if (v307 !== undefined) {
-		if (!(typeof v307 === 'string')) fail(p + ".bytes", "a string", v307);
+	const v311 = v305["bytes"];
+	if (v311 !== undefined) {
+		if (!(typeof v311 === 'string')) fail(p + ".bytes", "a string", v311);
 	}
-	const v308 = v301["unavailable"];
-	if (v308 !== undefined) {
-		if (!(typeof v308 === 'string')) fail(p + ".unavailable", "a string", v308);
+	const v312 = v305["unavailable"];
+	if (v312 !== undefined) {
+		if (!(typeof v312 === 'string')) fail(p + ".unavailable", "a string", v312);
 	}
 	if (o.strict) {
-		for (const v309 of Object.keys(v301)) {
-			if (!(["name","kind","type","address","register","bytes","unavailable"] as readonly string[]).includes(v309)) fail(p + '.' + v309, 'not there (not in the schema)', v301[v309]);
+		for (const v313 of Object.keys(v305)) {
+			if (!(["name","kind","type","address","register","bytes","unavailable"] as readonly string[]).includes(v313)) fail(p + '.' + v313, 'not there (not in the schema)', v305[v313]);
 		}
 	}
 }
@@ -2084,35 +2111,35 @@ function checkFrameVar(v: unknown, p: string, o: Opts, d: number): void {
 function checkFrameVarsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v310 = v as Record<string, unknown>;
-	const v311 = v310["pid"];
-	if (v311 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v311 === 'number' && Number.isInteger(v311))) fail(p + ".pid", "an integer", v311);
-	const v312 = v310["tid"];
-	if (v312 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v312 === 'number' && Number.isInteger(v312))) fail(p + ".tid", "an integer", v312);
-	const v313 = v310["frame"];
-	if (v313 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v313 === 'number' && Number.isInteger(v313))) fail(p + ".frame", "an integer", v313);
-	const v314 = v310["pc"];
-	if (v314 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v314, p + ".pc", o, d + 1);
-	const v315 = v310["function"];
-	if (v315 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v315 === 'string' || v315 === null)) fail(p + ".function", "a string or null", v315);
-	const v316 = v310["note"];
-	if (v316 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v316 === 'string' || v316 === null)) fail(p + ".note", "a string or null", v316);
-	const v317 = v310["variables"];
-	if (v317 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v317))) fail(p + ".variables", "an array", v317);
-	for (let v318 = 0; v318 < v317.length; v318++) {
-		const v319: unknown = v317[v318];
-		checkFrameVar(v319, p + ".variables" + '[' + v318 + ']', o, d + 1);
+	const v314 = v as Record<string, unknown>;
+	const v315 = v314["pid"];
+	if (v315 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v315 === 'number' && Number.isInteger(v315))) fail(p + ".pid", "an integer", v315);
+	const v316 = v314["tid"];
+	if (v316 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v316 === 'number' && Number.isInteger(v316))) fail(p + ".tid", "an integer", v316);
+	const v317 = v314["frame"];
+	if (v317 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v317 === 'number' && Number.isInteger(v317))) fail(p + ".frame", "an integer", v317);
+	const v318 = v314["pc"];
+	if (v318 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v318, p + ".pc", o, d + 1);
+	const v319 = v314["function"];
+	if (v319 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v319 === 'string' || v319 === null)) fail(p + ".function", "a string or null", v319);
+	const v320 = v314["note"];
+	if (v320 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v320 === 'string' || v320 === null)) fail(p + ".note", "a string or null", v320);
+	const v321 = v314["variables"];
+	if (v321 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v321))) fail(p + ".variables", "an array", v321);
+	for (let v322 = 0; v322 < v321.length; v322++) {
+		const v323: unknown = v321[v322];
+		checkFrameVar(v323, p + ".variables" + '[' + v322 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v320 of Object.keys(v310)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v320)) fail(p + '.' + v320, 'not there (not in the schema)', v310[v320]);
+		for (const v324 of Object.keys(v314)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v324)) fail(p + '.' + v324, 'not there (not in the schema)', v314[v324]);
 		}
 	}
 }
@@ -2120,29 +2147,29 @@ function checkFrameVarsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeField(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v321 = v as Record<string, unknown>;
-	const v322 = v321["name"];
-	if (v322 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v322 === 'string' || v322 === null)) fail(p + ".name", "a string or null", v322);
-	const v323 = v321["type"];
-	if (v323 === undefined) fail(p + ".type", 'present', undefined);
-	if (v323 !== null) {
-		checkTypeId(v323, p + ".type", o, d + 1);
+	const v325 = v as Record<string, unknown>;
+	const v326 = v325["name"];
+	if (v326 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v326 === 'string' || v326 === null)) fail(p + ".name", "a string or null", v326);
+	const v327 = v325["type"];
+	if (v327 === undefined) fail(p + ".type", 'present', undefined);
+	if (v327 !== null) {
+		checkTypeId(v327, p + ".type", o, d + 1);
 	}
-	const v324 = v321["offset"];
-	if (v324 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v324 === 'number' && Number.isInteger(v324))) fail(p + ".offset", "an integer", v324);
-	const v325 = v321["bitSize"];
-	if (v325 !== undefined) {
-		if (!(typeof v325 === 'number' && Number.isInteger(v325))) fail(p + ".bitSize", "an integer", v325);
+	const v328 = v325["offset"];
+	if (v328 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v328 === 'number' && Number.isInteger(v328))) fail(p + ".offset", "an integer", v328);
+	const v329 = v325["bitSize"];
+	if (v329 !== undefined) {
+		if (!(typeof v329 === 'number' && Number.isInteger(v329))) fail(p + ".bitSize", "an integer", v329);
 	}
-	const v326 = v321["bitOffset"];
-	if (v326 !== undefined) {
-		if (!(typeof v326 === 'number' && Number.isInteger(v326))) fail(p + ".bitOffset", "an integer", v326);
+	const v330 = v325["bitOffset"];
+	if (v330 !== undefined) {
+		if (!(typeof v330 === 'number' && Number.isInteger(v330))) fail(p + ".bitOffset", "an integer", v330);
 	}
 	if (o.strict) {
-		for (const v327 of Object.keys(v321)) {
-			if (!(["name","type","offset","bitSize","bitOffset"] as readonly string[]).includes(v327)) fail(p + '.' + v327, 'not there (not in the schema)', v321[v327]);
+		for (const v331 of Object.keys(v325)) {
+			if (!(["name","type","offset","bitSize","bitOffset"] as readonly string[]).includes(v331)) fail(p + '.' + v331, 'not there (not in the schema)', v325[v331]);
 		}
 	}
 }
@@ -2150,77 +2177,77 @@ function checkTypeField(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeLayout(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v328 = v as Record<string, unknown>;
-	const v329 = v328["id"];
-	if (v329 === undefined) fail(p + ".id", 'present', undefined);
-	checkTypeId(v329, p + ".id", o, d + 1);
-	const v330 = v328["name"];
-	if (v330 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v330 === 'string')) fail(p + ".name", "a string", v330);
-	const v331 = v328["kind"];
-	if (v331 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v331 !== 'string' || !["base","pointer","typedef","qualified","struct","union","enum","array","function","other"].includes(v331)) fail(p + ".kind", "one of base|pointer|typedef|qualified|struct|union|enum|array|function|other", v331);
-	const v332 = v328["size"];
-	if (v332 !== undefined) {
-		if (!(typeof v332 === 'number' && Number.isInteger(v332))) fail(p + ".size", "an integer", v332);
-	}
-	const v333 = v328["encoding"];
-	if (v333 !== undefined) {
-		if (typeof v333 !== 'string' || !["signed","unsigned","signedChar","unsignedChar","bool","float","other"].includes(v333)) fail(p + ".encoding", "one of signed|unsigned|signedChar|unsignedChar|bool|float|other", v333);
-	}
-	const v334 = v328["target"];
-	if (v334 !== undefined) {
-		if (v334 !== null) {
-			checkTypeId(v334, p + ".target", o, d + 1);
-		}
-	}
-	const v335 = v328["declaration"];
-	if (v335 !== undefined) {
-		if (!(typeof v335 === 'boolean')) fail(p + ".declaration", "a boolean", v335);
-	}
-	const v336 = v328["fields"];
+	const v332 = v as Record<string, unknown>;
+	const v333 = v332["id"];
+	if (v333 === undefined) fail(p + ".id", 'present', undefined);
+	checkTypeId(v333, p + ".id", o, d + 1);
+	const v334 = v332["name"];
+	if (v334 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v334 === 'string')) fail(p + ".name", "a string", v334);
+	const v335 = v332["kind"];
+	if (v335 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v335 !== 'string' || !["base","pointer","typedef","qualified","struct","union","enum","array","function","other"].includes(v335)) fail(p + ".kind", "one of base|pointer|typedef|qualified|struct|union|enum|array|function|other", v335);
+	const v336 = v332["size"];
 	if (v336 !== undefined) {
-		if (!(Array.isArray(v336))) fail(p + ".fields", "an array", v336);
-		for (let v337 = 0; v337 < v336.length; v337++) {
-			const v338: unknown = v336[v337];
-			checkTypeField(v338, p + ".fields" + '[' + v337 + ']', o, d + 1);
+		if (!(typeof v336 === 'number' && Number.isInteger(v336))) fail(p + ".size", "an integer", v336);
+	}
+	const v337 = v332["encoding"];
+	if (v337 !== undefined) {
+		if (typeof v337 !== 'string' || !["signed","unsigned","signedChar","unsignedChar","bool","float","other"].includes(v337)) fail(p + ".encoding", "one of signed|unsigned|signedChar|unsignedChar|bool|float|other", v337);
+	}
+	const v338 = v332["target"];
+	if (v338 !== undefined) {
+		if (v338 !== null) {
+			checkTypeId(v338, p + ".target", o, d + 1);
 		}
 	}
-	const v339 = v328["signed"];
+	const v339 = v332["declaration"];
 	if (v339 !== undefined) {
-		if (!(typeof v339 === 'boolean')) fail(p + ".signed", "a boolean", v339);
+		if (!(typeof v339 === 'boolean')) fail(p + ".declaration", "a boolean", v339);
 	}
-	const v340 = v328["enumerators"];
+	const v340 = v332["fields"];
 	if (v340 !== undefined) {
-		if (!(Array.isArray(v340))) fail(p + ".enumerators", "an array", v340);
+		if (!(Array.isArray(v340))) fail(p + ".fields", "an array", v340);
 		for (let v341 = 0; v341 < v340.length; v341++) {
 			const v342: unknown = v340[v341];
-			if (!(isObject(v342))) fail(p + ".enumerators" + '[' + v341 + ']', "an object", v342);
-			const v343 = v342 as Record<string, unknown>;
-			const v344 = v343["name"];
-			if (v344 === undefined) fail(p + ".enumerators" + '[' + v341 + ']' + ".name", 'present', undefined);
-			if (!(typeof v344 === 'string')) fail(p + ".enumerators" + '[' + v341 + ']' + ".name", "a string", v344);
-			const v345 = v343["value"];
-			if (v345 === undefined) fail(p + ".enumerators" + '[' + v341 + ']' + ".value", 'present', undefined);
-			if (!(typeof v345 === 'string')) fail(p + ".enumerators" + '[' + v341 + ']' + ".value", "a string", v345);
+			checkTypeField(v342, p + ".fields" + '[' + v341 + ']', o, d + 1);
+		}
+	}
+	const v343 = v332["signed"];
+	if (v343 !== undefined) {
+		if (!(typeof v343 === 'boolean')) fail(p + ".signed", "a boolean", v343);
+	}
+	const v344 = v332["enumerators"];
+	if (v344 !== undefined) {
+		if (!(Array.isArray(v344))) fail(p + ".enumerators", "an array", v344);
+		for (let v345 = 0; v345 < v344.length; v345++) {
+			const v346: unknown = v344[v345];
+			if (!(isObject(v346))) fail(p + ".enumerators" + '[' + v345 + ']', "an object", v346);
+			const v347 = v346 as Record<string, unknown>;
+			const v348 = v347["name"];
+			if (v348 === undefined) fail(p + ".enumerators" + '[' + v345 + ']' + ".name", 'present', undefined);
+			if (!(typeof v348 === 'string')) fail(p + ".enumerators" + '[' + v345 + ']' + ".name", "a string", v348);
+			const v349 = v347["value"];
+			if (v349 === undefined) fail(p + ".enumerators" + '[' + v345 + ']' + ".value", 'present', undefined);
+			if (!(typeof v349 === 'string')) fail(p + ".enumerators" + '[' + v345 + ']' + ".value", "a string", v349);
 			if (o.strict) {
-				for (const v346 of Object.keys(v343)) {
-					if (!(["name","value"] as readonly string[]).includes(v346)) fail(p + ".enumerators" + '[' + v341 + ']' + '.' + v346, 'not there (not in the schema)', v343[v346]);
+				for (const v350 of Object.keys(v347)) {
+					if (!(["name","value"] as readonly string[]).includes(v350)) fail(p + ".enumerators" + '[' + v345 + ']' + '.' + v350, 'not there (not in the schema)', v347[v350]);
 				}
 			}
 		}
 	}
-	const v347 = v328["dims"];
-	if (v347 !== undefined) {
-		if (!(Array.isArray(v347))) fail(p + ".dims", "an array", v347);
-		for (let v348 = 0; v348 < v347.length; v348++) {
-			const v349: unknown = v347[v348];
-			if (!(typeof v349 === 'number' && Number.isInteger(v349))) fail(p + ".dims" + '[' + v348 + ']', "an integer", v349);
+	const v351 = v332["dims"];
+	if (v351 !== undefined) {
+		if (!(Array.isArray(v351))) fail(p + ".dims", "an array", v351);
+		for (let v352 = 0; v352 < v351.length; v352++) {
+			const v353: unknown = v351[v352];
+			if (!(typeof v353 === 'number' && Number.isInteger(v353))) fail(p + ".dims" + '[' + v352 + ']', "an integer", v353);
 		}
 	}
 	if (o.strict) {
-		for (const v350 of Object.keys(v328)) {
-			if (!(["id","name","kind","size","encoding","target","declaration","fields","signed","enumerators","dims"] as readonly string[]).includes(v350)) fail(p + '.' + v350, 'not there (not in the schema)', v328[v350]);
+		for (const v354 of Object.keys(v332)) {
+			if (!(["id","name","kind","size","encoding","target","declaration","fields","signed","enumerators","dims"] as readonly string[]).includes(v354)) fail(p + '.' + v354, 'not there (not in the schema)', v332[v354]);
 		}
 	}
 }
@@ -2228,18 +2255,18 @@ function checkTypeLayout(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v351 = v as Record<string, unknown>;
-	const v352 = v351["pid"];
-	if (v352 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v352 === 'number' && Number.isInteger(v352))) fail(p + ".pid", "an integer", v352);
-	const v353 = v351["type"];
-	if (v353 === undefined) fail(p + ".type", 'present', undefined);
-	if (v353 !== null) {
-		checkTypeLayout(v353, p + ".type", o, d + 1);
+	const v355 = v as Record<string, unknown>;
+	const v356 = v355["pid"];
+	if (v356 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v356 === 'number' && Number.isInteger(v356))) fail(p + ".pid", "an integer", v356);
+	const v357 = v355["type"];
+	if (v357 === undefined) fail(p + ".type", 'present', undefined);
+	if (v357 !== null) {
+		checkTypeLayout(v357, p + ".type", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v354 of Object.keys(v351)) {
-			if (!(["pid","type"] as readonly string[]).includes(v354)) fail(p + '.' + v354, 'not there (not in the schema)', v351[v354]);
+		for (const v358 of Object.keys(v355)) {
+			if (!(["pid","type"] as readonly string[]).includes(v358)) fail(p + '.' + v358, 'not there (not in the schema)', v355[v358]);
 		}
 	}
 }
@@ -2247,16 +2274,16 @@ function checkTypeInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v355 = v as Record<string, unknown>;
-	const v356 = v355["pid"];
-	if (v356 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v356 === 'number' && Number.isInteger(v356))) fail(p + ".pid", "an integer", v356);
-	const v357 = v355["variable"];
-	if (v357 === undefined) fail(p + ".variable", 'present', undefined);
-	checkLocalVariable(v357, p + ".variable", o, d + 1);
+	const v359 = v as Record<string, unknown>;
+	const v360 = v359["pid"];
+	if (v360 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v360 === 'number' && Number.isInteger(v360))) fail(p + ".pid", "an integer", v360);
+	const v361 = v359["variable"];
+	if (v361 === undefined) fail(p + ".variable", 'present', undefined);
+	checkLocalVariable(v361, p + ".variable", o, d + 1);
 	if (o.strict) {
-		for (const v358 of Object.keys(v355)) {
-			if (!(["pid","variable"] as readonly string[]).includes(v358)) fail(p + '.' + v358, 'not there (not in the schema)', v355[v358]);
+		for (const v362 of Object.keys(v359)) {
+			if (!(["pid","variable"] as readonly string[]).includes(v362)) fail(p + '.' + v362, 'not there (not in the schema)', v359[v362]);
 		}
 	}
 }
@@ -2264,20 +2291,20 @@ function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v359 = v as Record<string, unknown>;
-	const v360 = v359["pid"];
-	if (v360 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v360 === 'number' && Number.isInteger(v360))) fail(p + ".pid", "an integer", v360);
-	const v361 = v359["variables"];
-	if (v361 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v361))) fail(p + ".variables", "an array", v361);
-	for (let v362 = 0; v362 < v361.length; v362++) {
-		const v363: unknown = v361[v362];
-		checkLocalVariable(v363, p + ".variables" + '[' + v362 + ']', o, d + 1);
+	const v363 = v as Record<string, unknown>;
+	const v364 = v363["pid"];
+	if (v364 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v364 === 'number' && Number.isInteger(v364))) fail(p + ".pid", "an integer", v364);
+	const v365 = v363["variables"];
+	if (v365 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v365))) fail(p + ".variables", "an array", v365);
+	for (let v366 = 0; v366 < v365.length; v366++) {
+		const v367: unknown = v365[v366];
+		checkLocalVariable(v367, p + ".variables" + '[' + v366 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v364 of Object.keys(v359)) {
-			if (!(["pid","variables"] as readonly string[]).includes(v364)) fail(p + '.' + v364, 'not there (not in the schema)', v359[v364]);
+		for (const v368 of Object.keys(v363)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v368)) fail(p + '.' + v368, 'not there (not in the schema)', v363[v368]);
 		}
 	}
 }
@@ -2285,13 +2312,13 @@ function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v365 = v as Record<string, unknown>;
-	const v366 = v365["pid"];
-	if (v366 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v366 === 'number' && Number.isInteger(v366))) fail(p + ".pid", "an integer", v366);
+	const v369 = v as Record<string, unknown>;
+	const v370 = v369["pid"];
+	if (v370 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v370 === 'number' && Number.isInteger(v370))) fail(p + ".pid", "an integer", v370);
 	if (o.strict) {
-		for (const v367 of Object.keys(v365)) {
-			if (!(["pid"] as readonly string[]).includes(v367)) fail(p + '.' + v367, 'not there (not in the schema)', v365[v367]);
+		for (const v371 of Object.keys(v369)) {
+			if (!(["pid"] as readonly string[]).includes(v371)) fail(p + '.' + v371, 'not there (not in the schema)', v369[v371]);
 		}
 	}
 }
@@ -2299,23 +2326,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v368 = v as Record<string, unknown>;
-	const v369 = v368["pid"];
-	if (v369 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v369 === 'number' && Number.isInteger(v369))) fail(p + ".pid", "an integer", v369);
-	const v370 = v368["stopped"];
-	if (v370 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v370 === 'boolean')) fail(p + ".stopped", "a boolean", v370);
-	const v371 = v368["tids"];
-	if (v371 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v371))) fail(p + ".tids", "an array", v371);
-	for (let v372 = 0; v372 < v371.length; v372++) {
-		const v373: unknown = v371[v372];
-		if (!(typeof v373 === 'number' && Number.isInteger(v373))) fail(p + ".tids" + '[' + v372 + ']', "an integer", v373);
+	const v372 = v as Record<string, unknown>;
+	const v373 = v372["pid"];
+	if (v373 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v373 === 'number' && Number.isInteger(v373))) fail(p + ".pid", "an integer", v373);
+	const v374 = v372["stopped"];
+	if (v374 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v374 === 'boolean')) fail(p + ".stopped", "a boolean", v374);
+	const v375 = v372["tids"];
+	if (v375 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v375))) fail(p + ".tids", "an array", v375);
+	for (let v376 = 0; v376 < v375.length; v376++) {
+		const v377: unknown = v375[v376];
+		if (!(typeof v377 === 'number' && Number.isInteger(v377))) fail(p + ".tids" + '[' + v376 + ']', "an integer", v377);
 	}
 	if (o.strict) {
-		for (const v374 of Object.keys(v368)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v374)) fail(p + '.' + v374, 'not there (not in the schema)', v368[v374]);
+		for (const v378 of Object.keys(v372)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v378)) fail(p + '.' + v378, 'not there (not in the schema)', v372[v378]);
 		}
 	}
 }
@@ -2323,23 +2350,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v375 = v as Record<string, unknown>;
-	const v376 = v375["pid"];
-	if (v376 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v376 === 'number' && Number.isInteger(v376))) fail(p + ".pid", "an integer", v376);
-	const v377 = v375["pauseUs"];
-	if (v377 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v377 === 'number' && Number.isInteger(v377))) fail(p + ".pauseUs", "an integer", v377);
-	const v378 = v375["tids"];
-	if (v378 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v378))) fail(p + ".tids", "an array", v378);
-	for (let v379 = 0; v379 < v378.length; v379++) {
-		const v380: unknown = v378[v379];
-		if (!(typeof v380 === 'number' && Number.isInteger(v380))) fail(p + ".tids" + '[' + v379 + ']', "an integer", v380);
+	const v379 = v as Record<string, unknown>;
+	const v380 = v379["pid"];
+	if (v380 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v380 === 'number' && Number.isInteger(v380))) fail(p + ".pid", "an integer", v380);
+	const v381 = v379["pauseUs"];
+	if (v381 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v381 === 'number' && Number.isInteger(v381))) fail(p + ".pauseUs", "an integer", v381);
+	const v382 = v379["tids"];
+	if (v382 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v382))) fail(p + ".tids", "an array", v382);
+	for (let v383 = 0; v383 < v382.length; v383++) {
+		const v384: unknown = v382[v383];
+		if (!(typeof v384 === 'number' && Number.isInteger(v384))) fail(p + ".tids" + '[' + v383 + ']', "an integer", v384);
 	}
 	if (o.strict) {
-		for (const v381 of Object.keys(v375)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v381)) fail(p + '.' + v381, 'not there (not in the schema)', v375[v381]);
+		for (const v385 of Object.keys(v379)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v385)) fail(p + '.' + v385, 'not there (not in the schema)', v379[v385]);
 		}
 	}
 }
@@ -2347,26 +2374,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v382 = v as Record<string, unknown>;
-	const v383 = v382["pid"];
-	if (v383 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v383 === 'number' && Number.isInteger(v383))) fail(p + ".pid", "an integer", v383);
-	const v384 = v382["stdoutFd"];
-	if (v384 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v384 === 'number' && Number.isInteger(v384))) fail(p + ".stdoutFd", "an integer", v384);
-	const v385 = v382["stderrFd"];
-	if (v385 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v385 === 'number' && Number.isInteger(v385))) fail(p + ".stderrFd", "an integer", v385);
-	const v386 = v382["tids"];
-	if (v386 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v386))) fail(p + ".tids", "an array", v386);
-	for (let v387 = 0; v387 < v386.length; v387++) {
-		const v388: unknown = v386[v387];
-		if (!(typeof v388 === 'number' && Number.isInteger(v388))) fail(p + ".tids" + '[' + v387 + ']', "an integer", v388);
+	const v386 = v as Record<string, unknown>;
+	const v387 = v386["pid"];
+	if (v387 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v387 === 'number' && Number.isInteger(v387))) fail(p + ".pid", "an integer", v387);
+	const v388 = v386["stdoutFd"];
+	if (v388 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v388 === 'number' && Number.isInteger(v388))) fail(p + ".stdoutFd", "an integer", v388);
+	const v389 = v386["stderrFd"];
+	if (v389 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v389 === 'number' && Number.isInteger(v389))) fail(p + ".stderrFd", "an integer", v389);
+	const v390 = v386["tids"];
+	if (v390 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v390))) fail(p + ".tids", "an array", v390);
+	for (let v391 = 0; v391 < v390.length; v391++) {
+		const v392: unknown = v390[v391];
+		if (!(typeof v392 === 'number' && Number.isInteger(v392))) fail(p + ".tids" + '[' + v391 + ']', "an integer", v392);
 	}
 	if (o.strict) {
-		for (const v389 of Object.keys(v382)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v389)) fail(p + '.' + v389, 'not there (not in the schema)', v382[v389]);
+		for (const v393 of Object.keys(v386)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v393)) fail(p + '.' + v393, 'not there (not in the schema)', v386[v393]);
 		}
 	}
 }
@@ -2374,57 +2401,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v390 = v as Record<string, unknown>;
-	const v391 = v390["pid"];
-	if (v391 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v391 === 'number' && Number.isInteger(v391))) fail(p + ".pid", "an integer", v391);
-	const v392 = v390["tid"];
-	if (v392 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v392 === 'number' && Number.isInteger(v392))) fail(p + ".tid", "an integer", v392);
-	const v393 = v390["pc"];
-	if (v393 !== undefined) {
-		checkHex(v393, p + ".pc", o, d + 1);
-	}
-	const v394 = v390["interrupted"];
-	if (v394 !== undefined) {
-		if (!(typeof v394 === 'boolean')) fail(p + ".interrupted", "a boolean", v394);
-	}
-	const v395 = v390["reason"];
-	if (v395 !== undefined) {
-		if (typeof v395 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v395)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v395);
-	}
-	const v396 = v390["stopTid"];
-	if (v396 !== undefined) {
-		if (!(typeof v396 === 'number' && Number.isInteger(v396))) fail(p + ".stopTid", "an integer", v396);
-	}
-	const v397 = v390["signal"];
+	const v394 = v as Record<string, unknown>;
+	const v395 = v394["pid"];
+	if (v395 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v395 === 'number' && Number.isInteger(v395))) fail(p + ".pid", "an integer", v395);
+	const v396 = v394["tid"];
+	if (v396 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v396 === 'number' && Number.isInteger(v396))) fail(p + ".tid", "an integer", v396);
+	const v397 = v394["pc"];
 	if (v397 !== undefined) {
-		if (!(typeof v397 === 'number' && Number.isInteger(v397))) fail(p + ".signal", "an integer", v397);
-		if (typeof v397 === 'number' && v397 < 1) fail(p + ".signal", ">= 1", v397);
-		if (typeof v397 === 'number' && v397 > 64) fail(p + ".signal", "<= 64", v397);
+		checkHex(v397, p + ".pc", o, d + 1);
 	}
-	const v398 = v390["addr"];
+	const v398 = v394["interrupted"];
 	if (v398 !== undefined) {
-		checkHex(v398, p + ".addr", o, d + 1);
+		if (!(typeof v398 === 'boolean')) fail(p + ".interrupted", "a boolean", v398);
 	}
-	const v399 = v390["singleSteps"];
+	const v399 = v394["reason"];
 	if (v399 !== undefined) {
-		if (!(typeof v399 === 'number' && Number.isInteger(v399))) fail(p + ".singleSteps", "an integer", v399);
-		if (typeof v399 === 'number' && v399 < 0) fail(p + ".singleSteps", ">= 0", v399);
+		if (typeof v399 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v399)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v399);
 	}
-	const v400 = v390["continues"];
+	const v400 = v394["stopTid"];
 	if (v400 !== undefined) {
-		if (!(typeof v400 === 'number' && Number.isInteger(v400))) fail(p + ".continues", "an integer", v400);
-		if (typeof v400 === 'number' && v400 < 0) fail(p + ".continues", ">= 0", v400);
+		if (!(typeof v400 === 'number' && Number.isInteger(v400))) fail(p + ".stopTid", "an integer", v400);
 	}
-	const v401 = v390["us"];
+	const v401 = v394["signal"];
 	if (v401 !== undefined) {
-		if (!(typeof v401 === 'number' && Number.isInteger(v401))) fail(p + ".us", "an integer", v401);
-		if (typeof v401 === 'number' && v401 < 0) fail(p + ".us", ">= 0", v401);
+		if (!(typeof v401 === 'number' && Number.isInteger(v401))) fail(p + ".signal", "an integer", v401);
+		if (typeof v401 === 'number' && v401 < 1) fail(p + ".signal", ">= 1", v401);
+		if (typeof v401 === 'number' && v401 > 64) fail(p + ".signal", "<= 64", v401);
+	}
+	const v402 = v394["addr"];
+	if (v402 !== undefined) {
+		checkHex(v402, p + ".addr", o, d + 1);
+	}
+	const v403 = v394["singleSteps"];
+	if (v403 !== undefined) {
+		if (!(typeof v403 === 'number' && Number.isInteger(v403))) fail(p + ".singleSteps", "an integer", v403);
+		if (typeof v403 === 'number' && v403 < 0) fail(p + ".singleSteps", ">= 0", v403);
+	}
+	const v404 = v394["continues"];
+	if (v404 !== undefined) {
+		if (!(typeof v404 === 'number' && Number.isInteger(v404))) fail(p + ".continues", "an integer", v404);
+		if (typeof v404 === 'number' && v404 < 0) fail(p + ".continues", ">= 0", v404);
+	}
+	const v405 = v394["us"];
+	if (v405 !== undefined) {
+		if (!(typeof v405 === 'number' && Number.isInteger(v405))) fail(p + ".us", "an integer", v405);
+		if (typeof v405 === 'number' && v405 < 0) fail(p + ".us", ">= 0", v405);
 	}
 	if (o.strict) {
-		for (const v402 of Object.keys(v390)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v402)) fail(p + '.' + v402, 'not there (not in the schema)', v390[v402]);
+		for (const v406 of Object.keys(v394)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v406)) fail(p + '.' + v406, 'not there (not in the schema)', v394[v406]);
 		}
 	}
 }
@@ -2432,13 +2459,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v403 = v as Record<string, unknown>;
-	const v404 = v403["addr"];
-	if (v404 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v404, p + ".addr", o, d + 1);
+	const v407 = v as Record<string, unknown>;
+	const v408 = v407["addr"];
+	if (v408 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v408, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v405 of Object.keys(v403)) {
-			if (!(["addr"] as readonly string[]).includes(v405)) fail(p + '.' + v405, 'not there (not in the schema)', v403[v405]);
+		for (const v409 of Object.keys(v407)) {
+			if (!(["addr"] as readonly string[]).includes(v409)) fail(p + '.' + v409, 'not there (not in the schema)', v407[v409]);
 		}
 	}
 }
@@ -2446,16 +2473,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v406 = v as Record<string, unknown>;
-	const v407 = v406["tid"];
-	if (v407 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v407 === 'number' && Number.isInteger(v407))) fail(p + ".tid", "an integer", v407);
-	const v408 = v406["gpr"];
-	if (v408 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v408, p + ".gpr", o, d + 1);
+	const v410 = v as Record<string, unknown>;
+	const v411 = v410["tid"];
+	if (v411 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".tid", "an integer", v411);
+	const v412 = v410["gpr"];
+	if (v412 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v412, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v409 of Object.keys(v406)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v409)) fail(p + '.' + v409, 'not there (not in the schema)', v406[v409]);
+		for (const v413 of Object.keys(v410)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v410[v413]);
 		}
 	}
 }
@@ -2463,13 +2490,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v410 = v as Record<string, unknown>;
-	const v411 = v410["tracerTid"];
-	if (v411 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".tracerTid", "an integer", v411);
+	const v414 = v as Record<string, unknown>;
+	const v415 = v414["tracerTid"];
+	if (v415 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v415 === 'number' && Number.isInteger(v415))) fail(p + ".tracerTid", "an integer", v415);
 	if (o.strict) {
-		for (const v412 of Object.keys(v410)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v412)) fail(p + '.' + v412, 'not there (not in the schema)', v410[v412]);
+		for (const v416 of Object.keys(v414)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v416)) fail(p + '.' + v416, 'not there (not in the schema)', v414[v416]);
 		}
 	}
 }
@@ -2477,34 +2504,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v413 = v as Record<string, unknown>;
-	const v414 = v413["pc"];
-	if (v414 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v414, p + ".pc", o, d + 1);
-	const v415 = v413["sp"];
-	if (v415 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v415, p + ".sp", o, d + 1);
-	const v416 = v413["function"];
-	if (v416 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v416 === 'string' || v416 === null)) fail(p + ".function", "a string or null", v416);
-	const v417 = v413["offset"];
-	if (v417 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v417 === 'number' && Number.isInteger(v417))) fail(p + ".offset", "an integer", v417);
-	const v418 = v413["module"];
-	if (v418 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v418 === 'string' || v418 === null)) fail(p + ".module", "a string or null", v418);
-	const v419 = v413["file"];
-	if (v419 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v419 === 'string' || v419 === null)) fail(p + ".file", "a string or null", v419);
-	const v420 = v413["line"];
-	if (v420 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v420 === 'number' && Number.isInteger(v420) || v420 === null)) fail(p + ".line", "an integer or null", v420);
-	const v421 = v413["column"];
-	if (v421 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v421 === 'number' && Number.isInteger(v421) || v421 === null)) fail(p + ".column", "an integer or null", v421);
+	const v417 = v as Record<string, unknown>;
+	const v418 = v417["pc"];
+	if (v418 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v418, p + ".pc", o, d + 1);
+	const v419 = v417["sp"];
+	if (v419 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v419, p + ".sp", o, d + 1);
+	const v420 = v417["function"];
+	if (v420 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v420 === 'string' || v420 === null)) fail(p + ".function", "a string or null", v420);
+	const v421 = v417["offset"];
+	if (v421 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v421 === 'number' && Number.isInteger(v421))) fail(p + ".offset", "an integer", v421);
+	const v422 = v417["module"];
+	if (v422 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v422 === 'string' || v422 === null)) fail(p + ".module", "a string or null", v422);
+	const v423 = v417["file"];
+	if (v423 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v423 === 'string' || v423 === null)) fail(p + ".file", "a string or null", v423);
+	const v424 = v417["line"];
+	if (v424 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v424 === 'number' && Number.isInteger(v424) || v424 === null)) fail(p + ".line", "an integer or null", v424);
+	const v425 = v417["column"];
+	if (v425 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v425 === 'number' && Number.isInteger(v425) || v425 === null)) fail(p + ".column", "an integer or null", v425);
 	if (o.strict) {
-		for (const v422 of Object.keys(v413)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v422)) fail(p + '.' + v422, 'not there (not in the schema)', v413[v422]);
+		for (const v426 of Object.keys(v417)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v426)) fail(p + '.' + v426, 'not there (not in the schema)', v417[v426]);
 		}
 	}
 }
@@ -2512,53 +2539,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v423 = v as Record<string, unknown>;
-	const v424 = v423["pid"];
-	if (v424 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v424 === 'number' && Number.isInteger(v424))) fail(p + ".pid", "an integer", v424);
-	const v425 = v423["tid"];
-	if (v425 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v425 === 'number' && Number.isInteger(v425))) fail(p + ".tid", "an integer", v425);
-	const v426 = v423["unwinder"];
-	if (v426 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v426 !== 'string' || !["libdw","frame-pointer"].includes(v426)) fail(p + ".unwinder", "one of libdw|frame-pointer", v426);
-	const v427 = v423["note"];
-	if (v427 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v427 === 'string' || v427 === null)) fail(p + ".note", "a string or null", v427);
-	const v428 = v423["frames"];
-	if (v428 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v428))) fail(p + ".frames", "an array", v428);
-	for (let v429 = 0; v429 < v428.length; v429++) {
-		const v430: unknown = v428[v429];
-		checkStackFrameInfo(v430, p + ".frames" + '[' + v429 + ']', o, d + 1);
+	const v427 = v as Record<string, unknown>;
+	const v428 = v427["pid"];
+	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v428 === 'number' && Number.isInteger(v428))) fail(p + ".pid", "an integer", v428);
+	const v429 = v427["tid"];
+	if (v429 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v429 === 'number' && Number.isInteger(v429))) fail(p + ".tid", "an integer", v429);
+	const v430 = v427["unwinder"];
+	if (v430 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v430 !== 'string' || !["libdw","frame-pointer"].includes(v430)) fail(p + ".unwinder", "one of libdw|frame-pointer", v430);
+	const v431 = v427["note"];
+	if (v431 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v431 === 'string' || v431 === null)) fail(p + ".note", "a string or null", v431);
+	const v432 = v427["frames"];
+	if (v432 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v432))) fail(p + ".frames", "an array", v432);
+	for (let v433 = 0; v433 < v432.length; v433++) {
+		const v434: unknown = v432[v433];
+		checkStackFrameInfo(v434, p + ".frames" + '[' + v433 + ']', o, d + 1);
 	}
-	const v431 = v423["threads"];
-	if (v431 !== undefined) {
-		if (!(Array.isArray(v431))) fail(p + ".threads", "an array", v431);
-		for (let v432 = 0; v432 < v431.length; v432++) {
-			const v433: unknown = v431[v432];
-			if (!(isObject(v433))) fail(p + ".threads" + '[' + v432 + ']', "an object", v433);
-			const v434 = v433 as Record<string, unknown>;
-			const v435 = v434["tid"];
-			if (v435 === undefined) fail(p + ".threads" + '[' + v432 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v435 === 'number' && Number.isInteger(v435))) fail(p + ".threads" + '[' + v432 + ']' + ".tid", "an integer", v435);
-			const v436 = v434["frames"];
-			if (v436 === undefined) fail(p + ".threads" + '[' + v432 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v436))) fail(p + ".threads" + '[' + v432 + ']' + ".frames", "an array", v436);
-			for (let v437 = 0; v437 < v436.length; v437++) {
-				const v438: unknown = v436[v437];
-				checkStackFrameInfo(v438, p + ".threads" + '[' + v432 + ']' + ".frames" + '[' + v437 + ']', o, d + 1);
+	const v435 = v427["threads"];
+	if (v435 !== undefined) {
+		if (!(Array.isArray(v435))) fail(p + ".threads", "an array", v435);
+		for (let v436 = 0; v436 < v435.length; v436++) {
+			const v437: unknown = v435[v436];
+			if (!(isObject(v437))) fail(p + ".threads" + '[' + v436 + ']', "an object", v437);
+			const v438 = v437 as Record<string, unknown>;
+			const v439 = v438["tid"];
+			if (v439 === undefined) fail(p + ".threads" + '[' + v436 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v439 === 'number' && Number.isInteger(v439))) fail(p + ".threads" + '[' + v436 + ']' + ".tid", "an integer", v439);
+			const v440 = v438["frames"];
+			if (v440 === undefined) fail(p + ".threads" + '[' + v436 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v440))) fail(p + ".threads" + '[' + v436 + ']' + ".frames", "an array", v440);
+			for (let v441 = 0; v441 < v440.length; v441++) {
+				const v442: unknown = v440[v441];
+				checkStackFrameInfo(v442, p + ".threads" + '[' + v436 + ']' + ".frames" + '[' + v441 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v439 of Object.keys(v434)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v439)) fail(p + ".threads" + '[' + v432 + ']' + '.' + v439, 'not there (not in the schema)', v434[v439]);
+				for (const v443 of Object.keys(v438)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v443)) fail(p + ".threads" + '[' + v436 + ']' + '.' + v443, 'not there (not in the schema)', v438[v443]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v440 of Object.keys(v423)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v440)) fail(p + '.' + v440, 'not there (not in the schema)', v423[v440]);
+		for (const v444 of Object.keys(v427)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v444)) fail(p + '.' + v444, 'not there (not in the schema)', v427[v444]);
 		}
 	}
 }
@@ -2566,45 +2593,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v441 = v as Record<string, unknown>;
-	const v442 = v441["addresses"];
-	if (v442 !== undefined) {
-		if (!(Array.isArray(v442))) fail(p + ".addresses", "an array", v442);
-		for (let v443 = 0; v443 < v442.length; v443++) {
-			const v444: unknown = v442[v443];
-			checkHex(v444, p + ".addresses" + '[' + v443 + ']', o, d + 1);
+	const v445 = v as Record<string, unknown>;
+	const v446 = v445["addresses"];
+	if (v446 !== undefined) {
+		if (!(Array.isArray(v446))) fail(p + ".addresses", "an array", v446);
+		for (let v447 = 0; v447 < v446.length; v447++) {
+			const v448: unknown = v446[v447];
+			checkHex(v448, p + ".addresses" + '[' + v447 + ']', o, d + 1);
 		}
 	}
-	const v445 = v441["line"];
-	if (v445 !== undefined) {
-		if (!(typeof v445 === 'number' && Number.isInteger(v445) || v445 === null)) fail(p + ".line", "an integer or null", v445);
-	}
-	const v446 = v441["function"];
-	if (v446 !== undefined) {
-		if (!(typeof v446 === 'string' || v446 === null)) fail(p + ".function", "a string or null", v446);
-	}
-	const v447 = v441["offset"];
-	if (v447 !== undefined) {
-		if (!(typeof v447 === 'number' && Number.isInteger(v447))) fail(p + ".offset", "an integer", v447);
-	}
-	const v448 = v441["module"];
-	if (v448 !== undefined) {
-		if (!(typeof v448 === 'string' || v448 === null)) fail(p + ".module", "a string or null", v448);
-	}
-	const v449 = v441["file"];
+	const v449 = v445["line"];
 	if (v449 !== undefined) {
-		if (!(typeof v449 === 'string' || v449 === null)) fail(p + ".file", "a string or null", v449);
+		if (!(typeof v449 === 'number' && Number.isInteger(v449) || v449 === null)) fail(p + ".line", "an integer or null", v449);
 	}
-	const v450 = v441["column"];
+	const v450 = v445["function"];
 	if (v450 !== undefined) {
-		if (!(typeof v450 === 'number' && Number.isInteger(v450) || v450 === null)) fail(p + ".column", "an integer or null", v450);
+		if (!(typeof v450 === 'string' || v450 === null)) fail(p + ".function", "a string or null", v450);
 	}
-	const v451 = v441["unwinder"];
-	if (v451 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v451 !== 'string' || !["libdw","frame-pointer"].includes(v451)) fail(p + ".unwinder", "one of libdw|frame-pointer", v451);
+	const v451 = v445["offset"];
+	if (v451 !== undefined) {
+		if (!(typeof v451 === 'number' && Number.isInteger(v451))) fail(p + ".offset", "an integer", v451);
+	}
+	const v452 = v445["module"];
+	if (v452 !== undefined) {
+		if (!(typeof v452 === 'string' || v452 === null)) fail(p + ".module", "a string or null", v452);
+	}
+	const v453 = v445["file"];
+	if (v453 !== undefined) {
+		if (!(typeof v453 === 'string' || v453 === null)) fail(p + ".file", "a string or null", v453);
+	}
+	const v454 = v445["column"];
+	if (v454 !== undefined) {
+		if (!(typeof v454 === 'number' && Number.isInteger(v454) || v454 === null)) fail(p + ".column", "an integer or null", v454);
+	}
+	const v455 = v445["unwinder"];
+	if (v455 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v455 !== 'string' || !["libdw","frame-pointer"].includes(v455)) fail(p + ".unwinder", "one of libdw|frame-pointer", v455);
 	if (o.strict) {
-		for (const v452 of Object.keys(v441)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v452)) fail(p + '.' + v452, 'not there (not in the schema)', v441[v452]);
+		for (const v456 of Object.keys(v445)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v456)) fail(p + '.' + v456, 'not there (not in the schema)', v445[v456]);
 		}
 	}
 }
@@ -2612,51 +2639,51 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v453 = v as Record<string, unknown>;
-	const v454 = v453["name"];
-	if (v454 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v454 === 'string')) fail(p + ".name", "a string", v454);
-	const v455 = v453["type"];
-	if (v455 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v455 === 'string')) fail(p + ".type", "a string", v455);
-	const v456 = v453["value"];
-	if (v456 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v456 === 'string')) fail(p + ".value", "a string", v456);
-	const v457 = v453["address"];
-	if (v457 === undefined) fail(p + ".address", 'present', undefined);
-	if (v457 !== null) {
-		checkHex(v457, p + ".address", o, d + 1);
+	const v457 = v as Record<string, unknown>;
+	const v458 = v457["name"];
+	if (v458 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v458 === 'string')) fail(p + ".name", "a string", v458);
+	const v459 = v457["type"];
+	if (v459 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v459 === 'string')) fail(p + ".type", "a string", v459);
+	const v460 = v457["value"];
+	if (v460 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v460 === 'string')) fail(p + ".value", "a string", v460);
+	const v461 = v457["address"];
+	if (v461 === undefined) fail(p + ".address", 'present', undefined);
+	if (v461 !== null) {
+		checkHex(v461, p + ".address", o, d + 1);
 	}
-	const v458 = v453["kind"];
-	if (v458 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v458 !== 'string' || !["param","local","member","element","deref","global"].includes(v458)) fail(p + ".kind", "one of param|local|member|element|deref|global", v458);
-	const v459 = v453["expr"];
-	if (v459 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v459 === 'string' || v459 === null)) fail(p + ".expr", "a string or null", v459);
-	const v460 = v453["pointer"];
-	if (v460 !== undefined) {
-		checkHex(v460, p + ".pointer", o, d + 1);
+	const v462 = v457["kind"];
+	if (v462 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v462 !== 'string' || !["param","local","member","element","deref","global"].includes(v462)) fail(p + ".kind", "one of param|local|member|element|deref|global", v462);
+	const v463 = v457["expr"];
+	if (v463 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v463 === 'string' || v463 === null)) fail(p + ".expr", "a string or null", v463);
+	const v464 = v457["pointer"];
+	if (v464 !== undefined) {
+		checkHex(v464, p + ".pointer", o, d + 1);
 	}
-	const v461 = v453["typeId"];
-	if (v461 !== undefined) {
-		checkTypeId(v461, p + ".typeId", o, d + 1);
+	const v465 = v457["typeId"];
+	if (v465 !== undefined) {
+		checkTypeId(v465, p + ".typeId", o, d + 1);
 	}
-	const v462 = v453["raw"];
-	if (v462 !== undefined) {
-		checkRawValue(v462, p + ".raw", o, d + 1);
+	const v466 = v457["raw"];
+	if (v466 !== undefined) {
+		checkRawValue(v466, p + ".raw", o, d + 1);
 	}
-	const v463 = v453["children"];
-	if (v463 === undefined) fail(p + ".children", 'present', undefined);
-	if (v463 !== null) {
-		if (!(Array.isArray(v463))) fail(p + ".children", "an array", v463);
-		for (let v464 = 0; v464 < v463.length; v464++) {
-			const v465: unknown = v463[v464];
-			checkLocalVariable(v465, p + ".children" + '[' + v464 + ']', o, d + 1);
+	const v467 = v457["children"];
+	if (v467 === undefined) fail(p + ".children", 'present', undefined);
+	if (v467 !== null) {
+		if (!(Array.isArray(v467))) fail(p + ".children", "an array", v467);
+		for (let v468 = 0; v468 < v467.length; v468++) {
+			const v469: unknown = v467[v468];
+			checkLocalVariable(v469, p + ".children" + '[' + v468 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v466 of Object.keys(v453)) {
-			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v466)) fail(p + '.' + v466, 'not there (not in the schema)', v453[v466]);
+		for (const v470 of Object.keys(v457)) {
+			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v470)) fail(p + '.' + v470, 'not there (not in the schema)', v457[v470]);
 		}
 	}
 }
@@ -2664,21 +2691,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v467 = v as Record<string, unknown>;
-	const v468 = v467["kind"];
-	if (v468 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v468 !== 'string' || !["int","uint","float","bool","pointer"].includes(v468)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v468);
-	const v469 = v467["value"];
-	if (v469 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v469 === 'string')) fail(p + ".value", "a string", v469);
-	const v470 = v467["size"];
-	if (v470 !== undefined) {
-		if (!(typeof v470 === 'number' && Number.isInteger(v470))) fail(p + ".size", "an integer", v470);
-		if (typeof v470 === 'number' && v470 < 1) fail(p + ".size", ">= 1", v470);
+	const v471 = v as Record<string, unknown>;
+	const v472 = v471["kind"];
+	if (v472 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v472 !== 'string' || !["int","uint","float","bool","pointer"].includes(v472)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v472);
+	const v473 = v471["value"];
+	if (v473 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v473 === 'string')) fail(p + ".value", "a string", v473);
+	const v474 = v471["size"];
+	if (v474 !== undefined) {
+		if (!(typeof v474 === 'number' && Number.isInteger(v474))) fail(p + ".size", "an integer", v474);
+		if (typeof v474 === 'number' && v474 < 1) fail(p + ".size", ">= 1", v474);
 	}
 	if (o.strict) {
-		for (const v471 of Object.keys(v467)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v471)) fail(p + '.' + v471, 'not there (not in the schema)', v467[v471]);
+		for (const v475 of Object.keys(v471)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v475)) fail(p + '.' + v475, 'not there (not in the schema)', v471[v475]);
 		}
 	}
 }
@@ -2686,35 +2713,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v472 = v as Record<string, unknown>;
-	const v473 = v472["pid"];
-	if (v473 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v473 === 'number' && Number.isInteger(v473))) fail(p + ".pid", "an integer", v473);
-	const v474 = v472["tid"];
-	if (v474 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v474 === 'number' && Number.isInteger(v474))) fail(p + ".tid", "an integer", v474);
-	const v475 = v472["frame"];
-	if (v475 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v475 === 'number' && Number.isInteger(v475))) fail(p + ".frame", "an integer", v475);
-	const v476 = v472["pc"];
-	if (v476 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v476, p + ".pc", o, d + 1);
-	const v477 = v472["function"];
-	if (v477 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v477 === 'string' || v477 === null)) fail(p + ".function", "a string or null", v477);
-	const v478 = v472["note"];
-	if (v478 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v478 === 'string' || v478 === null)) fail(p + ".note", "a string or null", v478);
-	const v479 = v472["variables"];
-	if (v479 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v479))) fail(p + ".variables", "an array", v479);
-	for (let v480 = 0; v480 < v479.length; v480++) {
-		const v481: unknown = v479[v480];
-		checkLocalVariable(v481, p + ".variables" + '[' + v480 + ']', o, d + 1);
+	const v476 = v as Record<string, unknown>;
+	const v477 = v476["pid"];
+	if (v477 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v477 === 'number' && Number.isInteger(v477))) fail(p + ".pid", "an integer", v477);
+	const v478 = v476["tid"];
+	if (v478 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v478 === 'number' && Number.isInteger(v478))) fail(p + ".tid", "an integer", v478);
+	const v479 = v476["frame"];
+	if (v479 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v479 === 'number' && Number.isInteger(v479))) fail(p + ".frame", "an integer", v479);
+	const v480 = v476["pc"];
+	if (v480 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v480, p + ".pc", o, d + 1);
+	const v481 = v476["function"];
+	if (v481 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v481 === 'string' || v481 === null)) fail(p + ".function", "a string or null", v481);
+	const v482 = v476["note"];
+	if (v482 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v482 === 'string' || v482 === null)) fail(p + ".note", "a string or null", v482);
+	const v483 = v476["variables"];
+	if (v483 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v483))) fail(p + ".variables", "an array", v483);
+	for (let v484 = 0; v484 < v483.length; v484++) {
+		const v485: unknown = v483[v484];
+		checkLocalVariable(v485, p + ".variables" + '[' + v484 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v482 of Object.keys(v472)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v482)) fail(p + '.' + v482, 'not there (not in the schema)', v472[v482]);
+		for (const v486 of Object.keys(v476)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v486)) fail(p + '.' + v486, 'not there (not in the schema)', v476[v486]);
 		}
 	}
 }
@@ -2722,16 +2749,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v483 = v as Record<string, unknown>;
-	const v484 = v483["op"];
-	if (v484 === undefined) fail(p + ".op", 'present', undefined);
-	if (v484 !== "threads") fail(p + ".op", "\"threads\"", v484);
-	const v485 = v483["pid"];
-	if (v485 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v485, p + ".pid", o, d + 1);
+	const v487 = v as Record<string, unknown>;
+	const v488 = v487["op"];
+	if (v488 === undefined) fail(p + ".op", 'present', undefined);
+	if (v488 !== "threads") fail(p + ".op", "\"threads\"", v488);
+	const v489 = v487["pid"];
+	if (v489 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v489, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v486 of Object.keys(v483)) {
-			if (!(["op","pid"] as readonly string[]).includes(v486)) fail(p + '.' + v486, 'not there (not in the schema)', v483[v486]);
+		for (const v490 of Object.keys(v487)) {
+			if (!(["op","pid"] as readonly string[]).includes(v490)) fail(p + '.' + v490, 'not there (not in the schema)', v487[v490]);
 		}
 	}
 }
@@ -2739,19 +2766,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v487 = v as Record<string, unknown>;
-	const v488 = v487["op"];
-	if (v488 === undefined) fail(p + ".op", 'present', undefined);
-	if (v488 !== "regs") fail(p + ".op", "\"regs\"", v488);
-	const v489 = v487["pid"];
-	if (v489 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v489, p + ".pid", o, d + 1);
-	const v490 = v487["tid"];
-	if (v490 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v490, p + ".tid", o, d + 1);
+	const v491 = v as Record<string, unknown>;
+	const v492 = v491["op"];
+	if (v492 === undefined) fail(p + ".op", 'present', undefined);
+	if (v492 !== "regs") fail(p + ".op", "\"regs\"", v492);
+	const v493 = v491["pid"];
+	if (v493 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v493, p + ".pid", o, d + 1);
+	const v494 = v491["tid"];
+	if (v494 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v494, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v491 of Object.keys(v487)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v491)) fail(p + '.' + v491, 'not there (not in the schema)', v487[v491]);
+		for (const v495 of Object.keys(v491)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v495)) fail(p + '.' + v495, 'not there (not in the schema)', v491[v495]);
 		}
 	}
 }
@@ -2759,22 +2786,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v492 = v as Record<string, unknown>;
-	const v493 = v492["op"];
-	if (v493 === undefined) fail(p + ".op", 'present', undefined);
-	if (v493 !== "attach") fail(p + ".op", "\"attach\"", v493);
-	const v494 = v492["pid"];
-	if (v494 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v494, p + ".pid", o, d + 1);
-	const v495 = v492["stop"];
-	if (v495 === undefined) {
-		if (o.fill) v492["stop"] = false;
+	const v496 = v as Record<string, unknown>;
+	const v497 = v496["op"];
+	if (v497 === undefined) fail(p + ".op", 'present', undefined);
+	if (v497 !== "attach") fail(p + ".op", "\"attach\"", v497);
+	const v498 = v496["pid"];
+	if (v498 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v498, p + ".pid", o, d + 1);
+	const v499 = v496["stop"];
+	if (v499 === undefined) {
+		if (o.fill) v496["stop"] = false;
 	} else {
-		if (!(typeof v495 === 'boolean')) fail(p + ".stop", "a boolean", v495);
+		if (!(typeof v499 === 'boolean')) fail(p + ".stop", "a boolean", v499);
 	}
 	if (o.strict) {
-		for (const v496 of Object.keys(v492)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v496)) fail(p + '.' + v496, 'not there (not in the schema)', v492[v496]);
+		for (const v500 of Object.keys(v496)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v500)) fail(p + '.' + v500, 'not there (not in the schema)', v496[v500]);
 		}
 	}
 }
@@ -2782,16 +2809,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v497 = v as Record<string, unknown>;
-	const v498 = v497["op"];
-	if (v498 === undefined) fail(p + ".op", 'present', undefined);
-	if (v498 !== "detach") fail(p + ".op", "\"detach\"", v498);
-	const v499 = v497["pid"];
-	if (v499 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v499, p + ".pid", o, d + 1);
+	const v501 = v as Record<string, unknown>;
+	const v502 = v501["op"];
+	if (v502 === undefined) fail(p + ".op", 'present', undefined);
+	if (v502 !== "detach") fail(p + ".op", "\"detach\"", v502);
+	const v503 = v501["pid"];
+	if (v503 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v503, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v500 of Object.keys(v497)) {
-			if (!(["op","pid"] as readonly string[]).includes(v500)) fail(p + '.' + v500, 'not there (not in the schema)', v497[v500]);
+		for (const v504 of Object.keys(v501)) {
+			if (!(["op","pid"] as readonly string[]).includes(v504)) fail(p + '.' + v504, 'not there (not in the schema)', v501[v504]);
 		}
 	}
 }
@@ -2799,28 +2826,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v501 = v as Record<string, unknown>;
-	const v502 = v501["op"];
-	if (v502 === undefined) fail(p + ".op", 'present', undefined);
-	if (v502 !== "signals") fail(p + ".op", "\"signals\"", v502);
-	const v503 = v501["pid"];
-	if (v503 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v503, p + ".pid", o, d + 1);
-	const v504 = v501["nostop"];
-	if (v504 !== undefined) {
-		checkHex(v504, p + ".nostop", o, d + 1);
+	const v505 = v as Record<string, unknown>;
+	const v506 = v505["op"];
+	if (v506 === undefined) fail(p + ".op", 'present', undefined);
+	if (v506 !== "signals") fail(p + ".op", "\"signals\"", v506);
+	const v507 = v505["pid"];
+	if (v507 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v507, p + ".pid", o, d + 1);
+	const v508 = v505["nostop"];
+	if (v508 !== undefined) {
+		checkHex(v508, p + ".nostop", o, d + 1);
 	}
-	const v505 = v501["noprint"];
-	if (v505 !== undefined) {
-		checkHex(v505, p + ".noprint", o, d + 1);
+	const v509 = v505["noprint"];
+	if (v509 !== undefined) {
+		checkHex(v509, p + ".noprint", o, d + 1);
 	}
-	const v506 = v501["nopass"];
-	if (v506 !== undefined) {
-		checkHex(v506, p + ".nopass", o, d + 1);
+	const v510 = v505["nopass"];
+	if (v510 !== undefined) {
+		checkHex(v510, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v507 of Object.keys(v501)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v507)) fail(p + '.' + v507, 'not there (not in the schema)', v501[v507]);
+		for (const v511 of Object.keys(v505)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v511)) fail(p + '.' + v511, 'not there (not in the schema)', v505[v511]);
 		}
 	}
 }
@@ -2828,22 +2855,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v508 = v as Record<string, unknown>;
-	const v509 = v508["op"];
-	if (v509 === undefined) fail(p + ".op", 'present', undefined);
-	if (v509 !== "followForks") fail(p + ".op", "\"followForks\"", v509);
-	const v510 = v508["pid"];
-	if (v510 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v510, p + ".pid", o, d + 1);
-	const v511 = v508["hold"];
-	if (v511 === undefined) {
-		if (o.fill) v508["hold"] = false;
+	const v512 = v as Record<string, unknown>;
+	const v513 = v512["op"];
+	if (v513 === undefined) fail(p + ".op", 'present', undefined);
+	if (v513 !== "followForks") fail(p + ".op", "\"followForks\"", v513);
+	const v514 = v512["pid"];
+	if (v514 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v514, p + ".pid", o, d + 1);
+	const v515 = v512["hold"];
+	if (v515 === undefined) {
+		if (o.fill) v512["hold"] = false;
 	} else {
-		if (!(typeof v511 === 'boolean')) fail(p + ".hold", "a boolean", v511);
+		if (!(typeof v515 === 'boolean')) fail(p + ".hold", "a boolean", v515);
 	}
 	if (o.strict) {
-		for (const v512 of Object.keys(v508)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v512)) fail(p + '.' + v512, 'not there (not in the schema)', v508[v512]);
+		for (const v516 of Object.keys(v512)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v516)) fail(p + '.' + v516, 'not there (not in the schema)', v512[v516]);
 		}
 	}
 }
@@ -2851,27 +2878,10 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v513 = v as Record<string, unknown>;
-	const v514 = v513["op"];
-	if (v514 === undefined) fail(p + ".op", 'present', undefined);
-	if (v514 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v514);
-	const v515 = v513["pid"];
-	if (v515 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v515, p + ".pid", o, d + 1);
-	if (o.strict) {
-		for (const v516 of Object.keys(v513)) {
-			if (!(["op","pid"] as readonly string[]).includes(v516)) fail(p + '.' + v516, 'not there (not in the schema)', v513[v516]);
-		}
-	}
-}
-
-function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
 	const v517 = v as Record<string, unknown>;
 	const v518 = v517["op"];
 	if (v518 === undefined) fail(p + ".op", 'present', undefined);
-	if (v518 !== "recreate") fail(p + ".op", "\"recreate\"", v518);
+	if (v518 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v518);
 	const v519 = v517["pid"];
 	if (v519 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v519, p + ".pid", o, d + 1);
@@ -2882,13 +2892,13 @@ function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
+function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v521 = v as Record<string, unknown>;
 	const v522 = v521["op"];
 	if (v522 === undefined) fail(p + ".op", 'present', undefined);
-	if (v522 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v522);
+	if (v522 !== "recreate") fail(p + ".op", "\"recreate\"", v522);
 	const v523 = v521["pid"];
 	if (v523 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v523, p + ".pid", o, d + 1);
@@ -2899,19 +2909,48 @@ function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void
 	}
 }
 
-function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
+function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v525 = v as Record<string, unknown>;
 	const v526 = v525["op"];
 	if (v526 === undefined) fail(p + ".op", 'present', undefined);
-	if (v526 !== "restore") fail(p + ".op", "\"restore\"", v526);
-	const v527 = v525["checkpoint"];
-	if (v527 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v527, p + ".checkpoint", o, d + 1);
+	if (v526 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v526);
+	const v527 = v525["pid"];
+	if (v527 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v527, p + ".pid", o, d + 1);
+	const v528 = v525["keep"];
+	if (v528 === undefined) {
+		if (o.fill) v525["keep"] = false;
+	} else {
+		if (!(typeof v528 === 'boolean')) fail(p + ".keep", "a boolean", v528);
+	}
 	if (o.strict) {
-		for (const v528 of Object.keys(v525)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v528)) fail(p + '.' + v528, 'not there (not in the schema)', v525[v528]);
+		for (const v529 of Object.keys(v525)) {
+			if (!(["op","pid","keep"] as readonly string[]).includes(v529)) fail(p + '.' + v529, 'not there (not in the schema)', v525[v529]);
+		}
+	}
+}
+
+function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v530 = v as Record<string, unknown>;
+	const v531 = v530["op"];
+	if (v531 === undefined) fail(p + ".op", 'present', undefined);
+	if (v531 !== "restore") fail(p + ".op", "\"restore\"", v531);
+	const v532 = v530["checkpoint"];
+	if (v532 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v532, p + ".checkpoint", o, d + 1);
+	const v533 = v530["run"];
+	if (v533 === undefined) {
+		if (o.fill) v530["run"] = false;
+	} else {
+		if (!(typeof v533 === 'boolean')) fail(p + ".run", "a boolean", v533);
+	}
+	if (o.strict) {
+		for (const v534 of Object.keys(v530)) {
+			if (!(["op","checkpoint","run"] as readonly string[]).includes(v534)) fail(p + '.' + v534, 'not there (not in the schema)', v530[v534]);
 		}
 	}
 }
@@ -2919,16 +2958,16 @@ function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v529 = v as Record<string, unknown>;
-	const v530 = v529["op"];
-	if (v530 === undefined) fail(p + ".op", 'present', undefined);
-	if (v530 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v530);
-	const v531 = v529["checkpoint"];
-	if (v531 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v531, p + ".checkpoint", o, d + 1);
+	const v535 = v as Record<string, unknown>;
+	const v536 = v535["op"];
+	if (v536 === undefined) fail(p + ".op", 'present', undefined);
+	if (v536 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v536);
+	const v537 = v535["checkpoint"];
+	if (v537 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v537, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v532 of Object.keys(v529)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v532)) fail(p + '.' + v532, 'not there (not in the schema)', v529[v532]);
+		for (const v538 of Object.keys(v535)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v538)) fail(p + '.' + v538, 'not there (not in the schema)', v535[v538]);
 		}
 	}
 }
@@ -2936,21 +2975,21 @@ function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number)
 function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v533 = v as Record<string, unknown>;
-	const v534 = v533["op"];
-	if (v534 === undefined) fail(p + ".op", 'present', undefined);
-	if (v534 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v534);
-	const v535 = v533["pid"];
-	if (v535 === undefined) {
-		if (o.fill) v533["pid"] = 0;
+	const v539 = v as Record<string, unknown>;
+	const v540 = v539["op"];
+	if (v540 === undefined) fail(p + ".op", 'present', undefined);
+	if (v540 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v540);
+	const v541 = v539["pid"];
+	if (v541 === undefined) {
+		if (o.fill) v539["pid"] = 0;
 	} else {
-		if (!(typeof v535 === 'number' && Number.isInteger(v535))) fail(p + ".pid", "an integer", v535);
-		if (typeof v535 === 'number' && v535 < 0) fail(p + ".pid", ">= 0", v535);
-		if (typeof v535 === 'number' && v535 > 2147483647) fail(p + ".pid", "<= 2147483647", v535);
+		if (!(typeof v541 === 'number' && Number.isInteger(v541))) fail(p + ".pid", "an integer", v541);
+		if (typeof v541 === 'number' && v541 < 0) fail(p + ".pid", ">= 0", v541);
+		if (typeof v541 === 'number' && v541 > 2147483647) fail(p + ".pid", "<= 2147483647", v541);
 	}
 	if (o.strict) {
-		for (const v536 of Object.keys(v533)) {
-			if (!(["op","pid"] as readonly string[]).includes(v536)) fail(p + '.' + v536, 'not there (not in the schema)', v533[v536]);
+		for (const v542 of Object.keys(v539)) {
+			if (!(["op","pid"] as readonly string[]).includes(v542)) fail(p + '.' + v542, 'not there (not in the schema)', v539[v542]);
 		}
 	}
 }
@@ -2958,30 +2997,30 @@ function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v537 = v as Record<string, unknown>;
-	const v538 = v537["op"];
-	if (v538 === undefined) fail(p + ".op", 'present', undefined);
-	if (v538 !== "watch") fail(p + ".op", "\"watch\"", v538);
-	const v539 = v537["pid"];
-	if (v539 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v539, p + ".pid", o, d + 1);
-	const v540 = v537["addr"];
-	if (v540 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v540, p + ".addr", o, d + 1);
-	const v541 = v537["len"];
-	if (v541 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v541 === 'number' && Number.isInteger(v541))) fail(p + ".len", "an integer", v541);
-	if (typeof v541 === 'number' && v541 < 1) fail(p + ".len", ">= 1", v541);
-	if (typeof v541 === 'number' && v541 > 8) fail(p + ".len", "<= 8", v541);
-	const v542 = v537["rw"];
-	if (v542 === undefined) {
-		if (o.fill) v537["rw"] = false;
+	const v543 = v as Record<string, unknown>;
+	const v544 = v543["op"];
+	if (v544 === undefined) fail(p + ".op", 'present', undefined);
+	if (v544 !== "watch") fail(p + ".op", "\"watch\"", v544);
+	const v545 = v543["pid"];
+	if (v545 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v545, p + ".pid", o, d + 1);
+	const v546 = v543["addr"];
+	if (v546 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v546, p + ".addr", o, d + 1);
+	const v547 = v543["len"];
+	if (v547 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v547 === 'number' && Number.isInteger(v547))) fail(p + ".len", "an integer", v547);
+	if (typeof v547 === 'number' && v547 < 1) fail(p + ".len", ">= 1", v547);
+	if (typeof v547 === 'number' && v547 > 8) fail(p + ".len", "<= 8", v547);
+	const v548 = v543["rw"];
+	if (v548 === undefined) {
+		if (o.fill) v543["rw"] = false;
 	} else {
-		if (!(typeof v542 === 'boolean')) fail(p + ".rw", "a boolean", v542);
+		if (!(typeof v548 === 'boolean')) fail(p + ".rw", "a boolean", v548);
 	}
 	if (o.strict) {
-		for (const v543 of Object.keys(v537)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v543)) fail(p + '.' + v543, 'not there (not in the schema)', v537[v543]);
+		for (const v549 of Object.keys(v543)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v549)) fail(p + '.' + v549, 'not there (not in the schema)', v543[v549]);
 		}
 	}
 }
@@ -2989,19 +3028,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v544 = v as Record<string, unknown>;
-	const v545 = v544["op"];
-	if (v545 === undefined) fail(p + ".op", 'present', undefined);
-	if (v545 !== "unwatch") fail(p + ".op", "\"unwatch\"", v545);
-	const v546 = v544["pid"];
-	if (v546 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v546, p + ".pid", o, d + 1);
-	const v547 = v544["addr"];
-	if (v547 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v547, p + ".addr", o, d + 1);
+	const v550 = v as Record<string, unknown>;
+	const v551 = v550["op"];
+	if (v551 === undefined) fail(p + ".op", 'present', undefined);
+	if (v551 !== "unwatch") fail(p + ".op", "\"unwatch\"", v551);
+	const v552 = v550["pid"];
+	if (v552 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v552, p + ".pid", o, d + 1);
+	const v553 = v550["addr"];
+	if (v553 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v553, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v548 of Object.keys(v544)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v544[v548]);
+		for (const v554 of Object.keys(v550)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v554)) fail(p + '.' + v554, 'not there (not in the schema)', v550[v554]);
 		}
 	}
 }
@@ -3009,24 +3048,24 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v549 = v as Record<string, unknown>;
-	const v550 = v549["op"];
-	if (v550 === undefined) fail(p + ".op", 'present', undefined);
-	if (v550 !== "global") fail(p + ".op", "\"global\"", v550);
-	const v551 = v549["pid"];
-	if (v551 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v551, p + ".pid", o, d + 1);
-	const v552 = v549["name"];
-	if (v552 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v552 === 'string')) fail(p + ".name", "a string", v552);
-	if (typeof v552 === 'string' && v552.length < 1) fail(p + ".name", "a string of 1+ characters", v552);
-	const v553 = v549["pc"];
-	if (v553 !== undefined) {
-		checkHex(v553, p + ".pc", o, d + 1);
+	const v555 = v as Record<string, unknown>;
+	const v556 = v555["op"];
+	if (v556 === undefined) fail(p + ".op", 'present', undefined);
+	if (v556 !== "global") fail(p + ".op", "\"global\"", v556);
+	const v557 = v555["pid"];
+	if (v557 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v557, p + ".pid", o, d + 1);
+	const v558 = v555["name"];
+	if (v558 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v558 === 'string')) fail(p + ".name", "a string", v558);
+	if (typeof v558 === 'string' && v558.length < 1) fail(p + ".name", "a string of 1+ characters", v558);
+	const v559 = v555["pc"];
+	if (v559 !== undefined) {
+		checkHex(v559, p + ".pc", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v554 of Object.keys(v549)) {
-			if (!(["op","pid","name","pc"] as readonly string[]).includes(v554)) fail(p + '.' + v554, 'not there (not in the schema)', v549[v554]);
+		for (const v560 of Object.keys(v555)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v560)) fail(p + '.' + v560, 'not there (not in the schema)', v555[v560]);
 		}
 	}
 }
@@ -3034,27 +3073,27 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v555 = v as Record<string, unknown>;
-	const v556 = v555["op"];
-	if (v556 === undefined) fail(p + ".op", 'present', undefined);
-	if (v556 !== "frameVars") fail(p + ".op", "\"frameVars\"", v556);
-	const v557 = v555["pid"];
-	if (v557 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v557, p + ".pid", o, d + 1);
-	const v558 = v555["tid"];
-	if (v558 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v558, p + ".tid", o, d + 1);
-	const v559 = v555["frame"];
-	if (v559 === undefined) {
-		if (o.fill) v555["frame"] = 0;
+	const v561 = v as Record<string, unknown>;
+	const v562 = v561["op"];
+	if (v562 === undefined) fail(p + ".op", 'present', undefined);
+	if (v562 !== "frameVars") fail(p + ".op", "\"frameVars\"", v562);
+	const v563 = v561["pid"];
+	if (v563 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v563, p + ".pid", o, d + 1);
+	const v564 = v561["tid"];
+	if (v564 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v564, p + ".tid", o, d + 1);
+	const v565 = v561["frame"];
+	if (v565 === undefined) {
+		if (o.fill) v561["frame"] = 0;
 	} else {
-		if (!(typeof v559 === 'number' && Number.isInteger(v559))) fail(p + ".frame", "an integer", v559);
-		if (typeof v559 === 'number' && v559 < 0) fail(p + ".frame", ">= 0", v559);
-		if (typeof v559 === 'number' && v559 > 254) fail(p + ".frame", "<= 254", v559);
+		if (!(typeof v565 === 'number' && Number.isInteger(v565))) fail(p + ".frame", "an integer", v565);
+		if (typeof v565 === 'number' && v565 < 0) fail(p + ".frame", ">= 0", v565);
+		if (typeof v565 === 'number' && v565 > 254) fail(p + ".frame", "<= 254", v565);
 	}
 	if (o.strict) {
-		for (const v560 of Object.keys(v555)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v560)) fail(p + '.' + v560, 'not there (not in the schema)', v555[v560]);
+		for (const v566 of Object.keys(v561)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v566)) fail(p + '.' + v566, 'not there (not in the schema)', v561[v566]);
 		}
 	}
 }
@@ -3062,31 +3101,31 @@ function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void 
 function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v561 = v as Record<string, unknown>;
-	const v562 = v561["op"];
-	if (v562 === undefined) fail(p + ".op", 'present', undefined);
-	if (v562 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v562);
-	const v563 = v561["pid"];
-	if (v563 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v563, p + ".pid", o, d + 1);
-	const v564 = v561["id"];
-	if (v564 !== undefined) {
-		checkTypeId(v564, p + ".id", o, d + 1);
+	const v567 = v as Record<string, unknown>;
+	const v568 = v567["op"];
+	if (v568 === undefined) fail(p + ".op", 'present', undefined);
+	if (v568 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v568);
+	const v569 = v567["pid"];
+	if (v569 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v569, p + ".pid", o, d + 1);
+	const v570 = v567["id"];
+	if (v570 !== undefined) {
+		checkTypeId(v570, p + ".id", o, d + 1);
 	}
-	const v565 = v561["name"];
-	if (v565 !== undefined) {
-		if (!(typeof v565 === 'string')) fail(p + ".name", "a string", v565);
-		if (typeof v565 === 'string' && v565.length < 1) fail(p + ".name", "a string of 1+ characters", v565);
+	const v571 = v567["name"];
+	if (v571 !== undefined) {
+		if (!(typeof v571 === 'string')) fail(p + ".name", "a string", v571);
+		if (typeof v571 === 'string' && v571.length < 1) fail(p + ".name", "a string of 1+ characters", v571);
 	}
-	const v566 = v561["tag"];
-	if (v566 === undefined) {
-		if (o.fill) v561["tag"] = "typedef";
+	const v572 = v567["tag"];
+	if (v572 === undefined) {
+		if (o.fill) v567["tag"] = "typedef";
 	} else {
-		if (typeof v566 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v566)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v566);
+		if (typeof v572 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v572)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v572);
 	}
 	if (o.strict) {
-		for (const v567 of Object.keys(v561)) {
-			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v567)) fail(p + '.' + v567, 'not there (not in the schema)', v561[v567]);
+		for (const v573 of Object.keys(v567)) {
+			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v573)) fail(p + '.' + v573, 'not there (not in the schema)', v567[v573]);
 		}
 	}
 }
@@ -3094,48 +3133,48 @@ function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v568 = v as Record<string, unknown>;
-	const v569 = v568["op"];
-	if (v569 === undefined) fail(p + ".op", 'present', undefined);
-	if (v569 !== "typedValue") fail(p + ".op", "\"typedValue\"", v569);
-	const v570 = v568["pid"];
-	if (v570 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v570, p + ".pid", o, d + 1);
-	const v571 = v568["type"];
-	if (v571 === undefined) fail(p + ".type", 'present', undefined);
-	checkTypeId(v571, p + ".type", o, d + 1);
-	const v572 = v568["address"];
-	if (v572 !== undefined) {
-		checkHex(v572, p + ".address", o, d + 1);
+	const v574 = v as Record<string, unknown>;
+	const v575 = v574["op"];
+	if (v575 === undefined) fail(p + ".op", 'present', undefined);
+	if (v575 !== "typedValue") fail(p + ".op", "\"typedValue\"", v575);
+	const v576 = v574["pid"];
+	if (v576 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v576, p + ".pid", o, d + 1);
+	const v577 = v574["type"];
+	if (v577 === undefined) fail(p + ".type", 'present', undefined);
+	checkTypeId(v577, p + ".type", o, d + 1);
+	const v578 = v574["address"];
+	if (v578 !== undefined) {
+		checkHex(v578, p + ".address", o, d + 1);
 	}
-	const v573 = v568["bytes"];
-	if (v573 !== undefined) {
-		if (!(typeof v573 === 'string')) fail(p + ".bytes", "a string", v573);
-		if (typeof v573 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v573)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v573);
+	const v579 = v574["bytes"];
+	if (v579 !== undefined) {
+		if (!(typeof v579 === 'string')) fail(p + ".bytes", "a string", v579);
+		if (typeof v579 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v579)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v579);
 	}
-	const v574 = v568["count"];
-	if (v574 === undefined) {
-		if (o.fill) v568["count"] = 0;
+	const v580 = v574["count"];
+	if (v580 === undefined) {
+		if (o.fill) v574["count"] = 0;
 	} else {
-		if (!(typeof v574 === 'number' && Number.isInteger(v574))) fail(p + ".count", "an integer", v574);
-		if (typeof v574 === 'number' && v574 < 0) fail(p + ".count", ">= 0", v574);
-		if (typeof v574 === 'number' && v574 > 1000000) fail(p + ".count", "<= 1000000", v574);
+		if (!(typeof v580 === 'number' && Number.isInteger(v580))) fail(p + ".count", "an integer", v580);
+		if (typeof v580 === 'number' && v580 < 0) fail(p + ".count", ">= 0", v580);
+		if (typeof v580 === 'number' && v580 > 1000000) fail(p + ".count", "<= 1000000", v580);
 	}
-	const v575 = v568["name"];
-	if (v575 === undefined) {
-		if (o.fill) v568["name"] = "";
+	const v581 = v574["name"];
+	if (v581 === undefined) {
+		if (o.fill) v574["name"] = "";
 	} else {
-		if (!(typeof v575 === 'string')) fail(p + ".name", "a string", v575);
+		if (!(typeof v581 === 'string')) fail(p + ".name", "a string", v581);
 	}
-	const v576 = v568["expr"];
-	if (v576 === undefined) {
-		if (o.fill) v568["expr"] = "";
+	const v582 = v574["expr"];
+	if (v582 === undefined) {
+		if (o.fill) v574["expr"] = "";
 	} else {
-		if (!(typeof v576 === 'string')) fail(p + ".expr", "a string", v576);
+		if (!(typeof v582 === 'string')) fail(p + ".expr", "a string", v582);
 	}
 	if (o.strict) {
-		for (const v577 of Object.keys(v568)) {
-			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v577)) fail(p + '.' + v577, 'not there (not in the schema)', v568[v577]);
+		for (const v583 of Object.keys(v574)) {
+			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v583)) fail(p + '.' + v583, 'not there (not in the schema)', v574[v583]);
 		}
 	}
 }
@@ -3143,16 +3182,16 @@ function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v578 = v as Record<string, unknown>;
-	const v579 = v578["op"];
-	if (v579 === undefined) fail(p + ".op", 'present', undefined);
-	if (v579 !== "stop") fail(p + ".op", "\"stop\"", v579);
-	const v580 = v578["pid"];
-	if (v580 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v580, p + ".pid", o, d + 1);
+	const v584 = v as Record<string, unknown>;
+	const v585 = v584["op"];
+	if (v585 === undefined) fail(p + ".op", 'present', undefined);
+	if (v585 !== "stop") fail(p + ".op", "\"stop\"", v585);
+	const v586 = v584["pid"];
+	if (v586 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v586, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v581 of Object.keys(v578)) {
-			if (!(["op","pid"] as readonly string[]).includes(v581)) fail(p + '.' + v581, 'not there (not in the schema)', v578[v581]);
+		for (const v587 of Object.keys(v584)) {
+			if (!(["op","pid"] as readonly string[]).includes(v587)) fail(p + '.' + v587, 'not there (not in the schema)', v584[v587]);
 		}
 	}
 }
@@ -3160,20 +3199,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v582 = v as Record<string, unknown>;
-	const v583 = v582["op"];
-	if (v583 === undefined) fail(p + ".op", 'present', undefined);
-	if (v583 !== "resume") fail(p + ".op", "\"resume\"", v583);
-	const v584 = v582["pid"];
-	if (v584 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v584, p + ".pid", o, d + 1);
-	const v585 = v582["tid"];
-	if (v585 !== undefined) {
-		checkPid(v585, p + ".tid", o, d + 1);
+	const v588 = v as Record<string, unknown>;
+	const v589 = v588["op"];
+	if (v589 === undefined) fail(p + ".op", 'present', undefined);
+	if (v589 !== "resume") fail(p + ".op", "\"resume\"", v589);
+	const v590 = v588["pid"];
+	if (v590 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v590, p + ".pid", o, d + 1);
+	const v591 = v588["tid"];
+	if (v591 !== undefined) {
+		checkPid(v591, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v586 of Object.keys(v582)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v586)) fail(p + '.' + v586, 'not there (not in the schema)', v582[v586]);
+		for (const v592 of Object.keys(v588)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v592)) fail(p + '.' + v592, 'not there (not in the schema)', v588[v592]);
 		}
 	}
 }
@@ -3181,43 +3220,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v587 = v as Record<string, unknown>;
-	const v588 = v587["op"];
-	if (v588 === undefined) fail(p + ".op", 'present', undefined);
-	if (v588 !== "launch") fail(p + ".op", "\"launch\"", v588);
-	const v589 = v587["path"];
-	if (v589 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v589 === 'string')) fail(p + ".path", "a string", v589);
-	if (typeof v589 === 'string' && v589.length < 1) fail(p + ".path", "a string of 1+ characters", v589);
-	const v590 = v587["cwd"];
-	if (v590 === undefined) {
-		if (o.fill) v587["cwd"] = "";
+	const v593 = v as Record<string, unknown>;
+	const v594 = v593["op"];
+	if (v594 === undefined) fail(p + ".op", 'present', undefined);
+	if (v594 !== "launch") fail(p + ".op", "\"launch\"", v594);
+	const v595 = v593["path"];
+	if (v595 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v595 === 'string')) fail(p + ".path", "a string", v595);
+	if (typeof v595 === 'string' && v595.length < 1) fail(p + ".path", "a string of 1+ characters", v595);
+	const v596 = v593["cwd"];
+	if (v596 === undefined) {
+		if (o.fill) v593["cwd"] = "";
 	} else {
-		if (!(typeof v590 === 'string')) fail(p + ".cwd", "a string", v590);
+		if (!(typeof v596 === 'string')) fail(p + ".cwd", "a string", v596);
 	}
-	const v591 = v587["argv"];
-	if (v591 === undefined) {
-		if (o.fill) v587["argv"] = [];
+	const v597 = v593["argv"];
+	if (v597 === undefined) {
+		if (o.fill) v593["argv"] = [];
 	} else {
-		if (!(Array.isArray(v591))) fail(p + ".argv", "an array", v591);
-		for (let v592 = 0; v592 < v591.length; v592++) {
-			const v593: unknown = v591[v592];
-			if (!(typeof v593 === 'string')) fail(p + ".argv" + '[' + v592 + ']', "a string", v593);
+		if (!(Array.isArray(v597))) fail(p + ".argv", "an array", v597);
+		for (let v598 = 0; v598 < v597.length; v598++) {
+			const v599: unknown = v597[v598];
+			if (!(typeof v599 === 'string')) fail(p + ".argv" + '[' + v598 + ']', "a string", v599);
 		}
 	}
-	const v594 = v587["env"];
-	if (v594 === undefined) {
-		if (o.fill) v587["env"] = [];
+	const v600 = v593["env"];
+	if (v600 === undefined) {
+		if (o.fill) v593["env"] = [];
 	} else {
-		if (!(Array.isArray(v594))) fail(p + ".env", "an array", v594);
-		for (let v595 = 0; v595 < v594.length; v595++) {
-			const v596: unknown = v594[v595];
-			if (!(typeof v596 === 'string')) fail(p + ".env" + '[' + v595 + ']', "a string", v596);
+		if (!(Array.isArray(v600))) fail(p + ".env", "an array", v600);
+		for (let v601 = 0; v601 < v600.length; v601++) {
+			const v602: unknown = v600[v601];
+			if (!(typeof v602 === 'string')) fail(p + ".env" + '[' + v601 + ']', "a string", v602);
 		}
 	}
 	if (o.strict) {
-		for (const v597 of Object.keys(v587)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v597)) fail(p + '.' + v597, 'not there (not in the schema)', v587[v597]);
+		for (const v603 of Object.keys(v593)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v603)) fail(p + '.' + v603, 'not there (not in the schema)', v593[v603]);
 		}
 	}
 }
@@ -3225,40 +3264,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v598 = v as Record<string, unknown>;
-	const v599 = v598["op"];
-	if (v599 === undefined) fail(p + ".op", 'present', undefined);
-	if (v599 !== "fork") fail(p + ".op", "\"fork\"", v599);
-	const v600 = v598["pid"];
-	if (v600 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v600, p + ".pid", o, d + 1);
-	const v601 = v598["stopped"];
-	if (v601 === undefined) {
-		if (o.fill) v598["stopped"] = false;
+	const v604 = v as Record<string, unknown>;
+	const v605 = v604["op"];
+	if (v605 === undefined) fail(p + ".op", 'present', undefined);
+	if (v605 !== "fork") fail(p + ".op", "\"fork\"", v605);
+	const v606 = v604["pid"];
+	if (v606 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v606, p + ".pid", o, d + 1);
+	const v607 = v604["stopped"];
+	if (v607 === undefined) {
+		if (o.fill) v604["stopped"] = false;
 	} else {
-		if (!(typeof v601 === 'boolean')) fail(p + ".stopped", "a boolean", v601);
+		if (!(typeof v607 === 'boolean')) fail(p + ".stopped", "a boolean", v607);
 	}
-	const v602 = v598["keepTraced"];
-	if (v602 === undefined) {
-		if (o.fill) v598["keepTraced"] = false;
+	const v608 = v604["keepTraced"];
+	if (v608 === undefined) {
+		if (o.fill) v604["keepTraced"] = false;
 	} else {
-		if (!(typeof v602 === 'boolean')) fail(p + ".keepTraced", "a boolean", v602);
+		if (!(typeof v608 === 'boolean')) fail(p + ".keepTraced", "a boolean", v608);
 	}
-	const v603 = v598["copyDontfork"];
-	if (v603 === undefined) {
-		if (o.fill) v598["copyDontfork"] = false;
+	const v609 = v604["copyDontfork"];
+	if (v609 === undefined) {
+		if (o.fill) v604["copyDontfork"] = false;
 	} else {
-		if (!(typeof v603 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v603);
+		if (!(typeof v609 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v609);
 	}
-	const v604 = v598["sameTids"];
-	if (v604 === undefined) {
-		if (o.fill) v598["sameTids"] = false;
+	const v610 = v604["sameTids"];
+	if (v610 === undefined) {
+		if (o.fill) v604["sameTids"] = false;
 	} else {
-		if (!(typeof v604 === 'boolean')) fail(p + ".sameTids", "a boolean", v604);
+		if (!(typeof v610 === 'boolean')) fail(p + ".sameTids", "a boolean", v610);
 	}
 	if (o.strict) {
-		for (const v605 of Object.keys(v598)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v605)) fail(p + '.' + v605, 'not there (not in the schema)', v598[v605]);
+		for (const v611 of Object.keys(v604)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v611)) fail(p + '.' + v611, 'not there (not in the schema)', v604[v611]);
 		}
 	}
 }
@@ -3266,16 +3305,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v606 = v as Record<string, unknown>;
-	const v607 = v606["op"];
-	if (v607 === undefined) fail(p + ".op", 'present', undefined);
-	if (v607 !== "kill") fail(p + ".op", "\"kill\"", v607);
-	const v608 = v606["pid"];
-	if (v608 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v608, p + ".pid", o, d + 1);
+	const v612 = v as Record<string, unknown>;
+	const v613 = v612["op"];
+	if (v613 === undefined) fail(p + ".op", 'present', undefined);
+	if (v613 !== "kill") fail(p + ".op", "\"kill\"", v613);
+	const v614 = v612["pid"];
+	if (v614 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v614, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v609 of Object.keys(v606)) {
-			if (!(["op","pid"] as readonly string[]).includes(v609)) fail(p + '.' + v609, 'not there (not in the schema)', v606[v609]);
+		for (const v615 of Object.keys(v612)) {
+			if (!(["op","pid"] as readonly string[]).includes(v615)) fail(p + '.' + v615, 'not there (not in the schema)', v612[v615]);
 		}
 	}
 }
@@ -3283,43 +3322,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v610 = v as Record<string, unknown>;
-	const v611 = v610["op"];
-	if (v611 === undefined) fail(p + ".op", 'present', undefined);
-	if (v611 !== "step") fail(p + ".op", "\"step\"", v611);
-	const v612 = v610["pid"];
-	if (v612 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v612, p + ".pid", o, d + 1);
-	const v613 = v610["tid"];
-	if (v613 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v613, p + ".tid", o, d + 1);
-	const v614 = v610["line"];
-	if (v614 === undefined) {
-		if (o.fill) v610["line"] = false;
+	const v616 = v as Record<string, unknown>;
+	const v617 = v616["op"];
+	if (v617 === undefined) fail(p + ".op", 'present', undefined);
+	if (v617 !== "step") fail(p + ".op", "\"step\"", v617);
+	const v618 = v616["pid"];
+	if (v618 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v618, p + ".pid", o, d + 1);
+	const v619 = v616["tid"];
+	if (v619 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v619, p + ".tid", o, d + 1);
+	const v620 = v616["line"];
+	if (v620 === undefined) {
+		if (o.fill) v616["line"] = false;
 	} else {
-		if (!(typeof v614 === 'boolean')) fail(p + ".line", "a boolean", v614);
+		if (!(typeof v620 === 'boolean')) fail(p + ".line", "a boolean", v620);
 	}
-	const v615 = v610["into"];
-	if (v615 === undefined) {
-		if (o.fill) v610["into"] = false;
+	const v621 = v616["into"];
+	if (v621 === undefined) {
+		if (o.fill) v616["into"] = false;
 	} else {
-		if (!(typeof v615 === 'boolean')) fail(p + ".into", "a boolean", v615);
+		if (!(typeof v621 === 'boolean')) fail(p + ".into", "a boolean", v621);
 	}
-	const v616 = v610["out"];
-	if (v616 === undefined) {
-		if (o.fill) v610["out"] = false;
+	const v622 = v616["out"];
+	if (v622 === undefined) {
+		if (o.fill) v616["out"] = false;
 	} else {
-		if (!(typeof v616 === 'boolean')) fail(p + ".out", "a boolean", v616);
+		if (!(typeof v622 === 'boolean')) fail(p + ".out", "a boolean", v622);
 	}
-	const v617 = v610["alone"];
-	if (v617 === undefined) {
-		if (o.fill) v610["alone"] = false;
+	const v623 = v616["alone"];
+	if (v623 === undefined) {
+		if (o.fill) v616["alone"] = false;
 	} else {
-		if (!(typeof v617 === 'boolean')) fail(p + ".alone", "a boolean", v617);
+		if (!(typeof v623 === 'boolean')) fail(p + ".alone", "a boolean", v623);
 	}
 	if (o.strict) {
-		for (const v618 of Object.keys(v610)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v618)) fail(p + '.' + v618, 'not there (not in the schema)', v610[v618]);
+		for (const v624 of Object.keys(v616)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v624)) fail(p + '.' + v624, 'not there (not in the schema)', v616[v624]);
 		}
 	}
 }
@@ -3327,19 +3366,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v619 = v as Record<string, unknown>;
-	const v620 = v619["op"];
-	if (v620 === undefined) fail(p + ".op", 'present', undefined);
-	if (v620 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v620);
-	const v621 = v619["pid"];
-	if (v621 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v621, p + ".pid", o, d + 1);
-	const v622 = v619["addr"];
-	if (v622 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v622, p + ".addr", o, d + 1);
+	const v625 = v as Record<string, unknown>;
+	const v626 = v625["op"];
+	if (v626 === undefined) fail(p + ".op", 'present', undefined);
+	if (v626 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v626);
+	const v627 = v625["pid"];
+	if (v627 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v627, p + ".pid", o, d + 1);
+	const v628 = v625["addr"];
+	if (v628 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v628, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v623 of Object.keys(v619)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v623)) fail(p + '.' + v623, 'not there (not in the schema)', v619[v623]);
+		for (const v629 of Object.keys(v625)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v629)) fail(p + '.' + v629, 'not there (not in the schema)', v625[v629]);
 		}
 	}
 }
@@ -3347,19 +3386,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v624 = v as Record<string, unknown>;
-	const v625 = v624["op"];
-	if (v625 === undefined) fail(p + ".op", 'present', undefined);
-	if (v625 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v625);
-	const v626 = v624["pid"];
-	if (v626 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v626, p + ".pid", o, d + 1);
-	const v627 = v624["addr"];
-	if (v627 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v627, p + ".addr", o, d + 1);
+	const v630 = v as Record<string, unknown>;
+	const v631 = v630["op"];
+	if (v631 === undefined) fail(p + ".op", 'present', undefined);
+	if (v631 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v631);
+	const v632 = v630["pid"];
+	if (v632 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v632, p + ".pid", o, d + 1);
+	const v633 = v630["addr"];
+	if (v633 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v633, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v628 of Object.keys(v624)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v628)) fail(p + '.' + v628, 'not there (not in the schema)', v624[v628]);
+		for (const v634 of Object.keys(v630)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v634)) fail(p + '.' + v634, 'not there (not in the schema)', v630[v634]);
 		}
 	}
 }
@@ -3367,27 +3406,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v629 = v as Record<string, unknown>;
-	const v630 = v629["op"];
-	if (v630 === undefined) fail(p + ".op", 'present', undefined);
-	if (v630 !== "setRegs") fail(p + ".op", "\"setRegs\"", v630);
-	const v631 = v629["pid"];
-	if (v631 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v631, p + ".pid", o, d + 1);
-	const v632 = v629["tid"];
-	if (v632 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v632, p + ".tid", o, d + 1);
-	const v633 = v629["regs"];
-	if (v633 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v633))) fail(p + ".regs", "an object", v633);
-	const v634 = v633 as Record<string, unknown>;
-	for (const v635 of Object.keys(v634)) {
-		if (([] as readonly string[]).includes(v635)) continue;
-		checkHex(v634[v635], p + ".regs" + '.' + v635, o, d + 1);
+	const v635 = v as Record<string, unknown>;
+	const v636 = v635["op"];
+	if (v636 === undefined) fail(p + ".op", 'present', undefined);
+	if (v636 !== "setRegs") fail(p + ".op", "\"setRegs\"", v636);
+	const v637 = v635["pid"];
+	if (v637 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v637, p + ".pid", o, d + 1);
+	const v638 = v635["tid"];
+	if (v638 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v638, p + ".tid", o, d + 1);
+	const v639 = v635["regs"];
+	if (v639 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v639))) fail(p + ".regs", "an object", v639);
+	const v640 = v639 as Record<string, unknown>;
+	for (const v641 of Object.keys(v640)) {
+		if (([] as readonly string[]).includes(v641)) continue;
+		checkHex(v640[v641], p + ".regs" + '.' + v641, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v636 of Object.keys(v629)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v636)) fail(p + '.' + v636, 'not there (not in the schema)', v629[v636]);
+		for (const v642 of Object.keys(v635)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v642)) fail(p + '.' + v642, 'not there (not in the schema)', v635[v642]);
 		}
 	}
 }
@@ -3395,13 +3434,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v637 = v as Record<string, unknown>;
-	const v638 = v637["op"];
-	if (v638 === undefined) fail(p + ".op", 'present', undefined);
-	if (v638 !== "ping") fail(p + ".op", "\"ping\"", v638);
+	const v643 = v as Record<string, unknown>;
+	const v644 = v643["op"];
+	if (v644 === undefined) fail(p + ".op", 'present', undefined);
+	if (v644 !== "ping") fail(p + ".op", "\"ping\"", v644);
 	if (o.strict) {
-		for (const v639 of Object.keys(v637)) {
-			if (!(["op"] as readonly string[]).includes(v639)) fail(p + '.' + v639, 'not there (not in the schema)', v637[v639]);
+		for (const v645 of Object.keys(v643)) {
+			if (!(["op"] as readonly string[]).includes(v645)) fail(p + '.' + v645, 'not there (not in the schema)', v643[v645]);
 		}
 	}
 }
@@ -3409,29 +3448,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v640 = v as Record<string, unknown>;
-	const v641 = v640["op"];
-	if (v641 === undefined) fail(p + ".op", 'present', undefined);
-	if (v641 !== "stack") fail(p + ".op", "\"stack\"", v641);
-	const v642 = v640["pid"];
-	if (v642 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v642, p + ".pid", o, d + 1);
-	const v643 = v640["tid"];
-	if (v643 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v643 === 'number' && Number.isInteger(v643))) fail(p + ".tid", "an integer", v643);
-	if (typeof v643 === 'number' && v643 < 0) fail(p + ".tid", ">= 0", v643);
-	if (typeof v643 === 'number' && v643 > 2147483647) fail(p + ".tid", "<= 2147483647", v643);
-	const v644 = v640["maxFrames"];
-	if (v644 === undefined) {
-		if (o.fill) v640["maxFrames"] = 0;
+	const v646 = v as Record<string, unknown>;
+	const v647 = v646["op"];
+	if (v647 === undefined) fail(p + ".op", 'present', undefined);
+	if (v647 !== "stack") fail(p + ".op", "\"stack\"", v647);
+	const v648 = v646["pid"];
+	if (v648 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v648, p + ".pid", o, d + 1);
+	const v649 = v646["tid"];
+	if (v649 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v649 === 'number' && Number.isInteger(v649))) fail(p + ".tid", "an integer", v649);
+	if (typeof v649 === 'number' && v649 < 0) fail(p + ".tid", ">= 0", v649);
+	if (typeof v649 === 'number' && v649 > 2147483647) fail(p + ".tid", "<= 2147483647", v649);
+	const v650 = v646["maxFrames"];
+	if (v650 === undefined) {
+		if (o.fill) v646["maxFrames"] = 0;
 	} else {
-		if (!(typeof v644 === 'number' && Number.isInteger(v644))) fail(p + ".maxFrames", "an integer", v644);
-		if (typeof v644 === 'number' && v644 < 0) fail(p + ".maxFrames", ">= 0", v644);
-		if (typeof v644 === 'number' && v644 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v644);
+		if (!(typeof v650 === 'number' && Number.isInteger(v650))) fail(p + ".maxFrames", "an integer", v650);
+		if (typeof v650 === 'number' && v650 < 0) fail(p + ".maxFrames", ">= 0", v650);
+		if (typeof v650 === 'number' && v650 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v650);
 	}
 	if (o.strict) {
-		for (const v645 of Object.keys(v640)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v645)) fail(p + '.' + v645, 'not there (not in the schema)', v640[v645]);
+		for (const v651 of Object.keys(v646)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v651)) fail(p + '.' + v651, 'not there (not in the schema)', v646[v651]);
 		}
 	}
 }
@@ -3439,34 +3478,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v646 = v as Record<string, unknown>;
-	const v647 = v646["op"];
-	if (v647 === undefined) fail(p + ".op", 'present', undefined);
-	if (v647 !== "symbols") fail(p + ".op", "\"symbols\"", v647);
-	const v648 = v646["pid"];
-	if (v648 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v648, p + ".pid", o, d + 1);
-	const v649 = v646["function"];
-	if (v649 !== undefined) {
-		if (!(typeof v649 === 'string')) fail(p + ".function", "a string", v649);
+	const v652 = v as Record<string, unknown>;
+	const v653 = v652["op"];
+	if (v653 === undefined) fail(p + ".op", 'present', undefined);
+	if (v653 !== "symbols") fail(p + ".op", "\"symbols\"", v653);
+	const v654 = v652["pid"];
+	if (v654 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v654, p + ".pid", o, d + 1);
+	const v655 = v652["function"];
+	if (v655 !== undefined) {
+		if (!(typeof v655 === 'string')) fail(p + ".function", "a string", v655);
 	}
-	const v650 = v646["file"];
-	if (v650 !== undefined) {
-		if (!(typeof v650 === 'string')) fail(p + ".file", "a string", v650);
+	const v656 = v652["file"];
+	if (v656 !== undefined) {
+		if (!(typeof v656 === 'string')) fail(p + ".file", "a string", v656);
 	}
-	const v651 = v646["line"];
-	if (v651 !== undefined) {
-		if (!(typeof v651 === 'number' && Number.isInteger(v651))) fail(p + ".line", "an integer", v651);
-		if (typeof v651 === 'number' && v651 < 1) fail(p + ".line", ">= 1", v651);
-		if (typeof v651 === 'number' && v651 > 2147483647) fail(p + ".line", "<= 2147483647", v651);
+	const v657 = v652["line"];
+	if (v657 !== undefined) {
+		if (!(typeof v657 === 'number' && Number.isInteger(v657))) fail(p + ".line", "an integer", v657);
+		if (typeof v657 === 'number' && v657 < 1) fail(p + ".line", ">= 1", v657);
+		if (typeof v657 === 'number' && v657 > 2147483647) fail(p + ".line", "<= 2147483647", v657);
 	}
-	const v652 = v646["addr"];
-	if (v652 !== undefined) {
-		checkHex(v652, p + ".addr", o, d + 1);
+	const v658 = v652["addr"];
+	if (v658 !== undefined) {
+		checkHex(v658, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v653 of Object.keys(v646)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v653)) fail(p + '.' + v653, 'not there (not in the schema)', v646[v653]);
+		for (const v659 of Object.keys(v652)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v659)) fail(p + '.' + v659, 'not there (not in the schema)', v652[v659]);
 		}
 	}
 }
@@ -3474,55 +3513,32 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v654 = v as Record<string, unknown>;
-	const v655 = v654["op"];
-	if (v655 === undefined) fail(p + ".op", 'present', undefined);
-	if (v655 !== "locals") fail(p + ".op", "\"locals\"", v655);
-	const v656 = v654["pid"];
-	if (v656 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v656, p + ".pid", o, d + 1);
-	const v657 = v654["tid"];
-	if (v657 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v657, p + ".tid", o, d + 1);
-	const v658 = v654["frame"];
-	if (v658 === undefined) {
-		if (o.fill) v654["frame"] = 0;
+	const v660 = v as Record<string, unknown>;
+	const v661 = v660["op"];
+	if (v661 === undefined) fail(p + ".op", 'present', undefined);
+	if (v661 !== "locals") fail(p + ".op", "\"locals\"", v661);
+	const v662 = v660["pid"];
+	if (v662 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v662, p + ".pid", o, d + 1);
+	const v663 = v660["tid"];
+	if (v663 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v663, p + ".tid", o, d + 1);
+	const v664 = v660["frame"];
+	if (v664 === undefined) {
+		if (o.fill) v660["frame"] = 0;
 	} else {
-		if (!(typeof v658 === 'number' && Number.isInteger(v658))) fail(p + ".frame", "an integer", v658);
-		if (typeof v658 === 'number' && v658 < 0) fail(p + ".frame", ">= 0", v658);
-		if (typeof v658 === 'number' && v658 > 254) fail(p + ".frame", "<= 254", v658);
+		if (!(typeof v664 === 'number' && Number.isInteger(v664))) fail(p + ".frame", "an integer", v664);
+		if (typeof v664 === 'number' && v664 < 0) fail(p + ".frame", ">= 0", v664);
+		if (typeof v664 === 'number' && v664 > 254) fail(p + ".frame", "<= 254", v664);
 	}
 	if (o.strict) {
-		for (const v659 of Object.keys(v654)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v659)) fail(p + '.' + v659, 'not there (not in the schema)', v654[v659]);
+		for (const v665 of Object.keys(v660)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v665)) fail(p + '.' + v665, 'not there (not in the schema)', v660[v665]);
 		}
 	}
 }
 
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v660 = v as Record<string, unknown>;
-	const v661 = v660["type"];
-	if (v661 === undefined) fail(p + ".type", 'present', undefined);
-	if (v661 !== "event") fail(p + ".type", "\"event\"", v661);
-	const v662 = v660["event"];
-	if (v662 === undefined) fail(p + ".event", 'present', undefined);
-	if (v662 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v662);
-	const v663 = v660["pid"];
-	if (v663 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v663, p + ".pid", o, d + 1);
-	const v664 = v660["tid"];
-	if (v664 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v664, p + ".tid", o, d + 1);
-	if (o.strict) {
-		for (const v665 of Object.keys(v660)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v665)) fail(p + '.' + v665, 'not there (not in the schema)', v660[v665]);
-		}
-	}
-}
-
-function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v666 = v as Record<string, unknown>;
@@ -3531,7 +3547,7 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 	if (v667 !== "event") fail(p + ".type", "\"event\"", v667);
 	const v668 = v666["event"];
 	if (v668 === undefined) fail(p + ".event", 'present', undefined);
-	if (v668 !== "threadExited") fail(p + ".event", "\"threadExited\"", v668);
+	if (v668 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v668);
 	const v669 = v666["pid"];
 	if (v669 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v669, p + ".pid", o, d + 1);
@@ -3545,7 +3561,7 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 	}
 }
 
-function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
+function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v672 = v as Record<string, unknown>;
@@ -3554,32 +3570,55 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	if (v673 !== "event") fail(p + ".type", "\"event\"", v673);
 	const v674 = v672["event"];
 	if (v674 === undefined) fail(p + ".event", 'present', undefined);
-	if (v674 !== "stopped") fail(p + ".event", "\"stopped\"", v674);
+	if (v674 !== "threadExited") fail(p + ".event", "\"threadExited\"", v674);
 	const v675 = v672["pid"];
 	if (v675 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v675, p + ".pid", o, d + 1);
 	const v676 = v672["tid"];
 	if (v676 === undefined) fail(p + ".tid", 'present', undefined);
 	checkPid(v676, p + ".tid", o, d + 1);
-	const v677 = v672["reason"];
-	if (v677 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v677 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v677)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v677);
-	const v678 = v672["signal"];
-	if (v678 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v678 === 'number' && Number.isInteger(v678))) fail(p + ".signal", "an integer", v678);
-	if (typeof v678 === 'number' && v678 < 0) fail(p + ".signal", ">= 0", v678);
-	if (typeof v678 === 'number' && v678 > 64) fail(p + ".signal", "<= 64", v678);
-	const v679 = v672["pc"];
-	if (v679 !== undefined) {
-		checkHex(v679, p + ".pc", o, d + 1);
+	if (o.strict) {
+		for (const v677 of Object.keys(v672)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v677)) fail(p + '.' + v677, 'not there (not in the schema)', v672[v677]);
+		}
 	}
-	const v680 = v672["addr"];
-	if (v680 !== undefined) {
-		checkHex(v680, p + ".addr", o, d + 1);
+}
+
+function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v678 = v as Record<string, unknown>;
+	const v679 = v678["type"];
+	if (v679 === undefined) fail(p + ".type", 'present', undefined);
+	if (v679 !== "event") fail(p + ".type", "\"event\"", v679);
+	const v680 = v678["event"];
+	if (v680 === undefined) fail(p + ".event", 'present', undefined);
+	if (v680 !== "stopped") fail(p + ".event", "\"stopped\"", v680);
+	const v681 = v678["pid"];
+	if (v681 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v681, p + ".pid", o, d + 1);
+	const v682 = v678["tid"];
+	if (v682 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v682, p + ".tid", o, d + 1);
+	const v683 = v678["reason"];
+	if (v683 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v683 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v683)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v683);
+	const v684 = v678["signal"];
+	if (v684 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v684 === 'number' && Number.isInteger(v684))) fail(p + ".signal", "an integer", v684);
+	if (typeof v684 === 'number' && v684 < 0) fail(p + ".signal", ">= 0", v684);
+	if (typeof v684 === 'number' && v684 > 64) fail(p + ".signal", "<= 64", v684);
+	const v685 = v678["pc"];
+	if (v685 !== undefined) {
+		checkHex(v685, p + ".pc", o, d + 1);
+	}
+	const v686 = v678["addr"];
+	if (v686 !== undefined) {
+		checkHex(v686, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v681 of Object.keys(v672)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v681)) fail(p + '.' + v681, 'not there (not in the schema)', v672[v681]);
+		for (const v687 of Object.keys(v678)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v687)) fail(p + '.' + v687, 'not there (not in the schema)', v678[v687]);
 		}
 	}
 }
@@ -3587,30 +3626,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v682 = v as Record<string, unknown>;
-	const v683 = v682["type"];
-	if (v683 === undefined) fail(p + ".type", 'present', undefined);
-	if (v683 !== "event") fail(p + ".type", "\"event\"", v683);
-	const v684 = v682["event"];
-	if (v684 === undefined) fail(p + ".event", 'present', undefined);
-	if (v684 !== "signal") fail(p + ".event", "\"signal\"", v684);
-	const v685 = v682["pid"];
-	if (v685 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v685, p + ".pid", o, d + 1);
-	const v686 = v682["tid"];
-	if (v686 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v686, p + ".tid", o, d + 1);
-	const v687 = v682["signal"];
-	if (v687 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v687 === 'number' && Number.isInteger(v687))) fail(p + ".signal", "an integer", v687);
-	if (typeof v687 === 'number' && v687 < 1) fail(p + ".signal", ">= 1", v687);
-	if (typeof v687 === 'number' && v687 > 64) fail(p + ".signal", "<= 64", v687);
-	const v688 = v682["passed"];
-	if (v688 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v688 === 'boolean')) fail(p + ".passed", "a boolean", v688);
+	const v688 = v as Record<string, unknown>;
+	const v689 = v688["type"];
+	if (v689 === undefined) fail(p + ".type", 'present', undefined);
+	if (v689 !== "event") fail(p + ".type", "\"event\"", v689);
+	const v690 = v688["event"];
+	if (v690 === undefined) fail(p + ".event", 'present', undefined);
+	if (v690 !== "signal") fail(p + ".event", "\"signal\"", v690);
+	const v691 = v688["pid"];
+	if (v691 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v691, p + ".pid", o, d + 1);
+	const v692 = v688["tid"];
+	if (v692 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v692, p + ".tid", o, d + 1);
+	const v693 = v688["signal"];
+	if (v693 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v693 === 'number' && Number.isInteger(v693))) fail(p + ".signal", "an integer", v693);
+	if (typeof v693 === 'number' && v693 < 1) fail(p + ".signal", ">= 1", v693);
+	if (typeof v693 === 'number' && v693 > 64) fail(p + ".signal", "<= 64", v693);
+	const v694 = v688["passed"];
+	if (v694 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v694 === 'boolean')) fail(p + ".passed", "a boolean", v694);
 	if (o.strict) {
-		for (const v689 of Object.keys(v682)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v689)) fail(p + '.' + v689, 'not there (not in the schema)', v682[v689]);
+		for (const v695 of Object.keys(v688)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v695)) fail(p + '.' + v695, 'not there (not in the schema)', v688[v695]);
 		}
 	}
 }
@@ -3618,31 +3657,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v690 = v as Record<string, unknown>;
-	const v691 = v690["type"];
-	if (v691 === undefined) fail(p + ".type", 'present', undefined);
-	if (v691 !== "event") fail(p + ".type", "\"event\"", v691);
-	const v692 = v690["event"];
-	if (v692 === undefined) fail(p + ".event", 'present', undefined);
-	if (v692 !== "childProcess") fail(p + ".event", "\"childProcess\"", v692);
-	const v693 = v690["pid"];
-	if (v693 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v693, p + ".pid", o, d + 1);
-	const v694 = v690["tid"];
-	if (v694 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v694, p + ".tid", o, d + 1);
-	const v695 = v690["child"];
-	if (v695 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v695, p + ".child", o, d + 1);
-	const v696 = v690["kind"];
-	if (v696 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v696 !== 'string' || !["fork","vfork","clone"].includes(v696)) fail(p + ".kind", "one of fork|vfork|clone", v696);
-	const v697 = v690["detached"];
-	if (v697 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v697 === 'boolean')) fail(p + ".detached", "a boolean", v697);
+	const v696 = v as Record<string, unknown>;
+	const v697 = v696["type"];
+	if (v697 === undefined) fail(p + ".type", 'present', undefined);
+	if (v697 !== "event") fail(p + ".type", "\"event\"", v697);
+	const v698 = v696["event"];
+	if (v698 === undefined) fail(p + ".event", 'present', undefined);
+	if (v698 !== "childProcess") fail(p + ".event", "\"childProcess\"", v698);
+	const v699 = v696["pid"];
+	if (v699 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v699, p + ".pid", o, d + 1);
+	const v700 = v696["tid"];
+	if (v700 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v700, p + ".tid", o, d + 1);
+	const v701 = v696["child"];
+	if (v701 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v701, p + ".child", o, d + 1);
+	const v702 = v696["kind"];
+	if (v702 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v702 !== 'string' || !["fork","vfork","clone"].includes(v702)) fail(p + ".kind", "one of fork|vfork|clone", v702);
+	const v703 = v696["detached"];
+	if (v703 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v703 === 'boolean')) fail(p + ".detached", "a boolean", v703);
 	if (o.strict) {
-		for (const v698 of Object.keys(v690)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v698)) fail(p + '.' + v698, 'not there (not in the schema)', v690[v698]);
+		for (const v704 of Object.keys(v696)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v704)) fail(p + '.' + v704, 'not there (not in the schema)', v696[v704]);
 		}
 	}
 }
@@ -3650,25 +3689,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v699 = v as Record<string, unknown>;
-	const v700 = v699["type"];
-	if (v700 === undefined) fail(p + ".type", 'present', undefined);
-	if (v700 !== "event") fail(p + ".type", "\"event\"", v700);
-	const v701 = v699["event"];
-	if (v701 === undefined) fail(p + ".event", 'present', undefined);
-	if (v701 !== "exec") fail(p + ".event", "\"exec\"", v701);
-	const v702 = v699["pid"];
-	if (v702 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v702, p + ".pid", o, d + 1);
-	const v703 = v699["tid"];
-	if (v703 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v703, p + ".tid", o, d + 1);
-	const v704 = v699["path"];
-	if (v704 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v704 === 'string')) fail(p + ".path", "a string", v704);
+	const v705 = v as Record<string, unknown>;
+	const v706 = v705["type"];
+	if (v706 === undefined) fail(p + ".type", 'present', undefined);
+	if (v706 !== "event") fail(p + ".type", "\"event\"", v706);
+	const v707 = v705["event"];
+	if (v707 === undefined) fail(p + ".event", 'present', undefined);
+	if (v707 !== "exec") fail(p + ".event", "\"exec\"", v707);
+	const v708 = v705["pid"];
+	if (v708 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v708, p + ".pid", o, d + 1);
+	const v709 = v705["tid"];
+	if (v709 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v709, p + ".tid", o, d + 1);
+	const v710 = v705["path"];
+	if (v710 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v710 === 'string')) fail(p + ".path", "a string", v710);
 	if (o.strict) {
-		for (const v705 of Object.keys(v699)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v705)) fail(p + '.' + v705, 'not there (not in the schema)', v699[v705]);
+		for (const v711 of Object.keys(v705)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v711)) fail(p + '.' + v711, 'not there (not in the schema)', v705[v711]);
 		}
 	}
 }
@@ -3676,32 +3715,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v706 = v as Record<string, unknown>;
-	const v707 = v706["type"];
-	if (v707 === undefined) fail(p + ".type", 'present', undefined);
-	if (v707 !== "event") fail(p + ".type", "\"event\"", v707);
-	const v708 = v706["event"];
-	if (v708 === undefined) fail(p + ".event", 'present', undefined);
-	if (v708 !== "exited") fail(p + ".event", "\"exited\"", v708);
-	const v709 = v706["pid"];
-	if (v709 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v709, p + ".pid", o, d + 1);
-	const v710 = v706["exitCode"];
-	if (v710 !== undefined) {
-		if (!(typeof v710 === 'number' && Number.isInteger(v710))) fail(p + ".exitCode", "an integer", v710);
-		if (typeof v710 === 'number' && v710 < 0) fail(p + ".exitCode", ">= 0", v710);
-		if (typeof v710 === 'number' && v710 > 255) fail(p + ".exitCode", "<= 255", v710);
+	const v712 = v as Record<string, unknown>;
+	const v713 = v712["type"];
+	if (v713 === undefined) fail(p + ".type", 'present', undefined);
+	if (v713 !== "event") fail(p + ".type", "\"event\"", v713);
+	const v714 = v712["event"];
+	if (v714 === undefined) fail(p + ".event", 'present', undefined);
+	if (v714 !== "exited") fail(p + ".event", "\"exited\"", v714);
+	const v715 = v712["pid"];
+	if (v715 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v715, p + ".pid", o, d + 1);
+	const v716 = v712["exitCode"];
+	if (v716 !== undefined) {
+		if (!(typeof v716 === 'number' && Number.isInteger(v716))) fail(p + ".exitCode", "an integer", v716);
+		if (typeof v716 === 'number' && v716 < 0) fail(p + ".exitCode", ">= 0", v716);
+		if (typeof v716 === 'number' && v716 > 255) fail(p + ".exitCode", "<= 255", v716);
 	}
-	const v711 = v706["signal"];
-	if (v711 !== undefined) {
-		if (!(typeof v711 === 'number' && Number.isInteger(v711))) fail(p + ".signal", "an integer", v711);
-		if (typeof v711 === 'number' && v711 < 1) fail(p + ".signal", ">= 1", v711);
-		if (typeof v711 === 'number' && v711 > 64) fail(p + ".signal", "<= 64", v711);
+	const v717 = v712["signal"];
+	if (v717 !== undefined) {
+		if (!(typeof v717 === 'number' && Number.isInteger(v717))) fail(p + ".signal", "an integer", v717);
+		if (typeof v717 === 'number' && v717 < 1) fail(p + ".signal", ">= 1", v717);
+		if (typeof v717 === 'number' && v717 > 64) fail(p + ".signal", "<= 64", v717);
 	}
-	if (v706["exitCode"] === undefined && v706["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v712["exitCode"] === undefined && v712["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v712 of Object.keys(v706)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v712)) fail(p + '.' + v712, 'not there (not in the schema)', v706[v712]);
+		for (const v718 of Object.keys(v712)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v718)) fail(p + '.' + v718, 'not there (not in the schema)', v712[v718]);
 		}
 	}
 }

@@ -28,6 +28,9 @@ export interface Checkpoint {
 	created: number;
 	saveUs: number;
 	pauseUs: number;
+	pendingSignals: number;
+	timers: number;
+	itimers: number;
 }
 
 export class CheckpointError extends Error {
@@ -86,6 +89,9 @@ export class Checkpoints {
 			created: b.created,
 			saveUs: b.us,
 			pauseUs: b.pauseUs,
+			pendingSignals: b.pendingSignals,
+			timers: b.timers,
+			itimers: b.itimers,
 		};
 		this.list.push(c);
 		return c;

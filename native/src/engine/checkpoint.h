@@ -11,19 +11,23 @@
 #ifndef FK_ENGINE_CHECKPOINT_H
 #define FK_ENGINE_CHECKPOINT_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "base/error.h"
 #include "base/json.h"
 #include "core/tracer.h"
 
-/* pid: a stopped session process. Writes CheckpointBody. */
-int checkpoint_save(struct fk_tracer *tr, pid_t pid, struct jw *body, struct fk_err *err);
+/* pid: a stopped session process, or with keep any process we may trace
+ * (stopped for the save, then let go). keep: the record goes into the
+ * checkpoint's own memory and it is left group-stopped, untraced (the
+ * command line's: another process restores it). Writes CheckpointBody. */
+int checkpoint_save(struct fk_tracer *tr, pid_t pid, bool keep, struct jw *body, struct fk_err *err);
 
 /* A new process made from checkpoint cpid, every thread rebuilt, stopped,
  * traced as a session process (breakpoints: the caller's). Writes
  * RestoreBody. The checkpoint is unchanged. */
-int checkpoint_restore(struct fk_tracer *tr, pid_t cpid, struct jw *body, struct fk_err *err);
+int checkpoint_restore(struct fk_tracer *tr, pid_t cpid, bool run, struct jw *body, struct fk_err *err);
 
 /* Kill checkpoint cpid. */
 int checkpoint_delete(struct fk_tracer *tr, pid_t cpid, struct fk_err *err);

@@ -259,7 +259,8 @@ int fa_parent_half(struct forkall *fa)
 		rc = fa_restore_parent(fa);
 	ph[4] = tr_now_us();
 	if (rc == 0 && fa_fault_at(fa, "parent-release") == 0) {
-		fa_release_parent(fa);
+		if (!fa->hold_parent)
+			fa_release_parent(fa);
 		fa->t_release = tr_now_us();
 		fa->phases[0] = ph[0] - fa->t_stop;    /* stop */
 		fa->phases[1] = ph[1] - ph[0];	       /* capture */

@@ -94,6 +94,7 @@ struct forkall {
 	bool session;	  /* the parent belongs to a debug session */
 	bool was_running; /* ... and was running */
 	bool parent_released;
+	bool hold_parent; /* fa_parent_half leaves a process it attached stopped: the caller releases it */
 	struct tstate *ts;
 	size_t nts;
 	size_t ts_cap;	/* entries allocated (and touched) at prepare */

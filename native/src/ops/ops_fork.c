@@ -23,12 +23,12 @@ int op_recreate(struct fk_tracer *tr, const struct rq_recreate *rq, struct jw *b
 
 int op_checkpoint(struct fk_tracer *tr, const struct rq_checkpoint *rq, struct jw *body, struct fk_err *err)
 {
-	return checkpoint_save(tr, rq->pid, body, err);
+	return checkpoint_save(tr, rq->pid, rq->keep, body, err);
 }
 
 int op_restore(struct fk_tracer *tr, const struct rq_restore *rq, struct jw *body, struct fk_err *err)
 {
-	return checkpoint_restore(tr, rq->checkpoint, body, err);
+	return checkpoint_restore(tr, rq->checkpoint, rq->run, body, err);
 }
 
 int op_checkpoint_delete(struct fk_tracer *tr, const struct rq_checkpoint_delete *rq, struct jw *body,

@@ -290,6 +290,7 @@ static int decode_checkpoint(const struct jr_value *o, struct jr_doc *doc, struc
 {
 	(void)doc;
 	memset(rq, 0, sizeof *rq);
+	rq->keep = false;
 	int64_t i64;
 	unsigned seen = 0;
 	for (const struct jr_value *m = o->child; m; m = m->next) {
@@ -299,6 +300,11 @@ static int decode_checkpoint(const struct jr_value *o, struct jr_doc *doc, struc
 			if ((rq_int(m, "checkpoint", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
 				return -1;
 			seen |= 1u << 0;
+			continue;
+		}
+		if (rq_key_is(m, "keep")) {
+			if ((rq_bool(m, "checkpoint", "keep", &rq->keep, err)) < 0)
+				return -1;
 			continue;
 		}
 		return rq_unknown_member(m, "checkpoint", err);
@@ -320,6 +326,7 @@ static int decode_restore(const struct jr_value *o, struct jr_doc *doc, struct r
 {
 	(void)doc;
 	memset(rq, 0, sizeof *rq);
+	rq->run = false;
 	int64_t i64;
 	unsigned seen = 0;
 	for (const struct jr_value *m = o->child; m; m = m->next) {
@@ -329,6 +336,11 @@ static int decode_restore(const struct jr_value *o, struct jr_doc *doc, struct r
 			if ((rq_int(m, "restore", "checkpoint", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->checkpoint = (int32_t)i64, 0)) < 0)
 				return -1;
 			seen |= 1u << 0;
+			continue;
+		}
+		if (rq_key_is(m, "run")) {
+			if ((rq_bool(m, "restore", "run", &rq->run, err)) < 0)
+				return -1;
 			continue;
 		}
 		return rq_unknown_member(m, "restore", err);

@@ -86,12 +86,14 @@ int op_recreate(struct fk_tracer *tr, const struct rq_recreate *rq, struct jw *b
 /* checkpoint: Save a checkpoint of a stopped session process: a copy-on-write fork that holds only the forking thread plus the engine's capture of every thread (registers, xstate, signal mask, robust list, rseq, alternate stack, name, affinity, scheduling, credentials). It never runs (traced, stopped, no breakpoint bytes), costs about one plain fork(), and is killed when the library closes. */
 struct rq_checkpoint {
 	int32_t pid; /* a pid or tid (the library checks it) */
+	bool keep; /* the command line's: any process we may trace (stopped for the save, then let go); the record goes into the checkpoint's own memory (an anonymous mapping named forkall-checkpoint) and it is left group-stopped and untraced, for a restore by another process */
 };
 int op_checkpoint(struct fk_tracer *tr, const struct rq_checkpoint *rq, struct jw *body, struct fk_err *err);
 
 /* restore: A new process from a checkpoint: the checkpoint is forked again and every thread it saved is rebuilt in the copy (the forkall engine's builder); owner fields naming a saved tid (robust lists, DWARF-visible mutexes and rwlocks) name the new one. The new process is stopped and traced as a session process (without breakpoints: the caller inserts them). The checkpoint is unchanged: restore it again at will. */
 struct rq_restore {
 	int32_t checkpoint; /* a pid or tid (the library checks it) */
+	bool run; /* let the new process run, untraced (the command line's) */
 };
 int op_restore(struct fk_tracer *tr, const struct rq_restore *rq, struct jw *body, struct fk_err *err);
 
