@@ -19,7 +19,7 @@
  * Negative controls (negative-controls.md, rows "checkpoint-view",
  * "checkpoint-restore" and "auto-checkpoint"): the store ignoring
  * 'checkpointsChanged' fails at "the view lists checkpoint"; the restore
- * command sending the wrong id fails at "the restore's stop"; launch.json's
+ * command sending another id fails at "the restore's answer"; launch.json's
  * autoCheckpoint not reaching the adapter (session.ts reading it as 0)
  * fails at "the view lists the 3 automatic checkpoints".
  */
