@@ -36,11 +36,14 @@
  * age, memory) -> the toolbar's Step Back twice: "Restored checkpoint N",
  * round_no 3 then 2, 4 threads in a new process -> a third Step Back is
  * refused ("no earlier stop was saved": only 3 stops were kept) -> the
- * toolbar's Save Checkpoint with a note -> the view's fourth row; the
+ * toolbar's Save Checkpoint with a note -> the view's fourth row, with
+ * its inline Restore and Delete on hover; the
  * view's picture is README's media/screenshots/checkpoints-view.png (a
  * copy of test/artifacts/e2e/checkpoints-view.png) -> Stop leaves no
  * process. Checked by hand that it fails without the feature
- * (2026-12-04): see the report in negative-controls.md ("e2e").
+ * (2026-12-04): with the Checkpoints view ignoring 'checkpointsChanged'
+ * (checkpoints.ts: `'checkpointsChanged!'`) it fails at "three automatic
+ * checkpoints: " (the view stays empty).
  *
  * Screenshots of every step go to test/artifacts/e2e/ (gitignored); on
  * failure also 99-failure.png, the Forkall output (adapter log), the
@@ -660,6 +663,11 @@ test(
 			const all = await ckTexts();
 			assert.equal(all.length, 4, `3 automatic + 1 saved: ${all.join(' | ')}`);
 			log(`checkpoints view: ${all.join(' | ')}`);
+			// the row's inline actions (shown on hover): Restore and Delete
+			const saved = ckTree.locator('.monaco-list-row', { hasText: '"round 2, again"' }).first();
+			await saved.hover();
+			await saved.locator('.actions .codicon-history').waitFor({ state: 'visible', timeout: 15000 });
+			await saved.locator('.actions .codicon-trash').waitFor({ state: 'visible', timeout: 15000 });
 			await p.waitForTimeout(300);
 			await shot('15-checkpoints-view');
 			const ckPane = p.locator('.pane', { has: p.locator('.pane-header', { hasText: 'Forkall: Checkpoints' }) }).first();
