@@ -163,6 +163,12 @@ int checkpoint_save(struct fk_tracer *tr, pid_t pid, struct jw *body, struct fk_
 	c->ckpt_free = ckpt_free;
 	fa.cproc = NULL;
 	k->save_us = tr_now_us() - t0;
+	fk_debug("checkpoint of %d: prepare %llu us; stop %llu, capture %llu, altstack %llu, fork %llu, restore %llu, "
+		 "release %llu; child attach %llu; total %llu",
+		 (int)pid, (unsigned long long)(fa.t_stop - fa.t_start), (unsigned long long)fa.phases[0],
+		 (unsigned long long)fa.phases[1], (unsigned long long)fa.phases[2], (unsigned long long)fa.phases[3],
+		 (unsigned long long)fa.phases[4], (unsigned long long)fa.phases[5],
+		 (unsigned long long)(tr_now_us() - fa.t_child0), (unsigned long long)k->save_us);
 	jw_kint(body, "pid", pid);
 	jw_kint(body, "checkpoint", fa.child);
 	jw_kint(body, "threads", (int64_t)k->nts);
