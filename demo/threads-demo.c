@@ -26,6 +26,13 @@
  * stops with reason "deadlock"; Forkall: Recreate Dead Threads brings them
  * back, logger unlocks, and the child logs and exits 0. The parent prints
  * the child's status and exits.
+ *
+ * `threads-demo rounds` (launch configuration "Forkall: threads-demo
+ * (checkpoints)", "autoCheckpoint": 3): "spinner", "sleeper" and "poller"
+ * run as above while main plays rounds: round n adds n * 10 to `total` and
+ * calls round_done(n) (the line marked #ROUND is the breakpoint). Continue
+ * a few rounds, then Step Back: each press returns to the stop before,
+ * with `round_no` and `total` as they were there, every thread included.
  */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -231,10 +238,42 @@ static int fork_mode(void)
 	return 0;
 }
 
+/* ---- rounds mode: checkpoints and Step Back ---- */
+
+static volatile long total;
+
+__attribute__((noinline)) static void round_done(int round_no)
+{
+	printf("threads-demo: round %d, total %ld\n", round_no, total); // #ROUND
+	fflush(stdout);
+}
+
+static int rounds_mode(void)
+{
+	void *(*fns[])(void *) = { spinner, sleeper, poller };
+	for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, fns[i], NULL) != 0) {
+			perror("pthread_create");
+			return 1;
+		}
+	}
+	while (__atomic_load_n(&ready, __ATOMIC_SEQ_CST) < 3)
+		usleep(1000);
+	for (int round_no = 1; round_no <= 1000; round_no++) {
+		total += round_no * 10;
+		round_done(round_no);
+		usleep(100000);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "fork") == 0)
 		return fork_mode();
+	if (argc > 1 && strcmp(argv[1], "rounds") == 0)
+		return rounds_mode();
 
 	void *(*fns[NTHREADS])(void *) = { spinner, sleeper, locked, waiter, reader, poller, deep };
 	pthread_t t[NTHREADS];

@@ -193,6 +193,30 @@ const CONTROLS = [
 		[['extension/src/deadThreads.ts', 's.configuration.__forkallFollowed === true;', "s.configuration.__forkallFollowed === 'x';"]],
 		'dead threads after a fork',
 	],
+	[
+		'checkpoint-view',
+		"the Checkpoints view ignores 'checkpointsChanged'",
+		[['extension/src/checkpoints.ts', ".event !== 'checkpointsChanged') return;", ".event !== 'checkpointsChanged!') return;"]],
+		'^checkpoints Save Checkpoint',
+	],
+	[
+		'checkpoint-restore',
+		'Restore Checkpoint sends another id than the one given',
+		[
+			[
+				'extension/src/checkpoints.ts',
+				"customRequest('restoreCheckpoint', { id })",
+				"customRequest('restoreCheckpoint', { id: id + 1 })",
+			],
+		],
+		'^checkpoints Save Checkpoint',
+	],
+	[
+		'auto-checkpoint',
+		"launch.json's autoCheckpoint not read",
+		[['adapter/src/dap/session.ts', 'this.autoCheckpoint = a.autoCheckpoint ?? 0;', 'this.autoCheckpoint = 0;']],
+		'autoCheckpoint',
+	],
 ];
 
 function git(args) {

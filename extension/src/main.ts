@@ -17,6 +17,7 @@ import { parseAddress } from './memoryModel';
 import type { LwpRow } from './lwpModel';
 import { attachToProcess, currentProcessPicker, pickProcess, type ProcessPickerState } from './pickProcess';
 import { StackPanel } from './stackPanel';
+import { CheckpointStore, type CheckpointArg } from './checkpoints';
 
 /** What activate() returns: for tests and other extensions. */
 export interface ForkallApi {
@@ -29,6 +30,8 @@ export interface ForkallApi {
 	messages(): readonly ShownMessage[];
 	/** The process picker while it is open. */
 	processPicker(): ProcessPickerState | undefined;
+	/** The "Forkall: Checkpoints" view's data provider (rows() is what it shows). */
+	checkpoints(): CheckpointStore;
 }
 
 export function activate(context: vscode.ExtensionContext): ForkallApi {
@@ -50,6 +53,9 @@ export function activate(context: vscode.ExtensionContext): ForkallApi {
 	new DeadThreads().register(context);
 	const view = vscode.window.createTreeView('forkall.lwps', { treeDataProvider: tree, showCollapseAll: true });
 	tree.attach(view);
+	const checkpoints = new CheckpointStore(log);
+	const ckptView = vscode.window.createTreeView('forkall.checkpoints', { treeDataProvider: checkpoints });
+	checkpoints.attach(ckptView);
 
 	context.subscriptions.push(
 		log,
@@ -61,6 +67,13 @@ export function activate(context: vscode.ExtensionContext): ForkallApi {
 		vscode.debug.registerDebugAdapterDescriptorFactory('forkall', factory),
 		vscode.debug.registerDebugConfigurationProvider('forkall', new ConfigProvider(log)),
 		vscode.debug.registerDebugAdapterTrackerFactory('forkall', store),
+		checkpoints,
+		ckptView,
+		vscode.debug.registerDebugAdapterTrackerFactory('forkall', checkpoints),
+		vscode.commands.registerCommand('forkall.saveCheckpoint', (a?: CheckpointArg) => checkpoints.save(a)),
+		vscode.commands.registerCommand('forkall.restoreCheckpoint', (a?: CheckpointArg) => checkpoints.restore(a)),
+		vscode.commands.registerCommand('forkall.checkpoints.restore', (a?: CheckpointArg) => checkpoints.restore(a)),
+		vscode.commands.registerCommand('forkall.checkpoints.delete', (a?: CheckpointArg) => checkpoints.delete(a)),
 		vscode.debug.onDidStartDebugSession((s) => {
 			if (s.type === 'forkall') factory.sessionStarted(s);
 		}),
@@ -126,6 +139,7 @@ export function activate(context: vscode.ExtensionContext): ForkallApi {
 		lwpTree: () => tree,
 		messages: () => log.shown,
 		processPicker: currentProcessPicker,
+		checkpoints: () => checkpoints,
 	};
 }
 

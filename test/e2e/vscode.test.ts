@@ -29,6 +29,22 @@
  * of 'recreateDeadThreads', the wait for "Recreated 3 dead threads" times
  * out.
  *
+ * Then checkpoints (issue 12), the demo's "Forkall: threads-demo
+ * (checkpoints)" (`threads-demo rounds`, "autoCheckpoint": 3): breakpoint
+ * on #ROUND -> stops at rounds 1..4 (Variables: round_no) -> the "Forkall:
+ * Checkpoints" view lists three automatic checkpoints (round_done:line,
+ * age, memory) -> the toolbar's Step Back twice: "Restored checkpoint N",
+ * round_no 3 then 2, 4 threads in a new process -> a third Step Back is
+ * refused ("no earlier stop was saved": only 3 stops were kept) -> the
+ * toolbar's Save Checkpoint with a note -> the view's fourth row, with
+ * its inline Restore and Delete on hover; the
+ * view's picture is README's media/screenshots/checkpoints-view.png (a
+ * copy of test/artifacts/e2e/checkpoints-view.png) -> Stop leaves no
+ * process. Checked by hand that it fails without the feature
+ * (2026-12-04): with the Checkpoints view ignoring 'checkpointsChanged'
+ * (checkpoints.ts: `'checkpointsChanged!'`) it fails at "three automatic
+ * checkpoints: " (the view stays empty).
+ *
  * Screenshots of every step go to test/artifacts/e2e/ (gitignored); on
  * failure also 99-failure.png, the Forkall output (adapter log), the
  * code-server log and the browser console. Needs chromium and libkrb5-dev
@@ -64,6 +80,8 @@ const THREAD_NAMES = ['threads-demo', 'spinner', 'sleeper', 'locked', 'waiter', 
 const FORK_CONFIG_NAME = 'Forkall: threads-demo (fork deadlock)';
 /** the threads the fork child of `threads-demo fork` loses */
 const FORK_THREADS = ['logger', 'sleeper', 'poller'];
+/** `threads-demo rounds` with "autoCheckpoint": 3 */
+const CKPT_CONFIG_NAME = 'Forkall: threads-demo (checkpoints)';
 
 let skipReason: string | null = null;
 let server: RunningCodeServer | null = null;
@@ -510,6 +528,167 @@ test(
 				keepFailureLogs();
 			}
 			log(ok ? 'E2E fork deadlock PASSED' : 'E2E fork deadlock FAILED');
+		}
+	},
+);
+
+test(
+	'VS Code e2e: checkpoints — "autoCheckpoint": 3, the Checkpoints view, Step Back ×3 from the toolbar, Save Checkpoint',
+	{ timeout: 5 * 60 * 1000 },
+	async (t) => {
+		if (skipReason) {
+			t.skip(skipReason);
+			return;
+		}
+		const p = page!;
+		const exe = path.join(WS, 'build', 'threads-demo');
+		let ok = false;
+		try {
+			if (!workbenchUp) {
+				await p.goto(`${server!.url}/?folder=${encodeURIComponent(WS)}`);
+				await p.locator('.explorer-folders-view .monaco-list-row', { hasText: 'threads-demo.c' }).waitFor({ timeout: 60000 });
+				await p.keyboard.press('Control+Shift+D');
+				await p.locator('.start-debug-action-item-label', { hasText: CONFIG_NAME }).waitFor({ timeout: 60000 });
+			}
+			const callStack = p.locator('.debug-call-stack');
+			for (let i = 0; i < 3 && (await callStack.locator('.monaco-list-row').count()); i++) {
+				await runCommand(p, 'Debug: Stop');
+				await p.waitForTimeout(1000);
+			}
+			await runCommand(p, 'View: Close All Editor Groups');
+			await widenSidebar(p, 760);
+
+			// Breakpoint on the #ROUND line (round_done), as in the first test: quick open file:line, F9.
+			const line = markerLine(path.join(WS, 'threads-demo.c'), '// #ROUND');
+			await p.keyboard.press('Control+P');
+			const qi = p.locator('.quick-input-widget .quick-input-box input');
+			await qi.waitFor({ state: 'visible' });
+			await qi.fill(`threads-demo.c:${line}`);
+			await p.locator('.quick-input-widget .monaco-list-row', { hasText: 'threads-demo.c' }).first().waitFor();
+			await p.keyboard.press('Enter');
+			await waitHidden(qi);
+			await p.waitForTimeout(500);
+			await p.keyboard.press('F9');
+			await p.locator('.monaco-editor .codicon-debug-breakpoint').first().waitFor({ timeout: 15000 });
+			await p.keyboard.press('Control+Shift+D');
+			for (const pane of ['Watch', 'Breakpoints', 'Forkall: LWPs']) await collapsePane(p, pane);
+
+			// Start "Forkall: threads-demo (checkpoints)" ("autoCheckpoint": 3, `threads-demo rounds`).
+			await p.keyboard.press('Control+Shift+P');
+			const pal = p.locator('.quick-input-widget .quick-input-box input');
+			await pal.waitFor({ state: 'visible' });
+			await pal.fill(`debug ${CKPT_CONFIG_NAME}`);
+			await p
+				.locator('.quick-input-widget .monaco-list-row')
+				.filter({ has: p.locator('.label-name', { hasText: new RegExp(`^${escapeRe(CKPT_CONFIG_NAME)}$`) }) })
+				.first()
+				.click({ timeout: 15000 });
+			log(`started "${CKPT_CONFIG_NAME}"`);
+			await expandPane(p, 'Call Stack');
+			await expandPane(p, 'Variables');
+			const vars = p.locator('.debug-variables');
+			/** The Variables view shows round_no = n (round_done's parameter, in Locals). */
+			const roundShown = (n: number): Promise<void> =>
+				vars
+					.locator('.monaco-list-row', { hasText: new RegExp(`^\\s*round_no\\W+${n}\\s*$`) })
+					.first()
+					.waitFor({ timeout: 30000 });
+			await callStack.locator('text=/Paused on breakpoint/i').first().waitFor({ timeout: 60000 });
+			await roundShown(1);
+			const mainRow = callStack.locator('.monaco-list-row .thread', { hasText: /^\s*threads-demo \((\d+)\)/ }).first();
+			const pidNow = async (): Promise<number> => Number(/\((\d+)\)/.exec(await mainRow.innerText())?.[1]);
+			debuggeePids.add(await pidNow());
+			log('stopped at round 1');
+
+			// Continue to rounds 2, 3, 4 (the toolbar's Continue): a checkpoint at each stop, the last 3 kept.
+			for (let n = 2; n <= 4; n++) {
+				await p.locator('.debug-toolbar .codicon-debug-continue').first().click({ timeout: 15000 });
+				await roundShown(n);
+			}
+			const pid4 = await pidNow();
+			debuggeePids.add(pid4);
+			log(`stopped at round 4 (pid ${pid4})`);
+
+			// The Forkall: Checkpoints view: three automatic checkpoints, each at round_done:line with its memory.
+			await collapsePane(p, 'Call Stack');
+			await expandPane(p, 'Forkall: Checkpoints');
+			const ckTree = p
+				.locator('.pane', { has: p.locator('.pane-header', { hasText: 'Forkall: Checkpoints' }) })
+				.locator('.monaco-list');
+			const ckRows = ckTree.locator('.monaco-list-row');
+			const ckTexts = async (): Promise<string[]> => (await ckRows.allInnerTexts()).map((x) => x.replace(/\s+/g, ' ').trim());
+			const tw = Date.now();
+			while ((await ckTexts()).filter((x) => /\(auto\)/.test(x)).length < 3 && Date.now() - tw < 30000) await p.waitForTimeout(250);
+			const autoRows = (await ckTexts()).filter((x) => /\(auto\)/.test(x));
+			assert.equal(autoRows.length, 3, `three automatic checkpoints: ${(await ckTexts()).join(' | ')}`);
+			for (const r of autoRows) assert.match(r, new RegExp(`round_done:${line} · \\d+ s ago · [\\d.]+ (B|KiB|MiB)`), r);
+			log(`checkpoints view: ${autoRows.join(' | ')}`);
+			await expandPane(p, 'Call Stack');
+
+			// Step Back (the toolbar button VS Code shows for supportsStepBack): round 3, then round 2.
+			const stepBack = p.locator('.debug-toolbar .codicon-debug-step-back').first();
+			for (const n of [3, 2]) {
+				await stepBack.click({ timeout: 15000 });
+				await callStack.locator('text=/Restored checkpoint \\d+/').first().waitFor({ timeout: 30000 });
+				await roundShown(n);
+				const pid = await pidNow();
+				debuggeePids.add(pid);
+				assert.equal(
+					fs.readdirSync(`/proc/${pid}/task`).length,
+					4,
+					`round ${n}: main + spinner, sleeper, poller in process ${pid}`,
+				);
+				log(`Step Back: round ${n} again (process ${pid}, 4 threads)`);
+				await shot(`13-step-back-round-${n}`);
+			}
+			// A third Step Back: round 1 was not kept (autoCheckpoint 3 keeps rounds 2..4); VS Code shows the adapter's answer.
+			await stepBack.click({ timeout: 15000 });
+			await p
+				.locator('.notifications-toasts .notification-toast', { hasText: /no earlier stop was saved/ })
+				.first()
+				.waitFor({ timeout: 30000 });
+			await roundShown(2);
+			log('third Step Back: "no earlier stop was saved", still at round 2');
+			await shot('14-step-back-refused');
+			await runCommand(p, 'Notifications: Clear All Notifications');
+
+			// Forkall: Save Checkpoint from the debug toolbar, with a note.
+			await p.locator('.debug-toolbar .codicon-save').first().click({ timeout: 15000 });
+			const note = p.locator('.quick-input-widget .quick-input-box input');
+			await note.waitFor({ state: 'visible', timeout: 15000 });
+			await note.fill('round 2, again');
+			await note.press('Enter');
+			await collapsePane(p, 'Call Stack');
+			await ckTree.locator('.monaco-list-row', { hasText: '"round 2, again"' }).first().waitFor({ timeout: 30000 });
+			const all = await ckTexts();
+			assert.equal(all.length, 4, `3 automatic + 1 saved: ${all.join(' | ')}`);
+			log(`checkpoints view: ${all.join(' | ')}`);
+			// the row's inline actions (shown on hover): Restore and Delete
+			const saved = ckTree.locator('.monaco-list-row', { hasText: '"round 2, again"' }).first();
+			await saved.hover();
+			await saved.locator('.actions .codicon-history').waitFor({ state: 'visible', timeout: 15000 });
+			await saved.locator('.actions .codicon-trash').waitFor({ state: 'visible', timeout: 15000 });
+			await p.waitForTimeout(300);
+			await shot('15-checkpoints-view');
+			const ckPane = p.locator('.pane', { has: p.locator('.pane-header', { hasText: 'Forkall: Checkpoints' }) }).first();
+			await ckPane.screenshot({ path: path.join(SHOTS, 'checkpoints-view.png') });
+
+			// Stop: the session ends, its checkpoints (frozen copies) with it.
+			await runCommand(p, 'Debug: Stop');
+			await expandPane(p, 'Call Stack');
+			await callStack.locator('.monaco-list-row').first().waitFor({ state: 'detached', timeout: 30000 });
+			const tl = Date.now();
+			while (processesOf(exe).length && Date.now() - tl < 15000) await p.waitForTimeout(250);
+			const left = processesOf(exe);
+			assert.deepEqual(left, [], `no threads-demo process (nor checkpoint) left: ${left.join(' ')}`);
+			log('stopped: no threads-demo process or checkpoint left');
+			ok = true;
+		} finally {
+			if (!ok) {
+				await p.screenshot({ path: path.join(SHOTS, '99-failure.png') }).catch(() => undefined);
+				keepFailureLogs();
+			}
+			log(ok ? 'E2E checkpoints PASSED' : 'E2E checkpoints FAILED');
 		}
 	},
 );

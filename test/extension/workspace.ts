@@ -1,7 +1,7 @@
 /*
  * The folder the extension-host suite opens (no `vscode` import: the
  * code-server wrapper and `npm run test:desktop` both prepare it): a copy
- * of demo/ (threads-demo.c, .vscode/launch.json) plus three fixtures, all
+ * of demo/ (threads-demo.c, .vscode/launch.json) plus four fixtures, all
  * built with -g -O0 into build/ from their copies here, so that the
  * breakpoint paths are the folder's own files.
  */
@@ -21,6 +21,8 @@ export const PROGRAMS = {
 	sigloop: 'sigloop',
 	/** "holder" holds table_lock while main forks; the child locks it: the fork deadlock (dead threads) */
 	deadlock: 'deadlock',
+	/** eight workers keep counters consistent; main calls step_marker(step) for steps 1..5 (checkpoints) */
+	ckptwork: 'ckptwork',
 } as const;
 
 const SOURCES: Record<string, string> = {
@@ -28,6 +30,7 @@ const SOURCES: Record<string, string> = {
 	forker: path.join(ROOT, 'test', 'fixtures', 'forker.c'),
 	sigloop: path.join(ROOT, 'test', 'fixtures', 'sigloop.c'),
 	deadlock: path.join(ROOT, 'test', 'fixtures', 'deadlock.c'),
+	ckptwork: path.join(ROOT, 'test', 'fixtures', 'ckptwork.c'),
 };
 
 /** Environment variable naming the JSON file the in-host runner writes its results to. */
