@@ -8,7 +8,7 @@
  *    model lists it (note, step_marker:line, memory) -> continue twice
  *    (step 3) -> "Forkall: Restore Checkpoint…" (forkall.restoreCheckpoint,
  *    with the id the quick pick would give) -> the session stops with
- *    "Restored checkpoint 1 …", `step` is 1 again with 9 threads (DAP and
+ *    "Restored checkpoint 1 …", `step` is 1 again with 10 threads (DAP and
  *    the kernel's /proc/PID/task), the old process is gone -> continue:
  *    step 2 -> the row's Delete action empties the view.
  * 2. "autoCheckpoint": 3, stops at steps 1..4 -> the view lists the three
@@ -67,7 +67,9 @@ function taskCount(pid: number): number {
 async function launch(extra: Record<string, unknown> = {}): Promise<vscode.DebugSession> {
 	removeAllBreakpoints();
 	vscode.debug.addBreakpoints([new vscode.FunctionBreakpoint('step_marker')]);
-	const s = await start({ type: 'forkall', request: 'launch', name: 'ckptwork', program: program('ckptwork'), ...extra });
+	// hw's SIGUSR1 (it enters its handler) is the program's business: not a stop
+	const signals = { SIGUSR1: 'nostop noprint pass' };
+	const s = await start({ type: 'forkall', request: 'launch', name: 'ckptwork', program: program('ckptwork'), signals, ...extra });
 	await waitFor('the ckptwork session focused', () => vscode.debug.activeDebugSession?.id === s.id, 15000);
 	return s;
 }
@@ -87,20 +89,20 @@ suite('checkpoints', () => {
 		removeAllBreakpoints();
 	});
 
-	test('Save Checkpoint at step 1, continue twice, Restore Checkpoint: back at step 1 with 9 threads; the view lists it', async () => {
+	test('Save Checkpoint at step 1, continue twice, Restore Checkpoint: back at step 1 with 10 threads; the view lists it', async () => {
 		const s = await launch();
 		const first = await stopped(s, 0);
 		const tid = first.body.threadId!;
 		assert.equal(await stepOf(s, tid), 1);
 		const pid0 = Number((await threads(s))[0]?.id);
-		assert.equal(procState(pid0)?.threads, 9, 'main + 8 workers');
+		assert.equal(procState(pid0)?.threads, 10, 'main, 8 workers and hw');
 
 		// Forkall: Save Checkpoint (the note the input box asks for)
 		const saved = await vscode.commands.executeCommand<CheckpointResponseBody | undefined>('forkall.saveCheckpoint', {
 			note: 'step one',
 		});
 		assert.ok(saved, "the command's answer (the adapter's)");
-		assert.equal(saved.threads, 9);
+		assert.equal(saved.threads, 10);
 		assert.equal(saved.location.function, 'step_marker');
 		const line = markerLine('ckptwork.c', '#STEP');
 		const view = api().checkpoints();
@@ -131,9 +133,9 @@ suite('checkpoints', () => {
 		assert.equal(await stepOf(s, back.body.threadId!), 1, "the restore's stop: step 1 again");
 		assert.notEqual(r.pid, pid0, 'a new process');
 		const ts = await threads(s);
-		assert.equal(ts.length, 9, `9 threads in the Call Stack: ${ts.map((t) => t.name).join(' | ')}`);
-		assert.equal(r.threads, 9);
-		assert.equal(taskCount(r.pid), 9, 'the kernel: 9 tasks in the restored process');
+		assert.equal(ts.length, 10, `10 threads in the Call Stack: ${ts.map((t) => t.name).join(' | ')}`);
+		assert.equal(r.threads, 10);
+		assert.equal(taskCount(r.pid), 10, 'the kernel: 10 tasks in the restored process');
 		await waitFor(`the old process ${pid0} gone`, () => {
 			const st = procState(pid0);
 			return st === null || st.state === 'Z';
@@ -181,7 +183,7 @@ suite('checkpoints', () => {
 			ev = await stopped(s, n++);
 			assert.match(ev.body.description ?? '', /^Restored checkpoint \d+/);
 			assert.equal(await stepOf(s, ev.body.threadId!), want, 'Step Back');
-			assert.equal((await threads(s)).length, 9);
+			assert.equal((await threads(s)).length, 10);
 		}
 		// only three stops were kept: the stop before step 2 was not
 		await assert.rejects(Promise.resolve(s.customRequest('stepBack', { threadId: ev.body.threadId! })), /no earlier stop was saved/);
