@@ -340,6 +340,9 @@ test('the library: every operation and event, every message strictly valid', asy
 		const twice = await c.call('watch', { pid, addr: wa, len: 8 });
 		assert.ok(!twice.ok && twice.error.kind === 'bad-request', JSON.stringify(twice));
 		await c.ok('unwatch', { pid, addr: wa });
+		const fz = await c.ok('freeze', { pid, tid });
+		assert.deepEqual(fz.frozen, [tid]);
+		assert.deepEqual((await c.ok('freeze', { pid, tid, frozen: false })).frozen, []);
 		const step = await c.ok('step', { pid, tid });
 		assert.ok(step.pc && BigInt(step.pc) !== BigInt(addr));
 		const next = await c.ok('step', { pid, tid, line: true });

@@ -184,3 +184,15 @@ export interface DeleteCheckpointArguments {
 
 /** Event 'checkpointsChanged': a checkpoint was saved, deleted or restored. */
 export type CheckpointsChangedEventBody = CheckpointsResponseBody;
+
+/** customRequest('freezeThread'): a frozen thread stays stopped while the others run (continue, steps). */
+export interface FreezeThreadArguments {
+	threadId: number;
+	/** false: thaw (default true) */
+	frozen?: boolean;
+}
+
+export interface FreezeThreadResponseBody {
+	/** every frozen thread of the process now */
+	frozen: number[];
+}

@@ -53,6 +53,8 @@ import type {
 	ForkAllThreadsResponseBody,
 	CheckpointArguments,
 	CheckpointLocation,
+	FreezeThreadArguments,
+	FreezeThreadResponseBody,
 	CheckpointResponseBody,
 	CheckpointsResponseBody,
 	DeleteCheckpointArguments,
@@ -289,6 +291,7 @@ export class ForkallSession extends DebugSession {
 		this.handle('lwps', () => this.lwps());
 		this.handle('forkInfo', () => this.forkInfo());
 		this.handle('recreateDeadThreads', () => this.recreateDeadThreads());
+		this.handle('freezeThread', (a) => this.freezeThread(a));
 		this.handle('checkpoint', (a) => this.saveCheckpoint(a));
 		this.handle('checkpoints', () => this.listCheckpoints());
 		this.handle('restoreCheckpoint', (a) => this.restoreCheckpoint(a));
@@ -683,7 +686,7 @@ export class ForkallSession extends DebugSession {
 		if (!d || d.state === 'exited') return { threads: [] };
 		try {
 			const [snap, lost] = await Promise.all([d.threads(), d.forkInfo().catch(() => null)]);
-			const threads = snap.lwps.map((l) => new Thread(l.tid, threadLabel(l)));
+			const threads = snap.lwps.map((l) => new Thread(l.tid, d.isFrozen(l.tid) ? `❄ ${threadLabel(l)} (frozen)` : threadLabel(l)));
 			// the threads this fork child did not get: their stacks are still here
 			for (const t of lost?.deadThreads ?? []) threads.push(new Thread(t.tid, deadThreadLabel(t.tid, t.name)));
 			return { threads };
@@ -952,6 +955,18 @@ export class ForkallSession extends DebugSession {
 			us: body.us,
 			warnings: body.warnings,
 		};
+	}
+
+	/** customRequest('freezeThread', {threadId, frozen}): the thread stays stopped while the others run (until thawed). */
+	private async freezeThread(a: FreezeThreadArguments): Promise<FreezeThreadResponseBody> {
+		const d = this.requireDebuggee();
+		try {
+			const frozen = await d.freeze(a.threadId, a.frozen ?? true);
+			this.sendEvent(new InvalidatedEvent(['threads']));
+			return { frozen };
+		} catch (e) {
+			throw toDapError(e, 'freezeThread');
+		}
 	}
 
 	// ---- checkpoints (issue 12) --------------------------------------------------------

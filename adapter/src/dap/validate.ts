@@ -20,6 +20,7 @@ import type {
 	CheckpointArguments,
 	DeleteCheckpointArguments,
 	ForkAllThreadsArguments,
+	FreezeThreadArguments,
 	LaunchArguments,
 	RestoreCheckpointArguments,
 } from './custom';
@@ -427,6 +428,7 @@ export const REQUESTS = {
 	lwps: obj<NoArguments>({}),
 	forkInfo: obj<NoArguments>({}),
 	recreateDeadThreads: obj<NoArguments>({}),
+	freezeThread: obj<FreezeThreadArguments>({ threadId: int(1, PID_MAX), frozen: opt(bool()) }),
 	checkpoint: obj<CheckpointArguments>({ note: opt(str()) }),
 	checkpoints: obj<NoArguments>({}),
 	restoreCheckpoint: obj<RestoreCheckpointArguments>({ id: int(1), keepCurrent: opt(bool()) }),

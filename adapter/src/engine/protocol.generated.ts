@@ -344,6 +344,12 @@ export interface CheckpointInfo {
 	pc: Hex;
 }
 
+export interface FreezeBody {
+	pid: number;
+	/** every frozen thread of the process now */
+	frozen: Pid[];
+}
+
 export interface RecreatedThread {
 	parentTid: Pid;
 	childTid: Pid;
@@ -795,6 +801,14 @@ export interface ResumeRequest {
 	tid?: Pid;
 }
 
+/** Freeze (or thaw) one thread of a session process: a frozen thread stays stopped when the others are resumed — a continue, a step's run of every thread — until it is thawed; a resume of it alone (`resume` with `tid`) still runs it. */
+export interface FreezeRequest {
+	pid: Pid;
+	tid: Pid;
+	/** false: thaw */
+	frozen?: boolean;
+}
+
 /** Start a program under the tracer: forked and exec'd by the tracer thread (never by Node: libuv would reap our tracee's stops); it stops right after execve, before the dynamic loader runs. */
 export interface LaunchRequest {
 	/** the executable */
@@ -893,7 +907,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","checkpoint","restore","checkpointDelete","checkpoints","watch","unwatch","global","frameVars","typeInfo","typedValue","stop","resume","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","checkpoint","restore","checkpointDelete","checkpoints","watch","unwatch","global","frameVars","typeInfo","typedValue","stop","resume","freeze","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -918,6 +932,7 @@ export interface RequestByOp {
 	typedValue: TypedValueRequest;
 	stop: StopRequest;
 	resume: ResumeRequest;
+	freeze: FreezeRequest;
 	launch: LaunchRequest;
 	fork: ForkRequest;
 	kill: KillRequest;
@@ -953,6 +968,7 @@ export interface BodyByOp {
 	typedValue: TypedValueBody;
 	stop: StopBody;
 	resume: PidBody;
+	freeze: FreezeBody;
 	launch: LaunchBody;
 	fork: ForkBody;
 	kill: PidBody;
@@ -1953,22 +1969,43 @@ function checkCheckpointInfo(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
+function checkFreezeBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v275 = v as Record<string, unknown>;
-	const v276 = v275["parentTid"];
-	if (v276 === undefined) fail(p + ".parentTid", 'present', undefined);
-	checkPid(v276, p + ".parentTid", o, d + 1);
-	const v277 = v275["childTid"];
-	if (v277 === undefined) fail(p + ".childTid", 'present', undefined);
-	checkPid(v277, p + ".childTid", o, d + 1);
-	const v278 = v275["name"];
-	if (v278 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v278 === 'string')) fail(p + ".name", "a string", v278);
+	const v276 = v275["pid"];
+	if (v276 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v276 === 'number' && Number.isInteger(v276))) fail(p + ".pid", "an integer", v276);
+	const v277 = v275["frozen"];
+	if (v277 === undefined) fail(p + ".frozen", 'present', undefined);
+	if (!(Array.isArray(v277))) fail(p + ".frozen", "an array", v277);
+	for (let v278 = 0; v278 < v277.length; v278++) {
+		const v279: unknown = v277[v278];
+		checkPid(v279, p + ".frozen" + '[' + v278 + ']', o, d + 1);
+	}
 	if (o.strict) {
-		for (const v279 of Object.keys(v275)) {
-			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v279)) fail(p + '.' + v279, 'not there (not in the schema)', v275[v279]);
+		for (const v280 of Object.keys(v275)) {
+			if (!(["pid","frozen"] as readonly string[]).includes(v280)) fail(p + '.' + v280, 'not there (not in the schema)', v275[v280]);
+		}
+	}
+}
+
+function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v281 = v as Record<string, unknown>;
+	const v282 = v281["parentTid"];
+	if (v282 === undefined) fail(p + ".parentTid", 'present', undefined);
+	checkPid(v282, p + ".parentTid", o, d + 1);
+	const v283 = v281["childTid"];
+	if (v283 === undefined) fail(p + ".childTid", 'present', undefined);
+	checkPid(v283, p + ".childTid", o, d + 1);
+	const v284 = v281["name"];
+	if (v284 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v284 === 'string')) fail(p + ".name", "a string", v284);
+	if (o.strict) {
+		for (const v285 of Object.keys(v281)) {
+			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v285)) fail(p + '.' + v285, 'not there (not in the schema)', v281[v285]);
 		}
 	}
 }
@@ -1976,43 +2013,43 @@ function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
 function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v280 = v as Record<string, unknown>;
-	const v281 = v280["pid"];
-	if (v281 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v281 === 'number' && Number.isInteger(v281))) fail(p + ".pid", "an integer", v281);
-	const v282 = v280["threads"];
-	if (v282 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(Array.isArray(v282))) fail(p + ".threads", "an array", v282);
-	for (let v283 = 0; v283 < v282.length; v283++) {
-		const v284: unknown = v282[v283];
-		checkRecreatedThread(v284, p + ".threads" + '[' + v283 + ']', o, d + 1);
+	const v286 = v as Record<string, unknown>;
+	const v287 = v286["pid"];
+	if (v287 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v287 === 'number' && Number.isInteger(v287))) fail(p + ".pid", "an integer", v287);
+	const v288 = v286["threads"];
+	if (v288 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v288))) fail(p + ".threads", "an array", v288);
+	for (let v289 = 0; v289 < v288.length; v289++) {
+		const v290: unknown = v288[v289];
+		checkRecreatedThread(v290, p + ".threads" + '[' + v289 + ']', o, d + 1);
 	}
-	const v285 = v280["locksFixed"];
-	if (v285 === undefined) fail(p + ".locksFixed", 'present', undefined);
-	if (!(typeof v285 === 'number' && Number.isInteger(v285))) fail(p + ".locksFixed", "an integer", v285);
-	if (typeof v285 === 'number' && v285 < 0) fail(p + ".locksFixed", ">= 0", v285);
-	const v286 = v280["robustOwnersFixed"];
-	if (v286 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
-	if (!(typeof v286 === 'number' && Number.isInteger(v286))) fail(p + ".robustOwnersFixed", "an integer", v286);
-	if (typeof v286 === 'number' && v286 < 0) fail(p + ".robustOwnersFixed", ">= 0", v286);
-	const v287 = v280["descriptorsRestored"];
-	if (v287 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
-	if (!(typeof v287 === 'number' && Number.isInteger(v287))) fail(p + ".descriptorsRestored", "an integer", v287);
-	if (typeof v287 === 'number' && v287 < 0) fail(p + ".descriptorsRestored", ">= 0", v287);
-	const v288 = v280["us"];
-	if (v288 === undefined) fail(p + ".us", 'present', undefined);
-	if (!(typeof v288 === 'number' && Number.isInteger(v288))) fail(p + ".us", "an integer", v288);
-	if (typeof v288 === 'number' && v288 < 0) fail(p + ".us", ">= 0", v288);
-	const v289 = v280["warnings"];
-	if (v289 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v289))) fail(p + ".warnings", "an array", v289);
-	for (let v290 = 0; v290 < v289.length; v290++) {
-		const v291: unknown = v289[v290];
-		if (!(typeof v291 === 'string')) fail(p + ".warnings" + '[' + v290 + ']', "a string", v291);
+	const v291 = v286["locksFixed"];
+	if (v291 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v291 === 'number' && Number.isInteger(v291))) fail(p + ".locksFixed", "an integer", v291);
+	if (typeof v291 === 'number' && v291 < 0) fail(p + ".locksFixed", ">= 0", v291);
+	const v292 = v286["robustOwnersFixed"];
+	if (v292 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v292 === 'number' && Number.isInteger(v292))) fail(p + ".robustOwnersFixed", "an integer", v292);
+	if (typeof v292 === 'number' && v292 < 0) fail(p + ".robustOwnersFixed", ">= 0", v292);
+	const v293 = v286["descriptorsRestored"];
+	if (v293 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
+	if (!(typeof v293 === 'number' && Number.isInteger(v293))) fail(p + ".descriptorsRestored", "an integer", v293);
+	if (typeof v293 === 'number' && v293 < 0) fail(p + ".descriptorsRestored", ">= 0", v293);
+	const v294 = v286["us"];
+	if (v294 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v294 === 'number' && Number.isInteger(v294))) fail(p + ".us", "an integer", v294);
+	if (typeof v294 === 'number' && v294 < 0) fail(p + ".us", ">= 0", v294);
+	const v295 = v286["warnings"];
+	if (v295 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v295))) fail(p + ".warnings", "an array", v295);
+	for (let v296 = 0; v296 < v295.length; v296++) {
+		const v297: unknown = v295[v296];
+		if (!(typeof v297 === 'string')) fail(p + ".warnings" + '[' + v296 + ']', "a string", v297);
 	}
 	if (o.strict) {
-		for (const v292 of Object.keys(v280)) {
-			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v292)) fail(p + '.' + v292, 'not there (not in the schema)', v280[v292]);
+		for (const v298 of Object.keys(v286)) {
+			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v298)) fail(p + '.' + v298, 'not there (not in the schema)', v286[v298]);
 		}
 	}
 }
@@ -2020,28 +2057,28 @@ function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v293 = v as Record<string, unknown>;
-	const v294 = v293["address"];
-	if (v294 === undefined) fail(p + ".address", 'present', undefined);
-	checkHex(v294, p + ".address", o, d + 1);
-	const v295 = v293["futex"];
-	if (v295 === undefined) fail(p + ".futex", 'present', undefined);
-	checkHex(v295, p + ".futex", o, d + 1);
-	const v296 = v293["symbol"];
-	if (v296 === undefined) fail(p + ".symbol", 'present', undefined);
-	if (!(typeof v296 === 'string')) fail(p + ".symbol", "a string", v296);
-	const v297 = v293["type"];
-	if (v297 === undefined) fail(p + ".type", 'present', undefined);
-	if (typeof v297 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v297)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v297);
-	const v298 = v293["ownerTid"];
-	if (v298 === undefined) fail(p + ".ownerTid", 'present', undefined);
-	checkPid(v298, p + ".ownerTid", o, d + 1);
-	const v299 = v293["ownerName"];
-	if (v299 === undefined) fail(p + ".ownerName", 'present', undefined);
-	if (!(typeof v299 === 'string')) fail(p + ".ownerName", "a string", v299);
+	const v299 = v as Record<string, unknown>;
+	const v300 = v299["address"];
+	if (v300 === undefined) fail(p + ".address", 'present', undefined);
+	checkHex(v300, p + ".address", o, d + 1);
+	const v301 = v299["futex"];
+	if (v301 === undefined) fail(p + ".futex", 'present', undefined);
+	checkHex(v301, p + ".futex", o, d + 1);
+	const v302 = v299["symbol"];
+	if (v302 === undefined) fail(p + ".symbol", 'present', undefined);
+	if (!(typeof v302 === 'string')) fail(p + ".symbol", "a string", v302);
+	const v303 = v299["type"];
+	if (v303 === undefined) fail(p + ".type", 'present', undefined);
+	if (typeof v303 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v303)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v303);
+	const v304 = v299["ownerTid"];
+	if (v304 === undefined) fail(p + ".ownerTid", 'present', undefined);
+	checkPid(v304, p + ".ownerTid", o, d + 1);
+	const v305 = v299["ownerName"];
+	if (v305 === undefined) fail(p + ".ownerName", 'present', undefined);
+	if (!(typeof v305 === 'string')) fail(p + ".ownerName", "a string", v305);
 	if (o.strict) {
-		for (const v300 of Object.keys(v293)) {
-			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v300)) fail(p + '.' + v300, 'not there (not in the schema)', v293[v300]);
+		for (const v306 of Object.keys(v299)) {
+			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v306)) fail(p + '.' + v306, 'not there (not in the schema)', v299[v306]);
 		}
 	}
 }
@@ -2049,17 +2086,17 @@ function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v301 = v as Record<string, unknown>;
-	const v302 = v301["pid"];
-	if (v302 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v302 === 'number' && Number.isInteger(v302))) fail(p + ".pid", "an integer", v302);
-	const v303 = v301["slot"];
-	if (v303 === undefined) fail(p + ".slot", 'present', undefined);
-	if (!(typeof v303 === 'number' && Number.isInteger(v303))) fail(p + ".slot", "an integer", v303);
-	if (typeof v303 === 'number' && v303 < 0) fail(p + ".slot", ">= 0", v303);
+	const v307 = v as Record<string, unknown>;
+	const v308 = v307["pid"];
+	if (v308 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v308 === 'number' && Number.isInteger(v308))) fail(p + ".pid", "an integer", v308);
+	const v309 = v307["slot"];
+	if (v309 === undefined) fail(p + ".slot", 'present', undefined);
+	if (!(typeof v309 === 'number' && Number.isInteger(v309))) fail(p + ".slot", "an integer", v309);
+	if (typeof v309 === 'number' && v309 < 0) fail(p + ".slot", ">= 0", v309);
 	if (o.strict) {
-		for (const v304 of Object.keys(v301)) {
-			if (!(["pid","slot"] as readonly string[]).includes(v304)) fail(p + '.' + v304, 'not there (not in the schema)', v301[v304]);
+		for (const v310 of Object.keys(v307)) {
+			if (!(["pid","slot"] as readonly string[]).includes(v310)) fail(p + '.' + v310, 'not there (not in the schema)', v307[v310]);
 		}
 	}
 }
@@ -2073,37 +2110,37 @@ function checkTypeId(v: unknown, p: string, o: Opts, d: number): void {
 function checkFrameVar(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v305 = v as Record<string, unknown>;
-	const v306 = v305["name"];
-	if (v306 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v306 === 'string')) fail(p + ".name", "a string", v306);
-	const v307 = v305["kind"];
-	if (v307 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v307 !== 'string' || !["param","local"].includes(v307)) fail(p + ".kind", "one of param|local", v307);
-	const v308 = v305["type"];
-	if (v308 === undefined) fail(p + ".type", 'present', undefined);
-	if (v308 !== null) {
-		checkTypeId(v308, p + ".type", o, d + 1);
+	const v311 = v as Record<string, unknown>;
+	const v312 = v311["name"];
+	if (v312 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v312 === 'string')) fail(p + ".name", "a string", v312);
+	const v313 = v311["kind"];
+	if (v313 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v313 !== 'string' || !["param","local"].includes(v313)) fail(p + ".kind", "one of param|local", v313);
+	const v314 = v311["type"];
+	if (v314 === undefined) fail(p + ".type", 'present', undefined);
+	if (v314 !== null) {
+		checkTypeId(v314, p + ".type", o, d + 1);
 	}
-	const v309 = v305["address"];
-	if (v309 !== undefined) {
-		checkHex(v309, p + ".address", o, d + 1);
+	const v315 = v311["address"];
+	if (v315 !== undefined) {
+		checkHex(v315, p + ".address", o, d + 1);
 	}
-	const v310 = v305["register"];
-	if (v310 !== undefined) {
-		if (!(typeof v310 === 'string')) fail(p + ".register", "a string", v310);
+	const v316 = v311["register"];
+	if (v316 !== undefined) {
+		if (!(typeof v316 === 'string')) fail(p + ".register", "a string", v316);
 	}
-	const v311 = v305["bytes"];
-	if (v311 !== undefined) {
-		if (!(typeof v311 === 'string')) fail(p + ".bytes", "a string", v311);
+	const v317 = v311["bytes"];
+	if (v317 !== undefined) {
+		if (!(typeof v317 === 'string')) fail(p + ".bytes", "a string", v317);
 	}
-	const v312 = v305["unavailable"];
-	if (v312 !== undefined) {
-		if (!(typeof v312 === 'string')) fail(p + ".unavailable", "a string", v312);
+	const v318 = v311["unavailable"];
+	if (v318 !== undefined) {
+		if (!(typeof v318 === 'string')) fail(p + ".unavailable", "a string", v318);
 	}
 	if (o.strict) {
-		for (const v313 of Object.keys(v305)) {
-			if (!(["name","kind","type","address","register","bytes","unavailable"] as readonly string[]).includes(v313)) fail(p + '.' + v313, 'not there (not in the schema)', v305[v313]);
+		for (const v319 of Object.keys(v311)) {
+			if (!(["name","kind","type","address","register","bytes","unavailable"] as readonly string[]).includes(v319)) fail(p + '.' + v319, 'not there (not in the schema)', v311[v319]);
 		}
 	}
 }
@@ -2111,35 +2148,35 @@ function checkFrameVar(v: unknown, p: string, o: Opts, d: number): void {
 function checkFrameVarsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v314 = v as Record<string, unknown>;
-	const v315 = v314["pid"];
-	if (v315 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v315 === 'number' && Number.isInteger(v315))) fail(p + ".pid", "an integer", v315);
-	const v316 = v314["tid"];
-	if (v316 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v316 === 'number' && Number.isInteger(v316))) fail(p + ".tid", "an integer", v316);
-	const v317 = v314["frame"];
-	if (v317 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v317 === 'number' && Number.isInteger(v317))) fail(p + ".frame", "an integer", v317);
-	const v318 = v314["pc"];
-	if (v318 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v318, p + ".pc", o, d + 1);
-	const v319 = v314["function"];
-	if (v319 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v319 === 'string' || v319 === null)) fail(p + ".function", "a string or null", v319);
-	const v320 = v314["note"];
-	if (v320 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v320 === 'string' || v320 === null)) fail(p + ".note", "a string or null", v320);
-	const v321 = v314["variables"];
-	if (v321 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v321))) fail(p + ".variables", "an array", v321);
-	for (let v322 = 0; v322 < v321.length; v322++) {
-		const v323: unknown = v321[v322];
-		checkFrameVar(v323, p + ".variables" + '[' + v322 + ']', o, d + 1);
+	const v320 = v as Record<string, unknown>;
+	const v321 = v320["pid"];
+	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v321 === 'number' && Number.isInteger(v321))) fail(p + ".pid", "an integer", v321);
+	const v322 = v320["tid"];
+	if (v322 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v322 === 'number' && Number.isInteger(v322))) fail(p + ".tid", "an integer", v322);
+	const v323 = v320["frame"];
+	if (v323 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v323 === 'number' && Number.isInteger(v323))) fail(p + ".frame", "an integer", v323);
+	const v324 = v320["pc"];
+	if (v324 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v324, p + ".pc", o, d + 1);
+	const v325 = v320["function"];
+	if (v325 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v325 === 'string' || v325 === null)) fail(p + ".function", "a string or null", v325);
+	const v326 = v320["note"];
+	if (v326 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v326 === 'string' || v326 === null)) fail(p + ".note", "a string or null", v326);
+	const v327 = v320["variables"];
+	if (v327 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v327))) fail(p + ".variables", "an array", v327);
+	for (let v328 = 0; v328 < v327.length; v328++) {
+		const v329: unknown = v327[v328];
+		checkFrameVar(v329, p + ".variables" + '[' + v328 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v324 of Object.keys(v314)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v324)) fail(p + '.' + v324, 'not there (not in the schema)', v314[v324]);
+		for (const v330 of Object.keys(v320)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v330)) fail(p + '.' + v330, 'not there (not in the schema)', v320[v330]);
 		}
 	}
 }
@@ -2147,29 +2184,29 @@ function checkFrameVarsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeField(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v325 = v as Record<string, unknown>;
-	const v326 = v325["name"];
-	if (v326 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v326 === 'string' || v326 === null)) fail(p + ".name", "a string or null", v326);
-	const v327 = v325["type"];
-	if (v327 === undefined) fail(p + ".type", 'present', undefined);
-	if (v327 !== null) {
-		checkTypeId(v327, p + ".type", o, d + 1);
+	const v331 = v as Record<string, unknown>;
+	const v332 = v331["name"];
+	if (v332 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v332 === 'string' || v332 === null)) fail(p + ".name", "a string or null", v332);
+	const v333 = v331["type"];
+	if (v333 === undefined) fail(p + ".type", 'present', undefined);
+	if (v333 !== null) {
+		checkTypeId(v333, p + ".type", o, d + 1);
 	}
-	const v328 = v325["offset"];
-	if (v328 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v328 === 'number' && Number.isInteger(v328))) fail(p + ".offset", "an integer", v328);
-	const v329 = v325["bitSize"];
-	if (v329 !== undefined) {
-		if (!(typeof v329 === 'number' && Number.isInteger(v329))) fail(p + ".bitSize", "an integer", v329);
+	const v334 = v331["offset"];
+	if (v334 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v334 === 'number' && Number.isInteger(v334))) fail(p + ".offset", "an integer", v334);
+	const v335 = v331["bitSize"];
+	if (v335 !== undefined) {
+		if (!(typeof v335 === 'number' && Number.isInteger(v335))) fail(p + ".bitSize", "an integer", v335);
 	}
-	const v330 = v325["bitOffset"];
-	if (v330 !== undefined) {
-		if (!(typeof v330 === 'number' && Number.isInteger(v330))) fail(p + ".bitOffset", "an integer", v330);
+	const v336 = v331["bitOffset"];
+	if (v336 !== undefined) {
+		if (!(typeof v336 === 'number' && Number.isInteger(v336))) fail(p + ".bitOffset", "an integer", v336);
 	}
 	if (o.strict) {
-		for (const v331 of Object.keys(v325)) {
-			if (!(["name","type","offset","bitSize","bitOffset"] as readonly string[]).includes(v331)) fail(p + '.' + v331, 'not there (not in the schema)', v325[v331]);
+		for (const v337 of Object.keys(v331)) {
+			if (!(["name","type","offset","bitSize","bitOffset"] as readonly string[]).includes(v337)) fail(p + '.' + v337, 'not there (not in the schema)', v331[v337]);
 		}
 	}
 }
@@ -2177,77 +2214,77 @@ function checkTypeField(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeLayout(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v332 = v as Record<string, unknown>;
-	const v333 = v332["id"];
-	if (v333 === undefined) fail(p + ".id", 'present', undefined);
-	checkTypeId(v333, p + ".id", o, d + 1);
-	const v334 = v332["name"];
-	if (v334 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v334 === 'string')) fail(p + ".name", "a string", v334);
-	const v335 = v332["kind"];
-	if (v335 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v335 !== 'string' || !["base","pointer","typedef","qualified","struct","union","enum","array","function","other"].includes(v335)) fail(p + ".kind", "one of base|pointer|typedef|qualified|struct|union|enum|array|function|other", v335);
-	const v336 = v332["size"];
-	if (v336 !== undefined) {
-		if (!(typeof v336 === 'number' && Number.isInteger(v336))) fail(p + ".size", "an integer", v336);
+	const v338 = v as Record<string, unknown>;
+	const v339 = v338["id"];
+	if (v339 === undefined) fail(p + ".id", 'present', undefined);
+	checkTypeId(v339, p + ".id", o, d + 1);
+	const v340 = v338["name"];
+	if (v340 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v340 === 'string')) fail(p + ".name", "a string", v340);
+	const v341 = v338["kind"];
+	if (v341 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v341 !== 'string' || !["base","pointer","typedef","qualified","struct","union","enum","array","function","other"].includes(v341)) fail(p + ".kind", "one of base|pointer|typedef|qualified|struct|union|enum|array|function|other", v341);
+	const v342 = v338["size"];
+	if (v342 !== undefined) {
+		if (!(typeof v342 === 'number' && Number.isInteger(v342))) fail(p + ".size", "an integer", v342);
 	}
-	const v337 = v332["encoding"];
-	if (v337 !== undefined) {
-		if (typeof v337 !== 'string' || !["signed","unsigned","signedChar","unsignedChar","bool","float","other"].includes(v337)) fail(p + ".encoding", "one of signed|unsigned|signedChar|unsignedChar|bool|float|other", v337);
-	}
-	const v338 = v332["target"];
-	if (v338 !== undefined) {
-		if (v338 !== null) {
-			checkTypeId(v338, p + ".target", o, d + 1);
-		}
-	}
-	const v339 = v332["declaration"];
-	if (v339 !== undefined) {
-		if (!(typeof v339 === 'boolean')) fail(p + ".declaration", "a boolean", v339);
-	}
-	const v340 = v332["fields"];
-	if (v340 !== undefined) {
-		if (!(Array.isArray(v340))) fail(p + ".fields", "an array", v340);
-		for (let v341 = 0; v341 < v340.length; v341++) {
-			const v342: unknown = v340[v341];
-			checkTypeField(v342, p + ".fields" + '[' + v341 + ']', o, d + 1);
-		}
-	}
-	const v343 = v332["signed"];
+	const v343 = v338["encoding"];
 	if (v343 !== undefined) {
-		if (!(typeof v343 === 'boolean')) fail(p + ".signed", "a boolean", v343);
+		if (typeof v343 !== 'string' || !["signed","unsigned","signedChar","unsignedChar","bool","float","other"].includes(v343)) fail(p + ".encoding", "one of signed|unsigned|signedChar|unsignedChar|bool|float|other", v343);
 	}
-	const v344 = v332["enumerators"];
+	const v344 = v338["target"];
 	if (v344 !== undefined) {
-		if (!(Array.isArray(v344))) fail(p + ".enumerators", "an array", v344);
-		for (let v345 = 0; v345 < v344.length; v345++) {
-			const v346: unknown = v344[v345];
-			if (!(isObject(v346))) fail(p + ".enumerators" + '[' + v345 + ']', "an object", v346);
-			const v347 = v346 as Record<string, unknown>;
-			const v348 = v347["name"];
-			if (v348 === undefined) fail(p + ".enumerators" + '[' + v345 + ']' + ".name", 'present', undefined);
-			if (!(typeof v348 === 'string')) fail(p + ".enumerators" + '[' + v345 + ']' + ".name", "a string", v348);
-			const v349 = v347["value"];
-			if (v349 === undefined) fail(p + ".enumerators" + '[' + v345 + ']' + ".value", 'present', undefined);
-			if (!(typeof v349 === 'string')) fail(p + ".enumerators" + '[' + v345 + ']' + ".value", "a string", v349);
+		if (v344 !== null) {
+			checkTypeId(v344, p + ".target", o, d + 1);
+		}
+	}
+	const v345 = v338["declaration"];
+	if (v345 !== undefined) {
+		if (!(typeof v345 === 'boolean')) fail(p + ".declaration", "a boolean", v345);
+	}
+	const v346 = v338["fields"];
+	if (v346 !== undefined) {
+		if (!(Array.isArray(v346))) fail(p + ".fields", "an array", v346);
+		for (let v347 = 0; v347 < v346.length; v347++) {
+			const v348: unknown = v346[v347];
+			checkTypeField(v348, p + ".fields" + '[' + v347 + ']', o, d + 1);
+		}
+	}
+	const v349 = v338["signed"];
+	if (v349 !== undefined) {
+		if (!(typeof v349 === 'boolean')) fail(p + ".signed", "a boolean", v349);
+	}
+	const v350 = v338["enumerators"];
+	if (v350 !== undefined) {
+		if (!(Array.isArray(v350))) fail(p + ".enumerators", "an array", v350);
+		for (let v351 = 0; v351 < v350.length; v351++) {
+			const v352: unknown = v350[v351];
+			if (!(isObject(v352))) fail(p + ".enumerators" + '[' + v351 + ']', "an object", v352);
+			const v353 = v352 as Record<string, unknown>;
+			const v354 = v353["name"];
+			if (v354 === undefined) fail(p + ".enumerators" + '[' + v351 + ']' + ".name", 'present', undefined);
+			if (!(typeof v354 === 'string')) fail(p + ".enumerators" + '[' + v351 + ']' + ".name", "a string", v354);
+			const v355 = v353["value"];
+			if (v355 === undefined) fail(p + ".enumerators" + '[' + v351 + ']' + ".value", 'present', undefined);
+			if (!(typeof v355 === 'string')) fail(p + ".enumerators" + '[' + v351 + ']' + ".value", "a string", v355);
 			if (o.strict) {
-				for (const v350 of Object.keys(v347)) {
-					if (!(["name","value"] as readonly string[]).includes(v350)) fail(p + ".enumerators" + '[' + v345 + ']' + '.' + v350, 'not there (not in the schema)', v347[v350]);
+				for (const v356 of Object.keys(v353)) {
+					if (!(["name","value"] as readonly string[]).includes(v356)) fail(p + ".enumerators" + '[' + v351 + ']' + '.' + v356, 'not there (not in the schema)', v353[v356]);
 				}
 			}
 		}
 	}
-	const v351 = v332["dims"];
-	if (v351 !== undefined) {
-		if (!(Array.isArray(v351))) fail(p + ".dims", "an array", v351);
-		for (let v352 = 0; v352 < v351.length; v352++) {
-			const v353: unknown = v351[v352];
-			if (!(typeof v353 === 'number' && Number.isInteger(v353))) fail(p + ".dims" + '[' + v352 + ']', "an integer", v353);
+	const v357 = v338["dims"];
+	if (v357 !== undefined) {
+		if (!(Array.isArray(v357))) fail(p + ".dims", "an array", v357);
+		for (let v358 = 0; v358 < v357.length; v358++) {
+			const v359: unknown = v357[v358];
+			if (!(typeof v359 === 'number' && Number.isInteger(v359))) fail(p + ".dims" + '[' + v358 + ']', "an integer", v359);
 		}
 	}
 	if (o.strict) {
-		for (const v354 of Object.keys(v332)) {
-			if (!(["id","name","kind","size","encoding","target","declaration","fields","signed","enumerators","dims"] as readonly string[]).includes(v354)) fail(p + '.' + v354, 'not there (not in the schema)', v332[v354]);
+		for (const v360 of Object.keys(v338)) {
+			if (!(["id","name","kind","size","encoding","target","declaration","fields","signed","enumerators","dims"] as readonly string[]).includes(v360)) fail(p + '.' + v360, 'not there (not in the schema)', v338[v360]);
 		}
 	}
 }
@@ -2255,18 +2292,18 @@ function checkTypeLayout(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v355 = v as Record<string, unknown>;
-	const v356 = v355["pid"];
-	if (v356 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v356 === 'number' && Number.isInteger(v356))) fail(p + ".pid", "an integer", v356);
-	const v357 = v355["type"];
-	if (v357 === undefined) fail(p + ".type", 'present', undefined);
-	if (v357 !== null) {
-		checkTypeLayout(v357, p + ".type", o, d + 1);
+	const v361 = v as Record<string, unknown>;
+	const v362 = v361["pid"];
+	if (v362 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v362 === 'number' && Number.isInteger(v362))) fail(p + ".pid", "an integer", v362);
+	const v363 = v361["type"];
+	if (v363 === undefined) fail(p + ".type", 'present', undefined);
+	if (v363 !== null) {
+		checkTypeLayout(v363, p + ".type", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v358 of Object.keys(v355)) {
-			if (!(["pid","type"] as readonly string[]).includes(v358)) fail(p + '.' + v358, 'not there (not in the schema)', v355[v358]);
+		for (const v364 of Object.keys(v361)) {
+			if (!(["pid","type"] as readonly string[]).includes(v364)) fail(p + '.' + v364, 'not there (not in the schema)', v361[v364]);
 		}
 	}
 }
@@ -2274,16 +2311,16 @@ function checkTypeInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v359 = v as Record<string, unknown>;
-	const v360 = v359["pid"];
-	if (v360 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v360 === 'number' && Number.isInteger(v360))) fail(p + ".pid", "an integer", v360);
-	const v361 = v359["variable"];
-	if (v361 === undefined) fail(p + ".variable", 'present', undefined);
-	checkLocalVariable(v361, p + ".variable", o, d + 1);
+	const v365 = v as Record<string, unknown>;
+	const v366 = v365["pid"];
+	if (v366 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v366 === 'number' && Number.isInteger(v366))) fail(p + ".pid", "an integer", v366);
+	const v367 = v365["variable"];
+	if (v367 === undefined) fail(p + ".variable", 'present', undefined);
+	checkLocalVariable(v367, p + ".variable", o, d + 1);
 	if (o.strict) {
-		for (const v362 of Object.keys(v359)) {
-			if (!(["pid","variable"] as readonly string[]).includes(v362)) fail(p + '.' + v362, 'not there (not in the schema)', v359[v362]);
+		for (const v368 of Object.keys(v365)) {
+			if (!(["pid","variable"] as readonly string[]).includes(v368)) fail(p + '.' + v368, 'not there (not in the schema)', v365[v368]);
 		}
 	}
 }
@@ -2291,20 +2328,20 @@ function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v363 = v as Record<string, unknown>;
-	const v364 = v363["pid"];
-	if (v364 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v364 === 'number' && Number.isInteger(v364))) fail(p + ".pid", "an integer", v364);
-	const v365 = v363["variables"];
-	if (v365 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v365))) fail(p + ".variables", "an array", v365);
-	for (let v366 = 0; v366 < v365.length; v366++) {
-		const v367: unknown = v365[v366];
-		checkLocalVariable(v367, p + ".variables" + '[' + v366 + ']', o, d + 1);
+	const v369 = v as Record<string, unknown>;
+	const v370 = v369["pid"];
+	if (v370 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v370 === 'number' && Number.isInteger(v370))) fail(p + ".pid", "an integer", v370);
+	const v371 = v369["variables"];
+	if (v371 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v371))) fail(p + ".variables", "an array", v371);
+	for (let v372 = 0; v372 < v371.length; v372++) {
+		const v373: unknown = v371[v372];
+		checkLocalVariable(v373, p + ".variables" + '[' + v372 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v368 of Object.keys(v363)) {
-			if (!(["pid","variables"] as readonly string[]).includes(v368)) fail(p + '.' + v368, 'not there (not in the schema)', v363[v368]);
+		for (const v374 of Object.keys(v369)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v374)) fail(p + '.' + v374, 'not there (not in the schema)', v369[v374]);
 		}
 	}
 }
@@ -2312,13 +2349,13 @@ function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v369 = v as Record<string, unknown>;
-	const v370 = v369["pid"];
-	if (v370 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v370 === 'number' && Number.isInteger(v370))) fail(p + ".pid", "an integer", v370);
+	const v375 = v as Record<string, unknown>;
+	const v376 = v375["pid"];
+	if (v376 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v376 === 'number' && Number.isInteger(v376))) fail(p + ".pid", "an integer", v376);
 	if (o.strict) {
-		for (const v371 of Object.keys(v369)) {
-			if (!(["pid"] as readonly string[]).includes(v371)) fail(p + '.' + v371, 'not there (not in the schema)', v369[v371]);
+		for (const v377 of Object.keys(v375)) {
+			if (!(["pid"] as readonly string[]).includes(v377)) fail(p + '.' + v377, 'not there (not in the schema)', v375[v377]);
 		}
 	}
 }
@@ -2326,23 +2363,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v372 = v as Record<string, unknown>;
-	const v373 = v372["pid"];
-	if (v373 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v373 === 'number' && Number.isInteger(v373))) fail(p + ".pid", "an integer", v373);
-	const v374 = v372["stopped"];
-	if (v374 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v374 === 'boolean')) fail(p + ".stopped", "a boolean", v374);
-	const v375 = v372["tids"];
-	if (v375 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v375))) fail(p + ".tids", "an array", v375);
-	for (let v376 = 0; v376 < v375.length; v376++) {
-		const v377: unknown = v375[v376];
-		if (!(typeof v377 === 'number' && Number.isInteger(v377))) fail(p + ".tids" + '[' + v376 + ']', "an integer", v377);
+	const v378 = v as Record<string, unknown>;
+	const v379 = v378["pid"];
+	if (v379 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v379 === 'number' && Number.isInteger(v379))) fail(p + ".pid", "an integer", v379);
+	const v380 = v378["stopped"];
+	if (v380 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v380 === 'boolean')) fail(p + ".stopped", "a boolean", v380);
+	const v381 = v378["tids"];
+	if (v381 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v381))) fail(p + ".tids", "an array", v381);
+	for (let v382 = 0; v382 < v381.length; v382++) {
+		const v383: unknown = v381[v382];
+		if (!(typeof v383 === 'number' && Number.isInteger(v383))) fail(p + ".tids" + '[' + v382 + ']', "an integer", v383);
 	}
 	if (o.strict) {
-		for (const v378 of Object.keys(v372)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v378)) fail(p + '.' + v378, 'not there (not in the schema)', v372[v378]);
+		for (const v384 of Object.keys(v378)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v384)) fail(p + '.' + v384, 'not there (not in the schema)', v378[v384]);
 		}
 	}
 }
@@ -2350,23 +2387,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v379 = v as Record<string, unknown>;
-	const v380 = v379["pid"];
-	if (v380 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v380 === 'number' && Number.isInteger(v380))) fail(p + ".pid", "an integer", v380);
-	const v381 = v379["pauseUs"];
-	if (v381 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v381 === 'number' && Number.isInteger(v381))) fail(p + ".pauseUs", "an integer", v381);
-	const v382 = v379["tids"];
-	if (v382 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v382))) fail(p + ".tids", "an array", v382);
-	for (let v383 = 0; v383 < v382.length; v383++) {
-		const v384: unknown = v382[v383];
-		if (!(typeof v384 === 'number' && Number.isInteger(v384))) fail(p + ".tids" + '[' + v383 + ']', "an integer", v384);
+	const v385 = v as Record<string, unknown>;
+	const v386 = v385["pid"];
+	if (v386 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v386 === 'number' && Number.isInteger(v386))) fail(p + ".pid", "an integer", v386);
+	const v387 = v385["pauseUs"];
+	if (v387 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v387 === 'number' && Number.isInteger(v387))) fail(p + ".pauseUs", "an integer", v387);
+	const v388 = v385["tids"];
+	if (v388 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v388))) fail(p + ".tids", "an array", v388);
+	for (let v389 = 0; v389 < v388.length; v389++) {
+		const v390: unknown = v388[v389];
+		if (!(typeof v390 === 'number' && Number.isInteger(v390))) fail(p + ".tids" + '[' + v389 + ']', "an integer", v390);
 	}
 	if (o.strict) {
-		for (const v385 of Object.keys(v379)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v385)) fail(p + '.' + v385, 'not there (not in the schema)', v379[v385]);
+		for (const v391 of Object.keys(v385)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v391)) fail(p + '.' + v391, 'not there (not in the schema)', v385[v391]);
 		}
 	}
 }
@@ -2374,26 +2411,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v386 = v as Record<string, unknown>;
-	const v387 = v386["pid"];
-	if (v387 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v387 === 'number' && Number.isInteger(v387))) fail(p + ".pid", "an integer", v387);
-	const v388 = v386["stdoutFd"];
-	if (v388 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v388 === 'number' && Number.isInteger(v388))) fail(p + ".stdoutFd", "an integer", v388);
-	const v389 = v386["stderrFd"];
-	if (v389 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v389 === 'number' && Number.isInteger(v389))) fail(p + ".stderrFd", "an integer", v389);
-	const v390 = v386["tids"];
-	if (v390 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v390))) fail(p + ".tids", "an array", v390);
-	for (let v391 = 0; v391 < v390.length; v391++) {
-		const v392: unknown = v390[v391];
-		if (!(typeof v392 === 'number' && Number.isInteger(v392))) fail(p + ".tids" + '[' + v391 + ']', "an integer", v392);
+	const v392 = v as Record<string, unknown>;
+	const v393 = v392["pid"];
+	if (v393 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v393 === 'number' && Number.isInteger(v393))) fail(p + ".pid", "an integer", v393);
+	const v394 = v392["stdoutFd"];
+	if (v394 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v394 === 'number' && Number.isInteger(v394))) fail(p + ".stdoutFd", "an integer", v394);
+	const v395 = v392["stderrFd"];
+	if (v395 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v395 === 'number' && Number.isInteger(v395))) fail(p + ".stderrFd", "an integer", v395);
+	const v396 = v392["tids"];
+	if (v396 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v396))) fail(p + ".tids", "an array", v396);
+	for (let v397 = 0; v397 < v396.length; v397++) {
+		const v398: unknown = v396[v397];
+		if (!(typeof v398 === 'number' && Number.isInteger(v398))) fail(p + ".tids" + '[' + v397 + ']', "an integer", v398);
 	}
 	if (o.strict) {
-		for (const v393 of Object.keys(v386)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v393)) fail(p + '.' + v393, 'not there (not in the schema)', v386[v393]);
+		for (const v399 of Object.keys(v392)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v399)) fail(p + '.' + v399, 'not there (not in the schema)', v392[v399]);
 		}
 	}
 }
@@ -2401,57 +2438,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v394 = v as Record<string, unknown>;
-	const v395 = v394["pid"];
-	if (v395 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v395 === 'number' && Number.isInteger(v395))) fail(p + ".pid", "an integer", v395);
-	const v396 = v394["tid"];
-	if (v396 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v396 === 'number' && Number.isInteger(v396))) fail(p + ".tid", "an integer", v396);
-	const v397 = v394["pc"];
-	if (v397 !== undefined) {
-		checkHex(v397, p + ".pc", o, d + 1);
-	}
-	const v398 = v394["interrupted"];
-	if (v398 !== undefined) {
-		if (!(typeof v398 === 'boolean')) fail(p + ".interrupted", "a boolean", v398);
-	}
-	const v399 = v394["reason"];
-	if (v399 !== undefined) {
-		if (typeof v399 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v399)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v399);
-	}
-	const v400 = v394["stopTid"];
-	if (v400 !== undefined) {
-		if (!(typeof v400 === 'number' && Number.isInteger(v400))) fail(p + ".stopTid", "an integer", v400);
-	}
-	const v401 = v394["signal"];
-	if (v401 !== undefined) {
-		if (!(typeof v401 === 'number' && Number.isInteger(v401))) fail(p + ".signal", "an integer", v401);
-		if (typeof v401 === 'number' && v401 < 1) fail(p + ".signal", ">= 1", v401);
-		if (typeof v401 === 'number' && v401 > 64) fail(p + ".signal", "<= 64", v401);
-	}
-	const v402 = v394["addr"];
-	if (v402 !== undefined) {
-		checkHex(v402, p + ".addr", o, d + 1);
-	}
-	const v403 = v394["singleSteps"];
+	const v400 = v as Record<string, unknown>;
+	const v401 = v400["pid"];
+	if (v401 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v401 === 'number' && Number.isInteger(v401))) fail(p + ".pid", "an integer", v401);
+	const v402 = v400["tid"];
+	if (v402 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v402 === 'number' && Number.isInteger(v402))) fail(p + ".tid", "an integer", v402);
+	const v403 = v400["pc"];
 	if (v403 !== undefined) {
-		if (!(typeof v403 === 'number' && Number.isInteger(v403))) fail(p + ".singleSteps", "an integer", v403);
-		if (typeof v403 === 'number' && v403 < 0) fail(p + ".singleSteps", ">= 0", v403);
+		checkHex(v403, p + ".pc", o, d + 1);
 	}
-	const v404 = v394["continues"];
+	const v404 = v400["interrupted"];
 	if (v404 !== undefined) {
-		if (!(typeof v404 === 'number' && Number.isInteger(v404))) fail(p + ".continues", "an integer", v404);
-		if (typeof v404 === 'number' && v404 < 0) fail(p + ".continues", ">= 0", v404);
+		if (!(typeof v404 === 'boolean')) fail(p + ".interrupted", "a boolean", v404);
 	}
-	const v405 = v394["us"];
+	const v405 = v400["reason"];
 	if (v405 !== undefined) {
-		if (!(typeof v405 === 'number' && Number.isInteger(v405))) fail(p + ".us", "an integer", v405);
-		if (typeof v405 === 'number' && v405 < 0) fail(p + ".us", ">= 0", v405);
+		if (typeof v405 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v405)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v405);
+	}
+	const v406 = v400["stopTid"];
+	if (v406 !== undefined) {
+		if (!(typeof v406 === 'number' && Number.isInteger(v406))) fail(p + ".stopTid", "an integer", v406);
+	}
+	const v407 = v400["signal"];
+	if (v407 !== undefined) {
+		if (!(typeof v407 === 'number' && Number.isInteger(v407))) fail(p + ".signal", "an integer", v407);
+		if (typeof v407 === 'number' && v407 < 1) fail(p + ".signal", ">= 1", v407);
+		if (typeof v407 === 'number' && v407 > 64) fail(p + ".signal", "<= 64", v407);
+	}
+	const v408 = v400["addr"];
+	if (v408 !== undefined) {
+		checkHex(v408, p + ".addr", o, d + 1);
+	}
+	const v409 = v400["singleSteps"];
+	if (v409 !== undefined) {
+		if (!(typeof v409 === 'number' && Number.isInteger(v409))) fail(p + ".singleSteps", "an integer", v409);
+		if (typeof v409 === 'number' && v409 < 0) fail(p + ".singleSteps", ">= 0", v409);
+	}
+	const v410 = v400["continues"];
+	if (v410 !== undefined) {
+		if (!(typeof v410 === 'number' && Number.isInteger(v410))) fail(p + ".continues", "an integer", v410);
+		if (typeof v410 === 'number' && v410 < 0) fail(p + ".continues", ">= 0", v410);
+	}
+	const v411 = v400["us"];
+	if (v411 !== undefined) {
+		if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".us", "an integer", v411);
+		if (typeof v411 === 'number' && v411 < 0) fail(p + ".us", ">= 0", v411);
 	}
 	if (o.strict) {
-		for (const v406 of Object.keys(v394)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v406)) fail(p + '.' + v406, 'not there (not in the schema)', v394[v406]);
+		for (const v412 of Object.keys(v400)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v412)) fail(p + '.' + v412, 'not there (not in the schema)', v400[v412]);
 		}
 	}
 }
@@ -2459,13 +2496,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v407 = v as Record<string, unknown>;
-	const v408 = v407["addr"];
-	if (v408 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v408, p + ".addr", o, d + 1);
+	const v413 = v as Record<string, unknown>;
+	const v414 = v413["addr"];
+	if (v414 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v414, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v409 of Object.keys(v407)) {
-			if (!(["addr"] as readonly string[]).includes(v409)) fail(p + '.' + v409, 'not there (not in the schema)', v407[v409]);
+		for (const v415 of Object.keys(v413)) {
+			if (!(["addr"] as readonly string[]).includes(v415)) fail(p + '.' + v415, 'not there (not in the schema)', v413[v415]);
 		}
 	}
 }
@@ -2473,16 +2510,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v410 = v as Record<string, unknown>;
-	const v411 = v410["tid"];
-	if (v411 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".tid", "an integer", v411);
-	const v412 = v410["gpr"];
-	if (v412 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v412, p + ".gpr", o, d + 1);
+	const v416 = v as Record<string, unknown>;
+	const v417 = v416["tid"];
+	if (v417 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v417 === 'number' && Number.isInteger(v417))) fail(p + ".tid", "an integer", v417);
+	const v418 = v416["gpr"];
+	if (v418 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v418, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v413 of Object.keys(v410)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v413)) fail(p + '.' + v413, 'not there (not in the schema)', v410[v413]);
+		for (const v419 of Object.keys(v416)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v419)) fail(p + '.' + v419, 'not there (not in the schema)', v416[v419]);
 		}
 	}
 }
@@ -2490,13 +2527,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v414 = v as Record<string, unknown>;
-	const v415 = v414["tracerTid"];
-	if (v415 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v415 === 'number' && Number.isInteger(v415))) fail(p + ".tracerTid", "an integer", v415);
+	const v420 = v as Record<string, unknown>;
+	const v421 = v420["tracerTid"];
+	if (v421 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v421 === 'number' && Number.isInteger(v421))) fail(p + ".tracerTid", "an integer", v421);
 	if (o.strict) {
-		for (const v416 of Object.keys(v414)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v416)) fail(p + '.' + v416, 'not there (not in the schema)', v414[v416]);
+		for (const v422 of Object.keys(v420)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v422)) fail(p + '.' + v422, 'not there (not in the schema)', v420[v422]);
 		}
 	}
 }
@@ -2504,34 +2541,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v417 = v as Record<string, unknown>;
-	const v418 = v417["pc"];
-	if (v418 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v418, p + ".pc", o, d + 1);
-	const v419 = v417["sp"];
-	if (v419 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v419, p + ".sp", o, d + 1);
-	const v420 = v417["function"];
-	if (v420 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v420 === 'string' || v420 === null)) fail(p + ".function", "a string or null", v420);
-	const v421 = v417["offset"];
-	if (v421 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v421 === 'number' && Number.isInteger(v421))) fail(p + ".offset", "an integer", v421);
-	const v422 = v417["module"];
-	if (v422 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v422 === 'string' || v422 === null)) fail(p + ".module", "a string or null", v422);
-	const v423 = v417["file"];
-	if (v423 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v423 === 'string' || v423 === null)) fail(p + ".file", "a string or null", v423);
-	const v424 = v417["line"];
-	if (v424 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v424 === 'number' && Number.isInteger(v424) || v424 === null)) fail(p + ".line", "an integer or null", v424);
-	const v425 = v417["column"];
-	if (v425 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v425 === 'number' && Number.isInteger(v425) || v425 === null)) fail(p + ".column", "an integer or null", v425);
+	const v423 = v as Record<string, unknown>;
+	const v424 = v423["pc"];
+	if (v424 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v424, p + ".pc", o, d + 1);
+	const v425 = v423["sp"];
+	if (v425 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v425, p + ".sp", o, d + 1);
+	const v426 = v423["function"];
+	if (v426 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v426 === 'string' || v426 === null)) fail(p + ".function", "a string or null", v426);
+	const v427 = v423["offset"];
+	if (v427 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v427 === 'number' && Number.isInteger(v427))) fail(p + ".offset", "an integer", v427);
+	const v428 = v423["module"];
+	if (v428 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v428 === 'string' || v428 === null)) fail(p + ".module", "a string or null", v428);
+	const v429 = v423["file"];
+	if (v429 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v429 === 'string' || v429 === null)) fail(p + ".file", "a string or null", v429);
+	const v430 = v423["line"];
+	if (v430 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v430 === 'number' && Number.isInteger(v430) || v430 === null)) fail(p + ".line", "an integer or null", v430);
+	const v431 = v423["column"];
+	if (v431 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v431 === 'number' && Number.isInteger(v431) || v431 === null)) fail(p + ".column", "an integer or null", v431);
 	if (o.strict) {
-		for (const v426 of Object.keys(v417)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v426)) fail(p + '.' + v426, 'not there (not in the schema)', v417[v426]);
+		for (const v432 of Object.keys(v423)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v432)) fail(p + '.' + v432, 'not there (not in the schema)', v423[v432]);
 		}
 	}
 }
@@ -2539,53 +2576,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v427 = v as Record<string, unknown>;
-	const v428 = v427["pid"];
-	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v428 === 'number' && Number.isInteger(v428))) fail(p + ".pid", "an integer", v428);
-	const v429 = v427["tid"];
-	if (v429 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v429 === 'number' && Number.isInteger(v429))) fail(p + ".tid", "an integer", v429);
-	const v430 = v427["unwinder"];
-	if (v430 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v430 !== 'string' || !["libdw","frame-pointer"].includes(v430)) fail(p + ".unwinder", "one of libdw|frame-pointer", v430);
-	const v431 = v427["note"];
-	if (v431 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v431 === 'string' || v431 === null)) fail(p + ".note", "a string or null", v431);
-	const v432 = v427["frames"];
-	if (v432 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v432))) fail(p + ".frames", "an array", v432);
-	for (let v433 = 0; v433 < v432.length; v433++) {
-		const v434: unknown = v432[v433];
-		checkStackFrameInfo(v434, p + ".frames" + '[' + v433 + ']', o, d + 1);
+	const v433 = v as Record<string, unknown>;
+	const v434 = v433["pid"];
+	if (v434 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v434 === 'number' && Number.isInteger(v434))) fail(p + ".pid", "an integer", v434);
+	const v435 = v433["tid"];
+	if (v435 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v435 === 'number' && Number.isInteger(v435))) fail(p + ".tid", "an integer", v435);
+	const v436 = v433["unwinder"];
+	if (v436 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v436 !== 'string' || !["libdw","frame-pointer"].includes(v436)) fail(p + ".unwinder", "one of libdw|frame-pointer", v436);
+	const v437 = v433["note"];
+	if (v437 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v437 === 'string' || v437 === null)) fail(p + ".note", "a string or null", v437);
+	const v438 = v433["frames"];
+	if (v438 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v438))) fail(p + ".frames", "an array", v438);
+	for (let v439 = 0; v439 < v438.length; v439++) {
+		const v440: unknown = v438[v439];
+		checkStackFrameInfo(v440, p + ".frames" + '[' + v439 + ']', o, d + 1);
 	}
-	const v435 = v427["threads"];
-	if (v435 !== undefined) {
-		if (!(Array.isArray(v435))) fail(p + ".threads", "an array", v435);
-		for (let v436 = 0; v436 < v435.length; v436++) {
-			const v437: unknown = v435[v436];
-			if (!(isObject(v437))) fail(p + ".threads" + '[' + v436 + ']', "an object", v437);
-			const v438 = v437 as Record<string, unknown>;
-			const v439 = v438["tid"];
-			if (v439 === undefined) fail(p + ".threads" + '[' + v436 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v439 === 'number' && Number.isInteger(v439))) fail(p + ".threads" + '[' + v436 + ']' + ".tid", "an integer", v439);
-			const v440 = v438["frames"];
-			if (v440 === undefined) fail(p + ".threads" + '[' + v436 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v440))) fail(p + ".threads" + '[' + v436 + ']' + ".frames", "an array", v440);
-			for (let v441 = 0; v441 < v440.length; v441++) {
-				const v442: unknown = v440[v441];
-				checkStackFrameInfo(v442, p + ".threads" + '[' + v436 + ']' + ".frames" + '[' + v441 + ']', o, d + 1);
+	const v441 = v433["threads"];
+	if (v441 !== undefined) {
+		if (!(Array.isArray(v441))) fail(p + ".threads", "an array", v441);
+		for (let v442 = 0; v442 < v441.length; v442++) {
+			const v443: unknown = v441[v442];
+			if (!(isObject(v443))) fail(p + ".threads" + '[' + v442 + ']', "an object", v443);
+			const v444 = v443 as Record<string, unknown>;
+			const v445 = v444["tid"];
+			if (v445 === undefined) fail(p + ".threads" + '[' + v442 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v445 === 'number' && Number.isInteger(v445))) fail(p + ".threads" + '[' + v442 + ']' + ".tid", "an integer", v445);
+			const v446 = v444["frames"];
+			if (v446 === undefined) fail(p + ".threads" + '[' + v442 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v446))) fail(p + ".threads" + '[' + v442 + ']' + ".frames", "an array", v446);
+			for (let v447 = 0; v447 < v446.length; v447++) {
+				const v448: unknown = v446[v447];
+				checkStackFrameInfo(v448, p + ".threads" + '[' + v442 + ']' + ".frames" + '[' + v447 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v443 of Object.keys(v438)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v443)) fail(p + ".threads" + '[' + v436 + ']' + '.' + v443, 'not there (not in the schema)', v438[v443]);
+				for (const v449 of Object.keys(v444)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v449)) fail(p + ".threads" + '[' + v442 + ']' + '.' + v449, 'not there (not in the schema)', v444[v449]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v444 of Object.keys(v427)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v444)) fail(p + '.' + v444, 'not there (not in the schema)', v427[v444]);
+		for (const v450 of Object.keys(v433)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v433[v450]);
 		}
 	}
 }
@@ -2593,45 +2630,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v445 = v as Record<string, unknown>;
-	const v446 = v445["addresses"];
-	if (v446 !== undefined) {
-		if (!(Array.isArray(v446))) fail(p + ".addresses", "an array", v446);
-		for (let v447 = 0; v447 < v446.length; v447++) {
-			const v448: unknown = v446[v447];
-			checkHex(v448, p + ".addresses" + '[' + v447 + ']', o, d + 1);
+	const v451 = v as Record<string, unknown>;
+	const v452 = v451["addresses"];
+	if (v452 !== undefined) {
+		if (!(Array.isArray(v452))) fail(p + ".addresses", "an array", v452);
+		for (let v453 = 0; v453 < v452.length; v453++) {
+			const v454: unknown = v452[v453];
+			checkHex(v454, p + ".addresses" + '[' + v453 + ']', o, d + 1);
 		}
 	}
-	const v449 = v445["line"];
-	if (v449 !== undefined) {
-		if (!(typeof v449 === 'number' && Number.isInteger(v449) || v449 === null)) fail(p + ".line", "an integer or null", v449);
+	const v455 = v451["line"];
+	if (v455 !== undefined) {
+		if (!(typeof v455 === 'number' && Number.isInteger(v455) || v455 === null)) fail(p + ".line", "an integer or null", v455);
 	}
-	const v450 = v445["function"];
-	if (v450 !== undefined) {
-		if (!(typeof v450 === 'string' || v450 === null)) fail(p + ".function", "a string or null", v450);
+	const v456 = v451["function"];
+	if (v456 !== undefined) {
+		if (!(typeof v456 === 'string' || v456 === null)) fail(p + ".function", "a string or null", v456);
 	}
-	const v451 = v445["offset"];
-	if (v451 !== undefined) {
-		if (!(typeof v451 === 'number' && Number.isInteger(v451))) fail(p + ".offset", "an integer", v451);
+	const v457 = v451["offset"];
+	if (v457 !== undefined) {
+		if (!(typeof v457 === 'number' && Number.isInteger(v457))) fail(p + ".offset", "an integer", v457);
 	}
-	const v452 = v445["module"];
-	if (v452 !== undefined) {
-		if (!(typeof v452 === 'string' || v452 === null)) fail(p + ".module", "a string or null", v452);
+	const v458 = v451["module"];
+	if (v458 !== undefined) {
+		if (!(typeof v458 === 'string' || v458 === null)) fail(p + ".module", "a string or null", v458);
 	}
-	const v453 = v445["file"];
-	if (v453 !== undefined) {
-		if (!(typeof v453 === 'string' || v453 === null)) fail(p + ".file", "a string or null", v453);
+	const v459 = v451["file"];
+	if (v459 !== undefined) {
+		if (!(typeof v459 === 'string' || v459 === null)) fail(p + ".file", "a string or null", v459);
 	}
-	const v454 = v445["column"];
-	if (v454 !== undefined) {
-		if (!(typeof v454 === 'number' && Number.isInteger(v454) || v454 === null)) fail(p + ".column", "an integer or null", v454);
+	const v460 = v451["column"];
+	if (v460 !== undefined) {
+		if (!(typeof v460 === 'number' && Number.isInteger(v460) || v460 === null)) fail(p + ".column", "an integer or null", v460);
 	}
-	const v455 = v445["unwinder"];
-	if (v455 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v455 !== 'string' || !["libdw","frame-pointer"].includes(v455)) fail(p + ".unwinder", "one of libdw|frame-pointer", v455);
+	const v461 = v451["unwinder"];
+	if (v461 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v461 !== 'string' || !["libdw","frame-pointer"].includes(v461)) fail(p + ".unwinder", "one of libdw|frame-pointer", v461);
 	if (o.strict) {
-		for (const v456 of Object.keys(v445)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v456)) fail(p + '.' + v456, 'not there (not in the schema)', v445[v456]);
+		for (const v462 of Object.keys(v451)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v462)) fail(p + '.' + v462, 'not there (not in the schema)', v451[v462]);
 		}
 	}
 }
@@ -2639,51 +2676,51 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v457 = v as Record<string, unknown>;
-	const v458 = v457["name"];
-	if (v458 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v458 === 'string')) fail(p + ".name", "a string", v458);
-	const v459 = v457["type"];
-	if (v459 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v459 === 'string')) fail(p + ".type", "a string", v459);
-	const v460 = v457["value"];
-	if (v460 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v460 === 'string')) fail(p + ".value", "a string", v460);
-	const v461 = v457["address"];
-	if (v461 === undefined) fail(p + ".address", 'present', undefined);
-	if (v461 !== null) {
-		checkHex(v461, p + ".address", o, d + 1);
-	}
-	const v462 = v457["kind"];
-	if (v462 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v462 !== 'string' || !["param","local","member","element","deref","global"].includes(v462)) fail(p + ".kind", "one of param|local|member|element|deref|global", v462);
-	const v463 = v457["expr"];
-	if (v463 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v463 === 'string' || v463 === null)) fail(p + ".expr", "a string or null", v463);
-	const v464 = v457["pointer"];
-	if (v464 !== undefined) {
-		checkHex(v464, p + ".pointer", o, d + 1);
-	}
-	const v465 = v457["typeId"];
-	if (v465 !== undefined) {
-		checkTypeId(v465, p + ".typeId", o, d + 1);
-	}
-	const v466 = v457["raw"];
-	if (v466 !== undefined) {
-		checkRawValue(v466, p + ".raw", o, d + 1);
-	}
-	const v467 = v457["children"];
-	if (v467 === undefined) fail(p + ".children", 'present', undefined);
+	const v463 = v as Record<string, unknown>;
+	const v464 = v463["name"];
+	if (v464 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v464 === 'string')) fail(p + ".name", "a string", v464);
+	const v465 = v463["type"];
+	if (v465 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v465 === 'string')) fail(p + ".type", "a string", v465);
+	const v466 = v463["value"];
+	if (v466 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v466 === 'string')) fail(p + ".value", "a string", v466);
+	const v467 = v463["address"];
+	if (v467 === undefined) fail(p + ".address", 'present', undefined);
 	if (v467 !== null) {
-		if (!(Array.isArray(v467))) fail(p + ".children", "an array", v467);
-		for (let v468 = 0; v468 < v467.length; v468++) {
-			const v469: unknown = v467[v468];
-			checkLocalVariable(v469, p + ".children" + '[' + v468 + ']', o, d + 1);
+		checkHex(v467, p + ".address", o, d + 1);
+	}
+	const v468 = v463["kind"];
+	if (v468 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v468 !== 'string' || !["param","local","member","element","deref","global"].includes(v468)) fail(p + ".kind", "one of param|local|member|element|deref|global", v468);
+	const v469 = v463["expr"];
+	if (v469 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v469 === 'string' || v469 === null)) fail(p + ".expr", "a string or null", v469);
+	const v470 = v463["pointer"];
+	if (v470 !== undefined) {
+		checkHex(v470, p + ".pointer", o, d + 1);
+	}
+	const v471 = v463["typeId"];
+	if (v471 !== undefined) {
+		checkTypeId(v471, p + ".typeId", o, d + 1);
+	}
+	const v472 = v463["raw"];
+	if (v472 !== undefined) {
+		checkRawValue(v472, p + ".raw", o, d + 1);
+	}
+	const v473 = v463["children"];
+	if (v473 === undefined) fail(p + ".children", 'present', undefined);
+	if (v473 !== null) {
+		if (!(Array.isArray(v473))) fail(p + ".children", "an array", v473);
+		for (let v474 = 0; v474 < v473.length; v474++) {
+			const v475: unknown = v473[v474];
+			checkLocalVariable(v475, p + ".children" + '[' + v474 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v470 of Object.keys(v457)) {
-			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v470)) fail(p + '.' + v470, 'not there (not in the schema)', v457[v470]);
+		for (const v476 of Object.keys(v463)) {
+			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v476)) fail(p + '.' + v476, 'not there (not in the schema)', v463[v476]);
 		}
 	}
 }
@@ -2691,21 +2728,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v471 = v as Record<string, unknown>;
-	const v472 = v471["kind"];
-	if (v472 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v472 !== 'string' || !["int","uint","float","bool","pointer"].includes(v472)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v472);
-	const v473 = v471["value"];
-	if (v473 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v473 === 'string')) fail(p + ".value", "a string", v473);
-	const v474 = v471["size"];
-	if (v474 !== undefined) {
-		if (!(typeof v474 === 'number' && Number.isInteger(v474))) fail(p + ".size", "an integer", v474);
-		if (typeof v474 === 'number' && v474 < 1) fail(p + ".size", ">= 1", v474);
+	const v477 = v as Record<string, unknown>;
+	const v478 = v477["kind"];
+	if (v478 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v478 !== 'string' || !["int","uint","float","bool","pointer"].includes(v478)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v478);
+	const v479 = v477["value"];
+	if (v479 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v479 === 'string')) fail(p + ".value", "a string", v479);
+	const v480 = v477["size"];
+	if (v480 !== undefined) {
+		if (!(typeof v480 === 'number' && Number.isInteger(v480))) fail(p + ".size", "an integer", v480);
+		if (typeof v480 === 'number' && v480 < 1) fail(p + ".size", ">= 1", v480);
 	}
 	if (o.strict) {
-		for (const v475 of Object.keys(v471)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v475)) fail(p + '.' + v475, 'not there (not in the schema)', v471[v475]);
+		for (const v481 of Object.keys(v477)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v481)) fail(p + '.' + v481, 'not there (not in the schema)', v477[v481]);
 		}
 	}
 }
@@ -2713,35 +2750,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v476 = v as Record<string, unknown>;
-	const v477 = v476["pid"];
-	if (v477 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v477 === 'number' && Number.isInteger(v477))) fail(p + ".pid", "an integer", v477);
-	const v478 = v476["tid"];
-	if (v478 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v478 === 'number' && Number.isInteger(v478))) fail(p + ".tid", "an integer", v478);
-	const v479 = v476["frame"];
-	if (v479 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v479 === 'number' && Number.isInteger(v479))) fail(p + ".frame", "an integer", v479);
-	const v480 = v476["pc"];
-	if (v480 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v480, p + ".pc", o, d + 1);
-	const v481 = v476["function"];
-	if (v481 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v481 === 'string' || v481 === null)) fail(p + ".function", "a string or null", v481);
-	const v482 = v476["note"];
-	if (v482 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v482 === 'string' || v482 === null)) fail(p + ".note", "a string or null", v482);
-	const v483 = v476["variables"];
-	if (v483 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v483))) fail(p + ".variables", "an array", v483);
-	for (let v484 = 0; v484 < v483.length; v484++) {
-		const v485: unknown = v483[v484];
-		checkLocalVariable(v485, p + ".variables" + '[' + v484 + ']', o, d + 1);
+	const v482 = v as Record<string, unknown>;
+	const v483 = v482["pid"];
+	if (v483 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v483 === 'number' && Number.isInteger(v483))) fail(p + ".pid", "an integer", v483);
+	const v484 = v482["tid"];
+	if (v484 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v484 === 'number' && Number.isInteger(v484))) fail(p + ".tid", "an integer", v484);
+	const v485 = v482["frame"];
+	if (v485 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v485 === 'number' && Number.isInteger(v485))) fail(p + ".frame", "an integer", v485);
+	const v486 = v482["pc"];
+	if (v486 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v486, p + ".pc", o, d + 1);
+	const v487 = v482["function"];
+	if (v487 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v487 === 'string' || v487 === null)) fail(p + ".function", "a string or null", v487);
+	const v488 = v482["note"];
+	if (v488 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v488 === 'string' || v488 === null)) fail(p + ".note", "a string or null", v488);
+	const v489 = v482["variables"];
+	if (v489 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v489))) fail(p + ".variables", "an array", v489);
+	for (let v490 = 0; v490 < v489.length; v490++) {
+		const v491: unknown = v489[v490];
+		checkLocalVariable(v491, p + ".variables" + '[' + v490 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v486 of Object.keys(v476)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v486)) fail(p + '.' + v486, 'not there (not in the schema)', v476[v486]);
+		for (const v492 of Object.keys(v482)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v492)) fail(p + '.' + v492, 'not there (not in the schema)', v482[v492]);
 		}
 	}
 }
@@ -2749,16 +2786,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v487 = v as Record<string, unknown>;
-	const v488 = v487["op"];
-	if (v488 === undefined) fail(p + ".op", 'present', undefined);
-	if (v488 !== "threads") fail(p + ".op", "\"threads\"", v488);
-	const v489 = v487["pid"];
-	if (v489 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v489, p + ".pid", o, d + 1);
+	const v493 = v as Record<string, unknown>;
+	const v494 = v493["op"];
+	if (v494 === undefined) fail(p + ".op", 'present', undefined);
+	if (v494 !== "threads") fail(p + ".op", "\"threads\"", v494);
+	const v495 = v493["pid"];
+	if (v495 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v495, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v490 of Object.keys(v487)) {
-			if (!(["op","pid"] as readonly string[]).includes(v490)) fail(p + '.' + v490, 'not there (not in the schema)', v487[v490]);
+		for (const v496 of Object.keys(v493)) {
+			if (!(["op","pid"] as readonly string[]).includes(v496)) fail(p + '.' + v496, 'not there (not in the schema)', v493[v496]);
 		}
 	}
 }
@@ -2766,19 +2803,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v491 = v as Record<string, unknown>;
-	const v492 = v491["op"];
-	if (v492 === undefined) fail(p + ".op", 'present', undefined);
-	if (v492 !== "regs") fail(p + ".op", "\"regs\"", v492);
-	const v493 = v491["pid"];
-	if (v493 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v493, p + ".pid", o, d + 1);
-	const v494 = v491["tid"];
-	if (v494 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v494, p + ".tid", o, d + 1);
+	const v497 = v as Record<string, unknown>;
+	const v498 = v497["op"];
+	if (v498 === undefined) fail(p + ".op", 'present', undefined);
+	if (v498 !== "regs") fail(p + ".op", "\"regs\"", v498);
+	const v499 = v497["pid"];
+	if (v499 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v499, p + ".pid", o, d + 1);
+	const v500 = v497["tid"];
+	if (v500 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v500, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v495 of Object.keys(v491)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v495)) fail(p + '.' + v495, 'not there (not in the schema)', v491[v495]);
+		for (const v501 of Object.keys(v497)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v501)) fail(p + '.' + v501, 'not there (not in the schema)', v497[v501]);
 		}
 	}
 }
@@ -2786,22 +2823,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v496 = v as Record<string, unknown>;
-	const v497 = v496["op"];
-	if (v497 === undefined) fail(p + ".op", 'present', undefined);
-	if (v497 !== "attach") fail(p + ".op", "\"attach\"", v497);
-	const v498 = v496["pid"];
-	if (v498 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v498, p + ".pid", o, d + 1);
-	const v499 = v496["stop"];
-	if (v499 === undefined) {
-		if (o.fill) v496["stop"] = false;
+	const v502 = v as Record<string, unknown>;
+	const v503 = v502["op"];
+	if (v503 === undefined) fail(p + ".op", 'present', undefined);
+	if (v503 !== "attach") fail(p + ".op", "\"attach\"", v503);
+	const v504 = v502["pid"];
+	if (v504 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v504, p + ".pid", o, d + 1);
+	const v505 = v502["stop"];
+	if (v505 === undefined) {
+		if (o.fill) v502["stop"] = false;
 	} else {
-		if (!(typeof v499 === 'boolean')) fail(p + ".stop", "a boolean", v499);
+		if (!(typeof v505 === 'boolean')) fail(p + ".stop", "a boolean", v505);
 	}
 	if (o.strict) {
-		for (const v500 of Object.keys(v496)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v500)) fail(p + '.' + v500, 'not there (not in the schema)', v496[v500]);
+		for (const v506 of Object.keys(v502)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v506)) fail(p + '.' + v506, 'not there (not in the schema)', v502[v506]);
 		}
 	}
 }
@@ -2809,16 +2846,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v501 = v as Record<string, unknown>;
-	const v502 = v501["op"];
-	if (v502 === undefined) fail(p + ".op", 'present', undefined);
-	if (v502 !== "detach") fail(p + ".op", "\"detach\"", v502);
-	const v503 = v501["pid"];
-	if (v503 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v503, p + ".pid", o, d + 1);
+	const v507 = v as Record<string, unknown>;
+	const v508 = v507["op"];
+	if (v508 === undefined) fail(p + ".op", 'present', undefined);
+	if (v508 !== "detach") fail(p + ".op", "\"detach\"", v508);
+	const v509 = v507["pid"];
+	if (v509 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v509, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v504 of Object.keys(v501)) {
-			if (!(["op","pid"] as readonly string[]).includes(v504)) fail(p + '.' + v504, 'not there (not in the schema)', v501[v504]);
+		for (const v510 of Object.keys(v507)) {
+			if (!(["op","pid"] as readonly string[]).includes(v510)) fail(p + '.' + v510, 'not there (not in the schema)', v507[v510]);
 		}
 	}
 }
@@ -2826,28 +2863,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v505 = v as Record<string, unknown>;
-	const v506 = v505["op"];
-	if (v506 === undefined) fail(p + ".op", 'present', undefined);
-	if (v506 !== "signals") fail(p + ".op", "\"signals\"", v506);
-	const v507 = v505["pid"];
-	if (v507 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v507, p + ".pid", o, d + 1);
-	const v508 = v505["nostop"];
-	if (v508 !== undefined) {
-		checkHex(v508, p + ".nostop", o, d + 1);
+	const v511 = v as Record<string, unknown>;
+	const v512 = v511["op"];
+	if (v512 === undefined) fail(p + ".op", 'present', undefined);
+	if (v512 !== "signals") fail(p + ".op", "\"signals\"", v512);
+	const v513 = v511["pid"];
+	if (v513 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v513, p + ".pid", o, d + 1);
+	const v514 = v511["nostop"];
+	if (v514 !== undefined) {
+		checkHex(v514, p + ".nostop", o, d + 1);
 	}
-	const v509 = v505["noprint"];
-	if (v509 !== undefined) {
-		checkHex(v509, p + ".noprint", o, d + 1);
+	const v515 = v511["noprint"];
+	if (v515 !== undefined) {
+		checkHex(v515, p + ".noprint", o, d + 1);
 	}
-	const v510 = v505["nopass"];
-	if (v510 !== undefined) {
-		checkHex(v510, p + ".nopass", o, d + 1);
+	const v516 = v511["nopass"];
+	if (v516 !== undefined) {
+		checkHex(v516, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v511 of Object.keys(v505)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v511)) fail(p + '.' + v511, 'not there (not in the schema)', v505[v511]);
+		for (const v517 of Object.keys(v511)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v517)) fail(p + '.' + v517, 'not there (not in the schema)', v511[v517]);
 		}
 	}
 }
@@ -2855,22 +2892,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v512 = v as Record<string, unknown>;
-	const v513 = v512["op"];
-	if (v513 === undefined) fail(p + ".op", 'present', undefined);
-	if (v513 !== "followForks") fail(p + ".op", "\"followForks\"", v513);
-	const v514 = v512["pid"];
-	if (v514 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v514, p + ".pid", o, d + 1);
-	const v515 = v512["hold"];
-	if (v515 === undefined) {
-		if (o.fill) v512["hold"] = false;
+	const v518 = v as Record<string, unknown>;
+	const v519 = v518["op"];
+	if (v519 === undefined) fail(p + ".op", 'present', undefined);
+	if (v519 !== "followForks") fail(p + ".op", "\"followForks\"", v519);
+	const v520 = v518["pid"];
+	if (v520 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v520, p + ".pid", o, d + 1);
+	const v521 = v518["hold"];
+	if (v521 === undefined) {
+		if (o.fill) v518["hold"] = false;
 	} else {
-		if (!(typeof v515 === 'boolean')) fail(p + ".hold", "a boolean", v515);
+		if (!(typeof v521 === 'boolean')) fail(p + ".hold", "a boolean", v521);
 	}
 	if (o.strict) {
-		for (const v516 of Object.keys(v512)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v516)) fail(p + '.' + v516, 'not there (not in the schema)', v512[v516]);
+		for (const v522 of Object.keys(v518)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v522)) fail(p + '.' + v522, 'not there (not in the schema)', v518[v522]);
 		}
 	}
 }
@@ -2878,16 +2915,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v517 = v as Record<string, unknown>;
-	const v518 = v517["op"];
-	if (v518 === undefined) fail(p + ".op", 'present', undefined);
-	if (v518 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v518);
-	const v519 = v517["pid"];
-	if (v519 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v519, p + ".pid", o, d + 1);
+	const v523 = v as Record<string, unknown>;
+	const v524 = v523["op"];
+	if (v524 === undefined) fail(p + ".op", 'present', undefined);
+	if (v524 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v524);
+	const v525 = v523["pid"];
+	if (v525 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v525, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v520 of Object.keys(v517)) {
-			if (!(["op","pid"] as readonly string[]).includes(v520)) fail(p + '.' + v520, 'not there (not in the schema)', v517[v520]);
+		for (const v526 of Object.keys(v523)) {
+			if (!(["op","pid"] as readonly string[]).includes(v526)) fail(p + '.' + v526, 'not there (not in the schema)', v523[v526]);
 		}
 	}
 }
@@ -2895,16 +2932,16 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v521 = v as Record<string, unknown>;
-	const v522 = v521["op"];
-	if (v522 === undefined) fail(p + ".op", 'present', undefined);
-	if (v522 !== "recreate") fail(p + ".op", "\"recreate\"", v522);
-	const v523 = v521["pid"];
-	if (v523 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v523, p + ".pid", o, d + 1);
+	const v527 = v as Record<string, unknown>;
+	const v528 = v527["op"];
+	if (v528 === undefined) fail(p + ".op", 'present', undefined);
+	if (v528 !== "recreate") fail(p + ".op", "\"recreate\"", v528);
+	const v529 = v527["pid"];
+	if (v529 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v529, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v524 of Object.keys(v521)) {
-			if (!(["op","pid"] as readonly string[]).includes(v524)) fail(p + '.' + v524, 'not there (not in the schema)', v521[v524]);
+		for (const v530 of Object.keys(v527)) {
+			if (!(["op","pid"] as readonly string[]).includes(v530)) fail(p + '.' + v530, 'not there (not in the schema)', v527[v530]);
 		}
 	}
 }
@@ -2912,22 +2949,22 @@ function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v525 = v as Record<string, unknown>;
-	const v526 = v525["op"];
-	if (v526 === undefined) fail(p + ".op", 'present', undefined);
-	if (v526 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v526);
-	const v527 = v525["pid"];
-	if (v527 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v527, p + ".pid", o, d + 1);
-	const v528 = v525["keep"];
-	if (v528 === undefined) {
-		if (o.fill) v525["keep"] = false;
+	const v531 = v as Record<string, unknown>;
+	const v532 = v531["op"];
+	if (v532 === undefined) fail(p + ".op", 'present', undefined);
+	if (v532 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v532);
+	const v533 = v531["pid"];
+	if (v533 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v533, p + ".pid", o, d + 1);
+	const v534 = v531["keep"];
+	if (v534 === undefined) {
+		if (o.fill) v531["keep"] = false;
 	} else {
-		if (!(typeof v528 === 'boolean')) fail(p + ".keep", "a boolean", v528);
+		if (!(typeof v534 === 'boolean')) fail(p + ".keep", "a boolean", v534);
 	}
 	if (o.strict) {
-		for (const v529 of Object.keys(v525)) {
-			if (!(["op","pid","keep"] as readonly string[]).includes(v529)) fail(p + '.' + v529, 'not there (not in the schema)', v525[v529]);
+		for (const v535 of Object.keys(v531)) {
+			if (!(["op","pid","keep"] as readonly string[]).includes(v535)) fail(p + '.' + v535, 'not there (not in the schema)', v531[v535]);
 		}
 	}
 }
@@ -2935,22 +2972,22 @@ function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v530 = v as Record<string, unknown>;
-	const v531 = v530["op"];
-	if (v531 === undefined) fail(p + ".op", 'present', undefined);
-	if (v531 !== "restore") fail(p + ".op", "\"restore\"", v531);
-	const v532 = v530["checkpoint"];
-	if (v532 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v532, p + ".checkpoint", o, d + 1);
-	const v533 = v530["run"];
-	if (v533 === undefined) {
-		if (o.fill) v530["run"] = false;
+	const v536 = v as Record<string, unknown>;
+	const v537 = v536["op"];
+	if (v537 === undefined) fail(p + ".op", 'present', undefined);
+	if (v537 !== "restore") fail(p + ".op", "\"restore\"", v537);
+	const v538 = v536["checkpoint"];
+	if (v538 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v538, p + ".checkpoint", o, d + 1);
+	const v539 = v536["run"];
+	if (v539 === undefined) {
+		if (o.fill) v536["run"] = false;
 	} else {
-		if (!(typeof v533 === 'boolean')) fail(p + ".run", "a boolean", v533);
+		if (!(typeof v539 === 'boolean')) fail(p + ".run", "a boolean", v539);
 	}
 	if (o.strict) {
-		for (const v534 of Object.keys(v530)) {
-			if (!(["op","checkpoint","run"] as readonly string[]).includes(v534)) fail(p + '.' + v534, 'not there (not in the schema)', v530[v534]);
+		for (const v540 of Object.keys(v536)) {
+			if (!(["op","checkpoint","run"] as readonly string[]).includes(v540)) fail(p + '.' + v540, 'not there (not in the schema)', v536[v540]);
 		}
 	}
 }
@@ -2958,16 +2995,16 @@ function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v535 = v as Record<string, unknown>;
-	const v536 = v535["op"];
-	if (v536 === undefined) fail(p + ".op", 'present', undefined);
-	if (v536 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v536);
-	const v537 = v535["checkpoint"];
-	if (v537 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v537, p + ".checkpoint", o, d + 1);
+	const v541 = v as Record<string, unknown>;
+	const v542 = v541["op"];
+	if (v542 === undefined) fail(p + ".op", 'present', undefined);
+	if (v542 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v542);
+	const v543 = v541["checkpoint"];
+	if (v543 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v543, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v538 of Object.keys(v535)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v538)) fail(p + '.' + v538, 'not there (not in the schema)', v535[v538]);
+		for (const v544 of Object.keys(v541)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v544)) fail(p + '.' + v544, 'not there (not in the schema)', v541[v544]);
 		}
 	}
 }
@@ -2975,21 +3012,21 @@ function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number)
 function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v539 = v as Record<string, unknown>;
-	const v540 = v539["op"];
-	if (v540 === undefined) fail(p + ".op", 'present', undefined);
-	if (v540 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v540);
-	const v541 = v539["pid"];
-	if (v541 === undefined) {
-		if (o.fill) v539["pid"] = 0;
+	const v545 = v as Record<string, unknown>;
+	const v546 = v545["op"];
+	if (v546 === undefined) fail(p + ".op", 'present', undefined);
+	if (v546 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v546);
+	const v547 = v545["pid"];
+	if (v547 === undefined) {
+		if (o.fill) v545["pid"] = 0;
 	} else {
-		if (!(typeof v541 === 'number' && Number.isInteger(v541))) fail(p + ".pid", "an integer", v541);
-		if (typeof v541 === 'number' && v541 < 0) fail(p + ".pid", ">= 0", v541);
-		if (typeof v541 === 'number' && v541 > 2147483647) fail(p + ".pid", "<= 2147483647", v541);
+		if (!(typeof v547 === 'number' && Number.isInteger(v547))) fail(p + ".pid", "an integer", v547);
+		if (typeof v547 === 'number' && v547 < 0) fail(p + ".pid", ">= 0", v547);
+		if (typeof v547 === 'number' && v547 > 2147483647) fail(p + ".pid", "<= 2147483647", v547);
 	}
 	if (o.strict) {
-		for (const v542 of Object.keys(v539)) {
-			if (!(["op","pid"] as readonly string[]).includes(v542)) fail(p + '.' + v542, 'not there (not in the schema)', v539[v542]);
+		for (const v548 of Object.keys(v545)) {
+			if (!(["op","pid"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v545[v548]);
 		}
 	}
 }
@@ -2997,30 +3034,30 @@ function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v543 = v as Record<string, unknown>;
-	const v544 = v543["op"];
-	if (v544 === undefined) fail(p + ".op", 'present', undefined);
-	if (v544 !== "watch") fail(p + ".op", "\"watch\"", v544);
-	const v545 = v543["pid"];
-	if (v545 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v545, p + ".pid", o, d + 1);
-	const v546 = v543["addr"];
-	if (v546 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v546, p + ".addr", o, d + 1);
-	const v547 = v543["len"];
-	if (v547 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v547 === 'number' && Number.isInteger(v547))) fail(p + ".len", "an integer", v547);
-	if (typeof v547 === 'number' && v547 < 1) fail(p + ".len", ">= 1", v547);
-	if (typeof v547 === 'number' && v547 > 8) fail(p + ".len", "<= 8", v547);
-	const v548 = v543["rw"];
-	if (v548 === undefined) {
-		if (o.fill) v543["rw"] = false;
+	const v549 = v as Record<string, unknown>;
+	const v550 = v549["op"];
+	if (v550 === undefined) fail(p + ".op", 'present', undefined);
+	if (v550 !== "watch") fail(p + ".op", "\"watch\"", v550);
+	const v551 = v549["pid"];
+	if (v551 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v551, p + ".pid", o, d + 1);
+	const v552 = v549["addr"];
+	if (v552 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v552, p + ".addr", o, d + 1);
+	const v553 = v549["len"];
+	if (v553 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v553 === 'number' && Number.isInteger(v553))) fail(p + ".len", "an integer", v553);
+	if (typeof v553 === 'number' && v553 < 1) fail(p + ".len", ">= 1", v553);
+	if (typeof v553 === 'number' && v553 > 8) fail(p + ".len", "<= 8", v553);
+	const v554 = v549["rw"];
+	if (v554 === undefined) {
+		if (o.fill) v549["rw"] = false;
 	} else {
-		if (!(typeof v548 === 'boolean')) fail(p + ".rw", "a boolean", v548);
+		if (!(typeof v554 === 'boolean')) fail(p + ".rw", "a boolean", v554);
 	}
 	if (o.strict) {
-		for (const v549 of Object.keys(v543)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v549)) fail(p + '.' + v549, 'not there (not in the schema)', v543[v549]);
+		for (const v555 of Object.keys(v549)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v555)) fail(p + '.' + v555, 'not there (not in the schema)', v549[v555]);
 		}
 	}
 }
@@ -3028,19 +3065,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v550 = v as Record<string, unknown>;
-	const v551 = v550["op"];
-	if (v551 === undefined) fail(p + ".op", 'present', undefined);
-	if (v551 !== "unwatch") fail(p + ".op", "\"unwatch\"", v551);
-	const v552 = v550["pid"];
-	if (v552 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v552, p + ".pid", o, d + 1);
-	const v553 = v550["addr"];
-	if (v553 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v553, p + ".addr", o, d + 1);
+	const v556 = v as Record<string, unknown>;
+	const v557 = v556["op"];
+	if (v557 === undefined) fail(p + ".op", 'present', undefined);
+	if (v557 !== "unwatch") fail(p + ".op", "\"unwatch\"", v557);
+	const v558 = v556["pid"];
+	if (v558 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v558, p + ".pid", o, d + 1);
+	const v559 = v556["addr"];
+	if (v559 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v559, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v554 of Object.keys(v550)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v554)) fail(p + '.' + v554, 'not there (not in the schema)', v550[v554]);
+		for (const v560 of Object.keys(v556)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v560)) fail(p + '.' + v560, 'not there (not in the schema)', v556[v560]);
 		}
 	}
 }
@@ -3048,24 +3085,24 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v555 = v as Record<string, unknown>;
-	const v556 = v555["op"];
-	if (v556 === undefined) fail(p + ".op", 'present', undefined);
-	if (v556 !== "global") fail(p + ".op", "\"global\"", v556);
-	const v557 = v555["pid"];
-	if (v557 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v557, p + ".pid", o, d + 1);
-	const v558 = v555["name"];
-	if (v558 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v558 === 'string')) fail(p + ".name", "a string", v558);
-	if (typeof v558 === 'string' && v558.length < 1) fail(p + ".name", "a string of 1+ characters", v558);
-	const v559 = v555["pc"];
-	if (v559 !== undefined) {
-		checkHex(v559, p + ".pc", o, d + 1);
+	const v561 = v as Record<string, unknown>;
+	const v562 = v561["op"];
+	if (v562 === undefined) fail(p + ".op", 'present', undefined);
+	if (v562 !== "global") fail(p + ".op", "\"global\"", v562);
+	const v563 = v561["pid"];
+	if (v563 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v563, p + ".pid", o, d + 1);
+	const v564 = v561["name"];
+	if (v564 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v564 === 'string')) fail(p + ".name", "a string", v564);
+	if (typeof v564 === 'string' && v564.length < 1) fail(p + ".name", "a string of 1+ characters", v564);
+	const v565 = v561["pc"];
+	if (v565 !== undefined) {
+		checkHex(v565, p + ".pc", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v560 of Object.keys(v555)) {
-			if (!(["op","pid","name","pc"] as readonly string[]).includes(v560)) fail(p + '.' + v560, 'not there (not in the schema)', v555[v560]);
+		for (const v566 of Object.keys(v561)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v566)) fail(p + '.' + v566, 'not there (not in the schema)', v561[v566]);
 		}
 	}
 }
@@ -3073,27 +3110,27 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v561 = v as Record<string, unknown>;
-	const v562 = v561["op"];
-	if (v562 === undefined) fail(p + ".op", 'present', undefined);
-	if (v562 !== "frameVars") fail(p + ".op", "\"frameVars\"", v562);
-	const v563 = v561["pid"];
-	if (v563 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v563, p + ".pid", o, d + 1);
-	const v564 = v561["tid"];
-	if (v564 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v564, p + ".tid", o, d + 1);
-	const v565 = v561["frame"];
-	if (v565 === undefined) {
-		if (o.fill) v561["frame"] = 0;
+	const v567 = v as Record<string, unknown>;
+	const v568 = v567["op"];
+	if (v568 === undefined) fail(p + ".op", 'present', undefined);
+	if (v568 !== "frameVars") fail(p + ".op", "\"frameVars\"", v568);
+	const v569 = v567["pid"];
+	if (v569 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v569, p + ".pid", o, d + 1);
+	const v570 = v567["tid"];
+	if (v570 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v570, p + ".tid", o, d + 1);
+	const v571 = v567["frame"];
+	if (v571 === undefined) {
+		if (o.fill) v567["frame"] = 0;
 	} else {
-		if (!(typeof v565 === 'number' && Number.isInteger(v565))) fail(p + ".frame", "an integer", v565);
-		if (typeof v565 === 'number' && v565 < 0) fail(p + ".frame", ">= 0", v565);
-		if (typeof v565 === 'number' && v565 > 254) fail(p + ".frame", "<= 254", v565);
+		if (!(typeof v571 === 'number' && Number.isInteger(v571))) fail(p + ".frame", "an integer", v571);
+		if (typeof v571 === 'number' && v571 < 0) fail(p + ".frame", ">= 0", v571);
+		if (typeof v571 === 'number' && v571 > 254) fail(p + ".frame", "<= 254", v571);
 	}
 	if (o.strict) {
-		for (const v566 of Object.keys(v561)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v566)) fail(p + '.' + v566, 'not there (not in the schema)', v561[v566]);
+		for (const v572 of Object.keys(v567)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v572)) fail(p + '.' + v572, 'not there (not in the schema)', v567[v572]);
 		}
 	}
 }
@@ -3101,31 +3138,31 @@ function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void 
 function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v567 = v as Record<string, unknown>;
-	const v568 = v567["op"];
-	if (v568 === undefined) fail(p + ".op", 'present', undefined);
-	if (v568 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v568);
-	const v569 = v567["pid"];
-	if (v569 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v569, p + ".pid", o, d + 1);
-	const v570 = v567["id"];
-	if (v570 !== undefined) {
-		checkTypeId(v570, p + ".id", o, d + 1);
+	const v573 = v as Record<string, unknown>;
+	const v574 = v573["op"];
+	if (v574 === undefined) fail(p + ".op", 'present', undefined);
+	if (v574 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v574);
+	const v575 = v573["pid"];
+	if (v575 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v575, p + ".pid", o, d + 1);
+	const v576 = v573["id"];
+	if (v576 !== undefined) {
+		checkTypeId(v576, p + ".id", o, d + 1);
 	}
-	const v571 = v567["name"];
-	if (v571 !== undefined) {
-		if (!(typeof v571 === 'string')) fail(p + ".name", "a string", v571);
-		if (typeof v571 === 'string' && v571.length < 1) fail(p + ".name", "a string of 1+ characters", v571);
+	const v577 = v573["name"];
+	if (v577 !== undefined) {
+		if (!(typeof v577 === 'string')) fail(p + ".name", "a string", v577);
+		if (typeof v577 === 'string' && v577.length < 1) fail(p + ".name", "a string of 1+ characters", v577);
 	}
-	const v572 = v567["tag"];
-	if (v572 === undefined) {
-		if (o.fill) v567["tag"] = "typedef";
+	const v578 = v573["tag"];
+	if (v578 === undefined) {
+		if (o.fill) v573["tag"] = "typedef";
 	} else {
-		if (typeof v572 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v572)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v572);
+		if (typeof v578 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v578)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v578);
 	}
 	if (o.strict) {
-		for (const v573 of Object.keys(v567)) {
-			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v573)) fail(p + '.' + v573, 'not there (not in the schema)', v567[v573]);
+		for (const v579 of Object.keys(v573)) {
+			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v579)) fail(p + '.' + v579, 'not there (not in the schema)', v573[v579]);
 		}
 	}
 }
@@ -3133,48 +3170,48 @@ function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v574 = v as Record<string, unknown>;
-	const v575 = v574["op"];
-	if (v575 === undefined) fail(p + ".op", 'present', undefined);
-	if (v575 !== "typedValue") fail(p + ".op", "\"typedValue\"", v575);
-	const v576 = v574["pid"];
-	if (v576 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v576, p + ".pid", o, d + 1);
-	const v577 = v574["type"];
-	if (v577 === undefined) fail(p + ".type", 'present', undefined);
-	checkTypeId(v577, p + ".type", o, d + 1);
-	const v578 = v574["address"];
-	if (v578 !== undefined) {
-		checkHex(v578, p + ".address", o, d + 1);
+	const v580 = v as Record<string, unknown>;
+	const v581 = v580["op"];
+	if (v581 === undefined) fail(p + ".op", 'present', undefined);
+	if (v581 !== "typedValue") fail(p + ".op", "\"typedValue\"", v581);
+	const v582 = v580["pid"];
+	if (v582 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v582, p + ".pid", o, d + 1);
+	const v583 = v580["type"];
+	if (v583 === undefined) fail(p + ".type", 'present', undefined);
+	checkTypeId(v583, p + ".type", o, d + 1);
+	const v584 = v580["address"];
+	if (v584 !== undefined) {
+		checkHex(v584, p + ".address", o, d + 1);
 	}
-	const v579 = v574["bytes"];
-	if (v579 !== undefined) {
-		if (!(typeof v579 === 'string')) fail(p + ".bytes", "a string", v579);
-		if (typeof v579 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v579)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v579);
+	const v585 = v580["bytes"];
+	if (v585 !== undefined) {
+		if (!(typeof v585 === 'string')) fail(p + ".bytes", "a string", v585);
+		if (typeof v585 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v585)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v585);
 	}
-	const v580 = v574["count"];
-	if (v580 === undefined) {
-		if (o.fill) v574["count"] = 0;
+	const v586 = v580["count"];
+	if (v586 === undefined) {
+		if (o.fill) v580["count"] = 0;
 	} else {
-		if (!(typeof v580 === 'number' && Number.isInteger(v580))) fail(p + ".count", "an integer", v580);
-		if (typeof v580 === 'number' && v580 < 0) fail(p + ".count", ">= 0", v580);
-		if (typeof v580 === 'number' && v580 > 1000000) fail(p + ".count", "<= 1000000", v580);
+		if (!(typeof v586 === 'number' && Number.isInteger(v586))) fail(p + ".count", "an integer", v586);
+		if (typeof v586 === 'number' && v586 < 0) fail(p + ".count", ">= 0", v586);
+		if (typeof v586 === 'number' && v586 > 1000000) fail(p + ".count", "<= 1000000", v586);
 	}
-	const v581 = v574["name"];
-	if (v581 === undefined) {
-		if (o.fill) v574["name"] = "";
+	const v587 = v580["name"];
+	if (v587 === undefined) {
+		if (o.fill) v580["name"] = "";
 	} else {
-		if (!(typeof v581 === 'string')) fail(p + ".name", "a string", v581);
+		if (!(typeof v587 === 'string')) fail(p + ".name", "a string", v587);
 	}
-	const v582 = v574["expr"];
-	if (v582 === undefined) {
-		if (o.fill) v574["expr"] = "";
+	const v588 = v580["expr"];
+	if (v588 === undefined) {
+		if (o.fill) v580["expr"] = "";
 	} else {
-		if (!(typeof v582 === 'string')) fail(p + ".expr", "a string", v582);
+		if (!(typeof v588 === 'string')) fail(p + ".expr", "a string", v588);
 	}
 	if (o.strict) {
-		for (const v583 of Object.keys(v574)) {
-			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v583)) fail(p + '.' + v583, 'not there (not in the schema)', v574[v583]);
+		for (const v589 of Object.keys(v580)) {
+			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v589)) fail(p + '.' + v589, 'not there (not in the schema)', v580[v589]);
 		}
 	}
 }
@@ -3182,16 +3219,16 @@ function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v584 = v as Record<string, unknown>;
-	const v585 = v584["op"];
-	if (v585 === undefined) fail(p + ".op", 'present', undefined);
-	if (v585 !== "stop") fail(p + ".op", "\"stop\"", v585);
-	const v586 = v584["pid"];
-	if (v586 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v586, p + ".pid", o, d + 1);
+	const v590 = v as Record<string, unknown>;
+	const v591 = v590["op"];
+	if (v591 === undefined) fail(p + ".op", 'present', undefined);
+	if (v591 !== "stop") fail(p + ".op", "\"stop\"", v591);
+	const v592 = v590["pid"];
+	if (v592 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v592, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v587 of Object.keys(v584)) {
-			if (!(["op","pid"] as readonly string[]).includes(v587)) fail(p + '.' + v587, 'not there (not in the schema)', v584[v587]);
+		for (const v593 of Object.keys(v590)) {
+			if (!(["op","pid"] as readonly string[]).includes(v593)) fail(p + '.' + v593, 'not there (not in the schema)', v590[v593]);
 		}
 	}
 }
@@ -3199,20 +3236,46 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v588 = v as Record<string, unknown>;
-	const v589 = v588["op"];
-	if (v589 === undefined) fail(p + ".op", 'present', undefined);
-	if (v589 !== "resume") fail(p + ".op", "\"resume\"", v589);
-	const v590 = v588["pid"];
-	if (v590 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v590, p + ".pid", o, d + 1);
-	const v591 = v588["tid"];
-	if (v591 !== undefined) {
-		checkPid(v591, p + ".tid", o, d + 1);
+	const v594 = v as Record<string, unknown>;
+	const v595 = v594["op"];
+	if (v595 === undefined) fail(p + ".op", 'present', undefined);
+	if (v595 !== "resume") fail(p + ".op", "\"resume\"", v595);
+	const v596 = v594["pid"];
+	if (v596 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v596, p + ".pid", o, d + 1);
+	const v597 = v594["tid"];
+	if (v597 !== undefined) {
+		checkPid(v597, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v592 of Object.keys(v588)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v592)) fail(p + '.' + v592, 'not there (not in the schema)', v588[v592]);
+		for (const v598 of Object.keys(v594)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v598)) fail(p + '.' + v598, 'not there (not in the schema)', v594[v598]);
+		}
+	}
+}
+
+function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v599 = v as Record<string, unknown>;
+	const v600 = v599["op"];
+	if (v600 === undefined) fail(p + ".op", 'present', undefined);
+	if (v600 !== "freeze") fail(p + ".op", "\"freeze\"", v600);
+	const v601 = v599["pid"];
+	if (v601 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v601, p + ".pid", o, d + 1);
+	const v602 = v599["tid"];
+	if (v602 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v602, p + ".tid", o, d + 1);
+	const v603 = v599["frozen"];
+	if (v603 === undefined) {
+		if (o.fill) v599["frozen"] = true;
+	} else {
+		if (!(typeof v603 === 'boolean')) fail(p + ".frozen", "a boolean", v603);
+	}
+	if (o.strict) {
+		for (const v604 of Object.keys(v599)) {
+			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v604)) fail(p + '.' + v604, 'not there (not in the schema)', v599[v604]);
 		}
 	}
 }
@@ -3220,43 +3283,43 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v593 = v as Record<string, unknown>;
-	const v594 = v593["op"];
-	if (v594 === undefined) fail(p + ".op", 'present', undefined);
-	if (v594 !== "launch") fail(p + ".op", "\"launch\"", v594);
-	const v595 = v593["path"];
-	if (v595 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v595 === 'string')) fail(p + ".path", "a string", v595);
-	if (typeof v595 === 'string' && v595.length < 1) fail(p + ".path", "a string of 1+ characters", v595);
-	const v596 = v593["cwd"];
-	if (v596 === undefined) {
-		if (o.fill) v593["cwd"] = "";
+	const v605 = v as Record<string, unknown>;
+	const v606 = v605["op"];
+	if (v606 === undefined) fail(p + ".op", 'present', undefined);
+	if (v606 !== "launch") fail(p + ".op", "\"launch\"", v606);
+	const v607 = v605["path"];
+	if (v607 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v607 === 'string')) fail(p + ".path", "a string", v607);
+	if (typeof v607 === 'string' && v607.length < 1) fail(p + ".path", "a string of 1+ characters", v607);
+	const v608 = v605["cwd"];
+	if (v608 === undefined) {
+		if (o.fill) v605["cwd"] = "";
 	} else {
-		if (!(typeof v596 === 'string')) fail(p + ".cwd", "a string", v596);
+		if (!(typeof v608 === 'string')) fail(p + ".cwd", "a string", v608);
 	}
-	const v597 = v593["argv"];
-	if (v597 === undefined) {
-		if (o.fill) v593["argv"] = [];
+	const v609 = v605["argv"];
+	if (v609 === undefined) {
+		if (o.fill) v605["argv"] = [];
 	} else {
-		if (!(Array.isArray(v597))) fail(p + ".argv", "an array", v597);
-		for (let v598 = 0; v598 < v597.length; v598++) {
-			const v599: unknown = v597[v598];
-			if (!(typeof v599 === 'string')) fail(p + ".argv" + '[' + v598 + ']', "a string", v599);
+		if (!(Array.isArray(v609))) fail(p + ".argv", "an array", v609);
+		for (let v610 = 0; v610 < v609.length; v610++) {
+			const v611: unknown = v609[v610];
+			if (!(typeof v611 === 'string')) fail(p + ".argv" + '[' + v610 + ']', "a string", v611);
 		}
 	}
-	const v600 = v593["env"];
-	if (v600 === undefined) {
-		if (o.fill) v593["env"] = [];
+	const v612 = v605["env"];
+	if (v612 === undefined) {
+		if (o.fill) v605["env"] = [];
 	} else {
-		if (!(Array.isArray(v600))) fail(p + ".env", "an array", v600);
-		for (let v601 = 0; v601 < v600.length; v601++) {
-			const v602: unknown = v600[v601];
-			if (!(typeof v602 === 'string')) fail(p + ".env" + '[' + v601 + ']', "a string", v602);
+		if (!(Array.isArray(v612))) fail(p + ".env", "an array", v612);
+		for (let v613 = 0; v613 < v612.length; v613++) {
+			const v614: unknown = v612[v613];
+			if (!(typeof v614 === 'string')) fail(p + ".env" + '[' + v613 + ']', "a string", v614);
 		}
 	}
 	if (o.strict) {
-		for (const v603 of Object.keys(v593)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v603)) fail(p + '.' + v603, 'not there (not in the schema)', v593[v603]);
+		for (const v615 of Object.keys(v605)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v615)) fail(p + '.' + v615, 'not there (not in the schema)', v605[v615]);
 		}
 	}
 }
@@ -3264,40 +3327,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v604 = v as Record<string, unknown>;
-	const v605 = v604["op"];
-	if (v605 === undefined) fail(p + ".op", 'present', undefined);
-	if (v605 !== "fork") fail(p + ".op", "\"fork\"", v605);
-	const v606 = v604["pid"];
-	if (v606 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v606, p + ".pid", o, d + 1);
-	const v607 = v604["stopped"];
-	if (v607 === undefined) {
-		if (o.fill) v604["stopped"] = false;
+	const v616 = v as Record<string, unknown>;
+	const v617 = v616["op"];
+	if (v617 === undefined) fail(p + ".op", 'present', undefined);
+	if (v617 !== "fork") fail(p + ".op", "\"fork\"", v617);
+	const v618 = v616["pid"];
+	if (v618 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v618, p + ".pid", o, d + 1);
+	const v619 = v616["stopped"];
+	if (v619 === undefined) {
+		if (o.fill) v616["stopped"] = false;
 	} else {
-		if (!(typeof v607 === 'boolean')) fail(p + ".stopped", "a boolean", v607);
+		if (!(typeof v619 === 'boolean')) fail(p + ".stopped", "a boolean", v619);
 	}
-	const v608 = v604["keepTraced"];
-	if (v608 === undefined) {
-		if (o.fill) v604["keepTraced"] = false;
+	const v620 = v616["keepTraced"];
+	if (v620 === undefined) {
+		if (o.fill) v616["keepTraced"] = false;
 	} else {
-		if (!(typeof v608 === 'boolean')) fail(p + ".keepTraced", "a boolean", v608);
+		if (!(typeof v620 === 'boolean')) fail(p + ".keepTraced", "a boolean", v620);
 	}
-	const v609 = v604["copyDontfork"];
-	if (v609 === undefined) {
-		if (o.fill) v604["copyDontfork"] = false;
+	const v621 = v616["copyDontfork"];
+	if (v621 === undefined) {
+		if (o.fill) v616["copyDontfork"] = false;
 	} else {
-		if (!(typeof v609 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v609);
+		if (!(typeof v621 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v621);
 	}
-	const v610 = v604["sameTids"];
-	if (v610 === undefined) {
-		if (o.fill) v604["sameTids"] = false;
+	const v622 = v616["sameTids"];
+	if (v622 === undefined) {
+		if (o.fill) v616["sameTids"] = false;
 	} else {
-		if (!(typeof v610 === 'boolean')) fail(p + ".sameTids", "a boolean", v610);
+		if (!(typeof v622 === 'boolean')) fail(p + ".sameTids", "a boolean", v622);
 	}
 	if (o.strict) {
-		for (const v611 of Object.keys(v604)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v611)) fail(p + '.' + v611, 'not there (not in the schema)', v604[v611]);
+		for (const v623 of Object.keys(v616)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v623)) fail(p + '.' + v623, 'not there (not in the schema)', v616[v623]);
 		}
 	}
 }
@@ -3305,16 +3368,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v612 = v as Record<string, unknown>;
-	const v613 = v612["op"];
-	if (v613 === undefined) fail(p + ".op", 'present', undefined);
-	if (v613 !== "kill") fail(p + ".op", "\"kill\"", v613);
-	const v614 = v612["pid"];
-	if (v614 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v614, p + ".pid", o, d + 1);
+	const v624 = v as Record<string, unknown>;
+	const v625 = v624["op"];
+	if (v625 === undefined) fail(p + ".op", 'present', undefined);
+	if (v625 !== "kill") fail(p + ".op", "\"kill\"", v625);
+	const v626 = v624["pid"];
+	if (v626 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v626, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v615 of Object.keys(v612)) {
-			if (!(["op","pid"] as readonly string[]).includes(v615)) fail(p + '.' + v615, 'not there (not in the schema)', v612[v615]);
+		for (const v627 of Object.keys(v624)) {
+			if (!(["op","pid"] as readonly string[]).includes(v627)) fail(p + '.' + v627, 'not there (not in the schema)', v624[v627]);
 		}
 	}
 }
@@ -3322,43 +3385,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v616 = v as Record<string, unknown>;
-	const v617 = v616["op"];
-	if (v617 === undefined) fail(p + ".op", 'present', undefined);
-	if (v617 !== "step") fail(p + ".op", "\"step\"", v617);
-	const v618 = v616["pid"];
-	if (v618 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v618, p + ".pid", o, d + 1);
-	const v619 = v616["tid"];
-	if (v619 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v619, p + ".tid", o, d + 1);
-	const v620 = v616["line"];
-	if (v620 === undefined) {
-		if (o.fill) v616["line"] = false;
+	const v628 = v as Record<string, unknown>;
+	const v629 = v628["op"];
+	if (v629 === undefined) fail(p + ".op", 'present', undefined);
+	if (v629 !== "step") fail(p + ".op", "\"step\"", v629);
+	const v630 = v628["pid"];
+	if (v630 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v630, p + ".pid", o, d + 1);
+	const v631 = v628["tid"];
+	if (v631 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v631, p + ".tid", o, d + 1);
+	const v632 = v628["line"];
+	if (v632 === undefined) {
+		if (o.fill) v628["line"] = false;
 	} else {
-		if (!(typeof v620 === 'boolean')) fail(p + ".line", "a boolean", v620);
+		if (!(typeof v632 === 'boolean')) fail(p + ".line", "a boolean", v632);
 	}
-	const v621 = v616["into"];
-	if (v621 === undefined) {
-		if (o.fill) v616["into"] = false;
+	const v633 = v628["into"];
+	if (v633 === undefined) {
+		if (o.fill) v628["into"] = false;
 	} else {
-		if (!(typeof v621 === 'boolean')) fail(p + ".into", "a boolean", v621);
+		if (!(typeof v633 === 'boolean')) fail(p + ".into", "a boolean", v633);
 	}
-	const v622 = v616["out"];
-	if (v622 === undefined) {
-		if (o.fill) v616["out"] = false;
+	const v634 = v628["out"];
+	if (v634 === undefined) {
+		if (o.fill) v628["out"] = false;
 	} else {
-		if (!(typeof v622 === 'boolean')) fail(p + ".out", "a boolean", v622);
+		if (!(typeof v634 === 'boolean')) fail(p + ".out", "a boolean", v634);
 	}
-	const v623 = v616["alone"];
-	if (v623 === undefined) {
-		if (o.fill) v616["alone"] = false;
+	const v635 = v628["alone"];
+	if (v635 === undefined) {
+		if (o.fill) v628["alone"] = false;
 	} else {
-		if (!(typeof v623 === 'boolean')) fail(p + ".alone", "a boolean", v623);
+		if (!(typeof v635 === 'boolean')) fail(p + ".alone", "a boolean", v635);
 	}
 	if (o.strict) {
-		for (const v624 of Object.keys(v616)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v624)) fail(p + '.' + v624, 'not there (not in the schema)', v616[v624]);
+		for (const v636 of Object.keys(v628)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v636)) fail(p + '.' + v636, 'not there (not in the schema)', v628[v636]);
 		}
 	}
 }
@@ -3366,19 +3429,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v625 = v as Record<string, unknown>;
-	const v626 = v625["op"];
-	if (v626 === undefined) fail(p + ".op", 'present', undefined);
-	if (v626 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v626);
-	const v627 = v625["pid"];
-	if (v627 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v627, p + ".pid", o, d + 1);
-	const v628 = v625["addr"];
-	if (v628 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v628, p + ".addr", o, d + 1);
+	const v637 = v as Record<string, unknown>;
+	const v638 = v637["op"];
+	if (v638 === undefined) fail(p + ".op", 'present', undefined);
+	if (v638 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v638);
+	const v639 = v637["pid"];
+	if (v639 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v639, p + ".pid", o, d + 1);
+	const v640 = v637["addr"];
+	if (v640 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v640, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v629 of Object.keys(v625)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v629)) fail(p + '.' + v629, 'not there (not in the schema)', v625[v629]);
+		for (const v641 of Object.keys(v637)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v641)) fail(p + '.' + v641, 'not there (not in the schema)', v637[v641]);
 		}
 	}
 }
@@ -3386,19 +3449,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v630 = v as Record<string, unknown>;
-	const v631 = v630["op"];
-	if (v631 === undefined) fail(p + ".op", 'present', undefined);
-	if (v631 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v631);
-	const v632 = v630["pid"];
-	if (v632 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v632, p + ".pid", o, d + 1);
-	const v633 = v630["addr"];
-	if (v633 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v633, p + ".addr", o, d + 1);
+	const v642 = v as Record<string, unknown>;
+	const v643 = v642["op"];
+	if (v643 === undefined) fail(p + ".op", 'present', undefined);
+	if (v643 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v643);
+	const v644 = v642["pid"];
+	if (v644 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v644, p + ".pid", o, d + 1);
+	const v645 = v642["addr"];
+	if (v645 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v645, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v634 of Object.keys(v630)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v634)) fail(p + '.' + v634, 'not there (not in the schema)', v630[v634]);
+		for (const v646 of Object.keys(v642)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v646)) fail(p + '.' + v646, 'not there (not in the schema)', v642[v646]);
 		}
 	}
 }
@@ -3406,27 +3469,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v635 = v as Record<string, unknown>;
-	const v636 = v635["op"];
-	if (v636 === undefined) fail(p + ".op", 'present', undefined);
-	if (v636 !== "setRegs") fail(p + ".op", "\"setRegs\"", v636);
-	const v637 = v635["pid"];
-	if (v637 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v637, p + ".pid", o, d + 1);
-	const v638 = v635["tid"];
-	if (v638 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v638, p + ".tid", o, d + 1);
-	const v639 = v635["regs"];
-	if (v639 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v639))) fail(p + ".regs", "an object", v639);
-	const v640 = v639 as Record<string, unknown>;
-	for (const v641 of Object.keys(v640)) {
-		if (([] as readonly string[]).includes(v641)) continue;
-		checkHex(v640[v641], p + ".regs" + '.' + v641, o, d + 1);
+	const v647 = v as Record<string, unknown>;
+	const v648 = v647["op"];
+	if (v648 === undefined) fail(p + ".op", 'present', undefined);
+	if (v648 !== "setRegs") fail(p + ".op", "\"setRegs\"", v648);
+	const v649 = v647["pid"];
+	if (v649 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v649, p + ".pid", o, d + 1);
+	const v650 = v647["tid"];
+	if (v650 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v650, p + ".tid", o, d + 1);
+	const v651 = v647["regs"];
+	if (v651 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v651))) fail(p + ".regs", "an object", v651);
+	const v652 = v651 as Record<string, unknown>;
+	for (const v653 of Object.keys(v652)) {
+		if (([] as readonly string[]).includes(v653)) continue;
+		checkHex(v652[v653], p + ".regs" + '.' + v653, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v642 of Object.keys(v635)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v642)) fail(p + '.' + v642, 'not there (not in the schema)', v635[v642]);
+		for (const v654 of Object.keys(v647)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v654)) fail(p + '.' + v654, 'not there (not in the schema)', v647[v654]);
 		}
 	}
 }
@@ -3434,13 +3497,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v643 = v as Record<string, unknown>;
-	const v644 = v643["op"];
-	if (v644 === undefined) fail(p + ".op", 'present', undefined);
-	if (v644 !== "ping") fail(p + ".op", "\"ping\"", v644);
+	const v655 = v as Record<string, unknown>;
+	const v656 = v655["op"];
+	if (v656 === undefined) fail(p + ".op", 'present', undefined);
+	if (v656 !== "ping") fail(p + ".op", "\"ping\"", v656);
 	if (o.strict) {
-		for (const v645 of Object.keys(v643)) {
-			if (!(["op"] as readonly string[]).includes(v645)) fail(p + '.' + v645, 'not there (not in the schema)', v643[v645]);
+		for (const v657 of Object.keys(v655)) {
+			if (!(["op"] as readonly string[]).includes(v657)) fail(p + '.' + v657, 'not there (not in the schema)', v655[v657]);
 		}
 	}
 }
@@ -3448,29 +3511,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v646 = v as Record<string, unknown>;
-	const v647 = v646["op"];
-	if (v647 === undefined) fail(p + ".op", 'present', undefined);
-	if (v647 !== "stack") fail(p + ".op", "\"stack\"", v647);
-	const v648 = v646["pid"];
-	if (v648 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v648, p + ".pid", o, d + 1);
-	const v649 = v646["tid"];
-	if (v649 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v649 === 'number' && Number.isInteger(v649))) fail(p + ".tid", "an integer", v649);
-	if (typeof v649 === 'number' && v649 < 0) fail(p + ".tid", ">= 0", v649);
-	if (typeof v649 === 'number' && v649 > 2147483647) fail(p + ".tid", "<= 2147483647", v649);
-	const v650 = v646["maxFrames"];
-	if (v650 === undefined) {
-		if (o.fill) v646["maxFrames"] = 0;
+	const v658 = v as Record<string, unknown>;
+	const v659 = v658["op"];
+	if (v659 === undefined) fail(p + ".op", 'present', undefined);
+	if (v659 !== "stack") fail(p + ".op", "\"stack\"", v659);
+	const v660 = v658["pid"];
+	if (v660 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v660, p + ".pid", o, d + 1);
+	const v661 = v658["tid"];
+	if (v661 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v661 === 'number' && Number.isInteger(v661))) fail(p + ".tid", "an integer", v661);
+	if (typeof v661 === 'number' && v661 < 0) fail(p + ".tid", ">= 0", v661);
+	if (typeof v661 === 'number' && v661 > 2147483647) fail(p + ".tid", "<= 2147483647", v661);
+	const v662 = v658["maxFrames"];
+	if (v662 === undefined) {
+		if (o.fill) v658["maxFrames"] = 0;
 	} else {
-		if (!(typeof v650 === 'number' && Number.isInteger(v650))) fail(p + ".maxFrames", "an integer", v650);
-		if (typeof v650 === 'number' && v650 < 0) fail(p + ".maxFrames", ">= 0", v650);
-		if (typeof v650 === 'number' && v650 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v650);
+		if (!(typeof v662 === 'number' && Number.isInteger(v662))) fail(p + ".maxFrames", "an integer", v662);
+		if (typeof v662 === 'number' && v662 < 0) fail(p + ".maxFrames", ">= 0", v662);
+		if (typeof v662 === 'number' && v662 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v662);
 	}
 	if (o.strict) {
-		for (const v651 of Object.keys(v646)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v651)) fail(p + '.' + v651, 'not there (not in the schema)', v646[v651]);
+		for (const v663 of Object.keys(v658)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v663)) fail(p + '.' + v663, 'not there (not in the schema)', v658[v663]);
 		}
 	}
 }
@@ -3478,34 +3541,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v652 = v as Record<string, unknown>;
-	const v653 = v652["op"];
-	if (v653 === undefined) fail(p + ".op", 'present', undefined);
-	if (v653 !== "symbols") fail(p + ".op", "\"symbols\"", v653);
-	const v654 = v652["pid"];
-	if (v654 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v654, p + ".pid", o, d + 1);
-	const v655 = v652["function"];
-	if (v655 !== undefined) {
-		if (!(typeof v655 === 'string')) fail(p + ".function", "a string", v655);
+	const v664 = v as Record<string, unknown>;
+	const v665 = v664["op"];
+	if (v665 === undefined) fail(p + ".op", 'present', undefined);
+	if (v665 !== "symbols") fail(p + ".op", "\"symbols\"", v665);
+	const v666 = v664["pid"];
+	if (v666 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v666, p + ".pid", o, d + 1);
+	const v667 = v664["function"];
+	if (v667 !== undefined) {
+		if (!(typeof v667 === 'string')) fail(p + ".function", "a string", v667);
 	}
-	const v656 = v652["file"];
-	if (v656 !== undefined) {
-		if (!(typeof v656 === 'string')) fail(p + ".file", "a string", v656);
+	const v668 = v664["file"];
+	if (v668 !== undefined) {
+		if (!(typeof v668 === 'string')) fail(p + ".file", "a string", v668);
 	}
-	const v657 = v652["line"];
-	if (v657 !== undefined) {
-		if (!(typeof v657 === 'number' && Number.isInteger(v657))) fail(p + ".line", "an integer", v657);
-		if (typeof v657 === 'number' && v657 < 1) fail(p + ".line", ">= 1", v657);
-		if (typeof v657 === 'number' && v657 > 2147483647) fail(p + ".line", "<= 2147483647", v657);
+	const v669 = v664["line"];
+	if (v669 !== undefined) {
+		if (!(typeof v669 === 'number' && Number.isInteger(v669))) fail(p + ".line", "an integer", v669);
+		if (typeof v669 === 'number' && v669 < 1) fail(p + ".line", ">= 1", v669);
+		if (typeof v669 === 'number' && v669 > 2147483647) fail(p + ".line", "<= 2147483647", v669);
 	}
-	const v658 = v652["addr"];
-	if (v658 !== undefined) {
-		checkHex(v658, p + ".addr", o, d + 1);
+	const v670 = v664["addr"];
+	if (v670 !== undefined) {
+		checkHex(v670, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v659 of Object.keys(v652)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v659)) fail(p + '.' + v659, 'not there (not in the schema)', v652[v659]);
+		for (const v671 of Object.keys(v664)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v671)) fail(p + '.' + v671, 'not there (not in the schema)', v664[v671]);
 		}
 	}
 }
@@ -3513,78 +3576,32 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v660 = v as Record<string, unknown>;
-	const v661 = v660["op"];
-	if (v661 === undefined) fail(p + ".op", 'present', undefined);
-	if (v661 !== "locals") fail(p + ".op", "\"locals\"", v661);
-	const v662 = v660["pid"];
-	if (v662 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v662, p + ".pid", o, d + 1);
-	const v663 = v660["tid"];
-	if (v663 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v663, p + ".tid", o, d + 1);
-	const v664 = v660["frame"];
-	if (v664 === undefined) {
-		if (o.fill) v660["frame"] = 0;
+	const v672 = v as Record<string, unknown>;
+	const v673 = v672["op"];
+	if (v673 === undefined) fail(p + ".op", 'present', undefined);
+	if (v673 !== "locals") fail(p + ".op", "\"locals\"", v673);
+	const v674 = v672["pid"];
+	if (v674 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v674, p + ".pid", o, d + 1);
+	const v675 = v672["tid"];
+	if (v675 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v675, p + ".tid", o, d + 1);
+	const v676 = v672["frame"];
+	if (v676 === undefined) {
+		if (o.fill) v672["frame"] = 0;
 	} else {
-		if (!(typeof v664 === 'number' && Number.isInteger(v664))) fail(p + ".frame", "an integer", v664);
-		if (typeof v664 === 'number' && v664 < 0) fail(p + ".frame", ">= 0", v664);
-		if (typeof v664 === 'number' && v664 > 254) fail(p + ".frame", "<= 254", v664);
+		if (!(typeof v676 === 'number' && Number.isInteger(v676))) fail(p + ".frame", "an integer", v676);
+		if (typeof v676 === 'number' && v676 < 0) fail(p + ".frame", ">= 0", v676);
+		if (typeof v676 === 'number' && v676 > 254) fail(p + ".frame", "<= 254", v676);
 	}
 	if (o.strict) {
-		for (const v665 of Object.keys(v660)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v665)) fail(p + '.' + v665, 'not there (not in the schema)', v660[v665]);
+		for (const v677 of Object.keys(v672)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v677)) fail(p + '.' + v677, 'not there (not in the schema)', v672[v677]);
 		}
 	}
 }
 
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v666 = v as Record<string, unknown>;
-	const v667 = v666["type"];
-	if (v667 === undefined) fail(p + ".type", 'present', undefined);
-	if (v667 !== "event") fail(p + ".type", "\"event\"", v667);
-	const v668 = v666["event"];
-	if (v668 === undefined) fail(p + ".event", 'present', undefined);
-	if (v668 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v668);
-	const v669 = v666["pid"];
-	if (v669 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v669, p + ".pid", o, d + 1);
-	const v670 = v666["tid"];
-	if (v670 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v670, p + ".tid", o, d + 1);
-	if (o.strict) {
-		for (const v671 of Object.keys(v666)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v671)) fail(p + '.' + v671, 'not there (not in the schema)', v666[v671]);
-		}
-	}
-}
-
-function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v672 = v as Record<string, unknown>;
-	const v673 = v672["type"];
-	if (v673 === undefined) fail(p + ".type", 'present', undefined);
-	if (v673 !== "event") fail(p + ".type", "\"event\"", v673);
-	const v674 = v672["event"];
-	if (v674 === undefined) fail(p + ".event", 'present', undefined);
-	if (v674 !== "threadExited") fail(p + ".event", "\"threadExited\"", v674);
-	const v675 = v672["pid"];
-	if (v675 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v675, p + ".pid", o, d + 1);
-	const v676 = v672["tid"];
-	if (v676 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v676, p + ".tid", o, d + 1);
-	if (o.strict) {
-		for (const v677 of Object.keys(v672)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v677)) fail(p + '.' + v677, 'not there (not in the schema)', v672[v677]);
-		}
-	}
-}
-
-function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v678 = v as Record<string, unknown>;
@@ -3593,32 +3610,78 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	if (v679 !== "event") fail(p + ".type", "\"event\"", v679);
 	const v680 = v678["event"];
 	if (v680 === undefined) fail(p + ".event", 'present', undefined);
-	if (v680 !== "stopped") fail(p + ".event", "\"stopped\"", v680);
+	if (v680 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v680);
 	const v681 = v678["pid"];
 	if (v681 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v681, p + ".pid", o, d + 1);
 	const v682 = v678["tid"];
 	if (v682 === undefined) fail(p + ".tid", 'present', undefined);
 	checkPid(v682, p + ".tid", o, d + 1);
-	const v683 = v678["reason"];
-	if (v683 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v683 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v683)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v683);
-	const v684 = v678["signal"];
-	if (v684 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v684 === 'number' && Number.isInteger(v684))) fail(p + ".signal", "an integer", v684);
-	if (typeof v684 === 'number' && v684 < 0) fail(p + ".signal", ">= 0", v684);
-	if (typeof v684 === 'number' && v684 > 64) fail(p + ".signal", "<= 64", v684);
-	const v685 = v678["pc"];
-	if (v685 !== undefined) {
-		checkHex(v685, p + ".pc", o, d + 1);
+	if (o.strict) {
+		for (const v683 of Object.keys(v678)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v683)) fail(p + '.' + v683, 'not there (not in the schema)', v678[v683]);
+		}
 	}
-	const v686 = v678["addr"];
-	if (v686 !== undefined) {
-		checkHex(v686, p + ".addr", o, d + 1);
+}
+
+function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v684 = v as Record<string, unknown>;
+	const v685 = v684["type"];
+	if (v685 === undefined) fail(p + ".type", 'present', undefined);
+	if (v685 !== "event") fail(p + ".type", "\"event\"", v685);
+	const v686 = v684["event"];
+	if (v686 === undefined) fail(p + ".event", 'present', undefined);
+	if (v686 !== "threadExited") fail(p + ".event", "\"threadExited\"", v686);
+	const v687 = v684["pid"];
+	if (v687 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v687, p + ".pid", o, d + 1);
+	const v688 = v684["tid"];
+	if (v688 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v688, p + ".tid", o, d + 1);
+	if (o.strict) {
+		for (const v689 of Object.keys(v684)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v689)) fail(p + '.' + v689, 'not there (not in the schema)', v684[v689]);
+		}
+	}
+}
+
+function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v690 = v as Record<string, unknown>;
+	const v691 = v690["type"];
+	if (v691 === undefined) fail(p + ".type", 'present', undefined);
+	if (v691 !== "event") fail(p + ".type", "\"event\"", v691);
+	const v692 = v690["event"];
+	if (v692 === undefined) fail(p + ".event", 'present', undefined);
+	if (v692 !== "stopped") fail(p + ".event", "\"stopped\"", v692);
+	const v693 = v690["pid"];
+	if (v693 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v693, p + ".pid", o, d + 1);
+	const v694 = v690["tid"];
+	if (v694 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v694, p + ".tid", o, d + 1);
+	const v695 = v690["reason"];
+	if (v695 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v695 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v695)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v695);
+	const v696 = v690["signal"];
+	if (v696 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v696 === 'number' && Number.isInteger(v696))) fail(p + ".signal", "an integer", v696);
+	if (typeof v696 === 'number' && v696 < 0) fail(p + ".signal", ">= 0", v696);
+	if (typeof v696 === 'number' && v696 > 64) fail(p + ".signal", "<= 64", v696);
+	const v697 = v690["pc"];
+	if (v697 !== undefined) {
+		checkHex(v697, p + ".pc", o, d + 1);
+	}
+	const v698 = v690["addr"];
+	if (v698 !== undefined) {
+		checkHex(v698, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v687 of Object.keys(v678)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v687)) fail(p + '.' + v687, 'not there (not in the schema)', v678[v687]);
+		for (const v699 of Object.keys(v690)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v699)) fail(p + '.' + v699, 'not there (not in the schema)', v690[v699]);
 		}
 	}
 }
@@ -3626,30 +3689,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v688 = v as Record<string, unknown>;
-	const v689 = v688["type"];
-	if (v689 === undefined) fail(p + ".type", 'present', undefined);
-	if (v689 !== "event") fail(p + ".type", "\"event\"", v689);
-	const v690 = v688["event"];
-	if (v690 === undefined) fail(p + ".event", 'present', undefined);
-	if (v690 !== "signal") fail(p + ".event", "\"signal\"", v690);
-	const v691 = v688["pid"];
-	if (v691 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v691, p + ".pid", o, d + 1);
-	const v692 = v688["tid"];
-	if (v692 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v692, p + ".tid", o, d + 1);
-	const v693 = v688["signal"];
-	if (v693 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v693 === 'number' && Number.isInteger(v693))) fail(p + ".signal", "an integer", v693);
-	if (typeof v693 === 'number' && v693 < 1) fail(p + ".signal", ">= 1", v693);
-	if (typeof v693 === 'number' && v693 > 64) fail(p + ".signal", "<= 64", v693);
-	const v694 = v688["passed"];
-	if (v694 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v694 === 'boolean')) fail(p + ".passed", "a boolean", v694);
+	const v700 = v as Record<string, unknown>;
+	const v701 = v700["type"];
+	if (v701 === undefined) fail(p + ".type", 'present', undefined);
+	if (v701 !== "event") fail(p + ".type", "\"event\"", v701);
+	const v702 = v700["event"];
+	if (v702 === undefined) fail(p + ".event", 'present', undefined);
+	if (v702 !== "signal") fail(p + ".event", "\"signal\"", v702);
+	const v703 = v700["pid"];
+	if (v703 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v703, p + ".pid", o, d + 1);
+	const v704 = v700["tid"];
+	if (v704 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v704, p + ".tid", o, d + 1);
+	const v705 = v700["signal"];
+	if (v705 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v705 === 'number' && Number.isInteger(v705))) fail(p + ".signal", "an integer", v705);
+	if (typeof v705 === 'number' && v705 < 1) fail(p + ".signal", ">= 1", v705);
+	if (typeof v705 === 'number' && v705 > 64) fail(p + ".signal", "<= 64", v705);
+	const v706 = v700["passed"];
+	if (v706 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v706 === 'boolean')) fail(p + ".passed", "a boolean", v706);
 	if (o.strict) {
-		for (const v695 of Object.keys(v688)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v695)) fail(p + '.' + v695, 'not there (not in the schema)', v688[v695]);
+		for (const v707 of Object.keys(v700)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v707)) fail(p + '.' + v707, 'not there (not in the schema)', v700[v707]);
 		}
 	}
 }
@@ -3657,31 +3720,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v696 = v as Record<string, unknown>;
-	const v697 = v696["type"];
-	if (v697 === undefined) fail(p + ".type", 'present', undefined);
-	if (v697 !== "event") fail(p + ".type", "\"event\"", v697);
-	const v698 = v696["event"];
-	if (v698 === undefined) fail(p + ".event", 'present', undefined);
-	if (v698 !== "childProcess") fail(p + ".event", "\"childProcess\"", v698);
-	const v699 = v696["pid"];
-	if (v699 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v699, p + ".pid", o, d + 1);
-	const v700 = v696["tid"];
-	if (v700 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v700, p + ".tid", o, d + 1);
-	const v701 = v696["child"];
-	if (v701 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v701, p + ".child", o, d + 1);
-	const v702 = v696["kind"];
-	if (v702 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v702 !== 'string' || !["fork","vfork","clone"].includes(v702)) fail(p + ".kind", "one of fork|vfork|clone", v702);
-	const v703 = v696["detached"];
-	if (v703 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v703 === 'boolean')) fail(p + ".detached", "a boolean", v703);
+	const v708 = v as Record<string, unknown>;
+	const v709 = v708["type"];
+	if (v709 === undefined) fail(p + ".type", 'present', undefined);
+	if (v709 !== "event") fail(p + ".type", "\"event\"", v709);
+	const v710 = v708["event"];
+	if (v710 === undefined) fail(p + ".event", 'present', undefined);
+	if (v710 !== "childProcess") fail(p + ".event", "\"childProcess\"", v710);
+	const v711 = v708["pid"];
+	if (v711 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v711, p + ".pid", o, d + 1);
+	const v712 = v708["tid"];
+	if (v712 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v712, p + ".tid", o, d + 1);
+	const v713 = v708["child"];
+	if (v713 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v713, p + ".child", o, d + 1);
+	const v714 = v708["kind"];
+	if (v714 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v714 !== 'string' || !["fork","vfork","clone"].includes(v714)) fail(p + ".kind", "one of fork|vfork|clone", v714);
+	const v715 = v708["detached"];
+	if (v715 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v715 === 'boolean')) fail(p + ".detached", "a boolean", v715);
 	if (o.strict) {
-		for (const v704 of Object.keys(v696)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v704)) fail(p + '.' + v704, 'not there (not in the schema)', v696[v704]);
+		for (const v716 of Object.keys(v708)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v716)) fail(p + '.' + v716, 'not there (not in the schema)', v708[v716]);
 		}
 	}
 }
@@ -3689,25 +3752,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v705 = v as Record<string, unknown>;
-	const v706 = v705["type"];
-	if (v706 === undefined) fail(p + ".type", 'present', undefined);
-	if (v706 !== "event") fail(p + ".type", "\"event\"", v706);
-	const v707 = v705["event"];
-	if (v707 === undefined) fail(p + ".event", 'present', undefined);
-	if (v707 !== "exec") fail(p + ".event", "\"exec\"", v707);
-	const v708 = v705["pid"];
-	if (v708 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v708, p + ".pid", o, d + 1);
-	const v709 = v705["tid"];
-	if (v709 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v709, p + ".tid", o, d + 1);
-	const v710 = v705["path"];
-	if (v710 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v710 === 'string')) fail(p + ".path", "a string", v710);
+	const v717 = v as Record<string, unknown>;
+	const v718 = v717["type"];
+	if (v718 === undefined) fail(p + ".type", 'present', undefined);
+	if (v718 !== "event") fail(p + ".type", "\"event\"", v718);
+	const v719 = v717["event"];
+	if (v719 === undefined) fail(p + ".event", 'present', undefined);
+	if (v719 !== "exec") fail(p + ".event", "\"exec\"", v719);
+	const v720 = v717["pid"];
+	if (v720 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v720, p + ".pid", o, d + 1);
+	const v721 = v717["tid"];
+	if (v721 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v721, p + ".tid", o, d + 1);
+	const v722 = v717["path"];
+	if (v722 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v722 === 'string')) fail(p + ".path", "a string", v722);
 	if (o.strict) {
-		for (const v711 of Object.keys(v705)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v711)) fail(p + '.' + v711, 'not there (not in the schema)', v705[v711]);
+		for (const v723 of Object.keys(v717)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v723)) fail(p + '.' + v723, 'not there (not in the schema)', v717[v723]);
 		}
 	}
 }
@@ -3715,32 +3778,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v712 = v as Record<string, unknown>;
-	const v713 = v712["type"];
-	if (v713 === undefined) fail(p + ".type", 'present', undefined);
-	if (v713 !== "event") fail(p + ".type", "\"event\"", v713);
-	const v714 = v712["event"];
-	if (v714 === undefined) fail(p + ".event", 'present', undefined);
-	if (v714 !== "exited") fail(p + ".event", "\"exited\"", v714);
-	const v715 = v712["pid"];
-	if (v715 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v715, p + ".pid", o, d + 1);
-	const v716 = v712["exitCode"];
-	if (v716 !== undefined) {
-		if (!(typeof v716 === 'number' && Number.isInteger(v716))) fail(p + ".exitCode", "an integer", v716);
-		if (typeof v716 === 'number' && v716 < 0) fail(p + ".exitCode", ">= 0", v716);
-		if (typeof v716 === 'number' && v716 > 255) fail(p + ".exitCode", "<= 255", v716);
+	const v724 = v as Record<string, unknown>;
+	const v725 = v724["type"];
+	if (v725 === undefined) fail(p + ".type", 'present', undefined);
+	if (v725 !== "event") fail(p + ".type", "\"event\"", v725);
+	const v726 = v724["event"];
+	if (v726 === undefined) fail(p + ".event", 'present', undefined);
+	if (v726 !== "exited") fail(p + ".event", "\"exited\"", v726);
+	const v727 = v724["pid"];
+	if (v727 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v727, p + ".pid", o, d + 1);
+	const v728 = v724["exitCode"];
+	if (v728 !== undefined) {
+		if (!(typeof v728 === 'number' && Number.isInteger(v728))) fail(p + ".exitCode", "an integer", v728);
+		if (typeof v728 === 'number' && v728 < 0) fail(p + ".exitCode", ">= 0", v728);
+		if (typeof v728 === 'number' && v728 > 255) fail(p + ".exitCode", "<= 255", v728);
 	}
-	const v717 = v712["signal"];
-	if (v717 !== undefined) {
-		if (!(typeof v717 === 'number' && Number.isInteger(v717))) fail(p + ".signal", "an integer", v717);
-		if (typeof v717 === 'number' && v717 < 1) fail(p + ".signal", ">= 1", v717);
-		if (typeof v717 === 'number' && v717 > 64) fail(p + ".signal", "<= 64", v717);
+	const v729 = v724["signal"];
+	if (v729 !== undefined) {
+		if (!(typeof v729 === 'number' && Number.isInteger(v729))) fail(p + ".signal", "an integer", v729);
+		if (typeof v729 === 'number' && v729 < 1) fail(p + ".signal", ">= 1", v729);
+		if (typeof v729 === 'number' && v729 > 64) fail(p + ".signal", "<= 64", v729);
 	}
-	if (v712["exitCode"] === undefined && v712["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v724["exitCode"] === undefined && v724["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v718 of Object.keys(v712)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v718)) fail(p + '.' + v718, 'not there (not in the schema)', v712[v718]);
+		for (const v730 of Object.keys(v724)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v730)) fail(p + '.' + v730, 'not there (not in the schema)', v724[v730]);
 		}
 	}
 }
@@ -3776,6 +3839,7 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	typedValue: (v, o) => run<BodyByOp['typedValue']>(checkTypedValueBody, v, 'typedValue', o),
 	stop: (v, o) => run<BodyByOp['stop']>(checkStopBody, v, 'stop', o),
 	resume: (v, o) => run<BodyByOp['resume']>(checkPidBody, v, 'resume', o),
+	freeze: (v, o) => run<BodyByOp['freeze']>(checkFreezeBody, v, 'freeze', o),
 	launch: (v, o) => run<BodyByOp['launch']>(checkLaunchBody, v, 'launch', o),
 	fork: (v, o) => run<BodyByOp['fork']>(checkForkBody, v, 'fork', o),
 	kill: (v, o) => run<BodyByOp['kill']>(checkPidBody, v, 'kill', o),
@@ -3811,6 +3875,7 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	typedValue: (v, o) => run<RequestByOp['typedValue'] & { op: 'typedValue' }>(checkRequestTypedValue, v, 'request', o),
 	stop: (v, o) => run<RequestByOp['stop'] & { op: 'stop' }>(checkRequestStop, v, 'request', o),
 	resume: (v, o) => run<RequestByOp['resume'] & { op: 'resume' }>(checkRequestResume, v, 'request', o),
+	freeze: (v, o) => run<RequestByOp['freeze'] & { op: 'freeze' }>(checkRequestFreeze, v, 'request', o),
 	launch: (v, o) => run<RequestByOp['launch'] & { op: 'launch' }>(checkRequestLaunch, v, 'request', o),
 	fork: (v, o) => run<RequestByOp['fork'] & { op: 'fork' }>(checkRequestFork, v, 'request', o),
 	kill: (v, o) => run<RequestByOp['kill'] & { op: 'kill' }>(checkRequestKill, v, 'request', o),
@@ -3868,6 +3933,7 @@ export const defValidators = {
 	CheckpointDeleteBody: (v: unknown, o?: CheckOptions, path = 'CheckpointDeleteBody'): CheckpointDeleteBody => run<CheckpointDeleteBody>(checkCheckpointDeleteBody, v, path, o),
 	CheckpointsBody: (v: unknown, o?: CheckOptions, path = 'CheckpointsBody'): CheckpointsBody => run<CheckpointsBody>(checkCheckpointsBody, v, path, o),
 	CheckpointInfo: (v: unknown, o?: CheckOptions, path = 'CheckpointInfo'): CheckpointInfo => run<CheckpointInfo>(checkCheckpointInfo, v, path, o),
+	FreezeBody: (v: unknown, o?: CheckOptions, path = 'FreezeBody'): FreezeBody => run<FreezeBody>(checkFreezeBody, v, path, o),
 	RecreatedThread: (v: unknown, o?: CheckOptions, path = 'RecreatedThread'): RecreatedThread => run<RecreatedThread>(checkRecreatedThread, v, path, o),
 	RecreateBody: (v: unknown, o?: CheckOptions, path = 'RecreateBody'): RecreateBody => run<RecreateBody>(checkRecreateBody, v, path, o),
 	HeldLock: (v: unknown, o?: CheckOptions, path = 'HeldLock'): HeldLock => run<HeldLock>(checkHeldLock, v, path, o),

@@ -1232,6 +1232,27 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		return this.lostTids.has(tid);
 	}
 
+	// ---- frozen threads ------------------------------------------------------------
+
+	private readonly frozenTids = new Set<number>();
+
+	/**
+	 * Freeze (or thaw) thread tid: a frozen thread stays stopped when the
+	 * others run — continue, and the run of every thread in a step —
+	 * until it is thawed. Freezing needs the process stopped.
+	 */
+	async freeze(tid: number, frozen: boolean): Promise<number[]> {
+		if (frozen) this.requireStopped('freeze');
+		const b = await this.tracer.request('freeze', { pid: this.pid, tid, frozen });
+		this.frozenTids.clear();
+		for (const t of b.frozen) this.frozenTids.add(t);
+		return b.frozen;
+	}
+
+	isFrozen(tid: number): boolean {
+		return this.frozenTids.has(tid);
+	}
+
 	// ---- checkpoints ---------------------------------------------------------------
 
 	/** A checkpoint of the stopped process (native `checkpoint`); see model/checkpoints.ts. */

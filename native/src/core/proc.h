@@ -47,8 +47,9 @@ struct lwp {
 	bool bp_hit;   /* the last stop was one of our breakpoints */
 	bool bp_late;  /* ... one removed a moment ago: pc rewound, SIGTRAP dropped, not a stop */
 	uint64_t bp_addr;
-	pid_t vfork_child;  /* held at its PTRACE_EVENT_VFORK stop until this child execs or exits */
-	bool watch_stale;   /* its debug registers do not have the process's watchpoints yet */
+	pid_t vfork_child; /* held at its PTRACE_EVENT_VFORK stop until this child execs or exits */
+	bool watch_stale;  /* its debug registers do not have the process's watchpoints yet */
+	bool frozen; /* stays stopped when the others are resumed (freeze op); a resume of it alone still runs it */
 	unsigned watch_hit; /* the last stop was watchpoint slot watch_hit - 1 (0: not one) */
 };
 

@@ -274,10 +274,10 @@ static void resume(struct ctx *c, enum run_mode mode)
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		tids[i] = c->p->lwps[i].tid;
+		tids[i] = c->p->lwps[i].frozen ? 0 : c->p->lwps[i].tid; /* frozen ones stay */
 	/* the others first: the stepping LWP's condition is checked on its stop */
 	for (size_t i = 0; i < n && alive(c); i++)
-		if (tids[i] != c->tid)
+		if (tids[i] && tids[i] != c->tid)
 			resume_one(c, tids[i]);
 	if (alive(c))
 		resume_one(c, c->tid);

@@ -127,6 +127,29 @@ int op_resume(struct fk_tracer *tr, const struct rq_resume *rq, struct jw *body,
 	return 0;
 }
 
+int op_freeze(struct fk_tracer *tr, const struct rq_freeze *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = session_of(tr, rq->pid, err);
+	if (!p)
+		return -1;
+	struct lwp *l = proc_lwp(p, rq->tid);
+	if (!l)
+		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "freeze", "process %d has no thread %d", (int)rq->pid,
+			       (int)rq->tid);
+	if (rq->frozen && l->state != LWP_STOPPED)
+		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "freeze",
+			       "thread %d of process %d is running: pause it first", (int)rq->tid, (int)rq->pid);
+	l->frozen = rq->frozen;
+	jw_kint(body, "pid", rq->pid);
+	jw_key(body, "frozen");
+	jw_arr_begin(body);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->lwps[i].frozen)
+			jw_int(body, p->lwps[i].tid);
+	jw_arr_end(body);
+	return 0;
+}
+
 /* Completes at once on the tracer thread (liveness, latency, ordering). */
 int op_ping(struct fk_tracer *tr, const struct rq_ping *rq, struct jw *body, struct fk_err *err)
 {

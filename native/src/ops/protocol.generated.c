@@ -775,6 +775,50 @@ static int run_resume(struct fk_tracer *tr, const struct jr_value *o, struct jr_
 	return op_resume(tr, &rq, body, err);
 }
 
+static int decode_freeze(const struct jr_value *o, struct jr_doc *doc, struct rq_freeze *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	rq->frozen = true;
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "freeze", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		if (rq_key_is(m, "tid")) {
+			if ((rq_int(m, "freeze", "tid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->tid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 1;
+			continue;
+		}
+		if (rq_key_is(m, "frozen")) {
+			if ((rq_bool(m, "freeze", "frozen", &rq->frozen, err)) < 0)
+				return -1;
+			continue;
+		}
+		return rq_unknown_member(m, "freeze", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("freeze", "pid", err);
+	if (!(seen & (1u << 1)))
+		return rq_missing("freeze", "tid", err);
+	return 0;
+}
+
+static int run_freeze(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_freeze rq;
+	if (decode_freeze(o, doc, &rq, err) < 0)
+		return -1;
+	return op_freeze(tr, &rq, body, err);
+}
+
 static int decode_launch(const struct jr_value *o, struct jr_doc *doc, struct rq_launch *rq, struct fk_err *err)
 {
 	(void)doc;
@@ -1271,6 +1315,7 @@ const struct op_entry fk_op_table[] = {
 	{"typedValue", run_typed_value},
 	{"stop", run_stop},
 	{"resume", run_resume},
+	{"freeze", run_freeze},
 	{"launch", run_launch},
 	{"fork", run_fork},
 	{"kill", run_kill},

@@ -18,7 +18,7 @@
 struct fk_tracer;
 
 #define FK_PROTOCOL_VERSION 2
-#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"recreate\",\"checkpoint\",\"restore\",\"checkpointDelete\",\"checkpoints\",\"watch\",\"unwatch\",\"global\",\"frameVars\",\"typeInfo\",\"typedValue\",\"stop\",\"resume\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
+#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"recreate\",\"checkpoint\",\"restore\",\"checkpointDelete\",\"checkpoints\",\"watch\",\"unwatch\",\"global\",\"frameVars\",\"typeInfo\",\"typedValue\",\"stop\",\"resume\",\"freeze\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
 #define FK_PROTOCOL_EVENTS_JSON "[\"threadCreated\",\"threadExited\",\"stopped\",\"signal\",\"childProcess\",\"exec\",\"exited\"]"
 
 struct rq_hexkv {
@@ -180,6 +180,14 @@ struct rq_resume {
 	bool has_tid; /* only this thread (DAP singleThread); a later resume without tid resumes the rest */
 };
 int op_resume(struct fk_tracer *tr, const struct rq_resume *rq, struct jw *body, struct fk_err *err);
+
+/* freeze: Freeze (or thaw) one thread of a session process: a frozen thread stays stopped when the others are resumed — a continue, a step's run of every thread — until it is thawed; a resume of it alone (`resume` with `tid`) still runs it. */
+struct rq_freeze {
+	int32_t pid; /* a pid or tid (the library checks it) */
+	int32_t tid; /* a pid or tid (the library checks it) */
+	bool frozen; /* false: thaw */
+};
+int op_freeze(struct fk_tracer *tr, const struct rq_freeze *rq, struct jw *body, struct fk_err *err);
 
 /* launch: Start a program under the tracer: forked and exec'd by the tracer thread (never by Node: libuv would reap our tracee's stops); it stops right after execve, before the dynamic loader runs. */
 struct rq_launch {

@@ -475,7 +475,7 @@ void attach_resume_all(struct fk_tracer *tr, struct proc *p)
 	if (p->nbps) {
 		for (size_t i = 0; i < p->n; i++) {
 			struct lwp *l = &p->lwps[i];
-			if (l->state == LWP_STOPPED && !l->exiting) {
+			if (l->state == LWP_STOPPED && !l->exiting && !l->frozen) {
 				pid_t tid = l->tid;
 				bp_step_over(tr, p, tid);
 				if (tr_find_proc(tr, pid) != p)
@@ -487,6 +487,8 @@ void attach_resume_all(struct fk_tracer *tr, struct proc *p)
 	p->stop_all_pending = false;
 	p->syms_stale = true;
 	for (size_t i = 0; i < p->n; i++) {
+		if (p->lwps[i].frozen)
+			continue; /* frozen: stays where it is */
 		int rc = attach_resume_lwp(p, &p->lwps[i]);
 		if (rc < 0)
 			fk_warn("resuming thread %d of %d: %s", (int)p->lwps[i].tid, (int)p->pid, strerror(-rc));
@@ -591,6 +593,8 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 	}
 	if (!p->want_running)
 		return; /* an operation is in charge: it looks at the stop */
+	if (l->frozen && l->stop != STOP_SIGNAL)
+		return; /* frozen: it stays (a signal it got is reported below) */
 	switch (l->stop) {
 	case STOP_EVENT: /* clone, fork, vfork, exec, ... */
 		if (l->event == PTRACE_EVENT_EXEC && p->session) {
