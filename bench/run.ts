@@ -8,6 +8,7 @@
  *   deadlock  a fork child blocking on a lock a lost thread held → its deadlock stop (bench/deadlock.ts)
  *   recreate  Recreate Dead Threads for 8/64 lost threads vs plain fork() (bench/recreate.ts)
  *   checkpoint  checkpoint save/restore vs plain fork() and gdb (bench/checkpoint.ts)
+ *   cond      a conditional breakpoint that never stops: hits/s vs gdb (bench/cond.ts)
  *
  * Only some: `npm run bench -- fork` (or `-- threads`, `-- threads fork`), or
  * FORKALL_BENCH=fork. Sizes of the threads section: FORKALL_BENCH_THREADS;
@@ -27,6 +28,7 @@ import { spawnBench } from './spawn';
 import { deadlockBench } from './deadlock';
 import { recreateBench } from './recreate';
 import { checkpointBench } from './checkpoint';
+import { condBench } from './cond';
 import { spawnFixture, killAll, type Fixture } from '../test/helpers/procs';
 import { cleanupFork } from '../test/helpers/forkTarget';
 import { forkallJson, forkallAvailable, run } from '../test/helpers/forkall';
@@ -37,7 +39,7 @@ const SIZES = (process.env.FORKALL_BENCH_THREADS ?? '64,256,1024').split(',').ma
 const FORKALL_RUNS = 7;
 const GDB_RUNS = 5;
 
-const SECTIONS = ['threads', 'fork', 'dap', 'step', 'spawn', 'deadlock', 'recreate', 'checkpoint'] as const;
+const SECTIONS = ['threads', 'fork', 'dap', 'step', 'spawn', 'deadlock', 'recreate', 'checkpoint', 'cond'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function selectedSections(): Section[] {
@@ -79,6 +81,10 @@ async function main(): Promise<void> {
 	if (sections.includes('checkpoint')) {
 		process.stdout.write('\n');
 		process.stdout.write(await checkpointBench());
+	}
+	if (sections.includes('cond')) {
+		process.stdout.write('\n');
+		process.stdout.write(await condBench());
 	}
 }
 

@@ -59,7 +59,7 @@ async function gdbNext(gdb: string, iterations: number): Promise<number> {
 	const loop = findMarker('LOOP', SRC);
 	const after = findMarker('AFTER_LOOP', SRC);
 	const r = await gdbTimed(gdb, {
-		before: [`break stepper.c:${loop}`, 'run > /dev/null'],
+		before: [`break stepper.c:${loop}`, `run loop ${iterations} > /dev/null`],
 		timed: 'next',
 		after: ['info line *$pc', 'kill'],
 		program: PROGRAM,
