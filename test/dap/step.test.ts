@@ -359,3 +359,36 @@ test('singleThread: next over a 300 ms call leaves the other threads stopped; co
 		await end(s);
 	}
 });
+
+test('"stepThreads": "current": a plain next over a 300 ms call runs the stepping thread alone', async () => {
+	const dc = new DapClient();
+	await dc.start();
+	try {
+		await dc.init();
+		const initialized = dc.next('initialized');
+		await within(
+			dc.launchRequest({ program: PROGRAM, args: ['slow'], stepThreads: 'current' } as DebugProtocol.LaunchRequestArguments),
+			20000,
+			'launch',
+		);
+		await initialized;
+		await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: line('SLOW_CALL') }] });
+		const hit = dc.next('stopped');
+		await dc.configurationDoneRequest();
+		const tid = ((await hit) as DebugProtocol.StoppedEvent).body.threadId!;
+		const s: Session = { dc, tid };
+		await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: line('WORKER_TICK') }] });
+		const others = (await dc.threadsRequest()).body.threads.map((t) => t.id).filter((t) => t !== tid);
+		const pcOf = async (t: number) =>
+			(await dc.stackTraceRequest({ threadId: t, levels: 1 })).body.stackFrames[0].instructionPointerReference;
+		const pcs = await Promise.all(others.map(pcOf));
+		const stopped = dc.next('stopped', 20000);
+		await dc.nextRequest({ threadId: tid }); // no singleThread: the launch setting decides
+		assert.equal(((await stopped) as DebugProtocol.StoppedEvent).body.reason, 'step', 'no worker ran into its breakpoint');
+		assert.equal((await at(s)).line, line('AFTER_SLOW'));
+		assert.deepEqual(await Promise.all(others.map(pcOf)), pcs, 'every worker where it was');
+	} finally {
+		await dc.disconnectRequest({ terminateDebuggee: true }).catch(() => undefined);
+		await dc.stop().catch(() => undefined);
+	}
+});

@@ -112,6 +112,8 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
 	terminateChildren?: boolean;
 	/** Save a checkpoint at each of the last N stops (Step Back returns to the previous one); 0 (default): off. */
 	autoCheckpoint?: number;
+	/** Who runs during a step: every thread ("all", default) or the stepping thread alone ("current", gdb's scheduler-locking step). */
+	stepThreads?: 'all' | 'current';
 }
 
 export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
@@ -128,6 +130,7 @@ export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
 	/** Internal: the forked child was made by the program (followForks), not by Fork All Threads Here. */
 	__forkallFollowed?: boolean;
 	autoCheckpoint?: number;
+	stepThreads?: 'all' | 'current';
 }
 
 /** customRequest('checkpoint'): save one of the stopped program (every thread). */

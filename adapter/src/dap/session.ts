@@ -128,6 +128,8 @@ export class ForkallSession extends DebugSession {
 	private readonly dataNames = new Map<string, string>();
 	/** This session launched the program (a followed child ends like it: killed on disconnect). */
 	private launched = false;
+	/** launch.json "stepThreads": "current" steps the stepping thread alone (gdb's scheduler-locking step) */
+	private stepThreads: 'all' | 'current' = 'all';
 	/** launch.json "followForks", for a process a restore brings */
 	private followMode: 'both' | 'parent' | 'child' | undefined = undefined;
 	/** Checkpoints of this session (created on first use); "autoCheckpoint": N */
@@ -399,6 +401,7 @@ export class ForkallSession extends DebugSession {
 		this.terminateChildren = a.terminateChildren ?? true;
 		this.followMode = a.followForks;
 		this.autoCheckpoint = a.autoCheckpoint ?? 0;
+		this.stepThreads = a.stepThreads ?? 'all';
 		await this.initSignals(d, a.signals);
 		await this.initFollow(d, a.followForks);
 		let entryBreakpoint = false;
@@ -441,6 +444,7 @@ export class ForkallSession extends DebugSession {
 		this.terminateChildren = a.terminateChildren ?? true;
 		this.followMode = a.followForks;
 		this.autoCheckpoint = a.autoCheckpoint ?? 0;
+		this.stepThreads = a.stepThreads ?? 'all';
 		await this.initSignals(d, a.signals);
 		await this.initFollow(d, a.followForks);
 		this.startPlan = { kind: 'attach', stopOnAttach: !!a.stopOnAttach };
@@ -1520,7 +1524,9 @@ export class ForkallSession extends DebugSession {
 		if (d.state !== 'stopped') throw errors.notStopped(`${kind}: the process is not stopped`);
 		const tid = a.threadId;
 		const instruction = a.granularity === 'instruction';
-		const alone = a.singleThread === true; // the other threads stay stopped, calls included
+		// the other threads stay stopped, calls included: asked for this step
+		// (singleThread), or for every step ("stepThreads": "current")
+		const alone = a.singleThread === true || this.stepThreads === 'current';
 		this.frames.reset();
 		this.vars.reset();
 		ctx.after(async () => {

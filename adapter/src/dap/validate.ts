@@ -255,6 +255,7 @@ export const REQUESTS = {
 		followForks: opt(lit('both', 'parent', 'child')),
 		terminateChildren: opt(bool()),
 		autoCheckpoint: opt(int(0, 1000)),
+		stepThreads: opt(lit('all', 'current')),
 	}),
 	attach: obj<AttachArguments>({
 		__restart: opt(anything()),
@@ -267,6 +268,7 @@ export const REQUESTS = {
 		terminateChildren: opt(bool()),
 		__forkallFollowed: opt(bool()),
 		autoCheckpoint: opt(int(0, 1000)),
+		stepThreads: opt(lit('all', 'current')),
 	}),
 	configurationDone: obj<DebugProtocol.ConfigurationDoneArguments>({}),
 	disconnect: obj<DebugProtocol.DisconnectArguments>({
