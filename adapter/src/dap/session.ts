@@ -141,6 +141,8 @@ export class ForkallSession extends DebugSession {
 	private position: number | null = null;
 	/** the thread of the last stop (a checkpoint's thread) */
 	private lastStopTid: number | null = null;
+	/** processes debugged before a restore whose pipes the restored copies write to */
+	private readonly outputFrom: Debuggee[] = [];
 	private terminatedSent = false;
 	private ended = false;
 	private closing = false;
@@ -594,14 +596,21 @@ export class ForkallSession extends DebugSession {
 
 	private async onExited(d: Debuggee, exitCode: number | null, signal: number | null): Promise<void> {
 		if (this.debuggee !== d) return;
-		// Let the program's last output through before "exited".
-		if (d.hasOpenOutput) {
+		// Let the program's last output through before "exited": from its own
+		// pipes, or from those of the process it was restored from (a restored
+		// copy writes to them; its checkpoints keep them open, hence the bound)
+		const readers = [d, ...this.outputFrom].filter((x) => x.hasOpenOutput);
+		if (readers.length) {
 			await new Promise<void>((resolve) => {
 				const t = setTimeout(resolve, 1000);
-				d.once('outputClosed', () => {
-					clearTimeout(t);
-					resolve();
-				});
+				let open = readers.length;
+				for (const x of readers)
+					x.once('outputClosed', () => {
+						if (--open === 0) {
+							clearTimeout(t);
+							resolve();
+						}
+					});
 			});
 		}
 		if (this.ckpts?.size && signal !== null) {
@@ -1099,6 +1108,7 @@ export class ForkallSession extends DebugSession {
 		// the process debugged until now: its output keeps coming (the copies share its pipes)
 		old.removeAllListeners();
 		old.on('output', (category, text) => this.sendEvent(new OutputEvent(text, category)));
+		if (old.hasOpenOutput && !this.outputFrom.includes(old)) this.outputFrom.push(old);
 		this.host.unregister(old);
 		this.debuggee = null;
 		if (old.state !== 'exited') {
