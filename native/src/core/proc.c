@@ -1,7 +1,5 @@
 #include "core/proc.h"
 
-#include "debuginfo/symbols.h"
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,7 +59,6 @@ void proc_free(struct proc *p)
 	free(p->recreated);
 	if (p->ckpt && p->ckpt_free)
 		p->ckpt_free(p->ckpt);
-	sym_close(p->syms);
 	free(p);
 }
 

@@ -142,7 +142,7 @@ struct proc {
 	uint64_t late_addr[8], late_until_us[8];
 	unsigned late_next;
 	int stdout_fd, stderr_fd; /* launched: the caller owns them */
-	struct fk_symbols *syms;  /* opened on the first stack/symbol request */
+	struct fk_symbols *syms;  /* opened on the first stack/symbol request; closed by the forget hook */
 	bool syms_stale;	  /* it ran since: modules may have changed */
 };
 

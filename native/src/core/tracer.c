@@ -14,19 +14,15 @@
  * threads (Node's child_process) nor let them reap our tracees' stops.
  */
 #include "core/tracer.h"
+#include "core/tracer_int.h"
 #include "core/events.generated.h"
 
 #include "base/procfs.h"
 
 #include <sys/ptrace.h>
 
-#include "ptrace/attach.h"
-#include "ptrace/breakpoints.h"
-#include "ptrace/follow.h"
-#include "ptrace/watch.h"
 #include "base/log.h"
 #include "base/jsonread.h"
-#include "ops/request.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -44,39 +40,6 @@
 #include "forkall.h"
 
 #define WAKE_SIG (SIGRTMIN + 6)
-#define MAX_UNCLAIMED 64
-
-struct msg {
-	char *text;
-	size_t len;
-	struct msg *next;
-};
-
-struct fk_tracer {
-	pthread_t thread;
-	pid_t tid;
-	timer_t timer;
-	bool timer_ok;
-	bool seize_round; /* tr_seize_round: the watchdog timer is periodic */
-
-	pthread_mutex_t lock; /* guards everything below up to procs */
-	pthread_cond_t cond;  /* messages arrived / tracer started */
-	struct tr_request *rq_head, *rq_tail;
-	struct msg *msg_head, *msg_tail;
-	int64_t next_id;
-	bool started, closing;
-	_Atomic bool cancel; /* fk_cancel: the operation in progress rolls back */
-	int waiters;	     /* threads inside fk_wait (fk_close waits for them) */
-	char start_err[256];
-
-	/* tracer-thread only */
-	struct proc *procs;
-	struct {
-		pid_t pid;
-		int status;
-	} unclaimed[MAX_UNCLAIMED];
-	size_t n_unclaimed;
-};
 
 /* volatile: only the signal handler reads it, so without it the compiler
  * may drop the store before the wait as dead (it did: every wake-up that
@@ -107,39 +70,6 @@ pid_t tr_tid(const struct fk_tracer *tr)
 
 /* ---- messages ------------------------------------------------------- */
 
-static void push_msg(struct fk_tracer *tr, char *text, size_t len)
-{
-	struct msg *m = malloc(sizeof *m);
-	if (!m) {
-		free(text);
-		return;
-	}
-	m->text = text;
-	m->len = len;
-	m->next = NULL;
-	pthread_mutex_lock(&tr->lock);
-	if (tr->msg_tail)
-		tr->msg_tail->next = m;
-	else
-		tr->msg_head = m;
-	tr->msg_tail = m;
-	pthread_cond_broadcast(&tr->cond);
-	pthread_mutex_unlock(&tr->lock);
-}
-
-static void push_jw(struct fk_tracer *tr, struct jw *w)
-{
-	size_t len;
-	char *t = jw_take(w, &len);
-	if (t)
-		push_msg(tr, t, len);
-}
-
-void tr_emit_event(struct fk_tracer *tr, struct jw *body)
-{
-	push_jw(tr, body);
-}
-
 static void log_sink(void *arg, int level, const char *text)
 {
 	static const char *const names[] = { "debug", "info", "warn", "error" };
@@ -151,7 +81,7 @@ static void log_sink(void *arg, int level, const char *text)
 	jw_kstr(&w, "level", names[level < 0 ? 0 : level > 3 ? 3 : level]);
 	jw_kstr(&w, "message", text);
 	jw_obj_end(&w);
-	push_jw(tr, &w);
+	tr_push_jw(tr, &w);
 }
 
 static void send_result(struct fk_tracer *tr, int64_t id, struct jw *body, const struct fk_err *err)
@@ -181,7 +111,7 @@ static void send_result(struct fk_tracer *tr, int64_t id, struct jw *body, const
 		jw_obj_end(&w);
 	}
 	jw_obj_end(&w);
-	push_jw(tr, &w);
+	tr_push_jw(tr, &w);
 }
 
 /* ---- processes -------------------------------------------------------- */
@@ -210,6 +140,7 @@ static void forget_exited(struct fk_tracer *tr)
 		struct proc *p = *pp;
 		if (p->exited && p->n == 0) {
 			*pp = p->next;
+			tr->hooks->forget(p);
 			proc_free(p); /* a launched program's pipes belong to the caller */
 		} else {
 			pp = &p->next;
@@ -237,6 +168,7 @@ void tr_remove_proc(struct fk_tracer *tr, struct proc *p)
 	for (struct proc **pp = &tr->procs; *pp; pp = &(*pp)->next) {
 		if (*pp == p) {
 			*pp = p->next;
+			tr->hooks->forget(p);
 			proc_free(p);
 			return;
 		}
@@ -278,8 +210,7 @@ static void lwp_gone(struct fk_tracer *tr, struct proc *p, pid_t tid, int status
 	proc_remove_lwp(p, tid);
 	if (leader) {
 		p->exited = true;
-		if (p->vfork_parent)
-			attach_vfork_done(tr, p); /* a vfork child that exited without exec */
+		tr->hooks->exited(tr, p);
 		p->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 		if (p->session) {
 			int32_t code = WIFEXITED(status) ? WEXITSTATUS(status) : 0, sig = WTERMSIG(status);
@@ -333,7 +264,7 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 		return;
 	int sig = WSTOPSIG(status), ev = status >> 16;
 	proc_set_stopped(p, l);
-	watch_on_stop(p, l);
+	tr->hooks->stop_seen(p, l);
 	l->regs_valid = false;
 	l->stop_sig = sig;
 	l->event = 0;
@@ -364,7 +295,7 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 			l = proc_lwp(p, tid);
 			if (!l)
 				return;
-			if (follow_exec(tr, p, l, former ? (pid_t)former : tid))
+			if (tr->hooks->exec(tr, p, l, former ? (pid_t)former : tid))
 				return; /* let go */
 		}
 		if (ev == PTRACE_EVENT_CLONE) {
@@ -373,7 +304,7 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 				bool known = proc_lwp(p, (pid_t)msg) != NULL;
 				if (!known && !proc_task_exists(p->pid, (pid_t)msg)) {
 					/* clone() without CLONE_THREAD: a new process */
-					follow_new_process(tr, p, l, (pid_t)msg, "clone");
+					tr->hooks->new_process(tr, p, l, (pid_t)msg, "clone");
 					known = true;
 				}
 				/* proc_add_lwp may move the array: l is stale after it */
@@ -385,7 +316,8 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 		if (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK) {
 			unsigned long msg = 0;
 			if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && msg)
-				follow_new_process(tr, p, l, (pid_t)msg, ev == PTRACE_EVENT_VFORK ? "vfork" : "fork");
+				tr->hooks->new_process(tr, p, l, (pid_t)msg,
+						       ev == PTRACE_EVENT_VFORK ? "vfork" : "fork");
 		}
 	} else if (sig == (SIGTRAP | 0x80)) {
 		l->stop = STOP_SYSCALL;
@@ -394,10 +326,10 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 		l->pending_sig = sig;
 		l->bp_hit = false;
 		l->watch_hit = 0;
-		if (sig == SIGTRAP && !bp_check_hit(p, l))
-			watch_check_hit(p, l);
+		if (sig == SIGTRAP)
+			tr->hooks->trap(p, l);
 	}
-	attach_on_stop(tr, p, l);
+	tr->hooks->stopped(tr, p, l);
 }
 
 static int pump(struct fk_tracer *tr, pid_t which, int timeout_ms)
@@ -546,7 +478,7 @@ static void run_request(struct fk_tracer *tr, struct tr_request *rq)
 	fk_err_clear(&err);
 	jw_obj_begin(&body);
 	const char *op = "?";
-	if (protocol_dispatch(tr, rq->text, rq->len, &body, &err, &op) < 0 && !fk_err_isset(&err))
+	if (tr->hooks->request(tr, rq->text, rq->len, &body, &err, &op) < 0 && !fk_err_isset(&err))
 		fk_fail(&err, 0, FK_KIND_FAILED, "request", "operation %s failed", op);
 	jw_obj_end(&body);
 	if (body.oom && !fk_err_isset(&err))
@@ -579,20 +511,9 @@ static struct tr_request *pop_request(struct fk_tracer *tr)
  * may have changed, look again. */
 static bool pending_work(struct fk_tracer *tr)
 {
-	for (struct proc *p = tr->procs; p; p = p->next) {
-		if (p->stop_all_pending)
-			attach_interrupt_all(tr, p);
-		if (p->capture_child) {
-			follow_capture(tr, p);
+	for (struct proc *p = tr->procs; p; p = p->next)
+		if (tr->hooks->pending(tr, p))
 			return true;
-		}
-		if (p->step_over_pending) {
-			p->step_over_pending = false;
-			p->want_running = false; /* the step's own trap is not a signal to pass */
-			attach_resume_all(tr, p);
-			return true;
-		}
-	}
 	return false;
 }
 
@@ -639,19 +560,11 @@ static void *tracer_main(void *arg)
 			;
 	}
 
-	/* Leave nothing behind: every process is detached and resumed, but
-	 * checkpoints (copies that must never run) are killed. */
+	/* Leave nothing behind (hooks: every process is detached and resumed,
+	 * but checkpoints, copies that must never run, are killed). */
 	forget_exited(tr);
-	while (tr->procs) {
-		struct proc *p = tr->procs;
-		if (p->frozen && !p->exited) {
-			kill(p->pid, SIGKILL);
-			attach_reap(tr, p, 2000);
-			tr_remove_proc(tr, p);
-			continue;
-		}
-		attach_release(tr, p);
-	}
+	while (tr->procs)
+		tr->hooks->release(tr, tr->procs);
 	if (tr->timer_ok)
 		timer_delete(tr->timer);
 	return NULL;
@@ -673,7 +586,7 @@ static void install_handler(void)
 		handler_err = errno;
 }
 
-fk_tracer *fk_open(char *errbuf, size_t errlen)
+struct fk_tracer *tr_open(const struct tr_hooks *hooks, char *errbuf, size_t errlen)
 {
 	pthread_once(&handler_once, install_handler);
 	if (handler_err) {
@@ -687,6 +600,7 @@ fk_tracer *fk_open(char *errbuf, size_t errlen)
 			snprintf(errbuf, errlen, "out of memory");
 		return NULL;
 	}
+	tr->hooks = hooks;
 	pthread_mutex_init(&tr->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

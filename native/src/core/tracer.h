@@ -28,6 +28,45 @@ struct tr_request {
 	struct tr_request *next;
 };
 
+/* What the layers above do at the tracer's turns. The core names no
+ * module above it: the library's entry (src/api.c, fk_open) installs these
+ * once, every member set. Called on the tracer thread only. */
+struct tr_hooks {
+	/* A request arrived: decode and run it, writing the result's members
+	 * into body (ops: protocol_dispatch). Returns 0, or -1 with err set;
+	 * *opname: the operation's name for messages. */
+	int (*request)(struct fk_tracer *tr, const char *text, size_t len, struct jw *body, struct fk_err *err,
+		       const char **opname);
+	/* An LWP of p stopped, before its stop is classified (the LWP table
+	 * has it stopped; its other fields are the last stop's). */
+	void (*stop_seen)(struct proc *p, struct lwp *l);
+	/* A SIGTRAP signal-stop: mark a breakpoint or watchpoint hit in l. */
+	void (*trap)(struct proc *p, struct lwp *l);
+	/* PTRACE_EVENT_EXEC in p (the LWP table already updated; former: the
+	 * tid that called execve). True when p was let go: nothing more is
+	 * done with this stop. */
+	bool (*exec)(struct fk_tracer *tr, struct proc *p, struct lwp *l, pid_t former);
+	/* l made a new process `child` (kind: "fork", "vfork", or "clone"
+	 * without CLONE_THREAD). */
+	void (*new_process)(struct fk_tracer *tr, struct proc *p, struct lwp *l, pid_t child, const char *kind);
+	/* The stop of l is classified: what to do with it (the last hook of a
+	 * stop). */
+	void (*stopped)(struct fk_tracer *tr, struct proc *p, struct lwp *l);
+	/* The leader of p is gone (p->exited, before its exited event). */
+	void (*exited)(struct fk_tracer *tr, struct proc *p);
+	/* Between requests and waits: work a stop left for the main loop.
+	 * True if something was done (the process list may have changed). */
+	bool (*pending)(struct fk_tracer *tr, struct proc *p);
+	/* fk_close: let p go; it leaves the process list. */
+	void (*release)(struct fk_tracer *tr, struct proc *p);
+	/* p is freed: free what the layers above keep in it. */
+	void (*forget)(struct proc *p);
+};
+
+/* Start the tracer thread (fk_open, src/api.c). NULL with errbuf set on
+ * failure. */
+struct fk_tracer *tr_open(const struct tr_hooks *hooks, char *errbuf, size_t errlen);
+
 /* Wait up to timeout_ms (0: poll, <0: forever) for one tracee status and
  * handle it. Returns 1 when a status was handled, 0 on timeout or when a
  * request arrived, -ECHILD when this thread has no tracees at all. */
@@ -74,7 +113,7 @@ bool tr_requests_pending(struct fk_tracer *tr);
 /* The tracer thread's own tid (TracerPid of our tracees). */
 pid_t tr_tid(const struct fk_tracer *tr);
 
-/* Events for session processes. */
+/* Events for session processes (core/outbox.c). */
 void tr_emit_event(struct fk_tracer *tr, struct jw *body);
 
 /* Monotonic clock in microseconds. */

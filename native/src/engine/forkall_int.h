@@ -179,7 +179,8 @@ bool fa_want_dontfork_copy(const struct forkall *fa);
  * in, or of every thread) */
 void fa_restore_scratch(struct forkall *fa, pid_t pid, bool injected_only);
 
-/* Helpers shared by the engine's files (forkall.c). */
+/* Helpers shared by the engine's files (forkall_common.c, with fa_skip and
+ * fa_warn above). */
 int fa_fault_at(struct forkall *fa, const char *step);
 uint64_t fa_scratch(const struct tstate *t, uint64_t below);
 int fa_attach_new(struct forkall *fa, pid_t pid, struct proc **out, const char *step);

@@ -23,18 +23,6 @@
 
 #define syms_of ops_syms_of
 
-struct fk_symbols *ops_syms_of(struct proc *p)
-{
-	if (!p->syms) {
-		p->syms = sym_open(p->pid);
-		p->syms_stale = false;
-	} else if (p->syms_stale) {
-		sym_refresh(p->syms);
-		p->syms_stale = false;
-	}
-	return p->syms;
-}
-
 static void info_json(struct jw *w, const struct sym_info *si, bool ok)
 {
 	jw_key(w, "function");

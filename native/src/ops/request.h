@@ -1,7 +1,7 @@
 /* request.h — from request JSON to an operation's handler.
  *
- * protocol_dispatch() parses the text (base/jsonread), finds the operation
- * named by "op" in the generated table (ops/protocol.generated.c), whose
+ * protocol_dispatch() (dispatch.c) parses the text (base/jsonread), finds
+ * the operation named by "op" in the generated table (ops/protocol.generated.c), whose
  * decoder checks every member against the schema and fills the
  * operation's struct rq_NAME, and runs its handler. The rq_* helpers are
  * what the generated decoders call. */

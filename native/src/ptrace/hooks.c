@@ -1,0 +1,49 @@
+/* hooks.c — see hooks.h. */
+#include "ptrace/hooks.h"
+
+#include "ptrace/attach.h"
+#include "ptrace/breakpoints.h"
+#include "ptrace/follow.h"
+#include "ptrace/watch.h"
+
+#include <signal.h>
+
+void ptrace_on_trap(struct proc *p, struct lwp *l)
+{
+	if (!bp_check_hit(p, l))
+		watch_check_hit(p, l);
+}
+
+void ptrace_on_exited(struct fk_tracer *tr, struct proc *p)
+{
+	if (p->vfork_parent)
+		attach_vfork_done(tr, p);
+}
+
+bool ptrace_pending(struct fk_tracer *tr, struct proc *p)
+{
+	if (p->stop_all_pending)
+		attach_interrupt_all(tr, p);
+	if (p->capture_child) {
+		follow_capture(tr, p);
+		return true;
+	}
+	if (p->step_over_pending) {
+		p->step_over_pending = false;
+		p->want_running = false; /* the step's own trap is not a signal to pass */
+		attach_resume_all(tr, p);
+		return true;
+	}
+	return false;
+}
+
+void ptrace_close_release(struct fk_tracer *tr, struct proc *p)
+{
+	if (p->frozen && !p->exited) {
+		kill(p->pid, SIGKILL);
+		attach_reap(tr, p, 2000);
+		tr_remove_proc(tr, p);
+		return;
+	}
+	attach_release(tr, p);
+}
