@@ -13,7 +13,8 @@
  *   base < arch < core < ptrace < debuginfo < engine < ops < src/*.c (the entry)
  *
  * Fails naming each cycle (its files and the symbols behind its edges) and
- * each edge that goes up. --graph prints every edge.
+ * each edge that goes up. --graph prints every edge. --src=DIR (native/src)
+ * also checks the includes: no file includes a header of a higher layer.
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -24,6 +25,8 @@ const LAYERS = ['base', 'arch', 'core', 'ptrace', 'debuginfo', 'engine', 'ops', 
 
 const args = process.argv.slice(2);
 const showGraph = args.includes('--graph');
+const srcArg = args.find((a) => a.startsWith('--src='));
+const srcDir = srcArg ? path.resolve(srcArg.slice('--src='.length)) : null;
 const positional = args.filter((a) => !a.startsWith('--'));
 const objDir = path.resolve(positional[0] ?? path.join(__dirname, '..', 'native', 'build', 'obj'));
 
@@ -32,13 +35,13 @@ function fail(msg) {
 	process.exit(1);
 }
 
-function objects(dir) {
+function filesUnder(dir, re) {
 	const out = [];
 	const walk = (d) => {
 		for (const e of fs.readdirSync(d, { withFileTypes: true })) {
 			const p = path.join(d, e.name);
 			if (e.isDirectory()) walk(p);
-			else if (e.name.endsWith('.o')) out.push(p);
+			else if (re.test(e.name)) out.push(p);
 		}
 	};
 	walk(dir);
@@ -56,7 +59,7 @@ function layerOf(file) {
 }
 
 if (!fs.existsSync(objDir)) fail(`${objDir}: no such directory (make -C native first)`);
-const objs = positional.length > 1 ? positional.slice(1).map((o) => path.resolve(o)) : objects(objDir);
+const objs = positional.length > 1 ? positional.slice(1).map((o) => path.resolve(o)) : filesUnder(objDir, /\.o$/);
 for (const o of objs) if (path.relative(objDir, o).startsWith('..')) fail(`${o} is not under ${objDir}`);
 if (objs.length === 0) fail(`${objDir}: no objects (make -C native first)`);
 
@@ -165,13 +168,30 @@ for (const [a, out] of graph) {
 	}
 }
 
+let includes = 0;
+if (srcDir) {
+	if (!fs.existsSync(srcDir)) fail(`${srcDir}: no such directory`);
+	for (const f of filesUnder(srcDir, /\.[chS]$/)) {
+		const file = path.join('src', path.relative(srcDir, f));
+		const lf = layerOf(file);
+		const text = fs.readFileSync(f, 'utf8');
+		for (const m of text.matchAll(/^\s*#\s*include\s+"([^"/]+)\/[^"]+"/gm)) {
+			const lh = LAYERS.indexOf(m[1]);
+			if (lh < 0) continue;
+			includes++;
+			if (lh > lf) problems.push(`${file} (${LAYERS[lf]}) includes "${m[0].match(/"(.*)"/)[1]}" (${LAYERS[lh]}), a higher layer`);
+		}
+	}
+}
+
 if (showGraph)
 	for (const [a, out] of [...graph].sort()) for (const [b, syms] of [...out].sort()) console.log(`${a} -> ${b}: ${syms.join(', ')}`);
 
 if (problems.length) {
-	console.error(`check-layers: ${problems.length} problem(s) in the link graph of ${objDir}`);
+	console.error(`check-layers: ${problems.length} problem(s) (objects: ${objDir})`);
 	console.error(`(layers, bottom up: ${LAYERS.join(' < ')}; README: Layout)`);
 	for (const p of problems) console.error(`  ${p}`);
 	process.exit(1);
 }
-console.log(`check-layers: ${graph.size} objects, ${edges} edges, no cycle, no edge going up (${LAYERS.join(' < ')})`);
+const inc = srcDir ? `, ${includes} includes of layer headers` : '';
+console.log(`check-layers: ${graph.size} objects, ${edges} edges${inc}, no cycle, nothing going up (${LAYERS.join(' < ')})`);

@@ -1,6 +1,6 @@
 /* ops.h — request handlers: one op_NAME per operation of
  * native/protocol/schema.json. Their request structs and prototypes are
- * generated (ops/protocol.generated.h); ops/request.c decodes a request
+ * generated (ops/protocol.generated.h); ops/dispatch.c decodes a request
  * and calls its handler on the tracer thread. Each writes the members of
  * its result body into `body` (an open JSON object) and returns 0, or
  * fills `err` and returns -1. */
