@@ -547,7 +547,7 @@ int checkpoint_restore(struct fk_tracer *tr, pid_t cpid, bool run, struct jw *bo
 		rc = fa_build_threads(tr, &fa);
 	if (rc == 0) {
 		u.pid = fa.child;
-		rc = ownerfix_locks(&fa, fa.cproc, &u, &locks_fixed);
+		rc = ownerfix_locks(&fa, fa.cproc, cp, &u, &locks_fixed);
 	}
 	if (rc == 0)
 		rc = sigstate_restore(tr, fa.cproc, fa.insn, k->sig, fa.ts, fa.nts, &fa.warnings, err);
