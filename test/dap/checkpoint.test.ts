@@ -145,6 +145,47 @@ test('checkpoint at step 1, run to 3, restore: step 1 again with every thread; c
 	}
 });
 
+/** The tids inside the process's own PID namespace (NSpid's last field) of each task of pid. */
+function innerTids(pid: number): number[] {
+	return fs
+		.readdirSync(`/proc/${pid}/task`)
+		.map((t) => {
+			const ns = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'))?.[1] ?? '';
+			return Number(ns.trim().split(/\s+/).pop());
+		})
+		.sort((a, b) => a - b);
+}
+
+test('"checkpointSameTids": the restored program sees the pid and tids of the save (its own PID namespace); without it they change', async () => {
+	for (const same of [true, false]) {
+		let r: Partial<Run> = {};
+		try {
+			const s = await start({ args: ['5', 'tids'], checkpointSameTids: same });
+			r = s;
+			const saved = innerTids(s.pid);
+			assert.equal(saved.length, 11);
+			const ck = (await s.dc.customRequest('checkpoint', {})).body as CheckpointResponseBody;
+			assert.equal(await stepOf(s.dc, (await cont(s.dc, s.first.body.threadId!)).body.threadId!), 2);
+			const a = await restore(s.dc, ck.id);
+			assert.equal(a.body.sameTids, same);
+			assert.equal(await stepOf(s.dc, a.ev.body.threadId!), 1, 'back at step 1');
+			if (same) {
+				assert.deepEqual(innerTids(a.body.pid), saved, 'inside its namespace every thread has its tid of the save');
+				assert.match(a.ev.body.description ?? '', new RegExp(`the program sees its pid ${s.pid} and tids of the save`));
+			} else {
+				assert.notDeepEqual(innerTids(a.body.pid), saved);
+			}
+			await s.dc.setFunctionBreakpointsRequest({ breakpoints: [] });
+			await s.dc.continueRequest({ threadId: a.ev.body.threadId! });
+			const code = (await within(s.exited, 20000, 'exit')).body.exitCode;
+			assert.equal(code, same ? 0 : 4, `the program's own check of getpid()/gettid() (exit 4: changed):\n${s.out()}`);
+			await s.dc.disconnectRequest({});
+		} finally {
+			await end(r);
+		}
+	}
+});
+
 test('50 checkpoints at once: listed with their memory, all deleted, none left after the session', async () => {
 	let r: Partial<Run> = {};
 	const pids: number[] = [];
