@@ -5,6 +5,9 @@
  * restores it, any number of times, into running processes with every
  * thread. forkbench 4 16 (6 threads) under the fork tests' reaper.
  *
+ * Then once more with --same-tids: the copy's threads have the saved tids
+ * inside its own PID namespace.
+ *
  * Negative control (run by hand, 2026-12-04): with the record not written
  * into the checkpoint (persist skipped), restore answers "process N is not
  * a checkpoint" and the test fails at the first restore.
@@ -70,6 +73,39 @@ test('forkall checkpoint, then forkall restore (twice): stopped untraced checkpo
 			assert.match(status(ck.checkpoint, 'State'), /^T/, 'the checkpoint stays stopped');
 			assert.equal(status(ck.checkpoint, 'TracerPid'), '0');
 		}
+		// --same-tids: the copy runs in a PID namespace of its own, with the saved pid and tids inside it
+		const { body: st } = await forkallJson<RestoreBody & { sameTids: boolean; namespaceInit?: number }>([
+			'restore',
+			String(ck.checkpoint),
+			'--same-tids',
+		]);
+		made.push(st.pid);
+		registerChild(st.pid);
+		assert.equal(st.sameTids, true);
+		assert.ok(st.namespaceInit, 'the namespace has an init (its reaper)');
+		assertNotStoppedOrTraced(st.pid, 'the same-tids restore');
+		for (const th of st.threads) {
+			const ns = status(st.pid, 'NSpid') && fs.readFileSync(`/proc/${st.pid}/task/${th.tid}/status`, 'utf8');
+			assert.equal(
+				Number(
+					/^NSpid:\s*(.*)$/m
+						.exec(ns || '')?.[1]
+						.trim()
+						.split(/\s+/)
+						.pop(),
+				),
+				th.savedTid,
+				`thread ${th.tid} is ${th.savedTid} inside its namespace`,
+			);
+		}
+		assert.deepEqual(
+			st.threads.map((x) => x.savedTid).sort((a, b) => a - b),
+			fs
+				.readdirSync(`/proc/${t.pid}/task`)
+				.map(Number)
+				.sort((a, b) => a - b),
+			'the tids of the process the checkpoint was taken of',
+		);
 		const bad = await runForkall(['restore', String(t.pid)]);
 		assert.equal(bad.code, 1);
 		assert.match(bad.stderr, /^forkall: process \d+ is not a checkpoint/);

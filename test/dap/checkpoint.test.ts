@@ -4,10 +4,12 @@
  * array whose sum is a global total (a torn state is counted and makes the
  * exit code 3); they block in nanosleep, poll and the mutex's futex. main
  * calls step_marker(step) for steps 1..5 — a function breakpoint stops
- * there; a ninth thread, hw, is inside a SIGUSR1 handler until step 4.
+ * there; a ninth thread, hw, is inside a SIGUSR1 handler until step 4; a
+ * tenth, rd, is blocked in read(2) on a pipe main writes a byte to after
+ * each step (it must read exactly one per step).
  *
  * checkpoint at step 1, run to step 3, restoreCheckpoint → stopped in
- * step_marker with step 1 again, ten threads; continue → step 2 (the
+ * step_marker with step 1 again, eleven threads; continue → step 2 (the
  * program goes on from the checkpoint); restore the same checkpoint a
  * second time; run to the end: exit 0 (no torn state) — in a process made
  * from a checkpoint twice. Also: 50 checkpoints at once (all listed with
@@ -108,7 +110,7 @@ test('checkpoint at step 1, run to 3, restore: step 1 again with every thread; c
 		assert.equal(await stepOf(s.dc, tid), 1);
 		const ck = (await s.dc.customRequest('checkpoint', { note: 'step one' })).body as CheckpointResponseBody;
 		assert.equal(ck.id, 1);
-		assert.equal(ck.threads, 10, 'main, eight workers and hw (inside its SIGUSR1 handler)');
+		assert.equal(ck.threads, 11, 'main, eight workers, hw (inside its SIGUSR1 handler) and rd (in read(2))');
 		assert.equal(ck.location.function, 'step_marker');
 		assert.ok(alive(ck.pid), 'the checkpoint is a live (frozen) process');
 		assert.match(fs.readFileSync(`/proc/${ck.pid}/status`, 'utf8'), /^State:\s+t/m, 'stopped, traced: it never runs');
@@ -120,8 +122,8 @@ test('checkpoint at step 1, run to 3, restore: step 1 again with every thread; c
 		assert.notEqual(a.body.pid, before);
 		assert.equal(alive(before), false, 'the process debugged until now was killed');
 		const threads = (await s.dc.threadsRequest()).body.threads;
-		assert.equal(threads.length, 10, JSON.stringify(threads));
-		assert.equal(fs.readdirSync(`/proc/${a.body.pid}/task`).length, 10);
+		assert.equal(threads.length, 11, JSON.stringify(threads));
+		assert.equal(fs.readdirSync(`/proc/${a.body.pid}/task`).length, 11);
 		assert.equal(await stepOf(s.dc, a.ev.body.threadId!), 1, 'back at step 1');
 		assert.equal(await stepOf(s.dc, (await cont(s.dc, a.ev.body.threadId!)).body.threadId!), 2, 'and on from there');
 		const b = await restore(s.dc, 1);
@@ -143,6 +145,47 @@ test('checkpoint at step 1, run to 3, restore: step 1 again with every thread; c
 	}
 });
 
+/** The tids inside the process's own PID namespace (NSpid's last field) of each task of pid. */
+function innerTids(pid: number): number[] {
+	return fs
+		.readdirSync(`/proc/${pid}/task`)
+		.map((t) => {
+			const ns = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'))?.[1] ?? '';
+			return Number(ns.trim().split(/\s+/).pop());
+		})
+		.sort((a, b) => a - b);
+}
+
+test('"checkpointSameTids": the restored program sees the pid and tids of the save (its own PID namespace); without it they change', async () => {
+	for (const same of [true, false]) {
+		let r: Partial<Run> = {};
+		try {
+			const s = await start({ args: ['5', 'tids'], checkpointSameTids: same });
+			r = s;
+			const saved = innerTids(s.pid);
+			assert.equal(saved.length, 11);
+			const ck = (await s.dc.customRequest('checkpoint', {})).body as CheckpointResponseBody;
+			assert.equal(await stepOf(s.dc, (await cont(s.dc, s.first.body.threadId!)).body.threadId!), 2);
+			const a = await restore(s.dc, ck.id);
+			assert.equal(a.body.sameTids, same);
+			assert.equal(await stepOf(s.dc, a.ev.body.threadId!), 1, 'back at step 1');
+			if (same) {
+				assert.deepEqual(innerTids(a.body.pid), saved, 'inside its namespace every thread has its tid of the save');
+				assert.match(a.ev.body.description ?? '', new RegExp(`the program sees its pid ${s.pid} and tids of the save`));
+			} else {
+				assert.notDeepEqual(innerTids(a.body.pid), saved);
+			}
+			await s.dc.setFunctionBreakpointsRequest({ breakpoints: [] });
+			await s.dc.continueRequest({ threadId: a.ev.body.threadId! });
+			const code = (await within(s.exited, 20000, 'exit')).body.exitCode;
+			assert.equal(code, same ? 0 : 4, `the program's own check of getpid()/gettid() (exit 4: changed):\n${s.out()}`);
+			await s.dc.disconnectRequest({});
+		} finally {
+			await end(r);
+		}
+	}
+});
+
 test('50 checkpoints at once: listed with their memory, all deleted, none left after the session', async () => {
 	let r: Partial<Run> = {};
 	const pids: number[] = [];
@@ -154,7 +197,7 @@ test('50 checkpoints at once: listed with their memory, all deleted, none left a
 		}
 		const list = (await s.dc.customRequest('checkpoints')).body as CheckpointsResponseBody;
 		assert.equal(list.checkpoints.length, 50);
-		assert.ok(list.checkpoints.every((c) => c.memoryBytes >= 0 && c.threads === 10));
+		assert.ok(list.checkpoints.every((c) => c.memoryBytes >= 0 && c.threads === 11));
 		assert.ok(pids.every(alive));
 		for (const c of list.checkpoints.slice(0, 25)) await s.dc.customRequest('deleteCheckpoint', { id: c.id });
 		await new Promise((res) => setTimeout(res, 100));

@@ -211,9 +211,10 @@ test('the child locks table_lock: the fork names the held lock, the child sessio
 				['cfg_lock', 'pthread_rwlock_t', 'holder'],
 				['db->mutex', 'pthread_mutex_t', 'holder'],
 				['robust_lock', 'pthread_mutex_t', 'holder'],
+				['shards[2].m', 'pthread_mutex_t', 'holder'],
 				['table_lock', 'pthread_mutex_t', 'holder'],
 			],
-			'a global mutex, an rwlock held for writing, a mutex in a heap struct reachable from a global, a robust mutex (named once); not own_lock',
+			'a global mutex, an rwlock held for writing, a mutex in a heap struct reachable from a global, a robust mutex (named once), a mutex in an array of self-referencing structs; not own_lock',
 		);
 		for (const l of info.heldLocks) assert.match(l.ownerWas ?? '', /^hold_table \(deadlock\.c:\d+\)$/);
 	} finally {

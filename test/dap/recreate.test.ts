@@ -116,7 +116,7 @@ test('at the deadlock stop: holder, idle, idle come back; holder unlocks; the ch
 		const r = (await s.child.customRequest('recreateDeadThreads')).body as RecreateDeadThreadsResponseBody;
 		assert.equal(r.stepsOutOfFork, 0, 'past fork() already');
 		assert.equal(r.descriptorsRestored, 3, "glibc's fork() had given up all three descriptors");
-		assert.equal(r.locksFixed, 3, 'table_lock, cfg_lock (__cur_writer), db->mutex');
+		assert.equal(r.locksFixed, 4, 'table_lock, cfg_lock (__cur_writer), db->mutex, shards[2].m');
 		assert.equal(r.robustOwnersFixed, 2, "robust_lock and the heap one, through holder's robust list (before the DWARF pass)");
 		const ev = await restopped;
 		assert.match(ev.body.description ?? '', /^Recreated 3 dead threads$/);

@@ -8,7 +8,7 @@
  *    model lists it (note, step_marker:line, memory) -> continue twice
  *    (step 3) -> "Forkall: Restore Checkpoint…" (forkall.restoreCheckpoint,
  *    with the id the quick pick would give) -> the session stops with
- *    "Restored checkpoint 1 …", `step` is 1 again with 10 threads (DAP and
+ *    "Restored checkpoint 1 …", `step` is 1 again with 11 threads (DAP and
  *    the kernel's /proc/PID/task), the old process is gone -> continue:
  *    step 2 -> the row's Delete action empties the view.
  * 2. "autoCheckpoint": 3, stops at steps 1..4 -> the view lists the three
@@ -89,20 +89,20 @@ suite('checkpoints', () => {
 		removeAllBreakpoints();
 	});
 
-	test('Save Checkpoint at step 1, continue twice, Restore Checkpoint: back at step 1 with 10 threads; the view lists it', async () => {
+	test('Save Checkpoint at step 1, continue twice, Restore Checkpoint: back at step 1 with 11 threads; the view lists it', async () => {
 		const s = await launch();
 		const first = await stopped(s, 0);
 		const tid = first.body.threadId!;
 		assert.equal(await stepOf(s, tid), 1);
 		const pid0 = Number((await threads(s))[0]?.id);
-		assert.equal(procState(pid0)?.threads, 10, 'main, 8 workers and hw');
+		assert.equal(procState(pid0)?.threads, 11, 'main, 8 workers, hw and rd');
 
 		// Forkall: Save Checkpoint (the note the input box asks for)
 		const saved = await vscode.commands.executeCommand<CheckpointResponseBody | undefined>('forkall.saveCheckpoint', {
 			note: 'step one',
 		});
 		assert.ok(saved, "the command's answer (the adapter's)");
-		assert.equal(saved.threads, 10);
+		assert.equal(saved.threads, 11);
 		assert.equal(saved.location.function, 'step_marker');
 		const line = markerLine('ckptwork.c', '#STEP');
 		const view = api().checkpoints();
@@ -133,9 +133,9 @@ suite('checkpoints', () => {
 		assert.equal(await stepOf(s, back.body.threadId!), 1, "the restore's stop: step 1 again");
 		assert.notEqual(r.pid, pid0, 'a new process');
 		const ts = await threads(s);
-		assert.equal(ts.length, 10, `10 threads in the Call Stack: ${ts.map((t) => t.name).join(' | ')}`);
-		assert.equal(r.threads, 10);
-		assert.equal(taskCount(r.pid), 10, 'the kernel: 10 tasks in the restored process');
+		assert.equal(ts.length, 11, `11 threads in the Call Stack: ${ts.map((t) => t.name).join(' | ')}`);
+		assert.equal(r.threads, 11);
+		assert.equal(taskCount(r.pid), 11, 'the kernel: 11 tasks in the restored process');
 		await waitFor(`the old process ${pid0} gone`, () => {
 			const st = procState(pid0);
 			return st === null || st.state === 'Z';
@@ -183,7 +183,7 @@ suite('checkpoints', () => {
 			ev = await stopped(s, n++);
 			assert.match(ev.body.description ?? '', /^Restored checkpoint \d+/);
 			assert.equal(await stepOf(s, ev.body.threadId!), want, 'Step Back');
-			assert.equal((await threads(s)).length, 10);
+			assert.equal((await threads(s)).length, 11);
 		}
 		// only three stops were kept: the stop before step 2 was not
 		await assert.rejects(Promise.resolve(s.customRequest('stepBack', { threadId: ev.body.threadId! })), /no earlier stop was saved/);

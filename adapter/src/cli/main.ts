@@ -28,9 +28,11 @@ export const USAGE = `Usage:
   forkall checkpoint <pid> [--json]   save a checkpoint: a stopped copy of the process that holds
                                       one thread plus the saved state of every thread (in its own
                                       memory); the process runs on. Prints the checkpoint's pid
-  forkall restore <checkpoint> [--json]
+  forkall restore <checkpoint> [--same-tids] [--json]
                                       a new running process from a checkpoint, every thread
-                                      recreated; the checkpoint stays stopped (restore it again)
+                                      recreated; the checkpoint stays stopped (restore it again);
+                                      --same-tids: with the pid and tids of the save, in a new
+                                      PID namespace (needs CAP_SYS_ADMIN)
   forkall dap [--pipe=PATH]           Debug Adapter Protocol server on stdin/stdout, or, with
                                       --pipe, for several sessions on a Unix socket (mode 0600)
                                       only this user can open (what VS Code uses)
@@ -109,8 +111,11 @@ function parseArgs(argv: readonly string[]): Parsed {
 			p.positionals.push(a);
 		}
 	}
-	if (forkOnly.length && p.command !== 'fork' && !p.help) {
-		throw new UsageError(`option ${forkOnly[0]} is only for "forkall fork"`);
+	const misplaced = forkOnly.filter((o) => !(p.command === 'restore' && o === '--same-tids'));
+	if (misplaced.length && p.command !== 'fork' && !p.help) {
+		throw new UsageError(
+			`option ${misplaced[0]} is only for "forkall fork"${misplaced[0] === '--same-tids' ? ' and "forkall restore"' : ''}`,
+		);
 	}
 	return p;
 }
@@ -288,14 +293,15 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
 				const checkpoint = parseId(p.positionals[0], 'checkpoint');
 				expectCount(p, 1);
 				return await run(io, async () => {
-					const b = await withTracer((t) => t.request('restore', { checkpoint, run: true }));
+					const b = await withTracer((t) => t.request('restore', { checkpoint, run: true, sameTids: p.sameTids }));
 					if (p.json) io.out(`${JSON.stringify(b)}\n`);
 					else {
 						io.out(
 							`restored checkpoint ${b.checkpoint}: process ${b.pid} (running), ${b.threads.length} thread${b.threads.length === 1 ? '' : 's'} ` +
 								`recreated in ${(b.us / 1000).toFixed(1)} ms\n`,
 						);
-						for (const t of b.threads) io.out(`  ${t.savedTid} -> ${t.tid}\n`);
+						if (b.sameTids) io.out(`  (same tids: in its own PID namespace, numbers outside -> inside)\n`);
+						for (const t of b.threads) io.out(b.sameTids ? `  ${t.tid} -> ${t.savedTid}\n` : `  ${t.savedTid} -> ${t.tid}\n`);
 						for (const w of b.warnings) io.out(`warning: ${w}\n`);
 					}
 				});

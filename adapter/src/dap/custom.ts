@@ -112,6 +112,8 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
 	terminateChildren?: boolean;
 	/** Save a checkpoint at each of the last N stops (Step Back returns to the previous one); 0 (default): off. */
 	autoCheckpoint?: number;
+	/** A restored checkpoint gets the pid and tids the program had at the save, in a PID namespace of its own (default false). */
+	checkpointSameTids?: boolean;
 	/** Who runs during a step: every thread ("all", default) or the stepping thread alone ("current", gdb's scheduler-locking step). */
 	stepThreads?: 'all' | 'current';
 }
@@ -130,6 +132,7 @@ export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
 	/** Internal: the forked child was made by the program (followForks), not by Fork All Threads Here. */
 	__forkallFollowed?: boolean;
 	autoCheckpoint?: number;
+	checkpointSameTids?: boolean;
 	stepThreads?: 'all' | 'current';
 }
 
@@ -171,6 +174,8 @@ export interface RestoreCheckpointArguments {
 	id: number;
 	/** keep the process debugged until now, as a child session of its own (default: killed) */
 	keepCurrent?: boolean;
+	/** the launch configuration's "checkpointSameTids" for this restore */
+	sameTids?: boolean;
 }
 
 export interface RestoreCheckpointResponseBody {
@@ -178,6 +183,8 @@ export interface RestoreCheckpointResponseBody {
 	pid: number;
 	threads: number;
 	us: number;
+	/** the program sees the pid and tids of the save (in a PID namespace of its own); pid and thread ids here are the numbers outside it */
+	sameTids: boolean;
 }
 
 /** customRequest('deleteCheckpoint') */

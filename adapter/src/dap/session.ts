@@ -135,6 +135,8 @@ export class ForkallSession extends DebugSession {
 	/** Checkpoints of this session (created on first use); "autoCheckpoint": N */
 	private ckpts: Checkpoints | null = null;
 	private autoCheckpoint = 0;
+	/** "checkpointSameTids": restores keep the saved pid and tids (a PID namespace of their own) */
+	private checkpointSameTids = false;
 	/** the automatic checkpoint being saved at this stop (requests that run the program wait for it) */
 	private autoSaving: Promise<void> | null = null;
 	/** the checkpoint this stop is (its automatic one, or the one just restored): Step Back goes before it */
@@ -403,6 +405,7 @@ export class ForkallSession extends DebugSession {
 		this.terminateChildren = a.terminateChildren ?? true;
 		this.followMode = a.followForks;
 		this.autoCheckpoint = a.autoCheckpoint ?? 0;
+		this.checkpointSameTids = a.checkpointSameTids ?? false;
 		this.stepThreads = a.stepThreads ?? 'all';
 		await this.initSignals(d, a.signals);
 		await this.initFollow(d, a.followForks);
@@ -446,6 +449,7 @@ export class ForkallSession extends DebugSession {
 		this.terminateChildren = a.terminateChildren ?? true;
 		this.followMode = a.followForks;
 		this.autoCheckpoint = a.autoCheckpoint ?? 0;
+		this.checkpointSameTids = a.checkpointSameTids ?? false;
 		this.stepThreads = a.stepThreads ?? 'all';
 		await this.initSignals(d, a.signals);
 		await this.initFollow(d, a.followForks);
@@ -1099,7 +1103,7 @@ export class ForkallSession extends DebugSession {
 		const oldTids = old.state === 'exited' ? [] : ((await old.threads().catch(() => null))?.lwps.map((l) => l.tid) ?? []);
 		let r: Awaited<ReturnType<Checkpoints['restore']>>;
 		try {
-			r = await this.checkpointStore.restore(a.id, old);
+			r = await this.checkpointStore.restore(a.id, old, a.sameTids ?? this.checkpointSameTids);
 		} catch (e) {
 			if (e instanceof CheckpointError) throw errors.invalidArgument(`restoreCheckpoint: ${e.message}`);
 			throw toDapError(e, 'restoreCheckpoint');
@@ -1134,12 +1138,16 @@ export class ForkallSession extends DebugSession {
 				reason: 'pause',
 				tid,
 				breakpoints: [],
-				description: `Restored checkpoint ${c.id}${c.note && c.note !== 'auto' ? ` "${c.note}"` : ''}${where}`,
+				description: `Restored checkpoint ${c.id}${c.note && c.note !== 'auto' ? ` "${c.note}"` : ''}${where}${
+					r.body.sameTids
+						? `; the program sees its pid ${r.body.threads.find((t) => t.tid === d.pid)?.savedTid ?? '?'} and tids of the save (a PID namespace of its own)`
+						: ''
+				}`,
 			},
 			true,
 		);
 		void this.sendCheckpointsChanged();
-		return { pid: d.pid, threads: r.body.threads.length, us: r.body.us };
+		return { pid: d.pid, threads: r.body.threads.length, us: r.body.us, sameTids: r.body.sameTids };
 	}
 
 	/** Step Back: the automatic checkpoint of the stop before this one; Reverse Continue: the newest checkpoint before this stop. */

@@ -255,6 +255,7 @@ export const REQUESTS = {
 		followForks: opt(lit('both', 'parent', 'child')),
 		terminateChildren: opt(bool()),
 		autoCheckpoint: opt(int(0, 1000)),
+		checkpointSameTids: opt(bool()),
 		stepThreads: opt(lit('all', 'current')),
 	}),
 	attach: obj<AttachArguments>({
@@ -268,6 +269,7 @@ export const REQUESTS = {
 		terminateChildren: opt(bool()),
 		__forkallFollowed: opt(bool()),
 		autoCheckpoint: opt(int(0, 1000)),
+		checkpointSameTids: opt(bool()),
 		stepThreads: opt(lit('all', 'current')),
 	}),
 	configurationDone: obj<DebugProtocol.ConfigurationDoneArguments>({}),
@@ -433,7 +435,7 @@ export const REQUESTS = {
 	freezeThread: obj<FreezeThreadArguments>({ threadId: int(1, PID_MAX), frozen: opt(bool()) }),
 	checkpoint: obj<CheckpointArguments>({ note: opt(str()) }),
 	checkpoints: obj<NoArguments>({}),
-	restoreCheckpoint: obj<RestoreCheckpointArguments>({ id: int(1), keepCurrent: opt(bool()) }),
+	restoreCheckpoint: obj<RestoreCheckpointArguments>({ id: int(1), keepCurrent: opt(bool()), sameTids: opt(bool()) }),
 	deleteCheckpoint: obj<DeleteCheckpointArguments>({ id: int(1) }),
 	stepBack: obj<DebugProtocol.StepBackArguments>({
 		threadId: int(),

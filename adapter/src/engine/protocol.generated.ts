@@ -320,6 +320,9 @@ export interface RestoreBody {
 	robustOwnersFixed: number;
 	buildUs: number;
 	us: number;
+	/** the threads have their saved tids inside the new process's own PID namespace (savedTid), tid is the number outside */
+	sameTids: boolean;
+	namespaceInit?: Pid;
 	warnings: string[];
 }
 
@@ -721,6 +724,8 @@ export interface RestoreRequest {
 	checkpoint: Pid;
 	/** let the new process run, untraced (the command line's) */
 	run?: boolean;
+	/** the new process gets the pid and every thread the tid they had at the save, in a new PID namespace (needs CAP_SYS_ADMIN, or a user namespace of its own) */
+	sameTids?: boolean;
 }
 
 /** Kill a checkpoint. */
@@ -1886,16 +1891,23 @@ function checkRestoreBody(v: unknown, p: string, o: Opts, d: number): void {
 	if (v251 === undefined) fail(p + ".us", 'present', undefined);
 	if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".us", "an integer", v251);
 	if (typeof v251 === 'number' && v251 < 0) fail(p + ".us", ">= 0", v251);
-	const v252 = v238["warnings"];
-	if (v252 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v252))) fail(p + ".warnings", "an array", v252);
-	for (let v253 = 0; v253 < v252.length; v253++) {
-		const v254: unknown = v252[v253];
-		if (!(typeof v254 === 'string')) fail(p + ".warnings" + '[' + v253 + ']', "a string", v254);
+	const v252 = v238["sameTids"];
+	if (v252 === undefined) fail(p + ".sameTids", 'present', undefined);
+	if (!(typeof v252 === 'boolean')) fail(p + ".sameTids", "a boolean", v252);
+	const v253 = v238["namespaceInit"];
+	if (v253 !== undefined) {
+		checkPid(v253, p + ".namespaceInit", o, d + 1);
+	}
+	const v254 = v238["warnings"];
+	if (v254 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v254))) fail(p + ".warnings", "an array", v254);
+	for (let v255 = 0; v255 < v254.length; v255++) {
+		const v256: unknown = v254[v255];
+		if (!(typeof v256 === 'string')) fail(p + ".warnings" + '[' + v255 + ']', "a string", v256);
 	}
 	if (o.strict) {
-		for (const v255 of Object.keys(v238)) {
-			if (!(["pid","checkpoint","threads","locksFixed","robustOwnersFixed","buildUs","us","warnings"] as readonly string[]).includes(v255)) fail(p + '.' + v255, 'not there (not in the schema)', v238[v255]);
+		for (const v257 of Object.keys(v238)) {
+			if (!(["pid","checkpoint","threads","locksFixed","robustOwnersFixed","buildUs","us","sameTids","namespaceInit","warnings"] as readonly string[]).includes(v257)) fail(p + '.' + v257, 'not there (not in the schema)', v238[v257]);
 		}
 	}
 }
@@ -1903,13 +1915,13 @@ function checkRestoreBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkCheckpointDeleteBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v256 = v as Record<string, unknown>;
-	const v257 = v256["checkpoint"];
-	if (v257 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v257, p + ".checkpoint", o, d + 1);
+	const v258 = v as Record<string, unknown>;
+	const v259 = v258["checkpoint"];
+	if (v259 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v259, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v258 of Object.keys(v256)) {
-			if (!(["checkpoint"] as readonly string[]).includes(v258)) fail(p + '.' + v258, 'not there (not in the schema)', v256[v258]);
+		for (const v260 of Object.keys(v258)) {
+			if (!(["checkpoint"] as readonly string[]).includes(v260)) fail(p + '.' + v260, 'not there (not in the schema)', v258[v260]);
 		}
 	}
 }
@@ -1917,17 +1929,17 @@ function checkCheckpointDeleteBody(v: unknown, p: string, o: Opts, d: number): v
 function checkCheckpointsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v259 = v as Record<string, unknown>;
-	const v260 = v259["checkpoints"];
-	if (v260 === undefined) fail(p + ".checkpoints", 'present', undefined);
-	if (!(Array.isArray(v260))) fail(p + ".checkpoints", "an array", v260);
-	for (let v261 = 0; v261 < v260.length; v261++) {
-		const v262: unknown = v260[v261];
-		checkCheckpointInfo(v262, p + ".checkpoints" + '[' + v261 + ']', o, d + 1);
+	const v261 = v as Record<string, unknown>;
+	const v262 = v261["checkpoints"];
+	if (v262 === undefined) fail(p + ".checkpoints", 'present', undefined);
+	if (!(Array.isArray(v262))) fail(p + ".checkpoints", "an array", v262);
+	for (let v263 = 0; v263 < v262.length; v263++) {
+		const v264: unknown = v262[v263];
+		checkCheckpointInfo(v264, p + ".checkpoints" + '[' + v263 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v263 of Object.keys(v259)) {
-			if (!(["checkpoints"] as readonly string[]).includes(v263)) fail(p + '.' + v263, 'not there (not in the schema)', v259[v263]);
+		for (const v265 of Object.keys(v261)) {
+			if (!(["checkpoints"] as readonly string[]).includes(v265)) fail(p + '.' + v265, 'not there (not in the schema)', v261[v265]);
 		}
 	}
 }
@@ -1935,36 +1947,36 @@ function checkCheckpointsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkCheckpointInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v264 = v as Record<string, unknown>;
-	const v265 = v264["checkpoint"];
-	if (v265 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v265, p + ".checkpoint", o, d + 1);
-	const v266 = v264["of"];
-	if (v266 === undefined) fail(p + ".of", 'present', undefined);
-	checkPid(v266, p + ".of", o, d + 1);
-	const v267 = v264["threads"];
-	if (v267 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(typeof v267 === 'number' && Number.isInteger(v267))) fail(p + ".threads", "an integer", v267);
-	if (typeof v267 === 'number' && v267 < 1) fail(p + ".threads", ">= 1", v267);
-	const v268 = v264["created"];
-	if (v268 === undefined) fail(p + ".created", 'present', undefined);
-	if (!(typeof v268 === 'number' && Number.isInteger(v268))) fail(p + ".created", "an integer", v268);
-	const v269 = v264["memoryBytes"];
-	if (v269 === undefined) fail(p + ".memoryBytes", 'present', undefined);
-	if (!(typeof v269 === 'number' && Number.isInteger(v269))) fail(p + ".memoryBytes", "an integer", v269);
-	const v270 = v264["tids"];
-	if (v270 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v270))) fail(p + ".tids", "an array", v270);
-	for (let v271 = 0; v271 < v270.length; v271++) {
-		const v272: unknown = v270[v271];
-		checkPid(v272, p + ".tids" + '[' + v271 + ']', o, d + 1);
+	const v266 = v as Record<string, unknown>;
+	const v267 = v266["checkpoint"];
+	if (v267 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v267, p + ".checkpoint", o, d + 1);
+	const v268 = v266["of"];
+	if (v268 === undefined) fail(p + ".of", 'present', undefined);
+	checkPid(v268, p + ".of", o, d + 1);
+	const v269 = v266["threads"];
+	if (v269 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(typeof v269 === 'number' && Number.isInteger(v269))) fail(p + ".threads", "an integer", v269);
+	if (typeof v269 === 'number' && v269 < 1) fail(p + ".threads", ">= 1", v269);
+	const v270 = v266["created"];
+	if (v270 === undefined) fail(p + ".created", 'present', undefined);
+	if (!(typeof v270 === 'number' && Number.isInteger(v270))) fail(p + ".created", "an integer", v270);
+	const v271 = v266["memoryBytes"];
+	if (v271 === undefined) fail(p + ".memoryBytes", 'present', undefined);
+	if (!(typeof v271 === 'number' && Number.isInteger(v271))) fail(p + ".memoryBytes", "an integer", v271);
+	const v272 = v266["tids"];
+	if (v272 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v272))) fail(p + ".tids", "an array", v272);
+	for (let v273 = 0; v273 < v272.length; v273++) {
+		const v274: unknown = v272[v273];
+		checkPid(v274, p + ".tids" + '[' + v273 + ']', o, d + 1);
 	}
-	const v273 = v264["pc"];
-	if (v273 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v273, p + ".pc", o, d + 1);
+	const v275 = v266["pc"];
+	if (v275 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v275, p + ".pc", o, d + 1);
 	if (o.strict) {
-		for (const v274 of Object.keys(v264)) {
-			if (!(["checkpoint","of","threads","created","memoryBytes","tids","pc"] as readonly string[]).includes(v274)) fail(p + '.' + v274, 'not there (not in the schema)', v264[v274]);
+		for (const v276 of Object.keys(v266)) {
+			if (!(["checkpoint","of","threads","created","memoryBytes","tids","pc"] as readonly string[]).includes(v276)) fail(p + '.' + v276, 'not there (not in the schema)', v266[v276]);
 		}
 	}
 }
@@ -1972,20 +1984,20 @@ function checkCheckpointInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkFreezeBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v275 = v as Record<string, unknown>;
-	const v276 = v275["pid"];
-	if (v276 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v276 === 'number' && Number.isInteger(v276))) fail(p + ".pid", "an integer", v276);
-	const v277 = v275["frozen"];
-	if (v277 === undefined) fail(p + ".frozen", 'present', undefined);
-	if (!(Array.isArray(v277))) fail(p + ".frozen", "an array", v277);
-	for (let v278 = 0; v278 < v277.length; v278++) {
-		const v279: unknown = v277[v278];
-		checkPid(v279, p + ".frozen" + '[' + v278 + ']', o, d + 1);
+	const v277 = v as Record<string, unknown>;
+	const v278 = v277["pid"];
+	if (v278 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v278 === 'number' && Number.isInteger(v278))) fail(p + ".pid", "an integer", v278);
+	const v279 = v277["frozen"];
+	if (v279 === undefined) fail(p + ".frozen", 'present', undefined);
+	if (!(Array.isArray(v279))) fail(p + ".frozen", "an array", v279);
+	for (let v280 = 0; v280 < v279.length; v280++) {
+		const v281: unknown = v279[v280];
+		checkPid(v281, p + ".frozen" + '[' + v280 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v280 of Object.keys(v275)) {
-			if (!(["pid","frozen"] as readonly string[]).includes(v280)) fail(p + '.' + v280, 'not there (not in the schema)', v275[v280]);
+		for (const v282 of Object.keys(v277)) {
+			if (!(["pid","frozen"] as readonly string[]).includes(v282)) fail(p + '.' + v282, 'not there (not in the schema)', v277[v282]);
 		}
 	}
 }
@@ -1993,19 +2005,19 @@ function checkFreezeBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v281 = v as Record<string, unknown>;
-	const v282 = v281["parentTid"];
-	if (v282 === undefined) fail(p + ".parentTid", 'present', undefined);
-	checkPid(v282, p + ".parentTid", o, d + 1);
-	const v283 = v281["childTid"];
-	if (v283 === undefined) fail(p + ".childTid", 'present', undefined);
-	checkPid(v283, p + ".childTid", o, d + 1);
-	const v284 = v281["name"];
-	if (v284 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v284 === 'string')) fail(p + ".name", "a string", v284);
+	const v283 = v as Record<string, unknown>;
+	const v284 = v283["parentTid"];
+	if (v284 === undefined) fail(p + ".parentTid", 'present', undefined);
+	checkPid(v284, p + ".parentTid", o, d + 1);
+	const v285 = v283["childTid"];
+	if (v285 === undefined) fail(p + ".childTid", 'present', undefined);
+	checkPid(v285, p + ".childTid", o, d + 1);
+	const v286 = v283["name"];
+	if (v286 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v286 === 'string')) fail(p + ".name", "a string", v286);
 	if (o.strict) {
-		for (const v285 of Object.keys(v281)) {
-			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v285)) fail(p + '.' + v285, 'not there (not in the schema)', v281[v285]);
+		for (const v287 of Object.keys(v283)) {
+			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v287)) fail(p + '.' + v287, 'not there (not in the schema)', v283[v287]);
 		}
 	}
 }
@@ -2013,43 +2025,43 @@ function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
 function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v286 = v as Record<string, unknown>;
-	const v287 = v286["pid"];
-	if (v287 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v287 === 'number' && Number.isInteger(v287))) fail(p + ".pid", "an integer", v287);
-	const v288 = v286["threads"];
-	if (v288 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(Array.isArray(v288))) fail(p + ".threads", "an array", v288);
-	for (let v289 = 0; v289 < v288.length; v289++) {
-		const v290: unknown = v288[v289];
-		checkRecreatedThread(v290, p + ".threads" + '[' + v289 + ']', o, d + 1);
+	const v288 = v as Record<string, unknown>;
+	const v289 = v288["pid"];
+	if (v289 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v289 === 'number' && Number.isInteger(v289))) fail(p + ".pid", "an integer", v289);
+	const v290 = v288["threads"];
+	if (v290 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v290))) fail(p + ".threads", "an array", v290);
+	for (let v291 = 0; v291 < v290.length; v291++) {
+		const v292: unknown = v290[v291];
+		checkRecreatedThread(v292, p + ".threads" + '[' + v291 + ']', o, d + 1);
 	}
-	const v291 = v286["locksFixed"];
-	if (v291 === undefined) fail(p + ".locksFixed", 'present', undefined);
-	if (!(typeof v291 === 'number' && Number.isInteger(v291))) fail(p + ".locksFixed", "an integer", v291);
-	if (typeof v291 === 'number' && v291 < 0) fail(p + ".locksFixed", ">= 0", v291);
-	const v292 = v286["robustOwnersFixed"];
-	if (v292 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
-	if (!(typeof v292 === 'number' && Number.isInteger(v292))) fail(p + ".robustOwnersFixed", "an integer", v292);
-	if (typeof v292 === 'number' && v292 < 0) fail(p + ".robustOwnersFixed", ">= 0", v292);
-	const v293 = v286["descriptorsRestored"];
-	if (v293 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
-	if (!(typeof v293 === 'number' && Number.isInteger(v293))) fail(p + ".descriptorsRestored", "an integer", v293);
-	if (typeof v293 === 'number' && v293 < 0) fail(p + ".descriptorsRestored", ">= 0", v293);
-	const v294 = v286["us"];
-	if (v294 === undefined) fail(p + ".us", 'present', undefined);
-	if (!(typeof v294 === 'number' && Number.isInteger(v294))) fail(p + ".us", "an integer", v294);
-	if (typeof v294 === 'number' && v294 < 0) fail(p + ".us", ">= 0", v294);
-	const v295 = v286["warnings"];
-	if (v295 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v295))) fail(p + ".warnings", "an array", v295);
-	for (let v296 = 0; v296 < v295.length; v296++) {
-		const v297: unknown = v295[v296];
-		if (!(typeof v297 === 'string')) fail(p + ".warnings" + '[' + v296 + ']', "a string", v297);
+	const v293 = v288["locksFixed"];
+	if (v293 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v293 === 'number' && Number.isInteger(v293))) fail(p + ".locksFixed", "an integer", v293);
+	if (typeof v293 === 'number' && v293 < 0) fail(p + ".locksFixed", ">= 0", v293);
+	const v294 = v288["robustOwnersFixed"];
+	if (v294 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v294 === 'number' && Number.isInteger(v294))) fail(p + ".robustOwnersFixed", "an integer", v294);
+	if (typeof v294 === 'number' && v294 < 0) fail(p + ".robustOwnersFixed", ">= 0", v294);
+	const v295 = v288["descriptorsRestored"];
+	if (v295 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
+	if (!(typeof v295 === 'number' && Number.isInteger(v295))) fail(p + ".descriptorsRestored", "an integer", v295);
+	if (typeof v295 === 'number' && v295 < 0) fail(p + ".descriptorsRestored", ">= 0", v295);
+	const v296 = v288["us"];
+	if (v296 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v296 === 'number' && Number.isInteger(v296))) fail(p + ".us", "an integer", v296);
+	if (typeof v296 === 'number' && v296 < 0) fail(p + ".us", ">= 0", v296);
+	const v297 = v288["warnings"];
+	if (v297 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v297))) fail(p + ".warnings", "an array", v297);
+	for (let v298 = 0; v298 < v297.length; v298++) {
+		const v299: unknown = v297[v298];
+		if (!(typeof v299 === 'string')) fail(p + ".warnings" + '[' + v298 + ']', "a string", v299);
 	}
 	if (o.strict) {
-		for (const v298 of Object.keys(v286)) {
-			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v298)) fail(p + '.' + v298, 'not there (not in the schema)', v286[v298]);
+		for (const v300 of Object.keys(v288)) {
+			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v300)) fail(p + '.' + v300, 'not there (not in the schema)', v288[v300]);
 		}
 	}
 }
@@ -2057,28 +2069,28 @@ function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v299 = v as Record<string, unknown>;
-	const v300 = v299["address"];
-	if (v300 === undefined) fail(p + ".address", 'present', undefined);
-	checkHex(v300, p + ".address", o, d + 1);
-	const v301 = v299["futex"];
-	if (v301 === undefined) fail(p + ".futex", 'present', undefined);
-	checkHex(v301, p + ".futex", o, d + 1);
-	const v302 = v299["symbol"];
-	if (v302 === undefined) fail(p + ".symbol", 'present', undefined);
-	if (!(typeof v302 === 'string')) fail(p + ".symbol", "a string", v302);
-	const v303 = v299["type"];
-	if (v303 === undefined) fail(p + ".type", 'present', undefined);
-	if (typeof v303 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v303)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v303);
-	const v304 = v299["ownerTid"];
-	if (v304 === undefined) fail(p + ".ownerTid", 'present', undefined);
-	checkPid(v304, p + ".ownerTid", o, d + 1);
-	const v305 = v299["ownerName"];
-	if (v305 === undefined) fail(p + ".ownerName", 'present', undefined);
-	if (!(typeof v305 === 'string')) fail(p + ".ownerName", "a string", v305);
+	const v301 = v as Record<string, unknown>;
+	const v302 = v301["address"];
+	if (v302 === undefined) fail(p + ".address", 'present', undefined);
+	checkHex(v302, p + ".address", o, d + 1);
+	const v303 = v301["futex"];
+	if (v303 === undefined) fail(p + ".futex", 'present', undefined);
+	checkHex(v303, p + ".futex", o, d + 1);
+	const v304 = v301["symbol"];
+	if (v304 === undefined) fail(p + ".symbol", 'present', undefined);
+	if (!(typeof v304 === 'string')) fail(p + ".symbol", "a string", v304);
+	const v305 = v301["type"];
+	if (v305 === undefined) fail(p + ".type", 'present', undefined);
+	if (typeof v305 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v305)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v305);
+	const v306 = v301["ownerTid"];
+	if (v306 === undefined) fail(p + ".ownerTid", 'present', undefined);
+	checkPid(v306, p + ".ownerTid", o, d + 1);
+	const v307 = v301["ownerName"];
+	if (v307 === undefined) fail(p + ".ownerName", 'present', undefined);
+	if (!(typeof v307 === 'string')) fail(p + ".ownerName", "a string", v307);
 	if (o.strict) {
-		for (const v306 of Object.keys(v299)) {
-			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v306)) fail(p + '.' + v306, 'not there (not in the schema)', v299[v306]);
+		for (const v308 of Object.keys(v301)) {
+			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v308)) fail(p + '.' + v308, 'not there (not in the schema)', v301[v308]);
 		}
 	}
 }
@@ -2086,17 +2098,17 @@ function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v307 = v as Record<string, unknown>;
-	const v308 = v307["pid"];
-	if (v308 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v308 === 'number' && Number.isInteger(v308))) fail(p + ".pid", "an integer", v308);
-	const v309 = v307["slot"];
-	if (v309 === undefined) fail(p + ".slot", 'present', undefined);
-	if (!(typeof v309 === 'number' && Number.isInteger(v309))) fail(p + ".slot", "an integer", v309);
-	if (typeof v309 === 'number' && v309 < 0) fail(p + ".slot", ">= 0", v309);
+	const v309 = v as Record<string, unknown>;
+	const v310 = v309["pid"];
+	if (v310 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v310 === 'number' && Number.isInteger(v310))) fail(p + ".pid", "an integer", v310);
+	const v311 = v309["slot"];
+	if (v311 === undefined) fail(p + ".slot", 'present', undefined);
+	if (!(typeof v311 === 'number' && Number.isInteger(v311))) fail(p + ".slot", "an integer", v311);
+	if (typeof v311 === 'number' && v311 < 0) fail(p + ".slot", ">= 0", v311);
 	if (o.strict) {
-		for (const v310 of Object.keys(v307)) {
-			if (!(["pid","slot"] as readonly string[]).includes(v310)) fail(p + '.' + v310, 'not there (not in the schema)', v307[v310]);
+		for (const v312 of Object.keys(v309)) {
+			if (!(["pid","slot"] as readonly string[]).includes(v312)) fail(p + '.' + v312, 'not there (not in the schema)', v309[v312]);
 		}
 	}
 }
@@ -2110,37 +2122,37 @@ function checkTypeId(v: unknown, p: string, o: Opts, d: number): void {
 function checkFrameVar(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v311 = v as Record<string, unknown>;
-	const v312 = v311["name"];
-	if (v312 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v312 === 'string')) fail(p + ".name", "a string", v312);
-	const v313 = v311["kind"];
-	if (v313 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v313 !== 'string' || !["param","local"].includes(v313)) fail(p + ".kind", "one of param|local", v313);
-	const v314 = v311["type"];
-	if (v314 === undefined) fail(p + ".type", 'present', undefined);
-	if (v314 !== null) {
-		checkTypeId(v314, p + ".type", o, d + 1);
+	const v313 = v as Record<string, unknown>;
+	const v314 = v313["name"];
+	if (v314 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v314 === 'string')) fail(p + ".name", "a string", v314);
+	const v315 = v313["kind"];
+	if (v315 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v315 !== 'string' || !["param","local"].includes(v315)) fail(p + ".kind", "one of param|local", v315);
+	const v316 = v313["type"];
+	if (v316 === undefined) fail(p + ".type", 'present', undefined);
+	if (v316 !== null) {
+		checkTypeId(v316, p + ".type", o, d + 1);
 	}
-	const v315 = v311["address"];
-	if (v315 !== undefined) {
-		checkHex(v315, p + ".address", o, d + 1);
-	}
-	const v316 = v311["register"];
-	if (v316 !== undefined) {
-		if (!(typeof v316 === 'string')) fail(p + ".register", "a string", v316);
-	}
-	const v317 = v311["bytes"];
+	const v317 = v313["address"];
 	if (v317 !== undefined) {
-		if (!(typeof v317 === 'string')) fail(p + ".bytes", "a string", v317);
+		checkHex(v317, p + ".address", o, d + 1);
 	}
-	const v318 = v311["unavailable"];
+	const v318 = v313["register"];
 	if (v318 !== undefined) {
-		if (!(typeof v318 === 'string')) fail(p + ".unavailable", "a string", v318);
+		if (!(typeof v318 === 'string')) fail(p + ".register", "a string", v318);
+	}
+	const v319 = v313["bytes"];
+	if (v319 !== undefined) {
+		if (!(typeof v319 === 'string')) fail(p + ".bytes", "a string", v319);
+	}
+	const v320 = v313["unavailable"];
+	if (v320 !== undefined) {
+		if (!(typeof v320 === 'string')) fail(p + ".unavailable", "a string", v320);
 	}
 	if (o.strict) {
-		for (const v319 of Object.keys(v311)) {
-			if (!(["name","kind","type","address","register","bytes","unavailable"] as readonly string[]).includes(v319)) fail(p + '.' + v319, 'not there (not in the schema)', v311[v319]);
+		for (const v321 of Object.keys(v313)) {
+			if (!(["name","kind","type","address","register","bytes","unavailable"] as readonly string[]).includes(v321)) fail(p + '.' + v321, 'not there (not in the schema)', v313[v321]);
 		}
 	}
 }
@@ -2148,35 +2160,35 @@ function checkFrameVar(v: unknown, p: string, o: Opts, d: number): void {
 function checkFrameVarsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v320 = v as Record<string, unknown>;
-	const v321 = v320["pid"];
-	if (v321 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v321 === 'number' && Number.isInteger(v321))) fail(p + ".pid", "an integer", v321);
-	const v322 = v320["tid"];
-	if (v322 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v322 === 'number' && Number.isInteger(v322))) fail(p + ".tid", "an integer", v322);
-	const v323 = v320["frame"];
-	if (v323 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v323 === 'number' && Number.isInteger(v323))) fail(p + ".frame", "an integer", v323);
-	const v324 = v320["pc"];
-	if (v324 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v324, p + ".pc", o, d + 1);
-	const v325 = v320["function"];
-	if (v325 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v325 === 'string' || v325 === null)) fail(p + ".function", "a string or null", v325);
-	const v326 = v320["note"];
-	if (v326 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v326 === 'string' || v326 === null)) fail(p + ".note", "a string or null", v326);
-	const v327 = v320["variables"];
-	if (v327 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v327))) fail(p + ".variables", "an array", v327);
-	for (let v328 = 0; v328 < v327.length; v328++) {
-		const v329: unknown = v327[v328];
-		checkFrameVar(v329, p + ".variables" + '[' + v328 + ']', o, d + 1);
+	const v322 = v as Record<string, unknown>;
+	const v323 = v322["pid"];
+	if (v323 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v323 === 'number' && Number.isInteger(v323))) fail(p + ".pid", "an integer", v323);
+	const v324 = v322["tid"];
+	if (v324 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v324 === 'number' && Number.isInteger(v324))) fail(p + ".tid", "an integer", v324);
+	const v325 = v322["frame"];
+	if (v325 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v325 === 'number' && Number.isInteger(v325))) fail(p + ".frame", "an integer", v325);
+	const v326 = v322["pc"];
+	if (v326 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v326, p + ".pc", o, d + 1);
+	const v327 = v322["function"];
+	if (v327 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v327 === 'string' || v327 === null)) fail(p + ".function", "a string or null", v327);
+	const v328 = v322["note"];
+	if (v328 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v328 === 'string' || v328 === null)) fail(p + ".note", "a string or null", v328);
+	const v329 = v322["variables"];
+	if (v329 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v329))) fail(p + ".variables", "an array", v329);
+	for (let v330 = 0; v330 < v329.length; v330++) {
+		const v331: unknown = v329[v330];
+		checkFrameVar(v331, p + ".variables" + '[' + v330 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v330 of Object.keys(v320)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v330)) fail(p + '.' + v330, 'not there (not in the schema)', v320[v330]);
+		for (const v332 of Object.keys(v322)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v332)) fail(p + '.' + v332, 'not there (not in the schema)', v322[v332]);
 		}
 	}
 }
@@ -2184,29 +2196,29 @@ function checkFrameVarsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeField(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v331 = v as Record<string, unknown>;
-	const v332 = v331["name"];
-	if (v332 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v332 === 'string' || v332 === null)) fail(p + ".name", "a string or null", v332);
-	const v333 = v331["type"];
-	if (v333 === undefined) fail(p + ".type", 'present', undefined);
-	if (v333 !== null) {
-		checkTypeId(v333, p + ".type", o, d + 1);
+	const v333 = v as Record<string, unknown>;
+	const v334 = v333["name"];
+	if (v334 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v334 === 'string' || v334 === null)) fail(p + ".name", "a string or null", v334);
+	const v335 = v333["type"];
+	if (v335 === undefined) fail(p + ".type", 'present', undefined);
+	if (v335 !== null) {
+		checkTypeId(v335, p + ".type", o, d + 1);
 	}
-	const v334 = v331["offset"];
-	if (v334 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v334 === 'number' && Number.isInteger(v334))) fail(p + ".offset", "an integer", v334);
-	const v335 = v331["bitSize"];
-	if (v335 !== undefined) {
-		if (!(typeof v335 === 'number' && Number.isInteger(v335))) fail(p + ".bitSize", "an integer", v335);
+	const v336 = v333["offset"];
+	if (v336 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v336 === 'number' && Number.isInteger(v336))) fail(p + ".offset", "an integer", v336);
+	const v337 = v333["bitSize"];
+	if (v337 !== undefined) {
+		if (!(typeof v337 === 'number' && Number.isInteger(v337))) fail(p + ".bitSize", "an integer", v337);
 	}
-	const v336 = v331["bitOffset"];
-	if (v336 !== undefined) {
-		if (!(typeof v336 === 'number' && Number.isInteger(v336))) fail(p + ".bitOffset", "an integer", v336);
+	const v338 = v333["bitOffset"];
+	if (v338 !== undefined) {
+		if (!(typeof v338 === 'number' && Number.isInteger(v338))) fail(p + ".bitOffset", "an integer", v338);
 	}
 	if (o.strict) {
-		for (const v337 of Object.keys(v331)) {
-			if (!(["name","type","offset","bitSize","bitOffset"] as readonly string[]).includes(v337)) fail(p + '.' + v337, 'not there (not in the schema)', v331[v337]);
+		for (const v339 of Object.keys(v333)) {
+			if (!(["name","type","offset","bitSize","bitOffset"] as readonly string[]).includes(v339)) fail(p + '.' + v339, 'not there (not in the schema)', v333[v339]);
 		}
 	}
 }
@@ -2214,77 +2226,77 @@ function checkTypeField(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeLayout(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v338 = v as Record<string, unknown>;
-	const v339 = v338["id"];
-	if (v339 === undefined) fail(p + ".id", 'present', undefined);
-	checkTypeId(v339, p + ".id", o, d + 1);
-	const v340 = v338["name"];
-	if (v340 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v340 === 'string')) fail(p + ".name", "a string", v340);
-	const v341 = v338["kind"];
-	if (v341 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v341 !== 'string' || !["base","pointer","typedef","qualified","struct","union","enum","array","function","other"].includes(v341)) fail(p + ".kind", "one of base|pointer|typedef|qualified|struct|union|enum|array|function|other", v341);
-	const v342 = v338["size"];
-	if (v342 !== undefined) {
-		if (!(typeof v342 === 'number' && Number.isInteger(v342))) fail(p + ".size", "an integer", v342);
-	}
-	const v343 = v338["encoding"];
-	if (v343 !== undefined) {
-		if (typeof v343 !== 'string' || !["signed","unsigned","signedChar","unsignedChar","bool","float","other"].includes(v343)) fail(p + ".encoding", "one of signed|unsigned|signedChar|unsignedChar|bool|float|other", v343);
-	}
-	const v344 = v338["target"];
+	const v340 = v as Record<string, unknown>;
+	const v341 = v340["id"];
+	if (v341 === undefined) fail(p + ".id", 'present', undefined);
+	checkTypeId(v341, p + ".id", o, d + 1);
+	const v342 = v340["name"];
+	if (v342 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v342 === 'string')) fail(p + ".name", "a string", v342);
+	const v343 = v340["kind"];
+	if (v343 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v343 !== 'string' || !["base","pointer","typedef","qualified","struct","union","enum","array","function","other"].includes(v343)) fail(p + ".kind", "one of base|pointer|typedef|qualified|struct|union|enum|array|function|other", v343);
+	const v344 = v340["size"];
 	if (v344 !== undefined) {
-		if (v344 !== null) {
-			checkTypeId(v344, p + ".target", o, d + 1);
-		}
+		if (!(typeof v344 === 'number' && Number.isInteger(v344))) fail(p + ".size", "an integer", v344);
 	}
-	const v345 = v338["declaration"];
+	const v345 = v340["encoding"];
 	if (v345 !== undefined) {
-		if (!(typeof v345 === 'boolean')) fail(p + ".declaration", "a boolean", v345);
+		if (typeof v345 !== 'string' || !["signed","unsigned","signedChar","unsignedChar","bool","float","other"].includes(v345)) fail(p + ".encoding", "one of signed|unsigned|signedChar|unsignedChar|bool|float|other", v345);
 	}
-	const v346 = v338["fields"];
+	const v346 = v340["target"];
 	if (v346 !== undefined) {
-		if (!(Array.isArray(v346))) fail(p + ".fields", "an array", v346);
-		for (let v347 = 0; v347 < v346.length; v347++) {
-			const v348: unknown = v346[v347];
-			checkTypeField(v348, p + ".fields" + '[' + v347 + ']', o, d + 1);
+		if (v346 !== null) {
+			checkTypeId(v346, p + ".target", o, d + 1);
 		}
 	}
-	const v349 = v338["signed"];
-	if (v349 !== undefined) {
-		if (!(typeof v349 === 'boolean')) fail(p + ".signed", "a boolean", v349);
+	const v347 = v340["declaration"];
+	if (v347 !== undefined) {
+		if (!(typeof v347 === 'boolean')) fail(p + ".declaration", "a boolean", v347);
 	}
-	const v350 = v338["enumerators"];
-	if (v350 !== undefined) {
-		if (!(Array.isArray(v350))) fail(p + ".enumerators", "an array", v350);
-		for (let v351 = 0; v351 < v350.length; v351++) {
-			const v352: unknown = v350[v351];
-			if (!(isObject(v352))) fail(p + ".enumerators" + '[' + v351 + ']', "an object", v352);
-			const v353 = v352 as Record<string, unknown>;
-			const v354 = v353["name"];
-			if (v354 === undefined) fail(p + ".enumerators" + '[' + v351 + ']' + ".name", 'present', undefined);
-			if (!(typeof v354 === 'string')) fail(p + ".enumerators" + '[' + v351 + ']' + ".name", "a string", v354);
-			const v355 = v353["value"];
-			if (v355 === undefined) fail(p + ".enumerators" + '[' + v351 + ']' + ".value", 'present', undefined);
-			if (!(typeof v355 === 'string')) fail(p + ".enumerators" + '[' + v351 + ']' + ".value", "a string", v355);
+	const v348 = v340["fields"];
+	if (v348 !== undefined) {
+		if (!(Array.isArray(v348))) fail(p + ".fields", "an array", v348);
+		for (let v349 = 0; v349 < v348.length; v349++) {
+			const v350: unknown = v348[v349];
+			checkTypeField(v350, p + ".fields" + '[' + v349 + ']', o, d + 1);
+		}
+	}
+	const v351 = v340["signed"];
+	if (v351 !== undefined) {
+		if (!(typeof v351 === 'boolean')) fail(p + ".signed", "a boolean", v351);
+	}
+	const v352 = v340["enumerators"];
+	if (v352 !== undefined) {
+		if (!(Array.isArray(v352))) fail(p + ".enumerators", "an array", v352);
+		for (let v353 = 0; v353 < v352.length; v353++) {
+			const v354: unknown = v352[v353];
+			if (!(isObject(v354))) fail(p + ".enumerators" + '[' + v353 + ']', "an object", v354);
+			const v355 = v354 as Record<string, unknown>;
+			const v356 = v355["name"];
+			if (v356 === undefined) fail(p + ".enumerators" + '[' + v353 + ']' + ".name", 'present', undefined);
+			if (!(typeof v356 === 'string')) fail(p + ".enumerators" + '[' + v353 + ']' + ".name", "a string", v356);
+			const v357 = v355["value"];
+			if (v357 === undefined) fail(p + ".enumerators" + '[' + v353 + ']' + ".value", 'present', undefined);
+			if (!(typeof v357 === 'string')) fail(p + ".enumerators" + '[' + v353 + ']' + ".value", "a string", v357);
 			if (o.strict) {
-				for (const v356 of Object.keys(v353)) {
-					if (!(["name","value"] as readonly string[]).includes(v356)) fail(p + ".enumerators" + '[' + v351 + ']' + '.' + v356, 'not there (not in the schema)', v353[v356]);
+				for (const v358 of Object.keys(v355)) {
+					if (!(["name","value"] as readonly string[]).includes(v358)) fail(p + ".enumerators" + '[' + v353 + ']' + '.' + v358, 'not there (not in the schema)', v355[v358]);
 				}
 			}
 		}
 	}
-	const v357 = v338["dims"];
-	if (v357 !== undefined) {
-		if (!(Array.isArray(v357))) fail(p + ".dims", "an array", v357);
-		for (let v358 = 0; v358 < v357.length; v358++) {
-			const v359: unknown = v357[v358];
-			if (!(typeof v359 === 'number' && Number.isInteger(v359))) fail(p + ".dims" + '[' + v358 + ']', "an integer", v359);
+	const v359 = v340["dims"];
+	if (v359 !== undefined) {
+		if (!(Array.isArray(v359))) fail(p + ".dims", "an array", v359);
+		for (let v360 = 0; v360 < v359.length; v360++) {
+			const v361: unknown = v359[v360];
+			if (!(typeof v361 === 'number' && Number.isInteger(v361))) fail(p + ".dims" + '[' + v360 + ']', "an integer", v361);
 		}
 	}
 	if (o.strict) {
-		for (const v360 of Object.keys(v338)) {
-			if (!(["id","name","kind","size","encoding","target","declaration","fields","signed","enumerators","dims"] as readonly string[]).includes(v360)) fail(p + '.' + v360, 'not there (not in the schema)', v338[v360]);
+		for (const v362 of Object.keys(v340)) {
+			if (!(["id","name","kind","size","encoding","target","declaration","fields","signed","enumerators","dims"] as readonly string[]).includes(v362)) fail(p + '.' + v362, 'not there (not in the schema)', v340[v362]);
 		}
 	}
 }
@@ -2292,18 +2304,18 @@ function checkTypeLayout(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v361 = v as Record<string, unknown>;
-	const v362 = v361["pid"];
-	if (v362 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v362 === 'number' && Number.isInteger(v362))) fail(p + ".pid", "an integer", v362);
-	const v363 = v361["type"];
-	if (v363 === undefined) fail(p + ".type", 'present', undefined);
-	if (v363 !== null) {
-		checkTypeLayout(v363, p + ".type", o, d + 1);
+	const v363 = v as Record<string, unknown>;
+	const v364 = v363["pid"];
+	if (v364 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v364 === 'number' && Number.isInteger(v364))) fail(p + ".pid", "an integer", v364);
+	const v365 = v363["type"];
+	if (v365 === undefined) fail(p + ".type", 'present', undefined);
+	if (v365 !== null) {
+		checkTypeLayout(v365, p + ".type", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v364 of Object.keys(v361)) {
-			if (!(["pid","type"] as readonly string[]).includes(v364)) fail(p + '.' + v364, 'not there (not in the schema)', v361[v364]);
+		for (const v366 of Object.keys(v363)) {
+			if (!(["pid","type"] as readonly string[]).includes(v366)) fail(p + '.' + v366, 'not there (not in the schema)', v363[v366]);
 		}
 	}
 }
@@ -2311,16 +2323,16 @@ function checkTypeInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v365 = v as Record<string, unknown>;
-	const v366 = v365["pid"];
-	if (v366 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v366 === 'number' && Number.isInteger(v366))) fail(p + ".pid", "an integer", v366);
-	const v367 = v365["variable"];
-	if (v367 === undefined) fail(p + ".variable", 'present', undefined);
-	checkLocalVariable(v367, p + ".variable", o, d + 1);
+	const v367 = v as Record<string, unknown>;
+	const v368 = v367["pid"];
+	if (v368 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v368 === 'number' && Number.isInteger(v368))) fail(p + ".pid", "an integer", v368);
+	const v369 = v367["variable"];
+	if (v369 === undefined) fail(p + ".variable", 'present', undefined);
+	checkLocalVariable(v369, p + ".variable", o, d + 1);
 	if (o.strict) {
-		for (const v368 of Object.keys(v365)) {
-			if (!(["pid","variable"] as readonly string[]).includes(v368)) fail(p + '.' + v368, 'not there (not in the schema)', v365[v368]);
+		for (const v370 of Object.keys(v367)) {
+			if (!(["pid","variable"] as readonly string[]).includes(v370)) fail(p + '.' + v370, 'not there (not in the schema)', v367[v370]);
 		}
 	}
 }
@@ -2328,20 +2340,20 @@ function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v369 = v as Record<string, unknown>;
-	const v370 = v369["pid"];
-	if (v370 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v370 === 'number' && Number.isInteger(v370))) fail(p + ".pid", "an integer", v370);
-	const v371 = v369["variables"];
-	if (v371 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v371))) fail(p + ".variables", "an array", v371);
-	for (let v372 = 0; v372 < v371.length; v372++) {
-		const v373: unknown = v371[v372];
-		checkLocalVariable(v373, p + ".variables" + '[' + v372 + ']', o, d + 1);
+	const v371 = v as Record<string, unknown>;
+	const v372 = v371["pid"];
+	if (v372 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v372 === 'number' && Number.isInteger(v372))) fail(p + ".pid", "an integer", v372);
+	const v373 = v371["variables"];
+	if (v373 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v373))) fail(p + ".variables", "an array", v373);
+	for (let v374 = 0; v374 < v373.length; v374++) {
+		const v375: unknown = v373[v374];
+		checkLocalVariable(v375, p + ".variables" + '[' + v374 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v374 of Object.keys(v369)) {
-			if (!(["pid","variables"] as readonly string[]).includes(v374)) fail(p + '.' + v374, 'not there (not in the schema)', v369[v374]);
+		for (const v376 of Object.keys(v371)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v376)) fail(p + '.' + v376, 'not there (not in the schema)', v371[v376]);
 		}
 	}
 }
@@ -2349,13 +2361,13 @@ function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v375 = v as Record<string, unknown>;
-	const v376 = v375["pid"];
-	if (v376 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v376 === 'number' && Number.isInteger(v376))) fail(p + ".pid", "an integer", v376);
+	const v377 = v as Record<string, unknown>;
+	const v378 = v377["pid"];
+	if (v378 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v378 === 'number' && Number.isInteger(v378))) fail(p + ".pid", "an integer", v378);
 	if (o.strict) {
-		for (const v377 of Object.keys(v375)) {
-			if (!(["pid"] as readonly string[]).includes(v377)) fail(p + '.' + v377, 'not there (not in the schema)', v375[v377]);
+		for (const v379 of Object.keys(v377)) {
+			if (!(["pid"] as readonly string[]).includes(v379)) fail(p + '.' + v379, 'not there (not in the schema)', v377[v379]);
 		}
 	}
 }
@@ -2363,23 +2375,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v378 = v as Record<string, unknown>;
-	const v379 = v378["pid"];
-	if (v379 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v379 === 'number' && Number.isInteger(v379))) fail(p + ".pid", "an integer", v379);
-	const v380 = v378["stopped"];
-	if (v380 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v380 === 'boolean')) fail(p + ".stopped", "a boolean", v380);
-	const v381 = v378["tids"];
-	if (v381 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v381))) fail(p + ".tids", "an array", v381);
-	for (let v382 = 0; v382 < v381.length; v382++) {
-		const v383: unknown = v381[v382];
-		if (!(typeof v383 === 'number' && Number.isInteger(v383))) fail(p + ".tids" + '[' + v382 + ']', "an integer", v383);
+	const v380 = v as Record<string, unknown>;
+	const v381 = v380["pid"];
+	if (v381 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v381 === 'number' && Number.isInteger(v381))) fail(p + ".pid", "an integer", v381);
+	const v382 = v380["stopped"];
+	if (v382 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v382 === 'boolean')) fail(p + ".stopped", "a boolean", v382);
+	const v383 = v380["tids"];
+	if (v383 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v383))) fail(p + ".tids", "an array", v383);
+	for (let v384 = 0; v384 < v383.length; v384++) {
+		const v385: unknown = v383[v384];
+		if (!(typeof v385 === 'number' && Number.isInteger(v385))) fail(p + ".tids" + '[' + v384 + ']', "an integer", v385);
 	}
 	if (o.strict) {
-		for (const v384 of Object.keys(v378)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v384)) fail(p + '.' + v384, 'not there (not in the schema)', v378[v384]);
+		for (const v386 of Object.keys(v380)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v386)) fail(p + '.' + v386, 'not there (not in the schema)', v380[v386]);
 		}
 	}
 }
@@ -2387,23 +2399,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v385 = v as Record<string, unknown>;
-	const v386 = v385["pid"];
-	if (v386 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v386 === 'number' && Number.isInteger(v386))) fail(p + ".pid", "an integer", v386);
-	const v387 = v385["pauseUs"];
-	if (v387 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v387 === 'number' && Number.isInteger(v387))) fail(p + ".pauseUs", "an integer", v387);
-	const v388 = v385["tids"];
-	if (v388 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v388))) fail(p + ".tids", "an array", v388);
-	for (let v389 = 0; v389 < v388.length; v389++) {
-		const v390: unknown = v388[v389];
-		if (!(typeof v390 === 'number' && Number.isInteger(v390))) fail(p + ".tids" + '[' + v389 + ']', "an integer", v390);
+	const v387 = v as Record<string, unknown>;
+	const v388 = v387["pid"];
+	if (v388 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v388 === 'number' && Number.isInteger(v388))) fail(p + ".pid", "an integer", v388);
+	const v389 = v387["pauseUs"];
+	if (v389 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v389 === 'number' && Number.isInteger(v389))) fail(p + ".pauseUs", "an integer", v389);
+	const v390 = v387["tids"];
+	if (v390 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v390))) fail(p + ".tids", "an array", v390);
+	for (let v391 = 0; v391 < v390.length; v391++) {
+		const v392: unknown = v390[v391];
+		if (!(typeof v392 === 'number' && Number.isInteger(v392))) fail(p + ".tids" + '[' + v391 + ']', "an integer", v392);
 	}
 	if (o.strict) {
-		for (const v391 of Object.keys(v385)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v391)) fail(p + '.' + v391, 'not there (not in the schema)', v385[v391]);
+		for (const v393 of Object.keys(v387)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v393)) fail(p + '.' + v393, 'not there (not in the schema)', v387[v393]);
 		}
 	}
 }
@@ -2411,26 +2423,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v392 = v as Record<string, unknown>;
-	const v393 = v392["pid"];
-	if (v393 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v393 === 'number' && Number.isInteger(v393))) fail(p + ".pid", "an integer", v393);
-	const v394 = v392["stdoutFd"];
-	if (v394 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v394 === 'number' && Number.isInteger(v394))) fail(p + ".stdoutFd", "an integer", v394);
-	const v395 = v392["stderrFd"];
-	if (v395 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v395 === 'number' && Number.isInteger(v395))) fail(p + ".stderrFd", "an integer", v395);
-	const v396 = v392["tids"];
-	if (v396 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v396))) fail(p + ".tids", "an array", v396);
-	for (let v397 = 0; v397 < v396.length; v397++) {
-		const v398: unknown = v396[v397];
-		if (!(typeof v398 === 'number' && Number.isInteger(v398))) fail(p + ".tids" + '[' + v397 + ']', "an integer", v398);
+	const v394 = v as Record<string, unknown>;
+	const v395 = v394["pid"];
+	if (v395 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v395 === 'number' && Number.isInteger(v395))) fail(p + ".pid", "an integer", v395);
+	const v396 = v394["stdoutFd"];
+	if (v396 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v396 === 'number' && Number.isInteger(v396))) fail(p + ".stdoutFd", "an integer", v396);
+	const v397 = v394["stderrFd"];
+	if (v397 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v397 === 'number' && Number.isInteger(v397))) fail(p + ".stderrFd", "an integer", v397);
+	const v398 = v394["tids"];
+	if (v398 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v398))) fail(p + ".tids", "an array", v398);
+	for (let v399 = 0; v399 < v398.length; v399++) {
+		const v400: unknown = v398[v399];
+		if (!(typeof v400 === 'number' && Number.isInteger(v400))) fail(p + ".tids" + '[' + v399 + ']', "an integer", v400);
 	}
 	if (o.strict) {
-		for (const v399 of Object.keys(v392)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v399)) fail(p + '.' + v399, 'not there (not in the schema)', v392[v399]);
+		for (const v401 of Object.keys(v394)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v401)) fail(p + '.' + v401, 'not there (not in the schema)', v394[v401]);
 		}
 	}
 }
@@ -2438,57 +2450,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v400 = v as Record<string, unknown>;
-	const v401 = v400["pid"];
-	if (v401 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v401 === 'number' && Number.isInteger(v401))) fail(p + ".pid", "an integer", v401);
-	const v402 = v400["tid"];
-	if (v402 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v402 === 'number' && Number.isInteger(v402))) fail(p + ".tid", "an integer", v402);
-	const v403 = v400["pc"];
-	if (v403 !== undefined) {
-		checkHex(v403, p + ".pc", o, d + 1);
-	}
-	const v404 = v400["interrupted"];
-	if (v404 !== undefined) {
-		if (!(typeof v404 === 'boolean')) fail(p + ".interrupted", "a boolean", v404);
-	}
-	const v405 = v400["reason"];
+	const v402 = v as Record<string, unknown>;
+	const v403 = v402["pid"];
+	if (v403 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v403 === 'number' && Number.isInteger(v403))) fail(p + ".pid", "an integer", v403);
+	const v404 = v402["tid"];
+	if (v404 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v404 === 'number' && Number.isInteger(v404))) fail(p + ".tid", "an integer", v404);
+	const v405 = v402["pc"];
 	if (v405 !== undefined) {
-		if (typeof v405 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v405)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v405);
+		checkHex(v405, p + ".pc", o, d + 1);
 	}
-	const v406 = v400["stopTid"];
+	const v406 = v402["interrupted"];
 	if (v406 !== undefined) {
-		if (!(typeof v406 === 'number' && Number.isInteger(v406))) fail(p + ".stopTid", "an integer", v406);
+		if (!(typeof v406 === 'boolean')) fail(p + ".interrupted", "a boolean", v406);
 	}
-	const v407 = v400["signal"];
+	const v407 = v402["reason"];
 	if (v407 !== undefined) {
-		if (!(typeof v407 === 'number' && Number.isInteger(v407))) fail(p + ".signal", "an integer", v407);
-		if (typeof v407 === 'number' && v407 < 1) fail(p + ".signal", ">= 1", v407);
-		if (typeof v407 === 'number' && v407 > 64) fail(p + ".signal", "<= 64", v407);
+		if (typeof v407 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v407)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v407);
 	}
-	const v408 = v400["addr"];
+	const v408 = v402["stopTid"];
 	if (v408 !== undefined) {
-		checkHex(v408, p + ".addr", o, d + 1);
+		if (!(typeof v408 === 'number' && Number.isInteger(v408))) fail(p + ".stopTid", "an integer", v408);
 	}
-	const v409 = v400["singleSteps"];
+	const v409 = v402["signal"];
 	if (v409 !== undefined) {
-		if (!(typeof v409 === 'number' && Number.isInteger(v409))) fail(p + ".singleSteps", "an integer", v409);
-		if (typeof v409 === 'number' && v409 < 0) fail(p + ".singleSteps", ">= 0", v409);
+		if (!(typeof v409 === 'number' && Number.isInteger(v409))) fail(p + ".signal", "an integer", v409);
+		if (typeof v409 === 'number' && v409 < 1) fail(p + ".signal", ">= 1", v409);
+		if (typeof v409 === 'number' && v409 > 64) fail(p + ".signal", "<= 64", v409);
 	}
-	const v410 = v400["continues"];
+	const v410 = v402["addr"];
 	if (v410 !== undefined) {
-		if (!(typeof v410 === 'number' && Number.isInteger(v410))) fail(p + ".continues", "an integer", v410);
-		if (typeof v410 === 'number' && v410 < 0) fail(p + ".continues", ">= 0", v410);
+		checkHex(v410, p + ".addr", o, d + 1);
 	}
-	const v411 = v400["us"];
+	const v411 = v402["singleSteps"];
 	if (v411 !== undefined) {
-		if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".us", "an integer", v411);
-		if (typeof v411 === 'number' && v411 < 0) fail(p + ".us", ">= 0", v411);
+		if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".singleSteps", "an integer", v411);
+		if (typeof v411 === 'number' && v411 < 0) fail(p + ".singleSteps", ">= 0", v411);
+	}
+	const v412 = v402["continues"];
+	if (v412 !== undefined) {
+		if (!(typeof v412 === 'number' && Number.isInteger(v412))) fail(p + ".continues", "an integer", v412);
+		if (typeof v412 === 'number' && v412 < 0) fail(p + ".continues", ">= 0", v412);
+	}
+	const v413 = v402["us"];
+	if (v413 !== undefined) {
+		if (!(typeof v413 === 'number' && Number.isInteger(v413))) fail(p + ".us", "an integer", v413);
+		if (typeof v413 === 'number' && v413 < 0) fail(p + ".us", ">= 0", v413);
 	}
 	if (o.strict) {
-		for (const v412 of Object.keys(v400)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v412)) fail(p + '.' + v412, 'not there (not in the schema)', v400[v412]);
+		for (const v414 of Object.keys(v402)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v414)) fail(p + '.' + v414, 'not there (not in the schema)', v402[v414]);
 		}
 	}
 }
@@ -2496,13 +2508,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v413 = v as Record<string, unknown>;
-	const v414 = v413["addr"];
-	if (v414 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v414, p + ".addr", o, d + 1);
+	const v415 = v as Record<string, unknown>;
+	const v416 = v415["addr"];
+	if (v416 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v416, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v415 of Object.keys(v413)) {
-			if (!(["addr"] as readonly string[]).includes(v415)) fail(p + '.' + v415, 'not there (not in the schema)', v413[v415]);
+		for (const v417 of Object.keys(v415)) {
+			if (!(["addr"] as readonly string[]).includes(v417)) fail(p + '.' + v417, 'not there (not in the schema)', v415[v417]);
 		}
 	}
 }
@@ -2510,16 +2522,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v416 = v as Record<string, unknown>;
-	const v417 = v416["tid"];
-	if (v417 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v417 === 'number' && Number.isInteger(v417))) fail(p + ".tid", "an integer", v417);
-	const v418 = v416["gpr"];
-	if (v418 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v418, p + ".gpr", o, d + 1);
+	const v418 = v as Record<string, unknown>;
+	const v419 = v418["tid"];
+	if (v419 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v419 === 'number' && Number.isInteger(v419))) fail(p + ".tid", "an integer", v419);
+	const v420 = v418["gpr"];
+	if (v420 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v420, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v419 of Object.keys(v416)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v419)) fail(p + '.' + v419, 'not there (not in the schema)', v416[v419]);
+		for (const v421 of Object.keys(v418)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v421)) fail(p + '.' + v421, 'not there (not in the schema)', v418[v421]);
 		}
 	}
 }
@@ -2527,13 +2539,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v420 = v as Record<string, unknown>;
-	const v421 = v420["tracerTid"];
-	if (v421 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v421 === 'number' && Number.isInteger(v421))) fail(p + ".tracerTid", "an integer", v421);
+	const v422 = v as Record<string, unknown>;
+	const v423 = v422["tracerTid"];
+	if (v423 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v423 === 'number' && Number.isInteger(v423))) fail(p + ".tracerTid", "an integer", v423);
 	if (o.strict) {
-		for (const v422 of Object.keys(v420)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v422)) fail(p + '.' + v422, 'not there (not in the schema)', v420[v422]);
+		for (const v424 of Object.keys(v422)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v424)) fail(p + '.' + v424, 'not there (not in the schema)', v422[v424]);
 		}
 	}
 }
@@ -2541,34 +2553,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v423 = v as Record<string, unknown>;
-	const v424 = v423["pc"];
-	if (v424 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v424, p + ".pc", o, d + 1);
-	const v425 = v423["sp"];
-	if (v425 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v425, p + ".sp", o, d + 1);
-	const v426 = v423["function"];
-	if (v426 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v426 === 'string' || v426 === null)) fail(p + ".function", "a string or null", v426);
-	const v427 = v423["offset"];
-	if (v427 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v427 === 'number' && Number.isInteger(v427))) fail(p + ".offset", "an integer", v427);
-	const v428 = v423["module"];
-	if (v428 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v428 === 'string' || v428 === null)) fail(p + ".module", "a string or null", v428);
-	const v429 = v423["file"];
-	if (v429 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v429 === 'string' || v429 === null)) fail(p + ".file", "a string or null", v429);
-	const v430 = v423["line"];
-	if (v430 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v430 === 'number' && Number.isInteger(v430) || v430 === null)) fail(p + ".line", "an integer or null", v430);
-	const v431 = v423["column"];
-	if (v431 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v431 === 'number' && Number.isInteger(v431) || v431 === null)) fail(p + ".column", "an integer or null", v431);
+	const v425 = v as Record<string, unknown>;
+	const v426 = v425["pc"];
+	if (v426 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v426, p + ".pc", o, d + 1);
+	const v427 = v425["sp"];
+	if (v427 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v427, p + ".sp", o, d + 1);
+	const v428 = v425["function"];
+	if (v428 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v428 === 'string' || v428 === null)) fail(p + ".function", "a string or null", v428);
+	const v429 = v425["offset"];
+	if (v429 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v429 === 'number' && Number.isInteger(v429))) fail(p + ".offset", "an integer", v429);
+	const v430 = v425["module"];
+	if (v430 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v430 === 'string' || v430 === null)) fail(p + ".module", "a string or null", v430);
+	const v431 = v425["file"];
+	if (v431 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v431 === 'string' || v431 === null)) fail(p + ".file", "a string or null", v431);
+	const v432 = v425["line"];
+	if (v432 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v432 === 'number' && Number.isInteger(v432) || v432 === null)) fail(p + ".line", "an integer or null", v432);
+	const v433 = v425["column"];
+	if (v433 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v433 === 'number' && Number.isInteger(v433) || v433 === null)) fail(p + ".column", "an integer or null", v433);
 	if (o.strict) {
-		for (const v432 of Object.keys(v423)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v432)) fail(p + '.' + v432, 'not there (not in the schema)', v423[v432]);
+		for (const v434 of Object.keys(v425)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v434)) fail(p + '.' + v434, 'not there (not in the schema)', v425[v434]);
 		}
 	}
 }
@@ -2576,53 +2588,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v433 = v as Record<string, unknown>;
-	const v434 = v433["pid"];
-	if (v434 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v434 === 'number' && Number.isInteger(v434))) fail(p + ".pid", "an integer", v434);
-	const v435 = v433["tid"];
-	if (v435 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v435 === 'number' && Number.isInteger(v435))) fail(p + ".tid", "an integer", v435);
-	const v436 = v433["unwinder"];
-	if (v436 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v436 !== 'string' || !["libdw","frame-pointer"].includes(v436)) fail(p + ".unwinder", "one of libdw|frame-pointer", v436);
-	const v437 = v433["note"];
-	if (v437 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v437 === 'string' || v437 === null)) fail(p + ".note", "a string or null", v437);
-	const v438 = v433["frames"];
-	if (v438 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v438))) fail(p + ".frames", "an array", v438);
-	for (let v439 = 0; v439 < v438.length; v439++) {
-		const v440: unknown = v438[v439];
-		checkStackFrameInfo(v440, p + ".frames" + '[' + v439 + ']', o, d + 1);
+	const v435 = v as Record<string, unknown>;
+	const v436 = v435["pid"];
+	if (v436 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v436 === 'number' && Number.isInteger(v436))) fail(p + ".pid", "an integer", v436);
+	const v437 = v435["tid"];
+	if (v437 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v437 === 'number' && Number.isInteger(v437))) fail(p + ".tid", "an integer", v437);
+	const v438 = v435["unwinder"];
+	if (v438 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v438 !== 'string' || !["libdw","frame-pointer"].includes(v438)) fail(p + ".unwinder", "one of libdw|frame-pointer", v438);
+	const v439 = v435["note"];
+	if (v439 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v439 === 'string' || v439 === null)) fail(p + ".note", "a string or null", v439);
+	const v440 = v435["frames"];
+	if (v440 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v440))) fail(p + ".frames", "an array", v440);
+	for (let v441 = 0; v441 < v440.length; v441++) {
+		const v442: unknown = v440[v441];
+		checkStackFrameInfo(v442, p + ".frames" + '[' + v441 + ']', o, d + 1);
 	}
-	const v441 = v433["threads"];
-	if (v441 !== undefined) {
-		if (!(Array.isArray(v441))) fail(p + ".threads", "an array", v441);
-		for (let v442 = 0; v442 < v441.length; v442++) {
-			const v443: unknown = v441[v442];
-			if (!(isObject(v443))) fail(p + ".threads" + '[' + v442 + ']', "an object", v443);
-			const v444 = v443 as Record<string, unknown>;
-			const v445 = v444["tid"];
-			if (v445 === undefined) fail(p + ".threads" + '[' + v442 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v445 === 'number' && Number.isInteger(v445))) fail(p + ".threads" + '[' + v442 + ']' + ".tid", "an integer", v445);
-			const v446 = v444["frames"];
-			if (v446 === undefined) fail(p + ".threads" + '[' + v442 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v446))) fail(p + ".threads" + '[' + v442 + ']' + ".frames", "an array", v446);
-			for (let v447 = 0; v447 < v446.length; v447++) {
-				const v448: unknown = v446[v447];
-				checkStackFrameInfo(v448, p + ".threads" + '[' + v442 + ']' + ".frames" + '[' + v447 + ']', o, d + 1);
+	const v443 = v435["threads"];
+	if (v443 !== undefined) {
+		if (!(Array.isArray(v443))) fail(p + ".threads", "an array", v443);
+		for (let v444 = 0; v444 < v443.length; v444++) {
+			const v445: unknown = v443[v444];
+			if (!(isObject(v445))) fail(p + ".threads" + '[' + v444 + ']', "an object", v445);
+			const v446 = v445 as Record<string, unknown>;
+			const v447 = v446["tid"];
+			if (v447 === undefined) fail(p + ".threads" + '[' + v444 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v447 === 'number' && Number.isInteger(v447))) fail(p + ".threads" + '[' + v444 + ']' + ".tid", "an integer", v447);
+			const v448 = v446["frames"];
+			if (v448 === undefined) fail(p + ".threads" + '[' + v444 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v448))) fail(p + ".threads" + '[' + v444 + ']' + ".frames", "an array", v448);
+			for (let v449 = 0; v449 < v448.length; v449++) {
+				const v450: unknown = v448[v449];
+				checkStackFrameInfo(v450, p + ".threads" + '[' + v444 + ']' + ".frames" + '[' + v449 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v449 of Object.keys(v444)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v449)) fail(p + ".threads" + '[' + v442 + ']' + '.' + v449, 'not there (not in the schema)', v444[v449]);
+				for (const v451 of Object.keys(v446)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v451)) fail(p + ".threads" + '[' + v444 + ']' + '.' + v451, 'not there (not in the schema)', v446[v451]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v450 of Object.keys(v433)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v433[v450]);
+		for (const v452 of Object.keys(v435)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v452)) fail(p + '.' + v452, 'not there (not in the schema)', v435[v452]);
 		}
 	}
 }
@@ -2630,45 +2642,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v451 = v as Record<string, unknown>;
-	const v452 = v451["addresses"];
-	if (v452 !== undefined) {
-		if (!(Array.isArray(v452))) fail(p + ".addresses", "an array", v452);
-		for (let v453 = 0; v453 < v452.length; v453++) {
-			const v454: unknown = v452[v453];
-			checkHex(v454, p + ".addresses" + '[' + v453 + ']', o, d + 1);
+	const v453 = v as Record<string, unknown>;
+	const v454 = v453["addresses"];
+	if (v454 !== undefined) {
+		if (!(Array.isArray(v454))) fail(p + ".addresses", "an array", v454);
+		for (let v455 = 0; v455 < v454.length; v455++) {
+			const v456: unknown = v454[v455];
+			checkHex(v456, p + ".addresses" + '[' + v455 + ']', o, d + 1);
 		}
 	}
-	const v455 = v451["line"];
-	if (v455 !== undefined) {
-		if (!(typeof v455 === 'number' && Number.isInteger(v455) || v455 === null)) fail(p + ".line", "an integer or null", v455);
-	}
-	const v456 = v451["function"];
-	if (v456 !== undefined) {
-		if (!(typeof v456 === 'string' || v456 === null)) fail(p + ".function", "a string or null", v456);
-	}
-	const v457 = v451["offset"];
+	const v457 = v453["line"];
 	if (v457 !== undefined) {
-		if (!(typeof v457 === 'number' && Number.isInteger(v457))) fail(p + ".offset", "an integer", v457);
+		if (!(typeof v457 === 'number' && Number.isInteger(v457) || v457 === null)) fail(p + ".line", "an integer or null", v457);
 	}
-	const v458 = v451["module"];
+	const v458 = v453["function"];
 	if (v458 !== undefined) {
-		if (!(typeof v458 === 'string' || v458 === null)) fail(p + ".module", "a string or null", v458);
+		if (!(typeof v458 === 'string' || v458 === null)) fail(p + ".function", "a string or null", v458);
 	}
-	const v459 = v451["file"];
+	const v459 = v453["offset"];
 	if (v459 !== undefined) {
-		if (!(typeof v459 === 'string' || v459 === null)) fail(p + ".file", "a string or null", v459);
+		if (!(typeof v459 === 'number' && Number.isInteger(v459))) fail(p + ".offset", "an integer", v459);
 	}
-	const v460 = v451["column"];
+	const v460 = v453["module"];
 	if (v460 !== undefined) {
-		if (!(typeof v460 === 'number' && Number.isInteger(v460) || v460 === null)) fail(p + ".column", "an integer or null", v460);
+		if (!(typeof v460 === 'string' || v460 === null)) fail(p + ".module", "a string or null", v460);
 	}
-	const v461 = v451["unwinder"];
-	if (v461 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v461 !== 'string' || !["libdw","frame-pointer"].includes(v461)) fail(p + ".unwinder", "one of libdw|frame-pointer", v461);
+	const v461 = v453["file"];
+	if (v461 !== undefined) {
+		if (!(typeof v461 === 'string' || v461 === null)) fail(p + ".file", "a string or null", v461);
+	}
+	const v462 = v453["column"];
+	if (v462 !== undefined) {
+		if (!(typeof v462 === 'number' && Number.isInteger(v462) || v462 === null)) fail(p + ".column", "an integer or null", v462);
+	}
+	const v463 = v453["unwinder"];
+	if (v463 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v463 !== 'string' || !["libdw","frame-pointer"].includes(v463)) fail(p + ".unwinder", "one of libdw|frame-pointer", v463);
 	if (o.strict) {
-		for (const v462 of Object.keys(v451)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v462)) fail(p + '.' + v462, 'not there (not in the schema)', v451[v462]);
+		for (const v464 of Object.keys(v453)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v464)) fail(p + '.' + v464, 'not there (not in the schema)', v453[v464]);
 		}
 	}
 }
@@ -2676,51 +2688,51 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v463 = v as Record<string, unknown>;
-	const v464 = v463["name"];
-	if (v464 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v464 === 'string')) fail(p + ".name", "a string", v464);
-	const v465 = v463["type"];
-	if (v465 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v465 === 'string')) fail(p + ".type", "a string", v465);
-	const v466 = v463["value"];
-	if (v466 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v466 === 'string')) fail(p + ".value", "a string", v466);
-	const v467 = v463["address"];
-	if (v467 === undefined) fail(p + ".address", 'present', undefined);
-	if (v467 !== null) {
-		checkHex(v467, p + ".address", o, d + 1);
+	const v465 = v as Record<string, unknown>;
+	const v466 = v465["name"];
+	if (v466 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v466 === 'string')) fail(p + ".name", "a string", v466);
+	const v467 = v465["type"];
+	if (v467 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v467 === 'string')) fail(p + ".type", "a string", v467);
+	const v468 = v465["value"];
+	if (v468 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v468 === 'string')) fail(p + ".value", "a string", v468);
+	const v469 = v465["address"];
+	if (v469 === undefined) fail(p + ".address", 'present', undefined);
+	if (v469 !== null) {
+		checkHex(v469, p + ".address", o, d + 1);
 	}
-	const v468 = v463["kind"];
-	if (v468 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v468 !== 'string' || !["param","local","member","element","deref","global"].includes(v468)) fail(p + ".kind", "one of param|local|member|element|deref|global", v468);
-	const v469 = v463["expr"];
-	if (v469 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v469 === 'string' || v469 === null)) fail(p + ".expr", "a string or null", v469);
-	const v470 = v463["pointer"];
-	if (v470 !== undefined) {
-		checkHex(v470, p + ".pointer", o, d + 1);
-	}
-	const v471 = v463["typeId"];
-	if (v471 !== undefined) {
-		checkTypeId(v471, p + ".typeId", o, d + 1);
-	}
-	const v472 = v463["raw"];
+	const v470 = v465["kind"];
+	if (v470 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v470 !== 'string' || !["param","local","member","element","deref","global"].includes(v470)) fail(p + ".kind", "one of param|local|member|element|deref|global", v470);
+	const v471 = v465["expr"];
+	if (v471 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v471 === 'string' || v471 === null)) fail(p + ".expr", "a string or null", v471);
+	const v472 = v465["pointer"];
 	if (v472 !== undefined) {
-		checkRawValue(v472, p + ".raw", o, d + 1);
+		checkHex(v472, p + ".pointer", o, d + 1);
 	}
-	const v473 = v463["children"];
-	if (v473 === undefined) fail(p + ".children", 'present', undefined);
-	if (v473 !== null) {
-		if (!(Array.isArray(v473))) fail(p + ".children", "an array", v473);
-		for (let v474 = 0; v474 < v473.length; v474++) {
-			const v475: unknown = v473[v474];
-			checkLocalVariable(v475, p + ".children" + '[' + v474 + ']', o, d + 1);
+	const v473 = v465["typeId"];
+	if (v473 !== undefined) {
+		checkTypeId(v473, p + ".typeId", o, d + 1);
+	}
+	const v474 = v465["raw"];
+	if (v474 !== undefined) {
+		checkRawValue(v474, p + ".raw", o, d + 1);
+	}
+	const v475 = v465["children"];
+	if (v475 === undefined) fail(p + ".children", 'present', undefined);
+	if (v475 !== null) {
+		if (!(Array.isArray(v475))) fail(p + ".children", "an array", v475);
+		for (let v476 = 0; v476 < v475.length; v476++) {
+			const v477: unknown = v475[v476];
+			checkLocalVariable(v477, p + ".children" + '[' + v476 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v476 of Object.keys(v463)) {
-			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v476)) fail(p + '.' + v476, 'not there (not in the schema)', v463[v476]);
+		for (const v478 of Object.keys(v465)) {
+			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v478)) fail(p + '.' + v478, 'not there (not in the schema)', v465[v478]);
 		}
 	}
 }
@@ -2728,21 +2740,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v477 = v as Record<string, unknown>;
-	const v478 = v477["kind"];
-	if (v478 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v478 !== 'string' || !["int","uint","float","bool","pointer"].includes(v478)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v478);
-	const v479 = v477["value"];
-	if (v479 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v479 === 'string')) fail(p + ".value", "a string", v479);
-	const v480 = v477["size"];
-	if (v480 !== undefined) {
-		if (!(typeof v480 === 'number' && Number.isInteger(v480))) fail(p + ".size", "an integer", v480);
-		if (typeof v480 === 'number' && v480 < 1) fail(p + ".size", ">= 1", v480);
+	const v479 = v as Record<string, unknown>;
+	const v480 = v479["kind"];
+	if (v480 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v480 !== 'string' || !["int","uint","float","bool","pointer"].includes(v480)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v480);
+	const v481 = v479["value"];
+	if (v481 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v481 === 'string')) fail(p + ".value", "a string", v481);
+	const v482 = v479["size"];
+	if (v482 !== undefined) {
+		if (!(typeof v482 === 'number' && Number.isInteger(v482))) fail(p + ".size", "an integer", v482);
+		if (typeof v482 === 'number' && v482 < 1) fail(p + ".size", ">= 1", v482);
 	}
 	if (o.strict) {
-		for (const v481 of Object.keys(v477)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v481)) fail(p + '.' + v481, 'not there (not in the schema)', v477[v481]);
+		for (const v483 of Object.keys(v479)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v483)) fail(p + '.' + v483, 'not there (not in the schema)', v479[v483]);
 		}
 	}
 }
@@ -2750,35 +2762,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v482 = v as Record<string, unknown>;
-	const v483 = v482["pid"];
-	if (v483 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v483 === 'number' && Number.isInteger(v483))) fail(p + ".pid", "an integer", v483);
-	const v484 = v482["tid"];
-	if (v484 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v484 === 'number' && Number.isInteger(v484))) fail(p + ".tid", "an integer", v484);
-	const v485 = v482["frame"];
-	if (v485 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v485 === 'number' && Number.isInteger(v485))) fail(p + ".frame", "an integer", v485);
-	const v486 = v482["pc"];
-	if (v486 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v486, p + ".pc", o, d + 1);
-	const v487 = v482["function"];
-	if (v487 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v487 === 'string' || v487 === null)) fail(p + ".function", "a string or null", v487);
-	const v488 = v482["note"];
-	if (v488 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v488 === 'string' || v488 === null)) fail(p + ".note", "a string or null", v488);
-	const v489 = v482["variables"];
-	if (v489 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v489))) fail(p + ".variables", "an array", v489);
-	for (let v490 = 0; v490 < v489.length; v490++) {
-		const v491: unknown = v489[v490];
-		checkLocalVariable(v491, p + ".variables" + '[' + v490 + ']', o, d + 1);
+	const v484 = v as Record<string, unknown>;
+	const v485 = v484["pid"];
+	if (v485 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v485 === 'number' && Number.isInteger(v485))) fail(p + ".pid", "an integer", v485);
+	const v486 = v484["tid"];
+	if (v486 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v486 === 'number' && Number.isInteger(v486))) fail(p + ".tid", "an integer", v486);
+	const v487 = v484["frame"];
+	if (v487 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v487 === 'number' && Number.isInteger(v487))) fail(p + ".frame", "an integer", v487);
+	const v488 = v484["pc"];
+	if (v488 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v488, p + ".pc", o, d + 1);
+	const v489 = v484["function"];
+	if (v489 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v489 === 'string' || v489 === null)) fail(p + ".function", "a string or null", v489);
+	const v490 = v484["note"];
+	if (v490 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v490 === 'string' || v490 === null)) fail(p + ".note", "a string or null", v490);
+	const v491 = v484["variables"];
+	if (v491 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v491))) fail(p + ".variables", "an array", v491);
+	for (let v492 = 0; v492 < v491.length; v492++) {
+		const v493: unknown = v491[v492];
+		checkLocalVariable(v493, p + ".variables" + '[' + v492 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v492 of Object.keys(v482)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v492)) fail(p + '.' + v492, 'not there (not in the schema)', v482[v492]);
+		for (const v494 of Object.keys(v484)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v494)) fail(p + '.' + v494, 'not there (not in the schema)', v484[v494]);
 		}
 	}
 }
@@ -2786,16 +2798,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v493 = v as Record<string, unknown>;
-	const v494 = v493["op"];
-	if (v494 === undefined) fail(p + ".op", 'present', undefined);
-	if (v494 !== "threads") fail(p + ".op", "\"threads\"", v494);
-	const v495 = v493["pid"];
-	if (v495 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v495, p + ".pid", o, d + 1);
+	const v495 = v as Record<string, unknown>;
+	const v496 = v495["op"];
+	if (v496 === undefined) fail(p + ".op", 'present', undefined);
+	if (v496 !== "threads") fail(p + ".op", "\"threads\"", v496);
+	const v497 = v495["pid"];
+	if (v497 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v497, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v496 of Object.keys(v493)) {
-			if (!(["op","pid"] as readonly string[]).includes(v496)) fail(p + '.' + v496, 'not there (not in the schema)', v493[v496]);
+		for (const v498 of Object.keys(v495)) {
+			if (!(["op","pid"] as readonly string[]).includes(v498)) fail(p + '.' + v498, 'not there (not in the schema)', v495[v498]);
 		}
 	}
 }
@@ -2803,19 +2815,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v497 = v as Record<string, unknown>;
-	const v498 = v497["op"];
-	if (v498 === undefined) fail(p + ".op", 'present', undefined);
-	if (v498 !== "regs") fail(p + ".op", "\"regs\"", v498);
-	const v499 = v497["pid"];
-	if (v499 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v499, p + ".pid", o, d + 1);
-	const v500 = v497["tid"];
-	if (v500 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v500, p + ".tid", o, d + 1);
+	const v499 = v as Record<string, unknown>;
+	const v500 = v499["op"];
+	if (v500 === undefined) fail(p + ".op", 'present', undefined);
+	if (v500 !== "regs") fail(p + ".op", "\"regs\"", v500);
+	const v501 = v499["pid"];
+	if (v501 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v501, p + ".pid", o, d + 1);
+	const v502 = v499["tid"];
+	if (v502 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v502, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v501 of Object.keys(v497)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v501)) fail(p + '.' + v501, 'not there (not in the schema)', v497[v501]);
+		for (const v503 of Object.keys(v499)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v503)) fail(p + '.' + v503, 'not there (not in the schema)', v499[v503]);
 		}
 	}
 }
@@ -2823,22 +2835,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v502 = v as Record<string, unknown>;
-	const v503 = v502["op"];
-	if (v503 === undefined) fail(p + ".op", 'present', undefined);
-	if (v503 !== "attach") fail(p + ".op", "\"attach\"", v503);
-	const v504 = v502["pid"];
-	if (v504 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v504, p + ".pid", o, d + 1);
-	const v505 = v502["stop"];
-	if (v505 === undefined) {
-		if (o.fill) v502["stop"] = false;
+	const v504 = v as Record<string, unknown>;
+	const v505 = v504["op"];
+	if (v505 === undefined) fail(p + ".op", 'present', undefined);
+	if (v505 !== "attach") fail(p + ".op", "\"attach\"", v505);
+	const v506 = v504["pid"];
+	if (v506 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v506, p + ".pid", o, d + 1);
+	const v507 = v504["stop"];
+	if (v507 === undefined) {
+		if (o.fill) v504["stop"] = false;
 	} else {
-		if (!(typeof v505 === 'boolean')) fail(p + ".stop", "a boolean", v505);
+		if (!(typeof v507 === 'boolean')) fail(p + ".stop", "a boolean", v507);
 	}
 	if (o.strict) {
-		for (const v506 of Object.keys(v502)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v506)) fail(p + '.' + v506, 'not there (not in the schema)', v502[v506]);
+		for (const v508 of Object.keys(v504)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v508)) fail(p + '.' + v508, 'not there (not in the schema)', v504[v508]);
 		}
 	}
 }
@@ -2846,16 +2858,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v507 = v as Record<string, unknown>;
-	const v508 = v507["op"];
-	if (v508 === undefined) fail(p + ".op", 'present', undefined);
-	if (v508 !== "detach") fail(p + ".op", "\"detach\"", v508);
-	const v509 = v507["pid"];
-	if (v509 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v509, p + ".pid", o, d + 1);
+	const v509 = v as Record<string, unknown>;
+	const v510 = v509["op"];
+	if (v510 === undefined) fail(p + ".op", 'present', undefined);
+	if (v510 !== "detach") fail(p + ".op", "\"detach\"", v510);
+	const v511 = v509["pid"];
+	if (v511 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v511, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v510 of Object.keys(v507)) {
-			if (!(["op","pid"] as readonly string[]).includes(v510)) fail(p + '.' + v510, 'not there (not in the schema)', v507[v510]);
+		for (const v512 of Object.keys(v509)) {
+			if (!(["op","pid"] as readonly string[]).includes(v512)) fail(p + '.' + v512, 'not there (not in the schema)', v509[v512]);
 		}
 	}
 }
@@ -2863,28 +2875,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v511 = v as Record<string, unknown>;
-	const v512 = v511["op"];
-	if (v512 === undefined) fail(p + ".op", 'present', undefined);
-	if (v512 !== "signals") fail(p + ".op", "\"signals\"", v512);
-	const v513 = v511["pid"];
-	if (v513 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v513, p + ".pid", o, d + 1);
-	const v514 = v511["nostop"];
-	if (v514 !== undefined) {
-		checkHex(v514, p + ".nostop", o, d + 1);
-	}
-	const v515 = v511["noprint"];
-	if (v515 !== undefined) {
-		checkHex(v515, p + ".noprint", o, d + 1);
-	}
-	const v516 = v511["nopass"];
+	const v513 = v as Record<string, unknown>;
+	const v514 = v513["op"];
+	if (v514 === undefined) fail(p + ".op", 'present', undefined);
+	if (v514 !== "signals") fail(p + ".op", "\"signals\"", v514);
+	const v515 = v513["pid"];
+	if (v515 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v515, p + ".pid", o, d + 1);
+	const v516 = v513["nostop"];
 	if (v516 !== undefined) {
-		checkHex(v516, p + ".nopass", o, d + 1);
+		checkHex(v516, p + ".nostop", o, d + 1);
+	}
+	const v517 = v513["noprint"];
+	if (v517 !== undefined) {
+		checkHex(v517, p + ".noprint", o, d + 1);
+	}
+	const v518 = v513["nopass"];
+	if (v518 !== undefined) {
+		checkHex(v518, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v517 of Object.keys(v511)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v517)) fail(p + '.' + v517, 'not there (not in the schema)', v511[v517]);
+		for (const v519 of Object.keys(v513)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v519)) fail(p + '.' + v519, 'not there (not in the schema)', v513[v519]);
 		}
 	}
 }
@@ -2892,22 +2904,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v518 = v as Record<string, unknown>;
-	const v519 = v518["op"];
-	if (v519 === undefined) fail(p + ".op", 'present', undefined);
-	if (v519 !== "followForks") fail(p + ".op", "\"followForks\"", v519);
-	const v520 = v518["pid"];
-	if (v520 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v520, p + ".pid", o, d + 1);
-	const v521 = v518["hold"];
-	if (v521 === undefined) {
-		if (o.fill) v518["hold"] = false;
+	const v520 = v as Record<string, unknown>;
+	const v521 = v520["op"];
+	if (v521 === undefined) fail(p + ".op", 'present', undefined);
+	if (v521 !== "followForks") fail(p + ".op", "\"followForks\"", v521);
+	const v522 = v520["pid"];
+	if (v522 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v522, p + ".pid", o, d + 1);
+	const v523 = v520["hold"];
+	if (v523 === undefined) {
+		if (o.fill) v520["hold"] = false;
 	} else {
-		if (!(typeof v521 === 'boolean')) fail(p + ".hold", "a boolean", v521);
+		if (!(typeof v523 === 'boolean')) fail(p + ".hold", "a boolean", v523);
 	}
 	if (o.strict) {
-		for (const v522 of Object.keys(v518)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v522)) fail(p + '.' + v522, 'not there (not in the schema)', v518[v522]);
+		for (const v524 of Object.keys(v520)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v524)) fail(p + '.' + v524, 'not there (not in the schema)', v520[v524]);
 		}
 	}
 }
@@ -2915,16 +2927,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v523 = v as Record<string, unknown>;
-	const v524 = v523["op"];
-	if (v524 === undefined) fail(p + ".op", 'present', undefined);
-	if (v524 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v524);
-	const v525 = v523["pid"];
-	if (v525 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v525, p + ".pid", o, d + 1);
+	const v525 = v as Record<string, unknown>;
+	const v526 = v525["op"];
+	if (v526 === undefined) fail(p + ".op", 'present', undefined);
+	if (v526 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v526);
+	const v527 = v525["pid"];
+	if (v527 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v527, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v526 of Object.keys(v523)) {
-			if (!(["op","pid"] as readonly string[]).includes(v526)) fail(p + '.' + v526, 'not there (not in the schema)', v523[v526]);
+		for (const v528 of Object.keys(v525)) {
+			if (!(["op","pid"] as readonly string[]).includes(v528)) fail(p + '.' + v528, 'not there (not in the schema)', v525[v528]);
 		}
 	}
 }
@@ -2932,16 +2944,16 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v527 = v as Record<string, unknown>;
-	const v528 = v527["op"];
-	if (v528 === undefined) fail(p + ".op", 'present', undefined);
-	if (v528 !== "recreate") fail(p + ".op", "\"recreate\"", v528);
-	const v529 = v527["pid"];
-	if (v529 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v529, p + ".pid", o, d + 1);
+	const v529 = v as Record<string, unknown>;
+	const v530 = v529["op"];
+	if (v530 === undefined) fail(p + ".op", 'present', undefined);
+	if (v530 !== "recreate") fail(p + ".op", "\"recreate\"", v530);
+	const v531 = v529["pid"];
+	if (v531 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v531, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v530 of Object.keys(v527)) {
-			if (!(["op","pid"] as readonly string[]).includes(v530)) fail(p + '.' + v530, 'not there (not in the schema)', v527[v530]);
+		for (const v532 of Object.keys(v529)) {
+			if (!(["op","pid"] as readonly string[]).includes(v532)) fail(p + '.' + v532, 'not there (not in the schema)', v529[v532]);
 		}
 	}
 }
@@ -2949,22 +2961,22 @@ function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v531 = v as Record<string, unknown>;
-	const v532 = v531["op"];
-	if (v532 === undefined) fail(p + ".op", 'present', undefined);
-	if (v532 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v532);
-	const v533 = v531["pid"];
-	if (v533 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v533, p + ".pid", o, d + 1);
-	const v534 = v531["keep"];
-	if (v534 === undefined) {
-		if (o.fill) v531["keep"] = false;
+	const v533 = v as Record<string, unknown>;
+	const v534 = v533["op"];
+	if (v534 === undefined) fail(p + ".op", 'present', undefined);
+	if (v534 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v534);
+	const v535 = v533["pid"];
+	if (v535 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v535, p + ".pid", o, d + 1);
+	const v536 = v533["keep"];
+	if (v536 === undefined) {
+		if (o.fill) v533["keep"] = false;
 	} else {
-		if (!(typeof v534 === 'boolean')) fail(p + ".keep", "a boolean", v534);
+		if (!(typeof v536 === 'boolean')) fail(p + ".keep", "a boolean", v536);
 	}
 	if (o.strict) {
-		for (const v535 of Object.keys(v531)) {
-			if (!(["op","pid","keep"] as readonly string[]).includes(v535)) fail(p + '.' + v535, 'not there (not in the schema)', v531[v535]);
+		for (const v537 of Object.keys(v533)) {
+			if (!(["op","pid","keep"] as readonly string[]).includes(v537)) fail(p + '.' + v537, 'not there (not in the schema)', v533[v537]);
 		}
 	}
 }
@@ -2972,22 +2984,28 @@ function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v536 = v as Record<string, unknown>;
-	const v537 = v536["op"];
-	if (v537 === undefined) fail(p + ".op", 'present', undefined);
-	if (v537 !== "restore") fail(p + ".op", "\"restore\"", v537);
-	const v538 = v536["checkpoint"];
-	if (v538 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v538, p + ".checkpoint", o, d + 1);
-	const v539 = v536["run"];
-	if (v539 === undefined) {
-		if (o.fill) v536["run"] = false;
+	const v538 = v as Record<string, unknown>;
+	const v539 = v538["op"];
+	if (v539 === undefined) fail(p + ".op", 'present', undefined);
+	if (v539 !== "restore") fail(p + ".op", "\"restore\"", v539);
+	const v540 = v538["checkpoint"];
+	if (v540 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v540, p + ".checkpoint", o, d + 1);
+	const v541 = v538["run"];
+	if (v541 === undefined) {
+		if (o.fill) v538["run"] = false;
 	} else {
-		if (!(typeof v539 === 'boolean')) fail(p + ".run", "a boolean", v539);
+		if (!(typeof v541 === 'boolean')) fail(p + ".run", "a boolean", v541);
+	}
+	const v542 = v538["sameTids"];
+	if (v542 === undefined) {
+		if (o.fill) v538["sameTids"] = false;
+	} else {
+		if (!(typeof v542 === 'boolean')) fail(p + ".sameTids", "a boolean", v542);
 	}
 	if (o.strict) {
-		for (const v540 of Object.keys(v536)) {
-			if (!(["op","checkpoint","run"] as readonly string[]).includes(v540)) fail(p + '.' + v540, 'not there (not in the schema)', v536[v540]);
+		for (const v543 of Object.keys(v538)) {
+			if (!(["op","checkpoint","run","sameTids"] as readonly string[]).includes(v543)) fail(p + '.' + v543, 'not there (not in the schema)', v538[v543]);
 		}
 	}
 }
@@ -2995,16 +3013,16 @@ function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v541 = v as Record<string, unknown>;
-	const v542 = v541["op"];
-	if (v542 === undefined) fail(p + ".op", 'present', undefined);
-	if (v542 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v542);
-	const v543 = v541["checkpoint"];
-	if (v543 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v543, p + ".checkpoint", o, d + 1);
+	const v544 = v as Record<string, unknown>;
+	const v545 = v544["op"];
+	if (v545 === undefined) fail(p + ".op", 'present', undefined);
+	if (v545 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v545);
+	const v546 = v544["checkpoint"];
+	if (v546 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v546, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v544 of Object.keys(v541)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v544)) fail(p + '.' + v544, 'not there (not in the schema)', v541[v544]);
+		for (const v547 of Object.keys(v544)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v547)) fail(p + '.' + v547, 'not there (not in the schema)', v544[v547]);
 		}
 	}
 }
@@ -3012,21 +3030,21 @@ function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number)
 function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v545 = v as Record<string, unknown>;
-	const v546 = v545["op"];
-	if (v546 === undefined) fail(p + ".op", 'present', undefined);
-	if (v546 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v546);
-	const v547 = v545["pid"];
-	if (v547 === undefined) {
-		if (o.fill) v545["pid"] = 0;
+	const v548 = v as Record<string, unknown>;
+	const v549 = v548["op"];
+	if (v549 === undefined) fail(p + ".op", 'present', undefined);
+	if (v549 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v549);
+	const v550 = v548["pid"];
+	if (v550 === undefined) {
+		if (o.fill) v548["pid"] = 0;
 	} else {
-		if (!(typeof v547 === 'number' && Number.isInteger(v547))) fail(p + ".pid", "an integer", v547);
-		if (typeof v547 === 'number' && v547 < 0) fail(p + ".pid", ">= 0", v547);
-		if (typeof v547 === 'number' && v547 > 2147483647) fail(p + ".pid", "<= 2147483647", v547);
+		if (!(typeof v550 === 'number' && Number.isInteger(v550))) fail(p + ".pid", "an integer", v550);
+		if (typeof v550 === 'number' && v550 < 0) fail(p + ".pid", ">= 0", v550);
+		if (typeof v550 === 'number' && v550 > 2147483647) fail(p + ".pid", "<= 2147483647", v550);
 	}
 	if (o.strict) {
-		for (const v548 of Object.keys(v545)) {
-			if (!(["op","pid"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v545[v548]);
+		for (const v551 of Object.keys(v548)) {
+			if (!(["op","pid"] as readonly string[]).includes(v551)) fail(p + '.' + v551, 'not there (not in the schema)', v548[v551]);
 		}
 	}
 }
@@ -3034,30 +3052,30 @@ function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v549 = v as Record<string, unknown>;
-	const v550 = v549["op"];
-	if (v550 === undefined) fail(p + ".op", 'present', undefined);
-	if (v550 !== "watch") fail(p + ".op", "\"watch\"", v550);
-	const v551 = v549["pid"];
-	if (v551 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v551, p + ".pid", o, d + 1);
-	const v552 = v549["addr"];
-	if (v552 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v552, p + ".addr", o, d + 1);
-	const v553 = v549["len"];
-	if (v553 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v553 === 'number' && Number.isInteger(v553))) fail(p + ".len", "an integer", v553);
-	if (typeof v553 === 'number' && v553 < 1) fail(p + ".len", ">= 1", v553);
-	if (typeof v553 === 'number' && v553 > 8) fail(p + ".len", "<= 8", v553);
-	const v554 = v549["rw"];
-	if (v554 === undefined) {
-		if (o.fill) v549["rw"] = false;
+	const v552 = v as Record<string, unknown>;
+	const v553 = v552["op"];
+	if (v553 === undefined) fail(p + ".op", 'present', undefined);
+	if (v553 !== "watch") fail(p + ".op", "\"watch\"", v553);
+	const v554 = v552["pid"];
+	if (v554 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v554, p + ".pid", o, d + 1);
+	const v555 = v552["addr"];
+	if (v555 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v555, p + ".addr", o, d + 1);
+	const v556 = v552["len"];
+	if (v556 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v556 === 'number' && Number.isInteger(v556))) fail(p + ".len", "an integer", v556);
+	if (typeof v556 === 'number' && v556 < 1) fail(p + ".len", ">= 1", v556);
+	if (typeof v556 === 'number' && v556 > 8) fail(p + ".len", "<= 8", v556);
+	const v557 = v552["rw"];
+	if (v557 === undefined) {
+		if (o.fill) v552["rw"] = false;
 	} else {
-		if (!(typeof v554 === 'boolean')) fail(p + ".rw", "a boolean", v554);
+		if (!(typeof v557 === 'boolean')) fail(p + ".rw", "a boolean", v557);
 	}
 	if (o.strict) {
-		for (const v555 of Object.keys(v549)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v555)) fail(p + '.' + v555, 'not there (not in the schema)', v549[v555]);
+		for (const v558 of Object.keys(v552)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v558)) fail(p + '.' + v558, 'not there (not in the schema)', v552[v558]);
 		}
 	}
 }
@@ -3065,19 +3083,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v556 = v as Record<string, unknown>;
-	const v557 = v556["op"];
-	if (v557 === undefined) fail(p + ".op", 'present', undefined);
-	if (v557 !== "unwatch") fail(p + ".op", "\"unwatch\"", v557);
-	const v558 = v556["pid"];
-	if (v558 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v558, p + ".pid", o, d + 1);
-	const v559 = v556["addr"];
-	if (v559 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v559, p + ".addr", o, d + 1);
+	const v559 = v as Record<string, unknown>;
+	const v560 = v559["op"];
+	if (v560 === undefined) fail(p + ".op", 'present', undefined);
+	if (v560 !== "unwatch") fail(p + ".op", "\"unwatch\"", v560);
+	const v561 = v559["pid"];
+	if (v561 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v561, p + ".pid", o, d + 1);
+	const v562 = v559["addr"];
+	if (v562 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v562, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v560 of Object.keys(v556)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v560)) fail(p + '.' + v560, 'not there (not in the schema)', v556[v560]);
+		for (const v563 of Object.keys(v559)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v563)) fail(p + '.' + v563, 'not there (not in the schema)', v559[v563]);
 		}
 	}
 }
@@ -3085,24 +3103,24 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v561 = v as Record<string, unknown>;
-	const v562 = v561["op"];
-	if (v562 === undefined) fail(p + ".op", 'present', undefined);
-	if (v562 !== "global") fail(p + ".op", "\"global\"", v562);
-	const v563 = v561["pid"];
-	if (v563 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v563, p + ".pid", o, d + 1);
-	const v564 = v561["name"];
-	if (v564 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v564 === 'string')) fail(p + ".name", "a string", v564);
-	if (typeof v564 === 'string' && v564.length < 1) fail(p + ".name", "a string of 1+ characters", v564);
-	const v565 = v561["pc"];
-	if (v565 !== undefined) {
-		checkHex(v565, p + ".pc", o, d + 1);
+	const v564 = v as Record<string, unknown>;
+	const v565 = v564["op"];
+	if (v565 === undefined) fail(p + ".op", 'present', undefined);
+	if (v565 !== "global") fail(p + ".op", "\"global\"", v565);
+	const v566 = v564["pid"];
+	if (v566 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v566, p + ".pid", o, d + 1);
+	const v567 = v564["name"];
+	if (v567 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v567 === 'string')) fail(p + ".name", "a string", v567);
+	if (typeof v567 === 'string' && v567.length < 1) fail(p + ".name", "a string of 1+ characters", v567);
+	const v568 = v564["pc"];
+	if (v568 !== undefined) {
+		checkHex(v568, p + ".pc", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v566 of Object.keys(v561)) {
-			if (!(["op","pid","name","pc"] as readonly string[]).includes(v566)) fail(p + '.' + v566, 'not there (not in the schema)', v561[v566]);
+		for (const v569 of Object.keys(v564)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v569)) fail(p + '.' + v569, 'not there (not in the schema)', v564[v569]);
 		}
 	}
 }
@@ -3110,27 +3128,27 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v567 = v as Record<string, unknown>;
-	const v568 = v567["op"];
-	if (v568 === undefined) fail(p + ".op", 'present', undefined);
-	if (v568 !== "frameVars") fail(p + ".op", "\"frameVars\"", v568);
-	const v569 = v567["pid"];
-	if (v569 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v569, p + ".pid", o, d + 1);
-	const v570 = v567["tid"];
-	if (v570 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v570, p + ".tid", o, d + 1);
-	const v571 = v567["frame"];
-	if (v571 === undefined) {
-		if (o.fill) v567["frame"] = 0;
+	const v570 = v as Record<string, unknown>;
+	const v571 = v570["op"];
+	if (v571 === undefined) fail(p + ".op", 'present', undefined);
+	if (v571 !== "frameVars") fail(p + ".op", "\"frameVars\"", v571);
+	const v572 = v570["pid"];
+	if (v572 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v572, p + ".pid", o, d + 1);
+	const v573 = v570["tid"];
+	if (v573 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v573, p + ".tid", o, d + 1);
+	const v574 = v570["frame"];
+	if (v574 === undefined) {
+		if (o.fill) v570["frame"] = 0;
 	} else {
-		if (!(typeof v571 === 'number' && Number.isInteger(v571))) fail(p + ".frame", "an integer", v571);
-		if (typeof v571 === 'number' && v571 < 0) fail(p + ".frame", ">= 0", v571);
-		if (typeof v571 === 'number' && v571 > 254) fail(p + ".frame", "<= 254", v571);
+		if (!(typeof v574 === 'number' && Number.isInteger(v574))) fail(p + ".frame", "an integer", v574);
+		if (typeof v574 === 'number' && v574 < 0) fail(p + ".frame", ">= 0", v574);
+		if (typeof v574 === 'number' && v574 > 254) fail(p + ".frame", "<= 254", v574);
 	}
 	if (o.strict) {
-		for (const v572 of Object.keys(v567)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v572)) fail(p + '.' + v572, 'not there (not in the schema)', v567[v572]);
+		for (const v575 of Object.keys(v570)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v575)) fail(p + '.' + v575, 'not there (not in the schema)', v570[v575]);
 		}
 	}
 }
@@ -3138,31 +3156,31 @@ function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void 
 function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v573 = v as Record<string, unknown>;
-	const v574 = v573["op"];
-	if (v574 === undefined) fail(p + ".op", 'present', undefined);
-	if (v574 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v574);
-	const v575 = v573["pid"];
-	if (v575 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v575, p + ".pid", o, d + 1);
-	const v576 = v573["id"];
-	if (v576 !== undefined) {
-		checkTypeId(v576, p + ".id", o, d + 1);
+	const v576 = v as Record<string, unknown>;
+	const v577 = v576["op"];
+	if (v577 === undefined) fail(p + ".op", 'present', undefined);
+	if (v577 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v577);
+	const v578 = v576["pid"];
+	if (v578 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v578, p + ".pid", o, d + 1);
+	const v579 = v576["id"];
+	if (v579 !== undefined) {
+		checkTypeId(v579, p + ".id", o, d + 1);
 	}
-	const v577 = v573["name"];
-	if (v577 !== undefined) {
-		if (!(typeof v577 === 'string')) fail(p + ".name", "a string", v577);
-		if (typeof v577 === 'string' && v577.length < 1) fail(p + ".name", "a string of 1+ characters", v577);
+	const v580 = v576["name"];
+	if (v580 !== undefined) {
+		if (!(typeof v580 === 'string')) fail(p + ".name", "a string", v580);
+		if (typeof v580 === 'string' && v580.length < 1) fail(p + ".name", "a string of 1+ characters", v580);
 	}
-	const v578 = v573["tag"];
-	if (v578 === undefined) {
-		if (o.fill) v573["tag"] = "typedef";
+	const v581 = v576["tag"];
+	if (v581 === undefined) {
+		if (o.fill) v576["tag"] = "typedef";
 	} else {
-		if (typeof v578 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v578)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v578);
+		if (typeof v581 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v581)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v581);
 	}
 	if (o.strict) {
-		for (const v579 of Object.keys(v573)) {
-			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v579)) fail(p + '.' + v579, 'not there (not in the schema)', v573[v579]);
+		for (const v582 of Object.keys(v576)) {
+			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v582)) fail(p + '.' + v582, 'not there (not in the schema)', v576[v582]);
 		}
 	}
 }
@@ -3170,48 +3188,48 @@ function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v580 = v as Record<string, unknown>;
-	const v581 = v580["op"];
-	if (v581 === undefined) fail(p + ".op", 'present', undefined);
-	if (v581 !== "typedValue") fail(p + ".op", "\"typedValue\"", v581);
-	const v582 = v580["pid"];
-	if (v582 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v582, p + ".pid", o, d + 1);
-	const v583 = v580["type"];
-	if (v583 === undefined) fail(p + ".type", 'present', undefined);
-	checkTypeId(v583, p + ".type", o, d + 1);
-	const v584 = v580["address"];
-	if (v584 !== undefined) {
-		checkHex(v584, p + ".address", o, d + 1);
+	const v583 = v as Record<string, unknown>;
+	const v584 = v583["op"];
+	if (v584 === undefined) fail(p + ".op", 'present', undefined);
+	if (v584 !== "typedValue") fail(p + ".op", "\"typedValue\"", v584);
+	const v585 = v583["pid"];
+	if (v585 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v585, p + ".pid", o, d + 1);
+	const v586 = v583["type"];
+	if (v586 === undefined) fail(p + ".type", 'present', undefined);
+	checkTypeId(v586, p + ".type", o, d + 1);
+	const v587 = v583["address"];
+	if (v587 !== undefined) {
+		checkHex(v587, p + ".address", o, d + 1);
 	}
-	const v585 = v580["bytes"];
-	if (v585 !== undefined) {
-		if (!(typeof v585 === 'string')) fail(p + ".bytes", "a string", v585);
-		if (typeof v585 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v585)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v585);
+	const v588 = v583["bytes"];
+	if (v588 !== undefined) {
+		if (!(typeof v588 === 'string')) fail(p + ".bytes", "a string", v588);
+		if (typeof v588 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v588)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v588);
 	}
-	const v586 = v580["count"];
-	if (v586 === undefined) {
-		if (o.fill) v580["count"] = 0;
+	const v589 = v583["count"];
+	if (v589 === undefined) {
+		if (o.fill) v583["count"] = 0;
 	} else {
-		if (!(typeof v586 === 'number' && Number.isInteger(v586))) fail(p + ".count", "an integer", v586);
-		if (typeof v586 === 'number' && v586 < 0) fail(p + ".count", ">= 0", v586);
-		if (typeof v586 === 'number' && v586 > 1000000) fail(p + ".count", "<= 1000000", v586);
+		if (!(typeof v589 === 'number' && Number.isInteger(v589))) fail(p + ".count", "an integer", v589);
+		if (typeof v589 === 'number' && v589 < 0) fail(p + ".count", ">= 0", v589);
+		if (typeof v589 === 'number' && v589 > 1000000) fail(p + ".count", "<= 1000000", v589);
 	}
-	const v587 = v580["name"];
-	if (v587 === undefined) {
-		if (o.fill) v580["name"] = "";
+	const v590 = v583["name"];
+	if (v590 === undefined) {
+		if (o.fill) v583["name"] = "";
 	} else {
-		if (!(typeof v587 === 'string')) fail(p + ".name", "a string", v587);
+		if (!(typeof v590 === 'string')) fail(p + ".name", "a string", v590);
 	}
-	const v588 = v580["expr"];
-	if (v588 === undefined) {
-		if (o.fill) v580["expr"] = "";
+	const v591 = v583["expr"];
+	if (v591 === undefined) {
+		if (o.fill) v583["expr"] = "";
 	} else {
-		if (!(typeof v588 === 'string')) fail(p + ".expr", "a string", v588);
+		if (!(typeof v591 === 'string')) fail(p + ".expr", "a string", v591);
 	}
 	if (o.strict) {
-		for (const v589 of Object.keys(v580)) {
-			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v589)) fail(p + '.' + v589, 'not there (not in the schema)', v580[v589]);
+		for (const v592 of Object.keys(v583)) {
+			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v592)) fail(p + '.' + v592, 'not there (not in the schema)', v583[v592]);
 		}
 	}
 }
@@ -3219,16 +3237,16 @@ function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v590 = v as Record<string, unknown>;
-	const v591 = v590["op"];
-	if (v591 === undefined) fail(p + ".op", 'present', undefined);
-	if (v591 !== "stop") fail(p + ".op", "\"stop\"", v591);
-	const v592 = v590["pid"];
-	if (v592 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v592, p + ".pid", o, d + 1);
+	const v593 = v as Record<string, unknown>;
+	const v594 = v593["op"];
+	if (v594 === undefined) fail(p + ".op", 'present', undefined);
+	if (v594 !== "stop") fail(p + ".op", "\"stop\"", v594);
+	const v595 = v593["pid"];
+	if (v595 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v595, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v593 of Object.keys(v590)) {
-			if (!(["op","pid"] as readonly string[]).includes(v593)) fail(p + '.' + v593, 'not there (not in the schema)', v590[v593]);
+		for (const v596 of Object.keys(v593)) {
+			if (!(["op","pid"] as readonly string[]).includes(v596)) fail(p + '.' + v596, 'not there (not in the schema)', v593[v596]);
 		}
 	}
 }
@@ -3236,20 +3254,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v594 = v as Record<string, unknown>;
-	const v595 = v594["op"];
-	if (v595 === undefined) fail(p + ".op", 'present', undefined);
-	if (v595 !== "resume") fail(p + ".op", "\"resume\"", v595);
-	const v596 = v594["pid"];
-	if (v596 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v596, p + ".pid", o, d + 1);
-	const v597 = v594["tid"];
-	if (v597 !== undefined) {
-		checkPid(v597, p + ".tid", o, d + 1);
+	const v597 = v as Record<string, unknown>;
+	const v598 = v597["op"];
+	if (v598 === undefined) fail(p + ".op", 'present', undefined);
+	if (v598 !== "resume") fail(p + ".op", "\"resume\"", v598);
+	const v599 = v597["pid"];
+	if (v599 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v599, p + ".pid", o, d + 1);
+	const v600 = v597["tid"];
+	if (v600 !== undefined) {
+		checkPid(v600, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v598 of Object.keys(v594)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v598)) fail(p + '.' + v598, 'not there (not in the schema)', v594[v598]);
+		for (const v601 of Object.keys(v597)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v601)) fail(p + '.' + v601, 'not there (not in the schema)', v597[v601]);
 		}
 	}
 }
@@ -3257,25 +3275,25 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v599 = v as Record<string, unknown>;
-	const v600 = v599["op"];
-	if (v600 === undefined) fail(p + ".op", 'present', undefined);
-	if (v600 !== "freeze") fail(p + ".op", "\"freeze\"", v600);
-	const v601 = v599["pid"];
-	if (v601 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v601, p + ".pid", o, d + 1);
-	const v602 = v599["tid"];
-	if (v602 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v602, p + ".tid", o, d + 1);
-	const v603 = v599["frozen"];
-	if (v603 === undefined) {
-		if (o.fill) v599["frozen"] = true;
+	const v602 = v as Record<string, unknown>;
+	const v603 = v602["op"];
+	if (v603 === undefined) fail(p + ".op", 'present', undefined);
+	if (v603 !== "freeze") fail(p + ".op", "\"freeze\"", v603);
+	const v604 = v602["pid"];
+	if (v604 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v604, p + ".pid", o, d + 1);
+	const v605 = v602["tid"];
+	if (v605 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v605, p + ".tid", o, d + 1);
+	const v606 = v602["frozen"];
+	if (v606 === undefined) {
+		if (o.fill) v602["frozen"] = true;
 	} else {
-		if (!(typeof v603 === 'boolean')) fail(p + ".frozen", "a boolean", v603);
+		if (!(typeof v606 === 'boolean')) fail(p + ".frozen", "a boolean", v606);
 	}
 	if (o.strict) {
-		for (const v604 of Object.keys(v599)) {
-			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v604)) fail(p + '.' + v604, 'not there (not in the schema)', v599[v604]);
+		for (const v607 of Object.keys(v602)) {
+			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v607)) fail(p + '.' + v607, 'not there (not in the schema)', v602[v607]);
 		}
 	}
 }
@@ -3283,43 +3301,43 @@ function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v605 = v as Record<string, unknown>;
-	const v606 = v605["op"];
-	if (v606 === undefined) fail(p + ".op", 'present', undefined);
-	if (v606 !== "launch") fail(p + ".op", "\"launch\"", v606);
-	const v607 = v605["path"];
-	if (v607 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v607 === 'string')) fail(p + ".path", "a string", v607);
-	if (typeof v607 === 'string' && v607.length < 1) fail(p + ".path", "a string of 1+ characters", v607);
-	const v608 = v605["cwd"];
-	if (v608 === undefined) {
-		if (o.fill) v605["cwd"] = "";
+	const v608 = v as Record<string, unknown>;
+	const v609 = v608["op"];
+	if (v609 === undefined) fail(p + ".op", 'present', undefined);
+	if (v609 !== "launch") fail(p + ".op", "\"launch\"", v609);
+	const v610 = v608["path"];
+	if (v610 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v610 === 'string')) fail(p + ".path", "a string", v610);
+	if (typeof v610 === 'string' && v610.length < 1) fail(p + ".path", "a string of 1+ characters", v610);
+	const v611 = v608["cwd"];
+	if (v611 === undefined) {
+		if (o.fill) v608["cwd"] = "";
 	} else {
-		if (!(typeof v608 === 'string')) fail(p + ".cwd", "a string", v608);
+		if (!(typeof v611 === 'string')) fail(p + ".cwd", "a string", v611);
 	}
-	const v609 = v605["argv"];
-	if (v609 === undefined) {
-		if (o.fill) v605["argv"] = [];
-	} else {
-		if (!(Array.isArray(v609))) fail(p + ".argv", "an array", v609);
-		for (let v610 = 0; v610 < v609.length; v610++) {
-			const v611: unknown = v609[v610];
-			if (!(typeof v611 === 'string')) fail(p + ".argv" + '[' + v610 + ']', "a string", v611);
-		}
-	}
-	const v612 = v605["env"];
+	const v612 = v608["argv"];
 	if (v612 === undefined) {
-		if (o.fill) v605["env"] = [];
+		if (o.fill) v608["argv"] = [];
 	} else {
-		if (!(Array.isArray(v612))) fail(p + ".env", "an array", v612);
+		if (!(Array.isArray(v612))) fail(p + ".argv", "an array", v612);
 		for (let v613 = 0; v613 < v612.length; v613++) {
 			const v614: unknown = v612[v613];
-			if (!(typeof v614 === 'string')) fail(p + ".env" + '[' + v613 + ']', "a string", v614);
+			if (!(typeof v614 === 'string')) fail(p + ".argv" + '[' + v613 + ']', "a string", v614);
+		}
+	}
+	const v615 = v608["env"];
+	if (v615 === undefined) {
+		if (o.fill) v608["env"] = [];
+	} else {
+		if (!(Array.isArray(v615))) fail(p + ".env", "an array", v615);
+		for (let v616 = 0; v616 < v615.length; v616++) {
+			const v617: unknown = v615[v616];
+			if (!(typeof v617 === 'string')) fail(p + ".env" + '[' + v616 + ']', "a string", v617);
 		}
 	}
 	if (o.strict) {
-		for (const v615 of Object.keys(v605)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v615)) fail(p + '.' + v615, 'not there (not in the schema)', v605[v615]);
+		for (const v618 of Object.keys(v608)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v618)) fail(p + '.' + v618, 'not there (not in the schema)', v608[v618]);
 		}
 	}
 }
@@ -3327,40 +3345,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v616 = v as Record<string, unknown>;
-	const v617 = v616["op"];
-	if (v617 === undefined) fail(p + ".op", 'present', undefined);
-	if (v617 !== "fork") fail(p + ".op", "\"fork\"", v617);
-	const v618 = v616["pid"];
-	if (v618 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v618, p + ".pid", o, d + 1);
-	const v619 = v616["stopped"];
-	if (v619 === undefined) {
-		if (o.fill) v616["stopped"] = false;
-	} else {
-		if (!(typeof v619 === 'boolean')) fail(p + ".stopped", "a boolean", v619);
-	}
-	const v620 = v616["keepTraced"];
-	if (v620 === undefined) {
-		if (o.fill) v616["keepTraced"] = false;
-	} else {
-		if (!(typeof v620 === 'boolean')) fail(p + ".keepTraced", "a boolean", v620);
-	}
-	const v621 = v616["copyDontfork"];
-	if (v621 === undefined) {
-		if (o.fill) v616["copyDontfork"] = false;
-	} else {
-		if (!(typeof v621 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v621);
-	}
-	const v622 = v616["sameTids"];
+	const v619 = v as Record<string, unknown>;
+	const v620 = v619["op"];
+	if (v620 === undefined) fail(p + ".op", 'present', undefined);
+	if (v620 !== "fork") fail(p + ".op", "\"fork\"", v620);
+	const v621 = v619["pid"];
+	if (v621 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v621, p + ".pid", o, d + 1);
+	const v622 = v619["stopped"];
 	if (v622 === undefined) {
-		if (o.fill) v616["sameTids"] = false;
+		if (o.fill) v619["stopped"] = false;
 	} else {
-		if (!(typeof v622 === 'boolean')) fail(p + ".sameTids", "a boolean", v622);
+		if (!(typeof v622 === 'boolean')) fail(p + ".stopped", "a boolean", v622);
+	}
+	const v623 = v619["keepTraced"];
+	if (v623 === undefined) {
+		if (o.fill) v619["keepTraced"] = false;
+	} else {
+		if (!(typeof v623 === 'boolean')) fail(p + ".keepTraced", "a boolean", v623);
+	}
+	const v624 = v619["copyDontfork"];
+	if (v624 === undefined) {
+		if (o.fill) v619["copyDontfork"] = false;
+	} else {
+		if (!(typeof v624 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v624);
+	}
+	const v625 = v619["sameTids"];
+	if (v625 === undefined) {
+		if (o.fill) v619["sameTids"] = false;
+	} else {
+		if (!(typeof v625 === 'boolean')) fail(p + ".sameTids", "a boolean", v625);
 	}
 	if (o.strict) {
-		for (const v623 of Object.keys(v616)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v623)) fail(p + '.' + v623, 'not there (not in the schema)', v616[v623]);
+		for (const v626 of Object.keys(v619)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v626)) fail(p + '.' + v626, 'not there (not in the schema)', v619[v626]);
 		}
 	}
 }
@@ -3368,16 +3386,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v624 = v as Record<string, unknown>;
-	const v625 = v624["op"];
-	if (v625 === undefined) fail(p + ".op", 'present', undefined);
-	if (v625 !== "kill") fail(p + ".op", "\"kill\"", v625);
-	const v626 = v624["pid"];
-	if (v626 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v626, p + ".pid", o, d + 1);
+	const v627 = v as Record<string, unknown>;
+	const v628 = v627["op"];
+	if (v628 === undefined) fail(p + ".op", 'present', undefined);
+	if (v628 !== "kill") fail(p + ".op", "\"kill\"", v628);
+	const v629 = v627["pid"];
+	if (v629 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v629, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v627 of Object.keys(v624)) {
-			if (!(["op","pid"] as readonly string[]).includes(v627)) fail(p + '.' + v627, 'not there (not in the schema)', v624[v627]);
+		for (const v630 of Object.keys(v627)) {
+			if (!(["op","pid"] as readonly string[]).includes(v630)) fail(p + '.' + v630, 'not there (not in the schema)', v627[v630]);
 		}
 	}
 }
@@ -3385,43 +3403,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v628 = v as Record<string, unknown>;
-	const v629 = v628["op"];
-	if (v629 === undefined) fail(p + ".op", 'present', undefined);
-	if (v629 !== "step") fail(p + ".op", "\"step\"", v629);
-	const v630 = v628["pid"];
-	if (v630 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v630, p + ".pid", o, d + 1);
-	const v631 = v628["tid"];
-	if (v631 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v631, p + ".tid", o, d + 1);
-	const v632 = v628["line"];
-	if (v632 === undefined) {
-		if (o.fill) v628["line"] = false;
-	} else {
-		if (!(typeof v632 === 'boolean')) fail(p + ".line", "a boolean", v632);
-	}
-	const v633 = v628["into"];
-	if (v633 === undefined) {
-		if (o.fill) v628["into"] = false;
-	} else {
-		if (!(typeof v633 === 'boolean')) fail(p + ".into", "a boolean", v633);
-	}
-	const v634 = v628["out"];
-	if (v634 === undefined) {
-		if (o.fill) v628["out"] = false;
-	} else {
-		if (!(typeof v634 === 'boolean')) fail(p + ".out", "a boolean", v634);
-	}
-	const v635 = v628["alone"];
+	const v631 = v as Record<string, unknown>;
+	const v632 = v631["op"];
+	if (v632 === undefined) fail(p + ".op", 'present', undefined);
+	if (v632 !== "step") fail(p + ".op", "\"step\"", v632);
+	const v633 = v631["pid"];
+	if (v633 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v633, p + ".pid", o, d + 1);
+	const v634 = v631["tid"];
+	if (v634 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v634, p + ".tid", o, d + 1);
+	const v635 = v631["line"];
 	if (v635 === undefined) {
-		if (o.fill) v628["alone"] = false;
+		if (o.fill) v631["line"] = false;
 	} else {
-		if (!(typeof v635 === 'boolean')) fail(p + ".alone", "a boolean", v635);
+		if (!(typeof v635 === 'boolean')) fail(p + ".line", "a boolean", v635);
+	}
+	const v636 = v631["into"];
+	if (v636 === undefined) {
+		if (o.fill) v631["into"] = false;
+	} else {
+		if (!(typeof v636 === 'boolean')) fail(p + ".into", "a boolean", v636);
+	}
+	const v637 = v631["out"];
+	if (v637 === undefined) {
+		if (o.fill) v631["out"] = false;
+	} else {
+		if (!(typeof v637 === 'boolean')) fail(p + ".out", "a boolean", v637);
+	}
+	const v638 = v631["alone"];
+	if (v638 === undefined) {
+		if (o.fill) v631["alone"] = false;
+	} else {
+		if (!(typeof v638 === 'boolean')) fail(p + ".alone", "a boolean", v638);
 	}
 	if (o.strict) {
-		for (const v636 of Object.keys(v628)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v636)) fail(p + '.' + v636, 'not there (not in the schema)', v628[v636]);
+		for (const v639 of Object.keys(v631)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v639)) fail(p + '.' + v639, 'not there (not in the schema)', v631[v639]);
 		}
 	}
 }
@@ -3429,19 +3447,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v637 = v as Record<string, unknown>;
-	const v638 = v637["op"];
-	if (v638 === undefined) fail(p + ".op", 'present', undefined);
-	if (v638 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v638);
-	const v639 = v637["pid"];
-	if (v639 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v639, p + ".pid", o, d + 1);
-	const v640 = v637["addr"];
-	if (v640 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v640, p + ".addr", o, d + 1);
+	const v640 = v as Record<string, unknown>;
+	const v641 = v640["op"];
+	if (v641 === undefined) fail(p + ".op", 'present', undefined);
+	if (v641 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v641);
+	const v642 = v640["pid"];
+	if (v642 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v642, p + ".pid", o, d + 1);
+	const v643 = v640["addr"];
+	if (v643 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v643, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v641 of Object.keys(v637)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v641)) fail(p + '.' + v641, 'not there (not in the schema)', v637[v641]);
+		for (const v644 of Object.keys(v640)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v644)) fail(p + '.' + v644, 'not there (not in the schema)', v640[v644]);
 		}
 	}
 }
@@ -3449,19 +3467,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v642 = v as Record<string, unknown>;
-	const v643 = v642["op"];
-	if (v643 === undefined) fail(p + ".op", 'present', undefined);
-	if (v643 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v643);
-	const v644 = v642["pid"];
-	if (v644 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v644, p + ".pid", o, d + 1);
-	const v645 = v642["addr"];
-	if (v645 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v645, p + ".addr", o, d + 1);
+	const v645 = v as Record<string, unknown>;
+	const v646 = v645["op"];
+	if (v646 === undefined) fail(p + ".op", 'present', undefined);
+	if (v646 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v646);
+	const v647 = v645["pid"];
+	if (v647 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v647, p + ".pid", o, d + 1);
+	const v648 = v645["addr"];
+	if (v648 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v648, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v646 of Object.keys(v642)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v646)) fail(p + '.' + v646, 'not there (not in the schema)', v642[v646]);
+		for (const v649 of Object.keys(v645)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v649)) fail(p + '.' + v649, 'not there (not in the schema)', v645[v649]);
 		}
 	}
 }
@@ -3469,27 +3487,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v647 = v as Record<string, unknown>;
-	const v648 = v647["op"];
-	if (v648 === undefined) fail(p + ".op", 'present', undefined);
-	if (v648 !== "setRegs") fail(p + ".op", "\"setRegs\"", v648);
-	const v649 = v647["pid"];
-	if (v649 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v649, p + ".pid", o, d + 1);
-	const v650 = v647["tid"];
-	if (v650 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v650, p + ".tid", o, d + 1);
-	const v651 = v647["regs"];
-	if (v651 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v651))) fail(p + ".regs", "an object", v651);
-	const v652 = v651 as Record<string, unknown>;
-	for (const v653 of Object.keys(v652)) {
-		if (([] as readonly string[]).includes(v653)) continue;
-		checkHex(v652[v653], p + ".regs" + '.' + v653, o, d + 1);
+	const v650 = v as Record<string, unknown>;
+	const v651 = v650["op"];
+	if (v651 === undefined) fail(p + ".op", 'present', undefined);
+	if (v651 !== "setRegs") fail(p + ".op", "\"setRegs\"", v651);
+	const v652 = v650["pid"];
+	if (v652 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v652, p + ".pid", o, d + 1);
+	const v653 = v650["tid"];
+	if (v653 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v653, p + ".tid", o, d + 1);
+	const v654 = v650["regs"];
+	if (v654 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v654))) fail(p + ".regs", "an object", v654);
+	const v655 = v654 as Record<string, unknown>;
+	for (const v656 of Object.keys(v655)) {
+		if (([] as readonly string[]).includes(v656)) continue;
+		checkHex(v655[v656], p + ".regs" + '.' + v656, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v654 of Object.keys(v647)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v654)) fail(p + '.' + v654, 'not there (not in the schema)', v647[v654]);
+		for (const v657 of Object.keys(v650)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v657)) fail(p + '.' + v657, 'not there (not in the schema)', v650[v657]);
 		}
 	}
 }
@@ -3497,13 +3515,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v655 = v as Record<string, unknown>;
-	const v656 = v655["op"];
-	if (v656 === undefined) fail(p + ".op", 'present', undefined);
-	if (v656 !== "ping") fail(p + ".op", "\"ping\"", v656);
+	const v658 = v as Record<string, unknown>;
+	const v659 = v658["op"];
+	if (v659 === undefined) fail(p + ".op", 'present', undefined);
+	if (v659 !== "ping") fail(p + ".op", "\"ping\"", v659);
 	if (o.strict) {
-		for (const v657 of Object.keys(v655)) {
-			if (!(["op"] as readonly string[]).includes(v657)) fail(p + '.' + v657, 'not there (not in the schema)', v655[v657]);
+		for (const v660 of Object.keys(v658)) {
+			if (!(["op"] as readonly string[]).includes(v660)) fail(p + '.' + v660, 'not there (not in the schema)', v658[v660]);
 		}
 	}
 }
@@ -3511,29 +3529,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v658 = v as Record<string, unknown>;
-	const v659 = v658["op"];
-	if (v659 === undefined) fail(p + ".op", 'present', undefined);
-	if (v659 !== "stack") fail(p + ".op", "\"stack\"", v659);
-	const v660 = v658["pid"];
-	if (v660 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v660, p + ".pid", o, d + 1);
-	const v661 = v658["tid"];
-	if (v661 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v661 === 'number' && Number.isInteger(v661))) fail(p + ".tid", "an integer", v661);
-	if (typeof v661 === 'number' && v661 < 0) fail(p + ".tid", ">= 0", v661);
-	if (typeof v661 === 'number' && v661 > 2147483647) fail(p + ".tid", "<= 2147483647", v661);
-	const v662 = v658["maxFrames"];
-	if (v662 === undefined) {
-		if (o.fill) v658["maxFrames"] = 0;
+	const v661 = v as Record<string, unknown>;
+	const v662 = v661["op"];
+	if (v662 === undefined) fail(p + ".op", 'present', undefined);
+	if (v662 !== "stack") fail(p + ".op", "\"stack\"", v662);
+	const v663 = v661["pid"];
+	if (v663 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v663, p + ".pid", o, d + 1);
+	const v664 = v661["tid"];
+	if (v664 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v664 === 'number' && Number.isInteger(v664))) fail(p + ".tid", "an integer", v664);
+	if (typeof v664 === 'number' && v664 < 0) fail(p + ".tid", ">= 0", v664);
+	if (typeof v664 === 'number' && v664 > 2147483647) fail(p + ".tid", "<= 2147483647", v664);
+	const v665 = v661["maxFrames"];
+	if (v665 === undefined) {
+		if (o.fill) v661["maxFrames"] = 0;
 	} else {
-		if (!(typeof v662 === 'number' && Number.isInteger(v662))) fail(p + ".maxFrames", "an integer", v662);
-		if (typeof v662 === 'number' && v662 < 0) fail(p + ".maxFrames", ">= 0", v662);
-		if (typeof v662 === 'number' && v662 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v662);
+		if (!(typeof v665 === 'number' && Number.isInteger(v665))) fail(p + ".maxFrames", "an integer", v665);
+		if (typeof v665 === 'number' && v665 < 0) fail(p + ".maxFrames", ">= 0", v665);
+		if (typeof v665 === 'number' && v665 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v665);
 	}
 	if (o.strict) {
-		for (const v663 of Object.keys(v658)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v663)) fail(p + '.' + v663, 'not there (not in the schema)', v658[v663]);
+		for (const v666 of Object.keys(v661)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v666)) fail(p + '.' + v666, 'not there (not in the schema)', v661[v666]);
 		}
 	}
 }
@@ -3541,34 +3559,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v664 = v as Record<string, unknown>;
-	const v665 = v664["op"];
-	if (v665 === undefined) fail(p + ".op", 'present', undefined);
-	if (v665 !== "symbols") fail(p + ".op", "\"symbols\"", v665);
-	const v666 = v664["pid"];
-	if (v666 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v666, p + ".pid", o, d + 1);
-	const v667 = v664["function"];
-	if (v667 !== undefined) {
-		if (!(typeof v667 === 'string')) fail(p + ".function", "a string", v667);
-	}
-	const v668 = v664["file"];
-	if (v668 !== undefined) {
-		if (!(typeof v668 === 'string')) fail(p + ".file", "a string", v668);
-	}
-	const v669 = v664["line"];
-	if (v669 !== undefined) {
-		if (!(typeof v669 === 'number' && Number.isInteger(v669))) fail(p + ".line", "an integer", v669);
-		if (typeof v669 === 'number' && v669 < 1) fail(p + ".line", ">= 1", v669);
-		if (typeof v669 === 'number' && v669 > 2147483647) fail(p + ".line", "<= 2147483647", v669);
-	}
-	const v670 = v664["addr"];
+	const v667 = v as Record<string, unknown>;
+	const v668 = v667["op"];
+	if (v668 === undefined) fail(p + ".op", 'present', undefined);
+	if (v668 !== "symbols") fail(p + ".op", "\"symbols\"", v668);
+	const v669 = v667["pid"];
+	if (v669 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v669, p + ".pid", o, d + 1);
+	const v670 = v667["function"];
 	if (v670 !== undefined) {
-		checkHex(v670, p + ".addr", o, d + 1);
+		if (!(typeof v670 === 'string')) fail(p + ".function", "a string", v670);
+	}
+	const v671 = v667["file"];
+	if (v671 !== undefined) {
+		if (!(typeof v671 === 'string')) fail(p + ".file", "a string", v671);
+	}
+	const v672 = v667["line"];
+	if (v672 !== undefined) {
+		if (!(typeof v672 === 'number' && Number.isInteger(v672))) fail(p + ".line", "an integer", v672);
+		if (typeof v672 === 'number' && v672 < 1) fail(p + ".line", ">= 1", v672);
+		if (typeof v672 === 'number' && v672 > 2147483647) fail(p + ".line", "<= 2147483647", v672);
+	}
+	const v673 = v667["addr"];
+	if (v673 !== undefined) {
+		checkHex(v673, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v671 of Object.keys(v664)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v671)) fail(p + '.' + v671, 'not there (not in the schema)', v664[v671]);
+		for (const v674 of Object.keys(v667)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v674)) fail(p + '.' + v674, 'not there (not in the schema)', v667[v674]);
 		}
 	}
 }
@@ -3576,27 +3594,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v672 = v as Record<string, unknown>;
-	const v673 = v672["op"];
-	if (v673 === undefined) fail(p + ".op", 'present', undefined);
-	if (v673 !== "locals") fail(p + ".op", "\"locals\"", v673);
-	const v674 = v672["pid"];
-	if (v674 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v674, p + ".pid", o, d + 1);
-	const v675 = v672["tid"];
-	if (v675 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v675, p + ".tid", o, d + 1);
-	const v676 = v672["frame"];
-	if (v676 === undefined) {
-		if (o.fill) v672["frame"] = 0;
+	const v675 = v as Record<string, unknown>;
+	const v676 = v675["op"];
+	if (v676 === undefined) fail(p + ".op", 'present', undefined);
+	if (v676 !== "locals") fail(p + ".op", "\"locals\"", v676);
+	const v677 = v675["pid"];
+	if (v677 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v677, p + ".pid", o, d + 1);
+	const v678 = v675["tid"];
+	if (v678 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v678, p + ".tid", o, d + 1);
+	const v679 = v675["frame"];
+	if (v679 === undefined) {
+		if (o.fill) v675["frame"] = 0;
 	} else {
-		if (!(typeof v676 === 'number' && Number.isInteger(v676))) fail(p + ".frame", "an integer", v676);
-		if (typeof v676 === 'number' && v676 < 0) fail(p + ".frame", ">= 0", v676);
-		if (typeof v676 === 'number' && v676 > 254) fail(p + ".frame", "<= 254", v676);
+		if (!(typeof v679 === 'number' && Number.isInteger(v679))) fail(p + ".frame", "an integer", v679);
+		if (typeof v679 === 'number' && v679 < 0) fail(p + ".frame", ">= 0", v679);
+		if (typeof v679 === 'number' && v679 > 254) fail(p + ".frame", "<= 254", v679);
 	}
 	if (o.strict) {
-		for (const v677 of Object.keys(v672)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v677)) fail(p + '.' + v677, 'not there (not in the schema)', v672[v677]);
+		for (const v680 of Object.keys(v675)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v680)) fail(p + '.' + v680, 'not there (not in the schema)', v675[v680]);
 		}
 	}
 }
@@ -3604,22 +3622,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v678 = v as Record<string, unknown>;
-	const v679 = v678["type"];
-	if (v679 === undefined) fail(p + ".type", 'present', undefined);
-	if (v679 !== "event") fail(p + ".type", "\"event\"", v679);
-	const v680 = v678["event"];
-	if (v680 === undefined) fail(p + ".event", 'present', undefined);
-	if (v680 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v680);
-	const v681 = v678["pid"];
-	if (v681 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v681, p + ".pid", o, d + 1);
-	const v682 = v678["tid"];
-	if (v682 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v682, p + ".tid", o, d + 1);
+	const v681 = v as Record<string, unknown>;
+	const v682 = v681["type"];
+	if (v682 === undefined) fail(p + ".type", 'present', undefined);
+	if (v682 !== "event") fail(p + ".type", "\"event\"", v682);
+	const v683 = v681["event"];
+	if (v683 === undefined) fail(p + ".event", 'present', undefined);
+	if (v683 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v683);
+	const v684 = v681["pid"];
+	if (v684 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v684, p + ".pid", o, d + 1);
+	const v685 = v681["tid"];
+	if (v685 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v685, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v683 of Object.keys(v678)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v683)) fail(p + '.' + v683, 'not there (not in the schema)', v678[v683]);
+		for (const v686 of Object.keys(v681)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v686)) fail(p + '.' + v686, 'not there (not in the schema)', v681[v686]);
 		}
 	}
 }
@@ -3627,22 +3645,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v684 = v as Record<string, unknown>;
-	const v685 = v684["type"];
-	if (v685 === undefined) fail(p + ".type", 'present', undefined);
-	if (v685 !== "event") fail(p + ".type", "\"event\"", v685);
-	const v686 = v684["event"];
-	if (v686 === undefined) fail(p + ".event", 'present', undefined);
-	if (v686 !== "threadExited") fail(p + ".event", "\"threadExited\"", v686);
-	const v687 = v684["pid"];
-	if (v687 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v687, p + ".pid", o, d + 1);
-	const v688 = v684["tid"];
-	if (v688 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v688, p + ".tid", o, d + 1);
+	const v687 = v as Record<string, unknown>;
+	const v688 = v687["type"];
+	if (v688 === undefined) fail(p + ".type", 'present', undefined);
+	if (v688 !== "event") fail(p + ".type", "\"event\"", v688);
+	const v689 = v687["event"];
+	if (v689 === undefined) fail(p + ".event", 'present', undefined);
+	if (v689 !== "threadExited") fail(p + ".event", "\"threadExited\"", v689);
+	const v690 = v687["pid"];
+	if (v690 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v690, p + ".pid", o, d + 1);
+	const v691 = v687["tid"];
+	if (v691 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v691, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v689 of Object.keys(v684)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v689)) fail(p + '.' + v689, 'not there (not in the schema)', v684[v689]);
+		for (const v692 of Object.keys(v687)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v692)) fail(p + '.' + v692, 'not there (not in the schema)', v687[v692]);
 		}
 	}
 }
@@ -3650,38 +3668,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v690 = v as Record<string, unknown>;
-	const v691 = v690["type"];
-	if (v691 === undefined) fail(p + ".type", 'present', undefined);
-	if (v691 !== "event") fail(p + ".type", "\"event\"", v691);
-	const v692 = v690["event"];
-	if (v692 === undefined) fail(p + ".event", 'present', undefined);
-	if (v692 !== "stopped") fail(p + ".event", "\"stopped\"", v692);
-	const v693 = v690["pid"];
-	if (v693 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v693, p + ".pid", o, d + 1);
-	const v694 = v690["tid"];
-	if (v694 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v694, p + ".tid", o, d + 1);
-	const v695 = v690["reason"];
-	if (v695 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v695 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v695)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v695);
-	const v696 = v690["signal"];
-	if (v696 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v696 === 'number' && Number.isInteger(v696))) fail(p + ".signal", "an integer", v696);
-	if (typeof v696 === 'number' && v696 < 0) fail(p + ".signal", ">= 0", v696);
-	if (typeof v696 === 'number' && v696 > 64) fail(p + ".signal", "<= 64", v696);
-	const v697 = v690["pc"];
-	if (v697 !== undefined) {
-		checkHex(v697, p + ".pc", o, d + 1);
+	const v693 = v as Record<string, unknown>;
+	const v694 = v693["type"];
+	if (v694 === undefined) fail(p + ".type", 'present', undefined);
+	if (v694 !== "event") fail(p + ".type", "\"event\"", v694);
+	const v695 = v693["event"];
+	if (v695 === undefined) fail(p + ".event", 'present', undefined);
+	if (v695 !== "stopped") fail(p + ".event", "\"stopped\"", v695);
+	const v696 = v693["pid"];
+	if (v696 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v696, p + ".pid", o, d + 1);
+	const v697 = v693["tid"];
+	if (v697 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v697, p + ".tid", o, d + 1);
+	const v698 = v693["reason"];
+	if (v698 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v698 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v698)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v698);
+	const v699 = v693["signal"];
+	if (v699 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v699 === 'number' && Number.isInteger(v699))) fail(p + ".signal", "an integer", v699);
+	if (typeof v699 === 'number' && v699 < 0) fail(p + ".signal", ">= 0", v699);
+	if (typeof v699 === 'number' && v699 > 64) fail(p + ".signal", "<= 64", v699);
+	const v700 = v693["pc"];
+	if (v700 !== undefined) {
+		checkHex(v700, p + ".pc", o, d + 1);
 	}
-	const v698 = v690["addr"];
-	if (v698 !== undefined) {
-		checkHex(v698, p + ".addr", o, d + 1);
+	const v701 = v693["addr"];
+	if (v701 !== undefined) {
+		checkHex(v701, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v699 of Object.keys(v690)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v699)) fail(p + '.' + v699, 'not there (not in the schema)', v690[v699]);
+		for (const v702 of Object.keys(v693)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v702)) fail(p + '.' + v702, 'not there (not in the schema)', v693[v702]);
 		}
 	}
 }
@@ -3689,30 +3707,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v700 = v as Record<string, unknown>;
-	const v701 = v700["type"];
-	if (v701 === undefined) fail(p + ".type", 'present', undefined);
-	if (v701 !== "event") fail(p + ".type", "\"event\"", v701);
-	const v702 = v700["event"];
-	if (v702 === undefined) fail(p + ".event", 'present', undefined);
-	if (v702 !== "signal") fail(p + ".event", "\"signal\"", v702);
-	const v703 = v700["pid"];
-	if (v703 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v703, p + ".pid", o, d + 1);
-	const v704 = v700["tid"];
-	if (v704 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v704, p + ".tid", o, d + 1);
-	const v705 = v700["signal"];
-	if (v705 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v705 === 'number' && Number.isInteger(v705))) fail(p + ".signal", "an integer", v705);
-	if (typeof v705 === 'number' && v705 < 1) fail(p + ".signal", ">= 1", v705);
-	if (typeof v705 === 'number' && v705 > 64) fail(p + ".signal", "<= 64", v705);
-	const v706 = v700["passed"];
-	if (v706 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v706 === 'boolean')) fail(p + ".passed", "a boolean", v706);
+	const v703 = v as Record<string, unknown>;
+	const v704 = v703["type"];
+	if (v704 === undefined) fail(p + ".type", 'present', undefined);
+	if (v704 !== "event") fail(p + ".type", "\"event\"", v704);
+	const v705 = v703["event"];
+	if (v705 === undefined) fail(p + ".event", 'present', undefined);
+	if (v705 !== "signal") fail(p + ".event", "\"signal\"", v705);
+	const v706 = v703["pid"];
+	if (v706 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v706, p + ".pid", o, d + 1);
+	const v707 = v703["tid"];
+	if (v707 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v707, p + ".tid", o, d + 1);
+	const v708 = v703["signal"];
+	if (v708 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v708 === 'number' && Number.isInteger(v708))) fail(p + ".signal", "an integer", v708);
+	if (typeof v708 === 'number' && v708 < 1) fail(p + ".signal", ">= 1", v708);
+	if (typeof v708 === 'number' && v708 > 64) fail(p + ".signal", "<= 64", v708);
+	const v709 = v703["passed"];
+	if (v709 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v709 === 'boolean')) fail(p + ".passed", "a boolean", v709);
 	if (o.strict) {
-		for (const v707 of Object.keys(v700)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v707)) fail(p + '.' + v707, 'not there (not in the schema)', v700[v707]);
+		for (const v710 of Object.keys(v703)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v710)) fail(p + '.' + v710, 'not there (not in the schema)', v703[v710]);
 		}
 	}
 }
@@ -3720,31 +3738,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v708 = v as Record<string, unknown>;
-	const v709 = v708["type"];
-	if (v709 === undefined) fail(p + ".type", 'present', undefined);
-	if (v709 !== "event") fail(p + ".type", "\"event\"", v709);
-	const v710 = v708["event"];
-	if (v710 === undefined) fail(p + ".event", 'present', undefined);
-	if (v710 !== "childProcess") fail(p + ".event", "\"childProcess\"", v710);
-	const v711 = v708["pid"];
-	if (v711 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v711, p + ".pid", o, d + 1);
-	const v712 = v708["tid"];
-	if (v712 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v712, p + ".tid", o, d + 1);
-	const v713 = v708["child"];
-	if (v713 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v713, p + ".child", o, d + 1);
-	const v714 = v708["kind"];
-	if (v714 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v714 !== 'string' || !["fork","vfork","clone"].includes(v714)) fail(p + ".kind", "one of fork|vfork|clone", v714);
-	const v715 = v708["detached"];
-	if (v715 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v715 === 'boolean')) fail(p + ".detached", "a boolean", v715);
+	const v711 = v as Record<string, unknown>;
+	const v712 = v711["type"];
+	if (v712 === undefined) fail(p + ".type", 'present', undefined);
+	if (v712 !== "event") fail(p + ".type", "\"event\"", v712);
+	const v713 = v711["event"];
+	if (v713 === undefined) fail(p + ".event", 'present', undefined);
+	if (v713 !== "childProcess") fail(p + ".event", "\"childProcess\"", v713);
+	const v714 = v711["pid"];
+	if (v714 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v714, p + ".pid", o, d + 1);
+	const v715 = v711["tid"];
+	if (v715 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v715, p + ".tid", o, d + 1);
+	const v716 = v711["child"];
+	if (v716 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v716, p + ".child", o, d + 1);
+	const v717 = v711["kind"];
+	if (v717 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v717 !== 'string' || !["fork","vfork","clone"].includes(v717)) fail(p + ".kind", "one of fork|vfork|clone", v717);
+	const v718 = v711["detached"];
+	if (v718 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v718 === 'boolean')) fail(p + ".detached", "a boolean", v718);
 	if (o.strict) {
-		for (const v716 of Object.keys(v708)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v716)) fail(p + '.' + v716, 'not there (not in the schema)', v708[v716]);
+		for (const v719 of Object.keys(v711)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v719)) fail(p + '.' + v719, 'not there (not in the schema)', v711[v719]);
 		}
 	}
 }
@@ -3752,25 +3770,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v717 = v as Record<string, unknown>;
-	const v718 = v717["type"];
-	if (v718 === undefined) fail(p + ".type", 'present', undefined);
-	if (v718 !== "event") fail(p + ".type", "\"event\"", v718);
-	const v719 = v717["event"];
-	if (v719 === undefined) fail(p + ".event", 'present', undefined);
-	if (v719 !== "exec") fail(p + ".event", "\"exec\"", v719);
-	const v720 = v717["pid"];
-	if (v720 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v720, p + ".pid", o, d + 1);
-	const v721 = v717["tid"];
-	if (v721 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v721, p + ".tid", o, d + 1);
-	const v722 = v717["path"];
-	if (v722 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v722 === 'string')) fail(p + ".path", "a string", v722);
+	const v720 = v as Record<string, unknown>;
+	const v721 = v720["type"];
+	if (v721 === undefined) fail(p + ".type", 'present', undefined);
+	if (v721 !== "event") fail(p + ".type", "\"event\"", v721);
+	const v722 = v720["event"];
+	if (v722 === undefined) fail(p + ".event", 'present', undefined);
+	if (v722 !== "exec") fail(p + ".event", "\"exec\"", v722);
+	const v723 = v720["pid"];
+	if (v723 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v723, p + ".pid", o, d + 1);
+	const v724 = v720["tid"];
+	if (v724 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v724, p + ".tid", o, d + 1);
+	const v725 = v720["path"];
+	if (v725 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v725 === 'string')) fail(p + ".path", "a string", v725);
 	if (o.strict) {
-		for (const v723 of Object.keys(v717)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v723)) fail(p + '.' + v723, 'not there (not in the schema)', v717[v723]);
+		for (const v726 of Object.keys(v720)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v726)) fail(p + '.' + v726, 'not there (not in the schema)', v720[v726]);
 		}
 	}
 }
@@ -3778,32 +3796,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v724 = v as Record<string, unknown>;
-	const v725 = v724["type"];
-	if (v725 === undefined) fail(p + ".type", 'present', undefined);
-	if (v725 !== "event") fail(p + ".type", "\"event\"", v725);
-	const v726 = v724["event"];
-	if (v726 === undefined) fail(p + ".event", 'present', undefined);
-	if (v726 !== "exited") fail(p + ".event", "\"exited\"", v726);
-	const v727 = v724["pid"];
-	if (v727 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v727, p + ".pid", o, d + 1);
-	const v728 = v724["exitCode"];
-	if (v728 !== undefined) {
-		if (!(typeof v728 === 'number' && Number.isInteger(v728))) fail(p + ".exitCode", "an integer", v728);
-		if (typeof v728 === 'number' && v728 < 0) fail(p + ".exitCode", ">= 0", v728);
-		if (typeof v728 === 'number' && v728 > 255) fail(p + ".exitCode", "<= 255", v728);
+	const v727 = v as Record<string, unknown>;
+	const v728 = v727["type"];
+	if (v728 === undefined) fail(p + ".type", 'present', undefined);
+	if (v728 !== "event") fail(p + ".type", "\"event\"", v728);
+	const v729 = v727["event"];
+	if (v729 === undefined) fail(p + ".event", 'present', undefined);
+	if (v729 !== "exited") fail(p + ".event", "\"exited\"", v729);
+	const v730 = v727["pid"];
+	if (v730 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v730, p + ".pid", o, d + 1);
+	const v731 = v727["exitCode"];
+	if (v731 !== undefined) {
+		if (!(typeof v731 === 'number' && Number.isInteger(v731))) fail(p + ".exitCode", "an integer", v731);
+		if (typeof v731 === 'number' && v731 < 0) fail(p + ".exitCode", ">= 0", v731);
+		if (typeof v731 === 'number' && v731 > 255) fail(p + ".exitCode", "<= 255", v731);
 	}
-	const v729 = v724["signal"];
-	if (v729 !== undefined) {
-		if (!(typeof v729 === 'number' && Number.isInteger(v729))) fail(p + ".signal", "an integer", v729);
-		if (typeof v729 === 'number' && v729 < 1) fail(p + ".signal", ">= 1", v729);
-		if (typeof v729 === 'number' && v729 > 64) fail(p + ".signal", "<= 64", v729);
+	const v732 = v727["signal"];
+	if (v732 !== undefined) {
+		if (!(typeof v732 === 'number' && Number.isInteger(v732))) fail(p + ".signal", "an integer", v732);
+		if (typeof v732 === 'number' && v732 < 1) fail(p + ".signal", ">= 1", v732);
+		if (typeof v732 === 'number' && v732 > 64) fail(p + ".signal", "<= 64", v732);
 	}
-	if (v724["exitCode"] === undefined && v724["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v727["exitCode"] === undefined && v727["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v730 of Object.keys(v724)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v730)) fail(p + '.' + v730, 'not there (not in the schema)', v724[v730]);
+		for (const v733 of Object.keys(v727)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v733)) fail(p + '.' + v733, 'not there (not in the schema)', v727[v733]);
 		}
 	}
 }

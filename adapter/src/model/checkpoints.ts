@@ -109,10 +109,14 @@ export class Checkpoints {
 		return new Map(b.checkpoints.map((i) => [i.checkpoint, i]));
 	}
 
-	/** A new process from checkpoint id: stopped, every thread rebuilt; breakpoints copied from `from`. */
-	async restore(id: number, from: Debuggee | null): Promise<{ debuggee: Debuggee; body: RestoreBody; checkpoint: Checkpoint }> {
+	/** A new process from checkpoint id: stopped, every thread rebuilt (sameTids: with the saved pid and tids, in a PID namespace of its own); breakpoints copied from `from`. */
+	async restore(
+		id: number,
+		from: Debuggee | null,
+		sameTids = false,
+	): Promise<{ debuggee: Debuggee; body: RestoreBody; checkpoint: Checkpoint }> {
 		const c = this.get(id);
-		const body = await this.tracer.request('restore', { checkpoint: c.pid });
+		const body = await this.tracer.request('restore', { checkpoint: c.pid, sameTids });
 		const d = Debuggee.adopt(this.tracer, body.pid);
 		if (from) await d.breakpoints.copyFrom(from.breakpoints);
 		return { debuggee: d, body, checkpoint: c };

@@ -39,6 +39,22 @@ struct finder {
 	bool planning;
 	struct hop *hops;
 	size_t nhops, caphops;
+	struct memo *memo; /* the plan's: which types can hold a lock */
+};
+
+/* Which (type, depth, via pointer) can reach a lock at all: the answer
+ * depends on the type alone, so each struct type of a module is looked
+ * into once (CPython's 100k globals: 280 ms → a few ms). Keyed by the
+ * DIE's address in the mapped DWARF, unique while the modules stay open
+ * (the plan, which owns the memo, is dropped with them). */
+struct memo_slot {
+	const void *die;
+	uint8_t key;	/* depth * 2 + via_ptr, + 1 (0: empty) */
+	uint8_t answer; /* 1 no lock reachable, 2 maybe */
+};
+struct memo {
+	struct memo_slot *v;
+	size_t cap, n; /* cap a power of two */
 };
 
 /* What the DWARF walk found (cached with the process's symbols): the
@@ -49,14 +65,73 @@ struct plan {
 	struct hop *hops;
 	size_t nhops;
 	struct layout mutex, rwlock;
+	struct memo *memo;
 };
+
+static void memo_free(struct memo *m)
+{
+	if (m) {
+		free(m->v);
+		free(m);
+	}
+}
 
 static void plan_free(void *p)
 {
 	struct plan *pl = p;
 	free(pl->v);
 	free(pl->hops);
+	memo_free(pl->memo);
 	free(pl);
+}
+
+static size_t memo_hash(const void *die, uint8_t key, size_t mask)
+{
+	uint64_t h = (uint64_t)(uintptr_t)die * 0x9e3779b97f4a7c15ull ^ key;
+	return (size_t)(h ^ (h >> 29)) & mask;
+}
+
+/* 0 unknown, else the answer */
+static uint8_t memo_get(const struct memo *m, const void *die, uint8_t key)
+{
+	if (!m || !m->cap)
+		return 0;
+	for (size_t i = memo_hash(die, key, m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		const struct memo_slot *s = &m->v[i];
+		if (!s->key)
+			return 0;
+		if (s->die == die && s->key == key)
+			return s->answer;
+	}
+}
+
+static void memo_put(struct memo *m, const void *die, uint8_t key, uint8_t answer)
+{
+	if (!m)
+		return;
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 1024;
+		struct memo_slot *nv = calloc(cap, sizeof *nv);
+		if (!nv)
+			return; /* not remembered: only slower */
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->v[i].key)
+				continue;
+			size_t j = memo_hash(m->v[i].die, m->v[i].key, cap - 1);
+			while (nv[j].key)
+				j = (j + 1) & (cap - 1);
+			nv[j] = m->v[i];
+		}
+		free(m->v);
+		m->v = nv;
+		m->cap = cap;
+	}
+	size_t i = memo_hash(die, key, m->cap - 1);
+	while (m->v[i].key && !(m->v[i].die == die && m->v[i].key == key))
+		i = (i + 1) & (m->cap - 1);
+	if (!m->v[i].key)
+		m->n++;
+	m->v[i] = (struct memo_slot){ .die = die, .key = key, .answer = answer };
 }
 
 const char *lock_kind_name(enum lock_kind k)
@@ -146,6 +221,48 @@ static void add(struct finder *f, uint64_t addr, enum lock_kind kind, const stru
 	snprintf(s->name, sizeof s->name, "%s", name);
 }
 
+/* Can visit(type, depth, via_ptr) find a lock or leave a pointer hop?
+ * Mirrors visit's descent without an address; over-approximating is safe. */
+static bool reaches_lock(struct finder *f, Dwarf_Die *type, int depth, bool via_ptr)
+{
+	enum lock_kind kind;
+	struct layout *lay;
+	if (lock_type(f, type, &kind, &lay))
+		return true;
+	Dwarf_Die t;
+	if (depth <= 0 || !dwtype_peel(type, &t))
+		return false;
+	int tag = DW->dwarf_tag(&t);
+	if (tag != DW_TAG_array_type && tag != DW_TAG_structure_type && !(tag == DW_TAG_pointer_type && !via_ptr))
+		return false;
+	uint8_t key = (uint8_t)(depth * 2 + via_ptr + 1);
+	uint8_t known = memo_get(f->memo, t.addr, key);
+	if (known)
+		return known == 2;
+	memo_put(f->memo, t.addr, key, 2); /* a struct that contains itself through a pointer: maybe */
+	bool yes = false;
+	Dwarf_Die sub;
+	if (tag == DW_TAG_array_type) {
+		yes = dwtype_ref(&t, DW_AT_type, &sub) && reaches_lock(f, &sub, depth - 1, false);
+	} else if (tag == DW_TAG_structure_type) {
+		Dwarf_Die ch;
+		if (DW->dwarf_child(&t, &ch) == 0) {
+			do {
+				if (DW->dwarf_tag(&ch) == DW_TAG_member && dwtype_ref(&ch, DW_AT_type, &sub))
+					yes = reaches_lock(f, &sub, depth - 1, false);
+			} while (!yes && DW->dwarf_siblingof(&ch, &ch) == 0);
+		}
+	} else {
+		/* a pointer: a hop to a lock, or to a struct that holds one */
+		Dwarf_Die peeled;
+		yes = dwtype_ref(&t, DW_AT_type, &sub) && dwtype_peel(&sub, &peeled) &&
+		      (lock_type(f, &sub, &kind, &lay) ||
+		       (DW->dwarf_tag(&peeled) == DW_TAG_structure_type && reaches_lock(f, &sub, depth - 1, true)));
+	}
+	memo_put(f->memo, t.addr, key, yes ? 2 : 1);
+	return yes;
+}
+
 static void visit(struct finder *f, Dwarf_Die *type, uint64_t addr, const char *name, int depth, bool via_ptr);
 
 /* The pointer at `at` (to a lock or a struct of type `to`), followed now. */
@@ -176,7 +293,7 @@ static void visit(struct finder *f, Dwarf_Die *type, uint64_t addr, const char *
 		return;
 	}
 	Dwarf_Die t;
-	if (depth <= 0 || !dwtype_peel(type, &t))
+	if (depth <= 0 || !reaches_lock(f, type, depth, via_ptr) || !dwtype_peel(type, &t))
 		return;
 	char sub[128];
 	int tag = DW->dwarf_tag(&t);
@@ -269,12 +386,13 @@ static struct plan *plan_of(struct fk_symbols *s, pid_t pid)
 	Dwfl *dwfl = sym_dwfl(s);
 	if (!dwfl)
 		return NULL;
-	struct finder f = { .pid = pid, .planning = true };
+	struct finder f = { .pid = pid, .planning = true, .memo = calloc(1, sizeof(struct memo)) };
 	dw_each_global_skip(dwfl, glibc_module, cb_global, &f);
 	pl = calloc(1, sizeof *pl);
 	if (f.oom || !pl) {
 		free(f.v);
 		free(f.hops);
+		memo_free(f.memo);
 		free(pl);
 		return NULL;
 	}
@@ -295,7 +413,9 @@ static struct plan *plan_of(struct fk_symbols *s, pid_t pid)
 		if (!dup)
 			f.hops[h++] = f.hops[i];
 	}
-	*pl = (struct plan){ .v = f.v, .n = k, .hops = f.hops, .nhops = h, .mutex = f.mutex, .rwlock = f.rwlock };
+	*pl = (struct plan){
+		.v = f.v, .n = k, .hops = f.hops, .nhops = h, .mutex = f.mutex, .rwlock = f.rwlock, .memo = f.memo
+	};
 	sym_cache_set(s, SYM_CACHE_LOCKS, pl, plan_free);
 	return pl;
 }
@@ -309,7 +429,7 @@ int locks_find(struct fk_symbols *s, pid_t pid, struct lock_site **out, size_t *
 	struct plan *pl = plan_of(s, pid);
 	if (!pl)
 		return -1;
-	struct finder f = { .pid = pid, .mutex = pl->mutex, .rwlock = pl->rwlock };
+	struct finder f = { .pid = pid, .mutex = pl->mutex, .rwlock = pl->rwlock, .memo = pl->memo };
 	if (pl->n) {
 		f.v = malloc(pl->n * sizeof *f.v);
 		if (!f.v)

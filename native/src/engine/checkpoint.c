@@ -457,10 +457,34 @@ static struct proc *find_ckpt(struct fk_tracer *tr, pid_t cpid, const char *op, 
 }
 
 /* The injected fork in the checkpoint's thread; its registers put back. */
+/* Same tids: the checkpoint's thread makes a PID namespace's init, which
+ * clones the new process with the saved pid (forkall_samepid.c); the new
+ * process is attached then. */
+static int fork_checkpoint_same_tids(struct forkall *fa, struct proc *cp)
+{
+	fk_gregs saved;
+	int e = arch_get_gregs(cp->pid, &saved);
+	if (e < 0)
+		return fk_fail(fa->err, -e, FK_KIND_FAILED, "restore", "PTRACE_GETREGS of checkpoint %d", (int)cp->pid);
+	fa->sp_from = cp;
+	fa->sp_tid = cp->pid;
+	fa->sp_want = cp->ckpt_of;
+	int rc = samepid_fork(fa);
+	if (tr_find_proc(fa->tr, cp->pid) == cp) {
+		arch_set_gregs(cp->pid, &saved);
+		struct lwp *l = proc_lwp(cp, cp->pid);
+		if (l)
+			l->regs_valid = false;
+	}
+	return rc;
+}
+
 static int fork_checkpoint(struct forkall *fa, struct proc *cp, const struct ckpt *k)
 {
 	struct fk_err *err = fa->err;
 	pid_t cpid = cp->pid;
+	if (fa->flags & FK_FORK_SAME_TIDS)
+		return fork_checkpoint_same_tids(fa, cp);
 	fk_gregs saved;
 	int e = arch_get_gregs(cpid, &saved);
 	if (e < 0)
@@ -497,7 +521,7 @@ static int fork_checkpoint(struct forkall *fa, struct proc *cp, const struct ckp
 	return 0;
 }
 
-int checkpoint_restore(struct fk_tracer *tr, pid_t cpid, bool run, struct jw *body, struct fk_err *err)
+int checkpoint_restore(struct fk_tracer *tr, pid_t cpid, bool run, bool same_tids, struct jw *body, struct fk_err *err)
 {
 	bool adopted = false;
 	struct proc *cp = tr_find_proc(tr, cpid);
@@ -513,7 +537,7 @@ int checkpoint_restore(struct fk_tracer *tr, pid_t cpid, bool run, struct jw *bo
 	struct ckpt *k = cp->ckpt;
 	uint64_t t0 = tr_now_us();
 	struct forkall fa;
-	fa_init(&fa, tr, cpid, FK_FORK_KEEP_TRACED, err);
+	fa_init(&fa, tr, cpid, FK_FORK_KEEP_TRACED | (same_tids ? FK_FORK_SAME_TIDS : 0), err);
 	fa.parent_released = true; /* a rollback leaves the checkpoint alone */
 	fa.ts = k->ts;		   /* borrowed */
 	fa.nts = k->nts;
@@ -533,7 +557,7 @@ int checkpoint_restore(struct fk_tracer *tr, pid_t cpid, bool run, struct jw *bo
 	int rc = fa_fault_at(&fa, "restore");
 	if (rc == 0)
 		rc = fork_checkpoint(&fa, cp, k);
-	if (rc == 0)
+	if (rc == 0 && !same_tids) /* same tids: attached by samepid_fork */
 		rc = fa_attach_new(&fa, fa.child, &fa.cproc, "restore");
 	if (rc == 0) {
 		bool dontfork = false;
@@ -545,14 +569,21 @@ int checkpoint_restore(struct fk_tracer *tr, pid_t cpid, bool run, struct jw *bo
 	uint64_t tb = tr_now_us();
 	if (rc == 0)
 		rc = fa_build_threads(tr, &fa);
-	if (rc == 0) {
+	if (rc == 0 && !same_tids) { /* same tids: every owner field is right as it is */
 		u.pid = fa.child;
-		rc = ownerfix_locks(&fa, fa.cproc, &u, &locks_fixed);
+		rc = ownerfix_locks(&fa, fa.cproc, cp, &u, &locks_fixed);
 	}
 	if (rc == 0)
 		rc = sigstate_restore(tr, fa.cproc, fa.insn, k->sig, fa.ts, fa.nts, &fa.warnings, err);
 	if (rc == 0)
 		rc = fa_fault_at(&fa, "restore-release");
+	if (rc == 0 && fa.init) {
+		pid_t init = fa.init;
+		rc = samepid_finish_init(&fa); /* the init reaps, then ends with the process */
+		fa.init = rc == 0 ? 0 : fa.init;
+		if (rc == 0)
+			jw_kint(body, "namespaceInit", init);
+	}
 	if (rc < 0) {
 		fa_rollback(&fa); /* kills the new process */
 	} else {
@@ -578,6 +609,7 @@ int checkpoint_restore(struct fk_tracer *tr, pid_t cpid, bool run, struct jw *bo
 		jw_kint(body, "robustOwnersFixed", (int64_t)fa.robust_fixed);
 		jw_kint(body, "buildUs", (int64_t)(tr_now_us() - tb));
 		jw_kint(body, "us", (int64_t)(tr_now_us() - t0));
+		jw_kbool(body, "sameTids", same_tids);
 		jw_key(body, "warnings");
 		jw_arr_begin(body);
 		if (fa.warnings.buf)

@@ -27,7 +27,7 @@ int checkpoint_save(struct fk_tracer *tr, pid_t pid, bool keep, struct jw *body,
 /* A new process made from checkpoint cpid, every thread rebuilt, stopped,
  * traced as a session process (breakpoints: the caller's). Writes
  * RestoreBody. The checkpoint is unchanged. */
-int checkpoint_restore(struct fk_tracer *tr, pid_t cpid, bool run, struct jw *body, struct fk_err *err);
+int checkpoint_restore(struct fk_tracer *tr, pid_t cpid, bool run, bool same_tids, struct jw *body, struct fk_err *err);
 
 /* Kill checkpoint cpid. */
 int checkpoint_delete(struct fk_tracer *tr, pid_t cpid, struct fk_err *err);

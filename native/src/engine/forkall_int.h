@@ -113,6 +113,11 @@ struct forkall {
 	pid_t init;  /* same-tids mode: pid 1 of the child's namespace */
 	bool userns; /* ... in a user namespace of its own (no CAP_SYS_ADMIN) */
 	struct proc *iproc;
+	/* same-tids: who makes the namespace's init (default the parent's
+	 * forking thread; a restore: the checkpoint's one thread) and the
+	 * pid the child gets in it (default fa->pid) */
+	struct proc *sp_from;
+	pid_t sp_tid, sp_want;
 
 	uint64_t phases[6];
 	uint64_t ph[5]; /* fa_parent_half's phase ends */
@@ -131,7 +136,9 @@ void fa_free(struct forkall *fa);
 /* Tid-preserving fork (FK_FORK_SAME_TIDS): the child lives in a new PID
  * namespace where it has the parent's pid and every thread its parent
  * thread's tid. Called instead of the plain injected fork; leaves
- * fa->child set (pid in our namespace) and fa->init (the namespace's init). */
+ * fa->child set (pid in our namespace) and fa->init (the namespace's init);
+ * the child is attached (fa->cproc). fa->sp_from/sp_tid/sp_want, when set,
+ * name another process and thread to fork from and the pid wanted. */
 int samepid_fork(struct forkall *fa);
 
 /* The fast way to build the child's threads (forkall_stub.c): a stub in

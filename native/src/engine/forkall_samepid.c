@@ -89,10 +89,10 @@ static void id_map(const uint32_t ids[4], bool all, char *buf, size_t cap)
 static int map_ids(struct forkall *fa, pid_t I)
 {
 	struct proc_creds cr;
-	int rc = proc_task_creds(fa->pid, fa->ts[fa->forker].tid, &cr);
+	int rc = proc_task_creds(fa->sp_from->pid, fa->sp_tid, &cr);
 	if (rc < 0)
 		return fk_fail(fa->err, -rc, FK_KIND_FAILED, "same-tids", "reading the credentials of process %d",
-			       (int)fa->pid);
+			       (int)fa->sp_from->pid);
 	char m[128];
 	id_map(cr.uid, true, m, sizeof m);
 	if ((rc = write_proc(I, "uid_map", m)) == -EPERM) {
@@ -123,8 +123,8 @@ static int map_ids(struct forkall *fa, pid_t I)
 static int userns_fork(struct forkall *fa)
 {
 	struct fk_err *err = fa->err;
-	struct proc *P = fa->parent;
-	pid_t F = fa->ts[fa->forker].tid;
+	struct proc *P = fa->sp_from;
+	pid_t F = fa->sp_tid;
 	long ret;
 	struct rsys_call c;
 	uint64_t flags = CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD;
@@ -158,14 +158,20 @@ int samepid_fork(struct forkall *fa)
 {
 	struct fk_err *err = fa->err;
 	struct tstate *f = &fa->ts[fa->forker];
-	struct proc *P = fa->parent;
-	pid_t F = f->tid;
+	if (!fa->sp_from) {
+		fa->sp_from = fa->parent;
+		fa->sp_tid = f->tid;
+	}
+	if (!fa->sp_want)
+		fa->sp_want = fa->pid;
+	struct proc *P = fa->sp_from;
+	pid_t F = fa->sp_tid;
 	long fd = -1, ret;
 	int rc = 0;
 
 	static const char path[] = "/proc/thread-self/ns/pid_for_children";
-	uint64_t spath = fa_scratch(f, 256);
-	if (mem_write_exact(fa->mpid, spath, path, sizeof path) < 0)
+	uint64_t spath = fa_scratch(f, 256); /* the forking thread's stack (a checkpoint's: the same memory) */
+	if (mem_write_exact(F, spath, path, sizeof path) < 0)
 		return fk_fail(err, EFAULT, FK_KIND_FAILED, "same-tids", "writing to the stack of thread %d", (int)F);
 	fa->injected_parent = true;
 	if (call(fa, P, F, SYS_openat, (uint64_t)AT_FDCWD, spath, O_RDONLY | O_CLOEXEC, 0, &fd, NULL) < 0)
@@ -251,7 +257,7 @@ static int clone_child(struct forkall *fa)
 		ca.flags = CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
 		ca.child_tid = arch_tp(&f->regs) + (uint64_t)fa->tid_off;
 	}
-	int64_t want = fa->pid;
+	int64_t want = fa->sp_want;
 	uint64_t sargs = fa_scratch(f, 384), stid = sargs + sizeof ca;
 	ca.set_tid = stid;
 	ca.set_tid_size = 1;
@@ -322,7 +328,7 @@ int samepid_finish_init(struct forkall *fa)
 	if (ptrace(PTRACE_SETSIGMASK, I, (void *)sizeof all, &all) < 0 || (e = arch_get_gregs(I, &r)) < 0)
 		return fk_fail(err, errno, FK_KIND_FAILED, "same-tids", "preparing the namespace init %d", (int)I);
 	/* the child has the parent's pid in its namespace */
-	arch_reaper_regs(&r, (uint64_t)addr, fa->pid);
+	arch_reaper_regs(&r, (uint64_t)addr, fa->sp_want);
 	if ((e = arch_set_gregs(I, &r)) < 0)
 		return fk_fail(err, -e, FK_KIND_FAILED, "same-tids", "PTRACE_SETREGS of the namespace init %d", (int)I);
 	attach_release(fa->tr, fa->iproc);

@@ -81,11 +81,12 @@ struct fk_symbols *ownerfix_syms(struct proc *c)
 	return c->syms;
 }
 
-int ownerfix_locks(struct forkall *fa, struct proc *c, struct undo *u, size_t *fixed)
+int ownerfix_locks(struct forkall *fa, struct proc *c, struct proc *like, struct undo *u, size_t *fixed)
 {
 	struct lock_site *v = NULL;
 	size_t n = 0;
-	if (!ownerfix_syms(c) || locks_find(c->syms, c->pid, &v, &n) < 0 || !n) {
+	struct fk_symbols *s = ownerfix_syms(like ? like : c);
+	if (!s || locks_find(s, c->pid, &v, &n) < 0 || !n) {
 		free(v);
 		return 0;
 	}

@@ -33,7 +33,10 @@ struct fk_symbols *ownerfix_syms(struct proc *c);
 /* The mutexes and rwlocks DWARF shows in c (locks.h) whose owner field,
  * or PI/robust futex word, holds the tid of one of fa->ts whose copy has
  * another tid (ts[i].child_tid): rewritten to it (logged in u). *fixed
- * counts the locks changed. 0, or -1 with fa->err. */
-int ownerfix_locks(struct forkall *fa, struct proc *c, struct undo *u, size_t *fixed);
+ * counts the locks changed. `like` is a process with c's very address
+ * space whose symbols (and their cached DWARF walk) serve for c — a
+ * restore's checkpoint, so that only its first restore walks the DWARF —
+ * or NULL for c's own. 0, or -1 with fa->err. */
+int ownerfix_locks(struct forkall *fa, struct proc *c, struct proc *like, struct undo *u, size_t *fixed);
 
 #endif

@@ -543,7 +543,7 @@ int forkall_recreate(struct fk_tracer *tr, struct proc *c, struct jw *body, stru
 		rc = fa_fault_at(fa, "recreate-glibc");
 	ph[3] = tr_now_us();
 	if (rc == 0)
-		rc = ownerfix_locks(fa, c, &x->undo, &x->locks_fixed);
+		rc = ownerfix_locks(fa, c, NULL, &x->undo, &x->locks_fixed);
 	if (rc == 0)
 		rc = fa_fault_at(fa, "recreate-locks");
 	ph[4] = tr_now_us();

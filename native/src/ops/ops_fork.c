@@ -28,7 +28,7 @@ int op_checkpoint(struct fk_tracer *tr, const struct rq_checkpoint *rq, struct j
 
 int op_restore(struct fk_tracer *tr, const struct rq_restore *rq, struct jw *body, struct fk_err *err)
 {
-	return checkpoint_restore(tr, rq->checkpoint, rq->run, body, err);
+	return checkpoint_restore(tr, rq->checkpoint, rq->run, rq->same_tids, body, err);
 }
 
 int op_checkpoint_delete(struct fk_tracer *tr, const struct rq_checkpoint_delete *rq, struct jw *body,

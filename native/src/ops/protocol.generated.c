@@ -327,6 +327,7 @@ static int decode_restore(const struct jr_value *o, struct jr_doc *doc, struct r
 	(void)doc;
 	memset(rq, 0, sizeof *rq);
 	rq->run = false;
+	rq->same_tids = false;
 	int64_t i64;
 	unsigned seen = 0;
 	for (const struct jr_value *m = o->child; m; m = m->next) {
@@ -340,6 +341,11 @@ static int decode_restore(const struct jr_value *o, struct jr_doc *doc, struct r
 		}
 		if (rq_key_is(m, "run")) {
 			if ((rq_bool(m, "restore", "run", &rq->run, err)) < 0)
+				return -1;
+			continue;
+		}
+		if (rq_key_is(m, "sameTids")) {
+			if ((rq_bool(m, "restore", "sameTids", &rq->same_tids, err)) < 0)
 				return -1;
 			continue;
 		}

@@ -94,6 +94,7 @@ int op_checkpoint(struct fk_tracer *tr, const struct rq_checkpoint *rq, struct j
 struct rq_restore {
 	int32_t checkpoint; /* a pid or tid (the library checks it) */
 	bool run; /* let the new process run, untraced (the command line's) */
+	bool same_tids; /* the new process gets the pid and every thread the tid they had at the save, in a new PID namespace (needs CAP_SYS_ADMIN, or a user namespace of its own) */
 };
 int op_restore(struct fk_tracer *tr, const struct rq_restore *rq, struct jw *body, struct fk_err *err);
 
