@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/procfs.h"
+#include "core/proc.h"
 #include "debuginfo/dw.h"
 #include "debuginfo/elfsym.h"
 
@@ -349,6 +350,18 @@ void sym_refresh(struct fk_symbols *s)
 	s->use_dw = false;
 	s->note[0] = '\0';
 	dwfl_setup(s);
+}
+
+struct fk_symbols *sym_of_proc(struct proc *p)
+{
+	if (!p->syms) {
+		p->syms = sym_open(p->pid);
+		p->syms_stale = false;
+	} else if (p->syms_stale) {
+		sym_refresh(p->syms);
+		p->syms_stale = false;
+	}
+	return p->syms;
 }
 
 const char *sym_unwinder(const struct fk_symbols *s)

@@ -35,6 +35,11 @@ void sym_close(struct fk_symbols *s);
 /* Re-read the module list (after the target dlopen'ed or dlclose'd). */
 void sym_refresh(struct fk_symbols *s);
 
+struct proc;
+/* p's symbols (p->syms): opened on first use, re-read when the process
+ * ran since a module change (p->syms_stale). NULL only out of memory. */
+struct fk_symbols *sym_of_proc(struct proc *p);
+
 /* "libdw" or "frame-pointer". */
 const char *sym_unwinder(const struct fk_symbols *s);
 /* Why libdw is not used (or what it lacks), or NULL when all is well. */

@@ -68,24 +68,11 @@ void undo_free(struct undo *u)
 	u->n = u->cap = 0;
 }
 
-/* c's symbols, current (the process may have loaded modules since) */
-struct fk_symbols *ownerfix_syms(struct proc *c)
-{
-	if (!c->syms) {
-		c->syms = sym_open(c->pid);
-		c->syms_stale = false;
-	} else if (c->syms_stale) {
-		sym_refresh(c->syms);
-		c->syms_stale = false;
-	}
-	return c->syms;
-}
-
 int ownerfix_locks(struct forkall *fa, struct proc *c, struct proc *like, struct undo *u, size_t *fixed)
 {
 	struct lock_site *v = NULL;
 	size_t n = 0;
-	struct fk_symbols *s = ownerfix_syms(like ? like : c);
+	struct fk_symbols *s = sym_of_proc(like ? like : c);
 	if (!s || locks_find(s, c->pid, &v, &n) < 0 || !n) {
 		free(v);
 		return 0;

@@ -27,9 +27,6 @@ int undo_write(struct undo *u, uint64_t addr, const void *buf, size_t len);
 void undo_all(struct undo *u);
 void undo_free(struct undo *u);
 
-/* c's symbols, opened or refreshed if the process ran since. */
-struct fk_symbols *ownerfix_syms(struct proc *c);
-
 /* The mutexes and rwlocks DWARF shows in c (locks.h) whose owner field,
  * or PI/robust futex word, holds the tid of one of fa->ts whose copy has
  * another tid (ts[i].child_tid): rewritten to it (logged in u). *fixed

@@ -109,7 +109,7 @@ bool recreate_in_fork(struct proc *c)
 	fk_gregs r;
 	if (!l || l->state != LWP_STOPPED || arch_get_gregs(c->pid, &r) < 0)
 		return false;
-	if (!ownerfix_syms(c))
+	if (!sym_of_proc(c))
 		return false;
 	struct sym_frame f[8];
 	struct fk_err e;

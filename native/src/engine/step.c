@@ -805,14 +805,7 @@ int step_line(struct fk_tracer *tr, struct proc *p, pid_t tid, enum step_kind ki
 	if (!l || l->state != LWP_STOPPED)
 		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "step", "thread %d of %d is not stopped", (int)tid,
 			       (int)p->pid);
-	if (!p->syms) {
-		p->syms = sym_open(p->pid);
-		p->syms_stale = false;
-	} else if (p->syms_stale) {
-		sym_refresh(p->syms);
-		p->syms_stale = false;
-	}
-	if (!p->syms)
+	if (!sym_of_proc(p))
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "step", "out of memory");
 	struct ctx c = { .tr = tr,
 			 .p = p,

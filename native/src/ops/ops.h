@@ -20,7 +20,4 @@ int op_step_line(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body
  * run until its child execs or exits (ops_common.c). */
 bool vfork_held(struct proc *p, pid_t tid, struct fk_err *err);
 
-/* The symbol session of a traced process, refreshed after it ran (ops_common.c); NULL: out of memory. */
-struct fk_symbols *ops_syms_of(struct proc *p);
-
 #endif

@@ -17,15 +17,3 @@ bool vfork_held(struct proc *p, pid_t tid, struct fk_err *err)
 		(int)tid, (int)p->pid, (int)l->vfork_child);
 	return true;
 }
-
-struct fk_symbols *ops_syms_of(struct proc *p)
-{
-	if (!p->syms) {
-		p->syms = sym_open(p->pid);
-		p->syms_stale = false;
-	} else if (p->syms_stale) {
-		sym_refresh(p->syms);
-		p->syms_stale = false;
-	}
-	return p->syms;
-}

@@ -15,7 +15,7 @@ int op_type_info(struct fk_tracer *tr, const struct rq_type_info *rq, struct jw 
 		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "typeInfo", "process %d is not attached", (int)rq->pid);
 	if (!rq->has_id && !rq->has_name)
 		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "typeInfo", "give the type's id or its name");
-	struct fk_symbols *s = ops_syms_of(p);
+	struct fk_symbols *s = sym_of_proc(p);
 	if (!s)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "typeInfo", "out of memory");
 	jw_kint(body, "pid", rq->pid);
@@ -51,7 +51,7 @@ int op_typed_value(struct fk_tracer *tr, const struct rq_typed_value *rq, struct
 			bytes[len++] = (uint8_t)(hi * 16 + lo);
 		}
 	}
-	struct fk_symbols *s = ops_syms_of(p);
+	struct fk_symbols *s = sym_of_proc(p);
 	if (!s)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "typedValue", "out of memory");
 	jw_kint(body, "pid", rq->pid);

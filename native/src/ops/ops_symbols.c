@@ -21,7 +21,7 @@
 #define MAX_FRAMES 256
 #define MAX_ADDRS 64
 
-#define syms_of ops_syms_of
+#define syms_of sym_of_proc
 
 static void info_json(struct jw *w, const struct sym_info *si, bool ok)
 {
