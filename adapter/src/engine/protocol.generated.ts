@@ -256,6 +256,8 @@ export interface ForkBody {
 })[];
 	zombieLeader: boolean;
 	robustOwnersFixed: number;
+	/** mutexes and rwlocks the program's DWARF shows whose owner field named a parent thread: rewritten to its copy's tid (not with sameTids) */
+	locksFixed: number;
 	warnings: string[];
 }
 
@@ -1677,16 +1679,20 @@ function checkForkBody(v: unknown, p: string, o: Opts, d: number): void {
 	const v188 = v147["robustOwnersFixed"];
 	if (v188 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
 	if (!(typeof v188 === 'number' && Number.isInteger(v188))) fail(p + ".robustOwnersFixed", "an integer", v188);
-	const v189 = v147["warnings"];
-	if (v189 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v189))) fail(p + ".warnings", "an array", v189);
-	for (let v190 = 0; v190 < v189.length; v190++) {
-		const v191: unknown = v189[v190];
-		if (!(typeof v191 === 'string')) fail(p + ".warnings" + '[' + v190 + ']', "a string", v191);
+	const v189 = v147["locksFixed"];
+	if (v189 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v189 === 'number' && Number.isInteger(v189))) fail(p + ".locksFixed", "an integer", v189);
+	if (typeof v189 === 'number' && v189 < 0) fail(p + ".locksFixed", ">= 0", v189);
+	const v190 = v147["warnings"];
+	if (v190 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v190))) fail(p + ".warnings", "an array", v190);
+	for (let v191 = 0; v191 < v190.length; v191++) {
+		const v192: unknown = v190[v191];
+		if (!(typeof v192 === 'string')) fail(p + ".warnings" + '[' + v191 + ']', "a string", v192);
 	}
 	if (o.strict) {
-		for (const v192 of Object.keys(v147)) {
-			if (!(["parent","child","sameTids","namespaceInit","userNamespace","threads","timings","dontfork","wipeonfork","zombieLeader","robustOwnersFixed","warnings"] as readonly string[]).includes(v192)) fail(p + '.' + v192, 'not there (not in the schema)', v147[v192]);
+		for (const v193 of Object.keys(v147)) {
+			if (!(["parent","child","sameTids","namespaceInit","userNamespace","threads","timings","dontfork","wipeonfork","zombieLeader","robustOwnersFixed","locksFixed","warnings"] as readonly string[]).includes(v193)) fail(p + '.' + v193, 'not there (not in the schema)', v147[v193]);
 		}
 	}
 }
@@ -1694,22 +1700,22 @@ function checkForkBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSignalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v193 = v as Record<string, unknown>;
-	const v194 = v193["pid"];
-	if (v194 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v194 === 'number' && Number.isInteger(v194))) fail(p + ".pid", "an integer", v194);
-	const v195 = v193["nostop"];
-	if (v195 === undefined) fail(p + ".nostop", 'present', undefined);
-	checkHex(v195, p + ".nostop", o, d + 1);
-	const v196 = v193["noprint"];
-	if (v196 === undefined) fail(p + ".noprint", 'present', undefined);
-	checkHex(v196, p + ".noprint", o, d + 1);
-	const v197 = v193["nopass"];
-	if (v197 === undefined) fail(p + ".nopass", 'present', undefined);
-	checkHex(v197, p + ".nopass", o, d + 1);
+	const v194 = v as Record<string, unknown>;
+	const v195 = v194["pid"];
+	if (v195 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v195 === 'number' && Number.isInteger(v195))) fail(p + ".pid", "an integer", v195);
+	const v196 = v194["nostop"];
+	if (v196 === undefined) fail(p + ".nostop", 'present', undefined);
+	checkHex(v196, p + ".nostop", o, d + 1);
+	const v197 = v194["noprint"];
+	if (v197 === undefined) fail(p + ".noprint", 'present', undefined);
+	checkHex(v197, p + ".noprint", o, d + 1);
+	const v198 = v194["nopass"];
+	if (v198 === undefined) fail(p + ".nopass", 'present', undefined);
+	checkHex(v198, p + ".nopass", o, d + 1);
 	if (o.strict) {
-		for (const v198 of Object.keys(v193)) {
-			if (!(["pid","nostop","noprint","nopass"] as readonly string[]).includes(v198)) fail(p + '.' + v198, 'not there (not in the schema)', v193[v198]);
+		for (const v199 of Object.keys(v194)) {
+			if (!(["pid","nostop","noprint","nopass"] as readonly string[]).includes(v199)) fail(p + '.' + v199, 'not there (not in the schema)', v194[v199]);
 		}
 	}
 }
@@ -1717,30 +1723,30 @@ function checkSignalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkDeadThread(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v199 = v as Record<string, unknown>;
-	const v200 = v199["tid"];
-	if (v200 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v200, p + ".tid", o, d + 1);
-	const v201 = v199["name"];
-	if (v201 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v201 === 'string')) fail(p + ".name", "a string", v201);
-	const v202 = v199["pc"];
-	if (v202 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v202, p + ".pc", o, d + 1);
-	const v203 = v199["sp"];
-	if (v203 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v203, p + ".sp", o, d + 1);
-	const v204 = v199["fsBase"];
-	if (v204 === undefined) fail(p + ".fsBase", 'present', undefined);
-	checkHex(v204, p + ".fsBase", o, d + 1);
-	const v205 = v199["stack"];
-	if (v205 === undefined) fail(p + ".stack", 'present', undefined);
-	if (v205 !== null) {
-		checkStackInfo(v205, p + ".stack", o, d + 1);
+	const v200 = v as Record<string, unknown>;
+	const v201 = v200["tid"];
+	if (v201 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v201, p + ".tid", o, d + 1);
+	const v202 = v200["name"];
+	if (v202 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v202 === 'string')) fail(p + ".name", "a string", v202);
+	const v203 = v200["pc"];
+	if (v203 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v203, p + ".pc", o, d + 1);
+	const v204 = v200["sp"];
+	if (v204 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v204, p + ".sp", o, d + 1);
+	const v205 = v200["fsBase"];
+	if (v205 === undefined) fail(p + ".fsBase", 'present', undefined);
+	checkHex(v205, p + ".fsBase", o, d + 1);
+	const v206 = v200["stack"];
+	if (v206 === undefined) fail(p + ".stack", 'present', undefined);
+	if (v206 !== null) {
+		checkStackInfo(v206, p + ".stack", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v206 of Object.keys(v199)) {
-			if (!(["tid","name","pc","sp","fsBase","stack"] as readonly string[]).includes(v206)) fail(p + '.' + v206, 'not there (not in the schema)', v199[v206]);
+		for (const v207 of Object.keys(v200)) {
+			if (!(["tid","name","pc","sp","fsBase","stack"] as readonly string[]).includes(v207)) fail(p + '.' + v207, 'not there (not in the schema)', v200[v207]);
 		}
 	}
 }
@@ -1748,46 +1754,46 @@ function checkDeadThread(v: unknown, p: string, o: Opts, d: number): void {
 function checkForkInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v207 = v as Record<string, unknown>;
-	const v208 = v207["pid"];
-	if (v208 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v208 === 'number' && Number.isInteger(v208))) fail(p + ".pid", "an integer", v208);
-	const v209 = v207["parent"];
-	if (v209 === undefined) fail(p + ".parent", 'present', undefined);
-	checkPid(v209, p + ".parent", o, d + 1);
-	const v210 = v207["kind"];
-	if (v210 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v210 !== 'string' || !["fork","clone"].includes(v210)) fail(p + ".kind", "one of fork|clone", v210);
-	const v211 = v207["forkingTid"];
-	if (v211 === undefined) fail(p + ".forkingTid", 'present', undefined);
-	checkPid(v211, p + ".forkingTid", o, d + 1);
-	const v212 = v207["deadThreads"];
-	if (v212 === undefined) fail(p + ".deadThreads", 'present', undefined);
-	if (!(Array.isArray(v212))) fail(p + ".deadThreads", "an array", v212);
-	for (let v213 = 0; v213 < v212.length; v213++) {
-		const v214: unknown = v212[v213];
-		checkDeadThread(v214, p + ".deadThreads" + '[' + v213 + ']', o, d + 1);
+	const v208 = v as Record<string, unknown>;
+	const v209 = v208["pid"];
+	if (v209 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v209 === 'number' && Number.isInteger(v209))) fail(p + ".pid", "an integer", v209);
+	const v210 = v208["parent"];
+	if (v210 === undefined) fail(p + ".parent", 'present', undefined);
+	checkPid(v210, p + ".parent", o, d + 1);
+	const v211 = v208["kind"];
+	if (v211 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v211 !== 'string' || !["fork","clone"].includes(v211)) fail(p + ".kind", "one of fork|clone", v211);
+	const v212 = v208["forkingTid"];
+	if (v212 === undefined) fail(p + ".forkingTid", 'present', undefined);
+	checkPid(v212, p + ".forkingTid", o, d + 1);
+	const v213 = v208["deadThreads"];
+	if (v213 === undefined) fail(p + ".deadThreads", 'present', undefined);
+	if (!(Array.isArray(v213))) fail(p + ".deadThreads", "an array", v213);
+	for (let v214 = 0; v214 < v213.length; v214++) {
+		const v215: unknown = v213[v214];
+		checkDeadThread(v215, p + ".deadThreads" + '[' + v214 + ']', o, d + 1);
 	}
-	const v215 = v207["heldLocks"];
-	if (v215 === undefined) fail(p + ".heldLocks", 'present', undefined);
-	if (!(Array.isArray(v215))) fail(p + ".heldLocks", "an array", v215);
-	for (let v216 = 0; v216 < v215.length; v216++) {
-		const v217: unknown = v215[v216];
-		checkHeldLock(v217, p + ".heldLocks" + '[' + v216 + ']', o, d + 1);
+	const v216 = v208["heldLocks"];
+	if (v216 === undefined) fail(p + ".heldLocks", 'present', undefined);
+	if (!(Array.isArray(v216))) fail(p + ".heldLocks", "an array", v216);
+	for (let v217 = 0; v217 < v216.length; v217++) {
+		const v218: unknown = v216[v217];
+		checkHeldLock(v218, p + ".heldLocks" + '[' + v217 + ']', o, d + 1);
 	}
-	const v218 = v207["inFork"];
-	if (v218 === undefined) fail(p + ".inFork", 'present', undefined);
-	if (!(typeof v218 === 'boolean')) fail(p + ".inFork", "a boolean", v218);
-	const v219 = v207["recreated"];
-	if (v219 === undefined) fail(p + ".recreated", 'present', undefined);
-	if (!(Array.isArray(v219))) fail(p + ".recreated", "an array", v219);
-	for (let v220 = 0; v220 < v219.length; v220++) {
-		const v221: unknown = v219[v220];
-		checkRecreatedThread(v221, p + ".recreated" + '[' + v220 + ']', o, d + 1);
+	const v219 = v208["inFork"];
+	if (v219 === undefined) fail(p + ".inFork", 'present', undefined);
+	if (!(typeof v219 === 'boolean')) fail(p + ".inFork", "a boolean", v219);
+	const v220 = v208["recreated"];
+	if (v220 === undefined) fail(p + ".recreated", 'present', undefined);
+	if (!(Array.isArray(v220))) fail(p + ".recreated", "an array", v220);
+	for (let v221 = 0; v221 < v220.length; v221++) {
+		const v222: unknown = v220[v221];
+		checkRecreatedThread(v222, p + ".recreated" + '[' + v221 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v222 of Object.keys(v207)) {
-			if (!(["pid","parent","kind","forkingTid","deadThreads","heldLocks","inFork","recreated"] as readonly string[]).includes(v222)) fail(p + '.' + v222, 'not there (not in the schema)', v207[v222]);
+		for (const v223 of Object.keys(v208)) {
+			if (!(["pid","parent","kind","forkingTid","deadThreads","heldLocks","inFork","recreated"] as readonly string[]).includes(v223)) fail(p + '.' + v223, 'not there (not in the schema)', v208[v223]);
 		}
 	}
 }
@@ -1795,53 +1801,53 @@ function checkForkInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkCheckpointBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v223 = v as Record<string, unknown>;
-	const v224 = v223["pid"];
-	if (v224 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v224 === 'number' && Number.isInteger(v224))) fail(p + ".pid", "an integer", v224);
-	const v225 = v223["checkpoint"];
-	if (v225 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v225, p + ".checkpoint", o, d + 1);
-	const v226 = v223["threads"];
-	if (v226 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(typeof v226 === 'number' && Number.isInteger(v226))) fail(p + ".threads", "an integer", v226);
-	if (typeof v226 === 'number' && v226 < 1) fail(p + ".threads", ">= 1", v226);
-	const v227 = v223["pauseUs"];
-	if (v227 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v227 === 'number' && Number.isInteger(v227))) fail(p + ".pauseUs", "an integer", v227);
-	if (typeof v227 === 'number' && v227 < 0) fail(p + ".pauseUs", ">= 0", v227);
-	const v228 = v223["us"];
-	if (v228 === undefined) fail(p + ".us", 'present', undefined);
-	if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".us", "an integer", v228);
-	if (typeof v228 === 'number' && v228 < 0) fail(p + ".us", ">= 0", v228);
-	const v229 = v223["created"];
-	if (v229 === undefined) fail(p + ".created", 'present', undefined);
-	if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".created", "an integer", v229);
-	const v230 = v223["pendingSignals"];
-	if (v230 === undefined) fail(p + ".pendingSignals", 'present', undefined);
-	if (!(typeof v230 === 'number' && Number.isInteger(v230))) fail(p + ".pendingSignals", "an integer", v230);
-	if (typeof v230 === 'number' && v230 < 0) fail(p + ".pendingSignals", ">= 0", v230);
-	const v231 = v223["timers"];
-	if (v231 === undefined) fail(p + ".timers", 'present', undefined);
-	if (!(typeof v231 === 'number' && Number.isInteger(v231))) fail(p + ".timers", "an integer", v231);
-	if (typeof v231 === 'number' && v231 < 0) fail(p + ".timers", ">= 0", v231);
-	const v232 = v223["itimers"];
-	if (v232 === undefined) fail(p + ".itimers", 'present', undefined);
-	if (!(typeof v232 === 'number' && Number.isInteger(v232))) fail(p + ".itimers", "an integer", v232);
-	if (typeof v232 === 'number' && v232 < 0) fail(p + ".itimers", ">= 0", v232);
-	const v233 = v223["kept"];
-	if (v233 === undefined) fail(p + ".kept", 'present', undefined);
-	if (!(typeof v233 === 'boolean')) fail(p + ".kept", "a boolean", v233);
-	const v234 = v223["warnings"];
-	if (v234 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v234))) fail(p + ".warnings", "an array", v234);
-	for (let v235 = 0; v235 < v234.length; v235++) {
-		const v236: unknown = v234[v235];
-		if (!(typeof v236 === 'string')) fail(p + ".warnings" + '[' + v235 + ']', "a string", v236);
+	const v224 = v as Record<string, unknown>;
+	const v225 = v224["pid"];
+	if (v225 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v225 === 'number' && Number.isInteger(v225))) fail(p + ".pid", "an integer", v225);
+	const v226 = v224["checkpoint"];
+	if (v226 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v226, p + ".checkpoint", o, d + 1);
+	const v227 = v224["threads"];
+	if (v227 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(typeof v227 === 'number' && Number.isInteger(v227))) fail(p + ".threads", "an integer", v227);
+	if (typeof v227 === 'number' && v227 < 1) fail(p + ".threads", ">= 1", v227);
+	const v228 = v224["pauseUs"];
+	if (v228 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v228 === 'number' && Number.isInteger(v228))) fail(p + ".pauseUs", "an integer", v228);
+	if (typeof v228 === 'number' && v228 < 0) fail(p + ".pauseUs", ">= 0", v228);
+	const v229 = v224["us"];
+	if (v229 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v229 === 'number' && Number.isInteger(v229))) fail(p + ".us", "an integer", v229);
+	if (typeof v229 === 'number' && v229 < 0) fail(p + ".us", ">= 0", v229);
+	const v230 = v224["created"];
+	if (v230 === undefined) fail(p + ".created", 'present', undefined);
+	if (!(typeof v230 === 'number' && Number.isInteger(v230))) fail(p + ".created", "an integer", v230);
+	const v231 = v224["pendingSignals"];
+	if (v231 === undefined) fail(p + ".pendingSignals", 'present', undefined);
+	if (!(typeof v231 === 'number' && Number.isInteger(v231))) fail(p + ".pendingSignals", "an integer", v231);
+	if (typeof v231 === 'number' && v231 < 0) fail(p + ".pendingSignals", ">= 0", v231);
+	const v232 = v224["timers"];
+	if (v232 === undefined) fail(p + ".timers", 'present', undefined);
+	if (!(typeof v232 === 'number' && Number.isInteger(v232))) fail(p + ".timers", "an integer", v232);
+	if (typeof v232 === 'number' && v232 < 0) fail(p + ".timers", ">= 0", v232);
+	const v233 = v224["itimers"];
+	if (v233 === undefined) fail(p + ".itimers", 'present', undefined);
+	if (!(typeof v233 === 'number' && Number.isInteger(v233))) fail(p + ".itimers", "an integer", v233);
+	if (typeof v233 === 'number' && v233 < 0) fail(p + ".itimers", ">= 0", v233);
+	const v234 = v224["kept"];
+	if (v234 === undefined) fail(p + ".kept", 'present', undefined);
+	if (!(typeof v234 === 'boolean')) fail(p + ".kept", "a boolean", v234);
+	const v235 = v224["warnings"];
+	if (v235 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v235))) fail(p + ".warnings", "an array", v235);
+	for (let v236 = 0; v236 < v235.length; v236++) {
+		const v237: unknown = v235[v236];
+		if (!(typeof v237 === 'string')) fail(p + ".warnings" + '[' + v236 + ']', "a string", v237);
 	}
 	if (o.strict) {
-		for (const v237 of Object.keys(v223)) {
-			if (!(["pid","checkpoint","threads","pauseUs","us","created","pendingSignals","timers","itimers","kept","warnings"] as readonly string[]).includes(v237)) fail(p + '.' + v237, 'not there (not in the schema)', v223[v237]);
+		for (const v238 of Object.keys(v224)) {
+			if (!(["pid","checkpoint","threads","pauseUs","us","created","pendingSignals","timers","itimers","kept","warnings"] as readonly string[]).includes(v238)) fail(p + '.' + v238, 'not there (not in the schema)', v224[v238]);
 		}
 	}
 }
@@ -1849,65 +1855,65 @@ function checkCheckpointBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRestoreBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v238 = v as Record<string, unknown>;
-	const v239 = v238["pid"];
-	if (v239 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v239, p + ".pid", o, d + 1);
-	const v240 = v238["checkpoint"];
-	if (v240 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v240, p + ".checkpoint", o, d + 1);
-	const v241 = v238["threads"];
-	if (v241 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(Array.isArray(v241))) fail(p + ".threads", "an array", v241);
-	for (let v242 = 0; v242 < v241.length; v242++) {
-		const v243: unknown = v241[v242];
-		if (!(isObject(v243))) fail(p + ".threads" + '[' + v242 + ']', "an object", v243);
-		const v244 = v243 as Record<string, unknown>;
-		const v245 = v244["savedTid"];
-		if (v245 === undefined) fail(p + ".threads" + '[' + v242 + ']' + ".savedTid", 'present', undefined);
-		checkPid(v245, p + ".threads" + '[' + v242 + ']' + ".savedTid", o, d + 1);
-		const v246 = v244["tid"];
-		if (v246 === undefined) fail(p + ".threads" + '[' + v242 + ']' + ".tid", 'present', undefined);
-		checkPid(v246, p + ".threads" + '[' + v242 + ']' + ".tid", o, d + 1);
+	const v239 = v as Record<string, unknown>;
+	const v240 = v239["pid"];
+	if (v240 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v240, p + ".pid", o, d + 1);
+	const v241 = v239["checkpoint"];
+	if (v241 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v241, p + ".checkpoint", o, d + 1);
+	const v242 = v239["threads"];
+	if (v242 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v242))) fail(p + ".threads", "an array", v242);
+	for (let v243 = 0; v243 < v242.length; v243++) {
+		const v244: unknown = v242[v243];
+		if (!(isObject(v244))) fail(p + ".threads" + '[' + v243 + ']', "an object", v244);
+		const v245 = v244 as Record<string, unknown>;
+		const v246 = v245["savedTid"];
+		if (v246 === undefined) fail(p + ".threads" + '[' + v243 + ']' + ".savedTid", 'present', undefined);
+		checkPid(v246, p + ".threads" + '[' + v243 + ']' + ".savedTid", o, d + 1);
+		const v247 = v245["tid"];
+		if (v247 === undefined) fail(p + ".threads" + '[' + v243 + ']' + ".tid", 'present', undefined);
+		checkPid(v247, p + ".threads" + '[' + v243 + ']' + ".tid", o, d + 1);
 		if (o.strict) {
-			for (const v247 of Object.keys(v244)) {
-				if (!(["savedTid","tid"] as readonly string[]).includes(v247)) fail(p + ".threads" + '[' + v242 + ']' + '.' + v247, 'not there (not in the schema)', v244[v247]);
+			for (const v248 of Object.keys(v245)) {
+				if (!(["savedTid","tid"] as readonly string[]).includes(v248)) fail(p + ".threads" + '[' + v243 + ']' + '.' + v248, 'not there (not in the schema)', v245[v248]);
 			}
 		}
 	}
-	const v248 = v238["locksFixed"];
-	if (v248 === undefined) fail(p + ".locksFixed", 'present', undefined);
-	if (!(typeof v248 === 'number' && Number.isInteger(v248))) fail(p + ".locksFixed", "an integer", v248);
-	if (typeof v248 === 'number' && v248 < 0) fail(p + ".locksFixed", ">= 0", v248);
-	const v249 = v238["robustOwnersFixed"];
-	if (v249 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
-	if (!(typeof v249 === 'number' && Number.isInteger(v249))) fail(p + ".robustOwnersFixed", "an integer", v249);
-	if (typeof v249 === 'number' && v249 < 0) fail(p + ".robustOwnersFixed", ">= 0", v249);
-	const v250 = v238["buildUs"];
-	if (v250 === undefined) fail(p + ".buildUs", 'present', undefined);
-	if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".buildUs", "an integer", v250);
-	if (typeof v250 === 'number' && v250 < 0) fail(p + ".buildUs", ">= 0", v250);
-	const v251 = v238["us"];
-	if (v251 === undefined) fail(p + ".us", 'present', undefined);
-	if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".us", "an integer", v251);
-	if (typeof v251 === 'number' && v251 < 0) fail(p + ".us", ">= 0", v251);
-	const v252 = v238["sameTids"];
-	if (v252 === undefined) fail(p + ".sameTids", 'present', undefined);
-	if (!(typeof v252 === 'boolean')) fail(p + ".sameTids", "a boolean", v252);
-	const v253 = v238["namespaceInit"];
-	if (v253 !== undefined) {
-		checkPid(v253, p + ".namespaceInit", o, d + 1);
+	const v249 = v239["locksFixed"];
+	if (v249 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v249 === 'number' && Number.isInteger(v249))) fail(p + ".locksFixed", "an integer", v249);
+	if (typeof v249 === 'number' && v249 < 0) fail(p + ".locksFixed", ">= 0", v249);
+	const v250 = v239["robustOwnersFixed"];
+	if (v250 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v250 === 'number' && Number.isInteger(v250))) fail(p + ".robustOwnersFixed", "an integer", v250);
+	if (typeof v250 === 'number' && v250 < 0) fail(p + ".robustOwnersFixed", ">= 0", v250);
+	const v251 = v239["buildUs"];
+	if (v251 === undefined) fail(p + ".buildUs", 'present', undefined);
+	if (!(typeof v251 === 'number' && Number.isInteger(v251))) fail(p + ".buildUs", "an integer", v251);
+	if (typeof v251 === 'number' && v251 < 0) fail(p + ".buildUs", ">= 0", v251);
+	const v252 = v239["us"];
+	if (v252 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v252 === 'number' && Number.isInteger(v252))) fail(p + ".us", "an integer", v252);
+	if (typeof v252 === 'number' && v252 < 0) fail(p + ".us", ">= 0", v252);
+	const v253 = v239["sameTids"];
+	if (v253 === undefined) fail(p + ".sameTids", 'present', undefined);
+	if (!(typeof v253 === 'boolean')) fail(p + ".sameTids", "a boolean", v253);
+	const v254 = v239["namespaceInit"];
+	if (v254 !== undefined) {
+		checkPid(v254, p + ".namespaceInit", o, d + 1);
 	}
-	const v254 = v238["warnings"];
-	if (v254 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v254))) fail(p + ".warnings", "an array", v254);
-	for (let v255 = 0; v255 < v254.length; v255++) {
-		const v256: unknown = v254[v255];
-		if (!(typeof v256 === 'string')) fail(p + ".warnings" + '[' + v255 + ']', "a string", v256);
+	const v255 = v239["warnings"];
+	if (v255 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v255))) fail(p + ".warnings", "an array", v255);
+	for (let v256 = 0; v256 < v255.length; v256++) {
+		const v257: unknown = v255[v256];
+		if (!(typeof v257 === 'string')) fail(p + ".warnings" + '[' + v256 + ']', "a string", v257);
 	}
 	if (o.strict) {
-		for (const v257 of Object.keys(v238)) {
-			if (!(["pid","checkpoint","threads","locksFixed","robustOwnersFixed","buildUs","us","sameTids","namespaceInit","warnings"] as readonly string[]).includes(v257)) fail(p + '.' + v257, 'not there (not in the schema)', v238[v257]);
+		for (const v258 of Object.keys(v239)) {
+			if (!(["pid","checkpoint","threads","locksFixed","robustOwnersFixed","buildUs","us","sameTids","namespaceInit","warnings"] as readonly string[]).includes(v258)) fail(p + '.' + v258, 'not there (not in the schema)', v239[v258]);
 		}
 	}
 }
@@ -1915,13 +1921,13 @@ function checkRestoreBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkCheckpointDeleteBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v258 = v as Record<string, unknown>;
-	const v259 = v258["checkpoint"];
-	if (v259 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v259, p + ".checkpoint", o, d + 1);
+	const v259 = v as Record<string, unknown>;
+	const v260 = v259["checkpoint"];
+	if (v260 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v260, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v260 of Object.keys(v258)) {
-			if (!(["checkpoint"] as readonly string[]).includes(v260)) fail(p + '.' + v260, 'not there (not in the schema)', v258[v260]);
+		for (const v261 of Object.keys(v259)) {
+			if (!(["checkpoint"] as readonly string[]).includes(v261)) fail(p + '.' + v261, 'not there (not in the schema)', v259[v261]);
 		}
 	}
 }
@@ -1929,17 +1935,17 @@ function checkCheckpointDeleteBody(v: unknown, p: string, o: Opts, d: number): v
 function checkCheckpointsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v261 = v as Record<string, unknown>;
-	const v262 = v261["checkpoints"];
-	if (v262 === undefined) fail(p + ".checkpoints", 'present', undefined);
-	if (!(Array.isArray(v262))) fail(p + ".checkpoints", "an array", v262);
-	for (let v263 = 0; v263 < v262.length; v263++) {
-		const v264: unknown = v262[v263];
-		checkCheckpointInfo(v264, p + ".checkpoints" + '[' + v263 + ']', o, d + 1);
+	const v262 = v as Record<string, unknown>;
+	const v263 = v262["checkpoints"];
+	if (v263 === undefined) fail(p + ".checkpoints", 'present', undefined);
+	if (!(Array.isArray(v263))) fail(p + ".checkpoints", "an array", v263);
+	for (let v264 = 0; v264 < v263.length; v264++) {
+		const v265: unknown = v263[v264];
+		checkCheckpointInfo(v265, p + ".checkpoints" + '[' + v264 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v265 of Object.keys(v261)) {
-			if (!(["checkpoints"] as readonly string[]).includes(v265)) fail(p + '.' + v265, 'not there (not in the schema)', v261[v265]);
+		for (const v266 of Object.keys(v262)) {
+			if (!(["checkpoints"] as readonly string[]).includes(v266)) fail(p + '.' + v266, 'not there (not in the schema)', v262[v266]);
 		}
 	}
 }
@@ -1947,36 +1953,36 @@ function checkCheckpointsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkCheckpointInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v266 = v as Record<string, unknown>;
-	const v267 = v266["checkpoint"];
-	if (v267 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v267, p + ".checkpoint", o, d + 1);
-	const v268 = v266["of"];
-	if (v268 === undefined) fail(p + ".of", 'present', undefined);
-	checkPid(v268, p + ".of", o, d + 1);
-	const v269 = v266["threads"];
-	if (v269 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(typeof v269 === 'number' && Number.isInteger(v269))) fail(p + ".threads", "an integer", v269);
-	if (typeof v269 === 'number' && v269 < 1) fail(p + ".threads", ">= 1", v269);
-	const v270 = v266["created"];
-	if (v270 === undefined) fail(p + ".created", 'present', undefined);
-	if (!(typeof v270 === 'number' && Number.isInteger(v270))) fail(p + ".created", "an integer", v270);
-	const v271 = v266["memoryBytes"];
-	if (v271 === undefined) fail(p + ".memoryBytes", 'present', undefined);
-	if (!(typeof v271 === 'number' && Number.isInteger(v271))) fail(p + ".memoryBytes", "an integer", v271);
-	const v272 = v266["tids"];
-	if (v272 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v272))) fail(p + ".tids", "an array", v272);
-	for (let v273 = 0; v273 < v272.length; v273++) {
-		const v274: unknown = v272[v273];
-		checkPid(v274, p + ".tids" + '[' + v273 + ']', o, d + 1);
+	const v267 = v as Record<string, unknown>;
+	const v268 = v267["checkpoint"];
+	if (v268 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v268, p + ".checkpoint", o, d + 1);
+	const v269 = v267["of"];
+	if (v269 === undefined) fail(p + ".of", 'present', undefined);
+	checkPid(v269, p + ".of", o, d + 1);
+	const v270 = v267["threads"];
+	if (v270 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(typeof v270 === 'number' && Number.isInteger(v270))) fail(p + ".threads", "an integer", v270);
+	if (typeof v270 === 'number' && v270 < 1) fail(p + ".threads", ">= 1", v270);
+	const v271 = v267["created"];
+	if (v271 === undefined) fail(p + ".created", 'present', undefined);
+	if (!(typeof v271 === 'number' && Number.isInteger(v271))) fail(p + ".created", "an integer", v271);
+	const v272 = v267["memoryBytes"];
+	if (v272 === undefined) fail(p + ".memoryBytes", 'present', undefined);
+	if (!(typeof v272 === 'number' && Number.isInteger(v272))) fail(p + ".memoryBytes", "an integer", v272);
+	const v273 = v267["tids"];
+	if (v273 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v273))) fail(p + ".tids", "an array", v273);
+	for (let v274 = 0; v274 < v273.length; v274++) {
+		const v275: unknown = v273[v274];
+		checkPid(v275, p + ".tids" + '[' + v274 + ']', o, d + 1);
 	}
-	const v275 = v266["pc"];
-	if (v275 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v275, p + ".pc", o, d + 1);
+	const v276 = v267["pc"];
+	if (v276 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v276, p + ".pc", o, d + 1);
 	if (o.strict) {
-		for (const v276 of Object.keys(v266)) {
-			if (!(["checkpoint","of","threads","created","memoryBytes","tids","pc"] as readonly string[]).includes(v276)) fail(p + '.' + v276, 'not there (not in the schema)', v266[v276]);
+		for (const v277 of Object.keys(v267)) {
+			if (!(["checkpoint","of","threads","created","memoryBytes","tids","pc"] as readonly string[]).includes(v277)) fail(p + '.' + v277, 'not there (not in the schema)', v267[v277]);
 		}
 	}
 }
@@ -1984,20 +1990,20 @@ function checkCheckpointInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkFreezeBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v277 = v as Record<string, unknown>;
-	const v278 = v277["pid"];
-	if (v278 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v278 === 'number' && Number.isInteger(v278))) fail(p + ".pid", "an integer", v278);
-	const v279 = v277["frozen"];
-	if (v279 === undefined) fail(p + ".frozen", 'present', undefined);
-	if (!(Array.isArray(v279))) fail(p + ".frozen", "an array", v279);
-	for (let v280 = 0; v280 < v279.length; v280++) {
-		const v281: unknown = v279[v280];
-		checkPid(v281, p + ".frozen" + '[' + v280 + ']', o, d + 1);
+	const v278 = v as Record<string, unknown>;
+	const v279 = v278["pid"];
+	if (v279 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v279 === 'number' && Number.isInteger(v279))) fail(p + ".pid", "an integer", v279);
+	const v280 = v278["frozen"];
+	if (v280 === undefined) fail(p + ".frozen", 'present', undefined);
+	if (!(Array.isArray(v280))) fail(p + ".frozen", "an array", v280);
+	for (let v281 = 0; v281 < v280.length; v281++) {
+		const v282: unknown = v280[v281];
+		checkPid(v282, p + ".frozen" + '[' + v281 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v282 of Object.keys(v277)) {
-			if (!(["pid","frozen"] as readonly string[]).includes(v282)) fail(p + '.' + v282, 'not there (not in the schema)', v277[v282]);
+		for (const v283 of Object.keys(v278)) {
+			if (!(["pid","frozen"] as readonly string[]).includes(v283)) fail(p + '.' + v283, 'not there (not in the schema)', v278[v283]);
 		}
 	}
 }
@@ -2005,19 +2011,19 @@ function checkFreezeBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v283 = v as Record<string, unknown>;
-	const v284 = v283["parentTid"];
-	if (v284 === undefined) fail(p + ".parentTid", 'present', undefined);
-	checkPid(v284, p + ".parentTid", o, d + 1);
-	const v285 = v283["childTid"];
-	if (v285 === undefined) fail(p + ".childTid", 'present', undefined);
-	checkPid(v285, p + ".childTid", o, d + 1);
-	const v286 = v283["name"];
-	if (v286 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v286 === 'string')) fail(p + ".name", "a string", v286);
+	const v284 = v as Record<string, unknown>;
+	const v285 = v284["parentTid"];
+	if (v285 === undefined) fail(p + ".parentTid", 'present', undefined);
+	checkPid(v285, p + ".parentTid", o, d + 1);
+	const v286 = v284["childTid"];
+	if (v286 === undefined) fail(p + ".childTid", 'present', undefined);
+	checkPid(v286, p + ".childTid", o, d + 1);
+	const v287 = v284["name"];
+	if (v287 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v287 === 'string')) fail(p + ".name", "a string", v287);
 	if (o.strict) {
-		for (const v287 of Object.keys(v283)) {
-			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v287)) fail(p + '.' + v287, 'not there (not in the schema)', v283[v287]);
+		for (const v288 of Object.keys(v284)) {
+			if (!(["parentTid","childTid","name"] as readonly string[]).includes(v288)) fail(p + '.' + v288, 'not there (not in the schema)', v284[v288]);
 		}
 	}
 }
@@ -2025,43 +2031,43 @@ function checkRecreatedThread(v: unknown, p: string, o: Opts, d: number): void {
 function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v288 = v as Record<string, unknown>;
-	const v289 = v288["pid"];
-	if (v289 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v289 === 'number' && Number.isInteger(v289))) fail(p + ".pid", "an integer", v289);
-	const v290 = v288["threads"];
-	if (v290 === undefined) fail(p + ".threads", 'present', undefined);
-	if (!(Array.isArray(v290))) fail(p + ".threads", "an array", v290);
-	for (let v291 = 0; v291 < v290.length; v291++) {
-		const v292: unknown = v290[v291];
-		checkRecreatedThread(v292, p + ".threads" + '[' + v291 + ']', o, d + 1);
+	const v289 = v as Record<string, unknown>;
+	const v290 = v289["pid"];
+	if (v290 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v290 === 'number' && Number.isInteger(v290))) fail(p + ".pid", "an integer", v290);
+	const v291 = v289["threads"];
+	if (v291 === undefined) fail(p + ".threads", 'present', undefined);
+	if (!(Array.isArray(v291))) fail(p + ".threads", "an array", v291);
+	for (let v292 = 0; v292 < v291.length; v292++) {
+		const v293: unknown = v291[v292];
+		checkRecreatedThread(v293, p + ".threads" + '[' + v292 + ']', o, d + 1);
 	}
-	const v293 = v288["locksFixed"];
-	if (v293 === undefined) fail(p + ".locksFixed", 'present', undefined);
-	if (!(typeof v293 === 'number' && Number.isInteger(v293))) fail(p + ".locksFixed", "an integer", v293);
-	if (typeof v293 === 'number' && v293 < 0) fail(p + ".locksFixed", ">= 0", v293);
-	const v294 = v288["robustOwnersFixed"];
-	if (v294 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
-	if (!(typeof v294 === 'number' && Number.isInteger(v294))) fail(p + ".robustOwnersFixed", "an integer", v294);
-	if (typeof v294 === 'number' && v294 < 0) fail(p + ".robustOwnersFixed", ">= 0", v294);
-	const v295 = v288["descriptorsRestored"];
-	if (v295 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
-	if (!(typeof v295 === 'number' && Number.isInteger(v295))) fail(p + ".descriptorsRestored", "an integer", v295);
-	if (typeof v295 === 'number' && v295 < 0) fail(p + ".descriptorsRestored", ">= 0", v295);
-	const v296 = v288["us"];
-	if (v296 === undefined) fail(p + ".us", 'present', undefined);
-	if (!(typeof v296 === 'number' && Number.isInteger(v296))) fail(p + ".us", "an integer", v296);
-	if (typeof v296 === 'number' && v296 < 0) fail(p + ".us", ">= 0", v296);
-	const v297 = v288["warnings"];
-	if (v297 === undefined) fail(p + ".warnings", 'present', undefined);
-	if (!(Array.isArray(v297))) fail(p + ".warnings", "an array", v297);
-	for (let v298 = 0; v298 < v297.length; v298++) {
-		const v299: unknown = v297[v298];
-		if (!(typeof v299 === 'string')) fail(p + ".warnings" + '[' + v298 + ']', "a string", v299);
+	const v294 = v289["locksFixed"];
+	if (v294 === undefined) fail(p + ".locksFixed", 'present', undefined);
+	if (!(typeof v294 === 'number' && Number.isInteger(v294))) fail(p + ".locksFixed", "an integer", v294);
+	if (typeof v294 === 'number' && v294 < 0) fail(p + ".locksFixed", ">= 0", v294);
+	const v295 = v289["robustOwnersFixed"];
+	if (v295 === undefined) fail(p + ".robustOwnersFixed", 'present', undefined);
+	if (!(typeof v295 === 'number' && Number.isInteger(v295))) fail(p + ".robustOwnersFixed", "an integer", v295);
+	if (typeof v295 === 'number' && v295 < 0) fail(p + ".robustOwnersFixed", ">= 0", v295);
+	const v296 = v289["descriptorsRestored"];
+	if (v296 === undefined) fail(p + ".descriptorsRestored", 'present', undefined);
+	if (!(typeof v296 === 'number' && Number.isInteger(v296))) fail(p + ".descriptorsRestored", "an integer", v296);
+	if (typeof v296 === 'number' && v296 < 0) fail(p + ".descriptorsRestored", ">= 0", v296);
+	const v297 = v289["us"];
+	if (v297 === undefined) fail(p + ".us", 'present', undefined);
+	if (!(typeof v297 === 'number' && Number.isInteger(v297))) fail(p + ".us", "an integer", v297);
+	if (typeof v297 === 'number' && v297 < 0) fail(p + ".us", ">= 0", v297);
+	const v298 = v289["warnings"];
+	if (v298 === undefined) fail(p + ".warnings", 'present', undefined);
+	if (!(Array.isArray(v298))) fail(p + ".warnings", "an array", v298);
+	for (let v299 = 0; v299 < v298.length; v299++) {
+		const v300: unknown = v298[v299];
+		if (!(typeof v300 === 'string')) fail(p + ".warnings" + '[' + v299 + ']', "a string", v300);
 	}
 	if (o.strict) {
-		for (const v300 of Object.keys(v288)) {
-			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v300)) fail(p + '.' + v300, 'not there (not in the schema)', v288[v300]);
+		for (const v301 of Object.keys(v289)) {
+			if (!(["pid","threads","locksFixed","robustOwnersFixed","descriptorsRestored","us","warnings"] as readonly string[]).includes(v301)) fail(p + '.' + v301, 'not there (not in the schema)', v289[v301]);
 		}
 	}
 }
@@ -2069,28 +2075,28 @@ function checkRecreateBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v301 = v as Record<string, unknown>;
-	const v302 = v301["address"];
-	if (v302 === undefined) fail(p + ".address", 'present', undefined);
-	checkHex(v302, p + ".address", o, d + 1);
-	const v303 = v301["futex"];
-	if (v303 === undefined) fail(p + ".futex", 'present', undefined);
-	checkHex(v303, p + ".futex", o, d + 1);
-	const v304 = v301["symbol"];
-	if (v304 === undefined) fail(p + ".symbol", 'present', undefined);
-	if (!(typeof v304 === 'string')) fail(p + ".symbol", "a string", v304);
-	const v305 = v301["type"];
-	if (v305 === undefined) fail(p + ".type", 'present', undefined);
-	if (typeof v305 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v305)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v305);
-	const v306 = v301["ownerTid"];
-	if (v306 === undefined) fail(p + ".ownerTid", 'present', undefined);
-	checkPid(v306, p + ".ownerTid", o, d + 1);
-	const v307 = v301["ownerName"];
-	if (v307 === undefined) fail(p + ".ownerName", 'present', undefined);
-	if (!(typeof v307 === 'string')) fail(p + ".ownerName", "a string", v307);
+	const v302 = v as Record<string, unknown>;
+	const v303 = v302["address"];
+	if (v303 === undefined) fail(p + ".address", 'present', undefined);
+	checkHex(v303, p + ".address", o, d + 1);
+	const v304 = v302["futex"];
+	if (v304 === undefined) fail(p + ".futex", 'present', undefined);
+	checkHex(v304, p + ".futex", o, d + 1);
+	const v305 = v302["symbol"];
+	if (v305 === undefined) fail(p + ".symbol", 'present', undefined);
+	if (!(typeof v305 === 'string')) fail(p + ".symbol", "a string", v305);
+	const v306 = v302["type"];
+	if (v306 === undefined) fail(p + ".type", 'present', undefined);
+	if (typeof v306 !== 'string' || !["pthread_mutex_t","pthread_rwlock_t"].includes(v306)) fail(p + ".type", "one of pthread_mutex_t|pthread_rwlock_t", v306);
+	const v307 = v302["ownerTid"];
+	if (v307 === undefined) fail(p + ".ownerTid", 'present', undefined);
+	checkPid(v307, p + ".ownerTid", o, d + 1);
+	const v308 = v302["ownerName"];
+	if (v308 === undefined) fail(p + ".ownerName", 'present', undefined);
+	if (!(typeof v308 === 'string')) fail(p + ".ownerName", "a string", v308);
 	if (o.strict) {
-		for (const v308 of Object.keys(v301)) {
-			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v308)) fail(p + '.' + v308, 'not there (not in the schema)', v301[v308]);
+		for (const v309 of Object.keys(v302)) {
+			if (!(["address","futex","symbol","type","ownerTid","ownerName"] as readonly string[]).includes(v309)) fail(p + '.' + v309, 'not there (not in the schema)', v302[v309]);
 		}
 	}
 }
@@ -2098,17 +2104,17 @@ function checkHeldLock(v: unknown, p: string, o: Opts, d: number): void {
 function checkWatchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v309 = v as Record<string, unknown>;
-	const v310 = v309["pid"];
-	if (v310 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v310 === 'number' && Number.isInteger(v310))) fail(p + ".pid", "an integer", v310);
-	const v311 = v309["slot"];
-	if (v311 === undefined) fail(p + ".slot", 'present', undefined);
-	if (!(typeof v311 === 'number' && Number.isInteger(v311))) fail(p + ".slot", "an integer", v311);
-	if (typeof v311 === 'number' && v311 < 0) fail(p + ".slot", ">= 0", v311);
+	const v310 = v as Record<string, unknown>;
+	const v311 = v310["pid"];
+	if (v311 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v311 === 'number' && Number.isInteger(v311))) fail(p + ".pid", "an integer", v311);
+	const v312 = v310["slot"];
+	if (v312 === undefined) fail(p + ".slot", 'present', undefined);
+	if (!(typeof v312 === 'number' && Number.isInteger(v312))) fail(p + ".slot", "an integer", v312);
+	if (typeof v312 === 'number' && v312 < 0) fail(p + ".slot", ">= 0", v312);
 	if (o.strict) {
-		for (const v312 of Object.keys(v309)) {
-			if (!(["pid","slot"] as readonly string[]).includes(v312)) fail(p + '.' + v312, 'not there (not in the schema)', v309[v312]);
+		for (const v313 of Object.keys(v310)) {
+			if (!(["pid","slot"] as readonly string[]).includes(v313)) fail(p + '.' + v313, 'not there (not in the schema)', v310[v313]);
 		}
 	}
 }
@@ -2122,37 +2128,37 @@ function checkTypeId(v: unknown, p: string, o: Opts, d: number): void {
 function checkFrameVar(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v313 = v as Record<string, unknown>;
-	const v314 = v313["name"];
-	if (v314 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v314 === 'string')) fail(p + ".name", "a string", v314);
-	const v315 = v313["kind"];
-	if (v315 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v315 !== 'string' || !["param","local"].includes(v315)) fail(p + ".kind", "one of param|local", v315);
-	const v316 = v313["type"];
-	if (v316 === undefined) fail(p + ".type", 'present', undefined);
-	if (v316 !== null) {
-		checkTypeId(v316, p + ".type", o, d + 1);
+	const v314 = v as Record<string, unknown>;
+	const v315 = v314["name"];
+	if (v315 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v315 === 'string')) fail(p + ".name", "a string", v315);
+	const v316 = v314["kind"];
+	if (v316 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v316 !== 'string' || !["param","local"].includes(v316)) fail(p + ".kind", "one of param|local", v316);
+	const v317 = v314["type"];
+	if (v317 === undefined) fail(p + ".type", 'present', undefined);
+	if (v317 !== null) {
+		checkTypeId(v317, p + ".type", o, d + 1);
 	}
-	const v317 = v313["address"];
-	if (v317 !== undefined) {
-		checkHex(v317, p + ".address", o, d + 1);
-	}
-	const v318 = v313["register"];
+	const v318 = v314["address"];
 	if (v318 !== undefined) {
-		if (!(typeof v318 === 'string')) fail(p + ".register", "a string", v318);
+		checkHex(v318, p + ".address", o, d + 1);
 	}
-	const v319 = v313["bytes"];
+	const v319 = v314["register"];
 	if (v319 !== undefined) {
-		if (!(typeof v319 === 'string')) fail(p + ".bytes", "a string", v319);
+		if (!(typeof v319 === 'string')) fail(p + ".register", "a string", v319);
 	}
-	const v320 = v313["unavailable"];
+	const v320 = v314["bytes"];
 	if (v320 !== undefined) {
-		if (!(typeof v320 === 'string')) fail(p + ".unavailable", "a string", v320);
+		if (!(typeof v320 === 'string')) fail(p + ".bytes", "a string", v320);
+	}
+	const v321 = v314["unavailable"];
+	if (v321 !== undefined) {
+		if (!(typeof v321 === 'string')) fail(p + ".unavailable", "a string", v321);
 	}
 	if (o.strict) {
-		for (const v321 of Object.keys(v313)) {
-			if (!(["name","kind","type","address","register","bytes","unavailable"] as readonly string[]).includes(v321)) fail(p + '.' + v321, 'not there (not in the schema)', v313[v321]);
+		for (const v322 of Object.keys(v314)) {
+			if (!(["name","kind","type","address","register","bytes","unavailable"] as readonly string[]).includes(v322)) fail(p + '.' + v322, 'not there (not in the schema)', v314[v322]);
 		}
 	}
 }
@@ -2160,35 +2166,35 @@ function checkFrameVar(v: unknown, p: string, o: Opts, d: number): void {
 function checkFrameVarsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v322 = v as Record<string, unknown>;
-	const v323 = v322["pid"];
-	if (v323 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v323 === 'number' && Number.isInteger(v323))) fail(p + ".pid", "an integer", v323);
-	const v324 = v322["tid"];
-	if (v324 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v324 === 'number' && Number.isInteger(v324))) fail(p + ".tid", "an integer", v324);
-	const v325 = v322["frame"];
-	if (v325 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v325 === 'number' && Number.isInteger(v325))) fail(p + ".frame", "an integer", v325);
-	const v326 = v322["pc"];
-	if (v326 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v326, p + ".pc", o, d + 1);
-	const v327 = v322["function"];
-	if (v327 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v327 === 'string' || v327 === null)) fail(p + ".function", "a string or null", v327);
-	const v328 = v322["note"];
-	if (v328 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v328 === 'string' || v328 === null)) fail(p + ".note", "a string or null", v328);
-	const v329 = v322["variables"];
-	if (v329 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v329))) fail(p + ".variables", "an array", v329);
-	for (let v330 = 0; v330 < v329.length; v330++) {
-		const v331: unknown = v329[v330];
-		checkFrameVar(v331, p + ".variables" + '[' + v330 + ']', o, d + 1);
+	const v323 = v as Record<string, unknown>;
+	const v324 = v323["pid"];
+	if (v324 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v324 === 'number' && Number.isInteger(v324))) fail(p + ".pid", "an integer", v324);
+	const v325 = v323["tid"];
+	if (v325 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v325 === 'number' && Number.isInteger(v325))) fail(p + ".tid", "an integer", v325);
+	const v326 = v323["frame"];
+	if (v326 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v326 === 'number' && Number.isInteger(v326))) fail(p + ".frame", "an integer", v326);
+	const v327 = v323["pc"];
+	if (v327 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v327, p + ".pc", o, d + 1);
+	const v328 = v323["function"];
+	if (v328 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v328 === 'string' || v328 === null)) fail(p + ".function", "a string or null", v328);
+	const v329 = v323["note"];
+	if (v329 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v329 === 'string' || v329 === null)) fail(p + ".note", "a string or null", v329);
+	const v330 = v323["variables"];
+	if (v330 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v330))) fail(p + ".variables", "an array", v330);
+	for (let v331 = 0; v331 < v330.length; v331++) {
+		const v332: unknown = v330[v331];
+		checkFrameVar(v332, p + ".variables" + '[' + v331 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v332 of Object.keys(v322)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v332)) fail(p + '.' + v332, 'not there (not in the schema)', v322[v332]);
+		for (const v333 of Object.keys(v323)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v333)) fail(p + '.' + v333, 'not there (not in the schema)', v323[v333]);
 		}
 	}
 }
@@ -2196,29 +2202,29 @@ function checkFrameVarsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeField(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v333 = v as Record<string, unknown>;
-	const v334 = v333["name"];
-	if (v334 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v334 === 'string' || v334 === null)) fail(p + ".name", "a string or null", v334);
-	const v335 = v333["type"];
-	if (v335 === undefined) fail(p + ".type", 'present', undefined);
-	if (v335 !== null) {
-		checkTypeId(v335, p + ".type", o, d + 1);
+	const v334 = v as Record<string, unknown>;
+	const v335 = v334["name"];
+	if (v335 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v335 === 'string' || v335 === null)) fail(p + ".name", "a string or null", v335);
+	const v336 = v334["type"];
+	if (v336 === undefined) fail(p + ".type", 'present', undefined);
+	if (v336 !== null) {
+		checkTypeId(v336, p + ".type", o, d + 1);
 	}
-	const v336 = v333["offset"];
-	if (v336 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v336 === 'number' && Number.isInteger(v336))) fail(p + ".offset", "an integer", v336);
-	const v337 = v333["bitSize"];
-	if (v337 !== undefined) {
-		if (!(typeof v337 === 'number' && Number.isInteger(v337))) fail(p + ".bitSize", "an integer", v337);
-	}
-	const v338 = v333["bitOffset"];
+	const v337 = v334["offset"];
+	if (v337 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v337 === 'number' && Number.isInteger(v337))) fail(p + ".offset", "an integer", v337);
+	const v338 = v334["bitSize"];
 	if (v338 !== undefined) {
-		if (!(typeof v338 === 'number' && Number.isInteger(v338))) fail(p + ".bitOffset", "an integer", v338);
+		if (!(typeof v338 === 'number' && Number.isInteger(v338))) fail(p + ".bitSize", "an integer", v338);
+	}
+	const v339 = v334["bitOffset"];
+	if (v339 !== undefined) {
+		if (!(typeof v339 === 'number' && Number.isInteger(v339))) fail(p + ".bitOffset", "an integer", v339);
 	}
 	if (o.strict) {
-		for (const v339 of Object.keys(v333)) {
-			if (!(["name","type","offset","bitSize","bitOffset"] as readonly string[]).includes(v339)) fail(p + '.' + v339, 'not there (not in the schema)', v333[v339]);
+		for (const v340 of Object.keys(v334)) {
+			if (!(["name","type","offset","bitSize","bitOffset"] as readonly string[]).includes(v340)) fail(p + '.' + v340, 'not there (not in the schema)', v334[v340]);
 		}
 	}
 }
@@ -2226,77 +2232,77 @@ function checkTypeField(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeLayout(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v340 = v as Record<string, unknown>;
-	const v341 = v340["id"];
-	if (v341 === undefined) fail(p + ".id", 'present', undefined);
-	checkTypeId(v341, p + ".id", o, d + 1);
-	const v342 = v340["name"];
-	if (v342 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v342 === 'string')) fail(p + ".name", "a string", v342);
-	const v343 = v340["kind"];
-	if (v343 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v343 !== 'string' || !["base","pointer","typedef","qualified","struct","union","enum","array","function","other"].includes(v343)) fail(p + ".kind", "one of base|pointer|typedef|qualified|struct|union|enum|array|function|other", v343);
-	const v344 = v340["size"];
-	if (v344 !== undefined) {
-		if (!(typeof v344 === 'number' && Number.isInteger(v344))) fail(p + ".size", "an integer", v344);
-	}
-	const v345 = v340["encoding"];
+	const v341 = v as Record<string, unknown>;
+	const v342 = v341["id"];
+	if (v342 === undefined) fail(p + ".id", 'present', undefined);
+	checkTypeId(v342, p + ".id", o, d + 1);
+	const v343 = v341["name"];
+	if (v343 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v343 === 'string')) fail(p + ".name", "a string", v343);
+	const v344 = v341["kind"];
+	if (v344 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v344 !== 'string' || !["base","pointer","typedef","qualified","struct","union","enum","array","function","other"].includes(v344)) fail(p + ".kind", "one of base|pointer|typedef|qualified|struct|union|enum|array|function|other", v344);
+	const v345 = v341["size"];
 	if (v345 !== undefined) {
-		if (typeof v345 !== 'string' || !["signed","unsigned","signedChar","unsignedChar","bool","float","other"].includes(v345)) fail(p + ".encoding", "one of signed|unsigned|signedChar|unsignedChar|bool|float|other", v345);
+		if (!(typeof v345 === 'number' && Number.isInteger(v345))) fail(p + ".size", "an integer", v345);
 	}
-	const v346 = v340["target"];
+	const v346 = v341["encoding"];
 	if (v346 !== undefined) {
-		if (v346 !== null) {
-			checkTypeId(v346, p + ".target", o, d + 1);
-		}
+		if (typeof v346 !== 'string' || !["signed","unsigned","signedChar","unsignedChar","bool","float","other"].includes(v346)) fail(p + ".encoding", "one of signed|unsigned|signedChar|unsignedChar|bool|float|other", v346);
 	}
-	const v347 = v340["declaration"];
+	const v347 = v341["target"];
 	if (v347 !== undefined) {
-		if (!(typeof v347 === 'boolean')) fail(p + ".declaration", "a boolean", v347);
-	}
-	const v348 = v340["fields"];
-	if (v348 !== undefined) {
-		if (!(Array.isArray(v348))) fail(p + ".fields", "an array", v348);
-		for (let v349 = 0; v349 < v348.length; v349++) {
-			const v350: unknown = v348[v349];
-			checkTypeField(v350, p + ".fields" + '[' + v349 + ']', o, d + 1);
+		if (v347 !== null) {
+			checkTypeId(v347, p + ".target", o, d + 1);
 		}
 	}
-	const v351 = v340["signed"];
-	if (v351 !== undefined) {
-		if (!(typeof v351 === 'boolean')) fail(p + ".signed", "a boolean", v351);
+	const v348 = v341["declaration"];
+	if (v348 !== undefined) {
+		if (!(typeof v348 === 'boolean')) fail(p + ".declaration", "a boolean", v348);
 	}
-	const v352 = v340["enumerators"];
+	const v349 = v341["fields"];
+	if (v349 !== undefined) {
+		if (!(Array.isArray(v349))) fail(p + ".fields", "an array", v349);
+		for (let v350 = 0; v350 < v349.length; v350++) {
+			const v351: unknown = v349[v350];
+			checkTypeField(v351, p + ".fields" + '[' + v350 + ']', o, d + 1);
+		}
+	}
+	const v352 = v341["signed"];
 	if (v352 !== undefined) {
-		if (!(Array.isArray(v352))) fail(p + ".enumerators", "an array", v352);
-		for (let v353 = 0; v353 < v352.length; v353++) {
-			const v354: unknown = v352[v353];
-			if (!(isObject(v354))) fail(p + ".enumerators" + '[' + v353 + ']', "an object", v354);
-			const v355 = v354 as Record<string, unknown>;
-			const v356 = v355["name"];
-			if (v356 === undefined) fail(p + ".enumerators" + '[' + v353 + ']' + ".name", 'present', undefined);
-			if (!(typeof v356 === 'string')) fail(p + ".enumerators" + '[' + v353 + ']' + ".name", "a string", v356);
-			const v357 = v355["value"];
-			if (v357 === undefined) fail(p + ".enumerators" + '[' + v353 + ']' + ".value", 'present', undefined);
-			if (!(typeof v357 === 'string')) fail(p + ".enumerators" + '[' + v353 + ']' + ".value", "a string", v357);
+		if (!(typeof v352 === 'boolean')) fail(p + ".signed", "a boolean", v352);
+	}
+	const v353 = v341["enumerators"];
+	if (v353 !== undefined) {
+		if (!(Array.isArray(v353))) fail(p + ".enumerators", "an array", v353);
+		for (let v354 = 0; v354 < v353.length; v354++) {
+			const v355: unknown = v353[v354];
+			if (!(isObject(v355))) fail(p + ".enumerators" + '[' + v354 + ']', "an object", v355);
+			const v356 = v355 as Record<string, unknown>;
+			const v357 = v356["name"];
+			if (v357 === undefined) fail(p + ".enumerators" + '[' + v354 + ']' + ".name", 'present', undefined);
+			if (!(typeof v357 === 'string')) fail(p + ".enumerators" + '[' + v354 + ']' + ".name", "a string", v357);
+			const v358 = v356["value"];
+			if (v358 === undefined) fail(p + ".enumerators" + '[' + v354 + ']' + ".value", 'present', undefined);
+			if (!(typeof v358 === 'string')) fail(p + ".enumerators" + '[' + v354 + ']' + ".value", "a string", v358);
 			if (o.strict) {
-				for (const v358 of Object.keys(v355)) {
-					if (!(["name","value"] as readonly string[]).includes(v358)) fail(p + ".enumerators" + '[' + v353 + ']' + '.' + v358, 'not there (not in the schema)', v355[v358]);
+				for (const v359 of Object.keys(v356)) {
+					if (!(["name","value"] as readonly string[]).includes(v359)) fail(p + ".enumerators" + '[' + v354 + ']' + '.' + v359, 'not there (not in the schema)', v356[v359]);
 				}
 			}
 		}
 	}
-	const v359 = v340["dims"];
-	if (v359 !== undefined) {
-		if (!(Array.isArray(v359))) fail(p + ".dims", "an array", v359);
-		for (let v360 = 0; v360 < v359.length; v360++) {
-			const v361: unknown = v359[v360];
-			if (!(typeof v361 === 'number' && Number.isInteger(v361))) fail(p + ".dims" + '[' + v360 + ']', "an integer", v361);
+	const v360 = v341["dims"];
+	if (v360 !== undefined) {
+		if (!(Array.isArray(v360))) fail(p + ".dims", "an array", v360);
+		for (let v361 = 0; v361 < v360.length; v361++) {
+			const v362: unknown = v360[v361];
+			if (!(typeof v362 === 'number' && Number.isInteger(v362))) fail(p + ".dims" + '[' + v361 + ']', "an integer", v362);
 		}
 	}
 	if (o.strict) {
-		for (const v362 of Object.keys(v340)) {
-			if (!(["id","name","kind","size","encoding","target","declaration","fields","signed","enumerators","dims"] as readonly string[]).includes(v362)) fail(p + '.' + v362, 'not there (not in the schema)', v340[v362]);
+		for (const v363 of Object.keys(v341)) {
+			if (!(["id","name","kind","size","encoding","target","declaration","fields","signed","enumerators","dims"] as readonly string[]).includes(v363)) fail(p + '.' + v363, 'not there (not in the schema)', v341[v363]);
 		}
 	}
 }
@@ -2304,18 +2310,18 @@ function checkTypeLayout(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypeInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v363 = v as Record<string, unknown>;
-	const v364 = v363["pid"];
-	if (v364 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v364 === 'number' && Number.isInteger(v364))) fail(p + ".pid", "an integer", v364);
-	const v365 = v363["type"];
-	if (v365 === undefined) fail(p + ".type", 'present', undefined);
-	if (v365 !== null) {
-		checkTypeLayout(v365, p + ".type", o, d + 1);
+	const v364 = v as Record<string, unknown>;
+	const v365 = v364["pid"];
+	if (v365 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v365 === 'number' && Number.isInteger(v365))) fail(p + ".pid", "an integer", v365);
+	const v366 = v364["type"];
+	if (v366 === undefined) fail(p + ".type", 'present', undefined);
+	if (v366 !== null) {
+		checkTypeLayout(v366, p + ".type", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v366 of Object.keys(v363)) {
-			if (!(["pid","type"] as readonly string[]).includes(v366)) fail(p + '.' + v366, 'not there (not in the schema)', v363[v366]);
+		for (const v367 of Object.keys(v364)) {
+			if (!(["pid","type"] as readonly string[]).includes(v367)) fail(p + '.' + v367, 'not there (not in the schema)', v364[v367]);
 		}
 	}
 }
@@ -2323,16 +2329,16 @@ function checkTypeInfoBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v367 = v as Record<string, unknown>;
-	const v368 = v367["pid"];
-	if (v368 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v368 === 'number' && Number.isInteger(v368))) fail(p + ".pid", "an integer", v368);
-	const v369 = v367["variable"];
-	if (v369 === undefined) fail(p + ".variable", 'present', undefined);
-	checkLocalVariable(v369, p + ".variable", o, d + 1);
+	const v368 = v as Record<string, unknown>;
+	const v369 = v368["pid"];
+	if (v369 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v369 === 'number' && Number.isInteger(v369))) fail(p + ".pid", "an integer", v369);
+	const v370 = v368["variable"];
+	if (v370 === undefined) fail(p + ".variable", 'present', undefined);
+	checkLocalVariable(v370, p + ".variable", o, d + 1);
 	if (o.strict) {
-		for (const v370 of Object.keys(v367)) {
-			if (!(["pid","variable"] as readonly string[]).includes(v370)) fail(p + '.' + v370, 'not there (not in the schema)', v367[v370]);
+		for (const v371 of Object.keys(v368)) {
+			if (!(["pid","variable"] as readonly string[]).includes(v371)) fail(p + '.' + v371, 'not there (not in the schema)', v368[v371]);
 		}
 	}
 }
@@ -2340,20 +2346,20 @@ function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v371 = v as Record<string, unknown>;
-	const v372 = v371["pid"];
-	if (v372 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v372 === 'number' && Number.isInteger(v372))) fail(p + ".pid", "an integer", v372);
-	const v373 = v371["variables"];
-	if (v373 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v373))) fail(p + ".variables", "an array", v373);
-	for (let v374 = 0; v374 < v373.length; v374++) {
-		const v375: unknown = v373[v374];
-		checkLocalVariable(v375, p + ".variables" + '[' + v374 + ']', o, d + 1);
+	const v372 = v as Record<string, unknown>;
+	const v373 = v372["pid"];
+	if (v373 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v373 === 'number' && Number.isInteger(v373))) fail(p + ".pid", "an integer", v373);
+	const v374 = v372["variables"];
+	if (v374 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v374))) fail(p + ".variables", "an array", v374);
+	for (let v375 = 0; v375 < v374.length; v375++) {
+		const v376: unknown = v374[v375];
+		checkLocalVariable(v376, p + ".variables" + '[' + v375 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v376 of Object.keys(v371)) {
-			if (!(["pid","variables"] as readonly string[]).includes(v376)) fail(p + '.' + v376, 'not there (not in the schema)', v371[v376]);
+		for (const v377 of Object.keys(v372)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v377)) fail(p + '.' + v377, 'not there (not in the schema)', v372[v377]);
 		}
 	}
 }
@@ -2361,13 +2367,13 @@ function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v377 = v as Record<string, unknown>;
-	const v378 = v377["pid"];
-	if (v378 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v378 === 'number' && Number.isInteger(v378))) fail(p + ".pid", "an integer", v378);
+	const v378 = v as Record<string, unknown>;
+	const v379 = v378["pid"];
+	if (v379 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v379 === 'number' && Number.isInteger(v379))) fail(p + ".pid", "an integer", v379);
 	if (o.strict) {
-		for (const v379 of Object.keys(v377)) {
-			if (!(["pid"] as readonly string[]).includes(v379)) fail(p + '.' + v379, 'not there (not in the schema)', v377[v379]);
+		for (const v380 of Object.keys(v378)) {
+			if (!(["pid"] as readonly string[]).includes(v380)) fail(p + '.' + v380, 'not there (not in the schema)', v378[v380]);
 		}
 	}
 }
@@ -2375,23 +2381,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v380 = v as Record<string, unknown>;
-	const v381 = v380["pid"];
-	if (v381 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v381 === 'number' && Number.isInteger(v381))) fail(p + ".pid", "an integer", v381);
-	const v382 = v380["stopped"];
-	if (v382 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v382 === 'boolean')) fail(p + ".stopped", "a boolean", v382);
-	const v383 = v380["tids"];
-	if (v383 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v383))) fail(p + ".tids", "an array", v383);
-	for (let v384 = 0; v384 < v383.length; v384++) {
-		const v385: unknown = v383[v384];
-		if (!(typeof v385 === 'number' && Number.isInteger(v385))) fail(p + ".tids" + '[' + v384 + ']', "an integer", v385);
+	const v381 = v as Record<string, unknown>;
+	const v382 = v381["pid"];
+	if (v382 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v382 === 'number' && Number.isInteger(v382))) fail(p + ".pid", "an integer", v382);
+	const v383 = v381["stopped"];
+	if (v383 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v383 === 'boolean')) fail(p + ".stopped", "a boolean", v383);
+	const v384 = v381["tids"];
+	if (v384 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v384))) fail(p + ".tids", "an array", v384);
+	for (let v385 = 0; v385 < v384.length; v385++) {
+		const v386: unknown = v384[v385];
+		if (!(typeof v386 === 'number' && Number.isInteger(v386))) fail(p + ".tids" + '[' + v385 + ']', "an integer", v386);
 	}
 	if (o.strict) {
-		for (const v386 of Object.keys(v380)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v386)) fail(p + '.' + v386, 'not there (not in the schema)', v380[v386]);
+		for (const v387 of Object.keys(v381)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v387)) fail(p + '.' + v387, 'not there (not in the schema)', v381[v387]);
 		}
 	}
 }
@@ -2399,23 +2405,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v387 = v as Record<string, unknown>;
-	const v388 = v387["pid"];
-	if (v388 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v388 === 'number' && Number.isInteger(v388))) fail(p + ".pid", "an integer", v388);
-	const v389 = v387["pauseUs"];
-	if (v389 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v389 === 'number' && Number.isInteger(v389))) fail(p + ".pauseUs", "an integer", v389);
-	const v390 = v387["tids"];
-	if (v390 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v390))) fail(p + ".tids", "an array", v390);
-	for (let v391 = 0; v391 < v390.length; v391++) {
-		const v392: unknown = v390[v391];
-		if (!(typeof v392 === 'number' && Number.isInteger(v392))) fail(p + ".tids" + '[' + v391 + ']', "an integer", v392);
+	const v388 = v as Record<string, unknown>;
+	const v389 = v388["pid"];
+	if (v389 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v389 === 'number' && Number.isInteger(v389))) fail(p + ".pid", "an integer", v389);
+	const v390 = v388["pauseUs"];
+	if (v390 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v390 === 'number' && Number.isInteger(v390))) fail(p + ".pauseUs", "an integer", v390);
+	const v391 = v388["tids"];
+	if (v391 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v391))) fail(p + ".tids", "an array", v391);
+	for (let v392 = 0; v392 < v391.length; v392++) {
+		const v393: unknown = v391[v392];
+		if (!(typeof v393 === 'number' && Number.isInteger(v393))) fail(p + ".tids" + '[' + v392 + ']', "an integer", v393);
 	}
 	if (o.strict) {
-		for (const v393 of Object.keys(v387)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v393)) fail(p + '.' + v393, 'not there (not in the schema)', v387[v393]);
+		for (const v394 of Object.keys(v388)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v394)) fail(p + '.' + v394, 'not there (not in the schema)', v388[v394]);
 		}
 	}
 }
@@ -2423,26 +2429,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v394 = v as Record<string, unknown>;
-	const v395 = v394["pid"];
-	if (v395 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v395 === 'number' && Number.isInteger(v395))) fail(p + ".pid", "an integer", v395);
-	const v396 = v394["stdoutFd"];
-	if (v396 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v396 === 'number' && Number.isInteger(v396))) fail(p + ".stdoutFd", "an integer", v396);
-	const v397 = v394["stderrFd"];
-	if (v397 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v397 === 'number' && Number.isInteger(v397))) fail(p + ".stderrFd", "an integer", v397);
-	const v398 = v394["tids"];
-	if (v398 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v398))) fail(p + ".tids", "an array", v398);
-	for (let v399 = 0; v399 < v398.length; v399++) {
-		const v400: unknown = v398[v399];
-		if (!(typeof v400 === 'number' && Number.isInteger(v400))) fail(p + ".tids" + '[' + v399 + ']', "an integer", v400);
+	const v395 = v as Record<string, unknown>;
+	const v396 = v395["pid"];
+	if (v396 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v396 === 'number' && Number.isInteger(v396))) fail(p + ".pid", "an integer", v396);
+	const v397 = v395["stdoutFd"];
+	if (v397 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v397 === 'number' && Number.isInteger(v397))) fail(p + ".stdoutFd", "an integer", v397);
+	const v398 = v395["stderrFd"];
+	if (v398 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v398 === 'number' && Number.isInteger(v398))) fail(p + ".stderrFd", "an integer", v398);
+	const v399 = v395["tids"];
+	if (v399 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v399))) fail(p + ".tids", "an array", v399);
+	for (let v400 = 0; v400 < v399.length; v400++) {
+		const v401: unknown = v399[v400];
+		if (!(typeof v401 === 'number' && Number.isInteger(v401))) fail(p + ".tids" + '[' + v400 + ']', "an integer", v401);
 	}
 	if (o.strict) {
-		for (const v401 of Object.keys(v394)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v401)) fail(p + '.' + v401, 'not there (not in the schema)', v394[v401]);
+		for (const v402 of Object.keys(v395)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v402)) fail(p + '.' + v402, 'not there (not in the schema)', v395[v402]);
 		}
 	}
 }
@@ -2450,57 +2456,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v402 = v as Record<string, unknown>;
-	const v403 = v402["pid"];
-	if (v403 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v403 === 'number' && Number.isInteger(v403))) fail(p + ".pid", "an integer", v403);
-	const v404 = v402["tid"];
-	if (v404 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v404 === 'number' && Number.isInteger(v404))) fail(p + ".tid", "an integer", v404);
-	const v405 = v402["pc"];
-	if (v405 !== undefined) {
-		checkHex(v405, p + ".pc", o, d + 1);
-	}
-	const v406 = v402["interrupted"];
+	const v403 = v as Record<string, unknown>;
+	const v404 = v403["pid"];
+	if (v404 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v404 === 'number' && Number.isInteger(v404))) fail(p + ".pid", "an integer", v404);
+	const v405 = v403["tid"];
+	if (v405 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v405 === 'number' && Number.isInteger(v405))) fail(p + ".tid", "an integer", v405);
+	const v406 = v403["pc"];
 	if (v406 !== undefined) {
-		if (!(typeof v406 === 'boolean')) fail(p + ".interrupted", "a boolean", v406);
+		checkHex(v406, p + ".pc", o, d + 1);
 	}
-	const v407 = v402["reason"];
+	const v407 = v403["interrupted"];
 	if (v407 !== undefined) {
-		if (typeof v407 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v407)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v407);
+		if (!(typeof v407 === 'boolean')) fail(p + ".interrupted", "a boolean", v407);
 	}
-	const v408 = v402["stopTid"];
+	const v408 = v403["reason"];
 	if (v408 !== undefined) {
-		if (!(typeof v408 === 'number' && Number.isInteger(v408))) fail(p + ".stopTid", "an integer", v408);
+		if (typeof v408 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v408)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v408);
 	}
-	const v409 = v402["signal"];
+	const v409 = v403["stopTid"];
 	if (v409 !== undefined) {
-		if (!(typeof v409 === 'number' && Number.isInteger(v409))) fail(p + ".signal", "an integer", v409);
-		if (typeof v409 === 'number' && v409 < 1) fail(p + ".signal", ">= 1", v409);
-		if (typeof v409 === 'number' && v409 > 64) fail(p + ".signal", "<= 64", v409);
+		if (!(typeof v409 === 'number' && Number.isInteger(v409))) fail(p + ".stopTid", "an integer", v409);
 	}
-	const v410 = v402["addr"];
+	const v410 = v403["signal"];
 	if (v410 !== undefined) {
-		checkHex(v410, p + ".addr", o, d + 1);
+		if (!(typeof v410 === 'number' && Number.isInteger(v410))) fail(p + ".signal", "an integer", v410);
+		if (typeof v410 === 'number' && v410 < 1) fail(p + ".signal", ">= 1", v410);
+		if (typeof v410 === 'number' && v410 > 64) fail(p + ".signal", "<= 64", v410);
 	}
-	const v411 = v402["singleSteps"];
+	const v411 = v403["addr"];
 	if (v411 !== undefined) {
-		if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".singleSteps", "an integer", v411);
-		if (typeof v411 === 'number' && v411 < 0) fail(p + ".singleSteps", ">= 0", v411);
+		checkHex(v411, p + ".addr", o, d + 1);
 	}
-	const v412 = v402["continues"];
+	const v412 = v403["singleSteps"];
 	if (v412 !== undefined) {
-		if (!(typeof v412 === 'number' && Number.isInteger(v412))) fail(p + ".continues", "an integer", v412);
-		if (typeof v412 === 'number' && v412 < 0) fail(p + ".continues", ">= 0", v412);
+		if (!(typeof v412 === 'number' && Number.isInteger(v412))) fail(p + ".singleSteps", "an integer", v412);
+		if (typeof v412 === 'number' && v412 < 0) fail(p + ".singleSteps", ">= 0", v412);
 	}
-	const v413 = v402["us"];
+	const v413 = v403["continues"];
 	if (v413 !== undefined) {
-		if (!(typeof v413 === 'number' && Number.isInteger(v413))) fail(p + ".us", "an integer", v413);
-		if (typeof v413 === 'number' && v413 < 0) fail(p + ".us", ">= 0", v413);
+		if (!(typeof v413 === 'number' && Number.isInteger(v413))) fail(p + ".continues", "an integer", v413);
+		if (typeof v413 === 'number' && v413 < 0) fail(p + ".continues", ">= 0", v413);
+	}
+	const v414 = v403["us"];
+	if (v414 !== undefined) {
+		if (!(typeof v414 === 'number' && Number.isInteger(v414))) fail(p + ".us", "an integer", v414);
+		if (typeof v414 === 'number' && v414 < 0) fail(p + ".us", ">= 0", v414);
 	}
 	if (o.strict) {
-		for (const v414 of Object.keys(v402)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v414)) fail(p + '.' + v414, 'not there (not in the schema)', v402[v414]);
+		for (const v415 of Object.keys(v403)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v415)) fail(p + '.' + v415, 'not there (not in the schema)', v403[v415]);
 		}
 	}
 }
@@ -2508,13 +2514,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v415 = v as Record<string, unknown>;
-	const v416 = v415["addr"];
-	if (v416 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v416, p + ".addr", o, d + 1);
+	const v416 = v as Record<string, unknown>;
+	const v417 = v416["addr"];
+	if (v417 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v417, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v417 of Object.keys(v415)) {
-			if (!(["addr"] as readonly string[]).includes(v417)) fail(p + '.' + v417, 'not there (not in the schema)', v415[v417]);
+		for (const v418 of Object.keys(v416)) {
+			if (!(["addr"] as readonly string[]).includes(v418)) fail(p + '.' + v418, 'not there (not in the schema)', v416[v418]);
 		}
 	}
 }
@@ -2522,16 +2528,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v418 = v as Record<string, unknown>;
-	const v419 = v418["tid"];
-	if (v419 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v419 === 'number' && Number.isInteger(v419))) fail(p + ".tid", "an integer", v419);
-	const v420 = v418["gpr"];
-	if (v420 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v420, p + ".gpr", o, d + 1);
+	const v419 = v as Record<string, unknown>;
+	const v420 = v419["tid"];
+	if (v420 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v420 === 'number' && Number.isInteger(v420))) fail(p + ".tid", "an integer", v420);
+	const v421 = v419["gpr"];
+	if (v421 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v421, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v421 of Object.keys(v418)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v421)) fail(p + '.' + v421, 'not there (not in the schema)', v418[v421]);
+		for (const v422 of Object.keys(v419)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v422)) fail(p + '.' + v422, 'not there (not in the schema)', v419[v422]);
 		}
 	}
 }
@@ -2539,13 +2545,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v422 = v as Record<string, unknown>;
-	const v423 = v422["tracerTid"];
-	if (v423 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v423 === 'number' && Number.isInteger(v423))) fail(p + ".tracerTid", "an integer", v423);
+	const v423 = v as Record<string, unknown>;
+	const v424 = v423["tracerTid"];
+	if (v424 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v424 === 'number' && Number.isInteger(v424))) fail(p + ".tracerTid", "an integer", v424);
 	if (o.strict) {
-		for (const v424 of Object.keys(v422)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v424)) fail(p + '.' + v424, 'not there (not in the schema)', v422[v424]);
+		for (const v425 of Object.keys(v423)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v423[v425]);
 		}
 	}
 }
@@ -2553,34 +2559,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v425 = v as Record<string, unknown>;
-	const v426 = v425["pc"];
-	if (v426 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v426, p + ".pc", o, d + 1);
-	const v427 = v425["sp"];
-	if (v427 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v427, p + ".sp", o, d + 1);
-	const v428 = v425["function"];
-	if (v428 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v428 === 'string' || v428 === null)) fail(p + ".function", "a string or null", v428);
-	const v429 = v425["offset"];
-	if (v429 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v429 === 'number' && Number.isInteger(v429))) fail(p + ".offset", "an integer", v429);
-	const v430 = v425["module"];
-	if (v430 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v430 === 'string' || v430 === null)) fail(p + ".module", "a string or null", v430);
-	const v431 = v425["file"];
-	if (v431 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v431 === 'string' || v431 === null)) fail(p + ".file", "a string or null", v431);
-	const v432 = v425["line"];
-	if (v432 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v432 === 'number' && Number.isInteger(v432) || v432 === null)) fail(p + ".line", "an integer or null", v432);
-	const v433 = v425["column"];
-	if (v433 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v433 === 'number' && Number.isInteger(v433) || v433 === null)) fail(p + ".column", "an integer or null", v433);
+	const v426 = v as Record<string, unknown>;
+	const v427 = v426["pc"];
+	if (v427 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v427, p + ".pc", o, d + 1);
+	const v428 = v426["sp"];
+	if (v428 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v428, p + ".sp", o, d + 1);
+	const v429 = v426["function"];
+	if (v429 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v429 === 'string' || v429 === null)) fail(p + ".function", "a string or null", v429);
+	const v430 = v426["offset"];
+	if (v430 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v430 === 'number' && Number.isInteger(v430))) fail(p + ".offset", "an integer", v430);
+	const v431 = v426["module"];
+	if (v431 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v431 === 'string' || v431 === null)) fail(p + ".module", "a string or null", v431);
+	const v432 = v426["file"];
+	if (v432 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v432 === 'string' || v432 === null)) fail(p + ".file", "a string or null", v432);
+	const v433 = v426["line"];
+	if (v433 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v433 === 'number' && Number.isInteger(v433) || v433 === null)) fail(p + ".line", "an integer or null", v433);
+	const v434 = v426["column"];
+	if (v434 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v434 === 'number' && Number.isInteger(v434) || v434 === null)) fail(p + ".column", "an integer or null", v434);
 	if (o.strict) {
-		for (const v434 of Object.keys(v425)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v434)) fail(p + '.' + v434, 'not there (not in the schema)', v425[v434]);
+		for (const v435 of Object.keys(v426)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v435)) fail(p + '.' + v435, 'not there (not in the schema)', v426[v435]);
 		}
 	}
 }
@@ -2588,53 +2594,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v435 = v as Record<string, unknown>;
-	const v436 = v435["pid"];
-	if (v436 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v436 === 'number' && Number.isInteger(v436))) fail(p + ".pid", "an integer", v436);
-	const v437 = v435["tid"];
-	if (v437 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v437 === 'number' && Number.isInteger(v437))) fail(p + ".tid", "an integer", v437);
-	const v438 = v435["unwinder"];
-	if (v438 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v438 !== 'string' || !["libdw","frame-pointer"].includes(v438)) fail(p + ".unwinder", "one of libdw|frame-pointer", v438);
-	const v439 = v435["note"];
-	if (v439 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v439 === 'string' || v439 === null)) fail(p + ".note", "a string or null", v439);
-	const v440 = v435["frames"];
-	if (v440 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v440))) fail(p + ".frames", "an array", v440);
-	for (let v441 = 0; v441 < v440.length; v441++) {
-		const v442: unknown = v440[v441];
-		checkStackFrameInfo(v442, p + ".frames" + '[' + v441 + ']', o, d + 1);
+	const v436 = v as Record<string, unknown>;
+	const v437 = v436["pid"];
+	if (v437 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v437 === 'number' && Number.isInteger(v437))) fail(p + ".pid", "an integer", v437);
+	const v438 = v436["tid"];
+	if (v438 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v438 === 'number' && Number.isInteger(v438))) fail(p + ".tid", "an integer", v438);
+	const v439 = v436["unwinder"];
+	if (v439 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v439 !== 'string' || !["libdw","frame-pointer"].includes(v439)) fail(p + ".unwinder", "one of libdw|frame-pointer", v439);
+	const v440 = v436["note"];
+	if (v440 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v440 === 'string' || v440 === null)) fail(p + ".note", "a string or null", v440);
+	const v441 = v436["frames"];
+	if (v441 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v441))) fail(p + ".frames", "an array", v441);
+	for (let v442 = 0; v442 < v441.length; v442++) {
+		const v443: unknown = v441[v442];
+		checkStackFrameInfo(v443, p + ".frames" + '[' + v442 + ']', o, d + 1);
 	}
-	const v443 = v435["threads"];
-	if (v443 !== undefined) {
-		if (!(Array.isArray(v443))) fail(p + ".threads", "an array", v443);
-		for (let v444 = 0; v444 < v443.length; v444++) {
-			const v445: unknown = v443[v444];
-			if (!(isObject(v445))) fail(p + ".threads" + '[' + v444 + ']', "an object", v445);
-			const v446 = v445 as Record<string, unknown>;
-			const v447 = v446["tid"];
-			if (v447 === undefined) fail(p + ".threads" + '[' + v444 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v447 === 'number' && Number.isInteger(v447))) fail(p + ".threads" + '[' + v444 + ']' + ".tid", "an integer", v447);
-			const v448 = v446["frames"];
-			if (v448 === undefined) fail(p + ".threads" + '[' + v444 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v448))) fail(p + ".threads" + '[' + v444 + ']' + ".frames", "an array", v448);
-			for (let v449 = 0; v449 < v448.length; v449++) {
-				const v450: unknown = v448[v449];
-				checkStackFrameInfo(v450, p + ".threads" + '[' + v444 + ']' + ".frames" + '[' + v449 + ']', o, d + 1);
+	const v444 = v436["threads"];
+	if (v444 !== undefined) {
+		if (!(Array.isArray(v444))) fail(p + ".threads", "an array", v444);
+		for (let v445 = 0; v445 < v444.length; v445++) {
+			const v446: unknown = v444[v445];
+			if (!(isObject(v446))) fail(p + ".threads" + '[' + v445 + ']', "an object", v446);
+			const v447 = v446 as Record<string, unknown>;
+			const v448 = v447["tid"];
+			if (v448 === undefined) fail(p + ".threads" + '[' + v445 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v448 === 'number' && Number.isInteger(v448))) fail(p + ".threads" + '[' + v445 + ']' + ".tid", "an integer", v448);
+			const v449 = v447["frames"];
+			if (v449 === undefined) fail(p + ".threads" + '[' + v445 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v449))) fail(p + ".threads" + '[' + v445 + ']' + ".frames", "an array", v449);
+			for (let v450 = 0; v450 < v449.length; v450++) {
+				const v451: unknown = v449[v450];
+				checkStackFrameInfo(v451, p + ".threads" + '[' + v445 + ']' + ".frames" + '[' + v450 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v451 of Object.keys(v446)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v451)) fail(p + ".threads" + '[' + v444 + ']' + '.' + v451, 'not there (not in the schema)', v446[v451]);
+				for (const v452 of Object.keys(v447)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v452)) fail(p + ".threads" + '[' + v445 + ']' + '.' + v452, 'not there (not in the schema)', v447[v452]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v452 of Object.keys(v435)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v452)) fail(p + '.' + v452, 'not there (not in the schema)', v435[v452]);
+		for (const v453 of Object.keys(v436)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v453)) fail(p + '.' + v453, 'not there (not in the schema)', v436[v453]);
 		}
 	}
 }
@@ -2642,45 +2648,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v453 = v as Record<string, unknown>;
-	const v454 = v453["addresses"];
-	if (v454 !== undefined) {
-		if (!(Array.isArray(v454))) fail(p + ".addresses", "an array", v454);
-		for (let v455 = 0; v455 < v454.length; v455++) {
-			const v456: unknown = v454[v455];
-			checkHex(v456, p + ".addresses" + '[' + v455 + ']', o, d + 1);
+	const v454 = v as Record<string, unknown>;
+	const v455 = v454["addresses"];
+	if (v455 !== undefined) {
+		if (!(Array.isArray(v455))) fail(p + ".addresses", "an array", v455);
+		for (let v456 = 0; v456 < v455.length; v456++) {
+			const v457: unknown = v455[v456];
+			checkHex(v457, p + ".addresses" + '[' + v456 + ']', o, d + 1);
 		}
 	}
-	const v457 = v453["line"];
-	if (v457 !== undefined) {
-		if (!(typeof v457 === 'number' && Number.isInteger(v457) || v457 === null)) fail(p + ".line", "an integer or null", v457);
-	}
-	const v458 = v453["function"];
+	const v458 = v454["line"];
 	if (v458 !== undefined) {
-		if (!(typeof v458 === 'string' || v458 === null)) fail(p + ".function", "a string or null", v458);
+		if (!(typeof v458 === 'number' && Number.isInteger(v458) || v458 === null)) fail(p + ".line", "an integer or null", v458);
 	}
-	const v459 = v453["offset"];
+	const v459 = v454["function"];
 	if (v459 !== undefined) {
-		if (!(typeof v459 === 'number' && Number.isInteger(v459))) fail(p + ".offset", "an integer", v459);
+		if (!(typeof v459 === 'string' || v459 === null)) fail(p + ".function", "a string or null", v459);
 	}
-	const v460 = v453["module"];
+	const v460 = v454["offset"];
 	if (v460 !== undefined) {
-		if (!(typeof v460 === 'string' || v460 === null)) fail(p + ".module", "a string or null", v460);
+		if (!(typeof v460 === 'number' && Number.isInteger(v460))) fail(p + ".offset", "an integer", v460);
 	}
-	const v461 = v453["file"];
+	const v461 = v454["module"];
 	if (v461 !== undefined) {
-		if (!(typeof v461 === 'string' || v461 === null)) fail(p + ".file", "a string or null", v461);
+		if (!(typeof v461 === 'string' || v461 === null)) fail(p + ".module", "a string or null", v461);
 	}
-	const v462 = v453["column"];
+	const v462 = v454["file"];
 	if (v462 !== undefined) {
-		if (!(typeof v462 === 'number' && Number.isInteger(v462) || v462 === null)) fail(p + ".column", "an integer or null", v462);
+		if (!(typeof v462 === 'string' || v462 === null)) fail(p + ".file", "a string or null", v462);
 	}
-	const v463 = v453["unwinder"];
-	if (v463 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v463 !== 'string' || !["libdw","frame-pointer"].includes(v463)) fail(p + ".unwinder", "one of libdw|frame-pointer", v463);
+	const v463 = v454["column"];
+	if (v463 !== undefined) {
+		if (!(typeof v463 === 'number' && Number.isInteger(v463) || v463 === null)) fail(p + ".column", "an integer or null", v463);
+	}
+	const v464 = v454["unwinder"];
+	if (v464 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v464 !== 'string' || !["libdw","frame-pointer"].includes(v464)) fail(p + ".unwinder", "one of libdw|frame-pointer", v464);
 	if (o.strict) {
-		for (const v464 of Object.keys(v453)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v464)) fail(p + '.' + v464, 'not there (not in the schema)', v453[v464]);
+		for (const v465 of Object.keys(v454)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v465)) fail(p + '.' + v465, 'not there (not in the schema)', v454[v465]);
 		}
 	}
 }
@@ -2688,51 +2694,51 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v465 = v as Record<string, unknown>;
-	const v466 = v465["name"];
-	if (v466 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v466 === 'string')) fail(p + ".name", "a string", v466);
-	const v467 = v465["type"];
-	if (v467 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v467 === 'string')) fail(p + ".type", "a string", v467);
-	const v468 = v465["value"];
-	if (v468 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v468 === 'string')) fail(p + ".value", "a string", v468);
-	const v469 = v465["address"];
-	if (v469 === undefined) fail(p + ".address", 'present', undefined);
-	if (v469 !== null) {
-		checkHex(v469, p + ".address", o, d + 1);
+	const v466 = v as Record<string, unknown>;
+	const v467 = v466["name"];
+	if (v467 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v467 === 'string')) fail(p + ".name", "a string", v467);
+	const v468 = v466["type"];
+	if (v468 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v468 === 'string')) fail(p + ".type", "a string", v468);
+	const v469 = v466["value"];
+	if (v469 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v469 === 'string')) fail(p + ".value", "a string", v469);
+	const v470 = v466["address"];
+	if (v470 === undefined) fail(p + ".address", 'present', undefined);
+	if (v470 !== null) {
+		checkHex(v470, p + ".address", o, d + 1);
 	}
-	const v470 = v465["kind"];
-	if (v470 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v470 !== 'string' || !["param","local","member","element","deref","global"].includes(v470)) fail(p + ".kind", "one of param|local|member|element|deref|global", v470);
-	const v471 = v465["expr"];
-	if (v471 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v471 === 'string' || v471 === null)) fail(p + ".expr", "a string or null", v471);
-	const v472 = v465["pointer"];
-	if (v472 !== undefined) {
-		checkHex(v472, p + ".pointer", o, d + 1);
-	}
-	const v473 = v465["typeId"];
+	const v471 = v466["kind"];
+	if (v471 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v471 !== 'string' || !["param","local","member","element","deref","global"].includes(v471)) fail(p + ".kind", "one of param|local|member|element|deref|global", v471);
+	const v472 = v466["expr"];
+	if (v472 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v472 === 'string' || v472 === null)) fail(p + ".expr", "a string or null", v472);
+	const v473 = v466["pointer"];
 	if (v473 !== undefined) {
-		checkTypeId(v473, p + ".typeId", o, d + 1);
+		checkHex(v473, p + ".pointer", o, d + 1);
 	}
-	const v474 = v465["raw"];
+	const v474 = v466["typeId"];
 	if (v474 !== undefined) {
-		checkRawValue(v474, p + ".raw", o, d + 1);
+		checkTypeId(v474, p + ".typeId", o, d + 1);
 	}
-	const v475 = v465["children"];
-	if (v475 === undefined) fail(p + ".children", 'present', undefined);
-	if (v475 !== null) {
-		if (!(Array.isArray(v475))) fail(p + ".children", "an array", v475);
-		for (let v476 = 0; v476 < v475.length; v476++) {
-			const v477: unknown = v475[v476];
-			checkLocalVariable(v477, p + ".children" + '[' + v476 + ']', o, d + 1);
+	const v475 = v466["raw"];
+	if (v475 !== undefined) {
+		checkRawValue(v475, p + ".raw", o, d + 1);
+	}
+	const v476 = v466["children"];
+	if (v476 === undefined) fail(p + ".children", 'present', undefined);
+	if (v476 !== null) {
+		if (!(Array.isArray(v476))) fail(p + ".children", "an array", v476);
+		for (let v477 = 0; v477 < v476.length; v477++) {
+			const v478: unknown = v476[v477];
+			checkLocalVariable(v478, p + ".children" + '[' + v477 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v478 of Object.keys(v465)) {
-			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v478)) fail(p + '.' + v478, 'not there (not in the schema)', v465[v478]);
+		for (const v479 of Object.keys(v466)) {
+			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v479)) fail(p + '.' + v479, 'not there (not in the schema)', v466[v479]);
 		}
 	}
 }
@@ -2740,21 +2746,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v479 = v as Record<string, unknown>;
-	const v480 = v479["kind"];
-	if (v480 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v480 !== 'string' || !["int","uint","float","bool","pointer"].includes(v480)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v480);
-	const v481 = v479["value"];
-	if (v481 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v481 === 'string')) fail(p + ".value", "a string", v481);
-	const v482 = v479["size"];
-	if (v482 !== undefined) {
-		if (!(typeof v482 === 'number' && Number.isInteger(v482))) fail(p + ".size", "an integer", v482);
-		if (typeof v482 === 'number' && v482 < 1) fail(p + ".size", ">= 1", v482);
+	const v480 = v as Record<string, unknown>;
+	const v481 = v480["kind"];
+	if (v481 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v481 !== 'string' || !["int","uint","float","bool","pointer"].includes(v481)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v481);
+	const v482 = v480["value"];
+	if (v482 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v482 === 'string')) fail(p + ".value", "a string", v482);
+	const v483 = v480["size"];
+	if (v483 !== undefined) {
+		if (!(typeof v483 === 'number' && Number.isInteger(v483))) fail(p + ".size", "an integer", v483);
+		if (typeof v483 === 'number' && v483 < 1) fail(p + ".size", ">= 1", v483);
 	}
 	if (o.strict) {
-		for (const v483 of Object.keys(v479)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v483)) fail(p + '.' + v483, 'not there (not in the schema)', v479[v483]);
+		for (const v484 of Object.keys(v480)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v484)) fail(p + '.' + v484, 'not there (not in the schema)', v480[v484]);
 		}
 	}
 }
@@ -2762,35 +2768,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v484 = v as Record<string, unknown>;
-	const v485 = v484["pid"];
-	if (v485 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v485 === 'number' && Number.isInteger(v485))) fail(p + ".pid", "an integer", v485);
-	const v486 = v484["tid"];
-	if (v486 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v486 === 'number' && Number.isInteger(v486))) fail(p + ".tid", "an integer", v486);
-	const v487 = v484["frame"];
-	if (v487 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v487 === 'number' && Number.isInteger(v487))) fail(p + ".frame", "an integer", v487);
-	const v488 = v484["pc"];
-	if (v488 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v488, p + ".pc", o, d + 1);
-	const v489 = v484["function"];
-	if (v489 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v489 === 'string' || v489 === null)) fail(p + ".function", "a string or null", v489);
-	const v490 = v484["note"];
-	if (v490 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v490 === 'string' || v490 === null)) fail(p + ".note", "a string or null", v490);
-	const v491 = v484["variables"];
-	if (v491 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v491))) fail(p + ".variables", "an array", v491);
-	for (let v492 = 0; v492 < v491.length; v492++) {
-		const v493: unknown = v491[v492];
-		checkLocalVariable(v493, p + ".variables" + '[' + v492 + ']', o, d + 1);
+	const v485 = v as Record<string, unknown>;
+	const v486 = v485["pid"];
+	if (v486 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v486 === 'number' && Number.isInteger(v486))) fail(p + ".pid", "an integer", v486);
+	const v487 = v485["tid"];
+	if (v487 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v487 === 'number' && Number.isInteger(v487))) fail(p + ".tid", "an integer", v487);
+	const v488 = v485["frame"];
+	if (v488 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v488 === 'number' && Number.isInteger(v488))) fail(p + ".frame", "an integer", v488);
+	const v489 = v485["pc"];
+	if (v489 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v489, p + ".pc", o, d + 1);
+	const v490 = v485["function"];
+	if (v490 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v490 === 'string' || v490 === null)) fail(p + ".function", "a string or null", v490);
+	const v491 = v485["note"];
+	if (v491 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v491 === 'string' || v491 === null)) fail(p + ".note", "a string or null", v491);
+	const v492 = v485["variables"];
+	if (v492 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v492))) fail(p + ".variables", "an array", v492);
+	for (let v493 = 0; v493 < v492.length; v493++) {
+		const v494: unknown = v492[v493];
+		checkLocalVariable(v494, p + ".variables" + '[' + v493 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v494 of Object.keys(v484)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v494)) fail(p + '.' + v494, 'not there (not in the schema)', v484[v494]);
+		for (const v495 of Object.keys(v485)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v495)) fail(p + '.' + v495, 'not there (not in the schema)', v485[v495]);
 		}
 	}
 }
@@ -2798,16 +2804,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v495 = v as Record<string, unknown>;
-	const v496 = v495["op"];
-	if (v496 === undefined) fail(p + ".op", 'present', undefined);
-	if (v496 !== "threads") fail(p + ".op", "\"threads\"", v496);
-	const v497 = v495["pid"];
-	if (v497 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v497, p + ".pid", o, d + 1);
+	const v496 = v as Record<string, unknown>;
+	const v497 = v496["op"];
+	if (v497 === undefined) fail(p + ".op", 'present', undefined);
+	if (v497 !== "threads") fail(p + ".op", "\"threads\"", v497);
+	const v498 = v496["pid"];
+	if (v498 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v498, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v498 of Object.keys(v495)) {
-			if (!(["op","pid"] as readonly string[]).includes(v498)) fail(p + '.' + v498, 'not there (not in the schema)', v495[v498]);
+		for (const v499 of Object.keys(v496)) {
+			if (!(["op","pid"] as readonly string[]).includes(v499)) fail(p + '.' + v499, 'not there (not in the schema)', v496[v499]);
 		}
 	}
 }
@@ -2815,19 +2821,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v499 = v as Record<string, unknown>;
-	const v500 = v499["op"];
-	if (v500 === undefined) fail(p + ".op", 'present', undefined);
-	if (v500 !== "regs") fail(p + ".op", "\"regs\"", v500);
-	const v501 = v499["pid"];
-	if (v501 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v501, p + ".pid", o, d + 1);
-	const v502 = v499["tid"];
-	if (v502 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v502, p + ".tid", o, d + 1);
+	const v500 = v as Record<string, unknown>;
+	const v501 = v500["op"];
+	if (v501 === undefined) fail(p + ".op", 'present', undefined);
+	if (v501 !== "regs") fail(p + ".op", "\"regs\"", v501);
+	const v502 = v500["pid"];
+	if (v502 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v502, p + ".pid", o, d + 1);
+	const v503 = v500["tid"];
+	if (v503 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v503, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v503 of Object.keys(v499)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v503)) fail(p + '.' + v503, 'not there (not in the schema)', v499[v503]);
+		for (const v504 of Object.keys(v500)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v504)) fail(p + '.' + v504, 'not there (not in the schema)', v500[v504]);
 		}
 	}
 }
@@ -2835,22 +2841,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v504 = v as Record<string, unknown>;
-	const v505 = v504["op"];
-	if (v505 === undefined) fail(p + ".op", 'present', undefined);
-	if (v505 !== "attach") fail(p + ".op", "\"attach\"", v505);
-	const v506 = v504["pid"];
-	if (v506 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v506, p + ".pid", o, d + 1);
-	const v507 = v504["stop"];
-	if (v507 === undefined) {
-		if (o.fill) v504["stop"] = false;
+	const v505 = v as Record<string, unknown>;
+	const v506 = v505["op"];
+	if (v506 === undefined) fail(p + ".op", 'present', undefined);
+	if (v506 !== "attach") fail(p + ".op", "\"attach\"", v506);
+	const v507 = v505["pid"];
+	if (v507 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v507, p + ".pid", o, d + 1);
+	const v508 = v505["stop"];
+	if (v508 === undefined) {
+		if (o.fill) v505["stop"] = false;
 	} else {
-		if (!(typeof v507 === 'boolean')) fail(p + ".stop", "a boolean", v507);
+		if (!(typeof v508 === 'boolean')) fail(p + ".stop", "a boolean", v508);
 	}
 	if (o.strict) {
-		for (const v508 of Object.keys(v504)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v508)) fail(p + '.' + v508, 'not there (not in the schema)', v504[v508]);
+		for (const v509 of Object.keys(v505)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v509)) fail(p + '.' + v509, 'not there (not in the schema)', v505[v509]);
 		}
 	}
 }
@@ -2858,16 +2864,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v509 = v as Record<string, unknown>;
-	const v510 = v509["op"];
-	if (v510 === undefined) fail(p + ".op", 'present', undefined);
-	if (v510 !== "detach") fail(p + ".op", "\"detach\"", v510);
-	const v511 = v509["pid"];
-	if (v511 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v511, p + ".pid", o, d + 1);
+	const v510 = v as Record<string, unknown>;
+	const v511 = v510["op"];
+	if (v511 === undefined) fail(p + ".op", 'present', undefined);
+	if (v511 !== "detach") fail(p + ".op", "\"detach\"", v511);
+	const v512 = v510["pid"];
+	if (v512 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v512, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v512 of Object.keys(v509)) {
-			if (!(["op","pid"] as readonly string[]).includes(v512)) fail(p + '.' + v512, 'not there (not in the schema)', v509[v512]);
+		for (const v513 of Object.keys(v510)) {
+			if (!(["op","pid"] as readonly string[]).includes(v513)) fail(p + '.' + v513, 'not there (not in the schema)', v510[v513]);
 		}
 	}
 }
@@ -2875,28 +2881,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v513 = v as Record<string, unknown>;
-	const v514 = v513["op"];
-	if (v514 === undefined) fail(p + ".op", 'present', undefined);
-	if (v514 !== "signals") fail(p + ".op", "\"signals\"", v514);
-	const v515 = v513["pid"];
-	if (v515 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v515, p + ".pid", o, d + 1);
-	const v516 = v513["nostop"];
-	if (v516 !== undefined) {
-		checkHex(v516, p + ".nostop", o, d + 1);
-	}
-	const v517 = v513["noprint"];
+	const v514 = v as Record<string, unknown>;
+	const v515 = v514["op"];
+	if (v515 === undefined) fail(p + ".op", 'present', undefined);
+	if (v515 !== "signals") fail(p + ".op", "\"signals\"", v515);
+	const v516 = v514["pid"];
+	if (v516 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v516, p + ".pid", o, d + 1);
+	const v517 = v514["nostop"];
 	if (v517 !== undefined) {
-		checkHex(v517, p + ".noprint", o, d + 1);
+		checkHex(v517, p + ".nostop", o, d + 1);
 	}
-	const v518 = v513["nopass"];
+	const v518 = v514["noprint"];
 	if (v518 !== undefined) {
-		checkHex(v518, p + ".nopass", o, d + 1);
+		checkHex(v518, p + ".noprint", o, d + 1);
+	}
+	const v519 = v514["nopass"];
+	if (v519 !== undefined) {
+		checkHex(v519, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v519 of Object.keys(v513)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v519)) fail(p + '.' + v519, 'not there (not in the schema)', v513[v519]);
+		for (const v520 of Object.keys(v514)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v520)) fail(p + '.' + v520, 'not there (not in the schema)', v514[v520]);
 		}
 	}
 }
@@ -2904,22 +2910,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v520 = v as Record<string, unknown>;
-	const v521 = v520["op"];
-	if (v521 === undefined) fail(p + ".op", 'present', undefined);
-	if (v521 !== "followForks") fail(p + ".op", "\"followForks\"", v521);
-	const v522 = v520["pid"];
-	if (v522 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v522, p + ".pid", o, d + 1);
-	const v523 = v520["hold"];
-	if (v523 === undefined) {
-		if (o.fill) v520["hold"] = false;
+	const v521 = v as Record<string, unknown>;
+	const v522 = v521["op"];
+	if (v522 === undefined) fail(p + ".op", 'present', undefined);
+	if (v522 !== "followForks") fail(p + ".op", "\"followForks\"", v522);
+	const v523 = v521["pid"];
+	if (v523 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v523, p + ".pid", o, d + 1);
+	const v524 = v521["hold"];
+	if (v524 === undefined) {
+		if (o.fill) v521["hold"] = false;
 	} else {
-		if (!(typeof v523 === 'boolean')) fail(p + ".hold", "a boolean", v523);
+		if (!(typeof v524 === 'boolean')) fail(p + ".hold", "a boolean", v524);
 	}
 	if (o.strict) {
-		for (const v524 of Object.keys(v520)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v524)) fail(p + '.' + v524, 'not there (not in the schema)', v520[v524]);
+		for (const v525 of Object.keys(v521)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v525)) fail(p + '.' + v525, 'not there (not in the schema)', v521[v525]);
 		}
 	}
 }
@@ -2927,16 +2933,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v525 = v as Record<string, unknown>;
-	const v526 = v525["op"];
-	if (v526 === undefined) fail(p + ".op", 'present', undefined);
-	if (v526 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v526);
-	const v527 = v525["pid"];
-	if (v527 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v527, p + ".pid", o, d + 1);
+	const v526 = v as Record<string, unknown>;
+	const v527 = v526["op"];
+	if (v527 === undefined) fail(p + ".op", 'present', undefined);
+	if (v527 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v527);
+	const v528 = v526["pid"];
+	if (v528 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v528, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v528 of Object.keys(v525)) {
-			if (!(["op","pid"] as readonly string[]).includes(v528)) fail(p + '.' + v528, 'not there (not in the schema)', v525[v528]);
+		for (const v529 of Object.keys(v526)) {
+			if (!(["op","pid"] as readonly string[]).includes(v529)) fail(p + '.' + v529, 'not there (not in the schema)', v526[v529]);
 		}
 	}
 }
@@ -2944,16 +2950,16 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v529 = v as Record<string, unknown>;
-	const v530 = v529["op"];
-	if (v530 === undefined) fail(p + ".op", 'present', undefined);
-	if (v530 !== "recreate") fail(p + ".op", "\"recreate\"", v530);
-	const v531 = v529["pid"];
-	if (v531 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v531, p + ".pid", o, d + 1);
+	const v530 = v as Record<string, unknown>;
+	const v531 = v530["op"];
+	if (v531 === undefined) fail(p + ".op", 'present', undefined);
+	if (v531 !== "recreate") fail(p + ".op", "\"recreate\"", v531);
+	const v532 = v530["pid"];
+	if (v532 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v532, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v532 of Object.keys(v529)) {
-			if (!(["op","pid"] as readonly string[]).includes(v532)) fail(p + '.' + v532, 'not there (not in the schema)', v529[v532]);
+		for (const v533 of Object.keys(v530)) {
+			if (!(["op","pid"] as readonly string[]).includes(v533)) fail(p + '.' + v533, 'not there (not in the schema)', v530[v533]);
 		}
 	}
 }
@@ -2961,22 +2967,22 @@ function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v533 = v as Record<string, unknown>;
-	const v534 = v533["op"];
-	if (v534 === undefined) fail(p + ".op", 'present', undefined);
-	if (v534 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v534);
-	const v535 = v533["pid"];
-	if (v535 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v535, p + ".pid", o, d + 1);
-	const v536 = v533["keep"];
-	if (v536 === undefined) {
-		if (o.fill) v533["keep"] = false;
+	const v534 = v as Record<string, unknown>;
+	const v535 = v534["op"];
+	if (v535 === undefined) fail(p + ".op", 'present', undefined);
+	if (v535 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v535);
+	const v536 = v534["pid"];
+	if (v536 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v536, p + ".pid", o, d + 1);
+	const v537 = v534["keep"];
+	if (v537 === undefined) {
+		if (o.fill) v534["keep"] = false;
 	} else {
-		if (!(typeof v536 === 'boolean')) fail(p + ".keep", "a boolean", v536);
+		if (!(typeof v537 === 'boolean')) fail(p + ".keep", "a boolean", v537);
 	}
 	if (o.strict) {
-		for (const v537 of Object.keys(v533)) {
-			if (!(["op","pid","keep"] as readonly string[]).includes(v537)) fail(p + '.' + v537, 'not there (not in the schema)', v533[v537]);
+		for (const v538 of Object.keys(v534)) {
+			if (!(["op","pid","keep"] as readonly string[]).includes(v538)) fail(p + '.' + v538, 'not there (not in the schema)', v534[v538]);
 		}
 	}
 }
@@ -2984,28 +2990,28 @@ function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v538 = v as Record<string, unknown>;
-	const v539 = v538["op"];
-	if (v539 === undefined) fail(p + ".op", 'present', undefined);
-	if (v539 !== "restore") fail(p + ".op", "\"restore\"", v539);
-	const v540 = v538["checkpoint"];
-	if (v540 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v540, p + ".checkpoint", o, d + 1);
-	const v541 = v538["run"];
-	if (v541 === undefined) {
-		if (o.fill) v538["run"] = false;
-	} else {
-		if (!(typeof v541 === 'boolean')) fail(p + ".run", "a boolean", v541);
-	}
-	const v542 = v538["sameTids"];
+	const v539 = v as Record<string, unknown>;
+	const v540 = v539["op"];
+	if (v540 === undefined) fail(p + ".op", 'present', undefined);
+	if (v540 !== "restore") fail(p + ".op", "\"restore\"", v540);
+	const v541 = v539["checkpoint"];
+	if (v541 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v541, p + ".checkpoint", o, d + 1);
+	const v542 = v539["run"];
 	if (v542 === undefined) {
-		if (o.fill) v538["sameTids"] = false;
+		if (o.fill) v539["run"] = false;
 	} else {
-		if (!(typeof v542 === 'boolean')) fail(p + ".sameTids", "a boolean", v542);
+		if (!(typeof v542 === 'boolean')) fail(p + ".run", "a boolean", v542);
+	}
+	const v543 = v539["sameTids"];
+	if (v543 === undefined) {
+		if (o.fill) v539["sameTids"] = false;
+	} else {
+		if (!(typeof v543 === 'boolean')) fail(p + ".sameTids", "a boolean", v543);
 	}
 	if (o.strict) {
-		for (const v543 of Object.keys(v538)) {
-			if (!(["op","checkpoint","run","sameTids"] as readonly string[]).includes(v543)) fail(p + '.' + v543, 'not there (not in the schema)', v538[v543]);
+		for (const v544 of Object.keys(v539)) {
+			if (!(["op","checkpoint","run","sameTids"] as readonly string[]).includes(v544)) fail(p + '.' + v544, 'not there (not in the schema)', v539[v544]);
 		}
 	}
 }
@@ -3013,16 +3019,16 @@ function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v544 = v as Record<string, unknown>;
-	const v545 = v544["op"];
-	if (v545 === undefined) fail(p + ".op", 'present', undefined);
-	if (v545 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v545);
-	const v546 = v544["checkpoint"];
-	if (v546 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v546, p + ".checkpoint", o, d + 1);
+	const v545 = v as Record<string, unknown>;
+	const v546 = v545["op"];
+	if (v546 === undefined) fail(p + ".op", 'present', undefined);
+	if (v546 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v546);
+	const v547 = v545["checkpoint"];
+	if (v547 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v547, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v547 of Object.keys(v544)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v547)) fail(p + '.' + v547, 'not there (not in the schema)', v544[v547]);
+		for (const v548 of Object.keys(v545)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v545[v548]);
 		}
 	}
 }
@@ -3030,21 +3036,21 @@ function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number)
 function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v548 = v as Record<string, unknown>;
-	const v549 = v548["op"];
-	if (v549 === undefined) fail(p + ".op", 'present', undefined);
-	if (v549 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v549);
-	const v550 = v548["pid"];
-	if (v550 === undefined) {
-		if (o.fill) v548["pid"] = 0;
+	const v549 = v as Record<string, unknown>;
+	const v550 = v549["op"];
+	if (v550 === undefined) fail(p + ".op", 'present', undefined);
+	if (v550 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v550);
+	const v551 = v549["pid"];
+	if (v551 === undefined) {
+		if (o.fill) v549["pid"] = 0;
 	} else {
-		if (!(typeof v550 === 'number' && Number.isInteger(v550))) fail(p + ".pid", "an integer", v550);
-		if (typeof v550 === 'number' && v550 < 0) fail(p + ".pid", ">= 0", v550);
-		if (typeof v550 === 'number' && v550 > 2147483647) fail(p + ".pid", "<= 2147483647", v550);
+		if (!(typeof v551 === 'number' && Number.isInteger(v551))) fail(p + ".pid", "an integer", v551);
+		if (typeof v551 === 'number' && v551 < 0) fail(p + ".pid", ">= 0", v551);
+		if (typeof v551 === 'number' && v551 > 2147483647) fail(p + ".pid", "<= 2147483647", v551);
 	}
 	if (o.strict) {
-		for (const v551 of Object.keys(v548)) {
-			if (!(["op","pid"] as readonly string[]).includes(v551)) fail(p + '.' + v551, 'not there (not in the schema)', v548[v551]);
+		for (const v552 of Object.keys(v549)) {
+			if (!(["op","pid"] as readonly string[]).includes(v552)) fail(p + '.' + v552, 'not there (not in the schema)', v549[v552]);
 		}
 	}
 }
@@ -3052,30 +3058,30 @@ function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v552 = v as Record<string, unknown>;
-	const v553 = v552["op"];
-	if (v553 === undefined) fail(p + ".op", 'present', undefined);
-	if (v553 !== "watch") fail(p + ".op", "\"watch\"", v553);
-	const v554 = v552["pid"];
-	if (v554 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v554, p + ".pid", o, d + 1);
-	const v555 = v552["addr"];
-	if (v555 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v555, p + ".addr", o, d + 1);
-	const v556 = v552["len"];
-	if (v556 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v556 === 'number' && Number.isInteger(v556))) fail(p + ".len", "an integer", v556);
-	if (typeof v556 === 'number' && v556 < 1) fail(p + ".len", ">= 1", v556);
-	if (typeof v556 === 'number' && v556 > 8) fail(p + ".len", "<= 8", v556);
-	const v557 = v552["rw"];
-	if (v557 === undefined) {
-		if (o.fill) v552["rw"] = false;
+	const v553 = v as Record<string, unknown>;
+	const v554 = v553["op"];
+	if (v554 === undefined) fail(p + ".op", 'present', undefined);
+	if (v554 !== "watch") fail(p + ".op", "\"watch\"", v554);
+	const v555 = v553["pid"];
+	if (v555 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v555, p + ".pid", o, d + 1);
+	const v556 = v553["addr"];
+	if (v556 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v556, p + ".addr", o, d + 1);
+	const v557 = v553["len"];
+	if (v557 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v557 === 'number' && Number.isInteger(v557))) fail(p + ".len", "an integer", v557);
+	if (typeof v557 === 'number' && v557 < 1) fail(p + ".len", ">= 1", v557);
+	if (typeof v557 === 'number' && v557 > 8) fail(p + ".len", "<= 8", v557);
+	const v558 = v553["rw"];
+	if (v558 === undefined) {
+		if (o.fill) v553["rw"] = false;
 	} else {
-		if (!(typeof v557 === 'boolean')) fail(p + ".rw", "a boolean", v557);
+		if (!(typeof v558 === 'boolean')) fail(p + ".rw", "a boolean", v558);
 	}
 	if (o.strict) {
-		for (const v558 of Object.keys(v552)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v558)) fail(p + '.' + v558, 'not there (not in the schema)', v552[v558]);
+		for (const v559 of Object.keys(v553)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v559)) fail(p + '.' + v559, 'not there (not in the schema)', v553[v559]);
 		}
 	}
 }
@@ -3083,19 +3089,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v559 = v as Record<string, unknown>;
-	const v560 = v559["op"];
-	if (v560 === undefined) fail(p + ".op", 'present', undefined);
-	if (v560 !== "unwatch") fail(p + ".op", "\"unwatch\"", v560);
-	const v561 = v559["pid"];
-	if (v561 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v561, p + ".pid", o, d + 1);
-	const v562 = v559["addr"];
-	if (v562 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v562, p + ".addr", o, d + 1);
+	const v560 = v as Record<string, unknown>;
+	const v561 = v560["op"];
+	if (v561 === undefined) fail(p + ".op", 'present', undefined);
+	if (v561 !== "unwatch") fail(p + ".op", "\"unwatch\"", v561);
+	const v562 = v560["pid"];
+	if (v562 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v562, p + ".pid", o, d + 1);
+	const v563 = v560["addr"];
+	if (v563 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v563, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v563 of Object.keys(v559)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v563)) fail(p + '.' + v563, 'not there (not in the schema)', v559[v563]);
+		for (const v564 of Object.keys(v560)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v564)) fail(p + '.' + v564, 'not there (not in the schema)', v560[v564]);
 		}
 	}
 }
@@ -3103,24 +3109,24 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v564 = v as Record<string, unknown>;
-	const v565 = v564["op"];
-	if (v565 === undefined) fail(p + ".op", 'present', undefined);
-	if (v565 !== "global") fail(p + ".op", "\"global\"", v565);
-	const v566 = v564["pid"];
-	if (v566 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v566, p + ".pid", o, d + 1);
-	const v567 = v564["name"];
-	if (v567 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v567 === 'string')) fail(p + ".name", "a string", v567);
-	if (typeof v567 === 'string' && v567.length < 1) fail(p + ".name", "a string of 1+ characters", v567);
-	const v568 = v564["pc"];
-	if (v568 !== undefined) {
-		checkHex(v568, p + ".pc", o, d + 1);
+	const v565 = v as Record<string, unknown>;
+	const v566 = v565["op"];
+	if (v566 === undefined) fail(p + ".op", 'present', undefined);
+	if (v566 !== "global") fail(p + ".op", "\"global\"", v566);
+	const v567 = v565["pid"];
+	if (v567 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v567, p + ".pid", o, d + 1);
+	const v568 = v565["name"];
+	if (v568 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v568 === 'string')) fail(p + ".name", "a string", v568);
+	if (typeof v568 === 'string' && v568.length < 1) fail(p + ".name", "a string of 1+ characters", v568);
+	const v569 = v565["pc"];
+	if (v569 !== undefined) {
+		checkHex(v569, p + ".pc", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v569 of Object.keys(v564)) {
-			if (!(["op","pid","name","pc"] as readonly string[]).includes(v569)) fail(p + '.' + v569, 'not there (not in the schema)', v564[v569]);
+		for (const v570 of Object.keys(v565)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v570)) fail(p + '.' + v570, 'not there (not in the schema)', v565[v570]);
 		}
 	}
 }
@@ -3128,27 +3134,27 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v570 = v as Record<string, unknown>;
-	const v571 = v570["op"];
-	if (v571 === undefined) fail(p + ".op", 'present', undefined);
-	if (v571 !== "frameVars") fail(p + ".op", "\"frameVars\"", v571);
-	const v572 = v570["pid"];
-	if (v572 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v572, p + ".pid", o, d + 1);
-	const v573 = v570["tid"];
-	if (v573 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v573, p + ".tid", o, d + 1);
-	const v574 = v570["frame"];
-	if (v574 === undefined) {
-		if (o.fill) v570["frame"] = 0;
+	const v571 = v as Record<string, unknown>;
+	const v572 = v571["op"];
+	if (v572 === undefined) fail(p + ".op", 'present', undefined);
+	if (v572 !== "frameVars") fail(p + ".op", "\"frameVars\"", v572);
+	const v573 = v571["pid"];
+	if (v573 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v573, p + ".pid", o, d + 1);
+	const v574 = v571["tid"];
+	if (v574 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v574, p + ".tid", o, d + 1);
+	const v575 = v571["frame"];
+	if (v575 === undefined) {
+		if (o.fill) v571["frame"] = 0;
 	} else {
-		if (!(typeof v574 === 'number' && Number.isInteger(v574))) fail(p + ".frame", "an integer", v574);
-		if (typeof v574 === 'number' && v574 < 0) fail(p + ".frame", ">= 0", v574);
-		if (typeof v574 === 'number' && v574 > 254) fail(p + ".frame", "<= 254", v574);
+		if (!(typeof v575 === 'number' && Number.isInteger(v575))) fail(p + ".frame", "an integer", v575);
+		if (typeof v575 === 'number' && v575 < 0) fail(p + ".frame", ">= 0", v575);
+		if (typeof v575 === 'number' && v575 > 254) fail(p + ".frame", "<= 254", v575);
 	}
 	if (o.strict) {
-		for (const v575 of Object.keys(v570)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v575)) fail(p + '.' + v575, 'not there (not in the schema)', v570[v575]);
+		for (const v576 of Object.keys(v571)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v576)) fail(p + '.' + v576, 'not there (not in the schema)', v571[v576]);
 		}
 	}
 }
@@ -3156,31 +3162,31 @@ function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void 
 function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v576 = v as Record<string, unknown>;
-	const v577 = v576["op"];
-	if (v577 === undefined) fail(p + ".op", 'present', undefined);
-	if (v577 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v577);
-	const v578 = v576["pid"];
-	if (v578 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v578, p + ".pid", o, d + 1);
-	const v579 = v576["id"];
-	if (v579 !== undefined) {
-		checkTypeId(v579, p + ".id", o, d + 1);
-	}
-	const v580 = v576["name"];
+	const v577 = v as Record<string, unknown>;
+	const v578 = v577["op"];
+	if (v578 === undefined) fail(p + ".op", 'present', undefined);
+	if (v578 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v578);
+	const v579 = v577["pid"];
+	if (v579 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v579, p + ".pid", o, d + 1);
+	const v580 = v577["id"];
 	if (v580 !== undefined) {
-		if (!(typeof v580 === 'string')) fail(p + ".name", "a string", v580);
-		if (typeof v580 === 'string' && v580.length < 1) fail(p + ".name", "a string of 1+ characters", v580);
+		checkTypeId(v580, p + ".id", o, d + 1);
 	}
-	const v581 = v576["tag"];
-	if (v581 === undefined) {
-		if (o.fill) v576["tag"] = "typedef";
+	const v581 = v577["name"];
+	if (v581 !== undefined) {
+		if (!(typeof v581 === 'string')) fail(p + ".name", "a string", v581);
+		if (typeof v581 === 'string' && v581.length < 1) fail(p + ".name", "a string of 1+ characters", v581);
+	}
+	const v582 = v577["tag"];
+	if (v582 === undefined) {
+		if (o.fill) v577["tag"] = "typedef";
 	} else {
-		if (typeof v581 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v581)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v581);
+		if (typeof v582 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v582)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v582);
 	}
 	if (o.strict) {
-		for (const v582 of Object.keys(v576)) {
-			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v582)) fail(p + '.' + v582, 'not there (not in the schema)', v576[v582]);
+		for (const v583 of Object.keys(v577)) {
+			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v583)) fail(p + '.' + v583, 'not there (not in the schema)', v577[v583]);
 		}
 	}
 }
@@ -3188,48 +3194,48 @@ function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v583 = v as Record<string, unknown>;
-	const v584 = v583["op"];
-	if (v584 === undefined) fail(p + ".op", 'present', undefined);
-	if (v584 !== "typedValue") fail(p + ".op", "\"typedValue\"", v584);
-	const v585 = v583["pid"];
-	if (v585 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v585, p + ".pid", o, d + 1);
-	const v586 = v583["type"];
-	if (v586 === undefined) fail(p + ".type", 'present', undefined);
-	checkTypeId(v586, p + ".type", o, d + 1);
-	const v587 = v583["address"];
-	if (v587 !== undefined) {
-		checkHex(v587, p + ".address", o, d + 1);
-	}
-	const v588 = v583["bytes"];
+	const v584 = v as Record<string, unknown>;
+	const v585 = v584["op"];
+	if (v585 === undefined) fail(p + ".op", 'present', undefined);
+	if (v585 !== "typedValue") fail(p + ".op", "\"typedValue\"", v585);
+	const v586 = v584["pid"];
+	if (v586 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v586, p + ".pid", o, d + 1);
+	const v587 = v584["type"];
+	if (v587 === undefined) fail(p + ".type", 'present', undefined);
+	checkTypeId(v587, p + ".type", o, d + 1);
+	const v588 = v584["address"];
 	if (v588 !== undefined) {
-		if (!(typeof v588 === 'string')) fail(p + ".bytes", "a string", v588);
-		if (typeof v588 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v588)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v588);
+		checkHex(v588, p + ".address", o, d + 1);
 	}
-	const v589 = v583["count"];
-	if (v589 === undefined) {
-		if (o.fill) v583["count"] = 0;
-	} else {
-		if (!(typeof v589 === 'number' && Number.isInteger(v589))) fail(p + ".count", "an integer", v589);
-		if (typeof v589 === 'number' && v589 < 0) fail(p + ".count", ">= 0", v589);
-		if (typeof v589 === 'number' && v589 > 1000000) fail(p + ".count", "<= 1000000", v589);
+	const v589 = v584["bytes"];
+	if (v589 !== undefined) {
+		if (!(typeof v589 === 'string')) fail(p + ".bytes", "a string", v589);
+		if (typeof v589 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v589)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v589);
 	}
-	const v590 = v583["name"];
+	const v590 = v584["count"];
 	if (v590 === undefined) {
-		if (o.fill) v583["name"] = "";
+		if (o.fill) v584["count"] = 0;
 	} else {
-		if (!(typeof v590 === 'string')) fail(p + ".name", "a string", v590);
+		if (!(typeof v590 === 'number' && Number.isInteger(v590))) fail(p + ".count", "an integer", v590);
+		if (typeof v590 === 'number' && v590 < 0) fail(p + ".count", ">= 0", v590);
+		if (typeof v590 === 'number' && v590 > 1000000) fail(p + ".count", "<= 1000000", v590);
 	}
-	const v591 = v583["expr"];
+	const v591 = v584["name"];
 	if (v591 === undefined) {
-		if (o.fill) v583["expr"] = "";
+		if (o.fill) v584["name"] = "";
 	} else {
-		if (!(typeof v591 === 'string')) fail(p + ".expr", "a string", v591);
+		if (!(typeof v591 === 'string')) fail(p + ".name", "a string", v591);
+	}
+	const v592 = v584["expr"];
+	if (v592 === undefined) {
+		if (o.fill) v584["expr"] = "";
+	} else {
+		if (!(typeof v592 === 'string')) fail(p + ".expr", "a string", v592);
 	}
 	if (o.strict) {
-		for (const v592 of Object.keys(v583)) {
-			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v592)) fail(p + '.' + v592, 'not there (not in the schema)', v583[v592]);
+		for (const v593 of Object.keys(v584)) {
+			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v593)) fail(p + '.' + v593, 'not there (not in the schema)', v584[v593]);
 		}
 	}
 }
@@ -3237,16 +3243,16 @@ function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v593 = v as Record<string, unknown>;
-	const v594 = v593["op"];
-	if (v594 === undefined) fail(p + ".op", 'present', undefined);
-	if (v594 !== "stop") fail(p + ".op", "\"stop\"", v594);
-	const v595 = v593["pid"];
-	if (v595 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v595, p + ".pid", o, d + 1);
+	const v594 = v as Record<string, unknown>;
+	const v595 = v594["op"];
+	if (v595 === undefined) fail(p + ".op", 'present', undefined);
+	if (v595 !== "stop") fail(p + ".op", "\"stop\"", v595);
+	const v596 = v594["pid"];
+	if (v596 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v596, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v596 of Object.keys(v593)) {
-			if (!(["op","pid"] as readonly string[]).includes(v596)) fail(p + '.' + v596, 'not there (not in the schema)', v593[v596]);
+		for (const v597 of Object.keys(v594)) {
+			if (!(["op","pid"] as readonly string[]).includes(v597)) fail(p + '.' + v597, 'not there (not in the schema)', v594[v597]);
 		}
 	}
 }
@@ -3254,20 +3260,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v597 = v as Record<string, unknown>;
-	const v598 = v597["op"];
-	if (v598 === undefined) fail(p + ".op", 'present', undefined);
-	if (v598 !== "resume") fail(p + ".op", "\"resume\"", v598);
-	const v599 = v597["pid"];
-	if (v599 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v599, p + ".pid", o, d + 1);
-	const v600 = v597["tid"];
-	if (v600 !== undefined) {
-		checkPid(v600, p + ".tid", o, d + 1);
+	const v598 = v as Record<string, unknown>;
+	const v599 = v598["op"];
+	if (v599 === undefined) fail(p + ".op", 'present', undefined);
+	if (v599 !== "resume") fail(p + ".op", "\"resume\"", v599);
+	const v600 = v598["pid"];
+	if (v600 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v600, p + ".pid", o, d + 1);
+	const v601 = v598["tid"];
+	if (v601 !== undefined) {
+		checkPid(v601, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v601 of Object.keys(v597)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v601)) fail(p + '.' + v601, 'not there (not in the schema)', v597[v601]);
+		for (const v602 of Object.keys(v598)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v602)) fail(p + '.' + v602, 'not there (not in the schema)', v598[v602]);
 		}
 	}
 }
@@ -3275,25 +3281,25 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v602 = v as Record<string, unknown>;
-	const v603 = v602["op"];
-	if (v603 === undefined) fail(p + ".op", 'present', undefined);
-	if (v603 !== "freeze") fail(p + ".op", "\"freeze\"", v603);
-	const v604 = v602["pid"];
-	if (v604 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v604, p + ".pid", o, d + 1);
-	const v605 = v602["tid"];
-	if (v605 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v605, p + ".tid", o, d + 1);
-	const v606 = v602["frozen"];
-	if (v606 === undefined) {
-		if (o.fill) v602["frozen"] = true;
+	const v603 = v as Record<string, unknown>;
+	const v604 = v603["op"];
+	if (v604 === undefined) fail(p + ".op", 'present', undefined);
+	if (v604 !== "freeze") fail(p + ".op", "\"freeze\"", v604);
+	const v605 = v603["pid"];
+	if (v605 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v605, p + ".pid", o, d + 1);
+	const v606 = v603["tid"];
+	if (v606 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v606, p + ".tid", o, d + 1);
+	const v607 = v603["frozen"];
+	if (v607 === undefined) {
+		if (o.fill) v603["frozen"] = true;
 	} else {
-		if (!(typeof v606 === 'boolean')) fail(p + ".frozen", "a boolean", v606);
+		if (!(typeof v607 === 'boolean')) fail(p + ".frozen", "a boolean", v607);
 	}
 	if (o.strict) {
-		for (const v607 of Object.keys(v602)) {
-			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v607)) fail(p + '.' + v607, 'not there (not in the schema)', v602[v607]);
+		for (const v608 of Object.keys(v603)) {
+			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v608)) fail(p + '.' + v608, 'not there (not in the schema)', v603[v608]);
 		}
 	}
 }
@@ -3301,43 +3307,43 @@ function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v608 = v as Record<string, unknown>;
-	const v609 = v608["op"];
-	if (v609 === undefined) fail(p + ".op", 'present', undefined);
-	if (v609 !== "launch") fail(p + ".op", "\"launch\"", v609);
-	const v610 = v608["path"];
-	if (v610 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v610 === 'string')) fail(p + ".path", "a string", v610);
-	if (typeof v610 === 'string' && v610.length < 1) fail(p + ".path", "a string of 1+ characters", v610);
-	const v611 = v608["cwd"];
-	if (v611 === undefined) {
-		if (o.fill) v608["cwd"] = "";
-	} else {
-		if (!(typeof v611 === 'string')) fail(p + ".cwd", "a string", v611);
-	}
-	const v612 = v608["argv"];
+	const v609 = v as Record<string, unknown>;
+	const v610 = v609["op"];
+	if (v610 === undefined) fail(p + ".op", 'present', undefined);
+	if (v610 !== "launch") fail(p + ".op", "\"launch\"", v610);
+	const v611 = v609["path"];
+	if (v611 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v611 === 'string')) fail(p + ".path", "a string", v611);
+	if (typeof v611 === 'string' && v611.length < 1) fail(p + ".path", "a string of 1+ characters", v611);
+	const v612 = v609["cwd"];
 	if (v612 === undefined) {
-		if (o.fill) v608["argv"] = [];
+		if (o.fill) v609["cwd"] = "";
 	} else {
-		if (!(Array.isArray(v612))) fail(p + ".argv", "an array", v612);
-		for (let v613 = 0; v613 < v612.length; v613++) {
-			const v614: unknown = v612[v613];
-			if (!(typeof v614 === 'string')) fail(p + ".argv" + '[' + v613 + ']', "a string", v614);
+		if (!(typeof v612 === 'string')) fail(p + ".cwd", "a string", v612);
+	}
+	const v613 = v609["argv"];
+	if (v613 === undefined) {
+		if (o.fill) v609["argv"] = [];
+	} else {
+		if (!(Array.isArray(v613))) fail(p + ".argv", "an array", v613);
+		for (let v614 = 0; v614 < v613.length; v614++) {
+			const v615: unknown = v613[v614];
+			if (!(typeof v615 === 'string')) fail(p + ".argv" + '[' + v614 + ']', "a string", v615);
 		}
 	}
-	const v615 = v608["env"];
-	if (v615 === undefined) {
-		if (o.fill) v608["env"] = [];
+	const v616 = v609["env"];
+	if (v616 === undefined) {
+		if (o.fill) v609["env"] = [];
 	} else {
-		if (!(Array.isArray(v615))) fail(p + ".env", "an array", v615);
-		for (let v616 = 0; v616 < v615.length; v616++) {
-			const v617: unknown = v615[v616];
-			if (!(typeof v617 === 'string')) fail(p + ".env" + '[' + v616 + ']', "a string", v617);
+		if (!(Array.isArray(v616))) fail(p + ".env", "an array", v616);
+		for (let v617 = 0; v617 < v616.length; v617++) {
+			const v618: unknown = v616[v617];
+			if (!(typeof v618 === 'string')) fail(p + ".env" + '[' + v617 + ']', "a string", v618);
 		}
 	}
 	if (o.strict) {
-		for (const v618 of Object.keys(v608)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v618)) fail(p + '.' + v618, 'not there (not in the schema)', v608[v618]);
+		for (const v619 of Object.keys(v609)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v619)) fail(p + '.' + v619, 'not there (not in the schema)', v609[v619]);
 		}
 	}
 }
@@ -3345,40 +3351,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v619 = v as Record<string, unknown>;
-	const v620 = v619["op"];
-	if (v620 === undefined) fail(p + ".op", 'present', undefined);
-	if (v620 !== "fork") fail(p + ".op", "\"fork\"", v620);
-	const v621 = v619["pid"];
-	if (v621 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v621, p + ".pid", o, d + 1);
-	const v622 = v619["stopped"];
-	if (v622 === undefined) {
-		if (o.fill) v619["stopped"] = false;
-	} else {
-		if (!(typeof v622 === 'boolean')) fail(p + ".stopped", "a boolean", v622);
-	}
-	const v623 = v619["keepTraced"];
+	const v620 = v as Record<string, unknown>;
+	const v621 = v620["op"];
+	if (v621 === undefined) fail(p + ".op", 'present', undefined);
+	if (v621 !== "fork") fail(p + ".op", "\"fork\"", v621);
+	const v622 = v620["pid"];
+	if (v622 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v622, p + ".pid", o, d + 1);
+	const v623 = v620["stopped"];
 	if (v623 === undefined) {
-		if (o.fill) v619["keepTraced"] = false;
+		if (o.fill) v620["stopped"] = false;
 	} else {
-		if (!(typeof v623 === 'boolean')) fail(p + ".keepTraced", "a boolean", v623);
+		if (!(typeof v623 === 'boolean')) fail(p + ".stopped", "a boolean", v623);
 	}
-	const v624 = v619["copyDontfork"];
+	const v624 = v620["keepTraced"];
 	if (v624 === undefined) {
-		if (o.fill) v619["copyDontfork"] = false;
+		if (o.fill) v620["keepTraced"] = false;
 	} else {
-		if (!(typeof v624 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v624);
+		if (!(typeof v624 === 'boolean')) fail(p + ".keepTraced", "a boolean", v624);
 	}
-	const v625 = v619["sameTids"];
+	const v625 = v620["copyDontfork"];
 	if (v625 === undefined) {
-		if (o.fill) v619["sameTids"] = false;
+		if (o.fill) v620["copyDontfork"] = false;
 	} else {
-		if (!(typeof v625 === 'boolean')) fail(p + ".sameTids", "a boolean", v625);
+		if (!(typeof v625 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v625);
+	}
+	const v626 = v620["sameTids"];
+	if (v626 === undefined) {
+		if (o.fill) v620["sameTids"] = false;
+	} else {
+		if (!(typeof v626 === 'boolean')) fail(p + ".sameTids", "a boolean", v626);
 	}
 	if (o.strict) {
-		for (const v626 of Object.keys(v619)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v626)) fail(p + '.' + v626, 'not there (not in the schema)', v619[v626]);
+		for (const v627 of Object.keys(v620)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v627)) fail(p + '.' + v627, 'not there (not in the schema)', v620[v627]);
 		}
 	}
 }
@@ -3386,16 +3392,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v627 = v as Record<string, unknown>;
-	const v628 = v627["op"];
-	if (v628 === undefined) fail(p + ".op", 'present', undefined);
-	if (v628 !== "kill") fail(p + ".op", "\"kill\"", v628);
-	const v629 = v627["pid"];
-	if (v629 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v629, p + ".pid", o, d + 1);
+	const v628 = v as Record<string, unknown>;
+	const v629 = v628["op"];
+	if (v629 === undefined) fail(p + ".op", 'present', undefined);
+	if (v629 !== "kill") fail(p + ".op", "\"kill\"", v629);
+	const v630 = v628["pid"];
+	if (v630 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v630, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v630 of Object.keys(v627)) {
-			if (!(["op","pid"] as readonly string[]).includes(v630)) fail(p + '.' + v630, 'not there (not in the schema)', v627[v630]);
+		for (const v631 of Object.keys(v628)) {
+			if (!(["op","pid"] as readonly string[]).includes(v631)) fail(p + '.' + v631, 'not there (not in the schema)', v628[v631]);
 		}
 	}
 }
@@ -3403,43 +3409,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v631 = v as Record<string, unknown>;
-	const v632 = v631["op"];
-	if (v632 === undefined) fail(p + ".op", 'present', undefined);
-	if (v632 !== "step") fail(p + ".op", "\"step\"", v632);
-	const v633 = v631["pid"];
-	if (v633 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v633, p + ".pid", o, d + 1);
-	const v634 = v631["tid"];
-	if (v634 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v634, p + ".tid", o, d + 1);
-	const v635 = v631["line"];
-	if (v635 === undefined) {
-		if (o.fill) v631["line"] = false;
-	} else {
-		if (!(typeof v635 === 'boolean')) fail(p + ".line", "a boolean", v635);
-	}
-	const v636 = v631["into"];
+	const v632 = v as Record<string, unknown>;
+	const v633 = v632["op"];
+	if (v633 === undefined) fail(p + ".op", 'present', undefined);
+	if (v633 !== "step") fail(p + ".op", "\"step\"", v633);
+	const v634 = v632["pid"];
+	if (v634 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v634, p + ".pid", o, d + 1);
+	const v635 = v632["tid"];
+	if (v635 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v635, p + ".tid", o, d + 1);
+	const v636 = v632["line"];
 	if (v636 === undefined) {
-		if (o.fill) v631["into"] = false;
+		if (o.fill) v632["line"] = false;
 	} else {
-		if (!(typeof v636 === 'boolean')) fail(p + ".into", "a boolean", v636);
+		if (!(typeof v636 === 'boolean')) fail(p + ".line", "a boolean", v636);
 	}
-	const v637 = v631["out"];
+	const v637 = v632["into"];
 	if (v637 === undefined) {
-		if (o.fill) v631["out"] = false;
+		if (o.fill) v632["into"] = false;
 	} else {
-		if (!(typeof v637 === 'boolean')) fail(p + ".out", "a boolean", v637);
+		if (!(typeof v637 === 'boolean')) fail(p + ".into", "a boolean", v637);
 	}
-	const v638 = v631["alone"];
+	const v638 = v632["out"];
 	if (v638 === undefined) {
-		if (o.fill) v631["alone"] = false;
+		if (o.fill) v632["out"] = false;
 	} else {
-		if (!(typeof v638 === 'boolean')) fail(p + ".alone", "a boolean", v638);
+		if (!(typeof v638 === 'boolean')) fail(p + ".out", "a boolean", v638);
+	}
+	const v639 = v632["alone"];
+	if (v639 === undefined) {
+		if (o.fill) v632["alone"] = false;
+	} else {
+		if (!(typeof v639 === 'boolean')) fail(p + ".alone", "a boolean", v639);
 	}
 	if (o.strict) {
-		for (const v639 of Object.keys(v631)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v639)) fail(p + '.' + v639, 'not there (not in the schema)', v631[v639]);
+		for (const v640 of Object.keys(v632)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v640)) fail(p + '.' + v640, 'not there (not in the schema)', v632[v640]);
 		}
 	}
 }
@@ -3447,19 +3453,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v640 = v as Record<string, unknown>;
-	const v641 = v640["op"];
-	if (v641 === undefined) fail(p + ".op", 'present', undefined);
-	if (v641 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v641);
-	const v642 = v640["pid"];
-	if (v642 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v642, p + ".pid", o, d + 1);
-	const v643 = v640["addr"];
-	if (v643 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v643, p + ".addr", o, d + 1);
+	const v641 = v as Record<string, unknown>;
+	const v642 = v641["op"];
+	if (v642 === undefined) fail(p + ".op", 'present', undefined);
+	if (v642 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v642);
+	const v643 = v641["pid"];
+	if (v643 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v643, p + ".pid", o, d + 1);
+	const v644 = v641["addr"];
+	if (v644 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v644, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v644 of Object.keys(v640)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v644)) fail(p + '.' + v644, 'not there (not in the schema)', v640[v644]);
+		for (const v645 of Object.keys(v641)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v645)) fail(p + '.' + v645, 'not there (not in the schema)', v641[v645]);
 		}
 	}
 }
@@ -3467,19 +3473,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v645 = v as Record<string, unknown>;
-	const v646 = v645["op"];
-	if (v646 === undefined) fail(p + ".op", 'present', undefined);
-	if (v646 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v646);
-	const v647 = v645["pid"];
-	if (v647 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v647, p + ".pid", o, d + 1);
-	const v648 = v645["addr"];
-	if (v648 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v648, p + ".addr", o, d + 1);
+	const v646 = v as Record<string, unknown>;
+	const v647 = v646["op"];
+	if (v647 === undefined) fail(p + ".op", 'present', undefined);
+	if (v647 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v647);
+	const v648 = v646["pid"];
+	if (v648 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v648, p + ".pid", o, d + 1);
+	const v649 = v646["addr"];
+	if (v649 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v649, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v649 of Object.keys(v645)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v649)) fail(p + '.' + v649, 'not there (not in the schema)', v645[v649]);
+		for (const v650 of Object.keys(v646)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v650)) fail(p + '.' + v650, 'not there (not in the schema)', v646[v650]);
 		}
 	}
 }
@@ -3487,27 +3493,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v650 = v as Record<string, unknown>;
-	const v651 = v650["op"];
-	if (v651 === undefined) fail(p + ".op", 'present', undefined);
-	if (v651 !== "setRegs") fail(p + ".op", "\"setRegs\"", v651);
-	const v652 = v650["pid"];
-	if (v652 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v652, p + ".pid", o, d + 1);
-	const v653 = v650["tid"];
-	if (v653 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v653, p + ".tid", o, d + 1);
-	const v654 = v650["regs"];
-	if (v654 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v654))) fail(p + ".regs", "an object", v654);
-	const v655 = v654 as Record<string, unknown>;
-	for (const v656 of Object.keys(v655)) {
-		if (([] as readonly string[]).includes(v656)) continue;
-		checkHex(v655[v656], p + ".regs" + '.' + v656, o, d + 1);
+	const v651 = v as Record<string, unknown>;
+	const v652 = v651["op"];
+	if (v652 === undefined) fail(p + ".op", 'present', undefined);
+	if (v652 !== "setRegs") fail(p + ".op", "\"setRegs\"", v652);
+	const v653 = v651["pid"];
+	if (v653 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v653, p + ".pid", o, d + 1);
+	const v654 = v651["tid"];
+	if (v654 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v654, p + ".tid", o, d + 1);
+	const v655 = v651["regs"];
+	if (v655 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v655))) fail(p + ".regs", "an object", v655);
+	const v656 = v655 as Record<string, unknown>;
+	for (const v657 of Object.keys(v656)) {
+		if (([] as readonly string[]).includes(v657)) continue;
+		checkHex(v656[v657], p + ".regs" + '.' + v657, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v657 of Object.keys(v650)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v657)) fail(p + '.' + v657, 'not there (not in the schema)', v650[v657]);
+		for (const v658 of Object.keys(v651)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v658)) fail(p + '.' + v658, 'not there (not in the schema)', v651[v658]);
 		}
 	}
 }
@@ -3515,13 +3521,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v658 = v as Record<string, unknown>;
-	const v659 = v658["op"];
-	if (v659 === undefined) fail(p + ".op", 'present', undefined);
-	if (v659 !== "ping") fail(p + ".op", "\"ping\"", v659);
+	const v659 = v as Record<string, unknown>;
+	const v660 = v659["op"];
+	if (v660 === undefined) fail(p + ".op", 'present', undefined);
+	if (v660 !== "ping") fail(p + ".op", "\"ping\"", v660);
 	if (o.strict) {
-		for (const v660 of Object.keys(v658)) {
-			if (!(["op"] as readonly string[]).includes(v660)) fail(p + '.' + v660, 'not there (not in the schema)', v658[v660]);
+		for (const v661 of Object.keys(v659)) {
+			if (!(["op"] as readonly string[]).includes(v661)) fail(p + '.' + v661, 'not there (not in the schema)', v659[v661]);
 		}
 	}
 }
@@ -3529,29 +3535,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v661 = v as Record<string, unknown>;
-	const v662 = v661["op"];
-	if (v662 === undefined) fail(p + ".op", 'present', undefined);
-	if (v662 !== "stack") fail(p + ".op", "\"stack\"", v662);
-	const v663 = v661["pid"];
-	if (v663 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v663, p + ".pid", o, d + 1);
-	const v664 = v661["tid"];
-	if (v664 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v664 === 'number' && Number.isInteger(v664))) fail(p + ".tid", "an integer", v664);
-	if (typeof v664 === 'number' && v664 < 0) fail(p + ".tid", ">= 0", v664);
-	if (typeof v664 === 'number' && v664 > 2147483647) fail(p + ".tid", "<= 2147483647", v664);
-	const v665 = v661["maxFrames"];
-	if (v665 === undefined) {
-		if (o.fill) v661["maxFrames"] = 0;
+	const v662 = v as Record<string, unknown>;
+	const v663 = v662["op"];
+	if (v663 === undefined) fail(p + ".op", 'present', undefined);
+	if (v663 !== "stack") fail(p + ".op", "\"stack\"", v663);
+	const v664 = v662["pid"];
+	if (v664 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v664, p + ".pid", o, d + 1);
+	const v665 = v662["tid"];
+	if (v665 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v665 === 'number' && Number.isInteger(v665))) fail(p + ".tid", "an integer", v665);
+	if (typeof v665 === 'number' && v665 < 0) fail(p + ".tid", ">= 0", v665);
+	if (typeof v665 === 'number' && v665 > 2147483647) fail(p + ".tid", "<= 2147483647", v665);
+	const v666 = v662["maxFrames"];
+	if (v666 === undefined) {
+		if (o.fill) v662["maxFrames"] = 0;
 	} else {
-		if (!(typeof v665 === 'number' && Number.isInteger(v665))) fail(p + ".maxFrames", "an integer", v665);
-		if (typeof v665 === 'number' && v665 < 0) fail(p + ".maxFrames", ">= 0", v665);
-		if (typeof v665 === 'number' && v665 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v665);
+		if (!(typeof v666 === 'number' && Number.isInteger(v666))) fail(p + ".maxFrames", "an integer", v666);
+		if (typeof v666 === 'number' && v666 < 0) fail(p + ".maxFrames", ">= 0", v666);
+		if (typeof v666 === 'number' && v666 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v666);
 	}
 	if (o.strict) {
-		for (const v666 of Object.keys(v661)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v666)) fail(p + '.' + v666, 'not there (not in the schema)', v661[v666]);
+		for (const v667 of Object.keys(v662)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v667)) fail(p + '.' + v667, 'not there (not in the schema)', v662[v667]);
 		}
 	}
 }
@@ -3559,34 +3565,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v667 = v as Record<string, unknown>;
-	const v668 = v667["op"];
-	if (v668 === undefined) fail(p + ".op", 'present', undefined);
-	if (v668 !== "symbols") fail(p + ".op", "\"symbols\"", v668);
-	const v669 = v667["pid"];
-	if (v669 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v669, p + ".pid", o, d + 1);
-	const v670 = v667["function"];
-	if (v670 !== undefined) {
-		if (!(typeof v670 === 'string')) fail(p + ".function", "a string", v670);
-	}
-	const v671 = v667["file"];
+	const v668 = v as Record<string, unknown>;
+	const v669 = v668["op"];
+	if (v669 === undefined) fail(p + ".op", 'present', undefined);
+	if (v669 !== "symbols") fail(p + ".op", "\"symbols\"", v669);
+	const v670 = v668["pid"];
+	if (v670 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v670, p + ".pid", o, d + 1);
+	const v671 = v668["function"];
 	if (v671 !== undefined) {
-		if (!(typeof v671 === 'string')) fail(p + ".file", "a string", v671);
+		if (!(typeof v671 === 'string')) fail(p + ".function", "a string", v671);
 	}
-	const v672 = v667["line"];
+	const v672 = v668["file"];
 	if (v672 !== undefined) {
-		if (!(typeof v672 === 'number' && Number.isInteger(v672))) fail(p + ".line", "an integer", v672);
-		if (typeof v672 === 'number' && v672 < 1) fail(p + ".line", ">= 1", v672);
-		if (typeof v672 === 'number' && v672 > 2147483647) fail(p + ".line", "<= 2147483647", v672);
+		if (!(typeof v672 === 'string')) fail(p + ".file", "a string", v672);
 	}
-	const v673 = v667["addr"];
+	const v673 = v668["line"];
 	if (v673 !== undefined) {
-		checkHex(v673, p + ".addr", o, d + 1);
+		if (!(typeof v673 === 'number' && Number.isInteger(v673))) fail(p + ".line", "an integer", v673);
+		if (typeof v673 === 'number' && v673 < 1) fail(p + ".line", ">= 1", v673);
+		if (typeof v673 === 'number' && v673 > 2147483647) fail(p + ".line", "<= 2147483647", v673);
+	}
+	const v674 = v668["addr"];
+	if (v674 !== undefined) {
+		checkHex(v674, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v674 of Object.keys(v667)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v674)) fail(p + '.' + v674, 'not there (not in the schema)', v667[v674]);
+		for (const v675 of Object.keys(v668)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v675)) fail(p + '.' + v675, 'not there (not in the schema)', v668[v675]);
 		}
 	}
 }
@@ -3594,27 +3600,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v675 = v as Record<string, unknown>;
-	const v676 = v675["op"];
-	if (v676 === undefined) fail(p + ".op", 'present', undefined);
-	if (v676 !== "locals") fail(p + ".op", "\"locals\"", v676);
-	const v677 = v675["pid"];
-	if (v677 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v677, p + ".pid", o, d + 1);
-	const v678 = v675["tid"];
-	if (v678 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v678, p + ".tid", o, d + 1);
-	const v679 = v675["frame"];
-	if (v679 === undefined) {
-		if (o.fill) v675["frame"] = 0;
+	const v676 = v as Record<string, unknown>;
+	const v677 = v676["op"];
+	if (v677 === undefined) fail(p + ".op", 'present', undefined);
+	if (v677 !== "locals") fail(p + ".op", "\"locals\"", v677);
+	const v678 = v676["pid"];
+	if (v678 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v678, p + ".pid", o, d + 1);
+	const v679 = v676["tid"];
+	if (v679 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v679, p + ".tid", o, d + 1);
+	const v680 = v676["frame"];
+	if (v680 === undefined) {
+		if (o.fill) v676["frame"] = 0;
 	} else {
-		if (!(typeof v679 === 'number' && Number.isInteger(v679))) fail(p + ".frame", "an integer", v679);
-		if (typeof v679 === 'number' && v679 < 0) fail(p + ".frame", ">= 0", v679);
-		if (typeof v679 === 'number' && v679 > 254) fail(p + ".frame", "<= 254", v679);
+		if (!(typeof v680 === 'number' && Number.isInteger(v680))) fail(p + ".frame", "an integer", v680);
+		if (typeof v680 === 'number' && v680 < 0) fail(p + ".frame", ">= 0", v680);
+		if (typeof v680 === 'number' && v680 > 254) fail(p + ".frame", "<= 254", v680);
 	}
 	if (o.strict) {
-		for (const v680 of Object.keys(v675)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v680)) fail(p + '.' + v680, 'not there (not in the schema)', v675[v680]);
+		for (const v681 of Object.keys(v676)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v681)) fail(p + '.' + v681, 'not there (not in the schema)', v676[v681]);
 		}
 	}
 }
@@ -3622,22 +3628,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v681 = v as Record<string, unknown>;
-	const v682 = v681["type"];
-	if (v682 === undefined) fail(p + ".type", 'present', undefined);
-	if (v682 !== "event") fail(p + ".type", "\"event\"", v682);
-	const v683 = v681["event"];
-	if (v683 === undefined) fail(p + ".event", 'present', undefined);
-	if (v683 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v683);
-	const v684 = v681["pid"];
-	if (v684 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v684, p + ".pid", o, d + 1);
-	const v685 = v681["tid"];
-	if (v685 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v685, p + ".tid", o, d + 1);
+	const v682 = v as Record<string, unknown>;
+	const v683 = v682["type"];
+	if (v683 === undefined) fail(p + ".type", 'present', undefined);
+	if (v683 !== "event") fail(p + ".type", "\"event\"", v683);
+	const v684 = v682["event"];
+	if (v684 === undefined) fail(p + ".event", 'present', undefined);
+	if (v684 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v684);
+	const v685 = v682["pid"];
+	if (v685 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v685, p + ".pid", o, d + 1);
+	const v686 = v682["tid"];
+	if (v686 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v686, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v686 of Object.keys(v681)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v686)) fail(p + '.' + v686, 'not there (not in the schema)', v681[v686]);
+		for (const v687 of Object.keys(v682)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v687)) fail(p + '.' + v687, 'not there (not in the schema)', v682[v687]);
 		}
 	}
 }
@@ -3645,22 +3651,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v687 = v as Record<string, unknown>;
-	const v688 = v687["type"];
-	if (v688 === undefined) fail(p + ".type", 'present', undefined);
-	if (v688 !== "event") fail(p + ".type", "\"event\"", v688);
-	const v689 = v687["event"];
-	if (v689 === undefined) fail(p + ".event", 'present', undefined);
-	if (v689 !== "threadExited") fail(p + ".event", "\"threadExited\"", v689);
-	const v690 = v687["pid"];
-	if (v690 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v690, p + ".pid", o, d + 1);
-	const v691 = v687["tid"];
-	if (v691 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v691, p + ".tid", o, d + 1);
+	const v688 = v as Record<string, unknown>;
+	const v689 = v688["type"];
+	if (v689 === undefined) fail(p + ".type", 'present', undefined);
+	if (v689 !== "event") fail(p + ".type", "\"event\"", v689);
+	const v690 = v688["event"];
+	if (v690 === undefined) fail(p + ".event", 'present', undefined);
+	if (v690 !== "threadExited") fail(p + ".event", "\"threadExited\"", v690);
+	const v691 = v688["pid"];
+	if (v691 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v691, p + ".pid", o, d + 1);
+	const v692 = v688["tid"];
+	if (v692 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v692, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v692 of Object.keys(v687)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v692)) fail(p + '.' + v692, 'not there (not in the schema)', v687[v692]);
+		for (const v693 of Object.keys(v688)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v693)) fail(p + '.' + v693, 'not there (not in the schema)', v688[v693]);
 		}
 	}
 }
@@ -3668,38 +3674,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v693 = v as Record<string, unknown>;
-	const v694 = v693["type"];
-	if (v694 === undefined) fail(p + ".type", 'present', undefined);
-	if (v694 !== "event") fail(p + ".type", "\"event\"", v694);
-	const v695 = v693["event"];
-	if (v695 === undefined) fail(p + ".event", 'present', undefined);
-	if (v695 !== "stopped") fail(p + ".event", "\"stopped\"", v695);
-	const v696 = v693["pid"];
-	if (v696 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v696, p + ".pid", o, d + 1);
-	const v697 = v693["tid"];
-	if (v697 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v697, p + ".tid", o, d + 1);
-	const v698 = v693["reason"];
-	if (v698 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v698 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v698)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v698);
-	const v699 = v693["signal"];
-	if (v699 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v699 === 'number' && Number.isInteger(v699))) fail(p + ".signal", "an integer", v699);
-	if (typeof v699 === 'number' && v699 < 0) fail(p + ".signal", ">= 0", v699);
-	if (typeof v699 === 'number' && v699 > 64) fail(p + ".signal", "<= 64", v699);
-	const v700 = v693["pc"];
-	if (v700 !== undefined) {
-		checkHex(v700, p + ".pc", o, d + 1);
-	}
-	const v701 = v693["addr"];
+	const v694 = v as Record<string, unknown>;
+	const v695 = v694["type"];
+	if (v695 === undefined) fail(p + ".type", 'present', undefined);
+	if (v695 !== "event") fail(p + ".type", "\"event\"", v695);
+	const v696 = v694["event"];
+	if (v696 === undefined) fail(p + ".event", 'present', undefined);
+	if (v696 !== "stopped") fail(p + ".event", "\"stopped\"", v696);
+	const v697 = v694["pid"];
+	if (v697 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v697, p + ".pid", o, d + 1);
+	const v698 = v694["tid"];
+	if (v698 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v698, p + ".tid", o, d + 1);
+	const v699 = v694["reason"];
+	if (v699 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v699 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v699)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v699);
+	const v700 = v694["signal"];
+	if (v700 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v700 === 'number' && Number.isInteger(v700))) fail(p + ".signal", "an integer", v700);
+	if (typeof v700 === 'number' && v700 < 0) fail(p + ".signal", ">= 0", v700);
+	if (typeof v700 === 'number' && v700 > 64) fail(p + ".signal", "<= 64", v700);
+	const v701 = v694["pc"];
 	if (v701 !== undefined) {
-		checkHex(v701, p + ".addr", o, d + 1);
+		checkHex(v701, p + ".pc", o, d + 1);
+	}
+	const v702 = v694["addr"];
+	if (v702 !== undefined) {
+		checkHex(v702, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v702 of Object.keys(v693)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v702)) fail(p + '.' + v702, 'not there (not in the schema)', v693[v702]);
+		for (const v703 of Object.keys(v694)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v703)) fail(p + '.' + v703, 'not there (not in the schema)', v694[v703]);
 		}
 	}
 }
@@ -3707,30 +3713,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v703 = v as Record<string, unknown>;
-	const v704 = v703["type"];
-	if (v704 === undefined) fail(p + ".type", 'present', undefined);
-	if (v704 !== "event") fail(p + ".type", "\"event\"", v704);
-	const v705 = v703["event"];
-	if (v705 === undefined) fail(p + ".event", 'present', undefined);
-	if (v705 !== "signal") fail(p + ".event", "\"signal\"", v705);
-	const v706 = v703["pid"];
-	if (v706 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v706, p + ".pid", o, d + 1);
-	const v707 = v703["tid"];
-	if (v707 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v707, p + ".tid", o, d + 1);
-	const v708 = v703["signal"];
-	if (v708 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v708 === 'number' && Number.isInteger(v708))) fail(p + ".signal", "an integer", v708);
-	if (typeof v708 === 'number' && v708 < 1) fail(p + ".signal", ">= 1", v708);
-	if (typeof v708 === 'number' && v708 > 64) fail(p + ".signal", "<= 64", v708);
-	const v709 = v703["passed"];
-	if (v709 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v709 === 'boolean')) fail(p + ".passed", "a boolean", v709);
+	const v704 = v as Record<string, unknown>;
+	const v705 = v704["type"];
+	if (v705 === undefined) fail(p + ".type", 'present', undefined);
+	if (v705 !== "event") fail(p + ".type", "\"event\"", v705);
+	const v706 = v704["event"];
+	if (v706 === undefined) fail(p + ".event", 'present', undefined);
+	if (v706 !== "signal") fail(p + ".event", "\"signal\"", v706);
+	const v707 = v704["pid"];
+	if (v707 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v707, p + ".pid", o, d + 1);
+	const v708 = v704["tid"];
+	if (v708 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v708, p + ".tid", o, d + 1);
+	const v709 = v704["signal"];
+	if (v709 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v709 === 'number' && Number.isInteger(v709))) fail(p + ".signal", "an integer", v709);
+	if (typeof v709 === 'number' && v709 < 1) fail(p + ".signal", ">= 1", v709);
+	if (typeof v709 === 'number' && v709 > 64) fail(p + ".signal", "<= 64", v709);
+	const v710 = v704["passed"];
+	if (v710 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v710 === 'boolean')) fail(p + ".passed", "a boolean", v710);
 	if (o.strict) {
-		for (const v710 of Object.keys(v703)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v710)) fail(p + '.' + v710, 'not there (not in the schema)', v703[v710]);
+		for (const v711 of Object.keys(v704)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v711)) fail(p + '.' + v711, 'not there (not in the schema)', v704[v711]);
 		}
 	}
 }
@@ -3738,31 +3744,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v711 = v as Record<string, unknown>;
-	const v712 = v711["type"];
-	if (v712 === undefined) fail(p + ".type", 'present', undefined);
-	if (v712 !== "event") fail(p + ".type", "\"event\"", v712);
-	const v713 = v711["event"];
-	if (v713 === undefined) fail(p + ".event", 'present', undefined);
-	if (v713 !== "childProcess") fail(p + ".event", "\"childProcess\"", v713);
-	const v714 = v711["pid"];
-	if (v714 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v714, p + ".pid", o, d + 1);
-	const v715 = v711["tid"];
-	if (v715 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v715, p + ".tid", o, d + 1);
-	const v716 = v711["child"];
-	if (v716 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v716, p + ".child", o, d + 1);
-	const v717 = v711["kind"];
-	if (v717 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v717 !== 'string' || !["fork","vfork","clone"].includes(v717)) fail(p + ".kind", "one of fork|vfork|clone", v717);
-	const v718 = v711["detached"];
-	if (v718 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v718 === 'boolean')) fail(p + ".detached", "a boolean", v718);
+	const v712 = v as Record<string, unknown>;
+	const v713 = v712["type"];
+	if (v713 === undefined) fail(p + ".type", 'present', undefined);
+	if (v713 !== "event") fail(p + ".type", "\"event\"", v713);
+	const v714 = v712["event"];
+	if (v714 === undefined) fail(p + ".event", 'present', undefined);
+	if (v714 !== "childProcess") fail(p + ".event", "\"childProcess\"", v714);
+	const v715 = v712["pid"];
+	if (v715 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v715, p + ".pid", o, d + 1);
+	const v716 = v712["tid"];
+	if (v716 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v716, p + ".tid", o, d + 1);
+	const v717 = v712["child"];
+	if (v717 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v717, p + ".child", o, d + 1);
+	const v718 = v712["kind"];
+	if (v718 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v718 !== 'string' || !["fork","vfork","clone"].includes(v718)) fail(p + ".kind", "one of fork|vfork|clone", v718);
+	const v719 = v712["detached"];
+	if (v719 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v719 === 'boolean')) fail(p + ".detached", "a boolean", v719);
 	if (o.strict) {
-		for (const v719 of Object.keys(v711)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v719)) fail(p + '.' + v719, 'not there (not in the schema)', v711[v719]);
+		for (const v720 of Object.keys(v712)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v720)) fail(p + '.' + v720, 'not there (not in the schema)', v712[v720]);
 		}
 	}
 }
@@ -3770,25 +3776,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v720 = v as Record<string, unknown>;
-	const v721 = v720["type"];
-	if (v721 === undefined) fail(p + ".type", 'present', undefined);
-	if (v721 !== "event") fail(p + ".type", "\"event\"", v721);
-	const v722 = v720["event"];
-	if (v722 === undefined) fail(p + ".event", 'present', undefined);
-	if (v722 !== "exec") fail(p + ".event", "\"exec\"", v722);
-	const v723 = v720["pid"];
-	if (v723 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v723, p + ".pid", o, d + 1);
-	const v724 = v720["tid"];
-	if (v724 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v724, p + ".tid", o, d + 1);
-	const v725 = v720["path"];
-	if (v725 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v725 === 'string')) fail(p + ".path", "a string", v725);
+	const v721 = v as Record<string, unknown>;
+	const v722 = v721["type"];
+	if (v722 === undefined) fail(p + ".type", 'present', undefined);
+	if (v722 !== "event") fail(p + ".type", "\"event\"", v722);
+	const v723 = v721["event"];
+	if (v723 === undefined) fail(p + ".event", 'present', undefined);
+	if (v723 !== "exec") fail(p + ".event", "\"exec\"", v723);
+	const v724 = v721["pid"];
+	if (v724 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v724, p + ".pid", o, d + 1);
+	const v725 = v721["tid"];
+	if (v725 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v725, p + ".tid", o, d + 1);
+	const v726 = v721["path"];
+	if (v726 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v726 === 'string')) fail(p + ".path", "a string", v726);
 	if (o.strict) {
-		for (const v726 of Object.keys(v720)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v726)) fail(p + '.' + v726, 'not there (not in the schema)', v720[v726]);
+		for (const v727 of Object.keys(v721)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v727)) fail(p + '.' + v727, 'not there (not in the schema)', v721[v727]);
 		}
 	}
 }
@@ -3796,32 +3802,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v727 = v as Record<string, unknown>;
-	const v728 = v727["type"];
-	if (v728 === undefined) fail(p + ".type", 'present', undefined);
-	if (v728 !== "event") fail(p + ".type", "\"event\"", v728);
-	const v729 = v727["event"];
-	if (v729 === undefined) fail(p + ".event", 'present', undefined);
-	if (v729 !== "exited") fail(p + ".event", "\"exited\"", v729);
-	const v730 = v727["pid"];
-	if (v730 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v730, p + ".pid", o, d + 1);
-	const v731 = v727["exitCode"];
-	if (v731 !== undefined) {
-		if (!(typeof v731 === 'number' && Number.isInteger(v731))) fail(p + ".exitCode", "an integer", v731);
-		if (typeof v731 === 'number' && v731 < 0) fail(p + ".exitCode", ">= 0", v731);
-		if (typeof v731 === 'number' && v731 > 255) fail(p + ".exitCode", "<= 255", v731);
-	}
-	const v732 = v727["signal"];
+	const v728 = v as Record<string, unknown>;
+	const v729 = v728["type"];
+	if (v729 === undefined) fail(p + ".type", 'present', undefined);
+	if (v729 !== "event") fail(p + ".type", "\"event\"", v729);
+	const v730 = v728["event"];
+	if (v730 === undefined) fail(p + ".event", 'present', undefined);
+	if (v730 !== "exited") fail(p + ".event", "\"exited\"", v730);
+	const v731 = v728["pid"];
+	if (v731 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v731, p + ".pid", o, d + 1);
+	const v732 = v728["exitCode"];
 	if (v732 !== undefined) {
-		if (!(typeof v732 === 'number' && Number.isInteger(v732))) fail(p + ".signal", "an integer", v732);
-		if (typeof v732 === 'number' && v732 < 1) fail(p + ".signal", ">= 1", v732);
-		if (typeof v732 === 'number' && v732 > 64) fail(p + ".signal", "<= 64", v732);
+		if (!(typeof v732 === 'number' && Number.isInteger(v732))) fail(p + ".exitCode", "an integer", v732);
+		if (typeof v732 === 'number' && v732 < 0) fail(p + ".exitCode", ">= 0", v732);
+		if (typeof v732 === 'number' && v732 > 255) fail(p + ".exitCode", "<= 255", v732);
 	}
-	if (v727["exitCode"] === undefined && v727["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	const v733 = v728["signal"];
+	if (v733 !== undefined) {
+		if (!(typeof v733 === 'number' && Number.isInteger(v733))) fail(p + ".signal", "an integer", v733);
+		if (typeof v733 === 'number' && v733 < 1) fail(p + ".signal", ">= 1", v733);
+		if (typeof v733 === 'number' && v733 > 64) fail(p + ".signal", "<= 64", v733);
+	}
+	if (v728["exitCode"] === undefined && v728["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v733 of Object.keys(v727)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v733)) fail(p + '.' + v733, 'not there (not in the schema)', v727[v733]);
+		for (const v734 of Object.keys(v728)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v734)) fail(p + '.' + v734, 'not there (not in the schema)', v728[v734]);
 		}
 	}
 }

@@ -30,6 +30,7 @@
 	X(dwfl_linux_proc_report)           \
 	X(dwfl_linux_proc_find_elf)         \
 	X(dwfl_standard_find_debuginfo)     \
+	X(dwfl_build_id_find_debuginfo)     \
 	X(dwfl_attach_state)                \
 	X(dwfl_getthread_frames)            \
 	X(dwfl_frame_pc)                    \

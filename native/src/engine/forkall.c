@@ -36,6 +36,7 @@
 #include "ptrace/rsys.h"
 #include "debuginfo/threaddb.h"
 #include "engine/forkall_int.h"
+#include "engine/ownerfix.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -146,6 +147,7 @@ static void result(struct forkall *fa, struct jw *body)
 	jw_arr_end(body);
 	jw_kbool(body, "zombieLeader", fa->zombie_leader);
 	jw_kint(body, "robustOwnersFixed", (int64_t)fa->robust_fixed);
+	jw_kint(body, "locksFixed", (int64_t)fa->locks_fixed);
 	jw_key(body, "warnings");
 	jw_arr_begin(body);
 	if (fa->warnings.buf)
@@ -251,6 +253,15 @@ static int fork_attempt(struct fk_tracer *tr, pid_t pid, uint32_t flags, struct 
 	uint64_t tb0 = tr_now_us();
 	if (rc == 0)
 		rc = fa_build_threads(tr, &fa);
+	if (rc == 0 && !(fa.flags & FK_FORK_SAME_TIDS) && !fa_skip(&fa, "locks")) {
+		/* errorcheck/recursive/PI mutexes and rwlocks held across the
+		 * fork name their owner's parent tid: its copy's now (a failure
+		 * kills the child: nothing to undo) */
+		struct undo u;
+		undo_init(&u, fa.child);
+		rc = ownerfix_locks(&fa, fa.cproc, NULL, &u, &fa.locks_fixed);
+		undo_free(&u);
+	}
 	uint64_t tb1 = tr_now_us();
 	if (rc == 0)
 		rc = fa_release_child(&fa);

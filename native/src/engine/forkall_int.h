@@ -106,6 +106,7 @@ struct forkall {
 	bool injected_parent; /* parent registers must be restored */
 	bool dofork_applied;  /* MADV_DOFORK in effect in the parent */
 	size_t robust_fixed;  /* robust mutex owners rewritten in the child */
+	size_t locks_fixed;   /* DWARF-visible lock owners rewritten in the child */
 
 	pid_t child;
 	uint64_t child_page; /* the temporary page the child inherited: unmapped there */
