@@ -37,6 +37,7 @@ import {
 	Debuggee,
 	ExprError,
 	parseRegister,
+	showWatched,
 	type Breakpoint,
 	type DebugHost,
 	type Frame,
@@ -125,7 +126,7 @@ export class ForkallSession extends DebugSession {
 	/** Ending the program ends the children followed in child sessions too (launch.json "terminateChildren"). */
 	private terminateChildren = true;
 	/** dataBreakpointInfo's answers: dataId → what the user picked ("counter (8 bytes at 0x…)") */
-	private readonly dataNames = new Map<string, string>();
+	private readonly dataNames = new Map<string, { what: string; show?: (b: Buffer) => string }>();
 	/** This session launched the program (a followed child ends like it: killed on disconnect). */
 	private launched = false;
 	/** launch.json "stepThreads": "current" steps the stepping thread alone (gdb's scheduler-locking step) */
@@ -794,23 +795,53 @@ export class ForkallSession extends DebugSession {
 		return { scopes };
 	}
 
-	/** Can this variable be watched (a hardware data breakpoint), and under which id. */
+	/**
+	 * Can this be watched (a hardware data breakpoint), and under which id:
+	 * a node of the Variables view (`variablesReference` + its name), or an
+	 * expression (Watch view, "Break on Value Change"): evaluated in frame
+	 * `frameId`, else the top frame of the thread that stopped last.
+	 */
 	private async dataBreakpointInfo(
 		a: DebugProtocol.DataBreakpointInfoArguments,
 	): Promise<DebugProtocol.DataBreakpointInfoResponse['body']> {
-		const src = a.variablesReference !== undefined ? this.vars.get(a.variablesReference) : undefined;
-		if (!src) return { dataId: null, description: `${a.name}: only variables in the Variables view can be watched` };
-		let nodes: VarNode[];
+		if (a.variablesReference !== undefined) {
+			const src = this.vars.get(a.variablesReference);
+			if (!src) return { dataId: null, description: `${a.name}: that variable is gone (the program ran since)` };
+			let nodes: VarNode[];
+			try {
+				nodes = typeof src === 'function' ? await src() : src;
+			} catch (e) {
+				throw toDapError(e, 'dataBreakpointInfo');
+			}
+			const n = nodes.find((x) => x.name === a.name);
+			if (!n?.data) return { dataId: null, description: `${a.name}: not a variable in memory` };
+			if (!n.data.dataId) return { dataId: null, description: n.data.description };
+			return this.dataAnswer(n.data.dataId, n.data.description, n.data.show);
+		}
+		const d = this.requireDebuggee();
+		const text = a.name.trim();
+		if (d.state !== 'stopped') return { dataId: null, description: `${text}: the program is running (pause it first)` };
+		let where: { tid: number | null; index: number };
+		if (a.frameId !== undefined) {
+			const ref = this.frames.get(a.frameId);
+			if (!ref) return { dataId: null, description: `${text}: that frame is gone (the program ran since)` };
+			where = { tid: ref.tid, index: ref.index };
+		} else {
+			where = { tid: this.lastStopTid, index: 0 };
+		}
 		try {
-			nodes = typeof src === 'function' ? await src() : src;
+			const w = await d.watchInfo(where.tid, where.index, text);
+			if (!w.ok) return { dataId: null, description: w.why };
+			return this.dataAnswer(`${hex(w.addr)}/${w.size}`, w.description, (b) => showWatched(w.type, b));
 		} catch (e) {
+			if (e instanceof ExprError) return { dataId: null, description: `${text}: ${e.message}` };
 			throw toDapError(e, 'dataBreakpointInfo');
 		}
-		const n = nodes.find((x) => x.name === a.name);
-		if (!n?.data) return { dataId: null, description: `${a.name}: not a variable in memory` };
-		if (!n.data.dataId) return { dataId: null, description: n.data.description };
-		this.dataNames.set(n.data.dataId, n.data.description);
-		return { dataId: n.data.dataId, description: n.data.description, accessTypes: ['write', 'readWrite'], canPersist: false };
+	}
+
+	private dataAnswer(dataId: string, what: string, show?: (b: Buffer) => string): DebugProtocol.DataBreakpointInfoResponse['body'] {
+		this.dataNames.set(dataId, { what, ...(show ? { show } : {}) });
+		return { dataId, description: what, accessTypes: ['write', 'readWrite'], canPersist: false };
 	}
 
 	/** Replace every data breakpoint (hardware watchpoints in every thread). */
@@ -830,8 +861,18 @@ export class ForkallSession extends DebugSession {
 				out.push({ verified: false, message: 'x86-64 cannot watch reads alone: use "read or write"' });
 				continue;
 			}
-			const what = this.dataNames.get(b.dataId) ?? `${m[2]} bytes at ${m[1]}`;
-			const bp = await d.breakpoints.addData(BigInt(m[1]), Number(m[2]), b.accessType === 'readWrite', what);
+			const named = this.dataNames.get(b.dataId);
+			const what = named?.what ?? `${m[2]} bytes at ${m[1]}`;
+			const inUse = d.breakpoints.all().filter((x) => x.kind === 'data' && x.verified);
+			if (inUse.length >= 4) {
+				const names = inUse.map((x) => x.data?.what ?? '?').join(', ');
+				out.push({
+					verified: false,
+					message: `${what}: x86-64 has 4 hardware watchpoints, all in use (${names}): remove one first`,
+				});
+				continue;
+			}
+			const bp = await d.addDataBreakpoint(BigInt(m[1]), Number(m[2]), b.accessType === 'readWrite', what, named?.show);
 			out.push(this.toDapBreakpoint(bp));
 		}
 		return { breakpoints: out };

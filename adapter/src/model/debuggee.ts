@@ -39,6 +39,7 @@ import { rawNumber } from './conditions';
 import { Evaluator } from './expr/eval';
 import { show } from './expr/display';
 import { FrameTarget, type FrameSource } from './expr/frame';
+import { showWatched, watchable, type Watchable } from './expr/watch';
 import { TypeTable } from './expr/typetable';
 import type { Node } from './expr/parser';
 import { fromMasks, signalName, toMasks, type SignalTable } from './signals';
@@ -544,14 +545,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		if (e.reason === 'watchpoint' && e.addr) {
 			const addr = BigInt(e.addr);
 			const bps = this.breakpoints.dataAt(addr);
-			const what = bps[0]?.data?.what ?? hex(addr);
-			return {
-				reason: 'data',
-				tid: e.tid,
-				addr,
-				breakpoints: bps,
-				description: `Data breakpoint: ${what} was ${bps[0]?.data?.rw ? 'accessed' : 'written'}`,
-			};
+			return { reason: 'data', tid: e.tid, addr, breakpoints: bps, description: this.dataHit(e.tid, addr, bps) };
 		}
 		if (e.reason === 'breakpoint' && e.addr) {
 			const addr = BigInt(e.addr);
@@ -960,6 +954,48 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 			variable.pointer = BigInt.asUintN(64, val.v);
 		}
 		return { node, variable };
+	}
+
+	/**
+	 * What a data breakpoint on expression `text` (in frame `frame` of tid;
+	 * null: globals only) would watch: its address and size, or why it
+	 * cannot be watched.
+	 */
+	async watchInfo(tid: number | null, frame: number, text: string): Promise<Watchable> {
+		this.requireStopped('dataBreakpointInfo');
+		const ev = new Evaluator(new FrameTarget(this, tid, frame));
+		const { val } = await ev.evaluate(text);
+		return watchable(ev, val, text.trim());
+	}
+
+	/** A data breakpoint (every thread, new ones too); `show`: its bytes as a value, for the old → new of a hit. */
+	async addDataBreakpoint(addr: bigint, len: number, rw: boolean, what: string, show?: (b: Buffer) => string): Promise<Breakpoint> {
+		const bp = await this.breakpoints.addData(addr, len, rw, what, show);
+		const now = this.memory.readRaw(addr, len);
+		if (bp.data && now.length === len) bp.data.last = now;
+		return bp;
+	}
+
+	/** A data breakpoint's stop, said in one line: what, by which thread, old → new (the old value is from the last look). */
+	private dataHit(tid: number, addr: bigint, bps: Breakpoint[]): string {
+		const data = bps[0]?.data;
+		let thread = String(tid);
+		try {
+			thread = `${fs.readFileSync(`/proc/${this.pid}/task/${tid}/comm`, 'utf8').trim()} (${tid})`;
+		} catch {
+			// the thread is gone: its tid alone
+		}
+		if (!data) return `Data breakpoint at ${hex(addr)} hit by thread ${thread}`;
+		const now = this.memory.readRaw(addr, data.len);
+		const show = (b: Buffer): string => (data.show ?? ((x: Buffer) => showWatched(null, x)))(b);
+		let change = '';
+		if (now.length === data.len) {
+			const was = data.last ? show(data.last) : null;
+			const is = show(now);
+			change = was === null ? `: ${is}` : was === is ? `: ${is} (unchanged)` : `: ${was} → ${is}`;
+			for (const b of bps) if (b.data) b.data.last = now;
+		}
+		return `Data breakpoint: ${data.what} was ${data.rw ? 'accessed' : 'written'} by thread ${thread}${change}`;
 	}
 
 	/** A breakpoint condition's truth in the innermost frame of tid. */

@@ -35,3 +35,4 @@ export { type MemoryRead } from './memory';
 export { signalName } from './signals';
 export { AssignError, encodeScalar, parseRegister, type ScalarKind } from './assign';
 export { ExprError } from './expr/lexer';
+export { scalarType, showWatched } from './expr/watch';
