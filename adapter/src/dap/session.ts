@@ -36,6 +36,7 @@ import {
 	AssignError,
 	Debuggee,
 	ExprError,
+	completionContext,
 	parseRegister,
 	showWatched,
 	type Breakpoint,
@@ -1421,46 +1422,60 @@ export class ForkallSession extends DebugSession {
 	}
 
 	/**
-	 * Debug Console completions: the word before the cursor (a name, a
-	 * member path `pt.`/`p->`, a `$register`) against what the selected
-	 * frame has (its variables as the Variables view names them, the
-	 * registers), and the console's own commands at the start of a line.
+	 * Debug Console completions at the cursor: after `.`/`->` the members
+	 * of the operand's struct or union (`s->it` → items; the operand is
+	 * evaluated in the frame, nothing run); after `$` the registers and
+	 * gdb's convenience names; else the frame's variables (as the
+	 * Variables view names them), then the globals, statics, constants and
+	 * functions of every loaded module (prefix-matched, sorted, capped),
+	 * and the console's own commands at the start of a line.
 	 */
 	private async completions(a: DebugProtocol.CompletionsArguments): Promise<DebugProtocol.CompletionsResponse['body']> {
 		const col = this.client.columnsStartAt1 === false ? a.column : a.column - 1;
 		const before = a.text.slice(0, Math.max(0, col));
-		const m = /(\$?[A-Za-z_][\w]*(?:(?:\.|->)[A-Za-z_]\w*|\[\d+\])*(?:\.|->)?|\$)$/.exec(before);
-		const word = m ? m[1] : '';
+		const cx = completionContext(before);
+		const word = cx.partial;
 		const start = before.length - word.length;
 		const seen = new Set<string>();
 		const targets: DebugProtocol.CompletionItem[] = [];
 		const offer = (label: string, type: DebugProtocol.CompletionItemType, detail?: string): void => {
-			if (!label.startsWith(word) || label === word || seen.has(label)) return;
+			if (!label.startsWith(word) || label === word || seen.has(label) || targets.length >= MAX_COMPLETIONS) return;
 			seen.add(label);
 			const item: DebugProtocol.CompletionItem = { label, type, start, length: word.length };
 			if (detail) item.detail = detail;
 			targets.push(item);
 		};
-		if (start === 0 && !word.startsWith('$')) {
+		if (cx.kind === 'name' && start === 0) {
 			for (const c of ['handle ', 'info signals']) offer(c, 'keyword');
 		}
 		const d = this.debuggee;
+		if (!d || d.state !== 'stopped') return { targets };
 		const ref = a.frameId !== undefined ? this.frames.get(a.frameId) : undefined;
-		if (d && ref && d.state === 'stopped') {
-			try {
-				if (word.startsWith('$')) {
+		const where = ref ? { tid: ref.tid, index: ref.index } : { tid: null, index: 0 };
+		try {
+			if (cx.kind === 'member') {
+				for (const m of await d.members(where.tid, where.index, cx.base, cx.arrow)) offer(m.name, 'field', m.type);
+			} else if (cx.kind === 'register') {
+				if (ref) {
 					for (const n of flatten(registerGroups(await d.registers(ref.tid))))
 						if (!n.children) offer(`$${n.name}`, 'variable', n.value);
-				} else if (ref.dwarf) {
+					for (const n of ['$pc', '$sp', '$fp', '$_tid']) offer(n, 'variable');
+				}
+				for (const n of ['$_streq(', '$_strlen(']) offer(n, 'function');
+			} else {
+				if (ref?.dwarf) {
 					for (const n of flatten(localNodes((await d.locals(ref.tid, ref.index)).variables))) {
 						offer(n.evaluateName ?? n.name, 'variable', n.type);
 					}
 				}
-			} catch {
-				// nothing to offer from this frame
+				// file scope: sorted by the native side; offer() stops at the cap (a global a local hides is not repeated)
+				if (word && targets.length < MAX_COMPLETIONS)
+					for (const g of (await d.globalNames(word, MAX_COMPLETIONS)).names) offer(g, 'variable');
 			}
+		} catch {
+			// nothing (more) to offer here
 		}
-		return { targets: targets.slice(0, 200) };
+		return { targets };
 	}
 
 	private async lwps(): Promise<LwpsResponseBody> {
@@ -1822,6 +1837,9 @@ function lwpTable(s: ThreadsSnapshot): LwpsResponseBody {
 }
 
 /** Every node of a tree whose children are already known (breadth first, bounded). */
+/** Completions offered at most (the locals first, then file-scope names). */
+const MAX_COMPLETIONS = 200;
+
 function flatten(roots: VarNode[], max = 20000): VarNode[] {
 	const out: VarNode[] = [];
 	const queue = [...roots];

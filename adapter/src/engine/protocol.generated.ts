@@ -446,6 +446,31 @@ export interface TypedValueBody {
 	variable: LocalVariable;
 }
 
+export interface GlobalNamesBody {
+	pid: number;
+	names: string[];
+	/** more names matched than `max` */
+	more: boolean;
+}
+
+export interface FileScopeBody {
+	pid: number;
+	functions: ({
+	name: string;
+	/** the entry */
+	address: Hex;
+	module: string;
+	/** its C type ("int (int)"); null: no DWARF for it */
+	type: string | null;
+})[];
+	constants: ({
+	name: string;
+	type: TypeId;
+	/** its value's bytes, hex */
+	bytes: string;
+})[];
+}
+
 export interface GlobalBody {
 	pid: number;
 	variables: LocalVariable[];
@@ -789,6 +814,21 @@ export interface TypedValueRequest {
 	expr?: string;
 }
 
+/** Names of a session process's file scope that start with `prefix` (Debug Console completions): globals, file statics, constants and functions of every module's DWARF, and the functions and objects of every module's ELF symbol table; sorted, each once, at most `max`. Names starting with `_` only when `prefix` does. */
+export interface GlobalNamesRequest {
+	pid: Pid;
+	prefix?: string;
+	max?: number;
+}
+
+/** What a name means at a session process's file scope besides a variable in memory (`global`), for C expressions: the functions called `name` (entry address, module, C type from DWARF — null with only an ELF symbol) and the constants (file-scope variables with DW_AT_const_value and no location: their type and bytes). With `pc`, those of its compilation unit first. */
+export interface FileScopeRequest {
+	pid: Pid;
+	name: string;
+	/** a code address: its compilation unit's function or constant of that name comes first */
+	pc?: Hex;
+}
+
 /** Stop every LWP of a session process (all-stop). */
 export interface StopRequest {
 	pid: Pid;
@@ -907,7 +947,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","checkpoint","restore","checkpointDelete","checkpoints","watch","unwatch","global","frameVars","typeInfo","typedValue","stop","resume","freeze","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","checkpoint","restore","checkpointDelete","checkpoints","watch","unwatch","global","frameVars","typeInfo","typedValue","globalNames","fileScope","stop","resume","freeze","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -930,6 +970,8 @@ export interface RequestByOp {
 	frameVars: FrameVarsRequest;
 	typeInfo: TypeInfoRequest;
 	typedValue: TypedValueRequest;
+	globalNames: GlobalNamesRequest;
+	fileScope: FileScopeRequest;
 	stop: StopRequest;
 	resume: ResumeRequest;
 	freeze: FreezeRequest;
@@ -966,6 +1008,8 @@ export interface BodyByOp {
 	frameVars: FrameVarsBody;
 	typeInfo: TypeInfoBody;
 	typedValue: TypedValueBody;
+	globalNames: GlobalNamesBody;
+	fileScope: FileScopeBody;
 	stop: StopBody;
 	resume: PidBody;
 	freeze: FreezeBody;
@@ -2325,23 +2369,108 @@ function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
+function checkGlobalNamesBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v369 = v as Record<string, unknown>;
 	const v370 = v369["pid"];
 	if (v370 === undefined) fail(p + ".pid", 'present', undefined);
 	if (!(typeof v370 === 'number' && Number.isInteger(v370))) fail(p + ".pid", "an integer", v370);
-	const v371 = v369["variables"];
-	if (v371 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v371))) fail(p + ".variables", "an array", v371);
+	const v371 = v369["names"];
+	if (v371 === undefined) fail(p + ".names", 'present', undefined);
+	if (!(Array.isArray(v371))) fail(p + ".names", "an array", v371);
 	for (let v372 = 0; v372 < v371.length; v372++) {
 		const v373: unknown = v371[v372];
-		checkLocalVariable(v373, p + ".variables" + '[' + v372 + ']', o, d + 1);
+		if (!(typeof v373 === 'string')) fail(p + ".names" + '[' + v372 + ']', "a string", v373);
+	}
+	const v374 = v369["more"];
+	if (v374 === undefined) fail(p + ".more", 'present', undefined);
+	if (!(typeof v374 === 'boolean')) fail(p + ".more", "a boolean", v374);
+	if (o.strict) {
+		for (const v375 of Object.keys(v369)) {
+			if (!(["pid","names","more"] as readonly string[]).includes(v375)) fail(p + '.' + v375, 'not there (not in the schema)', v369[v375]);
+		}
+	}
+}
+
+function checkFileScopeBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v376 = v as Record<string, unknown>;
+	const v377 = v376["pid"];
+	if (v377 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v377 === 'number' && Number.isInteger(v377))) fail(p + ".pid", "an integer", v377);
+	const v378 = v376["functions"];
+	if (v378 === undefined) fail(p + ".functions", 'present', undefined);
+	if (!(Array.isArray(v378))) fail(p + ".functions", "an array", v378);
+	for (let v379 = 0; v379 < v378.length; v379++) {
+		const v380: unknown = v378[v379];
+		if (!(isObject(v380))) fail(p + ".functions" + '[' + v379 + ']', "an object", v380);
+		const v381 = v380 as Record<string, unknown>;
+		const v382 = v381["name"];
+		if (v382 === undefined) fail(p + ".functions" + '[' + v379 + ']' + ".name", 'present', undefined);
+		if (!(typeof v382 === 'string')) fail(p + ".functions" + '[' + v379 + ']' + ".name", "a string", v382);
+		const v383 = v381["address"];
+		if (v383 === undefined) fail(p + ".functions" + '[' + v379 + ']' + ".address", 'present', undefined);
+		checkHex(v383, p + ".functions" + '[' + v379 + ']' + ".address", o, d + 1);
+		const v384 = v381["module"];
+		if (v384 === undefined) fail(p + ".functions" + '[' + v379 + ']' + ".module", 'present', undefined);
+		if (!(typeof v384 === 'string')) fail(p + ".functions" + '[' + v379 + ']' + ".module", "a string", v384);
+		const v385 = v381["type"];
+		if (v385 === undefined) fail(p + ".functions" + '[' + v379 + ']' + ".type", 'present', undefined);
+		if (!(typeof v385 === 'string' || v385 === null)) fail(p + ".functions" + '[' + v379 + ']' + ".type", "a string or null", v385);
+		if (o.strict) {
+			for (const v386 of Object.keys(v381)) {
+				if (!(["name","address","module","type"] as readonly string[]).includes(v386)) fail(p + ".functions" + '[' + v379 + ']' + '.' + v386, 'not there (not in the schema)', v381[v386]);
+			}
+		}
+	}
+	const v387 = v376["constants"];
+	if (v387 === undefined) fail(p + ".constants", 'present', undefined);
+	if (!(Array.isArray(v387))) fail(p + ".constants", "an array", v387);
+	for (let v388 = 0; v388 < v387.length; v388++) {
+		const v389: unknown = v387[v388];
+		if (!(isObject(v389))) fail(p + ".constants" + '[' + v388 + ']', "an object", v389);
+		const v390 = v389 as Record<string, unknown>;
+		const v391 = v390["name"];
+		if (v391 === undefined) fail(p + ".constants" + '[' + v388 + ']' + ".name", 'present', undefined);
+		if (!(typeof v391 === 'string')) fail(p + ".constants" + '[' + v388 + ']' + ".name", "a string", v391);
+		const v392 = v390["type"];
+		if (v392 === undefined) fail(p + ".constants" + '[' + v388 + ']' + ".type", 'present', undefined);
+		checkTypeId(v392, p + ".constants" + '[' + v388 + ']' + ".type", o, d + 1);
+		const v393 = v390["bytes"];
+		if (v393 === undefined) fail(p + ".constants" + '[' + v388 + ']' + ".bytes", 'present', undefined);
+		if (!(typeof v393 === 'string')) fail(p + ".constants" + '[' + v388 + ']' + ".bytes", "a string", v393);
+		if (o.strict) {
+			for (const v394 of Object.keys(v390)) {
+				if (!(["name","type","bytes"] as readonly string[]).includes(v394)) fail(p + ".constants" + '[' + v388 + ']' + '.' + v394, 'not there (not in the schema)', v390[v394]);
+			}
+		}
 	}
 	if (o.strict) {
-		for (const v374 of Object.keys(v369)) {
-			if (!(["pid","variables"] as readonly string[]).includes(v374)) fail(p + '.' + v374, 'not there (not in the schema)', v369[v374]);
+		for (const v395 of Object.keys(v376)) {
+			if (!(["pid","functions","constants"] as readonly string[]).includes(v395)) fail(p + '.' + v395, 'not there (not in the schema)', v376[v395]);
+		}
+	}
+}
+
+function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v396 = v as Record<string, unknown>;
+	const v397 = v396["pid"];
+	if (v397 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v397 === 'number' && Number.isInteger(v397))) fail(p + ".pid", "an integer", v397);
+	const v398 = v396["variables"];
+	if (v398 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v398))) fail(p + ".variables", "an array", v398);
+	for (let v399 = 0; v399 < v398.length; v399++) {
+		const v400: unknown = v398[v399];
+		checkLocalVariable(v400, p + ".variables" + '[' + v399 + ']', o, d + 1);
+	}
+	if (o.strict) {
+		for (const v401 of Object.keys(v396)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v401)) fail(p + '.' + v401, 'not there (not in the schema)', v396[v401]);
 		}
 	}
 }
@@ -2349,13 +2478,13 @@ function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v375 = v as Record<string, unknown>;
-	const v376 = v375["pid"];
-	if (v376 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v376 === 'number' && Number.isInteger(v376))) fail(p + ".pid", "an integer", v376);
+	const v402 = v as Record<string, unknown>;
+	const v403 = v402["pid"];
+	if (v403 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v403 === 'number' && Number.isInteger(v403))) fail(p + ".pid", "an integer", v403);
 	if (o.strict) {
-		for (const v377 of Object.keys(v375)) {
-			if (!(["pid"] as readonly string[]).includes(v377)) fail(p + '.' + v377, 'not there (not in the schema)', v375[v377]);
+		for (const v404 of Object.keys(v402)) {
+			if (!(["pid"] as readonly string[]).includes(v404)) fail(p + '.' + v404, 'not there (not in the schema)', v402[v404]);
 		}
 	}
 }
@@ -2363,23 +2492,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v378 = v as Record<string, unknown>;
-	const v379 = v378["pid"];
-	if (v379 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v379 === 'number' && Number.isInteger(v379))) fail(p + ".pid", "an integer", v379);
-	const v380 = v378["stopped"];
-	if (v380 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v380 === 'boolean')) fail(p + ".stopped", "a boolean", v380);
-	const v381 = v378["tids"];
-	if (v381 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v381))) fail(p + ".tids", "an array", v381);
-	for (let v382 = 0; v382 < v381.length; v382++) {
-		const v383: unknown = v381[v382];
-		if (!(typeof v383 === 'number' && Number.isInteger(v383))) fail(p + ".tids" + '[' + v382 + ']', "an integer", v383);
+	const v405 = v as Record<string, unknown>;
+	const v406 = v405["pid"];
+	if (v406 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v406 === 'number' && Number.isInteger(v406))) fail(p + ".pid", "an integer", v406);
+	const v407 = v405["stopped"];
+	if (v407 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v407 === 'boolean')) fail(p + ".stopped", "a boolean", v407);
+	const v408 = v405["tids"];
+	if (v408 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v408))) fail(p + ".tids", "an array", v408);
+	for (let v409 = 0; v409 < v408.length; v409++) {
+		const v410: unknown = v408[v409];
+		if (!(typeof v410 === 'number' && Number.isInteger(v410))) fail(p + ".tids" + '[' + v409 + ']', "an integer", v410);
 	}
 	if (o.strict) {
-		for (const v384 of Object.keys(v378)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v384)) fail(p + '.' + v384, 'not there (not in the schema)', v378[v384]);
+		for (const v411 of Object.keys(v405)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v411)) fail(p + '.' + v411, 'not there (not in the schema)', v405[v411]);
 		}
 	}
 }
@@ -2387,23 +2516,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v385 = v as Record<string, unknown>;
-	const v386 = v385["pid"];
-	if (v386 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v386 === 'number' && Number.isInteger(v386))) fail(p + ".pid", "an integer", v386);
-	const v387 = v385["pauseUs"];
-	if (v387 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v387 === 'number' && Number.isInteger(v387))) fail(p + ".pauseUs", "an integer", v387);
-	const v388 = v385["tids"];
-	if (v388 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v388))) fail(p + ".tids", "an array", v388);
-	for (let v389 = 0; v389 < v388.length; v389++) {
-		const v390: unknown = v388[v389];
-		if (!(typeof v390 === 'number' && Number.isInteger(v390))) fail(p + ".tids" + '[' + v389 + ']', "an integer", v390);
+	const v412 = v as Record<string, unknown>;
+	const v413 = v412["pid"];
+	if (v413 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v413 === 'number' && Number.isInteger(v413))) fail(p + ".pid", "an integer", v413);
+	const v414 = v412["pauseUs"];
+	if (v414 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v414 === 'number' && Number.isInteger(v414))) fail(p + ".pauseUs", "an integer", v414);
+	const v415 = v412["tids"];
+	if (v415 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v415))) fail(p + ".tids", "an array", v415);
+	for (let v416 = 0; v416 < v415.length; v416++) {
+		const v417: unknown = v415[v416];
+		if (!(typeof v417 === 'number' && Number.isInteger(v417))) fail(p + ".tids" + '[' + v416 + ']', "an integer", v417);
 	}
 	if (o.strict) {
-		for (const v391 of Object.keys(v385)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v391)) fail(p + '.' + v391, 'not there (not in the schema)', v385[v391]);
+		for (const v418 of Object.keys(v412)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v418)) fail(p + '.' + v418, 'not there (not in the schema)', v412[v418]);
 		}
 	}
 }
@@ -2411,26 +2540,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v392 = v as Record<string, unknown>;
-	const v393 = v392["pid"];
-	if (v393 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v393 === 'number' && Number.isInteger(v393))) fail(p + ".pid", "an integer", v393);
-	const v394 = v392["stdoutFd"];
-	if (v394 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v394 === 'number' && Number.isInteger(v394))) fail(p + ".stdoutFd", "an integer", v394);
-	const v395 = v392["stderrFd"];
-	if (v395 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v395 === 'number' && Number.isInteger(v395))) fail(p + ".stderrFd", "an integer", v395);
-	const v396 = v392["tids"];
-	if (v396 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v396))) fail(p + ".tids", "an array", v396);
-	for (let v397 = 0; v397 < v396.length; v397++) {
-		const v398: unknown = v396[v397];
-		if (!(typeof v398 === 'number' && Number.isInteger(v398))) fail(p + ".tids" + '[' + v397 + ']', "an integer", v398);
+	const v419 = v as Record<string, unknown>;
+	const v420 = v419["pid"];
+	if (v420 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v420 === 'number' && Number.isInteger(v420))) fail(p + ".pid", "an integer", v420);
+	const v421 = v419["stdoutFd"];
+	if (v421 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v421 === 'number' && Number.isInteger(v421))) fail(p + ".stdoutFd", "an integer", v421);
+	const v422 = v419["stderrFd"];
+	if (v422 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v422 === 'number' && Number.isInteger(v422))) fail(p + ".stderrFd", "an integer", v422);
+	const v423 = v419["tids"];
+	if (v423 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v423))) fail(p + ".tids", "an array", v423);
+	for (let v424 = 0; v424 < v423.length; v424++) {
+		const v425: unknown = v423[v424];
+		if (!(typeof v425 === 'number' && Number.isInteger(v425))) fail(p + ".tids" + '[' + v424 + ']', "an integer", v425);
 	}
 	if (o.strict) {
-		for (const v399 of Object.keys(v392)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v399)) fail(p + '.' + v399, 'not there (not in the schema)', v392[v399]);
+		for (const v426 of Object.keys(v419)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v426)) fail(p + '.' + v426, 'not there (not in the schema)', v419[v426]);
 		}
 	}
 }
@@ -2438,57 +2567,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v400 = v as Record<string, unknown>;
-	const v401 = v400["pid"];
-	if (v401 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v401 === 'number' && Number.isInteger(v401))) fail(p + ".pid", "an integer", v401);
-	const v402 = v400["tid"];
-	if (v402 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v402 === 'number' && Number.isInteger(v402))) fail(p + ".tid", "an integer", v402);
-	const v403 = v400["pc"];
-	if (v403 !== undefined) {
-		checkHex(v403, p + ".pc", o, d + 1);
+	const v427 = v as Record<string, unknown>;
+	const v428 = v427["pid"];
+	if (v428 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v428 === 'number' && Number.isInteger(v428))) fail(p + ".pid", "an integer", v428);
+	const v429 = v427["tid"];
+	if (v429 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v429 === 'number' && Number.isInteger(v429))) fail(p + ".tid", "an integer", v429);
+	const v430 = v427["pc"];
+	if (v430 !== undefined) {
+		checkHex(v430, p + ".pc", o, d + 1);
 	}
-	const v404 = v400["interrupted"];
-	if (v404 !== undefined) {
-		if (!(typeof v404 === 'boolean')) fail(p + ".interrupted", "a boolean", v404);
+	const v431 = v427["interrupted"];
+	if (v431 !== undefined) {
+		if (!(typeof v431 === 'boolean')) fail(p + ".interrupted", "a boolean", v431);
 	}
-	const v405 = v400["reason"];
-	if (v405 !== undefined) {
-		if (typeof v405 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v405)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v405);
+	const v432 = v427["reason"];
+	if (v432 !== undefined) {
+		if (typeof v432 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v432)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v432);
 	}
-	const v406 = v400["stopTid"];
-	if (v406 !== undefined) {
-		if (!(typeof v406 === 'number' && Number.isInteger(v406))) fail(p + ".stopTid", "an integer", v406);
+	const v433 = v427["stopTid"];
+	if (v433 !== undefined) {
+		if (!(typeof v433 === 'number' && Number.isInteger(v433))) fail(p + ".stopTid", "an integer", v433);
 	}
-	const v407 = v400["signal"];
-	if (v407 !== undefined) {
-		if (!(typeof v407 === 'number' && Number.isInteger(v407))) fail(p + ".signal", "an integer", v407);
-		if (typeof v407 === 'number' && v407 < 1) fail(p + ".signal", ">= 1", v407);
-		if (typeof v407 === 'number' && v407 > 64) fail(p + ".signal", "<= 64", v407);
+	const v434 = v427["signal"];
+	if (v434 !== undefined) {
+		if (!(typeof v434 === 'number' && Number.isInteger(v434))) fail(p + ".signal", "an integer", v434);
+		if (typeof v434 === 'number' && v434 < 1) fail(p + ".signal", ">= 1", v434);
+		if (typeof v434 === 'number' && v434 > 64) fail(p + ".signal", "<= 64", v434);
 	}
-	const v408 = v400["addr"];
-	if (v408 !== undefined) {
-		checkHex(v408, p + ".addr", o, d + 1);
+	const v435 = v427["addr"];
+	if (v435 !== undefined) {
+		checkHex(v435, p + ".addr", o, d + 1);
 	}
-	const v409 = v400["singleSteps"];
-	if (v409 !== undefined) {
-		if (!(typeof v409 === 'number' && Number.isInteger(v409))) fail(p + ".singleSteps", "an integer", v409);
-		if (typeof v409 === 'number' && v409 < 0) fail(p + ".singleSteps", ">= 0", v409);
+	const v436 = v427["singleSteps"];
+	if (v436 !== undefined) {
+		if (!(typeof v436 === 'number' && Number.isInteger(v436))) fail(p + ".singleSteps", "an integer", v436);
+		if (typeof v436 === 'number' && v436 < 0) fail(p + ".singleSteps", ">= 0", v436);
 	}
-	const v410 = v400["continues"];
-	if (v410 !== undefined) {
-		if (!(typeof v410 === 'number' && Number.isInteger(v410))) fail(p + ".continues", "an integer", v410);
-		if (typeof v410 === 'number' && v410 < 0) fail(p + ".continues", ">= 0", v410);
+	const v437 = v427["continues"];
+	if (v437 !== undefined) {
+		if (!(typeof v437 === 'number' && Number.isInteger(v437))) fail(p + ".continues", "an integer", v437);
+		if (typeof v437 === 'number' && v437 < 0) fail(p + ".continues", ">= 0", v437);
 	}
-	const v411 = v400["us"];
-	if (v411 !== undefined) {
-		if (!(typeof v411 === 'number' && Number.isInteger(v411))) fail(p + ".us", "an integer", v411);
-		if (typeof v411 === 'number' && v411 < 0) fail(p + ".us", ">= 0", v411);
+	const v438 = v427["us"];
+	if (v438 !== undefined) {
+		if (!(typeof v438 === 'number' && Number.isInteger(v438))) fail(p + ".us", "an integer", v438);
+		if (typeof v438 === 'number' && v438 < 0) fail(p + ".us", ">= 0", v438);
 	}
 	if (o.strict) {
-		for (const v412 of Object.keys(v400)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v412)) fail(p + '.' + v412, 'not there (not in the schema)', v400[v412]);
+		for (const v439 of Object.keys(v427)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v439)) fail(p + '.' + v439, 'not there (not in the schema)', v427[v439]);
 		}
 	}
 }
@@ -2496,13 +2625,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v413 = v as Record<string, unknown>;
-	const v414 = v413["addr"];
-	if (v414 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v414, p + ".addr", o, d + 1);
+	const v440 = v as Record<string, unknown>;
+	const v441 = v440["addr"];
+	if (v441 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v441, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v415 of Object.keys(v413)) {
-			if (!(["addr"] as readonly string[]).includes(v415)) fail(p + '.' + v415, 'not there (not in the schema)', v413[v415]);
+		for (const v442 of Object.keys(v440)) {
+			if (!(["addr"] as readonly string[]).includes(v442)) fail(p + '.' + v442, 'not there (not in the schema)', v440[v442]);
 		}
 	}
 }
@@ -2510,16 +2639,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v416 = v as Record<string, unknown>;
-	const v417 = v416["tid"];
-	if (v417 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v417 === 'number' && Number.isInteger(v417))) fail(p + ".tid", "an integer", v417);
-	const v418 = v416["gpr"];
-	if (v418 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v418, p + ".gpr", o, d + 1);
+	const v443 = v as Record<string, unknown>;
+	const v444 = v443["tid"];
+	if (v444 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v444 === 'number' && Number.isInteger(v444))) fail(p + ".tid", "an integer", v444);
+	const v445 = v443["gpr"];
+	if (v445 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v445, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v419 of Object.keys(v416)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v419)) fail(p + '.' + v419, 'not there (not in the schema)', v416[v419]);
+		for (const v446 of Object.keys(v443)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v446)) fail(p + '.' + v446, 'not there (not in the schema)', v443[v446]);
 		}
 	}
 }
@@ -2527,13 +2656,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v420 = v as Record<string, unknown>;
-	const v421 = v420["tracerTid"];
-	if (v421 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v421 === 'number' && Number.isInteger(v421))) fail(p + ".tracerTid", "an integer", v421);
+	const v447 = v as Record<string, unknown>;
+	const v448 = v447["tracerTid"];
+	if (v448 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v448 === 'number' && Number.isInteger(v448))) fail(p + ".tracerTid", "an integer", v448);
 	if (o.strict) {
-		for (const v422 of Object.keys(v420)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v422)) fail(p + '.' + v422, 'not there (not in the schema)', v420[v422]);
+		for (const v449 of Object.keys(v447)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v449)) fail(p + '.' + v449, 'not there (not in the schema)', v447[v449]);
 		}
 	}
 }
@@ -2541,34 +2670,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v423 = v as Record<string, unknown>;
-	const v424 = v423["pc"];
-	if (v424 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v424, p + ".pc", o, d + 1);
-	const v425 = v423["sp"];
-	if (v425 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v425, p + ".sp", o, d + 1);
-	const v426 = v423["function"];
-	if (v426 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v426 === 'string' || v426 === null)) fail(p + ".function", "a string or null", v426);
-	const v427 = v423["offset"];
-	if (v427 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v427 === 'number' && Number.isInteger(v427))) fail(p + ".offset", "an integer", v427);
-	const v428 = v423["module"];
-	if (v428 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v428 === 'string' || v428 === null)) fail(p + ".module", "a string or null", v428);
-	const v429 = v423["file"];
-	if (v429 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v429 === 'string' || v429 === null)) fail(p + ".file", "a string or null", v429);
-	const v430 = v423["line"];
-	if (v430 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v430 === 'number' && Number.isInteger(v430) || v430 === null)) fail(p + ".line", "an integer or null", v430);
-	const v431 = v423["column"];
-	if (v431 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v431 === 'number' && Number.isInteger(v431) || v431 === null)) fail(p + ".column", "an integer or null", v431);
+	const v450 = v as Record<string, unknown>;
+	const v451 = v450["pc"];
+	if (v451 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v451, p + ".pc", o, d + 1);
+	const v452 = v450["sp"];
+	if (v452 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v452, p + ".sp", o, d + 1);
+	const v453 = v450["function"];
+	if (v453 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v453 === 'string' || v453 === null)) fail(p + ".function", "a string or null", v453);
+	const v454 = v450["offset"];
+	if (v454 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v454 === 'number' && Number.isInteger(v454))) fail(p + ".offset", "an integer", v454);
+	const v455 = v450["module"];
+	if (v455 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v455 === 'string' || v455 === null)) fail(p + ".module", "a string or null", v455);
+	const v456 = v450["file"];
+	if (v456 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v456 === 'string' || v456 === null)) fail(p + ".file", "a string or null", v456);
+	const v457 = v450["line"];
+	if (v457 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v457 === 'number' && Number.isInteger(v457) || v457 === null)) fail(p + ".line", "an integer or null", v457);
+	const v458 = v450["column"];
+	if (v458 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v458 === 'number' && Number.isInteger(v458) || v458 === null)) fail(p + ".column", "an integer or null", v458);
 	if (o.strict) {
-		for (const v432 of Object.keys(v423)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v432)) fail(p + '.' + v432, 'not there (not in the schema)', v423[v432]);
+		for (const v459 of Object.keys(v450)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v459)) fail(p + '.' + v459, 'not there (not in the schema)', v450[v459]);
 		}
 	}
 }
@@ -2576,53 +2705,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v433 = v as Record<string, unknown>;
-	const v434 = v433["pid"];
-	if (v434 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v434 === 'number' && Number.isInteger(v434))) fail(p + ".pid", "an integer", v434);
-	const v435 = v433["tid"];
-	if (v435 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v435 === 'number' && Number.isInteger(v435))) fail(p + ".tid", "an integer", v435);
-	const v436 = v433["unwinder"];
-	if (v436 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v436 !== 'string' || !["libdw","frame-pointer"].includes(v436)) fail(p + ".unwinder", "one of libdw|frame-pointer", v436);
-	const v437 = v433["note"];
-	if (v437 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v437 === 'string' || v437 === null)) fail(p + ".note", "a string or null", v437);
-	const v438 = v433["frames"];
-	if (v438 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v438))) fail(p + ".frames", "an array", v438);
-	for (let v439 = 0; v439 < v438.length; v439++) {
-		const v440: unknown = v438[v439];
-		checkStackFrameInfo(v440, p + ".frames" + '[' + v439 + ']', o, d + 1);
+	const v460 = v as Record<string, unknown>;
+	const v461 = v460["pid"];
+	if (v461 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v461 === 'number' && Number.isInteger(v461))) fail(p + ".pid", "an integer", v461);
+	const v462 = v460["tid"];
+	if (v462 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v462 === 'number' && Number.isInteger(v462))) fail(p + ".tid", "an integer", v462);
+	const v463 = v460["unwinder"];
+	if (v463 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v463 !== 'string' || !["libdw","frame-pointer"].includes(v463)) fail(p + ".unwinder", "one of libdw|frame-pointer", v463);
+	const v464 = v460["note"];
+	if (v464 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v464 === 'string' || v464 === null)) fail(p + ".note", "a string or null", v464);
+	const v465 = v460["frames"];
+	if (v465 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v465))) fail(p + ".frames", "an array", v465);
+	for (let v466 = 0; v466 < v465.length; v466++) {
+		const v467: unknown = v465[v466];
+		checkStackFrameInfo(v467, p + ".frames" + '[' + v466 + ']', o, d + 1);
 	}
-	const v441 = v433["threads"];
-	if (v441 !== undefined) {
-		if (!(Array.isArray(v441))) fail(p + ".threads", "an array", v441);
-		for (let v442 = 0; v442 < v441.length; v442++) {
-			const v443: unknown = v441[v442];
-			if (!(isObject(v443))) fail(p + ".threads" + '[' + v442 + ']', "an object", v443);
-			const v444 = v443 as Record<string, unknown>;
-			const v445 = v444["tid"];
-			if (v445 === undefined) fail(p + ".threads" + '[' + v442 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v445 === 'number' && Number.isInteger(v445))) fail(p + ".threads" + '[' + v442 + ']' + ".tid", "an integer", v445);
-			const v446 = v444["frames"];
-			if (v446 === undefined) fail(p + ".threads" + '[' + v442 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v446))) fail(p + ".threads" + '[' + v442 + ']' + ".frames", "an array", v446);
-			for (let v447 = 0; v447 < v446.length; v447++) {
-				const v448: unknown = v446[v447];
-				checkStackFrameInfo(v448, p + ".threads" + '[' + v442 + ']' + ".frames" + '[' + v447 + ']', o, d + 1);
+	const v468 = v460["threads"];
+	if (v468 !== undefined) {
+		if (!(Array.isArray(v468))) fail(p + ".threads", "an array", v468);
+		for (let v469 = 0; v469 < v468.length; v469++) {
+			const v470: unknown = v468[v469];
+			if (!(isObject(v470))) fail(p + ".threads" + '[' + v469 + ']', "an object", v470);
+			const v471 = v470 as Record<string, unknown>;
+			const v472 = v471["tid"];
+			if (v472 === undefined) fail(p + ".threads" + '[' + v469 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v472 === 'number' && Number.isInteger(v472))) fail(p + ".threads" + '[' + v469 + ']' + ".tid", "an integer", v472);
+			const v473 = v471["frames"];
+			if (v473 === undefined) fail(p + ".threads" + '[' + v469 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v473))) fail(p + ".threads" + '[' + v469 + ']' + ".frames", "an array", v473);
+			for (let v474 = 0; v474 < v473.length; v474++) {
+				const v475: unknown = v473[v474];
+				checkStackFrameInfo(v475, p + ".threads" + '[' + v469 + ']' + ".frames" + '[' + v474 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v449 of Object.keys(v444)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v449)) fail(p + ".threads" + '[' + v442 + ']' + '.' + v449, 'not there (not in the schema)', v444[v449]);
+				for (const v476 of Object.keys(v471)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v476)) fail(p + ".threads" + '[' + v469 + ']' + '.' + v476, 'not there (not in the schema)', v471[v476]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v450 of Object.keys(v433)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v433[v450]);
+		for (const v477 of Object.keys(v460)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v477)) fail(p + '.' + v477, 'not there (not in the schema)', v460[v477]);
 		}
 	}
 }
@@ -2630,45 +2759,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v451 = v as Record<string, unknown>;
-	const v452 = v451["addresses"];
-	if (v452 !== undefined) {
-		if (!(Array.isArray(v452))) fail(p + ".addresses", "an array", v452);
-		for (let v453 = 0; v453 < v452.length; v453++) {
-			const v454: unknown = v452[v453];
-			checkHex(v454, p + ".addresses" + '[' + v453 + ']', o, d + 1);
+	const v478 = v as Record<string, unknown>;
+	const v479 = v478["addresses"];
+	if (v479 !== undefined) {
+		if (!(Array.isArray(v479))) fail(p + ".addresses", "an array", v479);
+		for (let v480 = 0; v480 < v479.length; v480++) {
+			const v481: unknown = v479[v480];
+			checkHex(v481, p + ".addresses" + '[' + v480 + ']', o, d + 1);
 		}
 	}
-	const v455 = v451["line"];
-	if (v455 !== undefined) {
-		if (!(typeof v455 === 'number' && Number.isInteger(v455) || v455 === null)) fail(p + ".line", "an integer or null", v455);
+	const v482 = v478["line"];
+	if (v482 !== undefined) {
+		if (!(typeof v482 === 'number' && Number.isInteger(v482) || v482 === null)) fail(p + ".line", "an integer or null", v482);
 	}
-	const v456 = v451["function"];
-	if (v456 !== undefined) {
-		if (!(typeof v456 === 'string' || v456 === null)) fail(p + ".function", "a string or null", v456);
+	const v483 = v478["function"];
+	if (v483 !== undefined) {
+		if (!(typeof v483 === 'string' || v483 === null)) fail(p + ".function", "a string or null", v483);
 	}
-	const v457 = v451["offset"];
-	if (v457 !== undefined) {
-		if (!(typeof v457 === 'number' && Number.isInteger(v457))) fail(p + ".offset", "an integer", v457);
+	const v484 = v478["offset"];
+	if (v484 !== undefined) {
+		if (!(typeof v484 === 'number' && Number.isInteger(v484))) fail(p + ".offset", "an integer", v484);
 	}
-	const v458 = v451["module"];
-	if (v458 !== undefined) {
-		if (!(typeof v458 === 'string' || v458 === null)) fail(p + ".module", "a string or null", v458);
+	const v485 = v478["module"];
+	if (v485 !== undefined) {
+		if (!(typeof v485 === 'string' || v485 === null)) fail(p + ".module", "a string or null", v485);
 	}
-	const v459 = v451["file"];
-	if (v459 !== undefined) {
-		if (!(typeof v459 === 'string' || v459 === null)) fail(p + ".file", "a string or null", v459);
+	const v486 = v478["file"];
+	if (v486 !== undefined) {
+		if (!(typeof v486 === 'string' || v486 === null)) fail(p + ".file", "a string or null", v486);
 	}
-	const v460 = v451["column"];
-	if (v460 !== undefined) {
-		if (!(typeof v460 === 'number' && Number.isInteger(v460) || v460 === null)) fail(p + ".column", "an integer or null", v460);
+	const v487 = v478["column"];
+	if (v487 !== undefined) {
+		if (!(typeof v487 === 'number' && Number.isInteger(v487) || v487 === null)) fail(p + ".column", "an integer or null", v487);
 	}
-	const v461 = v451["unwinder"];
-	if (v461 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v461 !== 'string' || !["libdw","frame-pointer"].includes(v461)) fail(p + ".unwinder", "one of libdw|frame-pointer", v461);
+	const v488 = v478["unwinder"];
+	if (v488 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v488 !== 'string' || !["libdw","frame-pointer"].includes(v488)) fail(p + ".unwinder", "one of libdw|frame-pointer", v488);
 	if (o.strict) {
-		for (const v462 of Object.keys(v451)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v462)) fail(p + '.' + v462, 'not there (not in the schema)', v451[v462]);
+		for (const v489 of Object.keys(v478)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v489)) fail(p + '.' + v489, 'not there (not in the schema)', v478[v489]);
 		}
 	}
 }
@@ -2676,51 +2805,51 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v463 = v as Record<string, unknown>;
-	const v464 = v463["name"];
-	if (v464 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v464 === 'string')) fail(p + ".name", "a string", v464);
-	const v465 = v463["type"];
-	if (v465 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v465 === 'string')) fail(p + ".type", "a string", v465);
-	const v466 = v463["value"];
-	if (v466 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v466 === 'string')) fail(p + ".value", "a string", v466);
-	const v467 = v463["address"];
-	if (v467 === undefined) fail(p + ".address", 'present', undefined);
-	if (v467 !== null) {
-		checkHex(v467, p + ".address", o, d + 1);
+	const v490 = v as Record<string, unknown>;
+	const v491 = v490["name"];
+	if (v491 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v491 === 'string')) fail(p + ".name", "a string", v491);
+	const v492 = v490["type"];
+	if (v492 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v492 === 'string')) fail(p + ".type", "a string", v492);
+	const v493 = v490["value"];
+	if (v493 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v493 === 'string')) fail(p + ".value", "a string", v493);
+	const v494 = v490["address"];
+	if (v494 === undefined) fail(p + ".address", 'present', undefined);
+	if (v494 !== null) {
+		checkHex(v494, p + ".address", o, d + 1);
 	}
-	const v468 = v463["kind"];
-	if (v468 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v468 !== 'string' || !["param","local","member","element","deref","global"].includes(v468)) fail(p + ".kind", "one of param|local|member|element|deref|global", v468);
-	const v469 = v463["expr"];
-	if (v469 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v469 === 'string' || v469 === null)) fail(p + ".expr", "a string or null", v469);
-	const v470 = v463["pointer"];
-	if (v470 !== undefined) {
-		checkHex(v470, p + ".pointer", o, d + 1);
+	const v495 = v490["kind"];
+	if (v495 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v495 !== 'string' || !["param","local","member","element","deref","global"].includes(v495)) fail(p + ".kind", "one of param|local|member|element|deref|global", v495);
+	const v496 = v490["expr"];
+	if (v496 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v496 === 'string' || v496 === null)) fail(p + ".expr", "a string or null", v496);
+	const v497 = v490["pointer"];
+	if (v497 !== undefined) {
+		checkHex(v497, p + ".pointer", o, d + 1);
 	}
-	const v471 = v463["typeId"];
-	if (v471 !== undefined) {
-		checkTypeId(v471, p + ".typeId", o, d + 1);
+	const v498 = v490["typeId"];
+	if (v498 !== undefined) {
+		checkTypeId(v498, p + ".typeId", o, d + 1);
 	}
-	const v472 = v463["raw"];
-	if (v472 !== undefined) {
-		checkRawValue(v472, p + ".raw", o, d + 1);
+	const v499 = v490["raw"];
+	if (v499 !== undefined) {
+		checkRawValue(v499, p + ".raw", o, d + 1);
 	}
-	const v473 = v463["children"];
-	if (v473 === undefined) fail(p + ".children", 'present', undefined);
-	if (v473 !== null) {
-		if (!(Array.isArray(v473))) fail(p + ".children", "an array", v473);
-		for (let v474 = 0; v474 < v473.length; v474++) {
-			const v475: unknown = v473[v474];
-			checkLocalVariable(v475, p + ".children" + '[' + v474 + ']', o, d + 1);
+	const v500 = v490["children"];
+	if (v500 === undefined) fail(p + ".children", 'present', undefined);
+	if (v500 !== null) {
+		if (!(Array.isArray(v500))) fail(p + ".children", "an array", v500);
+		for (let v501 = 0; v501 < v500.length; v501++) {
+			const v502: unknown = v500[v501];
+			checkLocalVariable(v502, p + ".children" + '[' + v501 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v476 of Object.keys(v463)) {
-			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v476)) fail(p + '.' + v476, 'not there (not in the schema)', v463[v476]);
+		for (const v503 of Object.keys(v490)) {
+			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v503)) fail(p + '.' + v503, 'not there (not in the schema)', v490[v503]);
 		}
 	}
 }
@@ -2728,21 +2857,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v477 = v as Record<string, unknown>;
-	const v478 = v477["kind"];
-	if (v478 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v478 !== 'string' || !["int","uint","float","bool","pointer"].includes(v478)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v478);
-	const v479 = v477["value"];
-	if (v479 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v479 === 'string')) fail(p + ".value", "a string", v479);
-	const v480 = v477["size"];
-	if (v480 !== undefined) {
-		if (!(typeof v480 === 'number' && Number.isInteger(v480))) fail(p + ".size", "an integer", v480);
-		if (typeof v480 === 'number' && v480 < 1) fail(p + ".size", ">= 1", v480);
+	const v504 = v as Record<string, unknown>;
+	const v505 = v504["kind"];
+	if (v505 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v505 !== 'string' || !["int","uint","float","bool","pointer"].includes(v505)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v505);
+	const v506 = v504["value"];
+	if (v506 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v506 === 'string')) fail(p + ".value", "a string", v506);
+	const v507 = v504["size"];
+	if (v507 !== undefined) {
+		if (!(typeof v507 === 'number' && Number.isInteger(v507))) fail(p + ".size", "an integer", v507);
+		if (typeof v507 === 'number' && v507 < 1) fail(p + ".size", ">= 1", v507);
 	}
 	if (o.strict) {
-		for (const v481 of Object.keys(v477)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v481)) fail(p + '.' + v481, 'not there (not in the schema)', v477[v481]);
+		for (const v508 of Object.keys(v504)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v508)) fail(p + '.' + v508, 'not there (not in the schema)', v504[v508]);
 		}
 	}
 }
@@ -2750,35 +2879,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v482 = v as Record<string, unknown>;
-	const v483 = v482["pid"];
-	if (v483 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v483 === 'number' && Number.isInteger(v483))) fail(p + ".pid", "an integer", v483);
-	const v484 = v482["tid"];
-	if (v484 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v484 === 'number' && Number.isInteger(v484))) fail(p + ".tid", "an integer", v484);
-	const v485 = v482["frame"];
-	if (v485 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v485 === 'number' && Number.isInteger(v485))) fail(p + ".frame", "an integer", v485);
-	const v486 = v482["pc"];
-	if (v486 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v486, p + ".pc", o, d + 1);
-	const v487 = v482["function"];
-	if (v487 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v487 === 'string' || v487 === null)) fail(p + ".function", "a string or null", v487);
-	const v488 = v482["note"];
-	if (v488 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v488 === 'string' || v488 === null)) fail(p + ".note", "a string or null", v488);
-	const v489 = v482["variables"];
-	if (v489 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v489))) fail(p + ".variables", "an array", v489);
-	for (let v490 = 0; v490 < v489.length; v490++) {
-		const v491: unknown = v489[v490];
-		checkLocalVariable(v491, p + ".variables" + '[' + v490 + ']', o, d + 1);
+	const v509 = v as Record<string, unknown>;
+	const v510 = v509["pid"];
+	if (v510 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v510 === 'number' && Number.isInteger(v510))) fail(p + ".pid", "an integer", v510);
+	const v511 = v509["tid"];
+	if (v511 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v511 === 'number' && Number.isInteger(v511))) fail(p + ".tid", "an integer", v511);
+	const v512 = v509["frame"];
+	if (v512 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v512 === 'number' && Number.isInteger(v512))) fail(p + ".frame", "an integer", v512);
+	const v513 = v509["pc"];
+	if (v513 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v513, p + ".pc", o, d + 1);
+	const v514 = v509["function"];
+	if (v514 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v514 === 'string' || v514 === null)) fail(p + ".function", "a string or null", v514);
+	const v515 = v509["note"];
+	if (v515 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v515 === 'string' || v515 === null)) fail(p + ".note", "a string or null", v515);
+	const v516 = v509["variables"];
+	if (v516 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v516))) fail(p + ".variables", "an array", v516);
+	for (let v517 = 0; v517 < v516.length; v517++) {
+		const v518: unknown = v516[v517];
+		checkLocalVariable(v518, p + ".variables" + '[' + v517 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v492 of Object.keys(v482)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v492)) fail(p + '.' + v492, 'not there (not in the schema)', v482[v492]);
+		for (const v519 of Object.keys(v509)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v519)) fail(p + '.' + v519, 'not there (not in the schema)', v509[v519]);
 		}
 	}
 }
@@ -2786,16 +2915,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v493 = v as Record<string, unknown>;
-	const v494 = v493["op"];
-	if (v494 === undefined) fail(p + ".op", 'present', undefined);
-	if (v494 !== "threads") fail(p + ".op", "\"threads\"", v494);
-	const v495 = v493["pid"];
-	if (v495 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v495, p + ".pid", o, d + 1);
+	const v520 = v as Record<string, unknown>;
+	const v521 = v520["op"];
+	if (v521 === undefined) fail(p + ".op", 'present', undefined);
+	if (v521 !== "threads") fail(p + ".op", "\"threads\"", v521);
+	const v522 = v520["pid"];
+	if (v522 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v522, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v496 of Object.keys(v493)) {
-			if (!(["op","pid"] as readonly string[]).includes(v496)) fail(p + '.' + v496, 'not there (not in the schema)', v493[v496]);
+		for (const v523 of Object.keys(v520)) {
+			if (!(["op","pid"] as readonly string[]).includes(v523)) fail(p + '.' + v523, 'not there (not in the schema)', v520[v523]);
 		}
 	}
 }
@@ -2803,19 +2932,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v497 = v as Record<string, unknown>;
-	const v498 = v497["op"];
-	if (v498 === undefined) fail(p + ".op", 'present', undefined);
-	if (v498 !== "regs") fail(p + ".op", "\"regs\"", v498);
-	const v499 = v497["pid"];
-	if (v499 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v499, p + ".pid", o, d + 1);
-	const v500 = v497["tid"];
-	if (v500 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v500, p + ".tid", o, d + 1);
+	const v524 = v as Record<string, unknown>;
+	const v525 = v524["op"];
+	if (v525 === undefined) fail(p + ".op", 'present', undefined);
+	if (v525 !== "regs") fail(p + ".op", "\"regs\"", v525);
+	const v526 = v524["pid"];
+	if (v526 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v526, p + ".pid", o, d + 1);
+	const v527 = v524["tid"];
+	if (v527 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v527, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v501 of Object.keys(v497)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v501)) fail(p + '.' + v501, 'not there (not in the schema)', v497[v501]);
+		for (const v528 of Object.keys(v524)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v528)) fail(p + '.' + v528, 'not there (not in the schema)', v524[v528]);
 		}
 	}
 }
@@ -2823,22 +2952,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v502 = v as Record<string, unknown>;
-	const v503 = v502["op"];
-	if (v503 === undefined) fail(p + ".op", 'present', undefined);
-	if (v503 !== "attach") fail(p + ".op", "\"attach\"", v503);
-	const v504 = v502["pid"];
-	if (v504 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v504, p + ".pid", o, d + 1);
-	const v505 = v502["stop"];
-	if (v505 === undefined) {
-		if (o.fill) v502["stop"] = false;
+	const v529 = v as Record<string, unknown>;
+	const v530 = v529["op"];
+	if (v530 === undefined) fail(p + ".op", 'present', undefined);
+	if (v530 !== "attach") fail(p + ".op", "\"attach\"", v530);
+	const v531 = v529["pid"];
+	if (v531 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v531, p + ".pid", o, d + 1);
+	const v532 = v529["stop"];
+	if (v532 === undefined) {
+		if (o.fill) v529["stop"] = false;
 	} else {
-		if (!(typeof v505 === 'boolean')) fail(p + ".stop", "a boolean", v505);
+		if (!(typeof v532 === 'boolean')) fail(p + ".stop", "a boolean", v532);
 	}
 	if (o.strict) {
-		for (const v506 of Object.keys(v502)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v506)) fail(p + '.' + v506, 'not there (not in the schema)', v502[v506]);
+		for (const v533 of Object.keys(v529)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v533)) fail(p + '.' + v533, 'not there (not in the schema)', v529[v533]);
 		}
 	}
 }
@@ -2846,16 +2975,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v507 = v as Record<string, unknown>;
-	const v508 = v507["op"];
-	if (v508 === undefined) fail(p + ".op", 'present', undefined);
-	if (v508 !== "detach") fail(p + ".op", "\"detach\"", v508);
-	const v509 = v507["pid"];
-	if (v509 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v509, p + ".pid", o, d + 1);
+	const v534 = v as Record<string, unknown>;
+	const v535 = v534["op"];
+	if (v535 === undefined) fail(p + ".op", 'present', undefined);
+	if (v535 !== "detach") fail(p + ".op", "\"detach\"", v535);
+	const v536 = v534["pid"];
+	if (v536 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v536, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v510 of Object.keys(v507)) {
-			if (!(["op","pid"] as readonly string[]).includes(v510)) fail(p + '.' + v510, 'not there (not in the schema)', v507[v510]);
+		for (const v537 of Object.keys(v534)) {
+			if (!(["op","pid"] as readonly string[]).includes(v537)) fail(p + '.' + v537, 'not there (not in the schema)', v534[v537]);
 		}
 	}
 }
@@ -2863,28 +2992,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v511 = v as Record<string, unknown>;
-	const v512 = v511["op"];
-	if (v512 === undefined) fail(p + ".op", 'present', undefined);
-	if (v512 !== "signals") fail(p + ".op", "\"signals\"", v512);
-	const v513 = v511["pid"];
-	if (v513 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v513, p + ".pid", o, d + 1);
-	const v514 = v511["nostop"];
-	if (v514 !== undefined) {
-		checkHex(v514, p + ".nostop", o, d + 1);
+	const v538 = v as Record<string, unknown>;
+	const v539 = v538["op"];
+	if (v539 === undefined) fail(p + ".op", 'present', undefined);
+	if (v539 !== "signals") fail(p + ".op", "\"signals\"", v539);
+	const v540 = v538["pid"];
+	if (v540 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v540, p + ".pid", o, d + 1);
+	const v541 = v538["nostop"];
+	if (v541 !== undefined) {
+		checkHex(v541, p + ".nostop", o, d + 1);
 	}
-	const v515 = v511["noprint"];
-	if (v515 !== undefined) {
-		checkHex(v515, p + ".noprint", o, d + 1);
+	const v542 = v538["noprint"];
+	if (v542 !== undefined) {
+		checkHex(v542, p + ".noprint", o, d + 1);
 	}
-	const v516 = v511["nopass"];
-	if (v516 !== undefined) {
-		checkHex(v516, p + ".nopass", o, d + 1);
+	const v543 = v538["nopass"];
+	if (v543 !== undefined) {
+		checkHex(v543, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v517 of Object.keys(v511)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v517)) fail(p + '.' + v517, 'not there (not in the schema)', v511[v517]);
+		for (const v544 of Object.keys(v538)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v544)) fail(p + '.' + v544, 'not there (not in the schema)', v538[v544]);
 		}
 	}
 }
@@ -2892,22 +3021,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v518 = v as Record<string, unknown>;
-	const v519 = v518["op"];
-	if (v519 === undefined) fail(p + ".op", 'present', undefined);
-	if (v519 !== "followForks") fail(p + ".op", "\"followForks\"", v519);
-	const v520 = v518["pid"];
-	if (v520 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v520, p + ".pid", o, d + 1);
-	const v521 = v518["hold"];
-	if (v521 === undefined) {
-		if (o.fill) v518["hold"] = false;
+	const v545 = v as Record<string, unknown>;
+	const v546 = v545["op"];
+	if (v546 === undefined) fail(p + ".op", 'present', undefined);
+	if (v546 !== "followForks") fail(p + ".op", "\"followForks\"", v546);
+	const v547 = v545["pid"];
+	if (v547 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v547, p + ".pid", o, d + 1);
+	const v548 = v545["hold"];
+	if (v548 === undefined) {
+		if (o.fill) v545["hold"] = false;
 	} else {
-		if (!(typeof v521 === 'boolean')) fail(p + ".hold", "a boolean", v521);
+		if (!(typeof v548 === 'boolean')) fail(p + ".hold", "a boolean", v548);
 	}
 	if (o.strict) {
-		for (const v522 of Object.keys(v518)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v522)) fail(p + '.' + v522, 'not there (not in the schema)', v518[v522]);
+		for (const v549 of Object.keys(v545)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v549)) fail(p + '.' + v549, 'not there (not in the schema)', v545[v549]);
 		}
 	}
 }
@@ -2915,16 +3044,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v523 = v as Record<string, unknown>;
-	const v524 = v523["op"];
-	if (v524 === undefined) fail(p + ".op", 'present', undefined);
-	if (v524 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v524);
-	const v525 = v523["pid"];
-	if (v525 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v525, p + ".pid", o, d + 1);
+	const v550 = v as Record<string, unknown>;
+	const v551 = v550["op"];
+	if (v551 === undefined) fail(p + ".op", 'present', undefined);
+	if (v551 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v551);
+	const v552 = v550["pid"];
+	if (v552 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v552, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v526 of Object.keys(v523)) {
-			if (!(["op","pid"] as readonly string[]).includes(v526)) fail(p + '.' + v526, 'not there (not in the schema)', v523[v526]);
+		for (const v553 of Object.keys(v550)) {
+			if (!(["op","pid"] as readonly string[]).includes(v553)) fail(p + '.' + v553, 'not there (not in the schema)', v550[v553]);
 		}
 	}
 }
@@ -2932,16 +3061,16 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v527 = v as Record<string, unknown>;
-	const v528 = v527["op"];
-	if (v528 === undefined) fail(p + ".op", 'present', undefined);
-	if (v528 !== "recreate") fail(p + ".op", "\"recreate\"", v528);
-	const v529 = v527["pid"];
-	if (v529 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v529, p + ".pid", o, d + 1);
+	const v554 = v as Record<string, unknown>;
+	const v555 = v554["op"];
+	if (v555 === undefined) fail(p + ".op", 'present', undefined);
+	if (v555 !== "recreate") fail(p + ".op", "\"recreate\"", v555);
+	const v556 = v554["pid"];
+	if (v556 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v556, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v530 of Object.keys(v527)) {
-			if (!(["op","pid"] as readonly string[]).includes(v530)) fail(p + '.' + v530, 'not there (not in the schema)', v527[v530]);
+		for (const v557 of Object.keys(v554)) {
+			if (!(["op","pid"] as readonly string[]).includes(v557)) fail(p + '.' + v557, 'not there (not in the schema)', v554[v557]);
 		}
 	}
 }
@@ -2949,22 +3078,22 @@ function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v531 = v as Record<string, unknown>;
-	const v532 = v531["op"];
-	if (v532 === undefined) fail(p + ".op", 'present', undefined);
-	if (v532 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v532);
-	const v533 = v531["pid"];
-	if (v533 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v533, p + ".pid", o, d + 1);
-	const v534 = v531["keep"];
-	if (v534 === undefined) {
-		if (o.fill) v531["keep"] = false;
+	const v558 = v as Record<string, unknown>;
+	const v559 = v558["op"];
+	if (v559 === undefined) fail(p + ".op", 'present', undefined);
+	if (v559 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v559);
+	const v560 = v558["pid"];
+	if (v560 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v560, p + ".pid", o, d + 1);
+	const v561 = v558["keep"];
+	if (v561 === undefined) {
+		if (o.fill) v558["keep"] = false;
 	} else {
-		if (!(typeof v534 === 'boolean')) fail(p + ".keep", "a boolean", v534);
+		if (!(typeof v561 === 'boolean')) fail(p + ".keep", "a boolean", v561);
 	}
 	if (o.strict) {
-		for (const v535 of Object.keys(v531)) {
-			if (!(["op","pid","keep"] as readonly string[]).includes(v535)) fail(p + '.' + v535, 'not there (not in the schema)', v531[v535]);
+		for (const v562 of Object.keys(v558)) {
+			if (!(["op","pid","keep"] as readonly string[]).includes(v562)) fail(p + '.' + v562, 'not there (not in the schema)', v558[v562]);
 		}
 	}
 }
@@ -2972,22 +3101,22 @@ function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v536 = v as Record<string, unknown>;
-	const v537 = v536["op"];
-	if (v537 === undefined) fail(p + ".op", 'present', undefined);
-	if (v537 !== "restore") fail(p + ".op", "\"restore\"", v537);
-	const v538 = v536["checkpoint"];
-	if (v538 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v538, p + ".checkpoint", o, d + 1);
-	const v539 = v536["run"];
-	if (v539 === undefined) {
-		if (o.fill) v536["run"] = false;
+	const v563 = v as Record<string, unknown>;
+	const v564 = v563["op"];
+	if (v564 === undefined) fail(p + ".op", 'present', undefined);
+	if (v564 !== "restore") fail(p + ".op", "\"restore\"", v564);
+	const v565 = v563["checkpoint"];
+	if (v565 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v565, p + ".checkpoint", o, d + 1);
+	const v566 = v563["run"];
+	if (v566 === undefined) {
+		if (o.fill) v563["run"] = false;
 	} else {
-		if (!(typeof v539 === 'boolean')) fail(p + ".run", "a boolean", v539);
+		if (!(typeof v566 === 'boolean')) fail(p + ".run", "a boolean", v566);
 	}
 	if (o.strict) {
-		for (const v540 of Object.keys(v536)) {
-			if (!(["op","checkpoint","run"] as readonly string[]).includes(v540)) fail(p + '.' + v540, 'not there (not in the schema)', v536[v540]);
+		for (const v567 of Object.keys(v563)) {
+			if (!(["op","checkpoint","run"] as readonly string[]).includes(v567)) fail(p + '.' + v567, 'not there (not in the schema)', v563[v567]);
 		}
 	}
 }
@@ -2995,16 +3124,16 @@ function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v541 = v as Record<string, unknown>;
-	const v542 = v541["op"];
-	if (v542 === undefined) fail(p + ".op", 'present', undefined);
-	if (v542 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v542);
-	const v543 = v541["checkpoint"];
-	if (v543 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v543, p + ".checkpoint", o, d + 1);
+	const v568 = v as Record<string, unknown>;
+	const v569 = v568["op"];
+	if (v569 === undefined) fail(p + ".op", 'present', undefined);
+	if (v569 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v569);
+	const v570 = v568["checkpoint"];
+	if (v570 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v570, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v544 of Object.keys(v541)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v544)) fail(p + '.' + v544, 'not there (not in the schema)', v541[v544]);
+		for (const v571 of Object.keys(v568)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v571)) fail(p + '.' + v571, 'not there (not in the schema)', v568[v571]);
 		}
 	}
 }
@@ -3012,21 +3141,21 @@ function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number)
 function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v545 = v as Record<string, unknown>;
-	const v546 = v545["op"];
-	if (v546 === undefined) fail(p + ".op", 'present', undefined);
-	if (v546 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v546);
-	const v547 = v545["pid"];
-	if (v547 === undefined) {
-		if (o.fill) v545["pid"] = 0;
+	const v572 = v as Record<string, unknown>;
+	const v573 = v572["op"];
+	if (v573 === undefined) fail(p + ".op", 'present', undefined);
+	if (v573 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v573);
+	const v574 = v572["pid"];
+	if (v574 === undefined) {
+		if (o.fill) v572["pid"] = 0;
 	} else {
-		if (!(typeof v547 === 'number' && Number.isInteger(v547))) fail(p + ".pid", "an integer", v547);
-		if (typeof v547 === 'number' && v547 < 0) fail(p + ".pid", ">= 0", v547);
-		if (typeof v547 === 'number' && v547 > 2147483647) fail(p + ".pid", "<= 2147483647", v547);
+		if (!(typeof v574 === 'number' && Number.isInteger(v574))) fail(p + ".pid", "an integer", v574);
+		if (typeof v574 === 'number' && v574 < 0) fail(p + ".pid", ">= 0", v574);
+		if (typeof v574 === 'number' && v574 > 2147483647) fail(p + ".pid", "<= 2147483647", v574);
 	}
 	if (o.strict) {
-		for (const v548 of Object.keys(v545)) {
-			if (!(["op","pid"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v545[v548]);
+		for (const v575 of Object.keys(v572)) {
+			if (!(["op","pid"] as readonly string[]).includes(v575)) fail(p + '.' + v575, 'not there (not in the schema)', v572[v575]);
 		}
 	}
 }
@@ -3034,30 +3163,30 @@ function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v549 = v as Record<string, unknown>;
-	const v550 = v549["op"];
-	if (v550 === undefined) fail(p + ".op", 'present', undefined);
-	if (v550 !== "watch") fail(p + ".op", "\"watch\"", v550);
-	const v551 = v549["pid"];
-	if (v551 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v551, p + ".pid", o, d + 1);
-	const v552 = v549["addr"];
-	if (v552 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v552, p + ".addr", o, d + 1);
-	const v553 = v549["len"];
-	if (v553 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v553 === 'number' && Number.isInteger(v553))) fail(p + ".len", "an integer", v553);
-	if (typeof v553 === 'number' && v553 < 1) fail(p + ".len", ">= 1", v553);
-	if (typeof v553 === 'number' && v553 > 8) fail(p + ".len", "<= 8", v553);
-	const v554 = v549["rw"];
-	if (v554 === undefined) {
-		if (o.fill) v549["rw"] = false;
+	const v576 = v as Record<string, unknown>;
+	const v577 = v576["op"];
+	if (v577 === undefined) fail(p + ".op", 'present', undefined);
+	if (v577 !== "watch") fail(p + ".op", "\"watch\"", v577);
+	const v578 = v576["pid"];
+	if (v578 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v578, p + ".pid", o, d + 1);
+	const v579 = v576["addr"];
+	if (v579 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v579, p + ".addr", o, d + 1);
+	const v580 = v576["len"];
+	if (v580 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v580 === 'number' && Number.isInteger(v580))) fail(p + ".len", "an integer", v580);
+	if (typeof v580 === 'number' && v580 < 1) fail(p + ".len", ">= 1", v580);
+	if (typeof v580 === 'number' && v580 > 8) fail(p + ".len", "<= 8", v580);
+	const v581 = v576["rw"];
+	if (v581 === undefined) {
+		if (o.fill) v576["rw"] = false;
 	} else {
-		if (!(typeof v554 === 'boolean')) fail(p + ".rw", "a boolean", v554);
+		if (!(typeof v581 === 'boolean')) fail(p + ".rw", "a boolean", v581);
 	}
 	if (o.strict) {
-		for (const v555 of Object.keys(v549)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v555)) fail(p + '.' + v555, 'not there (not in the schema)', v549[v555]);
+		for (const v582 of Object.keys(v576)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v582)) fail(p + '.' + v582, 'not there (not in the schema)', v576[v582]);
 		}
 	}
 }
@@ -3065,19 +3194,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v556 = v as Record<string, unknown>;
-	const v557 = v556["op"];
-	if (v557 === undefined) fail(p + ".op", 'present', undefined);
-	if (v557 !== "unwatch") fail(p + ".op", "\"unwatch\"", v557);
-	const v558 = v556["pid"];
-	if (v558 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v558, p + ".pid", o, d + 1);
-	const v559 = v556["addr"];
-	if (v559 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v559, p + ".addr", o, d + 1);
+	const v583 = v as Record<string, unknown>;
+	const v584 = v583["op"];
+	if (v584 === undefined) fail(p + ".op", 'present', undefined);
+	if (v584 !== "unwatch") fail(p + ".op", "\"unwatch\"", v584);
+	const v585 = v583["pid"];
+	if (v585 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v585, p + ".pid", o, d + 1);
+	const v586 = v583["addr"];
+	if (v586 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v586, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v560 of Object.keys(v556)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v560)) fail(p + '.' + v560, 'not there (not in the schema)', v556[v560]);
+		for (const v587 of Object.keys(v583)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v587)) fail(p + '.' + v587, 'not there (not in the schema)', v583[v587]);
 		}
 	}
 }
@@ -3085,24 +3214,24 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v561 = v as Record<string, unknown>;
-	const v562 = v561["op"];
-	if (v562 === undefined) fail(p + ".op", 'present', undefined);
-	if (v562 !== "global") fail(p + ".op", "\"global\"", v562);
-	const v563 = v561["pid"];
-	if (v563 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v563, p + ".pid", o, d + 1);
-	const v564 = v561["name"];
-	if (v564 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v564 === 'string')) fail(p + ".name", "a string", v564);
-	if (typeof v564 === 'string' && v564.length < 1) fail(p + ".name", "a string of 1+ characters", v564);
-	const v565 = v561["pc"];
-	if (v565 !== undefined) {
-		checkHex(v565, p + ".pc", o, d + 1);
+	const v588 = v as Record<string, unknown>;
+	const v589 = v588["op"];
+	if (v589 === undefined) fail(p + ".op", 'present', undefined);
+	if (v589 !== "global") fail(p + ".op", "\"global\"", v589);
+	const v590 = v588["pid"];
+	if (v590 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v590, p + ".pid", o, d + 1);
+	const v591 = v588["name"];
+	if (v591 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v591 === 'string')) fail(p + ".name", "a string", v591);
+	if (typeof v591 === 'string' && v591.length < 1) fail(p + ".name", "a string of 1+ characters", v591);
+	const v592 = v588["pc"];
+	if (v592 !== undefined) {
+		checkHex(v592, p + ".pc", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v566 of Object.keys(v561)) {
-			if (!(["op","pid","name","pc"] as readonly string[]).includes(v566)) fail(p + '.' + v566, 'not there (not in the schema)', v561[v566]);
+		for (const v593 of Object.keys(v588)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v593)) fail(p + '.' + v593, 'not there (not in the schema)', v588[v593]);
 		}
 	}
 }
@@ -3110,27 +3239,27 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v567 = v as Record<string, unknown>;
-	const v568 = v567["op"];
-	if (v568 === undefined) fail(p + ".op", 'present', undefined);
-	if (v568 !== "frameVars") fail(p + ".op", "\"frameVars\"", v568);
-	const v569 = v567["pid"];
-	if (v569 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v569, p + ".pid", o, d + 1);
-	const v570 = v567["tid"];
-	if (v570 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v570, p + ".tid", o, d + 1);
-	const v571 = v567["frame"];
-	if (v571 === undefined) {
-		if (o.fill) v567["frame"] = 0;
+	const v594 = v as Record<string, unknown>;
+	const v595 = v594["op"];
+	if (v595 === undefined) fail(p + ".op", 'present', undefined);
+	if (v595 !== "frameVars") fail(p + ".op", "\"frameVars\"", v595);
+	const v596 = v594["pid"];
+	if (v596 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v596, p + ".pid", o, d + 1);
+	const v597 = v594["tid"];
+	if (v597 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v597, p + ".tid", o, d + 1);
+	const v598 = v594["frame"];
+	if (v598 === undefined) {
+		if (o.fill) v594["frame"] = 0;
 	} else {
-		if (!(typeof v571 === 'number' && Number.isInteger(v571))) fail(p + ".frame", "an integer", v571);
-		if (typeof v571 === 'number' && v571 < 0) fail(p + ".frame", ">= 0", v571);
-		if (typeof v571 === 'number' && v571 > 254) fail(p + ".frame", "<= 254", v571);
+		if (!(typeof v598 === 'number' && Number.isInteger(v598))) fail(p + ".frame", "an integer", v598);
+		if (typeof v598 === 'number' && v598 < 0) fail(p + ".frame", ">= 0", v598);
+		if (typeof v598 === 'number' && v598 > 254) fail(p + ".frame", "<= 254", v598);
 	}
 	if (o.strict) {
-		for (const v572 of Object.keys(v567)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v572)) fail(p + '.' + v572, 'not there (not in the schema)', v567[v572]);
+		for (const v599 of Object.keys(v594)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v599)) fail(p + '.' + v599, 'not there (not in the schema)', v594[v599]);
 		}
 	}
 }
@@ -3138,31 +3267,31 @@ function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void 
 function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v573 = v as Record<string, unknown>;
-	const v574 = v573["op"];
-	if (v574 === undefined) fail(p + ".op", 'present', undefined);
-	if (v574 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v574);
-	const v575 = v573["pid"];
-	if (v575 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v575, p + ".pid", o, d + 1);
-	const v576 = v573["id"];
-	if (v576 !== undefined) {
-		checkTypeId(v576, p + ".id", o, d + 1);
+	const v600 = v as Record<string, unknown>;
+	const v601 = v600["op"];
+	if (v601 === undefined) fail(p + ".op", 'present', undefined);
+	if (v601 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v601);
+	const v602 = v600["pid"];
+	if (v602 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v602, p + ".pid", o, d + 1);
+	const v603 = v600["id"];
+	if (v603 !== undefined) {
+		checkTypeId(v603, p + ".id", o, d + 1);
 	}
-	const v577 = v573["name"];
-	if (v577 !== undefined) {
-		if (!(typeof v577 === 'string')) fail(p + ".name", "a string", v577);
-		if (typeof v577 === 'string' && v577.length < 1) fail(p + ".name", "a string of 1+ characters", v577);
+	const v604 = v600["name"];
+	if (v604 !== undefined) {
+		if (!(typeof v604 === 'string')) fail(p + ".name", "a string", v604);
+		if (typeof v604 === 'string' && v604.length < 1) fail(p + ".name", "a string of 1+ characters", v604);
 	}
-	const v578 = v573["tag"];
-	if (v578 === undefined) {
-		if (o.fill) v573["tag"] = "typedef";
+	const v605 = v600["tag"];
+	if (v605 === undefined) {
+		if (o.fill) v600["tag"] = "typedef";
 	} else {
-		if (typeof v578 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v578)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v578);
+		if (typeof v605 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v605)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v605);
 	}
 	if (o.strict) {
-		for (const v579 of Object.keys(v573)) {
-			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v579)) fail(p + '.' + v579, 'not there (not in the schema)', v573[v579]);
+		for (const v606 of Object.keys(v600)) {
+			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v606)) fail(p + '.' + v606, 'not there (not in the schema)', v600[v606]);
 		}
 	}
 }
@@ -3170,48 +3299,104 @@ function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v580 = v as Record<string, unknown>;
-	const v581 = v580["op"];
-	if (v581 === undefined) fail(p + ".op", 'present', undefined);
-	if (v581 !== "typedValue") fail(p + ".op", "\"typedValue\"", v581);
-	const v582 = v580["pid"];
-	if (v582 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v582, p + ".pid", o, d + 1);
-	const v583 = v580["type"];
-	if (v583 === undefined) fail(p + ".type", 'present', undefined);
-	checkTypeId(v583, p + ".type", o, d + 1);
-	const v584 = v580["address"];
-	if (v584 !== undefined) {
-		checkHex(v584, p + ".address", o, d + 1);
+	const v607 = v as Record<string, unknown>;
+	const v608 = v607["op"];
+	if (v608 === undefined) fail(p + ".op", 'present', undefined);
+	if (v608 !== "typedValue") fail(p + ".op", "\"typedValue\"", v608);
+	const v609 = v607["pid"];
+	if (v609 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v609, p + ".pid", o, d + 1);
+	const v610 = v607["type"];
+	if (v610 === undefined) fail(p + ".type", 'present', undefined);
+	checkTypeId(v610, p + ".type", o, d + 1);
+	const v611 = v607["address"];
+	if (v611 !== undefined) {
+		checkHex(v611, p + ".address", o, d + 1);
 	}
-	const v585 = v580["bytes"];
-	if (v585 !== undefined) {
-		if (!(typeof v585 === 'string')) fail(p + ".bytes", "a string", v585);
-		if (typeof v585 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v585)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v585);
+	const v612 = v607["bytes"];
+	if (v612 !== undefined) {
+		if (!(typeof v612 === 'string')) fail(p + ".bytes", "a string", v612);
+		if (typeof v612 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v612)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v612);
 	}
-	const v586 = v580["count"];
-	if (v586 === undefined) {
-		if (o.fill) v580["count"] = 0;
+	const v613 = v607["count"];
+	if (v613 === undefined) {
+		if (o.fill) v607["count"] = 0;
 	} else {
-		if (!(typeof v586 === 'number' && Number.isInteger(v586))) fail(p + ".count", "an integer", v586);
-		if (typeof v586 === 'number' && v586 < 0) fail(p + ".count", ">= 0", v586);
-		if (typeof v586 === 'number' && v586 > 1000000) fail(p + ".count", "<= 1000000", v586);
+		if (!(typeof v613 === 'number' && Number.isInteger(v613))) fail(p + ".count", "an integer", v613);
+		if (typeof v613 === 'number' && v613 < 0) fail(p + ".count", ">= 0", v613);
+		if (typeof v613 === 'number' && v613 > 1000000) fail(p + ".count", "<= 1000000", v613);
 	}
-	const v587 = v580["name"];
-	if (v587 === undefined) {
-		if (o.fill) v580["name"] = "";
+	const v614 = v607["name"];
+	if (v614 === undefined) {
+		if (o.fill) v607["name"] = "";
 	} else {
-		if (!(typeof v587 === 'string')) fail(p + ".name", "a string", v587);
+		if (!(typeof v614 === 'string')) fail(p + ".name", "a string", v614);
 	}
-	const v588 = v580["expr"];
-	if (v588 === undefined) {
-		if (o.fill) v580["expr"] = "";
+	const v615 = v607["expr"];
+	if (v615 === undefined) {
+		if (o.fill) v607["expr"] = "";
 	} else {
-		if (!(typeof v588 === 'string')) fail(p + ".expr", "a string", v588);
+		if (!(typeof v615 === 'string')) fail(p + ".expr", "a string", v615);
 	}
 	if (o.strict) {
-		for (const v589 of Object.keys(v580)) {
-			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v589)) fail(p + '.' + v589, 'not there (not in the schema)', v580[v589]);
+		for (const v616 of Object.keys(v607)) {
+			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v616)) fail(p + '.' + v616, 'not there (not in the schema)', v607[v616]);
+		}
+	}
+}
+
+function checkRequestGlobalNames(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v617 = v as Record<string, unknown>;
+	const v618 = v617["op"];
+	if (v618 === undefined) fail(p + ".op", 'present', undefined);
+	if (v618 !== "globalNames") fail(p + ".op", "\"globalNames\"", v618);
+	const v619 = v617["pid"];
+	if (v619 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v619, p + ".pid", o, d + 1);
+	const v620 = v617["prefix"];
+	if (v620 === undefined) {
+		if (o.fill) v617["prefix"] = "";
+	} else {
+		if (!(typeof v620 === 'string')) fail(p + ".prefix", "a string", v620);
+	}
+	const v621 = v617["max"];
+	if (v621 === undefined) {
+		if (o.fill) v617["max"] = 100;
+	} else {
+		if (!(typeof v621 === 'number' && Number.isInteger(v621))) fail(p + ".max", "an integer", v621);
+		if (typeof v621 === 'number' && v621 < 1) fail(p + ".max", ">= 1", v621);
+		if (typeof v621 === 'number' && v621 > 1000) fail(p + ".max", "<= 1000", v621);
+	}
+	if (o.strict) {
+		for (const v622 of Object.keys(v617)) {
+			if (!(["op","pid","prefix","max"] as readonly string[]).includes(v622)) fail(p + '.' + v622, 'not there (not in the schema)', v617[v622]);
+		}
+	}
+}
+
+function checkRequestFileScope(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v623 = v as Record<string, unknown>;
+	const v624 = v623["op"];
+	if (v624 === undefined) fail(p + ".op", 'present', undefined);
+	if (v624 !== "fileScope") fail(p + ".op", "\"fileScope\"", v624);
+	const v625 = v623["pid"];
+	if (v625 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v625, p + ".pid", o, d + 1);
+	const v626 = v623["name"];
+	if (v626 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v626 === 'string')) fail(p + ".name", "a string", v626);
+	if (typeof v626 === 'string' && v626.length < 1) fail(p + ".name", "a string of 1+ characters", v626);
+	const v627 = v623["pc"];
+	if (v627 !== undefined) {
+		checkHex(v627, p + ".pc", o, d + 1);
+	}
+	if (o.strict) {
+		for (const v628 of Object.keys(v623)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v628)) fail(p + '.' + v628, 'not there (not in the schema)', v623[v628]);
 		}
 	}
 }
@@ -3219,16 +3404,16 @@ function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v590 = v as Record<string, unknown>;
-	const v591 = v590["op"];
-	if (v591 === undefined) fail(p + ".op", 'present', undefined);
-	if (v591 !== "stop") fail(p + ".op", "\"stop\"", v591);
-	const v592 = v590["pid"];
-	if (v592 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v592, p + ".pid", o, d + 1);
+	const v629 = v as Record<string, unknown>;
+	const v630 = v629["op"];
+	if (v630 === undefined) fail(p + ".op", 'present', undefined);
+	if (v630 !== "stop") fail(p + ".op", "\"stop\"", v630);
+	const v631 = v629["pid"];
+	if (v631 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v631, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v593 of Object.keys(v590)) {
-			if (!(["op","pid"] as readonly string[]).includes(v593)) fail(p + '.' + v593, 'not there (not in the schema)', v590[v593]);
+		for (const v632 of Object.keys(v629)) {
+			if (!(["op","pid"] as readonly string[]).includes(v632)) fail(p + '.' + v632, 'not there (not in the schema)', v629[v632]);
 		}
 	}
 }
@@ -3236,20 +3421,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v594 = v as Record<string, unknown>;
-	const v595 = v594["op"];
-	if (v595 === undefined) fail(p + ".op", 'present', undefined);
-	if (v595 !== "resume") fail(p + ".op", "\"resume\"", v595);
-	const v596 = v594["pid"];
-	if (v596 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v596, p + ".pid", o, d + 1);
-	const v597 = v594["tid"];
-	if (v597 !== undefined) {
-		checkPid(v597, p + ".tid", o, d + 1);
+	const v633 = v as Record<string, unknown>;
+	const v634 = v633["op"];
+	if (v634 === undefined) fail(p + ".op", 'present', undefined);
+	if (v634 !== "resume") fail(p + ".op", "\"resume\"", v634);
+	const v635 = v633["pid"];
+	if (v635 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v635, p + ".pid", o, d + 1);
+	const v636 = v633["tid"];
+	if (v636 !== undefined) {
+		checkPid(v636, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v598 of Object.keys(v594)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v598)) fail(p + '.' + v598, 'not there (not in the schema)', v594[v598]);
+		for (const v637 of Object.keys(v633)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v637)) fail(p + '.' + v637, 'not there (not in the schema)', v633[v637]);
 		}
 	}
 }
@@ -3257,25 +3442,25 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v599 = v as Record<string, unknown>;
-	const v600 = v599["op"];
-	if (v600 === undefined) fail(p + ".op", 'present', undefined);
-	if (v600 !== "freeze") fail(p + ".op", "\"freeze\"", v600);
-	const v601 = v599["pid"];
-	if (v601 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v601, p + ".pid", o, d + 1);
-	const v602 = v599["tid"];
-	if (v602 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v602, p + ".tid", o, d + 1);
-	const v603 = v599["frozen"];
-	if (v603 === undefined) {
-		if (o.fill) v599["frozen"] = true;
+	const v638 = v as Record<string, unknown>;
+	const v639 = v638["op"];
+	if (v639 === undefined) fail(p + ".op", 'present', undefined);
+	if (v639 !== "freeze") fail(p + ".op", "\"freeze\"", v639);
+	const v640 = v638["pid"];
+	if (v640 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v640, p + ".pid", o, d + 1);
+	const v641 = v638["tid"];
+	if (v641 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v641, p + ".tid", o, d + 1);
+	const v642 = v638["frozen"];
+	if (v642 === undefined) {
+		if (o.fill) v638["frozen"] = true;
 	} else {
-		if (!(typeof v603 === 'boolean')) fail(p + ".frozen", "a boolean", v603);
+		if (!(typeof v642 === 'boolean')) fail(p + ".frozen", "a boolean", v642);
 	}
 	if (o.strict) {
-		for (const v604 of Object.keys(v599)) {
-			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v604)) fail(p + '.' + v604, 'not there (not in the schema)', v599[v604]);
+		for (const v643 of Object.keys(v638)) {
+			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v643)) fail(p + '.' + v643, 'not there (not in the schema)', v638[v643]);
 		}
 	}
 }
@@ -3283,43 +3468,43 @@ function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v605 = v as Record<string, unknown>;
-	const v606 = v605["op"];
-	if (v606 === undefined) fail(p + ".op", 'present', undefined);
-	if (v606 !== "launch") fail(p + ".op", "\"launch\"", v606);
-	const v607 = v605["path"];
-	if (v607 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v607 === 'string')) fail(p + ".path", "a string", v607);
-	if (typeof v607 === 'string' && v607.length < 1) fail(p + ".path", "a string of 1+ characters", v607);
-	const v608 = v605["cwd"];
-	if (v608 === undefined) {
-		if (o.fill) v605["cwd"] = "";
+	const v644 = v as Record<string, unknown>;
+	const v645 = v644["op"];
+	if (v645 === undefined) fail(p + ".op", 'present', undefined);
+	if (v645 !== "launch") fail(p + ".op", "\"launch\"", v645);
+	const v646 = v644["path"];
+	if (v646 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v646 === 'string')) fail(p + ".path", "a string", v646);
+	if (typeof v646 === 'string' && v646.length < 1) fail(p + ".path", "a string of 1+ characters", v646);
+	const v647 = v644["cwd"];
+	if (v647 === undefined) {
+		if (o.fill) v644["cwd"] = "";
 	} else {
-		if (!(typeof v608 === 'string')) fail(p + ".cwd", "a string", v608);
+		if (!(typeof v647 === 'string')) fail(p + ".cwd", "a string", v647);
 	}
-	const v609 = v605["argv"];
-	if (v609 === undefined) {
-		if (o.fill) v605["argv"] = [];
+	const v648 = v644["argv"];
+	if (v648 === undefined) {
+		if (o.fill) v644["argv"] = [];
 	} else {
-		if (!(Array.isArray(v609))) fail(p + ".argv", "an array", v609);
-		for (let v610 = 0; v610 < v609.length; v610++) {
-			const v611: unknown = v609[v610];
-			if (!(typeof v611 === 'string')) fail(p + ".argv" + '[' + v610 + ']', "a string", v611);
+		if (!(Array.isArray(v648))) fail(p + ".argv", "an array", v648);
+		for (let v649 = 0; v649 < v648.length; v649++) {
+			const v650: unknown = v648[v649];
+			if (!(typeof v650 === 'string')) fail(p + ".argv" + '[' + v649 + ']', "a string", v650);
 		}
 	}
-	const v612 = v605["env"];
-	if (v612 === undefined) {
-		if (o.fill) v605["env"] = [];
+	const v651 = v644["env"];
+	if (v651 === undefined) {
+		if (o.fill) v644["env"] = [];
 	} else {
-		if (!(Array.isArray(v612))) fail(p + ".env", "an array", v612);
-		for (let v613 = 0; v613 < v612.length; v613++) {
-			const v614: unknown = v612[v613];
-			if (!(typeof v614 === 'string')) fail(p + ".env" + '[' + v613 + ']', "a string", v614);
+		if (!(Array.isArray(v651))) fail(p + ".env", "an array", v651);
+		for (let v652 = 0; v652 < v651.length; v652++) {
+			const v653: unknown = v651[v652];
+			if (!(typeof v653 === 'string')) fail(p + ".env" + '[' + v652 + ']', "a string", v653);
 		}
 	}
 	if (o.strict) {
-		for (const v615 of Object.keys(v605)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v615)) fail(p + '.' + v615, 'not there (not in the schema)', v605[v615]);
+		for (const v654 of Object.keys(v644)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v654)) fail(p + '.' + v654, 'not there (not in the schema)', v644[v654]);
 		}
 	}
 }
@@ -3327,40 +3512,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v616 = v as Record<string, unknown>;
-	const v617 = v616["op"];
-	if (v617 === undefined) fail(p + ".op", 'present', undefined);
-	if (v617 !== "fork") fail(p + ".op", "\"fork\"", v617);
-	const v618 = v616["pid"];
-	if (v618 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v618, p + ".pid", o, d + 1);
-	const v619 = v616["stopped"];
-	if (v619 === undefined) {
-		if (o.fill) v616["stopped"] = false;
+	const v655 = v as Record<string, unknown>;
+	const v656 = v655["op"];
+	if (v656 === undefined) fail(p + ".op", 'present', undefined);
+	if (v656 !== "fork") fail(p + ".op", "\"fork\"", v656);
+	const v657 = v655["pid"];
+	if (v657 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v657, p + ".pid", o, d + 1);
+	const v658 = v655["stopped"];
+	if (v658 === undefined) {
+		if (o.fill) v655["stopped"] = false;
 	} else {
-		if (!(typeof v619 === 'boolean')) fail(p + ".stopped", "a boolean", v619);
+		if (!(typeof v658 === 'boolean')) fail(p + ".stopped", "a boolean", v658);
 	}
-	const v620 = v616["keepTraced"];
-	if (v620 === undefined) {
-		if (o.fill) v616["keepTraced"] = false;
+	const v659 = v655["keepTraced"];
+	if (v659 === undefined) {
+		if (o.fill) v655["keepTraced"] = false;
 	} else {
-		if (!(typeof v620 === 'boolean')) fail(p + ".keepTraced", "a boolean", v620);
+		if (!(typeof v659 === 'boolean')) fail(p + ".keepTraced", "a boolean", v659);
 	}
-	const v621 = v616["copyDontfork"];
-	if (v621 === undefined) {
-		if (o.fill) v616["copyDontfork"] = false;
+	const v660 = v655["copyDontfork"];
+	if (v660 === undefined) {
+		if (o.fill) v655["copyDontfork"] = false;
 	} else {
-		if (!(typeof v621 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v621);
+		if (!(typeof v660 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v660);
 	}
-	const v622 = v616["sameTids"];
-	if (v622 === undefined) {
-		if (o.fill) v616["sameTids"] = false;
+	const v661 = v655["sameTids"];
+	if (v661 === undefined) {
+		if (o.fill) v655["sameTids"] = false;
 	} else {
-		if (!(typeof v622 === 'boolean')) fail(p + ".sameTids", "a boolean", v622);
+		if (!(typeof v661 === 'boolean')) fail(p + ".sameTids", "a boolean", v661);
 	}
 	if (o.strict) {
-		for (const v623 of Object.keys(v616)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v623)) fail(p + '.' + v623, 'not there (not in the schema)', v616[v623]);
+		for (const v662 of Object.keys(v655)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v662)) fail(p + '.' + v662, 'not there (not in the schema)', v655[v662]);
 		}
 	}
 }
@@ -3368,16 +3553,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v624 = v as Record<string, unknown>;
-	const v625 = v624["op"];
-	if (v625 === undefined) fail(p + ".op", 'present', undefined);
-	if (v625 !== "kill") fail(p + ".op", "\"kill\"", v625);
-	const v626 = v624["pid"];
-	if (v626 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v626, p + ".pid", o, d + 1);
+	const v663 = v as Record<string, unknown>;
+	const v664 = v663["op"];
+	if (v664 === undefined) fail(p + ".op", 'present', undefined);
+	if (v664 !== "kill") fail(p + ".op", "\"kill\"", v664);
+	const v665 = v663["pid"];
+	if (v665 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v665, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v627 of Object.keys(v624)) {
-			if (!(["op","pid"] as readonly string[]).includes(v627)) fail(p + '.' + v627, 'not there (not in the schema)', v624[v627]);
+		for (const v666 of Object.keys(v663)) {
+			if (!(["op","pid"] as readonly string[]).includes(v666)) fail(p + '.' + v666, 'not there (not in the schema)', v663[v666]);
 		}
 	}
 }
@@ -3385,43 +3570,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v628 = v as Record<string, unknown>;
-	const v629 = v628["op"];
-	if (v629 === undefined) fail(p + ".op", 'present', undefined);
-	if (v629 !== "step") fail(p + ".op", "\"step\"", v629);
-	const v630 = v628["pid"];
-	if (v630 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v630, p + ".pid", o, d + 1);
-	const v631 = v628["tid"];
-	if (v631 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v631, p + ".tid", o, d + 1);
-	const v632 = v628["line"];
-	if (v632 === undefined) {
-		if (o.fill) v628["line"] = false;
+	const v667 = v as Record<string, unknown>;
+	const v668 = v667["op"];
+	if (v668 === undefined) fail(p + ".op", 'present', undefined);
+	if (v668 !== "step") fail(p + ".op", "\"step\"", v668);
+	const v669 = v667["pid"];
+	if (v669 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v669, p + ".pid", o, d + 1);
+	const v670 = v667["tid"];
+	if (v670 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v670, p + ".tid", o, d + 1);
+	const v671 = v667["line"];
+	if (v671 === undefined) {
+		if (o.fill) v667["line"] = false;
 	} else {
-		if (!(typeof v632 === 'boolean')) fail(p + ".line", "a boolean", v632);
+		if (!(typeof v671 === 'boolean')) fail(p + ".line", "a boolean", v671);
 	}
-	const v633 = v628["into"];
-	if (v633 === undefined) {
-		if (o.fill) v628["into"] = false;
+	const v672 = v667["into"];
+	if (v672 === undefined) {
+		if (o.fill) v667["into"] = false;
 	} else {
-		if (!(typeof v633 === 'boolean')) fail(p + ".into", "a boolean", v633);
+		if (!(typeof v672 === 'boolean')) fail(p + ".into", "a boolean", v672);
 	}
-	const v634 = v628["out"];
-	if (v634 === undefined) {
-		if (o.fill) v628["out"] = false;
+	const v673 = v667["out"];
+	if (v673 === undefined) {
+		if (o.fill) v667["out"] = false;
 	} else {
-		if (!(typeof v634 === 'boolean')) fail(p + ".out", "a boolean", v634);
+		if (!(typeof v673 === 'boolean')) fail(p + ".out", "a boolean", v673);
 	}
-	const v635 = v628["alone"];
-	if (v635 === undefined) {
-		if (o.fill) v628["alone"] = false;
+	const v674 = v667["alone"];
+	if (v674 === undefined) {
+		if (o.fill) v667["alone"] = false;
 	} else {
-		if (!(typeof v635 === 'boolean')) fail(p + ".alone", "a boolean", v635);
+		if (!(typeof v674 === 'boolean')) fail(p + ".alone", "a boolean", v674);
 	}
 	if (o.strict) {
-		for (const v636 of Object.keys(v628)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v636)) fail(p + '.' + v636, 'not there (not in the schema)', v628[v636]);
+		for (const v675 of Object.keys(v667)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v675)) fail(p + '.' + v675, 'not there (not in the schema)', v667[v675]);
 		}
 	}
 }
@@ -3429,19 +3614,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v637 = v as Record<string, unknown>;
-	const v638 = v637["op"];
-	if (v638 === undefined) fail(p + ".op", 'present', undefined);
-	if (v638 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v638);
-	const v639 = v637["pid"];
-	if (v639 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v639, p + ".pid", o, d + 1);
-	const v640 = v637["addr"];
-	if (v640 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v640, p + ".addr", o, d + 1);
+	const v676 = v as Record<string, unknown>;
+	const v677 = v676["op"];
+	if (v677 === undefined) fail(p + ".op", 'present', undefined);
+	if (v677 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v677);
+	const v678 = v676["pid"];
+	if (v678 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v678, p + ".pid", o, d + 1);
+	const v679 = v676["addr"];
+	if (v679 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v679, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v641 of Object.keys(v637)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v641)) fail(p + '.' + v641, 'not there (not in the schema)', v637[v641]);
+		for (const v680 of Object.keys(v676)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v680)) fail(p + '.' + v680, 'not there (not in the schema)', v676[v680]);
 		}
 	}
 }
@@ -3449,19 +3634,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v642 = v as Record<string, unknown>;
-	const v643 = v642["op"];
-	if (v643 === undefined) fail(p + ".op", 'present', undefined);
-	if (v643 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v643);
-	const v644 = v642["pid"];
-	if (v644 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v644, p + ".pid", o, d + 1);
-	const v645 = v642["addr"];
-	if (v645 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v645, p + ".addr", o, d + 1);
+	const v681 = v as Record<string, unknown>;
+	const v682 = v681["op"];
+	if (v682 === undefined) fail(p + ".op", 'present', undefined);
+	if (v682 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v682);
+	const v683 = v681["pid"];
+	if (v683 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v683, p + ".pid", o, d + 1);
+	const v684 = v681["addr"];
+	if (v684 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v684, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v646 of Object.keys(v642)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v646)) fail(p + '.' + v646, 'not there (not in the schema)', v642[v646]);
+		for (const v685 of Object.keys(v681)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v685)) fail(p + '.' + v685, 'not there (not in the schema)', v681[v685]);
 		}
 	}
 }
@@ -3469,27 +3654,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v647 = v as Record<string, unknown>;
-	const v648 = v647["op"];
-	if (v648 === undefined) fail(p + ".op", 'present', undefined);
-	if (v648 !== "setRegs") fail(p + ".op", "\"setRegs\"", v648);
-	const v649 = v647["pid"];
-	if (v649 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v649, p + ".pid", o, d + 1);
-	const v650 = v647["tid"];
-	if (v650 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v650, p + ".tid", o, d + 1);
-	const v651 = v647["regs"];
-	if (v651 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v651))) fail(p + ".regs", "an object", v651);
-	const v652 = v651 as Record<string, unknown>;
-	for (const v653 of Object.keys(v652)) {
-		if (([] as readonly string[]).includes(v653)) continue;
-		checkHex(v652[v653], p + ".regs" + '.' + v653, o, d + 1);
+	const v686 = v as Record<string, unknown>;
+	const v687 = v686["op"];
+	if (v687 === undefined) fail(p + ".op", 'present', undefined);
+	if (v687 !== "setRegs") fail(p + ".op", "\"setRegs\"", v687);
+	const v688 = v686["pid"];
+	if (v688 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v688, p + ".pid", o, d + 1);
+	const v689 = v686["tid"];
+	if (v689 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v689, p + ".tid", o, d + 1);
+	const v690 = v686["regs"];
+	if (v690 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v690))) fail(p + ".regs", "an object", v690);
+	const v691 = v690 as Record<string, unknown>;
+	for (const v692 of Object.keys(v691)) {
+		if (([] as readonly string[]).includes(v692)) continue;
+		checkHex(v691[v692], p + ".regs" + '.' + v692, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v654 of Object.keys(v647)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v654)) fail(p + '.' + v654, 'not there (not in the schema)', v647[v654]);
+		for (const v693 of Object.keys(v686)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v693)) fail(p + '.' + v693, 'not there (not in the schema)', v686[v693]);
 		}
 	}
 }
@@ -3497,13 +3682,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v655 = v as Record<string, unknown>;
-	const v656 = v655["op"];
-	if (v656 === undefined) fail(p + ".op", 'present', undefined);
-	if (v656 !== "ping") fail(p + ".op", "\"ping\"", v656);
+	const v694 = v as Record<string, unknown>;
+	const v695 = v694["op"];
+	if (v695 === undefined) fail(p + ".op", 'present', undefined);
+	if (v695 !== "ping") fail(p + ".op", "\"ping\"", v695);
 	if (o.strict) {
-		for (const v657 of Object.keys(v655)) {
-			if (!(["op"] as readonly string[]).includes(v657)) fail(p + '.' + v657, 'not there (not in the schema)', v655[v657]);
+		for (const v696 of Object.keys(v694)) {
+			if (!(["op"] as readonly string[]).includes(v696)) fail(p + '.' + v696, 'not there (not in the schema)', v694[v696]);
 		}
 	}
 }
@@ -3511,29 +3696,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v658 = v as Record<string, unknown>;
-	const v659 = v658["op"];
-	if (v659 === undefined) fail(p + ".op", 'present', undefined);
-	if (v659 !== "stack") fail(p + ".op", "\"stack\"", v659);
-	const v660 = v658["pid"];
-	if (v660 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v660, p + ".pid", o, d + 1);
-	const v661 = v658["tid"];
-	if (v661 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v661 === 'number' && Number.isInteger(v661))) fail(p + ".tid", "an integer", v661);
-	if (typeof v661 === 'number' && v661 < 0) fail(p + ".tid", ">= 0", v661);
-	if (typeof v661 === 'number' && v661 > 2147483647) fail(p + ".tid", "<= 2147483647", v661);
-	const v662 = v658["maxFrames"];
-	if (v662 === undefined) {
-		if (o.fill) v658["maxFrames"] = 0;
+	const v697 = v as Record<string, unknown>;
+	const v698 = v697["op"];
+	if (v698 === undefined) fail(p + ".op", 'present', undefined);
+	if (v698 !== "stack") fail(p + ".op", "\"stack\"", v698);
+	const v699 = v697["pid"];
+	if (v699 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v699, p + ".pid", o, d + 1);
+	const v700 = v697["tid"];
+	if (v700 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v700 === 'number' && Number.isInteger(v700))) fail(p + ".tid", "an integer", v700);
+	if (typeof v700 === 'number' && v700 < 0) fail(p + ".tid", ">= 0", v700);
+	if (typeof v700 === 'number' && v700 > 2147483647) fail(p + ".tid", "<= 2147483647", v700);
+	const v701 = v697["maxFrames"];
+	if (v701 === undefined) {
+		if (o.fill) v697["maxFrames"] = 0;
 	} else {
-		if (!(typeof v662 === 'number' && Number.isInteger(v662))) fail(p + ".maxFrames", "an integer", v662);
-		if (typeof v662 === 'number' && v662 < 0) fail(p + ".maxFrames", ">= 0", v662);
-		if (typeof v662 === 'number' && v662 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v662);
+		if (!(typeof v701 === 'number' && Number.isInteger(v701))) fail(p + ".maxFrames", "an integer", v701);
+		if (typeof v701 === 'number' && v701 < 0) fail(p + ".maxFrames", ">= 0", v701);
+		if (typeof v701 === 'number' && v701 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v701);
 	}
 	if (o.strict) {
-		for (const v663 of Object.keys(v658)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v663)) fail(p + '.' + v663, 'not there (not in the schema)', v658[v663]);
+		for (const v702 of Object.keys(v697)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v702)) fail(p + '.' + v702, 'not there (not in the schema)', v697[v702]);
 		}
 	}
 }
@@ -3541,34 +3726,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v664 = v as Record<string, unknown>;
-	const v665 = v664["op"];
-	if (v665 === undefined) fail(p + ".op", 'present', undefined);
-	if (v665 !== "symbols") fail(p + ".op", "\"symbols\"", v665);
-	const v666 = v664["pid"];
-	if (v666 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v666, p + ".pid", o, d + 1);
-	const v667 = v664["function"];
-	if (v667 !== undefined) {
-		if (!(typeof v667 === 'string')) fail(p + ".function", "a string", v667);
+	const v703 = v as Record<string, unknown>;
+	const v704 = v703["op"];
+	if (v704 === undefined) fail(p + ".op", 'present', undefined);
+	if (v704 !== "symbols") fail(p + ".op", "\"symbols\"", v704);
+	const v705 = v703["pid"];
+	if (v705 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v705, p + ".pid", o, d + 1);
+	const v706 = v703["function"];
+	if (v706 !== undefined) {
+		if (!(typeof v706 === 'string')) fail(p + ".function", "a string", v706);
 	}
-	const v668 = v664["file"];
-	if (v668 !== undefined) {
-		if (!(typeof v668 === 'string')) fail(p + ".file", "a string", v668);
+	const v707 = v703["file"];
+	if (v707 !== undefined) {
+		if (!(typeof v707 === 'string')) fail(p + ".file", "a string", v707);
 	}
-	const v669 = v664["line"];
-	if (v669 !== undefined) {
-		if (!(typeof v669 === 'number' && Number.isInteger(v669))) fail(p + ".line", "an integer", v669);
-		if (typeof v669 === 'number' && v669 < 1) fail(p + ".line", ">= 1", v669);
-		if (typeof v669 === 'number' && v669 > 2147483647) fail(p + ".line", "<= 2147483647", v669);
+	const v708 = v703["line"];
+	if (v708 !== undefined) {
+		if (!(typeof v708 === 'number' && Number.isInteger(v708))) fail(p + ".line", "an integer", v708);
+		if (typeof v708 === 'number' && v708 < 1) fail(p + ".line", ">= 1", v708);
+		if (typeof v708 === 'number' && v708 > 2147483647) fail(p + ".line", "<= 2147483647", v708);
 	}
-	const v670 = v664["addr"];
-	if (v670 !== undefined) {
-		checkHex(v670, p + ".addr", o, d + 1);
+	const v709 = v703["addr"];
+	if (v709 !== undefined) {
+		checkHex(v709, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v671 of Object.keys(v664)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v671)) fail(p + '.' + v671, 'not there (not in the schema)', v664[v671]);
+		for (const v710 of Object.keys(v703)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v710)) fail(p + '.' + v710, 'not there (not in the schema)', v703[v710]);
 		}
 	}
 }
@@ -3576,180 +3761,32 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v672 = v as Record<string, unknown>;
-	const v673 = v672["op"];
-	if (v673 === undefined) fail(p + ".op", 'present', undefined);
-	if (v673 !== "locals") fail(p + ".op", "\"locals\"", v673);
-	const v674 = v672["pid"];
-	if (v674 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v674, p + ".pid", o, d + 1);
-	const v675 = v672["tid"];
-	if (v675 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v675, p + ".tid", o, d + 1);
-	const v676 = v672["frame"];
-	if (v676 === undefined) {
-		if (o.fill) v672["frame"] = 0;
+	const v711 = v as Record<string, unknown>;
+	const v712 = v711["op"];
+	if (v712 === undefined) fail(p + ".op", 'present', undefined);
+	if (v712 !== "locals") fail(p + ".op", "\"locals\"", v712);
+	const v713 = v711["pid"];
+	if (v713 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v713, p + ".pid", o, d + 1);
+	const v714 = v711["tid"];
+	if (v714 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v714, p + ".tid", o, d + 1);
+	const v715 = v711["frame"];
+	if (v715 === undefined) {
+		if (o.fill) v711["frame"] = 0;
 	} else {
-		if (!(typeof v676 === 'number' && Number.isInteger(v676))) fail(p + ".frame", "an integer", v676);
-		if (typeof v676 === 'number' && v676 < 0) fail(p + ".frame", ">= 0", v676);
-		if (typeof v676 === 'number' && v676 > 254) fail(p + ".frame", "<= 254", v676);
+		if (!(typeof v715 === 'number' && Number.isInteger(v715))) fail(p + ".frame", "an integer", v715);
+		if (typeof v715 === 'number' && v715 < 0) fail(p + ".frame", ">= 0", v715);
+		if (typeof v715 === 'number' && v715 > 254) fail(p + ".frame", "<= 254", v715);
 	}
 	if (o.strict) {
-		for (const v677 of Object.keys(v672)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v677)) fail(p + '.' + v677, 'not there (not in the schema)', v672[v677]);
+		for (const v716 of Object.keys(v711)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v716)) fail(p + '.' + v716, 'not there (not in the schema)', v711[v716]);
 		}
 	}
 }
 
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v678 = v as Record<string, unknown>;
-	const v679 = v678["type"];
-	if (v679 === undefined) fail(p + ".type", 'present', undefined);
-	if (v679 !== "event") fail(p + ".type", "\"event\"", v679);
-	const v680 = v678["event"];
-	if (v680 === undefined) fail(p + ".event", 'present', undefined);
-	if (v680 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v680);
-	const v681 = v678["pid"];
-	if (v681 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v681, p + ".pid", o, d + 1);
-	const v682 = v678["tid"];
-	if (v682 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v682, p + ".tid", o, d + 1);
-	if (o.strict) {
-		for (const v683 of Object.keys(v678)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v683)) fail(p + '.' + v683, 'not there (not in the schema)', v678[v683]);
-		}
-	}
-}
-
-function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v684 = v as Record<string, unknown>;
-	const v685 = v684["type"];
-	if (v685 === undefined) fail(p + ".type", 'present', undefined);
-	if (v685 !== "event") fail(p + ".type", "\"event\"", v685);
-	const v686 = v684["event"];
-	if (v686 === undefined) fail(p + ".event", 'present', undefined);
-	if (v686 !== "threadExited") fail(p + ".event", "\"threadExited\"", v686);
-	const v687 = v684["pid"];
-	if (v687 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v687, p + ".pid", o, d + 1);
-	const v688 = v684["tid"];
-	if (v688 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v688, p + ".tid", o, d + 1);
-	if (o.strict) {
-		for (const v689 of Object.keys(v684)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v689)) fail(p + '.' + v689, 'not there (not in the schema)', v684[v689]);
-		}
-	}
-}
-
-function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v690 = v as Record<string, unknown>;
-	const v691 = v690["type"];
-	if (v691 === undefined) fail(p + ".type", 'present', undefined);
-	if (v691 !== "event") fail(p + ".type", "\"event\"", v691);
-	const v692 = v690["event"];
-	if (v692 === undefined) fail(p + ".event", 'present', undefined);
-	if (v692 !== "stopped") fail(p + ".event", "\"stopped\"", v692);
-	const v693 = v690["pid"];
-	if (v693 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v693, p + ".pid", o, d + 1);
-	const v694 = v690["tid"];
-	if (v694 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v694, p + ".tid", o, d + 1);
-	const v695 = v690["reason"];
-	if (v695 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v695 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v695)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v695);
-	const v696 = v690["signal"];
-	if (v696 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v696 === 'number' && Number.isInteger(v696))) fail(p + ".signal", "an integer", v696);
-	if (typeof v696 === 'number' && v696 < 0) fail(p + ".signal", ">= 0", v696);
-	if (typeof v696 === 'number' && v696 > 64) fail(p + ".signal", "<= 64", v696);
-	const v697 = v690["pc"];
-	if (v697 !== undefined) {
-		checkHex(v697, p + ".pc", o, d + 1);
-	}
-	const v698 = v690["addr"];
-	if (v698 !== undefined) {
-		checkHex(v698, p + ".addr", o, d + 1);
-	}
-	if (o.strict) {
-		for (const v699 of Object.keys(v690)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v699)) fail(p + '.' + v699, 'not there (not in the schema)', v690[v699]);
-		}
-	}
-}
-
-function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v700 = v as Record<string, unknown>;
-	const v701 = v700["type"];
-	if (v701 === undefined) fail(p + ".type", 'present', undefined);
-	if (v701 !== "event") fail(p + ".type", "\"event\"", v701);
-	const v702 = v700["event"];
-	if (v702 === undefined) fail(p + ".event", 'present', undefined);
-	if (v702 !== "signal") fail(p + ".event", "\"signal\"", v702);
-	const v703 = v700["pid"];
-	if (v703 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v703, p + ".pid", o, d + 1);
-	const v704 = v700["tid"];
-	if (v704 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v704, p + ".tid", o, d + 1);
-	const v705 = v700["signal"];
-	if (v705 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v705 === 'number' && Number.isInteger(v705))) fail(p + ".signal", "an integer", v705);
-	if (typeof v705 === 'number' && v705 < 1) fail(p + ".signal", ">= 1", v705);
-	if (typeof v705 === 'number' && v705 > 64) fail(p + ".signal", "<= 64", v705);
-	const v706 = v700["passed"];
-	if (v706 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v706 === 'boolean')) fail(p + ".passed", "a boolean", v706);
-	if (o.strict) {
-		for (const v707 of Object.keys(v700)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v707)) fail(p + '.' + v707, 'not there (not in the schema)', v700[v707]);
-		}
-	}
-}
-
-function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v708 = v as Record<string, unknown>;
-	const v709 = v708["type"];
-	if (v709 === undefined) fail(p + ".type", 'present', undefined);
-	if (v709 !== "event") fail(p + ".type", "\"event\"", v709);
-	const v710 = v708["event"];
-	if (v710 === undefined) fail(p + ".event", 'present', undefined);
-	if (v710 !== "childProcess") fail(p + ".event", "\"childProcess\"", v710);
-	const v711 = v708["pid"];
-	if (v711 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v711, p + ".pid", o, d + 1);
-	const v712 = v708["tid"];
-	if (v712 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v712, p + ".tid", o, d + 1);
-	const v713 = v708["child"];
-	if (v713 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v713, p + ".child", o, d + 1);
-	const v714 = v708["kind"];
-	if (v714 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v714 !== 'string' || !["fork","vfork","clone"].includes(v714)) fail(p + ".kind", "one of fork|vfork|clone", v714);
-	const v715 = v708["detached"];
-	if (v715 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v715 === 'boolean')) fail(p + ".detached", "a boolean", v715);
-	if (o.strict) {
-		for (const v716 of Object.keys(v708)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v716)) fail(p + '.' + v716, 'not there (not in the schema)', v708[v716]);
-		}
-	}
-}
-
-function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v717 = v as Record<string, unknown>;
@@ -3758,19 +3795,167 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	if (v718 !== "event") fail(p + ".type", "\"event\"", v718);
 	const v719 = v717["event"];
 	if (v719 === undefined) fail(p + ".event", 'present', undefined);
-	if (v719 !== "exec") fail(p + ".event", "\"exec\"", v719);
+	if (v719 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v719);
 	const v720 = v717["pid"];
 	if (v720 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v720, p + ".pid", o, d + 1);
 	const v721 = v717["tid"];
 	if (v721 === undefined) fail(p + ".tid", 'present', undefined);
 	checkPid(v721, p + ".tid", o, d + 1);
-	const v722 = v717["path"];
-	if (v722 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v722 === 'string')) fail(p + ".path", "a string", v722);
 	if (o.strict) {
-		for (const v723 of Object.keys(v717)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v723)) fail(p + '.' + v723, 'not there (not in the schema)', v717[v723]);
+		for (const v722 of Object.keys(v717)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v722)) fail(p + '.' + v722, 'not there (not in the schema)', v717[v722]);
+		}
+	}
+}
+
+function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v723 = v as Record<string, unknown>;
+	const v724 = v723["type"];
+	if (v724 === undefined) fail(p + ".type", 'present', undefined);
+	if (v724 !== "event") fail(p + ".type", "\"event\"", v724);
+	const v725 = v723["event"];
+	if (v725 === undefined) fail(p + ".event", 'present', undefined);
+	if (v725 !== "threadExited") fail(p + ".event", "\"threadExited\"", v725);
+	const v726 = v723["pid"];
+	if (v726 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v726, p + ".pid", o, d + 1);
+	const v727 = v723["tid"];
+	if (v727 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v727, p + ".tid", o, d + 1);
+	if (o.strict) {
+		for (const v728 of Object.keys(v723)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v728)) fail(p + '.' + v728, 'not there (not in the schema)', v723[v728]);
+		}
+	}
+}
+
+function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v729 = v as Record<string, unknown>;
+	const v730 = v729["type"];
+	if (v730 === undefined) fail(p + ".type", 'present', undefined);
+	if (v730 !== "event") fail(p + ".type", "\"event\"", v730);
+	const v731 = v729["event"];
+	if (v731 === undefined) fail(p + ".event", 'present', undefined);
+	if (v731 !== "stopped") fail(p + ".event", "\"stopped\"", v731);
+	const v732 = v729["pid"];
+	if (v732 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v732, p + ".pid", o, d + 1);
+	const v733 = v729["tid"];
+	if (v733 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v733, p + ".tid", o, d + 1);
+	const v734 = v729["reason"];
+	if (v734 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v734 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v734)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v734);
+	const v735 = v729["signal"];
+	if (v735 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v735 === 'number' && Number.isInteger(v735))) fail(p + ".signal", "an integer", v735);
+	if (typeof v735 === 'number' && v735 < 0) fail(p + ".signal", ">= 0", v735);
+	if (typeof v735 === 'number' && v735 > 64) fail(p + ".signal", "<= 64", v735);
+	const v736 = v729["pc"];
+	if (v736 !== undefined) {
+		checkHex(v736, p + ".pc", o, d + 1);
+	}
+	const v737 = v729["addr"];
+	if (v737 !== undefined) {
+		checkHex(v737, p + ".addr", o, d + 1);
+	}
+	if (o.strict) {
+		for (const v738 of Object.keys(v729)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v738)) fail(p + '.' + v738, 'not there (not in the schema)', v729[v738]);
+		}
+	}
+}
+
+function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v739 = v as Record<string, unknown>;
+	const v740 = v739["type"];
+	if (v740 === undefined) fail(p + ".type", 'present', undefined);
+	if (v740 !== "event") fail(p + ".type", "\"event\"", v740);
+	const v741 = v739["event"];
+	if (v741 === undefined) fail(p + ".event", 'present', undefined);
+	if (v741 !== "signal") fail(p + ".event", "\"signal\"", v741);
+	const v742 = v739["pid"];
+	if (v742 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v742, p + ".pid", o, d + 1);
+	const v743 = v739["tid"];
+	if (v743 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v743, p + ".tid", o, d + 1);
+	const v744 = v739["signal"];
+	if (v744 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v744 === 'number' && Number.isInteger(v744))) fail(p + ".signal", "an integer", v744);
+	if (typeof v744 === 'number' && v744 < 1) fail(p + ".signal", ">= 1", v744);
+	if (typeof v744 === 'number' && v744 > 64) fail(p + ".signal", "<= 64", v744);
+	const v745 = v739["passed"];
+	if (v745 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v745 === 'boolean')) fail(p + ".passed", "a boolean", v745);
+	if (o.strict) {
+		for (const v746 of Object.keys(v739)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v746)) fail(p + '.' + v746, 'not there (not in the schema)', v739[v746]);
+		}
+	}
+}
+
+function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v747 = v as Record<string, unknown>;
+	const v748 = v747["type"];
+	if (v748 === undefined) fail(p + ".type", 'present', undefined);
+	if (v748 !== "event") fail(p + ".type", "\"event\"", v748);
+	const v749 = v747["event"];
+	if (v749 === undefined) fail(p + ".event", 'present', undefined);
+	if (v749 !== "childProcess") fail(p + ".event", "\"childProcess\"", v749);
+	const v750 = v747["pid"];
+	if (v750 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v750, p + ".pid", o, d + 1);
+	const v751 = v747["tid"];
+	if (v751 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v751, p + ".tid", o, d + 1);
+	const v752 = v747["child"];
+	if (v752 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v752, p + ".child", o, d + 1);
+	const v753 = v747["kind"];
+	if (v753 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v753 !== 'string' || !["fork","vfork","clone"].includes(v753)) fail(p + ".kind", "one of fork|vfork|clone", v753);
+	const v754 = v747["detached"];
+	if (v754 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v754 === 'boolean')) fail(p + ".detached", "a boolean", v754);
+	if (o.strict) {
+		for (const v755 of Object.keys(v747)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v755)) fail(p + '.' + v755, 'not there (not in the schema)', v747[v755]);
+		}
+	}
+}
+
+function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v756 = v as Record<string, unknown>;
+	const v757 = v756["type"];
+	if (v757 === undefined) fail(p + ".type", 'present', undefined);
+	if (v757 !== "event") fail(p + ".type", "\"event\"", v757);
+	const v758 = v756["event"];
+	if (v758 === undefined) fail(p + ".event", 'present', undefined);
+	if (v758 !== "exec") fail(p + ".event", "\"exec\"", v758);
+	const v759 = v756["pid"];
+	if (v759 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v759, p + ".pid", o, d + 1);
+	const v760 = v756["tid"];
+	if (v760 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v760, p + ".tid", o, d + 1);
+	const v761 = v756["path"];
+	if (v761 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v761 === 'string')) fail(p + ".path", "a string", v761);
+	if (o.strict) {
+		for (const v762 of Object.keys(v756)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v762)) fail(p + '.' + v762, 'not there (not in the schema)', v756[v762]);
 		}
 	}
 }
@@ -3778,32 +3963,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v724 = v as Record<string, unknown>;
-	const v725 = v724["type"];
-	if (v725 === undefined) fail(p + ".type", 'present', undefined);
-	if (v725 !== "event") fail(p + ".type", "\"event\"", v725);
-	const v726 = v724["event"];
-	if (v726 === undefined) fail(p + ".event", 'present', undefined);
-	if (v726 !== "exited") fail(p + ".event", "\"exited\"", v726);
-	const v727 = v724["pid"];
-	if (v727 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v727, p + ".pid", o, d + 1);
-	const v728 = v724["exitCode"];
-	if (v728 !== undefined) {
-		if (!(typeof v728 === 'number' && Number.isInteger(v728))) fail(p + ".exitCode", "an integer", v728);
-		if (typeof v728 === 'number' && v728 < 0) fail(p + ".exitCode", ">= 0", v728);
-		if (typeof v728 === 'number' && v728 > 255) fail(p + ".exitCode", "<= 255", v728);
+	const v763 = v as Record<string, unknown>;
+	const v764 = v763["type"];
+	if (v764 === undefined) fail(p + ".type", 'present', undefined);
+	if (v764 !== "event") fail(p + ".type", "\"event\"", v764);
+	const v765 = v763["event"];
+	if (v765 === undefined) fail(p + ".event", 'present', undefined);
+	if (v765 !== "exited") fail(p + ".event", "\"exited\"", v765);
+	const v766 = v763["pid"];
+	if (v766 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v766, p + ".pid", o, d + 1);
+	const v767 = v763["exitCode"];
+	if (v767 !== undefined) {
+		if (!(typeof v767 === 'number' && Number.isInteger(v767))) fail(p + ".exitCode", "an integer", v767);
+		if (typeof v767 === 'number' && v767 < 0) fail(p + ".exitCode", ">= 0", v767);
+		if (typeof v767 === 'number' && v767 > 255) fail(p + ".exitCode", "<= 255", v767);
 	}
-	const v729 = v724["signal"];
-	if (v729 !== undefined) {
-		if (!(typeof v729 === 'number' && Number.isInteger(v729))) fail(p + ".signal", "an integer", v729);
-		if (typeof v729 === 'number' && v729 < 1) fail(p + ".signal", ">= 1", v729);
-		if (typeof v729 === 'number' && v729 > 64) fail(p + ".signal", "<= 64", v729);
+	const v768 = v763["signal"];
+	if (v768 !== undefined) {
+		if (!(typeof v768 === 'number' && Number.isInteger(v768))) fail(p + ".signal", "an integer", v768);
+		if (typeof v768 === 'number' && v768 < 1) fail(p + ".signal", ">= 1", v768);
+		if (typeof v768 === 'number' && v768 > 64) fail(p + ".signal", "<= 64", v768);
 	}
-	if (v724["exitCode"] === undefined && v724["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v763["exitCode"] === undefined && v763["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v730 of Object.keys(v724)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v730)) fail(p + '.' + v730, 'not there (not in the schema)', v724[v730]);
+		for (const v769 of Object.keys(v763)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v769)) fail(p + '.' + v769, 'not there (not in the schema)', v763[v769]);
 		}
 	}
 }
@@ -3837,6 +4022,8 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	frameVars: (v, o) => run<BodyByOp['frameVars']>(checkFrameVarsBody, v, 'frameVars', o),
 	typeInfo: (v, o) => run<BodyByOp['typeInfo']>(checkTypeInfoBody, v, 'typeInfo', o),
 	typedValue: (v, o) => run<BodyByOp['typedValue']>(checkTypedValueBody, v, 'typedValue', o),
+	globalNames: (v, o) => run<BodyByOp['globalNames']>(checkGlobalNamesBody, v, 'globalNames', o),
+	fileScope: (v, o) => run<BodyByOp['fileScope']>(checkFileScopeBody, v, 'fileScope', o),
 	stop: (v, o) => run<BodyByOp['stop']>(checkStopBody, v, 'stop', o),
 	resume: (v, o) => run<BodyByOp['resume']>(checkPidBody, v, 'resume', o),
 	freeze: (v, o) => run<BodyByOp['freeze']>(checkFreezeBody, v, 'freeze', o),
@@ -3873,6 +4060,8 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	frameVars: (v, o) => run<RequestByOp['frameVars'] & { op: 'frameVars' }>(checkRequestFrameVars, v, 'request', o),
 	typeInfo: (v, o) => run<RequestByOp['typeInfo'] & { op: 'typeInfo' }>(checkRequestTypeInfo, v, 'request', o),
 	typedValue: (v, o) => run<RequestByOp['typedValue'] & { op: 'typedValue' }>(checkRequestTypedValue, v, 'request', o),
+	globalNames: (v, o) => run<RequestByOp['globalNames'] & { op: 'globalNames' }>(checkRequestGlobalNames, v, 'request', o),
+	fileScope: (v, o) => run<RequestByOp['fileScope'] & { op: 'fileScope' }>(checkRequestFileScope, v, 'request', o),
 	stop: (v, o) => run<RequestByOp['stop'] & { op: 'stop' }>(checkRequestStop, v, 'request', o),
 	resume: (v, o) => run<RequestByOp['resume'] & { op: 'resume' }>(checkRequestResume, v, 'request', o),
 	freeze: (v, o) => run<RequestByOp['freeze'] & { op: 'freeze' }>(checkRequestFreeze, v, 'request', o),
@@ -3945,6 +4134,8 @@ export const defValidators = {
 	TypeLayout: (v: unknown, o?: CheckOptions, path = 'TypeLayout'): TypeLayout => run<TypeLayout>(checkTypeLayout, v, path, o),
 	TypeInfoBody: (v: unknown, o?: CheckOptions, path = 'TypeInfoBody'): TypeInfoBody => run<TypeInfoBody>(checkTypeInfoBody, v, path, o),
 	TypedValueBody: (v: unknown, o?: CheckOptions, path = 'TypedValueBody'): TypedValueBody => run<TypedValueBody>(checkTypedValueBody, v, path, o),
+	GlobalNamesBody: (v: unknown, o?: CheckOptions, path = 'GlobalNamesBody'): GlobalNamesBody => run<GlobalNamesBody>(checkGlobalNamesBody, v, path, o),
+	FileScopeBody: (v: unknown, o?: CheckOptions, path = 'FileScopeBody'): FileScopeBody => run<FileScopeBody>(checkFileScopeBody, v, path, o),
 	GlobalBody: (v: unknown, o?: CheckOptions, path = 'GlobalBody'): GlobalBody => run<GlobalBody>(checkGlobalBody, v, path, o),
 	PidBody: (v: unknown, o?: CheckOptions, path = 'PidBody'): PidBody => run<PidBody>(checkPidBody, v, path, o),
 	AttachBody: (v: unknown, o?: CheckOptions, path = 'AttachBody'): AttachBody => run<AttachBody>(checkAttachBody, v, path, o),

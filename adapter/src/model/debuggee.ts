@@ -24,6 +24,7 @@ import type {
 	ForkInfoBody,
 	RecreateBody,
 	ForkBody,
+	FileScopeBody,
 	FrameVarsBody,
 	LocalVariable,
 	SignalEvent,
@@ -40,6 +41,7 @@ import { Evaluator } from './expr/eval';
 import { show } from './expr/display';
 import { FrameTarget, type FrameSource } from './expr/frame';
 import { showWatched, watchable, type Watchable } from './expr/watch';
+import { membersOf } from './expr/complete';
 import { TypeTable } from './expr/typetable';
 import type { Node } from './expr/parser';
 import { fromMasks, signalName, toMasks, type SignalTable } from './signals';
@@ -187,6 +189,8 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 	private readonly globalsCache = new Map<string, Promise<Variable[]>>();
 	private readonly globalPlaces = new Map<string, Promise<{ typeId: string; address: bigint } | null>>();
 	private readonly globalMisses = new Set<string>();
+	/** fileScope answers (functions, constants) by name@pc, until the program runs */
+	private readonly fileScopes = new Map<string, Promise<FileScopeBody>>();
 	/** The program's DWARF types, for expressions (until it execs). */
 	readonly types: TypeTable;
 	private topFrames: Promise<Map<number, Frame>> | null = null;
@@ -363,6 +367,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		this.types.forgetMisses();
 		for (const n of this.globalMisses) this.globalPlaces.delete(n);
 		this.globalMisses.clear();
+		this.fileScopes.clear();
 		this.topFrames = null;
 	}
 
@@ -885,6 +890,25 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		return p;
 	}
 
+	/** The functions and constants called `name` (those of pc's compilation unit first): what a name is when no variable is. */
+	fileScope(name: string, pc?: bigint): Promise<FileScopeBody> {
+		const key = pc === undefined ? name : `${name}@${pc.toString(16)}`;
+		let p = this.fileScopes.get(key);
+		if (!p) {
+			p = this.tracer.request('fileScope', { pid: this.pid, name, ...(pc !== undefined ? { pc: hexArg(pc) } : {}) });
+			p.catch(() => this.fileScopes.delete(key));
+			this.fileScopes.set(key, p);
+		}
+		return p;
+	}
+
+	/** Names of globals, statics, constants and functions starting with prefix (sorted, at most max): completions. */
+	async globalNames(prefix: string, max: number): Promise<{ names: string[]; more: boolean }> {
+		this.requireStopped('globalNames');
+		const b = await this.tracer.request('globalNames', { pid: this.pid, prefix, max });
+		return { names: b.names, more: b.more };
+	}
+
 	/** Where the variables of a frame are, with their types' ids (cached while stopped). */
 	frameVars(tid: number, frame: number): Promise<FrameVarsBody> {
 		this.requireStopped('frameVars');
@@ -996,6 +1020,14 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 			for (const b of bps) if (b.data) b.data.last = now;
 		}
 		return `Data breakpoint: ${data.what} was ${data.rw ? 'accessed' : 'written'} by thread ${thread}${change}`;
+	}
+
+	/** Completions after `base.` / `base->`: the members of base's struct or union (nothing when it is none). */
+	async members(tid: number | null, frame: number, base: string, arrow: boolean): Promise<{ name: string; type: string }[]> {
+		this.requireStopped('completions');
+		const ev = new Evaluator(new FrameTarget(this, tid, frame));
+		const { val } = await ev.evaluate(base);
+		return membersOf(ev, val, arrow);
 	}
 
 	/** A breakpoint condition's truth in the innermost frame of tid. */

@@ -245,7 +245,14 @@ export class Evaluator {
 		return this.target.read(addr, 1);
 	}
 
+	/** A function designator as the pointer it converts to; anything else as it is. */
+	async decay(x: Val): Promise<Val> {
+		if (x.type.kind !== 'function') return x;
+		return { type: pointerTo(x.type), place: null, v: BigInt(await this.load(x)) };
+	}
+
 	async truth(x: Val): Promise<boolean> {
+		x = await this.decay(x);
 		if (!isScalar(x.type) && x.type.kind !== 'array')
 			throw new ExprError(`a ${typeName(x.type)} is not a truth value (compare a member or a scalar)`);
 		const v = await this.load(x);
@@ -297,6 +304,7 @@ export class Evaluator {
 	async deref(x: Val): Promise<Val> {
 		const t = x.type;
 		if (t.kind === 'array') return this.index(x, { type: INT, place: null, v: 0n });
+		if (t.kind === 'function') return x; // *main is main
 		if (t.kind !== 'pointer') throw new ExprError(`cannot dereference a value of type ${typeName(t)}`);
 		const target = await this.resolve(t.target);
 		if (target.kind === 'void') throw new ExprError('cannot dereference a void * (cast it to a typed pointer first)');
@@ -369,9 +377,12 @@ export class Evaluator {
 			if (op === '&&' ? !l : l) return { type: INT, place: null, v: op === '||' ? 1n : 0n };
 			return { type: INT, place: null, v: (await this.truth(await this.eval(rn))) ? 1n : 0n };
 		}
-		const l = await this.eval(ln);
-		const r = await this.eval(rn);
+		let l = await this.eval(ln);
+		let r = await this.eval(rn);
 		if (op === '@') return this.slice(l, r);
+		// a function designator is a pointer to the function in arithmetic and comparisons (C 6.3.2.1)
+		l = await this.decay(l);
+		r = await this.decay(r);
 		const lp = l.type.kind === 'pointer' || l.type.kind === 'array';
 		const rp = r.type.kind === 'pointer' || r.type.kind === 'array';
 		if (lp || rp) return this.pointerOp(op, l, r, lp, rp);
