@@ -219,8 +219,9 @@ test('expressions: operators, conversions, casts, sizeof, pointers, x@n, bit-fie
 		assert.equal(await val('fl.ready == 0 && fl.level == 6'), '1');
 		// the program sees what was written
 		const before = out().length;
+		const next = dc.waitForEvent('stopped', 20000); // listening before the continue: the stop can come with its answer
 		await dc.continueRequest({ threadId: tid });
-		await dc.waitForEvent('stopped', 20000);
+		await next;
 		assert.match(out().slice(before), /walk i=4 level=6 arr2=20 y=-1 sum=19\n/, 'i = 4: arr[4] is 9');
 	} finally {
 		await dc.stop().catch(() => {});
