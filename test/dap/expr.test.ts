@@ -311,6 +311,11 @@ test('function names as values (main, &main, (long)main, printf of libc), compar
 		assert.match(await val('lib_add'), /^\{int \(int\)\} 0x[0-9a-f]+ <lib_add>$/, 'a function of libexprs.so');
 		assert.equal(await val('g_op == lib_add'), '1', "the program's function pointer holds libexprs.so's lib_add");
 		assert.equal(await val('g_op == walk'), '0');
+		// casts to function-pointer types
+		const cast = await ev('(int (*)(int))g_op');
+		assert.match(cast.result, /^0x[0-9a-f]+ <lib_add>$/);
+		assert.equal(cast.type, 'int (*)(int)');
+		assert.equal(await val('(void (*)(void))main == main'), '1');
 		// a function of libc (its ELF symbol; typed when libc's DWARF is installed)
 		const printf = await val('printf');
 		const pm = /^\{(<text variable, no debug info>|int \(const char \*, \.\.\.\))\} 0x([0-9a-f]+) <printf>$/.exec(printf);

@@ -371,6 +371,13 @@ test('function designators: the address, decay to a pointer in comparisons, cast
 	assert.equal(typeName(pointerTo(functionType('char *(const char *, ...)', 'g'))), 'char *(*)(const char *, ...)');
 	assert.equal(typeName(functionType(null, 'printf')), '<text variable, no debug info>');
 	await fails('fn * 2', /needs numbers|not defined on pointers/);
+	// casts to function-pointer types
+	assert.equal(await value('(long)(int (*)(int))fn'), String(0x401136));
+	assert.equal(await value('*(int (*)(int))fn == fn'), '1');
+	assert.equal(typeName((await ev.evaluate('(int (*)(int))0')).val.type), 'int (*)(int)');
+	assert.equal(typeName((await ev.evaluate('(char *(*)(int, struct point *))0')).val.type), 'char *(*)(int, struct point *)');
+	assert.equal(typeName((await ev.evaluate('(void (**)(void))0')).val.type), 'void (**)(void)');
+	await fails('(int (*)(x))0', /expected a parameter type but found "x"/);
 });
 
 test('what a data breakpoint can watch: an lvalue in memory of 1/2/4/8 aligned bytes, else why not', async () => {

@@ -268,6 +268,15 @@ export class Evaluator {
 		else t = (await this.target.typeNamed('typedef', b.name)) ?? BUILTIN.get(b.name) ?? null;
 		if (!t) throw new ExprError(`no type named "${b.k === 'tag' ? `${b.tag} ${b.name}` : b.name}"`);
 		for (let i = 0; i < s.ptrs; i++) t = pointerTo(t);
+		if (s.fn) {
+			// (int (*)(int)): a pointer to a function returning t
+			const ps = await Promise.all(s.fn.params.map(async (p) => typeName(await this.typeOf(p))));
+			const params = `(${ps.join(', ')})`;
+			const ret = typeName(t);
+			t = { kind: 'function', name: `${ret} ${params}`, ret, params };
+			for (let i = 0; i < s.fn.ptrs; i++) t = pointerTo(t);
+			return t;
+		}
 		for (let i = s.dims.length - 1; i >= 0; i--) t = { kind: 'array', elem: t, count: s.dims[i] };
 		return t;
 	}
