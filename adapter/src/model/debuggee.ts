@@ -189,8 +189,9 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 	private readonly globalsCache = new Map<string, Promise<Variable[]>>();
 	private readonly globalPlaces = new Map<string, Promise<{ typeId: string; address: bigint } | null>>();
 	private readonly globalMisses = new Set<string>();
-	/** fileScope answers (functions, constants) by name@pc, until the program runs */
+	/** fileScope answers (functions, constants) by name@pc: what was found is kept (until an exec), misses until the program runs */
 	private readonly fileScopes = new Map<string, Promise<FileScopeBody>>();
+	private readonly fileScopeMisses = new Set<string>();
 	/** The program's DWARF types, for expressions (until it execs). */
 	readonly types: TypeTable;
 	private topFrames: Promise<Map<number, Frame>> | null = null;
@@ -367,7 +368,8 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		this.types.forgetMisses();
 		for (const n of this.globalMisses) this.globalPlaces.delete(n);
 		this.globalMisses.clear();
-		this.fileScopes.clear();
+		for (const n of this.fileScopeMisses) this.fileScopes.delete(n);
+		this.fileScopeMisses.clear();
 		this.topFrames = null;
 	}
 
@@ -464,6 +466,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		this.symbols.forget();
 		this.types.clear();
 		this.globalPlaces.clear();
+		this.fileScopes.clear();
 		this.invalidate();
 		this.entryBreakpoint = null;
 		this.emit('output', 'console', `[process ${this.pid}: thread ${e.tid} called execve: now running ${e.path}]\n`);
@@ -896,7 +899,12 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		let p = this.fileScopes.get(key);
 		if (!p) {
 			p = this.tracer.request('fileScope', { pid: this.pid, name, ...(pc !== undefined ? { pc: hexArg(pc) } : {}) });
-			p.catch(() => this.fileScopes.delete(key));
+			p.then(
+				(b) => {
+					if (!b.functions.length && !b.constants.length) this.fileScopeMisses.add(key);
+				},
+				() => this.fileScopes.delete(key),
+			);
 			this.fileScopes.set(key, p);
 		}
 		return p;

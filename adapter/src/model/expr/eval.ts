@@ -59,6 +59,8 @@ export interface ExprTarget {
 	variable(name: string): Promise<{ type: TypeRef; place: Place } | null>;
 	/** An enumeration constant, as the program's DWARF knows it. */
 	enumerator(name: string): Promise<{ type: EnumType; value: bigint } | null>;
+	/** What else a name is at file scope: a constant only DWARF knows, or a function (its entry); asked last. */
+	fileScope?(name: string): Promise<{ type: TypeRef; place: Place } | null>;
 	/** A register by gdb's name (`rip`, `pc`, `sp`, `eflags`); null: no such register. */
 	register(name: string): Promise<{ value: bigint; type: CType } | null>;
 	/** Exactly n bytes; throws ExprError("cannot read memory at 0x…"). */
@@ -164,6 +166,8 @@ export class Evaluator {
 				if (v) return { type: await this.resolve(v.type), place: v.place };
 				const e = await this.target.enumerator(n.name);
 				if (e) return { type: e.type, place: null, v: e.value };
+				const f = await this.target.fileScope?.(n.name);
+				if (f) return { type: await this.resolve(f.type), place: f.place };
 				// <stdbool.h> and <stddef.h> macros (not in DWARF)
 				if (n.name === 'true' || n.name === 'false') return { type: INT, place: null, v: n.name === 'true' ? 1n : 0n };
 				if (n.name === 'NULL') return { type: pointerTo(VOID), place: null, v: 0n };

@@ -58,8 +58,13 @@ export class FrameTarget implements ExprTarget, ShowTarget {
 		// file scope: the frame's compilation unit first (a caller's pc is a return address: pc - 1 is in its call)
 		const pc = this.tid === null ? undefined : (await this.d.framePcSp(this.tid, this.frame)).pc - (this.frame > 0 ? 1n : 0n);
 		const g = await this.d.globalPlace(name, pc);
-		if (g) return { type: { ref: g.typeId }, place: { at: 'mem', addr: g.address } };
-		// a constant (DW_AT_const_value: an enumerator-like `static const int X = 5;`), else a function
+		return g ? { type: { ref: g.typeId }, place: { at: 'mem', addr: g.address } } : null;
+	}
+
+	/** A constant (DW_AT_const_value: `static const int X = 5;` folded away), else a function: its entry. */
+	async fileScope(name: string): Promise<{ type: TypeRef; place: Place } | null> {
+		if (!/^[A-Za-z_]\w*$/.test(name)) return null;
+		const pc = this.tid === null ? undefined : (await this.d.framePcSp(this.tid, this.frame)).pc - (this.frame > 0 ? 1n : 0n);
 		const f = await this.d.fileScope(name, pc).catch(() => null);
 		const c = f?.constants[0];
 		if (c) {
