@@ -346,6 +346,9 @@ int main(void)
 	r = t_req(fk, "{'op':'globalNames','pid':%d,'prefix':'p','max':3}", pid);
 	CHECK(t_has(r, "\"more\":true"), "globalNames p (libc has more than 3): %s", r);
 	free(r);
+	r = t_req(fk, "{'op':'globalNames','pid':%d,'prefix':'pagesiz'}", pid);
+	CHECK(t_has(r, "\"ok\":true") && !t_has(r, "."), "C identifiers only (glibc's symtab has pagesize.0): %s", r);
+	free(r);
 	r = t_req(fk, "{'op':'fileScope','pid':%d,'name':'inspect'}", pid);
 	CHECK(t_has(r, "\"type\":\"int (int, const char *, struct point *, int)\"") && t_has(r, "\"constants\":[]"),
 	      "fileScope inspect: %s", r);

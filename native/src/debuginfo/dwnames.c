@@ -1,6 +1,7 @@
 /* dwnames.c — file-scope names: by prefix, and functions and constants by name (see dwnames.h). */
 #include "debuginfo/dwnames.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <elf.h>
 #include <stdio.h>
@@ -60,6 +61,9 @@ static void names_add(struct names *q, const char *nm, size_t len)
 		return;
 	if (nm[0] == '_' && q->prefix[0] != '_') /* reserved names only when asked for */
 		return;
+	for (size_t i = 0; i < len; i++) /* C identifiers only (not "pagesize.0", a compiler's local static) */
+		if (!(isalnum((unsigned char)nm[i]) || nm[i] == '_') || (i == 0 && isdigit((unsigned char)nm[i])))
+			return;
 	if (q->n == q->cap) {
 		size_t nc = q->cap ? q->cap * 2 : 64;
 		char **p = realloc(q->v, nc * sizeof *p);
