@@ -219,8 +219,9 @@ test('expressions: operators, conversions, casts, sizeof, pointers, x@n, bit-fie
 		assert.equal(await val('fl.ready == 0 && fl.level == 6'), '1');
 		// the program sees what was written
 		const before = out().length;
+		const next = dc.waitForEvent('stopped', 20000); // listening before the continue: the stop can come with its answer
 		await dc.continueRequest({ threadId: tid });
-		await dc.waitForEvent('stopped', 20000);
+		await next;
 		assert.match(out().slice(before), /walk i=4 level=6 arr2=20 y=-1 sum=19\n/, 'i = 4: arr[4] is 9');
 	} finally {
 		await dc.stop().catch(() => {});
@@ -277,6 +278,109 @@ test('file scope: each compilation unit sees its own static; a global of a share
 		assert.equal(await at(frames[1].id, 'hidden'), '1', "exprs.c's static, in its caller walk()");
 		assert.equal(await at(frames[0].id, 'lib_total + v'), '41', "a global of libexprs.so; v is exprs.c's hidden");
 		assert.equal(await at(frames[1].id, 'lib_total == 40 && g_count == 7'), '1', 'globals of both modules from either frame');
+	} finally {
+		await dc.stop().catch(() => {});
+	}
+});
+
+test('function names as values (main, &main, (long)main, printf of libc), comparisons; a constant without an address', async () => {
+	const { dc, stopped } = await start();
+	try {
+		const tid = ((await stopped!) as DebugProtocol.StoppedEvent).body.threadId!;
+		const frames = (await dc.stackTraceRequest({ threadId: tid })).body.stackFrames;
+		const frameId = frames[0].id;
+		const ev = async (expression: string) => (await dc.evaluateRequest({ expression, frameId, context: 'watch' })).body;
+		const val = async (expression: string) => (await ev(expression)).result;
+
+		// gdb's {int (void)} 0x… <main>: the entry (the caller's return address is inside it)
+		const main = await ev('main');
+		const m = /^\{int \(void\)\} 0x([0-9a-f]+) <main>$/.exec(main.result);
+		assert.ok(m, main.result);
+		assert.equal(main.type, 'int (void)');
+		const entry = BigInt(`0x${m[1]}`);
+		const ret = BigInt(frames.find((f) => f.name === 'main')!.instructionPointerReference!);
+		assert.ok(ret > entry && ret < entry + 0x400n, `main's frame pc ${ret.toString(16)} is past its entry ${entry.toString(16)}`);
+		assert.equal(await val('(long)main'), String(entry));
+		const amp = await ev('&main');
+		assert.equal(amp.result, `0x${m[1]} <main>`);
+		assert.equal(amp.type, 'int (*)(void)');
+		assert.equal(await val('main == &main'), '1');
+		assert.equal(await val('*main == main'), '1');
+		assert.equal(await val('walk != main && walk'), '1');
+		assert.match(await val('walk'), /^\{int \(struct node \*, int\)\} 0x[0-9a-f]+ <walk>$/);
+		assert.match(await val('lib_add'), /^\{int \(int\)\} 0x[0-9a-f]+ <lib_add>$/, 'a function of libexprs.so');
+		assert.equal(await val('g_op == lib_add'), '1', "the program's function pointer holds libexprs.so's lib_add");
+		assert.equal(await val('g_op == walk'), '0');
+		// casts to function-pointer types
+		const cast = await ev('(int (*)(int))g_op');
+		assert.match(cast.result, /^0x[0-9a-f]+ <lib_add>$/);
+		assert.equal(cast.type, 'int (*)(int)');
+		assert.equal(await val('(void (*)(void))main == main'), '1');
+		// a function of libc (its ELF symbol; typed when libc's DWARF is installed)
+		const printf = await val('printf');
+		const pm = /^\{(<text variable, no debug info>|int \(const char \*, \.\.\.\))\} 0x([0-9a-f]+) <printf>$/.exec(printf);
+		assert.ok(pm, printf);
+		assert.notEqual(BigInt(`0x${pm[2]}`), entry);
+		assert.equal(await val('printf != main'), '1');
+		// a constant: DW_AT_const_value, no address
+		const limit = await ev('LIMIT');
+		assert.equal(limit.result, '5');
+		assert.equal(limit.type, 'const int');
+		assert.equal(await val('LIMIT * 2 + 1'), '11');
+		await assert.rejects(dc.evaluateRequest({ expression: '&LIMIT', frameId, context: 'watch' }), /not in memory/);
+		await assert.rejects(dc.customRequest('setExpression', { expression: 'LIMIT', value: '6', frameId }), /LIMIT is a constant/);
+		const dbi = (await dc.dataBreakpointInfoRequest({ name: 'LIMIT', frameId })).body;
+		assert.equal(dbi.dataId, null);
+		assert.match(dbi.description, /^LIMIT is a constant/);
+		assert.match((await dc.dataBreakpointInfoRequest({ name: 'main', frameId })).body.description, /^main is a function, not data$/);
+		// without a frame: file scope alone
+		assert.match((await dc.evaluateRequest({ expression: 'main', context: 'repl' })).body.result, /<main>$/);
+	} finally {
+		await dc.stop().catch(() => {});
+	}
+});
+
+test('completions: members after . and -> of any operand, registers after $, globals/statics/constants/functions of every module', async () => {
+	const { dc, stopped } = await start();
+	try {
+		const tid = ((await stopped!) as DebugProtocol.StoppedEvent).body.threadId!;
+		const frameId = (await dc.stackTraceRequest({ threadId: tid })).body.stackFrames[0].id;
+		const complete = async (text: string, withFrame = true) =>
+			(await dc.customRequest('completions', { text, column: text.length + 1, ...(withFrame ? { frameId } : {}) })).body
+				.targets as DebugProtocol.CompletionItem[];
+		const labels = async (text: string, withFrame = true) => (await complete(text, withFrame)).map((t) => t.label);
+
+		// members: through a pointer, nested, of a union, of a parenthesized operand; the range is the member's
+		const it = await complete('p->po');
+		assert.deepEqual(
+			it.map((t) => [t.label, t.start, t.length, t.type]),
+			[['pos', 3, 2, 'field']],
+		);
+		assert.equal(it[0].detail, 'struct point');
+		assert.deepEqual(await labels('p->next->la'), ['label']);
+		assert.deepEqual(await labels('p->pos.'), ['x', 'y']);
+		assert.deepEqual(await labels('1 + p->next->pos .'), ['x', 'y']);
+		assert.deepEqual(await labels('fl.'), ['ready', 'level', 'delta', 'tail']);
+		assert.deepEqual(await labels('w.'), ['u', 'f', 'b']);
+		assert.deepEqual(await labels('(*p).sc'), ['scores']);
+		assert.deepEqual(await labels('p->next->scores[1] + g_origin.'), ['x', 'y'], 'a global struct');
+		assert.deepEqual(await labels('p.'), [], '"." on a pointer: nothing');
+		assert.deepEqual(await labels('i->'), []);
+		assert.deepEqual(await labels('nosuch->'), []);
+		// registers and gdb's convenience names
+		assert.ok((await labels('$ri')).includes('$rip'));
+		assert.deepEqual((await labels('$_s')).sort(), ['$_streq(', '$_strlen(']);
+		// globals, statics, constants and functions of every module, sorted; locals first
+		const g = await labels('g_');
+		assert.deepEqual(g, ['g_count', 'g_greeting', 'g_op', 'g_origin', 'g_table']);
+		assert.deepEqual(await labels('lib_'), ['lib_add', 'lib_total'], 'libexprs.so');
+		assert.deepEqual(await labels('LIM'), ['LIMIT'], 'a constant');
+		assert.ok((await labels('prin')).includes('printf'), 'a function of libc (its symbol table)');
+		const sh = await labels('sh');
+		assert.equal(sh[0], 'shadow', 'the local first');
+		assert.deepEqual(await labels('g_', false), g, 'no frame: the file scope still');
+		// capped
+		assert.equal((await labels('s')).length, 200);
 	} finally {
 		await dc.stop().catch(() => {});
 	}

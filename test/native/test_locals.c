@@ -339,6 +339,23 @@ int main(void)
 		      t_has(r, "{\"name\":\"argv\",\"type\":\"char **\","),
 	      "main's frame: %s", r);
 	free(r);
+	/* file scope for expressions: names by prefix (DWARF and ELF symbols), a function as a value */
+	r = t_req(fk, "{'op':'globalNames','pid':%d,'prefix':'inspe','max':5}", pid);
+	CHECK(t_has(r, "\"names\":[\"inspect\"]") && t_has(r, "\"more\":false"), "globalNames inspe: %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'globalNames','pid':%d,'prefix':'p','max':3}", pid);
+	CHECK(t_has(r, "\"more\":true"), "globalNames p (libc has more than 3): %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'globalNames','pid':%d,'prefix':'pagesiz'}", pid);
+	CHECK(t_has(r, "\"ok\":true") && !t_has(r, "."), "C identifiers only (glibc's symtab has pagesize.0): %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'fileScope','pid':%d,'name':'inspect'}", pid);
+	CHECK(t_has(r, "\"type\":\"int (int, const char *, struct point *, int)\"") && t_has(r, "\"constants\":[]"),
+	      "fileScope inspect: %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'fileScope','pid':%d,'name':'no_such_name'}", pid);
+	CHECK(t_has(r, "\"functions\":[],\"constants\":[]"), "fileScope of nothing: %s", r);
+	free(r);
 	/* every frame answers: libc's with or without its debuginfo installed
 	 * (without: no variables and a note) */
 	for (int k = 0; k <= mi + 2; k++) {

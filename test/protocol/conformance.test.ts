@@ -329,6 +329,11 @@ test('the library: every operation and event, every message strictly valid', asy
 		const tv = await c.ok('typedValue', { pid, type: g.variables[0].typeId!, address: g.variables[0].address!, name: 'o', expr: 'o' });
 		assert.equal(tv.variable.value, g.variables[0].value);
 		assert.equal(tv.variable.children?.[0].expr, 'o.x');
+		const gn = await c.ok('globalNames', { pid, prefix: 'origin', max: 10 });
+		assert.ok(gn.names.includes('origin_pt') && !gn.more, JSON.stringify(gn));
+		const fsc = await c.ok('fileScope', { pid, name: 'inspect', pc: addr });
+		assert.equal(fsc.functions[0]?.name, 'inspect', JSON.stringify(fsc));
+		assert.ok(BigInt(fsc.functions[0].address) <= BigInt(fn.addresses[0]), 'the entry, at or before the breakpoint address');
 		const badId = await c.call('typeInfo', { pid, id: '1:2' });
 		assert.ok(!badId.ok && badId.error.kind === 'bad-request', JSON.stringify(badId));
 		const r = await c.ok('regs', { pid, tid });

@@ -11,11 +11,13 @@ import { tokenize, ExprError } from '../../adapter/src/model/expr/lexer';
 import { parse } from '../../adapter/src/model/expr/parser';
 import { Evaluator, type ExprTarget, type Place, type TypeTag } from '../../adapter/src/model/expr/eval';
 import { formatScalar } from '../../adapter/src/model/expr/display';
+import { showWatched, watchable } from '../../adapter/src/model/expr/watch';
 import {
 	BUILTIN,
 	CHAR,
 	INT,
 	LONG,
+	functionType,
 	pointerTo,
 	typeName,
 	type CType,
@@ -129,6 +131,9 @@ function makeTarget() {
 	put('s', pointerTo(CHAR), ptr((vars.get('text')!.place as { addr: bigint }).addr));
 	vars.set('r', { type: LONG, place: { at: 'reg', reg: 'rbx', bytes: ptr(77n) } });
 	vars.set('gone', { type: INT, place: { at: 'none', why: '<optimized out>' } });
+	// a function designator (fileScope: entry address, C type) and a DW_AT_const_value constant
+	vars.set('fn', { type: functionType('int (int)', 'fn'), place: { at: 'mem', addr: 0x401136n } });
+	vars.set('LIMIT', { type: INT, place: { at: 'bytes', bytes: i32(5), note: 'LIMIT is a constant' } });
 	const writes: string[] = [];
 	const target: ExprTarget = {
 		async variable(name) {
@@ -346,4 +351,65 @@ test('formatScalar: C-style text', () => {
 	assert.equal(formatScalar(BUILTIN.get('float')!, Math.fround(3.14159)), '3.14159');
 	assert.equal(formatScalar(pointerTo(INT), 255n), '0xff');
 	assert.equal(formatScalar(COLOR, 9n), '9');
+});
+
+test('function designators: the address, decay to a pointer in comparisons, casts, & and *; types as C writes them', async () => {
+	assert.equal(await value('(long)fn'), String(0x401136));
+	assert.equal(await value('(unsigned long)&fn'), String(0x401136));
+	assert.equal(await value('&fn == fn'), '1');
+	assert.equal(await value('*fn == fn'), '1');
+	assert.equal(await value('fn == 0'), '0');
+	assert.equal(await value('fn != 0 && !!fn'), '1');
+	assert.equal(await value('fn + 0 == fn'), '1', 'pointer arithmetic on the decayed pointer (void-like: size 1)');
+	assert.equal(await value('LIMIT * 2'), '10', 'a constant computes');
+	const { target } = makeTarget();
+	const ev = new Evaluator(target);
+	const f = (await ev.evaluate('fn')).val;
+	assert.equal(f.type.kind, 'function');
+	assert.equal(typeName(f.type), 'int (int)');
+	assert.equal(typeName((await ev.evaluate('&fn')).val.type), 'int (*)(int)');
+	assert.equal(typeName(pointerTo(functionType('char *(const char *, ...)', 'g'))), 'char *(*)(const char *, ...)');
+	assert.equal(typeName(functionType(null, 'printf')), '<text variable, no debug info>');
+	await fails('fn * 2', /needs numbers|not defined on pointers/);
+	// casts to function-pointer types
+	assert.equal(await value('(long)(int (*)(int))fn'), String(0x401136));
+	assert.equal(await value('*(int (*)(int))fn == fn'), '1');
+	assert.equal(typeName((await ev.evaluate('(int (*)(int))0')).val.type), 'int (*)(int)');
+	assert.equal(typeName((await ev.evaluate('(char *(*)(int, struct point *))0')).val.type), 'char *(*)(int, struct point *)');
+	assert.equal(typeName((await ev.evaluate('(void (**)(void))0')).val.type), 'void (**)(void)');
+	await fails('(int (*)(x))0', /expected a parameter type but found "x"/);
+});
+
+test('what a data breakpoint can watch: an lvalue in memory of 1/2/4/8 aligned bytes, else why not', async () => {
+	const { target, arrAddr } = makeTarget();
+	const ev = new Evaluator(target);
+	const w = async (src: string) => watchable(ev, (await ev.evaluate(src)).val, src);
+	const ok = await w('arr[3]');
+	assert.deepEqual(ok.ok && [ok.addr, ok.size, ok.description], [
+		arrAddr + 12n,
+		4,
+		`arr[3] (4 bytes at 0x${(arrAddr + 12n).toString(16)})`,
+	]);
+	const p = await w('pp->y');
+	assert.ok(p.ok && p.size === 4, p.ok ? '' : p.why);
+	const ptr = await w('ip');
+	assert.ok(ptr.ok && ptr.size === 8);
+	const why = async (src: string, re: RegExp) => {
+		const r = await w(src);
+		assert.ok(!r.ok, `${src} can be watched?`);
+		assert.match(r.why, re, src);
+	};
+	await why('i + 1', /^i \+ 1 is not an lvalue/);
+	await why('r', /^r is in register rbx, not in memory/);
+	await why('$rax', /^\$rax is register \$rax/);
+	await why('arr', /^arr \(int \[5\]\) is 20 bytes at 0x[0-9a-f]+: the hardware watches 1, 2, 4 or 8 bytes/);
+	await why('*(int *)((char *)&i + 2)', /^\*\(int \*\)\(\(char \*\)&i \+ 2\) is unaligned: 4 bytes at 0x[0-9a-f]+, not a multiple of 4/);
+	await why('fl.level', /is a bit-field/);
+	await why('gone', /^gone is <optimized out>/);
+	await why('LIMIT', /^LIMIT is a constant$/);
+	await why('fn', /^fn is a function, not data$/);
+	// how a hit shows the watched bytes
+	assert.equal(showWatched(INT, Buffer.from([0xfe, 0xff, 0xff, 0xff])), '-2');
+	assert.equal(showWatched(pointerTo(INT), Buffer.from('3612400000000000', 'hex')), '0x401236');
+	assert.equal(showWatched(null, Buffer.from([1, 2])), '0x0201');
 });

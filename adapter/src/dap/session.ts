@@ -36,7 +36,9 @@ import {
 	AssignError,
 	Debuggee,
 	ExprError,
+	completionContext,
 	parseRegister,
+	showWatched,
 	type Breakpoint,
 	type DebugHost,
 	type Frame,
@@ -125,7 +127,7 @@ export class ForkallSession extends DebugSession {
 	/** Ending the program ends the children followed in child sessions too (launch.json "terminateChildren"). */
 	private terminateChildren = true;
 	/** dataBreakpointInfo's answers: dataId → what the user picked ("counter (8 bytes at 0x…)") */
-	private readonly dataNames = new Map<string, string>();
+	private readonly dataNames = new Map<string, { what: string; show?: (b: Buffer) => string }>();
 	/** This session launched the program (a followed child ends like it: killed on disconnect). */
 	private launched = false;
 	/** launch.json "stepThreads": "current" steps the stepping thread alone (gdb's scheduler-locking step) */
@@ -798,23 +800,53 @@ export class ForkallSession extends DebugSession {
 		return { scopes };
 	}
 
-	/** Can this variable be watched (a hardware data breakpoint), and under which id. */
+	/**
+	 * Can this be watched (a hardware data breakpoint), and under which id:
+	 * a node of the Variables view (`variablesReference` + its name), or an
+	 * expression (Watch view, "Break on Value Change"): evaluated in frame
+	 * `frameId`, else the top frame of the thread that stopped last.
+	 */
 	private async dataBreakpointInfo(
 		a: DebugProtocol.DataBreakpointInfoArguments,
 	): Promise<DebugProtocol.DataBreakpointInfoResponse['body']> {
-		const src = a.variablesReference !== undefined ? this.vars.get(a.variablesReference) : undefined;
-		if (!src) return { dataId: null, description: `${a.name}: only variables in the Variables view can be watched` };
-		let nodes: VarNode[];
+		if (a.variablesReference !== undefined) {
+			const src = this.vars.get(a.variablesReference);
+			if (!src) return { dataId: null, description: `${a.name}: that variable is gone (the program ran since)` };
+			let nodes: VarNode[];
+			try {
+				nodes = typeof src === 'function' ? await src() : src;
+			} catch (e) {
+				throw toDapError(e, 'dataBreakpointInfo');
+			}
+			const n = nodes.find((x) => x.name === a.name);
+			if (!n?.data) return { dataId: null, description: `${a.name}: not a variable in memory` };
+			if (!n.data.dataId) return { dataId: null, description: n.data.description };
+			return this.dataAnswer(n.data.dataId, n.data.description, n.data.show);
+		}
+		const d = this.requireDebuggee();
+		const text = a.name.trim();
+		if (d.state !== 'stopped') return { dataId: null, description: `${text}: the program is running (pause it first)` };
+		let where: { tid: number | null; index: number };
+		if (a.frameId !== undefined) {
+			const ref = this.frames.get(a.frameId);
+			if (!ref) return { dataId: null, description: `${text}: that frame is gone (the program ran since)` };
+			where = { tid: ref.tid, index: ref.index };
+		} else {
+			where = { tid: this.lastStopTid, index: 0 };
+		}
 		try {
-			nodes = typeof src === 'function' ? await src() : src;
+			const w = await d.watchInfo(where.tid, where.index, text);
+			if (!w.ok) return { dataId: null, description: w.why };
+			return this.dataAnswer(`${hex(w.addr)}/${w.size}`, w.description, (b) => showWatched(w.type, b));
 		} catch (e) {
+			if (e instanceof ExprError) return { dataId: null, description: `${text}: ${e.message}` };
 			throw toDapError(e, 'dataBreakpointInfo');
 		}
-		const n = nodes.find((x) => x.name === a.name);
-		if (!n?.data) return { dataId: null, description: `${a.name}: not a variable in memory` };
-		if (!n.data.dataId) return { dataId: null, description: n.data.description };
-		this.dataNames.set(n.data.dataId, n.data.description);
-		return { dataId: n.data.dataId, description: n.data.description, accessTypes: ['write', 'readWrite'], canPersist: false };
+	}
+
+	private dataAnswer(dataId: string, what: string, show?: (b: Buffer) => string): DebugProtocol.DataBreakpointInfoResponse['body'] {
+		this.dataNames.set(dataId, { what, ...(show ? { show } : {}) });
+		return { dataId, description: what, accessTypes: ['write', 'readWrite'], canPersist: false };
 	}
 
 	/** Replace every data breakpoint (hardware watchpoints in every thread). */
@@ -834,8 +866,18 @@ export class ForkallSession extends DebugSession {
 				out.push({ verified: false, message: 'x86-64 cannot watch reads alone: use "read or write"' });
 				continue;
 			}
-			const what = this.dataNames.get(b.dataId) ?? `${m[2]} bytes at ${m[1]}`;
-			const bp = await d.breakpoints.addData(BigInt(m[1]), Number(m[2]), b.accessType === 'readWrite', what);
+			const named = this.dataNames.get(b.dataId);
+			const what = named?.what ?? `${m[2]} bytes at ${m[1]}`;
+			const inUse = d.breakpoints.all().filter((x) => x.kind === 'data' && x.verified);
+			if (inUse.length >= 4) {
+				const names = inUse.map((x) => x.data?.what ?? '?').join(', ');
+				out.push({
+					verified: false,
+					message: `${what}: x86-64 has 4 hardware watchpoints, all in use (${names}): remove one first`,
+				});
+				continue;
+			}
+			const bp = await d.addDataBreakpoint(BigInt(m[1]), Number(m[2]), b.accessType === 'readWrite', what, named?.show);
 			out.push(this.toDapBreakpoint(bp));
 		}
 		return { breakpoints: out };
@@ -1388,46 +1430,60 @@ export class ForkallSession extends DebugSession {
 	}
 
 	/**
-	 * Debug Console completions: the word before the cursor (a name, a
-	 * member path `pt.`/`p->`, a `$register`) against what the selected
-	 * frame has (its variables as the Variables view names them, the
-	 * registers), and the console's own commands at the start of a line.
+	 * Debug Console completions at the cursor: after `.`/`->` the members
+	 * of the operand's struct or union (`s->it` → items; the operand is
+	 * evaluated in the frame, nothing run); after `$` the registers and
+	 * gdb's convenience names; else the frame's variables (as the
+	 * Variables view names them), then the globals, statics, constants and
+	 * functions of every loaded module (prefix-matched, sorted, capped),
+	 * and the console's own commands at the start of a line.
 	 */
 	private async completions(a: DebugProtocol.CompletionsArguments): Promise<DebugProtocol.CompletionsResponse['body']> {
 		const col = this.client.columnsStartAt1 === false ? a.column : a.column - 1;
 		const before = a.text.slice(0, Math.max(0, col));
-		const m = /(\$?[A-Za-z_][\w]*(?:(?:\.|->)[A-Za-z_]\w*|\[\d+\])*(?:\.|->)?|\$)$/.exec(before);
-		const word = m ? m[1] : '';
+		const cx = completionContext(before);
+		const word = cx.partial;
 		const start = before.length - word.length;
 		const seen = new Set<string>();
 		const targets: DebugProtocol.CompletionItem[] = [];
 		const offer = (label: string, type: DebugProtocol.CompletionItemType, detail?: string): void => {
-			if (!label.startsWith(word) || label === word || seen.has(label)) return;
+			if (!label.startsWith(word) || label === word || seen.has(label) || targets.length >= MAX_COMPLETIONS) return;
 			seen.add(label);
 			const item: DebugProtocol.CompletionItem = { label, type, start, length: word.length };
 			if (detail) item.detail = detail;
 			targets.push(item);
 		};
-		if (start === 0 && !word.startsWith('$')) {
+		if (cx.kind === 'name' && start === 0) {
 			for (const c of ['handle ', 'info signals']) offer(c, 'keyword');
 		}
 		const d = this.debuggee;
+		if (!d || d.state !== 'stopped') return { targets };
 		const ref = a.frameId !== undefined ? this.frames.get(a.frameId) : undefined;
-		if (d && ref && d.state === 'stopped') {
-			try {
-				if (word.startsWith('$')) {
+		const where = ref ? { tid: ref.tid, index: ref.index } : { tid: null, index: 0 };
+		try {
+			if (cx.kind === 'member') {
+				for (const m of await d.members(where.tid, where.index, cx.base, cx.arrow)) offer(m.name, 'field', m.type);
+			} else if (cx.kind === 'register') {
+				if (ref) {
 					for (const n of flatten(registerGroups(await d.registers(ref.tid))))
 						if (!n.children) offer(`$${n.name}`, 'variable', n.value);
-				} else if (ref.dwarf) {
+					for (const n of ['$pc', '$sp', '$fp', '$_tid']) offer(n, 'variable');
+				}
+				for (const n of ['$_streq(', '$_strlen(']) offer(n, 'function');
+			} else {
+				if (ref?.dwarf) {
 					for (const n of flatten(localNodes((await d.locals(ref.tid, ref.index)).variables))) {
 						offer(n.evaluateName ?? n.name, 'variable', n.type);
 					}
 				}
-			} catch {
-				// nothing to offer from this frame
+				// file scope: sorted by the native side; offer() stops at the cap (a global a local hides is not repeated)
+				if (word && targets.length < MAX_COMPLETIONS)
+					for (const g of (await d.globalNames(word, MAX_COMPLETIONS)).names) offer(g, 'variable');
 			}
+		} catch {
+			// nothing (more) to offer here
 		}
-		return { targets: targets.slice(0, 200) };
+		return { targets };
 	}
 
 	private async lwps(): Promise<LwpsResponseBody> {
@@ -1789,6 +1845,9 @@ function lwpTable(s: ThreadsSnapshot): LwpsResponseBody {
 }
 
 /** Every node of a tree whose children are already known (breadth first, bounded). */
+/** Completions offered at most (the locals first, then file-scope names). */
+const MAX_COMPLETIONS = 200;
+
 function flatten(roots: VarNode[], max = 20000): VarNode[] {
 	const out: VarNode[] = [];
 	const queue = [...roots];

@@ -14,6 +14,8 @@ import {
 	decodeRflags,
 	decodeSigmask,
 	x87ToNumber,
+	scalarType,
+	showWatched,
 	type Lwp,
 	type Registers,
 	type Variable,
@@ -30,8 +32,8 @@ export interface VarNode {
 	named?: number;
 	/** An expression for the node (locals: "pt.x", "numbers[2]"). */
 	evaluateName?: string;
-	/** dataBreakpointInfo: the bytes a data breakpoint on this node watches ("0x…/8"), or why not. */
-	data?: { dataId: string | null; description: string };
+	/** dataBreakpointInfo: the bytes a data breakpoint on this node watches ("0x…/8"), or why not; how they read. */
+	data?: { dataId: string | null; description: string; show?: (b: Buffer) => string };
 	/** setVariable: write `text` (C conversions) and say what it reads now. Absent: read-only. */
 	assign?: (text: string) => Promise<{ value: string; type?: string }>;
 }
@@ -55,7 +57,11 @@ function localNode(v: Variable, write?: VariableWriter): VarNode {
 		v.address === null
 			? { dataId: null, description: `${what} is not in memory (a register, or computed): nothing to watch` }
 			: v.size && [1, 2, 4, 8].includes(v.size) && v.address % BigInt(v.size) === 0n
-				? { dataId: `${hex(v.address)}/${v.size}`, description: `${what} (${v.size} bytes at ${hex(v.address)})` }
+				? {
+						dataId: `${hex(v.address)}/${v.size}`,
+						description: `${what} (${v.size} bytes at ${hex(v.address)})`,
+						show: (b: Buffer) => showWatched(scalarType(v.rawKind, b.length), b),
+					}
 				: {
 						dataId: null,
 						description: `${what}: the hardware watches 1, 2, 4 or 8 aligned bytes (a member or element of it can be watched)`,

@@ -451,6 +451,31 @@ export interface TypedValueBody {
 	variable: LocalVariable;
 }
 
+export interface GlobalNamesBody {
+	pid: number;
+	names: string[];
+	/** more names matched than `max` */
+	more: boolean;
+}
+
+export interface FileScopeBody {
+	pid: number;
+	functions: ({
+	name: string;
+	/** the entry */
+	address: Hex;
+	module: string;
+	/** its C type ("int (int)"); null: no DWARF for it */
+	type: string | null;
+})[];
+	constants: ({
+	name: string;
+	type: TypeId;
+	/** its value's bytes, hex */
+	bytes: string;
+})[];
+}
+
 export interface GlobalBody {
 	pid: number;
 	variables: LocalVariable[];
@@ -796,6 +821,21 @@ export interface TypedValueRequest {
 	expr?: string;
 }
 
+/** Names of a session process's file scope that start with `prefix` (Debug Console completions): globals, file statics, constants and functions of every module's DWARF, and the functions and objects of every module's ELF symbol table; sorted, each once, at most `max`. Names starting with `_` only when `prefix` does. */
+export interface GlobalNamesRequest {
+	pid: Pid;
+	prefix?: string;
+	max?: number;
+}
+
+/** What a name means at a session process's file scope besides a variable in memory (`global`), for C expressions: the functions called `name` (entry address, module, C type from DWARF — null with only an ELF symbol) and the constants (file-scope variables with DW_AT_const_value and no location: their type and bytes). With `pc`, those of its compilation unit first. */
+export interface FileScopeRequest {
+	pid: Pid;
+	name: string;
+	/** a code address: its compilation unit's function or constant of that name comes first */
+	pc?: Hex;
+}
+
 /** Stop every LWP of a session process (all-stop). */
 export interface StopRequest {
 	pid: Pid;
@@ -914,7 +954,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","checkpoint","restore","checkpointDelete","checkpoints","watch","unwatch","global","frameVars","typeInfo","typedValue","stop","resume","freeze","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","checkpoint","restore","checkpointDelete","checkpoints","watch","unwatch","global","frameVars","typeInfo","typedValue","globalNames","fileScope","stop","resume","freeze","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -937,6 +977,8 @@ export interface RequestByOp {
 	frameVars: FrameVarsRequest;
 	typeInfo: TypeInfoRequest;
 	typedValue: TypedValueRequest;
+	globalNames: GlobalNamesRequest;
+	fileScope: FileScopeRequest;
 	stop: StopRequest;
 	resume: ResumeRequest;
 	freeze: FreezeRequest;
@@ -973,6 +1015,8 @@ export interface BodyByOp {
 	frameVars: FrameVarsBody;
 	typeInfo: TypeInfoBody;
 	typedValue: TypedValueBody;
+	globalNames: GlobalNamesBody;
+	fileScope: FileScopeBody;
 	stop: StopBody;
 	resume: PidBody;
 	freeze: FreezeBody;
@@ -2343,23 +2387,108 @@ function checkTypedValueBody(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
+function checkGlobalNamesBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v372 = v as Record<string, unknown>;
 	const v373 = v372["pid"];
 	if (v373 === undefined) fail(p + ".pid", 'present', undefined);
 	if (!(typeof v373 === 'number' && Number.isInteger(v373))) fail(p + ".pid", "an integer", v373);
-	const v374 = v372["variables"];
-	if (v374 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v374))) fail(p + ".variables", "an array", v374);
+	const v374 = v372["names"];
+	if (v374 === undefined) fail(p + ".names", 'present', undefined);
+	if (!(Array.isArray(v374))) fail(p + ".names", "an array", v374);
 	for (let v375 = 0; v375 < v374.length; v375++) {
 		const v376: unknown = v374[v375];
-		checkLocalVariable(v376, p + ".variables" + '[' + v375 + ']', o, d + 1);
+		if (!(typeof v376 === 'string')) fail(p + ".names" + '[' + v375 + ']', "a string", v376);
+	}
+	const v377 = v372["more"];
+	if (v377 === undefined) fail(p + ".more", 'present', undefined);
+	if (!(typeof v377 === 'boolean')) fail(p + ".more", "a boolean", v377);
+	if (o.strict) {
+		for (const v378 of Object.keys(v372)) {
+			if (!(["pid","names","more"] as readonly string[]).includes(v378)) fail(p + '.' + v378, 'not there (not in the schema)', v372[v378]);
+		}
+	}
+}
+
+function checkFileScopeBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v379 = v as Record<string, unknown>;
+	const v380 = v379["pid"];
+	if (v380 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v380 === 'number' && Number.isInteger(v380))) fail(p + ".pid", "an integer", v380);
+	const v381 = v379["functions"];
+	if (v381 === undefined) fail(p + ".functions", 'present', undefined);
+	if (!(Array.isArray(v381))) fail(p + ".functions", "an array", v381);
+	for (let v382 = 0; v382 < v381.length; v382++) {
+		const v383: unknown = v381[v382];
+		if (!(isObject(v383))) fail(p + ".functions" + '[' + v382 + ']', "an object", v383);
+		const v384 = v383 as Record<string, unknown>;
+		const v385 = v384["name"];
+		if (v385 === undefined) fail(p + ".functions" + '[' + v382 + ']' + ".name", 'present', undefined);
+		if (!(typeof v385 === 'string')) fail(p + ".functions" + '[' + v382 + ']' + ".name", "a string", v385);
+		const v386 = v384["address"];
+		if (v386 === undefined) fail(p + ".functions" + '[' + v382 + ']' + ".address", 'present', undefined);
+		checkHex(v386, p + ".functions" + '[' + v382 + ']' + ".address", o, d + 1);
+		const v387 = v384["module"];
+		if (v387 === undefined) fail(p + ".functions" + '[' + v382 + ']' + ".module", 'present', undefined);
+		if (!(typeof v387 === 'string')) fail(p + ".functions" + '[' + v382 + ']' + ".module", "a string", v387);
+		const v388 = v384["type"];
+		if (v388 === undefined) fail(p + ".functions" + '[' + v382 + ']' + ".type", 'present', undefined);
+		if (!(typeof v388 === 'string' || v388 === null)) fail(p + ".functions" + '[' + v382 + ']' + ".type", "a string or null", v388);
+		if (o.strict) {
+			for (const v389 of Object.keys(v384)) {
+				if (!(["name","address","module","type"] as readonly string[]).includes(v389)) fail(p + ".functions" + '[' + v382 + ']' + '.' + v389, 'not there (not in the schema)', v384[v389]);
+			}
+		}
+	}
+	const v390 = v379["constants"];
+	if (v390 === undefined) fail(p + ".constants", 'present', undefined);
+	if (!(Array.isArray(v390))) fail(p + ".constants", "an array", v390);
+	for (let v391 = 0; v391 < v390.length; v391++) {
+		const v392: unknown = v390[v391];
+		if (!(isObject(v392))) fail(p + ".constants" + '[' + v391 + ']', "an object", v392);
+		const v393 = v392 as Record<string, unknown>;
+		const v394 = v393["name"];
+		if (v394 === undefined) fail(p + ".constants" + '[' + v391 + ']' + ".name", 'present', undefined);
+		if (!(typeof v394 === 'string')) fail(p + ".constants" + '[' + v391 + ']' + ".name", "a string", v394);
+		const v395 = v393["type"];
+		if (v395 === undefined) fail(p + ".constants" + '[' + v391 + ']' + ".type", 'present', undefined);
+		checkTypeId(v395, p + ".constants" + '[' + v391 + ']' + ".type", o, d + 1);
+		const v396 = v393["bytes"];
+		if (v396 === undefined) fail(p + ".constants" + '[' + v391 + ']' + ".bytes", 'present', undefined);
+		if (!(typeof v396 === 'string')) fail(p + ".constants" + '[' + v391 + ']' + ".bytes", "a string", v396);
+		if (o.strict) {
+			for (const v397 of Object.keys(v393)) {
+				if (!(["name","type","bytes"] as readonly string[]).includes(v397)) fail(p + ".constants" + '[' + v391 + ']' + '.' + v397, 'not there (not in the schema)', v393[v397]);
+			}
+		}
 	}
 	if (o.strict) {
-		for (const v377 of Object.keys(v372)) {
-			if (!(["pid","variables"] as readonly string[]).includes(v377)) fail(p + '.' + v377, 'not there (not in the schema)', v372[v377]);
+		for (const v398 of Object.keys(v379)) {
+			if (!(["pid","functions","constants"] as readonly string[]).includes(v398)) fail(p + '.' + v398, 'not there (not in the schema)', v379[v398]);
+		}
+	}
+}
+
+function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v399 = v as Record<string, unknown>;
+	const v400 = v399["pid"];
+	if (v400 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v400 === 'number' && Number.isInteger(v400))) fail(p + ".pid", "an integer", v400);
+	const v401 = v399["variables"];
+	if (v401 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v401))) fail(p + ".variables", "an array", v401);
+	for (let v402 = 0; v402 < v401.length; v402++) {
+		const v403: unknown = v401[v402];
+		checkLocalVariable(v403, p + ".variables" + '[' + v402 + ']', o, d + 1);
+	}
+	if (o.strict) {
+		for (const v404 of Object.keys(v399)) {
+			if (!(["pid","variables"] as readonly string[]).includes(v404)) fail(p + '.' + v404, 'not there (not in the schema)', v399[v404]);
 		}
 	}
 }
@@ -2367,13 +2496,13 @@ function checkGlobalBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v378 = v as Record<string, unknown>;
-	const v379 = v378["pid"];
-	if (v379 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v379 === 'number' && Number.isInteger(v379))) fail(p + ".pid", "an integer", v379);
+	const v405 = v as Record<string, unknown>;
+	const v406 = v405["pid"];
+	if (v406 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v406 === 'number' && Number.isInteger(v406))) fail(p + ".pid", "an integer", v406);
 	if (o.strict) {
-		for (const v380 of Object.keys(v378)) {
-			if (!(["pid"] as readonly string[]).includes(v380)) fail(p + '.' + v380, 'not there (not in the schema)', v378[v380]);
+		for (const v407 of Object.keys(v405)) {
+			if (!(["pid"] as readonly string[]).includes(v407)) fail(p + '.' + v407, 'not there (not in the schema)', v405[v407]);
 		}
 	}
 }
@@ -2381,23 +2510,23 @@ function checkPidBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v381 = v as Record<string, unknown>;
-	const v382 = v381["pid"];
-	if (v382 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v382 === 'number' && Number.isInteger(v382))) fail(p + ".pid", "an integer", v382);
-	const v383 = v381["stopped"];
-	if (v383 === undefined) fail(p + ".stopped", 'present', undefined);
-	if (!(typeof v383 === 'boolean')) fail(p + ".stopped", "a boolean", v383);
-	const v384 = v381["tids"];
-	if (v384 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v384))) fail(p + ".tids", "an array", v384);
-	for (let v385 = 0; v385 < v384.length; v385++) {
-		const v386: unknown = v384[v385];
-		if (!(typeof v386 === 'number' && Number.isInteger(v386))) fail(p + ".tids" + '[' + v385 + ']', "an integer", v386);
+	const v408 = v as Record<string, unknown>;
+	const v409 = v408["pid"];
+	if (v409 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v409 === 'number' && Number.isInteger(v409))) fail(p + ".pid", "an integer", v409);
+	const v410 = v408["stopped"];
+	if (v410 === undefined) fail(p + ".stopped", 'present', undefined);
+	if (!(typeof v410 === 'boolean')) fail(p + ".stopped", "a boolean", v410);
+	const v411 = v408["tids"];
+	if (v411 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v411))) fail(p + ".tids", "an array", v411);
+	for (let v412 = 0; v412 < v411.length; v412++) {
+		const v413: unknown = v411[v412];
+		if (!(typeof v413 === 'number' && Number.isInteger(v413))) fail(p + ".tids" + '[' + v412 + ']', "an integer", v413);
 	}
 	if (o.strict) {
-		for (const v387 of Object.keys(v381)) {
-			if (!(["pid","stopped","tids"] as readonly string[]).includes(v387)) fail(p + '.' + v387, 'not there (not in the schema)', v381[v387]);
+		for (const v414 of Object.keys(v408)) {
+			if (!(["pid","stopped","tids"] as readonly string[]).includes(v414)) fail(p + '.' + v414, 'not there (not in the schema)', v408[v414]);
 		}
 	}
 }
@@ -2405,23 +2534,23 @@ function checkAttachBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v388 = v as Record<string, unknown>;
-	const v389 = v388["pid"];
-	if (v389 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v389 === 'number' && Number.isInteger(v389))) fail(p + ".pid", "an integer", v389);
-	const v390 = v388["pauseUs"];
-	if (v390 === undefined) fail(p + ".pauseUs", 'present', undefined);
-	if (!(typeof v390 === 'number' && Number.isInteger(v390))) fail(p + ".pauseUs", "an integer", v390);
-	const v391 = v388["tids"];
-	if (v391 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v391))) fail(p + ".tids", "an array", v391);
-	for (let v392 = 0; v392 < v391.length; v392++) {
-		const v393: unknown = v391[v392];
-		if (!(typeof v393 === 'number' && Number.isInteger(v393))) fail(p + ".tids" + '[' + v392 + ']', "an integer", v393);
+	const v415 = v as Record<string, unknown>;
+	const v416 = v415["pid"];
+	if (v416 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v416 === 'number' && Number.isInteger(v416))) fail(p + ".pid", "an integer", v416);
+	const v417 = v415["pauseUs"];
+	if (v417 === undefined) fail(p + ".pauseUs", 'present', undefined);
+	if (!(typeof v417 === 'number' && Number.isInteger(v417))) fail(p + ".pauseUs", "an integer", v417);
+	const v418 = v415["tids"];
+	if (v418 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v418))) fail(p + ".tids", "an array", v418);
+	for (let v419 = 0; v419 < v418.length; v419++) {
+		const v420: unknown = v418[v419];
+		if (!(typeof v420 === 'number' && Number.isInteger(v420))) fail(p + ".tids" + '[' + v419 + ']', "an integer", v420);
 	}
 	if (o.strict) {
-		for (const v394 of Object.keys(v388)) {
-			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v394)) fail(p + '.' + v394, 'not there (not in the schema)', v388[v394]);
+		for (const v421 of Object.keys(v415)) {
+			if (!(["pid","pauseUs","tids"] as readonly string[]).includes(v421)) fail(p + '.' + v421, 'not there (not in the schema)', v415[v421]);
 		}
 	}
 }
@@ -2429,26 +2558,26 @@ function checkStopBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v395 = v as Record<string, unknown>;
-	const v396 = v395["pid"];
-	if (v396 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v396 === 'number' && Number.isInteger(v396))) fail(p + ".pid", "an integer", v396);
-	const v397 = v395["stdoutFd"];
-	if (v397 === undefined) fail(p + ".stdoutFd", 'present', undefined);
-	if (!(typeof v397 === 'number' && Number.isInteger(v397))) fail(p + ".stdoutFd", "an integer", v397);
-	const v398 = v395["stderrFd"];
-	if (v398 === undefined) fail(p + ".stderrFd", 'present', undefined);
-	if (!(typeof v398 === 'number' && Number.isInteger(v398))) fail(p + ".stderrFd", "an integer", v398);
-	const v399 = v395["tids"];
-	if (v399 === undefined) fail(p + ".tids", 'present', undefined);
-	if (!(Array.isArray(v399))) fail(p + ".tids", "an array", v399);
-	for (let v400 = 0; v400 < v399.length; v400++) {
-		const v401: unknown = v399[v400];
-		if (!(typeof v401 === 'number' && Number.isInteger(v401))) fail(p + ".tids" + '[' + v400 + ']', "an integer", v401);
+	const v422 = v as Record<string, unknown>;
+	const v423 = v422["pid"];
+	if (v423 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v423 === 'number' && Number.isInteger(v423))) fail(p + ".pid", "an integer", v423);
+	const v424 = v422["stdoutFd"];
+	if (v424 === undefined) fail(p + ".stdoutFd", 'present', undefined);
+	if (!(typeof v424 === 'number' && Number.isInteger(v424))) fail(p + ".stdoutFd", "an integer", v424);
+	const v425 = v422["stderrFd"];
+	if (v425 === undefined) fail(p + ".stderrFd", 'present', undefined);
+	if (!(typeof v425 === 'number' && Number.isInteger(v425))) fail(p + ".stderrFd", "an integer", v425);
+	const v426 = v422["tids"];
+	if (v426 === undefined) fail(p + ".tids", 'present', undefined);
+	if (!(Array.isArray(v426))) fail(p + ".tids", "an array", v426);
+	for (let v427 = 0; v427 < v426.length; v427++) {
+		const v428: unknown = v426[v427];
+		if (!(typeof v428 === 'number' && Number.isInteger(v428))) fail(p + ".tids" + '[' + v427 + ']', "an integer", v428);
 	}
 	if (o.strict) {
-		for (const v402 of Object.keys(v395)) {
-			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v402)) fail(p + '.' + v402, 'not there (not in the schema)', v395[v402]);
+		for (const v429 of Object.keys(v422)) {
+			if (!(["pid","stdoutFd","stderrFd","tids"] as readonly string[]).includes(v429)) fail(p + '.' + v429, 'not there (not in the schema)', v422[v429]);
 		}
 	}
 }
@@ -2456,57 +2585,57 @@ function checkLaunchBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v403 = v as Record<string, unknown>;
-	const v404 = v403["pid"];
-	if (v404 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v404 === 'number' && Number.isInteger(v404))) fail(p + ".pid", "an integer", v404);
-	const v405 = v403["tid"];
-	if (v405 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v405 === 'number' && Number.isInteger(v405))) fail(p + ".tid", "an integer", v405);
-	const v406 = v403["pc"];
-	if (v406 !== undefined) {
-		checkHex(v406, p + ".pc", o, d + 1);
+	const v430 = v as Record<string, unknown>;
+	const v431 = v430["pid"];
+	if (v431 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v431 === 'number' && Number.isInteger(v431))) fail(p + ".pid", "an integer", v431);
+	const v432 = v430["tid"];
+	if (v432 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v432 === 'number' && Number.isInteger(v432))) fail(p + ".tid", "an integer", v432);
+	const v433 = v430["pc"];
+	if (v433 !== undefined) {
+		checkHex(v433, p + ".pc", o, d + 1);
 	}
-	const v407 = v403["interrupted"];
-	if (v407 !== undefined) {
-		if (!(typeof v407 === 'boolean')) fail(p + ".interrupted", "a boolean", v407);
+	const v434 = v430["interrupted"];
+	if (v434 !== undefined) {
+		if (!(typeof v434 === 'boolean')) fail(p + ".interrupted", "a boolean", v434);
 	}
-	const v408 = v403["reason"];
-	if (v408 !== undefined) {
-		if (typeof v408 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v408)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v408);
+	const v435 = v430["reason"];
+	if (v435 !== undefined) {
+		if (typeof v435 !== 'string' || !["step","breakpoint","signal","paused","threadExited","exited","noLine"].includes(v435)) fail(p + ".reason", "one of step|breakpoint|signal|paused|threadExited|exited|noLine", v435);
 	}
-	const v409 = v403["stopTid"];
-	if (v409 !== undefined) {
-		if (!(typeof v409 === 'number' && Number.isInteger(v409))) fail(p + ".stopTid", "an integer", v409);
+	const v436 = v430["stopTid"];
+	if (v436 !== undefined) {
+		if (!(typeof v436 === 'number' && Number.isInteger(v436))) fail(p + ".stopTid", "an integer", v436);
 	}
-	const v410 = v403["signal"];
-	if (v410 !== undefined) {
-		if (!(typeof v410 === 'number' && Number.isInteger(v410))) fail(p + ".signal", "an integer", v410);
-		if (typeof v410 === 'number' && v410 < 1) fail(p + ".signal", ">= 1", v410);
-		if (typeof v410 === 'number' && v410 > 64) fail(p + ".signal", "<= 64", v410);
+	const v437 = v430["signal"];
+	if (v437 !== undefined) {
+		if (!(typeof v437 === 'number' && Number.isInteger(v437))) fail(p + ".signal", "an integer", v437);
+		if (typeof v437 === 'number' && v437 < 1) fail(p + ".signal", ">= 1", v437);
+		if (typeof v437 === 'number' && v437 > 64) fail(p + ".signal", "<= 64", v437);
 	}
-	const v411 = v403["addr"];
-	if (v411 !== undefined) {
-		checkHex(v411, p + ".addr", o, d + 1);
+	const v438 = v430["addr"];
+	if (v438 !== undefined) {
+		checkHex(v438, p + ".addr", o, d + 1);
 	}
-	const v412 = v403["singleSteps"];
-	if (v412 !== undefined) {
-		if (!(typeof v412 === 'number' && Number.isInteger(v412))) fail(p + ".singleSteps", "an integer", v412);
-		if (typeof v412 === 'number' && v412 < 0) fail(p + ".singleSteps", ">= 0", v412);
+	const v439 = v430["singleSteps"];
+	if (v439 !== undefined) {
+		if (!(typeof v439 === 'number' && Number.isInteger(v439))) fail(p + ".singleSteps", "an integer", v439);
+		if (typeof v439 === 'number' && v439 < 0) fail(p + ".singleSteps", ">= 0", v439);
 	}
-	const v413 = v403["continues"];
-	if (v413 !== undefined) {
-		if (!(typeof v413 === 'number' && Number.isInteger(v413))) fail(p + ".continues", "an integer", v413);
-		if (typeof v413 === 'number' && v413 < 0) fail(p + ".continues", ">= 0", v413);
+	const v440 = v430["continues"];
+	if (v440 !== undefined) {
+		if (!(typeof v440 === 'number' && Number.isInteger(v440))) fail(p + ".continues", "an integer", v440);
+		if (typeof v440 === 'number' && v440 < 0) fail(p + ".continues", ">= 0", v440);
 	}
-	const v414 = v403["us"];
-	if (v414 !== undefined) {
-		if (!(typeof v414 === 'number' && Number.isInteger(v414))) fail(p + ".us", "an integer", v414);
-		if (typeof v414 === 'number' && v414 < 0) fail(p + ".us", ">= 0", v414);
+	const v441 = v430["us"];
+	if (v441 !== undefined) {
+		if (!(typeof v441 === 'number' && Number.isInteger(v441))) fail(p + ".us", "an integer", v441);
+		if (typeof v441 === 'number' && v441 < 0) fail(p + ".us", ">= 0", v441);
 	}
 	if (o.strict) {
-		for (const v415 of Object.keys(v403)) {
-			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v415)) fail(p + '.' + v415, 'not there (not in the schema)', v403[v415]);
+		for (const v442 of Object.keys(v430)) {
+			if (!(["pid","tid","pc","interrupted","reason","stopTid","signal","addr","singleSteps","continues","us"] as readonly string[]).includes(v442)) fail(p + '.' + v442, 'not there (not in the schema)', v430[v442]);
 		}
 	}
 }
@@ -2514,13 +2643,13 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v416 = v as Record<string, unknown>;
-	const v417 = v416["addr"];
-	if (v417 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v417, p + ".addr", o, d + 1);
+	const v443 = v as Record<string, unknown>;
+	const v444 = v443["addr"];
+	if (v444 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v444, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v418 of Object.keys(v416)) {
-			if (!(["addr"] as readonly string[]).includes(v418)) fail(p + '.' + v418, 'not there (not in the schema)', v416[v418]);
+		for (const v445 of Object.keys(v443)) {
+			if (!(["addr"] as readonly string[]).includes(v445)) fail(p + '.' + v445, 'not there (not in the schema)', v443[v445]);
 		}
 	}
 }
@@ -2528,16 +2657,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v419 = v as Record<string, unknown>;
-	const v420 = v419["tid"];
-	if (v420 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v420 === 'number' && Number.isInteger(v420))) fail(p + ".tid", "an integer", v420);
-	const v421 = v419["gpr"];
-	if (v421 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v421, p + ".gpr", o, d + 1);
+	const v446 = v as Record<string, unknown>;
+	const v447 = v446["tid"];
+	if (v447 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v447 === 'number' && Number.isInteger(v447))) fail(p + ".tid", "an integer", v447);
+	const v448 = v446["gpr"];
+	if (v448 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v448, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v422 of Object.keys(v419)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v422)) fail(p + '.' + v422, 'not there (not in the schema)', v419[v422]);
+		for (const v449 of Object.keys(v446)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v449)) fail(p + '.' + v449, 'not there (not in the schema)', v446[v449]);
 		}
 	}
 }
@@ -2545,13 +2674,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v423 = v as Record<string, unknown>;
-	const v424 = v423["tracerTid"];
-	if (v424 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v424 === 'number' && Number.isInteger(v424))) fail(p + ".tracerTid", "an integer", v424);
+	const v450 = v as Record<string, unknown>;
+	const v451 = v450["tracerTid"];
+	if (v451 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v451 === 'number' && Number.isInteger(v451))) fail(p + ".tracerTid", "an integer", v451);
 	if (o.strict) {
-		for (const v425 of Object.keys(v423)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v425)) fail(p + '.' + v425, 'not there (not in the schema)', v423[v425]);
+		for (const v452 of Object.keys(v450)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v452)) fail(p + '.' + v452, 'not there (not in the schema)', v450[v452]);
 		}
 	}
 }
@@ -2559,34 +2688,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v426 = v as Record<string, unknown>;
-	const v427 = v426["pc"];
-	if (v427 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v427, p + ".pc", o, d + 1);
-	const v428 = v426["sp"];
-	if (v428 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v428, p + ".sp", o, d + 1);
-	const v429 = v426["function"];
-	if (v429 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v429 === 'string' || v429 === null)) fail(p + ".function", "a string or null", v429);
-	const v430 = v426["offset"];
-	if (v430 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v430 === 'number' && Number.isInteger(v430))) fail(p + ".offset", "an integer", v430);
-	const v431 = v426["module"];
-	if (v431 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v431 === 'string' || v431 === null)) fail(p + ".module", "a string or null", v431);
-	const v432 = v426["file"];
-	if (v432 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v432 === 'string' || v432 === null)) fail(p + ".file", "a string or null", v432);
-	const v433 = v426["line"];
-	if (v433 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v433 === 'number' && Number.isInteger(v433) || v433 === null)) fail(p + ".line", "an integer or null", v433);
-	const v434 = v426["column"];
-	if (v434 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v434 === 'number' && Number.isInteger(v434) || v434 === null)) fail(p + ".column", "an integer or null", v434);
+	const v453 = v as Record<string, unknown>;
+	const v454 = v453["pc"];
+	if (v454 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v454, p + ".pc", o, d + 1);
+	const v455 = v453["sp"];
+	if (v455 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v455, p + ".sp", o, d + 1);
+	const v456 = v453["function"];
+	if (v456 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v456 === 'string' || v456 === null)) fail(p + ".function", "a string or null", v456);
+	const v457 = v453["offset"];
+	if (v457 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v457 === 'number' && Number.isInteger(v457))) fail(p + ".offset", "an integer", v457);
+	const v458 = v453["module"];
+	if (v458 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v458 === 'string' || v458 === null)) fail(p + ".module", "a string or null", v458);
+	const v459 = v453["file"];
+	if (v459 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v459 === 'string' || v459 === null)) fail(p + ".file", "a string or null", v459);
+	const v460 = v453["line"];
+	if (v460 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v460 === 'number' && Number.isInteger(v460) || v460 === null)) fail(p + ".line", "an integer or null", v460);
+	const v461 = v453["column"];
+	if (v461 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v461 === 'number' && Number.isInteger(v461) || v461 === null)) fail(p + ".column", "an integer or null", v461);
 	if (o.strict) {
-		for (const v435 of Object.keys(v426)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v435)) fail(p + '.' + v435, 'not there (not in the schema)', v426[v435]);
+		for (const v462 of Object.keys(v453)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v462)) fail(p + '.' + v462, 'not there (not in the schema)', v453[v462]);
 		}
 	}
 }
@@ -2594,53 +2723,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v436 = v as Record<string, unknown>;
-	const v437 = v436["pid"];
-	if (v437 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v437 === 'number' && Number.isInteger(v437))) fail(p + ".pid", "an integer", v437);
-	const v438 = v436["tid"];
-	if (v438 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v438 === 'number' && Number.isInteger(v438))) fail(p + ".tid", "an integer", v438);
-	const v439 = v436["unwinder"];
-	if (v439 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v439 !== 'string' || !["libdw","frame-pointer"].includes(v439)) fail(p + ".unwinder", "one of libdw|frame-pointer", v439);
-	const v440 = v436["note"];
-	if (v440 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v440 === 'string' || v440 === null)) fail(p + ".note", "a string or null", v440);
-	const v441 = v436["frames"];
-	if (v441 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v441))) fail(p + ".frames", "an array", v441);
-	for (let v442 = 0; v442 < v441.length; v442++) {
-		const v443: unknown = v441[v442];
-		checkStackFrameInfo(v443, p + ".frames" + '[' + v442 + ']', o, d + 1);
+	const v463 = v as Record<string, unknown>;
+	const v464 = v463["pid"];
+	if (v464 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v464 === 'number' && Number.isInteger(v464))) fail(p + ".pid", "an integer", v464);
+	const v465 = v463["tid"];
+	if (v465 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v465 === 'number' && Number.isInteger(v465))) fail(p + ".tid", "an integer", v465);
+	const v466 = v463["unwinder"];
+	if (v466 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v466 !== 'string' || !["libdw","frame-pointer"].includes(v466)) fail(p + ".unwinder", "one of libdw|frame-pointer", v466);
+	const v467 = v463["note"];
+	if (v467 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v467 === 'string' || v467 === null)) fail(p + ".note", "a string or null", v467);
+	const v468 = v463["frames"];
+	if (v468 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v468))) fail(p + ".frames", "an array", v468);
+	for (let v469 = 0; v469 < v468.length; v469++) {
+		const v470: unknown = v468[v469];
+		checkStackFrameInfo(v470, p + ".frames" + '[' + v469 + ']', o, d + 1);
 	}
-	const v444 = v436["threads"];
-	if (v444 !== undefined) {
-		if (!(Array.isArray(v444))) fail(p + ".threads", "an array", v444);
-		for (let v445 = 0; v445 < v444.length; v445++) {
-			const v446: unknown = v444[v445];
-			if (!(isObject(v446))) fail(p + ".threads" + '[' + v445 + ']', "an object", v446);
-			const v447 = v446 as Record<string, unknown>;
-			const v448 = v447["tid"];
-			if (v448 === undefined) fail(p + ".threads" + '[' + v445 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v448 === 'number' && Number.isInteger(v448))) fail(p + ".threads" + '[' + v445 + ']' + ".tid", "an integer", v448);
-			const v449 = v447["frames"];
-			if (v449 === undefined) fail(p + ".threads" + '[' + v445 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v449))) fail(p + ".threads" + '[' + v445 + ']' + ".frames", "an array", v449);
-			for (let v450 = 0; v450 < v449.length; v450++) {
-				const v451: unknown = v449[v450];
-				checkStackFrameInfo(v451, p + ".threads" + '[' + v445 + ']' + ".frames" + '[' + v450 + ']', o, d + 1);
+	const v471 = v463["threads"];
+	if (v471 !== undefined) {
+		if (!(Array.isArray(v471))) fail(p + ".threads", "an array", v471);
+		for (let v472 = 0; v472 < v471.length; v472++) {
+			const v473: unknown = v471[v472];
+			if (!(isObject(v473))) fail(p + ".threads" + '[' + v472 + ']', "an object", v473);
+			const v474 = v473 as Record<string, unknown>;
+			const v475 = v474["tid"];
+			if (v475 === undefined) fail(p + ".threads" + '[' + v472 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v475 === 'number' && Number.isInteger(v475))) fail(p + ".threads" + '[' + v472 + ']' + ".tid", "an integer", v475);
+			const v476 = v474["frames"];
+			if (v476 === undefined) fail(p + ".threads" + '[' + v472 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v476))) fail(p + ".threads" + '[' + v472 + ']' + ".frames", "an array", v476);
+			for (let v477 = 0; v477 < v476.length; v477++) {
+				const v478: unknown = v476[v477];
+				checkStackFrameInfo(v478, p + ".threads" + '[' + v472 + ']' + ".frames" + '[' + v477 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v452 of Object.keys(v447)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v452)) fail(p + ".threads" + '[' + v445 + ']' + '.' + v452, 'not there (not in the schema)', v447[v452]);
+				for (const v479 of Object.keys(v474)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v479)) fail(p + ".threads" + '[' + v472 + ']' + '.' + v479, 'not there (not in the schema)', v474[v479]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v453 of Object.keys(v436)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v453)) fail(p + '.' + v453, 'not there (not in the schema)', v436[v453]);
+		for (const v480 of Object.keys(v463)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v480)) fail(p + '.' + v480, 'not there (not in the schema)', v463[v480]);
 		}
 	}
 }
@@ -2648,45 +2777,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v454 = v as Record<string, unknown>;
-	const v455 = v454["addresses"];
-	if (v455 !== undefined) {
-		if (!(Array.isArray(v455))) fail(p + ".addresses", "an array", v455);
-		for (let v456 = 0; v456 < v455.length; v456++) {
-			const v457: unknown = v455[v456];
-			checkHex(v457, p + ".addresses" + '[' + v456 + ']', o, d + 1);
+	const v481 = v as Record<string, unknown>;
+	const v482 = v481["addresses"];
+	if (v482 !== undefined) {
+		if (!(Array.isArray(v482))) fail(p + ".addresses", "an array", v482);
+		for (let v483 = 0; v483 < v482.length; v483++) {
+			const v484: unknown = v482[v483];
+			checkHex(v484, p + ".addresses" + '[' + v483 + ']', o, d + 1);
 		}
 	}
-	const v458 = v454["line"];
-	if (v458 !== undefined) {
-		if (!(typeof v458 === 'number' && Number.isInteger(v458) || v458 === null)) fail(p + ".line", "an integer or null", v458);
+	const v485 = v481["line"];
+	if (v485 !== undefined) {
+		if (!(typeof v485 === 'number' && Number.isInteger(v485) || v485 === null)) fail(p + ".line", "an integer or null", v485);
 	}
-	const v459 = v454["function"];
-	if (v459 !== undefined) {
-		if (!(typeof v459 === 'string' || v459 === null)) fail(p + ".function", "a string or null", v459);
+	const v486 = v481["function"];
+	if (v486 !== undefined) {
+		if (!(typeof v486 === 'string' || v486 === null)) fail(p + ".function", "a string or null", v486);
 	}
-	const v460 = v454["offset"];
-	if (v460 !== undefined) {
-		if (!(typeof v460 === 'number' && Number.isInteger(v460))) fail(p + ".offset", "an integer", v460);
+	const v487 = v481["offset"];
+	if (v487 !== undefined) {
+		if (!(typeof v487 === 'number' && Number.isInteger(v487))) fail(p + ".offset", "an integer", v487);
 	}
-	const v461 = v454["module"];
-	if (v461 !== undefined) {
-		if (!(typeof v461 === 'string' || v461 === null)) fail(p + ".module", "a string or null", v461);
+	const v488 = v481["module"];
+	if (v488 !== undefined) {
+		if (!(typeof v488 === 'string' || v488 === null)) fail(p + ".module", "a string or null", v488);
 	}
-	const v462 = v454["file"];
-	if (v462 !== undefined) {
-		if (!(typeof v462 === 'string' || v462 === null)) fail(p + ".file", "a string or null", v462);
+	const v489 = v481["file"];
+	if (v489 !== undefined) {
+		if (!(typeof v489 === 'string' || v489 === null)) fail(p + ".file", "a string or null", v489);
 	}
-	const v463 = v454["column"];
-	if (v463 !== undefined) {
-		if (!(typeof v463 === 'number' && Number.isInteger(v463) || v463 === null)) fail(p + ".column", "an integer or null", v463);
+	const v490 = v481["column"];
+	if (v490 !== undefined) {
+		if (!(typeof v490 === 'number' && Number.isInteger(v490) || v490 === null)) fail(p + ".column", "an integer or null", v490);
 	}
-	const v464 = v454["unwinder"];
-	if (v464 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v464 !== 'string' || !["libdw","frame-pointer"].includes(v464)) fail(p + ".unwinder", "one of libdw|frame-pointer", v464);
+	const v491 = v481["unwinder"];
+	if (v491 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v491 !== 'string' || !["libdw","frame-pointer"].includes(v491)) fail(p + ".unwinder", "one of libdw|frame-pointer", v491);
 	if (o.strict) {
-		for (const v465 of Object.keys(v454)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v465)) fail(p + '.' + v465, 'not there (not in the schema)', v454[v465]);
+		for (const v492 of Object.keys(v481)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v492)) fail(p + '.' + v492, 'not there (not in the schema)', v481[v492]);
 		}
 	}
 }
@@ -2694,51 +2823,51 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v466 = v as Record<string, unknown>;
-	const v467 = v466["name"];
-	if (v467 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v467 === 'string')) fail(p + ".name", "a string", v467);
-	const v468 = v466["type"];
-	if (v468 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v468 === 'string')) fail(p + ".type", "a string", v468);
-	const v469 = v466["value"];
-	if (v469 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v469 === 'string')) fail(p + ".value", "a string", v469);
-	const v470 = v466["address"];
-	if (v470 === undefined) fail(p + ".address", 'present', undefined);
-	if (v470 !== null) {
-		checkHex(v470, p + ".address", o, d + 1);
+	const v493 = v as Record<string, unknown>;
+	const v494 = v493["name"];
+	if (v494 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v494 === 'string')) fail(p + ".name", "a string", v494);
+	const v495 = v493["type"];
+	if (v495 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v495 === 'string')) fail(p + ".type", "a string", v495);
+	const v496 = v493["value"];
+	if (v496 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v496 === 'string')) fail(p + ".value", "a string", v496);
+	const v497 = v493["address"];
+	if (v497 === undefined) fail(p + ".address", 'present', undefined);
+	if (v497 !== null) {
+		checkHex(v497, p + ".address", o, d + 1);
 	}
-	const v471 = v466["kind"];
-	if (v471 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v471 !== 'string' || !["param","local","member","element","deref","global"].includes(v471)) fail(p + ".kind", "one of param|local|member|element|deref|global", v471);
-	const v472 = v466["expr"];
-	if (v472 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v472 === 'string' || v472 === null)) fail(p + ".expr", "a string or null", v472);
-	const v473 = v466["pointer"];
-	if (v473 !== undefined) {
-		checkHex(v473, p + ".pointer", o, d + 1);
+	const v498 = v493["kind"];
+	if (v498 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v498 !== 'string' || !["param","local","member","element","deref","global"].includes(v498)) fail(p + ".kind", "one of param|local|member|element|deref|global", v498);
+	const v499 = v493["expr"];
+	if (v499 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v499 === 'string' || v499 === null)) fail(p + ".expr", "a string or null", v499);
+	const v500 = v493["pointer"];
+	if (v500 !== undefined) {
+		checkHex(v500, p + ".pointer", o, d + 1);
 	}
-	const v474 = v466["typeId"];
-	if (v474 !== undefined) {
-		checkTypeId(v474, p + ".typeId", o, d + 1);
+	const v501 = v493["typeId"];
+	if (v501 !== undefined) {
+		checkTypeId(v501, p + ".typeId", o, d + 1);
 	}
-	const v475 = v466["raw"];
-	if (v475 !== undefined) {
-		checkRawValue(v475, p + ".raw", o, d + 1);
+	const v502 = v493["raw"];
+	if (v502 !== undefined) {
+		checkRawValue(v502, p + ".raw", o, d + 1);
 	}
-	const v476 = v466["children"];
-	if (v476 === undefined) fail(p + ".children", 'present', undefined);
-	if (v476 !== null) {
-		if (!(Array.isArray(v476))) fail(p + ".children", "an array", v476);
-		for (let v477 = 0; v477 < v476.length; v477++) {
-			const v478: unknown = v476[v477];
-			checkLocalVariable(v478, p + ".children" + '[' + v477 + ']', o, d + 1);
+	const v503 = v493["children"];
+	if (v503 === undefined) fail(p + ".children", 'present', undefined);
+	if (v503 !== null) {
+		if (!(Array.isArray(v503))) fail(p + ".children", "an array", v503);
+		for (let v504 = 0; v504 < v503.length; v504++) {
+			const v505: unknown = v503[v504];
+			checkLocalVariable(v505, p + ".children" + '[' + v504 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v479 of Object.keys(v466)) {
-			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v479)) fail(p + '.' + v479, 'not there (not in the schema)', v466[v479]);
+		for (const v506 of Object.keys(v493)) {
+			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v506)) fail(p + '.' + v506, 'not there (not in the schema)', v493[v506]);
 		}
 	}
 }
@@ -2746,21 +2875,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v480 = v as Record<string, unknown>;
-	const v481 = v480["kind"];
-	if (v481 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v481 !== 'string' || !["int","uint","float","bool","pointer"].includes(v481)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v481);
-	const v482 = v480["value"];
-	if (v482 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v482 === 'string')) fail(p + ".value", "a string", v482);
-	const v483 = v480["size"];
-	if (v483 !== undefined) {
-		if (!(typeof v483 === 'number' && Number.isInteger(v483))) fail(p + ".size", "an integer", v483);
-		if (typeof v483 === 'number' && v483 < 1) fail(p + ".size", ">= 1", v483);
+	const v507 = v as Record<string, unknown>;
+	const v508 = v507["kind"];
+	if (v508 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v508 !== 'string' || !["int","uint","float","bool","pointer"].includes(v508)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v508);
+	const v509 = v507["value"];
+	if (v509 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v509 === 'string')) fail(p + ".value", "a string", v509);
+	const v510 = v507["size"];
+	if (v510 !== undefined) {
+		if (!(typeof v510 === 'number' && Number.isInteger(v510))) fail(p + ".size", "an integer", v510);
+		if (typeof v510 === 'number' && v510 < 1) fail(p + ".size", ">= 1", v510);
 	}
 	if (o.strict) {
-		for (const v484 of Object.keys(v480)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v484)) fail(p + '.' + v484, 'not there (not in the schema)', v480[v484]);
+		for (const v511 of Object.keys(v507)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v511)) fail(p + '.' + v511, 'not there (not in the schema)', v507[v511]);
 		}
 	}
 }
@@ -2768,35 +2897,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v485 = v as Record<string, unknown>;
-	const v486 = v485["pid"];
-	if (v486 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v486 === 'number' && Number.isInteger(v486))) fail(p + ".pid", "an integer", v486);
-	const v487 = v485["tid"];
-	if (v487 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v487 === 'number' && Number.isInteger(v487))) fail(p + ".tid", "an integer", v487);
-	const v488 = v485["frame"];
-	if (v488 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v488 === 'number' && Number.isInteger(v488))) fail(p + ".frame", "an integer", v488);
-	const v489 = v485["pc"];
-	if (v489 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v489, p + ".pc", o, d + 1);
-	const v490 = v485["function"];
-	if (v490 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v490 === 'string' || v490 === null)) fail(p + ".function", "a string or null", v490);
-	const v491 = v485["note"];
-	if (v491 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v491 === 'string' || v491 === null)) fail(p + ".note", "a string or null", v491);
-	const v492 = v485["variables"];
-	if (v492 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v492))) fail(p + ".variables", "an array", v492);
-	for (let v493 = 0; v493 < v492.length; v493++) {
-		const v494: unknown = v492[v493];
-		checkLocalVariable(v494, p + ".variables" + '[' + v493 + ']', o, d + 1);
+	const v512 = v as Record<string, unknown>;
+	const v513 = v512["pid"];
+	if (v513 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v513 === 'number' && Number.isInteger(v513))) fail(p + ".pid", "an integer", v513);
+	const v514 = v512["tid"];
+	if (v514 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v514 === 'number' && Number.isInteger(v514))) fail(p + ".tid", "an integer", v514);
+	const v515 = v512["frame"];
+	if (v515 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v515 === 'number' && Number.isInteger(v515))) fail(p + ".frame", "an integer", v515);
+	const v516 = v512["pc"];
+	if (v516 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v516, p + ".pc", o, d + 1);
+	const v517 = v512["function"];
+	if (v517 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v517 === 'string' || v517 === null)) fail(p + ".function", "a string or null", v517);
+	const v518 = v512["note"];
+	if (v518 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v518 === 'string' || v518 === null)) fail(p + ".note", "a string or null", v518);
+	const v519 = v512["variables"];
+	if (v519 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v519))) fail(p + ".variables", "an array", v519);
+	for (let v520 = 0; v520 < v519.length; v520++) {
+		const v521: unknown = v519[v520];
+		checkLocalVariable(v521, p + ".variables" + '[' + v520 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v495 of Object.keys(v485)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v495)) fail(p + '.' + v495, 'not there (not in the schema)', v485[v495]);
+		for (const v522 of Object.keys(v512)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v522)) fail(p + '.' + v522, 'not there (not in the schema)', v512[v522]);
 		}
 	}
 }
@@ -2804,16 +2933,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v496 = v as Record<string, unknown>;
-	const v497 = v496["op"];
-	if (v497 === undefined) fail(p + ".op", 'present', undefined);
-	if (v497 !== "threads") fail(p + ".op", "\"threads\"", v497);
-	const v498 = v496["pid"];
-	if (v498 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v498, p + ".pid", o, d + 1);
+	const v523 = v as Record<string, unknown>;
+	const v524 = v523["op"];
+	if (v524 === undefined) fail(p + ".op", 'present', undefined);
+	if (v524 !== "threads") fail(p + ".op", "\"threads\"", v524);
+	const v525 = v523["pid"];
+	if (v525 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v525, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v499 of Object.keys(v496)) {
-			if (!(["op","pid"] as readonly string[]).includes(v499)) fail(p + '.' + v499, 'not there (not in the schema)', v496[v499]);
+		for (const v526 of Object.keys(v523)) {
+			if (!(["op","pid"] as readonly string[]).includes(v526)) fail(p + '.' + v526, 'not there (not in the schema)', v523[v526]);
 		}
 	}
 }
@@ -2821,19 +2950,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v500 = v as Record<string, unknown>;
-	const v501 = v500["op"];
-	if (v501 === undefined) fail(p + ".op", 'present', undefined);
-	if (v501 !== "regs") fail(p + ".op", "\"regs\"", v501);
-	const v502 = v500["pid"];
-	if (v502 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v502, p + ".pid", o, d + 1);
-	const v503 = v500["tid"];
-	if (v503 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v503, p + ".tid", o, d + 1);
+	const v527 = v as Record<string, unknown>;
+	const v528 = v527["op"];
+	if (v528 === undefined) fail(p + ".op", 'present', undefined);
+	if (v528 !== "regs") fail(p + ".op", "\"regs\"", v528);
+	const v529 = v527["pid"];
+	if (v529 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v529, p + ".pid", o, d + 1);
+	const v530 = v527["tid"];
+	if (v530 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v530, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v504 of Object.keys(v500)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v504)) fail(p + '.' + v504, 'not there (not in the schema)', v500[v504]);
+		for (const v531 of Object.keys(v527)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v531)) fail(p + '.' + v531, 'not there (not in the schema)', v527[v531]);
 		}
 	}
 }
@@ -2841,22 +2970,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v505 = v as Record<string, unknown>;
-	const v506 = v505["op"];
-	if (v506 === undefined) fail(p + ".op", 'present', undefined);
-	if (v506 !== "attach") fail(p + ".op", "\"attach\"", v506);
-	const v507 = v505["pid"];
-	if (v507 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v507, p + ".pid", o, d + 1);
-	const v508 = v505["stop"];
-	if (v508 === undefined) {
-		if (o.fill) v505["stop"] = false;
+	const v532 = v as Record<string, unknown>;
+	const v533 = v532["op"];
+	if (v533 === undefined) fail(p + ".op", 'present', undefined);
+	if (v533 !== "attach") fail(p + ".op", "\"attach\"", v533);
+	const v534 = v532["pid"];
+	if (v534 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v534, p + ".pid", o, d + 1);
+	const v535 = v532["stop"];
+	if (v535 === undefined) {
+		if (o.fill) v532["stop"] = false;
 	} else {
-		if (!(typeof v508 === 'boolean')) fail(p + ".stop", "a boolean", v508);
+		if (!(typeof v535 === 'boolean')) fail(p + ".stop", "a boolean", v535);
 	}
 	if (o.strict) {
-		for (const v509 of Object.keys(v505)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v509)) fail(p + '.' + v509, 'not there (not in the schema)', v505[v509]);
+		for (const v536 of Object.keys(v532)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v536)) fail(p + '.' + v536, 'not there (not in the schema)', v532[v536]);
 		}
 	}
 }
@@ -2864,16 +2993,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v510 = v as Record<string, unknown>;
-	const v511 = v510["op"];
-	if (v511 === undefined) fail(p + ".op", 'present', undefined);
-	if (v511 !== "detach") fail(p + ".op", "\"detach\"", v511);
-	const v512 = v510["pid"];
-	if (v512 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v512, p + ".pid", o, d + 1);
+	const v537 = v as Record<string, unknown>;
+	const v538 = v537["op"];
+	if (v538 === undefined) fail(p + ".op", 'present', undefined);
+	if (v538 !== "detach") fail(p + ".op", "\"detach\"", v538);
+	const v539 = v537["pid"];
+	if (v539 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v539, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v513 of Object.keys(v510)) {
-			if (!(["op","pid"] as readonly string[]).includes(v513)) fail(p + '.' + v513, 'not there (not in the schema)', v510[v513]);
+		for (const v540 of Object.keys(v537)) {
+			if (!(["op","pid"] as readonly string[]).includes(v540)) fail(p + '.' + v540, 'not there (not in the schema)', v537[v540]);
 		}
 	}
 }
@@ -2881,28 +3010,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v514 = v as Record<string, unknown>;
-	const v515 = v514["op"];
-	if (v515 === undefined) fail(p + ".op", 'present', undefined);
-	if (v515 !== "signals") fail(p + ".op", "\"signals\"", v515);
-	const v516 = v514["pid"];
-	if (v516 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v516, p + ".pid", o, d + 1);
-	const v517 = v514["nostop"];
-	if (v517 !== undefined) {
-		checkHex(v517, p + ".nostop", o, d + 1);
+	const v541 = v as Record<string, unknown>;
+	const v542 = v541["op"];
+	if (v542 === undefined) fail(p + ".op", 'present', undefined);
+	if (v542 !== "signals") fail(p + ".op", "\"signals\"", v542);
+	const v543 = v541["pid"];
+	if (v543 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v543, p + ".pid", o, d + 1);
+	const v544 = v541["nostop"];
+	if (v544 !== undefined) {
+		checkHex(v544, p + ".nostop", o, d + 1);
 	}
-	const v518 = v514["noprint"];
-	if (v518 !== undefined) {
-		checkHex(v518, p + ".noprint", o, d + 1);
+	const v545 = v541["noprint"];
+	if (v545 !== undefined) {
+		checkHex(v545, p + ".noprint", o, d + 1);
 	}
-	const v519 = v514["nopass"];
-	if (v519 !== undefined) {
-		checkHex(v519, p + ".nopass", o, d + 1);
+	const v546 = v541["nopass"];
+	if (v546 !== undefined) {
+		checkHex(v546, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v520 of Object.keys(v514)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v520)) fail(p + '.' + v520, 'not there (not in the schema)', v514[v520]);
+		for (const v547 of Object.keys(v541)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v547)) fail(p + '.' + v547, 'not there (not in the schema)', v541[v547]);
 		}
 	}
 }
@@ -2910,22 +3039,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v521 = v as Record<string, unknown>;
-	const v522 = v521["op"];
-	if (v522 === undefined) fail(p + ".op", 'present', undefined);
-	if (v522 !== "followForks") fail(p + ".op", "\"followForks\"", v522);
-	const v523 = v521["pid"];
-	if (v523 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v523, p + ".pid", o, d + 1);
-	const v524 = v521["hold"];
-	if (v524 === undefined) {
-		if (o.fill) v521["hold"] = false;
+	const v548 = v as Record<string, unknown>;
+	const v549 = v548["op"];
+	if (v549 === undefined) fail(p + ".op", 'present', undefined);
+	if (v549 !== "followForks") fail(p + ".op", "\"followForks\"", v549);
+	const v550 = v548["pid"];
+	if (v550 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v550, p + ".pid", o, d + 1);
+	const v551 = v548["hold"];
+	if (v551 === undefined) {
+		if (o.fill) v548["hold"] = false;
 	} else {
-		if (!(typeof v524 === 'boolean')) fail(p + ".hold", "a boolean", v524);
+		if (!(typeof v551 === 'boolean')) fail(p + ".hold", "a boolean", v551);
 	}
 	if (o.strict) {
-		for (const v525 of Object.keys(v521)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v525)) fail(p + '.' + v525, 'not there (not in the schema)', v521[v525]);
+		for (const v552 of Object.keys(v548)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v552)) fail(p + '.' + v552, 'not there (not in the schema)', v548[v552]);
 		}
 	}
 }
@@ -2933,16 +3062,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v526 = v as Record<string, unknown>;
-	const v527 = v526["op"];
-	if (v527 === undefined) fail(p + ".op", 'present', undefined);
-	if (v527 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v527);
-	const v528 = v526["pid"];
-	if (v528 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v528, p + ".pid", o, d + 1);
+	const v553 = v as Record<string, unknown>;
+	const v554 = v553["op"];
+	if (v554 === undefined) fail(p + ".op", 'present', undefined);
+	if (v554 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v554);
+	const v555 = v553["pid"];
+	if (v555 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v555, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v529 of Object.keys(v526)) {
-			if (!(["op","pid"] as readonly string[]).includes(v529)) fail(p + '.' + v529, 'not there (not in the schema)', v526[v529]);
+		for (const v556 of Object.keys(v553)) {
+			if (!(["op","pid"] as readonly string[]).includes(v556)) fail(p + '.' + v556, 'not there (not in the schema)', v553[v556]);
 		}
 	}
 }
@@ -2950,16 +3079,16 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v530 = v as Record<string, unknown>;
-	const v531 = v530["op"];
-	if (v531 === undefined) fail(p + ".op", 'present', undefined);
-	if (v531 !== "recreate") fail(p + ".op", "\"recreate\"", v531);
-	const v532 = v530["pid"];
-	if (v532 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v532, p + ".pid", o, d + 1);
+	const v557 = v as Record<string, unknown>;
+	const v558 = v557["op"];
+	if (v558 === undefined) fail(p + ".op", 'present', undefined);
+	if (v558 !== "recreate") fail(p + ".op", "\"recreate\"", v558);
+	const v559 = v557["pid"];
+	if (v559 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v559, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v533 of Object.keys(v530)) {
-			if (!(["op","pid"] as readonly string[]).includes(v533)) fail(p + '.' + v533, 'not there (not in the schema)', v530[v533]);
+		for (const v560 of Object.keys(v557)) {
+			if (!(["op","pid"] as readonly string[]).includes(v560)) fail(p + '.' + v560, 'not there (not in the schema)', v557[v560]);
 		}
 	}
 }
@@ -2967,22 +3096,22 @@ function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v534 = v as Record<string, unknown>;
-	const v535 = v534["op"];
-	if (v535 === undefined) fail(p + ".op", 'present', undefined);
-	if (v535 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v535);
-	const v536 = v534["pid"];
-	if (v536 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v536, p + ".pid", o, d + 1);
-	const v537 = v534["keep"];
-	if (v537 === undefined) {
-		if (o.fill) v534["keep"] = false;
+	const v561 = v as Record<string, unknown>;
+	const v562 = v561["op"];
+	if (v562 === undefined) fail(p + ".op", 'present', undefined);
+	if (v562 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v562);
+	const v563 = v561["pid"];
+	if (v563 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v563, p + ".pid", o, d + 1);
+	const v564 = v561["keep"];
+	if (v564 === undefined) {
+		if (o.fill) v561["keep"] = false;
 	} else {
-		if (!(typeof v537 === 'boolean')) fail(p + ".keep", "a boolean", v537);
+		if (!(typeof v564 === 'boolean')) fail(p + ".keep", "a boolean", v564);
 	}
 	if (o.strict) {
-		for (const v538 of Object.keys(v534)) {
-			if (!(["op","pid","keep"] as readonly string[]).includes(v538)) fail(p + '.' + v538, 'not there (not in the schema)', v534[v538]);
+		for (const v565 of Object.keys(v561)) {
+			if (!(["op","pid","keep"] as readonly string[]).includes(v565)) fail(p + '.' + v565, 'not there (not in the schema)', v561[v565]);
 		}
 	}
 }
@@ -2990,28 +3119,28 @@ function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v539 = v as Record<string, unknown>;
-	const v540 = v539["op"];
-	if (v540 === undefined) fail(p + ".op", 'present', undefined);
-	if (v540 !== "restore") fail(p + ".op", "\"restore\"", v540);
-	const v541 = v539["checkpoint"];
-	if (v541 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v541, p + ".checkpoint", o, d + 1);
-	const v542 = v539["run"];
-	if (v542 === undefined) {
-		if (o.fill) v539["run"] = false;
+	const v566 = v as Record<string, unknown>;
+	const v567 = v566["op"];
+	if (v567 === undefined) fail(p + ".op", 'present', undefined);
+	if (v567 !== "restore") fail(p + ".op", "\"restore\"", v567);
+	const v568 = v566["checkpoint"];
+	if (v568 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v568, p + ".checkpoint", o, d + 1);
+	const v569 = v566["run"];
+	if (v569 === undefined) {
+		if (o.fill) v566["run"] = false;
 	} else {
-		if (!(typeof v542 === 'boolean')) fail(p + ".run", "a boolean", v542);
+		if (!(typeof v569 === 'boolean')) fail(p + ".run", "a boolean", v569);
 	}
-	const v543 = v539["sameTids"];
-	if (v543 === undefined) {
-		if (o.fill) v539["sameTids"] = false;
+	const v570 = v566["sameTids"];
+	if (v570 === undefined) {
+		if (o.fill) v566["sameTids"] = false;
 	} else {
-		if (!(typeof v543 === 'boolean')) fail(p + ".sameTids", "a boolean", v543);
+		if (!(typeof v570 === 'boolean')) fail(p + ".sameTids", "a boolean", v570);
 	}
 	if (o.strict) {
-		for (const v544 of Object.keys(v539)) {
-			if (!(["op","checkpoint","run","sameTids"] as readonly string[]).includes(v544)) fail(p + '.' + v544, 'not there (not in the schema)', v539[v544]);
+		for (const v571 of Object.keys(v566)) {
+			if (!(["op","checkpoint","run","sameTids"] as readonly string[]).includes(v571)) fail(p + '.' + v571, 'not there (not in the schema)', v566[v571]);
 		}
 	}
 }
@@ -3019,16 +3148,16 @@ function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v545 = v as Record<string, unknown>;
-	const v546 = v545["op"];
-	if (v546 === undefined) fail(p + ".op", 'present', undefined);
-	if (v546 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v546);
-	const v547 = v545["checkpoint"];
-	if (v547 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v547, p + ".checkpoint", o, d + 1);
+	const v572 = v as Record<string, unknown>;
+	const v573 = v572["op"];
+	if (v573 === undefined) fail(p + ".op", 'present', undefined);
+	if (v573 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v573);
+	const v574 = v572["checkpoint"];
+	if (v574 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v574, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v548 of Object.keys(v545)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v545[v548]);
+		for (const v575 of Object.keys(v572)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v575)) fail(p + '.' + v575, 'not there (not in the schema)', v572[v575]);
 		}
 	}
 }
@@ -3036,21 +3165,21 @@ function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number)
 function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v549 = v as Record<string, unknown>;
-	const v550 = v549["op"];
-	if (v550 === undefined) fail(p + ".op", 'present', undefined);
-	if (v550 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v550);
-	const v551 = v549["pid"];
-	if (v551 === undefined) {
-		if (o.fill) v549["pid"] = 0;
+	const v576 = v as Record<string, unknown>;
+	const v577 = v576["op"];
+	if (v577 === undefined) fail(p + ".op", 'present', undefined);
+	if (v577 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v577);
+	const v578 = v576["pid"];
+	if (v578 === undefined) {
+		if (o.fill) v576["pid"] = 0;
 	} else {
-		if (!(typeof v551 === 'number' && Number.isInteger(v551))) fail(p + ".pid", "an integer", v551);
-		if (typeof v551 === 'number' && v551 < 0) fail(p + ".pid", ">= 0", v551);
-		if (typeof v551 === 'number' && v551 > 2147483647) fail(p + ".pid", "<= 2147483647", v551);
+		if (!(typeof v578 === 'number' && Number.isInteger(v578))) fail(p + ".pid", "an integer", v578);
+		if (typeof v578 === 'number' && v578 < 0) fail(p + ".pid", ">= 0", v578);
+		if (typeof v578 === 'number' && v578 > 2147483647) fail(p + ".pid", "<= 2147483647", v578);
 	}
 	if (o.strict) {
-		for (const v552 of Object.keys(v549)) {
-			if (!(["op","pid"] as readonly string[]).includes(v552)) fail(p + '.' + v552, 'not there (not in the schema)', v549[v552]);
+		for (const v579 of Object.keys(v576)) {
+			if (!(["op","pid"] as readonly string[]).includes(v579)) fail(p + '.' + v579, 'not there (not in the schema)', v576[v579]);
 		}
 	}
 }
@@ -3058,30 +3187,30 @@ function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v553 = v as Record<string, unknown>;
-	const v554 = v553["op"];
-	if (v554 === undefined) fail(p + ".op", 'present', undefined);
-	if (v554 !== "watch") fail(p + ".op", "\"watch\"", v554);
-	const v555 = v553["pid"];
-	if (v555 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v555, p + ".pid", o, d + 1);
-	const v556 = v553["addr"];
-	if (v556 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v556, p + ".addr", o, d + 1);
-	const v557 = v553["len"];
-	if (v557 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v557 === 'number' && Number.isInteger(v557))) fail(p + ".len", "an integer", v557);
-	if (typeof v557 === 'number' && v557 < 1) fail(p + ".len", ">= 1", v557);
-	if (typeof v557 === 'number' && v557 > 8) fail(p + ".len", "<= 8", v557);
-	const v558 = v553["rw"];
-	if (v558 === undefined) {
-		if (o.fill) v553["rw"] = false;
+	const v580 = v as Record<string, unknown>;
+	const v581 = v580["op"];
+	if (v581 === undefined) fail(p + ".op", 'present', undefined);
+	if (v581 !== "watch") fail(p + ".op", "\"watch\"", v581);
+	const v582 = v580["pid"];
+	if (v582 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v582, p + ".pid", o, d + 1);
+	const v583 = v580["addr"];
+	if (v583 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v583, p + ".addr", o, d + 1);
+	const v584 = v580["len"];
+	if (v584 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v584 === 'number' && Number.isInteger(v584))) fail(p + ".len", "an integer", v584);
+	if (typeof v584 === 'number' && v584 < 1) fail(p + ".len", ">= 1", v584);
+	if (typeof v584 === 'number' && v584 > 8) fail(p + ".len", "<= 8", v584);
+	const v585 = v580["rw"];
+	if (v585 === undefined) {
+		if (o.fill) v580["rw"] = false;
 	} else {
-		if (!(typeof v558 === 'boolean')) fail(p + ".rw", "a boolean", v558);
+		if (!(typeof v585 === 'boolean')) fail(p + ".rw", "a boolean", v585);
 	}
 	if (o.strict) {
-		for (const v559 of Object.keys(v553)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v559)) fail(p + '.' + v559, 'not there (not in the schema)', v553[v559]);
+		for (const v586 of Object.keys(v580)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v586)) fail(p + '.' + v586, 'not there (not in the schema)', v580[v586]);
 		}
 	}
 }
@@ -3089,19 +3218,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v560 = v as Record<string, unknown>;
-	const v561 = v560["op"];
-	if (v561 === undefined) fail(p + ".op", 'present', undefined);
-	if (v561 !== "unwatch") fail(p + ".op", "\"unwatch\"", v561);
-	const v562 = v560["pid"];
-	if (v562 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v562, p + ".pid", o, d + 1);
-	const v563 = v560["addr"];
-	if (v563 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v563, p + ".addr", o, d + 1);
+	const v587 = v as Record<string, unknown>;
+	const v588 = v587["op"];
+	if (v588 === undefined) fail(p + ".op", 'present', undefined);
+	if (v588 !== "unwatch") fail(p + ".op", "\"unwatch\"", v588);
+	const v589 = v587["pid"];
+	if (v589 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v589, p + ".pid", o, d + 1);
+	const v590 = v587["addr"];
+	if (v590 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v590, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v564 of Object.keys(v560)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v564)) fail(p + '.' + v564, 'not there (not in the schema)', v560[v564]);
+		for (const v591 of Object.keys(v587)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v591)) fail(p + '.' + v591, 'not there (not in the schema)', v587[v591]);
 		}
 	}
 }
@@ -3109,24 +3238,24 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v565 = v as Record<string, unknown>;
-	const v566 = v565["op"];
-	if (v566 === undefined) fail(p + ".op", 'present', undefined);
-	if (v566 !== "global") fail(p + ".op", "\"global\"", v566);
-	const v567 = v565["pid"];
-	if (v567 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v567, p + ".pid", o, d + 1);
-	const v568 = v565["name"];
-	if (v568 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v568 === 'string')) fail(p + ".name", "a string", v568);
-	if (typeof v568 === 'string' && v568.length < 1) fail(p + ".name", "a string of 1+ characters", v568);
-	const v569 = v565["pc"];
-	if (v569 !== undefined) {
-		checkHex(v569, p + ".pc", o, d + 1);
+	const v592 = v as Record<string, unknown>;
+	const v593 = v592["op"];
+	if (v593 === undefined) fail(p + ".op", 'present', undefined);
+	if (v593 !== "global") fail(p + ".op", "\"global\"", v593);
+	const v594 = v592["pid"];
+	if (v594 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v594, p + ".pid", o, d + 1);
+	const v595 = v592["name"];
+	if (v595 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v595 === 'string')) fail(p + ".name", "a string", v595);
+	if (typeof v595 === 'string' && v595.length < 1) fail(p + ".name", "a string of 1+ characters", v595);
+	const v596 = v592["pc"];
+	if (v596 !== undefined) {
+		checkHex(v596, p + ".pc", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v570 of Object.keys(v565)) {
-			if (!(["op","pid","name","pc"] as readonly string[]).includes(v570)) fail(p + '.' + v570, 'not there (not in the schema)', v565[v570]);
+		for (const v597 of Object.keys(v592)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v597)) fail(p + '.' + v597, 'not there (not in the schema)', v592[v597]);
 		}
 	}
 }
@@ -3134,27 +3263,27 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v571 = v as Record<string, unknown>;
-	const v572 = v571["op"];
-	if (v572 === undefined) fail(p + ".op", 'present', undefined);
-	if (v572 !== "frameVars") fail(p + ".op", "\"frameVars\"", v572);
-	const v573 = v571["pid"];
-	if (v573 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v573, p + ".pid", o, d + 1);
-	const v574 = v571["tid"];
-	if (v574 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v574, p + ".tid", o, d + 1);
-	const v575 = v571["frame"];
-	if (v575 === undefined) {
-		if (o.fill) v571["frame"] = 0;
+	const v598 = v as Record<string, unknown>;
+	const v599 = v598["op"];
+	if (v599 === undefined) fail(p + ".op", 'present', undefined);
+	if (v599 !== "frameVars") fail(p + ".op", "\"frameVars\"", v599);
+	const v600 = v598["pid"];
+	if (v600 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v600, p + ".pid", o, d + 1);
+	const v601 = v598["tid"];
+	if (v601 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v601, p + ".tid", o, d + 1);
+	const v602 = v598["frame"];
+	if (v602 === undefined) {
+		if (o.fill) v598["frame"] = 0;
 	} else {
-		if (!(typeof v575 === 'number' && Number.isInteger(v575))) fail(p + ".frame", "an integer", v575);
-		if (typeof v575 === 'number' && v575 < 0) fail(p + ".frame", ">= 0", v575);
-		if (typeof v575 === 'number' && v575 > 254) fail(p + ".frame", "<= 254", v575);
+		if (!(typeof v602 === 'number' && Number.isInteger(v602))) fail(p + ".frame", "an integer", v602);
+		if (typeof v602 === 'number' && v602 < 0) fail(p + ".frame", ">= 0", v602);
+		if (typeof v602 === 'number' && v602 > 254) fail(p + ".frame", "<= 254", v602);
 	}
 	if (o.strict) {
-		for (const v576 of Object.keys(v571)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v576)) fail(p + '.' + v576, 'not there (not in the schema)', v571[v576]);
+		for (const v603 of Object.keys(v598)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v603)) fail(p + '.' + v603, 'not there (not in the schema)', v598[v603]);
 		}
 	}
 }
@@ -3162,31 +3291,31 @@ function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void 
 function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v577 = v as Record<string, unknown>;
-	const v578 = v577["op"];
-	if (v578 === undefined) fail(p + ".op", 'present', undefined);
-	if (v578 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v578);
-	const v579 = v577["pid"];
-	if (v579 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v579, p + ".pid", o, d + 1);
-	const v580 = v577["id"];
-	if (v580 !== undefined) {
-		checkTypeId(v580, p + ".id", o, d + 1);
+	const v604 = v as Record<string, unknown>;
+	const v605 = v604["op"];
+	if (v605 === undefined) fail(p + ".op", 'present', undefined);
+	if (v605 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v605);
+	const v606 = v604["pid"];
+	if (v606 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v606, p + ".pid", o, d + 1);
+	const v607 = v604["id"];
+	if (v607 !== undefined) {
+		checkTypeId(v607, p + ".id", o, d + 1);
 	}
-	const v581 = v577["name"];
-	if (v581 !== undefined) {
-		if (!(typeof v581 === 'string')) fail(p + ".name", "a string", v581);
-		if (typeof v581 === 'string' && v581.length < 1) fail(p + ".name", "a string of 1+ characters", v581);
+	const v608 = v604["name"];
+	if (v608 !== undefined) {
+		if (!(typeof v608 === 'string')) fail(p + ".name", "a string", v608);
+		if (typeof v608 === 'string' && v608.length < 1) fail(p + ".name", "a string of 1+ characters", v608);
 	}
-	const v582 = v577["tag"];
-	if (v582 === undefined) {
-		if (o.fill) v577["tag"] = "typedef";
+	const v609 = v604["tag"];
+	if (v609 === undefined) {
+		if (o.fill) v604["tag"] = "typedef";
 	} else {
-		if (typeof v582 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v582)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v582);
+		if (typeof v609 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v609)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v609);
 	}
 	if (o.strict) {
-		for (const v583 of Object.keys(v577)) {
-			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v583)) fail(p + '.' + v583, 'not there (not in the schema)', v577[v583]);
+		for (const v610 of Object.keys(v604)) {
+			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v610)) fail(p + '.' + v610, 'not there (not in the schema)', v604[v610]);
 		}
 	}
 }
@@ -3194,48 +3323,104 @@ function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v584 = v as Record<string, unknown>;
-	const v585 = v584["op"];
-	if (v585 === undefined) fail(p + ".op", 'present', undefined);
-	if (v585 !== "typedValue") fail(p + ".op", "\"typedValue\"", v585);
-	const v586 = v584["pid"];
-	if (v586 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v586, p + ".pid", o, d + 1);
-	const v587 = v584["type"];
-	if (v587 === undefined) fail(p + ".type", 'present', undefined);
-	checkTypeId(v587, p + ".type", o, d + 1);
-	const v588 = v584["address"];
-	if (v588 !== undefined) {
-		checkHex(v588, p + ".address", o, d + 1);
+	const v611 = v as Record<string, unknown>;
+	const v612 = v611["op"];
+	if (v612 === undefined) fail(p + ".op", 'present', undefined);
+	if (v612 !== "typedValue") fail(p + ".op", "\"typedValue\"", v612);
+	const v613 = v611["pid"];
+	if (v613 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v613, p + ".pid", o, d + 1);
+	const v614 = v611["type"];
+	if (v614 === undefined) fail(p + ".type", 'present', undefined);
+	checkTypeId(v614, p + ".type", o, d + 1);
+	const v615 = v611["address"];
+	if (v615 !== undefined) {
+		checkHex(v615, p + ".address", o, d + 1);
 	}
-	const v589 = v584["bytes"];
-	if (v589 !== undefined) {
-		if (!(typeof v589 === 'string')) fail(p + ".bytes", "a string", v589);
-		if (typeof v589 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v589)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v589);
+	const v616 = v611["bytes"];
+	if (v616 !== undefined) {
+		if (!(typeof v616 === 'string')) fail(p + ".bytes", "a string", v616);
+		if (typeof v616 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v616)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v616);
 	}
-	const v590 = v584["count"];
-	if (v590 === undefined) {
-		if (o.fill) v584["count"] = 0;
+	const v617 = v611["count"];
+	if (v617 === undefined) {
+		if (o.fill) v611["count"] = 0;
 	} else {
-		if (!(typeof v590 === 'number' && Number.isInteger(v590))) fail(p + ".count", "an integer", v590);
-		if (typeof v590 === 'number' && v590 < 0) fail(p + ".count", ">= 0", v590);
-		if (typeof v590 === 'number' && v590 > 1000000) fail(p + ".count", "<= 1000000", v590);
+		if (!(typeof v617 === 'number' && Number.isInteger(v617))) fail(p + ".count", "an integer", v617);
+		if (typeof v617 === 'number' && v617 < 0) fail(p + ".count", ">= 0", v617);
+		if (typeof v617 === 'number' && v617 > 1000000) fail(p + ".count", "<= 1000000", v617);
 	}
-	const v591 = v584["name"];
-	if (v591 === undefined) {
-		if (o.fill) v584["name"] = "";
+	const v618 = v611["name"];
+	if (v618 === undefined) {
+		if (o.fill) v611["name"] = "";
 	} else {
-		if (!(typeof v591 === 'string')) fail(p + ".name", "a string", v591);
+		if (!(typeof v618 === 'string')) fail(p + ".name", "a string", v618);
 	}
-	const v592 = v584["expr"];
-	if (v592 === undefined) {
-		if (o.fill) v584["expr"] = "";
+	const v619 = v611["expr"];
+	if (v619 === undefined) {
+		if (o.fill) v611["expr"] = "";
 	} else {
-		if (!(typeof v592 === 'string')) fail(p + ".expr", "a string", v592);
+		if (!(typeof v619 === 'string')) fail(p + ".expr", "a string", v619);
 	}
 	if (o.strict) {
-		for (const v593 of Object.keys(v584)) {
-			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v593)) fail(p + '.' + v593, 'not there (not in the schema)', v584[v593]);
+		for (const v620 of Object.keys(v611)) {
+			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v620)) fail(p + '.' + v620, 'not there (not in the schema)', v611[v620]);
+		}
+	}
+}
+
+function checkRequestGlobalNames(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v621 = v as Record<string, unknown>;
+	const v622 = v621["op"];
+	if (v622 === undefined) fail(p + ".op", 'present', undefined);
+	if (v622 !== "globalNames") fail(p + ".op", "\"globalNames\"", v622);
+	const v623 = v621["pid"];
+	if (v623 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v623, p + ".pid", o, d + 1);
+	const v624 = v621["prefix"];
+	if (v624 === undefined) {
+		if (o.fill) v621["prefix"] = "";
+	} else {
+		if (!(typeof v624 === 'string')) fail(p + ".prefix", "a string", v624);
+	}
+	const v625 = v621["max"];
+	if (v625 === undefined) {
+		if (o.fill) v621["max"] = 100;
+	} else {
+		if (!(typeof v625 === 'number' && Number.isInteger(v625))) fail(p + ".max", "an integer", v625);
+		if (typeof v625 === 'number' && v625 < 1) fail(p + ".max", ">= 1", v625);
+		if (typeof v625 === 'number' && v625 > 1000) fail(p + ".max", "<= 1000", v625);
+	}
+	if (o.strict) {
+		for (const v626 of Object.keys(v621)) {
+			if (!(["op","pid","prefix","max"] as readonly string[]).includes(v626)) fail(p + '.' + v626, 'not there (not in the schema)', v621[v626]);
+		}
+	}
+}
+
+function checkRequestFileScope(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v627 = v as Record<string, unknown>;
+	const v628 = v627["op"];
+	if (v628 === undefined) fail(p + ".op", 'present', undefined);
+	if (v628 !== "fileScope") fail(p + ".op", "\"fileScope\"", v628);
+	const v629 = v627["pid"];
+	if (v629 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v629, p + ".pid", o, d + 1);
+	const v630 = v627["name"];
+	if (v630 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v630 === 'string')) fail(p + ".name", "a string", v630);
+	if (typeof v630 === 'string' && v630.length < 1) fail(p + ".name", "a string of 1+ characters", v630);
+	const v631 = v627["pc"];
+	if (v631 !== undefined) {
+		checkHex(v631, p + ".pc", o, d + 1);
+	}
+	if (o.strict) {
+		for (const v632 of Object.keys(v627)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v632)) fail(p + '.' + v632, 'not there (not in the schema)', v627[v632]);
 		}
 	}
 }
@@ -3243,16 +3428,16 @@ function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v594 = v as Record<string, unknown>;
-	const v595 = v594["op"];
-	if (v595 === undefined) fail(p + ".op", 'present', undefined);
-	if (v595 !== "stop") fail(p + ".op", "\"stop\"", v595);
-	const v596 = v594["pid"];
-	if (v596 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v596, p + ".pid", o, d + 1);
+	const v633 = v as Record<string, unknown>;
+	const v634 = v633["op"];
+	if (v634 === undefined) fail(p + ".op", 'present', undefined);
+	if (v634 !== "stop") fail(p + ".op", "\"stop\"", v634);
+	const v635 = v633["pid"];
+	if (v635 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v635, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v597 of Object.keys(v594)) {
-			if (!(["op","pid"] as readonly string[]).includes(v597)) fail(p + '.' + v597, 'not there (not in the schema)', v594[v597]);
+		for (const v636 of Object.keys(v633)) {
+			if (!(["op","pid"] as readonly string[]).includes(v636)) fail(p + '.' + v636, 'not there (not in the schema)', v633[v636]);
 		}
 	}
 }
@@ -3260,20 +3445,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v598 = v as Record<string, unknown>;
-	const v599 = v598["op"];
-	if (v599 === undefined) fail(p + ".op", 'present', undefined);
-	if (v599 !== "resume") fail(p + ".op", "\"resume\"", v599);
-	const v600 = v598["pid"];
-	if (v600 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v600, p + ".pid", o, d + 1);
-	const v601 = v598["tid"];
-	if (v601 !== undefined) {
-		checkPid(v601, p + ".tid", o, d + 1);
+	const v637 = v as Record<string, unknown>;
+	const v638 = v637["op"];
+	if (v638 === undefined) fail(p + ".op", 'present', undefined);
+	if (v638 !== "resume") fail(p + ".op", "\"resume\"", v638);
+	const v639 = v637["pid"];
+	if (v639 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v639, p + ".pid", o, d + 1);
+	const v640 = v637["tid"];
+	if (v640 !== undefined) {
+		checkPid(v640, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v602 of Object.keys(v598)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v602)) fail(p + '.' + v602, 'not there (not in the schema)', v598[v602]);
+		for (const v641 of Object.keys(v637)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v641)) fail(p + '.' + v641, 'not there (not in the schema)', v637[v641]);
 		}
 	}
 }
@@ -3281,25 +3466,25 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v603 = v as Record<string, unknown>;
-	const v604 = v603["op"];
-	if (v604 === undefined) fail(p + ".op", 'present', undefined);
-	if (v604 !== "freeze") fail(p + ".op", "\"freeze\"", v604);
-	const v605 = v603["pid"];
-	if (v605 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v605, p + ".pid", o, d + 1);
-	const v606 = v603["tid"];
-	if (v606 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v606, p + ".tid", o, d + 1);
-	const v607 = v603["frozen"];
-	if (v607 === undefined) {
-		if (o.fill) v603["frozen"] = true;
+	const v642 = v as Record<string, unknown>;
+	const v643 = v642["op"];
+	if (v643 === undefined) fail(p + ".op", 'present', undefined);
+	if (v643 !== "freeze") fail(p + ".op", "\"freeze\"", v643);
+	const v644 = v642["pid"];
+	if (v644 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v644, p + ".pid", o, d + 1);
+	const v645 = v642["tid"];
+	if (v645 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v645, p + ".tid", o, d + 1);
+	const v646 = v642["frozen"];
+	if (v646 === undefined) {
+		if (o.fill) v642["frozen"] = true;
 	} else {
-		if (!(typeof v607 === 'boolean')) fail(p + ".frozen", "a boolean", v607);
+		if (!(typeof v646 === 'boolean')) fail(p + ".frozen", "a boolean", v646);
 	}
 	if (o.strict) {
-		for (const v608 of Object.keys(v603)) {
-			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v608)) fail(p + '.' + v608, 'not there (not in the schema)', v603[v608]);
+		for (const v647 of Object.keys(v642)) {
+			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v647)) fail(p + '.' + v647, 'not there (not in the schema)', v642[v647]);
 		}
 	}
 }
@@ -3307,43 +3492,43 @@ function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v609 = v as Record<string, unknown>;
-	const v610 = v609["op"];
-	if (v610 === undefined) fail(p + ".op", 'present', undefined);
-	if (v610 !== "launch") fail(p + ".op", "\"launch\"", v610);
-	const v611 = v609["path"];
-	if (v611 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v611 === 'string')) fail(p + ".path", "a string", v611);
-	if (typeof v611 === 'string' && v611.length < 1) fail(p + ".path", "a string of 1+ characters", v611);
-	const v612 = v609["cwd"];
-	if (v612 === undefined) {
-		if (o.fill) v609["cwd"] = "";
+	const v648 = v as Record<string, unknown>;
+	const v649 = v648["op"];
+	if (v649 === undefined) fail(p + ".op", 'present', undefined);
+	if (v649 !== "launch") fail(p + ".op", "\"launch\"", v649);
+	const v650 = v648["path"];
+	if (v650 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v650 === 'string')) fail(p + ".path", "a string", v650);
+	if (typeof v650 === 'string' && v650.length < 1) fail(p + ".path", "a string of 1+ characters", v650);
+	const v651 = v648["cwd"];
+	if (v651 === undefined) {
+		if (o.fill) v648["cwd"] = "";
 	} else {
-		if (!(typeof v612 === 'string')) fail(p + ".cwd", "a string", v612);
+		if (!(typeof v651 === 'string')) fail(p + ".cwd", "a string", v651);
 	}
-	const v613 = v609["argv"];
-	if (v613 === undefined) {
-		if (o.fill) v609["argv"] = [];
+	const v652 = v648["argv"];
+	if (v652 === undefined) {
+		if (o.fill) v648["argv"] = [];
 	} else {
-		if (!(Array.isArray(v613))) fail(p + ".argv", "an array", v613);
-		for (let v614 = 0; v614 < v613.length; v614++) {
-			const v615: unknown = v613[v614];
-			if (!(typeof v615 === 'string')) fail(p + ".argv" + '[' + v614 + ']', "a string", v615);
+		if (!(Array.isArray(v652))) fail(p + ".argv", "an array", v652);
+		for (let v653 = 0; v653 < v652.length; v653++) {
+			const v654: unknown = v652[v653];
+			if (!(typeof v654 === 'string')) fail(p + ".argv" + '[' + v653 + ']', "a string", v654);
 		}
 	}
-	const v616 = v609["env"];
-	if (v616 === undefined) {
-		if (o.fill) v609["env"] = [];
+	const v655 = v648["env"];
+	if (v655 === undefined) {
+		if (o.fill) v648["env"] = [];
 	} else {
-		if (!(Array.isArray(v616))) fail(p + ".env", "an array", v616);
-		for (let v617 = 0; v617 < v616.length; v617++) {
-			const v618: unknown = v616[v617];
-			if (!(typeof v618 === 'string')) fail(p + ".env" + '[' + v617 + ']', "a string", v618);
+		if (!(Array.isArray(v655))) fail(p + ".env", "an array", v655);
+		for (let v656 = 0; v656 < v655.length; v656++) {
+			const v657: unknown = v655[v656];
+			if (!(typeof v657 === 'string')) fail(p + ".env" + '[' + v656 + ']', "a string", v657);
 		}
 	}
 	if (o.strict) {
-		for (const v619 of Object.keys(v609)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v619)) fail(p + '.' + v619, 'not there (not in the schema)', v609[v619]);
+		for (const v658 of Object.keys(v648)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v658)) fail(p + '.' + v658, 'not there (not in the schema)', v648[v658]);
 		}
 	}
 }
@@ -3351,40 +3536,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v620 = v as Record<string, unknown>;
-	const v621 = v620["op"];
-	if (v621 === undefined) fail(p + ".op", 'present', undefined);
-	if (v621 !== "fork") fail(p + ".op", "\"fork\"", v621);
-	const v622 = v620["pid"];
-	if (v622 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v622, p + ".pid", o, d + 1);
-	const v623 = v620["stopped"];
-	if (v623 === undefined) {
-		if (o.fill) v620["stopped"] = false;
+	const v659 = v as Record<string, unknown>;
+	const v660 = v659["op"];
+	if (v660 === undefined) fail(p + ".op", 'present', undefined);
+	if (v660 !== "fork") fail(p + ".op", "\"fork\"", v660);
+	const v661 = v659["pid"];
+	if (v661 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v661, p + ".pid", o, d + 1);
+	const v662 = v659["stopped"];
+	if (v662 === undefined) {
+		if (o.fill) v659["stopped"] = false;
 	} else {
-		if (!(typeof v623 === 'boolean')) fail(p + ".stopped", "a boolean", v623);
+		if (!(typeof v662 === 'boolean')) fail(p + ".stopped", "a boolean", v662);
 	}
-	const v624 = v620["keepTraced"];
-	if (v624 === undefined) {
-		if (o.fill) v620["keepTraced"] = false;
+	const v663 = v659["keepTraced"];
+	if (v663 === undefined) {
+		if (o.fill) v659["keepTraced"] = false;
 	} else {
-		if (!(typeof v624 === 'boolean')) fail(p + ".keepTraced", "a boolean", v624);
+		if (!(typeof v663 === 'boolean')) fail(p + ".keepTraced", "a boolean", v663);
 	}
-	const v625 = v620["copyDontfork"];
-	if (v625 === undefined) {
-		if (o.fill) v620["copyDontfork"] = false;
+	const v664 = v659["copyDontfork"];
+	if (v664 === undefined) {
+		if (o.fill) v659["copyDontfork"] = false;
 	} else {
-		if (!(typeof v625 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v625);
+		if (!(typeof v664 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v664);
 	}
-	const v626 = v620["sameTids"];
-	if (v626 === undefined) {
-		if (o.fill) v620["sameTids"] = false;
+	const v665 = v659["sameTids"];
+	if (v665 === undefined) {
+		if (o.fill) v659["sameTids"] = false;
 	} else {
-		if (!(typeof v626 === 'boolean')) fail(p + ".sameTids", "a boolean", v626);
+		if (!(typeof v665 === 'boolean')) fail(p + ".sameTids", "a boolean", v665);
 	}
 	if (o.strict) {
-		for (const v627 of Object.keys(v620)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v627)) fail(p + '.' + v627, 'not there (not in the schema)', v620[v627]);
+		for (const v666 of Object.keys(v659)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v666)) fail(p + '.' + v666, 'not there (not in the schema)', v659[v666]);
 		}
 	}
 }
@@ -3392,16 +3577,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v628 = v as Record<string, unknown>;
-	const v629 = v628["op"];
-	if (v629 === undefined) fail(p + ".op", 'present', undefined);
-	if (v629 !== "kill") fail(p + ".op", "\"kill\"", v629);
-	const v630 = v628["pid"];
-	if (v630 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v630, p + ".pid", o, d + 1);
+	const v667 = v as Record<string, unknown>;
+	const v668 = v667["op"];
+	if (v668 === undefined) fail(p + ".op", 'present', undefined);
+	if (v668 !== "kill") fail(p + ".op", "\"kill\"", v668);
+	const v669 = v667["pid"];
+	if (v669 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v669, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v631 of Object.keys(v628)) {
-			if (!(["op","pid"] as readonly string[]).includes(v631)) fail(p + '.' + v631, 'not there (not in the schema)', v628[v631]);
+		for (const v670 of Object.keys(v667)) {
+			if (!(["op","pid"] as readonly string[]).includes(v670)) fail(p + '.' + v670, 'not there (not in the schema)', v667[v670]);
 		}
 	}
 }
@@ -3409,43 +3594,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v632 = v as Record<string, unknown>;
-	const v633 = v632["op"];
-	if (v633 === undefined) fail(p + ".op", 'present', undefined);
-	if (v633 !== "step") fail(p + ".op", "\"step\"", v633);
-	const v634 = v632["pid"];
-	if (v634 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v634, p + ".pid", o, d + 1);
-	const v635 = v632["tid"];
-	if (v635 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v635, p + ".tid", o, d + 1);
-	const v636 = v632["line"];
-	if (v636 === undefined) {
-		if (o.fill) v632["line"] = false;
+	const v671 = v as Record<string, unknown>;
+	const v672 = v671["op"];
+	if (v672 === undefined) fail(p + ".op", 'present', undefined);
+	if (v672 !== "step") fail(p + ".op", "\"step\"", v672);
+	const v673 = v671["pid"];
+	if (v673 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v673, p + ".pid", o, d + 1);
+	const v674 = v671["tid"];
+	if (v674 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v674, p + ".tid", o, d + 1);
+	const v675 = v671["line"];
+	if (v675 === undefined) {
+		if (o.fill) v671["line"] = false;
 	} else {
-		if (!(typeof v636 === 'boolean')) fail(p + ".line", "a boolean", v636);
+		if (!(typeof v675 === 'boolean')) fail(p + ".line", "a boolean", v675);
 	}
-	const v637 = v632["into"];
-	if (v637 === undefined) {
-		if (o.fill) v632["into"] = false;
+	const v676 = v671["into"];
+	if (v676 === undefined) {
+		if (o.fill) v671["into"] = false;
 	} else {
-		if (!(typeof v637 === 'boolean')) fail(p + ".into", "a boolean", v637);
+		if (!(typeof v676 === 'boolean')) fail(p + ".into", "a boolean", v676);
 	}
-	const v638 = v632["out"];
-	if (v638 === undefined) {
-		if (o.fill) v632["out"] = false;
+	const v677 = v671["out"];
+	if (v677 === undefined) {
+		if (o.fill) v671["out"] = false;
 	} else {
-		if (!(typeof v638 === 'boolean')) fail(p + ".out", "a boolean", v638);
+		if (!(typeof v677 === 'boolean')) fail(p + ".out", "a boolean", v677);
 	}
-	const v639 = v632["alone"];
-	if (v639 === undefined) {
-		if (o.fill) v632["alone"] = false;
+	const v678 = v671["alone"];
+	if (v678 === undefined) {
+		if (o.fill) v671["alone"] = false;
 	} else {
-		if (!(typeof v639 === 'boolean')) fail(p + ".alone", "a boolean", v639);
+		if (!(typeof v678 === 'boolean')) fail(p + ".alone", "a boolean", v678);
 	}
 	if (o.strict) {
-		for (const v640 of Object.keys(v632)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v640)) fail(p + '.' + v640, 'not there (not in the schema)', v632[v640]);
+		for (const v679 of Object.keys(v671)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v679)) fail(p + '.' + v679, 'not there (not in the schema)', v671[v679]);
 		}
 	}
 }
@@ -3453,19 +3638,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v641 = v as Record<string, unknown>;
-	const v642 = v641["op"];
-	if (v642 === undefined) fail(p + ".op", 'present', undefined);
-	if (v642 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v642);
-	const v643 = v641["pid"];
-	if (v643 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v643, p + ".pid", o, d + 1);
-	const v644 = v641["addr"];
-	if (v644 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v644, p + ".addr", o, d + 1);
+	const v680 = v as Record<string, unknown>;
+	const v681 = v680["op"];
+	if (v681 === undefined) fail(p + ".op", 'present', undefined);
+	if (v681 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v681);
+	const v682 = v680["pid"];
+	if (v682 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v682, p + ".pid", o, d + 1);
+	const v683 = v680["addr"];
+	if (v683 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v683, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v645 of Object.keys(v641)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v645)) fail(p + '.' + v645, 'not there (not in the schema)', v641[v645]);
+		for (const v684 of Object.keys(v680)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v684)) fail(p + '.' + v684, 'not there (not in the schema)', v680[v684]);
 		}
 	}
 }
@@ -3473,19 +3658,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v646 = v as Record<string, unknown>;
-	const v647 = v646["op"];
-	if (v647 === undefined) fail(p + ".op", 'present', undefined);
-	if (v647 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v647);
-	const v648 = v646["pid"];
-	if (v648 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v648, p + ".pid", o, d + 1);
-	const v649 = v646["addr"];
-	if (v649 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v649, p + ".addr", o, d + 1);
+	const v685 = v as Record<string, unknown>;
+	const v686 = v685["op"];
+	if (v686 === undefined) fail(p + ".op", 'present', undefined);
+	if (v686 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v686);
+	const v687 = v685["pid"];
+	if (v687 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v687, p + ".pid", o, d + 1);
+	const v688 = v685["addr"];
+	if (v688 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v688, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v650 of Object.keys(v646)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v650)) fail(p + '.' + v650, 'not there (not in the schema)', v646[v650]);
+		for (const v689 of Object.keys(v685)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v689)) fail(p + '.' + v689, 'not there (not in the schema)', v685[v689]);
 		}
 	}
 }
@@ -3493,27 +3678,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v651 = v as Record<string, unknown>;
-	const v652 = v651["op"];
-	if (v652 === undefined) fail(p + ".op", 'present', undefined);
-	if (v652 !== "setRegs") fail(p + ".op", "\"setRegs\"", v652);
-	const v653 = v651["pid"];
-	if (v653 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v653, p + ".pid", o, d + 1);
-	const v654 = v651["tid"];
-	if (v654 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v654, p + ".tid", o, d + 1);
-	const v655 = v651["regs"];
-	if (v655 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v655))) fail(p + ".regs", "an object", v655);
-	const v656 = v655 as Record<string, unknown>;
-	for (const v657 of Object.keys(v656)) {
-		if (([] as readonly string[]).includes(v657)) continue;
-		checkHex(v656[v657], p + ".regs" + '.' + v657, o, d + 1);
+	const v690 = v as Record<string, unknown>;
+	const v691 = v690["op"];
+	if (v691 === undefined) fail(p + ".op", 'present', undefined);
+	if (v691 !== "setRegs") fail(p + ".op", "\"setRegs\"", v691);
+	const v692 = v690["pid"];
+	if (v692 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v692, p + ".pid", o, d + 1);
+	const v693 = v690["tid"];
+	if (v693 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v693, p + ".tid", o, d + 1);
+	const v694 = v690["regs"];
+	if (v694 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v694))) fail(p + ".regs", "an object", v694);
+	const v695 = v694 as Record<string, unknown>;
+	for (const v696 of Object.keys(v695)) {
+		if (([] as readonly string[]).includes(v696)) continue;
+		checkHex(v695[v696], p + ".regs" + '.' + v696, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v658 of Object.keys(v651)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v658)) fail(p + '.' + v658, 'not there (not in the schema)', v651[v658]);
+		for (const v697 of Object.keys(v690)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v697)) fail(p + '.' + v697, 'not there (not in the schema)', v690[v697]);
 		}
 	}
 }
@@ -3521,13 +3706,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v659 = v as Record<string, unknown>;
-	const v660 = v659["op"];
-	if (v660 === undefined) fail(p + ".op", 'present', undefined);
-	if (v660 !== "ping") fail(p + ".op", "\"ping\"", v660);
+	const v698 = v as Record<string, unknown>;
+	const v699 = v698["op"];
+	if (v699 === undefined) fail(p + ".op", 'present', undefined);
+	if (v699 !== "ping") fail(p + ".op", "\"ping\"", v699);
 	if (o.strict) {
-		for (const v661 of Object.keys(v659)) {
-			if (!(["op"] as readonly string[]).includes(v661)) fail(p + '.' + v661, 'not there (not in the schema)', v659[v661]);
+		for (const v700 of Object.keys(v698)) {
+			if (!(["op"] as readonly string[]).includes(v700)) fail(p + '.' + v700, 'not there (not in the schema)', v698[v700]);
 		}
 	}
 }
@@ -3535,29 +3720,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v662 = v as Record<string, unknown>;
-	const v663 = v662["op"];
-	if (v663 === undefined) fail(p + ".op", 'present', undefined);
-	if (v663 !== "stack") fail(p + ".op", "\"stack\"", v663);
-	const v664 = v662["pid"];
-	if (v664 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v664, p + ".pid", o, d + 1);
-	const v665 = v662["tid"];
-	if (v665 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v665 === 'number' && Number.isInteger(v665))) fail(p + ".tid", "an integer", v665);
-	if (typeof v665 === 'number' && v665 < 0) fail(p + ".tid", ">= 0", v665);
-	if (typeof v665 === 'number' && v665 > 2147483647) fail(p + ".tid", "<= 2147483647", v665);
-	const v666 = v662["maxFrames"];
-	if (v666 === undefined) {
-		if (o.fill) v662["maxFrames"] = 0;
+	const v701 = v as Record<string, unknown>;
+	const v702 = v701["op"];
+	if (v702 === undefined) fail(p + ".op", 'present', undefined);
+	if (v702 !== "stack") fail(p + ".op", "\"stack\"", v702);
+	const v703 = v701["pid"];
+	if (v703 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v703, p + ".pid", o, d + 1);
+	const v704 = v701["tid"];
+	if (v704 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v704 === 'number' && Number.isInteger(v704))) fail(p + ".tid", "an integer", v704);
+	if (typeof v704 === 'number' && v704 < 0) fail(p + ".tid", ">= 0", v704);
+	if (typeof v704 === 'number' && v704 > 2147483647) fail(p + ".tid", "<= 2147483647", v704);
+	const v705 = v701["maxFrames"];
+	if (v705 === undefined) {
+		if (o.fill) v701["maxFrames"] = 0;
 	} else {
-		if (!(typeof v666 === 'number' && Number.isInteger(v666))) fail(p + ".maxFrames", "an integer", v666);
-		if (typeof v666 === 'number' && v666 < 0) fail(p + ".maxFrames", ">= 0", v666);
-		if (typeof v666 === 'number' && v666 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v666);
+		if (!(typeof v705 === 'number' && Number.isInteger(v705))) fail(p + ".maxFrames", "an integer", v705);
+		if (typeof v705 === 'number' && v705 < 0) fail(p + ".maxFrames", ">= 0", v705);
+		if (typeof v705 === 'number' && v705 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v705);
 	}
 	if (o.strict) {
-		for (const v667 of Object.keys(v662)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v667)) fail(p + '.' + v667, 'not there (not in the schema)', v662[v667]);
+		for (const v706 of Object.keys(v701)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v706)) fail(p + '.' + v706, 'not there (not in the schema)', v701[v706]);
 		}
 	}
 }
@@ -3565,34 +3750,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v668 = v as Record<string, unknown>;
-	const v669 = v668["op"];
-	if (v669 === undefined) fail(p + ".op", 'present', undefined);
-	if (v669 !== "symbols") fail(p + ".op", "\"symbols\"", v669);
-	const v670 = v668["pid"];
-	if (v670 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v670, p + ".pid", o, d + 1);
-	const v671 = v668["function"];
-	if (v671 !== undefined) {
-		if (!(typeof v671 === 'string')) fail(p + ".function", "a string", v671);
+	const v707 = v as Record<string, unknown>;
+	const v708 = v707["op"];
+	if (v708 === undefined) fail(p + ".op", 'present', undefined);
+	if (v708 !== "symbols") fail(p + ".op", "\"symbols\"", v708);
+	const v709 = v707["pid"];
+	if (v709 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v709, p + ".pid", o, d + 1);
+	const v710 = v707["function"];
+	if (v710 !== undefined) {
+		if (!(typeof v710 === 'string')) fail(p + ".function", "a string", v710);
 	}
-	const v672 = v668["file"];
-	if (v672 !== undefined) {
-		if (!(typeof v672 === 'string')) fail(p + ".file", "a string", v672);
+	const v711 = v707["file"];
+	if (v711 !== undefined) {
+		if (!(typeof v711 === 'string')) fail(p + ".file", "a string", v711);
 	}
-	const v673 = v668["line"];
-	if (v673 !== undefined) {
-		if (!(typeof v673 === 'number' && Number.isInteger(v673))) fail(p + ".line", "an integer", v673);
-		if (typeof v673 === 'number' && v673 < 1) fail(p + ".line", ">= 1", v673);
-		if (typeof v673 === 'number' && v673 > 2147483647) fail(p + ".line", "<= 2147483647", v673);
+	const v712 = v707["line"];
+	if (v712 !== undefined) {
+		if (!(typeof v712 === 'number' && Number.isInteger(v712))) fail(p + ".line", "an integer", v712);
+		if (typeof v712 === 'number' && v712 < 1) fail(p + ".line", ">= 1", v712);
+		if (typeof v712 === 'number' && v712 > 2147483647) fail(p + ".line", "<= 2147483647", v712);
 	}
-	const v674 = v668["addr"];
-	if (v674 !== undefined) {
-		checkHex(v674, p + ".addr", o, d + 1);
+	const v713 = v707["addr"];
+	if (v713 !== undefined) {
+		checkHex(v713, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v675 of Object.keys(v668)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v675)) fail(p + '.' + v675, 'not there (not in the schema)', v668[v675]);
+		for (const v714 of Object.keys(v707)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v714)) fail(p + '.' + v714, 'not there (not in the schema)', v707[v714]);
 		}
 	}
 }
@@ -3600,180 +3785,32 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v676 = v as Record<string, unknown>;
-	const v677 = v676["op"];
-	if (v677 === undefined) fail(p + ".op", 'present', undefined);
-	if (v677 !== "locals") fail(p + ".op", "\"locals\"", v677);
-	const v678 = v676["pid"];
-	if (v678 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v678, p + ".pid", o, d + 1);
-	const v679 = v676["tid"];
-	if (v679 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v679, p + ".tid", o, d + 1);
-	const v680 = v676["frame"];
-	if (v680 === undefined) {
-		if (o.fill) v676["frame"] = 0;
+	const v715 = v as Record<string, unknown>;
+	const v716 = v715["op"];
+	if (v716 === undefined) fail(p + ".op", 'present', undefined);
+	if (v716 !== "locals") fail(p + ".op", "\"locals\"", v716);
+	const v717 = v715["pid"];
+	if (v717 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v717, p + ".pid", o, d + 1);
+	const v718 = v715["tid"];
+	if (v718 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v718, p + ".tid", o, d + 1);
+	const v719 = v715["frame"];
+	if (v719 === undefined) {
+		if (o.fill) v715["frame"] = 0;
 	} else {
-		if (!(typeof v680 === 'number' && Number.isInteger(v680))) fail(p + ".frame", "an integer", v680);
-		if (typeof v680 === 'number' && v680 < 0) fail(p + ".frame", ">= 0", v680);
-		if (typeof v680 === 'number' && v680 > 254) fail(p + ".frame", "<= 254", v680);
+		if (!(typeof v719 === 'number' && Number.isInteger(v719))) fail(p + ".frame", "an integer", v719);
+		if (typeof v719 === 'number' && v719 < 0) fail(p + ".frame", ">= 0", v719);
+		if (typeof v719 === 'number' && v719 > 254) fail(p + ".frame", "<= 254", v719);
 	}
 	if (o.strict) {
-		for (const v681 of Object.keys(v676)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v681)) fail(p + '.' + v681, 'not there (not in the schema)', v676[v681]);
+		for (const v720 of Object.keys(v715)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v720)) fail(p + '.' + v720, 'not there (not in the schema)', v715[v720]);
 		}
 	}
 }
 
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v682 = v as Record<string, unknown>;
-	const v683 = v682["type"];
-	if (v683 === undefined) fail(p + ".type", 'present', undefined);
-	if (v683 !== "event") fail(p + ".type", "\"event\"", v683);
-	const v684 = v682["event"];
-	if (v684 === undefined) fail(p + ".event", 'present', undefined);
-	if (v684 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v684);
-	const v685 = v682["pid"];
-	if (v685 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v685, p + ".pid", o, d + 1);
-	const v686 = v682["tid"];
-	if (v686 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v686, p + ".tid", o, d + 1);
-	if (o.strict) {
-		for (const v687 of Object.keys(v682)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v687)) fail(p + '.' + v687, 'not there (not in the schema)', v682[v687]);
-		}
-	}
-}
-
-function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v688 = v as Record<string, unknown>;
-	const v689 = v688["type"];
-	if (v689 === undefined) fail(p + ".type", 'present', undefined);
-	if (v689 !== "event") fail(p + ".type", "\"event\"", v689);
-	const v690 = v688["event"];
-	if (v690 === undefined) fail(p + ".event", 'present', undefined);
-	if (v690 !== "threadExited") fail(p + ".event", "\"threadExited\"", v690);
-	const v691 = v688["pid"];
-	if (v691 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v691, p + ".pid", o, d + 1);
-	const v692 = v688["tid"];
-	if (v692 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v692, p + ".tid", o, d + 1);
-	if (o.strict) {
-		for (const v693 of Object.keys(v688)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v693)) fail(p + '.' + v693, 'not there (not in the schema)', v688[v693]);
-		}
-	}
-}
-
-function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v694 = v as Record<string, unknown>;
-	const v695 = v694["type"];
-	if (v695 === undefined) fail(p + ".type", 'present', undefined);
-	if (v695 !== "event") fail(p + ".type", "\"event\"", v695);
-	const v696 = v694["event"];
-	if (v696 === undefined) fail(p + ".event", 'present', undefined);
-	if (v696 !== "stopped") fail(p + ".event", "\"stopped\"", v696);
-	const v697 = v694["pid"];
-	if (v697 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v697, p + ".pid", o, d + 1);
-	const v698 = v694["tid"];
-	if (v698 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v698, p + ".tid", o, d + 1);
-	const v699 = v694["reason"];
-	if (v699 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v699 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v699)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v699);
-	const v700 = v694["signal"];
-	if (v700 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v700 === 'number' && Number.isInteger(v700))) fail(p + ".signal", "an integer", v700);
-	if (typeof v700 === 'number' && v700 < 0) fail(p + ".signal", ">= 0", v700);
-	if (typeof v700 === 'number' && v700 > 64) fail(p + ".signal", "<= 64", v700);
-	const v701 = v694["pc"];
-	if (v701 !== undefined) {
-		checkHex(v701, p + ".pc", o, d + 1);
-	}
-	const v702 = v694["addr"];
-	if (v702 !== undefined) {
-		checkHex(v702, p + ".addr", o, d + 1);
-	}
-	if (o.strict) {
-		for (const v703 of Object.keys(v694)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v703)) fail(p + '.' + v703, 'not there (not in the schema)', v694[v703]);
-		}
-	}
-}
-
-function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v704 = v as Record<string, unknown>;
-	const v705 = v704["type"];
-	if (v705 === undefined) fail(p + ".type", 'present', undefined);
-	if (v705 !== "event") fail(p + ".type", "\"event\"", v705);
-	const v706 = v704["event"];
-	if (v706 === undefined) fail(p + ".event", 'present', undefined);
-	if (v706 !== "signal") fail(p + ".event", "\"signal\"", v706);
-	const v707 = v704["pid"];
-	if (v707 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v707, p + ".pid", o, d + 1);
-	const v708 = v704["tid"];
-	if (v708 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v708, p + ".tid", o, d + 1);
-	const v709 = v704["signal"];
-	if (v709 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v709 === 'number' && Number.isInteger(v709))) fail(p + ".signal", "an integer", v709);
-	if (typeof v709 === 'number' && v709 < 1) fail(p + ".signal", ">= 1", v709);
-	if (typeof v709 === 'number' && v709 > 64) fail(p + ".signal", "<= 64", v709);
-	const v710 = v704["passed"];
-	if (v710 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v710 === 'boolean')) fail(p + ".passed", "a boolean", v710);
-	if (o.strict) {
-		for (const v711 of Object.keys(v704)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v711)) fail(p + '.' + v711, 'not there (not in the schema)', v704[v711]);
-		}
-	}
-}
-
-function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
-	depth(d, p);
-	if (!(isObject(v))) fail(p, "an object", v);
-	const v712 = v as Record<string, unknown>;
-	const v713 = v712["type"];
-	if (v713 === undefined) fail(p + ".type", 'present', undefined);
-	if (v713 !== "event") fail(p + ".type", "\"event\"", v713);
-	const v714 = v712["event"];
-	if (v714 === undefined) fail(p + ".event", 'present', undefined);
-	if (v714 !== "childProcess") fail(p + ".event", "\"childProcess\"", v714);
-	const v715 = v712["pid"];
-	if (v715 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v715, p + ".pid", o, d + 1);
-	const v716 = v712["tid"];
-	if (v716 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v716, p + ".tid", o, d + 1);
-	const v717 = v712["child"];
-	if (v717 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v717, p + ".child", o, d + 1);
-	const v718 = v712["kind"];
-	if (v718 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v718 !== 'string' || !["fork","vfork","clone"].includes(v718)) fail(p + ".kind", "one of fork|vfork|clone", v718);
-	const v719 = v712["detached"];
-	if (v719 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v719 === 'boolean')) fail(p + ".detached", "a boolean", v719);
-	if (o.strict) {
-		for (const v720 of Object.keys(v712)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v720)) fail(p + '.' + v720, 'not there (not in the schema)', v712[v720]);
-		}
-	}
-}
-
-function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v721 = v as Record<string, unknown>;
@@ -3782,19 +3819,167 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	if (v722 !== "event") fail(p + ".type", "\"event\"", v722);
 	const v723 = v721["event"];
 	if (v723 === undefined) fail(p + ".event", 'present', undefined);
-	if (v723 !== "exec") fail(p + ".event", "\"exec\"", v723);
+	if (v723 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v723);
 	const v724 = v721["pid"];
 	if (v724 === undefined) fail(p + ".pid", 'present', undefined);
 	checkPid(v724, p + ".pid", o, d + 1);
 	const v725 = v721["tid"];
 	if (v725 === undefined) fail(p + ".tid", 'present', undefined);
 	checkPid(v725, p + ".tid", o, d + 1);
-	const v726 = v721["path"];
-	if (v726 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v726 === 'string')) fail(p + ".path", "a string", v726);
 	if (o.strict) {
-		for (const v727 of Object.keys(v721)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v727)) fail(p + '.' + v727, 'not there (not in the schema)', v721[v727]);
+		for (const v726 of Object.keys(v721)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v726)) fail(p + '.' + v726, 'not there (not in the schema)', v721[v726]);
+		}
+	}
+}
+
+function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v727 = v as Record<string, unknown>;
+	const v728 = v727["type"];
+	if (v728 === undefined) fail(p + ".type", 'present', undefined);
+	if (v728 !== "event") fail(p + ".type", "\"event\"", v728);
+	const v729 = v727["event"];
+	if (v729 === undefined) fail(p + ".event", 'present', undefined);
+	if (v729 !== "threadExited") fail(p + ".event", "\"threadExited\"", v729);
+	const v730 = v727["pid"];
+	if (v730 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v730, p + ".pid", o, d + 1);
+	const v731 = v727["tid"];
+	if (v731 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v731, p + ".tid", o, d + 1);
+	if (o.strict) {
+		for (const v732 of Object.keys(v727)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v732)) fail(p + '.' + v732, 'not there (not in the schema)', v727[v732]);
+		}
+	}
+}
+
+function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v733 = v as Record<string, unknown>;
+	const v734 = v733["type"];
+	if (v734 === undefined) fail(p + ".type", 'present', undefined);
+	if (v734 !== "event") fail(p + ".type", "\"event\"", v734);
+	const v735 = v733["event"];
+	if (v735 === undefined) fail(p + ".event", 'present', undefined);
+	if (v735 !== "stopped") fail(p + ".event", "\"stopped\"", v735);
+	const v736 = v733["pid"];
+	if (v736 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v736, p + ".pid", o, d + 1);
+	const v737 = v733["tid"];
+	if (v737 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v737, p + ".tid", o, d + 1);
+	const v738 = v733["reason"];
+	if (v738 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v738 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v738)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v738);
+	const v739 = v733["signal"];
+	if (v739 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v739 === 'number' && Number.isInteger(v739))) fail(p + ".signal", "an integer", v739);
+	if (typeof v739 === 'number' && v739 < 0) fail(p + ".signal", ">= 0", v739);
+	if (typeof v739 === 'number' && v739 > 64) fail(p + ".signal", "<= 64", v739);
+	const v740 = v733["pc"];
+	if (v740 !== undefined) {
+		checkHex(v740, p + ".pc", o, d + 1);
+	}
+	const v741 = v733["addr"];
+	if (v741 !== undefined) {
+		checkHex(v741, p + ".addr", o, d + 1);
+	}
+	if (o.strict) {
+		for (const v742 of Object.keys(v733)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v742)) fail(p + '.' + v742, 'not there (not in the schema)', v733[v742]);
+		}
+	}
+}
+
+function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v743 = v as Record<string, unknown>;
+	const v744 = v743["type"];
+	if (v744 === undefined) fail(p + ".type", 'present', undefined);
+	if (v744 !== "event") fail(p + ".type", "\"event\"", v744);
+	const v745 = v743["event"];
+	if (v745 === undefined) fail(p + ".event", 'present', undefined);
+	if (v745 !== "signal") fail(p + ".event", "\"signal\"", v745);
+	const v746 = v743["pid"];
+	if (v746 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v746, p + ".pid", o, d + 1);
+	const v747 = v743["tid"];
+	if (v747 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v747, p + ".tid", o, d + 1);
+	const v748 = v743["signal"];
+	if (v748 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v748 === 'number' && Number.isInteger(v748))) fail(p + ".signal", "an integer", v748);
+	if (typeof v748 === 'number' && v748 < 1) fail(p + ".signal", ">= 1", v748);
+	if (typeof v748 === 'number' && v748 > 64) fail(p + ".signal", "<= 64", v748);
+	const v749 = v743["passed"];
+	if (v749 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v749 === 'boolean')) fail(p + ".passed", "a boolean", v749);
+	if (o.strict) {
+		for (const v750 of Object.keys(v743)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v750)) fail(p + '.' + v750, 'not there (not in the schema)', v743[v750]);
+		}
+	}
+}
+
+function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v751 = v as Record<string, unknown>;
+	const v752 = v751["type"];
+	if (v752 === undefined) fail(p + ".type", 'present', undefined);
+	if (v752 !== "event") fail(p + ".type", "\"event\"", v752);
+	const v753 = v751["event"];
+	if (v753 === undefined) fail(p + ".event", 'present', undefined);
+	if (v753 !== "childProcess") fail(p + ".event", "\"childProcess\"", v753);
+	const v754 = v751["pid"];
+	if (v754 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v754, p + ".pid", o, d + 1);
+	const v755 = v751["tid"];
+	if (v755 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v755, p + ".tid", o, d + 1);
+	const v756 = v751["child"];
+	if (v756 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v756, p + ".child", o, d + 1);
+	const v757 = v751["kind"];
+	if (v757 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v757 !== 'string' || !["fork","vfork","clone"].includes(v757)) fail(p + ".kind", "one of fork|vfork|clone", v757);
+	const v758 = v751["detached"];
+	if (v758 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v758 === 'boolean')) fail(p + ".detached", "a boolean", v758);
+	if (o.strict) {
+		for (const v759 of Object.keys(v751)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v759)) fail(p + '.' + v759, 'not there (not in the schema)', v751[v759]);
+		}
+	}
+}
+
+function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v760 = v as Record<string, unknown>;
+	const v761 = v760["type"];
+	if (v761 === undefined) fail(p + ".type", 'present', undefined);
+	if (v761 !== "event") fail(p + ".type", "\"event\"", v761);
+	const v762 = v760["event"];
+	if (v762 === undefined) fail(p + ".event", 'present', undefined);
+	if (v762 !== "exec") fail(p + ".event", "\"exec\"", v762);
+	const v763 = v760["pid"];
+	if (v763 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v763, p + ".pid", o, d + 1);
+	const v764 = v760["tid"];
+	if (v764 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v764, p + ".tid", o, d + 1);
+	const v765 = v760["path"];
+	if (v765 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v765 === 'string')) fail(p + ".path", "a string", v765);
+	if (o.strict) {
+		for (const v766 of Object.keys(v760)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v766)) fail(p + '.' + v766, 'not there (not in the schema)', v760[v766]);
 		}
 	}
 }
@@ -3802,32 +3987,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v728 = v as Record<string, unknown>;
-	const v729 = v728["type"];
-	if (v729 === undefined) fail(p + ".type", 'present', undefined);
-	if (v729 !== "event") fail(p + ".type", "\"event\"", v729);
-	const v730 = v728["event"];
-	if (v730 === undefined) fail(p + ".event", 'present', undefined);
-	if (v730 !== "exited") fail(p + ".event", "\"exited\"", v730);
-	const v731 = v728["pid"];
-	if (v731 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v731, p + ".pid", o, d + 1);
-	const v732 = v728["exitCode"];
-	if (v732 !== undefined) {
-		if (!(typeof v732 === 'number' && Number.isInteger(v732))) fail(p + ".exitCode", "an integer", v732);
-		if (typeof v732 === 'number' && v732 < 0) fail(p + ".exitCode", ">= 0", v732);
-		if (typeof v732 === 'number' && v732 > 255) fail(p + ".exitCode", "<= 255", v732);
+	const v767 = v as Record<string, unknown>;
+	const v768 = v767["type"];
+	if (v768 === undefined) fail(p + ".type", 'present', undefined);
+	if (v768 !== "event") fail(p + ".type", "\"event\"", v768);
+	const v769 = v767["event"];
+	if (v769 === undefined) fail(p + ".event", 'present', undefined);
+	if (v769 !== "exited") fail(p + ".event", "\"exited\"", v769);
+	const v770 = v767["pid"];
+	if (v770 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v770, p + ".pid", o, d + 1);
+	const v771 = v767["exitCode"];
+	if (v771 !== undefined) {
+		if (!(typeof v771 === 'number' && Number.isInteger(v771))) fail(p + ".exitCode", "an integer", v771);
+		if (typeof v771 === 'number' && v771 < 0) fail(p + ".exitCode", ">= 0", v771);
+		if (typeof v771 === 'number' && v771 > 255) fail(p + ".exitCode", "<= 255", v771);
 	}
-	const v733 = v728["signal"];
-	if (v733 !== undefined) {
-		if (!(typeof v733 === 'number' && Number.isInteger(v733))) fail(p + ".signal", "an integer", v733);
-		if (typeof v733 === 'number' && v733 < 1) fail(p + ".signal", ">= 1", v733);
-		if (typeof v733 === 'number' && v733 > 64) fail(p + ".signal", "<= 64", v733);
+	const v772 = v767["signal"];
+	if (v772 !== undefined) {
+		if (!(typeof v772 === 'number' && Number.isInteger(v772))) fail(p + ".signal", "an integer", v772);
+		if (typeof v772 === 'number' && v772 < 1) fail(p + ".signal", ">= 1", v772);
+		if (typeof v772 === 'number' && v772 > 64) fail(p + ".signal", "<= 64", v772);
 	}
-	if (v728["exitCode"] === undefined && v728["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v767["exitCode"] === undefined && v767["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v734 of Object.keys(v728)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v734)) fail(p + '.' + v734, 'not there (not in the schema)', v728[v734]);
+		for (const v773 of Object.keys(v767)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v773)) fail(p + '.' + v773, 'not there (not in the schema)', v767[v773]);
 		}
 	}
 }
@@ -3861,6 +4046,8 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	frameVars: (v, o) => run<BodyByOp['frameVars']>(checkFrameVarsBody, v, 'frameVars', o),
 	typeInfo: (v, o) => run<BodyByOp['typeInfo']>(checkTypeInfoBody, v, 'typeInfo', o),
 	typedValue: (v, o) => run<BodyByOp['typedValue']>(checkTypedValueBody, v, 'typedValue', o),
+	globalNames: (v, o) => run<BodyByOp['globalNames']>(checkGlobalNamesBody, v, 'globalNames', o),
+	fileScope: (v, o) => run<BodyByOp['fileScope']>(checkFileScopeBody, v, 'fileScope', o),
 	stop: (v, o) => run<BodyByOp['stop']>(checkStopBody, v, 'stop', o),
 	resume: (v, o) => run<BodyByOp['resume']>(checkPidBody, v, 'resume', o),
 	freeze: (v, o) => run<BodyByOp['freeze']>(checkFreezeBody, v, 'freeze', o),
@@ -3897,6 +4084,8 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	frameVars: (v, o) => run<RequestByOp['frameVars'] & { op: 'frameVars' }>(checkRequestFrameVars, v, 'request', o),
 	typeInfo: (v, o) => run<RequestByOp['typeInfo'] & { op: 'typeInfo' }>(checkRequestTypeInfo, v, 'request', o),
 	typedValue: (v, o) => run<RequestByOp['typedValue'] & { op: 'typedValue' }>(checkRequestTypedValue, v, 'request', o),
+	globalNames: (v, o) => run<RequestByOp['globalNames'] & { op: 'globalNames' }>(checkRequestGlobalNames, v, 'request', o),
+	fileScope: (v, o) => run<RequestByOp['fileScope'] & { op: 'fileScope' }>(checkRequestFileScope, v, 'request', o),
 	stop: (v, o) => run<RequestByOp['stop'] & { op: 'stop' }>(checkRequestStop, v, 'request', o),
 	resume: (v, o) => run<RequestByOp['resume'] & { op: 'resume' }>(checkRequestResume, v, 'request', o),
 	freeze: (v, o) => run<RequestByOp['freeze'] & { op: 'freeze' }>(checkRequestFreeze, v, 'request', o),
@@ -3969,6 +4158,8 @@ export const defValidators = {
 	TypeLayout: (v: unknown, o?: CheckOptions, path = 'TypeLayout'): TypeLayout => run<TypeLayout>(checkTypeLayout, v, path, o),
 	TypeInfoBody: (v: unknown, o?: CheckOptions, path = 'TypeInfoBody'): TypeInfoBody => run<TypeInfoBody>(checkTypeInfoBody, v, path, o),
 	TypedValueBody: (v: unknown, o?: CheckOptions, path = 'TypedValueBody'): TypedValueBody => run<TypedValueBody>(checkTypedValueBody, v, path, o),
+	GlobalNamesBody: (v: unknown, o?: CheckOptions, path = 'GlobalNamesBody'): GlobalNamesBody => run<GlobalNamesBody>(checkGlobalNamesBody, v, path, o),
+	FileScopeBody: (v: unknown, o?: CheckOptions, path = 'FileScopeBody'): FileScopeBody => run<FileScopeBody>(checkFileScopeBody, v, path, o),
 	GlobalBody: (v: unknown, o?: CheckOptions, path = 'GlobalBody'): GlobalBody => run<GlobalBody>(checkGlobalBody, v, path, o),
 	PidBody: (v: unknown, o?: CheckOptions, path = 'PidBody'): PidBody => run<PidBody>(checkPidBody, v, path, o),
 	AttachBody: (v: unknown, o?: CheckOptions, path = 'AttachBody'): AttachBody => run<AttachBody>(checkAttachBody, v, path, o),

@@ -33,7 +33,15 @@ export interface Breakpoint {
 	/** how many times a thread reached it */
 	hits?: number;
 	/** kind 'data': the watched bytes and whether reads count too */
-	data?: { addr: bigint; len: number; rw: boolean; what: string };
+	data?: {
+		addr: bigint;
+		len: number;
+		rw: boolean;
+		what: string;
+		/** how the watched bytes read (a scalar of the watched type), and what they held at the last look */
+		show?: (b: Buffer) => string;
+		last?: Buffer;
+	};
 }
 
 /** Parse a hit condition; null when it is not one we understand. */
@@ -145,8 +153,14 @@ export class BreakpointTable {
 	}
 
 	/** A data breakpoint (hardware watchpoint) on [addr, addr+len): every thread, new ones too. */
-	async addData(addr: bigint, len: number, rw: boolean, what: string): Promise<Breakpoint> {
-		const bp: Breakpoint = { id: this.nextId++, kind: 'data', addresses: [], verified: false, data: { addr, len, rw, what } };
+	async addData(addr: bigint, len: number, rw: boolean, what: string, show?: (b: Buffer) => string): Promise<Breakpoint> {
+		const bp: Breakpoint = {
+			id: this.nextId++,
+			kind: 'data',
+			addresses: [],
+			verified: false,
+			data: { addr, len, rw, what, ...(show ? { show } : {}) },
+		};
 		try {
 			await this.tracer.request('watch', { pid: this.pid, addr: hexArg(addr), len, rw });
 			bp.addresses.push(addr);

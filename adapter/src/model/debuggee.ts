@@ -24,6 +24,7 @@ import type {
 	ForkInfoBody,
 	RecreateBody,
 	ForkBody,
+	FileScopeBody,
 	FrameVarsBody,
 	LocalVariable,
 	SignalEvent,
@@ -39,6 +40,8 @@ import { rawNumber } from './conditions';
 import { Evaluator } from './expr/eval';
 import { show } from './expr/display';
 import { FrameTarget, type FrameSource } from './expr/frame';
+import { showWatched, watchable, type Watchable } from './expr/watch';
+import { membersOf } from './expr/complete';
 import { TypeTable } from './expr/typetable';
 import type { Node } from './expr/parser';
 import { fromMasks, signalName, toMasks, type SignalTable } from './signals';
@@ -186,6 +189,9 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 	private readonly globalsCache = new Map<string, Promise<Variable[]>>();
 	private readonly globalPlaces = new Map<string, Promise<{ typeId: string; address: bigint } | null>>();
 	private readonly globalMisses = new Set<string>();
+	/** fileScope answers (functions, constants) by name@pc: what was found is kept (until an exec), misses until the program runs */
+	private readonly fileScopes = new Map<string, Promise<FileScopeBody>>();
+	private readonly fileScopeMisses = new Set<string>();
 	/** The program's DWARF types, for expressions (until it execs). */
 	readonly types: TypeTable;
 	private topFrames: Promise<Map<number, Frame>> | null = null;
@@ -362,6 +368,8 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		this.types.forgetMisses();
 		for (const n of this.globalMisses) this.globalPlaces.delete(n);
 		this.globalMisses.clear();
+		for (const n of this.fileScopeMisses) this.fileScopes.delete(n);
+		this.fileScopeMisses.clear();
 		this.topFrames = null;
 	}
 
@@ -458,6 +466,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		this.symbols.forget();
 		this.types.clear();
 		this.globalPlaces.clear();
+		this.fileScopes.clear();
 		this.invalidate();
 		this.entryBreakpoint = null;
 		this.emit('output', 'console', `[process ${this.pid}: thread ${e.tid} called execve: now running ${e.path}]\n`);
@@ -544,14 +553,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		if (e.reason === 'watchpoint' && e.addr) {
 			const addr = BigInt(e.addr);
 			const bps = this.breakpoints.dataAt(addr);
-			const what = bps[0]?.data?.what ?? hex(addr);
-			return {
-				reason: 'data',
-				tid: e.tid,
-				addr,
-				breakpoints: bps,
-				description: `Data breakpoint: ${what} was ${bps[0]?.data?.rw ? 'accessed' : 'written'}`,
-			};
+			return { reason: 'data', tid: e.tid, addr, breakpoints: bps, description: this.dataHit(e.tid, addr, bps) };
 		}
 		if (e.reason === 'breakpoint' && e.addr) {
 			const addr = BigInt(e.addr);
@@ -891,6 +893,30 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		return p;
 	}
 
+	/** The functions and constants called `name` (those of pc's compilation unit first): what a name is when no variable is. */
+	fileScope(name: string, pc?: bigint): Promise<FileScopeBody> {
+		const key = pc === undefined ? name : `${name}@${pc.toString(16)}`;
+		let p = this.fileScopes.get(key);
+		if (!p) {
+			p = this.tracer.request('fileScope', { pid: this.pid, name, ...(pc !== undefined ? { pc: hexArg(pc) } : {}) });
+			p.then(
+				(b) => {
+					if (!b.functions.length && !b.constants.length) this.fileScopeMisses.add(key);
+				},
+				() => this.fileScopes.delete(key),
+			);
+			this.fileScopes.set(key, p);
+		}
+		return p;
+	}
+
+	/** Names of globals, statics, constants and functions starting with prefix (sorted, at most max): completions. */
+	async globalNames(prefix: string, max: number): Promise<{ names: string[]; more: boolean }> {
+		this.requireStopped('globalNames');
+		const b = await this.tracer.request('globalNames', { pid: this.pid, prefix, max });
+		return { names: b.names, more: b.more };
+	}
+
 	/** Where the variables of a frame are, with their types' ids (cached while stopped). */
 	frameVars(tid: number, frame: number): Promise<FrameVarsBody> {
 		this.requireStopped('frameVars');
@@ -960,6 +986,56 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 			variable.pointer = BigInt.asUintN(64, val.v);
 		}
 		return { node, variable };
+	}
+
+	/**
+	 * What a data breakpoint on expression `text` (in frame `frame` of tid;
+	 * null: globals only) would watch: its address and size, or why it
+	 * cannot be watched.
+	 */
+	async watchInfo(tid: number | null, frame: number, text: string): Promise<Watchable> {
+		this.requireStopped('dataBreakpointInfo');
+		const ev = new Evaluator(new FrameTarget(this, tid, frame));
+		const { val } = await ev.evaluate(text);
+		return watchable(ev, val, text.trim());
+	}
+
+	/** A data breakpoint (every thread, new ones too); `show`: its bytes as a value, for the old → new of a hit. */
+	async addDataBreakpoint(addr: bigint, len: number, rw: boolean, what: string, show?: (b: Buffer) => string): Promise<Breakpoint> {
+		const bp = await this.breakpoints.addData(addr, len, rw, what, show);
+		const now = this.memory.readRaw(addr, len);
+		if (bp.data && now.length === len) bp.data.last = now;
+		return bp;
+	}
+
+	/** A data breakpoint's stop, said in one line: what, by which thread, old → new (the old value is from the last look). */
+	private dataHit(tid: number, addr: bigint, bps: Breakpoint[]): string {
+		const data = bps[0]?.data;
+		let thread = String(tid);
+		try {
+			thread = `${fs.readFileSync(`/proc/${this.pid}/task/${tid}/comm`, 'utf8').trim()} (${tid})`;
+		} catch {
+			// the thread is gone: its tid alone
+		}
+		if (!data) return `Data breakpoint at ${hex(addr)} hit by thread ${thread}`;
+		const now = this.memory.readRaw(addr, data.len);
+		const show = (b: Buffer): string => (data.show ?? ((x: Buffer) => showWatched(null, x)))(b);
+		let change = '';
+		if (now.length === data.len) {
+			const was = data.last ? show(data.last) : null;
+			const is = show(now);
+			change = was === null ? `: ${is}` : was === is ? `: ${is} (unchanged)` : `: ${was} → ${is}`;
+			for (const b of bps) if (b.data) b.data.last = now;
+		}
+		return `Data breakpoint: ${data.what} was ${data.rw ? 'accessed' : 'written'} by thread ${thread}${change}`;
+	}
+
+	/** Completions after `base.` / `base->`: the members of base's struct or union (nothing when it is none). */
+	async members(tid: number | null, frame: number, base: string, arrow: boolean): Promise<{ name: string; type: string }[]> {
+		this.requireStopped('completions');
+		const ev = new Evaluator(new FrameTarget(this, tid, frame));
+		const { val } = await ev.evaluate(base);
+		return membersOf(ev, val, arrow);
 	}
 
 	/** A breakpoint condition's truth in the innermost frame of tid. */

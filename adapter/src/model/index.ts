@@ -35,3 +35,5 @@ export { type MemoryRead } from './memory';
 export { signalName } from './signals';
 export { AssignError, encodeScalar, parseRegister, type ScalarKind } from './assign';
 export { ExprError } from './expr/lexer';
+export { scalarType, showWatched } from './expr/watch';
+export { completionContext } from './expr/complete';

@@ -196,7 +196,8 @@ static void type_name_rec(Dwarf_Die *type, struct sb *pre, struct sb *suf, int d
 		type_name_of_ref(type, pre, suf, depth);
 		return;
 	}
-	case DW_TAG_subroutine_type: {
+	case DW_TAG_subroutine_type:
+	case DW_TAG_subprogram: { /* a function's own DIE: its type, "int (int)" */
 		type_name_of_ref(type, pre, suf, depth);
 		struct sb params = { 0 };
 		sb_add(&params, "(");
@@ -235,7 +236,7 @@ char *dwtype_name(Dwarf_Die *type)
 	if (!type)
 		return xstrdup("void");
 	type_name_rec(type, &pre, &suf, 0);
-	if (suf.n && suf.buf[0] == '[' && !(pre.n && pre.buf[pre.n - 1] == '*'))
+	if (suf.n && (suf.buf[0] == '[' || suf.buf[0] == '(') && !(pre.n && pre.buf[pre.n - 1] == '*'))
 		return xprintf("%s %s", pre.buf, suf.buf);
 	return xprintf("%s%s", pre.buf, suf.buf);
 }

@@ -1,10 +1,13 @@
 /* ops_expr.c — what C expressions need from DWARF besides frameVars
  * (ops_symbols.c): type layouts ("typeInfo") and typed memory formatted
- * like locals ("typedValue"), on top of debuginfo/exprtypes.c. */
+ * like locals ("typedValue"), on top of debuginfo/exprtypes.c; file-scope
+ * names by prefix ("globalNames") and functions and constants by name
+ * ("fileScope"), on top of debuginfo/dwnames.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "debuginfo/dwnames.h"
 #include "debuginfo/exprtypes.h"
 #include "ops/ops.h"
 
@@ -57,4 +60,30 @@ int op_typed_value(struct fk_tracer *tr, const struct rq_typed_value *rq, struct
 	jw_kint(body, "pid", rq->pid);
 	return exprtypes_value_json(s, p->pid, rq->type, rq->address, rq->has_bytes ? bytes : NULL, len, rq->count,
 				    rq->name, rq->expr, body, err);
+}
+
+int op_global_names(struct fk_tracer *tr, const struct rq_global_names *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = tr_find_proc(tr, rq->pid);
+	if (!p || !p->session)
+		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "globalNames", "process %d is not attached", (int)rq->pid);
+	if (rq->max < 1 || rq->max > 1000)
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "globalNames", "max: 1 to 1000, not %d", (int)rq->max);
+	struct fk_symbols *s = ops_syms_of(p);
+	if (!s)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "globalNames", "out of memory");
+	jw_kint(body, "pid", rq->pid);
+	return dwnames_json(s, rq->prefix, rq->max, body, err);
+}
+
+int op_file_scope(struct fk_tracer *tr, const struct rq_file_scope *rq, struct jw *body, struct fk_err *err)
+{
+	struct proc *p = tr_find_proc(tr, rq->pid);
+	if (!p || !p->session)
+		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "fileScope", "process %d is not attached", (int)rq->pid);
+	struct fk_symbols *s = ops_syms_of(p);
+	if (!s)
+		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "fileScope", "out of memory");
+	jw_kint(body, "pid", rq->pid);
+	return dwscope_json(s, rq->name, rq->has_pc, rq->pc, body, err);
 }

@@ -715,6 +715,92 @@ static int run_typed_value(struct fk_tracer *tr, const struct jr_value *o, struc
 	return op_typed_value(tr, &rq, body, err);
 }
 
+static int decode_global_names(const struct jr_value *o, struct jr_doc *doc, struct rq_global_names *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	rq->prefix = "";
+	rq->max = 100;
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "globalNames", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		if (rq_key_is(m, "prefix")) {
+			if ((rq_str(m, "globalNames", "prefix", 0, &rq->prefix, err)) < 0)
+				return -1;
+			continue;
+		}
+		if (rq_key_is(m, "max")) {
+			if ((rq_int(m, "globalNames", "max", 1LL, 1000LL, &i64, err) < 0 ? -1 : (rq->max = (int32_t)i64, 0)) < 0)
+				return -1;
+			continue;
+		}
+		return rq_unknown_member(m, "globalNames", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("globalNames", "pid", err);
+	return 0;
+}
+
+static int run_global_names(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_global_names rq;
+	if (decode_global_names(o, doc, &rq, err) < 0)
+		return -1;
+	return op_global_names(tr, &rq, body, err);
+}
+
+static int decode_file_scope(const struct jr_value *o, struct jr_doc *doc, struct rq_file_scope *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "fileScope", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		if (rq_key_is(m, "name")) {
+			if ((rq_str(m, "fileScope", "name", 1, &rq->name, err)) < 0)
+				return -1;
+			seen |= 1u << 1;
+			continue;
+		}
+		if (rq_key_is(m, "pc")) {
+			if ((rq_hex(m, "fileScope", "pc", &rq->pc, err)) < 0)
+				return -1;
+			rq->has_pc = true;
+			continue;
+		}
+		return rq_unknown_member(m, "fileScope", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("fileScope", "pid", err);
+	if (!(seen & (1u << 1)))
+		return rq_missing("fileScope", "name", err);
+	return 0;
+}
+
+static int run_file_scope(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_file_scope rq;
+	if (decode_file_scope(o, doc, &rq, err) < 0)
+		return -1;
+	return op_file_scope(tr, &rq, body, err);
+}
+
 static int decode_stop(const struct jr_value *o, struct jr_doc *doc, struct rq_stop *rq, struct fk_err *err)
 {
 	(void)doc;
@@ -1319,6 +1405,8 @@ const struct op_entry fk_op_table[] = {
 	{"frameVars", run_frame_vars},
 	{"typeInfo", run_type_info},
 	{"typedValue", run_typed_value},
+	{"globalNames", run_global_names},
+	{"fileScope", run_file_scope},
 	{"stop", run_stop},
 	{"resume", run_resume},
 	{"freeze", run_freeze},

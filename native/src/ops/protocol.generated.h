@@ -18,7 +18,7 @@
 struct fk_tracer;
 
 #define FK_PROTOCOL_VERSION 2
-#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"recreate\",\"checkpoint\",\"restore\",\"checkpointDelete\",\"checkpoints\",\"watch\",\"unwatch\",\"global\",\"frameVars\",\"typeInfo\",\"typedValue\",\"stop\",\"resume\",\"freeze\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
+#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"recreate\",\"checkpoint\",\"restore\",\"checkpointDelete\",\"checkpoints\",\"watch\",\"unwatch\",\"global\",\"frameVars\",\"typeInfo\",\"typedValue\",\"globalNames\",\"fileScope\",\"stop\",\"resume\",\"freeze\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
 #define FK_PROTOCOL_EVENTS_JSON "[\"threadCreated\",\"threadExited\",\"stopped\",\"signal\",\"childProcess\",\"exec\",\"exited\"]"
 
 struct rq_hexkv {
@@ -167,6 +167,23 @@ struct rq_typed_value {
 	const char *expr; /* the C expression of the object (children get `expr.x`, `expr[2]`) */
 };
 int op_typed_value(struct fk_tracer *tr, const struct rq_typed_value *rq, struct jw *body, struct fk_err *err);
+
+/* globalNames: Names of a session process's file scope that start with `prefix` (Debug Console completions): globals, file statics, constants and functions of every module's DWARF, and the functions and objects of every module's ELF symbol table; sorted, each once, at most `max`. Names starting with `_` only when `prefix` does. */
+struct rq_global_names {
+	int32_t pid; /* a pid or tid (the library checks it) */
+	const char *prefix;
+	int32_t max;
+};
+int op_global_names(struct fk_tracer *tr, const struct rq_global_names *rq, struct jw *body, struct fk_err *err);
+
+/* fileScope: What a name means at a session process's file scope besides a variable in memory (`global`), for C expressions: the functions called `name` (entry address, module, C type from DWARF — null with only an ELF symbol) and the constants (file-scope variables with DW_AT_const_value and no location: their type and bytes). With `pc`, those of its compilation unit first. */
+struct rq_file_scope {
+	int32_t pid; /* a pid or tid (the library checks it) */
+	const char *name;
+	uint64_t pc;
+	bool has_pc; /* a code address: its compilation unit's function or constant of that name comes first */
+};
+int op_file_scope(struct fk_tracer *tr, const struct rq_file_scope *rq, struct jw *body, struct fk_err *err);
 
 /* stop: Stop every LWP of a session process (all-stop). */
 struct rq_stop {

@@ -16,6 +16,8 @@ export interface ShowTarget {
 	readSome(addr: bigint, n: number): Buffer;
 	/** An object of DWARF type `id` in memory or held in bytes (count > 0: an array of them), formatted natively. */
 	typed(id: string, where: { address: bigint } | { bytes: Buffer }, name: string, expr: string, count?: number): Promise<Variable>;
+	/** "main", "main+4": the function an address is in (null: none known). */
+	symbolAt(addr: bigint): Promise<string | null>;
 }
 
 const MAX_ELEMENTS = 64;
@@ -105,8 +107,17 @@ export async function show(ev: Evaluator, st: ShowTarget, val: Val, expr: string
 	if (t.kind === 'record') return blank(name, t, expr, '{...}');
 	if (t.kind === 'void') return blank(name, t, expr, 'void');
 	if (t.kind === 'function') {
-		const out = blank(name, t, expr, p?.at === 'mem' ? `{${typeName(t)}} 0x${p.addr.toString(16)}` : typeName(t));
-		if (p?.at === 'mem') out.address = p.addr;
+		// gdb's {int (int)} 0x401136 <main>
+		let value = typeName(t);
+		if (p?.at === 'mem') {
+			const sym = await st.symbolAt(p.addr).catch(() => null);
+			value = `{${typeName(t)}} 0x${p.addr.toString(16)}${sym ? ` <${sym}>` : ''}`;
+		}
+		const out = blank(name, t, expr, value);
+		if (p?.at === 'mem') {
+			out.address = p.addr;
+			out.pointer = p.addr;
+		}
 		return out;
 	}
 	let v: bigint | number;
@@ -130,7 +141,10 @@ export async function show(ev: Evaluator, st: ShowTarget, val: Val, expr: string
 		const ptr = BigInt.asUintN(64, BigInt(v));
 		out.pointer = ptr;
 		const target = await ev.resolve(t.target);
-		if (target.kind === 'int' && target.char && target.size === 1 && ptr !== 0n) {
+		if (target.kind === 'function' && ptr !== 0n) {
+			const sym = await st.symbolAt(ptr).catch(() => null);
+			if (sym) out.value += ` <${sym}>`;
+		} else if (target.kind === 'int' && target.char && target.size === 1 && ptr !== 0n) {
 			const b = st.readSome(ptr, 64);
 			const nul = b.indexOf(0);
 			const s = [...(nul >= 0 ? b.subarray(0, nul) : b)].map((c) => esc(c, '"')).join('');

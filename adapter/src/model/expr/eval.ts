@@ -59,6 +59,8 @@ export interface ExprTarget {
 	variable(name: string): Promise<{ type: TypeRef; place: Place } | null>;
 	/** An enumeration constant, as the program's DWARF knows it. */
 	enumerator(name: string): Promise<{ type: EnumType; value: bigint } | null>;
+	/** What else a name is at file scope: a constant only DWARF knows, or a function (its entry); asked last. */
+	fileScope?(name: string): Promise<{ type: TypeRef; place: Place } | null>;
 	/** A register by gdb's name (`rip`, `pc`, `sp`, `eflags`); null: no such register. */
 	register(name: string): Promise<{ value: bigint; type: CType } | null>;
 	/** Exactly n bytes; throws ExprError("cannot read memory at 0x…"). */
@@ -164,6 +166,8 @@ export class Evaluator {
 				if (v) return { type: await this.resolve(v.type), place: v.place };
 				const e = await this.target.enumerator(n.name);
 				if (e) return { type: e.type, place: null, v: e.value };
+				const f = await this.target.fileScope?.(n.name);
+				if (f) return { type: await this.resolve(f.type), place: f.place };
 				// <stdbool.h> and <stddef.h> macros (not in DWARF)
 				if (n.name === 'true' || n.name === 'false') return { type: INT, place: null, v: n.name === 'true' ? 1n : 0n };
 				if (n.name === 'NULL') return { type: pointerTo(VOID), place: null, v: 0n };
@@ -245,7 +249,14 @@ export class Evaluator {
 		return this.target.read(addr, 1);
 	}
 
+	/** A function designator as the pointer it converts to; anything else as it is. */
+	async decay(x: Val): Promise<Val> {
+		if (x.type.kind !== 'function') return x;
+		return { type: pointerTo(x.type), place: null, v: BigInt(await this.load(x)) };
+	}
+
 	async truth(x: Val): Promise<boolean> {
+		x = await this.decay(x);
 		if (!isScalar(x.type) && x.type.kind !== 'array')
 			throw new ExprError(`a ${typeName(x.type)} is not a truth value (compare a member or a scalar)`);
 		const v = await this.load(x);
@@ -261,6 +272,15 @@ export class Evaluator {
 		else t = (await this.target.typeNamed('typedef', b.name)) ?? BUILTIN.get(b.name) ?? null;
 		if (!t) throw new ExprError(`no type named "${b.k === 'tag' ? `${b.tag} ${b.name}` : b.name}"`);
 		for (let i = 0; i < s.ptrs; i++) t = pointerTo(t);
+		if (s.fn) {
+			// (int (*)(int)): a pointer to a function returning t
+			const ps = await Promise.all(s.fn.params.map(async (p) => typeName(await this.typeOf(p))));
+			const params = `(${ps.join(', ')})`;
+			const ret = typeName(t);
+			t = { kind: 'function', name: `${ret} ${params}`, ret, params };
+			for (let i = 0; i < s.fn.ptrs; i++) t = pointerTo(t);
+			return t;
+		}
 		for (let i = s.dims.length - 1; i >= 0; i--) t = { kind: 'array', elem: t, count: s.dims[i] };
 		return t;
 	}
@@ -297,6 +317,7 @@ export class Evaluator {
 	async deref(x: Val): Promise<Val> {
 		const t = x.type;
 		if (t.kind === 'array') return this.index(x, { type: INT, place: null, v: 0n });
+		if (t.kind === 'function') return x; // *main is main
 		if (t.kind !== 'pointer') throw new ExprError(`cannot dereference a value of type ${typeName(t)}`);
 		const target = await this.resolve(t.target);
 		if (target.kind === 'void') throw new ExprError('cannot dereference a void * (cast it to a typed pointer first)');
@@ -369,9 +390,12 @@ export class Evaluator {
 			if (op === '&&' ? !l : l) return { type: INT, place: null, v: op === '||' ? 1n : 0n };
 			return { type: INT, place: null, v: (await this.truth(await this.eval(rn))) ? 1n : 0n };
 		}
-		const l = await this.eval(ln);
-		const r = await this.eval(rn);
+		let l = await this.eval(ln);
+		let r = await this.eval(rn);
 		if (op === '@') return this.slice(l, r);
+		// a function designator is a pointer to the function in arithmetic and comparisons (C 6.3.2.1)
+		l = await this.decay(l);
+		r = await this.decay(r);
 		const lp = l.type.kind === 'pointer' || l.type.kind === 'array';
 		const rp = r.type.kind === 'pointer' || r.type.kind === 'array';
 		if (lp || rp) return this.pointerOp(op, l, r, lp, rp);

@@ -6,20 +6,24 @@
  * others are the thread's), memory, the program's types, and writes for
  * setExpression (memory; registers only in the innermost frame).
  */
-import type { FrameVar } from '../../engine/protocol';
+import type { FileScopeBody, FrameVar } from '../../engine/protocol';
 import type { Variable } from '../debuggee';
 import type { Registers } from '../registers';
 import { ExprError } from './lexer';
 import type { ExprTarget, Place, TypeTag } from './eval';
 import type { ShowTarget } from './display';
 import type { TypeTable } from './typetable';
-import { INT, LONG, ULONG, VOID, pointerTo, type CType, type EnumType, type TypeRef } from './types';
+import { INT, LONG, ULONG, VOID, functionType, pointerTo, type CType, type EnumType, type TypeRef } from './types';
 
 /** What a FrameTarget needs of a Debuggee (stopped). */
 export interface FrameSource {
 	frameVars(tid: number, frame: number): Promise<{ variables: FrameVar[] }>;
 	/** The global or static called `name` (that of pc's compilation unit first): its type's id and address. */
 	globalPlace(name: string, pc?: bigint): Promise<{ typeId: string; address: bigint } | null>;
+	/** The functions and constants called `name` (pc's compilation unit first). */
+	fileScope(name: string, pc?: bigint): Promise<FileScopeBody>;
+	/** The function an address is in, and how far into it. */
+	locate(addr: bigint): Promise<{ function: string | null; offset: number | null }>;
 	registers(tid: number): Promise<Registers>;
 	framePcSp(tid: number, frame: number): Promise<{ pc: bigint; sp: bigint | null }>;
 	readRaw(addr: bigint, n: number): Buffer;
@@ -55,6 +59,27 @@ export class FrameTarget implements ExprTarget, ShowTarget {
 		const pc = this.tid === null ? undefined : (await this.d.framePcSp(this.tid, this.frame)).pc - (this.frame > 0 ? 1n : 0n);
 		const g = await this.d.globalPlace(name, pc);
 		return g ? { type: { ref: g.typeId }, place: { at: 'mem', addr: g.address } } : null;
+	}
+
+	/** A constant (DW_AT_const_value: `static const int X = 5;` folded away), else a function: its entry. */
+	async fileScope(name: string): Promise<{ type: TypeRef; place: Place } | null> {
+		if (!/^[A-Za-z_]\w*$/.test(name)) return null;
+		const pc = this.tid === null ? undefined : (await this.d.framePcSp(this.tid, this.frame)).pc - (this.frame > 0 ? 1n : 0n);
+		const f = await this.d.fileScope(name, pc).catch(() => null);
+		const c = f?.constants[0];
+		if (c) {
+			const note = `${name} is a constant (it has no address in the program): it cannot be written or watched`;
+			return { type: { ref: c.type }, place: { at: 'bytes', bytes: Buffer.from(c.bytes, 'hex'), note } };
+		}
+		const fn = f?.functions[0];
+		if (fn) return { type: functionType(fn.type, fn.name), place: { at: 'mem', addr: BigInt(fn.address) } };
+		return null;
+	}
+
+	/** "main", "main+4": the function an address is in (null: none known). */
+	async symbolAt(addr: bigint): Promise<string | null> {
+		const l = await this.d.locate(addr);
+		return l.function ? (l.offset ? `${l.function}+${l.offset}` : l.function) : null;
 	}
 
 	private placeOf(v: FrameVar): Place {

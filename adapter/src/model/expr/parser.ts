@@ -15,6 +15,8 @@ export interface TypeSpec {
 	ptrs: number;
 	/** array dimensions after those (`int [3][2]`), outermost first */
 	dims: number[];
+	/** a pointer to a function (`int (*)(int, char *)`): base + ptrs is what it returns; `ptrs` levels of pointer to it */
+	fn?: { params: TypeSpec[]; ptrs: number };
 }
 
 export type Node =
@@ -136,6 +138,29 @@ export function parse(src: string, isType: (name: string) => boolean = () => fal
 			} else if (peek().t === 'id' && ['const', 'volatile', 'restrict'].includes((peek() as { v: string }).v)) {
 				i++;
 			} else break;
+		}
+		if (isOp('(') && isOp('*', toks[i + 1])) {
+			// an abstract function-pointer declarator: (*)(params)
+			i++;
+			let fptrs = 0;
+			while (isOp('*')) {
+				fptrs++;
+				i++;
+			}
+			expect(')');
+			expect('(');
+			const params: TypeSpec[] = [];
+			if (!isOp(')')) {
+				for (;;) {
+					if (!startsType(peek()))
+						throw new ExprError(`expected a parameter type but found ${describe(peek())} at ${peek().pos + 1}`);
+					params.push(typeSpec());
+					if (!isOp(',')) break;
+					i++;
+				}
+			}
+			expect(')');
+			return { base, ptrs, dims: [], fn: { params, ptrs: fptrs } };
 		}
 		const dims: number[] = [];
 		while (isOp('[')) {

@@ -28,7 +28,8 @@ export interface Field {
 }
 export type RecordType = Named & { kind: 'record'; union: boolean; name: string | null; size: number; fields: Field[] };
 export type EnumType = Named & { kind: 'enum'; name: string | null; size: number; signed: boolean; values: [string, bigint][] };
-export type FunctionType = Named & { kind: 'function'; name: string };
+/** name: the whole C type ("int (int)"); ret + params: its parts, for declarators ("int (*)(int)") */
+export type FunctionType = Named & { kind: 'function'; name: string; ret?: string; params?: string; symbol?: string };
 export type VoidType = Named & { kind: 'void' };
 
 export type CType = IntType | FloatType | PointerType | ArrayType | RecordType | EnumType | FunctionType | VoidType;
@@ -124,6 +125,8 @@ export function typeName(t: TypeRef, inner = ''): string {
 		case 'enum':
 			return join(`enum ${t.name ?? '{...}'}`, inner);
 		case 'function':
+			if (t.ret !== undefined && t.params !== undefined)
+				return `${t.ret}${inner ? `${t.ret.endsWith('*') ? '' : ' '}${inner}` : ' '}${t.params}`;
 			return join(t.name, inner);
 		case 'void':
 			return join('void', inner);
@@ -134,4 +137,18 @@ export function typeName(t: TypeRef, inner = ''): string {
 
 function join(base: string, inner: string): string {
 	return inner ? `${base} ${inner}` : base;
+}
+
+/** The type of a function designator: from its C type text ("int (int)"; null: no DWARF, as gdb says it). */
+export function functionType(text: string | null, symbol: string): FunctionType {
+	if (text === null) return { kind: 'function', name: '<text variable, no debug info>', symbol };
+	// the parameter list: the balanced (...) at the end
+	let depth = 0;
+	for (let i = text.length - 1; i >= 0; i--) {
+		if (text[i] === ')') depth++;
+		else if (text[i] === '(' && --depth === 0) {
+			return { kind: 'function', name: text, ret: text.slice(0, i).trimEnd(), params: text.slice(i), symbol };
+		}
+	}
+	return { kind: 'function', name: text, symbol };
 }
