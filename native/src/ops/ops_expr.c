@@ -69,7 +69,7 @@ int op_global_names(struct fk_tracer *tr, const struct rq_global_names *rq, stru
 		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "globalNames", "process %d is not attached", (int)rq->pid);
 	if (rq->max < 1 || rq->max > 1000)
 		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "globalNames", "max: 1 to 1000, not %d", (int)rq->max);
-	struct fk_symbols *s = ops_syms_of(p);
+	struct fk_symbols *s = sym_of_proc(p);
 	if (!s)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "globalNames", "out of memory");
 	jw_kint(body, "pid", rq->pid);
@@ -81,7 +81,7 @@ int op_file_scope(struct fk_tracer *tr, const struct rq_file_scope *rq, struct j
 	struct proc *p = tr_find_proc(tr, rq->pid);
 	if (!p || !p->session)
 		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "fileScope", "process %d is not attached", (int)rq->pid);
-	struct fk_symbols *s = ops_syms_of(p);
+	struct fk_symbols *s = sym_of_proc(p);
 	if (!s)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "fileScope", "out of memory");
 	jw_kint(body, "pid", rq->pid);
