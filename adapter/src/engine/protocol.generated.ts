@@ -493,6 +493,17 @@ export interface StepBody {
 	us?: number;
 }
 
+export interface BpConditionBody {
+	addr: Hex;
+	/** a condition is attached and evaluated natively */
+	compiled: boolean;
+	/** why the program was not compiled */
+	note: string | null;
+	passes: number;
+	holds: number;
+	errors: number;
+}
+
 export interface AddrBody {
 	addr: Hex;
 }
@@ -865,6 +876,16 @@ export interface BpRemoveRequest {
 	addr: Hex;
 }
 
+/** Attach a compiled condition to a breakpoint (evaluated by the tracer thread at each hit: a false one passes without an event), or detach it; replies with the condition's counters. */
+export interface BpConditionRequest {
+	pid: Pid;
+	addr: Hex;
+	/** the postfix program (native/src/debuginfo/condprog.h); empty: no condition (every hit is reported) */
+	program?: string;
+	/** only the counters: the condition stays as it is */
+	query?: boolean;
+}
+
 /** Write general registers of one LWP of a stopped session; replies with all of them. */
 export interface SetRegsRequest {
 	pid: Pid;
@@ -907,7 +928,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","checkpoint","restore","checkpointDelete","checkpoints","watch","unwatch","global","frameVars","typeInfo","typedValue","stop","resume","freeze","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","checkpoint","restore","checkpointDelete","checkpoints","watch","unwatch","global","frameVars","typeInfo","typedValue","stop","resume","freeze","launch","fork","kill","step","bpInsert","bpRemove","bpCondition","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -939,6 +960,7 @@ export interface RequestByOp {
 	step: StepRequest;
 	bpInsert: BpInsertRequest;
 	bpRemove: BpRemoveRequest;
+	bpCondition: BpConditionRequest;
 	setRegs: SetRegsRequest;
 	ping: PingRequest;
 	stack: StackRequest;
@@ -975,6 +997,7 @@ export interface BodyByOp {
 	step: StepBody;
 	bpInsert: AddrBody;
 	bpRemove: AddrBody;
+	bpCondition: BpConditionBody;
 	setRegs: SetRegsBody;
 	ping: PingBody;
 	stack: StackBody;
@@ -2493,16 +2516,45 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
+function checkBpConditionBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v413 = v as Record<string, unknown>;
 	const v414 = v413["addr"];
 	if (v414 === undefined) fail(p + ".addr", 'present', undefined);
 	checkHex(v414, p + ".addr", o, d + 1);
+	const v415 = v413["compiled"];
+	if (v415 === undefined) fail(p + ".compiled", 'present', undefined);
+	if (!(typeof v415 === 'boolean')) fail(p + ".compiled", "a boolean", v415);
+	const v416 = v413["note"];
+	if (v416 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v416 === 'string' || v416 === null)) fail(p + ".note", "a string or null", v416);
+	const v417 = v413["passes"];
+	if (v417 === undefined) fail(p + ".passes", 'present', undefined);
+	if (!(typeof v417 === 'number' && Number.isInteger(v417))) fail(p + ".passes", "an integer", v417);
+	const v418 = v413["holds"];
+	if (v418 === undefined) fail(p + ".holds", 'present', undefined);
+	if (!(typeof v418 === 'number' && Number.isInteger(v418))) fail(p + ".holds", "an integer", v418);
+	const v419 = v413["errors"];
+	if (v419 === undefined) fail(p + ".errors", 'present', undefined);
+	if (!(typeof v419 === 'number' && Number.isInteger(v419))) fail(p + ".errors", "an integer", v419);
 	if (o.strict) {
-		for (const v415 of Object.keys(v413)) {
-			if (!(["addr"] as readonly string[]).includes(v415)) fail(p + '.' + v415, 'not there (not in the schema)', v413[v415]);
+		for (const v420 of Object.keys(v413)) {
+			if (!(["addr","compiled","note","passes","holds","errors"] as readonly string[]).includes(v420)) fail(p + '.' + v420, 'not there (not in the schema)', v413[v420]);
+		}
+	}
+}
+
+function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v421 = v as Record<string, unknown>;
+	const v422 = v421["addr"];
+	if (v422 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v422, p + ".addr", o, d + 1);
+	if (o.strict) {
+		for (const v423 of Object.keys(v421)) {
+			if (!(["addr"] as readonly string[]).includes(v423)) fail(p + '.' + v423, 'not there (not in the schema)', v421[v423]);
 		}
 	}
 }
@@ -2510,16 +2562,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v416 = v as Record<string, unknown>;
-	const v417 = v416["tid"];
-	if (v417 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v417 === 'number' && Number.isInteger(v417))) fail(p + ".tid", "an integer", v417);
-	const v418 = v416["gpr"];
-	if (v418 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v418, p + ".gpr", o, d + 1);
+	const v424 = v as Record<string, unknown>;
+	const v425 = v424["tid"];
+	if (v425 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v425 === 'number' && Number.isInteger(v425))) fail(p + ".tid", "an integer", v425);
+	const v426 = v424["gpr"];
+	if (v426 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v426, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v419 of Object.keys(v416)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v419)) fail(p + '.' + v419, 'not there (not in the schema)', v416[v419]);
+		for (const v427 of Object.keys(v424)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v427)) fail(p + '.' + v427, 'not there (not in the schema)', v424[v427]);
 		}
 	}
 }
@@ -2527,13 +2579,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v420 = v as Record<string, unknown>;
-	const v421 = v420["tracerTid"];
-	if (v421 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v421 === 'number' && Number.isInteger(v421))) fail(p + ".tracerTid", "an integer", v421);
+	const v428 = v as Record<string, unknown>;
+	const v429 = v428["tracerTid"];
+	if (v429 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v429 === 'number' && Number.isInteger(v429))) fail(p + ".tracerTid", "an integer", v429);
 	if (o.strict) {
-		for (const v422 of Object.keys(v420)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v422)) fail(p + '.' + v422, 'not there (not in the schema)', v420[v422]);
+		for (const v430 of Object.keys(v428)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v430)) fail(p + '.' + v430, 'not there (not in the schema)', v428[v430]);
 		}
 	}
 }
@@ -2541,34 +2593,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v423 = v as Record<string, unknown>;
-	const v424 = v423["pc"];
-	if (v424 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v424, p + ".pc", o, d + 1);
-	const v425 = v423["sp"];
-	if (v425 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v425, p + ".sp", o, d + 1);
-	const v426 = v423["function"];
-	if (v426 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v426 === 'string' || v426 === null)) fail(p + ".function", "a string or null", v426);
-	const v427 = v423["offset"];
-	if (v427 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v427 === 'number' && Number.isInteger(v427))) fail(p + ".offset", "an integer", v427);
-	const v428 = v423["module"];
-	if (v428 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v428 === 'string' || v428 === null)) fail(p + ".module", "a string or null", v428);
-	const v429 = v423["file"];
-	if (v429 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v429 === 'string' || v429 === null)) fail(p + ".file", "a string or null", v429);
-	const v430 = v423["line"];
-	if (v430 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v430 === 'number' && Number.isInteger(v430) || v430 === null)) fail(p + ".line", "an integer or null", v430);
-	const v431 = v423["column"];
-	if (v431 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v431 === 'number' && Number.isInteger(v431) || v431 === null)) fail(p + ".column", "an integer or null", v431);
+	const v431 = v as Record<string, unknown>;
+	const v432 = v431["pc"];
+	if (v432 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v432, p + ".pc", o, d + 1);
+	const v433 = v431["sp"];
+	if (v433 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v433, p + ".sp", o, d + 1);
+	const v434 = v431["function"];
+	if (v434 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v434 === 'string' || v434 === null)) fail(p + ".function", "a string or null", v434);
+	const v435 = v431["offset"];
+	if (v435 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v435 === 'number' && Number.isInteger(v435))) fail(p + ".offset", "an integer", v435);
+	const v436 = v431["module"];
+	if (v436 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v436 === 'string' || v436 === null)) fail(p + ".module", "a string or null", v436);
+	const v437 = v431["file"];
+	if (v437 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v437 === 'string' || v437 === null)) fail(p + ".file", "a string or null", v437);
+	const v438 = v431["line"];
+	if (v438 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v438 === 'number' && Number.isInteger(v438) || v438 === null)) fail(p + ".line", "an integer or null", v438);
+	const v439 = v431["column"];
+	if (v439 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v439 === 'number' && Number.isInteger(v439) || v439 === null)) fail(p + ".column", "an integer or null", v439);
 	if (o.strict) {
-		for (const v432 of Object.keys(v423)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v432)) fail(p + '.' + v432, 'not there (not in the schema)', v423[v432]);
+		for (const v440 of Object.keys(v431)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v440)) fail(p + '.' + v440, 'not there (not in the schema)', v431[v440]);
 		}
 	}
 }
@@ -2576,53 +2628,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v433 = v as Record<string, unknown>;
-	const v434 = v433["pid"];
-	if (v434 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v434 === 'number' && Number.isInteger(v434))) fail(p + ".pid", "an integer", v434);
-	const v435 = v433["tid"];
-	if (v435 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v435 === 'number' && Number.isInteger(v435))) fail(p + ".tid", "an integer", v435);
-	const v436 = v433["unwinder"];
-	if (v436 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v436 !== 'string' || !["libdw","frame-pointer"].includes(v436)) fail(p + ".unwinder", "one of libdw|frame-pointer", v436);
-	const v437 = v433["note"];
-	if (v437 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v437 === 'string' || v437 === null)) fail(p + ".note", "a string or null", v437);
-	const v438 = v433["frames"];
-	if (v438 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v438))) fail(p + ".frames", "an array", v438);
-	for (let v439 = 0; v439 < v438.length; v439++) {
-		const v440: unknown = v438[v439];
-		checkStackFrameInfo(v440, p + ".frames" + '[' + v439 + ']', o, d + 1);
+	const v441 = v as Record<string, unknown>;
+	const v442 = v441["pid"];
+	if (v442 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v442 === 'number' && Number.isInteger(v442))) fail(p + ".pid", "an integer", v442);
+	const v443 = v441["tid"];
+	if (v443 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v443 === 'number' && Number.isInteger(v443))) fail(p + ".tid", "an integer", v443);
+	const v444 = v441["unwinder"];
+	if (v444 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v444 !== 'string' || !["libdw","frame-pointer"].includes(v444)) fail(p + ".unwinder", "one of libdw|frame-pointer", v444);
+	const v445 = v441["note"];
+	if (v445 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v445 === 'string' || v445 === null)) fail(p + ".note", "a string or null", v445);
+	const v446 = v441["frames"];
+	if (v446 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v446))) fail(p + ".frames", "an array", v446);
+	for (let v447 = 0; v447 < v446.length; v447++) {
+		const v448: unknown = v446[v447];
+		checkStackFrameInfo(v448, p + ".frames" + '[' + v447 + ']', o, d + 1);
 	}
-	const v441 = v433["threads"];
-	if (v441 !== undefined) {
-		if (!(Array.isArray(v441))) fail(p + ".threads", "an array", v441);
-		for (let v442 = 0; v442 < v441.length; v442++) {
-			const v443: unknown = v441[v442];
-			if (!(isObject(v443))) fail(p + ".threads" + '[' + v442 + ']', "an object", v443);
-			const v444 = v443 as Record<string, unknown>;
-			const v445 = v444["tid"];
-			if (v445 === undefined) fail(p + ".threads" + '[' + v442 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v445 === 'number' && Number.isInteger(v445))) fail(p + ".threads" + '[' + v442 + ']' + ".tid", "an integer", v445);
-			const v446 = v444["frames"];
-			if (v446 === undefined) fail(p + ".threads" + '[' + v442 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v446))) fail(p + ".threads" + '[' + v442 + ']' + ".frames", "an array", v446);
-			for (let v447 = 0; v447 < v446.length; v447++) {
-				const v448: unknown = v446[v447];
-				checkStackFrameInfo(v448, p + ".threads" + '[' + v442 + ']' + ".frames" + '[' + v447 + ']', o, d + 1);
+	const v449 = v441["threads"];
+	if (v449 !== undefined) {
+		if (!(Array.isArray(v449))) fail(p + ".threads", "an array", v449);
+		for (let v450 = 0; v450 < v449.length; v450++) {
+			const v451: unknown = v449[v450];
+			if (!(isObject(v451))) fail(p + ".threads" + '[' + v450 + ']', "an object", v451);
+			const v452 = v451 as Record<string, unknown>;
+			const v453 = v452["tid"];
+			if (v453 === undefined) fail(p + ".threads" + '[' + v450 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v453 === 'number' && Number.isInteger(v453))) fail(p + ".threads" + '[' + v450 + ']' + ".tid", "an integer", v453);
+			const v454 = v452["frames"];
+			if (v454 === undefined) fail(p + ".threads" + '[' + v450 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v454))) fail(p + ".threads" + '[' + v450 + ']' + ".frames", "an array", v454);
+			for (let v455 = 0; v455 < v454.length; v455++) {
+				const v456: unknown = v454[v455];
+				checkStackFrameInfo(v456, p + ".threads" + '[' + v450 + ']' + ".frames" + '[' + v455 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v449 of Object.keys(v444)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v449)) fail(p + ".threads" + '[' + v442 + ']' + '.' + v449, 'not there (not in the schema)', v444[v449]);
+				for (const v457 of Object.keys(v452)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v457)) fail(p + ".threads" + '[' + v450 + ']' + '.' + v457, 'not there (not in the schema)', v452[v457]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v450 of Object.keys(v433)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v433[v450]);
+		for (const v458 of Object.keys(v441)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v458)) fail(p + '.' + v458, 'not there (not in the schema)', v441[v458]);
 		}
 	}
 }
@@ -2630,45 +2682,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v451 = v as Record<string, unknown>;
-	const v452 = v451["addresses"];
-	if (v452 !== undefined) {
-		if (!(Array.isArray(v452))) fail(p + ".addresses", "an array", v452);
-		for (let v453 = 0; v453 < v452.length; v453++) {
-			const v454: unknown = v452[v453];
-			checkHex(v454, p + ".addresses" + '[' + v453 + ']', o, d + 1);
+	const v459 = v as Record<string, unknown>;
+	const v460 = v459["addresses"];
+	if (v460 !== undefined) {
+		if (!(Array.isArray(v460))) fail(p + ".addresses", "an array", v460);
+		for (let v461 = 0; v461 < v460.length; v461++) {
+			const v462: unknown = v460[v461];
+			checkHex(v462, p + ".addresses" + '[' + v461 + ']', o, d + 1);
 		}
 	}
-	const v455 = v451["line"];
-	if (v455 !== undefined) {
-		if (!(typeof v455 === 'number' && Number.isInteger(v455) || v455 === null)) fail(p + ".line", "an integer or null", v455);
+	const v463 = v459["line"];
+	if (v463 !== undefined) {
+		if (!(typeof v463 === 'number' && Number.isInteger(v463) || v463 === null)) fail(p + ".line", "an integer or null", v463);
 	}
-	const v456 = v451["function"];
-	if (v456 !== undefined) {
-		if (!(typeof v456 === 'string' || v456 === null)) fail(p + ".function", "a string or null", v456);
+	const v464 = v459["function"];
+	if (v464 !== undefined) {
+		if (!(typeof v464 === 'string' || v464 === null)) fail(p + ".function", "a string or null", v464);
 	}
-	const v457 = v451["offset"];
-	if (v457 !== undefined) {
-		if (!(typeof v457 === 'number' && Number.isInteger(v457))) fail(p + ".offset", "an integer", v457);
+	const v465 = v459["offset"];
+	if (v465 !== undefined) {
+		if (!(typeof v465 === 'number' && Number.isInteger(v465))) fail(p + ".offset", "an integer", v465);
 	}
-	const v458 = v451["module"];
-	if (v458 !== undefined) {
-		if (!(typeof v458 === 'string' || v458 === null)) fail(p + ".module", "a string or null", v458);
+	const v466 = v459["module"];
+	if (v466 !== undefined) {
+		if (!(typeof v466 === 'string' || v466 === null)) fail(p + ".module", "a string or null", v466);
 	}
-	const v459 = v451["file"];
-	if (v459 !== undefined) {
-		if (!(typeof v459 === 'string' || v459 === null)) fail(p + ".file", "a string or null", v459);
+	const v467 = v459["file"];
+	if (v467 !== undefined) {
+		if (!(typeof v467 === 'string' || v467 === null)) fail(p + ".file", "a string or null", v467);
 	}
-	const v460 = v451["column"];
-	if (v460 !== undefined) {
-		if (!(typeof v460 === 'number' && Number.isInteger(v460) || v460 === null)) fail(p + ".column", "an integer or null", v460);
+	const v468 = v459["column"];
+	if (v468 !== undefined) {
+		if (!(typeof v468 === 'number' && Number.isInteger(v468) || v468 === null)) fail(p + ".column", "an integer or null", v468);
 	}
-	const v461 = v451["unwinder"];
-	if (v461 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v461 !== 'string' || !["libdw","frame-pointer"].includes(v461)) fail(p + ".unwinder", "one of libdw|frame-pointer", v461);
+	const v469 = v459["unwinder"];
+	if (v469 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v469 !== 'string' || !["libdw","frame-pointer"].includes(v469)) fail(p + ".unwinder", "one of libdw|frame-pointer", v469);
 	if (o.strict) {
-		for (const v462 of Object.keys(v451)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v462)) fail(p + '.' + v462, 'not there (not in the schema)', v451[v462]);
+		for (const v470 of Object.keys(v459)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v470)) fail(p + '.' + v470, 'not there (not in the schema)', v459[v470]);
 		}
 	}
 }
@@ -2676,51 +2728,51 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v463 = v as Record<string, unknown>;
-	const v464 = v463["name"];
-	if (v464 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v464 === 'string')) fail(p + ".name", "a string", v464);
-	const v465 = v463["type"];
-	if (v465 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v465 === 'string')) fail(p + ".type", "a string", v465);
-	const v466 = v463["value"];
-	if (v466 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v466 === 'string')) fail(p + ".value", "a string", v466);
-	const v467 = v463["address"];
-	if (v467 === undefined) fail(p + ".address", 'present', undefined);
-	if (v467 !== null) {
-		checkHex(v467, p + ".address", o, d + 1);
+	const v471 = v as Record<string, unknown>;
+	const v472 = v471["name"];
+	if (v472 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v472 === 'string')) fail(p + ".name", "a string", v472);
+	const v473 = v471["type"];
+	if (v473 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v473 === 'string')) fail(p + ".type", "a string", v473);
+	const v474 = v471["value"];
+	if (v474 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v474 === 'string')) fail(p + ".value", "a string", v474);
+	const v475 = v471["address"];
+	if (v475 === undefined) fail(p + ".address", 'present', undefined);
+	if (v475 !== null) {
+		checkHex(v475, p + ".address", o, d + 1);
 	}
-	const v468 = v463["kind"];
-	if (v468 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v468 !== 'string' || !["param","local","member","element","deref","global"].includes(v468)) fail(p + ".kind", "one of param|local|member|element|deref|global", v468);
-	const v469 = v463["expr"];
-	if (v469 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v469 === 'string' || v469 === null)) fail(p + ".expr", "a string or null", v469);
-	const v470 = v463["pointer"];
-	if (v470 !== undefined) {
-		checkHex(v470, p + ".pointer", o, d + 1);
+	const v476 = v471["kind"];
+	if (v476 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v476 !== 'string' || !["param","local","member","element","deref","global"].includes(v476)) fail(p + ".kind", "one of param|local|member|element|deref|global", v476);
+	const v477 = v471["expr"];
+	if (v477 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v477 === 'string' || v477 === null)) fail(p + ".expr", "a string or null", v477);
+	const v478 = v471["pointer"];
+	if (v478 !== undefined) {
+		checkHex(v478, p + ".pointer", o, d + 1);
 	}
-	const v471 = v463["typeId"];
-	if (v471 !== undefined) {
-		checkTypeId(v471, p + ".typeId", o, d + 1);
+	const v479 = v471["typeId"];
+	if (v479 !== undefined) {
+		checkTypeId(v479, p + ".typeId", o, d + 1);
 	}
-	const v472 = v463["raw"];
-	if (v472 !== undefined) {
-		checkRawValue(v472, p + ".raw", o, d + 1);
+	const v480 = v471["raw"];
+	if (v480 !== undefined) {
+		checkRawValue(v480, p + ".raw", o, d + 1);
 	}
-	const v473 = v463["children"];
-	if (v473 === undefined) fail(p + ".children", 'present', undefined);
-	if (v473 !== null) {
-		if (!(Array.isArray(v473))) fail(p + ".children", "an array", v473);
-		for (let v474 = 0; v474 < v473.length; v474++) {
-			const v475: unknown = v473[v474];
-			checkLocalVariable(v475, p + ".children" + '[' + v474 + ']', o, d + 1);
+	const v481 = v471["children"];
+	if (v481 === undefined) fail(p + ".children", 'present', undefined);
+	if (v481 !== null) {
+		if (!(Array.isArray(v481))) fail(p + ".children", "an array", v481);
+		for (let v482 = 0; v482 < v481.length; v482++) {
+			const v483: unknown = v481[v482];
+			checkLocalVariable(v483, p + ".children" + '[' + v482 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v476 of Object.keys(v463)) {
-			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v476)) fail(p + '.' + v476, 'not there (not in the schema)', v463[v476]);
+		for (const v484 of Object.keys(v471)) {
+			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v484)) fail(p + '.' + v484, 'not there (not in the schema)', v471[v484]);
 		}
 	}
 }
@@ -2728,21 +2780,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v477 = v as Record<string, unknown>;
-	const v478 = v477["kind"];
-	if (v478 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v478 !== 'string' || !["int","uint","float","bool","pointer"].includes(v478)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v478);
-	const v479 = v477["value"];
-	if (v479 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v479 === 'string')) fail(p + ".value", "a string", v479);
-	const v480 = v477["size"];
-	if (v480 !== undefined) {
-		if (!(typeof v480 === 'number' && Number.isInteger(v480))) fail(p + ".size", "an integer", v480);
-		if (typeof v480 === 'number' && v480 < 1) fail(p + ".size", ">= 1", v480);
+	const v485 = v as Record<string, unknown>;
+	const v486 = v485["kind"];
+	if (v486 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v486 !== 'string' || !["int","uint","float","bool","pointer"].includes(v486)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v486);
+	const v487 = v485["value"];
+	if (v487 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v487 === 'string')) fail(p + ".value", "a string", v487);
+	const v488 = v485["size"];
+	if (v488 !== undefined) {
+		if (!(typeof v488 === 'number' && Number.isInteger(v488))) fail(p + ".size", "an integer", v488);
+		if (typeof v488 === 'number' && v488 < 1) fail(p + ".size", ">= 1", v488);
 	}
 	if (o.strict) {
-		for (const v481 of Object.keys(v477)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v481)) fail(p + '.' + v481, 'not there (not in the schema)', v477[v481]);
+		for (const v489 of Object.keys(v485)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v489)) fail(p + '.' + v489, 'not there (not in the schema)', v485[v489]);
 		}
 	}
 }
@@ -2750,35 +2802,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v482 = v as Record<string, unknown>;
-	const v483 = v482["pid"];
-	if (v483 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v483 === 'number' && Number.isInteger(v483))) fail(p + ".pid", "an integer", v483);
-	const v484 = v482["tid"];
-	if (v484 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v484 === 'number' && Number.isInteger(v484))) fail(p + ".tid", "an integer", v484);
-	const v485 = v482["frame"];
-	if (v485 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v485 === 'number' && Number.isInteger(v485))) fail(p + ".frame", "an integer", v485);
-	const v486 = v482["pc"];
-	if (v486 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v486, p + ".pc", o, d + 1);
-	const v487 = v482["function"];
-	if (v487 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v487 === 'string' || v487 === null)) fail(p + ".function", "a string or null", v487);
-	const v488 = v482["note"];
-	if (v488 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v488 === 'string' || v488 === null)) fail(p + ".note", "a string or null", v488);
-	const v489 = v482["variables"];
-	if (v489 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v489))) fail(p + ".variables", "an array", v489);
-	for (let v490 = 0; v490 < v489.length; v490++) {
-		const v491: unknown = v489[v490];
-		checkLocalVariable(v491, p + ".variables" + '[' + v490 + ']', o, d + 1);
+	const v490 = v as Record<string, unknown>;
+	const v491 = v490["pid"];
+	if (v491 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v491 === 'number' && Number.isInteger(v491))) fail(p + ".pid", "an integer", v491);
+	const v492 = v490["tid"];
+	if (v492 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v492 === 'number' && Number.isInteger(v492))) fail(p + ".tid", "an integer", v492);
+	const v493 = v490["frame"];
+	if (v493 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v493 === 'number' && Number.isInteger(v493))) fail(p + ".frame", "an integer", v493);
+	const v494 = v490["pc"];
+	if (v494 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v494, p + ".pc", o, d + 1);
+	const v495 = v490["function"];
+	if (v495 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v495 === 'string' || v495 === null)) fail(p + ".function", "a string or null", v495);
+	const v496 = v490["note"];
+	if (v496 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v496 === 'string' || v496 === null)) fail(p + ".note", "a string or null", v496);
+	const v497 = v490["variables"];
+	if (v497 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v497))) fail(p + ".variables", "an array", v497);
+	for (let v498 = 0; v498 < v497.length; v498++) {
+		const v499: unknown = v497[v498];
+		checkLocalVariable(v499, p + ".variables" + '[' + v498 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v492 of Object.keys(v482)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v492)) fail(p + '.' + v492, 'not there (not in the schema)', v482[v492]);
+		for (const v500 of Object.keys(v490)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v500)) fail(p + '.' + v500, 'not there (not in the schema)', v490[v500]);
 		}
 	}
 }
@@ -2786,16 +2838,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v493 = v as Record<string, unknown>;
-	const v494 = v493["op"];
-	if (v494 === undefined) fail(p + ".op", 'present', undefined);
-	if (v494 !== "threads") fail(p + ".op", "\"threads\"", v494);
-	const v495 = v493["pid"];
-	if (v495 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v495, p + ".pid", o, d + 1);
+	const v501 = v as Record<string, unknown>;
+	const v502 = v501["op"];
+	if (v502 === undefined) fail(p + ".op", 'present', undefined);
+	if (v502 !== "threads") fail(p + ".op", "\"threads\"", v502);
+	const v503 = v501["pid"];
+	if (v503 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v503, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v496 of Object.keys(v493)) {
-			if (!(["op","pid"] as readonly string[]).includes(v496)) fail(p + '.' + v496, 'not there (not in the schema)', v493[v496]);
+		for (const v504 of Object.keys(v501)) {
+			if (!(["op","pid"] as readonly string[]).includes(v504)) fail(p + '.' + v504, 'not there (not in the schema)', v501[v504]);
 		}
 	}
 }
@@ -2803,19 +2855,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v497 = v as Record<string, unknown>;
-	const v498 = v497["op"];
-	if (v498 === undefined) fail(p + ".op", 'present', undefined);
-	if (v498 !== "regs") fail(p + ".op", "\"regs\"", v498);
-	const v499 = v497["pid"];
-	if (v499 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v499, p + ".pid", o, d + 1);
-	const v500 = v497["tid"];
-	if (v500 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v500, p + ".tid", o, d + 1);
+	const v505 = v as Record<string, unknown>;
+	const v506 = v505["op"];
+	if (v506 === undefined) fail(p + ".op", 'present', undefined);
+	if (v506 !== "regs") fail(p + ".op", "\"regs\"", v506);
+	const v507 = v505["pid"];
+	if (v507 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v507, p + ".pid", o, d + 1);
+	const v508 = v505["tid"];
+	if (v508 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v508, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v501 of Object.keys(v497)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v501)) fail(p + '.' + v501, 'not there (not in the schema)', v497[v501]);
+		for (const v509 of Object.keys(v505)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v509)) fail(p + '.' + v509, 'not there (not in the schema)', v505[v509]);
 		}
 	}
 }
@@ -2823,22 +2875,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v502 = v as Record<string, unknown>;
-	const v503 = v502["op"];
-	if (v503 === undefined) fail(p + ".op", 'present', undefined);
-	if (v503 !== "attach") fail(p + ".op", "\"attach\"", v503);
-	const v504 = v502["pid"];
-	if (v504 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v504, p + ".pid", o, d + 1);
-	const v505 = v502["stop"];
-	if (v505 === undefined) {
-		if (o.fill) v502["stop"] = false;
+	const v510 = v as Record<string, unknown>;
+	const v511 = v510["op"];
+	if (v511 === undefined) fail(p + ".op", 'present', undefined);
+	if (v511 !== "attach") fail(p + ".op", "\"attach\"", v511);
+	const v512 = v510["pid"];
+	if (v512 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v512, p + ".pid", o, d + 1);
+	const v513 = v510["stop"];
+	if (v513 === undefined) {
+		if (o.fill) v510["stop"] = false;
 	} else {
-		if (!(typeof v505 === 'boolean')) fail(p + ".stop", "a boolean", v505);
+		if (!(typeof v513 === 'boolean')) fail(p + ".stop", "a boolean", v513);
 	}
 	if (o.strict) {
-		for (const v506 of Object.keys(v502)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v506)) fail(p + '.' + v506, 'not there (not in the schema)', v502[v506]);
+		for (const v514 of Object.keys(v510)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v514)) fail(p + '.' + v514, 'not there (not in the schema)', v510[v514]);
 		}
 	}
 }
@@ -2846,16 +2898,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v507 = v as Record<string, unknown>;
-	const v508 = v507["op"];
-	if (v508 === undefined) fail(p + ".op", 'present', undefined);
-	if (v508 !== "detach") fail(p + ".op", "\"detach\"", v508);
-	const v509 = v507["pid"];
-	if (v509 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v509, p + ".pid", o, d + 1);
+	const v515 = v as Record<string, unknown>;
+	const v516 = v515["op"];
+	if (v516 === undefined) fail(p + ".op", 'present', undefined);
+	if (v516 !== "detach") fail(p + ".op", "\"detach\"", v516);
+	const v517 = v515["pid"];
+	if (v517 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v517, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v510 of Object.keys(v507)) {
-			if (!(["op","pid"] as readonly string[]).includes(v510)) fail(p + '.' + v510, 'not there (not in the schema)', v507[v510]);
+		for (const v518 of Object.keys(v515)) {
+			if (!(["op","pid"] as readonly string[]).includes(v518)) fail(p + '.' + v518, 'not there (not in the schema)', v515[v518]);
 		}
 	}
 }
@@ -2863,28 +2915,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v511 = v as Record<string, unknown>;
-	const v512 = v511["op"];
-	if (v512 === undefined) fail(p + ".op", 'present', undefined);
-	if (v512 !== "signals") fail(p + ".op", "\"signals\"", v512);
-	const v513 = v511["pid"];
-	if (v513 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v513, p + ".pid", o, d + 1);
-	const v514 = v511["nostop"];
-	if (v514 !== undefined) {
-		checkHex(v514, p + ".nostop", o, d + 1);
+	const v519 = v as Record<string, unknown>;
+	const v520 = v519["op"];
+	if (v520 === undefined) fail(p + ".op", 'present', undefined);
+	if (v520 !== "signals") fail(p + ".op", "\"signals\"", v520);
+	const v521 = v519["pid"];
+	if (v521 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v521, p + ".pid", o, d + 1);
+	const v522 = v519["nostop"];
+	if (v522 !== undefined) {
+		checkHex(v522, p + ".nostop", o, d + 1);
 	}
-	const v515 = v511["noprint"];
-	if (v515 !== undefined) {
-		checkHex(v515, p + ".noprint", o, d + 1);
+	const v523 = v519["noprint"];
+	if (v523 !== undefined) {
+		checkHex(v523, p + ".noprint", o, d + 1);
 	}
-	const v516 = v511["nopass"];
-	if (v516 !== undefined) {
-		checkHex(v516, p + ".nopass", o, d + 1);
+	const v524 = v519["nopass"];
+	if (v524 !== undefined) {
+		checkHex(v524, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v517 of Object.keys(v511)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v517)) fail(p + '.' + v517, 'not there (not in the schema)', v511[v517]);
+		for (const v525 of Object.keys(v519)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v525)) fail(p + '.' + v525, 'not there (not in the schema)', v519[v525]);
 		}
 	}
 }
@@ -2892,22 +2944,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v518 = v as Record<string, unknown>;
-	const v519 = v518["op"];
-	if (v519 === undefined) fail(p + ".op", 'present', undefined);
-	if (v519 !== "followForks") fail(p + ".op", "\"followForks\"", v519);
-	const v520 = v518["pid"];
-	if (v520 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v520, p + ".pid", o, d + 1);
-	const v521 = v518["hold"];
-	if (v521 === undefined) {
-		if (o.fill) v518["hold"] = false;
+	const v526 = v as Record<string, unknown>;
+	const v527 = v526["op"];
+	if (v527 === undefined) fail(p + ".op", 'present', undefined);
+	if (v527 !== "followForks") fail(p + ".op", "\"followForks\"", v527);
+	const v528 = v526["pid"];
+	if (v528 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v528, p + ".pid", o, d + 1);
+	const v529 = v526["hold"];
+	if (v529 === undefined) {
+		if (o.fill) v526["hold"] = false;
 	} else {
-		if (!(typeof v521 === 'boolean')) fail(p + ".hold", "a boolean", v521);
+		if (!(typeof v529 === 'boolean')) fail(p + ".hold", "a boolean", v529);
 	}
 	if (o.strict) {
-		for (const v522 of Object.keys(v518)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v522)) fail(p + '.' + v522, 'not there (not in the schema)', v518[v522]);
+		for (const v530 of Object.keys(v526)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v530)) fail(p + '.' + v530, 'not there (not in the schema)', v526[v530]);
 		}
 	}
 }
@@ -2915,16 +2967,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v523 = v as Record<string, unknown>;
-	const v524 = v523["op"];
-	if (v524 === undefined) fail(p + ".op", 'present', undefined);
-	if (v524 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v524);
-	const v525 = v523["pid"];
-	if (v525 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v525, p + ".pid", o, d + 1);
+	const v531 = v as Record<string, unknown>;
+	const v532 = v531["op"];
+	if (v532 === undefined) fail(p + ".op", 'present', undefined);
+	if (v532 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v532);
+	const v533 = v531["pid"];
+	if (v533 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v533, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v526 of Object.keys(v523)) {
-			if (!(["op","pid"] as readonly string[]).includes(v526)) fail(p + '.' + v526, 'not there (not in the schema)', v523[v526]);
+		for (const v534 of Object.keys(v531)) {
+			if (!(["op","pid"] as readonly string[]).includes(v534)) fail(p + '.' + v534, 'not there (not in the schema)', v531[v534]);
 		}
 	}
 }
@@ -2932,16 +2984,16 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v527 = v as Record<string, unknown>;
-	const v528 = v527["op"];
-	if (v528 === undefined) fail(p + ".op", 'present', undefined);
-	if (v528 !== "recreate") fail(p + ".op", "\"recreate\"", v528);
-	const v529 = v527["pid"];
-	if (v529 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v529, p + ".pid", o, d + 1);
+	const v535 = v as Record<string, unknown>;
+	const v536 = v535["op"];
+	if (v536 === undefined) fail(p + ".op", 'present', undefined);
+	if (v536 !== "recreate") fail(p + ".op", "\"recreate\"", v536);
+	const v537 = v535["pid"];
+	if (v537 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v537, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v530 of Object.keys(v527)) {
-			if (!(["op","pid"] as readonly string[]).includes(v530)) fail(p + '.' + v530, 'not there (not in the schema)', v527[v530]);
+		for (const v538 of Object.keys(v535)) {
+			if (!(["op","pid"] as readonly string[]).includes(v538)) fail(p + '.' + v538, 'not there (not in the schema)', v535[v538]);
 		}
 	}
 }
@@ -2949,22 +3001,22 @@ function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v531 = v as Record<string, unknown>;
-	const v532 = v531["op"];
-	if (v532 === undefined) fail(p + ".op", 'present', undefined);
-	if (v532 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v532);
-	const v533 = v531["pid"];
-	if (v533 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v533, p + ".pid", o, d + 1);
-	const v534 = v531["keep"];
-	if (v534 === undefined) {
-		if (o.fill) v531["keep"] = false;
+	const v539 = v as Record<string, unknown>;
+	const v540 = v539["op"];
+	if (v540 === undefined) fail(p + ".op", 'present', undefined);
+	if (v540 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v540);
+	const v541 = v539["pid"];
+	if (v541 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v541, p + ".pid", o, d + 1);
+	const v542 = v539["keep"];
+	if (v542 === undefined) {
+		if (o.fill) v539["keep"] = false;
 	} else {
-		if (!(typeof v534 === 'boolean')) fail(p + ".keep", "a boolean", v534);
+		if (!(typeof v542 === 'boolean')) fail(p + ".keep", "a boolean", v542);
 	}
 	if (o.strict) {
-		for (const v535 of Object.keys(v531)) {
-			if (!(["op","pid","keep"] as readonly string[]).includes(v535)) fail(p + '.' + v535, 'not there (not in the schema)', v531[v535]);
+		for (const v543 of Object.keys(v539)) {
+			if (!(["op","pid","keep"] as readonly string[]).includes(v543)) fail(p + '.' + v543, 'not there (not in the schema)', v539[v543]);
 		}
 	}
 }
@@ -2972,22 +3024,22 @@ function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v536 = v as Record<string, unknown>;
-	const v537 = v536["op"];
-	if (v537 === undefined) fail(p + ".op", 'present', undefined);
-	if (v537 !== "restore") fail(p + ".op", "\"restore\"", v537);
-	const v538 = v536["checkpoint"];
-	if (v538 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v538, p + ".checkpoint", o, d + 1);
-	const v539 = v536["run"];
-	if (v539 === undefined) {
-		if (o.fill) v536["run"] = false;
+	const v544 = v as Record<string, unknown>;
+	const v545 = v544["op"];
+	if (v545 === undefined) fail(p + ".op", 'present', undefined);
+	if (v545 !== "restore") fail(p + ".op", "\"restore\"", v545);
+	const v546 = v544["checkpoint"];
+	if (v546 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v546, p + ".checkpoint", o, d + 1);
+	const v547 = v544["run"];
+	if (v547 === undefined) {
+		if (o.fill) v544["run"] = false;
 	} else {
-		if (!(typeof v539 === 'boolean')) fail(p + ".run", "a boolean", v539);
+		if (!(typeof v547 === 'boolean')) fail(p + ".run", "a boolean", v547);
 	}
 	if (o.strict) {
-		for (const v540 of Object.keys(v536)) {
-			if (!(["op","checkpoint","run"] as readonly string[]).includes(v540)) fail(p + '.' + v540, 'not there (not in the schema)', v536[v540]);
+		for (const v548 of Object.keys(v544)) {
+			if (!(["op","checkpoint","run"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v544[v548]);
 		}
 	}
 }
@@ -2995,16 +3047,16 @@ function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v541 = v as Record<string, unknown>;
-	const v542 = v541["op"];
-	if (v542 === undefined) fail(p + ".op", 'present', undefined);
-	if (v542 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v542);
-	const v543 = v541["checkpoint"];
-	if (v543 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v543, p + ".checkpoint", o, d + 1);
+	const v549 = v as Record<string, unknown>;
+	const v550 = v549["op"];
+	if (v550 === undefined) fail(p + ".op", 'present', undefined);
+	if (v550 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v550);
+	const v551 = v549["checkpoint"];
+	if (v551 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v551, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v544 of Object.keys(v541)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v544)) fail(p + '.' + v544, 'not there (not in the schema)', v541[v544]);
+		for (const v552 of Object.keys(v549)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v552)) fail(p + '.' + v552, 'not there (not in the schema)', v549[v552]);
 		}
 	}
 }
@@ -3012,21 +3064,21 @@ function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number)
 function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v545 = v as Record<string, unknown>;
-	const v546 = v545["op"];
-	if (v546 === undefined) fail(p + ".op", 'present', undefined);
-	if (v546 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v546);
-	const v547 = v545["pid"];
-	if (v547 === undefined) {
-		if (o.fill) v545["pid"] = 0;
+	const v553 = v as Record<string, unknown>;
+	const v554 = v553["op"];
+	if (v554 === undefined) fail(p + ".op", 'present', undefined);
+	if (v554 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v554);
+	const v555 = v553["pid"];
+	if (v555 === undefined) {
+		if (o.fill) v553["pid"] = 0;
 	} else {
-		if (!(typeof v547 === 'number' && Number.isInteger(v547))) fail(p + ".pid", "an integer", v547);
-		if (typeof v547 === 'number' && v547 < 0) fail(p + ".pid", ">= 0", v547);
-		if (typeof v547 === 'number' && v547 > 2147483647) fail(p + ".pid", "<= 2147483647", v547);
+		if (!(typeof v555 === 'number' && Number.isInteger(v555))) fail(p + ".pid", "an integer", v555);
+		if (typeof v555 === 'number' && v555 < 0) fail(p + ".pid", ">= 0", v555);
+		if (typeof v555 === 'number' && v555 > 2147483647) fail(p + ".pid", "<= 2147483647", v555);
 	}
 	if (o.strict) {
-		for (const v548 of Object.keys(v545)) {
-			if (!(["op","pid"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v545[v548]);
+		for (const v556 of Object.keys(v553)) {
+			if (!(["op","pid"] as readonly string[]).includes(v556)) fail(p + '.' + v556, 'not there (not in the schema)', v553[v556]);
 		}
 	}
 }
@@ -3034,30 +3086,30 @@ function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v549 = v as Record<string, unknown>;
-	const v550 = v549["op"];
-	if (v550 === undefined) fail(p + ".op", 'present', undefined);
-	if (v550 !== "watch") fail(p + ".op", "\"watch\"", v550);
-	const v551 = v549["pid"];
-	if (v551 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v551, p + ".pid", o, d + 1);
-	const v552 = v549["addr"];
-	if (v552 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v552, p + ".addr", o, d + 1);
-	const v553 = v549["len"];
-	if (v553 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v553 === 'number' && Number.isInteger(v553))) fail(p + ".len", "an integer", v553);
-	if (typeof v553 === 'number' && v553 < 1) fail(p + ".len", ">= 1", v553);
-	if (typeof v553 === 'number' && v553 > 8) fail(p + ".len", "<= 8", v553);
-	const v554 = v549["rw"];
-	if (v554 === undefined) {
-		if (o.fill) v549["rw"] = false;
+	const v557 = v as Record<string, unknown>;
+	const v558 = v557["op"];
+	if (v558 === undefined) fail(p + ".op", 'present', undefined);
+	if (v558 !== "watch") fail(p + ".op", "\"watch\"", v558);
+	const v559 = v557["pid"];
+	if (v559 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v559, p + ".pid", o, d + 1);
+	const v560 = v557["addr"];
+	if (v560 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v560, p + ".addr", o, d + 1);
+	const v561 = v557["len"];
+	if (v561 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v561 === 'number' && Number.isInteger(v561))) fail(p + ".len", "an integer", v561);
+	if (typeof v561 === 'number' && v561 < 1) fail(p + ".len", ">= 1", v561);
+	if (typeof v561 === 'number' && v561 > 8) fail(p + ".len", "<= 8", v561);
+	const v562 = v557["rw"];
+	if (v562 === undefined) {
+		if (o.fill) v557["rw"] = false;
 	} else {
-		if (!(typeof v554 === 'boolean')) fail(p + ".rw", "a boolean", v554);
+		if (!(typeof v562 === 'boolean')) fail(p + ".rw", "a boolean", v562);
 	}
 	if (o.strict) {
-		for (const v555 of Object.keys(v549)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v555)) fail(p + '.' + v555, 'not there (not in the schema)', v549[v555]);
+		for (const v563 of Object.keys(v557)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v563)) fail(p + '.' + v563, 'not there (not in the schema)', v557[v563]);
 		}
 	}
 }
@@ -3065,19 +3117,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v556 = v as Record<string, unknown>;
-	const v557 = v556["op"];
-	if (v557 === undefined) fail(p + ".op", 'present', undefined);
-	if (v557 !== "unwatch") fail(p + ".op", "\"unwatch\"", v557);
-	const v558 = v556["pid"];
-	if (v558 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v558, p + ".pid", o, d + 1);
-	const v559 = v556["addr"];
-	if (v559 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v559, p + ".addr", o, d + 1);
+	const v564 = v as Record<string, unknown>;
+	const v565 = v564["op"];
+	if (v565 === undefined) fail(p + ".op", 'present', undefined);
+	if (v565 !== "unwatch") fail(p + ".op", "\"unwatch\"", v565);
+	const v566 = v564["pid"];
+	if (v566 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v566, p + ".pid", o, d + 1);
+	const v567 = v564["addr"];
+	if (v567 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v567, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v560 of Object.keys(v556)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v560)) fail(p + '.' + v560, 'not there (not in the schema)', v556[v560]);
+		for (const v568 of Object.keys(v564)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v568)) fail(p + '.' + v568, 'not there (not in the schema)', v564[v568]);
 		}
 	}
 }
@@ -3085,24 +3137,24 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v561 = v as Record<string, unknown>;
-	const v562 = v561["op"];
-	if (v562 === undefined) fail(p + ".op", 'present', undefined);
-	if (v562 !== "global") fail(p + ".op", "\"global\"", v562);
-	const v563 = v561["pid"];
-	if (v563 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v563, p + ".pid", o, d + 1);
-	const v564 = v561["name"];
-	if (v564 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v564 === 'string')) fail(p + ".name", "a string", v564);
-	if (typeof v564 === 'string' && v564.length < 1) fail(p + ".name", "a string of 1+ characters", v564);
-	const v565 = v561["pc"];
-	if (v565 !== undefined) {
-		checkHex(v565, p + ".pc", o, d + 1);
+	const v569 = v as Record<string, unknown>;
+	const v570 = v569["op"];
+	if (v570 === undefined) fail(p + ".op", 'present', undefined);
+	if (v570 !== "global") fail(p + ".op", "\"global\"", v570);
+	const v571 = v569["pid"];
+	if (v571 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v571, p + ".pid", o, d + 1);
+	const v572 = v569["name"];
+	if (v572 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v572 === 'string')) fail(p + ".name", "a string", v572);
+	if (typeof v572 === 'string' && v572.length < 1) fail(p + ".name", "a string of 1+ characters", v572);
+	const v573 = v569["pc"];
+	if (v573 !== undefined) {
+		checkHex(v573, p + ".pc", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v566 of Object.keys(v561)) {
-			if (!(["op","pid","name","pc"] as readonly string[]).includes(v566)) fail(p + '.' + v566, 'not there (not in the schema)', v561[v566]);
+		for (const v574 of Object.keys(v569)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v574)) fail(p + '.' + v574, 'not there (not in the schema)', v569[v574]);
 		}
 	}
 }
@@ -3110,27 +3162,27 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v567 = v as Record<string, unknown>;
-	const v568 = v567["op"];
-	if (v568 === undefined) fail(p + ".op", 'present', undefined);
-	if (v568 !== "frameVars") fail(p + ".op", "\"frameVars\"", v568);
-	const v569 = v567["pid"];
-	if (v569 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v569, p + ".pid", o, d + 1);
-	const v570 = v567["tid"];
-	if (v570 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v570, p + ".tid", o, d + 1);
-	const v571 = v567["frame"];
-	if (v571 === undefined) {
-		if (o.fill) v567["frame"] = 0;
+	const v575 = v as Record<string, unknown>;
+	const v576 = v575["op"];
+	if (v576 === undefined) fail(p + ".op", 'present', undefined);
+	if (v576 !== "frameVars") fail(p + ".op", "\"frameVars\"", v576);
+	const v577 = v575["pid"];
+	if (v577 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v577, p + ".pid", o, d + 1);
+	const v578 = v575["tid"];
+	if (v578 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v578, p + ".tid", o, d + 1);
+	const v579 = v575["frame"];
+	if (v579 === undefined) {
+		if (o.fill) v575["frame"] = 0;
 	} else {
-		if (!(typeof v571 === 'number' && Number.isInteger(v571))) fail(p + ".frame", "an integer", v571);
-		if (typeof v571 === 'number' && v571 < 0) fail(p + ".frame", ">= 0", v571);
-		if (typeof v571 === 'number' && v571 > 254) fail(p + ".frame", "<= 254", v571);
+		if (!(typeof v579 === 'number' && Number.isInteger(v579))) fail(p + ".frame", "an integer", v579);
+		if (typeof v579 === 'number' && v579 < 0) fail(p + ".frame", ">= 0", v579);
+		if (typeof v579 === 'number' && v579 > 254) fail(p + ".frame", "<= 254", v579);
 	}
 	if (o.strict) {
-		for (const v572 of Object.keys(v567)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v572)) fail(p + '.' + v572, 'not there (not in the schema)', v567[v572]);
+		for (const v580 of Object.keys(v575)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v580)) fail(p + '.' + v580, 'not there (not in the schema)', v575[v580]);
 		}
 	}
 }
@@ -3138,31 +3190,31 @@ function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void 
 function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v573 = v as Record<string, unknown>;
-	const v574 = v573["op"];
-	if (v574 === undefined) fail(p + ".op", 'present', undefined);
-	if (v574 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v574);
-	const v575 = v573["pid"];
-	if (v575 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v575, p + ".pid", o, d + 1);
-	const v576 = v573["id"];
-	if (v576 !== undefined) {
-		checkTypeId(v576, p + ".id", o, d + 1);
+	const v581 = v as Record<string, unknown>;
+	const v582 = v581["op"];
+	if (v582 === undefined) fail(p + ".op", 'present', undefined);
+	if (v582 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v582);
+	const v583 = v581["pid"];
+	if (v583 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v583, p + ".pid", o, d + 1);
+	const v584 = v581["id"];
+	if (v584 !== undefined) {
+		checkTypeId(v584, p + ".id", o, d + 1);
 	}
-	const v577 = v573["name"];
-	if (v577 !== undefined) {
-		if (!(typeof v577 === 'string')) fail(p + ".name", "a string", v577);
-		if (typeof v577 === 'string' && v577.length < 1) fail(p + ".name", "a string of 1+ characters", v577);
+	const v585 = v581["name"];
+	if (v585 !== undefined) {
+		if (!(typeof v585 === 'string')) fail(p + ".name", "a string", v585);
+		if (typeof v585 === 'string' && v585.length < 1) fail(p + ".name", "a string of 1+ characters", v585);
 	}
-	const v578 = v573["tag"];
-	if (v578 === undefined) {
-		if (o.fill) v573["tag"] = "typedef";
+	const v586 = v581["tag"];
+	if (v586 === undefined) {
+		if (o.fill) v581["tag"] = "typedef";
 	} else {
-		if (typeof v578 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v578)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v578);
+		if (typeof v586 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v586)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v586);
 	}
 	if (o.strict) {
-		for (const v579 of Object.keys(v573)) {
-			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v579)) fail(p + '.' + v579, 'not there (not in the schema)', v573[v579]);
+		for (const v587 of Object.keys(v581)) {
+			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v587)) fail(p + '.' + v587, 'not there (not in the schema)', v581[v587]);
 		}
 	}
 }
@@ -3170,48 +3222,48 @@ function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v580 = v as Record<string, unknown>;
-	const v581 = v580["op"];
-	if (v581 === undefined) fail(p + ".op", 'present', undefined);
-	if (v581 !== "typedValue") fail(p + ".op", "\"typedValue\"", v581);
-	const v582 = v580["pid"];
-	if (v582 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v582, p + ".pid", o, d + 1);
-	const v583 = v580["type"];
-	if (v583 === undefined) fail(p + ".type", 'present', undefined);
-	checkTypeId(v583, p + ".type", o, d + 1);
-	const v584 = v580["address"];
-	if (v584 !== undefined) {
-		checkHex(v584, p + ".address", o, d + 1);
+	const v588 = v as Record<string, unknown>;
+	const v589 = v588["op"];
+	if (v589 === undefined) fail(p + ".op", 'present', undefined);
+	if (v589 !== "typedValue") fail(p + ".op", "\"typedValue\"", v589);
+	const v590 = v588["pid"];
+	if (v590 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v590, p + ".pid", o, d + 1);
+	const v591 = v588["type"];
+	if (v591 === undefined) fail(p + ".type", 'present', undefined);
+	checkTypeId(v591, p + ".type", o, d + 1);
+	const v592 = v588["address"];
+	if (v592 !== undefined) {
+		checkHex(v592, p + ".address", o, d + 1);
 	}
-	const v585 = v580["bytes"];
-	if (v585 !== undefined) {
-		if (!(typeof v585 === 'string')) fail(p + ".bytes", "a string", v585);
-		if (typeof v585 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v585)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v585);
+	const v593 = v588["bytes"];
+	if (v593 !== undefined) {
+		if (!(typeof v593 === 'string')) fail(p + ".bytes", "a string", v593);
+		if (typeof v593 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v593)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v593);
 	}
-	const v586 = v580["count"];
-	if (v586 === undefined) {
-		if (o.fill) v580["count"] = 0;
+	const v594 = v588["count"];
+	if (v594 === undefined) {
+		if (o.fill) v588["count"] = 0;
 	} else {
-		if (!(typeof v586 === 'number' && Number.isInteger(v586))) fail(p + ".count", "an integer", v586);
-		if (typeof v586 === 'number' && v586 < 0) fail(p + ".count", ">= 0", v586);
-		if (typeof v586 === 'number' && v586 > 1000000) fail(p + ".count", "<= 1000000", v586);
+		if (!(typeof v594 === 'number' && Number.isInteger(v594))) fail(p + ".count", "an integer", v594);
+		if (typeof v594 === 'number' && v594 < 0) fail(p + ".count", ">= 0", v594);
+		if (typeof v594 === 'number' && v594 > 1000000) fail(p + ".count", "<= 1000000", v594);
 	}
-	const v587 = v580["name"];
-	if (v587 === undefined) {
-		if (o.fill) v580["name"] = "";
+	const v595 = v588["name"];
+	if (v595 === undefined) {
+		if (o.fill) v588["name"] = "";
 	} else {
-		if (!(typeof v587 === 'string')) fail(p + ".name", "a string", v587);
+		if (!(typeof v595 === 'string')) fail(p + ".name", "a string", v595);
 	}
-	const v588 = v580["expr"];
-	if (v588 === undefined) {
-		if (o.fill) v580["expr"] = "";
+	const v596 = v588["expr"];
+	if (v596 === undefined) {
+		if (o.fill) v588["expr"] = "";
 	} else {
-		if (!(typeof v588 === 'string')) fail(p + ".expr", "a string", v588);
+		if (!(typeof v596 === 'string')) fail(p + ".expr", "a string", v596);
 	}
 	if (o.strict) {
-		for (const v589 of Object.keys(v580)) {
-			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v589)) fail(p + '.' + v589, 'not there (not in the schema)', v580[v589]);
+		for (const v597 of Object.keys(v588)) {
+			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v597)) fail(p + '.' + v597, 'not there (not in the schema)', v588[v597]);
 		}
 	}
 }
@@ -3219,16 +3271,16 @@ function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v590 = v as Record<string, unknown>;
-	const v591 = v590["op"];
-	if (v591 === undefined) fail(p + ".op", 'present', undefined);
-	if (v591 !== "stop") fail(p + ".op", "\"stop\"", v591);
-	const v592 = v590["pid"];
-	if (v592 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v592, p + ".pid", o, d + 1);
+	const v598 = v as Record<string, unknown>;
+	const v599 = v598["op"];
+	if (v599 === undefined) fail(p + ".op", 'present', undefined);
+	if (v599 !== "stop") fail(p + ".op", "\"stop\"", v599);
+	const v600 = v598["pid"];
+	if (v600 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v600, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v593 of Object.keys(v590)) {
-			if (!(["op","pid"] as readonly string[]).includes(v593)) fail(p + '.' + v593, 'not there (not in the schema)', v590[v593]);
+		for (const v601 of Object.keys(v598)) {
+			if (!(["op","pid"] as readonly string[]).includes(v601)) fail(p + '.' + v601, 'not there (not in the schema)', v598[v601]);
 		}
 	}
 }
@@ -3236,20 +3288,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v594 = v as Record<string, unknown>;
-	const v595 = v594["op"];
-	if (v595 === undefined) fail(p + ".op", 'present', undefined);
-	if (v595 !== "resume") fail(p + ".op", "\"resume\"", v595);
-	const v596 = v594["pid"];
-	if (v596 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v596, p + ".pid", o, d + 1);
-	const v597 = v594["tid"];
-	if (v597 !== undefined) {
-		checkPid(v597, p + ".tid", o, d + 1);
+	const v602 = v as Record<string, unknown>;
+	const v603 = v602["op"];
+	if (v603 === undefined) fail(p + ".op", 'present', undefined);
+	if (v603 !== "resume") fail(p + ".op", "\"resume\"", v603);
+	const v604 = v602["pid"];
+	if (v604 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v604, p + ".pid", o, d + 1);
+	const v605 = v602["tid"];
+	if (v605 !== undefined) {
+		checkPid(v605, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v598 of Object.keys(v594)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v598)) fail(p + '.' + v598, 'not there (not in the schema)', v594[v598]);
+		for (const v606 of Object.keys(v602)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v606)) fail(p + '.' + v606, 'not there (not in the schema)', v602[v606]);
 		}
 	}
 }
@@ -3257,25 +3309,25 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v599 = v as Record<string, unknown>;
-	const v600 = v599["op"];
-	if (v600 === undefined) fail(p + ".op", 'present', undefined);
-	if (v600 !== "freeze") fail(p + ".op", "\"freeze\"", v600);
-	const v601 = v599["pid"];
-	if (v601 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v601, p + ".pid", o, d + 1);
-	const v602 = v599["tid"];
-	if (v602 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v602, p + ".tid", o, d + 1);
-	const v603 = v599["frozen"];
-	if (v603 === undefined) {
-		if (o.fill) v599["frozen"] = true;
+	const v607 = v as Record<string, unknown>;
+	const v608 = v607["op"];
+	if (v608 === undefined) fail(p + ".op", 'present', undefined);
+	if (v608 !== "freeze") fail(p + ".op", "\"freeze\"", v608);
+	const v609 = v607["pid"];
+	if (v609 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v609, p + ".pid", o, d + 1);
+	const v610 = v607["tid"];
+	if (v610 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v610, p + ".tid", o, d + 1);
+	const v611 = v607["frozen"];
+	if (v611 === undefined) {
+		if (o.fill) v607["frozen"] = true;
 	} else {
-		if (!(typeof v603 === 'boolean')) fail(p + ".frozen", "a boolean", v603);
+		if (!(typeof v611 === 'boolean')) fail(p + ".frozen", "a boolean", v611);
 	}
 	if (o.strict) {
-		for (const v604 of Object.keys(v599)) {
-			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v604)) fail(p + '.' + v604, 'not there (not in the schema)', v599[v604]);
+		for (const v612 of Object.keys(v607)) {
+			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v612)) fail(p + '.' + v612, 'not there (not in the schema)', v607[v612]);
 		}
 	}
 }
@@ -3283,43 +3335,43 @@ function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v605 = v as Record<string, unknown>;
-	const v606 = v605["op"];
-	if (v606 === undefined) fail(p + ".op", 'present', undefined);
-	if (v606 !== "launch") fail(p + ".op", "\"launch\"", v606);
-	const v607 = v605["path"];
-	if (v607 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v607 === 'string')) fail(p + ".path", "a string", v607);
-	if (typeof v607 === 'string' && v607.length < 1) fail(p + ".path", "a string of 1+ characters", v607);
-	const v608 = v605["cwd"];
-	if (v608 === undefined) {
-		if (o.fill) v605["cwd"] = "";
+	const v613 = v as Record<string, unknown>;
+	const v614 = v613["op"];
+	if (v614 === undefined) fail(p + ".op", 'present', undefined);
+	if (v614 !== "launch") fail(p + ".op", "\"launch\"", v614);
+	const v615 = v613["path"];
+	if (v615 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v615 === 'string')) fail(p + ".path", "a string", v615);
+	if (typeof v615 === 'string' && v615.length < 1) fail(p + ".path", "a string of 1+ characters", v615);
+	const v616 = v613["cwd"];
+	if (v616 === undefined) {
+		if (o.fill) v613["cwd"] = "";
 	} else {
-		if (!(typeof v608 === 'string')) fail(p + ".cwd", "a string", v608);
+		if (!(typeof v616 === 'string')) fail(p + ".cwd", "a string", v616);
 	}
-	const v609 = v605["argv"];
-	if (v609 === undefined) {
-		if (o.fill) v605["argv"] = [];
+	const v617 = v613["argv"];
+	if (v617 === undefined) {
+		if (o.fill) v613["argv"] = [];
 	} else {
-		if (!(Array.isArray(v609))) fail(p + ".argv", "an array", v609);
-		for (let v610 = 0; v610 < v609.length; v610++) {
-			const v611: unknown = v609[v610];
-			if (!(typeof v611 === 'string')) fail(p + ".argv" + '[' + v610 + ']', "a string", v611);
+		if (!(Array.isArray(v617))) fail(p + ".argv", "an array", v617);
+		for (let v618 = 0; v618 < v617.length; v618++) {
+			const v619: unknown = v617[v618];
+			if (!(typeof v619 === 'string')) fail(p + ".argv" + '[' + v618 + ']', "a string", v619);
 		}
 	}
-	const v612 = v605["env"];
-	if (v612 === undefined) {
-		if (o.fill) v605["env"] = [];
+	const v620 = v613["env"];
+	if (v620 === undefined) {
+		if (o.fill) v613["env"] = [];
 	} else {
-		if (!(Array.isArray(v612))) fail(p + ".env", "an array", v612);
-		for (let v613 = 0; v613 < v612.length; v613++) {
-			const v614: unknown = v612[v613];
-			if (!(typeof v614 === 'string')) fail(p + ".env" + '[' + v613 + ']', "a string", v614);
+		if (!(Array.isArray(v620))) fail(p + ".env", "an array", v620);
+		for (let v621 = 0; v621 < v620.length; v621++) {
+			const v622: unknown = v620[v621];
+			if (!(typeof v622 === 'string')) fail(p + ".env" + '[' + v621 + ']', "a string", v622);
 		}
 	}
 	if (o.strict) {
-		for (const v615 of Object.keys(v605)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v615)) fail(p + '.' + v615, 'not there (not in the schema)', v605[v615]);
+		for (const v623 of Object.keys(v613)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v623)) fail(p + '.' + v623, 'not there (not in the schema)', v613[v623]);
 		}
 	}
 }
@@ -3327,40 +3379,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v616 = v as Record<string, unknown>;
-	const v617 = v616["op"];
-	if (v617 === undefined) fail(p + ".op", 'present', undefined);
-	if (v617 !== "fork") fail(p + ".op", "\"fork\"", v617);
-	const v618 = v616["pid"];
-	if (v618 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v618, p + ".pid", o, d + 1);
-	const v619 = v616["stopped"];
-	if (v619 === undefined) {
-		if (o.fill) v616["stopped"] = false;
+	const v624 = v as Record<string, unknown>;
+	const v625 = v624["op"];
+	if (v625 === undefined) fail(p + ".op", 'present', undefined);
+	if (v625 !== "fork") fail(p + ".op", "\"fork\"", v625);
+	const v626 = v624["pid"];
+	if (v626 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v626, p + ".pid", o, d + 1);
+	const v627 = v624["stopped"];
+	if (v627 === undefined) {
+		if (o.fill) v624["stopped"] = false;
 	} else {
-		if (!(typeof v619 === 'boolean')) fail(p + ".stopped", "a boolean", v619);
+		if (!(typeof v627 === 'boolean')) fail(p + ".stopped", "a boolean", v627);
 	}
-	const v620 = v616["keepTraced"];
-	if (v620 === undefined) {
-		if (o.fill) v616["keepTraced"] = false;
+	const v628 = v624["keepTraced"];
+	if (v628 === undefined) {
+		if (o.fill) v624["keepTraced"] = false;
 	} else {
-		if (!(typeof v620 === 'boolean')) fail(p + ".keepTraced", "a boolean", v620);
+		if (!(typeof v628 === 'boolean')) fail(p + ".keepTraced", "a boolean", v628);
 	}
-	const v621 = v616["copyDontfork"];
-	if (v621 === undefined) {
-		if (o.fill) v616["copyDontfork"] = false;
+	const v629 = v624["copyDontfork"];
+	if (v629 === undefined) {
+		if (o.fill) v624["copyDontfork"] = false;
 	} else {
-		if (!(typeof v621 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v621);
+		if (!(typeof v629 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v629);
 	}
-	const v622 = v616["sameTids"];
-	if (v622 === undefined) {
-		if (o.fill) v616["sameTids"] = false;
+	const v630 = v624["sameTids"];
+	if (v630 === undefined) {
+		if (o.fill) v624["sameTids"] = false;
 	} else {
-		if (!(typeof v622 === 'boolean')) fail(p + ".sameTids", "a boolean", v622);
+		if (!(typeof v630 === 'boolean')) fail(p + ".sameTids", "a boolean", v630);
 	}
 	if (o.strict) {
-		for (const v623 of Object.keys(v616)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v623)) fail(p + '.' + v623, 'not there (not in the schema)', v616[v623]);
+		for (const v631 of Object.keys(v624)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v631)) fail(p + '.' + v631, 'not there (not in the schema)', v624[v631]);
 		}
 	}
 }
@@ -3368,16 +3420,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v624 = v as Record<string, unknown>;
-	const v625 = v624["op"];
-	if (v625 === undefined) fail(p + ".op", 'present', undefined);
-	if (v625 !== "kill") fail(p + ".op", "\"kill\"", v625);
-	const v626 = v624["pid"];
-	if (v626 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v626, p + ".pid", o, d + 1);
+	const v632 = v as Record<string, unknown>;
+	const v633 = v632["op"];
+	if (v633 === undefined) fail(p + ".op", 'present', undefined);
+	if (v633 !== "kill") fail(p + ".op", "\"kill\"", v633);
+	const v634 = v632["pid"];
+	if (v634 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v634, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v627 of Object.keys(v624)) {
-			if (!(["op","pid"] as readonly string[]).includes(v627)) fail(p + '.' + v627, 'not there (not in the schema)', v624[v627]);
+		for (const v635 of Object.keys(v632)) {
+			if (!(["op","pid"] as readonly string[]).includes(v635)) fail(p + '.' + v635, 'not there (not in the schema)', v632[v635]);
 		}
 	}
 }
@@ -3385,43 +3437,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v628 = v as Record<string, unknown>;
-	const v629 = v628["op"];
-	if (v629 === undefined) fail(p + ".op", 'present', undefined);
-	if (v629 !== "step") fail(p + ".op", "\"step\"", v629);
-	const v630 = v628["pid"];
-	if (v630 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v630, p + ".pid", o, d + 1);
-	const v631 = v628["tid"];
-	if (v631 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v631, p + ".tid", o, d + 1);
-	const v632 = v628["line"];
-	if (v632 === undefined) {
-		if (o.fill) v628["line"] = false;
+	const v636 = v as Record<string, unknown>;
+	const v637 = v636["op"];
+	if (v637 === undefined) fail(p + ".op", 'present', undefined);
+	if (v637 !== "step") fail(p + ".op", "\"step\"", v637);
+	const v638 = v636["pid"];
+	if (v638 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v638, p + ".pid", o, d + 1);
+	const v639 = v636["tid"];
+	if (v639 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v639, p + ".tid", o, d + 1);
+	const v640 = v636["line"];
+	if (v640 === undefined) {
+		if (o.fill) v636["line"] = false;
 	} else {
-		if (!(typeof v632 === 'boolean')) fail(p + ".line", "a boolean", v632);
+		if (!(typeof v640 === 'boolean')) fail(p + ".line", "a boolean", v640);
 	}
-	const v633 = v628["into"];
-	if (v633 === undefined) {
-		if (o.fill) v628["into"] = false;
+	const v641 = v636["into"];
+	if (v641 === undefined) {
+		if (o.fill) v636["into"] = false;
 	} else {
-		if (!(typeof v633 === 'boolean')) fail(p + ".into", "a boolean", v633);
+		if (!(typeof v641 === 'boolean')) fail(p + ".into", "a boolean", v641);
 	}
-	const v634 = v628["out"];
-	if (v634 === undefined) {
-		if (o.fill) v628["out"] = false;
+	const v642 = v636["out"];
+	if (v642 === undefined) {
+		if (o.fill) v636["out"] = false;
 	} else {
-		if (!(typeof v634 === 'boolean')) fail(p + ".out", "a boolean", v634);
+		if (!(typeof v642 === 'boolean')) fail(p + ".out", "a boolean", v642);
 	}
-	const v635 = v628["alone"];
-	if (v635 === undefined) {
-		if (o.fill) v628["alone"] = false;
+	const v643 = v636["alone"];
+	if (v643 === undefined) {
+		if (o.fill) v636["alone"] = false;
 	} else {
-		if (!(typeof v635 === 'boolean')) fail(p + ".alone", "a boolean", v635);
+		if (!(typeof v643 === 'boolean')) fail(p + ".alone", "a boolean", v643);
 	}
 	if (o.strict) {
-		for (const v636 of Object.keys(v628)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v636)) fail(p + '.' + v636, 'not there (not in the schema)', v628[v636]);
+		for (const v644 of Object.keys(v636)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v644)) fail(p + '.' + v644, 'not there (not in the schema)', v636[v644]);
 		}
 	}
 }
@@ -3429,19 +3481,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v637 = v as Record<string, unknown>;
-	const v638 = v637["op"];
-	if (v638 === undefined) fail(p + ".op", 'present', undefined);
-	if (v638 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v638);
-	const v639 = v637["pid"];
-	if (v639 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v639, p + ".pid", o, d + 1);
-	const v640 = v637["addr"];
-	if (v640 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v640, p + ".addr", o, d + 1);
+	const v645 = v as Record<string, unknown>;
+	const v646 = v645["op"];
+	if (v646 === undefined) fail(p + ".op", 'present', undefined);
+	if (v646 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v646);
+	const v647 = v645["pid"];
+	if (v647 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v647, p + ".pid", o, d + 1);
+	const v648 = v645["addr"];
+	if (v648 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v648, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v641 of Object.keys(v637)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v641)) fail(p + '.' + v641, 'not there (not in the schema)', v637[v641]);
+		for (const v649 of Object.keys(v645)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v649)) fail(p + '.' + v649, 'not there (not in the schema)', v645[v649]);
 		}
 	}
 }
@@ -3449,19 +3501,49 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v642 = v as Record<string, unknown>;
-	const v643 = v642["op"];
-	if (v643 === undefined) fail(p + ".op", 'present', undefined);
-	if (v643 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v643);
-	const v644 = v642["pid"];
-	if (v644 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v644, p + ".pid", o, d + 1);
-	const v645 = v642["addr"];
-	if (v645 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v645, p + ".addr", o, d + 1);
+	const v650 = v as Record<string, unknown>;
+	const v651 = v650["op"];
+	if (v651 === undefined) fail(p + ".op", 'present', undefined);
+	if (v651 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v651);
+	const v652 = v650["pid"];
+	if (v652 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v652, p + ".pid", o, d + 1);
+	const v653 = v650["addr"];
+	if (v653 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v653, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v646 of Object.keys(v642)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v646)) fail(p + '.' + v646, 'not there (not in the schema)', v642[v646]);
+		for (const v654 of Object.keys(v650)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v654)) fail(p + '.' + v654, 'not there (not in the schema)', v650[v654]);
+		}
+	}
+}
+
+function checkRequestBpCondition(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v655 = v as Record<string, unknown>;
+	const v656 = v655["op"];
+	if (v656 === undefined) fail(p + ".op", 'present', undefined);
+	if (v656 !== "bpCondition") fail(p + ".op", "\"bpCondition\"", v656);
+	const v657 = v655["pid"];
+	if (v657 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v657, p + ".pid", o, d + 1);
+	const v658 = v655["addr"];
+	if (v658 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v658, p + ".addr", o, d + 1);
+	const v659 = v655["program"];
+	if (v659 !== undefined) {
+		if (!(typeof v659 === 'string')) fail(p + ".program", "a string", v659);
+	}
+	const v660 = v655["query"];
+	if (v660 === undefined) {
+		if (o.fill) v655["query"] = false;
+	} else {
+		if (!(typeof v660 === 'boolean')) fail(p + ".query", "a boolean", v660);
+	}
+	if (o.strict) {
+		for (const v661 of Object.keys(v655)) {
+			if (!(["op","pid","addr","program","query"] as readonly string[]).includes(v661)) fail(p + '.' + v661, 'not there (not in the schema)', v655[v661]);
 		}
 	}
 }
@@ -3469,27 +3551,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v647 = v as Record<string, unknown>;
-	const v648 = v647["op"];
-	if (v648 === undefined) fail(p + ".op", 'present', undefined);
-	if (v648 !== "setRegs") fail(p + ".op", "\"setRegs\"", v648);
-	const v649 = v647["pid"];
-	if (v649 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v649, p + ".pid", o, d + 1);
-	const v650 = v647["tid"];
-	if (v650 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v650, p + ".tid", o, d + 1);
-	const v651 = v647["regs"];
-	if (v651 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v651))) fail(p + ".regs", "an object", v651);
-	const v652 = v651 as Record<string, unknown>;
-	for (const v653 of Object.keys(v652)) {
-		if (([] as readonly string[]).includes(v653)) continue;
-		checkHex(v652[v653], p + ".regs" + '.' + v653, o, d + 1);
+	const v662 = v as Record<string, unknown>;
+	const v663 = v662["op"];
+	if (v663 === undefined) fail(p + ".op", 'present', undefined);
+	if (v663 !== "setRegs") fail(p + ".op", "\"setRegs\"", v663);
+	const v664 = v662["pid"];
+	if (v664 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v664, p + ".pid", o, d + 1);
+	const v665 = v662["tid"];
+	if (v665 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v665, p + ".tid", o, d + 1);
+	const v666 = v662["regs"];
+	if (v666 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v666))) fail(p + ".regs", "an object", v666);
+	const v667 = v666 as Record<string, unknown>;
+	for (const v668 of Object.keys(v667)) {
+		if (([] as readonly string[]).includes(v668)) continue;
+		checkHex(v667[v668], p + ".regs" + '.' + v668, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v654 of Object.keys(v647)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v654)) fail(p + '.' + v654, 'not there (not in the schema)', v647[v654]);
+		for (const v669 of Object.keys(v662)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v669)) fail(p + '.' + v669, 'not there (not in the schema)', v662[v669]);
 		}
 	}
 }
@@ -3497,13 +3579,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v655 = v as Record<string, unknown>;
-	const v656 = v655["op"];
-	if (v656 === undefined) fail(p + ".op", 'present', undefined);
-	if (v656 !== "ping") fail(p + ".op", "\"ping\"", v656);
+	const v670 = v as Record<string, unknown>;
+	const v671 = v670["op"];
+	if (v671 === undefined) fail(p + ".op", 'present', undefined);
+	if (v671 !== "ping") fail(p + ".op", "\"ping\"", v671);
 	if (o.strict) {
-		for (const v657 of Object.keys(v655)) {
-			if (!(["op"] as readonly string[]).includes(v657)) fail(p + '.' + v657, 'not there (not in the schema)', v655[v657]);
+		for (const v672 of Object.keys(v670)) {
+			if (!(["op"] as readonly string[]).includes(v672)) fail(p + '.' + v672, 'not there (not in the schema)', v670[v672]);
 		}
 	}
 }
@@ -3511,29 +3593,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v658 = v as Record<string, unknown>;
-	const v659 = v658["op"];
-	if (v659 === undefined) fail(p + ".op", 'present', undefined);
-	if (v659 !== "stack") fail(p + ".op", "\"stack\"", v659);
-	const v660 = v658["pid"];
-	if (v660 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v660, p + ".pid", o, d + 1);
-	const v661 = v658["tid"];
-	if (v661 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v661 === 'number' && Number.isInteger(v661))) fail(p + ".tid", "an integer", v661);
-	if (typeof v661 === 'number' && v661 < 0) fail(p + ".tid", ">= 0", v661);
-	if (typeof v661 === 'number' && v661 > 2147483647) fail(p + ".tid", "<= 2147483647", v661);
-	const v662 = v658["maxFrames"];
-	if (v662 === undefined) {
-		if (o.fill) v658["maxFrames"] = 0;
+	const v673 = v as Record<string, unknown>;
+	const v674 = v673["op"];
+	if (v674 === undefined) fail(p + ".op", 'present', undefined);
+	if (v674 !== "stack") fail(p + ".op", "\"stack\"", v674);
+	const v675 = v673["pid"];
+	if (v675 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v675, p + ".pid", o, d + 1);
+	const v676 = v673["tid"];
+	if (v676 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v676 === 'number' && Number.isInteger(v676))) fail(p + ".tid", "an integer", v676);
+	if (typeof v676 === 'number' && v676 < 0) fail(p + ".tid", ">= 0", v676);
+	if (typeof v676 === 'number' && v676 > 2147483647) fail(p + ".tid", "<= 2147483647", v676);
+	const v677 = v673["maxFrames"];
+	if (v677 === undefined) {
+		if (o.fill) v673["maxFrames"] = 0;
 	} else {
-		if (!(typeof v662 === 'number' && Number.isInteger(v662))) fail(p + ".maxFrames", "an integer", v662);
-		if (typeof v662 === 'number' && v662 < 0) fail(p + ".maxFrames", ">= 0", v662);
-		if (typeof v662 === 'number' && v662 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v662);
+		if (!(typeof v677 === 'number' && Number.isInteger(v677))) fail(p + ".maxFrames", "an integer", v677);
+		if (typeof v677 === 'number' && v677 < 0) fail(p + ".maxFrames", ">= 0", v677);
+		if (typeof v677 === 'number' && v677 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v677);
 	}
 	if (o.strict) {
-		for (const v663 of Object.keys(v658)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v663)) fail(p + '.' + v663, 'not there (not in the schema)', v658[v663]);
+		for (const v678 of Object.keys(v673)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v678)) fail(p + '.' + v678, 'not there (not in the schema)', v673[v678]);
 		}
 	}
 }
@@ -3541,34 +3623,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v664 = v as Record<string, unknown>;
-	const v665 = v664["op"];
-	if (v665 === undefined) fail(p + ".op", 'present', undefined);
-	if (v665 !== "symbols") fail(p + ".op", "\"symbols\"", v665);
-	const v666 = v664["pid"];
-	if (v666 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v666, p + ".pid", o, d + 1);
-	const v667 = v664["function"];
-	if (v667 !== undefined) {
-		if (!(typeof v667 === 'string')) fail(p + ".function", "a string", v667);
+	const v679 = v as Record<string, unknown>;
+	const v680 = v679["op"];
+	if (v680 === undefined) fail(p + ".op", 'present', undefined);
+	if (v680 !== "symbols") fail(p + ".op", "\"symbols\"", v680);
+	const v681 = v679["pid"];
+	if (v681 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v681, p + ".pid", o, d + 1);
+	const v682 = v679["function"];
+	if (v682 !== undefined) {
+		if (!(typeof v682 === 'string')) fail(p + ".function", "a string", v682);
 	}
-	const v668 = v664["file"];
-	if (v668 !== undefined) {
-		if (!(typeof v668 === 'string')) fail(p + ".file", "a string", v668);
+	const v683 = v679["file"];
+	if (v683 !== undefined) {
+		if (!(typeof v683 === 'string')) fail(p + ".file", "a string", v683);
 	}
-	const v669 = v664["line"];
-	if (v669 !== undefined) {
-		if (!(typeof v669 === 'number' && Number.isInteger(v669))) fail(p + ".line", "an integer", v669);
-		if (typeof v669 === 'number' && v669 < 1) fail(p + ".line", ">= 1", v669);
-		if (typeof v669 === 'number' && v669 > 2147483647) fail(p + ".line", "<= 2147483647", v669);
+	const v684 = v679["line"];
+	if (v684 !== undefined) {
+		if (!(typeof v684 === 'number' && Number.isInteger(v684))) fail(p + ".line", "an integer", v684);
+		if (typeof v684 === 'number' && v684 < 1) fail(p + ".line", ">= 1", v684);
+		if (typeof v684 === 'number' && v684 > 2147483647) fail(p + ".line", "<= 2147483647", v684);
 	}
-	const v670 = v664["addr"];
-	if (v670 !== undefined) {
-		checkHex(v670, p + ".addr", o, d + 1);
+	const v685 = v679["addr"];
+	if (v685 !== undefined) {
+		checkHex(v685, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v671 of Object.keys(v664)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v671)) fail(p + '.' + v671, 'not there (not in the schema)', v664[v671]);
+		for (const v686 of Object.keys(v679)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v686)) fail(p + '.' + v686, 'not there (not in the schema)', v679[v686]);
 		}
 	}
 }
@@ -3576,27 +3658,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v672 = v as Record<string, unknown>;
-	const v673 = v672["op"];
-	if (v673 === undefined) fail(p + ".op", 'present', undefined);
-	if (v673 !== "locals") fail(p + ".op", "\"locals\"", v673);
-	const v674 = v672["pid"];
-	if (v674 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v674, p + ".pid", o, d + 1);
-	const v675 = v672["tid"];
-	if (v675 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v675, p + ".tid", o, d + 1);
-	const v676 = v672["frame"];
-	if (v676 === undefined) {
-		if (o.fill) v672["frame"] = 0;
+	const v687 = v as Record<string, unknown>;
+	const v688 = v687["op"];
+	if (v688 === undefined) fail(p + ".op", 'present', undefined);
+	if (v688 !== "locals") fail(p + ".op", "\"locals\"", v688);
+	const v689 = v687["pid"];
+	if (v689 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v689, p + ".pid", o, d + 1);
+	const v690 = v687["tid"];
+	if (v690 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v690, p + ".tid", o, d + 1);
+	const v691 = v687["frame"];
+	if (v691 === undefined) {
+		if (o.fill) v687["frame"] = 0;
 	} else {
-		if (!(typeof v676 === 'number' && Number.isInteger(v676))) fail(p + ".frame", "an integer", v676);
-		if (typeof v676 === 'number' && v676 < 0) fail(p + ".frame", ">= 0", v676);
-		if (typeof v676 === 'number' && v676 > 254) fail(p + ".frame", "<= 254", v676);
+		if (!(typeof v691 === 'number' && Number.isInteger(v691))) fail(p + ".frame", "an integer", v691);
+		if (typeof v691 === 'number' && v691 < 0) fail(p + ".frame", ">= 0", v691);
+		if (typeof v691 === 'number' && v691 > 254) fail(p + ".frame", "<= 254", v691);
 	}
 	if (o.strict) {
-		for (const v677 of Object.keys(v672)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v677)) fail(p + '.' + v677, 'not there (not in the schema)', v672[v677]);
+		for (const v692 of Object.keys(v687)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v692)) fail(p + '.' + v692, 'not there (not in the schema)', v687[v692]);
 		}
 	}
 }
@@ -3604,22 +3686,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v678 = v as Record<string, unknown>;
-	const v679 = v678["type"];
-	if (v679 === undefined) fail(p + ".type", 'present', undefined);
-	if (v679 !== "event") fail(p + ".type", "\"event\"", v679);
-	const v680 = v678["event"];
-	if (v680 === undefined) fail(p + ".event", 'present', undefined);
-	if (v680 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v680);
-	const v681 = v678["pid"];
-	if (v681 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v681, p + ".pid", o, d + 1);
-	const v682 = v678["tid"];
-	if (v682 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v682, p + ".tid", o, d + 1);
+	const v693 = v as Record<string, unknown>;
+	const v694 = v693["type"];
+	if (v694 === undefined) fail(p + ".type", 'present', undefined);
+	if (v694 !== "event") fail(p + ".type", "\"event\"", v694);
+	const v695 = v693["event"];
+	if (v695 === undefined) fail(p + ".event", 'present', undefined);
+	if (v695 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v695);
+	const v696 = v693["pid"];
+	if (v696 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v696, p + ".pid", o, d + 1);
+	const v697 = v693["tid"];
+	if (v697 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v697, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v683 of Object.keys(v678)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v683)) fail(p + '.' + v683, 'not there (not in the schema)', v678[v683]);
+		for (const v698 of Object.keys(v693)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v698)) fail(p + '.' + v698, 'not there (not in the schema)', v693[v698]);
 		}
 	}
 }
@@ -3627,22 +3709,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v684 = v as Record<string, unknown>;
-	const v685 = v684["type"];
-	if (v685 === undefined) fail(p + ".type", 'present', undefined);
-	if (v685 !== "event") fail(p + ".type", "\"event\"", v685);
-	const v686 = v684["event"];
-	if (v686 === undefined) fail(p + ".event", 'present', undefined);
-	if (v686 !== "threadExited") fail(p + ".event", "\"threadExited\"", v686);
-	const v687 = v684["pid"];
-	if (v687 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v687, p + ".pid", o, d + 1);
-	const v688 = v684["tid"];
-	if (v688 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v688, p + ".tid", o, d + 1);
+	const v699 = v as Record<string, unknown>;
+	const v700 = v699["type"];
+	if (v700 === undefined) fail(p + ".type", 'present', undefined);
+	if (v700 !== "event") fail(p + ".type", "\"event\"", v700);
+	const v701 = v699["event"];
+	if (v701 === undefined) fail(p + ".event", 'present', undefined);
+	if (v701 !== "threadExited") fail(p + ".event", "\"threadExited\"", v701);
+	const v702 = v699["pid"];
+	if (v702 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v702, p + ".pid", o, d + 1);
+	const v703 = v699["tid"];
+	if (v703 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v703, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v689 of Object.keys(v684)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v689)) fail(p + '.' + v689, 'not there (not in the schema)', v684[v689]);
+		for (const v704 of Object.keys(v699)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v704)) fail(p + '.' + v704, 'not there (not in the schema)', v699[v704]);
 		}
 	}
 }
@@ -3650,38 +3732,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v690 = v as Record<string, unknown>;
-	const v691 = v690["type"];
-	if (v691 === undefined) fail(p + ".type", 'present', undefined);
-	if (v691 !== "event") fail(p + ".type", "\"event\"", v691);
-	const v692 = v690["event"];
-	if (v692 === undefined) fail(p + ".event", 'present', undefined);
-	if (v692 !== "stopped") fail(p + ".event", "\"stopped\"", v692);
-	const v693 = v690["pid"];
-	if (v693 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v693, p + ".pid", o, d + 1);
-	const v694 = v690["tid"];
-	if (v694 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v694, p + ".tid", o, d + 1);
-	const v695 = v690["reason"];
-	if (v695 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v695 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v695)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v695);
-	const v696 = v690["signal"];
-	if (v696 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v696 === 'number' && Number.isInteger(v696))) fail(p + ".signal", "an integer", v696);
-	if (typeof v696 === 'number' && v696 < 0) fail(p + ".signal", ">= 0", v696);
-	if (typeof v696 === 'number' && v696 > 64) fail(p + ".signal", "<= 64", v696);
-	const v697 = v690["pc"];
-	if (v697 !== undefined) {
-		checkHex(v697, p + ".pc", o, d + 1);
+	const v705 = v as Record<string, unknown>;
+	const v706 = v705["type"];
+	if (v706 === undefined) fail(p + ".type", 'present', undefined);
+	if (v706 !== "event") fail(p + ".type", "\"event\"", v706);
+	const v707 = v705["event"];
+	if (v707 === undefined) fail(p + ".event", 'present', undefined);
+	if (v707 !== "stopped") fail(p + ".event", "\"stopped\"", v707);
+	const v708 = v705["pid"];
+	if (v708 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v708, p + ".pid", o, d + 1);
+	const v709 = v705["tid"];
+	if (v709 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v709, p + ".tid", o, d + 1);
+	const v710 = v705["reason"];
+	if (v710 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v710 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v710)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v710);
+	const v711 = v705["signal"];
+	if (v711 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v711 === 'number' && Number.isInteger(v711))) fail(p + ".signal", "an integer", v711);
+	if (typeof v711 === 'number' && v711 < 0) fail(p + ".signal", ">= 0", v711);
+	if (typeof v711 === 'number' && v711 > 64) fail(p + ".signal", "<= 64", v711);
+	const v712 = v705["pc"];
+	if (v712 !== undefined) {
+		checkHex(v712, p + ".pc", o, d + 1);
 	}
-	const v698 = v690["addr"];
-	if (v698 !== undefined) {
-		checkHex(v698, p + ".addr", o, d + 1);
+	const v713 = v705["addr"];
+	if (v713 !== undefined) {
+		checkHex(v713, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v699 of Object.keys(v690)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v699)) fail(p + '.' + v699, 'not there (not in the schema)', v690[v699]);
+		for (const v714 of Object.keys(v705)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v714)) fail(p + '.' + v714, 'not there (not in the schema)', v705[v714]);
 		}
 	}
 }
@@ -3689,30 +3771,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v700 = v as Record<string, unknown>;
-	const v701 = v700["type"];
-	if (v701 === undefined) fail(p + ".type", 'present', undefined);
-	if (v701 !== "event") fail(p + ".type", "\"event\"", v701);
-	const v702 = v700["event"];
-	if (v702 === undefined) fail(p + ".event", 'present', undefined);
-	if (v702 !== "signal") fail(p + ".event", "\"signal\"", v702);
-	const v703 = v700["pid"];
-	if (v703 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v703, p + ".pid", o, d + 1);
-	const v704 = v700["tid"];
-	if (v704 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v704, p + ".tid", o, d + 1);
-	const v705 = v700["signal"];
-	if (v705 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v705 === 'number' && Number.isInteger(v705))) fail(p + ".signal", "an integer", v705);
-	if (typeof v705 === 'number' && v705 < 1) fail(p + ".signal", ">= 1", v705);
-	if (typeof v705 === 'number' && v705 > 64) fail(p + ".signal", "<= 64", v705);
-	const v706 = v700["passed"];
-	if (v706 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v706 === 'boolean')) fail(p + ".passed", "a boolean", v706);
+	const v715 = v as Record<string, unknown>;
+	const v716 = v715["type"];
+	if (v716 === undefined) fail(p + ".type", 'present', undefined);
+	if (v716 !== "event") fail(p + ".type", "\"event\"", v716);
+	const v717 = v715["event"];
+	if (v717 === undefined) fail(p + ".event", 'present', undefined);
+	if (v717 !== "signal") fail(p + ".event", "\"signal\"", v717);
+	const v718 = v715["pid"];
+	if (v718 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v718, p + ".pid", o, d + 1);
+	const v719 = v715["tid"];
+	if (v719 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v719, p + ".tid", o, d + 1);
+	const v720 = v715["signal"];
+	if (v720 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v720 === 'number' && Number.isInteger(v720))) fail(p + ".signal", "an integer", v720);
+	if (typeof v720 === 'number' && v720 < 1) fail(p + ".signal", ">= 1", v720);
+	if (typeof v720 === 'number' && v720 > 64) fail(p + ".signal", "<= 64", v720);
+	const v721 = v715["passed"];
+	if (v721 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v721 === 'boolean')) fail(p + ".passed", "a boolean", v721);
 	if (o.strict) {
-		for (const v707 of Object.keys(v700)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v707)) fail(p + '.' + v707, 'not there (not in the schema)', v700[v707]);
+		for (const v722 of Object.keys(v715)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v722)) fail(p + '.' + v722, 'not there (not in the schema)', v715[v722]);
 		}
 	}
 }
@@ -3720,31 +3802,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v708 = v as Record<string, unknown>;
-	const v709 = v708["type"];
-	if (v709 === undefined) fail(p + ".type", 'present', undefined);
-	if (v709 !== "event") fail(p + ".type", "\"event\"", v709);
-	const v710 = v708["event"];
-	if (v710 === undefined) fail(p + ".event", 'present', undefined);
-	if (v710 !== "childProcess") fail(p + ".event", "\"childProcess\"", v710);
-	const v711 = v708["pid"];
-	if (v711 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v711, p + ".pid", o, d + 1);
-	const v712 = v708["tid"];
-	if (v712 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v712, p + ".tid", o, d + 1);
-	const v713 = v708["child"];
-	if (v713 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v713, p + ".child", o, d + 1);
-	const v714 = v708["kind"];
-	if (v714 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v714 !== 'string' || !["fork","vfork","clone"].includes(v714)) fail(p + ".kind", "one of fork|vfork|clone", v714);
-	const v715 = v708["detached"];
-	if (v715 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v715 === 'boolean')) fail(p + ".detached", "a boolean", v715);
+	const v723 = v as Record<string, unknown>;
+	const v724 = v723["type"];
+	if (v724 === undefined) fail(p + ".type", 'present', undefined);
+	if (v724 !== "event") fail(p + ".type", "\"event\"", v724);
+	const v725 = v723["event"];
+	if (v725 === undefined) fail(p + ".event", 'present', undefined);
+	if (v725 !== "childProcess") fail(p + ".event", "\"childProcess\"", v725);
+	const v726 = v723["pid"];
+	if (v726 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v726, p + ".pid", o, d + 1);
+	const v727 = v723["tid"];
+	if (v727 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v727, p + ".tid", o, d + 1);
+	const v728 = v723["child"];
+	if (v728 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v728, p + ".child", o, d + 1);
+	const v729 = v723["kind"];
+	if (v729 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v729 !== 'string' || !["fork","vfork","clone"].includes(v729)) fail(p + ".kind", "one of fork|vfork|clone", v729);
+	const v730 = v723["detached"];
+	if (v730 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v730 === 'boolean')) fail(p + ".detached", "a boolean", v730);
 	if (o.strict) {
-		for (const v716 of Object.keys(v708)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v716)) fail(p + '.' + v716, 'not there (not in the schema)', v708[v716]);
+		for (const v731 of Object.keys(v723)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v731)) fail(p + '.' + v731, 'not there (not in the schema)', v723[v731]);
 		}
 	}
 }
@@ -3752,25 +3834,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v717 = v as Record<string, unknown>;
-	const v718 = v717["type"];
-	if (v718 === undefined) fail(p + ".type", 'present', undefined);
-	if (v718 !== "event") fail(p + ".type", "\"event\"", v718);
-	const v719 = v717["event"];
-	if (v719 === undefined) fail(p + ".event", 'present', undefined);
-	if (v719 !== "exec") fail(p + ".event", "\"exec\"", v719);
-	const v720 = v717["pid"];
-	if (v720 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v720, p + ".pid", o, d + 1);
-	const v721 = v717["tid"];
-	if (v721 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v721, p + ".tid", o, d + 1);
-	const v722 = v717["path"];
-	if (v722 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v722 === 'string')) fail(p + ".path", "a string", v722);
+	const v732 = v as Record<string, unknown>;
+	const v733 = v732["type"];
+	if (v733 === undefined) fail(p + ".type", 'present', undefined);
+	if (v733 !== "event") fail(p + ".type", "\"event\"", v733);
+	const v734 = v732["event"];
+	if (v734 === undefined) fail(p + ".event", 'present', undefined);
+	if (v734 !== "exec") fail(p + ".event", "\"exec\"", v734);
+	const v735 = v732["pid"];
+	if (v735 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v735, p + ".pid", o, d + 1);
+	const v736 = v732["tid"];
+	if (v736 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v736, p + ".tid", o, d + 1);
+	const v737 = v732["path"];
+	if (v737 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v737 === 'string')) fail(p + ".path", "a string", v737);
 	if (o.strict) {
-		for (const v723 of Object.keys(v717)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v723)) fail(p + '.' + v723, 'not there (not in the schema)', v717[v723]);
+		for (const v738 of Object.keys(v732)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v738)) fail(p + '.' + v738, 'not there (not in the schema)', v732[v738]);
 		}
 	}
 }
@@ -3778,32 +3860,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v724 = v as Record<string, unknown>;
-	const v725 = v724["type"];
-	if (v725 === undefined) fail(p + ".type", 'present', undefined);
-	if (v725 !== "event") fail(p + ".type", "\"event\"", v725);
-	const v726 = v724["event"];
-	if (v726 === undefined) fail(p + ".event", 'present', undefined);
-	if (v726 !== "exited") fail(p + ".event", "\"exited\"", v726);
-	const v727 = v724["pid"];
-	if (v727 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v727, p + ".pid", o, d + 1);
-	const v728 = v724["exitCode"];
-	if (v728 !== undefined) {
-		if (!(typeof v728 === 'number' && Number.isInteger(v728))) fail(p + ".exitCode", "an integer", v728);
-		if (typeof v728 === 'number' && v728 < 0) fail(p + ".exitCode", ">= 0", v728);
-		if (typeof v728 === 'number' && v728 > 255) fail(p + ".exitCode", "<= 255", v728);
+	const v739 = v as Record<string, unknown>;
+	const v740 = v739["type"];
+	if (v740 === undefined) fail(p + ".type", 'present', undefined);
+	if (v740 !== "event") fail(p + ".type", "\"event\"", v740);
+	const v741 = v739["event"];
+	if (v741 === undefined) fail(p + ".event", 'present', undefined);
+	if (v741 !== "exited") fail(p + ".event", "\"exited\"", v741);
+	const v742 = v739["pid"];
+	if (v742 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v742, p + ".pid", o, d + 1);
+	const v743 = v739["exitCode"];
+	if (v743 !== undefined) {
+		if (!(typeof v743 === 'number' && Number.isInteger(v743))) fail(p + ".exitCode", "an integer", v743);
+		if (typeof v743 === 'number' && v743 < 0) fail(p + ".exitCode", ">= 0", v743);
+		if (typeof v743 === 'number' && v743 > 255) fail(p + ".exitCode", "<= 255", v743);
 	}
-	const v729 = v724["signal"];
-	if (v729 !== undefined) {
-		if (!(typeof v729 === 'number' && Number.isInteger(v729))) fail(p + ".signal", "an integer", v729);
-		if (typeof v729 === 'number' && v729 < 1) fail(p + ".signal", ">= 1", v729);
-		if (typeof v729 === 'number' && v729 > 64) fail(p + ".signal", "<= 64", v729);
+	const v744 = v739["signal"];
+	if (v744 !== undefined) {
+		if (!(typeof v744 === 'number' && Number.isInteger(v744))) fail(p + ".signal", "an integer", v744);
+		if (typeof v744 === 'number' && v744 < 1) fail(p + ".signal", ">= 1", v744);
+		if (typeof v744 === 'number' && v744 > 64) fail(p + ".signal", "<= 64", v744);
 	}
-	if (v724["exitCode"] === undefined && v724["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v739["exitCode"] === undefined && v739["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v730 of Object.keys(v724)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v730)) fail(p + '.' + v730, 'not there (not in the schema)', v724[v730]);
+		for (const v745 of Object.keys(v739)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v745)) fail(p + '.' + v745, 'not there (not in the schema)', v739[v745]);
 		}
 	}
 }
@@ -3846,6 +3928,7 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	step: (v, o) => run<BodyByOp['step']>(checkStepBody, v, 'step', o),
 	bpInsert: (v, o) => run<BodyByOp['bpInsert']>(checkAddrBody, v, 'bpInsert', o),
 	bpRemove: (v, o) => run<BodyByOp['bpRemove']>(checkAddrBody, v, 'bpRemove', o),
+	bpCondition: (v, o) => run<BodyByOp['bpCondition']>(checkBpConditionBody, v, 'bpCondition', o),
 	setRegs: (v, o) => run<BodyByOp['setRegs']>(checkSetRegsBody, v, 'setRegs', o),
 	ping: (v, o) => run<BodyByOp['ping']>(checkPingBody, v, 'ping', o),
 	stack: (v, o) => run<BodyByOp['stack']>(checkStackBody, v, 'stack', o),
@@ -3882,6 +3965,7 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	step: (v, o) => run<RequestByOp['step'] & { op: 'step' }>(checkRequestStep, v, 'request', o),
 	bpInsert: (v, o) => run<RequestByOp['bpInsert'] & { op: 'bpInsert' }>(checkRequestBpInsert, v, 'request', o),
 	bpRemove: (v, o) => run<RequestByOp['bpRemove'] & { op: 'bpRemove' }>(checkRequestBpRemove, v, 'request', o),
+	bpCondition: (v, o) => run<RequestByOp['bpCondition'] & { op: 'bpCondition' }>(checkRequestBpCondition, v, 'request', o),
 	setRegs: (v, o) => run<RequestByOp['setRegs'] & { op: 'setRegs' }>(checkRequestSetRegs, v, 'request', o),
 	ping: (v, o) => run<RequestByOp['ping'] & { op: 'ping' }>(checkRequestPing, v, 'request', o),
 	stack: (v, o) => run<RequestByOp['stack'] & { op: 'stack' }>(checkRequestStack, v, 'request', o),
@@ -3951,6 +4035,7 @@ export const defValidators = {
 	StopBody: (v: unknown, o?: CheckOptions, path = 'StopBody'): StopBody => run<StopBody>(checkStopBody, v, path, o),
 	LaunchBody: (v: unknown, o?: CheckOptions, path = 'LaunchBody'): LaunchBody => run<LaunchBody>(checkLaunchBody, v, path, o),
 	StepBody: (v: unknown, o?: CheckOptions, path = 'StepBody'): StepBody => run<StepBody>(checkStepBody, v, path, o),
+	BpConditionBody: (v: unknown, o?: CheckOptions, path = 'BpConditionBody'): BpConditionBody => run<BpConditionBody>(checkBpConditionBody, v, path, o),
 	AddrBody: (v: unknown, o?: CheckOptions, path = 'AddrBody'): AddrBody => run<AddrBody>(checkAddrBody, v, path, o),
 	SetRegsBody: (v: unknown, o?: CheckOptions, path = 'SetRegsBody'): SetRegsBody => run<SetRegsBody>(checkSetRegsBody, v, path, o),
 	PingBody: (v: unknown, o?: CheckOptions, path = 'PingBody'): PingBody => run<PingBody>(checkPingBody, v, path, o),

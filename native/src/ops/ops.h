@@ -23,4 +23,7 @@ bool vfork_held(struct proc *p, pid_t tid, struct fk_err *err);
 /* The symbol session of a traced process, refreshed after it ran (ops_symbols.c); NULL: out of memory. */
 struct fk_symbols *ops_syms_of(struct proc *p);
 
+/* Drop the compiled condition of the breakpoint at addr (bpInsert, bpRemove: ops_bpcond.c). */
+void ops_bpcond_forget(struct proc *p, uint64_t addr);
+
 #endif

@@ -58,4 +58,11 @@ int bp_step_over(struct fk_tracer *tr, struct proc *p, pid_t tid);
  * syscall), the LWP is interrupted and *interrupted set. */
 int bp_single_step(struct fk_tracer *tr, struct proc *p, pid_t tid, bool *interrupted, struct fk_err *err);
 
+/* The main loop, after threads stopped at breakpoints whose compiled
+ * condition is false (lwp.cond_false, p->cond_pass): stop the running
+ * threads, step those over their breakpoints, resume exactly the threads
+ * that were running; anything unexpected on the way reports the hit
+ * instead (bpcondpass.c). p may be gone afterwards. */
+void bp_cond_pass(struct fk_tracer *tr, struct proc *p);
+
 #endif

@@ -1,0 +1,119 @@
+/* bpcondpass.c — passing breakpoints whose compiled condition is false
+ * (the condition itself: ops/ops_bpcond.c, through p->bpcond_test).
+ *
+ * A thread stopped at such a breakpoint (lwp.cond_false) has to execute
+ * the original instruction, and nobody else may run while the int3 is
+ * lifted for that one step (another thread would pass the breakpoint
+ * unseen). From the main loop: every thread that was running is stopped
+ * (attach_stop_all), each cond_false thread is stepped over its
+ * breakpoint (bp_step_over), and exactly the threads that were running
+ * are resumed: a frozen thread, or the others of a single-thread resume,
+ * stay stopped. No event and no round trip to the adapter.
+ *
+ * If anything else happened meanwhile (another thread stopped for a
+ * signal, a breakpoint, an event, or the stop failed), nothing is
+ * decided here: the first cond_false thread's hit is reported as an
+ * ordinary breakpoint stop, and the adapter evaluates its condition as it
+ * does without a compiled one (then resumes: the resume steps it over). */
+#include "ptrace/breakpoints.h"
+
+#include "arch/arch.h"
+#include "base/log.h"
+#include "core/events.generated.h"
+#include "ptrace/attach.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PASS_STOP_TIMEOUT_MS 10000
+
+static bool listed(const pid_t *v, size_t n, pid_t tid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == tid)
+			return true;
+	return false;
+}
+
+/* Report the first cond_false thread's hit; everything stays stopped. */
+static void report_instead(struct fk_tracer *tr, struct proc *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct lwp *l = &p->lwps[i];
+		if (!l->cond_false || l->state != LWP_STOPPED)
+			continue;
+		uint64_t pc = l->bp_addr, addr = l->bp_addr;
+		ev_stopped(tr, p->pid, l->tid, EV_STOPPED_REASON_BREAKPOINT, 0, &pc, &addr);
+		break;
+	}
+	p->want_running = false;
+	if (proc_count_running(p))
+		p->stop_all_pending = true;
+}
+
+void bp_cond_pass(struct fk_tracer *tr, struct proc *p)
+{
+	pid_t pid = p->pid;
+	size_t n = p->n, nkeep = 0, npass = 0;
+	pid_t *keep = malloc((n ? n : 1) * sizeof *keep), *pass = malloc((n ? n : 1) * sizeof *pass);
+	if (!keep || !pass) {
+		fk_warn("process %d: out of memory passing a breakpoint", (int)pid);
+		free(keep);
+		free(pass);
+		report_instead(tr, p);
+		return;
+	}
+	/* who stays stopped: whoever was stopped already (frozen threads, the
+	 * others of a single-thread resume) */
+	for (size_t i = 0; i < n; i++) {
+		struct lwp *l = &p->lwps[i];
+		if (l->cond_false && l->state == LWP_STOPPED)
+			pass[npass++] = l->tid;
+		else if (l->state == LWP_STOPPED)
+			keep[nkeep++] = l->tid;
+	}
+	struct fk_err err;
+	fk_err_clear(&err);
+	bool clean = npass > 0;
+	if (clean && proc_count_running(p) && attach_stop_all(tr, p, PASS_STOP_TIMEOUT_MS, &err) < 0) {
+		if (tr_find_proc(tr, pid) == p)
+			fk_warn("process %d: stopping the threads to pass a breakpoint: %s", (int)pid, err.msg);
+		clean = false;
+	}
+	if (tr_find_proc(tr, pid) != p)
+		goto out;
+	for (size_t i = 0; clean && i < p->n; i++) {
+		const struct lwp *l = &p->lwps[i];
+		if (listed(keep, nkeep, l->tid) || l->exiting)
+			continue;
+		if (l->cond_false ? !listed(pass, npass, l->tid) : l->stop != STOP_INTERRUPT)
+			clean = false; /* a signal, a breakpoint, an event while we stopped them */
+	}
+	if (!clean) {
+		report_instead(tr, p);
+		goto out;
+	}
+	for (size_t i = 0; i < npass; i++) {
+		int rc = bp_step_over(tr, p, pass[i]);
+		if (tr_find_proc(tr, pid) != p)
+			goto out;
+		if (rc < 0 && rc != -ESRCH)
+			fk_warn("thread %d of %d: stepping over a breakpoint: %s", (int)pass[i], (int)pid,
+				strerror(-rc));
+	}
+	p->want_running = true;
+	p->stop_all_pending = false;
+	p->syms_stale = true;
+	for (size_t i = 0; i < p->n; i++) {
+		struct lwp *l = &p->lwps[i];
+		if (listed(keep, nkeep, l->tid) || l->frozen)
+			continue;
+		int rc = attach_resume_lwp(p, l);
+		if (rc < 0)
+			fk_warn("resuming thread %d of %d: %s", (int)l->tid, (int)pid, strerror(-rc));
+	}
+out:
+	free(keep);
+	free(pass);
+}
