@@ -10,6 +10,11 @@
  * are resumed: a frozen thread, or the others of a single-thread resume,
  * stay stopped. No event and no round trip to the adapter.
  *
+ * First, without stopping anybody: a displaced step (bp_step_displaced,
+ * the copy executed at the program's entry point) and a resume of that
+ * thread alone. Only an instruction that cannot be executed out of line
+ * takes the way above.
+ *
  * If anything else happened meanwhile (another thread stopped for a
  * signal, a breakpoint, an event, or the stop failed), nothing is
  * decided here: the first cond_false thread's hit is reported as an
@@ -23,7 +28,11 @@
 #include "ptrace/attach.h"
 
 #include <errno.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #define PASS_STOP_TIMEOUT_MS 10000
@@ -52,8 +61,81 @@ static void report_instead(struct fk_tracer *tr, struct proc *p)
 		p->stop_all_pending = true;
 }
 
+/* The program's entry point (AT_ENTRY), where displaced steps run; 0: unknown. */
+static uint64_t scratch_of(struct proc *p)
+{
+	if (p->dstep_scratch && p->dstep_execs == p->execs)
+		return p->dstep_scratch;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/auxv", (int)p->pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fk_debug("process %d: %s: %s (no displaced steps)", (int)p->pid, path, strerror(errno));
+		return 0;
+	}
+	Elf64_auxv_t v[64];
+	ssize_t n = read(fd, v, sizeof v);
+	if (n < 0)
+		fk_debug("process %d: reading %s: %s (no displaced steps)", (int)p->pid, path, strerror(errno));
+	close(fd);
+	p->dstep_scratch = 0;
+	for (size_t i = 0; n > 0 && i < (size_t)n / sizeof v[0] && v[i].a_type != AT_NULL; i++)
+		if (v[i].a_type == AT_ENTRY)
+			p->dstep_scratch = v[i].a_un.a_val;
+	p->dstep_execs = p->execs;
+	return p->dstep_scratch;
+}
+
+/* Each cond_false thread, displaced and resumed alone while the others
+ * run on. True: all of them done (or gone); false: some are left for
+ * the way with everybody stopped. */
+static bool pass_displaced(struct fk_tracer *tr, struct proc *p)
+{
+	pid_t pid = p->pid;
+	uint64_t scratch = scratch_of(p);
+	if (!scratch)
+		return false;
+	bool all = true;
+	for (size_t i = 0; i < p->n; i++) {
+		struct lwp *l = &p->lwps[i];
+		if (!l->cond_false || l->state != LWP_STOPPED)
+			continue;
+		pid_t tid = l->tid;
+		int rc = bp_step_displaced(tr, p, tid, scratch);
+		if (tr_find_proc(tr, pid) != p)
+			return true;
+		if (rc == 1) {
+			all = false;
+			continue;
+		}
+		if (rc < 0 && rc != -ESRCH)
+			fk_warn("thread %d of %d: a displaced step: %s", (int)tid, (int)pid, strerror(-rc));
+		if ((l = proc_lwp(p, tid)) == NULL)
+			continue;
+		l->cond_false = false;
+		rc = attach_resume_lwp(p, l);
+		if (rc < 0)
+			fk_warn("resuming thread %d of %d: %s", (int)tid, (int)pid, strerror(-rc));
+		i = (size_t)-1; /* the table may have moved: look again from the start */
+	}
+	return all;
+}
+
 void bp_cond_pass(struct fk_tracer *tr, struct proc *p)
 {
+	/* want_running stays false during the steps: the step's own trap is
+	 * not a stop to report (only the stepping thread is waited for) */
+	pid_t pid0 = p->pid;
+	if (pass_displaced(tr, p)) {
+		if (tr_find_proc(tr, pid0) == p) {
+			p->want_running = true;
+			p->syms_stale = true;
+		}
+		return;
+	}
+	if (tr_find_proc(tr, pid0) != p)
+		return;
+
 	pid_t pid = p->pid;
 	size_t n = p->n, nkeep = 0, npass = 0;
 	pid_t *keep = malloc((n ? n : 1) * sizeof *keep), *pass = malloc((n ? n : 1) * sizeof *pass);
