@@ -1,0 +1,146 @@
+/*
+ * Breakpoint conditions evaluated by the tracer thread (model/expr/compile.ts
+ * → native bpCondition, debuginfo/condprog.c): on test/fixtures/condnative.c,
+ * one session walks a breakpoint on #PROBE through conditions that each
+ * hold at exactly one of main's iterations — over a register parameter,
+ * unsigned int (C's conversions: `u > -1` is false), signed and unsigned
+ * char, short, a pointer, float and double locals in memory, a global —
+ * and checks the stop is main's at that iteration, and that the native
+ * path was taken (customRequest('conditionStats'): compiled, hits passed
+ * natively, none it could not evaluate). A condition that never holds
+ * never stops and the program exits 0; one the adapter does not compile
+ * (a cast) and one the native side refuses (an enumerator) still stop
+ * right, through the adapter's evaluator; a hit condition counts only the
+ * hits where the condition held.
+ */
+import { after, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { ConditionStatsResponseBody } from '../../adapter/src/dap/custom';
+import { FIXTURES_SRC, fixturePath } from '../helpers/paths';
+import { killAll } from '../helpers/procs';
+import { DapClient, findMarker, within } from './support';
+
+after(killAll);
+
+const SRC = path.join(FIXTURES_SRC, 'condnative.c');
+const PROBE = findMarker('PROBE', SRC);
+const END = findMarker('END', SRC);
+
+async function launch(): Promise<{ dc: DapClient }> {
+	const dc = new DapClient();
+	await dc.start();
+	await dc.init();
+	const initialized = dc.next('initialized');
+	await within(dc.launchRequest({ program: fixturePath('condnative') } as DebugProtocol.LaunchRequestArguments), 20000, 'launch');
+	await initialized;
+	return { dc };
+}
+
+async function setProbe(dc: DapClient, bp: Omit<DebugProtocol.SourceBreakpoint, 'line'> | null): Promise<number> {
+	const r = await dc.setBreakpointsRequest({
+		source: { path: SRC },
+		breakpoints: [...(bp ? [{ line: PROBE, ...bp }] : []), { line: END }],
+	});
+	for (const b of r.body.breakpoints) assert.equal(b.verified, true, JSON.stringify(r.body));
+	return bp ? r.body.breakpoints[0].id! : 0;
+}
+
+async function stats(dc: DapClient, id: number): Promise<ConditionStatsResponseBody> {
+	return (await dc.customRequest('conditionStats', { id })).body as ConditionStatsResponseBody;
+}
+
+/** Is thread tid main (its stack has main(), not worker())? */
+async function isMain(dc: DapClient, tid: number): Promise<boolean> {
+	const frames = (await dc.stackTraceRequest({ threadId: tid })).body.stackFrames;
+	return frames.some((f) => /^main\b/.test(f.name)) && !frames.some((f) => /^worker\b/.test(f.name));
+}
+
+async function valueAt(dc: DapClient, tid: number, expression: string): Promise<string> {
+	const frameId = (await dc.stackTraceRequest({ threadId: tid })).body.stackFrames[0].id;
+	return (await dc.evaluateRequest({ expression, frameId, context: 'watch' })).body.result;
+}
+
+test('compiled conditions: each stops once, at the iteration where it holds, without the adapter for the false hits', async () => {
+	const { dc } = await launch();
+	try {
+		// [condition, i where it first holds on main]
+		const steps: [string, number][] = [
+			['u > -1 || i == 5', 5], // unsigned int vs -1: -1 becomes UINT_MAX, u > UINT_MAX is false
+			['ptr != 0', 42],
+			['fl == 12.25', 49],
+			['c == -3 && i < 300', 253],
+			['sh < 0 && i > 0', 328],
+			['uc == 200 && i > 400', 456],
+			['dl > 300.2 && dl < 300.7', 601],
+			['i * 2 - 1 == 1553', 777],
+			['g_iter == 888 && i >= 0', 888],
+			['u == 3999999000', 1000],
+		];
+		let tid = 0;
+		for (const [condition, want] of steps) {
+			const id = await setProbe(dc, { condition });
+			const stopped = dc.waitForEvent('stopped', 20000);
+			if (tid) await dc.continueRequest({ threadId: tid });
+			else await dc.configurationDoneRequest();
+			const ev = (await stopped) as DebugProtocol.StoppedEvent;
+			tid = ev.body.threadId!;
+			assert.ok(await isMain(dc, tid), `${condition}: main's hit (not a worker's)`);
+			assert.equal(await valueAt(dc, tid, 'i'), String(want), `${condition}: stopped at i == ${want}`);
+			const s = await stats(dc, id);
+			assert.equal(s.compiled, true, `${condition}: compiled (${s.note ?? ''})`);
+			assert.equal(s.errors, 0, `${condition}: every hit evaluated natively`);
+			assert.equal(s.holds, 1, `${condition}: one hit held`);
+			assert.ok(s.passes > 0, `${condition}: the false hits passed natively (${s.passes})`);
+		}
+		// never true: no stop until #END, every hit of main passed natively
+		const id = await setProbe(dc, { condition: 'i < -100' });
+		const end = dc.waitForEvent('stopped', 20000);
+		await dc.continueRequest({ threadId: tid });
+		const ev = (await end) as DebugProtocol.StoppedEvent;
+		const frames = (await dc.stackTraceRequest({ threadId: ev.body.threadId! })).body.stackFrames;
+		assert.equal(frames[0].line, END, 'the next stop is #END');
+		const s = await stats(dc, id);
+		assert.deepEqual([s.compiled, s.holds, s.errors], [true, 0, 0]);
+		assert.ok(s.passes >= 1200 - 1001, `main's remaining iterations passed natively (${s.passes})`);
+		await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [] });
+		const exited = dc.next('exited', 30000);
+		await dc.continueRequest({ threadId: ev.body.threadId! });
+		assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 0);
+	} finally {
+		await dc.stop().catch(() => undefined);
+	}
+});
+
+test('conditions not compiled (a cast) or refused natively (an enumerator) stop right through the adapter; hit conditions count held hits', async () => {
+	const { dc } = await launch();
+	try {
+		let tid = 0;
+		const steps: [DebugProtocol.SourceBreakpoint extends infer T ? Omit<T, 'line'> : never, number, boolean][] = [
+			[{ condition: '(long)i == 12' }, 12, false],
+			[{ condition: 'i == MODE_B' }, 30, false],
+			[{ condition: 'i >= 100 && i < 200', hitCondition: '3' }, 102, true],
+		];
+		for (const [bp, want, compiled] of steps) {
+			const id = await setProbe(dc, bp);
+			const stopped = dc.waitForEvent('stopped', 20000);
+			if (tid) await dc.continueRequest({ threadId: tid });
+			else await dc.configurationDoneRequest();
+			tid = ((await stopped) as DebugProtocol.StoppedEvent).body.threadId!;
+			assert.ok(await isMain(dc, tid), 'main\'s hit');
+			assert.equal(await valueAt(dc, tid, 'i'), String(want), `${JSON.stringify(bp)}: stopped at i == ${want}`);
+			const s = await stats(dc, id);
+			assert.equal(s.compiled, compiled, `${JSON.stringify(bp)}: ${JSON.stringify(s)}`);
+			if (!compiled) assert.equal(s.passes, 0);
+		}
+		const refused = await stats(dc, (await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: PROBE, condition: 'i == MODE_B' }] })).body.breakpoints[0].id!);
+		assert.match(refused.note ?? '', /MODE_B/, 'the native side says why it did not take it');
+		await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [] });
+		const exited = dc.next('exited', 30000);
+		await dc.continueRequest({ threadId: tid });
+		assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 0);
+	} finally {
+		await dc.stop().catch(() => undefined);
+	}
+});
