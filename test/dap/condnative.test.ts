@@ -67,7 +67,7 @@ test('compiled conditions: each stops once, at the iteration where it holds, wit
 	try {
 		// [condition, i where it first holds on main]
 		const steps: [string, number][] = [
-			['u > -1 || i == 5', 5], // unsigned int vs -1: -1 becomes UINT_MAX, u > UINT_MAX is false
+			['u > -1 || u / 2 == 1999999997', 5], // unsigned int: -1 becomes UINT_MAX (never less than u), u / 2 divides unsigned
 			['ptr != 0', 42],
 			['fl == 12.25', 49],
 			['c == -3 && i < 300', 253],
