@@ -8,7 +8,8 @@
  * and checks the stop is main's at that iteration, and that the native
  * path was taken (customRequest('conditionStats'): compiled, hits passed
  * natively, none it could not evaluate). A condition that never holds
- * never stops and the program exits 0; one the adapter does not compile
+ * never stops and the program exits 0 (both with displaced steps and with
+ * every thread stopped for the step over the breakpoint); one the adapter does not compile
  * (a cast) and one the native side refuses (an enumerator) still stop
  * right, through the adapter's evaluator; a hit condition counts only the
  * hits where the condition held.
@@ -28,8 +29,8 @@ const SRC = path.join(FIXTURES_SRC, 'condnative.c');
 const PROBE = findMarker('PROBE', SRC);
 const END = findMarker('END', SRC);
 
-async function launch(): Promise<{ dc: DapClient }> {
-	const dc = new DapClient();
+async function launch(env?: NodeJS.ProcessEnv): Promise<{ dc: DapClient }> {
+	const dc = new DapClient(env ? { env } : {});
 	await dc.start();
 	await dc.init();
 	const initialized = dc.next('initialized');
@@ -62,8 +63,8 @@ async function valueAt(dc: DapClient, tid: number, expression: string): Promise<
 	return (await dc.evaluateRequest({ expression, frameId, context: 'watch' })).body.result;
 }
 
-test('compiled conditions: each stops once, at the iteration where it holds, without the adapter for the false hits', async () => {
-	const { dc } = await launch();
+async function walk(env?: NodeJS.ProcessEnv): Promise<void> {
+	const { dc } = await launch(env);
 	try {
 		// [condition, i where it first holds on main]
 		const steps: [string, number][] = [
@@ -111,7 +112,14 @@ test('compiled conditions: each stops once, at the iteration where it holds, wit
 	} finally {
 		await dc.stop().catch(() => undefined);
 	}
-});
+}
+
+test('compiled conditions: each stops once, at the iteration where it holds, without the adapter for the false hits', () => walk());
+
+// the other way to pass a false hit: every thread stopped while the int3 is lifted (an instruction that cannot be
+// executed out of line takes it)
+test('compiled conditions, passed with the other threads stopped (no displaced steps)', () =>
+	walk({ ...process.env, FORKALL_DISPLACED_STEPS: '0' }));
 
 test('conditions not compiled (a cast) or refused natively (an enumerator) stop right through the adapter; hit conditions count held hits', async () => {
 	const { dc } = await launch();
@@ -140,6 +148,25 @@ test('conditions not compiled (a cast) or refused natively (an enumerator) stop 
 		const exited = dc.next('exited', 30000);
 		await dc.continueRequest({ threadId: tid });
 		assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 0);
+	} finally {
+		await dc.stop().catch(() => undefined);
+	}
+});
+
+test('a false condition at a RIP-relative instruction: the displaced copy still reads the program\'s variable', async () => {
+	const { dc } = await launch();
+	try {
+		const r = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'check', condition: 'i < 0' }] });
+		assert.equal(r.body.breakpoints[0].verified, true, JSON.stringify(r.body));
+		await setProbe(dc, null); // #END only
+		const end = dc.waitForEvent('stopped', 20000);
+		await dc.configurationDoneRequest();
+		const tid = ((await end) as DebugProtocol.StoppedEvent).body.threadId!;
+		const s = await stats(dc, r.body.breakpoints[0].id!);
+		assert.deepEqual([s.compiled, s.holds, s.errors, s.passes], [true, 0, 0, 1200]);
+		const exited = dc.next('exited', 30000);
+		await dc.continueRequest({ threadId: tid });
+		assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 0, 'check() read g_iter right every time');
 	} finally {
 		await dc.stop().catch(() => undefined);
 	}
