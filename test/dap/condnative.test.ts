@@ -136,13 +136,17 @@ test('conditions not compiled (a cast) or refused natively (an enumerator) stop 
 			if (tid) await dc.continueRequest({ threadId: tid });
 			else await dc.configurationDoneRequest();
 			tid = ((await stopped) as DebugProtocol.StoppedEvent).body.threadId!;
-			assert.ok(await isMain(dc, tid), 'main\'s hit');
+			assert.ok(await isMain(dc, tid), "main's hit");
 			assert.equal(await valueAt(dc, tid, 'i'), String(want), `${JSON.stringify(bp)}: stopped at i == ${want}`);
 			const s = await stats(dc, id);
 			assert.equal(s.compiled, compiled, `${JSON.stringify(bp)}: ${JSON.stringify(s)}`);
 			if (!compiled) assert.equal(s.passes, 0);
 		}
-		const refused = await stats(dc, (await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: PROBE, condition: 'i == MODE_B' }] })).body.breakpoints[0].id!);
+		const refused = await stats(
+			dc,
+			(await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: PROBE, condition: 'i == MODE_B' }] })).body
+				.breakpoints[0].id!,
+		);
 		assert.match(refused.note ?? '', /MODE_B/, 'the native side says why it did not take it');
 		await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [] });
 		const exited = dc.next('exited', 30000);
@@ -153,7 +157,7 @@ test('conditions not compiled (a cast) or refused natively (an enumerator) stop 
 	}
 });
 
-test('a false condition at a RIP-relative instruction: the displaced copy still reads the program\'s variable', async () => {
+test("a false condition at a RIP-relative instruction: the displaced copy still reads the program's variable", async () => {
 	const { dc } = await launch();
 	try {
 		const r = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'check', condition: 'i < 0' }] });

@@ -43,7 +43,11 @@ static void loc(struct cp_var *v, Dwarf_Op *dst, size_t *n, const uint8_t *code,
 	*n = (size_t)k;
 }
 
-enum kind { S, U, F };
+enum kind {
+	S,
+	U,
+	F
+};
 
 /* Resolve variable `name` of cp as the test's frame defines it:
  *   si  int       in memory at fb - 4      (DW_OP_fbreg -4; fb = CFA = rsp + 16)
@@ -64,8 +68,8 @@ static void resolve(struct condprog *cp)
 		v->resolved = true;
 		loc(v, v->fb, &v->nfb, fb_cfa, sizeof fb_cfa);
 		loc(v, v->cfa, &v->ncfa, cfa_rsp16, sizeof cfa_rsp16);
-#define AT(off)                                                             \
-	do {                                                                \
+#define AT(off)                                                              \
+	do {                                                                 \
 		static const uint8_t c_[] = { DW_OP_fbreg, (uint8_t)(off) }; \
 		loc(v, v->loc, &v->nloc, c_, sizeof c_);                     \
 	} while (0)
@@ -165,11 +169,11 @@ static void want_bad_parse(const char *text)
 static void test_values(void)
 {
 	frame();
-	want("v:si i32:-5 ==", 1);  /* frame base = CFA = rsp + 16 */
+	want("v:si i32:-5 ==", 1); /* frame base = CFA = rsp + 16 */
 	want("v:si i32:0 <", 1);
 	want("v:ui u32:4294967294 ==", 1); /* low 4 bytes of rbx */
-	want("v:sc i32:-3 ==", 1); /* sign-extended */
-	want("v:uc i32:7 ==", 1);  /* a computed value */
+	want("v:sc i32:-3 ==", 1);	   /* sign-extended */
+	want("v:uc i32:7 ==", 1);	   /* a computed value */
 	want("v:sl i64:-1 ==", 1);
 	want("v:ul u64:9223372036854775808 ==", 1);
 	want("v:f f64:2.5 ==", 1);
@@ -248,15 +252,15 @@ static void decode(const uint8_t *code, size_t n, int rc, unsigned len, unsigned
 		      code[2], in.len, in.rip_disp, in.rel_branch, in.call, len, rip, rel, call);
 }
 
-#define INSN(rc, len, rip, rel, call, ...)                                    \
-	do {                                                                   \
-		static const uint8_t c_[16] = { __VA_ARGS__ };                \
-		decode(c_, sizeof c_, rc, len, rip, rel, call);               \
+#define INSN(rc, len, rip, rel, call, ...)                      \
+	do {                                                    \
+		static const uint8_t c_[16] = { __VA_ARGS__ };  \
+		decode(c_, sizeof c_, rc, len, rip, rel, call); \
 	} while (0)
 
 static void test_insn(void)
 {
-	INSN(0, 7, 3, false, false, 0x48, 0x8b, 0x05, 0x82, 0x2d, 0, 0); /* mov 0x2d82(%rip),%rax */
+	INSN(0, 7, 3, false, false, 0x48, 0x8b, 0x05, 0x82, 0x2d, 0, 0);  /* mov 0x2d82(%rip),%rax */
 	INSN(0, 3, 0, false, false, 0x48, 0x01, 0xf8);			  /* add %rdi,%rax */
 	INSN(0, 1, 0, false, false, 0xc3);				  /* ret */
 	INSN(0, 1, 0, false, false, 0x55);				  /* push %rbp */

@@ -147,9 +147,9 @@ struct proc {
 	void *bpconds;
 	int (*bpcond_test)(struct proc *p, pid_t tid, uint64_t addr);
 	void (*bpconds_free)(void *bpconds);
-	bool cond_pass; /* threads with cond_false wait for bp_cond_pass (the main loop, step_over_pending) */
-	uint64_t dstep_scratch; /* where displaced steps run (the entry point; 0: not known yet) */
-	unsigned dstep_execs;	/* ... read for this many execs (a new program: read again) */
+	bool cond_pass;		  /* threads with cond_false wait for bp_cond_pass (the main loop, step_over_pending) */
+	uint64_t dstep_scratch;	  /* where displaced steps run (the entry point; 0: not known yet) */
+	unsigned dstep_execs;	  /* ... read for this many execs (a new program: read again) */
 	int stdout_fd, stderr_fd; /* launched: the caller owns them */
 	struct fk_symbols *syms;  /* opened on the first stack/symbol request */
 	bool syms_stale;	  /* it ran since: modules may have changed */

@@ -19,10 +19,10 @@ static const struct {
 	const char *tok;
 	enum cp_op op;
 } OPS[] = {
-	{ "<", CP_LT },	  { "<=", CP_LE },  { ">", CP_GT },   { ">=", CP_GE },	{ "==", CP_EQ },  { "!=", CP_NE },
-	{ "&&", CP_LAND }, { "||", CP_LOR }, { "+", CP_ADD },  { "-", CP_SUB },	{ "*", CP_MUL },  { "/", CP_DIV },
-	{ "%", CP_MOD },  { "&", CP_AND },  { "|", CP_OR },   { "^", CP_XOR },	{ "!", CP_NOT },  { "neg", CP_NEG },
-	{ "~", CP_COMPL },
+	{ "<", CP_LT },	 { "<=", CP_LE },   { ">", CP_GT },    { ">=", CP_GE },	  { "==", CP_EQ },
+	{ "!=", CP_NE }, { "&&", CP_LAND }, { "||", CP_LOR },  { "+", CP_ADD },	  { "-", CP_SUB },
+	{ "*", CP_MUL }, { "/", CP_DIV },   { "%", CP_MOD },   { "&", CP_AND },	  { "|", CP_OR },
+	{ "^", CP_XOR }, { "!", CP_NOT },   { "neg", CP_NEG }, { "~", CP_COMPL },
 };
 
 static bool unary(enum cp_op op)
@@ -245,7 +245,10 @@ static int load(const struct cp_var *v, const struct cp_frame *f, struct cp_valu
 		out->u = u;
 	}
 	/* C's integer promotions: narrower than int becomes int */
-	out->cls = v->size < 4 ? CP_I32 : v->size == 4 ? (v->is_signed ? CP_I32 : CP_U32) : v->is_signed ? CP_I64 : CP_U64;
+	out->cls = v->size < 4	  ? CP_I32
+		   : v->size == 4 ? (v->is_signed ? CP_I32 : CP_U32)
+		   : v->is_signed ? CP_I64
+				  : CP_U64;
 	if (out->cls == CP_U32)
 		out->u &= 0xffffffffu;
 	return 0;

@@ -37,7 +37,13 @@
 #define CP_MAX_OPS 12 /* DWARF operations of one location, frame base or CFA rule */
 #define CP_NAME_MAX 64
 
-enum cp_cls { CP_I32, CP_U32, CP_I64, CP_U64, CP_F64 };
+enum cp_cls {
+	CP_I32,
+	CP_U32,
+	CP_I64,
+	CP_U64,
+	CP_F64
+};
 
 enum cp_op {
 	CP_PUSH_VAR,
