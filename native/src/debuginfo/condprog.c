@@ -85,7 +85,8 @@ int condprog_parse(const char *text, struct condprog *cp, char *why, size_t cap)
 		struct cp_insn *in = &cp->code[cp->ncode];
 		if (strncmp(tok, "v:", 2) == 0) {
 			const char *name = tok + 2;
-			if (!*name || strlen(name) >= CP_NAME_MAX)
+			size_t nlen = strlen(name);
+			if (!nlen || nlen >= CP_NAME_MAX)
 				return fail(why, cap, "condition program: bad variable %s", tok);
 			size_t k = 0;
 			while (k < cp->nvars && strcmp(cp->vars[k].name, name) != 0)
@@ -93,7 +94,7 @@ int condprog_parse(const char *text, struct condprog *cp, char *why, size_t cap)
 			if (k == cp->nvars) {
 				if (cp->nvars == CP_MAX_VARS)
 					return fail(why, cap, "condition program: more than %s variables", "6");
-				snprintf(cp->vars[k].name, sizeof cp->vars[k].name, "%s", name);
+				memcpy(cp->vars[k].name, name, nlen + 1);
 				cp->nvars++;
 			}
 			in->op = CP_PUSH_VAR;
