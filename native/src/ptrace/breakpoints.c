@@ -391,7 +391,9 @@ int bp_step_displaced(struct fk_tracer *tr, struct proc *p, pid_t tid, uint64_t 
 		return rc;
 	uint64_t addr = arch_pc(&r);
 	const struct bp *b = bp_at(p, addr);
-	if (!b || !scratch || (scratch < addr + 16 && addr < scratch + 16))
+	if (!b)
+		return 0; /* removed meanwhile: the original instruction is back in place */
+	if (!scratch || (scratch < addr + 16 && addr < scratch + 16))
 		return 1;
 	uint8_t code[16];
 	if (mem_read_exact(p->pid, addr, code, sizeof code) < 0)

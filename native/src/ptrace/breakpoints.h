@@ -59,8 +59,9 @@ int bp_step_over(struct fk_tracer *tr, struct proc *p, pid_t tid);
  * int3 staying in place, so the other LWPs may run meanwhile. A
  * RIP-relative operand's displacement is adjusted, a relative branch's
  * target and a call's return address are moved back, pc ends up where the
- * original would have left it. 0 done (stopped again), 1 not possible for
- * this instruction here (nothing changed: use bp_step_over), -errno. */
+ * original would have left it. 0 done (stopped again; or nothing to do:
+ * no breakpoint at its pc any more), 1 not possible for this instruction
+ * here (nothing changed: use bp_step_over), -errno. */
 int bp_step_displaced(struct fk_tracer *tr, struct proc *p, pid_t tid, uint64_t scratch);
 
 /* One instruction of one LWP (stepping over a breakpoint at pc). Waits for
