@@ -12,7 +12,12 @@
  * every thread stopped for the step over the breakpoint); one the adapter does not compile
  * (a cast) and one the native side refuses (an enumerator) still stop
  * right, through the adapter's evaluator; a hit condition counts only the
- * hits where the condition held.
+ * hits where the condition held. A false condition at a RIP-relative
+ * instruction (the displaced copy must read the program's variable). And
+ * bphammer's 8 threads on one false compiled condition: every thread keeps
+ * advancing (no starvation: the hits waiting are passed as one batch), a
+ * true condition set meanwhile stops, a detach while they pass leaves the
+ * process running and untraced.
  */
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -20,8 +25,9 @@ import * as path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { ConditionStatsResponseBody } from '../../adapter/src/dap/custom';
 import { FIXTURES_SRC, fixturePath } from '../helpers/paths';
-import { killAll } from '../helpers/procs';
-import { DapClient, findMarker, within } from './support';
+import { killAll, sleep, spawnFixture } from '../helpers/procs';
+import { assertNotStoppedOrTraced } from '../helpers/procfs';
+import { DapClient, DapServer, findMarker, within } from './support';
 
 after(killAll);
 
@@ -173,5 +179,45 @@ test("a false condition at a RIP-relative instruction: the displaced copy still 
 		assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 0, 'check() read g_iter right every time');
 	} finally {
 		await dc.stop().catch(() => undefined);
+	}
+});
+
+test('8 threads hammering a breakpoint whose compiled condition is false: all run on; a true one stops; detach leaves it running', async () => {
+	const fx = await spawnFixture<{ pid: number }>('bphammer', ['8']);
+	const server = await DapServer.start();
+	const dc = await server.client();
+	try {
+		await dc.init();
+		const initialized = dc.next('initialized');
+		await dc.attachRequest({ pid: fx.pid } as DebugProtocol.AttachRequestArguments);
+		await initialized;
+		const bps = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'hammer_hit', condition: 'c == 0' }] });
+		assert.equal(bps.body.breakpoints[0].verified, true, JSON.stringify(bps.body));
+		let stops = 0;
+		dc.on('stopped', () => stops++);
+		await dc.configurationDoneRequest();
+		await sleep(1000);
+		await fx.waitAllRunning('stalled', 15000); // every worker's counter moves, through the breakpoint
+		const s = (await dc.customRequest('conditionStats', { id: bps.body.breakpoints[0].id })).body as ConditionStatsResponseBody;
+		assert.deepEqual([s.compiled, s.holds, s.errors, stops], [true, 0, 0, 0], JSON.stringify(s));
+		assert.ok(s.passes > 1000, `hits passed natively: ${s.passes}`);
+		// while they run: a true condition stops
+		const stopped = within(dc.waitForEvent('stopped'), 10000, 'stopped');
+		await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'hammer_hit', condition: 'c != 0' }] });
+		const ev = (await stopped) as DebugProtocol.StoppedEvent;
+		assert.equal(ev.body.reason, 'function breakpoint');
+		// back to false, run, then detach while the threads pass it
+		await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'hammer_hit', condition: 'c == 0' }] });
+		await dc.continueRequest({ threadId: ev.body.threadId! });
+		await sleep(300);
+		await within(dc.disconnectRequest({}), 10000, 'disconnect');
+		await sleep(50);
+		assert.equal(fx.exited, null, `bphammer died: ${JSON.stringify(fx.exited)}`);
+		assertNotStoppedOrTraced(fx.pid, 'after detach');
+		await fx.waitAllRunning('stalled', 15000);
+	} finally {
+		await dc.stop();
+		await server.stop();
+		await fx.kill();
 	}
 });

@@ -89,46 +89,71 @@ static uint64_t scratch_of(struct proc *p)
 	return p->dstep_scratch;
 }
 
-/* Each cond_false thread, displaced and resumed alone while the others
- * run on. True: all of them done (or gone); false: some are left for
- * the way with everybody stopped. */
+/* Each cond_false thread displaced, then all of them resumed, while the
+ * others run on. True: all of them done (or gone); false: some are left
+ * for the way with everybody stopped. */
 static bool pass_displaced(struct fk_tracer *tr, struct proc *p)
 {
 	pid_t pid = p->pid;
 	uint64_t scratch = scratch_of(p);
 	if (!scratch)
 		return false;
+	size_t n = 0;
+	pid_t *done = malloc((p->n ? p->n : 1) * sizeof *done);
+	if (!done)
+		return false;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->lwps[i].cond_false && p->lwps[i].state == LWP_STOPPED)
+			done[n++] = p->lwps[i].tid;
 	bool all = true;
-	for (size_t i = 0; i < p->n; i++) {
-		struct lwp *l = &p->lwps[i];
-		if (!l->cond_false || l->state != LWP_STOPPED)
-			continue;
-		pid_t tid = l->tid;
-		int rc = bp_step_displaced(tr, p, tid, scratch);
-		if (tr_find_proc(tr, pid) != p)
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		int rc = bp_step_displaced(tr, p, done[i], scratch);
+		if (tr_find_proc(tr, pid) != p) {
+			free(done);
 			return true;
+		}
 		if (rc == 1) {
 			all = false;
 			continue;
 		}
 		if (rc < 0 && rc != -ESRCH)
-			fk_warn("thread %d of %d: a displaced step: %s", (int)tid, (int)pid, strerror(-rc));
-		if ((l = proc_lwp(p, tid)) == NULL)
+			fk_warn("thread %d of %d: a displaced step: %s", (int)done[i], (int)pid, strerror(-rc));
+		done[k++] = done[i];
+	}
+	/* resumed together: one resumed at once would be back at the
+	 * breakpoint before the others had their turn */
+	for (size_t i = 0; i < k; i++) {
+		struct lwp *l = proc_lwp(p, done[i]);
+		if (!l || l->state != LWP_STOPPED)
 			continue;
 		l->cond_false = false;
-		rc = attach_resume_lwp(p, l);
+		int rc = attach_resume_lwp(p, l);
 		if (rc < 0)
-			fk_warn("resuming thread %d of %d: %s", (int)tid, (int)pid, strerror(-rc));
-		i = (size_t)-1; /* the table may have moved: look again from the start */
+			fk_warn("resuming thread %d of %d: %s", (int)done[i], (int)pid, strerror(-rc));
 	}
+	free(done);
 	return all;
 }
 
 void bp_cond_pass(struct fk_tracer *tr, struct proc *p)
 {
+	/* Every hit already waiting joins this batch: waitpid(-1) favours the
+	 * first tracees, and threads hammering one breakpoint would starve the
+	 * others. Handled as while running: a false one is one more
+	 * cond_false thread, a true one is reported (and the pass is off). */
+	pid_t pid0 = p->pid;
+	p->want_running = true;
+	for (size_t k = 0, max = 2 * p->n + 8; k < max && tr_pump(tr, 0) == 1; k++)
+		if (tr_find_proc(tr, pid0) != p)
+			return;
+	if (!p->want_running)
+		return; /* reported: the threads at false conditions are passed on the next resume */
+	p->cond_pass = false;
+	p->step_over_pending = false;
 	/* want_running stays false during the steps: the step's own trap is
 	 * not a stop to report (only the stepping thread is waited for) */
-	pid_t pid0 = p->pid;
+	p->want_running = false;
 	if (pass_displaced(tr, p)) {
 		if (tr_find_proc(tr, pid0) == p) {
 			p->want_running = true;
