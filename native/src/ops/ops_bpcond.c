@@ -123,6 +123,10 @@ int op_bp_condition(struct fk_tracer *tr, const struct rq_bp_condition *rq, stru
 	struct proc *p = tr_find_proc(tr, rq->pid);
 	if (!p || !p->session)
 		return fk_fail(err, ESRCH, FK_KIND_BADREQ, "bpCondition", "process %d is not attached", (int)rq->pid);
+	if (p->vfork_parent)
+		return fk_fail(err, EBUSY, FK_KIND_BADREQ, "bpCondition",
+			       "process %d is a vfork child sharing the memory of %d: its breakpoints are its parent's",
+			       (int)p->pid, (int)p->vfork_parent);
 	if (!bp_at(p, rq->addr))
 		return fk_fail(err, ENOENT, FK_KIND_BADREQ, "bpCondition", "no breakpoint at 0x%llx in process %d",
 			       (unsigned long long)rq->addr, (int)rq->pid);
