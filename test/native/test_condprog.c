@@ -3,11 +3,17 @@
  * are DWARF byte programs (decoded with dwexpr_decode as libdw would give
  * them), a fake thread's registers and memory; C's promotions and usual
  * arithmetic conversions; errors. And the x86-64 instruction decoder of
- * displaced steps (arch/x86_64/insn.c). */
+ * displaced steps (arch/x86_64/insn.c). Then the whole native path on
+ * test/fixtures/condnative (through make check, under ASan too):
+ * bpCondition on a breakpoint, hits passed by the tracer thread until the
+ * one where it holds, and a RIP-relative instruction passed with displaced
+ * steps while the program checks it read the right variable. */
 #include "support.h"
 
 #include <dwarf.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -288,12 +294,128 @@ static void test_insn(void)
 	CHECK(arch_insn_decode(cut, sizeof cut, &in) < 0, "a truncated instruction");
 }
 
+/* ---- on a real process ---- */
+
+static char *wait_event(fk_tracer *fk, const char *what, int tenths)
+{
+	for (int i = 0; i < tenths; i++) {
+		if (fk_wait(fk, 100) != 1)
+			continue;
+		int64_t len = fk_next_message(fk, NULL, 0);
+		if (len >= 0)
+			continue;
+		char *buf = malloc((size_t)-len + 1);
+		CHECK(buf != NULL, "malloc");
+		CHECK(fk_next_message(fk, (uint8_t *)buf, (uint64_t)-len) == -len, "message");
+		buf[-len] = '\0';
+		if (strstr(buf, what))
+			return buf;
+		free(buf);
+	}
+	return NULL;
+}
+
+static long num(const char *json, const char *key)
+{
+	const char *p = strstr(json, key);
+	return p ? strtol(p + strlen(key), NULL, 0) : -1;
+}
+
+static int marker(const char *src, const char *name)
+{
+	FILE *f = fopen(src, "r");
+	CHECK(f != NULL, "open %s: %s", src, strerror(errno));
+	char buf[512];
+	for (int line = 1; fgets(buf, sizeof buf, f); line++) {
+		const char *m = strstr(buf, "// #");
+		if (m && strncmp(m + 4, name, strlen(name)) == 0) {
+			fclose(f);
+			return line;
+		}
+	}
+	fclose(f);
+	CHECK(0, "no marker %s", name);
+	return 0;
+}
+
+/* the first address of a symbols answer */
+static unsigned long long first_addr(const char *json)
+{
+	const char *p = strstr(json, "\"addresses\":[\"");
+	CHECK(p != NULL, "no addresses: %s", json);
+	return strtoull(p + strlen("\"addresses\":[\""), NULL, 16);
+}
+
+static void test_process(const char *fx)
+{
+	char bin[4096], src[4096];
+	snprintf(bin, sizeof bin, "%s/condnative", fx);
+	snprintf(src, sizeof src, "%s/../condnative.c", fx);
+	char err[256];
+	fk_tracer *fk = fk_open(err, sizeof err);
+	CHECK(fk != NULL, "fk_open: %s", err);
+	char *r = t_req(fk, "{'op':'launch','path':'%s','cwd':'/','argv':['%s']}", bin, bin);
+	CHECK(t_has(r, "\"ok\":true"), "launch: %s", r);
+	pid_t pid = (pid_t)num(r, "\"pid\":");
+	free(r);
+	r = t_req(fk, "{'op':'symbols','pid':%d,'file':'condnative.c','line':%d}", pid, marker(src, "PROBE"));
+	unsigned long long probe = first_addr(r);
+	free(r);
+	r = t_req(fk, "{'op':'symbols','pid':%d,'function':'check'}", pid);
+	unsigned long long check = first_addr(r);
+	free(r);
+	r = t_req(fk, "{'op':'bpInsert','pid':%d,'addr':'0x%llx'}", pid, probe);
+	CHECK(t_has(r, "\"ok\":true"), "bpInsert: %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'bpInsert','pid':%d,'addr':'0x%llx'}", pid, check);
+	free(r);
+	/* main's i == 777 (i in a register), u == 4000000000 - i (unsigned, in a register), dl in memory */
+	r = t_req(
+		fk,
+		"{'op':'bpCondition','pid':%d,'addr':'0x%llx','program':'v:i i64:777 == v:u u32:3999999223 == && v:dl f64:388.5 == &&'}",
+		pid, probe);
+	CHECK(t_has(r, "\"compiled\":true"), "bpCondition: %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'bpCondition','pid':%d,'addr':'0x%llx','program':'v:i i32:0 <'}", pid, check);
+	CHECK(t_has(r, "\"compiled\":true"), "bpCondition (check): %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'resume','pid':%d}", pid);
+	free(r);
+	char *ev = wait_event(fk, "\"stopped\"", 600);
+	CHECK(ev != NULL && t_has(ev, "\"reason\":\"breakpoint\""), "no breakpoint stop: %s", ev ? ev : "(none)");
+	CHECK((pid_t)num(ev, "\"tid\":") == pid, "main's hit: %s", ev);
+	free(ev);
+	r = t_req(fk, "{'op':'stop','pid':%d}", pid);
+	free(r);
+	r = t_req(fk, "{'op':'bpCondition','pid':%d,'addr':'0x%llx','query':true}", pid, probe);
+	CHECK(num(r, "\"holds\":") == 1 && num(r, "\"errors\":") == 0 && num(r, "\"passes\":") >= 777,
+	      "counters at the probe: %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'bpCondition','pid':%d,'addr':'0x%llx','query':true}", pid, check);
+	CHECK(num(r, "\"holds\":") == 0 && num(r, "\"passes\":") == 778, "counters at check(): %s", r);
+	free(r);
+	r = t_req(fk, "{'op':'bpRemove','pid':%d,'addr':'0x%llx'}", pid, probe);
+	free(r);
+	r = t_req(fk, "{'op':'resume','pid':%d}", pid);
+	free(r);
+	ev = wait_event(fk, "\"exited\"", 600);
+	CHECK(ev != NULL && t_has(ev, "\"exitCode\":0"), "exit: %s", ev ? ev : "(none)");
+	free(ev);
+	n_checks += 4;
+	fk_close(fk);
+}
+
 int main(void)
 {
 	test_values();
 	test_conversions();
 	test_errors();
 	test_insn();
+	const char *fx = getenv("FK_FIXTURES");
+	if (fx)
+		test_process(fx);
+	else
+		printf("test_condprog: the process part skipped (FK_FIXTURES not set; run through make check)\n");
 	printf("test_condprog: ok (%d checks)\n", n_checks);
 	return 0;
 }
