@@ -266,28 +266,31 @@ static void decode(const uint8_t *code, size_t n, int rc, unsigned len, unsigned
 
 static void test_insn(void)
 {
-	INSN(0, 7, 3, false, false, 0x48, 0x8b, 0x05, 0x82, 0x2d, 0, 0);  /* mov 0x2d82(%rip),%rax */
-	INSN(0, 3, 0, false, false, 0x48, 0x01, 0xf8);			  /* add %rdi,%rax */
-	INSN(0, 1, 0, false, false, 0xc3);				  /* ret */
-	INSN(0, 1, 0, false, false, 0x55);				  /* push %rbp */
-	INSN(0, 4, 0, false, false, 0x48, 0x83, 0xec, 0x08);		  /* sub $8,%rsp */
-	INSN(0, 6, 0, false, false, 0xf3, 0x0f, 0x10, 0x4c, 0x24, 0xfc);  /* movss -0x4(%rsp),%xmm1 */
-	INSN(0, 5, 0, true, true, 0xe8, 1, 2, 3, 4);			  /* call rel32 */
-	INSN(0, 2, 0, true, false, 0x74, 0x10);				  /* je rel8 */
-	INSN(0, 6, 0, true, false, 0x0f, 0x84, 1, 2, 3, 4);		  /* je rel32 */
-	INSN(0, 6, 2, false, true, 0xff, 0x15, 1, 2, 3, 4);		  /* call *0x…(%rip) */
-	INSN(0, 2, 0, false, true, 0xff, 0xd0);				  /* call *%rax */
-	INSN(0, 10, 0, false, false, 0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8); /* movabs $imm64,%rax */
-	INSN(0, 8, 0, false, false, 0xc7, 0x44, 0x24, 0x08, 1, 0, 0, 0);  /* movl $1,8(%rsp) */
-	INSN(0, 6, 0, false, false, 0x66, 0xc7, 0x45, 0xf8, 1, 0);	  /* movw $1,-8(%rbp) */
-	INSN(0, 8, 4, false, false, 0xc5, 0xfb, 0x10, 0x05, 1, 2, 3, 4);  /* vmovsd 0x…(%rip),%xmm0 */
-	INSN(0, 6, 0, false, false, 0x66, 0x0f, 0x3a, 0x0f, 0xc1, 8);	  /* palignr $8,%xmm1,%xmm0 */
-	INSN(0, 4, 0, false, false, 0x0f, 0x1f, 0x40, 0x00);		  /* nopl 0(%rax) */
-	INSN(-1, 0, 0, false, false, 0xcc);				  /* int3 */
-	INSN(-1, 0, 0, false, false, 0x0f, 0x05);			  /* syscall */
-	INSN(-1, 0, 0, false, false, 0xf3, 0xa4);			  /* rep movsb */
-	INSN(-1, 0, 0, false, false, 0x67, 0x8b, 0x05, 1, 2, 3, 4);	  /* addr32 */
-	INSN(-1, 0, 0, false, false, 0x62, 0xf1, 0x7c, 0x48, 0x10, 0xc1); /* EVEX */
+	INSN(0, 7, 3, false, false, 0x48, 0x8b, 0x05, 0x82, 0x2d, 0, 0);	  /* mov 0x2d82(%rip),%rax */
+	INSN(0, 3, 0, false, false, 0x48, 0x01, 0xf8);				  /* add %rdi,%rax */
+	INSN(0, 1, 0, false, false, 0xc3);					  /* ret */
+	INSN(0, 1, 0, false, false, 0x55);					  /* push %rbp */
+	INSN(0, 4, 0, false, false, 0x48, 0x83, 0xec, 0x08);			  /* sub $8,%rsp */
+	INSN(0, 6, 0, false, false, 0xf3, 0x0f, 0x10, 0x4c, 0x24, 0xfc);	  /* movss -0x4(%rsp),%xmm1 */
+	INSN(0, 5, 0, true, true, 0xe8, 1, 2, 3, 4);				  /* call rel32 */
+	INSN(0, 2, 0, true, false, 0x74, 0x10);					  /* je rel8 */
+	INSN(0, 6, 0, true, false, 0x0f, 0x84, 1, 2, 3, 4);			  /* je rel32 */
+	INSN(0, 6, 2, false, true, 0xff, 0x15, 1, 2, 3, 4);			  /* call *0x…(%rip) */
+	INSN(0, 2, 0, false, true, 0xff, 0xd0);					  /* call *%rax */
+	INSN(0, 10, 0, false, false, 0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8);	  /* movabs $imm64,%rax */
+	INSN(0, 8, 0, false, false, 0xc7, 0x44, 0x24, 0x08, 1, 0, 0, 0);	  /* movl $1,8(%rsp) */
+	INSN(0, 6, 0, false, false, 0x66, 0xc7, 0x45, 0xf8, 1, 0);		  /* movw $1,-8(%rbp) */
+	INSN(0, 8, 4, false, false, 0xc5, 0xfb, 0x10, 0x05, 1, 2, 3, 4);	  /* vmovsd 0x…(%rip),%xmm0 */
+	INSN(0, 6, 0, false, false, 0x66, 0x0f, 0x3a, 0x0f, 0xc1, 8);		  /* palignr $8,%xmm1,%xmm0 */
+	INSN(0, 4, 0, false, false, 0x0f, 0x1f, 0x40, 0x00);			  /* nopl 0(%rax) */
+	INSN(-1, 0, 0, false, false, 0xcc);					  /* int3 */
+	INSN(-1, 0, 0, false, false, 0xc7, 0xf8, 1, 2, 3, 4);			  /* xbegin */
+	INSN(0, 4, 0, false, false, 0xf3, 0x0f, 0x1e, 0xfa);			  /* endbr64 */
+	INSN(0, 9, 0, false, false, 0x64, 0x48, 0x8b, 0x04, 0x25, 0x28, 0, 0, 0); /* mov %fs:0x28,%rax */
+	INSN(-1, 0, 0, false, false, 0x0f, 0x05);				  /* syscall */
+	INSN(-1, 0, 0, false, false, 0xf3, 0xa4);				  /* rep movsb */
+	INSN(-1, 0, 0, false, false, 0x67, 0x8b, 0x05, 1, 2, 3, 4);		  /* addr32 */
+	INSN(-1, 0, 0, false, false, 0x62, 0xf1, 0x7c, 0x48, 0x10, 0xc1);	  /* EVEX */
 	struct arch_insn in;
 	static const uint8_t cut[] = { 0x48, 0x8b, 0x05, 0x82 };
 	n_checks++;

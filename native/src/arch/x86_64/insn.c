@@ -214,6 +214,8 @@ int arch_insn_decode(const uint8_t *code, size_t n, struct arch_insn *out)
 			out->call = true;
 		if (op == 0xff && (reg == 3 || reg == 5))
 			return -1; /* far call/jmp */
+		if (op == 0xc7 && code[i] == 0xf8)
+			return -1; /* xbegin: its abort target is relative */
 	}
 	if (ml < 0)
 		return -1;
