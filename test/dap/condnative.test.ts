@@ -17,7 +17,7 @@
  * bphammer's 8 threads on one false compiled condition: every thread keeps
  * advancing (no starvation: the hits waiting are passed as one batch), a
  * true condition set meanwhile stops, a detach while they pass leaves the
- * process running and untraced.
+ * process running and untraced. A logpoint with a compiled condition.
  */
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -219,5 +219,33 @@ test('8 threads hammering a breakpoint whose compiled condition is false: all ru
 		await dc.stop();
 		await server.stop();
 		await fx.kill();
+	}
+});
+
+test('a logpoint with a compiled condition prints only where it holds and never stops', async () => {
+	const { dc } = await launch();
+	try {
+		const logs: string[] = [];
+		dc.on('output', (e: DebugProtocol.OutputEvent) => {
+			if (e.body.category === 'console' && e.body.output.startsWith('at ')) logs.push(e.body.output.trim());
+		});
+		const id = await setProbe(dc, { condition: 'i % 100 == 0 && i > 0', logMessage: 'at {i}' });
+		const end = dc.waitForEvent('stopped', 20000);
+		await dc.configurationDoneRequest();
+		const ev = (await end) as DebugProtocol.StoppedEvent;
+		const frames = (await dc.stackTraceRequest({ threadId: ev.body.threadId! })).body.stackFrames;
+		assert.equal(frames[0].line, END, 'the only stop is #END');
+		assert.deepEqual(
+			logs,
+			Array.from({ length: 11 }, (_, k) => `at ${(k + 1) * 100}`),
+		);
+		const s = await stats(dc, id);
+		assert.deepEqual([s.compiled, s.holds, s.errors], [true, 11, 0], JSON.stringify(s));
+		await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [] });
+		const exited = dc.next('exited', 30000);
+		await dc.continueRequest({ threadId: ev.body.threadId! });
+		assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 0);
+	} finally {
+		await dc.stop().catch(() => undefined);
 	}
 });
