@@ -2,8 +2,10 @@
  * Conditional breakpoint throughput (issue 13 item 5): test/fixtures/stepper
  * `hot N` calls hot(i) N times on the main thread while 8 workers tick; a
  * breakpoint on its line (#HOT) with the condition `i < 0` (never true) is
- * evaluated at every call and never stops. forkall (DAP, conditions on the
- * C expression evaluator, the int3 stepped over in the tracer thread) vs
+ * evaluated at every call and never stops. forkall (DAP; the condition is
+ * compiled for the tracer thread, which evaluates it at each hit and passes
+ * the false ones with a displaced step, without the adapter and without
+ * stopping the other threads; FORKALL_DISPLACED_STEPS=0: with them stopped) vs
  * `gdb -batch` (`break … if i < 0`, then `run`), same binary, same run:
  * hits per second, from the start of the run to the program's exit.
  */

@@ -317,6 +317,12 @@ test('the library: every operation and event, every message strictly valid', asy
 		assert.equal(fv.function, 'inspect');
 		const ptv = fv.variables.find((v) => v.name === 'pt');
 		assert.ok(ptv && ptv.type && ptv.address, JSON.stringify(fv.variables));
+		const cond = await c.ok('bpCondition', { pid, addr, program: 'i32:1 i32:2 <' });
+		assert.deepEqual([cond.compiled, cond.note], [true, null]);
+		const notScalar = await c.ok('bpCondition', { pid, addr, program: 'v:pt i32:0 ==' });
+		assert.equal(notScalar.compiled, false);
+		assert.match(notScalar.note ?? '', /pt: not a scalar/);
+		assert.equal((await c.ok('bpCondition', { pid, addr, query: true })).compiled, false);
 		const ti = await c.ok('typeInfo', { pid, id: ptv.type! });
 		assert.equal(ti.type?.kind, 'struct');
 		assert.deepEqual(

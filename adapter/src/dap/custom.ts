@@ -195,6 +195,24 @@ export interface DeleteCheckpointArguments {
 /** Event 'checkpointsChanged': a checkpoint was saved, deleted or restored. */
 export type CheckpointsChangedEventBody = CheckpointsResponseBody;
 
+/** customRequest('conditionStats'): the native counters of a breakpoint's compiled condition (its DAP id). */
+export interface ConditionStatsArguments {
+	id: number;
+}
+
+export interface ConditionStatsResponseBody {
+	/** the tracer thread evaluates the condition at each of its addresses */
+	compiled: boolean;
+	/** why it is not compiled (the native side refused the program) */
+	note?: string;
+	/** hits passed because the condition was false (no stop, no adapter round trip) */
+	passes: number;
+	/** hits reported because it held */
+	holds: number;
+	/** hits reported because it could not be evaluated natively (the adapter evaluated them) */
+	errors: number;
+}
+
 /** customRequest('freezeThread'): a frozen thread stays stopped while the others run (continue, steps). */
 export interface FreezeThreadArguments {
 	threadId: number;

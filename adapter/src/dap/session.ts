@@ -55,6 +55,8 @@ import type {
 	ForkAllThreadsResponseBody,
 	CheckpointArguments,
 	CheckpointLocation,
+	ConditionStatsArguments,
+	ConditionStatsResponseBody,
 	FreezeThreadArguments,
 	FreezeThreadResponseBody,
 	CheckpointResponseBody,
@@ -69,7 +71,7 @@ import type {
 	LwpRow,
 	LwpsResponseBody,
 } from './custom';
-import { DapError, errors, toDapError } from './errors';
+import { DapError, ErrorCode, errors, toDapError } from './errors';
 import { FrameReader, type Incoming } from './framing';
 import { checkArguments, isCommand, type ArgumentsOf, type CheckContext, type Command } from './validate';
 import { localNodes, lwpNodes, registerGroups, threadLabel, type VarNode } from './variables';
@@ -297,6 +299,7 @@ export class ForkallSession extends DebugSession {
 		this.handle('setExceptionBreakpoints', (a) => this.setExceptionBreakpoints(a));
 		this.handle('forkAllThreads', (a, ctx) => this.forkAllThreads(a, ctx));
 		this.handle('lwps', () => this.lwps());
+		this.handle('conditionStats', (a) => this.conditionStats(a));
 		this.handle('forkInfo', () => this.forkInfo());
 		this.handle('recreateDeadThreads', () => this.recreateDeadThreads());
 		this.handle('freezeThread', (a) => this.freezeThread(a));
@@ -1017,6 +1020,18 @@ export class ForkallSession extends DebugSession {
 	}
 
 	/** customRequest('freezeThread', {threadId, frozen}): the thread stays stopped while the others run (until thawed). */
+	private async conditionStats(a: ConditionStatsArguments): Promise<ConditionStatsResponseBody> {
+		const d = this.requireDebuggee();
+		let r: ConditionStatsResponseBody | null;
+		try {
+			r = await d.breakpoints.conditionStats(a.id);
+		} catch (e) {
+			throw toDapError(e, 'conditionStats');
+		}
+		if (!r) throw new DapError(ErrorCode.InvalidArgument, `no breakpoint ${a.id}`);
+		return r;
+	}
+
 	private async freezeThread(a: FreezeThreadArguments): Promise<FreezeThreadResponseBody> {
 		const d = this.requireDebuggee();
 		try {

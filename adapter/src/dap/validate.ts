@@ -18,6 +18,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import type {
 	AttachArguments,
 	CheckpointArguments,
+	ConditionStatsArguments,
 	DeleteCheckpointArguments,
 	ForkAllThreadsArguments,
 	FreezeThreadArguments,
@@ -430,6 +431,7 @@ export const REQUESTS = {
 		sameTids: opt(bool()),
 	}),
 	lwps: obj<NoArguments>({}),
+	conditionStats: obj<ConditionStatsArguments>({ id: int(1) }),
 	forkInfo: obj<NoArguments>({}),
 	recreateDeadThreads: obj<NoArguments>({}),
 	freezeThread: obj<FreezeThreadArguments>({ threadId: int(1, PID_MAX), frozen: opt(bool()) }),

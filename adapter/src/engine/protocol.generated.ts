@@ -523,6 +523,17 @@ export interface StepBody {
 	us?: number;
 }
 
+export interface BpConditionBody {
+	addr: Hex;
+	/** a condition is attached and evaluated natively */
+	compiled: boolean;
+	/** why the program was not compiled */
+	note: string | null;
+	passes: number;
+	holds: number;
+	errors: number;
+}
+
 export interface AddrBody {
 	addr: Hex;
 }
@@ -912,6 +923,16 @@ export interface BpRemoveRequest {
 	addr: Hex;
 }
 
+/** Attach a compiled condition to a breakpoint (evaluated by the tracer thread at each hit: a false one passes without an event), or detach it; replies with the condition's counters. */
+export interface BpConditionRequest {
+	pid: Pid;
+	addr: Hex;
+	/** the postfix program (native/src/debuginfo/condprog.h); empty: no condition (every hit is reported) */
+	program?: string;
+	/** only the counters: the condition stays as it is */
+	query?: boolean;
+}
+
 /** Write general registers of one LWP of a stopped session; replies with all of them. */
 export interface SetRegsRequest {
 	pid: Pid;
@@ -954,7 +975,7 @@ export interface LocalsRequest {
 	frame?: number;
 }
 
-export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","checkpoint","restore","checkpointDelete","checkpoints","watch","unwatch","global","frameVars","typeInfo","typedValue","globalNames","fileScope","stop","resume","freeze","launch","fork","kill","step","bpInsert","bpRemove","setRegs","ping","stack","symbols","locals"] as const;
+export const OP_NAMES = ["threads","regs","attach","detach","signals","followForks","forkInfo","recreate","checkpoint","restore","checkpointDelete","checkpoints","watch","unwatch","global","frameVars","typeInfo","typedValue","globalNames","fileScope","stop","resume","freeze","launch","fork","kill","step","bpInsert","bpRemove","bpCondition","setRegs","ping","stack","symbols","locals"] as const;
 export type OpName = typeof OP_NAMES[number];
 
 /** Arguments of each operation's request (without "op"). */
@@ -988,6 +1009,7 @@ export interface RequestByOp {
 	step: StepRequest;
 	bpInsert: BpInsertRequest;
 	bpRemove: BpRemoveRequest;
+	bpCondition: BpConditionRequest;
 	setRegs: SetRegsRequest;
 	ping: PingRequest;
 	stack: StackRequest;
@@ -1026,6 +1048,7 @@ export interface BodyByOp {
 	step: StepBody;
 	bpInsert: AddrBody;
 	bpRemove: AddrBody;
+	bpCondition: BpConditionBody;
 	setRegs: SetRegsBody;
 	ping: PingBody;
 	stack: StackBody;
@@ -2640,16 +2663,45 @@ function checkStepBody(v: unknown, p: string, o: Opts, d: number): void {
 	}
 }
 
-function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
+function checkBpConditionBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
 	const v443 = v as Record<string, unknown>;
 	const v444 = v443["addr"];
 	if (v444 === undefined) fail(p + ".addr", 'present', undefined);
 	checkHex(v444, p + ".addr", o, d + 1);
+	const v445 = v443["compiled"];
+	if (v445 === undefined) fail(p + ".compiled", 'present', undefined);
+	if (!(typeof v445 === 'boolean')) fail(p + ".compiled", "a boolean", v445);
+	const v446 = v443["note"];
+	if (v446 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v446 === 'string' || v446 === null)) fail(p + ".note", "a string or null", v446);
+	const v447 = v443["passes"];
+	if (v447 === undefined) fail(p + ".passes", 'present', undefined);
+	if (!(typeof v447 === 'number' && Number.isInteger(v447))) fail(p + ".passes", "an integer", v447);
+	const v448 = v443["holds"];
+	if (v448 === undefined) fail(p + ".holds", 'present', undefined);
+	if (!(typeof v448 === 'number' && Number.isInteger(v448))) fail(p + ".holds", "an integer", v448);
+	const v449 = v443["errors"];
+	if (v449 === undefined) fail(p + ".errors", 'present', undefined);
+	if (!(typeof v449 === 'number' && Number.isInteger(v449))) fail(p + ".errors", "an integer", v449);
 	if (o.strict) {
-		for (const v445 of Object.keys(v443)) {
-			if (!(["addr"] as readonly string[]).includes(v445)) fail(p + '.' + v445, 'not there (not in the schema)', v443[v445]);
+		for (const v450 of Object.keys(v443)) {
+			if (!(["addr","compiled","note","passes","holds","errors"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v443[v450]);
+		}
+	}
+}
+
+function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v451 = v as Record<string, unknown>;
+	const v452 = v451["addr"];
+	if (v452 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v452, p + ".addr", o, d + 1);
+	if (o.strict) {
+		for (const v453 of Object.keys(v451)) {
+			if (!(["addr"] as readonly string[]).includes(v453)) fail(p + '.' + v453, 'not there (not in the schema)', v451[v453]);
 		}
 	}
 }
@@ -2657,16 +2709,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v446 = v as Record<string, unknown>;
-	const v447 = v446["tid"];
-	if (v447 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v447 === 'number' && Number.isInteger(v447))) fail(p + ".tid", "an integer", v447);
-	const v448 = v446["gpr"];
-	if (v448 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v448, p + ".gpr", o, d + 1);
+	const v454 = v as Record<string, unknown>;
+	const v455 = v454["tid"];
+	if (v455 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v455 === 'number' && Number.isInteger(v455))) fail(p + ".tid", "an integer", v455);
+	const v456 = v454["gpr"];
+	if (v456 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v456, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v449 of Object.keys(v446)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v449)) fail(p + '.' + v449, 'not there (not in the schema)', v446[v449]);
+		for (const v457 of Object.keys(v454)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v457)) fail(p + '.' + v457, 'not there (not in the schema)', v454[v457]);
 		}
 	}
 }
@@ -2674,13 +2726,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v450 = v as Record<string, unknown>;
-	const v451 = v450["tracerTid"];
-	if (v451 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v451 === 'number' && Number.isInteger(v451))) fail(p + ".tracerTid", "an integer", v451);
+	const v458 = v as Record<string, unknown>;
+	const v459 = v458["tracerTid"];
+	if (v459 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v459 === 'number' && Number.isInteger(v459))) fail(p + ".tracerTid", "an integer", v459);
 	if (o.strict) {
-		for (const v452 of Object.keys(v450)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v452)) fail(p + '.' + v452, 'not there (not in the schema)', v450[v452]);
+		for (const v460 of Object.keys(v458)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v460)) fail(p + '.' + v460, 'not there (not in the schema)', v458[v460]);
 		}
 	}
 }
@@ -2688,34 +2740,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v453 = v as Record<string, unknown>;
-	const v454 = v453["pc"];
-	if (v454 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v454, p + ".pc", o, d + 1);
-	const v455 = v453["sp"];
-	if (v455 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v455, p + ".sp", o, d + 1);
-	const v456 = v453["function"];
-	if (v456 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v456 === 'string' || v456 === null)) fail(p + ".function", "a string or null", v456);
-	const v457 = v453["offset"];
-	if (v457 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v457 === 'number' && Number.isInteger(v457))) fail(p + ".offset", "an integer", v457);
-	const v458 = v453["module"];
-	if (v458 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v458 === 'string' || v458 === null)) fail(p + ".module", "a string or null", v458);
-	const v459 = v453["file"];
-	if (v459 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v459 === 'string' || v459 === null)) fail(p + ".file", "a string or null", v459);
-	const v460 = v453["line"];
-	if (v460 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v460 === 'number' && Number.isInteger(v460) || v460 === null)) fail(p + ".line", "an integer or null", v460);
-	const v461 = v453["column"];
-	if (v461 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v461 === 'number' && Number.isInteger(v461) || v461 === null)) fail(p + ".column", "an integer or null", v461);
+	const v461 = v as Record<string, unknown>;
+	const v462 = v461["pc"];
+	if (v462 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v462, p + ".pc", o, d + 1);
+	const v463 = v461["sp"];
+	if (v463 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v463, p + ".sp", o, d + 1);
+	const v464 = v461["function"];
+	if (v464 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v464 === 'string' || v464 === null)) fail(p + ".function", "a string or null", v464);
+	const v465 = v461["offset"];
+	if (v465 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v465 === 'number' && Number.isInteger(v465))) fail(p + ".offset", "an integer", v465);
+	const v466 = v461["module"];
+	if (v466 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v466 === 'string' || v466 === null)) fail(p + ".module", "a string or null", v466);
+	const v467 = v461["file"];
+	if (v467 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v467 === 'string' || v467 === null)) fail(p + ".file", "a string or null", v467);
+	const v468 = v461["line"];
+	if (v468 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v468 === 'number' && Number.isInteger(v468) || v468 === null)) fail(p + ".line", "an integer or null", v468);
+	const v469 = v461["column"];
+	if (v469 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v469 === 'number' && Number.isInteger(v469) || v469 === null)) fail(p + ".column", "an integer or null", v469);
 	if (o.strict) {
-		for (const v462 of Object.keys(v453)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v462)) fail(p + '.' + v462, 'not there (not in the schema)', v453[v462]);
+		for (const v470 of Object.keys(v461)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v470)) fail(p + '.' + v470, 'not there (not in the schema)', v461[v470]);
 		}
 	}
 }
@@ -2723,53 +2775,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v463 = v as Record<string, unknown>;
-	const v464 = v463["pid"];
-	if (v464 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v464 === 'number' && Number.isInteger(v464))) fail(p + ".pid", "an integer", v464);
-	const v465 = v463["tid"];
-	if (v465 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v465 === 'number' && Number.isInteger(v465))) fail(p + ".tid", "an integer", v465);
-	const v466 = v463["unwinder"];
-	if (v466 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v466 !== 'string' || !["libdw","frame-pointer"].includes(v466)) fail(p + ".unwinder", "one of libdw|frame-pointer", v466);
-	const v467 = v463["note"];
-	if (v467 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v467 === 'string' || v467 === null)) fail(p + ".note", "a string or null", v467);
-	const v468 = v463["frames"];
-	if (v468 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v468))) fail(p + ".frames", "an array", v468);
-	for (let v469 = 0; v469 < v468.length; v469++) {
-		const v470: unknown = v468[v469];
-		checkStackFrameInfo(v470, p + ".frames" + '[' + v469 + ']', o, d + 1);
+	const v471 = v as Record<string, unknown>;
+	const v472 = v471["pid"];
+	if (v472 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v472 === 'number' && Number.isInteger(v472))) fail(p + ".pid", "an integer", v472);
+	const v473 = v471["tid"];
+	if (v473 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v473 === 'number' && Number.isInteger(v473))) fail(p + ".tid", "an integer", v473);
+	const v474 = v471["unwinder"];
+	if (v474 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v474 !== 'string' || !["libdw","frame-pointer"].includes(v474)) fail(p + ".unwinder", "one of libdw|frame-pointer", v474);
+	const v475 = v471["note"];
+	if (v475 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v475 === 'string' || v475 === null)) fail(p + ".note", "a string or null", v475);
+	const v476 = v471["frames"];
+	if (v476 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v476))) fail(p + ".frames", "an array", v476);
+	for (let v477 = 0; v477 < v476.length; v477++) {
+		const v478: unknown = v476[v477];
+		checkStackFrameInfo(v478, p + ".frames" + '[' + v477 + ']', o, d + 1);
 	}
-	const v471 = v463["threads"];
-	if (v471 !== undefined) {
-		if (!(Array.isArray(v471))) fail(p + ".threads", "an array", v471);
-		for (let v472 = 0; v472 < v471.length; v472++) {
-			const v473: unknown = v471[v472];
-			if (!(isObject(v473))) fail(p + ".threads" + '[' + v472 + ']', "an object", v473);
-			const v474 = v473 as Record<string, unknown>;
-			const v475 = v474["tid"];
-			if (v475 === undefined) fail(p + ".threads" + '[' + v472 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v475 === 'number' && Number.isInteger(v475))) fail(p + ".threads" + '[' + v472 + ']' + ".tid", "an integer", v475);
-			const v476 = v474["frames"];
-			if (v476 === undefined) fail(p + ".threads" + '[' + v472 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v476))) fail(p + ".threads" + '[' + v472 + ']' + ".frames", "an array", v476);
-			for (let v477 = 0; v477 < v476.length; v477++) {
-				const v478: unknown = v476[v477];
-				checkStackFrameInfo(v478, p + ".threads" + '[' + v472 + ']' + ".frames" + '[' + v477 + ']', o, d + 1);
+	const v479 = v471["threads"];
+	if (v479 !== undefined) {
+		if (!(Array.isArray(v479))) fail(p + ".threads", "an array", v479);
+		for (let v480 = 0; v480 < v479.length; v480++) {
+			const v481: unknown = v479[v480];
+			if (!(isObject(v481))) fail(p + ".threads" + '[' + v480 + ']', "an object", v481);
+			const v482 = v481 as Record<string, unknown>;
+			const v483 = v482["tid"];
+			if (v483 === undefined) fail(p + ".threads" + '[' + v480 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v483 === 'number' && Number.isInteger(v483))) fail(p + ".threads" + '[' + v480 + ']' + ".tid", "an integer", v483);
+			const v484 = v482["frames"];
+			if (v484 === undefined) fail(p + ".threads" + '[' + v480 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v484))) fail(p + ".threads" + '[' + v480 + ']' + ".frames", "an array", v484);
+			for (let v485 = 0; v485 < v484.length; v485++) {
+				const v486: unknown = v484[v485];
+				checkStackFrameInfo(v486, p + ".threads" + '[' + v480 + ']' + ".frames" + '[' + v485 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v479 of Object.keys(v474)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v479)) fail(p + ".threads" + '[' + v472 + ']' + '.' + v479, 'not there (not in the schema)', v474[v479]);
+				for (const v487 of Object.keys(v482)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v487)) fail(p + ".threads" + '[' + v480 + ']' + '.' + v487, 'not there (not in the schema)', v482[v487]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v480 of Object.keys(v463)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v480)) fail(p + '.' + v480, 'not there (not in the schema)', v463[v480]);
+		for (const v488 of Object.keys(v471)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v488)) fail(p + '.' + v488, 'not there (not in the schema)', v471[v488]);
 		}
 	}
 }
@@ -2777,45 +2829,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v481 = v as Record<string, unknown>;
-	const v482 = v481["addresses"];
-	if (v482 !== undefined) {
-		if (!(Array.isArray(v482))) fail(p + ".addresses", "an array", v482);
-		for (let v483 = 0; v483 < v482.length; v483++) {
-			const v484: unknown = v482[v483];
-			checkHex(v484, p + ".addresses" + '[' + v483 + ']', o, d + 1);
+	const v489 = v as Record<string, unknown>;
+	const v490 = v489["addresses"];
+	if (v490 !== undefined) {
+		if (!(Array.isArray(v490))) fail(p + ".addresses", "an array", v490);
+		for (let v491 = 0; v491 < v490.length; v491++) {
+			const v492: unknown = v490[v491];
+			checkHex(v492, p + ".addresses" + '[' + v491 + ']', o, d + 1);
 		}
 	}
-	const v485 = v481["line"];
-	if (v485 !== undefined) {
-		if (!(typeof v485 === 'number' && Number.isInteger(v485) || v485 === null)) fail(p + ".line", "an integer or null", v485);
+	const v493 = v489["line"];
+	if (v493 !== undefined) {
+		if (!(typeof v493 === 'number' && Number.isInteger(v493) || v493 === null)) fail(p + ".line", "an integer or null", v493);
 	}
-	const v486 = v481["function"];
-	if (v486 !== undefined) {
-		if (!(typeof v486 === 'string' || v486 === null)) fail(p + ".function", "a string or null", v486);
+	const v494 = v489["function"];
+	if (v494 !== undefined) {
+		if (!(typeof v494 === 'string' || v494 === null)) fail(p + ".function", "a string or null", v494);
 	}
-	const v487 = v481["offset"];
-	if (v487 !== undefined) {
-		if (!(typeof v487 === 'number' && Number.isInteger(v487))) fail(p + ".offset", "an integer", v487);
+	const v495 = v489["offset"];
+	if (v495 !== undefined) {
+		if (!(typeof v495 === 'number' && Number.isInteger(v495))) fail(p + ".offset", "an integer", v495);
 	}
-	const v488 = v481["module"];
-	if (v488 !== undefined) {
-		if (!(typeof v488 === 'string' || v488 === null)) fail(p + ".module", "a string or null", v488);
+	const v496 = v489["module"];
+	if (v496 !== undefined) {
+		if (!(typeof v496 === 'string' || v496 === null)) fail(p + ".module", "a string or null", v496);
 	}
-	const v489 = v481["file"];
-	if (v489 !== undefined) {
-		if (!(typeof v489 === 'string' || v489 === null)) fail(p + ".file", "a string or null", v489);
+	const v497 = v489["file"];
+	if (v497 !== undefined) {
+		if (!(typeof v497 === 'string' || v497 === null)) fail(p + ".file", "a string or null", v497);
 	}
-	const v490 = v481["column"];
-	if (v490 !== undefined) {
-		if (!(typeof v490 === 'number' && Number.isInteger(v490) || v490 === null)) fail(p + ".column", "an integer or null", v490);
+	const v498 = v489["column"];
+	if (v498 !== undefined) {
+		if (!(typeof v498 === 'number' && Number.isInteger(v498) || v498 === null)) fail(p + ".column", "an integer or null", v498);
 	}
-	const v491 = v481["unwinder"];
-	if (v491 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v491 !== 'string' || !["libdw","frame-pointer"].includes(v491)) fail(p + ".unwinder", "one of libdw|frame-pointer", v491);
+	const v499 = v489["unwinder"];
+	if (v499 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v499 !== 'string' || !["libdw","frame-pointer"].includes(v499)) fail(p + ".unwinder", "one of libdw|frame-pointer", v499);
 	if (o.strict) {
-		for (const v492 of Object.keys(v481)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v492)) fail(p + '.' + v492, 'not there (not in the schema)', v481[v492]);
+		for (const v500 of Object.keys(v489)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v500)) fail(p + '.' + v500, 'not there (not in the schema)', v489[v500]);
 		}
 	}
 }
@@ -2823,51 +2875,51 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v493 = v as Record<string, unknown>;
-	const v494 = v493["name"];
-	if (v494 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v494 === 'string')) fail(p + ".name", "a string", v494);
-	const v495 = v493["type"];
-	if (v495 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v495 === 'string')) fail(p + ".type", "a string", v495);
-	const v496 = v493["value"];
-	if (v496 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v496 === 'string')) fail(p + ".value", "a string", v496);
-	const v497 = v493["address"];
-	if (v497 === undefined) fail(p + ".address", 'present', undefined);
-	if (v497 !== null) {
-		checkHex(v497, p + ".address", o, d + 1);
+	const v501 = v as Record<string, unknown>;
+	const v502 = v501["name"];
+	if (v502 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v502 === 'string')) fail(p + ".name", "a string", v502);
+	const v503 = v501["type"];
+	if (v503 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v503 === 'string')) fail(p + ".type", "a string", v503);
+	const v504 = v501["value"];
+	if (v504 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v504 === 'string')) fail(p + ".value", "a string", v504);
+	const v505 = v501["address"];
+	if (v505 === undefined) fail(p + ".address", 'present', undefined);
+	if (v505 !== null) {
+		checkHex(v505, p + ".address", o, d + 1);
 	}
-	const v498 = v493["kind"];
-	if (v498 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v498 !== 'string' || !["param","local","member","element","deref","global"].includes(v498)) fail(p + ".kind", "one of param|local|member|element|deref|global", v498);
-	const v499 = v493["expr"];
-	if (v499 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v499 === 'string' || v499 === null)) fail(p + ".expr", "a string or null", v499);
-	const v500 = v493["pointer"];
-	if (v500 !== undefined) {
-		checkHex(v500, p + ".pointer", o, d + 1);
+	const v506 = v501["kind"];
+	if (v506 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v506 !== 'string' || !["param","local","member","element","deref","global"].includes(v506)) fail(p + ".kind", "one of param|local|member|element|deref|global", v506);
+	const v507 = v501["expr"];
+	if (v507 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v507 === 'string' || v507 === null)) fail(p + ".expr", "a string or null", v507);
+	const v508 = v501["pointer"];
+	if (v508 !== undefined) {
+		checkHex(v508, p + ".pointer", o, d + 1);
 	}
-	const v501 = v493["typeId"];
-	if (v501 !== undefined) {
-		checkTypeId(v501, p + ".typeId", o, d + 1);
+	const v509 = v501["typeId"];
+	if (v509 !== undefined) {
+		checkTypeId(v509, p + ".typeId", o, d + 1);
 	}
-	const v502 = v493["raw"];
-	if (v502 !== undefined) {
-		checkRawValue(v502, p + ".raw", o, d + 1);
+	const v510 = v501["raw"];
+	if (v510 !== undefined) {
+		checkRawValue(v510, p + ".raw", o, d + 1);
 	}
-	const v503 = v493["children"];
-	if (v503 === undefined) fail(p + ".children", 'present', undefined);
-	if (v503 !== null) {
-		if (!(Array.isArray(v503))) fail(p + ".children", "an array", v503);
-		for (let v504 = 0; v504 < v503.length; v504++) {
-			const v505: unknown = v503[v504];
-			checkLocalVariable(v505, p + ".children" + '[' + v504 + ']', o, d + 1);
+	const v511 = v501["children"];
+	if (v511 === undefined) fail(p + ".children", 'present', undefined);
+	if (v511 !== null) {
+		if (!(Array.isArray(v511))) fail(p + ".children", "an array", v511);
+		for (let v512 = 0; v512 < v511.length; v512++) {
+			const v513: unknown = v511[v512];
+			checkLocalVariable(v513, p + ".children" + '[' + v512 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v506 of Object.keys(v493)) {
-			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v506)) fail(p + '.' + v506, 'not there (not in the schema)', v493[v506]);
+		for (const v514 of Object.keys(v501)) {
+			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v514)) fail(p + '.' + v514, 'not there (not in the schema)', v501[v514]);
 		}
 	}
 }
@@ -2875,21 +2927,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v507 = v as Record<string, unknown>;
-	const v508 = v507["kind"];
-	if (v508 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v508 !== 'string' || !["int","uint","float","bool","pointer"].includes(v508)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v508);
-	const v509 = v507["value"];
-	if (v509 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v509 === 'string')) fail(p + ".value", "a string", v509);
-	const v510 = v507["size"];
-	if (v510 !== undefined) {
-		if (!(typeof v510 === 'number' && Number.isInteger(v510))) fail(p + ".size", "an integer", v510);
-		if (typeof v510 === 'number' && v510 < 1) fail(p + ".size", ">= 1", v510);
+	const v515 = v as Record<string, unknown>;
+	const v516 = v515["kind"];
+	if (v516 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v516 !== 'string' || !["int","uint","float","bool","pointer"].includes(v516)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v516);
+	const v517 = v515["value"];
+	if (v517 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v517 === 'string')) fail(p + ".value", "a string", v517);
+	const v518 = v515["size"];
+	if (v518 !== undefined) {
+		if (!(typeof v518 === 'number' && Number.isInteger(v518))) fail(p + ".size", "an integer", v518);
+		if (typeof v518 === 'number' && v518 < 1) fail(p + ".size", ">= 1", v518);
 	}
 	if (o.strict) {
-		for (const v511 of Object.keys(v507)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v511)) fail(p + '.' + v511, 'not there (not in the schema)', v507[v511]);
+		for (const v519 of Object.keys(v515)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v519)) fail(p + '.' + v519, 'not there (not in the schema)', v515[v519]);
 		}
 	}
 }
@@ -2897,35 +2949,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v512 = v as Record<string, unknown>;
-	const v513 = v512["pid"];
-	if (v513 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v513 === 'number' && Number.isInteger(v513))) fail(p + ".pid", "an integer", v513);
-	const v514 = v512["tid"];
-	if (v514 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v514 === 'number' && Number.isInteger(v514))) fail(p + ".tid", "an integer", v514);
-	const v515 = v512["frame"];
-	if (v515 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v515 === 'number' && Number.isInteger(v515))) fail(p + ".frame", "an integer", v515);
-	const v516 = v512["pc"];
-	if (v516 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v516, p + ".pc", o, d + 1);
-	const v517 = v512["function"];
-	if (v517 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v517 === 'string' || v517 === null)) fail(p + ".function", "a string or null", v517);
-	const v518 = v512["note"];
-	if (v518 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v518 === 'string' || v518 === null)) fail(p + ".note", "a string or null", v518);
-	const v519 = v512["variables"];
-	if (v519 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v519))) fail(p + ".variables", "an array", v519);
-	for (let v520 = 0; v520 < v519.length; v520++) {
-		const v521: unknown = v519[v520];
-		checkLocalVariable(v521, p + ".variables" + '[' + v520 + ']', o, d + 1);
+	const v520 = v as Record<string, unknown>;
+	const v521 = v520["pid"];
+	if (v521 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v521 === 'number' && Number.isInteger(v521))) fail(p + ".pid", "an integer", v521);
+	const v522 = v520["tid"];
+	if (v522 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v522 === 'number' && Number.isInteger(v522))) fail(p + ".tid", "an integer", v522);
+	const v523 = v520["frame"];
+	if (v523 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v523 === 'number' && Number.isInteger(v523))) fail(p + ".frame", "an integer", v523);
+	const v524 = v520["pc"];
+	if (v524 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v524, p + ".pc", o, d + 1);
+	const v525 = v520["function"];
+	if (v525 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v525 === 'string' || v525 === null)) fail(p + ".function", "a string or null", v525);
+	const v526 = v520["note"];
+	if (v526 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v526 === 'string' || v526 === null)) fail(p + ".note", "a string or null", v526);
+	const v527 = v520["variables"];
+	if (v527 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v527))) fail(p + ".variables", "an array", v527);
+	for (let v528 = 0; v528 < v527.length; v528++) {
+		const v529: unknown = v527[v528];
+		checkLocalVariable(v529, p + ".variables" + '[' + v528 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v522 of Object.keys(v512)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v522)) fail(p + '.' + v522, 'not there (not in the schema)', v512[v522]);
+		for (const v530 of Object.keys(v520)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v530)) fail(p + '.' + v530, 'not there (not in the schema)', v520[v530]);
 		}
 	}
 }
@@ -2933,16 +2985,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v523 = v as Record<string, unknown>;
-	const v524 = v523["op"];
-	if (v524 === undefined) fail(p + ".op", 'present', undefined);
-	if (v524 !== "threads") fail(p + ".op", "\"threads\"", v524);
-	const v525 = v523["pid"];
-	if (v525 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v525, p + ".pid", o, d + 1);
+	const v531 = v as Record<string, unknown>;
+	const v532 = v531["op"];
+	if (v532 === undefined) fail(p + ".op", 'present', undefined);
+	if (v532 !== "threads") fail(p + ".op", "\"threads\"", v532);
+	const v533 = v531["pid"];
+	if (v533 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v533, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v526 of Object.keys(v523)) {
-			if (!(["op","pid"] as readonly string[]).includes(v526)) fail(p + '.' + v526, 'not there (not in the schema)', v523[v526]);
+		for (const v534 of Object.keys(v531)) {
+			if (!(["op","pid"] as readonly string[]).includes(v534)) fail(p + '.' + v534, 'not there (not in the schema)', v531[v534]);
 		}
 	}
 }
@@ -2950,19 +3002,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v527 = v as Record<string, unknown>;
-	const v528 = v527["op"];
-	if (v528 === undefined) fail(p + ".op", 'present', undefined);
-	if (v528 !== "regs") fail(p + ".op", "\"regs\"", v528);
-	const v529 = v527["pid"];
-	if (v529 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v529, p + ".pid", o, d + 1);
-	const v530 = v527["tid"];
-	if (v530 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v530, p + ".tid", o, d + 1);
+	const v535 = v as Record<string, unknown>;
+	const v536 = v535["op"];
+	if (v536 === undefined) fail(p + ".op", 'present', undefined);
+	if (v536 !== "regs") fail(p + ".op", "\"regs\"", v536);
+	const v537 = v535["pid"];
+	if (v537 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v537, p + ".pid", o, d + 1);
+	const v538 = v535["tid"];
+	if (v538 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v538, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v531 of Object.keys(v527)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v531)) fail(p + '.' + v531, 'not there (not in the schema)', v527[v531]);
+		for (const v539 of Object.keys(v535)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v539)) fail(p + '.' + v539, 'not there (not in the schema)', v535[v539]);
 		}
 	}
 }
@@ -2970,22 +3022,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v532 = v as Record<string, unknown>;
-	const v533 = v532["op"];
-	if (v533 === undefined) fail(p + ".op", 'present', undefined);
-	if (v533 !== "attach") fail(p + ".op", "\"attach\"", v533);
-	const v534 = v532["pid"];
-	if (v534 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v534, p + ".pid", o, d + 1);
-	const v535 = v532["stop"];
-	if (v535 === undefined) {
-		if (o.fill) v532["stop"] = false;
+	const v540 = v as Record<string, unknown>;
+	const v541 = v540["op"];
+	if (v541 === undefined) fail(p + ".op", 'present', undefined);
+	if (v541 !== "attach") fail(p + ".op", "\"attach\"", v541);
+	const v542 = v540["pid"];
+	if (v542 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v542, p + ".pid", o, d + 1);
+	const v543 = v540["stop"];
+	if (v543 === undefined) {
+		if (o.fill) v540["stop"] = false;
 	} else {
-		if (!(typeof v535 === 'boolean')) fail(p + ".stop", "a boolean", v535);
+		if (!(typeof v543 === 'boolean')) fail(p + ".stop", "a boolean", v543);
 	}
 	if (o.strict) {
-		for (const v536 of Object.keys(v532)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v536)) fail(p + '.' + v536, 'not there (not in the schema)', v532[v536]);
+		for (const v544 of Object.keys(v540)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v544)) fail(p + '.' + v544, 'not there (not in the schema)', v540[v544]);
 		}
 	}
 }
@@ -2993,16 +3045,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v537 = v as Record<string, unknown>;
-	const v538 = v537["op"];
-	if (v538 === undefined) fail(p + ".op", 'present', undefined);
-	if (v538 !== "detach") fail(p + ".op", "\"detach\"", v538);
-	const v539 = v537["pid"];
-	if (v539 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v539, p + ".pid", o, d + 1);
+	const v545 = v as Record<string, unknown>;
+	const v546 = v545["op"];
+	if (v546 === undefined) fail(p + ".op", 'present', undefined);
+	if (v546 !== "detach") fail(p + ".op", "\"detach\"", v546);
+	const v547 = v545["pid"];
+	if (v547 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v547, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v540 of Object.keys(v537)) {
-			if (!(["op","pid"] as readonly string[]).includes(v540)) fail(p + '.' + v540, 'not there (not in the schema)', v537[v540]);
+		for (const v548 of Object.keys(v545)) {
+			if (!(["op","pid"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v545[v548]);
 		}
 	}
 }
@@ -3010,28 +3062,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v541 = v as Record<string, unknown>;
-	const v542 = v541["op"];
-	if (v542 === undefined) fail(p + ".op", 'present', undefined);
-	if (v542 !== "signals") fail(p + ".op", "\"signals\"", v542);
-	const v543 = v541["pid"];
-	if (v543 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v543, p + ".pid", o, d + 1);
-	const v544 = v541["nostop"];
-	if (v544 !== undefined) {
-		checkHex(v544, p + ".nostop", o, d + 1);
+	const v549 = v as Record<string, unknown>;
+	const v550 = v549["op"];
+	if (v550 === undefined) fail(p + ".op", 'present', undefined);
+	if (v550 !== "signals") fail(p + ".op", "\"signals\"", v550);
+	const v551 = v549["pid"];
+	if (v551 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v551, p + ".pid", o, d + 1);
+	const v552 = v549["nostop"];
+	if (v552 !== undefined) {
+		checkHex(v552, p + ".nostop", o, d + 1);
 	}
-	const v545 = v541["noprint"];
-	if (v545 !== undefined) {
-		checkHex(v545, p + ".noprint", o, d + 1);
+	const v553 = v549["noprint"];
+	if (v553 !== undefined) {
+		checkHex(v553, p + ".noprint", o, d + 1);
 	}
-	const v546 = v541["nopass"];
-	if (v546 !== undefined) {
-		checkHex(v546, p + ".nopass", o, d + 1);
+	const v554 = v549["nopass"];
+	if (v554 !== undefined) {
+		checkHex(v554, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v547 of Object.keys(v541)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v547)) fail(p + '.' + v547, 'not there (not in the schema)', v541[v547]);
+		for (const v555 of Object.keys(v549)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v555)) fail(p + '.' + v555, 'not there (not in the schema)', v549[v555]);
 		}
 	}
 }
@@ -3039,22 +3091,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v548 = v as Record<string, unknown>;
-	const v549 = v548["op"];
-	if (v549 === undefined) fail(p + ".op", 'present', undefined);
-	if (v549 !== "followForks") fail(p + ".op", "\"followForks\"", v549);
-	const v550 = v548["pid"];
-	if (v550 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v550, p + ".pid", o, d + 1);
-	const v551 = v548["hold"];
-	if (v551 === undefined) {
-		if (o.fill) v548["hold"] = false;
+	const v556 = v as Record<string, unknown>;
+	const v557 = v556["op"];
+	if (v557 === undefined) fail(p + ".op", 'present', undefined);
+	if (v557 !== "followForks") fail(p + ".op", "\"followForks\"", v557);
+	const v558 = v556["pid"];
+	if (v558 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v558, p + ".pid", o, d + 1);
+	const v559 = v556["hold"];
+	if (v559 === undefined) {
+		if (o.fill) v556["hold"] = false;
 	} else {
-		if (!(typeof v551 === 'boolean')) fail(p + ".hold", "a boolean", v551);
+		if (!(typeof v559 === 'boolean')) fail(p + ".hold", "a boolean", v559);
 	}
 	if (o.strict) {
-		for (const v552 of Object.keys(v548)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v552)) fail(p + '.' + v552, 'not there (not in the schema)', v548[v552]);
+		for (const v560 of Object.keys(v556)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v560)) fail(p + '.' + v560, 'not there (not in the schema)', v556[v560]);
 		}
 	}
 }
@@ -3062,16 +3114,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v553 = v as Record<string, unknown>;
-	const v554 = v553["op"];
-	if (v554 === undefined) fail(p + ".op", 'present', undefined);
-	if (v554 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v554);
-	const v555 = v553["pid"];
-	if (v555 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v555, p + ".pid", o, d + 1);
+	const v561 = v as Record<string, unknown>;
+	const v562 = v561["op"];
+	if (v562 === undefined) fail(p + ".op", 'present', undefined);
+	if (v562 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v562);
+	const v563 = v561["pid"];
+	if (v563 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v563, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v556 of Object.keys(v553)) {
-			if (!(["op","pid"] as readonly string[]).includes(v556)) fail(p + '.' + v556, 'not there (not in the schema)', v553[v556]);
+		for (const v564 of Object.keys(v561)) {
+			if (!(["op","pid"] as readonly string[]).includes(v564)) fail(p + '.' + v564, 'not there (not in the schema)', v561[v564]);
 		}
 	}
 }
@@ -3079,16 +3131,16 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v557 = v as Record<string, unknown>;
-	const v558 = v557["op"];
-	if (v558 === undefined) fail(p + ".op", 'present', undefined);
-	if (v558 !== "recreate") fail(p + ".op", "\"recreate\"", v558);
-	const v559 = v557["pid"];
-	if (v559 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v559, p + ".pid", o, d + 1);
+	const v565 = v as Record<string, unknown>;
+	const v566 = v565["op"];
+	if (v566 === undefined) fail(p + ".op", 'present', undefined);
+	if (v566 !== "recreate") fail(p + ".op", "\"recreate\"", v566);
+	const v567 = v565["pid"];
+	if (v567 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v567, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v560 of Object.keys(v557)) {
-			if (!(["op","pid"] as readonly string[]).includes(v560)) fail(p + '.' + v560, 'not there (not in the schema)', v557[v560]);
+		for (const v568 of Object.keys(v565)) {
+			if (!(["op","pid"] as readonly string[]).includes(v568)) fail(p + '.' + v568, 'not there (not in the schema)', v565[v568]);
 		}
 	}
 }
@@ -3096,22 +3148,22 @@ function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v561 = v as Record<string, unknown>;
-	const v562 = v561["op"];
-	if (v562 === undefined) fail(p + ".op", 'present', undefined);
-	if (v562 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v562);
-	const v563 = v561["pid"];
-	if (v563 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v563, p + ".pid", o, d + 1);
-	const v564 = v561["keep"];
-	if (v564 === undefined) {
-		if (o.fill) v561["keep"] = false;
+	const v569 = v as Record<string, unknown>;
+	const v570 = v569["op"];
+	if (v570 === undefined) fail(p + ".op", 'present', undefined);
+	if (v570 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v570);
+	const v571 = v569["pid"];
+	if (v571 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v571, p + ".pid", o, d + 1);
+	const v572 = v569["keep"];
+	if (v572 === undefined) {
+		if (o.fill) v569["keep"] = false;
 	} else {
-		if (!(typeof v564 === 'boolean')) fail(p + ".keep", "a boolean", v564);
+		if (!(typeof v572 === 'boolean')) fail(p + ".keep", "a boolean", v572);
 	}
 	if (o.strict) {
-		for (const v565 of Object.keys(v561)) {
-			if (!(["op","pid","keep"] as readonly string[]).includes(v565)) fail(p + '.' + v565, 'not there (not in the schema)', v561[v565]);
+		for (const v573 of Object.keys(v569)) {
+			if (!(["op","pid","keep"] as readonly string[]).includes(v573)) fail(p + '.' + v573, 'not there (not in the schema)', v569[v573]);
 		}
 	}
 }
@@ -3119,28 +3171,28 @@ function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v566 = v as Record<string, unknown>;
-	const v567 = v566["op"];
-	if (v567 === undefined) fail(p + ".op", 'present', undefined);
-	if (v567 !== "restore") fail(p + ".op", "\"restore\"", v567);
-	const v568 = v566["checkpoint"];
-	if (v568 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v568, p + ".checkpoint", o, d + 1);
-	const v569 = v566["run"];
-	if (v569 === undefined) {
-		if (o.fill) v566["run"] = false;
+	const v574 = v as Record<string, unknown>;
+	const v575 = v574["op"];
+	if (v575 === undefined) fail(p + ".op", 'present', undefined);
+	if (v575 !== "restore") fail(p + ".op", "\"restore\"", v575);
+	const v576 = v574["checkpoint"];
+	if (v576 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v576, p + ".checkpoint", o, d + 1);
+	const v577 = v574["run"];
+	if (v577 === undefined) {
+		if (o.fill) v574["run"] = false;
 	} else {
-		if (!(typeof v569 === 'boolean')) fail(p + ".run", "a boolean", v569);
+		if (!(typeof v577 === 'boolean')) fail(p + ".run", "a boolean", v577);
 	}
-	const v570 = v566["sameTids"];
-	if (v570 === undefined) {
-		if (o.fill) v566["sameTids"] = false;
+	const v578 = v574["sameTids"];
+	if (v578 === undefined) {
+		if (o.fill) v574["sameTids"] = false;
 	} else {
-		if (!(typeof v570 === 'boolean')) fail(p + ".sameTids", "a boolean", v570);
+		if (!(typeof v578 === 'boolean')) fail(p + ".sameTids", "a boolean", v578);
 	}
 	if (o.strict) {
-		for (const v571 of Object.keys(v566)) {
-			if (!(["op","checkpoint","run","sameTids"] as readonly string[]).includes(v571)) fail(p + '.' + v571, 'not there (not in the schema)', v566[v571]);
+		for (const v579 of Object.keys(v574)) {
+			if (!(["op","checkpoint","run","sameTids"] as readonly string[]).includes(v579)) fail(p + '.' + v579, 'not there (not in the schema)', v574[v579]);
 		}
 	}
 }
@@ -3148,16 +3200,16 @@ function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v572 = v as Record<string, unknown>;
-	const v573 = v572["op"];
-	if (v573 === undefined) fail(p + ".op", 'present', undefined);
-	if (v573 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v573);
-	const v574 = v572["checkpoint"];
-	if (v574 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v574, p + ".checkpoint", o, d + 1);
+	const v580 = v as Record<string, unknown>;
+	const v581 = v580["op"];
+	if (v581 === undefined) fail(p + ".op", 'present', undefined);
+	if (v581 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v581);
+	const v582 = v580["checkpoint"];
+	if (v582 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v582, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v575 of Object.keys(v572)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v575)) fail(p + '.' + v575, 'not there (not in the schema)', v572[v575]);
+		for (const v583 of Object.keys(v580)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v583)) fail(p + '.' + v583, 'not there (not in the schema)', v580[v583]);
 		}
 	}
 }
@@ -3165,21 +3217,21 @@ function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number)
 function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v576 = v as Record<string, unknown>;
-	const v577 = v576["op"];
-	if (v577 === undefined) fail(p + ".op", 'present', undefined);
-	if (v577 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v577);
-	const v578 = v576["pid"];
-	if (v578 === undefined) {
-		if (o.fill) v576["pid"] = 0;
+	const v584 = v as Record<string, unknown>;
+	const v585 = v584["op"];
+	if (v585 === undefined) fail(p + ".op", 'present', undefined);
+	if (v585 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v585);
+	const v586 = v584["pid"];
+	if (v586 === undefined) {
+		if (o.fill) v584["pid"] = 0;
 	} else {
-		if (!(typeof v578 === 'number' && Number.isInteger(v578))) fail(p + ".pid", "an integer", v578);
-		if (typeof v578 === 'number' && v578 < 0) fail(p + ".pid", ">= 0", v578);
-		if (typeof v578 === 'number' && v578 > 2147483647) fail(p + ".pid", "<= 2147483647", v578);
+		if (!(typeof v586 === 'number' && Number.isInteger(v586))) fail(p + ".pid", "an integer", v586);
+		if (typeof v586 === 'number' && v586 < 0) fail(p + ".pid", ">= 0", v586);
+		if (typeof v586 === 'number' && v586 > 2147483647) fail(p + ".pid", "<= 2147483647", v586);
 	}
 	if (o.strict) {
-		for (const v579 of Object.keys(v576)) {
-			if (!(["op","pid"] as readonly string[]).includes(v579)) fail(p + '.' + v579, 'not there (not in the schema)', v576[v579]);
+		for (const v587 of Object.keys(v584)) {
+			if (!(["op","pid"] as readonly string[]).includes(v587)) fail(p + '.' + v587, 'not there (not in the schema)', v584[v587]);
 		}
 	}
 }
@@ -3187,30 +3239,30 @@ function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v580 = v as Record<string, unknown>;
-	const v581 = v580["op"];
-	if (v581 === undefined) fail(p + ".op", 'present', undefined);
-	if (v581 !== "watch") fail(p + ".op", "\"watch\"", v581);
-	const v582 = v580["pid"];
-	if (v582 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v582, p + ".pid", o, d + 1);
-	const v583 = v580["addr"];
-	if (v583 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v583, p + ".addr", o, d + 1);
-	const v584 = v580["len"];
-	if (v584 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v584 === 'number' && Number.isInteger(v584))) fail(p + ".len", "an integer", v584);
-	if (typeof v584 === 'number' && v584 < 1) fail(p + ".len", ">= 1", v584);
-	if (typeof v584 === 'number' && v584 > 8) fail(p + ".len", "<= 8", v584);
-	const v585 = v580["rw"];
-	if (v585 === undefined) {
-		if (o.fill) v580["rw"] = false;
+	const v588 = v as Record<string, unknown>;
+	const v589 = v588["op"];
+	if (v589 === undefined) fail(p + ".op", 'present', undefined);
+	if (v589 !== "watch") fail(p + ".op", "\"watch\"", v589);
+	const v590 = v588["pid"];
+	if (v590 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v590, p + ".pid", o, d + 1);
+	const v591 = v588["addr"];
+	if (v591 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v591, p + ".addr", o, d + 1);
+	const v592 = v588["len"];
+	if (v592 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v592 === 'number' && Number.isInteger(v592))) fail(p + ".len", "an integer", v592);
+	if (typeof v592 === 'number' && v592 < 1) fail(p + ".len", ">= 1", v592);
+	if (typeof v592 === 'number' && v592 > 8) fail(p + ".len", "<= 8", v592);
+	const v593 = v588["rw"];
+	if (v593 === undefined) {
+		if (o.fill) v588["rw"] = false;
 	} else {
-		if (!(typeof v585 === 'boolean')) fail(p + ".rw", "a boolean", v585);
+		if (!(typeof v593 === 'boolean')) fail(p + ".rw", "a boolean", v593);
 	}
 	if (o.strict) {
-		for (const v586 of Object.keys(v580)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v586)) fail(p + '.' + v586, 'not there (not in the schema)', v580[v586]);
+		for (const v594 of Object.keys(v588)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v594)) fail(p + '.' + v594, 'not there (not in the schema)', v588[v594]);
 		}
 	}
 }
@@ -3218,19 +3270,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v587 = v as Record<string, unknown>;
-	const v588 = v587["op"];
-	if (v588 === undefined) fail(p + ".op", 'present', undefined);
-	if (v588 !== "unwatch") fail(p + ".op", "\"unwatch\"", v588);
-	const v589 = v587["pid"];
-	if (v589 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v589, p + ".pid", o, d + 1);
-	const v590 = v587["addr"];
-	if (v590 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v590, p + ".addr", o, d + 1);
+	const v595 = v as Record<string, unknown>;
+	const v596 = v595["op"];
+	if (v596 === undefined) fail(p + ".op", 'present', undefined);
+	if (v596 !== "unwatch") fail(p + ".op", "\"unwatch\"", v596);
+	const v597 = v595["pid"];
+	if (v597 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v597, p + ".pid", o, d + 1);
+	const v598 = v595["addr"];
+	if (v598 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v598, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v591 of Object.keys(v587)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v591)) fail(p + '.' + v591, 'not there (not in the schema)', v587[v591]);
+		for (const v599 of Object.keys(v595)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v599)) fail(p + '.' + v599, 'not there (not in the schema)', v595[v599]);
 		}
 	}
 }
@@ -3238,24 +3290,24 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v592 = v as Record<string, unknown>;
-	const v593 = v592["op"];
-	if (v593 === undefined) fail(p + ".op", 'present', undefined);
-	if (v593 !== "global") fail(p + ".op", "\"global\"", v593);
-	const v594 = v592["pid"];
-	if (v594 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v594, p + ".pid", o, d + 1);
-	const v595 = v592["name"];
-	if (v595 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v595 === 'string')) fail(p + ".name", "a string", v595);
-	if (typeof v595 === 'string' && v595.length < 1) fail(p + ".name", "a string of 1+ characters", v595);
-	const v596 = v592["pc"];
-	if (v596 !== undefined) {
-		checkHex(v596, p + ".pc", o, d + 1);
+	const v600 = v as Record<string, unknown>;
+	const v601 = v600["op"];
+	if (v601 === undefined) fail(p + ".op", 'present', undefined);
+	if (v601 !== "global") fail(p + ".op", "\"global\"", v601);
+	const v602 = v600["pid"];
+	if (v602 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v602, p + ".pid", o, d + 1);
+	const v603 = v600["name"];
+	if (v603 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v603 === 'string')) fail(p + ".name", "a string", v603);
+	if (typeof v603 === 'string' && v603.length < 1) fail(p + ".name", "a string of 1+ characters", v603);
+	const v604 = v600["pc"];
+	if (v604 !== undefined) {
+		checkHex(v604, p + ".pc", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v597 of Object.keys(v592)) {
-			if (!(["op","pid","name","pc"] as readonly string[]).includes(v597)) fail(p + '.' + v597, 'not there (not in the schema)', v592[v597]);
+		for (const v605 of Object.keys(v600)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v605)) fail(p + '.' + v605, 'not there (not in the schema)', v600[v605]);
 		}
 	}
 }
@@ -3263,27 +3315,27 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v598 = v as Record<string, unknown>;
-	const v599 = v598["op"];
-	if (v599 === undefined) fail(p + ".op", 'present', undefined);
-	if (v599 !== "frameVars") fail(p + ".op", "\"frameVars\"", v599);
-	const v600 = v598["pid"];
-	if (v600 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v600, p + ".pid", o, d + 1);
-	const v601 = v598["tid"];
-	if (v601 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v601, p + ".tid", o, d + 1);
-	const v602 = v598["frame"];
-	if (v602 === undefined) {
-		if (o.fill) v598["frame"] = 0;
+	const v606 = v as Record<string, unknown>;
+	const v607 = v606["op"];
+	if (v607 === undefined) fail(p + ".op", 'present', undefined);
+	if (v607 !== "frameVars") fail(p + ".op", "\"frameVars\"", v607);
+	const v608 = v606["pid"];
+	if (v608 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v608, p + ".pid", o, d + 1);
+	const v609 = v606["tid"];
+	if (v609 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v609, p + ".tid", o, d + 1);
+	const v610 = v606["frame"];
+	if (v610 === undefined) {
+		if (o.fill) v606["frame"] = 0;
 	} else {
-		if (!(typeof v602 === 'number' && Number.isInteger(v602))) fail(p + ".frame", "an integer", v602);
-		if (typeof v602 === 'number' && v602 < 0) fail(p + ".frame", ">= 0", v602);
-		if (typeof v602 === 'number' && v602 > 254) fail(p + ".frame", "<= 254", v602);
+		if (!(typeof v610 === 'number' && Number.isInteger(v610))) fail(p + ".frame", "an integer", v610);
+		if (typeof v610 === 'number' && v610 < 0) fail(p + ".frame", ">= 0", v610);
+		if (typeof v610 === 'number' && v610 > 254) fail(p + ".frame", "<= 254", v610);
 	}
 	if (o.strict) {
-		for (const v603 of Object.keys(v598)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v603)) fail(p + '.' + v603, 'not there (not in the schema)', v598[v603]);
+		for (const v611 of Object.keys(v606)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v611)) fail(p + '.' + v611, 'not there (not in the schema)', v606[v611]);
 		}
 	}
 }
@@ -3291,31 +3343,31 @@ function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void 
 function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v604 = v as Record<string, unknown>;
-	const v605 = v604["op"];
-	if (v605 === undefined) fail(p + ".op", 'present', undefined);
-	if (v605 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v605);
-	const v606 = v604["pid"];
-	if (v606 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v606, p + ".pid", o, d + 1);
-	const v607 = v604["id"];
-	if (v607 !== undefined) {
-		checkTypeId(v607, p + ".id", o, d + 1);
+	const v612 = v as Record<string, unknown>;
+	const v613 = v612["op"];
+	if (v613 === undefined) fail(p + ".op", 'present', undefined);
+	if (v613 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v613);
+	const v614 = v612["pid"];
+	if (v614 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v614, p + ".pid", o, d + 1);
+	const v615 = v612["id"];
+	if (v615 !== undefined) {
+		checkTypeId(v615, p + ".id", o, d + 1);
 	}
-	const v608 = v604["name"];
-	if (v608 !== undefined) {
-		if (!(typeof v608 === 'string')) fail(p + ".name", "a string", v608);
-		if (typeof v608 === 'string' && v608.length < 1) fail(p + ".name", "a string of 1+ characters", v608);
+	const v616 = v612["name"];
+	if (v616 !== undefined) {
+		if (!(typeof v616 === 'string')) fail(p + ".name", "a string", v616);
+		if (typeof v616 === 'string' && v616.length < 1) fail(p + ".name", "a string of 1+ characters", v616);
 	}
-	const v609 = v604["tag"];
-	if (v609 === undefined) {
-		if (o.fill) v604["tag"] = "typedef";
+	const v617 = v612["tag"];
+	if (v617 === undefined) {
+		if (o.fill) v612["tag"] = "typedef";
 	} else {
-		if (typeof v609 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v609)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v609);
+		if (typeof v617 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v617)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v617);
 	}
 	if (o.strict) {
-		for (const v610 of Object.keys(v604)) {
-			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v610)) fail(p + '.' + v610, 'not there (not in the schema)', v604[v610]);
+		for (const v618 of Object.keys(v612)) {
+			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v618)) fail(p + '.' + v618, 'not there (not in the schema)', v612[v618]);
 		}
 	}
 }
@@ -3323,48 +3375,48 @@ function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v611 = v as Record<string, unknown>;
-	const v612 = v611["op"];
-	if (v612 === undefined) fail(p + ".op", 'present', undefined);
-	if (v612 !== "typedValue") fail(p + ".op", "\"typedValue\"", v612);
-	const v613 = v611["pid"];
-	if (v613 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v613, p + ".pid", o, d + 1);
-	const v614 = v611["type"];
-	if (v614 === undefined) fail(p + ".type", 'present', undefined);
-	checkTypeId(v614, p + ".type", o, d + 1);
-	const v615 = v611["address"];
-	if (v615 !== undefined) {
-		checkHex(v615, p + ".address", o, d + 1);
+	const v619 = v as Record<string, unknown>;
+	const v620 = v619["op"];
+	if (v620 === undefined) fail(p + ".op", 'present', undefined);
+	if (v620 !== "typedValue") fail(p + ".op", "\"typedValue\"", v620);
+	const v621 = v619["pid"];
+	if (v621 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v621, p + ".pid", o, d + 1);
+	const v622 = v619["type"];
+	if (v622 === undefined) fail(p + ".type", 'present', undefined);
+	checkTypeId(v622, p + ".type", o, d + 1);
+	const v623 = v619["address"];
+	if (v623 !== undefined) {
+		checkHex(v623, p + ".address", o, d + 1);
 	}
-	const v616 = v611["bytes"];
-	if (v616 !== undefined) {
-		if (!(typeof v616 === 'string')) fail(p + ".bytes", "a string", v616);
-		if (typeof v616 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v616)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v616);
+	const v624 = v619["bytes"];
+	if (v624 !== undefined) {
+		if (!(typeof v624 === 'string')) fail(p + ".bytes", "a string", v624);
+		if (typeof v624 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v624)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v624);
 	}
-	const v617 = v611["count"];
-	if (v617 === undefined) {
-		if (o.fill) v611["count"] = 0;
+	const v625 = v619["count"];
+	if (v625 === undefined) {
+		if (o.fill) v619["count"] = 0;
 	} else {
-		if (!(typeof v617 === 'number' && Number.isInteger(v617))) fail(p + ".count", "an integer", v617);
-		if (typeof v617 === 'number' && v617 < 0) fail(p + ".count", ">= 0", v617);
-		if (typeof v617 === 'number' && v617 > 1000000) fail(p + ".count", "<= 1000000", v617);
+		if (!(typeof v625 === 'number' && Number.isInteger(v625))) fail(p + ".count", "an integer", v625);
+		if (typeof v625 === 'number' && v625 < 0) fail(p + ".count", ">= 0", v625);
+		if (typeof v625 === 'number' && v625 > 1000000) fail(p + ".count", "<= 1000000", v625);
 	}
-	const v618 = v611["name"];
-	if (v618 === undefined) {
-		if (o.fill) v611["name"] = "";
+	const v626 = v619["name"];
+	if (v626 === undefined) {
+		if (o.fill) v619["name"] = "";
 	} else {
-		if (!(typeof v618 === 'string')) fail(p + ".name", "a string", v618);
+		if (!(typeof v626 === 'string')) fail(p + ".name", "a string", v626);
 	}
-	const v619 = v611["expr"];
-	if (v619 === undefined) {
-		if (o.fill) v611["expr"] = "";
+	const v627 = v619["expr"];
+	if (v627 === undefined) {
+		if (o.fill) v619["expr"] = "";
 	} else {
-		if (!(typeof v619 === 'string')) fail(p + ".expr", "a string", v619);
+		if (!(typeof v627 === 'string')) fail(p + ".expr", "a string", v627);
 	}
 	if (o.strict) {
-		for (const v620 of Object.keys(v611)) {
-			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v620)) fail(p + '.' + v620, 'not there (not in the schema)', v611[v620]);
+		for (const v628 of Object.keys(v619)) {
+			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v628)) fail(p + '.' + v628, 'not there (not in the schema)', v619[v628]);
 		}
 	}
 }
@@ -3372,30 +3424,30 @@ function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestGlobalNames(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v621 = v as Record<string, unknown>;
-	const v622 = v621["op"];
-	if (v622 === undefined) fail(p + ".op", 'present', undefined);
-	if (v622 !== "globalNames") fail(p + ".op", "\"globalNames\"", v622);
-	const v623 = v621["pid"];
-	if (v623 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v623, p + ".pid", o, d + 1);
-	const v624 = v621["prefix"];
-	if (v624 === undefined) {
-		if (o.fill) v621["prefix"] = "";
+	const v629 = v as Record<string, unknown>;
+	const v630 = v629["op"];
+	if (v630 === undefined) fail(p + ".op", 'present', undefined);
+	if (v630 !== "globalNames") fail(p + ".op", "\"globalNames\"", v630);
+	const v631 = v629["pid"];
+	if (v631 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v631, p + ".pid", o, d + 1);
+	const v632 = v629["prefix"];
+	if (v632 === undefined) {
+		if (o.fill) v629["prefix"] = "";
 	} else {
-		if (!(typeof v624 === 'string')) fail(p + ".prefix", "a string", v624);
+		if (!(typeof v632 === 'string')) fail(p + ".prefix", "a string", v632);
 	}
-	const v625 = v621["max"];
-	if (v625 === undefined) {
-		if (o.fill) v621["max"] = 100;
+	const v633 = v629["max"];
+	if (v633 === undefined) {
+		if (o.fill) v629["max"] = 100;
 	} else {
-		if (!(typeof v625 === 'number' && Number.isInteger(v625))) fail(p + ".max", "an integer", v625);
-		if (typeof v625 === 'number' && v625 < 1) fail(p + ".max", ">= 1", v625);
-		if (typeof v625 === 'number' && v625 > 1000) fail(p + ".max", "<= 1000", v625);
+		if (!(typeof v633 === 'number' && Number.isInteger(v633))) fail(p + ".max", "an integer", v633);
+		if (typeof v633 === 'number' && v633 < 1) fail(p + ".max", ">= 1", v633);
+		if (typeof v633 === 'number' && v633 > 1000) fail(p + ".max", "<= 1000", v633);
 	}
 	if (o.strict) {
-		for (const v626 of Object.keys(v621)) {
-			if (!(["op","pid","prefix","max"] as readonly string[]).includes(v626)) fail(p + '.' + v626, 'not there (not in the schema)', v621[v626]);
+		for (const v634 of Object.keys(v629)) {
+			if (!(["op","pid","prefix","max"] as readonly string[]).includes(v634)) fail(p + '.' + v634, 'not there (not in the schema)', v629[v634]);
 		}
 	}
 }
@@ -3403,24 +3455,24 @@ function checkRequestGlobalNames(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestFileScope(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v627 = v as Record<string, unknown>;
-	const v628 = v627["op"];
-	if (v628 === undefined) fail(p + ".op", 'present', undefined);
-	if (v628 !== "fileScope") fail(p + ".op", "\"fileScope\"", v628);
-	const v629 = v627["pid"];
-	if (v629 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v629, p + ".pid", o, d + 1);
-	const v630 = v627["name"];
-	if (v630 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v630 === 'string')) fail(p + ".name", "a string", v630);
-	if (typeof v630 === 'string' && v630.length < 1) fail(p + ".name", "a string of 1+ characters", v630);
-	const v631 = v627["pc"];
-	if (v631 !== undefined) {
-		checkHex(v631, p + ".pc", o, d + 1);
+	const v635 = v as Record<string, unknown>;
+	const v636 = v635["op"];
+	if (v636 === undefined) fail(p + ".op", 'present', undefined);
+	if (v636 !== "fileScope") fail(p + ".op", "\"fileScope\"", v636);
+	const v637 = v635["pid"];
+	if (v637 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v637, p + ".pid", o, d + 1);
+	const v638 = v635["name"];
+	if (v638 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v638 === 'string')) fail(p + ".name", "a string", v638);
+	if (typeof v638 === 'string' && v638.length < 1) fail(p + ".name", "a string of 1+ characters", v638);
+	const v639 = v635["pc"];
+	if (v639 !== undefined) {
+		checkHex(v639, p + ".pc", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v632 of Object.keys(v627)) {
-			if (!(["op","pid","name","pc"] as readonly string[]).includes(v632)) fail(p + '.' + v632, 'not there (not in the schema)', v627[v632]);
+		for (const v640 of Object.keys(v635)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v640)) fail(p + '.' + v640, 'not there (not in the schema)', v635[v640]);
 		}
 	}
 }
@@ -3428,16 +3480,16 @@ function checkRequestFileScope(v: unknown, p: string, o: Opts, d: number): void 
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v633 = v as Record<string, unknown>;
-	const v634 = v633["op"];
-	if (v634 === undefined) fail(p + ".op", 'present', undefined);
-	if (v634 !== "stop") fail(p + ".op", "\"stop\"", v634);
-	const v635 = v633["pid"];
-	if (v635 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v635, p + ".pid", o, d + 1);
+	const v641 = v as Record<string, unknown>;
+	const v642 = v641["op"];
+	if (v642 === undefined) fail(p + ".op", 'present', undefined);
+	if (v642 !== "stop") fail(p + ".op", "\"stop\"", v642);
+	const v643 = v641["pid"];
+	if (v643 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v643, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v636 of Object.keys(v633)) {
-			if (!(["op","pid"] as readonly string[]).includes(v636)) fail(p + '.' + v636, 'not there (not in the schema)', v633[v636]);
+		for (const v644 of Object.keys(v641)) {
+			if (!(["op","pid"] as readonly string[]).includes(v644)) fail(p + '.' + v644, 'not there (not in the schema)', v641[v644]);
 		}
 	}
 }
@@ -3445,20 +3497,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v637 = v as Record<string, unknown>;
-	const v638 = v637["op"];
-	if (v638 === undefined) fail(p + ".op", 'present', undefined);
-	if (v638 !== "resume") fail(p + ".op", "\"resume\"", v638);
-	const v639 = v637["pid"];
-	if (v639 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v639, p + ".pid", o, d + 1);
-	const v640 = v637["tid"];
-	if (v640 !== undefined) {
-		checkPid(v640, p + ".tid", o, d + 1);
+	const v645 = v as Record<string, unknown>;
+	const v646 = v645["op"];
+	if (v646 === undefined) fail(p + ".op", 'present', undefined);
+	if (v646 !== "resume") fail(p + ".op", "\"resume\"", v646);
+	const v647 = v645["pid"];
+	if (v647 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v647, p + ".pid", o, d + 1);
+	const v648 = v645["tid"];
+	if (v648 !== undefined) {
+		checkPid(v648, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v641 of Object.keys(v637)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v641)) fail(p + '.' + v641, 'not there (not in the schema)', v637[v641]);
+		for (const v649 of Object.keys(v645)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v649)) fail(p + '.' + v649, 'not there (not in the schema)', v645[v649]);
 		}
 	}
 }
@@ -3466,25 +3518,25 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v642 = v as Record<string, unknown>;
-	const v643 = v642["op"];
-	if (v643 === undefined) fail(p + ".op", 'present', undefined);
-	if (v643 !== "freeze") fail(p + ".op", "\"freeze\"", v643);
-	const v644 = v642["pid"];
-	if (v644 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v644, p + ".pid", o, d + 1);
-	const v645 = v642["tid"];
-	if (v645 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v645, p + ".tid", o, d + 1);
-	const v646 = v642["frozen"];
-	if (v646 === undefined) {
-		if (o.fill) v642["frozen"] = true;
+	const v650 = v as Record<string, unknown>;
+	const v651 = v650["op"];
+	if (v651 === undefined) fail(p + ".op", 'present', undefined);
+	if (v651 !== "freeze") fail(p + ".op", "\"freeze\"", v651);
+	const v652 = v650["pid"];
+	if (v652 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v652, p + ".pid", o, d + 1);
+	const v653 = v650["tid"];
+	if (v653 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v653, p + ".tid", o, d + 1);
+	const v654 = v650["frozen"];
+	if (v654 === undefined) {
+		if (o.fill) v650["frozen"] = true;
 	} else {
-		if (!(typeof v646 === 'boolean')) fail(p + ".frozen", "a boolean", v646);
+		if (!(typeof v654 === 'boolean')) fail(p + ".frozen", "a boolean", v654);
 	}
 	if (o.strict) {
-		for (const v647 of Object.keys(v642)) {
-			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v647)) fail(p + '.' + v647, 'not there (not in the schema)', v642[v647]);
+		for (const v655 of Object.keys(v650)) {
+			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v655)) fail(p + '.' + v655, 'not there (not in the schema)', v650[v655]);
 		}
 	}
 }
@@ -3492,43 +3544,43 @@ function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v648 = v as Record<string, unknown>;
-	const v649 = v648["op"];
-	if (v649 === undefined) fail(p + ".op", 'present', undefined);
-	if (v649 !== "launch") fail(p + ".op", "\"launch\"", v649);
-	const v650 = v648["path"];
-	if (v650 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v650 === 'string')) fail(p + ".path", "a string", v650);
-	if (typeof v650 === 'string' && v650.length < 1) fail(p + ".path", "a string of 1+ characters", v650);
-	const v651 = v648["cwd"];
-	if (v651 === undefined) {
-		if (o.fill) v648["cwd"] = "";
+	const v656 = v as Record<string, unknown>;
+	const v657 = v656["op"];
+	if (v657 === undefined) fail(p + ".op", 'present', undefined);
+	if (v657 !== "launch") fail(p + ".op", "\"launch\"", v657);
+	const v658 = v656["path"];
+	if (v658 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v658 === 'string')) fail(p + ".path", "a string", v658);
+	if (typeof v658 === 'string' && v658.length < 1) fail(p + ".path", "a string of 1+ characters", v658);
+	const v659 = v656["cwd"];
+	if (v659 === undefined) {
+		if (o.fill) v656["cwd"] = "";
 	} else {
-		if (!(typeof v651 === 'string')) fail(p + ".cwd", "a string", v651);
+		if (!(typeof v659 === 'string')) fail(p + ".cwd", "a string", v659);
 	}
-	const v652 = v648["argv"];
-	if (v652 === undefined) {
-		if (o.fill) v648["argv"] = [];
+	const v660 = v656["argv"];
+	if (v660 === undefined) {
+		if (o.fill) v656["argv"] = [];
 	} else {
-		if (!(Array.isArray(v652))) fail(p + ".argv", "an array", v652);
-		for (let v653 = 0; v653 < v652.length; v653++) {
-			const v654: unknown = v652[v653];
-			if (!(typeof v654 === 'string')) fail(p + ".argv" + '[' + v653 + ']', "a string", v654);
+		if (!(Array.isArray(v660))) fail(p + ".argv", "an array", v660);
+		for (let v661 = 0; v661 < v660.length; v661++) {
+			const v662: unknown = v660[v661];
+			if (!(typeof v662 === 'string')) fail(p + ".argv" + '[' + v661 + ']', "a string", v662);
 		}
 	}
-	const v655 = v648["env"];
-	if (v655 === undefined) {
-		if (o.fill) v648["env"] = [];
+	const v663 = v656["env"];
+	if (v663 === undefined) {
+		if (o.fill) v656["env"] = [];
 	} else {
-		if (!(Array.isArray(v655))) fail(p + ".env", "an array", v655);
-		for (let v656 = 0; v656 < v655.length; v656++) {
-			const v657: unknown = v655[v656];
-			if (!(typeof v657 === 'string')) fail(p + ".env" + '[' + v656 + ']', "a string", v657);
+		if (!(Array.isArray(v663))) fail(p + ".env", "an array", v663);
+		for (let v664 = 0; v664 < v663.length; v664++) {
+			const v665: unknown = v663[v664];
+			if (!(typeof v665 === 'string')) fail(p + ".env" + '[' + v664 + ']', "a string", v665);
 		}
 	}
 	if (o.strict) {
-		for (const v658 of Object.keys(v648)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v658)) fail(p + '.' + v658, 'not there (not in the schema)', v648[v658]);
+		for (const v666 of Object.keys(v656)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v666)) fail(p + '.' + v666, 'not there (not in the schema)', v656[v666]);
 		}
 	}
 }
@@ -3536,40 +3588,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v659 = v as Record<string, unknown>;
-	const v660 = v659["op"];
-	if (v660 === undefined) fail(p + ".op", 'present', undefined);
-	if (v660 !== "fork") fail(p + ".op", "\"fork\"", v660);
-	const v661 = v659["pid"];
-	if (v661 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v661, p + ".pid", o, d + 1);
-	const v662 = v659["stopped"];
-	if (v662 === undefined) {
-		if (o.fill) v659["stopped"] = false;
+	const v667 = v as Record<string, unknown>;
+	const v668 = v667["op"];
+	if (v668 === undefined) fail(p + ".op", 'present', undefined);
+	if (v668 !== "fork") fail(p + ".op", "\"fork\"", v668);
+	const v669 = v667["pid"];
+	if (v669 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v669, p + ".pid", o, d + 1);
+	const v670 = v667["stopped"];
+	if (v670 === undefined) {
+		if (o.fill) v667["stopped"] = false;
 	} else {
-		if (!(typeof v662 === 'boolean')) fail(p + ".stopped", "a boolean", v662);
+		if (!(typeof v670 === 'boolean')) fail(p + ".stopped", "a boolean", v670);
 	}
-	const v663 = v659["keepTraced"];
-	if (v663 === undefined) {
-		if (o.fill) v659["keepTraced"] = false;
+	const v671 = v667["keepTraced"];
+	if (v671 === undefined) {
+		if (o.fill) v667["keepTraced"] = false;
 	} else {
-		if (!(typeof v663 === 'boolean')) fail(p + ".keepTraced", "a boolean", v663);
+		if (!(typeof v671 === 'boolean')) fail(p + ".keepTraced", "a boolean", v671);
 	}
-	const v664 = v659["copyDontfork"];
-	if (v664 === undefined) {
-		if (o.fill) v659["copyDontfork"] = false;
+	const v672 = v667["copyDontfork"];
+	if (v672 === undefined) {
+		if (o.fill) v667["copyDontfork"] = false;
 	} else {
-		if (!(typeof v664 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v664);
+		if (!(typeof v672 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v672);
 	}
-	const v665 = v659["sameTids"];
-	if (v665 === undefined) {
-		if (o.fill) v659["sameTids"] = false;
+	const v673 = v667["sameTids"];
+	if (v673 === undefined) {
+		if (o.fill) v667["sameTids"] = false;
 	} else {
-		if (!(typeof v665 === 'boolean')) fail(p + ".sameTids", "a boolean", v665);
+		if (!(typeof v673 === 'boolean')) fail(p + ".sameTids", "a boolean", v673);
 	}
 	if (o.strict) {
-		for (const v666 of Object.keys(v659)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v666)) fail(p + '.' + v666, 'not there (not in the schema)', v659[v666]);
+		for (const v674 of Object.keys(v667)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v674)) fail(p + '.' + v674, 'not there (not in the schema)', v667[v674]);
 		}
 	}
 }
@@ -3577,16 +3629,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v667 = v as Record<string, unknown>;
-	const v668 = v667["op"];
-	if (v668 === undefined) fail(p + ".op", 'present', undefined);
-	if (v668 !== "kill") fail(p + ".op", "\"kill\"", v668);
-	const v669 = v667["pid"];
-	if (v669 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v669, p + ".pid", o, d + 1);
+	const v675 = v as Record<string, unknown>;
+	const v676 = v675["op"];
+	if (v676 === undefined) fail(p + ".op", 'present', undefined);
+	if (v676 !== "kill") fail(p + ".op", "\"kill\"", v676);
+	const v677 = v675["pid"];
+	if (v677 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v677, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v670 of Object.keys(v667)) {
-			if (!(["op","pid"] as readonly string[]).includes(v670)) fail(p + '.' + v670, 'not there (not in the schema)', v667[v670]);
+		for (const v678 of Object.keys(v675)) {
+			if (!(["op","pid"] as readonly string[]).includes(v678)) fail(p + '.' + v678, 'not there (not in the schema)', v675[v678]);
 		}
 	}
 }
@@ -3594,43 +3646,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v671 = v as Record<string, unknown>;
-	const v672 = v671["op"];
-	if (v672 === undefined) fail(p + ".op", 'present', undefined);
-	if (v672 !== "step") fail(p + ".op", "\"step\"", v672);
-	const v673 = v671["pid"];
-	if (v673 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v673, p + ".pid", o, d + 1);
-	const v674 = v671["tid"];
-	if (v674 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v674, p + ".tid", o, d + 1);
-	const v675 = v671["line"];
-	if (v675 === undefined) {
-		if (o.fill) v671["line"] = false;
+	const v679 = v as Record<string, unknown>;
+	const v680 = v679["op"];
+	if (v680 === undefined) fail(p + ".op", 'present', undefined);
+	if (v680 !== "step") fail(p + ".op", "\"step\"", v680);
+	const v681 = v679["pid"];
+	if (v681 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v681, p + ".pid", o, d + 1);
+	const v682 = v679["tid"];
+	if (v682 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v682, p + ".tid", o, d + 1);
+	const v683 = v679["line"];
+	if (v683 === undefined) {
+		if (o.fill) v679["line"] = false;
 	} else {
-		if (!(typeof v675 === 'boolean')) fail(p + ".line", "a boolean", v675);
+		if (!(typeof v683 === 'boolean')) fail(p + ".line", "a boolean", v683);
 	}
-	const v676 = v671["into"];
-	if (v676 === undefined) {
-		if (o.fill) v671["into"] = false;
+	const v684 = v679["into"];
+	if (v684 === undefined) {
+		if (o.fill) v679["into"] = false;
 	} else {
-		if (!(typeof v676 === 'boolean')) fail(p + ".into", "a boolean", v676);
+		if (!(typeof v684 === 'boolean')) fail(p + ".into", "a boolean", v684);
 	}
-	const v677 = v671["out"];
-	if (v677 === undefined) {
-		if (o.fill) v671["out"] = false;
+	const v685 = v679["out"];
+	if (v685 === undefined) {
+		if (o.fill) v679["out"] = false;
 	} else {
-		if (!(typeof v677 === 'boolean')) fail(p + ".out", "a boolean", v677);
+		if (!(typeof v685 === 'boolean')) fail(p + ".out", "a boolean", v685);
 	}
-	const v678 = v671["alone"];
-	if (v678 === undefined) {
-		if (o.fill) v671["alone"] = false;
+	const v686 = v679["alone"];
+	if (v686 === undefined) {
+		if (o.fill) v679["alone"] = false;
 	} else {
-		if (!(typeof v678 === 'boolean')) fail(p + ".alone", "a boolean", v678);
+		if (!(typeof v686 === 'boolean')) fail(p + ".alone", "a boolean", v686);
 	}
 	if (o.strict) {
-		for (const v679 of Object.keys(v671)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v679)) fail(p + '.' + v679, 'not there (not in the schema)', v671[v679]);
+		for (const v687 of Object.keys(v679)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v687)) fail(p + '.' + v687, 'not there (not in the schema)', v679[v687]);
 		}
 	}
 }
@@ -3638,19 +3690,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v680 = v as Record<string, unknown>;
-	const v681 = v680["op"];
-	if (v681 === undefined) fail(p + ".op", 'present', undefined);
-	if (v681 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v681);
-	const v682 = v680["pid"];
-	if (v682 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v682, p + ".pid", o, d + 1);
-	const v683 = v680["addr"];
-	if (v683 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v683, p + ".addr", o, d + 1);
+	const v688 = v as Record<string, unknown>;
+	const v689 = v688["op"];
+	if (v689 === undefined) fail(p + ".op", 'present', undefined);
+	if (v689 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v689);
+	const v690 = v688["pid"];
+	if (v690 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v690, p + ".pid", o, d + 1);
+	const v691 = v688["addr"];
+	if (v691 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v691, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v684 of Object.keys(v680)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v684)) fail(p + '.' + v684, 'not there (not in the schema)', v680[v684]);
+		for (const v692 of Object.keys(v688)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v692)) fail(p + '.' + v692, 'not there (not in the schema)', v688[v692]);
 		}
 	}
 }
@@ -3658,19 +3710,49 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v685 = v as Record<string, unknown>;
-	const v686 = v685["op"];
-	if (v686 === undefined) fail(p + ".op", 'present', undefined);
-	if (v686 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v686);
-	const v687 = v685["pid"];
-	if (v687 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v687, p + ".pid", o, d + 1);
-	const v688 = v685["addr"];
-	if (v688 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v688, p + ".addr", o, d + 1);
+	const v693 = v as Record<string, unknown>;
+	const v694 = v693["op"];
+	if (v694 === undefined) fail(p + ".op", 'present', undefined);
+	if (v694 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v694);
+	const v695 = v693["pid"];
+	if (v695 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v695, p + ".pid", o, d + 1);
+	const v696 = v693["addr"];
+	if (v696 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v696, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v689 of Object.keys(v685)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v689)) fail(p + '.' + v689, 'not there (not in the schema)', v685[v689]);
+		for (const v697 of Object.keys(v693)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v697)) fail(p + '.' + v697, 'not there (not in the schema)', v693[v697]);
+		}
+	}
+}
+
+function checkRequestBpCondition(v: unknown, p: string, o: Opts, d: number): void {
+	depth(d, p);
+	if (!(isObject(v))) fail(p, "an object", v);
+	const v698 = v as Record<string, unknown>;
+	const v699 = v698["op"];
+	if (v699 === undefined) fail(p + ".op", 'present', undefined);
+	if (v699 !== "bpCondition") fail(p + ".op", "\"bpCondition\"", v699);
+	const v700 = v698["pid"];
+	if (v700 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v700, p + ".pid", o, d + 1);
+	const v701 = v698["addr"];
+	if (v701 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v701, p + ".addr", o, d + 1);
+	const v702 = v698["program"];
+	if (v702 !== undefined) {
+		if (!(typeof v702 === 'string')) fail(p + ".program", "a string", v702);
+	}
+	const v703 = v698["query"];
+	if (v703 === undefined) {
+		if (o.fill) v698["query"] = false;
+	} else {
+		if (!(typeof v703 === 'boolean')) fail(p + ".query", "a boolean", v703);
+	}
+	if (o.strict) {
+		for (const v704 of Object.keys(v698)) {
+			if (!(["op","pid","addr","program","query"] as readonly string[]).includes(v704)) fail(p + '.' + v704, 'not there (not in the schema)', v698[v704]);
 		}
 	}
 }
@@ -3678,27 +3760,27 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v690 = v as Record<string, unknown>;
-	const v691 = v690["op"];
-	if (v691 === undefined) fail(p + ".op", 'present', undefined);
-	if (v691 !== "setRegs") fail(p + ".op", "\"setRegs\"", v691);
-	const v692 = v690["pid"];
-	if (v692 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v692, p + ".pid", o, d + 1);
-	const v693 = v690["tid"];
-	if (v693 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v693, p + ".tid", o, d + 1);
-	const v694 = v690["regs"];
-	if (v694 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v694))) fail(p + ".regs", "an object", v694);
-	const v695 = v694 as Record<string, unknown>;
-	for (const v696 of Object.keys(v695)) {
-		if (([] as readonly string[]).includes(v696)) continue;
-		checkHex(v695[v696], p + ".regs" + '.' + v696, o, d + 1);
+	const v705 = v as Record<string, unknown>;
+	const v706 = v705["op"];
+	if (v706 === undefined) fail(p + ".op", 'present', undefined);
+	if (v706 !== "setRegs") fail(p + ".op", "\"setRegs\"", v706);
+	const v707 = v705["pid"];
+	if (v707 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v707, p + ".pid", o, d + 1);
+	const v708 = v705["tid"];
+	if (v708 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v708, p + ".tid", o, d + 1);
+	const v709 = v705["regs"];
+	if (v709 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v709))) fail(p + ".regs", "an object", v709);
+	const v710 = v709 as Record<string, unknown>;
+	for (const v711 of Object.keys(v710)) {
+		if (([] as readonly string[]).includes(v711)) continue;
+		checkHex(v710[v711], p + ".regs" + '.' + v711, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v697 of Object.keys(v690)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v697)) fail(p + '.' + v697, 'not there (not in the schema)', v690[v697]);
+		for (const v712 of Object.keys(v705)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v712)) fail(p + '.' + v712, 'not there (not in the schema)', v705[v712]);
 		}
 	}
 }
@@ -3706,13 +3788,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v698 = v as Record<string, unknown>;
-	const v699 = v698["op"];
-	if (v699 === undefined) fail(p + ".op", 'present', undefined);
-	if (v699 !== "ping") fail(p + ".op", "\"ping\"", v699);
+	const v713 = v as Record<string, unknown>;
+	const v714 = v713["op"];
+	if (v714 === undefined) fail(p + ".op", 'present', undefined);
+	if (v714 !== "ping") fail(p + ".op", "\"ping\"", v714);
 	if (o.strict) {
-		for (const v700 of Object.keys(v698)) {
-			if (!(["op"] as readonly string[]).includes(v700)) fail(p + '.' + v700, 'not there (not in the schema)', v698[v700]);
+		for (const v715 of Object.keys(v713)) {
+			if (!(["op"] as readonly string[]).includes(v715)) fail(p + '.' + v715, 'not there (not in the schema)', v713[v715]);
 		}
 	}
 }
@@ -3720,29 +3802,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v701 = v as Record<string, unknown>;
-	const v702 = v701["op"];
-	if (v702 === undefined) fail(p + ".op", 'present', undefined);
-	if (v702 !== "stack") fail(p + ".op", "\"stack\"", v702);
-	const v703 = v701["pid"];
-	if (v703 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v703, p + ".pid", o, d + 1);
-	const v704 = v701["tid"];
-	if (v704 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v704 === 'number' && Number.isInteger(v704))) fail(p + ".tid", "an integer", v704);
-	if (typeof v704 === 'number' && v704 < 0) fail(p + ".tid", ">= 0", v704);
-	if (typeof v704 === 'number' && v704 > 2147483647) fail(p + ".tid", "<= 2147483647", v704);
-	const v705 = v701["maxFrames"];
-	if (v705 === undefined) {
-		if (o.fill) v701["maxFrames"] = 0;
+	const v716 = v as Record<string, unknown>;
+	const v717 = v716["op"];
+	if (v717 === undefined) fail(p + ".op", 'present', undefined);
+	if (v717 !== "stack") fail(p + ".op", "\"stack\"", v717);
+	const v718 = v716["pid"];
+	if (v718 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v718, p + ".pid", o, d + 1);
+	const v719 = v716["tid"];
+	if (v719 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v719 === 'number' && Number.isInteger(v719))) fail(p + ".tid", "an integer", v719);
+	if (typeof v719 === 'number' && v719 < 0) fail(p + ".tid", ">= 0", v719);
+	if (typeof v719 === 'number' && v719 > 2147483647) fail(p + ".tid", "<= 2147483647", v719);
+	const v720 = v716["maxFrames"];
+	if (v720 === undefined) {
+		if (o.fill) v716["maxFrames"] = 0;
 	} else {
-		if (!(typeof v705 === 'number' && Number.isInteger(v705))) fail(p + ".maxFrames", "an integer", v705);
-		if (typeof v705 === 'number' && v705 < 0) fail(p + ".maxFrames", ">= 0", v705);
-		if (typeof v705 === 'number' && v705 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v705);
+		if (!(typeof v720 === 'number' && Number.isInteger(v720))) fail(p + ".maxFrames", "an integer", v720);
+		if (typeof v720 === 'number' && v720 < 0) fail(p + ".maxFrames", ">= 0", v720);
+		if (typeof v720 === 'number' && v720 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v720);
 	}
 	if (o.strict) {
-		for (const v706 of Object.keys(v701)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v706)) fail(p + '.' + v706, 'not there (not in the schema)', v701[v706]);
+		for (const v721 of Object.keys(v716)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v721)) fail(p + '.' + v721, 'not there (not in the schema)', v716[v721]);
 		}
 	}
 }
@@ -3750,34 +3832,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v707 = v as Record<string, unknown>;
-	const v708 = v707["op"];
-	if (v708 === undefined) fail(p + ".op", 'present', undefined);
-	if (v708 !== "symbols") fail(p + ".op", "\"symbols\"", v708);
-	const v709 = v707["pid"];
-	if (v709 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v709, p + ".pid", o, d + 1);
-	const v710 = v707["function"];
-	if (v710 !== undefined) {
-		if (!(typeof v710 === 'string')) fail(p + ".function", "a string", v710);
+	const v722 = v as Record<string, unknown>;
+	const v723 = v722["op"];
+	if (v723 === undefined) fail(p + ".op", 'present', undefined);
+	if (v723 !== "symbols") fail(p + ".op", "\"symbols\"", v723);
+	const v724 = v722["pid"];
+	if (v724 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v724, p + ".pid", o, d + 1);
+	const v725 = v722["function"];
+	if (v725 !== undefined) {
+		if (!(typeof v725 === 'string')) fail(p + ".function", "a string", v725);
 	}
-	const v711 = v707["file"];
-	if (v711 !== undefined) {
-		if (!(typeof v711 === 'string')) fail(p + ".file", "a string", v711);
+	const v726 = v722["file"];
+	if (v726 !== undefined) {
+		if (!(typeof v726 === 'string')) fail(p + ".file", "a string", v726);
 	}
-	const v712 = v707["line"];
-	if (v712 !== undefined) {
-		if (!(typeof v712 === 'number' && Number.isInteger(v712))) fail(p + ".line", "an integer", v712);
-		if (typeof v712 === 'number' && v712 < 1) fail(p + ".line", ">= 1", v712);
-		if (typeof v712 === 'number' && v712 > 2147483647) fail(p + ".line", "<= 2147483647", v712);
+	const v727 = v722["line"];
+	if (v727 !== undefined) {
+		if (!(typeof v727 === 'number' && Number.isInteger(v727))) fail(p + ".line", "an integer", v727);
+		if (typeof v727 === 'number' && v727 < 1) fail(p + ".line", ">= 1", v727);
+		if (typeof v727 === 'number' && v727 > 2147483647) fail(p + ".line", "<= 2147483647", v727);
 	}
-	const v713 = v707["addr"];
-	if (v713 !== undefined) {
-		checkHex(v713, p + ".addr", o, d + 1);
+	const v728 = v722["addr"];
+	if (v728 !== undefined) {
+		checkHex(v728, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v714 of Object.keys(v707)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v714)) fail(p + '.' + v714, 'not there (not in the schema)', v707[v714]);
+		for (const v729 of Object.keys(v722)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v729)) fail(p + '.' + v729, 'not there (not in the schema)', v722[v729]);
 		}
 	}
 }
@@ -3785,27 +3867,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v715 = v as Record<string, unknown>;
-	const v716 = v715["op"];
-	if (v716 === undefined) fail(p + ".op", 'present', undefined);
-	if (v716 !== "locals") fail(p + ".op", "\"locals\"", v716);
-	const v717 = v715["pid"];
-	if (v717 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v717, p + ".pid", o, d + 1);
-	const v718 = v715["tid"];
-	if (v718 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v718, p + ".tid", o, d + 1);
-	const v719 = v715["frame"];
-	if (v719 === undefined) {
-		if (o.fill) v715["frame"] = 0;
+	const v730 = v as Record<string, unknown>;
+	const v731 = v730["op"];
+	if (v731 === undefined) fail(p + ".op", 'present', undefined);
+	if (v731 !== "locals") fail(p + ".op", "\"locals\"", v731);
+	const v732 = v730["pid"];
+	if (v732 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v732, p + ".pid", o, d + 1);
+	const v733 = v730["tid"];
+	if (v733 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v733, p + ".tid", o, d + 1);
+	const v734 = v730["frame"];
+	if (v734 === undefined) {
+		if (o.fill) v730["frame"] = 0;
 	} else {
-		if (!(typeof v719 === 'number' && Number.isInteger(v719))) fail(p + ".frame", "an integer", v719);
-		if (typeof v719 === 'number' && v719 < 0) fail(p + ".frame", ">= 0", v719);
-		if (typeof v719 === 'number' && v719 > 254) fail(p + ".frame", "<= 254", v719);
+		if (!(typeof v734 === 'number' && Number.isInteger(v734))) fail(p + ".frame", "an integer", v734);
+		if (typeof v734 === 'number' && v734 < 0) fail(p + ".frame", ">= 0", v734);
+		if (typeof v734 === 'number' && v734 > 254) fail(p + ".frame", "<= 254", v734);
 	}
 	if (o.strict) {
-		for (const v720 of Object.keys(v715)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v720)) fail(p + '.' + v720, 'not there (not in the schema)', v715[v720]);
+		for (const v735 of Object.keys(v730)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v735)) fail(p + '.' + v735, 'not there (not in the schema)', v730[v735]);
 		}
 	}
 }
@@ -3813,22 +3895,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v721 = v as Record<string, unknown>;
-	const v722 = v721["type"];
-	if (v722 === undefined) fail(p + ".type", 'present', undefined);
-	if (v722 !== "event") fail(p + ".type", "\"event\"", v722);
-	const v723 = v721["event"];
-	if (v723 === undefined) fail(p + ".event", 'present', undefined);
-	if (v723 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v723);
-	const v724 = v721["pid"];
-	if (v724 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v724, p + ".pid", o, d + 1);
-	const v725 = v721["tid"];
-	if (v725 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v725, p + ".tid", o, d + 1);
+	const v736 = v as Record<string, unknown>;
+	const v737 = v736["type"];
+	if (v737 === undefined) fail(p + ".type", 'present', undefined);
+	if (v737 !== "event") fail(p + ".type", "\"event\"", v737);
+	const v738 = v736["event"];
+	if (v738 === undefined) fail(p + ".event", 'present', undefined);
+	if (v738 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v738);
+	const v739 = v736["pid"];
+	if (v739 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v739, p + ".pid", o, d + 1);
+	const v740 = v736["tid"];
+	if (v740 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v740, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v726 of Object.keys(v721)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v726)) fail(p + '.' + v726, 'not there (not in the schema)', v721[v726]);
+		for (const v741 of Object.keys(v736)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v741)) fail(p + '.' + v741, 'not there (not in the schema)', v736[v741]);
 		}
 	}
 }
@@ -3836,22 +3918,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v727 = v as Record<string, unknown>;
-	const v728 = v727["type"];
-	if (v728 === undefined) fail(p + ".type", 'present', undefined);
-	if (v728 !== "event") fail(p + ".type", "\"event\"", v728);
-	const v729 = v727["event"];
-	if (v729 === undefined) fail(p + ".event", 'present', undefined);
-	if (v729 !== "threadExited") fail(p + ".event", "\"threadExited\"", v729);
-	const v730 = v727["pid"];
-	if (v730 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v730, p + ".pid", o, d + 1);
-	const v731 = v727["tid"];
-	if (v731 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v731, p + ".tid", o, d + 1);
+	const v742 = v as Record<string, unknown>;
+	const v743 = v742["type"];
+	if (v743 === undefined) fail(p + ".type", 'present', undefined);
+	if (v743 !== "event") fail(p + ".type", "\"event\"", v743);
+	const v744 = v742["event"];
+	if (v744 === undefined) fail(p + ".event", 'present', undefined);
+	if (v744 !== "threadExited") fail(p + ".event", "\"threadExited\"", v744);
+	const v745 = v742["pid"];
+	if (v745 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v745, p + ".pid", o, d + 1);
+	const v746 = v742["tid"];
+	if (v746 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v746, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v732 of Object.keys(v727)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v732)) fail(p + '.' + v732, 'not there (not in the schema)', v727[v732]);
+		for (const v747 of Object.keys(v742)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v747)) fail(p + '.' + v747, 'not there (not in the schema)', v742[v747]);
 		}
 	}
 }
@@ -3859,38 +3941,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v733 = v as Record<string, unknown>;
-	const v734 = v733["type"];
-	if (v734 === undefined) fail(p + ".type", 'present', undefined);
-	if (v734 !== "event") fail(p + ".type", "\"event\"", v734);
-	const v735 = v733["event"];
-	if (v735 === undefined) fail(p + ".event", 'present', undefined);
-	if (v735 !== "stopped") fail(p + ".event", "\"stopped\"", v735);
-	const v736 = v733["pid"];
-	if (v736 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v736, p + ".pid", o, d + 1);
-	const v737 = v733["tid"];
-	if (v737 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v737, p + ".tid", o, d + 1);
-	const v738 = v733["reason"];
-	if (v738 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v738 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v738)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v738);
-	const v739 = v733["signal"];
-	if (v739 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v739 === 'number' && Number.isInteger(v739))) fail(p + ".signal", "an integer", v739);
-	if (typeof v739 === 'number' && v739 < 0) fail(p + ".signal", ">= 0", v739);
-	if (typeof v739 === 'number' && v739 > 64) fail(p + ".signal", "<= 64", v739);
-	const v740 = v733["pc"];
-	if (v740 !== undefined) {
-		checkHex(v740, p + ".pc", o, d + 1);
+	const v748 = v as Record<string, unknown>;
+	const v749 = v748["type"];
+	if (v749 === undefined) fail(p + ".type", 'present', undefined);
+	if (v749 !== "event") fail(p + ".type", "\"event\"", v749);
+	const v750 = v748["event"];
+	if (v750 === undefined) fail(p + ".event", 'present', undefined);
+	if (v750 !== "stopped") fail(p + ".event", "\"stopped\"", v750);
+	const v751 = v748["pid"];
+	if (v751 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v751, p + ".pid", o, d + 1);
+	const v752 = v748["tid"];
+	if (v752 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v752, p + ".tid", o, d + 1);
+	const v753 = v748["reason"];
+	if (v753 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v753 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v753)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v753);
+	const v754 = v748["signal"];
+	if (v754 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v754 === 'number' && Number.isInteger(v754))) fail(p + ".signal", "an integer", v754);
+	if (typeof v754 === 'number' && v754 < 0) fail(p + ".signal", ">= 0", v754);
+	if (typeof v754 === 'number' && v754 > 64) fail(p + ".signal", "<= 64", v754);
+	const v755 = v748["pc"];
+	if (v755 !== undefined) {
+		checkHex(v755, p + ".pc", o, d + 1);
 	}
-	const v741 = v733["addr"];
-	if (v741 !== undefined) {
-		checkHex(v741, p + ".addr", o, d + 1);
+	const v756 = v748["addr"];
+	if (v756 !== undefined) {
+		checkHex(v756, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v742 of Object.keys(v733)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v742)) fail(p + '.' + v742, 'not there (not in the schema)', v733[v742]);
+		for (const v757 of Object.keys(v748)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v757)) fail(p + '.' + v757, 'not there (not in the schema)', v748[v757]);
 		}
 	}
 }
@@ -3898,30 +3980,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v743 = v as Record<string, unknown>;
-	const v744 = v743["type"];
-	if (v744 === undefined) fail(p + ".type", 'present', undefined);
-	if (v744 !== "event") fail(p + ".type", "\"event\"", v744);
-	const v745 = v743["event"];
-	if (v745 === undefined) fail(p + ".event", 'present', undefined);
-	if (v745 !== "signal") fail(p + ".event", "\"signal\"", v745);
-	const v746 = v743["pid"];
-	if (v746 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v746, p + ".pid", o, d + 1);
-	const v747 = v743["tid"];
-	if (v747 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v747, p + ".tid", o, d + 1);
-	const v748 = v743["signal"];
-	if (v748 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v748 === 'number' && Number.isInteger(v748))) fail(p + ".signal", "an integer", v748);
-	if (typeof v748 === 'number' && v748 < 1) fail(p + ".signal", ">= 1", v748);
-	if (typeof v748 === 'number' && v748 > 64) fail(p + ".signal", "<= 64", v748);
-	const v749 = v743["passed"];
-	if (v749 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v749 === 'boolean')) fail(p + ".passed", "a boolean", v749);
+	const v758 = v as Record<string, unknown>;
+	const v759 = v758["type"];
+	if (v759 === undefined) fail(p + ".type", 'present', undefined);
+	if (v759 !== "event") fail(p + ".type", "\"event\"", v759);
+	const v760 = v758["event"];
+	if (v760 === undefined) fail(p + ".event", 'present', undefined);
+	if (v760 !== "signal") fail(p + ".event", "\"signal\"", v760);
+	const v761 = v758["pid"];
+	if (v761 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v761, p + ".pid", o, d + 1);
+	const v762 = v758["tid"];
+	if (v762 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v762, p + ".tid", o, d + 1);
+	const v763 = v758["signal"];
+	if (v763 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v763 === 'number' && Number.isInteger(v763))) fail(p + ".signal", "an integer", v763);
+	if (typeof v763 === 'number' && v763 < 1) fail(p + ".signal", ">= 1", v763);
+	if (typeof v763 === 'number' && v763 > 64) fail(p + ".signal", "<= 64", v763);
+	const v764 = v758["passed"];
+	if (v764 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v764 === 'boolean')) fail(p + ".passed", "a boolean", v764);
 	if (o.strict) {
-		for (const v750 of Object.keys(v743)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v750)) fail(p + '.' + v750, 'not there (not in the schema)', v743[v750]);
+		for (const v765 of Object.keys(v758)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v765)) fail(p + '.' + v765, 'not there (not in the schema)', v758[v765]);
 		}
 	}
 }
@@ -3929,31 +4011,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v751 = v as Record<string, unknown>;
-	const v752 = v751["type"];
-	if (v752 === undefined) fail(p + ".type", 'present', undefined);
-	if (v752 !== "event") fail(p + ".type", "\"event\"", v752);
-	const v753 = v751["event"];
-	if (v753 === undefined) fail(p + ".event", 'present', undefined);
-	if (v753 !== "childProcess") fail(p + ".event", "\"childProcess\"", v753);
-	const v754 = v751["pid"];
-	if (v754 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v754, p + ".pid", o, d + 1);
-	const v755 = v751["tid"];
-	if (v755 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v755, p + ".tid", o, d + 1);
-	const v756 = v751["child"];
-	if (v756 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v756, p + ".child", o, d + 1);
-	const v757 = v751["kind"];
-	if (v757 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v757 !== 'string' || !["fork","vfork","clone"].includes(v757)) fail(p + ".kind", "one of fork|vfork|clone", v757);
-	const v758 = v751["detached"];
-	if (v758 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v758 === 'boolean')) fail(p + ".detached", "a boolean", v758);
+	const v766 = v as Record<string, unknown>;
+	const v767 = v766["type"];
+	if (v767 === undefined) fail(p + ".type", 'present', undefined);
+	if (v767 !== "event") fail(p + ".type", "\"event\"", v767);
+	const v768 = v766["event"];
+	if (v768 === undefined) fail(p + ".event", 'present', undefined);
+	if (v768 !== "childProcess") fail(p + ".event", "\"childProcess\"", v768);
+	const v769 = v766["pid"];
+	if (v769 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v769, p + ".pid", o, d + 1);
+	const v770 = v766["tid"];
+	if (v770 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v770, p + ".tid", o, d + 1);
+	const v771 = v766["child"];
+	if (v771 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v771, p + ".child", o, d + 1);
+	const v772 = v766["kind"];
+	if (v772 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v772 !== 'string' || !["fork","vfork","clone"].includes(v772)) fail(p + ".kind", "one of fork|vfork|clone", v772);
+	const v773 = v766["detached"];
+	if (v773 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v773 === 'boolean')) fail(p + ".detached", "a boolean", v773);
 	if (o.strict) {
-		for (const v759 of Object.keys(v751)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v759)) fail(p + '.' + v759, 'not there (not in the schema)', v751[v759]);
+		for (const v774 of Object.keys(v766)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v774)) fail(p + '.' + v774, 'not there (not in the schema)', v766[v774]);
 		}
 	}
 }
@@ -3961,25 +4043,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v760 = v as Record<string, unknown>;
-	const v761 = v760["type"];
-	if (v761 === undefined) fail(p + ".type", 'present', undefined);
-	if (v761 !== "event") fail(p + ".type", "\"event\"", v761);
-	const v762 = v760["event"];
-	if (v762 === undefined) fail(p + ".event", 'present', undefined);
-	if (v762 !== "exec") fail(p + ".event", "\"exec\"", v762);
-	const v763 = v760["pid"];
-	if (v763 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v763, p + ".pid", o, d + 1);
-	const v764 = v760["tid"];
-	if (v764 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v764, p + ".tid", o, d + 1);
-	const v765 = v760["path"];
-	if (v765 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v765 === 'string')) fail(p + ".path", "a string", v765);
+	const v775 = v as Record<string, unknown>;
+	const v776 = v775["type"];
+	if (v776 === undefined) fail(p + ".type", 'present', undefined);
+	if (v776 !== "event") fail(p + ".type", "\"event\"", v776);
+	const v777 = v775["event"];
+	if (v777 === undefined) fail(p + ".event", 'present', undefined);
+	if (v777 !== "exec") fail(p + ".event", "\"exec\"", v777);
+	const v778 = v775["pid"];
+	if (v778 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v778, p + ".pid", o, d + 1);
+	const v779 = v775["tid"];
+	if (v779 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v779, p + ".tid", o, d + 1);
+	const v780 = v775["path"];
+	if (v780 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v780 === 'string')) fail(p + ".path", "a string", v780);
 	if (o.strict) {
-		for (const v766 of Object.keys(v760)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v766)) fail(p + '.' + v766, 'not there (not in the schema)', v760[v766]);
+		for (const v781 of Object.keys(v775)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v781)) fail(p + '.' + v781, 'not there (not in the schema)', v775[v781]);
 		}
 	}
 }
@@ -3987,32 +4069,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v767 = v as Record<string, unknown>;
-	const v768 = v767["type"];
-	if (v768 === undefined) fail(p + ".type", 'present', undefined);
-	if (v768 !== "event") fail(p + ".type", "\"event\"", v768);
-	const v769 = v767["event"];
-	if (v769 === undefined) fail(p + ".event", 'present', undefined);
-	if (v769 !== "exited") fail(p + ".event", "\"exited\"", v769);
-	const v770 = v767["pid"];
-	if (v770 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v770, p + ".pid", o, d + 1);
-	const v771 = v767["exitCode"];
-	if (v771 !== undefined) {
-		if (!(typeof v771 === 'number' && Number.isInteger(v771))) fail(p + ".exitCode", "an integer", v771);
-		if (typeof v771 === 'number' && v771 < 0) fail(p + ".exitCode", ">= 0", v771);
-		if (typeof v771 === 'number' && v771 > 255) fail(p + ".exitCode", "<= 255", v771);
+	const v782 = v as Record<string, unknown>;
+	const v783 = v782["type"];
+	if (v783 === undefined) fail(p + ".type", 'present', undefined);
+	if (v783 !== "event") fail(p + ".type", "\"event\"", v783);
+	const v784 = v782["event"];
+	if (v784 === undefined) fail(p + ".event", 'present', undefined);
+	if (v784 !== "exited") fail(p + ".event", "\"exited\"", v784);
+	const v785 = v782["pid"];
+	if (v785 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v785, p + ".pid", o, d + 1);
+	const v786 = v782["exitCode"];
+	if (v786 !== undefined) {
+		if (!(typeof v786 === 'number' && Number.isInteger(v786))) fail(p + ".exitCode", "an integer", v786);
+		if (typeof v786 === 'number' && v786 < 0) fail(p + ".exitCode", ">= 0", v786);
+		if (typeof v786 === 'number' && v786 > 255) fail(p + ".exitCode", "<= 255", v786);
 	}
-	const v772 = v767["signal"];
-	if (v772 !== undefined) {
-		if (!(typeof v772 === 'number' && Number.isInteger(v772))) fail(p + ".signal", "an integer", v772);
-		if (typeof v772 === 'number' && v772 < 1) fail(p + ".signal", ">= 1", v772);
-		if (typeof v772 === 'number' && v772 > 64) fail(p + ".signal", "<= 64", v772);
+	const v787 = v782["signal"];
+	if (v787 !== undefined) {
+		if (!(typeof v787 === 'number' && Number.isInteger(v787))) fail(p + ".signal", "an integer", v787);
+		if (typeof v787 === 'number' && v787 < 1) fail(p + ".signal", ">= 1", v787);
+		if (typeof v787 === 'number' && v787 > 64) fail(p + ".signal", "<= 64", v787);
 	}
-	if (v767["exitCode"] === undefined && v767["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	if (v782["exitCode"] === undefined && v782["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v773 of Object.keys(v767)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v773)) fail(p + '.' + v773, 'not there (not in the schema)', v767[v773]);
+		for (const v788 of Object.keys(v782)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v788)) fail(p + '.' + v788, 'not there (not in the schema)', v782[v788]);
 		}
 	}
 }
@@ -4057,6 +4139,7 @@ export const bodyValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) => 
 	step: (v, o) => run<BodyByOp['step']>(checkStepBody, v, 'step', o),
 	bpInsert: (v, o) => run<BodyByOp['bpInsert']>(checkAddrBody, v, 'bpInsert', o),
 	bpRemove: (v, o) => run<BodyByOp['bpRemove']>(checkAddrBody, v, 'bpRemove', o),
+	bpCondition: (v, o) => run<BodyByOp['bpCondition']>(checkBpConditionBody, v, 'bpCondition', o),
 	setRegs: (v, o) => run<BodyByOp['setRegs']>(checkSetRegsBody, v, 'setRegs', o),
 	ping: (v, o) => run<BodyByOp['ping']>(checkPingBody, v, 'ping', o),
 	stack: (v, o) => run<BodyByOp['stack']>(checkStackBody, v, 'stack', o),
@@ -4095,6 +4178,7 @@ export const requestValidators: { [K in OpName]: (v: unknown, o?: CheckOptions) 
 	step: (v, o) => run<RequestByOp['step'] & { op: 'step' }>(checkRequestStep, v, 'request', o),
 	bpInsert: (v, o) => run<RequestByOp['bpInsert'] & { op: 'bpInsert' }>(checkRequestBpInsert, v, 'request', o),
 	bpRemove: (v, o) => run<RequestByOp['bpRemove'] & { op: 'bpRemove' }>(checkRequestBpRemove, v, 'request', o),
+	bpCondition: (v, o) => run<RequestByOp['bpCondition'] & { op: 'bpCondition' }>(checkRequestBpCondition, v, 'request', o),
 	setRegs: (v, o) => run<RequestByOp['setRegs'] & { op: 'setRegs' }>(checkRequestSetRegs, v, 'request', o),
 	ping: (v, o) => run<RequestByOp['ping'] & { op: 'ping' }>(checkRequestPing, v, 'request', o),
 	stack: (v, o) => run<RequestByOp['stack'] & { op: 'stack' }>(checkRequestStack, v, 'request', o),
@@ -4166,6 +4250,7 @@ export const defValidators = {
 	StopBody: (v: unknown, o?: CheckOptions, path = 'StopBody'): StopBody => run<StopBody>(checkStopBody, v, path, o),
 	LaunchBody: (v: unknown, o?: CheckOptions, path = 'LaunchBody'): LaunchBody => run<LaunchBody>(checkLaunchBody, v, path, o),
 	StepBody: (v: unknown, o?: CheckOptions, path = 'StepBody'): StepBody => run<StepBody>(checkStepBody, v, path, o),
+	BpConditionBody: (v: unknown, o?: CheckOptions, path = 'BpConditionBody'): BpConditionBody => run<BpConditionBody>(checkBpConditionBody, v, path, o),
 	AddrBody: (v: unknown, o?: CheckOptions, path = 'AddrBody'): AddrBody => run<AddrBody>(checkAddrBody, v, path, o),
 	SetRegsBody: (v: unknown, o?: CheckOptions, path = 'SetRegsBody'): SetRegsBody => run<SetRegsBody>(checkSetRegsBody, v, path, o),
 	PingBody: (v: unknown, o?: CheckOptions, path = 'PingBody'): PingBody => run<PingBody>(checkPingBody, v, path, o),

@@ -7,6 +7,7 @@
 import { hexArg, type Tracer } from '../engine/tracer';
 import { hex } from '../common/format';
 import { checkSyntax } from './expr/parser';
+import { anyOf, compileCondition } from './expr/compile';
 
 export type BreakpointKind = 'source' | 'function' | 'instruction' | 'internal' | 'data';
 
@@ -32,6 +33,8 @@ export interface Breakpoint {
 	logMessage?: string;
 	/** how many times a thread reached it */
 	hits?: number;
+	/** condition compiled for the tracer thread (model/expr/compile.ts); null: not of a simple shape */
+	program?: string | null;
 	/** kind 'data': the watched bytes and whether reads count too */
 	data?: {
 		addr: bigint;
@@ -80,6 +83,20 @@ interface Site {
 	/** The byte the int3 replaced (read before inserting). */
 	orig: number | null;
 	owners: Set<number>;
+	/** The compiled condition the native side has for it ('' none). */
+	program: string;
+	/** Why the native side did not take the last program. */
+	note?: string;
+}
+
+/** The native counters of a breakpoint's compiled condition, summed over its addresses. */
+export interface ConditionStats {
+	/** every address evaluates it in the tracer thread */
+	compiled: boolean;
+	note?: string;
+	passes: number;
+	holds: number;
+	errors: number;
 }
 
 export class BreakpointTable {
@@ -117,6 +134,7 @@ export class BreakpointTable {
 		}
 		if (notes.length) bp.message = notes.join('; ');
 		this.bps.set(bp.id, bp);
+		await this.syncConditions(bp.addresses);
 		return bp;
 	}
 
@@ -141,6 +159,7 @@ export class BreakpointTable {
 		for (const a of bp.addresses) {
 			await this.removeSite(a, id).catch(() => undefined);
 		}
+		await this.syncConditions(bp.addresses);
 	}
 
 	/** Remove every breakpoint of a kind (and, for 'source', of one file). */
@@ -228,6 +247,7 @@ export class BreakpointTable {
 			await this.placeNoting(bp, r.addresses);
 			kept.push(bp);
 		}
+		await this.syncConditions([...this.sites.keys()]);
 		return kept;
 	}
 
@@ -268,6 +288,7 @@ export class BreakpointTable {
 			out.push(bp);
 		}
 		this.nextId = Math.max(this.nextId, other.nextId);
+		await this.syncConditions([...this.sites.keys()]);
 		return out;
 	}
 
@@ -282,10 +303,59 @@ export class BreakpointTable {
 		if (!site) {
 			const orig = this.readByte(addr);
 			await this.tracer.request('bpInsert', { pid: this.pid, addr: hexArg(addr) });
-			site = { orig, owners: new Set() };
+			site = { orig, owners: new Set(), program: '' };
 			this.sites.set(addr, site);
 		}
 		site.owners.add(owner);
+	}
+
+	/**
+	 * Give the tracer the compiled condition of each of these sites: when
+	 * every breakpoint there has a condition it can evaluate, their OR
+	 * (a false one passes without an event); else none (every hit comes
+	 * here). A program the native side refuses (a name it cannot resolve
+	 * at that pc, a non-scalar) leaves the site without one.
+	 */
+	private async syncConditions(addrs: readonly bigint[]): Promise<void> {
+		for (const addr of new Set(addrs)) {
+			const site = this.sites.get(addr);
+			if (!site) continue;
+			const owners = [...site.owners].map((id) => this.bps.get(id));
+			const programs: string[] = [];
+			for (const b of owners) {
+				if (!b?.condition) break;
+				if (b.program === undefined) b.program = compileCondition(b.condition);
+				if (!b.program) break;
+				programs.push(b.program);
+			}
+			const want = programs.length === owners.length && owners.length ? anyOf(programs) : '';
+			if (want === site.program) continue;
+			try {
+				const r = await this.tracer.request('bpCondition', { pid: this.pid, addr: hexArg(addr), program: want });
+				site.program = r.compiled ? want : '';
+				site.note = r.note ?? undefined;
+			} catch (e) {
+				site.program = '';
+				site.note = (e as Error).message;
+			}
+		}
+	}
+
+	/** The native counters of bp's compiled condition (a debugging aid, and how tests see the native path is taken). */
+	async conditionStats(id: number): Promise<ConditionStats | null> {
+		const bp = this.bps.get(id);
+		if (!bp) return null;
+		const out: ConditionStats = { compiled: bp.addresses.length > 0, passes: 0, holds: 0, errors: 0 };
+		for (const a of bp.addresses) {
+			const site = this.sites.get(a);
+			if (site?.note) out.note = site.note;
+			const r = await this.tracer.request('bpCondition', { pid: this.pid, addr: hexArg(a), query: true });
+			out.compiled &&= r.compiled;
+			out.passes += r.passes;
+			out.holds += r.holds;
+			out.errors += r.errors;
+		}
+		return out;
 	}
 
 	private async removeSite(addr: bigint, owner: number): Promise<void> {

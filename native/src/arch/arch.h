@@ -123,4 +123,19 @@ extern const uint32_t arch_dwarf_callee_saved;
  * caller's fp and [fp + 8] the return address (also true on aarch64). */
 uint64_t arch_fp(const fk_gregs *r);
 
+/* ---- displaced stepping (insn.c) ---- */
+
+/* What executing one instruction somewhere else needs to know about it. */
+struct arch_insn {
+	unsigned len;
+	unsigned rip_disp; /* offset of a pc-relative 32-bit displacement of a memory operand (0: none) */
+	bool rel_branch;   /* a pc-relative jump, call or loop: the target moves with the copy */
+	bool call;	   /* pushes a return address (the next instruction's) */
+};
+
+/* Decode the instruction at code[0..n). 0 and *out, or -1: not one that can
+ * be executed out of line (unknown, privileged, a trap, a string
+ * instruction with a repeat prefix, an address-size prefix, EVEX…). */
+int arch_insn_decode(const uint8_t *code, size_t n, struct arch_insn *out);
+
 #endif

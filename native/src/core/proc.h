@@ -51,6 +51,7 @@ struct lwp {
 	bool watch_stale;  /* its debug registers do not have the process's watchpoints yet */
 	bool frozen; /* stays stopped when the others are resumed (freeze op); a resume of it alone still runs it */
 	unsigned watch_hit; /* the last stop was watchpoint slot watch_hit - 1 (0: not one) */
+	bool cond_false;    /* stopped at a breakpoint whose compiled condition is false: passes it (bp_cond_pass) */
 };
 
 /* A hardware watchpoint of a process, in every LWP's debug registers. */
@@ -141,6 +142,14 @@ struct proc {
 	 * thread that executed the int3 just before reports its SIGTRAP after */
 	uint64_t late_addr[8], late_until_us[8];
 	unsigned late_next;
+	/* compiled breakpoint conditions (ops/ops_bpcond.c owns them): asked at
+	 * each hit of a breakpoint, 0 when its condition is false there */
+	void *bpconds;
+	int (*bpcond_test)(struct proc *p, pid_t tid, uint64_t addr);
+	void (*bpconds_free)(void *bpconds);
+	bool cond_pass;		  /* threads with cond_false wait for bp_cond_pass (the main loop, step_over_pending) */
+	uint64_t dstep_scratch;	  /* where displaced steps run (the entry point; 0: not known yet) */
+	unsigned dstep_execs;	  /* ... read for this many execs (a new program: read again) */
 	int stdout_fd, stderr_fd; /* launched: the caller owns them */
 	struct fk_symbols *syms;  /* opened on the first stack/symbol request; closed by the forget hook */
 	bool syms_stale;	  /* it ran since: modules may have changed */

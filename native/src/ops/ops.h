@@ -20,4 +20,7 @@ int op_step_line(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body
  * run until its child execs or exits (ops_common.c). */
 bool vfork_held(struct proc *p, pid_t tid, struct fk_err *err);
 
+/* Drop the compiled condition of the breakpoint at addr (bpInsert, bpRemove: ops_bpcond.c). */
+void ops_bpcond_forget(struct proc *p, uint64_t addr);
+
 #endif

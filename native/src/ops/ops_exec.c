@@ -283,6 +283,7 @@ int op_bp_insert(struct fk_tracer *tr, const struct rq_bp_insert *rq, struct jw 
 		return vfork_refusal(p, err);
 	if (bp_insert(p, rq->addr, err) < 0)
 		return -1;
+	ops_bpcond_forget(p, rq->addr); /* a new breakpoint starts without a condition */
 	follow_breakpoints_changed(tr, p);
 	jw_khex(body, "addr", rq->addr);
 	return 0;
@@ -307,6 +308,7 @@ int op_bp_remove(struct fk_tracer *tr, const struct rq_bp_remove *rq, struct jw 
 		return vfork_refusal(p, err);
 	if (bp_remove(p, rq->addr, err) < 0)
 		return -1;
+	ops_bpcond_forget(p, rq->addr);
 	follow_breakpoints_changed(tr, p);
 	jw_khex(body, "addr", rq->addr);
 	return 0;

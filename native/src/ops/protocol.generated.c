@@ -1178,6 +1178,56 @@ static int run_bp_remove(struct fk_tracer *tr, const struct jr_value *o, struct 
 	return op_bp_remove(tr, &rq, body, err);
 }
 
+static int decode_bp_condition(const struct jr_value *o, struct jr_doc *doc, struct rq_bp_condition *rq, struct fk_err *err)
+{
+	(void)doc;
+	memset(rq, 0, sizeof *rq);
+	rq->query = false;
+	int64_t i64;
+	unsigned seen = 0;
+	for (const struct jr_value *m = o->child; m; m = m->next) {
+		if (rq_key_is(m, "op"))
+			continue;
+		if (rq_key_is(m, "pid")) {
+			if ((rq_int(m, "bpCondition", "pid", -2147483648LL, 2147483647LL, &i64, err) < 0 ? -1 : (rq->pid = (int32_t)i64, 0)) < 0)
+				return -1;
+			seen |= 1u << 0;
+			continue;
+		}
+		if (rq_key_is(m, "addr")) {
+			if ((rq_hex(m, "bpCondition", "addr", &rq->addr, err)) < 0)
+				return -1;
+			seen |= 1u << 1;
+			continue;
+		}
+		if (rq_key_is(m, "program")) {
+			if ((rq_str(m, "bpCondition", "program", 0, &rq->program, err)) < 0)
+				return -1;
+			rq->has_program = true;
+			continue;
+		}
+		if (rq_key_is(m, "query")) {
+			if ((rq_bool(m, "bpCondition", "query", &rq->query, err)) < 0)
+				return -1;
+			continue;
+		}
+		return rq_unknown_member(m, "bpCondition", err);
+	}
+	if (!(seen & (1u << 0)))
+		return rq_missing("bpCondition", "pid", err);
+	if (!(seen & (1u << 1)))
+		return rq_missing("bpCondition", "addr", err);
+	return 0;
+}
+
+static int run_bp_condition(struct fk_tracer *tr, const struct jr_value *o, struct jr_doc *doc, struct jw *body, struct fk_err *err)
+{
+	struct rq_bp_condition rq;
+	if (decode_bp_condition(o, doc, &rq, err) < 0)
+		return -1;
+	return op_bp_condition(tr, &rq, body, err);
+}
+
 static int decode_set_regs(const struct jr_value *o, struct jr_doc *doc, struct rq_set_regs *rq, struct fk_err *err)
 {
 	(void)doc;
@@ -1416,6 +1466,7 @@ const struct op_entry fk_op_table[] = {
 	{"step", run_step},
 	{"bpInsert", run_bp_insert},
 	{"bpRemove", run_bp_remove},
+	{"bpCondition", run_bp_condition},
 	{"setRegs", run_set_regs},
 	{"ping", run_ping},
 	{"stack", run_stack},

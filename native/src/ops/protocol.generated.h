@@ -18,7 +18,7 @@
 struct fk_tracer;
 
 #define FK_PROTOCOL_VERSION 2
-#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"recreate\",\"checkpoint\",\"restore\",\"checkpointDelete\",\"checkpoints\",\"watch\",\"unwatch\",\"global\",\"frameVars\",\"typeInfo\",\"typedValue\",\"globalNames\",\"fileScope\",\"stop\",\"resume\",\"freeze\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
+#define FK_PROTOCOL_OPS_JSON "[\"threads\",\"regs\",\"attach\",\"detach\",\"signals\",\"followForks\",\"forkInfo\",\"recreate\",\"checkpoint\",\"restore\",\"checkpointDelete\",\"checkpoints\",\"watch\",\"unwatch\",\"global\",\"frameVars\",\"typeInfo\",\"typedValue\",\"globalNames\",\"fileScope\",\"stop\",\"resume\",\"freeze\",\"launch\",\"fork\",\"kill\",\"step\",\"bpInsert\",\"bpRemove\",\"bpCondition\",\"setRegs\",\"ping\",\"stack\",\"symbols\",\"locals\"]"
 #define FK_PROTOCOL_EVENTS_JSON "[\"threadCreated\",\"threadExited\",\"stopped\",\"signal\",\"childProcess\",\"exec\",\"exited\"]"
 
 struct rq_hexkv {
@@ -258,6 +258,16 @@ struct rq_bp_remove {
 	uint64_t addr; /* a 64-bit value, "0x" + 1 to 16 hex digits */
 };
 int op_bp_remove(struct fk_tracer *tr, const struct rq_bp_remove *rq, struct jw *body, struct fk_err *err);
+
+/* bpCondition: Attach a compiled condition to a breakpoint (evaluated by the tracer thread at each hit: a false one passes without an event), or detach it; replies with the condition's counters. */
+struct rq_bp_condition {
+	int32_t pid; /* a pid or tid (the library checks it) */
+	uint64_t addr; /* a 64-bit value, "0x" + 1 to 16 hex digits */
+	const char *program;
+	bool has_program; /* the postfix program (native/src/debuginfo/condprog.h); empty: no condition (every hit is reported) */
+	bool query; /* only the counters: the condition stays as it is */
+};
+int op_bp_condition(struct fk_tracer *tr, const struct rq_bp_condition *rq, struct jw *body, struct fk_err *err);
 
 /* setRegs: Write general registers of one LWP of a stopped session; replies with all of them. */
 struct rq_set_regs {

@@ -304,6 +304,10 @@ int attach_stop_all(struct fk_tracer *tr, struct proc *p, int timeout_ms, struct
 {
 	pid_t pid = p->pid;
 	p->want_running = false;
+	if (p->cond_pass) { /* an operation takes charge: the threads to pass stay at their breakpoints */
+		p->cond_pass = false;
+		p->step_over_pending = false;
+	}
 	uint64_t deadline = tr_now_us() + (uint64_t)timeout_ms * 1000u;
 	size_t interrupted_n = (size_t)-1;
 	pid_t *wait_for = NULL;
@@ -464,12 +468,16 @@ int attach_resume_lwp(struct proc *p, struct lwp *l)
 	l->pending_sig = 0;
 	l->stop = STOP_NONE;
 	l->regs_valid = false;
+	l->cond_false = false;
 	return 0;
 }
 
 void attach_resume_all(struct fk_tracer *tr, struct proc *p)
 {
 	pid_t pid = p->pid;
+	/* threads waiting at a false compiled condition (hooks.c passes them
+	 * alone): a resume of everything steps them over like any other */
+	p->cond_pass = false;
 	/* a thread sitting on one of our breakpoints first executes the
 	 * original instruction, alone */
 	if (p->nbps) {
@@ -623,6 +631,14 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 				attach_resume_lwp(p, l);
 			break;
 		}
+		if (l->bp_hit && p->bpcond_test && p->bpcond_test(p, l->tid, l->bp_addr) == 0) {
+			/* its compiled condition is false: passed from the main
+			 * loop (bp_cond_pass), no event */
+			l->cond_false = true;
+			p->cond_pass = true;
+			p->step_over_pending = true;
+			break;
+		}
 		if (!l->bp_hit && !l->watch_hit && !sig_stops(&p->sigs, l->stop_sig)) {
 			/* nostop: on at once, the signal delivered or not */
 			if (p->session && sig_prints(&p->sigs, l->stop_sig))
@@ -656,6 +672,8 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 			   l->bp_hit || l->watch_hit ? &addr : NULL);
 		p->want_running = false;
 		p->stop_all_pending = true;
+		p->cond_pass = false; /* threads at a false condition stay: the next resume passes them */
+		p->step_over_pending = false;
 		break;
 	}
 	}

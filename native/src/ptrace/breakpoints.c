@@ -383,6 +383,89 @@ int bp_step_over(struct fk_tracer *tr, struct proc *p, pid_t tid)
 	return rc;
 }
 
+int bp_step_displaced(struct fk_tracer *tr, struct proc *p, pid_t tid, uint64_t scratch)
+{
+	fk_gregs r;
+	int rc = arch_get_gregs(tid, &r);
+	if (rc < 0)
+		return rc;
+	uint64_t addr = arch_pc(&r);
+	const struct bp *b = bp_at(p, addr);
+	if (!b)
+		return 0; /* removed meanwhile: the original instruction is back in place */
+	if (!scratch || (scratch < addr + 16 && addr < scratch + 16))
+		return 1;
+	uint8_t code[16];
+	if (mem_read_exact(p->pid, addr, code, sizeof code) < 0)
+		return 1;
+	memcpy(code, b->orig, arch_bp_len);
+	struct arch_insn in;
+	if (arch_insn_decode(code, sizeof code, &in) < 0)
+		return 1;
+	if (in.rip_disp) { /* the operand stays where it is: the displacement moves by the distance */
+		int32_t d;
+		memcpy(&d, code + in.rip_disp, 4);
+		int64_t nd = (int64_t)d + (int64_t)(addr - scratch);
+		if (nd < INT32_MIN || nd > INT32_MAX)
+			return 1;
+		d = (int32_t)nd;
+		memcpy(code + in.rip_disp, &d, 4);
+	}
+	pid_t pid = p->pid;
+	uint8_t saved[16];
+	if (mem_read_exact(pid, scratch, saved, in.len) < 0 || mem_write_exact(pid, scratch, code, in.len) < 0)
+		return 1;
+	struct lwp *l = proc_lwp(p, tid);
+	int pending = l ? l->pending_sig : 0;
+	/* asynchronous signals blocked for the one instruction (bp_step_over) */
+	uint64_t sync =
+		SIGBIT(SIGTRAP) | SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGFPE) | SIGBIT(SIGSYS);
+	uint64_t mask = 0, quiet;
+	bool masked = ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof mask, &mask) == 0;
+	quiet = (~0ull & ~sync) | (mask & sync);
+	masked = masked && ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof quiet, &quiet) == 0;
+	arch_set_pc(&r, scratch);
+	if ((rc = arch_set_gregs(tid, &r)) == 0)
+		rc = step_wait(tr, p, tid, NULL);
+	else if (rc != -ESRCH)
+		rc = 1; /* nothing ran: step it in place instead */
+	int wr = mem_write_exact(pid, scratch, saved, in.len);
+	if (wr < 0 && wr != -ESRCH)
+		fk_warn("process %d: putting back the code at 0x%llx after a displaced step: %s", (int)pid,
+			(unsigned long long)scratch, strerror(-wr));
+	if (masked && rc >= 0 && ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof mask, &mask) < 0 && errno != ESRCH)
+		fk_warn("thread %d of %d: putting its signal mask back after a step: %s", (int)tid, (int)pid,
+			strerror(errno));
+	if (rc != 0)
+		return rc;
+	if ((rc = arch_get_gregs(tid, &r)) < 0)
+		return rc;
+	uint64_t pc = arch_pc(&r), next = scratch + in.len;
+	if (pc == next)
+		pc = addr + in.len;
+	else if (pc == scratch)
+		pc = addr; /* it faulted: the fault is the original instruction's */
+	else if (in.rel_branch)
+		pc = pc - scratch + addr; /* taken: the target relative to the original */
+	if (in.call) {
+		uint64_t ret = 0, sp = arch_sp(&r);
+		if (mem_read_exact(pid, sp, &ret, sizeof ret) == 0 && ret == next) {
+			ret = addr + in.len;
+			if ((rc = mem_write_exact(pid, sp, &ret, sizeof ret)) < 0)
+				return rc;
+		}
+	}
+	arch_set_pc(&r, pc);
+	if ((rc = arch_set_gregs(tid, &r)) < 0)
+		return rc;
+	if ((l = proc_lwp(p, tid)) != NULL) {
+		l->regs_valid = false;
+		if (!l->pending_sig)
+			l->pending_sig = pending;
+	}
+	return 0;
+}
+
 int bp_single_step(struct fk_tracer *tr, struct proc *p, pid_t tid, bool *interrupted, struct fk_err *err)
 {
 	struct lwp *l = proc_lwp(p, tid);

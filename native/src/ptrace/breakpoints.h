@@ -53,9 +53,27 @@ void bp_settle_traps(struct fk_tracer *tr, struct proc *p, uint64_t only);
  * -errno; the LWP is stopped again afterwards unless it exited. */
 int bp_step_over(struct fk_tracer *tr, struct proc *p, pid_t tid);
 
+/* Displaced stepping (gdb's): l, stopped at one of our breakpoints,
+ * executes a copy of the original instruction at `scratch` (the program's
+ * entry point, never run again; its bytes put back right after), the
+ * int3 staying in place, so the other LWPs may run meanwhile. A
+ * RIP-relative operand's displacement is adjusted, a relative branch's
+ * target and a call's return address are moved back, pc ends up where the
+ * original would have left it. 0 done (stopped again; or nothing to do:
+ * no breakpoint at its pc any more), 1 not possible for this instruction
+ * here (nothing changed: use bp_step_over), -errno. */
+int bp_step_displaced(struct fk_tracer *tr, struct proc *p, pid_t tid, uint64_t scratch);
+
 /* One instruction of one LWP (stepping over a breakpoint at pc). Waits for
  * the step; if a request arrives meanwhile (the instruction blocks, e.g. a
  * syscall), the LWP is interrupted and *interrupted set. */
 int bp_single_step(struct fk_tracer *tr, struct proc *p, pid_t tid, bool *interrupted, struct fk_err *err);
+
+/* The main loop, after threads stopped at breakpoints whose compiled
+ * condition is false (lwp.cond_false, p->cond_pass): stop the running
+ * threads, step those over their breakpoints, resume exactly the threads
+ * that were running; anything unexpected on the way reports the hit
+ * instead (bpcondpass.c). p may be gone afterwards. */
+void bp_cond_pass(struct fk_tracer *tr, struct proc *p);
 
 #endif

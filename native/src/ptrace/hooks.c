@@ -31,7 +31,14 @@ bool ptrace_pending(struct fk_tracer *tr, struct proc *p)
 	if (p->step_over_pending) {
 		p->step_over_pending = false;
 		p->want_running = false; /* the step's own trap is not a signal to pass */
-		attach_resume_all(tr, p);
+		if (p->cond_pass) {
+			/* threads at a false compiled condition: passed, and
+			 * only who was running runs on */
+			p->cond_pass = false;
+			bp_cond_pass(tr, p);
+		} else {
+			attach_resume_all(tr, p);
+		}
 		return true;
 	}
 	return false;
