@@ -67,7 +67,7 @@ import type {
 	LwpRow,
 	LwpsResponseBody,
 } from './custom';
-import { DapError, errors, toDapError } from './errors';
+import { DapError, ErrorCode, errors, toDapError } from './errors';
 import { FrameReader, type Incoming } from './framing';
 import { checkArguments, isCommand, type ArgumentsOf, type CheckContext, type Command } from './validate';
 import { localNodes, lwpNodes, registerGroups, threadLabel, type VarNode } from './variables';
@@ -1323,7 +1323,8 @@ export class ForkallSession extends DebugSession {
 	private async evaluate(a: DebugProtocol.EvaluateArguments): Promise<DebugProtocol.EvaluateResponse['body']> {
 		const d = this.requireDebuggee();
 		const text = a.expression.trim();
-		if (!text) throw errors.invalidArgument('evaluate: empty expression');
+		// (a hover on blank space: answered, not shown to the user as an error)
+		if (!text) throw new DapError(ErrorCode.InvalidArgument, 'evaluate: empty expression', a.context !== 'hover');
 		if (a.context === 'repl' || a.context === undefined) {
 			const out = await this.signalCommand(text);
 			if (out !== null) return { result: out, variablesReference: 0 };
