@@ -46,6 +46,9 @@ function isForkChild(s: vscode.DebugSession): boolean {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class ChildFocus implements vscode.DebugAdapterTrackerFactory {
+	/** Sessions that ended: never focused again (nextConsole also goes round ended sessions). */
+	private readonly ended = new Set<string>();
+
 	constructor(private readonly log: Log) {}
 
 	register(context: vscode.ExtensionContext): void {
@@ -53,6 +56,9 @@ export class ChildFocus implements vscode.DebugAdapterTrackerFactory {
 			vscode.debug.registerDebugAdapterTrackerFactory('forkall', this),
 			vscode.debug.onDidStartDebugSession((s) => {
 				if (isForkChild(s)) void this.focus(s);
+			}),
+			vscode.debug.onDidTerminateDebugSession((s) => {
+				if (isForkChild(s)) this.ended.add(s.id);
 			}),
 		);
 	}
@@ -75,6 +81,7 @@ export class ChildFocus implements vscode.DebugAdapterTrackerFactory {
 		const t0 = Date.now();
 		while (Date.now() - t0 < 3000) {
 			await sleep(250);
+			if (this.ended.has(s.id)) return;
 			if (vscode.debug.activeStackItem?.session.id === s.id) return;
 			// the child is the focused session, without a stack item yet: VS Code focuses its stopped thread
 			if (vscode.debug.activeDebugSession?.id === s.id) continue;
@@ -84,7 +91,7 @@ export class ChildFocus implements vscode.DebugAdapterTrackerFactory {
 
 	/** Focus session s (a fork child's) in the Call Stack; true when it is the active session afterwards. */
 	async focus(s: vscode.DebugSession, again = false): Promise<boolean> {
-		if (!enabled()) return false;
+		if (!enabled() || this.ended.has(s.id)) return false;
 		const active = vscode.debug.activeDebugSession;
 		if (active && rootOf(active).id !== rootOf(s).id) {
 			this.log.debug('focus', `not focusing "${s.name}": the focused session "${active.name}" is of another program`);
@@ -92,7 +99,7 @@ export class ChildFocus implements vscode.DebugAdapterTrackerFactory {
 		}
 		// (the extension host learns of each focus change a little after the command returns: wait for it,
 		// or the next round would step past the child)
-		for (let i = 0; i < 32 && vscode.debug.activeDebugSession?.id !== s.id; i++) {
+		for (let i = 0; i < 32 && vscode.debug.activeDebugSession?.id !== s.id && !this.ended.has(s.id); i++) {
 			const moved = new Promise<boolean>((resolve) => {
 				const sub = vscode.debug.onDidChangeActiveDebugSession(() => {
 					clearTimeout(timer);
@@ -107,7 +114,7 @@ export class ChildFocus implements vscode.DebugAdapterTrackerFactory {
 			await vscode.commands.executeCommand('workbench.action.debug.nextConsole');
 			if (!(await moved)) break; // nothing moves
 		}
-		if (vscode.debug.activeDebugSession?.id !== s.id) {
+		if (vscode.debug.activeDebugSession?.id !== s.id || this.ended.has(s.id)) {
 			this.log.debug('focus', `could not focus the child session "${s.name}"`);
 			return false;
 		}
