@@ -136,7 +136,13 @@ const CONTROLS = [
 	[
 		'follow',
 		'no startDebugging for a followed fork',
-		[['adapter/src/dap/session.ts', 'followed = false): void {\n', 'followed = false): void {\n\t\tif (followed) return;\n']],
+		[
+			[
+				'adapter/src/dap/session.ts',
+				'followed = false, kept = false): void {\n',
+				'followed = false, kept = false): void {\n\t\tif (followed) return;\n',
+			],
+		],
 		'opens a child session',
 	],
 	[
@@ -205,8 +211,8 @@ const CONTROLS = [
 		[
 			[
 				'extension/src/checkpoints.ts',
-				"customRequest('restoreCheckpoint', { id })",
-				"customRequest('restoreCheckpoint', { id: id + 1 })",
+				'keepCurrent ? { id, keepCurrent: true } : { id },',
+				'keepCurrent ? { id: id + 1, keepCurrent: true } : { id: id + 1 },',
 			],
 		],
 		'^checkpoints Save Checkpoint',
@@ -216,6 +222,48 @@ const CONTROLS = [
 		"launch.json's autoCheckpoint not read",
 		[['adapter/src/dap/session.ts', 'this.autoCheckpoint = a.autoCheckpoint ?? 0;', 'this.autoCheckpoint = 0;']],
 		'autoCheckpoint',
+	],
+	[
+		'reverse-continue',
+		'reverseContinue handled as stepBack',
+		[
+			[
+				'adapter/src/dap/session.ts',
+				"this.handle('reverseContinue', (a) => this.goBack('reverseContinue', a.threadId));",
+				"this.handle('reverseContinue', (a) => this.goBack('stepBack', a.threadId));",
+			],
+		],
+		'Reverse Continue',
+	],
+	[
+		'keep-current',
+		'Restore Checkpoint never sends keepCurrent',
+		[['extension/src/checkpoints.ts', 'keepCurrent ? { id, keepCurrent: true } : { id },', '{ id },']],
+		'Reverse Continue',
+	],
+	[
+		'keep-current-adapter',
+		'the adapter kills the current process despite keepCurrent',
+		[['adapter/src/dap/session.ts', '\t\t\tif (a.keepCurrent) {', '\t\t\tif (a.keepCurrent && Date.now() < 0) {']],
+		'Reverse Continue',
+	],
+	[
+		'child-focus',
+		'forked child sessions not focused',
+		[
+			[
+				'extension/src/childFocus.ts',
+				"return vscode.workspace.getConfiguration('forkall').get<boolean>('focusChildSessions', true);",
+				'return false;',
+			],
+		],
+		'stops at the #BP|\\(debug\\)',
+	],
+	[
+		'lwp-multi-freeze',
+		"the LWP view's Freeze Threads takes only the clicked row",
+		[['extension/src/lwpView.ts', '(selected && selected.length ? selected :', '(selected && selected.length < 0 ? selected :']],
+		'stops at the #BP|LWP view freezes',
 	],
 ];
 

@@ -65,7 +65,7 @@ export interface CheckpointNode {
 }
 
 /** The commands' argument: a row (inline actions), an id, or {id?, note?, sessionId?}. */
-export type CheckpointArg = CheckpointNode | number | { id?: number; note?: string; sessionId?: string } | undefined;
+export type CheckpointArg = CheckpointNode | number | { id?: number; note?: string; sessionId?: string; keepCurrent?: boolean } | undefined;
 
 function isNode(a: unknown): a is CheckpointNode {
 	return typeof a === 'object' && a !== null && 'row' in a && 'sessionId' in a;
@@ -217,14 +217,38 @@ export class CheckpointStore implements vscode.DebugAdapterTrackerFactory, vscod
 		}
 	}
 
-	/** "Forkall: Restore Checkpoint…": a row, an id, or a quick pick of the session's checkpoints. */
-	async restore(a?: CheckpointArg): Promise<RestoreCheckpointResponseBody | undefined> {
+	/**
+	 * "Forkall: Restore Checkpoint…": a row, an id, or a quick pick of the session's checkpoints.
+	 * keepCurrent (the row's "Restore, Keep Current Process", `{id, keepCurrent}`, or the question
+	 * the palette command asks): the process debugged until now is not killed but goes on as a
+	 * separate child session, stopped where it was.
+	 */
+	async restore(a?: CheckpointArg, keep?: boolean): Promise<RestoreCheckpointResponseBody | undefined> {
 		const s = this.target(a);
 		if (!s) return undefined;
-		const id = await this.pickId(s, a, 'Restore checkpoint (the program goes back there; the current process ends)');
+		const id = await this.pickId(s, a, 'Restore checkpoint (the program goes back there)');
 		if (id === undefined) return undefined;
+		let keepCurrent = typeof a === 'object' && a && !isNode(a) && typeof a.keepCurrent === 'boolean' ? a.keepCurrent : keep;
+		if (keepCurrent === undefined && (a === undefined || (typeof a === 'object' && a !== null && !isNode(a) && a.id === undefined))) {
+			const choice = await vscode.window.showQuickPick(
+				[
+					{ label: 'End the current process', detail: 'the session goes on in the restored copy', keep: false },
+					{
+						label: 'Keep the current process',
+						detail: 'it stays stopped where it is, as a separate child session; the session goes on in the restored copy',
+						keep: true,
+					},
+				],
+				{ title: `Forkall: Restore checkpoint ${id}: the process debugged until now…` },
+			);
+			if (!choice) return undefined;
+			keepCurrent = choice.keep;
+		}
 		try {
-			return (await s.customRequest('restoreCheckpoint', { id })) as RestoreCheckpointResponseBody;
+			return (await s.customRequest(
+				'restoreCheckpoint',
+				keepCurrent ? { id, keepCurrent: true } : { id },
+			)) as RestoreCheckpointResponseBody;
 		} catch (e) {
 			void vscode.window.showErrorMessage(`Forkall: Restore Checkpoint: ${(e as Error).message}`);
 			return undefined;

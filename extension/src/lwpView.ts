@@ -8,7 +8,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { formatBytes, nearOverflow, stackUsage, stateText, syscallName, type LwpRow } from './lwpModel';
 import type { LwpStore, SessionLwps } from './lwpStore';
 
-type Node =
+export type Node =
 	| { kind: 'lwp'; st: SessionLwps; row: LwpRow }
 	| { kind: 'fact'; label: string; value: string; icon?: string; tooltip?: string }
 	| { kind: 'regs'; st: SessionLwps; tid: number; generation: number }
@@ -170,12 +170,12 @@ export class LwpTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Di
 				const warn = nearOverflow(r, threshold());
 				const u = stackUsage(r);
 				const it = new vscode.TreeItem(
-					r.dead ? `✝ ${r.tid} ${r.name}` : `${r.tid} ${r.name}`,
+					r.dead ? `✝ ${r.tid} ${r.name}` : r.frozen ? `❄ ${r.tid} ${r.name}` : `${r.tid} ${r.name}`,
 					vscode.TreeItemCollapsibleState.Collapsed,
 				);
 				const fn = n.st.functions.get(r.tid);
 				const stack = r.stack ? `${r.stack.low}–${r.stack.high}` : 'no stack';
-				it.description = `${stateText(r)}${fn ? ` · ${fn}` : ''} · ${stack}${u && u.spInStack ? ` · ${u.percent}% used` : ''}${warn ? ' · NEAR OVERFLOW' : ''}`;
+				it.description = `${r.frozen ? 'frozen · ' : ''}${stateText(r)}${fn ? ` · ${fn}` : ''} · ${stack}${u && u.spInStack ? ` · ${u.percent}% used` : ''}${warn ? ' · NEAR OVERFLOW' : ''}`;
 				it.iconPath = r.dead
 					? new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground'))
 					: new vscode.ThemeIcon(
@@ -186,7 +186,7 @@ export class LwpTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Di
 				md.appendMarkdown(
 					r.dead
 						? `**Dead thread** \`${r.name}\`, tid ${r.tid} in the parent: it did not survive the fork; its stack and locks are still in this process's memory\n\n`
-						: `**LWP ${r.tid}** \`${r.name}\`${r.isMain ? ' (main thread)' : ''}\n\n`,
+						: `**LWP ${r.tid}** \`${r.name}\`${r.isMain ? ' (main thread)' : ''}${r.frozen ? ' — **frozen** (stays stopped while the others run; Thaw Thread)' : ''}\n\n`,
 				);
 				md.appendMarkdown(
 					`| | |\n|---|---|\n| pthread_t | \`${r.pthread ?? '—'}\` |\n| state | ${r.state} (${r.stateName}) |\n` +
@@ -195,7 +195,7 @@ export class LwpTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Di
 						`| used | ${u && u.spInStack ? `${formatBytes(u.used)} (${u.percent}%)` : '—'} |\n| TLS base | \`${r.fsBase ?? '—'}\` |\n`,
 				);
 				it.tooltip = md;
-				it.contextValue = warn ? 'lwp.nearOverflow' : 'lwp';
+				it.contextValue = r.dead ? 'lwp.dead' : `lwp${warn ? '.nearOverflow' : ''}${r.frozen ? '.frozen' : ''}`;
 				it.id = `${n.st.session.id}/${r.tid}`;
 				return it;
 			}
@@ -223,6 +223,32 @@ export class LwpTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Di
 			case 'note':
 				return new vscode.TreeItem(n.label, vscode.TreeItemCollapsibleState.None);
 		}
+	}
+
+	/**
+	 * "Freeze Threads" / "Thaw Threads" on the view's selection (canSelectMany: VS Code passes the
+	 * clicked row and every selected row): customRequest('freezeThread') per LWP; the adapter
+	 * answers with every frozen tid and sends 'lwpsChanged', which redraws the rows (❄, "frozen").
+	 */
+	async freeze(frozen: boolean, clicked?: Node, selected?: readonly Node[]): Promise<number[] | undefined> {
+		const rows = (selected && selected.length ? selected : clicked ? [clicked] : (this.view?.selection ?? [])).filter(
+			(x): x is Extract<Node, { kind: 'lwp' }> => x.kind === 'lwp' && !x.row.dead,
+		);
+		if (rows.length === 0) {
+			void vscode.window.showWarningMessage('Forkall: select one or more threads in the Forkall: LWPs view first.');
+			return undefined;
+		}
+		let now: number[] | undefined;
+		for (const x of rows) {
+			try {
+				const r = (await x.st.session.customRequest('freezeThread', { threadId: x.row.tid, frozen })) as { frozen: number[] };
+				now = r.frozen;
+			} catch (e) {
+				void vscode.window.showErrorMessage(`Forkall: ${frozen ? 'freeze' : 'thaw'} thread ${x.row.tid}: ${(e as Error).message}`);
+				return undefined;
+			}
+		}
+		return now;
 	}
 
 	dispose(): void {

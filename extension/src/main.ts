@@ -7,11 +7,12 @@ import * as vscode from 'vscode';
 import { AdapterFactory } from './adapterFactory';
 import { ConfigProvider } from './configProvider';
 import { ForkCommand, type ForkCommandArgs } from './forkAllHere';
+import { ChildFocus } from './childFocus';
 import { ThreadControl } from './threadControl';
 import { DeadThreads } from './deadThreads';
 import { Log, type ShownMessage } from './logging';
 import { LwpStore } from './lwpStore';
-import { LwpTreeProvider } from './lwpView';
+import { LwpTreeProvider, type Node as LwpNode } from './lwpView';
 import { MemoryPanel } from './memoryPanel';
 import { parseAddress } from './memoryModel';
 import type { LwpRow } from './lwpModel';
@@ -50,8 +51,9 @@ export function activate(context: vscode.ExtensionContext): ForkallApi {
 	const fork = new ForkCommand(store, log);
 	fork.track(context);
 	new ThreadControl().register(context);
+	new ChildFocus(log).register(context);
 	new DeadThreads().register(context);
-	const view = vscode.window.createTreeView('forkall.lwps', { treeDataProvider: tree, showCollapseAll: true });
+	const view = vscode.window.createTreeView('forkall.lwps', { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true });
 	tree.attach(view);
 	const checkpoints = new CheckpointStore(log);
 	const ckptView = vscode.window.createTreeView('forkall.checkpoints', { treeDataProvider: checkpoints });
@@ -72,7 +74,8 @@ export function activate(context: vscode.ExtensionContext): ForkallApi {
 		vscode.debug.registerDebugAdapterTrackerFactory('forkall', checkpoints),
 		vscode.commands.registerCommand('forkall.saveCheckpoint', (a?: CheckpointArg) => checkpoints.save(a)),
 		vscode.commands.registerCommand('forkall.restoreCheckpoint', (a?: CheckpointArg) => checkpoints.restore(a)),
-		vscode.commands.registerCommand('forkall.checkpoints.restore', (a?: CheckpointArg) => checkpoints.restore(a)),
+		vscode.commands.registerCommand('forkall.checkpoints.restore', (a?: CheckpointArg) => checkpoints.restore(a, false)),
+		vscode.commands.registerCommand('forkall.checkpoints.restoreKeep', (a?: CheckpointArg) => checkpoints.restore(a, true)),
 		vscode.commands.registerCommand('forkall.checkpoints.delete', (a?: CheckpointArg) => checkpoints.delete(a)),
 		vscode.debug.onDidStartDebugSession((s) => {
 			if (s.type === 'forkall') factory.sessionStarted(s);
@@ -94,6 +97,8 @@ export function activate(context: vscode.ExtensionContext): ForkallApi {
 			const st = store.focused();
 			if (st) await store.refresh(st);
 		}),
+		vscode.commands.registerCommand('forkall.lwps.freeze', (n?: LwpNode, sel?: readonly LwpNode[]) => tree.freeze(true, n, sel)),
+		vscode.commands.registerCommand('forkall.lwps.thaw', (n?: LwpNode, sel?: readonly LwpNode[]) => tree.freeze(false, n, sel)),
 		vscode.commands.registerCommand('forkall.showAdapterLog', () => log.channel.show()),
 		/* memory: an address, a variable's memory reference, a thread's stack from SP */
 		vscode.commands.registerCommand('forkall.showMemory', async (address?: string, count?: number) => {

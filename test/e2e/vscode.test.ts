@@ -54,6 +54,7 @@
  */
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Locator, Page } from 'playwright-core';
@@ -275,6 +276,120 @@ test(
 			);
 			await shot('03-stopped-call-stack-registers');
 
+			// Expressions (issue 13), in all_ready(n = 7) at #BP: the Debug Console, a Watch expression, a hover in the editor.
+			await collapsePane(p, 'Variables');
+			await p.keyboard.press('Control+Shift+Y'); // the Debug Console
+			const replEditor = p.locator('.repl-input-wrapper .monaco-editor').first();
+			await replEditor.waitFor({ timeout: 15000 });
+			const repl = p.locator('.repl .monaco-list-row');
+			const replTexts = async (): Promise<string[]> => (await repl.allInnerTexts()).map((x) => x.replace(/\s+/g, ' ').trim());
+			for (const [expr, want] of [
+				['n * 3', '21'],
+				['sizeof(pipe_fds) / sizeof pipe_fds[0]', '2'],
+			] as const) {
+				await replEditor.click();
+				await p.keyboard.type(expr);
+				await p.keyboard.press('Enter');
+				const tr = Date.now();
+				while (!(await replTexts()).includes(want) && Date.now() - tr < 15000) await p.waitForTimeout(200);
+				assert.ok((await replTexts()).includes(want), `Debug Console: ${expr} = ${want}: ${(await replTexts()).join(' | ')}`);
+			}
+			log(`debug console: ${(await replTexts()).slice(-4).join(' | ')}`);
+			// Watch: "Add Expression" on the view's title bar
+			const watchHeader = await expandPane(p, 'Watch');
+			await watchHeader.hover();
+			await p
+				.locator('.pane-header [aria-label^="Add Expression"], .pane-header [title^="Add Expression"]')
+				.first()
+				.click({ timeout: 15000 })
+				.catch(async (e: Error) => {
+					throw new Error(`${e.message}\nthe Watch header: ${await watchHeader.innerHTML()}`);
+				});
+			const watchInput = p.locator('.debug-watch .monaco-inputbox input').first();
+			await watchInput.waitFor({ timeout: 15000 });
+			await watchInput.fill('deepest * 2');
+			await watchInput.press('Enter');
+			const watchRow = p.locator('.debug-watch .monaco-list-row', { hasText: 'deepest * 2' }).first();
+			await watchRow.locator('text=/\\d+/').first().waitFor({ timeout: 15000 });
+			const watched = Number(/deepest \* 2\s*[:=]\s*(\d+)/.exec((await watchRow.innerText()).replace(/\s+/g, ' '))?.[1]);
+			assert.ok(watched > 0 && watched % 2 === 0, `Watch: deepest * 2 = ${await watchRow.innerText()}`);
+			// Hover `deepest` on the #BP line: VS Code asks evaluate (context hover) and shows the value
+			// (the line is wider than the editor: go to the word, then VS Code's "Debug: Show Hover" at the cursor,
+			// the keyboard's way to the same hover a mouse gets)
+			const bpText = fs.readFileSync(path.join(WS, 'threads-demo.c'), 'utf8').split('\n')[bpLine - 1]!;
+			const col = bpText.replace(/\t/g, '    ').indexOf('deepest') + 3; // (Go to Line counts a tab as 4 columns)
+			assert.ok(col > 3, 'deepest on the #BP line');
+			await p.locator('.monaco-editor .view-lines').first().click();
+			await p.keyboard.press('Control+G');
+			const gotoLine = p.locator('.quick-input-widget .quick-input-box input');
+			await gotoLine.waitFor({ state: 'visible' });
+			await gotoLine.fill(`:${bpLine}:${col}`);
+			await gotoLine.press('Enter');
+			await waitHidden(gotoLine);
+			const hover = p.locator('.debug-hover-widget').first();
+			await runCommand(p, 'Debug: Show Hover');
+			await hover.waitFor({ state: 'visible', timeout: 15000 });
+			const hoverText = (await hover.innerText()).replace(/\s+/g, ' ').trim();
+			assert.equal(
+				Number(/(\d+)/.exec(hoverText)?.[1]),
+				watched / 2,
+				`hover of deepest: "${hoverText}", Watch: deepest * 2 = ${watched}`,
+			);
+			log(`hover: deepest = ${hoverText}; watch: deepest * 2 = ${watched}`);
+			await shot('03b-hover-watch-debug-console');
+			fs.copyFileSync(path.join(SHOTS, '03b-hover-watch-debug-console.png'), path.join(SHOTS, 'expressions.png'));
+			await p.mouse.move(5, 5);
+			await collapsePane(p, 'Watch');
+
+			// The Disassembly view (issue 15 item 1), scrolled up above all_ready: earlier code decodes as instructions.
+			const allReady = functionAddress(exe, 'all_ready', parentPid);
+			await runCommand(p, 'Open Disassembly View');
+			const dis = p.locator('.disassembly-view').first();
+			const disRows = dis.locator('.monaco-list-row');
+			await disRows.first().waitFor({ timeout: 30000 });
+			const disTexts = async (): Promise<string[]> => (await disRows.allInnerTexts()).map((x) => x.replace(/\s+/g, ' ').trim());
+			const addrOf = (row: string): bigint | null => {
+				const m = /0x([0-9a-f]{6,16})/i.exec(row);
+				return m ? BigInt(`0x${m[1]}`) : null;
+			};
+			const firstShown = async (): Promise<bigint> =>
+				(await disTexts()).map(addrOf).reduce<bigint>((a, b) => (b !== null && b < a ? b : a), 1n << 64n);
+			log(`disassembly opened: ${(await disTexts()).slice(0, 3).join(' | ')}`);
+			const box = await dis.boundingBox();
+			assert.ok(box, 'the disassembly view is on screen');
+			await p.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+			const ts = Date.now();
+			while ((await firstShown()) > allReady - 0x60n && Date.now() - ts < 30000) {
+				await p.mouse.wheel(0, -600);
+				await p.waitForTimeout(300);
+			}
+			const above = (await disTexts()).filter((r) => {
+				const a = addrOf(r);
+				return a !== null && a < allReady;
+			});
+			assert.ok(above.length >= 8, `rows above all_ready (0x${allReady.toString(16)}): ${(await disTexts()).join(' | ')}`);
+			const bad = above.filter((r) => /\?\?|\(bad\)/.test(r));
+			assert.deepEqual(bad, [], `instructions, not ?? rows, above all_ready: ${above.join(' | ')}`);
+			log(`disassembly scrolled up: ${above.length} rows before all_ready, e.g. ${above.slice(-3).join(' | ')}`);
+			await shot('03c-disassembly-scrolled');
+			await dis.screenshot({ path: path.join(SHOTS, 'disassembly-scrolled.png') });
+			await runCommand(p, 'View: Close All Editor Groups');
+			await runCommand(p, 'View: Hide Panel');
+
+			// The deep thread's whole stack, page by page (issue 15 item 3: no duplicated "Show N More Stack
+			// Frames" rows): park's libc frames on top and start_thread/clone3 at the bottom are two groups;
+			// recurse once per level, depth 0..deepest.
+			const deepest = watched / 2;
+			const stackRows = await wholeThreadStack(p, callStack, 'deep');
+			const groups = stackRows.filter((r) => /Show \d+ More Stack Frames/.test(r));
+			const recurse = stackRows.filter((r) => /^recurse\b/.test(r));
+			log(`deep's stack: ${stackRows.length} rows, ${recurse.length} recurse frames, groups: ${groups.join(' | ')}`);
+			assert.equal(recurse.length, deepest + 1, `recurse frames for depth 0..${deepest}: ${stackRows.join(' | ')}`);
+			// exactly: [libc's nanosleep frames] park recurse×(deepest+1) deep [start_thread, clone3]
+			const shape = stackRows.map((r) => (/More Stack Frames/.test(r) ? 'group' : (/^(\w+)/.exec(r)?.[1] ?? r)));
+			const want = ['group', 'park', ...Array<string>(deepest + 1).fill('recurse'), 'deep', 'group'];
+			assert.deepEqual(shape, want, `deep's stack, no duplicated rows: ${stackRows.join(' | ')}`);
+
 			// The Forkall: LWPs view: every LWP with its stack range; "deep" near overflow.
 			await collapsePane(p, 'Variables');
 			await collapsePane(p, 'Call Stack');
@@ -328,6 +443,28 @@ test(
 			const childPid = Number(/forked child (\d+)/.exec(await childSession.innerText())![1]);
 			debuggeePids.add(childPid);
 			log(`child session appeared: forked child ${childPid}`);
+			// It takes the focus (issue 15 item 3): its row expands by itself and the selected row is one of its own.
+			const childRow = callStack
+				.locator('.monaco-list-row', { has: p.locator('.session', { hasText: `forked child ${childPid}` }) })
+				.first();
+			const focusState = async (): Promise<string> => {
+				const sel = callStack.locator('.monaco-list-row.selected').first();
+				const selIndex = (await sel.count()) ? Number(await sel.getAttribute('data-index')) : -1;
+				const selText = (await sel.count()) ? (await sel.innerText()).replace(/\s+/g, ' ') : '';
+				return `expanded=${await childRow.getAttribute('aria-expanded')} child row #${await childRow.getAttribute('data-index')} selected #${selIndex} "${selText}"`;
+			};
+			const tf = Date.now();
+			let focused = false;
+			while (!focused && Date.now() - tf < 15000) {
+				const sel = callStack.locator('.monaco-list-row.selected').first();
+				focused =
+					(await childRow.getAttribute('aria-expanded')) === 'true' &&
+					(await sel.count()) > 0 &&
+					Number(await sel.getAttribute('data-index')) > Number(await childRow.getAttribute('data-index'));
+				if (!focused) await p.waitForTimeout(250);
+			}
+			assert.ok(focused, `the child session is focused and expanded: ${await focusState()}`);
+			log(`child session focused: ${await focusState()}`);
 			// The child's threads: rows whose tid is not the parent's.
 			const childTids = async (): Promise<number[]> =>
 				(await callStack.locator('.monaco-list-row .thread').allInnerTexts())
@@ -692,6 +829,68 @@ test(
 		}
 	},
 );
+
+/**
+ * Every row of one thread in the Call Stack (it renders only the rows in view: scroll through it, by the
+ * rows' data-index), after "Load More Stack Frames" until the thread's stack is all there.
+ */
+async function wholeThreadStack(p: Page, callStack: Locator, thread: string): Promise<string[]> {
+	const threadRow = callStack
+		.locator('.monaco-list-row', { has: p.locator('.thread', { hasText: new RegExp(`^\\s*${escapeRe(thread)} \\(\\d+\\)`) }) })
+		.first();
+	await threadRow.waitFor({ timeout: 30000 });
+	if ((await threadRow.getAttribute('aria-expanded')) !== 'true') await threadRow.locator('.monaco-tl-twistie').click();
+	const list = callStack.locator('.monaco-list').first();
+	const box = await list.boundingBox();
+	assert.ok(box, 'the Call Stack is on screen');
+	await p.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+	const collect = async (): Promise<Map<number, string>> => {
+		const seen = new Map<number, string>();
+		await p.mouse.wheel(0, -100000);
+		await p.waitForTimeout(200);
+		for (let i = 0; i < 200; i++) {
+			const before = seen.size;
+			for (const r of await callStack.locator('.monaco-list-row').all()) {
+				const idx = Number(await r.getAttribute('data-index'));
+				const thr = (await r.locator('.thread').count()) > 0;
+				seen.set(idx, `${thr ? 'THREAD ' : ''}${(await r.innerText()).replace(/\s+/g, ' ').trim()}`);
+			}
+			if (seen.size === before && i > 0) break;
+			await p.mouse.wheel(0, box.height / 2);
+			await p.waitForTimeout(150);
+		}
+		return seen;
+	};
+	const section = (all: Map<number, string>): string[] => {
+		const rows = [...all.entries()].sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+		const at = rows.findIndex((r) => new RegExp(`^THREAD ${escapeRe(thread)} \\(\\d+\\)`).test(r));
+		assert.ok(at >= 0, `the thread ${thread} row: ${rows.join(' | ')}`);
+		const end = rows.findIndex((r, i) => i > at && (r.startsWith('THREAD ') || /^\S+ \[child|forked child/.test(r)));
+		return rows.slice(at + 1, end < 0 ? undefined : end);
+	};
+	for (let page = 0; page < 20; page++) {
+		const rows = section(await collect());
+		if (!rows.some((r) => /Load More Stack Frames/.test(r))) return rows;
+		const more = callStack.locator('.monaco-list-row', { hasText: 'Load More Stack Frames' }).first();
+		await more.scrollIntoViewIfNeeded();
+		await more.click();
+		await p.waitForTimeout(500);
+	}
+	throw new Error(`${thread}: still "Load More Stack Frames" after 20 pages`);
+}
+
+/** A function's address in the running process: its ELF symbol (nm) + where the program is mapped. */
+function functionAddress(exe: string, name: string, pid: number): bigint {
+	const nm = execFileSync('nm', ['--defined-only', exe], { encoding: 'utf8' });
+	const sym = new RegExp(`^([0-9a-f]+) [tT] ${escapeRe(name)}$`, 'm').exec(nm);
+	assert.ok(sym, `nm: ${name} in ${exe}`);
+	const base = fs
+		.readFileSync(`/proc/${pid}/maps`, 'utf8')
+		.split('\n')
+		.find((l) => l.endsWith(exe) && / 00000000 /.test(l));
+	assert.ok(base, `${exe} mapped in ${pid}`);
+	return BigInt(`0x${base.split('-')[0]}`) + BigInt(`0x${sym[1]}`);
+}
 
 /** Drag the sash between the sidebar and the editor: the debug views get wide enough to read. */
 async function widenSidebar(p: Page, width: number): Promise<void> {

@@ -153,7 +153,44 @@ suite('launch of the demo, LWPs, Fork All Threads Here', () => {
 		assert.equal(items.filter((x) => String(x.item.description).includes('NEAR OVERFLOW')).length, 1, 'deep flagged again at 80%');
 	});
 
+	test('the LWP view freezes and thaws MANY threads at once (its selection): ❄ rows, "frozen", the Call Stack too', async () => {
+		const items = await treeItems();
+		const pick = ['spinner', 'sleeper'].map((n) => items.find((x) => String(x.item.label).endsWith(` ${n}`))!);
+		const tids = pick.map((x) => Number(String(x.item.label).split(' ')[0]));
+		// a multi-selection: VS Code passes the clicked row and every selected row
+		const frozen = await vscode.commands.executeCommand<number[] | undefined>(
+			'forkall.lwps.freeze',
+			pick[0]!.node,
+			pick.map((x) => x.node),
+		);
+		assert.deepEqual([...(frozen ?? [])].sort(), [...tids].sort(), 'the adapter: both frozen');
+		const rowsOf = async (): Promise<string[]> =>
+			(await treeItems()).map((x) => `${String(x.item.label)} | ${String(x.item.description)} | ${x.item.contextValue}`);
+		await waitFor('both rows frozen in the view', async () => {
+			const rows = await rowsOf();
+			return tids.every((t) => rows.some((r) => r.startsWith(`❄ ${t} `) && r.includes('| frozen · ') && r.endsWith('.frozen')));
+		});
+		const others = (await rowsOf()).filter((r) => r.startsWith('❄'));
+		assert.equal(others.length, 2, `only those two: ${others.join(' / ')}`);
+		const names = (await threads(s)).map((t) => t.name);
+		for (const t of tids)
+			assert.ok(
+				names.some((n) => n.startsWith('❄ ') && n.includes(`(${t})`)),
+				`Call Stack: ${names.join(', ')}`,
+			);
+		// Thaw Threads on the same selection
+		const left = await vscode.commands.executeCommand<number[] | undefined>(
+			'forkall.lwps.thaw',
+			pick[1]!.node,
+			pick.map((x) => x.node),
+		);
+		assert.deepEqual(left, [], 'the adapter: none frozen');
+		await waitFor('no frozen row', async () => !(await rowsOf()).some((r) => r.startsWith('❄')));
+	});
+
 	test('Fork All Threads Here (debug): the child session starts (parentSession set), stopped where the parent is, with the same threads', async () => {
+		const seenItems: string[] = [];
+		const sub = vscode.debug.onDidChangeActiveStackItem((it) => seenItems.push(it ? `${it.session.name}/${it.threadId}` : 'none'));
 		const before = startedSessions().length;
 		const r = (await vscode.commands.executeCommand('forkall.forkAllThreads', { mode: 'debug' })) as ForkCommandResult | undefined;
 		assert.ok(r, 'the command returned the fork result');
@@ -167,6 +204,19 @@ suite('launch of the demo, LWPs, Fork All Threads Here', () => {
 		assert.equal(child.parentSession?.id, s.id, 'its parentSession is the parent');
 		assert.equal(child.configuration.__forkallChild, r.child);
 		await stopped(child);
+		// it takes the focus from the parent (whose frame was focused): the Call Stack selects and expands it
+		await waitFor('the child session focused', () => vscode.debug.activeDebugSession?.id === child.id, 15000);
+		await waitFor(
+			'a thread of the child is the active stack item',
+			() => vscode.debug.activeStackItem?.session.id === child.id,
+			15000,
+		).catch((e: Error) => {
+			const it = vscode.debug.activeStackItem;
+			throw new Error(
+				`${e.message}; active stack item: ${it ? `${it.session.name} thread ${it.threadId}` : 'none'}; items seen: ${seenItems.join(', ')}`,
+			);
+		});
+		sub.dispose();
 		const tids = (await threads(child)).map((t) => t.id).sort();
 		assert.deepEqual(tids, r.threads.map((x) => x.childTid).sort(), 'the child session lists the child tids');
 		const p = procState(r.child);

@@ -28,7 +28,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import type { CheckpointResponseBody, RestoreCheckpointResponseBody } from '../../adapter/src/dap/custom';
+import type { CheckpointResponseBody, LwpsResponseBody, RestoreCheckpointResponseBody } from '../../adapter/src/dap/custom';
 import {
 	activated,
 	api,
@@ -39,7 +39,9 @@ import {
 	program,
 	removeAllBreakpoints,
 	requests,
+	sleep,
 	start,
+	startedSessions,
 	stopAll,
 	stopped,
 	threads,
@@ -155,6 +157,59 @@ suite('checkpoints', () => {
 		const deleted = await vscode.commands.executeCommand<boolean>('forkall.checkpoints.delete', view.getChildren()[0]);
 		assert.equal(deleted, true);
 		await waitFor('the view empty', () => view.rows().length === 0);
+	});
+
+	test("VS Code's Reverse Continue goes back to the checkpoint; a restore with keepCurrent keeps the process as a child session", async () => {
+		const s = await launch();
+		let ev = await stopped(s, 0);
+		const saved = await vscode.commands.executeCommand<CheckpointResponseBody | undefined>('forkall.saveCheckpoint', { note: 'one' });
+		assert.ok(saved, 'saved at step 1');
+		ev = await cont(s, 1, ev.body.threadId!);
+		ev = await cont(s, 2, ev.body.threadId!);
+		assert.equal(await stepOf(s, ev.body.threadId!), 3);
+
+		// the toolbar's Reverse Continue (VS Code shows it: supportsStepBack)
+		const before = requests(s, 'reverseContinue').length;
+		await vscode.commands.executeCommand('workbench.action.debug.reverseContinue');
+		await waitFor('VS Code sent reverseContinue', () => requests(s, 'reverseContinue').length > before);
+		ev = await stopped(s, 3);
+		assert.match(ev.body.description ?? '', new RegExp(`^Restored checkpoint ${saved.id} "one"`));
+		assert.equal(await stepOf(s, ev.body.threadId!), 1, 'Reverse Continue: step 1 again');
+		assert.equal((await threads(s)).length, 10);
+
+		// on to step 2, then Restore Checkpoint keeping the current process
+		ev = await cont(s, 4, ev.body.threadId!);
+		assert.equal(await stepOf(s, ev.body.threadId!), 2);
+		const kept = ((await s.customRequest('lwps')) as LwpsResponseBody).pid;
+		const keptTid = ev.body.threadId!;
+		const n = startedSessions().length;
+		const r = await vscode.commands.executeCommand<RestoreCheckpointResponseBody | undefined>('forkall.restoreCheckpoint', {
+			id: saved.id,
+			keepCurrent: true,
+		});
+		assert.ok(r, "the restore's answer");
+		assert.equal(requests<DebugProtocol.Request>(s, 'restoreCheckpoint').at(-1)?.arguments?.keepCurrent, true, 'keepCurrent sent');
+		ev = await stopped(s, 5);
+		assert.equal(await stepOf(s, ev.body.threadId!), 1, 'the session: step 1 again, in a new process');
+		assert.notEqual(r.pid, kept);
+		// the process debugged until now: alive, stopped at step 2, in a child session of its own
+		const child = await waitFor("the kept process's session", () =>
+			startedSessions()
+				.slice(n)
+				.find((x) => x.parentSession?.id === s.id && x.configuration.__forkallChild === kept),
+		);
+		assert.match(child.name, new RegExp(`process ${kept} \\(kept at the restore of checkpoint ${saved.id}\\)`));
+		const cs = await stopped(child, 0);
+		assert.equal(cs.body.description, 'Paused: kept at a restore');
+		assert.equal(procState(kept)?.threads, 10, 'the kept process has its 10 threads');
+		assert.ok(
+			(await threads(child)).some((t) => t.id === keptTid),
+			'the thread that stopped at step 2 is there',
+		);
+		assert.equal(await stepOf(child, keptTid), 2, 'the kept process is still at step 2');
+		// the session stays on the restored copy (the kept one does not take the focus)
+		await sleep(500);
+		assert.equal(vscode.debug.activeDebugSession?.id, s.id, 'the restored session keeps the focus');
 	});
 
 	test('"autoCheckpoint": 3 — the view lists the automatic checkpoints; VS Code\'s Step Back goes back a stop each time', async () => {

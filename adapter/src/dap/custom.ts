@@ -44,6 +44,8 @@ export interface LwpRow {
 	isMain: boolean;
 	/** A thread this fork child lost (its parent's tid; state as at the fork): nothing runs it. */
 	dead?: boolean;
+	/** Frozen (Freeze Thread): stays stopped while the others run. */
+	frozen?: boolean;
 }
 
 export interface LwpsResponseBody {
@@ -131,6 +133,8 @@ export interface AttachArguments extends DebugProtocol.AttachRequestArguments {
 	terminateChildren?: boolean;
 	/** Internal: the forked child was made by the program (followForks), not by Fork All Threads Here. */
 	__forkallFollowed?: boolean;
+	/** Internal: the process a checkpoint restore kept (restoreCheckpoint keepCurrent). */
+	__forkallKept?: boolean;
 	autoCheckpoint?: number;
 	checkpointSameTids?: boolean;
 	stepThreads?: 'all' | 'current';

@@ -113,7 +113,7 @@ interface FrameRef {
 type Start =
 	| { kind: 'launch'; stopAtEntry: boolean; entryBreakpoint: boolean }
 	| { kind: 'attach'; stopOnAttach: boolean }
-	| { kind: 'fork-child' }
+	| { kind: 'fork-child'; kept?: boolean }
 	/* a child the program forked (followForks): held before its first instruction; runs at configurationDone */
 	| { kind: 'followed-child' };
 
@@ -429,7 +429,7 @@ export class ForkallSession extends DebugSession {
 			const d = this.host.claimChild(Number(a.__forkallChild));
 			if (!d) throw errors.noPendingChild(Number(a.__forkallChild));
 			this.bind(d);
-			this.startPlan = a.__forkallFollowed ? { kind: 'followed-child' } : { kind: 'fork-child' };
+			this.startPlan = a.__forkallFollowed ? { kind: 'followed-child' } : { kind: 'fork-child', kept: !!a.__forkallKept };
 			this.terminateChildren = a.terminateChildren ?? true;
 			if (a.__forkallFollowed) await this.initSignals(d, undefined);
 			if (a.__forkallFollowed) await this.initFollow(d, a.followForks);
@@ -499,7 +499,7 @@ export class ForkallSession extends DebugSession {
 					else await d.resume();
 					break;
 				case 'fork-child':
-					await d.reportInitialStop('entry', d.pid, 'Paused: forked');
+					await d.reportInitialStop('entry', d.pid, start.kept ? 'Paused: kept at a restore' : 'Paused: forked');
 					break;
 				case 'followed-child':
 					await d.resume();
@@ -670,6 +670,7 @@ export class ForkallSession extends DebugSession {
 	private async lwpTableOf(d: Debuggee): Promise<LwpsResponseBody> {
 		const [snap, lost] = await Promise.all([d.threads(), d.forkInfo().catch(() => null)]);
 		const table = lwpTable(snap);
+		for (const r of table.lwps) if (d.isFrozen(r.tid)) r.frozen = true;
 		for (const t of lost?.deadThreads ?? []) {
 			table.lwps.push({
 				tid: t.tid,
@@ -1037,6 +1038,7 @@ export class ForkallSession extends DebugSession {
 		try {
 			const frozen = await d.freeze(a.threadId, a.frozen ?? true);
 			this.sendEvent(new InvalidatedEvent(['threads']));
+			void this.sendLwpsChanged('freeze');
 			return { frozen };
 		} catch (e) {
 			throw toDapError(e, 'freezeThread');
@@ -1175,7 +1177,7 @@ export class ForkallSession extends DebugSession {
 		if (old.state !== 'exited') {
 			if (a.keepCurrent) {
 				this.host.addPendingChild({ pid: old.pid, parentPid: d.pid, at: Date.now() });
-				this.startChildSession(old.pid, `process ${old.pid} (kept at the restore of checkpoint ${a.id})`);
+				this.startChildSession(old.pid, `process ${old.pid} (kept at the restore of checkpoint ${a.id})`, false, true);
 			} else {
 				await old.kill().catch(() => undefined);
 			}
@@ -1386,7 +1388,8 @@ export class ForkallSession extends DebugSession {
 	private async evaluate(a: DebugProtocol.EvaluateArguments): Promise<DebugProtocol.EvaluateResponse['body']> {
 		const d = this.requireDebuggee();
 		const text = a.expression.trim();
-		if (!text) throw errors.invalidArgument('evaluate: empty expression');
+		// (a hover on blank space: answered, not shown to the user as an error)
+		if (!text) throw new DapError(ErrorCode.InvalidArgument, 'evaluate: empty expression', a.context !== 'hover');
 		if (a.context === 'repl' || a.context === undefined) {
 			const out = await this.signalCommand(text);
 			if (out !== null) return { result: out, variablesReference: 0 };
@@ -1789,10 +1792,16 @@ export class ForkallSession extends DebugSession {
 	}
 
 	/** Ask the client for a session bound to a forked child (reverse request). */
-	private startChildSession(child: number, name = `forked child ${child}`, followed = false): void {
+	private startChildSession(child: number, name = `forked child ${child}`, followed = false, kept = false): void {
 		const args: DebugProtocol.StartDebuggingRequestArguments = {
 			request: 'attach',
-			configuration: { __forkallChild: child, name, ...(followed ? { __forkallFollowed: true } : {}) },
+			configuration: {
+				__forkallChild: child,
+				name,
+				...(followed ? { __forkallFollowed: true } : {}),
+				// the process a restore kept (keepCurrent), not a fork: the client need not focus it
+				...(kept ? { __forkallKept: true } : {}),
+			},
 		};
 		this.sendRequest('startDebugging', args, 10000, (r) => {
 			if (!r.success) {

@@ -269,6 +269,7 @@ export const REQUESTS = {
 		followForks: opt(lit('both', 'parent', 'child')),
 		terminateChildren: opt(bool()),
 		__forkallFollowed: opt(bool()),
+		__forkallKept: opt(bool()),
 		autoCheckpoint: opt(int(0, 1000)),
 		checkpointSameTids: opt(bool()),
 		stepThreads: opt(lit('all', 'current')),
