@@ -175,7 +175,7 @@ suite('checkpoints', () => {
 		ev = await stopped(s, 3);
 		assert.match(ev.body.description ?? '', new RegExp(`^Restored checkpoint ${saved.id} "one"`));
 		assert.equal(await stepOf(s, ev.body.threadId!), 1, 'Reverse Continue: step 1 again');
-		assert.equal((await threads(s)).length, 10);
+		assert.equal((await threads(s)).length, 11);
 
 		// on to step 2, then Restore Checkpoint keeping the current process
 		ev = await cont(s, 4, ev.body.threadId!);
@@ -201,7 +201,7 @@ suite('checkpoints', () => {
 		assert.match(child.name, new RegExp(`process ${kept} \\(kept at the restore of checkpoint ${saved.id}\\)`));
 		const cs = await stopped(child, 0);
 		assert.equal(cs.body.description, 'Paused: kept at a restore');
-		assert.equal(procState(kept)?.threads, 10, 'the kept process has its 10 threads');
+		assert.equal(procState(kept)?.threads, 11, 'the kept process has its 11 threads');
 		assert.ok(
 			(await threads(child)).some((t) => t.id === keptTid),
 			'the thread that stopped at step 2 is there',
