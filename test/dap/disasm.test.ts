@@ -2,7 +2,12 @@
  * The Disassembly view (issue 15 item 1): scrolling up from the first
  * instruction of a function shows the code before it as instructions (the
  * function before it gives the instruction boundary), and direct calls,
- * jumps and RIP-relative operands are named: `call 0x… <hit>`.
+ * jumps and RIP-relative operands are named: `call 0x… <hit>`, and a call
+ * into the PLT `call 0x… <usleep@plt>` (the stub has no symbol: it is named
+ * from the relocation of the GOT slot it jumps through).
+ *
+ * Negative control (run by hand, 2026-12-04): without the PLT names the
+ * call reads `<_init+80>` and the test fails.
  */
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -44,6 +49,13 @@ test('disassemble: scrolling up past a function start decodes the code before it
 			call.instruction,
 			/^call\s+0x[0-9a-f]+ <hit>$/,
 			`the call before the return address: ${JSON.stringify(around.map((i) => i.instruction))}`,
+		);
+
+		// main's next call goes through the PLT: named after the function its GOT slot is for
+		const after = await dis(dc, caller.instructionPointerReference!, 0, 6);
+		assert.ok(
+			after.some((i) => /^call\s+0x[0-9a-f]+ <usleep@plt>$/.test(i.instruction)),
+			`call … <usleep@plt> after the return address (not <_init+N>): ${JSON.stringify(after.map((i) => i.instruction))}`,
 		);
 
 		// hit's first instruction, then 24 instructions before it

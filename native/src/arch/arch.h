@@ -138,4 +138,14 @@ struct arch_insn {
  * instruction with a repeat prefix, an address-size prefix, EVEX…). */
 int arch_insn_decode(const uint8_t *code, size_t n, struct arch_insn *out);
 
+/* ---- PLT stubs (plt.c): naming "printf@plt" ---- */
+
+/* The GOT slot a PLT entry jumps through: the memory operand of its
+ * indirect jump (x86-64: jmp *disp32(%rip), after endbr64 and a bnd
+ * prefix) for the entry's code[0..n) at link-time address at. */
+bool arch_plt_slot(const uint8_t *code, size_t n, uint64_t at, uint64_t *slot);
+/* Does a relocation of this type fill such a slot with a symbol's address
+ * (x86-64: R_X86_64_JUMP_SLOT, R_X86_64_GLOB_DAT)? */
+bool arch_plt_reloc(uint32_t type);
+
 #endif

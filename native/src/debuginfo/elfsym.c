@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "base/log.h"
 
 struct object {
@@ -31,6 +32,11 @@ struct object {
 	size_t nsyms;
 	char *strs;
 	size_t strsz;
+	/* PLT stubs named "sym@plt", sorted (none has a symbol of its own) */
+	bool plt_loaded;
+	struct elfsym_func *plt;
+	size_t nplt;
+	char *pltstrs;
 };
 
 struct elfsyms {
@@ -93,6 +99,8 @@ void elfsyms_free(struct elfsyms *s)
 		free(o->syms);
 		free(o->name_off);
 		free(o->strs);
+		free(o->plt);
+		free(o->pltstrs);
 	}
 	free(s->objs);
 	free(s);
@@ -451,6 +459,157 @@ const char *elfsyms_describe(struct elfsyms *s, uint64_t addr, struct elfsym_fun
 		return o->path;
 	}
 	return NULL;
+}
+
+/* ---- PLT stubs: "printf@plt" ---- */
+
+/* Section `name` (via .shstrtab), or -1. */
+static int find_section_named(const struct elffile *f, const char *name)
+{
+	if (f->eh.e_shstrndx == SHN_UNDEF || f->eh.e_shstrndx >= f->eh.e_shnum)
+		return -1;
+	const Elf64_Shdr *str = &f->sh[f->eh.e_shstrndx];
+	size_t want = strlen(name) + 1;
+	char buf[32];
+	if (want > sizeof buf)
+		return -1;
+	for (int i = 0; i < f->eh.e_shnum; i++) {
+		uint32_t at = f->sh[i].sh_name;
+		if (at + want > str->sh_size || pread_all(f->fd, buf, want, str->sh_offset + at) < 0)
+			continue;
+		if (memcmp(buf, name, want) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* Every relocation that fills a PLT's GOT slot (arch_plt_reloc): slot ->
+ * .dynsym index, from every SHT_RELA section tied to .dynsym. */
+struct slot_sym {
+	uint64_t slot;
+	uint32_t sym;
+};
+
+static size_t read_slot_relocs(const struct elffile *f, struct slot_sym **out)
+{
+	*out = NULL;
+	size_t n = 0, cap = 0;
+	for (int i = 0; i < f->eh.e_shnum; i++) {
+		const Elf64_Shdr *sh = &f->sh[i];
+		if (sh->sh_type != SHT_RELA || sh->sh_entsize != sizeof(Elf64_Rela) || sh->sh_size > (64u << 20) ||
+		    sh->sh_link >= f->eh.e_shnum || f->sh[sh->sh_link].sh_type != SHT_DYNSYM)
+			continue;
+		size_t k = sh->sh_size / sizeof(Elf64_Rela);
+		Elf64_Rela *r = malloc(k ? k * sizeof *r : 1);
+		if (!r || pread_all(f->fd, r, k * sizeof *r, sh->sh_offset) < 0) {
+			free(r);
+			continue;
+		}
+		for (size_t j = 0; j < k; j++) {
+			if (!arch_plt_reloc((uint32_t)ELF64_R_TYPE(r[j].r_info)) || !ELF64_R_SYM(r[j].r_info))
+				continue;
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				struct slot_sym *v = realloc(*out, nc * sizeof *v);
+				if (!v)
+					break;
+				*out = v;
+				cap = nc;
+			}
+			(*out)[n++] = (struct slot_sym){ r[j].r_offset, (uint32_t)ELF64_R_SYM(r[j].r_info) };
+		}
+		free(r);
+	}
+	return n;
+}
+
+/* .plt, .plt.sec and .plt.got: each entry whose jump goes through a slot a
+ * relocation names gets "name@plt" (as objdump and gdb call them). */
+static void load_plt(struct elfsyms *s, struct object *o)
+{
+	if (o->plt_loaded)
+		return;
+	o->plt_loaded = true;
+	load_dynsym(s, o);
+	struct elffile f;
+	if (!o->ndyn || object_open(s, o, &f) < 0)
+		return;
+	struct slot_sym *rel = NULL;
+	size_t nrel = read_slot_relocs(&f, &rel);
+	static const char *const secs[] = { ".plt", ".plt.sec", ".plt.got" };
+	size_t cap = 0, strcap = 0, strsz = 0;
+	for (size_t si = 0; si < sizeof secs / sizeof *secs && nrel; si++) {
+		int idx = find_section_named(&f, secs[si]);
+		if (idx < 0 || f.sh[idx].sh_type != SHT_PROGBITS || f.sh[idx].sh_size > (16u << 20))
+			continue;
+		const Elf64_Shdr *sh = &f.sh[idx];
+		size_t ent = sh->sh_entsize >= 8 && sh->sh_entsize <= 32 ? sh->sh_entsize : 16;
+		uint8_t *code = malloc(sh->sh_size ? sh->sh_size : 1);
+		if (!code || pread_all(f.fd, code, sh->sh_size, sh->sh_offset) < 0) {
+			free(code);
+			continue;
+		}
+		for (uint64_t off = 0; off + ent <= sh->sh_size; off += ent) {
+			uint64_t slot;
+			if (!arch_plt_slot(code + off, ent, sh->sh_addr + off, &slot))
+				continue;
+			const struct slot_sym *hit = NULL;
+			for (size_t k = 0; k < nrel && !hit; k++)
+				if (rel[k].slot == slot)
+					hit = &rel[k];
+			if (!hit || hit->sym >= o->ndyn || o->dyn[hit->sym].st_name >= o->dynstrsz)
+				continue;
+			const char *nm = o->dynstr + o->dyn[hit->sym].st_name;
+			size_t len = strlen(nm) + sizeof "@plt";
+			if (o->nplt == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				struct elfsym_func *v = realloc(o->plt, nc * sizeof *v);
+				if (!v)
+					break;
+				o->plt = v;
+				cap = nc;
+			}
+			if (strsz + len > strcap) {
+				size_t nc = (strcap ? strcap * 2 : 4096) + len;
+				char *v = realloc(o->pltstrs, nc);
+				if (!v)
+					break;
+				o->pltstrs = v;
+				strcap = nc;
+			}
+			snprintf(o->pltstrs + strsz, len, "%s@plt", nm);
+			/* names as offsets until the buffer stops moving */
+			o->plt[o->nplt++] = (struct elfsym_func){ .addr = sh->sh_addr + off + o->bias,
+								  .size = ent,
+								  .name = (const char *)(uintptr_t)strsz,
+								  .bind = STB_GLOBAL };
+			strsz += len;
+		}
+		free(code);
+	}
+	for (size_t i = 0; i < o->nplt; i++)
+		o->plt[i].name = o->pltstrs + (uintptr_t)o->plt[i].name;
+	elfsym_sort(o->plt, o->nplt);
+	free(rel);
+	elf_close(&f);
+}
+
+bool elfsyms_plt_at(struct elfsyms *s, uint64_t addr, struct elfsym_func *fn)
+{
+	for (size_t i = s->n; i-- > 0;) {
+		struct object *o = &s->objs[i];
+		if (addr < o->start || addr >= o->end)
+			continue;
+		if (!o->has_inode)
+			return false;
+		load_plt(s, o);
+		const struct elfsym_func *y = elfsym_func_at(o->plt, o->nplt, addr);
+		if (!y)
+			return false;
+		*fn = *y;
+		return true;
+	}
+	return false;
 }
 
 void elfsyms_each_function(struct elfsyms *s, void (*fn)(const struct elfsym_func *f, void *arg), void *arg)

@@ -61,6 +61,11 @@ const struct elfsym_func *elfsym_func_at(const struct elfsym_func *v, size_t n, 
  * inside its size or it has none; fn->name NULL when there is none. */
 const char *elfsyms_describe(struct elfsyms *s, uint64_t addr, struct elfsym_func *fn);
 
+/* Is addr in a PLT stub (.plt, .plt.sec, .plt.got) of its object? Then
+ * *fn is the stub, named "printf@plt" after the symbol its GOT slot is
+ * relocated to (read from the file once per object). */
+bool elfsyms_plt_at(struct elfsyms *s, uint64_t addr, struct elfsym_func *fn);
+
 /* Call fn for every function symbol of every object (by object, then by
  * address). */
 void elfsyms_each_function(struct elfsyms *s, void (*fn)(const struct elfsym_func *f, void *arg), void *arg);

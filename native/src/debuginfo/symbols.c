@@ -551,6 +551,8 @@ static void copy_str(char *dst, size_t cap, const char *src)
 static void copy_sym_name(char *dst, size_t cap, const char *name)
 {
 	size_t n = strcspn(name, "@");
+	if (strcmp(name + n, "@plt") == 0)
+		n = strlen(name); /* a PLT stub's name (elfsyms_plt_at), not a version */
 	snprintf(dst, cap, "%.*s", (int)(n < cap ? n : cap - 1), name);
 }
 
@@ -664,6 +666,10 @@ int sym_describe(struct fk_symbols *s, uint64_t pc, bool adjust, struct sym_info
 			 DW->dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
 		const struct dwmod *m = dwmod_get(s, mod);
 		const struct elfsym_func *y = m ? dwmod_sym(m, at) : NULL;
+		struct elfsym_func plt;
+		struct elfsyms *elf = maps_load(s);
+		if (elf && elfsyms_plt_at(elf, at, &plt))
+			y = &plt; /* no symbol of its own: the one before (_init) would be named */
 		if (y) {
 			copy_sym_name(out->function, sizeof out->function, y->name);
 			out->offset = pc - y->addr;
@@ -685,6 +691,7 @@ int sym_describe(struct fk_symbols *s, uint64_t pc, bool adjust, struct sym_info
 	const char *path = elf ? elfsyms_describe(elf, at, &fn) : NULL;
 	if (!path)
 		return -1;
+	elfsyms_plt_at(elf, at, &fn);
 	copy_str(out->module, sizeof out->module, path);
 	if (fn.name) {
 		copy_sym_name(out->function, sizeof out->function, fn.name);
