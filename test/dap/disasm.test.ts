@@ -6,8 +6,12 @@
  * into the PLT `call 0x… <usleep@plt>` (the stub has no symbol: it is named
  * from the relocation of the GOT slot it jumps through).
  *
- * Negative control (run by hand, 2026-12-04): without the PLT names the
- * call reads `<_init+80>` and the test fails.
+ * RIP-relative operands that point at a global are named after its data
+ * symbol (`<usr2>`).
+ *
+ * Negative controls (run by hand, 2026-12-04): without the PLT names the
+ * call reads `<_init+80>`, without data symbols the operand `<_fini+N>`:
+ * the test fails.
  */
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -56,6 +60,11 @@ test('disassemble: scrolling up past a function start decodes the code before it
 		assert.ok(
 			after.some((i) => /^call\s+0x[0-9a-f]+ <usleep@plt>$/.test(i.instruction)),
 			`call … <usleep@plt> after the return address (not <_init+N>): ${JSON.stringify(after.map((i) => i.instruction))}`,
+		);
+		// and printf's argument, the global usr2, read RIP-relative: named after the data symbol
+		assert.ok(
+			after.some((i) => /^mov\s+esi, \[0x[0-9a-f]+\] <usr2>$/.test(i.instruction)),
+			`mov esi, [0x…] <usr2> (not <_fini+N>): ${JSON.stringify(after.map((i) => i.instruction))}`,
 		);
 
 		// hit's first instruction, then 24 instructions before it

@@ -52,6 +52,8 @@ struct dwmod {
 	Dwfl_Module *mod;
 	struct elfsym_func *syms; /* names in libdw's string table: valid while the module is */
 	size_t n;
+	struct elfsym_func *data; /* sized STT_OBJECT symbols (globals, statics), the same way */
+	size_t ndata;
 };
 
 struct fk_symbols {
@@ -134,8 +136,10 @@ static bool mem_u64(struct fk_symbols *s, uint64_t addr, uint64_t *out)
 
 static void dwmods_drop(struct fk_symbols *s)
 {
-	for (size_t i = 0; i < s->ndwmods; i++)
+	for (size_t i = 0; i < s->ndwmods; i++) {
 		free(s->dwmods[i].syms);
+		free(s->dwmods[i].data);
+	}
 	free(s->dwmods);
 	s->dwmods = NULL;
 	s->ndwmods = 0;
@@ -629,6 +633,7 @@ static struct dwmod *dwmod_get(struct fk_symbols *s, Dwfl_Module *mod)
 	int n = DW->dwfl_module_getsymtab(mod);
 	if (n <= 1 || !(m->syms = malloc((size_t)n * sizeof *m->syms)))
 		return m;
+	m->data = malloc((size_t)n * sizeof *m->data); /* NULL: data not named */
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
 		Dwarf_Addr addr, bias;
@@ -636,16 +641,18 @@ static struct dwmod *dwmod_get(struct fk_symbols *s, Dwfl_Module *mod)
 		Elf *elf;
 		const char *nm = DW->dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
 		int type = ELF64_ST_TYPE(sym.st_info);
-		if (!nm || !*nm || (type != STT_FUNC && type != STT_GNU_IFUNC) || shndx == SHN_UNDEF ||
-		    shndx == (GElf_Word)-1 || addr == 0)
+		if (!nm || !*nm || shndx == SHN_UNDEF || shndx == (GElf_Word)-1 || addr == 0)
 			continue;
-		m->syms[m->n].addr = addr;
-		m->syms[m->n].size = sym.st_size;
-		m->syms[m->n].name = nm;
-		m->syms[m->n].bind = (unsigned char)ELF64_ST_BIND(sym.st_info);
-		m->n++;
+		struct elfsym_func y = {
+			.addr = addr, .size = sym.st_size, .name = nm, .bind = (unsigned char)ELF64_ST_BIND(sym.st_info)
+		};
+		if (type == STT_FUNC || type == STT_GNU_IFUNC)
+			m->syms[m->n++] = y;
+		else if (type == STT_OBJECT && sym.st_size && m->data)
+			m->data[m->ndata++] = y;
 	}
 	elfsym_sort(m->syms, m->n);
+	elfsym_sort(m->data, m->ndata);
 	return m;
 }
 
@@ -670,6 +677,8 @@ int sym_describe(struct fk_symbols *s, uint64_t pc, bool adjust, struct sym_info
 		struct elfsyms *elf = maps_load(s);
 		if (elf && elfsyms_plt_at(elf, at, &plt))
 			y = &plt; /* no symbol of its own: the one before (_init) would be named */
+		else if (m && m->ndata && elfsym_func_at(m->data, m->ndata, at))
+			y = elfsym_func_at(m->data, m->ndata, at); /* a global or static: "counter+4" */
 		if (y) {
 			copy_sym_name(out->function, sizeof out->function, y->name);
 			out->offset = pc - y->addr;
