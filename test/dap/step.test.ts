@@ -322,7 +322,8 @@ test('a signal that does not stop (SIGALRM) is delivered during next, which goes
 /*
  * Per-thread run control (DAP singleThread, issue 13): the same scene as
  * above — a breakpoint in worker_tick, which the workers reach every 2 ms —
- * but the step and the continue move one thread only. Negative control:
+ * but the step and the continue move one thread only; a data breakpoint on
+ * the workers' counter (ticks) sees no write during the step. Negative control:
  * without singleThread the same next ends at the workers' breakpoint (the
  * test above).
  */
@@ -336,12 +337,22 @@ test('singleThread: next over a 300 ms call leaves the other threads stopped; co
 			(await s.dc.stackTraceRequest({ threadId: tid, levels: 1 })).body.stackFrames[0].instructionPointerReference;
 		const workerPcs = await Promise.all(before.map(pcOf));
 
+		// a data breakpoint on the counter every worker writes: it must not change during the step
+		const ticksNow = async () => (await s.dc.evaluateRequest({ expression: 'ticks', context: 'watch' })).body.result;
+		const info = await s.dc.dataBreakpointInfoRequest({ name: 'ticks' });
+		assert.ok(info.body.dataId, `ticks can be watched: ${info.body.description}`);
+		const set = await s.dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId, accessType: 'write' }] });
+		assert.equal(set.body.breakpoints[0].verified, true);
+		const ticks0 = await ticksNow();
+
 		const stopped = s.dc.next('stopped', 20000);
 		await s.dc.nextRequest({ threadId: s.tid, singleThread: true });
 		const ev = (await stopped) as DebugProtocol.StoppedEvent;
-		assert.equal(ev.body.reason, 'step', 'no worker ran into its breakpoint during the 300 ms');
+		assert.equal(ev.body.reason, 'step', 'no worker ran into its breakpoint or wrote the watched counter during the 300 ms');
 		assert.equal((await at(s)).line, line('AFTER_SLOW'));
 		assert.deepEqual(await Promise.all(before.map(pcOf)), workerPcs, 'every worker where it was');
+		assert.equal(await ticksNow(), ticks0, 'the watched counter did not change');
+		await s.dc.setDataBreakpointsRequest({ breakpoints: [] });
 
 		// one worker alone: it reaches worker_tick; main stays at AFTER_SLOW
 		const w = before[0];
