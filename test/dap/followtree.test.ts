@@ -210,6 +210,74 @@ test('exec from a worker thread: a breakpoint set before, in the new program, be
 	}
 });
 
+/** The session's n-th stopped event (1-based; the events are collected from its start: none is missed). */
+async function stopNumber(s: Session, n: number, ms = 20000): Promise<DebugProtocol.StoppedEvent> {
+	const t0 = Date.now();
+	while (s.stops.length < n) {
+		if (Date.now() - t0 > ms) throw new Error(`no stop #${n} after ${ms} ms (stops: ${JSON.stringify(s.stops.map((x) => x.body))})`);
+		await new Promise((r) => setTimeout(r, 20));
+	}
+	return s.stops[n - 1];
+}
+
+test('data breakpoints and fork children: the parent\'s dataId watches a child session ("both", as VS Code sends it); "child" carries it over', async () => {
+	for (const mode of ['both', 'child'] as const) {
+		const server = await DapServer.start();
+		const parent = await server.client();
+		const sessions: Session[] = [];
+		try {
+			const ps = await launch(parent, ['fork', '1'], [], { stopAtEntry: true, followForks: mode });
+			const entry = await stopNumber(ps, 1);
+			const info = await parent.dataBreakpointInfoRequest({ name: 'sink' });
+			const dataId = info.body.dataId;
+			assert.ok(dataId, `sink can be watched: ${info.body.description}`);
+			const set = await parent.setDataBreakpointsRequest({ breakpoints: [{ dataId, accessType: 'write' }] });
+			assert.equal(set.body.breakpoints[0].verified, true);
+			await parent.continueRequest({ threadId: entry.body.threadId! });
+			let s = ps;
+			if (mode === 'both') {
+				// VS Code sends every data breakpoint to a new session while it configures it
+				const c = await childSession(server, parent, async (dc) => {
+					const r = await dc.setDataBreakpointsRequest({ breakpoints: [{ dataId, accessType: 'write' }] });
+					assert.equal(r.body.breakpoints[0].verified, true, "the parent's dataId is valid in the child (same addresses)");
+				});
+				sessions.push(c.s);
+				s = c.s;
+			}
+			const stop = await stopNumber(s, mode === 'both' ? 1 : 2);
+			assert.equal(stop.body.reason, 'data breakpoint', `${mode}: ${JSON.stringify(s.stops.map((x) => x.body))}`);
+			assert.match(stop.body.description ?? '', /sink/);
+			const st = await s.dc.stackTraceRequest({ threadId: stop.body.threadId!, levels: 1 });
+			assert.equal(st.body.stackFrames[0].name, 'child_work', `${mode}: the write in child_work`);
+			if (mode === 'child') assert.match(ps.console, /\[following child \d+/);
+			await s.dc.continueRequest({ threadId: stop.body.threadId! });
+			if (mode === 'both') {
+				assert.equal((await s.exited).body.exitCode, 7);
+				// the parent's own write of sink (in parent_done): its watch is its own
+				const pstop = await stopNumber(ps, 2);
+				assert.equal(pstop.body.reason, 'data breakpoint');
+				const pst = await parent.stackTraceRequest({ threadId: pstop.body.threadId!, levels: 1 });
+				assert.equal(pst.body.stackFrames[0].name, 'parent_done');
+				await parent.continueRequest({ threadId: pstop.body.threadId! });
+				assert.equal((await ps.exited).body.exitCode, 0);
+			} else {
+				// the parent was detached (its watch cleared: its own write in parent_done does not kill it)
+				assert.equal((await ps.exited).body.exitCode, 7, 'the session followed the child to its end');
+				for (let i = 0; i < 250 && !/^child 0 exited 7$/m.test(ps.stdout); i++) await new Promise((r) => setTimeout(r, 20));
+				assert.match(
+					ps.stdout,
+					/^child 0 exited 7$/m,
+					'the detached parent saw its child end (its own write of sink did not kill it)',
+				);
+			}
+		} finally {
+			for (const x of sessions) await x.dc.stop();
+			await parent.stop();
+			await server.stop();
+		}
+	}
+});
+
 test('nested fork ("both"): the grandchild gets a session of its own (from the child\'s session) and stops at its breakpoint', async () => {
 	const server = await DapServer.start();
 	const parent = await server.client();

@@ -128,8 +128,6 @@ export class ForkallSession extends DebugSession {
 	private exceptionFilters: string[] = EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.filter);
 	/** Ending the program ends the children followed in child sessions too (launch.json "terminateChildren"). */
 	private terminateChildren = true;
-	/** dataBreakpointInfo's answers: dataId → what the user picked ("counter (8 bytes at 0x…)") */
-	private readonly dataNames = new Map<string, { what: string; show?: (b: Buffer) => string }>();
 	/** This session launched the program (a followed child ends like it: killed on disconnect). */
 	private launched = false;
 	/** launch.json "stepThreads": "current" steps the stepping thread alone (gdb's scheduler-locking step) */
@@ -849,7 +847,7 @@ export class ForkallSession extends DebugSession {
 	}
 
 	private dataAnswer(dataId: string, what: string, show?: (b: Buffer) => string): DebugProtocol.DataBreakpointInfoResponse['body'] {
-		this.dataNames.set(dataId, { what, ...(show ? { show } : {}) });
+		this.host.dataNames.set(dataId, { what, ...(show ? { show } : {}) });
 		return { dataId, description: what, accessTypes: ['write', 'readWrite'], canPersist: false };
 	}
 
@@ -870,7 +868,7 @@ export class ForkallSession extends DebugSession {
 				out.push({ verified: false, message: 'x86-64 cannot watch reads alone: use "read or write"' });
 				continue;
 			}
-			const named = this.dataNames.get(b.dataId);
+			const named = this.host.dataNames.get(b.dataId);
 			const what = named?.what ?? `${m[2]} bytes at ${m[1]}`;
 			const inUse = d.breakpoints.all().filter((x) => x.kind === 'data' && x.verified);
 			if (inUse.length >= 4) {

@@ -273,14 +273,31 @@ export class BreakpointTable {
 	}
 
 	/**
-	 * A followed fork child takes over the breakpoints of its parent (a
-	 * copy of its memory, so the same addresses): the same logical
-	 * breakpoints, ids included, each inserted again here.
+	 * A followed fork child (or a restored checkpoint) takes over the
+	 * breakpoints of its parent (a copy of its memory, so the same
+	 * addresses): the same logical breakpoints, ids included, each
+	 * inserted again here — data breakpoints too (a fork does not copy
+	 * debug registers: they are set again in the child's threads).
 	 */
 	async copyFrom(other: BreakpointTable): Promise<Breakpoint[]> {
 		const out: Breakpoint[] = [];
 		for (const b of other.all()) {
-			if (b.kind === 'internal' || b.kind === 'data') continue; // a fork does not copy debug registers
+			if (b.kind === 'internal') continue;
+			if (b.kind === 'data') {
+				if (!b.data || !b.verified) continue;
+				const bp: Breakpoint = { ...b, addresses: [], verified: false, hits: 0, data: { ...b.data } };
+				try {
+					await this.tracer.request('watch', { pid: this.pid, addr: hexArg(b.data.addr), len: b.data.len, rw: b.data.rw });
+					bp.addresses.push(b.data.addr);
+					bp.verified = true;
+				} catch (e) {
+					bp.message = (e as Error).message;
+				}
+				this.bps.set(bp.id, bp);
+				this.nextId = Math.max(this.nextId, bp.id + 1);
+				out.push(bp);
+				continue;
+			}
 			const bp: Breakpoint = { ...b, addresses: [], verified: false, hits: 0 };
 			await this.placeNoting(bp, b.addresses);
 			this.bps.set(bp.id, bp);

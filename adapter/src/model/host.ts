@@ -25,6 +25,13 @@ export interface NativeFeatures {
 }
 
 export class DebugHost {
+	/**
+	 * dataBreakpointInfo's answers, dataId → what the user picked
+	 * ("counter (8 bytes at 0x…)") and how to show its bytes: for every
+	 * session of this adapter, so that a fork child's session, to which
+	 * VS Code sends the parent's data breakpoints, names them too.
+	 */
+	readonly dataNames = new Map<string, { what: string; show?: (b: Buffer) => string }>();
 	private tracerInstance: Tracer | null = null;
 	private readonly debuggees = new Map<number, Debuggee>();
 	private readonly pending = new Map<number, PendingChild>();
