@@ -450,6 +450,47 @@ int attach_settle(struct fk_tracer *tr, struct proc *p, int timeout_ms, struct f
 		       "process %d: threads keep stopping inside clone() (64 rounds)", (int)pid);
 }
 
+/* An all-stop stop of l: the event out; the others are stopped from the
+ * main loop. */
+static void report_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
+{
+	fk_gregs r;
+	uint64_t pc = 0, addr = l->bp_hit ? l->bp_addr : l->watch_hit ? p->watches[l->watch_hit - 1].addr : 0;
+	bool have_pc = arch_get_gregs(l->tid, &r) == 0;
+	if (have_pc)
+		pc = arch_pc(&r);
+	ev_stopped(tr, p->pid, l->tid,
+		   l->bp_hit	  ? EV_STOPPED_REASON_BREAKPOINT
+		   : l->watch_hit ? EV_STOPPED_REASON_WATCHPOINT
+				  : EV_STOPPED_REASON_SIGNAL,
+		   l->bp_hit || l->watch_hit ? 0 : l->stop_sig, have_pc ? &pc : NULL,
+		   l->bp_hit || l->watch_hit ? &addr : NULL);
+	l->hit_reported = true;
+	p->want_running = false;
+	p->stop_all_pending = true;
+	p->cond_pass = false; /* threads at a false condition stay: the next resume passes them */
+	p->step_over_pending = false;
+}
+
+/* A thread that hit one of our breakpoints while another's stop was being
+ * reported (stopped, its hit never sent): resuming everything would step
+ * it over and lose the hit. It is reported instead (gdb's pending event),
+ * unless its breakpoint is gone or its compiled condition is false. */
+static bool report_pending_hit(struct fk_tracer *tr, struct proc *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct lwp *l = &p->lwps[i];
+		if (l->state != LWP_STOPPED || !l->bp_hit || l->hit_reported || l->frozen || l->exiting ||
+		    l->stop != STOP_SIGNAL || !bp_at(p, l->bp_addr))
+			continue;
+		if (p->bpcond_test && p->bpcond_test(p, l->tid, l->bp_addr) == 0)
+			continue; /* false: passed with the others */
+		report_stop(tr, p, l);
+		return true;
+	}
+	return false;
+}
+
 int attach_resume_lwp(struct proc *p, struct lwp *l)
 {
 	if (l->state != LWP_STOPPED || l->vfork_child)
@@ -475,6 +516,8 @@ int attach_resume_lwp(struct proc *p, struct lwp *l)
 void attach_resume_all(struct fk_tracer *tr, struct proc *p)
 {
 	pid_t pid = p->pid;
+	if (p->session && report_pending_hit(tr, p))
+		return;
 	/* threads waiting at a false compiled condition (hooks.c passes them
 	 * alone): a resume of everything steps them over like any other */
 	p->cond_pass = false;
@@ -659,21 +702,7 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 			break;
 		}
 		/* All-stop: report it, stop the others from the main loop. */
-		fk_gregs r;
-		uint64_t pc = 0, addr = l->bp_hit ? l->bp_addr : l->watch_hit ? p->watches[l->watch_hit - 1].addr : 0;
-		bool have_pc = arch_get_gregs(l->tid, &r) == 0;
-		if (have_pc)
-			pc = arch_pc(&r);
-		ev_stopped(tr, p->pid, l->tid,
-			   l->bp_hit	  ? EV_STOPPED_REASON_BREAKPOINT
-			   : l->watch_hit ? EV_STOPPED_REASON_WATCHPOINT
-					  : EV_STOPPED_REASON_SIGNAL,
-			   l->bp_hit || l->watch_hit ? 0 : l->stop_sig, have_pc ? &pc : NULL,
-			   l->bp_hit || l->watch_hit ? &addr : NULL);
-		p->want_running = false;
-		p->stop_all_pending = true;
-		p->cond_pass = false; /* threads at a false condition stay: the next resume passes them */
-		p->step_over_pending = false;
+		report_stop(tr, p, l);
 		break;
 	}
 	}

@@ -136,6 +136,7 @@ bool bp_check_hit(struct proc *p, struct lwp *l)
 		return false;
 	l->pending_sig = 0;
 	l->bp_hit = true;
+	l->hit_reported = false;
 	l->bp_addr = addr;
 	return true;
 }
