@@ -483,8 +483,10 @@ static bool report_pending_hit(struct fk_tracer *tr, struct proc *p)
 		if (l->state != LWP_STOPPED || !l->bp_hit || l->hit_reported || l->frozen || l->exiting ||
 		    l->stop != STOP_SIGNAL || !bp_at(p, l->bp_addr))
 			continue;
-		if (p->bpcond_test && p->bpcond_test(p, l->tid, l->bp_addr) == 0)
-			continue; /* false: passed with the others */
+		if (p->bpcond_test && p->bpcond_test(p, l->tid, l->bp_addr) == 0) {
+			l->hit_reported = true; /* false: passed with the others, evaluated once */
+			continue;
+		}
 		report_stop(tr, p, l);
 		return true;
 	}
@@ -678,6 +680,7 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 			/* its compiled condition is false: passed from the main
 			 * loop (bp_cond_pass), no event */
 			l->cond_false = true;
+			l->hit_reported = true; /* decided: a later resume passes it, never reports it */
 			p->cond_pass = true;
 			p->step_over_pending = true;
 			break;
