@@ -39,6 +39,7 @@ interface Worker {
 
 interface Run {
 	dc: DapClient;
+	pid: number;
 	stdout: () => string;
 	bpId: number;
 }
@@ -70,26 +71,27 @@ async function launch(bp: Omit<DebugProtocol.SourceBreakpoint, 'line'> = {}, end
 		'launch',
 	);
 	await initialized;
+	const pid = (await dc.threadsRequest()).body.threads[0].id;
 	const r = await dc.setBreakpointsRequest({
 		source: { path: SRC },
 		breakpoints: [{ line: HIT, ...bp }, ...(end ? [{ line: END }] : [])],
 	});
 	for (const b of r.body.breakpoints) assert.equal(b.verified, true, JSON.stringify(r.body));
 	await dc.configurationDoneRequest();
-	return { dc, stdout: () => out, bpId: r.body.breakpoints[0].id! };
+	return { dc, pid, stdout: () => out, bpId: r.body.breakpoints[0].id! };
 }
 
 /**
- * Continue every stop until the exit: each stop must be a breakpoint stop
- * at #HIT (or main's at #END, where `atEnd` runs). The threads of the #HIT
- * stops, and the exit code.
+ * From the session's stop #from on, continue every stop until the exit:
+ * each stop must be a breakpoint stop at #HIT (or main's at #END, where
+ * `atEnd` runs). The threads of the #HIT stops, and the exit code.
  */
-async function toExit(run: Run, atEnd?: () => Promise<void>): Promise<{ tids: number[]; exitCode: number | undefined }> {
+async function toExit(run: Run, atEnd?: () => Promise<void>, from = 1): Promise<{ tids: number[]; exitCode: number | undefined }> {
 	const tids: number[] = [];
 	let ends = 0;
-	const { exitCode } = await run.dc.continueToExit(1, async (ev) => {
+	const { exitCode } = await run.dc.continueToExit(from, async (ev) => {
 		assert.equal(ev.body.reason, 'breakpoint', JSON.stringify(ev.body));
-		const top = (await run.dc.stackTraceRequest({ threadId: ev.body.threadId!, levels: 1 })).body.stackFrames[0];
+		const top = await topOf(run, ev.body.threadId!);
 		if (atEnd && top.line === END) {
 			ends++;
 			await atEnd();
@@ -100,6 +102,43 @@ async function toExit(run: Run, atEnd?: () => Promise<void>): Promise<{ tids: nu
 	});
 	if (atEnd) assert.equal(ends, 1, 'one stop at #END');
 	return { tids, exitCode };
+}
+
+async function topOf(run: Run, tid: number): Promise<DebugProtocol.StackFrame> {
+	return (await run.dc.stackTraceRequest({ threadId: tid, levels: 1 })).body.stackFrames[0];
+}
+
+/**
+ * Continue from breakpoint stop to breakpoint stop (their threads go to
+ * `hits`) until one where other threads sit at #HIT too: threads whose hit
+ * is pending (or that are about to hit). That stop and those threads.
+ */
+async function stopWithPending(run: Run, hits: number[]): Promise<{ stop: DebugProtocol.StoppedEvent; waiting: number[] }> {
+	for (let n = 1; n <= N * ROUNDS; n++) {
+		const stop = await run.dc.stopNumber(n);
+		assert.equal(stop.body.reason, 'breakpoint', JSON.stringify(stop.body));
+		hits.push(stop.body.threadId!);
+		const waiting: number[] = [];
+		for (const t of (await run.dc.threadsRequest()).body.threads) {
+			if (t.id === stop.body.threadId) continue;
+			const top = await topOf(run, t.id);
+			if (top.name === 'hit' && top.line === HIT) waiting.push(t.id);
+		}
+		if (waiting.length) return { stop, waiting };
+		await run.dc.continueRequest({ threadId: stop.body.threadId! });
+	}
+	assert.fail(`no stop with another thread at #HIT in ${N * ROUNDS} stops: the race never happened`);
+}
+
+/** The rest of the run from the last stop: every worker's hit reported exactly once in all (hits so far included), then exit code 0. */
+async function finish(run: Run, hits: number[]): Promise<void> {
+	const last = run.dc.stops().length;
+	await run.dc.continueRequest({ threadId: run.dc.stops()[last - 1].body.threadId! });
+	const rest = await toExit(run, undefined, last + 1);
+	assert.equal(rest.exitCode, 0, run.stdout());
+	const ws = workers(run.stdout());
+	assert.equal(ws.length, N * ROUNDS, run.stdout());
+	assert.deepEqual(sorted([...hits, ...rest.tids]), sorted(ws.map((w) => w.tid)), "every worker's hit reported, once");
 }
 
 test(`${N} threads racing to one breakpoint, ${ROUNDS} rounds: every hit stops once, on its own thread`, async () => {
@@ -152,6 +191,140 @@ test('a condition the tracer compiles (k % 2 == 0) over racing hits: exactly the
 			[true, 0, (N * ROUNDS) / 2, (N * ROUNDS) / 2],
 			`every hit evaluated natively, once: ${JSON.stringify(s)}`,
 		);
+	} finally {
+		await run.dc.stop().catch(() => undefined);
+	}
+});
+
+// ---- the other ways a thread with a pending hit could run ----
+
+test('continue with singleThread of a thread whose hit is pending: its hit is reported, it does not run past it', async () => {
+	const run = await launch();
+	try {
+		const hits: number[] = [];
+		const { waiting } = await stopWithPending(run, hits);
+		const b = waiting[0];
+		const next = run.dc.stopNumber(run.dc.stops().length + 1, 5000);
+		await run.dc.continueRequest({ threadId: b, singleThread: true });
+		const st = await next;
+		assert.deepEqual([st.body.reason, st.body.threadId], ['breakpoint', b], JSON.stringify(st.body));
+		assert.equal((await topOf(run, b)).line, HIT);
+		hits.push(b);
+		await finish(run, hits);
+	} finally {
+		await run.dc.stop().catch(() => undefined);
+	}
+});
+
+test("stepOut of one thread while another's hit is pending: the step ends with that hit", async () => {
+	const run = await launch();
+	try {
+		const hits: number[] = [];
+		const { stop, waiting } = await stopWithPending(run, hits);
+		const next = run.dc.stopNumber(run.dc.stops().length + 1, 5000);
+		await run.dc.stepOutRequest({ threadId: stop.body.threadId! });
+		const st = await next;
+		assert.equal(st.body.reason, 'breakpoint', JSON.stringify(st.body));
+		assert.ok(waiting.includes(st.body.threadId!), `a waiting thread's hit (${waiting.join(' ')}): ${JSON.stringify(st.body)}`);
+		hits.push(st.body.threadId!);
+		await finish(run, hits);
+	} finally {
+		await run.dc.stop().catch(() => undefined);
+	}
+});
+
+test('next of the thread whose hit is pending: its hit is reported first, where it is', async () => {
+	const run = await launch();
+	try {
+		const hits: number[] = [];
+		const { waiting } = await stopWithPending(run, hits);
+		const b = waiting[0];
+		const next = run.dc.stopNumber(run.dc.stops().length + 1, 5000);
+		await run.dc.nextRequest({ threadId: b });
+		const st = await next;
+		assert.deepEqual([st.body.reason, st.body.threadId], ['breakpoint', b], JSON.stringify(st.body));
+		assert.equal((await topOf(run, b)).line, HIT, 'it did not move');
+		hits.push(b);
+		await finish(run, hits);
+	} finally {
+		await run.dc.stop().catch(() => undefined);
+	}
+});
+
+test('threads frozen while their hits are pending: not reported while frozen (a step of another leaves them too); thawed, reported at the next continues', async () => {
+	const run = await launch();
+	try {
+		const hits: number[] = [];
+		const { stop, waiting } = await stopWithPending(run, hits);
+		for (const w of waiting) await run.dc.customRequest('freezeThread', { threadId: w });
+		// a step that runs every thread (stepOut) leaves the frozen ones and their hits alone
+		const stepped = run.dc.stopNumber(hits.length + 1, 5000);
+		await run.dc.stepOutRequest({ threadId: stop.body.threadId! });
+		const st0 = await stepped;
+		let tid = stop.body.threadId!;
+		if (st0.body.reason === 'breakpoint') {
+			// a worker of the round that had not hit yet did now (all run during stepOut): it ends the step
+			assert.ok(!waiting.includes(st0.body.threadId!) && !hits.includes(st0.body.threadId!), JSON.stringify(st0.body));
+			hits.push((tid = st0.body.threadId!));
+		} else {
+			assert.deepEqual([st0.body.reason, st0.body.threadId], ['step', tid], JSON.stringify(st0.body));
+		}
+		for (const w of waiting) assert.equal((await topOf(run, w)).line, HIT, `frozen ${w} did not move`);
+		// every other worker of their round stops once; then main waits for them in pthread_join
+		const round = await run.dc.until(
+			() => {
+				const ws = workers(run.stdout());
+				const me = ws.find((w) => w.tid === waiting[0]);
+				return me && ws.filter((w) => w.round === me.round).length === N ? me.round : undefined;
+			},
+			5000,
+			() => `the round printed:\n${run.stdout()}`,
+		);
+		const others = workers(run.stdout())
+			.filter((w) => w.round === round && !waiting.includes(w.tid) && !hits.includes(w.tid))
+			.map((w) => w.tid);
+		let n = run.dc.stops().length; // the step's stop included
+		while (others.length) {
+			const next = run.dc.stopNumber(++n, 5000);
+			await run.dc.continueRequest({ threadId: tid });
+			const st = await next.catch(async (e) => {
+				await run.dc.pauseRequest({ threadId: run.pid });
+				await new Promise((r) => setTimeout(r, 500));
+				const dump: string[] = [];
+				for (const t of (await run.dc.threadsRequest()).body.threads) {
+					const fr = (await run.dc.stackTraceRequest({ threadId: t.id, levels: 3 })).body.stackFrames;
+					dump.push(`${t.name}: ${fr.map((f) => `${f.name}:${f.line}`).join(' < ')}`);
+				}
+				throw new Error(
+					`${(e as Error).message}\nothers ${others.join(' ')} waiting ${waiting.join(' ')} hits ${hits.join(' ')}\n${dump.join('\n')}\n${run.stdout()}`,
+				);
+			});
+			assert.equal(st.body.reason, 'breakpoint', JSON.stringify(st.body));
+			assert.ok(
+				others.includes(st.body.threadId!),
+				`a hit of another worker of the round, not of frozen ${waiting.join(' ')}: ${st.body.threadId}`,
+			);
+			others.splice(others.indexOf(st.body.threadId!), 1);
+			hits.push((tid = st.body.threadId!));
+		}
+		// nothing left to run but main's join: pause, thaw, continue
+		await run.dc.continueRequest({ threadId: tid });
+		await new Promise((r) => setTimeout(r, 300));
+		assert.equal(run.dc.stops().length, n, 'no stop while they are frozen');
+		const paused = run.dc.stopNumber(++n);
+		await run.dc.pauseRequest({ threadId: run.pid });
+		assert.equal((await paused).body.reason, 'pause');
+		for (const w of waiting) await run.dc.customRequest('freezeThread', { threadId: w, frozen: false });
+		tid = run.pid;
+		for (const _ of waiting) {
+			const next = run.dc.stopNumber(++n, 5000);
+			await run.dc.continueRequest({ threadId: tid });
+			const st = await next;
+			assert.equal(st.body.reason, 'breakpoint', JSON.stringify(st.body));
+			assert.ok(waiting.includes(st.body.threadId!) && !hits.includes(st.body.threadId!), `a thawed one's hit: ${st.body.threadId}`);
+			hits.push((tid = st.body.threadId!));
+		}
+		await finish(run, hits);
 	} finally {
 		await run.dc.stop().catch(() => undefined);
 	}
