@@ -198,58 +198,46 @@ test('a condition the tracer compiles (k % 2 == 0) over racing hits: exactly the
 
 // ---- the other ways a thread with a pending hit could run ----
 
-test('continue with singleThread of a thread whose hit is pending: its hit is reported, it does not run past it', async () => {
-	const run = await launch();
-	try {
-		const hits: number[] = [];
-		const { waiting } = await stopWithPending(run, hits);
-		const b = waiting[0];
-		const next = run.dc.stopNumber(run.dc.stops().length + 1, 5000);
-		await run.dc.continueRequest({ threadId: b, singleThread: true });
-		const st = await next;
-		assert.deepEqual([st.body.reason, st.body.threadId], ['breakpoint', b], JSON.stringify(st.body));
-		assert.equal((await topOf(run, b)).line, HIT);
-		hits.push(b);
-		await finish(run, hits);
-	} finally {
-		await run.dc.stop().catch(() => undefined);
-	}
-});
-
-test("stepOut of one thread while another's hit is pending: the step ends with that hit", async () => {
+/**
+ * At a stop with pending hits, `how` makes something run (and says whose
+ * hit must come of it): the next stop is that hit, at #HIT (the thread did
+ * not move past it); then the rest of the run (every hit once).
+ */
+async function resumeWithPending(how: (run: Run, stop: DebugProtocol.StoppedEvent, waiting: number[]) => Promise<number[]>): Promise<void> {
 	const run = await launch();
 	try {
 		const hits: number[] = [];
 		const { stop, waiting } = await stopWithPending(run, hits);
 		const next = run.dc.stopNumber(run.dc.stops().length + 1, 5000);
-		await run.dc.stepOutRequest({ threadId: stop.body.threadId! });
+		const whose = await how(run, stop, waiting);
 		const st = await next;
 		assert.equal(st.body.reason, 'breakpoint', JSON.stringify(st.body));
-		assert.ok(waiting.includes(st.body.threadId!), `a waiting thread's hit (${waiting.join(' ')}): ${JSON.stringify(st.body)}`);
+		assert.ok(whose.includes(st.body.threadId!), `the hit of ${whose.join(' or ')}: ${JSON.stringify(st.body)}`);
+		assert.equal((await topOf(run, st.body.threadId!)).line, HIT, 'at its breakpoint still');
 		hits.push(st.body.threadId!);
 		await finish(run, hits);
 	} finally {
 		await run.dc.stop().catch(() => undefined);
 	}
-});
+}
 
-test('next of the thread whose hit is pending: its hit is reported first, where it is', async () => {
-	const run = await launch();
-	try {
-		const hits: number[] = [];
-		const { waiting } = await stopWithPending(run, hits);
-		const b = waiting[0];
-		const next = run.dc.stopNumber(run.dc.stops().length + 1, 5000);
-		await run.dc.nextRequest({ threadId: b });
-		const st = await next;
-		assert.deepEqual([st.body.reason, st.body.threadId], ['breakpoint', b], JSON.stringify(st.body));
-		assert.equal((await topOf(run, b)).line, HIT, 'it did not move');
-		hits.push(b);
-		await finish(run, hits);
-	} finally {
-		await run.dc.stop().catch(() => undefined);
-	}
-});
+test('continue with singleThread of a thread whose hit is pending: its hit is reported, it does not run past it', () =>
+	resumeWithPending(async (run, _stop, waiting) => {
+		await run.dc.continueRequest({ threadId: waiting[0], singleThread: true });
+		return [waiting[0]];
+	}));
+
+test("stepOut of one thread while another's hit is pending: the step ends with that hit", () =>
+	resumeWithPending(async (run, stop, waiting) => {
+		await run.dc.stepOutRequest({ threadId: stop.body.threadId! });
+		return waiting;
+	}));
+
+test('next of the thread whose hit is pending: its hit is reported first, where it is', () =>
+	resumeWithPending(async (run, _stop, waiting) => {
+		await run.dc.nextRequest({ threadId: waiting[0] });
+		return [waiting[0]];
+	}));
 
 test('threads frozen while their hits are pending: not reported while frozen (a step of another leaves them too); thawed, reported at the next continues', async () => {
 	const run = await launch();
