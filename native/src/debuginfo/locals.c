@@ -77,11 +77,16 @@ static void function_json(struct jw *w, Dwarf_Die *fn)
 	jw_null(w);
 }
 
-int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
-		const struct sym_regs *regs, struct jw *w, struct fk_err *err)
+/* The scopes of frames[index] for op (locals, frameVars): 1 with *c,
+ * *scopes (free it) and *fi (dwframe_open); 0 when the frame has no
+ * variables to show (the answer written: none, and why); -1 for a bad
+ * frame. */
+static int open_frame(const char *op, struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
+		      const struct sym_regs *regs, struct dwframe *c, Dwarf_Die **scopes, int *fi, struct jw *w,
+		      struct fk_err *err)
 {
 	if (!s || !frames || !regs || index < 0 || index >= n)
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "locals", "bad frame %d of %d", index, n);
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, op, "bad frame %d of %d", index, n);
 	char note[256];
 	Dwfl *dwfl = sym_dwfl(s);
 	if (!dwfl) {
@@ -89,13 +94,23 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 		no_vars(w, NULL, note);
 		return 0;
 	}
-	struct dwframe c = { .s = s, .pid = pid, .dwfl = dwfl, .regs = regs, .values = { .s = s, .pid = pid } };
-	Dwarf_Die *scopes;
-	int fi;
-	if (dwframe_open(&c, frames, n, index, &scopes, &fi, note, sizeof note)) {
+	*c = (struct dwframe){ .s = s, .pid = pid, .dwfl = dwfl, .regs = regs, .values = { .s = s, .pid = pid } };
+	if (dwframe_open(c, frames, n, index, scopes, fi, note, sizeof note)) {
 		no_vars(w, NULL, note);
 		return 0;
 	}
+	return 1;
+}
+
+int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
+		const struct sym_regs *regs, struct jw *w, struct fk_err *err)
+{
+	struct dwframe c;
+	Dwarf_Die *scopes;
+	int fi;
+	int rc = open_frame("locals", s, pid, frames, n, index, regs, &c, &scopes, &fi, w, err);
+	if (rc <= 0)
+		return rc;
 	struct lvar *vars = NULL;
 	size_t nv = 0, cap = 0;
 	for (int i = 0; i <= fi; i++)
@@ -166,22 +181,12 @@ static void places_of_scope(struct dwframe *c, Dwarf_Die *scope, struct jw *w)
 int frame_vars_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
 		    const struct sym_regs *regs, struct jw *w, struct fk_err *err)
 {
-	if (!s || !frames || !regs || index < 0 || index >= n)
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "frameVars", "bad frame %d of %d", index, n);
-	char note[256];
-	Dwfl *dwfl = sym_dwfl(s);
-	if (!dwfl) {
-		snprintf(note, sizeof note, "no DWARF reader: %s", sym_note(s) ? sym_note(s) : "libdw is not in use");
-		no_vars(w, NULL, note);
-		return 0;
-	}
-	struct dwframe c = { .s = s, .pid = pid, .dwfl = dwfl, .regs = regs, .values = { .s = s, .pid = pid } };
+	struct dwframe c;
 	Dwarf_Die *scopes;
 	int fi;
-	if (dwframe_open(&c, frames, n, index, &scopes, &fi, note, sizeof note)) {
-		no_vars(w, NULL, note);
-		return 0;
-	}
+	int rc = open_frame("frameVars", s, pid, frames, n, index, regs, &c, &scopes, &fi, w, err);
+	if (rc <= 0)
+		return rc;
 	function_json(w, &scopes[fi]);
 	jw_key(w, "variables");
 	jw_arr_begin(w);
