@@ -171,27 +171,58 @@ export function spawnFixture<T = any>(name: string, args: string[] = [], opts: S
 
 export function spawnProgram<T = any>(file: string, args: string[], opts: SpawnOptions = {}, label = file): Promise<Fixture<T>> {
 	const cp = track(spawn(file, args, { detached: false, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env }));
+	if (cp.pid === undefined) return new Promise((_resolve, reject) => cp.once('error', (e) => reject(e)));
+	const fx = new Fixture<T>(label, cp);
+	cp.stderr!.setEncoding('utf8').on('data', (d: string) => {
+		if (fx.stderr.length < 65536) fx.stderr += d;
+	});
+	return untilReady(cp, args, {
+		label,
+		timeoutMs: opts.readyTimeoutMs ?? 30000,
+		stderr: () => fx.stderr,
+		kill: () => void fx.kill(),
+		ready: (jsonLine) => {
+			fx.truth = jsonLine === null ? (undefined as T) : (JSON.parse(jsonLine) as T);
+			return fx;
+		},
+		line: (line) => {
+			const p = parseProgress(line);
+			if (p) fx.onProgress(p);
+		},
+		exit: (code, signal) => fx.onExit(code, signal),
+	});
+}
+
+export interface ReadyWatch<R> {
+	/* names the process in errors (with its args) */
+	label: string;
+	timeoutMs: number;
+	/* what it wrote to stderr so far (for errors) */
+	stderr(): string;
+	/* no READY within timeoutMs */
+	kill(): void;
+	/* at READY, with the last line before it that starts with "{" (null: none); a throw rejects ("bad JSON line") */
+	ready(jsonLine: string | null): R;
+	/* each stdout line after READY */
+	line(line: string): void;
+	exit(code: number | null, signal: NodeJS.Signals | null): void;
+}
+
+/* Read a started fixture's stdout for its whole life (so it never blocks on
+ * a full pipe): resolves with w.ready(its JSON line) at its "READY" line;
+ * rejects when it exits first or prints no READY within w.timeoutMs. */
+export function untilReady<R>(cp: ChildProcess, args: string[], w: ReadyWatch<R>): Promise<R> {
 	return new Promise((resolve, reject) => {
-		if (cp.pid === undefined) {
-			cp.once('error', (e) => reject(e));
-			return;
-		}
-		const fx = new Fixture<T>(label, cp);
 		let buf = '';
 		let ready = false;
 		let jsonLine: string | null = null;
 		const timer = setTimeout(() => {
 			if (!ready) {
-				void fx.kill();
-				reject(new Error(`${label} ${args.join(' ')}: no READY within ${opts.readyTimeoutMs ?? 30000} ms; stderr: ${fx.stderr}`));
+				w.kill();
+				reject(new Error(`${w.label} ${args.join(' ')}: no READY within ${w.timeoutMs} ms; stderr: ${w.stderr()}`));
 			}
-		}, opts.readyTimeoutMs ?? 30000);
-		cp.stdout!.setEncoding('utf8');
-		cp.stderr!.setEncoding('utf8');
-		cp.stderr!.on('data', (d: string) => {
-			if (fx.stderr.length < 65536) fx.stderr += d;
-		});
-		cp.stdout!.on('data', (d: string) => {
+		}, w.timeoutMs);
+		cp.stdout!.setEncoding('utf8').on('data', (d: string) => {
 			buf += d;
 			let nl: number;
 			while ((nl = buf.indexOf('\n')) >= 0) {
@@ -203,24 +234,22 @@ export function spawnProgram<T = any>(file: string, args: string[], opts: SpawnO
 						ready = true;
 						clearTimeout(timer);
 						try {
-							fx.truth = jsonLine === null ? (undefined as T) : (JSON.parse(jsonLine) as T);
+							resolve(w.ready(jsonLine));
 						} catch (e) {
-							reject(new Error(`${label}: bad JSON line: ${(e as Error).message}`));
+							reject(new Error(`${w.label}: bad JSON line: ${(e as Error).message}`));
 							return;
 						}
-						resolve(fx);
 					}
-				} else {
-					const p = parseProgress(line);
-					if (p) fx.onProgress(p);
-				}
+				} else w.line(line);
 			}
 		});
 		cp.once('exit', (code, signal) => {
 			clearTimeout(timer);
-			fx.onExit(code, signal);
+			w.exit(code, signal);
 			if (!ready)
-				reject(new Error(`${label} ${args.join(' ')} exited before READY (code ${code}, signal ${signal}); stderr: ${fx.stderr}`));
+				reject(
+					new Error(`${w.label} ${args.join(' ')} exited before READY (code ${code}, signal ${signal}); stderr: ${w.stderr()}`),
+				);
 		});
 	});
 }
