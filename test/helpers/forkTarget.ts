@@ -7,7 +7,7 @@
  * child only while its /proc start time is the one recorded. */
 import { spawn, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import { Fixture, parseProgress, sleep, track, untilReady } from './procs';
+import { eachLine, Fixture, sleep, track, untilReady } from './procs';
 import { fixturePath } from './paths';
 
 export interface ChildLine {
@@ -169,7 +169,6 @@ export class ForkTarget<T = any> {
 	readonly reaped = new Map<number, number>();
 	/* every REAPED line in order (pids repeat once pid_max wraps: 32768 here) */
 	readonly reapedLog: number[] = [];
-	stderr = '';
 	/* parent progress (PROGRESS lines carry no pid: only the parent prints them) */
 	readonly fx: Fixture;
 	private waiters: LineWaiter[] = [];
@@ -180,6 +179,11 @@ export class ForkTarget<T = any> {
 	) {
 		this.reaperPid = proc.pid!;
 		this.fx = new Fixture(label, proc);
+	}
+
+	/* what the reaper and the target wrote to stderr, but the REAPED lines */
+	get stderr(): string {
+		return this.fx.stderr;
 	}
 
 	/** @internal */
@@ -319,37 +323,25 @@ export function spawnReaped<T = any>(file: string, args: string[], opts: SpawnRe
 	if (cp.pid === undefined) return new Promise((_resolve, reject) => cp.once('error', (e) => reject(e)));
 	const t = new ForkTarget<T>(label, cp);
 	targets.add(t);
-	let ebuf = '';
-	cp.stderr!.setEncoding('utf8').on('data', (d: string) => {
-		ebuf += d;
-		let nl: number;
-		while ((nl = ebuf.indexOf('\n')) >= 0) {
-			const line = ebuf.slice(0, nl);
-			ebuf = ebuf.slice(nl + 1);
-			const m = /^REAPED (\d+) (-?\d+)$/.exec(line);
-			if (m) {
-				t.reaped.set(Number(m[1]), Number(m[2]));
-				t.reapedLog.push(Number(m[1]));
-			} else if (t.stderr.length < 65536) t.stderr += line + '\n';
-		}
+	eachLine(cp.stderr!, (line) => {
+		const m = /^REAPED (\d+) (-?\d+)$/.exec(line);
+		if (m) {
+			t.reaped.set(Number(m[1]), Number(m[2]));
+			t.reapedLog.push(Number(m[1]));
+		} else if (t.fx.stderr.length < 65536) t.fx.stderr += line + '\n';
 	});
-	return untilReady(cp, args, {
-		label,
-		timeoutMs: opts.readyTimeoutMs ?? 60000,
-		stderr: () => t.stderr,
-		kill: () => void t.stop(),
-		ready: (jsonLine) => {
+	return untilReady(
+		t.fx,
+		args,
+		opts.readyTimeoutMs ?? 60000,
+		() => void t.stop(),
+		(jsonLine) => {
 			t.truth = JSON.parse(jsonLine ?? 'null') as T;
 			t.pid = (t.truth as any)?.pid ?? 0;
 			return t;
 		},
-		line: (line) => {
-			const p = parseProgress(line);
-			if (p) t.fx.onProgress(p);
-			else t.onLine(line);
-		},
-		exit: (code, signal) => t.fx.onExit(code, signal),
-	});
+		(line) => t.onLine(line),
+	);
 }
 
 export function spawnForkcheck(args: string[], opts: SpawnReapedOptions = {}): Promise<ForkTarget> {

@@ -4,6 +4,7 @@
  * Test files call `after(killAll)` (node:test); a process 'exit' hook is the
  * last resort. Processes are only ever killed by the pid we started. */
 import { spawn, ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { fixturePath } from './paths';
 
 const live = new Set<ChildProcess>();
@@ -176,80 +177,76 @@ export function spawnProgram<T = any>(file: string, args: string[], opts: SpawnO
 	cp.stderr!.setEncoding('utf8').on('data', (d: string) => {
 		if (fx.stderr.length < 65536) fx.stderr += d;
 	});
-	return untilReady(cp, args, {
-		label,
-		timeoutMs: opts.readyTimeoutMs ?? 30000,
-		stderr: () => fx.stderr,
-		kill: () => void fx.kill(),
-		ready: (jsonLine) => {
+	return untilReady(
+		fx,
+		args,
+		opts.readyTimeoutMs ?? 30000,
+		() => void fx.kill(),
+		(jsonLine) => {
 			fx.truth = jsonLine === null ? (undefined as T) : (JSON.parse(jsonLine) as T);
 			return fx;
 		},
-		line: (line) => {
-			const p = parseProgress(line);
-			if (p) fx.onProgress(p);
-		},
-		exit: (code, signal) => fx.onExit(code, signal),
+	);
+}
+
+/* Call f with each whole line (without its newline) of a stream, read as UTF-8. */
+export function eachLine(stream: Readable, f: (line: string) => void): void {
+	let buf = '';
+	stream.setEncoding('utf8').on('data', (d: string) => {
+		buf += d;
+		let nl: number;
+		while ((nl = buf.indexOf('\n')) >= 0) {
+			const line = buf.slice(0, nl);
+			buf = buf.slice(nl + 1);
+			f(line);
+		}
 	});
 }
 
-export interface ReadyWatch<R> {
-	/* names the process in errors (with its args) */
-	label: string;
-	timeoutMs: number;
-	/* what it wrote to stderr so far (for errors) */
-	stderr(): string;
-	/* no READY within timeoutMs */
-	kill(): void;
-	/* at READY, with the last line before it that starts with "{" (null: none); a throw rejects ("bad JSON line") */
-	ready(jsonLine: string | null): R;
-	/* each stdout line after READY */
-	line(line: string): void;
-	exit(code: number | null, signal: NodeJS.Signals | null): void;
-}
-
 /* Read a started fixture's stdout for its whole life (so it never blocks on
- * a full pipe): resolves with w.ready(its JSON line) at its "READY" line;
- * rejects when it exits first or prints no READY within w.timeoutMs. */
-export function untilReady<R>(cp: ChildProcess, args: string[], w: ReadyWatch<R>): Promise<R> {
+ * a full pipe): resolves with ready(the last line before "READY" that starts
+ * with "{", or null) at READY — a throw there rejects ("bad JSON line");
+ * rejects when it exits first or prints no READY within timeoutMs (kill() is
+ * called then). After READY, PROGRESS lines go to fx, the others to other.
+ * Its stderr, for the errors, is fx.stderr. */
+export function untilReady<R>(
+	fx: Fixture,
+	args: string[],
+	timeoutMs: number,
+	kill: () => void,
+	ready: (jsonLine: string | null) => R,
+	other: (line: string) => void = () => undefined,
+): Promise<R> {
+	const what = `${fx.name} ${args.join(' ')}`;
 	return new Promise((resolve, reject) => {
-		let buf = '';
-		let ready = false;
+		let seen = false;
 		let jsonLine: string | null = null;
 		const timer = setTimeout(() => {
-			if (!ready) {
-				w.kill();
-				reject(new Error(`${w.label} ${args.join(' ')}: no READY within ${w.timeoutMs} ms; stderr: ${w.stderr()}`));
+			if (!seen) {
+				kill();
+				reject(new Error(`${what}: no READY within ${timeoutMs} ms; stderr: ${fx.stderr}`));
 			}
-		}, w.timeoutMs);
-		cp.stdout!.setEncoding('utf8').on('data', (d: string) => {
-			buf += d;
-			let nl: number;
-			while ((nl = buf.indexOf('\n')) >= 0) {
-				const line = buf.slice(0, nl);
-				buf = buf.slice(nl + 1);
-				if (!ready) {
-					if (line.startsWith('{')) jsonLine = line;
-					else if (line === 'READY') {
-						ready = true;
-						clearTimeout(timer);
-						try {
-							resolve(w.ready(jsonLine));
-						} catch (e) {
-							reject(new Error(`${w.label}: bad JSON line: ${(e as Error).message}`));
-							return;
-						}
-					}
-				} else w.line(line);
+		}, timeoutMs);
+		eachLine(fx.proc.stdout!, (line) => {
+			if (seen) {
+				const p = parseProgress(line);
+				if (p) fx.onProgress(p);
+				else other(line);
+			} else if (line.startsWith('{')) jsonLine = line;
+			else if (line === 'READY') {
+				seen = true;
+				clearTimeout(timer);
+				try {
+					resolve(ready(jsonLine));
+				} catch (e) {
+					reject(new Error(`${fx.name}: bad JSON line: ${(e as Error).message}`));
+				}
 			}
 		});
-		cp.once('exit', (code, signal) => {
+		fx.proc.once('exit', (code, signal) => {
 			clearTimeout(timer);
-			w.exit(code, signal);
-			if (!ready)
-				reject(
-					new Error(`${w.label} ${args.join(' ')} exited before READY (code ${code}, signal ${signal}); stderr: ${w.stderr()}`),
-				);
+			fx.onExit(code, signal);
+			if (!seen) reject(new Error(`${what} exited before READY (code ${code}, signal ${signal}); stderr: ${fx.stderr}`));
 		});
 	});
 }
