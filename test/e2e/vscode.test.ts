@@ -107,17 +107,45 @@ async function shot(name: string): Promise<void> {
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Run a command by its exact palette title (Enter would take the top-ranked row). */
-async function runCommand(p: Page, title: string): Promise<void> {
+/** Type `text` into the Command Palette and click the row labelled exactly `label` (Enter would take the top-ranked row). */
+async function pickInPalette(p: Page, text: string, label: string): Promise<void> {
 	await p.keyboard.press('Control+Shift+P');
 	const input = p.locator('.quick-input-widget .quick-input-box input');
 	await input.waitFor({ state: 'visible' });
-	await input.fill('>' + title);
+	await input.fill(text);
 	const row = p
 		.locator('.quick-input-widget .monaco-list-row')
-		.filter({ has: p.locator('.label-name', { hasText: new RegExp(`^${escapeRe(title)}$`) }) })
+		.filter({ has: p.locator('.label-name', { hasText: new RegExp(`^${escapeRe(label)}$`) }) })
 		.first();
 	await row.click({ timeout: 15000 });
+}
+
+/** A breakpoint on the line of `marker` in threads-demo.c: quick open "file:line", then F9. Returns the line. */
+async function breakAtMarker(p: Page, marker: string): Promise<number> {
+	const line = markerLine(path.join(WS, 'threads-demo.c'), marker);
+	await p.keyboard.press('Control+P');
+	const qi = p.locator('.quick-input-widget .quick-input-box input');
+	await qi.waitFor({ state: 'visible' });
+	await qi.fill(`threads-demo.c:${line}`);
+	await p.locator('.quick-input-widget .monaco-list-row', { hasText: 'threads-demo.c' }).first().waitFor();
+	await p.keyboard.press('Enter');
+	await waitHidden(qi);
+	await p.locator('.monaco-editor .view-lines').first().waitFor();
+	await p.waitForTimeout(500);
+	await p.keyboard.press('F9');
+	await p.locator('.monaco-editor .codicon-debug-breakpoint').first().waitFor({ timeout: 15000 });
+	return line;
+}
+
+/** Run a command by its exact palette title. */
+async function runCommand(p: Page, title: string): Promise<void> {
+	await pickInPalette(p, '>' + title, title);
+}
+
+/** Start a launch configuration of the workspace by its name ("debug <name>" in the palette). */
+async function startConfig(p: Page, name: string): Promise<void> {
+	await pickInPalette(p, `debug ${name}`, name);
+	log(`started "${name}"`);
 }
 
 async function waitHidden(l: Locator, timeout = 15000): Promise<void> {
@@ -166,6 +194,29 @@ function e2eTest(title: string, timeout: number, verdict: (ok: boolean) => strin
 			log(verdict(ok));
 		}
 	});
+}
+
+/**
+ * The start of a test after the first: the workspace and the Run and Debug view open (when the first test did not get
+ * that far), no session the tests before left, only the source editor (the stack picture, the memory view closed).
+ * Returns the Call Stack.
+ */
+async function afterEarlierTests(p: Page): Promise<Locator> {
+	if (!workbenchUp) {
+		await p.goto(`${server!.url}/?folder=${encodeURIComponent(WS)}`);
+		await p.locator('.explorer-folders-view .monaco-list-row', { hasText: 'threads-demo.c' }).waitFor({ timeout: 60000 });
+		await widenSidebar(p, 640);
+		await p.keyboard.press('Control+Shift+D');
+		await p.locator('.start-debug-action-item-label', { hasText: CONFIG_NAME }).waitFor({ timeout: 60000 });
+	}
+	const callStack = p.locator('.debug-call-stack');
+	// sessions a failed test left
+	for (let i = 0; i < 3 && (await callStack.locator('.monaco-list-row').count()); i++) {
+		await runCommand(p, 'Debug: Stop');
+		await p.waitForTimeout(1000);
+	}
+	await runCommand(p, 'View: Close All Editor Groups');
+	return callStack;
 }
 
 before(async () => {
@@ -226,18 +277,7 @@ e2eTest(
 		await shot('01-workbench');
 
 		// Breakpoint on the #BP line: quick open "file:line", then F9.
-		const bpLine = markerLine(path.join(WS, 'threads-demo.c'), '// #BP');
-		await p.keyboard.press('Control+P');
-		const qi = p.locator('.quick-input-widget .quick-input-box input');
-		await qi.waitFor({ state: 'visible' });
-		await qi.fill(`threads-demo.c:${bpLine}`);
-		await p.locator('.quick-input-widget .monaco-list-row', { hasText: 'threads-demo.c' }).first().waitFor();
-		await p.keyboard.press('Enter');
-		await waitHidden(qi);
-		await p.locator('.monaco-editor .view-lines').first().waitFor();
-		await p.waitForTimeout(500);
-		await p.keyboard.press('F9');
-		await p.locator('.monaco-editor .codicon-debug-breakpoint').first().waitFor({ timeout: 15000 });
+		const bpLine = await breakAtMarker(p, '// #BP');
 		log(`breakpoint set at threads-demo.c:${bpLine}`);
 
 		// Run and Debug: wait until our launch configuration is offered (debugger contributions loaded).
@@ -569,38 +609,14 @@ e2eTest(
 	(ok) => (ok ? 'E2E fork deadlock PASSED' : 'E2E fork deadlock FAILED'),
 	async (p) => {
 		const exe = path.join(WS, 'build', 'threads-demo');
-		if (!workbenchUp) {
-			// the first test did not get this far: open the workspace here
-			await p.goto(`${server!.url}/?folder=${encodeURIComponent(WS)}`);
-			await p.locator('.explorer-folders-view .monaco-list-row', { hasText: 'threads-demo.c' }).waitFor({ timeout: 60000 });
-			await widenSidebar(p, 640);
-			await p.keyboard.press('Control+Shift+D');
-			await p.locator('.start-debug-action-item-label', { hasText: CONFIG_NAME }).waitFor({ timeout: 60000 });
-		}
-		const callStack = p.locator('.debug-call-stack');
-		// sessions a failed first test left
-		for (let i = 0; i < 3 && (await callStack.locator('.monaco-list-row').count()); i++) {
-			await runCommand(p, 'Debug: Stop');
-			await p.waitForTimeout(1000);
-		}
-		// Only the source editor: close what the first test left open (the stack picture, the memory view).
-		await runCommand(p, 'View: Close All Editor Groups');
+		const callStack = await afterEarlierTests(p);
 		// The Call Stack gets the sidebar, wide enough for the deadlock's description.
 		await widenSidebar(p, 900);
 		for (const pane of ['Variables', 'Watch', 'Breakpoints', 'Forkall: LWPs']) await collapsePane(p, pane);
 		await expandPane(p, 'Call Stack');
 
 		// Start "Forkall: threads-demo (fork deadlock)": logger holds log_lock while main forks.
-		await p.keyboard.press('Control+Shift+P');
-		const qi = p.locator('.quick-input-widget .quick-input-box input');
-		await qi.waitFor({ state: 'visible' });
-		await qi.fill(`debug ${FORK_CONFIG_NAME}`);
-		await p
-			.locator('.quick-input-widget .monaco-list-row')
-			.filter({ has: p.locator('.label-name', { hasText: new RegExp(`^${escapeRe(FORK_CONFIG_NAME)}$`) }) })
-			.first()
-			.click({ timeout: 15000 });
-		log(`started "${FORK_CONFIG_NAME}"`);
+		await startConfig(p, FORK_CONFIG_NAME);
 
 		// The child's session appears and stops on the deadlock; its Call Stack lists the threads it lost.
 		const childSession = callStack.locator('.monaco-list-row .session', { hasText: /\[child \d+\]/ }).first();
@@ -672,46 +688,16 @@ e2eTest(
 	(ok) => (ok ? 'E2E checkpoints PASSED' : 'E2E checkpoints FAILED'),
 	async (p) => {
 		const exe = path.join(WS, 'build', 'threads-demo');
-		if (!workbenchUp) {
-			await p.goto(`${server!.url}/?folder=${encodeURIComponent(WS)}`);
-			await p.locator('.explorer-folders-view .monaco-list-row', { hasText: 'threads-demo.c' }).waitFor({ timeout: 60000 });
-			await p.keyboard.press('Control+Shift+D');
-			await p.locator('.start-debug-action-item-label', { hasText: CONFIG_NAME }).waitFor({ timeout: 60000 });
-		}
-		const callStack = p.locator('.debug-call-stack');
-		for (let i = 0; i < 3 && (await callStack.locator('.monaco-list-row').count()); i++) {
-			await runCommand(p, 'Debug: Stop');
-			await p.waitForTimeout(1000);
-		}
-		await runCommand(p, 'View: Close All Editor Groups');
+		const callStack = await afterEarlierTests(p);
 		await widenSidebar(p, 760);
 
 		// Breakpoint on the #ROUND line (round_done), as in the first test: quick open file:line, F9.
-		const line = markerLine(path.join(WS, 'threads-demo.c'), '// #ROUND');
-		await p.keyboard.press('Control+P');
-		const qi = p.locator('.quick-input-widget .quick-input-box input');
-		await qi.waitFor({ state: 'visible' });
-		await qi.fill(`threads-demo.c:${line}`);
-		await p.locator('.quick-input-widget .monaco-list-row', { hasText: 'threads-demo.c' }).first().waitFor();
-		await p.keyboard.press('Enter');
-		await waitHidden(qi);
-		await p.waitForTimeout(500);
-		await p.keyboard.press('F9');
-		await p.locator('.monaco-editor .codicon-debug-breakpoint').first().waitFor({ timeout: 15000 });
+		const line = await breakAtMarker(p, '// #ROUND');
 		await p.keyboard.press('Control+Shift+D');
 		for (const pane of ['Watch', 'Breakpoints', 'Forkall: LWPs']) await collapsePane(p, pane);
 
 		// Start "Forkall: threads-demo (checkpoints)" ("autoCheckpoint": 3, `threads-demo rounds`).
-		await p.keyboard.press('Control+Shift+P');
-		const pal = p.locator('.quick-input-widget .quick-input-box input');
-		await pal.waitFor({ state: 'visible' });
-		await pal.fill(`debug ${CKPT_CONFIG_NAME}`);
-		await p
-			.locator('.quick-input-widget .monaco-list-row')
-			.filter({ has: p.locator('.label-name', { hasText: new RegExp(`^${escapeRe(CKPT_CONFIG_NAME)}$`) }) })
-			.first()
-			.click({ timeout: 15000 });
-		log(`started "${CKPT_CONFIG_NAME}"`);
+		await startConfig(p, CKPT_CONFIG_NAME);
 		await expandPane(p, 'Call Stack');
 		await expandPane(p, 'Variables');
 		const vars = p.locator('.debug-variables');
