@@ -43,7 +43,7 @@ test(
 			await dc.start();
 			await dc.init();
 			const first = dc.next('stopped');
-			await within(dc.attachRequest({ pid: t.pid, stopOnEntry: true } as DebugProtocol.AttachRequestArguments), 20000, 'attach');
+			await within(dc.attachRequest({ pid: t.pid, stopOnAttach: true } as DebugProtocol.AttachRequestArguments), 20000, 'attach');
 			await dc.configurationDoneRequest();
 			await first;
 			const threads = await dc.threadsRequest();
@@ -87,3 +87,75 @@ test(
 		}
 	},
 );
+
+test(
+	'checkpoint of a launched JVM, restored: every thread of the copy runs (workers print with its pid, main completes full GCs)',
+	{ timeout: 180000, skip: javaSkip() },
+	async () => {
+		const classes = compileJavaBusy(dir);
+		const dc = new DapClient();
+		let restored = 0;
+		try {
+			let stdout = '';
+			dc.on('output', (e: DebugProtocol.OutputEvent) => {
+				if (e.body.category === 'stdout') stdout += e.body.output;
+			});
+			const rows = (pid: number, name: string) =>
+				stdout.split('\n').filter((l) => new RegExp(`^JV ${pid} \\d+ ${name} \\d+$`).test(l));
+			await dc.start();
+			await dc.init();
+			const initialized = dc.next('initialized');
+			await within(
+				dc.launchRequest({
+					program: which('java')!,
+					args: ['-Xmx64m', '-cp', classes, 'Busy'],
+					signals: { SIGSEGV: 'nostop noprint' },
+				} as DebugProtocol.LaunchRequestArguments),
+				20000,
+				'launch',
+			);
+			await initialized;
+			await dc.configurationDoneRequest();
+			const pid = Number(/^\{"pid":(\d+)\}$/m.exec(await waitText(() => stdout, /^\{"pid":\d+\}$/m, 60000))![1]);
+			const pause = async (tid: number) => {
+				const p = dc.next('stopped');
+				await dc.pauseRequest({ threadId: tid });
+				return ((await p) as DebugProtocol.StoppedEvent).body;
+			};
+			await pause(pid);
+			const ck = await dc.customRequest('checkpoint', { note: 'jvm' });
+			assert.ok(ck.body.threads >= 10, `every JVM thread saved: ${ck.body.threads}`);
+			await dc.continueRequest({ threadId: pid });
+			await sleep(500);
+			await pause(pid);
+			const stop = dc.next('stopped');
+			const rs = await dc.customRequest('restoreCheckpoint', { id: ck.body.id });
+			restored = rs.body.pid;
+			assert.equal(rs.body.threads, ck.body.threads, 'every saved thread recreated');
+			const s = ((await stop) as DebugProtocol.StoppedEvent).body;
+			await dc.continueRequest({ threadId: s.threadId ?? restored });
+			const names = ['main', 'w0', 'w1', 'w2', 'w3'];
+			const done = () => names.every((nm) => rows(restored, nm).length >= 5);
+			const t0 = Date.now();
+			while (Date.now() - t0 < 20000 && !done()) await sleep(50);
+			assert.ok(done(), `the restored JVM runs every thread: ${JSON.stringify(names.map((nm) => [nm, rows(restored, nm).length]))}`);
+		} finally {
+			await dc.stop().catch(() => undefined);
+			if (restored) {
+				try {
+					process.kill(restored, 'SIGKILL');
+				} catch {
+					/* ended with the session, as it should */
+				}
+			}
+		}
+	},
+);
+
+async function waitText(get: () => string, re: RegExp, ms: number): Promise<string> {
+	const t0 = Date.now();
+	while (Date.now() - t0 < ms && !re.test(get())) await sleep(50);
+	const text = get();
+	assert.match(text, re);
+	return text;
+}
