@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { killAll, sleep } from '../helpers/procs';
 import { which } from '../helpers/paths';
+import { compileJavaBusy, javaSkip } from '../helpers/java';
 import { listTasks, assertNotStoppedOrTraced } from '../helpers/procfs';
 import { forkOk, forkTool } from '../helpers/forkRun';
 import { cleanupFork, procStat, registerChild, spawnReaped, type ForkTarget } from '../helpers/forkTarget';
@@ -257,6 +258,59 @@ describe(`forkall fork of language runtimes (tool: ${forkTool()})`, () => {
 				assert.ok(procStat(t.pid) !== null);
 				const p = parse(t.pid).length;
 				assert.ok(await waitFor(() => parse(t.pid).length >= p + 10, 5000), 'the parent keeps printing');
+				await t.killChild(body.child);
+			} finally {
+				await t.stop();
+			}
+		},
+	);
+	test(
+		'java (HotSpot), 4 allocating workers + System.gc() before every tick: every thread of the child runs with the child pid',
+		{ timeout: 180000, skip: javaSkip() },
+		async () => {
+			const classes = compileJavaBusy(dir);
+			const t = await spawnReaped(which('java')!, ['-Xmx64m', '-cp', classes, 'Busy'], { readyTimeoutMs: 60000 }, 'java Busy');
+			try {
+				const parse = (pid: number) =>
+					t.lines
+						.map((l) => /^JV (\d+) (\d+) (\S+) (\d+)$/.exec(l))
+						.filter((m): m is RegExpExecArray => m !== null && Number(m[1]) === pid)
+						.map((m) => ({ tid: Number(m[2]), name: m[3], n: Number(m[4]) }));
+				const names = ['main', 'w0', 'w1', 'w2', 'w3'];
+				await waitFor(() => names.every((nm) => parse(t.pid).some((x) => x.name === nm && x.n >= 3)), 20000);
+				const before = listTasks(t.pid).length;
+				// what each thread had printed before the fork was asked for: the child continues from later
+				const atFork = new Map<string, number>();
+				for (const x of parse(t.pid)) atFork.set(x.name, Math.max(atFork.get(x.name) ?? 0, x.n));
+				const { body } = await forkOk(t.pid);
+				registerChild(body.child);
+				// HotSpot's own threads (GC workers, JIT compilers, VM thread, signal dispatcher…) besides ours
+				assert.ok(body.threads.length >= 10, `a JVM has many threads: ${body.threads.length} copied`);
+				assert.ok(
+					Math.abs(body.threads.length - before) <= 2,
+					`every thread copied: ${body.threads.length} vs ${before} in /proc before the fork`,
+				);
+				const ok = await waitFor(() => names.every((nm) => parse(body.child).filter((x) => x.name === nm).length >= 10), 20000);
+				const child = parse(body.child);
+				assert.ok(
+					ok,
+					`every thread prints in the child, main after a full GC each time: ${JSON.stringify(names.map((nm) => [nm, child.filter((x) => x.name === nm).length]))}; child threads now ${listTasks(body.child).length}; reaped ${JSON.stringify([...t.reaped])}`,
+				);
+				const childTids = new Set(body.threads.map((x) => x.childTid));
+				for (const nm of names) {
+					const rows = child.filter((x) => x.name === nm);
+					assert.ok(
+						rows[0].n >= (atFork.get(nm) ?? 0),
+						`${nm}: its counter continues from the fork (${rows[0].n} vs ${atFork.get(nm)} before it)`,
+					);
+					assert.ok(
+						rows.every((r) => childTids.has(r.tid)),
+						`${nm}: runs on a thread forkall recreated (/proc/thread-self: ${[...new Set(rows.map((r) => r.tid))].join(',')})`,
+					);
+				}
+				assertNotStoppedOrTraced(body.child, 'child');
+				const p = parse(t.pid).length;
+				assert.ok(await waitFor(() => parse(t.pid).length >= p + 10, 10000), 'the parent keeps printing');
 				await t.killChild(body.child);
 			} finally {
 				await t.stop();
