@@ -13,6 +13,8 @@
  *
  * Negative control (by hand, 2026-12-04): without report_pending_hit's
  * call in attach_resume_all, the stops come short (a hit stepped over).
+ * Without op_step's pending-hit answer, both instruction-step tests get
+ * "step" (the instruction ran, the hit was lost).
  */
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -110,21 +112,23 @@ async function topOf(run: Run, tid: number): Promise<DebugProtocol.StackFrame> {
 
 /**
  * Continue from breakpoint stop to breakpoint stop (their threads go to
- * `hits`) until one where other threads sit at #HIT too: threads whose hit
- * is pending (or that are about to hit). That stop and those threads.
+ * `hits`) until one where other threads sit on #HIT's breakpoint too:
+ * threads whose hit is pending (or that are about to hit). That stop,
+ * those threads and the breakpoint's address.
  */
-async function stopWithPending(run: Run, hits: number[]): Promise<{ stop: DebugProtocol.StoppedEvent; waiting: number[] }> {
+async function stopWithPending(run: Run, hits: number[]): Promise<{ stop: DebugProtocol.StoppedEvent; waiting: number[]; bpAddr: string }> {
 	for (let n = 1; n <= N * ROUNDS; n++) {
 		const stop = await run.dc.stopNumber(n);
 		assert.equal(stop.body.reason, 'breakpoint', JSON.stringify(stop.body));
 		hits.push(stop.body.threadId!);
+		const bpAddr = (await topOf(run, stop.body.threadId!)).instructionPointerReference!;
+		assert.ok(bpAddr, 'the hit names its pc');
 		const waiting: number[] = [];
 		for (const t of (await run.dc.threadsRequest()).body.threads) {
 			if (t.id === stop.body.threadId) continue;
-			const top = await topOf(run, t.id);
-			if (top.name === 'hit' && top.line === HIT) waiting.push(t.id);
+			if ((await topOf(run, t.id)).instructionPointerReference === bpAddr) waiting.push(t.id);
 		}
-		if (waiting.length) return { stop, waiting };
+		if (waiting.length) return { stop, waiting, bpAddr };
 		await run.dc.continueRequest({ threadId: stop.body.threadId! });
 	}
 	assert.fail(`no stop with another thread at #HIT in ${N * ROUNDS} stops: the race never happened`);
@@ -207,13 +211,14 @@ async function resumeWithPending(how: (run: Run, stop: DebugProtocol.StoppedEven
 	const run = await launch();
 	try {
 		const hits: number[] = [];
-		const { stop, waiting } = await stopWithPending(run, hits);
+		const { stop, waiting, bpAddr } = await stopWithPending(run, hits);
 		const next = run.dc.stopNumber(run.dc.stops().length + 1, 5000);
 		const whose = await how(run, stop, waiting);
 		const st = await next;
 		assert.equal(st.body.reason, 'breakpoint', JSON.stringify(st.body));
 		assert.ok(whose.includes(st.body.threadId!), `the hit of ${whose.join(' or ')}: ${JSON.stringify(st.body)}`);
-		assert.equal((await topOf(run, st.body.threadId!)).line, HIT, 'at its breakpoint still');
+		const top = await topOf(run, st.body.threadId!);
+		assert.deepEqual([top.line, top.instructionPointerReference], [HIT, bpAddr], 'on its breakpoint still: not one instruction ran');
 		hits.push(st.body.threadId!);
 		await finish(run, hits);
 	} finally {
@@ -236,6 +241,12 @@ test("stepOut of one thread while another's hit is pending: the step ends with t
 test('next of the thread whose hit is pending: its hit is reported first, where it is', () =>
 	resumeWithPending(async (run, _stop, waiting) => {
 		await run.dc.nextRequest({ threadId: waiting[0] });
+		return [waiting[0]];
+	}));
+
+test('an instruction step of the thread whose hit is pending: its hit is reported, the thread not moved', () =>
+	resumeWithPending(async (run, _stop, waiting) => {
+		await run.dc.stepInRequest({ threadId: waiting[0], granularity: 'instruction' });
 		return [waiting[0]];
 	}));
 

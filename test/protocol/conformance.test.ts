@@ -65,6 +65,9 @@ test('schema: every operation and event has an example, and it validates', () =>
 	for (const ev of EVENT_NAMES) {
 		eventValidators[ev](structuredClone(schema.events[ev].example), STRICT);
 	}
+	// one instruction of an LWP holding a breakpoint hit never reported: that
+	// hit is the answer, nothing ran (test/dap/pendinghit.test.ts makes it live)
+	bodyValidators.step({ pid: 1234, tid: 1236, reason: 'breakpoint', stopTid: 1236, addr: '0x401136', pc: '0x401136' }, STRICT);
 	// the validators reject what the schema does not describe
 	assert.throws(() => requestValidators.threads({ op: 'threads', pid: 1, extra: 1 }, STRICT), /request\.extra/);
 	assert.throws(() => requestValidators.bpInsert({ op: 'bpInsert', pid: 1, addr: 4096 }, STRICT), /request\.addr/);

@@ -511,9 +511,9 @@ export interface StepBody {
 	pc?: Hex;
 	/** one instruction: a signal came instead of the trap */
 	interrupted?: boolean;
-	/** line steps: how the step ended */
+	/** line steps: how the step ended; one instruction: only `breakpoint` (a pending hit reported, nothing run) */
 	reason?: "step" | "breakpoint" | "signal" | "paused" | "threadExited" | "exited" | "noLine";
-	/** line steps: the LWP the reason is about */
+	/** the LWP the reason is about */
 	stopTid?: number;
 	signal?: number;
 	/** reason breakpoint: its address */

@@ -1418,8 +1418,21 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		return this.process.registers(tid);
 	}
 
-	private async stepOp(tid: number): Promise<void> {
-		await this.tracer.request('step', { pid: this.pid, tid });
+	/** One instruction of tid; or, when tid holds a breakpoint hit never reported, that hit (nothing ran). */
+	private async stepOp(tid: number): Promise<Foreign | null> {
+		const body = await this.tracer.request('step', { pid: this.pid, tid });
+		if (body.reason !== 'breakpoint') return null;
+		return {
+			foreign: {
+				type: 'event',
+				event: 'stopped',
+				pid: this.pid,
+				tid: body.stopTid ?? tid,
+				reason: 'breakpoint',
+				signal: 0,
+				addr: body.addr,
+			},
+		};
 	}
 
 	private async instructionStep(tid: number, over: boolean, alone = false): Promise<Foreign | null> {
@@ -1428,8 +1441,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		if (over && insn.isCall && !insn.invalid) {
 			return this.runToReturn(tid, regs.pc + BigInt(insn.length), regs.sp, alone);
 		}
-		await this.stepOp(tid);
-		return null;
+		return this.stepOp(tid);
 	}
 
 	/**

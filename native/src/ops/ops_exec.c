@@ -251,12 +251,24 @@ int op_step(struct fk_tracer *tr, const struct rq_step *rq, struct jw *body, str
 		return -1;
 	if (vfork_held(p, rq->tid, err))
 		return -1;
+	struct lwp *l = proc_lwp(p, rq->tid);
+	bool pending = l && attach_hit_pending(p, l);
 	bool interrupted = false;
-	if (bp_single_step(tr, p, rq->tid, &interrupted, err) < 0)
+	if (pending)
+		l->hit_reported = true; /* answered below: never reported again */
+	else if (bp_single_step(tr, p, rq->tid, &interrupted, err) < 0)
 		return -1;
 	fk_gregs r;
 	jw_kint(body, "pid", rq->pid);
 	jw_kint(body, "tid", rq->tid);
+	if (pending) {
+		/* it hit its breakpoint while another thread's stop was being
+		 * reported: that hit is the answer, the instruction is not run
+		 * (stepped over, the hit would be lost) */
+		jw_kstr(body, "reason", "breakpoint");
+		jw_kint(body, "stopTid", rq->tid);
+		jw_khex(body, "addr", l->bp_addr);
+	}
 	if (arch_get_gregs(rq->tid, &r) == 0)
 		jw_khex(body, "pc", arch_pc(&r));
 	if (interrupted)

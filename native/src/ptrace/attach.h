@@ -63,9 +63,10 @@ int attach_resume_lwp(struct proc *p, struct lwp *l);
 /* Does stopped l hold a breakpoint hit of a session that was never
  * reported (it hit while another thread's stop was being reported)? Such
  * a hit is reported instead of letting l run, never stepped over (gdb's
- * pending events): by the resumes below, by a step (engine/step.c). Its
- * breakpoint gone, or its compiled condition false (then decided once:
- * l->hit_reported), it is no hit to report: l is stepped over it. */
+ * pending events): by the resumes below, by a step (engine/step.c), by
+ * one instruction (ops/ops_exec.c op_step). Its breakpoint gone, or its
+ * compiled condition false (then decided once: l->hit_reported), it is
+ * no hit to report: l is stepped over it. */
 bool attach_hit_pending(struct proc *p, struct lwp *l);
 /* Resume every stopped LWP; the process then runs (want_running). A
  * pending hit of one that is not frozen is reported instead, and nothing
