@@ -14,7 +14,10 @@
  * Negative control (by hand, 2026-12-04): without report_pending_hit's
  * call in attach_resume_all, the stops come short (a hit stepped over).
  * Without op_step's pending-hit answer, both instruction-step tests get
- * "step" (the instruction ran, the hit was lost).
+ * "step" (the instruction ran, the hit was lost); with
+ * attach_hit_imminent doing nothing, the three bphammer tests fail (the
+ * continue's first hit came one round later: counters[0] + 1; the steps
+ * ended with "step").
  */
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -113,8 +116,9 @@ async function topOf(run: Run, tid: number): Promise<DebugProtocol.StackFrame> {
 /**
  * Continue from breakpoint stop to breakpoint stop (their threads go to
  * `hits`) until one where other threads sit on #HIT's breakpoint too:
- * threads whose hit is pending (or that are about to hit). That stop,
- * those threads and the breakpoint's address.
+ * threads whose hit is pending (or that were stopped on it before its int3
+ * ran: about to hit, which counts the same). That stop, those threads and
+ * the breakpoint's address.
  */
 async function stopWithPending(run: Run, hits: number[]): Promise<{ stop: DebugProtocol.StoppedEvent; waiting: number[]; bpAddr: string }> {
 	for (let n = 1; n <= N * ROUNDS; n++) {
@@ -328,3 +332,82 @@ test('threads frozen while their hits are pending: not reported while frozen (a 
 		await run.dc.stop().catch(() => undefined);
 	}
 });
+
+// ---- a thread stopped on a breakpoint before its int3 ran ----
+
+/**
+ * test/fixtures/bphammer 1: one worker ("hammer0") calls hammer_hit in a
+ * tight loop that never enters the kernel, counting its calls in
+ * counters[0]. Paused, it stands on some instruction of that loop; an
+ * instruction breakpoint put there has not been executed by it. Whatever
+ * runs it next — a continue, a step of it — must report that hit first,
+ * with nothing run (counters[0] unchanged), never step it over the
+ * breakpoint (then it would go once round its loop, counters[0] + 1, and
+ * the first hit seen would be the next one).
+ */
+async function onBreakpointUnhit(what: string, go: (dc: DapClient, worker: number, pid: number) => Promise<void>): Promise<void> {
+	const dc = new DapClient();
+	await dc.start();
+	try {
+		let out = '';
+		dc.on('output', (e: DebugProtocol.OutputEvent) => {
+			if (e.body.category === 'stdout') out += e.body.output;
+		});
+		await dc.init();
+		const initialized = dc.next('initialized');
+		await within(
+			dc.launchRequest({ program: fixturePath('bphammer'), args: ['1'] } as DebugProtocol.LaunchRequestArguments),
+			20000,
+			'launch',
+		);
+		await initialized;
+		const pid = (await dc.threadsRequest()).body.threads[0].id;
+		await dc.configurationDoneRequest();
+		await dc.until(
+			() => (/^READY$/m.test(out) ? true : undefined),
+			20000,
+			() => `READY in ${out}`,
+		);
+		const paused = dc.stopNumber(dc.stops().length + 1);
+		await dc.pauseRequest({ threadId: pid });
+		assert.equal((await paused).body.reason, 'pause');
+		const worker = (await dc.threadsRequest()).body.threads.find((t) => /hammer0/.test(t.name));
+		assert.ok(worker, 'the worker thread');
+		const top = (await dc.stackTraceRequest({ threadId: worker.id, levels: 1 })).body.stackFrames[0];
+		assert.ok(top.name === 'hammer_hit' || top.name === 'worker', `in its loop, not in the kernel: ${top.name}`);
+		const pc = top.instructionPointerReference!;
+		const count = async (): Promise<number> =>
+			Number((await dc.evaluateRequest({ expression: 'counters[0]', context: 'watch' })).body.result);
+		const c0 = await count();
+		const bp = (await dc.send('setInstructionBreakpoints', {
+			breakpoints: [{ instructionReference: pc }],
+		})) as DebugProtocol.SetInstructionBreakpointsResponse;
+		assert.equal(bp.body.breakpoints[0].verified, true, JSON.stringify(bp.body));
+		const n = dc.stops().length;
+		await go(dc, worker.id, pid);
+		const hit = await dc.stopNumber(n + 1, 10000);
+		assert.match(hit.body.reason, /breakpoint/, `${what}: ${JSON.stringify(hit.body)}`);
+		assert.equal(hit.body.threadId, worker.id, what);
+		const at = (await dc.stackTraceRequest({ threadId: worker.id, levels: 1 })).body.stackFrames[0];
+		assert.deepEqual([at.instructionPointerReference, await count()], [pc, c0], `${what}: the hit it was about to make, nothing ran`);
+		// reported once: the next continue steps it over, once round its loop
+		await dc.continueRequest({ threadId: worker.id });
+		const again = await dc.stopNumber(n + 2, 10000);
+		assert.equal(again.body.threadId, worker.id, JSON.stringify(again.body));
+		assert.equal(await count(), c0 + 1, 'the next hit is the next round');
+	} finally {
+		await dc.disconnectRequest({ terminateDebuggee: true }).catch(() => undefined);
+		await dc.stop().catch(() => undefined);
+	}
+}
+
+test('a thread paused on a breakpoint it had not executed yet: a continue reports that hit, nothing run', () =>
+	onBreakpointUnhit('continue', (dc, _worker, pid) => dc.continueRequest({ threadId: pid }).then(() => undefined)));
+
+test('... an instruction step of it reports that hit, nothing run', () =>
+	onBreakpointUnhit('stepIn instruction', (dc, worker) =>
+		dc.stepInRequest({ threadId: worker, granularity: 'instruction' }).then(() => undefined),
+	));
+
+test('... a next of it reports that hit, nothing run', () =>
+	onBreakpointUnhit('next', (dc, worker) => dc.nextRequest({ threadId: worker }).then(() => undefined)));

@@ -290,12 +290,14 @@ static int resume_one(struct ctx *c, pid_t tid)
 }
 
 /* A thread about to run that holds a breakpoint hit never reported (it
- * hit while another's stop was being reported): the step ends with that
- * hit instead of running it past it (attach_hit_pending). */
+ * hit while another's stop was being reported, or was interrupted exactly
+ * on a breakpoint: attach_hit_imminent): the step ends with that hit
+ * instead of running it past it (attach_hit_pending). */
 static enum outcome pending_hit(struct ctx *c, struct lwp *l)
 {
 	if (l->frozen && l->tid != c->tid)
 		return GO; /* it does not run */
+	attach_hit_imminent(c->p, l);
 	if (l->bp_hit && !is_temp(c, l->bp_addr) && attach_hit_pending(c->p, l))
 		return hit_end(c, l);
 	return GO;
@@ -444,6 +446,10 @@ static enum outcome run_to(struct ctx *c, enum run_mode mode, hit_cond cond)
 				continue; /* a frozen one did not run: its stop is old, it stays */
 			pid_t t = l->tid;
 			handled = true;
+			/* a late interrupt exactly on a breakpoint: stepped off it
+			 * (resume_one below) while the others run, its hit would be
+			 * lost; it is that hit */
+			attach_hit_imminent(c->p, l);
 			if (l->stop == STOP_SIGNAL && l->bp_hit) {
 				uint64_t a = l->bp_addr;
 				if (!is_temp(c, a)) {

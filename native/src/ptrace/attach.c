@@ -472,8 +472,28 @@ static void report_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 	p->step_over_pending = false;
 }
 
+bool attach_hit_imminent(struct proc *p, struct lwp *l)
+{
+	if (!p->nbps || l->state != LWP_STOPPED || l->stop != STOP_INTERRUPT || l->exiting)
+		return false;
+	fk_gregs r;
+	if (arch_get_gregs(l->tid, &r) < 0 || !bp_at(p, arch_pc(&r)))
+		return false;
+	/* the hit it is about to make, as bp_check_hit records one (its
+	 * SIGTRAP swallowed, pc on the breakpoint): never reported yet */
+	l->stop = STOP_SIGNAL;
+	l->stop_sig = SIGTRAP;
+	l->bp_hit = true;
+	l->bp_late = false;
+	l->watch_hit = 0;
+	l->hit_reported = false;
+	l->bp_addr = arch_pc(&r);
+	return true;
+}
+
 bool attach_hit_pending(struct proc *p, struct lwp *l)
 {
+	attach_hit_imminent(p, l);
 	if (!p->session || l->state != LWP_STOPPED || !l->bp_hit || l->hit_reported || l->exiting ||
 	    l->stop != STOP_SIGNAL || !bp_at(p, l->bp_addr))
 		return false;

@@ -61,13 +61,21 @@ void attach_interrupt_all(struct fk_tracer *tr, struct proc *p);
  * it go. */
 int attach_resume_lwp(struct proc *p, struct lwp *l);
 /* Does stopped l hold a breakpoint hit of a session that was never
- * reported (it hit while another thread's stop was being reported)? Such
- * a hit is reported instead of letting l run, never stepped over (gdb's
- * pending events): by the resumes below, by a step (engine/step.c), by
- * one instruction (ops/ops_exec.c op_step). Its breakpoint gone, or its
- * compiled condition false (then decided once: l->hit_reported), it is
- * no hit to report: l is stepped over it. */
+ * reported (it hit while another thread's stop was being reported, or it
+ * is about to: attach_hit_imminent)? Such a hit is reported instead of
+ * letting l run, never stepped over (gdb's pending events): by the
+ * resumes below, by a step (engine/step.c), by one instruction
+ * (ops/ops_exec.c op_step). Its breakpoint gone, or its compiled
+ * condition false (then decided once: l->hit_reported), it is no hit to
+ * report: l is stepped over it. */
 bool attach_hit_pending(struct proc *p, struct lwp *l);
+/* Stopped l was stopped by an interrupt (PTRACE_INTERRUPT: a pause, the
+ * all-stop after another's stop, a new thread's first stop) exactly on
+ * one of our breakpoints: it has not executed it yet. Run, it would hit
+ * it; stepped over it (as a thread that did hit it is), the hit would be
+ * lost. It is made that hit (l->bp_hit, l->bp_addr, not reported): true.
+ * attach_hit_pending does this first. */
+bool attach_hit_imminent(struct proc *p, struct lwp *l);
 /* Resume every stopped LWP; the process then runs (want_running). A
  * pending hit of one that is not frozen is reported instead, and nothing
  * runs. */
