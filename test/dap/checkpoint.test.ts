@@ -26,7 +26,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { fixturePath } from '../helpers/paths';
-import { killAll } from '../helpers/procs';
+import { killAll, pollUntil } from '../helpers/procs';
 import { DapClient, DapServer, within } from './support';
 import type { CheckpointResponseBody, CheckpointsResponseBody, RestoreCheckpointResponseBody } from '../../adapter/src/dap/custom';
 
@@ -138,8 +138,11 @@ test('checkpoint at step 1, run to 3, restore: step 1 again with every thread; c
 		assert.match(s.out(), /^hw: back from the handler$/m, 'the thread restored inside its signal handler returned from it');
 		assert.equal(alive(ck.pid), true, 'the checkpoint outlives the process');
 		await s.dc.disconnectRequest({});
-		await new Promise((res) => setTimeout(res, 200));
-		assert.equal(alive(ck.pid), false, 'killed when the session ends');
+		await pollUntil(
+			() => (alive(ck.pid) ? undefined : true),
+			10000,
+			() => `checkpoint ${ck.pid} killed when the session ends`,
+		);
 	} finally {
 		await end(r);
 	}
@@ -200,12 +203,19 @@ test('50 checkpoints at once: listed with their memory, all deleted, none left a
 		assert.ok(list.checkpoints.every((c) => c.memoryBytes >= 0 && c.threads === 11));
 		assert.ok(pids.every(alive));
 		for (const c of list.checkpoints.slice(0, 25)) await s.dc.customRequest('deleteCheckpoint', { id: c.id });
-		await new Promise((res) => setTimeout(res, 100));
-		assert.equal(pids.slice(0, 25).filter(alive).length, 0);
+		await pollUntil(
+			() => (pids.slice(0, 25).some(alive) ? undefined : true),
+			10000,
+			() => `the deleted checkpoints gone: ${pids.slice(0, 25).filter(alive).join(' ')} alive`,
+		);
+		assert.equal(pids.slice(25).filter(alive).length, 25, 'the others kept');
 		await assert.rejects(s.dc.customRequest('deleteCheckpoint', { id: 1 }), /there is no checkpoint 1/);
 		await s.dc.disconnectRequest({ terminateDebuggee: true });
-		await new Promise((res) => setTimeout(res, 300));
-		assert.deepEqual(pids.filter(alive), [], 'the session took its checkpoints with it');
+		await pollUntil(
+			() => (pids.some(alive) ? undefined : true),
+			10000,
+			() => `the session took its checkpoints with it: ${pids.filter(alive).join(' ')} alive`,
+		);
 	} finally {
 		await end(r);
 		for (const p of pids) {

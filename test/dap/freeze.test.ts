@@ -3,7 +3,10 @@
  * "fa" and "fb" each count in their own global every millisecond. With fa
  * frozen, a continue runs fb (count_b moves) and leaves fa where it was
  * (count_a does not); the Call Stack marks it frozen; thawed, it counts
- * again. Freezing a running process is refused with the reason.
+ * again. Freezing a running process is refused with the reason. How far
+ * they count in a given time depends on the machine's load: the test
+ * runs and pauses in 100 ms slices until the counter moved by 20 (30 s at
+ * most), and the frozen counter is read at every pause.
  *
  * Negative control (run by hand, 2026-12-04): with attach_resume_all not
  * skipping frozen LWPs, count_a moves while frozen — the test fails.
@@ -28,10 +31,32 @@ async function pause(dc: DapClient, tid: number): Promise<void> {
 	await stopped;
 }
 
-async function run(dc: DapClient, tid: number, ms: number): Promise<void> {
-	await dc.continueRequest({ threadId: tid });
-	await new Promise((r) => setTimeout(r, ms));
-	await pause(dc, tid);
+const SLICE_MS = 100;
+const DEADLINE_MS = 30000;
+
+/**
+ * Continue and pause again, in slices of SLICE_MS, until `enough()` holds
+ * at a pause (DEADLINE_MS at most): how far the threads get in a fixed
+ * time depends on the machine's load, so no threshold is asked of one
+ * fixed sleep. `each()` runs at every pause first (what must hold all
+ * along). The number of slices it took.
+ */
+async function runUntil(
+	dc: DapClient,
+	tid: number,
+	enough: () => Promise<boolean>,
+	what: () => string,
+	each: () => Promise<void> = async () => undefined,
+): Promise<number> {
+	const t0 = Date.now();
+	for (let slices = 1; ; slices++) {
+		await dc.continueRequest({ threadId: tid });
+		await new Promise((r) => setTimeout(r, SLICE_MS));
+		await pause(dc, tid);
+		await each();
+		if (await enough()) return slices;
+		if (Date.now() - t0 > DEADLINE_MS) assert.fail(`${what()}: not within ${DEADLINE_MS} ms (${slices} slices)`);
+	}
 }
 
 test('a frozen thread stays where it is while the others run; thawed, it runs again', async () => {
@@ -62,15 +87,24 @@ test('a frozen thread stays where it is while the others run; thawed, it runs ag
 		assert.match(labelled?.name ?? '', /^❄ fa \(\d+\).*\(frozen\)$/);
 		const a0 = await counter(dc, 'count_a');
 		const b0 = await counter(dc, 'count_b');
-		await run(dc, pid, 300);
-		const a1 = await counter(dc, 'count_a');
-		const b1 = await counter(dc, 'count_b');
-		assert.equal(a1, a0, 'the frozen thread did not run');
-		assert.ok(b1 > b0 + 20, `the other one did: ${b0} -> ${b1}`);
+		// the other one counts on (20 more at least) while the frozen one,
+		// looked at at every pause, never moves
+		let b1 = b0;
+		await runUntil(
+			dc,
+			pid,
+			async () => (b1 = await counter(dc, 'count_b')) > b0 + 20,
+			() => `the other one counts: ${b0} -> ${b1}`,
+			async () => assert.equal(await counter(dc, 'count_a'), a0, `the frozen thread did not run (count_b ${b0} -> ${b1})`),
+		);
 		await dc.customRequest('freezeThread', { threadId: fa.id, frozen: false });
-		await run(dc, pid, 300);
-		const a2 = await counter(dc, 'count_a');
-		assert.ok(a2 > a1 + 20, `thawed, it counts again: ${a1} -> ${a2}`);
+		let a2 = a0;
+		await runUntil(
+			dc,
+			pid,
+			async () => (a2 = await counter(dc, 'count_a')) > a0 + 20,
+			() => `thawed, it counts again: ${a0} -> ${a2}`,
+		);
 		await dc.continueRequest({ threadId: pid });
 		await assert.rejects(dc.customRequest('freezeThread', { threadId: fa.id }), /running: pause it first|running/);
 	} finally {

@@ -267,3 +267,24 @@ export async function deadPid(): Promise<number> {
 export function sleep(ms: number): Promise<void> {
 	return new Promise((r) => setTimeout(r, ms));
 }
+
+/**
+ * look()'s first value other than undefined, looked at every `every` ms
+ * until `ms` have passed (then an error naming `what()`): for a condition
+ * that takes a while — a counter to move, a process to die — whose time
+ * depends on the machine's load, instead of a fixed sleep then a check.
+ */
+export async function pollUntil<T>(
+	look: () => Promise<T | undefined> | T | undefined,
+	ms: number,
+	what: () => string,
+	every = 50,
+): Promise<T> {
+	const t0 = Date.now();
+	for (;;) {
+		const v = await look();
+		if (v !== undefined) return v;
+		if (Date.now() - t0 > ms) throw new Error(`${what()}: not within ${ms} ms`);
+		await sleep(every);
+	}
+}
