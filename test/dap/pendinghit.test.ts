@@ -15,9 +15,11 @@
  * call in attach_resume_all, the stops come short (a hit stepped over).
  * Without op_step's pending-hit answer, both instruction-step tests get
  * "step" (the instruction ran, the hit was lost); with
- * attach_hit_imminent doing nothing, the three bphammer tests fail (the
+ * attach_hit_imminent doing nothing, the four bphammer tests fail (the
  * continue's first hit came one round later: counters[0] + 1; the steps
- * ended with "step").
+ * ended with "step"); without its call in step.c's pending_hit, the next
+ * and the stepOut ones fail (stepOut: the worker stepped over, its hit one
+ * round later).
  */
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -411,3 +413,6 @@ test('... an instruction step of it reports that hit, nothing run', () =>
 
 test('... a next of it reports that hit, nothing run', () =>
 	onBreakpointUnhit('next', (dc, worker) => dc.nextRequest({ threadId: worker }).then(() => undefined)));
+
+test('... a stepOut of another thread, which runs every thread, ends with that hit, nothing run', () =>
+	onBreakpointUnhit('stepOut of main', (dc, _worker, pid) => dc.stepOutRequest({ threadId: pid }).then(() => undefined)));
