@@ -15,6 +15,7 @@
 #include "debuginfo/condresolve.h"
 #include "debuginfo/symbols.h"
 #include "ops/ops.h"
+#include "ptrace/bpslot.h"
 #include "ptrace/breakpoints.h"
 
 struct bpc_entry {
@@ -160,6 +161,7 @@ int op_bp_condition(struct fk_tracer *tr, const struct rq_bp_condition *rq, stru
 	else
 		jw_null(body);
 	jw_kint(body, "passes", e ? e->passes : 0);
+	jw_kint(body, "slotPasses", e ? bpslot_passes(p, rq->addr) : 0);
 	jw_kint(body, "holds", e ? e->holds : 0);
 	jw_kint(body, "errors", e ? e->errors : 0);
 	return 0;
