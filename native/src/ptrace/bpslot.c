@@ -280,6 +280,8 @@ void bpslot_map_back(struct proc *p, struct lwp *l)
 	sync_execs(p);
 	if (!p->nslot_pages)
 		return;
+	if (l->stop == STOP_SIGNAL && (l->bp_hit || l->bp_late))
+		return; /* an int3 of the program's code: pc is known (bp_check_hit) */
 	fk_gregs r;
 	if (arch_get_gregs(l->tid, &r) < 0)
 		return; /* gone, or not in a stop that has registers */
