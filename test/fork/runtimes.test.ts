@@ -9,6 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { killAll, sleep } from '../helpers/procs';
 import { which } from '../helpers/paths';
 import { listTasks, assertNotStoppedOrTraced } from '../helpers/procfs';
@@ -63,6 +64,50 @@ with lock:
 work("main")
 `;
 
+// Busy.java: 4 workers that allocate and print through the JVM with the
+// pid and tid the kernel gives them (/proc/thread-self), main calling
+// System.gc() before every tick: a full collection stops every Java thread
+// at a safepoint, so one thread missing or broken in the child hangs it.
+const JAVA_SOURCE = `
+import java.io.File;
+public class Busy {
+    static String self() {
+        try { return new File("/proc/thread-self").getCanonicalPath(); } catch (Exception e) { return "?"; }
+    }
+    static synchronized void say(String name, long n) {
+        String[] p = self().split("/");
+        System.out.println("JV " + p[2] + " " + p[4] + " " + name + " " + n);
+    }
+    public static void main(String[] a) throws Exception {
+        for (int i = 0; i < 4; i++) {
+            final String name = "w" + i;
+            Thread t = new Thread(() -> {
+                long n = 0;
+                java.util.List<int[]> keep = new java.util.ArrayList<>();
+                while (true) {
+                    for (int k = 0; k < 200; k++) keep.add(new int[256]);
+                    if (keep.size() > 4000) keep.clear();
+                    say(name, ++n);
+                    try { Thread.sleep(50); } catch (InterruptedException e) { return; }
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+        }
+        Thread.sleep(300);
+        String[] p = self().split("/");
+        System.out.println("{\\"pid\\":" + p[2] + "}");
+        System.out.println("READY");
+        long n = 0;
+        while (true) {
+            System.gc();
+            say("main", ++n);
+            Thread.sleep(50);
+        }
+    }
+}
+`;
+
 let dir = '';
 after(async () => {
 	await cleanupFork();
@@ -73,6 +118,7 @@ before(() => {
 	dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forkall-rt-'));
 	fs.writeFileSync(path.join(dir, 'busy.js'), NODE_SCRIPT);
 	fs.writeFileSync(path.join(dir, 'threads.py'), PY_SCRIPT);
+	fs.writeFileSync(path.join(dir, 'Busy.java'), JAVA_SOURCE);
 	fs.writeFileSync(path.join(dir, 'data.bin'), Buffer.alloc(1 << 20, 7));
 });
 
@@ -257,6 +303,61 @@ describe(`forkall fork of language runtimes (tool: ${forkTool()})`, () => {
 				assert.ok(procStat(t.pid) !== null);
 				const p = parse(t.pid).length;
 				assert.ok(await waitFor(() => parse(t.pid).length >= p + 10, 5000), 'the parent keeps printing');
+				await t.killChild(body.child);
+			} finally {
+				await t.stop();
+			}
+		},
+	);
+	test(
+		'java (HotSpot), 4 allocating workers + System.gc() before every tick: every thread of the child runs with the child pid',
+		{ timeout: 180000, skip: which('javac') && which('java') ? false : 'no java/javac (default-jdk-headless)' },
+		async () => {
+			const classes = path.join(dir, 'java');
+			fs.mkdirSync(classes, { recursive: true });
+			execFileSync(which('javac')!, ['-d', classes, path.join(dir, 'Busy.java')], { stdio: 'pipe' });
+			const t = await spawnReaped(which('java')!, ['-Xmx64m', '-cp', classes, 'Busy'], { readyTimeoutMs: 60000 }, 'java Busy');
+			try {
+				const parse = (pid: number) =>
+					t.lines
+						.map((l) => /^JV (\d+) (\d+) (\S+) (\d+)$/.exec(l))
+						.filter((m): m is RegExpExecArray => m !== null && Number(m[1]) === pid)
+						.map((m) => ({ tid: Number(m[2]), name: m[3], n: Number(m[4]) }));
+				const names = ['main', 'w0', 'w1', 'w2', 'w3'];
+				await waitFor(() => names.every((nm) => parse(t.pid).some((x) => x.name === nm && x.n >= 3)), 20000);
+				const before = listTasks(t.pid).length;
+				// what each thread had printed before the fork was asked for: the child continues from later
+				const atFork = new Map<string, number>();
+				for (const x of parse(t.pid)) atFork.set(x.name, Math.max(atFork.get(x.name) ?? 0, x.n));
+				const { body } = await forkOk(t.pid);
+				registerChild(body.child);
+				// HotSpot's own threads (GC workers, JIT compilers, VM thread, signal dispatcher…) besides ours
+				assert.ok(body.threads.length >= 10, `a JVM has many threads: ${body.threads.length} copied`);
+				assert.ok(
+					Math.abs(body.threads.length - before) <= 2,
+					`every thread copied: ${body.threads.length} vs ${before} in /proc before the fork`,
+				);
+				const ok = await waitFor(() => names.every((nm) => parse(body.child).filter((x) => x.name === nm).length >= 10), 20000);
+				const child = parse(body.child);
+				assert.ok(
+					ok,
+					`every thread prints in the child, main after a full GC each time: ${JSON.stringify(names.map((nm) => [nm, child.filter((x) => x.name === nm).length]))}; child threads now ${listTasks(body.child).length}; reaped ${JSON.stringify([...t.reaped])}`,
+				);
+				const childTids = new Set(body.threads.map((x) => x.childTid));
+				for (const nm of names) {
+					const rows = child.filter((x) => x.name === nm);
+					assert.ok(
+						rows[0].n >= (atFork.get(nm) ?? 0),
+						`${nm}: its counter continues from the fork (${rows[0].n} vs ${atFork.get(nm)} before it)`,
+					);
+					assert.ok(
+						rows.every((r) => childTids.has(r.tid)),
+						`${nm}: runs on a thread forkall recreated (/proc/thread-self: ${[...new Set(rows.map((r) => r.tid))].join(',')})`,
+					);
+				}
+				assertNotStoppedOrTraced(body.child, 'child');
+				const p = parse(t.pid).length;
+				assert.ok(await waitFor(() => parse(t.pid).length >= p + 10, 10000), 'the parent keeps printing');
 				await t.killChild(body.child);
 			} finally {
 				await t.stop();
