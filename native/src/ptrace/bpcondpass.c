@@ -242,9 +242,10 @@ void bp_cond_pass(struct fk_tracer *tr, struct proc *p)
 		free(stray);
 		return;
 	}
-	free(stray);
-	if (tr_find_proc(tr, pid0) != p)
+	if (tr_find_proc(tr, pid0) != p) {
+		free(stray);
 		return;
+	}
 
 	pid_t pid = p->pid;
 	size_t n = p->n, nkeep = 0, npass = 0;
@@ -253,6 +254,7 @@ void bp_cond_pass(struct fk_tracer *tr, struct proc *p)
 		fk_warn("process %d: out of memory passing a breakpoint", (int)pid);
 		free(keep);
 		free(pass);
+		free(stray);
 		report_instead(tr, p);
 		return;
 	}
@@ -262,8 +264,8 @@ void bp_cond_pass(struct fk_tracer *tr, struct proc *p)
 		struct lwp *l = &p->lwps[i];
 		if (l->cond_false && l->state == LWP_STOPPED)
 			pass[npass++] = l->tid;
-		else if (l->state == LWP_STOPPED)
-			keep[nkeep++] = l->tid;
+		else if (l->state == LWP_STOPPED && !(stray && listed(stray, nstray, l->tid)))
+			keep[nkeep++] = l->tid; /* (a stray stop was running: not kept, looked at below) */
 	}
 	struct fk_err err;
 	fk_err_clear(&err);
@@ -308,4 +310,5 @@ void bp_cond_pass(struct fk_tracer *tr, struct proc *p)
 out:
 	free(keep);
 	free(pass);
+	free(stray);
 }
