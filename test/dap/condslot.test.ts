@@ -12,7 +12,9 @@
  * results are right; FORKALL_SLOTS=0 takes the displaced steps instead;
  * pausing while they hammer never shows a thread inside the slot page
  * (every top frame is the program's, the page is there, named); a detach
- * while they hammer lets the program run on to a correct exit. The slot of
+ * while they hammer lets the program run on to a correct exit; a
+ * watchpoint the slot's copy triggers stops at the program's next
+ * instruction (the jump back mapped back). The slot of
  * an instruction with a RIP-relative operand: condnative.test.ts (check()).
  */
 import { after, test } from 'node:test';
@@ -38,21 +40,52 @@ interface Session {
 	id: number;
 }
 
-/** slotpass W MS, attached, with a breakpoint on #SLOT whose compiled condition is never true, running. */
-async function start(ms: number, env?: NodeJS.ProcessEnv): Promise<Session> {
-	const fx = await spawnFixture<{ pid: number; fn: string }>('slotpass', ['4', String(ms)]);
+/** slotpass W MS, attached, with a breakpoint on #SLOT whose compiled condition is never true (or what `setup` sets), running. */
+async function start(
+	ms: number,
+	env?: NodeJS.ProcessEnv,
+	setup?: (dc: DapClient, fn: bigint) => Promise<number>,
+	workers = 4,
+): Promise<Session> {
+	const fx = await spawnFixture<{ pid: number; fn: string }>('slotpass', [String(workers), String(ms)]);
 	let out = '';
 	fx.proc.stdout!.on('data', (d: string) => (out += d));
-	const server = await DapServer.start(env ?? process.env);
-	const dc = await server.client();
+	let server: DapServer | null = null;
+	let dc: DapClient | null = null;
+	try {
+		server = await DapServer.start(env ?? process.env);
+		dc = await server.client();
+		return await configure(fx, server, dc, () => out, setup);
+	} catch (e) {
+		// nothing started here outlives a failed start
+		await dc?.stop().catch(() => undefined);
+		await server?.stop().catch(() => undefined);
+		await fx.kill();
+		throw e;
+	}
+}
+
+async function configure(
+	fx: Fixture<{ pid: number; fn: string }>,
+	server: DapServer,
+	dc: DapClient,
+	out: () => string,
+	setup?: (dc: DapClient, fn: bigint) => Promise<number>,
+): Promise<Session> {
 	await dc.init();
 	const initialized = dc.next('initialized');
 	await dc.attachRequest({ pid: fx.pid } as DebugProtocol.AttachRequestArguments);
 	await initialized;
-	const r = await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: SLOT, condition: 'c == 0' }] });
-	assert.equal(r.body.breakpoints[0].verified, true, JSON.stringify(r.body));
+	let id: number;
+	if (setup) {
+		id = await setup(dc, BigInt(fx.truth.fn));
+	} else {
+		const r = await dc.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: SLOT, condition: 'c == 0' }] });
+		assert.equal(r.body.breakpoints[0].verified, true, JSON.stringify(r.body));
+		id = r.body.breakpoints[0].id!;
+	}
 	await dc.configurationDoneRequest();
-	return { fx, server, dc, out: () => out, id: r.body.breakpoints[0].id! };
+	return { fx, server, dc, out, id };
 }
 
 async function stop(s: Session | null): Promise<void> {
@@ -200,6 +233,62 @@ test('detach while 4 threads pass through the slot: the program runs on untraced
 		const r = result(s);
 		assert.deepEqual(ex, { code: 0, signal: null }, `slotpass: ${JSON.stringify(r)}; stderr: ${s.fx.stderr}`);
 		assert.deepEqual([r.bad, r.wrong], [0, 0]);
+	} finally {
+		await stop(s);
+	}
+});
+
+test("a watchpoint that the slot's copy triggers: the stop is at the program's next instruction, not the slot's jump back", async () => {
+	let s: Session | null = null;
+	// slot_hit at -O1: mov (%rdi),%rax; add $1,%rax; mov %rax,(%rdi) (fn+7, the breakpoint: its copy writes the counter); ret (fn+10)
+	const STORE = 7n;
+	const AFTER = 10n;
+	try {
+		s = await start(
+			8000,
+			undefined,
+			async (dc, fn) => {
+				const mem = (await dc.send('readMemory', {
+					memoryReference: `0x${(fn + STORE).toString(16)}`,
+					count: 3,
+				})) as DebugProtocol.ReadMemoryResponse;
+				assert.equal(Buffer.from(mem.body?.data ?? '', 'base64').toString('hex'), '488907', 'slot_hit+7 is mov %rax,(%rdi)');
+				const r = (await dc.send('setInstructionBreakpoints', {
+					breakpoints: [{ instructionReference: `0x${(fn + STORE).toString(16)}`, condition: 'c == 0' }],
+				})) as DebugProtocol.SetInstructionBreakpointsResponse;
+				assert.equal(r.body.breakpoints[0].verified, true, JSON.stringify(r.body));
+				const info = (await dc.dataBreakpointInfoRequest({ name: 'counters[0]' })).body;
+				assert.ok(info.dataId, info.description);
+				const set = await dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.dataId, accessType: 'write' }] });
+				assert.equal(set.body.breakpoints[0].verified, true, JSON.stringify(set.body));
+				return r.body.breakpoints[0].id!;
+			},
+			1,
+		);
+		const fn = BigInt(s.fx.truth.fn);
+		let tid = 0;
+		for (let round = 0; round < 6; round++) {
+			const stopped = within(s.dc.waitForEvent('stopped'), 15000, 'the watchpoint stop') as Promise<DebugProtocol.StoppedEvent>;
+			if (round) await s.dc.continueRequest({ threadId: tid });
+			const ev = await stopped;
+			tid = ev.body.threadId!;
+			assert.equal(ev.body.reason, 'data breakpoint', JSON.stringify(ev.body));
+			const top: DebugProtocol.StackFrame = (await s.dc.stackTraceRequest({ threadId: tid, levels: 1 })).body.stackFrames[0];
+			const pc = BigInt(top.instructionPointerReference ?? '0');
+			assert.equal(
+				pc,
+				fn + AFTER,
+				`round ${round}: the write's stop at slot_hit+10 (0x${(fn + AFTER).toString(16)}), not 0x${pc.toString(16)}`,
+			);
+			assert.match(top.name, /^slot_hit\b/);
+		}
+		const st = await stats(s);
+		assert.ok(st.slotPasses >= 6 && st.errors === 0, `the writes came from the slot: ${JSON.stringify(st)}`);
+		await s.dc.setDataBreakpointsRequest({ breakpoints: [] });
+		await s.dc.send('setInstructionBreakpoints', { breakpoints: [] });
+		await s.dc.continueRequest({ threadId: tid });
+		const ex = await exitOf(s.fx, 30000);
+		assert.deepEqual(ex, { code: 0, signal: null }, `slotpass: ${s.out().slice(-200)}; stderr: ${s.fx.stderr}`);
 	} finally {
 		await stop(s);
 	}
