@@ -8,11 +8,19 @@
  * Strict CSP with a nonce; no remote content.
  */
 import * as vscode from 'vscode';
-import { webviewPage } from './webviewPage';
+import { openPanel } from './webviewPage';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { dumpRows, parseAddress, type MemoryDump } from './memoryModel';
 
 const PAGE = 512;
+
+const MEMORY_BODY = `<header>
+<h1 id="title">Memory</h1><span id="summary"></span>
+<form id="goto"><input id="address" placeholder="0x7ffc9e1c2a10" spellcheck="false" aria-label="address"><button type="submit">Go</button></form>
+<button id="prev" title="Previous page">◀</button><button id="next" title="Next page">▶</button><button id="refresh" title="Read again">Refresh</button>
+</header>
+<div id="error"></div>
+<table id="dump"><tbody></tbody></table>`;
 
 export class MemoryPanel implements vscode.Disposable {
 	private panel: vscode.WebviewPanel | undefined;
@@ -61,22 +69,10 @@ export class MemoryPanel implements vscode.Disposable {
 			this.panel.reveal(undefined, true);
 			return;
 		}
-		const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-		const panel = vscode.window.createWebviewPanel(
-			'forkall.memory',
-			'Forkall: Memory',
-			{ viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-			{ enableScripts: true, localResourceRoots: [media], retainContextWhenHidden: true },
-		);
-		panel.webview.html = this.html(panel.webview, media);
-		panel.onDidDispose(
-			() => {
-				this.panel = undefined;
-			},
-			null,
+		this.panel = openPanel(
+			this.extensionUri,
+			{ viewType: 'forkall.memory', title: 'Forkall: Memory', asset: 'memoryView', body: MEMORY_BODY },
 			this.subs,
-		);
-		panel.webview.onDidReceiveMessage(
 			(m: { type?: string; address?: string }) => {
 				if (m?.type === 'ready') this.post();
 				if (m?.type === 'refresh') void this.read();
@@ -98,10 +94,10 @@ export class MemoryPanel implements vscode.Disposable {
 					}
 				}
 			},
-			null,
-			this.subs,
+			() => {
+				this.panel = undefined;
+			},
 		);
-		this.panel = panel;
 	}
 
 	private async read(): Promise<void> {
@@ -130,20 +126,6 @@ export class MemoryPanel implements vscode.Disposable {
 			session: this.session?.name ?? null,
 			dump: this.last,
 			error: this.error,
-		});
-	}
-
-	private html(webview: vscode.Webview, media: vscode.Uri): string {
-		return webviewPage(webview, media, {
-			title: 'Forkall: Memory',
-			asset: 'memoryView',
-			body: `<header>
-<h1 id="title">Memory</h1><span id="summary"></span>
-<form id="goto"><input id="address" placeholder="0x7ffc9e1c2a10" spellcheck="false" aria-label="address"><button type="submit">Go</button></form>
-<button id="prev" title="Previous page">◀</button><button id="next" title="Next page">▶</button><button id="refresh" title="Read again">Refresh</button>
-</header>
-<div id="error"></div>
-<table id="dump"><tbody></tbody></table>`,
 		});
 	}
 

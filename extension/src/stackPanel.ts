@@ -5,9 +5,14 @@
  * media/; strict CSP with a nonce; no remote content.
  */
 import * as vscode from 'vscode';
-import { webviewPage } from './webviewPage';
+import { openPanel } from './webviewPage';
 import { stackPicture, type StackPicture } from './lwpModel';
 import type { LwpStore, SessionLwps } from './lwpStore';
+
+const STACK_BODY = `<header id="head"><h1 id="title">No Forkall session</h1><span id="summary"></span></header>
+<section id="legend"></section>
+<main id="bars"></main>
+<section id="fork"></section>`;
 
 export class StackPanel implements vscode.Disposable {
 	private panel: vscode.WebviewPanel | undefined;
@@ -27,26 +32,10 @@ export class StackPanel implements vscode.Disposable {
 			this.update();
 			return;
 		}
-		const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-		const panel = vscode.window.createWebviewPanel(
-			'forkall.stacks',
-			'Forkall: LWP Stacks',
-			{ viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-			{ enableScripts: true, localResourceRoots: [media], retainContextWhenHidden: true },
-		);
-		panel.iconPath = {
-			light: vscode.Uri.joinPath(media, 'icons', 'light', 'stacks.svg'),
-			dark: vscode.Uri.joinPath(media, 'icons', 'dark', 'stacks.svg'),
-		};
-		panel.webview.html = this.html(panel.webview, media);
-		panel.onDidDispose(
-			() => {
-				this.panel = undefined;
-			},
-			null,
+		this.panel = openPanel(
+			this.extensionUri,
+			{ viewType: 'forkall.stacks', title: 'Forkall: LWP Stacks', asset: 'stackView', body: STACK_BODY, icon: 'stacks.svg' },
 			this.subs,
-		);
-		panel.webview.onDidReceiveMessage(
 			(m: { type?: string }) => {
 				if (m?.type === 'ready') this.post();
 				if (m?.type === 'refresh') {
@@ -54,24 +43,13 @@ export class StackPanel implements vscode.Disposable {
 					if (st) void this.store.refresh(st);
 				}
 			},
-			null,
-			this.subs,
+			() => {
+				this.panel = undefined;
+			},
 		);
-		this.panel = panel;
 		const st = this.store.focused();
 		if (st && !st.table && !st.running) void this.store.refresh(st);
 		this.update();
-	}
-
-	private html(webview: vscode.Webview, media: vscode.Uri): string {
-		return webviewPage(webview, media, {
-			title: 'Forkall: LWP Stacks',
-			asset: 'stackView',
-			body: `<header id="head"><h1 id="title">No Forkall session</h1><span id="summary"></span></header>
-<section id="legend"></section>
-<main id="bars"></main>
-<section id="fork"></section>`,
-		});
 	}
 
 	private picture(st: SessionLwps | undefined): StackPicture | null {

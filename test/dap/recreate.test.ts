@@ -46,8 +46,10 @@ interface Pair {
 	childExited: Promise<DebugProtocol.ExitedEvent>;
 }
 
+type Session = Pair & { configure: () => Promise<void> };
+
 /** The deadlock program launched, its fork child attached in a session of its own (held at the fork until configured). */
-async function childSession(args: string[], env?: NodeJS.ProcessEnv): Promise<Pair & { configure: () => Promise<void> }> {
+async function childSession(args: string[], env?: NodeJS.ProcessEnv): Promise<Session> {
 	const server = await DapServer.start(env ? { ...process.env, ...env } : process.env);
 	const parent = await server.client();
 	await parent.init();
@@ -103,14 +105,45 @@ async function assertRecreated(child: DapClient, pid: number, r: RecreateDeadThr
 	assert.equal(info.heldLocks.length, 0, 'no lock is held by a dead thread any more');
 }
 
-test('at the deadlock stop: holder, idle, idle come back; holder unlocks; the child gets the lock and exits 0', async () => {
+/** body on a childSession; every session and process stopped after it, even when it fails. */
+async function withChild(args: string[], body: (s: Session) => Promise<void>, env?: NodeJS.ProcessEnv): Promise<void> {
 	let p: Partial<Pair> = {};
 	try {
-		const s = await childSession(['main']);
+		const s = await childSession(args, env);
 		p = s;
-		const stopped = s.child.next('stopped', 20000) as Promise<DebugProtocol.StoppedEvent>;
-		await s.configure();
-		assert.equal((await stopped).body.reason, 'deadlock');
+		await body(s);
+	} finally {
+		await stopAll(p);
+	}
+}
+
+/** Configure the child and wait for its deadlock stop (table_lock, held by the dead holder). */
+async function runToDeadlock(s: Session): Promise<void> {
+	const stopped = s.child.next('stopped', 20000) as Promise<DebugProtocol.StoppedEvent>;
+	await s.configure();
+	assert.equal((await stopped).body.reason, 'deadlock');
+}
+
+/** The child got the lock and exited 0; the parent reported it and exited 0 too. */
+async function assertBothExitZero(s: Session): Promise<void> {
+	assert.equal((await within(s.childExited, 20000, 'child exit')).body.exitCode, 0);
+	assert.equal((await within(s.parentExited, 20000, 'parent exit')).body.exitCode, 0);
+	assert.match(s.parentOut(), /^child exited 0$/m, s.parentOut());
+}
+
+/** The recreated thread `name` is on its own stack again, in the live thread: a frame of `fn`. */
+async function assertOnItsStack(s: Session, r: RecreateDeadThreadsResponseBody, name: string, fn: string): Promise<void> {
+	const t = r.threads.find((x) => x.name === name)!;
+	const st = await s.child.stackTraceRequest({ threadId: t.childTid });
+	assert.ok(
+		st.body.stackFrames.some((f) => f.name === fn),
+		st.body.stackFrames.map((f) => f.name).join(' ← '),
+	);
+}
+
+test('at the deadlock stop: holder, idle, idle come back; holder unlocks; the child gets the lock and exits 0', () =>
+	withChild(['main'], async (s) => {
+		await runToDeadlock(s);
 		assert.equal(taskCount(s.pid), 1);
 		const restopped = s.child.next('stopped', 20000) as Promise<DebugProtocol.StoppedEvent>;
 		const r = (await s.child.customRequest('recreateDeadThreads')).body as RecreateDeadThreadsResponseBody;
@@ -121,27 +154,13 @@ test('at the deadlock stop: holder, idle, idle come back; holder unlocks; the ch
 		const ev = await restopped;
 		assert.match(ev.body.description ?? '', /^Recreated 3 dead threads$/);
 		await assertRecreated(s.child, s.pid, r, ['holder', 'idle', 'idle']);
-		// the holder's stack is its own again, in the live thread
-		const holder = r.threads.find((t) => t.name === 'holder')!;
-		const st = await s.child.stackTraceRequest({ threadId: holder.childTid });
-		assert.ok(
-			st.body.stackFrames.some((f) => f.name === 'hold_table'),
-			st.body.stackFrames.map((f) => f.name).join(' ← '),
-		);
+		await assertOnItsStack(s, r, 'holder', 'hold_table');
 		await s.child.continueRequest({ threadId: s.pid });
-		assert.equal((await within(s.childExited, 20000, 'child exit')).body.exitCode, 0);
-		assert.equal((await within(s.parentExited, 20000, 'parent exit')).body.exitCode, 0);
-		assert.match(s.parentOut(), /^child exited 0$/m, s.parentOut());
-	} finally {
-		await stopAll(p);
-	}
-});
+		await assertBothExitZero(s);
+	}));
 
-test('at the fork stop (the child still inside fork()): run out of fork() first, then recreated; the child never deadlocks', async () => {
-	let p: Partial<Pair> = {};
-	try {
-		const s = await childSession(['main']);
-		p = s;
+test('at the fork stop (the child still inside fork()): run out of fork() first, then recreated; the child never deadlocks', () =>
+	withChild(['main'], async (s) => {
 		const r = (await s.child.customRequest('recreateDeadThreads')).body as RecreateDeadThreadsResponseBody;
 		assert.ok(r.stepsOutOfFork >= 1, `stepped out of fork(): ${r.stepsOutOfFork}`);
 		assert.equal(r.descriptorsRestored, 3);
@@ -154,77 +173,45 @@ test('at the fork stop (the child still inside fork()): run out of fork() first,
 		let deadlock = false;
 		s.child.on('stopped', (e: DebugProtocol.StoppedEvent) => (deadlock ||= e.body.reason === 'deadlock'));
 		await s.configure();
-		assert.equal((await within(s.childExited, 20000, 'child exit')).body.exitCode, 0);
-		assert.equal((await within(s.parentExited, 20000, 'parent exit')).body.exitCode, 0);
-		assert.match(s.parentOut(), /^child exited 0$/m);
+		await assertBothExitZero(s);
 		assert.equal(deadlock, false);
-	} finally {
-		await stopAll(p);
-	}
-});
+	}));
 
-test('fork from a worker: main is recreated too (its descriptor was on the user-stack list)', async () => {
-	let p: Partial<Pair> = {};
-	try {
-		const s = await childSession(['worker']);
-		p = s;
-		const stopped = s.child.next('stopped', 20000) as Promise<DebugProtocol.StoppedEvent>;
-		await s.configure();
-		assert.equal((await stopped).body.reason, 'deadlock');
+test('fork from a worker: main is recreated too (its descriptor was on the user-stack list)', () =>
+	withChild(['worker'], async (s) => {
+		await runToDeadlock(s);
 		const r = (await s.child.customRequest('recreateDeadThreads')).body as RecreateDeadThreadsResponseBody;
 		assert.equal(r.descriptorsRestored, 4);
 		await assertRecreated(s.child, s.pid, r, ['deadlock', 'holder', 'idle', 'idle']);
-		const main = r.threads.find((t) => t.name === 'deadlock')!;
-		const st = await s.child.stackTraceRequest({ threadId: main.childTid });
-		assert.ok(
-			st.body.stackFrames.some((f) => f.name === 'main'),
-			st.body.stackFrames.map((f) => f.name).join(' ← '),
-		);
+		await assertOnItsStack(s, r, 'deadlock', 'main');
 		await s.child.continueRequest({ threadId: s.pid });
-		assert.equal((await within(s.childExited, 20000, 'child exit')).body.exitCode, 0);
-		assert.equal((await within(s.parentExited, 20000, 'parent exit')).body.exitCode, 0);
-		assert.match(s.parentOut(), /^child exited 0$/m, s.parentOut());
-	} finally {
-		await stopAll(p);
-	}
-});
+		await assertBothExitZero(s);
+	}));
 
-test('a failure after the threads were built (FORKALL_FAULT=recreate-locks): everything undone, the child as it was', async () => {
-	let p: Partial<Pair> = {};
-	try {
-		const s = await childSession(['main'], { FORKALL_FAULT: 'recreate-locks' });
-		p = s;
-		const stopped = s.child.next('stopped', 20000) as Promise<DebugProtocol.StoppedEvent>;
-		await s.configure();
-		assert.equal((await stopped).body.reason, 'deadlock');
-		const before = (await s.child.customRequest('forkInfo')).body as ForkInfoResponseBody;
-		const regsBefore = fs.readFileSync(`/proc/${s.pid}/task/${s.pid}/syscall`, 'utf8');
-		await assert.rejects(s.child.customRequest('recreateDeadThreads'), /injected fault at step "recreate-locks"/);
-		assert.equal(taskCount(s.pid), 1, 'the threads built were ended');
-		const after = (await s.child.customRequest('forkInfo')).body as ForkInfoResponseBody;
-		assert.deepEqual(after.deadThreads, before.deadThreads);
-		assert.deepEqual(after.heldLocks, before.heldLocks, 'owner fields put back: the locks name the dead holder again');
-		assert.equal(fs.readFileSync(`/proc/${s.pid}/task/${s.pid}/syscall`, 'utf8'), regsBefore, 'the main thread as it was');
-		const threads = (await s.child.threadsRequest()).body.threads;
-		assert.equal(threads.filter((t) => t.name.startsWith('✝')).length, 3);
-	} finally {
-		await stopAll(p);
-	}
-});
+test('a failure after the threads were built (FORKALL_FAULT=recreate-locks): everything undone, the child as it was', () =>
+	withChild(
+		['main'],
+		async (s) => {
+			await runToDeadlock(s);
+			const before = (await s.child.customRequest('forkInfo')).body as ForkInfoResponseBody;
+			const regsBefore = fs.readFileSync(`/proc/${s.pid}/task/${s.pid}/syscall`, 'utf8');
+			await assert.rejects(s.child.customRequest('recreateDeadThreads'), /injected fault at step "recreate-locks"/);
+			assert.equal(taskCount(s.pid), 1, 'the threads built were ended');
+			const after = (await s.child.customRequest('forkInfo')).body as ForkInfoResponseBody;
+			assert.deepEqual(after.deadThreads, before.deadThreads);
+			assert.deepEqual(after.heldLocks, before.heldLocks, 'owner fields put back: the locks name the dead holder again');
+			assert.equal(fs.readFileSync(`/proc/${s.pid}/task/${s.pid}/syscall`, 'utf8'), regsBefore, 'the main thread as it was');
+			const threads = (await s.child.threadsRequest()).body.threads;
+			assert.equal(threads.filter((t) => t.name.startsWith('✝')).length, 3);
+		},
+		{ FORKALL_FAULT: 'recreate-locks' },
+	));
 
-test('requests that make no sense get a clear error', async () => {
-	let p: Partial<Pair> = {};
-	try {
-		const s = await childSession(['main']);
-		p = s;
+test('requests that make no sense get a clear error', () =>
+	withChild(['main'], async (s) => {
 		await assert.rejects(s.parent.customRequest('recreateDeadThreads'), /was not forked by a process followed here/);
-		const stopped = s.child.next('stopped', 20000) as Promise<DebugProtocol.StoppedEvent>;
-		await s.configure();
-		await stopped;
+		await runToDeadlock(s);
 		await s.child.customRequest('recreateDeadThreads');
 		await assert.rejects(s.child.customRequest('recreateDeadThreads'), /no dead threads left to recreate/);
 		await s.child.continueRequest({ threadId: s.pid });
-	} finally {
-		await stopAll(p);
-	}
-});
+	}));

@@ -41,6 +41,7 @@ test('the .vsix holds the runtime pieces', () => {
 		'extension/dist/node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node',
 		'extension/dist/node_modules/iced-x86/iced_x86.js',
 		'extension/dist/node_modules/iced-x86/iced_x86_bg.wasm',
+		'extension/media/webview.css',
 		'extension/media/stackView.js',
 		'extension/media/stackView.css',
 		'extension/media/memoryView.js',

@@ -16,14 +16,13 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { LwpsResponseBody } from '../../adapter/src/dap/custom';
 import type { ForkCommandResult } from '../../extension/src/forkAllHere';
 import {
-	activated,
 	api,
 	events,
-	installRecorder,
 	killPid,
 	lineBreakpoint,
 	markerLine,
 	procState,
+	readyToDebug,
 	removeAllBreakpoints,
 	requests,
 	setSetting,
@@ -49,11 +48,7 @@ suite('launch of the demo, LWPs, Fork All Threads Here', () => {
 	let stop: DebugProtocol.StoppedEvent;
 	const children: number[] = [];
 
-	suiteSetup(async () => {
-		installRecorder();
-		await activated();
-		removeAllBreakpoints();
-	});
+	suiteSetup(readyToDebug);
 	suiteTeardown(async () => {
 		await stopAll().catch(() => undefined);
 		removeAllBreakpoints();

@@ -13,14 +13,15 @@
 /// <reference types="mocha" />
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { DebugProtocol } from '@vscode/debugprotocol';
 import {
-	activated,
+	childSessionOf,
 	events,
-	installRecorder,
+	exitCode,
 	lineBreakpoint,
 	markerLine,
+	output,
 	program,
+	readyToDebug,
 	removeAllBreakpoints,
 	sleep,
 	start,
@@ -32,35 +33,22 @@ import {
 	waitFor,
 } from './helpers';
 
-function stdout(s: vscode.DebugSession): string {
-	return events<DebugProtocol.OutputEvent>(s, 'output')
-		.filter((e) => e.body.category === 'stdout')
-		.map((e) => e.body.output)
-		.join('');
-}
-
-function consoleText(s: vscode.DebugSession): string {
-	return events<DebugProtocol.OutputEvent>(s, 'output')
-		.filter((e) => e.body.category === 'console')
-		.map((e) => e.body.output)
-		.join('');
+/** A breakpoint on child_work() (#CHILD_WORK), which runs in the fork children only. */
+function breakInChildWork(): void {
+	vscode.debug.addBreakpoints([lineBreakpoint('forker.c', markerLine('forker.c', '#CHILD_WORK'))]);
 }
 
 suite('follow-fork child sessions', () => {
-	suiteSetup(async () => {
-		installRecorder();
-		await activated();
-		removeAllBreakpoints();
-	});
+	suiteSetup(readyToDebug);
 	teardown(async () => {
 		await stopAll().catch(() => undefined);
 		removeAllBreakpoints();
 	});
 
 	test('fork() in the program opens a child session (parentSession set) that stops at a breakpoint in the child', async () => {
-		vscode.debug.addBreakpoints([lineBreakpoint('forker.c', markerLine('forker.c', '#CHILD_WORK'))]);
+		breakInChildWork();
 		const s = await start({ type: 'forkall', request: 'launch', name: 'forker', program: program('forker'), args: ['fork', '1'] });
-		const child = await waitFor('the child session', () => startedSessions().find((x) => x.parentSession?.id === s.id));
+		const child = await childSessionOf(s);
 		assert.match(child.name, /^forker \[child (\d+)\] forked by \d+ "forker"$/, child.name);
 		const pid = Number(/\[child (\d+)\]/.exec(child.name)![1]);
 		assert.equal(child.configuration.__forkallChild, pid);
@@ -69,15 +57,14 @@ suite('follow-fork child sessions', () => {
 		assert.match((await topFrame(child, stop.body.threadId!)).name, /child_work/);
 		assert.equal(events(s, 'stopped').length, 0, 'the parent never stopped (child_work runs in the child only)');
 		await child.customRequest('continue', { threadId: stop.body.threadId });
-		const exited = await waitFor('the parent exited', () => events<DebugProtocol.ExitedEvent>(s, 'exited')[0]);
-		assert.equal(exited.body.exitCode, 0);
-		assert.match(stdout(s), /^child 0 exited 7$/m, stdout(s));
+		assert.equal(await exitCode(s, 'the parent exited'), 0);
+		assert.match(output(s, 'stdout'), /^child 0 exited 7$/m, output(s, 'stdout'));
 		await terminated(s);
 		await terminated(child);
 	});
 
 	test('followForks "parent": no child session, the child is detached and runs through the breakpoint', async () => {
-		vscode.debug.addBreakpoints([lineBreakpoint('forker.c', markerLine('forker.c', '#CHILD_WORK'))]);
+		breakInChildWork();
 		const s = await start({
 			type: 'forkall',
 			request: 'launch',
@@ -86,16 +73,15 @@ suite('follow-fork child sessions', () => {
 			args: ['fork', '1'],
 			followForks: 'parent',
 		});
-		const exited = await waitFor('the program exited', () => events<DebugProtocol.ExitedEvent>(s, 'exited')[0]);
-		assert.equal(exited.body.exitCode, 0);
-		assert.match(stdout(s), /^child 0 exited 7$/m);
-		assert.match(consoleText(s), /\[detached child \d+ \(fork by thread \d+\)\]/);
+		assert.equal(await exitCode(s, 'the program exited'), 0);
+		assert.match(output(s, 'stdout'), /^child 0 exited 7$/m);
+		assert.match(output(s, 'console'), /\[detached child \d+ \(fork by thread \d+\)\]/);
 		await sleep(300);
 		assert.ok(!startedSessions().some((x) => x.parentSession?.id === s.id), 'no child session');
 	});
 
 	test("nested fork: the grandchild gets a session of its own, child of the child's session, and stops at its breakpoint", async () => {
-		vscode.debug.addBreakpoints([lineBreakpoint('forker.c', markerLine('forker.c', '#CHILD_WORK'))]);
+		breakInChildWork();
 		const s = await start({
 			type: 'forkall',
 			request: 'launch',
@@ -103,8 +89,8 @@ suite('follow-fork child sessions', () => {
 			program: program('forker'),
 			args: ['nested', '1'],
 		});
-		const child = await waitFor('the child session', () => startedSessions().find((x) => x.parentSession?.id === s.id));
-		const grandchild = await waitFor('the grandchild session', () => startedSessions().find((x) => x.parentSession?.id === child.id));
+		const child = await childSessionOf(s);
+		const grandchild = await childSessionOf(child, 'the grandchild session');
 		const pid = Number(/\[child (\d+)\]/.exec(grandchild.name)?.[1]);
 		assert.equal(grandchild.configuration.__forkallChild, pid, grandchild.name);
 		const stop = await stopped(grandchild);
@@ -113,14 +99,13 @@ suite('follow-fork child sessions', () => {
 		assert.match((await topFrame(grandchild, pid)).name, /child_work/);
 		assert.equal(events(child, 'stopped').length, 0, 'the child itself never ran child_work');
 		await grandchild.customRequest('continue', { threadId: pid });
-		const exited = await waitFor('the parent exited', () => events<DebugProtocol.ExitedEvent>(s, 'exited')[0]);
-		assert.equal(exited.body.exitCode, 0);
-		assert.match(stdout(s), /^child 0 exited 8$/m, 'the child saw its grandchild exit 7');
+		assert.equal(await exitCode(s, 'the parent exited'), 0);
+		assert.match(output(s, 'stdout'), /^child 0 exited 8$/m, 'the child saw its grandchild exit 7');
 		await terminated(s);
 	});
 
 	test('followForks "child": the one session follows the child to its breakpoint, the parent is detached', async () => {
-		vscode.debug.addBreakpoints([lineBreakpoint('forker.c', markerLine('forker.c', '#CHILD_WORK'))]);
+		breakInChildWork();
 		const s = await start({
 			type: 'forkall',
 			request: 'launch',
@@ -131,14 +116,13 @@ suite('follow-fork child sessions', () => {
 		});
 		const stop = await stopped(s);
 		const m = await waitFor('the console line', () =>
-			/\[following child (\d+) \(fork by thread \d+\); process (\d+) detached\]/.exec(consoleText(s)),
+			/\[following child (\d+) \(fork by thread \d+\); process (\d+) detached\]/.exec(output(s, 'console')),
 		);
 		const childPid = Number(m[1]);
 		assert.equal(stop.body.threadId, childPid, 'stopped in the child');
 		assert.match((await topFrame(s, childPid)).name, /child_work/);
 		assert.ok(!startedSessions().some((x) => x.parentSession?.id === s.id), 'no child session');
 		await s.customRequest('continue', { threadId: childPid });
-		const exited = await waitFor('the session ends with the child', () => events<DebugProtocol.ExitedEvent>(s, 'exited')[0]);
-		assert.equal(exited.body.exitCode, 7);
+		assert.equal(await exitCode(s, 'the session ends with the child'), 7);
 	});
 });

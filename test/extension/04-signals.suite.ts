@@ -11,26 +11,10 @@
 /// <reference types="mocha" />
 import * as assert from 'node:assert/strict';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import {
-	activated,
-	events,
-	installRecorder,
-	program,
-	removeAllBreakpoints,
-	requests,
-	start,
-	stopAll,
-	stopped,
-	traffic,
-	waitFor,
-} from './helpers';
+import { events, exitCode, output, program, readyToDebug, requests, start, stopAll, stopped, traffic, waitFor } from './helpers';
 
 suite('signal filters', () => {
-	suiteSetup(async () => {
-		installRecorder();
-		await activated();
-		removeAllBreakpoints();
-	});
+	suiteSetup(readyToDebug);
 	teardown(() => stopAll().catch(() => undefined));
 
 	test('both filters offered and on by default: SIGUSR1 stops the program; with "other" unchecked it passes silently', async () => {
@@ -65,12 +49,8 @@ suite('signal filters', () => {
 		// What unchecking "Other signals that stop" in the Breakpoints view sends.
 		await s.customRequest('setExceptionBreakpoints', { filters: ['fatal'] });
 		await s.customRequest('continue', { threadId: stop.body.threadId });
-		const exited = await waitFor('the program exited', () => events<DebugProtocol.ExitedEvent>(s, 'exited')[0]);
-		assert.equal(exited.body.exitCode, 0);
-		const out = events<DebugProtocol.OutputEvent>(s, 'output')
-			.filter((e) => e.body.category === 'stdout')
-			.map((e) => e.body.output)
-			.join('');
+		assert.equal(await exitCode(s, 'the program exited'), 0);
+		const out = output(s, 'stdout');
 		assert.match(out, /^usr1 3 /m, 'every SIGUSR1 reached the handler');
 		assert.equal(events(s, 'stopped').length, 1, 'only the first SIGUSR1 stopped');
 	});

@@ -8,27 +8,10 @@
  */
 /// <reference types="mocha" />
 import * as assert from 'node:assert/strict';
-import {
-	activated,
-	api,
-	installRecorder,
-	procState,
-	program,
-	removeAllBreakpoints,
-	start,
-	stopAll,
-	stopped,
-	terminated,
-	topFrame,
-	waitFor,
-} from './helpers';
+import { api, procState, program, readyToDebug, start, stopAll, stopped, terminated, topFrame, waitFor } from './helpers';
 
 suite('adapter process', () => {
-	suiteSetup(async () => {
-		installRecorder();
-		await activated();
-		removeAllBreakpoints();
-	});
+	suiteSetup(readyToDebug);
 	teardown(() => stopAll().catch(() => undefined));
 
 	test('killed under a session: the session ends with a message, the next session starts a new adapter', async () => {

@@ -24,14 +24,14 @@ import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import {
-	activated,
+	childSessionOf,
 	events,
-	installRecorder,
+	exitCode,
 	killPid,
+	output,
 	program,
-	removeAllBreakpoints,
+	readyToDebug,
 	start,
-	startedSessions,
 	stopAll,
 	stopped,
 	terminated,
@@ -40,13 +40,6 @@ import {
 } from './helpers';
 
 const DEAD = /^✝ dead: was (\d+) "(.+)" \(lost in the fork\)$/;
-
-function output(s: vscode.DebugSession, category: string): string {
-	return events<DebugProtocol.OutputEvent>(s, 'output')
-		.filter((e) => (e.body.category ?? 'console') === category)
-		.map((e) => e.body.output)
-		.join('');
-}
 
 /** The kernel's view of a process' threads: tid -> comm. */
 function tasks(pid: number): Map<number, string> {
@@ -68,11 +61,7 @@ interface RecreateAnswer {
 
 suite('dead threads after a fork', () => {
 	let childPid = 0;
-	suiteSetup(async () => {
-		installRecorder();
-		await activated();
-		removeAllBreakpoints();
-	});
+	suiteSetup(readyToDebug);
 	teardown(async () => {
 		await stopAll().catch(() => undefined);
 		if (childPid) await killPid(childPid);
@@ -80,7 +69,7 @@ suite('dead threads after a fork', () => {
 
 	test('the fork child lists its dead threads and stops on the deadlock; Recreate Dead Threads brings 3 back and it exits 0', async () => {
 		const s = await start({ type: 'forkall', request: 'launch', name: 'deadlock', program: program('deadlock'), args: ['main'] });
-		const child = await waitFor('the child session', () => startedSessions().find((x) => x.parentSession?.id === s.id));
+		const child = await childSessionOf(s);
 		childPid = Number(child.configuration.__forkallChild);
 		assert.ok(childPid > 0, child.name);
 		const parentPid = Number(/forked by (\d+)/.exec(child.name)?.[1]);
@@ -159,10 +148,8 @@ suite('dead threads after a fork', () => {
 
 		// continue the child: holder unlocks table_lock, the child gets it and exits 0
 		await child.customRequest('continue', { threadId: childPid });
-		const childExit = await waitFor('the child exited', () => events<DebugProtocol.ExitedEvent>(child, 'exited')[0], 20000);
-		assert.equal(childExit.body.exitCode, 0);
-		const parentExit = await waitFor('the parent exited', () => events<DebugProtocol.ExitedEvent>(s, 'exited')[0], 20000);
-		assert.equal(parentExit.body.exitCode, 0);
+		assert.equal(await exitCode(child, 'the child exited', 20000), 0);
+		assert.equal(await exitCode(s, 'the parent exited', 20000), 0);
 		assert.match(output(s, 'stdout'), /^child exited 0$/m, output(s, 'stdout'));
 		await terminated(child);
 		await terminated(s);

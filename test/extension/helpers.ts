@@ -135,6 +135,24 @@ export function requests<T extends DebugProtocol.Request>(s: vscode.DebugSession
 	return traffic(s).toAdapter.filter((m): m is T => m.type === 'request' && (m as DebugProtocol.Request).command === command);
 }
 
+/** What a session printed in one output category (none given: "console", as DAP says). */
+export function output(s: vscode.DebugSession, category: string): string {
+	return events<DebugProtocol.OutputEvent>(s, 'output')
+		.filter((e) => (e.body.category ?? 'console') === category)
+		.map((e) => e.body.output)
+		.join('');
+}
+
+/** A session's exit code, once its exited event came (`what`: for the timeout's message). */
+export async function exitCode(s: vscode.DebugSession, what: string, ms = 30000): Promise<number> {
+	return (await waitFor(what, () => events<DebugProtocol.ExitedEvent>(s, 'exited')[0], ms)).body.exitCode;
+}
+
+/** The session VS Code started for the first child (fork) of s's process, once it came. */
+export function childSessionOf(s: vscode.DebugSession, what = 'the child session'): Promise<vscode.DebugSession> {
+	return waitFor(what, () => startedSessions().find((x) => x.parentSession?.id === s.id));
+}
+
 /** The n-th (0-based) stopped event of a session, once it came. */
 export function stopped(s: vscode.DebugSession, n = 0, ms = 30000): Promise<DebugProtocol.StoppedEvent> {
 	return waitFor(`stop #${n + 1} of "${s.name}"`, () => events<DebugProtocol.StoppedEvent>(s, 'stopped')[n], ms);
@@ -176,6 +194,13 @@ export function lineBreakpoint(file: string, line: number): vscode.SourceBreakpo
 
 export function removeAllBreakpoints(): void {
 	vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+}
+
+/** A debugging suite's suiteSetup: the recorder installed, the extension active, no breakpoint left from before. */
+export async function readyToDebug(): Promise<void> {
+	installRecorder();
+	await activated();
+	removeAllBreakpoints();
 }
 
 /** /proc/PID/stat's state letter and /proc/PID/status' TracerPid; null when gone. */

@@ -9,9 +9,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { killAll, sleep } from '../helpers/procs';
 import { which } from '../helpers/paths';
+import { compileJavaBusy, javaSkip } from '../helpers/java';
 import { listTasks, assertNotStoppedOrTraced } from '../helpers/procfs';
 import { forkOk, forkTool } from '../helpers/forkRun';
 import { cleanupFork, procStat, registerChild, spawnReaped, type ForkTarget } from '../helpers/forkTarget';
@@ -64,50 +64,6 @@ with lock:
 work("main")
 `;
 
-// Busy.java: 4 workers that allocate and print through the JVM with the
-// pid and tid the kernel gives them (/proc/thread-self), main calling
-// System.gc() before every tick: a full collection stops every Java thread
-// at a safepoint, so one thread missing or broken in the child hangs it.
-const JAVA_SOURCE = `
-import java.io.File;
-public class Busy {
-    static String self() {
-        try { return new File("/proc/thread-self").getCanonicalPath(); } catch (Exception e) { return "?"; }
-    }
-    static synchronized void say(String name, long n) {
-        String[] p = self().split("/");
-        System.out.println("JV " + p[2] + " " + p[4] + " " + name + " " + n);
-    }
-    public static void main(String[] a) throws Exception {
-        for (int i = 0; i < 4; i++) {
-            final String name = "w" + i;
-            Thread t = new Thread(() -> {
-                long n = 0;
-                java.util.List<int[]> keep = new java.util.ArrayList<>();
-                while (true) {
-                    for (int k = 0; k < 200; k++) keep.add(new int[256]);
-                    if (keep.size() > 4000) keep.clear();
-                    say(name, ++n);
-                    try { Thread.sleep(50); } catch (InterruptedException e) { return; }
-                }
-            });
-            t.setDaemon(true);
-            t.start();
-        }
-        Thread.sleep(300);
-        String[] p = self().split("/");
-        System.out.println("{\\"pid\\":" + p[2] + "}");
-        System.out.println("READY");
-        long n = 0;
-        while (true) {
-            System.gc();
-            say("main", ++n);
-            Thread.sleep(50);
-        }
-    }
-}
-`;
-
 let dir = '';
 after(async () => {
 	await cleanupFork();
@@ -118,7 +74,6 @@ before(() => {
 	dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forkall-rt-'));
 	fs.writeFileSync(path.join(dir, 'busy.js'), NODE_SCRIPT);
 	fs.writeFileSync(path.join(dir, 'threads.py'), PY_SCRIPT);
-	fs.writeFileSync(path.join(dir, 'Busy.java'), JAVA_SOURCE);
 	fs.writeFileSync(path.join(dir, 'data.bin'), Buffer.alloc(1 << 20, 7));
 });
 
@@ -311,11 +266,9 @@ describe(`forkall fork of language runtimes (tool: ${forkTool()})`, () => {
 	);
 	test(
 		'java (HotSpot), 4 allocating workers + System.gc() before every tick: every thread of the child runs with the child pid',
-		{ timeout: 180000, skip: which('javac') && which('java') ? false : 'no java/javac (default-jdk-headless)' },
+		{ timeout: 180000, skip: javaSkip() },
 		async () => {
-			const classes = path.join(dir, 'java');
-			fs.mkdirSync(classes, { recursive: true });
-			execFileSync(which('javac')!, ['-d', classes, path.join(dir, 'Busy.java')], { stdio: 'pipe' });
+			const classes = compileJavaBusy(dir);
 			const t = await spawnReaped(which('java')!, ['-Xmx64m', '-cp', classes, 'Busy'], { readyTimeoutMs: 60000 }, 'java Busy');
 			try {
 				const parse = (pid: number) =>

@@ -7,7 +7,7 @@
  * child only while its /proc start time is the one recorded. */
 import { spawn, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import { Fixture, parseProgress, sleep, track } from './procs';
+import { eachLine, Fixture, sleep, track, untilReady } from './procs';
 import { fixturePath } from './paths';
 
 export interface ChildLine {
@@ -169,7 +169,6 @@ export class ForkTarget<T = any> {
 	readonly reaped = new Map<number, number>();
 	/* every REAPED line in order (pids repeat once pid_max wraps: 32768 here) */
 	readonly reapedLog: number[] = [];
-	stderr = '';
 	/* parent progress (PROGRESS lines carry no pid: only the parent prints them) */
 	readonly fx: Fixture;
 	private waiters: LineWaiter[] = [];
@@ -180,6 +179,11 @@ export class ForkTarget<T = any> {
 	) {
 		this.reaperPid = proc.pid!;
 		this.fx = new Fixture(label, proc);
+	}
+
+	/* what the reaper and the target wrote to stderr, but the REAPED lines */
+	get stderr(): string {
+		return this.fx.stderr;
 	}
 
 	/** @internal */
@@ -316,71 +320,28 @@ export function spawnReaped<T = any>(file: string, args: string[], opts: SpawnRe
 			gid: opts.gid,
 		}),
 	);
-	return new Promise((resolve, reject) => {
-		if (cp.pid === undefined) {
-			cp.once('error', (e) => reject(e));
-			return;
-		}
-		const t = new ForkTarget<T>(label, cp);
-		targets.add(t);
-		let buf = '';
-		let ebuf = '';
-		let ready = false;
-		let jsonLine: string | null = null;
-		const timeoutMs = opts.readyTimeoutMs ?? 60000;
-		const timer = setTimeout(() => {
-			if (!ready) {
-				void t.stop();
-				reject(new Error(`${label} ${args.join(' ')}: no READY within ${timeoutMs} ms; stderr: ${t.stderr}`));
-			}
-		}, timeoutMs);
-		cp.stderr!.setEncoding('utf8').on('data', (d: string) => {
-			ebuf += d;
-			let nl: number;
-			while ((nl = ebuf.indexOf('\n')) >= 0) {
-				const line = ebuf.slice(0, nl);
-				ebuf = ebuf.slice(nl + 1);
-				const m = /^REAPED (\d+) (-?\d+)$/.exec(line);
-				if (m) {
-					t.reaped.set(Number(m[1]), Number(m[2]));
-					t.reapedLog.push(Number(m[1]));
-				} else if (t.stderr.length < 65536) t.stderr += line + '\n';
-			}
-		});
-		cp.stdout!.setEncoding('utf8').on('data', (d: string) => {
-			buf += d;
-			let nl: number;
-			while ((nl = buf.indexOf('\n')) >= 0) {
-				const line = buf.slice(0, nl);
-				buf = buf.slice(nl + 1);
-				if (!ready) {
-					if (line.startsWith('{')) jsonLine = line;
-					else if (line === 'READY') {
-						ready = true;
-						clearTimeout(timer);
-						try {
-							t.truth = JSON.parse(jsonLine ?? 'null') as T;
-							t.pid = (t.truth as any)?.pid ?? 0;
-						} catch (e) {
-							reject(new Error(`${label}: bad JSON line: ${(e as Error).message}`));
-							return;
-						}
-						resolve(t);
-					}
-				} else {
-					const p = parseProgress(line);
-					if (p) t.fx.onProgress(p);
-					else t.onLine(line);
-				}
-			}
-		});
-		cp.once('exit', (code, signal) => {
-			clearTimeout(timer);
-			t.fx.onExit(code, signal);
-			if (!ready)
-				reject(new Error(`${label} ${args.join(' ')} exited before READY (code ${code}, signal ${signal}); stderr: ${t.stderr}`));
-		});
+	if (cp.pid === undefined) return new Promise((_resolve, reject) => cp.once('error', (e) => reject(e)));
+	const t = new ForkTarget<T>(label, cp);
+	targets.add(t);
+	eachLine(cp.stderr!, (line) => {
+		const m = /^REAPED (\d+) (-?\d+)$/.exec(line);
+		if (m) {
+			t.reaped.set(Number(m[1]), Number(m[2]));
+			t.reapedLog.push(Number(m[1]));
+		} else if (t.fx.stderr.length < 65536) t.fx.stderr += line + '\n';
 	});
+	return untilReady(
+		t.fx,
+		args,
+		opts.readyTimeoutMs ?? 60000,
+		() => void t.stop(),
+		(jsonLine) => {
+			t.truth = JSON.parse(jsonLine ?? 'null') as T;
+			t.pid = (t.truth as any)?.pid ?? 0;
+			return t;
+		},
+		(line) => t.onLine(line),
+	);
 }
 
 export function spawnForkcheck(args: string[], opts: SpawnReapedOptions = {}): Promise<ForkTarget> {

@@ -4,6 +4,7 @@
  * Test files call `after(killAll)` (node:test); a process 'exit' hook is the
  * last resort. Processes are only ever killed by the pid we started. */
 import { spawn, ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { fixturePath } from './paths';
 
 const live = new Set<ChildProcess>();
@@ -171,56 +172,81 @@ export function spawnFixture<T = any>(name: string, args: string[] = [], opts: S
 
 export function spawnProgram<T = any>(file: string, args: string[], opts: SpawnOptions = {}, label = file): Promise<Fixture<T>> {
 	const cp = track(spawn(file, args, { detached: false, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env }));
-	return new Promise((resolve, reject) => {
-		if (cp.pid === undefined) {
-			cp.once('error', (e) => reject(e));
-			return;
+	if (cp.pid === undefined) return new Promise((_resolve, reject) => cp.once('error', (e) => reject(e)));
+	const fx = new Fixture<T>(label, cp);
+	cp.stderr!.setEncoding('utf8').on('data', (d: string) => {
+		if (fx.stderr.length < 65536) fx.stderr += d;
+	});
+	return untilReady(
+		fx,
+		args,
+		opts.readyTimeoutMs ?? 30000,
+		() => void fx.kill(),
+		(jsonLine) => {
+			fx.truth = jsonLine === null ? (undefined as T) : (JSON.parse(jsonLine) as T);
+			return fx;
+		},
+	);
+}
+
+/* Call f with each whole line (without its newline) of a stream, read as UTF-8. */
+export function eachLine(stream: Readable, f: (line: string) => void): void {
+	let buf = '';
+	stream.setEncoding('utf8').on('data', (d: string) => {
+		buf += d;
+		let nl: number;
+		while ((nl = buf.indexOf('\n')) >= 0) {
+			const line = buf.slice(0, nl);
+			buf = buf.slice(nl + 1);
+			f(line);
 		}
-		const fx = new Fixture<T>(label, cp);
-		let buf = '';
-		let ready = false;
+	});
+}
+
+/* Read a started fixture's stdout for its whole life (so it never blocks on
+ * a full pipe): resolves with ready(the last line before "READY" that starts
+ * with "{", or null) at READY — a throw there rejects ("bad JSON line");
+ * rejects when it exits first or prints no READY within timeoutMs (kill() is
+ * called then). After READY, PROGRESS lines go to fx, the others to other.
+ * Its stderr, for the errors, is fx.stderr. */
+export function untilReady<R>(
+	fx: Fixture,
+	args: string[],
+	timeoutMs: number,
+	kill: () => void,
+	ready: (jsonLine: string | null) => R,
+	other: (line: string) => void = () => undefined,
+): Promise<R> {
+	const what = `${fx.name} ${args.join(' ')}`;
+	return new Promise((resolve, reject) => {
+		let seen = false;
 		let jsonLine: string | null = null;
 		const timer = setTimeout(() => {
-			if (!ready) {
-				void fx.kill();
-				reject(new Error(`${label} ${args.join(' ')}: no READY within ${opts.readyTimeoutMs ?? 30000} ms; stderr: ${fx.stderr}`));
+			if (!seen) {
+				kill();
+				reject(new Error(`${what}: no READY within ${timeoutMs} ms; stderr: ${fx.stderr}`));
 			}
-		}, opts.readyTimeoutMs ?? 30000);
-		cp.stdout!.setEncoding('utf8');
-		cp.stderr!.setEncoding('utf8');
-		cp.stderr!.on('data', (d: string) => {
-			if (fx.stderr.length < 65536) fx.stderr += d;
-		});
-		cp.stdout!.on('data', (d: string) => {
-			buf += d;
-			let nl: number;
-			while ((nl = buf.indexOf('\n')) >= 0) {
-				const line = buf.slice(0, nl);
-				buf = buf.slice(nl + 1);
-				if (!ready) {
-					if (line.startsWith('{')) jsonLine = line;
-					else if (line === 'READY') {
-						ready = true;
-						clearTimeout(timer);
-						try {
-							fx.truth = jsonLine === null ? (undefined as T) : (JSON.parse(jsonLine) as T);
-						} catch (e) {
-							reject(new Error(`${label}: bad JSON line: ${(e as Error).message}`));
-							return;
-						}
-						resolve(fx);
-					}
-				} else {
-					const p = parseProgress(line);
-					if (p) fx.onProgress(p);
+		}, timeoutMs);
+		eachLine(fx.proc.stdout!, (line) => {
+			if (seen) {
+				const p = parseProgress(line);
+				if (p) fx.onProgress(p);
+				else other(line);
+			} else if (line.startsWith('{')) jsonLine = line;
+			else if (line === 'READY') {
+				seen = true;
+				clearTimeout(timer);
+				try {
+					resolve(ready(jsonLine));
+				} catch (e) {
+					reject(new Error(`${fx.name}: bad JSON line: ${(e as Error).message}`));
 				}
 			}
 		});
-		cp.once('exit', (code, signal) => {
+		fx.proc.once('exit', (code, signal) => {
 			clearTimeout(timer);
 			fx.onExit(code, signal);
-			if (!ready)
-				reject(new Error(`${label} ${args.join(' ')} exited before READY (code ${code}, signal ${signal}); stderr: ${fx.stderr}`));
+			if (!seen) reject(new Error(`${what} exited before READY (code ${code}, signal ${signal}); stderr: ${fx.stderr}`));
 		});
 	});
 }

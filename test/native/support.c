@@ -218,6 +218,50 @@ int t_count(const char *json, const char *needle)
 	return c;
 }
 
+char *t_wait_message(fk_tracer *fk, const char *what, int tenths)
+{
+	for (int i = 0; i < tenths; i++) {
+		if (fk_wait(fk, 100) != 1)
+			continue;
+		int64_t len = fk_next_message(fk, NULL, 0);
+		if (len >= 0)
+			continue;
+		char *buf = malloc((size_t)-len + 1);
+		CHECK(buf != NULL, "malloc");
+		CHECK(fk_next_message(fk, (uint8_t *)buf, (uint64_t)-len) == -len, "message");
+		buf[-len] = '\0';
+		if (strstr(buf, what))
+			return buf;
+		free(buf);
+	}
+	return NULL;
+}
+
+long t_num(const char *json, const char *key)
+{
+	const char *p = strstr(json, key);
+	return p ? strtol(p + strlen(key), NULL, 0) : -1;
+}
+
+int t_marker(const char *src, const char *name)
+{
+	FILE *f = fopen(src, "r");
+	CHECK(f != NULL, "open %s: %s", src, strerror(errno));
+	char buf[512], want[64];
+	snprintf(want, sizeof want, "// #%s", name);
+	size_t wl = strlen(want);
+	for (int line = 1; fgets(buf, sizeof buf, f); line++) {
+		const char *m = strstr(buf, want);
+		if (m && (m[wl] == '\n' || m[wl] == '\0' || m[wl] == ' ')) {
+			fclose(f);
+			return line;
+		}
+	}
+	fclose(f);
+	CHECK(0, "no marker %s in %s", name, src);
+	return 0;
+}
+
 bool t_all_running_untraced(pid_t pid)
 {
 	pid_t *tids = NULL;

@@ -55,6 +55,17 @@ bool t_has(const char *json, const char *needle);
 /* Count occurrences. */
 int t_count(const char *json, const char *needle);
 
+/* The next message (event or log) that contains `what`, within tenths
+ * x 100 ms; malloc'd, or NULL when none came. */
+char *t_wait_message(fk_tracer *fk, const char *what, int tenths);
+
+/* The number after key (e.g. "\"pid\":") in the JSON text; -1 when absent. */
+long t_num(const char *json, const char *key);
+
+/* The line of the "// #name" marker in the source file src (the name
+ * ends there: end of line or a space). Fails the test when missing. */
+int t_marker(const char *src, const char *name);
+
 /* No task of pid is stopped or traced. */
 bool t_all_running_untraced(pid_t pid);
 

@@ -330,48 +330,6 @@ static void test_slot_code(void)
 
 /* ---- on a real process ---- */
 
-static char *wait_event(fk_tracer *fk, const char *what, int tenths)
-{
-	for (int i = 0; i < tenths; i++) {
-		if (fk_wait(fk, 100) != 1)
-			continue;
-		int64_t len = fk_next_message(fk, NULL, 0);
-		if (len >= 0)
-			continue;
-		char *buf = malloc((size_t)-len + 1);
-		CHECK(buf != NULL, "malloc");
-		CHECK(fk_next_message(fk, (uint8_t *)buf, (uint64_t)-len) == -len, "message");
-		buf[-len] = '\0';
-		if (strstr(buf, what))
-			return buf;
-		free(buf);
-	}
-	return NULL;
-}
-
-static long num(const char *json, const char *key)
-{
-	const char *p = strstr(json, key);
-	return p ? strtol(p + strlen(key), NULL, 0) : -1;
-}
-
-static int marker(const char *src, const char *name)
-{
-	FILE *f = fopen(src, "r");
-	CHECK(f != NULL, "open %s: %s", src, strerror(errno));
-	char buf[512];
-	for (int line = 1; fgets(buf, sizeof buf, f); line++) {
-		const char *m = strstr(buf, "// #");
-		if (m && strncmp(m + 4, name, strlen(name)) == 0) {
-			fclose(f);
-			return line;
-		}
-	}
-	fclose(f);
-	CHECK(0, "no marker %s", name);
-	return 0;
-}
-
 /* the first address of a symbols answer */
 static unsigned long long first_addr(const char *json)
 {
@@ -390,9 +348,9 @@ static void test_process(const char *fx)
 	CHECK(fk != NULL, "fk_open: %s", err);
 	char *r = t_req(fk, "{'op':'launch','path':'%s','cwd':'/','argv':['%s']}", bin, bin);
 	CHECK(t_has(r, "\"ok\":true"), "launch: %s", r);
-	pid_t pid = (pid_t)num(r, "\"pid\":");
+	pid_t pid = (pid_t)t_num(r, "\"pid\":");
 	free(r);
-	r = t_req(fk, "{'op':'symbols','pid':%d,'file':'condnative.c','line':%d}", pid, marker(src, "PROBE"));
+	r = t_req(fk, "{'op':'symbols','pid':%d,'file':'condnative.c','line':%d}", pid, t_marker(src, "PROBE"));
 	unsigned long long probe = first_addr(r);
 	free(r);
 	r = t_req(fk, "{'op':'symbols','pid':%d,'function':'check'}", pid);
@@ -415,25 +373,25 @@ static void test_process(const char *fx)
 	free(r);
 	r = t_req(fk, "{'op':'resume','pid':%d}", pid);
 	free(r);
-	char *ev = wait_event(fk, "\"stopped\"", 600);
+	char *ev = t_wait_message(fk, "\"stopped\"", 600);
 	CHECK(ev != NULL && t_has(ev, "\"reason\":\"breakpoint\""), "no breakpoint stop: %s", ev ? ev : "(none)");
-	CHECK((pid_t)num(ev, "\"tid\":") == pid, "main's hit: %s", ev);
+	CHECK((pid_t)t_num(ev, "\"tid\":") == pid, "main's hit: %s", ev);
 	free(ev);
 	r = t_req(fk, "{'op':'stop','pid':%d}", pid);
 	free(r);
 	r = t_req(fk, "{'op':'bpCondition','pid':%d,'addr':'0x%llx','query':true}", pid, probe);
-	CHECK(num(r, "\"holds\":") == 1 && num(r, "\"errors\":") == 0 && num(r, "\"passes\":") >= 777,
+	CHECK(t_num(r, "\"holds\":") == 1 && t_num(r, "\"errors\":") == 0 && t_num(r, "\"passes\":") >= 777,
 	      "counters at the probe: %s", r);
 	free(r);
 	r = t_req(fk, "{'op':'bpCondition','pid':%d,'addr':'0x%llx','query':true}", pid, check);
-	CHECK(num(r, "\"holds\":") == 0 && num(r, "\"passes\":") == 778 && num(r, "\"slotPasses\":") == 778,
+	CHECK(t_num(r, "\"holds\":") == 0 && t_num(r, "\"passes\":") == 778 && t_num(r, "\"slotPasses\":") == 778,
 	      "counters at check() (every false hit through its slot): %s", r);
 	free(r);
 	r = t_req(fk, "{'op':'bpRemove','pid':%d,'addr':'0x%llx'}", pid, probe);
 	free(r);
 	r = t_req(fk, "{'op':'resume','pid':%d}", pid);
 	free(r);
-	ev = wait_event(fk, "\"exited\"", 600);
+	ev = t_wait_message(fk, "\"exited\"", 600);
 	CHECK(ev != NULL && t_has(ev, "\"exitCode\":0"), "exit: %s", ev ? ev : "(none)");
 	free(ev);
 	n_checks += 4;

@@ -22,29 +22,6 @@ static char *launch(fk_tracer *fk, const char *path, const char *arg)
 		     path, arg);
 }
 
-static long num(const char *json, const char *key)
-{
-	const char *p = strstr(json, key);
-	return p ? strtol(p + strlen(key), NULL, 0) : -1;
-}
-
-static char *wait_event(fk_tracer *fk, const char *what)
-{
-	for (int i = 0; i < 100; i++) {
-		if (fk_wait(fk, 100) != 1)
-			continue;
-		char *buf = malloc(1 << 16);
-		int64_t len = fk_next_message(fk, (uint8_t *)buf, (1 << 16) - 1);
-		if (len > 0) {
-			buf[len] = 0;
-			if (strstr(buf, what))
-				return buf;
-		}
-		free(buf);
-	}
-	return NULL;
-}
-
 int main(void)
 {
 	const char *fx = getenv("FK_FIXTURES");
@@ -69,8 +46,8 @@ int main(void)
 	/* launch: stopped at exec, output reaches the pipe */
 	r = launch(fk, prog, "2");
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
-	pid_t pid = (pid_t)num(r, "\"pid\":");
-	int outfd = (int)num(r, "\"stdoutFd\":");
+	pid_t pid = (pid_t)t_num(r, "\"pid\":");
+	int outfd = (int)t_num(r, "\"stdoutFd\":");
 	CHECK(pid > 0 && outfd > 0, "%s", r);
 	free(r);
 	struct proc_task_stat st;
@@ -104,9 +81,9 @@ int main(void)
 	char *ev;
 	r = t_req(fk, "{'op':'resume','pid':%d}", pid);
 	free(r);
-	ev = wait_event(fk, "\"reason\":\"breakpoint\"");
+	ev = t_wait_message(fk, "\"reason\":\"breakpoint\"", 100);
 	CHECK(ev != NULL, "no breakpoint hit reported");
-	pid_t tid = (pid_t)num(ev, "\"tid\":");
+	pid_t tid = (pid_t)t_num(ev, "\"tid\":");
 	char want[64];
 	snprintf(want, sizeof want, "\"addr\":\"0x%llx\"", (unsigned long long)addr);
 	CHECK(t_has(ev, want), "hit at the breakpoint: %s", ev);
@@ -131,7 +108,7 @@ int main(void)
 	/* a single step from the breakpoint moves pc past it */
 	r = t_req(fk, "{'op':'step','pid':%d,'tid':%d}", pid, tid);
 	CHECK(t_has(r, "\"ok\":true"), "%s", r);
-	CHECK(num(r, "\"pc\":\"") != -1, "%s", r);
+	CHECK(t_num(r, "\"pc\":\"") != -1, "%s", r);
 	free(r);
 	r = t_req(fk, "{'op':'regs','pid':%d,'tid':%d}", pid, tid);
 	const char *rip = strstr(r, "\"rip\":\"");
@@ -149,7 +126,7 @@ int main(void)
 	/* resume, then remove: the original byte is back */
 	r = t_req(fk, "{'op':'resume','pid':%d}", pid);
 	free(r);
-	ev = wait_event(fk, "\"reason\":\"breakpoint\"");
+	ev = t_wait_message(fk, "\"reason\":\"breakpoint\"", 100);
 	CHECK(ev != NULL, "breakpoint hit again after resume (stepped over, still armed)");
 	free(ev);
 	r = t_req(fk, "{'op':'stop','pid':%d}", pid);

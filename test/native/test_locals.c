@@ -19,55 +19,13 @@
 static char fixture_bin[4096], fixture_src[4096];
 static bool verbose;
 
-static char *wait_event(fk_tracer *fk, const char *what)
-{
-	for (int i = 0; i < 200; i++) {
-		if (fk_wait(fk, 100) != 1)
-			continue;
-		int64_t len = fk_next_message(fk, NULL, 0);
-		if (len >= 0)
-			continue;
-		char *buf = malloc((size_t)-len + 1);
-		CHECK(buf != NULL, "malloc");
-		CHECK(fk_next_message(fk, (uint8_t *)buf, (uint64_t)-len) == -len, "message");
-		buf[-len] = '\0';
-		if (strstr(buf, what))
-			return buf;
-		free(buf);
-	}
-	return NULL;
-}
-
-static long num(const char *json, const char *key)
-{
-	const char *p = strstr(json, key);
-	return p ? strtol(p + strlen(key), NULL, 0) : -1;
-}
-
-static int marker(const char *name)
-{
-	FILE *f = fopen(fixture_src, "r");
-	CHECK(f != NULL, "open %s: %s", fixture_src, strerror(errno));
-	char buf[512];
-	for (int line = 1; fgets(buf, sizeof buf, f); line++) {
-		const char *m = strstr(buf, "// #");
-		if (m && strncmp(m + 4, name, strlen(name)) == 0) {
-			fclose(f);
-			return line;
-		}
-	}
-	fclose(f);
-	CHECK(0, "no marker %s", name);
-	return 0;
-}
-
 /* Launch the fixture stopped at its exec; *outfd: its stdout. */
 static pid_t launch(fk_tracer *fk, const char *mode, int *outfd)
 {
 	char *r = t_req(fk, "{'op':'launch','path':'%s','cwd':'/','argv':['%s','%s']}", fixture_bin, fixture_bin, mode);
 	CHECK(t_has(r, "\"ok\":true"), "launch: %s", r);
-	pid_t pid = (pid_t)num(r, "\"pid\":");
-	*outfd = (int)num(r, "\"stdoutFd\":");
+	pid_t pid = (pid_t)t_num(r, "\"pid\":");
+	*outfd = (int)t_num(r, "\"stdoutFd\":");
 	CHECK(pid > 0 && *outfd > 0, "%s", r);
 	free(r);
 	return pid;
@@ -376,7 +334,7 @@ int main(void)
 
 	/* 2. frame 0 at a breakpoint on the #LOCALS line */
 	pid = launch(fk, "run", &outfd);
-	int line = marker("LOCALS");
+	int line = t_marker(fixture_src, "LOCALS");
 	r = t_req(fk, "{'op':'symbols','pid':%d,'file':'locals.c','line':%d}", pid, line);
 	const char *a = strstr(r, "\"addresses\":[\"");
 	CHECK(a != NULL, "address of locals.c:%d: %s", line, r);
@@ -387,7 +345,7 @@ int main(void)
 	free(r);
 	r = t_req(fk, "{'op':'resume','pid':%d}", pid);
 	free(r);
-	char *ev = wait_event(fk, "\"reason\":\"breakpoint\"");
+	char *ev = t_wait_message(fk, "\"reason\":\"breakpoint\"", 200);
 	CHECK(ev != NULL, "breakpoint at locals.c:%d not hit", line);
 	free(ev);
 	read_output(outfd, "\"origin\"", out, sizeof out);

@@ -18,49 +18,6 @@
 static char fixture_bin[4096], fixture_src[4096];
 static int last_outfd = -1;
 
-static char *wait_event(fk_tracer *fk, const char *what)
-{
-	for (int i = 0; i < 200; i++) {
-		if (fk_wait(fk, 100) != 1)
-			continue;
-		int64_t len = fk_next_message(fk, NULL, 0);
-		if (len >= 0)
-			continue;
-		char *buf = malloc((size_t)-len + 1);
-		CHECK(buf != NULL, "malloc");
-		CHECK(fk_next_message(fk, (uint8_t *)buf, (uint64_t)-len) == -len, "message");
-		buf[-len] = '\0';
-		if (strstr(buf, what))
-			return buf;
-		free(buf);
-	}
-	return NULL;
-}
-
-static long num(const char *json, const char *key)
-{
-	const char *p = strstr(json, key);
-	return p ? strtol(p + strlen(key), NULL, 0) : -1;
-}
-
-static int marker(const char *name)
-{
-	FILE *f = fopen(fixture_src, "r");
-	CHECK(f != NULL, "open %s: %s", fixture_src, strerror(errno));
-	char buf[512], want[64];
-	snprintf(want, sizeof want, "// #%s", name);
-	for (int line = 1; fgets(buf, sizeof buf, f); line++) {
-		const char *m = strstr(buf, want);
-		if (m && (m[strlen(want)] == '\n' || m[strlen(want)] == '\0' || m[strlen(want)] == ' ')) {
-			fclose(f);
-			return line;
-		}
-	}
-	fclose(f);
-	CHECK(0, "no marker %s", name);
-	return 0;
-}
-
 /* Launch stepper with mode/arg, run it to the breakpoint on `mark`'s line
  * (removed again), every LWP stopped. */
 static pid_t launch_to(fk_tracer *fk, const char *mode, const char *arg, const char *mark)
@@ -68,16 +25,16 @@ static pid_t launch_to(fk_tracer *fk, const char *mode, const char *arg, const c
 	char *r = t_req(fk, "{'op':'launch','path':'%s','cwd':'/','argv':['%s','%s','%s']}", fixture_bin, fixture_bin,
 			mode, arg);
 	CHECK(t_has(r, "\"ok\":true"), "launch: %s", r);
-	pid_t pid = (pid_t)num(r, "\"pid\":");
-	int outfd = (int)num(r, "\"stdoutFd\":");
+	pid_t pid = (pid_t)t_num(r, "\"pid\":");
+	int outfd = (int)t_num(r, "\"stdoutFd\":");
 	CHECK(pid > 0, "%s", r);
 	free(r);
 	/* its stdout stays open unread (closed, a write would be SIGPIPE): it
 	 * writes two lines */
 	last_outfd = outfd;
 	char q[64];
-	snprintf(q, sizeof q, "stepper.c:%d", marker(mark));
-	r = t_req(fk, "{'op':'symbols','pid':%d,'file':'stepper.c','line':%d}", pid, marker(mark));
+	snprintf(q, sizeof q, "stepper.c:%d", t_marker(fixture_src, mark));
+	r = t_req(fk, "{'op':'symbols','pid':%d,'file':'stepper.c','line':%d}", pid, t_marker(fixture_src, mark));
 	const char *a = strstr(r, "\"addresses\":[\"");
 	CHECK(a != NULL, "address of %s: %s", q, r);
 	uint64_t addr = strtoull(a + 14, NULL, 16);
@@ -87,9 +44,9 @@ static pid_t launch_to(fk_tracer *fk, const char *mode, const char *arg, const c
 	free(r);
 	r = t_req(fk, "{'op':'resume','pid':%d}", pid);
 	free(r);
-	char *ev = wait_event(fk, "\"reason\":\"breakpoint\"");
+	char *ev = t_wait_message(fk, "\"reason\":\"breakpoint\"", 200);
 	CHECK(ev != NULL, "breakpoint at %s not hit", q);
-	CHECK(num(ev, "\"tid\":") == pid, "the main thread hit it: %s", ev);
+	CHECK(t_num(ev, "\"tid\":") == pid, "the main thread hit it: %s", ev);
 	free(ev);
 	r = t_req(fk, "{'op':'stop','pid':%d}", pid);
 	free(r);
@@ -105,7 +62,7 @@ static int line_of(fk_tracer *fk, pid_t pid, const char *step_result)
 	const char *pc = strstr(step_result, "\"pc\":\"");
 	CHECK(pc != NULL, "no pc: %s", step_result);
 	char *r = t_req(fk, "{'op':'symbols','pid':%d,'addr':'%.*s'}", pid, (int)strcspn(pc + 6, "\""), pc + 6);
-	int line = (int)num(r, "\"line\":");
+	int line = (int)t_num(r, "\"line\":");
 	free(r);
 	return line;
 }
@@ -143,16 +100,17 @@ int main(void)
 	pid_t pid = launch_to(fk, "loop", "300000", "LOOP");
 	char *r = step(fk, pid, LINE);
 	CHECK(t_has(r, "\"reason\":\"step\""), "%s", r);
-	CHECK(line_of(fk, pid, r) == marker("AFTER_LOOP"), "next over the loop: %s", r);
-	CHECK(num(r, "\"singleSteps\":") < 2000 && num(r, "\"continues\":") >= 1, "breakpoints, not single steps: %s",
-	      r);
+	CHECK(line_of(fk, pid, r) == t_marker(fixture_src, "AFTER_LOOP"), "next over the loop: %s", r);
+	CHECK(t_num(r, "\"singleSteps\":") < 2000 && t_num(r, "\"continues\":") >= 1,
+	      "breakpoints, not single steps: %s", r);
 	free(r);
 	kill_it(fk, pid);
 
 	/* next over a recursive call, then stepOut of fact(6) to main */
 	pid = launch_to(fk, "fact", "6", "FACT_CALL");
 	r = step(fk, pid, LINE);
-	CHECK(t_has(r, "\"reason\":\"step\"") && line_of(fk, pid, r) == marker("FACT_AFTER"), "next: %s", r);
+	CHECK(t_has(r, "\"reason\":\"step\"") && line_of(fk, pid, r) == t_marker(fixture_src, "FACT_AFTER"), "next: %s",
+	      r);
 	free(r);
 	r = step(fk, pid, OUT);
 	CHECK(t_has(r, "\"reason\":\"step\""), "stepOut: %s", r);
@@ -167,7 +125,7 @@ int main(void)
 	/* stepIn into callee() (debug info), stepIn over getppid() (none) */
 	pid = launch_to(fk, "calls", "-", "CALL_CALLEE");
 	r = step(fk, pid, LINE_INTO);
-	CHECK(line_of(fk, pid, r) == marker("CALLEE_FIRST"), "stepIn: %s", r);
+	CHECK(line_of(fk, pid, r) == t_marker(fixture_src, "CALLEE_FIRST"), "stepIn: %s", r);
 	free(r);
 	r = step(fk, pid, OUT);
 	free(r);
@@ -175,11 +133,11 @@ int main(void)
 		r = step(fk, pid, LINE);
 		int line = line_of(fk, pid, r);
 		free(r);
-		if (line == marker("CALL_LIBC"))
+		if (line == t_marker(fixture_src, "CALL_LIBC"))
 			break;
 	}
 	r = step(fk, pid, LINE_INTO);
-	CHECK(line_of(fk, pid, r) == marker("AFTER_LIBC"), "stepIn over getppid: %s", r);
+	CHECK(line_of(fk, pid, r) == t_marker(fixture_src, "AFTER_LIBC"), "stepIn over getppid: %s", r);
 	free(r);
 	kill_it(fk, pid);
 

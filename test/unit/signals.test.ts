@@ -18,6 +18,7 @@ import {
 	toMasks,
 	type SignalTable,
 } from '../../adapter/src/model/signals';
+import { catchesSignal, handledSignalHint } from '../../adapter/src/model/signalHint';
 
 /* gdb's defaults, as the library's sigpolicy.c has them */
 function gdbDefaults(): SignalTable {
@@ -119,4 +120,23 @@ test('info signals: gdb layout; masks round trip', () => {
 	assert.match(text, /^SIGCHLD\s+No\s+No\s+Yes\s+Child status changed$/m);
 	assert.equal(formatSignals(t).split('\n').length, 65);
 	assert.deepEqual(fromMasks(toMasks(t)), t);
+});
+
+test('handledSignalHint: only for a signal the program catches; a JVM is named by its libjvm.so', () => {
+	// this process: no SIGUSR2 handler yet, then one
+	assert.equal(catchesSignal(process.pid, 12), false);
+	assert.equal(handledSignalHint(process.pid, 12, 'SIGUSR2'), '');
+	const h = (): void => undefined;
+	process.on('SIGUSR2', h);
+	try {
+		assert.equal(catchesSignal(process.pid, 12), true);
+		assert.equal(
+			handledSignalHint(process.pid, 12, 'SIGUSR2'),
+			'; the program has its own SIGUSR2 handler — if this one is expected, `handle SIGUSR2 nostop noprint` in the Debug Console (or "signals": {"SIGUSR2": "nostop noprint"} in launch.json) lets it pass',
+		);
+	} finally {
+		process.off('SIGUSR2', h);
+	}
+	assert.equal(catchesSignal(process.pid, 12), false, 'the handler is gone again');
+	assert.equal(catchesSignal(999999999, 11), false, 'no such process: no hint');
 });

@@ -40,6 +40,7 @@ import {
 	parseRegister,
 	showWatched,
 	type Breakpoint,
+	type BreakpointKind,
 	type DebugHost,
 	type Frame,
 	type Lwp,
@@ -1643,28 +1644,18 @@ export class ForkallSession extends DebugSession {
 		const out: DebugProtocol.Breakpoint[] = [];
 		for (const [i, clientLine] of lines.entries()) {
 			const line = this.fromClientLine(clientLine);
-			let bp: Breakpoint;
-			try {
+			const where = { file, requestedLine: line };
+			const bp = await this.addOrExplain(d, 'source', 'setBreakpoints', where, async () => {
 				const r = await d.symbols.lineAddresses(file, line);
-				bp = r.addresses.length
-					? await d.breakpoints.add('source', r.addresses, {
-							file,
-							requestedLine: line,
-							line: r.line ?? line,
-							hitCondition: hitOf(i),
-							condition: condOf(i),
-							logMessage: logOf(i),
-						})
-					: d.breakpoints.addUnverified(
-							'source',
-							d.symbols.supported
-								? `no code at ${path.basename(file)}:${line}`
-								: 'source breakpoints need the native symbols operation',
-							{ file, requestedLine: line },
-						);
-			} catch (e) {
-				bp = d.breakpoints.addUnverified('source', toDapError(e, 'setBreakpoints').message, { file, requestedLine: line });
-			}
+				if (!r.addresses.length) return this.noCode(d, 'source', `no code at ${path.basename(file)}:${line}`, where);
+				return d.breakpoints.add('source', r.addresses, {
+					...where,
+					line: r.line ?? line,
+					hitCondition: hitOf(i),
+					condition: condOf(i),
+					logMessage: logOf(i),
+				});
+			});
 			out.push(this.toDapBreakpoint(bp, clientLine));
 		}
 		return { breakpoints: out };
@@ -1677,23 +1668,16 @@ export class ForkallSession extends DebugSession {
 		await d.breakpoints.removeWhere((b) => b.kind === 'function');
 		const out: DebugProtocol.Breakpoint[] = [];
 		for (const fb of a.breakpoints) {
-			let bp: Breakpoint;
-			try {
+			const where = { functionName: fb.name };
+			const bp = await this.addOrExplain(d, 'function', 'setFunctionBreakpoints', where, async () => {
 				const addrs = await d.symbols.functionAddresses(fb.name);
-				bp = addrs.length
-					? await d.breakpoints.add('function', addrs, {
-							functionName: fb.name,
-							hitCondition: fb.hitCondition || undefined,
-							condition: fb.condition || undefined,
-						})
-					: d.breakpoints.addUnverified(
-							'function',
-							d.symbols.supported ? `no function named ${fb.name}` : 'function breakpoints need the native symbols operation',
-							{ functionName: fb.name },
-						);
-			} catch (e) {
-				bp = d.breakpoints.addUnverified('function', toDapError(e, 'setFunctionBreakpoints').message, { functionName: fb.name });
-			}
+				if (!addrs.length) return this.noCode(d, 'function', `no function named ${fb.name}`, where);
+				return d.breakpoints.add('function', addrs, {
+					...where,
+					hitCondition: fb.hitCondition || undefined,
+					condition: fb.condition || undefined,
+				});
+			});
 			out.push(this.toDapBreakpoint(bp));
 		}
 		return { breakpoints: out };
@@ -1706,19 +1690,39 @@ export class ForkallSession extends DebugSession {
 		await d.breakpoints.removeWhere((b) => b.kind === 'instruction');
 		const out: DebugProtocol.Breakpoint[] = [];
 		for (const ib of a.breakpoints) {
-			let bp: Breakpoint;
-			try {
-				const addr = parseReference(ib.instructionReference, ib.offset);
-				bp = await d.breakpoints.add('instruction', [addr], {
+			const bp = await this.addOrExplain(d, 'instruction', 'setInstructionBreakpoints', {}, () =>
+				d.breakpoints.add('instruction', [parseReference(ib.instructionReference, ib.offset)], {
 					hitCondition: ib.hitCondition || undefined,
 					condition: ib.condition || undefined,
-				});
-			} catch (e) {
-				bp = d.breakpoints.addUnverified('instruction', toDapError(e, 'setInstructionBreakpoints').message);
-			}
+				}),
+			);
 			out.push(this.toDapBreakpoint(bp));
 		}
 		return { breakpoints: out };
+	}
+
+	/** add()'s breakpoint; when it throws, an unverified one of `kind` that says why (as `command`'s error), with `where`. */
+	private async addOrExplain(
+		d: Debuggee,
+		kind: BreakpointKind,
+		command: string,
+		where: Partial<Breakpoint>,
+		add: () => Promise<Breakpoint>,
+	): Promise<Breakpoint> {
+		try {
+			return await add();
+		} catch (e) {
+			return d.breakpoints.addUnverified(kind, toDapError(e, command).message, where);
+		}
+	}
+
+	/** An unverified breakpoint for a place without code: `none` says which, unless the library cannot look places up. */
+	private noCode(d: Debuggee, kind: 'source' | 'function', none: string, where: Partial<Breakpoint>): Breakpoint {
+		return d.breakpoints.addUnverified(
+			kind,
+			d.symbols.supported ? none : `${kind} breakpoints need the native symbols operation`,
+			where,
+		);
 	}
 
 	private toDapBreakpoint(bp: Breakpoint, clientLine?: number): DebugProtocol.Breakpoint {

@@ -45,6 +45,7 @@ import { membersOf } from './expr/complete';
 import { TypeTable } from './expr/typetable';
 import type { Node } from './expr/parser';
 import { fromMasks, signalName, toMasks, type SignalTable } from './signals';
+import { handledSignalHint } from './signalHint';
 import { decodeOne, disassemble, type Instruction } from './disasm';
 import { Memory, type MemoryRead } from './memory';
 import { Process, forkArgs, type ForkMode, type ThreadsSnapshot } from './process';
@@ -579,7 +580,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 			signalName: name,
 			fatal: FATAL_SIGNALS.has(sig),
 			breakpoints: [],
-			description: `Received signal ${name} (${sig})`,
+			description: `Received signal ${name} (${sig})${FATAL_SIGNALS.has(sig) ? handledSignalHint(this.pid, sig, name) : ''}`,
 		};
 	}
 

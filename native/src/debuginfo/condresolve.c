@@ -122,27 +122,11 @@ static bool cb_global(Dwarf_Die *var, uint64_t addr, void *arg)
 	return !g->preferred;
 }
 
-/* The CFA rule at pc (absolute), copied from the module's CFI. */
-static bool cfa_rule(Dwfl *dwfl, uint64_t pc, struct cp_var *v)
+/* a CFA rule, copied into the variable (arg) */
+static bool copy_cfa(const Dwarf_Op *ops, size_t nops, void *arg)
 {
-	Dwfl_Module *mod = DW->dwfl_addrmodule(dwfl, pc);
-	if (!mod)
-		return false;
-	Dwarf_CFI *(*getters[2])(Dwfl_Module *, Dwarf_Addr *) = { DW->dwfl_module_eh_cfi, DW->dwfl_module_dwarf_cfi };
-	for (int g = 0; g < 2; g++) {
-		Dwarf_Addr bias;
-		Dwarf_CFI *cfi = getters[g](mod, &bias);
-		Dwarf_Frame *frame = NULL;
-		if (!cfi || DW->dwarf_cfi_addrframe(cfi, pc - bias, &frame) != 0 || !frame)
-			continue;
-		Dwarf_Op *ops;
-		size_t nops;
-		bool ok = DW->dwarf_frame_cfa(frame, &ops, &nops) == 0 && copy_ops(v->cfa, &v->ncfa, ops, nops);
-		free(frame);
-		if (ok)
-			return true;
-	}
-	return false;
+	struct cp_var *v = arg;
+	return copy_ops(v->cfa, &v->ncfa, ops, nops);
 }
 
 int condresolve(struct condprog *cp, Dwfl *dwfl, uint64_t pc, char *why, size_t cap)
@@ -210,7 +194,7 @@ int condresolve(struct condprog *cp, Dwfl *dwfl, uint64_t pc, char *why, size_t 
 		if (has_fn && DW->dwarf_attr_integrate(&fn, DW_AT_frame_base, &a) &&
 		    DW->dwarf_getlocation_addr(&a, at, &ops, &nops, 1) == 1)
 			copy_ops(v->fb, &v->nfb, ops, nops);
-		cfa_rule(dwfl, pc, v); /* none: an expression that needs it fails at the hit */
+		dwframe_cfa_rule(dwfl, pc, copy_cfa, v); /* none: an expression that needs it fails at the hit */
 		v->resolved = true;
 	}
 	free(scopes);

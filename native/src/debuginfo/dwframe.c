@@ -92,14 +92,12 @@ static bool frame_base(void *arg, uint64_t *out)
 	return c->fb_state == 1;
 }
 
-/* The CFA of the frame from CFI (when the unwinder gave no caller). */
-static bool cfa_from_cfi(struct dwframe *c, uint64_t pc)
+bool dwframe_cfa_rule(Dwfl *dwfl, uint64_t pc, bool (*use)(const Dwarf_Op *ops, size_t nops, void *arg), void *arg)
 {
-	Dwfl_Module *mod = DW->dwfl_addrmodule(c->dwfl, pc);
+	Dwfl_Module *mod = DW->dwfl_addrmodule(dwfl, pc);
 	if (!mod)
 		return false;
 	Dwarf_CFI *(*getters[2])(Dwfl_Module *, Dwarf_Addr *) = { DW->dwfl_module_eh_cfi, DW->dwfl_module_dwarf_cfi };
-	struct dwexpr_env env = env_of(c, false);
 	for (int g = 0; g < 2; g++) {
 		Dwarf_Addr bias;
 		Dwarf_CFI *cfi = getters[g](mod, &bias);
@@ -108,16 +106,25 @@ static bool cfa_from_cfi(struct dwframe *c, uint64_t pc)
 			continue;
 		Dwarf_Op *ops;
 		size_t nops;
-		struct dwexpr_result r;
-		bool ok = DW->dwarf_frame_cfa(frame, &ops, &nops) == 0 && dwexpr_eval(ops, nops, &env, &r) == 0 &&
-			  r.npieces == 1 && r.piece[0].kind == DWEXPR_MEM;
+		bool ok = DW->dwarf_frame_cfa(frame, &ops, &nops) == 0 && use(ops, nops, arg);
 		free(frame);
-		if (ok) {
-			c->cfa = r.piece[0].addr;
+		if (ok)
 			return true;
-		}
 	}
 	return false;
+}
+
+/* The CFA from CFI (when the unwinder gave no caller): a CFA rule run
+ * in the frame's registers, taken when it gives an address. */
+static bool eval_cfa(const Dwarf_Op *ops, size_t nops, void *arg)
+{
+	struct dwframe *c = arg;
+	struct dwexpr_env env = env_of(c, false);
+	struct dwexpr_result r;
+	if (dwexpr_eval(ops, nops, &env, &r) != 0 || r.npieces != 1 || r.piece[0].kind != DWEXPR_MEM)
+		return false;
+	c->cfa = r.piece[0].addr;
+	return true;
 }
 
 /* ---- where a variable is ---- */
@@ -309,7 +316,7 @@ int dwframe_open(struct dwframe *c, const struct sym_frame *frames, int n, int i
 		c->cfa = frames[index + 1].sp;
 		c->has_cfa = true;
 	} else {
-		c->has_cfa = cfa_from_cfi(c, pc);
+		c->has_cfa = dwframe_cfa_rule(c->dwfl, pc, eval_cfa, c);
 	}
 	return 0;
 }

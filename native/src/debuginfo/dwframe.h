@@ -46,6 +46,11 @@ struct dwframe {
 int dwframe_open(struct dwframe *c, const struct sym_frame *frames, int n, int index, Dwarf_Die **scopes, int *fi,
 		 char *note, size_t cap);
 
+/* The CFA rule at pc (absolute) in the CFI of pc's module, .eh_frame
+ * first, then .debug_frame: use(its ops) for each that has a rule there,
+ * until use returns true. False when none did. */
+bool dwframe_cfa_rule(Dwfl *dwfl, uint64_t pc, bool (*use)(const Dwarf_Op *ops, size_t nops, void *arg), void *arg);
+
 /* A DIE that is a variable or parameter worth listing (named, not a declaration, not artificial). */
 bool dwframe_wanted_var(Dwarf_Die *d);
 

@@ -77,11 +77,16 @@ static void function_json(struct jw *w, Dwarf_Die *fn)
 	jw_null(w);
 }
 
-int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
-		const struct sym_regs *regs, struct jw *w, struct fk_err *err)
+/* The answer of op (locals, frameVars) for frames[index]: its function,
+ * then "variables", which members() writes from the frame's scopes (from
+ * the innermost out to fi, the function's); no variables when the frame
+ * has none to show (no DWARF, and why, in "note"). */
+static int frame_answer(const char *op, struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n,
+			int index, const struct sym_regs *regs, struct jw *w, struct fk_err *err,
+			void (*members)(struct dwframe *c, Dwarf_Die *scopes, int fi, struct jw *w))
 {
 	if (!s || !frames || !regs || index < 0 || index >= n)
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "locals", "bad frame %d of %d", index, n);
+		return fk_fail(err, EINVAL, FK_KIND_BADREQ, op, "bad frame %d of %d", index, n);
 	char note[256];
 	Dwfl *dwfl = sym_dwfl(s);
 	if (!dwfl) {
@@ -96,21 +101,33 @@ int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames,
 		no_vars(w, NULL, note);
 		return 0;
 	}
-	struct lvar *vars = NULL;
-	size_t nv = 0, cap = 0;
-	for (int i = 0; i <= fi; i++)
-		vars_of_scope(&c, &scopes[i], &vars, &nv, &cap);
 	function_json(w, &scopes[fi]);
 	jw_key(w, "variables");
 	jw_arr_begin(w);
+	members(&c, scopes, fi, w);
+	jw_arr_end(w);
+	free(scopes);
+	return 0;
+}
+
+/* the values of the frame's variables */
+static void values_json(struct dwframe *c, Dwarf_Die *scopes, int fi, struct jw *w)
+{
+	struct lvar *vars = NULL;
+	size_t nv = 0, cap = 0;
+	for (int i = 0; i <= fi; i++)
+		vars_of_scope(c, &scopes[i], &vars, &nv, &cap);
 	for (size_t i = 0; i < nv; i++) {
 		dwvalue_json(w, &vars[i]);
 		dwvalue_free(&vars[i]);
 	}
-	jw_arr_end(w);
 	free(vars);
-	free(scopes);
-	return 0;
+}
+
+int locals_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
+		const struct sym_regs *regs, struct jw *w, struct fk_err *err)
+{
+	return frame_answer("locals", s, pid, frames, n, index, regs, w, err, values_json);
 }
 
 /* ---- where each variable is, with its type's id (expressions) ---- */
@@ -163,33 +180,17 @@ static void places_of_scope(struct dwframe *c, Dwarf_Die *scope, struct jw *w)
 	} while (DW->dwarf_siblingof(&ch, &ch) == 0);
 }
 
+/* where the frame's variables are */
+static void places_json(struct dwframe *c, Dwarf_Die *scopes, int fi, struct jw *w)
+{
+	for (int i = 0; i <= fi; i++)
+		places_of_scope(c, &scopes[i], w);
+}
+
 int frame_vars_json(struct fk_symbols *s, pid_t pid, const struct sym_frame *frames, int n, int index,
 		    const struct sym_regs *regs, struct jw *w, struct fk_err *err)
 {
-	if (!s || !frames || !regs || index < 0 || index >= n)
-		return fk_fail(err, EINVAL, FK_KIND_BADREQ, "frameVars", "bad frame %d of %d", index, n);
-	char note[256];
-	Dwfl *dwfl = sym_dwfl(s);
-	if (!dwfl) {
-		snprintf(note, sizeof note, "no DWARF reader: %s", sym_note(s) ? sym_note(s) : "libdw is not in use");
-		no_vars(w, NULL, note);
-		return 0;
-	}
-	struct dwframe c = { .s = s, .pid = pid, .dwfl = dwfl, .regs = regs, .values = { .s = s, .pid = pid } };
-	Dwarf_Die *scopes;
-	int fi;
-	if (dwframe_open(&c, frames, n, index, &scopes, &fi, note, sizeof note)) {
-		no_vars(w, NULL, note);
-		return 0;
-	}
-	function_json(w, &scopes[fi]);
-	jw_key(w, "variables");
-	jw_arr_begin(w);
-	for (int i = 0; i <= fi; i++)
-		places_of_scope(&c, &scopes[i], w);
-	jw_arr_end(w);
-	free(scopes);
-	return 0;
+	return frame_answer("frameVars", s, pid, frames, n, index, regs, w, err, places_json);
 }
 
 /* ---- globals and file statics by name ---- */

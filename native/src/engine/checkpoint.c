@@ -422,11 +422,7 @@ int checkpoint_save(struct fk_tracer *tr, pid_t pid, bool keep, struct jw *body,
 	jw_kint(body, "created", k->created_ms);
 	sigstate_json(k->sig, body);
 	jw_kbool(body, "kept", keep);
-	jw_key(body, "warnings");
-	jw_arr_begin(body);
-	if (fa.warnings.buf)
-		jw_raw(body, fa.warnings.buf, fa.warnings.len);
-	jw_arr_end(body);
+	fa_warnings_json(&fa, body);
 	fa_free(&fa);
 	if (keep) {
 		/* the record moves into the checkpoint's memory; it is left
@@ -610,11 +606,7 @@ int checkpoint_restore(struct fk_tracer *tr, pid_t cpid, bool run, bool same_tid
 		jw_kint(body, "buildUs", (int64_t)(tr_now_us() - tb));
 		jw_kint(body, "us", (int64_t)(tr_now_us() - t0));
 		jw_kbool(body, "sameTids", same_tids);
-		jw_key(body, "warnings");
-		jw_arr_begin(body);
-		if (fa.warnings.buf)
-			jw_raw(body, fa.warnings.buf, fa.warnings.len);
-		jw_arr_end(body);
+		fa_warnings_json(&fa, body);
 		fk_info("restore of checkpoint %d: process %d, %zu threads, in %llu us", (int)cpid, (int)fa.child,
 			fa.nts, (unsigned long long)(tr_now_us() - t0));
 	}

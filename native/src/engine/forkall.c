@@ -148,11 +148,7 @@ static void result(struct forkall *fa, struct jw *body)
 	jw_kbool(body, "zombieLeader", fa->zombie_leader);
 	jw_kint(body, "robustOwnersFixed", (int64_t)fa->robust_fixed);
 	jw_kint(body, "locksFixed", (int64_t)fa->locks_fixed);
-	jw_key(body, "warnings");
-	jw_arr_begin(body);
-	if (fa->warnings.buf)
-		jw_raw(body, fa->warnings.buf, fa->warnings.len);
-	jw_arr_end(body);
+	fa_warnings_json(fa, body);
 }
 
 void fa_init(struct forkall *fa, struct fk_tracer *tr, pid_t pid, uint32_t flags, struct fk_err *err)

@@ -22,6 +22,15 @@ void fa_warn(struct forkall *fa, const char *fmt, ...)
 	fk_warn("forkall %d: %s", (int)fa->pid, buf);
 }
 
+void fa_warnings_json(const struct forkall *fa, struct jw *body)
+{
+	jw_key(body, "warnings");
+	jw_arr_begin(body);
+	if (fa->warnings.buf)
+		jw_raw(body, fa->warnings.buf, fa->warnings.len);
+	jw_arr_end(body);
+}
+
 /* FORKALL_FAULT=<step>: fail that step as if its system call had failed. */
 int fa_fault_at(struct forkall *fa, const char *step)
 {

@@ -149,6 +149,8 @@ int samepid_fork(struct forkall *fa);
 int stub_build_threads(struct forkall *fa);
 bool fa_skip(const struct forkall *fa, const char *what);
 void fa_warn(struct forkall *fa, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* the "warnings" member of an answer: what fa_warn said, in order */
+void fa_warnings_json(const struct forkall *fa, struct jw *body);
 
 /* The steps, in order (forkall_parent.c, then forkall_child.c). Each
  * returns 0 or fills fa->err and returns -1. */

@@ -430,25 +430,27 @@ static void result(struct rc_ctx *x, struct jw *body, uint64_t us)
 {
 	struct forkall *fa = &x->fa;
 	jw_kint(body, "pid", x->c->pid);
+	size_t n = fa->nts - 1; /* the lost threads (check: at least one); keep_record added their records last */
 	jw_key(body, "threads");
-	jw_arr_begin(body);
-	for (size_t i = 1; i < fa->nts; i++) {
-		jw_obj_begin(body);
-		jw_kint(body, "parentTid", fa->ts[i].tid);
-		jw_kint(body, "childTid", fa->ts[i].child_tid);
-		jw_kstr(body, "name", fa->ts[i].name);
-		jw_obj_end(body);
-	}
-	jw_arr_end(body);
+	recreate_records_json(body, x->c->recreated + x->c->nrecreated - n, n);
 	jw_kint(body, "locksFixed", (int64_t)x->locks_fixed);
 	jw_kint(body, "robustOwnersFixed", (int64_t)fa->robust_fixed);
 	jw_kint(body, "descriptorsRestored", (int64_t)x->relinked);
 	jw_kint(body, "us", (int64_t)us);
-	jw_key(body, "warnings");
-	jw_arr_begin(body);
-	if (fa->warnings.buf)
-		jw_raw(body, fa->warnings.buf, fa->warnings.len);
-	jw_arr_end(body);
+	fa_warnings_json(fa, body);
+}
+
+void recreate_records_json(struct jw *w, const struct fk_recreated *r, size_t n)
+{
+	jw_arr_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		jw_obj_begin(w);
+		jw_kint(w, "parentTid", r[i].parent_tid);
+		jw_kint(w, "childTid", r[i].child_tid);
+		jw_kstr(w, "name", r[i].name);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
 }
 
 /* The ghosts become the record of what was recreated (forkInfo). */

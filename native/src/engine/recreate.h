@@ -25,4 +25,8 @@ int forkall_recreate(struct fk_tracer *tr, struct proc *c, struct jw *body, stru
  * function is a fork)? glibc gives the other threads up on its way out. */
 bool recreate_in_fork(struct proc *c);
 
+/* Records of recreated threads (n of them from r) as a JSON array of
+ * RecreatedThread: the "recreate" answer's threads, forkInfo's recreated. */
+void recreate_records_json(struct jw *w, const struct fk_recreated *r, size_t n);
+
 #endif

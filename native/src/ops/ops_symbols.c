@@ -369,15 +369,7 @@ int op_fork_info(struct fk_tracer *tr, const struct rq_fork_info *rq, struct jw 
 	held_locks(p, body);
 	jw_kbool(body, "inFork", p->nghosts && recreate_in_fork(p));
 	jw_key(body, "recreated");
-	jw_arr_begin(body);
-	for (size_t i = 0; i < p->nrecreated; i++) {
-		jw_obj_begin(body);
-		jw_kint(body, "parentTid", p->recreated[i].parent_tid);
-		jw_kint(body, "childTid", p->recreated[i].child_tid);
-		jw_kstr(body, "name", p->recreated[i].name);
-		jw_obj_end(body);
-	}
-	jw_arr_end(body);
+	recreate_records_json(body, p->recreated, p->nrecreated);
 	return 0;
 }
 
