@@ -195,13 +195,11 @@ test('8 threads hammering a breakpoint whose compiled condition is false: all ru
 		await initialized;
 		const bps = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'hammer_hit', condition: 'c == 0' }] });
 		assert.equal(bps.body.breakpoints[0].verified, true, JSON.stringify(bps.body));
-		let stops = 0;
-		dc.on('stopped', () => stops++);
 		await dc.configurationDoneRequest();
 		await sleep(1000);
 		await fx.waitAllRunning('stalled', 15000); // every worker's counter moves, through the breakpoint
 		const s = (await dc.customRequest('conditionStats', { id: bps.body.breakpoints[0].id })).body as ConditionStatsResponseBody;
-		assert.deepEqual([s.compiled, s.holds, s.errors, stops], [true, 0, 0, 0], JSON.stringify(s));
+		assert.deepEqual([s.compiled, s.holds, s.errors, dc.stops().length], [true, 0, 0, 0], JSON.stringify(s));
 		assert.ok(s.passes > 1000, `hits passed natively: ${s.passes}`);
 		// while they run: a true condition stops
 		const stopped = within(dc.waitForEvent('stopped'), 10000, 'stopped');

@@ -31,7 +31,6 @@ interface Session {
 	dc: DapClient;
 	stdout: string;
 	console: string;
-	stops: DebugProtocol.StoppedEvent[];
 	exited: Promise<DebugProtocol.ExitedEvent>;
 }
 
@@ -40,14 +39,12 @@ function watch(dc: DapClient): Session {
 		dc,
 		stdout: '',
 		console: '',
-		stops: [],
 		exited: dc.next('exited', 60000) as Promise<DebugProtocol.ExitedEvent>,
 	};
 	dc.on('output', (e: DebugProtocol.OutputEvent) => {
 		if (e.body.category === 'stdout') s.stdout += e.body.output;
 		if (e.body.category === 'console') s.console += e.body.output;
 	});
-	dc.on('stopped', (e: DebugProtocol.StoppedEvent) => s.stops.push(e));
 	return s;
 }
 
@@ -113,7 +110,7 @@ test('vfork + execve from a worker, breakpoint on the code the vfork child runs 
 		const s = await launch(dc, ['vfork', '3'], ['VFORK_CHILD', 'PARENT_DONE'], { followForks: 'parent' });
 		// the parent stops only at parent_done: vfork_child_work runs in the children alone
 		const stop = await dc.next('stopped', 30000);
-		assert.equal(s.stops.length, 1);
+		assert.equal(s.dc.stops().length, 1);
 		const st = await dc.stackTraceRequest({ threadId: (stop as DebugProtocol.StoppedEvent).body.threadId!, levels: 1 });
 		assert.equal(st.body.stackFrames[0].name, 'parent_done');
 		await dc.continueRequest({ threadId: 0 });
@@ -151,7 +148,7 @@ test('vfork child session ("both"): breakpoints refused until its exec, the pare
 		assert.equal((await ps.exited).body.exitCode, 0, ps.stdout);
 		assert.match(ps.stdout, /^child 0 exited 7$/m);
 		assert.equal(
-			c.s.stops.length + ps.stops.length,
+			c.s.dc.stops().length + ps.dc.stops().length,
 			0,
 			"no stop: the parent never runs vfork_child_work, the child passes the parent's breakpoint",
 		);
@@ -210,16 +207,6 @@ test('exec from a worker thread: a breakpoint set before, in the new program, be
 	}
 });
 
-/** The session's n-th stopped event (1-based; the events are collected from its start: none is missed). */
-async function stopNumber(s: Session, n: number, ms = 20000): Promise<DebugProtocol.StoppedEvent> {
-	const t0 = Date.now();
-	while (s.stops.length < n) {
-		if (Date.now() - t0 > ms) throw new Error(`no stop #${n} after ${ms} ms (stops: ${JSON.stringify(s.stops.map((x) => x.body))})`);
-		await new Promise((r) => setTimeout(r, 20));
-	}
-	return s.stops[n - 1];
-}
-
 test('data breakpoints and fork children: the parent\'s dataId watches a child session ("both", as VS Code sends it); "child" carries it over', async () => {
 	for (const mode of ['both', 'child'] as const) {
 		const server = await DapServer.start();
@@ -227,7 +214,7 @@ test('data breakpoints and fork children: the parent\'s dataId watches a child s
 		const sessions: Session[] = [];
 		try {
 			const ps = await launch(parent, ['fork', '1'], [], { stopAtEntry: true, followForks: mode });
-			const entry = await stopNumber(ps, 1);
+			const entry = await ps.dc.stopNumber(1);
 			const info = await parent.dataBreakpointInfoRequest({ name: 'sink' });
 			const dataId = info.body.dataId;
 			assert.ok(dataId, `sink can be watched: ${info.body.description}`);
@@ -244,8 +231,8 @@ test('data breakpoints and fork children: the parent\'s dataId watches a child s
 				sessions.push(c.s);
 				s = c.s;
 			}
-			const stop = await stopNumber(s, mode === 'both' ? 1 : 2);
-			assert.equal(stop.body.reason, 'data breakpoint', `${mode}: ${JSON.stringify(s.stops.map((x) => x.body))}`);
+			const stop = await s.dc.stopNumber(mode === 'both' ? 1 : 2);
+			assert.equal(stop.body.reason, 'data breakpoint', `${mode}: ${JSON.stringify(s.dc.stops().map((x) => x.body))}`);
 			assert.match(stop.body.description ?? '', /sink/);
 			const st = await s.dc.stackTraceRequest({ threadId: stop.body.threadId!, levels: 1 });
 			assert.equal(st.body.stackFrames[0].name, 'child_work', `${mode}: the write in child_work`);
@@ -254,7 +241,7 @@ test('data breakpoints and fork children: the parent\'s dataId watches a child s
 			if (mode === 'both') {
 				assert.equal((await s.exited).body.exitCode, 7);
 				// the parent's own write of sink (in parent_done): its watch is its own
-				const pstop = await stopNumber(ps, 2);
+				const pstop = await ps.dc.stopNumber(2);
 				assert.equal(pstop.body.reason, 'data breakpoint');
 				const pst = await parent.stackTraceRequest({ threadId: pstop.body.threadId!, levels: 1 });
 				assert.equal(pst.body.stackFrames[0].name, 'parent_done');
@@ -294,7 +281,8 @@ test('nested fork ("both"): the grandchild gets a session of its own (from the c
 			assert.equal(r.body.breakpoints[0].verified, true);
 		});
 		sessions.push(g.s);
-		const stop = (await g.s.dc.next('stopped', 20000)) as DebugProtocol.StoppedEvent;
+		// its stop may come before childSession returns: counted from the session's start
+		const stop = await g.s.dc.stopNumber(1);
 		assert.equal(stop.body.reason, 'breakpoint');
 		assert.equal(stop.body.threadId, g.pid, "the grandchild's only thread");
 		const st = await g.s.dc.stackTraceRequest({ threadId: g.pid, levels: 1 });
@@ -334,7 +322,7 @@ test('followForks "child": the session follows the child (same breakpoints), the
 			10000,
 			'the parent finishing',
 		);
-		assert.equal(s.stops.length, 1, 'one stop: the child at child_work; parent_done is not followed');
+		assert.equal(s.dc.stops().length, 1, 'one stop: the child at child_work; parent_done is not followed');
 	} finally {
 		await dc.stop();
 	}

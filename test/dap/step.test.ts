@@ -371,6 +371,32 @@ test('singleThread: next over a 300 ms call leaves the other threads stopped; co
 	}
 });
 
+test('singleThread continue: a hit whose hit condition is not met yet resumes that thread alone again', async () => {
+	const s = await stoppedAt(['slow'], 'SLOW_CALL');
+	try {
+		const bp = await s.dc.setBreakpointsRequest({
+			source: { path: SRC },
+			breakpoints: [{ line: line('WORKER_TICK'), hitCondition: '>= 3' }],
+		});
+		assert.equal(bp.body.breakpoints[0].verified, true);
+		const workers = (await s.dc.threadsRequest()).body.threads.map((t) => t.id).filter((t) => t !== s.tid);
+		const pcOf = async (tid: number) =>
+			(await s.dc.stackTraceRequest({ threadId: tid, levels: 1 })).body.stackFrames[0].instructionPointerReference;
+		const mainLine = (await at(s)).line;
+		const otherPcs = await Promise.all(workers.slice(1).map(pcOf));
+		const w = workers[0];
+		const hit = s.dc.next('stopped', 20000);
+		await s.dc.continueRequest({ threadId: w, singleThread: true });
+		const hev = (await hit) as DebugProtocol.StoppedEvent;
+		assert.equal(hev.body.reason, 'breakpoint');
+		assert.equal(hev.body.threadId, w, 'the third hit is the thread that was continued');
+		assert.equal((await at(s)).line, mainLine, 'main did not move while the first two hits were passed');
+		assert.deepEqual(await Promise.all(workers.slice(1).map(pcOf)), otherPcs, 'nor did the other workers');
+	} finally {
+		await end(s);
+	}
+});
+
 test('"stepThreads": "current": a plain next over a 300 ms call runs the stepping thread alone', async () => {
 	const dc = new DapClient();
 	await dc.start();

@@ -46,7 +46,9 @@ export interface ReverseRequest {
 export class DapClient extends DebugClient {
 	readonly reverse: ReverseRequest[] = [];
 	private reverseWaiters: ((r: ReverseRequest) => void)[] = [];
+	/** Every event since the client started, in order. */
 	readonly events: DebugProtocol.Event[] = [];
+	private readonly eventWaiters = new Set<() => void>();
 
 	constructor(spawnOpts: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}) {
 		super(
@@ -70,6 +72,7 @@ export class DapClient extends DebugClient {
 			}
 			if (msg.type === 'event') this.events.push(msg as unknown as DebugProtocol.Event);
 			orig(body);
+			if (msg.type === 'event') for (const w of [...this.eventWaiters]) w();
 		};
 	}
 
@@ -93,6 +96,69 @@ export class DapClient extends DebugClient {
 		const out = (this as unknown as { outputStream: NodeJS.WritableStream }).outputStream;
 		const json = JSON.stringify({ type: 'response', seq: 0, request_seq: r.seq, command: r.command, success, body, message });
 		out.write(`Content-Length: ${Buffer.byteLength(json, 'utf8')}\r\n\r\n${json}`, 'utf8');
+	}
+
+	/**
+	 * look()'s first value other than undefined: looked at now and again after
+	 * each event that arrives (`events` holds every event from the start, so a
+	 * look at it misses none). `what` names it in the timeout's error.
+	 */
+	until<T>(look: () => T | undefined, ms: number, what: () => string): Promise<T> {
+		return new Promise<T>((resolve, reject) => {
+			const check = (): void => {
+				const v = look();
+				if (v === undefined) return;
+				this.eventWaiters.delete(check);
+				clearTimeout(t);
+				resolve(v);
+			};
+			const t = setTimeout(() => {
+				this.eventWaiters.delete(check);
+				reject(new Error(`${what()}: not within ${ms} ms`));
+			}, ms);
+			this.eventWaiters.add(check);
+			check();
+		});
+	}
+
+	/** The stopped events since the client started, in order. */
+	stops(): DebugProtocol.StoppedEvent[] {
+		return this.events.filter((e): e is DebugProtocol.StoppedEvent => e.event === 'stopped');
+	}
+
+	/** The session's n-th stopped event (1-based, counted from the client's start: none is missed). */
+	stopNumber(n: number, ms = 20000): Promise<DebugProtocol.StoppedEvent> {
+		return this.until(
+			() => this.stops()[n - 1],
+			ms,
+			() => `stop #${n} (stops so far: ${JSON.stringify(this.stops().map((x) => x.body))})`,
+		);
+	}
+
+	/**
+	 * From the session's stop #from on (1-based, as stopNumber), each stop is
+	 * passed to `onStop` and then continued (its own thread, all threads),
+	 * until the program exits: the stops met and the exit code. `ms` bounds the
+	 * wait for each next stop or the exit.
+	 */
+	async continueToExit(
+		from: number,
+		onStop: (ev: DebugProtocol.StoppedEvent) => Promise<void> = async () => undefined,
+		ms = 20000,
+	): Promise<{ stops: DebugProtocol.StoppedEvent[]; exitCode: number | undefined }> {
+		const stops: DebugProtocol.StoppedEvent[] = [];
+		for (let n = from; ; n++) {
+			const ev = await this.until<DebugProtocol.Event>(
+				() => this.stops()[n - 1] ?? this.events.find((e) => e.event === 'exited'),
+				ms,
+				() => `stop #${n} or the exit (${stops.length} stops met)`,
+			);
+			if (ev.event === 'exited') return { stops, exitCode: (ev as DebugProtocol.ExitedEvent).body.exitCode };
+			const st = ev as DebugProtocol.StoppedEvent;
+			stops.push(st);
+			await onStop(st);
+			await this.continueRequest({ threadId: st.body.threadId! });
+		}
 	}
 
 	/** The next event `name` that arrives after this call. */

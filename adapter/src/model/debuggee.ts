@@ -172,6 +172,8 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 	readonly symbols: Symbols;
 	readonly breakpoints: BreakpointTable;
 	private runState: RunState;
+	/** The one LWP the last continue ran (DAP singleThread), or undefined: all of them. */
+	private resumedOnly: number | undefined;
 	private lastStopInfo: StopInfo | null = null;
 	private exitInfo: ExitInfo | null = null;
 	private waiter: Waiter | null = null;
@@ -432,7 +434,9 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 			this.invalidate();
 			this.runState = 'running';
 			try {
-				await this.tracer.request('resume', { pid: this.pid });
+				// as the user resumed: a single-thread continue goes on with that thread alone
+				const only = this.resumedOnly;
+				await this.tracer.request('resume', only === undefined ? { pid: this.pid } : { pid: this.pid, tid: only });
 				return;
 			} catch {
 				if (this.isExited()) return;
@@ -640,6 +644,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 		this.requireStopped('continue');
 		this.invalidate();
 		this.runState = 'running';
+		this.resumedOnly = only;
 		this.emit('continued');
 		try {
 			await this.tracer.request('resume', only === undefined ? { pid: this.pid } : { pid: this.pid, tid: only });
@@ -1375,6 +1380,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 	/** Common frame for steps: state, error handling, the final report. */
 	private async runStep(tid: number, body: () => Promise<StepEnd | null>): Promise<void> {
 		this.requireStopped('step');
+		this.resumedOnly = undefined;
 		this.stepping = true;
 		this.cancelStep = false;
 		this.invalidate();

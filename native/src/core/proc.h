@@ -52,7 +52,8 @@ struct lwp {
 	bool frozen; /* stays stopped when the others are resumed (freeze op); a resume of it alone still runs it */
 	unsigned watch_hit; /* the last stop was watchpoint slot watch_hit - 1 (0: not one) */
 	bool cond_false;    /* stopped at a breakpoint whose compiled condition is false: passes it (bp_cond_pass) */
-	bool hit_reported;  /* this breakpoint stop went out as a stopped event (others hit meanwhile did not) */
+	bool hit_reported;  /* this breakpoint stop needs no report: it went out as a stopped event, or its compiled
+			     * condition was found false (passed at the next resume). Others hit meanwhile: not yet */
 };
 
 /* A hardware watchpoint of a process, in every LWP's debug registers. */

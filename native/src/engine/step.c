@@ -97,6 +97,14 @@ static enum outcome end(struct ctx *c, const char *reason, pid_t tid, int sig, u
 	return END;
 }
 
+/* A breakpoint hit of l ends the step: reported by the step's result, so
+ * never again as a pending hit. */
+static enum outcome hit_end(struct ctx *c, struct lwp *l)
+{
+	l->hit_reported = true;
+	return end(c, "breakpoint", l->tid, 0, l->bp_addr);
+}
+
 static enum outcome gone(struct ctx *c)
 {
 	if (!alive(c))
@@ -219,6 +227,11 @@ static void add_temp(struct ctx *c, uint64_t addr)
 
 static void remove_temps(struct ctx *c)
 {
+	for (size_t i = 0; alive(c) && i < c->p->n; i++) {
+		struct lwp *l = &c->p->lwps[i];
+		if (l->bp_hit && is_temp(c, l->bp_addr))
+			l->hit_reported = true; /* a hit of the step's own: nothing to report, ever */
+	}
 	if (alive(c) && c->ntemps) {
 		/* a thread caught just past one of them is rewound first */
 		bp_settle_traps(c->tr, c->p, 0);
@@ -235,53 +248,98 @@ static void remove_temps(struct ctx *c)
 
 /* ---- running ---- */
 
-/* Resume one stopped LWP: first alone over a breakpoint under its pc. */
-static int resume_one(struct ctx *c, pid_t tid)
+/* A stopped LWP about to run: first alone over a breakpoint under its pc
+ * (not the stepping LWP's while the step keeps its pc). NULL: it is not
+ * there to run. */
+static struct lwp *step_off(struct ctx *c, pid_t tid)
 {
 	struct lwp *l = proc_lwp(c->p, tid);
 	if (!l || l->state != LWP_STOPPED || l->exiting)
-		return 0;
-	bool keep_pc = tid == c->tid && c->keep_pc;
-	if (keep_pc)
-		c->keep_pc = false; /* the first resume only */
-	if (c->p->nbps && !keep_pc) {
+		return NULL;
+	if (c->p->nbps && !(tid == c->tid && c->keep_pc)) {
 		int rc = bp_step_over(c->tr, c->p, tid);
 		if (rc < 0 && rc != -ESRCH)
 			fk_warn("step: thread %d of %d over a breakpoint: %s", (int)tid, (int)c->pid, strerror(-rc));
 		if (!alive(c) || !(l = proc_lwp(c->p, tid)) || l->state != LWP_STOPPED)
-			return 0;
+			return NULL;
 	}
-	if (tid == c->tid && c->held_sig && (!l->pending_sig || l->pending_sig == c->held_sig)) {
-		l->pending_sig = c->held_sig; /* delivered now, as a continue would */
-		c->held_sig = 0;
+	return l;
+}
+
+/* Continue a stopped LWP (stepped off its breakpoint already). */
+static int run_one(struct ctx *c, struct lwp *l)
+{
+	if (l->tid == c->tid) {
+		c->keep_pc = false; /* the first resume only */
+		if (c->held_sig && (!l->pending_sig || l->pending_sig == c->held_sig)) {
+			l->pending_sig = c->held_sig; /* delivered now, as a continue would */
+			c->held_sig = 0;
+		}
 	}
 	int rc = attach_resume_lwp(c->p, l);
 	if (rc < 0)
-		fk_warn("step: resuming thread %d of %d: %s", (int)tid, (int)c->pid, strerror(-rc));
+		fk_warn("step: resuming thread %d of %d: %s", (int)l->tid, (int)c->pid, strerror(-rc));
 	return rc;
 }
 
-static void resume(struct ctx *c, enum run_mode mode)
+/* Resume one stopped LWP: first alone over a breakpoint under its pc. */
+static int resume_one(struct ctx *c, pid_t tid)
+{
+	struct lwp *l = step_off(c, tid);
+	return l ? run_one(c, l) : 0;
+}
+
+/* A thread about to run that holds a breakpoint hit never reported (it
+ * hit while another's stop was being reported): the step ends with that
+ * hit instead of running it past it (attach_hit_pending). */
+static enum outcome pending_hit(struct ctx *c, struct lwp *l)
+{
+	if (l->frozen && l->tid != c->tid)
+		return GO; /* it does not run */
+	if (l->bp_hit && !is_temp(c, l->bp_addr) && attach_hit_pending(c->p, l))
+		return hit_end(c, l);
+	return GO;
+}
+
+/* Resume the LWPs of a run (mode); END when one of them holds a pending
+ * hit (then none runs). */
+static enum outcome resume(struct ctx *c, enum run_mode mode)
 {
 	if (mode == RUN_ALONE) {
 		resume_one(c, c->tid);
-		return;
+		return GO;
 	}
+	for (size_t i = 0; i < c->p->n; i++)
+		if (pending_hit(c, &c->p->lwps[i]) == END)
+			return END;
 	size_t n = c->p->n;
 	pid_t *tids = malloc((n ? n : 1) * sizeof *tids);
 	if (!tids) {
 		resume_one(c, c->tid);
-		return;
+		return GO;
 	}
-	for (size_t i = 0; i < n; i++)
-		tids[i] = c->p->lwps[i].frozen ? 0 : c->p->lwps[i].tid; /* frozen ones stay */
-	/* the others first: the stepping LWP's condition is checked on its stop */
+	for (size_t i = 0; i < n; i++) /* frozen ones stay; the stepping one runs */
+		tids[i] = c->p->lwps[i].frozen && c->p->lwps[i].tid != c->tid ? 0 : c->p->lwps[i].tid;
+	/* every one off its breakpoint first, all still stopped: an int3
+	 * lifted while others run can be passed by them unseen */
 	for (size_t i = 0; i < n && alive(c); i++)
-		if (tids[i] && tids[i] != c->tid)
-			resume_one(c, tids[i]);
-	if (alive(c))
-		resume_one(c, c->tid);
+		if (tids[i] && !step_off(c, tids[i]))
+			tids[i] = 0;
+	/* then the others, the stepping LWP last: its condition is checked
+	 * on its stop */
+	pid_t me_tid = 0;
+	for (size_t i = 0; i < n && alive(c); i++) {
+		struct lwp *l = tids[i] ? proc_lwp(c->p, tids[i]) : NULL;
+		if (tids[i] == c->tid)
+			me_tid = c->tid;
+		else if (l && l->state == LWP_STOPPED)
+			run_one(c, l);
+	}
+	struct lwp *l = me_tid && alive(c) ? proc_lwp(c->p, me_tid) : NULL;
+	if (l && l->state == LWP_STOPPED)
+		run_one(c, l);
 	free(tids);
+	return GO;
 }
 
 /* Stop every LWP (all-stop after a run). */
@@ -358,11 +416,10 @@ static enum outcome run_to(struct ctx *c, enum run_mode mode, hit_cond cond)
 {
 	if (c->alone)
 		mode = RUN_ALONE;
-	enum outcome o = GO;
 	c->hit = 0;
 	c->out->continues++;
-	resume(c, mode);
-	for (;;) {
+	enum outcome o = resume(c, mode);
+	while (o == GO) {
 		if (!alive(c)) {
 			o = gone(c);
 			break;
@@ -383,14 +440,14 @@ static enum outcome run_to(struct ctx *c, enum run_mode mode, hit_cond cond)
 		size_t last = mode == RUN_ALL ? c->p->n : first + 1;
 		for (size_t i = first; i < last && o == GO; i++) {
 			l = &c->p->lwps[i];
-			if (l->state != LWP_STOPPED || l->exiting)
-				continue;
+			if (l->state != LWP_STOPPED || l->exiting || (l->frozen && l->tid != c->tid))
+				continue; /* a frozen one did not run: its stop is old, it stays */
 			pid_t t = l->tid;
 			handled = true;
 			if (l->stop == STOP_SIGNAL && l->bp_hit) {
 				uint64_t a = l->bp_addr;
 				if (!is_temp(c, a)) {
-					o = end(c, "breakpoint", t, 0, a);
+					o = hit_end(c, l);
 					break;
 				}
 				if (t == c->tid) {
@@ -408,7 +465,7 @@ static enum outcome run_to(struct ctx *c, enum run_mode mode, hit_cond cond)
 				if (mode == RUN_ALL) {
 					if ((o = stop_all(c)) != GO || (o = signal_among_stops(c)) != GO)
 						break;
-					resume(c, mode);
+					o = resume(c, mode);
 				} else {
 					resume_one(c, t);
 				}
@@ -569,7 +626,7 @@ static enum outcome single_step(struct ctx *c, fk_gregs *r)
 			return get_regs(c, r);
 		}
 		if (l->stop == STOP_SIGNAL && l->bp_hit)
-			return end(c, "breakpoint", c->tid, 0, l->bp_addr);
+			return hit_end(c, l);
 		if (l->stop == STOP_SIGNAL && !signal_goes_on(c, l))
 			return end(c, "signal", c->tid, l->stop_sig, 0);
 		if (l->stop == STOP_SIGNAL) {
@@ -821,7 +878,10 @@ int step_line(struct fk_tracer *tr, struct proc *p, pid_t tid, enum step_kind ki
 	if (!c.temps)
 		return fk_fail(err, ENOMEM, FK_KIND_FAILED, "step", "out of memory");
 	fk_gregs r;
-	enum outcome o = get_regs(&c, &r);
+	/* its own pending hit is reported before it moves */
+	enum outcome o = pending_hit(&c, l);
+	if (o == GO)
+		o = get_regs(&c, &r);
 	if (o == GO && kind == STEP_OUT) {
 		frame_of(&c, &r, &c.cfa, &c.ret);
 		if (c.ret)

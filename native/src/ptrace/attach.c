@@ -472,21 +472,30 @@ static void report_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 	p->step_over_pending = false;
 }
 
+bool attach_hit_pending(struct proc *p, struct lwp *l)
+{
+	if (!p->session || l->state != LWP_STOPPED || !l->bp_hit || l->hit_reported || l->exiting ||
+	    l->stop != STOP_SIGNAL || !bp_at(p, l->bp_addr))
+		return false;
+	if (p->bpcond_test && p->bpcond_test(p, l->tid, l->bp_addr) == 0) {
+		l->hit_reported = true; /* false: passed with the others, evaluated once */
+		return false;
+	}
+	return true;
+}
+
 /* A thread that hit one of our breakpoints while another's stop was being
  * reported (stopped, its hit never sent): resuming everything would step
- * it over and lose the hit. It is reported instead (gdb's pending event),
- * unless its breakpoint is gone or its compiled condition is false. */
+ * it over and lose the hit. It is reported instead (gdb's pending event).
+ * A frozen one's waits until it is thawed or resumed alone. */
 static bool report_pending_hit(struct fk_tracer *tr, struct proc *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		struct lwp *l = &p->lwps[i];
-		if (l->state != LWP_STOPPED || !l->bp_hit || l->hit_reported || l->frozen || l->exiting ||
-		    l->stop != STOP_SIGNAL || !bp_at(p, l->bp_addr))
-			continue;
-		if (p->bpcond_test && p->bpcond_test(p, l->tid, l->bp_addr) == 0)
-			continue; /* false: passed with the others */
-		report_stop(tr, p, l);
-		return true;
+		if (!l->frozen && attach_hit_pending(p, l)) {
+			report_stop(tr, p, l);
+			return true;
+		}
 	}
 	return false;
 }
@@ -516,7 +525,7 @@ int attach_resume_lwp(struct proc *p, struct lwp *l)
 void attach_resume_all(struct fk_tracer *tr, struct proc *p)
 {
 	pid_t pid = p->pid;
-	if (p->session && report_pending_hit(tr, p))
+	if (report_pending_hit(tr, p))
 		return;
 	/* threads waiting at a false compiled condition (hooks.c passes them
 	 * alone): a resume of everything steps them over like any other */
@@ -552,6 +561,10 @@ int attach_resume_only(struct fk_tracer *tr, struct proc *p, pid_t tid)
 	struct lwp *l = proc_lwp(p, tid);
 	if (!l || l->state != LWP_STOPPED)
 		return -ESRCH;
+	if (attach_hit_pending(p, l)) {
+		report_stop(tr, p, l); /* it would run past its unseen hit */
+		return 0;
+	}
 	if (p->nbps) {
 		bp_step_over(tr, p, tid);
 		if (tr_find_proc(tr, pid) != p)
@@ -678,6 +691,7 @@ void attach_on_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 			/* its compiled condition is false: passed from the main
 			 * loop (bp_cond_pass), no event */
 			l->cond_false = true;
+			l->hit_reported = true; /* decided: a later resume passes it, never reports it */
 			p->cond_pass = true;
 			p->step_over_pending = true;
 			break;

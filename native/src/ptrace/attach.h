@@ -60,11 +60,21 @@ void attach_interrupt_all(struct fk_tracer *tr, struct proc *p);
  * its vfork event (l->vfork_child) stays stopped: attach_vfork_done lets
  * it go. */
 int attach_resume_lwp(struct proc *p, struct lwp *l);
-/* Resume every stopped LWP; the process then runs (want_running). */
+/* Does stopped l hold a breakpoint hit of a session that was never
+ * reported (it hit while another thread's stop was being reported)? Such
+ * a hit is reported instead of letting l run, never stepped over (gdb's
+ * pending events): by the resumes below, by a step (engine/step.c). Its
+ * breakpoint gone, or its compiled condition false (then decided once:
+ * l->hit_reported), it is no hit to report: l is stepped over it. */
+bool attach_hit_pending(struct proc *p, struct lwp *l);
+/* Resume every stopped LWP; the process then runs (want_running). A
+ * pending hit of one that is not frozen is reported instead, and nothing
+ * runs. */
 void attach_resume_all(struct fk_tracer *tr, struct proc *p);
 /* Resume one LWP (stepped over a breakpoint under its pc first); the others
  * stay stopped, the process counts as running (want_running): a stop of
- * that LWP is reported, and stops the others that run. Returns 0 or -errno. */
+ * that LWP is reported, and stops the others that run. Its pending hit is
+ * reported instead (it stays stopped). Returns 0 or -errno. */
 int attach_resume_only(struct fk_tracer *tr, struct proc *p, pid_t tid);
 
 /* Detach every LWP (stopping the running ones first, delivering pending

@@ -292,44 +292,54 @@ void bp_settle_traps(struct fk_tracer *tr, struct proc *p, uint64_t only)
 	free(tids);
 }
 
-/* Single-step tid and wait for that step (bounded by requests arriving). */
+/* Single-step tid and wait for that step (bounded by requests arriving).
+ * A PTRACE_INTERRUPT sent while the thread ran (attach_stop_all's) whose
+ * stop was held back by the one it was in (its breakpoint's SIGTRAP)
+ * comes first, before the instruction: the step is made again then, or
+ * the thread would be back on its breakpoint after "stepping over" it
+ * (and report the same hit a second time). */
 static int step_wait(struct fk_tracer *tr, struct proc *p, pid_t tid, bool *interrupted)
 {
 	pid_t pid = p->pid;
-	struct lwp *l = proc_lwp(p, tid);
-	if (!l)
-		return -ESRCH;
-	int sig = 0;
-	if (ptrace(PTRACE_SINGLESTEP, tid, 0, (void *)(long)sig) < 0)
-		return -errno;
-	proc_set_running(p, l);
-	l->stepping = true;
 	uint64_t t0 = tr_now_us();
-	for (;;) {
-		int r = tr_pump_pid(tr, tid, 50);
-		if (tr_find_proc(tr, pid) != p)
-			return -ESRCH;
-		l = proc_lwp(p, tid);
+	for (int late = 0;; late++) {
+		struct lwp *l = proc_lwp(p, tid);
 		if (!l)
 			return -ESRCH;
-		if (l->state == LWP_STOPPED) {
-			l->stepping = false;
-			/* the trap of our own step is not a signal for the program */
-			if (l->stop == STOP_SIGNAL && l->stop_sig == SIGTRAP)
-				l->pending_sig = 0;
-			return 0;
+		if (ptrace(PTRACE_SINGLESTEP, tid, 0, 0) < 0)
+			return -errno;
+		proc_set_running(p, l);
+		l->stepping = true;
+		bool ours = false; /* the interrupt below, not a late one */
+		for (;;) {
+			int r = tr_pump_pid(tr, tid, 50);
+			if (tr_find_proc(tr, pid) != p)
+				return -ESRCH;
+			l = proc_lwp(p, tid);
+			if (!l)
+				return -ESRCH;
+			if (l->state == LWP_STOPPED)
+				break;
+			if (r == -ECHILD)
+				return -ESRCH;
+			if (interrupted && tr_now_us() - t0 > 250000 && tr_requests_pending(tr)) {
+				/* a blocking instruction (a syscall) for a while now: let
+				 * the caller's next request in. Not sooner: a request that
+				 * merely arrived during an ordinary step must not cut it. */
+				ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+				l->interrupt_pending = true;
+				ours = true;
+				*interrupted = true;
+				interrupted = NULL;
+			}
 		}
-		if (r == -ECHILD)
-			return -ESRCH;
-		if (interrupted && tr_now_us() - t0 > 250000 && tr_requests_pending(tr)) {
-			/* a blocking instruction (a syscall) for a while now: let
-			 * the caller's next request in. Not sooner: a request that
-			 * merely arrived during an ordinary step must not cut it. */
-			ptrace(PTRACE_INTERRUPT, tid, 0, 0);
-			l->interrupt_pending = true;
-			*interrupted = true;
-			interrupted = NULL;
-		}
+		l->stepping = false;
+		if (l->stop == STOP_INTERRUPT && !ours && late < 4)
+			continue; /* a late interrupt: nothing ran yet */
+		/* the trap of our own step is not a signal for the program */
+		if (l->stop == STOP_SIGNAL && l->stop_sig == SIGTRAP)
+			l->pending_sig = 0;
+		return 0;
 	}
 }
 
