@@ -4,8 +4,10 @@
  * breakpoint on its line (#HOT) with the condition `i < 0` (never true) is
  * evaluated at every call and never stops. forkall (DAP; the condition is
  * compiled for the tracer thread, which evaluates it at each hit and passes
- * the false ones with a displaced step, without the adapter and without
- * stopping the other threads; FORKALL_DISPLACED_STEPS=0: with them stopped) vs
+ * the false ones through the breakpoint's slot — a copy of the instruction
+ * that jumps back, one stop per hit —, without the adapter and without
+ * stopping the other threads; FORKALL_SLOTS=0: with a displaced step, two
+ * stops per hit; FORKALL_DISPLACED_STEPS=0: with the others stopped) vs
  * `gdb -batch` (`break … if i < 0`, then `run`), same binary, same run:
  * hits per second, from the start of the run to the program's exit.
  */

@@ -13,7 +13,7 @@
  * (a cast) and one the native side refuses (an enumerator) still stop
  * right, through the adapter's evaluator; a hit condition counts only the
  * hits where the condition held. A false condition at a RIP-relative
- * instruction (the displaced copy must read the program's variable). And
+ * instruction (the copy in its slot must read the program's variable; slotPasses counts hits passed there). And
  * bphammer's 8 threads on one false compiled condition: every thread keeps
  * advancing (no starvation: the hits waiting are passed as one batch), a
  * true condition set meanwhile stops, a detach while they pass leaves the
@@ -100,6 +100,8 @@ async function walk(env?: NodeJS.ProcessEnv): Promise<void> {
 			assert.equal(s.errors, 0, `${condition}: every hit evaluated natively`);
 			assert.equal(s.holds, 1, `${condition}: one hit held`);
 			assert.ok(s.passes > 0, `${condition}: the false hits passed natively (${s.passes})`);
+			if (env?.FORKALL_DISPLACED_STEPS === '0') assert.equal(s.slotPasses, 0, `${condition}: no slot with FORKALL_DISPLACED_STEPS=0`);
+			else assert.ok(s.slotPasses > 0 && s.slotPasses <= s.passes, `${condition}: passed through the slot (${JSON.stringify(s)})`);
 		}
 		// never true: no stop until #END, every hit of main passed natively
 		const id = await setProbe(dc, { condition: 'i < -100' });
@@ -163,7 +165,7 @@ test('conditions not compiled (a cast) or refused natively (an enumerator) stop 
 	}
 });
 
-test("a false condition at a RIP-relative instruction: the displaced copy still reads the program's variable", async () => {
+test("a false condition at a RIP-relative instruction: the slot's copy still reads the program's variable", async () => {
 	const { dc } = await launch();
 	try {
 		const r = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'check', condition: 'i < 0' }] });
@@ -173,7 +175,7 @@ test("a false condition at a RIP-relative instruction: the displaced copy still 
 		await dc.configurationDoneRequest();
 		const tid = ((await end) as DebugProtocol.StoppedEvent).body.threadId!;
 		const s = await stats(dc, r.body.breakpoints[0].id!);
-		assert.deepEqual([s.compiled, s.holds, s.errors, s.passes], [true, 0, 0, 1200]);
+		assert.deepEqual([s.compiled, s.holds, s.errors, s.passes, s.slotPasses], [true, 0, 0, 1200, 1200], JSON.stringify(s));
 		const exited = dc.next('exited', 30000);
 		await dc.continueRequest({ threadId: tid });
 		assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 0, 'check() read g_iter right every time');

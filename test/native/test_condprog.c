@@ -6,8 +6,9 @@
  * displaced steps (arch/x86_64/insn.c). Then the whole native path on
  * test/fixtures/condnative (through make check, under ASan too):
  * bpCondition on a breakpoint, hits passed by the tracer thread until the
- * one where it holds, and a RIP-relative instruction passed with displaced
- * steps while the program checks it read the right variable. */
+ * one where it holds, and a RIP-relative instruction passed through its
+ * slot (a copy that jumps back) while the program checks it read the right
+ * variable. And what the slot's code is made of (relocation, jump back). */
 #include "support.h"
 
 #include <dwarf.h>
@@ -297,6 +298,36 @@ static void test_insn(void)
 	CHECK(arch_insn_decode(cut, sizeof cut, &in) < 0, "a truncated instruction");
 }
 
+/* what a breakpoint slot takes (ptrace/bpslot.c): no control flow, the
+ * RIP-relative displacement moved by the distance, the jump back */
+static void test_slot_code(void)
+{
+	static const uint8_t flow[][3] = { { 0xc3 },	   { 0xe8, 1, 2 }, { 0x74, 0x10 },
+					   { 0xff, 0xe0 }, { 0xff, 0xd0 }, { 0xeb, 1 } };
+	struct arch_insn in;
+	for (size_t i = 0; i < sizeof flow / sizeof flow[0]; i++) {
+		uint8_t c[16] = { 0 };
+		memcpy(c, flow[i], 3);
+		n_checks++;
+		CHECK(arch_insn_decode(c, sizeof c, &in) == 0 && in.flow, "%02x %02x: control flow", c[0], c[1]);
+	}
+	static const uint8_t mov[16] = { 0x48, 0x8b, 0x05, 0x82, 0x2d, 0, 0 }; /* mov 0x2d82(%rip),%rax */
+	uint8_t out[16];
+	int32_t d;
+	n_checks += 4;
+	CHECK(arch_insn_decode(mov, sizeof mov, &in) == 0 && !in.flow, "mov: no control flow");
+	CHECK(arch_insn_relocate(mov, &in, 0x1000, 0x2000, out), "relocated 4 KiB up");
+	memcpy(&d, out + 3, 4);
+	CHECK(d == 0x2d82 - 0x1000 && memcmp(out, mov, 3) == 0, "displacement 0x%x", (unsigned)d);
+	CHECK(!arch_insn_relocate(mov, &in, 0x1000, 0x1000 + (1ull << 32), out), "4 GiB away: out of reach");
+	uint8_t j[16];
+	size_t jl = arch_jump_abs(j, sizeof j, 0x1122334455667788ull);
+	static const uint8_t want[14] = { 0xff, 0x25, 0, 0, 0, 0, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11 };
+	n_checks += 2;
+	CHECK(jl == 14 && memcmp(j, want, 14) == 0, "jmp *0(%%rip) + address");
+	CHECK(arch_jump_abs(j, 13, 1) == 0, "no room: 0");
+}
+
 /* ---- on a real process ---- */
 
 /* the first address of a symbols answer */
@@ -353,7 +384,8 @@ static void test_process(const char *fx)
 	      "counters at the probe: %s", r);
 	free(r);
 	r = t_req(fk, "{'op':'bpCondition','pid':%d,'addr':'0x%llx','query':true}", pid, check);
-	CHECK(t_num(r, "\"holds\":") == 0 && t_num(r, "\"passes\":") == 778, "counters at check(): %s", r);
+	CHECK(t_num(r, "\"holds\":") == 0 && t_num(r, "\"passes\":") == 778 && t_num(r, "\"slotPasses\":") == 778,
+	      "counters at check() (every false hit through its slot): %s", r);
 	free(r);
 	r = t_req(fk, "{'op':'bpRemove','pid':%d,'addr':'0x%llx'}", pid, probe);
 	free(r);
@@ -372,6 +404,7 @@ int main(void)
 	test_conversions();
 	test_errors();
 	test_insn();
+	test_slot_code();
 	const char *fx = getenv("FK_FIXTURES");
 	if (fx)
 		test_process(fx);

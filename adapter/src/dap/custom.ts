@@ -211,6 +211,8 @@ export interface ConditionStatsResponseBody {
 	note?: string;
 	/** hits passed because the condition was false (no stop, no adapter round trip) */
 	passes: number;
+	/** of those, passed through the breakpoint's slot: a copy of the instruction that jumps back (one stop per hit) */
+	slotPasses: number;
 	/** hits reported because it held */
 	holds: number;
 	/** hits reported because it could not be evaluated natively (the adapter evaluated them) */

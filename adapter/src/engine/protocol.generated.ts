@@ -530,6 +530,8 @@ export interface BpConditionBody {
 	/** why the program was not compiled */
 	note: string | null;
 	passes: number;
+	/** passes that went through the breakpoint's slot (one stop each) */
+	slotPasses: number;
 	holds: number;
 	errors: number;
 }
@@ -2679,15 +2681,18 @@ function checkBpConditionBody(v: unknown, p: string, o: Opts, d: number): void {
 	const v447 = v443["passes"];
 	if (v447 === undefined) fail(p + ".passes", 'present', undefined);
 	if (!(typeof v447 === 'number' && Number.isInteger(v447))) fail(p + ".passes", "an integer", v447);
-	const v448 = v443["holds"];
-	if (v448 === undefined) fail(p + ".holds", 'present', undefined);
-	if (!(typeof v448 === 'number' && Number.isInteger(v448))) fail(p + ".holds", "an integer", v448);
-	const v449 = v443["errors"];
-	if (v449 === undefined) fail(p + ".errors", 'present', undefined);
-	if (!(typeof v449 === 'number' && Number.isInteger(v449))) fail(p + ".errors", "an integer", v449);
+	const v448 = v443["slotPasses"];
+	if (v448 === undefined) fail(p + ".slotPasses", 'present', undefined);
+	if (!(typeof v448 === 'number' && Number.isInteger(v448))) fail(p + ".slotPasses", "an integer", v448);
+	const v449 = v443["holds"];
+	if (v449 === undefined) fail(p + ".holds", 'present', undefined);
+	if (!(typeof v449 === 'number' && Number.isInteger(v449))) fail(p + ".holds", "an integer", v449);
+	const v450 = v443["errors"];
+	if (v450 === undefined) fail(p + ".errors", 'present', undefined);
+	if (!(typeof v450 === 'number' && Number.isInteger(v450))) fail(p + ".errors", "an integer", v450);
 	if (o.strict) {
-		for (const v450 of Object.keys(v443)) {
-			if (!(["addr","compiled","note","passes","holds","errors"] as readonly string[]).includes(v450)) fail(p + '.' + v450, 'not there (not in the schema)', v443[v450]);
+		for (const v451 of Object.keys(v443)) {
+			if (!(["addr","compiled","note","passes","slotPasses","holds","errors"] as readonly string[]).includes(v451)) fail(p + '.' + v451, 'not there (not in the schema)', v443[v451]);
 		}
 	}
 }
@@ -2695,13 +2700,13 @@ function checkBpConditionBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v451 = v as Record<string, unknown>;
-	const v452 = v451["addr"];
-	if (v452 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v452, p + ".addr", o, d + 1);
+	const v452 = v as Record<string, unknown>;
+	const v453 = v452["addr"];
+	if (v453 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v453, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v453 of Object.keys(v451)) {
-			if (!(["addr"] as readonly string[]).includes(v453)) fail(p + '.' + v453, 'not there (not in the schema)', v451[v453]);
+		for (const v454 of Object.keys(v452)) {
+			if (!(["addr"] as readonly string[]).includes(v454)) fail(p + '.' + v454, 'not there (not in the schema)', v452[v454]);
 		}
 	}
 }
@@ -2709,16 +2714,16 @@ function checkAddrBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v454 = v as Record<string, unknown>;
-	const v455 = v454["tid"];
-	if (v455 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v455 === 'number' && Number.isInteger(v455))) fail(p + ".tid", "an integer", v455);
-	const v456 = v454["gpr"];
-	if (v456 === undefined) fail(p + ".gpr", 'present', undefined);
-	checkGpr(v456, p + ".gpr", o, d + 1);
+	const v455 = v as Record<string, unknown>;
+	const v456 = v455["tid"];
+	if (v456 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v456 === 'number' && Number.isInteger(v456))) fail(p + ".tid", "an integer", v456);
+	const v457 = v455["gpr"];
+	if (v457 === undefined) fail(p + ".gpr", 'present', undefined);
+	checkGpr(v457, p + ".gpr", o, d + 1);
 	if (o.strict) {
-		for (const v457 of Object.keys(v454)) {
-			if (!(["tid","gpr"] as readonly string[]).includes(v457)) fail(p + '.' + v457, 'not there (not in the schema)', v454[v457]);
+		for (const v458 of Object.keys(v455)) {
+			if (!(["tid","gpr"] as readonly string[]).includes(v458)) fail(p + '.' + v458, 'not there (not in the schema)', v455[v458]);
 		}
 	}
 }
@@ -2726,13 +2731,13 @@ function checkSetRegsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v458 = v as Record<string, unknown>;
-	const v459 = v458["tracerTid"];
-	if (v459 === undefined) fail(p + ".tracerTid", 'present', undefined);
-	if (!(typeof v459 === 'number' && Number.isInteger(v459))) fail(p + ".tracerTid", "an integer", v459);
+	const v459 = v as Record<string, unknown>;
+	const v460 = v459["tracerTid"];
+	if (v460 === undefined) fail(p + ".tracerTid", 'present', undefined);
+	if (!(typeof v460 === 'number' && Number.isInteger(v460))) fail(p + ".tracerTid", "an integer", v460);
 	if (o.strict) {
-		for (const v460 of Object.keys(v458)) {
-			if (!(["tracerTid"] as readonly string[]).includes(v460)) fail(p + '.' + v460, 'not there (not in the schema)', v458[v460]);
+		for (const v461 of Object.keys(v459)) {
+			if (!(["tracerTid"] as readonly string[]).includes(v461)) fail(p + '.' + v461, 'not there (not in the schema)', v459[v461]);
 		}
 	}
 }
@@ -2740,34 +2745,34 @@ function checkPingBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v461 = v as Record<string, unknown>;
-	const v462 = v461["pc"];
-	if (v462 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v462, p + ".pc", o, d + 1);
-	const v463 = v461["sp"];
-	if (v463 === undefined) fail(p + ".sp", 'present', undefined);
-	checkHex(v463, p + ".sp", o, d + 1);
-	const v464 = v461["function"];
-	if (v464 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v464 === 'string' || v464 === null)) fail(p + ".function", "a string or null", v464);
-	const v465 = v461["offset"];
-	if (v465 === undefined) fail(p + ".offset", 'present', undefined);
-	if (!(typeof v465 === 'number' && Number.isInteger(v465))) fail(p + ".offset", "an integer", v465);
-	const v466 = v461["module"];
-	if (v466 === undefined) fail(p + ".module", 'present', undefined);
-	if (!(typeof v466 === 'string' || v466 === null)) fail(p + ".module", "a string or null", v466);
-	const v467 = v461["file"];
-	if (v467 === undefined) fail(p + ".file", 'present', undefined);
-	if (!(typeof v467 === 'string' || v467 === null)) fail(p + ".file", "a string or null", v467);
-	const v468 = v461["line"];
-	if (v468 === undefined) fail(p + ".line", 'present', undefined);
-	if (!(typeof v468 === 'number' && Number.isInteger(v468) || v468 === null)) fail(p + ".line", "an integer or null", v468);
-	const v469 = v461["column"];
-	if (v469 === undefined) fail(p + ".column", 'present', undefined);
-	if (!(typeof v469 === 'number' && Number.isInteger(v469) || v469 === null)) fail(p + ".column", "an integer or null", v469);
+	const v462 = v as Record<string, unknown>;
+	const v463 = v462["pc"];
+	if (v463 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v463, p + ".pc", o, d + 1);
+	const v464 = v462["sp"];
+	if (v464 === undefined) fail(p + ".sp", 'present', undefined);
+	checkHex(v464, p + ".sp", o, d + 1);
+	const v465 = v462["function"];
+	if (v465 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v465 === 'string' || v465 === null)) fail(p + ".function", "a string or null", v465);
+	const v466 = v462["offset"];
+	if (v466 === undefined) fail(p + ".offset", 'present', undefined);
+	if (!(typeof v466 === 'number' && Number.isInteger(v466))) fail(p + ".offset", "an integer", v466);
+	const v467 = v462["module"];
+	if (v467 === undefined) fail(p + ".module", 'present', undefined);
+	if (!(typeof v467 === 'string' || v467 === null)) fail(p + ".module", "a string or null", v467);
+	const v468 = v462["file"];
+	if (v468 === undefined) fail(p + ".file", 'present', undefined);
+	if (!(typeof v468 === 'string' || v468 === null)) fail(p + ".file", "a string or null", v468);
+	const v469 = v462["line"];
+	if (v469 === undefined) fail(p + ".line", 'present', undefined);
+	if (!(typeof v469 === 'number' && Number.isInteger(v469) || v469 === null)) fail(p + ".line", "an integer or null", v469);
+	const v470 = v462["column"];
+	if (v470 === undefined) fail(p + ".column", 'present', undefined);
+	if (!(typeof v470 === 'number' && Number.isInteger(v470) || v470 === null)) fail(p + ".column", "an integer or null", v470);
 	if (o.strict) {
-		for (const v470 of Object.keys(v461)) {
-			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v470)) fail(p + '.' + v470, 'not there (not in the schema)', v461[v470]);
+		for (const v471 of Object.keys(v462)) {
+			if (!(["pc","sp","function","offset","module","file","line","column"] as readonly string[]).includes(v471)) fail(p + '.' + v471, 'not there (not in the schema)', v462[v471]);
 		}
 	}
 }
@@ -2775,53 +2780,53 @@ function checkStackFrameInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v471 = v as Record<string, unknown>;
-	const v472 = v471["pid"];
-	if (v472 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v472 === 'number' && Number.isInteger(v472))) fail(p + ".pid", "an integer", v472);
-	const v473 = v471["tid"];
-	if (v473 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v473 === 'number' && Number.isInteger(v473))) fail(p + ".tid", "an integer", v473);
-	const v474 = v471["unwinder"];
-	if (v474 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v474 !== 'string' || !["libdw","frame-pointer"].includes(v474)) fail(p + ".unwinder", "one of libdw|frame-pointer", v474);
-	const v475 = v471["note"];
-	if (v475 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v475 === 'string' || v475 === null)) fail(p + ".note", "a string or null", v475);
-	const v476 = v471["frames"];
-	if (v476 === undefined) fail(p + ".frames", 'present', undefined);
-	if (!(Array.isArray(v476))) fail(p + ".frames", "an array", v476);
-	for (let v477 = 0; v477 < v476.length; v477++) {
-		const v478: unknown = v476[v477];
-		checkStackFrameInfo(v478, p + ".frames" + '[' + v477 + ']', o, d + 1);
+	const v472 = v as Record<string, unknown>;
+	const v473 = v472["pid"];
+	if (v473 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v473 === 'number' && Number.isInteger(v473))) fail(p + ".pid", "an integer", v473);
+	const v474 = v472["tid"];
+	if (v474 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v474 === 'number' && Number.isInteger(v474))) fail(p + ".tid", "an integer", v474);
+	const v475 = v472["unwinder"];
+	if (v475 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v475 !== 'string' || !["libdw","frame-pointer"].includes(v475)) fail(p + ".unwinder", "one of libdw|frame-pointer", v475);
+	const v476 = v472["note"];
+	if (v476 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v476 === 'string' || v476 === null)) fail(p + ".note", "a string or null", v476);
+	const v477 = v472["frames"];
+	if (v477 === undefined) fail(p + ".frames", 'present', undefined);
+	if (!(Array.isArray(v477))) fail(p + ".frames", "an array", v477);
+	for (let v478 = 0; v478 < v477.length; v478++) {
+		const v479: unknown = v477[v478];
+		checkStackFrameInfo(v479, p + ".frames" + '[' + v478 + ']', o, d + 1);
 	}
-	const v479 = v471["threads"];
-	if (v479 !== undefined) {
-		if (!(Array.isArray(v479))) fail(p + ".threads", "an array", v479);
-		for (let v480 = 0; v480 < v479.length; v480++) {
-			const v481: unknown = v479[v480];
-			if (!(isObject(v481))) fail(p + ".threads" + '[' + v480 + ']', "an object", v481);
-			const v482 = v481 as Record<string, unknown>;
-			const v483 = v482["tid"];
-			if (v483 === undefined) fail(p + ".threads" + '[' + v480 + ']' + ".tid", 'present', undefined);
-			if (!(typeof v483 === 'number' && Number.isInteger(v483))) fail(p + ".threads" + '[' + v480 + ']' + ".tid", "an integer", v483);
-			const v484 = v482["frames"];
-			if (v484 === undefined) fail(p + ".threads" + '[' + v480 + ']' + ".frames", 'present', undefined);
-			if (!(Array.isArray(v484))) fail(p + ".threads" + '[' + v480 + ']' + ".frames", "an array", v484);
-			for (let v485 = 0; v485 < v484.length; v485++) {
-				const v486: unknown = v484[v485];
-				checkStackFrameInfo(v486, p + ".threads" + '[' + v480 + ']' + ".frames" + '[' + v485 + ']', o, d + 1);
+	const v480 = v472["threads"];
+	if (v480 !== undefined) {
+		if (!(Array.isArray(v480))) fail(p + ".threads", "an array", v480);
+		for (let v481 = 0; v481 < v480.length; v481++) {
+			const v482: unknown = v480[v481];
+			if (!(isObject(v482))) fail(p + ".threads" + '[' + v481 + ']', "an object", v482);
+			const v483 = v482 as Record<string, unknown>;
+			const v484 = v483["tid"];
+			if (v484 === undefined) fail(p + ".threads" + '[' + v481 + ']' + ".tid", 'present', undefined);
+			if (!(typeof v484 === 'number' && Number.isInteger(v484))) fail(p + ".threads" + '[' + v481 + ']' + ".tid", "an integer", v484);
+			const v485 = v483["frames"];
+			if (v485 === undefined) fail(p + ".threads" + '[' + v481 + ']' + ".frames", 'present', undefined);
+			if (!(Array.isArray(v485))) fail(p + ".threads" + '[' + v481 + ']' + ".frames", "an array", v485);
+			for (let v486 = 0; v486 < v485.length; v486++) {
+				const v487: unknown = v485[v486];
+				checkStackFrameInfo(v487, p + ".threads" + '[' + v481 + ']' + ".frames" + '[' + v486 + ']', o, d + 1);
 			}
 			if (o.strict) {
-				for (const v487 of Object.keys(v482)) {
-					if (!(["tid","frames"] as readonly string[]).includes(v487)) fail(p + ".threads" + '[' + v480 + ']' + '.' + v487, 'not there (not in the schema)', v482[v487]);
+				for (const v488 of Object.keys(v483)) {
+					if (!(["tid","frames"] as readonly string[]).includes(v488)) fail(p + ".threads" + '[' + v481 + ']' + '.' + v488, 'not there (not in the schema)', v483[v488]);
 				}
 			}
 		}
 	}
 	if (o.strict) {
-		for (const v488 of Object.keys(v471)) {
-			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v488)) fail(p + '.' + v488, 'not there (not in the schema)', v471[v488]);
+		for (const v489 of Object.keys(v472)) {
+			if (!(["pid","tid","unwinder","note","frames","threads"] as readonly string[]).includes(v489)) fail(p + '.' + v489, 'not there (not in the schema)', v472[v489]);
 		}
 	}
 }
@@ -2829,45 +2834,45 @@ function checkStackBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v489 = v as Record<string, unknown>;
-	const v490 = v489["addresses"];
-	if (v490 !== undefined) {
-		if (!(Array.isArray(v490))) fail(p + ".addresses", "an array", v490);
-		for (let v491 = 0; v491 < v490.length; v491++) {
-			const v492: unknown = v490[v491];
-			checkHex(v492, p + ".addresses" + '[' + v491 + ']', o, d + 1);
+	const v490 = v as Record<string, unknown>;
+	const v491 = v490["addresses"];
+	if (v491 !== undefined) {
+		if (!(Array.isArray(v491))) fail(p + ".addresses", "an array", v491);
+		for (let v492 = 0; v492 < v491.length; v492++) {
+			const v493: unknown = v491[v492];
+			checkHex(v493, p + ".addresses" + '[' + v492 + ']', o, d + 1);
 		}
 	}
-	const v493 = v489["line"];
-	if (v493 !== undefined) {
-		if (!(typeof v493 === 'number' && Number.isInteger(v493) || v493 === null)) fail(p + ".line", "an integer or null", v493);
-	}
-	const v494 = v489["function"];
+	const v494 = v490["line"];
 	if (v494 !== undefined) {
-		if (!(typeof v494 === 'string' || v494 === null)) fail(p + ".function", "a string or null", v494);
+		if (!(typeof v494 === 'number' && Number.isInteger(v494) || v494 === null)) fail(p + ".line", "an integer or null", v494);
 	}
-	const v495 = v489["offset"];
+	const v495 = v490["function"];
 	if (v495 !== undefined) {
-		if (!(typeof v495 === 'number' && Number.isInteger(v495))) fail(p + ".offset", "an integer", v495);
+		if (!(typeof v495 === 'string' || v495 === null)) fail(p + ".function", "a string or null", v495);
 	}
-	const v496 = v489["module"];
+	const v496 = v490["offset"];
 	if (v496 !== undefined) {
-		if (!(typeof v496 === 'string' || v496 === null)) fail(p + ".module", "a string or null", v496);
+		if (!(typeof v496 === 'number' && Number.isInteger(v496))) fail(p + ".offset", "an integer", v496);
 	}
-	const v497 = v489["file"];
+	const v497 = v490["module"];
 	if (v497 !== undefined) {
-		if (!(typeof v497 === 'string' || v497 === null)) fail(p + ".file", "a string or null", v497);
+		if (!(typeof v497 === 'string' || v497 === null)) fail(p + ".module", "a string or null", v497);
 	}
-	const v498 = v489["column"];
+	const v498 = v490["file"];
 	if (v498 !== undefined) {
-		if (!(typeof v498 === 'number' && Number.isInteger(v498) || v498 === null)) fail(p + ".column", "an integer or null", v498);
+		if (!(typeof v498 === 'string' || v498 === null)) fail(p + ".file", "a string or null", v498);
 	}
-	const v499 = v489["unwinder"];
-	if (v499 === undefined) fail(p + ".unwinder", 'present', undefined);
-	if (typeof v499 !== 'string' || !["libdw","frame-pointer"].includes(v499)) fail(p + ".unwinder", "one of libdw|frame-pointer", v499);
+	const v499 = v490["column"];
+	if (v499 !== undefined) {
+		if (!(typeof v499 === 'number' && Number.isInteger(v499) || v499 === null)) fail(p + ".column", "an integer or null", v499);
+	}
+	const v500 = v490["unwinder"];
+	if (v500 === undefined) fail(p + ".unwinder", 'present', undefined);
+	if (typeof v500 !== 'string' || !["libdw","frame-pointer"].includes(v500)) fail(p + ".unwinder", "one of libdw|frame-pointer", v500);
 	if (o.strict) {
-		for (const v500 of Object.keys(v489)) {
-			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v500)) fail(p + '.' + v500, 'not there (not in the schema)', v489[v500]);
+		for (const v501 of Object.keys(v490)) {
+			if (!(["addresses","line","function","offset","module","file","column","unwinder"] as readonly string[]).includes(v501)) fail(p + '.' + v501, 'not there (not in the schema)', v490[v501]);
 		}
 	}
 }
@@ -2875,51 +2880,51 @@ function checkSymbolsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v501 = v as Record<string, unknown>;
-	const v502 = v501["name"];
-	if (v502 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v502 === 'string')) fail(p + ".name", "a string", v502);
-	const v503 = v501["type"];
-	if (v503 === undefined) fail(p + ".type", 'present', undefined);
-	if (!(typeof v503 === 'string')) fail(p + ".type", "a string", v503);
-	const v504 = v501["value"];
-	if (v504 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v504 === 'string')) fail(p + ".value", "a string", v504);
-	const v505 = v501["address"];
-	if (v505 === undefined) fail(p + ".address", 'present', undefined);
-	if (v505 !== null) {
-		checkHex(v505, p + ".address", o, d + 1);
+	const v502 = v as Record<string, unknown>;
+	const v503 = v502["name"];
+	if (v503 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v503 === 'string')) fail(p + ".name", "a string", v503);
+	const v504 = v502["type"];
+	if (v504 === undefined) fail(p + ".type", 'present', undefined);
+	if (!(typeof v504 === 'string')) fail(p + ".type", "a string", v504);
+	const v505 = v502["value"];
+	if (v505 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v505 === 'string')) fail(p + ".value", "a string", v505);
+	const v506 = v502["address"];
+	if (v506 === undefined) fail(p + ".address", 'present', undefined);
+	if (v506 !== null) {
+		checkHex(v506, p + ".address", o, d + 1);
 	}
-	const v506 = v501["kind"];
-	if (v506 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v506 !== 'string' || !["param","local","member","element","deref","global"].includes(v506)) fail(p + ".kind", "one of param|local|member|element|deref|global", v506);
-	const v507 = v501["expr"];
-	if (v507 === undefined) fail(p + ".expr", 'present', undefined);
-	if (!(typeof v507 === 'string' || v507 === null)) fail(p + ".expr", "a string or null", v507);
-	const v508 = v501["pointer"];
-	if (v508 !== undefined) {
-		checkHex(v508, p + ".pointer", o, d + 1);
-	}
-	const v509 = v501["typeId"];
+	const v507 = v502["kind"];
+	if (v507 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v507 !== 'string' || !["param","local","member","element","deref","global"].includes(v507)) fail(p + ".kind", "one of param|local|member|element|deref|global", v507);
+	const v508 = v502["expr"];
+	if (v508 === undefined) fail(p + ".expr", 'present', undefined);
+	if (!(typeof v508 === 'string' || v508 === null)) fail(p + ".expr", "a string or null", v508);
+	const v509 = v502["pointer"];
 	if (v509 !== undefined) {
-		checkTypeId(v509, p + ".typeId", o, d + 1);
+		checkHex(v509, p + ".pointer", o, d + 1);
 	}
-	const v510 = v501["raw"];
+	const v510 = v502["typeId"];
 	if (v510 !== undefined) {
-		checkRawValue(v510, p + ".raw", o, d + 1);
+		checkTypeId(v510, p + ".typeId", o, d + 1);
 	}
-	const v511 = v501["children"];
-	if (v511 === undefined) fail(p + ".children", 'present', undefined);
-	if (v511 !== null) {
-		if (!(Array.isArray(v511))) fail(p + ".children", "an array", v511);
-		for (let v512 = 0; v512 < v511.length; v512++) {
-			const v513: unknown = v511[v512];
-			checkLocalVariable(v513, p + ".children" + '[' + v512 + ']', o, d + 1);
+	const v511 = v502["raw"];
+	if (v511 !== undefined) {
+		checkRawValue(v511, p + ".raw", o, d + 1);
+	}
+	const v512 = v502["children"];
+	if (v512 === undefined) fail(p + ".children", 'present', undefined);
+	if (v512 !== null) {
+		if (!(Array.isArray(v512))) fail(p + ".children", "an array", v512);
+		for (let v513 = 0; v513 < v512.length; v513++) {
+			const v514: unknown = v512[v513];
+			checkLocalVariable(v514, p + ".children" + '[' + v513 + ']', o, d + 1);
 		}
 	}
 	if (o.strict) {
-		for (const v514 of Object.keys(v501)) {
-			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v514)) fail(p + '.' + v514, 'not there (not in the schema)', v501[v514]);
+		for (const v515 of Object.keys(v502)) {
+			if (!(["name","type","value","address","kind","expr","pointer","typeId","raw","children"] as readonly string[]).includes(v515)) fail(p + '.' + v515, 'not there (not in the schema)', v502[v515]);
 		}
 	}
 }
@@ -2927,21 +2932,21 @@ function checkLocalVariable(v: unknown, p: string, o: Opts, d: number): void {
 function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v515 = v as Record<string, unknown>;
-	const v516 = v515["kind"];
-	if (v516 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v516 !== 'string' || !["int","uint","float","bool","pointer"].includes(v516)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v516);
-	const v517 = v515["value"];
-	if (v517 === undefined) fail(p + ".value", 'present', undefined);
-	if (!(typeof v517 === 'string')) fail(p + ".value", "a string", v517);
-	const v518 = v515["size"];
-	if (v518 !== undefined) {
-		if (!(typeof v518 === 'number' && Number.isInteger(v518))) fail(p + ".size", "an integer", v518);
-		if (typeof v518 === 'number' && v518 < 1) fail(p + ".size", ">= 1", v518);
+	const v516 = v as Record<string, unknown>;
+	const v517 = v516["kind"];
+	if (v517 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v517 !== 'string' || !["int","uint","float","bool","pointer"].includes(v517)) fail(p + ".kind", "one of int|uint|float|bool|pointer", v517);
+	const v518 = v516["value"];
+	if (v518 === undefined) fail(p + ".value", 'present', undefined);
+	if (!(typeof v518 === 'string')) fail(p + ".value", "a string", v518);
+	const v519 = v516["size"];
+	if (v519 !== undefined) {
+		if (!(typeof v519 === 'number' && Number.isInteger(v519))) fail(p + ".size", "an integer", v519);
+		if (typeof v519 === 'number' && v519 < 1) fail(p + ".size", ">= 1", v519);
 	}
 	if (o.strict) {
-		for (const v519 of Object.keys(v515)) {
-			if (!(["kind","value","size"] as readonly string[]).includes(v519)) fail(p + '.' + v519, 'not there (not in the schema)', v515[v519]);
+		for (const v520 of Object.keys(v516)) {
+			if (!(["kind","value","size"] as readonly string[]).includes(v520)) fail(p + '.' + v520, 'not there (not in the schema)', v516[v520]);
 		}
 	}
 }
@@ -2949,35 +2954,35 @@ function checkRawValue(v: unknown, p: string, o: Opts, d: number): void {
 function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v520 = v as Record<string, unknown>;
-	const v521 = v520["pid"];
-	if (v521 === undefined) fail(p + ".pid", 'present', undefined);
-	if (!(typeof v521 === 'number' && Number.isInteger(v521))) fail(p + ".pid", "an integer", v521);
-	const v522 = v520["tid"];
-	if (v522 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v522 === 'number' && Number.isInteger(v522))) fail(p + ".tid", "an integer", v522);
-	const v523 = v520["frame"];
-	if (v523 === undefined) fail(p + ".frame", 'present', undefined);
-	if (!(typeof v523 === 'number' && Number.isInteger(v523))) fail(p + ".frame", "an integer", v523);
-	const v524 = v520["pc"];
-	if (v524 === undefined) fail(p + ".pc", 'present', undefined);
-	checkHex(v524, p + ".pc", o, d + 1);
-	const v525 = v520["function"];
-	if (v525 === undefined) fail(p + ".function", 'present', undefined);
-	if (!(typeof v525 === 'string' || v525 === null)) fail(p + ".function", "a string or null", v525);
-	const v526 = v520["note"];
-	if (v526 === undefined) fail(p + ".note", 'present', undefined);
-	if (!(typeof v526 === 'string' || v526 === null)) fail(p + ".note", "a string or null", v526);
-	const v527 = v520["variables"];
-	if (v527 === undefined) fail(p + ".variables", 'present', undefined);
-	if (!(Array.isArray(v527))) fail(p + ".variables", "an array", v527);
-	for (let v528 = 0; v528 < v527.length; v528++) {
-		const v529: unknown = v527[v528];
-		checkLocalVariable(v529, p + ".variables" + '[' + v528 + ']', o, d + 1);
+	const v521 = v as Record<string, unknown>;
+	const v522 = v521["pid"];
+	if (v522 === undefined) fail(p + ".pid", 'present', undefined);
+	if (!(typeof v522 === 'number' && Number.isInteger(v522))) fail(p + ".pid", "an integer", v522);
+	const v523 = v521["tid"];
+	if (v523 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v523 === 'number' && Number.isInteger(v523))) fail(p + ".tid", "an integer", v523);
+	const v524 = v521["frame"];
+	if (v524 === undefined) fail(p + ".frame", 'present', undefined);
+	if (!(typeof v524 === 'number' && Number.isInteger(v524))) fail(p + ".frame", "an integer", v524);
+	const v525 = v521["pc"];
+	if (v525 === undefined) fail(p + ".pc", 'present', undefined);
+	checkHex(v525, p + ".pc", o, d + 1);
+	const v526 = v521["function"];
+	if (v526 === undefined) fail(p + ".function", 'present', undefined);
+	if (!(typeof v526 === 'string' || v526 === null)) fail(p + ".function", "a string or null", v526);
+	const v527 = v521["note"];
+	if (v527 === undefined) fail(p + ".note", 'present', undefined);
+	if (!(typeof v527 === 'string' || v527 === null)) fail(p + ".note", "a string or null", v527);
+	const v528 = v521["variables"];
+	if (v528 === undefined) fail(p + ".variables", 'present', undefined);
+	if (!(Array.isArray(v528))) fail(p + ".variables", "an array", v528);
+	for (let v529 = 0; v529 < v528.length; v529++) {
+		const v530: unknown = v528[v529];
+		checkLocalVariable(v530, p + ".variables" + '[' + v529 + ']', o, d + 1);
 	}
 	if (o.strict) {
-		for (const v530 of Object.keys(v520)) {
-			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v530)) fail(p + '.' + v530, 'not there (not in the schema)', v520[v530]);
+		for (const v531 of Object.keys(v521)) {
+			if (!(["pid","tid","frame","pc","function","note","variables"] as readonly string[]).includes(v531)) fail(p + '.' + v531, 'not there (not in the schema)', v521[v531]);
 		}
 	}
 }
@@ -2985,16 +2990,16 @@ function checkLocalsBody(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v531 = v as Record<string, unknown>;
-	const v532 = v531["op"];
-	if (v532 === undefined) fail(p + ".op", 'present', undefined);
-	if (v532 !== "threads") fail(p + ".op", "\"threads\"", v532);
-	const v533 = v531["pid"];
-	if (v533 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v533, p + ".pid", o, d + 1);
+	const v532 = v as Record<string, unknown>;
+	const v533 = v532["op"];
+	if (v533 === undefined) fail(p + ".op", 'present', undefined);
+	if (v533 !== "threads") fail(p + ".op", "\"threads\"", v533);
+	const v534 = v532["pid"];
+	if (v534 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v534, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v534 of Object.keys(v531)) {
-			if (!(["op","pid"] as readonly string[]).includes(v534)) fail(p + '.' + v534, 'not there (not in the schema)', v531[v534]);
+		for (const v535 of Object.keys(v532)) {
+			if (!(["op","pid"] as readonly string[]).includes(v535)) fail(p + '.' + v535, 'not there (not in the schema)', v532[v535]);
 		}
 	}
 }
@@ -3002,19 +3007,19 @@ function checkRequestThreads(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v535 = v as Record<string, unknown>;
-	const v536 = v535["op"];
-	if (v536 === undefined) fail(p + ".op", 'present', undefined);
-	if (v536 !== "regs") fail(p + ".op", "\"regs\"", v536);
-	const v537 = v535["pid"];
-	if (v537 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v537, p + ".pid", o, d + 1);
-	const v538 = v535["tid"];
-	if (v538 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v538, p + ".tid", o, d + 1);
+	const v536 = v as Record<string, unknown>;
+	const v537 = v536["op"];
+	if (v537 === undefined) fail(p + ".op", 'present', undefined);
+	if (v537 !== "regs") fail(p + ".op", "\"regs\"", v537);
+	const v538 = v536["pid"];
+	if (v538 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v538, p + ".pid", o, d + 1);
+	const v539 = v536["tid"];
+	if (v539 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v539, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v539 of Object.keys(v535)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v539)) fail(p + '.' + v539, 'not there (not in the schema)', v535[v539]);
+		for (const v540 of Object.keys(v536)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v540)) fail(p + '.' + v540, 'not there (not in the schema)', v536[v540]);
 		}
 	}
 }
@@ -3022,22 +3027,22 @@ function checkRequestRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v540 = v as Record<string, unknown>;
-	const v541 = v540["op"];
-	if (v541 === undefined) fail(p + ".op", 'present', undefined);
-	if (v541 !== "attach") fail(p + ".op", "\"attach\"", v541);
-	const v542 = v540["pid"];
-	if (v542 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v542, p + ".pid", o, d + 1);
-	const v543 = v540["stop"];
-	if (v543 === undefined) {
-		if (o.fill) v540["stop"] = false;
+	const v541 = v as Record<string, unknown>;
+	const v542 = v541["op"];
+	if (v542 === undefined) fail(p + ".op", 'present', undefined);
+	if (v542 !== "attach") fail(p + ".op", "\"attach\"", v542);
+	const v543 = v541["pid"];
+	if (v543 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v543, p + ".pid", o, d + 1);
+	const v544 = v541["stop"];
+	if (v544 === undefined) {
+		if (o.fill) v541["stop"] = false;
 	} else {
-		if (!(typeof v543 === 'boolean')) fail(p + ".stop", "a boolean", v543);
+		if (!(typeof v544 === 'boolean')) fail(p + ".stop", "a boolean", v544);
 	}
 	if (o.strict) {
-		for (const v544 of Object.keys(v540)) {
-			if (!(["op","pid","stop"] as readonly string[]).includes(v544)) fail(p + '.' + v544, 'not there (not in the schema)', v540[v544]);
+		for (const v545 of Object.keys(v541)) {
+			if (!(["op","pid","stop"] as readonly string[]).includes(v545)) fail(p + '.' + v545, 'not there (not in the schema)', v541[v545]);
 		}
 	}
 }
@@ -3045,16 +3050,16 @@ function checkRequestAttach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v545 = v as Record<string, unknown>;
-	const v546 = v545["op"];
-	if (v546 === undefined) fail(p + ".op", 'present', undefined);
-	if (v546 !== "detach") fail(p + ".op", "\"detach\"", v546);
-	const v547 = v545["pid"];
-	if (v547 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v547, p + ".pid", o, d + 1);
+	const v546 = v as Record<string, unknown>;
+	const v547 = v546["op"];
+	if (v547 === undefined) fail(p + ".op", 'present', undefined);
+	if (v547 !== "detach") fail(p + ".op", "\"detach\"", v547);
+	const v548 = v546["pid"];
+	if (v548 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v548, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v548 of Object.keys(v545)) {
-			if (!(["op","pid"] as readonly string[]).includes(v548)) fail(p + '.' + v548, 'not there (not in the schema)', v545[v548]);
+		for (const v549 of Object.keys(v546)) {
+			if (!(["op","pid"] as readonly string[]).includes(v549)) fail(p + '.' + v549, 'not there (not in the schema)', v546[v549]);
 		}
 	}
 }
@@ -3062,28 +3067,28 @@ function checkRequestDetach(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v549 = v as Record<string, unknown>;
-	const v550 = v549["op"];
-	if (v550 === undefined) fail(p + ".op", 'present', undefined);
-	if (v550 !== "signals") fail(p + ".op", "\"signals\"", v550);
-	const v551 = v549["pid"];
-	if (v551 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v551, p + ".pid", o, d + 1);
-	const v552 = v549["nostop"];
-	if (v552 !== undefined) {
-		checkHex(v552, p + ".nostop", o, d + 1);
-	}
-	const v553 = v549["noprint"];
+	const v550 = v as Record<string, unknown>;
+	const v551 = v550["op"];
+	if (v551 === undefined) fail(p + ".op", 'present', undefined);
+	if (v551 !== "signals") fail(p + ".op", "\"signals\"", v551);
+	const v552 = v550["pid"];
+	if (v552 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v552, p + ".pid", o, d + 1);
+	const v553 = v550["nostop"];
 	if (v553 !== undefined) {
-		checkHex(v553, p + ".noprint", o, d + 1);
+		checkHex(v553, p + ".nostop", o, d + 1);
 	}
-	const v554 = v549["nopass"];
+	const v554 = v550["noprint"];
 	if (v554 !== undefined) {
-		checkHex(v554, p + ".nopass", o, d + 1);
+		checkHex(v554, p + ".noprint", o, d + 1);
+	}
+	const v555 = v550["nopass"];
+	if (v555 !== undefined) {
+		checkHex(v555, p + ".nopass", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v555 of Object.keys(v549)) {
-			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v555)) fail(p + '.' + v555, 'not there (not in the schema)', v549[v555]);
+		for (const v556 of Object.keys(v550)) {
+			if (!(["op","pid","nostop","noprint","nopass"] as readonly string[]).includes(v556)) fail(p + '.' + v556, 'not there (not in the schema)', v550[v556]);
 		}
 	}
 }
@@ -3091,22 +3096,22 @@ function checkRequestSignals(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v556 = v as Record<string, unknown>;
-	const v557 = v556["op"];
-	if (v557 === undefined) fail(p + ".op", 'present', undefined);
-	if (v557 !== "followForks") fail(p + ".op", "\"followForks\"", v557);
-	const v558 = v556["pid"];
-	if (v558 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v558, p + ".pid", o, d + 1);
-	const v559 = v556["hold"];
-	if (v559 === undefined) {
-		if (o.fill) v556["hold"] = false;
+	const v557 = v as Record<string, unknown>;
+	const v558 = v557["op"];
+	if (v558 === undefined) fail(p + ".op", 'present', undefined);
+	if (v558 !== "followForks") fail(p + ".op", "\"followForks\"", v558);
+	const v559 = v557["pid"];
+	if (v559 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v559, p + ".pid", o, d + 1);
+	const v560 = v557["hold"];
+	if (v560 === undefined) {
+		if (o.fill) v557["hold"] = false;
 	} else {
-		if (!(typeof v559 === 'boolean')) fail(p + ".hold", "a boolean", v559);
+		if (!(typeof v560 === 'boolean')) fail(p + ".hold", "a boolean", v560);
 	}
 	if (o.strict) {
-		for (const v560 of Object.keys(v556)) {
-			if (!(["op","pid","hold"] as readonly string[]).includes(v560)) fail(p + '.' + v560, 'not there (not in the schema)', v556[v560]);
+		for (const v561 of Object.keys(v557)) {
+			if (!(["op","pid","hold"] as readonly string[]).includes(v561)) fail(p + '.' + v561, 'not there (not in the schema)', v557[v561]);
 		}
 	}
 }
@@ -3114,16 +3119,16 @@ function checkRequestFollowForks(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v561 = v as Record<string, unknown>;
-	const v562 = v561["op"];
-	if (v562 === undefined) fail(p + ".op", 'present', undefined);
-	if (v562 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v562);
-	const v563 = v561["pid"];
-	if (v563 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v563, p + ".pid", o, d + 1);
+	const v562 = v as Record<string, unknown>;
+	const v563 = v562["op"];
+	if (v563 === undefined) fail(p + ".op", 'present', undefined);
+	if (v563 !== "forkInfo") fail(p + ".op", "\"forkInfo\"", v563);
+	const v564 = v562["pid"];
+	if (v564 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v564, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v564 of Object.keys(v561)) {
-			if (!(["op","pid"] as readonly string[]).includes(v564)) fail(p + '.' + v564, 'not there (not in the schema)', v561[v564]);
+		for (const v565 of Object.keys(v562)) {
+			if (!(["op","pid"] as readonly string[]).includes(v565)) fail(p + '.' + v565, 'not there (not in the schema)', v562[v565]);
 		}
 	}
 }
@@ -3131,16 +3136,16 @@ function checkRequestForkInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v565 = v as Record<string, unknown>;
-	const v566 = v565["op"];
-	if (v566 === undefined) fail(p + ".op", 'present', undefined);
-	if (v566 !== "recreate") fail(p + ".op", "\"recreate\"", v566);
-	const v567 = v565["pid"];
-	if (v567 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v567, p + ".pid", o, d + 1);
+	const v566 = v as Record<string, unknown>;
+	const v567 = v566["op"];
+	if (v567 === undefined) fail(p + ".op", 'present', undefined);
+	if (v567 !== "recreate") fail(p + ".op", "\"recreate\"", v567);
+	const v568 = v566["pid"];
+	if (v568 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v568, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v568 of Object.keys(v565)) {
-			if (!(["op","pid"] as readonly string[]).includes(v568)) fail(p + '.' + v568, 'not there (not in the schema)', v565[v568]);
+		for (const v569 of Object.keys(v566)) {
+			if (!(["op","pid"] as readonly string[]).includes(v569)) fail(p + '.' + v569, 'not there (not in the schema)', v566[v569]);
 		}
 	}
 }
@@ -3148,22 +3153,22 @@ function checkRequestRecreate(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v569 = v as Record<string, unknown>;
-	const v570 = v569["op"];
-	if (v570 === undefined) fail(p + ".op", 'present', undefined);
-	if (v570 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v570);
-	const v571 = v569["pid"];
-	if (v571 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v571, p + ".pid", o, d + 1);
-	const v572 = v569["keep"];
-	if (v572 === undefined) {
-		if (o.fill) v569["keep"] = false;
+	const v570 = v as Record<string, unknown>;
+	const v571 = v570["op"];
+	if (v571 === undefined) fail(p + ".op", 'present', undefined);
+	if (v571 !== "checkpoint") fail(p + ".op", "\"checkpoint\"", v571);
+	const v572 = v570["pid"];
+	if (v572 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v572, p + ".pid", o, d + 1);
+	const v573 = v570["keep"];
+	if (v573 === undefined) {
+		if (o.fill) v570["keep"] = false;
 	} else {
-		if (!(typeof v572 === 'boolean')) fail(p + ".keep", "a boolean", v572);
+		if (!(typeof v573 === 'boolean')) fail(p + ".keep", "a boolean", v573);
 	}
 	if (o.strict) {
-		for (const v573 of Object.keys(v569)) {
-			if (!(["op","pid","keep"] as readonly string[]).includes(v573)) fail(p + '.' + v573, 'not there (not in the schema)', v569[v573]);
+		for (const v574 of Object.keys(v570)) {
+			if (!(["op","pid","keep"] as readonly string[]).includes(v574)) fail(p + '.' + v574, 'not there (not in the schema)', v570[v574]);
 		}
 	}
 }
@@ -3171,28 +3176,28 @@ function checkRequestCheckpoint(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v574 = v as Record<string, unknown>;
-	const v575 = v574["op"];
-	if (v575 === undefined) fail(p + ".op", 'present', undefined);
-	if (v575 !== "restore") fail(p + ".op", "\"restore\"", v575);
-	const v576 = v574["checkpoint"];
-	if (v576 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v576, p + ".checkpoint", o, d + 1);
-	const v577 = v574["run"];
-	if (v577 === undefined) {
-		if (o.fill) v574["run"] = false;
-	} else {
-		if (!(typeof v577 === 'boolean')) fail(p + ".run", "a boolean", v577);
-	}
-	const v578 = v574["sameTids"];
+	const v575 = v as Record<string, unknown>;
+	const v576 = v575["op"];
+	if (v576 === undefined) fail(p + ".op", 'present', undefined);
+	if (v576 !== "restore") fail(p + ".op", "\"restore\"", v576);
+	const v577 = v575["checkpoint"];
+	if (v577 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v577, p + ".checkpoint", o, d + 1);
+	const v578 = v575["run"];
 	if (v578 === undefined) {
-		if (o.fill) v574["sameTids"] = false;
+		if (o.fill) v575["run"] = false;
 	} else {
-		if (!(typeof v578 === 'boolean')) fail(p + ".sameTids", "a boolean", v578);
+		if (!(typeof v578 === 'boolean')) fail(p + ".run", "a boolean", v578);
+	}
+	const v579 = v575["sameTids"];
+	if (v579 === undefined) {
+		if (o.fill) v575["sameTids"] = false;
+	} else {
+		if (!(typeof v579 === 'boolean')) fail(p + ".sameTids", "a boolean", v579);
 	}
 	if (o.strict) {
-		for (const v579 of Object.keys(v574)) {
-			if (!(["op","checkpoint","run","sameTids"] as readonly string[]).includes(v579)) fail(p + '.' + v579, 'not there (not in the schema)', v574[v579]);
+		for (const v580 of Object.keys(v575)) {
+			if (!(["op","checkpoint","run","sameTids"] as readonly string[]).includes(v580)) fail(p + '.' + v580, 'not there (not in the schema)', v575[v580]);
 		}
 	}
 }
@@ -3200,16 +3205,16 @@ function checkRequestRestore(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v580 = v as Record<string, unknown>;
-	const v581 = v580["op"];
-	if (v581 === undefined) fail(p + ".op", 'present', undefined);
-	if (v581 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v581);
-	const v582 = v580["checkpoint"];
-	if (v582 === undefined) fail(p + ".checkpoint", 'present', undefined);
-	checkPid(v582, p + ".checkpoint", o, d + 1);
+	const v581 = v as Record<string, unknown>;
+	const v582 = v581["op"];
+	if (v582 === undefined) fail(p + ".op", 'present', undefined);
+	if (v582 !== "checkpointDelete") fail(p + ".op", "\"checkpointDelete\"", v582);
+	const v583 = v581["checkpoint"];
+	if (v583 === undefined) fail(p + ".checkpoint", 'present', undefined);
+	checkPid(v583, p + ".checkpoint", o, d + 1);
 	if (o.strict) {
-		for (const v583 of Object.keys(v580)) {
-			if (!(["op","checkpoint"] as readonly string[]).includes(v583)) fail(p + '.' + v583, 'not there (not in the schema)', v580[v583]);
+		for (const v584 of Object.keys(v581)) {
+			if (!(["op","checkpoint"] as readonly string[]).includes(v584)) fail(p + '.' + v584, 'not there (not in the schema)', v581[v584]);
 		}
 	}
 }
@@ -3217,21 +3222,21 @@ function checkRequestCheckpointDelete(v: unknown, p: string, o: Opts, d: number)
 function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v584 = v as Record<string, unknown>;
-	const v585 = v584["op"];
-	if (v585 === undefined) fail(p + ".op", 'present', undefined);
-	if (v585 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v585);
-	const v586 = v584["pid"];
-	if (v586 === undefined) {
-		if (o.fill) v584["pid"] = 0;
+	const v585 = v as Record<string, unknown>;
+	const v586 = v585["op"];
+	if (v586 === undefined) fail(p + ".op", 'present', undefined);
+	if (v586 !== "checkpoints") fail(p + ".op", "\"checkpoints\"", v586);
+	const v587 = v585["pid"];
+	if (v587 === undefined) {
+		if (o.fill) v585["pid"] = 0;
 	} else {
-		if (!(typeof v586 === 'number' && Number.isInteger(v586))) fail(p + ".pid", "an integer", v586);
-		if (typeof v586 === 'number' && v586 < 0) fail(p + ".pid", ">= 0", v586);
-		if (typeof v586 === 'number' && v586 > 2147483647) fail(p + ".pid", "<= 2147483647", v586);
+		if (!(typeof v587 === 'number' && Number.isInteger(v587))) fail(p + ".pid", "an integer", v587);
+		if (typeof v587 === 'number' && v587 < 0) fail(p + ".pid", ">= 0", v587);
+		if (typeof v587 === 'number' && v587 > 2147483647) fail(p + ".pid", "<= 2147483647", v587);
 	}
 	if (o.strict) {
-		for (const v587 of Object.keys(v584)) {
-			if (!(["op","pid"] as readonly string[]).includes(v587)) fail(p + '.' + v587, 'not there (not in the schema)', v584[v587]);
+		for (const v588 of Object.keys(v585)) {
+			if (!(["op","pid"] as readonly string[]).includes(v588)) fail(p + '.' + v588, 'not there (not in the schema)', v585[v588]);
 		}
 	}
 }
@@ -3239,30 +3244,30 @@ function checkRequestCheckpoints(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v588 = v as Record<string, unknown>;
-	const v589 = v588["op"];
-	if (v589 === undefined) fail(p + ".op", 'present', undefined);
-	if (v589 !== "watch") fail(p + ".op", "\"watch\"", v589);
-	const v590 = v588["pid"];
-	if (v590 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v590, p + ".pid", o, d + 1);
-	const v591 = v588["addr"];
-	if (v591 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v591, p + ".addr", o, d + 1);
-	const v592 = v588["len"];
-	if (v592 === undefined) fail(p + ".len", 'present', undefined);
-	if (!(typeof v592 === 'number' && Number.isInteger(v592))) fail(p + ".len", "an integer", v592);
-	if (typeof v592 === 'number' && v592 < 1) fail(p + ".len", ">= 1", v592);
-	if (typeof v592 === 'number' && v592 > 8) fail(p + ".len", "<= 8", v592);
-	const v593 = v588["rw"];
-	if (v593 === undefined) {
-		if (o.fill) v588["rw"] = false;
+	const v589 = v as Record<string, unknown>;
+	const v590 = v589["op"];
+	if (v590 === undefined) fail(p + ".op", 'present', undefined);
+	if (v590 !== "watch") fail(p + ".op", "\"watch\"", v590);
+	const v591 = v589["pid"];
+	if (v591 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v591, p + ".pid", o, d + 1);
+	const v592 = v589["addr"];
+	if (v592 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v592, p + ".addr", o, d + 1);
+	const v593 = v589["len"];
+	if (v593 === undefined) fail(p + ".len", 'present', undefined);
+	if (!(typeof v593 === 'number' && Number.isInteger(v593))) fail(p + ".len", "an integer", v593);
+	if (typeof v593 === 'number' && v593 < 1) fail(p + ".len", ">= 1", v593);
+	if (typeof v593 === 'number' && v593 > 8) fail(p + ".len", "<= 8", v593);
+	const v594 = v589["rw"];
+	if (v594 === undefined) {
+		if (o.fill) v589["rw"] = false;
 	} else {
-		if (!(typeof v593 === 'boolean')) fail(p + ".rw", "a boolean", v593);
+		if (!(typeof v594 === 'boolean')) fail(p + ".rw", "a boolean", v594);
 	}
 	if (o.strict) {
-		for (const v594 of Object.keys(v588)) {
-			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v594)) fail(p + '.' + v594, 'not there (not in the schema)', v588[v594]);
+		for (const v595 of Object.keys(v589)) {
+			if (!(["op","pid","addr","len","rw"] as readonly string[]).includes(v595)) fail(p + '.' + v595, 'not there (not in the schema)', v589[v595]);
 		}
 	}
 }
@@ -3270,19 +3275,19 @@ function checkRequestWatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v595 = v as Record<string, unknown>;
-	const v596 = v595["op"];
-	if (v596 === undefined) fail(p + ".op", 'present', undefined);
-	if (v596 !== "unwatch") fail(p + ".op", "\"unwatch\"", v596);
-	const v597 = v595["pid"];
-	if (v597 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v597, p + ".pid", o, d + 1);
-	const v598 = v595["addr"];
-	if (v598 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v598, p + ".addr", o, d + 1);
+	const v596 = v as Record<string, unknown>;
+	const v597 = v596["op"];
+	if (v597 === undefined) fail(p + ".op", 'present', undefined);
+	if (v597 !== "unwatch") fail(p + ".op", "\"unwatch\"", v597);
+	const v598 = v596["pid"];
+	if (v598 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v598, p + ".pid", o, d + 1);
+	const v599 = v596["addr"];
+	if (v599 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v599, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v599 of Object.keys(v595)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v599)) fail(p + '.' + v599, 'not there (not in the schema)', v595[v599]);
+		for (const v600 of Object.keys(v596)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v600)) fail(p + '.' + v600, 'not there (not in the schema)', v596[v600]);
 		}
 	}
 }
@@ -3290,24 +3295,24 @@ function checkRequestUnwatch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v600 = v as Record<string, unknown>;
-	const v601 = v600["op"];
-	if (v601 === undefined) fail(p + ".op", 'present', undefined);
-	if (v601 !== "global") fail(p + ".op", "\"global\"", v601);
-	const v602 = v600["pid"];
-	if (v602 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v602, p + ".pid", o, d + 1);
-	const v603 = v600["name"];
-	if (v603 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v603 === 'string')) fail(p + ".name", "a string", v603);
-	if (typeof v603 === 'string' && v603.length < 1) fail(p + ".name", "a string of 1+ characters", v603);
-	const v604 = v600["pc"];
-	if (v604 !== undefined) {
-		checkHex(v604, p + ".pc", o, d + 1);
+	const v601 = v as Record<string, unknown>;
+	const v602 = v601["op"];
+	if (v602 === undefined) fail(p + ".op", 'present', undefined);
+	if (v602 !== "global") fail(p + ".op", "\"global\"", v602);
+	const v603 = v601["pid"];
+	if (v603 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v603, p + ".pid", o, d + 1);
+	const v604 = v601["name"];
+	if (v604 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v604 === 'string')) fail(p + ".name", "a string", v604);
+	if (typeof v604 === 'string' && v604.length < 1) fail(p + ".name", "a string of 1+ characters", v604);
+	const v605 = v601["pc"];
+	if (v605 !== undefined) {
+		checkHex(v605, p + ".pc", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v605 of Object.keys(v600)) {
-			if (!(["op","pid","name","pc"] as readonly string[]).includes(v605)) fail(p + '.' + v605, 'not there (not in the schema)', v600[v605]);
+		for (const v606 of Object.keys(v601)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v606)) fail(p + '.' + v606, 'not there (not in the schema)', v601[v606]);
 		}
 	}
 }
@@ -3315,27 +3320,27 @@ function checkRequestGlobal(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v606 = v as Record<string, unknown>;
-	const v607 = v606["op"];
-	if (v607 === undefined) fail(p + ".op", 'present', undefined);
-	if (v607 !== "frameVars") fail(p + ".op", "\"frameVars\"", v607);
-	const v608 = v606["pid"];
-	if (v608 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v608, p + ".pid", o, d + 1);
-	const v609 = v606["tid"];
-	if (v609 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v609, p + ".tid", o, d + 1);
-	const v610 = v606["frame"];
-	if (v610 === undefined) {
-		if (o.fill) v606["frame"] = 0;
+	const v607 = v as Record<string, unknown>;
+	const v608 = v607["op"];
+	if (v608 === undefined) fail(p + ".op", 'present', undefined);
+	if (v608 !== "frameVars") fail(p + ".op", "\"frameVars\"", v608);
+	const v609 = v607["pid"];
+	if (v609 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v609, p + ".pid", o, d + 1);
+	const v610 = v607["tid"];
+	if (v610 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v610, p + ".tid", o, d + 1);
+	const v611 = v607["frame"];
+	if (v611 === undefined) {
+		if (o.fill) v607["frame"] = 0;
 	} else {
-		if (!(typeof v610 === 'number' && Number.isInteger(v610))) fail(p + ".frame", "an integer", v610);
-		if (typeof v610 === 'number' && v610 < 0) fail(p + ".frame", ">= 0", v610);
-		if (typeof v610 === 'number' && v610 > 254) fail(p + ".frame", "<= 254", v610);
+		if (!(typeof v611 === 'number' && Number.isInteger(v611))) fail(p + ".frame", "an integer", v611);
+		if (typeof v611 === 'number' && v611 < 0) fail(p + ".frame", ">= 0", v611);
+		if (typeof v611 === 'number' && v611 > 254) fail(p + ".frame", "<= 254", v611);
 	}
 	if (o.strict) {
-		for (const v611 of Object.keys(v606)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v611)) fail(p + '.' + v611, 'not there (not in the schema)', v606[v611]);
+		for (const v612 of Object.keys(v607)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v612)) fail(p + '.' + v612, 'not there (not in the schema)', v607[v612]);
 		}
 	}
 }
@@ -3343,31 +3348,31 @@ function checkRequestFrameVars(v: unknown, p: string, o: Opts, d: number): void 
 function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v612 = v as Record<string, unknown>;
-	const v613 = v612["op"];
-	if (v613 === undefined) fail(p + ".op", 'present', undefined);
-	if (v613 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v613);
-	const v614 = v612["pid"];
-	if (v614 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v614, p + ".pid", o, d + 1);
-	const v615 = v612["id"];
-	if (v615 !== undefined) {
-		checkTypeId(v615, p + ".id", o, d + 1);
-	}
-	const v616 = v612["name"];
+	const v613 = v as Record<string, unknown>;
+	const v614 = v613["op"];
+	if (v614 === undefined) fail(p + ".op", 'present', undefined);
+	if (v614 !== "typeInfo") fail(p + ".op", "\"typeInfo\"", v614);
+	const v615 = v613["pid"];
+	if (v615 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v615, p + ".pid", o, d + 1);
+	const v616 = v613["id"];
 	if (v616 !== undefined) {
-		if (!(typeof v616 === 'string')) fail(p + ".name", "a string", v616);
-		if (typeof v616 === 'string' && v616.length < 1) fail(p + ".name", "a string of 1+ characters", v616);
+		checkTypeId(v616, p + ".id", o, d + 1);
 	}
-	const v617 = v612["tag"];
-	if (v617 === undefined) {
-		if (o.fill) v612["tag"] = "typedef";
+	const v617 = v613["name"];
+	if (v617 !== undefined) {
+		if (!(typeof v617 === 'string')) fail(p + ".name", "a string", v617);
+		if (typeof v617 === 'string' && v617.length < 1) fail(p + ".name", "a string of 1+ characters", v617);
+	}
+	const v618 = v613["tag"];
+	if (v618 === undefined) {
+		if (o.fill) v613["tag"] = "typedef";
 	} else {
-		if (typeof v617 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v617)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v617);
+		if (typeof v618 !== 'string' || !["struct","union","enum","typedef","enumerator"].includes(v618)) fail(p + ".tag", "one of struct|union|enum|typedef|enumerator", v618);
 	}
 	if (o.strict) {
-		for (const v618 of Object.keys(v612)) {
-			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v618)) fail(p + '.' + v618, 'not there (not in the schema)', v612[v618]);
+		for (const v619 of Object.keys(v613)) {
+			if (!(["op","pid","id","name","tag"] as readonly string[]).includes(v619)) fail(p + '.' + v619, 'not there (not in the schema)', v613[v619]);
 		}
 	}
 }
@@ -3375,48 +3380,48 @@ function checkRequestTypeInfo(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v619 = v as Record<string, unknown>;
-	const v620 = v619["op"];
-	if (v620 === undefined) fail(p + ".op", 'present', undefined);
-	if (v620 !== "typedValue") fail(p + ".op", "\"typedValue\"", v620);
-	const v621 = v619["pid"];
-	if (v621 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v621, p + ".pid", o, d + 1);
-	const v622 = v619["type"];
-	if (v622 === undefined) fail(p + ".type", 'present', undefined);
-	checkTypeId(v622, p + ".type", o, d + 1);
-	const v623 = v619["address"];
-	if (v623 !== undefined) {
-		checkHex(v623, p + ".address", o, d + 1);
-	}
-	const v624 = v619["bytes"];
+	const v620 = v as Record<string, unknown>;
+	const v621 = v620["op"];
+	if (v621 === undefined) fail(p + ".op", 'present', undefined);
+	if (v621 !== "typedValue") fail(p + ".op", "\"typedValue\"", v621);
+	const v622 = v620["pid"];
+	if (v622 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v622, p + ".pid", o, d + 1);
+	const v623 = v620["type"];
+	if (v623 === undefined) fail(p + ".type", 'present', undefined);
+	checkTypeId(v623, p + ".type", o, d + 1);
+	const v624 = v620["address"];
 	if (v624 !== undefined) {
-		if (!(typeof v624 === 'string')) fail(p + ".bytes", "a string", v624);
-		if (typeof v624 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v624)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v624);
+		checkHex(v624, p + ".address", o, d + 1);
 	}
-	const v625 = v619["count"];
-	if (v625 === undefined) {
-		if (o.fill) v619["count"] = 0;
-	} else {
-		if (!(typeof v625 === 'number' && Number.isInteger(v625))) fail(p + ".count", "an integer", v625);
-		if (typeof v625 === 'number' && v625 < 0) fail(p + ".count", ">= 0", v625);
-		if (typeof v625 === 'number' && v625 > 1000000) fail(p + ".count", "<= 1000000", v625);
+	const v625 = v620["bytes"];
+	if (v625 !== undefined) {
+		if (!(typeof v625 === 'string')) fail(p + ".bytes", "a string", v625);
+		if (typeof v625 === 'string' && !/^([0-9a-fA-F]{2}){1,64}$/.test(v625)) fail(p + ".bytes", "the object's bytes (not in memory), hex", v625);
 	}
-	const v626 = v619["name"];
+	const v626 = v620["count"];
 	if (v626 === undefined) {
-		if (o.fill) v619["name"] = "";
+		if (o.fill) v620["count"] = 0;
 	} else {
-		if (!(typeof v626 === 'string')) fail(p + ".name", "a string", v626);
+		if (!(typeof v626 === 'number' && Number.isInteger(v626))) fail(p + ".count", "an integer", v626);
+		if (typeof v626 === 'number' && v626 < 0) fail(p + ".count", ">= 0", v626);
+		if (typeof v626 === 'number' && v626 > 1000000) fail(p + ".count", "<= 1000000", v626);
 	}
-	const v627 = v619["expr"];
+	const v627 = v620["name"];
 	if (v627 === undefined) {
-		if (o.fill) v619["expr"] = "";
+		if (o.fill) v620["name"] = "";
 	} else {
-		if (!(typeof v627 === 'string')) fail(p + ".expr", "a string", v627);
+		if (!(typeof v627 === 'string')) fail(p + ".name", "a string", v627);
+	}
+	const v628 = v620["expr"];
+	if (v628 === undefined) {
+		if (o.fill) v620["expr"] = "";
+	} else {
+		if (!(typeof v628 === 'string')) fail(p + ".expr", "a string", v628);
 	}
 	if (o.strict) {
-		for (const v628 of Object.keys(v619)) {
-			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v628)) fail(p + '.' + v628, 'not there (not in the schema)', v619[v628]);
+		for (const v629 of Object.keys(v620)) {
+			if (!(["op","pid","type","address","bytes","count","name","expr"] as readonly string[]).includes(v629)) fail(p + '.' + v629, 'not there (not in the schema)', v620[v629]);
 		}
 	}
 }
@@ -3424,30 +3429,30 @@ function checkRequestTypedValue(v: unknown, p: string, o: Opts, d: number): void
 function checkRequestGlobalNames(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v629 = v as Record<string, unknown>;
-	const v630 = v629["op"];
-	if (v630 === undefined) fail(p + ".op", 'present', undefined);
-	if (v630 !== "globalNames") fail(p + ".op", "\"globalNames\"", v630);
-	const v631 = v629["pid"];
-	if (v631 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v631, p + ".pid", o, d + 1);
-	const v632 = v629["prefix"];
-	if (v632 === undefined) {
-		if (o.fill) v629["prefix"] = "";
-	} else {
-		if (!(typeof v632 === 'string')) fail(p + ".prefix", "a string", v632);
-	}
-	const v633 = v629["max"];
+	const v630 = v as Record<string, unknown>;
+	const v631 = v630["op"];
+	if (v631 === undefined) fail(p + ".op", 'present', undefined);
+	if (v631 !== "globalNames") fail(p + ".op", "\"globalNames\"", v631);
+	const v632 = v630["pid"];
+	if (v632 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v632, p + ".pid", o, d + 1);
+	const v633 = v630["prefix"];
 	if (v633 === undefined) {
-		if (o.fill) v629["max"] = 100;
+		if (o.fill) v630["prefix"] = "";
 	} else {
-		if (!(typeof v633 === 'number' && Number.isInteger(v633))) fail(p + ".max", "an integer", v633);
-		if (typeof v633 === 'number' && v633 < 1) fail(p + ".max", ">= 1", v633);
-		if (typeof v633 === 'number' && v633 > 1000) fail(p + ".max", "<= 1000", v633);
+		if (!(typeof v633 === 'string')) fail(p + ".prefix", "a string", v633);
+	}
+	const v634 = v630["max"];
+	if (v634 === undefined) {
+		if (o.fill) v630["max"] = 100;
+	} else {
+		if (!(typeof v634 === 'number' && Number.isInteger(v634))) fail(p + ".max", "an integer", v634);
+		if (typeof v634 === 'number' && v634 < 1) fail(p + ".max", ">= 1", v634);
+		if (typeof v634 === 'number' && v634 > 1000) fail(p + ".max", "<= 1000", v634);
 	}
 	if (o.strict) {
-		for (const v634 of Object.keys(v629)) {
-			if (!(["op","pid","prefix","max"] as readonly string[]).includes(v634)) fail(p + '.' + v634, 'not there (not in the schema)', v629[v634]);
+		for (const v635 of Object.keys(v630)) {
+			if (!(["op","pid","prefix","max"] as readonly string[]).includes(v635)) fail(p + '.' + v635, 'not there (not in the schema)', v630[v635]);
 		}
 	}
 }
@@ -3455,24 +3460,24 @@ function checkRequestGlobalNames(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestFileScope(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v635 = v as Record<string, unknown>;
-	const v636 = v635["op"];
-	if (v636 === undefined) fail(p + ".op", 'present', undefined);
-	if (v636 !== "fileScope") fail(p + ".op", "\"fileScope\"", v636);
-	const v637 = v635["pid"];
-	if (v637 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v637, p + ".pid", o, d + 1);
-	const v638 = v635["name"];
-	if (v638 === undefined) fail(p + ".name", 'present', undefined);
-	if (!(typeof v638 === 'string')) fail(p + ".name", "a string", v638);
-	if (typeof v638 === 'string' && v638.length < 1) fail(p + ".name", "a string of 1+ characters", v638);
-	const v639 = v635["pc"];
-	if (v639 !== undefined) {
-		checkHex(v639, p + ".pc", o, d + 1);
+	const v636 = v as Record<string, unknown>;
+	const v637 = v636["op"];
+	if (v637 === undefined) fail(p + ".op", 'present', undefined);
+	if (v637 !== "fileScope") fail(p + ".op", "\"fileScope\"", v637);
+	const v638 = v636["pid"];
+	if (v638 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v638, p + ".pid", o, d + 1);
+	const v639 = v636["name"];
+	if (v639 === undefined) fail(p + ".name", 'present', undefined);
+	if (!(typeof v639 === 'string')) fail(p + ".name", "a string", v639);
+	if (typeof v639 === 'string' && v639.length < 1) fail(p + ".name", "a string of 1+ characters", v639);
+	const v640 = v636["pc"];
+	if (v640 !== undefined) {
+		checkHex(v640, p + ".pc", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v640 of Object.keys(v635)) {
-			if (!(["op","pid","name","pc"] as readonly string[]).includes(v640)) fail(p + '.' + v640, 'not there (not in the schema)', v635[v640]);
+		for (const v641 of Object.keys(v636)) {
+			if (!(["op","pid","name","pc"] as readonly string[]).includes(v641)) fail(p + '.' + v641, 'not there (not in the schema)', v636[v641]);
 		}
 	}
 }
@@ -3480,16 +3485,16 @@ function checkRequestFileScope(v: unknown, p: string, o: Opts, d: number): void 
 function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v641 = v as Record<string, unknown>;
-	const v642 = v641["op"];
-	if (v642 === undefined) fail(p + ".op", 'present', undefined);
-	if (v642 !== "stop") fail(p + ".op", "\"stop\"", v642);
-	const v643 = v641["pid"];
-	if (v643 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v643, p + ".pid", o, d + 1);
+	const v642 = v as Record<string, unknown>;
+	const v643 = v642["op"];
+	if (v643 === undefined) fail(p + ".op", 'present', undefined);
+	if (v643 !== "stop") fail(p + ".op", "\"stop\"", v643);
+	const v644 = v642["pid"];
+	if (v644 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v644, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v644 of Object.keys(v641)) {
-			if (!(["op","pid"] as readonly string[]).includes(v644)) fail(p + '.' + v644, 'not there (not in the schema)', v641[v644]);
+		for (const v645 of Object.keys(v642)) {
+			if (!(["op","pid"] as readonly string[]).includes(v645)) fail(p + '.' + v645, 'not there (not in the schema)', v642[v645]);
 		}
 	}
 }
@@ -3497,20 +3502,20 @@ function checkRequestStop(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v645 = v as Record<string, unknown>;
-	const v646 = v645["op"];
-	if (v646 === undefined) fail(p + ".op", 'present', undefined);
-	if (v646 !== "resume") fail(p + ".op", "\"resume\"", v646);
-	const v647 = v645["pid"];
-	if (v647 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v647, p + ".pid", o, d + 1);
-	const v648 = v645["tid"];
-	if (v648 !== undefined) {
-		checkPid(v648, p + ".tid", o, d + 1);
+	const v646 = v as Record<string, unknown>;
+	const v647 = v646["op"];
+	if (v647 === undefined) fail(p + ".op", 'present', undefined);
+	if (v647 !== "resume") fail(p + ".op", "\"resume\"", v647);
+	const v648 = v646["pid"];
+	if (v648 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v648, p + ".pid", o, d + 1);
+	const v649 = v646["tid"];
+	if (v649 !== undefined) {
+		checkPid(v649, p + ".tid", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v649 of Object.keys(v645)) {
-			if (!(["op","pid","tid"] as readonly string[]).includes(v649)) fail(p + '.' + v649, 'not there (not in the schema)', v645[v649]);
+		for (const v650 of Object.keys(v646)) {
+			if (!(["op","pid","tid"] as readonly string[]).includes(v650)) fail(p + '.' + v650, 'not there (not in the schema)', v646[v650]);
 		}
 	}
 }
@@ -3518,25 +3523,25 @@ function checkRequestResume(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v650 = v as Record<string, unknown>;
-	const v651 = v650["op"];
-	if (v651 === undefined) fail(p + ".op", 'present', undefined);
-	if (v651 !== "freeze") fail(p + ".op", "\"freeze\"", v651);
-	const v652 = v650["pid"];
-	if (v652 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v652, p + ".pid", o, d + 1);
-	const v653 = v650["tid"];
-	if (v653 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v653, p + ".tid", o, d + 1);
-	const v654 = v650["frozen"];
-	if (v654 === undefined) {
-		if (o.fill) v650["frozen"] = true;
+	const v651 = v as Record<string, unknown>;
+	const v652 = v651["op"];
+	if (v652 === undefined) fail(p + ".op", 'present', undefined);
+	if (v652 !== "freeze") fail(p + ".op", "\"freeze\"", v652);
+	const v653 = v651["pid"];
+	if (v653 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v653, p + ".pid", o, d + 1);
+	const v654 = v651["tid"];
+	if (v654 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v654, p + ".tid", o, d + 1);
+	const v655 = v651["frozen"];
+	if (v655 === undefined) {
+		if (o.fill) v651["frozen"] = true;
 	} else {
-		if (!(typeof v654 === 'boolean')) fail(p + ".frozen", "a boolean", v654);
+		if (!(typeof v655 === 'boolean')) fail(p + ".frozen", "a boolean", v655);
 	}
 	if (o.strict) {
-		for (const v655 of Object.keys(v650)) {
-			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v655)) fail(p + '.' + v655, 'not there (not in the schema)', v650[v655]);
+		for (const v656 of Object.keys(v651)) {
+			if (!(["op","pid","tid","frozen"] as readonly string[]).includes(v656)) fail(p + '.' + v656, 'not there (not in the schema)', v651[v656]);
 		}
 	}
 }
@@ -3544,43 +3549,43 @@ function checkRequestFreeze(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v656 = v as Record<string, unknown>;
-	const v657 = v656["op"];
-	if (v657 === undefined) fail(p + ".op", 'present', undefined);
-	if (v657 !== "launch") fail(p + ".op", "\"launch\"", v657);
-	const v658 = v656["path"];
-	if (v658 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v658 === 'string')) fail(p + ".path", "a string", v658);
-	if (typeof v658 === 'string' && v658.length < 1) fail(p + ".path", "a string of 1+ characters", v658);
-	const v659 = v656["cwd"];
-	if (v659 === undefined) {
-		if (o.fill) v656["cwd"] = "";
-	} else {
-		if (!(typeof v659 === 'string')) fail(p + ".cwd", "a string", v659);
-	}
-	const v660 = v656["argv"];
+	const v657 = v as Record<string, unknown>;
+	const v658 = v657["op"];
+	if (v658 === undefined) fail(p + ".op", 'present', undefined);
+	if (v658 !== "launch") fail(p + ".op", "\"launch\"", v658);
+	const v659 = v657["path"];
+	if (v659 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v659 === 'string')) fail(p + ".path", "a string", v659);
+	if (typeof v659 === 'string' && v659.length < 1) fail(p + ".path", "a string of 1+ characters", v659);
+	const v660 = v657["cwd"];
 	if (v660 === undefined) {
-		if (o.fill) v656["argv"] = [];
+		if (o.fill) v657["cwd"] = "";
 	} else {
-		if (!(Array.isArray(v660))) fail(p + ".argv", "an array", v660);
-		for (let v661 = 0; v661 < v660.length; v661++) {
-			const v662: unknown = v660[v661];
-			if (!(typeof v662 === 'string')) fail(p + ".argv" + '[' + v661 + ']', "a string", v662);
+		if (!(typeof v660 === 'string')) fail(p + ".cwd", "a string", v660);
+	}
+	const v661 = v657["argv"];
+	if (v661 === undefined) {
+		if (o.fill) v657["argv"] = [];
+	} else {
+		if (!(Array.isArray(v661))) fail(p + ".argv", "an array", v661);
+		for (let v662 = 0; v662 < v661.length; v662++) {
+			const v663: unknown = v661[v662];
+			if (!(typeof v663 === 'string')) fail(p + ".argv" + '[' + v662 + ']', "a string", v663);
 		}
 	}
-	const v663 = v656["env"];
-	if (v663 === undefined) {
-		if (o.fill) v656["env"] = [];
+	const v664 = v657["env"];
+	if (v664 === undefined) {
+		if (o.fill) v657["env"] = [];
 	} else {
-		if (!(Array.isArray(v663))) fail(p + ".env", "an array", v663);
-		for (let v664 = 0; v664 < v663.length; v664++) {
-			const v665: unknown = v663[v664];
-			if (!(typeof v665 === 'string')) fail(p + ".env" + '[' + v664 + ']', "a string", v665);
+		if (!(Array.isArray(v664))) fail(p + ".env", "an array", v664);
+		for (let v665 = 0; v665 < v664.length; v665++) {
+			const v666: unknown = v664[v665];
+			if (!(typeof v666 === 'string')) fail(p + ".env" + '[' + v665 + ']', "a string", v666);
 		}
 	}
 	if (o.strict) {
-		for (const v666 of Object.keys(v656)) {
-			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v666)) fail(p + '.' + v666, 'not there (not in the schema)', v656[v666]);
+		for (const v667 of Object.keys(v657)) {
+			if (!(["op","path","cwd","argv","env"] as readonly string[]).includes(v667)) fail(p + '.' + v667, 'not there (not in the schema)', v657[v667]);
 		}
 	}
 }
@@ -3588,40 +3593,40 @@ function checkRequestLaunch(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v667 = v as Record<string, unknown>;
-	const v668 = v667["op"];
-	if (v668 === undefined) fail(p + ".op", 'present', undefined);
-	if (v668 !== "fork") fail(p + ".op", "\"fork\"", v668);
-	const v669 = v667["pid"];
-	if (v669 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v669, p + ".pid", o, d + 1);
-	const v670 = v667["stopped"];
-	if (v670 === undefined) {
-		if (o.fill) v667["stopped"] = false;
-	} else {
-		if (!(typeof v670 === 'boolean')) fail(p + ".stopped", "a boolean", v670);
-	}
-	const v671 = v667["keepTraced"];
+	const v668 = v as Record<string, unknown>;
+	const v669 = v668["op"];
+	if (v669 === undefined) fail(p + ".op", 'present', undefined);
+	if (v669 !== "fork") fail(p + ".op", "\"fork\"", v669);
+	const v670 = v668["pid"];
+	if (v670 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v670, p + ".pid", o, d + 1);
+	const v671 = v668["stopped"];
 	if (v671 === undefined) {
-		if (o.fill) v667["keepTraced"] = false;
+		if (o.fill) v668["stopped"] = false;
 	} else {
-		if (!(typeof v671 === 'boolean')) fail(p + ".keepTraced", "a boolean", v671);
+		if (!(typeof v671 === 'boolean')) fail(p + ".stopped", "a boolean", v671);
 	}
-	const v672 = v667["copyDontfork"];
+	const v672 = v668["keepTraced"];
 	if (v672 === undefined) {
-		if (o.fill) v667["copyDontfork"] = false;
+		if (o.fill) v668["keepTraced"] = false;
 	} else {
-		if (!(typeof v672 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v672);
+		if (!(typeof v672 === 'boolean')) fail(p + ".keepTraced", "a boolean", v672);
 	}
-	const v673 = v667["sameTids"];
+	const v673 = v668["copyDontfork"];
 	if (v673 === undefined) {
-		if (o.fill) v667["sameTids"] = false;
+		if (o.fill) v668["copyDontfork"] = false;
 	} else {
-		if (!(typeof v673 === 'boolean')) fail(p + ".sameTids", "a boolean", v673);
+		if (!(typeof v673 === 'boolean')) fail(p + ".copyDontfork", "a boolean", v673);
+	}
+	const v674 = v668["sameTids"];
+	if (v674 === undefined) {
+		if (o.fill) v668["sameTids"] = false;
+	} else {
+		if (!(typeof v674 === 'boolean')) fail(p + ".sameTids", "a boolean", v674);
 	}
 	if (o.strict) {
-		for (const v674 of Object.keys(v667)) {
-			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v674)) fail(p + '.' + v674, 'not there (not in the schema)', v667[v674]);
+		for (const v675 of Object.keys(v668)) {
+			if (!(["op","pid","stopped","keepTraced","copyDontfork","sameTids"] as readonly string[]).includes(v675)) fail(p + '.' + v675, 'not there (not in the schema)', v668[v675]);
 		}
 	}
 }
@@ -3629,16 +3634,16 @@ function checkRequestFork(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v675 = v as Record<string, unknown>;
-	const v676 = v675["op"];
-	if (v676 === undefined) fail(p + ".op", 'present', undefined);
-	if (v676 !== "kill") fail(p + ".op", "\"kill\"", v676);
-	const v677 = v675["pid"];
-	if (v677 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v677, p + ".pid", o, d + 1);
+	const v676 = v as Record<string, unknown>;
+	const v677 = v676["op"];
+	if (v677 === undefined) fail(p + ".op", 'present', undefined);
+	if (v677 !== "kill") fail(p + ".op", "\"kill\"", v677);
+	const v678 = v676["pid"];
+	if (v678 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v678, p + ".pid", o, d + 1);
 	if (o.strict) {
-		for (const v678 of Object.keys(v675)) {
-			if (!(["op","pid"] as readonly string[]).includes(v678)) fail(p + '.' + v678, 'not there (not in the schema)', v675[v678]);
+		for (const v679 of Object.keys(v676)) {
+			if (!(["op","pid"] as readonly string[]).includes(v679)) fail(p + '.' + v679, 'not there (not in the schema)', v676[v679]);
 		}
 	}
 }
@@ -3646,43 +3651,43 @@ function checkRequestKill(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v679 = v as Record<string, unknown>;
-	const v680 = v679["op"];
-	if (v680 === undefined) fail(p + ".op", 'present', undefined);
-	if (v680 !== "step") fail(p + ".op", "\"step\"", v680);
-	const v681 = v679["pid"];
-	if (v681 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v681, p + ".pid", o, d + 1);
-	const v682 = v679["tid"];
-	if (v682 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v682, p + ".tid", o, d + 1);
-	const v683 = v679["line"];
-	if (v683 === undefined) {
-		if (o.fill) v679["line"] = false;
-	} else {
-		if (!(typeof v683 === 'boolean')) fail(p + ".line", "a boolean", v683);
-	}
-	const v684 = v679["into"];
+	const v680 = v as Record<string, unknown>;
+	const v681 = v680["op"];
+	if (v681 === undefined) fail(p + ".op", 'present', undefined);
+	if (v681 !== "step") fail(p + ".op", "\"step\"", v681);
+	const v682 = v680["pid"];
+	if (v682 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v682, p + ".pid", o, d + 1);
+	const v683 = v680["tid"];
+	if (v683 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v683, p + ".tid", o, d + 1);
+	const v684 = v680["line"];
 	if (v684 === undefined) {
-		if (o.fill) v679["into"] = false;
+		if (o.fill) v680["line"] = false;
 	} else {
-		if (!(typeof v684 === 'boolean')) fail(p + ".into", "a boolean", v684);
+		if (!(typeof v684 === 'boolean')) fail(p + ".line", "a boolean", v684);
 	}
-	const v685 = v679["out"];
+	const v685 = v680["into"];
 	if (v685 === undefined) {
-		if (o.fill) v679["out"] = false;
+		if (o.fill) v680["into"] = false;
 	} else {
-		if (!(typeof v685 === 'boolean')) fail(p + ".out", "a boolean", v685);
+		if (!(typeof v685 === 'boolean')) fail(p + ".into", "a boolean", v685);
 	}
-	const v686 = v679["alone"];
+	const v686 = v680["out"];
 	if (v686 === undefined) {
-		if (o.fill) v679["alone"] = false;
+		if (o.fill) v680["out"] = false;
 	} else {
-		if (!(typeof v686 === 'boolean')) fail(p + ".alone", "a boolean", v686);
+		if (!(typeof v686 === 'boolean')) fail(p + ".out", "a boolean", v686);
+	}
+	const v687 = v680["alone"];
+	if (v687 === undefined) {
+		if (o.fill) v680["alone"] = false;
+	} else {
+		if (!(typeof v687 === 'boolean')) fail(p + ".alone", "a boolean", v687);
 	}
 	if (o.strict) {
-		for (const v687 of Object.keys(v679)) {
-			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v687)) fail(p + '.' + v687, 'not there (not in the schema)', v679[v687]);
+		for (const v688 of Object.keys(v680)) {
+			if (!(["op","pid","tid","line","into","out","alone"] as readonly string[]).includes(v688)) fail(p + '.' + v688, 'not there (not in the schema)', v680[v688]);
 		}
 	}
 }
@@ -3690,19 +3695,19 @@ function checkRequestStep(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v688 = v as Record<string, unknown>;
-	const v689 = v688["op"];
-	if (v689 === undefined) fail(p + ".op", 'present', undefined);
-	if (v689 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v689);
-	const v690 = v688["pid"];
-	if (v690 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v690, p + ".pid", o, d + 1);
-	const v691 = v688["addr"];
-	if (v691 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v691, p + ".addr", o, d + 1);
+	const v689 = v as Record<string, unknown>;
+	const v690 = v689["op"];
+	if (v690 === undefined) fail(p + ".op", 'present', undefined);
+	if (v690 !== "bpInsert") fail(p + ".op", "\"bpInsert\"", v690);
+	const v691 = v689["pid"];
+	if (v691 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v691, p + ".pid", o, d + 1);
+	const v692 = v689["addr"];
+	if (v692 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v692, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v692 of Object.keys(v688)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v692)) fail(p + '.' + v692, 'not there (not in the schema)', v688[v692]);
+		for (const v693 of Object.keys(v689)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v693)) fail(p + '.' + v693, 'not there (not in the schema)', v689[v693]);
 		}
 	}
 }
@@ -3710,19 +3715,19 @@ function checkRequestBpInsert(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v693 = v as Record<string, unknown>;
-	const v694 = v693["op"];
-	if (v694 === undefined) fail(p + ".op", 'present', undefined);
-	if (v694 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v694);
-	const v695 = v693["pid"];
-	if (v695 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v695, p + ".pid", o, d + 1);
-	const v696 = v693["addr"];
-	if (v696 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v696, p + ".addr", o, d + 1);
+	const v694 = v as Record<string, unknown>;
+	const v695 = v694["op"];
+	if (v695 === undefined) fail(p + ".op", 'present', undefined);
+	if (v695 !== "bpRemove") fail(p + ".op", "\"bpRemove\"", v695);
+	const v696 = v694["pid"];
+	if (v696 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v696, p + ".pid", o, d + 1);
+	const v697 = v694["addr"];
+	if (v697 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v697, p + ".addr", o, d + 1);
 	if (o.strict) {
-		for (const v697 of Object.keys(v693)) {
-			if (!(["op","pid","addr"] as readonly string[]).includes(v697)) fail(p + '.' + v697, 'not there (not in the schema)', v693[v697]);
+		for (const v698 of Object.keys(v694)) {
+			if (!(["op","pid","addr"] as readonly string[]).includes(v698)) fail(p + '.' + v698, 'not there (not in the schema)', v694[v698]);
 		}
 	}
 }
@@ -3730,29 +3735,29 @@ function checkRequestBpRemove(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestBpCondition(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v698 = v as Record<string, unknown>;
-	const v699 = v698["op"];
-	if (v699 === undefined) fail(p + ".op", 'present', undefined);
-	if (v699 !== "bpCondition") fail(p + ".op", "\"bpCondition\"", v699);
-	const v700 = v698["pid"];
-	if (v700 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v700, p + ".pid", o, d + 1);
-	const v701 = v698["addr"];
-	if (v701 === undefined) fail(p + ".addr", 'present', undefined);
-	checkHex(v701, p + ".addr", o, d + 1);
-	const v702 = v698["program"];
-	if (v702 !== undefined) {
-		if (!(typeof v702 === 'string')) fail(p + ".program", "a string", v702);
+	const v699 = v as Record<string, unknown>;
+	const v700 = v699["op"];
+	if (v700 === undefined) fail(p + ".op", 'present', undefined);
+	if (v700 !== "bpCondition") fail(p + ".op", "\"bpCondition\"", v700);
+	const v701 = v699["pid"];
+	if (v701 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v701, p + ".pid", o, d + 1);
+	const v702 = v699["addr"];
+	if (v702 === undefined) fail(p + ".addr", 'present', undefined);
+	checkHex(v702, p + ".addr", o, d + 1);
+	const v703 = v699["program"];
+	if (v703 !== undefined) {
+		if (!(typeof v703 === 'string')) fail(p + ".program", "a string", v703);
 	}
-	const v703 = v698["query"];
-	if (v703 === undefined) {
-		if (o.fill) v698["query"] = false;
+	const v704 = v699["query"];
+	if (v704 === undefined) {
+		if (o.fill) v699["query"] = false;
 	} else {
-		if (!(typeof v703 === 'boolean')) fail(p + ".query", "a boolean", v703);
+		if (!(typeof v704 === 'boolean')) fail(p + ".query", "a boolean", v704);
 	}
 	if (o.strict) {
-		for (const v704 of Object.keys(v698)) {
-			if (!(["op","pid","addr","program","query"] as readonly string[]).includes(v704)) fail(p + '.' + v704, 'not there (not in the schema)', v698[v704]);
+		for (const v705 of Object.keys(v699)) {
+			if (!(["op","pid","addr","program","query"] as readonly string[]).includes(v705)) fail(p + '.' + v705, 'not there (not in the schema)', v699[v705]);
 		}
 	}
 }
@@ -3760,27 +3765,27 @@ function checkRequestBpCondition(v: unknown, p: string, o: Opts, d: number): voi
 function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v705 = v as Record<string, unknown>;
-	const v706 = v705["op"];
-	if (v706 === undefined) fail(p + ".op", 'present', undefined);
-	if (v706 !== "setRegs") fail(p + ".op", "\"setRegs\"", v706);
-	const v707 = v705["pid"];
-	if (v707 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v707, p + ".pid", o, d + 1);
-	const v708 = v705["tid"];
-	if (v708 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v708, p + ".tid", o, d + 1);
-	const v709 = v705["regs"];
-	if (v709 === undefined) fail(p + ".regs", 'present', undefined);
-	if (!(isObject(v709))) fail(p + ".regs", "an object", v709);
-	const v710 = v709 as Record<string, unknown>;
-	for (const v711 of Object.keys(v710)) {
-		if (([] as readonly string[]).includes(v711)) continue;
-		checkHex(v710[v711], p + ".regs" + '.' + v711, o, d + 1);
+	const v706 = v as Record<string, unknown>;
+	const v707 = v706["op"];
+	if (v707 === undefined) fail(p + ".op", 'present', undefined);
+	if (v707 !== "setRegs") fail(p + ".op", "\"setRegs\"", v707);
+	const v708 = v706["pid"];
+	if (v708 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v708, p + ".pid", o, d + 1);
+	const v709 = v706["tid"];
+	if (v709 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v709, p + ".tid", o, d + 1);
+	const v710 = v706["regs"];
+	if (v710 === undefined) fail(p + ".regs", 'present', undefined);
+	if (!(isObject(v710))) fail(p + ".regs", "an object", v710);
+	const v711 = v710 as Record<string, unknown>;
+	for (const v712 of Object.keys(v711)) {
+		if (([] as readonly string[]).includes(v712)) continue;
+		checkHex(v711[v712], p + ".regs" + '.' + v712, o, d + 1);
 	}
 	if (o.strict) {
-		for (const v712 of Object.keys(v705)) {
-			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v712)) fail(p + '.' + v712, 'not there (not in the schema)', v705[v712]);
+		for (const v713 of Object.keys(v706)) {
+			if (!(["op","pid","tid","regs"] as readonly string[]).includes(v713)) fail(p + '.' + v713, 'not there (not in the schema)', v706[v713]);
 		}
 	}
 }
@@ -3788,13 +3793,13 @@ function checkRequestSetRegs(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v713 = v as Record<string, unknown>;
-	const v714 = v713["op"];
-	if (v714 === undefined) fail(p + ".op", 'present', undefined);
-	if (v714 !== "ping") fail(p + ".op", "\"ping\"", v714);
+	const v714 = v as Record<string, unknown>;
+	const v715 = v714["op"];
+	if (v715 === undefined) fail(p + ".op", 'present', undefined);
+	if (v715 !== "ping") fail(p + ".op", "\"ping\"", v715);
 	if (o.strict) {
-		for (const v715 of Object.keys(v713)) {
-			if (!(["op"] as readonly string[]).includes(v715)) fail(p + '.' + v715, 'not there (not in the schema)', v713[v715]);
+		for (const v716 of Object.keys(v714)) {
+			if (!(["op"] as readonly string[]).includes(v716)) fail(p + '.' + v716, 'not there (not in the schema)', v714[v716]);
 		}
 	}
 }
@@ -3802,29 +3807,29 @@ function checkRequestPing(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v716 = v as Record<string, unknown>;
-	const v717 = v716["op"];
-	if (v717 === undefined) fail(p + ".op", 'present', undefined);
-	if (v717 !== "stack") fail(p + ".op", "\"stack\"", v717);
-	const v718 = v716["pid"];
-	if (v718 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v718, p + ".pid", o, d + 1);
-	const v719 = v716["tid"];
-	if (v719 === undefined) fail(p + ".tid", 'present', undefined);
-	if (!(typeof v719 === 'number' && Number.isInteger(v719))) fail(p + ".tid", "an integer", v719);
-	if (typeof v719 === 'number' && v719 < 0) fail(p + ".tid", ">= 0", v719);
-	if (typeof v719 === 'number' && v719 > 2147483647) fail(p + ".tid", "<= 2147483647", v719);
-	const v720 = v716["maxFrames"];
-	if (v720 === undefined) {
-		if (o.fill) v716["maxFrames"] = 0;
+	const v717 = v as Record<string, unknown>;
+	const v718 = v717["op"];
+	if (v718 === undefined) fail(p + ".op", 'present', undefined);
+	if (v718 !== "stack") fail(p + ".op", "\"stack\"", v718);
+	const v719 = v717["pid"];
+	if (v719 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v719, p + ".pid", o, d + 1);
+	const v720 = v717["tid"];
+	if (v720 === undefined) fail(p + ".tid", 'present', undefined);
+	if (!(typeof v720 === 'number' && Number.isInteger(v720))) fail(p + ".tid", "an integer", v720);
+	if (typeof v720 === 'number' && v720 < 0) fail(p + ".tid", ">= 0", v720);
+	if (typeof v720 === 'number' && v720 > 2147483647) fail(p + ".tid", "<= 2147483647", v720);
+	const v721 = v717["maxFrames"];
+	if (v721 === undefined) {
+		if (o.fill) v717["maxFrames"] = 0;
 	} else {
-		if (!(typeof v720 === 'number' && Number.isInteger(v720))) fail(p + ".maxFrames", "an integer", v720);
-		if (typeof v720 === 'number' && v720 < 0) fail(p + ".maxFrames", ">= 0", v720);
-		if (typeof v720 === 'number' && v720 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v720);
+		if (!(typeof v721 === 'number' && Number.isInteger(v721))) fail(p + ".maxFrames", "an integer", v721);
+		if (typeof v721 === 'number' && v721 < 0) fail(p + ".maxFrames", ">= 0", v721);
+		if (typeof v721 === 'number' && v721 > 2147483647) fail(p + ".maxFrames", "<= 2147483647", v721);
 	}
 	if (o.strict) {
-		for (const v721 of Object.keys(v716)) {
-			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v721)) fail(p + '.' + v721, 'not there (not in the schema)', v716[v721]);
+		for (const v722 of Object.keys(v717)) {
+			if (!(["op","pid","tid","maxFrames"] as readonly string[]).includes(v722)) fail(p + '.' + v722, 'not there (not in the schema)', v717[v722]);
 		}
 	}
 }
@@ -3832,34 +3837,34 @@ function checkRequestStack(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v722 = v as Record<string, unknown>;
-	const v723 = v722["op"];
-	if (v723 === undefined) fail(p + ".op", 'present', undefined);
-	if (v723 !== "symbols") fail(p + ".op", "\"symbols\"", v723);
-	const v724 = v722["pid"];
-	if (v724 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v724, p + ".pid", o, d + 1);
-	const v725 = v722["function"];
-	if (v725 !== undefined) {
-		if (!(typeof v725 === 'string')) fail(p + ".function", "a string", v725);
-	}
-	const v726 = v722["file"];
+	const v723 = v as Record<string, unknown>;
+	const v724 = v723["op"];
+	if (v724 === undefined) fail(p + ".op", 'present', undefined);
+	if (v724 !== "symbols") fail(p + ".op", "\"symbols\"", v724);
+	const v725 = v723["pid"];
+	if (v725 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v725, p + ".pid", o, d + 1);
+	const v726 = v723["function"];
 	if (v726 !== undefined) {
-		if (!(typeof v726 === 'string')) fail(p + ".file", "a string", v726);
+		if (!(typeof v726 === 'string')) fail(p + ".function", "a string", v726);
 	}
-	const v727 = v722["line"];
+	const v727 = v723["file"];
 	if (v727 !== undefined) {
-		if (!(typeof v727 === 'number' && Number.isInteger(v727))) fail(p + ".line", "an integer", v727);
-		if (typeof v727 === 'number' && v727 < 1) fail(p + ".line", ">= 1", v727);
-		if (typeof v727 === 'number' && v727 > 2147483647) fail(p + ".line", "<= 2147483647", v727);
+		if (!(typeof v727 === 'string')) fail(p + ".file", "a string", v727);
 	}
-	const v728 = v722["addr"];
+	const v728 = v723["line"];
 	if (v728 !== undefined) {
-		checkHex(v728, p + ".addr", o, d + 1);
+		if (!(typeof v728 === 'number' && Number.isInteger(v728))) fail(p + ".line", "an integer", v728);
+		if (typeof v728 === 'number' && v728 < 1) fail(p + ".line", ">= 1", v728);
+		if (typeof v728 === 'number' && v728 > 2147483647) fail(p + ".line", "<= 2147483647", v728);
+	}
+	const v729 = v723["addr"];
+	if (v729 !== undefined) {
+		checkHex(v729, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v729 of Object.keys(v722)) {
-			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v729)) fail(p + '.' + v729, 'not there (not in the schema)', v722[v729]);
+		for (const v730 of Object.keys(v723)) {
+			if (!(["op","pid","function","file","line","addr"] as readonly string[]).includes(v730)) fail(p + '.' + v730, 'not there (not in the schema)', v723[v730]);
 		}
 	}
 }
@@ -3867,27 +3872,27 @@ function checkRequestSymbols(v: unknown, p: string, o: Opts, d: number): void {
 function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v730 = v as Record<string, unknown>;
-	const v731 = v730["op"];
-	if (v731 === undefined) fail(p + ".op", 'present', undefined);
-	if (v731 !== "locals") fail(p + ".op", "\"locals\"", v731);
-	const v732 = v730["pid"];
-	if (v732 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v732, p + ".pid", o, d + 1);
-	const v733 = v730["tid"];
-	if (v733 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v733, p + ".tid", o, d + 1);
-	const v734 = v730["frame"];
-	if (v734 === undefined) {
-		if (o.fill) v730["frame"] = 0;
+	const v731 = v as Record<string, unknown>;
+	const v732 = v731["op"];
+	if (v732 === undefined) fail(p + ".op", 'present', undefined);
+	if (v732 !== "locals") fail(p + ".op", "\"locals\"", v732);
+	const v733 = v731["pid"];
+	if (v733 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v733, p + ".pid", o, d + 1);
+	const v734 = v731["tid"];
+	if (v734 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v734, p + ".tid", o, d + 1);
+	const v735 = v731["frame"];
+	if (v735 === undefined) {
+		if (o.fill) v731["frame"] = 0;
 	} else {
-		if (!(typeof v734 === 'number' && Number.isInteger(v734))) fail(p + ".frame", "an integer", v734);
-		if (typeof v734 === 'number' && v734 < 0) fail(p + ".frame", ">= 0", v734);
-		if (typeof v734 === 'number' && v734 > 254) fail(p + ".frame", "<= 254", v734);
+		if (!(typeof v735 === 'number' && Number.isInteger(v735))) fail(p + ".frame", "an integer", v735);
+		if (typeof v735 === 'number' && v735 < 0) fail(p + ".frame", ">= 0", v735);
+		if (typeof v735 === 'number' && v735 > 254) fail(p + ".frame", "<= 254", v735);
 	}
 	if (o.strict) {
-		for (const v735 of Object.keys(v730)) {
-			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v735)) fail(p + '.' + v735, 'not there (not in the schema)', v730[v735]);
+		for (const v736 of Object.keys(v731)) {
+			if (!(["op","pid","tid","frame"] as readonly string[]).includes(v736)) fail(p + '.' + v736, 'not there (not in the schema)', v731[v736]);
 		}
 	}
 }
@@ -3895,22 +3900,22 @@ function checkRequestLocals(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v736 = v as Record<string, unknown>;
-	const v737 = v736["type"];
-	if (v737 === undefined) fail(p + ".type", 'present', undefined);
-	if (v737 !== "event") fail(p + ".type", "\"event\"", v737);
-	const v738 = v736["event"];
-	if (v738 === undefined) fail(p + ".event", 'present', undefined);
-	if (v738 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v738);
-	const v739 = v736["pid"];
-	if (v739 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v739, p + ".pid", o, d + 1);
-	const v740 = v736["tid"];
-	if (v740 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v740, p + ".tid", o, d + 1);
+	const v737 = v as Record<string, unknown>;
+	const v738 = v737["type"];
+	if (v738 === undefined) fail(p + ".type", 'present', undefined);
+	if (v738 !== "event") fail(p + ".type", "\"event\"", v738);
+	const v739 = v737["event"];
+	if (v739 === undefined) fail(p + ".event", 'present', undefined);
+	if (v739 !== "threadCreated") fail(p + ".event", "\"threadCreated\"", v739);
+	const v740 = v737["pid"];
+	if (v740 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v740, p + ".pid", o, d + 1);
+	const v741 = v737["tid"];
+	if (v741 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v741, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v741 of Object.keys(v736)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v741)) fail(p + '.' + v741, 'not there (not in the schema)', v736[v741]);
+		for (const v742 of Object.keys(v737)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v742)) fail(p + '.' + v742, 'not there (not in the schema)', v737[v742]);
 		}
 	}
 }
@@ -3918,22 +3923,22 @@ function checkEventThreadCreated(v: unknown, p: string, o: Opts, d: number): voi
 function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v742 = v as Record<string, unknown>;
-	const v743 = v742["type"];
-	if (v743 === undefined) fail(p + ".type", 'present', undefined);
-	if (v743 !== "event") fail(p + ".type", "\"event\"", v743);
-	const v744 = v742["event"];
-	if (v744 === undefined) fail(p + ".event", 'present', undefined);
-	if (v744 !== "threadExited") fail(p + ".event", "\"threadExited\"", v744);
-	const v745 = v742["pid"];
-	if (v745 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v745, p + ".pid", o, d + 1);
-	const v746 = v742["tid"];
-	if (v746 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v746, p + ".tid", o, d + 1);
+	const v743 = v as Record<string, unknown>;
+	const v744 = v743["type"];
+	if (v744 === undefined) fail(p + ".type", 'present', undefined);
+	if (v744 !== "event") fail(p + ".type", "\"event\"", v744);
+	const v745 = v743["event"];
+	if (v745 === undefined) fail(p + ".event", 'present', undefined);
+	if (v745 !== "threadExited") fail(p + ".event", "\"threadExited\"", v745);
+	const v746 = v743["pid"];
+	if (v746 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v746, p + ".pid", o, d + 1);
+	const v747 = v743["tid"];
+	if (v747 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v747, p + ".tid", o, d + 1);
 	if (o.strict) {
-		for (const v747 of Object.keys(v742)) {
-			if (!(["type","event","pid","tid"] as readonly string[]).includes(v747)) fail(p + '.' + v747, 'not there (not in the schema)', v742[v747]);
+		for (const v748 of Object.keys(v743)) {
+			if (!(["type","event","pid","tid"] as readonly string[]).includes(v748)) fail(p + '.' + v748, 'not there (not in the schema)', v743[v748]);
 		}
 	}
 }
@@ -3941,38 +3946,38 @@ function checkEventThreadExited(v: unknown, p: string, o: Opts, d: number): void
 function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v748 = v as Record<string, unknown>;
-	const v749 = v748["type"];
-	if (v749 === undefined) fail(p + ".type", 'present', undefined);
-	if (v749 !== "event") fail(p + ".type", "\"event\"", v749);
-	const v750 = v748["event"];
-	if (v750 === undefined) fail(p + ".event", 'present', undefined);
-	if (v750 !== "stopped") fail(p + ".event", "\"stopped\"", v750);
-	const v751 = v748["pid"];
-	if (v751 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v751, p + ".pid", o, d + 1);
-	const v752 = v748["tid"];
-	if (v752 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v752, p + ".tid", o, d + 1);
-	const v753 = v748["reason"];
-	if (v753 === undefined) fail(p + ".reason", 'present', undefined);
-	if (typeof v753 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v753)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v753);
-	const v754 = v748["signal"];
-	if (v754 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v754 === 'number' && Number.isInteger(v754))) fail(p + ".signal", "an integer", v754);
-	if (typeof v754 === 'number' && v754 < 0) fail(p + ".signal", ">= 0", v754);
-	if (typeof v754 === 'number' && v754 > 64) fail(p + ".signal", "<= 64", v754);
-	const v755 = v748["pc"];
-	if (v755 !== undefined) {
-		checkHex(v755, p + ".pc", o, d + 1);
-	}
-	const v756 = v748["addr"];
+	const v749 = v as Record<string, unknown>;
+	const v750 = v749["type"];
+	if (v750 === undefined) fail(p + ".type", 'present', undefined);
+	if (v750 !== "event") fail(p + ".type", "\"event\"", v750);
+	const v751 = v749["event"];
+	if (v751 === undefined) fail(p + ".event", 'present', undefined);
+	if (v751 !== "stopped") fail(p + ".event", "\"stopped\"", v751);
+	const v752 = v749["pid"];
+	if (v752 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v752, p + ".pid", o, d + 1);
+	const v753 = v749["tid"];
+	if (v753 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v753, p + ".tid", o, d + 1);
+	const v754 = v749["reason"];
+	if (v754 === undefined) fail(p + ".reason", 'present', undefined);
+	if (typeof v754 !== 'string' || !["signal","breakpoint","watchpoint"].includes(v754)) fail(p + ".reason", "one of signal|breakpoint|watchpoint", v754);
+	const v755 = v749["signal"];
+	if (v755 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v755 === 'number' && Number.isInteger(v755))) fail(p + ".signal", "an integer", v755);
+	if (typeof v755 === 'number' && v755 < 0) fail(p + ".signal", ">= 0", v755);
+	if (typeof v755 === 'number' && v755 > 64) fail(p + ".signal", "<= 64", v755);
+	const v756 = v749["pc"];
 	if (v756 !== undefined) {
-		checkHex(v756, p + ".addr", o, d + 1);
+		checkHex(v756, p + ".pc", o, d + 1);
+	}
+	const v757 = v749["addr"];
+	if (v757 !== undefined) {
+		checkHex(v757, p + ".addr", o, d + 1);
 	}
 	if (o.strict) {
-		for (const v757 of Object.keys(v748)) {
-			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v757)) fail(p + '.' + v757, 'not there (not in the schema)', v748[v757]);
+		for (const v758 of Object.keys(v749)) {
+			if (!(["type","event","pid","tid","reason","signal","pc","addr"] as readonly string[]).includes(v758)) fail(p + '.' + v758, 'not there (not in the schema)', v749[v758]);
 		}
 	}
 }
@@ -3980,30 +3985,30 @@ function checkEventStopped(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v758 = v as Record<string, unknown>;
-	const v759 = v758["type"];
-	if (v759 === undefined) fail(p + ".type", 'present', undefined);
-	if (v759 !== "event") fail(p + ".type", "\"event\"", v759);
-	const v760 = v758["event"];
-	if (v760 === undefined) fail(p + ".event", 'present', undefined);
-	if (v760 !== "signal") fail(p + ".event", "\"signal\"", v760);
-	const v761 = v758["pid"];
-	if (v761 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v761, p + ".pid", o, d + 1);
-	const v762 = v758["tid"];
-	if (v762 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v762, p + ".tid", o, d + 1);
-	const v763 = v758["signal"];
-	if (v763 === undefined) fail(p + ".signal", 'present', undefined);
-	if (!(typeof v763 === 'number' && Number.isInteger(v763))) fail(p + ".signal", "an integer", v763);
-	if (typeof v763 === 'number' && v763 < 1) fail(p + ".signal", ">= 1", v763);
-	if (typeof v763 === 'number' && v763 > 64) fail(p + ".signal", "<= 64", v763);
-	const v764 = v758["passed"];
-	if (v764 === undefined) fail(p + ".passed", 'present', undefined);
-	if (!(typeof v764 === 'boolean')) fail(p + ".passed", "a boolean", v764);
+	const v759 = v as Record<string, unknown>;
+	const v760 = v759["type"];
+	if (v760 === undefined) fail(p + ".type", 'present', undefined);
+	if (v760 !== "event") fail(p + ".type", "\"event\"", v760);
+	const v761 = v759["event"];
+	if (v761 === undefined) fail(p + ".event", 'present', undefined);
+	if (v761 !== "signal") fail(p + ".event", "\"signal\"", v761);
+	const v762 = v759["pid"];
+	if (v762 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v762, p + ".pid", o, d + 1);
+	const v763 = v759["tid"];
+	if (v763 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v763, p + ".tid", o, d + 1);
+	const v764 = v759["signal"];
+	if (v764 === undefined) fail(p + ".signal", 'present', undefined);
+	if (!(typeof v764 === 'number' && Number.isInteger(v764))) fail(p + ".signal", "an integer", v764);
+	if (typeof v764 === 'number' && v764 < 1) fail(p + ".signal", ">= 1", v764);
+	if (typeof v764 === 'number' && v764 > 64) fail(p + ".signal", "<= 64", v764);
+	const v765 = v759["passed"];
+	if (v765 === undefined) fail(p + ".passed", 'present', undefined);
+	if (!(typeof v765 === 'boolean')) fail(p + ".passed", "a boolean", v765);
 	if (o.strict) {
-		for (const v765 of Object.keys(v758)) {
-			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v765)) fail(p + '.' + v765, 'not there (not in the schema)', v758[v765]);
+		for (const v766 of Object.keys(v759)) {
+			if (!(["type","event","pid","tid","signal","passed"] as readonly string[]).includes(v766)) fail(p + '.' + v766, 'not there (not in the schema)', v759[v766]);
 		}
 	}
 }
@@ -4011,31 +4016,31 @@ function checkEventSignal(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v766 = v as Record<string, unknown>;
-	const v767 = v766["type"];
-	if (v767 === undefined) fail(p + ".type", 'present', undefined);
-	if (v767 !== "event") fail(p + ".type", "\"event\"", v767);
-	const v768 = v766["event"];
-	if (v768 === undefined) fail(p + ".event", 'present', undefined);
-	if (v768 !== "childProcess") fail(p + ".event", "\"childProcess\"", v768);
-	const v769 = v766["pid"];
-	if (v769 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v769, p + ".pid", o, d + 1);
-	const v770 = v766["tid"];
-	if (v770 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v770, p + ".tid", o, d + 1);
-	const v771 = v766["child"];
-	if (v771 === undefined) fail(p + ".child", 'present', undefined);
-	checkPid(v771, p + ".child", o, d + 1);
-	const v772 = v766["kind"];
-	if (v772 === undefined) fail(p + ".kind", 'present', undefined);
-	if (typeof v772 !== 'string' || !["fork","vfork","clone"].includes(v772)) fail(p + ".kind", "one of fork|vfork|clone", v772);
-	const v773 = v766["detached"];
-	if (v773 === undefined) fail(p + ".detached", 'present', undefined);
-	if (!(typeof v773 === 'boolean')) fail(p + ".detached", "a boolean", v773);
+	const v767 = v as Record<string, unknown>;
+	const v768 = v767["type"];
+	if (v768 === undefined) fail(p + ".type", 'present', undefined);
+	if (v768 !== "event") fail(p + ".type", "\"event\"", v768);
+	const v769 = v767["event"];
+	if (v769 === undefined) fail(p + ".event", 'present', undefined);
+	if (v769 !== "childProcess") fail(p + ".event", "\"childProcess\"", v769);
+	const v770 = v767["pid"];
+	if (v770 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v770, p + ".pid", o, d + 1);
+	const v771 = v767["tid"];
+	if (v771 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v771, p + ".tid", o, d + 1);
+	const v772 = v767["child"];
+	if (v772 === undefined) fail(p + ".child", 'present', undefined);
+	checkPid(v772, p + ".child", o, d + 1);
+	const v773 = v767["kind"];
+	if (v773 === undefined) fail(p + ".kind", 'present', undefined);
+	if (typeof v773 !== 'string' || !["fork","vfork","clone"].includes(v773)) fail(p + ".kind", "one of fork|vfork|clone", v773);
+	const v774 = v767["detached"];
+	if (v774 === undefined) fail(p + ".detached", 'present', undefined);
+	if (!(typeof v774 === 'boolean')) fail(p + ".detached", "a boolean", v774);
 	if (o.strict) {
-		for (const v774 of Object.keys(v766)) {
-			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v774)) fail(p + '.' + v774, 'not there (not in the schema)', v766[v774]);
+		for (const v775 of Object.keys(v767)) {
+			if (!(["type","event","pid","tid","child","kind","detached"] as readonly string[]).includes(v775)) fail(p + '.' + v775, 'not there (not in the schema)', v767[v775]);
 		}
 	}
 }
@@ -4043,25 +4048,25 @@ function checkEventChildProcess(v: unknown, p: string, o: Opts, d: number): void
 function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v775 = v as Record<string, unknown>;
-	const v776 = v775["type"];
-	if (v776 === undefined) fail(p + ".type", 'present', undefined);
-	if (v776 !== "event") fail(p + ".type", "\"event\"", v776);
-	const v777 = v775["event"];
-	if (v777 === undefined) fail(p + ".event", 'present', undefined);
-	if (v777 !== "exec") fail(p + ".event", "\"exec\"", v777);
-	const v778 = v775["pid"];
-	if (v778 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v778, p + ".pid", o, d + 1);
-	const v779 = v775["tid"];
-	if (v779 === undefined) fail(p + ".tid", 'present', undefined);
-	checkPid(v779, p + ".tid", o, d + 1);
-	const v780 = v775["path"];
-	if (v780 === undefined) fail(p + ".path", 'present', undefined);
-	if (!(typeof v780 === 'string')) fail(p + ".path", "a string", v780);
+	const v776 = v as Record<string, unknown>;
+	const v777 = v776["type"];
+	if (v777 === undefined) fail(p + ".type", 'present', undefined);
+	if (v777 !== "event") fail(p + ".type", "\"event\"", v777);
+	const v778 = v776["event"];
+	if (v778 === undefined) fail(p + ".event", 'present', undefined);
+	if (v778 !== "exec") fail(p + ".event", "\"exec\"", v778);
+	const v779 = v776["pid"];
+	if (v779 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v779, p + ".pid", o, d + 1);
+	const v780 = v776["tid"];
+	if (v780 === undefined) fail(p + ".tid", 'present', undefined);
+	checkPid(v780, p + ".tid", o, d + 1);
+	const v781 = v776["path"];
+	if (v781 === undefined) fail(p + ".path", 'present', undefined);
+	if (!(typeof v781 === 'string')) fail(p + ".path", "a string", v781);
 	if (o.strict) {
-		for (const v781 of Object.keys(v775)) {
-			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v781)) fail(p + '.' + v781, 'not there (not in the schema)', v775[v781]);
+		for (const v782 of Object.keys(v776)) {
+			if (!(["type","event","pid","tid","path"] as readonly string[]).includes(v782)) fail(p + '.' + v782, 'not there (not in the schema)', v776[v782]);
 		}
 	}
 }
@@ -4069,32 +4074,32 @@ function checkEventExec(v: unknown, p: string, o: Opts, d: number): void {
 function checkEventExited(v: unknown, p: string, o: Opts, d: number): void {
 	depth(d, p);
 	if (!(isObject(v))) fail(p, "an object", v);
-	const v782 = v as Record<string, unknown>;
-	const v783 = v782["type"];
-	if (v783 === undefined) fail(p + ".type", 'present', undefined);
-	if (v783 !== "event") fail(p + ".type", "\"event\"", v783);
-	const v784 = v782["event"];
-	if (v784 === undefined) fail(p + ".event", 'present', undefined);
-	if (v784 !== "exited") fail(p + ".event", "\"exited\"", v784);
-	const v785 = v782["pid"];
-	if (v785 === undefined) fail(p + ".pid", 'present', undefined);
-	checkPid(v785, p + ".pid", o, d + 1);
-	const v786 = v782["exitCode"];
-	if (v786 !== undefined) {
-		if (!(typeof v786 === 'number' && Number.isInteger(v786))) fail(p + ".exitCode", "an integer", v786);
-		if (typeof v786 === 'number' && v786 < 0) fail(p + ".exitCode", ">= 0", v786);
-		if (typeof v786 === 'number' && v786 > 255) fail(p + ".exitCode", "<= 255", v786);
-	}
-	const v787 = v782["signal"];
+	const v783 = v as Record<string, unknown>;
+	const v784 = v783["type"];
+	if (v784 === undefined) fail(p + ".type", 'present', undefined);
+	if (v784 !== "event") fail(p + ".type", "\"event\"", v784);
+	const v785 = v783["event"];
+	if (v785 === undefined) fail(p + ".event", 'present', undefined);
+	if (v785 !== "exited") fail(p + ".event", "\"exited\"", v785);
+	const v786 = v783["pid"];
+	if (v786 === undefined) fail(p + ".pid", 'present', undefined);
+	checkPid(v786, p + ".pid", o, d + 1);
+	const v787 = v783["exitCode"];
 	if (v787 !== undefined) {
-		if (!(typeof v787 === 'number' && Number.isInteger(v787))) fail(p + ".signal", "an integer", v787);
-		if (typeof v787 === 'number' && v787 < 1) fail(p + ".signal", ">= 1", v787);
-		if (typeof v787 === 'number' && v787 > 64) fail(p + ".signal", "<= 64", v787);
+		if (!(typeof v787 === 'number' && Number.isInteger(v787))) fail(p + ".exitCode", "an integer", v787);
+		if (typeof v787 === 'number' && v787 < 0) fail(p + ".exitCode", ">= 0", v787);
+		if (typeof v787 === 'number' && v787 > 255) fail(p + ".exitCode", "<= 255", v787);
 	}
-	if (v782["exitCode"] === undefined && v782["signal"] === undefined) fail(p, "with exitCode or signal", v);
+	const v788 = v783["signal"];
+	if (v788 !== undefined) {
+		if (!(typeof v788 === 'number' && Number.isInteger(v788))) fail(p + ".signal", "an integer", v788);
+		if (typeof v788 === 'number' && v788 < 1) fail(p + ".signal", ">= 1", v788);
+		if (typeof v788 === 'number' && v788 > 64) fail(p + ".signal", "<= 64", v788);
+	}
+	if (v783["exitCode"] === undefined && v783["signal"] === undefined) fail(p, "with exitCode or signal", v);
 	if (o.strict) {
-		for (const v788 of Object.keys(v782)) {
-			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v788)) fail(p + '.' + v788, 'not there (not in the schema)', v782[v788]);
+		for (const v789 of Object.keys(v783)) {
+			if (!(["type","event","pid","exitCode","signal"] as readonly string[]).includes(v789)) fail(p + '.' + v789, 'not there (not in the schema)', v783[v789]);
 		}
 	}
 }

@@ -95,6 +95,8 @@ export interface ConditionStats {
 	compiled: boolean;
 	note?: string;
 	passes: number;
+	/** of those, through the breakpoint's slot (one stop per hit, native/src/ptrace/bpslot.h) */
+	slotPasses: number;
 	holds: number;
 	errors: number;
 }
@@ -362,13 +364,14 @@ export class BreakpointTable {
 	async conditionStats(id: number): Promise<ConditionStats | null> {
 		const bp = this.bps.get(id);
 		if (!bp) return null;
-		const out: ConditionStats = { compiled: bp.addresses.length > 0, passes: 0, holds: 0, errors: 0 };
+		const out: ConditionStats = { compiled: bp.addresses.length > 0, passes: 0, slotPasses: 0, holds: 0, errors: 0 };
 		for (const a of bp.addresses) {
 			const site = this.sites.get(a);
 			if (site?.note) out.note = site.note;
 			const r = await this.tracer.request('bpCondition', { pid: this.pid, addr: hexArg(a), query: true });
 			out.compiled &&= r.compiled;
 			out.passes += r.passes;
+			out.slotPasses += r.slotPasses;
 			out.holds += r.holds;
 			out.errors += r.errors;
 		}

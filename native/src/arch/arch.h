@@ -131,12 +131,27 @@ struct arch_insn {
 	unsigned rip_disp; /* offset of a pc-relative 32-bit displacement of a memory operand (0: none) */
 	bool rel_branch;   /* a pc-relative jump, call or loop: the target moves with the copy */
 	bool call;	   /* pushes a return address (the next instruction's) */
+	bool flow;	   /* transfers control (any jump, call, return, loop): never falls through to a jump back */
 };
 
 /* Decode the instruction at code[0..n). 0 and *out, or -1: not one that can
  * be executed out of line (unknown, privileged, a trap, a string
  * instruction with a repeat prefix, an address-size prefix, EVEX…). */
 int arch_insn_decode(const uint8_t *code, size_t n, struct arch_insn *out);
+
+/* ---- out-of-line copies that jump back (insn.c; ptrace/bpslot.c) ---- */
+
+/* An instruction runs as such a copy if it does not transfer control
+ * (in.flow) and its pc-relative operand, if any, is in reach from there. */
+/* The instruction code[0..in->len) at `from`, relocated to `to` (its
+ * pc-relative displacement moved by the distance), into out; false: out
+ * of range. */
+bool arch_insn_relocate(const uint8_t *code, const struct arch_insn *in, uint64_t from, uint64_t to, uint8_t *out);
+/* An absolute jump to target, position-independent (x86-64: jmp *0(%rip)
+ * and the 8-byte address, 14 bytes). Its length (<= cap), 0: cap too small. */
+size_t arch_jump_abs(uint8_t *buf, size_t cap, uint64_t target);
+/* The longest out-of-line copy with its jump back (x86-64: 15 + 14). */
+#define ARCH_SLOT_MAX 32
 
 /* ---- PLT stubs (plt.c): naming "printf@plt" ---- */
 

@@ -53,6 +53,8 @@ void proc_free(struct proc *p)
 	free(p->lwps);
 	free(p->index);
 	free(p->bps);
+	free(p->slots);
+	free(p->slot_pages);
 	if (p->bpconds_free)
 		p->bpconds_free(p->bpconds);
 	for (size_t i = 0; i < p->nghosts; i++)

@@ -149,7 +149,16 @@ struct proc {
 	void *bpconds;
 	int (*bpcond_test)(struct proc *p, pid_t tid, uint64_t addr);
 	void (*bpconds_free)(void *bpconds);
-	bool cond_pass;		  /* threads with cond_false wait for bp_cond_pass (the main loop, step_over_pending) */
+	bool cond_pass; /* threads with cond_false wait for bp_cond_pass (the main loop, step_over_pending) */
+	/* out-of-line copies of breakpointed instructions that jump back
+	 * (ptrace/bpslot.h), in pages of ours in the process; for this many
+	 * execs (a new program: none) */
+	struct bp_slot *slots;
+	size_t nslots, capslots;
+	struct slot_page *slot_pages;
+	size_t nslot_pages;
+	unsigned slot_execs;
+	bool slot_nomap;	  /* mapping a page failed in this program: not tried again */
 	uint64_t dstep_scratch;	  /* where displaced steps run (the entry point; 0: not known yet) */
 	unsigned dstep_execs;	  /* ... read for this many execs (a new program: read again) */
 	int stdout_fd, stderr_fd; /* launched: the caller owns them */
@@ -158,6 +167,8 @@ struct proc {
 };
 
 struct bp;
+struct bp_slot;
+struct slot_page;
 struct fk_symbols;
 
 struct proc *proc_new(pid_t pid);

@@ -15,12 +15,14 @@
 #include "debuginfo/condresolve.h"
 #include "debuginfo/symbols.h"
 #include "ops/ops.h"
+#include "ptrace/bpslot.h"
 #include "ptrace/breakpoints.h"
 
 struct bpc_entry {
 	uint64_t addr;
 	struct condprog cp;
 	int64_t passes, holds, errors;
+	int64_t slot_base; /* the slot's count when this condition was set (slotPasses counts from there) */
 };
 
 struct bpc_table {
@@ -146,6 +148,7 @@ int op_bp_condition(struct fk_tracer *tr, const struct rq_bp_condition *rq, stru
 					return fk_fail(err, ENOMEM, FK_KIND_FAILED, "bpCondition", "out of memory");
 				}
 				e->cp = *cp;
+				e->slot_base = bpslot_passes(p, rq->addr);
 			}
 			free(cp);
 		}
@@ -160,6 +163,7 @@ int op_bp_condition(struct fk_tracer *tr, const struct rq_bp_condition *rq, stru
 	else
 		jw_null(body);
 	jw_kint(body, "passes", e ? e->passes : 0);
+	jw_kint(body, "slotPasses", e ? bpslot_passes(p, rq->addr) - e->slot_base : 0);
 	jw_kint(body, "holds", e ? e->holds : 0);
 	jw_kint(body, "errors", e ? e->errors : 0);
 	return 0;

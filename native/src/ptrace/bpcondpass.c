@@ -10,10 +10,13 @@
  * are resumed: a frozen thread, or the others of a single-thread resume,
  * stay stopped. No event and no round trip to the adapter.
  *
- * First, without stopping anybody: a displaced step (bp_step_displaced,
- * the copy executed at the program's entry point) and a resume of that
- * thread alone. Only an instruction that cannot be executed out of line
- * takes the way above.
+ * First, without stopping anybody: the thread's pc moved to the
+ * breakpoint's slot (bpslot.h: a copy of the original instruction that
+ * jumps back, one stop per hit) and a resume of that thread alone; for an
+ * instruction that cannot run there (control flow, out of reach), a
+ * displaced step (bp_step_displaced, the copy executed at the program's
+ * entry point, then the resume). Only an instruction that cannot be
+ * executed out of line at all takes the way above.
  *
  * If anything else happened meanwhile (another thread stopped for a
  * signal, a breakpoint, an event, or the stop failed), nothing is
@@ -26,6 +29,7 @@
 #include "base/log.h"
 #include "core/events.generated.h"
 #include "ptrace/attach.h"
+#include "ptrace/bpslot.h"
 
 #include <errno.h>
 #include <elf.h>
@@ -61,12 +65,17 @@ static void report_instead(struct fk_tracer *tr, struct proc *p)
 		p->stop_all_pending = true;
 }
 
+/* FORKALL_DISPLACED_STEPS=0: always the way with everybody stopped
+ * (tests); FORKALL_SLOTS=0: displaced steps, never a slot. */
+static bool env_off(const char *name)
+{
+	const char *env = getenv(name);
+	return env && strcmp(env, "0") == 0;
+}
+
 /* The program's entry point (AT_ENTRY), where displaced steps run; 0: unknown. */
 static uint64_t scratch_of(struct proc *p)
 {
-	const char *env = getenv("FORKALL_DISPLACED_STEPS"); /* "0": always the way with everybody stopped (tests) */
-	if (env && strcmp(env, "0") == 0)
-		return 0;
 	if (p->dstep_scratch && p->dstep_execs == p->execs)
 		return p->dstep_scratch;
 	char path[64];
@@ -89,28 +98,86 @@ static uint64_t scratch_of(struct proc *p)
 	return p->dstep_scratch;
 }
 
-/* Each cond_false thread displaced, then all of them resumed, while the
- * others run on. True: all of them done (or gone); false: some are left
- * for the way with everybody stopped. */
-static bool pass_displaced(struct fk_tracer *tr, struct proc *p)
+/* tid (stopped at its breakpoint) sent into the breakpoint's slot, made
+ * if need be (bpslot.h): 0 its pc is there (the caller resumes it), 1 not
+ * possible (nothing changed), -ESRCH gone. *mapped: a page was mapped. */
+static int pass_slot(struct fk_tracer *tr, struct proc *p, pid_t tid, bool *mapped)
 {
 	pid_t pid = p->pid;
+	struct lwp *l = proc_lwp(p, tid);
+	/* a signal to deliver at the resume: its handler's frame would have
+	 * the slot's address (the displaced step blocks it for its step) */
+	if (!l || l->pending_sig || !l->bp_hit)
+		return 1;
+	const struct bp *b = bp_at(p, l->bp_addr);
+	if (!b)
+		return 1;
+	uint64_t addr = b->addr;
+	uint8_t orig[BP_MAX_LEN];
+	memcpy(orig, b->orig, sizeof orig);
+	struct bp_slot *s = bpslot_find(p, addr);
+	if (!s) {
+		bool m = false;
+		int rc = bpslot_make(tr, p, tid, addr, orig, &s, &m);
+		*mapped = *mapped || m;
+		if (tr_find_proc(tr, pid) != p || rc == -ESRCH)
+			return -ESRCH;
+		if (rc < 0)
+			return 1;
+		if ((l = proc_lwp(p, tid)) == NULL || l->state != LWP_STOPPED)
+			return -ESRCH;
+		if (l->pending_sig)
+			return 1; /* a signal came during the injected mmap */
+	}
+	if (!s->at)
+		return 1;
+	int rc = bpslot_enter(p, tid, s);
+	if (rc < 0 && rc != -ESRCH)
+		fk_warn("thread %d of %d: into the slot of 0x%llx: %s", (int)tid, (int)pid, (unsigned long long)addr,
+			strerror(-rc));
+	return rc == 0 ? 0 : rc == -ESRCH ? -ESRCH : 1;
+}
+
+/* Each cond_false thread sent into its breakpoint's slot, else displaced,
+ * then all of them resumed, while the others run on. True: all of them
+ * done (or gone); false: some are left for the way with everybody
+ * stopped. stray[0..*nstray) (at most cap): threads that were not
+ * stopped and are now, after a slot page was mapped (a wait for any
+ * tracee in the injection took their stops, which nobody handled; new
+ * threads' first stops too): the caller hands them to attach_on_stop. */
+static bool pass_displaced(struct fk_tracer *tr, struct proc *p, pid_t *stray, size_t cap, size_t *nstray)
+{
+	pid_t pid = p->pid;
+	*nstray = 0;
+	if (env_off("FORKALL_DISPLACED_STEPS"))
+		return false;
+	bool slots = !env_off("FORKALL_SLOTS");
 	uint64_t scratch = scratch_of(p);
-	if (!scratch)
+	if (!scratch && !slots)
 		return false;
-	size_t n = 0;
+	size_t n = 0, nstopped = 0;
 	pid_t *done = malloc((p->n ? p->n : 1) * sizeof *done);
-	if (!done)
+	pid_t *stopped = malloc((p->n ? p->n : 1) * sizeof *stopped);
+	if (!done || !stopped) {
+		free(done);
+		free(stopped);
 		return false;
-	for (size_t i = 0; i < p->n; i++)
+	}
+	for (size_t i = 0; i < p->n; i++) {
 		if (p->lwps[i].cond_false && p->lwps[i].state == LWP_STOPPED)
 			done[n++] = p->lwps[i].tid;
-	bool all = true;
+		if (p->lwps[i].state == LWP_STOPPED)
+			stopped[nstopped++] = p->lwps[i].tid;
+	}
+	bool all = true, mapped = false;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		int rc = bp_step_displaced(tr, p, done[i], scratch);
+		int rc = slots ? pass_slot(tr, p, done[i], &mapped) : 1;
+		if (rc == 1)
+			rc = scratch ? bp_step_displaced(tr, p, done[i], scratch) : 1;
 		if (tr_find_proc(tr, pid) != p) {
 			free(done);
+			free(stopped);
 			return true;
 		}
 		if (rc == 1) {
@@ -132,7 +199,13 @@ static bool pass_displaced(struct fk_tracer *tr, struct proc *p)
 		if (rc < 0)
 			fk_warn("resuming thread %d of %d: %s", (int)done[i], (int)pid, strerror(-rc));
 	}
+	for (size_t i = 0; mapped && i < p->n && *nstray < cap; i++) {
+		const struct lwp *l = &p->lwps[i];
+		if (l->state == LWP_STOPPED && !l->exiting && !listed(stopped, nstopped, l->tid))
+			stray[(*nstray)++] = l->tid;
+	}
 	free(done);
+	free(stopped);
 	return all;
 }
 
@@ -154,15 +227,25 @@ void bp_cond_pass(struct fk_tracer *tr, struct proc *p)
 	/* want_running stays false during the steps: the step's own trap is
 	 * not a stop to report (only the stepping thread is waited for) */
 	p->want_running = false;
-	if (pass_displaced(tr, p)) {
+	size_t nstray = 0, cap = 2 * p->n + 8; /* threads made meanwhile count too */
+	pid_t *stray = malloc(cap * sizeof *stray);
+	if (stray && pass_displaced(tr, p, stray, cap, &nstray)) {
 		if (tr_find_proc(tr, pid0) == p) {
 			p->want_running = true;
 			p->syms_stale = true;
+			for (size_t i = 0; i < nstray && tr_find_proc(tr, pid0) == p && p->want_running; i++) {
+				struct lwp *l = proc_lwp(p, stray[i]);
+				if (l && l->state == LWP_STOPPED)
+					attach_on_stop(tr, p, l);
+			}
 		}
+		free(stray);
 		return;
 	}
-	if (tr_find_proc(tr, pid0) != p)
+	if (tr_find_proc(tr, pid0) != p) {
+		free(stray);
 		return;
+	}
 
 	pid_t pid = p->pid;
 	size_t n = p->n, nkeep = 0, npass = 0;
@@ -171,6 +254,7 @@ void bp_cond_pass(struct fk_tracer *tr, struct proc *p)
 		fk_warn("process %d: out of memory passing a breakpoint", (int)pid);
 		free(keep);
 		free(pass);
+		free(stray);
 		report_instead(tr, p);
 		return;
 	}
@@ -180,8 +264,8 @@ void bp_cond_pass(struct fk_tracer *tr, struct proc *p)
 		struct lwp *l = &p->lwps[i];
 		if (l->cond_false && l->state == LWP_STOPPED)
 			pass[npass++] = l->tid;
-		else if (l->state == LWP_STOPPED)
-			keep[nkeep++] = l->tid;
+		else if (l->state == LWP_STOPPED && !(stray && listed(stray, nstray, l->tid)))
+			keep[nkeep++] = l->tid; /* (a stray stop was running: not kept, looked at below) */
 	}
 	struct fk_err err;
 	fk_err_clear(&err);
@@ -226,4 +310,5 @@ void bp_cond_pass(struct fk_tracer *tr, struct proc *p)
 out:
 	free(keep);
 	free(pass);
+	free(stray);
 }

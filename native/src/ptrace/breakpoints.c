@@ -7,6 +7,7 @@
 #include "arch/arch.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "ptrace/bpslot.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -38,6 +39,7 @@ int bp_insert(struct proc *p, uint64_t addr, struct fk_err *err)
 	}
 	struct bp *b = &p->bps[p->nbps];
 	b->addr = addr;
+	bpslot_forget(p, addr); /* the code there may not be what its old slot copied */
 	int rc = mem_read_exact(p->pid, addr, b->orig, arch_bp_len);
 	if (rc < 0)
 		return fk_fail(err, -rc, FK_KIND_BADREQ, "breakpoint", "no code at 0x%llx in process %d",
@@ -57,6 +59,7 @@ int bp_remove(struct proc *p, uint64_t addr, struct fk_err *err)
 			continue;
 		int rc = mem_write_exact(p->pid, addr, p->bps[i].orig, arch_bp_len);
 		p->bps[i] = p->bps[--p->nbps];
+		bpslot_forget(p, addr);
 		/* a running thread may have executed it already: know its late trap */
 		unsigned k = p->late_next++ % (sizeof p->late_addr / sizeof p->late_addr[0]);
 		p->late_addr[k] = addr;
@@ -413,15 +416,10 @@ int bp_step_displaced(struct fk_tracer *tr, struct proc *p, pid_t tid, uint64_t 
 	struct arch_insn in;
 	if (arch_insn_decode(code, sizeof code, &in) < 0)
 		return 1;
-	if (in.rip_disp) { /* the operand stays where it is: the displacement moves by the distance */
-		int32_t d;
-		memcpy(&d, code + in.rip_disp, 4);
-		int64_t nd = (int64_t)d + (int64_t)(addr - scratch);
-		if (nd < INT32_MIN || nd > INT32_MAX)
-			return 1;
-		d = (int32_t)nd;
-		memcpy(code + in.rip_disp, &d, 4);
-	}
+	uint8_t moved[16];
+	if (!arch_insn_relocate(code, &in, addr, scratch, moved))
+		return 1;
+	memcpy(code, moved, in.len);
 	pid_t pid = p->pid;
 	uint8_t saved[16];
 	if (mem_read_exact(pid, scratch, saved, in.len) < 0 || mem_write_exact(pid, scratch, code, in.len) < 0)

@@ -2,6 +2,7 @@
 #include "ptrace/hooks.h"
 
 #include "ptrace/attach.h"
+#include "ptrace/bpslot.h"
 #include "ptrace/breakpoints.h"
 #include "ptrace/follow.h"
 #include "ptrace/watch.h"
@@ -12,6 +13,13 @@ void ptrace_on_trap(struct proc *p, struct lwp *l)
 {
 	if (!bp_check_hit(p, l))
 		watch_check_hit(p, l);
+}
+
+void ptrace_on_stopped(struct fk_tracer *tr, struct proc *p, struct lwp *l)
+{
+	/* before anything looks at its pc: never a slot's address */
+	bpslot_map_back(p, l);
+	attach_on_stop(tr, p, l);
 }
 
 void ptrace_on_exited(struct fk_tracer *tr, struct proc *p)

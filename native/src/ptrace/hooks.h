@@ -11,6 +11,9 @@
 
 /* trap: a breakpoint of ours, else a watchpoint. */
 void ptrace_on_trap(struct proc *p, struct lwp *l);
+/* stopped: a pc inside a breakpoint's slot moved back to the program's
+ * (bpslot_map_back), then the stop handled (attach_on_stop). */
+void ptrace_on_stopped(struct fk_tracer *tr, struct proc *p, struct lwp *l);
 /* exited: a vfork child that exited without exec lets its parent go. */
 void ptrace_on_exited(struct fk_tracer *tr, struct proc *p);
 /* pending: stop everything (all-stop), capture a new child, or resume

@@ -5,6 +5,7 @@
  * is refused (the caller steps in place instead). */
 #include "arch/arch.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* one-byte map: has a ModRM byte */
@@ -212,6 +213,8 @@ int arch_insn_decode(const uint8_t *code, size_t n, struct arch_insn *out)
 			out->rel_branch = true;
 		if (op == 0xe8 || (op == 0xff && (reg == 2 || reg == 3)))
 			out->call = true;
+		if (op == 0xc2 || op == 0xc3 || (op == 0xff && reg >= 2 && reg <= 5))
+			out->flow = true; /* ret, indirect call/jmp */
 		if (op == 0xff && (reg == 3 || reg == 5))
 			return -1; /* far call/jmp */
 		if (op == 0xc7 && code[i] == 0xf8)
@@ -219,9 +222,37 @@ int arch_insn_decode(const uint8_t *code, size_t n, struct arch_insn *out)
 	}
 	if (ml < 0)
 		return -1;
+	if (out->rel_branch || out->call)
+		out->flow = true;
 	size_t len = i + (size_t)ml + imm;
 	if (len > 15 || len > n)
 		return -1;
 	out->len = (unsigned)len;
 	return 0;
+}
+
+bool arch_insn_relocate(const uint8_t *code, const struct arch_insn *in, uint64_t from, uint64_t to, uint8_t *out)
+{
+	memcpy(out, code, in->len);
+	if (!in->rip_disp)
+		return true;
+	/* the operand stays where it is: the displacement moves by the distance */
+	int32_t d;
+	memcpy(&d, code + in->rip_disp, 4);
+	int64_t nd = (int64_t)d + (int64_t)(from - to);
+	if (nd < INT32_MIN || nd > INT32_MAX)
+		return false;
+	d = (int32_t)nd;
+	memcpy(out + in->rip_disp, &d, 4);
+	return true;
+}
+
+size_t arch_jump_abs(uint8_t *buf, size_t cap, uint64_t target)
+{
+	static const uint8_t jmp[6] = { 0xff, 0x25, 0, 0, 0, 0 }; /* jmp *0(%rip): the address follows */
+	if (cap < sizeof jmp + 8)
+		return 0;
+	memcpy(buf, jmp, sizeof jmp);
+	memcpy(buf + sizeof jmp, &target, 8);
+	return sizeof jmp + 8;
 }
