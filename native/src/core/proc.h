@@ -54,6 +54,8 @@ struct lwp {
 	bool cond_false;    /* stopped at a breakpoint whose compiled condition is false: passes it (bp_cond_pass) */
 	bool hit_reported;  /* this breakpoint stop needs no report: it went out as a stopped event, or its compiled
 			     * condition was found false (passed at the next resume). Others hit meanwhile: not yet */
+	bool slot_unrun;    /* this stop's pc was moved back from a slot's first byte (bpslot_map_back): a hit whose
+			  * compiled condition was false, on its way past it, the instruction not run yet */
 };
 
 /* A hardware watchpoint of a process, in every LWP's debug registers. */

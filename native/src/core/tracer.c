@@ -266,6 +266,7 @@ static void handle_status(struct fk_tracer *tr, pid_t tid, int status)
 	proc_set_stopped(p, l);
 	tr->hooks->stop_seen(p, l);
 	l->regs_valid = false;
+	l->slot_unrun = false;
 	l->stop_sig = sig;
 	l->event = 0;
 	if (ev == PTRACE_EVENT_STOP) {

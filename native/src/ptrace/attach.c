@@ -474,7 +474,7 @@ static void report_stop(struct fk_tracer *tr, struct proc *p, struct lwp *l)
 
 bool attach_hit_imminent(struct proc *p, struct lwp *l)
 {
-	if (!p->nbps || l->state != LWP_STOPPED || l->stop != STOP_INTERRUPT || l->exiting)
+	if (!p->nbps || l->state != LWP_STOPPED || l->stop != STOP_INTERRUPT || l->exiting || l->slot_unrun)
 		return false;
 	fk_gregs r;
 	if (arch_get_gregs(l->tid, &r) < 0 || !bp_at(p, arch_pc(&r)))

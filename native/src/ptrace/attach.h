@@ -74,7 +74,9 @@ bool attach_hit_pending(struct proc *p, struct lwp *l);
  * one of our breakpoints: it has not executed it yet. Run, it would hit
  * it; stepped over it (as a thread that did hit it is), the hit would be
  * lost. It is made that hit (l->bp_hit, l->bp_addr, not reported): true.
- * attach_hit_pending does this first. */
+ * Not a thread moved back from a slot's first byte (l->slot_unrun: its
+ * hit was decided, false, and is being passed). attach_hit_pending does
+ * this first. */
 bool attach_hit_imminent(struct proc *p, struct lwp *l);
 /* Resume every stopped LWP; the process then runs (want_running). A
  * pending hit of one that is not frozen is reported instead, and nothing

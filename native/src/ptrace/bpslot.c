@@ -286,7 +286,7 @@ void bpslot_map_back(struct proc *p, struct lwp *l)
 	if (arch_get_gregs(l->tid, &r) < 0)
 		return; /* gone, or not in a stop that has registers */
 	uint64_t pc = arch_pc(&r), to = 0;
-	bool ours = false;
+	bool ours = false, unrun = false;
 	for (size_t i = 0; i < p->nslot_pages && !ours; i++)
 		ours = pc >= p->slot_pages[i].base && pc < p->slot_pages[i].base + SLOT_PAGE;
 	if (!ours)
@@ -295,10 +295,12 @@ void bpslot_map_back(struct proc *p, struct lwp *l)
 		const struct bp_slot *s = &p->slots[i];
 		if (!s->at)
 			continue;
-		if (pc == s->at)
+		if (pc == s->at) {
 			to = s->addr; /* not executed yet */
-		else if (pc == s->at + s->len)
+			unrun = true;
+		} else if (pc == s->at + s->len) {
 			to = s->addr + s->len; /* executed: at the jump back */
+		}
 	}
 	if (!to) {
 		fk_warn("thread %d of %d stopped at 0x%llx, inside a slot page but at no slot's boundary", (int)l->tid,
@@ -307,6 +309,9 @@ void bpslot_map_back(struct proc *p, struct lwp *l)
 	}
 	arch_set_pc(&r, to);
 	int rc = arch_set_gregs(l->tid, &r);
+	/* on the breakpoint again, its hit decided already (false): no new hit
+	 * (attach_hit_imminent), it is stepped over it */
+	l->slot_unrun = rc == 0 && unrun;
 	if (rc < 0 && rc != -ESRCH)
 		fk_warn("thread %d of %d: moving its pc out of a slot (0x%llx -> 0x%llx): %s", (int)l->tid, (int)p->pid,
 			(unsigned long long)pc, (unsigned long long)to, strerror(-rc));
