@@ -172,7 +172,21 @@ export async function start(
 /** Stop every session and wait until none is left. */
 export async function stopAll(): Promise<void> {
 	await vscode.debug.stopDebugging();
-	await waitFor('no debug session', () => vscode.debug.activeDebugSession === undefined, 20000);
+	// Seen once in ~30 CI runs: after a session ended (its adapter connection closed), the extension host
+	// still named it the active session ("Error: cannot find session" in the workbench) and every later
+	// test saw it. Stop whatever is still named, by id, and then everything, before giving up.
+	for (let round = 0; round < 3; round++) {
+		try {
+			await waitFor('no debug session', () => vscode.debug.activeDebugSession === undefined, round === 0 ? 10000 : 5000);
+			return;
+		} catch (e) {
+			const left = vscode.debug.activeDebugSession;
+			if (round === 2 || !left) throw e;
+			console.log(`stopAll: session "${left.name}" still active after a stop (round ${round + 1}): stopping it again`);
+			await vscode.debug.stopDebugging(left).then(undefined, () => undefined);
+			await vscode.commands.executeCommand('workbench.action.debug.stop').then(undefined, () => undefined);
+		}
+	}
 }
 
 /** Threads of a stopped session, through VS Code (customRequest). */
