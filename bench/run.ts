@@ -9,6 +9,7 @@
  *   recreate  Recreate Dead Threads for 8/64 lost threads vs plain fork() (bench/recreate.ts)
  *   checkpoint  checkpoint save/restore vs plain fork() and gdb (bench/checkpoint.ts)
  *   cond      a conditional breakpoint that never stops: hits/s vs gdb (bench/cond.ts)
+ *   floor     the least any ptrace-stop pause costs vs the program's own fork() (bench/floor.ts)
  *
  * Only some: `npm run bench -- fork` (or `-- threads`, `-- threads fork`), or
  * FORKALL_BENCH=fork. Sizes of the threads section: FORKALL_BENCH_THREADS;
@@ -29,6 +30,7 @@ import { deadlockBench } from './deadlock';
 import { recreateBench } from './recreate';
 import { checkpointBench } from './checkpoint';
 import { condBench } from './cond';
+import { floorBench } from './floor';
 import { spawnFixture, killAll, type Fixture } from '../test/helpers/procs';
 import { cleanupFork } from '../test/helpers/forkTarget';
 import { forkallJson, forkallAvailable, run } from '../test/helpers/forkall';
@@ -39,7 +41,7 @@ const SIZES = (process.env.FORKALL_BENCH_THREADS ?? '64,256,1024').split(',').ma
 const FORKALL_RUNS = 7;
 const GDB_RUNS = 5;
 
-const SECTIONS = ['threads', 'fork', 'dap', 'step', 'spawn', 'deadlock', 'recreate', 'checkpoint', 'cond'] as const;
+const SECTIONS = ['threads', 'fork', 'dap', 'step', 'spawn', 'deadlock', 'recreate', 'checkpoint', 'cond', 'floor'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function selectedSections(): Section[] {
@@ -85,6 +87,10 @@ async function main(): Promise<void> {
 	if (sections.includes('cond')) {
 		process.stdout.write('\n');
 		process.stdout.write(await condBench());
+	}
+	if (sections.includes('floor')) {
+		process.stdout.write('\n');
+		process.stdout.write(await floorBench());
 	}
 }
 
