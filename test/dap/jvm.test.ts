@@ -51,8 +51,13 @@ test(
 
 			// gdb's default: SIGSEGV stops — and the stop says it is the JVM's own
 			const segv = dc.next('stopped', 30000);
+			const ticks0 = mains();
 			await dc.continueRequest({ threadId: t.pid });
-			const s = ((await segv) as DebugProtocol.StoppedEvent).body;
+			const s = (
+				(await segv.catch((e: Error) => {
+					throw new Error(`${e.message}; main ticked ${mains() - ticks0} times meanwhile; threads: ${taskStates(t.pid)}`);
+				})) as DebugProtocol.StoppedEvent
+			).body;
 			assert.equal(s.reason, 'exception');
 			assert.match(s.description ?? '', /^Received signal SIGSEGV \(11\); the program is a HotSpot JVM \(libjvm\.so\)/);
 			assert.match(s.description ?? '', /`handle SIGSEGV nostop noprint` in the Debug Console/);

@@ -10,10 +10,12 @@ import { which } from './paths';
 // Busy.java: 4 workers that allocate and print through the JVM with the
 // pid and tid the kernel gives them (/proc/thread-self), main calling
 // System.gc() before every tick: a full collection stops every Java thread
-// at a safepoint, so one thread missing or broken in the child hangs it.
+// at a safepoint, so one thread missing or broken in the child hangs it. A fifth
+// thread spins in compiled code half the time (HotSpot's polls fault there).
 export const JAVA_BUSY_SOURCE = `
 import java.io.File;
 public class Busy {
+    static volatile long sink;
     static String self() {
         try { return new File("/proc/thread-self").getCanonicalPath(); } catch (Exception e) { return "?"; }
     }
@@ -37,6 +39,19 @@ public class Busy {
             t.setDaemon(true);
             t.start();
         }
+        // a thread in compiled Java code half the time: HotSpot's safepoint polls in its loop fault
+        // (SIGSEGV) whenever a safepoint (main's System.gc()) finds it there
+        Thread spin = new Thread(() -> {
+            long sum = 0;
+            while (true) {
+                long until = System.nanoTime() + 5_000_000L;
+                while (System.nanoTime() < until) for (int k = 0; k < 1000; k++) sum += k ^ (sum >>> 3);
+                sink = sum;
+                try { Thread.sleep(5); } catch (InterruptedException e) { return; }
+            }
+        });
+        spin.setDaemon(true);
+        spin.start();
         Thread.sleep(300);
         String[] p = self().split("/");
         System.out.println("{\\"pid\\":" + p[2] + "}");
