@@ -22,6 +22,7 @@ import { fixturePath, which } from '../test/helpers/paths';
 import { spawnReaped } from '../test/helpers/forkTarget';
 import type { CheckpointResponseBody, CheckpointsResponseBody, RestoreCheckpointResponseBody } from '../adapter/src/dap/custom';
 import { gdbTimed } from './gdb';
+import { plainFork } from './fork';
 import { Table, median } from './table';
 
 const RUNS = Number(process.env.FORKALL_BENCH_CHECKPOINT_RUNS ?? 5);
@@ -39,11 +40,8 @@ async function plainForkMs(n: number, mib: number): Promise<number> {
 	try {
 		const us: number[] = [];
 		for (let seq = 1; seq <= RUNS + 1; seq++) {
-			process.kill(t.pid, 'SIGUSR1');
-			const line = await t.waitLine((l) => l.startsWith(`FORK seq=${seq} `), 60000, `FORK seq=${seq}`);
-			const m = /pauseUs=([\d.]+)/.exec(line);
-			if (!m) throw new Error(`bad FORK line: ${line}`);
-			if (seq > 1) us.push(Number(m[1]));
+			const { pauseUs } = await plainFork(t, seq);
+			if (seq > 1) us.push(pauseUs);
 		}
 		return median(us) / 1000;
 	} finally {

@@ -11,6 +11,7 @@ import { fixturePath } from '../test/helpers/paths';
 import { run } from '../test/helpers/forkall';
 import { spawnReaped } from '../test/helpers/forkTarget';
 import { Table, median } from './table';
+import { plainFork } from './fork';
 
 const SIZES = (process.env.FORKALL_BENCH_FLOOR ?? '8,64,256').split(',').map(Number);
 const FORKS = 9;
@@ -45,11 +46,8 @@ export async function floorBench(): Promise<string> {
 		try {
 			const forks: number[] = [];
 			for (let seq = 1; seq <= FORKS + 1; seq++) {
-				process.kill(t.pid, 'SIGUSR1');
-				const line = await t.waitLine((l) => l.startsWith(`FORK seq=${seq} `), 60000, `FORK seq=${seq}`);
-				const m = /pauseUs=([\d.]+)/.exec(line);
-				if (!m) throw new Error(`bad FORK line: ${line}`);
-				if (seq > 1) forks.push(Number(m[1]));
+				const { pauseUs } = await plainFork(t, seq);
+				if (seq > 1) forks.push(pauseUs);
 			}
 			const r = await run([fixturePath('ptracefloor'), String(t.pid), String(ROUNDS)], { timeoutMs: 120000 });
 			if (r.code !== 0) throw new Error(`ptracefloor ${t.pid}: exit ${r.code}: ${r.stderr.trim()}`);

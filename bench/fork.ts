@@ -74,7 +74,9 @@ async function heartGap(t: ForkTarget, seq: number): Promise<number> {
 	return Number(m[1]);
 }
 
-async function plainFork(t: ForkTarget, seq: number): Promise<PlainRun> {
+/* The program's own fork() (SIGUSR1: forkbench's `FORK seq=N pauseUs=… readyUs=…` line); also used by the
+ * checkpoint, recreate and floor sections. */
+export async function plainFork(t: ForkTarget, seq: number): Promise<PlainRun> {
 	process.kill(t.pid, 'SIGUSR1');
 	const line = await t.waitLine((l) => l.startsWith(`FORK seq=${seq} `), 60000, `FORK seq=${seq}`);
 	const m = /pauseUs=([\d.]+) readyUs=([\d.]+)/.exec(line);

@@ -17,6 +17,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DapServer, within } from '../test/dap/support';
 import { fixturePath } from '../test/helpers/paths';
 import { spawnReaped } from '../test/helpers/forkTarget';
+import { plainFork } from './fork';
 import type { RecreateDeadThreadsResponseBody } from '../adapter/src/dap/custom';
 import { Table, median } from './table';
 
@@ -34,11 +35,8 @@ async function plainForkUs(n: number): Promise<number[]> {
 	try {
 		const out: number[] = [];
 		for (let seq = 1; seq <= RUNS + 1; seq++) {
-			process.kill(t.pid, 'SIGUSR1');
-			const line = await t.waitLine((l) => l.startsWith(`FORK seq=${seq} `), 60000, `FORK seq=${seq}`);
-			const m = /pauseUs=([\d.]+)/.exec(line);
-			if (!m) throw new Error(`bad FORK line: ${line}`);
-			if (seq > 1) out.push(Number(m[1])); // the first is a warm-up
+			const { pauseUs } = await plainFork(t, seq);
+			if (seq > 1) out.push(pauseUs); // the first is a warm-up
 		}
 		return out;
 	} finally {

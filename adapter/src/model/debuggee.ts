@@ -1422,14 +1422,19 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 	private async stepOp(tid: number): Promise<Foreign | null> {
 		const body = await this.tracer.request('step', { pid: this.pid, tid });
 		if (body.reason !== 'breakpoint') return null;
+		return this.nativeStepStop(tid, 'breakpoint', body);
+	}
+
+	/** A native step that ended at another stop (a breakpoint, a signal): that stop, as its event would say it. */
+	private nativeStepStop(tid: number, reason: 'breakpoint' | 'signal', body: Pick<StepBody, 'stopTid' | 'signal' | 'addr'>): Foreign {
 		return {
 			foreign: {
 				type: 'event',
 				event: 'stopped',
 				pid: this.pid,
 				tid: body.stopTid ?? tid,
-				reason: 'breakpoint',
-				signal: 0,
+				reason,
+				signal: body.signal ?? 0,
 				addr: body.addr,
 			},
 		};
@@ -1473,17 +1478,7 @@ export class Debuggee extends TypedEmitter<DebuggeeEvents> implements FrameSourc
 			case 'breakpoint':
 			case 'signal':
 				this.cancelStep = false;
-				return {
-					foreign: {
-						type: 'event',
-						event: 'stopped',
-						pid: this.pid,
-						tid: body.stopTid ?? tid,
-						reason: body.reason,
-						signal: body.signal ?? 0,
-						addr: body.addr,
-					},
-				};
+				return this.nativeStepStop(tid, body.reason, body);
 			case 'threadExited':
 				this.cancelStep = false;
 				return { info: { reason: 'pause', tid: this.pid, breakpoints: [], description: `thread ${tid} exited during the step` } };
